@@ -1,0 +1,139 @@
+// Shared argument checking for the pybind11 glue (csrc/bindings/*.cpp).
+// Kernels never see a Python object: every binding validates here first, so a
+// bad argument from Python is a ValueError/TypeError naming the op, never a crash.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace minigrad::bindings {
+
+namespace py = pybind11;
+
+enum class DType { f32, f64 };
+
+inline std::string shape_str(const py::array& a) {
+  std::ostringstream s;
+  s << '(';
+  for (py::ssize_t i = 0; i < a.ndim(); ++i) s << (i ? ", " : "") << a.shape(i);
+  if (a.ndim() == 1) s << ',';
+  s << ')';
+  return s.str();
+}
+
+template <typename... Parts>
+[[noreturn]] void value_error(const Parts&... parts) {
+  std::ostringstream s;
+  (s << ... << parts);
+  throw py::value_error(s.str());
+}
+
+template <typename... Parts>
+[[noreturn]] void type_error(const Parts&... parts) {
+  std::ostringstream s;
+  (s << ... << parts);
+  throw py::type_error(s.str());
+}
+
+// The argument as a numpy array, without conversion or copy: anything else is a TypeError.
+inline py::array as_array(const py::handle& obj, const char* op, const char* name) {
+  if (!py::isinstance<py::array>(obj))
+    type_error(op, ": ", name, " must be a numpy.ndarray, got ", std::string(py::str(py::type::of(obj))));
+  return py::reinterpret_borrow<py::array>(obj);
+}
+
+inline DType float_dtype(const py::array& a, const char* op, const char* name) {
+  if (a.dtype().is(py::dtype::of<float>())) return DType::f32;
+  if (a.dtype().is(py::dtype::of<double>())) return DType::f64;
+  type_error(op, ": ", name, " must be float32 or float64, got ", std::string(py::str(a.dtype())));
+}
+
+inline void require_dtype(const py::array& a, const py::dtype& dt, const char* op, const char* name) {
+  if (!a.dtype().is(dt))
+    type_error(op, ": ", name, " must be ", std::string(py::str(dt)), ", got ", std::string(py::str(a.dtype())));
+}
+
+inline void require_same_dtype(const py::array& a, const py::array& ref, const char* op, const char* name,
+                               const char* ref_name) {
+  if (!a.dtype().is(ref.dtype()))
+    type_error(op, ": ", name, " has dtype ", std::string(py::str(a.dtype())), " but ", ref_name, " has dtype ",
+               std::string(py::str(ref.dtype())));
+}
+
+inline void require_rank(const py::array& a, py::ssize_t rank, const char* op, const char* name) {
+  if (a.ndim() != rank) value_error(op, ": ", name, " must have ", rank, " dimensions, got shape ", shape_str(a));
+}
+
+inline void require_contiguous(const py::array& a, const char* op, const char* name) {
+  if (!(a.flags() & py::array::c_style))
+    value_error(op, ": ", name, " must be C-contiguous (shape ", shape_str(a), "); use numpy.ascontiguousarray");
+}
+
+inline void require_writeable(const py::array& a, const char* op, const char* name) {
+  if (!a.writeable()) value_error(op, ": ", name, " must be writeable");
+}
+
+inline void require_shape(const py::array& a, const std::vector<py::ssize_t>& shape, const char* op,
+                          const char* name) {
+  bool same = a.ndim() == static_cast<py::ssize_t>(shape.size());
+  for (size_t i = 0; same && i < shape.size(); ++i) same = a.shape(static_cast<py::ssize_t>(i)) == shape[i];
+  if (!same) {
+    std::ostringstream want;
+    want << '(';
+    for (size_t i = 0; i < shape.size(); ++i) want << (i ? ", " : "") << shape[i];
+    if (shape.size() == 1) want << ',';
+    want << ')';
+    value_error(op, ": ", name, " must have shape ", want.str(), ", got ", shape_str(a));
+  }
+}
+
+// A float array that is C-contiguous: the usual input of a kernel.
+inline py::array float_input(const py::handle& obj, const char* op, const char* name) {
+  py::array a = as_array(obj, op, name);
+  float_dtype(a, op, name);
+  require_contiguous(a, op, name);
+  return a;
+}
+
+// (h, w) pairs for kernel/stride/padding/dilation, from an int or a 2-sequence.
+inline std::pair<int64_t, int64_t> int_pair(const py::handle& obj, const char* op, const char* name) {
+  if (py::isinstance<py::int_>(obj) && !py::isinstance<py::bool_>(obj)) {
+    auto v = obj.cast<int64_t>();
+    return {v, v};
+  }
+  if (py::isinstance<py::sequence>(obj) && !py::isinstance<py::str>(obj)) {
+    auto seq = py::reinterpret_borrow<py::sequence>(obj);
+    if (seq.size() == 2 && py::isinstance<py::int_>(seq[0]) && py::isinstance<py::int_>(seq[1]))
+      return {seq[0].cast<int64_t>(), seq[1].cast<int64_t>()};
+  }
+  type_error(op, ": ", name, " must be an int or a pair of ints, got ", std::string(py::repr(obj)));
+}
+
+template <typename T>
+T* ptr(py::array& a) {
+  return static_cast<T*>(a.mutable_data());
+}
+template <typename T>
+const T* cptr(const py::array& a) {
+  return static_cast<const T*>(a.data());
+}
+
+// New uninitialised C-contiguous array of the given dtype; MemoryError when it cannot be allocated.
+inline py::array empty_like_dtype(const py::dtype& dt, const std::vector<py::ssize_t>& shape) {
+  return py::array(dt, shape);
+}
+
+// Calls fn(T{}) with T = float or double.
+template <typename Fn>
+decltype(auto) dispatch(DType dt, Fn&& fn) {
+  if (dt == DType::f32) return fn(float{});
+  return fn(double{});
+}
+
+}  // namespace minigrad::bindings

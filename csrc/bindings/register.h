@@ -1,0 +1,14 @@
+// One registration function per op family; csrc/module.cpp calls them all.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+namespace minigrad::bindings {
+void bind_gemm(pybind11::module_& m);
+void bind_conv(pybind11::module_& m);
+void bind_pool(pybind11::module_& m);
+void bind_softmax_loss(pybind11::module_& m);
+void bind_elementwise(pybind11::module_& m);
+void bind_batch_norm(pybind11::module_& m);
+void bind_optim(pybind11::module_& m);
+}  // namespace minigrad::bindings

@@ -1,0 +1,15 @@
+// General matrix multiply on row-major (C-contiguous) matrices:
+//   C = alpha * op(A) * op(B) + beta * C,   op(X) = X or X^T
+// op(A) is M x K, op(B) is K x N, C is M x N. lda/ldb/ldc are row strides in
+// elements (A is stored M x K, or K x M when trans_a). beta == 0 overwrites C
+// without reading it (NaNs already in C do not propagate). Threads over blocks
+// with OpenMP; inside an enclosing parallel region it runs on the calling thread.
+#pragma once
+
+#include <cstdint>
+
+namespace minigrad::cpu {
+template <typename T>
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
+          const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
+}  // namespace minigrad::cpu

@@ -1,0 +1,1 @@
+// gemm_avx2 kernels: to be written.

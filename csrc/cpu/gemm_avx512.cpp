@@ -1,0 +1,1 @@
+// gemm_avx512 kernels: to be written.

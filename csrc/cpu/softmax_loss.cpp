@@ -1,0 +1,1 @@
+// softmax_loss kernels: to be written.
