@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-import minigrad
+from minigrad.autograd import no_grad
+from minigrad.backend import get_backend
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
@@ -87,7 +88,7 @@ def summary(
     params = list(model.parameters())
     dtype = params[0].dtype if params else np.float32
     device = params[0].device if params else "cpu"
-    x = minigrad.zeros((batch_size, *input_shape), dtype=dtype, device=device)
+    x = Tensor(get_backend(device).full((batch_size, *input_shape), 0.0, dtype), device=device)
 
     result = ModelSummary()
     handles = []
@@ -109,7 +110,7 @@ def summary(
     modes = {id(m): m.training for m in model.modules()}
     model.eval()
     try:
-        with minigrad.no_grad():
+        with no_grad():
             model(x)
     finally:
         for handle in handles:

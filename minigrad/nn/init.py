@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
-from minigrad import random
+from minigrad.autograd import no_grad
 from minigrad.tensor import Tensor
 
 _LINEAR_FAMILY = (
@@ -63,24 +61,22 @@ def _calculate_fan(tensor: Tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
-    tensor._copy_from(values)
-    return tensor
-
-
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
-    """Fill with U(a, b)."""
-    return _fill(tensor, random.uniform(tuple(tensor.shape), a, b))
+    """Fill with U(a, b) from minigrad's generator (minigrad.manual_seed)."""
+    with no_grad():
+        return tensor.uniform_(a, b)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
-    """Fill with N(mean, std^2)."""
-    return _fill(tensor, random.normal(tuple(tensor.shape), mean, std))
+    """Fill with N(mean, std^2) from minigrad's generator (minigrad.manual_seed)."""
+    with no_grad():
+        return tensor.normal_(mean, std)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
     """Fill with val."""
-    return _fill(tensor, np.full(tuple(tensor.shape), val))
+    with no_grad():
+        return tensor.fill_(val)
 
 
 def zeros_(tensor: Tensor) -> Tensor:

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-import minigrad
+from minigrad.autograd import no_grad
+from minigrad.backend import get_backend
 from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.module import Module
@@ -28,9 +29,16 @@ def _pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
     return pair  # type: ignore[return-value]
 
 
-def _empty(shape: tuple[int, ...], device: Any, dtype: Any) -> Parameter:
-    """An uninitialised (zero) parameter; reset_parameters() fills it."""
-    return Parameter(minigrad.zeros(shape, dtype=dtype or np.float32, device=device or "cpu"))
+def _full(shape: tuple[int, ...], value: float, device: str | None, dtype: Any) -> Tensor:
+    """A new tensor of value on device (default cpu) with dtype (default float32)."""
+    device = device or "cpu"
+    data = get_backend(device).full(shape, value, np.dtype(dtype or np.float32))
+    return Tensor(data, device=device)
+
+
+def _empty(shape: tuple[int, ...], device: str | None, dtype: Any) -> Parameter:
+    """A zero parameter for reset_parameters() to fill."""
+    return Parameter(_full(shape, 0.0, device, dtype))
 
 
 class Identity(Module):
@@ -339,24 +347,16 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        dtype = dtype or np.float32
-        device = device or "cpu"
         if affine:
-            self.weight = Parameter(minigrad.ones((num_features,), dtype=dtype, device=device))
-            self.bias = Parameter(minigrad.zeros((num_features,), dtype=dtype, device=device))
+            self.weight = Parameter(_full((num_features,), 1.0, device, dtype))
+            self.bias = Parameter(_full((num_features,), 0.0, device, dtype))
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer(
-                "running_mean", minigrad.zeros((num_features,), dtype=dtype, device=device)
-            )
-            self.register_buffer(
-                "running_var", minigrad.ones((num_features,), dtype=dtype, device=device)
-            )
-            self.register_buffer(
-                "num_batches_tracked", minigrad.zeros((), dtype=np.int64, device=device)
-            )
+            self.register_buffer("running_mean", _full((num_features,), 0.0, device, dtype))
+            self.register_buffer("running_var", _full((num_features,), 1.0, device, dtype))
+            self.register_buffer("num_batches_tracked", _full((), 0.0, device, np.int64))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -382,7 +382,8 @@ class _BatchNorm(Module):
             )
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            init.constant_(self.num_batches_tracked, int(self.num_batches_tracked.item()) + 1)
+            with no_grad():
+                self.num_batches_tracked.add_(1)
             if self.momentum is None:  # cumulative moving average
                 factor = 1.0 / float(self.num_batches_tracked.item())
         use_batch_stats = self.training or self.running_mean is None

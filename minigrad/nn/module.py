@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from minigrad.autograd import no_grad
 from minigrad.nn.parameter import Parameter
 from minigrad.tensor import Tensor
 
@@ -282,29 +283,36 @@ class Module:
             if set_to_none:
                 param.grad = None
             else:
-                param.grad = Tensor(np.zeros_like(param.grad.numpy())).to(param.device)
+                param.grad.zero_()
 
     # ---- devices and dtypes ----
 
-    def _apply_to_tensors(self, convert: Callable[[Tensor], Tensor]) -> Module:
-        """Replace the data of every parameter and buffer in place (the objects stay the same)."""
-        for module in self.modules():
-            for tensor in [*module._parameters.values(), *module._buffers.values()]:
-                if tensor is not None:
-                    tensor._set_data(convert(tensor))
-        return self
+    def to(self, device: str | None = None, dtype: Any = None) -> Module:
+        """Move parameters and buffers (and gradients) to device and/or cast the floating ones
+        to dtype. In place: the Parameter objects stay the same, so optimizers keep them.
 
-    def to(self, device: Any = None, dtype: Any = None) -> Module:
-        """Move parameters and buffers to device and/or cast floating ones to dtype, in place."""
+        to("cuda"), to(np.float64), to(device="cpu", dtype="float64").
+        """
         if dtype is None and device is not None and _is_dtype(device):
             device, dtype = None, device
 
-        def convert(t: Tensor) -> Tensor:
-            if dtype is not None and np.issubdtype(np.dtype(t.dtype), np.floating):
-                t = t.astype(dtype)
+        def moved(t: Tensor) -> Tensor:
+            t = t.detach()
+            if dtype is not None and t.dtype.kind == "f":
+                t = t.to(np.dtype(dtype))
             return t.to(device) if device is not None else t
 
-        return self._apply_to_tensors(convert)
+        with no_grad():
+            for module in self.modules():
+                for t in [*module._parameters.values(), *module._buffers.values()]:
+                    if t is None:
+                        continue
+                    for target in (t, t.grad):
+                        if target is not None:
+                            new = moved(target)
+                            target.device = new.device  # first: .data refuses a device change
+                            target.data = new.data
+        return self
 
     def cpu(self) -> Module:
         return self.to("cpu")
@@ -378,8 +386,11 @@ class Module:
                 f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                 + "\n\t".join(errors)
             )
-        for key, value in sources.items():
-            own[key]._copy_from(value)
+        with no_grad():
+            for key, value in sources.items():
+                target = own[key]
+                source = value if isinstance(value, Tensor) else Tensor(np.asarray(value))
+                target.copy_(source.detach().to(target.device))
         return IncompatibleKeys(missing, unexpected)
 
     # ---- printing ----

@@ -13,9 +13,7 @@ class Parameter(Tensor):
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
             raise TypeError("Parameter needs data (a Tensor or an array)")
-        if isinstance(data, Tensor):
-            data = data.data
-        super().__init__(data, requires_grad=requires_grad)
+        super().__init__(data, requires_grad=requires_grad)  # a Tensor's array is shared
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import minigrad
-from minigrad.optim.optimizer import Optimizer
+from minigrad.optim.optimizer import Optimizer, state_buffer
 from minigrad.tensor import Tensor
 
 
@@ -35,8 +34,8 @@ class Adadelta(Optimizer):
     def _update(self, group: dict[str, Any], param: Tensor, state: dict[str, Any]) -> None:
         if not state:
             state["step"] = 0
-            state["square_avg"] = minigrad.zeros_like(param)
-            state["acc_delta"] = minigrad.zeros_like(param)
+            state["square_avg"] = state_buffer(param)
+            state["acc_delta"] = state_buffer(param)
         state["step"] += 1
         self._kernels(param).adadelta_step(
             param.data,

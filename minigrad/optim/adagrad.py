@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import minigrad
-from minigrad.optim.optimizer import Optimizer
+from minigrad.optim.optimizer import Optimizer, state_buffer
 from minigrad.tensor import Tensor
 
 
@@ -45,7 +44,7 @@ class Adagrad(Optimizer):
 
     @staticmethod
     def _initial_state(group: dict[str, Any], param: Tensor) -> dict[str, Any]:
-        return {"step": 0, "sum": minigrad.full_like(param, group["initial_accumulator_value"])}
+        return {"step": 0, "sum": state_buffer(param, group["initial_accumulator_value"])}
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         # torch creates Adagrad's state eagerly, so state_dict() has it before the first step

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import minigrad
-from minigrad.optim.optimizer import Optimizer
+from minigrad.optim.optimizer import Optimizer, state_buffer
 from minigrad.tensor import Tensor
 
 
@@ -47,10 +46,10 @@ class Adam(Optimizer):
     def _update(self, group: dict[str, Any], param: Tensor, state: dict[str, Any]) -> None:
         if not state:
             state["step"] = 0
-            state["exp_avg"] = minigrad.zeros_like(param)
-            state["exp_avg_sq"] = minigrad.zeros_like(param)
+            state["exp_avg"] = state_buffer(param)
+            state["exp_avg_sq"] = state_buffer(param)
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = minigrad.zeros_like(param)
+                state["max_exp_avg_sq"] = state_buffer(param)
         state["step"] += 1
         max_exp_avg_sq = state["max_exp_avg_sq"].data if group["amsgrad"] else None
         beta1, beta2 = group["betas"]

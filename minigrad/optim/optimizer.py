@@ -11,7 +11,9 @@ import copy
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import minigrad
+import numpy as np
+
+from minigrad.autograd import enable_grad, no_grad
 from minigrad.backend import get_backend
 from minigrad.tensor import Tensor
 
@@ -87,7 +89,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad = minigrad.zeros_like(p.grad)
+                    p.grad.zero_()
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns closure() if given.
@@ -96,9 +98,9 @@ class Optimizer:
         """
         loss = None
         if closure is not None:
-            with minigrad.enable_grad():
+            with enable_grad():
                 loss = closure()
-        with minigrad.no_grad():
+        with no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
                     if p.grad is None:
@@ -181,14 +183,19 @@ class Optimizer:
         return "\n".join(lines)
 
 
+def state_buffer(param: Tensor, value: float = 0.0) -> Tensor:
+    """A new state tensor like param (shape, dtype, device) filled with value."""
+    data = get_backend(param.device).full(tuple(param.shape), value, param.dtype)
+    return Tensor(data, device=param.device)
+
+
 def _state_value_like(param: Tensor, name: str, value: Any) -> Any:
     """A private copy of a saved state entry: tensors take param's dtype and device."""
-    import numpy as np
-
     if isinstance(value, np.ndarray):
         value = Tensor(value)
-    if isinstance(value, Tensor):
-        if name == "step":  # torch keeps the step count as a tensor
-            return int(value.item())
-        return value.to(param.device).astype(param.dtype).clone()
-    return copy.deepcopy(value)
+    if not isinstance(value, Tensor):
+        return copy.deepcopy(value)
+    if name == "step":  # torch keeps the step count as a tensor
+        return int(value.item())
+    moved = value.detach().to(param.device, param.dtype)
+    return Tensor(get_backend(moved.device).copy(moved.data), device=moved.device)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import minigrad
-from minigrad.optim.optimizer import Optimizer
+from minigrad.optim.optimizer import Optimizer, state_buffer
 from minigrad.tensor import Tensor
 
 
@@ -48,11 +47,11 @@ class RMSprop(Optimizer):
     def _update(self, group: dict[str, Any], param: Tensor, state: dict[str, Any]) -> None:
         if not state:
             state["step"] = 0
-            state["square_avg"] = minigrad.zeros_like(param)
+            state["square_avg"] = state_buffer(param)
             if group["momentum"] > 0:
-                state["momentum_buffer"] = minigrad.zeros_like(param)
+                state["momentum_buffer"] = state_buffer(param)
             if group["centered"]:
-                state["grad_avg"] = minigrad.zeros_like(param)
+                state["grad_avg"] = state_buffer(param)
         state["step"] += 1
         momentum_buffer = state["momentum_buffer"].data if group["momentum"] > 0 else None
         grad_avg = state["grad_avg"].data if group["centered"] else None

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import minigrad
-from minigrad.optim.optimizer import Optimizer
+from minigrad.optim.optimizer import Optimizer, state_buffer
 from minigrad.tensor import Tensor
 
 
@@ -47,7 +46,7 @@ class SGD(Optimizer):
         first_step = False
         if group["momentum"] != 0:
             if "momentum_buffer" not in state:
-                state["momentum_buffer"] = minigrad.zeros_like(param)
+                state["momentum_buffer"] = state_buffer(param)
                 first_step = True
             buf = state["momentum_buffer"].data
         self._kernels(param).sgd_step(
