@@ -289,8 +289,8 @@ def test_batch_norm_eval_uses_running_stats_like_torch(make):
     ours.eval()
     theirs.eval()
     x = rng.standard_normal(shape)
-    np.testing.assert_allclose(ours(Tensor(x)).numpy(), theirs(torch.from_numpy(x)).detach().numpy(),
-                               rtol=1e-10)  # fmt: skip
+    expected = theirs(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_allclose(ours(Tensor(x)).numpy(), expected, rtol=1e-10)
     with pytest.raises(ValueError, match="expected"):
         ours(Tensor(np.zeros((2,) * (5 - len(shape)))))
 
@@ -408,8 +408,8 @@ def test_loss_gradcheck_and_bad_reduction():
 
 def test_calculate_gain_and_fans_match_torch():
     torch = pytest.importorskip("torch")
-    for args in [("linear",), ("sigmoid",), ("tanh",), ("relu",), ("leaky_relu",), ("leaky_relu", 0.2),
-                 ("selu",), ("conv2d",)]:  # fmt: skip
+    cases = [("linear",), ("sigmoid",), ("tanh",), ("relu",), ("leaky_relu",), ("leaky_relu", 0.2)]
+    for args in [*cases, ("selu",), ("conv2d",)]:
         assert init.calculate_gain(*args) == pytest.approx(torch.nn.init.calculate_gain(*args))
     w = Tensor(np.zeros((6, 4, 3, 2), np.float32))
     assert init._calculate_fan_in_and_fan_out(w) == (24, 36)
