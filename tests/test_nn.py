@@ -241,7 +241,8 @@ LAYER_CASES = [
 
 def _compare_with_torch(torch, make, shape, dtype, passes=2):
     ours, theirs = make(nn), make(torch.nn)
-    theirs = theirs.double() if dtype == np.float64 else theirs
+    if dtype == np.float64:
+        ours, theirs = ours.double(), theirs.double()
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-4, atol=2e-5)
     rng = np.random.default_rng(0)
