@@ -306,8 +306,8 @@ def gradcheck(
         if err.size and err[worst] > 0:
             msg = (
                 f"gradcheck: input {k} (shape {t.shape}) element "
-                f"{np.unravel_index(worst, t.shape)}: analytic {a[worst]!r} vs numeric "
-                f"{numeric[worst]!r} (atol {atol}, rtol {rtol})"
+                f"{tuple(int(i) for i in np.unravel_index(worst, t.shape))}: analytic "
+                f"{a[worst]:.10g} vs numeric {numeric[worst]:.10g} (atol {atol}, rtol {rtol})"
             )
             if raise_exception:
                 raise GradcheckError(msg)
