@@ -1400,7 +1400,7 @@ class NLLLoss(Function):
 
     __slots__ = ("reduction",)
 
-    def forward(self, logp, target, weight, ignore_index, reduction):
+    def forward(self, logp, weight, target, ignore_index, reduction):
         be = self.be
         n, c = logp.shape
         valid = be.compare("ne", target, ignore_index)
