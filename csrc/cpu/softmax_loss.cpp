@@ -22,10 +22,11 @@ double log_softmax_row(const T* x, T* y, int64_t n) {
   const T m = row_max(x, n);
   double sum_exp = 0;
   for (int64_t j = 0; j < n; ++j) sum_exp += std::exp(x[j] - m);
-  const T shift = m + static_cast<T>(std::log(sum_exp));
+  // (x - m) - lse, not x - (m + lse): m + lse would round away lse next to a large m.
+  const T lse = static_cast<T>(std::log(sum_exp));
   double sum_y = 0;
   for (int64_t j = 0; j < n; ++j) {
-    y[j] = x[j] - shift;
+    y[j] = (x[j] - m) - lse;
     sum_y += y[j];
   }
   return sum_y;
