@@ -12,8 +12,8 @@ namespace {
 namespace cpu = minigrad::cpu;
 
 // A per-channel (C,) array with x's dtype, or nothing for None.
-std::optional<py::array> channel_param(const py::handle& obj, const py::array& x, int64_t C, const char* op, const char* name,
-                        bool writeable) {
+std::optional<py::array> channel_param(const py::handle& obj, const py::array& x, int64_t C, const char* op,
+                                       const char* name, bool writeable) {
   if (obj.is_none()) return std::nullopt;
   py::array a = as_array(obj, op, name);
   require_same_dtype(a, x, op, name, "x");
@@ -43,10 +43,18 @@ py::tuple batch_norm_forward(const py::handle& x_obj, const py::handle& weight_o
   py::array save_invstd(x.dtype(), std::vector<py::ssize_t>{v.C});
   dispatch(float_dtype(x, op, "x"), [&](auto t) {
     using T = decltype(t);
-    py::gil_scoped_release release;
-    cpu::batch_norm_forward(cptr<T>(x), cptr_or_null<T>(weight), cptr_or_null<T>(bias), ptr_or_null<T>(running_mean),
-                            ptr_or_null<T>(running_var), ptr<T>(y), ptr<T>(save_mean), ptr<T>(save_invstd),
-                            cpu::BatchNormShape{v.N, v.C, v.inner}, training, momentum, eps);
+    const cpu::BatchNormShape shape{v.N, v.C, v.inner};
+    if (training) {
+      py::gil_scoped_release release;
+      cpu::batch_norm_forward_training(cptr<T>(x), cptr_or_null<T>(weight), cptr_or_null<T>(bias),
+                                       ptr_or_null<T>(running_mean), ptr_or_null<T>(running_var), ptr<T>(y),
+                                       ptr<T>(save_mean), ptr<T>(save_invstd), shape, momentum, eps);
+    } else {
+      py::gil_scoped_release release;
+      cpu::batch_norm_forward_eval(cptr<T>(x), cptr_or_null<T>(weight), cptr_or_null<T>(bias),
+                                   cptr<T>(*running_mean), cptr<T>(*running_var), ptr<T>(y), ptr<T>(save_mean),
+                                   ptr<T>(save_invstd), shape, eps);
+    }
   });
   return py::make_tuple(y, save_mean, save_invstd);
 }

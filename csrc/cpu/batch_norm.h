@@ -12,16 +12,20 @@ struct BatchNormShape {
   int64_t N, C, inner;
 };
 
-// training: save_mean/save_invstd = batch mean and 1/sqrt(biased var + eps);
-//   when running_mean/running_var are not null they become
-//   (1 - momentum) * running + momentum * batch (unbiased var). Needs N * inner >= 2.
-// eval: normalises with the running stats (not null) and writes their mean and
-//   invstd to save_mean/save_invstd.
+// Training: save_mean/save_invstd = batch mean and 1/sqrt(biased var + eps);
+// when running_mean/running_var are not null (both or neither) they become
+// (1 - momentum) * running + momentum * batch (unbiased var). Needs N * inner >= 2.
 // y = (x - mean) * invstd * weight + bias; weight/bias null mean 1/0.
 template <typename T>
-void batch_norm_forward(const T* x, const T* weight, const T* bias, T* running_mean, T* running_var, T* y,
-                        T* save_mean, T* save_invstd, const BatchNormShape& shape, bool training, double momentum,
-                        double eps);
+void batch_norm_forward_training(const T* x, const T* weight, const T* bias, T* running_mean, T* running_var, T* y,
+                                 T* save_mean, T* save_invstd, const BatchNormShape& shape, double momentum,
+                                 double eps);
+
+// Eval: normalises with the running statistics and writes their mean and
+// 1/sqrt(var + eps) to save_mean/save_invstd.
+template <typename T>
+void batch_norm_forward_eval(const T* x, const T* weight, const T* bias, const T* running_mean, const T* running_var,
+                             T* y, T* save_mean, T* save_invstd, const BatchNormShape& shape, double eps);
 
 // training: the full gradient through the batch statistics; otherwise the
 // affine map's gradient dx = dy * weight * save_invstd. dweight/dbias are

@@ -22,10 +22,11 @@ double log_softmax_row(const T* x, T* y, int64_t n) {
   const T m = row_max(x, n);
   double sum_exp = 0;
   for (int64_t j = 0; j < n; ++j) sum_exp += std::exp(x[j] - m);
-  const T shift = m + static_cast<T>(std::log(sum_exp));
+  // (x - m) - lse, not x - (m + lse): m + lse would round away lse next to a large m.
+  const T lse = static_cast<T>(std::log(sum_exp));
   double sum_y = 0;
   for (int64_t j = 0; j < n; ++j) {
-    y[j] = x[j] - shift;
+    y[j] = (x[j] - m) - lse;
     sum_y += y[j];
   }
   return sum_y;
@@ -135,14 +136,14 @@ void cross_entropy_backward(const T* log_probs, const int64_t* target, const T* 
   }
 }
 
-#define MINIGRAD_INSTANTIATE(T)                                                                                   \
-  template void softmax_forward<T>(const T*, T*, int64_t, int64_t);                                                \
-  template void log_softmax_forward<T>(const T*, T*, int64_t, int64_t);                                            \
-  template void softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t);                                     \
-  template void log_softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t);                                 \
-  template void cross_entropy_forward<T>(const T*, const int64_t*, T*, T*, int64_t, int64_t,                       \
-                                         const CrossEntropyOptions&);                                              \
-  template void cross_entropy_backward<T>(const T*, const int64_t*, const T*, T*, int64_t, int64_t,               \
+#define MINIGRAD_INSTANTIATE(T)                                                                     \
+  template void softmax_forward<T>(const T*, T*, int64_t, int64_t);                                 \
+  template void log_softmax_forward<T>(const T*, T*, int64_t, int64_t);                             \
+  template void softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t);                      \
+  template void log_softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t);                  \
+  template void cross_entropy_forward<T>(const T*, const int64_t*, T*, T*, int64_t, int64_t,        \
+                                         const CrossEntropyOptions&);                               \
+  template void cross_entropy_backward<T>(const T*, const int64_t*, const T*, T*, int64_t, int64_t, \
                                           const CrossEntropyOptions&);
 MINIGRAD_INSTANTIATE(float)
 MINIGRAD_INSTANTIATE(double)
