@@ -1,7 +1,8 @@
 """The compiled module imports, reports how it was built, and handles threads."""
 
-import minigrad
 import pytest
+
+import minigrad
 from minigrad import _C
 
 

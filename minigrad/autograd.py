@@ -1,0 +1,376 @@
+"""The tape: Function nodes, backward(), grad mode, anomaly mode, gradcheck.
+
+Every differentiable op is a Function subclass with forward(*arrays, **params)
+-> array and backward(grad) -> one gradient (or None) per input. Applying it to
+tensors that require grad records the Function instance itself as the node: its
+edges to the inputs, the arrays it saved, and an increasing sequence number.
+Creation order is a topological order, so backward simply replays the reachable
+nodes from the highest sequence number down.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+import weakref
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from minigrad.backend import get_backend
+
+_grad_enabled = True
+_anomaly = False
+_sequence = itertools.count()
+_FREED = object()  # Function.saved after backward without retain_graph
+
+
+# --- grad mode -----------------------------------------------------------------------
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops applied now are recorded on the tape."""
+    return _grad_enabled
+
+
+def set_grad_enabled(mode: bool) -> None:
+    """Turn recording on or off."""
+    global _grad_enabled
+    _grad_enabled = bool(mode)
+
+
+class _GradMode(contextlib.ContextDecorator):
+    mode = True
+
+    def __enter__(self) -> None:
+        self.prev = _grad_enabled
+        set_grad_enabled(self.mode)
+
+    def __exit__(self, *exc: object) -> None:
+        set_grad_enabled(self.prev)
+
+
+class no_grad(_GradMode):  # noqa: N801 (PyTorch's name)
+    """Context manager and decorator: ops inside are not recorded."""
+
+    mode = False
+
+
+class enable_grad(_GradMode):  # noqa: N801
+    """Context manager and decorator: ops inside are recorded, even within no_grad."""
+
+    mode = True
+
+
+@contextlib.contextmanager
+def detect_anomaly():
+    """Within it, an op whose forward output or backward gradient holds NaN/inf raises
+    RuntimeError naming the op and the shapes."""
+    global _anomaly
+    prev, _anomaly = _anomaly, True
+    try:
+        yield
+    finally:
+        _anomaly = prev
+
+
+def is_anomaly_enabled() -> bool:
+    return _anomaly
+
+
+# --- nodes ---------------------------------------------------------------------------------
+
+
+class Function:
+    """A differentiable op and, once applied to tensors that require grad, its tape node.
+
+    Subclasses define forward(self, *arrays, **params) -> array, saving what backward
+    needs in self.saved (a tuple) and parameters in their own __slots__, and
+    backward(self, grad) -> tuple with one gradient array (or None) per input.
+    self.be is the inputs' backend; self.needs_grad(i) says whether input i wants a gradient.
+    """
+
+    __slots__ = ("next", "saved", "seq", "be", "retained", "__weakref__")
+
+    @classmethod
+    def apply(cls, *inputs: Tensor | None, **params) -> Tensor:
+        """Run forward on the inputs' arrays and record the node when any input requires grad.
+        Inputs may be None (an absent optional tensor such as a bias)."""
+        fn = cls.__new__(cls)
+        device = None
+        for t in inputs:
+            if t is not None:
+                if device is None:
+                    device = t.device
+                elif t.device != device:
+                    raise RuntimeError(
+                        f"{cls.__name__}: expected all tensors on the same device, "
+                        f"got {device} and {t.device}"
+                    )
+        fn.be = get_backend(device)
+        fn.saved = ()
+        out = fn.forward(*[None if t is None else t._data for t in inputs], **params)
+        if _anomaly:
+            _check_finite(fn, out, "forward output", inputs)
+        result = Tensor._make(out, device)
+        if _grad_enabled:
+            edges = tuple(
+                None if t is None or not t._requires_grad else (t.grad_fn or t) for t in inputs
+            )
+            if any(e is not None for e in edges):
+                fn.next = edges
+                fn.seq = next(_sequence)
+                fn.retained = None
+                result._requires_grad = True
+                result.grad_fn = fn
+        return result
+
+    def forward(self, *arrays, **params):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        raise NotImplementedError
+
+    def needs_grad(self, i: int) -> bool:
+        return self.next[i] is not None
+
+    def name(self) -> str:
+        return type(self).__name__ + "Backward"
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+
+def _check_finite(fn: Function, array, what: str, inputs: Sequence) -> None:
+    if array is not None and array.dtype.kind == "f" and not fn.be.all_finite(array):
+        shapes = ", ".join(str(tuple(t.shape)) for t in inputs if t is not None)
+        raise RuntimeError(
+            f"anomaly: {type(fn).__name__} produced NaN/inf in its {what} "
+            f"(shape {tuple(array.shape)}; input shapes {shapes})"
+        )
+
+
+# --- backward ------------------------------------------------------------------------------
+
+
+def _accumulate(leaf: Tensor, grad) -> None:
+    """leaf.grad += grad; the first gradient is copied so .grad never aliases another array."""
+    if leaf.grad is None:
+        be = get_backend(leaf.device)
+        leaf.grad = Tensor._make(be.astype(be.contiguous(grad), leaf.dtype), leaf.device)
+    else:
+        leaf.grad._data += grad
+
+
+def backward(root: Tensor, gradient=None, retain_graph: bool = False) -> None:
+    """Gradients of root with respect to every leaf that requires grad, accumulated into .grad."""
+    if not root._requires_grad:
+        raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+    be = get_backend(root.device)
+    if gradient is None:
+        if root._data.size != 1:
+            raise RuntimeError("grad can be implicitly created only for scalar outputs")
+        gradient = be.full(root.shape, 1.0, root.dtype)
+    else:
+        gradient = (
+            gradient._data
+            if isinstance(gradient, Tensor)
+            else be.from_numpy(np.asarray(gradient, dtype=root.dtype))
+        )
+        if tuple(gradient.shape) != root.shape:
+            raise RuntimeError(
+                f"backward: gradient has shape {tuple(gradient.shape)} but the output has shape "
+                f"{root.shape}"
+            )
+    if root.grad_fn is None:
+        _accumulate(root, gradient)
+        return
+
+    grads = {root.grad_fn: gradient}
+    heap = [(-root.grad_fn.seq, root.grad_fn)]
+    while heap:
+        fn = heapq.heappop(heap)[1]
+        grad = grads.pop(fn)
+        if fn.saved is _FREED:
+            raise RuntimeError(
+                f"Trying to backward through the graph a second time ({fn.name()}): its saved "
+                "arrays were freed by the first backward; use backward(retain_graph=True) "
+                "the first time"
+            )
+        if fn.retained is not None:
+            kept = fn.retained()
+            if kept is not None:
+                _accumulate(kept, grad)
+        input_grads = fn.backward(grad)
+        if not retain_graph:
+            fn.saved = _FREED
+        for edge, g in zip(fn.next, input_grads, strict=True):
+            if edge is None or g is None:
+                continue
+            if _anomaly:
+                _check_finite(fn, g, "backward gradient", [])
+            if not isinstance(edge, Function):  # a leaf
+                _accumulate(edge, g)
+            elif edge in grads:
+                grads[edge] = grads[edge] + g
+            else:
+                grads[edge] = g
+                heapq.heappush(heap, (-edge.seq, edge))
+
+
+def retain_grad(t: Tensor) -> None:
+    """Keep the gradient of the non-leaf t in t.grad during backward."""
+    if t.grad_fn is not None:
+        t.grad_fn.retained = weakref.ref(t)
+
+
+# --- gradient checks ---------------------------------------------------------------------
+
+
+class GradcheckError(RuntimeError):
+    """An analytic gradient disagrees with finite differences."""
+
+
+def _scalar_objective(fn: Callable, inputs: Sequence, weights: list | None):
+    """sum_k <w_k, out_k> over fn's tensor outputs with fixed random weights w_k."""
+    outs = fn(*inputs)
+    outs = list(outs) if isinstance(outs, (tuple, list)) else [outs]
+    outs = [o for o in outs if isinstance(o, Tensor) and o.dtype.kind == "f"]
+    if weights is None:
+        rng = np.random.default_rng(1234)
+        weights = [rng.uniform(0.5, 1.5, o.shape) for o in outs]
+    total = None
+    for o, w in zip(outs, weights, strict=True):
+        term = (o * Tensor(w.astype(o.dtype))).sum()
+        total = term if total is None else total + term
+    return total, weights
+
+
+def _analytic(fn: Callable, inputs: Sequence) -> tuple[list, list]:
+    for t in inputs:
+        if isinstance(t, Tensor):
+            t.grad = None
+    with enable_grad():
+        total, weights = _scalar_objective(fn, inputs, None)
+        total.backward()
+    checked = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+    grads = [
+        np.zeros(t.shape) if t.grad is None else t.grad.numpy().astype(np.float64) for t in checked
+    ]
+    return grads, weights
+
+
+def _objective_value(fn: Callable, inputs: Sequence, weights: list) -> float:
+    with no_grad():
+        return float(_scalar_objective(fn, inputs, weights)[0].item())
+
+
+def gradcheck(
+    fn: Callable,
+    inputs: Sequence,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
+    """Compare the analytic gradient of fn(*inputs) with float64 central differences.
+
+    Every input tensor that requires grad must be float64. The outputs are reduced to
+    a scalar with fixed random weights, so one backward checks the whole vector-Jacobian
+    product. Raises GradcheckError naming the worst element (or returns False when
+    raise_exception is False); returns True when every element is within
+    atol + rtol * |numeric|.
+    """
+    checked = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad")
+    for t in checked:
+        if t.dtype != np.float64:
+            raise TypeError(f"gradcheck: inputs must be float64, got {t.dtype} for shape {t.shape}")
+    analytic, weights = _analytic(fn, inputs)
+    for k, t in enumerate(checked):
+        flat = t.numpy().reshape(-1)  # a view: perturbing it perturbs the input
+        numeric = np.empty(flat.size)
+        for i in range(flat.size):
+            orig = flat[i]
+            flat[i] = orig + eps
+            plus = _objective_value(fn, inputs, weights)
+            flat[i] = orig - eps
+            minus = _objective_value(fn, inputs, weights)
+            flat[i] = orig
+            numeric[i] = (plus - minus) / (2 * eps)
+        a = analytic[k].reshape(-1)
+        err = np.abs(a - numeric) - (atol + rtol * np.abs(numeric))
+        worst = int(np.argmax(err)) if err.size else 0
+        if err.size and err[worst] > 0:
+            msg = (
+                f"gradcheck: input {k} (shape {t.shape}) element "
+                f"{np.unravel_index(worst, t.shape)}: analytic {a[worst]!r} vs numeric "
+                f"{numeric[worst]!r} (atol {atol}, rtol {rtol})"
+            )
+            if raise_exception:
+                raise GradcheckError(msg)
+            return False
+    return True
+
+
+def gradcheck_directional(
+    fn: Callable,
+    inputs: Sequence,
+    eps: float = 1e-3,
+    atol: float = 1e-3,
+    rtol: float = 1e-2,
+    n_directions: int = 3,
+    seed: int = 0,
+    raise_exception: bool = True,
+) -> bool:
+    """Random-projection gradient check that works in float32.
+
+    For random directions d (one per input requiring grad), compares
+    f(x + eps d) - f(x - eps d) with <grad f, (x + eps d) - (x - eps d)>, where the
+    perturbed points are rounded to the inputs' dtype before both sides are computed.
+    """
+    checked = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck_directional: no input requires grad")
+    analytic, weights = _analytic(fn, inputs)
+    rng = np.random.default_rng(seed)
+    originals = [t.numpy().copy() for t in checked]
+    for trial in range(n_directions):
+        dirs = [rng.standard_normal(t.shape) for t in checked]
+        norm = np.sqrt(sum(float((d * d).sum()) for d in dirs)) or 1.0
+        plus_pts = [
+            (o + eps * d / norm).astype(o.dtype) for o, d in zip(originals, dirs, strict=True)
+        ]
+        minus_pts = [
+            (o - eps * d / norm).astype(o.dtype) for o, d in zip(originals, dirs, strict=True)
+        ]
+        try:
+            for t, p in zip(checked, plus_pts, strict=True):
+                t.numpy()[...] = p
+            plus = _objective_value(fn, inputs, weights)
+            for t, m in zip(checked, minus_pts, strict=True):
+                t.numpy()[...] = m
+            minus = _objective_value(fn, inputs, weights)
+        finally:
+            for t, o in zip(checked, originals, strict=True):
+                t.numpy()[...] = o
+        # both sides as directional derivatives (per unit of eps)
+        numeric = (plus - minus) / (2 * eps)
+        predicted = sum(
+            float((g * (p.astype(np.float64) - m)).sum())
+            for g, p, m in zip(analytic, plus_pts, minus_pts, strict=True)
+        ) / (2 * eps)
+        if abs(numeric - predicted) > atol + rtol * abs(numeric):
+            msg = (
+                f"gradcheck_directional: direction {trial}: finite difference {numeric!r} vs "
+                f"gradient projection {predicted!r} (eps {eps}, atol {atol}, rtol {rtol})"
+            )
+            if raise_exception:
+                raise GradcheckError(msg)
+            return False
+    return True
+
+
+from minigrad.tensor import Tensor  # noqa: E402  (tensor.py imports this module back)

@@ -1,0 +1,267 @@
+"""Backends: one module per device, each implementing the same op set.
+
+`Backend` below is the op set, declared once. A backend's arrays are its own
+type (numpy ndarrays on the CPU); functional.py and tensor.py only ever touch
+them through these methods, so a new device implements this class and nothing
+else. Backward kernels return fresh gradients; optimizer steps work in place.
+Kernel arguments follow the `_C` API in docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+Array = Any  # a backend's array type (numpy.ndarray on the CPU)
+
+
+class Backend(ABC):
+    """The op set every device implements (names and arguments as the `_C` kernels)."""
+
+    device: str
+
+    # --- memory -------------------------------------------------------------
+    @abstractmethod
+    def from_numpy(self, a: Any) -> Array:
+        """Host numpy array -> device array (no copy where the device is the host)."""
+
+    @abstractmethod
+    def to_numpy(self, a: Array) -> Any:
+        """Device array -> host numpy array (no copy where the device is the host)."""
+
+    @abstractmethod
+    def empty(self, shape: tuple, dtype: Any) -> Array: ...
+
+    @abstractmethod
+    def full(self, shape: tuple, value: float, dtype: Any) -> Array: ...
+
+    @abstractmethod
+    def arange(self, start: float, stop: float, step: float, dtype: Any) -> Array: ...
+
+    @abstractmethod
+    def copy(self, a: Array) -> Array:
+        """A C-contiguous copy."""
+
+    @abstractmethod
+    def astype(self, a: Array, dtype: Any) -> Array:
+        """A copy converted to dtype."""
+
+    @abstractmethod
+    def contiguous(self, a: Array) -> Array:
+        """a itself when C-contiguous, else a C-contiguous copy."""
+
+    @abstractmethod
+    def assign(self, dst: Array, index: Any, value: Any) -> None:
+        """dst[index] = value, in place."""
+
+    # --- random (from minigrad.random's numpy Generator) ---------------------
+    @abstractmethod
+    def uniform(self, gen: Any, shape: tuple, low: float, high: float, dtype: Any) -> Array: ...
+
+    @abstractmethod
+    def normal(self, gen: Any, shape: tuple, mean: float, std: float, dtype: Any) -> Array: ...
+
+    @abstractmethod
+    def randint(self, gen: Any, low: int, high: int, shape: tuple) -> Array: ...
+
+    @abstractmethod
+    def dropout_mask(self, gen: Any, shape: tuple, p: float, dtype: Any) -> Array:
+        """Inverted-dropout mask: 0 with probability p, else 1 / (1 - p)."""
+
+    # --- elementwise, with broadcasting ----------------------------------------
+    @abstractmethod
+    def add(self, a: Array, b: Array) -> Array: ...
+    @abstractmethod
+    def sub(self, a: Array, b: Array) -> Array: ...
+    @abstractmethod
+    def mul(self, a: Array, b: Array) -> Array: ...
+    @abstractmethod
+    def div(self, a: Array, b: Array) -> Array: ...
+    @abstractmethod
+    def pow(self, a: Array, b: Array) -> Array: ...
+    @abstractmethod
+    def neg(self, a: Array) -> Array: ...
+    @abstractmethod
+    def exp(self, a: Array) -> Array: ...
+    @abstractmethod
+    def log(self, a: Array) -> Array: ...
+    @abstractmethod
+    def log1p(self, a: Array) -> Array: ...
+    @abstractmethod
+    def sqrt(self, a: Array) -> Array: ...
+    @abstractmethod
+    def abs(self, a: Array) -> Array: ...
+    @abstractmethod
+    def sign(self, a: Array) -> Array: ...
+    @abstractmethod
+    def clamp(self, a: Array, low: float | None, high: float | None) -> Array: ...
+    @abstractmethod
+    def maximum(self, a: Array, b: Array) -> Array: ...
+    @abstractmethod
+    def where(self, cond: Array, a: Array, b: Array) -> Array: ...
+    @abstractmethod
+    def compare(self, op: str, a: Array, b: Array) -> Array:
+        """Boolean array of a <op> b, op one of eq ne lt le gt ge."""
+
+    @abstractmethod
+    def all_finite(self, a: Array) -> bool: ...
+
+    # activations: fused kernels, backward from the forward output y
+    @abstractmethod
+    def relu(self, x: Array) -> Array: ...
+    @abstractmethod
+    def relu_backward(self, dy: Array, y: Array) -> Array: ...
+    @abstractmethod
+    def sigmoid(self, x: Array) -> Array: ...
+    @abstractmethod
+    def sigmoid_backward(self, dy: Array, y: Array) -> Array: ...
+    @abstractmethod
+    def tanh(self, x: Array) -> Array: ...
+    @abstractmethod
+    def tanh_backward(self, dy: Array, y: Array) -> Array: ...
+    @abstractmethod
+    def bias_add(self, x: Array, bias: Array) -> Array:
+        """x (N, C, ...) + bias (C,) along axis 1."""
+
+    @abstractmethod
+    def bias_grad(self, dy: Array) -> Array:
+        """Sum of dy over every axis but 1 -> (C,)."""
+
+    # --- reductions --------------------------------------------------------------
+    @abstractmethod
+    def sum(self, a: Array, axis: int | tuple | None, keepdims: bool) -> Array: ...
+    @abstractmethod
+    def max(self, a: Array, axis: int | tuple | None, keepdims: bool) -> Array: ...
+    @abstractmethod
+    def min(self, a: Array, axis: int | tuple | None, keepdims: bool) -> Array: ...
+    @abstractmethod
+    def argmax(self, a: Array, axis: int | None, keepdims: bool) -> Array: ...
+    @abstractmethod
+    def argmin(self, a: Array, axis: int | None, keepdims: bool) -> Array: ...
+
+    # --- shape and indexing (views where possible) -------------------------------
+    @abstractmethod
+    def reshape(self, a: Array, shape: tuple) -> Array: ...
+    @abstractmethod
+    def permute(self, a: Array, axes: tuple) -> Array: ...
+    @abstractmethod
+    def broadcast_to(self, a: Array, shape: tuple) -> Array: ...
+    @abstractmethod
+    def getitem(self, a: Array, index: Any) -> Array: ...
+    @abstractmethod
+    def index_add(self, shape: tuple, dtype: Any, index: Any, values: Array) -> Array:
+        """zeros(shape) with values added at index (repeated indices accumulate)."""
+
+    @abstractmethod
+    def concatenate(self, arrays: list, axis: int) -> Array: ...
+
+    # --- matrix multiply -----------------------------------------------------------
+    @abstractmethod
+    def gemm(
+        self,
+        a: Array,
+        b: Array,
+        trans_a: bool = False,
+        trans_b: bool = False,
+        alpha: float = 1.0,
+        beta: float = 0.0,
+        out: Array | None = None,
+    ) -> Array:
+        """alpha * op(a) @ op(b) + beta * out for 2-D a, b."""
+
+    @abstractmethod
+    def matmul(self, a: Array, b: Array) -> Array:
+        """a @ b for arrays of rank >= 2, batch dimensions broadcast."""
+
+    # --- neural-network kernels (arguments as the _C contract) -------------------------
+    @abstractmethod
+    def conv2d_forward(self, x, weight, bias, stride, padding, dilation, groups) -> Array: ...
+    @abstractmethod
+    def conv2d_backward(
+        self,
+        dy,
+        x,
+        weight,
+        stride,
+        padding,
+        dilation,
+        groups,
+        need_input_grad,
+        need_weight_grad,
+        need_bias_grad,
+    ) -> tuple: ...
+    @abstractmethod
+    def max_pool2d_forward(self, x, kernel_size, stride, padding, dilation, ceil_mode) -> tuple: ...
+    @abstractmethod
+    def max_pool2d_backward(self, dy, indices, input_shape) -> Array: ...
+    @abstractmethod
+    def avg_pool2d_forward(
+        self, x, kernel_size, stride, padding, ceil_mode, count_include_pad
+    ) -> Array: ...
+    @abstractmethod
+    def avg_pool2d_backward(
+        self, dy, input_shape, kernel_size, stride, padding, ceil_mode, count_include_pad
+    ) -> Array: ...
+    @abstractmethod
+    def softmax(self, x: Array) -> Array:
+        """Softmax over the last axis."""
+
+    @abstractmethod
+    def log_softmax(self, x: Array) -> Array: ...
+    @abstractmethod
+    def softmax_backward(self, y: Array, dy: Array) -> Array: ...
+    @abstractmethod
+    def log_softmax_backward(self, y: Array, dy: Array) -> Array: ...
+    @abstractmethod
+    def cross_entropy_forward(
+        self, logits, target, reduction, label_smoothing, ignore_index
+    ) -> tuple: ...
+    @abstractmethod
+    def cross_entropy_backward(
+        self, log_probs, target, grad_loss, reduction, label_smoothing, ignore_index
+    ) -> Array: ...
+    @abstractmethod
+    def batch_norm_forward(
+        self, x, weight, bias, running_mean, running_var, training, momentum, eps
+    ) -> tuple: ...
+    @abstractmethod
+    def batch_norm_backward(self, dy, x, weight, save_mean, save_invstd, training) -> tuple: ...
+
+    # --- optimizer updates, in place on param and state (signatures of _C) -----------
+    @abstractmethod
+    def sgd_step(self, *args: Any, **kwargs: Any) -> None: ...
+    @abstractmethod
+    def adam_step(self, *args: Any, **kwargs: Any) -> None: ...
+    @abstractmethod
+    def rmsprop_step(self, *args: Any, **kwargs: Any) -> None: ...
+    @abstractmethod
+    def adagrad_step(self, *args: Any, **kwargs: Any) -> None: ...
+    @abstractmethod
+    def adadelta_step(self, *args: Any, **kwargs: Any) -> None: ...
+
+
+_backends: dict[str, Backend] = {}
+
+
+def register_backend(backend: Backend) -> None:
+    """Make backend the one used for tensors on backend.device."""
+    _backends[backend.device] = backend
+
+
+def get_backend(device: str) -> Backend:
+    """The backend for device ("cpu"); RuntimeError naming the device when there is none."""
+    try:
+        return _backends[device]
+    except KeyError:
+        raise RuntimeError(
+            f"device {device!r} is not available (devices: {', '.join(sorted(_backends))})"
+        ) from None
+
+
+def _register_builtin() -> None:
+    from minigrad.backend.cpu import CPUBackend
+
+    register_backend(CPUBackend())
+
+
+_register_builtin()
