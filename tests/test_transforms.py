@@ -188,9 +188,7 @@ def test_bad_input_and_parameters():
         T.GaussianNoise(0.1)(np.zeros((1, 1, 2, 2), np.uint8))
     with pytest.raises(TypeError, match="RandomShift: expected"):
         T.RandomShift(1)([[[[0.0]]]])
-    with pytest.raises(
-        ValueError, match=r"SaltAndPepper: expected a batch of shape \(B, C, H, W\)"
-    ):
+    with pytest.raises(ValueError, match=r"SaltAndPepper: expected a batch of shape \(B, C, H, W\)"):
         T.SaltAndPepper(0.1)(np.zeros((2, 2, 2)))
     bad = [
         (T.RandomShift, (-1,), "RandomShift: max_shift"),

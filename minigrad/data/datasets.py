@@ -114,13 +114,10 @@ class ImageDataset:
     ) -> None:
         data, targets = np.asarray(data), np.asarray(targets)
         if data.dtype != np.uint8 or data.ndim != 3:
-            raise ValueError(
-                f"ImageDataset: images must be uint8 (N, H, W), got {data.dtype} {data.shape}"
-            )
+            raise ValueError(f"ImageDataset: images must be uint8 (N, H, W), got {data.dtype} {data.shape}")
         if not np.issubdtype(targets.dtype, np.integer) or targets.shape != data.shape[:1]:
             raise ValueError(
-                f"ImageDataset: labels must be integers of shape ({len(data)},), "
-                f"got {targets.dtype} {targets.shape}"
+                f"ImageDataset: labels must be integers of shape ({len(data)},), got {targets.dtype} {targets.shape}"
             )
         self.data = data
         self.targets = targets.astype(np.int64, copy=False)
@@ -132,9 +129,7 @@ class ImageDataset:
     def __len__(self) -> int:
         return len(self.data)
 
-    def get_batch(
-        self, indices: np.ndarray, rng: np.random.Generator | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def get_batch(self, indices: np.ndarray, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Images float32 (B, 1, H, W) in [0, 1] (transformed) and labels int64 (B,)."""
         images = self.data[indices][:, None].astype(np.float32) / np.float32(255)
         if self.transform is not None:
@@ -177,9 +172,7 @@ class _IDXClassification(ImageDataset):
         if root is not None:
             dirs.append((Path(root).expanduser() / self.folder, "root argument"))
         elif os.environ.get("MINIGRAD_DATA"):
-            dirs.append(
-                (Path(os.environ["MINIGRAD_DATA"]).expanduser() / self.folder, "$MINIGRAD_DATA")
-            )
+            dirs.append((Path(os.environ["MINIGRAD_DATA"]).expanduser() / self.folder, "$MINIGRAD_DATA"))
         dirs.append((cache_dir() / self.folder, "user cache"))
         dirs += [(d / self.folder, "system data directory") for d in SYSTEM_DATA_DIRS]
         return dirs

@@ -68,9 +68,7 @@ def _fetch(url: str, part: Path, timeout: float, progress: bool, resume: bool) -
     if offset:
         headers["Range"] = f"bytes={offset}-"
     try:
-        response = urllib.request.urlopen(
-            urllib.request.Request(url, headers=headers), timeout=timeout
-        )
+        response = urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and offset:  # the partial file is already complete
             return True

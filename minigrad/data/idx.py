@@ -73,9 +73,7 @@ def read_idx(path: str | os.PathLike, sha256: str | None = None) -> np.ndarray:
         with _open(path) as f:
             magic = _read_at_most(f, 4, digest)
             if len(magic) < 4:
-                raise IDXError(
-                    f"{path}: truncated IDX file ({len(magic)} bytes, no complete header)"
-                )
+                raise IDXError(f"{path}: truncated IDX file ({len(magic)} bytes, no complete header)")
             if magic[0] != 0 or magic[1] != 0 or magic[2] not in _TYPE_CODES:
                 raise IDXError(f"{path}: not an IDX file (magic number {bytes(magic).hex()})")
             dtype, ndim = _TYPE_CODES[magic[2]], magic[3]
@@ -90,8 +88,7 @@ def read_idx(path: str | os.PathLike, sha256: str | None = None) -> np.ndarray:
         raise IDXError(f"{path}: corrupt or truncated gzip stream ({exc})") from exc
     if len(body) < expected:
         raise IDXError(
-            f"{path}: truncated IDX file: header {shape} announces {expected} data bytes, "
-            f"file has {len(body)}"
+            f"{path}: truncated IDX file: header {shape} announces {expected} data bytes, file has {len(body)}"
         )
     if len(body) > expected:
         raise IDXError(f"{path}: IDX file longer than its header {shape} announces")

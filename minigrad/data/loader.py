@@ -99,8 +99,7 @@ def random_split(dataset, lengths: Sequence[int | float], seed: int | None = Non
         counts = [int(x) for x in lengths]
     else:
         raise ValueError(
-            f"random_split: lengths must be counts summing to {n} or fractions summing to 1, "
-            f"got {lengths}"
+            f"random_split: lengths must be counts summing to {n} or fractions summing to 1, got {lengths}"
         )
     order = np.random.default_rng(seed).permutation(n)
     bounds = np.cumsum([0] + counts)
@@ -109,15 +108,16 @@ def random_split(dataset, lengths: Sequence[int | float], seed: int | None = Non
 
 def _collate(items: list) -> tuple:
     """Stack per-sample tuples of fields into a tuple of batch arrays."""
-    return tuple(
-        np.stack([_as_array(field) for field in fields]) for fields in zip(*items, strict=True)
-    )
+    return tuple(np.stack([_as_array(field) for field in fields]) for fields in zip(*items, strict=True))
 
 
 def _to_tensor(array: np.ndarray):
-    import minigrad  # the package's Tensor; imported late so numpy-only use needs no autograd
+    import minigrad  # imported late: the numpy side of this module needs no autograd
 
-    return minigrad.from_numpy(np.ascontiguousarray(array))
+    array = np.ascontiguousarray(array)
+    if array.dtype in (np.float32, np.float64, np.int64, np.bool_):
+        return minigrad.from_numpy(array)  # shares the (fresh) batch array
+    return minigrad.tensor(array)  # minigrad's dtype rules: other ints -> int64, floats -> float32
 
 
 class _Failure:
@@ -146,7 +146,9 @@ class DataLoader:
 
     Yields tuples of Tensors (``as_tensor=False``: numpy arrays), one per field
     of the dataset's samples: for MNIST ``(images float32 (B, 1, 28, 28) in
-    [0, 1], labels int64 (B,))``; for an ArrayDataset, its arrays as stored.
+    [0, 1], labels int64 (B,))``; for an ArrayDataset, its arrays as stored
+    (dtypes a Tensor cannot hold follow ``minigrad.tensor``'s rules: other
+    integers become int64, other floats float32).
     ``transform(images, rng)`` (see minigrad.data.transforms) is applied to the
     first field of each batch.
 
@@ -172,11 +174,7 @@ class DataLoader:
         prefetch: int = 2,
         as_tensor: bool = True,
     ) -> None:
-        if (
-            isinstance(batch_size, bool)
-            or not isinstance(batch_size, (int, np.integer))
-            or batch_size < 1
-        ):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be an integer >= 1, got {batch_size!r}")
         if prefetch < 1:
             raise ValueError(f"DataLoader: prefetch must be >= 1, got {prefetch}")
@@ -205,10 +203,7 @@ class DataLoader:
             order = np.random.default_rng([self.seed, epoch, 0]).permutation(n)
         else:
             order = np.arange(n)
-        return [
-            order[i : i + self.batch_size]
-            for i in range(0, len(self) * self.batch_size, self.batch_size)
-        ]
+        return [order[i : i + self.batch_size] for i in range(0, len(self) * self.batch_size, self.batch_size)]
 
     def _make_batch(self, indices: np.ndarray, rng: np.random.Generator) -> tuple:
         if self._batched:
@@ -256,9 +251,7 @@ class DataLoader:
                     item = q.get(timeout=0.1)
                 except queue.Empty:
                     if not worker.is_alive() and q.empty():
-                        raise RuntimeError(
-                            "DataLoader: worker thread ended without a result"
-                        ) from None
+                        raise RuntimeError("DataLoader: worker thread ended without a result") from None
                     continue
                 if item is _END:
                     return

