@@ -175,7 +175,12 @@ void bind_cuda(py::module_& m) {
       "Return cached, unused device memory to CUDA.");
 
   py::class_<DeviceArray>(c, "DeviceArray", "A C-contiguous float32/float64/int64 array in device memory.")
-      .def_property_readonly("shape", [](const DeviceArray& a) { return py::tuple(py::cast(a.shape())); })
+      .def_property_readonly("shape",
+                             [](const DeviceArray& a) {
+                               py::tuple t(a.shape().size());
+                               for (size_t i = 0; i < a.shape().size(); ++i) t[i] = a.shape()[i];
+                               return t;
+                             })
       .def_property_readonly("dtype", [](const DeviceArray& a) { return numpy_dtype(a.dtype()); })
       .def_property_readonly("ndim", [](const DeviceArray& a) { return a.shape().size(); })
       .def_property_readonly("size", &DeviceArray::size)
