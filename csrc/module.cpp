@@ -31,8 +31,10 @@ PYBIND11_MODULE(_C, m) {
         info["cuda"] = cuda_compiled();
 #ifdef MINIGRAD_WITH_CUDA
         info["cuda_runtime"] = minigrad::cuda::runtime_version();
+        info["cuda_emulated"] = minigrad::cuda::emulated();
 #else
         info["cuda_runtime"] = py::none();
+        info["cuda_emulated"] = false;
 #endif
         info["openmp"] = minigrad::cpu::openmp_enabled();
         info["simd"] = minigrad::cpu::simd_level();
@@ -45,7 +47,7 @@ PYBIND11_MODULE(_C, m) {
 #endif
         return info;
       },
-      "How this module was built: CUDA compiled in, CUDA runtime version, OpenMP, SIMD level in use.");
+      "How this module was built: CUDA compiled in (or emulated), CUDA runtime version, OpenMP, SIMD level in use.");
 
   m.def(
       "cuda_device_count",
@@ -80,4 +82,7 @@ PYBIND11_MODULE(_C, m) {
   minigrad::bindings::bind_elementwise(m);
   minigrad::bindings::bind_batch_norm(m);
   minigrad::bindings::bind_optim(m);
+#ifdef MINIGRAD_WITH_CUDA
+  minigrad::bindings::bind_cuda(m);
+#endif
 }

@@ -11,4 +11,12 @@ int device_count();
 std::string device_status();
 // The CUDA runtime version the module was built against, e.g. "13.0".
 std::string runtime_version();
+// Whether this is the test-only build running kernels on the SIMT emulator (MINIGRAD_CUDA=EMULATE).
+bool emulated();
+// Name of device 0 (the emulator says it is one); throws CudaError without a device.
+std::string device_name();
+// Streaming multiprocessors of device 0 (queried once), for sizing grids.
+int multiprocessor_count();
+// Waits for all work on the device; throws CudaError if a kernel failed.
+void synchronize();
 }  // namespace minigrad::cuda

@@ -11,4 +11,6 @@ void bind_softmax_loss(pybind11::module_& m);
 void bind_elementwise(pybind11::module_& m);
 void bind_batch_norm(pybind11::module_& m);
 void bind_optim(pybind11::module_& m);
+// _C.cuda (csrc/bindings/cuda.cpp): only in builds with CUDA or the SIMT emulator (MINIGRAD_WITH_CUDA).
+void bind_cuda(pybind11::module_& m);
 }  // namespace minigrad::bindings
