@@ -1,6 +1,6 @@
 """minigrad: a compiled autograd engine with C++ and CUDA kernels under a PyTorch-like API."""
 
-from minigrad import _C
+from minigrad import _C, nn, optim
 from minigrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from minigrad.creation import (
     arange,
@@ -46,6 +46,8 @@ from minigrad.functional import (  # noqa: F401
     where,
 )
 from minigrad.random import manual_seed
+from minigrad.serialization import load, save
+from minigrad.summary import summary
 from minigrad.tensor import Tensor, float32, float64, int64
 from minigrad.tensor import bool_ as bool  # noqa: A004 (PyTorch's name: minigrad.bool)
 
@@ -104,6 +106,11 @@ __all__ = [
     "set_num_threads",
     "get_num_threads",
     "build_info",
+    "nn",
+    "optim",
+    "save",
+    "load",
+    "summary",
 ]
 
 
