@@ -3,6 +3,8 @@
 // column matrix of x and W_g the (C_out/groups, C_in/groups * KH * KW) weights:
 //   y_g = W_g col,   dW_g = sum over samples of dy_g col^T,   dx = col2im(W_g^T dy_g).
 // A 1x1 convolution with stride 1 and no padding needs no im2col: x is col.
+// Depthwise-like groups (one input channel, at most two outputs) run a direct
+// forward kernel instead (see use_direct).
 #include "cpu/conv.h"
 
 #include <algorithm>
@@ -20,7 +22,7 @@ constexpr int64_t kMinFlopsPerThread = int64_t{1} << 18;
 constexpr int64_t kMinElementsPerThread = int64_t{1} << 15;
 // Below this many flops per sample a threaded GEMM costs more in start-up than
 // it gains, so samples run in parallel instead even when there are few.
-constexpr int64_t kSmallSampleFlops = int64_t{1} << 22;
+constexpr double kSmallSampleFlops = 1 << 22;
 
 // Sizes derived from a Conv2dShape.
 struct Dims {
@@ -54,11 +56,22 @@ struct Plan {
   int inner;
 };
 
+// Flops of the forward pass for one sample; a double, since only the scale
+// matters and a product of sizes could overflow int64 on absurd shapes.
+double sample_flops(const Conv2dShape& s, const Dims& d) {
+  return 2.0 * static_cast<double>(s.out_channels) * static_cast<double>(d.col_rows) *
+         static_cast<double>(d.out_plane);
+}
+
+int threads_for_flops(double flops) {
+  return threads_for(static_cast<int64_t>(std::min(flops, 1e18)), kMinFlopsPerThread);
+}
+
 Plan plan_for(const Conv2dShape& s, const Dims& d) {
-  const int64_t sample_flops = 2 * s.out_channels * d.col_rows * d.out_plane;
-  const int threads = threads_for(s.batch * sample_flops, kMinFlopsPerThread);
+  const double flops = sample_flops(s, d);
+  const int threads = threads_for_flops(static_cast<double>(s.batch) * flops);
   if (threads == 1) return {1, 1};
-  const bool by_batch = s.batch > 1 && (s.batch >= threads || sample_flops < kSmallSampleFlops);
+  const bool by_batch = s.batch > 1 && (s.batch >= threads || flops < kSmallSampleFlops);
   if (by_batch) return {std::min<int64_t>(s.batch, threads), 1};
   return {1, threads};
 }
@@ -175,7 +188,7 @@ bool use_direct(const Dims& d) { return d.group_in == 1 && d.group_out <= 2; }
 template <typename T>
 void direct_forward(const Conv2dShape& s, const Dims& d, const T* x, const T* weight, const T* bias, T* y) {
   const int64_t planes = s.batch * s.out_channels;
-  const int threads = threads_for(planes * 2 * d.col_rows * d.out_plane, kMinFlopsPerThread);
+  const int threads = threads_for_flops(static_cast<double>(s.batch) * sample_flops(s, d));
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t p = 0; p < planes; ++p) {
     const int64_t n = p / s.out_channels, co = p % s.out_channels;
