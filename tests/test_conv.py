@@ -203,24 +203,29 @@ def threads():
 
 
 @pytest.mark.parametrize(
-    "n,threads_n",
-    [(5, 3), (2, 4), (1, 3), (7, 1)],  # batch slices, threaded GEMM, batch 1, serial
+    "n,threads_n,groups",
+    # batch slices, threaded GEMM, batch 1, serial; the direct kernel (depthwise) threaded
+    [(5, 3, 1), (2, 4, 1), (1, 3, 1), (7, 1, 1), (3, 3, 16)],
 )
-def test_thread_plans_match_reference_and_are_deterministic(threads, n, threads_n):
+def test_thread_plans_match_reference_and_are_deterministic(threads, n, threads_n, groups):
     threads(threads_n)
     rng = np.random.default_rng(3)
     # 2 * 16 * 144 * 1024 flops per sample: enough for the threaded-GEMM plan when batch < threads.
-    x, w, b = make_case(rng, n, 16, 16, (32, 32), (3, 3), 1)
+    x, w, b = make_case(rng, n, 16, 16, (32, 32), (3, 3), groups)
     x, w, b = x.astype(np.float32), w.astype(np.float32), b.astype(np.float32)
-    y = _C.conv2d_forward(x, w, b, padding=1)
+    y = _C.conv2d_forward(x, w, b, padding=1, groups=groups)
     dy = rng.standard_normal(y.shape).astype(np.float32)
-    grads = _C.conv2d_backward(dy, x, w, padding=1)
-    for again, first in zip(_C.conv2d_backward(dy, x, w, padding=1), grads, strict=True):
+    grads = _C.conv2d_backward(dy, x, w, padding=1, groups=groups)
+    for again, first in zip(
+        _C.conv2d_backward(dy, x, w, padding=1, groups=groups), grads, strict=True
+    ):
         np.testing.assert_array_equal(again, first)
-    ref = conv_ref(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), padding=1)
+    ref = conv_ref(
+        x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), padding=1, groups=groups
+    )
     np.testing.assert_allclose(y, ref, rtol=1e-4, atol=float32_tol(144) * 10)
     dw_ref = conv_backward_ref(
-        dy.astype(np.float64), x.astype(np.float64), w.astype(np.float64), padding=1
+        dy.astype(np.float64), x.astype(np.float64), w.astype(np.float64), padding=1, groups=groups
     )[1]
     np.testing.assert_allclose(grads[1], dw_ref, rtol=1e-4, atol=float32_tol(n * 1024) * 10)
 
@@ -275,6 +280,7 @@ BAD = [
     (TypeError, dict(stride=(1, 2, 3))),
     (TypeError, dict(stride=1.5)),
     (TypeError, dict(padding="1")),
+    (TypeError, dict(groups=1.5)),
     (ValueError, dict(x=X[0])),
     (ValueError, dict(weight=W[0])),
     (ValueError, dict(x=np.zeros((2, 4, 6, 12))[..., ::2])),
@@ -344,6 +350,10 @@ def test_read_only_inputs_are_fine():
     x, w, b = make_case(rng, 1, 2, 2, (4, 4), (3, 3), 1)
     for a in (x, w, b):
         a.flags.writeable = False
-    np.testing.assert_allclose(
-        _C.conv2d_forward(x, w, b, padding=1), conv_ref(x, w, b, padding=1), atol=1e-12
-    )
+    y = _C.conv2d_forward(x, w, b, padding=1)
+    np.testing.assert_allclose(y, conv_ref(x, w, b, padding=1), atol=1e-12)
+    y.flags.writeable = False
+    for got, ref in zip(
+        _C.conv2d_backward(y, x, w, padding=1), conv_backward_ref(y, x, w, padding=1), strict=True
+    ):
+        np.testing.assert_allclose(got, ref, atol=1e-12)

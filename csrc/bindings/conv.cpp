@@ -36,6 +36,8 @@ cpu::Conv2dShape conv_shape(const char* op, const py::array& x, const py::array&
   const Pair st = window_pair(stride, op, "stride", 1);
   const Pair pad = window_pair(padding, op, "padding", 0);
   const Pair dil = window_pair(dilation, op, "dilation", 1);
+  if (weight.shape(2) > kMaxWindowParam || weight.shape(3) > kMaxWindowParam)
+    value_error(op, ": the kernel of weight shape ", shape_str(weight), " is larger than 2**31");
   if (groups < 1) value_error(op, ": groups must be >= 1, got ", groups);
   const int64_t in_channels = x.shape(1), out_channels = weight.shape(0);
   if (in_channels % groups != 0)

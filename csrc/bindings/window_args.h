@@ -42,7 +42,8 @@ inline void require_nonempty(const py::array& a, const char* op, const char* nam
     if (a.shape(i) == 0) value_error(op, ": ", name, " must not be empty, got shape ", shape_str(a));
 }
 
-// An input_shape argument: a sequence of 4 ints >= 1 whose product fits an array.
+// An input_shape argument: a sequence of 4 ints >= 1 whose product a float64
+// array may have (numpy allows less than 2**63 bytes).
 inline std::array<int64_t, 4> shape4(const py::handle& obj, const char* op, const char* name) {
   std::array<int64_t, 4> shape{};
   const bool is_sequence = py::isinstance<py::sequence>(obj) && !py::isinstance<py::str>(obj);
@@ -60,8 +61,9 @@ inline std::array<int64_t, 4> shape4(const py::handle& obj, const char* op, cons
     } catch (const py::cast_error&) {
       value_error(op, ": ", name, " is out of range, got ", std::string(py::repr(obj)));
     }
-    if (v < 1 || v > (int64_t{1} << 62) / product)
-      value_error(op, ": ", name, " must hold 4 sizes >= 1 with a product below 2**62, got ", std::string(py::repr(obj)));
+    if (v < 1 || v > (int64_t{1} << 59) / product)
+      value_error(op, ": ", name, " must hold 4 sizes >= 1 with a product of at most 2**59, got ",
+                  std::string(py::repr(obj)));
     product *= v;
     shape[i] = v;
   }

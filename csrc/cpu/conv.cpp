@@ -3,6 +3,8 @@
 // column matrix of x and W_g the (C_out/groups, C_in/groups * KH * KW) weights:
 //   y_g = W_g col,   dW_g = sum over samples of dy_g col^T,   dx = col2im(W_g^T dy_g).
 // A 1x1 convolution with stride 1 and no padding needs no im2col: x is col.
+// Depthwise-like groups (one input channel, at most two outputs) run a direct
+// forward kernel instead (see use_direct).
 #include "cpu/conv.h"
 
 #include <algorithm>
@@ -20,7 +22,7 @@ constexpr int64_t kMinFlopsPerThread = int64_t{1} << 18;
 constexpr int64_t kMinElementsPerThread = int64_t{1} << 15;
 // Below this many flops per sample a threaded GEMM costs more in start-up than
 // it gains, so samples run in parallel instead even when there are few.
-constexpr int64_t kSmallSampleFlops = int64_t{1} << 22;
+constexpr double kSmallSampleFlops = 1 << 22;
 
 // Sizes derived from a Conv2dShape.
 struct Dims {
@@ -54,11 +56,22 @@ struct Plan {
   int inner;
 };
 
+// Flops of the forward pass for one sample; a double, since only the scale
+// matters and a product of sizes could overflow int64 on absurd shapes.
+double sample_flops(const Conv2dShape& s, const Dims& d) {
+  return 2.0 * static_cast<double>(s.out_channels) * static_cast<double>(d.col_rows) *
+         static_cast<double>(d.out_plane);
+}
+
+int threads_for_flops(double flops) {
+  return threads_for(static_cast<int64_t>(std::min(flops, 1e18)), kMinFlopsPerThread);
+}
+
 Plan plan_for(const Conv2dShape& s, const Dims& d) {
-  const int64_t sample_flops = 2 * s.out_channels * d.col_rows * d.out_plane;
-  const int threads = threads_for(s.batch * sample_flops, kMinFlopsPerThread);
+  const double flops = sample_flops(s, d);
+  const int threads = threads_for_flops(static_cast<double>(s.batch) * flops);
   if (threads == 1) return {1, 1};
-  const bool by_batch = s.batch > 1 && (s.batch >= threads || sample_flops < kSmallSampleFlops);
+  const bool by_batch = s.batch > 1 && (s.batch >= threads || flops < kSmallSampleFlops);
   if (by_batch) return {std::min<int64_t>(s.batch, threads), 1};
   return {1, threads};
 }
@@ -79,6 +92,46 @@ void for_each_chunk(int64_t chunks, const Body& body) {
   }
 }
 
+// dst[j] = src[j * stride] for j < len. Stride 1 has its own loop so that the
+// compiler vectorizes it.
+template <typename T>
+void copy_strided(int64_t len, const T* __restrict src, int64_t stride, T* __restrict dst) {
+  if (stride == 1) {
+    std::copy(src, src + len, dst);
+  } else {
+    for (int64_t j = 0; j < len; ++j) dst[j] = src[j * stride];
+  }
+}
+
+// dst[j * dst_stride] += a * src[j * src_stride] for j < len; unit strides
+// have their own loop so that the compiler vectorizes it.
+template <typename T>
+void axpy_strided(int64_t len, T a, const T* __restrict src, int64_t src_stride, T* __restrict dst,
+                  int64_t dst_stride) {
+  if (src_stride == 1 && dst_stride == 1) {
+    for (int64_t j = 0; j < len; ++j) dst[j] += a * src[j];
+  } else {
+    for (int64_t j = 0; j < len; ++j) dst[j * dst_stride] += a * src[j * src_stride];
+  }
+}
+
+// Where the kernel tap (kh, kw) reads: output row oh reads input row
+// oh * stride_h + row_offset (padding when outside [0, H)); along a row, the
+// outputs [cols.first, cols.last) read inside the input, from input column
+// first_col on in steps of stride_w.
+struct Tap {
+  int64_t row_offset;
+  Range cols;
+  int64_t first_col;
+  int64_t len() const { return cols.last - cols.first; }
+};
+
+Tap tap_at(const Conv2dShape& s, int64_t kh, int64_t kw) {
+  const int64_t col_offset = kw * s.dilation_w - s.pad_w;
+  const Range cols = inside_range(s.out_w, s.in_w, s.stride_w, col_offset);
+  return {kh * s.dilation_h - s.pad_h, cols, cols.first * s.stride_w + col_offset};
+}
+
 // Column matrix of one group of one sample (x points at the group's first
 // channel): row (c, kh, kw), column (oh, ow) holds
 // x[c, oh * stride_h - pad_h + kh * dilation_h, ow * stride_w - pad_w + kw * dilation_w], 0 in the padding.
@@ -86,20 +139,18 @@ template <typename T>
 void im2col(const Conv2dShape& s, const Dims& d, const T* x, T* col, int threads) {
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
   for (int64_t r = 0; r < d.col_rows; ++r) {
-    const int64_t c = r / d.taps, kh = r % d.taps / s.kernel_w, kw = r % s.kernel_w;
-    const int64_t w_offset = kw * s.dilation_w - s.pad_w;
-    const Range inside = inside_range(s.out_w, s.in_w, s.stride_w, w_offset);
+    const int64_t c = r / d.taps;
+    const Tap tap = tap_at(s, r % d.taps / s.kernel_w, r % s.kernel_w);
     T* row = col + r * d.out_plane;
     for (int64_t oh = 0; oh < s.out_h; ++oh, row += s.out_w) {
-      const int64_t ih = oh * s.stride_h - s.pad_h + kh * s.dilation_h;
-      if (ih < 0 || ih >= s.in_h) {
+      const int64_t ih = oh * s.stride_h + tap.row_offset;
+      if (ih < 0 || ih >= s.in_h || tap.len() == 0) {
         std::fill(row, row + s.out_w, T(0));
         continue;
       }
-      const T* line = x + c * d.in_plane + ih * s.in_w;
-      std::fill(row, row + inside.first, T(0));
-      for (int64_t ow = inside.first; ow < inside.last; ++ow) row[ow] = line[ow * s.stride_w + w_offset];
-      std::fill(row + inside.last, row + s.out_w, T(0));
+      std::fill(row, row + tap.cols.first, T(0));
+      copy_strided(tap.len(), x + c * d.in_plane + ih * s.in_w + tap.first_col, s.stride_w, row + tap.cols.first);
+      std::fill(row + tap.cols.last, row + s.out_w, T(0));
     }
   }
 }
@@ -113,16 +164,47 @@ void col2im(const Conv2dShape& s, const Dims& d, const T* col, T* dx, int thread
     T* plane = dx + c * d.in_plane;
     std::fill(plane, plane + d.in_plane, T(0));
     for (int64_t t = 0; t < d.taps; ++t) {
-      const int64_t kh = t / s.kernel_w, kw = t % s.kernel_w;
-      const int64_t w_offset = kw * s.dilation_w - s.pad_w;
-      const Range inside = inside_range(s.out_w, s.in_w, s.stride_w, w_offset);
+      const Tap tap = tap_at(s, t / s.kernel_w, t % s.kernel_w);
+      if (tap.len() == 0) continue;
       const T* row = col + (c * d.taps + t) * d.out_plane;
       for (int64_t oh = 0; oh < s.out_h; ++oh) {
-        const int64_t ih = oh * s.stride_h - s.pad_h + kh * s.dilation_h;
+        const int64_t ih = oh * s.stride_h + tap.row_offset;
         if (ih < 0 || ih >= s.in_h) continue;
-        T* line = plane + ih * s.in_w;
-        const T* src = row + oh * s.out_w;
-        for (int64_t ow = inside.first; ow < inside.last; ++ow) line[ow * s.stride_w + w_offset] += src[ow];
+        axpy_strided(tap.len(), T(1), row + oh * s.out_w + tap.cols.first, 1, plane + ih * s.in_w + tap.first_col,
+                     s.stride_w);
+      }
+    }
+  }
+}
+
+// Whether the direct kernel beats im2col + GEMM (measured): one input and at
+// most two output channels per group (depthwise), where per-group GEMMs are
+// tiny. With more output channels per group (LeNet-5's first layer: 1 -> 6)
+// the GEMM reuses each column for all of them and wins.
+bool use_direct(const Dims& d) { return d.group_in == 1 && d.group_out <= 2; }
+
+// Direct convolution, threads over the N * C_out output planes: every tap adds
+// weight * (the input row it reads) to each output row.
+template <typename T>
+void direct_forward(const Conv2dShape& s, const Dims& d, const T* x, const T* weight, const T* bias, T* y) {
+  const int64_t planes = s.batch * s.out_channels;
+  const int threads = threads_for_flops(static_cast<double>(s.batch) * sample_flops(s, d));
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t p = 0; p < planes; ++p) {
+    const int64_t n = p / s.out_channels, co = p % s.out_channels;
+    const T* x_g = x + (n * s.in_channels + co / d.group_out * d.group_in) * d.in_plane;
+    T* out = y + p * d.out_plane;
+    std::fill(out, out + d.out_plane, bias != nullptr ? bias[co] : T(0));
+    for (int64_t r = 0; r < d.col_rows; ++r) {
+      const int64_t c = r / d.taps;
+      const Tap tap = tap_at(s, r % d.taps / s.kernel_w, r % s.kernel_w);
+      if (tap.len() == 0) continue;
+      const T w = weight[co * d.col_rows + r];
+      for (int64_t oh = 0; oh < s.out_h; ++oh) {
+        const int64_t ih = oh * s.stride_h + tap.row_offset;
+        if (ih < 0 || ih >= s.in_h) continue;
+        axpy_strided(tap.len(), w, x_g + c * d.in_plane + ih * s.in_w + tap.first_col, s.stride_w,
+                     out + oh * s.out_w + tap.cols.first, 1);
       }
     }
   }
@@ -147,6 +229,10 @@ void bias_grad(const Conv2dShape& s, const Dims& d, const T* dy, T* dbias) {
 template <typename T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
   const Dims d = dims_of(s);
+  if (use_direct(d)) {
+    direct_forward(s, d, x, weight, bias, y);
+    return;
+  }
   const Plan plan = plan_for(s, d);
   std::vector<T> cols(d.pointwise ? 0 : plan.chunks * d.col_size);  // one column matrix per slice
   for_each_chunk(plan.chunks, [&](int64_t c) {
