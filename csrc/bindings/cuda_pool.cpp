@@ -1,0 +1,6 @@
+#include "bindings/cuda_arrays.h"
+#include "bindings/register.h"
+
+namespace minigrad::bindings {
+void bind_cuda_pool(py::module_& /*cuda*/) {}
+}  // namespace minigrad::bindings
