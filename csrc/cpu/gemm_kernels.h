@@ -93,7 +93,7 @@ struct Blocked {
     for (int64_t i = 0; i < Rows; ++i)
 #pragma GCC unroll 4
       for (int64_t v = 0; v < Vecs; ++v) acc[i][v] = S::zero();
-#pragma GCC unroll 2
+#pragma GCC unroll 4
     for (int64_t k = 0; k < kc; ++k) {
       V bv[Vecs];
 #pragma GCC unroll 4
@@ -138,7 +138,7 @@ struct Blocked {
   // Packs `rows` (<= R) lines of length kc side by side: dst[k*R + r] = src(r, k),
   // zero for r >= rows. One of src's strides is 1 (so are all views here).
   template <int64_t R>
-  static void pack_panel(int64_t rows, int64_t kc, View src, T* dst) {
+  static void pack_panel(int64_t rows, int64_t kc, View src, T* __restrict dst) {
     if (src.cs == 1) {  // each line is contiguous: stream it into its column of dst
       for (int64_t r = 0; r < rows; ++r) {
         const T* line = src.p + r * src.rs;
@@ -148,7 +148,11 @@ struct Blocked {
       for (int64_t k = 0; k < kc; ++k) {
         const T* run = src.p + k * src.cs;
         if (rows == R) {
-          for (int64_t r = 0; r < R; ++r) dst[k * R + r] = run[r];
+          if constexpr (R % W == 0) {
+            for (int64_t v = 0; v < R; v += W) S::store(dst + k * R + v, S::load(run + v));
+          } else {
+            for (int64_t r = 0; r < R; ++r) dst[k * R + r] = run[r];
+          }
         } else {
           for (int64_t r = 0; r < rows; ++r) dst[k * R + r] = run[r];
         }
@@ -165,10 +169,20 @@ struct Blocked {
       pack_panel<MR>(m - i0 < MR ? m - i0 : MR, kc, View{a.at(i0, 0), a.rs, a.cs}, dst);
   }
 
-  // Packs cols [0, n) (n <= NR) x rows [0, kc) of `b` as one NR-wide sliver:
-  // element (k, j) at dst[k*NR + j]; columns past n are zero.
-  static void pack_b_sliver(int64_t n, int64_t kc, View b, T* dst) {
-    pack_panel<NR>(n, kc, View{b.p, b.cs, b.rs}, dst);
+  // Packs rows [0, kc) x cols [0, n) of `b` as NR-wide slivers: sliver s holds
+  // element (k, s*NR + j) at dst[s*NR*kc + k*NR + j]; columns past n are zero.
+  static void pack_b(int64_t n, int64_t kc, View b, T* __restrict dst) {
+    const int64_t full = n / NR * NR;
+    if (b.cs == 1 && full > 0) {  // rows of b contiguous: read each once, front to back
+      for (int64_t k = 0; k < kc; ++k) {
+        const T* row = b.p + k * b.rs;
+        for (int64_t j = 0; j < full; j += NR)
+          for (int64_t v = 0; v < NR; v += W) S::store(dst + j * kc + k * NR + v, S::load(row + j + v));
+      }
+    } else {
+      for (int64_t j = 0; j < full; j += NR) pack_panel<NR>(NR, kc, View{b.at(0, j), b.cs, b.rs}, dst + j * kc);
+    }
+    if (full < n) pack_panel<NR>(n - full, kc, View{b.at(0, full), b.cs, b.rs}, dst + full * kc);
   }
 
   // Per-thread scratch, in elements.
@@ -272,9 +286,7 @@ struct Blocked {
       for (int64_t pc = 0; pc < g.K; pc += KC) {
         const int64_t kc = g.K - pc < KC ? g.K - pc : KC;
         const T beta = pc == 0 ? g.beta : T(1);
-        if (p.pack_b)
-          for (int64_t jr = 0; jr < nc; jr += NR)
-            pack_b_sliver(nc - jr < NR ? nc - jr : NR, kc, View{b.at(pc, jc + jr), b.rs, b.cs}, panel_b + jr * kc);
+        if (p.pack_b) pack_b(nc, kc, View{b.at(pc, jc), b.rs, b.cs}, panel_b);
         for (int64_t ic = m0; ic < m1; ic += MC) {
           const int64_t mc = m1 - ic < MC ? m1 - ic : MC;
           const View a_block{a.at(ic, pc), a.rs, a.cs};
@@ -292,7 +304,7 @@ struct Blocked {
             } else if (n == NR) {
               t = Tile{nullptr, 0, 0, false, b.at(pc, jc + jr), b.rs, false};
             } else {
-              pack_b_sliver(n, kc, View{b.at(pc, jc + jr), b.rs, b.cs}, edge_b);
+              pack_b(n, kc, View{b.at(pc, jc + jr), b.rs, b.cs}, edge_b);
               t = Tile{nullptr, 0, 0, false, edge_b, NR, true};
             }
             for (int64_t ir = 0; ir < mc; ir += MR) {
