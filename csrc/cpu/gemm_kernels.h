@@ -206,7 +206,7 @@ struct Blocked {
     // B is read in place unless transposed or reused by many row panels of A;
     // A is read in place unless reused by many column slivers of B.
     p.pack_b = g.trans_b || g.M > 4 * MR;
-    p.pack_a = g.N > 4 * NR;
+    p.pack_a = g.N > 16 * NR;
     const int64_t m_tiles = (g.M + MR - 1) / MR, n_tiles = (g.N + NR - 1) / NR;
     int64_t t = g.M * g.N * g.K / kMinMaddsPerThread;
     if (t > g.max_threads) t = g.max_threads;
