@@ -8,10 +8,11 @@
 // over every tile. Threads split C into a grid of blocks and each runs this
 // nest on its own block with its own packed panels: no barriers, so a thread
 // delayed by other processes on a shared machine never stalls the others.
-// Packing also removes the transposes, so the micro-kernel sees one layout. Small operands are read in
-// place instead (B when few rows of A reuse it, A when few columns of B do);
-// their ragged edge panels are packed with zero padding so full tiles never
-// read out of bounds, and ragged tiles of C go through a small scratch tile.
+// Packing also removes the transposes, so the micro-kernel sees one layout.
+// Operands that little reuses are read in place instead (B when few rows of A
+// use it, A when few columns of B do); their ragged edge panels are packed with
+// zero padding so full tiles never read out of bounds. Ragged tiles of C run a
+// kernel sized to them (rows x vectors) into a scratch tile, then merge.
 //
 // Every template here depends on the traits type S, which each ISA file
 // defines in an unnamed namespace: the instantiations are private to that file,
@@ -59,8 +60,10 @@ void gemm_avx512(const GemmArgs<double>& args);
 // (gemm.cpp; compiled for the baseline ISA). Throws std::bad_alloc.
 void* workspace(std::size_t bytes);
 
-// Problems below this many multiply-adds per thread run on fewer threads.
-constexpr int64_t kMinMaddsPerThread = int64_t{1} << 20;
+// Problems below this many multiply-adds per thread (~0.1 ms) run on fewer
+// threads: waking a sleeping thread costs microseconds on an idle machine and
+// milliseconds on a busy one.
+constexpr int64_t kMinMaddsPerThread = int64_t{1} << 21;
 
 template <class S>
 struct Blocked {
