@@ -163,10 +163,10 @@ def main() -> None:
             flops = 2.0 * m * n * k
             medians = [statistics.median(s[i] for s in samples[col]) for col in columns]
             g_mg, *g_np = (flops / t / 1e9 for t in medians)
-            ops = ("A^T " if ta else "") + ("B^T" if tb else "")
+            ops = "".join([" A^T" if ta else "", " B^T" if tb else ""])
             ct_col = f"{g_np[1]:.1f}" if len(g_np) > 1 else "-"
             print(
-                f"| {label}: {m}x{k}x{n} {ops}| {dtype} | {threads} | {g_mg:.1f} | {g_np[0]:.1f} | "
+                f"| {label}: {m}x{k}x{n}{ops} | {dtype} | {threads} | {g_mg:.1f} | {g_np[0]:.1f} | "
                 f"{ct_col} | {100 * g_mg / max(g_np):.0f}% | {g_mg / g_np[0]:.2f} |",
                 flush=True,
             )

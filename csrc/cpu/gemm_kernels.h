@@ -3,13 +3,16 @@
 // to the gemm family: only gemm.cpp and the per-ISA files include it.
 //
 // Loop nest (Goto/BLIS): for each NC-wide column panel of C and KC-deep slice of
-// K, B's KC x NC panel is packed once (shared by all threads) and each thread
-// packs its MC x KC blocks of A; the macro-kernel then runs the MR x NR
-// register-blocked micro-kernel over every tile. Packing also removes the
-// transposes, so the micro-kernel sees one layout. Small operands are read in
-// place instead (B when few rows of A reuse it, A when few columns of B do);
-// their ragged edge panels are packed with zero padding so full tiles never
-// read out of bounds, and ragged tiles of C go through a small scratch tile.
+// K, B's KC x NC panel is packed, then for each MC-row block of C the MC x KC
+// block of A; the macro-kernel runs the MR x NR register-blocked micro-kernel
+// over every tile. Threads split C into a grid of blocks and each runs this
+// nest on its own block with its own packed panels: no barriers, so a thread
+// delayed by other processes on a shared machine never stalls the others.
+// Packing also removes the transposes, so the micro-kernel sees one layout.
+// Operands that little reuses are read in place instead (B when few rows of A
+// use it, A when few columns of B do); their ragged edge panels are packed with
+// zero padding so full tiles never read out of bounds. Ragged tiles of C run a
+// kernel sized to them (rows x vectors) into a scratch tile, then merge.
 //
 // Every template here depends on the traits type S, which each ISA file
 // defines in an unnamed namespace: the instantiations are private to that file,
@@ -24,6 +27,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -56,8 +60,10 @@ void gemm_avx512(const GemmArgs<double>& args);
 // (gemm.cpp; compiled for the baseline ISA). Throws std::bad_alloc.
 void* workspace(std::size_t bytes);
 
-// Problems below this many multiply-adds per thread run on fewer threads.
-constexpr int64_t kMinMaddsPerThread = int64_t{1} << 17;
+// Problems below this many multiply-adds per thread (~0.1 ms) run on fewer
+// threads: waking a sleeping thread costs microseconds on an idle machine and
+// milliseconds on a busy one.
+constexpr int64_t kMinMaddsPerThread = int64_t{1} << 21;
 
 template <class S>
 struct Blocked {
@@ -74,31 +80,32 @@ struct Blocked {
     const T* at(int64_t r, int64_t c) const { return p + r * rs + c * cs; }
   };
 
-  // Micro-kernel: c[0:MR, 0:NR] = alpha * sum_k a(i, k) b(k, j) + beta * c, for
-  // a(i, k) = a[i * rs_a + k * cs_a] and b(k, j) = b[k * rs_b + j]. Packed
+  // Micro-kernel: c[0:Rows, 0:Vecs*W] = alpha * sum_k a(i, k) b(k, j) + beta * c,
+  // for a(i, k) = a[i * rs_a + k * cs_a] and b(k, j) = b[k * rs_b + j]. Packed
   // operands have compile-time strides (A: 1, MR; B: NR). beta == 0 never reads c.
-  template <bool PackedA, bool PackedB>
+  // Full tiles use Rows = MR, Vecs = NV; smaller ones cover ragged edges.
+  template <int64_t Rows, int64_t Vecs, bool PackedA, bool PackedB>
   static void micro_kernel(int64_t kc, const T* a, int64_t rs_a_in, int64_t cs_a_in, const T* b, int64_t rs_b_in,
                            T alpha, T beta, T* c, int64_t ldc) {
     const int64_t rs_a = PackedA ? 1 : rs_a_in;
     const int64_t cs_a = PackedA ? MR : cs_a_in;
     const int64_t rs_b = PackedB ? NR : rs_b_in;
-    for (int64_t i = 0; i < MR; ++i) __builtin_prefetch(c + i * ldc, 1);
-    V acc[MR][NV];
+    for (int64_t i = 0; i < Rows; ++i) __builtin_prefetch(c + i * ldc, 1);
+    V acc[Rows][Vecs];
 #pragma GCC unroll 16
-    for (int64_t i = 0; i < MR; ++i)
+    for (int64_t i = 0; i < Rows; ++i)
 #pragma GCC unroll 4
-      for (int64_t v = 0; v < NV; ++v) acc[i][v] = S::zero();
-#pragma GCC unroll 2
+      for (int64_t v = 0; v < Vecs; ++v) acc[i][v] = S::zero();
+#pragma GCC unroll 4
     for (int64_t k = 0; k < kc; ++k) {
-      V bv[NV];
+      V bv[Vecs];
 #pragma GCC unroll 4
-      for (int64_t v = 0; v < NV; ++v) bv[v] = S::load(b + v * W);
+      for (int64_t v = 0; v < Vecs; ++v) bv[v] = S::load(b + v * W);
 #pragma GCC unroll 16
-      for (int64_t i = 0; i < MR; ++i) {
+      for (int64_t i = 0; i < Rows; ++i) {
         const V ai = S::bcast(a + i * rs_a);
 #pragma GCC unroll 4
-        for (int64_t v = 0; v < NV; ++v) acc[i][v] = S::fma(ai, bv[v], acc[i][v]);
+        for (int64_t v = 0; v < Vecs; ++v) acc[i][v] = S::fma(ai, bv[v], acc[i][v]);
       }
       a += cs_a;
       b += rs_b;
@@ -106,40 +113,79 @@ struct Blocked {
     const V va = S::set1(alpha);
     if (beta == T(0)) {
 #pragma GCC unroll 16
-      for (int64_t i = 0; i < MR; ++i)
+      for (int64_t i = 0; i < Rows; ++i)
 #pragma GCC unroll 4
-        for (int64_t v = 0; v < NV; ++v) S::store(c + i * ldc + v * W, S::mul(va, acc[i][v]));
+        for (int64_t v = 0; v < Vecs; ++v) S::store(c + i * ldc + v * W, S::mul(va, acc[i][v]));
     } else {
       const V vb = S::set1(beta);
 #pragma GCC unroll 16
-      for (int64_t i = 0; i < MR; ++i)
+      for (int64_t i = 0; i < Rows; ++i)
 #pragma GCC unroll 4
-        for (int64_t v = 0; v < NV; ++v) {
+        for (int64_t v = 0; v < Vecs; ++v) {
           T* ci = c + i * ldc + v * W;
           S::store(ci, S::fma(va, acc[i][v], S::mul(vb, S::load(ci))));
         }
     }
   }
 
+  // Kernels for ragged edge tiles, indexed by (rows - 1) * NV + (vectors - 1);
+  // all strides at run time.
+  using KernelFn = void (*)(int64_t, const T*, int64_t, int64_t, const T*, int64_t, T, T, T*, int64_t);
+  template <std::size_t... I>
+  static const KernelFn* edge_kernels(std::index_sequence<I...>) {
+    static const KernelFn table[] = {
+        &micro_kernel<int64_t(I) / NV + 1, int64_t(I) % NV + 1, false, false>...};
+    return table;
+  }
+
+  // Packs `rows` (<= R) lines of length kc side by side: dst[k*R + r] = src(r, k),
+  // zero for r >= rows. One of src's strides is 1 (so are all views here).
+  template <int64_t R>
+  static void pack_panel(int64_t rows, int64_t kc, View src, T* __restrict dst) {
+    if (src.cs == 1) {  // each line is contiguous: stream it into its column of dst
+      for (int64_t r = 0; r < rows; ++r) {
+        const T* line = src.p + r * src.rs;
+        for (int64_t k = 0; k < kc; ++k) dst[k * R + r] = line[k];
+      }
+    } else {  // each k is a contiguous run across the lines
+      for (int64_t k = 0; k < kc; ++k) {
+        const T* run = src.p + k * src.cs;
+        if (rows == R) {
+          if constexpr (R % W == 0) {
+            for (int64_t v = 0; v < R; v += W) S::store(dst + k * R + v, S::load(run + v));
+          } else {
+            for (int64_t r = 0; r < R; ++r) dst[k * R + r] = run[r];
+          }
+        } else {
+          for (int64_t r = 0; r < rows; ++r) dst[k * R + r] = run[r];
+        }
+      }
+    }
+    for (int64_t r = rows; r < R; ++r)
+      for (int64_t k = 0; k < kc; ++k) dst[k * R + r] = T(0);
+  }
+
   // Packs rows [0, m) x cols [0, kc) of `a` as MR-row panels: panel p holds
   // element (p*MR + i, k) at dst[p*MR*kc + k*MR + i]; rows past m are zero.
   static void pack_a(int64_t m, int64_t kc, View a, T* dst) {
-    for (int64_t i0 = 0; i0 < m; i0 += MR, dst += MR * kc) {
-      const int64_t mr = m - i0 < MR ? m - i0 : MR;
-      for (int64_t k = 0; k < kc; ++k) {
-        for (int64_t i = 0; i < mr; ++i) dst[k * MR + i] = *a.at(i0 + i, k);
-        for (int64_t i = mr; i < MR; ++i) dst[k * MR + i] = T(0);
-      }
-    }
+    for (int64_t i0 = 0; i0 < m; i0 += MR, dst += MR * kc)
+      pack_panel<MR>(m - i0 < MR ? m - i0 : MR, kc, View{a.at(i0, 0), a.rs, a.cs}, dst);
   }
 
-  // Packs cols [0, n) (n <= NR) x rows [0, kc) of `b` as one NR-wide sliver:
-  // element (k, j) at dst[k*NR + j]; columns past n are zero.
-  static void pack_b_sliver(int64_t n, int64_t kc, View b, T* dst) {
-    for (int64_t k = 0; k < kc; ++k, dst += NR) {
-      for (int64_t j = 0; j < n; ++j) dst[j] = *b.at(k, j);
-      for (int64_t j = n; j < NR; ++j) dst[j] = T(0);
+  // Packs rows [0, kc) x cols [0, n) of `b` as NR-wide slivers: sliver s holds
+  // element (k, s*NR + j) at dst[s*NR*kc + k*NR + j]; columns past n are zero.
+  static void pack_b(int64_t n, int64_t kc, View b, T* __restrict dst) {
+    const int64_t full = n / NR * NR;
+    if (b.cs == 1 && full > 0) {  // rows of b contiguous: read each once, front to back
+      for (int64_t k = 0; k < kc; ++k) {
+        const T* row = b.p + k * b.rs;
+        for (int64_t j = 0; j < full; j += NR)
+          for (int64_t v = 0; v < NR; v += W) S::store(dst + j * kc + k * NR + v, S::load(row + j + v));
+      }
+    } else {
+      for (int64_t j = 0; j < full; j += NR) pack_panel<NR>(NR, kc, View{b.at(0, j), b.cs, b.rs}, dst + j * kc);
     }
+    if (full < n) pack_panel<NR>(n - full, kc, View{b.at(0, full), b.cs, b.rs}, dst + full * kc);
   }
 
   // Per-thread scratch, in elements.
@@ -153,9 +199,9 @@ struct Blocked {
   struct Plan {
     bool pack_a, pack_b;
     int threads, tm, tn;  // thread grid: tm over rows of C, tn over columns
-    int64_t block_a;      // per-thread packed-A elements (0 when A is read in place)
-    int64_t panel_b;      // shared packed-B elements (0 when B is read in place)
-    int64_t per_thread;   // per-thread scratch elements
+    int64_t panel_b;      // packed-B elements per thread (0 when B is read in place)
+    int64_t block_a;      // packed-A elements per thread (0 when A is read in place)
+    int64_t per_thread;   // scratch elements per thread, those two included
   };
 
   static Plan plan(const GemmArgs<T>& g) {
@@ -163,18 +209,15 @@ struct Blocked {
     // B is read in place unless transposed or reused by many row panels of A;
     // A is read in place unless reused by many column slivers of B.
     p.pack_b = g.trans_b || g.M > 4 * MR;
-    p.pack_a = g.N > 4 * NR;
-    const int64_t m_tiles = (g.M + MR - 1) / MR;
-    const int64_t nc_max = g.N < NC ? g.N : NC;
-    const int64_t n_tiles = (nc_max + NR - 1) / NR;
-    const int64_t madds = g.M * g.N * g.K;
-    int64_t t = madds / kMinMaddsPerThread;
+    p.pack_a = g.N > 16 * NR;
+    const int64_t m_tiles = (g.M + MR - 1) / MR, n_tiles = (g.N + NR - 1) / NR;
+    int64_t t = g.M * g.N * g.K / kMinMaddsPerThread;
     if (t > g.max_threads) t = g.max_threads;
     if (t > m_tiles * n_tiles) t = m_tiles * n_tiles;
     if (t < 1) t = 1;
     p.threads = int(t);
-    // The grid with the shortest critical path (tiles per thread); ties prefer
-    // splitting rows, since threads sharing rows would pack the same A blocks.
+    // The grid with the fewest tiles per thread; ties prefer splitting rows
+    // (each thread then packs less of A, whose panels are reused more).
     int64_t best = -1;
     for (int tm = p.threads; tm >= 1; --tm) {
       if (p.threads % tm) continue;
@@ -188,9 +231,11 @@ struct Blocked {
     }
     const int64_t kc_max = g.K < KC ? g.K : KC;
     const int64_t mc_max = ((g.M < MC ? g.M : MC) + MR - 1) / MR * MR;
+    const int64_t cols_per_thread = (n_tiles + p.tn - 1) / p.tn * NR;
+    const int64_t nc_max = cols_per_thread < NC ? cols_per_thread : NC;
     p.block_a = p.pack_a ? round64(mc_max * kc_max) : 0;
-    p.panel_b = p.pack_b ? round64(kc_max * n_tiles * NR) : 0;
-    p.per_thread = p.block_a + round64(kEdgeA) + round64(kEdgeB) + round64(kTile);
+    p.panel_b = p.pack_b ? round64(kc_max * nc_max) : 0;
+    p.per_thread = p.panel_b + p.block_a + round64(kEdgeA) + round64(kEdgeB) + round64(kTile);
     return p;
   }
 
@@ -201,6 +246,7 @@ struct Blocked {
         c[i * ldc + j] = beta == T(0) ? t[i * NR + j] : t[i * NR + j] + beta * c[i * ldc + j];
   }
 
+  // Operands of one tile; packed ones carry their fixed strides too.
   struct Tile {
     const T* a;
     int64_t rs_a, cs_a;
@@ -210,66 +256,75 @@ struct Blocked {
     bool packed_b;
   };
 
-  static void run_tile(int64_t kc, const Tile& t, T alpha, T beta, T* c, int64_t ldc) {
-    if (t.packed_a) {
-      if (t.packed_b) micro_kernel<true, true>(kc, t.a, 1, MR, t.b, NR, alpha, beta, c, ldc);
-      else micro_kernel<true, false>(kc, t.a, 1, MR, t.b, t.rs_b, alpha, beta, c, ldc);
-    } else {
-      if (t.packed_b) micro_kernel<false, true>(kc, t.a, t.rs_a, t.cs_a, t.b, NR, alpha, beta, c, ldc);
-      else micro_kernel<false, false>(kc, t.a, t.rs_a, t.cs_a, t.b, t.rs_b, alpha, beta, c, ldc);
+  // The m x n tile of C at c: full tiles straight into C, ragged ones through
+  // the scratch tile `tmp`.
+  static void run_tile(int64_t kc, const Tile& t, int64_t m, int64_t n, T alpha, T beta, T* c, int64_t ldc,
+                       T* tmp) {
+    if (m == MR && n == NR) {
+      if (t.packed_a) {
+        if (t.packed_b) micro_kernel<MR, NV, true, true>(kc, t.a, 1, MR, t.b, NR, alpha, beta, c, ldc);
+        else micro_kernel<MR, NV, true, false>(kc, t.a, 1, MR, t.b, t.rs_b, alpha, beta, c, ldc);
+      } else {
+        if (t.packed_b) micro_kernel<MR, NV, false, true>(kc, t.a, t.rs_a, t.cs_a, t.b, NR, alpha, beta, c, ldc);
+        else micro_kernel<MR, NV, false, false>(kc, t.a, t.rs_a, t.cs_a, t.b, t.rs_b, alpha, beta, c, ldc);
+      }
+      return;
     }
+    const KernelFn* edge = edge_kernels(std::make_index_sequence<std::size_t(MR * NV)>{});
+    edge[(m - 1) * NV + (n + W - 1) / W - 1](kc, t.a, t.rs_a, t.cs_a, t.b, t.rs_b, alpha, T(0), tmp, NR);
+    merge_tile(m, n, tmp, beta, c, ldc);
   }
 
-  // One thread's share of one (NC panel, KC slice): rows [m0, m1) of C, column
-  // slivers [s0, s1) of the panel starting at column jc.
-  static void thread_block(const GemmArgs<T>& g, const Plan& p, View a, View b, const T* packed_b, int64_t jc,
-                           int64_t nc, int64_t pc, int64_t kc, T beta, int64_t m0, int64_t m1, int64_t s0,
-                           int64_t s1, T* scratch) {
-    T* block_a = scratch;
+  // One thread's share: C[m0:m1, n0:n1] computed start to finish with the
+  // thread's own packed panels, so threads never wait for each other.
+  static void sub_gemm(const GemmArgs<T>& g, const Plan& p, View a, View b, int64_t m0, int64_t m1, int64_t n0,
+                       int64_t n1, T* scratch) {
+    T* panel_b = scratch;
+    T* block_a = panel_b + p.panel_b;
     T* edge_a = block_a + p.block_a;
     T* edge_b = edge_a + round64(kEdgeA);
     T* tile = edge_b + round64(kEdgeB);
-    for (int64_t ic = m0; ic < m1; ic += MC) {
-      const int64_t mc = m1 - ic < MC ? m1 - ic : MC;
-      const View a_block{a.at(ic, pc), a.rs, a.cs};
-      if (p.pack_a) {
-        pack_a(mc, kc, a_block, block_a);
-      } else if (mc % MR) {
-        const int64_t last = mc / MR * MR;
-        pack_a(mc - last, kc, View{a_block.at(last, 0), a.rs, a.cs}, edge_a);
-      }
-      for (int64_t s = s0; s < s1; ++s) {
-        const int64_t jr = s * NR;
-        const int64_t n = nc - jr < NR ? nc - jr : NR;
-        Tile t{};
-        if (p.pack_b) {
-          t = Tile{nullptr, 0, 0, false, packed_b + s * NR * kc, NR, true};
-        } else if (n == NR) {
-          t = Tile{nullptr, 0, 0, false, b.at(pc, jc + jr), b.rs, false};
-        } else {
-          pack_b_sliver(n, kc, View{b.at(pc, jc + jr), b.rs, b.cs}, edge_b);
-          t = Tile{nullptr, 0, 0, false, edge_b, NR, true};
-        }
-        for (int64_t ir = 0; ir < mc; ir += MR) {
-          const int64_t m = mc - ir < MR ? mc - ir : MR;
+    for (int64_t jc = n0; jc < n1; jc += NC) {
+      const int64_t nc = n1 - jc < NC ? n1 - jc : NC;
+      for (int64_t pc = 0; pc < g.K; pc += KC) {
+        const int64_t kc = g.K - pc < KC ? g.K - pc : KC;
+        const T beta = pc == 0 ? g.beta : T(1);
+        if (p.pack_b) pack_b(nc, kc, View{b.at(pc, jc), b.rs, b.cs}, panel_b);
+        for (int64_t ic = m0; ic < m1; ic += MC) {
+          const int64_t mc = m1 - ic < MC ? m1 - ic : MC;
+          const View a_block{a.at(ic, pc), a.rs, a.cs};
           if (p.pack_a) {
-            t.a = block_a + ir * kc;
-            t.packed_a = true;
-          } else if (m == MR) {
-            t.a = a_block.at(ir, 0);
-            t.rs_a = a.rs;
-            t.cs_a = a.cs;
-            t.packed_a = false;
-          } else {
-            t.a = edge_a;
-            t.packed_a = true;
+            pack_a(mc, kc, a_block, block_a);
+          } else if (mc % MR) {
+            const int64_t last = mc / MR * MR;
+            pack_a(mc - last, kc, View{a_block.at(last, 0), a.rs, a.cs}, edge_a);
           }
-          T* c = g.C + (ic + ir) * g.ldc + jc + jr;
-          if (m == MR && n == NR) {
-            run_tile(kc, t, g.alpha, beta, c, g.ldc);
-          } else {
-            run_tile(kc, t, g.alpha, T(0), tile, NR);
-            merge_tile(m, n, tile, beta, c, g.ldc);
+          for (int64_t jr = 0; jr < nc; jr += NR) {
+            const int64_t n = nc - jr < NR ? nc - jr : NR;
+            Tile t{};
+            if (p.pack_b) {
+              t = Tile{nullptr, 0, 0, false, panel_b + jr * kc, NR, true};
+            } else if (n == NR) {
+              t = Tile{nullptr, 0, 0, false, b.at(pc, jc + jr), b.rs, false};
+            } else {
+              pack_b(n, kc, View{b.at(pc, jc + jr), b.rs, b.cs}, edge_b);
+              t = Tile{nullptr, 0, 0, false, edge_b, NR, true};
+            }
+            for (int64_t ir = 0; ir < mc; ir += MR) {
+              const int64_t m = mc - ir < MR ? mc - ir : MR;
+              if (p.pack_a || m < MR) {
+                t.a = p.pack_a ? block_a + ir * kc : edge_a;
+                t.rs_a = 1;
+                t.cs_a = MR;
+                t.packed_a = true;
+              } else {
+                t.a = a_block.at(ir, 0);
+                t.rs_a = a.rs;
+                t.cs_a = a.cs;
+                t.packed_a = false;
+              }
+              run_tile(kc, t, m, n, g.alpha, beta, g.C + (ic + ir) * g.ldc + jc + jr, g.ldc, tile);
+            }
           }
         }
       }
@@ -288,9 +343,8 @@ struct Blocked {
     // op(A) and op(B) as views: element (i, k) of op(A), (k, j) of op(B).
     const View a = g.trans_a ? View{g.A, 1, g.lda} : View{g.A, g.lda, 1};
     const View b = g.trans_b ? View{g.B, 1, g.ldb} : View{g.B, g.ldb, 1};
-    T* ws = static_cast<T*>(workspace(size_t(p.panel_b + p.per_thread * p.threads) * sizeof(T)));
-    T* packed_b = ws;
-    const int64_t m_tiles = (g.M + MR - 1) / MR;
+    T* ws = static_cast<T*>(workspace(size_t(p.per_thread * p.threads) * sizeof(T)));
+    const int64_t m_tiles = (g.M + MR - 1) / MR, n_tiles = (g.N + NR - 1) / NR;
 
 #pragma omp parallel num_threads(p.threads) if (p.threads > 1)
     {
@@ -299,31 +353,11 @@ struct Blocked {
 #else
       const int tid = 0;
 #endif
-      T* scratch = ws + p.panel_b + tid * p.per_thread;
-      int64_t t0, t1;
-      split(m_tiles, p.tm, tid % p.tm, t0, t1);
-      const int64_t m0 = t0 * MR, m1 = t1 * MR < g.M ? t1 * MR : g.M;
-      for (int64_t jc = 0; jc < g.N; jc += NC) {
-        const int64_t nc = g.N - jc < NC ? g.N - jc : NC;
-        const int64_t slivers = (nc + NR - 1) / NR;
-        int64_t s0, s1;
-        split(slivers, p.tn, tid / p.tm, s0, s1);
-        for (int64_t pc = 0; pc < g.K; pc += KC) {
-          const int64_t kc = g.K - pc < KC ? g.K - pc : KC;
-          if (p.pack_b) {
-#pragma omp for schedule(static)
-            for (int64_t s = 0; s < slivers; ++s) {
-              const int64_t jr = s * NR;
-              pack_b_sliver(nc - jr < NR ? nc - jr : NR, kc, View{b.at(pc, jc + jr), b.rs, b.cs},
-                            packed_b + s * NR * kc);
-            }
-          }
-          thread_block(g, p, a, b, packed_b, jc, nc, pc, kc, pc == 0 ? g.beta : T(1), m0, m1, s0, s1, scratch);
-          if (p.pack_b) {
-#pragma omp barrier
-          }
-        }
-      }
+      int64_t m0, m1, n0, n1;
+      split(m_tiles, p.tm, tid % p.tm, m0, m1);
+      split(n_tiles, p.tn, tid / p.tm, n0, n1);
+      sub_gemm(g, p, a, b, m0 * MR, m1 * MR < g.M ? m1 * MR : g.M, n0 * NR, n1 * NR < g.N ? n1 * NR : g.N,
+               ws + tid * p.per_thread);
     }
   }
 };
