@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from minigrad.backend import get_backend
+from minigrad.backend import _backends, get_backend
 
 _grad_enabled = True
 _anomaly = False
@@ -97,33 +97,41 @@ class Function:
     def apply(cls, *inputs: Tensor | None, **params) -> Tensor:
         """Run forward on the inputs' arrays and record the node when any input requires grad.
         Inputs may be None (an absent optional tensor such as a bias)."""
+        # plain loops: this runs for every op, so it avoids generator and helper overhead
         fn = cls.__new__(cls)
         device = None
+        record = False
+        arrays = []
+        edges = []
         for t in inputs:
-            if t is not None:
-                if device is None:
-                    device = t.device
-                elif t.device != device:
+            if t is None:
+                arrays.append(None)
+                edges.append(None)
+                continue
+            if t.device != device:
+                if device is not None:
                     raise RuntimeError(
-                        f"{cls.__name__}: expected all tensors on the same device, "
-                        f"got {device} and {t.device}"
+                        f"{cls.__name__}: expected all tensors on the same device, got {device} and {t.device}"
                     )
-        fn.be = get_backend(device)
+                device = t.device
+            arrays.append(t._data)
+            if t._requires_grad:
+                record = True
+                edges.append(t.grad_fn or t)  # the node that made t, or the leaf itself
+            else:
+                edges.append(None)
+        fn.be = _backends.get(device) or get_backend(device)
         fn.saved = ()
-        out = fn.forward(*[None if t is None else t._data for t in inputs], **params)
+        out = fn.forward(*arrays, **params)
         if _anomaly:
             _check_finite(fn, out, "forward output", inputs)
         result = Tensor._make(out, device)
-        if _grad_enabled:
-            edges = tuple(
-                None if t is None or not t._requires_grad else (t.grad_fn or t) for t in inputs
-            )
-            if any(e is not None for e in edges):
-                fn.next = edges
-                fn.seq = next(_sequence)
-                fn.retained = None
-                result._requires_grad = True
-                result.grad_fn = fn
+        if record and _grad_enabled:
+            fn.next = edges
+            fn.seq = next(_sequence)
+            fn.retained = None
+            result._requires_grad = True
+            result.grad_fn = fn
         return result
 
     def forward(self, *arrays, **params):
@@ -174,14 +182,11 @@ def backward(root: Tensor, gradient=None, retain_graph: bool = False) -> None:
         gradient = be.full(root.shape, 1.0, root.dtype)
     else:
         gradient = (
-            gradient._data
-            if isinstance(gradient, Tensor)
-            else be.from_numpy(np.asarray(gradient, dtype=root.dtype))
+            gradient._data if isinstance(gradient, Tensor) else be.from_numpy(np.asarray(gradient, dtype=root.dtype))
         )
         if tuple(gradient.shape) != root.shape:
             raise RuntimeError(
-                f"backward: gradient has shape {tuple(gradient.shape)} but the output has shape "
-                f"{root.shape}"
+                f"backward: gradient has shape {tuple(gradient.shape)} but the output has shape {root.shape}"
             )
     if root.grad_fn is None:
         _accumulate(root, gradient)
@@ -255,9 +260,7 @@ def _analytic(fn: Callable, inputs: Sequence) -> tuple[list, list]:
         total, weights = _scalar_objective(fn, inputs, None)
         total.backward()
     checked = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
-    grads = [
-        np.zeros(t.shape) if t.grad is None else t.grad.numpy().astype(np.float64) for t in checked
-    ]
+    grads = [np.zeros(t.shape) if t.grad is None else t.grad.numpy().astype(np.float64) for t in checked]
     return grads, weights
 
 
@@ -306,8 +309,8 @@ def gradcheck(
         if err.size and err[worst] > 0:
             msg = (
                 f"gradcheck: input {k} (shape {t.shape}) element "
-                f"{np.unravel_index(worst, t.shape)}: analytic {a[worst]!r} vs numeric "
-                f"{numeric[worst]!r} (atol {atol}, rtol {rtol})"
+                f"{tuple(int(i) for i in np.unravel_index(worst, t.shape))}: analytic "
+                f"{a[worst]:.10g} vs numeric {numeric[worst]:.10g} (atol {atol}, rtol {rtol})"
             )
             if raise_exception:
                 raise GradcheckError(msg)
@@ -340,12 +343,8 @@ def gradcheck_directional(
     for trial in range(n_directions):
         dirs = [rng.standard_normal(t.shape) for t in checked]
         norm = np.sqrt(sum(float((d * d).sum()) for d in dirs)) or 1.0
-        plus_pts = [
-            (o + eps * d / norm).astype(o.dtype) for o, d in zip(originals, dirs, strict=True)
-        ]
-        minus_pts = [
-            (o - eps * d / norm).astype(o.dtype) for o, d in zip(originals, dirs, strict=True)
-        ]
+        plus_pts = [(o + eps * d / norm).astype(o.dtype) for o, d in zip(originals, dirs, strict=True)]
+        minus_pts = [(o - eps * d / norm).astype(o.dtype) for o, d in zip(originals, dirs, strict=True)]
         try:
             for t, p in zip(checked, plus_pts, strict=True):
                 t.numpy()[...] = p
@@ -359,8 +358,7 @@ def gradcheck_directional(
         # both sides as directional derivatives (per unit of eps)
         numeric = (plus - minus) / (2 * eps)
         predicted = sum(
-            float((g * (p.astype(np.float64) - m)).sum())
-            for g, p, m in zip(analytic, plus_pts, minus_pts, strict=True)
+            float((g * (p.astype(np.float64) - m)).sum()) for g, p, m in zip(analytic, plus_pts, minus_pts, strict=True)
         ) / (2 * eps)
         if abs(numeric - predicted) > atol + rtol * abs(numeric):
             msg = (

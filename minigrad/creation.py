@@ -29,9 +29,7 @@ def _float_dtype(dtype: Any) -> np.dtype:
     return float32 if dtype is None else _normalize_dtype(dtype)
 
 
-def tensor(
-    data: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False
-) -> Tensor:
+def tensor(data: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of data (numbers, nested lists, an ndarray or a Tensor).
     Python floats give float32, ints int64; ndarrays keep float64/int64 as torch.tensor does."""
     if isinstance(data, Tensor):
@@ -62,9 +60,7 @@ def full(
     return _new(data, device, requires_grad)
 
 
-def zeros(
-    *size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False
-) -> Tensor:
+def zeros(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
     data = get_backend(device).full(_size(size), 0, _float_dtype(dtype))
     return _new(data, device, requires_grad)
 
@@ -74,28 +70,20 @@ def ones(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool
     return _new(data, device, requires_grad)
 
 
-def empty(
-    *size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False
-) -> Tensor:
+def empty(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
     data = get_backend(device).empty(_size(size), _float_dtype(dtype))
     return _new(data, device, requires_grad)
 
 
 def zeros_like(input: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return zeros(
-        input.shape, dtype=dtype or input.dtype, device=input.device, requires_grad=requires_grad
-    )
+    return zeros(input.shape, dtype=dtype or input.dtype, device=input.device, requires_grad=requires_grad)
 
 
 def ones_like(input: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return ones(
-        input.shape, dtype=dtype or input.dtype, device=input.device, requires_grad=requires_grad
-    )
+    return ones(input.shape, dtype=dtype or input.dtype, device=input.device, requires_grad=requires_grad)
 
 
-def full_like(
-    input: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False
-) -> Tensor:
+def full_like(input: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return full(
         input.shape,
         fill_value,
@@ -107,19 +95,13 @@ def full_like(
 
 def rand(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
     """Uniform [0, 1) samples from minigrad's seeded generator."""
-    data = get_backend(device).uniform(
-        _random.generator(), _size(size), 0.0, 1.0, _float_dtype(dtype)
-    )
+    data = get_backend(device).uniform(_random.generator(), _size(size), 0.0, 1.0, _float_dtype(dtype))
     return _new(data, device, requires_grad)
 
 
-def randn(
-    *size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False
-) -> Tensor:
+def randn(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
     """Standard normal samples from minigrad's seeded generator."""
-    data = get_backend(device).normal(
-        _random.generator(), _size(size), 0.0, 1.0, _float_dtype(dtype)
-    )
+    data = get_backend(device).normal(_random.generator(), _size(size), 0.0, 1.0, _float_dtype(dtype))
     return _new(data, device, requires_grad)
 
 

@@ -34,9 +34,7 @@ def _sum_to(be, g, shape: tuple):
     if g.shape == shape:
         return g
     lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1
-    )
+    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
     g = be.sum(g, axes, True)
     return be.reshape(g, shape)
 
@@ -87,9 +85,7 @@ def _binary(cls: type[Function], name: str, a: Any, b: Any) -> Tensor:
         return cls.apply(a, b)
     except ValueError as e:
         if a.ndim and b.ndim and "broadcast" in str(e):
-            raise ValueError(
-                f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together"
-            ) from None
+            raise ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
         raise
 
 
@@ -119,9 +115,7 @@ def _shape_args(shape: tuple) -> tuple:
 def _require_float(op: str, *tensors: Tensor | None) -> None:
     for t in tensors:
         if t is not None and t.dtype.kind != "f":
-            raise TypeError(
-                f"{op}: expected a floating-point tensor, got {t.dtype} with shape {t.shape}"
-            )
+            raise TypeError(f"{op}: expected a floating-point tensor, got {t.dtype} with shape {t.shape}")
 
 
 def _check_reduction(op: str, reduction: str) -> None:
@@ -522,9 +516,7 @@ class MaxMin(Function):
         if not self.keepdim:
             g = be.reshape(g, idx.shape)
         positions = be.arange(0, shape[self.dim], 1, int64)
-        positions = be.reshape(
-            positions, tuple(-1 if i == self.dim else 1 for i in range(len(shape)))
-        )
+        positions = be.reshape(positions, tuple(-1 if i == self.dim else 1 for i in range(len(shape))))
         hit = be.compare("eq", positions, idx)
         return (be.where(hit, g, be.full((), 0, g.dtype)),)
 
@@ -567,18 +559,14 @@ def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
     be = get_backend(input.device)
     if dim is None:
         return Tensor._make(be.argmax(be.reshape(input._data, (-1,)), 0, False), input.device)
-    return Tensor._make(
-        be.argmax(input._data, _dim(dim, input.ndim, "argmax"), keepdim), input.device
-    )
+    return Tensor._make(be.argmax(input._data, _dim(dim, input.ndim, "argmax"), keepdim), input.device)
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     be = get_backend(input.device)
     if dim is None:
         return Tensor._make(be.argmin(be.reshape(input._data, (-1,)), 0, False), input.device)
-    return Tensor._make(
-        be.argmin(input._data, _dim(dim, input.ndim, "argmin"), keepdim), input.device
-    )
+    return Tensor._make(be.argmin(input._data, _dim(dim, input.ndim, "argmin"), keepdim), input.device)
 
 
 # --- shape -----------------------------------------------------------------------------------
@@ -625,8 +613,7 @@ def reshape(input: Tensor, shape: Sequence[int]) -> Tensor:
     shape = tuple(int(s) for s in shape)
     known = math.prod(s for s in shape if s != -1)
     if shape.count(-1) > 1 or (
-        known * (1 if -1 not in shape else (input.numel() // known if known else 0))
-        != input.numel()
+        known * (1 if -1 not in shape else (input.numel() // known if known else 0)) != input.numel()
     ):
         raise ValueError(f"reshape: shape {shape} is invalid for input of shape {input.shape}")
     return Reshape.apply(input, shape=shape)
@@ -665,8 +652,7 @@ def permute(input: Tensor, dims: Sequence[int]) -> Tensor:
     axes = tuple(_dim(int(d), input.ndim, "permute") for d in dims)
     if sorted(axes) != list(range(input.ndim)):
         raise ValueError(
-            f"permute: dims {tuple(dims)} are not a permutation of the "
-            f"{input.ndim} dimensions of shape {input.shape}"
+            f"permute: dims {tuple(dims)} are not a permutation of the {input.ndim} dimensions of shape {input.shape}"
         )
     return Permute.apply(input, axes=axes)
 
@@ -768,10 +754,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     dt = first.dtype
     for t in tensors[1:]:
         dt = _result_dtype(dt, t.dtype)
-        if (
-            t.ndim != first.ndim
-            or t.shape[:d] + t.shape[d + 1 :] != first.shape[:d] + first.shape[d + 1 :]
-        ):
+        if t.ndim != first.ndim or t.shape[:d] + t.shape[d + 1 :] != first.shape[:d] + first.shape[d + 1 :]:
             raise ValueError(f"cat: shapes {first.shape} and {t.shape} differ outside dim {dim}")
     return Cat.apply(*[cast(t, dt) for t in tensors], dim=d)
 
@@ -820,9 +803,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     a, b = _operands(input, other)
     _require_float("matmul", a, b)
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(
-            f"matmul: both arguments need at least 1 dimension, got shapes {a.shape} and {b.shape}"
-        )
+        raise ValueError(f"matmul: both arguments need at least 1 dimension, got shapes {a.shape} and {b.shape}")
     if a.shape[-1] != b.shape[0 if b.ndim == 1 else -2]:
         raise ValueError(
             f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied "
@@ -832,9 +813,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         try:
             np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         except ValueError:
-            raise ValueError(
-                f"matmul: batch dimensions of {a.shape} and {b.shape} cannot be broadcast"
-            ) from None
+            raise ValueError(f"matmul: batch dimensions of {a.shape} and {b.shape} cannot be broadcast") from None
     a2 = unsqueeze(a, 0) if a.ndim == 1 else a
     b2 = unsqueeze(b, 1) if b.ndim == 1 else b
     out = MatMul.apply(a2, b2)
@@ -876,9 +855,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """input @ weight.T + bias, weight (out_features, in_features) as PyTorch."""
     _require_float("linear", input, weight, bias)
     if weight.ndim != 2:
-        raise ValueError(
-            f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}"
-        )
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
         raise ValueError(
             f"linear: input shape {input.shape} has "
@@ -909,8 +886,7 @@ def _conv_padding(padding: Any, weight_shape: tuple, dilation: Any, stride: Any)
         total = (dh * (weight_shape[2] - 1), dw * (weight_shape[3] - 1))
         if total[0] % 2 or total[1] % 2:
             raise NotImplementedError(
-                "conv2d: padding='same' with an even effective kernel "
-                "(asymmetric padding) is not supported"
+                "conv2d: padding='same' with an even effective kernel (asymmetric padding) is not supported"
             )
         return (total[0] // 2, total[1] // 2)
     return padding
@@ -952,18 +928,14 @@ def conv2d(
     """2-D convolution of input (N, C_in, H, W) with weight (C_out, C_in/groups, KH, KW)."""
     _require_float("conv2d", input, weight, bias)
     padding = _conv_padding(padding, weight.shape, dilation, stride)
-    return Conv2d.apply(
-        input, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups
-    )
+    return Conv2d.apply(input, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
 
 
 class MaxPool2d(Function):
     __slots__ = ("indices",)
 
     def forward(self, x, kernel_size, stride, padding, dilation, ceil_mode):
-        y, self.indices = self.be.max_pool2d_forward(
-            x, kernel_size, stride, padding, dilation, ceil_mode
-        )
+        y, self.indices = self.be.max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode)
         self.saved = (x.shape,)
         return y
 
@@ -1228,9 +1200,7 @@ class BatchNorm(Function):
 
     def backward(self, g):
         x, weight, save_mean, save_invstd = self.saved
-        dx, dw, db = self.be.batch_norm_backward(
-            g, x, weight, save_mean, save_invstd, self.training
-        )
+        dx, dw, db = self.be.batch_norm_backward(g, x, weight, save_mean, save_invstd, self.training)
         return dx, dw, db
 
 
@@ -1253,8 +1223,7 @@ def batch_norm(
         raise ValueError("batch_norm: running_mean and running_var are needed when not training")
     if training and input.numel() // input.shape[1] <= 1:
         raise ValueError(
-            f"batch_norm: expected more than 1 value per channel when training, "
-            f"got input shape {input.shape}"
+            f"batch_norm: expected more than 1 value per channel when training, got input shape {input.shape}"
         )
     return BatchNorm.apply(
         input,
@@ -1268,16 +1237,13 @@ def batch_norm(
     )
 
 
-def local_response_norm(
-    input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
-) -> Tensor:
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
     """x / (k + alpha/size * sum of x^2 over `size` neighbouring channels)^beta, as PyTorch
     (composed from existing ops: zero-padded channel window sums)."""
     _require_float("local_response_norm", input)
     if input.ndim < 3:
         raise ValueError(
-            f"local_response_norm: expected input (N, C, ...) with 3 or more "
-            f"dimensions, got shape {input.shape}"
+            f"local_response_norm: expected input (N, C, ...) with 3 or more dimensions, got shape {input.shape}"
         )
     channels = input.shape[1]
     square = input * input
@@ -1313,8 +1279,7 @@ def _classes_last(input: Tensor, target: Tensor, op: str) -> tuple[Tensor, Tenso
     expected = input.shape[:1] + input.shape[2:]
     if target.shape != expected:
         raise ValueError(
-            f"{op}: target shape {target.shape} does not match input shape "
-            f"{input.shape} (expected {expected})"
+            f"{op}: target shape {target.shape} does not match input shape {input.shape} (expected {expected})"
         )
     if input.ndim == 2:
         return input, target, expected
@@ -1329,9 +1294,7 @@ class CrossEntropy(Function):
 
     def forward(self, logits, target, reduction, label_smoothing, ignore_index):
         self.args = (reduction, label_smoothing, ignore_index)
-        loss, log_probs = self.be.cross_entropy_forward(
-            logits, target, reduction, label_smoothing, ignore_index
-        )
+        loss, log_probs = self.be.cross_entropy_forward(logits, target, reduction, label_smoothing, ignore_index)
         self.saved = (log_probs, target)
         return loss
 
@@ -1357,8 +1320,7 @@ def cross_entropy(
     if target.dtype.kind == "f":
         if target.shape != input.shape:
             raise ValueError(
-                f"cross_entropy: probability target shape {target.shape} does not "
-                f"match input shape {input.shape}"
+                f"cross_entropy: probability target shape {target.shape} does not match input shape {input.shape}"
             )
         class_dim = 0 if input.ndim == 1 else 1
         if label_smoothing:
@@ -1371,18 +1333,11 @@ def cross_entropy(
         loss = neg(sum(target * logp, class_dim))
         return _reduce(loss, reduction)
     if target.dtype != int64:
-        raise TypeError(
-            f"cross_entropy: target must be int64 class indices or float "
-            f"probabilities, got {target.dtype}"
-        )
+        raise TypeError(f"cross_entropy: target must be int64 class indices or float probabilities, got {target.dtype}")
     if weight is not None:
         if label_smoothing:
-            raise NotImplementedError(
-                "cross_entropy: class weights with label_smoothing are not supported"
-            )
-        return nll_loss(
-            log_softmax(input, 0 if input.ndim == 1 else 1), target, weight, ignore_index, reduction
-        )
+            raise NotImplementedError("cross_entropy: class weights with label_smoothing are not supported")
+        return nll_loss(log_softmax(input, 0 if input.ndim == 1 else 1), target, weight, ignore_index, reduction)
     logits, flat_target, loss_shape = _classes_last(input, target, "cross_entropy")
     loss = CrossEntropy.apply(
         logits,
@@ -1400,7 +1355,7 @@ class NLLLoss(Function):
 
     __slots__ = ("reduction",)
 
-    def forward(self, logp, target, weight, ignore_index, reduction):
+    def forward(self, logp, weight, target, ignore_index, reduction):
         be = self.be
         n, c = logp.shape
         valid = be.compare("ne", target, ignore_index)
@@ -1447,9 +1402,7 @@ def nll_loss(
         raise ValueError(f"nll_loss: target {int(t[bad][0])} is out of range for {c} classes")
     if weight is not None and weight.shape != (c,):
         raise ValueError(f"nll_loss: weight shape {weight.shape} does not match {c} classes")
-    loss = NLLLoss.apply(
-        logp, weight, target=flat_target._data, ignore_index=ignore_index, reduction=reduction
-    )
+    loss = NLLLoss.apply(logp, weight, target=flat_target._data, ignore_index=ignore_index, reduction=reduction)
     return reshape(loss, loss_shape) if reduction == "none" else loss
 
 
@@ -1505,9 +1458,7 @@ def _binary_target(op: str, input: Tensor, target: Tensor) -> Any:
     if target.requires_grad:
         raise NotImplementedError(f"{op}: the gradient with respect to target is not supported")
     if target.shape != input.shape:
-        raise ValueError(
-            f"{op}: target shape {target.shape} does not match input shape {input.shape}"
-        )
+        raise ValueError(f"{op}: target shape {target.shape} does not match input shape {input.shape}")
     return cast(target, input.dtype)._data
 
 

@@ -94,9 +94,7 @@ class Tensor:
     def data(self, value: Any) -> None:
         if isinstance(value, Tensor):
             if value.device != self.device:
-                raise RuntimeError(
-                    f"data: cannot assign a {value.device} tensor to a {self.device} tensor"
-                )
+                raise RuntimeError(f"data: cannot assign a {value.device} tensor to a {self.device} tensor")
             value = value._data
         elif self.device == "cpu":
             value = np.asarray(value)
@@ -109,9 +107,7 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
         if flag and self._data.dtype.kind != "f":
-            raise RuntimeError(
-                f"only floating-point tensors can require gradients, got dtype {self.dtype}"
-            )
+            raise RuntimeError(f"only floating-point tensors can require gradients, got dtype {self.dtype}")
         if not flag and self.grad_fn is not None:
             raise RuntimeError("requires_grad can only be turned off on leaf tensors; use detach()")
         self._requires_grad = bool(flag)
@@ -158,8 +154,7 @@ class Tensor:
     def item(self) -> float | int | bool:
         if self._data.size != 1:
             raise RuntimeError(
-                f"item(): a tensor with {self._data.size} elements cannot be "
-                "converted to a Python scalar"
+                f"item(): a tensor with {self._data.size} elements cannot be converted to a Python scalar"
             )
         return self.numpy().reshape(()).item()
 
@@ -242,14 +237,9 @@ class Tensor:
     # --- in place (outside the tape: for optimizers, init and data handling) ---------------
     def _check_inplace(self, name: str) -> None:
         if self._requires_grad and _autograd.is_grad_enabled():
-            kind = (
-                "a leaf tensor that requires grad"
-                if self.grad_fn is None
-                else "a tensor on the tape"
-            )
+            kind = "a leaf tensor that requires grad" if self.grad_fn is None else "a tensor on the tape"
             raise RuntimeError(
-                f"{name}: {kind} cannot be modified in place while grad is "
-                "enabled; use minigrad.no_grad()"
+                f"{name}: {kind} cannot be modified in place while grad is enabled; use minigrad.no_grad()"
             )
 
     def _assign(self, name: str, value: Any) -> Tensor:
@@ -272,9 +262,7 @@ class Tensor:
     def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
         be = get_backend(self.device)
         other = self._operand(other)
-        return self._assign(
-            "add_", be.add(self._data, other if alpha == 1 else be.mul(other, alpha))
-        )
+        return self._assign("add_", be.add(self._data, other if alpha == 1 else be.mul(other, alpha)))
 
     def sub_(self, other: Any, alpha: float = 1.0) -> Tensor:
         return self.add_(other, -alpha)
@@ -290,15 +278,11 @@ class Tensor:
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
         be = get_backend(self.device)
-        return self._assign(
-            "uniform_", be.uniform(_random.generator(), self.shape, a, b, self.dtype)
-        )
+        return self._assign("uniform_", be.uniform(_random.generator(), self.shape, a, b, self.dtype))
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
         be = get_backend(self.device)
-        return self._assign(
-            "normal_", be.normal(_random.generator(), self.shape, mean, std, self.dtype)
-        )
+        return self._assign("normal_", be.normal(_random.generator(), self.shape, mean, std, self.dtype))
 
     def __setitem__(self, index: Any, value: Any) -> None:
         self._check_inplace("__setitem__")

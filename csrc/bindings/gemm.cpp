@@ -1,6 +1,66 @@
+#include "cpu/gemm.h"
+
 #include "bindings/arrays.h"
 #include "bindings/register.h"
 
 namespace minigrad::bindings {
-void bind_gemm(py::module_& /*m*/) {}
+namespace {
+constexpr const char* kOp = "gemm";
+
+// True when the memory of x and y overlaps.
+bool overlaps(const py::array& x, const py::array& y) {
+  const auto* x0 = static_cast<const char*>(x.data());
+  const auto* y0 = static_cast<const char*>(y.data());
+  return x.nbytes() > 0 && y.nbytes() > 0 && x0 < y0 + y.nbytes() && y0 < x0 + x.nbytes();
+}
+
+py::array gemm(const py::handle& a_obj, const py::handle& b_obj, bool trans_a, bool trans_b, double alpha,
+               double beta, const py::handle& out_obj) {
+  py::array a = float_input(a_obj, kOp, "a");
+  py::array b = float_input(b_obj, kOp, "b");
+  require_same_dtype(b, a, kOp, "b", "a");
+  require_rank(a, 2, kOp, "a");
+  require_rank(b, 2, kOp, "b");
+  const int64_t M = a.shape(trans_a ? 1 : 0), K = a.shape(trans_a ? 0 : 1);
+  const int64_t Kb = b.shape(trans_b ? 1 : 0), N = b.shape(trans_b ? 0 : 1);
+  if (K != Kb)
+    value_error(kOp, ": inner dimensions differ: op(a) is ", M, "x", K, " (a ", shape_str(a),
+                trans_a ? ", transposed" : "", ") but op(b) is ", Kb, "x", N, " (b ", shape_str(b),
+                trans_b ? ", transposed" : "", ")");
+  py::array out;
+  if (out_obj.is_none()) {
+    if (beta != 0.0)
+      value_error(kOp, ": beta is ", beta, " but out is None; pass out to accumulate into, or beta=0");
+    out = empty_like_dtype(a.dtype(), {M, N});
+  } else {
+    out = as_array(out_obj, kOp, "out");
+    require_same_dtype(out, a, kOp, "out", "a");
+    require_shape(out, {M, N}, kOp, "out");
+    require_contiguous(out, kOp, "out");
+    require_writeable(out, kOp, "out");
+    if (overlaps(out, a) || overlaps(out, b)) value_error(kOp, ": out must not share memory with a or b");
+  }
+  dispatch(float_dtype(a, kOp, "a"), [&](auto zero) {
+    using T = decltype(zero);
+    const T* pa = cptr<T>(a);
+    const T* pb = cptr<T>(b);
+    T* pc = ptr<T>(out);
+    const int64_t lda = a.shape(1), ldb = b.shape(1);
+    py::gil_scoped_release release;
+    cpu::gemm<T>(trans_a, trans_b, M, N, K, T(alpha), pa, lda, pb, ldb, T(beta), pc, N);
+  });
+  return out;
+}
+}  // namespace
+
+void bind_gemm(py::module_& m) {
+  m.def("gemm", &gemm, py::arg("a"), py::arg("b"), py::arg("trans_a") = false, py::arg("trans_b") = false,
+        py::arg("alpha") = 1.0, py::arg("beta") = 0.0, py::arg("out") = py::none(),
+        "out = alpha * op(a) @ op(b) + beta * out, op(x) = x.T when trans_x, else x.\n\n"
+        "a, b: 2-D C-contiguous float32 or float64 arrays of one dtype. out: (M, N) array of that\n"
+        "dtype, C-contiguous, writeable, not sharing memory with a or b; written in place and\n"
+        "returned. It is read only when beta != 0, so NaNs in it do not propagate when beta == 0.\n"
+        "out=None returns a new array and needs beta == 0 (ValueError otherwise). K == 0 gives\n"
+        "beta * out; alpha == 0 does not read a or b (as BLAS).");
+}
 }  // namespace minigrad::bindings

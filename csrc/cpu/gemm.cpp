@@ -1,19 +1,80 @@
-// Placeholder reference GEMM so the other kernels link; replaced by the packed,
-// register-blocked implementation.
+// GEMM entry point: trivial cases, then the blocked kernel for the best
+// instruction set the CPU has (csrc/cpu/gemm_kernels.h), with a portable
+// instantiation for CPUs without AVX2 (and for MINIGRAD_SIMD=generic).
 #include "cpu/gemm.h"
 
+#include <cstddef>
+#include <new>
+
+#include "cpu/cpu_features.h"
+#include "cpu/gemm_kernels.h"
+#include "cpu/parallel.h"
+
 namespace minigrad::cpu {
+namespace gemm_detail {
+namespace {
+// Portable traits on the compiler's generic 16-byte vectors (SSE2 on x86-64,
+// NEON on ARM): 4 x 8 float / 4 x 4 double tiles, 8 accumulators.
+template <typename Scalar>
+struct PortableKernel {
+  using T = Scalar;
+  typedef T V __attribute__((vector_size(16)));
+  static constexpr int64_t W = 16 / sizeof(T), MR = 4, NV = 2, MC = 128, KC = 256, NC = 2048;
+  static V zero() { return V{}; }
+  static V set1(T x) { return V{} + x; }
+  static V load(const T* p) {
+    V v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+  }
+  static void store(T* p, V v) { __builtin_memcpy(p, &v, sizeof v); }
+  static V bcast(const T* p) { return V{} + *p; }
+  static V fma(V a, V b, V c) { return a * b + c; }
+  static V mul(V a, V b) { return a * b; }
+};
+}  // namespace
+
+void* workspace(std::size_t bytes) {
+  struct Buffer {
+    void* data = nullptr;
+    std::size_t size = 0;
+    ~Buffer() { ::operator delete(data, std::align_val_t(64)); }
+  };
+  thread_local Buffer buffer;
+  if (buffer.size < bytes) {
+    void* fresh = ::operator new(bytes, std::align_val_t(64));
+    ::operator delete(buffer.data, std::align_val_t(64));
+    buffer.data = fresh;
+    buffer.size = bytes;
+  }
+  return buffer.data;
+}
+}  // namespace gemm_detail
+
 template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
           const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
-  for (int64_t i = 0; i < M; ++i)
-    for (int64_t j = 0; j < N; ++j) {
-      T acc = 0;
-      for (int64_t k = 0; k < K; ++k)
-        acc += (trans_a ? A[k * lda + i] : A[i * lda + k]) * (trans_b ? B[j * ldb + k] : B[k * ldb + j]);
-      C[i * ldc + j] = alpha * acc + (beta == T(0) ? T(0) : beta * C[i * ldc + j]);
-    }
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || alpha == T(0)) {  // C = beta * C; A and B are not read (as BLAS)
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
+    return;
+  }
+  bool nested = false;
+#ifdef _OPENMP
+  nested = omp_in_parallel();
+#endif
+  const gemm_detail::GemmArgs<T> args{trans_a, trans_b, M,    N, K,   alpha,
+                                      A,       lda,     B,    ldb, beta, C,
+                                      ldc,     nested ? 1 : num_threads()};
+#ifdef MINIGRAD_X86
+  const CpuFeatures& features = cpu_features();
+  if (features.avx512f) return gemm_detail::gemm_avx512(args);
+  if (features.avx2_fma) return gemm_detail::gemm_avx2(args);
+#endif
+  gemm_detail::Blocked<gemm_detail::PortableKernel<T>>::run(args);
 }
+
 template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
                           int64_t, float, float*, int64_t);
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,

@@ -1,1 +1,165 @@
-// pool kernels: to be written.
+// Pooling kernels: one pass over each output, threads over the N * C planes.
+#include "cpu/pool.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "cpu/conv_geometry.h"
+#include "cpu/parallel.h"
+
+namespace minigrad::cpu {
+namespace {
+
+// Element visits worth waking one more thread for.
+constexpr int64_t kMinWorkPerThread = int64_t{1} << 15;
+
+// The taps k in [first, last) of a dilated window starting at `start` that
+// land inside an axis of length `in`.
+Range taps_inside(int64_t start, int64_t kernel, int64_t dilation, int64_t in) {
+  return inside_range(kernel, in, dilation, start);
+}
+
+bool axis_windows_hit_input(int64_t out, int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation) {
+  for (int64_t o = 0; o < out; ++o) {
+    const Range taps = taps_inside(o * stride - pad, kernel, dilation, in);
+    if (taps.first == taps.last) return false;
+  }
+  return true;
+}
+
+// An average-pooling window along one axis: the input positions [first, last)
+// it covers, and its length counting padding (PyTorch clips a ceil-mode window
+// at the end of the right padding).
+struct AvgWindow {
+  int64_t first, last, padded_length;
+};
+
+AvgWindow avg_window(int64_t o, int64_t in, int64_t kernel, int64_t stride, int64_t pad) {
+  const int64_t start = o * stride - pad;
+  const int64_t end = std::min(start + kernel, in + pad);
+  return {std::max<int64_t>(start, 0), std::min(end, in), end - start};
+}
+
+int64_t avg_divisor(const AvgWindow& h, const AvgWindow& w, bool count_include_pad) {
+  return count_include_pad ? h.padded_length * w.padded_length : (h.last - h.first) * (w.last - w.first);
+}
+
+}  // namespace
+
+bool every_window_hits_input(const Pool2dShape& s) {
+  return axis_windows_hit_input(s.out_h, s.in_h, s.kernel_h, s.stride_h, s.pad_h, s.dilation_h) &&
+         axis_windows_hit_input(s.out_w, s.in_w, s.kernel_w, s.stride_w, s.pad_w, s.dilation_w);
+}
+
+template <typename T>
+void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* indices) {
+  const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
+  const int threads = threads_for(s.planes * out_plane * s.kernel_h * s.kernel_w, kMinWorkPerThread);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t p = 0; p < s.planes; ++p) {
+    const T* in = x + p * in_plane;
+    T* out = y + p * out_plane;
+    int64_t* arg = indices + p * out_plane;
+    for (int64_t oh = 0; oh < s.out_h; ++oh) {
+      const int64_t h0 = oh * s.stride_h - s.pad_h;
+      const Range kh = taps_inside(h0, s.kernel_h, s.dilation_h, s.in_h);
+      for (int64_t ow = 0; ow < s.out_w; ++ow) {
+        const int64_t w0 = ow * s.stride_w - s.pad_w;
+        const Range kw = taps_inside(w0, s.kernel_w, s.dilation_w, s.in_w);
+        T best = -std::numeric_limits<T>::infinity();
+        int64_t best_index = (h0 + kh.first * s.dilation_h) * s.in_w + w0 + kw.first * s.dilation_w;
+        for (int64_t i = kh.first; i < kh.last; ++i) {
+          const int64_t row = (h0 + i * s.dilation_h) * s.in_w;
+          for (int64_t j = kw.first; j < kw.last; ++j) {
+            const int64_t index = row + w0 + j * s.dilation_w;
+            const T v = in[index];
+            if (v > best || std::isnan(v)) {
+              best = v;
+              best_index = index;
+            }
+          }
+        }
+        out[oh * s.out_w + ow] = best;
+        arg[oh * s.out_w + ow] = best_index;
+      }
+    }
+  }
+}
+
+template <typename T>
+void max_pool2d_backward(int64_t planes, int64_t in_plane, int64_t out_plane, const T* dy, const int64_t* indices,
+                         T* dx) {
+  const int threads = threads_for(planes * (in_plane + out_plane), kMinWorkPerThread);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t p = 0; p < planes; ++p) {
+    T* grad = dx + p * in_plane;
+    std::fill(grad, grad + in_plane, T(0));
+    const T* g = dy + p * out_plane;
+    const int64_t* arg = indices + p * out_plane;
+    for (int64_t i = 0; i < out_plane; ++i) grad[arg[i]] += g[i];
+  }
+}
+
+int64_t first_index_out_of_range(const int64_t* indices, int64_t count, int64_t limit) {
+  for (int64_t i = 0; i < count; ++i)
+    if (indices[i] < 0 || indices[i] >= limit) return i;
+  return -1;
+}
+
+template <typename T>
+void avg_pool2d_forward(const Pool2dShape& s, bool count_include_pad, const T* x, T* y) {
+  const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
+  const int threads = threads_for(s.planes * out_plane * s.kernel_h * s.kernel_w, kMinWorkPerThread);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t p = 0; p < s.planes; ++p) {
+    const T* in = x + p * in_plane;
+    T* out = y + p * out_plane;
+    for (int64_t oh = 0; oh < s.out_h; ++oh) {
+      const AvgWindow h = avg_window(oh, s.in_h, s.kernel_h, s.stride_h, s.pad_h);
+      for (int64_t ow = 0; ow < s.out_w; ++ow) {
+        const AvgWindow w = avg_window(ow, s.in_w, s.kernel_w, s.stride_w, s.pad_w);
+        const int64_t divisor = avg_divisor(h, w, count_include_pad);
+        T sum = 0;
+        for (int64_t ih = h.first; ih < h.last; ++ih)
+          for (int64_t iw = w.first; iw < w.last; ++iw) sum += in[ih * s.in_w + iw];
+        // An empty window (divisor 0) cannot occur with padding <= kernel / 2; 0 as PyTorch.
+        out[oh * s.out_w + ow] = divisor > 0 ? sum / static_cast<T>(divisor) : T(0);
+      }
+    }
+  }
+}
+
+template <typename T>
+void avg_pool2d_backward(const Pool2dShape& s, bool count_include_pad, const T* dy, T* dx) {
+  const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
+  const int threads = threads_for(s.planes * (in_plane + out_plane * s.kernel_h * s.kernel_w), kMinWorkPerThread);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t p = 0; p < s.planes; ++p) {
+    T* grad = dx + p * in_plane;
+    std::fill(grad, grad + in_plane, T(0));
+    const T* g = dy + p * out_plane;
+    for (int64_t oh = 0; oh < s.out_h; ++oh) {
+      const AvgWindow h = avg_window(oh, s.in_h, s.kernel_h, s.stride_h, s.pad_h);
+      for (int64_t ow = 0; ow < s.out_w; ++ow) {
+        const AvgWindow w = avg_window(ow, s.in_w, s.kernel_w, s.stride_w, s.pad_w);
+        const int64_t divisor = avg_divisor(h, w, count_include_pad);
+        if (divisor == 0) continue;
+        const T share = g[oh * s.out_w + ow] / static_cast<T>(divisor);
+        for (int64_t ih = h.first; ih < h.last; ++ih)
+          for (int64_t iw = w.first; iw < w.last; ++iw) grad[ih * s.in_w + iw] += share;
+      }
+    }
+  }
+}
+
+template void max_pool2d_forward<float>(const Pool2dShape&, const float*, float*, int64_t*);
+template void max_pool2d_forward<double>(const Pool2dShape&, const double*, double*, int64_t*);
+template void max_pool2d_backward<float>(int64_t, int64_t, int64_t, const float*, const int64_t*, float*);
+template void max_pool2d_backward<double>(int64_t, int64_t, int64_t, const double*, const int64_t*, double*);
+template void avg_pool2d_forward<float>(const Pool2dShape&, bool, const float*, float*);
+template void avg_pool2d_forward<double>(const Pool2dShape&, bool, const double*, double*);
+template void avg_pool2d_backward<float>(const Pool2dShape&, bool, const float*, float*);
+template void avg_pool2d_backward<double>(const Pool2dShape&, bool, const double*, double*);
+
+}  // namespace minigrad::cpu

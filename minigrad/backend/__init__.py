@@ -145,7 +145,9 @@ class Backend(ABC):
     @abstractmethod
     def permute(self, a: Array, axes: tuple) -> Array: ...
     @abstractmethod
-    def broadcast_to(self, a: Array, shape: tuple) -> Array: ...
+    def broadcast_to(self, a: Array, shape: tuple) -> Array:
+        """a broadcast to shape (a view or a copy)."""
+
     @abstractmethod
     def getitem(self, a: Array, index: Any) -> Array: ...
     @abstractmethod
@@ -195,9 +197,7 @@ class Backend(ABC):
     @abstractmethod
     def max_pool2d_backward(self, dy, indices, input_shape) -> Array: ...
     @abstractmethod
-    def avg_pool2d_forward(
-        self, x, kernel_size, stride, padding, ceil_mode, count_include_pad
-    ) -> Array: ...
+    def avg_pool2d_forward(self, x, kernel_size, stride, padding, ceil_mode, count_include_pad) -> Array: ...
     @abstractmethod
     def avg_pool2d_backward(
         self, dy, input_shape, kernel_size, stride, padding, ceil_mode, count_include_pad
@@ -213,17 +213,13 @@ class Backend(ABC):
     @abstractmethod
     def log_softmax_backward(self, y: Array, dy: Array) -> Array: ...
     @abstractmethod
-    def cross_entropy_forward(
-        self, logits, target, reduction, label_smoothing, ignore_index
-    ) -> tuple: ...
+    def cross_entropy_forward(self, logits, target, reduction, label_smoothing, ignore_index) -> tuple: ...
     @abstractmethod
     def cross_entropy_backward(
         self, log_probs, target, grad_loss, reduction, label_smoothing, ignore_index
     ) -> Array: ...
     @abstractmethod
-    def batch_norm_forward(
-        self, x, weight, bias, running_mean, running_var, training, momentum, eps
-    ) -> tuple: ...
+    def batch_norm_forward(self, x, weight, bias, running_mean, running_var, training, momentum, eps) -> tuple: ...
     @abstractmethod
     def batch_norm_backward(self, dy, x, weight, save_mean, save_invstd, training) -> tuple: ...
 
@@ -253,9 +249,7 @@ def get_backend(device: str) -> Backend:
     try:
         return _backends[device]
     except KeyError:
-        raise RuntimeError(
-            f"device {device!r} is not available (devices: {', '.join(sorted(_backends))})"
-        ) from None
+        raise RuntimeError(f"device {device!r} is not available (devices: {', '.join(sorted(_backends))})") from None
 
 
 def _register_builtin() -> None:

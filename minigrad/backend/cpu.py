@@ -190,7 +190,10 @@ class CPUBackend(Backend):
         return np.transpose(a, axes)
 
     def broadcast_to(self, a, shape):
-        return np.broadcast_to(a, shape)
+        # a materialized copy: cheaper than numpy.broadcast_to's Python wrapper, and contiguous for the kernels
+        out = np.empty(shape, a.dtype)
+        out[...] = a
+        return out
 
     def getitem(self, a, index):
         return a[index]
@@ -275,9 +278,7 @@ class CPUBackend(Backend):
             count_include_pad=count_include_pad,
         )
 
-    def avg_pool2d_backward(
-        self, dy, input_shape, kernel_size, stride, padding, ceil_mode, count_include_pad
-    ):
+    def avg_pool2d_backward(self, dy, input_shape, kernel_size, stride, padding, ceil_mode, count_include_pad):
         return _C.avg_pool2d_backward(
             _c(dy),
             tuple(input_shape),
@@ -309,9 +310,7 @@ class CPUBackend(Backend):
             ignore_index=ignore_index,
         )
 
-    def cross_entropy_backward(
-        self, log_probs, target, grad_loss, reduction, label_smoothing, ignore_index
-    ):
+    def cross_entropy_backward(self, log_probs, target, grad_loss, reduction, label_smoothing, ignore_index):
         return _C.cross_entropy_backward(
             log_probs,
             _c(target),
@@ -321,17 +320,13 @@ class CPUBackend(Backend):
             ignore_index=ignore_index,
         )
 
-    def batch_norm_forward(
-        self, x, weight, bias, running_mean, running_var, training, momentum, eps
-    ):
+    def batch_norm_forward(self, x, weight, bias, running_mean, running_var, training, momentum, eps):
         return _C.batch_norm_forward(
             _c(x), weight, bias, running_mean, running_var, training, momentum=momentum, eps=eps
         )
 
     def batch_norm_backward(self, dy, x, weight, save_mean, save_invstd, training):
-        return _C.batch_norm_backward(
-            _c(dy), _c(x), weight, save_mean, save_invstd, training=training
-        )
+        return _C.batch_norm_backward(_c(dy), _c(x), weight, save_mean, save_invstd, training=training)
 
     # optimizer updates: straight to _C, in place (arguments must already be contiguous)
     def sgd_step(self, *args: Any, **kwargs: Any) -> None:

@@ -1,0 +1,176 @@
+"""GFLOP/s of minigrad's CPU GEMM against numpy's matmul (OpenBLAS), as a Markdown table.
+
+    PYTHONPATH=. python benchmarks/bench_gemm.py [--quick] [--threads 1 2]
+
+OpenBLAS picks its kernel from OPENBLAS_CORETYPE when that is set (some machines
+set it), else from its own CPU detection. numpy is therefore measured in worker
+subprocesses twice: with OPENBLAS_CORETYPE unset, and set to the best core type
+for this CPU's flags (SkylakeX with AVX-512, Haswell with AVX2); each worker also
+has OPENBLAS_NUM_THREADS equal to the thread count. minigrad runs in its own worker
+processes (OPENBLAS_NUM_THREADS=1 there, so no BLAS threads compete with its
+OpenMP ones). Rounds alternate between the three kinds of worker so that load
+from other processes hits all alike; each figure is the median over rounds, out=
+preallocated for both libraries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+# (label, M, K, N, trans_a, trans_b): C (M x N) = op(A) (M x K) @ op(B) (K x N).
+SQUARE = [64, 128, 256, 512, 1024, 2048]
+QUICK_SQUARE = [64, 256, 512, 1024]
+LENET = [
+    ("conv1 fwd, 1 image", 6, 25, 784, False, False),
+    ("conv1 fwd, 64 images", 6, 25, 784 * 64, False, False),
+    ("conv1 dW, 1 image", 6, 784, 25, False, True),
+    ("conv2 fwd, 1 image", 16, 150, 100, False, False),
+    ("conv2 fwd, 64 images", 16, 150, 100 * 64, False, False),
+    ("conv2 dcol, 1 image", 150, 16, 100, True, False),
+    ("fc1 fwd (64x400 @ W^T)", 64, 400, 120, False, True),
+    ("fc1 dX", 64, 120, 400, False, False),
+    ("fc1 dW", 120, 64, 400, True, False),
+    ("fc2 fwd", 64, 120, 84, False, True),
+    ("fc3 fwd", 64, 84, 10, False, True),
+]
+QUICK_LENET = [0, 1, 3, 4, 6]
+
+
+def best_coretype() -> str | None:
+    """The OpenBLAS core type matching this CPU's vector extensions, from /proc/cpuinfo."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            lines = [line for line in f if line.startswith("flags")]
+        flags = lines[0].split(":", 1)[1].split() if lines else []
+    except OSError:
+        return None
+    if "avx512f" in flags:
+        return "SkylakeX"
+    if "avx2" in flags and "fma" in flags:
+        return "Haswell"
+    return None
+
+
+def time_call(fn, budget: float) -> float:
+    """Seconds per call of fn, timing enough calls that one sample lasts about budget."""
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    once = max(time.perf_counter() - t0, 1e-7)
+    calls = max(1, int(budget / once))
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - t0) / calls
+
+
+def worker(library: str, cases: list, threads: int, budget: float) -> list:
+    """Runs in a subprocess: seconds per call of one library for each case."""
+    from minigrad import _C
+
+    _C.set_num_threads(threads)
+    rng = np.random.default_rng(0)
+    seconds = []
+    for m, k, n, ta, tb, dtype in cases:
+        a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)
+        b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
+        out = np.empty((m, n), dtype)
+        if library == "minigrad":
+            seconds.append(time_call(functools.partial(_C.gemm, a, b, ta, tb, out=out), budget))
+        else:
+            op_a, op_b = (a.T if ta else a), (b.T if tb else b)
+            seconds.append(time_call(functools.partial(np.matmul, op_a, op_b, out=out), budget))
+    return seconds
+
+
+def run_worker(
+    library: str, coretype: str | None, cases: list, threads: int, budget: float
+) -> list:
+    """One worker subprocess; OpenBLAS gets `threads` threads (numpy) and OPENBLAS_CORETYPE."""
+    blas_threads = threads if library == "numpy" else 1
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(blas_threads))
+    env.pop("OPENBLAS_CORETYPE", None)
+    if coretype:
+        env["OPENBLAS_CORETYPE"] = coretype
+    spec = json.dumps({"library": library, "cases": cases, "threads": threads, "budget": budget})
+    proc = subprocess.run(
+        [sys.executable, __file__, "--worker", spec],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(proc.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer shapes and shorter timings")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--only", choices=["square", "lenet"], help="run one group of shapes")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        spec = json.loads(args.worker)
+        print(json.dumps(worker(spec["library"], spec["cases"], spec["threads"], spec["budget"])))
+        return
+
+    rows = []  # (label, M, K, N, ta, tb, dtype)
+    if args.only != "lenet":
+        for dtype in ("float32", "float64"):
+            for s in QUICK_SQUARE if args.quick else SQUARE:
+                rows.append((f"square {s}", s, s, s, False, False, dtype))
+    if args.only != "square":
+        lenet = [LENET[i] for i in QUICK_LENET] if args.quick else LENET
+        rows += [(*shape, "float32") for shape in lenet]
+    cases = [list(r[1:]) for r in rows]
+    rounds, budget = (3, 0.05) if args.quick else (5, 0.1)
+    coretype = best_coretype()
+    settings = [None] + ([coretype] if coretype else [])
+
+    from minigrad import _C
+
+    info = _C.build_info()
+    print(
+        f"minigrad simd={info['simd']} ({info['compiler']}); numpy {np.__version__}; "
+        f"numpy measured with OPENBLAS_CORETYPE unset and ={coretype}, "
+        f"OPENBLAS_NUM_THREADS = threads; medians of {rounds} rounds.\n"
+    )
+    ct_name = f"numpy CORETYPE={coretype}" if coretype else "-"
+    print(
+        f"| shape (M x K x N) | dtype | threads | minigrad GFLOP/s | numpy default | {ct_name} "
+        "| minigrad % of faster numpy | minigrad / numpy default |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    # (library, OPENBLAS_CORETYPE) per column; rounds alternate between them so that
+    # load from other processes hits all alike.
+    columns = [("minigrad", None)] + [("numpy", ct) for ct in settings]
+    for threads in args.threads:
+        samples = {col: [] for col in columns}
+        for _ in range(rounds):
+            for col in columns:
+                samples[col].append(run_worker(*col, cases, threads, budget))
+        for i, (label, m, k, n, ta, tb, dtype) in enumerate(rows):
+            flops = 2.0 * m * n * k
+            medians = [statistics.median(s[i] for s in samples[col]) for col in columns]
+            g_mg, *g_np = (flops / t / 1e9 for t in medians)
+            ops = ("A^T " if ta else "") + ("B^T" if tb else "")
+            ct_col = f"{g_np[1]:.1f}" if len(g_np) > 1 else "-"
+            print(
+                f"| {label}: {m}x{k}x{n} {ops}| {dtype} | {threads} | {g_mg:.1f} | {g_np[0]:.1f} | "
+                f"{ct_col} | {100 * g_mg / max(g_np):.0f}% | {g_mg / g_np[0]:.2f} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()

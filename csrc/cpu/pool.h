@@ -1,0 +1,46 @@
+// 2-D max and average pooling, NCHW, forward and backward, with PyTorch's
+// semantics (window placement, ceil mode, argmax indices, divisors).
+// Shapes are checked by the caller (the binding); kernels trust them.
+// Backward overwrites dx (a fresh gradient), never accumulates.
+#pragma once
+
+#include <cstdint>
+
+namespace minigrad::cpu {
+
+struct Pool2dShape {
+  int64_t planes;  // N * C: every plane is pooled on its own
+  int64_t in_h, in_w;
+  int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
+  int64_t out_h, out_w;  // window_output_size(...), >= 1
+};
+
+// Whether every window holds at least one input element. When one does not
+// (dilated windows can fall between the pixels), PyTorch's max pooling gives
+// -inf and an index outside the plane.
+bool every_window_hits_input(const Pool2dShape& s);
+
+// y = the largest element of each window; indices = its position in the input
+// plane (h * W + w). The first largest wins; NaN propagates, as in PyTorch.
+template <typename T>
+void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* indices);
+
+// dx[p, indices[p, i]] = sum of dy[p, i] over i. Every index must be in
+// [0, in_plane) (first_index_out_of_range finds the ones that are not).
+template <typename T>
+void max_pool2d_backward(int64_t planes, int64_t in_plane, int64_t out_plane, const T* dy, const int64_t* indices,
+                         T* dx);
+
+// Position of the first of count indices outside [0, limit), or -1.
+int64_t first_index_out_of_range(const int64_t* indices, int64_t count, int64_t limit);
+
+// Mean of each window (dilation must be 1). The divisor counts the padding
+// inside the window when count_include_pad (but never the part of a ceil-mode
+// window beyond the right padding), else only the input elements.
+template <typename T>
+void avg_pool2d_forward(const Pool2dShape& s, bool count_include_pad, const T* x, T* y);
+
+template <typename T>
+void avg_pool2d_backward(const Pool2dShape& s, bool count_include_pad, const T* dy, T* dx);
+
+}  // namespace minigrad::cpu

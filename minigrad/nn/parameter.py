@@ -1,0 +1,19 @@
+"""Parameter: a Tensor that a Module registers as learnable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minigrad.tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A leaf Tensor with requires_grad=True by default; shares data with the tensor it wraps."""
+
+    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
+        if data is None:
+            raise TypeError("Parameter needs data (a Tensor or an array)")
+        super().__init__(data, requires_grad=requires_grad)  # a Tensor's array is shared
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()

@@ -1,0 +1,11 @@
+"""Optimizers and learning-rate schedulers with PyTorch's names and update rules."""
+
+from minigrad.optim import lr_scheduler
+from minigrad.optim.adadelta import Adadelta
+from minigrad.optim.adagrad import Adagrad
+from minigrad.optim.adam import Adam, AdamW
+from minigrad.optim.optimizer import Optimizer
+from minigrad.optim.rmsprop import RMSprop
+from minigrad.optim.sgd import SGD
+
+__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]

@@ -1,0 +1,50 @@
+"""Adadelta: step sizes from running averages of squared gradients and updates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from minigrad.optim.optimizer import Optimizer, state_buffer
+from minigrad.tensor import Tensor
+
+
+class Adadelta(Optimizer):
+    """torch.optim.Adadelta."""
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict[str, Any]],
+        lr: float = 1.0,
+        rho: float = 0.9,
+        eps: float = 1e-6,
+        weight_decay: float = 0.0,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        if lr < 0.0:
+            raise ValueError(f"Adadelta: invalid learning rate {lr}")
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Adadelta: invalid rho {rho}")
+        if eps < 0.0 or weight_decay < 0.0:
+            raise ValueError(f"Adadelta: invalid eps {eps} or weight_decay {weight_decay}")
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _update(self, group: dict[str, Any], param: Tensor, state: dict[str, Any]) -> None:
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = state_buffer(param)
+            state["acc_delta"] = state_buffer(param)
+        state["step"] += 1
+        self._kernels(param).adadelta_step(
+            param.data,
+            param.grad.data,
+            state["square_avg"].data,
+            state["acc_delta"].data,
+            lr=group["lr"],
+            rho=group["rho"],
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            maximize=group["maximize"],
+        )

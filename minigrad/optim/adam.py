@@ -1,0 +1,96 @@
+"""Adam and AdamW (decoupled weight decay), with the AMSGrad variant."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from minigrad.optim.optimizer import Optimizer, state_buffer
+from minigrad.tensor import Tensor
+
+
+class Adam(Optimizer):
+    """torch.optim.Adam; decoupled_weight_decay=True makes it AdamW."""
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict[str, Any]],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        decoupled_weight_decay: bool = False,
+    ) -> None:
+        if lr < 0.0:
+            raise ValueError(f"{type(self).__name__}: invalid learning rate {lr}")
+        if eps < 0.0:
+            raise ValueError(f"{type(self).__name__}: invalid epsilon {eps}")
+        if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
+            raise ValueError(f"{type(self).__name__}: invalid betas {betas}")
+        if weight_decay < 0.0:
+            raise ValueError(f"{type(self).__name__}: invalid weight_decay {weight_decay}")
+        defaults = dict(
+            lr=lr,
+            betas=tuple(betas),
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=decoupled_weight_decay,
+        )
+        super().__init__(params, defaults)
+
+    def _update(self, group: dict[str, Any], param: Tensor, state: dict[str, Any]) -> None:
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = state_buffer(param)
+            state["exp_avg_sq"] = state_buffer(param)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = state_buffer(param)
+        state["step"] += 1
+        max_exp_avg_sq = state["max_exp_avg_sq"].data if group["amsgrad"] else None
+        beta1, beta2 = group["betas"]
+        self._kernels(param).adam_step(
+            param.data,
+            param.grad.data,
+            state["exp_avg"].data,
+            state["exp_avg_sq"].data,
+            state["step"],
+            lr=group["lr"],
+            beta1=beta1,
+            beta2=beta2,
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            decoupled_weight_decay=group["decoupled_weight_decay"],
+            max_exp_avg_sq=max_exp_avg_sq,
+            maximize=group["maximize"],
+        )
+
+
+class AdamW(Adam):
+    """torch.optim.AdamW: Adam with decoupled weight decay (default 1e-2)."""
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict[str, Any]],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=True,
+        )

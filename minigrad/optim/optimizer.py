@@ -1,0 +1,201 @@
+"""Optimizer base class: param groups, per-parameter state, state_dict in PyTorch's layout.
+
+Subclasses implement ``_update(group, param, state)``: one fused in-place kernel
+call on the parameter's backend (``get_backend(p.device).<name>_step``), no
+array math in Python.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from minigrad.autograd import enable_grad, no_grad
+from minigrad.backend import get_backend
+from minigrad.tensor import Tensor
+
+
+class _Required:
+    """Marks a hyper-parameter without a default (lr of SGD in old torch)."""
+
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _Required()
+
+
+class Optimizer:
+    """Base class of every optimizer.
+
+    params: an iterable of Tensors, or of dicts (param groups) with a "params"
+    entry and per-group overrides of defaults.
+    """
+
+    def __init__(
+        self, params: Iterable[Tensor] | Iterable[dict[str, Any]], defaults: dict[str, Any]
+    ) -> None:
+        self.defaults = defaults
+        # Keyed by the parameter itself (identity hash, as torch's tensors).
+        self.state: dict[Tensor, dict[str, Any]] = {}
+        self.param_groups: list[dict[str, Any]] = []
+        if isinstance(params, Tensor):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or dicts, "
+                "but got a Tensor"
+            )
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters with its own hyper-parameters (missing ones from defaults)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, got {type(param_group).__name__}")
+        params = param_group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, got {type(p).__name__}")
+            if not p.requires_grad:
+                raise ValueError("optimizer got a tensor that does not require grad")
+        group = {**param_group, "params": params}
+        for name, default in self.defaults.items():
+            if default is required and name not in group:
+                raise ValueError(
+                    f"parameter group didn't specify a value of required parameter {name}"
+                )
+            group.setdefault(name, default)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if len({id(p) for p in params}) != len(params):
+            raise ValueError("a parameter group contains the same parameter twice")
+        if any(id(p) in seen for p in params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of every parameter (to None by default, as torch)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.zero_()
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient; returns closure() if given.
+
+        closure re-evaluates the model and returns the loss (it runs with grad enabled).
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    self._update(group, p, self.state.setdefault(p, {}))
+        return loss
+
+    def _update(self, group: dict[str, Any], param: Tensor, state: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    @staticmethod
+    def _kernels(param: Tensor) -> Any:
+        return get_backend(param.device)
+
+    # ---- saving and resuming ----
+
+    def state_dict(self) -> dict[str, Any]:
+        """{"state": {index: {...}}, "param_groups": [{..., "params": [indices]}]} as torch.
+
+        Parameters are numbered in the order of the groups; state tensors are
+        references (save them, or deep-copy, before training on).
+        """
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            packed["params"] = []
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+                packed["params"].append(index[id(p)])
+            groups.append(packed)
+        state = {index[id(p)]: dict(s) for p, s in self.state.items() if id(p) in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore a state_dict() (from this optimizer class, same parameter layout).
+
+        State tensors are copied, cast to each parameter's dtype and device.
+        """
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(
+                f"loaded state dict has {len(saved_groups)} parameter groups, "
+                f"the optimizer has {len(self.param_groups)}"
+            )
+        for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups, strict=True)):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(
+                    f"loaded state dict's parameter group {i} has {len(saved['params'])} "
+                    "parameters, "
+                    f"the optimizer's has {len(group['params'])}"
+                )
+        by_index = {
+            saved_index: p
+            for saved, group in zip(saved_groups, self.param_groups, strict=True)
+            for saved_index, p in zip(saved["params"], group["params"], strict=True)
+        }
+        new_state: dict[Tensor, dict[str, Any]] = {}
+        for key, values in state_dict["state"].items():
+            p = by_index.get(int(key))
+            if p is None:
+                raise ValueError(
+                    f"loaded state dict has state for parameter {key}, which no group holds"
+                )
+            new_state[p] = {name: _state_value_like(p, name, v) for name, v in values.items()}
+        new_groups = []
+        for saved, group in zip(saved_groups, self.param_groups, strict=True):
+            restored = copy.deepcopy({k: v for k, v in saved.items() if k != "params"})
+            restored["params"] = group["params"]
+            new_groups.append(restored)
+        self.state = new_state
+        self.param_groups = new_groups
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines.extend(f"    {key}: {group[key]}" for key in sorted(group) if key != "params")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def state_buffer(param: Tensor, value: float = 0.0) -> Tensor:
+    """A new state tensor like param (shape, dtype, device) filled with value."""
+    data = get_backend(param.device).full(tuple(param.shape), value, param.dtype)
+    return Tensor(data, device=param.device)
+
+
+def _state_value_like(param: Tensor, name: str, value: Any) -> Any:
+    """A private copy of a saved state entry: tensors take param's dtype and device."""
+    if isinstance(value, np.ndarray):
+        value = Tensor(value)
+    if not isinstance(value, Tensor):
+        return copy.deepcopy(value)
+    if name == "step":  # torch keeps the step count as a tensor
+        return int(value.item())
+    moved = value.detach().to(param.device, param.dtype)
+    return Tensor(get_backend(moved.device).copy(moved.data), device=moved.device)

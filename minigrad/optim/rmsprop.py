@@ -1,0 +1,70 @@
+"""RMSprop, optionally centered and with momentum."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from minigrad.optim.optimizer import Optimizer, state_buffer
+from minigrad.tensor import Tensor
+
+
+class RMSprop(Optimizer):
+    """torch.optim.RMSprop."""
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict[str, Any]],
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        for name, value in (
+            ("learning rate", lr),
+            ("epsilon", eps),
+            ("momentum", momentum),
+            ("weight_decay", weight_decay),
+            ("alpha", alpha),
+        ):
+            if value < 0.0:
+                raise ValueError(f"RMSprop: invalid {name} {value}")
+        defaults = dict(
+            lr=lr,
+            alpha=alpha,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            centered=centered,
+            maximize=maximize,
+        )
+        super().__init__(params, defaults)
+
+    def _update(self, group: dict[str, Any], param: Tensor, state: dict[str, Any]) -> None:
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = state_buffer(param)
+            if group["momentum"] > 0:
+                state["momentum_buffer"] = state_buffer(param)
+            if group["centered"]:
+                state["grad_avg"] = state_buffer(param)
+        state["step"] += 1
+        momentum_buffer = state["momentum_buffer"].data if group["momentum"] > 0 else None
+        grad_avg = state["grad_avg"].data if group["centered"] else None
+        self._kernels(param).rmsprop_step(
+            param.data,
+            param.grad.data,
+            state["square_avg"].data,
+            lr=group["lr"],
+            alpha=group["alpha"],
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            momentum=group["momentum"],
+            momentum_buffer=momentum_buffer,
+            grad_avg=grad_avg,
+            maximize=group["maximize"],
+        )

@@ -1,0 +1,234 @@
+"""minigrad.save / minigrad.load: checkpoints in the safetensors format, never pickle.
+
+File layout
+-----------
+A plain state dict (``{name: Tensor}``, e.g. ``model.state_dict()``) is written
+as an ordinary safetensors file: one entry per key, same names as PyTorch, so
+``safetensors.torch.load_file`` reads it into the same torch architecture.
+
+Anything else (nested dicts/lists, e.g. ``{"model": model.state_dict(),
+"optimizer": opt.state_dict(), "epoch": 3}``) is flattened:
+
+- every tensor leaf is stored under the "/"-joined path of its keys, e.g.
+  ``model/conv1.weight`` or ``optimizer/state/0/exp_avg``;
+- the structure and the non-tensor leaves (int, float incl. inf/nan, str, bool,
+  None) go into the header metadata entry ``minigrad.tree`` as JSON, where a dict
+  is ``{"dict": [[key, value], ...]}`` (int keys stay ints), a list
+  ``{"list": [...]}``, a tuple ``{"tuple": [...]}`` and a tensor ``{"tensor": "<entry name>"}``.
+
+Every file minigrad writes also carries ``minigrad.sha256``, a digest of every
+entry's name, dtype, shape and bytes, checked on load so flipped bits are an
+error rather than silently wrong weights. Caller metadata (str -> str) is stored
+beside them; keys starting with ``minigrad.`` are reserved.
+
+Writes are atomic: the bytes go to a temporary file in the target's directory,
+are fsync'ed, and replace the target with ``os.replace``; a crash mid-save leaves
+the previous file untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import safetensors.numpy
+
+TREE_KEY = "minigrad.tree"
+DIGEST_KEY = "minigrad.sha256"
+_RESERVED_PREFIX = "minigrad."
+_HEADER_LIMIT = 100 * 1024 * 1024  # the safetensors library's own header-size limit
+
+
+class CheckpointError(ValueError):
+    """A file that is not a readable, intact safetensors checkpoint."""
+
+
+def _is_tensor(value: Any) -> bool:
+    from minigrad.tensor import Tensor
+
+    return isinstance(value, (Tensor, np.ndarray))
+
+
+def _to_numpy(value: Any) -> np.ndarray:
+    """Host copy-free view of a Tensor's or array's data, C-contiguous."""
+    from minigrad.tensor import Tensor
+
+    if isinstance(value, Tensor):
+        value = value.numpy()
+    value = np.asarray(value)
+    # not np.ascontiguousarray: it turns 0-d arrays (num_batches_tracked) into 1-d
+    return value if value.flags.c_contiguous else value.copy(order="C")
+
+
+def _digest(arrays: Mapping[str, np.ndarray]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        a = _to_numpy(arrays[name])
+        h.update(f"{name}\0{a.dtype.str}\0{a.shape}\0".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _encode(value: Any, path: list[str], arrays: dict[str, np.ndarray]) -> Any:
+    """JSON form of value; tensor leaves are moved into arrays under their path."""
+    if _is_tensor(value):
+        name = "/".join(path)
+        if name in arrays:
+            raise ValueError(f"minigrad.save: two tensors flatten to the same key {name!r}")
+        arrays[name] = _to_numpy(value)
+        return {"tensor": name}
+    if isinstance(value, Mapping):
+        items = []
+        for key, item in value.items():
+            if not isinstance(key, (str, int)) or isinstance(key, bool):
+                raise TypeError(f"minigrad.save: dict keys must be str or int, got {key!r}")
+            items.append([key, _encode(item, [*path, str(key)], arrays)])
+        return {"dict": items}
+    if isinstance(value, (list, tuple)):
+        kind = "list" if isinstance(value, list) else "tuple"
+        return {kind: [_encode(item, [*path, str(i)], arrays) for i, item in enumerate(value)]}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(
+        f"minigrad.save: cannot store {type(value).__name__} at {'/'.join(path) or '<root>'}; "
+        "only tensors, dicts, lists, tuples, numbers, strings and None"
+    )
+
+
+def _decode(node: Any, tensors: Mapping[str, Any]) -> Any:
+    if not isinstance(node, dict):
+        return node
+    if "tensor" in node:
+        return tensors[node["tensor"]]
+    if "dict" in node:
+        return {key: _decode(item, tensors) for key, item in node["dict"]}
+    if "list" in node:
+        return [_decode(item, tensors) for item in node["list"]]
+    return tuple(_decode(item, tensors) for item in node["tuple"])
+
+
+def _is_flat_state_dict(obj: Mapping) -> bool:
+    return all(isinstance(k, str) and _is_tensor(v) for k, v in obj.items())
+
+
+def save(
+    obj: Mapping[str, Any], path: str | os.PathLike, metadata: Mapping[str, str] | None = None
+) -> None:
+    """Write obj (a state dict, or nested dicts/lists of tensors and plain values) to path.
+
+    metadata: extra str -> str entries for the file header (readable with load_metadata).
+    The write is atomic: on any failure the previous file at path is left as it was.
+    """
+    if not isinstance(obj, Mapping):
+        raise TypeError(f"minigrad.save: expected a dict, got {type(obj).__name__}")
+    header: dict[str, str] = {}
+    for key, value in (metadata or {}).items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise TypeError(f"minigrad.save: metadata must map str to str, got {key!r}: {value!r}")
+        if key.startswith(_RESERVED_PREFIX):
+            raise ValueError(f"minigrad.save: metadata key {key!r} is reserved")
+        header[key] = value
+
+    if _is_flat_state_dict(obj):
+        arrays = {key: _to_numpy(value) for key, value in obj.items()}
+    else:
+        arrays = {}
+        header[TREE_KEY] = json.dumps(_encode(obj, [], arrays))
+    header[DIGEST_KEY] = _digest(arrays)
+    data = safetensors.numpy.save(arrays, metadata=header)
+    _atomic_write(os.fspath(path), data)
+
+
+def _atomic_write(path: str, data: bytes) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    # Make the rename itself durable; not every platform can open a directory.
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def _read_checked(path: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Arrays and header metadata of a safetensors file, or CheckpointError naming the file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:2] == b"PK":
+        raise CheckpointError(
+            f"{path}: a zip archive (torch.save format?), not safetensors; minigrad never unpickles"
+        )
+    if data[:1] == b"\x80":
+        raise CheckpointError(f"{path}: a pickle, not safetensors; minigrad never unpickles")
+    if len(data) < 8:
+        raise CheckpointError(f"{path}: truncated ({len(data)} bytes), not a safetensors file")
+    header_len = int.from_bytes(data[:8], "little")
+    if header_len > _HEADER_LIMIT or 8 + header_len > len(data):
+        raise CheckpointError(
+            f"{path}: not a safetensors file or truncated "
+            f"(header of {header_len} bytes, file of {len(data)})"
+        )
+    try:
+        header = json.loads(data[8 : 8 + header_len])
+        if not isinstance(header, dict):
+            raise ValueError("header is not a JSON object")
+        metadata = header.get("__metadata__") or {}
+        arrays = safetensors.numpy.load(data)
+    except Exception as exc:  # the library raises its own error types
+        raise CheckpointError(f"{path}: not a valid safetensors file ({exc})") from exc
+    expected = metadata.get(DIGEST_KEY)
+    if expected is not None and _digest(arrays) != expected:
+        raise CheckpointError(f"{path}: checksum mismatch, the file is corrupted")
+    return arrays, metadata
+
+
+def load(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a file written by save (or any safetensors file) back as Tensors.
+
+    A flat file gives {name: Tensor}; a flattened nested object comes back with
+    its original structure. Raises CheckpointError (a ValueError) naming the file
+    when it is truncated, corrupted or not safetensors.
+    """
+    from minigrad.tensor import Tensor
+
+    path = os.fspath(path)
+    arrays, metadata = _read_checked(path)
+    tensors = {name: Tensor(np.array(a)) for name, a in arrays.items()}
+    tree = metadata.get(TREE_KEY)
+    if tree is None:
+        return tensors
+    try:
+        return _decode(json.loads(tree), tensors)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{path}: damaged {TREE_KEY} entry ({exc})") from exc
+
+
+def load_metadata(path: str | os.PathLike) -> dict[str, str]:
+    """The caller metadata stored in a file's header (minigrad's reserved keys left out)."""
+    path = os.fspath(path)
+    _, metadata = _read_checked(path)
+    return {k: v for k, v in metadata.items() if not k.startswith(_RESERVED_PREFIX)}

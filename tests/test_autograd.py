@@ -1,0 +1,201 @@
+"""The tape: order, accumulation, retain_graph, freed graphs, grad mode, anomaly mode,
+device mixing, and the gradient checkers themselves."""
+
+import numpy as np
+import pytest
+
+import minigrad
+from minigrad import autograd, backend
+from minigrad.autograd import Function, GradcheckError, gradcheck, gradcheck_directional
+from minigrad.backend import get_backend, register_backend
+from minigrad.backend.cpu import CPUBackend
+
+
+def f64(values, requires_grad=True):
+    return minigrad.tensor(values, dtype=minigrad.float64, requires_grad=requires_grad)
+
+
+def test_chain_rule_matches_hand_derivative():
+    x = f64([1.5, -0.5])
+    y = (x * x * 3 + x).exp().sum()
+    y.backward()
+    xn = np.array([1.5, -0.5])
+    np.testing.assert_allclose(x.grad.numpy(), np.exp(3 * xn**2 + xn) * (6 * xn + 1))
+
+
+def test_leaf_used_twice_accumulates_and_grads_accumulate_across_backward():
+    x = f64([2.0])
+    (x * x + x).sum().backward()  # d/dx = 2x + 1
+    assert x.grad.item() == 5.0
+    (x * 3).sum().backward()
+    assert x.grad.item() == 8.0  # accumulated, as PyTorch
+    x.grad = None
+    (x * 3).sum().backward()
+    assert x.grad.item() == 3.0
+
+
+def test_diamond_graph_replays_in_sequence_order():
+    order = []
+
+    class Tap(Function):
+        __slots__ = ("label",)
+
+        def forward(self, a, label):
+            self.label = label
+            return a
+
+        def backward(self, g):
+            order.append(self.label)
+            return (g,)
+
+    x = f64([1.0])
+    a = Tap.apply(x, label="a")
+    b = Tap.apply(a * 2, label="b")
+    c = Tap.apply(a * 3, label="c")
+    d = Tap.apply(b + c, label="d")
+    d.sum().backward()
+    assert order == ["d", "c", "b", "a"]  # every consumer before what it consumes
+    assert x.grad.item() == 5.0
+
+
+def test_non_leaf_grad_only_with_retain_grad():
+    x = f64([1.0, 2.0])
+    h = x * 2
+    k = h * 3
+    k.retain_grad()
+    (k * h).sum().backward()
+    assert h.grad is None and not h.is_leaf
+    np.testing.assert_allclose(k.grad.numpy(), h.numpy())
+    np.testing.assert_allclose(x.grad.numpy(), 2 * 2 * 6 * x.numpy())
+
+
+def test_freed_graph_raises_and_retain_graph_allows_second_backward():
+    x = f64([1.0, 2.0])
+    y = (x.exp() * x).sum()
+    y.backward(retain_graph=True)
+    first = x.grad.numpy().copy()
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * first)
+    with pytest.raises(RuntimeError, match="second time"):
+        y.backward()
+
+
+def test_non_scalar_backward_needs_gradient():
+    x = f64([1.0, 2.0])
+    y = x * 2
+    with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
+        y.backward()
+    y.backward(minigrad.tensor([1.0, 10.0], dtype=minigrad.float64))
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 20.0])
+    with pytest.raises(RuntimeError, match="shape"):
+        (x * 2).backward(np.ones(3))
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        minigrad.ones(2).sum().backward()
+
+
+def test_backward_on_leaf_itself():
+    x = f64(3.0)
+    x.backward()
+    assert x.grad.item() == 1.0
+
+
+def test_no_grad_context_and_decorator_and_enable_grad():
+    x = f64([1.0])
+    with minigrad.no_grad():
+        y = x * 2
+        assert not minigrad.is_grad_enabled()
+        with minigrad.enable_grad():
+            z = x * 2
+    assert minigrad.is_grad_enabled()
+    assert not y.requires_grad and y.grad_fn is None and z.requires_grad
+
+    @minigrad.no_grad()
+    def double(t):
+        return t * 2
+
+    assert not double(x).requires_grad and minigrad.is_grad_enabled()
+    minigrad.set_grad_enabled(False)
+    try:
+        assert not (x * 2).requires_grad
+    finally:
+        minigrad.set_grad_enabled(True)
+
+
+def test_detach_cuts_the_tape():
+    x = f64([3.0])
+    y = x * x.detach()  # only the first factor is differentiated
+    y.sum().backward()
+    assert x.grad.item() == 3.0
+    with pytest.raises(RuntimeError, match="leaf"):
+        y.requires_grad = False
+
+
+def test_grad_is_contiguous_own_memory_and_dtype_of_leaf():
+    w = f64(np.arange(6.0).reshape(2, 3))
+    (w.T * 1.0).sum().backward()
+    assert w.grad.numpy().flags.c_contiguous and w.grad.shape == (2, 3)
+    a, b = f64([1.0]), f64([2.0])
+    (a + b).sum().backward()
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
+
+
+def test_anomaly_mode_names_the_op():
+    x = f64([0.0, 1.0])
+    with np.errstate(all="ignore"), autograd.detect_anomaly():
+        with pytest.raises(RuntimeError, match=r"Log.*forward.*\(2,\)"):
+            x.log()
+        y = x.sqrt().sum()  # sqrt(0) is fine forward; its gradient is inf
+        with pytest.raises(RuntimeError, match="Sqrt.*backward"):
+            y.backward()
+    assert not autograd.is_anomaly_enabled()
+    with np.errstate(divide="ignore"):
+        assert not np.isfinite(x.log().numpy()).all()  # no check outside the context
+
+
+def test_mixing_devices_names_both():
+    class FakeBackend(CPUBackend):
+        device = "fake"
+
+    register_backend(FakeBackend())
+    try:
+        a = minigrad.ones(2)
+        b = minigrad.ones(2, device="fake")
+        assert b.device == "fake" and get_backend("fake").device == "fake"
+        with pytest.raises(RuntimeError, match="cpu and fake"):
+            a + b
+        c = minigrad.ones(2, requires_grad=True)
+        moved = c.to("fake")
+        assert moved.device == "fake"
+        (moved * 2).sum().backward()
+        assert c.grad.device == "cpu" and np.all(c.grad.numpy() == 2)
+    finally:
+        backend._backends.pop("fake")
+
+
+def test_gradcheck_catches_a_wrong_gradient():
+    class BadSquare(Function):
+        __slots__ = ()
+
+        def forward(self, a):
+            self.saved = (a,)
+            return a * a
+
+        def backward(self, g):
+            return (g * self.saved[0] * 2.1,)
+
+    x = f64([0.5, -1.5, 2.0])
+    with pytest.raises(GradcheckError, match=r"input 0 \(shape \(3,\)\)"):
+        gradcheck(BadSquare.apply, (x,))
+    assert gradcheck(BadSquare.apply, (x,), raise_exception=False) is False
+    assert gradcheck(lambda t: t * t, (x,))
+    with pytest.raises(TypeError, match="float64"):
+        gradcheck(lambda t: t * t, (minigrad.ones(2, requires_grad=True),))
+    with pytest.raises(GradcheckError, match="direction"):
+        gradcheck_directional(BadSquare.apply, (x.float().detach().requires_grad_(),))
+
+
+def test_gradcheck_directional_works_in_float32():
+    x = minigrad.tensor([[0.3, -1.2, 2.0], [0.7, 1.1, -0.4]], requires_grad=True)
+    w = minigrad.tensor([[0.5], [-1.0], [2.0]], requires_grad=True)
+    assert gradcheck_directional(lambda a, b: ((a * a).sum(1, keepdim=True) * b.sum()).exp(), (x, w))
+    assert x.dtype == minigrad.float32 and x.grad is not None

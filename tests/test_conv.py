@@ -1,0 +1,349 @@
+"""conv2d_forward / conv2d_backward against a numpy reference, finite differences and torch."""
+
+import numpy as np
+import pytest
+from gradcheck_utils import assert_grad_close, float32_tol, numerical_grad
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from minigrad import _C
+
+
+def pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def out_size(size, kernel, stride, padding, dilation):
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def windows(x, kh, kw, stride, padding, dilation):
+    """Yield (oh, ow, patch, (rows, cols)); patch = padded x[:, :, rows, cols], (N, C, KH, KW)."""
+    (sh, sw), (ph, pw), (dh, dw) = pair(stride), pair(padding), pair(dilation)
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    oh_n = out_size(x.shape[2], kh, sh, ph, dh)
+    ow_n = out_size(x.shape[3], kw, sw, pw, dw)
+    for oh in range(oh_n):
+        for ow in range(ow_n):
+            rows = slice(oh * sh, oh * sh + dh * (kh - 1) + 1, dh)
+            cols = slice(ow * sw, ow * sw + dw * (kw - 1) + 1, dw)
+            yield oh, ow, xp[:, :, rows, cols], (rows, cols)
+
+
+def conv_ref(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """y[n, o, oh, ow] = sum over the group's channels and taps of window * w[o] (+ b[o])."""
+    n, c_out, kh, kw = x.shape[0], w.shape[0], w.shape[2], w.shape[3]
+    cg, og = x.shape[1] // groups, c_out // groups
+    (sh, sw), (ph, pw), (dh, dw) = pair(stride), pair(padding), pair(dilation)
+    y = np.zeros(
+        (n, c_out, out_size(x.shape[2], kh, sh, ph, dh), out_size(x.shape[3], kw, sw, pw, dw))
+    )
+    for oh, ow, patch, _ in windows(x, kh, kw, stride, padding, dilation):
+        for g in range(groups):
+            y[:, g * og : (g + 1) * og, oh, ow] = np.einsum(
+                "nckl,ockl->no", patch[:, g * cg : (g + 1) * cg], w[g * og : (g + 1) * og]
+            )
+    if b is not None:
+        y += b[None, :, None, None]
+    return y
+
+
+def conv_backward_ref(dy, x, w, stride=1, padding=0, dilation=1, groups=1):
+    """Each output's dy spread back over the window it read (dx) and the weights it used (dw)."""
+    kh, kw = w.shape[2], w.shape[3]
+    cg, og = x.shape[1] // groups, w.shape[0] // groups
+    ph, pw = pair(padding)
+    dxp = np.zeros((x.shape[0], x.shape[1], x.shape[2] + 2 * ph, x.shape[3] + 2 * pw))
+    dw = np.zeros(w.shape)
+    for oh, ow, patch, (rows, cols) in windows(x, kh, kw, stride, padding, dilation):
+        for g in range(groups):
+            chans, outs = slice(g * cg, (g + 1) * cg), slice(g * og, (g + 1) * og)
+            d = dy[:, outs, oh, ow]
+            dxp[:, chans, rows, cols] += np.einsum("no,ockl->nckl", d, w[outs])
+            dw[outs] += np.einsum("no,nckl->ockl", d, patch[:, chans])
+    dx = dxp[:, :, ph : ph + x.shape[2], pw : pw + x.shape[3]]
+    return dx, dw, dy.sum(axis=(0, 2, 3))
+
+
+def make_case(rng, n, c_in, c_out, hw, khw, groups):
+    x = rng.standard_normal((n, c_in, *hw))
+    w = rng.standard_normal((c_out, c_in // groups, *khw))
+    b = rng.standard_normal(c_out)
+    return x, w, b
+
+
+def check_against_reference(x, w, b, stride, padding, dilation, groups, rng):
+    """Forward and backward: float64 tight, float32 within tolerances scaled by reductions."""
+    kw_args = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    y_ref = conv_ref(x, w, b, **kw_args)
+    dy = rng.standard_normal(y_ref.shape)
+    dx_ref, dw_ref, db_ref = conv_backward_ref(dy, x, w, **kw_args)
+    fwd_len = w.shape[1] * w.shape[2] * w.shape[3]
+    wgrad_len = dy.shape[0] * dy.shape[2] * dy.shape[3]
+    dx_len = (w.shape[0] // groups) * w.shape[2] * w.shape[3]
+    for dtype, scale in ((np.float64, 0.0), (np.float32, 1.0)):
+        args = [a.astype(dtype) for a in (x, w, b)]
+        y = _C.conv2d_forward(*args, **kw_args)
+        dx, dw, db = _C.conv2d_backward(dy.astype(dtype), args[0], args[1], **kw_args)
+        assert y.dtype == dx.dtype == dw.dtype == db.dtype == dtype
+        for got, ref, length in (
+            (y, y_ref, fwd_len),
+            (dx, dx_ref, dx_len),
+            (dw, dw_ref, wgrad_len),
+            (db, db_ref, wgrad_len),
+        ):
+            tol = scale * float32_tol(length) + 1e-12 * length
+            assert got.shape == ref.shape
+            np.testing.assert_array_less(
+                np.abs(got - ref), tol * np.maximum(np.abs(ref), 1.0) + 1e-300
+            )
+
+
+CASES = [
+    # (n, c_in, c_out, (h, w), (kh, kw), stride, padding, dilation, groups)
+    (2, 3, 4, (7, 6), (3, 3), 1, 1, 1, 1),
+    (1, 1, 6, (28, 28), (5, 5), 1, 2, 1, 1),  # LeNet-5 conv1
+    (3, 6, 16, (14, 14), (5, 5), 1, 0, 1, 1),  # LeNet-5 conv2
+    (1, 2, 3, (1, 1), (1, 1), 1, 0, 1, 1),  # 1x1 image, batch 1
+    (1, 2, 3, (1, 1), (3, 3), 1, 1, 1, 1),  # 1x1 image, all padding but the centre
+    (2, 2, 3, (5, 4), (5, 4), 1, 0, 1, 1),  # kernel equal to the image
+    (2, 3, 2, (9, 11), (2, 3), (4, 5), 0, 1, 1),  # stride larger than the kernel
+    (2, 3, 2, (9, 8), (3, 2), 1, (2, 1), 2, 1),  # dilation 2
+    (2, 4, 6, (6, 5), (3, 3), 2, 1, 1, 2),  # groups 2
+    (2, 4, 4, (6, 7), (3, 3), 1, 1, 1, 4),  # depthwise
+    (2, 4, 8, (5, 6), (2, 3), 1, 1, (1, 2), 4),  # depthwise, multiplier 2
+    (2, 4, 6, (5, 7), (1, 1), 1, 0, 1, 2),  # pointwise (x is its own column matrix)
+    (3, 3, 5, (7, 9), (1, 1), 2, 0, 1, 1),  # 1x1 with stride: not pointwise
+    (2, 3, 5, (8, 7), (4, 3), (3, 2), (2, 0), (2, 3), 1),  # odd, non-square everything
+]
+
+
+@pytest.mark.parametrize("n,c_in,c_out,hw,khw,stride,padding,dilation,groups", CASES)
+def test_matches_reference(n, c_in, c_out, hw, khw, stride, padding, dilation, groups):
+    rng = np.random.default_rng(0)
+    x, w, b = make_case(rng, n, c_in, c_out, hw, khw, groups)
+    check_against_reference(x, w, b, stride, padding, dilation, groups, rng)
+
+
+@st.composite
+def conv_configs(draw):
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    cg, og = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    sh, sw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    # The smallest input the dilated kernel fits, plus some.
+    h = max(1, dh * (kh - 1) + 1 - 2 * ph) + draw(st.integers(0, 5))
+    w = max(1, dw * (kw - 1) + 1 - 2 * pw) + draw(st.integers(0, 5))
+    n = draw(st.integers(1, 3))
+    return n, cg * groups, og * groups, (h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw), groups
+
+
+@settings(max_examples=60, deadline=None)
+@given(conv_configs(), st.integers(0, 2**31))
+def test_matches_reference_hypothesis(config, seed):
+    n, c_in, c_out, hw, khw, stride, padding, dilation, groups = config
+    rng = np.random.default_rng(seed)
+    x, w, b = make_case(rng, n, c_in, c_out, hw, khw, groups)
+    check_against_reference(x, w, b, stride, padding, dilation, groups, rng)
+
+
+@pytest.mark.parametrize(
+    "n,c_in,c_out,hw,khw,stride,padding,dilation,groups",
+    [
+        (2, 2, 3, (5, 4), (3, 2), 1, 1, 1, 1),
+        (1, 4, 4, (5, 6), (2, 3), (2, 1), (1, 0), 2, 2),
+        (2, 3, 3, (4, 4), (3, 3), 2, 1, 1, 3),
+        (2, 4, 2, (3, 5), (1, 1), 1, 0, 1, 2),
+    ],
+)
+def test_finite_differences(n, c_in, c_out, hw, khw, stride, padding, dilation, groups):
+    rng = np.random.default_rng(1)
+    x, w, b = make_case(rng, n, c_in, c_out, hw, khw, groups)
+    kw_args = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    dy = rng.standard_normal(_C.conv2d_forward(x, w, b, **kw_args).shape)
+
+    def loss():
+        return float(np.sum(_C.conv2d_forward(x, w, b, **kw_args) * dy))
+
+    dx, dw, db = _C.conv2d_backward(dy, x, w, **kw_args)
+    assert_grad_close(dx, numerical_grad(loss, x), name="dx")
+    assert_grad_close(dw, numerical_grad(loss, w), name="dw")
+    assert_grad_close(db, numerical_grad(loss, b), name="db")
+
+
+def test_need_flags_and_no_bias():
+    rng = np.random.default_rng(2)
+    x, w, b = make_case(rng, 2, 3, 4, (5, 5), (3, 3), 1)
+    np.testing.assert_allclose(_C.conv2d_forward(x, w), conv_ref(x, w), rtol=1e-12, atol=1e-12)
+    dy = rng.standard_normal((2, 4, 3, 3))
+    full = _C.conv2d_backward(dy, x, w)
+    for flags in [
+        (True, False, False),
+        (False, True, False),
+        (False, False, True),
+        (False, False, False),
+    ]:
+        got = _C.conv2d_backward(
+            dy, x, w, need_input_grad=flags[0], need_weight_grad=flags[1], need_bias_grad=flags[2]
+        )
+        for want, g, f in zip(full, got, flags, strict=True):
+            if f:
+                np.testing.assert_array_equal(g, want)
+            else:
+                assert g is None
+
+
+@pytest.fixture
+def threads():
+    before = _C.get_num_threads()
+    yield _C.set_num_threads
+    _C.set_num_threads(before)
+
+
+@pytest.mark.parametrize(
+    "n,threads_n",
+    [(5, 3), (2, 4), (1, 3), (7, 1)],  # batch slices, threaded GEMM, batch 1, serial
+)
+def test_thread_plans_match_reference_and_are_deterministic(threads, n, threads_n):
+    threads(threads_n)
+    rng = np.random.default_rng(3)
+    # 2 * 16 * 144 * 1024 flops per sample: enough for the threaded-GEMM plan when batch < threads.
+    x, w, b = make_case(rng, n, 16, 16, (32, 32), (3, 3), 1)
+    x, w, b = x.astype(np.float32), w.astype(np.float32), b.astype(np.float32)
+    y = _C.conv2d_forward(x, w, b, padding=1)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    grads = _C.conv2d_backward(dy, x, w, padding=1)
+    for again, first in zip(_C.conv2d_backward(dy, x, w, padding=1), grads, strict=True):
+        np.testing.assert_array_equal(again, first)
+    ref = conv_ref(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), padding=1)
+    np.testing.assert_allclose(y, ref, rtol=1e-4, atol=float32_tol(144) * 10)
+    dw_ref = conv_backward_ref(
+        dy.astype(np.float64), x.astype(np.float64), w.astype(np.float64), padding=1
+    )[1]
+    np.testing.assert_allclose(grads[1], dw_ref, rtol=1e-4, atol=float32_tol(n * 1024) * 10)
+
+
+@pytest.mark.parametrize(
+    "n,c_in,c_out,hw,khw,stride,padding,dilation,groups",
+    [
+        (2, 1, 6, (28, 28), (5, 5), 1, 2, 1, 1),
+        (2, 4, 6, (7, 9), (3, 2), (2, 1), (1, 2), (2, 1), 2),
+        (1, 3, 3, (6, 5), (3, 3), 1, 1, 1, 3),
+        (3, 4, 8, (5, 5), (1, 1), 1, 0, 1, 1),
+    ],
+)
+def test_matches_torch(n, c_in, c_out, hw, khw, stride, padding, dilation, groups):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    x, w, b = make_case(rng, n, c_in, c_out, hw, khw, groups)
+    kw_args = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    yt = torch.nn.functional.conv2d(xt, wt, bt, **kw_args)
+    dy = rng.standard_normal(tuple(yt.shape))
+    yt.backward(torch.tensor(dy))
+    np.testing.assert_allclose(
+        _C.conv2d_forward(x, w, b, **kw_args), yt.detach().numpy(), rtol=1e-10, atol=1e-10
+    )
+    for got, t in zip(_C.conv2d_backward(dy, x, w, **kw_args), (xt, wt, bt), strict=True):
+        np.testing.assert_allclose(got, t.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+# ---- bad input: every check raises, naming the op ----
+
+X = np.zeros((2, 4, 6, 6))
+W = np.zeros((6, 2, 3, 3))
+
+
+def forward_call(**changes):
+    args = dict(x=X, weight=W, bias=None, stride=1, padding=0, dilation=1, groups=2)
+    args.update(changes)
+    return lambda: _C.conv2d_forward(**args)
+
+
+def backward_call(**changes):
+    args = dict(dy=np.zeros((2, 6, 4, 4)), x=X, weight=W, stride=1, padding=0, dilation=1, groups=2)
+    args.update(changes)
+    return lambda: _C.conv2d_backward(**args)
+
+
+BAD = [
+    (TypeError, dict(x=X.tolist())),
+    (TypeError, dict(x=X.astype(np.int32))),
+    (TypeError, dict(weight=W.astype(np.float32))),
+    (TypeError, dict(stride=(1, 2, 3))),
+    (TypeError, dict(stride=1.5)),
+    (TypeError, dict(padding="1")),
+    (ValueError, dict(x=X[0])),
+    (ValueError, dict(weight=W[0])),
+    (ValueError, dict(x=np.zeros((2, 4, 6, 12))[..., ::2])),
+    (ValueError, dict(weight=np.asfortranarray(W))),
+    (ValueError, dict(x=np.zeros((0, 4, 6, 6)))),
+    (ValueError, dict(weight=np.zeros((6, 2, 0, 3)))),
+    (ValueError, dict(stride=0)),
+    (ValueError, dict(stride=(1, -1))),
+    (ValueError, dict(padding=-1)),
+    (ValueError, dict(dilation=0)),
+    (ValueError, dict(stride=2**40)),
+    (ValueError, dict(padding=2**70)),
+    (ValueError, dict(groups=0)),
+    (ValueError, dict(groups=3)),  # 4 input channels
+    (ValueError, dict(weight=np.zeros((5, 2, 3, 3)))),  # 5 output channels, groups 2
+    (ValueError, dict(weight=np.zeros((6, 4, 3, 3)))),  # shape[1] != C_in / groups
+    (ValueError, dict(weight=np.zeros((6, 2, 7, 3)))),  # kernel taller than the image
+    (ValueError, dict(dilation=3)),  # dilated kernel spans 7 > 6
+]
+
+
+@pytest.mark.parametrize("error,changes", BAD)
+def test_forward_rejects(error, changes):
+    with pytest.raises(error, match="conv2d_forward"):
+        forward_call(**changes)()
+
+
+@pytest.mark.parametrize("error,changes", BAD)
+def test_backward_rejects(error, changes):
+    with pytest.raises(error, match="conv2d_backward"):
+        backward_call(**changes)()
+
+
+@pytest.mark.parametrize(
+    "error,bias",
+    [
+        (TypeError, [0.0] * 6),
+        (TypeError, np.zeros(6, np.float32)),
+        (ValueError, np.zeros(5)),
+        (ValueError, np.zeros((6, 1))),
+        (ValueError, np.zeros(12)[::2]),
+    ],
+)
+def test_forward_rejects_bias(error, bias):
+    with pytest.raises(error, match="conv2d_forward"):
+        forward_call(bias=bias)()
+
+
+@pytest.mark.parametrize(
+    "error,dy",
+    [
+        (TypeError, np.zeros((2, 6, 4, 4), np.float32)),
+        (TypeError, np.zeros((2, 6, 4, 4)).tolist()),
+        (ValueError, np.zeros((2, 6, 4, 5))),
+        (ValueError, np.zeros((2, 6, 4))),
+        (ValueError, np.zeros((1, 6, 4, 4))),
+        (ValueError, np.zeros((2, 6, 4, 8))[..., ::2]),
+    ],
+)
+def test_backward_rejects_dy(error, dy):
+    with pytest.raises(error, match="conv2d_backward"):
+        backward_call(dy=dy)()
+
+
+def test_read_only_inputs_are_fine():
+    rng = np.random.default_rng(5)
+    x, w, b = make_case(rng, 1, 2, 2, (4, 4), (3, 3), 1)
+    for a in (x, w, b):
+        a.flags.writeable = False
+    np.testing.assert_allclose(
+        _C.conv2d_forward(x, w, b, padding=1), conv_ref(x, w, b, padding=1), atol=1e-12
+    )

@@ -1,0 +1,259 @@
+"""_C.gemm against numpy: shapes, transposes, alpha/beta, threads, SIMD levels, bad input."""
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradcheck_utils import float32_tol
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minigrad
+from minigrad import _C
+
+DTYPES = [np.float32, np.float64]
+TRANS = [(False, False), (True, False), (False, True), (True, True)]
+# Around the micro-tile edges (6/12 rows, 8/16/32 columns), the cache blocks
+# (KC 192/256, MC 72/144) and primes.
+EDGE_SIZES = [1, 2, 3, 5, 6, 7, 8, 11, 12, 13, 16, 17, 31, 32, 33, 47, 64, 65, 70, 127, 129, 257]
+
+
+def operands(rng, m, k, n, ta, tb, dtype):
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
+    return a, b
+
+
+def check(c, a, b, ta, tb, alpha=1.0, beta=0.0, c0=None):
+    """c == alpha * op(a) @ op(b) + beta * c0 within a rounding bound that scales with K."""
+    op_a = (a.T if ta else a).astype(np.float64)
+    op_b = (b.T if tb else b).astype(np.float64)
+    ref = alpha * (op_a @ op_b)
+    size = abs(alpha) * (np.abs(op_a) @ np.abs(op_b))
+    if beta != 0:
+        ref += beta * c0.astype(np.float64)
+        size += abs(beta) * np.abs(c0.astype(np.float64))
+    k = op_a.shape[1]
+    tol = float32_tol(k) if c.dtype == np.float32 else 4 * max(k, 1) * np.finfo(np.float64).eps
+    err = np.abs(c.astype(np.float64) - ref)
+    bad = err > tol * size + 1e-30
+    assert not bad.any(), f"{bad.sum()} elements off; worst error {err.max():.3g}, tol {tol:.3g}"
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ta, tb", TRANS)
+@pytest.mark.parametrize(
+    "m, k, n",
+    [
+        (1, 1, 1),
+        (6, 25, 784),
+        (16, 150, 100),
+        (64, 400, 120),
+        (7, 300, 5),
+        (150, 513, 37),
+        (300, 70, 290),
+    ],
+)
+def test_matches_numpy(dtype, ta, tb, m, k, n):
+    rng = np.random.default_rng(m * 1000 + k + n)
+    a, b = operands(rng, m, k, n, ta, tb, dtype)
+    c = _C.gemm(a, b, ta, tb)
+    assert c.shape == (m, n) and c.dtype == dtype and c.flags.c_contiguous
+    check(c, a, b, ta, tb)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("alpha, beta", [(1.0, 1.0), (-0.5, 2.0), (2.0, 0.0), (1.5, -1.0)])
+def test_alpha_beta_accumulate_in_place(dtype, alpha, beta):
+    rng = np.random.default_rng(1)
+    for ta, tb in TRANS:
+        a, b = operands(rng, 37, 300, 45, ta, tb, dtype)
+        c0 = rng.standard_normal((37, 45)).astype(dtype)
+        out = c0.copy()
+        result = _C.gemm(a, b, ta, tb, alpha=alpha, beta=beta, out=out)
+        assert result is out
+        check(out, a, b, ta, tb, alpha, beta, c0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    m=st.sampled_from(EDGE_SIZES) | st.integers(1, 70),
+    k=st.sampled_from(EDGE_SIZES) | st.integers(1, 70),
+    n=st.sampled_from(EDGE_SIZES) | st.integers(1, 70),
+    ta=st.booleans(),
+    tb=st.booleans(),
+    beta=st.sampled_from([0.0, 1.0, 0.5]),
+    double=st.booleans(),
+)
+def test_shapes_property(m, k, n, ta, tb, beta, double):
+    dtype = np.float64 if double else np.float32
+    rng = np.random.default_rng(m * 7919 + k * 31 + n)
+    a, b = operands(rng, m, k, n, ta, tb, dtype)
+    c0 = rng.standard_normal((m, n)).astype(dtype)
+    out = c0.copy()
+    _C.gemm(a, b, ta, tb, alpha=0.75, beta=beta, out=out)
+    check(out, a, b, ta, tb, 0.75, beta, c0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_block_edges(dtype):
+    """Past every cache block: K > KC (several K slices), M > MC, N > NC with few rows."""
+    rng = np.random.default_rng(2)
+    for m, k, n, ta, tb in [
+        (300, 600, 70, False, True),
+        (7, 40, 4200, True, False),
+        (145, 257, 2050, False, False),
+    ]:
+        a, b = operands(rng, m, k, n, ta, tb, dtype)
+        check(_C.gemm(a, b, ta, tb), a, b, ta, tb)
+
+
+def test_beta_zero_ignores_nan_in_out():
+    a = np.ones((13, 9), np.float32)
+    b = np.ones((9, 21), np.float32)
+    out = np.full((13, 21), np.nan, np.float32)
+    _C.gemm(a, b, out=out)
+    np.testing.assert_array_equal(out, np.full((13, 21), 9.0, np.float32))
+
+
+def test_alpha_zero_reads_neither_operand():
+    a = np.full((5, 4), np.nan)
+    b = np.full((4, 3), np.inf)
+    out = np.full((5, 3), 2.0)
+    _C.gemm(a, b, alpha=0.0, beta=0.5, out=out)
+    np.testing.assert_array_equal(out, np.full((5, 3), 1.0))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_zero_sizes(dtype):
+    assert _C.gemm(np.ones((0, 4), dtype), np.ones((4, 3), dtype)).shape == (0, 3)
+    assert _C.gemm(np.ones((2, 4), dtype), np.ones((4, 0), dtype)).shape == (2, 0)
+    np.testing.assert_array_equal(
+        _C.gemm(np.ones((2, 0), dtype), np.ones((0, 3), dtype)), np.zeros((2, 3))
+    )
+    out = np.full((2, 3), 4.0, dtype)
+    _C.gemm(np.ones((0, 2), dtype), np.ones((0, 3), dtype), trans_a=True, beta=0.5, out=out)
+    np.testing.assert_array_equal(out, np.full((2, 3), 2.0))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_threads_give_identical_results(dtype):
+    rng = np.random.default_rng(3)
+    before = minigrad.get_num_threads()
+    try:
+        for m, k, n, ta, tb in [
+            (301, 300, 203, False, True),
+            (6, 300, 3000, True, False),
+            (260, 517, 260, False, False),
+        ]:
+            a, b = operands(rng, m, k, n, ta, tb, dtype)
+            results = []
+            for threads in (1, 2, 3):
+                minigrad.set_num_threads(threads)
+                results.append(_C.gemm(a, b, ta, tb))
+            check(results[0], a, b, ta, tb)
+            np.testing.assert_array_equal(results[0], results[1])
+            np.testing.assert_array_equal(results[0], results[2])
+    finally:
+        minigrad.set_num_threads(before)
+
+
+def test_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    a, b = operands(rng, 70, 129, 33, True, True, np.float64)
+    expected = torch.from_numpy(a).T @ torch.from_numpy(b).T
+    np.testing.assert_allclose(_C.gemm(a, b, True, True), expected.numpy(), rtol=1e-12, atol=1e-12)
+
+
+LOWER_LEVELS = {"avx512": ["avx2", "generic"], "avx2": ["generic"], "generic": []}
+
+
+@pytest.mark.parametrize("level", ["avx2", "generic"])
+def test_lower_simd_levels(level):
+    """MINIGRAD_SIMD caps the level at import, so the other paths run in a subprocess."""
+    native = _C.build_info()["simd"]
+    if level not in LOWER_LEVELS[native]:
+        pytest.skip(f"this CPU runs {native}; {level} is not below it")
+    script = textwrap.dedent(
+        """
+        import numpy as np, minigrad, test_gemm
+        from minigrad import _C
+        assert _C.build_info()["simd"] == LEVEL, _C.build_info()
+        rng = np.random.default_rng(5)
+        for m, k, n in [(1, 1, 1), (6, 25, 784), (13, 300, 17), (129, 70, 65), (7, 40, 2100)]:
+            for dtype in (np.float32, np.float64):
+                for ta, tb in test_gemm.TRANS:
+                    a, b = test_gemm.operands(rng, m, k, n, ta, tb, dtype)
+                    c0 = rng.standard_normal((m, n)).astype(dtype)
+                    out = c0.copy()
+                    for threads in (1, 2):
+                        minigrad.set_num_threads(threads)
+                        out[...] = c0
+                        _C.gemm(a, b, ta, tb, alpha=1.5, beta=0.5, out=out)
+                        test_gemm.check(out, a, b, ta, tb, 1.5, 0.5, c0)
+        print("ok")
+        """
+    ).replace("LEVEL", repr(level))
+    root = Path(minigrad.__file__).parent.parent
+    tests = Path(__file__).parent
+    env = dict(os.environ, MINIGRAD_SIMD=level, PYTHONPATH=os.pathsep.join([str(root), str(tests)]))
+    proc = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
+# ---- bad input: TypeError / ValueError naming the op, never a crash ----
+
+F = np.ones((3, 4), np.float32)
+G = np.ones((4, 5), np.float32)
+
+
+@pytest.mark.parametrize(
+    "a, b, kwargs, error",
+    [
+        ([[1.0]], G, {}, TypeError),
+        (F, "b", {}, TypeError),
+        (F.astype(np.int64), G, {}, TypeError),
+        (F, G.astype(np.float64), {}, TypeError),
+        (F.astype(np.float16), G, {}, TypeError),
+        (np.ones(4, np.float32), G, {}, ValueError),
+        (F, np.ones((4, 5, 1), np.float32), {}, ValueError),
+        (np.ones((4, 3), np.float32)[:, ::2], G[:2], {}, ValueError),
+        (F, np.ones((5, 4), np.float32).T, {}, ValueError),
+        (F, np.ones((3, 5), np.float32), {}, ValueError),
+        (F, G, {"trans_a": True}, ValueError),
+        (F, G, {"trans_b": True}, ValueError),
+        (F, G, {"beta": 1.0}, ValueError),
+        (F, G, {"out": np.ones((3, 5), np.float64)}, TypeError),
+        (F, G, {"out": [[0.0] * 5] * 3}, TypeError),
+        (F, G, {"out": np.ones((5, 3), np.float32)}, ValueError),
+        (F, G, {"out": np.ones((3, 5, 1), np.float32)}, ValueError),
+        (F, G, {"out": np.ones((5, 3), np.float32).T}, ValueError),
+    ],
+)
+def test_bad_input(a, b, kwargs, error):
+    with pytest.raises(error, match="gemm"):
+        _C.gemm(a, b, **kwargs)
+
+
+def test_bad_out_readonly_and_aliased():
+    out = np.zeros((3, 5), np.float32)
+    out.flags.writeable = False
+    with pytest.raises(ValueError, match="gemm.*writeable"):
+        _C.gemm(F, G, out=out)
+    square = np.ones((4, 4), np.float32)
+    with pytest.raises(ValueError, match="gemm.*share memory"):
+        _C.gemm(square, square.copy(), out=square)
+    with pytest.raises(ValueError, match="gemm.*share memory"):
+        _C.gemm(square.copy(), square, beta=1.0, out=square)
+
+
+def test_inner_dimension_message_names_both_shapes():
+    with pytest.raises(ValueError, match=r"gemm.*\(3, 4\).*\(3, 5\)"):
+        _C.gemm(F, np.ones((3, 5), np.float32))

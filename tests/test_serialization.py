@@ -1,0 +1,294 @@
+"""minigrad.save / minigrad.load: safetensors files, atomic writes, damaged files rejected."""
+
+import math
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+from minigrad import nn
+from minigrad.serialization import CheckpointError, load, load_metadata, save
+from minigrad.tensor import Tensor
+
+
+def _np(t):
+    return t.numpy() if isinstance(t, Tensor) else np.asarray(t)
+
+
+def _sample_state():
+    rng = np.random.default_rng(0)
+    return {
+        "conv.weight": Tensor(rng.standard_normal((2, 1, 3, 3)).astype(np.float32)),
+        "fc.bias": Tensor(rng.standard_normal(5)),  # float64
+        "bn.num_batches_tracked": Tensor(np.array(7, dtype=np.int64)),  # 0-d
+    }
+
+
+def test_flat_roundtrip_keeps_names_dtypes_shapes_values(tmp_path):
+    state = _sample_state()
+    path = tmp_path / "model.safetensors"
+    save(state, path)
+    loaded = load(path)
+    assert list(loaded) == list(state) or set(loaded) == set(state)
+    for key, value in state.items():
+        got = loaded[key]
+        assert isinstance(got, Tensor)
+        assert got.dtype == value.dtype and tuple(got.shape) == tuple(value.shape)
+        np.testing.assert_array_equal(_np(got), _np(value))
+
+
+def test_loaded_tensors_are_writable_copies(tmp_path):
+    path = tmp_path / "m.safetensors"
+    save({"w": Tensor(np.ones(3, np.float32))}, path)
+    got = load(path)["w"]
+    got.data[0] = 5.0  # not a read-only view of the file buffer
+    assert _np(load(path)["w"])[0] == 1.0
+
+
+def test_nested_checkpoint_roundtrip(tmp_path):
+    ckpt = {
+        "model": _sample_state(),
+        "optimizer": {
+            "state": {0: {"step": 3, "exp_avg": Tensor(np.arange(4.0))}, 1: {"step": 3}},
+            "param_groups": [
+                {"lr": 0.1, "betas": (0.9, 0.999), "params": [0, 1], "amsgrad": False}
+            ],
+        },
+        "scheduler": {"best": math.inf, "mode": "min", "last": None},
+        "epoch": 4,
+    }
+    path = tmp_path / "ckpt.safetensors"
+    save(ckpt, path)
+    got = load(path)
+    assert got["epoch"] == 4
+    assert got["scheduler"] == {"best": math.inf, "mode": "min", "last": None}
+    assert set(got["optimizer"]["state"]) == {0, 1}  # int keys survive
+    assert got["optimizer"]["state"][1] == {"step": 3}
+    np.testing.assert_array_equal(_np(got["optimizer"]["state"][0]["exp_avg"]), np.arange(4.0))
+    assert got["optimizer"]["param_groups"][0]["betas"] == (0.9, 0.999)
+    assert got["optimizer"]["param_groups"][0]["params"] == [0, 1]
+    np.testing.assert_array_equal(
+        _np(got["model"]["conv.weight"]), _np(ckpt["model"]["conv.weight"])
+    )
+
+
+def test_nested_layout_is_documented_keys(tmp_path):
+    safetensors_numpy = pytest.importorskip("safetensors.numpy")
+    path = tmp_path / "ckpt.safetensors"
+    save(
+        {
+            "model": {"fc.weight": np.zeros((2, 2))},
+            "optimizer": {"state": {0: {"sum": np.ones(2)}}},
+        },
+        path,
+    )
+    raw = safetensors_numpy.load_file(str(path))
+    assert set(raw) == {"model/fc.weight", "optimizer/state/0/sum"}
+
+
+def test_metadata_roundtrip_and_reserved_keys(tmp_path):
+    path = tmp_path / "m.safetensors"
+    save(_sample_state(), path, metadata={"arch": "lenet5", "epoch": "3"})
+    assert load_metadata(path) == {"arch": "lenet5", "epoch": "3"}
+    with pytest.raises(ValueError, match="reserved"):
+        save(_sample_state(), path, metadata={"minigrad.tree": "x"})
+    with pytest.raises(TypeError, match="metadata"):
+        save(_sample_state(), path, metadata={"epoch": 3})
+
+
+def test_unsupported_values_rejected(tmp_path):
+    with pytest.raises(TypeError, match="cannot store"):
+        save({"a": object()}, tmp_path / "x.safetensors")
+    with pytest.raises(TypeError, match="expected a dict"):
+        save([np.zeros(2)], tmp_path / "x.safetensors")
+    assert not os.listdir(tmp_path)
+
+
+# ---- atomic writes ----
+
+
+def _write_original(tmp_path):
+    path = tmp_path / "model.safetensors"
+    save({"w": Tensor(np.full(4, 1.0, np.float32))}, path)
+    return path, path.read_bytes()
+
+
+@pytest.mark.parametrize("failing", ["os.replace", "os.fsync"])
+def test_failed_save_leaves_previous_file_and_no_temp(tmp_path, monkeypatch, failing):
+    path, before = _write_original(tmp_path)
+
+    def boom(*args, **kwargs):
+        raise OSError("simulated crash mid-save")
+
+    module, name = failing.split(".")
+    monkeypatch.setattr(os, name, boom)
+    with pytest.raises(OSError, match="simulated crash"):
+        save({"w": Tensor(np.full(4, 2.0, np.float32))}, path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == [path.name]
+    np.testing.assert_array_equal(_np(load(path)["w"]), np.ones(4, np.float32))
+
+
+def test_failed_write_midway_leaves_previous_file(tmp_path, monkeypatch):
+    path, before = _write_original(tmp_path)
+    real_fdopen = os.fdopen
+
+    class HalfWriter:
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def write(self, data):
+            self.f.write(data[: len(data) // 2])
+            raise OSError("disk full")
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+    monkeypatch.setattr(os, "fdopen", lambda fd, mode: HalfWriter(real_fdopen(fd, mode)))
+    with pytest.raises(OSError, match="disk full"):
+        save({"w": Tensor(np.full(4, 2.0, np.float32))}, path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == [path.name]
+
+
+# ---- damaged and foreign files ----
+
+
+def test_truncated_files_are_errors_naming_the_file(tmp_path):
+    path, data = _write_original(tmp_path)
+    for cut in (0, 4, 8, 20, len(data) // 2, len(data) - 1):
+        bad = tmp_path / f"cut{cut}.safetensors"
+        bad.write_bytes(data[:cut])
+        with pytest.raises(CheckpointError, match=f"cut{cut}.safetensors"):
+            load(bad)
+
+
+def test_flipped_data_byte_is_detected(tmp_path):
+    path, data = _write_original(tmp_path)
+    bad = bytearray(data)
+    bad[-3] ^= 0x40  # inside the tensor bytes
+    path.write_bytes(bytes(bad))
+    with pytest.raises(CheckpointError, match="checksum"):
+        load(path)
+
+
+def test_corrupted_header_is_an_error(tmp_path):
+    path, data = _write_original(tmp_path)
+    bad = bytearray(data)
+    bad[9] = ord("#")  # the JSON header's second character
+    path.write_bytes(bytes(bad))
+    with pytest.raises(CheckpointError, match="model.safetensors"):
+        load(path)
+
+
+def test_pickle_is_refused_without_unpickling(tmp_path):
+    path = tmp_path / "model.pkl"
+
+    class Bomb:
+        def __reduce__(self):
+            return (os.remove, (str(tmp_path / "canary"),))
+
+    (tmp_path / "canary").write_text("alive")
+    path.write_bytes(pickle.dumps({"w": Bomb()}))
+    with pytest.raises(CheckpointError, match="pickle"):
+        load(path)
+    assert (tmp_path / "canary").exists()
+
+
+def test_torch_save_file_is_refused(tmp_path):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "model.pt"
+    torch.save({"w": torch.zeros(3)}, path)
+    with pytest.raises(CheckpointError, match="model.pt"):
+        load(path)
+
+
+def test_random_bytes_and_missing_file(tmp_path):
+    path = tmp_path / "noise.bin"
+    path.write_bytes(np.random.default_rng(1).integers(0, 256, 1000, dtype=np.uint8).tobytes())
+    with pytest.raises(CheckpointError, match="noise.bin"):
+        load(path)
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "absent.safetensors")
+
+
+# ---- exchange with torch ----
+
+
+def _lenet_minigrad():
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2),
+        nn.ReLU(),
+        nn.AvgPool2d(2),
+        nn.Conv2d(6, 16, 5),
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(16 * 5 * 5, 120),
+        nn.Tanh(),
+        nn.Linear(120, 84),
+        nn.Sigmoid(),
+        nn.Linear(84, 10),
+    )
+
+
+def _lenet_torch(tnn):
+    return tnn.Sequential(
+        tnn.Conv2d(1, 6, 5, padding=2),
+        tnn.ReLU(),
+        tnn.AvgPool2d(2),
+        tnn.Conv2d(6, 16, 5),
+        tnn.BatchNorm2d(16),
+        tnn.ReLU(),
+        tnn.MaxPool2d(2),
+        tnn.Flatten(),
+        tnn.Linear(16 * 5 * 5, 120),
+        tnn.Tanh(),
+        tnn.Linear(120, 84),
+        tnn.Sigmoid(),
+        tnn.Linear(84, 10),
+    )
+
+
+def test_minigrad_checkpoint_loads_into_torch_lenet(tmp_path):
+    torch = pytest.importorskip("torch")
+    safetensors_torch = pytest.importorskip("safetensors.torch")
+    model = _lenet_minigrad()
+    x = np.random.default_rng(2).standard_normal((3, 1, 28, 28)).astype(np.float32)
+    model.train()
+    model(Tensor(x))  # move BatchNorm's running stats off their initial values
+    model.eval()
+    path = tmp_path / "lenet.safetensors"
+    save(model.state_dict(), path, metadata={"arch": "lenet5"})
+
+    reference = _lenet_torch(torch.nn)
+    reference.load_state_dict(safetensors_torch.load_file(str(path)), strict=True)
+    reference.eval()
+    with torch.no_grad():
+        expected = reference(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(model(Tensor(x)).numpy(), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_torch_checkpoint_loads_into_minigrad_lenet(tmp_path):
+    torch = pytest.importorskip("torch")
+    safetensors_torch = pytest.importorskip("safetensors.torch")
+    reference = _lenet_torch(torch.nn).eval()
+    path = tmp_path / "torch_lenet.safetensors"
+    safetensors_torch.save_file(reference.state_dict(), str(path))
+    model = _lenet_minigrad()
+    model.load_state_dict(load(path), strict=True)
+    model.eval()
+    x = np.random.default_rng(3).standard_normal((2, 1, 28, 28)).astype(np.float32)
+    with torch.no_grad():
+        expected = reference(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(model(Tensor(x)).numpy(), expected, rtol=1e-4, atol=1e-5)
