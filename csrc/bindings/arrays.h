@@ -7,6 +7,7 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -101,6 +102,33 @@ inline py::array float_input(const py::handle& obj, const char* op, const char* 
   return a;
 }
 
+// a's shape, e.g. to allocate an output like it.
+inline std::vector<py::ssize_t> shape_of(const py::array& a) { return {a.shape(), a.shape() + a.ndim()}; }
+
+// A C-contiguous array with ref's dtype and shape (a gradient, an optimizer buffer, ...).
+inline py::array float_like(const py::handle& obj, const py::array& ref, const char* op, const char* name,
+                            const char* ref_name) {
+  py::array a = as_array(obj, op, name);
+  require_same_dtype(a, ref, op, name, ref_name);
+  if (shape_of(a) != shape_of(ref))
+    value_error(op, ": ", name, " has shape ", shape_str(a), " but ", ref_name, " has shape ", shape_str(ref));
+  require_contiguous(a, op, name);
+  return a;
+}
+
+// An (N, C, ...) array seen as (N, C, inner), inner = product of the trailing sizes.
+struct ChannelView {
+  int64_t N, C, inner;
+};
+
+// Needs at least 2 dimensions.
+inline ChannelView channel_view(const py::array& a, const char* op, const char* name) {
+  if (a.ndim() < 2) value_error(op, ": ", name, " must have at least 2 dimensions (N, C, ...), got shape ", shape_str(a));
+  int64_t inner = 1;
+  for (py::ssize_t i = 2; i < a.ndim(); ++i) inner *= a.shape(i);
+  return {a.shape(0), a.shape(1), inner};
+}
+
 // (h, w) pairs for kernel/stride/padding/dilation, from an int or a 2-sequence.
 inline std::pair<int64_t, int64_t> int_pair(const py::handle& obj, const char* op, const char* name) {
   if (py::isinstance<py::int_>(obj) && !py::isinstance<py::bool_>(obj)) {
@@ -122,6 +150,15 @@ T* ptr(py::array& a) {
 template <typename T>
 const T* cptr(const py::array& a) {
   return static_cast<const T*>(a.data());
+}
+// For optional arrays (None on the Python side): the data, or nullptr.
+template <typename T>
+T* ptr_or_null(std::optional<py::array>& a) {
+  return a ? ptr<T>(*a) : nullptr;
+}
+template <typename T>
+const T* cptr_or_null(const std::optional<py::array>& a) {
+  return a ? cptr<T>(*a) : nullptr;
 }
 
 // New uninitialised C-contiguous array of the given dtype; MemoryError when it cannot be allocated.

@@ -1,1 +1,115 @@
-// batch_norm kernels: to be written.
+#include "cpu/batch_norm.h"
+
+#include <cmath>
+
+#include "cpu/parallel.h"
+
+namespace minigrad::cpu {
+namespace {
+
+// Calls fn(offset) for the start of each of channel c's N planes of `inner` elements.
+template <typename Fn>
+void for_each_plane(const BatchNormShape& s, int64_t c, Fn fn) {
+  for (int64_t n = 0; n < s.N; ++n) fn((n * s.C + c) * s.inner);
+}
+
+bool parallel_channels(const BatchNormShape& s) { return s.C > 1 && s.N * s.C * s.inner >= kMinParallelWork; }
+
+// Writes channel c's statistics and y = (x - mean) * invstd * weight + bias.
+// (x - mean) rather than x * scale + shift: no cancellation when |mean| >> std.
+template <typename T>
+void normalize_channel(const T* x, const T* weight, const T* bias, T* y, T* save_mean, T* save_invstd,
+                       const BatchNormShape& shape, int64_t c, double mean, double invstd) {
+  save_mean[c] = static_cast<T>(mean);
+  save_invstd[c] = static_cast<T>(invstd);
+  const T m = static_cast<T>(mean);
+  const T scale = static_cast<T>((weight ? static_cast<double>(weight[c]) : 1.0) * invstd);
+  const T shift = bias ? bias[c] : T(0);
+  for_each_plane(shape, c, [&](int64_t o) {
+    for (int64_t s = 0; s < shape.inner; ++s) y[o + s] = (x[o + s] - m) * scale + shift;
+  });
+}
+
+}  // namespace
+
+template <typename T>
+void batch_norm_forward_training(const T* x, const T* weight, const T* bias, T* running_mean, T* running_var, T* y,
+                                 T* save_mean, T* save_invstd, const BatchNormShape& shape, double momentum,
+                                 double eps) {
+  const double count = static_cast<double>(shape.N * shape.inner);
+#pragma omp parallel for num_threads(num_threads()) if (parallel_channels(shape))
+  for (int64_t c = 0; c < shape.C; ++c) {
+    double sum = 0;
+    for_each_plane(shape, c, [&](int64_t o) {
+      for (int64_t s = 0; s < shape.inner; ++s) sum += x[o + s];
+    });
+    const double mean = sum / count;
+    double sq = 0;  // second pass over centred values: no cancellation in the variance
+    for_each_plane(shape, c, [&](int64_t o) {
+      for (int64_t s = 0; s < shape.inner; ++s) sq += (x[o + s] - mean) * (x[o + s] - mean);
+    });
+    if (running_mean) {
+      running_mean[c] = static_cast<T>((1 - momentum) * running_mean[c] + momentum * mean);
+      running_var[c] = static_cast<T>((1 - momentum) * running_var[c] + momentum * sq / (count - 1));
+    }
+    normalize_channel(x, weight, bias, y, save_mean, save_invstd, shape, c, mean, 1.0 / std::sqrt(sq / count + eps));
+  }
+}
+
+template <typename T>
+void batch_norm_forward_eval(const T* x, const T* weight, const T* bias, const T* running_mean, const T* running_var,
+                             T* y, T* save_mean, T* save_invstd, const BatchNormShape& shape, double eps) {
+#pragma omp parallel for num_threads(num_threads()) if (parallel_channels(shape))
+  for (int64_t c = 0; c < shape.C; ++c)
+    normalize_channel(x, weight, bias, y, save_mean, save_invstd, shape, c, static_cast<double>(running_mean[c]),
+                      1.0 / std::sqrt(static_cast<double>(running_var[c]) + eps));
+}
+
+template <typename T>
+void batch_norm_backward(const T* dy, const T* x, const T* weight, const T* save_mean, const T* save_invstd, T* dx,
+                         T* dweight, T* dbias, const BatchNormShape& shape, bool training) {
+  const double count = static_cast<double>(shape.N * shape.inner);
+#pragma omp parallel for num_threads(num_threads()) if (parallel_channels(shape))
+  for (int64_t c = 0; c < shape.C; ++c) {
+    const double mean = save_mean[c], invstd = save_invstd[c];
+    double sum_dy = 0, sum_dy_xhat = 0;
+    for_each_plane(shape, c, [&](int64_t o) {
+      for (int64_t s = 0; s < shape.inner; ++s) {
+        sum_dy += dy[o + s];
+        sum_dy_xhat += dy[o + s] * (x[o + s] - mean);
+      }
+    });
+    sum_dy_xhat *= invstd;
+    if (dweight) dweight[c] = static_cast<T>(sum_dy_xhat);
+    if (dbias) dbias[c] = static_cast<T>(sum_dy);
+    const double w_invstd = (weight ? static_cast<double>(weight[c]) : 1.0) * invstd;
+    if (!training) {
+      const T scale = static_cast<T>(w_invstd);
+      for_each_plane(shape, c, [&](int64_t o) {
+        for (int64_t s = 0; s < shape.inner; ++s) dx[o + s] = dy[o + s] * scale;
+      });
+      continue;
+    }
+    // dx = w * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)), xhat = (x - mean) * invstd.
+    const T m = static_cast<T>(mean);
+    const T mean_dy = static_cast<T>(sum_dy / count);
+    const T xc_coef = static_cast<T>(sum_dy_xhat / count * invstd);
+    const T scale = static_cast<T>(w_invstd);
+    for_each_plane(shape, c, [&](int64_t o) {
+      for (int64_t s = 0; s < shape.inner; ++s) dx[o + s] = (dy[o + s] - mean_dy - (x[o + s] - m) * xc_coef) * scale;
+    });
+  }
+}
+
+#define MINIGRAD_INSTANTIATE(T)                                                                             \
+  template void batch_norm_forward_training<T>(const T*, const T*, const T*, T*, T*, T*, T*, T*,            \
+                                               const BatchNormShape&, double, double);                      \
+  template void batch_norm_forward_eval<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*,      \
+                                           const BatchNormShape&, double);                                  \
+  template void batch_norm_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*,          \
+                                       const BatchNormShape&, bool);
+MINIGRAD_INSTANTIATE(float)
+MINIGRAD_INSTANTIATE(double)
+#undef MINIGRAD_INSTANTIATE
+
+}  // namespace minigrad::cpu

@@ -1,1 +1,110 @@
-// elementwise kernels: to be written.
+#include "cpu/elementwise.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "cpu/parallel.h"
+
+namespace minigrad::cpu {
+namespace {
+
+// out[i] = f(i) for i in [0, n), on one thread below kMinParallelWork elements.
+template <typename Fn>
+void map_index(int64_t n, Fn f) {
+#pragma omp parallel for simd num_threads(num_threads()) if (n >= kMinParallelWork)
+  for (int64_t i = 0; i < n; ++i) f(i);
+}
+
+}  // namespace
+
+template <typename T>
+void relu_forward(const T* x, T* y, int64_t n) {
+  // x < 0 ? 0 : x keeps NaN as NaN, as PyTorch does.
+  map_index(n, [=](int64_t i) { y[i] = x[i] < T(0) ? T(0) : x[i]; });
+}
+
+template <typename T>
+void relu_backward(const T* dy, const T* y, T* dx, int64_t n) {
+  map_index(n, [=](int64_t i) { dx[i] = y[i] > T(0) ? dy[i] : T(0); });
+}
+
+template <typename T>
+void sigmoid_forward(const T* x, T* y, int64_t n) {
+  // With e = exp(-|x|) <= 1 nothing overflows: sigmoid(x) = 1 / (1 + e) for x >= 0, e / (1 + e) otherwise.
+  map_index(n, [=](int64_t i) {
+    const T e = std::exp(-std::abs(x[i]));
+    const T r = T(1) / (T(1) + e);
+    y[i] = x[i] >= T(0) ? r : e * r;
+  });
+}
+
+template <typename T>
+void sigmoid_backward(const T* dy, const T* y, T* dx, int64_t n) {
+  map_index(n, [=](int64_t i) { dx[i] = dy[i] * y[i] * (T(1) - y[i]); });
+}
+
+template <typename T>
+void tanh_forward(const T* x, T* y, int64_t n) {
+  map_index(n, [=](int64_t i) { y[i] = std::tanh(x[i]); });
+}
+
+template <typename T>
+void tanh_backward(const T* dy, const T* y, T* dx, int64_t n) {
+  map_index(n, [=](int64_t i) { dx[i] = dy[i] * (T(1) - y[i] * y[i]); });
+}
+
+template <typename T>
+void bias_add(const T* x, const T* bias, T* y, int64_t N, int64_t C, int64_t inner) {
+  const bool parallel = N * C * inner >= kMinParallelWork;
+  if (inner == 1) {  // (N, C), e.g. Linear: add the bias row by row, contiguous in c.
+#pragma omp parallel for num_threads(num_threads()) if (parallel && N > 1)
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = 0; c < C; ++c) y[n * C + c] = x[n * C + c] + bias[c];
+    return;
+  }
+  const int64_t planes = N * C;
+#pragma omp parallel for num_threads(num_threads()) if (parallel && planes > 1)
+  for (int64_t p = 0; p < planes; ++p) {
+    const T b = bias[p % C];
+    const T* xp = x + p * inner;
+    T* yp = y + p * inner;
+    for (int64_t s = 0; s < inner; ++s) yp[s] = xp[s] + b;
+  }
+}
+
+template <typename T>
+void bias_grad(const T* dy, T* dbias, int64_t N, int64_t C, int64_t inner) {
+  // Threads own blocks of channels; within a block the loop runs n-major so
+  // that (N, C) gradients (inner == 1) are read row by row.
+  constexpr int64_t kBlock = 16;
+  const int64_t blocks = (C + kBlock - 1) / kBlock;
+#pragma omp parallel for num_threads(num_threads()) if (blocks > 1 && N * C * inner >= kMinParallelWork)
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    const int64_t c0 = blk * kBlock, c1 = std::min(C, c0 + kBlock);
+    double acc[kBlock] = {};
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = c0; c < c1; ++c) {
+        const T* plane = dy + (n * C + c) * inner;
+        double plane_sum = 0;
+        for (int64_t s = 0; s < inner; ++s) plane_sum += plane[s];
+        acc[c - c0] += plane_sum;
+      }
+    for (int64_t c = c0; c < c1; ++c) dbias[c] = static_cast<T>(acc[c - c0]);
+  }
+}
+
+#define MINIGRAD_INSTANTIATE(T)                                           \
+  template void relu_forward<T>(const T*, T*, int64_t);                   \
+  template void relu_backward<T>(const T*, const T*, T*, int64_t);        \
+  template void sigmoid_forward<T>(const T*, T*, int64_t);                \
+  template void sigmoid_backward<T>(const T*, const T*, T*, int64_t);     \
+  template void tanh_forward<T>(const T*, T*, int64_t);                   \
+  template void tanh_backward<T>(const T*, const T*, T*, int64_t);        \
+  template void bias_add<T>(const T*, const T*, T*, int64_t, int64_t, int64_t); \
+  template void bias_grad<T>(const T*, T*, int64_t, int64_t, int64_t);
+MINIGRAD_INSTANTIATE(float)
+MINIGRAD_INSTANTIATE(double)
+#undef MINIGRAD_INSTANTIATE
+
+}  // namespace minigrad::cpu

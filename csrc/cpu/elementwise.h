@@ -1,0 +1,32 @@
+// Activations and the bias broadcast of Linear/conv layers. Elementwise loops
+// are written for the compiler to vectorise; they thread only for large arrays.
+// Backward kernels take the forward output y and overwrite dx.
+#pragma once
+
+#include <cstdint>
+
+namespace minigrad::cpu {
+
+template <typename T>
+void relu_forward(const T* x, T* y, int64_t n);
+template <typename T>
+void relu_backward(const T* dy, const T* y, T* dx, int64_t n);  // dx = dy where y > 0, else 0
+template <typename T>
+void sigmoid_forward(const T* x, T* y, int64_t n);  // stable for large |x|
+template <typename T>
+void sigmoid_backward(const T* dy, const T* y, T* dx, int64_t n);  // dx = dy * y * (1 - y)
+template <typename T>
+void tanh_forward(const T* x, T* y, int64_t n);
+template <typename T>
+void tanh_backward(const T* dy, const T* y, T* dx, int64_t n);  // dx = dy * (1 - y^2)
+
+// x, y viewed as (N, C, inner): y[n, c, s] = x[n, c, s] + bias[c].
+template <typename T>
+void bias_add(const T* x, const T* bias, T* y, int64_t N, int64_t C, int64_t inner);
+
+// dbias[c] = sum over n and s of dy[n, c, s], summed in double in a fixed order
+// (n, then s) whatever the thread count: the result is deterministic.
+template <typename T>
+void bias_grad(const T* dy, T* dbias, int64_t N, int64_t C, int64_t inner);
+
+}  // namespace minigrad::cpu

@@ -1,0 +1,206 @@
+"""relu, sigmoid, tanh and their backward; bias_add / bias_grad: numpy references, finite differences."""
+
+import numpy as np
+import pytest
+from gradcheck_utils import assert_grad_close, float32_tol, numerical_grad
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from minigrad import _C
+
+DTYPES = [np.float32, np.float64]
+
+
+def ref_sigmoid(x: np.ndarray) -> np.ndarray:
+    x = x.astype(np.float64)
+    return np.exp(-np.logaddexp(0.0, -x))
+
+
+ACTIVATIONS = {
+    # name: (forward, backward, numpy forward, numpy backward from (dy, y))
+    "relu": (_C.relu, _C.relu_backward, lambda x: np.maximum(x, 0), lambda dy, y: np.where(y > 0, dy, 0)),
+    "sigmoid": (_C.sigmoid, _C.sigmoid_backward, ref_sigmoid, lambda dy, y: dy * y * (1 - y)),
+    "tanh": (_C.tanh, _C.tanh_backward, np.tanh, lambda dy, y: dy * (1 - y * y)),
+}
+
+
+def away_from_zero(rng, shape) -> np.ndarray:
+    """Normal values pushed out of (-0.1, 0.1): no finite-difference step crosses relu's kink."""
+    x = rng.normal(size=shape)
+    return np.where(x >= 0, x + 0.1, x - 0.1)
+
+
+def tol(dtype) -> float:
+    return float32_tol(1) if dtype == np.float32 else 1e-14
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(), (1,), (7,), (3, 5), (2, 3, 4, 5), (50_000,)])
+def test_activation_matches_numpy(name, dtype, shape):
+    fwd, bwd, ref_fwd, ref_bwd = ACTIVATIONS[name]
+    rng = np.random.default_rng(0)
+    x = np.asarray(away_from_zero(rng, shape) * 3, dtype=dtype)  # asarray: shape () gives a numpy scalar
+    dy = np.asarray(rng.normal(size=shape), dtype=dtype)
+    y = fwd(x)
+    assert y.dtype == dtype and y.shape == shape
+    np.testing.assert_allclose(y, ref_fwd(x.astype(np.float64)), rtol=tol(dtype), atol=tol(dtype))
+    dx = bwd(dy, y)
+    assert dx.dtype == dtype and dx.shape == shape
+    want = ref_bwd(dy.astype(np.float64), y.astype(np.float64))
+    np.testing.assert_allclose(dx, want, rtol=tol(dtype), atol=tol(dtype))
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+@pytest.mark.parametrize("shape", [(9,), (2, 3, 4)])
+def test_activation_backward_finite_differences(name, shape):
+    fwd, bwd, _, _ = ACTIVATIONS[name]
+    rng = np.random.default_rng(1)
+    x = away_from_zero(rng, shape)
+    w = rng.normal(size=shape)
+    numeric = numerical_grad(lambda: float((fwd(x) * w).sum()), x)
+    assert_grad_close(bwd(w, fwd(x)), numeric, name=name)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sigmoid_is_stable_for_large_inputs(dtype):
+    x = np.array([-1e4, -1000, -80, -30, 0, 30, 80, 1000, 1e4], dtype=dtype)
+    with np.errstate(under="ignore"):
+        want = ref_sigmoid(x)
+    y = _C.sigmoid(x)
+    assert np.all(np.isfinite(y))
+    np.testing.assert_allclose(y, want, rtol=1e-6, atol=0)
+    assert y[4] == 0.5 and y[-1] == 1 and y[0] == 0
+    np.testing.assert_allclose(_C.tanh(x)[[0, -1]], [-1, 1])
+
+
+def test_relu_keeps_nan_and_zeroes_negatives():
+    y = _C.relu(np.array([np.nan, -1.0, 0.0, 2.0]))
+    assert np.isnan(y[0])
+    np.testing.assert_array_equal(y[1:], [0, 0, 2])
+    np.testing.assert_array_equal(_C.relu_backward(np.ones(4), np.array([1.0, 0.0, -1.0, 3.0])), [1, 0, 0, 1])
+
+
+def test_activations_against_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(2).normal(scale=4, size=(4, 6))
+    t = torch.from_numpy(x)
+    np.testing.assert_allclose(_C.relu(x), torch.relu(t).numpy(), rtol=1e-15)
+    np.testing.assert_allclose(_C.sigmoid(x), torch.sigmoid(t).numpy(), rtol=1e-14)
+    np.testing.assert_allclose(_C.tanh(x), torch.tanh(t).numpy(), rtol=1e-14)
+
+
+# ---------------------------------------------------------------- bias
+
+
+def ref_bias_add(x, bias):
+    return x + bias.reshape((1, -1) + (1,) * (x.ndim - 2))
+
+
+def ref_bias_grad(dy):
+    return dy.astype(np.float64).sum(axis=(0,) + tuple(range(2, dy.ndim)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(4, 10), (1, 1), (3, 5, 7), (2, 3, 4, 5), (1, 6, 1, 1), (5, 1, 3, 3), (64, 40, 32)])
+def test_bias_add_and_grad_match_numpy(dtype, shape):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=shape).astype(dtype)
+    bias = rng.normal(size=shape[1]).astype(dtype)
+    y = _C.bias_add(x, bias)
+    assert y.dtype == dtype and y.shape == shape
+    np.testing.assert_allclose(y, ref_bias_add(x, bias), rtol=tol(dtype))
+    db = _C.bias_grad(x)
+    assert db.dtype == dtype and db.shape == (shape[1],)
+    reduced = x.size // shape[1]
+    t = float32_tol(reduced) if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(db, ref_bias_grad(x), rtol=t, atol=t)
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (2, 3, 2, 3)])
+def test_bias_finite_differences(shape):
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=shape)
+    bias = rng.normal(size=shape[1])
+    w = rng.normal(size=shape)
+
+    def f() -> float:
+        return float((_C.bias_add(x, bias) * w).sum())
+
+    assert_grad_close(_C.bias_grad(w), numerical_grad(f, bias), name="dbias")
+    assert_grad_close(w, numerical_grad(f, x), name="dx")
+
+
+def test_bias_grad_does_not_depend_on_thread_count():
+    dy = np.random.default_rng(5).normal(size=(128, 40, 7, 7)).astype(np.float32)
+    before = _C.get_num_threads()
+    try:
+        _C.set_num_threads(1)
+        one = _C.bias_grad(dy)
+        _C.set_num_threads(2)
+        two = _C.bias_grad(dy)
+    finally:
+        _C.set_num_threads(before)
+    np.testing.assert_array_equal(one, two)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    shape=st.lists(st.integers(1, 5), min_size=2, max_size=4).map(tuple),
+    dtype=st.sampled_from(DTYPES),
+    seed=st.integers(0, 2**31),
+)
+def test_bias_shapes_property(shape, dtype, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=shape).astype(dtype)
+    bias = rng.normal(size=shape[1]).astype(dtype)
+    np.testing.assert_allclose(_C.bias_add(x, bias), ref_bias_add(x, bias), rtol=tol(dtype))
+    np.testing.assert_allclose(_C.bias_grad(x), ref_bias_grad(x), rtol=1e-5, atol=1e-5)
+
+
+# ---------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh"])
+def test_activation_bad_input(name):
+    fwd = getattr(_C, name)
+    bwd = getattr(_C, name + "_backward")
+    x = np.zeros((2, 3))
+    with pytest.raises(TypeError, match=f"{name}: x must be float32 or float64"):
+        fwd(x.astype(np.int32))
+    with pytest.raises(TypeError, match=f"{name}: x must be a numpy.ndarray"):
+        fwd([1.0, 2.0])
+    with pytest.raises(ValueError, match=f"{name}: x must be C-contiguous"):
+        fwd(np.zeros((3, 2)).T)
+    with pytest.raises(ValueError, match=f"{name}_backward: y has shape"):
+        bwd(x, np.zeros((3, 2)))
+    with pytest.raises(TypeError, match=f"{name}_backward: y has dtype float32"):
+        bwd(x, x.astype(np.float32))
+    with pytest.raises(ValueError, match=f"{name}_backward: dy must be C-contiguous"):
+        bwd(np.zeros((3, 2)).T, x)
+    with pytest.raises(TypeError, match=f"{name}_backward: dy must be float32"):
+        bwd(x.astype(np.float16), x)
+
+
+def test_bias_bad_input():
+    x = np.zeros((2, 3, 4))
+    with pytest.raises(ValueError, match=r"bias_add: bias must have shape \(3,\)"):
+        _C.bias_add(x, np.zeros(4))
+    with pytest.raises(ValueError, match=r"bias_add: bias must have shape \(3,\)"):
+        _C.bias_add(x, np.zeros((1, 3)))
+    with pytest.raises(TypeError, match="bias_add: bias has dtype float32"):
+        _C.bias_add(x, np.zeros(3, dtype=np.float32))
+    with pytest.raises(ValueError, match="bias_add: bias must be C-contiguous"):
+        _C.bias_add(x, np.zeros(6)[::2])
+    with pytest.raises(ValueError, match="bias_add: x must have at least 2 dimensions"):
+        _C.bias_add(np.zeros(3), np.zeros(3))
+    with pytest.raises(TypeError, match="bias_add: x must be float32 or float64"):
+        _C.bias_add(x.astype(np.int64), np.zeros(3))
+    with pytest.raises(TypeError, match="bias_add: bias must be a numpy.ndarray"):
+        _C.bias_add(x, None)
+    with pytest.raises(ValueError, match="bias_grad: dy must have at least 2 dimensions"):
+        _C.bias_grad(np.zeros(3))
+    with pytest.raises(ValueError, match="bias_grad: dy must be C-contiguous"):
+        _C.bias_grad(np.zeros((4, 3)).T)
+    with pytest.raises(TypeError, match="bias_grad: dy must be float32 or float64"):
+        _C.bias_grad(np.zeros((2, 3), dtype=np.int32))
