@@ -149,7 +149,7 @@ def _settings(args: argparse.Namespace, saved: dict[str, Any] | None) -> dict[st
     if saved is None:
         s = {**DEFAULTS, **given}
     else:
-        ignored = sorted(k for k in given if k not in RESUMABLE_OVERRIDES and given[k] != saved[k])
+        ignored = sorted(k for k in given if k not in RESUMABLE_OVERRIDES and given[k] != saved.get(k))
         if ignored:
             print(f"note: resuming with the checkpoint's settings; ignoring --{', --'.join(ignored)}",
                   file=sys.stderr)
@@ -325,7 +325,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         if scheduler is not None:
+            horizon = {k: v for k, v in scheduler.state_dict().items() if k in ("T_max", "milestones")}
             scheduler.load_state_dict(checkpoint["scheduler"])
+            scheduler.__dict__.update(horizon)  # a resumed run may have more epochs: schedule to its end
         mg_random.set_rng_state(json.loads(checkpoint["rng"]))
         start_epoch, start_batch = checkpoint["epoch"], checkpoint["batch"]
         partial, history, best = checkpoint["partial"], checkpoint["history"], checkpoint["best"]
