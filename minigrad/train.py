@@ -50,7 +50,7 @@ DEFAULTS: dict[str, Any] = dict(
     batch_size=64,
     optimizer="sgd",
     lr=None,  # per optimizer, LR_DEFAULTS
-    momentum=0.9,
+    momentum=None,  # 0.9 for SGD, 0 for RMSprop
     weight_decay=5e-4,
     nesterov=True,
     scheduler="cosine",
@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--optimizer", choices=list(LR_DEFAULTS), help=f"default {d['optimizer']}")
     p.add_argument("--lr", type=float, help="learning rate (default: " +
                    ", ".join(f"{k} {v:g}" for k, v in LR_DEFAULTS.items()) + ")")
-    p.add_argument("--momentum", type=float, help=f"SGD/RMSprop momentum (default {d['momentum']})")
+    p.add_argument("--momentum", type=float, help="SGD/RMSprop momentum (default 0.9 for SGD, 0 for RMSprop)")
     p.add_argument("--weight-decay", type=float, help=f"default {d['weight_decay']:g}")
     p.add_argument("--nesterov", action=argparse.BooleanOptionalAction, help="SGD Nesterov momentum (default on)")
     p.add_argument("--scheduler", choices=["none", "step", "cosine", "plateau"],
@@ -134,7 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-split", type=float, help=f"images held out of train for validation: a count, or "
                    f"a fraction < 1 (default {d['val_split']})")
     p.add_argument("--out", help="output directory (default runs/<model>-<dataset>-<timestamp>)")
-    p.add_argument("--resume", help="checkpoint file, or a run directory holding " + CHECKPOINT)
+    p.add_argument("--resume", help=f"checkpoint file, or a run directory holding {CHECKPOINT}: continues the run "
+                   "with its saved settings (only --" + ", --".join(RESUMABLE_OVERRIDES).replace("_", "-") +
+                   " may change; more --epochs extend it, a cosine schedule then decays to 0 at the new end)")
     p.add_argument("--limit-train", type=int, help="train on the first N training images only (quick runs)")
     p.add_argument("--threads", type=int, help="CPU threads for the kernels (default: minigrad's)")
     p.add_argument("--plots", action=argparse.BooleanOptionalAction,
@@ -163,6 +165,8 @@ def _settings(args: argparse.Namespace, saved: dict[str, Any] | None) -> dict[st
 
 def make_optimizer(name: str, params, s: dict[str, Any]) -> optim.Optimizer:
     lr, wd, momentum = s["lr"], s["weight_decay"], s["momentum"]
+    if momentum is None:
+        momentum = 0.9 if name == "sgd" else 0.0
     if name == "sgd":
         return optim.SGD(params, lr=lr, momentum=momentum, weight_decay=wd, nesterov=s["nesterov"] and momentum > 0)
     if name == "adam":
