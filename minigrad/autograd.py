@@ -166,7 +166,7 @@ def _accumulate(leaf: Tensor, grad) -> None:
     """leaf.grad += grad; the first gradient is copied so .grad never aliases another array."""
     if leaf.grad is None:
         be = get_backend(leaf.device)
-        leaf.grad = Tensor._make(be.astype(be.contiguous(grad), leaf.dtype), leaf.device)
+        leaf.grad = Tensor._make(be.astype(grad, leaf.dtype), leaf.device)
     else:
         leaf.grad._data += grad
 
@@ -247,7 +247,8 @@ def _scalar_objective(fn: Callable, inputs: Sequence, weights: list | None):
         weights = [rng.uniform(0.5, 1.5, o.shape) for o in outs]
     total = None
     for o, w in zip(outs, weights, strict=True):
-        term = (o * Tensor(w.astype(o.dtype))).sum()
+        weight = get_backend(o.device).from_numpy(w.astype(o.dtype))
+        term = (o * Tensor._make(weight, o.device)).sum()
         total = term if total is None else total + term
     return total, weights
 
@@ -262,6 +263,11 @@ def _analytic(fn: Callable, inputs: Sequence) -> tuple[list, list]:
     checked = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
     grads = [np.zeros(t.shape) if t.grad is None else t.grad.numpy().astype(np.float64) for t in checked]
     return grads, weights
+
+
+def _set_values(t: Tensor, host: np.ndarray) -> None:
+    """Give t a copy of the host values, on its device (the original array is restored later)."""
+    t._data = get_backend(t.device).from_numpy(np.array(host, dtype=t.dtype))
 
 
 def _objective_value(fn: Callable, inputs: Sequence, weights: list) -> float:
@@ -293,16 +299,23 @@ def gradcheck(
             raise TypeError(f"gradcheck: inputs must be float64, got {t.dtype} for shape {t.shape}")
     analytic, weights = _analytic(fn, inputs)
     for k, t in enumerate(checked):
-        flat = t.numpy().reshape(-1)  # a view: perturbing it perturbs the input
+        original = t._data
+        host = t.numpy().copy()
+        flat = host.reshape(-1)
         numeric = np.empty(flat.size)
-        for i in range(flat.size):
-            orig = flat[i]
-            flat[i] = orig + eps
-            plus = _objective_value(fn, inputs, weights)
-            flat[i] = orig - eps
-            minus = _objective_value(fn, inputs, weights)
-            flat[i] = orig
-            numeric[i] = (plus - minus) / (2 * eps)
+        try:
+            for i in range(flat.size):
+                orig = flat[i]
+                flat[i] = orig + eps
+                _set_values(t, host)
+                plus = _objective_value(fn, inputs, weights)
+                flat[i] = orig - eps
+                _set_values(t, host)
+                minus = _objective_value(fn, inputs, weights)
+                flat[i] = orig
+                numeric[i] = (plus - minus) / (2 * eps)
+        finally:
+            t._data = original
         a = analytic[k].reshape(-1)
         err = np.abs(a - numeric) - (atol + rtol * np.abs(numeric))
         worst = int(np.argmax(err)) if err.size else 0
@@ -339,6 +352,7 @@ def gradcheck_directional(
         raise ValueError("gradcheck_directional: no input requires grad")
     analytic, weights = _analytic(fn, inputs)
     rng = np.random.default_rng(seed)
+    saved_arrays = [t._data for t in checked]
     originals = [t.numpy().copy() for t in checked]
     for trial in range(n_directions):
         dirs = [rng.standard_normal(t.shape) for t in checked]
@@ -347,19 +361,18 @@ def gradcheck_directional(
         minus_pts = [(o - eps * d / norm).astype(o.dtype) for o, d in zip(originals, dirs, strict=True)]
         try:
             for t, p in zip(checked, plus_pts, strict=True):
-                t.numpy()[...] = p
+                _set_values(t, p)
             plus = _objective_value(fn, inputs, weights)
             for t, m in zip(checked, minus_pts, strict=True):
-                t.numpy()[...] = m
+                _set_values(t, m)
             minus = _objective_value(fn, inputs, weights)
         finally:
-            for t, o in zip(checked, originals, strict=True):
-                t.numpy()[...] = o
+            for t, a in zip(checked, saved_arrays, strict=True):
+                t._data = a
         # both sides as directional derivatives (per unit of eps)
         numeric = (plus - minus) / (2 * eps)
-        predicted = sum(
-            float((g * (p.astype(np.float64) - m)).sum()) for g, p, m in zip(analytic, plus_pts, minus_pts, strict=True)
-        ) / (2 * eps)
+        steps = zip(analytic, plus_pts, minus_pts, strict=True)
+        predicted = sum(float((g * (p.astype(np.float64) - m)).sum()) for g, p, m in steps) / (2 * eps)
         if abs(numeric - predicted) > atol + rtol * abs(numeric):
             msg = (
                 f"gradcheck_directional: direction {trial}: finite difference {numeric!r} vs "

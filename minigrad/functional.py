@@ -612,9 +612,11 @@ def reshape(input: Tensor, shape: Sequence[int]) -> Tensor:
     """input with a new shape (one entry may be -1); a view where possible."""
     shape = tuple(int(s) for s in shape)
     known = math.prod(s for s in shape if s != -1)
-    if shape.count(-1) > 1 or (
-        known * (1 if -1 not in shape else (input.numel() // known if known else 0)) != input.numel()
-    ):
+    if -1 in shape:
+        valid = shape.count(-1) == 1 and known > 0 and input.numel() % known == 0
+    else:
+        valid = known == input.numel()
+    if not valid:
         raise ValueError(f"reshape: shape {shape} is invalid for input of shape {input.shape}")
     return Reshape.apply(input, shape=shape)
 

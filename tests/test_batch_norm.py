@@ -146,8 +146,9 @@ def test_backward_matches_numpy(dtype, shape, training, affine):
     _, mean, invstd = _C.batch_norm_forward(x, weight, bias, rm, rv, training)
     dy = np.random.default_rng(9).normal(size=shape).astype(dtype)
     dx, dweight, dbias = _C.batch_norm_backward(dy, x, weight, mean, invstd, training)
-    want_dx, want_dw, want_db = ref_backward(dy, x, weight, mean.astype(np.float64), invstd.astype(np.float64),
-                                             training)
+    want_dx, want_dw, want_db = ref_backward(
+        dy, x, weight, mean.astype(np.float64), invstd.astype(np.float64), training
+    )
     t = tol(dtype, shape)
     assert dx.dtype == dtype and dx.shape == shape
     np.testing.assert_allclose(dx, want_dx, rtol=t, atol=t)

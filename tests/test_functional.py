@@ -419,6 +419,8 @@ def _cases():
     target = rng.integers(0, 4, (3,))
     probs = rng.uniform(0.05, 0.95, (3, 4))
     t01 = rng.uniform(0, 1, (3, 4))
+    ignored = np.array([1, -100, 3])
+    class_w = rng.uniform(0.5, 2.0, 4)
     return [
         ("linear", lambda m, a, w, b: m.linear(a, w, b), [n((3, 5)), n((2, 5)), n(2)], ["gemm", "bias_add"]),
         (
@@ -461,6 +463,7 @@ def _cases():
             [n((3, 4))],
             ["cross_entropy_forward"],
         ),
+        ("cross_entropy_weight", lambda m, a: m.cross_entropy(a, ignored, class_w), [n((3, 4))], ["log_softmax"]),
         ("nll_loss", lambda m, a: m.nll_loss(a, target, reduction="sum"), [n((3, 4))], []),
         ("mse_loss", lambda m, a, b: m.mse_loss(a, b), [n((3, 4)), n((3, 4))], []),
         ("binary_cross_entropy", lambda m, a: m.binary_cross_entropy(a, t01), [probs], []),

@@ -279,7 +279,7 @@ def test_layer_matches_torch(label, make, shape, dtype):
 )
 def test_batch_norm_eval_uses_running_stats_like_torch(make):
     torch = pytest.importorskip("torch")
-    ours, theirs = make(nn), make(torch.nn).double()
+    ours, theirs = make(nn).double(), make(torch.nn).double()
     shape = (4, 3, 2, 2) if isinstance(ours, nn.BatchNorm2d) else (5, 2)
     rng = np.random.default_rng(1)
     for _ in range(3):
@@ -293,7 +293,7 @@ def test_batch_norm_eval_uses_running_stats_like_torch(make):
     expected = theirs(torch.from_numpy(x)).detach().numpy()
     np.testing.assert_allclose(ours(Tensor(x)).numpy(), expected, rtol=1e-10)
     with pytest.raises(ValueError, match="expected"):
-        ours(Tensor(np.zeros((2,) * (5 - len(shape)))))
+        ours(Tensor(np.zeros((2,) * (3 if len(shape) == 4 else 4))))
 
 
 def test_dropout_is_inverted_and_random_in_training():

@@ -3,6 +3,8 @@ Tensor-level op (float64 gradcheck), broadcasting, indexing, in-place rules."""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minigrad
 from minigrad.autograd import gradcheck
@@ -393,3 +395,21 @@ def test_gradient_flows_through_casts():
     (y.double() * 3).sum().backward()
     assert y.grad.dtype == minigrad.float32
     np.testing.assert_array_equal(y.grad.numpy(), [3, 3, 3])
+
+
+@st.composite
+def broadcastable_shapes(draw):
+    """Two shapes that broadcast: each dimension of the shorter is the other's size or 1."""
+    full = draw(st.lists(st.integers(1, 3), min_size=0, max_size=3))
+    drop = draw(st.integers(0, len(full)))
+    other = [n if draw(st.booleans()) else 1 for n in full[drop:]]
+    return (tuple(full), tuple(other)) if draw(st.booleans()) else (tuple(other), tuple(full))
+
+
+@settings(max_examples=25, deadline=None)
+@given(shapes=broadcastable_shapes(), name=st.sampled_from(sorted(BINARY)))
+def test_broadcast_gradients_property(shapes, name):
+    op, ref = BINARY[name]
+    a, b = leaf(*shapes[0]), leaf(*shapes[1], low=0.5, high=2.0)
+    np.testing.assert_allclose(op(a, b).numpy(), ref(a.numpy(), b.numpy()))
+    gradcheck(op, (a, b))

@@ -123,7 +123,8 @@ struct ChannelView {
 
 // Needs at least 2 dimensions.
 inline ChannelView channel_view(const py::array& a, const char* op, const char* name) {
-  if (a.ndim() < 2) value_error(op, ": ", name, " must have at least 2 dimensions (N, C, ...), got shape ", shape_str(a));
+  if (a.ndim() < 2)
+    value_error(op, ": ", name, " must have at least 2 dimensions (N, C, ...), got shape ", shape_str(a));
   int64_t inner = 1;
   for (py::ssize_t i = 2; i < a.ndim(); ++i) inner *= a.shape(i);
   return {a.shape(0), a.shape(1), inner};

@@ -12,8 +12,8 @@ namespace {
 namespace cpu = minigrad::cpu;
 
 // A per-channel (C,) array with x's dtype, or nothing for None.
-std::optional<py::array> channel_param(const py::handle& obj, const py::array& x, int64_t C, const char* op, const char* name,
-                        bool writeable) {
+std::optional<py::array> channel_param(const py::handle& obj, const py::array& x, int64_t C, const char* op,
+                                       const char* name, bool writeable) {
   if (obj.is_none()) return std::nullopt;
   py::array a = as_array(obj, op, name);
   require_same_dtype(a, x, op, name, "x");

@@ -75,8 +75,8 @@ cpu::CrossEntropyOptions check_cross_entropy(const char* op, const py::array& sc
   const int64_t* labels = cptr<int64_t>(target);
   for (int64_t i = 0; i < N; ++i)
     if (labels[i] != ignore_index && (labels[i] < 0 || labels[i] >= C))
-      value_error(op, ": target[", i, "] = ", labels[i], " is out of range for ", C, " classes (expected 0 <= target < ",
-                  C, " or target == ignore_index = ", ignore_index, ")");
+      value_error(op, ": target[", i, "] = ", labels[i], " is out of range for ", C,
+                  " classes (expected 0 <= target < ", C, " or target == ignore_index = ", ignore_index, ")");
   return {red, label_smoothing, ignore_index};
 }
 

@@ -101,12 +101,12 @@ void batch_norm_backward(const T* dy, const T* x, const T* weight, const T* save
   }
 }
 
-#define MINIGRAD_INSTANTIATE(T)                                                                             \
-  template void batch_norm_forward_training<T>(const T*, const T*, const T*, T*, T*, T*, T*, T*,            \
-                                               const BatchNormShape&, double, double);                      \
-  template void batch_norm_forward_eval<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*,      \
-                                           const BatchNormShape&, double);                                  \
-  template void batch_norm_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*,          \
+#define MINIGRAD_INSTANTIATE(T)                                                                          \
+  template void batch_norm_forward_training<T>(const T*, const T*, const T*, T*, T*, T*, T*, T*,         \
+                                               const BatchNormShape&, double, double);                   \
+  template void batch_norm_forward_eval<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*, \
+                                           const BatchNormShape&, double);                               \
+  template void batch_norm_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*,     \
                                        const BatchNormShape&, bool);
 MINIGRAD_INSTANTIATE(float)
 MINIGRAD_INSTANTIATE(double)

@@ -94,13 +94,13 @@ void bias_grad(const T* dy, T* dbias, int64_t N, int64_t C, int64_t inner) {
   }
 }
 
-#define MINIGRAD_INSTANTIATE(T)                                           \
-  template void relu_forward<T>(const T*, T*, int64_t);                   \
-  template void relu_backward<T>(const T*, const T*, T*, int64_t);        \
-  template void sigmoid_forward<T>(const T*, T*, int64_t);                \
-  template void sigmoid_backward<T>(const T*, const T*, T*, int64_t);     \
-  template void tanh_forward<T>(const T*, T*, int64_t);                   \
-  template void tanh_backward<T>(const T*, const T*, T*, int64_t);        \
+#define MINIGRAD_INSTANTIATE(T)                                                 \
+  template void relu_forward<T>(const T*, T*, int64_t);                         \
+  template void relu_backward<T>(const T*, const T*, T*, int64_t);              \
+  template void sigmoid_forward<T>(const T*, T*, int64_t);                      \
+  template void sigmoid_backward<T>(const T*, const T*, T*, int64_t);           \
+  template void tanh_forward<T>(const T*, T*, int64_t);                         \
+  template void tanh_backward<T>(const T*, const T*, T*, int64_t);              \
   template void bias_add<T>(const T*, const T*, T*, int64_t, int64_t, int64_t); \
   template void bias_grad<T>(const T*, T*, int64_t, int64_t, int64_t);
 MINIGRAD_INSTANTIATE(float)

@@ -130,11 +130,11 @@ void adadelta_step(T* param, const T* grad, T* square_avg, T* acc_delta, int64_t
   });
 }
 
-#define MINIGRAD_INSTANTIATE(T)                                                                     \
-  template void sgd_step<T>(T*, const T*, T*, int64_t, const SgdOptions&);                          \
-  template void adam_step<T>(T*, const T*, T*, T*, T*, int64_t, const AdamOptions&);                \
-  template void rmsprop_step<T>(T*, const T*, T*, T*, T*, int64_t, const RmspropOptions&);          \
-  template void adagrad_step<T>(T*, const T*, T*, int64_t, const AdagradOptions&);                  \
+#define MINIGRAD_INSTANTIATE(T)                                                            \
+  template void sgd_step<T>(T*, const T*, T*, int64_t, const SgdOptions&);                 \
+  template void adam_step<T>(T*, const T*, T*, T*, T*, int64_t, const AdamOptions&);       \
+  template void rmsprop_step<T>(T*, const T*, T*, T*, T*, int64_t, const RmspropOptions&); \
+  template void adagrad_step<T>(T*, const T*, T*, int64_t, const AdagradOptions&);         \
   template void adadelta_step<T>(T*, const T*, T*, T*, int64_t, const AdadeltaOptions&);
 MINIGRAD_INSTANTIATE(float)
 MINIGRAD_INSTANTIATE(double)

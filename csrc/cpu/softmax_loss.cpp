@@ -136,14 +136,14 @@ void cross_entropy_backward(const T* log_probs, const int64_t* target, const T* 
   }
 }
 
-#define MINIGRAD_INSTANTIATE(T)                                                                                   \
-  template void softmax_forward<T>(const T*, T*, int64_t, int64_t);                                                \
-  template void log_softmax_forward<T>(const T*, T*, int64_t, int64_t);                                            \
-  template void softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t);                                     \
-  template void log_softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t);                                 \
-  template void cross_entropy_forward<T>(const T*, const int64_t*, T*, T*, int64_t, int64_t,                       \
-                                         const CrossEntropyOptions&);                                              \
-  template void cross_entropy_backward<T>(const T*, const int64_t*, const T*, T*, int64_t, int64_t,               \
+#define MINIGRAD_INSTANTIATE(T)                                                                     \
+  template void softmax_forward<T>(const T*, T*, int64_t, int64_t);                                 \
+  template void log_softmax_forward<T>(const T*, T*, int64_t, int64_t);                             \
+  template void softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t);                      \
+  template void log_softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t);                  \
+  template void cross_entropy_forward<T>(const T*, const int64_t*, T*, T*, int64_t, int64_t,        \
+                                         const CrossEntropyOptions&);                               \
+  template void cross_entropy_backward<T>(const T*, const int64_t*, const T*, T*, int64_t, int64_t, \
                                           const CrossEntropyOptions&);
 MINIGRAD_INSTANTIATE(float)
 MINIGRAD_INSTANTIATE(double)

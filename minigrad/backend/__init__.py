@@ -44,7 +44,7 @@ class Backend(ABC):
 
     @abstractmethod
     def astype(self, a: Array, dtype: Any) -> Array:
-        """A copy converted to dtype."""
+        """A C-contiguous copy converted to dtype."""
 
     @abstractmethod
     def contiguous(self, a: Array) -> Array:

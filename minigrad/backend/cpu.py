@@ -67,7 +67,7 @@ class CPUBackend(Backend):
         return np.array(a, order="C")
 
     def astype(self, a, dtype):
-        return a.astype(dtype)
+        return np.array(a, dtype=dtype, order="C")
 
     def contiguous(self, a):
         return _c(a)
