@@ -19,8 +19,18 @@ def _effective_grad(param, grad, weight_decay, maximize):
     return g + weight_decay * param if weight_decay != 0 else g
 
 
-def ref_sgd(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
-            maximize=False, first_step=False):
+def ref_sgd(
+    param,
+    grad,
+    momentum_buffer,
+    lr,
+    momentum=0.0,
+    dampening=0.0,
+    weight_decay=0.0,
+    nesterov=False,
+    maximize=False,
+    first_step=False,
+):
     g = _effective_grad(param, grad, weight_decay, maximize)
     if momentum != 0:
         momentum_buffer[...] = g if first_step else momentum * momentum_buffer + (1 - dampening) * g
@@ -28,8 +38,21 @@ def ref_sgd(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0, weigh
     param -= lr * g
 
 
-def ref_adam(param, grad, exp_avg, exp_avg_sq, step, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
-             decoupled_weight_decay=False, max_exp_avg_sq=None, maximize=False):
+def ref_adam(
+    param,
+    grad,
+    exp_avg,
+    exp_avg_sq,
+    step,
+    lr,
+    beta1=0.9,
+    beta2=0.999,
+    eps=1e-8,
+    weight_decay=0.0,
+    decoupled_weight_decay=False,
+    max_exp_avg_sq=None,
+    maximize=False,
+):
     if decoupled_weight_decay:
         g = -grad if maximize else grad
         param *= 1 - lr * weight_decay
@@ -45,8 +68,19 @@ def ref_adam(param, grad, exp_avg, exp_avg_sq, step, lr, beta1=0.9, beta2=0.999,
     param -= step_size * exp_avg / (np.sqrt(v) / np.sqrt(1 - beta2**step) + eps)
 
 
-def ref_rmsprop(param, grad, square_avg, lr, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                momentum_buffer=None, grad_avg=None, maximize=False):
+def ref_rmsprop(
+    param,
+    grad,
+    square_avg,
+    lr,
+    alpha=0.99,
+    eps=1e-8,
+    weight_decay=0.0,
+    momentum=0.0,
+    momentum_buffer=None,
+    grad_avg=None,
+    maximize=False,
+):
     g = _effective_grad(param, grad, weight_decay, maximize)
     square_avg[...] = alpha * square_avg + (1 - alpha) * g * g
     var = square_avg
@@ -75,8 +109,13 @@ def ref_adadelta(param, grad, square_avg, acc_delta, lr=1.0, rho=0.9, eps=1e-6, 
     param -= lr * delta
 
 
-REFERENCES = {"sgd": ref_sgd, "adam": ref_adam, "rmsprop": ref_rmsprop, "adagrad": ref_adagrad,
-              "adadelta": ref_adadelta}
+REFERENCES = {
+    "sgd": ref_sgd,
+    "adam": ref_adam,
+    "rmsprop": ref_rmsprop,
+    "adagrad": ref_adagrad,
+    "adadelta": ref_adadelta,
+}
 KERNELS = {name: getattr(_C, f"{name}_step") for name in REFERENCES}
 
 # (kernel, torch.optim class, torch-style options); AdamW is adam with decoupled weight decay.
@@ -96,8 +135,7 @@ CASES = [
     ("rmsprop", "RMSprop", dict(lr=0.01, centered=True)),
     ("rmsprop", "RMSprop", dict(lr=0.01, alpha=0.8, centered=True, momentum=0.5, maximize=True, eps=1e-4)),
     ("adagrad", "Adagrad", dict(lr=0.1)),
-    ("adagrad", "Adagrad", dict(lr=0.1, lr_decay=0.1, weight_decay=0.1, initial_accumulator_value=0.5,
-                                maximize=True)),
+    ("adagrad", "Adagrad", dict(lr=0.1, lr_decay=0.1, weight_decay=0.1, initial_accumulator_value=0.5, maximize=True)),
     ("adadelta", "Adadelta", dict()),
     ("adadelta", "Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=0.1, maximize=True)),
 ]
@@ -121,8 +159,11 @@ def run_steps(step_fn, kernel, torch_name, options, param, grads):
         kw = dict(lr=lr, beta1=beta1, beta2=beta2, eps=o.pop("eps", 1e-8), decoupled_weight_decay=torch_name == "AdamW")
     elif kernel == "rmsprop":
         momentum = o.pop("momentum", 0.0)
-        state = dict(square_avg=zeros(), momentum_buffer=zeros() if momentum > 0 else None,
-                     grad_avg=zeros() if o.pop("centered", False) else None)
+        state = dict(
+            square_avg=zeros(),
+            momentum_buffer=zeros() if momentum > 0 else None,
+            grad_avg=zeros() if o.pop("centered", False) else None,
+        )
         kw = dict(lr=lr, alpha=o.pop("alpha", 0.99), eps=o.pop("eps", 1e-8), momentum=momentum)
     elif kernel == "adagrad":
         state = dict(state_sum=np.full_like(param, o.pop("initial_accumulator_value", 0.0)))
@@ -160,8 +201,9 @@ def test_kernel_matches_numpy_reference(case, dtype):
     kernel, torch_name, options = case
     param, grads = make_problem(0, dtype=dtype)
     got = run_steps(KERNELS[kernel], kernel, torch_name, options, param.copy(), grads)
-    want = run_steps(REFERENCES[kernel], kernel, torch_name, options, param.astype(np.float64),
-                     [g.astype(np.float64) for g in grads])
+    want = run_steps(
+        REFERENCES[kernel], kernel, torch_name, options, param.astype(np.float64), [g.astype(np.float64) for g in grads]
+    )
     t = 2e-5 if dtype == np.float32 else 1e-13
     for k, ((p, s), (wp, ws)) in enumerate(zip(got, want, strict=True)):
         assert p.dtype == dtype
@@ -182,21 +224,26 @@ def test_kernel_matches_torch_each_step(case):
     for k, grad in enumerate(grads):
         tp.grad = torch.from_numpy(grad.copy())
         opt.step()
-        np.testing.assert_allclose(got[k][0], tp.detach().numpy(), rtol=1e-10, atol=1e-12,
-                                   err_msg=f"{torch_name} {options} step {k + 1}")
+        np.testing.assert_allclose(
+            got[k][0], tp.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=f"{torch_name} {options} step {k + 1}"
+        )
 
 
 def test_large_parameter_takes_the_threaded_path():
     param, grads = make_problem(2, shape=(200, 300))
-    got = run_steps(KERNELS["adam"], "adam", "AdamW", dict(lr=0.01, weight_decay=0.1, amsgrad=True), param.copy(),
-                    grads)
+    got = run_steps(
+        KERNELS["adam"], "adam", "AdamW", dict(lr=0.01, weight_decay=0.1, amsgrad=True), param.copy(), grads
+    )
     want = run_steps(ref_adam, "adam", "AdamW", dict(lr=0.01, weight_decay=0.1, amsgrad=True), param.copy(), grads)
     np.testing.assert_allclose(got[-1][0], want[-1][0], rtol=1e-13, atol=1e-13)
 
 
 @settings(max_examples=25, deadline=None)
-@given(shape=st.lists(st.integers(1, 5), min_size=0, max_size=3).map(tuple),
-       case=st.sampled_from(CASES), seed=st.integers(0, 2**31))
+@given(
+    shape=st.lists(st.integers(1, 5), min_size=0, max_size=3).map(tuple),
+    case=st.sampled_from(CASES),
+    seed=st.integers(0, 2**31),
+)
 def test_any_shape_property(shape, case, seed):
     kernel, torch_name, options = case
     param, grads = make_problem(seed, shape=shape)
@@ -226,11 +273,15 @@ def kernel_args(kernel, param, grad):
     if kernel == "sgd":
         return dict(param=param, grad=grad, momentum_buffer=z(), lr=0.1, momentum=0.9), ["momentum_buffer"]
     if kernel == "adam":
-        return (dict(param=param, grad=grad, exp_avg=z(), exp_avg_sq=z(), step=1, lr=0.1, max_exp_avg_sq=z()),
-                ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"])
+        return (
+            dict(param=param, grad=grad, exp_avg=z(), exp_avg_sq=z(), step=1, lr=0.1, max_exp_avg_sq=z()),
+            ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"],
+        )
     if kernel == "rmsprop":
-        return (dict(param=param, grad=grad, square_avg=z(), lr=0.1, momentum=0.9, momentum_buffer=z(),
-                     grad_avg=z()), ["square_avg", "momentum_buffer", "grad_avg"])
+        return (
+            dict(param=param, grad=grad, square_avg=z(), lr=0.1, momentum=0.9, momentum_buffer=z(), grad_avg=z()),
+            ["square_avg", "momentum_buffer", "grad_avg"],
+        )
     if kernel == "adagrad":
         return dict(param=param, grad=grad, state_sum=z(), step=1, lr=0.1), ["state_sum"]
     return dict(param=param, grad=grad, square_avg=z(), acc_delta=z()), ["square_avg", "acc_delta"]
