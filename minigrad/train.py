@@ -1,0 +1,437 @@
+"""``minigrad-train`` (also ``python -m minigrad.train``): train a model on MNIST or Fashion-MNIST.
+
+minigrad-train                                   # LeNet-5 on MNIST, 10 epochs, the defaults below
+minigrad-train --model mnist-cnn --dataset fashion-mnist --optimizer adam --lr 1e-3
+minigrad-train --resume runs/lenet5-mnist-20260101-120000   # continue an interrupted run exactly
+
+Writes to --out: best.safetensors (the model with the best validation accuracy,
+with its normalisation and class names in the metadata; see minigrad-eval),
+checkpoint.safetensors (everything needed to resume, written at every epoch end
+and on Ctrl-C), metrics.csv / metrics.json, and PNG plots when matplotlib is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import minigrad
+import minigrad.nn.functional as F
+from minigrad import optim
+from minigrad import random as mg_random
+from minigrad.data import MNIST, DataLoader, FashionMNIST, Subset, random_split
+from minigrad.data import transforms as T
+from minigrad.evaluate import EvalResult, evaluate, select_device
+from minigrad.models import MODELS, ModelInfo, build_model, save_model
+from minigrad.serialization import load, save
+
+__all__ = ["DATASETS", "NORMALIZATION", "NoiseAugment", "main", "build_parser"]
+
+DATASETS = {"mnist": MNIST, "fashion-mnist": FashionMNIST}
+# Mean and std of the training images scaled to [0, 1].
+NORMALIZATION = {"mnist": (0.1307, 0.3081), "fashion-mnist": (0.2860, 0.3530)}
+
+# The defaults; kept apart from the parser so that --resume can tell what was given.
+DEFAULTS: dict[str, Any] = dict(
+    model="lenet5",
+    dataset="mnist",
+    data_dir=None,
+    epochs=10,
+    batch_size=64,
+    optimizer="sgd",
+    lr=None,  # per optimizer, LR_DEFAULTS
+    momentum=None,  # 0.9 for SGD, 0 for RMSprop
+    weight_decay=5e-4,
+    nesterov=True,
+    scheduler="cosine",
+    device="auto",
+    augment="none",
+    seed=0,
+    val_split=5000,
+    out=None,
+    limit_train=None,
+    threads=None,
+    plots=True,
+)
+LR_DEFAULTS = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2, "adadelta": 1.0}
+# Settings a resumed run may change; all others come from the checkpoint.
+RESUMABLE_OVERRIDES = ("epochs", "device", "threads", "data_dir", "out", "plots")
+CHECKPOINT = "checkpoint.safetensors"
+BEST = "best.safetensors"
+
+
+class NoiseAugment(T.Transform):
+    """Training-time noise: per image one of clean / Gaussian / salt-and-pepper / speckle
+    (equally likely), at a strength drawn per batch up to the given maxima."""
+
+    def __init__(self, gaussian: float = 0.6, salt_pepper: float = 0.35, speckle: float = 1.0) -> None:
+        self.gaussian, self.salt_pepper, self.speckle = gaussian, salt_pepper, speckle
+
+    def apply(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        noisy = [
+            x,
+            T.GaussianNoise(rng.uniform(0, self.gaussian))(x, rng),
+            T.SaltAndPepper(rng.uniform(0, self.salt_pepper))(x, rng),
+            T.SpeckleNoise(rng.uniform(0, self.speckle))(x, rng),
+        ]
+        choice = rng.integers(0, len(noisy), size=len(x))
+        return np.choose(choice[:, None, None, None], noisy)
+
+
+AUGMENTATIONS = {
+    "shift": lambda: T.RandomShift(2),
+    "noise": NoiseAugment,
+    "erase": lambda: T.RandomErasing(p=0.5),
+    "contrast": lambda: T.RandomBrightnessContrast(0.2, 0.2),
+}
+
+
+def _augment_list(value: str) -> list[str]:
+    names = [] if value == "none" else value.split(",")
+    for name in names:
+        if name not in AUGMENTATIONS:
+            raise argparse.ArgumentTypeError(f"unknown augmentation {name!r}: none, or a comma list of "
+                                             f"{', '.join(AUGMENTATIONS)}")
+    return names
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = DEFAULTS
+    p = argparse.ArgumentParser(
+        prog="minigrad-train",
+        description="Train a model on MNIST or Fashion-MNIST with minigrad.",
+        epilog="Ctrl-C saves a checkpoint after the current batch; --resume continues from it.",
+    )
+    p.add_argument("--model", choices=list(MODELS), help=f"default {d['model']}")
+    p.add_argument("--dataset", choices=list(DATASETS), help=f"default {d['dataset']}")
+    p.add_argument("--data-dir", help="directory holding mnist/ and fashion-mnist/ (default: $MINIGRAD_DATA, "
+                   "then the user cache, system data directories, download)")
+    p.add_argument("--epochs", type=int, help=f"default {d['epochs']}")
+    p.add_argument("--batch-size", type=int, help=f"default {d['batch_size']}")
+    p.add_argument("--optimizer", choices=list(LR_DEFAULTS), help=f"default {d['optimizer']}")
+    p.add_argument("--lr", type=float, help="learning rate (default: " +
+                   ", ".join(f"{k} {v:g}" for k, v in LR_DEFAULTS.items()) + ")")
+    p.add_argument("--momentum", type=float, help="SGD/RMSprop momentum (default 0.9 for SGD, 0 for RMSprop)")
+    p.add_argument("--weight-decay", type=float, help=f"default {d['weight_decay']:g}")
+    p.add_argument("--nesterov", action=argparse.BooleanOptionalAction, help="SGD Nesterov momentum (default on)")
+    p.add_argument("--scheduler", choices=["none", "step", "cosine", "plateau"],
+                   help=f"default {d['scheduler']} (cosine: per batch down to 0 at the last epoch; step: "
+                   "x0.1 at 1/2 and 3/4 of the epochs; plateau: x0.1 when val loss stalls 2 epochs)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default auto (the GPU when one is usable)")
+    p.add_argument("--augment", type=_augment_list, help="none, or a comma list of " +
+                   ", ".join(AUGMENTATIONS) + " (noise: Gaussian, salt-and-pepper, speckle); default none")
+    p.add_argument("--seed", type=int, help=f"default {d['seed']}; the same seed gives the same numbers")
+    p.add_argument("--val-split", type=float, help=f"images held out of train for validation: a count, or "
+                   f"a fraction < 1 (default {d['val_split']})")
+    p.add_argument("--out", help="output directory (default runs/<model>-<dataset>-<timestamp>)")
+    p.add_argument("--resume", help=f"checkpoint file, or a run directory holding {CHECKPOINT}: continues the run "
+                   "with its saved settings (only --" + ", --".join(RESUMABLE_OVERRIDES).replace("_", "-") +
+                   " may change; more --epochs extend it, a cosine schedule then decays to 0 at the new end)")
+    p.add_argument("--limit-train", type=int, help="train on the first N training images only (quick runs)")
+    p.add_argument("--threads", type=int, help="CPU threads for the kernels (default: minigrad's)")
+    p.add_argument("--plots", action=argparse.BooleanOptionalAction,
+                   help="write PNG plots when matplotlib is installed (default on)")
+    return p
+
+
+def _settings(args: argparse.Namespace, saved: dict[str, Any] | None) -> dict[str, Any]:
+    """The run's settings: command line over defaults; when resuming, the saved ones
+    except RESUMABLE_OVERRIDES given on the command line."""
+    given = {k: v for k, v in vars(args).items() if v is not None and k != "resume"}
+    if saved is None:
+        s = {**DEFAULTS, **given}
+    else:
+        ignored = sorted(k for k in given if k not in RESUMABLE_OVERRIDES and given[k] != saved.get(k))
+        if ignored:
+            print(f"note: resuming with the checkpoint's settings; ignoring --{', --'.join(ignored)}",
+                  file=sys.stderr)
+        s = {**saved, **{k: v for k, v in given.items() if k in RESUMABLE_OVERRIDES}}
+    if s["lr"] is None:
+        s["lr"] = LR_DEFAULTS[s["optimizer"]]
+    if isinstance(s["augment"], str):
+        s["augment"] = _augment_list(s["augment"])
+    return s
+
+
+def make_optimizer(name: str, params, s: dict[str, Any]) -> optim.Optimizer:
+    lr, wd, momentum = s["lr"], s["weight_decay"], s["momentum"]
+    if momentum is None:
+        momentum = 0.9 if name == "sgd" else 0.0
+    if name == "sgd":
+        return optim.SGD(params, lr=lr, momentum=momentum, weight_decay=wd, nesterov=s["nesterov"] and momentum > 0)
+    if name == "adam":
+        return optim.Adam(params, lr=lr, weight_decay=wd)
+    if name == "adamw":
+        return optim.AdamW(params, lr=lr, weight_decay=wd)
+    if name == "rmsprop":
+        return optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=wd)
+    if name == "adagrad":
+        return optim.Adagrad(params, lr=lr, weight_decay=wd)
+    return optim.Adadelta(params, lr=lr, weight_decay=wd)
+
+
+def make_scheduler(name: str, optimizer: optim.Optimizer, epochs: int, steps_per_epoch: int):
+    """(scheduler or None, whether it steps per batch)."""
+    if name == "cosine":
+        return optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs * steps_per_epoch)), True
+    if name == "step":
+        milestones = sorted({max(1, epochs // 2), max(1, 3 * epochs // 4)})
+        return optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma=0.1), False
+    if name == "plateau":
+        return optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.1, patience=2), False
+    return None, False
+
+
+class _Interrupt:
+    """SIGINT sets a flag the training loop checks after each batch (so the state saved is
+    consistent); a second Ctrl-C interrupts at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self) -> _Interrupt:
+        try:
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        except ValueError:  # not the main thread: leave Ctrl-C alone
+            self._previous = None
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        self.requested = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        print("\ninterrupted: saving a checkpoint after this batch (Ctrl-C again to stop at once)", file=sys.stderr)
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def train_batch(model, optimizer, images, labels) -> tuple[float, int]:
+    """One optimisation step; returns the batch's summed loss and correct count."""
+    logits = model(images)
+    loss = F.cross_entropy(logits, labels)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    correct = int((logits.numpy().argmax(axis=1) == labels.numpy()).sum())
+    return float(loss.item()) * len(labels), correct
+
+
+def _loaders(s: dict[str, Any], device: str):
+    cls = DATASETS[s["dataset"]]
+    train_full = cls(root=s["data_dir"], train=True)
+    test = cls(root=s["data_dir"], train=False)
+    val_split = s["val_split"]
+    n_val = int(round(val_split * len(train_full))) if 0 < val_split < 1 else int(val_split)
+    if not 0 <= n_val < len(train_full):
+        raise ValueError(f"--val-split {val_split}: must leave training images ({len(train_full)} in all)")
+    train, val = random_split(train_full, [len(train_full) - n_val, n_val], seed=s["seed"])
+    if s["limit_train"]:
+        train = Subset(train_full, train.indices[: s["limit_train"]])
+    mean, std = NORMALIZATION[s["dataset"]]
+    normalize = T.Normalize(mean, std)
+    augment = [AUGMENTATIONS[name]() for name in s["augment"]]
+    train_loader = DataLoader(train, s["batch_size"], shuffle=True, seed=s["seed"],
+                              transform=T.Compose([*augment, normalize]))
+    val_loader = DataLoader(val, 500, transform=normalize) if n_val else None
+    test_loader = DataLoader(test, 500, transform=normalize)
+    info = ModelInfo(s["model"], s["dataset"], mean, std, list(cls.classes), tuple(train_full.data.shape[1:]))
+    return train_loader, val_loader, test_loader, info
+
+
+def _on(device: str, batch: tuple) -> tuple:
+    return tuple(t.to(device) for t in batch) if device != "cpu" else batch
+
+
+def _progress(total: int, initial: int, desc: str):
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, initial=initial, desc=desc, unit="batch", leave=False, dynamic_ncols=True, disable=None)
+
+
+def _write_metrics(out: Path, settings: dict, history: list[dict], extra: dict) -> None:
+    if history:
+        with open(out / "metrics.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(history[0]))
+            writer.writeheader()
+            writer.writerows(history)
+    payload = {"settings": settings, "epochs": history, **extra}
+    (out / "metrics.json").write_text(json.dumps(payload, indent=1, default=str) + "\n")
+
+
+def _epoch_row(epoch, lr, train_loss, train_acc, val: EvalResult | None, seconds, images) -> dict[str, Any]:
+    nan = float("nan")
+    return {
+        "epoch": epoch,
+        "lr": lr,
+        "train_loss": train_loss,
+        "train_acc": train_acc,
+        "val_loss": val.loss if val else nan,
+        "val_acc": val.accuracy if val else nan,
+        "val_top1_err": 1 - val.accuracy if val else nan,
+        "val_top5_err": 1 - val.top5_accuracy if val else nan,
+        "epoch_time_s": seconds,
+        "images_per_s": images / seconds if seconds > 0 else nan,
+    }
+
+
+def _is_better(row: dict, best: dict | None) -> bool:
+    if best is None or math.isnan(row["val_acc"]):
+        return True
+    return (row["val_acc"], -row["val_loss"]) > (best["val_acc"], -best["val_loss"])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of minigrad-train; returns the exit status (130 after Ctrl-C)."""
+    args = build_parser().parse_args(argv)
+    checkpoint = None
+    if args.resume:
+        path = Path(args.resume)
+        path = path / CHECKPOINT if path.is_dir() else path
+        checkpoint = load(path)
+        args.out = args.out or str(path.parent)
+    s = _settings(args, json.loads(checkpoint["settings"]) if checkpoint else None)
+    try:
+        device = select_device(s["device"])
+    except RuntimeError as exc:
+        print(f"minigrad-train: error: {exc}", file=sys.stderr)
+        return 2
+    if s["threads"]:
+        minigrad.set_num_threads(s["threads"])
+    out = Path(s["out"] or f"runs/{s['model']}-{s['dataset']}-{time.strftime('%Y%m%d-%H%M%S')}")
+    s["out"] = str(out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    minigrad.manual_seed(s["seed"])
+    train_loader, val_loader, test_loader, info = _loaders(s, device)
+    model = build_model(s["model"], num_classes=len(info.classes)).to(device)
+    optimizer = make_optimizer(s["optimizer"], model.parameters(), s)
+    scheduler, per_batch = make_scheduler(s["scheduler"], optimizer, s["epochs"], len(train_loader))
+
+    # Where the run stands: epoch (0-based) and batch within it, and the partial epoch sums.
+    start_epoch, start_batch, partial = 0, 0, {"loss": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
+    history: list[dict] = []
+    best: dict | None = None
+    if checkpoint:
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        if scheduler is not None:
+            horizon = {k: v for k, v in scheduler.state_dict().items() if k in ("T_max", "milestones")}
+            scheduler.load_state_dict(checkpoint["scheduler"])
+            scheduler.__dict__.update(horizon)  # a resumed run may have more epochs: schedule to its end
+        mg_random.set_rng_state(json.loads(checkpoint["rng"]))
+        start_epoch, start_batch = checkpoint["epoch"], checkpoint["batch"]
+        partial, history, best = checkpoint["partial"], checkpoint["history"], checkpoint["best"]
+        print(f"resuming {out} at epoch {start_epoch + 1}, batch {start_batch}", file=sys.stderr)
+
+    def save_checkpoint(epoch: int, batch: int, sums: dict) -> None:
+        save({
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "rng": json.dumps(mg_random.get_rng_state()),
+            "epoch": epoch,
+            "batch": batch,
+            "partial": sums,
+            "history": history,
+            "best": best,
+            "settings": json.dumps(s),
+        }, out / CHECKPOINT)
+
+    print(f"{s['model']} on {s['dataset']}: {len(train_loader.dataset)} train / "
+          f"{len(val_loader.dataset) if val_loader else 0} val images, {s['epochs']} epochs, "
+          f"{s['optimizer']} lr {s['lr']:g}, scheduler {s['scheduler']}, device {device}, "
+          f"{minigrad.get_num_threads()} threads -> {out}")
+    with _Interrupt() as interrupt:
+        for epoch in range(start_epoch, s["epochs"]):
+            model.train()
+            train_loader.set_epoch(epoch)
+            sums = dict(partial) if epoch == start_epoch else {"loss": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
+            bar = _progress(len(train_loader), start_batch if epoch == start_epoch else 0,
+                            f"epoch {epoch + 1}/{s['epochs']}")
+            t0 = time.perf_counter() - sums["seconds"]
+            for i, batch in enumerate(train_loader):
+                if epoch == start_epoch and i < start_batch:
+                    continue  # replayed so the loader's random draws match an uninterrupted run
+                images, labels = _on(device, batch)
+                loss_sum, correct = train_batch(model, optimizer, images, labels)
+                if per_batch:
+                    scheduler.step()
+                sums["loss"] += loss_sum
+                sums["correct"] += correct
+                sums["seen"] += len(labels)
+                sums["seconds"] = time.perf_counter() - t0
+                if bar is not None:
+                    bar.update()
+                    bar.set_postfix(loss=f"{sums['loss'] / sums['seen']:.4f}",
+                                    acc=f"{100 * sums['correct'] / sums['seen']:.2f}%",
+                                    img_s=f"{sums['seen'] / sums['seconds']:.0f}", refresh=False)
+                if interrupt.requested:
+                    if bar is not None:
+                        bar.close()
+                    save_checkpoint(epoch, i + 1, sums)
+                    print(f"checkpoint saved at epoch {epoch + 1}, batch {i + 1}: {out / CHECKPOINT}\n"
+                          f"resume with: python -m minigrad.train --resume {out}", file=sys.stderr)
+                    return 130
+            if bar is not None:
+                bar.close()
+            seconds = time.perf_counter() - t0
+            lr = optimizer.param_groups[0]["lr"]
+            val = evaluate(model, (_on(device, b) for b in val_loader), len(info.classes)) if val_loader else None
+            row = _epoch_row(epoch + 1, lr, sums["loss"] / sums["seen"], sums["correct"] / sums["seen"], val,
+                             seconds, sums["seen"])
+            history.append(row)
+            if scheduler is not None and not per_batch:
+                if s["scheduler"] == "plateau":
+                    scheduler.step(row["val_loss"] if val else row["train_loss"])
+                else:
+                    scheduler.step()
+            if _is_better(row, best):
+                best = row
+                save_model(model, out / BEST, info)
+            print(f"epoch {epoch + 1}/{s['epochs']}: train loss {row['train_loss']:.4f} acc "
+                  f"{100 * row['train_acc']:.2f}% | val loss {row['val_loss']:.4f} acc {100 * row['val_acc']:.2f}% "
+                  f"top-1 err {100 * row['val_top1_err']:.2f}% top-5 err {100 * row['val_top5_err']:.2f}% | "
+                  f"{seconds:.1f} s, {row['images_per_s']:.0f} images/s", flush=True)
+            start_batch = 0
+            save_checkpoint(epoch + 1, 0, {"loss": 0.0, "correct": 0, "seen": 0, "seconds": 0.0})
+            _write_metrics(out, s, history, {"best_epoch": best["epoch"]})
+            if interrupt.requested:
+                print(f"resume with: python -m minigrad.train --resume {out}", file=sys.stderr)
+                return 130
+
+    from minigrad.models import load_model
+
+    best_model = load_model(out / BEST).to(device)
+    test = evaluate(best_model, (_on(device, b) for b in test_loader), len(info.classes))
+    extra = {
+        "best_epoch": best["epoch"],
+        "test": {"loss": test.loss, "accuracy": test.accuracy, "top5_accuracy": test.top5_accuracy,
+                 "count": test.count, "confusion": test.confusion.tolist()},
+    }
+    _write_metrics(out, s, history, extra)
+    plots = []
+    if s["plots"]:
+        from minigrad.plots import write_plots
+
+        plots = write_plots(out, history, best_model, test.confusion, info.classes)
+    print(f"test accuracy {100 * test.accuracy:.2f}% (top-5 {100 * test.top5_accuracy:.2f}%, loss {test.loss:.4f}) "
+          f"with the model of epoch {best['epoch']}: {out / BEST}" + (f"; plots: {len(plots)} PNG" if plots else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""minigrad-train and minigrad-eval end to end on small generated data sets (no network)."""
+
+import csv
+import json
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+from train_utils import learnable_images, make_data_dir
+
+import minigrad
+from minigrad import evaluate as ev
+from minigrad import train
+from minigrad.models import load_model
+
+TIMING_COLUMNS = ("epoch_time_s", "images_per_s")
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    return make_data_dir(tmp_path / "data", monkeypatch)
+
+
+def run_train(out: Path, *extra: str, plots: bool = False) -> int:
+    argv = ["--epochs", "2", "--batch-size", "32", "--val-split", "64", "--threads", "1", "--device", "cpu",
+            "--out", str(out), "--plots" if plots else "--no-plots", *extra]
+    return train.main(argv)
+
+
+def metrics(out: Path) -> dict:
+    data = json.loads((out / "metrics.json").read_text())
+    for row in data["epochs"]:
+        for key in TIMING_COLUMNS:
+            row.pop(key)
+    data["settings"].pop("out")
+    return data
+
+
+def test_train_end_to_end_writes_every_output(data_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run_train(out, plots=True) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("images/s") == 2 and "top-5 err" in printed and "test accuracy" in printed
+    with open(out / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    for r in rows:
+        assert 0 <= float(r["train_acc"]) <= 1 and 0 <= float(r["val_acc"]) <= 1
+        assert float(r["val_top5_err"]) <= float(r["val_top1_err"])
+        assert float(r["train_loss"]) > 0 and float(r["images_per_s"]) > 0
+    assert float(rows[1]["lr"]) < float(rows[0]["lr"])  # cosine schedule
+    data = json.loads((out / "metrics.json").read_text())
+    test = data["test"]
+    assert test["count"] == 100 and np.sum(test["confusion"]) == 100
+    assert 0 <= test["accuracy"] <= 1 and float(rows[1]["train_loss"]) < float(rows[0]["train_loss"])
+    model = load_model(out / "best.safetensors")
+    assert model.info.model == "lenet5" and model.info.dataset == "mnist" and model.info.classes[3] == "3"
+    assert (model.info.mean, model.info.std) == train.NORMALIZATION["mnist"]
+    assert (out / "checkpoint.safetensors").is_file()
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return
+    for name in ("curves.png", "filters.png", "confusion.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_same_seed_same_numbers(data_dir, tmp_path):
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    for out, seed in ((a, "0"), (b, "0"), (c, "1")):  # dropout, batch norm, augmentation: all seeded
+        extra = ("--model", "mnist-cnn", "--augment", "shift,noise", "--limit-train", "96", "--seed", seed)
+        assert run_train(out, "--epochs", "1", *extra) == 0
+    assert metrics(a) == metrics(b)
+    assert metrics(a)["epochs"] != metrics(c)["epochs"]
+
+
+def _interrupt_at(monkeypatch, epoch_batch: tuple[int, int], batches_per_epoch: int) -> None:
+    """Make the training loop receive SIGINT (as from Ctrl-C) during the given batch."""
+    original, calls = train.train_batch, []
+
+    def train_batch(*args):
+        calls.append(None)
+        if len(calls) == (epoch_batch[0] - 1) * batches_per_epoch + epoch_batch[1]:
+            signal.raise_signal(signal.SIGINT)
+        return original(*args)
+
+    monkeypatch.setattr(train, "train_batch", train_batch)
+
+
+@pytest.mark.parametrize(
+    "model, stop",
+    [("mnist-cnn", (1, 2)), ("lenet5", (1, 3))],  # mid-epoch; the last batch of an epoch
+    ids=["mid-epoch", "epoch-end"],
+)
+def test_ctrl_c_then_resume_equals_an_uninterrupted_run(data_dir, tmp_path, monkeypatch, capsys, model, stop):
+    extra = ("--model", model, "--augment", "shift,noise", "--limit-train", "96")
+    straight, interrupted = tmp_path / "straight", tmp_path / "interrupted"
+    assert run_train(straight, *extra) == 0
+    with monkeypatch.context() as m:
+        _interrupt_at(m, stop, batches_per_epoch=3)  # 96 training images / 32
+        assert run_train(interrupted, *extra) == 130
+    assert f"--resume {interrupted}" in capsys.readouterr().err
+    assert not (interrupted / "metrics.json").exists() or len(metrics(interrupted)["epochs"]) < 2
+    assert train.main(["--resume", str(interrupted)]) == 0
+    assert metrics(straight) == metrics(interrupted)
+    a, b = load_model(straight / "best.safetensors"), load_model(interrupted / "best.safetensors")
+    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        np.testing.assert_array_equal(x.numpy(), y.numpy(), err_msg=name)
+
+
+def test_resume_keeps_settings_and_may_extend_epochs(data_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run_train(out, "--epochs", "1", "--optimizer", "adam", "--scheduler", "none") == 0
+    assert train.main(["--resume", str(out / "checkpoint.safetensors"), "--epochs", "2", "--lr", "9"]) == 0
+    assert "ignoring --lr" in capsys.readouterr().err
+    data = json.loads((out / "metrics.json").read_text())
+    assert [r["epoch"] for r in data["epochs"]] == [1, 2]
+    assert data["settings"]["optimizer"] == "adam" and data["settings"]["lr"] == 1e-3
+
+
+def test_device_choice(data_dir, tmp_path, capsys):
+    assert ev.select_device("cpu") == "cpu"
+    if minigrad._C.cuda_device_count() == 0:
+        assert ev.select_device("auto") == "cpu"
+        assert "CUDA not usable" in capsys.readouterr().err
+        with pytest.raises(RuntimeError, match="--device cuda: CUDA is not usable"):
+            ev.select_device("cuda")
+        assert train.main(["--device", "cuda", "--out", str(tmp_path / "x")]) == 2
+        assert "CUDA is not usable" in capsys.readouterr().err
+
+
+def test_bad_arguments_are_usage_errors(data_dir, tmp_path):
+    with pytest.raises(SystemExit):
+        train.main(["--augment", "sparkle"])
+    with pytest.raises(SystemExit):
+        train.main(["--optimizer", "lbfgs"])
+    with pytest.raises(ValueError, match="val-split"):
+        run_train(tmp_path / "x", "--val-split", "256")
+
+
+@pytest.fixture
+def trained_model(data_dir, tmp_path):
+    out = tmp_path / "model"
+    assert run_train(out, "--epochs", "1") == 0
+    return out / "best.safetensors"
+
+
+def test_eval_on_npz_and_idx_with_noise(trained_model, tmp_path, capsys):
+    images, labels = learnable_images(120, seed=7)
+    np.savez(tmp_path / "mine.npz", images=images, labels=labels)
+    assert ev.main([str(trained_model), "--images", str(tmp_path / "mine.npz")]) == 0
+    clean = capsys.readouterr().out
+    assert "120 images" in clean and "accuracy" in clean
+    table = clean.splitlines()[-10:]
+    assert sum(int(v) for line in table for v in line.split()[1:]) == 120
+
+    from minigrad.data import write_idx
+
+    write_idx(tmp_path / "x-idx3-ubyte", images)
+    write_idx(tmp_path / "y-idx1-ubyte", labels)
+    idx_args = [str(trained_model), "--images", str(tmp_path / "x-idx3-ubyte")]
+    idx_args += ["--labels", str(tmp_path / "y-idx1-ubyte")]
+    assert ev.main(idx_args) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == clean.splitlines()[1:]
+
+    noisy_args = [str(trained_model), "--images", str(tmp_path / "mine.npz"), "--noise", "gaussian:0.8+salt-pepper:0.3"]
+    assert ev.main(noisy_args) == 0
+    noisy = capsys.readouterr().out
+    assert ev.main(noisy_args) == 0
+    assert capsys.readouterr().out == noisy  # seeded noise
+    assert noisy.splitlines()[1:] != clean.splitlines()[1:]
+
+
+def test_eval_on_the_model_dataset_and_bad_inputs(trained_model, tmp_path, capsys):
+    assert ev.main([str(trained_model), "--noise", "speckle:0.5"]) == 0
+    assert "on mnist test, noise speckle:0.5: 100 images" in capsys.readouterr().out
+    np.savez(tmp_path / "nolabels.npz", images=np.zeros((3, 28, 28), np.uint8))
+    np.savez(tmp_path / "small.npz", images=np.zeros((3, 20, 20), np.uint8), labels=np.zeros(3, np.int64))
+    np.savez(tmp_path / "range.npz", images=np.zeros((3, 28, 28), np.uint8), labels=np.array([0, 1, 10]))
+    for args, message in [
+        (["--images", str(tmp_path / "nolabels.npz")], "needs arrays 'images' and 'labels'"),
+        (["--images", str(tmp_path / "small.npz")], "expected images of shape"),
+        (["--images", str(tmp_path / "range.npz")], "labels must lie in"),
+        (["--images", str(tmp_path / "x-idx3-ubyte")], "needs --labels"),
+        (["--noise", "blur:2"], "bad noise"),
+    ]:
+        assert ev.main([str(trained_model), *args]) == 2
+        assert message in capsys.readouterr().err
+
+
+def _has_real_mnist() -> bool:
+    root = os.environ.get("MINIGRAD_DATA")
+    return bool(root) and (Path(root) / "mnist" / "train-images-idx3-ubyte.gz").is_file()
+
+
+@pytest.mark.skipif(not _has_real_mnist(), reason="needs the real MNIST under $MINIGRAD_DATA")
+def test_lenet5_loss_falls_on_real_mnist():
+    from minigrad.data import MNIST, DataLoader, Subset
+    from minigrad.data import transforms as T
+    from minigrad.models import LeNet5
+
+    minigrad.manual_seed(0)
+    loader = DataLoader(Subset(MNIST(train=True), range(3000)), batch_size=64, shuffle=True, seed=0,
+                        transform=T.Normalize(0.1307, 0.3081))
+    model = LeNet5()
+    optimizer = train.make_optimizer("sgd", model.parameters(), {**train.DEFAULTS, "lr": 0.05})
+    losses = [train.train_batch(model, optimizer, x, y)[0] / len(y) for x, y in loader]
+    assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])  # 2.30 -> about 1.2 in 47 steps
