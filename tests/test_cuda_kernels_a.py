@@ -10,9 +10,9 @@ file runs in well under a minute on the emulator.
 
 import numpy as np
 import pytest
+from gradcheck_utils import float32_tol
 
 from minigrad import _C
-from gradcheck_utils import float32_tol
 
 pytestmark = pytest.mark.skipif(
     not _C.build_info()["cuda"] or not _C.cuda.is_available(),
@@ -130,10 +130,10 @@ CONV_CASES = [
 
 
 def conv_args(case, dtype, seed=0):
-    N, C, H, W, O, KH, KW, stride, padding, dilation, groups, has_bias = case
+    N, C, H, W, C_out, KH, KW, stride, padding, dilation, groups, has_bias = case
     x = rand((N, C, H, W), dtype, seed)
-    w = rand((O, C // groups, KH, KW), dtype, seed + 1)
-    b = rand((O,), dtype, seed + 2) if has_bias else None
+    w = rand((C_out, C // groups, KH, KW), dtype, seed + 1)
+    b = rand((C_out,), dtype, seed + 2) if has_bias else None
     return x, w, b, dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
 
 
@@ -165,7 +165,7 @@ def test_conv2d_backward_need_flags_and_determinism():
     assert dw is None and dx.shape == x.shape and db.shape == (w.shape[0],)
     first = [g.to_numpy() for g in _C.cuda.conv2d_backward(*args, **kw)]
     second = [g.to_numpy() for g in _C.cuda.conv2d_backward(*args, **kw)]
-    for a, b in zip(first, second):
+    for a, b in zip(first, second, strict=True):
         np.testing.assert_array_equal(a, b)
 
 
