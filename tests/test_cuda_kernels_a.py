@@ -82,6 +82,8 @@ def test_gemm_beta_zero_ignores_nan_and_alpha_zero_skips_inputs(dtype):
 
 
 def test_gemm_empty_dimensions():
+    zero_k = _C.cuda.gemm(dev(np.zeros((3, 0), np.float64)), dev(np.zeros((0, 2), np.float64)))
+    np.testing.assert_array_equal(zero_k.to_numpy(), np.zeros((3, 2)))
     a, b = np.zeros((4, 0), np.float32), np.zeros((0, 3), np.float32)
     c = rand((4, 3), np.float32, 9)
     out = dev(c)
@@ -370,3 +372,18 @@ def test_cross_entropy_bad_input():
         _C.cuda.cross_entropy_backward(lp, target, dev(np.array(1.0)))
     with pytest.raises(ValueError, match="cross_entropy_backward.*target\\[0\\]"):
         _C.cuda.cross_entropy_backward(lp, dev(np.array([9, 1, 2], np.int64)), dev(np.array(1.0, np.float32)))
+
+
+def test_softmax_and_cross_entropy_empty_like_cpu():
+    for shape in [(0, 5), (3, 0)]:
+        x = np.zeros(shape, np.float32)
+        for name in ["softmax", "log_softmax"]:
+            assert getattr(_C.cuda, name)(dev(x)).shape == shape
+    logits, target = np.zeros((0, 4), np.float64), np.zeros(0, np.int64)
+    for red in ["mean", "sum", "none"]:
+        loss, lp = _C.cross_entropy_forward(logits, target, reduction=red)
+        gloss, glp = _C.cuda.cross_entropy_forward(dev(logits), dev(target), reduction=red)
+        np.testing.assert_array_equal(gloss.to_numpy(), loss)
+        assert glp.shape == (0, 4)
+        got = _C.cuda.cross_entropy_backward(glp, dev(target), dev(np.ones_like(loss)), reduction=red)
+        assert got.shape == (0, 4)
