@@ -20,7 +20,7 @@ namespace {
 
 constexpr int kThreads = 256;
 // Bytes of im2col columns per chunk of images (at least one image per chunk).
-constexpr int64_t kColumnBudget = int64_t{64} << 20;
+constexpr int64_t kColumnBudget = int64_t{16} << 20;
 
 struct Dims {
   int64_t in_plane, out_plane;  // H * W, OH * OW

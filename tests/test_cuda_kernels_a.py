@@ -387,3 +387,15 @@ def test_softmax_and_cross_entropy_empty_like_cpu():
         assert glp.shape == (0, 4)
         got = _C.cuda.cross_entropy_backward(glp, dev(target), dev(np.ones_like(loss)), reduction=red)
         assert got.shape == (0, 4)
+
+
+def test_conv2d_in_several_image_chunks():
+    # 8.3 MB of float64 im2col columns per image: conv.cu's 16 MB budget makes chunks of 2 + 1 images.
+    x, w, b = rand((3, 4, 170, 170), np.float64, 41), rand((2, 4, 3, 3), np.float64, 42), rand((2,), np.float64, 43)
+    y = _C.conv2d_forward(x, w, b, padding=1)
+    assert_close(_C.cuda.conv2d_forward(dev(x), dev(w), dev(b), padding=1).to_numpy(), y, np.float64, 36)
+    dy = rand(y.shape, np.float64, 44)
+    want = _C.conv2d_backward(dy, x, w, padding=1)
+    got = _C.cuda.conv2d_backward(dev(dy), dev(x), dev(w), padding=1)
+    for g, ref in zip(got, want, strict=True):
+        assert_close(g.to_numpy(), ref, np.float64, dy[:, 0].size)
