@@ -173,7 +173,7 @@ int row_threads(int64_t cols) {
   return static_cast<int>(warps * 32 < kMaxRowThreads ? warps * 32 : kMaxRowThreads);
 }
 
-template <typename T, typename Kernel, typename... Args>
+template <typename Kernel, typename... Args>
 void launch_rows(const char* name, Kernel kernel, int64_t rows, int64_t cols, Args... args) {
   if (rows == 0 || cols == 0) return;
   MG_LAUNCH(blocks_for(rows, 1), row_threads(cols), 0, nullptr, kernel)(args...);
@@ -184,22 +184,22 @@ void launch_rows(const char* name, Kernel kernel, int64_t rows, int64_t cols, Ar
 
 template <typename T>
 void softmax_forward(const T* x, T* y, int64_t rows, int64_t cols) {
-  launch_rows<T>("softmax kernel", softmax_kernel<T>, rows, cols, x, y, rows, cols);
+  launch_rows("softmax kernel", softmax_kernel<T>, rows, cols, x, y, rows, cols);
 }
 
 template <typename T>
 void log_softmax_forward(const T* x, T* y, int64_t rows, int64_t cols) {
-  launch_rows<T>("log_softmax kernel", log_softmax_kernel<T>, rows, cols, x, y, rows, cols);
+  launch_rows("log_softmax kernel", log_softmax_kernel<T>, rows, cols, x, y, rows, cols);
 }
 
 template <typename T>
 void softmax_backward(const T* y, const T* dy, T* dx, int64_t rows, int64_t cols) {
-  launch_rows<T>("softmax_backward kernel", softmax_backward_kernel<T>, rows, cols, y, dy, dx, rows, cols);
+  launch_rows("softmax_backward kernel", softmax_backward_kernel<T>, rows, cols, y, dy, dx, rows, cols);
 }
 
 template <typename T>
 void log_softmax_backward(const T* y, const T* dy, T* dx, int64_t rows, int64_t cols) {
-  launch_rows<T>("log_softmax_backward kernel", log_softmax_backward_kernel<T>, rows, cols, y, dy, dx, rows, cols);
+  launch_rows("log_softmax_backward kernel", log_softmax_backward_kernel<T>, rows, cols, y, dy, dx, rows, cols);
 }
 
 template <typename T>
@@ -208,7 +208,7 @@ void cross_entropy_forward(const T* logits, const int64_t* target, T* log_probs,
   const bool per_row = options.reduction == Reduction::none;
   DeviceArray row_losses = scratch<T>(per_row ? 0 : N);
   T* row_loss = per_row ? loss : static_cast<T*>(row_losses.data());
-  launch_rows<T>("cross_entropy_forward kernel", cross_entropy_rows_kernel<T>, N, C, logits, target, log_probs,
+  launch_rows("cross_entropy_forward kernel", cross_entropy_rows_kernel<T>, N, C, logits, target, log_probs,
                  row_loss, N, C, static_cast<T>(options.label_smoothing), options.ignore_index);
   if (per_row) return;
   MG_LAUNCH(1, kThreads, 0, nullptr, sum_rows_kernel<T>)(row_loss, loss, N, options.reduction == Reduction::mean,
