@@ -11,6 +11,8 @@ file runs in well under a minute on the emulator.
 import numpy as np
 import pytest
 from gradcheck_utils import float32_tol
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from minigrad import _C
 
@@ -399,3 +401,81 @@ def test_conv2d_in_several_image_chunks():
     got = _C.cuda.conv2d_backward(dev(dy), dev(x), dev(w), padding=1)
     for g, ref in zip(got, want, strict=True):
         assert_close(g.to_numpy(), ref, np.float64, dy[:, 0].size)
+
+
+# ---- random geometries (hypothesis) ---------------------------------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 70), st.integers(1, 70), st.integers(1, 70), st.booleans(), st.booleans(), st.integers(0, 99))
+def test_gemm_random_shapes(M, N, K, trans_a, trans_b, seed):
+    a = rand((K, M) if trans_a else (M, K), np.float32, seed)
+    b = rand((N, K) if trans_b else (K, N), np.float32, seed + 1)
+    got = _C.cuda.gemm(dev(a), dev(b), trans_a=trans_a, trans_b=trans_b).to_numpy()
+    assert_close(got, _C.gemm(a, b, trans_a=trans_a, trans_b=trans_b), np.float32, K)
+
+
+@st.composite
+def conv_cases(draw):
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    sh, sw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    h = max(1, dh * (kh - 1) + 1 - 2 * ph) + draw(st.integers(0, 5))
+    w = max(1, dw * (kw - 1) + 1 - 2 * pw) + draw(st.integers(0, 5))
+    c_in, c_out = groups * draw(st.integers(1, 3)), groups * draw(st.integers(1, 3))
+    n, has_bias = draw(st.integers(1, 3)), draw(st.booleans())
+    return (n, c_in, h, w, c_out, kh, kw, (sh, sw), (ph, pw), (dh, dw), groups, has_bias)
+
+
+@settings(max_examples=30, deadline=None)
+@given(conv_cases(), st.integers(0, 99))
+def test_conv2d_random_geometry(case, seed):
+    x, w, b, kw = conv_args(case, np.float64, seed)
+    y = _C.conv2d_forward(x, w, b, **kw)
+    assert_close(_C.cuda.conv2d_forward(dev(x), dev(w), None if b is None else dev(b), **kw).to_numpy(), y, np.float64)
+    dy = rand(y.shape, np.float64, seed + 3)
+    want = _C.conv2d_backward(dy, x, w, **kw)
+    for g, ref in zip(_C.cuda.conv2d_backward(dev(dy), dev(x), dev(w), **kw), want, strict=True):
+        assert_close(g.to_numpy(), ref, np.float64)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.integers(1, 4),
+    st.integers(1, 4),
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(1, 2),
+    st.booleans(),
+    st.booleans(),
+    st.integers(0, 6),
+    st.integers(0, 6),
+    st.integers(0, 99),
+)
+def test_pool2d_random_geometry(kh, kw, sh, sw, dilation, ceil_mode, count_include_pad, extra_h, extra_w, seed):
+    ph, pw = kh // 2, kw // 2
+    h = max(1, dilation * (kh - 1) + 1 - 2 * ph) + extra_h
+    w = max(1, dilation * (kw - 1) + 1 - 2 * pw) + extra_w
+    shape = (2, 2, h, w)
+    x = rand(shape, np.float64, seed)
+    args = ((kh, kw), (sh, sw), (ph, pw))
+    try:
+        y, idx = _C.max_pool2d_forward(x, *args, dilation, ceil_mode)
+    except ValueError:  # a window of padding only: the device must refuse it too
+        with pytest.raises(ValueError, match="max_pool2d_forward"):
+            _C.cuda.max_pool2d_forward(dev(x), *args, dilation, ceil_mode)
+    else:
+        gy, gidx = _C.cuda.max_pool2d_forward(dev(x), *args, dilation, ceil_mode)
+        np.testing.assert_array_equal(gy.to_numpy(), y)
+        np.testing.assert_array_equal(gidx.to_numpy(), idx)
+        dy = rand(y.shape, np.float64, seed + 1)
+        got = _C.cuda.max_pool2d_backward(dev(dy), gidx, shape).to_numpy()
+        assert_close(got, _C.max_pool2d_backward(dy, idx, shape), np.float64)
+    y = _C.avg_pool2d_forward(x, *args, ceil_mode, count_include_pad)
+    assert_close(_C.cuda.avg_pool2d_forward(dev(x), *args, ceil_mode, count_include_pad).to_numpy(), y, np.float64)
+    dy = rand(y.shape, np.float64, seed + 2)
+    want = _C.avg_pool2d_backward(dy, shape, *args, ceil_mode, count_include_pad)
+    got = _C.cuda.avg_pool2d_backward(dev(dy), shape, *args, ceil_mode, count_include_pad).to_numpy()
+    assert_close(got, want, np.float64)
