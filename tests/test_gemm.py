@@ -203,7 +203,7 @@ def test_lower_simd_levels(level):
     tests = Path(__file__).parent
     env = dict(os.environ, MINIGRAD_SIMD=level, PYTHONPATH=os.pathsep.join([str(root), str(tests)]))
     proc = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", script], env=env, cwd=tests, capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
 
