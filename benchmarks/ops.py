@@ -359,14 +359,14 @@ def optimizer_cases() -> list[Case]:
             bufs2 = [np.zeros_like(p) for p in params]
 
             def sgd():
-                for p, g, m in zip(params, grads, bufs):
+                for p, g, m in zip(params, grads, bufs, strict=True):
                     m *= 0.9
                     m += g
                     p -= np.float32(0.01) * m
 
             def adam(b1=0.9, b2=0.999, lr=1e-3, step=10):
                 c1, c2 = 1 - b1**step, 1 - b2**step
-                for p, g, m, v in zip(params, grads, bufs, bufs2):
+                for p, g, m, v in zip(params, grads, bufs, bufs2, strict=True):
                     m *= b1
                     m += (1 - b1) * g
                     v *= b2

@@ -237,31 +237,35 @@ def plot(report: dict, path: Path) -> bool:
     ratio_rows = [r for r in results if r["ratios"]]
     heights = [max(2.0, 0.32 * len(rows) * 2) for _, _, rows in panels] + [max(2.0, 0.3 * len(ratio_rows) * 2)]
     fig, axes = plt.subplots(3, 1, figsize=(11, sum(heights) + 2), gridspec_kw={"height_ratios": heights})
-    for ax, (title, key, rows) in zip(axes, panels):
+    palette = plt.get_cmap("tab10").colors
+    colors = {label: palette[i % len(palette)] for i, label in enumerate(report["engines"])}
+    for ax, (title, key, rows) in zip(axes[:2], panels, strict=True):
         labels = [label for label in report["engines"] if any(label in r["engines"] for r in rows)]
         _bars(ax, [f"{r['name']} {r['phase']}" for r in rows],
-              {label: [r["engines"].get(label, {}).get(key, 0.0) for r in rows] for label in labels}, title)
+              {label: [r["engines"].get(label, {}).get(key, 0.0) for r in rows] for label in labels}, title, colors)
     names = list(dict.fromkeys(n for r in ratio_rows for n in r["ratios"]))
+    # A ratio bar takes the colour of its peer engine.
     _bars(axes[2], [f"{r['group']} {r['name']} {r['phase']}" for r in ratio_rows],
           {n: [r["ratios"].get(n, 0.0) for r in ratio_rows] for n in names},
-          "speed ratio minigrad / peer (> 1: minigrad faster)", log=True)
+          "speed ratio minigrad / peer (> 1: minigrad faster)", {n: colors[n.split(" / ")[1]] for n in names},
+          log=True)
     axes[2].axvline(1.0, color="black", linewidth=0.8)
     m = report["machine"]
     fig.suptitle(f"minigrad benchmarks - {m['cpu_model']}, {m['usable_cores']} cores, GPU {m['gpu'] or 'none'}")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.985))
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return True
 
 
-def _bars(ax, rows: list[str], series: dict[str, list[float]], title: str, log: bool = False) -> None:
+def _bars(ax, rows: list[str], series: dict[str, list[float]], title: str, colors: dict, log: bool = False) -> None:
     """Horizontal grouped bars: one group per row, one bar per series."""
     import numpy as np
 
     height = 0.8 / max(1, len(series))
     y = np.arange(len(rows))
     for i, (name, values) in enumerate(series.items()):
-        ax.barh(y + i * height, values, height, label=name)
+        ax.barh(y + i * height, values, height, label=name, color=colors[name])
     ax.set_yticks(y + height * (len(series) - 1) / 2, rows, fontsize=7)
     ax.invert_yaxis()
     if log:

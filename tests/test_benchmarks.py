@@ -1,0 +1,68 @@
+"""The benchmark suite runs end to end and writes well-formed JSON (no speed is asserted)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_smoke(tmp_path: Path, *extra: str) -> tuple[dict, str]:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--smoke", "--threads", "1", "--out", str(tmp_path), *extra],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads((tmp_path / "results.json").read_text()), proc.stdout
+
+
+def check_report(report: dict) -> None:
+    machine = report["machine"]
+    for key in ("cpu_model", "usable_cores", "minigrad_build", "gpu", "python", "numpy", "minigrad", "torch"):
+        assert key in machine
+    assert "simd" in machine["minigrad_build"]
+    assert machine["malloc_env"] == {"MALLOC_MMAP_THRESHOLD_": "33554432",
+                                     "MALLOC_TRIM_THRESHOLD_": "17179869184"}
+    assert report["settings"]["threads"] == [1]
+    assert "minigrad-cpu@1" in report["engines"]
+    assert not any(e.startswith("minigrad-cuda") for e in report["engines"]) or machine["gpu"]
+    assert report["peak_theoretical"]["flops_per_cycle"] >= 2
+    groups = {r["group"] for r in report["results"]}
+    assert groups == {"gemm", "lenet5"}
+    for result in report["results"]:
+        assert result["phase"] in ("forward", "backward", "train step", "inference")
+        stats = result["engines"]["minigrad-cpu@1"]
+        assert stats["min_s"] <= stats["median_s"] <= stats["max_s"]
+        assert stats["min_s"] > 0 and len(stats["samples_s"]) == report["settings"]["repeats"]
+        assert stats["calls_per_sample"] >= 1
+        if result["group"] == "gemm":
+            assert result["flops"] > 0 and stats["gflops"] > 0 and "pct_of_peak" in stats
+        else:
+            assert result["items"] == 1 and stats["items_per_s"] > 0
+        for name, ratio in result["ratios"].items():
+            assert name.startswith("minigrad-") and ratio > 0
+
+
+def test_smoke_run_writes_json_table_and_plot(tmp_path: Path) -> None:
+    report, stdout = run_smoke(tmp_path)
+    check_report(report)
+    assert "| case | phase | minigrad-cpu@1 |" in stdout
+    assert (tmp_path / "results.md").read_text().strip() in stdout
+    numpy_cols = [e for e in report["engines"] if e.startswith("numpy")]
+    assert numpy_cols and numpy_cols[0] in report["results"][0]["engines"]  # numpy does GEMM
+    pytest.importorskip("matplotlib")
+    assert (tmp_path / "results.png").stat().st_size > 0
+
+
+def test_smoke_run_without_torch(tmp_path: Path) -> None:
+    report, _ = run_smoke(tmp_path, "--no-torch")
+    check_report(report)
+    assert not any(e.startswith("torch") for e in report["engines"])
+    assert any("torch" in note for note in report["notes"])
