@@ -17,6 +17,13 @@ before starting and stopping the clock); figures are median [min-max] over
 minigrad / peer (peer time / minigrad time: > 1 means minigrad is faster),
 measured in the same run, since absolute times on shared machines are noisy.
 
+--out writes results.md (the printed text), results.png and results.json:
+machine (CPU model, cores, SIMD level, GPU, versions, malloc settings), settings,
+engines, notes, peak_theoretical, peak_measured, and results: one entry per case
+with group, name, phase, flops, items, engines {label: median_s, min_s, max_s,
+samples_s, calls_per_sample, threads, gflops, pct_of_peak, items_per_s} and
+ratios {"minigrad-cpu@1 / torch-cpu@1": peer time / minigrad time, ...}.
+
 The process re-executes itself with MALLOC_MMAP_THRESHOLD_ and
 MALLOC_TRIM_THRESHOLD_ set (benchmarks/common.py says why) and records them.
 """
@@ -235,7 +242,7 @@ def plot(report: dict, path: Path) -> bool:
         ("images/s (LeNet-5)", "items_per_s", [r for r in results if r["items"]]),
     ]
     ratio_rows = [r for r in results if r["ratios"]]
-    heights = [max(2.0, 0.32 * len(rows) * 2) for _, _, rows in panels] + [max(2.0, 0.3 * len(ratio_rows) * 2)]
+    heights = [max(2.0, 0.5 * len(rows)) for _, _, rows in panels] + [max(2.0, 0.45 * len(ratio_rows))]
     fig, axes = plt.subplots(3, 1, figsize=(11, sum(heights) + 2), gridspec_kw={"height_ratios": heights})
     palette = plt.get_cmap("tab10").colors
     colors = {label: palette[i % len(palette)] for i, label in enumerate(report["engines"])}
