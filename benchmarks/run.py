@@ -294,6 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", nargs="+", help="groups to run: gemm conv2d max_pool2d cross_entropy "
                         "optimizer lenet5")
     parser.add_argument("--no-torch", action="store_true", help="do not time PyTorch even when installed")
+    parser.add_argument("--engines", nargs="+", help="engine kinds to time: minigrad-cpu minigrad-cuda numpy "
+                        "torch-cpu torch-cuda (default: all usable)")
     return parser
 
 
@@ -313,6 +315,8 @@ def main(argv: list[str] | None = None) -> dict:
         cases = [c for c in cases if c.group == "gemm"][:1] + [c for c in cases if c.group == "lenet5"][:1]
 
     engines, notes = make_engines(threads, not args.no_torch)
+    if args.engines:
+        engines = [e for e in engines if e.kind in args.engines]
     started = time.perf_counter()
     results = []
     for case in cases:
