@@ -22,9 +22,13 @@ import os
 import statistics
 import subprocess
 import sys
-import time
+from pathlib import Path
 
 import numpy as np
+
+if __package__ in (None, ""):  # run as a script: make the benchmarks package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.common import best_coretype, markdown_table, time_call  # noqa: E402
 
 # (label, M, K, N, trans_a, trans_b): C (M x N) = op(A) (M x K) @ op(B) (K x N).
 SQUARE = [64, 128, 256, 512, 1024, 2048]
@@ -43,34 +47,6 @@ LENET = [
     ("fc3 fwd", 64, 84, 10, False, True),
 ]
 QUICK_LENET = [0, 1, 3, 4, 6]
-
-
-def best_coretype() -> str | None:
-    """The OpenBLAS core type matching this CPU's vector extensions, from /proc/cpuinfo."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            lines = [line for line in f if line.startswith("flags")]
-        flags = lines[0].split(":", 1)[1].split() if lines else []
-    except OSError:
-        return None
-    if "avx512f" in flags:
-        return "SkylakeX"
-    if "avx2" in flags and "fma" in flags:
-        return "Haswell"
-    return None
-
-
-def time_call(fn, budget: float) -> float:
-    """Seconds per call of fn, timing enough calls that one sample lasts about budget."""
-    fn()
-    t0 = time.perf_counter()
-    fn()
-    once = max(time.perf_counter() - t0, 1e-7)
-    calls = max(1, int(budget / once))
-    t0 = time.perf_counter()
-    for _ in range(calls):
-        fn()
-    return (time.perf_counter() - t0) / calls
 
 
 def worker(library: str, cases: list, threads: int, budget: float) -> list:
@@ -146,11 +122,9 @@ def main() -> None:
         f"OPENBLAS_NUM_THREADS = threads; medians of {rounds} rounds.\n"
     )
     ct_name = f"numpy CORETYPE={coretype}" if coretype else "-"
-    print(
-        f"| shape (M x K x N) | dtype | threads | minigrad GFLOP/s | numpy default | {ct_name} "
-        "| minigrad % of faster numpy | minigrad / numpy default |"
-    )
-    print("|---|---|---|---|---|---|---|---|")
+    headers = ["shape (M x K x N)", "dtype", "threads", "minigrad GFLOP/s", "numpy default", ct_name,
+               "minigrad % of faster numpy", "minigrad / numpy default"]
+    table = []
     # (library, OPENBLAS_CORETYPE) per column; rounds alternate between them so that
     # load from other processes hits all alike.
     columns = [("minigrad", None)] + [("numpy", ct) for ct in settings]
@@ -164,12 +138,10 @@ def main() -> None:
             medians = [statistics.median(s[i] for s in samples[col]) for col in columns]
             g_mg, *g_np = (flops / t / 1e9 for t in medians)
             ops = "".join([" A^T" if ta else "", " B^T" if tb else ""])
-            ct_col = f"{g_np[1]:.1f}" if len(g_np) > 1 else "-"
-            print(
-                f"| {label}: {m}x{k}x{n}{ops} | {dtype} | {threads} | {g_mg:.1f} | {g_np[0]:.1f} | "
-                f"{ct_col} | {100 * g_mg / max(g_np):.0f}% | {g_mg / g_np[0]:.2f} |",
-                flush=True,
-            )
+            table.append([f"{label}: {m}x{k}x{n}{ops}", dtype, str(threads), f"{g_mg:.1f}", f"{g_np[0]:.1f}",
+                          f"{g_np[1]:.1f}" if len(g_np) > 1 else "-", f"{100 * g_mg / max(g_np):.0f}%",
+                          f"{g_mg / g_np[0]:.2f}"])
+    print(markdown_table(headers, table))
 
 
 if __name__ == "__main__":

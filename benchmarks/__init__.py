@@ -1,0 +1,1 @@
+"""minigrad benchmark suite: `python -m benchmarks` (see benchmarks/run.py)."""
