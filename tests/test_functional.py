@@ -14,13 +14,40 @@ from minigrad.autograd import gradcheck, gradcheck_directional
 rng = np.random.default_rng(7)
 
 
+_COMPOSED_ON_CUDA = {"bias_add", "bias_grad"}  # the CUDA backend builds these from broadcasting kernels
+_device = "cpu"  # the device of the running test: t64/randn create tensors there
+
+
+def _has_kernel(device, name):
+    if device == "cpu":
+        return hasattr(_C, name)
+    return name in _COMPOSED_ON_CUDA or hasattr(_C.cuda, name)
+
+
 def needs(*kernels):
-    missing = [k for k in kernels if not hasattr(_C, k)]
-    return pytest.mark.skipif(bool(missing), reason=f"_C kernels not built yet: {missing}")
+    """Run the test only on devices whose build has these kernels."""
+
+    def mark(fn):
+        fn.needs_kernels = kernels
+        return fn
+
+    return mark
+
+
+@pytest.fixture(autouse=True)
+def on_device(device, request):
+    """Every test runs on each device (conftest's `device`); t64/randn create tensors there."""
+    global _device
+    missing = [k for k in getattr(request.function, "needs_kernels", ()) if not _has_kernel(device, k)]
+    if missing:
+        pytest.skip(f"{device} kernels not built yet: {missing}")
+    _device = device
+    yield
+    _device = "cpu"
 
 
 def t64(array, requires_grad=True):
-    return minigrad.tensor(np.asarray(array, np.float64), requires_grad=requires_grad)
+    return minigrad.tensor(np.asarray(array, np.float64), requires_grad=requires_grad, device=_device)
 
 
 def randn(*shape, requires_grad=True):
@@ -312,7 +339,7 @@ def test_cross_entropy_spatial_probabilities_and_bad_target():
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_nll_loss(reduction):
     logp = randn(5, 4)
-    target = minigrad.tensor([0, 3, -100, 1, 2])
+    target = minigrad.tensor([0, 3, -100, 1, 2], device=_device)
     weight = t64([0.5, 1.0, 2.0, 1.5], requires_grad=False)
     t, w = target.numpy(), weight.numpy()
     valid = t != -100
