@@ -79,7 +79,7 @@ class Tensor:
     def _make(cls, data: Any, device: str) -> Tensor:
         """A result tensor around a backend array (no checks; used by every op)."""
         t = object.__new__(Tensor)
-        if type(data) is not np.ndarray and device == "cpu":
+        if device == "cpu" and isinstance(data, (np.generic, float, int)):
             data = np.asarray(data)  # numpy reductions return scalars for 0-d results
         t._data = data
         t.device = device

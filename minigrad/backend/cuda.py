@@ -323,7 +323,12 @@ class CUDABackend(Backend):
 
     def cross_entropy_backward(self, log_probs, target, grad_loss, reduction, label_smoothing, ignore_index):
         return _kernel("cross_entropy_backward")(
-            log_probs, target, grad_loss, reduction=reduction, label_smoothing=label_smoothing, ignore_index=ignore_index
+            log_probs,
+            target,
+            grad_loss,
+            reduction=reduction,
+            label_smoothing=label_smoothing,
+            ignore_index=ignore_index,
         )
 
     def batch_norm_forward(self, x, weight, bias, running_mean, running_var, training, momentum, eps):

@@ -1,0 +1,299 @@
+"""The CUDA backend (minigrad/backend/cuda.py, _C.cuda kernels): every kernel against
+numpy, bad input, device selection, moving tensors/modules/optimizer state, and the
+optimizers against the CPU kernels. Runs on a GPU or in the emulated build
+(MINIGRAD_CUDA=EMULATE); the device-selection tests also run without CUDA."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minigrad
+from minigrad import _C, nn
+from minigrad.backend import resolve_device
+
+cuda_only = pytest.mark.skipif(not minigrad.cuda.is_available(), reason="no usable CUDA device (or emulator)")
+rng = np.random.default_rng(5)
+DTYPES = [np.float32, np.float64]
+
+
+def dev(a):
+    return _C.cuda.from_numpy(np.array(a, order="C"))  # ascontiguousarray would make 0-d arrays 1-d
+
+
+def tol(dtype):
+    return dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-14)
+
+
+# --- device selection (any build) -------------------------------------------------------
+
+
+def test_device_resolution(monkeypatch, capsys):
+    import minigrad.backend as backend
+
+    assert resolve_device(None) == resolve_device("cpu") == "cpu"
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        resolve_device("tpu")
+    monkeypatch.setattr(backend, "cuda_unavailable_reason", lambda: "no driver (test)")
+    monkeypatch.setattr(backend, "_auto_notice_shown", False)
+    with pytest.raises(RuntimeError, match=r"device 'cuda' is not available: no driver \(test\)"):
+        minigrad.zeros(2, device="cuda")
+    assert minigrad.zeros(2, device="auto").device == "cpu"
+    assert resolve_device("auto") == "cpu"
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no driver (test)" in err and "CPU" in err  # one line, once
+    monkeypatch.setenv("MINIGRAD_REQUIRE_CUDA", "1")
+    with pytest.raises(RuntimeError, match="MINIGRAD_REQUIRE_CUDA=1 but CUDA is not usable: no driver"):
+        resolve_device("auto")
+
+
+def test_cuda_queries_without_or_with_a_device():
+    assert minigrad.cuda.is_available() == (minigrad.cuda.device_count() > 0)
+    assert minigrad.cuda.memory_allocated() >= 0 and minigrad.cuda.memory_reserved() >= 0
+    minigrad.cuda.empty_cache()
+    if minigrad.cuda.is_available():
+        assert resolve_device("auto") == "cuda" and resolve_device("cuda:0") == "cuda"
+        assert isinstance(minigrad.cuda.get_device_name(), str)
+        minigrad.cuda.synchronize()
+    else:
+        with pytest.raises(RuntimeError, match="get_device_name: CUDA is not available"):
+            minigrad.cuda.get_device_name()
+
+
+# --- kernels against numpy ------------------------------------------------------------------
+
+shapes = st.lists(st.integers(1, 4), min_size=0, max_size=4)
+
+
+@cuda_only
+@settings(max_examples=40, deadline=None)
+@given(shape=shapes, drop=st.lists(st.booleans(), min_size=4, max_size=4), lead=st.integers(0, 2))
+def test_broadcasting_binary_ops(shape, drop, lead):
+    other = [1 if d else n for n, d in zip(shape, drop, strict=False)][lead:]
+    for dtype in DTYPES:
+        a = rng.uniform(0.5, 2.0, shape).astype(dtype)
+        b = rng.uniform(0.5, 2.0, other).astype(dtype)
+        for name, ref in [
+            ("add", np.add),
+            ("sub", np.subtract),
+            ("mul", np.multiply),
+            ("div", np.divide),
+            ("pow", np.power),
+            ("maximum", np.maximum),
+            ("minimum", np.minimum),
+        ]:
+            got = getattr(_C.cuda, name)(dev(a), dev(b)).to_numpy()
+            np.testing.assert_allclose(got, ref(a, b), **tol(dtype), err_msg=name)
+            assert got.dtype == dtype
+        for op, ref in [("lt", np.less), ("eq", np.equal), ("ge", np.greater_equal)]:
+            np.testing.assert_array_equal(_C.cuda.compare(op, dev(a), dev(b)).to_numpy(), ref(a, b))
+        cond = a > 1.0
+        np.testing.assert_array_equal(_C.cuda.where(dev(cond), dev(a), dev(b)).to_numpy(), np.where(cond, a, b))
+
+
+@cuda_only
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_unary_ops_and_activation_gradients(dtype):
+    x = (rng.uniform(0.2, 2.0, (3, 37)) * rng.choice([-1, 1], (3, 37))).astype(dtype)
+    pos = np.abs(x)
+    for name, arg, ref in [
+        ("neg", x, np.negative),
+        ("exp", x, np.exp),
+        ("log", pos, np.log),
+        ("log1p", pos, np.log1p),
+        ("sqrt", pos, np.sqrt),
+        ("abs", x, np.abs),
+        ("sign", x, np.sign),
+        ("relu", x, lambda a: np.maximum(a, 0)),
+        ("sigmoid", x, lambda a: 1 / (1 + np.exp(-a))),
+        ("tanh", x, np.tanh),
+    ]:
+        np.testing.assert_allclose(getattr(_C.cuda, name)(dev(arg)).to_numpy(), ref(arg), **tol(dtype), err_msg=name)
+    np.testing.assert_allclose(_C.cuda.clamp(dev(x), -0.5, None).to_numpy(), np.clip(x, -0.5, None))
+    dy = rng.standard_normal(x.shape).astype(dtype)
+    y = np.tanh(x)
+    np.testing.assert_allclose(_C.cuda.tanh_backward(dev(dy), dev(y)).to_numpy(), dy * (1 - y * y), **tol(dtype))
+    s = 1 / (1 + np.exp(-x))
+    np.testing.assert_allclose(_C.cuda.sigmoid_backward(dev(dy), dev(s)).to_numpy(), dy * s * (1 - s), **tol(dtype))
+    np.testing.assert_array_equal(_C.cuda.relu_backward(dev(dy), dev(np.maximum(x, 0))).to_numpy(), dy * (x > 0))
+    big = np.array([-1000.0, 1000.0], dtype)
+    np.testing.assert_array_equal(_C.cuda.sigmoid(dev(big)).to_numpy(), [0.0, 1.0])  # stable, no nan
+    assert not _C.cuda.all_finite(dev(np.array([1.0, np.inf], dtype))) and _C.cuda.all_finite(dev(x))
+
+
+@cuda_only
+@pytest.mark.parametrize("dtype", DTYPES + [np.int64])
+@pytest.mark.parametrize(
+    "shape,axis",
+    [
+        ((3, 4, 5), None),
+        ((3, 4, 5), 1),
+        ((3, 4, 5), (0, 2)),
+        ((3, 4, 5), (1, 2)),
+        ((2, 3, 4, 5), (0, 2, 3)),
+        ((1, 1), 0),
+        ((700,), 0),
+        ((2, 300), -1),
+        ((4,), ()),
+        ((), None),
+    ],
+)
+def test_reductions_over_axes(dtype, shape, axis):
+    x = rng.integers(-50, 50, shape).astype(dtype) if dtype == np.int64 else rng.standard_normal(shape).astype(dtype)
+    for keepdims in (False, True):
+        for name in ("sum", "max", "min"):
+            got = getattr(_C.cuda, name)(dev(x), axis, keepdims).to_numpy()
+            ref = getattr(np, name)(x, axis=axis, keepdims=keepdims)
+            assert got.shape == np.shape(ref), name
+            np.testing.assert_allclose(got, ref, **tol(np.float32 if dtype == np.float32 else np.float64))
+    if axis is None or isinstance(axis, int):
+        for name in ("argmax", "argmin"):
+            got = getattr(_C.cuda, name)(dev(x), axis, False).to_numpy()
+            np.testing.assert_array_equal(got, getattr(np, name)(x, axis=axis))
+
+
+@cuda_only
+def test_reductions_ties_nan_and_empty():
+    x = np.array([[1.0, 3.0, 3.0, np.nan, 2.0, np.nan]], np.float32)
+    assert _C.cuda.argmax(dev(x[:, :3]), 1, False).to_numpy()[0] == 1  # first of the ties
+    assert _C.cuda.argmax(dev(x), 1, False).to_numpy()[0] == 3  # first nan, as numpy
+    assert np.isnan(_C.cuda.max(dev(x), None, False).to_numpy())
+    assert _C.cuda.sum(dev(np.zeros((0, 3), np.float32)), 0, False).to_numpy().tolist() == [0, 0, 0]
+    with pytest.raises(ValueError, match="max: reducing an empty axis"):
+        _C.cuda.max(dev(np.zeros((0, 3), np.float32)), 0, False)
+
+
+@cuda_only
+def test_data_movement():
+    x = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    d = dev(x)
+    np.testing.assert_array_equal(_C.cuda.permute(d, [2, 0, 1]).to_numpy(), x.transpose(2, 0, 1))
+    np.testing.assert_array_equal(
+        _C.cuda.broadcast_to(dev(x[:, :1]), (5, 2, 3, 4)).to_numpy(), np.broadcast_to(x[:, :1], (5, 2, 3, 4))
+    )
+    view = _C.cuda.reshape(d, (6, 4))
+    assert view.ptr == d.ptr and view.shape == (6, 4)  # metadata only
+    for dtype in (np.float64, np.int64, np.bool_):
+        got = _C.cuda.astype(d, dtype).to_numpy()
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, x.astype(dtype))
+    acc = dev(x)
+    acc += dev(x[:1])
+    np.testing.assert_allclose(acc.to_numpy(), x + x[:1])
+    assert dev(x > 0).all() == (x > 0).all() and dev(x).any()
+
+
+@cuda_only
+def test_bad_input_is_an_error_naming_the_op():
+    a, b = dev(np.zeros((2, 3), np.float32)), dev(np.zeros((4,), np.float32))
+    with pytest.raises(ValueError, match=r"add: shapes \(2, 3\) and \(4,\) cannot be broadcast"):
+        _C.cuda.add(a, b)
+    with pytest.raises(TypeError, match="mul: dtypes differ"):
+        _C.cuda.mul(a, dev(np.zeros((2, 3))))
+    with pytest.raises(TypeError, match="exp: x must be float32 or float64, got int64"):
+        _C.cuda.exp(dev(np.zeros(3, np.int64)))
+    with pytest.raises(TypeError, match="sub: bool"):
+        _C.cuda.sub(dev(np.zeros(3, bool)), dev(np.zeros(3, bool)))
+    with pytest.raises(TypeError, match="add: a must be a minigrad._C.cuda.DeviceArray"):
+        _C.cuda.add(np.zeros(3, np.float32), a)
+    with pytest.raises(ValueError, match="sum: axis 2 is out of range"):
+        _C.cuda.sum(a, 2, False)
+    with pytest.raises(ValueError, match="permute: axes must be a permutation"):
+        _C.cuda.permute(a, [0, 0])
+    with pytest.raises(ValueError, match="reshape: cannot reshape"):
+        _C.cuda.reshape(a, (4, 2))
+    with pytest.raises(TypeError, match="where: cond must be bool"):
+        _C.cuda.where(a, a, a)
+    with pytest.raises(ValueError, match="compare: op must be"):
+        _C.cuda.compare("lte", a, a)
+    with pytest.raises(ValueError, match="sgd_step: grad has shape"):
+        _C.cuda.sgd_step(a, b, None, lr=0.1)
+    with pytest.raises(ValueError, match="adam_step: step must be >= 1"):
+        _C.cuda.adam_step(a, a, dev(np.zeros((2, 3), np.float32)), dev(np.zeros((2, 3), np.float32)), 0, 0.1)
+
+
+# --- optimizers: the CUDA kernels against the CPU kernels -------------------------------------
+
+OPTIMIZERS = [
+    ("sgd_step", ("momentum_buffer",), dict(lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=True)),
+    ("adam_step", ("exp_avg", "exp_avg_sq"), dict(step=3, lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("rmsprop_step", ("square_avg",), dict(lr=0.01, momentum=0.5, momentum_buffer=None, grad_avg=None)),
+    ("adagrad_step", ("state_sum",), dict(step=2, lr=0.1, lr_decay=0.01)),
+    ("adadelta_step", ("square_avg", "acc_delta"), dict(lr=1.0, rho=0.9, weight_decay=0.1)),
+]
+
+
+@cuda_only
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name,states,kwargs", OPTIMIZERS)
+def test_optimizer_steps_match_cpu(dtype, name, states, kwargs):
+    n = 1000  # not a multiple of the block size
+    host = [rng.standard_normal(n).astype(dtype) for _ in range(2)] + [
+        rng.uniform(0.1, 1, n).astype(dtype) for _ in states
+    ]
+    extra_host = {k: rng.uniform(0.1, 1, n).astype(dtype) for k, v in kwargs.items() if v is None}
+    cpu = [a.copy() for a in host]
+    cpu_kw = {**kwargs, **{k: a.copy() for k, a in extra_host.items()}}
+    gpu = [dev(a) for a in host]
+    gpu_kw = {**kwargs, **{k: dev(a) for k, a in extra_host.items()}}
+    for _ in range(3):
+        getattr(_C, name)(*cpu, **cpu_kw)
+        getattr(_C.cuda, name)(*gpu, **gpu_kw)
+    for c, g in zip(cpu, gpu, strict=True):
+        np.testing.assert_allclose(g.to_numpy(), c, **tol(dtype))
+    for k in extra_host:
+        np.testing.assert_allclose(gpu_kw[k].to_numpy(), cpu_kw[k], **tol(dtype))
+
+
+# --- tensors, modules and optimizers across devices ------------------------------------------
+
+
+@cuda_only
+def test_tensors_move_between_devices_with_gradients():
+    x = minigrad.randn(3, 4, requires_grad=True)
+    y = x.cuda()
+    assert y.device == "cuda" and isinstance(y.data, _C.cuda.DeviceArray)
+    ((y * y).sum() + y.to("cuda").mean()).backward()
+    assert x.grad.device == "cpu"
+    np.testing.assert_allclose(x.grad.numpy(), 2 * x.numpy() + 1 / 12, rtol=1e-5)
+    np.testing.assert_array_equal(y.cpu().numpy(), x.numpy())
+    z = minigrad.tensor([[1.0, 2.0]], device="cuda")
+    assert z.device == "cuda" and z.dtype == minigrad.float32 and repr(z).endswith("device='cuda')")
+    assert minigrad.Tensor(np.ones(3), device="cuda").device == "cuda"
+
+
+@cuda_only
+def test_mixing_devices_is_an_error_naming_both():
+    a, b = minigrad.ones(2), minigrad.ones(2, device="cuda")
+    with pytest.raises(RuntimeError, match="cpu and cuda"):
+        a + b
+    with pytest.raises(RuntimeError, match="cuda and cpu"):
+        b * a
+
+
+@cuda_only
+def test_module_and_optimizer_state_follow_the_device():
+    minigrad.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 2)) if hasattr(_C.cuda, "gemm") else None
+    if model is None:
+        pytest.skip("cuda gemm kernel not built yet")
+    x = minigrad.randn(5, 4)
+    cpu_model = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 2))
+    cpu_model.load_state_dict(model.state_dict())
+    model.to("cuda")
+    assert all(p.device == "cuda" for p in model.parameters())
+    opt, cpu_opt = (
+        minigrad.optim.Adam(model.parameters(), lr=0.01),
+        minigrad.optim.Adam(cpu_model.parameters(), lr=0.01),
+    )
+    for _ in range(3):
+        for m, o, inp in ((model, opt, x.cuda()), (cpu_model, cpu_opt, x)):
+            o.zero_grad()
+            (m(inp) ** 2).sum().backward()
+            o.step()
+    for p, q in zip(model.parameters(), cpu_model.parameters(), strict=True):
+        np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-5, atol=1e-6)
+    state = opt.state_dict()["state"]
+    assert state and all(v.device == "cuda" for s in state.values() for v in s.values() if hasattr(v, "device"))
+    model.to("cpu")
+    assert all(p.device == "cpu" for p in model.parameters())
