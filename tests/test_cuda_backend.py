@@ -297,3 +297,46 @@ def test_module_and_optimizer_state_follow_the_device():
     assert state and all(v.device == "cuda" for s in state.values() for v in s.values() if hasattr(v, "device"))
     model.to("cpu")
     assert all(p.device == "cpu" for p in model.parameters())
+
+
+@cuda_only
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(4, 3), (1, 2, 3, 5), (2, 300), (5, 1, 1, 1)])
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_matches_cpu(dtype, shape, affine):
+    c = shape[1]
+    x, dy = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
+    w, b = (rng.standard_normal(c).astype(dtype) if affine else None for _ in range(2))
+    rm, rv = np.zeros(c, dtype), np.ones(c, dtype)
+    g_rm, g_rv = dev(rm), dev(rv)
+    opt = lambda a: None if a is None else dev(a)  # noqa: E731
+    for training in (True, False):
+        cpu = _C.batch_norm_forward(x, w, b, rm, rv, training, momentum=0.2, eps=1e-5)
+        gpu = _C.cuda.batch_norm_forward(dev(x), opt(w), opt(b), g_rm, g_rv, training, momentum=0.2, eps=1e-5)
+        for c_out, g_out in zip(cpu, gpu, strict=True):
+            np.testing.assert_allclose(g_out.to_numpy(), c_out, **tol(dtype))
+        np.testing.assert_allclose(g_rm.to_numpy(), rm, **tol(dtype))
+        np.testing.assert_allclose(g_rv.to_numpy(), rv, **tol(dtype))
+        cpu_grads = _C.batch_norm_backward(dy, x, w, cpu[1], cpu[2], training=training)
+        gpu_grads = _C.cuda.batch_norm_backward(dev(dy), dev(x), opt(w), gpu[1], gpu[2], training=training)
+        for c_g, g_g in zip(cpu_grads, gpu_grads, strict=True):
+            assert (c_g is None) == (g_g is None)
+            if c_g is not None:
+                np.testing.assert_allclose(g_g.to_numpy(), c_g, rtol=1e-4 if dtype == np.float32 else 1e-10, atol=1e-5)
+
+
+@cuda_only
+def test_batch_norm_bad_input():
+    x = dev(np.zeros((4, 3), np.float32))
+    with pytest.raises(ValueError, match="batch_norm_forward: Expected more than 1 value per channel"):
+        _C.cuda.batch_norm_forward(dev(np.zeros((1, 3), np.float32)), None, None, None, None, True)
+    with pytest.raises(ValueError, match=r"batch_norm_forward: weight must have shape \(3,\)"):
+        _C.cuda.batch_norm_forward(x, dev(np.zeros(2, np.float32)), None, None, None, True)
+    with pytest.raises(TypeError, match="batch_norm_forward: bias has dtype float64"):
+        _C.cuda.batch_norm_forward(x, None, dev(np.zeros(3)), None, None, True)
+    with pytest.raises(ValueError, match="batch_norm_forward: running_mean and running_var are required"):
+        _C.cuda.batch_norm_forward(x, None, None, None, None, False)
+    with pytest.raises(ValueError, match="batch_norm_backward: dy has shape"):
+        _C.cuda.batch_norm_backward(
+            dev(np.zeros((4, 2), np.float32)), x, None, dev(np.zeros(3, np.float32)), dev(np.zeros(3, np.float32))
+        )

@@ -243,7 +243,8 @@ def batch_norm_ref(x, w, b, eps=1e-5):
 @pytest.mark.parametrize("shape", [(4, 3), (2, 3, 2, 2)])
 def test_batch_norm_training_and_eval(shape):
     x, w, b = randn(*shape), randn(3), randn(3)
-    rm, rv = minigrad.zeros(3, dtype=minigrad.float64), minigrad.ones(3, dtype=minigrad.float64)
+    rm = minigrad.zeros(3, dtype=minigrad.float64, device=_device)
+    rv = minigrad.ones(3, dtype=minigrad.float64, device=_device)
     y = F.batch_norm(x, rm, rv, w, b, training=True, momentum=0.1)
     np.testing.assert_allclose(y.numpy(), batch_norm_ref(x.numpy(), w.numpy(), b.numpy()), rtol=1e-9, atol=1e-12)
     axes = (0,) + tuple(range(2, x.ndim))

@@ -264,8 +264,10 @@ def resolve_device(device: str | None) -> str:
     Asking for "cuda" where it is not usable is a RuntimeError saying why.
     """
     global _auto_notice_shown
-    if device is None or device == "cpu":
+    if device is None:
         return "cpu"
+    if device in _backends:  # "cpu", a registered device, "cuda" once in use
+        return device
     if not isinstance(device, str):
         raise TypeError(f"device must be a str such as 'cpu', 'cuda' or 'auto', got {type(device).__name__}")
     if device == "auto":
