@@ -1,0 +1,25 @@
+// General matrix multiply on the device, row-major (C-contiguous) matrices:
+//   C = alpha * op(A) * op(B) + beta * C,   op(X) = X or X^T
+// op(A) is M x K, op(B) is K x N, C is M x N; lda/ldb/ldc are row strides in
+// elements (A is stored M x K, or K x M when trans_a), as cpu::gemm. beta == 0
+// overwrites C without reading it; alpha == 0 or K == 0 reads neither A nor B.
+// Device pointers, default stream; M == 0 or N == 0 launches nothing.
+// Plain C++ header (no CUDA types).
+#pragma once
+
+#include <cstdint>
+
+namespace minigrad::cuda {
+
+// `count` independent products in one launch: product i uses A + i * stride_a,
+// B + i * stride_b, C + i * stride_c (a stride of 0 shares the matrix).
+struct GemmBatch {
+  int64_t count = 1;
+  int64_t stride_a = 0, stride_b = 0, stride_c = 0;
+};
+
+template <typename T>
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
+          const T* B, int64_t ldb, T beta, T* C, int64_t ldc, const GemmBatch& batch = {});
+
+}  // namespace minigrad::cuda
