@@ -34,6 +34,7 @@ def test_device_resolution(monkeypatch, capsys):
     assert resolve_device(None) == resolve_device("cpu") == "cpu"
     with pytest.raises(ValueError, match="unknown device 'tpu'"):
         resolve_device("tpu")
+    monkeypatch.delitem(backend._backends, "cuda", raising=False)
     monkeypatch.setattr(backend, "cuda_unavailable_reason", lambda: "no driver (test)")
     monkeypatch.setattr(backend, "_auto_notice_shown", False)
     with pytest.raises(RuntimeError, match=r"device 'cuda' is not available: no driver \(test\)"):

@@ -302,13 +302,13 @@ def ce_ref(logits, target, reduction, label_smoothing=0.0, ignore_index=-100):
 @pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
 def test_cross_entropy(reduction, label_smoothing):
     x = randn(5, 4)
-    target = minigrad.tensor([0, 3, 1, 1, 2])
+    target = minigrad.tensor([0, 3, 1, 1, 2], device=_device)
     kw = dict(reduction=reduction, label_smoothing=label_smoothing)
     np.testing.assert_allclose(
         F.cross_entropy(x, target, **kw).numpy(), ce_ref(x.numpy(), target.numpy(), **kw), rtol=1e-12
     )
     gradcheck(lambda a: F.cross_entropy(a, target, **kw), (x,))
-    ignored = minigrad.tensor([0, -100, 1, 1, -100])
+    ignored = minigrad.tensor([0, -100, 1, 1, -100], device=_device)
     np.testing.assert_allclose(
         F.cross_entropy(x, ignored, **kw).numpy(), ce_ref(x.numpy(), ignored.numpy(), **kw), rtol=1e-12
     )
@@ -318,7 +318,7 @@ def test_cross_entropy(reduction, label_smoothing):
 @needs("cross_entropy_forward", "cross_entropy_backward")
 def test_cross_entropy_spatial_probabilities_and_bad_target():
     x = randn(2, 3, 2, 2)
-    target = minigrad.randint(0, 3, (2, 2, 2))
+    target = minigrad.randint(0, 3, (2, 2, 2), device=_device)
     moved = x.numpy().transpose(0, 2, 3, 1).reshape(-1, 3)
     np.testing.assert_allclose(
         F.cross_entropy(x, target, reduction="none").numpy(),
