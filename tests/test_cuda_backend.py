@@ -341,3 +341,44 @@ def test_batch_norm_bad_input():
         _C.cuda.batch_norm_backward(
             dev(np.zeros((4, 2), np.float32)), x, None, dev(np.zeros(3, np.float32)), dev(np.zeros(3, np.float32))
         )
+
+
+def _lenet():
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.Tanh(), nn.AvgPool2d(2), nn.Flatten(),
+        nn.Linear(16 * 5 * 5, 120), nn.Dropout(0.25), nn.ReLU(), nn.Linear(120, 84), nn.Sigmoid(), nn.Linear(84, 10),
+    )  # fmt: skip
+
+
+@cuda_only
+def test_lenet5_trains_the_same_on_cuda_and_cpu():
+    needed = ("gemm", "conv2d_forward", "max_pool2d_forward", "avg_pool2d_forward", "cross_entropy_forward")
+    if not all(hasattr(_C.cuda, k) for k in needed):
+        pytest.skip("cuda gemm/conv/pool/cross-entropy kernels not built yet")
+    minigrad.manual_seed(0)
+    cpu_model = _lenet()
+    gpu_model = _lenet()
+    gpu_model.load_state_dict(cpu_model.state_dict())
+    gpu_model.to("cuda")
+    runs = {}
+    for device, model in (("cpu", cpu_model), ("cuda", gpu_model)):
+        opt = minigrad.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        minigrad.manual_seed(7)  # the same dropout masks on both devices (drawn on the host)
+        losses = []
+        for step in range(4):
+            x = minigrad.tensor(np.random.default_rng(step).standard_normal((8, 1, 28, 28)), minigrad.float32, device)
+            y = minigrad.tensor(np.random.default_rng(step).integers(0, 10, 8), device=device)
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        runs[device] = losses, [p.grad.numpy() for p in model.parameters()], [p.numpy() for p in model.parameters()]
+    np.testing.assert_allclose(runs["cuda"][0], runs["cpu"][0], rtol=1e-4)
+    for g_gpu, g_cpu in zip(runs["cuda"][1], runs["cpu"][1], strict=True):
+        assert np.any(g_cpu != 0)
+        np.testing.assert_allclose(g_gpu, g_cpu, rtol=2e-3, atol=2e-5)
+    for p_gpu, p_cpu in zip(runs["cuda"][2], runs["cpu"][2], strict=True):
+        np.testing.assert_allclose(p_gpu, p_cpu, rtol=1e-3, atol=1e-5)
+    assert all(p.device == "cuda" for p in gpu_model.parameters())
