@@ -298,6 +298,11 @@ def test_module_and_optimizer_state_follow_the_device():
     assert state and all(v.device == "cuda" for s in state.values() for v in s.values() if hasattr(v, "device"))
     model.to("cpu")
     assert all(p.device == "cpu" for p in model.parameters())
+    opt.zero_grad()
+    (model(x) ** 2).sum().backward()
+    opt.step()  # the state follows the parameters back to the CPU
+    state = opt.state_dict()["state"]
+    assert all(v.device == "cpu" for s in state.values() for v in s.values() if hasattr(v, "device"))
 
 
 @cuda_only
