@@ -387,3 +387,28 @@ def test_lenet5_trains_the_same_on_cuda_and_cpu():
     for p_gpu, p_cpu in zip(runs["cuda"][2], runs["cpu"][2], strict=True):
         np.testing.assert_allclose(p_gpu, p_cpu, rtol=1e-3, atol=1e-5)
     assert all(p.device == "cuda" for p in gpu_model.parameters())
+
+
+@cuda_only
+def test_zero_size_and_batch_one_through_the_tensor_api():
+    empty = minigrad.zeros(0, 3, device="cuda", requires_grad=True)
+    y = (empty * minigrad.ones(3, device="cuda") + 1.0).relu()
+    assert y.shape == (0, 3) and y.sum().item() == 0.0
+    y.sum().backward()
+    assert empty.grad.shape == (0, 3)
+    assert minigrad.ones(1, 1, device="cuda").sum(dim=0).numpy().tolist() == [1.0]
+    x = minigrad.tensor(np.arange(6.0).reshape(1, 2, 3), device="cuda")
+    np.testing.assert_array_equal(x.permute(2, 0, 1).numpy(), np.arange(6.0).reshape(1, 2, 3).transpose(2, 0, 1))
+    np.testing.assert_array_equal(x[0, 1].numpy(), [3.0, 4.0, 5.0])  # indexing goes through the host
+    np.testing.assert_array_equal(minigrad.cat([x, x], 0).numpy().shape, (2, 2, 3))
+
+
+@cuda_only
+def test_device_memory_returns_to_the_allocator():
+    minigrad.cuda.synchronize()
+    before = minigrad.cuda.memory_allocated()
+    x = minigrad.randn(64, 32, device="cuda", requires_grad=True)
+    ((x * 2).exp().sum(dim=1) ** 2).mean().backward()
+    assert minigrad.cuda.memory_allocated() > before
+    del x
+    assert minigrad.cuda.memory_allocated() == before
