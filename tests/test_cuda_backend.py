@@ -412,3 +412,20 @@ def test_device_memory_returns_to_the_allocator():
     assert minigrad.cuda.memory_allocated() > before
     del x
     assert minigrad.cuda.memory_allocated() == before
+
+
+@cuda_only
+@pytest.mark.parametrize("a_shape,b_shape", [((2, 3, 4), (2, 4, 5)), ((3, 1, 2, 3), (4, 3, 2)), ((1, 1, 1), (1, 1))])
+def test_batched_matmul_broadcasts_like_numpy(a_shape, b_shape):
+    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    ta = minigrad.tensor(a, device="cuda", requires_grad=True)
+    tb = minigrad.tensor(b, device="cuda", requires_grad=True)
+    out = ta @ tb
+    np.testing.assert_allclose(out.numpy(), a @ b, rtol=1e-12)
+    ca, cb = minigrad.tensor(a, requires_grad=True), minigrad.tensor(b, requires_grad=True)
+    g = rng.standard_normal(out.shape)
+    out.backward(minigrad.tensor(g, device="cuda"))
+    (ca @ cb).backward(minigrad.tensor(g))
+    np.testing.assert_allclose(ta.grad.numpy(), ca.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(tb.grad.numpy(), cb.grad.numpy(), rtol=1e-12)
+    assert np.any(ta.grad.numpy() != 0)

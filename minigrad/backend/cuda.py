@@ -6,7 +6,8 @@ kernels, elementwise ops broadcast in one kernel, reductions reduce the input
 viewed as (outer, reduced, inner). Host round trips, on purpose and only here:
 random numbers (drawn from minigrad.random's numpy Generator, so a seed gives
 the same values on every device), arange, advanced indexing (getitem with
-non-trivial indices, index_add, assign to a sub-index) and concatenate. Kernels
+non-trivial indices, index_add, assign to a sub-index) and concatenate. Batched (> 2-D) matmul is a broadcast
+product and a reduction (no batched GEMM binding yet). Kernels
 of families not built yet raise NotImplementedError naming the missing kernel.
 """
 
@@ -256,7 +257,11 @@ class CUDABackend(Backend):
     def matmul(self, a, b):
         if a.ndim == 2 and b.ndim == 2:
             return _kernel("gemm")(a, b)
-        raise NotImplementedError(f"cuda: no batched matmul kernel yet (shapes {a.shape} and {b.shape})")
+        # Batched: the broadcast product (..., m, k, n) summed over k, on the device. Correct for any batch
+        # broadcasting but memory-hungry (batch * m * k * n); a batched GEMM binding would replace it.
+        a4 = _cuda.reshape(a, (*a.shape, 1))
+        b4 = _cuda.reshape(b, (*b.shape[:-2], 1, *b.shape[-2:]))
+        return _cuda.sum(_cuda.mul(a4, b4), -2, False)
 
     # neural-network kernels (arguments as the _C contract)
     def conv2d_forward(self, x, weight, bias, stride, padding, dilation, groups):
