@@ -94,7 +94,7 @@ class CUDABackend(Backend):
         return a
 
     def assign(self, dst, index, value):
-        if index is Ellipsis or index == ():
+        if index is Ellipsis or (isinstance(index, tuple) and not index):
             if _is_device(value):
                 if value.dtype != dst.dtype:
                     value = _cuda.astype(value, dst.dtype)
@@ -238,7 +238,7 @@ class CUDABackend(Backend):
         return _cuda.broadcast_to(a, tuple(shape))
 
     def getitem(self, a, index):
-        if index is Ellipsis or index == ():
+        if index is Ellipsis or (isinstance(index, tuple) and not index):
             return a
         return self.from_numpy(np.ascontiguousarray(a.to_numpy()[_host(index)]))
 
