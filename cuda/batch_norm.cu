@@ -4,6 +4,7 @@
 
 #include "common.cuh"
 #include "reduce.cuh"
+#include "scratch.h"
 
 namespace minigrad::cuda {
 namespace {
@@ -114,15 +115,6 @@ unsigned channel_blocks(int64_t C) {
   return static_cast<unsigned>(C < cap ? C : cap);
 }
 
-// Device scratch returned to the allocator on scope exit (safe while kernels are
-// pending: everything runs on the default stream, so a reuse is ordered after them).
-struct Scratch {
-  void* ptr;
-  explicit Scratch(size_t bytes) : ptr(device_malloc(bytes)) {}
-  ~Scratch() { device_free(ptr); }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-};
 }  // namespace
 
 template <typename T>
@@ -158,8 +150,8 @@ void batch_norm_backward(const T* dy, const T* x, const T* weight, const T* save
                          T* dweight, T* dbias, const BatchNormShape& shape, bool training) {
   const int64_t n = shape.N * shape.C * shape.inner;
   if (shape.C == 0) return;
-  Scratch sums(2 * static_cast<size_t>(shape.C) * sizeof(double));
-  double* sum_dy = static_cast<double*>(sums.ptr);
+  const DeviceArray sums = scratch<double>(2 * shape.C);
+  double* sum_dy = static_cast<double*>(sums.data());
   double* sum_dy_xhat = sum_dy + shape.C;
   MG_LAUNCH(channel_blocks(shape.C), kThreads, 0, nullptr, grad_sums_kernel<T>)(
       dy, x, save_mean, save_invstd, sum_dy, sum_dy_xhat, dweight, dbias, shape);

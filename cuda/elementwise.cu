@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "common.cuh"
+#include "scratch.h"
 
 namespace minigrad::cuda {
 namespace {
@@ -132,11 +133,11 @@ __global__ void where_kernel(const bool* __restrict__ cond, const T* __restrict_
   }
 }
 
-// Sets *flag when some element is inf or nan (flag starts at 0).
+// Sets *flag to 1 when some element is inf or nan (flag starts at 0).
 template <typename T>
-__global__ void nonfinite_kernel(const T* __restrict__ x, int64_t n, int* flag) {
+__global__ void nonfinite_kernel(const T* __restrict__ x, int64_t n, float* flag) {
   for (int64_t i = global_thread(); i < n; i += grid_threads())
-    if (!(x[i] - x[i] == T(0))) atomicExch(flag, 1);  // inf - inf and nan - nan are nan
+    if (!(x[i] - x[i] == T(0))) atomicExch(flag, 1.0f);  // inf - inf and nan - nan are nan
 }
 }  // namespace
 
@@ -197,18 +198,12 @@ void where(const bool* cond, const T* a, const T* b, T* out, const Strided& s, i
 template <typename T>
 bool all_finite(const T* x, int64_t n) {
   if (n == 0) return true;
-  int* flag = static_cast<int*>(device_malloc(sizeof(int)));
-  int host = 0;
-  try {
-    check(cudaMemset(flag, 0, sizeof(int)), "cudaMemset");
-    MG_LAUNCH(blocks_for(n, kThreads), kThreads, 0, nullptr, nonfinite_kernel<T>)(x, n, flag);
-    check_launch("all_finite kernel");
-    check(cudaMemcpy(&host, flag, sizeof(int), cudaMemcpyDeviceToHost), "cudaMemcpy device to host");
-  } catch (...) {
-    device_free(flag);
-    throw;
-  }
-  device_free(flag);
+  DeviceArray flag = scratch<float>(1);
+  flag.zero();
+  MG_LAUNCH(blocks_for(n, kThreads), kThreads, 0, nullptr, nonfinite_kernel<T>)(x, n, static_cast<float*>(flag.data()));
+  check_launch("all_finite kernel");
+  float host = 0;
+  flag.copy_to_host(&host);
   return host == 0;
 }
 
