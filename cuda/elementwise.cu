@@ -1,69 +1,241 @@
 #include "elementwise.h"
 
+#include <cmath>
+#include <type_traits>
+
 #include "common.cuh"
+#include "scratch.h"
 
 namespace minigrad::cuda {
 namespace {
 constexpr int kThreads = 256;
+
+template <int Operands>
+struct Offsets {
+  int64_t at[Operands];
+};
+
+// Element offsets of the operands for output element i (C order over s.shape).
+template <int Operands>
+__device__ __forceinline__ Offsets<Operands> offsets(const Strided& s, int64_t i) {
+  Offsets<Operands> o{};
+  for (int d = s.ndim - 1; d >= 0; --d) {
+    const int64_t idx = i % s.shape[d];
+    i /= s.shape[d];
+    for (int k = 0; k < Operands; ++k) o.at[k] += idx * s.strides[k][d];
+  }
+  return o;
+}
+
+template <typename T>
+__device__ __forceinline__ T apply_unary(UnaryOp op, T x, T low, T high) {
+  switch (op) {
+    case UnaryOp::neg: return -x;
+    case UnaryOp::exp: return exp(x);
+    case UnaryOp::log: return log(x);
+    case UnaryOp::log1p: return log1p(x);
+    case UnaryOp::sqrt: return sqrt(x);
+    case UnaryOp::abs: return x < T(0) ? -x : x;
+    case UnaryOp::sign: return x != x ? x : T((x > T(0)) - (x < T(0)));
+    case UnaryOp::relu: return x > T(0) ? x : T(0);
+    case UnaryOp::sigmoid:  // stable for large |x|
+      if (x >= T(0)) return T(1) / (T(1) + exp(-x));
+      return exp(x) / (T(1) + exp(x));
+    case UnaryOp::tanh: return tanh(x);
+    case UnaryOp::clamp: return x != x ? x : (x < low ? low : (x > high ? high : x));
+  }
+  return x;
+}
+
+template <>
+__device__ __forceinline__ int64_t apply_unary<int64_t>(UnaryOp op, int64_t x, int64_t, int64_t) {
+  switch (op) {
+    case UnaryOp::neg: return -x;
+    case UnaryOp::abs: return x < 0 ? -x : x;
+    case UnaryOp::sign: return (x > 0) - (x < 0);
+    default: return x;  // the binding admits no other op for int64
+  }
+}
+
+template <typename T>
+__device__ __forceinline__ T apply_binary(BinaryOp op, T a, T b) {
+  switch (op) {
+    case BinaryOp::add: return a + b;
+    case BinaryOp::sub: return a - b;
+    case BinaryOp::mul: return a * b;
+    case BinaryOp::div:
+      if constexpr (std::is_integral_v<T>) return b == 0 ? T(0) : a / b;  // never trap
+      else return a / b;
+    case BinaryOp::pow:
+      if constexpr (std::is_integral_v<T>) return static_cast<T>(pow(double(a), double(b)));
+      else return pow(a, b);
+    case BinaryOp::maximum: return a != a ? a : (b != b ? b : (a > b ? a : b));  // nan propagates, as numpy
+    case BinaryOp::minimum: return a != a ? a : (b != b ? b : (a < b ? a : b));
+    case BinaryOp::relu_backward: return b > T(0) ? a : T(0);
+    case BinaryOp::sigmoid_backward: return a * b * (T(1) - b);
+    case BinaryOp::tanh_backward: return a * (T(1) - b * b);
+  }
+  return a;
+}
+
+template <typename T>
+__device__ __forceinline__ bool apply_compare(CompareOp op, T a, T b) {
+  switch (op) {
+    case CompareOp::eq: return a == b;
+    case CompareOp::ne: return a != b;
+    case CompareOp::lt: return a < b;
+    case CompareOp::le: return a <= b;
+    case CompareOp::gt: return a > b;
+    case CompareOp::ge: return a >= b;
+  }
+  return false;
+}
 
 template <typename T>
 __global__ void fill_kernel(T* __restrict__ out, T value, int64_t n) {
   for (int64_t i = global_thread(); i < n; i += grid_threads()) out[i] = value;
 }
 
-template <typename T>
-__global__ void relu_forward_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t n) {
-  for (int64_t i = global_thread(); i < n; i += grid_threads()) y[i] = x[i] > T(0) ? x[i] : T(0);
+template <typename In, typename Out>
+__global__ void strided_copy_kernel(const In* __restrict__ x, Out* __restrict__ out, Strided s, int64_t n) {
+  for (int64_t i = global_thread(); i < n; i += grid_threads()) out[i] = static_cast<Out>(x[offsets<1>(s, i).at[0]]);
 }
 
 template <typename T>
-__global__ void relu_backward_kernel(const T* __restrict__ dy, const T* __restrict__ y, T* __restrict__ dx,
-                                     int64_t n) {
-  for (int64_t i = global_thread(); i < n; i += grid_threads()) dx[i] = y[i] > T(0) ? dy[i] : T(0);
+__global__ void unary_kernel(UnaryOp op, const T* __restrict__ x, T* __restrict__ out, int64_t n, T low, T high) {
+  for (int64_t i = global_thread(); i < n; i += grid_threads()) out[i] = apply_unary(op, x[i], low, high);
 }
 
 template <typename T>
-__global__ void add_kernel(const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ out, int64_t n) {
-  for (int64_t i = global_thread(); i < n; i += grid_threads()) out[i] = a[i] + b[i];
+__global__ void binary_kernel(BinaryOp op, const T* a, const T* __restrict__ b, T* out,  // out may be a
+                              Strided s, int64_t n) {
+  for (int64_t i = global_thread(); i < n; i += grid_threads()) {
+    const auto o = offsets<2>(s, i);
+    out[i] = apply_binary(op, a[o.at[0]], b[o.at[1]]);
+  }
+}
+
+template <typename T>
+__global__ void compare_kernel(CompareOp op, const T* __restrict__ a, const T* __restrict__ b, bool* __restrict__ out,
+                               Strided s, int64_t n) {
+  for (int64_t i = global_thread(); i < n; i += grid_threads()) {
+    const auto o = offsets<2>(s, i);
+    out[i] = apply_compare(op, a[o.at[0]], b[o.at[1]]);
+  }
+}
+
+template <typename T>
+__global__ void where_kernel(const bool* __restrict__ cond, const T* __restrict__ a, const T* __restrict__ b,
+                             T* __restrict__ out, Strided s, int64_t n) {
+  for (int64_t i = global_thread(); i < n; i += grid_threads()) {
+    const auto o = offsets<3>(s, i);
+    out[i] = cond[o.at[0]] ? a[o.at[1]] : b[o.at[2]];
+  }
+}
+
+// Sets *flag to 1 when some element is inf or nan (flag starts at 0).
+template <typename T>
+__global__ void nonfinite_kernel(const T* __restrict__ x, int64_t n, float* flag) {
+  for (int64_t i = global_thread(); i < n; i += grid_threads())
+    if (!(x[i] - x[i] == T(0))) atomicExch(flag, 1.0f);  // inf - inf and nan - nan are nan
 }
 }  // namespace
 
+Strided make_strided(int ndim, const int64_t* shape, int operands, const int64_t* const* strides) {
+  Strided s;
+  for (int d = 0; d < ndim; ++d) {
+    if (shape[d] == 1) continue;  // a length-1 axis moves no operand
+    const int last = s.ndim - 1;
+    bool merge = last >= 0;
+    for (int k = 0; k < operands && merge; ++k) merge = s.strides[k][last] == strides[k][d] * shape[d];
+    if (merge) {
+      s.shape[last] *= shape[d];
+      for (int k = 0; k < operands; ++k) s.strides[k][last] = strides[k][d];
+      continue;
+    }
+    s.shape[s.ndim] = shape[d];
+    for (int k = 0; k < operands; ++k) s.strides[k][s.ndim] = strides[k][d];
+    ++s.ndim;
+  }
+  return s;
+}
+
+// One launch over n output elements (kernel takes n last); nothing for n == 0.
+template <typename... Params, typename... Args>
+void launch(const char* name, int64_t n, void (*kernel)(Params...), Args... args) {
+  if (n == 0) return;
+  MG_LAUNCH(blocks_for(n, kThreads), kThreads, 0, nullptr, kernel)(args..., n);
+  check_launch(name);
+}
+
 template <typename T>
 void fill(T* out, T value, int64_t n) {
+  launch("fill kernel", n, fill_kernel<T>, out, value);
+}
+template <typename In, typename Out>
+void strided_copy(const In* x, Out* out, const Strided& s, int64_t n) {
+  launch("strided_copy kernel", n, strided_copy_kernel<In, Out>, x, out, s);
+}
+template <typename T>
+void unary(UnaryOp op, const T* x, T* out, int64_t n, T low, T high) {
   if (n == 0) return;
-  MG_LAUNCH(blocks_for(n, kThreads), kThreads, 0, nullptr, fill_kernel<T>)(out, value, n);
-  check_launch("fill kernel");
+  MG_LAUNCH(blocks_for(n, kThreads), kThreads, 0, nullptr, unary_kernel<T>)(op, x, out, n, low, high);
+  check_launch("unary kernel");
+}
+template <typename T>
+void binary(BinaryOp op, const T* a, const T* b, T* out, const Strided& s, int64_t n) {
+  launch("binary kernel", n, binary_kernel<T>, op, a, b, out, s);
+}
+template <typename T>
+void compare(CompareOp op, const T* a, const T* b, bool* out, const Strided& s, int64_t n) {
+  launch("compare kernel", n, compare_kernel<T>, op, a, b, out, s);
+}
+template <typename T>
+void where(const bool* cond, const T* a, const T* b, T* out, const Strided& s, int64_t n) {
+  launch("where kernel", n, where_kernel<T>, cond, a, b, out, s);
 }
 
 template <typename T>
-void relu_forward(const T* x, T* y, int64_t n) {
-  if (n == 0) return;
-  MG_LAUNCH(blocks_for(n, kThreads), kThreads, 0, nullptr, relu_forward_kernel<T>)(x, y, n);
-  check_launch("relu_forward kernel");
+bool all_finite(const T* x, int64_t n) {
+  if (n == 0) return true;
+  DeviceArray flag = scratch<float>(1);
+  flag.zero();
+  MG_LAUNCH(blocks_for(n, kThreads), kThreads, 0, nullptr, nonfinite_kernel<T>)(x, n, static_cast<float*>(flag.data()));
+  check_launch("all_finite kernel");
+  float host = 0;
+  flag.copy_to_host(&host);
+  return host == 0;
 }
 
-template <typename T>
-void relu_backward(const T* dy, const T* y, T* dx, int64_t n) {
-  if (n == 0) return;
-  MG_LAUNCH(blocks_for(n, kThreads), kThreads, 0, nullptr, relu_backward_kernel<T>)(dy, y, dx, n);
-  check_launch("relu_backward kernel");
-}
+#define MG_COPY(In)                                                                    \
+  template void strided_copy<In, float>(const In*, float*, const Strided&, int64_t);   \
+  template void strided_copy<In, double>(const In*, double*, const Strided&, int64_t); \
+  template void strided_copy<In, int64_t>(const In*, int64_t*, const Strided&, int64_t); \
+  template void strided_copy<In, bool>(const In*, bool*, const Strided&, int64_t);
+MG_COPY(float)
+MG_COPY(double)
+MG_COPY(int64_t)
+MG_COPY(bool)
+#undef MG_COPY
 
-template <typename T>
-void add(const T* a, const T* b, T* out, int64_t n) {
-  if (n == 0) return;
-  MG_LAUNCH(blocks_for(n, kThreads), kThreads, 0, nullptr, add_kernel<T>)(a, b, out, n);
-  check_launch("add kernel");
-}
+#define MG_ANY(T)                                                                              \
+  template void fill<T>(T*, T, int64_t);                                                       \
+  template void compare<T>(CompareOp, const T*, const T*, bool*, const Strided&, int64_t);     \
+  template void where<T>(const bool*, const T*, const T*, T*, const Strided&, int64_t);
+MG_ANY(float)
+MG_ANY(double)
+MG_ANY(int64_t)
+MG_ANY(bool)
+#undef MG_ANY
 
-template void fill<float>(float*, float, int64_t);
-template void fill<double>(double*, double, int64_t);
-template void fill<int64_t>(int64_t*, int64_t, int64_t);
-#define MG_INSTANTIATE(T)                                          \
-  template void relu_forward<T>(const T*, T*, int64_t);            \
-  template void relu_backward<T>(const T*, const T*, T*, int64_t); \
-  template void add<T>(const T*, const T*, T*, int64_t);
-MG_INSTANTIATE(float)
-MG_INSTANTIATE(double)
-#undef MG_INSTANTIATE
+#define MG_NUMERIC(T)                                                                           \
+  template void unary<T>(UnaryOp, const T*, T*, int64_t, T, T);                                 \
+  template void binary<T>(BinaryOp, const T*, const T*, T*, const Strided&, int64_t);
+MG_NUMERIC(float)
+MG_NUMERIC(double)
+MG_NUMERIC(int64_t)
+#undef MG_NUMERIC
+
+template bool all_finite<float>(const float*, int64_t);
+template bool all_finite<double>(const double*, int64_t);
 }  // namespace minigrad::cuda

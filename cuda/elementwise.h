@@ -1,17 +1,46 @@
-// Elementwise CUDA kernels over n contiguous elements (device pointers, default
-// stream; n == 0 launches nothing). Plain C++ header. Backward kernels
-// overwrite their output, like the CPU ones.
+// Elementwise CUDA kernels (device pointers, default stream; n == 0 launches
+// nothing). Plain C++ header. Inputs are read through element strides over the
+// output's shape (stride 0 along a broadcast axis), so one kernel serves
+// broadcasting, permuted copies and dtype casts; the output is C-contiguous.
+// Backward kernels overwrite their output, like the CPU ones.
 #pragma once
 
 #include <cstdint>
 
 namespace minigrad::cuda {
+
+constexpr int kMaxDims = 8;
+
+// The output's shape and each operand's element strides over it. make_strided
+// merges axes that are contiguous for every operand (fewer index divisions).
+struct Strided {
+  int ndim = 0;
+  int64_t shape[kMaxDims] = {};
+  int64_t strides[3][kMaxDims] = {};  // up to three operands
+};
+Strided make_strided(int ndim, const int64_t* shape, int operands, const int64_t* const* strides);
+
+enum class UnaryOp { neg, exp, log, log1p, sqrt, abs, sign, relu, sigmoid, tanh, clamp };
+// relu/sigmoid/tanh backward: a = dy, b = the forward output y.
+enum class BinaryOp { add, sub, mul, div, pow, maximum, minimum, relu_backward, sigmoid_backward, tanh_backward };
+enum class CompareOp { eq, ne, lt, le, gt, ge };
+
 template <typename T>
-void fill(T* out, T value, int64_t n);  // float, double, int64_t
+void fill(T* out, T value, int64_t n);  // float, double, int64_t, bool
+// out[i] = Out(x[strided i]): copies, permutes, broadcasts and converts (float, double, int64_t, bool).
+template <typename In, typename Out>
+void strided_copy(const In* x, Out* out, const Strided& s, int64_t n);
+// Contiguous x -> out; clamp uses low/high (either may be +-inf). float, double (int64_t: neg, abs, sign).
 template <typename T>
-void relu_forward(const T* x, T* y, int64_t n);  // y = max(x, 0)
+void unary(UnaryOp op, const T* x, T* out, int64_t n, T low = T(0), T high = T(0));
 template <typename T>
-void relu_backward(const T* dy, const T* y, T* dx, int64_t n);  // dx = dy where y > 0, else 0
+void binary(BinaryOp op, const T* a, const T* b, T* out, const Strided& s, int64_t n);  // float, double, int64_t; out may be a
 template <typename T>
-void add(const T* a, const T* b, T* out, int64_t n);  // same shapes, no broadcasting
+void compare(CompareOp op, const T* a, const T* b, bool* out, const Strided& s, int64_t n);  // + bool
+template <typename T>
+void where(const bool* cond, const T* a, const T* b, T* out, const Strided& s, int64_t n);  // + bool
+// Whether every element is finite (no inf, no nan).
+template <typename T>
+bool all_finite(const T* x, int64_t n);
+
 }  // namespace minigrad::cuda

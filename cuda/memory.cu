@@ -113,11 +113,26 @@ size_t memory_allocated() { return allocator().allocated(); }
 size_t memory_reserved() { return allocator().reserved(); }
 void empty_cache() { allocator().empty_cache(); }
 
-size_t dtype_size(DType dtype) { return dtype == DType::f32 ? 4 : 8; }
+size_t dtype_size(DType dtype) {
+  switch (dtype) {
+    case DType::f32: return 4;
+    case DType::b8: return 1;
+    default: return 8;
+  }
+}
 
 DeviceArray::DeviceArray(std::vector<int64_t> shape, DType dtype) : shape_(std::move(shape)), dtype_(dtype), size_(1) {
   for (int64_t d : shape_) size_ *= d;
   buffer_ = std::shared_ptr<void>(device_malloc(nbytes()), device_free);
+}
+
+DeviceArray DeviceArray::reshaped(std::vector<int64_t> shape) const {
+  int64_t size = 1;
+  for (int64_t d : shape) size *= d;
+  if (size != size_) throw std::invalid_argument("DeviceArray::reshaped: sizes differ");
+  DeviceArray view = *this;
+  view.shape_ = std::move(shape);
+  return view;
 }
 
 void DeviceArray::copy_from_host(const void* src) {

@@ -31,7 +31,7 @@ size_t memory_allocated();  // bytes in blocks in use (rounded to their class)
 size_t memory_reserved();   // bytes obtained from CUDA: in use + cached
 void empty_cache();
 
-enum class DType { f32, f64, i64 };
+enum class DType { f32, f64, i64, b8 };  // b8: numpy bool (one byte, 0 or 1)
 size_t dtype_size(DType dtype);
 
 // A C-contiguous array in device memory. Copies of a DeviceArray share the
@@ -45,6 +45,8 @@ class DeviceArray {
   int64_t size() const { return size_; }
   size_t nbytes() const { return static_cast<size_t>(size_) * dtype_size(dtype_); }
   void* data() const { return buffer_.get(); }
+  // A view with another shape of the same size sharing this buffer (metadata only).
+  DeviceArray reshaped(std::vector<int64_t> shape) const;
 
   void copy_from_host(const void* src);  // nbytes() from host memory
   void copy_to_host(void* dst) const;    // nbytes() to host memory

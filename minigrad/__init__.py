@@ -1,6 +1,6 @@
 """minigrad: a compiled autograd engine with C++ and CUDA kernels under a PyTorch-like API."""
 
-from minigrad import _C, nn, optim
+from minigrad import _C, cuda, nn, optim
 from minigrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from minigrad.creation import (
     arange,
@@ -106,6 +106,7 @@ __all__ = [
     "set_num_threads",
     "get_num_threads",
     "build_info",
+    "cuda",
     "nn",
     "optim",
     "save",

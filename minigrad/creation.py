@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import random as _random
-from minigrad.backend import get_backend
+from minigrad.backend import get_backend, resolve_device
 from minigrad.tensor import Tensor, _host_array, _normalize_dtype, float32, int64
 
 
@@ -19,7 +19,7 @@ def _size(size: tuple) -> tuple[int, ...]:
 
 
 def _new(data: Any, device: str, requires_grad: bool) -> Tensor:
-    t = Tensor._make(data, device)
+    t = Tensor._make(data, resolve_device(device))  # "auto" / "cuda:0" -> the device get_backend used
     if requires_grad:
         t.requires_grad = True
     return t
@@ -116,7 +116,7 @@ def randint(low: int, high: int | None = None, size: Any = None, device: str = "
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     data = get_backend(device).randint(_random.generator(), low, high, _size((size,)))
-    return Tensor._make(data, device)
+    return _new(data, device, False)
 
 
 def arange(

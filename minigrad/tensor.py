@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.backend import get_backend
+from minigrad.backend import get_backend, resolve_device
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
@@ -59,10 +59,14 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False, device: str | None = None):
         if isinstance(data, Tensor):
             device, data = data.device, data._data
-        elif device is None or device == "cpu":
-            device = "cpu"
-            if type(data) is not np.ndarray or data.dtype not in _DTYPES:
-                data = _host_array(data)
+        else:
+            device = resolve_device(device)
+            on_device = device != "cpu" and not isinstance(data, (np.ndarray, np.generic)) and hasattr(data, "dtype")
+            if not on_device:  # host data (numbers, lists, ndarrays), copied to the device if needed
+                if type(data) is not np.ndarray or data.dtype not in _DTYPES:
+                    data = _host_array(data)
+                if device != "cpu":
+                    data = get_backend(device).from_numpy(data)
         self._data = data
         self.device = device
         self.grad = None
@@ -75,7 +79,7 @@ class Tensor:
     def _make(cls, data: Any, device: str) -> Tensor:
         """A result tensor around a backend array (no checks; used by every op)."""
         t = object.__new__(Tensor)
-        if type(data) is not np.ndarray and device == "cpu":
+        if device == "cpu" and isinstance(data, (np.generic, float, int)):
             data = np.asarray(data)  # numpy reductions return scalars for 0-d results
         t._data = data
         t.device = device
@@ -189,12 +193,16 @@ class Tensor:
         out = self
         if dtype is not None and np.dtype(dtype) != self.dtype:
             out = _F.cast(out, _normalize_dtype(dtype))
-        if device is not None and device != self.device:
-            out = _F.to_device(out, device)
+        if device is not None and resolve_device(device) != self.device:
+            out = _F.to_device(out, resolve_device(device))
         return out
 
     def cpu(self) -> Tensor:
         return self.to("cpu")
+
+    def cuda(self) -> Tensor:
+        """A copy on the CUDA device (RuntimeError saying why when none is usable)."""
+        return self.to("cuda")
 
     def float(self) -> Tensor:
         return self.to(float32)

@@ -14,13 +14,40 @@ from minigrad.autograd import gradcheck, gradcheck_directional
 rng = np.random.default_rng(7)
 
 
+_COMPOSED_ON_CUDA = {"bias_add", "bias_grad"}  # the CUDA backend builds these from broadcasting kernels
+_device = "cpu"  # the device of the running test: t64/randn create tensors there
+
+
+def _has_kernel(device, name):
+    if device == "cpu":
+        return hasattr(_C, name)
+    return name in _COMPOSED_ON_CUDA or hasattr(_C.cuda, name)
+
+
 def needs(*kernels):
-    missing = [k for k in kernels if not hasattr(_C, k)]
-    return pytest.mark.skipif(bool(missing), reason=f"_C kernels not built yet: {missing}")
+    """Run the test only on devices whose build has these kernels."""
+
+    def mark(fn):
+        fn.needs_kernels = kernels
+        return fn
+
+    return mark
+
+
+@pytest.fixture(autouse=True)
+def on_device(device, request):
+    """Every test runs on each device (conftest's `device`); t64/randn create tensors there."""
+    global _device
+    missing = [k for k in getattr(request.function, "needs_kernels", ()) if not _has_kernel(device, k)]
+    if missing:
+        pytest.skip(f"{device} kernels not built yet: {missing}")
+    _device = device
+    yield
+    _device = "cpu"
 
 
 def t64(array, requires_grad=True):
-    return minigrad.tensor(np.asarray(array, np.float64), requires_grad=requires_grad)
+    return minigrad.tensor(np.asarray(array, np.float64), requires_grad=requires_grad, device=_device)
 
 
 def randn(*shape, requires_grad=True):
@@ -216,7 +243,8 @@ def batch_norm_ref(x, w, b, eps=1e-5):
 @pytest.mark.parametrize("shape", [(4, 3), (2, 3, 2, 2)])
 def test_batch_norm_training_and_eval(shape):
     x, w, b = randn(*shape), randn(3), randn(3)
-    rm, rv = minigrad.zeros(3, dtype=minigrad.float64), minigrad.ones(3, dtype=minigrad.float64)
+    rm = minigrad.zeros(3, dtype=minigrad.float64, device=_device)
+    rv = minigrad.ones(3, dtype=minigrad.float64, device=_device)
     y = F.batch_norm(x, rm, rv, w, b, training=True, momentum=0.1)
     np.testing.assert_allclose(y.numpy(), batch_norm_ref(x.numpy(), w.numpy(), b.numpy()), rtol=1e-9, atol=1e-12)
     axes = (0,) + tuple(range(2, x.ndim))
@@ -274,13 +302,13 @@ def ce_ref(logits, target, reduction, label_smoothing=0.0, ignore_index=-100):
 @pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
 def test_cross_entropy(reduction, label_smoothing):
     x = randn(5, 4)
-    target = minigrad.tensor([0, 3, 1, 1, 2])
+    target = minigrad.tensor([0, 3, 1, 1, 2], device=_device)
     kw = dict(reduction=reduction, label_smoothing=label_smoothing)
     np.testing.assert_allclose(
         F.cross_entropy(x, target, **kw).numpy(), ce_ref(x.numpy(), target.numpy(), **kw), rtol=1e-12
     )
     gradcheck(lambda a: F.cross_entropy(a, target, **kw), (x,))
-    ignored = minigrad.tensor([0, -100, 1, 1, -100])
+    ignored = minigrad.tensor([0, -100, 1, 1, -100], device=_device)
     np.testing.assert_allclose(
         F.cross_entropy(x, ignored, **kw).numpy(), ce_ref(x.numpy(), ignored.numpy(), **kw), rtol=1e-12
     )
@@ -290,7 +318,7 @@ def test_cross_entropy(reduction, label_smoothing):
 @needs("cross_entropy_forward", "cross_entropy_backward")
 def test_cross_entropy_spatial_probabilities_and_bad_target():
     x = randn(2, 3, 2, 2)
-    target = minigrad.randint(0, 3, (2, 2, 2))
+    target = minigrad.randint(0, 3, (2, 2, 2), device=_device)
     moved = x.numpy().transpose(0, 2, 3, 1).reshape(-1, 3)
     np.testing.assert_allclose(
         F.cross_entropy(x, target, reduction="none").numpy(),
@@ -312,7 +340,7 @@ def test_cross_entropy_spatial_probabilities_and_bad_target():
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_nll_loss(reduction):
     logp = randn(5, 4)
-    target = minigrad.tensor([0, 3, -100, 1, 2])
+    target = minigrad.tensor([0, 3, -100, 1, 2], device=_device)
     weight = t64([0.5, 1.0, 2.0, 1.5], requires_grad=False)
     t, w = target.numpy(), weight.numpy()
     valid = t != -100

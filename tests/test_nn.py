@@ -239,24 +239,25 @@ LAYER_CASES = [
 ]
 
 
-def _compare_with_torch(torch, make, shape, dtype, passes=2):
+def _compare_with_torch(torch, make, shape, dtype, device="cpu", passes=2):
     ours, theirs = make(nn), make(torch.nn)
     if dtype == np.float64:
         ours, theirs = ours.double(), theirs.double()
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    ours.to(device)
     tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-4, atol=2e-5)
     rng = np.random.default_rng(0)
     for _ in range(passes):  # several passes: running statistics evolve the same way
         x = rng.standard_normal(shape).astype(dtype)
         xt = torch.from_numpy(x.copy()).requires_grad_()
-        xm = Tensor(x.copy(), requires_grad=True)
+        xm = Tensor(x.copy(), requires_grad=True, device=device)
         ours.zero_grad()
         theirs.zero_grad()
         yt, ym = theirs(xt), ours(xm)
         np.testing.assert_allclose(ym.numpy(), yt.detach().numpy(), **tol)
         g = rng.standard_normal(tuple(yt.shape)).astype(dtype)
         yt.backward(torch.from_numpy(g))
-        ym.backward(Tensor(g))
+        ym.backward(Tensor(g, device=device))
         np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), **tol)
         their_params = dict(theirs.named_parameters())
         for name, p in ours.named_parameters():
@@ -269,9 +270,9 @@ def _compare_with_torch(torch, make, shape, dtype, passes=2):
 
 @pytest.mark.parametrize(("label", "make", "shape"), LAYER_CASES, ids=[c[0] for c in LAYER_CASES])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_layer_matches_torch(label, make, shape, dtype):
+def test_layer_matches_torch(label, make, shape, dtype, device):
     torch = pytest.importorskip("torch")
-    _compare_with_torch(torch, make, shape, dtype)
+    _compare_with_torch(torch, make, shape, dtype, device)
 
 
 @pytest.mark.parametrize(
@@ -296,16 +297,16 @@ def test_batch_norm_eval_uses_running_stats_like_torch(make):
         ours(Tensor(np.zeros((2,) * (3 if len(shape) == 4 else 4))))
 
 
-def test_dropout_is_inverted_and_random_in_training():
+def test_dropout_is_inverted_and_random_in_training(device):
     manual_seed(0)
     drop = nn.Dropout(0.3)
-    x = Tensor(np.ones((200, 50), np.float32), requires_grad=True)
+    x = Tensor(np.ones((200, 50), np.float32), requires_grad=True, device=device)
     y = drop(x)
     values = y.numpy()
     kept = values != 0
     assert abs(kept.mean() - 0.7) < 0.02
     np.testing.assert_allclose(values[kept], 1 / 0.7, rtol=1e-6)
-    y.backward(Tensor(np.ones((200, 50), np.float32)))
+    y.backward(Tensor(np.ones((200, 50), np.float32), device=device))
     np.testing.assert_allclose(x.grad.numpy(), values, rtol=1e-6)  # gradient through the same mask
     assert not np.array_equal(drop(x).numpy(), values)  # a new mask each call
     drop.eval()
@@ -330,10 +331,10 @@ GRADCHECK_CASES = [
 @pytest.mark.parametrize(
     ("make", "shape"), GRADCHECK_CASES, ids=lambda c: getattr(c, "__name__", None)
 )
-def test_layer_gradcheck_float64(make, shape):
+def test_layer_gradcheck_float64(make, shape, device):
     manual_seed(1)
-    layer = make().double()
-    x = Tensor(np.random.default_rng(2).standard_normal(shape), requires_grad=True)
+    layer = make().double().to(device)
+    x = Tensor(np.random.default_rng(2).standard_normal(shape), requires_grad=True, device=device)
     assert gradcheck(lambda inp, *params: layer(inp), [x, *layer.parameters()])
 
 
@@ -378,18 +379,18 @@ def _loss_inputs(kind, dtype, rng):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize(("name", "kwargs", "kind"), LOSS_CASES,
                          ids=[f"{c[0]}-{c[1]}" for c in LOSS_CASES])  # fmt: skip
-def test_loss_matches_torch(name, kwargs, kind, dtype):
+def test_loss_matches_torch(name, kwargs, kind, dtype, device):
     torch = pytest.importorskip("torch")
     x, target = _loss_inputs(kind, dtype, np.random.default_rng(3))
-    xm = Tensor(x.copy(), requires_grad=True)
+    xm = Tensor(x.copy(), requires_grad=True, device=device)
     xt = torch.from_numpy(x.copy()).requires_grad_()
-    ours = getattr(nn, name)(**kwargs)(xm, Tensor(target))
+    ours = getattr(nn, name)(**kwargs)(xm, Tensor(target, device=device))
     theirs = getattr(torch.nn, name)(**kwargs)(xt, torch.from_numpy(target))
     tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-6)
     assert ours.shape == tuple(theirs.shape)
     np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), **tol)
     g = np.random.default_rng(4).uniform(0.5, 1.5, tuple(theirs.shape)).astype(dtype)
-    ours.backward(Tensor(g))
+    ours.backward(Tensor(g, device=device))
     theirs.backward(torch.from_numpy(g))
     np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), **tol)
 

@@ -93,8 +93,11 @@ def test_attributes_and_conversions():
     assert c.grad_fn is not None and not np.shares_memory(c.numpy(), t.numpy())
     with pytest.raises(RuntimeError, match="cannot be converted"):
         t.item()
-    with pytest.raises(RuntimeError, match="not available"):
-        t.to("cuda")
+    if minigrad.cuda.is_available():
+        assert t.to("cuda").device == "cuda"
+    else:
+        with pytest.raises(RuntimeError, match="not available"):
+            t.to("cuda")
 
 
 def test_repr_like_torch():

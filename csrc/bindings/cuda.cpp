@@ -1,5 +1,5 @@
-// _C.cuda: device arrays, the caching allocator, device queries, and the first
-// CUDA kernels. Compiled only with MINIGRAD_CUDA=AUTO/ON (nvcc found) or EMULATE.
+// _C.cuda: device arrays, the caching allocator, device queries; the kernel
+// families register from cuda_<family>.cpp. Compiled only with MINIGRAD_CUDA=AUTO/ON (nvcc found) or EMULATE.
 #include <cstdint>
 #include <limits>
 #include <sstream>
@@ -51,6 +51,13 @@ void fill(DeviceArray& self, const py::handle& value) {
     const auto v = value.cast<int64_t>();
     py::gil_scoped_release release;
     mc::fill(static_cast<int64_t*>(self.data()), v, self.size());
+    return;
+  }
+  if (self.dtype() == mc::DType::b8) {
+    if (!py::isinstance<py::bool_>(value)) type_error("fill_: a bool array needs a bool value, got ", std::string(py::repr(value)));
+    const bool v = value.cast<bool>();
+    py::gil_scoped_release release;
+    mc::fill(static_cast<bool*>(self.data()), v, self.size());
     return;
   }
   if (!is_int && !py::isinstance<py::float_>(value))
@@ -148,53 +155,6 @@ void bind_cuda(py::module_& m) {
         return a;
       },
       py::arg("shape"), py::arg("dtype") = "float32", "New device array of zeros.");
-
-  // First kernels (elementwise family), for tests until the Python backend uses them.
-  c.def(
-      "relu",
-      [](const py::handle& x_obj) {
-        const DeviceArray& x = float_device_array(x_obj, "relu", "x");
-        py::gil_scoped_release release;
-        DeviceArray y(x.shape(), x.dtype());
-        dispatch_float(x, [&](auto t) {
-          using T = decltype(t);
-          mc::relu_forward(static_cast<const T*>(x.data()), static_cast<T*>(y.data()), x.size());
-        });
-        return y;
-      },
-      py::arg("x"), "y = max(x, 0) on the device.");
-  c.def(
-      "relu_backward",
-      [](const py::handle& dy_obj, const py::handle& y_obj) {
-        const DeviceArray& dy = float_device_array(dy_obj, "relu_backward", "dy");
-        const DeviceArray& y = float_device_array(y_obj, "relu_backward", "y");
-        require_same(dy, y, "relu_backward", "dy", "y");
-        py::gil_scoped_release release;
-        DeviceArray dx(y.shape(), y.dtype());
-        dispatch_float(y, [&](auto t) {
-          using T = decltype(t);
-          mc::relu_backward(static_cast<const T*>(dy.data()), static_cast<const T*>(y.data()),
-                            static_cast<T*>(dx.data()), y.size());
-        });
-        return dx;
-      },
-      py::arg("dy"), py::arg("y"), "dx = dy where y > 0, else 0 (y is relu's output).");
-  c.def(
-      "add",
-      [](const py::handle& a_obj, const py::handle& b_obj) {
-        const DeviceArray& a = float_device_array(a_obj, "add", "a");
-        const DeviceArray& b = float_device_array(b_obj, "add", "b");
-        require_same(a, b, "add", "a", "b");
-        py::gil_scoped_release release;
-        DeviceArray out(a.shape(), a.dtype());
-        dispatch_float(a, [&](auto t) {
-          using T = decltype(t);
-          mc::add(static_cast<const T*>(a.data()), static_cast<const T*>(b.data()), static_cast<T*>(out.data()),
-                  a.size());
-        });
-        return out;
-      },
-      py::arg("a"), py::arg("b"), "a + b on the device (same shape and dtype; no broadcasting).");
 
   bind_cuda_gemm(c);
   bind_cuda_conv(c);

@@ -20,6 +20,7 @@ inline py::dtype numpy_dtype(mc::DType dt) {
     case mc::DType::f32: return py::dtype::of<float>();
     case mc::DType::f64: return py::dtype::of<double>();
     case mc::DType::i64: return py::dtype::of<int64_t>();
+    case mc::DType::b8: return py::dtype::of<bool>();
   }
   return py::dtype::of<float>();
 }
@@ -28,7 +29,8 @@ inline mc::DType device_dtype(const py::dtype& dt, const char* op) {
   if (dt.is(py::dtype::of<float>())) return mc::DType::f32;
   if (dt.is(py::dtype::of<double>())) return mc::DType::f64;
   if (dt.is(py::dtype::of<int64_t>())) return mc::DType::i64;
-  type_error(op, ": dtype must be float32, float64 or int64, got ", std::string(py::str(dt)));
+  if (dt.is(py::dtype::of<bool>())) return mc::DType::b8;
+  type_error(op, ": dtype must be float32, float64, int64 or bool, got ", std::string(py::str(dt)));
 }
 
 inline std::string shape_str(const std::vector<int64_t>& shape) {
@@ -72,7 +74,8 @@ inline DeviceArray& as_device_array(const py::handle& obj, const char* op, const
 
 inline const DeviceArray& float_device_array(const py::handle& obj, const char* op, const char* name) {
   const DeviceArray& a = as_device_array(obj, op, name);
-  if (a.dtype() == mc::DType::i64) type_error(op, ": ", name, " must be float32 or float64, got int64");
+  if (a.dtype() != mc::DType::f32 && a.dtype() != mc::DType::f64)
+    type_error(op, ": ", name, " must be float32 or float64, got ", std::string(py::str(numpy_dtype(a.dtype()))));
   return a;
 }
 

@@ -9,6 +9,8 @@ Kernel arguments follow the `_C` API in docs/architecture.md.
 
 from __future__ import annotations
 
+import os
+import sys
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -237,6 +239,7 @@ class Backend(ABC):
 
 
 _backends: dict[str, Backend] = {}
+_auto_notice_shown = False
 
 
 def register_backend(backend: Backend) -> None:
@@ -244,12 +247,61 @@ def register_backend(backend: Backend) -> None:
     _backends[backend.device] = backend
 
 
+def cuda_unavailable_reason() -> str:
+    """Why device "cuda" cannot be used, or "" when it can."""
+    from minigrad import _C
+
+    if not hasattr(_C, "cuda"):
+        return _C.cuda_status() or "minigrad was built without CUDA"
+    return "" if _C.cuda.is_available() else _C.cuda_status() or "no usable CUDA device"
+
+
+def resolve_device(device: str | None) -> str:
+    """The device a tensor lives on for a requested name: "cpu", "cuda" ("cuda:0"), or "auto".
+
+    "auto" picks "cuda" when usable, else "cpu" with a one-line notice on stderr
+    (a RuntimeError instead when the environment sets MINIGRAD_REQUIRE_CUDA=1).
+    Asking for "cuda" where it is not usable is a RuntimeError saying why.
+    """
+    global _auto_notice_shown
+    if device is None:
+        return "cpu"
+    if device in _backends:  # "cpu", a registered device, "cuda" once in use
+        return device
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a str such as 'cpu', 'cuda' or 'auto', got {type(device).__name__}")
+    if device == "auto":
+        reason = cuda_unavailable_reason()
+        if not reason:
+            return "cuda"
+        if os.environ.get("MINIGRAD_REQUIRE_CUDA") == "1":
+            raise RuntimeError(f"device 'auto': MINIGRAD_REQUIRE_CUDA=1 but CUDA is not usable: {reason}")
+        if not _auto_notice_shown:
+            _auto_notice_shown = True
+            print(f"minigrad: CUDA not usable ({reason}); device 'auto' runs on the CPU", file=sys.stderr)
+        return "cpu"
+    if device in ("cuda", "cuda:0"):
+        reason = cuda_unavailable_reason()
+        if reason:
+            raise RuntimeError(f"device 'cuda' is not available: {reason}")
+        return "cuda"
+    if device.startswith("cuda:"):
+        raise RuntimeError(f"device {device!r} is not available: minigrad uses CUDA device 0 only ('cuda')")
+    raise ValueError(f"unknown device {device!r} (expected 'cpu', 'cuda' or 'auto')")
+
+
 def get_backend(device: str) -> Backend:
-    """The backend for device ("cpu"); RuntimeError naming the device when there is none."""
+    """The backend for device ("cpu", "cuda"); RuntimeError naming the device (and why) when there is none."""
     try:
         return _backends[device]
     except KeyError:
-        raise RuntimeError(f"device {device!r} is not available (devices: {', '.join(sorted(_backends))})") from None
+        pass
+    device = resolve_device(device)  # raises, saying why, when the device is not usable
+    if device == "cuda" and "cuda" not in _backends:
+        from minigrad.backend.cuda import CUDABackend
+
+        register_backend(CUDABackend())
+    return _backends[device]
 
 
 def _register_builtin() -> None:

@@ -105,7 +105,11 @@ class Optimizer:
                 for p in group["params"]:
                     if p.grad is None:
                         continue
-                    self._update(group, p, self.state.setdefault(p, {}))
+                    state = self.state.setdefault(p, {})
+                    for key, value in state.items():  # follow a parameter moved since (Module.to)
+                        if isinstance(value, Tensor) and value.device != p.device:
+                            state[key] = value.detach().to(p.device)
+                    self._update(group, p, state)
         return loss
 
     def _update(self, group: dict[str, Any], param: Tensor, state: dict[str, Any]) -> None:

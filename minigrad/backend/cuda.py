@@ -1,0 +1,361 @@
+"""The CUDA backend: minigrad._C.cuda.DeviceArray data, minigrad's own CUDA kernels.
+
+Arrays are always C-contiguous DeviceArrays (float32, float64, int64, bool);
+reshape is a view sharing the buffer, permute and broadcast_to are strided-copy
+kernels, elementwise ops broadcast in one kernel, reductions reduce the input
+viewed as (outer, reduced, inner). Host round trips, on purpose and only here:
+random numbers (drawn from minigrad.random's numpy Generator, so a seed gives
+the same values on every device), arange, advanced indexing (getitem with
+non-trivial indices, index_add, assign to a sub-index) and concatenate. Batched (> 2-D) matmul is a broadcast
+product and a reduction (no batched GEMM binding yet). Kernels
+of families not built yet raise NotImplementedError naming the missing kernel.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from minigrad import _C
+from minigrad.backend import Backend
+
+_cuda = getattr(_C, "cuda", None)
+
+
+def _kernel(name: str):
+    """_C.cuda.<name>, or NotImplementedError naming the kernel this build lacks."""
+    fn = getattr(_cuda, name, None)
+    if fn is None:
+        raise NotImplementedError(f"cuda: no {name} kernel in this build yet")
+    return fn
+
+
+def _is_device(a: Any) -> bool:
+    return _cuda is not None and isinstance(a, _cuda.DeviceArray)
+
+
+def _host(a: Any) -> Any:
+    """Device arrays (also inside an index tuple) as numpy arrays; other values unchanged."""
+    if _is_device(a):
+        return a.to_numpy()
+    if isinstance(a, tuple):
+        return tuple(_host(i) for i in a)
+    return a
+
+
+def _scalar(value: Any, dtype: np.dtype) -> Any:
+    """value as the Python type fill_ wants for dtype."""
+    if dtype.kind == "b":
+        return bool(value)
+    if dtype.kind in "iu":
+        return int(value)
+    return float(value)
+
+
+def _operands(a: Any, b: Any) -> tuple:
+    """Python/numpy scalars (the functional layer passes some) as 0-d device arrays of the other operand's dtype."""
+    if not _is_device(a):
+        a = _cuda.empty((), b.dtype).fill_(_scalar(a, b.dtype))
+    elif not _is_device(b):
+        b = _cuda.empty((), a.dtype).fill_(_scalar(b, a.dtype))
+    return a, b
+
+
+class CUDABackend(Backend):
+    device = "cuda"
+
+    # memory
+    def from_numpy(self, a):
+        a = np.asarray(a)
+        return _cuda.from_numpy(a if a.flags.c_contiguous else np.ascontiguousarray(a))
+
+    def to_numpy(self, a):
+        return a.to_numpy()
+
+    def empty(self, shape, dtype):
+        return _cuda.empty(tuple(shape), np.dtype(dtype))
+
+    def full(self, shape, value, dtype):
+        dtype = np.dtype(dtype)
+        return _cuda.empty(tuple(shape), dtype).fill_(_scalar(value, dtype))
+
+    def arange(self, start, stop, step, dtype):
+        return self.from_numpy(np.arange(start, stop, step, dtype=dtype))
+
+    def copy(self, a):
+        return _cuda.empty(a.shape, a.dtype).copy_(a)
+
+    def astype(self, a, dtype):
+        return _cuda.astype(a, np.dtype(dtype))
+
+    def contiguous(self, a):
+        return a
+
+    def assign(self, dst, index, value):
+        if index is Ellipsis or (isinstance(index, tuple) and not index):
+            if _is_device(value):
+                if value.dtype != dst.dtype:
+                    value = _cuda.astype(value, dst.dtype)
+                if value.shape != dst.shape:
+                    value = _cuda.broadcast_to(value, dst.shape)
+                dst.copy_(value)
+            elif np.ndim(value) == 0:
+                dst.fill_(_scalar(value, dst.dtype))
+            else:
+                dst.copy_(self.from_numpy(np.broadcast_to(np.asarray(value, dst.dtype), dst.shape)))
+            return
+        host = dst.to_numpy()  # a sub-index: through the host
+        host[_host(index)] = _host(value)
+        dst.copy_(_cuda.from_numpy(host))
+
+    # random: drawn on the host from the shared generator, then copied
+    def uniform(self, gen, shape, low, high, dtype):
+        return self.from_numpy(gen.uniform(low, high, shape).astype(dtype, copy=False))
+
+    def normal(self, gen, shape, mean, std, dtype):
+        return self.from_numpy(gen.normal(mean, std, shape).astype(dtype, copy=False))
+
+    def randint(self, gen, low, high, shape):
+        return self.from_numpy(gen.integers(low, high, shape, dtype=np.int64))
+
+    def dropout_mask(self, gen, shape, p, dtype):
+        keep = gen.random(shape, dtype=np.float64 if dtype == np.float64 else np.float32) >= p
+        return self.from_numpy(keep.astype(dtype) * np.dtype(dtype).type(1.0 / (1.0 - p)))
+
+    # elementwise (broadcasting kernels)
+    def add(self, a, b):
+        return _cuda.add(*_operands(a, b))
+
+    def sub(self, a, b):
+        return _cuda.sub(*_operands(a, b))
+
+    def mul(self, a, b):
+        return _cuda.mul(*_operands(a, b))
+
+    def div(self, a, b):
+        return _cuda.div(*_operands(a, b))
+
+    def pow(self, a, b):
+        return _cuda.pow(*_operands(a, b))
+
+    def neg(self, a):
+        return _cuda.neg(a)
+
+    def exp(self, a):
+        return _cuda.exp(a)
+
+    def log(self, a):
+        return _cuda.log(a)
+
+    def log1p(self, a):
+        return _cuda.log1p(a)
+
+    def sqrt(self, a):
+        return _cuda.sqrt(a)
+
+    def abs(self, a):
+        return _cuda.abs(a)
+
+    def sign(self, a):
+        return _cuda.sign(a)
+
+    def clamp(self, a, low, high):
+        return _cuda.clamp(a, low, high)
+
+    def maximum(self, a, b):
+        return _cuda.maximum(*_operands(a, b))
+
+    def where(self, cond, a, b):
+        return _cuda.where(cond, *_operands(a, b))
+
+    def compare(self, op, a, b):
+        return _cuda.compare(op, *_operands(a, b))
+
+    def all_finite(self, a):
+        return _cuda.all_finite(a)
+
+    # activations
+    def relu(self, x):
+        return _cuda.relu(x)
+
+    def relu_backward(self, dy, y):
+        return _cuda.relu_backward(dy, y)
+
+    def sigmoid(self, x):
+        return _cuda.sigmoid(x)
+
+    def sigmoid_backward(self, dy, y):
+        return _cuda.sigmoid_backward(dy, y)
+
+    def tanh(self, x):
+        return _cuda.tanh(x)
+
+    def tanh_backward(self, dy, y):
+        return _cuda.tanh_backward(dy, y)
+
+    def bias_add(self, x, bias):
+        if x.ndim < 2 or bias.ndim != 1 or bias.shape[0] != x.shape[1]:
+            raise ValueError(f"bias_add: bias of shape {bias.shape} does not match axis 1 of x {x.shape}")
+        return _cuda.add(x, _cuda.reshape(bias, (bias.shape[0],) + (1,) * (x.ndim - 2)))
+
+    def bias_grad(self, dy):
+        if dy.ndim < 2:
+            raise ValueError(f"bias_grad: dy must have at least 2 dimensions, got shape {dy.shape}")
+        return _cuda.sum(dy, (0, *range(2, dy.ndim)), False)
+
+    # reductions
+    def sum(self, a, axis, keepdims):
+        if a.dtype == np.bool_:
+            a = _cuda.astype(a, np.int64)  # numpy sums bools as integers
+        return _cuda.sum(a, axis, keepdims)
+
+    def max(self, a, axis, keepdims):
+        return _cuda.max(a, axis, keepdims)
+
+    def min(self, a, axis, keepdims):
+        return _cuda.min(a, axis, keepdims)
+
+    def argmax(self, a, axis, keepdims):
+        return _cuda.argmax(a, axis, keepdims)
+
+    def argmin(self, a, axis, keepdims):
+        return _cuda.argmin(a, axis, keepdims)
+
+    # shape and indexing
+    def reshape(self, a, shape):
+        shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+        if -1 in shape:
+            known = math.prod(d for d in shape if d != -1)
+            shape = tuple(a.size // known if known and d == -1 else d for d in shape)
+        return _cuda.reshape(a, shape)
+
+    def permute(self, a, axes):
+        return _cuda.permute(a, list(axes))
+
+    def broadcast_to(self, a, shape):
+        return _cuda.broadcast_to(a, tuple(shape))
+
+    def getitem(self, a, index):
+        if index is Ellipsis or (isinstance(index, tuple) and not index):
+            return a
+        return self.from_numpy(np.ascontiguousarray(a.to_numpy()[_host(index)]))
+
+    def index_add(self, shape, dtype, index, values):
+        out = np.zeros(shape, dtype)
+        np.add.at(out, _host(index), values.to_numpy())
+        return self.from_numpy(out)
+
+    def concatenate(self, arrays, axis):
+        return self.from_numpy(np.concatenate([a.to_numpy() for a in arrays], axis=axis))
+
+    # matrix multiply
+    def gemm(self, a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
+        return _kernel("gemm")(a, b, trans_a=trans_a, trans_b=trans_b, alpha=alpha, beta=beta, out=out)
+
+    def matmul(self, a, b):
+        if a.ndim == 2 and b.ndim == 2:
+            return _kernel("gemm")(a, b)
+        # Batched: the broadcast product (..., m, k, n) summed over k, on the device. Correct for any batch
+        # broadcasting but memory-hungry (batch * m * k * n); a batched GEMM binding would replace it.
+        a4 = _cuda.reshape(a, (*a.shape, 1))
+        b4 = _cuda.reshape(b, (*b.shape[:-2], 1, *b.shape[-2:]))
+        return _cuda.sum(_cuda.mul(a4, b4), -2, False)
+
+    # neural-network kernels (arguments as the _C contract)
+    def conv2d_forward(self, x, weight, bias, stride, padding, dilation, groups):
+        return _kernel("conv2d_forward")(
+            x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups
+        )
+
+    def conv2d_backward(
+        self, dy, x, weight, stride, padding, dilation, groups, need_input_grad, need_weight_grad, need_bias_grad
+    ):
+        return _kernel("conv2d_backward")(
+            dy,
+            x,
+            weight,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            groups=groups,
+            need_input_grad=need_input_grad,
+            need_weight_grad=need_weight_grad,
+            need_bias_grad=need_bias_grad,
+        )
+
+    def max_pool2d_forward(self, x, kernel_size, stride, padding, dilation, ceil_mode):
+        return _kernel("max_pool2d_forward")(
+            x, kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode
+        )
+
+    def max_pool2d_backward(self, dy, indices, input_shape):
+        return _kernel("max_pool2d_backward")(dy, indices, tuple(input_shape))
+
+    def avg_pool2d_forward(self, x, kernel_size, stride, padding, ceil_mode, count_include_pad):
+        return _kernel("avg_pool2d_forward")(
+            x, kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode, count_include_pad=count_include_pad
+        )
+
+    def avg_pool2d_backward(self, dy, input_shape, kernel_size, stride, padding, ceil_mode, count_include_pad):
+        return _kernel("avg_pool2d_backward")(
+            dy,
+            tuple(input_shape),
+            kernel_size,
+            stride=stride,
+            padding=padding,
+            ceil_mode=ceil_mode,
+            count_include_pad=count_include_pad,
+        )
+
+    def softmax(self, x):
+        return _kernel("softmax")(x)
+
+    def log_softmax(self, x):
+        return _kernel("log_softmax")(x)
+
+    def softmax_backward(self, y, dy):
+        return _kernel("softmax_backward")(y, dy)
+
+    def log_softmax_backward(self, y, dy):
+        return _kernel("log_softmax_backward")(y, dy)
+
+    def cross_entropy_forward(self, logits, target, reduction, label_smoothing, ignore_index):
+        return _kernel("cross_entropy_forward")(
+            logits, target, reduction=reduction, label_smoothing=label_smoothing, ignore_index=ignore_index
+        )
+
+    def cross_entropy_backward(self, log_probs, target, grad_loss, reduction, label_smoothing, ignore_index):
+        return _kernel("cross_entropy_backward")(
+            log_probs,
+            target,
+            grad_loss,
+            reduction=reduction,
+            label_smoothing=label_smoothing,
+            ignore_index=ignore_index,
+        )
+
+    def batch_norm_forward(self, x, weight, bias, running_mean, running_var, training, momentum, eps):
+        return _kernel("batch_norm_forward")(
+            x, weight, bias, running_mean, running_var, training, momentum=momentum, eps=eps
+        )
+
+    def batch_norm_backward(self, dy, x, weight, save_mean, save_invstd, training):
+        return _kernel("batch_norm_backward")(dy, x, weight, save_mean, save_invstd, training=training)
+
+    # optimizer updates, in place
+    def sgd_step(self, *args: Any, **kwargs: Any) -> None:
+        _kernel("sgd_step")(*args, **kwargs)
+
+    def adam_step(self, *args: Any, **kwargs: Any) -> None:
+        _kernel("adam_step")(*args, **kwargs)
+
+    def rmsprop_step(self, *args: Any, **kwargs: Any) -> None:
+        _kernel("rmsprop_step")(*args, **kwargs)
+
+    def adagrad_step(self, *args: Any, **kwargs: Any) -> None:
+        _kernel("adagrad_step")(*args, **kwargs)
+
+    def adadelta_step(self, *args: Any, **kwargs: Any) -> None:
+        _kernel("adadelta_step")(*args, **kwargs)

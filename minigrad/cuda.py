@@ -1,0 +1,62 @@
+"""minigrad.cuda: is a CUDA device usable, and its memory.
+
+Importing never fails: in a build without CUDA, or on a machine without a
+driver or a device, is_available() is False and the queries say so. In the
+test-only emulated build (MINIGRAD_CUDA=EMULATE) the "device" is the SIMT
+emulator running the CUDA kernels on the CPU; is_emulated() is True there.
+"""
+
+from __future__ import annotations
+
+from minigrad import _C
+from minigrad.backend import cuda_unavailable_reason
+
+_cuda = getattr(_C, "cuda", None)
+
+
+def is_available() -> bool:
+    """Whether device="cuda" can be used (a device, or the emulator)."""
+    return not cuda_unavailable_reason()
+
+
+def device_count() -> int:
+    """Number of usable CUDA devices (0 without a CUDA build, a driver or a device)."""
+    return _cuda.device_count() if _cuda is not None else 0
+
+
+def _require(what: str):
+    reason = cuda_unavailable_reason()
+    if reason:
+        raise RuntimeError(f"minigrad.cuda.{what}: CUDA is not available: {reason}")
+    return _cuda
+
+
+def get_device_name() -> str:
+    """Name of device 0 (the emulator says it is one); RuntimeError when none is usable."""
+    return _require("get_device_name").get_device_name()
+
+
+def is_emulated() -> bool:
+    """Whether CUDA kernels run on the CPU SIMT emulator (the test-only build)."""
+    return _cuda is not None and _cuda.is_emulated()
+
+
+def synchronize() -> None:
+    """Wait for all queued device work; a failed kernel raises RuntimeError here."""
+    _require("synchronize").synchronize()
+
+
+def memory_allocated() -> int:
+    """Bytes of device memory held by live arrays (rounded to the allocator's size classes); 0 without CUDA."""
+    return _cuda.memory_allocated() if _cuda is not None else 0
+
+
+def memory_reserved() -> int:
+    """Bytes of device memory held by the caching allocator (in use + cached); 0 without CUDA."""
+    return _cuda.memory_reserved() if _cuda is not None else 0
+
+
+def empty_cache() -> None:
+    """Give cached, unused device memory back to CUDA (no-op without CUDA)."""
+    if _cuda is not None:
+        _cuda.empty_cache()
