@@ -118,6 +118,14 @@ def _require_float(op: str, *tensors: Tensor | None) -> None:
             raise TypeError(f"{op}: expected a floating-point tensor, got {t.dtype} with shape {t.shape}")
 
 
+def _require_same_device(op: str, input: Tensor, *others: Tensor | None) -> None:
+    """Arguments passed to kernels as raw arrays (targets, running stats, conditions) bypass
+    Function.apply's device check, so they are checked here."""
+    for t in others:
+        if t is not None and t.device != input.device:
+            raise RuntimeError(f"{op}: expected all tensors on the same device, got {input.device} and {t.device}")
+
+
 def _check_reduction(op: str, reduction: str) -> None:
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{op}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
@@ -430,6 +438,7 @@ def eq(input: Any, other: Any) -> Tensor:
 def where(condition: Tensor, input: Any, other: Any) -> Tensor:
     """input where condition else other, broadcasting; gradients flow to both branches' picks."""
     a, b = _operands(input, other)
+    _require_same_device("where", a, condition)
     return Where.apply(a, b, cond=condition._data)
 
 
@@ -1219,6 +1228,7 @@ def batch_norm(
     """Batch normalization over axis 1 of (N, C, ...): batch statistics when training (and the
     running statistics updated in place), the running statistics otherwise."""
     _require_float("batch_norm", input, weight, bias)
+    _require_same_device("batch_norm", input, running_mean, running_var, weight, bias)
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected input (N, C, ...), got shape {input.shape}")
     if not training and (running_mean is None or running_var is None):
@@ -1316,6 +1326,7 @@ def cross_entropy(
     """Softmax cross-entropy of logits (N, C[, d...]) against int64 class indices (N[, d...])
     or class probabilities shaped like input."""
     _require_float("cross_entropy", input)
+    _require_same_device("cross_entropy", input, target, weight)
     _check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
@@ -1393,6 +1404,7 @@ def nll_loss(
 ) -> Tensor:
     """Negative log-likelihood of log-probabilities (N, C[, d...]) at int64 targets."""
     _require_float("nll_loss", input, weight)
+    _require_same_device("nll_loss", input, target, weight)
     _check_reduction("nll_loss", reduction)
     if target.dtype != int64:
         raise TypeError(f"nll_loss: target must be int64 class indices, got {target.dtype}")

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import minigrad
 from minigrad import _C, nn
 from minigrad.backend import resolve_device
+from minigrad.nn import functional as F
 
 cuda_only = pytest.mark.skipif(not minigrad.cuda.is_available(), reason="no usable CUDA device (or emulator)")
 rng = np.random.default_rng(5)
@@ -270,6 +271,17 @@ def test_mixing_devices_is_an_error_naming_both():
         a + b
     with pytest.raises(RuntimeError, match="cuda and cpu"):
         b * a
+    # Arguments the kernels take as raw arrays (targets, running stats, conditions) are checked too.
+    logits, target = minigrad.randn(3, 4, device="cuda"), minigrad.tensor(np.array([0, 1, 2]))
+    with pytest.raises(RuntimeError, match="cross_entropy: .*cuda and cpu"):
+        F.cross_entropy(logits, target)
+    with pytest.raises(RuntimeError, match="nll_loss: .*cuda and cpu"):
+        F.nll_loss(logits, target)
+    stats = minigrad.zeros(4), minigrad.ones(4)
+    with pytest.raises(RuntimeError, match="batch_norm: .*cuda and cpu"):
+        F.batch_norm(logits, *stats, training=True)
+    with pytest.raises(RuntimeError, match="where: .*cuda and cpu"):
+        minigrad.where(minigrad.ones(3, 4) > 0, logits, logits)
 
 
 @cuda_only
