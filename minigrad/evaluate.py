@@ -21,11 +21,12 @@ import numpy as np
 import minigrad
 import minigrad.nn.functional as F
 from minigrad.autograd import no_grad
+from minigrad.backend import resolve_device
 from minigrad.data import transforms as T
 from minigrad.data.idx import read_idx
 from minigrad.nn import Module
 
-__all__ = ["EvalResult", "evaluate", "parse_noise", "load_images", "format_confusion", "select_device", "main"]
+__all__ = ["EvalResult", "evaluate", "parse_noise", "load_images", "format_confusion", "main"]
 
 
 @dataclass
@@ -105,35 +106,6 @@ def format_confusion(confusion: np.ndarray, classes: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def _cuda_unusable_reason() -> str | None:
-    """None when training on CUDA is possible, else why not."""
-    if minigrad._C.cuda_device_count() < 1:
-        return minigrad._C.cuda_status()
-    from minigrad.backend import get_backend
-
-    try:
-        get_backend("cuda")
-    except RuntimeError:
-        return "minigrad has no CUDA backend yet"
-    return None
-
-
-def select_device(requested: str) -> str:
-    """'cpu' | 'cuda' | 'auto' -> the device to run on. auto prefers a usable GPU and says
-    on stderr when it falls back to the CPU; cuda without a usable GPU is an error."""
-    if requested == "cpu":
-        return "cpu"
-    if requested not in ("auto", "cuda"):
-        raise ValueError(f"unknown device {requested!r}: expected auto, cpu or cuda")
-    reason = _cuda_unusable_reason()
-    if reason is None:
-        return "cuda"
-    if requested == "cuda":
-        raise RuntimeError(f"--device cuda: CUDA is not usable here ({reason}); use --device cpu or auto")
-    print(f"note: CUDA not usable ({reason}); running on the CPU", file=sys.stderr)
-    return "cpu"
-
-
 def _batches(x: np.ndarray, y: np.ndarray, batch_size: int, device: str):
     for i in range(0, len(x), batch_size):
         yield minigrad.tensor(x[i : i + batch_size]).to(device), minigrad.tensor(y[i : i + batch_size]).to(device)
@@ -160,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     try:
-        device = select_device(args.device)
+        device = resolve_device(args.device)
         if args.threads:
             minigrad.set_num_threads(args.threads)
         model = load_model(args.model).to(device)

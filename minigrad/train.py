@@ -29,9 +29,10 @@ import minigrad
 import minigrad.nn.functional as F
 from minigrad import optim
 from minigrad import random as mg_random
+from minigrad.backend import resolve_device
 from minigrad.data import MNIST, DataLoader, FashionMNIST, Subset, random_split
 from minigrad.data import transforms as T
-from minigrad.evaluate import EvalResult, evaluate, select_device
+from minigrad.evaluate import EvalResult, evaluate
 from minigrad.models import MODELS, ModelInfo, build_model, save_model
 from minigrad.serialization import load, save
 
@@ -305,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.out = args.out or str(path.parent)
     s = _settings(args, json.loads(checkpoint["settings"]) if checkpoint else None)
     try:
-        device = select_device(s["device"])
+        device = resolve_device(s["device"])
     except RuntimeError as exc:
         print(f"minigrad-train: error: {exc}", file=sys.stderr)
         return 2

@@ -120,15 +120,17 @@ def test_resume_keeps_settings_and_may_extend_epochs(data_dir, tmp_path, capsys)
     assert data["settings"]["optimizer"] == "adam" and data["settings"]["lr"] == 1e-3
 
 
-def test_device_choice(data_dir, tmp_path, capsys):
-    assert ev.select_device("cpu") == "cpu"
-    if minigrad._C.cuda_device_count() == 0:
-        assert ev.select_device("auto") == "cpu"
+def test_device_choice(data_dir, tmp_path, capsys, monkeypatch):
+    """Both commands choose their device through minigrad.backend.resolve_device."""
+    if not minigrad.cuda.is_available():
+        monkeypatch.setattr(minigrad.backend, "_auto_notice_shown", False)
+        assert train.main(["--device", "auto", "--epochs", "1", "--val-split", "32", "--no-plots",
+                           "--batch-size", "32", "--data-dir", str(data_dir), "--out", str(tmp_path / "auto")]) == 0
         assert "CUDA not usable" in capsys.readouterr().err
-        with pytest.raises(RuntimeError, match="--device cuda: CUDA is not usable"):
-            ev.select_device("cuda")
         assert train.main(["--device", "cuda", "--out", str(tmp_path / "x")]) == 2
-        assert "CUDA is not usable" in capsys.readouterr().err
+        assert "device 'cuda' is not available" in capsys.readouterr().err
+    else:
+        assert minigrad.backend.resolve_device("auto") == "cuda"
 
 
 def test_bad_arguments_are_usage_errors(data_dir, tmp_path):
