@@ -23,7 +23,8 @@ WITHOUT_TORCH = "import sys; sys.modules['torch'] = None; from benchmarks.run im
 def run_smoke(tmp_path: Path, without_torch: bool = False) -> tuple[dict, str]:
     # The minigrad under test (installed or a developer build) first, then the repo for `benchmarks`;
     # run from tmp_path so `-m` does not put the source tree's minigrad/ (no _C) first.
-    minigrad_home = Path(minigrad.__file__).resolve().parents[1]
+    # (absolute, not resolved: the emulated build's package links its .py files to the source tree)
+    minigrad_home = Path(os.path.abspath(minigrad.__file__)).parents[1]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(minigrad_home), str(ROOT)]))
     args = ["--smoke", "--threads", "1", "--out", str(tmp_path)]
     if without_torch:

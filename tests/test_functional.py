@@ -332,9 +332,9 @@ def test_cross_entropy_spatial_probabilities_and_bad_target():
         F.cross_entropy(logits, probs).item(), -(probs.numpy() * log_softmax_ref(logits.numpy(), 1)).sum(1).mean()
     )
     with pytest.raises(TypeError, match="cross_entropy: target"):
-        F.cross_entropy(logits, minigrad.tensor([True, False, True, True]))
+        F.cross_entropy(logits, minigrad.tensor([True, False, True, True], device=_device))
     with pytest.raises(ValueError, match="cross_entropy: target shape"):
-        F.cross_entropy(logits, minigrad.tensor([0, 1]))
+        F.cross_entropy(logits, minigrad.tensor([0, 1], device=_device))
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
