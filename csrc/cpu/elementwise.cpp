@@ -30,6 +30,21 @@ void map_binary(const T* dy, const T* y, T* dx, int64_t n, Fn f) {
   });
 }
 
+// The sum of v[0..n) in double, in a fixed order: kLanes interleaved partial
+// sums (one running sum would be a chain of dependent adds, 4 cycles each).
+template <typename T>
+double sum_as_double(const T* v, int64_t n) {
+  constexpr int64_t kLanes = 8;
+  double lanes[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int64_t k = 0; k < kLanes; ++k) lanes[k] += static_cast<double>(v[i + k]);
+  double sum = 0;
+  for (; i < n; ++i) sum += static_cast<double>(v[i]);
+  for (int64_t k = 0; k < kLanes; ++k) sum += lanes[k];
+  return sum;
+}
+
 }  // namespace
 
 template <typename T>
@@ -99,10 +114,7 @@ void bias_grad(const T* dy, T* dbias, int64_t N, int64_t C, int64_t inner) {
     double acc[kBlock] = {};
     for (int64_t n = 0; n < N; ++n)
       for (int64_t c = c0; c < c1; ++c) {
-        const T* plane = dy + (n * C + c) * inner;
-        double plane_sum = 0;
-        for (int64_t s = 0; s < inner; ++s) plane_sum += plane[s];
-        acc[c - c0] += plane_sum;
+        acc[c - c0] += sum_as_double(dy + (n * C + c) * inner, inner);
       }
     for (int64_t c = c0; c < c1; ++c) dbias[c] = static_cast<T>(acc[c - c0]);
   }
