@@ -267,6 +267,32 @@ def test_max_pool_nan_and_ties_as_pytorch():
     assert y[0, 0, 0, 0] == -np.inf and idx[0, 0, 0, 0] == 0
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pool_nans_in_edge_and_inner_windows(dtype):
+    """Several NaNs per window, ties and padding: the last NaN of a window wins,
+    else the first maximum, in border windows and in the row-wise inner ones alike."""
+    rng = np.random.default_rng(7)
+    x = rng.integers(-3, 3, size=(2, 3, 9, 11)).astype(dtype)  # many ties
+    x[rng.random(x.shape) < 0.1] = np.nan
+    y, idx = _C.max_pool2d_forward(x, (3, 2), (2, 1), (1, 1))
+    ref_y = np.empty_like(y)
+    ref_idx = np.empty_like(idx)
+    for n, c, oh, ow in np.ndindex(*y.shape):
+        best, best_i = -np.inf, None
+        for i in range(oh * 2 - 1, oh * 2 + 2):
+            for j in range(ow - 1, ow + 1):
+                if 0 <= i < 9 and 0 <= j < 11:
+                    v = x[n, c, i, j]
+                    if best_i is None:
+                        best_i = i * 11 + j
+                    if v > best or np.isnan(v):
+                        best, best_i = v, i * 11 + j
+        ref_y[n, c, oh, ow], ref_idx[n, c, oh, ow] = best, best_i
+    np.testing.assert_array_equal(idx, ref_idx)
+    np.testing.assert_array_equal(y, ref_y)  # NaNs compare equal here
+    assert np.isnan(y).any()
+
+
 def test_large_plane_count_threads():
     """Enough planes for several threads; the result equals the reference."""
     rng = np.random.default_rng(4)

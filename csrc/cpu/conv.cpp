@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cpu/conv_geometry.h"
+#include "cpu/elementwise.h"
 #include "cpu/gemm.h"
 #include "cpu/parallel.h"
 
@@ -210,20 +211,6 @@ void direct_forward(const Conv2dShape& s, const Dims& d, const T* x, const T* we
   }
 }
 
-template <typename T>
-void bias_grad(const Conv2dShape& s, const Dims& d, const T* dy, T* dbias) {
-  const int threads = threads_for(s.batch * s.out_channels * d.out_plane, kMinElementsPerThread);
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t co = 0; co < s.out_channels; ++co) {
-    double sum = 0;  // double even for float: the sum runs over N * OH * OW terms
-    for (int64_t n = 0; n < s.batch; ++n) {
-      const T* plane = dy + (n * s.out_channels + co) * d.out_plane;
-      for (int64_t i = 0; i < d.out_plane; ++i) sum += plane[i];
-    }
-    dbias[co] = static_cast<T>(sum);
-  }
-}
-
 }  // namespace
 
 template <typename T>
@@ -259,7 +246,7 @@ template <typename T>
 void conv2d_backward(const Conv2dShape& s, const T* dy, const T* x, const T* weight, T* dx, T* dweight,
                      T* dbias) {
   const Dims d = dims_of(s);
-  if (dbias != nullptr) bias_grad(s, d, dy, dbias);
+  if (dbias != nullptr) bias_grad(dy, dbias, s.batch, s.out_channels, d.out_plane);
   if (dx == nullptr && dweight == nullptr) return;
 
   const Plan plan = plan_for(s, d);

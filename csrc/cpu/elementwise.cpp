@@ -9,49 +9,78 @@
 namespace minigrad::cpu {
 namespace {
 
-// out[i] = f(i) for i in [0, n), on one thread below kMinParallelWork elements.
-template <typename Fn>
-void map_index(int64_t n, Fn f) {
-#pragma omp parallel for simd num_threads(num_threads()) if (n >= kMinParallelWork)
-  for (int64_t i = 0; i < n; ++i) f(i);
+// y[i] = f(x[i]), as a plain loop over restrict pointers that vectorises.
+template <typename T, typename Fn>
+void map_unary(const T* x, T* y, int64_t n, Fn f) {
+  for_each_slice(n, [=](int64_t begin, int64_t end) {
+    const T* __restrict in = x;
+    T* __restrict out = y;
+    for (int64_t i = begin; i < end; ++i) out[i] = f(in[i]);
+  });
+}
+
+// dx[i] = f(dy[i], y[i]).
+template <typename T, typename Fn>
+void map_binary(const T* dy, const T* y, T* dx, int64_t n, Fn f) {
+  for_each_slice(n, [=](int64_t begin, int64_t end) {
+    const T* __restrict a = dy;
+    const T* __restrict b = y;
+    T* __restrict out = dx;
+    for (int64_t i = begin; i < end; ++i) out[i] = f(a[i], b[i]);
+  });
+}
+
+// The sum of v[0..n) in double, in a fixed order: kLanes interleaved partial
+// sums (one running sum would be a chain of dependent adds, 4 cycles each).
+template <typename T>
+double sum_as_double(const T* v, int64_t n) {
+  constexpr int64_t kLanes = 8;
+  double lanes[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int64_t k = 0; k < kLanes; ++k) lanes[k] += static_cast<double>(v[i + k]);
+  double sum = 0;
+  for (; i < n; ++i) sum += static_cast<double>(v[i]);
+  for (int64_t k = 0; k < kLanes; ++k) sum += lanes[k];
+  return sum;
 }
 
 }  // namespace
 
 template <typename T>
 void relu_forward(const T* x, T* y, int64_t n) {
-  // x < 0 ? 0 : x keeps NaN as NaN, as PyTorch does.
-  map_index(n, [=](int64_t i) { y[i] = x[i] < T(0) ? T(0) : x[i]; });
+  // v < 0 ? 0 : v keeps NaN as NaN, as PyTorch does (and compiles to maxps).
+  map_unary(x, y, n, [](T v) { return v < T(0) ? T(0) : v; });
 }
 
 template <typename T>
 void relu_backward(const T* dy, const T* y, T* dx, int64_t n) {
-  map_index(n, [=](int64_t i) { dx[i] = y[i] > T(0) ? dy[i] : T(0); });
+  map_binary(dy, y, dx, n, [](T g, T out) { return out > T(0) ? g : T(0); });
 }
 
 template <typename T>
 void sigmoid_forward(const T* x, T* y, int64_t n) {
   // With e = exp(-|x|) <= 1 nothing overflows: sigmoid(x) = 1 / (1 + e) for x >= 0, e / (1 + e) otherwise.
-  map_index(n, [=](int64_t i) {
-    const T e = std::exp(-std::abs(x[i]));
+  map_unary(x, y, n, [](T v) {
+    const T e = std::exp(-std::abs(v));
     const T r = T(1) / (T(1) + e);
-    y[i] = x[i] >= T(0) ? r : e * r;
+    return v >= T(0) ? r : e * r;
   });
 }
 
 template <typename T>
 void sigmoid_backward(const T* dy, const T* y, T* dx, int64_t n) {
-  map_index(n, [=](int64_t i) { dx[i] = dy[i] * y[i] * (T(1) - y[i]); });
+  map_binary(dy, y, dx, n, [](T g, T out) { return g * out * (T(1) - out); });
 }
 
 template <typename T>
 void tanh_forward(const T* x, T* y, int64_t n) {
-  map_index(n, [=](int64_t i) { y[i] = std::tanh(x[i]); });
+  map_unary(x, y, n, [](T v) { return std::tanh(v); });
 }
 
 template <typename T>
 void tanh_backward(const T* dy, const T* y, T* dx, int64_t n) {
-  map_index(n, [=](int64_t i) { dx[i] = dy[i] * (T(1) - y[i] * y[i]); });
+  map_binary(dy, y, dx, n, [](T g, T out) { return g * (T(1) - out * out); });
 }
 
 template <typename T>
@@ -85,10 +114,7 @@ void bias_grad(const T* dy, T* dbias, int64_t N, int64_t C, int64_t inner) {
     double acc[kBlock] = {};
     for (int64_t n = 0; n < N; ++n)
       for (int64_t c = c0; c < c1; ++c) {
-        const T* plane = dy + (n * C + c) * inner;
-        double plane_sum = 0;
-        for (int64_t s = 0; s < inner; ++s) plane_sum += plane[s];
-        acc[c - c0] += plane_sum;
+        acc[c - c0] += sum_as_double(dy + (n * C + c) * inner, inner);
       }
     for (int64_t c = c0; c < c1; ++c) dbias[c] = static_cast<T>(acc[c - c0]);
   }

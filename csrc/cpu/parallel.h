@@ -18,4 +18,20 @@ bool openmp_enabled();
 inline int threads_for(int64_t work, int64_t min_work_per_thread) {
   return static_cast<int>(std::clamp<int64_t>(work / min_work_per_thread, 1, num_threads()));
 }
+
+// body(begin, end) over contiguous slices covering [0, n), one slice per
+// thread, each of at least kMinParallelWork elements; a single slice runs on
+// the calling thread without entering an OpenMP region. Elementwise kernels
+// put their loop in `body` so that it is a plain loop the compiler vectorises
+// (an index lambda called per element inside `omp parallel for simd` was not).
+template <typename Body>
+void for_each_slice(int64_t n, const Body& body) {
+  const int threads = threads_for(n, kMinParallelWork);
+  if (threads == 1) {
+    body(int64_t{0}, n);
+    return;
+  }
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int t = 0; t < threads; ++t) body(n * t / threads, n * (t + 1) / threads);
+}
 }  // namespace minigrad::cpu

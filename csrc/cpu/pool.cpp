@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "cpu/conv_geometry.h"
 #include "cpu/parallel.h"
@@ -18,6 +19,13 @@ constexpr int64_t kMinWorkPerThread = int64_t{1} << 15;
 // land inside an axis of length `in`.
 Range taps_inside(int64_t start, int64_t kernel, int64_t dilation, int64_t in) {
   return inside_range(kernel, in, dilation, start);
+}
+
+// taps_inside for every window along one axis.
+std::vector<Range> axis_taps(int64_t out, int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation) {
+  std::vector<Range> taps(static_cast<size_t>(out));
+  for (int64_t o = 0; o < out; ++o) taps[static_cast<size_t>(o)] = taps_inside(o * stride - pad, kernel, dilation, in);
+  return taps;
 }
 
 bool axis_windows_hit_input(int64_t out, int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation) {
@@ -52,37 +60,96 @@ bool every_window_hits_input(const Pool2dShape& s) {
          axis_windows_hit_input(s.out_w, s.in_w, s.kernel_w, s.stride_w, s.pad_w, s.dilation_w);
 }
 
+// The largest element of one window and its index in the plane; a NaN wins,
+// the last one when there are several (PyTorch's rule).
+template <typename T>
+void max_window(const T* in, int64_t in_w, int64_t h0, Range kh, int64_t dilation_h, int64_t w0, Range kw,
+                int64_t dilation_w, T* best_out, int64_t* index_out) {
+  T best = -std::numeric_limits<T>::infinity();
+  int64_t best_index = (h0 + kh.first * dilation_h) * in_w + w0 + kw.first * dilation_w;
+  bool any_nan = false;
+  // Branch-free (which tap wins is data-dependent and unpredictable):
+  // `v > best ? v : best` is a maxss and the index a cmov; NaNs are only noted.
+  for (int64_t i = kh.first; i < kh.last; ++i) {
+    const int64_t row = (h0 + i * dilation_h) * in_w + w0;
+    for (int64_t j = kw.first; j < kw.last; ++j) {
+      const int64_t index = row + j * dilation_w;
+      const T v = in[index];
+      const bool greater = v > best;
+      best_index = greater ? index : best_index;
+      best = greater ? v : best;
+      any_nan |= v != v;
+    }
+  }
+  if (any_nan) {
+    for (int64_t i = kh.first; i < kh.last; ++i)
+      for (int64_t j = kw.first; j < kw.last; ++j) {
+        const int64_t index = (h0 + i * dilation_h) * in_w + w0 + j * dilation_w;
+        if (std::isnan(in[index])) best_index = index;
+      }
+    best = in[best_index];
+  }
+  *best_out = best;
+  *index_out = best_index;
+}
+
 template <typename T>
 void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* indices) {
   const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
+  // The taps inside the input of every window row and column, found once per
+  // call: working them out per output cost two integer divisions each.
+  const std::vector<Range> rows = axis_taps(s.out_h, s.in_h, s.kernel_h, s.stride_h, s.pad_h, s.dilation_h);
+  const std::vector<Range> cols = axis_taps(s.out_w, s.in_w, s.kernel_w, s.stride_w, s.pad_w, s.dilation_w);
+  // The window columns [inner.first, inner.last) that lie wholly inside the
+  // input (a contiguous run, since window starts increase).
+  Range inner{0, 0};
+  for (int64_t ow = 0; ow < s.out_w; ++ow) {
+    if (cols[ow].first != 0 || cols[ow].last != s.kernel_w) continue;
+    if (inner.first == inner.last) inner.first = ow;
+    inner.last = ow + 1;
+  }
   const int threads = threads_for(s.planes * out_plane * s.kernel_h * s.kernel_w, kMinWorkPerThread);
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t p = 0; p < s.planes; ++p) {
-    const T* in = x + p * in_plane;
-    T* out = y + p * out_plane;
-    int64_t* arg = indices + p * out_plane;
+    const T* __restrict in = x + p * in_plane;
     for (int64_t oh = 0; oh < s.out_h; ++oh) {
       const int64_t h0 = oh * s.stride_h - s.pad_h;
-      const Range kh = taps_inside(h0, s.kernel_h, s.dilation_h, s.in_h);
-      for (int64_t ow = 0; ow < s.out_w; ++ow) {
-        const int64_t w0 = ow * s.stride_w - s.pad_w;
-        const Range kw = taps_inside(w0, s.kernel_w, s.dilation_w, s.in_w);
-        T best = -std::numeric_limits<T>::infinity();
-        int64_t best_index = (h0 + kh.first * s.dilation_h) * s.in_w + w0 + kw.first * s.dilation_w;
-        for (int64_t i = kh.first; i < kh.last; ++i) {
-          const int64_t row = (h0 + i * s.dilation_h) * s.in_w;
-          for (int64_t j = kw.first; j < kw.last; ++j) {
-            const int64_t index = row + w0 + j * s.dilation_w;
-            const T v = in[index];
-            if (v > best || std::isnan(v)) {
-              best = v;
-              best_index = index;
-            }
+      const Range kh = rows[oh];
+      T* out = y + p * out_plane + oh * s.out_w;
+      int64_t* arg = indices + p * out_plane + oh * s.out_w;
+      const auto window = [&](int64_t ow) {
+        max_window(in, s.in_w, h0, kh, s.dilation_h, ow * s.stride_w - s.pad_w, cols[ow], s.dilation_w, out + ow,
+                   arg + ow);
+      };
+      for (int64_t ow = 0; ow < inner.first; ++ow) window(ow);
+      for (int64_t ow = inner.last; ow < s.out_w; ++ow) window(ow);
+      // Inner windows tap by tap across the row: neighbouring windows are
+      // independent, so their compares overlap instead of forming one long
+      // dependency chain per window. Masks, not selects, for the index: GCC
+      // turns `greater ? index : arg[ow]` into a mispredicted conditional store.
+      bool any_nan = false;
+      T* __restrict best = out;
+      int64_t* __restrict best_index = arg;
+      for (int64_t ow = inner.first; ow < inner.last; ++ow) {
+        best[ow] = -std::numeric_limits<T>::infinity();
+        best_index[ow] = (h0 + kh.first * s.dilation_h) * s.in_w + ow * s.stride_w - s.pad_w;
+      }
+      for (int64_t i = kh.first; i < kh.last; ++i) {
+        const int64_t row = (h0 + i * s.dilation_h) * s.in_w - s.pad_w;
+        for (int64_t j = 0; j < s.kernel_w; ++j) {
+          const int64_t tap = row + j * s.dilation_w;
+          for (int64_t ow = inner.first; ow < inner.last; ++ow) {
+            const int64_t index = tap + ow * s.stride_w;
+            const T v = in[index], b = best[ow];
+            const int64_t take = -static_cast<int64_t>(v > b);
+            best_index[ow] ^= (best_index[ow] ^ index) & take;
+            best[ow] = v > b ? v : b;
+            any_nan |= v != v;
           }
         }
-        out[oh * s.out_w + ow] = best;
-        arg[oh * s.out_w + ow] = best_index;
       }
+      if (any_nan)  // rare: redo the row's inner windows with the NaN rule
+        for (int64_t ow = inner.first; ow < inner.last; ++ow) window(ow);
     }
   }
 }
