@@ -3,7 +3,9 @@
 import csv
 import json
 import os
+import shutil
 import signal
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -210,3 +212,19 @@ def test_lenet5_loss_falls_on_real_mnist():
     optimizer = train.make_optimizer("sgd", model.parameters(), {**train.DEFAULTS, "lr": 0.05})
     losses = [train.train_batch(model, optimizer, x, y)[0] / len(y) for x, y in loader]
     assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])  # 2.30 -> about 1.2 in 47 steps
+
+
+@pytest.mark.skipif(not _has_real_mnist(), reason="needs the real MNIST under $MINIGRAD_DATA")
+@pytest.mark.skipif(shutil.which("minigrad-train") is None, reason="minigrad-train is not installed (pip install .)")
+def test_readme_command_as_a_new_user_runs_it(tmp_path):
+    """The README's first command is `minigrad-train` with its defaults: the installed console
+    script, from a fresh directory, here on a 2000-image slice of the real MNIST."""
+    proc = subprocess.run(
+        ["minigrad-train", "--epochs", "1", "--limit-train", "2000", "--val-split", "500", "--no-plots"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "test accuracy" in (proc.stdout + proc.stderr).lower()
+    (run,) = (tmp_path / "runs").iterdir()
+    assert (run / "best.safetensors").is_file() and (run / "checkpoint.safetensors").is_file()
+    assert load_model(run / "best.safetensors").info.model == "lenet5"
