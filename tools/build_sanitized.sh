@@ -13,7 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ "${1:-}" = "--env" ]; then
-  echo "export LD_PRELOAD=$(gcc -print-file-name=libasan.so)"
+  # libstdc++ too: python does not link it, and ASan's __cxa_throw interceptor
+  # must find it at start-up (else every C++ exception aborts in a CHECK).
+  echo "export LD_PRELOAD=\"$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so)\""
   echo "export ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1"
   echo "export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"
   echo "export MINIGRAD_SANITIZED=1"
