@@ -1249,7 +1249,7 @@ def batch_norm(
         raise ValueError(f"batch_norm: expected input (N, C, ...), got shape {input.shape}")
     if not training and (running_mean is None or running_var is None):
         raise ValueError("batch_norm: running_mean and running_var are needed when not training")
-    if training and input.numel() // input.shape[1] <= 1:
+    if training and input.numel() // (input.shape[1] or 1) <= 1:  # an empty input too
         raise ValueError(
             f"batch_norm: expected more than 1 value per channel when training, got input shape {input.shape}"
         )
