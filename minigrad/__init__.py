@@ -116,7 +116,7 @@ __all__ = [
 
 
 def set_num_threads(n: int) -> None:
-    """Set the number of threads the CPU kernels use (n >= 1)."""
+    """Set the number of threads the CPU kernels use (1 <= n <= 1024)."""
     _C.set_num_threads(int(n))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import threading
 import weakref
 from collections.abc import Callable, Sequence
 
@@ -20,7 +21,9 @@ import numpy as np
 
 from minigrad.backend import _backends, get_backend
 
-_grad_enabled = True
+# Grad mode is per thread, as in PyTorch: a no_grad() block in one thread must
+# not switch recording off (or, on exit, back on) in another.
+_grad_mode = threading.local()
 _anomaly = False
 _sequence = itertools.count()
 _FREED = object()  # Function.saved after backward without retain_graph
@@ -30,25 +33,28 @@ _FREED = object()  # Function.saved after backward without retain_graph
 
 
 def is_grad_enabled() -> bool:
-    """Whether ops applied now are recorded on the tape."""
-    return _grad_enabled
+    """Whether ops applied now are recorded on the tape (in this thread)."""
+    return getattr(_grad_mode, "enabled", True)
 
 
 def set_grad_enabled(mode: bool) -> None:
-    """Turn recording on or off."""
-    global _grad_enabled
-    _grad_enabled = bool(mode)
+    """Turn recording on or off (in this thread)."""
+    _grad_mode.enabled = bool(mode)
 
 
 class _GradMode(contextlib.ContextDecorator):
     mode = True
 
+    # The modes to restore, per thread: one instance may be entered by several
+    # threads at once (a decorator is a single instance).
     def __enter__(self) -> None:
-        self.prev = _grad_enabled
+        if not hasattr(_grad_mode, "saved"):
+            _grad_mode.saved = []
+        _grad_mode.saved.append(is_grad_enabled())
         set_grad_enabled(self.mode)
 
     def __exit__(self, *exc: object) -> None:
-        set_grad_enabled(self.prev)
+        set_grad_enabled(_grad_mode.saved.pop())
 
 
 class no_grad(_GradMode):  # noqa: N801 (PyTorch's name)
@@ -126,7 +132,7 @@ class Function:
         if _anomaly:
             _check_finite(fn, out, "forward output", inputs)
         result = Tensor._make(out, device)
-        if record and _grad_enabled:
+        if record and is_grad_enabled():
             fn.next = edges
             fn.seq = next(_sequence)
             fn.retained = None

@@ -68,7 +68,9 @@ def _constant(value: Any, like: Tensor) -> Tensor:
 
 
 def _operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
-    """Both operands as tensors of one dtype (casts stay on the tape)."""
+    """Both operands as tensors of one dtype (casts stay on the tape); at least one is a Tensor."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise TypeError(f"expected a Tensor operand, got {type(a).__name__} and {type(b).__name__}")
     if not isinstance(a, Tensor):
         a = _constant(a, b)
     elif not isinstance(b, Tensor):
@@ -112,8 +114,17 @@ def _shape_args(shape: tuple) -> tuple:
     return tuple(shape)
 
 
-def _require_float(op: str, *tensors: Tensor | None) -> None:
-    for t in tensors:
+def _require_tensor(op: str, t: Any) -> None:
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(t).__name__}")
+
+
+def _require_float(op: str, input: Tensor, *optional: Tensor | None) -> None:
+    """input (required) and the optional tensors given are floating-point Tensors."""
+    _require_tensor(op, input)
+    for t in (input, *optional):
+        if t is not None:
+            _require_tensor(op, t)
         if t is not None and t.dtype.kind != "f":
             raise TypeError(f"{op}: expected a floating-point tensor, got {t.dtype} with shape {t.shape}")
 
@@ -121,7 +132,10 @@ def _require_float(op: str, *tensors: Tensor | None) -> None:
 def _require_same_device(op: str, input: Tensor, *others: Tensor | None) -> None:
     """Arguments passed to kernels as raw arrays (targets, running stats, conditions) bypass
     Function.apply's device check, so they are checked here."""
+    _require_tensor(op, input)
     for t in others:
+        if t is not None:
+            _require_tensor(op, t)
         if t is not None and t.device != input.device:
             raise RuntimeError(f"{op}: expected all tensors on the same device, got {input.device} and {t.device}")
 
@@ -865,6 +879,7 @@ class Linear(Function):
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """input @ weight.T + bias, weight (out_features, in_features) as PyTorch."""
     _require_float("linear", input, weight, bias)
+    _require_tensor("linear", weight)
     if weight.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
@@ -938,6 +953,7 @@ def conv2d(
 ) -> Tensor:
     """2-D convolution of input (N, C_in, H, W) with weight (C_out, C_in/groups, KH, KW)."""
     _require_float("conv2d", input, weight, bias)
+    _require_tensor("conv2d", weight)
     padding = _conv_padding(padding, weight.shape, dilation, stride)
     return Conv2d.apply(input, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
 
@@ -1233,7 +1249,7 @@ def batch_norm(
         raise ValueError(f"batch_norm: expected input (N, C, ...), got shape {input.shape}")
     if not training and (running_mean is None or running_var is None):
         raise ValueError("batch_norm: running_mean and running_var are needed when not training")
-    if training and input.numel() // input.shape[1] <= 1:
+    if training and input.numel() // (input.shape[1] or 1) <= 1:  # an empty input too
         raise ValueError(
             f"batch_norm: expected more than 1 value per channel when training, got input shape {input.shape}"
         )
@@ -1327,6 +1343,7 @@ def cross_entropy(
     or class probabilities shaped like input."""
     _require_float("cross_entropy", input)
     _require_same_device("cross_entropy", input, target, weight)
+    _require_tensor("cross_entropy", target)
     _check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
@@ -1405,6 +1422,7 @@ def nll_loss(
     """Negative log-likelihood of log-probabilities (N, C[, d...]) at int64 targets."""
     _require_float("nll_loss", input, weight)
     _require_same_device("nll_loss", input, target, weight)
+    _require_tensor("nll_loss", target)
     _check_reduction("nll_loss", reduction)
     if target.dtype != int64:
         raise TypeError(f"nll_loss: target must be int64 class indices, got {target.dtype}")

@@ -163,7 +163,18 @@ const T* cptr_or_null(const std::optional<py::array>& a) {
 }
 
 // New uninitialised C-contiguous array of the given dtype; MemoryError when it cannot be allocated.
+// The byte count is checked first: pybind11 computes the strides without overflow checks.
 inline py::array empty_like_dtype(const py::dtype& dt, const std::vector<py::ssize_t>& shape) {
+  py::ssize_t bytes = dt.itemsize();
+  for (py::ssize_t n : shape)
+    if (n < 0 || __builtin_mul_overflow(bytes, n, &bytes)) {
+      std::ostringstream s;
+      s << "cannot allocate an array of shape (";
+      for (size_t i = 0; i < shape.size(); ++i) s << (i ? ", " : "") << shape[i];
+      s << "): more than 2**63 bytes";
+      PyErr_SetString(PyExc_MemoryError, s.str().c_str());
+      throw py::error_already_set();
+    }
   return py::array(dt, shape);
 }
 

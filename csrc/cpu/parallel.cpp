@@ -1,7 +1,9 @@
 #include "cpu/parallel.h"
 
+#include <algorithm>
 #include <atomic>
 #include <stdexcept>
+#include <string>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -9,9 +11,12 @@
 
 namespace minigrad::cpu {
 namespace {
+// OpenMP aborts the process when it cannot create a team, so n is bounded.
+constexpr int kMaxThreads = 1024;
+
 int default_threads() {
 #ifdef _OPENMP
-  return omp_get_max_threads();
+  return std::min(omp_get_max_threads(), kMaxThreads);
 #else
   return 1;
 #endif
@@ -20,7 +25,9 @@ std::atomic<int> g_threads{default_threads()};
 }  // namespace
 
 void set_num_threads(int n) {
-  if (n < 1) throw std::invalid_argument("set_num_threads: n must be >= 1, got " + std::to_string(n));
+  if (n < 1 || n > kMaxThreads)
+    throw std::invalid_argument("set_num_threads: n must be in [1, " + std::to_string(kMaxThreads) + "], got " +
+                                std::to_string(n));
   g_threads.store(n);
 }
 

@@ -15,6 +15,14 @@ namespace {
 // Element visits worth waking one more thread for.
 constexpr int64_t kMinWorkPerThread = int64_t{1} << 15;
 
+// Work estimate for the thread count: planes * out_plane * kernel area, in
+// double and saturated, as kernels up to 2**31 a side overflow int64.
+int64_t window_work(const Pool2dShape& s) {
+  const double work = static_cast<double>(s.planes) * static_cast<double>(s.out_h * s.out_w) *
+                      static_cast<double>(s.kernel_h) * static_cast<double>(s.kernel_w);
+  return work < 9e18 ? static_cast<int64_t>(work) : std::numeric_limits<int64_t>::max();
+}
+
 // The taps k in [first, last) of a dilated window starting at `start` that
 // land inside an axis of length `in`.
 Range taps_inside(int64_t start, int64_t kernel, int64_t dilation, int64_t in) {
@@ -108,7 +116,7 @@ void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* indices
     if (inner.first == inner.last) inner.first = ow;
     inner.last = ow + 1;
   }
-  const int threads = threads_for(s.planes * out_plane * s.kernel_h * s.kernel_w, kMinWorkPerThread);
+  const int threads = threads_for(window_work(s), kMinWorkPerThread);
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t p = 0; p < s.planes; ++p) {
     const T* __restrict in = x + p * in_plane;
@@ -177,7 +185,7 @@ int64_t first_index_out_of_range(const int64_t* indices, int64_t count, int64_t 
 template <typename T>
 void avg_pool2d_forward(const Pool2dShape& s, bool count_include_pad, const T* x, T* y) {
   const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
-  const int threads = threads_for(s.planes * out_plane * s.kernel_h * s.kernel_w, kMinWorkPerThread);
+  const int threads = threads_for(window_work(s), kMinWorkPerThread);
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t p = 0; p < s.planes; ++p) {
     const T* in = x + p * in_plane;
@@ -200,7 +208,7 @@ void avg_pool2d_forward(const Pool2dShape& s, bool count_include_pad, const T* x
 template <typename T>
 void avg_pool2d_backward(const Pool2dShape& s, bool count_include_pad, const T* dy, T* dx) {
   const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
-  const int threads = threads_for(s.planes * (in_plane + out_plane * s.kernel_h * s.kernel_w), kMinWorkPerThread);
+  const int threads = threads_for(std::max(window_work(s), s.planes * in_plane), kMinWorkPerThread);
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t p = 0; p < s.planes; ++p) {
     T* grad = dx + p * in_plane;
