@@ -7,8 +7,7 @@ viewed as (outer, reduced, inner). Host round trips, on purpose and only here:
 random numbers (drawn from minigrad.random's numpy Generator, so a seed gives
 the same values on every device), arange, advanced indexing (getitem with
 non-trivial indices, index_add, assign to a sub-index) and concatenate. Batched (> 2-D) matmul is a broadcast
-product and a reduction (no batched GEMM binding yet). Kernels
-of families not built yet raise NotImplementedError naming the missing kernel.
+product and a reduction (no batched GEMM binding yet).
 """
 
 from __future__ import annotations
@@ -22,14 +21,6 @@ from minigrad import _C
 from minigrad.backend import Backend
 
 _cuda = getattr(_C, "cuda", None)
-
-
-def _kernel(name: str):
-    """_C.cuda.<name>, or NotImplementedError naming the kernel this build lacks."""
-    fn = getattr(_cuda, name, None)
-    if fn is None:
-        raise NotImplementedError(f"cuda: no {name} kernel in this build yet")
-    return fn
 
 
 def _is_device(a: Any) -> bool:
@@ -252,11 +243,11 @@ class CUDABackend(Backend):
 
     # matrix multiply
     def gemm(self, a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
-        return _kernel("gemm")(a, b, trans_a=trans_a, trans_b=trans_b, alpha=alpha, beta=beta, out=out)
+        return _cuda.gemm(a, b, trans_a=trans_a, trans_b=trans_b, alpha=alpha, beta=beta, out=out)
 
     def matmul(self, a, b):
         if a.ndim == 2 and b.ndim == 2:
-            return _kernel("gemm")(a, b)
+            return _cuda.gemm(a, b)
         # Batched: the broadcast product (..., m, k, n) summed over k, on the device. Correct for any batch
         # broadcasting but memory-hungry (batch * m * k * n); a batched GEMM binding would replace it.
         a4 = _cuda.reshape(a, (*a.shape, 1))
@@ -265,14 +256,14 @@ class CUDABackend(Backend):
 
     # neural-network kernels (arguments as the _C contract)
     def conv2d_forward(self, x, weight, bias, stride, padding, dilation, groups):
-        return _kernel("conv2d_forward")(
+        return _cuda.conv2d_forward(
             x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups
         )
 
     def conv2d_backward(
         self, dy, x, weight, stride, padding, dilation, groups, need_input_grad, need_weight_grad, need_bias_grad
     ):
-        return _kernel("conv2d_backward")(
+        return _cuda.conv2d_backward(
             dy,
             x,
             weight,
@@ -286,20 +277,20 @@ class CUDABackend(Backend):
         )
 
     def max_pool2d_forward(self, x, kernel_size, stride, padding, dilation, ceil_mode):
-        return _kernel("max_pool2d_forward")(
+        return _cuda.max_pool2d_forward(
             x, kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode
         )
 
     def max_pool2d_backward(self, dy, indices, input_shape):
-        return _kernel("max_pool2d_backward")(dy, indices, tuple(input_shape))
+        return _cuda.max_pool2d_backward(dy, indices, tuple(input_shape))
 
     def avg_pool2d_forward(self, x, kernel_size, stride, padding, ceil_mode, count_include_pad):
-        return _kernel("avg_pool2d_forward")(
+        return _cuda.avg_pool2d_forward(
             x, kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode, count_include_pad=count_include_pad
         )
 
     def avg_pool2d_backward(self, dy, input_shape, kernel_size, stride, padding, ceil_mode, count_include_pad):
-        return _kernel("avg_pool2d_backward")(
+        return _cuda.avg_pool2d_backward(
             dy,
             tuple(input_shape),
             kernel_size,
@@ -310,24 +301,24 @@ class CUDABackend(Backend):
         )
 
     def softmax(self, x):
-        return _kernel("softmax")(x)
+        return _cuda.softmax(x)
 
     def log_softmax(self, x):
-        return _kernel("log_softmax")(x)
+        return _cuda.log_softmax(x)
 
     def softmax_backward(self, y, dy):
-        return _kernel("softmax_backward")(y, dy)
+        return _cuda.softmax_backward(y, dy)
 
     def log_softmax_backward(self, y, dy):
-        return _kernel("log_softmax_backward")(y, dy)
+        return _cuda.log_softmax_backward(y, dy)
 
     def cross_entropy_forward(self, logits, target, reduction, label_smoothing, ignore_index):
-        return _kernel("cross_entropy_forward")(
+        return _cuda.cross_entropy_forward(
             logits, target, reduction=reduction, label_smoothing=label_smoothing, ignore_index=ignore_index
         )
 
     def cross_entropy_backward(self, log_probs, target, grad_loss, reduction, label_smoothing, ignore_index):
-        return _kernel("cross_entropy_backward")(
+        return _cuda.cross_entropy_backward(
             log_probs,
             target,
             grad_loss,
@@ -337,25 +328,25 @@ class CUDABackend(Backend):
         )
 
     def batch_norm_forward(self, x, weight, bias, running_mean, running_var, training, momentum, eps):
-        return _kernel("batch_norm_forward")(
+        return _cuda.batch_norm_forward(
             x, weight, bias, running_mean, running_var, training, momentum=momentum, eps=eps
         )
 
     def batch_norm_backward(self, dy, x, weight, save_mean, save_invstd, training):
-        return _kernel("batch_norm_backward")(dy, x, weight, save_mean, save_invstd, training=training)
+        return _cuda.batch_norm_backward(dy, x, weight, save_mean, save_invstd, training=training)
 
     # optimizer updates, in place
     def sgd_step(self, *args: Any, **kwargs: Any) -> None:
-        _kernel("sgd_step")(*args, **kwargs)
+        _cuda.sgd_step(*args, **kwargs)
 
     def adam_step(self, *args: Any, **kwargs: Any) -> None:
-        _kernel("adam_step")(*args, **kwargs)
+        _cuda.adam_step(*args, **kwargs)
 
     def rmsprop_step(self, *args: Any, **kwargs: Any) -> None:
-        _kernel("rmsprop_step")(*args, **kwargs)
+        _cuda.rmsprop_step(*args, **kwargs)
 
     def adagrad_step(self, *args: Any, **kwargs: Any) -> None:
-        _kernel("adagrad_step")(*args, **kwargs)
+        _cuda.adagrad_step(*args, **kwargs)
 
     def adadelta_step(self, *args: Any, **kwargs: Any) -> None:
-        _kernel("adadelta_step")(*args, **kwargs)
+        _cuda.adadelta_step(*args, **kwargs)
