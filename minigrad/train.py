@@ -6,16 +6,24 @@ minigrad-train --resume runs/lenet5-mnist-20260101-120000   # continue an interr
 
 Writes to --out: best.safetensors (the model with the best validation accuracy,
 with its normalisation and class names in the metadata; see minigrad-eval),
-checkpoint.safetensors (everything needed to resume, written at every epoch end
-and on Ctrl-C), metrics.csv / metrics.json, and PNG plots when matplotlib is installed.
+checkpoint.safetensors (everything needed to resume, written atomically every
+--checkpoint-every batches, at every epoch end and on Ctrl-C, so a killed run
+loses at most those batches), metrics.csv / metrics.json, and PNG plots when
+matplotlib is installed.
+
+A loss or gradient that is not finite (divergence, e.g. from a huge learning rate)
+stops the run with a message naming the step (exit status 3), or with
+--on-divergence skip drops that step; non-finite weights are never saved.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import math
+import os
 import signal
 import sys
 import time
@@ -29,7 +37,7 @@ import minigrad
 import minigrad.nn.functional as F
 from minigrad import optim
 from minigrad import random as mg_random
-from minigrad.backend import resolve_device
+from minigrad.backend import get_backend, resolve_device
 from minigrad.data import MNIST, DataLoader, FashionMNIST, Subset, random_split
 from minigrad.data import transforms as T
 from minigrad.evaluate import EvalResult, evaluate
@@ -63,10 +71,12 @@ DEFAULTS: dict[str, Any] = dict(
     limit_train=None,
     threads=None,
     plots=True,
+    checkpoint_every=200,
+    on_divergence="stop",
 )
 LR_DEFAULTS = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2, "adadelta": 1.0}
 # Settings a resumed run may change; all others come from the checkpoint.
-RESUMABLE_OVERRIDES = ("epochs", "device", "threads", "data_dir", "out", "plots")
+RESUMABLE_OVERRIDES = ("epochs", "device", "threads", "data_dir", "out", "plots", "checkpoint_every", "on_divergence")
 CHECKPOINT = "checkpoint.safetensors"
 BEST = "best.safetensors"
 
@@ -142,7 +152,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="CPU threads for the kernels (default: minigrad's)")
     p.add_argument("--plots", action=argparse.BooleanOptionalAction,
                    help="write PNG plots when matplotlib is installed (default on)")
+    p.add_argument("--checkpoint-every", type=_non_negative, metavar="N",
+                   help=f"also write {CHECKPOINT} every N batches, 0: only at epoch ends "
+                   f"(default {d['checkpoint_every']})")
+    p.add_argument("--on-divergence", choices=["stop", "skip"],
+                   help="when the loss or a gradient is NaN/inf: stop the run (exit status 3), or skip that "
+                   "step (default stop)")
     return p
+
+
+def _non_negative(value: str) -> int:
+    n = int(value)
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {n}")
+    return n
 
 
 def _settings(args: argparse.Namespace, saved: dict[str, Any] | None) -> dict[str, Any]:
@@ -156,7 +179,8 @@ def _settings(args: argparse.Namespace, saved: dict[str, Any] | None) -> dict[st
         if ignored:
             print(f"note: resuming with the checkpoint's settings; ignoring --{', --'.join(ignored)}",
                   file=sys.stderr)
-        s = {**saved, **{k: v for k, v in given.items() if k in RESUMABLE_OVERRIDES}}
+        # DEFAULTS first: a checkpoint from before a setting existed runs with its default
+        s = {**DEFAULTS, **saved, **{k: v for k, v in given.items() if k in RESUMABLE_OVERRIDES}}
     if s["lr"] is None:
         s["lr"] = LR_DEFAULTS[s["optimizer"]]
     if isinstance(s["augment"], str):
@@ -218,15 +242,41 @@ class _Interrupt:
             signal.signal(signal.SIGINT, self._previous)
 
 
+class Divergence(RuntimeError):
+    """The loss, a gradient or a weight stopped being finite. ``applied``: the update was
+    already made (the weights are no longer finite), so the step cannot be skipped."""
+
+    def __init__(self, message: str, applied: bool = False) -> None:
+        super().__init__(message)
+        self.applied = applied
+
+
+def _all_finite(tensors) -> bool:
+    return all(get_backend(t.device).all_finite(t.data) for t in tensors)
+
+
 def train_batch(model, optimizer, images, labels) -> tuple[float, int]:
-    """One optimisation step; returns the batch's summed loss and correct count."""
+    """One optimisation step; returns the batch's summed loss and correct count.
+
+    Raises Divergence before touching the weights when the loss or a gradient is not
+    finite, and after the update when the update made a weight non-finite.
+    """
     logits = model(images)
     loss = F.cross_entropy(logits, labels)
+    loss_value = float(loss.item())
+    if not math.isfinite(loss_value):
+        raise Divergence(f"the loss is {loss_value}")
     optimizer.zero_grad()
     loss.backward()
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    if not _all_finite(p.grad for p in params if p.grad is not None):
+        optimizer.zero_grad()
+        raise Divergence(f"a gradient is not finite (loss {loss_value:.4g})")
     optimizer.step()
+    if not _all_finite([*params, *(b for b in model.buffers() if b.dtype.kind == "f")]):
+        raise Divergence("the update made a weight or running statistic non-finite", applied=True)
     correct = int((logits.numpy().argmax(axis=1) == labels.numpy()).sum())
-    return float(loss.item()) * len(labels), correct
+    return loss_value * len(labels), correct
 
 
 def _loaders(s: dict[str, Any], device: str):
@@ -263,23 +313,40 @@ def _progress(total: int, initial: int, desc: str):
     return tqdm(total=total, initial=initial, desc=desc, unit="batch", leave=False, dynamic_ncols=True, disable=None)
 
 
+def _write_text_atomically(path: Path, text: str) -> None:
+    """A kill mid-write leaves the previous file, never a partial one."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def _write_metrics(out: Path, settings: dict, history: list[dict], extra: dict) -> None:
     if history:
-        with open(out / "metrics.csv", "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(history[0]))
-            writer.writeheader()
-            writer.writerows(history)
+        rows = io.StringIO(newline="")
+        writer = csv.DictWriter(rows, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)
+        _write_text_atomically(out / "metrics.csv", rows.getvalue())
     payload = {"settings": settings, "epochs": history, **extra}
-    (out / "metrics.json").write_text(json.dumps(payload, indent=1, default=str) + "\n")
+    _write_text_atomically(out / "metrics.json", json.dumps(payload, indent=1, default=str) + "\n")
 
 
-def _epoch_row(epoch, lr, train_loss, train_acc, val: EvalResult | None, seconds, images) -> dict[str, Any]:
+def _remove_stale_temporaries(out: Path) -> None:
+    """Temporary files of writes cut short by a kill (minigrad.save's and ours); this run owns out."""
+    for name in (CHECKPOINT, BEST, "metrics.csv", "metrics.json"):
+        for tmp in out.glob(f".{name}.*tmp"):
+            tmp.unlink(missing_ok=True)
+
+
+def _epoch_row(epoch, lr, sums: dict, val: EvalResult | None, seconds) -> dict[str, Any]:
     nan = float("nan")
+    images = sums["seen"]
     return {
         "epoch": epoch,
         "lr": lr,
-        "train_loss": train_loss,
-        "train_acc": train_acc,
+        "train_loss": sums["loss"] / images if images else nan,
+        "train_acc": sums["correct"] / images if images else nan,
+        "skipped_steps": sums.get("skipped", 0),
         "val_loss": val.loss if val else nan,
         "val_acc": val.accuracy if val else nan,
         "val_top1_err": 1 - val.accuracy if val else nan,
@@ -287,6 +354,11 @@ def _epoch_row(epoch, lr, train_loss, train_acc, val: EvalResult | None, seconds
         "epoch_time_s": seconds,
         "images_per_s": images / seconds if seconds > 0 else nan,
     }
+
+
+def _new_sums() -> dict[str, Any]:
+    """An epoch's running sums (saved in checkpoints, so a resumed epoch continues them)."""
+    return {"loss": 0.0, "correct": 0, "seen": 0, "seconds": 0.0, "skipped": 0}
 
 
 def _is_better(row: dict, best: dict | None) -> bool:
@@ -302,6 +374,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.resume:
         path = Path(args.resume)
         path = path / CHECKPOINT if path.is_dir() else path
+        if not path.is_file():
+            print(f"minigrad-train: error: --resume: no checkpoint at {path} (the run wrote none yet; "
+                  "start it again without --resume)", file=sys.stderr)
+            return 2
         checkpoint = load(path)
         args.out = args.out or str(path.parent)
     s = _settings(args, json.loads(checkpoint["settings"]) if checkpoint else None)
@@ -315,6 +391,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Path(s["out"] or f"runs/{s['model']}-{s['dataset']}-{time.strftime('%Y%m%d-%H%M%S')}")
     s["out"] = str(out)
     out.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(out)
 
     minigrad.manual_seed(s["seed"])
     train_loader, val_loader, test_loader, info = _loaders(s, device)
@@ -323,7 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     scheduler, per_batch = make_scheduler(s["scheduler"], optimizer, s["epochs"], len(train_loader))
 
     # Where the run stands: epoch (0-based) and batch within it, and the partial epoch sums.
-    start_epoch, start_batch, partial = 0, 0, {"loss": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
+    start_epoch, start_batch, partial = 0, 0, _new_sums()
     history: list[dict] = []
     best: dict | None = None
     if checkpoint:
@@ -360,7 +437,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for epoch in range(start_epoch, s["epochs"]):
             model.train()
             train_loader.set_epoch(epoch)
-            sums = dict(partial) if epoch == start_epoch else {"loss": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
+            sums = {**_new_sums(), **partial} if epoch == start_epoch else _new_sums()
             bar = _progress(len(train_loader), start_batch if epoch == start_epoch else 0,
                             f"epoch {epoch + 1}/{s['epochs']}")
             t0 = time.perf_counter() - sums["seconds"]
@@ -368,18 +445,34 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if epoch == start_epoch and i < start_batch:
                     continue  # replayed so the loader's random draws match an uninterrupted run
                 images, labels = _on(device, batch)
-                loss_sum, correct = train_batch(model, optimizer, images, labels)
+                try:
+                    loss_sum, correct = train_batch(model, optimizer, images, labels)
+                    sums["loss"] += loss_sum
+                    sums["correct"] += correct
+                    sums["seen"] += len(labels)
+                except Divergence as exc:
+                    where = f"epoch {epoch + 1}, batch {i + 1} (step {epoch * len(train_loader) + i + 1})"
+                    if exc.applied or s["on_divergence"] == "stop":
+                        if bar is not None:
+                            bar.close()
+                        print(f"minigrad-train: error: training diverged at {where}: {exc}. Nothing from this "
+                              f"step was saved; {out / CHECKPOINT} holds the last checkpoint. Try a lower --lr"
+                              + ("" if exc.applied else ", or --on-divergence skip") + ".", file=sys.stderr)
+                        return 3
+                    sums["skipped"] += 1
+                    print(f"\nwarning: skipped {where}: {exc}", file=sys.stderr)
                 if per_batch:
                     scheduler.step()
-                sums["loss"] += loss_sum
-                sums["correct"] += correct
-                sums["seen"] += len(labels)
                 sums["seconds"] = time.perf_counter() - t0
                 if bar is not None:
                     bar.update()
-                    bar.set_postfix(loss=f"{sums['loss'] / sums['seen']:.4f}",
-                                    acc=f"{100 * sums['correct'] / sums['seen']:.2f}%",
-                                    img_s=f"{sums['seen'] / sums['seconds']:.0f}", refresh=False)
+                    if sums["seen"]:
+                        bar.set_postfix(loss=f"{sums['loss'] / sums['seen']:.4f}",
+                                        acc=f"{100 * sums['correct'] / sums['seen']:.2f}%",
+                                        img_s=f"{sums['seen'] / sums['seconds']:.0f}", refresh=False)
+                every = s["checkpoint_every"]
+                if every and (i + 1) % every == 0 and i + 1 < len(train_loader) and not interrupt.requested:
+                    save_checkpoint(epoch, i + 1, sums)
                 if interrupt.requested:
                     if bar is not None:
                         bar.close()
@@ -392,8 +485,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             seconds = time.perf_counter() - t0
             lr = optimizer.param_groups[0]["lr"]
             val = evaluate(model, (_on(device, b) for b in val_loader), len(info.classes)) if val_loader else None
-            row = _epoch_row(epoch + 1, lr, sums["loss"] / sums["seen"], sums["correct"] / sums["seen"], val,
-                             seconds, sums["seen"])
+            row = _epoch_row(epoch + 1, lr, sums, val, seconds)
             history.append(row)
             if scheduler is not None and not per_batch:
                 if s["scheduler"] == "plateau":
@@ -406,9 +498,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"epoch {epoch + 1}/{s['epochs']}: train loss {row['train_loss']:.4f} acc "
                   f"{100 * row['train_acc']:.2f}% | val loss {row['val_loss']:.4f} acc {100 * row['val_acc']:.2f}% "
                   f"top-1 err {100 * row['val_top1_err']:.2f}% top-5 err {100 * row['val_top5_err']:.2f}% | "
-                  f"{seconds:.1f} s, {row['images_per_s']:.0f} images/s", flush=True)
+                  f"{seconds:.1f} s, {row['images_per_s']:.0f} images/s"
+                  + (f" | {row['skipped_steps']} steps skipped (not finite)" if row["skipped_steps"] else ""),
+                  flush=True)
             start_batch = 0
-            save_checkpoint(epoch + 1, 0, {"loss": 0.0, "correct": 0, "seen": 0, "seconds": 0.0})
+            save_checkpoint(epoch + 1, 0, _new_sums())
             _write_metrics(out, s, history, {"best_epoch": best["epoch"]})
             if interrupt.requested:
                 print(f"resume with: python -m minigrad.train --resume {out}", file=sys.stderr)

@@ -143,7 +143,8 @@ def test_state_dict_shares_data_and_load_copies_in_place():
     for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         np.testing.assert_array_equal(x.numpy(), y.numpy(), err_msg=name)
     # float64 arrays are cast to the parameter's float32
-    b.load_state_dict({k: np.asarray(v.numpy(), np.float64) for k, v in a.state_dict().items()})
+    b.load_state_dict({k: v.numpy().astype(np.float64 if v.dtype.kind == "f" else np.int64)
+                       for k, v in a.state_dict().items()})
     assert b.conv.weight.dtype == np.float32
 
 
@@ -164,6 +165,21 @@ def test_load_state_dict_strict_errors_name_keys_and_shapes():
         RuntimeError, match=r"size mismatch for heads\.0\.weight.*\(2, 4\).*\(2, 3\)"
     ):
         model.load_state_dict(state, strict=False)
+
+
+def test_load_state_dict_rejects_values_of_another_kind():
+    model = nn.BatchNorm2d(3)
+    before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    state = {k: v.numpy() for k, v in model.state_dict().items()}
+    state["weight"] = np.ones(3, np.int64)
+    state["num_batches_tracked"] = np.array(2.5)
+    with pytest.raises(RuntimeError) as info:
+        model.load_state_dict(state)
+    message = str(info.value)
+    assert "dtype mismatch for weight: copying a int64 value from checkpoint into a float32 parameter" in message
+    assert "dtype mismatch for num_batches_tracked: copying a float64 value" in message and "int64 buffer" in message
+    for key, value in model.state_dict().items():  # nothing was copied
+        np.testing.assert_array_equal(value.numpy(), before[key], err_msg=key)
 
 
 def test_sequential_and_module_list_containers():

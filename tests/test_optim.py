@@ -205,6 +205,13 @@ def test_load_state_dict_copies_and_checks_layout():
         optim.SGD([{"params": [a]}, {"params": [b]}], lr=0.1).load_state_dict(saved)
     with pytest.raises(ValueError, match="has 2 parameters"):
         optim.SGD([a], lr=0.1).load_state_dict(saved)
+    swapped = {**saved, "state": {0: saved["state"][1], 1: saved["state"][0]}}
+    with pytest.raises(ValueError, match=r"state 0 'momentum_buffer': a float64 tensor of shape \(3,\), "
+                       r"the parameter is float64 \(2,\)"):
+        other.load_state_dict(swapped)
+    ints = {**saved, "state": {0: {"momentum_buffer": Tensor(np.ones(2, np.int64))}}}
+    with pytest.raises(ValueError, match="int64 tensor"):
+        other.load_state_dict(ints)
 
 
 # ---- schedulers ----

@@ -352,9 +352,12 @@ class Module:
         """Copy values (Tensors or arrays) into the parameters and buffers, in place.
 
         strict: missing or unexpected keys are an error (RuntimeError naming them).
-        Shape mismatches are always an error. Values are cast to each target's dtype.
+        Shape mismatches are always an error, and so is a value of another kind than
+        its target (an integer or bool array for a float parameter, a float for an
+        integer buffer); float precision is converted (float64 -> float32), as PyTorch.
         """
         own = self.state_dict(keep_vars=True)
+        params = {name for name, _ in self.named_parameters()}
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         errors = []
@@ -382,6 +385,12 @@ class Module:
                 errors.append(
                     f"size mismatch for {key}: copying a param with shape {_shape_str(shape)} from "
                     f"checkpoint, the shape in current model is {_shape_str(tuple(target.shape))}."
+                )
+                continue
+            if _dtype_kind(value) != _dtype_kind(target):
+                errors.append(
+                    f"dtype mismatch for {key}: copying a {np.dtype(value.dtype).name} value from checkpoint "
+                    f"into a {np.dtype(target.dtype).name} {'parameter' if key in params else 'buffer'}."
                 )
                 continue
             sources[key] = value
@@ -412,6 +421,11 @@ class Module:
         if len(lines) == 1 and not children:
             return f"{type(self).__name__}({lines[0]})"
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _dtype_kind(value: Any) -> str:
+    """'f' for floating point, 'i' for integers and bool (what load_state_dict may convert between)."""
+    return "f" if np.dtype(value.dtype).kind == "f" else "i"
 
 
 def _is_dtype(obj: Any) -> bool:

@@ -169,7 +169,7 @@ class Optimizer:
                 raise ValueError(
                     f"loaded state dict has state for parameter {key}, which no group holds"
                 )
-            new_state[p] = {name: _state_value_like(p, name, v) for name, v in values.items()}
+            new_state[p] = {name: _state_value_like(p, f"state {key} {name!r}", name, v) for name, v in values.items()}
         new_groups = []
         for saved, group in zip(saved_groups, self.param_groups, strict=True):
             restored = copy.deepcopy({k: v for k, v in saved.items() if k != "params"})
@@ -193,13 +193,19 @@ def state_buffer(param: Tensor, value: float = 0.0) -> Tensor:
     return Tensor(data, device=param.device)
 
 
-def _state_value_like(param: Tensor, name: str, value: Any) -> Any:
-    """A private copy of a saved state entry: tensors take param's dtype and device."""
+def _state_value_like(param: Tensor, where: str, name: str, value: Any) -> Any:
+    """A private copy of a saved state entry: tensors take param's dtype and device, and
+    must have its shape and a floating-point dtype (ValueError naming the entry)."""
     if isinstance(value, np.ndarray):
         value = Tensor(value)
     if not isinstance(value, Tensor):
         return copy.deepcopy(value)
     if name == "step":  # torch keeps the step count as a tensor
         return int(value.item())
+    if tuple(value.shape) != tuple(param.shape) or value.dtype.kind != "f":
+        raise ValueError(
+            f"loaded optimizer {where}: a {value.dtype.name} tensor of shape {tuple(value.shape)}, "
+            f"the parameter is {param.dtype.name} {tuple(param.shape)}"
+        )
     moved = value.detach().to(param.device, param.dtype)
     return Tensor(get_backend(moved.device).copy(moved.data), device=moved.device)
