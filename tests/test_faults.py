@@ -116,42 +116,50 @@ def _start(args: list[str]) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+KILLS = 4
+
+
 def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run(tmp_path, monkeypatch):
     make_data_dir(tmp_path / "data", monkeypatch, n_train=1024 + 64)  # 32 batches per epoch
     args = ["--model", "lenet5", "--augment", "shift,noise", "--checkpoint-every", "2", "--epochs", "3"]
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     t0 = time.perf_counter()
     proc = _start([*base_args(straight), *args])
+    while proc.poll() is None and not (straight / "checkpoint.safetensors").exists():
+        time.sleep(0.005)
+    startup = time.perf_counter() - t0  # imports, data, model: up to the first checkpoint
     assert proc.wait(timeout=300) == 0, proc.stderr.read().decode()[-2000:]
     duration = time.perf_counter() - t0
 
     rng = np.random.default_rng(0)
-    kills, reached, attempts, seen = 0, (0, 0), 0, []
-    while True:
-        attempts += 1
-        assert attempts < 30, "the killed run never finished"
-        resume = (killed / "checkpoint.safetensors").is_file()
-        proc = _start(["--resume", str(killed)] if resume else [*base_args(killed), *args])
-        if kills < 4:
-            try:  # a random moment within the run's expected length: start-up, training, saving, testing
-                proc.wait(timeout=rng.uniform(0.1, 1.0) * duration)
-            except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGKILL)
-                proc.wait()
-                kills += 1
-                # what a kill leaves as the latest checkpoint is always a whole one, never behind the last
-                if (killed / "checkpoint.safetensors").is_file():
-                    checkpoint = minigrad.load(killed / "checkpoint.safetensors")
-                    now = (checkpoint["epoch"], checkpoint["batch"])
-                    assert now >= reached
-                    reached = now
-                seen.append(reached)
-                continue
-        rc = proc.wait(timeout=300)
-        assert rc == 0, proc.stderr.read().decode()[-2000:]
-        break
-    print(f"\n{kills} SIGKILLs in {attempts} starts; the checkpoint (epoch, batch) after each: {seen}")
-    assert kills >= 3
+    for round_ in range(3):  # a run that ends before it was killed KILLS times starts over in a new folder
+        killed = tmp_path / f"killed{round_}"
+        kills, reached, seen = 0, (0, 0), []
+        while True:
+            resume = (killed / "checkpoint.safetensors").is_file()
+            proc = _start(["--resume", str(killed)] if resume else [*base_args(killed), *args])
+            if kills < KILLS:
+                try:  # a random moment: in start-up, a training step, a checkpoint save, evaluation
+                    proc.wait(timeout=rng.uniform(0.5, 1) * startup + rng.uniform(0, 0.4) * (duration - startup))
+                except subprocess.TimeoutExpired:
+                    proc.send_signal(signal.SIGKILL)
+                    proc.wait()
+                    kills += 1
+                    # the latest checkpoint a kill leaves is always a whole one, never behind the last
+                    if (killed / "checkpoint.safetensors").is_file():
+                        checkpoint = minigrad.load(killed / "checkpoint.safetensors")
+                        now = (checkpoint["epoch"], checkpoint["batch"])
+                        assert now >= reached
+                        reached = now
+                    seen.append(reached)
+                    continue
+            assert proc.wait(timeout=300) == 0, proc.stderr.read().decode()[-2000:]
+            break
+        print(f"\n{kills} SIGKILLs (run {duration:.1f} s, first checkpoint at {startup:.1f} s); "
+              f"the checkpoint (epoch, batch) after each: {seen}")
+        if kills == KILLS:
+            break
+    assert kills == KILLS, "the run kept finishing before it was killed"
     assert metrics(straight) == metrics(killed)
     a, b = load_model(straight / "best.safetensors"), load_model(killed / "best.safetensors")
     for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
