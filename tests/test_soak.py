@@ -1,6 +1,7 @@
 """A long training run keeps memory flat: no leak per step, on the host or in the device allocator.
 
-MINIGRAD_SOAK_STEPS (default 2000) sets the number of CPU steps; `pytest -s` prints the figures.
+MINIGRAD_SOAK_STEPS (default 2000) sets the number of CPU steps, MINIGRAD_SOAK_CUDA_STEPS
+the CUDA ones (default 1000 on a GPU, 40 on the slow emulated build); `pytest -s` prints the figures.
 """
 
 import os
@@ -84,7 +85,8 @@ def test_cuda_allocator_in_use_returns_to_baseline():
     next(steps)
     baseline = minigrad.cuda.memory_allocated()
     in_use = []
-    for _ in range(40 if minigrad.cuda.is_emulated() else 1000):
+    default = 40 if minigrad.cuda.is_emulated() else 1000
+    for _ in range(int(os.environ.get("MINIGRAD_SOAK_CUDA_STEPS", default))):
         next(steps)
         in_use.append(minigrad.cuda.memory_allocated())
     reserved = minigrad.cuda.memory_reserved()
