@@ -409,7 +409,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if scheduler is not None:
             horizon = {k: v for k, v in scheduler.state_dict().items() if k in ("T_max", "milestones")}
             scheduler.load_state_dict(checkpoint["scheduler"])
+            extended = any(scheduler.state_dict()[k] != v for k, v in horizon.items())
             scheduler.__dict__.update(horizon)  # a resumed run may have more epochs: schedule to its end
+            if extended and s["scheduler"] == "cosine":
+                # the chained cosine formula scales the current lr (0 at a finished run's end): restart
+                # it from the closed form on the longer horizon
+                t, t_max = scheduler.last_epoch, scheduler.T_max
+                for group, base in zip(optimizer.param_groups, scheduler.base_lrs, strict=True):
+                    group["lr"] = base * (1 + math.cos(math.pi * t / t_max)) / 2
+                scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]
         mg_random.set_rng_state(json.loads(checkpoint["rng"]))
         start_epoch, start_batch = checkpoint["epoch"], checkpoint["batch"]
         partial, history, best = checkpoint["partial"], checkpoint["history"], checkpoint["best"]

@@ -122,6 +122,15 @@ def test_resume_keeps_settings_and_may_extend_epochs(data_dir, tmp_path, capsys)
     assert data["settings"]["optimizer"] == "adam" and data["settings"]["lr"] == 1e-3
 
 
+def test_extending_a_finished_cosine_run_trains_on(data_dir, tmp_path):
+    out = tmp_path / "run"
+    assert run_train(out, "--epochs", "1") == 0  # cosine: lr 0 at the end of epoch 1
+    before = minigrad.load(out / "checkpoint.safetensors")["model"]
+    assert train.main(["--resume", str(out), "--epochs", "2"]) == 0
+    after = minigrad.load(out / "checkpoint.safetensors")["model"]
+    assert not np.array_equal(before["conv1.weight"].numpy(), after["conv1.weight"].numpy())
+
+
 def test_device_choice(data_dir, tmp_path, capsys, monkeypatch):
     """Both commands choose their device through minigrad.backend.resolve_device."""
     if not minigrad.cuda.is_available():
