@@ -91,7 +91,8 @@ class Tensor:
     # --- attributes ------------------------------------------------------------------
     @property
     def data(self) -> Any:
-        """The underlying array (numpy on the CPU). Assigning replaces it, outside the tape."""
+        """The underlying array (numpy on the CPU). Assigning replaces it, outside the tape;
+        host data assigned to a tensor on another device is copied to that device."""
         return self._data
 
     @data.setter
@@ -102,6 +103,8 @@ class Tensor:
             value = value._data
         elif self.device == "cpu":
             value = np.asarray(value)
+        elif isinstance(value, (np.ndarray, np.generic, list, tuple, float, int)):  # host data: copied over
+            value = get_backend(self.device).from_numpy(_host_array(value))
         self._data = value
 
     @property

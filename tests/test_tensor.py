@@ -108,6 +108,13 @@ def test_repr_like_torch():
     assert "dtype=minigrad.float64" in repr(minigrad.tensor([1.0], dtype=minigrad.float64))
 
 
+def test_assigning_host_data_moves_it_to_the_device(device):
+    t = minigrad.zeros(3, device=device)
+    t.data = np.arange(3, dtype=np.float32)
+    assert t.device == device and type(t.data) is type(minigrad.zeros(1, device=device).data)
+    np.testing.assert_array_equal((t * 2).numpy(), [0, 2, 4])
+
+
 def test_data_is_settable_and_inplace_helpers():
     t = minigrad.zeros(3, requires_grad=True)
     t.data = np.ones(3, np.float32)
