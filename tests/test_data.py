@@ -354,6 +354,34 @@ def test_truncated_download_then_resumed_from_next_mirror(server, isolated, monk
     assert not part.exists()
 
 
+def test_concurrent_downloads_of_one_file_fetch_it_once(server, isolated, tmp_path):
+    serve_set(server, "/good/", isolated)
+    body = server.routes["/good/t10k-labels-idx1-ubyte.gz"][0]
+    dest = tmp_path / "dl" / "labels.gz"
+
+    def verify(path):
+        if path.read_bytes() != body:
+            raise ValueError("wrong bytes")
+
+    results, errors = [], []
+
+    def fetch():
+        try:
+            results.append(download.download([server.base + "/good/t10k-labels-idx1-ubyte.gz"], dest, verify,
+                                             progress=False))
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=fetch) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and results == [dest] * 4 and dest.read_bytes() == body
+    assert [r for r in server.requests if r[0].endswith("labels-idx1-ubyte.gz")] == [
+        ("/good/t10k-labels-idx1-ubyte.gz", None)]  # the others waited on the lock and found the file
+
+
 def test_checksum_mismatch_from_mirror_leaves_nothing(server, isolated, monkeypatch):
     serve_set(server, "/other/", fake_set(seed=1))
     monkeypatch.setitem(datasets.MIRRORS, "mnist", [server.base + "/other/"])

@@ -10,6 +10,7 @@ fetched again from scratch once.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import urllib.error
@@ -119,6 +120,34 @@ def download(
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive(dest.parent):
+        if dest.is_file():  # another process fetched it while this one waited for the lock
+            try:
+                _verified(dest, verify)
+                return dest
+            except (OSError, ValueError):
+                pass
+        return _download_locked(urls, dest, verify, timeout, progress)
+
+
+@contextlib.contextmanager
+def _exclusive(folder: Path):
+    """Hold an exclusive lock on folder (POSIX flock on the directory itself: no lock file
+    left behind), so two processes or threads never write one .part file."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _download_locked(urls: Sequence[str], dest: Path, verify, timeout: float, progress: bool) -> Path:
     part = dest.with_name(dest.name + ".part")
     failures = []
     for url in urls:
