@@ -97,7 +97,7 @@ class Function:
     self.be is the inputs' backend; self.needs_grad(i) says whether input i wants a gradient.
     """
 
-    __slots__ = ("next", "saved", "seq", "be", "retained", "__weakref__")
+    __slots__ = ("next", "saved", "seq", "be", "retained", "versions", "__weakref__")
 
     @classmethod
     def apply(cls, *inputs: Tensor | None, **params) -> Tensor:
@@ -136,6 +136,7 @@ class Function:
             fn.next = edges
             fn.seq = next(_sequence)
             fn.retained = None
+            fn.versions = _saved_leaf_versions(inputs, arrays, fn.saved)
             result._requires_grad = True
             result.grad_fn = fn
         return result
@@ -154,6 +155,40 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
+
+
+def _memory_owner(array):
+    """The array owning array's memory (numpy views keep their owner in .base)."""
+    base = getattr(array, "base", None)
+    return array if base is None else base
+
+
+def _saved_leaf_versions(inputs: Sequence, arrays: list, saved: tuple) -> list | None:
+    """(tensor, version) of each leaf input whose memory the node saved (itself or a view).
+    Leaves only: a non-leaf's Tensor would keep its node alive through a reference cycle."""
+    versions = None
+    owners = None
+    for t, a in zip(inputs, arrays, strict=True):
+        if t is None or t.grad_fn is not None:
+            continue
+        if owners is None:
+            owners = [_memory_owner(s) for s in saved]
+        owner = _memory_owner(a)
+        if any(owner is o for o in owners):
+            versions = versions or []
+            versions.append((t, t._version))
+    return versions
+
+
+def _check_versions(fn: Function) -> None:
+    for t, version in fn.versions:
+        if t._version != version:
+            raise RuntimeError(
+                f"one of the tensors needed for gradient computation has been modified by an in-place "
+                f"operation: a {t.dtype.name} tensor of shape {tuple(t.shape)} saved by {fn.name()} is at "
+                f"version {t._version}, expected version {version} (e.g. optimizer.step() between the "
+                "forward pass and backward())"
+            )
 
 
 def _check_finite(fn: Function, array, what: str, inputs: Sequence) -> None:
@@ -209,6 +244,8 @@ def backward(root: Tensor, gradient=None, retain_graph: bool = False) -> None:
                 "arrays were freed by the first backward; use backward(retain_graph=True) "
                 "the first time"
             )
+        if fn.versions is not None:
+            _check_versions(fn)
         if fn.retained is not None:
             kept = fn.retained()
             if kept is not None:

@@ -53,7 +53,8 @@ class Tensor:
     to build one from Python data with PyTorch's dtype rules.
     """
 
-    __slots__ = ("_data", "device", "_requires_grad", "grad", "grad_fn", "__weakref__")
+    # _version counts in-place changes, so backward can tell when values it saved were changed
+    __slots__ = ("_data", "device", "_requires_grad", "grad", "grad_fn", "_version", "__weakref__")
     __array_priority__ = 1000  # numpy scalars/arrays defer to Tensor's reflected operators
 
     def __init__(self, data: Any, requires_grad: bool = False, device: str | None = None):
@@ -72,6 +73,7 @@ class Tensor:
         self.grad = None
         self.grad_fn = None
         self._requires_grad = False
+        self._version = 0
         if requires_grad:
             self.requires_grad = True
 
@@ -86,6 +88,7 @@ class Tensor:
         t.grad = None
         t.grad_fn = None
         t._requires_grad = False
+        t._version = 0
         return t
 
     # --- attributes ------------------------------------------------------------------
@@ -256,6 +259,7 @@ class Tensor:
     def _assign(self, name: str, value: Any) -> Tensor:
         self._check_inplace(name)
         get_backend(self.device).assign(self._data, Ellipsis, value)
+        self._version += 1
         return self
 
     def _operand(self, other: Any) -> Any:
@@ -298,6 +302,7 @@ class Tensor:
     def __setitem__(self, index: Any, value: Any) -> None:
         self._check_inplace("__setitem__")
         get_backend(self.device).assign(self._data, _F._index_arrays(index), self._operand(value))
+        self._version += 1
 
     # --- operators --------------------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:

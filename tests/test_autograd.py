@@ -80,6 +80,34 @@ def test_freed_graph_raises_and_retain_graph_allows_second_backward():
         y.backward()
 
 
+def test_in_place_change_of_saved_values_is_an_error_not_a_wrong_gradient():
+    from minigrad import nn, optim
+
+    layer = nn.Linear(3, 2)
+    x = minigrad.randn(4, 3)
+    opt = optim.SGD(layer.parameters(), lr=0.1)
+    loss = layer(x).pow(2).sum()
+    loss.backward(retain_graph=True)
+    opt.step()  # changes the weight that the tape saved to compute x's... and the weight's own gradient
+    with pytest.raises(RuntimeError, match=r"modified by an in-place operation: a float32 tensor of shape \(4, 3\)|"
+                       r"modified by an in-place operation: a float32 tensor of shape \(2, 3\)"):
+        loss.backward()
+
+    x = minigrad.randn(4, 3)
+    loss = layer(x).sum()
+    with minigrad.no_grad():
+        x.mul_(2)  # the input the weight gradient needs
+    with pytest.raises(RuntimeError, match=r"shape \(4, 3\) saved by .* is at version 1, expected version 0"):
+        loss.backward()
+
+    b = minigrad.zeros(3, requires_grad=True)
+    loss = (x + b).sum()  # add saves neither input: changing b does not make its gradient wrong
+    with minigrad.no_grad():
+        b.add_(1)
+    loss.backward()
+    np.testing.assert_array_equal(b.grad.numpy(), [4, 4, 4])
+
+
 def test_non_scalar_backward_needs_gradient():
     x = f64([1.0, 2.0])
     y = x * 2
