@@ -62,6 +62,8 @@ def one_thread():
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
+@pytest.mark.skipif(os.environ.get("MINIGRAD_SANITIZED") == "1",
+                    reason="AddressSanitizer's quarantine holds freed memory, so RSS grows by design")
 def test_cpu_training_rss_stays_flat(one_thread):
     steps = training_steps("cpu", batch_size=16)
     for _ in range(WARMUP):
