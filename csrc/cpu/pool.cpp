@@ -101,8 +101,56 @@ void max_window(const T* in, int64_t in_w, int64_t h0, Range kh, int64_t dilatio
   *index_out = best_index;
 }
 
+namespace {
+// Whether the windows are 2 x 2 at stride 2, without padding or dilation and
+// all inside the input: the common pooling layer (LeNet-5, VGG), which
+// max_pool2x2 runs with every tap at a fixed place.
+bool is_pool2x2(const Pool2dShape& s) {
+  return s.kernel_h == 2 && s.kernel_w == 2 && s.stride_h == 2 && s.stride_w == 2 && s.pad_h == 0 && s.pad_w == 0 &&
+         s.dilation_h == 1 && s.dilation_w == 1 && 2 * s.out_h <= s.in_h && 2 * s.out_w <= s.in_w;
+}
+
+// (v, index) replaces (best, best_index) when v is larger or NaN: the first
+// largest wins and the last NaN, as in max_window; selects, not branches.
+template <typename T>
+void take_if_larger(T v, int64_t index, T& best, int64_t& best_index) {
+  const bool take = v > best || v != v;
+  best_index = take ? index : best_index;
+  best = take ? v : best;
+}
+
+template <typename T>
+void max_pool2x2(const Pool2dShape& s, const T* x, T* y, int64_t* indices) {
+  const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
+  const int threads = threads_for(s.planes * out_plane * 4, kMinWorkPerThread);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t p = 0; p < s.planes; ++p)
+    for (int64_t oh = 0; oh < s.out_h; ++oh) {
+      const int64_t top = 2 * oh * s.in_w;
+      const T* __restrict r0 = x + p * in_plane + top;
+      const T* __restrict r1 = r0 + s.in_w;
+      T* __restrict out = y + p * out_plane + oh * s.out_w;
+      int64_t* __restrict arg = indices + p * out_plane + oh * s.out_w;
+      for (int64_t ow = 0; ow < s.out_w; ++ow) {
+        const int64_t i = top + 2 * ow;
+        T best = r0[2 * ow];
+        int64_t best_index = i;
+        take_if_larger(r0[2 * ow + 1], i + 1, best, best_index);
+        take_if_larger(r1[2 * ow], i + s.in_w, best, best_index);
+        take_if_larger(r1[2 * ow + 1], i + s.in_w + 1, best, best_index);
+        out[ow] = best;
+        arg[ow] = best_index;
+      }
+    }
+}
+}  // namespace
+
 template <typename T>
 void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* indices) {
+  if (is_pool2x2(s)) {
+    max_pool2x2(s, x, y, indices);
+    return;
+  }
   const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
   // The taps inside the input of every window row and column, found once per
   // call: working them out per output cost two integer divisions each.
