@@ -110,13 +110,16 @@ bool is_pool2x2(const Pool2dShape& s) {
          s.dilation_h == 1 && s.dilation_w == 1 && 2 * s.out_h <= s.in_h && 2 * s.out_w <= s.in_w;
 }
 
-// (v, index) replaces (best, best_index) when v is larger or NaN: the first
-// largest wins and the last NaN, as in max_window; selects, not branches.
+// (v, index) replaces (best, best_index) when v is larger: the first largest
+// wins. Branch-free, as which tap wins is unpredictable: the value a maxss,
+// the index by a mask (GCC turned selects into branches). NaNs are only
+// noted; the caller redoes their rows with max_window's NaN rule.
 template <typename T>
-void take_if_larger(T v, int64_t index, T& best, int64_t& best_index) {
-  const bool take = v > best || v != v;
-  best_index = take ? index : best_index;
-  best = take ? v : best;
+void take_if_larger(T v, int64_t index, T& best, int64_t& best_index, bool& any_nan) {
+  const int64_t take = -static_cast<int64_t>(v > best);
+  best_index ^= (best_index ^ index) & take;
+  best = v > best ? v : best;
+  any_nan |= v != v;
 }
 
 template <typename T>
@@ -127,20 +130,26 @@ void max_pool2x2(const Pool2dShape& s, const T* x, T* y, int64_t* indices) {
   for (int64_t p = 0; p < s.planes; ++p)
     for (int64_t oh = 0; oh < s.out_h; ++oh) {
       const int64_t top = 2 * oh * s.in_w;
-      const T* __restrict r0 = x + p * in_plane + top;
+      const T* __restrict in = x + p * in_plane;
+      const T* __restrict r0 = in + top;
       const T* __restrict r1 = r0 + s.in_w;
       T* __restrict out = y + p * out_plane + oh * s.out_w;
       int64_t* __restrict arg = indices + p * out_plane + oh * s.out_w;
+      bool any_nan = false;
       for (int64_t ow = 0; ow < s.out_w; ++ow) {
         const int64_t i = top + 2 * ow;
         T best = r0[2 * ow];
         int64_t best_index = i;
-        take_if_larger(r0[2 * ow + 1], i + 1, best, best_index);
-        take_if_larger(r1[2 * ow], i + s.in_w, best, best_index);
-        take_if_larger(r1[2 * ow + 1], i + s.in_w + 1, best, best_index);
+        any_nan |= best != best;
+        take_if_larger(r0[2 * ow + 1], i + 1, best, best_index, any_nan);
+        take_if_larger(r1[2 * ow], i + s.in_w, best, best_index, any_nan);
+        take_if_larger(r1[2 * ow + 1], i + s.in_w + 1, best, best_index, any_nan);
         out[ow] = best;
         arg[ow] = best_index;
       }
+      if (any_nan)  // rare: the row again with the NaN rule
+        for (int64_t ow = 0; ow < s.out_w; ++ow)
+          max_window(in, s.in_w, 2 * oh, Range{0, 2}, 1, 2 * ow, Range{0, 2}, 1, out + ow, arg + ow);
     }
 }
 }  // namespace
