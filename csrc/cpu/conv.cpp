@@ -86,15 +86,18 @@ Plan plan_for(const Conv2dShape& s, const Dims& d) {
 // non-empty because chunks <= batch).
 int64_t chunk_begin(int64_t c, int64_t chunks, int64_t batch) { return c * batch / chunks; }
 
-// body(c) for every slice c: in parallel when there are several, else on the
-// calling thread outside any parallel region, so the GEMM inside may thread.
+// body(c) for every slice c < chunks on `threads` threads, each taking the
+// next slice when done with one (a thread delayed by other processes then
+// holds up at most one slice); with one thread on the calling thread outside
+// any parallel region, so the GEMM inside may thread. Results depend on the
+// slicing only, never on which thread ran a slice.
 template <typename Body>
-void for_each_chunk(int64_t chunks, const Body& body) {
-  if (chunks > 1) {
-#pragma omp parallel for num_threads(static_cast<int>(chunks)) schedule(static)
+void for_each_chunk(int64_t chunks, int threads, const Body& body) {
+  if (threads > 1) {
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
     for (int64_t c = 0; c < chunks; ++c) body(c);
   } else {
-    body(0);
+    for (int64_t c = 0; c < chunks; ++c) body(c);
   }
 }
 
@@ -345,9 +348,18 @@ std::vector<int64_t> pixel_offsets(const Conv2dShape& s, int64_t wp) {
   return pixels;
 }
 
-// Slices of the batch for the direct kernels, one per thread.
-int64_t direct_chunks(const Conv2dShape& s, const Dims& d) {
-  return std::min<int64_t>(s.batch, threads_for_flops(static_cast<double>(s.batch) * sample_flops(s, d)));
+// Threads and batch slices for the direct kernels: several slices per thread,
+// taken in turn (see for_each_chunk).
+struct DirectPlan {
+  int threads;
+  int64_t chunks;
+};
+constexpr int64_t kChunksPerThread = 4;
+
+DirectPlan direct_plan(const Conv2dShape& s, const Dims& d) {
+  const int threads =
+      static_cast<int>(std::min<int64_t>(s.batch, threads_for_flops(static_cast<double>(s.batch) * sample_flops(s, d))));
+  return {threads, threads > 1 ? std::min(s.batch, threads * kChunksPerThread) : 1};
 }
 
 template <typename T>
@@ -369,8 +381,9 @@ void stride1_direct_forward(const Conv2dShape& s, const Dims& d, const T* x, con
                 value;
           }
   const std::vector<int64_t> pixels = across ? pixel_offsets(s, src.wp) : std::vector<int64_t>{};
-  const int64_t chunks = direct_chunks(s, d);
-  for_each_chunk(chunks, [&](int64_t c) {
+  const DirectPlan plan = direct_plan(s, d);
+  const int64_t chunks = plan.chunks;
+  for_each_chunk(chunks, plan.threads, [&](int64_t c) {
     std::vector<T> padded(static_cast<size_t>(src.size));
     std::vector<T> transposed(across ? static_cast<size_t>(d.out_plane * cols) : 0);  // (pixel, channel)
     for (int64_t n = chunk_begin(c, chunks, s.batch); n < chunk_begin(c + 1, chunks, s.batch); ++n)
@@ -425,10 +438,11 @@ void stride1_direct_backward(const Conv2dShape& s, const Dims& d, const T* dy, c
                                           tap_index(s, d.group_out, co, s.kernel_h - 1 - kh, s.kernel_w - 1 - kw))] =
                   weight[(((g * d.group_out + co) * d.group_in + c) * s.kernel_h + kh) * s.kernel_w + kw];
 
-  const int64_t chunks = direct_chunks(s, d);
+  const DirectPlan plan = direct_plan(s, d);
+  const int64_t chunks = plan.chunks;
   // As in the GEMM path: slice 0 sums into dweight, slice c > 0 into partial c - 1, added in slice order.
   std::vector<T> partial(dweight != nullptr ? static_cast<size_t>((chunks - 1) * weight_size) : 0);
-  for_each_chunk(chunks, [&](int64_t c) {
+  for_each_chunk(chunks, plan.threads, [&](int64_t c) {
     // dw_taps: per group, (channel, tap) along rows, (tap, col) across channels.
     const int64_t group_dw = across ? d.col_rows * cols : d.group_out * d.col_rows;
     std::vector<T> xpad, dy_layout, dw_taps, dypad;
@@ -492,7 +506,7 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* weight, const T* 
   }
   const Plan plan = plan_for(s, d);
   std::vector<T> cols(d.pointwise ? 0 : plan.chunks * d.col_size);  // one column matrix per slice
-  for_each_chunk(plan.chunks, [&](int64_t c) {
+  for_each_chunk(plan.chunks, static_cast<int>(plan.chunks), [&](int64_t c) {
     T* col = d.pointwise ? nullptr : cols.data() + c * d.col_size;
     for (int64_t n = chunk_begin(c, plan.chunks, s.batch); n < chunk_begin(c + 1, plan.chunks, s.batch); ++n) {
       for (int64_t g = 0; g < s.groups; ++g) {
@@ -530,7 +544,7 @@ void conv2d_backward(const Conv2dShape& s, const T* dy, const T* x, const T* wei
   // c - 1; the partials are then added in slice order, so the result does not
   // depend on how threads were scheduled.
   std::vector<T> partial(dweight != nullptr ? (plan.chunks - 1) * weight_size : 0);
-  for_each_chunk(plan.chunks, [&](int64_t c) {
+  for_each_chunk(plan.chunks, static_cast<int>(plan.chunks), [&](int64_t c) {
     T* col = d.pointwise ? nullptr : cols.data() + c * d.col_size;
     T* dw = c == 0 ? dweight : partial.data() + (c - 1) * weight_size;
     const int64_t begin = chunk_begin(c, plan.chunks, s.batch), end = chunk_begin(c + 1, plan.chunks, s.batch);
