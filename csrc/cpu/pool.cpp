@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cpu/conv_geometry.h"
+#include "cpu/elementwise.h"
 #include "cpu/parallel.h"
 
 namespace minigrad::cpu {
@@ -122,8 +123,14 @@ void take_if_larger(T v, int64_t index, T& best, int64_t& best_index, bool& any_
   any_nan |= v != v;
 }
 
+// The fused ReLU of max_pool2d_forward on one output row.
 template <typename T>
-void max_pool2x2(const Pool2dShape& s, const T* x, T* y, int64_t* indices) {
+void relu_row(T* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = relu_value(out[i]);
+}
+
+template <typename T>
+void max_pool2x2(const Pool2dShape& s, const T* x, T* y, int64_t* indices, bool relu) {
   const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
   const int threads = threads_for(s.planes * out_plane * 4, kMinWorkPerThread);
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -150,14 +157,15 @@ void max_pool2x2(const Pool2dShape& s, const T* x, T* y, int64_t* indices) {
       if (any_nan)  // rare: the row again with the NaN rule
         for (int64_t ow = 0; ow < s.out_w; ++ow)
           max_window(in, s.in_w, 2 * oh, Range{0, 2}, 1, 2 * ow, Range{0, 2}, 1, out + ow, arg + ow);
+      if (relu) relu_row(out, s.out_w);
     }
 }
 }  // namespace
 
 template <typename T>
-void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* indices) {
+void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* indices, bool relu) {
   if (is_pool2x2(s)) {
-    max_pool2x2(s, x, y, indices);
+    max_pool2x2(s, x, y, indices, relu);
     return;
   }
   const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
@@ -215,6 +223,7 @@ void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* indices
       }
       if (any_nan)  // rare: redo the row's inner windows with the NaN rule
         for (int64_t ow = inner.first; ow < inner.last; ++ow) window(ow);
+      if (relu) relu_row(out, s.out_w);
     }
   }
 }
@@ -285,8 +294,8 @@ void avg_pool2d_backward(const Pool2dShape& s, bool count_include_pad, const T* 
   }
 }
 
-template void max_pool2d_forward<float>(const Pool2dShape&, const float*, float*, int64_t*);
-template void max_pool2d_forward<double>(const Pool2dShape&, const double*, double*, int64_t*);
+template void max_pool2d_forward<float>(const Pool2dShape&, const float*, float*, int64_t*, bool);
+template void max_pool2d_forward<double>(const Pool2dShape&, const double*, double*, int64_t*, bool);
 template void max_pool2d_backward<float>(int64_t, int64_t, int64_t, const float*, const int64_t*, float*);
 template void max_pool2d_backward<double>(int64_t, int64_t, int64_t, const double*, const int64_t*, double*);
 template void avg_pool2d_forward<float>(const Pool2dShape&, bool, const float*, float*);
