@@ -357,8 +357,8 @@ struct DirectPlan {
 constexpr int64_t kChunksPerThread = 4;
 
 DirectPlan direct_plan(const Conv2dShape& s, const Dims& d) {
-  const int threads =
-      static_cast<int>(std::min<int64_t>(s.batch, threads_for_flops(static_cast<double>(s.batch) * sample_flops(s, d))));
+  const int64_t wanted = threads_for_flops(static_cast<double>(s.batch) * sample_flops(s, d));
+  const int threads = static_cast<int>(std::min(s.batch, wanted));
   return {threads, threads > 1 ? std::min(s.batch, threads * kChunksPerThread) : 1};
 }
 
@@ -376,9 +376,9 @@ void stride1_direct_forward(const Conv2dShape& s, const Dims& d, const T* x, con
         for (int64_t kh = 0; kh < s.kernel_h; ++kh)
           for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
             const int64_t t = tap_index(s, d.group_in, c, kh, kw);
-            const T value = weight[(((g * d.group_out + co) * d.group_in + c) * s.kernel_h + kh) * s.kernel_w + kw];
-            w[static_cast<size_t>(across ? (g * d.col_rows + t) * cols + co : (g * d.group_out + co) * d.col_rows + t)] =
-                value;
+            const int64_t at = across ? (g * d.col_rows + t) * cols + co : (g * d.group_out + co) * d.col_rows + t;
+            w[static_cast<size_t>(at)] =
+                weight[(((g * d.group_out + co) * d.group_in + c) * s.kernel_h + kh) * s.kernel_w + kw];
           }
   const std::vector<int64_t> pixels = across ? pixel_offsets(s, src.wp) : std::vector<int64_t>{};
   const DirectPlan plan = direct_plan(s, d);

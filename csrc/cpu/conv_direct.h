@@ -27,7 +27,7 @@ namespace minigrad::cpu::conv_detail {
 // The taps are ordered kernel row first, taps_per_kernel_row each, and only
 // the source rows [data_first, data_last) hold data (the others padding): for
 // output row oh, kernel row kh reads source row oh + kh * dilation_h, and the
-// kernel rows that read padding are skipped (most taps, for dx of a small image).
+// kernel rows that read padding are skipped (for dx of LeNet-5's conv2, 2 taps in 7).
 template <typename T>
 struct Correlation {
   int64_t rows, taps;
