@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "cpu/conv_geometry.h"
@@ -111,22 +112,40 @@ bool is_pool2x2(const Pool2dShape& s) {
          s.dilation_h == 1 && s.dilation_w == 1 && 2 * s.out_h <= s.in_h && 2 * s.out_w <= s.in_w;
 }
 
-// (v, index) replaces (best, best_index) when v is larger: the first largest
-// wins. Branch-free, as which tap wins is unpredictable: the value a maxss,
-// the index by a mask (GCC turned selects into branches). NaNs are only
-// noted; the caller redoes their rows with max_window's NaN rule.
-template <typename T>
-void take_if_larger(T v, int64_t index, T& best, int64_t& best_index, bool& any_nan) {
-  const int64_t take = -static_cast<int64_t>(v > best);
-  best_index ^= (best_index ^ index) & take;
-  best = v > best ? v : best;
-  any_nan |= v != v;
-}
-
 // The fused ReLU of max_pool2d_forward on one output row.
 template <typename T>
 void relu_row(T* out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = relu_value(out[i]);
+}
+
+// One output row of 2x2 windows: out[j] and arg[j] for j < n, from input rows
+// r0, r1 (r0 at plane index i0). Written for the vectorizer: the best of each
+// column pair, then of the two, as selects (first largest wins: scan order
+// (r0, r0 + 1, r1, r1 + 1) with strict >), the winning tap as a code of the
+// element width (0..3), turned into indices in a second loop. Returns whether
+// the row holds a NaN (the caller then redoes it with max_window's NaN rule).
+template <typename T>
+bool max_row2x2(const T* __restrict r0, const T* __restrict r1, int64_t i0, int64_t in_w, int64_t n,
+                T* __restrict out, int64_t* __restrict arg) {
+  using Code = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
+  constexpr int64_t kBlock = 64;
+  Code nan = 0;
+  for (int64_t j0 = 0; j0 < n; j0 += kBlock) {
+    const int64_t m = std::min(kBlock, n - j0);
+    Code code[kBlock];
+    for (int64_t j = 0; j < m; ++j) {
+      const T a = r0[2 * (j0 + j)], b = r0[2 * (j0 + j) + 1], c = r1[2 * (j0 + j)], d = r1[2 * (j0 + j) + 1];
+      const T top = b > a ? b : a, bottom = d > c ? d : c;
+      out[j0 + j] = bottom > top ? bottom : top;
+      const Code right_top = b > a, right_bottom = d > c, lower = bottom > top;
+      code[j] = right_top + lower * (2 + right_bottom - right_top);
+      nan |= static_cast<Code>(a != a) | static_cast<Code>(b != b) | static_cast<Code>(c != c) |
+             static_cast<Code>(d != d);
+    }
+    for (int64_t j = 0; j < m; ++j)
+      arg[j0 + j] = i0 + 2 * (j0 + j) + (code[j] & 1) + (code[j] >> 1) * in_w;
+  }
+  return nan != 0;
 }
 
 template <typename T>
@@ -137,24 +156,10 @@ void max_pool2x2(const Pool2dShape& s, const T* x, T* y, int64_t* indices, bool 
   for (int64_t p = 0; p < s.planes; ++p)
     for (int64_t oh = 0; oh < s.out_h; ++oh) {
       const int64_t top = 2 * oh * s.in_w;
-      const T* __restrict in = x + p * in_plane;
-      const T* __restrict r0 = in + top;
-      const T* __restrict r1 = r0 + s.in_w;
-      T* __restrict out = y + p * out_plane + oh * s.out_w;
-      int64_t* __restrict arg = indices + p * out_plane + oh * s.out_w;
-      bool any_nan = false;
-      for (int64_t ow = 0; ow < s.out_w; ++ow) {
-        const int64_t i = top + 2 * ow;
-        T best = r0[2 * ow];
-        int64_t best_index = i;
-        any_nan |= best != best;
-        take_if_larger(r0[2 * ow + 1], i + 1, best, best_index, any_nan);
-        take_if_larger(r1[2 * ow], i + s.in_w, best, best_index, any_nan);
-        take_if_larger(r1[2 * ow + 1], i + s.in_w + 1, best, best_index, any_nan);
-        out[ow] = best;
-        arg[ow] = best_index;
-      }
-      if (any_nan)  // rare: the row again with the NaN rule
+      const T* in = x + p * in_plane;
+      T* out = y + p * out_plane + oh * s.out_w;
+      int64_t* arg = indices + p * out_plane + oh * s.out_w;
+      if (max_row2x2(in + top, in + top + s.in_w, top, s.in_w, s.out_w, out, arg))  // rare: the NaN rule
         for (int64_t ow = 0; ow < s.out_w; ++ow)
           max_window(in, s.in_w, 2 * oh, Range{0, 2}, 1, 2 * ow, Range{0, 2}, 1, out + ow, arg + ow);
       if (relu) relu_row(out, s.out_w);
