@@ -471,6 +471,6 @@ def suite(quick: bool) -> list[Case]:
     pool = [("LeNet pool1", 64, 6, 28)] + ([] if quick else [("LeNet pool2", 64, 16, 10)])
     ce = [(64, 10)] + ([] if quick else [(256, 1000)])
     train = [1, 64] if quick else [1, 32, 64, 128, 256]
-    infer = [64] if quick else [32, 64, 128, 256]
+    infer = [64] if quick else [32, 64, 128, 256, 1024]
     return (gemm_cases(gemm) + conv_cases(conv) + pool_cases(pool) + cross_entropy_cases(ce)
             + optimizer_cases() + lenet_cases(train, infer))

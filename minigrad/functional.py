@@ -970,6 +970,44 @@ class MaxPool2d(Function):
         return (self.be.max_pool2d_backward(g, self.indices, self.saved[0]),)
 
 
+class ReLUMaxPool2d(MaxPool2d):
+    """max_pool2d(relu(x)) as relu(max_pool2d(x)) in one kernel pass: the same values, and
+    the same gradients (relu is monotone, so both pick the same window maxima; a window
+    whose maximum is <= 0 passes no gradient either way). The ReLU runs on the pooled
+    output, a quarter of x for 2x2 windows, instead of on all of x forward and backward."""
+
+    __slots__ = ()
+
+    def forward(self, x, kernel_size, stride, padding, dilation, ceil_mode):
+        y, self.indices = self.be.relu_max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode)
+        self.saved = (x.shape, y)
+        return y
+
+    def backward(self, g):
+        shape, y = self.saved
+        return (self.be.max_pool2d_backward(self.be.relu_backward(g, y), self.indices, shape),)
+
+
+def relu_max_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """max_pool2d(relu(input), ...), fused: what conv -> ReLU -> max-pool blocks compute."""
+    _require_float("relu_max_pool2d", input)
+    return ReLUMaxPool2d.apply(
+        input,
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
+    )
+
+
 def max_pool2d(
     input: Tensor,
     kernel_size: Any,

@@ -115,6 +115,17 @@ CASES = [
     (2, 4, 6, (5, 7), (1, 1), 1, 0, 1, 2),  # pointwise (x is its own column matrix)
     (3, 3, 5, (7, 9), (1, 1), 2, 0, 1, 1),  # 1x1 with stride: not pointwise
     (2, 3, 5, (8, 7), (4, 3), (3, 2), (2, 0), (2, 3), 1),  # odd, non-square everything
+    # Stride 1 with <= 16 channels per group runs the direct kernels, lanes along
+    # output rows when out_w fills 16-wide row tiles better than the output
+    # channels fill 8 lanes, else across channels (csrc/cpu/conv.cpp).
+    (2, 3, 7, (6, 37), (3, 3), 1, 1, 1, 1),  # along rows: 3 row tiles, a ragged 7th channel
+    (3, 5, 13, (9, 8), (3, 4), 1, (1, 2), 1, 1),  # across channels: 13 of 16 lanes, ragged tap rows
+    (2, 4, 9, (7, 21), (2, 3), 1, (1, 0), (2, 3), 1),  # dilated: rows skipped by dx, 9 channels
+    (2, 6, 10, (5, 6), (3, 3), 1, 1, 1, 2),  # groups of 3 -> 5 channels
+    (2, 2, 3, (6, 9), (1, 3), 1, (1, 1), 1, 1),  # padding beyond the kernel's reach: dx on the GEMM path
+    (2, 16, 16, (4, 5), (2, 2), 1, 0, 1, 1),  # 16 channels: the last direct size
+    (2, 17, 3, (4, 5), (2, 2), 1, 0, 1, 1),  # 17 input channels: im2col + GEMM
+    (1, 4, 4, (9, 9), (3, 3), 2, 1, 1, 4),  # depthwise with stride 2: the scalar direct kernel
 ]
 
 
@@ -156,6 +167,8 @@ def test_matches_reference_hypothesis(config, seed):
         (1, 4, 4, (5, 6), (2, 3), (2, 1), (1, 0), 2, 2),
         (2, 3, 3, (4, 4), (3, 3), 2, 1, 1, 3),
         (2, 4, 2, (3, 5), (1, 1), 1, 0, 1, 2),
+        (2, 2, 9, (4, 6), (3, 2), 1, (1, 2), (1, 2), 1),  # direct, across channels, dilated
+        (1, 1, 3, (5, 19), (2, 3), 1, (1, 1), 1, 1),  # direct, along rows, batch 1
     ],
 )
 def test_finite_differences(n, c_in, c_out, hw, khw, stride, padding, dilation, groups):
@@ -203,30 +216,37 @@ def threads():
 
 
 @pytest.mark.parametrize(
-    "n,threads_n,groups",
-    # batch slices, threaded GEMM, batch 1, serial; the direct kernel (depthwise) threaded
-    [(5, 3, 1), (2, 4, 1), (1, 3, 1), (7, 1, 1), (3, 3, 16)],
+    "n,threads_n,c_in,c_out,stride,groups",
+    [
+        # im2col + GEMM: batch slices, threaded GEMM, batch 1, serial
+        (5, 3, 17, 16, 1, 1),
+        (2, 4, 17, 16, 1, 1),
+        (1, 3, 17, 16, 1, 1),
+        (7, 1, 17, 16, 1, 1),
+        (3, 3, 16, 16, 2, 16),  # the scalar direct kernel (depthwise, stride 2) threaded
+        (5, 3, 6, 16, 1, 1),  # stride-1 direct kernels, batch slices: across channels
+        (4, 2, 1, 6, 1, 1),  # and along rows
+    ],
 )
-def test_thread_plans_match_reference_and_are_deterministic(threads, n, threads_n, groups):
+def test_thread_plans_match_reference_and_are_deterministic(
+    threads, n, threads_n, c_in, c_out, stride, groups
+):
     threads(threads_n)
     rng = np.random.default_rng(3)
-    # 2 * 16 * 144 * 1024 flops per sample: enough for the threaded-GEMM plan when batch < threads.
-    x, w, b = make_case(rng, n, 16, 16, (32, 32), (3, 3), groups)
+    # 2 * 16 * 153 * 1024 flops per sample: enough for the threaded-GEMM plan when batch < threads.
+    x, w, b = make_case(rng, n, c_in, c_out, (32, 32), (3, 3), groups)
     x, w, b = x.astype(np.float32), w.astype(np.float32), b.astype(np.float32)
-    y = _C.conv2d_forward(x, w, b, padding=1, groups=groups)
+    kw_args = dict(stride=stride, padding=1, groups=groups)
+    y = _C.conv2d_forward(x, w, b, **kw_args)
     dy = rng.standard_normal(y.shape).astype(np.float32)
-    grads = _C.conv2d_backward(dy, x, w, padding=1, groups=groups)
-    for again, first in zip(
-        _C.conv2d_backward(dy, x, w, padding=1, groups=groups), grads, strict=True
-    ):
+    grads = _C.conv2d_backward(dy, x, w, **kw_args)
+    for again, first in zip(_C.conv2d_backward(dy, x, w, **kw_args), grads, strict=True):
         np.testing.assert_array_equal(again, first)
-    ref = conv_ref(
-        x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), padding=1, groups=groups
-    )
-    np.testing.assert_allclose(y, ref, rtol=1e-4, atol=float32_tol(144) * 10)
-    dw_ref = conv_backward_ref(
-        dy.astype(np.float64), x.astype(np.float64), w.astype(np.float64), padding=1, groups=groups
-    )[1]
+    x64, w64 = x.astype(np.float64), w.astype(np.float64)
+    ref = conv_ref(x64, w64, b.astype(np.float64), **kw_args)
+    np.testing.assert_allclose(y, ref, rtol=1e-4, atol=float32_tol(9 * c_in) * 10)
+    dx_ref, dw_ref, _ = conv_backward_ref(dy.astype(np.float64), x64, w64, **kw_args)
+    np.testing.assert_allclose(grads[0], dx_ref, rtol=1e-4, atol=float32_tol(9 * c_out) * 10)
     np.testing.assert_allclose(grads[1], dw_ref, rtol=1e-4, atol=float32_tol(n * 1024) * 10)
 
 

@@ -168,6 +168,24 @@ def test_max_pool2d(k, stride, padding):
     gradcheck(lambda a: F.max_pool2d(a, k, stride, padding), (x,))
 
 
+@needs("max_pool2d_forward", "max_pool2d_backward", "relu", "relu_backward")
+@pytest.mark.parametrize("k,stride,padding,ceil_mode", [(2, None, 0, False), (3, 2, 1, True), (2, 3, 0, False)])
+def test_relu_max_pool2d_is_max_pool_of_relu(k, stride, padding, ceil_mode):
+    # Distinct values, 0.05 or more from the ReLU's kink, many windows all negative.
+    x = t64((rng.permutation(2 * 3 * 6 * 5).reshape(2, 3, 6, 5) - 100 + 0.5) / 10.0)
+    args = (k, stride, padding, 1, ceil_mode)
+    fused = F.relu_max_pool2d(x, *args)
+    plain = F.max_pool2d(F.relu(x), *args)
+    np.testing.assert_array_equal(fused.numpy(), plain.numpy())
+    assert (fused.numpy() == 0).any() and (fused.numpy() > 0).any()
+    g = randn(*fused.shape, requires_grad=False)
+    (fused * g).sum().backward()
+    fused_grad, x.grad = x.grad.numpy(), None
+    (plain * g).sum().backward()
+    np.testing.assert_array_equal(fused_grad, x.grad.numpy())
+    gradcheck(lambda a: F.relu_max_pool2d(a, *args), (x,))
+
+
 @needs("avg_pool2d_forward", "avg_pool2d_backward")
 @pytest.mark.parametrize("k,stride,padding", [(2, None, 0), (3, 1, 1), (2, 3, 0)])
 def test_avg_pool2d(k, stride, padding):

@@ -145,6 +145,8 @@ def check_avg(x, kernel_size, stride, padding, ceil_mode, count_include_pad, rng
 # (shape, kernel_size, stride, padding, ceil_mode)
 CASES = [
     ((2, 3, 8, 8), 2, None, 0, False),  # LeNet-style 2x2
+    ((2, 3, 9, 7), 2, None, 0, False),  # 2x2 on odd sizes: the last row and column dropped
+    ((1, 2, 7, 5), 2, None, 0, True),  # 2x2 in ceil mode: edge windows half outside
     ((1, 1, 1, 1), 1, None, 0, False),  # 1x1 image, batch 1
     ((1, 2, 1, 1), 3, 1, 1, False),  # 1x1 image inside padding
     ((2, 2, 5, 4), (5, 4), None, 0, False),  # kernel equal to the image
@@ -268,19 +270,24 @@ def test_max_pool_nan_and_ties_as_pytorch():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_max_pool_nans_in_edge_and_inner_windows(dtype):
+@pytest.mark.parametrize(
+    "kernel,stride,padding",
+    [((3, 2), (2, 1), (1, 1)), ((2, 2), (2, 2), (0, 0))],  # general; 2x2 stride 2 (its own kernel)
+)
+def test_max_pool_nans_in_edge_and_inner_windows(dtype, kernel, stride, padding):
     """Several NaNs per window, ties and padding: the last NaN of a window wins,
     else the first maximum, in border windows and in the row-wise inner ones alike."""
     rng = np.random.default_rng(7)
-    x = rng.integers(-3, 3, size=(2, 3, 9, 11)).astype(dtype)  # many ties
+    x = rng.integers(-3, 3, size=(2, 3, 9, 11)).astype(dtype)  # many ties; odd sizes
     x[rng.random(x.shape) < 0.1] = np.nan
-    y, idx = _C.max_pool2d_forward(x, (3, 2), (2, 1), (1, 1))
+    y, idx = _C.max_pool2d_forward(x, kernel, stride, padding)
     ref_y = np.empty_like(y)
     ref_idx = np.empty_like(idx)
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     for n, c, oh, ow in np.ndindex(*y.shape):
         best, best_i = -np.inf, None
-        for i in range(oh * 2 - 1, oh * 2 + 2):
-            for j in range(ow - 1, ow + 1):
+        for i in range(oh * sh - ph, oh * sh - ph + kh):
+            for j in range(ow * sw - pw, ow * sw - pw + kw):
                 if 0 <= i < 9 and 0 <= j < 11:
                     v = x[n, c, i, j]
                     if best_i is None:
@@ -291,6 +298,20 @@ def test_max_pool_nans_in_edge_and_inner_windows(dtype):
     np.testing.assert_array_equal(idx, ref_idx)
     np.testing.assert_array_equal(y, ref_y)  # NaNs compare equal here
     assert np.isnan(y).any()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("args", [(2,), ((3, 2), (2, 1), (1, 1), 1, True)])  # the 2x2 kernel; the general one
+def test_max_pool_fused_relu(dtype, args):
+    """relu=True: the values of np.maximum(y, 0) with NaN kept, the same indices."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 3, 9, 11)).astype(dtype)
+    x[rng.random(x.shape) < 0.05] = np.nan
+    y, idx = _C.max_pool2d_forward(x, *args)
+    y_relu, idx_relu = _C.max_pool2d_forward(x, *args, relu=True)
+    np.testing.assert_array_equal(idx_relu, idx)
+    np.testing.assert_array_equal(y_relu, np.where(np.isnan(y), y, np.maximum(y, 0)))
+    assert np.isnan(y_relu).any() and (y_relu == 0).any()
 
 
 def test_large_plane_count_threads():

@@ -61,7 +61,7 @@ cpu::Pool2dShape pool_shape(const char* op, const Shape4& in, const py::handle& 
 }
 
 py::tuple max_pool2d_forward(const py::handle& x_obj, const py::handle& kernel_size, const py::handle& stride,
-                             const py::handle& padding, const py::handle& dilation, bool ceil_mode) {
+                             const py::handle& padding, const py::handle& dilation, bool ceil_mode, bool relu) {
   constexpr const char* op = "max_pool2d_forward";
   const py::array x = float_input(x_obj, op, "x");
   const Shape4 in = input_shape_of(x, op, "x");
@@ -78,7 +78,7 @@ py::tuple max_pool2d_forward(const py::handle& x_obj, const py::handle& kernel_s
     T* y_data = ptr<T>(y);
     int64_t* index_data = ptr<int64_t>(indices);
     py::gil_scoped_release release;
-    cpu::max_pool2d_forward<T>(s, x_data, y_data, index_data);
+    cpu::max_pool2d_forward<T>(s, x_data, y_data, index_data, relu);
   });
   return py::make_tuple(y, indices);
 }
@@ -155,8 +155,10 @@ py::array avg_pool2d_backward(const py::handle& dy_obj, const py::handle& input_
 void bind_pool(py::module_& m) {
   m.def("max_pool2d_forward", &max_pool2d_forward, py::arg("x"), py::arg("kernel_size"),
         py::arg("stride") = py::none(), py::arg("padding") = 0, py::arg("dilation") = 1, py::arg("ceil_mode") = false,
+        py::arg("relu") = false,
         "2-D max pooling of x (N, C, H, W) -> (y, indices); indices (int64) are flat positions in each input H * W "
-        "plane, as PyTorch. stride None means kernel_size.");
+        "plane, as PyTorch. stride None means kernel_size. relu=True pools relu(x) (y = max(y, 0), NaN kept), "
+        "fused.");
   m.def("max_pool2d_backward", &max_pool2d_backward, py::arg("dy"), py::arg("indices"), py::arg("input_shape"),
         "Gradient of max_pool2d_forward: dy routed to the input positions in indices -> dx of input_shape.");
   m.def("avg_pool2d_forward", &avg_pool2d_forward, py::arg("x"), py::arg("kernel_size"),

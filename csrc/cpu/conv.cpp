@@ -3,17 +3,22 @@
 // column matrix of x and W_g the (C_out/groups, C_in/groups * KH * KW) weights:
 //   y_g = W_g col,   dW_g = sum over samples of dy_g col^T,   dx = col2im(W_g^T dy_g).
 // A 1x1 convolution with stride 1 and no padding needs no im2col: x is col.
-// Depthwise-like groups (one input channel, at most two outputs) run a direct
-// forward kernel instead (see use_direct).
+// Stride-1 convolutions with few channels per group skip the column matrix:
+// the direct kernels of cpu/conv_direct.h read a zero-padded copy of each
+// image through tap offsets (see use_stride1_direct). Depthwise-like groups
+// with other strides run a scalar direct forward kernel (see use_direct).
 #include "cpu/conv.h"
 
 #include <algorithm>
 #include <vector>
 
+#include "cpu/conv_direct.h"
 #include "cpu/conv_geometry.h"
+#include "cpu/cpu_features.h"
 #include "cpu/elementwise.h"
 #include "cpu/gemm.h"
 #include "cpu/parallel.h"
+#include "cpu/simd_portable.h"
 
 namespace minigrad::cpu {
 namespace {
@@ -81,16 +86,29 @@ Plan plan_for(const Conv2dShape& s, const Dims& d) {
 // non-empty because chunks <= batch).
 int64_t chunk_begin(int64_t c, int64_t chunks, int64_t batch) { return c * batch / chunks; }
 
-// body(c) for every slice c: in parallel when there are several, else on the
-// calling thread outside any parallel region, so the GEMM inside may thread.
+// body(c) for every slice c < chunks on `threads` threads, each taking the
+// next slice when done with one (a thread delayed by other processes then
+// holds up at most one slice); with one thread on the calling thread outside
+// any parallel region, so the GEMM inside may thread. Results depend on the
+// slicing only, never on which thread ran a slice.
 template <typename Body>
-void for_each_chunk(int64_t chunks, const Body& body) {
-  if (chunks > 1) {
-#pragma omp parallel for num_threads(static_cast<int>(chunks)) schedule(static)
+void for_each_chunk(int64_t chunks, int threads, const Body& body) {
+  if (threads > 1) {
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
     for (int64_t c = 0; c < chunks; ++c) body(c);
   } else {
-    body(0);
+    for (int64_t c = 0; c < chunks; ++c) body(c);
   }
+}
+
+// dweight += partial slices 1 .. chunks - 1 (of weight_size each), in slice order.
+template <typename T>
+void add_partials(T* dweight, const T* partial, int64_t chunks, int64_t weight_size) {
+  if (chunks < 2) return;
+  const int threads = threads_for(chunks * weight_size, kMinElementsPerThread);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t i = 0; i < weight_size; ++i)
+    for (int64_t c = 1; c < chunks; ++c) dweight[i] += partial[(c - 1) * weight_size + i];
 }
 
 // dst[j] = src[j * stride] for j < len. Stride 1 has its own loop so that the
@@ -211,18 +229,284 @@ void direct_forward(const Conv2dShape& s, const Dims& d, const T* x, const T* we
   }
 }
 
+
+// ---------------------------------------------------------------- stride-1 direct kernels
+
+// Channels per group up to which the stride-1 direct kernels beat im2col +
+// GEMM (LeNet-5: 1 -> 6 and 6 -> 16). With more, the reduction is long enough
+// for the blocked GEMM, whose cache blocking the direct kernels lack.
+constexpr int64_t kDirectMaxChannels = 16;
+
+bool use_stride1_direct(const Conv2dShape& s, const Dims& d) {
+  return s.stride_h == 1 && s.stride_w == 1 && !d.pointwise && d.group_in <= kDirectMaxChannels &&
+         d.group_out <= kDirectMaxChannels;
+}
+
+// dx as a direct correlation of dy needs dy padded by dilation * (kernel - 1)
+// - padding >= 0 on each side; a padding beyond the kernel's reach is left to
+// the GEMM path.
+bool use_stride1_direct_backward(const Conv2dShape& s, const Dims& d) {
+  return use_stride1_direct(s, d) && s.pad_h <= s.dilation_h * (s.kernel_h - 1) &&
+         s.pad_w <= s.dilation_w * (s.kernel_w - 1);
+}
+
+int64_t round_up(int64_t n, int64_t multiple) { return (n + multiple - 1) / multiple * multiple; }
+
+// Whether the forward pass and the weight gradient put the vector lanes across
+// output channels (BroadcastGemm) rather than along output rows (Correlation,
+// WeightGradient): whichever leaves fewer lanes idle, counted for 8-lane
+// vectors and 16-wide row tiles (AVX2 floats). LeNet-5: conv1 (6 channels,
+// rows of 28) along rows, conv2 (16 channels, rows of 10) across channels.
+bool lanes_across_channels(const Conv2dShape& s, const Dims& d) {
+  return static_cast<double>(d.group_out) / static_cast<double>(round_up(d.group_out, 8)) >
+         static_cast<double>(s.out_w) / static_cast<double>(round_up(s.out_w, 16));
+}
+
+template <typename T>
+void correlate(const conv_detail::Correlation<T>& c) {
+#ifdef MINIGRAD_X86
+  if (cpu_features().avx2_fma) return conv_detail::correlate_avx2(c);
+#endif
+  conv_detail::Direct<simd::Portable<T>>::correlate(c);
+}
+
+template <typename T>
+void weight_gradient(const conv_detail::WeightGradient<T>& g) {
+#ifdef MINIGRAD_X86
+  if (cpu_features().avx2_fma) return conv_detail::weight_gradient_avx2(g);
+#endif
+  conv_detail::Direct<simd::Portable<T>>::weight_gradient(g);
+}
+
+template <typename T>
+void broadcast_gemm(const conv_detail::BroadcastGemm<T>& g) {
+#ifdef MINIGRAD_X86
+  if (cpu_features().avx2_fma) return conv_detail::broadcast_gemm_avx2(g);
+#endif
+  conv_detail::Direct<simd::Portable<T>>::broadcast_gemm(g);
+}
+
+// A source of the direct kernels: `planes` planes of h x w, zero-padded by
+// (pad_h, pad_w) on every side into planes of hp x wp, and the offset of every
+// tap of the convolution's kernel in it, ordered (kh, plane, kw) so that the
+// taps of one kernel row are contiguous (Correlation skips rows of padding).
+// `size` includes the elements the kernels read past the last plane (their
+// vectors run past the row ends, see conv_direct.h).
+struct PaddedSource {
+  int64_t planes, h, w, pad_h, pad_w, hp, wp, size;
+  std::vector<int64_t> offsets;
+};
+
+PaddedSource padded_source(const Conv2dShape& s, int64_t planes, int64_t h, int64_t w, int64_t pad_h,
+                           int64_t pad_w) {
+  PaddedSource p{planes, h, w, pad_h, pad_w, h + 2 * pad_h, w + 2 * pad_w, 0, {}};
+  p.size = planes * p.hp * p.wp + (s.kernel_w - 1) * s.dilation_w + conv_detail::kReadSlack +
+           conv_detail::kLenMultiple;
+  p.offsets.reserve(static_cast<size_t>(planes * s.kernel_h * s.kernel_w));
+  for (int64_t kh = 0; kh < s.kernel_h; ++kh)
+    for (int64_t c = 0; c < planes; ++c)
+      for (int64_t kw = 0; kw < s.kernel_w; ++kw)
+        p.offsets.push_back(c * p.hp * p.wp + kh * s.dilation_h * p.wp + kw * s.dilation_w);
+  return p;
+}
+
+// Index of tap (c, kh, kw) of a weight row in the (kh, c, kw) order of PaddedSource.
+int64_t tap_index(const Conv2dShape& s, int64_t planes, int64_t c, int64_t kh, int64_t kw) {
+  return (kh * planes + c) * s.kernel_w + kw;
+}
+
+// Copies planes of h x w from src into dst, plane i at dst + i * plane_stride,
+// row r at row_offset + r * row_stride. What lies between (the padding) is
+// never written, so a buffer zeroed once serves every image of a call.
+template <typename T>
+void copy_planes(const T* src, int64_t planes, int64_t h, int64_t w, T* dst, int64_t plane_stride,
+                 int64_t row_stride, int64_t row_offset) {
+  for (int64_t i = 0; i < planes; ++i)
+    for (int64_t r = 0; r < h; ++r)
+      std::copy(src + (i * h + r) * w, src + (i * h + r + 1) * w, dst + i * plane_stride + row_offset + r * row_stride);
+}
+
+template <typename T>
+void fill_padded(const PaddedSource& p, const T* src, T* dst) {
+  copy_planes(src, p.planes, p.h, p.w, dst, p.hp * p.wp, p.wp, p.pad_h * p.wp + p.pad_w);
+}
+
+template <typename T>
+conv_detail::Correlation<T> correlation_of(const Conv2dShape& s, const PaddedSource& p, int64_t rows,
+                                           const T* weight, const T* bias, const T* src, int64_t out_h,
+                                           int64_t out_w, T* out) {
+  return {rows,    p.planes * s.kernel_h * s.kernel_w, weight, bias, p.offsets.data(), src, p.wp, out_h, out_w, out,
+          p.planes * s.kernel_w, s.dilation_h, p.pad_h, p.pad_h + p.h};
+}
+
+// Offsets oh * wp + ow of the output pixels in the grid of a padded source.
+std::vector<int64_t> pixel_offsets(const Conv2dShape& s, int64_t wp) {
+  std::vector<int64_t> pixels;
+  pixels.reserve(static_cast<size_t>(s.out_h * s.out_w));
+  for (int64_t oh = 0; oh < s.out_h; ++oh)
+    for (int64_t ow = 0; ow < s.out_w; ++ow) pixels.push_back(oh * wp + ow);
+  return pixels;
+}
+
+// Threads and batch slices for the direct kernels: several slices per thread,
+// taken in turn (see for_each_chunk).
+struct DirectPlan {
+  int threads;
+  int64_t chunks;
+};
+constexpr int64_t kChunksPerThread = 4;
+
+DirectPlan direct_plan(const Conv2dShape& s, const Dims& d) {
+  const int64_t wanted = threads_for_flops(static_cast<double>(s.batch) * sample_flops(s, d));
+  const int threads = static_cast<int>(std::min(s.batch, wanted));
+  return {threads, threads > 1 ? std::min(s.batch, threads * kChunksPerThread) : 1};
+}
+
+template <typename T>
+void stride1_direct_forward(const Conv2dShape& s, const Dims& d, const T* x, const T* weight, const T* bias, T* y) {
+  const PaddedSource src = padded_source(s, d.group_in, s.in_h, s.in_w, s.pad_h, s.pad_w);
+  const bool across = lanes_across_channels(s, d);
+  // Correlation: weight rows with taps in the source's order; BroadcastGemm:
+  // their transpose, taps x cols, zero in the padding columns.
+  const int64_t cols = round_up(d.group_out, conv_detail::kColMultiple);
+  std::vector<T> w(static_cast<size_t>(s.groups * (across ? cols : d.group_out) * d.col_rows));
+  for (int64_t g = 0; g < s.groups; ++g)
+    for (int64_t co = 0; co < d.group_out; ++co)
+      for (int64_t c = 0; c < d.group_in; ++c)
+        for (int64_t kh = 0; kh < s.kernel_h; ++kh)
+          for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
+            const int64_t t = tap_index(s, d.group_in, c, kh, kw);
+            const int64_t at = across ? (g * d.col_rows + t) * cols + co : (g * d.group_out + co) * d.col_rows + t;
+            w[static_cast<size_t>(at)] =
+                weight[(((g * d.group_out + co) * d.group_in + c) * s.kernel_h + kh) * s.kernel_w + kw];
+          }
+  const std::vector<int64_t> pixels = across ? pixel_offsets(s, src.wp) : std::vector<int64_t>{};
+  const DirectPlan plan = direct_plan(s, d);
+  const int64_t chunks = plan.chunks;
+  for_each_chunk(chunks, plan.threads, [&](int64_t c) {
+    std::vector<T> padded(static_cast<size_t>(src.size));
+    std::vector<T> transposed(across ? static_cast<size_t>(d.out_plane * cols) : 0);  // (pixel, channel)
+    for (int64_t n = chunk_begin(c, chunks, s.batch); n < chunk_begin(c + 1, chunks, s.batch); ++n)
+      for (int64_t g = 0; g < s.groups; ++g) {
+        fill_padded(src, x + (n * s.in_channels + g * d.group_in) * d.in_plane, padded.data());
+        T* y_g = y + (n * s.out_channels + g * d.group_out) * d.out_plane;
+        const T* bias_g = bias != nullptr ? bias + g * d.group_out : nullptr;
+        if (!across) {
+          correlate(correlation_of(s, src, d.group_out, w.data() + g * d.group_out * d.col_rows, bias_g,
+                                   padded.data(), s.out_h, s.out_w, y_g));
+          continue;
+        }
+        broadcast_gemm(conv_detail::BroadcastGemm<T>{d.out_plane, d.col_rows, cols, padded.data(), pixels.data(),
+                                                     src.offsets.data(), w.data() + g * d.col_rows * cols,
+                                                     transposed.data(), false});
+        for (int64_t co = 0; co < d.group_out; ++co) {
+          const T b = bias_g != nullptr ? bias_g[co] : T(0);
+          for (int64_t p = 0; p < d.out_plane; ++p) y_g[co * d.out_plane + p] = transposed[p * cols + co] + b;
+        }
+      }
+  });
+}
+
+// Backward through the direct kernels. dweight: along rows, dy laid on the
+// padded input's grid (rows of wp, zero past out_w) against the padded input
+// (WeightGradient); across channels, the padded input's taps against dy
+// transposed (BroadcastGemm). Both in the source's tap order, put back in
+// weight order per slice. dx: the correlation of dy, padded by dilation *
+// (kernel - 1) - padding, with the weights flipped in both axes and in/out
+// channels swapped.
+template <typename T>
+void stride1_direct_backward(const Conv2dShape& s, const Dims& d, const T* dy, const T* x, const T* weight, T* dx,
+                             T* dweight) {
+  const PaddedSource xsrc = padded_source(s, d.group_in, s.in_h, s.in_w, s.pad_h, s.pad_w);
+  const PaddedSource dysrc = padded_source(s, d.group_out, s.out_h, s.out_w, s.dilation_h * (s.kernel_h - 1) - s.pad_h,
+                                           s.dilation_w * (s.kernel_w - 1) - s.pad_w);
+  const bool across = lanes_across_channels(s, d);
+  const int64_t grid = round_up(s.out_h * xsrc.wp, conv_detail::kLenMultiple);
+  const int64_t cols = round_up(d.group_out, conv_detail::kColMultiple);
+  const std::vector<int64_t> pixels = across ? pixel_offsets(s, xsrc.wp) : std::vector<int64_t>{};
+  const int64_t weight_size = s.out_channels * d.col_rows;
+  // flipped[g][c][t] for t = tap (co, KH - 1 - kh, KW - 1 - kw) of dysrc: weight[g * group_out + co][c][kh][kw].
+  const int64_t flipped_taps = d.group_out * d.taps;
+  std::vector<T> flipped(dx != nullptr ? static_cast<size_t>(s.in_channels * flipped_taps) : 0);
+  if (dx != nullptr)
+    for (int64_t g = 0; g < s.groups; ++g)
+      for (int64_t co = 0; co < d.group_out; ++co)
+        for (int64_t c = 0; c < d.group_in; ++c)
+          for (int64_t kh = 0; kh < s.kernel_h; ++kh)
+            for (int64_t kw = 0; kw < s.kernel_w; ++kw)
+              flipped[static_cast<size_t>((g * d.group_in + c) * flipped_taps +
+                                          tap_index(s, d.group_out, co, s.kernel_h - 1 - kh, s.kernel_w - 1 - kw))] =
+                  weight[(((g * d.group_out + co) * d.group_in + c) * s.kernel_h + kh) * s.kernel_w + kw];
+
+  const DirectPlan plan = direct_plan(s, d);
+  const int64_t chunks = plan.chunks;
+  // As in the GEMM path: slice 0 sums into dweight, slice c > 0 into partial c - 1, added in slice order.
+  std::vector<T> partial(dweight != nullptr ? static_cast<size_t>((chunks - 1) * weight_size) : 0);
+  for_each_chunk(chunks, plan.threads, [&](int64_t c) {
+    // dw_taps: per group, (channel, tap) along rows, (tap, col) across channels.
+    const int64_t group_dw = across ? d.col_rows * cols : d.group_out * d.col_rows;
+    std::vector<T> xpad, dy_layout, dw_taps, dypad;
+    if (dweight != nullptr) {
+      xpad.resize(static_cast<size_t>(xsrc.size));
+      dy_layout.resize(static_cast<size_t>(across ? d.out_plane * cols : d.group_out * grid));
+      dw_taps.resize(static_cast<size_t>(s.groups * group_dw));
+    }
+    if (dx != nullptr) dypad.resize(static_cast<size_t>(dysrc.size));
+    for (int64_t n = chunk_begin(c, chunks, s.batch); n < chunk_begin(c + 1, chunks, s.batch); ++n)
+      for (int64_t g = 0; g < s.groups; ++g) {
+        const T* dy_g = dy + (n * s.out_channels + g * d.group_out) * d.out_plane;
+        if (dweight != nullptr) {
+          fill_padded(xsrc, x + (n * s.in_channels + g * d.group_in) * d.in_plane, xpad.data());
+          T* dw_g = dw_taps.data() + g * group_dw;
+          if (across) {
+            for (int64_t co = 0; co < d.group_out; ++co)
+              for (int64_t p = 0; p < d.out_plane; ++p) dy_layout[p * cols + co] = dy_g[co * d.out_plane + p];
+            broadcast_gemm(conv_detail::BroadcastGemm<T>{d.col_rows, d.out_plane, cols, xpad.data(),
+                                                         xsrc.offsets.data(), pixels.data(), dy_layout.data(), dw_g,
+                                                         true});
+          } else {
+            copy_planes(dy_g, d.group_out, s.out_h, s.out_w, dy_layout.data(), grid, xsrc.wp, 0);
+            weight_gradient(conv_detail::WeightGradient<T>{d.group_out, d.col_rows, dy_layout.data(), grid,
+                                                           xsrc.offsets.data(), xpad.data(), dw_g});
+          }
+        }
+        if (dx != nullptr) {
+          fill_padded(dysrc, dy_g, dypad.data());
+          correlate(correlation_of(s, dysrc, d.group_in, flipped.data() + g * d.group_in * flipped_taps,
+                                   static_cast<const T*>(nullptr), dypad.data(), s.in_h, s.in_w,
+                                   dx + (n * s.in_channels + g * d.group_in) * d.in_plane));
+        }
+      }
+    if (dweight == nullptr) return;
+    T* dw = c == 0 ? dweight : partial.data() + (c - 1) * weight_size;
+    for (int64_t g = 0; g < s.groups; ++g)
+      for (int64_t co = 0; co < d.group_out; ++co)
+        for (int64_t ci = 0; ci < d.group_in; ++ci)
+          for (int64_t kh = 0; kh < s.kernel_h; ++kh)
+            for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
+              const int64_t t = tap_index(s, d.group_in, ci, kh, kw);
+              dw[(((g * d.group_out + co) * d.group_in + ci) * s.kernel_h + kh) * s.kernel_w + kw] =
+                  dw_taps[static_cast<size_t>(g * group_dw + (across ? t * cols + co : co * d.col_rows + t))];
+            }
+  });
+  if (dweight != nullptr) add_partials(dweight, partial.data(), chunks, weight_size);
+}
 }  // namespace
 
 template <typename T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
   const Dims d = dims_of(s);
+  if (use_stride1_direct(s, d)) {
+    stride1_direct_forward(s, d, x, weight, bias, y);
+    return;
+  }
   if (use_direct(d)) {
     direct_forward(s, d, x, weight, bias, y);
     return;
   }
   const Plan plan = plan_for(s, d);
   std::vector<T> cols(d.pointwise ? 0 : plan.chunks * d.col_size);  // one column matrix per slice
-  for_each_chunk(plan.chunks, [&](int64_t c) {
+  for_each_chunk(plan.chunks, static_cast<int>(plan.chunks), [&](int64_t c) {
     T* col = d.pointwise ? nullptr : cols.data() + c * d.col_size;
     for (int64_t n = chunk_begin(c, plan.chunks, s.batch); n < chunk_begin(c + 1, plan.chunks, s.batch); ++n) {
       for (int64_t g = 0; g < s.groups; ++g) {
@@ -248,6 +532,10 @@ void conv2d_backward(const Conv2dShape& s, const T* dy, const T* x, const T* wei
   const Dims d = dims_of(s);
   if (dbias != nullptr) bias_grad(dy, dbias, s.batch, s.out_channels, d.out_plane);
   if (dx == nullptr && dweight == nullptr) return;
+  if (use_stride1_direct_backward(s, d)) {
+    stride1_direct_backward(s, d, dy, x, weight, dx, dweight);
+    return;
+  }
 
   const Plan plan = plan_for(s, d);
   const int64_t weight_size = s.out_channels * d.col_rows;
@@ -256,7 +544,7 @@ void conv2d_backward(const Conv2dShape& s, const T* dy, const T* x, const T* wei
   // c - 1; the partials are then added in slice order, so the result does not
   // depend on how threads were scheduled.
   std::vector<T> partial(dweight != nullptr ? (plan.chunks - 1) * weight_size : 0);
-  for_each_chunk(plan.chunks, [&](int64_t c) {
+  for_each_chunk(plan.chunks, static_cast<int>(plan.chunks), [&](int64_t c) {
     T* col = d.pointwise ? nullptr : cols.data() + c * d.col_size;
     T* dw = c == 0 ? dweight : partial.data() + (c - 1) * weight_size;
     const int64_t begin = chunk_begin(c, plan.chunks, s.batch), end = chunk_begin(c + 1, plan.chunks, s.batch);
@@ -280,12 +568,7 @@ void conv2d_backward(const Conv2dShape& s, const T* dy, const T* x, const T* wei
       }
     }
   });
-  if (dweight != nullptr && plan.chunks > 1) {
-    const int threads = threads_for(plan.chunks * weight_size, kMinElementsPerThread);
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t i = 0; i < weight_size; ++i)
-      for (int64_t c = 1; c < plan.chunks; ++c) dweight[i] += partial[(c - 1) * weight_size + i];
-  }
+  if (dweight != nullptr) add_partials(dweight, partial.data(), plan.chunks, weight_size);
 }
 
 template void conv2d_forward<float>(const Conv2dShape&, const float*, const float*, const float*, float*);

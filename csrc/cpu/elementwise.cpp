@@ -49,8 +49,7 @@ double sum_as_double(const T* v, int64_t n) {
 
 template <typename T>
 void relu_forward(const T* x, T* y, int64_t n) {
-  // v < 0 ? 0 : v keeps NaN as NaN, as PyTorch does (and compiles to maxps).
-  map_unary(x, y, n, [](T v) { return v < T(0) ? T(0) : v; });
+  map_unary(x, y, n, [](T v) { return relu_value(v); });
 }
 
 template <typename T>

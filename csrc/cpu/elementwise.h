@@ -7,6 +7,13 @@
 
 namespace minigrad::cpu {
 
+// max(v, 0), keeping NaN as NaN as PyTorch does (compiles to maxps). Shared
+// with the convolution's fused ReLU.
+template <typename T>
+inline T relu_value(T v) {
+  return v < T(0) ? T(0) : v;
+}
+
 template <typename T>
 void relu_forward(const T* x, T* y, int64_t n);
 template <typename T>

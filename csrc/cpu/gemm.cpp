@@ -9,28 +9,15 @@
 #include "cpu/cpu_features.h"
 #include "cpu/gemm_kernels.h"
 #include "cpu/parallel.h"
+#include "cpu/simd_portable.h"
 
 namespace minigrad::cpu {
 namespace gemm_detail {
 namespace {
-// Portable traits on the compiler's generic 16-byte vectors (SSE2 on x86-64,
-// NEON on ARM): 4 x 8 float / 4 x 4 double tiles, 8 accumulators.
+// The portable traits (cpu/simd_portable.h) plus cache blocks.
 template <typename Scalar>
-struct PortableKernel {
-  using T = Scalar;
-  typedef T V __attribute__((vector_size(16)));
-  static constexpr int64_t W = 16 / sizeof(T), MR = 4, NV = 2, MC = 128, KC = 256, NC = 2048;
-  static V zero() { return V{}; }
-  static V set1(T x) { return V{} + x; }
-  static V load(const T* p) {
-    V v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-  }
-  static void store(T* p, V v) { __builtin_memcpy(p, &v, sizeof v); }
-  static V bcast(const T* p) { return V{} + *p; }
-  static V fma(V a, V b, V c) { return a * b + c; }
-  static V mul(V a, V b) { return a * b; }
+struct PortableKernel : simd::Portable<Scalar> {
+  static constexpr int64_t MC = 128, KC = 256, NC = 2048;
 };
 }  // namespace
 

@@ -7,10 +7,14 @@
 namespace minigrad::cpu {
 namespace {
 
-// fn(i) for every element; one thread below kMinParallelWork elements.
+// fn(i) for every element; each thread gets at least kMinParallelWork
+// elements (as for_each_slice), so LeNet-5's largest parameter (48,000
+// elements) updates on one thread: waking a second one for it cost more than
+// the update, and on a busy machine milliseconds.
 template <typename Fn>
 void for_each_element(int64_t n, Fn fn) {
-#pragma omp parallel for simd num_threads(num_threads()) if (n >= kMinParallelWork)
+  const int threads = threads_for(n, kMinParallelWork);
+#pragma omp parallel for simd num_threads(threads) if (threads > 1)
   for (int64_t i = 0; i < n; ++i) fn(i);
 }
 

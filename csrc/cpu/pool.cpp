@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "cpu/conv_geometry.h"
+#include "cpu/elementwise.h"
 #include "cpu/parallel.h"
 
 namespace minigrad::cpu {
@@ -101,8 +103,76 @@ void max_window(const T* in, int64_t in_w, int64_t h0, Range kh, int64_t dilatio
   *index_out = best_index;
 }
 
+namespace {
+// Whether the windows are 2 x 2 at stride 2, without padding or dilation and
+// all inside the input: the common pooling layer (LeNet-5, VGG), which
+// max_pool2x2 runs with every tap at a fixed place.
+bool is_pool2x2(const Pool2dShape& s) {
+  return s.kernel_h == 2 && s.kernel_w == 2 && s.stride_h == 2 && s.stride_w == 2 && s.pad_h == 0 && s.pad_w == 0 &&
+         s.dilation_h == 1 && s.dilation_w == 1 && 2 * s.out_h <= s.in_h && 2 * s.out_w <= s.in_w;
+}
+
+// The fused ReLU of max_pool2d_forward on one output row.
 template <typename T>
-void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* indices) {
+void relu_row(T* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = relu_value(out[i]);
+}
+
+// One output row of 2x2 windows: out[j] and arg[j] for j < n, from input rows
+// r0, r1 (r0 at plane index i0). Written for the vectorizer: the best of each
+// column pair, then of the two, as selects (first largest wins: scan order
+// (r0, r0 + 1, r1, r1 + 1) with strict >), the winning tap as a code of the
+// element width (0..3), turned into indices in a second loop. Returns whether
+// the row holds a NaN (the caller then redoes it with max_window's NaN rule).
+template <typename T>
+bool max_row2x2(const T* __restrict r0, const T* __restrict r1, int64_t i0, int64_t in_w, int64_t n,
+                T* __restrict out, int64_t* __restrict arg) {
+  using Code = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
+  constexpr int64_t kBlock = 64;
+  Code nan = 0;
+  for (int64_t j0 = 0; j0 < n; j0 += kBlock) {
+    const int64_t m = std::min(kBlock, n - j0);
+    Code code[kBlock];
+    for (int64_t j = 0; j < m; ++j) {
+      const T a = r0[2 * (j0 + j)], b = r0[2 * (j0 + j) + 1], c = r1[2 * (j0 + j)], d = r1[2 * (j0 + j) + 1];
+      const T top = b > a ? b : a, bottom = d > c ? d : c;
+      out[j0 + j] = bottom > top ? bottom : top;
+      const Code right_top = b > a, right_bottom = d > c, lower = bottom > top;
+      code[j] = right_top + lower * (2 + right_bottom - right_top);
+      nan |= static_cast<Code>(a != a) | static_cast<Code>(b != b) | static_cast<Code>(c != c) |
+             static_cast<Code>(d != d);
+    }
+    for (int64_t j = 0; j < m; ++j)
+      arg[j0 + j] = i0 + 2 * (j0 + j) + (code[j] & 1) + (code[j] >> 1) * in_w;
+  }
+  return nan != 0;
+}
+
+template <typename T>
+void max_pool2x2(const Pool2dShape& s, const T* x, T* y, int64_t* indices, bool relu) {
+  const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
+  const int threads = threads_for(s.planes * out_plane * 4, kMinWorkPerThread);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t p = 0; p < s.planes; ++p)
+    for (int64_t oh = 0; oh < s.out_h; ++oh) {
+      const int64_t top = 2 * oh * s.in_w;
+      const T* in = x + p * in_plane;
+      T* out = y + p * out_plane + oh * s.out_w;
+      int64_t* arg = indices + p * out_plane + oh * s.out_w;
+      if (max_row2x2(in + top, in + top + s.in_w, top, s.in_w, s.out_w, out, arg))  // rare: the NaN rule
+        for (int64_t ow = 0; ow < s.out_w; ++ow)
+          max_window(in, s.in_w, 2 * oh, Range{0, 2}, 1, 2 * ow, Range{0, 2}, 1, out + ow, arg + ow);
+      if (relu) relu_row(out, s.out_w);
+    }
+}
+}  // namespace
+
+template <typename T>
+void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* indices, bool relu) {
+  if (is_pool2x2(s)) {
+    max_pool2x2(s, x, y, indices, relu);
+    return;
+  }
   const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
   // The taps inside the input of every window row and column, found once per
   // call: working them out per output cost two integer divisions each.
@@ -158,6 +228,7 @@ void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* indices
       }
       if (any_nan)  // rare: redo the row's inner windows with the NaN rule
         for (int64_t ow = inner.first; ow < inner.last; ++ow) window(ow);
+      if (relu) relu_row(out, s.out_w);
     }
   }
 }
@@ -228,8 +299,8 @@ void avg_pool2d_backward(const Pool2dShape& s, bool count_include_pad, const T* 
   }
 }
 
-template void max_pool2d_forward<float>(const Pool2dShape&, const float*, float*, int64_t*);
-template void max_pool2d_forward<double>(const Pool2dShape&, const double*, double*, int64_t*);
+template void max_pool2d_forward<float>(const Pool2dShape&, const float*, float*, int64_t*, bool);
+template void max_pool2d_forward<double>(const Pool2dShape&, const double*, double*, int64_t*, bool);
 template void max_pool2d_backward<float>(int64_t, int64_t, int64_t, const float*, const int64_t*, float*);
 template void max_pool2d_backward<double>(int64_t, int64_t, int64_t, const double*, const int64_t*, double*);
 template void avg_pool2d_forward<float>(const Pool2dShape&, bool, const float*, float*);

@@ -22,8 +22,11 @@ bool every_window_hits_input(const Pool2dShape& s);
 
 // y = the largest element of each window; indices = its position in the input
 // plane (h * W + w). The first largest wins; NaN propagates, as in PyTorch.
+// With relu, y = max(y, 0) (NaN kept): max pooling of relu(x), which has the
+// same values, and the same gradients through these indices, as the fused
+// ReLU costs nothing here while a separate one passes over all of x.
 template <typename T>
-void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* indices);
+void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* indices, bool relu = false);
 
 // dx[p, indices[p, i]] = sum of dy[p, i] over i. Every index must be in
 // [0, in_plane) (first_index_out_of_range finds the ones that are not).

@@ -196,6 +196,11 @@ class Backend(ABC):
     ) -> tuple: ...
     @abstractmethod
     def max_pool2d_forward(self, x, kernel_size, stride, padding, dilation, ceil_mode) -> tuple: ...
+    def relu_max_pool2d_forward(self, x, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
+        """max_pool2d_forward of relu(x): (relu(y), indices), the same values and indices.
+        Composed here; a backend with a fused kernel overrides it (cpu)."""
+        y, indices = self.max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode)
+        return self.relu(y), indices
     @abstractmethod
     def max_pool2d_backward(self, dy, indices, input_shape) -> Array: ...
     @abstractmethod

@@ -265,6 +265,17 @@ class CPUBackend(Backend):
             ceil_mode=ceil_mode,
         )
 
+    def relu_max_pool2d_forward(self, x, kernel_size, stride, padding, dilation, ceil_mode):
+        return _C.max_pool2d_forward(
+            _c(x),
+            kernel_size,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            ceil_mode=ceil_mode,
+            relu=True,
+        )
+
     def max_pool2d_backward(self, dy, indices, input_shape):
         return _C.max_pool2d_backward(_c(dy), indices, tuple(input_shape))
 

@@ -26,8 +26,8 @@ class MnistCNN(nn.Module):
         self.fc2 = nn.Linear(128, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
-        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)  # (N, 32, 14, 14)
-        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)  # (N, 64, 7, 7)
+        x = F.relu_max_pool2d(self.bn1(self.conv1(x)), 2)  # (N, 32, 14, 14), max_pool2d(relu(.)) fused
+        x = F.relu_max_pool2d(self.bn2(self.conv2(x)), 2)  # (N, 64, 7, 7)
         x = self.drop1(x).flatten(1)
         x = self.drop2(F.relu(self.fc1(x)))
         return self.fc2(x)

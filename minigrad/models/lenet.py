@@ -24,8 +24,9 @@ class LeNet5(nn.Module):
         self.fc3 = nn.Linear(84, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)  # (N, 6, 14, 14)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)  # (N, 16, 5, 5)
+        # max_pool2d(relu(.)) fused: the ReLU on the pooled quarter of the activations
+        x = F.relu_max_pool2d(self.conv1(x), 2)  # (N, 6, 14, 14)
+        x = F.relu_max_pool2d(self.conv2(x), 2)  # (N, 16, 5, 5)
         x = x.flatten(1)
         x = F.relu(self.fc1(x))
         x = F.relu(self.fc2(x))

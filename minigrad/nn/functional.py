@@ -1,7 +1,8 @@
 """The functional neural-network API under PyTorch's names (torch.nn.functional).
 
 Every op is differentiable and defined in minigrad/functional.py; this module
-only gathers the neural-network ones under the names PyTorch users expect.
+only gathers the neural-network ones under the names PyTorch users expect,
+plus minigrad's fused relu_max_pool2d (max_pool2d(relu(x)) in one pass).
 """
 
 from minigrad.functional import (
@@ -21,6 +22,7 @@ from minigrad.functional import (
     mse_loss,
     nll_loss,
     relu,
+    relu_max_pool2d,
     sigmoid,
     softmax,
     tanh,
@@ -43,6 +45,7 @@ __all__ = [
     "mse_loss",
     "nll_loss",
     "relu",
+    "relu_max_pool2d",
     "sigmoid",
     "softmax",
     "tanh",

@@ -1,0 +1,15 @@
+// AVX2 + FMA instantiation of the direct convolution kernels (compiled with
+// -mavx2 -mfma; called only when cpu_features() reports AVX2 and FMA, also on
+// AVX-512 CPUs, where these kernels are not the bottleneck of any layer they
+// are chosen for).
+#include "cpu/conv_direct.h"
+#include "cpu/simd_avx2.h"
+
+namespace minigrad::cpu::conv_detail {
+void correlate_avx2(const Correlation<float>& c) { Direct<simd::Avx2Float>::correlate(c); }
+void correlate_avx2(const Correlation<double>& c) { Direct<simd::Avx2Double>::correlate(c); }
+void weight_gradient_avx2(const WeightGradient<float>& g) { Direct<simd::Avx2Float>::weight_gradient(g); }
+void weight_gradient_avx2(const WeightGradient<double>& g) { Direct<simd::Avx2Double>::weight_gradient(g); }
+void broadcast_gemm_avx2(const BroadcastGemm<float>& g) { Direct<simd::Avx2Float>::broadcast_gemm(g); }
+void broadcast_gemm_avx2(const BroadcastGemm<double>& g) { Direct<simd::Avx2Double>::broadcast_gemm(g); }
+}  // namespace minigrad::cpu::conv_detail

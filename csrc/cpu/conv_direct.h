@@ -1,0 +1,266 @@
+// Direct (implicit-GEMM) convolution kernels for stride 1, written once over
+// the SIMD traits of cpu/simd_avx2.h / cpu/simd_portable.h and instantiated
+// per instruction set (conv.cpp: portable, conv_avx2.cpp). Private to the conv
+// family: conv.cpp prepares the operands (zero-padded copies, tap offsets,
+// flipped weights) and calls these on one image and group at a time.
+//
+// With the source zero-padded, stride 1 makes every kernel tap a constant
+// shift: tap k of output pixel (oh, ow) reads src[offsets[k] + oh * src_row +
+// ow]. So no column matrix is built; the tap offsets index the source in place.
+// Like gemm_kernels.h, every template depends on the traits type S, private to
+// the including file, and nothing here calls the standard library (whose
+// inline functions compiled with AVX2 flags could be picked by the linker for
+// baseline code).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+namespace minigrad::cpu::conv_detail {
+
+// out[i][oh][ow] = bias[i] (0 without bias) + sum_k weight[i][k] * src[offsets[k] + oh * src_row + ow]
+// for i < rows, oh < out_h, ow < out_w. Lanes past out_w are computed and
+// dropped, so src must be readable kReadSlack elements past every tap's last
+// valid pixel. Used for the forward pass, and for dx as the correlation of the
+// padded dy with the flipped weights.
+// The taps are ordered kernel row first, taps_per_kernel_row each, and only
+// the source rows [data_first, data_last) hold data (the others padding): for
+// output row oh, kernel row kh reads source row oh + kh * dilation_h, and the
+// kernel rows that read padding are skipped (for dx of LeNet-5's conv2, 2 taps in 7).
+template <typename T>
+struct Correlation {
+  int64_t rows, taps;
+  const T* weight;  // rows x taps, row-major
+  const T* bias;    // rows, or null
+  const int64_t* offsets;
+  const T* src;
+  int64_t src_row;
+  int64_t out_h, out_w;
+  T* out;  // rows x out_h x out_w, contiguous
+  int64_t taps_per_kernel_row, dilation_h, data_first, data_last;
+};
+
+// c[i][j] = (accumulate ? c[i][j] : 0) + sum_{k < depth} src[row_offsets[i] + depth_offsets[k]] * b[k][j]
+// for i < rows, j < cols (b and c row-major, cols a multiple of kColMultiple):
+// the GEMM micro-kernel with an implicit A, vectors across output channels.
+// The forward pass with pixels as rows and taps as depth (b: the transposed
+// weights), and the weight gradient with taps as rows and pixels as depth (b: dy
+// transposed), for layers with enough output channels to fill the vectors.
+template <typename T>
+struct BroadcastGemm {
+  int64_t rows, depth, cols;
+  const T* src;
+  const int64_t* row_offsets;
+  const int64_t* depth_offsets;
+  const T* b;
+  T* c;
+  bool accumulate;
+};
+
+// dweight[i][k] += sum_{q < len} dy[i * len + q] * src[offsets[k] + q]: the
+// weight gradient, with dy laid on the source's grid of rows (zero where the
+// grid has no output) and len a multiple of kLenMultiple.
+template <typename T>
+struct WeightGradient {
+  int64_t rows, taps;
+  const T* dy;
+  int64_t len;
+  const int64_t* offsets;
+  const T* src;
+  T* dweight;  // rows x taps, row-major
+};
+
+// Covers the widest register tile (16 floats with AVX2) and any vector width.
+constexpr int64_t kReadSlack = 64;
+constexpr int64_t kLenMultiple = 16;
+constexpr int64_t kColMultiple = 8;
+
+void correlate_avx2(const Correlation<float>& c);
+void correlate_avx2(const Correlation<double>& c);
+void weight_gradient_avx2(const WeightGradient<float>& g);
+void weight_gradient_avx2(const WeightGradient<double>& g);
+void broadcast_gemm_avx2(const BroadcastGemm<float>& g);
+void broadcast_gemm_avx2(const BroadcastGemm<double>& g);
+
+template <class S>
+struct Direct {
+  using T = typename S::T;
+  using V = typename S::V;
+  static constexpr int64_t W = S::W, MR = S::MR, NV = S::NV, NR = S::NV * S::W;
+  static_assert(kColMultiple % W == 0, "output channel padding must hold whole vectors");
+
+  // Rows x NR outputs of channels [i0, i0 + Rows) at pixel (oh, ow0), n of
+  // them inside the row. Each tap loads NV source vectors and broadcasts one
+  // weight per row: the GEMM micro-kernel with the column matrix implicit.
+  // The fields are read into locals first: through `c` GCC kept the
+  // accumulators in memory.
+  template <int64_t Rows>
+  static void correlation_tile(const Correlation<T>& c, int64_t k0, int64_t k1, int64_t i0, int64_t oh, int64_t ow0,
+                               int64_t n) {
+    const int64_t taps = c.taps;
+    const int64_t* __restrict offsets = c.offsets;
+    const T* __restrict src = c.src + oh * c.src_row + ow0;
+    const T* __restrict w = c.weight + i0 * taps;
+    V acc[Rows][NV];
+#pragma GCC unroll 16
+    for (int64_t i = 0; i < Rows; ++i)
+#pragma GCC unroll 4
+      for (int64_t v = 0; v < NV; ++v) acc[i][v] = c.bias != nullptr ? S::set1(c.bias[i0 + i]) : S::zero();
+    for (int64_t k = k0; k < k1; ++k) {
+      const T* s = src + offsets[k];
+      V b[NV];
+#pragma GCC unroll 4
+      for (int64_t v = 0; v < NV; ++v) b[v] = S::load(s + v * W);
+#pragma GCC unroll 16
+      for (int64_t i = 0; i < Rows; ++i) {
+        const V a = S::bcast(w + i * taps + k);
+#pragma GCC unroll 4
+        for (int64_t v = 0; v < NV; ++v) acc[i][v] = S::fma(a, b[v], acc[i][v]);
+      }
+    }
+    const int64_t plane = c.out_h * c.out_w;
+    T* out = c.out + i0 * plane + oh * c.out_w + ow0;
+    if (n == NR) {
+#pragma GCC unroll 16
+      for (int64_t i = 0; i < Rows; ++i)
+#pragma GCC unroll 4
+        for (int64_t v = 0; v < NV; ++v) S::store(out + i * plane + v * W, acc[i][v]);
+      return;
+    }
+    T rows[Rows][NR];
+#pragma GCC unroll 16
+    for (int64_t i = 0; i < Rows; ++i)
+#pragma GCC unroll 4
+      for (int64_t v = 0; v < NV; ++v) S::store(rows[i] + v * W, acc[i][v]);
+    for (int64_t i = 0; i < Rows; ++i)
+      for (int64_t j = 0; j < n; ++j) out[i * plane + j] = rows[i][j];
+  }
+
+  using TileFn = void (*)(const Correlation<T>&, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
+  template <std::size_t... I>
+  static const TileFn* correlation_tiles(std::index_sequence<I...>) {
+    static const TileFn table[] = {&correlation_tile<int64_t(I) + 1>...};
+    return table;
+  }
+
+  // ceil(a / b) for b > 0, clamped to [0, hi].
+  static int64_t clamped_ceil_div(int64_t a, int64_t b, int64_t hi) {
+    const int64_t q = a <= 0 ? -(-a / b) : (a + b - 1) / b;
+    return q < 0 ? 0 : q > hi ? hi : q;
+  }
+
+  static void correlate(const Correlation<T>& c) {
+    const TileFn* tiles = correlation_tiles(std::make_index_sequence<std::size_t(MR)>{});
+    const int64_t kernel_h = c.taps / c.taps_per_kernel_row;
+    for (int64_t oh = 0; oh < c.out_h; ++oh) {
+      // Kernel rows kh with data_first <= oh + kh * dilation_h < data_last.
+      const int64_t kh0 = clamped_ceil_div(c.data_first - oh, c.dilation_h, kernel_h);
+      const int64_t kh1 = clamped_ceil_div(c.data_last - oh, c.dilation_h, kernel_h);
+      const int64_t k0 = kh0 * c.taps_per_kernel_row, k1 = (kh1 > kh0 ? kh1 : kh0) * c.taps_per_kernel_row;
+      for (int64_t ow0 = 0; ow0 < c.out_w; ow0 += NR) {
+        const int64_t n = c.out_w - ow0 < NR ? c.out_w - ow0 : NR;
+        for (int64_t i0 = 0; i0 < c.rows; i0 += MR) {
+          const int64_t rows = c.rows - i0 < MR ? c.rows - i0 : MR;
+          if (rows == MR) correlation_tile<MR>(c, k0, k1, i0, oh, ow0, n);
+          else tiles[rows - 1](c, k0, k1, i0, oh, ow0, n);
+        }
+      }
+    }
+  }
+
+  // Rows x Vecs vectors of c at (i0, j0).
+  template <int64_t Rows, int64_t Vecs>
+  static void broadcast_tile(const BroadcastGemm<T>& g, int64_t i0, int64_t j0) {
+    const int64_t depth = g.depth, cols = g.cols;
+    const int64_t* __restrict depth_offsets = g.depth_offsets;
+    const T* __restrict b = g.b + j0;
+    const T* a[Rows];
+#pragma GCC unroll 16
+    for (int64_t i = 0; i < Rows; ++i) a[i] = g.src + g.row_offsets[i0 + i];
+    T* out = g.c + i0 * cols + j0;
+    V acc[Rows][Vecs];
+#pragma GCC unroll 16
+    for (int64_t i = 0; i < Rows; ++i)
+#pragma GCC unroll 4
+      for (int64_t v = 0; v < Vecs; ++v) acc[i][v] = g.accumulate ? S::load(out + i * cols + v * W) : S::zero();
+    for (int64_t k = 0; k < depth; ++k) {
+      const int64_t d = depth_offsets[k];
+      V bv[Vecs];
+#pragma GCC unroll 4
+      for (int64_t v = 0; v < Vecs; ++v) bv[v] = S::load(b + k * cols + v * W);
+#pragma GCC unroll 16
+      for (int64_t i = 0; i < Rows; ++i) {
+        const V ai = S::bcast(a[i] + d);
+#pragma GCC unroll 4
+        for (int64_t v = 0; v < Vecs; ++v) acc[i][v] = S::fma(ai, bv[v], acc[i][v]);
+      }
+    }
+#pragma GCC unroll 16
+    for (int64_t i = 0; i < Rows; ++i)
+#pragma GCC unroll 4
+      for (int64_t v = 0; v < Vecs; ++v) S::store(out + i * cols + v * W, acc[i][v]);
+  }
+
+  // Tiles indexed by (rows - 1) * NV + (vectors - 1).
+  using BroadcastFn = void (*)(const BroadcastGemm<T>&, int64_t, int64_t);
+  template <std::size_t... I>
+  static const BroadcastFn* broadcast_tiles(std::index_sequence<I...>) {
+    static const BroadcastFn table[] = {&broadcast_tile<int64_t(I) / NV + 1, int64_t(I) % NV + 1>...};
+    return table;
+  }
+
+  static void broadcast_gemm(const BroadcastGemm<T>& g) {
+    const BroadcastFn* tiles = broadcast_tiles(std::make_index_sequence<std::size_t(MR * NV)>{});
+    for (int64_t j0 = 0; j0 < g.cols; j0 += NR) {
+      const int64_t vecs = (g.cols - j0 < NR ? g.cols - j0 : NR) / W;
+      for (int64_t i0 = 0; i0 < g.rows; i0 += MR) {
+        const int64_t rows = g.rows - i0 < MR ? g.rows - i0 : MR;
+        if (rows == MR && vecs == NV) broadcast_tile<MR, NV>(g, i0, j0);
+        else tiles[(rows - 1) * NV + vecs - 1](g, i0, j0);
+      }
+    }
+  }
+
+  // Tiles of kGradRows x kGradTaps gradient entries, each a dot product over
+  // the grid kept in one vector: every step loads 3 dy and 4 source vectors
+  // for 12 FMAs. Ragged edge tiles repeat the last row / tap and drop it.
+  static constexpr int64_t kGradRows = 3, kGradTaps = 4;
+
+  static void weight_gradient(const WeightGradient<T>& g) {
+    for (int64_t i0 = 0; i0 < g.rows; i0 += kGradRows) {
+      const T* d[kGradRows];
+      for (int64_t a = 0; a < kGradRows; ++a) d[a] = g.dy + (i0 + a < g.rows ? i0 + a : g.rows - 1) * g.len;
+      for (int64_t k0 = 0; k0 < g.taps; k0 += kGradTaps) {
+        const T* s[kGradTaps];
+        for (int64_t b = 0; b < kGradTaps; ++b) s[b] = g.src + g.offsets[k0 + b < g.taps ? k0 + b : g.taps - 1];
+        V acc[kGradRows][kGradTaps];
+#pragma GCC unroll 4
+        for (int64_t a = 0; a < kGradRows; ++a)
+#pragma GCC unroll 4
+          for (int64_t b = 0; b < kGradTaps; ++b) acc[a][b] = S::zero();
+        for (int64_t q = 0; q < g.len; q += W) {
+          V dv[kGradRows], sv[kGradTaps];
+#pragma GCC unroll 4
+          for (int64_t a = 0; a < kGradRows; ++a) dv[a] = S::load(d[a] + q);
+#pragma GCC unroll 4
+          for (int64_t b = 0; b < kGradTaps; ++b) sv[b] = S::load(s[b] + q);
+#pragma GCC unroll 4
+          for (int64_t a = 0; a < kGradRows; ++a)
+#pragma GCC unroll 4
+            for (int64_t b = 0; b < kGradTaps; ++b) acc[a][b] = S::fma(dv[a], sv[b], acc[a][b]);
+        }
+        for (int64_t a = 0; a < kGradRows && i0 + a < g.rows; ++a)
+          for (int64_t b = 0; b < kGradTaps && k0 + b < g.taps; ++b) {
+            T lanes[W];
+            S::store(lanes, acc[a][b]);
+            T sum = 0;
+            for (int64_t l = 0; l < W; ++l) sum += lanes[l];
+            g.dweight[(i0 + a) * g.taps + k0 + b] += sum;
+          }
+      }
+    }
+  }
+};
+
+}  // namespace minigrad::cpu::conv_detail
