@@ -52,6 +52,48 @@ bool sanitizing_threads() {
 #endif
 }
 
+// ThreadSanitizer sees every mutex hand-off as happens-before. The emulator's
+// own bookkeeping locks (a lane parking between blocks, a lane exiting) would
+// then order one lane's whole kernel before another lane's start, which CUDA
+// does not, and hide exactly the races the thread mode is for. Those regions
+// are made invisible to TSan (IgnoredByTsan) and the two orderings that do
+// hold are stated explicitly: the launching thread's setup happens before
+// every lane of a block runs (tsan_release/acquire on a start token), and every
+// lane's work happens before the launch returns (an end token). Barriers and
+// warp collectives keep their mutex, which orders what CUDA orders.
+#if defined(__SANITIZE_THREAD__)
+extern "C" {
+void AnnotateIgnoreSyncBegin(const char* file, int line);
+void AnnotateIgnoreSyncEnd(const char* file, int line);
+void AnnotateIgnoreReadsBegin(const char* file, int line);
+void AnnotateIgnoreReadsEnd(const char* file, int line);
+void AnnotateIgnoreWritesBegin(const char* file, int line);
+void AnnotateIgnoreWritesEnd(const char* file, int line);
+void __tsan_acquire(void* addr);
+void __tsan_release(void* addr);
+}
+struct IgnoredByTsan {
+  IgnoredByTsan() {
+    AnnotateIgnoreSyncBegin(__FILE__, __LINE__);
+    AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
+    AnnotateIgnoreWritesBegin(__FILE__, __LINE__);
+  }
+  ~IgnoredByTsan() {
+    AnnotateIgnoreWritesEnd(__FILE__, __LINE__);
+    AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
+    AnnotateIgnoreSyncEnd(__FILE__, __LINE__);
+  }
+};
+void tsan_acquire(void* token) { __tsan_acquire(token); }
+void tsan_release(void* token) { __tsan_release(token); }
+#else
+struct IgnoredByTsan {
+  IgnoredByTsan() {}  // user-provided: no unused-variable warning where it is declared
+};
+void tsan_acquire(void*) {}
+void tsan_release(void*) {}
+#endif
+
 thread_local cudaError_t last_error = cudaSuccess;
 cudaError_t set_error(cudaError_t err) {
   if (err != cudaSuccess) last_error = err;
@@ -471,6 +513,7 @@ void run_lane_thread(Block& b, int t) {
   } catch (const LaneAbort&) {
   }
   {
+    IgnoredByTsan ignored;  // exiting orders this lane before no other (see IgnoredByTsan)
     std::lock_guard<std::mutex> lock(b.mu);
     Lane& me = b.lanes[static_cast<size_t>(t)];
     if (me.state == State::ready) --b.running;
@@ -502,8 +545,10 @@ class LaneThreads {
     block_ = &b;
     lanes_ = remaining_ = b.nthreads;
     ++generation_;
+    tsan_release(&start_token_);  // the setup of the block happens before its lanes run
     start_cv_.notify_all();
     done_cv_.wait(lock, [&] { return remaining_ == 0; });
+    tsan_acquire(&end_token_);  // and the lanes' work before the launch returns
     block_ = nullptr;
   }
 
@@ -513,6 +558,7 @@ class LaneThreads {
     for (;;) {
       Block* b = nullptr;
       {
+        IgnoredByTsan ignored;  // parking orders this lane's last block before no other lane
         std::unique_lock<std::mutex> lock(mu_);
         start_cv_.wait(lock, [&] { return generation_ != seen; });
         seen = generation_;
@@ -522,7 +568,10 @@ class LaneThreads {
         if (lane >= lanes_) continue;
         b = block_;
       }
+      tsan_acquire(&start_token_);
       run_lane_thread(*b, lane);
+      tsan_release(&end_token_);
+      IgnoredByTsan ignored;
       std::lock_guard<std::mutex> lock(mu_);
       if (--remaining_ == 0) done_cv_.notify_all();
     }
@@ -533,6 +582,7 @@ class LaneThreads {
   std::vector<std::thread> threads_;
   Block* block_ = nullptr;
   int lanes_ = 0, remaining_ = 0;
+  char start_token_ = 0, end_token_ = 0;  // addresses for the explicit TSan orderings
   uint64_t generation_ = 0;
 };
 
