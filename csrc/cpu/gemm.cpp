@@ -47,13 +47,16 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
     return;
   }
-  bool nested = false;
+  // The thread team: 1 inside an enclosing parallel region, and always 1 in a
+  // build without OpenMP, whatever set_num_threads asked for (Blocked::run
+  // splits C over the team and would compute only thread 0's part of it).
+  int threads = 1;
 #ifdef _OPENMP
-  nested = omp_in_parallel();
+  if (!omp_in_parallel()) threads = num_threads();
 #endif
   const gemm_detail::GemmArgs<T> args{trans_a, trans_b, M,    N, K,   alpha,
                                       A,       lda,     B,    ldb, beta, C,
-                                      ldc,     nested ? 1 : num_threads()};
+                                      ldc,     threads};
 #ifdef MINIGRAD_X86
   const CpuFeatures& features = cpu_features();
   if (features.avx512f) return gemm_detail::gemm_avx512(args);
