@@ -107,12 +107,13 @@ sys.exit(train.main(sys.argv[2:]))
 """
 
 
-def _start(args: list[str]) -> subprocess.Popen:
+def _start(args: list[str], cwd: Path) -> subprocess.Popen:
     checksums = json.dumps({k: datasets.CHECKSUMS[k] for k in ("mnist", "fashion-mnist")})
-    # the minigrad under test (installed, or a build's package folder), whatever the working directory
+    # the minigrad under test (installed, or a build's package folder); cwd outside the repository,
+    # since `python -c` puts the working directory first on sys.path (./minigrad has no _C)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(Path(minigrad.__file__).parent.parent), env.get("PYTHONPATH", "")])
-    return subprocess.Popen([sys.executable, "-c", _RUNNER, checksums, *args], env=env,
+    return subprocess.Popen([sys.executable, "-c", _RUNNER, checksums, *args], env=env, cwd=cwd,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -124,7 +125,7 @@ def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run(tmp_p
     args = ["--model", "lenet5", "--augment", "shift,noise", "--checkpoint-every", "2", "--epochs", "3"]
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     t0 = time.perf_counter()
-    proc = _start([*base_args(straight), *args])
+    proc = _start([*base_args(straight), *args], tmp_path)
     while proc.poll() is None and not (straight / "checkpoint.safetensors").exists():
         time.sleep(0.005)
     startup = time.perf_counter() - t0  # imports, data, model: up to the first checkpoint
@@ -137,7 +138,7 @@ def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run(tmp_p
         kills, reached, seen = 0, (0, 0), []
         while True:
             resume = (killed / "checkpoint.safetensors").is_file()
-            proc = _start(["--resume", str(killed)] if resume else [*base_args(killed), *args])
+            proc = _start(["--resume", str(killed)] if resume else [*base_args(killed), *args], tmp_path)
             if kills < KILLS:
                 try:  # a random moment: in start-up, a training step, a checkpoint save, evaluation
                     proc.wait(timeout=rng.uniform(0.5, 1) * startup + rng.uniform(0, 0.4) * (duration - startup))
