@@ -10,14 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from train_utils import make_data_dir
+from train_utils import make_data_dir, metrics
 
 import minigrad
 from minigrad import train
 from minigrad.data import datasets
 from minigrad.models import load_model
-
-TIMING_COLUMNS = ("epoch_time_s", "images_per_s")
 
 
 @pytest.fixture
@@ -28,15 +26,6 @@ def data_dir(tmp_path, monkeypatch):
 def base_args(out: Path, epochs: int = 2) -> list[str]:
     return ["--epochs", str(epochs), "--batch-size", "32", "--val-split", "64", "--threads", "1", "--device", "cpu",
             "--out", str(out), "--no-plots"]
-
-
-def metrics(out: Path) -> dict:
-    data = json.loads((out / "metrics.json").read_text())
-    for row in data["epochs"]:
-        for key in TIMING_COLUMNS:
-            row.pop(key)
-    data["settings"].pop("out")
-    return data
 
 
 def poison_batches(monkeypatch, bad_calls: set[int]) -> None:

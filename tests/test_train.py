@@ -10,14 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from train_utils import learnable_images, make_data_dir
+from train_utils import learnable_images, make_data_dir, metrics
 
 import minigrad
 from minigrad import evaluate as ev
 from minigrad import train
 from minigrad.models import load_model
-
-TIMING_COLUMNS = ("epoch_time_s", "images_per_s")
 
 
 @pytest.fixture
@@ -29,15 +27,6 @@ def run_train(out: Path, *extra: str, plots: bool = False) -> int:
     argv = ["--epochs", "2", "--batch-size", "32", "--val-split", "64", "--threads", "1", "--device", "cpu",
             "--out", str(out), "--plots" if plots else "--no-plots", *extra]
     return train.main(argv)
-
-
-def metrics(out: Path) -> dict:
-    data = json.loads((out / "metrics.json").read_text())
-    for row in data["epochs"]:
-        for key in TIMING_COLUMNS:
-            row.pop(key)
-    data["settings"].pop("out")
-    return data
 
 
 def test_train_end_to_end_writes_every_output(data_dir, tmp_path, capsys):

@@ -1,5 +1,6 @@
 """Small generated MNIST-like data sets laid out like $MINIGRAD_DATA, for the training tests."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -7,6 +8,7 @@ import numpy as np
 from minigrad.data import datasets
 from minigrad.data.idx import write_idx
 
+TIMING_COLUMNS = ("epoch_time_s", "images_per_s")
 STEMS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
@@ -17,6 +19,16 @@ def learnable_images(n: int, seed: int, templates_seed: int = 123) -> tuple[np.n
     labels = rng.integers(0, 10, n)
     images = 200 * templates[labels] + rng.integers(0, 56, (n, 28, 28))
     return images.astype(np.uint8), labels.astype(np.uint8)
+
+
+def metrics(out: Path) -> dict:
+    """A run's metrics.json without what varies between identical runs (timings, the output folder)."""
+    data = json.loads((out / "metrics.json").read_text())
+    for row in data["epochs"]:
+        for key in TIMING_COLUMNS:
+            row.pop(key)
+    data["settings"].pop("out")
+    return data
 
 
 def make_data_dir(root: Path, monkeypatch, n_train: int = 256, n_test: int = 100) -> Path:

@@ -255,7 +255,7 @@ class CPUBackend(Backend):
             need_bias_grad=need_bias_grad,
         )
 
-    def max_pool2d_forward(self, x, kernel_size, stride, padding, dilation, ceil_mode):
+    def max_pool2d_forward(self, x, kernel_size, stride, padding, dilation, ceil_mode, relu=False):
         return _C.max_pool2d_forward(
             _c(x),
             kernel_size,
@@ -263,18 +263,11 @@ class CPUBackend(Backend):
             padding=padding,
             dilation=dilation,
             ceil_mode=ceil_mode,
+            relu=relu,
         )
 
     def relu_max_pool2d_forward(self, x, kernel_size, stride, padding, dilation, ceil_mode):
-        return _C.max_pool2d_forward(
-            _c(x),
-            kernel_size,
-            stride=stride,
-            padding=padding,
-            dilation=dilation,
-            ceil_mode=ceil_mode,
-            relu=True,
-        )
+        return self.max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode, relu=True)
 
     def max_pool2d_backward(self, dy, indices, input_shape):
         return _C.max_pool2d_backward(_c(dy), indices, tuple(input_shape))
