@@ -997,8 +997,12 @@ def relu_max_pool2d(
     ceil_mode: bool = False,
 ) -> Tensor:
     """max_pool2d(relu(input), ...), fused: what conv -> ReLU -> max-pool blocks compute."""
-    _require_float("relu_max_pool2d", input)
-    return ReLUMaxPool2d.apply(
+    return _apply_max_pool(ReLUMaxPool2d, "relu_max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def _apply_max_pool(cls, name: str, input: Tensor, kernel_size, stride, padding, dilation, ceil_mode) -> Tensor:
+    _require_float(name, input)
+    return cls.apply(
         input,
         kernel_size=kernel_size,
         stride=stride,
@@ -1019,15 +1023,7 @@ def max_pool2d(
 ) -> Any:
     """Max over windows of (N, C, H, W); with return_indices also the int64 argmax positions
     within each input H*W plane."""
-    _require_float("max_pool2d", input)
-    out = MaxPool2d.apply(
-        input,
-        kernel_size=kernel_size,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        ceil_mode=ceil_mode,
-    )
+    out = _apply_max_pool(MaxPool2d, "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
     if not return_indices:
         return out
     fn = out.grad_fn
