@@ -149,6 +149,7 @@ def test_threads_give_identical_results(dtype):
             (301, 300, 203, False, True),
             (6, 300, 3000, True, False),
             (260, 517, 260, False, False),
+            (50, 4200, 1000, True, True),  # K so deep that B is shared in several panels
         ]:
             a, b = operands(rng, m, k, n, ta, tb, dtype)
             results = []

@@ -5,10 +5,16 @@
 // Loop nest (Goto/BLIS): for each NC-wide column panel of C and KC-deep slice of
 // K, B's KC x NC panel is packed, then for each MC-row block of C the MC x KC
 // block of A; the macro-kernel runs the MR x NR register-blocked micro-kernel
-// over every tile. Threads split C into a grid of blocks and each runs this
-// nest on its own block with its own packed panels: no barriers, so a thread
-// delayed by other processes on a shared machine never stalls the others.
-// Packing also removes the transposes, so the micro-kernel sees one layout.
+// over every tile. Packing also removes the transposes, so the micro-kernel
+// sees one layout.
+//
+// Threads share one packed copy of B: for each panel of B's columns (all of
+// K, at most kSharedPanelBytes) the team packs
+// it together, then takes blocks of C from a shared counter, each block
+// computed over all of K with the thread's own packed A. The counter balances
+// the load, so a thread delayed by other processes on a shared machine leaves
+// its work to the others instead of stalling them at the end; the team waits
+// for each other only after packing a panel and before packing the next.
 // Operands that little reuses are read in place instead (B when few rows of A
 // use it, A when few columns of B do); their ragged edge panels are packed with
 // zero padding so full tiles never read out of bounds. Ragged tiles of C run a
@@ -64,6 +70,14 @@ void* workspace(std::size_t bytes);
 // threads: waking a sleeping thread costs microseconds on an idle machine and
 // milliseconds on a busy one.
 constexpr int64_t kMinMaddsPerThread = int64_t{1} << 21;
+
+// Bound on the packed B panel the team shares. It need not fit in cache: each
+// block of C streams it once, at MC / 2 multiply-adds per byte.
+constexpr int64_t kSharedPanelBytes = int64_t{16} << 20;
+
+// Blocks of C handed out per thread and panel: enough that a thread that
+// falls behind holds up the team by a small part of the work.
+constexpr int64_t kBlocksPerThread = 4;
 
 template <class S>
 struct Blocked {
@@ -198,11 +212,17 @@ struct Blocked {
 
   struct Plan {
     bool pack_a, pack_b;
-    int threads, tm, tn;  // thread grid: tm over rows of C, tn over columns
-    int64_t panel_b;      // packed-B elements per thread (0 when B is read in place)
-    int64_t block_a;      // packed-A elements per thread (0 when A is read in place)
-    int64_t per_thread;   // scratch elements per thread, those two included
+    int threads;
+    // Several threads: B's columns go in panels of panel_cols (packed once for
+    // the team when pack_b), each split into blocks of C of block_rows x block_cols.
+    int64_t panel_cols, block_rows, block_cols;
+    int64_t shared_b;    // elements of the team's packed B panel (0 unless threads > 1 and pack_b)
+    int64_t panel_b;     // packed-B elements per thread (1 thread with pack_b, else 0)
+    int64_t block_a;     // packed-A elements per thread (0 when A is read in place)
+    int64_t per_thread;  // scratch elements per thread, those two included
   };
+
+  static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
   static Plan plan(const GemmArgs<T>& g) {
     Plan p{};
@@ -210,31 +230,37 @@ struct Blocked {
     // A is read in place unless reused by many column slivers of B.
     p.pack_b = g.trans_b || g.M > 4 * MR;
     p.pack_a = g.N > 16 * NR;
-    const int64_t m_tiles = (g.M + MR - 1) / MR, n_tiles = (g.N + NR - 1) / NR;
+    const int64_t m_tiles = ceil_div(g.M, MR), n_tiles = ceil_div(g.N, NR);
     int64_t t = g.M * g.N * g.K / kMinMaddsPerThread;
     if (t > g.max_threads) t = g.max_threads;
     if (t > m_tiles * n_tiles) t = m_tiles * n_tiles;
     if (t < 1) t = 1;
     p.threads = int(t);
-    // The grid with the fewest tiles per thread; ties prefer splitting rows
-    // (each thread then packs less of A, whose panels are reused more).
-    int64_t best = -1;
-    for (int tm = p.threads; tm >= 1; --tm) {
-      if (p.threads % tm) continue;
-      const int tn = p.threads / tm;
-      const int64_t cost = ((m_tiles + tm - 1) / tm) * ((n_tiles + tn - 1) / tn);
-      if (best < 0 || cost < best) {
-        best = cost;
-        p.tm = tm;
-        p.tn = tn;
-      }
-    }
     const int64_t kc_max = g.K < KC ? g.K : KC;
-    const int64_t mc_max = ((g.M < MC ? g.M : MC) + MR - 1) / MR * MR;
-    const int64_t cols_per_thread = (n_tiles + p.tn - 1) / p.tn * NR;
-    const int64_t nc_max = cols_per_thread < NC ? cols_per_thread : NC;
+    const int64_t mc_max = ceil_div(g.M < MC ? g.M : MC, MR) * MR;
+    if (p.threads == 1) {
+      p.panel_b = p.pack_b ? round64(kc_max * (g.N < NC ? ceil_div(g.N, NR) * NR : NC)) : 0;
+    } else {
+      // Panel width, in whole slivers: all columns when B is read in place,
+      // else at most NC and a shared panel (K rows) of kSharedPanelBytes.
+      int64_t panel_tiles = n_tiles;
+      if (p.pack_b) {
+        const int64_t fit = kSharedPanelBytes / (g.K * NR * int64_t(sizeof(T)));
+        if (panel_tiles > NC / NR) panel_tiles = NC / NR;
+        if (panel_tiles > fit) panel_tiles = fit < 1 ? 1 : fit;
+      }
+      p.panel_cols = panel_tiles * NR;
+      // Blocks: rows first (A is then packed once per block and panel), columns
+      // too when there are too few rows for kBlocksPerThread blocks per thread.
+      const int64_t wanted = kBlocksPerThread * p.threads;
+      int64_t row_tiles = ceil_div(m_tiles, wanted);
+      if (row_tiles > MC / MR) row_tiles = MC / MR;
+      p.block_rows = row_tiles * MR;
+      const int64_t col_blocks = ceil_div(wanted, ceil_div(m_tiles, row_tiles));
+      p.block_cols = ceil_div(panel_tiles, col_blocks) * NR;
+      p.shared_b = p.pack_b ? round64(g.K * p.panel_cols) : 0;
+    }
     p.block_a = p.pack_a ? round64(mc_max * kc_max) : 0;
-    p.panel_b = p.pack_b ? round64(kc_max * nc_max) : 0;
     p.per_thread = p.panel_b + p.block_a + round64(kEdgeA) + round64(kEdgeB) + round64(kTile);
     return p;
   }
@@ -275,10 +301,17 @@ struct Blocked {
     merge_tile(m, n, tmp, beta, c, ldc);
   }
 
-  // One thread's share: C[m0:m1, n0:n1] computed start to finish with the
-  // thread's own packed panels, so threads never wait for each other.
+  // B packed for the whole team: columns [col0, col0 + cols) of op(B), all of
+  // K; KC-row slice pc starts at p + pc * cols, column col0 + j of it at + j * kc.
+  struct SharedPanel {
+    T* p;
+    int64_t col0, cols;  // cols a multiple of NR
+  };
+
+  // C[m0:m1, n0:n1] over all of K. B comes from `shared` when it is set (and
+  // holds those columns), else is packed here (pack_b) or read in place.
   static void sub_gemm(const GemmArgs<T>& g, const Plan& p, View a, View b, int64_t m0, int64_t m1, int64_t n0,
-                       int64_t n1, T* scratch) {
+                       int64_t n1, const SharedPanel* shared, T* scratch) {
     T* panel_b = scratch;
     T* block_a = panel_b + p.panel_b;
     T* edge_a = block_a + p.block_a;
@@ -289,7 +322,12 @@ struct Blocked {
       for (int64_t pc = 0; pc < g.K; pc += KC) {
         const int64_t kc = g.K - pc < KC ? g.K - pc : KC;
         const T beta = pc == 0 ? g.beta : T(1);
-        if (p.pack_b) pack_b(nc, kc, View{b.at(pc, jc), b.rs, b.cs}, panel_b);
+        const T* packed_b = panel_b;
+        if (shared) {
+          packed_b = shared->p + pc * shared->cols + (jc - shared->col0) * kc;
+        } else if (p.pack_b) {
+          pack_b(nc, kc, View{b.at(pc, jc), b.rs, b.cs}, panel_b);
+        }
         for (int64_t ic = m0; ic < m1; ic += MC) {
           const int64_t mc = m1 - ic < MC ? m1 - ic : MC;
           const View a_block{a.at(ic, pc), a.rs, a.cs};
@@ -303,7 +341,7 @@ struct Blocked {
             const int64_t n = nc - jr < NR ? nc - jr : NR;
             Tile t{};
             if (p.pack_b) {
-              t = Tile{nullptr, 0, 0, false, panel_b + jr * kc, NR, true};
+              t = Tile{nullptr, 0, 0, false, packed_b + jr * kc, NR, true};
             } else if (n == NR) {
               t = Tile{nullptr, 0, 0, false, b.at(pc, jc + jr), b.rs, false};
             } else {
@@ -331,33 +369,50 @@ struct Blocked {
     }
   }
 
-  // [begin, end) of part `i` of `count` items split into `parts` near-equal ranges.
-  static void split(int64_t count, int parts, int i, int64_t& begin, int64_t& end) {
-    const int64_t base = count / parts, extra = count % parts;
-    begin = i * base + (i < extra ? i : extra);
-    end = begin + base + (i < extra ? 1 : 0);
-  }
-
   static void run(const GemmArgs<T>& g) {
     const Plan p = plan(g);
     // op(A) and op(B) as views: element (i, k) of op(A), (k, j) of op(B).
     const View a = g.trans_a ? View{g.A, 1, g.lda} : View{g.A, g.lda, 1};
     const View b = g.trans_b ? View{g.B, 1, g.ldb} : View{g.B, g.ldb, 1};
-    T* ws = static_cast<T*>(workspace(size_t(p.per_thread * p.threads) * sizeof(T)));
-    const int64_t m_tiles = (g.M + MR - 1) / MR, n_tiles = (g.N + NR - 1) / NR;
+    T* ws = static_cast<T*>(workspace(size_t(p.shared_b + p.per_thread * p.threads) * sizeof(T)));
+    if (p.threads == 1) return sub_gemm(g, p, a, b, 0, g.M, 0, g.N, nullptr, ws);
 
-#pragma omp parallel num_threads(p.threads) if (p.threads > 1)
+    const int64_t row_blocks = ceil_div(g.M, p.block_rows);
+    const int64_t k_slices = ceil_div(g.K, KC);
+#pragma omp parallel num_threads(p.threads)
     {
 #ifdef _OPENMP
       const int tid = omp_get_thread_num();
 #else
       const int tid = 0;
 #endif
-      int64_t m0, m1, n0, n1;
-      split(m_tiles, p.tm, tid % p.tm, m0, m1);
-      split(n_tiles, p.tn, tid / p.tm, n0, n1);
-      sub_gemm(g, p, a, b, m0 * MR, m1 * MR < g.M ? m1 * MR : g.M, n0 * NR, n1 * NR < g.N ? n1 * NR : g.N,
-               ws + tid * p.per_thread);
+      T* scratch = ws + p.shared_b + tid * p.per_thread;
+      for (int64_t col0 = 0; col0 < g.N; col0 += p.panel_cols) {
+        const int64_t cols = g.N - col0 < p.panel_cols ? g.N - col0 : p.panel_cols;
+        const SharedPanel shared{ws, col0, ceil_div(cols, NR) * NR};
+        if (p.pack_b) {
+          // One piece per KC slice and thread's share of the slivers; the
+          // loop's closing barrier makes the whole panel visible to the team.
+          const int64_t slivers = shared.cols / NR;
+#pragma omp for schedule(dynamic, 1)
+          for (int64_t piece = 0; piece < k_slices * p.threads; ++piece) {
+            const int64_t pc = piece / p.threads * KC, part = piece % p.threads;
+            const int64_t kc = g.K - pc < KC ? g.K - pc : KC;
+            const int64_t j0 = slivers * part / p.threads * NR, j1 = slivers * (part + 1) / p.threads * NR;
+            const int64_t n = (j1 < cols ? j1 : cols) - j0;
+            if (n > 0) pack_b(n, kc, View{b.at(pc, col0 + j0), b.rs, b.cs}, ws + pc * shared.cols + j0 * kc);
+          }
+        }
+        const int64_t col_blocks = ceil_div(cols, p.block_cols);
+        // Closing barrier: nobody repacks the panel while others still read it.
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t block = 0; block < row_blocks * col_blocks; ++block) {
+          const int64_t m0 = block / col_blocks * p.block_rows, n0 = col0 + block % col_blocks * p.block_cols;
+          const int64_t m1 = g.M - m0 < p.block_rows ? g.M : m0 + p.block_rows;
+          const int64_t n1 = col0 + cols - n0 < p.block_cols ? col0 + cols : n0 + p.block_cols;
+          sub_gemm(g, p, a, b, m0, m1, n0, n1, p.pack_b ? &shared : nullptr, scratch);
+        }
+      }
     }
   }
 };
