@@ -49,11 +49,13 @@ LENET = [
 QUICK_LENET = [0, 1, 3, 4, 6]
 
 
-def worker(library: str, cases: list, threads: int, budget: float) -> list:
-    """Runs in a subprocess: seconds per call of one library for each case."""
+def worker(library: str, cases: list, threads: int, budget: float) -> dict:
+    """Runs in a subprocess: seconds per call of one library for each case; the
+    minigrad worker also measures the FMA peak (GFLOP/s) at `threads` first."""
     from minigrad import _C
 
     _C.set_num_threads(threads)
+    peak = _C.fma_peak_gflops(threads, 0.1) if library == "minigrad" else None
     rng = np.random.default_rng(0)
     seconds = []
     for m, k, n, ta, tb, dtype in cases:
@@ -65,12 +67,12 @@ def worker(library: str, cases: list, threads: int, budget: float) -> list:
         else:
             op_a, op_b = (a.T if ta else a), (b.T if tb else b)
             seconds.append(time_call(functools.partial(np.matmul, op_a, op_b, out=out), budget))
-    return seconds
+    return {"seconds": seconds, "fma_peak_gflops": peak}
 
 
 def run_worker(
     library: str, coretype: str | None, cases: list, threads: int, budget: float
-) -> list:
+) -> dict:
     """One worker subprocess; OpenBLAS gets `threads` threads (numpy) and OPENBLAS_CORETYPE."""
     blas_threads = threads if library == "numpy" else 1
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(blas_threads))
@@ -93,6 +95,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer shapes and shorter timings")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--only", choices=["square", "lenet"], help="run one group of shapes")
+    parser.add_argument("--rounds", type=int, help="rounds of workers per thread count (default 5; --quick 3)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -110,6 +113,7 @@ def main() -> None:
         rows += [(*shape, "float32") for shape in lenet]
     cases = [list(r[1:]) for r in rows]
     rounds, budget = (3, 0.05) if args.quick else (5, 0.1)
+    rounds = args.rounds or rounds
     coretype = best_coretype()
     settings = [None] + ([coretype] if coretype else [])
 
@@ -119,11 +123,12 @@ def main() -> None:
     print(
         f"minigrad simd={info['simd']} ({info['compiler']}); numpy {np.__version__}; "
         f"numpy measured with OPENBLAS_CORETYPE unset and ={coretype}, "
-        f"OPENBLAS_NUM_THREADS = threads; medians of {rounds} rounds.\n"
+        f"OPENBLAS_NUM_THREADS = threads; medians of {rounds} rounds. FMA peak: the best\n"
+        "_C.fma_peak_gflops (float32 FMA loop, operands in registers) of the minigrad workers.\n"
     )
     ct_name = f"numpy CORETYPE={coretype}" if coretype else "-"
     headers = ["shape (M x K x N)", "dtype", "threads", "minigrad GFLOP/s", "numpy default", ct_name,
-               "minigrad % of faster numpy", "minigrad / numpy default"]
+               "minigrad % of faster numpy", "minigrad / numpy default", "minigrad % of FMA peak"]
     table = []
     # (library, OPENBLAS_CORETYPE) per column; rounds alternate between them so that
     # load from other processes hits all alike.
@@ -133,14 +138,15 @@ def main() -> None:
         for _ in range(rounds):
             for col in columns:
                 samples[col].append(run_worker(*col, cases, threads, budget))
+        peak = max(s["fma_peak_gflops"] for s in samples[columns[0]])
         for i, (label, m, k, n, ta, tb, dtype) in enumerate(rows):
             flops = 2.0 * m * n * k
-            medians = [statistics.median(s[i] for s in samples[col]) for col in columns]
+            medians = [statistics.median(s["seconds"][i] for s in samples[col]) for col in columns]
             g_mg, *g_np = (flops / t / 1e9 for t in medians)
             ops = "".join([" A^T" if ta else "", " B^T" if tb else ""])
             table.append([f"{label}: {m}x{k}x{n}{ops}", dtype, str(threads), f"{g_mg:.1f}", f"{g_np[0]:.1f}",
                           f"{g_np[1]:.1f}" if len(g_np) > 1 else "-", f"{100 * g_mg / max(g_np):.0f}%",
-                          f"{g_mg / g_np[0]:.2f}"])
+                          f"{g_mg / g_np[0]:.2f}", f"{100 * g_mg / peak:.0f}%" if dtype == "float32" else "-"])
     print(markdown_table(headers, table))
 
 

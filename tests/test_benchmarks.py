@@ -48,6 +48,7 @@ def check_report(report: dict) -> None:
     assert "minigrad-cpu@1" in report["engines"]
     assert not any(e.startswith("minigrad-cuda") for e in report["engines"]) or machine["gpu"]
     assert report["peak_theoretical"]["flops_per_cycle"] >= 2
+    assert report["peak_measured"]["gflops"]["1"] > 0
     groups = {r["group"] for r in report["results"]}
     assert groups == {"gemm", "lenet5"}
     for result in report["results"]:

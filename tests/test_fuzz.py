@@ -254,6 +254,10 @@ def set_num_threads_case(rng: np.random.Generator) -> Case:
     return _C.set_num_threads, {"n": int(rng.integers(1, 3))}
 
 
+def fma_peak_gflops_case(rng: np.random.Generator) -> Case:
+    return _C.fma_peak_gflops, {"threads": int(rng.integers(1, 3)), "seconds": 1e-4}
+
+
 def _no_args(fn: Callable) -> Callable[[np.random.Generator], Case]:
     return lambda rng: (fn, {})
 
@@ -288,6 +292,7 @@ BINDINGS: dict[str, Callable[[np.random.Generator], Case]] = {
     "adagrad_step": adagrad_step_case,
     "adadelta_step": adadelta_step_case,
     "set_num_threads": set_num_threads_case,
+    "fma_peak_gflops": fma_peak_gflops_case,
     "get_num_threads": _no_args(_C.get_num_threads),
     "build_info": _no_args(_C.build_info),
     "cuda_device_count": _no_args(_C.cuda_device_count),

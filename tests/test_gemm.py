@@ -258,3 +258,16 @@ def test_bad_out_readonly_and_aliased():
 def test_inner_dimension_message_names_both_shapes():
     with pytest.raises(ValueError, match=r"gemm.*\(3, 4\).*\(3, 5\)"):
         _C.gemm(F, np.ones((3, 5), np.float32))
+
+
+def test_fma_peak_is_a_positive_rate_and_bad_arguments_raise():
+    # Not a speed check (machines are shared): the measurement runs and is sane.
+    one = _C.fma_peak_gflops(1, seconds=0.01)
+    assert 0.1 < one < 1e5
+    assert _C.fma_peak_gflops(2, seconds=0.01) > 0
+    for threads in (0, -1, 1025):
+        with pytest.raises(ValueError, match="threads"):
+            _C.fma_peak_gflops(threads)
+    for seconds in (0.0, -1.0, float("nan"), 61.0):
+        with pytest.raises(ValueError, match="seconds"):
+            _C.fma_peak_gflops(1, seconds)

@@ -1,7 +1,10 @@
 #include "cpu/gemm.h"
 
+#include <string>
+
 #include "bindings/arrays.h"
 #include "bindings/register.h"
+#include "cpu/parallel.h"
 
 namespace minigrad::bindings {
 namespace {
@@ -62,5 +65,20 @@ void bind_gemm(py::module_& m) {
         "returned. It is read only when beta != 0, so NaNs in it do not propagate when beta == 0.\n"
         "out=None returns a new array and needs beta == 0 (ValueError otherwise). K == 0 gives\n"
         "beta * out; alpha == 0 does not read a or b (as BLAS).");
+  m.def(
+      "fma_peak_gflops",
+      [](int threads, double seconds) {
+        if (threads < 1 || threads > cpu::kMaxThreads)
+          throw py::value_error("fma_peak_gflops: threads must be in [1, " + std::to_string(cpu::kMaxThreads) +
+                                "], got " + std::to_string(threads));
+        if (!(seconds > 0 && seconds <= 60))
+          throw py::value_error("fma_peak_gflops: seconds must be in (0, 60], got " + std::to_string(seconds));
+        py::gil_scoped_release release;
+        return cpu::fma_peak_gflops(threads, seconds);
+      },
+      py::arg("threads"), py::arg("seconds") = 0.1,
+      "float32 GFLOP/s of multiply-adds with every operand in registers, on `threads` threads\n"
+      "(1 in a build without OpenMP) with the SIMD level gemm uses: the best of three runs of\n"
+      "about `seconds` each. The measured peak that benchmarks judge GEMM speed against.");
 }
 }  // namespace minigrad::bindings

@@ -3,6 +3,8 @@
 // instantiation for CPUs without AVX2 (and for MINIGRAD_SIMD=generic).
 #include "cpu/gemm.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <new>
 
@@ -63,6 +65,34 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
   if (features.avx2_fma) return gemm_detail::gemm_avx2(args);
 #endif
   gemm_detail::Blocked<gemm_detail::PortableKernel<T>>::run(args);
+}
+
+double fma_peak_gflops(int threads, double seconds) {
+#ifndef _OPENMP
+  threads = 1;  // as gemm: no team without OpenMP
+#endif
+  const auto run = [threads](int64_t rounds) {
+#ifdef MINIGRAD_X86
+    const CpuFeatures& features = cpu_features();
+    if (features.avx512f) return gemm_detail::register_fmas_avx512(threads, rounds);
+    if (features.avx2_fma) return gemm_detail::register_fmas_avx2(threads, rounds);
+#endif
+    return gemm_detail::register_fmas<gemm_detail::PortableKernel<float>>(threads, rounds);
+  };
+  // A short first run (it also wakes the threads) sizes the three that count;
+  // the best of those is the figure, since interruptions only slow a run.
+  volatile float sink = 0;  // uses the results, so the work is not optimised out
+  int64_t rounds = int64_t{1} << 16;
+  double best = 0;
+  for (int i = 0; i < 4; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    const gemm_detail::FmaRun result = run(rounds);
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    sink = sink + result.sum;
+    if (i == 0) rounds = std::max(rounds, int64_t(double(rounds) * seconds / elapsed));
+    else best = std::max(best, result.flops / elapsed / 1e9);
+  }
+  return best;
 }
 
 template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,

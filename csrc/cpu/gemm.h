@@ -12,4 +12,9 @@ namespace minigrad::cpu {
 template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
           const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
+
+// float32 GFLOP/s of multiply-adds with operands in registers on `threads`
+// threads, the best of three runs of about `seconds` each: the measured peak
+// that GEMM speed is judged against.
+double fma_peak_gflops(int threads, double seconds);
 }  // namespace minigrad::cpu

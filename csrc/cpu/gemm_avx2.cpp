@@ -18,4 +18,5 @@ struct Avx2Double : simd::Avx2Double {
 
 void gemm_avx2(const GemmArgs<float>& args) { Blocked<Avx2Float>::run(args); }
 void gemm_avx2(const GemmArgs<double>& args) { Blocked<Avx2Double>::run(args); }
+FmaRun register_fmas_avx2(int threads, int64_t rounds) { return register_fmas<Avx2Float>(threads, rounds); }
 }  // namespace minigrad::cpu::gemm_detail

@@ -38,4 +38,5 @@ struct Avx512Double {
 
 void gemm_avx512(const GemmArgs<float>& args) { Blocked<Avx512Float>::run(args); }
 void gemm_avx512(const GemmArgs<double>& args) { Blocked<Avx512Double>::run(args); }
+FmaRun register_fmas_avx512(int threads, int64_t rounds) { return register_fmas<Avx512Float>(threads, rounds); }
 }  // namespace minigrad::cpu::gemm_detail

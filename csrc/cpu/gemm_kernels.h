@@ -61,6 +61,14 @@ void gemm_avx2(const GemmArgs<float>& args);
 void gemm_avx2(const GemmArgs<double>& args);
 void gemm_avx512(const GemmArgs<float>& args);
 void gemm_avx512(const GemmArgs<double>& args);
+// register_fmas below: the FLOPs done and a sum of the results, which the
+// caller must use so that the work is not optimised out.
+struct FmaRun {
+  double flops;
+  float sum;
+};
+FmaRun register_fmas_avx2(int threads, int64_t rounds);
+FmaRun register_fmas_avx512(int threads, int64_t rounds);
 
 // 64-byte aligned scratch owned by the calling thread, valid until its next call
 // (gemm.cpp; compiled for the baseline ISA). Throws std::bad_alloc.
@@ -78,6 +86,34 @@ constexpr int64_t kSharedPanelBytes = int64_t{16} << 20;
 // Blocks of C handed out per thread and panel: enough that a thread that
 // falls behind holds up the team by a small part of the work.
 constexpr int64_t kBlocksPerThread = 4;
+
+// Multiply-adds with every operand in registers: the ceiling the GEMM's
+// micro-kernel is measured against (_C.fma_peak_gflops). Each round is one FMA
+// on each of kPeakChains independent accumulators, more than FMA latency x
+// FMA pipes on current x86 cores, so the pipes never wait.
+constexpr int64_t kPeakChains = 12;
+
+template <class S>
+FmaRun register_fmas(int threads, int64_t rounds) {
+  using T = typename S::T;
+  T sum = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : sum)
+  {
+    typename S::V acc[kPeakChains];
+    for (int64_t i = 0; i < kPeakChains; ++i) acc[i] = S::set1(T(i) * T(1e-3));
+    const auto scale = S::set1(T(0.999999)), shift = S::set1(T(1e-7));
+    for (int64_t r = 0; r < rounds; ++r) {
+#pragma GCC unroll 12
+      for (int64_t i = 0; i < kPeakChains; ++i) acc[i] = S::fma(acc[i], scale, shift);
+    }
+    alignas(64) T lanes[S::W];
+    for (int64_t i = 0; i < kPeakChains; ++i) {
+      S::store(lanes, acc[i]);
+      sum += lanes[0];
+    }
+  }
+  return FmaRun{2.0 * double(S::W * kPeakChains) * double(rounds) * threads, float(sum)};
+}
 
 template <class S>
 struct Blocked {

@@ -11,9 +11,6 @@
 
 namespace minigrad::cpu {
 namespace {
-// OpenMP aborts the process when it cannot create a team, so n is bounded.
-constexpr int kMaxThreads = 1024;
-
 int default_threads() {
 #ifdef _OPENMP
   return std::min(omp_get_max_threads(), kMaxThreads);

@@ -9,6 +9,9 @@ namespace minigrad::cpu {
 // Element count below which a simple loop runs on the calling thread: waking
 // the OpenMP team costs more than it saves (`#pragma omp parallel for if(n >= kMinParallelWork)`).
 constexpr int64_t kMinParallelWork = 32768;
+// Most threads a team may have: OpenMP aborts the process when it cannot
+// create a team, so requests are bounded.
+constexpr int kMaxThreads = 1024;
 void set_num_threads(int n);  // n >= 1
 int num_threads();
 bool openmp_enabled();
