@@ -13,17 +13,24 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-# glibc returning freed memory to the OS made PyTorch's LeNet step vary by up to
-# 2x on these machines (thousands of page faults per step). With these settings
-# large blocks stay in the heap, so every engine is measured at its best.
-MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "17179869184"}
+# Read once at start-up by glibc and OpenBLAS, so set by re-executing the process.
+# - glibc returning freed memory to the OS made PyTorch's LeNet step vary by up
+#   to 2x on these machines (thousands of page faults per step). With the MALLOC
+#   settings large blocks stay in the heap, so every engine is measured at its best.
+# - OpenBLAS's idle threads spin for 2**28 cycles (~0.1 s) after each call by
+#   default, and so took a core from whichever engine ran next: minigrad's
+#   2-thread GEMM fell from 85% to 45-60% of peak when it alternated with numpy.
+#   2**22 cycles (~2 ms) still keeps them spinning between numpy's calls within
+#   a sample, and they sleep within the pause between samples (run.SETTLE_S).
+PROCESS_ENV = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "17179869184",
+               "OPENBLAS_THREAD_TIMEOUT": "22"}
 
 
-def ensure_malloc_env() -> None:
-    """Re-exec this process with MALLOC_ENV set unless it already is (glibc reads them at start)."""
-    if all(os.environ.get(k) == v for k, v in MALLOC_ENV.items()):
+def ensure_process_env() -> None:
+    """Re-exec this process with PROCESS_ENV set unless it already is."""
+    if all(os.environ.get(k) == v for k, v in PROCESS_ENV.items()):
         return
-    os.environ.update(MALLOC_ENV)
+    os.environ.update(PROCESS_ENV)
     argv = list(getattr(sys, "orig_argv", [])) or [sys.executable, *sys.argv]
     sys.stdout.flush()
     sys.stderr.flush()
@@ -198,7 +205,7 @@ def machine_info() -> dict:
         "minigrad": minigrad.__version__,
         "numpy": np.__version__,
         "torch": None,
-        "malloc_env": {k: os.environ.get(k) for k in MALLOC_ENV},
+        "process_env": {k: os.environ.get(k) for k in PROCESS_ENV},
         "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
     }
     torch = sys.modules.get("torch")

@@ -42,8 +42,8 @@ def check_report(report: dict) -> None:
     for key in ("cpu_model", "usable_cores", "minigrad_build", "gpu", "python", "numpy", "minigrad", "torch"):
         assert key in machine
     assert "simd" in machine["minigrad_build"]
-    assert machine["malloc_env"] == {"MALLOC_MMAP_THRESHOLD_": "33554432",
-                                     "MALLOC_TRIM_THRESHOLD_": "17179869184"}
+    assert machine["process_env"] == {"MALLOC_MMAP_THRESHOLD_": "33554432",
+                                      "MALLOC_TRIM_THRESHOLD_": "17179869184", "OPENBLAS_THREAD_TIMEOUT": "22"}
     assert report["settings"]["threads"] == [1]
     assert "minigrad-cpu@1" in report["engines"]
     assert not any(e.startswith("minigrad-cuda") for e in report["engines"]) or machine["gpu"]
