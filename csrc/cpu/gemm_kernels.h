@@ -9,12 +9,13 @@
 // sees one layout.
 //
 // Threads share one packed copy of B: for each panel of B's columns (all of
-// K, at most kSharedPanelBytes) the team packs
-// it together, then takes blocks of C from a shared counter, each block
-// computed over all of K with the thread's own packed A. The counter balances
-// the load, so a thread delayed by other processes on a shared machine leaves
-// its work to the others instead of stalling them at the end; the team waits
-// for each other only after packing a panel and before packing the next.
+// K, at most kSharedPanelBytes) the team packs it together, then takes blocks
+// of C from a shared counter, each block computed over all of K with the
+// thread's own packed A. The counter balances the load, so a thread delayed by
+// other processes on a shared machine leaves its work to the others instead of
+// stalling them at the end; the team waits for each other only after packing a
+// panel and before packing the next.
+//
 // Operands that little reuses are read in place instead (B when few rows of A
 // use it, A when few columns of B do); their ragged edge panels are packed with
 // zero padding so full tiles never read out of bounds. Ragged tiles of C run a
