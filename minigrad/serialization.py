@@ -55,12 +55,17 @@ def _is_tensor(value: Any) -> bool:
 
 
 def _to_numpy(value: Any) -> np.ndarray:
-    """Host copy-free view of a Tensor's or array's data, C-contiguous."""
-    from minigrad.tensor import Tensor
+    """Host copy-free view of a Tensor's or array's data, C-contiguous. Arrays that load could
+    not turn back into Tensors (complex, object, uint64 past int64) are refused here, before
+    anything is written."""
+    from minigrad.tensor import Tensor, _check_int64_range
 
     if isinstance(value, Tensor):
         value = value.numpy()
     value = np.asarray(value)
+    if value.dtype.kind not in "biuf":
+        raise TypeError(f"minigrad.save: cannot store an array of dtype {value.dtype}")
+    _check_int64_range(value)
     # not np.ascontiguousarray: it turns 0-d arrays (num_batches_tracked) into 1-d
     return value if value.flags.c_contiguous else value.copy(order="C")
 
@@ -146,10 +151,18 @@ def save(
     _atomic_write(os.fspath(path), data)
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write(path: str, data: bytes) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
+        # mkstemp creates the file 0600; give it the mode open() would have (0666 less the umask)
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -174,26 +187,33 @@ def _atomic_write(path: str, data: bytes) -> None:
         os.close(dir_fd)
 
 
+def _not_safetensors(path: str, data: bytes, reason: str) -> CheckpointError:
+    """The error for bytes that are not a safetensors file, naming the format they look like.
+    Sniffed only after the safetensors header failed to parse: byte 0 of a valid file is
+    the low byte of its header length and can be anything, 0x80 (pickle) or "PK" included."""
+    if data[:2] == b"PK":
+        return CheckpointError(f"{path}: a zip archive (torch.save format?), not safetensors; minigrad never unpickles")
+    if data[:1] == b"\x80":
+        return CheckpointError(f"{path}: a pickle, not safetensors; minigrad never unpickles")
+    return CheckpointError(f"{path}: {reason}")
+
+
 def _read_checked(path: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Arrays and header metadata of a safetensors file, or CheckpointError naming the file."""
     with open(path, "rb") as f:
         data = f.read()
-    if data[:2] == b"PK":
-        raise CheckpointError(
-            f"{path}: a zip archive (torch.save format?), not safetensors; minigrad never unpickles"
-        )
-    if data[:1] == b"\x80":
-        raise CheckpointError(f"{path}: a pickle, not safetensors; minigrad never unpickles")
     if len(data) < 8:
-        raise CheckpointError(f"{path}: truncated ({len(data)} bytes), not a safetensors file")
+        raise _not_safetensors(path, data, f"truncated ({len(data)} bytes), not a safetensors file")
     header_len = int.from_bytes(data[:8], "little")
     if header_len > _HEADER_LIMIT or 8 + header_len > len(data):
-        raise CheckpointError(
-            f"{path}: not a safetensors file or truncated "
-            f"(header of {header_len} bytes, file of {len(data)})"
+        raise _not_safetensors(
+            path, data, f"not a safetensors file or truncated (header of {header_len} bytes, file of {len(data)})"
         )
     try:
         header = json.loads(data[8 : 8 + header_len])
+    except (ValueError, RecursionError) as exc:
+        raise _not_safetensors(path, data, f"not a valid safetensors file (header: {exc})") from exc
+    try:
         if not isinstance(header, dict):
             raise ValueError("header is not a JSON object")
         metadata = header.get("__metadata__") or {}
@@ -217,13 +237,18 @@ def load(path: str | os.PathLike) -> dict[str, Any]:
 
     path = os.fspath(path)
     arrays, metadata = _read_checked(path)
-    tensors = {name: Tensor(np.array(a)) for name, a in arrays.items()}
+    tensors = {}
+    for name, a in arrays.items():
+        try:
+            tensors[name] = Tensor(np.array(a))
+        except (TypeError, OverflowError) as exc:
+            raise CheckpointError(f"{path}: entry {name!r} cannot be loaded ({exc})") from exc
     tree = metadata.get(TREE_KEY)
     if tree is None:
         return tensors
     try:
         return _decode(json.loads(tree), tensors)
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise CheckpointError(f"{path}: damaged {TREE_KEY} entry ({exc})") from exc
 
 

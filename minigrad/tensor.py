@@ -29,13 +29,22 @@ def _normalize_dtype(dtype: Any) -> np.dtype:
     return dt
 
 
+def _check_int64_range(arr: np.ndarray) -> None:
+    """OverflowError when an unsigned array holds values int64 (minigrad's integer dtype) cannot."""
+    if arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:
+        raise OverflowError(f"value {int(arr.max())} does not fit in int64, minigrad's integer dtype")
+
+
 def _host_array(data: Any, dtype: Any = None) -> np.ndarray:
     """A new host array from Python data or an ndarray, with PyTorch's dtype rules:
     Python floats -> float32, ints -> int64; ndarrays keep float32/float64/int64/bool,
-    other integer types become int64 and other floating types float32."""
+    other integer types become int64 and other floating types float32. Integers that
+    int64 cannot hold raise OverflowError instead of wrapping."""
+    arr = np.asarray(data)
+    _check_int64_range(arr)
     if dtype is not None:
-        return np.array(data, dtype=_normalize_dtype(dtype))
-    arr = np.array(data)
+        return np.array(arr, dtype=_normalize_dtype(dtype))
+    arr = np.array(arr)
     if arr.dtype in _DTYPES and (isinstance(data, np.ndarray) or arr.dtype != float64):
         return arr
     if arr.dtype.kind in "iu":

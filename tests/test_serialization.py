@@ -292,3 +292,60 @@ def test_torch_checkpoint_loads_into_minigrad_lenet(tmp_path):
     with torch.no_grad():
         expected = reference(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(model(Tensor(x)).numpy(), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_header_length_with_a_pickle_or_zip_first_byte_still_loads(tmp_path):
+    # Byte 0 of a safetensors file is the low byte of its header length: a valid file may start
+    # with 0x80 (pickle's magic) or "PK" (zip's); only a header that fails to parse is sniffed.
+    path = tmp_path / "model.safetensors"
+    starts = set()
+    for n in range(300):
+        save({"w": Tensor(np.arange(3.0))}, path, metadata={"note": "x" * n})
+        first = path.read_bytes()[:2]
+        if first[:1] == b"\x80":
+            starts.add("pickle")
+        elif first == b"PK":
+            starts.add("zip")
+        else:
+            continue
+        np.testing.assert_array_equal(load(path)["w"].numpy(), np.arange(3.0))
+    assert "pickle" in starts
+
+
+def test_checkpoint_file_mode_follows_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        save({"w": Tensor(np.ones(2))}, tmp_path / "a.safetensors")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.safetensors").stat().st_mode & 0o777 == 0o644
+
+
+def test_deeply_nested_tree_is_a_checkpoint_error(tmp_path):
+    import safetensors.numpy
+
+    tree = '{"list": [' * 5000 + '{"tensor": "w"}' + "]}" * 5000
+    path = tmp_path / "deep.safetensors"
+    path.write_bytes(safetensors.numpy.save({"w": np.ones(1)}, metadata={"minigrad.tree": tree}))
+    with pytest.raises(CheckpointError, match="deep.safetensors"):
+        load(path)
+
+
+def test_dtypes_load_cannot_read_are_refused_on_save(tmp_path):
+    path = tmp_path / "x.safetensors"
+    with pytest.raises(TypeError, match="complex64"):
+        save({"z": np.ones(2, np.complex64)}, path)
+    with pytest.raises(OverflowError, match="int64"):
+        save({"u": np.array([2**63], np.uint64)}, path)
+    assert not path.exists()
+    save({"u": np.array([2**63 - 1], np.uint64)}, path)  # fits: loads as int64
+    assert load(path)["u"].item() == 2**63 - 1
+
+
+def test_foreign_uint64_past_int64_is_a_checkpoint_error(tmp_path):
+    import safetensors.numpy
+
+    path = tmp_path / "u.safetensors"
+    path.write_bytes(safetensors.numpy.save({"u": np.array([2**64 - 1], np.uint64)}))
+    with pytest.raises(CheckpointError, match="'u'.*int64"):
+        load(path)

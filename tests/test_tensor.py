@@ -423,3 +423,11 @@ def test_broadcast_gradients_property(shapes, name):
     a, b = leaf(*shapes[0]), leaf(*shapes[1], low=0.5, high=2.0)
     np.testing.assert_allclose(op(a, b).numpy(), ref(a.numpy(), b.numpy()))
     gradcheck(op, (a, b))
+
+
+def test_uint64_past_int64_raises_instead_of_wrapping():
+    with pytest.raises(OverflowError, match="int64"):
+        minigrad.tensor(np.array([1, 2**63], dtype=np.uint64))
+    with pytest.raises(OverflowError, match="int64"):
+        minigrad.tensor(np.array([2**64 - 1], dtype=np.uint64), dtype="int64")
+    assert minigrad.tensor(np.array([7], dtype=np.uint64)).tolist() == [7]
