@@ -126,17 +126,21 @@ class Function:
                 edges.append(t.grad_fn or t)  # the node that made t, or the leaf itself
             else:
                 edges.append(None)
-        fn.be = _backends.get(device) or get_backend(device)
+        be = fn.be = _backends.get(device) or get_backend(device)
         fn.saved = ()
         out = fn.forward(*arrays, **params)
         if _anomaly:
             _check_finite(fn, out, "forward output", inputs)
         result = Tensor._make(out, device)
+        source = be.view_source(out, arrays)
+        if source >= 0:  # a view shares its base's version counter, as in PyTorch
+            counter = result._version_counter = inputs[source]._version_counter
+            counter.shared = True
         if record and is_grad_enabled():
             fn.next = edges
             fn.seq = next(_sequence)
             fn.retained = None
-            fn.versions = _saved_leaf_versions(inputs, arrays, fn.saved)
+            fn.versions = _saved_versions(be, (*inputs, result), (*arrays, out), fn.saved) if fn.saved else None
             result._requires_grad = True
             result.grad_fn = fn
         return result
@@ -157,36 +161,30 @@ class Function:
         return f"<{self.name()}>"
 
 
-def _memory_owner(array):
-    """The array owning array's memory (numpy views keep their owner in .base)."""
-    base = getattr(array, "base", None)
-    return array if base is None else base
-
-
-def _saved_leaf_versions(inputs: Sequence, arrays: list, saved: tuple) -> list | None:
-    """(tensor, version) of each leaf input whose memory the node saved (itself or a view).
-    Leaves only: a non-leaf's Tensor would keep its node alive through a reference cycle."""
+def _saved_versions(be, tensors: Sequence, arrays: Sequence, saved: tuple) -> list | None:
+    """(version counter, version, dtype, shape) of each input or output whose memory the node
+    saved (the array itself or a view of it), so backward can tell when it was changed in place.
+    The counter, not the tensor, is kept: a tensor would keep its own node alive in a cycle."""
     versions = None
-    owners = None
-    for t, a in zip(inputs, arrays, strict=True):
-        if t is None or t.grad_fn is not None:
+    for s in saved:
+        if not (hasattr(s, "base") or hasattr(s, "ptr")):  # shapes, numbers: not arrays
             continue
-        if owners is None:
-            owners = [_memory_owner(s) for s in saved]
-        owner = _memory_owner(a)
-        if any(owner is o for o in owners):
+        i = be.view_source(s, arrays)
+        if i >= 0:
+            t = tensors[i]
+            counter = t._version_counter
             versions = versions or []
-            versions.append((t, t._version))
+            versions.append((counter, counter.value, t.dtype, tuple(t.shape)))
     return versions
 
 
 def _check_versions(fn: Function) -> None:
-    for t, version in fn.versions:
-        if t._version != version:
+    for counter, version, dtype, shape in fn.versions:
+        if counter.value != version:
             raise RuntimeError(
                 f"one of the tensors needed for gradient computation has been modified by an in-place "
-                f"operation: a {t.dtype.name} tensor of shape {tuple(t.shape)} saved by {fn.name()} is at "
-                f"version {t._version}, expected version {version} (e.g. optimizer.step() between the "
+                f"operation: a {dtype.name} tensor of shape {shape} saved by {fn.name()} is at "
+                f"version {counter.value}, expected version {version} (e.g. optimizer.step() between the "
                 "forward pass and backward())"
             )
 

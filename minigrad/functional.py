@@ -1132,13 +1132,18 @@ class LeakyReLU(Function):
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    """max(input, 0) (inplace is accepted for PyTorch compatibility; the result is new)."""
+    """max(input, 0); inplace=True writes it into input and returns input."""
     _require_float("relu", input)
+    if inplace:
+        return input._inplace("relu", ReLU.apply)
     return ReLU.apply(input)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """input where positive, else negative_slope * input; inplace=True writes it into input."""
     _require_float("leaky_relu", input)
+    if inplace:
+        return input._inplace("leaky_relu", lambda x: LeakyReLU.apply(x, slope=negative_slope))
     return LeakyReLU.apply(input, slope=negative_slope)
 
 
@@ -1243,6 +1248,8 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if not training or p == 0.0:
         return input
     _require_float("dropout", input)
+    if inplace:
+        return input._inplace("dropout", lambda x: dropout(x, p, training))
     if p == 1.0:
         return mul(input, 0.0)
     return Dropout.apply(input, p=p)

@@ -54,6 +54,17 @@ def _host_array(data: Any, dtype: Any = None) -> np.ndarray:
     raise TypeError(f"cannot make a tensor from {type(data).__name__} with dtype {arr.dtype}")
 
 
+class _VersionCounter:
+    """How many times a memory was changed in place. A tensor and its views share one, so
+    backward can tell when a saved value changed through any of them."""
+
+    __slots__ = ("value", "shared")
+
+    def __init__(self) -> None:
+        self.value = 0
+        self.shared = False  # a view was made: the memory has more than one tensor
+
+
 class Tensor:
     """An array on a device with optional gradient tracking.
 
@@ -62,13 +73,14 @@ class Tensor:
     to build one from Python data with PyTorch's dtype rules.
     """
 
-    # _version counts in-place changes, so backward can tell when values it saved were changed
-    __slots__ = ("_data", "device", "_requires_grad", "grad", "grad_fn", "_version", "__weakref__")
+    __slots__ = ("_data", "device", "_requires_grad", "grad", "grad_fn", "_version_counter", "__weakref__")
     __array_priority__ = 1000  # numpy scalars/arrays defer to Tensor's reflected operators
 
     def __init__(self, data: Any, requires_grad: bool = False, device: str | None = None):
+        counter = None
         if isinstance(data, Tensor):
-            device, data = data.device, data._data
+            device, data, counter = data.device, data._data, data._version_counter
+            counter.shared = True
         else:
             device = resolve_device(device)
             on_device = device != "cpu" and not isinstance(data, (np.ndarray, np.generic)) and hasattr(data, "dtype")
@@ -82,7 +94,7 @@ class Tensor:
         self.grad = None
         self.grad_fn = None
         self._requires_grad = False
-        self._version = 0
+        self._version_counter = counter or _VersionCounter()
         if requires_grad:
             self.requires_grad = True
 
@@ -97,7 +109,7 @@ class Tensor:
         t.grad = None
         t.grad_fn = None
         t._requires_grad = False
-        t._version = 0
+        t._version_counter = _VersionCounter()
         return t
 
     # --- attributes ------------------------------------------------------------------
@@ -118,6 +130,11 @@ class Tensor:
         elif isinstance(value, (np.ndarray, np.generic, list, tuple, float, int)):  # host data: copied over
             value = get_backend(self.device).from_numpy(_host_array(value))
         self._data = value
+
+    @property
+    def _version(self) -> int:
+        """In-place changes so far of this tensor's memory (shared with its views), as in PyTorch."""
+        return self._version_counter.value
 
     @property
     def requires_grad(self) -> bool:
@@ -232,8 +249,11 @@ class Tensor:
         return self.to(other.dtype)
 
     def detach(self) -> Tensor:
-        """The same array, cut from the tape."""
-        return Tensor._make(self._data, self.device)
+        """The same array (and version counter, as a view), cut from the tape."""
+        t = Tensor._make(self._data, self.device)
+        t._version_counter = self._version_counter
+        self._version_counter.shared = True
+        return t
 
     def detach_(self) -> Tensor:
         self.grad_fn = None
@@ -257,7 +277,7 @@ class Tensor:
         """Keep this non-leaf tensor's gradient in .grad during backward."""
         _autograd.retain_grad(self)
 
-    # --- in place (outside the tape: for optimizers, init and data handling) ---------------
+    # --- in place ------------------------------------------------------------------------
     def _check_inplace(self, name: str) -> None:
         if self._requires_grad and _autograd.is_grad_enabled():
             kind = "a leaf tensor that requires grad" if self.grad_fn is None else "a tensor on the tape"
@@ -265,10 +285,57 @@ class Tensor:
                 f"{name}: {kind} cannot be modified in place while grad is enabled; use minigrad.no_grad()"
             )
 
+    def _write(self, value: Any, index: Any = Ellipsis) -> None:
+        """self[index] = value in self's memory (views see it); one more version."""
+        get_backend(self.device).assign(self._data, index, value)
+        self._version_counter.value += 1
+
     def _assign(self, name: str, value: Any) -> Tensor:
+        """Overwrite every element (not differentiable: refused for a tensor on the tape)."""
         self._check_inplace(name)
-        get_backend(self.device).assign(self._data, Ellipsis, value)
-        self._version += 1
+        self._write(value)
+        return self
+
+    def _inplace(self, name: str, op: Any, *args: Any) -> Tensor:
+        """self = op(self, *args) in self's memory, as PyTorch's add_, mul_, +=, ...
+
+        When grad is on and self or an argument requires grad, self takes op's node as its
+        grad_fn; op then runs on a copy of self's old values, which its node may save. A leaf
+        that requires grad is refused (outside no_grad), as in PyTorch, and so is a view or a
+        tensor with views (their nodes would go stale; PyTorch rebases them, minigrad does not)."""
+        recording = _autograd.is_grad_enabled() and (
+            self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
+        )
+        if recording:
+            if self._requires_grad and self.grad_fn is None:
+                raise RuntimeError(
+                    f"{name}: a leaf tensor that requires grad cannot be modified in place while grad is "
+                    "enabled; wrap the update in minigrad.no_grad()"
+                )
+            if self._version_counter.shared:
+                raise RuntimeError(
+                    f"{name}: an in-place change of a view, or of a tensor that has views, cannot be "
+                    "recorded for backward; use the out-of-place op"
+                )
+            old = Tensor._make(get_backend(self.device).copy(self._data), self.device)
+            old.grad_fn, old._requires_grad = self.grad_fn, self._requires_grad
+            result = op(old, *args)
+        else:
+            with _autograd.no_grad():
+                result = op(self, *args)
+        if result.shape != self.shape:
+            raise RuntimeError(
+                f"{name}: output with shape {self.shape} doesn't match the broadcast shape {result.shape}"
+            )
+        if not np.can_cast(result.dtype, self.dtype, "same_kind"):
+            raise RuntimeError(
+                f"{name}: result type {result.dtype} can't be cast to the desired output type {self.dtype}"
+            )
+        if recording:
+            result = _F.cast(result, self.dtype)
+        self._write(result._data)
+        if recording:
+            self.grad_fn, self._requires_grad = result.grad_fn, True
         return self
 
     def _operand(self, other: Any) -> Any:
@@ -281,24 +348,40 @@ class Tensor:
         return self._assign("fill_", self._operand(value))
 
     def copy_(self, src: Any) -> Tensor:
+        if isinstance(src, Tensor) and src._requires_grad and _autograd.is_grad_enabled():
+            raise RuntimeError("copy_: copying from a tensor that requires grad is not recorded; use clone()")
         return self._assign("copy_", self._operand(src))
 
     def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
-        be = get_backend(self.device)
-        other = self._operand(other)
-        return self._assign("add_", be.add(self._data, other if alpha == 1 else be.mul(other, alpha)))
+        if alpha != 1:
+            return self._inplace("add_", lambda s, o: _F.add(s, _F.mul(o, alpha)), other)
+        return self._inplace("add_", _F.add, other)
 
     def sub_(self, other: Any, alpha: float = 1.0) -> Tensor:
-        return self.add_(other, -alpha)
+        if alpha != 1:
+            return self._inplace("sub_", lambda s, o: _F.sub(s, _F.mul(o, alpha)), other)
+        return self._inplace("sub_", _F.sub, other)
 
     def mul_(self, other: Any) -> Tensor:
-        return self._assign("mul_", get_backend(self.device).mul(self._data, self._operand(other)))
+        return self._inplace("mul_", _F.mul, other)
 
     def div_(self, other: Any) -> Tensor:
-        return self._assign("div_", get_backend(self.device).div(self._data, self._operand(other)))
+        return self._inplace("div_", _F.div, other)
+
+    def pow_(self, exponent: Any) -> Tensor:
+        return self._inplace("pow_", _F.pow, exponent)
 
     def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
-        return self._assign("clamp_", get_backend(self.device).clamp(self._data, min, max))
+        return self._inplace("clamp_", _F.clamp, min, max)
+
+    def relu_(self) -> Tensor:
+        return _F.relu(self, inplace=True)
+
+    # Python's augmented assignment is in place, as in PyTorch (`p -= lr * p.grad` updates p)
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
         be = get_backend(self.device)
@@ -310,8 +393,12 @@ class Tensor:
 
     def __setitem__(self, index: Any, value: Any) -> None:
         self._check_inplace("__setitem__")
-        get_backend(self.device).assign(self._data, _F._index_arrays(index), self._operand(value))
-        self._version += 1
+        if isinstance(value, Tensor) and value._requires_grad and _autograd.is_grad_enabled():
+            raise RuntimeError(
+                "__setitem__: assigning a tensor that requires grad is not recorded for backward; "
+                "build the result with cat/stack/where, or assign under minigrad.no_grad()"
+            )
+        self._write(self._operand(value), _F._index_arrays(index))
 
     # --- operators --------------------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:

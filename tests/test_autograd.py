@@ -227,3 +227,57 @@ def test_gradcheck_directional_works_in_float32():
     w = minigrad.tensor([[0.5], [-1.0], [2.0]], requires_grad=True)
     assert gradcheck_directional(lambda a, b: ((a * a).sum(1, keepdim=True) * b.sum()).exp(), (x, w))
     assert x.dtype == minigrad.float32 and x.grad is not None
+
+
+def test_in_place_change_of_a_saved_non_leaf_is_an_error():
+    # issue 13, defect 3: the version was checked for leaves only (x.grad came out [408, 416, 424])
+    x = minigrad.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    h = x * 2
+    z = (h * h).sum()
+    with minigrad.no_grad():
+        h.add_(100)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        z.backward()
+
+
+def test_in_place_change_through_the_base_of_a_saved_view_is_an_error():
+    # issue 13, defect 3: a view did not share its base's counter (x.grad came out [30, 40])
+    x = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    w = minigrad.tensor([[3.0, 4.0]])
+    z = (x * w.reshape((2,))).sum()
+    w.mul_(10)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        z.backward()
+
+
+def test_in_place_change_of_a_saved_output_is_an_error():
+    x = minigrad.tensor([0.5, 1.0], requires_grad=True)
+    y = x.exp()  # exp saves its output
+    z = y.sum()
+    with minigrad.no_grad():
+        y.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        z.backward()
+
+
+def test_views_share_the_version_counter_and_copies_do_not():
+    w = minigrad.zeros(2, 3)
+    views = [w.reshape(6), w[0], w.transpose(0, 1), w.detach(), w.unsqueeze(0)]
+    copies = [w.clone(), w + 0, w.transpose(0, 1).reshape(6)]  # a reshape of a transpose copies
+    w.add_(1)
+    assert [v._version for v in views] == [1] * len(views)
+    assert [c._version for c in copies] == [0] * len(copies)
+    views[0].mul_(3)  # and the other way: a change through a view is a change of the base
+    assert w._version == 2
+    np.testing.assert_array_equal(w.numpy(), np.full((2, 3), 3.0))
+
+
+def test_unchanged_saved_values_still_backward():
+    x = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2
+    z = (h * h).sum()
+    other = h.detach().clone()
+    with minigrad.no_grad():
+        other.add_(1)  # a copy: not the saved memory
+    z.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [8.0, 16.0])

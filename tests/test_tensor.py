@@ -431,3 +431,86 @@ def test_uint64_past_int64_raises_instead_of_wrapping():
     with pytest.raises(OverflowError, match="int64"):
         minigrad.tensor(np.array([2**64 - 1], dtype=np.uint64), dtype="int64")
     assert minigrad.tensor(np.array([7], dtype=np.uint64)).tolist() == [7]
+
+
+def test_augmented_assignment_is_in_place_and_trains():
+    # issue 13, defect 4: `p -= lr * p.grad` made a new tensor, so the hand-written SGD loop did not train
+    p = minigrad.tensor([1.0, -2.0], requires_grad=True)
+    before = p
+    (p * p).sum().backward()
+    with minigrad.no_grad():
+        p -= 0.25 * p.grad
+    assert p is before and p.is_leaf and p.requires_grad
+    np.testing.assert_allclose(p.numpy(), [0.5, -1.0])
+    for op in ("__iadd__", "__isub__", "__imul__", "__itruediv__"):
+        t = minigrad.tensor([2.0, 4.0])
+        view = t.reshape(2)
+        assert getattr(t, op)(2.0) is t
+        np.testing.assert_allclose(view.numpy(), getattr(np.array([2.0, 4.0]), op)(2.0))
+
+
+def test_in_place_on_a_leaf_that_requires_grad_is_refused_outside_no_grad():
+    p = minigrad.ones(2, requires_grad=True)
+    for update in (lambda: p.__isub__(1.0), lambda: p.add_(1.0), lambda: p.mul_(2.0)):
+        with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+            update()
+    np.testing.assert_array_equal(p.numpy(), [1.0, 1.0])
+
+
+def test_in_place_dtype_and_shape_rules_follow_pytorch():
+    t = minigrad.tensor([1, 2])
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        t /= 2
+    with pytest.raises(RuntimeError, match="broadcast shape"):
+        t += minigrad.tensor([[1], [2]])
+    f = minigrad.zeros(2)
+    f += minigrad.tensor([1.5, 2.5], dtype=minigrad.float64)  # same kind: allowed, stays float32
+    assert f.dtype == minigrad.float32 and f.tolist() == [1.5, 2.5]
+
+
+_IN_PLACE_ON_THE_TAPE = {  # (h, w, functional module) -> h changed in place
+    "iadd": lambda h, w, F: h.__iadd__(w),
+    "isub": lambda h, w, F: h.__isub__(w),
+    "imul": lambda h, w, F: h.__imul__(w),
+    "itruediv": lambda h, w, F: h.__itruediv__(w),
+    "relu_inplace": lambda h, w, F: F.relu(h * w, inplace=True),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_IN_PLACE_ON_THE_TAPE))
+def test_in_place_on_the_tape_matches_pytorch(case):
+    torch = pytest.importorskip("torch")
+    update = _IN_PLACE_ON_THE_TAPE[case]
+
+    def run(lib):
+        x = lib.tensor([0.5, -1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        w = lib.tensor([1.5, 2.0, -0.5], dtype=lib.float64, requires_grad=True)
+        h = x * 3  # a non-leaf: the in-place op is recorded
+        h = update(h, w, lib.nn.functional)
+        ((h * h).sum() + h.sum()).backward()
+        return h.detach().numpy(), x.grad.numpy(), w.grad.numpy()
+
+    for got, want in zip(run(minigrad), run(torch), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_in_place_with_an_argument_that_requires_grad_joins_the_tape():
+    buf = minigrad.zeros(2, dtype=minigrad.float64)
+    x = minigrad.tensor([1.0, 2.0], dtype=minigrad.float64, requires_grad=True)
+    buf += x * x
+    assert buf.requires_grad and not buf.is_leaf
+    buf.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0])
+
+
+def test_relu_inplace_changes_its_input():
+    # issue 13, defect 9: F.relu(x, inplace=True) left x unchanged
+    x = minigrad.tensor([-1.0, 2.0])
+    out = minigrad.nn.functional.relu(x, inplace=True)
+    assert out is x and x.tolist() == [0.0, 2.0]
+    y = minigrad.tensor([-1.0, 3.0])
+    minigrad.nn.ReLU(inplace=True)(y)
+    assert y.tolist() == [0.0, 3.0]
+    z = minigrad.tensor([-2.0, 3.0])
+    minigrad.nn.functional.leaky_relu(z, 0.5, inplace=True)
+    assert z.tolist() == [-1.0, 3.0]

@@ -56,6 +56,12 @@ class Backend(ABC):
     def assign(self, dst: Array, index: Any, value: Any) -> None:
         """dst[index] = value, in place."""
 
+    @abstractmethod
+    def view_source(self, out: Array, arrays: list) -> int:
+        """Index of the array in arrays (None entries allowed) whose memory out shares (out
+        itself, a view of it, or both views of one base), or -1. Autograd finds views and the
+        inputs a node saved with it, for every op, so it is kept cheap."""
+
     # --- random (from minigrad.random's numpy Generator) ---------------------
     @abstractmethod
     def uniform(self, gen: Any, shape: tuple, low: float, high: float, dtype: Any) -> Array: ...

@@ -75,6 +75,14 @@ class CPUBackend(Backend):
     def assign(self, dst, index, value):
         dst[index] = value
 
+    def view_source(self, out, arrays):
+        base = out.base  # numpy points every view at the array owning the memory
+        owner = out if base is None else base
+        for i, a in enumerate(arrays):
+            if a is owner or (a is not None and a.base is owner):
+                return i
+        return -1
+
     # random
     def uniform(self, gen, shape, low, high, dtype):
         return gen.uniform(low, high, shape).astype(dtype, copy=False)

@@ -23,6 +23,12 @@ from minigrad.backend import Backend
 _cuda = getattr(_C, "cuda", None)
 
 
+def _memory_key(a):
+    """A device array's buffer address (reshape views share it); None for host or empty arrays."""
+    ptr = getattr(a, "ptr", None)
+    return ptr if ptr and a.size else None
+
+
 def _is_device(a: Any) -> bool:
     return _cuda is not None and isinstance(a, _cuda.DeviceArray)
 
@@ -83,6 +89,14 @@ class CUDABackend(Backend):
 
     def contiguous(self, a):
         return a
+
+    def view_source(self, out, arrays):
+        key = _memory_key(out)
+        if key is not None:
+            for i, a in enumerate(arrays):
+                if a is not None and _memory_key(a) == key:
+                    return i
+        return -1
 
     def assign(self, dst, index, value):
         if index is Ellipsis or (isinstance(index, tuple) and not index):

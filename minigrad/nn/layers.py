@@ -226,21 +226,21 @@ class AvgPool2d(Module):
 
 
 class ReLU(Module):
-    """max(x, 0); inplace is accepted for PyTorch compatibility, the result is always new."""
+    """max(x, 0); inplace=True writes the result into x, as in PyTorch."""
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.relu(x)
+        return F.relu(x, self.inplace)
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
 
 
 class LeakyReLU(Module):
-    """x for x > 0, negative_slope * x otherwise (inplace accepted, result always new)."""
+    """x for x > 0, negative_slope * x otherwise (inplace=True writes the result into x)."""
 
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
@@ -248,7 +248,7 @@ class LeakyReLU(Module):
         self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.leaky_relu(x, self.negative_slope)
+        return F.leaky_relu(x, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
@@ -307,9 +307,7 @@ class Flatten(Module):
 class Dropout(Module):
     """Inverted dropout: zero each element with probability p, scale the rest by 1/(1-p).
 
-    Identity in eval mode.
-
-    inplace is accepted for PyTorch compatibility; the result is always a new tensor.
+    Identity in eval mode. inplace=True writes the result into x, as in PyTorch.
     """
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
@@ -320,7 +318,7 @@ class Dropout(Module):
         self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.dropout(x, self.p, self.training)
+        return F.dropout(x, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"

@@ -110,7 +110,7 @@ class Optimizer:
                         if isinstance(value, Tensor) and value.device != p.device:
                             state[key] = value.detach().to(p.device)
                     self._update(group, p, state)
-                    p._version += 1  # updated in place: a tape that saved p's values is now stale
+                    p._version_counter.value += 1  # updated in place: a tape that saved p's values is now stale
         return loss
 
     def _update(self, group: dict[str, Any], param: Tensor, state: dict[str, Any]) -> None:
