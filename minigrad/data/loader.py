@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
+from minigrad import random as _random
+
 __all__ = ["ArrayDataset", "TensorDataset", "Subset", "random_split", "DataLoader"]
 
 
@@ -85,7 +87,8 @@ def random_split(dataset, lengths: Sequence[int | float], seed: int | None = Non
 
     ``lengths`` are counts summing to ``len(dataset)``, or fractions summing to
     1 (each count is ``floor(f * n)``, the remainder handed out one by one to
-    the first parts, as PyTorch does). The same seed gives the same split.
+    the first parts, as PyTorch does). The same seed gives the same split; without
+    one, the split is drawn from minigrad's generator (``minigrad.manual_seed``).
     """
     n = len(dataset)
     lengths = list(lengths)
@@ -101,7 +104,7 @@ def random_split(dataset, lengths: Sequence[int | float], seed: int | None = Non
         raise ValueError(
             f"random_split: lengths must be counts summing to {n} or fractions summing to 1, got {lengths}"
         )
-    order = np.random.default_rng(seed).permutation(n)
+    order = np.random.default_rng(_random.seed_or_draw(seed)).permutation(n)
     bounds = np.cumsum([0] + counts)
     return [Subset(dataset, order[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
@@ -155,7 +158,8 @@ class DataLoader:
     Shuffling and transforms are deterministic given ``seed``: epoch ``e``
     (counted by the loader, one per ``iter()``; see ``set_epoch``) uses its own
     generator seeded from ``(seed, e)``, so the same seed gives the same
-    batches. Without a seed one is drawn at random.
+    batches. Without a seed one is drawn from minigrad's generator when the loader
+    is made, so ``minigrad.manual_seed`` makes the run repeatable.
 
     ``prefetch`` bounds how many finished batches wait in the queue. The thread
     stops when the iterator is exhausted, closed or dropped; an exception in it
@@ -182,7 +186,7 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.drop_last = drop_last
-        self.seed = np.random.SeedSequence().entropy if seed is None else seed
+        self.seed = _random.seed_or_draw(seed)
         self.transform = transform
         self.prefetch = prefetch
         self.as_tensor = as_tensor

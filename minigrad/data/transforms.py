@@ -3,7 +3,7 @@
 Every transform is a callable ``t(x, rng=None) -> array`` on a float32 or
 float64 array of shape (B, C, H, W), returning a new array of the same shape
 and dtype (the input is never modified). Random transforms draw from ``rng``
-(a numpy Generator; a fresh unseeded one when None), each sample
+(a numpy Generator; minigrad's global generator when None), each sample
 independently. Images are assumed to lie in [0, 1] (as the MNIST datasets
 give them): transforms documented as clipping clip their output to [0, 1], so
 apply noise and colour changes before Normalize.
@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+
+from minigrad import random as _random
 
 __all__ = [
     "Transform",
@@ -39,7 +41,7 @@ class Transform:
             )
         if x.ndim != 4:
             raise ValueError(f"{name}: expected a batch of shape (B, C, H, W), got {x.shape}")
-        return self.apply(x, np.random.default_rng() if rng is None else rng)
+        return self.apply(x, _random.generator() if rng is None else rng)
 
     def apply(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
