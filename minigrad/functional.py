@@ -212,7 +212,8 @@ class Div(Function):
 
 
 class Pow(Function):
-    """a ** b with both a tensor (b's gradient needs a > 0)."""
+    """a ** b with both a tensor. Gradients as PyTorch's at the edges: 0 for a where b == 0,
+    0 for b where a == 0 and b >= 0 (the formulas give 0 * inf = nan there)."""
 
     __slots__ = ()
 
@@ -225,10 +226,14 @@ class Pow(Function):
         a, b, out = self.saved
         be = self.be
         ga = gb = None
+        # the edge cases take safe operands (a ** 1, log 1) rather than masking a nan afterwards
         if self.needs_grad(0):
-            ga = _sum_to(be, be.mul(g, be.mul(b, be.pow(a, be.sub(b, 1)))), a.shape)
+            exponent = be.where(be.compare("eq", b, 0), 1, be.sub(b, 1))  # b * a ** 1 = 0 where b == 0
+            ga = _sum_to(be, be.mul(g, be.mul(b, be.pow(a, exponent))), a.shape)
         if self.needs_grad(1):
-            gb = _sum_to(be, be.mul(g, be.mul(out, be.log(a))), b.shape)
+            base_zero = be.mul(be.compare("eq", a, 0), be.compare("ge", b, 0))
+            log_a = be.log(be.where(base_zero, 1, a))  # out * log 1 = 0 where a == 0 and b >= 0
+            gb = _sum_to(be, be.mul(g, be.mul(out, log_a)), b.shape)
         return ga, gb
 
 
@@ -243,6 +248,8 @@ class PowScalar(Function):
     def backward(self, g):
         (a,) = self.saved
         p = self.exponent
+        if p == 0:  # d(a**0)/da = 0, also at a = 0 where the formula gives 0 * inf
+            return (self.be.full(a.shape, 0, g.dtype),)
         return (self.be.mul(g, self.be.mul(self.be.pow(a, p - 1), p)),)
 
 
@@ -498,16 +505,18 @@ class Sum(Function):
 
 
 class Mean(Sum):
+    """Sum / count; the mean of no elements is nan (0 / 0), as in PyTorch and numpy."""
+
     __slots__ = ()
 
     def forward(self, a, axes, keepdim):
         n = a.size if axes is None else math.prod(a.shape[ax] for ax in axes)
-        return self.be.div(super().forward(a, axes, keepdim), builtins.max(n, 1))
+        return self.be.div(super().forward(a, axes, keepdim), n)
 
     def backward(self, g):
         (shape,) = self.saved
         n = math.prod(shape) if self.axes is None else math.prod(shape[ax] for ax in self.axes)
-        return (self._expand(self.be.div(g, builtins.max(n, 1))),)
+        return (self._expand(self.be.div(g, n)),)
 
 
 class MaxMin(Function):

@@ -565,3 +565,40 @@ def test_against_torch(case):
     y_t.backward(torch.tensor(seed))
     for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-9, atol=1e-11, err_msg=f"{name} grad {i}")
+
+
+# issue 13, defect 6: pow's gradients at 0 were nan/-inf where PyTorch gives 0 (values from PyTorch 2.13)
+_POW_EDGES = [
+    ("x ** 0", lambda x: x**0, [0.0, 2.0], [0.0, 0.0]),
+    ("0 ** x", lambda x: 0**x, [0.0, 2.0], [0.0, 0.0]),
+    ("x ** x", lambda x: x**x, [0.0, 2.0], [0.0, 6.772588722239782]),
+    ("x ** 0.5", lambda x: x**0.5, [0.0, 2.0], [np.inf, 0.3535533905932738]),
+]
+
+
+@pytest.mark.filterwarnings("error")  # and no numpy RuntimeWarning on the way
+@pytest.mark.parametrize("name, fn, values, grad", _POW_EDGES, ids=[case[0] for case in _POW_EDGES])
+def test_pow_gradients_at_zero_match_pytorch(name, fn, values, grad):
+    x = minigrad.tensor(values, dtype=minigrad.float64, requires_grad=True)
+    fn(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), grad, rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("error")
+def test_pow_tensor_exponent_gradients_at_zero_match_pytorch():
+    a = minigrad.tensor([0.0, 0.0, 2.0, 0.0, -2.0], dtype=minigrad.float64, requires_grad=True)
+    b = minigrad.tensor([0.0, 2.0, -1.0, -1.0, 0.5], dtype=minigrad.float64, requires_grad=True)
+    (a**b).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), [0.0, 0.0, -0.25, -np.inf, np.nan], rtol=1e-12)
+    np.testing.assert_allclose(b.grad.numpy(), [0.0, 0.0, 0.34657359027997264, -np.inf, np.nan], rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("error")
+def test_mean_of_nothing_is_nan():
+    # issue 13, defect 7: the mean of an empty tensor was 0
+    assert np.isnan(minigrad.zeros(0).mean().item())
+    assert np.isnan(minigrad.zeros(2, 0).mean(1).numpy()).all()
+    assert minigrad.zeros(2, 0).mean(0).shape == (0,)
+    x = minigrad.zeros(0, 3, requires_grad=True)
+    x.mean(0).sum().backward()
+    assert x.grad.shape == (0, 3)

@@ -107,11 +107,15 @@ class CPUBackend(Backend):
     def mul(self, a, b):
         return np.multiply(a, b)
 
+    # Ops that give inf/nan at the edges of their domain (x / 0, log 0, sqrt(-1)) do so
+    # silently, as PyTorch; the other ops do not pay for np.errstate.
     def div(self, a, b):
-        return np.divide(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.divide(a, b)
 
     def pow(self, a, b):
-        return np.power(a, b)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return np.power(a, b)
 
     def neg(self, a):
         return np.negative(a)
@@ -120,13 +124,16 @@ class CPUBackend(Backend):
         return np.exp(a)
 
     def log(self, a):
-        return np.log(a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(a)
 
     def log1p(self, a):
-        return np.log1p(a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log1p(a)
 
     def sqrt(self, a):
-        return np.sqrt(a)
+        with np.errstate(invalid="ignore"):
+            return np.sqrt(a)
 
     def abs(self, a):
         return np.abs(a)
