@@ -20,6 +20,7 @@ import numpy as np
 
 import minigrad
 import minigrad.nn.functional as F
+from minigrad._argtypes import positive_int
 from minigrad.autograd import no_grad
 from minigrad.backend import resolve_device
 from minigrad.data import transforms as T
@@ -126,9 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--noise", help="noise applied before normalising, e.g. gaussian:0.5, salt-pepper:0.2, "
                    "speckle:0.8, or several joined by '+'")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
-    p.add_argument("--batch-size", type=int, default=500)
+    p.add_argument("--batch-size", type=positive_int, default=500)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    p.add_argument("--threads", type=int, help="CPU threads for the kernels")
+    p.add_argument("--threads", type=positive_int, help="CPU threads for the kernels")
     args = p.parse_args(argv)
 
     try:

@@ -26,6 +26,7 @@ import math
 import os
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,6 +38,7 @@ import minigrad
 import minigrad.nn.functional as F
 from minigrad import optim
 from minigrad import random as mg_random
+from minigrad._argtypes import non_negative_float, non_negative_int, positive_float, positive_int
 from minigrad.backend import get_backend, resolve_device
 from minigrad.data import MNIST, DataLoader, FashionMNIST, Subset, random_split
 from minigrad.data import transforms as T
@@ -127,13 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", choices=list(DATASETS), help=f"default {d['dataset']}")
     p.add_argument("--data-dir", help="directory holding mnist/ and fashion-mnist/ (default: $MINIGRAD_DATA, "
                    "then the user cache, system data directories, download)")
-    p.add_argument("--epochs", type=int, help=f"default {d['epochs']}")
-    p.add_argument("--batch-size", type=int, help=f"default {d['batch_size']}")
+    p.add_argument("--epochs", type=positive_int, help=f"default {d['epochs']}")
+    p.add_argument("--batch-size", type=positive_int, help=f"default {d['batch_size']}")
     p.add_argument("--optimizer", choices=list(LR_DEFAULTS), help=f"default {d['optimizer']}")
-    p.add_argument("--lr", type=float, help="learning rate (default: " +
+    p.add_argument("--lr", type=positive_float, help="learning rate (default: " +
                    ", ".join(f"{k} {v:g}" for k, v in LR_DEFAULTS.items()) + ")")
-    p.add_argument("--momentum", type=float, help="SGD/RMSprop momentum (default 0.9 for SGD, 0 for RMSprop)")
-    p.add_argument("--weight-decay", type=float, help=f"default {d['weight_decay']:g}")
+    p.add_argument("--momentum", type=non_negative_float,
+                   help="SGD/RMSprop momentum (default 0.9 for SGD, 0 for RMSprop)")
+    p.add_argument("--weight-decay", type=non_negative_float, help=f"default {d['weight_decay']:g}")
     p.add_argument("--nesterov", action=argparse.BooleanOptionalAction, help="SGD Nesterov momentum (default on)")
     p.add_argument("--scheduler", choices=["none", "step", "cosine", "plateau"],
                    help=f"default {d['scheduler']} (cosine: per batch down to 0 at the last epoch; step: "
@@ -142,17 +145,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--augment", type=_augment_list, help="none, or a comma list of " +
                    ", ".join(AUGMENTATIONS) + " (noise: Gaussian, salt-and-pepper, speckle); default none")
     p.add_argument("--seed", type=int, help=f"default {d['seed']}; the same seed gives the same numbers")
-    p.add_argument("--val-split", type=float, help=f"images held out of train for validation: a count, or "
+    p.add_argument("--val-split", type=_val_split, help=f"images held out of train for validation: a count, or "
                    f"a fraction < 1 (default {d['val_split']})")
     p.add_argument("--out", help="output directory (default runs/<model>-<dataset>-<timestamp>)")
     p.add_argument("--resume", help=f"checkpoint file, or a run directory holding {CHECKPOINT}: continues the run "
                    "with its saved settings (only --" + ", --".join(RESUMABLE_OVERRIDES).replace("_", "-") +
                    " may change; more --epochs extend it, a cosine schedule then decays to 0 at the new end)")
-    p.add_argument("--limit-train", type=int, help="train on the first N training images only (quick runs)")
-    p.add_argument("--threads", type=int, help="CPU threads for the kernels (default: minigrad's)")
+    p.add_argument("--limit-train", type=positive_int, help="train on the first N training images only (quick runs)")
+    p.add_argument("--threads", type=positive_int, help="CPU threads for the kernels (default: minigrad's)")
     p.add_argument("--plots", action=argparse.BooleanOptionalAction,
                    help="write PNG plots when matplotlib is installed (default on)")
-    p.add_argument("--checkpoint-every", type=_non_negative, metavar="N",
+    p.add_argument("--checkpoint-every", type=non_negative_int, metavar="N",
                    help=f"also write {CHECKPOINT} every N batches, 0: only at epoch ends "
                    f"(default {d['checkpoint_every']})")
     p.add_argument("--on-divergence", choices=["stop", "skip"],
@@ -161,11 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _non_negative(value: str) -> int:
-    n = int(value)
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {n}")
-    return n
+def _val_split(text: str) -> float:
+    """A fraction in [0, 1) or a whole count of images."""
+    value = non_negative_float(text)
+    if value >= 1 and value != int(value):
+        raise argparse.ArgumentTypeError(f"expected a fraction < 1 or a whole count, got {text!r}")
+    return value
 
 
 def _settings(args: argparse.Namespace, saved: dict[str, Any] | None) -> dict[str, Any]:
@@ -367,30 +371,61 @@ def _is_better(row: dict, best: dict | None) -> bool:
     return (row["val_acc"], -row["val_loss"]) > (best["val_acc"], -best["val_loss"])
 
 
+_CHECKPOINT_KEYS = ("model", "optimizer", "scheduler", "rng", "epoch", "batch", "partial", "history", "best",
+                    "settings")
+
+
+def _load_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The checkpoint at path and its settings; ValueError when it is not one minigrad-train wrote."""
+    checkpoint = load(path)
+    missing = [key for key in _CHECKPOINT_KEYS if key not in checkpoint]
+    if missing:
+        raise ValueError(f"{path}: not a minigrad-train checkpoint (no {', '.join(missing)}); a model file "
+                         f"such as {BEST} is for minigrad-eval, --resume takes {CHECKPOINT} or its run directory")
+    settings = json.loads(checkpoint["settings"])
+    if not isinstance(settings, dict):
+        raise ValueError(f"{path}: damaged checkpoint (its settings are not a JSON object)")
+    return checkpoint, settings
+
+
+def _prepare_output(out: Path) -> None:
+    """Create out and prove it writable now, not after the first epoch."""
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=out):
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of minigrad-train; returns the exit status (130 after Ctrl-C)."""
+    """Entry point of minigrad-train; returns the exit status (130 after Ctrl-C, 3 on divergence,
+    2 with one ``error:`` line for a bad argument, checkpoint, output folder or data, or a failed write)."""
     args = build_parser().parse_args(argv)
-    checkpoint = None
+    try:
+        return _run(args)
+    except (OSError, ValueError) as exc:  # CheckpointError is a ValueError
+        print(f"minigrad-train: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    checkpoint = saved_settings = None
     if args.resume:
         path = Path(args.resume)
         path = path / CHECKPOINT if path.is_dir() else path
         if not path.is_file():
-            print(f"minigrad-train: error: --resume: no checkpoint at {path} (the run wrote none yet; "
-                  "start it again without --resume)", file=sys.stderr)
-            return 2
-        checkpoint = load(path)
+            raise ValueError(f"--resume: no checkpoint at {path} (the run wrote none yet; "
+                             "start it again without --resume)")
+        checkpoint, saved_settings = _load_checkpoint(path)
         args.out = args.out or str(path.parent)
-    s = _settings(args, json.loads(checkpoint["settings"]) if checkpoint else None)
+    s = _settings(args, saved_settings)
     try:
         device = resolve_device(s["device"])
     except RuntimeError as exc:
-        print(f"minigrad-train: error: {exc}", file=sys.stderr)
-        return 2
+        raise ValueError(str(exc)) from None
     if s["threads"]:
         minigrad.set_num_threads(s["threads"])
     out = Path(s["out"] or f"runs/{s['model']}-{s['dataset']}-{time.strftime('%Y%m%d-%H%M%S')}")
     s["out"] = str(out)
-    out.mkdir(parents=True, exist_ok=True)
+    _prepare_output(out)
     _remove_stale_temporaries(out)
 
     minigrad.manual_seed(s["seed"])

@@ -133,13 +133,60 @@ def test_device_choice(data_dir, tmp_path, capsys, monkeypatch):
         assert minigrad.backend.resolve_device("auto") == "cuda"
 
 
-def test_bad_arguments_are_usage_errors(data_dir, tmp_path):
-    with pytest.raises(SystemExit):
-        train.main(["--augment", "sparkle"])
-    with pytest.raises(SystemExit):
-        train.main(["--optimizer", "lbfgs"])
-    with pytest.raises(ValueError, match="val-split"):
-        run_train(tmp_path / "x", "--val-split", "256")
+def test_bad_arguments_are_usage_errors(data_dir, tmp_path, capsys):
+    # issue 13, defects 8 and 9: each was a traceback or silently accepted (--limit-train 0 trained on
+    # everything, --threads 0 was ignored, --epochs 0 ended in FileNotFoundError)
+    bad = [["--augment", "sparkle"], ["--optimizer", "lbfgs"], ["--batch-size", "0"], ["--val-split", "-1"],
+           ["--val-split", "nan"], ["--val-split", "2.5"], ["--threads", "-1"], ["--threads", "0"],
+           ["--limit-train", "0"], ["--limit-train", "-5"], ["--epochs", "0"], ["--lr", "nan"], ["--lr", "0"],
+           ["--momentum", "-0.5"], ["--weight-decay", "inf"], ["--checkpoint-every", "-1"], ["--epochs", "two"]]
+    for args in bad:
+        with pytest.raises(SystemExit) as exit_info:
+            train.main(args)
+        assert exit_info.value.code == 2, args
+        err = capsys.readouterr().err
+        assert "error: argument" in err and "Traceback" not in err, args
+    assert run_train(tmp_path / "x", "--val-split", "256") == 2
+    assert "--val-split 256.0: must leave training images" in capsys.readouterr().err
+    assert not list((tmp_path / "x").iterdir())  # refused before any training
+
+
+def test_bad_resume_files_and_outputs_are_one_error_line(data_dir, tmp_path, capsys, monkeypatch):
+    from minigrad.models import LeNet5
+
+    model_file = tmp_path / "model.safetensors"
+    minigrad.save(LeNet5().state_dict(), model_file)
+    garbage = tmp_path / "garbage.safetensors"
+    garbage.write_bytes(b"\x80\x04not a checkpoint at all")
+    deep = tmp_path / "deep.safetensors"
+    import safetensors.numpy
+
+    tree = '{"list": [' * 5000 + "1" + "]}" * 5000
+    deep.write_bytes(safetensors.numpy.save({"w": np.ones(1)}, metadata={"minigrad.tree": tree}))
+    for path, message in [(model_file, "not a minigrad-train checkpoint"), (garbage, "a pickle"),
+                          (deep, "damaged"), (tmp_path / "missing", "no checkpoint at")]:
+        assert train.main(["--resume", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("minigrad-train: error: ") and message in err and "Traceback" not in err, err
+
+    # an output folder that cannot be written is found before training, not after an epoch
+    assert run_train(Path("/proc/minigrad-cannot-write-here")) == 2
+    assert "minigrad-train: error:" in capsys.readouterr().err
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(train, "save", disk_full)
+    assert run_train(tmp_path / "full", "--epochs", "1") == 2
+    assert "No space left on device" in capsys.readouterr().err
+
+
+def test_eval_bad_batch_size_and_threads_are_usage_errors(capsys):
+    for args in (["--batch-size", "0"], ["--threads", "0"]):
+        with pytest.raises(SystemExit) as exit_info:
+            ev.main(["model.safetensors", *args])
+        assert exit_info.value.code == 2
+        assert "expected an integer >= 1" in capsys.readouterr().err
 
 
 @pytest.fixture
