@@ -12,9 +12,14 @@ from minigrad.tensor import Tensor, _host_array, _normalize_dtype, float32, int6
 
 
 def _size(size: tuple) -> tuple[int, ...]:
-    """zeros(2, 3) and zeros((2, 3)) alike."""
+    """zeros(2, 3) and zeros((2, 3)) alike; every size a non-negative integer (2.5 is an error, not 2)."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
+    for s in size:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+            raise TypeError(f"size must be a tuple of ints, but found element of type {type(s).__name__}: {size}")
+        if s < 0:
+            raise ValueError(f"negative dimension {s} in size {size}")
     return tuple(int(s) for s in size)
 
 

@@ -868,7 +868,7 @@ class Linear(Function):
 
     def forward(self, x, weight, bias):
         be = self.be
-        x2 = be.reshape(x, (-1, x.shape[-1]))
+        x2 = be.reshape(x, (math.prod(x.shape[:-1]), x.shape[-1]))  # not -1: numpy cannot infer it next to a 0
         y = be.matmul(x2, be.permute(weight, (1, 0)))
         if bias is not None:
             y = be.bias_add(y, bias)
@@ -878,7 +878,7 @@ class Linear(Function):
     def backward(self, g):
         x2, weight, x_shape = self.saved
         be = self.be
-        g2 = be.reshape(g, (-1, weight.shape[0]))
+        g2 = be.reshape(g, (x2.shape[0], weight.shape[0]))
         gx = be.reshape(be.matmul(g2, weight), x_shape) if self.needs_grad(0) else None
         gw = be.matmul(be.permute(g2, (1, 0)), x2) if self.needs_grad(1) else None
         gb = be.bias_grad(g2) if self.needs_grad(2) else None
@@ -1496,16 +1496,16 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     return _reduce(diff * diff, reduction)
 
 
-_LOG_FLOOR = math.exp(-100.0)  # PyTorch clamps log terms of binary_cross_entropy at -100
-
-
 class BinaryCrossEntropy(Function):
+    """The log terms are clamped at -100 after the log, as PyTorch (clamping x at exp(-100) first
+    gives -99.98 in float32, where exp(-100) is subnormal; log 0 = -inf is silent on every backend)."""
+
     __slots__ = ()
 
     def forward(self, x, target):
         be = self.be
-        log_x = be.log(be.clamp(x, _LOG_FLOOR, None))
-        log_1mx = be.log(be.clamp(be.sub(1, x), _LOG_FLOOR, None))
+        log_x = be.clamp(be.log(x), -100.0, None)
+        log_1mx = be.clamp(be.log(be.sub(1, x)), -100.0, None)
         self.saved = (x, target)
         return be.neg(be.add(be.mul(target, log_x), be.mul(be.sub(1, target), log_1mx)))
 

@@ -264,8 +264,12 @@ class Tensor:
         """A copy that stays on the tape."""
         return _F.clone(self)
 
+    def is_contiguous(self) -> bool:
+        return get_backend(self.device).is_contiguous(self._data)
+
     def contiguous(self) -> Tensor:
-        return self if self._data.flags.c_contiguous else _F.clone(self)
+        """self when C-contiguous, else a C-contiguous copy on the tape."""
+        return self if self.is_contiguous() else _F.clone(self)
 
     # --- autograd --------------------------------------------------------------------------
     def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:

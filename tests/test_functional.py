@@ -602,3 +602,11 @@ def test_mean_of_nothing_is_nan():
     x = minigrad.zeros(0, 3, requires_grad=True)
     x.mean(0).sum().backward()
     assert x.grad.shape == (0, 3)
+
+
+def test_binary_cross_entropy_log_terms_clamp_at_minus_100_in_float32():
+    # issue 13, defect 10: clamping x at exp(-100) (subnormal in float32) gave 99.98
+    for dtype in (minigrad.float32, minigrad.float64):
+        x = minigrad.tensor([0.0, 1.0], dtype=dtype)
+        t = minigrad.tensor([1.0, 0.0], dtype=dtype)
+        assert F.binary_cross_entropy(x, t, reduction="none").tolist() == [100.0, 100.0]

@@ -6,6 +6,7 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 
+import minigrad
 from minigrad import nn
 from minigrad.autograd import gradcheck
 from minigrad.nn import init
@@ -504,3 +505,14 @@ def test_summary_table_counts_and_leaves_model_untouched():
     assert model.training and model.drop.training  # modes restored
     assert model.bn1.num_batches_tracked.item() == 0  # no statistics recorded
     assert all(not m._forward_hooks for m in model.modules())
+
+
+def test_linear_with_zero_features_works_as_in_pytorch():
+    # issue 13, defect 9: nn.Linear(0, 3) failed with a reshape error
+    layer = nn.Linear(0, 3)
+    x = minigrad.ones(2, 0, requires_grad=True)
+    y = layer(x)
+    assert y.shape == (2, 3)
+    y.sum().backward()
+    assert x.grad.shape == (2, 0) and layer.weight.grad.shape == (3, 0)
+    assert nn.Linear(3, 0)(minigrad.ones(2, 3)).shape == (2, 0)

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+import minigrad
 from minigrad import nn, optim
 from minigrad.nn import Parameter
 from minigrad.optim import lr_scheduler
@@ -454,3 +455,17 @@ def test_cnn_overfits_fixed_batch(name, kwargs, steps):
     )
     first, final = _overfit(model, *_fixed_batch(1, (1, 6, 6)), name, kwargs, steps)
     assert final < 0.02 < first
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: optim.SGD(p, lr=float("nan")),
+    lambda p: optim.Adam(p, lr=float("nan")),
+    lambda p: optim.AdamW(p, betas=(0.9, float("nan"))),
+    lambda p: optim.RMSprop(p, alpha=float("nan")),
+    lambda p: optim.Adagrad(p, eps=float("nan")),
+    lambda p: optim.Adadelta(p, rho=float("nan")),
+])
+def test_nan_hyperparameters_are_refused(make):
+    # issue 13, defect 9: optim.Adam(lr=nan) was accepted (every range check is `x < 0`)
+    with pytest.raises(ValueError, match="invalid .*nan"):
+        make([minigrad.zeros(2, requires_grad=True)])

@@ -514,3 +514,21 @@ def test_relu_inplace_changes_its_input():
     z = minigrad.tensor([-2.0, 3.0])
     minigrad.nn.functional.leaky_relu(z, 0.5, inplace=True)
     assert z.tolist() == [-1.0, 3.0]
+
+
+def test_sizes_must_be_non_negative_integers():
+    # issue 13, defect 9: ones(2.5) gave shape (2,)
+    for make in (minigrad.ones, minigrad.zeros, minigrad.empty, minigrad.rand, minigrad.randn):
+        with pytest.raises(TypeError, match="tuple of ints"):
+            make(2.5)
+        with pytest.raises(ValueError, match="negative dimension"):
+            make(2, -1)
+        assert make(np.int64(2), 0).shape == (2, 0)
+
+
+def test_contiguous_goes_through_the_backend():
+    t = minigrad.arange(6.0).reshape(2, 3)
+    assert t.is_contiguous() and t.contiguous() is t
+    tt = t.transpose(0, 1)
+    assert not tt.is_contiguous() and tt.contiguous().is_contiguous()
+    np.testing.assert_array_equal(tt.contiguous().numpy(), tt.numpy())

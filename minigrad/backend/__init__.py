@@ -53,6 +53,10 @@ class Backend(ABC):
         """a itself when C-contiguous, else a C-contiguous copy."""
 
     @abstractmethod
+    def is_contiguous(self, a: Array) -> bool:
+        """Whether a is C-contiguous."""
+
+    @abstractmethod
     def assign(self, dst: Array, index: Any, value: Any) -> None:
         """dst[index] = value, in place."""
 

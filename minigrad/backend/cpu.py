@@ -72,6 +72,9 @@ class CPUBackend(Backend):
     def contiguous(self, a):
         return _c(a)
 
+    def is_contiguous(self, a):
+        return a.flags.c_contiguous
+
     def assign(self, dst, index, value):
         dst[index] = value
 

@@ -90,6 +90,9 @@ class CUDABackend(Backend):
     def contiguous(self, a):
         return a
 
+    def is_contiguous(self, a):
+        return True  # DeviceArrays are always C-contiguous
+
     def view_source(self, out, arrays):
         key = _memory_key(out)
         if key is not None:

@@ -8,6 +8,7 @@ array math in Python.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -73,6 +74,10 @@ class Optimizer:
                     f"parameter group didn't specify a value of required parameter {name}"
                 )
             group.setdefault(name, default)
+        for name, value in group.items():  # each optimizer's range checks (lr < 0, ...) let NaN through
+            values = value if isinstance(value, tuple) else (value,)
+            if any(isinstance(v, float) and math.isnan(v) for v in values):
+                raise ValueError(f"{type(self).__name__}: invalid {name} {value}")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if len({id(p) for p in params}) != len(params):
             raise ValueError("a parameter group contains the same parameter twice")
