@@ -117,7 +117,7 @@ class Function:
             if t.device != device:
                 if device is not None:
                     raise RuntimeError(
-                        f"{cls.__name__}: expected all tensors on the same device, got {device} and {t.device}"
+                        f"{cls.op_name()}: expected all tensors on the same device, got {device} and {t.device}"
                     )
                 device = t.device
             arrays.append(t._data)
@@ -154,8 +154,13 @@ class Function:
     def needs_grad(self, i: int) -> bool:
         return self.next[i] is not None
 
+    @classmethod
+    def op_name(cls) -> str:
+        """The op's name: the class name without its "Op" suffix (MulOp -> Mul)."""
+        return cls.__name__.removesuffix("Op")
+
     def name(self) -> str:
-        return type(self).__name__ + "Backward"
+        return self.op_name() + "Backward"
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
@@ -193,7 +198,7 @@ def _check_finite(fn: Function, array, what: str, inputs: Sequence) -> None:
     if array is not None and array.dtype.kind == "f" and not fn.be.all_finite(array):
         shapes = ", ".join(str(tuple(t.shape)) for t in inputs if t is not None)
         raise RuntimeError(
-            f"anomaly: {type(fn).__name__} produced NaN/inf in its {what} "
+            f"anomaly: {fn.op_name()} produced NaN/inf in its {what} "
             f"(shape {tuple(array.shape)}; input shapes {shapes})"
         )
 

@@ -1,0 +1,88 @@
+"""Shared by the op modules: argument checks, broadcasting-gradient reduction, operand promotion."""
+
+from __future__ import annotations
+
+import builtins
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from minigrad.tensor import Tensor, int64
+
+Number = (numbers.Number, np.generic)
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _sum_to(be, g, shape: tuple):
+    """Sum the broadcast gradient g down to shape (the input's shape before broadcasting)."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
+    g = be.sum(g, axes, True)
+    return be.reshape(g, shape)
+
+
+def _result_dtype(a: np.dtype, b: np.dtype) -> np.dtype:
+    """PyTorch-style promotion: a float beats an int/bool; float32 with float64 is float64."""
+    if a == b:
+        return a
+    if a.kind == "f" and b.kind == "f":
+        return np.dtype(np.float64)
+    if a.kind == "f" or b.kind == "f":
+        return a if a.kind == "f" else b
+    return int64
+
+
+def _dim(dim: int, ndim: int, op: str) -> int:
+    """dim in [0, ndim), accepting negative values; IndexError naming op otherwise."""
+    n = builtins.max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dimensions")
+    return dim % n
+
+
+def _dims(dim: int | Sequence[int] | None, ndim: int, op: str) -> tuple[int, ...] | None:
+    if dim is None:
+        return None
+    if isinstance(dim, (int, np.integer)):
+        return (_dim(int(dim), ndim, op),)
+    return tuple(sorted(_dim(int(d), ndim, op) for d in dim))
+
+
+def _shape_args(shape: tuple) -> tuple:
+    """reshape(2, 3) and reshape((2, 3)) alike."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def _require_tensor(op: str, t: Any) -> None:
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(t).__name__}")
+
+
+def _require_float(op: str, input: Tensor, *optional: Tensor | None) -> None:
+    """input (required) and the optional tensors given are floating-point Tensors."""
+    _require_tensor(op, input)
+    for t in (input, *optional):
+        if t is not None:
+            _require_tensor(op, t)
+        if t is not None and t.dtype.kind != "f":
+            raise TypeError(f"{op}: expected a floating-point tensor, got {t.dtype} with shape {t.shape}")
+
+
+def _require_same_device(op: str, input: Tensor, *others: Tensor | None) -> None:
+    """Arguments passed to kernels as raw arrays (targets, running stats, conditions) bypass
+    Function.apply's device check, so they are checked here."""
+    _require_tensor(op, input)
+    for t in others:
+        if t is not None:
+            _require_tensor(op, t)
+        if t is not None and t.device != input.device:
+            raise RuntimeError(f"{op}: expected all tensors on the same device, got {input.device} and {t.device}")
+
+

@@ -1,0 +1,376 @@
+"""Elementwise ops with broadcasting (arithmetic, exp/log, clamp, casts, where, comparisons)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad.autograd import Function
+from minigrad.backend import get_backend
+from minigrad.functional._common import Number, _require_float, _require_same_device, _result_dtype, _sum_to
+from minigrad.tensor import Tensor, _normalize_dtype, float32, int64
+
+
+def _constant(value: Any, like: Tensor) -> Tensor:
+    """A Python number or array as a tensor on like's device, typed to combine with like."""
+    if isinstance(value, Number):
+        if like.dtype.kind == "f":
+            dtype = like.dtype
+        elif isinstance(value, (float, np.floating)):
+            dtype = float32
+        elif isinstance(value, (bool, np.bool_)) and like.dtype.kind == "b":
+            dtype = like.dtype
+        else:
+            dtype = int64
+        return Tensor._make(get_backend(like.device).full((), value, dtype), like.device)
+    if like.device != "cpu":
+        raise TypeError(f"cannot combine a {type(value).__name__} with a {like.device} tensor")
+    return Tensor(value)
+
+
+def _operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    """Both operands as tensors of one dtype (casts stay on the tape); at least one is a Tensor."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise TypeError(f"expected a Tensor operand, got {type(a).__name__} and {type(b).__name__}")
+    if not isinstance(a, Tensor):
+        a = _constant(a, b)
+    elif not isinstance(b, Tensor):
+        b = _constant(b, a)
+    if a.dtype != b.dtype:
+        dt = _result_dtype(a.dtype, b.dtype)
+        a, b = cast(a, dt), cast(b, dt)
+    return a, b
+
+
+def _binary(cls: type[Function], name: str, a: Any, b: Any) -> Tensor:
+    a, b = _operands(a, b)
+    try:
+        return cls.apply(a, b)
+    except ValueError as e:
+        if a.ndim and b.ndim and "broadcast" in str(e):
+            raise ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+        raise
+
+
+
+# --- elementwise arithmetic (numpy via the backend) -----------------------------------------
+
+
+class AddOp(Function):
+    __slots__ = ()
+
+    def forward(self, a, b):
+        self.saved = (a.shape, b.shape)
+        return self.be.add(a, b)
+
+    def backward(self, g):
+        sa, sb = self.saved
+        return _sum_to(self.be, g, sa), _sum_to(self.be, g, sb)
+
+
+class SubOp(Function):
+    __slots__ = ()
+
+    def forward(self, a, b):
+        self.saved = (a.shape, b.shape)
+        return self.be.sub(a, b)
+
+    def backward(self, g):
+        sa, sb = self.saved
+        gb = _sum_to(self.be, self.be.neg(g), sb) if self.needs_grad(1) else None
+        return _sum_to(self.be, g, sa), gb
+
+
+class MulOp(Function):
+    __slots__ = ()
+
+    def forward(self, a, b):
+        self.saved = (a, b)
+        return self.be.mul(a, b)
+
+    def backward(self, g):
+        a, b = self.saved
+        be = self.be
+        ga = _sum_to(be, be.mul(g, b), a.shape) if self.needs_grad(0) else None
+        gb = _sum_to(be, be.mul(g, a), b.shape) if self.needs_grad(1) else None
+        return ga, gb
+
+
+class DivOp(Function):
+    __slots__ = ()
+
+    def forward(self, a, b):
+        self.saved = (a, b)
+        return self.be.div(a, b)
+
+    def backward(self, g):
+        a, b = self.saved
+        be = self.be
+        ga = be.div(g, b)
+        gb = _sum_to(be, be.neg(be.div(be.mul(ga, a), b)), b.shape) if self.needs_grad(1) else None
+        return _sum_to(be, ga, a.shape), gb
+
+
+class PowOp(Function):
+    """a ** b with both a tensor. Gradients as PyTorch's at the edges: 0 for a where b == 0,
+    0 for b where a == 0 and b >= 0 (the formulas give 0 * inf = nan there)."""
+
+    __slots__ = ()
+
+    def forward(self, a, b):
+        out = self.be.pow(a, b)
+        self.saved = (a, b, out)
+        return out
+
+    def backward(self, g):
+        a, b, out = self.saved
+        be = self.be
+        ga = gb = None
+        # the edge cases take safe operands (a ** 1, log 1) rather than masking a nan afterwards
+        if self.needs_grad(0):
+            exponent = be.where(be.compare("eq", b, 0), 1, be.sub(b, 1))  # b * a ** 1 = 0 where b == 0
+            ga = _sum_to(be, be.mul(g, be.mul(b, be.pow(a, exponent))), a.shape)
+        if self.needs_grad(1):
+            base_zero = be.mul(be.compare("eq", a, 0), be.compare("ge", b, 0))
+            log_a = be.log(be.where(base_zero, 1, a))  # out * log 1 = 0 where a == 0 and b >= 0
+            gb = _sum_to(be, be.mul(g, be.mul(out, log_a)), b.shape)
+        return ga, gb
+
+
+class PowScalarOp(Function):
+    __slots__ = ("exponent",)
+
+    def forward(self, a, exponent):
+        self.exponent = exponent
+        self.saved = (a,)
+        return self.be.pow(a, exponent)
+
+    def backward(self, g):
+        (a,) = self.saved
+        p = self.exponent
+        if p == 0:  # d(a**0)/da = 0, also at a = 0 where the formula gives 0 * inf
+            return (self.be.full(a.shape, 0, g.dtype),)
+        return (self.be.mul(g, self.be.mul(self.be.pow(a, p - 1), p)),)
+
+
+class NegOp(Function):
+    __slots__ = ()
+
+    def forward(self, a):
+        return self.be.neg(a)
+
+    def backward(self, g):
+        return (self.be.neg(g),)
+
+
+class ExpOp(Function):
+    __slots__ = ()
+
+    def forward(self, a):
+        out = self.be.exp(a)
+        self.saved = (out,)
+        return out
+
+    def backward(self, g):
+        return (self.be.mul(g, self.saved[0]),)
+
+
+class LogOp(Function):
+    __slots__ = ()
+
+    def forward(self, a):
+        self.saved = (a,)
+        return self.be.log(a)
+
+    def backward(self, g):
+        return (self.be.div(g, self.saved[0]),)
+
+
+class SqrtOp(Function):
+    __slots__ = ()
+
+    def forward(self, a):
+        out = self.be.sqrt(a)
+        self.saved = (out,)
+        return out
+
+    def backward(self, g):
+        return (self.be.div(g, self.be.mul(self.saved[0], 2)),)
+
+
+class AbsOp(Function):
+    __slots__ = ()
+
+    def forward(self, a):
+        self.saved = (a,)
+        return self.be.abs(a)
+
+    def backward(self, g):
+        return (self.be.mul(g, self.be.sign(self.saved[0])),)
+
+
+class ClampOp(Function):
+    """Gradient passes where low <= a <= high, as PyTorch."""
+
+    __slots__ = ()
+
+    def forward(self, a, low, high):
+        be = self.be
+        inside = True
+        if low is not None:
+            inside = be.compare("ge", a, low)
+        if high is not None:
+            upper = be.compare("le", a, high)
+            inside = upper if low is None else be.mul(inside, upper)
+        self.saved = (inside,)
+        return be.clamp(a, low, high)
+
+    def backward(self, g):
+        return (self.be.mul(g, self.saved[0]),)
+
+
+class CastOp(Function):
+    __slots__ = ("in_dtype",)
+
+    def forward(self, a, dtype):
+        self.in_dtype = a.dtype
+        return self.be.astype(a, dtype)
+
+    def backward(self, g):
+        return (self.be.astype(g, self.in_dtype),)
+
+
+class CloneOp(Function):
+    __slots__ = ()
+
+    def forward(self, a):
+        return self.be.copy(a)
+
+    def backward(self, g):
+        return (g,)
+
+
+class ToDeviceOp(Function):
+    """Copy to another device; the gradient is copied back."""
+
+    __slots__ = ("dst",)
+
+    def forward(self, a, device):
+        self.dst = get_backend(device)
+        return self.dst.from_numpy(self.be.to_numpy(a))
+
+    def backward(self, g):
+        return (self.be.from_numpy(self.dst.to_numpy(g)),)
+
+
+def add(input: Any, other: Any) -> Tensor:
+    """input + other, broadcasting."""
+    return _binary(AddOp, "add", input, other)
+
+
+def sub(input: Any, other: Any) -> Tensor:
+    """input - other, broadcasting."""
+    return _binary(SubOp, "sub", input, other)
+
+
+def mul(input: Any, other: Any) -> Tensor:
+    """input * other, broadcasting."""
+    return _binary(MulOp, "mul", input, other)
+
+
+def div(input: Any, other: Any) -> Tensor:
+    """input / other (true division: integer tensors give float32), broadcasting."""
+    a, b = _operands(input, other)
+    if a.dtype.kind != "f":
+        a, b = cast(a, float32), cast(b, float32)
+    return _binary(DivOp, "div", a, b)
+
+
+def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001 (PyTorch's name)
+    """input ** exponent; a Python-number exponent has its own fast node."""
+    if isinstance(input, Tensor) and isinstance(exponent, Number):
+        if input.dtype.kind != "f" and isinstance(exponent, (float, np.floating)):
+            input = cast(input, float32)
+        return PowScalarOp.apply(input, exponent=exponent)
+    return _binary(PowOp, "pow", input, exponent)
+
+
+def neg(input: Tensor) -> Tensor:
+    return NegOp.apply(input)
+
+
+def exp(input: Tensor) -> Tensor:
+    _require_float("exp", input)
+    return ExpOp.apply(input)
+
+
+def log(input: Tensor) -> Tensor:
+    _require_float("log", input)
+    return LogOp.apply(input)
+
+
+def sqrt(input: Tensor) -> Tensor:
+    _require_float("sqrt", input)
+    return SqrtOp.apply(input)
+
+
+def abs(input: Tensor) -> Tensor:  # noqa: A001
+    return AbsOp.apply(input)
+
+
+def clamp(input: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+    """Values limited to [min, max] (either may be None)."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    return ClampOp.apply(input, low=min, high=max)
+
+
+def cast(input: Tensor, dtype: Any) -> Tensor:
+    """input converted to dtype (differentiable between floating types)."""
+    dtype = _normalize_dtype(dtype)
+    if input.dtype == dtype:
+        return input
+    if input._requires_grad and dtype.kind != "f":
+        return Tensor._make(get_backend(input.device).astype(input._data, dtype), input.device)
+    return CastOp.apply(input, dtype=dtype)
+
+
+def clone(input: Tensor) -> Tensor:
+    return CloneOp.apply(input)
+
+
+def to_device(input: Tensor, device: str) -> Tensor:
+    """input copied to device (differentiable)."""
+    out = ToDeviceOp.apply(input, device=device)
+    out.device = device
+    return out
+
+
+def compare(op: str, input: Any, other: Any) -> Tensor:
+    """Boolean tensor of input <op> other (op: eq ne lt le gt ge); never on the tape."""
+    a, b = _operands(input, other)
+    return Tensor._make(get_backend(a.device).compare(op, a._data, b._data), a.device)
+
+
+def where(condition: Tensor, input: Any, other: Any) -> Tensor:
+    """input where condition else other, broadcasting; gradients flow to both branches' picks."""
+    a, b = _operands(input, other)
+    _require_same_device("where", a, condition)
+    return WhereOp.apply(a, b, cond=condition._data)
+
+
+class WhereOp(Function):
+    __slots__ = ()
+
+    def forward(self, a, b, cond):
+        self.saved = (cond, a.shape, b.shape)
+        return self.be.where(cond, a, b)
+
+    def backward(self, g):
+        cond, sa, sb = self.saved
+        be = self.be
+        zero = be.full((), 0, g.dtype)
+        ga = _sum_to(be, be.where(cond, g, zero), sa) if self.needs_grad(0) else None
+        gb = _sum_to(be, be.where(cond, zero, g), sb) if self.needs_grad(1) else None
+        return ga, gb

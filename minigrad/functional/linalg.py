@@ -1,0 +1,63 @@
+"""Matrix multiply with numpy/PyTorch broadcasting semantics."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minigrad.autograd import Function
+from minigrad.functional._common import _require_float, _sum_to
+from minigrad.functional.elementwise import _operands
+from minigrad.functional.shape import squeeze, unsqueeze
+from minigrad.tensor import Tensor
+
+# --- matrix multiply -------------------------------------------------------------------------
+
+
+def _mT(be, a):  # noqa: N802
+    axes = list(range(a.ndim))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return be.permute(a, tuple(axes))
+
+
+class MatMulOp(Function):
+    """a @ b for rank >= 2 (2-D through the GEMM kernel, batched through the backend's matmul)."""
+
+    __slots__ = ()
+
+    def forward(self, a, b):
+        self.saved = (a, b)
+        return self.be.matmul(a, b)
+
+    def backward(self, g):
+        a, b = self.saved
+        be = self.be
+        ga = _sum_to(be, be.matmul(g, _mT(be, b)), a.shape) if self.needs_grad(0) else None
+        gb = _sum_to(be, be.matmul(_mT(be, a), g), b.shape) if self.needs_grad(1) else None
+        return ga, gb
+
+
+def matmul(input: Tensor, other: Tensor) -> Tensor:
+    """Matrix product with PyTorch's rules: 1-D operands are promoted to a row/column and the
+    added dimension removed; batch dimensions broadcast."""
+    a, b = _operands(input, other)
+    _require_float("matmul", a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: both arguments need at least 1 dimension, got shapes {a.shape} and {b.shape}")
+    if a.shape[-1] != b.shape[0 if b.ndim == 1 else -2]:
+        raise ValueError(
+            f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied "
+            f"({a.shape[-1]} != {b.shape[0 if b.ndim == 1 else -2]})"
+        )
+    if a.ndim > 2 or b.ndim > 2:
+        try:
+            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        except ValueError:
+            raise ValueError(f"matmul: batch dimensions of {a.shape} and {b.shape} cannot be broadcast") from None
+    a2 = unsqueeze(a, 0) if a.ndim == 1 else a
+    b2 = unsqueeze(b, 1) if b.ndim == 1 else b
+    out = MatMulOp.apply(a2, b2)
+    if b.ndim == 1:
+        out = squeeze(out, -1)
+    if a.ndim == 1:
+        out = squeeze(out, -2 if b.ndim > 1 else -1)
+    return out

@@ -1,0 +1,264 @@
+"""Losses: cross-entropy, NLL, MSE, binary cross-entropy (with logits)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minigrad.autograd import Function
+from minigrad.backend import get_backend
+from minigrad.functional._common import _require_float, _require_same_device, _require_tensor
+from minigrad.functional.elementwise import cast, neg
+from minigrad.functional.nn import log_softmax
+from minigrad.functional.reduce import mean, sum  # the differentiable sum, not the builtin
+from minigrad.functional.shape import permute, reshape, unsqueeze
+from minigrad.tensor import Tensor, int64
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def _check_reduction(op: str, reduction: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return mean(loss)
+    if reduction == "sum":
+        return sum(loss)
+    return loss
+
+# --- losses -------------------------------------------------------------------------------------
+
+
+def _classes_last(input: Tensor, target: Tensor, op: str) -> tuple[Tensor, Tensor, tuple]:
+    """(N, C, d1, ...) logits and (N, d1, ...) targets as (N*d, C) and (N*d,); also the
+    per-element loss shape. (C,) with a 0-d target becomes (1, C)."""
+    if input.ndim == 1:
+        return unsqueeze(input, 0), reshape(target, (1,)), ()
+    if input.ndim < 1:
+        raise ValueError(f"{op}: input must have a class dimension, got shape {input.shape}")
+    expected = input.shape[:1] + input.shape[2:]
+    if target.shape != expected:
+        raise ValueError(
+            f"{op}: target shape {target.shape} does not match input shape {input.shape} (expected {expected})"
+        )
+    if input.ndim == 2:
+        return input, target, expected
+    moved = permute(input, (0, *range(2, input.ndim), 1))
+    return reshape(moved, (-1, input.shape[1])), reshape(target, (-1,)), expected
+
+
+class CrossEntropyOp(Function):
+    """Fused log-softmax + NLL kernel, forward and backward."""
+
+    __slots__ = ("args",)
+
+    def forward(self, logits, target, reduction, label_smoothing, ignore_index):
+        self.args = (reduction, label_smoothing, ignore_index)
+        loss, log_probs = self.be.cross_entropy_forward(logits, target, reduction, label_smoothing, ignore_index)
+        self.saved = (log_probs, target)
+        return loss
+
+    def backward(self, g):
+        log_probs, target = self.saved
+        return (self.be.cross_entropy_backward(log_probs, target, g, *self.args),)
+
+
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Softmax cross-entropy of logits (N, C[, d...]) against int64 class indices (N[, d...])
+    or class probabilities shaped like input."""
+    _require_float("cross_entropy", input)
+    _require_same_device("cross_entropy", input, target, weight)
+    _require_tensor("cross_entropy", target)
+    _check_reduction("cross_entropy", reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    if target.dtype.kind == "f":
+        if target.shape != input.shape:
+            raise ValueError(
+                f"cross_entropy: probability target shape {target.shape} does not match input shape {input.shape}"
+            )
+        class_dim = 0 if input.ndim == 1 else 1
+        if label_smoothing:
+            target = target * (1 - label_smoothing) + label_smoothing / input.shape[class_dim]
+        logp = log_softmax(input, class_dim)
+        if weight is not None:
+            shape = [1] * input.ndim
+            shape[class_dim] = -1
+            logp = logp * reshape(weight, shape)
+        loss = neg(sum(target * logp, class_dim))
+        return _reduce(loss, reduction)
+    if target.dtype != int64:
+        raise TypeError(f"cross_entropy: target must be int64 class indices or float probabilities, got {target.dtype}")
+    if weight is not None:
+        if label_smoothing:
+            raise NotImplementedError("cross_entropy: class weights with label_smoothing are not supported")
+        return nll_loss(log_softmax(input, 0 if input.ndim == 1 else 1), target, weight, ignore_index, reduction)
+    logits, flat_target, loss_shape = _classes_last(input, target, "cross_entropy")
+    loss = CrossEntropyOp.apply(
+        logits,
+        target=flat_target._data,
+        reduction=reduction,
+        label_smoothing=float(label_smoothing),
+        ignore_index=ignore_index,
+    )
+    return reshape(loss, loss_shape) if reduction == "none" else loss
+
+
+class NLLLossOp(Function):
+    """-input[i, target[i]] * weight[target[i]], ignoring ignore_index; mean divides by the
+    summed weights of the counted rows, as PyTorch."""
+
+    __slots__ = ("reduction",)
+
+    def forward(self, logp, weight, target, ignore_index, reduction):
+        be = self.be
+        n, c = logp.shape
+        valid = be.compare("ne", target, ignore_index)
+        safe = be.where(valid, target, be.full((), 0, int64))
+        w = be.astype(valid, logp.dtype)
+        if weight is not None:
+            w = be.mul(w, be.getitem(weight, safe))
+        rows = be.arange(0, n, 1, int64)
+        losses = be.neg(be.mul(be.getitem(logp, (rows, safe)), w))
+        self.reduction = reduction
+        if reduction == "mean":
+            total = be.sum(w, None, False)
+            self.saved = (w, rows, safe, (n, c), total)
+            return be.div(be.sum(losses, None, False), total)
+        self.saved = (w, rows, safe, (n, c), None)
+        return losses if reduction == "none" else be.sum(losses, None, False)
+
+    def backward(self, g):
+        w, rows, safe, shape, total = self.saved
+        be = self.be
+        coef = be.neg(be.mul(w, g))
+        if total is not None:
+            coef = be.div(coef, total)
+        return be.index_add(shape, w.dtype, (rows, safe), coef), None
+
+
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood of log-probabilities (N, C[, d...]) at int64 targets."""
+    _require_float("nll_loss", input, weight)
+    _require_same_device("nll_loss", input, target, weight)
+    _require_tensor("nll_loss", target)
+    _check_reduction("nll_loss", reduction)
+    if target.dtype != int64:
+        raise TypeError(f"nll_loss: target must be int64 class indices, got {target.dtype}")
+    logp, flat_target, loss_shape = _classes_last(input, target, "nll_loss")
+    c = logp.shape[1]
+    t = flat_target.numpy()
+    bad = (t != ignore_index) & ((t < 0) | (t >= c))
+    if bad.any():
+        raise ValueError(f"nll_loss: target {int(t[bad][0])} is out of range for {c} classes")
+    if weight is not None and weight.shape != (c,):
+        raise ValueError(f"nll_loss: weight shape {weight.shape} does not match {c} classes")
+    loss = NLLLossOp.apply(logp, weight, target=flat_target._data, ignore_index=ignore_index, reduction=reduction)
+    return reshape(loss, loss_shape) if reduction == "none" else loss
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """(input - target)^2, reduced."""
+    _check_reduction("mse_loss", reduction)
+    _require_float("mse_loss", input, target)
+    diff = input - target
+    return _reduce(diff * diff, reduction)
+
+
+class BinaryCrossEntropyOp(Function):
+    """The log terms are clamped at -100 after the log, as PyTorch (clamping x at exp(-100) first
+    gives -99.98 in float32, where exp(-100) is subnormal; log 0 = -inf is silent on every backend)."""
+
+    __slots__ = ()
+
+    def forward(self, x, target):
+        be = self.be
+        log_x = be.clamp(be.log(x), -100.0, None)
+        log_1mx = be.clamp(be.log(be.sub(1, x)), -100.0, None)
+        self.saved = (x, target)
+        return be.neg(be.add(be.mul(target, log_x), be.mul(be.sub(1, target), log_1mx)))
+
+    def backward(self, g):
+        x, t = self.saved
+        be = self.be
+        denom = be.clamp(be.mul(x, be.sub(1, x)), 1e-12, None)
+        return (be.div(be.mul(g, be.sub(x, t)), denom),)
+
+
+class BinaryCrossEntropyWithLogitsOp(Function):
+    """Stable form: (1 - t) x + L (log1p(exp(-|x|)) + max(-x, 0)), L = 1 + (pos_weight - 1) t."""
+
+    __slots__ = ()
+
+    def forward(self, x, target, pos_weight):
+        be = self.be
+        softplus_neg = be.add(be.log1p(be.exp(be.neg(be.abs(x)))), be.clamp(be.neg(x), 0, None))
+        scale = 1 if pos_weight is None else be.add(be.mul(be.sub(pos_weight, 1), target), 1)
+        self.saved = (x, target, scale)
+        return be.add(be.mul(be.sub(1, target), x), be.mul(scale, softplus_neg))
+
+    def backward(self, g):
+        x, t, scale = self.saved
+        be = self.be
+        sig_neg = be.sigmoid(be.neg(x))  # = 1 - sigmoid(x)
+        return (be.mul(g, be.sub(be.sub(1, t), be.mul(scale, sig_neg))),)
+
+
+def _binary_target(op: str, input: Tensor, target: Tensor) -> Any:
+    _require_float(op, input, target)
+    if target.requires_grad:
+        raise NotImplementedError(f"{op}: the gradient with respect to target is not supported")
+    if target.shape != input.shape:
+        raise ValueError(f"{op}: target shape {target.shape} does not match input shape {input.shape}")
+    return cast(target, input.dtype)._data
+
+
+def binary_cross_entropy(
+    input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
+) -> Tensor:
+    """-(t log x + (1 - t) log(1 - x)) for probabilities x, log terms clamped at -100."""
+    _check_reduction("binary_cross_entropy", reduction)
+    t = _binary_target("binary_cross_entropy", input, target)
+    be = get_backend(input.device)
+    if not (
+        be.all_finite(input._data)
+        and bool(be.compare("ge", input._data, 0).all())
+        and bool(be.compare("le", input._data, 1).all())
+    ):
+        raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1")
+    loss = BinaryCrossEntropyOp.apply(input, target=t)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
+    """binary_cross_entropy(sigmoid(input), target), computed stably from logits."""
+    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    t = _binary_target("binary_cross_entropy_with_logits", input, target)
+    pw = None if pos_weight is None else cast(pos_weight, input.dtype)._data
+    loss = BinaryCrossEntropyWithLogitsOp.apply(input, target=t, pos_weight=pw)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)

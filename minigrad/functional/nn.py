@@ -1,0 +1,499 @@
+"""Neural-network ops: linear, convolution, pooling, activations, softmax, dropout, normalisation."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from minigrad import random as _random
+from minigrad.autograd import Function
+from minigrad.backend import get_backend
+from minigrad.functional._common import _dim, _require_float, _require_same_device, _require_tensor
+from minigrad.functional.elementwise import mul
+from minigrad.functional.shape import cat, unsqueeze
+from minigrad.tensor import Tensor
+
+# --- neural-network ops ------------------------------------------------------------------------
+
+
+class LinearOp(Function):
+    """x (..., in) @ weight (out, in)^T + bias (out,): one GEMM plus the bias kernel."""
+
+    __slots__ = ()
+
+    def forward(self, x, weight, bias):
+        be = self.be
+        x2 = be.reshape(x, (math.prod(x.shape[:-1]), x.shape[-1]))  # not -1: numpy cannot infer it next to a 0
+        y = be.matmul(x2, be.permute(weight, (1, 0)))
+        if bias is not None:
+            y = be.bias_add(y, bias)
+        self.saved = (x2, weight, x.shape)
+        return be.reshape(y, x.shape[:-1] + (weight.shape[0],))
+
+    def backward(self, g):
+        x2, weight, x_shape = self.saved
+        be = self.be
+        g2 = be.reshape(g, (x2.shape[0], weight.shape[0]))
+        gx = be.reshape(be.matmul(g2, weight), x_shape) if self.needs_grad(0) else None
+        gw = be.matmul(be.permute(g2, (1, 0)), x2) if self.needs_grad(1) else None
+        gb = be.bias_grad(g2) if self.needs_grad(2) else None
+        return gx, gw, gb
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """input @ weight.T + bias, weight (out_features, in_features) as PyTorch."""
+    _require_float("linear", input, weight, bias)
+    _require_tensor("linear", weight)
+    if weight.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
+    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"linear: input shape {input.shape} has "
+            f"{input.shape[-1] if input.ndim else 0} features but weight shape "
+            f"{weight.shape} expects {weight.shape[1]}"
+        )
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(
+            f"linear: bias shape {bias.shape} does not match weight shape "
+            f"{weight.shape} (expected ({weight.shape[0]},))"
+        )
+    if len({t.dtype for t in (input, weight, bias) if t is not None}) > 1:
+        raise TypeError(
+            f"linear: input, weight and bias must share a dtype, got "
+            f"{input.dtype}, {weight.dtype}" + (f", {bias.dtype}" if bias is not None else "")
+        )
+    return LinearOp.apply(input, weight, bias)
+
+
+def _conv_padding(padding: Any, weight_shape: tuple, dilation: Any, stride: Any) -> Any:
+    """PyTorch's 'valid' and 'same' paddings as numbers."""
+    if padding == "valid":
+        return 0
+    if padding == "same":
+        if stride not in (1, (1, 1)):
+            raise ValueError("conv2d: padding='same' needs stride 1")
+        dh, dw = (dilation, dilation) if isinstance(dilation, int) else dilation
+        total = (dh * (weight_shape[2] - 1), dw * (weight_shape[3] - 1))
+        if total[0] % 2 or total[1] % 2:
+            raise NotImplementedError(
+                "conv2d: padding='same' with an even effective kernel (asymmetric padding) is not supported"
+            )
+        return (total[0] // 2, total[1] // 2)
+    return padding
+
+
+class Conv2dOp(Function):
+    __slots__ = ("stride", "padding", "dilation", "groups")
+
+    def forward(self, x, weight, bias, stride, padding, dilation, groups):
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        self.saved = (x, weight)
+        return self.be.conv2d_forward(x, weight, bias, stride, padding, dilation, groups)
+
+    def backward(self, g):
+        x, weight = self.saved
+        return self.be.conv2d_backward(
+            g,
+            x,
+            weight,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+            self.needs_grad(0),
+            self.needs_grad(1),
+            self.needs_grad(2),
+        )
+
+
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """2-D convolution of input (N, C_in, H, W) with weight (C_out, C_in/groups, KH, KW)."""
+    _require_float("conv2d", input, weight, bias)
+    _require_tensor("conv2d", weight)
+    padding = _conv_padding(padding, weight.shape, dilation, stride)
+    return Conv2dOp.apply(input, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+
+class MaxPool2dOp(Function):
+    __slots__ = ("indices",)
+
+    def forward(self, x, kernel_size, stride, padding, dilation, ceil_mode):
+        y, self.indices = self.be.max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode)
+        self.saved = (x.shape,)
+        return y
+
+    def backward(self, g):
+        return (self.be.max_pool2d_backward(g, self.indices, self.saved[0]),)
+
+
+class ReLUMaxPool2dOp(MaxPool2dOp):
+    """max_pool2d(relu(x)) as relu(max_pool2d(x)) in one kernel pass: the same values, and
+    the same gradients (relu is monotone, so both pick the same window maxima; a window
+    whose maximum is <= 0 passes no gradient either way). The ReLU runs on the pooled
+    output, a quarter of x for 2x2 windows, instead of on all of x forward and backward."""
+
+    __slots__ = ()
+
+    def forward(self, x, kernel_size, stride, padding, dilation, ceil_mode):
+        y, self.indices = self.be.relu_max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode)
+        self.saved = (x.shape, y)
+        return y
+
+    def backward(self, g):
+        shape, y = self.saved
+        return (self.be.max_pool2d_backward(self.be.relu_backward(g, y), self.indices, shape),)
+
+
+def relu_max_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """max_pool2d(relu(input), ...), fused: what conv -> ReLU -> max-pool blocks compute."""
+    return _apply_max_pool(ReLUMaxPool2dOp, "relu_max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def _apply_max_pool(cls, name: str, input: Tensor, kernel_size, stride, padding, dilation, ceil_mode) -> Tensor:
+    _require_float(name, input)
+    return cls.apply(
+        input,
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
+    )
+
+
+def max_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """Max over windows of (N, C, H, W); with return_indices also the int64 argmax positions
+    within each input H*W plane."""
+    out = _apply_max_pool(MaxPool2dOp, "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
+    if not return_indices:
+        return out
+    fn = out.grad_fn
+    if fn is None:  # not recorded: the indices were dropped with the node, compute them again
+        _, idx = get_backend(input.device).max_pool2d_forward(
+            input._data, kernel_size, stride, padding, dilation, ceil_mode
+        )
+    else:
+        idx = fn.indices
+    return out, Tensor._make(idx, input.device)
+
+
+class AvgPool2dOp(Function):
+    __slots__ = ("args",)
+
+    def forward(self, x, kernel_size, stride, padding, ceil_mode, count_include_pad):
+        self.args = (kernel_size, stride, padding, ceil_mode, count_include_pad)
+        self.saved = (x.shape,)
+        return self.be.avg_pool2d_forward(x, *self.args)
+
+    def backward(self, g):
+        return (self.be.avg_pool2d_backward(g, self.saved[0], *self.args),)
+
+
+def avg_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """Mean over windows of (N, C, H, W)."""
+    _require_float("avg_pool2d", input)
+    if divisor_override is not None:
+        raise NotImplementedError("avg_pool2d: divisor_override is not supported")
+    return AvgPool2dOp.apply(
+        input,
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        ceil_mode=ceil_mode,
+        count_include_pad=count_include_pad,
+    )
+
+
+class _Activation(Function):
+    """y = kernel(x); backward from y through the fused backward kernel."""
+
+    __slots__ = ()
+
+    def backward(self, g):
+        return (self._backward(g, self.saved[0]),)
+
+
+class ReLUOp(_Activation):
+    __slots__ = ()
+
+    def forward(self, x):
+        y = self.be.relu(x)
+        self.saved = (y,)
+        return y
+
+    def _backward(self, g, y):
+        return self.be.relu_backward(g, y)
+
+
+class SigmoidOp(_Activation):
+    __slots__ = ()
+
+    def forward(self, x):
+        y = self.be.sigmoid(x)
+        self.saved = (y,)
+        return y
+
+    def _backward(self, g, y):
+        return self.be.sigmoid_backward(g, y)
+
+
+class TanhOp(_Activation):
+    __slots__ = ()
+
+    def forward(self, x):
+        y = self.be.tanh(x)
+        self.saved = (y,)
+        return y
+
+    def _backward(self, g, y):
+        return self.be.tanh_backward(g, y)
+
+
+class LeakyReLUOp(Function):
+    __slots__ = ("slope",)
+
+    def forward(self, x, slope):
+        be = self.be
+        self.slope = slope
+        positive = be.compare("gt", x, 0)
+        self.saved = (positive,)
+        return be.where(positive, x, be.mul(x, slope))
+
+    def backward(self, g):
+        be = self.be
+        return (be.where(self.saved[0], g, be.mul(g, self.slope)),)
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(input, 0); inplace=True writes it into input and returns input."""
+    _require_float("relu", input)
+    if inplace:
+        return input._inplace("relu", ReLUOp.apply)
+    return ReLUOp.apply(input)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """input where positive, else negative_slope * input; inplace=True writes it into input."""
+    _require_float("leaky_relu", input)
+    if inplace:
+        return input._inplace("leaky_relu", lambda x: LeakyReLUOp.apply(x, slope=negative_slope))
+    return LeakyReLUOp.apply(input, slope=negative_slope)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    _require_float("sigmoid", input)
+    return SigmoidOp.apply(input)
+
+
+def tanh(input: Tensor) -> Tensor:
+    _require_float("tanh", input)
+    return TanhOp.apply(input)
+
+
+def _swap_last(ndim: int, dim: int) -> tuple[int, ...]:
+    """The permutation exchanging dim and the last axis (its own inverse)."""
+    axes = list(range(ndim))
+    axes[dim], axes[-1] = axes[-1], axes[dim]
+    return tuple(axes)
+
+
+class _Softmax(Function):
+    """(log-)softmax over dim: the kernels work on the last axis, so dim is moved there."""
+
+    __slots__ = ("axes",)
+
+    def forward(self, x, dim):
+        be = self.be
+        self.axes = None if dim == x.ndim - 1 else _swap_last(x.ndim, dim)
+        if self.axes is not None:
+            x = be.permute(x, self.axes)
+        y = self._kernel(x)
+        self.saved = (y,)
+        return y if self.axes is None else be.permute(y, self.axes)
+
+    def backward(self, g):
+        be = self.be
+        if self.axes is not None:
+            g = be.permute(g, self.axes)
+        dx = self._kernel_backward(self.saved[0], g)
+        return (dx if self.axes is None else be.permute(dx, self.axes),)
+
+
+class SoftmaxOp(_Softmax):
+    __slots__ = ()
+
+    def _kernel(self, x):
+        return self.be.softmax(x)
+
+    def _kernel_backward(self, y, g):
+        return self.be.softmax_backward(y, g)
+
+
+class LogSoftmaxOp(_Softmax):
+    __slots__ = ()
+
+    def _kernel(self, x):
+        return self.be.log_softmax(x)
+
+    def _kernel_backward(self, y, g):
+        return self.be.log_softmax_backward(y, g)
+
+
+def _softmax_dim(input: Tensor, dim: int | None, op: str) -> int:
+    if dim is None:  # PyTorch's legacy implicit choice
+        dim = 0 if input.ndim in (0, 1, 3) else 1
+    return _dim(dim, input.ndim, op)
+
+
+def softmax(input: Tensor, dim: int | None = None) -> Tensor:
+    """exp(x) / sum(exp(x)) over dim, numerically stable."""
+    _require_float("softmax", input)
+    if input.ndim == 0:
+        return softmax(unsqueeze(input, 0), 0).reshape(())
+    return SoftmaxOp.apply(input, dim=_softmax_dim(input, dim, "softmax"))
+
+
+def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
+    """log(softmax(x)) over dim, computed stably."""
+    _require_float("log_softmax", input)
+    if input.ndim == 0:
+        return log_softmax(unsqueeze(input, 0), 0).reshape(())
+    return LogSoftmaxOp.apply(input, dim=_softmax_dim(input, dim, "log_softmax"))
+
+
+class DropoutOp(Function):
+    __slots__ = ()
+
+    def forward(self, x, p):
+        mask = self.be.dropout_mask(_random.generator(), x.shape, p, x.dtype)
+        self.saved = (mask,)
+        return self.be.mul(x, mask)
+
+    def backward(self, g):
+        return (self.be.mul(g, self.saved[0]),)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p);
+    the identity when not training. Masks come from minigrad.manual_seed's generator."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: probability has to be between 0 and 1, got {p}")
+    if not training or p == 0.0:
+        return input
+    _require_float("dropout", input)
+    if inplace:
+        return input._inplace("dropout", lambda x: dropout(x, p, training))
+    if p == 1.0:
+        return mul(input, 0.0)
+    return DropoutOp.apply(input, p=p)
+
+
+class BatchNormOp(Function):
+    __slots__ = ("training",)
+
+    def forward(self, x, weight, bias, running_mean, running_var, training, momentum, eps):
+        self.training = training
+        y, save_mean, save_invstd = self.be.batch_norm_forward(
+            x, weight, bias, running_mean, running_var, training, momentum, eps
+        )
+        self.saved = (x, weight, save_mean, save_invstd)
+        return y
+
+    def backward(self, g):
+        x, weight, save_mean, save_invstd = self.saved
+        dx, dw, db = self.be.batch_norm_backward(g, x, weight, save_mean, save_invstd, self.training)
+        return dx, dw, db
+
+
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Batch normalization over axis 1 of (N, C, ...): batch statistics when training (and the
+    running statistics updated in place), the running statistics otherwise."""
+    _require_float("batch_norm", input, weight, bias)
+    _require_same_device("batch_norm", input, running_mean, running_var, weight, bias)
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected input (N, C, ...), got shape {input.shape}")
+    if not training and (running_mean is None or running_var is None):
+        raise ValueError("batch_norm: running_mean and running_var are needed when not training")
+    if training and input.numel() // (input.shape[1] or 1) <= 1:  # an empty input too
+        raise ValueError(
+            f"batch_norm: expected more than 1 value per channel when training, got input shape {input.shape}"
+        )
+    return BatchNormOp.apply(
+        input,
+        weight,
+        bias,
+        running_mean=None if running_mean is None else running_mean._data,
+        running_var=None if running_var is None else running_var._data,
+        training=training,
+        momentum=momentum,
+        eps=eps,
+    )
+
+
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
+    """x / (k + alpha/size * sum of x^2 over `size` neighbouring channels)^beta, as PyTorch
+    (composed from existing ops: zero-padded channel window sums)."""
+    _require_float("local_response_norm", input)
+    if input.ndim < 3:
+        raise ValueError(
+            f"local_response_norm: expected input (N, C, ...) with 3 or more dimensions, got shape {input.shape}"
+        )
+    channels = input.shape[1]
+    square = input * input
+    before, after = size // 2, (size - 1) // 2
+    pad_shape = list(input.shape)
+    parts = []
+    for n in (before, after):
+        pad_shape[1] = n
+        parts.append(_zeros(input, tuple(pad_shape)))
+    padded = cat([parts[0], square, parts[1]], 1)
+    window = padded[:, 0:channels]
+    for i in range(1, size):
+        window = window + padded[:, i : i + channels]
+    div = (window * (alpha / size) + k) ** beta
+    return input / div
+
+
+def _zeros(like: Tensor, shape: tuple) -> Tensor:
+    """A constant zero tensor of shape with like's dtype and device."""
+    return Tensor._make(get_backend(like.device).full(shape, 0, like.dtype), like.device)
