@@ -13,7 +13,7 @@ import pytest
 from train_utils import make_data_dir, metrics
 
 import minigrad
-from minigrad import train
+from minigrad.cli import train
 from minigrad.data import datasets
 from minigrad.models import load_model
 
@@ -91,7 +91,7 @@ _RUNNER = """
 import json, sys
 from minigrad.data import datasets
 datasets.CHECKSUMS.update(json.loads(sys.argv[1]))  # the generated data set's checksums
-from minigrad import train
+from minigrad.cli import train
 sys.exit(train.main(sys.argv[2:]))
 """
 

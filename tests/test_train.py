@@ -13,8 +13,8 @@ import pytest
 from train_utils import learnable_images, make_data_dir, metrics
 
 import minigrad
-from minigrad import evaluate as ev
-from minigrad import train
+from minigrad.cli import evaluate as ev
+from minigrad.cli import train
 from minigrad.models import load_model
 
 

@@ -1,4 +1,4 @@
-"""``minigrad-train`` (also ``python -m minigrad.train``): train a model on MNIST or Fashion-MNIST.
+"""``minigrad-train`` (also ``python -m minigrad.cli.train``): train a model on MNIST or Fashion-MNIST.
 
 minigrad-train                                   # LeNet-5 on MNIST, 10 epochs, the defaults below
 minigrad-train --model mnist-cnn --dataset fashion-mnist --optimizer adam --lr 1e-3
@@ -38,11 +38,11 @@ import minigrad
 import minigrad.nn.functional as F
 from minigrad import optim
 from minigrad import random as mg_random
-from minigrad._argtypes import non_negative_float, non_negative_int, positive_float, positive_int
 from minigrad.backend import get_backend, resolve_device
+from minigrad.cli.argtypes import non_negative_float, non_negative_int, positive_float, positive_int
+from minigrad.cli.evaluate import EvalResult, evaluate
 from minigrad.data import MNIST, DataLoader, FashionMNIST, Subset, random_split
 from minigrad.data import transforms as T
-from minigrad.evaluate import EvalResult, evaluate
 from minigrad.models import MODELS, ModelInfo, build_model, save_model
 from minigrad.serialization import load, save
 
@@ -521,7 +521,7 @@ def _run(args: argparse.Namespace) -> int:
                         bar.close()
                     save_checkpoint(epoch, i + 1, sums)
                     print(f"checkpoint saved at epoch {epoch + 1}, batch {i + 1}: {out / CHECKPOINT}\n"
-                          f"resume with: python -m minigrad.train --resume {out}", file=sys.stderr)
+                          f"resume with: python -m minigrad.cli.train --resume {out}", file=sys.stderr)
                     return 130
             if bar is not None:
                 bar.close()
@@ -548,7 +548,7 @@ def _run(args: argparse.Namespace) -> int:
             save_checkpoint(epoch + 1, 0, _new_sums())
             _write_metrics(out, s, history, {"best_epoch": best["epoch"]})
             if interrupt.requested:
-                print(f"resume with: python -m minigrad.train --resume {out}", file=sys.stderr)
+                print(f"resume with: python -m minigrad.cli.train --resume {out}", file=sys.stderr)
                 return 130
 
     from minigrad.models import load_model
@@ -563,7 +563,7 @@ def _run(args: argparse.Namespace) -> int:
     _write_metrics(out, s, history, extra)
     plots = []
     if s["plots"]:
-        from minigrad.plots import write_plots
+        from minigrad.cli.plots import write_plots
 
         plots = write_plots(out, history, best_model, test.confusion, info.classes)
     print(f"test accuracy {100 * test.accuracy:.2f}% (top-5 {100 * test.top5_accuracy:.2f}%, loss {test.loss:.4f}) "

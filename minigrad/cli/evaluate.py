@@ -20,9 +20,9 @@ import numpy as np
 
 import minigrad
 import minigrad.nn.functional as F
-from minigrad._argtypes import positive_int
 from minigrad.autograd import no_grad
 from minigrad.backend import resolve_device
+from minigrad.cli.argtypes import positive_int
 from minigrad.data import transforms as T
 from minigrad.data.idx import read_idx
 from minigrad.nn import Module
