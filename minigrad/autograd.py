@@ -208,11 +208,11 @@ def _check_finite(fn: Function, array, what: str, inputs: Sequence) -> None:
 
 def _accumulate(leaf: Tensor, grad) -> None:
     """leaf.grad += grad; the first gradient is copied so .grad never aliases another array."""
+    be = get_backend(leaf.device)
     if leaf.grad is None:
-        be = get_backend(leaf.device)
         leaf.grad = Tensor._make(be.astype(grad, leaf.dtype), leaf.device)
     else:
-        leaf.grad._data += grad
+        be.accumulate(leaf.grad._data, grad)
 
 
 def backward(root: Tensor, gradient=None, retain_graph: bool = False) -> None:
@@ -264,7 +264,7 @@ def backward(root: Tensor, gradient=None, retain_graph: bool = False) -> None:
             if not isinstance(edge, Function):  # a leaf
                 _accumulate(edge, g)
             elif edge in grads:
-                grads[edge] = grads[edge] + g
+                grads[edge] = fn.be.add(grads[edge], g)
             else:
                 grads[edge] = g
                 heapq.heappush(heap, (-edge.seq, edge))

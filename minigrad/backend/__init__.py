@@ -14,6 +14,8 @@ import sys
 from abc import ABC, abstractmethod
 from typing import Any
 
+import numpy as np
+
 Array = Any  # a backend's array type (numpy.ndarray on the CPU)
 
 
@@ -57,6 +59,10 @@ class Backend(ABC):
         """Whether a is C-contiguous."""
 
     @abstractmethod
+    def accumulate(self, dst: Array, src: Array) -> None:
+        """dst += src, in place (gradient accumulation; same shape and dtype)."""
+
+    @abstractmethod
     def assign(self, dst: Array, index: Any, value: Any) -> None:
         """dst[index] = value, in place."""
 
@@ -66,19 +72,21 @@ class Backend(ABC):
         itself, a view of it, or both views of one base), or -1. Autograd finds views and the
         inputs a node saved with it, for every op, so it is kept cheap."""
 
-    # --- random (from minigrad.random's numpy Generator) ---------------------
-    @abstractmethod
-    def uniform(self, gen: Any, shape: tuple, low: float, high: float, dtype: Any) -> Array: ...
+    # --- random: drawn on the host from minigrad.random's numpy Generator, so one seed gives the
+    # same numbers on every device; then moved to the device ----------------------------------
+    def uniform(self, gen: Any, shape: tuple, low: float, high: float, dtype: Any) -> Array:
+        return self.from_numpy(gen.uniform(low, high, shape).astype(dtype, copy=False))
 
-    @abstractmethod
-    def normal(self, gen: Any, shape: tuple, mean: float, std: float, dtype: Any) -> Array: ...
+    def normal(self, gen: Any, shape: tuple, mean: float, std: float, dtype: Any) -> Array:
+        return self.from_numpy(gen.normal(mean, std, shape).astype(dtype, copy=False))
 
-    @abstractmethod
-    def randint(self, gen: Any, low: int, high: int, shape: tuple) -> Array: ...
+    def randint(self, gen: Any, low: int, high: int, shape: tuple) -> Array:
+        return self.from_numpy(gen.integers(low, high, shape, dtype=np.int64))
 
-    @abstractmethod
     def dropout_mask(self, gen: Any, shape: tuple, p: float, dtype: Any) -> Array:
         """Inverted-dropout mask: 0 with probability p, else 1 / (1 - p)."""
+        keep = gen.random(shape, dtype=np.float64 if dtype == np.float64 else np.float32) >= p
+        return self.from_numpy(keep.astype(dtype) * np.dtype(dtype).type(1.0 / (1.0 - p)))
 
     # --- elementwise, with broadcasting ----------------------------------------
     @abstractmethod

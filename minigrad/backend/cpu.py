@@ -75,6 +75,9 @@ class CPUBackend(Backend):
     def is_contiguous(self, a):
         return a.flags.c_contiguous
 
+    def accumulate(self, dst, src):
+        np.add(dst, src, out=dst)
+
     def assign(self, dst, index, value):
         dst[index] = value
 
@@ -85,20 +88,6 @@ class CPUBackend(Backend):
             if a is owner or (a is not None and a.base is owner):
                 return i
         return -1
-
-    # random
-    def uniform(self, gen, shape, low, high, dtype):
-        return gen.uniform(low, high, shape).astype(dtype, copy=False)
-
-    def normal(self, gen, shape, mean, std, dtype):
-        return gen.normal(mean, std, shape).astype(dtype, copy=False)
-
-    def randint(self, gen, low, high, shape):
-        return gen.integers(low, high, shape, dtype=np.int64)
-
-    def dropout_mask(self, gen, shape, p, dtype):
-        keep = gen.random(shape, dtype=np.float64 if dtype == np.float64 else np.float32) >= p
-        return keep.astype(dtype) * dtype.type(1.0 / (1.0 - p))
 
     # elementwise (numpy)
     def add(self, a, b):

@@ -93,6 +93,9 @@ class CUDABackend(Backend):
     def is_contiguous(self, a):
         return True  # DeviceArrays are always C-contiguous
 
+    def accumulate(self, dst, src):
+        dst += src
+
     def view_source(self, out, arrays):
         key = _memory_key(out)
         if key is not None:
@@ -117,20 +120,6 @@ class CUDABackend(Backend):
         host = dst.to_numpy()  # a sub-index: through the host
         host[_host(index)] = _host(value)
         dst.copy_(_cuda.from_numpy(host))
-
-    # random: drawn on the host from the shared generator, then copied
-    def uniform(self, gen, shape, low, high, dtype):
-        return self.from_numpy(gen.uniform(low, high, shape).astype(dtype, copy=False))
-
-    def normal(self, gen, shape, mean, std, dtype):
-        return self.from_numpy(gen.normal(mean, std, shape).astype(dtype, copy=False))
-
-    def randint(self, gen, low, high, shape):
-        return self.from_numpy(gen.integers(low, high, shape, dtype=np.int64))
-
-    def dropout_mask(self, gen, shape, p, dtype):
-        keep = gen.random(shape, dtype=np.float64 if dtype == np.float64 else np.float32) >= p
-        return self.from_numpy(keep.astype(dtype) * np.dtype(dtype).type(1.0 / (1.0 - p)))
 
     # elementwise (broadcasting kernels)
     def add(self, a, b):
