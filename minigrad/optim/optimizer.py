@@ -19,16 +19,6 @@ from minigrad.backend import get_backend
 from minigrad.tensor import Tensor
 
 
-class _Required:
-    """Marks a hyper-parameter without a default (lr of SGD in old torch)."""
-
-    def __repr__(self) -> str:
-        return "<required parameter>"
-
-
-required = _Required()
-
-
 class Optimizer:
     """Base class of every optimizer.
 
@@ -69,10 +59,6 @@ class Optimizer:
                 raise ValueError("optimizer got a tensor that does not require grad")
         group = {**param_group, "params": params}
         for name, default in self.defaults.items():
-            if default is required and name not in group:
-                raise ValueError(
-                    f"parameter group didn't specify a value of required parameter {name}"
-                )
             group.setdefault(name, default)
         for name, value in group.items():  # each optimizer's range checks (lr < 0, ...) let NaN through
             values = value if isinstance(value, tuple) else (value,)
