@@ -1,6 +1,10 @@
 """minigrad: a compiled autograd engine with C++ and CUDA kernels under a PyTorch-like API."""
 
-from minigrad import _C, cuda, nn, optim
+# First, before anything imports it: a clear error when the compiled kernels are missing or stale.
+from minigrad._extension import _C
+
+# isort: split
+from minigrad import cuda, nn, optim
 from minigrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from minigrad.creation import (
     arange,

@@ -82,7 +82,7 @@ class CPUBackend(Backend):
         dst[index] = value
 
     def view_source(self, out, arrays):
-        base = out.base  # numpy points every view at the array owning the memory
+        base = getattr(out, "base", None)  # numpy points views at the owner; ToDevice's out is no ndarray
         owner = out if base is None else base
         for i, a in enumerate(arrays):
             if a is owner or (a is not None and a.base is owner):
