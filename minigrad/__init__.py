@@ -6,6 +6,7 @@ from minigrad._extension import _C
 # isort: split
 from minigrad import cuda, nn, optim
 from minigrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from minigrad.backend import device
 from minigrad.creation import (
     arange,
     empty,
@@ -59,6 +60,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Tensor",
+    "device",
     "float32",
     "float64",
     "int64",

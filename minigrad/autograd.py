@@ -346,7 +346,7 @@ def gradcheck(
     analytic, weights = _analytic(fn, inputs)
     for k, t in enumerate(checked):
         original = t._data
-        host = t.numpy().copy()
+        host = t._host().copy()
         flat = host.reshape(-1)
         numeric = np.empty(flat.size)
         try:
@@ -399,7 +399,7 @@ def gradcheck_directional(
     analytic, weights = _analytic(fn, inputs)
     rng = np.random.default_rng(seed)
     saved_arrays = [t._data for t in checked]
-    originals = [t.numpy().copy() for t in checked]
+    originals = [t._host().copy() for t in checked]
     for trial in range(n_directions):
         dirs = [rng.standard_normal(t.shape) for t in checked]
         norm = np.sqrt(sum(float((d * d).sum()) for d in dirs)) or 1.0

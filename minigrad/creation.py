@@ -38,7 +38,7 @@ def tensor(data: Any, dtype: Any = None, device: str = "cpu", requires_grad: boo
     """A new tensor holding a copy of data (numbers, nested lists, an ndarray or a Tensor).
     Python floats give float32, ints int64; ndarrays keep float64/int64 as torch.tensor does."""
     if isinstance(data, Tensor):
-        data = data.numpy()
+        data = data._host()
     host = _host_array(data, dtype)
     return _new(get_backend(device).from_numpy(host), device, requires_grad)
 
@@ -48,7 +48,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected numpy.ndarray, got {type(array).__name__}")
     _normalize_dtype(array.dtype)
-    return Tensor._make(array, "cpu")
+    return Tensor._make(array, resolve_device("cpu"))
 
 
 def full(

@@ -61,7 +61,7 @@ def _to_numpy(value: Any) -> np.ndarray:
     from minigrad.tensor import Tensor, _check_int64_range
 
     if isinstance(value, Tensor):
-        value = value.numpy()
+        value = value._host()
     value = np.asarray(value)
     if value.dtype.kind not in "biuf":
         raise TypeError(f"minigrad.save: cannot store an array of dtype {value.dtype}")

@@ -114,10 +114,11 @@ class Tensor:
 
     # --- attributes ------------------------------------------------------------------
     @property
-    def data(self) -> Any:
-        """The underlying array (numpy on the CPU). Assigning replaces it, outside the tape;
-        host data assigned to a tensor on another device is copied to that device."""
-        return self._data
+    def data(self) -> Tensor:
+        """A tensor sharing this one's memory, off the tape and outside its version counting, as
+        PyTorch's .data (``p.data -= lr * p.grad`` updates p untracked). Assigning replaces the
+        memory; host data assigned to a tensor on another device is copied to that device."""
+        return Tensor._make(self._data, self.device)
 
     @data.setter
     def data(self, value: Any) -> None:
@@ -183,8 +184,15 @@ class Tensor:
         return self._data.shape[0]
 
     # --- conversions ---------------------------------------------------------------------
-    def numpy(self) -> np.ndarray:
-        """The values as a host numpy array (shares memory on the CPU)."""
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The values as a host numpy array (sharing memory on the CPU). As in PyTorch, a tensor
+        that requires grad refuses (use detach().numpy()) unless force=True."""
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        return get_backend(self.device).to_numpy(self._data)
+
+    def _host(self) -> np.ndarray:
+        """The values on the host, whether or not self requires grad."""
         return get_backend(self.device).to_numpy(self._data)
 
     def item(self) -> float | int | bool:
@@ -192,10 +200,10 @@ class Tensor:
             raise RuntimeError(
                 f"item(): a tensor with {self._data.size} elements cannot be converted to a Python scalar"
             )
-        return self.numpy().reshape(()).item()
+        return self._host().reshape(()).item()
 
     def tolist(self) -> Any:
-        return self.numpy().tolist()
+        return self._host().tolist()
 
     def __float__(self) -> float:
         return float(self.item())
@@ -204,6 +212,8 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self._data.size} values is ambiguous")
         return bool(self.item())
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
@@ -244,6 +254,13 @@ class Tensor:
 
     def long(self) -> Tensor:
         return self.to(int64)
+
+    def int(self) -> Tensor:
+        """As long(): minigrad's one integer dtype is int64 (PyTorch's int() gives int32)."""
+        return self.to(int64)
+
+    def bool(self) -> Tensor:
+        return self.to(bool_)
 
     def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
@@ -381,6 +398,12 @@ class Tensor:
     def relu_(self) -> Tensor:
         return _F.relu(self, inplace=True)
 
+    def scatter_(self, dim: int, index: Tensor, src: Any) -> Tensor:
+        return self._inplace("scatter_", _F.scatter, dim, index, src)
+
+    def masked_fill_(self, mask: Tensor, value: Any) -> Tensor:
+        return self._inplace("masked_fill_", _F.masked_fill, mask, value)
+
     # Python's augmented assignment is in place, as in PyTorch (`p -= lr * p.grad` updates p)
     __iadd__ = add_
     __isub__ = sub_
@@ -471,6 +494,26 @@ class Tensor:
     def __ge__(self, other: Any) -> Tensor:
         return _F.compare("ge", self, other)
 
+    def __and__(self, other: Any) -> Tensor:
+        return _F.logical_and(self, other)
+
+    __rand__ = __and__
+
+    def __or__(self, other: Any) -> Tensor:
+        return _F.logical_or(self, other)
+
+    __ror__ = __or__
+
+    def __xor__(self, other: Any) -> Tensor:
+        return _F.logical_xor(self, other)
+
+    __rxor__ = __xor__
+
+    def __invert__(self) -> Tensor:
+        if self.dtype != bool_:
+            raise TypeError(f"~ is defined for bool tensors, got {self.dtype}")
+        return _F.logical_not(self)
+
     __hash__ = object.__hash__  # identity, as PyTorch: tensors can key dicts and sets
 
     def __iter__(self):
@@ -560,6 +603,54 @@ class Tensor:
     def min(self, dim: int | None = None, keepdim: bool = False) -> Any:
         return _F.min(self, dim, keepdim)
 
+    def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
+        return _F.var(self, dim, unbiased, keepdim, **kwargs)
+
+    def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
+        return _F.std(self, dim, unbiased, keepdim, **kwargs)
+
+    def norm(self, p: float | str = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
+        return _F.norm(self, p, dim, keepdim)
+
+    def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return _F.all(self, dim, keepdim)
+
+    def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return _F.any(self, dim, keepdim)
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+        return _F.sort(self, dim, descending, stable)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
+        return _F.topk(self, k, dim, largest, sorted)
+
+    def equal(self, other: Tensor) -> bool:
+        return _F.equal(self, other)
+
+    def allclose(self, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+        return _F.allclose(self, other, rtol, atol, equal_nan)
+
+    def gather(self, dim: int, index: Tensor) -> Tensor:
+        return _F.gather(self, dim, index)
+
+    def scatter(self, dim: int, index: Tensor, src: Any) -> Tensor:
+        return _F.scatter(self, dim, index, src)
+
+    def masked_fill(self, mask: Tensor, value: Any) -> Tensor:
+        return _F.masked_fill(self, mask, value)
+
+    def where(self, condition: Tensor, other: Any) -> Tensor:
+        return _F.where(condition, self, other)
+
+    def split(self, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        return _F.split(self, split_size, dim)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        return _F.chunk(self, chunks, dim)
+
+    def repeat(self, *sizes: Any) -> Tensor:
+        return _F.repeat(self, _F._shape_args(sizes))
+
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         return _F.argmax(self, dim, keepdim)
 
@@ -608,7 +699,7 @@ class Tensor:
 
     # --- printing ---------------------------------------------------------------------------
     def __repr__(self) -> str:
-        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")
+        body = np.array2string(self._host(), separator=", ", prefix="tensor(")
         extras = []
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")

@@ -271,7 +271,7 @@ def _compare_with_torch(torch, make, shape, dtype, device="cpu", passes=2):
         ours.zero_grad()
         theirs.zero_grad()
         yt, ym = theirs(xt), ours(xm)
-        np.testing.assert_allclose(ym.numpy(), yt.detach().numpy(), **tol)
+        np.testing.assert_allclose(ym.detach().numpy(), yt.detach().numpy(), **tol)
         g = rng.standard_normal(tuple(yt.shape)).astype(dtype)
         yt.backward(torch.from_numpy(g))
         ym.backward(Tensor(g, device=device))
@@ -309,7 +309,7 @@ def test_batch_norm_eval_uses_running_stats_like_torch(make):
     theirs.eval()
     x = rng.standard_normal(shape)
     expected = theirs(torch.from_numpy(x)).detach().numpy()
-    np.testing.assert_allclose(ours(Tensor(x)).numpy(), expected, rtol=1e-10)
+    np.testing.assert_allclose(ours(Tensor(x)).detach().numpy(), expected, rtol=1e-10)
     with pytest.raises(ValueError, match="expected"):
         ours(Tensor(np.zeros((2,) * (3 if len(shape) == 4 else 4))))
 
@@ -319,15 +319,15 @@ def test_dropout_is_inverted_and_random_in_training(device):
     drop = nn.Dropout(0.3)
     x = Tensor(np.ones((200, 50), np.float32), requires_grad=True, device=device)
     y = drop(x)
-    values = y.numpy()
+    values = y.detach().numpy()
     kept = values != 0
     assert abs(kept.mean() - 0.7) < 0.02
     np.testing.assert_allclose(values[kept], 1 / 0.7, rtol=1e-6)
     y.backward(Tensor(np.ones((200, 50), np.float32), device=device))
     np.testing.assert_allclose(x.grad.numpy(), values, rtol=1e-6)  # gradient through the same mask
-    assert not np.array_equal(drop(x).numpy(), values)  # a new mask each call
+    assert not np.array_equal(drop(x).detach().numpy(), values)  # a new mask each call
     drop.eval()
-    np.testing.assert_array_equal(drop(x).numpy(), x.numpy())
+    np.testing.assert_array_equal(drop(x).detach().numpy(), x.detach().numpy())
     with pytest.raises(ValueError, match="between 0 and 1"):
         nn.Dropout(1.5)
 
@@ -405,7 +405,7 @@ def test_loss_matches_torch(name, kwargs, kind, dtype, device):
     theirs = getattr(torch.nn, name)(**kwargs)(xt, torch.from_numpy(target))
     tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-6)
     assert ours.shape == tuple(theirs.shape)
-    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), **tol)
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), **tol)
     g = np.random.default_rng(4).uniform(0.5, 1.5, tuple(theirs.shape)).astype(dtype)
     ours.backward(Tensor(g, device=device))
     theirs.backward(torch.from_numpy(g))
@@ -443,14 +443,14 @@ def test_default_init_bounds_and_seeding():
     a = nn.Conv2d(3, 8, 5)
     manual_seed(0)
     b = nn.Conv2d(3, 8, 5)
-    np.testing.assert_array_equal(a.weight.numpy(), b.weight.numpy())
+    np.testing.assert_array_equal(a.weight.detach().numpy(), b.weight.detach().numpy())
     bound = 1 / math.sqrt(3 * 5 * 5)  # kaiming_uniform_(a=sqrt(5)) and the bias share it
     for p in (a.weight, a.bias):
-        values = p.numpy()
+        values = p.detach().numpy()
         assert np.abs(values).max() <= bound and np.abs(values).max() > 0.8 * bound
     lin = nn.Linear(400, 50)
     assert (
-        abs(lin.weight.numpy().std() - 1 / math.sqrt(3 * 400)) < 2e-3
+        abs(lin.weight.detach().numpy().std() - 1 / math.sqrt(3 * 400)) < 2e-3
     )  # U(-b, b) has std b/sqrt(3)
 
 
@@ -472,12 +472,12 @@ def test_init_distributions(fill, expected_std):
     manual_seed(3)
     t = nn.Parameter(Tensor(np.zeros((300, 200), np.float32)))
     assert fill(t) is t
-    assert abs(t.numpy().std() - expected_std) < 0.03 * expected_std
+    assert abs(t.detach().numpy().std() - expected_std) < 0.03 * expected_std
     init.constant_(t, 0.25)
-    assert np.all(t.numpy() == 0.25)
+    assert np.all(t.detach().numpy() == 0.25)
     init.zeros_(t)
     init.ones_(t)
-    assert np.all(t.numpy() == 1.0)
+    assert np.all(t.detach().numpy() == 1.0)
 
 
 # ---- summary ----

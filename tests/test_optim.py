@@ -76,7 +76,7 @@ def test_steps_match_torch(name, kwargs, dtype):
     tol = dict(rtol=1e-12, atol=1e-13) if dtype == np.float64 else dict(rtol=2e-5, atol=2e-6)
     for p, e in zip(params, expected, strict=True):
         assert p.dtype == dtype
-        np.testing.assert_allclose(p.numpy(), e, **tol)
+        np.testing.assert_allclose(p.detach().numpy(), e, **tol)
 
 
 def test_param_groups_with_own_hyperparameters_match_torch():
@@ -103,7 +103,7 @@ def test_param_groups_with_own_hyperparameters_match_torch():
             p.grad = torch.from_numpy(g.copy())
         topt.step()
     for p, t in zip(params, tparams, strict=True):
-        np.testing.assert_allclose(p.numpy(), t.detach().numpy(), rtol=1e-12)
+        np.testing.assert_allclose(p.detach().numpy(), t.detach().numpy(), rtol=1e-12)
 
 
 def test_parameters_without_grad_are_skipped_and_closure_is_returned():
@@ -111,8 +111,8 @@ def test_parameters_without_grad_are_skipped_and_closure_is_returned():
     opt = optim.Adam([a, b], lr=0.1)
     a.grad = Tensor(np.full(3, 2.0))
     assert opt.step(lambda: 42.0) == 42.0
-    assert np.all(a.numpy() < 1.0)
-    np.testing.assert_array_equal(b.numpy(), np.ones(3))
+    assert np.all(a.detach().numpy() < 1.0)
+    np.testing.assert_array_equal(b.detach().numpy(), np.ones(3))
     assert b not in opt.state or not opt.state[b]
 
 
@@ -188,7 +188,7 @@ def test_resume_from_saved_checkpoint_is_exact(tmp_path, name, kwargs):
     opt2.load_state_dict(ckpt["optimizer"])
     _minigrad_run(opt2, resumed, grads[3:])
     for a, b in zip(straight, resumed, strict=True):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
 
 
 def test_load_state_dict_copies_and_checks_layout():

@@ -276,7 +276,7 @@ def test_minigrad_checkpoint_loads_into_torch_lenet(tmp_path):
     reference.eval()
     with torch.no_grad():
         expected = reference(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(model(Tensor(x)).numpy(), expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(model(Tensor(x)).detach().numpy(), expected, rtol=1e-4, atol=1e-5)
 
 
 def test_torch_checkpoint_loads_into_minigrad_lenet(tmp_path):
@@ -291,7 +291,7 @@ def test_torch_checkpoint_loads_into_minigrad_lenet(tmp_path):
     x = np.random.default_rng(3).standard_normal((2, 1, 28, 28)).astype(np.float32)
     with torch.no_grad():
         expected = reference(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(model(Tensor(x)).numpy(), expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(model(Tensor(x)).detach().numpy(), expected, rtol=1e-4, atol=1e-5)
 
 
 def test_header_length_with_a_pickle_or_zip_first_byte_still_loads(tmp_path):

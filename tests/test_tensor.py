@@ -88,9 +88,9 @@ def test_attributes_and_conversions():
     assert t[1, 2].item() == 6.0 and isinstance(t.sum().item(), float)
     assert t.tolist() == [[1, 2, 3], [4, 5, 6]]
     d = t.detach()
-    assert not d.requires_grad and d.is_leaf and np.shares_memory(d.numpy(), t.numpy())
+    assert not d.requires_grad and d.is_leaf and np.shares_memory(d.detach().numpy(), t.detach().numpy())
     c = t.clone()
-    assert c.grad_fn is not None and not np.shares_memory(c.numpy(), t.numpy())
+    assert c.grad_fn is not None and not np.shares_memory(c.detach().numpy(), t.detach().numpy())
     with pytest.raises(RuntimeError, match="cannot be converted"):
         t.item()
     if minigrad.cuda.is_available():
@@ -118,20 +118,20 @@ def test_assigning_host_data_moves_it_to_the_device(device):
 def test_data_is_settable_and_inplace_helpers():
     t = minigrad.zeros(3, requires_grad=True)
     t.data = np.ones(3, np.float32)
-    assert np.all(t.numpy() == 1)
+    assert np.all(t.detach().numpy() == 1)
     t.data = minigrad.full((3,), 2.0)
-    assert np.all(t.numpy() == 2)
+    assert np.all(t.detach().numpy() == 2)
     with pytest.raises(RuntimeError, match="in place"):
         t.zero_()
     with minigrad.no_grad():
         t.zero_().add_(minigrad.ones(3), alpha=3).mul_(2).sub_(1)
-        assert np.all(t.numpy() == 5)
+        assert np.all(t.detach().numpy() == 5)
         t.fill_(0.5).clamp_(max=0.25)
-        assert np.all(t.numpy() == 0.25)
+        assert np.all(t.detach().numpy() == 0.25)
         t.uniform_(-1, 1)
         t.normal_()
         t.copy_(minigrad.tensor([1.0, 2.0, 3.0]))
-    np.testing.assert_array_equal(t.numpy(), [1, 2, 3])
+    np.testing.assert_array_equal(t.detach().numpy(), [1, 2, 3])
     u = minigrad.zeros(4)
     u[1:3] = 5.0
     np.testing.assert_array_equal(u.numpy(), [0, 5, 5, 0])
@@ -152,14 +152,14 @@ BINARY = {
 def test_binary_forward_and_broadcast_gradient(name, shapes):
     op, ref = BINARY[name]
     a, b = leaf(*shapes[0]), leaf(*shapes[1], low=0.5, high=2.0)
-    np.testing.assert_allclose(op(a, b).numpy(), ref(a.numpy(), b.numpy()))
+    np.testing.assert_allclose(op(a, b).detach().numpy(), ref(a.detach().numpy(), b.detach().numpy()))
     gradcheck(op, (a, b))
     assert a.grad.shape == a.shape and b.grad.shape == b.shape
 
 
 def test_scalar_and_reverse_operators():
     x = leaf(3, low=0.5, high=2)
-    xn = x.numpy()
+    xn = x.detach().numpy()
     for got, want in [
         (2 + x, 2 + xn),
         (x + 2, xn + 2),
@@ -173,7 +173,7 @@ def test_scalar_and_reverse_operators():
         (-x, -xn),
         (abs(-x), xn),
     ]:
-        np.testing.assert_allclose(got.numpy(), want)
+        np.testing.assert_allclose(got.detach().numpy(), want)
         assert got.dtype == minigrad.float64
     f32 = minigrad.ones(2)
     assert (f32 * 2.5).dtype == minigrad.float32 and (f32 + np.float64(1)).dtype == minigrad.float32
@@ -187,7 +187,7 @@ def test_scalar_and_reverse_operators():
 
 def test_unary_ops_and_gradients():
     x = leaf(2, 3, low=0.2, high=2.0)
-    xn = x.numpy()
+    xn = x.detach().numpy()
     cases = [
         (minigrad.exp, np.exp),
         (minigrad.log, np.log),
@@ -198,9 +198,9 @@ def test_unary_ops_and_gradients():
         (lambda t: t.clamp(min=1.0), lambda a: np.maximum(a, 1.0)),
     ]
     for op, ref in cases:
-        np.testing.assert_allclose(op(x).numpy(), ref(xn))
+        np.testing.assert_allclose(op(x).detach().numpy(), ref(xn))
     y = leaf(2, 3)
-    y.numpy()[np.abs(y.numpy()) < 0.1] = 0.5  # away from the kink of abs
+    y.detach().numpy()[np.abs(y.detach().numpy()) < 0.1] = 0.5  # away from the kink of abs
     gradcheck(lambda t: t.abs(), (y,))
     for op, _ in cases[:3]:
         gradcheck(op, (x,))
@@ -218,8 +218,12 @@ def test_unary_ops_and_gradients():
 def test_sum_mean(dim, keepdim):
     x = leaf(2, 3, 4)
     axis = dim if not isinstance(dim, list) else tuple(dim)
-    np.testing.assert_allclose(x.sum(dim, keepdim).numpy(), x.numpy().sum(axis=axis, keepdims=keepdim))
-    np.testing.assert_allclose(x.mean(dim, keepdim).numpy(), x.numpy().mean(axis=axis, keepdims=keepdim))
+    np.testing.assert_allclose(
+        x.sum(dim, keepdim).detach().numpy(), x.detach().numpy().sum(axis=axis, keepdims=keepdim)
+    )
+    np.testing.assert_allclose(
+        x.mean(dim, keepdim).detach().numpy(), x.detach().numpy().mean(axis=axis, keepdims=keepdim)
+    )
     gradcheck(lambda t: t.sum(dim, keepdim), (x,))
     gradcheck(lambda t: t.mean(dim, keepdim), (x,))
 
@@ -228,13 +232,13 @@ def test_sum_mean(dim, keepdim):
 @pytest.mark.parametrize("keepdim", [False, True])
 def test_max_min_over_dim(dim, keepdim):
     x = minigrad.tensor(rng.permutation(24).reshape(2, 3, 4) / 7.0, requires_grad=True)  # no ties
-    xn = x.numpy()
+    xn = x.detach().numpy()
     values, indices = x.max(dim, keepdim)
-    np.testing.assert_allclose(values.numpy(), xn.max(axis=dim, keepdims=keepdim))
+    np.testing.assert_allclose(values.detach().numpy(), xn.max(axis=dim, keepdims=keepdim))
     np.testing.assert_array_equal(indices.numpy(), xn.argmax(axis=dim, keepdims=keepdim))
     assert indices.dtype == minigrad.int64 and not indices.requires_grad
     mv, mi = minigrad.min(x, dim, keepdim)
-    np.testing.assert_allclose(mv.numpy(), xn.min(axis=dim, keepdims=keepdim))
+    np.testing.assert_allclose(mv.detach().numpy(), xn.min(axis=dim, keepdims=keepdim))
     np.testing.assert_array_equal(mi.numpy(), xn.argmin(axis=dim, keepdims=keepdim))
     gradcheck(lambda t: t.max(dim, keepdim).values, (x,))
     gradcheck(lambda t: t.min(dim, keepdim)[0], (x,))
@@ -270,8 +274,8 @@ def test_matmul_numpy_and_gradients(a_shape, b_shape):
     if (len(a_shape) <= 2 and len(b_shape) <= 2) and not hasattr(minigrad._C, "gemm"):
         pytest.skip("_C.gemm is not built yet")
     out = a @ b
-    np.testing.assert_allclose(out.numpy(), a.numpy() @ b.numpy(), rtol=1e-12)
-    assert out.shape == np.matmul(a.numpy(), b.numpy()).shape
+    np.testing.assert_allclose(out.detach().numpy(), a.detach().numpy() @ b.detach().numpy(), rtol=1e-12)
+    assert out.shape == np.matmul(a.detach().numpy(), b.detach().numpy()).shape
     gradcheck(lambda x, y: x @ y, (a, b))
 
 
@@ -294,16 +298,16 @@ def test_broadcast_error_names_op_and_shapes():
 
 def test_shape_ops_forward():
     x = leaf(2, 3, 4)
-    xn = x.numpy()
-    np.testing.assert_array_equal(x.reshape(4, 6).numpy(), xn.reshape(4, 6))
-    np.testing.assert_array_equal(x.view(-1).numpy(), xn.reshape(-1))
-    np.testing.assert_array_equal(x.reshape((3, -1)).numpy(), xn.reshape(3, -1))
-    np.testing.assert_array_equal(x.flatten(1).numpy(), xn.reshape(2, 12))
-    np.testing.assert_array_equal(minigrad.flatten(x).numpy(), xn.reshape(-1))
-    np.testing.assert_array_equal(x.transpose(0, 2).numpy(), xn.transpose(2, 1, 0))
-    np.testing.assert_array_equal(x.permute(1, 2, 0).numpy(), xn.transpose(1, 2, 0))
-    np.testing.assert_array_equal(x.T.numpy(), xn.T)
-    np.testing.assert_array_equal(x.mT.numpy(), np.swapaxes(xn, -1, -2))
+    xn = x.detach().numpy()
+    np.testing.assert_array_equal(x.reshape(4, 6).detach().numpy(), xn.reshape(4, 6))
+    np.testing.assert_array_equal(x.view(-1).detach().numpy(), xn.reshape(-1))
+    np.testing.assert_array_equal(x.reshape((3, -1)).detach().numpy(), xn.reshape(3, -1))
+    np.testing.assert_array_equal(x.flatten(1).detach().numpy(), xn.reshape(2, 12))
+    np.testing.assert_array_equal(minigrad.flatten(x).detach().numpy(), xn.reshape(-1))
+    np.testing.assert_array_equal(x.transpose(0, 2).detach().numpy(), xn.transpose(2, 1, 0))
+    np.testing.assert_array_equal(x.permute(1, 2, 0).detach().numpy(), xn.transpose(1, 2, 0))
+    np.testing.assert_array_equal(x.T.detach().numpy(), xn.T)
+    np.testing.assert_array_equal(x.mT.detach().numpy(), np.swapaxes(xn, -1, -2))
     assert x.unsqueeze(1).shape == (2, 1, 3, 4) and x.unsqueeze(-1).shape == (2, 3, 4, 1)
     assert x.unsqueeze(1).squeeze().shape == (2, 3, 4) and x.unsqueeze(0).squeeze(0).shape == (2, 3, 4)
     assert x.squeeze(0).shape == (2, 3, 4)
@@ -350,7 +354,7 @@ def test_shape_op_gradients(fn):
 def test_indexing_forward_and_scatter_gradient(index):
     x = leaf(3, 4)
     idx = index
-    np.testing.assert_array_equal(x[idx].numpy(), x.numpy()[idx])
+    np.testing.assert_array_equal(x[idx].detach().numpy(), x.detach().numpy()[idx])
     gradcheck(lambda t: t[idx], (x,))
 
 
@@ -365,14 +369,21 @@ def test_index_with_tensor_and_repeated_rows_accumulate():
 
 def test_cat_stack_where():
     a, b = leaf(2, 3), leaf(4, 3)
-    np.testing.assert_array_equal(minigrad.cat([a, b]).numpy(), np.concatenate([a.numpy(), b.numpy()]))
+    np.testing.assert_array_equal(
+        minigrad.cat([a, b]).detach().numpy(), np.concatenate([a.detach().numpy(), b.detach().numpy()])
+    )
     gradcheck(lambda p, q: minigrad.cat([p, q], 0), (a, b))
     c = leaf(2, 3)
-    np.testing.assert_array_equal(minigrad.stack([a, c], 1).numpy(), np.stack([a.numpy(), c.numpy()], 1))
+    np.testing.assert_array_equal(
+        minigrad.stack([a, c], 1).detach().numpy(), np.stack([a.detach().numpy(), c.detach().numpy()], 1)
+    )
     gradcheck(lambda p, q: minigrad.stack([p, q], -1), (a, c))
     cond = a > 0
     assert cond.dtype == minigrad.bool and not cond.requires_grad
-    np.testing.assert_array_equal(minigrad.where(cond, a, c).numpy(), np.where(cond.numpy(), a.numpy(), c.numpy()))
+    np.testing.assert_array_equal(
+        minigrad.where(cond, a, c).detach().numpy(),
+        np.where(cond.detach().numpy(), a.detach().numpy(), c.detach().numpy()),
+    )
     gradcheck(lambda p, q: minigrad.where(cond, p, q), (a, c))
     row = leaf(3)
     gradcheck(lambda p, q: minigrad.where(cond, p, q), (a, row))
@@ -421,7 +432,7 @@ def broadcastable_shapes(draw):
 def test_broadcast_gradients_property(shapes, name):
     op, ref = BINARY[name]
     a, b = leaf(*shapes[0]), leaf(*shapes[1], low=0.5, high=2.0)
-    np.testing.assert_allclose(op(a, b).numpy(), ref(a.numpy(), b.numpy()))
+    np.testing.assert_allclose(op(a, b).detach().numpy(), ref(a.detach().numpy(), b.detach().numpy()))
     gradcheck(op, (a, b))
 
 
@@ -441,7 +452,7 @@ def test_augmented_assignment_is_in_place_and_trains():
     with minigrad.no_grad():
         p -= 0.25 * p.grad
     assert p is before and p.is_leaf and p.requires_grad
-    np.testing.assert_allclose(p.numpy(), [0.5, -1.0])
+    np.testing.assert_allclose(p.detach().numpy(), [0.5, -1.0])
     for op in ("__iadd__", "__isub__", "__imul__", "__itruediv__"):
         t = minigrad.tensor([2.0, 4.0])
         view = t.reshape(2)
@@ -454,7 +465,7 @@ def test_in_place_on_a_leaf_that_requires_grad_is_refused_outside_no_grad():
     for update in (lambda: p.__isub__(1.0), lambda: p.add_(1.0), lambda: p.mul_(2.0)):
         with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
             update()
-    np.testing.assert_array_equal(p.numpy(), [1.0, 1.0])
+    np.testing.assert_array_equal(p.detach().numpy(), [1.0, 1.0])
 
 
 def test_in_place_dtype_and_shape_rules_follow_pytorch():

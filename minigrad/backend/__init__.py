@@ -88,6 +88,14 @@ class Backend(ABC):
         keep = gen.random(shape, dtype=np.float64 if dtype == np.float64 else np.float32) >= p
         return self.from_numpy(keep.astype(dtype) * np.dtype(dtype).type(1.0 / (1.0 - p)))
 
+    def argsort(self, a: Array, axis: int, descending: bool) -> Array:
+        """Indices (int64) sorting a along axis; NaN sorts as the largest value; ascending keeps
+        ties in order (descending is its reverse). On the host: sorting is rare in training."""
+        order = np.argsort(self.to_numpy(a), axis=axis, kind="stable")
+        if descending:
+            order = np.flip(order, axis)
+        return self.from_numpy(np.ascontiguousarray(order, dtype=np.int64))
+
     # --- elementwise, with broadcasting ----------------------------------------
     @abstractmethod
     def add(self, a: Array, b: Array) -> Array: ...
@@ -279,8 +287,41 @@ def cuda_unavailable_reason() -> str:
     return "" if _C.cuda.is_available() else _C.cuda_status() or "no usable CUDA device"
 
 
+class device(str):  # noqa: N801 (PyTorch's name)
+    """A device, as torch.device: ``device("cuda")``, ``device("cuda", 0)``, ``device("cpu")``.
+
+    It is the device's name as a str ("cpu", "cuda", "cuda:0"), so it compares equal to that
+    name and goes wherever a name does (``tensor.to(device)``); ``.type`` and ``.index`` as in
+    PyTorch. Tensors report their device as one of these."""
+
+    def __new__(cls, type: str, index: int | None = None) -> device:  # noqa: A002
+        if not isinstance(type, str):
+            raise TypeError(f"device: expected a str such as 'cpu' or 'cuda', got {type.__class__.__name__}")
+        if index is not None:
+            if ":" in type:
+                raise ValueError(f"device: type {type!r} already has an index")
+            type = f"{type}:{int(index)}"
+        return super().__new__(cls, type)
+
+    @property
+    def type(self) -> str:
+        return self.partition(":")[0]
+
+    @property
+    def index(self) -> int | None:
+        _, _, index = self.partition(":")
+        return int(index) if index else None
+
+    def __repr__(self) -> str:
+        index = self.index
+        return f"device(type='{self.type}'" + ("" if index is None else f", index={index}") + ")"
+
+
+_CPU, _CUDA = device("cpu"), device("cuda")
+
+
 def resolve_device(device: str | None) -> str:
-    """The device a tensor lives on for a requested name: "cpu", "cuda" ("cuda:0"), or "auto".
+    """The device (a `device`) a tensor lives on for a requested name: "cpu", "cuda" ("cuda:0"), or "auto".
 
     "auto" picks "cuda" when usable, else "cpu" with a one-line notice on stderr
     (a RuntimeError instead when the environment sets MINIGRAD_REQUIRE_CUDA=1).
@@ -288,29 +329,33 @@ def resolve_device(device: str | None) -> str:
     """
     global _auto_notice_shown
     if device is None:
-        return "cpu"
+        return _CPU
     if device in _backends:  # "cpu", a registered device, "cuda" once in use
-        return device
+        return device if type(device) is not str else _named(device)
     if not isinstance(device, str):
         raise TypeError(f"device must be a str such as 'cpu', 'cuda' or 'auto', got {type(device).__name__}")
     if device == "auto":
         reason = cuda_unavailable_reason()
         if not reason:
-            return "cuda"
+            return _CUDA
         if os.environ.get("MINIGRAD_REQUIRE_CUDA") == "1":
             raise RuntimeError(f"device 'auto': MINIGRAD_REQUIRE_CUDA=1 but CUDA is not usable: {reason}")
         if not _auto_notice_shown:
             _auto_notice_shown = True
             print(f"minigrad: CUDA not usable ({reason}); device 'auto' runs on the CPU", file=sys.stderr)
-        return "cpu"
+        return _CPU
     if device in ("cuda", "cuda:0"):
         reason = cuda_unavailable_reason()
         if reason:
             raise RuntimeError(f"device 'cuda' is not available: {reason}")
-        return "cuda"
+        return _CUDA
     if device.startswith("cuda:"):
         raise RuntimeError(f"device {device!r} is not available: minigrad uses CUDA device 0 only ('cuda')")
     raise ValueError(f"unknown device {device!r} (expected 'cpu', 'cuda' or 'auto')")
+
+
+def _named(name: str) -> device:
+    return _CPU if name == "cpu" else _CUDA if name == "cuda" else device(name)
 
 
 def get_backend(device: str) -> Backend:

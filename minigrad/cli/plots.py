@@ -84,6 +84,6 @@ def write_plots(
     plot_confusion(confusion, classes, written[1])
     conv = next((m for m in model.modules() if isinstance(m, Conv2d)), None)
     if conv is not None:
-        plot_filters(conv.weight.numpy(), out / "filters.png")
+        plot_filters(conv.weight.detach().numpy(), out / "filters.png")
         written.append(out / "filters.png")
     return written

@@ -256,7 +256,7 @@ class Divergence(RuntimeError):
 
 
 def _all_finite(tensors) -> bool:
-    return all(get_backend(t.device).all_finite(t.data) for t in tensors)
+    return all(get_backend(t.device).all_finite(t._data) for t in tensors)
 
 
 def train_batch(model, optimizer, images, labels) -> tuple[float, int]:
@@ -279,7 +279,7 @@ def train_batch(model, optimizer, images, labels) -> tuple[float, int]:
     optimizer.step()
     if not _all_finite([*params, *(b for b in model.buffers() if b.dtype.kind == "f")]):
         raise Divergence("the update made a weight or running statistic non-finite", applied=True)
-    correct = int((logits.numpy().argmax(axis=1) == labels.numpy()).sum())
+    correct = int((logits.detach().numpy().argmax(axis=1) == labels.numpy()).sum())
     return loss_value * len(labels), correct
 
 

@@ -24,7 +24,7 @@ __all__ = ["ArrayDataset", "TensorDataset", "Subset", "random_split", "DataLoade
 def _as_array(value) -> np.ndarray:
     """A numpy view of an array-like (numpy array, minigrad Tensor with .numpy(), list...)."""
     if not isinstance(value, np.ndarray) and hasattr(value, "numpy"):
-        return value.numpy()
+        return (value.detach() if hasattr(value, "detach") else value).numpy()
     return np.asarray(value)
 
 

@@ -374,3 +374,39 @@ class WhereOp(Function):
         ga = _sum_to(be, be.where(cond, g, zero), sa) if self.needs_grad(0) else None
         gb = _sum_to(be, be.where(cond, zero, g), sb) if self.needs_grad(1) else None
         return ga, gb
+
+
+
+def _logical(op: str, *inputs: Any) -> Tensor:
+    tensors = [t if isinstance(t, Tensor) else None for t in inputs]
+    like = next(t for t in tensors if t is not None)
+    be = get_backend(like.device)
+    counts = []
+    for t in inputs:
+        if isinstance(t, Tensor):
+            _require_same_device(op, like, t)
+            counts.append(be.astype(be.compare("ne", t._data, 0), int64))
+        else:
+            counts.append(be.full((), int(bool(t)), int64))
+    if op == "logical_not":
+        return Tensor._make(be.compare("eq", counts[0], 0), like.device)
+    total = be.add(counts[0], counts[1])
+    test = {"logical_and": ("eq", 2), "logical_or": ("gt", 0), "logical_xor": ("eq", 1)}[op]
+    return Tensor._make(be.compare(test[0], total, test[1]), like.device)
+
+
+def logical_and(input: Any, other: Any) -> Tensor:
+    """Elementwise and of the truth values (non-zero is true), broadcasting; a bool tensor."""
+    return _logical("logical_and", input, other)
+
+
+def logical_or(input: Any, other: Any) -> Tensor:
+    return _logical("logical_or", input, other)
+
+
+def logical_xor(input: Any, other: Any) -> Tensor:
+    return _logical("logical_xor", input, other)
+
+
+def logical_not(input: Tensor) -> Tensor:
+    return _logical("logical_not", input)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from minigrad import random as _random
 from minigrad.autograd import Function
 from minigrad.backend import get_backend
@@ -393,10 +395,12 @@ def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
 
 
 class DropoutOp(Function):
+    """x times a mask of mask_shape (x's, or (N, C, 1, 1) to drop whole channels), broadcast."""
+
     __slots__ = ()
 
-    def forward(self, x, p):
-        mask = self.be.dropout_mask(_random.generator(), x.shape, p, x.dtype)
+    def forward(self, x, p, mask_shape):
+        mask = self.be.dropout_mask(_random.generator(), mask_shape, p, x.dtype)
         self.saved = (mask,)
         return self.be.mul(x, mask)
 
@@ -404,19 +408,31 @@ class DropoutOp(Function):
         return (self.be.mul(g, self.saved[0]),)
 
 
+def _dropout(op: str, input: Tensor, p: float, training: bool, inplace: bool, channels: bool) -> Tensor:
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op}: probability has to be between 0 and 1, got {p}")
+    if not training or p == 0.0:
+        return input
+    _require_float(op, input)
+    if inplace:
+        return input._inplace(op, lambda x: _dropout(op, x, p, training, False, channels))
+    if p == 1.0:
+        return mul(input, 0.0)
+    if channels and input.ndim < 2:
+        raise ValueError(f"{op}: expected (N, C, ...) or (C, ...) input, got shape {input.shape}")
+    mask_shape = input.shape[:2] + (1,) * (input.ndim - 2) if channels else input.shape
+    return DropoutOp.apply(input, p=p, mask_shape=mask_shape)
+
+
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p);
     the identity when not training. Masks come from minigrad.manual_seed's generator."""
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: probability has to be between 0 and 1, got {p}")
-    if not training or p == 0.0:
-        return input
-    _require_float("dropout", input)
-    if inplace:
-        return input._inplace("dropout", lambda x: dropout(x, p, training))
-    if p == 1.0:
-        return mul(input, 0.0)
-    return DropoutOp.apply(input, p=p)
+    return _dropout("dropout", input, p, training, inplace, channels=False)
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Channel dropout of (N, C, H, W): zero whole channels with probability p, scale the rest."""
+    return _dropout("dropout2d", input, p, training, inplace, channels=True)
 
 
 class BatchNormOp(Function):
@@ -497,3 +513,93 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
 def _zeros(like: Tensor, shape: tuple) -> Tensor:
     """A constant zero tensor of shape with like's dtype and device."""
     return Tensor._make(get_backend(like.device).full(shape, 0, like.dtype), like.device)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 (..., num_classes) with a 1 at each label (num_classes=-1: the largest label + 1)."""
+    if not isinstance(tensor, Tensor) or tensor.dtype != np.int64:
+        raise TypeError(f"one_hot: expected an int64 tensor, got {getattr(tensor, 'dtype', type(tensor).__name__)}")
+    labels = tensor._host()
+    if num_classes == -1:
+        num_classes = int(labels.max()) + 1 if labels.size else 0
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"one_hot: labels must lie in [0, {num_classes - 1}], found {labels.min()}..{labels.max()}")
+    out = (labels[..., None] == np.arange(num_classes)).astype(np.int64)
+    return Tensor(out, device=tensor.device)
+
+
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_erf = np.frompyfunc(math.erf, 1, 1)  # numpy has no erf; math.erf is exact (GELU is no hot path here)
+
+
+class GELUOp(Function):
+    """x * Phi(x) (Phi the normal CDF), or its tanh approximation."""
+
+    __slots__ = ("approximate",)
+
+    def forward(self, x, approximate):
+        self.approximate = approximate
+        host = self.be.to_numpy(x)
+        if approximate == "tanh":
+            inner = math.sqrt(2.0 / math.pi) * (host + 0.044715 * host**3)
+            cdf = 0.5 * (1.0 + np.tanh(inner))
+        else:
+            cdf = 0.5 * (1.0 + _erf(host * _SQRT_HALF).astype(host.dtype))
+        self.saved = (host, cdf)
+        return self.be.from_numpy((host * cdf).astype(host.dtype, copy=False))
+
+    def backward(self, g):
+        host, cdf = self.saved
+        if self.approximate == "tanh":
+            k = math.sqrt(2.0 / math.pi)
+            t = 2.0 * cdf - 1.0
+            dcdf = 0.5 * (1.0 - t * t) * k * (1.0 + 3 * 0.044715 * host * host)
+        else:
+            dcdf = _INV_SQRT_2PI * np.exp(-0.5 * host * host)
+        local = (cdf + host * dcdf).astype(host.dtype, copy=False)
+        return (self.be.mul(g, self.be.from_numpy(local)),)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """Gaussian error linear unit x * Phi(x); approximate='tanh' for the tanh form, as PyTorch."""
+    _require_float("gelu", input)
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return GELUOp.apply(input, approximate=approximate)
+
+
+def embedding(input: Tensor, weight: Tensor) -> Tensor:
+    """Rows of weight (num_embeddings, dim) picked by the int64 indices in input: input.shape + (dim,)."""
+    if not isinstance(input, Tensor) or input.dtype != np.int64:
+        raise TypeError(f"embedding: indices must be an int64 tensor, got {getattr(input, 'dtype', type(input))}")
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be 2-D (num_embeddings, dim), got shape {weight.shape}")
+    picked = input._host()
+    if picked.size and (picked.min() < 0 or picked.max() >= weight.shape[0]):
+        raise IndexError(f"embedding: index out of range for {weight.shape[0]} embeddings "
+                         f"(found {picked.min()}..{picked.max()})")
+    return weight[input]
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: int | tuple[int | None, int | None]) -> Tensor:
+    """Average pooling of (N, C, H, W) or (C, H, W) to output_size, windows as PyTorch's
+    (from floor(i * H / out) to ceil((i + 1) * H / out)); None keeps that size."""
+    _require_float("adaptive_avg_pool2d", input)
+    if input.ndim not in (3, 4):
+        raise ValueError(f"adaptive_avg_pool2d: expected (N, C, H, W) or (C, H, W), got shape {input.shape}")
+    h, w = input.shape[-2:]
+    out_h, out_w = (output_size, output_size) if isinstance(output_size, int) else output_size
+    out_h, out_w = h if out_h is None else int(out_h), w if out_w is None else int(out_w)
+    if out_h < 1 or out_w < 1:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be >= 1, got {output_size}")
+    if h % out_h == 0 and w % out_w == 0:  # equal windows: one pooling kernel
+        kernel = (h // out_h, w // out_w)
+        return avg_pool2d(input, kernel, kernel)
+
+    def bounds(size: int, out: int) -> list[tuple[int, int]]:
+        return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
+
+    rows = [input[..., a:b, :].mean(-2, keepdim=True) for a, b in bounds(h, out_h)]
+    column = cat(rows, -2)
+    return cat([column[..., a:b].mean(-1, keepdim=True) for a, b in bounds(w, out_w)], -1)

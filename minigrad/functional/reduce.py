@@ -1,7 +1,8 @@
-"""Reductions: sum, mean, max/min (values and indices), argmax/argmin."""
+"""Reductions: sum, mean, var/std, norm, max/min (values and indices), argmax/argmin, any/all, sort, topk."""
 
 from __future__ import annotations
 
+import builtins
 import math
 from collections import namedtuple
 from collections.abc import Sequence
@@ -132,3 +133,143 @@ def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
     if dim is None:
         return Tensor._make(be.argmin(be.reshape(input._data, (-1,)), 0, False), input.device)
     return Tensor._make(be.argmin(input._data, _dim(dim, input.ndim, "argmin"), keepdim), input.device)
+
+
+def _count_nonzero(input: Tensor, dim: int | Sequence[int] | None, keepdim: bool, nonzero: bool) -> Tensor:
+    be = get_backend(input.device)
+    hits = be.astype(be.compare("ne" if nonzero else "eq", input._data, 0), int64)
+    return Tensor._make(be.sum(hits, _dims(dim, input.ndim, "any/all"), keepdim), input.device)
+
+
+def any(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """Whether any element (over dim) is non-zero, as a bool tensor."""
+    return _count_nonzero(input, dim, keepdim, True) > 0
+
+
+def all(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """Whether every element (over dim) is non-zero, as a bool tensor."""
+    return _count_nonzero(input, dim, keepdim, False) == 0
+
+
+def var(
+    input: Tensor,
+    dim: int | Sequence[int] | None = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: float | None = None,
+) -> Tensor:
+    """Variance over dim with Bessel's correction by default (correction=1, or unbiased=False for
+    0), as torch.var; fewer elements than the correction give inf or nan, as in PyTorch."""
+    _require_float("var", input)
+    if unbiased is not None and correction is not None:
+        raise ValueError("var: give unbiased or correction, not both")
+    correction = (1 if unbiased is None or unbiased else 0) if correction is None else correction
+    axes = _dims(dim, input.ndim, "var")
+    n = input.numel() if axes is None else math.prod(input.shape[a] for a in axes)
+    centred = input - mean(input, axes, keepdim=True)
+    return sum(centred * centred, axes, keepdim) / builtins.max(n - correction, 0)
+
+
+def std(
+    input: Tensor,
+    dim: int | Sequence[int] | None = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: float | None = None,
+) -> Tensor:
+    """Standard deviation: the square root of var (same arguments)."""
+    return var(input, dim, unbiased, keepdim, correction=correction).sqrt()
+
+
+class NormOp(Function):
+    """The 2-norm; its gradient is 0 where the norm is 0 (x / |x| is 0 / 0 there), as PyTorch."""
+
+    __slots__ = ("axes", "keepdim")
+
+    def forward(self, a, axes, keepdim):
+        self.axes, self.keepdim = axes, keepdim
+        be = self.be
+        out = be.sqrt(be.sum(be.mul(a, a), axes, keepdim))
+        self.saved = (a, out)
+        return out
+
+    def backward(self, g):
+        a, out = self.saved
+        be = self.be
+        if not self.keepdim and self.axes is not None:
+            shape = tuple(1 if i in self.axes else n for i, n in enumerate(a.shape))
+            g, out = be.reshape(g, shape), be.reshape(out, shape)
+        safe = be.where(be.compare("eq", out, 0), 1, out)
+        return (be.mul(a, be.div(g, safe)),)
+
+
+def norm(
+    input: Tensor, p: float | str = "fro", dim: int | Sequence[int] | None = None, keepdim: bool = False
+) -> Tensor:
+    """The p-norm over dim (all elements when None): p = 2 or "fro" (the default), 1, inf, -inf, 0,
+    or any other number, as torch.norm of a vector (a matrix is taken as its elements)."""
+    _require_float("norm", input)
+    axes = _dims(dim, input.ndim, "norm")
+    if p in ("fro", 2, 2.0):
+        return NormOp.apply(input, axes=axes, keepdim=keepdim)
+    if isinstance(p, str):
+        raise ValueError(f"norm: p must be a number or 'fro', got {p!r}")
+    magnitude = input.abs()
+    if p == 1:
+        return sum(magnitude, axes, keepdim)
+    if p in (math.inf, -math.inf):
+        reduce = max if p > 0 else min
+        if axes is None:
+            out = reduce(magnitude)
+            return out.reshape((1,) * input.ndim) if keepdim else out
+        for a in sorted(axes, reverse=True):
+            magnitude = reduce(magnitude, a, keepdim=True).values
+        return magnitude if keepdim else magnitude.reshape(tuple(n for i, n in enumerate(magnitude.shape)
+                                                                 if i not in axes))
+    if p == 0:
+        return sum((magnitude != 0).to(input.dtype), axes, keepdim)
+    return sum(magnitude**p, axes, keepdim) ** (1.0 / p)
+
+
+SortResult = namedtuple("SortResult", ["values", "indices"])
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> SortResult:
+    """(values, indices) sorted along dim; the values are differentiable (indices are not). NaN
+    sorts as the largest value, as in PyTorch; ascending order keeps ties in order (stable)."""
+    from minigrad.functional.shape import gather
+
+    d = _dim(dim, builtins.max(input.ndim, 1), "sort")
+    if input.ndim == 0:
+        return SortResult(input, Tensor._make(get_backend(input.device).full((), 0, int64), input.device))
+    be = get_backend(input.device)
+    indices = Tensor._make(be.argsort(input._data, d, descending), input.device)
+    return SortResult(gather(input, d, indices), indices)
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> SortResult:  # noqa: A002
+    """The k largest (or smallest) elements along dim and their indices, as torch.topk."""
+    from minigrad.functional.shape import gather
+
+    d = _dim(dim, builtins.max(input.ndim, 1), "topk")
+    size = input.shape[d] if input.ndim else 1
+    if not 0 <= k <= size:
+        raise ValueError(f"topk: k ({k}) out of range for size {size} of dim {dim}")
+    indices = sort(input, d, descending=largest).indices
+    indices = indices[(slice(None),) * d + (slice(0, k),)] if input.ndim else indices
+    return SortResult(gather(input, d, indices) if input.ndim else input, indices)
+
+
+def equal(input: Tensor, other: Tensor) -> bool:
+    """True when both have the same shape and the same elements, as torch.equal."""
+    return input.shape == other.shape and bool(all(input == other))
+
+
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+    """|input - other| <= atol + rtol * |other| everywhere (broadcasting), as torch.allclose."""
+    close = (input - other).abs() <= atol + rtol * other.abs()
+    if equal_nan:
+        close = close | ((input != input) & (other != other))
+    return bool(all(close))

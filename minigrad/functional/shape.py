@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import Function
+from minigrad.backend import get_backend
 from minigrad.functional._common import _dim, _result_dtype, _sum_to
-from minigrad.functional.elementwise import cast
+from minigrad.functional.elementwise import cast, where
 from minigrad.tensor import Tensor
 
 # --- shape -----------------------------------------------------------------------------------
@@ -215,3 +216,151 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
             raise ValueError(f"stack: shapes {tensors[0].shape} and {t.shape} differ")
     d = _dim(dim, tensors[0].ndim + 1, "stack")
     return cat([unsqueeze(t, d) for t in tensors], d)
+
+
+def _along(index: Tensor, dim: int) -> tuple:
+    """The advanced index that picks, for every position of index, element index[pos] along dim
+    (gather's and scatter's addressing), as host integer arrays."""
+    where = index._host()
+    positions = list(np.indices(where.shape, sparse=True))
+    positions[dim] = where
+    return tuple(positions)
+
+
+def _check_index(op: str, input: Tensor, dim: int, index: Any) -> int:
+    if not isinstance(index, Tensor) or index.dtype != np.int64:
+        raise TypeError(f"{op}: index must be an int64 tensor, got {getattr(index, 'dtype', type(index).__name__)}")
+    d = _dim(dim, input.ndim, op)
+    if index.ndim != input.ndim:
+        raise ValueError(f"{op}: index has {index.ndim} dimensions but input has {input.ndim}")
+    if any(i > n for k, (i, n) in enumerate(zip(index.shape, input.shape, strict=True)) if k != d):
+        raise ValueError(f"{op}: index shape {index.shape} is larger than input shape {input.shape} outside dim {dim}")
+    picked = index._host()
+    if picked.size and (picked.min() < -input.shape[d] or picked.max() >= input.shape[d]):
+        raise IndexError(f"{op}: index out of range for size {input.shape[d]} of dim {dim}")
+    return d
+
+
+def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """out[..., i, ...] = input[..., index[..., i, ...], ...] along dim, as torch.gather."""
+    d = _check_index("gather", input, dim, index)
+    return IndexOp.apply(input, index=_along(index, d))
+
+
+class ScatterOp(Function):
+    """a with values written at index; the gradient skips the overwritten places of a."""
+
+    __slots__ = ("index",)
+
+    def forward(self, a, values, index):
+        self.index = index
+        out = self.be.copy(a)
+        self.be.assign(out, index, values)
+        return out
+
+    def backward(self, g):
+        be = self.be
+        ga = None
+        if self.needs_grad(0):
+            ga = be.copy(g)
+            be.assign(ga, self.index, 0)
+        return ga, (be.getitem(g, self.index) if self.needs_grad(1) else None)
+
+
+def scatter(input: Tensor, dim: int, index: Tensor, src: Any) -> Tensor:
+    """A copy of input with src (a tensor at least index's size, or a number) written at index
+    along dim, as torch.scatter; differentiable for input and src."""
+    d = _check_index("scatter", input, dim, index)
+    if isinstance(src, Tensor):
+        if src.ndim != index.ndim or any(i > n for i, n in zip(index.shape, src.shape, strict=True)):
+            raise ValueError(f"scatter: src shape {src.shape} is smaller than index shape {index.shape}")
+        values = cast(src, input.dtype)[tuple(slice(0, n) for n in index.shape)]
+    else:
+        values = Tensor._make(get_backend(input.device).full(index.shape, src, input.dtype), input.device)
+    return ScatterOp.apply(input, values, index=_along(index, d))
+
+
+def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
+    """input with value where the bool mask (broadcast to input's shape) is true."""
+    if not isinstance(mask, Tensor) or mask.dtype != np.bool_:
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got {getattr(mask, 'dtype', type(mask).__name__)}")
+    if np.broadcast_shapes(mask.shape, input.shape) != input.shape:
+        raise ValueError(f"masked_fill: mask shape {mask.shape} does not broadcast to input shape {input.shape}")
+    fill = value if isinstance(value, Tensor) else Tensor._make(
+        get_backend(input.device).full((), value, input.dtype), input.device)
+    return where(mask, fill, input)
+
+
+def split(input: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+    """Pieces along dim: of split_size each (the last smaller), or of the given sizes."""
+    d = _dim(dim, input.ndim, "split")
+    n = input.shape[d]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
+        if size < 1 and not (size == 0 and n == 0):
+            raise ValueError(f"split: split_size must be >= 1, got {size}")
+        sizes = [min(size, n - start) for start in range(0, n, size)] if n else [0]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if any(s < 0 for s in sizes) or sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} do not sum to the size {n} of dim {dim}")
+    lead = (slice(None),) * d
+    pieces, start = [], 0
+    for size in sizes:
+        pieces.append(input[lead + (slice(start, start + size),)])
+        start += size
+    return tuple(pieces)
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """At most chunks pieces along dim, each of ceil(size / chunks) (the last smaller)."""
+    if chunks < 1:
+        raise ValueError(f"chunk: chunks must be >= 1, got {chunks}")
+    n = input.shape[_dim(dim, input.ndim, "chunk")]
+    return split(input, max(1, -(-n // chunks)), dim)
+
+
+def repeat(input: Tensor, sizes: Sequence[int]) -> Tensor:
+    """input tiled sizes[i] times along each dimension (leading sizes add dimensions), as torch.repeat."""
+    sizes = tuple(int(s) for s in sizes)
+    if len(sizes) < input.ndim:
+        raise ValueError(f"repeat: {len(sizes)} sizes for a tensor of {input.ndim} dimensions")
+    if any(s < 0 for s in sizes):
+        raise ValueError(f"repeat: sizes must be >= 0, got {sizes}")
+    shape = (1,) * (len(sizes) - input.ndim) + input.shape
+    interleaved = reshape(input, tuple(x for n in shape for x in (1, n)))  # (1, d0, 1, d1, ...)
+    tiled = expand(interleaved, tuple(x for r, n in zip(sizes, shape, strict=True) for x in (r, n)))
+    return reshape(tiled, tuple(r * n for r, n in zip(sizes, shape, strict=True)))
+
+
+class PadOp(Function):
+    __slots__ = ("inside",)
+
+    def forward(self, a, widths, value):
+        self.inside = tuple(slice(before, before + n) for (before, _), n in zip(widths, a.shape, strict=True))
+        shape = tuple(n + before + after for (before, after), n in zip(widths, a.shape, strict=True))
+        out = self.be.full(shape, value, a.dtype)
+        self.be.assign(out, self.inside, a)
+        return out
+
+    def backward(self, g):
+        return (self.be.contiguous(self.be.getitem(g, self.inside)),)
+
+
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
+    """Constant padding as torch.nn.functional.pad: pad = (last dim before, after, the one before
+    it before, after, ...); negative widths crop."""
+    if mode != "constant":
+        raise ValueError(f"pad: mode {mode!r} is not supported; minigrad pads with a constant (mode='constant')")
+    pad = [int(p) for p in pad]
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise ValueError(f"pad: {len(pad)} widths for a tensor of {input.ndim} dimensions (two per dimension)")
+    widths = [(0, 0)] * input.ndim
+    for k in range(len(pad) // 2):
+        widths[input.ndim - 1 - k] = (pad[2 * k], pad[2 * k + 1])
+    crop = tuple(slice(max(0, -b), n - max(0, -a)) for (b, a), n in zip(widths, input.shape, strict=True))
+    if any(s.start > s.stop for s in crop):
+        raise ValueError(f"pad: widths {tuple(pad)} crop more than the shape {input.shape} has")
+    if any(b < 0 or a < 0 for b, a in widths):
+        input = input[crop]
+    return PadOp.apply(input, widths=tuple((max(0, b), max(0, a)) for b, a in widths), value=value or 0)

@@ -6,6 +6,7 @@ plus minigrad's fused relu_max_pool2d (max_pool2d(relu(x)) in one pass).
 """
 
 from minigrad.functional import (
+    adaptive_avg_pool2d,
     avg_pool2d,
     batch_norm,
     binary_cross_entropy,
@@ -13,7 +14,10 @@ from minigrad.functional import (
     conv2d,
     cross_entropy,
     dropout,
+    dropout2d,
+    embedding,
     flatten,
+    gelu,
     leaky_relu,
     linear,
     local_response_norm,
@@ -21,6 +25,8 @@ from minigrad.functional import (
     max_pool2d,
     mse_loss,
     nll_loss,
+    one_hot,
+    pad,
     relu,
     relu_max_pool2d,
     sigmoid,
@@ -29,6 +35,7 @@ from minigrad.functional import (
 )
 
 __all__ = [
+    "adaptive_avg_pool2d",
     "avg_pool2d",
     "batch_norm",
     "binary_cross_entropy",
@@ -36,7 +43,10 @@ __all__ = [
     "conv2d",
     "cross_entropy",
     "dropout",
+    "dropout2d",
+    "embedding",
     "flatten",
+    "gelu",
     "leaky_relu",
     "linear",
     "local_response_norm",
@@ -44,6 +54,8 @@ __all__ = [
     "max_pool2d",
     "mse_loss",
     "nll_loss",
+    "one_hot",
+    "pad",
     "relu",
     "relu_max_pool2d",
     "sigmoid",

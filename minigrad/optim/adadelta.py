@@ -38,10 +38,10 @@ class Adadelta(Optimizer):
             state["acc_delta"] = state_buffer(param)
         state["step"] += 1
         self._kernels(param).adadelta_step(
-            param.data,
-            param.grad.data,
-            state["square_avg"].data,
-            state["acc_delta"].data,
+            param._data,
+            param.grad._data,
+            state["square_avg"]._data,
+            state["acc_delta"]._data,
             lr=group["lr"],
             rho=group["rho"],
             eps=group["eps"],

@@ -58,9 +58,9 @@ class Adagrad(Optimizer):
             state.update(self._initial_state(group, param))
         state["step"] += 1
         self._kernels(param).adagrad_step(
-            param.data,
-            param.grad.data,
-            state["sum"].data,
+            param._data,
+            param.grad._data,
+            state["sum"]._data,
             state["step"],
             lr=group["lr"],
             lr_decay=group["lr_decay"],

@@ -51,13 +51,13 @@ class Adam(Optimizer):
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = state_buffer(param)
         state["step"] += 1
-        max_exp_avg_sq = state["max_exp_avg_sq"].data if group["amsgrad"] else None
+        max_exp_avg_sq = state["max_exp_avg_sq"]._data if group["amsgrad"] else None
         beta1, beta2 = group["betas"]
         self._kernels(param).adam_step(
-            param.data,
-            param.grad.data,
-            state["exp_avg"].data,
-            state["exp_avg_sq"].data,
+            param._data,
+            param.grad._data,
+            state["exp_avg"]._data,
+            state["exp_avg_sq"]._data,
             state["step"],
             lr=group["lr"],
             beta1=beta1,

@@ -200,4 +200,4 @@ def _state_value_like(param: Tensor, where: str, name: str, value: Any) -> Any:
             f"the parameter is {param.dtype.name} {tuple(param.shape)}"
         )
     moved = value.detach().to(param.device, param.dtype)
-    return Tensor(get_backend(moved.device).copy(moved.data), device=moved.device)
+    return Tensor(get_backend(moved.device).copy(moved._data), device=moved.device)

@@ -53,12 +53,12 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 state["grad_avg"] = state_buffer(param)
         state["step"] += 1
-        momentum_buffer = state["momentum_buffer"].data if group["momentum"] > 0 else None
-        grad_avg = state["grad_avg"].data if group["centered"] else None
+        momentum_buffer = state["momentum_buffer"]._data if group["momentum"] > 0 else None
+        grad_avg = state["grad_avg"]._data if group["centered"] else None
         self._kernels(param).rmsprop_step(
-            param.data,
-            param.grad.data,
-            state["square_avg"].data,
+            param._data,
+            param.grad._data,
+            state["square_avg"]._data,
             lr=group["lr"],
             alpha=group["alpha"],
             eps=group["eps"],

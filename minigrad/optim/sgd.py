@@ -48,10 +48,10 @@ class SGD(Optimizer):
             if "momentum_buffer" not in state:
                 state["momentum_buffer"] = state_buffer(param)
                 first_step = True
-            buf = state["momentum_buffer"].data
+            buf = state["momentum_buffer"]._data
         self._kernels(param).sgd_step(
-            param.data,
-            param.grad.data,
+            param._data,
+            param.grad._data,
             buf,
             lr=group["lr"],
             momentum=group["momentum"],

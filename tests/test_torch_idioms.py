@@ -1,0 +1,243 @@
+"""The PyTorch idioms ported code relies on (issue 16): Tensor methods and functions, devices,
+.data, .numpy(), truth values; each checked against PyTorch when it is installed, and against a
+numpy reference (and float64 finite differences for gradients) always."""
+
+import math
+
+import numpy as np
+import pytest
+
+import minigrad
+import minigrad.nn.functional as F
+from minigrad.autograd import gradcheck
+
+try:
+    import torch
+except ImportError:  # the numpy references below still run
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is the oracle here (pip install torch)")
+
+
+def f64(values, requires_grad=True):
+    return minigrad.tensor(values, dtype=minigrad.float64, requires_grad=requires_grad)
+
+
+RNG = np.random.default_rng(0)
+X = RNG.standard_normal((3, 4, 5))
+
+
+def functional(lib):
+    return F if lib is minigrad else torch.nn.functional
+
+
+def both(fn, *arrays):
+    """fn on minigrad and (when present) torch tensors of the arrays: (minigrad result, torch result or None)."""
+    mine = fn(minigrad, *(minigrad.tensor(a) for a in arrays))
+    theirs = fn(torch, *(torch.tensor(a) for a in arrays)) if torch is not None else None
+    return mine, theirs
+
+
+def assert_same(mine, theirs, reference=None, rtol=1e-6):
+    got = mine.detach().numpy() if isinstance(mine, minigrad.Tensor) else np.asarray(mine)
+    if theirs is not None:
+        want = theirs.detach().numpy() if hasattr(theirs, "detach") else np.asarray(theirs)
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-12)
+    if reference is not None:
+        np.testing.assert_allclose(got, reference, rtol=rtol, atol=1e-12)
+
+
+@pytest.mark.parametrize("dim", [None, 0, 2, (0, 2)])
+@pytest.mark.parametrize("name", ["var", "std"])
+def test_var_std(name, dim):
+    mine, theirs = both(lambda lib, x: getattr(x, name)(dim) if dim is not None else getattr(x, name)(), X)
+    ref = getattr(np, name)(X, axis=dim, ddof=1)
+    assert_same(mine, theirs, ref)
+    mine, theirs = both(lambda lib, x: getattr(x, name)(dim, unbiased=False, keepdim=True), X)
+    assert_same(mine, theirs, getattr(np, name)(X, axis=dim, ddof=0, keepdims=True))
+    assert gradcheck(lambda x: getattr(x, name)(dim), [f64(X[:2, :2, :3])])
+
+
+@pytest.mark.parametrize("p", [2, 1, 3, math.inf, -math.inf, 0])
+def test_norm(p):
+    mine, theirs = both(lambda lib, x: x.norm(p) if lib is minigrad else torch.linalg.vector_norm(x, p), X)
+    assert_same(mine, theirs, np.linalg.norm(X.reshape(-1), p))
+    mine, theirs = both(lambda lib, x: x.norm(p, dim=1) if lib is minigrad else torch.linalg.vector_norm(x, p, 1), X)
+    assert_same(mine, theirs, np.linalg.norm(X, p, axis=1))
+    if p not in (0,):
+        assert gradcheck(lambda x: x.norm(p, dim=1), [f64(X[:2, :3, :2] + 0.1)])
+
+
+def test_norm_gradient_at_zero_is_zero():
+    x = minigrad.zeros(3, dtype=minigrad.float64, requires_grad=True)
+    x.norm().backward()
+    assert x.grad.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_any_all_with_dims():
+    a = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+    for dim in (None, 0, 1):
+        mine, theirs = both(lambda lib, x, d=dim: x.any() if d is None else x.any(d), a)
+        assert_same(mine, theirs, np.any(a, axis=dim))
+        mine, theirs = both(lambda lib, x, d=dim: x.all() if d is None else x.all(d), a != 0)
+        assert_same(mine, theirs, np.all(a != 0, axis=dim))
+    assert minigrad.zeros(0).all().item() is True and minigrad.zeros(0).any().item() is False
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_sort_and_topk(descending):
+    a = np.array([[3.0, 1.0, 2.0, 5.0], [0.5, -1.0, 7.0, 2.0]])
+    x = f64(a)
+    values, indices = x.sort(dim=1, descending=descending)
+    order = np.argsort(-a if descending else a, axis=1)
+    np.testing.assert_array_equal(indices.numpy(), order)
+    np.testing.assert_array_equal(values.detach().numpy(), np.take_along_axis(a, order, 1))
+    largest = not descending
+    top = x.topk(2, dim=1, largest=largest)
+    ordered = np.sort(a, 1)[:, ::-1] if largest else np.sort(a, 1)
+    np.testing.assert_array_equal(top.values.detach().numpy(), ordered[:, :2])
+    assert gradcheck(lambda t: t.topk(2, dim=0).values, [f64(a)])
+    if torch is not None:
+        tv, ti = torch.tensor(a).sort(dim=1, descending=descending)
+        np.testing.assert_array_equal(values.detach().numpy(), tv.numpy())
+        np.testing.assert_array_equal(indices.numpy(), ti.numpy())
+    with pytest.raises(ValueError, match="topk: k"):
+        x.topk(5, dim=1)
+
+
+def test_sort_puts_nan_last_ascending_first_descending():
+    x = minigrad.tensor([1.0, float("nan"), 0.0])
+    assert x.sort().indices.tolist() == [2, 0, 1]
+    assert x.sort(descending=True).indices.tolist()[0] == 1
+
+
+def test_gather_scatter_masked_fill():
+    a = RNG.standard_normal((3, 4))
+    idx = np.array([[0, 3], [2, 2], [1, 0]])
+    mine, theirs = both(lambda lib, x, i: x.gather(1, i), a, idx)
+    assert_same(mine, theirs, np.take_along_axis(a, idx, 1))
+    assert gradcheck(lambda x: x.gather(1, minigrad.tensor(idx)), [f64(a)])  # repeated index 2 accumulates
+
+    src = RNG.standard_normal((3, 2))
+    idx2 = np.array([[0, 3], [1, 2], [3, 0]])
+    mine, theirs = both(lambda lib, x, i, s: x.scatter(1, i, s), a, idx2, src)
+    ref = a.copy()
+    np.put_along_axis(ref, idx2, src, 1)
+    assert_same(mine, theirs, ref)
+    assert gradcheck(lambda x, s: x.scatter(1, minigrad.tensor(idx2), s), [f64(a), f64(src)])
+    assert_same(minigrad.tensor(a).scatter(0, minigrad.tensor([[2, 0, 1, 0]]), -1.0),
+                torch.tensor(a).scatter(0, torch.tensor([[2, 0, 1, 0]]), -1.0) if torch else None)
+
+    mask = a > 0
+    mine, theirs = both(lambda lib, x, m: x.masked_fill(m, -9.0), a, mask)
+    assert_same(mine, theirs, np.where(mask, -9.0, a))
+    with pytest.raises(TypeError, match="int64"):
+        minigrad.tensor(a).gather(1, minigrad.tensor(idx.astype(np.float32)))
+    with pytest.raises(IndexError, match="out of range"):
+        minigrad.tensor(a).gather(1, minigrad.tensor([[4]]))
+
+
+def test_split_chunk_repeat():
+    a = np.arange(14.0).reshape(7, 2)
+    for args in ((3,), ([2, 5],), (2, 1)):
+        mine, theirs = both(lambda lib, x, args=args: x.split(*args), a)
+        assert len(mine) == (len(theirs) if theirs is not None else len(mine))
+        for m, t in zip(mine, theirs or mine, strict=True):
+            assert_same(m, t)
+    for chunks in (1, 2, 3, 7, 9):
+        mine, theirs = both(lambda lib, x, n=chunks: x.chunk(n), a)
+        assert [m.shape[0] for m in mine] == [t.shape[0] for t in (theirs or mine)]
+    for sizes in ((2, 3), (2, 1, 2)):
+        mine, theirs = both(lambda lib, x, sizes=sizes: x.repeat(*sizes), a[:2])
+        assert_same(mine, theirs, np.tile(a[:2], sizes))
+    assert gradcheck(lambda x: x.repeat(2, 1, 3), [f64(a[:2])])
+    with pytest.raises(ValueError, match="do not sum"):
+        minigrad.tensor(a).split([2, 2])
+
+
+def test_pad_and_one_hot():
+    a = RNG.standard_normal((2, 3, 4))
+    for widths in ((1, 2), (1, 0, 2, 3), (0, 1, 1, 0, 2, 2), (-1, 2)):
+        mine, theirs = both(lambda lib, x, w=widths: functional(lib).pad(x, w, value=0.5), a)
+        assert_same(mine, theirs)
+    assert gradcheck(lambda x: F.pad(x, (1, 2, 0, 1)), [f64(a)])
+    with pytest.raises(ValueError, match="reflect"):
+        F.pad(minigrad.tensor(a), (1, 1), mode="reflect")
+    labels = np.array([[0, 2], [1, 1]])
+    mine, theirs = both(lambda lib, t: functional(lib).one_hot(t, 4), labels)
+    assert_same(mine, theirs, np.eye(4, dtype=np.int64)[labels])
+    assert F.one_hot(minigrad.tensor([0, 3])).shape == (2, 4)
+    with pytest.raises(ValueError, match="labels must lie"):
+        F.one_hot(minigrad.tensor([0, 5]), 3)
+
+
+def test_equal_allclose_logical_ops():
+    a, b = f64([1.0, 2.0], False), f64([1.0, 2.0 + 1e-9], False)
+    assert minigrad.tensor([1, 2]).equal(minigrad.tensor([1, 2])) and not a.equal(b) and a.allclose(b)
+    assert not minigrad.tensor([float("nan")]).allclose(minigrad.tensor([float("nan")]))
+    assert minigrad.tensor([float("nan")]).allclose(minigrad.tensor([float("nan")]), equal_nan=True)
+    m, n = minigrad.tensor([True, False, True]), minigrad.tensor([True, True, False])
+    assert (m & n).tolist() == [True, False, False] and (m | n).tolist() == [True, True, True]
+    assert (m ^ n).tolist() == [False, True, True] and (~m).tolist() == [False, True, False]
+    assert minigrad.tensor([1.5]).int().dtype == minigrad.int64 and minigrad.tensor([2.0, 0.0]).bool().tolist() == [
+        True, False]
+
+
+def test_gelu_matches_pytorch_and_gradchecks():
+    a = np.linspace(-4, 4, 9)
+    for approximate in ("none", "tanh"):
+        mine, theirs = both(lambda lib, x, how=approximate: functional(lib).gelu(x, approximate=how), a)
+        assert_same(mine, theirs, rtol=1e-12)
+        assert gradcheck(lambda x, how=approximate: F.gelu(x, approximate=how), [f64(a)])
+
+
+def test_adaptive_avg_pool_and_embedding():
+    a = RNG.standard_normal((2, 3, 7, 6))
+    for size in (1, (3, 2), (4, 5), (None, 3)):
+        mine, theirs = both(lambda lib, x, size=size: functional(lib).adaptive_avg_pool2d(x, size), a)
+        assert_same(mine, theirs)
+    assert gradcheck(lambda x: F.adaptive_avg_pool2d(x, (2, 3)), [f64(a[:1, :1, :5, :4])])
+    weight = RNG.standard_normal((5, 3))
+    idx = np.array([[0, 4, 4], [1, 2, 3]])
+    mine, theirs = both(lambda lib, i, w: functional(lib).embedding(i, w), idx, weight)
+    assert_same(mine, theirs, weight[idx])
+    assert gradcheck(lambda w: F.embedding(minigrad.tensor(idx), w), [f64(weight)])
+    with pytest.raises(IndexError, match="out of range"):
+        F.embedding(minigrad.tensor([5]), minigrad.tensor(weight))
+
+
+def test_data_is_an_untracked_tensor_sharing_memory():
+    p = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    (p * p).sum().backward()
+    d = p.data
+    assert isinstance(d, minigrad.Tensor) and not d.requires_grad
+    p.data -= 0.5 * p.grad.data  # the old-style SGD update
+    assert p.tolist() == [0.0, 0.0] and p._version == 0
+    assert minigrad.max(minigrad.tensor([[1.0, 3.0], [4.0, 2.0]]).data, 1).indices.tolist() == [1, 0]
+
+
+def test_numpy_refuses_a_tensor_that_requires_grad():
+    p = minigrad.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"detach\(\)\.numpy\(\)"):
+        p.numpy()
+    assert p.detach().numpy().tolist() == [1.0, 1.0] and p.numpy(force=True).tolist() == [1.0, 1.0]
+    assert p.tolist() == [1.0, 1.0] and "requires_grad=True" in repr(p)
+
+
+def test_truth_value_as_pytorch():
+    t = minigrad.tensor([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="ambiguous"):
+        bool(t == t)
+    assert bool(minigrad.tensor([3.0]) == 3.0) and not bool(minigrad.tensor(0.0))
+
+
+def test_device_objects():
+    dev = minigrad.device("cuda" if minigrad.cuda.is_available() else "cpu")
+    t = minigrad.ones(2).to(dev)
+    assert t.device == dev and t.device.type == dev.type
+    cpu = minigrad.device("cpu")
+    assert cpu == "cpu" and cpu.type == "cpu" and cpu.index is None and repr(cpu) == "device(type='cpu')"
+    assert minigrad.device("cuda", 0) == "cuda:0" and minigrad.device("cuda:0").index == 0
+    assert minigrad.ones(1).device.type == "cpu" and repr(minigrad.ones(1).device) == "device(type='cpu')"
+    with pytest.raises(TypeError):
+        minigrad.device(3)
