@@ -5,7 +5,7 @@ from minigrad._extension import _C
 
 # isort: split
 from minigrad import cuda, nn, optim
-from minigrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from minigrad.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from minigrad.backend import device
 from minigrad.creation import (
     arange,
@@ -80,6 +80,7 @@ __all__ = [
     "arange",
     "manual_seed",
     "no_grad",
+    "inference_mode",
     "enable_grad",
     "is_grad_enabled",
     "set_grad_enabled",

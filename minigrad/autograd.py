@@ -63,6 +63,14 @@ class no_grad(_GradMode):  # noqa: N801 (PyTorch's name)
     mode = False
 
 
+class inference_mode(_GradMode):  # noqa: N801
+    """As PyTorch's inference_mode: ops inside are not recorded (inference_mode(False): they are).
+    minigrad has no separate inference tensors, so this is no_grad under PyTorch's name."""
+
+    def __init__(self, mode: bool = True) -> None:
+        self.mode = not mode
+
+
 class enable_grad(_GradMode):  # noqa: N801
     """Context manager and decorator: ops inside are recorded, even within no_grad."""
 

@@ -78,9 +78,8 @@ class Tensor:
 
     def __init__(self, data: Any, requires_grad: bool = False, device: str | None = None):
         counter = None
-        if isinstance(data, Tensor):
+        if isinstance(data, Tensor):  # the same memory and so the same counter (off the tape: not a view)
             device, data, counter = data.device, data._data, data._version_counter
-            counter.shared = True
         else:
             device = resolve_device(device)
             on_device = device != "cpu" and not isinstance(data, (np.ndarray, np.generic)) and hasattr(data, "dtype")
@@ -266,10 +265,9 @@ class Tensor:
         return self.to(other.dtype)
 
     def detach(self) -> Tensor:
-        """The same array (and version counter, as a view), cut from the tape."""
+        """The same array and version counter, cut from the tape (so not a view whose node could go stale)."""
         t = Tensor._make(self._data, self.device)
         t._version_counter = self._version_counter
-        self._version_counter.shared = True
         return t
 
     def detach_(self) -> Tensor:

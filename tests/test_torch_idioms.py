@@ -241,3 +241,99 @@ def test_device_objects():
     assert minigrad.ones(1).device.type == "cpu" and repr(minigrad.ones(1).device) == "device(type='cpu')"
     with pytest.raises(TypeError):
         minigrad.device(3)
+
+
+def test_module_dict_and_new_layers():
+    from minigrad import nn
+
+    blocks = nn.ModuleDict({"conv": nn.Conv2d(1, 2, 3), "act": nn.GELU()})
+    blocks["pool"] = nn.AdaptiveAvgPool2d(1)
+    assert list(blocks) == ["conv", "act", "pool"] and "act" in blocks and len(blocks) == 3
+    assert [name for name, _ in blocks.named_parameters()] == ["conv.weight", "conv.bias"]
+    x = minigrad.randn(2, 1, 5, 5)
+    out = blocks["pool"](blocks["act"](blocks["conv"](x)))
+    assert out.shape == (2, 2, 1, 1)
+    drop = nn.Dropout2d(0.5)
+    y = drop(minigrad.ones(4, 8, 3, 3))
+    per_channel = y.numpy().reshape(4, 8, 9)
+    assert np.all((per_channel == 0).all(-1) | (per_channel == 2).all(-1))  # whole channels, scaled by 2
+    assert drop.eval()(x) is x
+    emb = nn.Embedding(10, 3, padding_idx=0)
+    assert np.all(emb.weight.detach().numpy()[0] == 0)
+    idx = minigrad.tensor([[0, 2], [2, 9]])
+    emb(idx).sum().backward()
+    grad = emb.weight.grad.numpy()
+    assert np.all(grad[0] == 0) and np.all(grad[2] == 2) and np.all(grad[9] == 1)
+
+
+@needs_torch
+def test_lambda_and_one_cycle_lr_match_pytorch():
+    from minigrad import nn, optim
+
+    def run(lib, make):
+        param = (lib.nn.Parameter(lib.zeros(1)) if lib is torch else nn.Parameter(minigrad.zeros(1)))
+        opt = (torch.optim if lib is torch else optim).SGD([param], lr=0.1, momentum=0.9)
+        sched = make(lib, opt)
+        lrs, momenta = [], []
+        for _ in range(12):
+            opt.step()
+            sched.step()
+            lrs.append(opt.param_groups[0]["lr"])
+            momenta.append(opt.param_groups[0]["momentum"])
+        return lrs, momenta
+
+    def sched_module(lib):
+        return torch.optim.lr_scheduler if lib is torch else optim.lr_scheduler
+
+    makers = [
+        lambda lib, opt: sched_module(lib).LambdaLR(opt, lambda e: 0.9**e),
+        lambda lib, opt: sched_module(lib).OneCycleLR(opt, max_lr=1.0, total_steps=13),
+        lambda lib, opt: sched_module(lib).OneCycleLR(opt, max_lr=0.5, epochs=13, steps_per_epoch=1,
+                                                       anneal_strategy="linear", three_phase=True),
+    ]
+    for make in makers:
+        mine, theirs = run(minigrad, make), run(torch, make)
+        np.testing.assert_allclose(mine[0], theirs[0], rtol=1e-12)
+        np.testing.assert_allclose(mine[1], theirs[1], rtol=1e-12)
+
+
+def test_trunc_normal_and_inference_mode():
+    from minigrad.nn import init
+
+    minigrad.manual_seed(0)
+    w = init.trunc_normal_(minigrad.empty(20000), mean=1.0, std=2.0, a=-1.0, b=2.0)
+    values = w.numpy()
+    assert values.min() >= -1.0 and values.max() <= 2.0
+    # the mean of N(1, 4) truncated to [-1, 2]: mu + sigma (phi(alpha) - phi(beta)) / (Phi(beta) - Phi(alpha))
+    alpha, beta = -1.0, 0.5
+    phi = [math.exp(-v * v / 2) / math.sqrt(2 * math.pi) for v in (alpha, beta)]
+    big_phi = [0.5 * (1 + math.erf(v / math.sqrt(2))) for v in (alpha, beta)]
+    assert abs(values.mean() - (1 + 2 * (phi[0] - phi[1]) / (big_phi[1] - big_phi[0]))) < 0.03
+    x = minigrad.ones(2, requires_grad=True)
+    with minigrad.inference_mode():
+        assert not (x * 2).requires_grad
+    with minigrad.inference_mode(False):
+        assert (x * 2).requires_grad
+
+
+def test_clip_grad_and_parameter_vectors():
+    from minigrad import nn
+    from minigrad.nn.utils import clip_grad_norm_, clip_grad_value_, parameters_to_vector, vector_to_parameters
+
+    layer = nn.Linear(3, 2)
+    (layer(minigrad.ones(4, 3)) * 10).sum().backward()
+    grads = np.concatenate([p.grad.numpy().reshape(-1) for p in layer.parameters()])
+    total = clip_grad_norm_(layer.parameters(), max_norm=1.0)
+    assert abs(total.item() - np.linalg.norm(grads)) < 1e-4
+    clipped = np.concatenate([p.grad.numpy().reshape(-1) for p in layer.parameters()])
+    assert abs(np.linalg.norm(clipped) - 1.0) < 1e-4
+    assert abs(clip_grad_norm_(layer.parameters(), 5.0, norm_type=math.inf).item() - np.abs(clipped).max()) < 1e-6
+    clip_grad_value_(layer.parameters(), 0.1)
+    assert all(np.abs(p.grad.numpy()).max() <= 0.1 for p in layer.parameters())
+    vec = parameters_to_vector(layer.parameters())
+    assert vec.shape == (8,)
+    vector_to_parameters(minigrad.arange(8.0), layer.parameters())
+    assert layer.weight.detach().numpy().reshape(-1).tolist() == [0, 1, 2, 3, 4, 5]
+    layer.weight.grad = minigrad.tensor(np.full((2, 3), np.nan, np.float32))
+    with pytest.raises(RuntimeError, match="non-finite"):
+        clip_grad_norm_(layer.parameters(), 1.0, error_if_nonfinite=True)

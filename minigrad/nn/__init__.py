@@ -1,12 +1,16 @@
 """minigrad.nn: Module and its containers, layers, losses, init, and the functional API."""
 
-from minigrad.nn import functional, init
+from minigrad.nn import functional, init, utils
 from minigrad.nn.layers import (
+    GELU,
+    AdaptiveAvgPool2d,
     AvgPool2d,
     BatchNorm1d,
     BatchNorm2d,
     Conv2d,
     Dropout,
+    Dropout2d,
+    Embedding,
     Flatten,
     Identity,
     LeakyReLU,
@@ -20,10 +24,11 @@ from minigrad.nn.layers import (
     Tanh,
 )
 from minigrad.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
-from minigrad.nn.module import Module, ModuleList, Sequential
+from minigrad.nn.module import Module, ModuleDict, ModuleList, Sequential
 from minigrad.nn.parameter import Parameter
 
 __all__ = [
+    "AdaptiveAvgPool2d",
     "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
@@ -32,7 +37,10 @@ __all__ = [
     "Conv2d",
     "CrossEntropyLoss",
     "Dropout",
+    "Dropout2d",
+    "Embedding",
     "Flatten",
+    "GELU",
     "Identity",
     "LeakyReLU",
     "Linear",
@@ -41,6 +49,7 @@ __all__ = [
     "MSELoss",
     "MaxPool2d",
     "Module",
+    "ModuleDict",
     "ModuleList",
     "NLLLoss",
     "Parameter",
@@ -51,4 +60,5 @@ __all__ = [
     "Tanh",
     "functional",
     "init",
+    "utils",
 ]

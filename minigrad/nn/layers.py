@@ -317,11 +317,86 @@ class Dropout(Module):
         self.p = p
         self.inplace = inplace
 
+    _functional = staticmethod(F.dropout)
+
     def forward(self, x: Tensor) -> Tensor:
-        return F.dropout(x, self.p, self.training, self.inplace)
+        return self._functional(x, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout2d(Dropout):
+    """Channel dropout of (N, C, H, W): each whole channel zeroed with probability p, the rest
+    scaled by 1/(1-p); identity in eval mode."""
+
+    _functional = staticmethod(F.dropout2d)
+
+
+class GELU(Module):
+    """x * Phi(x), Phi the standard normal CDF; approximate='tanh' for the tanh form."""
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        self.approximate = approximate
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.gelu(x, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """Average pooling to a fixed output size (int or (h, w); None keeps that input size)."""
+
+    def __init__(self, output_size: int | tuple[int | None, int | None]) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class Embedding(Module):
+    """A lookup table: int64 indices (any shape) -> rows of weight (num_embeddings, embedding_dim),
+    initialised N(0, 1); padding_idx's row starts at zero and gets no gradient, as in PyTorch."""
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        device: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        if num_embeddings < 1 or embedding_dim < 0:
+            raise ValueError(f"Embedding: need num_embeddings >= 1 and embedding_dim >= 0, got "
+                             f"{num_embeddings}, {embedding_dim}")
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(f"Embedding: padding_idx {padding_idx} out of range for {num_embeddings} rows")
+            padding_idx %= num_embeddings
+        self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
+        self.weight = _empty((num_embeddings, embedding_dim), device, dtype)
+        init.normal_(self.weight)
+        if padding_idx is not None:
+            with no_grad():
+                self.weight[padding_idx] = 0.0
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = F.embedding(x, self.weight)
+        if self.padding_idx is not None and self.weight.requires_grad:
+            out = out * (x != self.padding_idx).unsqueeze(-1).to(out.dtype)  # no gradient to the padding row
+        return out
+
+    def extra_repr(self) -> str:
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        return s + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
 
 
 class _BatchNorm(Module):

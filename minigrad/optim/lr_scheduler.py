@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from minigrad.optim.optimizer import Optimizer
@@ -148,6 +148,117 @@ class CosineAnnealingLR(LRScheduler):
             1 + math.cos(math.pi * (epoch - 1) / t_max)
         )
         return [ratio * (lr - eta_min) + eta_min for lr in self._current_lrs()]
+
+
+class LambdaLR(LRScheduler):
+    """lr = initial lr * lr_lambda(epoch), one function or one per param group."""
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
+        last_epoch: int = -1,
+    ) -> None:
+        groups = len(optimizer.param_groups)
+        self.lr_lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * groups
+        if len(self.lr_lambdas) != groups:
+            raise ValueError(f"LambdaLR: expected {groups} lr_lambdas, got {len(self.lr_lambdas)}")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        return [base * fn(self.last_epoch) for base, fn in zip(self.base_lrs, self.lr_lambdas, strict=True)]
+
+    def state_dict(self) -> dict[str, Any]:
+        """As the base class, without the functions (they are code, not state)."""
+        return {key: value for key, value in super().state_dict().items() if key != "lr_lambdas"}
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy, stepped per batch: warm up from max_lr / div_factor to max_lr over
+    pct_start of the steps, then anneal to max_lr / (div_factor * final_div_factor); cosine or
+    linear, with momentum (or Adam's beta1) cycled inversely when cycle_momentum, as PyTorch."""
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        max_lr: float | list[float],
+        total_steps: int | None = None,
+        epochs: int | None = None,
+        steps_per_epoch: int | None = None,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        cycle_momentum: bool = True,
+        base_momentum: float = 0.85,
+        max_momentum: float = 0.95,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+        last_epoch: int = -1,
+    ) -> None:
+        if total_steps is None:
+            if epochs is None or steps_per_epoch is None:
+                raise ValueError("OneCycleLR: give total_steps, or epochs and steps_per_epoch")
+            total_steps = epochs * steps_per_epoch
+        if total_steps < 1:
+            raise ValueError(f"OneCycleLR: total_steps must be >= 1, got {total_steps}")
+        if not 0.0 <= pct_start <= 1.0:
+            raise ValueError(f"OneCycleLR: pct_start must be in [0, 1], got {pct_start}")
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
+        self.total_steps = total_steps
+        self.anneal_strategy = anneal_strategy
+        groups = optimizer.param_groups
+        max_lrs = list(max_lr) if isinstance(max_lr, (list, tuple)) else [max_lr] * len(groups)
+        up = float(pct_start * total_steps) - 1
+        if three_phase:
+            self._phases = [(up, "initial_lr", "max_lr"), (2 * up, "max_lr", "initial_lr"),
+                            (total_steps - 1, "initial_lr", "min_lr")]
+        else:
+            self._phases = [(up, "initial_lr", "max_lr"), (total_steps - 1, "max_lr", "min_lr")]
+        self.cycle_momentum = cycle_momentum
+        for group, top in zip(groups, max_lrs, strict=True):
+            if last_epoch == -1:
+                group["initial_lr"] = top / div_factor
+                group["max_lr"] = top
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+            if cycle_momentum:
+                if "momentum" not in group and "betas" not in group:
+                    raise ValueError("OneCycleLR: cycle_momentum needs an optimizer with momentum or betas")
+                group["base_momentum"], group["max_momentum"] = base_momentum, max_momentum
+                if last_epoch == -1:
+                    self._set_momentum(group, max_momentum)
+        super().__init__(optimizer, last_epoch)
+
+    @staticmethod
+    def _set_momentum(group: dict[str, Any], value: float) -> None:
+        if "betas" in group:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+    def _anneal(self, start: float, end: float, fraction: float) -> float:
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * fraction) + 1)
+        return (end - start) * fraction + start
+
+    def get_lr(self) -> list[float]:
+        step = self.last_epoch
+        if step > self.total_steps:
+            raise ValueError(f"OneCycleLR: stepped {step} times, more than total_steps = {self.total_steps}")
+        lrs = []
+        for group in self.optimizer.param_groups:
+            begin = 0.0
+            for i, (end, start_key, end_key) in enumerate(self._phases):
+                if step <= end or i == len(self._phases) - 1:
+                    fraction = (step - begin) / (end - begin) if end > begin else 1.0
+                    lr = self._anneal(group[start_key], group[end_key], fraction)
+                    if self.cycle_momentum:
+                        ends = {"initial_lr": "max_momentum", "max_lr": "base_momentum", "min_lr": "max_momentum"}
+                        self._set_momentum(group, self._anneal(group[ends[start_key]], group[ends[end_key]], fraction))
+                    break
+                begin = end
+            lrs.append(lr)
+        return lrs
 
 
 class ReduceLROnPlateau:
