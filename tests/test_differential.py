@@ -185,7 +185,8 @@ def run(lib: Lib, program: Program, leaves: Sequence[tuple[Array, bool]]) -> Out
             except Exception as e:  # noqa: BLE001
                 result.stage, result.error = "backward", f"{type(e).__name__}: {e}"
                 return result
-        result.grads = [None if t.grad is None else lib.to_numpy(t.grad) for t in tensors if t.requires_grad]
+        wanted = [t for t, (_, rg) in zip(tensors, leaves, strict=True) if rg]
+        result.grads = [None if t.grad is None else lib.to_numpy(t.grad) for t in wanted]
         result.finals = [lib.to_numpy(t) for t in made if _is_tensor(t)]
     return result
 
@@ -725,7 +726,7 @@ def test_nll_loss(reduction: str, dtype: Any, weighted: bool, data: st.DataObjec
     def program(L: Lib, ts: list[Any]) -> Any:
         w = None if weight is None else L.const(weight)
         logp = L.log_softmax(ts[0], dim=0 if ts[0].ndim == 1 else 1)
-        return L.nll_loss(logp, L.const(target), w, -100, reduction=reduction)
+        return L.nll_loss(logp, L.const(target), w, ignore_index=-100, reduction=reduction)
 
     check(program, [(logits, True)])
 
@@ -923,11 +924,11 @@ def inplace_program(draw: st.DrawFn, shape: tuple[int, ...], dtype: Any) -> list
     steps: list[tuple[Any, ...]] = []
     for _ in range(draw(st.integers(2, 6))):
         kind = draw(st.sampled_from(["derive", "view", "inplace", "inplace", "binary"]))
+        allowed = list(range(len(probes)))
         if kind == "inplace" and fd:
-            allowed = [k for k, r in enumerate(roots) if r != 0]
-        else:
-            allowed = list(range(len(probes)))
-        i = draw(st.sampled_from(allowed))
+            allowed = [k for k, r in enumerate(roots) if r > 1]  # not the inputs' memory
+            kind = kind if allowed else "derive"
+        i = draw(st.sampled_from(allowed or range(len(probes))))
         p = probes[i]
         if kind == "derive":
             steps.append(("derive", i, draw(st.sampled_from(sorted(DERIVE)))))
@@ -991,9 +992,7 @@ def _run_inplace_program(steps: Sequence[tuple[Any, ...]]) -> Callable[[Lib, lis
                         result = live[i]
                     else:
                         result = INPLACE[op](live[i], value)
-                if result is not live[i]:
-                    made.append(result)
-                live[i] = result
+                live[i] = result  # `t += v` may rebind: the object changed (or not) is in `made`
                 continue
             live.append(new)
             made.append(new)
