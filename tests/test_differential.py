@@ -80,6 +80,7 @@ Program = Callable[["Lib", list[Any]], Any]
 # ops that live in torch.nn.functional rather than in torch (minigrad.functional has both)
 _TORCH_NN = frozenset(
     {
+        "relu",
         "leaky_relu",
         "softmax",
         "log_softmax",
@@ -894,36 +895,47 @@ def test_pool2d(op: str, dtype: Any, data: st.DataObject) -> None:
 # ---------------------------------------------------------------- in-place sequences
 
 
-def _aug_add(t: Any, v: Any) -> Any:
+def _aug_add(L: Lib, t: Any, v: Any) -> Any:
     t += v
     return t
 
 
-def _aug_sub(t: Any, v: Any) -> Any:
+def _aug_sub(L: Lib, t: Any, v: Any) -> Any:
     t -= v
     return t
 
 
-def _aug_mul(t: Any, v: Any) -> Any:
+def _aug_mul(L: Lib, t: Any, v: Any) -> Any:
     t *= v
     return t
 
 
-def _aug_div(t: Any, v: Any) -> Any:
+def _aug_div(L: Lib, t: Any, v: Any) -> Any:
     t /= v
     return t
 
 
-INPLACE: dict[str, Callable[[Any, Any], Any]] = {
-    "add_": lambda t, v: t.add_(v),
-    "sub_": lambda t, v: t.sub_(v),
-    "mul_": lambda t, v: t.mul_(v),
-    "div_": lambda t, v: t.div_(v),
+def _copy(L: Lib, t: Any, v: Any) -> Any:
+    return t.copy_(v if _is_tensor(v) else L.const(np.broadcast_to(np.asarray(v, L.to_numpy(t).dtype), t.shape)))
+
+
+# in-place changes of t by v (a number or a tensor of t's shape; ignored where the op takes none)
+INPLACE: dict[str, Callable[[Lib, Any, Any], Any]] = {
+    "add_": lambda L, t, v: t.add_(v),
+    "sub_": lambda L, t, v: t.sub_(v),
+    "mul_": lambda L, t, v: t.mul_(v),
+    "div_": lambda L, t, v: t.div_(v),
     "+=": _aug_add,
     "-=": _aug_sub,
     "*=": _aug_mul,
     "/=": _aug_div,
+    "copy_": _copy,
+    "clamp_": lambda L, t, v: t.clamp_(0.75, 1.5),
+    "fill_": lambda L, t, v: t.fill_(0.5),
+    "zero_": lambda L, t, v: t.zero_(),
+    "relu(inplace=True)": lambda L, t, v: L.relu(t, inplace=True),
 }
+
 
 # nodes that save their input, their output or nothing, so in-place changes hit each case
 DERIVE: dict[str, Callable[[Lib, Any], Any]] = {
@@ -976,7 +988,7 @@ def inplace_program(draw: st.DrawFn, shape: tuple[int, ...], dtype: Any) -> list
     probes = [np.empty(shape), np.empty(shape)]
     roots = [0, 1]  # which tensor's memory each one is (views share their base's)
     steps: list[tuple[Any, ...]] = []
-    for _ in range(draw(st.integers(2, 6))):
+    for _ in range(draw(st.integers(1, 6))):
         kind = draw(st.sampled_from(["derive", "view", "inplace", "inplace", "binary"]))
         allowed = list(range(len(probes)))
         if kind == "inplace" and fd:
@@ -1045,7 +1057,7 @@ def _run_inplace_program(steps: Sequence[tuple[Any, ...]]) -> Callable[[Lib, lis
                         live[i][index] = value if not _is_tensor(value) or index is Ellipsis else value[index]
                         result = live[i]
                     else:
-                        result = INPLACE[op](live[i], value)
+                        result = INPLACE[op](L, live[i], value)
                 live[i] = result  # `t += v` may rebind: the object changed (or not) is in `made`
                 continue
             live.append(new)
