@@ -346,6 +346,7 @@ UNARY: dict[str, tuple[Callable[[Lib, Any], Any], st.SearchStrategy[float]]] = {
 @PROPERTY
 @given(name=st.sampled_from(sorted(UNARY)), shape=shapes(), dtype=dtypes, data=st.data())
 def test_unary(name: str, shape: tuple[int, ...], dtype: Any, data: st.DataObject) -> None:
+    assume(ORACLE.torch or name != "to_float32")  # float32 rounding defeats finite differences
     body, elements = UNARY[name]
     x = data.draw(arrays(shape, dtype, elements), label="x")
     check(lambda L, ts: body(L, ts[0]), [(x, True)])
