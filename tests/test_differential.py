@@ -650,6 +650,26 @@ def test_view_chains(shape: tuple[int, ...], dtype: Any, data: st.DataObject) ->
     check(_through_views(steps), [(x, True)])
 
 
+@PROPERTY
+@given(shape=shapes(1, 3, 1, 3), dtype=dtypes, through_view=st.booleans(), data=st.data())
+def test_views_alias_their_base(shape: tuple[int, ...], dtype: Any, through_view: bool, data: st.DataObject) -> None:
+    """A view chain of a constant w, then w (or the view) changed in place: whatever PyTorch makes a
+    view (basic indexing, reshape, permute, ...) sees the change, whatever it copies (array indexing)
+    does not; the values used afterwards and the gradient of x through them follow."""
+    steps = data.draw(view_chain(shape), label="views")
+    x, w = (data.draw(arrays(shape, dtype, values(special=False))) for _ in range(2))
+
+    def program(L: Lib, made: list[Any]) -> Any:
+        view = made[1]
+        for step in steps:
+            view = apply_view(view, step)
+        made.append(view)
+        (view if through_view else made[1]).mul_(2.0)
+        return (made[0] * made[1]).sum() + (L.tanh(view) * 2).sum()
+
+    check(program, [(x, True), (w, False)])
+
+
 @st.composite
 def joinable(draw: st.DrawFn, stack: bool) -> tuple[list[Array], list[bool], int]:
     """2-3 arrays that cat (same shape but along dim) or stack (same shape) along a drawn dim."""
