@@ -558,7 +558,7 @@ def view_step(draw: st.DrawFn, shape: tuple[int, ...]) -> tuple[Any, ...]:
     ndim = len(shape)
     kinds = ["reshape", "unsqueeze", "flatten"]
     if ndim:
-        kinds += ["permute", "transpose", "slice", "squeeze", "int_index", "array_index", "expand"]
+        kinds += ["permute", "transpose", "slice", "squeeze", "int_index", "array_index", "bool_index", "expand"]
     if 1 in shape:
         kinds.append("squeeze_all")
     kind = draw(st.sampled_from(kinds))
@@ -589,6 +589,8 @@ def view_step(draw: st.DrawFn, shape: tuple[int, ...]) -> tuple[Any, ...]:
     if kind == "array_index" and size:
         picks = draw(st.lists(st.integers(0, size - 1), min_size=0, max_size=4))  # repeats accumulate
         return ("index", (slice(None),) * d + (np.array(picks, dtype=np.int64),))
+    if kind == "bool_index":
+        return ("index", draw(hnp.arrays(np.bool_, shape[: d + 1])))
     start = draw(st.integers(0, size))
     stop = draw(st.integers(start, size))
     return ("index", (slice(None),) * d + (slice(start, stop, draw(st.integers(1, 3))), Ellipsis))
@@ -860,16 +862,24 @@ def conv_case(draw: st.DrawFn) -> dict[str, Any]:
     kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     dilation = draw(st.sampled_from([1, 2, (1, 2)]))
     dh, dw = (dilation, dilation) if isinstance(dilation, int) else dilation
-    padding = draw(st.sampled_from([0, 1, (1, 0)]))
-    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    padding = draw(st.sampled_from([0, 1, (1, 0), "valid", "same"]))
+    stride = 1 if padding == "same" else draw(st.sampled_from([1, 2, (2, 1)]))
+    if padding == "same":  # symmetric padding only (minigrad refuses an even effective kernel)
+        kh, kw = 2 * (kh // 2) + 1, 2 * (kw // 2) + 1
+    if padding == "valid":
+        ph, pw = 0, 0
+    elif padding == "same":
+        ph, pw = dh * (kh - 1) // 2, dw * (kw - 1) // 2
+    else:
+        ph, pw = (padding, padding) if isinstance(padding, int) else padding
     h = draw(st.integers(max(1, dh * (kh - 1) + 1 - 2 * ph), 6))
     w = draw(st.integers(max(1, dw * (kw - 1) + 1 - 2 * pw), 6))
     return {
-        "x": (draw(st.integers(1, 2)), cin, h, w),
+        "x": (draw(st.integers(0, 2)), cin, h, w),
         "w": (cout, cin // groups, kh, kw),
         "bias": draw(st.booleans()),
         "kw": {
-            "stride": draw(st.sampled_from([1, 2, (2, 1)])),
+            "stride": stride,
             "padding": padding,
             "dilation": dilation,
             "groups": groups,
@@ -907,7 +917,7 @@ def pool_case(draw: st.DrawFn, dilation: bool) -> tuple[tuple[int, ...], dict[st
     # for a window all in padding (kernel 2, padding 1, dilation 2 on a 1x4 input)
     h = draw(st.integers(d * (kh - 1) + 1, 6))
     w = draw(st.integers(d * (kw - 1) + 1, 6))
-    return (draw(st.integers(1, 2)), draw(st.integers(1, 2)), h, w), kw_
+    return (draw(st.integers(0, 2)), draw(st.integers(1, 2)), h, w), kw_
 
 
 @PROPERTY
