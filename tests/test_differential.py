@@ -633,7 +633,7 @@ def view_chain(draw: st.DrawFn, shape: tuple[int, ...], max_steps: int = 3) -> l
     for _ in range(draw(st.integers(1, max_steps))):
         step = draw(view_step(probe.shape))
         steps.append(step)
-        probe = apply_view(probe, step)
+        probe = np.asarray(apply_view(probe, step))  # numpy gives scalars for 0-d results
     return steps
 
 
@@ -1041,7 +1041,7 @@ def inplace_program(draw: st.DrawFn, shape: tuple[int, ...], dtype: Any) -> list
             ok = [v for v in ok if (v != "select" or p.shape[0] > 0) and (v != "detach" or not fd)]
             v = draw(st.sampled_from(ok))
             steps.append(("view", i, v))
-            probes.append(_inplace_view(p, v))
+            probes.append(np.asarray(_inplace_view(p, v)))
             roots.append(roots[i])
         elif kind == "binary":
             same = [j for j, q in enumerate(probes) if q.shape == p.shape]
