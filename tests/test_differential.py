@@ -18,7 +18,10 @@ gradients of the same programs, drawn in float64 away from kinks and special val
 `test_finite_difference_oracle` always runs that fallback on a few examples.
 
 Runs are reproducible (derandomize=True); MINIGRAD_PROPERTY_EXAMPLES (default 12) sets
-max_examples per test, e.g. MINIGRAD_PROPERTY_EXAMPLES=300 for a long local hunt.
+max_examples per test, e.g. MINIGRAD_PROPERTY_EXAMPLES=300 for a long local hunt. Failing
+examples are reported as drawn; MINIGRAD_PROPERTY_SHRINK=1 shrinks them to minimal ones (and
+reports each distinct failure of a test), which takes about a minute more per failing test, so
+it is off by default to keep the file well within a minute even while tests fail.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, note, settings
+from hypothesis import HealthCheck, Phase, assume, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -47,6 +50,7 @@ except ImportError:  # the finite-difference oracle takes over
     torch = None
 
 EXAMPLES = int(os.environ.get("MINIGRAD_PROPERTY_EXAMPLES", "12"))
+SHRINK = os.environ.get("MINIGRAD_PROPERTY_SHRINK", "0") == "1"
 
 
 @dataclass
@@ -64,6 +68,7 @@ PROPERTY = settings(
     deadline=None,
     derandomize=True,
     database=None,
+    phases=[phase for phase in Phase if SHRINK or phase is not Phase.shrink],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
 
