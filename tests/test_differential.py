@@ -1218,6 +1218,12 @@ def _inplace_on_non_leaf(L: Lib, ts: list[Any]) -> Any:
     return (h * h).sum()
 
 
+def _fill_non_leaf(L: Lib, ts: list[Any]) -> Any:
+    h = ts[0] * 1
+    h[1:].fill_(1.0)
+    return (h * 3).sum()
+
+
 def _inplace_with_grad_operand(L: Lib, ts: list[Any]) -> Any:
     w = L.const(np.zeros(2, np.float32))
     w.add_(ts[0] * 3)
@@ -1267,7 +1273,7 @@ REPRODUCERS: dict[str, tuple[Program, list[tuple[Array, bool]]]] = {
     "c += under no_grad keeps c on the tape": (_iadd_non_leaf_under_no_grad, [(_vec(1, 2), True)]),
     # issue 13, defect 6: pow gradients at 0
     "d(x**0)/dx at 0": (lambda L, ts: ts[0] ** 0.0, [(_vec(0.0), True)]),
-    "d(x**0.5)/dx at -0.0": (lambda L, ts: ts[0] ** 0.5, [(_vec(-0.0), True)]),
+    "d(x**0.5)/dx at -0.0 and -inf": (lambda L, ts: ts[0] ** 0.5, [(_vec(-0.0, -math.inf), True)]),
     "d(a**b)/da and /db at a = b = 0": (lambda L, ts: ts[0] ** ts[1], [(_vec(0.0), True), (_vec(0.0), True)]),
     # issue 13, defect 7: mean of nothing is NaN
     "mean of an empty tensor": (lambda L, ts: ts[0].mean(), [(_vec(), True)]),
@@ -1313,6 +1319,7 @@ REPRODUCERS: dict[str, tuple[Program, list[tuple[Array, bool]]]] = {
         [(np.zeros((0, 1, 2, 2), np.float32), True)],
     ),
     "in-place change of a non-leaf with grad enabled is recorded": (_inplace_on_non_leaf, [(_vec(1, 2), True)]),
+    "fill_ of a view of a non-leaf with grad enabled is recorded": (_fill_non_leaf, [(_vec(1, 2), True)]),
     "in-place change by a tensor that requires grad is recorded": (_inplace_with_grad_operand, [(_vec(1, 2), True)]),
     "setitem of a value that requires grad is recorded": (_setitem_with_grad_value, [(_vec(1, 2), True)]),
     "relu(inplace=True) changes its input": (_relu_inplace, [(_vec(1, 2), True)]),
