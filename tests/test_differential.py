@@ -70,7 +70,7 @@ PROPERTY = settings(
     deadline=None,
     derandomize=True,
     database=None,
-    phases=[phase for phase in Phase if SHRINK or phase is not Phase.shrink],
+    phases=[phase for phase in Phase if SHRINK or phase not in (Phase.shrink, Phase.explain)],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
 
