@@ -130,7 +130,7 @@ MINIGRAD = Lib(
     const=lambda a: minigrad.tensor(np.array(a)),
     no_grad=minigrad.no_grad,
     op=lambda name: getattr(MF, name),
-    to_numpy=lambda t: np.array(t.numpy()),
+    to_numpy=lambda t: t.detach().numpy().copy(),
 )
 
 if torch is not None:
