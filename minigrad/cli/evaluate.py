@@ -116,7 +116,10 @@ def load_images(images: str | Path, labels: str | Path | None = None) -> tuple[n
         with np.load(images, allow_pickle=False) as npz:
             missing = {"images", "labels"} - set(npz.files)
             if missing:
-                raise ValueError(f"{images}: needs arrays 'images' and 'labels', found {npz.files}")
+                raise ValueError(
+                    f"{images}: needs arrays 'images' and 'labels', found {npz.files} "
+                    "(--predict OUT.csv predicts images without labels)"
+                )
             x, y = npz["images"], npz["labels"]
     else:
         if labels is None:
@@ -131,7 +134,7 @@ def load_images(images: str | Path, labels: str | Path | None = None) -> tuple[n
 
 def load_unlabeled_images(path: str | Path) -> tuple[np.ndarray, list[str]]:
     """Images to predict and a name for each: an .npz with an ``images`` array (uint8 N x H x W;
-    labels, if any, are not needed), or a folder of PNG files (sorted by name, made grayscale)."""
+    labels, if any, are not needed), or a folder of PNG files (sorted by name, made grayscale; Pillow reads them)."""
     path = Path(path)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".png")
@@ -155,25 +158,14 @@ def load_unlabeled_images(path: str | Path) -> tuple[np.ndarray, list[str]]:
 
 
 def read_png_gray(path: str | Path) -> np.ndarray:
-    """A PNG file as uint8 (H, W) grayscale, read with Pillow or else matplotlib (whichever is
-    installed; color is converted with ITU-R 601 luma weights, alpha is dropped)."""
+    """A PNG file as uint8 (H, W) grayscale (color converted with ITU-R 601 luma, alpha dropped).
+    Needs Pillow (matplotlib depends on it, so it is there wherever the plots work)."""
     try:
         from PIL import Image
     except ImportError:
-        Image = None
-    if Image is not None:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("L"))
-    try:
-        from matplotlib.image import imread
-    except ImportError:
-        raise ImportError(
-            f"{path}: reading PNG images needs Pillow or matplotlib (pip install pillow)"
-        ) from None
-    x = imread(path)  # PNG: float in [0, 1], (H, W), (H, W, 3) or (H, W, 4)
-    if x.ndim == 3:
-        x = x[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=x.dtype) if x.shape[2] >= 3 else x[..., 0]
-    return np.round(np.clip(x, 0, 1) * 255).astype(np.uint8)
+        raise ImportError(f"{path}: reading PNG images needs Pillow (pip install pillow)") from None
+    with Image.open(path) as image:
+        return np.asarray(image.convert("L"))
 
 
 def _size(shape: Sequence[int]) -> str:
