@@ -117,8 +117,9 @@ class Custom(nn.Module):
         return F.softmax(z.flatten(1), dim=-1).sqrt() - z.sum((2, 3)).reshape(-1, 3).sum(1, keepdim=True) / 100
 
 
-def test_custom_forward(tmp_path):
-    export_and_compare(Custom(), (2, 8, 10), tmp_path, atol=2e-5)
+@pytest.mark.parametrize("opset", [13, 17, 18, 21])  # ReduceMean takes its axes as an input from 18
+def test_custom_forward(tmp_path, opset):
+    export_and_compare(Custom(), (2, 8, 10), tmp_path, atol=2e-5, opset_version=opset)
 
 
 def test_static_batch_names_and_initializers(tmp_path):
@@ -195,6 +196,21 @@ def test_batch_statistics_at_inference_are_refused(tmp_path):
     model = nn.Sequential(nn.BatchNorm1d(3, track_running_stats=False))
     with pytest.raises(UnsupportedOperatorError, match="track_running_stats=False"):
         export(model, minigrad.randn(4, 3), tmp_path / "m.onnx")
+
+
+class Predicts(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 4)
+
+    def forward(self, x):
+        return self.fc(x).argmax(1)  # not an op on the tape: its values would be baked in
+
+
+def test_batch_sized_constants_are_refused_with_a_dynamic_batch(tmp_path):
+    with pytest.raises(UnsupportedOperatorError, match=r"shape \(2,\) that the traced ops did not make"):
+        export(Predicts(), minigrad.randn(2, 3), tmp_path / "m.onnx")
+    export(Predicts(), minigrad.randn(2, 3), tmp_path / "m.onnx", dynamic_axes={})  # the user's choice
 
 
 class Assigns(nn.Module):

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import no_grad, trace
+from minigrad.backend import get_backend
 from minigrad.functional import elementwise as E
 from minigrad.functional import linalg as LA
 from minigrad.functional import nn as NN
@@ -41,6 +42,11 @@ DEFAULT_OPSET = 17
 
 class UnsupportedOperatorError(RuntimeError):
     """An op in the traced forward pass has no ONNX translation."""
+
+
+def _host(t: Tensor) -> np.ndarray:
+    """t's values as a numpy array (without Tensor.numpy's rules for tensors that require grad)."""
+    return get_backend(t.device).to_numpy(t._data)
 
 
 @dataclass
@@ -84,10 +90,11 @@ class _Graph:
             self.initializers[name] = self.numpy_helper.from_array(np.ascontiguousarray(array), name)
         return name
 
-    def array(self, array: Any) -> str:
-        """An array passed to an op as a parameter (BatchNorm's running stats): named by its
-        state_dict key when it is a buffer's."""
-        return self.initializer(self._state.get(id(array)) or self.fresh("buffer"), np.asarray(array))
+    def array(self, array: Any, device: str) -> str:
+        """A device array passed to an op as a parameter (BatchNorm's running stats): named by
+        its state_dict key when it is a buffer's."""
+        name = self._state.get(id(array)) or self.fresh("buffer")
+        return self.initializer(name, get_backend(device).to_numpy(array))
 
     def const(self, array: Any, dtype: Any = np.int64) -> str:
         """A new initializer holding array (shapes and axes are int64)."""
@@ -174,7 +181,7 @@ def _emit_batch_norm(g: _Graph, r: _Record) -> None:
     channels = r.tensors[0].shape[1]
     weight = weight or g.const(np.ones(channels), dtype)
     bias = bias or g.const(np.zeros(channels), dtype)
-    mean, var = (g.array(p[key]) for key in ("running_mean", "running_var"))
+    mean, var = (g.array(p[key], r.tensors[0].device) for key in ("running_mean", "running_var"))
     g.node("BatchNormalization", [x, weight, bias, mean, var], r.out, epsilon=float(p["eps"]))
 
 
@@ -325,20 +332,20 @@ class _Tracer:
             return self._written_into(t)
         key = self.state.get(id(t))
         if key is not None:
-            self.used_state[key] = t.numpy()
+            self.used_state[key] = _host(t)
             return key
         self._count += 1
         name = f"/constant_{self._count}"
-        self.constants[name] = t.numpy().copy()
+        self.constants[name] = _host(t).copy()
         self._set_name(t, name)
         return name
 
     def _written_into(self, t: Tensor) -> str:
         """t changed in place since it was named: the latest op that took t and made a result
         equal to t's values now is the in-place op (ReLU(inplace=True), +=)."""
-        now = t.numpy()
+        now = _host(t)
         for r in reversed(self.records):
-            if any(x is t for x in r.tensors) and r.result.shape == t.shape and np.array_equal(r.result.numpy(), now):
+            if any(x is t for x in r.tensors) and r.result.shape == t.shape and np.array_equal(_host(r.result), now):
                 self._set_name(t, r.out)
                 return r.out
         raise UnsupportedOperatorError(
@@ -471,12 +478,23 @@ def export(
                 f"translation; supported: {', '.join(SUPPORTED_OPS)}"
             )
         emit(graph, record)
-    for name in [*tracer.used_state, *tracer.constants]:
-        if any(name in n.input for n in graph.nodes):
-            graph.initializer(name, tracer.used_state.get(name, tracer.constants.get(name)))
     for value, name in zip(output_values, out_names, strict=True):
         if rename.get(value) != name:  # an input, a constant, or another output's value
             graph.node("Identity", [rename.get(value, value)], name)
+    used = {name for n in graph.nodes for name in n.input}
+    batch = inputs[0].shape[0] if inputs[0].ndim else 0
+    for name, array in [*tracer.used_state.items(), *tracer.constants.items()]:
+        if name not in used:
+            continue
+        if name in tracer.constants and array.ndim and array.shape[0] == batch > 1 and any(
+            0 in dynamic.get(n, {}) for n in in_names
+        ):
+            raise UnsupportedOperatorError(
+                f"minigrad.onnx.export: a tensor of shape {array.shape} that the traced ops did not make (argmax, "
+                "a comparison, a new tensor sized by the input, ...) would be fixed in the file for batch size "
+                f"{batch}; compute it with exportable ops, or export a fixed batch with dynamic_axes={{}}"
+            )
+        graph.initializer(name, array)
 
     def value_info(name: str, t: Tensor) -> Any:
         shape = [dynamic.get(name, {}).get(i, n) for i, n in enumerate(t.shape)]
