@@ -114,7 +114,8 @@ class Custom(nn.Module):
         y += y.mean(1, keepdim=True)
         z = self.proj(y)  # Linear on a rank-4 input: MatMul + Add
         z = minigrad.cat([z, z.permute(0, 1, 3, 2) @ z], 2)  # (N, 3, 8, 4)
-        return F.softmax(z.flatten(1), dim=-1).sqrt() - z.sum((2, 3)).reshape(-1, 3).sum(1, keepdim=True) / 100
+        z = F.softmax(z.flatten(1), dim=-1).sqrt() - z.sum((2, 3)).reshape(-1, 3).sum(1, keepdim=True) / 100
+        return z[:, 1:-3:2] + z[..., -1:] * z.max(1, keepdim=True).values - z[:, 5, None].squeeze(1).max()
 
 
 @pytest.mark.parametrize("opset", [13, 17, 18, 21])  # ReduceMean takes its axes as an input from 18
@@ -181,15 +182,22 @@ def test_identity_model_and_float64(tmp_path):
 # --- errors ----------------------------------------------------------------------------------
 
 
-class Indexing(nn.Module):
+class AlwaysDropout(nn.Module):
     def forward(self, x):
-        return x[:, :2]
+        return F.dropout(x, 0.5, training=True)  # a dropout that ignores eval mode
+
+
+class FancyIndexing(nn.Module):
+    def forward(self, x):
+        return x[:, [0, 2]]
 
 
 def test_unsupported_op_is_named(tmp_path):
-    with pytest.raises(UnsupportedOperatorError, match=r"op IndexOp \(in Indexing.forward\).*supported: "):
-        export(Indexing(), minigrad.randn(2, 4), tmp_path / "m.onnx")
+    with pytest.raises(UnsupportedOperatorError, match=r"op DropoutOp \(in AlwaysDropout.forward\).*supported: "):
+        export(AlwaysDropout(), minigrad.randn(2, 4), tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()
+    with pytest.raises(UnsupportedOperatorError, match=r"indexing with .* is not exported \(only ints, slices"):
+        export(FancyIndexing(), minigrad.randn(2, 4), tmp_path / "m.onnx")
 
 
 def test_batch_statistics_at_inference_are_refused(tmp_path):

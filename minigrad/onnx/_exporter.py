@@ -228,17 +228,71 @@ def _emit_expand(g: _Graph, r: _Record) -> None:
     g.node("Expand", [r.names[0], g.const(shape)], r.out)
 
 
-def _emit_reduce(op_type: str) -> Callable[[_Graph, _Record], None]:
-    def emit(g: _Graph, r: _Record) -> None:
-        axes = r.params["axes"]
-        axes = list(range(r.tensors[0].ndim)) if axes is None else list(axes)
-        keep = int(r.params["keepdim"])
-        if g.opset >= 18 or op_type == "ReduceSum":
-            g.node(op_type, [r.names[0], g.const(axes)], r.out, keepdims=keep)
-        else:
-            g.node(op_type, r.names, r.out, axes=axes, keepdims=keep)
+def _reduce(g: _Graph, r: _Record, op_type: str, axes: Sequence[int] | None, keepdim: bool) -> None:
+    axes = list(range(r.tensors[0].ndim)) if axes is None else list(axes)
+    if g.opset >= 18 or op_type == "ReduceSum":  # axes became an input (ReduceSum's at opset 13)
+        g.node(op_type, [r.names[0], g.const(axes)], r.out, keepdims=int(keepdim))
+    else:
+        g.node(op_type, r.names, r.out, axes=axes, keepdims=int(keepdim))
 
-    return emit
+
+def _emit_sum_mean(op_type: str) -> Callable[[_Graph, _Record], None]:
+    return lambda g, r: _reduce(g, r, op_type, r.params["axes"], r.params["keepdim"])
+
+
+def _emit_max_min(g: _Graph, r: _Record) -> None:
+    """The values of max/min (over everything, or over dim; the indices of max(dim) are not
+    an op on the tape)."""
+    p = r.params
+    _reduce(g, r, "ReduceMax" if p["largest"] else "ReduceMin", None if p["dim"] is None else [p["dim"]],
+            p["keepdim"])
+
+
+_INT64_MAX = 2**63 - 1
+
+
+def _emit_index(g: _Graph, r: _Record) -> None:
+    """x[...] with ints, slices of positive step, None and Ellipsis: Slice, Squeeze for the ints,
+    Unsqueeze for the Nones. Bounds stay as written (None: to the end), so slicing keeps the
+    batch axis dynamic."""
+    index = r.params["index"]
+    items = list(index) if isinstance(index, tuple) else [index]
+    if not S._is_basic(tuple(items)):
+        raise UnsupportedOperatorError(
+            f"minigrad.onnx.export: indexing with {index!r:.80} is not exported (only ints, slices, None and ...)"
+        )
+    if Ellipsis in items:
+        at = items.index(Ellipsis)
+        items[at : at + 1] = [slice(None)] * (r.tensors[0].ndim - sum(i is not None for i in items) + 1)
+    starts, ends, axes, steps, squeeze, unsqueeze = [], [], [], [], [], []
+    axis = kept = 0  # the input axis an item indexes, the output axes made so far
+    for item in items:
+        if item is None:
+            unsqueeze.append(kept)
+            kept += 1
+            continue
+        if isinstance(item, slice):
+            kept += 1
+            step = 1 if item.step is None else int(item.step)
+            if step <= 0:
+                raise UnsupportedOperatorError(f"minigrad.onnx.export: slice step {step} is not exported")
+            start, stop = 0 if item.start is None else int(item.start), item.stop
+            end = _INT64_MAX if stop is None else int(stop)
+        else:
+            start, step = int(item), 1
+            end = _INT64_MAX if start == -1 else start + 1
+            squeeze.append(axis)
+        if item != slice(None):
+            starts.append(start)
+            ends.append(end)
+            axes.append(axis)
+            steps.append(step)
+        axis += 1
+    chain = [("Slice", [starts, ends, axes, steps]), ("Squeeze", [squeeze]), ("Unsqueeze", [unsqueeze])]
+    chain = [(op, args) for op, args in chain if args[0]] or [("Identity", [])]
+    x = r.names[0]
+    for i, (op, args) in enumerate(chain):
+        x = g.node(op, [x, *(g.const(a) for a in args)], r.out if i == len(chain) - 1 else None)
 
 
 def _emit_same(op_type: str, **attrs: Any) -> Callable[[_Graph, _Record], None]:
@@ -290,8 +344,10 @@ _EMITTERS: dict[Any, Callable[[_Graph, _Record], None]] = {
     E.CastOp: _emit_cast,
     E.CloneOp: _emit_same("Identity"),
     LA.MatMulOp: _emit_same("MatMul"),
-    R.SumOp: _emit_reduce("ReduceSum"),
-    R.MeanOp: _emit_reduce("ReduceMean"),
+    R.SumOp: _emit_sum_mean("ReduceSum"),
+    R.MeanOp: _emit_sum_mean("ReduceMean"),
+    R.MaxMinOp: _emit_max_min,
+    S.IndexOp: _emit_index,
     LocalResponseNorm: _emit_lrn,
 }
 
