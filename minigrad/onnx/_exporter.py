@@ -405,21 +405,20 @@ class _Tracer:
                 self._set_name(t, r.out)
                 return r.out
         raise UnsupportedOperatorError(
-            f"a tensor of shape {t.shape} was changed in place by code that is not an op "
+            f"minigrad.onnx.export: a tensor of shape {t.shape} was changed in place by code that is not an op "
             "(e.g. an assignment t[...] = v); use out-of-place ops in forward to export"
         )
 
     def add(self, op: Any, tensors: tuple, params: dict, result: Tensor) -> None:
+        """Record op(tensors, **params) -> result (autograd.trace's hook)."""
         names = [None if t is None else self.name(t) for t in tensors]
         self._count += 1
         out = f"/{getattr(op, '__name__', 'op').removesuffix('Op')}_{self._count}"
         self.records.append(_Record(op, tuple(tensors), names, params, result, out))
         self._set_name(result, out)
 
-    def hook(self, op: Any, inputs: tuple, params: dict, result: Tensor) -> None:
-        self.add(op, inputs, params, result)
-
     def module_hook(self, module: Module, args: tuple, output: Tensor) -> None:
+        """Record a module of _WHOLE_MODULES as one op over its inner ones (a forward hook)."""
         self.add(type(module), (args[0],), {"module": module}, output)
 
 
@@ -509,7 +508,7 @@ def export(
     handles = [m.register_forward_hook(tracer.module_hook) for m in model.modules() if isinstance(m, _WHOLE_MODULES)]
     try:
         model.eval()
-        with no_grad(), trace(tracer.hook):
+        with no_grad(), trace(tracer.add):
             result = model(*inputs)
     finally:
         for handle in handles:
