@@ -56,6 +56,9 @@ from minigrad.summary import summary
 from minigrad.tensor import Tensor, float32, float64, int64
 from minigrad.tensor import bool_ as bool  # noqa: A004 (PyTorch's name: minigrad.bool)
 
+# isort: split
+from minigrad import onnx  # noqa: F401 (minigrad.onnx.export; the onnx package is imported only when it runs)
+
 __version__ = "0.1.0"
 
 __all__ = [

@@ -27,6 +27,11 @@ _grad_mode = threading.local()
 _anomaly = False
 _sequence = itertools.count()
 _FREED = object()  # Function.saved after backward without retain_graph
+# Tracing (minigrad.onnx): while a thread runs inside trace(hook), every Function.apply in that
+# thread calls hook(cls, inputs, params, result), recorded or not. _tracing counts the threads
+# tracing, so the common path costs one global read.
+_tracing = 0
+_tracer = threading.local()
 
 
 # --- grad mode -----------------------------------------------------------------------
@@ -93,6 +98,22 @@ def is_anomaly_enabled() -> bool:
     return _anomaly
 
 
+@contextlib.contextmanager
+def trace(hook: Callable[[type, tuple, dict, Tensor], None]):
+    """Within it, each op applied in this thread calls hook(op class, input tensors (None for an
+    absent optional input), keyword parameters, result) after its forward. Used by minigrad.onnx."""
+    global _tracing
+    if getattr(_tracer, "hook", None) is not None:
+        raise RuntimeError("autograd.trace: this thread is already tracing")
+    _tracer.hook = hook
+    _tracing += 1
+    try:
+        yield
+    finally:
+        _tracing -= 1
+        _tracer.hook = None
+
+
 # --- nodes ---------------------------------------------------------------------------------
 
 
@@ -151,6 +172,10 @@ class Function:
             fn.versions = _saved_versions(be, (*inputs, result), (*arrays, out), fn.saved) if fn.saved else None
             result._requires_grad = True
             result.grad_fn = fn
+        if _tracing:
+            hook = getattr(_tracer, "hook", None)
+            if hook is not None:
+                hook(cls, inputs, params, result)
         return result
 
     def forward(self, *arrays, **params):

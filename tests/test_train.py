@@ -230,7 +230,7 @@ def test_eval_on_the_model_dataset_and_bad_inputs(trained_model, tmp_path, capsy
     np.savez(tmp_path / "range.npz", images=np.zeros((3, 28, 28), np.uint8), labels=np.array([0, 1, 10]))
     for args, message in [
         (["--images", str(tmp_path / "nolabels.npz")], "needs arrays 'images' and 'labels'"),
-        (["--images", str(tmp_path / "small.npz")], "expected images of shape"),
+        (["--images", str(tmp_path / "small.npz")], "are 20x20, but lenet5 (trained on mnist) expects 28x28"),
         (["--images", str(tmp_path / "range.npz")], "labels must lie in"),
         (["--images", str(tmp_path / "x-idx3-ubyte")], "needs --labels"),
         (["--noise", "blur:2"], "bad noise"),

@@ -320,11 +320,13 @@ class device(str):  # noqa: N801 (PyTorch's name)
 _CPU, _CUDA = device("cpu"), device("cuda")
 
 
-def resolve_device(device: str | None) -> str:
+def resolve_device(device: str | None, notice: bool = True) -> str:
     """The device (a `device`) a tensor lives on for a requested name: "cpu", "cuda" ("cuda:0"), or "auto".
 
-    "auto" picks "cuda" when usable, else "cpu" with a one-line notice on stderr
-    (a RuntimeError instead when the environment sets MINIGRAD_REQUIRE_CUDA=1).
+    "auto" picks "cuda" when usable, else "cpu" (a RuntimeError instead when the environment
+    sets MINIGRAD_REQUIRE_CUDA=1). The CPU fallback prints one line on stderr, once per process,
+    when notice is true: a user who asked for "auto" hears why the GPU is not used. Commands pass
+    notice=False when "auto" is only their default, so CPU-only machines run them silently.
     Asking for "cuda" where it is not usable is a RuntimeError saying why.
     """
     global _auto_notice_shown
@@ -340,7 +342,7 @@ def resolve_device(device: str | None) -> str:
             return _CUDA
         if os.environ.get("MINIGRAD_REQUIRE_CUDA") == "1":
             raise RuntimeError(f"device 'auto': MINIGRAD_REQUIRE_CUDA=1 but CUDA is not usable: {reason}")
-        if not _auto_notice_shown:
+        if notice and not _auto_notice_shown:
             _auto_notice_shown = True
             print(f"minigrad: CUDA not usable ({reason}); device 'auto' runs on the CPU", file=sys.stderr)
         return _CPU

@@ -1,8 +1,10 @@
-"""PNG plots of a training run (matplotlib is optional: without it write_plots draws nothing)."""
+"""PNG plots of a training run (matplotlib is optional: without it nothing is drawn, and the
+first attempt says so on stderr)."""
 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,13 +12,26 @@ import numpy as np
 
 from minigrad.nn import Conv2d, Module
 
-__all__ = ["write_plots", "plot_curves", "plot_filters", "plot_confusion"]
+__all__ = ["can_plot", "write_plots", "plot_curves", "plot_filters", "plot_confusion"]
 
 
 try:  # Figure draws off screen without pyplot's global state (and its slow import)
     from matplotlib.figure import Figure
 except ImportError:
     Figure = None
+
+_missing_notice_shown = False
+
+
+def can_plot() -> bool:
+    """Whether matplotlib is installed; when it is not, one line on stderr says the plots are
+    skipped (once per process)."""
+    global _missing_notice_shown
+    if Figure is None and not _missing_notice_shown:
+        _missing_notice_shown = True
+        print("minigrad: matplotlib is not installed, so no plots are drawn (pip install matplotlib)",
+              file=sys.stderr)
+    return Figure is not None
 
 
 def plot_curves(history: Sequence[dict], path: Path) -> None:
@@ -76,7 +91,7 @@ def write_plots(
 ) -> list[Path]:
     """curves.png, filters.png (when the model has a conv layer) and confusion.png in out;
     returns the files written, none when matplotlib is not installed."""
-    if Figure is None or not history:
+    if not history or not can_plot():
         return []
     out = Path(out)
     written = [out / "curves.png", out / "confusion.png"]

@@ -418,7 +418,7 @@ def _run(args: argparse.Namespace) -> int:
         args.out = args.out or str(path.parent)
     s = _settings(args, saved_settings)
     try:
-        device = resolve_device(s["device"])
+        device = resolve_device(s["device"], notice=args.device is not None)  # silent for the default auto
     except RuntimeError as exc:
         raise ValueError(str(exc)) from None
     if s["threads"]:
