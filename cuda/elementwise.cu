@@ -71,7 +71,7 @@ __device__ __forceinline__ T apply_binary(BinaryOp op, T a, T b) {
       else return pow(a, b);
     case BinaryOp::maximum: return a != a ? a : (b != b ? b : (a > b ? a : b));  // nan propagates, as numpy
     case BinaryOp::minimum: return a != a ? a : (b != b ? b : (a < b ? a : b));
-    case BinaryOp::relu_backward: return b > T(0) ? a : T(0);
+    case BinaryOp::relu_backward: return b <= T(0) ? T(0) : a;  // NaN passes, as the CPU kernel
     case BinaryOp::sigmoid_backward: return a * b * (T(1) - b);
     case BinaryOp::tanh_backward: return a * (T(1) - b * b);
   }

@@ -306,7 +306,13 @@ class Tensor:
 
     def _write(self, value: Any, index: Any = Ellipsis) -> None:
         """self[index] = value in self's memory (views see it); one more version."""
-        get_backend(self.device).assign(self._data, index, value)
+        be = get_backend(self.device)
+        if not be.writable(self._data):
+            raise RuntimeError(
+                "unsupported operation: more than one element of the written-to tensor refers to a single "
+                "memory location (an expand()ed tensor); clone() it before writing to it"
+            )
+        be.assign(self._data, index, value)
         self._version_counter.value += 1
 
     def _assign(self, name: str, value: Any) -> Tensor:

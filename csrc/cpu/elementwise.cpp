@@ -54,7 +54,8 @@ void relu_forward(const T* x, T* y, int64_t n) {
 
 template <typename T>
 void relu_backward(const T* dy, const T* y, T* dx, int64_t n) {
-  map_binary(dy, y, dx, n, [](T g, T out) { return out > T(0) ? g : T(0); });
+  // `out <= 0`, not `out > 0`: a NaN output passes the gradient on, as PyTorch's threshold_backward.
+  map_binary(dy, y, dx, n, [](T g, T out) { return out <= T(0) ? T(0) : g; });
 }
 
 template <typename T>

@@ -88,6 +88,14 @@ class Backend(ABC):
         keep = gen.random(shape, dtype=np.float64 if dtype == np.float64 else np.float32) >= p
         return self.from_numpy(keep.astype(dtype) * np.dtype(dtype).type(1.0 / (1.0 - p)))
 
+    def expand(self, a: Array, shape: tuple) -> Array:
+        """a broadcast to shape: a view where the device has them (then not writable), else a copy."""
+        return self.broadcast_to(a, shape)
+
+    def writable(self, a: Array) -> bool:
+        """False for a view that several elements share memory through (expand)."""
+        return True
+
     def argsort(self, a: Array, axis: int, descending: bool) -> Array:
         """Indices (int64) sorting a along axis; NaN sorts as the largest value; ascending keeps
         ties in order (descending is its reverse). On the host: sorting is rare in training."""

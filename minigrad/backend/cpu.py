@@ -203,7 +203,16 @@ class CPUBackend(Backend):
         return out
 
     def getitem(self, a, index):
-        return a[index]
+        out = a[index]
+        if type(out) is not np.ndarray:  # a full integer index gives a numpy scalar (a copy): take the 0-d view
+            out = a[(*index, Ellipsis) if isinstance(index, tuple) else (index, Ellipsis)]
+        return out
+
+    def expand(self, a, shape):
+        return np.broadcast_to(a, shape)  # a read-only view, as PyTorch's expand
+
+    def writable(self, a):
+        return a.flags.writeable
 
     def index_add(self, shape, dtype, index, values):
         out = np.zeros(shape, dtype)

@@ -46,7 +46,13 @@ def _dim(dim: int, ndim: int, op: str) -> int:
 
 
 def _dims(dim: int | Sequence[int] | None, ndim: int, op: str) -> tuple[int, ...] | None:
+    """Reduction axes, sorted; None for all (a 0-d tensor takes dim 0 or -1, as PyTorch, and
+    reduces over its one element)."""
     if dim is None:
+        return None
+    if ndim == 0:
+        for d in [dim] if isinstance(dim, (int, np.integer)) else dim:
+            _dim(int(d), ndim, op)
         return None
     if isinstance(dim, (int, np.integer)):
         return (_dim(int(dim), ndim, op),)

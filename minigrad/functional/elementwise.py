@@ -38,9 +38,17 @@ def _operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     elif not isinstance(b, Tensor):
         b = _constant(b, a)
     if a.dtype != b.dtype:
-        dt = _result_dtype(a.dtype, b.dtype)
+        # As PyTorch: a 0-d tensor's dtype only counts when its kind (bool < int < float) is
+        # above the other operand's; otherwise the tensor with dimensions decides.
+        if (a.ndim == 0) != (b.ndim == 0) and _KIND_RANK[a.dtype.kind] == _KIND_RANK[b.dtype.kind]:
+            dt = b.dtype if a.ndim == 0 else a.dtype
+        else:
+            dt = _result_dtype(a.dtype, b.dtype)
         a, b = cast(a, dt), cast(b, dt)
     return a, b
+
+
+_KIND_RANK = {"b": 0, "i": 1, "u": 1, "f": 2}
 
 
 def _binary(cls: type[Function], name: str, a: Any, b: Any) -> Tensor:
@@ -138,20 +146,30 @@ class PowOp(Function):
         return ga, gb
 
 
+def _pow_scalar(be: Any, a: Any, p: Any) -> Any:
+    """a ** p with PyTorch's special exponents: 0.5 is sqrt and -0.5 is 1 / sqrt, which differ from
+    pow at -0.0 and -inf (sqrt(-0.0) = -0.0, sqrt(-inf) = nan)."""
+    if p == 0.5:
+        return be.sqrt(a)
+    if p == -0.5:
+        return be.div(1, be.sqrt(a))
+    return be.pow(a, p)
+
+
 class PowScalarOp(Function):
     __slots__ = ("exponent",)
 
     def forward(self, a, exponent):
         self.exponent = exponent
         self.saved = (a,)
-        return self.be.pow(a, exponent)
+        return _pow_scalar(self.be, a, exponent)
 
     def backward(self, g):
         (a,) = self.saved
         p = self.exponent
         if p == 0:  # d(a**0)/da = 0, also at a = 0 where the formula gives 0 * inf
             return (self.be.full(a.shape, 0, g.dtype),)
-        return (self.be.mul(g, self.be.mul(self.be.pow(a, p - 1), p)),)
+        return (self.be.mul(g, self.be.mul(_pow_scalar(self.be, a, p - 1), p)),)
 
 
 class NegOp(Function):
@@ -207,7 +225,9 @@ class AbsOp(Function):
         return self.be.abs(a)
 
     def backward(self, g):
-        return (self.be.mul(g, self.be.sign(self.saved[0])),)
+        a = self.saved[0]
+        be = self.be
+        return (be.mul(g, be.where(be.compare("ne", a, a), 0, be.sign(a))),)  # 0 at NaN, as PyTorch
 
 
 class ClampOp(Function):

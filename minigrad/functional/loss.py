@@ -141,8 +141,8 @@ class NLLLossOp(Function):
         w, rows, safe, shape, total = self.saved
         be = self.be
         coef = be.neg(be.mul(w, g))
-        if total is not None:
-            coef = be.div(coef, total)
+        if total is not None:  # every row ignored: total 0, and so is every gradient (not 0 / 0)
+            coef = be.div(coef, be.where(be.compare("eq", total, 0), 1, total))
         return be.index_add(shape, w.dtype, (rows, safe), coef), None
 
 

@@ -108,6 +108,16 @@ class Conv2dOp(Function):
         )
 
 
+def _batched(apply: Any, input: Tensor) -> Tensor:
+    """apply(input). The kernels refuse an empty batch, which PyTorch accepts: then apply runs on one
+    zero image after the empty ones and its result is dropped, so the checks, the output shape and
+    the (zero) gradients are those of a real call."""
+    if input.ndim != 4 or input.shape[0] != 0:
+        return apply(input)
+    one = Tensor._make(get_backend(input.device).full((1, *input.shape[1:]), 0, input.dtype), input.device)
+    return apply(cat([input, one]))[:0]
+
+
 def conv2d(
     input: Tensor,
     weight: Tensor,
@@ -121,7 +131,10 @@ def conv2d(
     _require_float("conv2d", input, weight, bias)
     _require_tensor("conv2d", weight)
     padding = _conv_padding(padding, weight.shape, dilation, stride)
-    return Conv2dOp.apply(input, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    return _batched(
+        lambda x: Conv2dOp.apply(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups),
+        input,
+    )
 
 
 class MaxPool2dOp(Function):
@@ -168,13 +181,11 @@ def relu_max_pool2d(
 
 def _apply_max_pool(cls, name: str, input: Tensor, kernel_size, stride, padding, dilation, ceil_mode) -> Tensor:
     _require_float(name, input)
-    return cls.apply(
+    return _batched(
+        lambda x: cls.apply(
+            x, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode
+        ),
         input,
-        kernel_size=kernel_size,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        ceil_mode=ceil_mode,
     )
 
 
@@ -193,7 +204,9 @@ def max_pool2d(
     if not return_indices:
         return out
     fn = out.grad_fn
-    if fn is None:  # not recorded: the indices were dropped with the node, compute them again
+    if input.numel() == 0:
+        idx = get_backend(input.device).full(out.shape, 0, np.int64)
+    elif fn is None:  # not recorded: the indices were dropped with the node, compute them again
         _, idx = get_backend(input.device).max_pool2d_forward(
             input._data, kernel_size, stride, padding, dilation, ceil_mode
         )
@@ -227,13 +240,16 @@ def avg_pool2d(
     _require_float("avg_pool2d", input)
     if divisor_override is not None:
         raise NotImplementedError("avg_pool2d: divisor_override is not supported")
-    return AvgPool2dOp.apply(
+    return _batched(
+        lambda x: AvgPool2dOp.apply(
+            x,
+            kernel_size=kernel_size,
+            stride=stride,
+            padding=padding,
+            ceil_mode=ceil_mode,
+            count_include_pad=count_include_pad,
+        ),
         input,
-        kernel_size=kernel_size,
-        stride=stride,
-        padding=padding,
-        ceil_mode=ceil_mode,
-        count_include_pad=count_include_pad,
     )
 
 

@@ -74,9 +74,12 @@ class MaxMinOp(Function):
 
     def backward(self, g):
         be = self.be
-        if self.dim is None:
+        if self.dim is None:  # shared evenly by the ties, or by the NaNs when the result is NaN
             a, out = self.saved
             mask = be.astype(be.compare("eq", a, out), g.dtype)
+            if not be.all_finite(out):
+                nan_a = be.astype(be.compare("ne", a, a), g.dtype)
+                mask = be.add(mask, be.mul(nan_a, be.astype(be.compare("ne", out, out), g.dtype)))
             return (be.mul(mask, be.div(g, be.sum(mask, None, False))),)
         shape, idx = self.saved
         if not self.keepdim:
@@ -102,11 +105,16 @@ def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = 
 
 
 def _max_min(input: Tensor, dim: int | None, keepdim: bool, largest: bool, op: str) -> Any:
-    if input.numel() == 0:
-        raise RuntimeError(f"{op}: the tensor is empty (shape {input.shape})")
     if dim is None:
+        if input.numel() == 0:
+            raise RuntimeError(f"{op}: the tensor is empty (shape {input.shape})")
         return MaxMinOp.apply(input, largest=largest, dim=None, keepdim=False)
     d = _dim(dim, input.ndim, op)
+    if input.ndim == 0:  # PyTorch: the element itself, at index 0
+        zero = Tensor._make(get_backend(input.device).full((), 0, int64), input.device)
+        return MaxResult(MaxMinOp.apply(input, largest=largest, dim=None, keepdim=False), zero)
+    if input.shape[d] == 0:
+        raise RuntimeError(f"{op}: dim {dim} of shape {input.shape} is empty; there is nothing to reduce")
     values = MaxMinOp.apply(input, largest=largest, dim=d, keepdim=keepdim)
     return MaxResult(values, argmax(input, d, keepdim) if largest else argmin(input, d, keepdim))
 
@@ -123,14 +131,14 @@ def min(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:  #
 
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     be = get_backend(input.device)
-    if dim is None:
+    if dim is None or input.ndim == 0:
         return Tensor._make(be.argmax(be.reshape(input._data, (-1,)), 0, False), input.device)
     return Tensor._make(be.argmax(input._data, _dim(dim, input.ndim, "argmax"), keepdim), input.device)
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     be = get_backend(input.device)
-    if dim is None:
+    if dim is None or input.ndim == 0:
         return Tensor._make(be.argmin(be.reshape(input._data, (-1,)), 0, False), input.device)
     return Tensor._make(be.argmin(input._data, _dim(dim, input.ndim, "argmin"), keepdim), input.device)
 
