@@ -121,7 +121,8 @@ class Function:
     """A differentiable op and, once applied to tensors that require grad, its tape node.
 
     Subclasses define forward(self, *arrays, **params) -> array, saving what backward
-    needs in self.saved (a tuple) and parameters in their own __slots__, and
+    needs in self.saved (a tuple; only what the wanted gradients need, self.needs_grad(i), since
+    an in-place change of a saved input makes backward refuse) and parameters in their own __slots__, and
     backward(self, grad) -> tuple with one gradient array (or None) per input.
     self.be is the inputs' backend; self.needs_grad(i) says whether input i wants a gradient.
     """
@@ -143,6 +144,8 @@ class Function:
                 arrays.append(None)
                 edges.append(None)
                 continue
+            if t._view is not None and t._view[2] != t._version_counter.value:
+                _refresh_view(t)  # its base changed in place since t's node was made
             if t.device != device:
                 if device is not None:
                     raise RuntimeError(
@@ -157,16 +160,15 @@ class Function:
                 edges.append(None)
         be = fn.be = _backends.get(device) or get_backend(device)
         fn.saved = ()
+        fn.next = edges  # before forward, so that it saves only what the wanted gradients need
         out = fn.forward(*arrays, **params)
         if _anomaly:
             _check_finite(fn, out, "forward output", inputs)
         result = Tensor._make(out, device)
         source = be.view_source(out, arrays)
         if source >= 0:  # a view shares its base's version counter, as in PyTorch
-            counter = result._version_counter = inputs[source]._version_counter
-            counter.shared = True
+            _make_view(result, inputs[source], cls, params if len(inputs) == 1 else None)
         if record and is_grad_enabled():
-            fn.next = edges
             fn.seq = next(_sequence)
             fn.retained = None
             fn.versions = _saved_versions(be, (*inputs, result), (*arrays, out), fn.saved) if fn.saved else None
@@ -197,6 +199,36 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
+
+
+def _make_view(view: Tensor, source: Tensor, cls: type, params: dict | None) -> None:
+    """view shares source's memory: it shares its version counter and, when the op has the one
+    input (reshape, permute, expand, basic indexing), remembers how to take it again from the
+    base that owns the memory (view._view = (base, view function, base version)), so that an
+    in-place change through it or through the base can be recorded for backward."""
+    counter = view._version_counter = source._version_counter
+    if params is None:
+        return
+
+    def take(t: Tensor) -> Tensor:
+        return cls.apply(t, **params)
+
+    if source._view is None:
+        view._view = (source, take, counter.value)
+    else:
+        base, outer, _ = source._view
+        view._view = (base, lambda t: take(outer(t)), counter.value)
+
+
+def _refresh_view(t: Tensor) -> None:
+    """t's base changed in place after t's node was made: take t from the base again, so that its
+    gradient goes through the change (PyTorch regenerates a view's grad_fn the same way)."""
+    if not is_grad_enabled():
+        return  # refreshed when it is next used with recording on
+    base, take, _ = t._view
+    fresh = take(base)
+    t.grad_fn, t._requires_grad = fresh.grad_fn, fresh._requires_grad
+    t._view = (base, take, t._version_counter.value)
 
 
 def _saved_versions(be, tensors: Sequence, arrays: Sequence, saved: tuple) -> list | None:

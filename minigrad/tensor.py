@@ -58,11 +58,10 @@ class _VersionCounter:
     """How many times a memory was changed in place. A tensor and its views share one, so
     backward can tell when a saved value changed through any of them."""
 
-    __slots__ = ("value", "shared")
+    __slots__ = ("value",)
 
     def __init__(self) -> None:
         self.value = 0
-        self.shared = False  # a view was made: the memory has more than one tensor
 
 
 class Tensor:
@@ -73,7 +72,8 @@ class Tensor:
     to build one from Python data with PyTorch's dtype rules.
     """
 
-    __slots__ = ("_data", "device", "_requires_grad", "grad", "grad_fn", "_version_counter", "__weakref__")
+    # _view: (base, function taking this view from the base, base version then) for a view, else None
+    __slots__ = ("_data", "device", "_requires_grad", "grad", "grad_fn", "_version_counter", "_view", "__weakref__")
     __array_priority__ = 1000  # numpy scalars/arrays defer to Tensor's reflected operators
 
     def __init__(self, data: Any, requires_grad: bool = False, device: str | None = None):
@@ -94,6 +94,7 @@ class Tensor:
         self.grad_fn = None
         self._requires_grad = False
         self._version_counter = counter or _VersionCounter()
+        self._view = None
         if requires_grad:
             self.requires_grad = True
 
@@ -109,6 +110,7 @@ class Tensor:
         t.grad_fn = None
         t._requires_grad = False
         t._version_counter = _VersionCounter()
+        t._view = None
         return t
 
     # --- attributes ------------------------------------------------------------------
@@ -297,13 +299,6 @@ class Tensor:
         _autograd.retain_grad(self)
 
     # --- in place ------------------------------------------------------------------------
-    def _check_inplace(self, name: str) -> None:
-        if self._requires_grad and _autograd.is_grad_enabled():
-            kind = "a leaf tensor that requires grad" if self.grad_fn is None else "a tensor on the tape"
-            raise RuntimeError(
-                f"{name}: {kind} cannot be modified in place while grad is enabled; use minigrad.no_grad()"
-            )
-
     def _write(self, value: Any, index: Any = Ellipsis) -> None:
         """self[index] = value in self's memory (views see it); one more version."""
         be = get_backend(self.device)
@@ -315,39 +310,45 @@ class Tensor:
         be.assign(self._data, index, value)
         self._version_counter.value += 1
 
-    def _assign(self, name: str, value: Any) -> Tensor:
-        """Overwrite every element (not differentiable: refused for a tensor on the tape)."""
-        self._check_inplace(name)
-        self._write(value)
-        return self
-
     def _inplace(self, name: str, op: Any, *args: Any) -> Tensor:
-        """self = op(self, *args) in self's memory, as PyTorch's add_, mul_, +=, ...
+        """self = op(self, *args) in self's memory, as PyTorch's add_, mul_, +=, fill_, x[i] = v, ...
 
-        When grad is on and self or an argument requires grad, self takes op's node as its
-        grad_fn; op then runs on a copy of self's old values, which its node may save. A leaf
-        that requires grad is refused (outside no_grad), as in PyTorch, and so is a view or a
-        tensor with views (their nodes would go stale; PyTorch rebases them, minigrad does not)."""
+        When grad is on and self or an argument requires grad, the change is recorded: op runs on a
+        stand-in holding self's old values (its node may save them) and self takes op's node. A
+        view is changed through its base, which takes a node writing op's result into the view's
+        place (PyTorch's CopySlices); the other views of that base pick the change up when next
+        used. A leaf that requires grad (or a view of one) is refused outside no_grad, as in PyTorch."""
+        if not get_backend(self.device).writable(self._data):
+            self._write(None)  # raises, saying why
         recording = _autograd.is_grad_enabled() and (
             self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
         )
-        if recording:
-            if self._requires_grad and self.grad_fn is None:
-                raise RuntimeError(
-                    f"{name}: a leaf tensor that requires grad cannot be modified in place while grad is "
-                    "enabled; wrap the update in minigrad.no_grad()"
-                )
-            if self._version_counter.shared:
-                raise RuntimeError(
-                    f"{name}: an in-place change of a view, or of a tensor that has views, cannot be "
-                    "recorded for backward; use the out-of-place op"
-                )
-            old = Tensor._make(get_backend(self.device).copy(self._data), self.device)
-            old.grad_fn, old._requires_grad = self.grad_fn, self._requires_grad
-            result = op(old, *args)
-        else:
+        if not recording:
             with _autograd.no_grad():
                 result = op(self, *args)
+            self._write(self._checked_result(name, result)._data)
+            return self
+        base, take = (self, None) if self._view is None else self._view[:2]
+        if base._requires_grad and base.grad_fn is None:
+            kind = "a leaf tensor" if base is self else "a view of a leaf tensor"
+            raise RuntimeError(
+                f"{name}: {kind} that requires grad cannot be modified in place while grad is enabled; "
+                "wrap the update in minigrad.no_grad()"
+            )
+        old = Tensor._make(get_backend(base.device).copy(base._data), base.device)
+        old.grad_fn, old._requires_grad = base.grad_fn, base._requires_grad
+        if take is None:
+            new = _F.cast(self._checked_result(name, op(old, *args)), self.dtype)
+        else:
+            changed = _F.cast(self._checked_result(name, op(take(old), *args)), self.dtype)
+            new = _F.copy_slices(old, changed, take)
+        base._write(new._data)
+        base.grad_fn, base._requires_grad = new.grad_fn, True
+        if take is not None:
+            _autograd._refresh_view(self)
+        return self
+
+    def _checked_result(self, name: str, result: Tensor) -> Tensor:
         if result.shape != self.shape:
             raise RuntimeError(
                 f"{name}: output with shape {self.shape} doesn't match the broadcast shape {result.shape}"
@@ -356,26 +357,29 @@ class Tensor:
             raise RuntimeError(
                 f"{name}: result type {result.dtype} can't be cast to the desired output type {self.dtype}"
             )
-        if recording:
-            result = _F.cast(result, self.dtype)
-        self._write(result._data)
-        if recording:
-            self.grad_fn, self._requires_grad = result.grad_fn, True
+        return result
+
+    def _put(self, name: str, index: Any, value: Any) -> Tensor:
+        """self[index] = value (broadcast, cast to self's dtype), in place; recorded as _inplace
+        records, otherwise written straight into the indexed elements."""
+        be = get_backend(self.device)
+        if not isinstance(value, Tensor):
+            value = Tensor._make(be.from_numpy(np.asarray(value, dtype=self.dtype)), self.device)
+        elif value.device != self.device:
+            value = value.to(self.device)
+        if _autograd.is_grad_enabled() and (self._requires_grad or value._requires_grad):
+            return self._inplace(name, lambda s, v: _F.index_put(s, index, _F.cast(v, s.dtype)), value)
+        self._write(value._data, index)
         return self
 
-    def _operand(self, other: Any) -> Any:
-        return other._data if isinstance(other, Tensor) else other
-
     def zero_(self) -> Tensor:
-        return self._assign("zero_", 0)
+        return self._put("zero_", Ellipsis, 0)
 
-    def fill_(self, value: float) -> Tensor:
-        return self._assign("fill_", self._operand(value))
+    def fill_(self, value: Any) -> Tensor:
+        return self._put("fill_", Ellipsis, value)
 
     def copy_(self, src: Any) -> Tensor:
-        if isinstance(src, Tensor) and src._requires_grad and _autograd.is_grad_enabled():
-            raise RuntimeError("copy_: copying from a tensor that requires grad is not recorded; use clone()")
-        return self._assign("copy_", self._operand(src))
+        return self._put("copy_", Ellipsis, src)
 
     def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
         if alpha != 1:
@@ -415,21 +419,15 @@ class Tensor:
     __itruediv__ = div_
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
-        be = get_backend(self.device)
-        return self._assign("uniform_", be.uniform(_random.generator(), self.shape, a, b, self.dtype))
+        values = get_backend(self.device).uniform(_random.generator(), self.shape, a, b, self.dtype)
+        return self._put("uniform_", Ellipsis, Tensor._make(values, self.device))
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        be = get_backend(self.device)
-        return self._assign("normal_", be.normal(_random.generator(), self.shape, mean, std, self.dtype))
+        values = get_backend(self.device).normal(_random.generator(), self.shape, mean, std, self.dtype)
+        return self._put("normal_", Ellipsis, Tensor._make(values, self.device))
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        self._check_inplace("__setitem__")
-        if isinstance(value, Tensor) and value._requires_grad and _autograd.is_grad_enabled():
-            raise RuntimeError(
-                "__setitem__: assigning a tensor that requires grad is not recorded for backward; "
-                "build the result with cat/stack/where, or assign under minigrad.no_grad()"
-            )
-        self._write(self._operand(value), _F._index_arrays(index))
+        self._put("__setitem__", _F._index_arrays(index), value)
 
     # --- operators --------------------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:

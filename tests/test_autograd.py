@@ -84,16 +84,21 @@ def test_in_place_change_of_saved_values_is_an_error_not_a_wrong_gradient():
     from minigrad import nn, optim
 
     layer = nn.Linear(3, 2)
-    x = minigrad.randn(4, 3)
+    x = minigrad.randn(4, 3, requires_grad=True)
     opt = optim.SGD(layer.parameters(), lr=0.1)
     loss = layer(x).pow(2).sum()
     loss.backward(retain_graph=True)
-    opt.step()  # changes the weight that the tape saved to compute x's... and the weight's own gradient
+    opt.step()  # changes the weight that the tape saved to compute x's gradient
     with pytest.raises(RuntimeError, match=r"modified by an in-place operation: a float32 tensor of shape \(4, 3\)|"
                        r"modified by an in-place operation: a float32 tensor of shape \(2, 3\)"):
         loss.backward()
 
-    x = minigrad.randn(4, 3)
+    x = minigrad.randn(4, 3)  # not requiring grad: the weight is not saved (x's gradient is not wanted)
+    loss = layer(x).pow(2).sum()
+    loss.backward(retain_graph=True)
+    opt.step()
+    loss.backward()  # as PyTorch: nothing this backward reads was changed
+
     loss = layer(x).sum()
     with minigrad.no_grad():
         x.mul_(2)  # the input the weight gradient needs

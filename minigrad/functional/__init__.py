@@ -84,10 +84,12 @@ from minigrad.functional.shape import (
 from minigrad.functional.shape import (
     cat,
     chunk,
+    copy_slices,
     expand,
     flatten,
     gather,
     index,
+    index_put,
     masked_fill,
     pad,
     permute,
@@ -102,6 +104,8 @@ from minigrad.functional.shape import (
 )
 
 __all__ = [
+    "copy_slices",
+    "index_put",
     "MaxResult",
     "SortResult",
     "abs",

@@ -51,6 +51,11 @@ def _operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
 _KIND_RANK = {"b": 0, "i": 1, "u": 1, "f": 2}
 
 
+def _shape(saved: Any) -> tuple:
+    """The shape of a saved operand, or the shape saved in its place."""
+    return saved if isinstance(saved, tuple) else saved.shape
+
+
 def _binary(cls: type[Function], name: str, a: Any, b: Any) -> Tensor:
     a, b = _operands(a, b)
     try:
@@ -94,14 +99,15 @@ class MulOp(Function):
     __slots__ = ()
 
     def forward(self, a, b):
-        self.saved = (a, b)
+        # each operand is saved only for the other's gradient
+        self.saved = (a if self.needs_grad(1) else a.shape, b if self.needs_grad(0) else b.shape)
         return self.be.mul(a, b)
 
     def backward(self, g):
         a, b = self.saved
         be = self.be
-        ga = _sum_to(be, be.mul(g, b), a.shape) if self.needs_grad(0) else None
-        gb = _sum_to(be, be.mul(g, a), b.shape) if self.needs_grad(1) else None
+        ga = _sum_to(be, be.mul(g, b), _shape(a)) if self.needs_grad(0) else None
+        gb = _sum_to(be, be.mul(g, a), _shape(b)) if self.needs_grad(1) else None
         return ga, gb
 
 
@@ -109,7 +115,7 @@ class DivOp(Function):
     __slots__ = ()
 
     def forward(self, a, b):
-        self.saved = (a, b)
+        self.saved = (a if self.needs_grad(1) else a.shape, b)  # a only for b's gradient
         return self.be.div(a, b)
 
     def backward(self, g):
@@ -117,7 +123,7 @@ class DivOp(Function):
         be = self.be
         ga = be.div(g, b)
         gb = _sum_to(be, be.neg(be.div(be.mul(ga, a), b)), b.shape) if self.needs_grad(1) else None
-        return _sum_to(be, ga, a.shape), gb
+        return _sum_to(be, ga, _shape(a)), gb
 
 
 class PowOp(Function):

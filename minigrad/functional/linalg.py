@@ -6,7 +6,7 @@ import numpy as np
 
 from minigrad.autograd import Function
 from minigrad.functional._common import _require_float, _sum_to
-from minigrad.functional.elementwise import _operands
+from minigrad.functional.elementwise import _operands, _shape
 from minigrad.functional.shape import squeeze, unsqueeze
 from minigrad.tensor import Tensor
 
@@ -25,14 +25,15 @@ class MatMulOp(Function):
     __slots__ = ()
 
     def forward(self, a, b):
-        self.saved = (a, b)
+        # each operand is saved only for the other's gradient
+        self.saved = (a if self.needs_grad(1) else a.shape, b if self.needs_grad(0) else b.shape)
         return self.be.matmul(a, b)
 
     def backward(self, g):
         a, b = self.saved
         be = self.be
-        ga = _sum_to(be, be.matmul(g, _mT(be, b)), a.shape) if self.needs_grad(0) else None
-        gb = _sum_to(be, be.matmul(_mT(be, a), g), b.shape) if self.needs_grad(1) else None
+        ga = _sum_to(be, be.matmul(g, _mT(be, b)), _shape(a)) if self.needs_grad(0) else None
+        gb = _sum_to(be, be.matmul(_mT(be, a), g), _shape(b)) if self.needs_grad(1) else None
         return ga, gb
 
 

@@ -29,13 +29,15 @@ class LinearOp(Function):
         y = be.matmul(x2, be.permute(weight, (1, 0)))
         if bias is not None:
             y = be.bias_add(y, bias)
-        self.saved = (x2, weight, x.shape)
+        # x only for the weight's gradient, the weight only for x's
+        self.saved = (x2 if self.needs_grad(1) else None, weight if self.needs_grad(0) else weight.shape, x.shape)
         return be.reshape(y, x.shape[:-1] + (weight.shape[0],))
 
     def backward(self, g):
         x2, weight, x_shape = self.saved
         be = self.be
-        g2 = be.reshape(g, (x2.shape[0], weight.shape[0]))
+        out_features = weight[0] if isinstance(weight, tuple) else weight.shape[0]
+        g2 = be.reshape(g, (math.prod(x_shape[:-1]), out_features))
         gx = be.reshape(be.matmul(g2, weight), x_shape) if self.needs_grad(0) else None
         gw = be.matmul(be.permute(g2, (1, 0)), x2) if self.needs_grad(1) else None
         gb = be.bias_grad(g2) if self.needs_grad(2) else None

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd import Function
+from minigrad.autograd import Function, no_grad
 from minigrad.backend import get_backend
 from minigrad.functional._common import _dim, _result_dtype, _sum_to
 from minigrad.functional.elementwise import cast, where
@@ -247,24 +247,65 @@ def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
     return IndexOp.apply(input, index=_along(index, d))
 
 
-class ScatterOp(Function):
-    """a with values written at index; the gradient skips the overwritten places of a."""
+class IndexPutOp(Function):
+    """a with values written (broadcast) at index: a's gradient skips the written places, values'
+    is theirs, summed over the broadcast."""
 
     __slots__ = ("index",)
 
     def forward(self, a, values, index):
         self.index = index
+        self.saved = (values.shape,)
         out = self.be.copy(a)
         self.be.assign(out, index, values)
         return out
 
     def backward(self, g):
         be = self.be
-        ga = None
+        ga = gv = None
         if self.needs_grad(0):
             ga = be.copy(g)
             be.assign(ga, self.index, 0)
-        return ga, (be.getitem(g, self.index) if self.needs_grad(1) else None)
+        if self.needs_grad(1):
+            gv = _sum_to(be, be.contiguous(be.getitem(g, self.index)), self.saved[0])
+        return ga, gv
+
+
+def index_put(input: Tensor, index: Any, values: Tensor) -> Tensor:
+    """A copy of input with values written at input[index] (broadcast), differentiable in both:
+    what ``input[index] = values`` records."""
+    return IndexPutOp.apply(input, values, index=_index_arrays(index))
+
+
+class CopySlicesOp(Function):
+    """base with the view take(base) replaced by values: how an in-place change of a view is
+    recorded (PyTorch's CopySlices). take is the view's op, re-applied to arrays of base's shape."""
+
+    __slots__ = ("take",)
+
+    def forward(self, base, values, take):
+        self.take = take
+        out = self.be.copy(base)
+        self.be.assign(self._region(out), Ellipsis, values)
+        return out
+
+    def _region(self, array: Any) -> Any:
+        with no_grad():
+            return self.take(Tensor._make(array, self.be.device))._data
+
+    def backward(self, g):
+        be = self.be
+        ga = gv = None
+        if self.needs_grad(0):
+            ga = be.copy(g)
+            be.assign(self._region(ga), Ellipsis, 0)
+        if self.needs_grad(1):
+            gv = be.contiguous(self._region(g))
+        return ga, gv
+
+
+def copy_slices(base: Tensor, values: Tensor, take: Any) -> Tensor:
+    return CopySlicesOp.apply(base, values, take=take)
 
 
 def scatter(input: Tensor, dim: int, index: Tensor, src: Any) -> Tensor:
@@ -277,7 +318,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any) -> Tensor:
         values = cast(src, input.dtype)[tuple(slice(0, n) for n in index.shape)]
     else:
         values = Tensor._make(get_backend(input.device).full(index.shape, src, input.dtype), input.device)
-    return ScatterOp.apply(input, values, index=_along(index, d))
+    return IndexPutOp.apply(input, values, index=_along(index, d))
 
 
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
