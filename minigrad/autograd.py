@@ -280,32 +280,94 @@ def _accumulate(leaf: Tensor, grad) -> None:
         be.accumulate(leaf.grad._data, grad)
 
 
-def backward(root: Tensor, gradient=None, retain_graph: bool = False) -> None:
-    """Gradients of root with respect to every leaf that requires grad, accumulated into .grad."""
+def _root_gradient(root: Tensor, gradient) -> object:
+    """The gradient to start from at root: ones for a one-element root, else the given one."""
     if not root._requires_grad:
         raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
     be = get_backend(root.device)
     if gradient is None:
         if root._data.size != 1:
             raise RuntimeError("grad can be implicitly created only for scalar outputs")
-        gradient = be.full(root.shape, 1.0, root.dtype)
+        return be.full(root.shape, 1.0, root.dtype)
+    if isinstance(gradient, Tensor):
+        gradient = gradient._data
     else:
-        gradient = (
-            gradient._data if isinstance(gradient, Tensor) else be.from_numpy(np.asarray(gradient, dtype=root.dtype))
+        gradient = be.from_numpy(np.asarray(gradient, dtype=root.dtype))
+    if tuple(gradient.shape) != root.shape:
+        raise RuntimeError(
+            f"backward: gradient has shape {tuple(gradient.shape)} but the output has shape {root.shape}"
         )
-        if tuple(gradient.shape) != root.shape:
-            raise RuntimeError(
-                f"backward: gradient has shape {tuple(gradient.shape)} but the output has shape {root.shape}"
-            )
-    if root.grad_fn is None:
-        _accumulate(root, gradient)
-        return
+    return gradient
 
-    grads = {root.grad_fn: gradient}
-    heap = [(-root.grad_fn.seq, root.grad_fn)]
+
+def backward(root: Tensor, gradient=None, retain_graph: bool = False) -> None:
+    """Gradients of root with respect to every leaf that requires grad, accumulated into .grad."""
+    _run_backward([(root, _root_gradient(root, gradient))], retain_graph, None)
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Tensor | Sequence[Tensor | None] | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """The gradients of outputs (weighted by grad_outputs) with respect to inputs, as
+    torch.autograd.grad: returned, not accumulated into any .grad. An input the outputs do not
+    depend on is an error, or None with allow_unused=True. create_graph (gradients that are
+    themselves differentiable) is not available: minigrad's backward is not recorded on the tape."""
+    if create_graph:
+        raise RuntimeError("grad: create_graph=True is not supported; minigrad's backward is not itself recorded")
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for t in inputs:
+        if not isinstance(t, Tensor) or not t._requires_grad:
+            raise RuntimeError("grad: every input must be a tensor that requires grad")
+    captured: dict[int, object] = {id(t.grad_fn or t): None for t in inputs}
+    roots = [(out, _root_gradient(out, g)) for out, g in zip(outputs, grad_outputs, strict=True)]
+    _run_backward(roots, bool(retain_graph), captured)
+    results = []
+    for t in inputs:
+        g = captured[id(t.grad_fn or t)]
+        if g is None and not allow_unused:
+            raise RuntimeError("grad: one of the differentiated tensors appears not to have been used in the "
+                               "graph; set allow_unused=True if this is what you want")
+        results.append(None if g is None else Tensor._make(get_backend(t.device).astype(g, t.dtype), t.device))
+    return tuple(results)
+
+
+def _run_backward(roots: list, retain_graph: bool, captured: dict | None) -> None:
+    """Replay the nodes reachable from the roots (tensor, gradient) in decreasing sequence order.
+    Leaves accumulate into .grad; with captured ({id of a node or leaf: None}), the gradients
+    reaching those are stored there instead and no .grad changes (autograd.grad)."""
+    grads: dict = {}
+    heap: list = []
+
+    def arrive(edge, g, be) -> None:
+        if not isinstance(edge, Function):  # a leaf
+            if captured is None:
+                _accumulate(edge, g)
+            elif id(edge) in captured:
+                held = captured[id(edge)]
+                captured[id(edge)] = g if held is None else be.add(held, g)
+        elif edge in grads:
+            grads[edge] = be.add(grads[edge], g)
+        else:
+            grads[edge] = g
+            heapq.heappush(heap, (-edge.seq, edge))
+
+    for root, gradient in roots:
+        arrive(root.grad_fn or root, gradient, get_backend(root.device))
     while heap:
         fn = heapq.heappop(heap)[1]
         grad = grads.pop(fn)
+        if captured is not None and id(fn) in captured:
+            captured[id(fn)] = grad
         if fn.saved is _FREED:
             raise RuntimeError(
                 f"Trying to backward through the graph a second time ({fn.name()}): its saved "
@@ -314,7 +376,7 @@ def backward(root: Tensor, gradient=None, retain_graph: bool = False) -> None:
             )
         if fn.versions is not None:
             _check_versions(fn)
-        if fn.retained is not None:
+        if fn.retained is not None and captured is None:
             kept = fn.retained()
             if kept is not None:
                 _accumulate(kept, grad)
@@ -326,13 +388,7 @@ def backward(root: Tensor, gradient=None, retain_graph: bool = False) -> None:
                 continue
             if _anomaly:
                 _check_finite(fn, g, "backward gradient", [])
-            if not isinstance(edge, Function):  # a leaf
-                _accumulate(edge, g)
-            elif edge in grads:
-                grads[edge] = fn.be.add(grads[edge], g)
-            else:
-                grads[edge] = g
-                heapq.heappush(heap, (-edge.seq, edge))
+            arrive(edge, g, fn.be)
 
 
 def retain_grad(t: Tensor) -> None:

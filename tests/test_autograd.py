@@ -286,3 +286,27 @@ def test_unchanged_saved_values_still_backward():
         other.add_(1)  # a copy: not the saved memory
     z.backward()
     np.testing.assert_allclose(x.grad.numpy(), [8.0, 16.0])
+
+
+def test_autograd_grad_returns_gradients_without_touching_grad():
+    x = f64([1.0, 2.0])
+    w = f64([3.0, -1.0])
+    h = x * w
+    y = (h * h).sum()
+    gx, gh = autograd.grad(y, [x, h], retain_graph=True)
+    np.testing.assert_allclose(gx.numpy(), 2 * (x.detach().numpy() * w.detach().numpy()) * w.detach().numpy())
+    np.testing.assert_allclose(gh.numpy(), 2 * h.detach().numpy())
+    assert x.grad is None and w.grad is None
+    (gw,) = autograd.grad([y, h.sum()], w, grad_outputs=[None, minigrad.tensor(2.0, dtype=minigrad.float64)])
+    np.testing.assert_allclose(gw.numpy(), 2 * x.detach().numpy() ** 2 * w.detach().numpy() + 2 * x.detach().numpy())
+    unused = f64([1.0])
+    with pytest.raises(RuntimeError, match="allow_unused"):
+        autograd.grad((x * 2).sum(), [x, unused])
+    assert autograd.grad((x * 2).sum(), [x, unused], allow_unused=True)[1] is None
+    with pytest.raises(RuntimeError, match="create_graph"):
+        autograd.grad((x * 2).sum(), x, create_graph=True)
+    torch = pytest.importorskip("torch")
+    tx = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    (tg,) = torch.autograd.grad((tx.exp() * tx).sum(), tx)
+    (mg,) = autograd.grad((x.exp() * x).sum(), x)
+    np.testing.assert_allclose(mg.numpy(), tg.numpy())
