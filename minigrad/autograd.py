@@ -231,6 +231,20 @@ def _refresh_view(t: Tensor) -> None:
     t._view = (base, take, t._version_counter.value)
 
 
+def _saved_output_is(result: Tensor, target: Tensor) -> None:
+    """result's values were written into target's memory (an in-place op): where result's node
+    saved result, it now counts target's version, as if it had saved target (PyTorch's in-place
+    ops save self), so a later in-place change of target makes backward refuse."""
+    fn = result.grad_fn
+    if fn is None or fn.versions is None:
+        return
+    counter = target._version_counter
+    fn.versions = [
+        (counter, counter.value, dtype, shape) if saved is result._version_counter else (saved, version, dtype, shape)
+        for saved, version, dtype, shape in fn.versions
+    ]
+
+
 def _saved_versions(be, tensors: Sequence, arrays: Sequence, saved: tuple) -> list | None:
     """(version counter, version, dtype, shape) of each input or output whose memory the node
     saved (the array itself or a view of it), so backward can tell when it was changed in place.

@@ -343,6 +343,7 @@ class Tensor:
             changed = _F.cast(self._checked_result(name, op(take(old), *args)), self.dtype)
             new = _F.copy_slices(old, changed, take)
         base._write(new._data)
+        _autograd._saved_output_is(new, base)
         base.grad_fn, base._requires_grad = new.grad_fn, True
         if take is not None:
             _autograd._refresh_view(self)

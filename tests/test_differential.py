@@ -975,7 +975,7 @@ INPLACE: dict[str, Callable[[Lib, Any, Any], Any]] = {
     "*=": _aug_mul,
     "/=": _aug_div,
     "copy_": _copy,
-    "clamp_": lambda L, t, v: t.clamp_(0.75, 1.5),
+    "clamp_": lambda L, t, v: t.clamp_(0.7071, 1.4142),  # bounds the drawn values (0.5, 1.5, ...) cannot hit
     "fill_": lambda L, t, v: t.fill_(0.5),
     "zero_": lambda L, t, v: t.zero_(),
     "relu(inplace=True)": lambda L, t, v: L.relu(t, inplace=True),

@@ -209,7 +209,9 @@ class CPUBackend(Backend):
         return out
 
     def expand(self, a, shape):
-        return np.broadcast_to(a, shape)  # a read-only view, as PyTorch's expand
+        if tuple(shape) == a.shape:
+            return a.view()  # nothing repeats: a writable view
+        return np.broadcast_to(a, shape)  # elements share memory: a read-only view (writes raise, as in PyTorch)
 
     def writable(self, a):
         return a.flags.writeable
