@@ -31,12 +31,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import tempfile
+import zipfile
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import safetensors.numpy
+
+from minigrad import _torch_format
 
 TREE_KEY = "minigrad.tree"
 DIGEST_KEY = "minigrad.sha256"
@@ -133,6 +137,9 @@ def save(
     """
     if not isinstance(obj, Mapping):
         raise TypeError(f"minigrad.save: expected a dict, got {type(obj).__name__}")
+    if os.fspath(path).endswith((".pt", ".pth")):
+        _save_torch(obj, os.fspath(path), metadata)
+        return
     header: dict[str, str] = {}
     for key, value in (metadata or {}).items():
         if not isinstance(key, str) or not isinstance(value, str):
@@ -149,6 +156,38 @@ def save(
     header[DIGEST_KEY] = _digest(arrays)
     data = safetensors.numpy.save(arrays, metadata=header)
     _atomic_write(os.fspath(path), data)
+
+
+def _save_torch(obj: Mapping[str, Any], path: str, metadata: Mapping[str, str] | None) -> None:
+    """A .pt/.pth name gets PyTorch's own format, which torch.load reads (weights_only too)."""
+    if metadata:
+        raise ValueError(f"minigrad.save: {path}: a .pt file has no header for metadata; use a .safetensors name")
+    _encode(obj, [], {})  # the same checks of what can be stored
+    _atomic_write(path, _torch_format.write(obj, lambda v: _to_numpy(v) if _is_tensor(v) else None))
+
+
+def _load_torch(path: str, data: bytes) -> Any:
+    """A torch.save archive's object with its tensors as Tensors (no code from the file runs)."""
+    from minigrad.tensor import Tensor
+
+    try:
+        obj = _torch_format.read(data)
+    except (pickle.UnpicklingError, zipfile.BadZipFile, KeyError, ValueError, EOFError, TypeError) as exc:
+        raise CheckpointError(f"{path}: a zip archive but not a readable torch.save file ({exc})") from exc
+
+    def tensors(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: tensors(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(tensors(item) for item in value)
+        if isinstance(value, np.ndarray):
+            try:
+                return Tensor(value)
+            except (TypeError, OverflowError) as exc:
+                raise CheckpointError(f"{path}: a tensor of dtype {value.dtype} cannot be loaded ({exc})") from exc
+        return value
+
+    return tensors(obj)
 
 
 def _umask() -> int:
@@ -192,16 +231,14 @@ def _not_safetensors(path: str, data: bytes, reason: str) -> CheckpointError:
     Sniffed only after the safetensors header failed to parse: byte 0 of a valid file is
     the low byte of its header length and can be anything, 0x80 (pickle) or "PK" included."""
     if data[:2] == b"PK":
-        return CheckpointError(f"{path}: a zip archive (torch.save format?), not safetensors; minigrad never unpickles")
+        return CheckpointError(f"{path}: a zip archive, not safetensors")
     if data[:1] == b"\x80":
         return CheckpointError(f"{path}: a pickle, not safetensors; minigrad never unpickles")
     return CheckpointError(f"{path}: {reason}")
 
 
-def _read_checked(path: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+def _read_checked(path: str, data: bytes) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Arrays and header metadata of a safetensors file, or CheckpointError naming the file."""
-    with open(path, "rb") as f:
-        data = f.read()
     if len(data) < 8:
         raise _not_safetensors(path, data, f"truncated ({len(data)} bytes), not a safetensors file")
     header_len = int.from_bytes(data[:8], "little")
@@ -227,16 +264,25 @@ def _read_checked(path: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
 
 
 def load(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a file written by save (or any safetensors file) back as Tensors.
+    """Read a file written by save (any safetensors file, or a torch.save .pt archive) back as Tensors.
 
     A flat file gives {name: Tensor}; a flattened nested object comes back with
-    its original structure. Raises CheckpointError (a ValueError) naming the file
-    when it is truncated, corrupted or not safetensors.
+    its original structure. A torch.save archive is read without running code from it:
+    tensors and plain values only (what torch.load(weights_only=True) accepts of them).
+    Raises CheckpointError (a ValueError) naming the file when it is truncated,
+    corrupted, a pickle, or none of these formats.
     """
     from minigrad.tensor import Tensor
 
     path = os.fspath(path)
-    arrays, metadata = _read_checked(path)
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        arrays, metadata = _read_checked(path, data)
+    except CheckpointError:
+        if data[:2] != b"PK":
+            raise
+        return _load_torch(path, data)
     tensors = {}
     for name, a in arrays.items():
         try:
@@ -255,5 +301,6 @@ def load(path: str | os.PathLike) -> dict[str, Any]:
 def load_metadata(path: str | os.PathLike) -> dict[str, str]:
     """The caller metadata stored in a file's header (minigrad's reserved keys left out)."""
     path = os.fspath(path)
-    _, metadata = _read_checked(path)
+    with open(path, "rb") as f:
+        _, metadata = _read_checked(path, f.read())
     return {k: v for k, v in metadata.items() if not k.startswith(_RESERVED_PREFIX)}

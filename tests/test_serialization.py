@@ -204,12 +204,47 @@ def test_pickle_is_refused_without_unpickling(tmp_path):
     assert (tmp_path / "canary").exists()
 
 
-def test_torch_save_file_is_refused(tmp_path):
+def test_torch_save_files_load_without_running_code(tmp_path):
+    # issue 16: a .pt written by PyTorch loads (tensors and plain values), a code-carrying one is refused
     torch = pytest.importorskip("torch")
     path = tmp_path / "model.pt"
-    torch.save({"w": torch.zeros(3)}, path)
-    with pytest.raises(CheckpointError, match="model.pt"):
-        load(path)
+    state = {"w": torch.arange(12.0).reshape(3, 4).t(), "n": torch.tensor(7)}
+    state["i"] = torch.tensor([1, 2], dtype=torch.int32)
+    torch.save({"state": state, "epoch": 3, "names": ["a", "b"], "lr": 0.5, "none": None}, path)
+    loaded = load(path)
+    assert loaded["epoch"] == 3 and loaded["names"] == ["a", "b"] and loaded["lr"] == 0.5 and loaded["none"] is None
+    np.testing.assert_array_equal(loaded["state"]["w"].numpy(), np.arange(12.0).reshape(3, 4).T)
+    assert loaded["state"]["n"].item() == 7 and loaded["state"]["i"].dtype == np.int64
+
+    class Bomb:
+        def __reduce__(self):
+            return (os.remove, (str(tmp_path / "canary"),))
+
+    (tmp_path / "canary").write_text("alive")
+    torch.save({"w": Bomb()}, tmp_path / "bomb.pt")
+    with pytest.raises(CheckpointError, match="bomb.pt.*runs no code"):
+        load(tmp_path / "bomb.pt")
+    assert (tmp_path / "canary").exists()
+
+
+def test_pt_names_get_pytorch_format(tmp_path):
+    # issue 16: minigrad.save(sd, "model.pt") wrote safetensors, which torch.load refused
+    from minigrad.models import LeNet5
+
+    model = LeNet5()
+    checkpoint = {"model": model.state_dict(), "epoch": 2, "history": [0.5, 0.25], "tag": None}
+    save(checkpoint, tmp_path / "ck.pt")
+    back = load(tmp_path / "ck.pt")  # minigrad reads its own .pt
+    assert back["epoch"] == 2 and back["history"] == [0.5, 0.25] and back["tag"] is None
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(back["model"][key].numpy(), value.detach().numpy())
+    with pytest.raises(ValueError, match="metadata"):
+        save(model.state_dict(), tmp_path / "m.pth", metadata={"a": "b"})
+    torch = pytest.importorskip("torch")
+    theirs = torch.load(tmp_path / "ck.pt", weights_only=True)
+    assert theirs["epoch"] == 2 and theirs["history"] == [0.5, 0.25]
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(theirs["model"][key].numpy(), value.detach().numpy())
 
 
 def test_random_bytes_and_missing_file(tmp_path):
