@@ -302,6 +302,9 @@ class Tensor:
     def _write(self, value: Any, index: Any = Ellipsis) -> None:
         """self[index] = value in self's memory (views see it); one more version."""
         be = get_backend(self.device)
+        if self._data.size == 0:  # nothing to write (numpy refuses even that into a read-only view)
+            self._version_counter.value += 1
+            return
         if not be.writable(self._data):
             raise RuntimeError(
                 "unsupported operation: more than one element of the written-to tensor refers to a single "
@@ -318,7 +321,7 @@ class Tensor:
         view is changed through its base, which takes a node writing op's result into the view's
         place (PyTorch's CopySlices); the other views of that base pick the change up when next
         used. A leaf that requires grad (or a view of one) is refused outside no_grad, as in PyTorch."""
-        if not get_backend(self.device).writable(self._data):
+        if self._data.size and not get_backend(self.device).writable(self._data):
             self._write(None)  # raises, saying why
         recording = _autograd.is_grad_enabled() and (
             self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)

@@ -209,9 +209,10 @@ class CPUBackend(Backend):
         return out
 
     def expand(self, a, shape):
-        if tuple(shape) == a.shape:
-            return a.view()  # nothing repeats: a writable view
-        return np.broadcast_to(a, shape)  # elements share memory: a read-only view (writes raise, as in PyTorch)
+        out = np.broadcast_to(a, shape)  # read-only: where elements repeat, writes must raise (as PyTorch)
+        if out.size == a.size:  # nothing repeats (only size-1 axes added): a writable view
+            out = np.lib.stride_tricks.as_strided(a, out.shape, out.strides, writeable=True)
+        return out
 
     def writable(self, a):
         return a.flags.writeable
