@@ -53,7 +53,7 @@ from minigrad.functional import (  # noqa: F401
 from minigrad.random import manual_seed
 from minigrad.serialization import load, save
 from minigrad.summary import summary
-from minigrad.tensor import Tensor, float32, float64, int64
+from minigrad.tensor import Tensor, float32, float64, int64, uint8
 from minigrad.tensor import bool_ as bool  # noqa: A004 (PyTorch's name: minigrad.bool)
 
 # isort: split
@@ -67,6 +67,7 @@ __all__ = [
     "float32",
     "float64",
     "int64",
+    "uint8",
     "bool",
     "tensor",
     "from_numpy",

@@ -44,7 +44,7 @@ def tensor(data: Any, dtype: Any = None, device: str = "cpu", requires_grad: boo
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
-    """A CPU tensor sharing array's memory (float32, float64, int64 or bool)."""
+    """A CPU tensor sharing array's memory (float32, float64, int64, uint8 or bool)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected numpy.ndarray, got {type(array).__name__}")
     _normalize_dtype(array.dtype)

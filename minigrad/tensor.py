@@ -17,15 +17,16 @@ from minigrad.backend import get_backend, resolve_device
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
 int64 = np.dtype(np.int64)
+uint8 = np.dtype(np.uint8)  # images as stored (IDX, PNG); arithmetic promotes as PyTorch's
 bool_ = np.dtype(np.bool_)
-_DTYPES = (float32, float64, int64, bool_)
+_DTYPES = (float32, float64, int64, uint8, bool_)
 
 
 def _normalize_dtype(dtype: Any) -> np.dtype:
     """A supported numpy dtype from dtype (numpy dtype, type, or name); TypeError otherwise."""
     dt = np.dtype(dtype)
     if dt not in _DTYPES:
-        raise TypeError(f"unsupported dtype {dt}: minigrad has float32, float64, int64 and bool")
+        raise TypeError(f"unsupported dtype {dt}: minigrad has float32, float64, int64, uint8 and bool")
     return dt
 
 
@@ -37,7 +38,7 @@ def _check_int64_range(arr: np.ndarray) -> None:
 
 def _host_array(data: Any, dtype: Any = None) -> np.ndarray:
     """A new host array from Python data or an ndarray, with PyTorch's dtype rules:
-    Python floats -> float32, ints -> int64; ndarrays keep float32/float64/int64/bool,
+    Python floats -> float32, ints -> int64; ndarrays keep float32/float64/int64/uint8/bool,
     other integer types become int64 and other floating types float32. Integers that
     int64 cannot hold raise OverflowError instead of wrapping."""
     arr = np.asarray(data)

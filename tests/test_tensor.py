@@ -27,7 +27,7 @@ def test_python_data_dtypes_follow_torch():
     assert minigrad.tensor(np.zeros(3, np.float64)).dtype == minigrad.float64
     assert minigrad.tensor(np.zeros(3, np.int64)).dtype == minigrad.int64
     assert minigrad.tensor(np.zeros(3, np.int32)).dtype == minigrad.int64
-    assert minigrad.tensor(np.zeros(3, np.uint8)).dtype == minigrad.int64
+    assert minigrad.tensor(np.zeros(3, np.uint8)).dtype == minigrad.uint8  # kept, as torch.tensor does
     assert minigrad.tensor(np.zeros(3, np.float16)).dtype == minigrad.float32
     assert minigrad.tensor([1, 2], dtype=minigrad.float64).dtype == minigrad.float64
 
@@ -543,3 +543,14 @@ def test_contiguous_goes_through_the_backend():
     tt = t.transpose(0, 1)
     assert not tt.is_contiguous() and tt.contiguous().is_contiguous()
     np.testing.assert_array_equal(tt.contiguous().numpy(), tt.numpy())
+
+
+def test_uint8_tensors_as_pytorch():
+    # issue 16: IDX images are uint8; from_numpy(uint8) was refused and tensor() made int64
+    images = np.array([[0, 128, 255]], np.uint8)
+    t = minigrad.from_numpy(images)
+    assert t.dtype == minigrad.uint8 and minigrad.tensor(images).dtype == minigrad.uint8
+    assert (t + 1).dtype == minigrad.uint8 and (t + 1).tolist() == [[1, 129, 0]]  # wraps, as torch.uint8
+    assert (t / 255).dtype == minigrad.float32 and t.float().max().item() == 255.0
+    assert t.sum().dtype == minigrad.int64 and t.sum().item() == 383
+    assert (t + minigrad.tensor([[1, 2, 3]])).dtype == minigrad.int64

@@ -22,7 +22,8 @@ class SumOp(Function):
     def forward(self, a, axes, keepdim):
         self.axes, self.keepdim = axes, keepdim
         self.saved = (a.shape,)
-        return self.be.sum(a, axes, keepdim)
+        out = self.be.sum(a, axes, keepdim)
+        return out if a.dtype.kind == "f" or out.dtype == int64 else self.be.astype(out, int64)  # as PyTorch
 
     def _expand(self, g):
         (shape,) = self.saved
