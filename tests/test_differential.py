@@ -1069,7 +1069,12 @@ def inplace_program(draw: st.DrawFn, shape: tuple[int, ...], dtype: Any) -> list
             else:
                 same = [j for j, q in enumerate(probes) if q.shape == p.shape]
                 operand = ("tensor", draw(st.sampled_from(same)))
-            op = draw(st.sampled_from(_DERIVATIVE_PRESERVING if fd and no_grad else [*sorted(INPLACE), "setitem"]))
+            ops = _DERIVATIVE_PRESERVING if fd and no_grad else [*sorted(INPLACE), "setitem"]
+            if not p.flags.writeable:
+                # A known difference: PyTorch lets fill_/zero_/`e[...] = number` write one value into
+                # an expanded tensor's shared elements; minigrad refuses every write into one.
+                ops = [o for o in ops if o not in ("fill_", "zero_", "setitem")]
+            op = draw(st.sampled_from(ops))
             index: Any = Ellipsis
             if op == "setitem" and p.ndim and p.shape[0]:
                 index = draw(st.sampled_from([0, slice(None, 1), Ellipsis]))
