@@ -54,7 +54,9 @@ class Tensor:
     """
 
     # _version counts in-place changes, so backward can tell when values it saved were changed
-    __slots__ = ("_data", "device", "_requires_grad", "grad", "grad_fn", "_version", "__weakref__")
+    # _post_accumulate_grad_hooks: left unset until a hook is registered (see autograd)
+    __slots__ = ("_data", "device", "_requires_grad", "grad", "grad_fn", "_version",
+                 "_post_accumulate_grad_hooks", "__weakref__")
     __array_priority__ = 1000  # numpy scalars/arrays defer to Tensor's reflected operators
 
     def __init__(self, data: Any, requires_grad: bool = False, device: str | None = None):
@@ -247,6 +249,11 @@ class Tensor:
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in .grad during backward."""
         _autograd.retain_grad(self)
+
+    def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
+        """hook(self) runs once per backward(), after this leaf's gradient of that pass is
+        accumulated into .grad; returns a handle whose remove() unregisters it (as PyTorch)."""
+        return _autograd.register_post_accumulate_grad_hook(self, hook)
 
     # --- in place (outside the tape: for optimizers, init and data handling) ---------------
     def _check_inplace(self, name: str) -> None:
