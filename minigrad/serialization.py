@@ -178,11 +178,13 @@ def _read_checked(path: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Arrays and header metadata of a safetensors file, or CheckpointError naming the file."""
     with open(path, "rb") as f:
         data = f.read()
-    if data[:2] == b"PK":
+    # a safetensors header (JSON) starts at byte 8; its length's low byte may well be 0x80 or "P"
+    looks_like_safetensors = data[8:9] == b"{"
+    if data[:2] == b"PK" and not looks_like_safetensors:
         raise CheckpointError(
             f"{path}: a zip archive (torch.save format?), not safetensors; minigrad never unpickles"
         )
-    if data[:1] == b"\x80":
+    if data[:1] == b"\x80" and not looks_like_safetensors:
         raise CheckpointError(f"{path}: a pickle, not safetensors; minigrad never unpickles")
     if len(data) < 8:
         raise CheckpointError(f"{path}: truncated ({len(data)} bytes), not a safetensors file")

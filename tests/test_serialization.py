@@ -204,6 +204,21 @@ def test_pickle_is_refused_without_unpickling(tmp_path):
     assert (tmp_path / "canary").exists()
 
 
+def test_header_length_whose_low_byte_looks_like_pickle_or_zip_loads(tmp_path):
+    """A header of 0x180 bytes starts the file with 0x80 (pickle's first byte), one of 0x4b50
+    bytes with "PK" (zip's): still safetensors files, and read as such."""
+    path = tmp_path / "c.safetensors"
+
+    def header_length(note: str) -> int:
+        save({"w": Tensor(np.ones(3, np.float32)), "note": note}, path)
+        return int.from_bytes(path.read_bytes()[:8], "little")
+
+    base = header_length("")
+    for target in (0x180, 0x4B50):
+        assert header_length("x" * (target - base)) == target
+        assert load(path)["w"].tolist() == [1.0, 1.0, 1.0]
+
+
 def test_torch_save_file_is_refused(tmp_path):
     torch = pytest.importorskip("torch")
     path = tmp_path / "model.pt"
