@@ -26,7 +26,7 @@ from minigrad.models import build_model
 def synthetic_mnist(n: int, seed: int = 0) -> ArrayDataset:
     """Images with a class-dependent pattern plus noise, normalised, and their labels."""
     rng = np.random.default_rng(seed)
-    templates = rng.random((10, 1, 28, 28)).astype(np.float32)
+    templates = rng.standard_normal((10, 1, 28, 28)).astype(np.float32)
     labels = rng.integers(0, 10, n)
     images = templates[labels] + 0.5 * rng.standard_normal((n, 1, 28, 28)).astype(np.float32)
     return ArrayDataset(images.astype(np.float32), labels.astype(np.int64))
@@ -129,7 +129,7 @@ def collectives() -> None:
 def fault(kind: str) -> None:
     """Rank 1 fails at its 3rd step (SIGKILL, an exception, or exit status 3 without MPI_Finalize's
     partners); the other ranks keep training and would wait forever in the next all-reduce."""
-    rank, world = dist.get_rank(), dist.get_world_size()
+    rank = dist.get_rank()
     minigrad.set_num_threads(1)
     minigrad.manual_seed(0)
     model = dist.DistributedDataParallel(build_model("lenet5"))
@@ -160,7 +160,7 @@ def main() -> None:
     p.add_argument("--model", default="lenet5")
     p.add_argument("--bucket-mb", type=float, default=25.0)
     p.add_argument("--ddp", action="store_true")
-    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--lr", type=float, default=0.1)
     p.add_argument("--momentum", type=float, default=0.0)
     args = p.parse_args()
     if dist.launched_by_mpi():

@@ -12,6 +12,7 @@ Run with ``mpiexec -n 4 python train.py``. Needs ``pip install "minigrad[distrib
 See docs/distributed.md.
 """
 
+from minigrad.data.sampler import DistributedSampler
 from minigrad.distributed.ddp import DistributedDataParallel
 from minigrad.distributed.process_group import (
     INSTALL_HINT,
@@ -33,7 +34,6 @@ from minigrad.distributed.process_group import (
     launched_by_mpi,
     rank_and_world_size,
 )
-from minigrad.data.sampler import DistributedSampler
 
 __all__ = [
     "INSTALL_HINT",

@@ -118,8 +118,9 @@ def _abort_on_exception(exc_type, exc, tb) -> None:
         sys.__excepthook__(exc_type, exc, tb)
         return
     text = "".join(traceback.format_exception(exc_type, exc, tb))
-    sys.stderr.write(f"rank {world.rank}/{world.size}: uncaught exception, aborting every rank:\n{text}")
-    sys.stderr.flush()
+    stderr = sys.__stderr__ or sys.stderr  # the real one, also where a launcher silenced sys.stderr
+    stderr.write(f"rank {world.rank}/{world.size}: uncaught exception, aborting every rank:\n{text}")
+    stderr.flush()
     abort(1)
 
 
