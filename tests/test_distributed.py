@@ -264,7 +264,9 @@ def test_a_rank_that_dies_or_raises_ends_the_job_with_a_clear_error(tmp_path, ki
 
 # -------------------------------------------------------------------- minigrad-train under mpiexec
 _RUNNER = """
-import json, sys
+import json, os, sys
+from pathlib import Path
+Path(f"pid.{os.environ.get('OMPI_COMM_WORLD_RANK', 'x')}").write_text(str(os.getpid()))  # for the kill test
 from minigrad.data import datasets
 datasets.CHECKSUMS.update(json.loads(sys.argv[1]))  # the generated data set's checksums
 from minigrad import train
@@ -277,9 +279,14 @@ def train_args(out: Path, epochs: int = 1) -> list[str]:
             "--out", str(out), "--no-plots", "--threads", "1"]
 
 
-def mpi_train(n: int, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+def mpi_train_command(n: int, args: list[str]) -> list[str]:
     checksums = json.dumps({k: datasets.CHECKSUMS[k] for k in ("mnist", "fashion-mnist")})
-    return mpiexec(n, "-c", _RUNNER, checksums, *args, cwd=cwd, timeout=180)
+    return [MPIEXEC, "-n", str(n), sys.executable, "-c", _RUNNER, checksums, *args]
+
+
+def mpi_train(n: int, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(mpi_train_command(n, args), env=mpi_env(), cwd=cwd, capture_output=True, text=True,
+                          timeout=180)
 
 
 @needs_mpi
@@ -328,3 +335,32 @@ def test_minigrad_train_divergence_on_two_ranks_stops_every_rank(tmp_path, monke
     result = mpi_train(2, [*train_args(tmp_path / "run"), "--lr", "1e30", "--momentum", "0"], tmp_path)
     assert result.returncode == 3 and time.perf_counter() - t0 < 60, result.stderr[-3000:]
     assert result.stderr.count("training diverged at epoch 1") == 1  # rank 0's message only
+
+
+@needs_mpi
+def test_sigkill_of_the_writing_rank_ends_the_job_and_leaves_a_whole_checkpoint(tmp_path, monkeypatch):
+    """Rank 0 writes a checkpoint after every step; SIGKILL it at random moments: the job ends
+    within a bounded time and the checkpoint left is whole (it loads, and the run resumes to its end)."""
+    make_data_dir(tmp_path / "data", monkeypatch, n_train=1024 + 64)
+    rng = np.random.default_rng(0)
+    for attempt in range(3):
+        out, pid0 = tmp_path / f"run{attempt}", tmp_path / "pid.0"
+        pid0.unlink(missing_ok=True)
+        proc = subprocess.Popen(mpi_train_command(2, [*train_args(out, epochs=2), "--checkpoint-every", "1"]),
+                                env=mpi_env(), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True)
+        deadline = time.monotonic() + 120
+        while not ((out / "checkpoint.safetensors").exists() and pid0.exists()) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stderr.read()[-2000:]
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0, 0.5))  # somewhere in the stream of steps and checkpoint writes
+        os.kill(int(pid0.read_text()), 9)
+        t0 = time.perf_counter()
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode != 0 and time.perf_counter() - t0 < 30, err[-2000:]
+        assert "signal 9" in err, err[-2000:]
+        assert minigrad.load(out / "checkpoint.safetensors")["world_size"] == 2  # whole: its digest checks
+    result = mpi_train(2, ["--resume", str(out)], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert [r["epoch"] for r in metrics(out)["epochs"]] == [1, 2]
+    assert not [p.name for p in out.iterdir() if p.name.endswith("tmp")]
