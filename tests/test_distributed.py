@@ -105,7 +105,7 @@ def test_assign_buckets_follows_pytorch():
 
 class FakeComm:
     """Two ranks where the other one produces the same gradients, except for the parameters in
-    ``other_unused`` (it sends zeros and 'unused' for them). Records the order of the starts."""
+    ``other_unused`` (it sends zeros and 'unused' for them). Records the order of the reductions."""
 
     size = 2
 
@@ -114,20 +114,25 @@ class FakeComm:
 
     def start(self, flat):
         self.started.append(flat)
-        return flat
+        return flat  # the request: summed by wait()
+
+    def reduce(self, flat):  # blocking: the last bucket
+        self.started.append(flat)
+        self.wait([flat])
 
     def progress(self, requests):
         pass
 
     def wait(self, requests):
         for bucket in self.buckets():
-            flat = bucket.flat
-            other = flat.copy()
+            if not any(bucket.flat is r for r in requests):
+                continue
+            other = bucket.flat.copy()
             for i, p in enumerate(bucket.params):
                 if id(p) in self.other_unused:
                     other[bucket.offsets[i] : bucket.offsets[i + 1]] = 0
                     other[bucket.numel + i] = 0
-            flat += other
+            bucket.flat += other
 
 
 def test_reducer_starts_buckets_in_order_during_backward_and_averages():

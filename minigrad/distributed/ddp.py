@@ -13,7 +13,10 @@ Buckets follow PyTorch (Li et al., VLDB 2020): parameters in reverse registratio
 (about the order backward produces them), one dtype and device per bucket, the first
 bucket closed at 1 MiB so communication starts early, the others at ``bucket_cap_mb``.
 Buckets are reduced in index order on every rank (MPI needs collectives in the same
-order everywhere), so a bucket that is ready early waits for the ones before it.
+order everywhere), so a bucket that is ready early waits for the ones before it. The last
+bucket (the first layers, whose gradients come last) has no backward left to hide behind:
+it is reduced with a blocking MPI_Allreduce, which MPI libraries implement with their tuned
+algorithms (Open MPI 5 here: 50 us against 210 us for Iallreduce + Wait of LeNet-5's 247 KB).
 """
 
 from __future__ import annotations
@@ -98,11 +101,14 @@ class _Bucket:
         for i, p in enumerate(self.params):
             if self.flat[self.numel + i] == 0:
                 continue
-            mean = (self.view(i) / world_size).reshape(p.shape)
             if p.grad is None:
+                mean = (self.view(i) / world_size).reshape(p.shape)
                 p.grad = Tensor._make(get_backend(p.device).from_numpy(mean), p.device)
+            elif p.device == "cpu" and p.grad._data.flags.c_contiguous:
+                np.divide(self.view(i), world_size, out=p.grad._data.reshape(-1))
+                p.grad._version += 1
             else:
-                get_backend(p.device).assign(p.grad._data, Ellipsis, mean)
+                get_backend(p.device).assign(p.grad._data, Ellipsis, (self.view(i) / world_size).reshape(p.shape))
                 p.grad._version += 1
 
     def reset(self) -> None:
@@ -122,6 +128,10 @@ class MPIAllReduce:
         return pg._call("all_reduce of a gradient bucket", self.comm.Iallreduce, self.MPI.IN_PLACE, flat,
                         self.MPI.SUM)
 
+    def reduce(self, flat: np.ndarray) -> None:
+        """The blocking sum, for the last bucket."""
+        pg._call("all_reduce of a gradient bucket", self.comm.Allreduce, self.MPI.IN_PLACE, flat, self.MPI.SUM)
+
     def progress(self, requests: list) -> None:
         """Let MPI advance the started reductions (MPI moves non-blocking collectives inside its calls)."""
         pg._call("all_reduce of a gradient bucket", self.MPI.Request.Testall, requests)
@@ -133,8 +143,8 @@ class MPIAllReduce:
 class Reducer:
     """Bucketed gradient averaging driven by parameter hooks (see the module docstring).
 
-    ``comm`` has start(flat) -> request, progress(requests), wait(requests) and ``size``
-    (MPIAllReduce; tests pass a fake). ``wait_seconds`` adds up the time spent waiting for
+    ``comm`` has start(flat) -> request, reduce(flat) (blocking), progress(requests),
+    wait(requests) and ``size`` (MPIAllReduce; tests pass a fake). ``wait_seconds`` adds up the time spent waiting for
     reductions at the end of backward: the communication that backward did not hide.
     """
 
@@ -166,13 +176,22 @@ class Reducer:
 
     def _start_ready(self) -> None:
         started = False
-        while self.next_bucket < len(self.buckets) and self.buckets[self.next_bucket].pending == 0:
+        last = len(self.buckets) - 1
+        while self.next_bucket <= last and self.buckets[self.next_bucket].pending == 0:
             bucket = self.buckets[self.next_bucket]
-            bucket.request = self.comm.start(bucket.flat)
+            if self.next_bucket == last:
+                t0 = time.perf_counter()
+                self.comm.reduce(bucket.flat)
+                self.wait_seconds += time.perf_counter() - t0
+            else:
+                bucket.request = self.comm.start(bucket.flat)
             self.next_bucket += 1
             started = True
         if not started and self.next_bucket:
-            self.comm.progress([b.request for b in self.buckets[: self.next_bucket]])
+            self.comm.progress(self._requests())
+
+    def _requests(self) -> list:
+        return [b.request for b in self.buckets[: self.next_bucket] if b.request is not None]
 
     def _finish(self) -> None:
         """End of backward: start what is left (zeros for parameters without a gradient), wait for
@@ -183,7 +202,7 @@ class Reducer:
                 bucket.pending = 0
             self._start_ready()
             t0 = time.perf_counter()
-            self.comm.wait([b.request for b in self.buckets])
+            self.comm.wait(self._requests())
             self.wait_seconds += time.perf_counter() - t0
             for bucket in self.buckets:
                 bucket.store_mean(self.comm.size)
