@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
         if dist.rank_and_world_size()[0] == 0:
             print(json.dumps(result), flush=True)
         return
-    mpiexec = shutil.which("mpiexec")
+    mpiexec = shutil.which("mpiexec") or shutil.which("mpiexec", path=str(Path(sys.executable).parent))
     if mpiexec is None:
         raise SystemExit('bench_distributed: mpiexec not found (pip install "minigrad[distributed]")')
     me = [sys.executable, str(Path(__file__).resolve())]

