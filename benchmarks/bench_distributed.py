@@ -12,7 +12,11 @@ by other processes on a shared machine). Reported per model:
 - images/s of each, and the scaling efficiency = (N-rank images/s) / (N x baseline images/s);
 - exposed communication: the share of the N-rank step time spent at the end of backward
   waiting for gradient all-reduces that backward did not hide (``ddp.comm_wait_seconds``;
-  it also holds waiting for a slower rank, which on a shared machine is most of it).
+  it also holds waiting for a slower rank, which on a shared machine is most of it);
+- the CPU share of each run: its least-served process's CPU time / wall time. Below 0.9 another
+  program took part of a core (N ranks on N cores are in lockstep, so one rank losing its core
+  stalls all); the efficiency over the undisturbed rounds (all shares >= 0.9) is reported beside
+  the plain medians.
 
 Data is random, made once in memory (the loader is not measured). Needs mpiexec and mpi4py
 (pip install "minigrad[distributed]"); as root, Open MPI also needs OMPI_ALLOW_RUN_AS_ROOT=1 and
@@ -89,19 +93,22 @@ def measure(name: str, batch: int, steps: int, warmup: int) -> dict:
     if world > 1:
         dist.barrier()
     wait0 = net.comm_wait_seconds if world > 1 else 0.0
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     for _ in range(steps):
         step()
     elapsed = time.perf_counter() - t0
+    cpu_share = (time.process_time() - cpu0) / elapsed  # an MPI wait spins: it counts as CPU time
     wait = (net.comm_wait_seconds - wait0) if world > 1 else 0.0
     if world > 1:  # the job's time is its slowest rank's; the exposed wait is averaged over ranks
         figures = minigrad.tensor([elapsed, wait], dtype=minigrad.float64)
         slowest = minigrad.tensor([elapsed], dtype=minigrad.float64)
+        least_served = minigrad.tensor([cpu_share], dtype=minigrad.float64)
         dist.all_reduce(figures)
         dist.all_reduce(slowest, dist.ReduceOp.MAX)
-        elapsed, wait = slowest.item(), figures.tolist()[1] / world
+        dist.all_reduce(least_served, dist.ReduceOp.MIN)
+        elapsed, wait, cpu_share = slowest.item(), figures.tolist()[1] / world, least_served.item()
     return {"images_per_s": world * batch * steps / elapsed, "step_ms": 1e3 * elapsed / steps,
-            "wait_share": wait / elapsed, "world": world}
+            "wait_share": wait / elapsed, "cpu_share": cpu_share, "world": world}
 
 
 def _env() -> dict[str, str]:
@@ -156,6 +163,8 @@ def main(argv: list[str] | None = None) -> None:
             many.append(_run([mpiexec, "-n", str(args.ranks), *worker]))
         one_ips = statistics.median(r["images_per_s"] for r in ones)
         many_ips = statistics.median(r["images_per_s"] for r in many)
+        quiet_ones = [r["images_per_s"] for r in ones if r["cpu_share"] >= 0.9]
+        quiet_many = [r for r in many if r["cpu_share"] >= 0.9]
         results[name] = {
             "parameters": parameter_count(name),
             "batch_per_rank": batch,
@@ -165,6 +174,11 @@ def main(argv: list[str] | None = None) -> None:
             "best_round_efficiency": max(r["images_per_s"] for r in many) / (
                 args.ranks * max(r["images_per_s"] for r in ones)),
             "exposed_comm_share": statistics.median(r["wait_share"] for r in many),
+            "undisturbed_rounds": [len(quiet_ones), len(quiet_many)],
+            "undisturbed_efficiency": statistics.median(r["images_per_s"] for r in quiet_many) / (
+                args.ranks * statistics.median(quiet_ones)) if quiet_ones and quiet_many else None,
+            "undisturbed_exposed_comm_share": statistics.median(r["wait_share"] for r in quiet_many)
+            if quiet_many else None,
             "one_process_step_ms": statistics.median(r["step_ms"] for r in ones),
             f"{args.ranks}_ranks_step_ms": statistics.median(r["step_ms"] for r in many),
             "rounds": {"one": ones, "many": many},
@@ -175,6 +189,12 @@ def main(argv: list[str] | None = None) -> None:
               f"({r[f'{args.ranks}_ranks_step_ms']:.1f} ms/step) | efficiency {r['scaling_efficiency']:.3f} "
               f"(best rounds {r['best_round_efficiency']:.3f}) | "
               f"exposed communication {100 * r['exposed_comm_share']:.1f}% of the step", flush=True)
+        if r["undisturbed_efficiency"] is not None:
+            print(f"{'':10s} undisturbed rounds (CPU share >= 0.9; {len(quiet_ones)} + {len(quiet_many)} of "
+                  f"{args.rounds} + {args.rounds}): efficiency {r['undisturbed_efficiency']:.3f}, exposed "
+                  f"communication {100 * r['undisturbed_exposed_comm_share']:.1f}%", flush=True)
+        print(f"{'':10s} CPU shares: 1 process {[round(x['cpu_share'], 2) for x in ones]}, {args.ranks} ranks "
+              f"{[round(x['cpu_share'], 2) for x in many]}", flush=True)
     load = os.getloadavg()
     print(f"load average at end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     if args.out:
