@@ -120,6 +120,26 @@ def _env() -> dict[str, str]:
     return env
 
 
+def _idle_share(seconds: float) -> float:
+    """Share of all CPUs' time spent idle over the next seconds (Linux /proc/stat)."""
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as f:
+            values = [int(v) for v in f.readline().split()[1:]]
+        return values[3] + values[4], sum(values)  # idle + iowait, total
+
+    idle0, total0 = sample()
+    time.sleep(seconds)
+    idle1, total1 = sample()
+    return (idle1 - idle0) / max(1, total1 - total0)
+
+
+def _wait_for_idle(limit_s: float) -> None:
+    """On a shared machine: wait (up to limit_s) until the CPUs are >= 85% idle for 2 s."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline and _idle_share(2.0) < 0.85:
+        pass
+
+
 def _run(command: list[str]) -> dict:
     out = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=600)
     if out.returncode != 0:
@@ -136,6 +156,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--batch", type=int, help="per-rank batch (default: 64 for LeNet-5, 32 for the CIFAR CNN)")
     p.add_argument("--out", help="also write the results as JSON here")
+    p.add_argument("--wait-idle", type=float, default=0, metavar="S",
+                   help="before each run, wait up to S seconds for the CPUs to be idle (shared machines)")
     p.add_argument("--worker", help=argparse.SUPPRESS)  # a model name: measure in this process
     args = p.parse_args(argv)
     if args.worker:
@@ -159,7 +181,9 @@ def main(argv: list[str] | None = None) -> None:
                   str(args.warmup)]
         ones, many = [], []
         for _ in range(args.rounds):
+            _wait_for_idle(args.wait_idle)
             ones.append(_run(worker))
+            _wait_for_idle(args.wait_idle)
             many.append(_run([mpiexec, "-n", str(args.ranks), *worker]))
         one_ips = statistics.median(r["images_per_s"] for r in ones)
         many_ips = statistics.median(r["images_per_s"] for r in many)
