@@ -69,7 +69,7 @@ class _Pickler(pickle._Pickler):  # the Python pickler, whose save can write oth
     def reducer_override(self, obj: Any) -> Any:
         if not isinstance(obj, np.ndarray):
             return NotImplemented
-        array = np.ascontiguousarray(obj)
+        array = np.array(obj, order="C", copy=None)  # not ascontiguousarray: it makes 0-d arrays 1-d
         if array.dtype not in _STORAGES:
             raise TypeError(f"minigrad.save: a .pt file cannot hold dtype {array.dtype}")
         storage = _Storage(str(len(self.storages)), array)

@@ -294,6 +294,85 @@ def _accumulate(leaf: Tensor, grad) -> None:
         be.accumulate(leaf.grad._data, grad)
 
 
+# --- leaf hooks and end-of-backward callbacks -------------------------------------------------
+
+# How many leaves have post-accumulate-grad hooks (registered and not removed); while it is 0,
+# backward skips the pass that counts each hooked leaf's incoming edges.
+_hooked_leaves = 0
+_callbacks = threading.local()  # .queue: callables to run when this thread's backward() ends
+
+
+class RemovableHook:
+    """Returned by Tensor.register_post_accumulate_grad_hook; remove() unregisters the hook."""
+
+    _next_id = itertools.count()
+
+    def __init__(self, tensor: Tensor, hook: Callable[[Tensor], None]) -> None:
+        global _hooked_leaves
+        self.id = next(RemovableHook._next_id)
+        self._hooks = _leaf_hooks(tensor)
+        if not self._hooks:
+            _hooked_leaves += 1
+        self._hooks[self.id] = hook
+
+    def remove(self) -> None:
+        global _hooked_leaves
+        if self._hooks.pop(self.id, None) is not None and not self._hooks:
+            _hooked_leaves -= 1
+
+
+def _leaf_hooks(t: Tensor) -> dict:
+    hooks = getattr(t, "_post_accumulate_grad_hooks", None)
+    if hooks is None:
+        hooks = t._post_accumulate_grad_hooks = {}
+    return hooks
+
+
+def register_post_accumulate_grad_hook(t: Tensor, hook: Callable[[Tensor], None]) -> RemovableHook:
+    """Call hook(t) once per backward(), after the whole gradient of the leaf t of that pass has
+    been accumulated into t.grad (all its uses summed), as PyTorch's hook of the same name."""
+    if t.grad_fn is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+    if not t._requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    if not callable(hook):
+        raise TypeError(f"register_post_accumulate_grad_hook: hook must be callable, got {type(hook).__name__}")
+    return RemovableHook(t, hook)
+
+
+def queue_callback(callback: Callable[[], None]) -> None:
+    """Run callback() when the backward() now running in this thread has processed every node
+    (PyTorch's Variable._execution_engine.queue_callback); only valid inside a backward, e.g.
+    from a hook. Callbacks run in the order queued; one may queue another."""
+    queue = getattr(_callbacks, "queue", None)
+    if queue is None:
+        raise RuntimeError("queue_callback: no backward() is running in this thread")
+    queue.append(callback)
+
+
+def _run_leaf_hooks(leaf: Tensor) -> None:
+    for hook in list(leaf._post_accumulate_grad_hooks.values()):
+        hook(leaf)
+
+
+def _hooked_leaf_edges(root_fns: list) -> dict:
+    """{leaf with hooks: number of edges reaching it from the nodes reachable from root_fns}."""
+    counts: dict = {}
+    seen = set(root_fns)
+    stack = list(root_fns)
+    while stack:
+        for edge in stack.pop().next:
+            if edge is None:
+                continue
+            if not isinstance(edge, Function):
+                if getattr(edge, "_post_accumulate_grad_hooks", None):
+                    counts[edge] = counts.get(edge, 0) + 1
+            elif edge not in seen:
+                seen.add(edge)
+                stack.append(edge)
+    return counts
+
+
 def _root_gradient(root: Tensor, gradient) -> object:
     """The gradient to start from at root: ones for a one-element root, else the given one."""
     if not root._requires_grad:
@@ -315,8 +394,19 @@ def _root_gradient(root: Tensor, gradient) -> object:
 
 
 def backward(root: Tensor, gradient=None, retain_graph: bool = False) -> None:
-    """Gradients of root with respect to every leaf that requires grad, accumulated into .grad."""
-    _run_backward([(root, _root_gradient(root, gradient))], retain_graph, None)
+    """Gradients of root with respect to every leaf that requires grad, accumulated into .grad.
+
+    Leaf hooks (register_post_accumulate_grad_hook) run as each leaf's gradient is complete,
+    callbacks queued during the pass (queue_callback) once every node has run."""
+    outer = getattr(_callbacks, "queue", None)
+    _callbacks.queue = []
+    try:
+        _run_backward([(root, _root_gradient(root, gradient))], retain_graph, None)
+        queue = _callbacks.queue
+        while queue:  # a callback may queue another
+            queue.pop(0)()
+    finally:
+        _callbacks.queue = outer
 
 
 def grad(
@@ -357,26 +447,38 @@ def grad(
 
 def _run_backward(roots: list, retain_graph: bool, captured: dict | None) -> None:
     """Replay the nodes reachable from the roots (tensor, gradient) in decreasing sequence order.
-    Leaves accumulate into .grad; with captured ({id of a node or leaf: None}), the gradients
-    reaching those are stored there instead and no .grad changes (autograd.grad)."""
+    Leaves accumulate into .grad (then their post-accumulate-grad hooks run, after the last edge
+    reaching them); with captured ({id of a node or leaf: None}), the gradients reaching those
+    are stored there instead and no .grad changes (autograd.grad)."""
     grads: dict = {}
     heap: list = []
+    accumulating = captured is None
+    # hooked leaf -> edges still to come; a leaf's hooks run when its count reaches 0
+    nodes = [root.grad_fn for root, _ in roots if root.grad_fn is not None]
+    pending = _hooked_leaf_edges(nodes) if _hooked_leaves and accumulating else None
+    reached = set()  # hooked leaves that received a gradient in this pass
 
-    def arrive(edge, g, be) -> None:
-        if not isinstance(edge, Function):  # a leaf
-            if captured is None:
-                _accumulate(edge, g)
-            elif id(edge) in captured:
-                held = captured[id(edge)]
-                captured[id(edge)] = g if held is None else be.add(held, g)
-        elif edge in grads:
-            grads[edge] = be.add(grads[edge], g)
+    def to_leaf(leaf: Tensor, g, be) -> None:
+        if accumulating:
+            _accumulate(leaf, g)
+        elif id(leaf) in captured:
+            held = captured[id(leaf)]
+            captured[id(leaf)] = g if held is None else be.add(held, g)
+
+    def to_node(fn: Function, g, be) -> None:
+        if fn in grads:
+            grads[fn] = be.add(grads[fn], g)
         else:
-            grads[edge] = g
-            heapq.heappush(heap, (-edge.seq, edge))
+            grads[fn] = g
+            heapq.heappush(heap, (-fn.seq, fn))
 
     for root, gradient in roots:
-        arrive(root.grad_fn or root, gradient, get_backend(root.device))
+        if root.grad_fn is not None:
+            to_node(root.grad_fn, gradient, get_backend(root.device))
+            continue
+        to_leaf(root, gradient, get_backend(root.device))
+        if accumulating and getattr(root, "_post_accumulate_grad_hooks", None):
+            _run_leaf_hooks(root)
     while heap:
         fn = heapq.heappop(heap)[1]
         grad = grads.pop(fn)
@@ -390,7 +492,7 @@ def _run_backward(roots: list, retain_graph: bool, captured: dict | None) -> Non
             )
         if fn.versions is not None:
             _check_versions(fn)
-        if fn.retained is not None and captured is None:
+        if fn.retained is not None and accumulating:
             kept = fn.retained()
             if kept is not None:
                 _accumulate(kept, grad)
@@ -398,11 +500,21 @@ def _run_backward(roots: list, retain_graph: bool, captured: dict | None) -> Non
         if not retain_graph:
             fn.saved = _FREED
         for edge, g in zip(fn.next, input_grads, strict=True):
-            if edge is None or g is None:
+            if edge is None:
                 continue
-            if _anomaly:
-                _check_finite(fn, g, "backward gradient", [])
-            arrive(edge, g, fn.be)
+            if g is not None:
+                if _anomaly:
+                    _check_finite(fn, g, "backward gradient", [])
+                if isinstance(edge, Function):
+                    to_node(edge, g, fn.be)
+                else:
+                    to_leaf(edge, g, fn.be)
+            if pending and edge in pending:  # a leaf with hooks: run them after its last edge
+                pending[edge] -= 1
+                if g is not None:
+                    reached.add(edge)
+                if not pending[edge] and edge in reached:
+                    _run_leaf_hooks(edge)
 
 
 def retain_grad(t: Tensor) -> None:

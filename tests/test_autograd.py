@@ -310,3 +310,50 @@ def test_autograd_grad_returns_gradients_without_touching_grad():
     (tg,) = torch.autograd.grad((tx.exp() * tx).sum(), tx)
     (mg,) = autograd.grad((x.exp() * x).sum(), x)
     np.testing.assert_allclose(mg.numpy(), tg.numpy())
+def test_post_accumulate_grad_hook_runs_once_with_the_whole_gradient():
+    x, w, unused = f64([2.0, 3.0]), f64([1.0, -1.0]), f64([1.0])
+    seen = []
+    handles = [t.register_post_accumulate_grad_hook(lambda t, n=n: seen.append((n, t.grad.numpy().copy())))
+               for n, t in (("x", x), ("w", w), ("unused", unused))]
+    (x * w + x * x + x).sum().backward()  # x reaches three ops: its hook runs once, after all three
+    assert [n for n, _ in seen] == ["w", "x"] or [n for n, _ in seen] == ["x", "w"]
+    grads = dict(seen)
+    np.testing.assert_array_equal(grads["x"], [1 + 4 + 1, -1 + 6 + 1])
+    np.testing.assert_array_equal(grads["w"], [2.0, 3.0])
+    seen.clear()
+    (x * 2).sum().backward()  # accumulates: the hook sees the sum over both passes
+    np.testing.assert_array_equal(dict(seen)["x"], [8.0, 8.0])
+    for h in handles:
+        h.remove()
+        h.remove()  # twice is harmless
+    seen.clear()
+    (x * w).sum().backward()
+    assert seen == [] and autograd._hooked_leaves == 0
+
+
+def test_post_accumulate_grad_hook_on_a_root_leaf_and_bad_registrations():
+    x, calls = f64([1.0]), []
+    x.register_post_accumulate_grad_hook(calls.append)
+    x.backward(minigrad.tensor([1.0], dtype=minigrad.float64))
+    assert calls == [x]
+    with pytest.raises(RuntimeError, match="non-leaf"):
+        (x * 2).register_post_accumulate_grad_hook(print)
+    with pytest.raises(RuntimeError, match="doesn't require gradient"):
+        minigrad.ones(2).register_post_accumulate_grad_hook(print)
+    with pytest.raises(TypeError, match="callable"):
+        f64([1.0]).register_post_accumulate_grad_hook(3)
+
+
+def test_queue_callback_runs_after_every_node_and_only_inside_backward():
+    x, w = f64([2.0]), f64([3.0])
+    order = []
+
+    def hook(t):
+        order.append("x hook")
+        autograd.queue_callback(lambda: order.append(("callback", w.grad.item())))
+
+    x.register_post_accumulate_grad_hook(hook)
+    (x * w).sum().backward()
+    assert order == ["x hook", ("callback", 2.0)]
+    with pytest.raises(RuntimeError, match="no backward"):
+        autograd.queue_callback(print)

@@ -235,6 +235,10 @@ def test_pt_names_get_pytorch_format(tmp_path):
     checkpoint = {"model": model.state_dict(), "epoch": 2, "history": [0.5, 0.25], "tag": None}
     save(checkpoint, tmp_path / "ck.pt")
     back = load(tmp_path / "ck.pt")  # minigrad reads its own .pt
+    bn = nn.BatchNorm2d(3)  # its num_batches_tracked is 0-d
+    save(bn.state_dict(), tmp_path / "bn.pt")
+    bn.load_state_dict(load(tmp_path / "bn.pt"))
+    assert load(tmp_path / "bn.pt")["num_batches_tracked"].shape == ()
     assert back["epoch"] == 2 and back["history"] == [0.5, 0.25] and back["tag"] is None
     for key, value in model.state_dict().items():
         np.testing.assert_array_equal(back["model"][key].numpy(), value.detach().numpy())
@@ -384,3 +388,17 @@ def test_foreign_uint64_past_int64_is_a_checkpoint_error(tmp_path):
     path.write_bytes(safetensors.numpy.save({"u": np.array([2**64 - 1], np.uint64)}))
     with pytest.raises(CheckpointError, match="'u'.*int64"):
         load(path)
+
+
+def test_header_length_whose_low_bytes_spell_pk_loads(tmp_path):
+    """A header of 0x4b50 bytes starts the file with "PK" (zip's magic): still a safetensors file."""
+    path = tmp_path / "c.safetensors"
+
+    def header_length(note: str) -> int:
+        save({"w": Tensor(np.ones(3, np.float32)), "note": note}, path)
+        return int.from_bytes(path.read_bytes()[:8], "little")
+
+    base = header_length("")
+    for target in (0x180, 0x4B50):
+        assert header_length("x" * (target - base)) == target
+        assert load(path)["w"].tolist() == [1.0, 1.0, 1.0]

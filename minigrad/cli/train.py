@@ -11,6 +11,11 @@ checkpoint.safetensors (everything needed to resume, written atomically every
 loses at most those batches), metrics.csv / metrics.json, and PNG plots when
 matplotlib is installed.
 
+Data-parallel over MPI: ``mpiexec -n N minigrad-train ...`` (or srun; detected from the
+launcher's environment, or --distributed) trains on N processes, each on its shard of every
+epoch with --batch-size images per step (global batch N x --batch-size), gradients averaged
+over the ranks; only rank 0 prints and writes files. See docs/distributed.md.
+
 A loss or gradient that is not finite (divergence, e.g. from a huge learning rate)
 stops the run with a message naming the step (exit status 3), or with
 --on-divergence skip drops that step; non-finite weights are never saved.
@@ -36,13 +41,15 @@ import numpy as np
 
 import minigrad
 import minigrad.nn.functional as F
+from minigrad import distributed as dist
 from minigrad import optim
 from minigrad import random as mg_random
 from minigrad.backend import get_backend, resolve_device
 from minigrad.cli.argtypes import non_negative_float, non_negative_int, positive_float, positive_int
 from minigrad.cli.evaluate import EvalResult, evaluate
-from minigrad.data import MNIST, DataLoader, FashionMNIST, Subset, random_split
+from minigrad.data import MNIST, DataLoader, DistributedSampler, FashionMNIST, Subset, random_split
 from minigrad.data import transforms as T
+from minigrad.distributed import launch
 from minigrad.models import MODELS, ModelInfo, build_model, save_model
 from minigrad.serialization import load, save
 
@@ -75,10 +82,12 @@ DEFAULTS: dict[str, Any] = dict(
     plots=True,
     checkpoint_every=200,
     on_divergence="stop",
+    distributed=None,  # None: when an MPI launcher started the process
 )
 LR_DEFAULTS = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2, "adadelta": 1.0}
 # Settings a resumed run may change; all others come from the checkpoint.
-RESUMABLE_OVERRIDES = ("epochs", "device", "threads", "data_dir", "out", "plots", "checkpoint_every", "on_divergence")
+RESUMABLE_OVERRIDES = ("epochs", "device", "threads", "data_dir", "out", "plots", "checkpoint_every", "on_divergence",
+                       "distributed")
 CHECKPOINT = "checkpoint.safetensors"
 BEST = "best.safetensors"
 
@@ -161,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--on-divergence", choices=["stop", "skip"],
                    help="when the loss or a gradient is NaN/inf: stop the run (exit status 3), or skip that "
                    "step (default stop)")
+    p.add_argument("--distributed", action=argparse.BooleanOptionalAction,
+                   help="train data-parallel over MPI, one process per rank (default: when started by mpiexec, "
+                   "mpirun or srun); needs pip install \"minigrad[distributed]\"")
     return p
 
 
@@ -259,28 +271,32 @@ def _all_finite(tensors) -> bool:
     return all(get_backend(t.device).all_finite(t._data) for t in tensors)
 
 
-def train_batch(model, optimizer, images, labels) -> tuple[float, int]:
-    """One optimisation step; returns the batch's summed loss and correct count.
+def train_batch(model, optimizer, images, labels) -> tuple[float, int, int]:
+    """One optimisation step; returns the batch's summed loss, correct count and size, summed
+    over the ranks in a distributed run (so that every rank takes the same decisions).
 
     Raises Divergence before touching the weights when the loss or a gradient is not
     finite, and after the update when the update made a weight non-finite.
     """
     logits = model(images)
     loss = F.cross_entropy(logits, labels)
-    loss_value = float(loss.item())
-    if not math.isfinite(loss_value):
-        raise Divergence(f"the loss is {loss_value}")
+    correct = int((logits.detach().numpy().argmax(axis=1) == labels.numpy()).sum())
+    stats = minigrad.tensor([float(loss.item()) * len(labels), correct, len(labels)], dtype=minigrad.float64)
+    if dist.is_initialized():
+        dist.all_reduce(stats)
+    loss_sum, correct, count = stats.tolist()
+    if not math.isfinite(loss_sum):
+        raise Divergence(f"the loss is {loss_sum / count}")
     optimizer.zero_grad()
     loss.backward()
     params = [p for group in optimizer.param_groups for p in group["params"]]
     if not _all_finite(p.grad for p in params if p.grad is not None):
         optimizer.zero_grad()
-        raise Divergence(f"a gradient is not finite (loss {loss_value:.4g})")
+        raise Divergence(f"a gradient is not finite (loss {loss_sum / count:.4g})")
     optimizer.step()
     if not _all_finite([*params, *(b for b in model.buffers() if b.dtype.kind == "f")]):
         raise Divergence("the update made a weight or running statistic non-finite", applied=True)
-    correct = int((logits.detach().numpy().argmax(axis=1) == labels.numpy()).sum())
-    return loss_value * len(labels), correct
+    return loss_sum, int(correct), int(count)
 
 
 def _loaders(s: dict[str, Any], device: str):
@@ -297,7 +313,9 @@ def _loaders(s: dict[str, Any], device: str):
     mean, std = NORMALIZATION[s["dataset"]]
     normalize = T.Normalize(mean, std)
     augment = [AUGMENTATIONS[name]() for name in s["augment"]]
-    train_loader = DataLoader(train, s["batch_size"], shuffle=True, seed=s["seed"],
+    rank, world = dist.rank_and_world_size()
+    sampler = DistributedSampler(train, world, rank, seed=s["seed"]) if world > 1 else None
+    train_loader = DataLoader(train, s["batch_size"], shuffle=sampler is None, seed=s["seed"], sampler=sampler,
                               transform=T.Compose([*augment, normalize]))
     val_loader = DataLoader(val, 500, transform=normalize) if n_val else None
     test_loader = DataLoader(test, 500, transform=normalize)
@@ -399,6 +417,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of minigrad-train; returns the exit status (130 after Ctrl-C, 3 on divergence,
     2 with one ``error:`` line for a bad argument, checkpoint, output folder or data, or a failed write)."""
     args = build_parser().parse_args(argv)
+    if launch.wanted(args.distributed):
+        return launch.run(_train, args, "minigrad-train")
+    return _train(args)
+
+
+def _train(args: argparse.Namespace) -> int:
+    """The run on this rank; a bad argument, checkpoint, output folder or data, or a failed write,
+    is one error line and status 2 (which ends every rank of a distributed run)."""
     try:
         return _run(args)
     except (OSError, ValueError) as exc:  # CheckpointError is a ValueError
@@ -407,6 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    rank, world = dist.rank_and_world_size()  # (0, 1) unless distributed
     checkpoint = saved_settings = None
     if args.resume:
         path = Path(args.resume)
@@ -425,12 +452,14 @@ def _run(args: argparse.Namespace) -> int:
         minigrad.set_num_threads(s["threads"])
     out = Path(s["out"] or f"runs/{s['model']}-{s['dataset']}-{time.strftime('%Y%m%d-%H%M%S')}")
     s["out"] = str(out)
-    _prepare_output(out)
-    _remove_stale_temporaries(out)
+    if rank == 0:
+        _prepare_output(out)
+        _remove_stale_temporaries(out)
 
     minigrad.manual_seed(s["seed"])
     train_loader, val_loader, test_loader, info = _loaders(s, device)
     model = build_model(s["model"], num_classes=len(info.classes)).to(device)
+    step_model = dist.DistributedDataParallel(model) if world > 1 else model
     optimizer = make_optimizer(s["optimizer"], model.parameters(), s)
     scheduler, per_batch = make_scheduler(s["scheduler"], optimizer, s["epochs"], len(train_loader))
 
@@ -439,6 +468,9 @@ def _run(args: argparse.Namespace) -> int:
     history: list[dict] = []
     best: dict | None = None
     if checkpoint:
+        note = launch.adapt_checkpoint(checkpoint, s["batch_size"], world, len(train_loader), per_batch)
+        if note:
+            print(note, file=sys.stderr)
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         if scheduler is not None:
@@ -459,6 +491,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"resuming {out} at epoch {start_epoch + 1}, batch {start_batch}", file=sys.stderr)
 
     def save_checkpoint(epoch: int, batch: int, sums: dict) -> None:
+        if rank != 0:
+            return
         save({
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
@@ -470,12 +504,13 @@ def _run(args: argparse.Namespace) -> int:
             "history": history,
             "best": best,
             "settings": json.dumps(s),
+            "world_size": world,
         }, out / CHECKPOINT)
 
     print(f"{s['model']} on {s['dataset']}: {len(train_loader.dataset)} train / "
           f"{len(val_loader.dataset) if val_loader else 0} val images, {s['epochs']} epochs, "
           f"{s['optimizer']} lr {s['lr']:g}, scheduler {s['scheduler']}, device {device}, "
-          f"{minigrad.get_num_threads()} threads -> {out}")
+          f"{minigrad.get_num_threads()} threads" + (f" x {world} ranks" if world > 1 else "") + f" -> {out}")
     with _Interrupt() as interrupt:
         for epoch in range(start_epoch, s["epochs"]):
             model.train()
@@ -489,10 +524,10 @@ def _run(args: argparse.Namespace) -> int:
                     continue  # replayed so the loader's random draws match an uninterrupted run
                 images, labels = _on(device, batch)
                 try:
-                    loss_sum, correct = train_batch(model, optimizer, images, labels)
+                    loss_sum, correct, seen = train_batch(step_model, optimizer, images, labels)
                     sums["loss"] += loss_sum
                     sums["correct"] += correct
-                    sums["seen"] += len(labels)
+                    sums["seen"] += seen
                 except Divergence as exc:
                     where = f"epoch {epoch + 1}, batch {i + 1} (step {epoch * len(train_loader) + i + 1})"
                     if exc.applied or s["on_divergence"] == "stop":
@@ -537,7 +572,8 @@ def _run(args: argparse.Namespace) -> int:
                     scheduler.step()
             if _is_better(row, best):
                 best = row
-                save_model(model, out / BEST, info)
+                if rank == 0:
+                    save_model(model, out / BEST, info)
             print(f"epoch {epoch + 1}/{s['epochs']}: train loss {row['train_loss']:.4f} acc "
                   f"{100 * row['train_acc']:.2f}% | val loss {row['val_loss']:.4f} acc {100 * row['val_acc']:.2f}% "
                   f"top-1 err {100 * row['val_top1_err']:.2f}% top-5 err {100 * row['val_top5_err']:.2f}% | "
@@ -546,11 +582,14 @@ def _run(args: argparse.Namespace) -> int:
                   flush=True)
             start_batch = 0
             save_checkpoint(epoch + 1, 0, _new_sums())
-            _write_metrics(out, s, history, {"best_epoch": best["epoch"]})
+            if rank == 0:
+                _write_metrics(out, s, history, {"best_epoch": best["epoch"]})
             if interrupt.requested:
                 print(f"resume with: python -m minigrad.cli.train --resume {out}", file=sys.stderr)
                 return 130
 
+    if rank != 0:
+        return 0  # the test evaluation, metrics and plots are rank 0's
     from minigrad.models import load_model
 
     best_model = load_model(out / BEST).to(device)

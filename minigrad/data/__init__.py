@@ -19,6 +19,7 @@ from minigrad.data.datasets import (
 from minigrad.data.download import DownloadError
 from minigrad.data.idx import ChecksumError, IDXError, read_idx, write_idx
 from minigrad.data.loader import ArrayDataset, DataLoader, Subset, TensorDataset, random_split
+from minigrad.data.sampler import DistributedSampler
 
 __all__ = [
     "MNIST",
@@ -29,6 +30,7 @@ __all__ = [
     "Subset",
     "random_split",
     "DataLoader",
+    "DistributedSampler",
     "transforms",
     "read_idx",
     "write_idx",

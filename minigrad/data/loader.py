@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -109,6 +109,11 @@ def random_split(dataset, lengths: Sequence[int | float], seed: int | None = Non
     return [Subset(dataset, order[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
+def epoch_permutation(seed: int, epoch: int, n: int) -> np.ndarray:
+    """The shuffled order of n samples in an epoch: the DataLoader's and the DistributedSampler's."""
+    return np.random.default_rng([seed, epoch, 0]).permutation(n)
+
+
 def _collate(items: list) -> tuple:
     """Stack per-sample tuples of fields into a tuple of batch arrays."""
     return tuple(np.stack([_as_array(field) for field in fields]) for fields in zip(*items, strict=True))
@@ -161,6 +166,9 @@ class DataLoader:
     batches. Without a seed one is drawn from minigrad's generator when the loader
     is made, so ``minigrad.manual_seed`` makes the run repeatable.
 
+    ``sampler``: an iterable of dataset indices with a length (e.g. a DistributedSampler);
+    the batches follow its order, read anew at each ``iter()``. It excludes ``shuffle``.
+
     ``prefetch`` bounds how many finished batches wait in the queue. The thread
     stops when the iterator is exhausted, closed or dropped; an exception in it
     is re-raised in the consumer.
@@ -175,16 +183,23 @@ class DataLoader:
         seed: int | None = None,
         transform: Callable | None = None,
         *,
+        sampler: Iterable[int] | None = None,
         prefetch: int = 2,
         as_tensor: bool = True,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be an integer >= 1, got {batch_size!r}")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+        if sampler is not None and not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
+            raise TypeError(f"DataLoader: sampler must be an iterable of indices with a length, got "
+                            f"{type(sampler).__name__}")
         if prefetch < 1:
             raise ValueError(f"DataLoader: prefetch must be >= 1, got {prefetch}")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
+        self.sampler = sampler
         self.drop_last = drop_last
         self.seed = _random.seed_or_draw(seed)
         self.transform = transform
@@ -194,7 +209,7 @@ class DataLoader:
         self._batched = _supports_batches(dataset)
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def set_epoch(self, epoch: int) -> None:
@@ -203,8 +218,13 @@ class DataLoader:
 
     def _batches(self, epoch: int) -> list[np.ndarray]:
         n = len(self.dataset)
-        if self.shuffle:
-            order = np.random.default_rng([self.seed, epoch, 0]).permutation(n)
+        if self.sampler is not None:
+            order = np.fromiter(iter(self.sampler), dtype=np.int64)
+            if len(order) != len(self.sampler):
+                raise RuntimeError(f"DataLoader: the sampler yielded {len(order)} indices but its len() is "
+                                   f"{len(self.sampler)}")
+        elif self.shuffle:
+            order = epoch_permutation(self.seed, epoch, n)
         else:
             order = np.arange(n)
         return [order[i : i + self.batch_size] for i in range(0, len(self) * self.batch_size, self.batch_size)]
