@@ -377,3 +377,45 @@ def test_read_only_inputs_are_fine():
         _C.conv2d_backward(y, x, w, padding=1), conv_backward_ref(y, x, w, padding=1), strict=True
     ):
         np.testing.assert_allclose(got, ref, atol=1e-12)
+
+
+# A failed allocation inside an OpenMP region used to terminate the process
+# (an exception may not leave a region); it must raise MemoryError with any
+# thread count. Run in a child: the failure this guards against is an abort.
+# 16 -> 16 channels with 2x2 taps take the stride-1 direct paths, whose
+# padded buffers are per slice of the batch, inside the region.
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize(
+    "call",
+    [
+        "nn.Conv2d(16, 16, kernel_size=2, padding=20000, dilation=39937)(x)",
+        # backward alone (dx and dweight): the forward would fail first
+        "_C.conv2d_backward(dy, x.numpy(), w, stride=(1, 1), padding=(20000, 20000), dilation=(39937, 39937))",
+    ],
+)
+def test_conv_allocation_failure_raises_memory_error(threads, call):
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        f"""
+        import resource
+        import numpy as np
+        import minigrad
+        from minigrad import _C, nn
+        # Cap the address space, so the padded buffers cannot be allocated on any machine.
+        resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))
+        minigrad.set_num_threads({threads})
+        x = minigrad.ones(8, 16, 1, 1)
+        w = np.ones((16, 16, 2, 2), np.float32)
+        dy = np.ones((8, 16, 64, 64), np.float32)  # the output of the layer above
+        try:
+            {call}
+        except MemoryError:
+            print("memory-error")
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "memory-error" in proc.stdout

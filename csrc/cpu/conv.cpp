@@ -90,12 +90,16 @@ int64_t chunk_begin(int64_t c, int64_t chunks, int64_t batch) { return c * batch
 // next slice when done with one (a thread delayed by other processes then
 // holds up at most one slice); with one thread on the calling thread outside
 // any parallel region, so the GEMM inside may thread. Results depend on the
-// slicing only, never on which thread ran a slice.
+// slicing only, never on which thread ran a slice. Bodies allocate scratch
+// (their own buffers, the GEMM's workspace), so an exception is carried out
+// of the region (RegionErrors) and rethrown here.
 template <typename Body>
 void for_each_chunk(int64_t chunks, int threads, const Body& body) {
   if (threads > 1) {
+    RegionErrors errors;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-    for (int64_t c = 0; c < chunks; ++c) body(c);
+    for (int64_t c = 0; c < chunks; ++c) errors.run([&] { body(c); });
+    errors.rethrow();
   } else {
     for (int64_t c = 0; c < chunks; ++c) body(c);
   }
