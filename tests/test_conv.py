@@ -126,6 +126,10 @@ CASES = [
     (2, 16, 16, (4, 5), (2, 2), 1, 0, 1, 1),  # 16 channels: the last direct size
     (2, 17, 3, (4, 5), (2, 2), 1, 0, 1, 1),  # 17 input channels: im2col + GEMM
     (1, 4, 4, (9, 9), (3, 3), 2, 1, 1, 4),  # depthwise with stride 2: the scalar direct kernel
+    # im2col + GEMM in blocks of output rows (csrc/cpu/conv.cpp, RowBlock): 32 x 9 column rows of 37
+    # pixels are 42 KiB (float32) per output row, so 6 rows a block, the last of 37 rows ragged.
+    (1, 32, 24, (37, 37), (3, 3), 1, 1, 1, 1),
+    (2, 34, 6, (41, 29), (3, 3), 2, (1, 2), (1, 2), 2),  # stride, dilation, groups of 17
 ]
 
 
@@ -160,6 +164,31 @@ def test_matches_reference_hypothesis(config, seed):
     check_against_reference(x, w, b, stride, padding, dilation, groups, rng)
 
 
+@st.composite
+def blocked_conv_configs(draw):
+    """im2col + GEMM geometries whose column matrix (> 256 KiB in float32) is
+    made in several blocks of output rows, the last one ragged: more than 16
+    input channels per group (not the direct kernels), images of 20-45."""
+    groups = draw(st.sampled_from([1, 1, 2]))
+    cg, og = draw(st.integers(17, 20)), draw(st.integers(1, 20))
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    sh, sw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    h, w = draw(st.integers(20, 45)), draw(st.integers(20, 45))
+    n = draw(st.integers(1, 2))
+    return n, cg * groups, og * groups, (h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw), groups
+
+
+@settings(max_examples=20, deadline=None)
+@given(blocked_conv_configs(), st.integers(0, 2**31))
+def test_row_blocked_gemm_path_matches_reference(config, seed):
+    n, c_in, c_out, hw, khw, stride, padding, dilation, groups = config
+    rng = np.random.default_rng(seed)
+    x, w, b = make_case(rng, n, c_in, c_out, hw, khw, groups)
+    check_against_reference(x, w, b, stride, padding, dilation, groups, rng)
+
+
 @pytest.mark.parametrize(
     "n,c_in,c_out,hw,khw,stride,padding,dilation,groups",
     [
@@ -169,6 +198,7 @@ def test_matches_reference_hypothesis(config, seed):
         (2, 4, 2, (3, 5), (1, 1), 1, 0, 1, 2),
         (2, 2, 9, (4, 6), (3, 2), 1, (1, 2), (1, 2), 1),  # direct, across channels, dilated
         (1, 1, 3, (5, 19), (2, 3), 1, (1, 1), 1, 1),  # direct, along rows, batch 1
+        (1, 17, 2, (16, 15), (3, 3), 1, 1, 1, 1),  # im2col + GEMM in 2 row blocks (float64: 14 rows a block)
     ],
 )
 def test_finite_differences(n, c_in, c_out, hw, khw, stride, padding, dilation, groups):
