@@ -175,11 +175,33 @@ constexpr int64_t kColBlockBytes = int64_t{256} << 10;
 // Rows of the blocks: as many as fit kColBlockBytes, then evened out over
 // the blocks that makes (16 rows in blocks of at most 7: 6, 6, 4, not 7, 7, 2,
 // whose last GEMM would be too narrow to run well).
+// A 1x1 kernel takes one block (its column matrix is x, or x subsampled by
+// the stride, no larger than x): with stride 2 (256 -> 128 channels, 56x56)
+// blocks ran at 47% of the FMA peak against 66% for the whole matrix.
 int64_t rows_per_block(const Conv2dShape& s, const Dims& d, std::size_t elem_size, int threads) {
+  if (d.taps == 1) return s.out_h;
   const int64_t row_bytes = d.col_rows * s.out_w * static_cast<int64_t>(elem_size);
   const int64_t most = std::clamp<int64_t>(kColBlockBytes * threads / std::max<int64_t>(row_bytes, 1), 1, s.out_h);
   const int64_t blocks = (s.out_h + most - 1) / most;
   return (s.out_h + blocks - 1) / blocks;
+}
+
+// dW_g (+)= dy_g[:, block] col^T over k pixels, into out: dW_g itself
+// (group_out x col_rows) or, `transposed`, dW_g^T = col dy_g[:, block]^T
+// (col_rows x group_out). The GEMM packs its A row by row but gathers a
+// transposed B with a stride, so the larger of the two operands goes in as A.
+// Measured on Zen 3, 1 thread: 3x3 convs with 32-64 channels (col 288-576
+// rows) ran at 90 GFLOP/s transposed against 54-72 not; a 1x1 conv 64 -> 256
+// lost 20% transposed.
+bool weight_gradient_transposed(const Dims& d) { return d.col_rows >= d.group_out; }
+
+template <typename T>
+void weight_gradient_gemm(const Dims& d, int64_t k, const T* dy, int64_t ld_dy, const T* col, int64_t ld_col, T beta,
+                          T* out) {
+  if (weight_gradient_transposed(d))
+    gemm(false, true, d.col_rows, d.group_out, k, T(1), col, ld_col, dy, ld_dy, beta, out, d.group_out);
+  else
+    gemm(false, true, d.group_out, d.col_rows, k, T(1), dy, ld_dy, col, ld_col, beta, out, d.col_rows);
 }
 
 // body(block) for the row blocks of `rows` rows covering the output, in order.
@@ -543,7 +565,7 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* weight, const T* 
   }
   const Plan plan = plan_for(s, d);
   // Pointwise: x is the column matrix, one block of every row.
-  const int64_t rows = d.pointwise ? s.out_h : rows_per_block(s, d, sizeof(T), plan.inner);
+  const int64_t rows = rows_per_block(s, d, sizeof(T), plan.inner);
   const int64_t block_size = d.pointwise ? 0 : d.col_rows * rows * s.out_w;
   std::vector<T> cols(static_cast<size_t>(plan.chunks * block_size));  // one column block per slice
   for_each_chunk(plan.chunks, static_cast<int>(plan.chunks), [&](int64_t c) {
@@ -586,33 +608,32 @@ void conv2d_backward(const Conv2dShape& s, const T* dy, const T* x, const T* wei
 
   const Plan plan = plan_for(s, d);
   const int64_t weight_size = s.out_channels * d.col_rows;
-  const int64_t rows = d.pointwise ? s.out_h : rows_per_block(s, d, sizeof(T), plan.inner);
+  const int64_t rows = rows_per_block(s, d, sizeof(T), plan.inner);
   const int64_t block_size = d.pointwise ? 0 : d.col_rows * rows * s.out_w;
   std::vector<T> cols(static_cast<size_t>(plan.chunks * block_size));
   // Slice 0 sums its weight gradient into dweight, slice c > 0 into partial
   // c - 1; the partials are then added in slice order, so the result does not
   // depend on how threads were scheduled.
   std::vector<T> partial(dweight != nullptr ? (plan.chunks - 1) * weight_size : 0);
-  // Each slice sums dW_g^T = col dy_g^T (col_rows x group_out per group) rather
-  // than dW_g = dy_g col^T: the GEMM then packs col as its A, row by row, where
-  // packing it as a transposed B gathers with a stride. Measured on Zen 3, 1
-  // thread: 90 GFLOP/s against 54-72 for 32-64 channels.
-  std::vector<T> transposed(dweight != nullptr ? plan.chunks * weight_size : 0);
+  // Where the weight gradient is summed transposed (weight_gradient_gemm),
+  // each slice sums into its own scratch, put back in weight order at its end.
+  const bool transposed = dweight != nullptr && weight_gradient_transposed(d);
+  std::vector<T> transposed_sums(transposed ? plan.chunks * weight_size : 0);
   for_each_chunk(plan.chunks, static_cast<int>(plan.chunks), [&](int64_t c) {
     T* col = cols.data() + c * block_size;
-    T* dwt = transposed.data() + c * weight_size;
+    T* dw = c == 0 ? dweight : partial.data() + (c - 1) * weight_size;
+    T* sums = transposed ? transposed_sums.data() + c * weight_size : dw;
     const int64_t begin = chunk_begin(c, plan.chunks, s.batch), end = chunk_begin(c + 1, plan.chunks, s.batch);
     for (int64_t n = begin; n < end; ++n) {
       for (int64_t g = 0; g < s.groups; ++g) {
         const T* x_g = x + (n * s.in_channels + g * d.group_in) * d.in_plane;
         const T* w_g = weight + g * d.group_out * d.col_rows;
         const T* dy_g = dy + (n * s.out_channels + g * d.group_out) * d.out_plane;
-        T* dwt_g = dweight != nullptr ? dwt + g * d.col_rows * d.group_out : nullptr;
+        T* dw_g = dweight != nullptr ? sums + g * d.col_rows * d.group_out : nullptr;
         T* dx_g = dx != nullptr ? dx + (n * s.in_channels + g * d.group_in) * d.in_plane : nullptr;
         if (d.pointwise) {  // x is the column matrix and col2im the identity: the GEMMs read x and write dx
-          if (dwt_g != nullptr)
-            gemm(false, true, d.col_rows, d.group_out, d.out_plane, T(1), x_g, d.out_plane, dy_g, d.out_plane,
-                 n == begin ? T(0) : T(1), dwt_g, d.group_out);
+          if (dw_g != nullptr)
+            weight_gradient_gemm(d, d.out_plane, dy_g, d.out_plane, x_g, d.out_plane, n == begin ? T(0) : T(1), dw_g);
           if (dx_g != nullptr)
             gemm(true, false, d.col_rows, d.out_plane, d.group_out, T(1), w_g, d.col_rows, dy_g, d.out_plane, T(0),
                  dx_g, d.out_plane);
@@ -620,11 +641,11 @@ void conv2d_backward(const Conv2dShape& s, const T* dy, const T* x, const T* wei
         }
         if (dx_g != nullptr) std::fill(dx_g, dx_g + d.group_in * d.in_plane, T(0));  // col2im adds block by block
         for_each_row_block(s, rows, [&](RowBlock b) {
-          // dW_g^T sums over the sample's pixels block by block, from zero at the slice's first sample.
-          if (dwt_g != nullptr) {
+          // dW_g sums over the sample's pixels block by block, from zero at the slice's first sample.
+          if (dw_g != nullptr) {
             im2col(s, d, x_g, b, col, plan.inner);
-            gemm(false, true, d.col_rows, d.group_out, b.cols(s), T(1), col, b.cols(s), dy_g + b.first * s.out_w,
-                 d.out_plane, n == begin && b.first == 0 ? T(0) : T(1), dwt_g, d.group_out);
+            weight_gradient_gemm(d, b.cols(s), dy_g + b.first * s.out_w, d.out_plane, col, b.cols(s),
+                                 n == begin && b.first == 0 ? T(0) : T(1), dw_g);
           }
           if (dx_g != nullptr) {
             gemm(true, false, d.col_rows, b.cols(s), d.group_out, T(1), w_g, d.col_rows, dy_g + b.first * s.out_w,
@@ -634,12 +655,11 @@ void conv2d_backward(const Conv2dShape& s, const T* dy, const T* x, const T* wei
         });
       }
     }
-    if (dweight == nullptr) return;
-    T* dw = c == 0 ? dweight : partial.data() + (c - 1) * weight_size;
+    if (!transposed) return;
     for (int64_t g = 0; g < s.groups; ++g)
       for (int64_t co = 0; co < d.group_out; ++co)
         for (int64_t r = 0; r < d.col_rows; ++r)
-          dw[(g * d.group_out + co) * d.col_rows + r] = dwt[(g * d.col_rows + r) * d.group_out + co];
+          dw[(g * d.group_out + co) * d.col_rows + r] = sums[(g * d.col_rows + r) * d.group_out + co];
   });
   if (dweight != nullptr) add_partials(dweight, partial.data(), plan.chunks, weight_size);
 }
