@@ -2,10 +2,11 @@
 // Per group g of one sample, with col the (C_in/groups * KH * KW, OH * OW)
 // column matrix of x and W_g the (C_out/groups, C_in/groups * KH * KW) weights:
 //   y_g = W_g col,   dW_g = sum over samples of dy_g col^T,   dx = col2im(W_g^T dy_g).
-// The column matrix is never built whole: it is made and consumed in blocks
-// of whole output rows small enough to stay in L2 (RowBlock, kColBlockBytes),
-// so each GEMM reads columns just written instead of a matrix of megabytes
-// back from memory; the three products above split along the output pixels.
+// The column matrix of a kernel with more than one tap is never built whole:
+// it is made and consumed in blocks of whole output rows small enough to stay
+// in L2 (RowBlock, kColBlockBytes), so each GEMM reads columns just written
+// instead of a matrix of megabytes back from memory; the three products above
+// split along the output pixels.
 // A 1x1 convolution with stride 1 and no padding needs no im2col: x is col.
 // Stride-1 convolutions with few channels per group skip the column matrix:
 // the direct kernels of cpu/conv_direct.h read a zero-padded copy of each
