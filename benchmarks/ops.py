@@ -23,7 +23,7 @@ Builder = Callable[[], "Callable[[], object] | None"]
 
 @dataclass
 class Case:
-    group: str  # gemm, conv2d, max_pool2d, cross_entropy, optimizer, lenet5
+    group: str  # gemm, conv2d, max_pool2d, cross_entropy, optimizer, lenet5, cifar_cnn
     name: str  # the shape or setting
     phase: str  # forward, backward, step, train step, inference
     flops: float | None = None  # per call, where it is meaningful (GEMM, conv)
@@ -392,22 +392,44 @@ def optimizer_cases() -> list[Case]:
     return cases
 
 
-def lenet_cases(train_batches: list[int], infer_batches: list[int]) -> list[Case]:
-    """LeNet-5 on 28x28 images: training step (forward, cross-entropy, backward, SGD
-    momentum) and inference (forward without the tape)."""
+def torch_cifar_cnn(torch):
+    """The same architecture as minigrad.models.CifarCNN, in PyTorch."""
+    nn = torch.nn
+    layers = []
+    for i, (a, b) in enumerate([(3, 32), (32, 32), (32, 64), (64, 64), (64, 128)]):
+        layers += [nn.Conv2d(a, b, 3, padding=1, bias=False), nn.BatchNorm2d(b), nn.ReLU()]
+        if i in (1, 3, 4):
+            layers.append(nn.MaxPool2d(2))
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(2048, 256), nn.ReLU(), nn.Linear(256, 10))
+
+
+def _minigrad_cifar_cnn(device: str):
+    import minigrad
+    from minigrad.models import CifarCNN
+
+    minigrad.manual_seed(0)
+    model = CifarCNN()
+    return model.to(device) if device != "cpu" else model
+
+
+def model_cases(group: str, image: tuple[int, int, int], minigrad_model, torch_model,
+                train_batches: list[int], infer_batches: list[int]) -> list[Case]:
+    """A model on random images of shape `image`: training step (forward,
+    cross-entropy, backward, SGD momentum) and inference (forward without the
+    tape). minigrad_model(device) and torch_model(torch) build the two twins."""
     cases = []
     for phase, batches in (("train step", train_batches), ("inference", infer_batches)):
         for n in batches:
             def data(n=n):
                 rng = _rng()
-                return rng.standard_normal((n, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, n)
+                return rng.standard_normal((n, *image), dtype=np.float32), rng.integers(0, 10, n)
 
             def minigrad_on(device, phase, data=data):
                 import minigrad
                 import minigrad.nn.functional as F
                 from minigrad import optim
 
-                model = _minigrad_lenet(device)
+                model = minigrad_model(device)
                 x, t = (minigrad.from_numpy(a).to(device) for a in data())
                 if phase == "inference":
                     model.eval()
@@ -430,7 +452,7 @@ def lenet_cases(train_batches: list[int], infer_batches: list[int]) -> list[Case
             def torch_on(device, phase, data=data):
                 torch = _torch()
                 torch.manual_seed(0)
-                model = torch_lenet5(torch).to(device)
+                model = torch_model(torch).to(device)
                 x, t = (torch.from_numpy(a).to(device) for a in data())
                 if phase == "inference":
                     model.eval()
@@ -450,10 +472,20 @@ def lenet_cases(train_batches: list[int], infer_batches: list[int]) -> list[Case
 
                 return step
 
-            cases.append(_case("lenet5", f"batch {n}", phase,
+            cases.append(_case(group, f"batch {n}", phase,
                                lambda phase, f=minigrad_on: f("cpu", phase),
                                lambda phase, f=minigrad_on: f("cuda", phase), None, torch_on, items=n))
     return cases
+
+
+def lenet_cases(train_batches: list[int], infer_batches: list[int]) -> list[Case]:
+    """LeNet-5 on 28x28 images."""
+    return model_cases("lenet5", (1, 28, 28), _minigrad_lenet, torch_lenet5, train_batches, infer_batches)
+
+
+def cifar_cnn_cases(batches: list[int]) -> list[Case]:
+    """The VGG-style CifarCNN on 3x32x32 images (conv layers with 32-128 channels)."""
+    return model_cases("cifar_cnn", (3, 32, 32), _minigrad_cifar_cnn, torch_cifar_cnn, batches, batches)
 
 
 # ---------------------------------------------------------------------------- the suite
@@ -467,10 +499,14 @@ def suite(quick: bool) -> list[Case]:
     gemm += [(f"LeNet {label}", *shape) for label, *shape in (LENET_GEMM[1:3] if quick else LENET_GEMM)]
     conv = [("LeNet conv1", 64, 1, 28, 6, 5, 1, 2), ("LeNet conv2", 64, 6, 14, 16, 5, 1, 0)]
     if not quick:
-        conv.append(("ResNet 3x3", 8, 64, 56, 64, 3, 1, 1))
+        # General convolutions (channels >= 16), ResNet-like: 3x3 and 1x1, stride 1 and 2.
+        conv += [("ResNet 3x3", 8, 64, 56, 64, 3, 1, 1), ("ResNet 3x3 s2", 8, 64, 56, 128, 3, 2, 1),
+                 ("ResNet 1x1", 8, 64, 56, 256, 1, 1, 0), ("ResNet 1x1 s2", 8, 256, 56, 128, 1, 2, 0),
+                 ("CIFAR 3x3", 64, 32, 32, 32, 3, 1, 1)]
     pool = [("LeNet pool1", 64, 6, 28)] + ([] if quick else [("LeNet pool2", 64, 16, 10)])
     ce = [(64, 10)] + ([] if quick else [(256, 1000)])
     train = [1, 64] if quick else [1, 32, 64, 128, 256]
     infer = [64] if quick else [32, 64, 128, 256, 1024]
     return (gemm_cases(gemm) + conv_cases(conv) + pool_cases(pool) + cross_entropy_cases(ce)
-            + optimizer_cases() + lenet_cases(train, infer))
+            + optimizer_cases() + lenet_cases(train, infer)
+            + cifar_cnn_cases([64] if quick else [64, 128]))

@@ -296,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--repeats", type=int, help="rounds per case (default 7; --quick 3)")
     parser.add_argument("--budget", type=float, help="seconds per sample (default 0.03; --quick 0.005)")
     parser.add_argument("--only", nargs="+", help="groups to run: gemm conv2d max_pool2d cross_entropy "
-                        "optimizer lenet5")
+                        "optimizer lenet5 cifar_cnn")
     parser.add_argument("--no-torch", action="store_true", help="do not time PyTorch even when installed")
     parser.add_argument("--engines", nargs="+", help="engine kinds to time: minigrad-cpu minigrad-cuda numpy "
                         "torch-cpu torch-cuda (default: all usable)")

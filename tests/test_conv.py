@@ -126,6 +126,10 @@ CASES = [
     (2, 16, 16, (4, 5), (2, 2), 1, 0, 1, 1),  # 16 channels: the last direct size
     (2, 17, 3, (4, 5), (2, 2), 1, 0, 1, 1),  # 17 input channels: im2col + GEMM
     (1, 4, 4, (9, 9), (3, 3), 2, 1, 1, 4),  # depthwise with stride 2: the scalar direct kernel
+    # im2col + GEMM in blocks of output rows (csrc/cpu/conv.cpp, RowBlock): 32 x 9 column rows of 37
+    # pixels are 42 KiB (float32) per output row, so 6 rows a block, the last of 37 rows ragged.
+    (1, 32, 24, (37, 37), (3, 3), 1, 1, 1, 1),
+    (2, 34, 6, (41, 29), (3, 3), 2, (1, 2), (1, 2), 2),  # stride, dilation, groups of 17
 ]
 
 
@@ -160,6 +164,31 @@ def test_matches_reference_hypothesis(config, seed):
     check_against_reference(x, w, b, stride, padding, dilation, groups, rng)
 
 
+@st.composite
+def blocked_conv_configs(draw):
+    """im2col + GEMM geometries whose column matrix (> 256 KiB in float32) is
+    made in several blocks of output rows, the last one ragged: more than 16
+    input channels per group (not the direct kernels), images of 20-45."""
+    groups = draw(st.sampled_from([1, 1, 2]))
+    cg, og = draw(st.integers(17, 20)), draw(st.integers(1, 20))
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    sh, sw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    h, w = draw(st.integers(20, 45)), draw(st.integers(20, 45))
+    n = draw(st.integers(1, 2))
+    return n, cg * groups, og * groups, (h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw), groups
+
+
+@settings(max_examples=20, deadline=None)
+@given(blocked_conv_configs(), st.integers(0, 2**31))
+def test_row_blocked_gemm_path_matches_reference(config, seed):
+    n, c_in, c_out, hw, khw, stride, padding, dilation, groups = config
+    rng = np.random.default_rng(seed)
+    x, w, b = make_case(rng, n, c_in, c_out, hw, khw, groups)
+    check_against_reference(x, w, b, stride, padding, dilation, groups, rng)
+
+
 @pytest.mark.parametrize(
     "n,c_in,c_out,hw,khw,stride,padding,dilation,groups",
     [
@@ -169,6 +198,7 @@ def test_matches_reference_hypothesis(config, seed):
         (2, 4, 2, (3, 5), (1, 1), 1, 0, 1, 2),
         (2, 2, 9, (4, 6), (3, 2), 1, (1, 2), (1, 2), 1),  # direct, across channels, dilated
         (1, 1, 3, (5, 19), (2, 3), 1, (1, 1), 1, 1),  # direct, along rows, batch 1
+        (1, 17, 2, (16, 15), (3, 3), 1, 1, 1, 1),  # im2col + GEMM in 2 row blocks (float64: 14 rows a block)
     ],
 )
 def test_finite_differences(n, c_in, c_out, hw, khw, stride, padding, dilation, groups):
@@ -377,3 +407,45 @@ def test_read_only_inputs_are_fine():
         _C.conv2d_backward(y, x, w, padding=1), conv_backward_ref(y, x, w, padding=1), strict=True
     ):
         np.testing.assert_allclose(got, ref, atol=1e-12)
+
+
+# A failed allocation inside an OpenMP region used to terminate the process
+# (an exception may not leave a region); it must raise MemoryError with any
+# thread count. Run in a child: the failure this guards against is an abort.
+# 16 -> 16 channels with 2x2 taps take the stride-1 direct paths, whose
+# padded buffers are per slice of the batch, inside the region.
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize(
+    "call",
+    [
+        "nn.Conv2d(16, 16, kernel_size=2, padding=20000, dilation=39937)(x)",
+        # backward alone (dx and dweight): the forward would fail first
+        "_C.conv2d_backward(dy, x.numpy(), w, stride=(1, 1), padding=(20000, 20000), dilation=(39937, 39937))",
+    ],
+)
+def test_conv_allocation_failure_raises_memory_error(threads, call):
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        f"""
+        import resource
+        import numpy as np
+        import minigrad
+        from minigrad import _C, nn
+        # Cap the address space, so the padded buffers cannot be allocated on any machine.
+        resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))
+        minigrad.set_num_threads({threads})
+        x = minigrad.ones(8, 16, 1, 1)
+        w = np.ones((16, 16, 2, 2), np.float32)
+        dy = np.ones((8, 16, 64, 64), np.float32)  # the output of the layer above
+        try:
+            {call}
+        except MemoryError:
+            print("memory-error")
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "memory-error" in proc.stdout

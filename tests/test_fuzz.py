@@ -508,11 +508,12 @@ def test_output_size_overflowing_int64_raises():
 @pytest.mark.skipif(os.environ.get("MINIGRAD_SANITIZED") == "1",
                     reason="ASan aborts on a failed operator new instead of throwing std::bad_alloc")
 def test_conv_scratch_buffer_that_cannot_fit_raises_memory_error():
-    # The output (2**26 floats, not touched) fits; the im2col buffer (2**16 channels x 2**26 positions) cannot.
+    # The output (one row of 2**25 + 1 floats, not touched) fits; the im2col buffer, made in blocks of
+    # whole output rows (csrc/cpu/conv.cpp), cannot hold even one row: 2**16 channels x 2**25 positions.
     c = 2**16
     x = np.ones((1, c, 1, 1), np.float32)
     with pytest.raises(MemoryError):
-        _C.conv2d_forward(x, np.ones((1, c, 1, 1), np.float32), padding=2**12)
+        _C.conv2d_forward(x, np.ones((1, c, 1, 1), np.float32), padding=(0, 2**24))
 
 
 def test_huge_thread_count_is_refused():

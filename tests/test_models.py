@@ -136,3 +136,47 @@ def test_load_model_rejects_a_plain_state_dict(tmp_path):
     save(LeNet5().state_dict(), tmp_path / "plain.safetensors")
     with pytest.raises(ValueError, match="not a minigrad model file"):
         load_model(tmp_path / "plain.safetensors")
+
+
+def test_cifar_cnn_matches_torch_forward_and_gradients():
+    """CifarCNN (the benchmark model with 32-128 channel convs) against the same
+    network in PyTorch: eval outputs, and training-mode input gradients."""
+    torch = pytest.importorskip("torch")
+    tnn = torch.nn
+    from minigrad.models import CifarCNN
+
+    class TorchCifarCNN(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            widths = [(3, 32), (32, 32), (32, 64), (64, 64), (64, 128)]
+            self.convs = tnn.ModuleList(tnn.Conv2d(a, b, 3, padding=1, bias=False) for a, b in widths)
+            self.bns = tnn.ModuleList(tnn.BatchNorm2d(b) for _, b in widths)
+            self.fc1, self.fc2 = tnn.Linear(2048, 256), tnn.Linear(256, 10)
+
+        def forward(self, x):
+            f = tnn.functional
+            for i, (conv, bn) in enumerate(zip(self.convs, self.bns, strict=True)):
+                x = f.relu(bn(conv(x)))
+                if i in (1, 3, 4):
+                    x = f.max_pool2d(x, 2)
+            return self.fc2(f.relu(self.fc1(x.flatten(1))))
+
+    minigrad.manual_seed(2)
+    model = CifarCNN()
+    reference = TorchCifarCNN()
+    reference.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in model.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((3, 3, 32, 32)).astype(np.float32)
+    ours_x = minigrad.tensor(x, requires_grad=True)
+    model(ours_x).sum().backward()
+    theirs_x = torch.from_numpy(x).requires_grad_()
+    reference(theirs_x).sum().backward()
+    np.testing.assert_allclose(ours_x.grad.numpy(), theirs_x.grad.numpy(), rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(model.convs[2].weight.grad.numpy(), reference.convs[2].weight.grad.numpy(),
+                               rtol=1e-3, atol=1e-3)
+    model.eval()
+    reference.eval()
+    with minigrad.no_grad():
+        ours = model(minigrad.tensor(x)).numpy()
+    with torch.no_grad():
+        theirs = reference(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)

@@ -3,7 +3,10 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <exception>
+#include <mutex>
 
 namespace minigrad::cpu {
 // Element count below which a simple loop runs on the calling thread: waking
@@ -15,6 +18,35 @@ constexpr int kMaxThreads = 1024;
 void set_num_threads(int n);  // n >= 1
 int num_threads();
 bool openmp_enabled();
+
+// An exception must not leave an OpenMP region: the runtime then calls
+// std::terminate and Python dies (a failed allocation, a bad_alloc from a
+// scratch buffer, would abort the process instead of raising MemoryError).
+// Code that can throw inside a region runs through `run`, which keeps the
+// first exception and turns the rest of the region's work into no-ops;
+// `rethrow` after the region throws it on the calling thread.
+class RegionErrors {
+ public:
+  template <typename F>
+  void run(const F& f) noexcept {
+    if (failed_.load(std::memory_order_relaxed)) return;
+    try {
+      f();
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!first_) first_ = std::current_exception();
+      failed_.store(true, std::memory_order_relaxed);
+    }
+  }
+  void rethrow() const {
+    if (first_) std::rethrow_exception(first_);
+  }
+
+ private:
+  std::atomic<bool> failed_{false};
+  std::mutex mutex_;
+  std::exception_ptr first_;
+};
 
 // Threads worth waking for `work` units when each should get at least
 // `min_work_per_thread` (waking a thread costs microseconds): 1..num_threads().
@@ -34,7 +66,9 @@ void for_each_slice(int64_t n, const Body& body) {
     body(int64_t{0}, n);
     return;
   }
+  RegionErrors errors;
 #pragma omp parallel for num_threads(threads) schedule(static)
-  for (int t = 0; t < threads; ++t) body(n * t / threads, n * (t + 1) / threads);
+  for (int t = 0; t < threads; ++t) errors.run([&] { body(n * t / threads, n * (t + 1) / threads); });
+  errors.rethrow();
 }
 }  // namespace minigrad::cpu

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from minigrad.models.cnn import MnistCNN
+from minigrad.models.cnn import CifarCNN, MnistCNN
 from minigrad.models.lenet import LeNet5
 from minigrad.models.mlp import MLP, SoftmaxRegression
 from minigrad.nn import Module
@@ -25,6 +25,7 @@ from minigrad.tensor import Tensor
 __all__ = [
     "LeNet5",
     "MnistCNN",
+    "CifarCNN",
     "MLP",
     "SoftmaxRegression",
     "MODELS",

@@ -31,3 +31,31 @@ class MnistCNN(nn.Module):
         x = self.drop1(x).flatten(1)
         x = self.drop2(F.relu(self.fc1(x)))
         return self.fc2(x)
+
+
+class CifarCNN(nn.Module):
+    """A VGG-style CNN for 32x32 colour images (CIFAR-10 sized): conv 3x3 (pad 1)
+    + batch norm + ReLU blocks of 32, 32 channels, max pool 2, 64, 64, pool,
+    128, pool; then 2048 -> 256 (ReLU) -> num_classes.
+
+    Input (N, 3, 32, 32); the benchmark model for realistic conv layers
+    (channels >= 16), timed with random data.
+    """
+
+    def __init__(self, num_classes: int = 10) -> None:
+        super().__init__()
+        widths = [(3, 32), (32, 32), (32, 64), (64, 64), (64, 128)]
+        self.convs = nn.ModuleList(nn.Conv2d(a, b, kernel_size=3, padding=1, bias=False) for a, b in widths)
+        self.bns = nn.ModuleList(nn.BatchNorm2d(b) for _, b in widths)
+        self.fc1 = nn.Linear(128 * 4 * 4, 256)
+        self.fc2 = nn.Linear(256, num_classes)
+
+    # Blocks after which the image is pooled (32 -> 16 -> 8 -> 4).
+    _pool_after = (1, 3, 4)
+
+    def forward(self, x: Tensor) -> Tensor:
+        for i, (conv, bn) in enumerate(zip(self.convs, self.bns, strict=True)):
+            x = bn(conv(x))
+            x = F.relu_max_pool2d(x, 2) if i in self._pool_after else F.relu(x)
+        x = F.relu(self.fc1(x.flatten(1)))
+        return self.fc2(x)
