@@ -81,24 +81,28 @@ def train_epoch(model: nn.Module, loader: DataLoader, optimizer: optim.Optimizer
     return total_loss / count, correct / count
 
 
+def differences(state: dict, loaded: dict) -> list[str]:
+    """The keys whose shape or values differ between two state dicts (as 'key: shape vs shape')."""
+    return [f"{k}: {tuple(v.shape)} vs {tuple(loaded[k].shape)}" for k, v in state.items()
+            if tuple(v.shape) != tuple(loaded[k].shape) or not np.array_equal(v.numpy(), loaded[k].numpy())]
+
+
 def save_model(model: nn.Module, out: Path) -> None:
-    """Write the weights as safetensors and as a .pt file, and read both back to show they round-trip."""
+    """Write the weights as safetensors and as a .pt file, and read both back to check they round-trip."""
     state = model.state_dict()
     for name in ("fashion_cnn.safetensors", "model.pt"):
         minigrad.save(state, out / name)
-        back = minigrad.load(out / name)
-        same = all(np.array_equal(back[k].numpy(), v.numpy()) for k, v in state.items())
+        wrong = differences(state, minigrad.load(out / name))
         print(f"saved {out / name} ({(out / name).stat().st_size} bytes); minigrad.load reads it back "
-              f"{'identically' if same else 'WITH DIFFERENCES'}")
+              + (f"with differences: {'; '.join(wrong)}" if wrong else "identically"))
     try:
         import torch
     except ImportError:
         print("PyTorch is not installed here; model.pt is in torch.save's zip format for torch.load")
         return
-    loaded = torch.load(out / "model.pt", weights_only=True)
-    same = all(np.array_equal(loaded[k].numpy(), v.numpy()) for k, v in state.items())
-    print(f"torch.load('model.pt', weights_only=True): {len(loaded)} tensors, "
-          f"{'equal to' if same else 'DIFFERENT from'} the model's")
+    wrong = differences(state, torch.load(out / "model.pt", weights_only=True))
+    print(f"torch.load('model.pt', weights_only=True) reads {len(state)} tensors, "
+          + (f"with differences: {'; '.join(wrong)}" if wrong else "all equal to the model's"))
 
 
 def main() -> None:

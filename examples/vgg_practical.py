@@ -121,11 +121,12 @@ def directional_check(fn, inputs: list[minigrad.Tensor], eta: float = 1e-6, seed
     (fn(*inputs) * p).sum().backward()
     directions = [rng.standard_normal(t.shape) for t in inputs]
     analytic = sum(float((t.grad.numpy() * e).sum()) for t, e in zip(inputs, directions, strict=True))
-    with minigrad.no_grad():
-        def objective(sign: float) -> float:
-            moved = [minigrad.from_numpy(t.detach().numpy() + sign * eta * e) for t, e in zip(inputs, directions, strict=True)]
-            return float((fn(*moved) * p).sum().item())
 
+    def objective(sign: float) -> float:
+        moved = [t.detach().numpy() + sign * eta * e for t, e in zip(inputs, directions, strict=True)]
+        return float((fn(*map(minigrad.from_numpy, moved)) * p).sum().item())
+
+    with minigrad.no_grad():
         numeric = (objective(1.0) - objective(-1.0)) / (2 * eta)
     return analytic, numeric
 
