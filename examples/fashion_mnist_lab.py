@@ -153,6 +153,10 @@ def main() -> None:
     print(f"test accuracy {100 * test.accuracy:.2f}% on {test.count} images (loss {test.loss:.4f})")
     print("confusion matrix (rows: true class, columns: predicted):")
     print(format_confusion(test.confusion, classes))
+    images, labels = test_set.get_batch(np.arange(min(8, len(test_set))))
+    print("classify() on the first test images:")
+    for predicted, label in zip(classify(model, images), labels, strict=True):
+        print(f"  {classes[predicted]:<12} (true: {classes[label]})")
 
     if can_plot():
         plot_curves(history, args.out / "fashion_curves.png")

@@ -64,6 +64,7 @@ def test_fashion_mnist_lab(tmp_path, monkeypatch, capsys):
     assert "epoch 1: train loss" in out and "epoch 2: train loss" in out and "val loss" in out
     assert "test accuracy" in out and "on 100 images" in out
     assert "true \\ pred" in out and "Ankle boot" in out  # the confusion matrix with the class names
+    assert "classify() on the first test images:" in out and "(true: " in out
     assert "fashion_cnn.safetensors" in out and "minigrad.load reads it back identically" in out
     assert (tmp_path / "fashion_cnn.safetensors").is_file() and (tmp_path / "model.pt").is_file()
     if has_matplotlib():
