@@ -40,31 +40,8 @@ import numpy as np
 import minigrad
 import minigrad.distributed as dist
 import minigrad.nn.functional as F
-from minigrad import nn, optim
-from minigrad.models import LeNet5
-
-try:
-    from minigrad.models import CifarCNN
-except ImportError:  # until minigrad.models has it (branch perf2 adds the same model): delete this copy then
-
-    class CifarCNN(nn.Module):
-        """A small VGG-style CNN for 3x32x32 images: conv3x3 + BN + ReLU 32-32, pool, 64-64, pool, 128,
-        pool, then 2048 -> 256 -> 10."""
-
-        def __init__(self, num_classes: int = 10) -> None:
-            super().__init__()
-            widths = [(3, 32), (32, 32), (32, 64), (64, 64), (64, 128)]
-            self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, padding=1, bias=False) for a, b in widths)
-            self.bns = nn.ModuleList(nn.BatchNorm2d(b) for _, b in widths)
-            self.fc1 = nn.Linear(128 * 4 * 4, 256)
-            self.fc2 = nn.Linear(256, num_classes)
-
-        def forward(self, x):
-            for i, (conv, bn) in enumerate(zip(self.convs, self.bns, strict=True)):
-                x = bn(conv(x))
-                x = F.relu_max_pool2d(x, 2) if i in (1, 3, 4) else F.relu(x)
-            return self.fc2(F.relu(self.fc1(x.flatten(1))))
-
+from minigrad import optim
+from minigrad.models import CifarCNN, LeNet5
 
 MODELS = {"lenet5": (LeNet5, (1, 28, 28), 64), "cifar-cnn": (CifarCNN, (3, 32, 32), 32)}
 
