@@ -256,48 +256,33 @@ def avg_pool2d(
 
 
 class _Activation(Function):
-    """y = kernel(x); backward from y through the fused backward kernel."""
+    """y = be.<kernel>(x); backward from y through the fused be.<kernel>_backward(dy, y)."""
 
     __slots__ = ()
+    kernel = ""
+
+    def forward(self, x):
+        y = getattr(self.be, self.kernel)(x)
+        self.saved = (y,)
+        return y
 
     def backward(self, g):
-        return (self._backward(g, self.saved[0]),)
+        return (getattr(self.be, self.kernel + "_backward")(g, self.saved[0]),)
 
 
 class ReLUOp(_Activation):
     __slots__ = ()
-
-    def forward(self, x):
-        y = self.be.relu(x)
-        self.saved = (y,)
-        return y
-
-    def _backward(self, g, y):
-        return self.be.relu_backward(g, y)
+    kernel = "relu"
 
 
 class SigmoidOp(_Activation):
     __slots__ = ()
-
-    def forward(self, x):
-        y = self.be.sigmoid(x)
-        self.saved = (y,)
-        return y
-
-    def _backward(self, g, y):
-        return self.be.sigmoid_backward(g, y)
+    kernel = "sigmoid"
 
 
 class TanhOp(_Activation):
     __slots__ = ()
-
-    def forward(self, x):
-        y = self.be.tanh(x)
-        self.saved = (y,)
-        return y
-
-    def _backward(self, g, y):
-        return self.be.tanh_backward(g, y)
+    kernel = "tanh"
 
 
 class LeakyReLUOp(Function):
