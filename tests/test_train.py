@@ -2,7 +2,6 @@
 
 import csv
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from train_utils import learnable_images, make_data_dir, metrics
+from train_utils import learnable_images, make_data_dir, metrics, real_mnist_available
 
 import minigrad
 from minigrad.cli import evaluate as ev
@@ -239,12 +238,7 @@ def test_eval_on_the_model_dataset_and_bad_inputs(trained_model, tmp_path, capsy
         assert message in capsys.readouterr().err
 
 
-def _has_real_mnist() -> bool:
-    root = os.environ.get("MINIGRAD_DATA")
-    return bool(root) and (Path(root) / "mnist" / "train-images-idx3-ubyte.gz").is_file()
-
-
-@pytest.mark.skipif(not _has_real_mnist(), reason="needs the real MNIST under $MINIGRAD_DATA")
+@pytest.mark.skipif(not real_mnist_available(), reason="needs the real MNIST ($MINIGRAD_DATA, or the user cache)")
 def test_lenet5_loss_falls_on_real_mnist():
     from minigrad.data import MNIST, DataLoader, Subset
     from minigrad.data import transforms as T
@@ -259,7 +253,7 @@ def test_lenet5_loss_falls_on_real_mnist():
     assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])  # 2.30 -> about 1.2 in 47 steps
 
 
-@pytest.mark.skipif(not _has_real_mnist(), reason="needs the real MNIST under $MINIGRAD_DATA")
+@pytest.mark.skipif(not real_mnist_available(), reason="needs the real MNIST ($MINIGRAD_DATA, or the user cache)")
 @pytest.mark.skipif(shutil.which("minigrad-train") is None, reason="minigrad-train is not installed (pip install .)")
 def test_readme_command_as_a_new_user_runs_it(tmp_path):
     """The README's first command is `minigrad-train` with its defaults: the installed console

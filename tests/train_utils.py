@@ -1,5 +1,6 @@
 """Small generated MNIST-like data sets laid out like $MINIGRAD_DATA, for the training tests."""
 
+import functools
 import json
 from pathlib import Path
 
@@ -41,3 +42,16 @@ def make_data_dir(root: Path, monkeypatch, n_train: int = 256, n_test: int = 100
         monkeypatch.setitem(datasets.CHECKSUMS, folder, sums)
     monkeypatch.setenv("MINIGRAD_DATA", str(root))
     return root
+
+
+@functools.cache
+def real_mnist_available() -> bool:
+    """Whether the real MNIST is where minigrad finds data without the network ($MINIGRAD_DATA,
+    the user cache that minigrad-train fills, system data folders), checksums verified."""
+    from minigrad.data import MNIST, DatasetNotFoundError
+
+    try:
+        MNIST(train=False, download=False)
+    except (DatasetNotFoundError, OSError, ValueError):
+        return False
+    return True
