@@ -28,6 +28,15 @@ inline std::string shape_str(const py::array& a) {
   return s.str();
 }
 
+inline std::string shape_str(const std::vector<int64_t>& shape) {
+  std::ostringstream s;
+  s << '(';
+  for (size_t i = 0; i < shape.size(); ++i) s << (i ? ", " : "") << shape[i];
+  if (shape.size() == 1) s << ',';
+  s << ')';
+  return s.str();
+}
+
 template <typename... Parts>
 [[noreturn]] void value_error(const Parts&... parts) {
   std::ostringstream s;
