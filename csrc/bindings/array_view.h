@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,12 @@ const T* cptr(const ArrayView& a) {
 template <typename T>
 T* ptr(const ArrayView& a) {
   return static_cast<T*>(a.data);
+}
+
+// For optional arrays (None on the Python side): the data, or nullptr.
+template <typename T>
+T* ptr_or_null(const std::optional<ArrayView>& a) {
+  return a ? ptr<T>(*a) : nullptr;
 }
 
 // The argument as a view, without conversion or copy: anything but a numpy

@@ -34,11 +34,6 @@ std::optional<ArrayView> channel_param(const py::handle& obj, const ArrayView& x
   return a;
 }
 
-template <typename T>
-T* ptr_or_null(const std::optional<ArrayView>& a) {
-  return a ? ptr<T>(*a) : nullptr;
-}
-
 py::object object_or_none(const std::optional<ArrayView>& a) { return a ? a->object : py::none(); }
 
 template <Device D>

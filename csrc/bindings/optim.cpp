@@ -43,11 +43,6 @@ std::optional<ArrayView> optional_state(const py::handle& obj, const ArrayView& 
   return state<D>(obj, param, op, name);
 }
 
-template <typename T>
-T* ptr_or_null(const std::optional<ArrayView>& a) {
-  return a ? ptr<T>(*a) : nullptr;
-}
-
 void require_step(int64_t step, const char* op) {
   if (step < 1) value_error(op, ": step must be >= 1 (the count after this update), got ", step);
 }
