@@ -1,5 +1,5 @@
 // Batch normalisation on the device over axis 1 of x viewed as (N, C, inner):
-// the CUDA twin of csrc/cpu/batch_norm.h (same shape struct, same contract:
+// the CUDA twin of csrc/cpu/batch_norm.h (shape from csrc/ops/, same contract:
 // training uses the batch statistics and updates running_mean/running_var when
 // not null, unbiased variance; eval uses the running statistics; backward
 // overwrites dx and, when not null, dweight/dbias). Statistics accumulate in
@@ -8,10 +8,10 @@
 
 #include <cstdint>
 
-#include "../csrc/cpu/batch_norm.h"
+#include "../csrc/ops/batch_norm.h"
 
 namespace minigrad::cuda {
-using cpu::BatchNormShape;
+using ops::BatchNormShape;
 
 template <typename T>
 void batch_norm_forward_training(const T* x, const T* weight, const T* bias, T* running_mean, T* running_var, T* y,

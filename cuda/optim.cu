@@ -1,13 +1,13 @@
 #include "optim.h"
 
-#include "../csrc/cpu/optim_rules.h"
+#include "../csrc/ops/optim_rules.h"
 #include "common.cuh"
 
 namespace minigrad::cuda {
 namespace {
 constexpr int kThreads = 256;
 
-// One grid-stride kernel runs every update rule (csrc/cpu/optim_rules.h), each a
+// One grid-stride kernel runs every update rule (csrc/ops/optim_rules.h), each a
 // functor over one element.
 template <typename Update>
 __global__ void update_kernel(Update update, int64_t n) {

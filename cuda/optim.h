@@ -1,20 +1,20 @@
 // Fused in-place optimizer updates on the device: the CUDA twins of
-// csrc/cpu/optim.h, with the same option structs and the same update rules
-// (PyTorch's single-tensor rules; per-step scalars formed in double on the
-// host, elementwise arithmetic in T). Device pointers, n elements each; null
+// csrc/cpu/optim.h, with the option structs of csrc/ops/optim.h and the same
+// update rules (csrc/ops/optim_rules.h: PyTorch's single-tensor rules; per-step
+// scalars formed in double on the host, elementwise arithmetic in T). Device pointers, n elements each; null
 // for unused buffers as on the CPU. One kernel launch per call.
 #pragma once
 
 #include <cstdint>
 
-#include "../csrc/cpu/optim.h"
+#include "../csrc/ops/optim.h"
 
 namespace minigrad::cuda {
-using cpu::AdadeltaOptions;
-using cpu::AdagradOptions;
-using cpu::AdamOptions;
-using cpu::RmspropOptions;
-using cpu::SgdOptions;
+using ops::AdadeltaOptions;
+using ops::AdagradOptions;
+using ops::AdamOptions;
+using ops::RmspropOptions;
+using ops::SgdOptions;
 
 template <typename T>
 void sgd_step(T* param, const T* grad, T* momentum_buffer, int64_t n, const SgdOptions& o);

@@ -1,16 +1,17 @@
-// 2-D max and average pooling on the device, NCHW, with the semantics and the
-// geometry struct of csrc/cpu/pool.h (PyTorch's window placement, ceil mode,
-// argmax indices, divisors). Device pointers, default stream; shapes checked
-// by the caller. Backward kernels overwrite dx. Plain C++ header.
+// 2-D max and average pooling on the device, NCHW: the contract of
+// csrc/ops/pool.h with the semantics of csrc/cpu/pool.h (PyTorch's window
+// placement, ceil mode, argmax indices, divisors). Device pointers, default
+// stream; shapes checked by the caller. Backward kernels overwrite dx. Plain
+// C++ header.
 #pragma once
 
 #include <cstdint>
 
-#include "../csrc/cpu/pool.h"
+#include "../csrc/ops/pool.h"
 
 namespace minigrad::cuda {
 
-using Pool2dShape = cpu::Pool2dShape;
+using ops::Pool2dShape;
 
 // Every window must hold at least one input element (cpu::every_window_hits_input).
 template <typename T>

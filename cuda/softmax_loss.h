@@ -7,6 +7,8 @@
 
 #include <cstdint>
 
+#include "../csrc/ops/softmax_loss.h"
+
 namespace minigrad::cuda {
 
 template <typename T>
@@ -19,18 +21,12 @@ void softmax_backward(const T* y, const T* dy, T* dx, int64_t rows, int64_t cols
 template <typename T>
 void log_softmax_backward(const T* y, const T* dy, T* dx, int64_t rows, int64_t cols);
 
-enum class Reduction { none, mean, sum };
+using ops::CrossEntropyOptions;
+using ops::Reduction;
 
-// As cpu::cross_entropy_forward / backward. Every target must be ignore_index or
-// in [0, C) (the caller checks, on the host); `kept` is the number of targets
-// that are not ignore_index (the divisor of Reduction::mean; 0 gives nan).
-struct CrossEntropyOptions {
-  Reduction reduction = Reduction::mean;
-  double label_smoothing = 0.0;
-  int64_t ignore_index = -100;
-  int64_t kept = 0;
-};
-
+// As cpu::cross_entropy_forward / backward, with the options of
+// csrc/ops/softmax_loss.h; options.kept must be set. The targets are checked
+// on the host before.
 // Writes log_probs (N, C) and loss: N values for Reduction::none, else one
 // (the sum is taken in a fixed order: deterministic).
 template <typename T>

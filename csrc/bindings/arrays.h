@@ -7,7 +7,6 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
-#include <optional>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -24,6 +23,15 @@ inline std::string shape_str(const py::array& a) {
   s << '(';
   for (py::ssize_t i = 0; i < a.ndim(); ++i) s << (i ? ", " : "") << a.shape(i);
   if (a.ndim() == 1) s << ',';
+  s << ')';
+  return s.str();
+}
+
+inline std::string shape_str(const std::vector<int64_t>& shape) {
+  std::ostringstream s;
+  s << '(';
+  for (size_t i = 0; i < shape.size(); ++i) s << (i ? ", " : "") << shape[i];
+  if (shape.size() == 1) s << ',';
   s << ')';
   return s.str();
 }
@@ -151,15 +159,6 @@ T* ptr(py::array& a) {
 template <typename T>
 const T* cptr(const py::array& a) {
   return static_cast<const T*>(a.data());
-}
-// For optional arrays (None on the Python side): the data, or nullptr.
-template <typename T>
-T* ptr_or_null(std::optional<py::array>& a) {
-  return a ? ptr<T>(*a) : nullptr;
-}
-template <typename T>
-const T* cptr_or_null(const std::optional<py::array>& a) {
-  return a ? cptr<T>(*a) : nullptr;
 }
 
 // New uninitialised C-contiguous array of the given dtype; MemoryError when it cannot be allocated.

@@ -33,15 +33,6 @@ inline mc::DType device_dtype(const py::dtype& dt, const char* op) {
   type_error(op, ": dtype must be float32, float64, int64 or bool, got ", std::string(py::str(dt)));
 }
 
-inline std::string shape_str(const std::vector<int64_t>& shape) {
-  std::ostringstream s;
-  s << '(';
-  for (size_t i = 0; i < shape.size(); ++i) s << (i ? ", " : "") << shape[i];
-  if (shape.size() == 1) s << ',';
-  s << ')';
-  return s.str();
-}
-
 // An int or a sequence of ints, each >= 0, whose byte size fits the address space.
 inline std::vector<int64_t> parse_shape(const py::handle& obj, mc::DType dt, const char* op) {
   std::vector<int64_t> shape;

@@ -1,9 +1,12 @@
-#include "cpu/gemm.h"
-
+// Python bindings of the GEMM for both devices: _C.gemm on numpy arrays
+// (csrc/cpu/gemm.h) and _C.cuda.gemm on DeviceArrays (cuda/gemm.h), checked
+// once over ArrayViews; plus the CPU's FMA peak probe.
 #include <string>
 
-#include "bindings/arrays.h"
+#include "../../cuda/gemm.h"
+#include "bindings/array_view.h"
 #include "bindings/register.h"
+#include "cpu/gemm.h"
 #include "cpu/parallel.h"
 
 namespace minigrad::bindings {
@@ -11,53 +14,56 @@ namespace {
 constexpr const char* kOp = "gemm";
 
 // True when the memory of x and y overlaps.
-bool overlaps(const py::array& x, const py::array& y) {
-  const auto* x0 = static_cast<const char*>(x.data());
-  const auto* y0 = static_cast<const char*>(y.data());
-  return x.nbytes() > 0 && y.nbytes() > 0 && x0 < y0 + y.nbytes() && y0 < x0 + x.nbytes();
+bool overlaps(const ArrayView& x, const ArrayView& y) {
+  const auto* x0 = static_cast<const char*>(x.data);
+  const auto* y0 = static_cast<const char*>(y.data);
+  const int64_t x_bytes = x.size() * x.dtype.itemsize(), y_bytes = y.size() * y.dtype.itemsize();
+  return x_bytes > 0 && y_bytes > 0 && x0 < y0 + y_bytes && y0 < x0 + x_bytes;
 }
 
-py::array gemm(const py::handle& a_obj, const py::handle& b_obj, bool trans_a, bool trans_b, double alpha,
-               double beta, const py::handle& out_obj) {
-  py::array a = float_input(a_obj, kOp, "a");
-  py::array b = float_input(b_obj, kOp, "b");
+template <Device D>
+py::object gemm(const py::handle& a_obj, const py::handle& b_obj, bool trans_a, bool trans_b, double alpha,
+                double beta, const py::handle& out_obj) {
+  const ArrayView a = float_arg<D>(a_obj, kOp, "a");
+  const ArrayView b = float_arg<D>(b_obj, kOp, "b");
   require_same_dtype(b, a, kOp, "b", "a");
   require_rank(a, 2, kOp, "a");
   require_rank(b, 2, kOp, "b");
-  const int64_t M = a.shape(trans_a ? 1 : 0), K = a.shape(trans_a ? 0 : 1);
-  const int64_t Kb = b.shape(trans_b ? 1 : 0), N = b.shape(trans_b ? 0 : 1);
+  const int64_t M = a.shape[trans_a ? 1 : 0], K = a.shape[trans_a ? 0 : 1];
+  const int64_t Kb = b.shape[trans_b ? 1 : 0], N = b.shape[trans_b ? 0 : 1];
   if (K != Kb)
-    value_error(kOp, ": inner dimensions differ: op(a) is ", M, "x", K, " (a ", shape_str(a),
-                trans_a ? ", transposed" : "", ") but op(b) is ", Kb, "x", N, " (b ", shape_str(b),
+    value_error(kOp, ": inner dimensions differ: op(a) is ", M, "x", K, " (a ", shape_str(a.shape),
+                trans_a ? ", transposed" : "", ") but op(b) is ", Kb, "x", N, " (b ", shape_str(b.shape),
                 trans_b ? ", transposed" : "", ")");
-  py::array out;
-  if (out_obj.is_none()) {
-    if (beta != 0.0)
-      value_error(kOp, ": beta is ", beta, " but out is None; pass out to accumulate into, or beta=0");
-    out = empty_like_dtype(a.dtype(), {M, N});
-  } else {
-    out = as_array(out_obj, kOp, "out");
-    require_same_dtype(out, a, kOp, "out", "a");
-    require_shape(out, {M, N}, kOp, "out");
-    require_contiguous(out, kOp, "out");
-    require_writeable(out, kOp, "out");
-    if (overlaps(out, a) || overlaps(out, b)) value_error(kOp, ": out must not share memory with a or b");
-  }
-  dispatch(float_dtype(a, kOp, "a"), [&](auto zero) {
+  const ArrayView out = [&] {
+    if (out_obj.is_none()) {
+      if (beta != 0.0)
+        value_error(kOp, ": beta is ", beta, " but out is None; pass out to accumulate into, or beta=0");
+      return empty_array<D>({M, N}, a.dtype);
+    }
+    ArrayView given = array_arg<D>(out_obj, kOp, "out");
+    require_same_dtype(given, a, kOp, "out", "a");
+    require_shape(given, {M, N}, kOp, "out");
+    require_contiguous(given, kOp, "out");
+    require_writeable(given, kOp, "out");
+    if (overlaps(given, a) || overlaps(given, b)) value_error(kOp, ": out must not share memory with a or b");
+    return given;
+  }();
+  dispatch(float_dtype(a), [&](auto zero) {
     using T = decltype(zero);
-    const T* pa = cptr<T>(a);
-    const T* pb = cptr<T>(b);
-    T* pc = ptr<T>(out);
-    const int64_t lda = a.shape(1), ldb = b.shape(1);
+    const int64_t lda = a.shape[1], ldb = b.shape[1];
     py::gil_scoped_release release;
-    cpu::gemm<T>(trans_a, trans_b, M, N, K, T(alpha), pa, lda, pb, ldb, T(beta), pc, N);
+    if constexpr (D == Device::cpu)
+      cpu::gemm<T>(trans_a, trans_b, M, N, K, T(alpha), cptr<T>(a), lda, cptr<T>(b), ldb, T(beta), ptr<T>(out), N);
+    else
+      cuda::gemm<T>(trans_a, trans_b, M, N, K, T(alpha), cptr<T>(a), lda, cptr<T>(b), ldb, T(beta), ptr<T>(out), N);
   });
-  return out;
+  return out.object;
 }
-}  // namespace
 
-void bind_gemm(py::module_& m) {
-  m.def("gemm", &gemm, py::arg("a"), py::arg("b"), py::arg("trans_a") = false, py::arg("trans_b") = false,
+template <Device D>
+void def_gemm(py::module_& m) {
+  m.def("gemm", &gemm<D>, py::arg("a"), py::arg("b"), py::arg("trans_a") = false, py::arg("trans_b") = false,
         py::arg("alpha") = 1.0, py::arg("beta") = 0.0, py::arg("out") = py::none(),
         "out = alpha * op(a) @ op(b) + beta * out, op(x) = x.T when trans_x, else x.\n\n"
         "a, b: 2-D C-contiguous float32 or float64 arrays of one dtype. out: (M, N) array of that\n"
@@ -65,6 +71,11 @@ void bind_gemm(py::module_& m) {
         "returned. It is read only when beta != 0, so NaNs in it do not propagate when beta == 0.\n"
         "out=None returns a new array and needs beta == 0 (ValueError otherwise). K == 0 gives\n"
         "beta * out; alpha == 0 does not read a or b (as BLAS).");
+}
+}  // namespace
+
+void bind_gemm(py::module_& m) {
+  def_gemm<Device::cpu>(m);
   m.def(
       "fma_peak_gflops",
       [](int threads, double seconds) {
@@ -81,4 +92,9 @@ void bind_gemm(py::module_& m) {
       "(1 in a build without OpenMP) with the SIMD level gemm uses: the best of three runs of\n"
       "about `seconds` each. The measured peak that benchmarks judge GEMM speed against.");
 }
+
+#ifdef MINIGRAD_WITH_CUDA
+void bind_cuda_gemm(py::module_& cuda) { def_gemm<Device::cuda>(cuda); }
+#endif
+
 }  // namespace minigrad::bindings

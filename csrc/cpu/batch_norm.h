@@ -6,11 +6,11 @@
 
 #include <cstdint>
 
+#include "ops/batch_norm.h"
+
 namespace minigrad::cpu {
 
-struct BatchNormShape {
-  int64_t N, C, inner;
-};
+using ops::BatchNormShape;
 
 // Training: save_mean/save_invstd = batch mean and 1/sqrt(biased var + eps);
 // when running_mean/running_var are not null (both or neither) they become

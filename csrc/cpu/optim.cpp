@@ -1,6 +1,6 @@
 #include "cpu/optim.h"
 
-#include "cpu/optim_rules.h"
+#include "ops/optim_rules.h"
 #include "cpu/parallel.h"
 
 namespace minigrad::cpu {

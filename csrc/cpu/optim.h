@@ -8,48 +8,32 @@
 
 #include <cstdint>
 
+#include "ops/optim.h"
+
 namespace minigrad::cpu {
 
-struct SgdOptions {
-  double lr, momentum, dampening, weight_decay;
-  bool nesterov, maximize;
-  bool first_step;  // momentum buffer := gradient (PyTorch's first step with momentum)
-};
+using ops::AdadeltaOptions;
+using ops::AdagradOptions;
+using ops::AdamOptions;
+using ops::RmspropOptions;
+using ops::SgdOptions;
+
 template <typename T>
 void sgd_step(T* param, const T* grad, T* momentum_buffer, int64_t n, const SgdOptions& o);
 
-struct AdamOptions {
-  double lr, beta1, beta2, eps, weight_decay;
-  bool decoupled_weight_decay;  // AdamW: param *= 1 - lr * weight_decay
-  bool maximize;
-  int64_t step;  // already incremented, >= 1
-};
 // AMSGrad when max_exp_avg_sq is not null.
 template <typename T>
 void adam_step(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq, int64_t n,
                const AdamOptions& o);
 
-struct RmspropOptions {
-  double lr, alpha, eps, weight_decay, momentum;
-  bool maximize;
-};
 // Centered when grad_avg is not null; momentum_buffer is used when momentum > 0.
 template <typename T>
 void rmsprop_step(T* param, const T* grad, T* square_avg, T* momentum_buffer, T* grad_avg, int64_t n,
                   const RmspropOptions& o);
 
-struct AdagradOptions {
-  double lr, lr_decay, weight_decay, eps;
-  bool maximize;
-  int64_t step;  // already incremented, >= 1
-};
 template <typename T>
 void adagrad_step(T* param, const T* grad, T* state_sum, int64_t n, const AdagradOptions& o);
 
-struct AdadeltaOptions {
-  double lr, rho, eps, weight_decay;
-  bool maximize;
-};
 template <typename T>
 void adadelta_step(T* param, const T* grad, T* square_avg, T* acc_delta, int64_t n, const AdadeltaOptions& o);
 

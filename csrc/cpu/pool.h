@@ -6,14 +6,11 @@
 
 #include <cstdint>
 
+#include "ops/pool.h"
+
 namespace minigrad::cpu {
 
-struct Pool2dShape {
-  int64_t planes;  // N * C: every plane is pooled on its own
-  int64_t in_h, in_w;
-  int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
-  int64_t out_h, out_w;  // window_output_size(...), >= 1
-};
+using ops::Pool2dShape;
 
 // Whether every window holds at least one input element. When one does not
 // (dilated windows can fall between the pixels), PyTorch's max pooling gives

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 
+#include "ops/softmax_loss.h"
+
 namespace minigrad::cpu {
 
 // y = softmax(x) / log_softmax(x) along each row.
@@ -20,18 +22,8 @@ void softmax_backward(const T* y, const T* dy, T* dx, int64_t rows, int64_t cols
 template <typename T>
 void log_softmax_backward(const T* y, const T* dy, T* dx, int64_t rows, int64_t cols);
 
-enum class Reduction { none, mean, sum };
-
-// PyTorch's class-index cross-entropy with label smoothing ls over C classes:
-//   row loss = (1 - ls) * -log_probs[t] + ls / C * sum_j -log_probs[j],
-// 0 for rows whose target is ignore_index; mean divides the sum by the number
-// of rows not ignored (0/0 = nan when all are). Every target must be
-// ignore_index or in [0, C): the caller checks. C >= 1.
-struct CrossEntropyOptions {
-  Reduction reduction = Reduction::mean;
-  double label_smoothing = 0.0;
-  int64_t ignore_index = -100;
-};
+using ops::CrossEntropyOptions;
+using ops::Reduction;
 
 // Writes log_probs (N, C) and loss: N values for Reduction::none, else one.
 template <typename T>

@@ -42,7 +42,7 @@ struct Sgd {
   T lr, momentum, keep, weight_decay;
   bool maximize, use_momentum, nesterov, first;
 
-  static Sgd make(T* param, const T* grad, T* momentum_buffer, const cpu::SgdOptions& o) {
+  static Sgd make(T* param, const T* grad, T* momentum_buffer, const ops::SgdOptions& o) {
     return {param, momentum_buffer, grad, T(o.lr), T(o.momentum), T(1 - o.dampening), T(o.weight_decay),
             o.maximize, o.momentum != 0, o.nesterov, o.first_step};
   }
@@ -66,7 +66,7 @@ struct Adam {
   bool maximize, decoupled;
 
   static Adam make(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq,
-                   const cpu::AdamOptions& o) {
+                   const ops::AdamOptions& o) {
     const bool decoupled = o.decoupled_weight_decay && o.weight_decay != 0;
     const double step = static_cast<double>(o.step);
     return {param,
@@ -110,7 +110,7 @@ struct Rmsprop {
   bool maximize, use_momentum;
 
   static Rmsprop make(T* param, const T* grad, T* square_avg, T* momentum_buffer, T* grad_avg,
-                      const cpu::RmspropOptions& o) {
+                      const ops::RmspropOptions& o) {
     return {param,     square_avg,        momentum_buffer, grad_avg,        grad,       T(o.weight_decay), T(o.lr),
             T(o.alpha), T(1 - o.alpha), T(o.eps),        T(o.momentum), o.maximize, o.momentum > 0};
   }
@@ -142,7 +142,7 @@ struct Adagrad {
   T weight_decay, clr, eps;
   bool maximize;
 
-  static Adagrad make(T* param, const T* grad, T* state_sum, const cpu::AdagradOptions& o) {
+  static Adagrad make(T* param, const T* grad, T* state_sum, const ops::AdagradOptions& o) {
     return {param, state_sum, grad, T(o.weight_decay),
             T(o.lr / (1 + static_cast<double>(o.step - 1) * o.lr_decay)), T(o.eps), o.maximize};
   }
@@ -161,7 +161,7 @@ struct Adadelta {
   T weight_decay, lr, rho, one_minus_rho, eps;
   bool maximize;
 
-  static Adadelta make(T* param, const T* grad, T* square_avg, T* acc_delta, const cpu::AdadeltaOptions& o) {
+  static Adadelta make(T* param, const T* grad, T* square_avg, T* acc_delta, const ops::AdadeltaOptions& o) {
     return {param, square_avg, acc_delta, grad, T(o.weight_decay), T(o.lr), T(o.rho), T(1 - o.rho), T(o.eps),
             o.maximize};
   }
