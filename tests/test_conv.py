@@ -5,6 +5,7 @@ import pytest
 from gradcheck_utils import assert_grad_close, float32_tol, numerical_grad
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from train_utils import same_minigrad_env
 
 from minigrad import _C
 
@@ -423,7 +424,7 @@ def test_read_only_inputs_are_fine():
         "_C.conv2d_backward(dy, x.numpy(), w, stride=(1, 1), padding=(20000, 20000), dilation=(39937, 39937))",
     ],
 )
-def test_conv_allocation_failure_raises_memory_error(threads, call):
+def test_conv_allocation_failure_raises_memory_error(threads, call, tmp_path):
     import subprocess
     import sys
     import textwrap
@@ -446,6 +447,7 @@ def test_conv_allocation_failure_raises_memory_error(threads, call):
             print("memory-error")
         """
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env=same_minigrad_env(), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "memory-error" in proc.stdout

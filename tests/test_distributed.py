@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from train_utils import make_data_dir, metrics
+from train_utils import make_data_dir, metrics, same_minigrad_env
 
 import minigrad
 import minigrad.distributed as dist
@@ -178,11 +178,10 @@ def test_reducer_leaves_a_parameter_no_rank_used_without_gradient_and_no_sync_st
     reducer.remove()
 
 
-def test_importing_minigrad_does_not_import_mpi4py_and_a_missing_mpi4py_is_explained(monkeypatch, capsys):
+def test_importing_minigrad_does_not_import_mpi4py_and_a_missing_mpi4py_is_explained(monkeypatch, capsys, tmp_path):
     code = "import sys, minigrad, minigrad.distributed, minigrad.cli.train; print('mpi4py' in sys.modules)"
-    env = {**os.environ, "PYTHONPATH": str(Path(minigrad.__file__).parent.parent)}
-    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                          cwd=HERE.parent.parent, check=True).stdout.strip() == "False"
+    assert subprocess.run([sys.executable, "-c", code], env=same_minigrad_env(), capture_output=True, text=True,
+                          cwd=tmp_path, check=True).stdout.strip() == "False"
     monkeypatch.setitem(sys.modules, "mpi4py", None)
     with pytest.raises(ImportError, match=r'pip install "minigrad\[distributed\]"'):
         dist.init_process_group()

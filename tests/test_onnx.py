@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from train_utils import same_minigrad_env
 
 import minigrad
 import minigrad.nn.functional as F
@@ -261,7 +262,8 @@ def test_missing_onnx_package_is_a_clear_import_error(monkeypatch, tmp_path):
         export(nn.Linear(3, 2), minigrad.randn(2, 3), tmp_path / "m.onnx")
 
 
-def test_importing_minigrad_does_not_import_onnx():
+def test_importing_minigrad_does_not_import_onnx(tmp_path):
     code = "import sys, minigrad, minigrad.onnx, minigrad.models; print('onnx' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=same_minigrad_env(), cwd=tmp_path).stdout
     assert out.strip() == "False"

@@ -55,3 +55,14 @@ def real_mnist_available() -> bool:
     except (DatasetNotFoundError, OSError, ValueError):
         return False
     return True
+
+
+def same_minigrad_env() -> dict:
+    """The environment for a `python -c` subprocess that imports the same minigrad as these tests
+    (installed, developer or emulated build); run it outside the repository (cwd=tmp_path), or the
+    uncompiled ./minigrad would come first on its sys.path."""
+    import os
+
+    import minigrad
+
+    return {**os.environ, "PYTHONPATH": str(Path(minigrad.__file__).resolve().parent.parent)}
