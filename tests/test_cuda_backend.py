@@ -254,11 +254,11 @@ def test_optimizer_steps_match_cpu(dtype, name, states, kwargs):
 def test_tensors_move_between_devices_with_gradients():
     x = minigrad.randn(3, 4, requires_grad=True)
     y = x.cuda()
-    assert y.device == "cuda" and isinstance(y.data, _C.cuda.DeviceArray)
+    assert y.device == "cuda" and isinstance(y._data, _C.cuda.DeviceArray)
     ((y * y).sum() + y.to("cuda").mean()).backward()
     assert x.grad.device == "cpu"
-    np.testing.assert_allclose(x.grad.numpy(), 2 * x.numpy() + 1 / 12, rtol=1e-5)
-    np.testing.assert_array_equal(y.cpu().numpy(), x.numpy())
+    np.testing.assert_allclose(x.grad.numpy(), 2 * x.detach().numpy() + 1 / 12, rtol=1e-5)
+    np.testing.assert_array_equal(y.cpu().detach().numpy(), x.detach().numpy())
     z = minigrad.tensor([[1.0, 2.0]], device="cuda")
     assert z.device == "cuda" and z.dtype == minigrad.float32 and repr(z).endswith("device='cuda')")
     assert minigrad.Tensor(np.ones(3), device="cuda").device == "cuda"
@@ -305,7 +305,7 @@ def test_module_and_optimizer_state_follow_the_device():
             (m(inp) ** 2).sum().backward()
             o.step()
     for p, q in zip(model.parameters(), cpu_model.parameters(), strict=True):
-        np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-5, atol=1e-6)
     state = opt.state_dict()["state"]
     assert state and all(v.device == "cuda" for s in state.values() for v in s.values() if hasattr(v, "device"))
     model.to("cpu")
@@ -391,7 +391,8 @@ def test_lenet5_trains_the_same_on_cuda_and_cpu():
             loss.backward()
             opt.step()
             losses.append(loss.item())
-        runs[device] = losses, [p.grad.numpy() for p in model.parameters()], [p.numpy() for p in model.parameters()]
+        params = list(model.parameters())
+        runs[device] = losses, [p.grad.numpy() for p in params], [p.detach().numpy() for p in params]
     np.testing.assert_allclose(runs["cuda"][0], runs["cpu"][0], rtol=1e-4)
     for g_gpu, g_cpu in zip(runs["cuda"][1], runs["cpu"][1], strict=True):
         assert np.any(g_cpu != 0)
@@ -433,7 +434,7 @@ def test_batched_matmul_broadcasts_like_numpy(a_shape, b_shape):
     ta = minigrad.tensor(a, device="cuda", requires_grad=True)
     tb = minigrad.tensor(b, device="cuda", requires_grad=True)
     out = ta @ tb
-    np.testing.assert_allclose(out.numpy(), a @ b, rtol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), a @ b, rtol=1e-12)
     ca, cb = minigrad.tensor(a, requires_grad=True), minigrad.tensor(b, requires_grad=True)
     g = rng.standard_normal(out.shape)
     out.backward(minigrad.tensor(g, device="cuda"))

@@ -65,4 +65,5 @@ def same_minigrad_env() -> dict:
 
     import minigrad
 
-    return {**os.environ, "PYTHONPATH": str(Path(minigrad.__file__).resolve().parent.parent)}
+    # not resolve(): a build variant's package (build/*/pkg) links to the sources
+    return {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(minigrad.__file__)))}
