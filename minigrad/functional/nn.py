@@ -334,16 +334,18 @@ def _swap_last(ndim: int, dim: int) -> tuple[int, ...]:
 
 
 class _Softmax(Function):
-    """(log-)softmax over dim: the kernels work on the last axis, so dim is moved there."""
+    """(log-)softmax over dim through be.<kernel> and be.<kernel>_backward(y, dy); the kernels work
+    on the last axis, so dim is moved there."""
 
     __slots__ = ("axes",)
+    kernel = ""
 
     def forward(self, x, dim):
         be = self.be
         self.axes = None if dim == x.ndim - 1 else _swap_last(x.ndim, dim)
         if self.axes is not None:
             x = be.permute(x, self.axes)
-        y = self._kernel(x)
+        y = getattr(self.be, self.kernel)(x)
         self.saved = (y,)
         return y if self.axes is None else be.permute(y, self.axes)
 
@@ -351,28 +353,18 @@ class _Softmax(Function):
         be = self.be
         if self.axes is not None:
             g = be.permute(g, self.axes)
-        dx = self._kernel_backward(self.saved[0], g)
+        dx = getattr(self.be, self.kernel + "_backward")(self.saved[0], g)
         return (dx if self.axes is None else be.permute(dx, self.axes),)
 
 
 class SoftmaxOp(_Softmax):
     __slots__ = ()
-
-    def _kernel(self, x):
-        return self.be.softmax(x)
-
-    def _kernel_backward(self, y, g):
-        return self.be.softmax_backward(y, g)
+    kernel = "softmax"
 
 
 class LogSoftmaxOp(_Softmax):
     __slots__ = ()
-
-    def _kernel(self, x):
-        return self.be.log_softmax(x)
-
-    def _kernel_backward(self, y, g):
-        return self.be.log_softmax_backward(y, g)
+    kernel = "log_softmax"
 
 
 def _softmax_dim(input: Tensor, dim: int | None, op: str) -> int:
