@@ -5,6 +5,7 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
+from torch_reference import TorchReference
 
 import minigrad
 from minigrad import nn
@@ -13,6 +14,8 @@ from minigrad.nn import init
 from minigrad.random import manual_seed
 from minigrad.summary import summary
 from minigrad.tensor import Tensor
+
+torch_reference = TorchReference(__name__)
 
 
 def _lenet(m):
@@ -256,60 +259,91 @@ LAYER_CASES = [
 ]
 
 
-def _compare_with_torch(torch, make, shape, dtype, device="cpu", passes=2):
-    ours, theirs = make(nn), make(torch.nn)
+def _torch_layer(torch, make, shape, dtype, passes):
+    """PyTorch's layer from its seeded init: its state_dict, then per pass (inputs from _layer_inputs,
+    _output_grad) the output, the input gradient, every parameter gradient and the buffers."""
+    theirs = make(torch.nn)
     if dtype == np.float64:
-        ours, theirs = ours.double(), theirs.double()
-    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+        theirs = theirs.double()
+    results = {f"init/{k}": v.clone() for k, v in theirs.state_dict().items()}  # buffers change in place
+    for i, x in enumerate(_layer_inputs(shape, dtype, passes)):
+        theirs.zero_grad()
+        xt = torch.from_numpy(x.copy()).requires_grad_()
+        yt = theirs(xt)
+        yt.backward(torch.from_numpy(_output_grad(i, tuple(yt.shape), dtype)))
+        results |= {f"{i}/y": yt, f"{i}/x.grad": xt.grad}
+        results |= {f"{i}/grad/{n}": p.grad for n, p in theirs.named_parameters()}
+        results |= {f"{i}/buffer/{n}": b.clone() for n, b in theirs.named_buffers()}
+    return results
+
+
+def _layer_inputs(shape, dtype, passes):
+    """Per pass an input from seeded numpy."""
+    rng = np.random.default_rng(0)
+    return [rng.standard_normal(shape).astype(dtype) for _ in range(passes)]
+
+
+def _output_grad(i, y_shape, dtype):
+    return np.random.default_rng(100 + i).standard_normal(y_shape).astype(dtype)
+
+
+def _compare_with_torch(key, make, shape, dtype, device="cpu", passes=2):
+    ref = torch_reference(key, lambda torch: _torch_layer(torch, make, shape, dtype, passes))
+    ours = make(nn)
+    if dtype == np.float64:
+        ours = ours.double()
+    ours.load_state_dict({k[len("init/") :]: v for k, v in ref.items() if k.startswith("init/")})
     ours.to(device)
     tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-4, atol=2e-5)
-    rng = np.random.default_rng(0)
-    for _ in range(passes):  # several passes: running statistics evolve the same way
-        x = rng.standard_normal(shape).astype(dtype)
-        xt = torch.from_numpy(x.copy()).requires_grad_()
-        xm = Tensor(x.copy(), requires_grad=True, device=device)
+    for i, x in enumerate(_layer_inputs(shape, dtype, passes)):  # several passes: running stats evolve
         ours.zero_grad()
-        theirs.zero_grad()
-        yt, ym = theirs(xt), ours(xm)
-        np.testing.assert_allclose(ym.detach().numpy(), yt.detach().numpy(), **tol)
-        g = rng.standard_normal(tuple(yt.shape)).astype(dtype)
-        yt.backward(torch.from_numpy(g))
-        ym.backward(Tensor(g, device=device))
-        np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), **tol)
-        their_params = dict(theirs.named_parameters())
+        xm = Tensor(x.copy(), requires_grad=True, device=device)
+        ym = ours(xm)
+        np.testing.assert_allclose(ym.detach().numpy(), ref[f"{i}/y"], **tol)
+        ym.backward(Tensor(_output_grad(i, ym.shape, dtype), device=device))
+        np.testing.assert_allclose(xm.grad.numpy(), ref[f"{i}/x.grad"], **tol)
         for name, p in ours.named_parameters():
-            np.testing.assert_allclose(p.grad.numpy(), their_params[name].grad.numpy(), **tol,
-                                       err_msg=name)  # fmt: skip
-        their_buffers = dict(theirs.named_buffers())
+            np.testing.assert_allclose(p.grad.numpy(), ref[f"{i}/grad/{name}"], **tol, err_msg=name)
         for name, b in ours.named_buffers():
-            np.testing.assert_allclose(b.numpy(), their_buffers[name].numpy(), **tol, err_msg=name)
+            np.testing.assert_allclose(b.numpy(), ref[f"{i}/buffer/{name}"], **tol, err_msg=name)
 
 
 @pytest.mark.parametrize(("label", "make", "shape"), LAYER_CASES, ids=[c[0] for c in LAYER_CASES])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_layer_matches_torch(label, make, shape, dtype, device):
-    torch = pytest.importorskip("torch")
-    _compare_with_torch(torch, make, shape, dtype, device)
+    _compare_with_torch(f"layer/{label}/{np.dtype(dtype).name}", make, shape, dtype, device)
 
 
-@pytest.mark.parametrize(
-    "make", [lambda m: m.BatchNorm2d(3), lambda m: m.BatchNorm1d(2, momentum=None)]
-)
-def test_batch_norm_eval_uses_running_stats_like_torch(make):
-    torch = pytest.importorskip("torch")
-    ours, theirs = make(nn).double(), make(torch.nn).double()
-    shape = (4, 3, 2, 2) if isinstance(ours, nn.BatchNorm2d) else (5, 2)
+BATCH_NORM_EVAL_CASES = [
+    ("BatchNorm2d", lambda m: m.BatchNorm2d(3), (4, 3, 2, 2)),
+    ("BatchNorm1d", lambda m: m.BatchNorm1d(2, momentum=None), (5, 2)),
+]
+
+
+def _batch_norm_eval_inputs(shape):
+    """Three training batches, then one evaluation batch."""
     rng = np.random.default_rng(1)
-    for _ in range(3):
-        x = rng.standard_normal(shape) * 2 + 1
-        ours(Tensor(x))
-        theirs(torch.from_numpy(x))
+    return [rng.standard_normal(shape) * 2 + 1 for _ in range(3)], rng.standard_normal(shape)
+
+
+def _torch_batch_norm_eval(torch, make, shape):
+    theirs = make(torch.nn).double()
+    train, x = _batch_norm_eval_inputs(shape)
+    for batch in train:
+        theirs(torch.from_numpy(batch))
+    return {"y": theirs.eval()(torch.from_numpy(x))}
+
+
+@pytest.mark.parametrize(("label", "make", "shape"), BATCH_NORM_EVAL_CASES, ids=[c[0] for c in BATCH_NORM_EVAL_CASES])
+def test_batch_norm_eval_uses_running_stats_like_torch(label, make, shape):
+    expected = torch_reference(f"batch_norm_eval/{label}", lambda torch: _torch_batch_norm_eval(torch, make, shape))
+    ours = make(nn).double()
+    train, x = _batch_norm_eval_inputs(shape)
+    for batch in train:
+        ours(Tensor(batch))
     assert ours.num_batches_tracked.item() == 3
     ours.eval()
-    theirs.eval()
-    x = rng.standard_normal(shape)
-    expected = theirs(torch.from_numpy(x)).detach().numpy()
-    np.testing.assert_allclose(ours(Tensor(x)).detach().numpy(), expected, rtol=1e-10)
+    np.testing.assert_allclose(ours(Tensor(x)).detach().numpy(), expected["y"], rtol=1e-10)
     with pytest.raises(ValueError, match="expected"):
         ours(Tensor(np.zeros((2,) * (3 if len(shape) == 4 else 4))))
 
@@ -345,9 +379,7 @@ GRADCHECK_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("make", "shape"), GRADCHECK_CASES, ids=lambda c: getattr(c, "__name__", None)
-)
+@pytest.mark.parametrize(("make", "shape"), GRADCHECK_CASES, ids=lambda c: getattr(c, "__name__", None))
 def test_layer_gradcheck_float64(make, shape, device):
     manual_seed(1)
     layer = make().double().to(device)
@@ -383,33 +415,34 @@ def _loss_inputs(kind, dtype, rng):
             x = x - np.log(np.exp(x).sum(axis=1, keepdims=True))
         return x.astype(dtype), np.array([0, 1, 2, 3, 1, 2], np.int64)
     if kind == "probabilities":
-        return rng.uniform(0.05, 0.95, (n, c)).astype(dtype), rng.uniform(0, 1, (n, c)).astype(
-            dtype
-        )
+        return rng.uniform(0.05, 0.95, (n, c)).astype(dtype), rng.uniform(0, 1, (n, c)).astype(dtype)
     if kind == "binary":
-        return rng.standard_normal((n, c)).astype(dtype) * 3, (
-            rng.uniform(0, 1, (n, c)) > 0.5
-        ).astype(dtype)
+        return rng.standard_normal((n, c)).astype(dtype) * 3, (rng.uniform(0, 1, (n, c)) > 0.5).astype(dtype)
     return rng.standard_normal((n, c)).astype(dtype), rng.standard_normal((n, c)).astype(dtype)
+
+
+def _torch_loss(torch, name, kwargs, x, target, g):
+    xt = torch.from_numpy(x.copy()).requires_grad_()
+    loss = getattr(torch.nn, name)(**kwargs)(xt, torch.from_numpy(target))
+    loss.backward(torch.from_numpy(g))
+    return {"loss": loss, "x.grad": xt.grad}
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize(("name", "kwargs", "kind"), LOSS_CASES,
                          ids=[f"{c[0]}-{c[1]}" for c in LOSS_CASES])  # fmt: skip
 def test_loss_matches_torch(name, kwargs, kind, dtype, device):
-    torch = pytest.importorskip("torch")
     x, target = _loss_inputs(kind, dtype, np.random.default_rng(3))
     xm = Tensor(x.copy(), requires_grad=True, device=device)
-    xt = torch.from_numpy(x.copy()).requires_grad_()
     ours = getattr(nn, name)(**kwargs)(xm, Tensor(target, device=device))
-    theirs = getattr(torch.nn, name)(**kwargs)(xt, torch.from_numpy(target))
+    g = np.random.default_rng(4).uniform(0.5, 1.5, ours.shape).astype(dtype)
+    key = f"loss/{name}-{sorted(kwargs.items())}/{np.dtype(dtype).name}"
+    theirs = torch_reference(key, lambda torch: _torch_loss(torch, name, kwargs, x, target, g))
     tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-6)
-    assert ours.shape == tuple(theirs.shape)
-    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), **tol)
-    g = np.random.default_rng(4).uniform(0.5, 1.5, tuple(theirs.shape)).astype(dtype)
+    assert ours.shape == theirs["loss"].shape
+    np.testing.assert_allclose(ours.detach().numpy(), theirs["loss"], **tol)
     ours.backward(Tensor(g, device=device))
-    theirs.backward(torch.from_numpy(g))
-    np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), **tol)
+    np.testing.assert_allclose(xm.grad.numpy(), theirs["x.grad"], **tol)
 
 
 def test_loss_gradcheck_and_bad_reduction():
@@ -449,9 +482,7 @@ def test_default_init_bounds_and_seeding():
         values = p.detach().numpy()
         assert np.abs(values).max() <= bound and np.abs(values).max() > 0.8 * bound
     lin = nn.Linear(400, 50)
-    assert (
-        abs(lin.weight.detach().numpy().std() - 1 / math.sqrt(3 * 400)) < 2e-3
-    )  # U(-b, b) has std b/sqrt(3)
+    assert abs(lin.weight.detach().numpy().std() - 1 / math.sqrt(3 * 400)) < 2e-3  # U(-b, b) has std b/sqrt(3)
 
 
 @pytest.mark.parametrize(
