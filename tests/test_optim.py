@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from torch_reference import TorchReference
 
 import minigrad
 from minigrad import nn, optim
@@ -11,6 +12,8 @@ from minigrad.nn import Parameter
 from minigrad.optim import lr_scheduler
 from minigrad.serialization import load, save
 from minigrad.tensor import Tensor
+
+torch_reference = TorchReference(__name__)
 
 OPTIMIZER_CASES = [
     ("SGD", dict(lr=0.1)),
@@ -55,32 +58,39 @@ def _minigrad_run(opt, params, grads):
         opt.step()
 
 
-def _torch_params_after(torch, name, kwargs, inits, grads):
+def _torch_run(torch, make_opt, inits, grads):
+    """torch.optim's optimizer make_opt(params) after the steps: (params, optimizer)."""
     params = [torch.nn.Parameter(torch.from_numpy(a.copy())) for a in inits]
-    opt = getattr(torch.optim, name)(params, **kwargs)
+    opt = make_opt(params)
     for step_grads in grads:
         for p, g in zip(params, step_grads, strict=True):
             p.grad = torch.from_numpy(g.copy())
         opt.step()
-    return [p.detach().numpy() for p in params]
+    return params, opt
+
+
+def _torch_params_after(torch, make_opt, inits, grads):
+    params, _ = _torch_run(torch, make_opt, inits, grads)
+    return {f"param{i}": p for i, p in enumerate(params)}
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize(("name", "kwargs"), OPTIMIZER_CASES, ids=CASE_IDS)
 def test_steps_match_torch(name, kwargs, dtype):
-    torch = pytest.importorskip("torch")
     inits, grads = _problem(dtype, steps=6)
     params = [Parameter(Tensor(a.copy())) for a in inits]
     _minigrad_run(getattr(optim, name)(params, **kwargs), params, grads)
-    expected = _torch_params_after(torch, name, kwargs, inits, grads)
+    expected = torch_reference(
+        f"steps/{name}-{sorted(kwargs.items())}/{np.dtype(dtype).name}",
+        lambda torch: _torch_params_after(torch, lambda ps: getattr(torch.optim, name)(ps, **kwargs), inits, grads),
+    )
     tol = dict(rtol=1e-12, atol=1e-13) if dtype == np.float64 else dict(rtol=2e-5, atol=2e-6)
-    for p, e in zip(params, expected, strict=True):
+    for p, e in zip(params, expected.values(), strict=True):
         assert p.dtype == dtype
         np.testing.assert_allclose(p.detach().numpy(), e, **tol)
 
 
 def test_param_groups_with_own_hyperparameters_match_torch():
-    torch = pytest.importorskip("torch")
     inits, grads = _problem(np.float64, steps=4, seed=1)
     params = [Parameter(Tensor(a.copy())) for a in inits]
     opt = optim.SGD(
@@ -92,18 +102,15 @@ def test_param_groups_with_own_hyperparameters_match_torch():
     assert opt.param_groups[0]["nesterov"] is False
     _minigrad_run(opt, params, grads)
 
-    tparams = [torch.nn.Parameter(torch.from_numpy(a.copy())) for a in inits]
-    topt = torch.optim.SGD(
-        [{"params": tparams[:2]}, {"params": tparams[2:], "lr": 0.5, "nesterov": True}],
-        lr=0.1,
-        momentum=0.9,
+    def make_torch_sgd(torch, ps):
+        groups = [{"params": ps[:2]}, {"params": ps[2:], "lr": 0.5, "nesterov": True}]
+        return torch.optim.SGD(groups, lr=0.1, momentum=0.9)
+
+    expected = torch_reference(
+        "param_groups/SGD", lambda torch: _torch_params_after(torch, lambda ps: make_torch_sgd(torch, ps), inits, grads)
     )
-    for step_grads in grads:
-        for p, g in zip(tparams, step_grads, strict=True):
-            p.grad = torch.from_numpy(g.copy())
-        topt.step()
-    for p, t in zip(params, tparams, strict=True):
-        np.testing.assert_allclose(p.detach().numpy(), t.detach().numpy(), rtol=1e-12)
+    for p, e in zip(params, expected.values(), strict=True):
+        np.testing.assert_allclose(p.detach().numpy(), e, rtol=1e-12)
 
 
 def test_parameters_without_grad_are_skipped_and_closure_is_returned():
@@ -138,33 +145,38 @@ def test_zero_grad_and_bad_arguments():
         optim.SGD([Tensor(np.ones(2))], lr=0.1)
 
 
+def _torch_state_dict(torch, name, kwargs, inits, grads):
+    """torch.optim's state_dict after the steps, flattened: state/<index>/<key>, the group's keys and params."""
+    _, opt = _torch_run(torch, lambda ps: getattr(torch.optim, name)(ps, **kwargs), inits, grads)
+    theirs = opt.state_dict()
+    results = {f"state/{i}/{k}": v for i, state in theirs["state"].items() for k, v in state.items()}
+    group = theirs["param_groups"][0]
+    return results | {"group_keys": np.array(sorted(group)), "group_params": np.array(group["params"])}
+
+
 @pytest.mark.parametrize(
     ("name", "kwargs"),
     [OPTIMIZER_CASES[i] for i in (1, 7, 13, 15, 18)],
     ids=[CASE_IDS[i] for i in (1, 7, 13, 15, 18)],
 )
 def test_state_dict_layout_matches_torch(name, kwargs):
-    torch = pytest.importorskip("torch")
     inits, grads = _problem(np.float64, steps=2)
     params = [Parameter(Tensor(a.copy())) for a in inits]
     opt = getattr(optim, name)(params, **kwargs)
     _minigrad_run(opt, params, grads)
-    tparams = [torch.nn.Parameter(torch.from_numpy(a.copy())) for a in inits]
-    topt = getattr(torch.optim, name)(tparams, **kwargs)
-    for step_grads in grads:
-        for p, g in zip(tparams, step_grads, strict=True):
-            p.grad = torch.from_numpy(g.copy())
-        topt.step()
-    ours, theirs = opt.state_dict(), topt.state_dict()
-    assert set(ours["state"]) == set(theirs["state"]) == {0, 1, 2}
-    for index in theirs["state"]:
-        assert set(ours["state"][index]) == set(theirs["state"][index])
-        for key, value in theirs["state"][index].items():
-            np.testing.assert_allclose(
-                np.asarray(_plain(ours["state"][index][key])), value.numpy(), rtol=1e-12
-            )
-    assert ours["param_groups"][0]["params"] == theirs["param_groups"][0]["params"]
-    assert set(ours["param_groups"][0]) <= set(theirs["param_groups"][0])
+    theirs = torch_reference(
+        f"state_dict/{name}-{sorted(kwargs.items())}",
+        lambda torch: _torch_state_dict(torch, name, kwargs, inits, grads),
+    )
+    ours = opt.state_dict()
+    their_state = {k for k in theirs if k.startswith("state/")}
+    assert {f"state/{i}/{k}" for i, state in ours["state"].items() for k in state} == their_state
+    assert set(ours["state"]) == {0, 1, 2}
+    for key in their_state:
+        _, index, entry = key.split("/")
+        np.testing.assert_allclose(np.asarray(_plain(ours["state"][int(index)][entry])), theirs[key], rtol=1e-12)
+    assert ours["param_groups"][0]["params"] == theirs["group_params"].tolist()
+    assert set(ours["param_groups"][0]) <= set(theirs["group_keys"].tolist())
 
 
 def _plain(value):
@@ -246,7 +258,6 @@ SCHEDULER_CASES = [
     ("name", "kwargs"), SCHEDULER_CASES, ids=[c[0] + str(i) for i, c in enumerate(SCHEDULER_CASES)]
 )
 def test_scheduler_lr_sequence_matches_torch(name, kwargs):
-    torch = pytest.importorskip("torch")
     ours = _lr_sequence(
         lambda: optim.SGD(
             [
@@ -258,18 +269,23 @@ def test_scheduler_lr_sequence_matches_torch(name, kwargs):
         lambda o: getattr(lr_scheduler, name)(o, **kwargs),
         epochs=25,
     )
-    theirs = _lr_sequence(
-        lambda: torch.optim.SGD(
-            [
-                {"params": [torch.nn.Parameter(torch.ones(1))]},
-                {"params": [torch.nn.Parameter(torch.ones(1))], "lr": 0.05},
-            ],
-            lr=0.1,
-        ),
-        lambda o: getattr(torch.optim.lr_scheduler, name)(o, **kwargs),
-        epochs=25,
+    theirs = torch_reference(
+        f"scheduler/{name}-{sorted(kwargs.items())}",
+        lambda torch: {
+            "lrs": _lr_sequence(
+                lambda: torch.optim.SGD(
+                    [
+                        {"params": [torch.nn.Parameter(torch.ones(1))]},
+                        {"params": [torch.nn.Parameter(torch.ones(1))], "lr": 0.05},
+                    ],
+                    lr=0.1,
+                ),
+                lambda o: getattr(torch.optim.lr_scheduler, name)(o, **kwargs),
+                epochs=25,
+            )
+        },
     )
-    assert ours == theirs
+    assert ours == theirs["lrs"].tolist()
 
 
 @pytest.mark.parametrize(
@@ -289,7 +305,6 @@ def test_scheduler_lr_sequence_matches_torch(name, kwargs):
     ],
 )
 def test_reduce_lr_on_plateau_matches_torch(kwargs):
-    torch = pytest.importorskip("torch")
     metrics = [
         1.0,
         0.9,
@@ -324,18 +339,23 @@ def test_reduce_lr_on_plateau_matches_torch(kwargs):
         len(metrics),
         metrics,
     )
-    theirs = _lr_sequence(
-        lambda: torch.optim.SGD(
-            [
-                {"params": [torch.nn.Parameter(torch.ones(1))]},
-                {"params": [torch.nn.Parameter(torch.ones(1))], "lr": 0.5},
-            ],
-            lr=0.1,
-        ),
-        lambda o: torch.optim.lr_scheduler.ReduceLROnPlateau(o, **kwargs),
-        len(metrics),
-        metrics,
-    )
+    theirs = torch_reference(
+        f"plateau/{sorted(kwargs.items())}",
+        lambda torch: {
+            "lrs": _lr_sequence(
+                lambda: torch.optim.SGD(
+                    [
+                        {"params": [torch.nn.Parameter(torch.ones(1))]},
+                        {"params": [torch.nn.Parameter(torch.ones(1))], "lr": 0.5},
+                    ],
+                    lr=0.1,
+                ),
+                lambda o: torch.optim.lr_scheduler.ReduceLROnPlateau(o, **kwargs),
+                len(metrics),
+                metrics,
+            )
+        },
+    )["lrs"].tolist()
     assert ours == theirs
     assert ours[-1] != ours[0]  # the schedule did reduce something
 
