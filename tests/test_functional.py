@@ -5,11 +5,14 @@ against torch, forward and all gradients."""
 import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
+from torch_reference import TorchReference
 
 import minigrad
 import minigrad.nn.functional as F
 from minigrad import _C
 from minigrad.autograd import gradcheck, gradcheck_directional
+
+torch_reference = TorchReference(__name__)
 
 rng = np.random.default_rng(7)
 
@@ -555,9 +558,37 @@ def _cases():
 CASES = _cases()
 
 
+class _Namespace:
+    """fn(m, ...) calls m.<op> of a framework's namespace; constant numpy arguments (targets) are
+    converted by `convert` first."""
+
+    def __init__(self, ns, convert):
+        self.ns, self.convert = ns, convert
+
+    def __getattr__(self, op):
+        f = getattr(self.ns, op)
+
+        def call(*args, **kwargs):
+            args = [self.convert(a) if isinstance(a, np.ndarray) else a for a in args]
+            kwargs = {k: self.convert(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+            return f(*args, **kwargs)
+
+        return call
+
+
+def _output_grad(shape):
+    return np.random.default_rng(1).standard_normal(shape)
+
+
+def _torch_case(torch, fn, arrays):
+    theirs = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
+    y = fn(_Namespace(torch.nn.functional, torch.tensor), *theirs)
+    y.backward(torch.tensor(_output_grad(tuple(y.shape))))
+    return {"y": y} | {f"grad{i}": t.grad for i, t in enumerate(theirs)}
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_against_torch(case):
-    torch = pytest.importorskip("torch")
     name, fn, arrays, kernels = case
     missing = [k for k in kernels if not hasattr(_C, k)]
     if missing:
@@ -566,35 +597,14 @@ def test_against_torch(case):
     def convert_m(v):
         return minigrad.tensor(v, dtype=minigrad.int64 if v.dtype.kind == "i" else minigrad.float64)
 
-    def convert_t(v):
-        return torch.tensor(v)
-
-    class Mod:
-        """fn(m, ...) calls m.<op>; constant extra arguments (targets) are converted per framework."""
-
-        def __init__(self, ns, conv):
-            self.ns, self.conv = ns, conv
-
-        def __getattr__(self, op):
-            f = getattr(self.ns, op)
-
-            def call(*args, **kwargs):
-                args = [self.conv(a) if isinstance(a, np.ndarray) else a for a in args]
-                kwargs = {k: self.conv(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
-                return f(*args, **kwargs)
-
-            return call
-
+    theirs = torch_reference(f"functional/{name}", lambda torch: _torch_case(torch, fn, arrays))
     ours = [minigrad.tensor(a, dtype=minigrad.float64, requires_grad=True) for a in arrays]
-    theirs = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
-    y_m = fn(Mod(F, convert_m), *ours)
-    y_t = fn(Mod(torch.nn.functional, convert_t), *theirs)
-    np.testing.assert_allclose(y_m.detach().numpy(), y_t.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
-    seed = np.random.default_rng(1).standard_normal(y_m.shape)
-    y_m.backward(minigrad.tensor(seed, dtype=minigrad.float64))
-    y_t.backward(torch.tensor(seed))
-    for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
-        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-9, atol=1e-11, err_msg=f"{name} grad {i}")
+    y_m = fn(_Namespace(F, convert_m), *ours)
+    np.testing.assert_allclose(y_m.detach().numpy(), theirs["y"], rtol=1e-10, atol=1e-12, err_msg=name)
+    y_m.backward(minigrad.tensor(_output_grad(y_m.shape), dtype=minigrad.float64))
+    for i, a in enumerate(ours):
+        want = theirs[f"grad{i}"]
+        np.testing.assert_allclose(a.grad.numpy(), want, rtol=1e-9, atol=1e-11, err_msg=f"{name} grad {i}")
 
 
 # issue 13, defect 6: pow's gradients at 0 were nan/-inf where PyTorch gives 0 (values from PyTorch 2.13)
