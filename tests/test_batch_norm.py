@@ -5,8 +5,11 @@ import pytest
 from gradcheck_utils import assert_grad_close, float32_tol, numerical_grad
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch_reference import TorchReference
 
 from minigrad import _C
+
+torch_reference = TorchReference(__name__)
 
 DTYPES = [np.float32, np.float64]
 SHAPES = [(6, 3), (4, 3, 5), (2, 3, 4, 5), (1, 2, 3, 3), (5, 1)]
@@ -180,42 +183,52 @@ def test_backward_finite_differences(shape, training):
 # ---------------------------------------------------------------- torch
 
 
+def _torch_batch_norm(torch, x, weight, bias, rm, rv, dy):
+    """F.batch_norm: three training steps (output and running stats after each), the gradients of the
+    last, then eval mode (output, input gradient)."""
+    F = torch.nn.functional
+    t_rm, t_rv = torch.from_numpy(rm.copy()), torch.from_numpy(rv.copy())
+    tx = torch.tensor(x, requires_grad=True)
+    tw = None if weight is None else torch.tensor(weight, requires_grad=True)
+    tb = None if bias is None else torch.tensor(bias, requires_grad=True)
+    results = {}
+    for step in range(3):  # running stats accumulate over steps
+        ty = F.batch_norm(tx, t_rm, t_rv, tw, tb, training=True, momentum=0.3, eps=1e-3)
+        results |= {f"{step}/y": ty, f"{step}/running_mean": t_rm.clone(), f"{step}/running_var": t_rv.clone()}
+    ty.backward(torch.from_numpy(dy))
+    results["dx"] = tx.grad
+    if tw is not None:  # copies: the eval backward below accumulates into these
+        results |= {"dweight": tw.grad.clone(), "dbias": tb.grad.clone()}
+    tx.grad = None
+    ty = F.batch_norm(tx, t_rm, t_rv, tw, tb, training=False, eps=1e-3)
+    ty.backward(torch.from_numpy(dy))
+    return results | {"eval/y": ty, "eval/dx": tx.grad}
+
+
 @pytest.mark.parametrize("shape", [(8, 3), (4, 3, 7), (3, 4, 5, 6)])
 @pytest.mark.parametrize("affine", [True, False])
 def test_against_torch(shape, affine):
-    torch = pytest.importorskip("torch")
-    F = torch.nn.functional
     x, weight, bias, rm, rv = make_case(shape, np.float64, seed=6, affine=affine)
-    t_rm, t_rv = torch.from_numpy(rm.copy()), torch.from_numpy(rv.copy())
-    tx = torch.tensor(x, requires_grad=True)
-    tw = torch.tensor(weight, requires_grad=True) if affine else None
-    tb = torch.tensor(bias, requires_grad=True) if affine else None
     dy = np.random.default_rng(7).normal(size=shape)
-
-    for step in range(3):  # running stats accumulate over steps
-        ty = F.batch_norm(tx, t_rm, t_rv, tw, tb, training=True, momentum=0.3, eps=1e-3)
+    want = torch_reference(
+        f"batch_norm/{shape}/affine={affine}", lambda torch: _torch_batch_norm(torch, x, weight, bias, rm, rv, dy)
+    )
+    for step in range(3):
         y, mean, invstd = _C.batch_norm_forward(x, weight, bias, rm, rv, True, 0.3, 1e-3)
-        np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-12, atol=1e-12, err_msg=f"step {step}")
-        np.testing.assert_allclose(rm, t_rm.numpy(), rtol=1e-12, atol=1e-12)
-        np.testing.assert_allclose(rv, t_rv.numpy(), rtol=1e-12, atol=1e-12)
-    for t in (tx, tw, tb):
-        if t is not None:
-            t.grad = None
-    ty.backward(torch.from_numpy(dy))
+        np.testing.assert_allclose(y, want[f"{step}/y"], rtol=1e-12, atol=1e-12, err_msg=f"step {step}")
+        np.testing.assert_allclose(rm, want[f"{step}/running_mean"], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(rv, want[f"{step}/running_var"], rtol=1e-12, atol=1e-12)
     dx, dweight, dbias = _C.batch_norm_backward(dy, x, weight, mean, invstd, True)
-    np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(dx, want["dx"], rtol=1e-10, atol=1e-10)
     if affine:
-        np.testing.assert_allclose(dweight, tw.grad.numpy(), rtol=1e-10, atol=1e-10)
-        np.testing.assert_allclose(dbias, tb.grad.numpy(), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(dweight, want["dweight"], rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(dbias, want["dbias"], rtol=1e-10, atol=1e-10)
 
     # eval: running statistics, and the simple affine backward.
-    tx.grad = None
-    ty = F.batch_norm(tx, t_rm, t_rv, tw, tb, training=False, eps=1e-3)
     y, mean, invstd = _C.batch_norm_forward(x, weight, bias, rm, rv, False, 0.3, 1e-3)
-    np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-12, atol=1e-12)
-    ty.backward(torch.from_numpy(dy))
+    np.testing.assert_allclose(y, want["eval/y"], rtol=1e-12, atol=1e-12)
     dx, _, _ = _C.batch_norm_backward(dy, x, weight, mean, invstd, False)
-    np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dx, want["eval/dx"], rtol=1e-12, atol=1e-12)
 
 
 @settings(max_examples=30, deadline=None)

@@ -4,8 +4,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch_reference import TorchReference
 
 from minigrad import _C
+
+torch_reference = TorchReference(__name__)
 
 STEPS = 5
 
@@ -213,19 +216,27 @@ def test_kernel_matches_numpy_reference(case, dtype):
                 np.testing.assert_allclose(buf, ws[name], rtol=t, atol=t, err_msg=f"{name} after step {k + 1}")
 
 
-@pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_kernel_matches_torch_each_step(case):
-    torch = pytest.importorskip("torch")
-    kernel, torch_name, options = case
-    param, grads = make_problem(1)
-    got = run_steps(KERNELS[kernel], kernel, torch_name, options, param.copy(), grads)
+def _torch_steps(torch, torch_name, options, param, grads):
+    """torch.optim's parameter after each step."""
     tp = torch.nn.Parameter(torch.from_numpy(param.copy()))
     opt = getattr(torch.optim, torch_name)([tp], foreach=False, **options)
+    after = {}
     for k, grad in enumerate(grads):
         tp.grad = torch.from_numpy(grad.copy())
         opt.step()
+        after[f"step{k + 1}"] = tp.detach().clone()
+    return after
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_kernel_matches_torch_each_step(case):
+    kernel, torch_name, options = case
+    param, grads = make_problem(1)
+    got = run_steps(KERNELS[kernel], kernel, torch_name, options, param.copy(), grads)
+    want = torch_reference(case_id(case), lambda torch: _torch_steps(torch, torch_name, options, param, grads))
+    for k in range(len(grads)):
         np.testing.assert_allclose(
-            got[k][0], tp.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=f"{torch_name} {options} step {k + 1}"
+            got[k][0], want[f"step{k + 1}"], rtol=1e-10, atol=1e-12, err_msg=f"{torch_name} {options} step {k + 1}"
         )
 
 

@@ -5,8 +5,11 @@ import pytest
 from gradcheck_utils import assert_grad_close, float32_tol, numerical_grad
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch_reference import TorchReference
 
 from minigrad import _C
+
+torch_reference = TorchReference(__name__)
 
 DTYPES = [np.float32, np.float64]
 REDUCTIONS = ["mean", "sum", "none"]
@@ -134,10 +137,13 @@ def test_softmax_threaded_rows_match_numpy():
 
 
 def test_softmax_against_torch():
-    torch = pytest.importorskip("torch")
     x = np.random.default_rng(4).normal(size=(3, 4, 6))
-    np.testing.assert_allclose(_C.softmax(x), torch.softmax(torch.from_numpy(x), -1).numpy(), atol=1e-14)
-    np.testing.assert_allclose(_C.log_softmax(x), torch.log_softmax(torch.from_numpy(x), -1).numpy(), atol=1e-14)
+    want = torch_reference(
+        "softmax",
+        lambda torch: {name: getattr(torch, name)(torch.from_numpy(x), -1) for name in ("softmax", "log_softmax")},
+    )
+    np.testing.assert_allclose(_C.softmax(x), want["softmax"], atol=1e-14)
+    np.testing.assert_allclose(_C.log_softmax(x), want["log_softmax"], atol=1e-14)
 
 
 # ---------------------------------------------------------------- cross-entropy
@@ -210,26 +216,32 @@ def test_cross_entropy_all_ignored_mean_is_nan_like_torch():
     assert total == 0
 
 
+def _torch_cross_entropy(torch, logits, target, grad_loss, **options):
+    tl = torch.tensor(logits, requires_grad=True)
+    loss = torch.nn.functional.cross_entropy(tl, torch.from_numpy(target), **options)
+    loss.backward(torch.from_numpy(grad_loss))
+    return {"loss": loss, "dlogits": tl.grad}
+
+
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("label_smoothing", [0.0, 0.25])
 @pytest.mark.parametrize("ignore_index", [-100, 1])
 def test_cross_entropy_against_torch(reduction, label_smoothing, ignore_index):
-    torch = pytest.importorskip("torch")
     rng = np.random.default_rng(7)
     n, c = 8, 5
     logits = rng.normal(scale=3, size=(n, c))
     target = make_target(rng, n, c, ignore_index)
     target[3] = ignore_index
-    tl = torch.tensor(logits, requires_grad=True)
-    tloss = torch.nn.functional.cross_entropy(
-        tl, torch.from_numpy(target), reduction=reduction, label_smoothing=label_smoothing, ignore_index=ignore_index
-    )
     grad_loss = rng.normal(size=n) if reduction == "none" else np.array(1.3)
-    tloss.backward(torch.from_numpy(grad_loss))
+    options = dict(reduction=reduction, label_smoothing=label_smoothing, ignore_index=ignore_index)
+    want = torch_reference(
+        f"cross_entropy/{sorted(options.items())}",
+        lambda torch: _torch_cross_entropy(torch, logits, target, grad_loss, **options),
+    )
     loss, log_probs = _C.cross_entropy_forward(logits, target, reduction, label_smoothing, ignore_index)
-    np.testing.assert_allclose(loss, tloss.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(loss, want["loss"], rtol=1e-12, atol=1e-12)
     dlogits = _C.cross_entropy_backward(log_probs, target, grad_loss, reduction, label_smoothing, ignore_index)
-    np.testing.assert_allclose(dlogits, tl.grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dlogits, want["dlogits"], rtol=1e-12, atol=1e-12)
 
 
 def test_cross_entropy_threaded_matches_numpy_and_is_deterministic():
