@@ -7,9 +7,12 @@ import pytest
 from gradcheck_utils import assert_grad_close, float32_tol, numerical_grad
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch_reference import TorchReference
 from train_utils import same_minigrad_env
 
 from minigrad import _C
+
+torch_reference = TorchReference(__name__)
 
 
 def pair(v):
@@ -293,19 +296,22 @@ def test_thread_plans_match_reference_and_are_deterministic(
     ],
 )
 def test_matches_torch(n, c_in, c_out, hw, khw, stride, padding, dilation, groups):
-    torch = pytest.importorskip("torch")
     rng = np.random.default_rng(4)
     x, w, b = make_case(rng, n, c_in, c_out, hw, khw, groups)
     kw_args = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
-    yt = torch.nn.functional.conv2d(xt, wt, bt, **kw_args)
-    dy = rng.standard_normal(tuple(yt.shape))
-    yt.backward(torch.tensor(dy))
-    np.testing.assert_allclose(
-        _C.conv2d_forward(x, w, b, **kw_args), yt.detach().numpy(), rtol=1e-10, atol=1e-10
-    )
-    for got, t in zip(_C.conv2d_backward(dy, x, w, **kw_args), (xt, wt, bt), strict=True):
-        np.testing.assert_allclose(got, t.grad.numpy(), rtol=1e-10, atol=1e-10)
+    y = _C.conv2d_forward(x, w, b, **kw_args)
+    dy = rng.standard_normal(y.shape)
+
+    def torch_conv(torch):
+        xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+        yt = torch.nn.functional.conv2d(xt, wt, bt, **kw_args)
+        yt.backward(torch.tensor(dy))
+        return {"y": yt, "dx": xt.grad, "dw": wt.grad, "db": bt.grad}
+
+    want = torch_reference(f"conv2d/{n, c_in, c_out, hw, khw}/{sorted(kw_args.items())}", torch_conv)
+    np.testing.assert_allclose(y, want["y"], rtol=1e-10, atol=1e-10)
+    for got, name in zip(_C.conv2d_backward(dy, x, w, **kw_args), ("dx", "dw", "db"), strict=True):
+        np.testing.assert_allclose(got, want[name], rtol=1e-10, atol=1e-10)
 
 
 # ---- bad input: every check raises, naming the op ----
