@@ -53,20 +53,24 @@ class Block(nn.Module):
 # ---- Module machinery ----
 
 
+def _structure(model):
+    """Names and shapes of a model's parameters, its buffers' names, state_dict keys and repr."""
+    return {
+        "parameters": np.array([f"{n} {tuple(p.shape)}" for n, p in model.named_parameters()]),
+        "buffers": np.array([n for n, _ in model.named_buffers()]),
+        "state_dict": np.array(list(model.state_dict())),
+        "repr": np.array(repr(model)),
+    }
+
+
 def test_names_shapes_and_state_dict_keys_match_torch():
-    torch = pytest.importorskip("torch")
-    ours, theirs = _lenet(nn), _lenet(torch.nn)
-    assert [(n, tuple(p.shape)) for n, p in ours.named_parameters()] == [
-        (n, tuple(p.shape)) for n, p in theirs.named_parameters()
-    ]
-    assert [n for n, _ in ours.named_buffers()] == [n for n, _ in theirs.named_buffers()]
-    assert list(ours.state_dict()) == list(theirs.state_dict())
-    assert repr(ours) == repr(theirs)
+    theirs = torch_reference("structure/lenet", lambda torch: _structure(_lenet(torch.nn)))
+    for name, ours in _structure(_lenet(nn)).items():
+        assert ours.tolist() == theirs[name].tolist(), name
 
 
 def test_repr_of_every_layer_matches_torch():
-    torch = pytest.importorskip("torch")
-    for make in (
+    makes = (
         lambda m: m.Conv2d(
             4, 6, (3, 2), stride=2, padding=(1, 0), dilation=2, groups=2, bias=False
         ),
@@ -83,8 +87,9 @@ def test_repr_of_every_layer_matches_torch():
         lambda m: m.Flatten(0, 2),
         lambda m: m.CrossEntropyLoss(),
         lambda m: m.ModuleList([m.Tanh(), m.Sigmoid()]),
-    ):
-        assert repr(make(nn)) == repr(make(torch.nn))
+    )
+    theirs = torch_reference("repr/layers", lambda torch: {"repr": np.array([repr(make(torch.nn)) for make in makes])})
+    assert [repr(make(nn)) for make in makes] == theirs["repr"].tolist()
 
 
 def test_registration_traversal_and_buffers():
@@ -459,10 +464,12 @@ def test_loss_gradcheck_and_bad_reduction():
 
 
 def test_calculate_gain_and_fans_match_torch():
-    torch = pytest.importorskip("torch")
-    cases = [("linear",), ("sigmoid",), ("tanh",), ("relu",), ("leaky_relu",), ("leaky_relu", 0.2)]
-    for args in [*cases, ("selu",), ("conv2d",)]:
-        assert init.calculate_gain(*args) == pytest.approx(torch.nn.init.calculate_gain(*args))
+    cases = [("linear",), ("sigmoid",), ("tanh",), ("relu",), ("leaky_relu",), ("leaky_relu", 0.2), ("selu",)]
+    cases.append(("conv2d",))
+    theirs = torch_reference(
+        "calculate_gain", lambda torch: {"gains": np.array([torch.nn.init.calculate_gain(*args) for args in cases])}
+    )
+    assert [init.calculate_gain(*args) for args in cases] == pytest.approx(theirs["gains"].tolist())
     w = Tensor(np.zeros((6, 4, 3, 2), np.float32))
     assert init._calculate_fan_in_and_fan_out(w) == (24, 36)
     with pytest.raises(ValueError, match="fewer than 2 dimensions"):
@@ -515,13 +522,14 @@ def test_init_distributions(fill, expected_std):
 
 
 def test_summary_table_counts_and_leaves_model_untouched():
-    torch = pytest.importorskip("torch")
     model = _lenet(nn)
     model.conv1.requires_grad_(False)
     lines = []
     info = summary(model, (1, 28, 28), print_fn=lines.append)
-    theirs = _lenet(torch.nn)
-    assert info.total_params == sum(p.numel() for p in theirs.parameters())
+    theirs = torch_reference(
+        "total_params/lenet", lambda torch: {"total": np.array(sum(p.numel() for p in _lenet(torch.nn).parameters()))}
+    )
+    assert info.total_params == theirs["total"]
     assert info.non_trainable_params == 6 * 25 + 6
     assert info.trainable_params == info.total_params - info.non_trainable_params
     rows = {row.name: row for row in info.layers}
