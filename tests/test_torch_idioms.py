@@ -161,8 +161,8 @@ def test_pad_and_one_hot():
         mine, theirs = both(lambda lib, x, w=widths: functional(lib).pad(x, w, value=0.5), a)
         assert_same(mine, theirs)
     assert gradcheck(lambda x: F.pad(x, (1, 2, 0, 1)), [f64(a)])
-    with pytest.raises(ValueError, match="reflect"):
-        F.pad(minigrad.tensor(a), (1, 1), mode="reflect")
+    with pytest.raises(ValueError, match="is not one of"):  # the other modes: tests/test_padding.py
+        F.pad(minigrad.tensor(a), (1, 1), mode="wrap")
     labels = np.array([[0, 2], [1, 1]])
     mine, theirs = both(lambda lib, t: functional(lib).one_hot(t, 4), labels)
     assert_same(mine, theirs, np.eye(4, dtype=np.int64)[labels])

@@ -388,17 +388,66 @@ class PadOp(Function):
         return (self.be.contiguous(self.be.getitem(g, self.inside)),)
 
 
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def _pad_source(n: int, before: int, after: int, mode: str) -> np.ndarray:
+    """For each position of a dimension of size n padded by (before, after), the input position it
+    copies. Reflect and replicate address the whole input (negative widths then drop positions from
+    the result); circular, as PyTorch, wraps around what is left after cropping."""
+    if mode == "circular":
+        start = max(0, -before)
+        kept = n - start - max(0, -after)
+        return start + np.arange(-max(0, before), kept + max(0, after)) % max(kept, 1)
+    positions = np.arange(-before, n + after)
+    if mode == "replicate":
+        return np.clip(positions, 0, n - 1)
+    positions = np.abs(positions)  # reflect: mirrored at both edges, the edge itself not repeated
+    return np.where(positions >= n, 2 * (n - 1) - positions, positions)
+
+
+def _check_pad_mode(input: Tensor, widths: dict[int, tuple[int, int]], mode: str, value: float | None) -> None:
+    """PyTorch's rules for the non-constant modes (widths: dimension -> (before, after))."""
+    if value is not None:
+        raise ValueError(f"pad: mode {mode!r} takes no value argument")
+    k = len(widths)
+    if k > 3 or input.ndim not in (k + 1, k + 2):
+        raise ValueError(
+            f"pad: mode {mode!r} pads the last 1, 2 or 3 dimensions of a tensor with one or two more "
+            f"(batch, channels); {2 * k} widths do not fit a {input.ndim}-d tensor of shape {input.shape}"
+        )
+    first = 1 if input.ndim == k + 2 else 0  # the batch may be empty, the other dimensions not
+    if mode != "circular" and 0 in input.shape[first:]:
+        raise ValueError(f"pad: mode {mode!r} needs non-empty dimensions (but the batch), got shape {input.shape}")
+    for d, w in widths.items():
+        n, (before, after) = input.shape[d], w
+        if mode == "reflect" and max(before, after) >= n:
+            raise ValueError(f"pad: reflect widths {w} must be less than the size {n} of dimension {d}")
+        kept = n - max(0, -before) - max(0, -after)
+        if mode == "circular" and max(before, after) > kept:
+            raise ValueError(f"pad: circular widths {w} wrap around size {kept} of dimension {d} more than once")
+        if n + before + after <= 0:
+            raise ValueError(f"pad: widths {w} leave nothing of size {n} of dimension {d}")
+
+
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
-    """Constant padding as torch.nn.functional.pad: pad = (last dim before, after, the one before
-    it before, after, ...); negative widths crop."""
-    if mode != "constant":
-        raise ValueError(f"pad: mode {mode!r} is not supported; minigrad pads with a constant (mode='constant')")
+    """Padding as torch.nn.functional.pad: pad = (last dim before, after, the one before it before,
+    after, ...); negative widths crop. mode "constant" fills with value (0 by default); "reflect"
+    mirrors the input at its edges, "replicate" repeats the edge, "circular" wraps around; these pad
+    the last 1-3 dimensions of a tensor with one or two leading (batch, channel) dimensions."""
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad: mode {mode!r} is not one of {', '.join(map(repr, _PAD_MODES))}")
     pad = [int(p) for p in pad]
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise ValueError(f"pad: {len(pad)} widths for a tensor of {input.ndim} dimensions (two per dimension)")
-    widths = [(0, 0)] * input.ndim
-    for k in range(len(pad) // 2):
-        widths[input.ndim - 1 - k] = (pad[2 * k], pad[2 * k + 1])
+    given = {input.ndim - 1 - k: (pad[2 * k], pad[2 * k + 1]) for k in range(len(pad) // 2)}
+    if mode != "constant":
+        _check_pad_mode(input, given, mode, value)
+        for d, w in given.items():
+            if w != (0, 0):  # an index array per dimension; its backward accumulates reused elements
+                input = index(input, (slice(None),) * d + (_pad_source(input.shape[d], *w, mode),))
+        return input
+    widths = [given.get(d, (0, 0)) for d in range(input.ndim)]
     crop = tuple(slice(max(0, -b), n - max(0, -a)) for (b, a), n in zip(widths, input.shape, strict=True))
     if any(s.start > s.stop for s in crop):
         raise ValueError(f"pad: widths {tuple(pad)} crop more than the shape {input.shape} has")

@@ -25,6 +25,7 @@ from minigrad.nn.layers import (
 )
 from minigrad.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from minigrad.nn.module import Module, ModuleDict, ModuleList, Sequential
+from minigrad.nn.padding import ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d
 from minigrad.nn.parameter import Parameter
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
+    "ConstantPad2d",
     "Conv2d",
     "CrossEntropyLoss",
     "Dropout",
@@ -54,10 +56,13 @@ __all__ = [
     "NLLLoss",
     "Parameter",
     "ReLU",
+    "ReflectionPad2d",
+    "ReplicationPad2d",
     "Sequential",
     "Sigmoid",
     "Softmax",
     "Tanh",
+    "ZeroPad2d",
     "functional",
     "init",
     "utils",
