@@ -59,6 +59,8 @@ from minigrad.tensor import bool_ as bool  # noqa: A004 (PyTorch's name: minigra
 # isort: split
 from minigrad import onnx  # noqa: F401 (minigrad.onnx.export; the onnx package is imported only when it runs)
 
+square = Tensor.square  # minigrad.square(x), as torch.square
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -107,6 +109,7 @@ __all__ = [
     "sigmoid",
     "softmax",
     "sqrt",
+    "square",
     "squeeze",
     "stack",
     "sum",

@@ -182,6 +182,14 @@ class Tensor:
     def numel(self) -> int:
         return int(self._data.size)
 
+    def nelement(self) -> int:
+        """numel() under PyTorch's older name."""
+        return self.numel()
+
+    def ndimension(self) -> int:
+        """dim() under PyTorch's older name."""
+        return self.dim()
+
     def __len__(self) -> int:
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -283,6 +291,31 @@ class Tensor:
     def clone(self) -> Tensor:
         """A copy that stays on the tape."""
         return _F.clone(self)
+
+    # --- new tensors like self (PyTorch's new_*): self's dtype and device unless given ---------
+    def new_full(
+        self, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    ) -> Tensor:
+        """A tensor of size filled with fill_value."""
+        dtype, device = self.dtype if dtype is None else dtype, self.device if device is None else device
+        return _creation.full(size, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        """new_zeros(2, 3) or new_zeros((2, 3))."""
+        return self.new_full(_creation._size(size), 0, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        return self.new_full(_creation._size(size), 1, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        """Uninitialised values."""
+        dtype, device = self.dtype if dtype is None else dtype, self.device if device is None else device
+        return _creation.empty(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_tensor(self, data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        """A copy of data (as minigrad.tensor), in self's dtype unless given."""
+        dtype, device = self.dtype if dtype is None else dtype, self.device if device is None else device
+        return _creation.tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
 
     def is_contiguous(self) -> bool:
         return get_backend(self.device).is_contiguous(self._data)
@@ -570,6 +603,16 @@ class Tensor:
     def matmul(self, other: Tensor) -> Tensor:
         return _F.matmul(self, other)
 
+    def mm(self, other: Tensor) -> Tensor:
+        """The matrix product of two 2-D tensors (matmul without broadcasting)."""
+        if self.ndim != 2 or other.ndim != 2:
+            raise RuntimeError(f"mm: both arguments must be matrices, got shapes {self.shape} and {other.shape}")
+        return _F.matmul(self, other)
+
+    def square(self) -> Tensor:
+        """self * self."""
+        return _F.mul(self, self)
+
     def neg(self) -> Tensor:
         return _F.neg(self)
 
@@ -692,6 +735,9 @@ class Tensor:
     def expand(self, *sizes: Any) -> Tensor:
         return _F.expand(self, _F._shape_args(sizes))
 
+    def expand_as(self, other: Tensor) -> Tensor:
+        return _F.expand(self, other.shape)
+
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         return _F.transpose(self, dim0, dim1)
 
@@ -727,5 +773,6 @@ class Tensor:
 
 
 from minigrad import autograd as _autograd  # noqa: E402  (both import Tensor from here)
+from minigrad import creation as _creation  # noqa: E402
 from minigrad import functional as _F  # noqa: E402
 from minigrad import random as _random  # noqa: E402
