@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from torch_reference import TorchReference
 
 import minigrad
 import minigrad.nn.functional as F
@@ -16,7 +17,7 @@ try:
 except ImportError:  # the numpy references below still run
     torch = None
 
-needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is the oracle here (pip install torch)")
+torch_reference = TorchReference(__name__)
 
 
 def f64(values, requires_grad=True):
@@ -266,35 +267,35 @@ def test_module_dict_and_new_layers():
     assert np.all(grad[0] == 0) and np.all(grad[2] == 2) and np.all(grad[9] == 1)
 
 
-@needs_torch
 def test_lambda_and_one_cycle_lr_match_pytorch():
     from minigrad import nn, optim
 
     def run(lib, make):
-        param = (lib.nn.Parameter(lib.zeros(1)) if lib is torch else nn.Parameter(minigrad.zeros(1)))
-        opt = (torch.optim if lib is torch else optim).SGD([param], lr=0.1, momentum=0.9)
-        sched = make(lib, opt)
+        """lr and momentum after each of 12 steps, lib being minigrad or torch."""
+        ours = lib is minigrad
+        param = nn.Parameter(minigrad.zeros(1)) if ours else lib.nn.Parameter(lib.zeros(1))
+        opt = (optim if ours else lib.optim).SGD([param], lr=0.1, momentum=0.9)
+        sched = make(optim.lr_scheduler if ours else lib.optim.lr_scheduler, opt)
         lrs, momenta = [], []
         for _ in range(12):
             opt.step()
             sched.step()
             lrs.append(opt.param_groups[0]["lr"])
             momenta.append(opt.param_groups[0]["momentum"])
-        return lrs, momenta
+        return {"lr": lrs, "momentum": momenta}
 
-    def sched_module(lib):
-        return torch.optim.lr_scheduler if lib is torch else optim.lr_scheduler
-
-    makers = [
-        lambda lib, opt: sched_module(lib).LambdaLR(opt, lambda e: 0.9**e),
-        lambda lib, opt: sched_module(lib).OneCycleLR(opt, max_lr=1.0, total_steps=13),
-        lambda lib, opt: sched_module(lib).OneCycleLR(opt, max_lr=0.5, epochs=13, steps_per_epoch=1,
-                                                       anneal_strategy="linear", three_phase=True),
-    ]
-    for make in makers:
-        mine, theirs = run(minigrad, make), run(torch, make)
-        np.testing.assert_allclose(mine[0], theirs[0], rtol=1e-12)
-        np.testing.assert_allclose(mine[1], theirs[1], rtol=1e-12)
+    makers = {
+        "LambdaLR": lambda m, opt: m.LambdaLR(opt, lambda e: 0.9**e),
+        "OneCycleLR": lambda m, opt: m.OneCycleLR(opt, max_lr=1.0, total_steps=13),
+        "OneCycleLR-linear-three-phase": lambda m, opt: m.OneCycleLR(
+            opt, max_lr=0.5, epochs=13, steps_per_epoch=1, anneal_strategy="linear", three_phase=True
+        ),
+    }
+    for name, make in makers.items():
+        theirs = torch_reference(f"scheduler/{name}", lambda lib, make=make: run(lib, make))
+        mine = run(minigrad, make)
+        np.testing.assert_allclose(mine["lr"], theirs["lr"], rtol=1e-12)
+        np.testing.assert_allclose(mine["momentum"], theirs["momentum"], rtol=1e-12)
 
 
 def test_trunc_normal_and_inference_mode():
