@@ -1,6 +1,6 @@
 """Differentiable neural-network ops and losses: forward against plain numpy, gradients by
-float64 finite differences, bad input, and (where torch is installed) every op and loss
-against torch, forward and all gradients."""
+float64 finite differences, bad input, and every op and loss against torch (live, or its
+recorded results: tests/torch_reference.py), forward and all gradients."""
 
 import numpy as np
 import pytest
