@@ -11,6 +11,10 @@
 namespace minigrad::cuda {
 namespace {
 
+using ops::avg_divisor;
+using ops::avg_window;
+using ops::AvgWindow;
+
 constexpr int kThreads = 256;
 
 // a / b rounded up, b > 0.
@@ -28,20 +32,6 @@ __device__ __forceinline__ Taps taps_inside(int64_t start, int64_t kernel, int64
   const int64_t first = min64(kernel, start >= 0 ? 0 : ceil_div(-start, dilation));
   const int64_t last = min64(kernel, max64(0, ceil_div(in - start, dilation)));
   return {first, max64(first, last)};
-}
-
-// An average-pooling window along one axis, as cpu::avg_window: the input positions
-// [first, last) it covers and its length counting padding (clipped at the right padding).
-struct AvgWindow {
-  int64_t first, last, padded_length;
-};
-__device__ __forceinline__ AvgWindow avg_window(int64_t o, int64_t in, int64_t kernel, int64_t stride, int64_t pad) {
-  const int64_t start = o * stride - pad;
-  const int64_t end = min64(start + kernel, in + pad);
-  return {max64(start, 0), min64(end, in), end - start};
-}
-__device__ __forceinline__ int64_t avg_divisor(const AvgWindow& h, const AvgWindow& w, bool count_include_pad) {
-  return count_include_pad ? h.padded_length * w.padded_length : (h.last - h.first) * (w.last - w.first);
 }
 
 template <typename T>
@@ -86,7 +76,7 @@ __global__ void first_bad_index_kernel(const int64_t* __restrict__ indices, int6
 }
 
 template <typename T>
-__global__ void avg_pool_forward_kernel(Pool2dShape s, bool count_include_pad, const T* __restrict__ x,
+__global__ void avg_pool_forward_kernel(Pool2dShape s, AvgPool2dOptions o, const T* __restrict__ x,
                                         T* __restrict__ y) {
   const int64_t out_plane = s.out_h * s.out_w, in_plane = s.in_h * s.in_w;
   for (int64_t i = global_thread(); i < s.planes * out_plane; i += grid_threads()) {
@@ -94,18 +84,18 @@ __global__ void avg_pool_forward_kernel(Pool2dShape s, bool count_include_pad, c
     const T* in = x + p * in_plane;
     const AvgWindow h = avg_window(oh, s.in_h, s.kernel_h, s.stride_h, s.pad_h);
     const AvgWindow w = avg_window(ow, s.in_w, s.kernel_w, s.stride_w, s.pad_w);
-    const int64_t divisor = avg_divisor(h, w, count_include_pad);
+    const int64_t divisor = avg_divisor(o, h, w);
     T sum = 0;
     for (int64_t ih = h.first; ih < h.last; ++ih)
       for (int64_t iw = w.first; iw < w.last; ++iw) sum += in[ih * s.in_w + iw];
-    y[i] = divisor > 0 ? sum / static_cast<T>(divisor) : T(0);
+    y[i] = divisor != 0 ? sum / static_cast<T>(divisor) : T(0);
   }
 }
 
 // One thread per input element: the windows (oh, ow) holding (ih, iw) are those with
 // oh * stride - pad <= ih < oh * stride - pad + kernel.
 template <typename T>
-__global__ void avg_pool_backward_kernel(Pool2dShape s, bool count_include_pad, const T* __restrict__ dy,
+__global__ void avg_pool_backward_kernel(Pool2dShape s, AvgPool2dOptions o, const T* __restrict__ dy,
                                          T* __restrict__ dx) {
   const int64_t out_plane = s.out_h * s.out_w, in_plane = s.in_h * s.in_w;
   for (int64_t i = global_thread(); i < s.planes * in_plane; i += grid_threads()) {
@@ -120,8 +110,8 @@ __global__ void avg_pool_backward_kernel(Pool2dShape s, bool count_include_pad, 
       const AvgWindow h = avg_window(oh, s.in_h, s.kernel_h, s.stride_h, s.pad_h);
       for (int64_t ow = ow_first; ow < ow_last; ++ow) {
         const AvgWindow w = avg_window(ow, s.in_w, s.kernel_w, s.stride_w, s.pad_w);
-        const int64_t divisor = avg_divisor(h, w, count_include_pad);
-        if (divisor > 0) sum += g[oh * s.out_w + ow] / static_cast<T>(divisor);
+        const int64_t divisor = avg_divisor(o, h, w);
+        if (divisor != 0) sum += g[oh * s.out_w + ow] / static_cast<T>(divisor);
       }
     }
     dx[i] = sum;
@@ -165,16 +155,16 @@ int64_t first_index_out_of_range(const int64_t* indices, int64_t count, int64_t 
 }
 
 template <typename T>
-void avg_pool2d_forward(const Pool2dShape& s, bool count_include_pad, const T* x, T* y) {
+void avg_pool2d_forward(const Pool2dShape& s, const AvgPool2dOptions& o, const T* x, T* y) {
   const int64_t n = s.planes * s.out_h * s.out_w;
-  MG_LAUNCH(blocks_for(n, kThreads), kThreads, 0, nullptr, avg_pool_forward_kernel<T>)(s, count_include_pad, x, y);
+  MG_LAUNCH(blocks_for(n, kThreads), kThreads, 0, nullptr, avg_pool_forward_kernel<T>)(s, o, x, y);
   check_launch("avg_pool2d_forward kernel");
 }
 
 template <typename T>
-void avg_pool2d_backward(const Pool2dShape& s, bool count_include_pad, const T* dy, T* dx) {
+void avg_pool2d_backward(const Pool2dShape& s, const AvgPool2dOptions& o, const T* dy, T* dx) {
   const int64_t n = s.planes * s.in_h * s.in_w;
-  MG_LAUNCH(blocks_for(n, kThreads), kThreads, 0, nullptr, avg_pool_backward_kernel<T>)(s, count_include_pad, dy,
+  MG_LAUNCH(blocks_for(n, kThreads), kThreads, 0, nullptr, avg_pool_backward_kernel<T>)(s, o, dy,
                                                                                          dx);
   check_launch("avg_pool2d_backward kernel");
 }
@@ -182,8 +172,8 @@ void avg_pool2d_backward(const Pool2dShape& s, bool count_include_pad, const T* 
 #define MG_INSTANTIATE(T)                                                                                     \
   template void max_pool2d_forward<T>(const Pool2dShape&, const T*, T*, int64_t*);                            \
   template void max_pool2d_backward<T>(int64_t, int64_t, int64_t, const T*, const int64_t*, T*);              \
-  template void avg_pool2d_forward<T>(const Pool2dShape&, bool, const T*, T*);                                \
-  template void avg_pool2d_backward<T>(const Pool2dShape&, bool, const T*, T*);
+  template void avg_pool2d_forward<T>(const Pool2dShape&, const AvgPool2dOptions&, const T*, T*);             \
+  template void avg_pool2d_backward<T>(const Pool2dShape&, const AvgPool2dOptions&, const T*, T*);
 MG_INSTANTIATE(float)
 MG_INSTANTIATE(double)
 #undef MG_INSTANTIATE

@@ -11,6 +11,7 @@
 
 namespace minigrad::cuda {
 
+using ops::AvgPool2dOptions;
 using ops::Pool2dShape;
 
 // Every window must hold at least one input element (cpu::every_window_hits_input).
@@ -32,8 +33,8 @@ int64_t first_index_out_of_range(const int64_t* indices, int64_t count, int64_t 
 // dilation must be 1 (as cpu::avg_pool2d_*). The backward gathers, for each
 // input element, the windows that hold it: deterministic.
 template <typename T>
-void avg_pool2d_forward(const Pool2dShape& s, bool count_include_pad, const T* x, T* y);
+void avg_pool2d_forward(const Pool2dShape& s, const AvgPool2dOptions& o, const T* x, T* y);
 template <typename T>
-void avg_pool2d_backward(const Pool2dShape& s, bool count_include_pad, const T* dy, T* dx);
+void avg_pool2d_backward(const Pool2dShape& s, const AvgPool2dOptions& o, const T* dy, T* dx);
 
 }  // namespace minigrad::cuda

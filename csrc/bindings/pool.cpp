@@ -133,14 +133,15 @@ py::object avg_pool2d_forward(const py::handle& x_obj, const py::handle& kernel_
   const ArrayView x = float_arg<D>(x_obj, op, "x");
   const Shape4 in = input_shape_of(x, op, "x");
   const ops::Pool2dShape s = pool_shape(op, in, kernel_size, stride, padding, {1, 1}, ceil_mode);
+  const ops::AvgPool2dOptions o{count_include_pad};
   const ArrayView y = empty_array<D>({in[0], in[1], s.out_h, s.out_w}, x.dtype);
   dispatch(float_dtype(x), [&](auto zero) {
     using T = decltype(zero);
     py::gil_scoped_release release;
     if constexpr (D == Device::cpu)
-      cpu::avg_pool2d_forward<T>(s, count_include_pad, cptr<T>(x), ptr<T>(y));
+      cpu::avg_pool2d_forward<T>(s, o, cptr<T>(x), ptr<T>(y));
     else
-      cuda::avg_pool2d_forward<T>(s, count_include_pad, cptr<T>(x), ptr<T>(y));
+      cuda::avg_pool2d_forward<T>(s, o, cptr<T>(x), ptr<T>(y));
   });
   return y.object;
 }
@@ -155,14 +156,15 @@ py::object avg_pool2d_backward(const py::handle& dy_obj, const py::handle& input
   const Shape4 in = shape4(input_shape, op, "input_shape");
   const ops::Pool2dShape s = pool_shape(op, in, kernel_size, stride, padding, {1, 1}, ceil_mode);
   require_shape(dy, {in[0], in[1], s.out_h, s.out_w}, op, "dy (the forward output's shape)");
+  const ops::AvgPool2dOptions o{count_include_pad};
   const ArrayView dx = empty_array<D>({in[0], in[1], in[2], in[3]}, dy.dtype);
   dispatch(float_dtype(dy), [&](auto zero) {
     using T = decltype(zero);
     py::gil_scoped_release release;
     if constexpr (D == Device::cpu)
-      cpu::avg_pool2d_backward<T>(s, count_include_pad, cptr<T>(dy), ptr<T>(dx));
+      cpu::avg_pool2d_backward<T>(s, o, cptr<T>(dy), ptr<T>(dx));
     else
-      cuda::avg_pool2d_backward<T>(s, count_include_pad, cptr<T>(dy), ptr<T>(dx));
+      cuda::avg_pool2d_backward<T>(s, o, cptr<T>(dy), ptr<T>(dx));
   });
   return dx.object;
 }

@@ -14,6 +14,10 @@
 namespace minigrad::cpu {
 namespace {
 
+using ops::avg_divisor;
+using ops::avg_window;
+using ops::AvgWindow;
+
 // Element visits worth waking one more thread for.
 constexpr int64_t kMinWorkPerThread = int64_t{1} << 15;
 
@@ -44,23 +48,6 @@ bool axis_windows_hit_input(int64_t out, int64_t in, int64_t kernel, int64_t str
     if (taps.first == taps.last) return false;
   }
   return true;
-}
-
-// An average-pooling window along one axis: the input positions [first, last)
-// it covers, and its length counting padding (PyTorch clips a ceil-mode window
-// at the end of the right padding).
-struct AvgWindow {
-  int64_t first, last, padded_length;
-};
-
-AvgWindow avg_window(int64_t o, int64_t in, int64_t kernel, int64_t stride, int64_t pad) {
-  const int64_t start = o * stride - pad;
-  const int64_t end = std::min(start + kernel, in + pad);
-  return {std::max<int64_t>(start, 0), std::min(end, in), end - start};
-}
-
-int64_t avg_divisor(const AvgWindow& h, const AvgWindow& w, bool count_include_pad) {
-  return count_include_pad ? h.padded_length * w.padded_length : (h.last - h.first) * (w.last - w.first);
 }
 
 }  // namespace
@@ -254,7 +241,7 @@ int64_t first_index_out_of_range(const int64_t* indices, int64_t count, int64_t 
 }
 
 template <typename T>
-void avg_pool2d_forward(const Pool2dShape& s, bool count_include_pad, const T* x, T* y) {
+void avg_pool2d_forward(const Pool2dShape& s, const AvgPool2dOptions& o, const T* x, T* y) {
   const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
   const int threads = threads_for(window_work(s), kMinWorkPerThread);
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -265,19 +252,18 @@ void avg_pool2d_forward(const Pool2dShape& s, bool count_include_pad, const T* x
       const AvgWindow h = avg_window(oh, s.in_h, s.kernel_h, s.stride_h, s.pad_h);
       for (int64_t ow = 0; ow < s.out_w; ++ow) {
         const AvgWindow w = avg_window(ow, s.in_w, s.kernel_w, s.stride_w, s.pad_w);
-        const int64_t divisor = avg_divisor(h, w, count_include_pad);
+        const int64_t divisor = avg_divisor(o, h, w);
         T sum = 0;
         for (int64_t ih = h.first; ih < h.last; ++ih)
           for (int64_t iw = w.first; iw < w.last; ++iw) sum += in[ih * s.in_w + iw];
-        // An empty window (divisor 0) cannot occur with padding <= kernel / 2; 0 as PyTorch.
-        out[oh * s.out_w + ow] = divisor > 0 ? sum / static_cast<T>(divisor) : T(0);
+        out[oh * s.out_w + ow] = divisor != 0 ? sum / static_cast<T>(divisor) : T(0);
       }
     }
   }
 }
 
 template <typename T>
-void avg_pool2d_backward(const Pool2dShape& s, bool count_include_pad, const T* dy, T* dx) {
+void avg_pool2d_backward(const Pool2dShape& s, const AvgPool2dOptions& o, const T* dy, T* dx) {
   const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
   const int threads = threads_for(std::max(window_work(s), s.planes * in_plane), kMinWorkPerThread);
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -289,7 +275,7 @@ void avg_pool2d_backward(const Pool2dShape& s, bool count_include_pad, const T* 
       const AvgWindow h = avg_window(oh, s.in_h, s.kernel_h, s.stride_h, s.pad_h);
       for (int64_t ow = 0; ow < s.out_w; ++ow) {
         const AvgWindow w = avg_window(ow, s.in_w, s.kernel_w, s.stride_w, s.pad_w);
-        const int64_t divisor = avg_divisor(h, w, count_include_pad);
+        const int64_t divisor = avg_divisor(o, h, w);
         if (divisor == 0) continue;
         const T share = g[oh * s.out_w + ow] / static_cast<T>(divisor);
         for (int64_t ih = h.first; ih < h.last; ++ih)
@@ -303,9 +289,9 @@ template void max_pool2d_forward<float>(const Pool2dShape&, const float*, float*
 template void max_pool2d_forward<double>(const Pool2dShape&, const double*, double*, int64_t*, bool);
 template void max_pool2d_backward<float>(int64_t, int64_t, int64_t, const float*, const int64_t*, float*);
 template void max_pool2d_backward<double>(int64_t, int64_t, int64_t, const double*, const int64_t*, double*);
-template void avg_pool2d_forward<float>(const Pool2dShape&, bool, const float*, float*);
-template void avg_pool2d_forward<double>(const Pool2dShape&, bool, const double*, double*);
-template void avg_pool2d_backward<float>(const Pool2dShape&, bool, const float*, float*);
-template void avg_pool2d_backward<double>(const Pool2dShape&, bool, const double*, double*);
+template void avg_pool2d_forward<float>(const Pool2dShape&, const AvgPool2dOptions&, const float*, float*);
+template void avg_pool2d_forward<double>(const Pool2dShape&, const AvgPool2dOptions&, const double*, double*);
+template void avg_pool2d_backward<float>(const Pool2dShape&, const AvgPool2dOptions&, const float*, float*);
+template void avg_pool2d_backward<double>(const Pool2dShape&, const AvgPool2dOptions&, const double*, double*);
 
 }  // namespace minigrad::cpu

@@ -10,6 +10,7 @@
 
 namespace minigrad::cpu {
 
+using ops::AvgPool2dOptions;
 using ops::Pool2dShape;
 
 // Whether every window holds at least one input element. When one does not
@@ -34,13 +35,11 @@ void max_pool2d_backward(int64_t planes, int64_t in_plane, int64_t out_plane, co
 // Position of the first of count indices outside [0, limit), or -1.
 int64_t first_index_out_of_range(const int64_t* indices, int64_t count, int64_t limit);
 
-// Mean of each window (dilation must be 1). The divisor counts the padding
-// inside the window when count_include_pad (but never the part of a ceil-mode
-// window beyond the right padding), else only the input elements.
+// Mean of each window (dilation must be 1), divided by ops::avg_divisor.
 template <typename T>
-void avg_pool2d_forward(const Pool2dShape& s, bool count_include_pad, const T* x, T* y);
+void avg_pool2d_forward(const Pool2dShape& s, const AvgPool2dOptions& o, const T* x, T* y);
 
 template <typename T>
-void avg_pool2d_backward(const Pool2dShape& s, bool count_include_pad, const T* dy, T* dx);
+void avg_pool2d_backward(const Pool2dShape& s, const AvgPool2dOptions& o, const T* dy, T* dx);
 
 }  // namespace minigrad::cpu

@@ -8,13 +8,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "host_device.h"
 #include "optim.h"
-
-#if defined(__CUDACC__)
-#define MINIGRAD_HOST_DEVICE __host__ __device__
-#else
-#define MINIGRAD_HOST_DEVICE
-#endif
 
 namespace minigrad::optim_rules {
 
