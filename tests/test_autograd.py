@@ -208,6 +208,33 @@ def test_mixing_devices_names_both():
         backend._backends.pop("fake")
 
 
+def test_register_backend_refuses_a_kernel_op_it_cannot_run():
+    class NoKernels(CPUBackend):
+        device = "nokernels"
+        kernels = object()
+
+        def relu(self, x):  # a method of its own is enough
+            return np.maximum(x, 0)
+
+    with pytest.raises(TypeError, match="'nokernels': no kernel or method for relu_backward, sigmoid"):
+        register_backend(NoKernels())
+    assert "nokernels" not in backend._backends
+
+
+def test_cpu_kernel_inputs_are_made_contiguous_but_in_place_buffers_are_not():
+    be = get_backend("cpu")
+    x = np.arange(12.0).reshape(3, 4).T  # a transposed view: copied for the kernel
+    np.testing.assert_array_equal(be.relu(x - 5), np.maximum(x - 5, 0))
+    x4 = np.ones((4, 2, 3, 3)).transpose(0, 1, 3, 2)
+    running_mean = np.zeros(4)[::2]  # updated in place: must raise, not be updated in a copy
+    with pytest.raises(ValueError, match="batch_norm_forward: running_mean must be C-contiguous"):
+        be.batch_norm_forward(x4, None, None, running_mean, np.ones(2), True, 0.1, 1e-5)
+    param, buf = np.ones(4), np.zeros(8)[::2]
+    with pytest.raises(ValueError, match="sgd_step: momentum_buffer must be C-contiguous"):
+        be.sgd_step(param, np.ones(4), buf, lr=0.1, momentum=0.9)
+    np.testing.assert_array_equal(param, np.ones(4))
+
+
 def test_gradcheck_catches_a_wrong_gradient():
     class BadSquare(Function):
         __slots__ = ()

@@ -1,10 +1,16 @@
 """Backends: one module per device, each implementing the same op set.
 
 `Backend` below is the op set, declared once. A backend's arrays are its own
-type (numpy ndarrays on the CPU); functional.py and tensor.py only ever touch
+type (numpy ndarrays on the CPU); functional/ and tensor.py only ever touch
 them through these methods, so a new device implements this class and nothing
 else. Backward kernels return fresh gradients; optimizer steps work in place.
-Kernel arguments follow the `_C` API in docs/architecture.md.
+
+The compiled kernels are not restated here: `KERNEL_OPS` names them, and each
+is forwarded by name, with the caller's arguments, to the backend's `kernels`
+module (`_C` on the CPU, `_C.cuda` on CUDA), whose bindings
+(csrc/bindings/) hold the one signature, tabulated in docs/architecture.md
+(`_C` kernel API). A backend defines a method only where it does something
+else (numpy on the CPU, a composition where the device lacks a kernel).
 """
 
 from __future__ import annotations
@@ -12,17 +18,66 @@ from __future__ import annotations
 import os
 import sys
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 Array = Any  # a backend's array type (numpy.ndarray on the CPU)
 
+# The kernels forwarded by name to `Backend.kernels`: name -> how many leading positional
+# arguments are read-only inputs, which a backend may pass as C-contiguous copies
+# (`Backend.kernel_inputs`); None: every positional argument. The other arguments reach the
+# kernel exactly as given: the buffers it updates in place (optimizer state and parameters,
+# batch norm's running statistics, gemm's out) must stay the caller's arrays, so that a
+# non-contiguous one raises in the binding instead of being updated in a silent copy.
+KERNEL_OPS: dict[str, int | None] = {
+    # elementwise, numpy semantics (the CPU backend calls numpy)
+    **dict.fromkeys(("neg", "exp", "log", "log1p", "sqrt", "abs", "sign", "clamp", "all_finite")),
+    # activations: fused kernels, backward from the forward output y
+    **dict.fromkeys(("relu", "relu_backward", "sigmoid", "sigmoid_backward", "tanh", "tanh_backward")),
+    "bias_add": None,  # x (N, C, ...) + bias (C,) along axis 1
+    "bias_grad": None,  # sum of dy over every axis but 1 -> (C,)
+    # reductions (the CPU backend calls numpy)
+    **dict.fromkeys(("max", "min", "argmax", "argmin")),
+    # neural-network kernels
+    "gemm": 0,
+    **dict.fromkeys(("conv2d_forward", "conv2d_backward")),
+    **dict.fromkeys(("max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward")),
+    **dict.fromkeys(("softmax", "log_softmax", "softmax_backward", "log_softmax_backward")),
+    **dict.fromkeys(("cross_entropy_forward", "cross_entropy_backward")),
+    "batch_norm_forward": 1,
+    "batch_norm_backward": None,
+    # optimizer updates, in place on param and its state
+    **dict.fromkeys(("sgd_step", "adam_step", "rmsprop_step", "adagrad_step", "adadelta_step"), 0),
+}
+
+
+def _kernel_op(name: str, inputs: int | None) -> Callable[..., Any]:
+    """The Backend method that runs kernels.<name> (see KERNEL_OPS)."""
+
+    def op(self: Backend, *args: Any, **kwargs: Any) -> Any:
+        if inputs is None:
+            args = self.kernel_inputs(args)
+        elif inputs:
+            args = (*self.kernel_inputs(args[:inputs]), *args[inputs:])
+        return getattr(self.kernels, name)(*args, **kwargs)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"kernels.{name}(...): arguments and result as the `_C` kernel API (docs/architecture.md)."
+    return op
+
 
 class Backend(ABC):
-    """The op set every device implements (names and arguments as the `_C` kernels)."""
+    """The op set every device implements: the abstract methods below and KERNEL_OPS."""
 
     device: str
+    kernels: Any  # the module KERNEL_OPS are forwarded to: minigrad._C or minigrad._C.cuda
+
+    def kernel_inputs(self, args: tuple) -> tuple:
+        """The input arguments of a kernel as the kernels take them: as given here (a
+        device whose arrays are always C-contiguous); the CPU backend copies the rest."""
+        return args
 
     # --- memory -------------------------------------------------------------
     @abstractmethod
@@ -75,12 +130,15 @@ class Backend(ABC):
     # --- random: drawn on the host from minigrad.random's numpy Generator, so one seed gives the
     # same numbers on every device; then moved to the device ----------------------------------
     def uniform(self, gen: Any, shape: tuple, low: float, high: float, dtype: Any) -> Array:
+        """U(low, high) samples of shape."""
         return self.from_numpy(gen.uniform(low, high, shape).astype(dtype, copy=False))
 
     def normal(self, gen: Any, shape: tuple, mean: float, std: float, dtype: Any) -> Array:
+        """N(mean, std**2) samples of shape."""
         return self.from_numpy(gen.normal(mean, std, shape).astype(dtype, copy=False))
 
     def randint(self, gen: Any, low: int, high: int, shape: tuple) -> Array:
+        """int64 samples of shape from [low, high)."""
         return self.from_numpy(gen.integers(low, high, shape, dtype=np.int64))
 
     def dropout_mask(self, gen: Any, shape: tuple, p: float, dtype: Any) -> Array:
@@ -104,7 +162,7 @@ class Backend(ABC):
             order = np.flip(order, axis)
         return self.from_numpy(np.ascontiguousarray(order, dtype=np.int64))
 
-    # --- elementwise, with broadcasting ----------------------------------------
+    # --- elementwise with broadcasting (a scalar operand allowed) ----------------
     @abstractmethod
     def add(self, a: Array, b: Array) -> Array: ...
     @abstractmethod
@@ -116,22 +174,6 @@ class Backend(ABC):
     @abstractmethod
     def pow(self, a: Array, b: Array) -> Array: ...
     @abstractmethod
-    def neg(self, a: Array) -> Array: ...
-    @abstractmethod
-    def exp(self, a: Array) -> Array: ...
-    @abstractmethod
-    def log(self, a: Array) -> Array: ...
-    @abstractmethod
-    def log1p(self, a: Array) -> Array: ...
-    @abstractmethod
-    def sqrt(self, a: Array) -> Array: ...
-    @abstractmethod
-    def abs(self, a: Array) -> Array: ...
-    @abstractmethod
-    def sign(self, a: Array) -> Array: ...
-    @abstractmethod
-    def clamp(self, a: Array, low: float | None, high: float | None) -> Array: ...
-    @abstractmethod
     def maximum(self, a: Array, b: Array) -> Array: ...
     @abstractmethod
     def where(self, cond: Array, a: Array, b: Array) -> Array: ...
@@ -140,40 +182,8 @@ class Backend(ABC):
         """Boolean array of a <op> b, op one of eq ne lt le gt ge."""
 
     @abstractmethod
-    def all_finite(self, a: Array) -> bool: ...
-
-    # activations: fused kernels, backward from the forward output y
-    @abstractmethod
-    def relu(self, x: Array) -> Array: ...
-    @abstractmethod
-    def relu_backward(self, dy: Array, y: Array) -> Array: ...
-    @abstractmethod
-    def sigmoid(self, x: Array) -> Array: ...
-    @abstractmethod
-    def sigmoid_backward(self, dy: Array, y: Array) -> Array: ...
-    @abstractmethod
-    def tanh(self, x: Array) -> Array: ...
-    @abstractmethod
-    def tanh_backward(self, dy: Array, y: Array) -> Array: ...
-    @abstractmethod
-    def bias_add(self, x: Array, bias: Array) -> Array:
-        """x (N, C, ...) + bias (C,) along axis 1."""
-
-    @abstractmethod
-    def bias_grad(self, dy: Array) -> Array:
-        """Sum of dy over every axis but 1 -> (C,)."""
-
-    # --- reductions --------------------------------------------------------------
-    @abstractmethod
-    def sum(self, a: Array, axis: int | tuple | None, keepdims: bool) -> Array: ...
-    @abstractmethod
-    def max(self, a: Array, axis: int | tuple | None, keepdims: bool) -> Array: ...
-    @abstractmethod
-    def min(self, a: Array, axis: int | tuple | None, keepdims: bool) -> Array: ...
-    @abstractmethod
-    def argmax(self, a: Array, axis: int | None, keepdims: bool) -> Array: ...
-    @abstractmethod
-    def argmin(self, a: Array, axis: int | None, keepdims: bool) -> Array: ...
+    def sum(self, a: Array, axis: int | tuple | None, keepdims: bool) -> Array:
+        """Sum over axis (bools summed as int64, as numpy)."""
 
     # --- shape and indexing (views where possible) -------------------------------
     @abstractmethod
@@ -193,88 +203,19 @@ class Backend(ABC):
     @abstractmethod
     def concatenate(self, arrays: list, axis: int) -> Array: ...
 
-    # --- matrix multiply -----------------------------------------------------------
-    @abstractmethod
-    def gemm(
-        self,
-        a: Array,
-        b: Array,
-        trans_a: bool = False,
-        trans_b: bool = False,
-        alpha: float = 1.0,
-        beta: float = 0.0,
-        out: Array | None = None,
-    ) -> Array:
-        """alpha * op(a) @ op(b) + beta * out for 2-D a, b."""
-
     @abstractmethod
     def matmul(self, a: Array, b: Array) -> Array:
         """a @ b for arrays of rank >= 2, batch dimensions broadcast."""
 
-    # --- neural-network kernels (arguments as the _C contract) -------------------------
-    @abstractmethod
-    def conv2d_forward(self, x, weight, bias, stride, padding, dilation, groups) -> Array: ...
-    @abstractmethod
-    def conv2d_backward(
-        self,
-        dy,
-        x,
-        weight,
-        stride,
-        padding,
-        dilation,
-        groups,
-        need_input_grad,
-        need_weight_grad,
-        need_bias_grad,
-    ) -> tuple: ...
-    @abstractmethod
-    def max_pool2d_forward(self, x, kernel_size, stride, padding, dilation, ceil_mode) -> tuple: ...
     def relu_max_pool2d_forward(self, x, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
         """max_pool2d_forward of relu(x): (relu(y), indices), the same values and indices.
         Composed here; a backend with a fused kernel overrides it (cpu)."""
         y, indices = self.max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode)
         return self.relu(y), indices
-    @abstractmethod
-    def max_pool2d_backward(self, dy, indices, input_shape) -> Array: ...
-    @abstractmethod
-    def avg_pool2d_forward(self, x, kernel_size, stride, padding, ceil_mode, count_include_pad) -> Array: ...
-    @abstractmethod
-    def avg_pool2d_backward(
-        self, dy, input_shape, kernel_size, stride, padding, ceil_mode, count_include_pad
-    ) -> Array: ...
-    @abstractmethod
-    def softmax(self, x: Array) -> Array:
-        """Softmax over the last axis."""
 
-    @abstractmethod
-    def log_softmax(self, x: Array) -> Array: ...
-    @abstractmethod
-    def softmax_backward(self, y: Array, dy: Array) -> Array: ...
-    @abstractmethod
-    def log_softmax_backward(self, y: Array, dy: Array) -> Array: ...
-    @abstractmethod
-    def cross_entropy_forward(self, logits, target, reduction, label_smoothing, ignore_index) -> tuple: ...
-    @abstractmethod
-    def cross_entropy_backward(
-        self, log_probs, target, grad_loss, reduction, label_smoothing, ignore_index
-    ) -> Array: ...
-    @abstractmethod
-    def batch_norm_forward(self, x, weight, bias, running_mean, running_var, training, momentum, eps) -> tuple: ...
-    @abstractmethod
-    def batch_norm_backward(self, dy, x, weight, save_mean, save_invstd, training) -> tuple: ...
 
-    # --- optimizer updates, in place on param and state (signatures of _C) -----------
-    @abstractmethod
-    def sgd_step(self, *args: Any, **kwargs: Any) -> None: ...
-    @abstractmethod
-    def adam_step(self, *args: Any, **kwargs: Any) -> None: ...
-    @abstractmethod
-    def rmsprop_step(self, *args: Any, **kwargs: Any) -> None: ...
-    @abstractmethod
-    def adagrad_step(self, *args: Any, **kwargs: Any) -> None: ...
-    @abstractmethod
-    def adadelta_step(self, *args: Any, **kwargs: Any) -> None: ...
+for _name, _inputs in KERNEL_OPS.items():
+    setattr(Backend, _name, _kernel_op(_name, _inputs))
 
 
 _backends: dict[str, Backend] = {}
@@ -282,7 +223,15 @@ _auto_notice_shown = False
 
 
 def register_backend(backend: Backend) -> None:
-    """Make backend the one used for tensors on backend.device."""
+    """Make backend the one used for tensors on backend.device; TypeError when one of
+    KERNEL_OPS is neither a method of its own nor in its kernels module."""
+    missing = [
+        name
+        for name in KERNEL_OPS
+        if getattr(type(backend), name) is getattr(Backend, name) and not hasattr(backend.kernels, name)
+    ]
+    if missing:
+        raise TypeError(f"backend {backend.device!r}: no kernel or method for {', '.join(missing)}")
     _backends[backend.device] = backend
 
 

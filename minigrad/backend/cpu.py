@@ -3,14 +3,14 @@
 Elementwise arithmetic, exp/log, comparisons, reductions and indexing call
 numpy directly: it is as fast as a hand-written kernel for these memory-bound
 ops and handles broadcasting and arbitrary axes. GEMM, convolution, pooling,
-softmax/cross-entropy, activations, batch norm and optimizer steps call the
-_C kernels, which need C-contiguous inputs (`_c` makes them so, copying only
-when needed). Batched (> 2-D) matmul uses numpy.matmul; 2-D matmul uses _C.gemm.
+softmax/cross-entropy, activations, batch norm and optimizer steps are the _C
+kernels of KERNEL_OPS (minigrad/backend/__init__.py), forwarded by name; they
+need C-contiguous arrays, and `kernel_inputs` copies the inputs that are not
+(never the buffers a kernel updates in place). Batched (> 2-D) matmul uses
+numpy.matmul; 2-D matmul uses _C.gemm.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 
@@ -46,6 +46,11 @@ _COMPARE = {
 
 class CPUBackend(Backend):
     device = "cpu"
+    kernels = _C
+
+    def kernel_inputs(self, args):
+        # numpy scalars too: ufuncs return them for 0-d operands (a loss's gradient)
+        return tuple(_c(a) if isinstance(a, (np.ndarray, np.generic)) else a for a in args)
 
     # memory
     def from_numpy(self, a):
@@ -148,31 +153,6 @@ class CPUBackend(Backend):
     def all_finite(self, a):
         return bool(np.isfinite(a).all())
 
-    # activations (_C)
-    def relu(self, x):
-        return _C.relu(_c(x))
-
-    def relu_backward(self, dy, y):
-        return _C.relu_backward(_c(dy), _c(y))
-
-    def sigmoid(self, x):
-        return _C.sigmoid(_c(x))
-
-    def sigmoid_backward(self, dy, y):
-        return _C.sigmoid_backward(_c(dy), _c(y))
-
-    def tanh(self, x):
-        return _C.tanh(_c(x))
-
-    def tanh_backward(self, dy, y):
-        return _C.tanh_backward(_c(dy), _c(y))
-
-    def bias_add(self, x, bias):
-        return _C.bias_add(_c(x), _c(bias))
-
-    def bias_grad(self, dy):
-        return _C.bias_grad(_c(dy))
-
     # reductions (numpy)
     def sum(self, a, axis, keepdims):
         return np.sum(a, axis=axis, keepdims=keepdims)
@@ -226,9 +206,6 @@ class CPUBackend(Backend):
         return np.concatenate(arrays, axis=axis)
 
     # matrix multiply
-    def gemm(self, a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
-        return _C.gemm(a, b, trans_a=trans_a, trans_b=trans_b, alpha=alpha, beta=beta, out=out)
-
     def matmul(self, a, b):
         if a.ndim == 2 and b.ndim == 2:
             a, trans_a = _gemm_operand(a)
@@ -236,133 +213,6 @@ class CPUBackend(Backend):
             return _C.gemm(a, b, trans_a=trans_a, trans_b=trans_b)
         return np.matmul(a, b)
 
-    # neural-network kernels (_C)
-    def conv2d_forward(self, x, weight, bias, stride, padding, dilation, groups):
-        return _C.conv2d_forward(
-            _c(x),
-            _c(weight),
-            None if bias is None else _c(bias),
-            stride=stride,
-            padding=padding,
-            dilation=dilation,
-            groups=groups,
-        )
-
-    def conv2d_backward(
-        self,
-        dy,
-        x,
-        weight,
-        stride,
-        padding,
-        dilation,
-        groups,
-        need_input_grad,
-        need_weight_grad,
-        need_bias_grad,
-    ):
-        return _C.conv2d_backward(
-            _c(dy),
-            _c(x),
-            _c(weight),
-            stride=stride,
-            padding=padding,
-            dilation=dilation,
-            groups=groups,
-            need_input_grad=need_input_grad,
-            need_weight_grad=need_weight_grad,
-            need_bias_grad=need_bias_grad,
-        )
-
-    def max_pool2d_forward(self, x, kernel_size, stride, padding, dilation, ceil_mode, relu=False):
-        return _C.max_pool2d_forward(
-            _c(x),
-            kernel_size,
-            stride=stride,
-            padding=padding,
-            dilation=dilation,
-            ceil_mode=ceil_mode,
-            relu=relu,
-        )
-
+    # neural-network kernels: _C, forwarded by name (KERNEL_OPS), but for the fused ReLU pooling
     def relu_max_pool2d_forward(self, x, kernel_size, stride, padding, dilation, ceil_mode):
-        return self.max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode, relu=True)
-
-    def max_pool2d_backward(self, dy, indices, input_shape):
-        return _C.max_pool2d_backward(_c(dy), indices, tuple(input_shape))
-
-    def avg_pool2d_forward(self, x, kernel_size, stride, padding, ceil_mode, count_include_pad):
-        return _C.avg_pool2d_forward(
-            _c(x),
-            kernel_size,
-            stride=stride,
-            padding=padding,
-            ceil_mode=ceil_mode,
-            count_include_pad=count_include_pad,
-        )
-
-    def avg_pool2d_backward(self, dy, input_shape, kernel_size, stride, padding, ceil_mode, count_include_pad):
-        return _C.avg_pool2d_backward(
-            _c(dy),
-            tuple(input_shape),
-            kernel_size,
-            stride=stride,
-            padding=padding,
-            ceil_mode=ceil_mode,
-            count_include_pad=count_include_pad,
-        )
-
-    def softmax(self, x):
-        return _C.softmax(_c(x))
-
-    def log_softmax(self, x):
-        return _C.log_softmax(_c(x))
-
-    def softmax_backward(self, y, dy):
-        return _C.softmax_backward(_c(y), _c(dy))
-
-    def log_softmax_backward(self, y, dy):
-        return _C.log_softmax_backward(_c(y), _c(dy))
-
-    def cross_entropy_forward(self, logits, target, reduction, label_smoothing, ignore_index):
-        return _C.cross_entropy_forward(
-            _c(logits),
-            _c(target),
-            reduction=reduction,
-            label_smoothing=label_smoothing,
-            ignore_index=ignore_index,
-        )
-
-    def cross_entropy_backward(self, log_probs, target, grad_loss, reduction, label_smoothing, ignore_index):
-        return _C.cross_entropy_backward(
-            log_probs,
-            _c(target),
-            _c(grad_loss),
-            reduction=reduction,
-            label_smoothing=label_smoothing,
-            ignore_index=ignore_index,
-        )
-
-    def batch_norm_forward(self, x, weight, bias, running_mean, running_var, training, momentum, eps):
-        return _C.batch_norm_forward(
-            _c(x), weight, bias, running_mean, running_var, training, momentum=momentum, eps=eps
-        )
-
-    def batch_norm_backward(self, dy, x, weight, save_mean, save_invstd, training):
-        return _C.batch_norm_backward(_c(dy), _c(x), weight, save_mean, save_invstd, training=training)
-
-    # optimizer updates: straight to _C, in place (arguments must already be contiguous)
-    def sgd_step(self, *args: Any, **kwargs: Any) -> None:
-        _C.sgd_step(*args, **kwargs)
-
-    def adam_step(self, *args: Any, **kwargs: Any) -> None:
-        _C.adam_step(*args, **kwargs)
-
-    def rmsprop_step(self, *args: Any, **kwargs: Any) -> None:
-        _C.rmsprop_step(*args, **kwargs)
-
-    def adagrad_step(self, *args: Any, **kwargs: Any) -> None:
-        _C.adagrad_step(*args, **kwargs)
-
-    def adadelta_step(self, *args: Any, **kwargs: Any) -> None:
-        _C.adadelta_step(*args, **kwargs)
+        return _C.max_pool2d_forward(_c(x), kernel_size, stride, padding, dilation, ceil_mode, relu=True)

@@ -1,5 +1,8 @@
 """The CUDA backend: minigrad._C.cuda.DeviceArray data, minigrad's own CUDA kernels.
 
+The kernels of KERNEL_OPS (minigrad/backend/__init__.py) are _C.cuda's,
+forwarded by name with the caller's arguments; the methods here are the rest.
+
 Arrays are always C-contiguous DeviceArrays (float32, float64, int64, bool);
 reshape is a view sharing the buffer, permute and broadcast_to are strided-copy
 kernels, elementwise ops broadcast in one kernel, reductions reduce the input
@@ -62,6 +65,7 @@ def _operands(a: Any, b: Any) -> tuple:
 
 class CUDABackend(Backend):
     device = "cuda"
+    kernels = _cuda
 
     # memory
     def from_numpy(self, a):
@@ -137,30 +141,6 @@ class CUDABackend(Backend):
     def pow(self, a, b):
         return _cuda.pow(*_operands(a, b))
 
-    def neg(self, a):
-        return _cuda.neg(a)
-
-    def exp(self, a):
-        return _cuda.exp(a)
-
-    def log(self, a):
-        return _cuda.log(a)
-
-    def log1p(self, a):
-        return _cuda.log1p(a)
-
-    def sqrt(self, a):
-        return _cuda.sqrt(a)
-
-    def abs(self, a):
-        return _cuda.abs(a)
-
-    def sign(self, a):
-        return _cuda.sign(a)
-
-    def clamp(self, a, low, high):
-        return _cuda.clamp(a, low, high)
-
     def maximum(self, a, b):
         return _cuda.maximum(*_operands(a, b))
 
@@ -170,28 +150,7 @@ class CUDABackend(Backend):
     def compare(self, op, a, b):
         return _cuda.compare(op, *_operands(a, b))
 
-    def all_finite(self, a):
-        return _cuda.all_finite(a)
-
-    # activations
-    def relu(self, x):
-        return _cuda.relu(x)
-
-    def relu_backward(self, dy, y):
-        return _cuda.relu_backward(dy, y)
-
-    def sigmoid(self, x):
-        return _cuda.sigmoid(x)
-
-    def sigmoid_backward(self, dy, y):
-        return _cuda.sigmoid_backward(dy, y)
-
-    def tanh(self, x):
-        return _cuda.tanh(x)
-
-    def tanh_backward(self, dy, y):
-        return _cuda.tanh_backward(dy, y)
-
+    # activations: the kernels of KERNEL_OPS, but for bias_add and bias_grad (no kernels of their own)
     def bias_add(self, x, bias):
         if x.ndim < 2 or bias.ndim != 1 or bias.shape[0] != x.shape[1]:
             raise ValueError(f"bias_add: bias of shape {bias.shape} does not match axis 1 of x {x.shape}")
@@ -207,18 +166,6 @@ class CUDABackend(Backend):
         if a.dtype == np.bool_:
             a = _cuda.astype(a, np.int64)  # numpy sums bools as integers
         return _cuda.sum(a, axis, keepdims)
-
-    def max(self, a, axis, keepdims):
-        return _cuda.max(a, axis, keepdims)
-
-    def min(self, a, axis, keepdims):
-        return _cuda.min(a, axis, keepdims)
-
-    def argmax(self, a, axis, keepdims):
-        return _cuda.argmax(a, axis, keepdims)
-
-    def argmin(self, a, axis, keepdims):
-        return _cuda.argmin(a, axis, keepdims)
 
     # shape and indexing
     def reshape(self, a, shape):
@@ -247,10 +194,7 @@ class CUDABackend(Backend):
     def concatenate(self, arrays, axis):
         return self.from_numpy(np.concatenate([a.to_numpy() for a in arrays], axis=axis))
 
-    # matrix multiply
-    def gemm(self, a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
-        return _cuda.gemm(a, b, trans_a=trans_a, trans_b=trans_b, alpha=alpha, beta=beta, out=out)
-
+    # matrix multiply (gemm: the kernel)
     def matmul(self, a, b):
         if a.ndim == 2 and b.ndim == 2:
             return _cuda.gemm(a, b)
@@ -259,100 +203,3 @@ class CUDABackend(Backend):
         a4 = _cuda.reshape(a, (*a.shape, 1))
         b4 = _cuda.reshape(b, (*b.shape[:-2], 1, *b.shape[-2:]))
         return _cuda.sum(_cuda.mul(a4, b4), -2, False)
-
-    # neural-network kernels (arguments as the _C contract)
-    def conv2d_forward(self, x, weight, bias, stride, padding, dilation, groups):
-        return _cuda.conv2d_forward(
-            x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups
-        )
-
-    def conv2d_backward(
-        self, dy, x, weight, stride, padding, dilation, groups, need_input_grad, need_weight_grad, need_bias_grad
-    ):
-        return _cuda.conv2d_backward(
-            dy,
-            x,
-            weight,
-            stride=stride,
-            padding=padding,
-            dilation=dilation,
-            groups=groups,
-            need_input_grad=need_input_grad,
-            need_weight_grad=need_weight_grad,
-            need_bias_grad=need_bias_grad,
-        )
-
-    def max_pool2d_forward(self, x, kernel_size, stride, padding, dilation, ceil_mode):
-        return _cuda.max_pool2d_forward(
-            x, kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode
-        )
-
-    def max_pool2d_backward(self, dy, indices, input_shape):
-        return _cuda.max_pool2d_backward(dy, indices, tuple(input_shape))
-
-    def avg_pool2d_forward(self, x, kernel_size, stride, padding, ceil_mode, count_include_pad):
-        return _cuda.avg_pool2d_forward(
-            x, kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode, count_include_pad=count_include_pad
-        )
-
-    def avg_pool2d_backward(self, dy, input_shape, kernel_size, stride, padding, ceil_mode, count_include_pad):
-        return _cuda.avg_pool2d_backward(
-            dy,
-            tuple(input_shape),
-            kernel_size,
-            stride=stride,
-            padding=padding,
-            ceil_mode=ceil_mode,
-            count_include_pad=count_include_pad,
-        )
-
-    def softmax(self, x):
-        return _cuda.softmax(x)
-
-    def log_softmax(self, x):
-        return _cuda.log_softmax(x)
-
-    def softmax_backward(self, y, dy):
-        return _cuda.softmax_backward(y, dy)
-
-    def log_softmax_backward(self, y, dy):
-        return _cuda.log_softmax_backward(y, dy)
-
-    def cross_entropy_forward(self, logits, target, reduction, label_smoothing, ignore_index):
-        return _cuda.cross_entropy_forward(
-            logits, target, reduction=reduction, label_smoothing=label_smoothing, ignore_index=ignore_index
-        )
-
-    def cross_entropy_backward(self, log_probs, target, grad_loss, reduction, label_smoothing, ignore_index):
-        return _cuda.cross_entropy_backward(
-            log_probs,
-            target,
-            grad_loss,
-            reduction=reduction,
-            label_smoothing=label_smoothing,
-            ignore_index=ignore_index,
-        )
-
-    def batch_norm_forward(self, x, weight, bias, running_mean, running_var, training, momentum, eps):
-        return _cuda.batch_norm_forward(
-            x, weight, bias, running_mean, running_var, training, momentum=momentum, eps=eps
-        )
-
-    def batch_norm_backward(self, dy, x, weight, save_mean, save_invstd, training):
-        return _cuda.batch_norm_backward(dy, x, weight, save_mean, save_invstd, training=training)
-
-    # optimizer updates, in place
-    def sgd_step(self, *args: Any, **kwargs: Any) -> None:
-        _cuda.sgd_step(*args, **kwargs)
-
-    def adam_step(self, *args: Any, **kwargs: Any) -> None:
-        _cuda.adam_step(*args, **kwargs)
-
-    def rmsprop_step(self, *args: Any, **kwargs: Any) -> None:
-        _cuda.rmsprop_step(*args, **kwargs)
-
-    def adagrad_step(self, *args: Any, **kwargs: Any) -> None:
-        _cuda.adagrad_step(*args, **kwargs)
-
-    def adadelta_step(self, *args: Any, **kwargs: Any) -> None:
-        _cuda.adadelta_step(*args, **kwargs)
