@@ -6,7 +6,9 @@ from gradcheck_utils import assert_grad_close, numerical_grad
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from minigrad import _C
+import minigrad
+import minigrad.nn.functional as F
+from minigrad import _C, nn
 
 
 def pair(v):
@@ -63,9 +65,10 @@ def max_pool_backward_ref(dy, idx, shape):
     return dx.reshape(shape)
 
 
-def avg_windows(shape, kernel_size, stride, padding, ceil_mode, count_include_pad):
+def avg_windows(shape, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override=None):
     """Yield (oh, ow, rows, cols, divisor) as PyTorch: the padded window is cut at the end of the
-    right padding; the divisor counts that padded window, or only the input elements."""
+    right padding; the divisor counts that padded window, or only the input elements, or is
+    divisor_override when given."""
     k, s, p, _, (oh_n, ow_n) = geometry(shape, kernel_size, stride, padding, 1, ceil_mode)
     for oh in range(oh_n):
         for ow in range(ow_n):
@@ -75,25 +78,27 @@ def avg_windows(shape, kernel_size, stride, padding, ceil_mode, count_include_pa
             rows = slice(max(lo[0], 0), min(hi[0], shape[2]))
             cols = slice(max(lo[1], 0), min(hi[1], shape[3]))
             inside = (rows.stop - rows.start) * (cols.stop - cols.start)
-            yield oh, ow, rows, cols, padded if count_include_pad else inside
+            yield oh, ow, rows, cols, divisor_override or (padded if count_include_pad else inside)
 
 
-def avg_pool_ref(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+def avg_pool_ref(
+    x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
+):
     _, _, _, _, out = geometry(x.shape, kernel_size, stride, padding, 1, ceil_mode)
     y = np.empty(x.shape[:2] + out)
     for oh, ow, rows, cols, divisor in avg_windows(
-        x.shape, kernel_size, stride, padding, ceil_mode, count_include_pad
+        x.shape, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
     ):
         y[:, :, oh, ow] = x[:, :, rows, cols].sum(axis=(2, 3)) / divisor
     return y
 
 
 def avg_pool_backward_ref(
-    dy, shape, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+    dy, shape, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
 ):
     dx = np.zeros(shape)
     for oh, ow, rows, cols, divisor in avg_windows(
-        shape, kernel_size, stride, padding, ceil_mode, count_include_pad
+        shape, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
     ):
         dx[:, :, rows, cols] += (dy[:, :, oh, ow] / divisor)[:, :, None, None]
     return dx
@@ -494,3 +499,85 @@ def test_max_backward_accepts_any_in_range_indices():
     dy = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)
     dx = _C.max_pool2d_backward(dy, np.full((1, 1, 3, 3), 35, np.int64), (1, 1, 6, 6))
     assert dx[0, 0, 5, 5] == 45.0 and np.count_nonzero(dx) == 1
+
+
+# ---- divisor_override: every window's sum divided by one given nonzero int, as PyTorch ----
+
+# (shape, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+OVERRIDE_CASES = [
+    ((2, 3, 6, 7), 2, None, 0, False, True, 3),
+    ((1, 2, 7, 6), (3, 2), (2, 1), (1, 1), True, True, 5),  # ceil mode and padding: the divisor ignores both
+    ((2, 1, 5, 6), 3, 2, 1, True, False, -2),  # negative, as PyTorch allows
+]
+
+
+@pytest.mark.parametrize("case", OVERRIDE_CASES)
+def test_avg_pool_divisor_override(device, case):
+    """F.avg_pool2d and nn.AvgPool2d on each device against the reference, forward and backward."""
+    shape, *args = case
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(shape)
+    y_ref = avg_pool_ref(x, *args)
+    dy = rng.standard_normal(y_ref.shape)
+    dx_ref = avg_pool_backward_ref(dy, shape, *args)
+    for dtype, tol in ((minigrad.float64, 1e-12), (minigrad.float32, 1e-5)):
+        xt = minigrad.tensor(x, dtype=dtype, device=device, requires_grad=True)
+        y = F.avg_pool2d(xt, *args)
+        y.backward(minigrad.tensor(dy, dtype=dtype, device=device))
+        np.testing.assert_allclose(y.detach().numpy(), y_ref, rtol=tol, atol=tol)
+        np.testing.assert_allclose(xt.grad.numpy(), dx_ref, rtol=tol, atol=tol)
+    layer = nn.AvgPool2d(*args[:-1], divisor_override=args[-1])
+    x64 = minigrad.tensor(x, dtype=minigrad.float64, device=device)
+    np.testing.assert_allclose(layer(x64).numpy(), y_ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", OVERRIDE_CASES)
+def test_avg_pool_divisor_override_finite_differences(case):
+    shape, *args = case
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(shape)
+    dy = rng.standard_normal(_C.avg_pool2d_forward(x, *args).shape)
+    dx = _C.avg_pool2d_backward(dy, x.shape, *args)
+    assert_grad_close(dx, numerical_grad(lambda: float(np.sum(_C.avg_pool2d_forward(x, *args) * dy)), x))
+
+
+@pytest.mark.parametrize("case", OVERRIDE_CASES)
+def test_avg_pool_divisor_override_matches_torch(case):
+    torch = pytest.importorskip("torch")
+    shape, *args = case
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(shape)
+    xt = torch.tensor(x, requires_grad=True)
+    yt = torch.nn.functional.avg_pool2d(xt, *args)
+    dy = rng.standard_normal(tuple(yt.shape))
+    yt.backward(torch.tensor(dy))
+    xm = minigrad.tensor(x, requires_grad=True)
+    y = F.avg_pool2d(xm, *args)
+    y.backward(minigrad.tensor(dy))
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "error,divisor,match",
+    [
+        (ValueError, 0, "must not be 0"),  # PyTorch: RuntimeError "divisor must be not zero"
+        (TypeError, 2.0, "must be None or an int"),  # PyTorch: TypeError (must be int, not float)
+        (TypeError, True, "must be None or an int"),  # PyTorch: TypeError (must be int, not bool)
+        (ValueError, 2**70, "is out of range"),
+    ],
+)
+def test_avg_pool_divisor_override_rejects(device, error, divisor, match):
+    x = minigrad.zeros(1, 1, 4, 4, device=device)
+    with pytest.raises(error, match=f"avg_pool2d_forward: divisor_override {match}"):
+        F.avg_pool2d(x, 2, divisor_override=divisor)
+    with pytest.raises(error, match=f"avg_pool2d_backward: divisor_override {match}"):
+        _C.avg_pool2d_backward(np.zeros((1, 1, 2, 2)), (1, 1, 4, 4), 2, divisor_override=divisor)
+
+
+def test_avg_pool_divisor_override_is_not_exported_to_onnx(tmp_path):
+    pytest.importorskip("onnx")
+    from minigrad.onnx import UnsupportedOperatorError, export
+
+    with pytest.raises(UnsupportedOperatorError, match="divisor_override"):
+        export(nn.AvgPool2d(2, divisor_override=3), minigrad.randn(1, 1, 4, 4), tmp_path / "m.onnx")

@@ -62,6 +62,23 @@ ops::Pool2dShape pool_shape(const char* op, const Shape4& in, const py::handle& 
   return s;
 }
 
+// The average-pooling options: divisor_override None (0 in the struct: each
+// window's own divisor) or a nonzero int, as PyTorch (which takes a negative one).
+ops::AvgPool2dOptions avg_options(const char* op, bool count_include_pad, const py::handle& divisor_override) {
+  ops::AvgPool2dOptions o;
+  o.count_include_pad = count_include_pad;
+  if (divisor_override.is_none()) return o;
+  if (!py::isinstance<py::int_>(divisor_override) || py::isinstance<py::bool_>(divisor_override))
+    type_error(op, ": divisor_override must be None or an int, got ", std::string(py::repr(divisor_override)));
+  try {
+    o.divisor_override = divisor_override.cast<int64_t>();
+  } catch (const py::cast_error&) {
+    value_error(op, ": divisor_override is out of range, got ", std::string(py::repr(divisor_override)));
+  }
+  if (o.divisor_override == 0) value_error(op, ": divisor_override must not be 0 (None: each window's own divisor)");
+  return o;
+}
+
 // relu (max pooling of relu(x), fused) exists on the CPU only; the CUDA entry passes false.
 template <Device D>
 py::tuple max_pool2d_forward(const py::handle& x_obj, const py::handle& kernel_size, const py::handle& stride,
@@ -128,12 +145,13 @@ py::object max_pool2d_backward(const py::handle& dy_obj, const py::handle& indic
 
 template <Device D>
 py::object avg_pool2d_forward(const py::handle& x_obj, const py::handle& kernel_size, const py::handle& stride,
-                              const py::handle& padding, bool ceil_mode, bool count_include_pad) {
+                              const py::handle& padding, bool ceil_mode, bool count_include_pad,
+                              const py::handle& divisor_override) {
   constexpr const char* op = "avg_pool2d_forward";
   const ArrayView x = float_arg<D>(x_obj, op, "x");
   const Shape4 in = input_shape_of(x, op, "x");
   const ops::Pool2dShape s = pool_shape(op, in, kernel_size, stride, padding, {1, 1}, ceil_mode);
-  const ops::AvgPool2dOptions o{count_include_pad};
+  const ops::AvgPool2dOptions o = avg_options(op, count_include_pad, divisor_override);
   const ArrayView y = empty_array<D>({in[0], in[1], s.out_h, s.out_w}, x.dtype);
   dispatch(float_dtype(x), [&](auto zero) {
     using T = decltype(zero);
@@ -149,14 +167,14 @@ py::object avg_pool2d_forward(const py::handle& x_obj, const py::handle& kernel_
 template <Device D>
 py::object avg_pool2d_backward(const py::handle& dy_obj, const py::handle& input_shape,
                                const py::handle& kernel_size, const py::handle& stride, const py::handle& padding,
-                               bool ceil_mode, bool count_include_pad) {
+                               bool ceil_mode, bool count_include_pad, const py::handle& divisor_override) {
   constexpr const char* op = "avg_pool2d_backward";
   const ArrayView dy = float_arg<D>(dy_obj, op, "dy");
   require_rank(dy, 4, op, "dy");
   const Shape4 in = shape4(input_shape, op, "input_shape");
   const ops::Pool2dShape s = pool_shape(op, in, kernel_size, stride, padding, {1, 1}, ceil_mode);
   require_shape(dy, {in[0], in[1], s.out_h, s.out_w}, op, "dy (the forward output's shape)");
-  const ops::AvgPool2dOptions o{count_include_pad};
+  const ops::AvgPool2dOptions o = avg_options(op, count_include_pad, divisor_override);
   const ArrayView dx = empty_array<D>({in[0], in[1], in[2], in[3]}, dy.dtype);
   dispatch(float_dtype(dy), [&](auto zero) {
     using T = decltype(zero);
@@ -176,11 +194,13 @@ void def_pool_common(py::module_& m) {
         "Gradient of max_pool2d_forward: dy routed to the input positions in indices -> dx of input_shape.");
   m.def("avg_pool2d_forward", &avg_pool2d_forward<D>, py::arg("x"), py::arg("kernel_size"),
         py::arg("stride") = py::none(), py::arg("padding") = 0, py::arg("ceil_mode") = false,
-        py::arg("count_include_pad") = true,
-        "2-D average pooling of x (N, C, H, W), with PyTorch's divisors. stride None means kernel_size.");
+        py::arg("count_include_pad") = true, py::arg("divisor_override") = py::none(),
+        "2-D average pooling of x (N, C, H, W), with PyTorch's divisors. stride None means kernel_size; "
+        "divisor_override (a nonzero int) divides every window's sum instead.");
   m.def("avg_pool2d_backward", &avg_pool2d_backward<D>, py::arg("dy"), py::arg("input_shape"),
         py::arg("kernel_size"), py::arg("stride") = py::none(), py::arg("padding") = 0, py::arg("ceil_mode") = false,
-        py::arg("count_include_pad") = true, "Gradient of avg_pool2d_forward -> dx of input_shape.");
+        py::arg("count_include_pad") = true, py::arg("divisor_override") = py::none(),
+        "Gradient of avg_pool2d_forward -> dx of input_shape.");
 }
 
 }  // namespace

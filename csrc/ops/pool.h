@@ -23,6 +23,9 @@ struct AvgPool2dOptions {
   // Count the padding inside the window (but never the part of a ceil-mode
   // window beyond the right padding), else only the input elements.
   bool count_include_pad = true;
+  // When not 0: the divisor of every window instead (PyTorch's divisor_override;
+  // the binding refuses 0 and turns None into 0).
+  int64_t divisor_override = 0;
 };
 
 // An average-pooling window along one axis: the input positions [first, last)
@@ -43,6 +46,7 @@ MINIGRAD_HOST_DEVICE inline AvgWindow avg_window(int64_t o, int64_t in, int64_t 
 // The divisor of the window h x w. 0 only for a window without input elements
 // (impossible with padding <= kernel / 2): its output is 0, as PyTorch's.
 MINIGRAD_HOST_DEVICE inline int64_t avg_divisor(const AvgPool2dOptions& o, const AvgWindow& h, const AvgWindow& w) {
+  if (o.divisor_override != 0) return o.divisor_override;
   return o.count_include_pad ? h.padded_length * w.padded_length : (h.last - h.first) * (w.last - w.first);
 }
 

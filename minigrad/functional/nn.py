@@ -220,8 +220,8 @@ def max_pool2d(
 class AvgPool2dOp(Function):
     __slots__ = ("args",)
 
-    def forward(self, x, kernel_size, stride, padding, ceil_mode, count_include_pad):
-        self.args = (kernel_size, stride, padding, ceil_mode, count_include_pad)
+    def forward(self, x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+        self.args = (kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
         self.saved = (x.shape,)
         return self.be.avg_pool2d_forward(x, *self.args)
 
@@ -238,10 +238,9 @@ def avg_pool2d(
     count_include_pad: bool = True,
     divisor_override: int | None = None,
 ) -> Tensor:
-    """Mean over windows of (N, C, H, W)."""
+    """Mean over windows of (N, C, H, W); with divisor_override (a nonzero int), each window's
+    sum divided by it instead, as PyTorch."""
     _require_float("avg_pool2d", input)
-    if divisor_override is not None:
-        raise NotImplementedError("avg_pool2d: divisor_override is not supported")
     return _batched(
         lambda x: AvgPool2dOp.apply(
             x,
@@ -250,6 +249,7 @@ def avg_pool2d(
             padding=padding,
             ceil_mode=ceil_mode,
             count_include_pad=count_include_pad,
+            divisor_override=divisor_override,
         ),
         input,
     )

@@ -199,7 +199,8 @@ class MaxPool2d(Module):
 
 
 class AvgPool2d(Module):
-    """Mean over kernel_size windows (stride defaults to kernel_size)."""
+    """Mean over kernel_size windows (stride defaults to kernel_size); with divisor_override,
+    each window's sum divided by it instead."""
 
     def __init__(
         self,
@@ -208,6 +209,7 @@ class AvgPool2d(Module):
         padding: int | tuple[int, int] = 0,
         ceil_mode: bool = False,
         count_include_pad: bool = True,
+        divisor_override: int | None = None,
     ) -> None:
         super().__init__()
         self.kernel_size = kernel_size
@@ -215,10 +217,17 @@ class AvgPool2d(Module):
         self.padding = padding
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
 
     def forward(self, x: Tensor) -> Tensor:
         return F.avg_pool2d(
-            x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
         )
 
     def extra_repr(self) -> str:

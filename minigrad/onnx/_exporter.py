@@ -162,6 +162,8 @@ def _emit_relu_max_pool(g: _Graph, r: _Record) -> None:
 
 
 def _emit_avg_pool(g: _Graph, r: _Record) -> None:
+    if r.params["divisor_override"] is not None:
+        raise UnsupportedOperatorError("avg_pool2d with divisor_override: ONNX AveragePool has no such divisor")
     attrs = _pool_geometry(r, dilated=False)
     pad = _pair(r.params["padding"])
     if attrs["pads"][2:] != list(pad):  # ceil_mode added windows: let the runtime clip them
