@@ -35,7 +35,7 @@ __device__ __forceinline__ Taps taps_inside(int64_t start, int64_t kernel, int64
 }
 
 template <typename T>
-__global__ void max_pool_forward_kernel(Pool2dShape s, const T* __restrict__ x, T* __restrict__ y,
+__global__ void max_pool_forward_kernel(Pool2dShape s, bool relu, const T* __restrict__ x, T* __restrict__ y,
                                         int64_t* __restrict__ indices) {
   const int64_t out_plane = s.out_h * s.out_w, in_plane = s.in_h * s.in_w;
   for (int64_t i = global_thread(); i < s.planes * out_plane; i += grid_threads()) {
@@ -57,7 +57,7 @@ __global__ void max_pool_forward_kernel(Pool2dShape s, const T* __restrict__ x, 
         }
       }
     }
-    y[i] = best;
+    y[i] = relu && best < T(0) ? T(0) : best;  // the fused ReLU keeps NaN (cpu::relu_value)
     indices[i] = best_index;
   }
 }
@@ -121,9 +121,9 @@ __global__ void avg_pool_backward_kernel(Pool2dShape s, AvgPool2dOptions o, cons
 }  // namespace
 
 template <typename T>
-void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* indices) {
+void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* indices, bool relu) {
   const int64_t n = s.planes * s.out_h * s.out_w;
-  MG_LAUNCH(blocks_for(n, kThreads), kThreads, 0, nullptr, max_pool_forward_kernel<T>)(s, x, y, indices);
+  MG_LAUNCH(blocks_for(n, kThreads), kThreads, 0, nullptr, max_pool_forward_kernel<T>)(s, relu, x, y, indices);
   check_launch("max_pool2d_forward kernel");
 }
 
@@ -170,7 +170,7 @@ void avg_pool2d_backward(const Pool2dShape& s, const AvgPool2dOptions& o, const 
 }
 
 #define MG_INSTANTIATE(T)                                                                                     \
-  template void max_pool2d_forward<T>(const Pool2dShape&, const T*, T*, int64_t*);                            \
+  template void max_pool2d_forward<T>(const Pool2dShape&, const T*, T*, int64_t*, bool);                      \
   template void max_pool2d_backward<T>(int64_t, int64_t, int64_t, const T*, const int64_t*, T*);              \
   template void avg_pool2d_forward<T>(const Pool2dShape&, const AvgPool2dOptions&, const T*, T*);             \
   template void avg_pool2d_backward<T>(const Pool2dShape&, const AvgPool2dOptions&, const T*, T*);

@@ -15,8 +15,9 @@ using ops::AvgPool2dOptions;
 using ops::Pool2dShape;
 
 // Every window must hold at least one input element (cpu::every_window_hits_input).
+// With relu, y = max(y, 0) (NaN kept), as cpu::max_pool2d_forward.
 template <typename T>
-void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* indices);
+void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* indices, bool relu = false);
 
 // dx[p, indices[p, i]] = sum of dy[p, i] over i, every index in [0, in_plane).
 // Windows that overlap send several dy to one dx element: those are summed with

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 import minigrad
 import minigrad.nn.functional as F
 from minigrad import _C, nn
+from minigrad.backend import get_backend
 
 
 def pair(v):
@@ -307,13 +308,14 @@ def test_max_pool_nans_in_edge_and_inner_windows(dtype, kernel, stride, padding)
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("args", [(2,), ((3, 2), (2, 1), (1, 1), 1, True)])  # the 2x2 kernel; the general one
-def test_max_pool_fused_relu(dtype, args):
-    """relu=True: the values of np.maximum(y, 0) with NaN kept, the same indices."""
+def test_max_pool_fused_relu(device, dtype, args):
+    """relu=True, on each device: the values of np.maximum(y, 0) with NaN kept, the same indices."""
     rng = np.random.default_rng(8)
     x = rng.standard_normal((2, 3, 9, 11)).astype(dtype)
     x[rng.random(x.shape) < 0.05] = np.nan
     y, idx = _C.max_pool2d_forward(x, *args)
-    y_relu, idx_relu = _C.max_pool2d_forward(x, *args, relu=True)
+    be = get_backend(device)
+    y_relu, idx_relu = (be.to_numpy(a) for a in be.max_pool2d_forward(be.from_numpy(x), *args, relu=True))
     np.testing.assert_array_equal(idx_relu, idx)
     np.testing.assert_array_equal(y_relu, np.where(np.isnan(y), y, np.maximum(y, 0)))
     assert np.isnan(y_relu).any() and (y_relu == 0).any()

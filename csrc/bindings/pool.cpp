@@ -79,7 +79,6 @@ ops::AvgPool2dOptions avg_options(const char* op, bool count_include_pad, const 
   return o;
 }
 
-// relu (max pooling of relu(x), fused) exists on the CPU only; the CUDA entry passes false.
 template <Device D>
 py::tuple max_pool2d_forward(const py::handle& x_obj, const py::handle& kernel_size, const py::handle& stride,
                              const py::handle& padding, const py::handle& dilation, bool ceil_mode, bool relu) {
@@ -99,7 +98,7 @@ py::tuple max_pool2d_forward(const py::handle& x_obj, const py::handle& kernel_s
     if constexpr (D == Device::cpu)
       cpu::max_pool2d_forward<T>(s, cptr<T>(x), ptr<T>(y), ptr<int64_t>(indices), relu);
     else
-      cuda::max_pool2d_forward<T>(s, cptr<T>(x), ptr<T>(y), ptr<int64_t>(indices));
+      cuda::max_pool2d_forward<T>(s, cptr<T>(x), ptr<T>(y), ptr<int64_t>(indices), relu);
   });
   return py::make_tuple(y.object, indices.object);
 }
@@ -187,9 +186,15 @@ py::object avg_pool2d_backward(const py::handle& dy_obj, const py::handle& input
   return dx.object;
 }
 
-// The entries both devices share; max_pool2d_forward is registered by each (relu is CPU-only).
+// The pooling entries, the same on both devices.
 template <Device D>
-void def_pool_common(py::module_& m) {
+void def_pool(py::module_& m) {
+  m.def("max_pool2d_forward", &max_pool2d_forward<D>, py::arg("x"), py::arg("kernel_size"),
+        py::arg("stride") = py::none(), py::arg("padding") = 0, py::arg("dilation") = 1, py::arg("ceil_mode") = false,
+        py::arg("relu") = false,
+        "2-D max pooling of x (N, C, H, W) -> (y, indices); indices (int64) are flat positions in each input H * W "
+        "plane, as PyTorch. stride None means kernel_size. relu=True pools relu(x) (y = max(y, 0), NaN kept), "
+        "fused.");
   m.def("max_pool2d_backward", &max_pool2d_backward<D>, py::arg("dy"), py::arg("indices"), py::arg("input_shape"),
         "Gradient of max_pool2d_forward: dy routed to the input positions in indices -> dx of input_shape.");
   m.def("avg_pool2d_forward", &avg_pool2d_forward<D>, py::arg("x"), py::arg("kernel_size"),
@@ -205,30 +210,10 @@ void def_pool_common(py::module_& m) {
 
 }  // namespace
 
-void bind_pool(py::module_& m) {
-  m.def("max_pool2d_forward", &max_pool2d_forward<Device::cpu>, py::arg("x"), py::arg("kernel_size"),
-        py::arg("stride") = py::none(), py::arg("padding") = 0, py::arg("dilation") = 1, py::arg("ceil_mode") = false,
-        py::arg("relu") = false,
-        "2-D max pooling of x (N, C, H, W) -> (y, indices); indices (int64) are flat positions in each input H * W "
-        "plane, as PyTorch. stride None means kernel_size. relu=True pools relu(x) (y = max(y, 0), NaN kept), "
-        "fused.");
-  def_pool_common<Device::cpu>(m);
-}
+void bind_pool(py::module_& m) { def_pool<Device::cpu>(m); }
 
 #ifdef MINIGRAD_WITH_CUDA
-void bind_cuda_pool(py::module_& cuda) {
-  cuda.def(
-      "max_pool2d_forward",
-      [](const py::handle& x, const py::handle& kernel_size, const py::handle& stride, const py::handle& padding,
-         const py::handle& dilation, bool ceil_mode) {
-        return max_pool2d_forward<Device::cuda>(x, kernel_size, stride, padding, dilation, ceil_mode, false);
-      },
-      py::arg("x"), py::arg("kernel_size"), py::arg("stride") = py::none(), py::arg("padding") = 0,
-      py::arg("dilation") = 1, py::arg("ceil_mode") = false,
-      "2-D max pooling of x (N, C, H, W) on the device -> (y, indices); indices (int64) are flat positions in "
-      "each input H * W plane, as PyTorch. stride None means kernel_size.");
-  def_pool_common<Device::cuda>(cuda);
-}
+void bind_cuda_pool(py::module_& cuda) { def_pool<Device::cuda>(cuda); }
 #endif
 
 }  // namespace minigrad::bindings

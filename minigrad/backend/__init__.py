@@ -207,12 +207,6 @@ class Backend(ABC):
     def matmul(self, a: Array, b: Array) -> Array:
         """a @ b for arrays of rank >= 2, batch dimensions broadcast."""
 
-    def relu_max_pool2d_forward(self, x, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
-        """max_pool2d_forward of relu(x): (relu(y), indices), the same values and indices.
-        Composed here; a backend with a fused kernel overrides it (cpu)."""
-        y, indices = self.max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode)
-        return self.relu(y), indices
-
 
 for _name, _inputs in KERNEL_OPS.items():
     setattr(Backend, _name, _kernel_op(_name, _inputs))

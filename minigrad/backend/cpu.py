@@ -212,7 +212,3 @@ class CPUBackend(Backend):
             b, trans_b = _gemm_operand(b)
             return _C.gemm(a, b, trans_a=trans_a, trans_b=trans_b)
         return np.matmul(a, b)
-
-    # neural-network kernels: _C, forwarded by name (KERNEL_OPS), but for the fused ReLU pooling
-    def relu_max_pool2d_forward(self, x, kernel_size, stride, padding, dilation, ceil_mode):
-        return _C.max_pool2d_forward(_c(x), kernel_size, stride, padding, dilation, ceil_mode, relu=True)

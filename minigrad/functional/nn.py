@@ -160,7 +160,7 @@ class ReLUMaxPool2dOp(MaxPool2dOp):
     __slots__ = ()
 
     def forward(self, x, kernel_size, stride, padding, dilation, ceil_mode):
-        y, self.indices = self.be.relu_max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode)
+        y, self.indices = self.be.max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode, relu=True)
         self.saved = (x.shape, y)
         return y
 
