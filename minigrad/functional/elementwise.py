@@ -260,7 +260,7 @@ class ClampOp(Function):
         return be.clamp(a, low, high)
 
     def backward(self, g):
-        return (self.be.mul(g, self.saved[0]),)
+        return (self.be.where(self.saved[0], g, self.be.full((), 0, g.dtype)),)  # cuda: no bool * float
 
 
 class CastOp(Function):
