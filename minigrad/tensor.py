@@ -782,6 +782,22 @@ class Tensor:
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
         return _F.chunk(self, chunks, dim)
 
+    def flip(self, *dims: Any) -> Tensor:
+        """flip(0, 1) or flip((0, 1))."""
+        return _F.flip(self, _F._shape_args(dims))
+
+    def roll(self, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> Tensor:
+        return _F.roll(self, shifts, dims)
+
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        return _F.narrow(self, dim, start, length)
+
+    def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
+        return _F.unbind(self, dim)
+
+    def index_select(self, dim: int, index: Tensor) -> Tensor:
+        return _F.index_select(self, dim, index)
+
     def repeat(self, *sizes: Any) -> Tensor:
         return _F.repeat(self, _F._shape_args(sizes))
 

@@ -1,6 +1,6 @@
 """More tensor ops a PyTorch port reaches for: reciprocal, rsqrt, the rounding family, isnan/isinf/
 isfinite, maximum/minimum, clamp_min/max, floor_divide/remainder/fmod and their operators,
-softplus.
+softplus, flip, roll, narrow, unbind, index_select.
 
 Each op against a plain numpy reference and against PyTorch (live or recorded, values and the
 gradients at ties, zeros and infinities), gradients by float64 finite differences, bad input."""
@@ -22,6 +22,7 @@ A = np.array([[-2.5, -1.5, -0.5, 0.5], [1.5, 2.5, -0.4, 2.5], [3.25, -3.75, 1e19
 B = rng.standard_normal((3, 4)) * 2
 S = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -2.5])  # special values
 N = np.array([[7, -7, 5, 0], [-3, 8, 9, -1], [2, 4, -6, 3]])  # integers
+IDX = np.array([2, 0, 2])
 
 
 def _softplus(a, beta=1.0, threshold=20.0):
@@ -74,6 +75,19 @@ CASES = {
     "softplus(beta, threshold)": (lambda lib, T: lib.nn.functional.softplus(T(B), 2.0, 1.0),
                                   lambda: _softplus(B, 2, 1)),
     "Softplus": (lambda lib, T: lib.nn.Softplus(beta=0.5)(T(B * 30)), lambda: _softplus(B * 30, 0.5)),
+    "flip": (lambda lib, T: T(B).flip(0), lambda: np.flip(B, 0)),
+    "flip(dims)": (lambda lib, T: lib.flip(T(B), (0, -1)), lambda: np.flip(B, (0, 1))),
+    "flip(*dims)": (lambda lib, T: T(N).flip(1, 0), lambda: np.flip(N, (0, 1))),
+    "roll": (lambda lib, T: T(B).roll(5), lambda: np.roll(B, 5)),
+    "roll(dims)": (lambda lib, T: lib.roll(T(B), (1, -3), (0, 1)), lambda: np.roll(B, (1, -3), (0, 1))),
+    "roll(dim)": (lambda lib, T: T(N).roll(-1, 0), lambda: np.roll(N, -1, 0)),
+    "narrow": (lambda lib, T: T(B).narrow(1, 1, 2), lambda: B[:, 1:3]),
+    "narrow(negative start)": (lambda lib, T: lib.narrow(T(B), 0, -2, 2), lambda: B[-2:]),
+    "unbind": (lambda lib, T: T(B).unbind(), lambda: B),
+    "unbind(dim)": (lambda lib, T: lib.unbind(T(B), 1), lambda: B.T),
+    "index_select": (lambda lib, T: T(B).index_select(1, T(IDX)), lambda: B[:, IDX]),
+    "index_select(dim 0)": (lambda lib, T: lib.index_select(T(B), 0, T(IDX)), lambda: B[IDX]),
+    "index_select(0-d index)": (lambda lib, T: T(N).index_select(1, T(np.array(3))), lambda: N[:, [3]]),
 }
 
 
@@ -160,6 +174,12 @@ GRADCHECK = {
     "remainder": lambda x, y: x.remainder(y + 5.0),
     "fmod": lambda x, y: minigrad.fmod(x * 3, y),
     "softplus": lambda x, y: F.softplus(x * 4, 0.7, 3.0),
+    "flip": lambda x, y: x.flip(0, 1) * y,
+    "roll": lambda x, y: x.roll(3) * y,
+    "roll(dims)": lambda x, y: x.roll((1, 2), (0, 1)) * y,
+    "narrow": lambda x, y: x.narrow(1, -3, 2) * 2,
+    "unbind": lambda x, y: x.unbind(1)[2] * x.unbind(0)[1][:3],
+    "index_select(repeats)": lambda x, y: x.index_select(1, minigrad.tensor(IDX)) * y[:, :3],
 }
 
 
@@ -213,6 +233,20 @@ def test_softplus_module_repr():
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
+        (lambda x, n: x.narrow(1, 5, 1), IndexError, "start 5 out of range"),
+        (lambda x, n: x.narrow(1, 2, 3), ValueError, "exceeds size 4"),
+        (lambda x, n: x.narrow(1, 0, -1), ValueError, "exceeds"),
+        (lambda x, n: x.narrow(2, 0, 1), IndexError, "out of range"),
+        (lambda x, n: x.sum().narrow(0, 0, 1), IndexError, "0-dim"),
+        (lambda x, n: x.sum().unbind(), IndexError, "no dimensions"),
+        (lambda x, n: x.index_select(1, minigrad.tensor([4])), IndexError, "out of range"),
+        (lambda x, n: x.index_select(1, minigrad.tensor([-1])), IndexError, "out of range"),
+        (lambda x, n: x.index_select(1, minigrad.tensor([1.0])), TypeError, "int64"),
+        (lambda x, n: x.index_select(1, minigrad.tensor([[1]])), ValueError, "1-D"),
+        (lambda x, n: x.flip(0, 0), ValueError, "more than once"),
+        (lambda x, n: x.flip(3), IndexError, "out of range"),
+        (lambda x, n: x.roll((1, 2), 0), ValueError, "one shift per dim"),
+        (lambda x, n: x.roll((1, 2)), ValueError, "one shift per dim"),
         (lambda x, n: minigrad.maximum(x, 2), TypeError, "expected a Tensor"),
         (lambda x, n: minigrad.maximum(x, x[:2]), ValueError, "cannot be broadcast"),
         (lambda x, n: x % x[:2], ValueError, "cannot be broadcast"),
