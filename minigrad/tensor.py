@@ -737,6 +737,21 @@ class Tensor:
     def min(self, dim: int | None = None, keepdim: bool = False) -> Any:
         return _F.min(self, dim, keepdim)
 
+    def amax(self, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
+        return _F.amax(self, dim, keepdim)
+
+    def amin(self, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
+        return _F.amin(self, dim, keepdim)
+
+    def logsumexp(self, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
+        return _F.logsumexp(self, dim, keepdim)
+
+    def prod(self, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        return _F.prod(self, dim, keepdim, dtype=dtype)
+
+    def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
+        return _F.cumsum(self, dim, dtype=dtype)
+
     def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
         return _F.var(self, dim, unbiased, keepdim, **kwargs)
 

@@ -1,6 +1,6 @@
 """More tensor ops a PyTorch port reaches for: reciprocal, rsqrt, the rounding family, isnan/isinf/
 isfinite, maximum/minimum, clamp_min/max, floor_divide/remainder/fmod and their operators,
-softplus, flip, roll, narrow, unbind, index_select.
+softplus, amax/amin, logsumexp, prod, cumsum, flip, roll, narrow, unbind, index_select.
 
 Each op against a plain numpy reference and against PyTorch (live or recorded, values and the
 gradients at ties, zeros and infinities), gradients by float64 finite differences, bad input."""
@@ -23,6 +23,12 @@ B = rng.standard_normal((3, 4)) * 2
 S = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -2.5])  # special values
 N = np.array([[7, -7, 5, 0], [-3, 8, 9, -1], [2, 4, -6, 3]])  # integers
 IDX = np.array([2, 0, 2])
+INF = np.array([[-np.inf, -np.inf], [np.inf, 1.0], [np.inf, np.inf], [-np.inf, 2.0]])
+
+
+def _lse(a, axis):
+    m = np.max(a, axis=axis, keepdims=True)
+    return np.log(np.sum(np.exp(a - m), axis=axis)) + np.squeeze(m, axis)
 
 
 def _softplus(a, beta=1.0, threshold=20.0):
@@ -75,6 +81,28 @@ CASES = {
     "softplus(beta, threshold)": (lambda lib, T: lib.nn.functional.softplus(T(B), 2.0, 1.0),
                                   lambda: _softplus(B, 2, 1)),
     "Softplus": (lambda lib, T: lib.nn.Softplus(beta=0.5)(T(B * 30)), lambda: _softplus(B * 30, 0.5)),
+    "amax": (lambda lib, T: T(A).amax(), lambda: np.max(A)),
+    "amax(dim)": (lambda lib, T: T(A).amax(1), lambda: np.max(A, 1)),
+    "amin(dims, keepdim)": (lambda lib, T: lib.amin(T(B), (0, 1), keepdim=True),
+                            lambda: np.min(B, (0, 1), keepdims=True)),
+    "amin(-1)": (lambda lib, T: T(N).amin(-1), lambda: np.min(N, -1)),
+    "amax(nan)": (lambda lib, T: T(S).amax(0), None),
+    "logsumexp": (lambda lib, T: T(B).logsumexp(1), lambda: _lse(B, 1)),
+    "logsumexp(dims, keepdim)": (lambda lib, T: lib.logsumexp(T(B * 100), (0, 1), keepdim=True), None),
+    "logsumexp(int)": (lambda lib, T: T(N).logsumexp(0), None),
+    "logsumexp(-inf, inf)": (lambda lib, T: T(INF).logsumexp(1), None),
+    "prod": (lambda lib, T: T(B).prod(), lambda: np.prod(B)),
+    "prod(dim)": (lambda lib, T: T(B).prod(1), lambda: np.prod(B, 1)),
+    "prod(dim, keepdim)": (lambda lib, T: lib.prod(T(B), 0, keepdim=True), lambda: np.prod(B, 0, keepdims=True)),
+    "prod(int)": (lambda lib, T: T(N).prod(0), lambda: np.prod(N, 0)),
+    "prod(bool)": (lambda lib, T: (T(N) != 0).prod(1), lambda: np.prod(N != 0, 1).astype(np.int64)),
+    "prod(empty)": (lambda lib, T: T(np.ones((0, 3))).prod(0), lambda: np.ones(3)),
+    "prod(dtype)": (lambda lib, T: T(N).prod(1, dtype=lib.float64), lambda: np.prod(N, 1).astype(np.float64)),
+    "cumsum": (lambda lib, T: T(B).cumsum(1), lambda: np.cumsum(B, 1)),
+    "cumsum(dim 0, long)": (lambda lib, T: lib.cumsum(T(np.ones((11, 2))), 0), lambda: np.cumsum(np.ones((11, 2)), 0)),
+    "cumsum(int)": (lambda lib, T: T(N).cumsum(-1), lambda: np.cumsum(N, -1)),
+    "cumsum(bool)": (lambda lib, T: (T(N) > 0).cumsum(0), lambda: np.cumsum(N > 0, 0)),
+    "cumsum(dtype)": (lambda lib, T: T(N).cumsum(0, dtype=lib.float64), lambda: np.cumsum(N, 0).astype(np.float64)),
     "flip": (lambda lib, T: T(B).flip(0), lambda: np.flip(B, 0)),
     "flip(dims)": (lambda lib, T: lib.flip(T(B), (0, -1)), lambda: np.flip(B, (0, 1))),
     "flip(*dims)": (lambda lib, T: T(N).flip(1, 0), lambda: np.flip(N, (0, 1))),
@@ -136,8 +164,14 @@ def test_matches_numpy(name):
 # name -> fn(lib, x, y): x of A's values and y of B's, both requiring grad; gradients compared
 # with PyTorch's where ties, zeros and infinities make finite differences meaningless
 GRAD_CASES = {
+    "amax(ties)": lambda lib, x, y: x.amax(),
+    "amax(dim, ties)": lambda lib, x, y: x.amax(1, keepdim=True),
+    "amin(dims)": lambda lib, x, y: lib.amin(x * 0 + 1, (0, 1)),
     "maximum(ties)": lambda lib, x, y: lib.maximum(x, x.detach() * 0 + 2.5) * y,
     "minimum(ties)": lambda lib, x, y: lib.minimum(x, lib.round(y)),
+    "prod(zeros)": lambda lib, x, y: (y * (x.round() > 1)).prod(1),
+    "prod(one zero)": lambda lib, x, y: (y * (x != 0.5)).prod(),
+    "logsumexp(-inf)": lambda lib, x, y: (y + (x > 0).double().log()).logsumexp(1),
     "remainder": lambda lib, x, y: x % y,
     "fmod": lambda lib, x, y: lib.fmod(y * 5, x),
     "rounding": lambda lib, x, y: x.floor() + x.ceil() + x.round() + x.trunc() + y,
@@ -174,6 +208,14 @@ GRADCHECK = {
     "remainder": lambda x, y: x.remainder(y + 5.0),
     "fmod": lambda x, y: minigrad.fmod(x * 3, y),
     "softplus": lambda x, y: F.softplus(x * 4, 0.7, 3.0),
+    "amax(dim)": lambda x, y: x.amax(1),
+    "amin(dims)": lambda x, y: x.amin((0, 1), keepdim=True),
+    "logsumexp": lambda x, y: x.logsumexp(0),
+    "logsumexp(all)": lambda x, y: minigrad.logsumexp(x * 10),
+    "prod": lambda x, y: x.prod(),
+    "prod(dim)": lambda x, y: x.prod(1, keepdim=True),
+    "cumsum": lambda x, y: x.cumsum(1) * y,
+    "cumsum(dim 0)": lambda x, y: minigrad.cumsum(x, 0) * y,
     "flip": lambda x, y: x.flip(0, 1) * y,
     "roll": lambda x, y: x.roll(3) * y,
     "roll(dims)": lambda x, y: x.roll((1, 2), (0, 1)) * y,
@@ -247,6 +289,11 @@ def test_softplus_module_repr():
         (lambda x, n: x.flip(3), IndexError, "out of range"),
         (lambda x, n: x.roll((1, 2), 0), ValueError, "one shift per dim"),
         (lambda x, n: x.roll((1, 2)), ValueError, "one shift per dim"),
+        (lambda x, n: x.amax(2), IndexError, "out of range"),
+        (lambda x, n: minigrad.ones(0, 2).amax(0), IndexError, "non-zero size"),
+        (lambda x, n: x.logsumexp(5), IndexError, "out of range"),
+        (lambda x, n: x.prod(2), IndexError, "out of range"),
+        (lambda x, n: x.cumsum(-3), IndexError, "out of range"),
         (lambda x, n: minigrad.maximum(x, 2), TypeError, "expected a Tensor"),
         (lambda x, n: minigrad.maximum(x, x[:2]), ValueError, "cannot be broadcast"),
         (lambda x, n: x % x[:2], ValueError, "cannot be broadcast"),
