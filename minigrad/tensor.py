@@ -457,11 +457,28 @@ class Tensor:
     def masked_fill_(self, mask: Tensor, value: Any) -> Tensor:
         return self._inplace("masked_fill_", _F.masked_fill, mask, value)
 
+    def floor_divide_(self, other: Any) -> Tensor:
+        return self._inplace("floor_divide_", _F.floor_divide, other)
+
+    def remainder_(self, other: Any) -> Tensor:
+        return self._inplace("remainder_", _F.remainder, other)
+
+    def fmod_(self, other: Any) -> Tensor:
+        return self._inplace("fmod_", _F.fmod, other)
+
+    def clamp_min_(self, min: float) -> Tensor:  # noqa: A002
+        return self._inplace("clamp_min_", _F.clamp_min, min)
+
+    def clamp_max_(self, max: float) -> Tensor:  # noqa: A002
+        return self._inplace("clamp_max_", _F.clamp_max, max)
+
     # Python's augmented assignment is in place, as in PyTorch (`p -= lr * p.grad` updates p)
     __iadd__ = add_
     __isub__ = sub_
     __imul__ = mul_
     __itruediv__ = div_
+    __ifloordiv__ = floor_divide_
+    __imod__ = remainder_
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
         values = get_backend(self.device).uniform(_random.generator(), self.shape, a, b, self.dtype)
@@ -498,6 +515,18 @@ class Tensor:
 
     def __rtruediv__(self, other: Any) -> Tensor:
         return _F.div(other, self)
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        return _F.floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return _F.floor_divide(other, self)
+
+    def __mod__(self, other: Any) -> Tensor:
+        return _F.remainder(self, other)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return _F.remainder(other, self)
 
     def __pow__(self, other: Any) -> Tensor:
         return _F.pow(self, other)
@@ -633,6 +662,54 @@ class Tensor:
 
     clip = clamp
 
+    def clamp_min(self, min: float) -> Tensor:  # noqa: A002
+        return _F.clamp_min(self, min)
+
+    def clamp_max(self, max: float) -> Tensor:  # noqa: A002
+        return _F.clamp_max(self, max)
+
+    def maximum(self, other: Tensor) -> Tensor:
+        return _F.maximum(self, other)
+
+    def minimum(self, other: Tensor) -> Tensor:
+        return _F.minimum(self, other)
+
+    def reciprocal(self) -> Tensor:
+        return _F.reciprocal(self)
+
+    def rsqrt(self) -> Tensor:
+        return _F.rsqrt(self)
+
+    def floor(self) -> Tensor:
+        return _F.floor(self)
+
+    def ceil(self) -> Tensor:
+        return _F.ceil(self)
+
+    def trunc(self) -> Tensor:
+        return _F.trunc(self)
+
+    def round(self, *, decimals: int = 0) -> Tensor:
+        return _F.round(self, decimals=decimals)
+
+    def isnan(self) -> Tensor:
+        return _F.isnan(self)
+
+    def isinf(self) -> Tensor:
+        return _F.isinf(self)
+
+    def isfinite(self) -> Tensor:
+        return _F.isfinite(self)
+
+    def floor_divide(self, other: Any) -> Tensor:
+        return _F.floor_divide(self, other)
+
+    def remainder(self, other: Any) -> Tensor:
+        return _F.remainder(self, other)
+
+    def fmod(self, other: Any) -> Tensor:
+        return _F.fmod(self, other)
+
     def relu(self) -> Tensor:
         return _F.relu(self)
 
@@ -659,6 +736,21 @@ class Tensor:
 
     def min(self, dim: int | None = None, keepdim: bool = False) -> Any:
         return _F.min(self, dim, keepdim)
+
+    def amax(self, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
+        return _F.amax(self, dim, keepdim)
+
+    def amin(self, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
+        return _F.amin(self, dim, keepdim)
+
+    def logsumexp(self, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
+        return _F.logsumexp(self, dim, keepdim)
+
+    def prod(self, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        return _F.prod(self, dim, keepdim, dtype=dtype)
+
+    def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
+        return _F.cumsum(self, dim, dtype=dtype)
 
     def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
         return _F.var(self, dim, unbiased, keepdim, **kwargs)
@@ -704,6 +796,22 @@ class Tensor:
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
         return _F.chunk(self, chunks, dim)
+
+    def flip(self, *dims: Any) -> Tensor:
+        """flip(0, 1) or flip((0, 1))."""
+        return _F.flip(self, _F._shape_args(dims))
+
+    def roll(self, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> Tensor:
+        return _F.roll(self, shifts, dims)
+
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        return _F.narrow(self, dim, start, length)
+
+    def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
+        return _F.unbind(self, dim)
+
+    def index_select(self, dim: int, index: Tensor) -> Tensor:
+        return _F.index_select(self, dim, index)
 
     def repeat(self, *sizes: Any) -> Tensor:
         return _F.repeat(self, _F._shape_args(sizes))

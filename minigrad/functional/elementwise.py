@@ -8,7 +8,14 @@ import numpy as np
 
 from minigrad.autograd import Function
 from minigrad.backend import get_backend
-from minigrad.functional._common import Number, _require_float, _require_same_device, _result_dtype, _sum_to
+from minigrad.functional._common import (
+    Number,
+    _require_float,
+    _require_same_device,
+    _require_tensor,
+    _result_dtype,
+    _sum_to,
+)
 from minigrad.tensor import Tensor, _normalize_dtype, float32, int64
 
 
@@ -56,10 +63,10 @@ def _shape(saved: Any) -> tuple:
     return saved if isinstance(saved, tuple) else saved.shape
 
 
-def _binary(cls: type[Function], name: str, a: Any, b: Any) -> Tensor:
+def _binary(cls: type[Function], name: str, a: Any, b: Any, **options: Any) -> Tensor:
     a, b = _operands(a, b)
     try:
-        return cls.apply(a, b)
+        return cls.apply(a, b, **options)
     except ValueError as e:
         if a.ndim and b.ndim and "broadcast" in str(e):
             raise ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
@@ -253,7 +260,7 @@ class ClampOp(Function):
         return be.clamp(a, low, high)
 
     def backward(self, g):
-        return (self.be.mul(g, self.saved[0]),)
+        return (self.be.where(self.saved[0], g, self.be.full((), 0, g.dtype)),)  # cuda: no bool * float
 
 
 class CastOp(Function):
@@ -436,3 +443,277 @@ def logical_xor(input: Any, other: Any) -> Tensor:
 
 def logical_not(input: Tensor) -> Tensor:
     return _logical("logical_not", input)
+
+
+# --- reciprocal, rsqrt, maximum/minimum, clamp_min/max, softplus ----------------------------
+
+
+def _float(input: Tensor) -> Tensor:
+    """input as a floating tensor (integer and bool tensors become float32, as PyTorch's float ops)."""
+    return input if input.dtype.kind == "f" else cast(input, float32)
+
+
+def reciprocal(input: Tensor) -> Tensor:
+    """1 / input (integer tensors give float32)."""
+    _require_tensor("reciprocal", input)
+    return div(1, _float(input))
+
+
+def rsqrt(input: Tensor) -> Tensor:
+    """1 / sqrt(input) (integer tensors give float32)."""
+    _require_tensor("rsqrt", input)
+    return PowScalarOp.apply(_float(input), exponent=-0.5)
+
+
+class MaximumOp(Function):
+    """Elementwise max (largest) or min of two tensors; NaN wins, as PyTorch. The gradient goes to
+    the picked operand, half to each at ties (both get all of it where one is NaN, as PyTorch)."""
+
+    __slots__ = ("largest",)
+
+    def forward(self, a, b, largest):
+        be = self.be
+        self.largest = largest
+        self.saved = (a, b)
+        pick_a = be.compare("ge" if largest else "le", a, b)
+        return be.where(be.where(be.compare("ne", a, a), True, pick_a), a, b)
+
+    def backward(self, g):
+        a, b = self.saved
+        be = self.be
+        shared = be.where(be.compare("eq", a, b), be.div(g, 2), g)
+        zero = be.full((), 0, g.dtype)
+        lose_a, lose_b = ("lt", "gt") if self.largest else ("gt", "lt")
+        ga = _sum_to(be, be.where(be.compare(lose_a, a, b), zero, shared), a.shape) if self.needs_grad(0) else None
+        gb = _sum_to(be, be.where(be.compare(lose_b, a, b), zero, shared), b.shape) if self.needs_grad(1) else None
+        return ga, gb
+
+
+def _maximum_minimum(name: str, input: Tensor, other: Tensor, largest: bool) -> Tensor:
+    _require_tensor(name, input)
+    _require_tensor(name, other)
+    return _binary(MaximumOp, name, input, other, largest=largest)
+
+
+def maximum(input: Tensor, other: Tensor) -> Tensor:
+    """The elementwise larger of two tensors (broadcasting); NaN propagates."""
+    return _maximum_minimum("maximum", input, other, True)
+
+
+def minimum(input: Tensor, other: Tensor) -> Tensor:
+    """The elementwise smaller of two tensors (broadcasting); NaN propagates."""
+    return _maximum_minimum("minimum", input, other, False)
+
+
+def clamp_min(input: Tensor, min: float) -> Tensor:  # noqa: A002
+    """clamp(input, min=min)."""
+    return clamp(input, min=min)
+
+
+def clamp_max(input: Tensor, max: float) -> Tensor:  # noqa: A002
+    """clamp(input, max=max)."""
+    return clamp(input, max=max)
+
+
+class SoftplusOp(Function):
+    __slots__ = ("beta", "threshold")
+
+    def forward(self, a, beta, threshold):
+        be = self.be
+        self.beta, self.threshold = beta, threshold
+        scaled = be.mul(a, beta)
+        linear = be.compare("gt", scaled, threshold)
+        self.saved = (scaled, linear)
+        smooth = be.div(be.log1p(be.exp(be.where(linear, 0, scaled))), beta)  # exp cannot overflow
+        return be.where(linear, a, smooth)
+
+    def backward(self, g):
+        scaled, linear = self.saved
+        return (self.be.where(linear, g, self.be.mul(g, self.be.sigmoid(scaled))),)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold, as PyTorch."""
+    _require_float("softplus", input)
+    return SoftplusOp.apply(input, beta=beta, threshold=threshold)
+
+
+# --- isnan/isinf/isfinite: bool tensors, never on the tape -----------------------------------
+
+
+def _classify(name: str, input: Tensor, test: Any, integer_answer: bool) -> Tensor:
+    _require_tensor(name, input)
+    be = get_backend(input.device)
+    if input.dtype.kind != "f":  # integers and bools are finite numbers
+        return Tensor._make(be.full(input.shape, integer_answer, np.bool_), input.device)
+    return Tensor._make(test(be, input._data), input.device)
+
+
+def isnan(input: Tensor) -> Tensor:
+    """Where input is NaN, as a bool tensor."""
+    return _classify("isnan", input, lambda be, a: be.compare("ne", a, a), False)
+
+
+def isinf(input: Tensor) -> Tensor:
+    """Where input is +inf or -inf, as a bool tensor."""
+    return _classify("isinf", input, lambda be, a: be.compare("eq", be.abs(a), np.inf), False)
+
+
+def isfinite(input: Tensor) -> Tensor:
+    """Where input is neither NaN nor infinite, as a bool tensor."""
+    return _classify("isfinite", input, lambda be, a: be.compare("lt", be.abs(a), np.inf), True)
+
+
+# --- rounding: composed from backend ops (a float through int64 rounds toward zero) ----------
+
+
+def _trunc(be: Any, a: Any) -> Any:
+    """a rounded toward zero, for |a| < 2**mantissa bits (so through int64), keeping -0.0."""
+    whole = be.astype(be.astype(a, int64), a.dtype)
+    return be.where(be.compare("eq", whole, 0), be.mul(a, 0), whole)  # -0.5 -> -0.0
+
+
+def _round_half_even(be: Any, a: Any, whole: Any) -> Any:
+    """a rounded to the nearest integer, ties to the even one (as PyTorch and numpy), from
+    whole = _trunc(a)."""
+    frac = be.abs(be.sub(a, whole))  # exact
+    odd = be.compare("ne", be.sub(whole, be.mul(_trunc(be, be.div(whole, 2)), 2)), 0)
+    away = be.where(be.compare("eq", frac, 0.5), odd, be.compare("gt", frac, 0.5))
+    return be.where(away, be.add(whole, be.sign(a)), whole)
+
+
+def _rounded_small(be: Any, a: Any, mode: str) -> Any:
+    whole = _trunc(be, a)
+    if mode == "floor":
+        return be.where(be.compare("gt", whole, a), be.sub(whole, 1), whole)
+    if mode == "ceil":
+        return be.where(be.compare("lt", whole, a), be.add(whole, 1), whole)
+    return _round_half_even(be, a, whole) if mode == "round" else whole
+
+
+def _round_array(be: Any, a: Any, mode: str, decimals: int = 0) -> Any:
+    """a rounded by mode: "trunc", "floor", "ceil" or "round" (half to even, at decimals places).
+    Floats of magnitude 2**mantissa bits and more (and inf, NaN) are integral already and kept;
+    the others are rounded with backend ops, through int64."""
+    if mode == "round" and decimals > 0:
+        scale = 10.0**decimals
+        return be.div(_round_array(be, be.mul(a, scale), mode), scale)
+    if mode == "round" and decimals < 0:
+        scale = 10.0**-decimals
+        return be.mul(_round_array(be, be.div(a, scale), mode), scale)
+    small = be.compare("lt", be.abs(a), 2.0 ** np.finfo(a.dtype).nmant)
+    return be.where(small, _rounded_small(be, be.where(small, a, 0), mode), a)
+
+
+class RoundOp(Function):
+    """floor, ceil, round, trunc: piecewise constant, so the gradient is 0 (as PyTorch)."""
+
+    __slots__ = ()
+
+    def forward(self, a, mode, decimals):
+        return _round_array(self.be, a, mode, decimals)
+
+    def backward(self, g):
+        return (self.be.full(g.shape, 0, g.dtype),)
+
+
+def _rounded(mode: str, input: Tensor, decimals: int = 0) -> Tensor:
+    _require_tensor(mode, input)
+    if input.dtype.kind != "f":  # integers are whole already: a copy, as PyTorch
+        if input.dtype.kind == "b" or decimals:
+            raise TypeError(f"{mode}: expected a floating-point or integer tensor, got {input.dtype}"
+                            + (" with decimals" if decimals else ""))
+        return clone(input)
+    return RoundOp.apply(input, mode=mode, decimals=int(decimals))
+
+
+def floor(input: Tensor) -> Tensor:
+    """The largest integer <= each element (integer tensors are returned as a copy)."""
+    return _rounded("floor", input)
+
+
+def ceil(input: Tensor) -> Tensor:
+    """The smallest integer >= each element."""
+    return _rounded("ceil", input)
+
+
+def trunc(input: Tensor) -> Tensor:
+    """Each element rounded toward zero."""
+    return _rounded("trunc", input)
+
+
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
+    """Each element rounded to the nearest integer (ties to even), or to decimals places."""
+    return _rounded("round", input, decimals)
+
+
+# --- division with rounding: on the host, where numpy gives PyTorch's exact results ----------
+
+
+def _host_divide(be: Any, how: str, a: Any, b: Any) -> Any:
+    """floor_divide, remainder (sign of the divisor) or fmod (sign of the dividend) of two backend
+    arrays as PyTorch computes them, on the host with numpy: they need exact rounding that the
+    backend ops cannot compose."""
+    x, y = be.to_numpy(a), be.to_numpy(b)
+    if x.dtype.kind != "f" and y.size and not np.all(y):
+        raise ZeroDivisionError(f"{how}: integer division by zero")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if how == "remainder" and x.dtype.kind == "f":  # as PyTorch: a zero keeps the dividend's sign
+            out = np.fmod(x, y)
+            out = np.where((out != 0) & ((y < 0) != (out < 0)), out + y, out)
+        else:
+            out = getattr(np, how)(x, y)
+    return be.from_numpy(np.ascontiguousarray(out))
+
+
+class DivModOp(Function):
+    """remainder or fmod: the gradient is g for a and -g * (a / b rounded as the op rounds) for b."""
+
+    __slots__ = ("how",)
+
+    def forward(self, a, b, how):
+        self.how = how
+        self.saved = (a.shape, a if self.needs_grad(1) else None, b)
+        return _host_divide(self.be, how, a, b)
+
+    def backward(self, g):
+        shape_a, a, b = self.saved
+        be = self.be
+        gb = None
+        if self.needs_grad(1):
+            if self.how == "remainder":
+                quotient = _host_divide(be, "floor_divide", a, b)
+            else:
+                quotient = _round_array(be, be.div(a, b), "trunc")
+            gb = _sum_to(be, be.neg(be.mul(g, quotient)), b.shape)
+        return _sum_to(be, g, shape_a), gb
+
+
+def _divide(how: str, input: Any, other: Any) -> Tensor:
+    a, b = _operands(input, other)
+    _require_same_device(how, a, b)
+    if a.dtype.kind == "b":
+        raise TypeError(f"{how}: not defined for bool tensors")
+    if how == "floor_divide":  # not differentiable, as PyTorch's
+        try:
+            out = _host_divide(get_backend(a.device), how, a._data, b._data)
+        except ValueError:
+            raise ValueError(f"{how}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+        return Tensor._make(out, a.device)
+    return _binary(DivModOp, how, a, b, how=how)
+
+
+def floor_divide(input: Any, other: Any) -> Tensor:
+    """input / other rounded down (Python's //), broadcasting; integers stay integers. Not
+    differentiable (nor is PyTorch's): the result is off the tape."""
+    return _divide("floor_divide", input, other)
+
+
+def remainder(input: Any, other: Any) -> Tensor:
+    """input - floor_divide(input, other) * other (Python's %): the sign of the divisor."""
+    return _divide("remainder", input, other)
+
+
+def fmod(input: Any, other: Any) -> Tensor:
+    """The C remainder of input / other: the sign of the dividend."""
+    return _divide("fmod", input, other)

@@ -282,3 +282,123 @@ def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-
     if equal_nan:
         close = close | ((input != input) & (other != other))
     return bool(all(close))
+
+
+# --- amax/amin, logsumexp, prod, cumsum --------------------------------------------------------
+
+
+class AmaxOp(Function):
+    """max (largest) or min over axes; the gradient is shared evenly by each slice's ties, as
+    PyTorch's amax/amin."""
+
+    __slots__ = ("axes",)
+
+    def forward(self, a, largest, axes, keepdim):
+        self.axes = axes
+        be = self.be
+        kept = (be.max if largest else be.min)(a, axes, True)
+        self.saved = (a, kept)
+        return kept if keepdim else be.reshape(kept, _drop(a.shape, axes))
+
+    def backward(self, g):
+        a, kept = self.saved
+        be = self.be
+        mask = be.astype(be.compare("eq", a, kept), g.dtype)
+        share = be.div(be.reshape(g, kept.shape), be.sum(mask, self.axes, True))
+        return (be.mul(mask, share),)
+
+
+def _reduce_axes(dim: int | Sequence[int] | None, ndim: int, op: str) -> tuple[int, ...]:
+    """The axes dim names, sorted; every axis for () or None (as torch.amax's default)."""
+    axes = _dims(None if isinstance(dim, (tuple, list)) and not dim else dim, ndim, op)
+    return tuple(range(ndim)) if axes is None else axes
+
+
+def _drop(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def _amax_amin(op: str, input: Tensor, dim: int | Sequence[int], keepdim: bool, largest: bool) -> Tensor:
+    axes = _reduce_axes(dim, input.ndim, op)
+    for ax in axes:
+        if input.shape[ax] == 0:
+            raise IndexError(f"{op}: expected reduction dim {ax} to have non-zero size (shape {input.shape})")
+    return AmaxOp.apply(input, largest=largest, axes=axes, keepdim=keepdim)
+
+
+def amax(input: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
+    """The largest values over dim (int or tuple; () for all dimensions), as torch.amax: values
+    only, the gradient split evenly among ties."""
+    return _amax_amin("amax", input, dim, keepdim, True)
+
+
+def amin(input: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
+    """The smallest values over dim, as torch.amin (see amax)."""
+    return _amax_amin("amin", input, dim, keepdim, False)
+
+
+def logsumexp(input: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
+    """log(sum(exp(input))) over dim (() for all), computed stably around the maximum; integer
+    tensors give float32. Infinite maxima are not subtracted, so -inf and inf come out right."""
+    from minigrad.functional.elementwise import _float, isinf, where
+
+    x = _float(input)
+    axes = _reduce_axes(dim, x.ndim, "logsumexp")
+    if x.numel() == 0:  # log(0) = -inf, no maximum to shift by
+        return sum(x.exp(), axes, keepdim).log()
+    shift = amax(x.detach(), axes, keepdim=True)
+    shift = where(isinf(shift), 0.0, shift)
+    out = sum((x - shift).exp(), axes, keepdim=True).log() + shift
+    return out if keepdim else out.reshape(_drop(x.shape, axes))
+
+
+def _scan_dim(input: Tensor, dim: int | None, op: str) -> tuple[Tensor, int]:
+    """input (flattened when dim is None) and the dimension to scan or reduce along."""
+    if dim is None:
+        return input.reshape((-1,)), 0
+    if input.ndim == 0:
+        _dim(dim, 0, op)
+        return input.reshape((1,)), 0
+    return input, _dim(dim, input.ndim, op)
+
+
+def _integer_to_int64(input: Tensor, dtype: Any) -> Tensor:
+    """input in dtype when given; otherwise integers and bools as int64 (PyTorch's sum rules)."""
+    from minigrad.functional.elementwise import cast
+
+    if dtype is not None:
+        return cast(input, dtype)
+    return input if input.dtype.kind == "f" else cast(input, int64)
+
+
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """The product over dim (all elements when None), as torch.prod; integers give int64. Computed
+    as a tree of elementwise products, so the gradient is exact where elements are zero."""
+    from minigrad.functional.shape import cat, narrow
+
+    x, d = _scan_dim(_integer_to_int64(input, dtype), dim, "prod")
+    if x.shape[d] == 0:  # the empty product
+        shape = x.shape[:d] + (1,) + x.shape[d + 1 :]
+        x = Tensor._make(get_backend(x.device).full(shape, 1, x.dtype), x.device)
+    while x.shape[d] > 1:
+        n, half = x.shape[d], x.shape[d] // 2
+        paired = narrow(x, d, 0, half) * narrow(x, d, half, half)
+        x = cat([paired, narrow(x, d, n - 1, 1)], d) if n % 2 else paired
+    if dim is None:
+        return x.reshape((1,) * input.ndim if keepdim else ())
+    kept = (1,) if keepdim else ()
+    return x.reshape(input.shape[:d] + kept + input.shape[d + 1 :] if input.ndim else ())
+
+
+def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """Running sums along dim, as torch.cumsum; integers give int64. A log-depth scan of
+    elementwise adds (the sums may round differently from a sequential loop)."""
+    from minigrad.functional.shape import pad
+
+    x, d = _scan_dim(_integer_to_int64(input, dtype), dim, "cumsum")
+    n, step = x.shape[d], 1
+    after = x.ndim - 1 - d
+    while step < n:  # x[i] += x[i - step]
+        x = x + pad(x, (0, 0) * after + (step, -step))
+        step *= 2
+    return x.reshape(input.shape)

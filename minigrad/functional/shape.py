@@ -454,3 +454,87 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     if any(b < 0 or a < 0 for b, a in widths):
         input = input[crop]
     return PadOp.apply(input, widths=tuple((max(0, b), max(0, a)) for b, a in widths), value=value or 0)
+
+
+# --- flip, roll, narrow, unbind, index_select ------------------------------------------------
+
+
+def _take(input: Tensor, dim: int, positions: np.ndarray) -> Tensor:
+    """input's elements at positions (host integers) along dim; the gradient accumulates repeats."""
+    return index(input, (slice(None),) * dim + (positions,))
+
+
+def _dim_list(dims: int | Sequence[int], ndim: int, op: str) -> list[int]:
+    dims = [dims] if isinstance(dims, (int, np.integer)) else list(dims)
+    out = [_dim(int(d), ndim, op) for d in dims]
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: dim {dims} appears more than once")
+    return out
+
+
+def flip(input: Tensor, dims: int | Sequence[int]) -> Tensor:
+    """input with the order of elements reversed along each of dims (a copy, as PyTorch)."""
+    for d in _dim_list(dims, input.ndim, "flip"):
+        if input.ndim:
+            input = _take(input, d, np.arange(input.shape[d] - 1, -1, -1))
+    return input
+
+
+def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> Tensor:
+    """Elements shifted along dims, those pushed past the end coming back at the start; without
+    dims, along the flattened tensor (reshaped back), as torch.roll."""
+    shifts = [shifts] if isinstance(shifts, (int, np.integer)) else list(shifts)
+    if dims is None:
+        if len(shifts) != 1:
+            raise ValueError(f"roll: {len(shifts)} shifts without dims; give one shift per dim")
+        return reshape(roll(flatten(input), shifts, 0), input.shape)
+    dims = [dims] if isinstance(dims, (int, np.integer)) else list(dims)
+    if len(shifts) != len(dims):
+        raise ValueError(f"roll: {len(shifts)} shifts for {len(dims)} dims; give one shift per dim")
+    for shift, dim in zip(shifts, dims, strict=True):
+        d = _dim(int(dim), input.ndim, "roll")
+        n = input.shape[d] if input.ndim else 1
+        if n and int(shift) % n:
+            input = _take(input, d, (np.arange(n) - int(shift)) % n)
+    return input
+
+
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """The length elements from start (negative: from the end) along dim, a view as input[..., start:start + length]."""
+    if input.ndim == 0:
+        raise IndexError("narrow: cannot be applied to a 0-dim tensor")
+    d = _dim(dim, input.ndim, "narrow")
+    n, start, length = input.shape[d], int(start), int(length)
+    if not -n <= start <= n:
+        raise IndexError(f"narrow: start {start} out of range for size {n} of dim {dim}")
+    if start < 0:
+        start += n
+    if length < 0 or start + length > n:
+        raise ValueError(f"narrow: start ({start}) + length ({length}) exceeds size {n} of dim {dim}")
+    return input[(slice(None),) * d + (slice(start, start + length),)]
+
+
+def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """The slices along dim, with dim removed, as a tuple."""
+    if input.ndim == 0:
+        raise IndexError("unbind: dimension specified as 0 but tensor has no dimensions")
+    d = _dim(dim, input.ndim, "unbind")
+    return tuple(input[(slice(None),) * d + (i,)] for i in range(input.shape[d]))
+
+
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """The elements at index (a 1-D or 0-d int64 tensor) along dim, as torch.index_select."""
+    if not isinstance(index, Tensor) or index.dtype != np.int64:
+        raise TypeError(
+            f"index_select: index must be an int64 tensor, got {getattr(index, 'dtype', type(index).__name__)}"
+        )
+    if index.ndim > 1:
+        raise ValueError(f"index_select: index must be 1-D or 0-d, got shape {index.shape}")
+    d = _dim(dim, input.ndim, "index_select")
+    n = input.shape[d] if input.ndim else 1
+    positions = index._host().reshape(-1)
+    if positions.size and (positions.min() < 0 or positions.max() >= n):
+        raise IndexError(f"index_select: index out of range for size {n} of dim {dim}")
+    if input.ndim == 0:
+        return reshape(input, (1,))[positions].reshape(index.shape)
+    return _take(input, d, positions)

@@ -21,6 +21,7 @@ from minigrad.nn.layers import (
     ReLU,
     Sigmoid,
     Softmax,
+    Softplus,
     Tanh,
 )
 from minigrad.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
@@ -61,6 +62,7 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "Softmax",
+    "Softplus",
     "Tanh",
     "ZeroPad2d",
     "functional",

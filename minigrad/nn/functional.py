@@ -31,6 +31,7 @@ from minigrad.functional import (
     relu_max_pool2d,
     sigmoid,
     softmax,
+    softplus,
     tanh,
 )
 
@@ -60,5 +61,6 @@ __all__ = [
     "relu_max_pool2d",
     "sigmoid",
     "softmax",
+    "softplus",
     "tanh",
 ]
