@@ -1,5 +1,5 @@
 // 2-D convolution (cross-correlation, as PyTorch) on the device, NCHW, forward
-// and backward, with the geometry struct of csrc/cpu/conv.h: x (N, C_in, H, W),
+// and backward: the contract of csrc/ops/conv.h, x (N, C_in, H, W),
 // weight (C_out, C_in / groups, KH, KW), y (N, C_out, OH, OW). im2col + the
 // tiled GEMM (cuda/gemm.h), col2im for dx; a 1x1 / stride-1 / unpadded conv
 // skips im2col. Every reduction (dx, dweight, dbias) runs in a fixed order:
@@ -9,11 +9,11 @@
 
 #include <cstdint>
 
-#include "../csrc/cpu/conv.h"
+#include "../csrc/ops/conv.h"
 
 namespace minigrad::cuda {
 
-using Conv2dShape = cpu::Conv2dShape;
+using ops::Conv2dShape;
 
 // y = conv(x, weight) + bias; bias may be null.
 template <typename T>

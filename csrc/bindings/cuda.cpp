@@ -1,5 +1,6 @@
 // _C.cuda: device arrays, the caching allocator, device queries; the kernel
-// families register from cuda_<family>.cpp. Compiled only with MINIGRAD_CUDA=AUTO/ON (nvcc found) or EMULATE.
+// families register from csrc/bindings/<family>.cpp.
+// Compiled only with MINIGRAD_CUDA=AUTO/ON (nvcc found) or EMULATE.
 #include <cstdint>
 #include <limits>
 #include <sstream>

@@ -1,104 +1,583 @@
-// Activations and bias broadcast: checks, then csrc/cpu/elementwise.h.
-#include "cpu/elementwise.h"
+// Python bindings of the elementwise family. For both devices, each checked
+// once over an ArrayView: the activations relu, sigmoid and tanh and their
+// backward (_C: csrc/cpu/elementwise.h; _C.cuda: the generic kernels of
+// cuda/elementwise.h). CPU only: bias_add and bias_grad (the CUDA backend
+// composes them from add and sum). CUDA only: numpy's array operations for
+// DeviceArrays, which numpy itself gives the CPU backend: broadcasting binary
+// ops, unary ops, comparisons, where, dtype casts, data movement (reshape as a
+// view, permute/broadcast_to as strided copies) and reductions over axes, with
+// numpy's names and semantics; each returns a new C-contiguous DeviceArray but
+// reshape (a view sharing the buffer).
+#include <cstdint>
 
-#include "bindings/arrays.h"
+#include "../../cuda/elementwise.h"
+#include "bindings/array_view.h"
 #include "bindings/register.h"
+#include "cpu/elementwise.h"
+#ifdef MINIGRAD_WITH_CUDA
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../../cuda/reduce.h"
+#endif
 
 namespace minigrad::bindings {
 namespace {
 
-namespace cpu = minigrad::cpu;
+enum class Activation { relu, sigmoid, tanh };
 
-template <typename Kernel>
-py::array unary(const char* op, const py::handle& x_obj, Kernel kernel) {
-  py::array x = float_input(x_obj, op, "x");
-  py::array y(x.dtype(), shape_of(x));
-  dispatch(float_dtype(x, op, "x"), [&](auto t) {
-    using T = decltype(t);
+// The CPU has a kernel per activation; CUDA runs its generic unary kernel
+// (forward) and binary kernel (backward, on dy and y) with the activation's op.
+template <Device D, typename T>
+void forward_kernel(Activation a, const T* x, T* y, int64_t n) {
+  if constexpr (D == Device::cuda) {
+    const cuda::UnaryOp op = a == Activation::relu      ? cuda::UnaryOp::relu
+                             : a == Activation::sigmoid ? cuda::UnaryOp::sigmoid
+                                                        : cuda::UnaryOp::tanh;
+    cuda::unary(op, x, y, n);
+  } else if (a == Activation::relu) {
+    cpu::relu_forward(x, y, n);
+  } else if (a == Activation::sigmoid) {
+    cpu::sigmoid_forward(x, y, n);
+  } else {
+    cpu::tanh_forward(x, y, n);
+  }
+}
+
+template <Device D, typename T>
+void backward_kernel(Activation a, const T* dy, const T* y, T* dx, int64_t n) {
+  if constexpr (D == Device::cuda) {
+    const cuda::BinaryOp op = a == Activation::relu      ? cuda::BinaryOp::relu_backward
+                              : a == Activation::sigmoid ? cuda::BinaryOp::sigmoid_backward
+                                                         : cuda::BinaryOp::tanh_backward;
+    const int64_t contiguous[] = {1};
+    const int64_t* strides[] = {contiguous, contiguous};
+    cuda::binary(op, dy, y, dx, cuda::make_strided(1, &n, 2, strides), n);
+  } else if (a == Activation::relu) {
+    cpu::relu_backward(dy, y, dx, n);
+  } else if (a == Activation::sigmoid) {
+    cpu::sigmoid_backward(dy, y, dx, n);
+  } else {
+    cpu::tanh_backward(dy, y, dx, n);
+  }
+}
+
+template <Device D>
+py::object activation_forward(Activation a, const char* op, const py::handle& x_obj) {
+  const ArrayView x = float_arg<D>(x_obj, op, "x");
+  const ArrayView y = empty_array<D>(x.shape, x.dtype);
+  dispatch(float_dtype(x), [&](auto zero) {
+    using T = decltype(zero);
     py::gil_scoped_release release;
-    kernel(cptr<T>(x), ptr<T>(y), static_cast<int64_t>(x.size()));
+    forward_kernel<D, T>(a, cptr<T>(x), ptr<T>(y), x.size());
   });
-  return y;
+  return y.object;
 }
 
 // dx from dy and the forward output y.
-template <typename Kernel>
-py::array unary_backward(const char* op, const py::handle& dy_obj, const py::handle& y_obj, Kernel kernel) {
-  py::array dy = float_input(dy_obj, op, "dy");
-  py::array y = float_like(y_obj, dy, op, "y", "dy");
-  py::array dx(dy.dtype(), shape_of(dy));
-  dispatch(float_dtype(dy, op, "dy"), [&](auto t) {
-    using T = decltype(t);
+template <Device D>
+py::object activation_backward(Activation a, const char* op, const py::handle& dy_obj, const py::handle& y_obj) {
+  const ArrayView dy = float_arg<D>(dy_obj, op, "dy");
+  const ArrayView y = float_like<D>(y_obj, dy, op, "y", "dy");
+  const ArrayView dx = empty_array<D>(dy.shape, dy.dtype);
+  dispatch(float_dtype(dy), [&](auto zero) {
+    using T = decltype(zero);
     py::gil_scoped_release release;
-    kernel(cptr<T>(dy), cptr<T>(y), ptr<T>(dx), static_cast<int64_t>(dy.size()));
+    backward_kernel<D, T>(a, cptr<T>(dy), cptr<T>(y), ptr<T>(dx), dy.size());
   });
-  return dx;
+  return dx.object;
 }
 
-py::array bias_add(const py::handle& x_obj, const py::handle& bias_obj) {
+// The activation entries, the same on both devices.
+template <Device D>
+void def_activations(py::module_& m) {
+  const struct {
+    Activation activation;
+    const char *name, *backward_name, *doc, *backward_doc;
+  } activations[] = {
+      {Activation::relu, "relu", "relu_backward", "max(x, 0) (NaN stays NaN).", "dy where the output y > 0, else 0."},
+      {Activation::sigmoid, "sigmoid", "sigmoid_backward", "1 / (1 + exp(-x)), without overflow for large |x|.",
+       "dy * y * (1 - y) from the output y."},
+      {Activation::tanh, "tanh", "tanh_backward", "tanh(x).", "dy * (1 - y^2) from the output y."}};
+  for (const auto& a : activations) {
+    m.def(
+        a.name, [a = a.activation, op = a.name](const py::handle& x) { return activation_forward<D>(a, op, x); },
+        py::arg("x"), a.doc);
+    m.def(
+        a.backward_name,
+        [a = a.activation, op = a.backward_name](const py::handle& dy, const py::handle& y) {
+          return activation_backward<D>(a, op, dy, y);
+        },
+        py::arg("dy"), py::arg("y"), a.backward_doc);
+  }
+}
+
+// An (N, C, ...) array seen as (N, C, inner), inner = product of the trailing sizes.
+struct ChannelView {
+  int64_t N, C, inner;
+};
+
+// Needs at least 2 dimensions.
+ChannelView channel_view(const ArrayView& a, const char* op, const char* name) {
+  if (a.ndim() < 2)
+    value_error(op, ": ", name, " must have at least 2 dimensions (N, C, ...), got shape ", shape_str(a.shape));
+  int64_t inner = 1;
+  for (size_t d = 2; d < a.ndim(); ++d) inner *= a.shape[d];
+  return {a.shape[0], a.shape[1], inner};
+}
+
+py::object bias_add(const py::handle& x_obj, const py::handle& bias_obj) {
   const char* op = "bias_add";
-  py::array x = float_input(x_obj, op, "x");
+  const ArrayView x = float_arg<Device::cpu>(x_obj, op, "x");
   const ChannelView v = channel_view(x, op, "x");
-  py::array bias = as_array(bias_obj, op, "bias");
+  const ArrayView bias = array_arg<Device::cpu>(bias_obj, op, "bias");
   require_same_dtype(bias, x, op, "bias", "x");
   require_shape(bias, {v.C}, op, "bias");
   require_contiguous(bias, op, "bias");
-  py::array y(x.dtype(), shape_of(x));
-  dispatch(float_dtype(x, op, "x"), [&](auto t) {
-    using T = decltype(t);
+  const ArrayView y = empty_array<Device::cpu>(x.shape, x.dtype);
+  dispatch(float_dtype(x), [&](auto zero) {
+    using T = decltype(zero);
     py::gil_scoped_release release;
     cpu::bias_add(cptr<T>(x), cptr<T>(bias), ptr<T>(y), v.N, v.C, v.inner);
   });
-  return y;
+  return y.object;
 }
 
-py::array bias_grad(const py::handle& dy_obj) {
+py::object bias_grad(const py::handle& dy_obj) {
   const char* op = "bias_grad";
-  py::array dy = float_input(dy_obj, op, "dy");
+  const ArrayView dy = float_arg<Device::cpu>(dy_obj, op, "dy");
   const ChannelView v = channel_view(dy, op, "dy");
-  py::array db(dy.dtype(), std::vector<py::ssize_t>{v.C});
-  dispatch(float_dtype(dy, op, "dy"), [&](auto t) {
-    using T = decltype(t);
+  const ArrayView db = empty_array<Device::cpu>({v.C}, dy.dtype);
+  dispatch(float_dtype(dy), [&](auto zero) {
+    using T = decltype(zero);
     py::gil_scoped_release release;
     cpu::bias_grad(cptr<T>(dy), ptr<T>(db), v.N, v.C, v.inner);
   });
-  return db;
+  return db.object;
 }
+
+#ifdef MINIGRAD_WITH_CUDA
+// numpy's array operations for DeviceArrays. Their own namespace: its helpers
+// (ptr, require_same_dtype, unary, ...) take DeviceArrays and must not hide
+// array_view.h's for the code above.
+namespace array_ops {
+
+using Shape = std::vector<int64_t>;
+
+template <typename Fn>
+decltype(auto) dispatch_any(mc::DType dt, Fn&& fn) {
+  switch (dt) {
+    case mc::DType::f32: return fn(float{});
+    case mc::DType::f64: return fn(double{});
+    case mc::DType::i64: return fn(int64_t{});
+    case mc::DType::b8: break;
+  }
+  return fn(bool{});
+}
+
+template <typename Fn>
+decltype(auto) dispatch_numeric(const DeviceArray& a, const char* op, Fn&& fn) {
+  switch (a.dtype()) {
+    case mc::DType::f32: return fn(float{});
+    case mc::DType::f64: return fn(double{});
+    case mc::DType::i64: return fn(int64_t{});
+    case mc::DType::b8: break;
+  }
+  type_error(op, ": bool arrays are not supported; cast first");
+}
+
+template <typename T>
+T* ptr(const DeviceArray& a) {
+  return static_cast<T*>(a.data());
+}
+
+std::string dtype_str(mc::DType dt) { return std::string(py::str(numpy_dtype(dt))); }
+
+void require_same_dtype(const DeviceArray& a, const DeviceArray& b, const char* op) {
+  if (a.dtype() != b.dtype())
+    type_error(op, ": dtypes differ (", dtype_str(a.dtype()), " and ", dtype_str(b.dtype()), "); cast first");
+}
+
+Shape contiguous_strides(const Shape& shape) {
+  Shape strides(shape.size());
+  int64_t s = 1;
+  for (size_t d = shape.size(); d-- > 0;) strides[d] = s, s *= shape[d];
+  return strides;
+}
+
+// Strides of a (C-contiguous) read at the coordinates of out_shape: right-aligned, 0 where broadcast.
+Shape broadcast_strides(const Shape& shape, const Shape& out_shape) {
+  const Shape own = contiguous_strides(shape);
+  Shape strides(out_shape.size(), 0);
+  const size_t lead = out_shape.size() - shape.size();
+  for (size_t d = 0; d < shape.size(); ++d) strides[lead + d] = shape[d] == 1 ? 0 : own[d];
+  return strides;
+}
+
+Shape broadcast_shape(const std::vector<const Shape*>& shapes, const char* op) {
+  size_t ndim = 0;
+  for (auto* a : shapes) ndim = std::max(ndim, a->size());
+  Shape out(ndim, 1);
+  for (auto* a : shapes) {
+    const size_t lead = ndim - a->size();
+    for (size_t d = 0; d < a->size(); ++d) {
+      const int64_t n = (*a)[d];
+      if (n == out[lead + d] || n == 1) continue;
+      if (out[lead + d] != 1) {
+        std::string text;
+        for (auto* b : shapes) text += (text.empty() ? "" : " and ") + shape_str(*b);
+        value_error(op, ": shapes ", text, " cannot be broadcast together");
+      }
+      out[lead + d] = n;
+    }
+  }
+  if (ndim > static_cast<size_t>(mc::kMaxDims)) value_error(op, ": at most ", mc::kMaxDims, " dimensions are supported");
+  return out;
+}
+
+mc::Strided strided(const Shape& out_shape, const std::vector<Shape>& strides) {
+  const int64_t* s[3] = {};
+  for (size_t k = 0; k < strides.size(); ++k) s[k] = strides[k].data();
+  return mc::make_strided(static_cast<int>(out_shape.size()), out_shape.data(), static_cast<int>(strides.size()), s);
+}
+
+template <typename Out>
+void copy_into(const DeviceArray& x, DeviceArray& out, const mc::Strided& s) {
+  dispatch_any(x.dtype(), [&](auto in) {
+    using In = decltype(in);
+    mc::strided_copy(ptr<In>(x), ptr<Out>(out), s, out.size());
+  });
+}
+
+// x read through s (strides of x over out's shape) into a new array of dtype dt.
+DeviceArray strided_copy(const DeviceArray& x, Shape out_shape, const Shape& x_strides, mc::DType dt) {
+  DeviceArray out(std::move(out_shape), dt);
+  const mc::Strided s = strided(out.shape(), {x_strides});
+  py::gil_scoped_release release;
+  dispatch_any(dt, [&](auto o) { copy_into<decltype(o)>(x, out, s); });
+  return out;
+}
+
+DeviceArray binary(mc::BinaryOp op, const char* name, const py::handle& a_obj, const py::handle& b_obj) {
+  const DeviceArray& a = as_device_array(a_obj, name, "a");
+  const DeviceArray& b = as_device_array(b_obj, name, "b");
+  require_same_dtype(a, b, name);
+  const Shape shape = broadcast_shape({&a.shape(), &b.shape()}, name);
+  DeviceArray out(shape, a.dtype());
+  const mc::Strided s = strided(shape, {broadcast_strides(a.shape(), shape), broadcast_strides(b.shape(), shape)});
+  py::gil_scoped_release release;
+  dispatch_numeric(a, name, [&](auto t) {
+    using T = decltype(t);
+    mc::binary(op, ptr<T>(a), ptr<T>(b), ptr<T>(out), s, out.size());
+  });
+  return out;
+}
+
+DeviceArray unary(mc::UnaryOp op, const char* name, const py::handle& x_obj, double low = 0, double high = 0) {
+  const bool int_ok = op == mc::UnaryOp::neg || op == mc::UnaryOp::abs || op == mc::UnaryOp::sign;
+  const DeviceArray& x = int_ok ? as_device_array(x_obj, name, "x") : float_device_array(x_obj, name, "x");
+  DeviceArray out(x.shape(), x.dtype());
+  py::gil_scoped_release release;
+  dispatch_numeric(x, name, [&](auto t) {
+    using T = decltype(t);
+    mc::unary(op, ptr<T>(x), ptr<T>(out), x.size(), static_cast<T>(low), static_cast<T>(high));
+  });
+  return out;
+}
+
+// Sorted, distinct axes in [0, ndim) from None (all), an int or a sequence of ints.
+std::vector<int> parse_axes(const py::handle& axis, size_t ndim, const char* op) {
+  std::vector<int> axes;
+  auto add = [&](const py::handle& h) {
+    if (!py::isinstance<py::int_>(h) || py::isinstance<py::bool_>(h))
+      type_error(op, ": axis must be None, an int or a tuple of ints, got ", std::string(py::repr(axis)));
+    int64_t a = h.cast<int64_t>();
+    const auto n = static_cast<int64_t>(ndim);
+    if (a < -std::max<int64_t>(n, 1) || a >= std::max<int64_t>(n, 1))
+      value_error(op, ": axis ", a, " is out of range for ", ndim, " dimensions");
+    if (a < 0) a += std::max<int64_t>(n, 1);
+    if (ndim > 0) axes.push_back(static_cast<int>(a));
+  };
+  if (axis.is_none()) {
+    for (size_t d = 0; d < ndim; ++d) axes.push_back(static_cast<int>(d));
+  } else if (py::isinstance<py::sequence>(axis) && !py::isinstance<py::str>(axis)) {
+    for (const auto& h : py::reinterpret_borrow<py::sequence>(axis)) add(h);
+  } else {
+    add(axis);
+  }
+  std::sort(axes.begin(), axes.end());
+  if (std::adjacent_find(axes.begin(), axes.end()) != axes.end()) value_error(op, ": repeated axis in ", std::string(py::repr(axis)));
+  return axes;
+}
+
+DeviceArray reduce(mc::ReduceOp op, const char* name, const py::handle& x_obj, const py::handle& axis, bool keepdims) {
+  const DeviceArray& x0 = as_device_array(x_obj, name, "x");
+  if (x0.dtype() == mc::DType::b8) type_error(name, ": bool arrays are not supported; cast first");
+  const Shape& shape = x0.shape();
+  const std::vector<int> axes = parse_axes(axis, shape.size(), name);
+  const bool is_arg = op == mc::ReduceOp::argmax || op == mc::ReduceOp::argmin;
+  if (is_arg && !axis.is_none() && axes.size() > 1) value_error(name, ": axis must be None or one int");
+  std::vector<bool> reduced(shape.size(), false);
+  for (int a : axes) reduced[a] = true;
+  Shape out_shape, kept_axes;
+  int64_t len = 1;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (reduced[d]) {
+      len *= shape[d];
+      if (keepdims) out_shape.push_back(1);
+    } else {
+      out_shape.push_back(shape[d]);
+      kept_axes.push_back(static_cast<int64_t>(d));
+    }
+  }
+  if (len == 0 && op != mc::ReduceOp::sum) value_error(name, ": reducing an empty axis of shape ", shape_str(shape));
+  // (outer, len, inner): direct when the reduced axes are adjacent, else after moving them last.
+  DeviceArray x = x0;
+  int64_t outer = 1, inner = 1;
+  const bool adjacent = axes.empty() || axes.back() - axes.front() + 1 == static_cast<int>(axes.size());
+  if (adjacent) {  // includes axis=None: argmax/argmin then give the flat index, as numpy
+    const int first = axes.empty() ? static_cast<int>(shape.size()) : axes.front();
+    for (int d = 0; d < first; ++d) outer *= shape[d];
+    for (size_t d = first + axes.size(); d < shape.size(); ++d) inner *= shape[d];
+  } else {
+    Shape order = kept_axes;
+    for (int a : axes) order.push_back(a);
+    const Shape own = contiguous_strides(shape);
+    Shape permuted_shape, permuted_strides;
+    for (int64_t d : order) permuted_shape.push_back(shape[d]), permuted_strides.push_back(own[d]);
+    x = strided_copy(x0, permuted_shape, permuted_strides, x0.dtype());
+    for (int64_t d : kept_axes) outer *= shape[d];
+  }
+  DeviceArray out(out_shape, is_arg ? mc::DType::i64 : x.dtype());
+  py::gil_scoped_release release;
+  dispatch_numeric(x, name, [&](auto t) {
+    using T = decltype(t);
+    mc::reduce(op, ptr<T>(x), is_arg ? nullptr : ptr<T>(out), is_arg ? ptr<int64_t>(out) : nullptr, outer, len, inner);
+  });
+  return out;
+}
+
+const std::map<std::string, mc::CompareOp> kCompareOps = {
+    {"eq", mc::CompareOp::eq}, {"ne", mc::CompareOp::ne}, {"lt", mc::CompareOp::lt},
+    {"le", mc::CompareOp::le}, {"gt", mc::CompareOp::gt}, {"ge", mc::CompareOp::ge}};
+
+// The CUDA-only entries; DeviceArray methods go on the class c.DeviceArray.
+void def_array_ops(py::module_& c) {
+  // a += b in place (the autograd accumulates leaf gradients so); b broadcasts to a's shape.
+  py::object cls = c.attr("DeviceArray");
+  cls.attr("__iadd__") = py::cpp_function(
+      [](py::object self, const py::handle& b_obj) {
+        DeviceArray& a = self.cast<DeviceArray&>();
+        const DeviceArray& b = as_device_array(b_obj, "__iadd__", "other");
+        require_same_dtype(a, b, "__iadd__");
+        if (broadcast_shape({&a.shape(), &b.shape()}, "__iadd__") != a.shape())
+          value_error("__iadd__: shape ", shape_str(b.shape()), " does not broadcast to ", shape_str(a.shape()));
+        const mc::Strided s = strided(a.shape(), {contiguous_strides(a.shape()), broadcast_strides(b.shape(), a.shape())});
+        {
+          py::gil_scoped_release release;
+          dispatch_numeric(a, "__iadd__", [&](auto t) {
+            using T = decltype(t);
+            mc::binary(mc::BinaryOp::add, ptr<T>(a), ptr<T>(b), ptr<T>(a), s, a.size());  // same index in and out
+          });
+        }
+        return self;
+      },
+      py::is_method(cls), py::arg("other"));
+  // a.all() / a.any() as numpy (the functional layer validates inputs so): min/max of a != 0.
+  for (const auto& [name, op] : {std::pair{"all", mc::ReduceOp::min}, std::pair{"any", mc::ReduceOp::max}})
+    cls.attr(name) = py::cpp_function(
+        [op = op](const DeviceArray& a) {
+          if (a.size() == 0) return op == mc::ReduceOp::min;
+          const DeviceArray truth = strided_copy(a, {a.size()}, {1}, mc::DType::b8);  // 0.5 is true
+          const DeviceArray as_int = strided_copy(truth, {a.size()}, {1}, mc::DType::i64);
+          const DeviceArray result({}, mc::DType::i64);
+          int64_t host = 0;
+          {
+            py::gil_scoped_release release;
+            mc::reduce(op, ptr<int64_t>(as_int), ptr<int64_t>(result), nullptr, 1, a.size(), 1);
+            result.copy_to_host(&host);
+          }
+          return host != 0;
+        },
+        py::is_method(cls));
+  // a + b (the autograd sums gradients of one tensor so), as _C.cuda.add.
+  cls.attr("__add__") = py::cpp_function(
+      [](const py::handle& a, const py::handle& b) { return binary(mc::BinaryOp::add, "add", a, b); },
+      py::is_method(cls), py::arg("other"));
+
+  const std::pair<const char*, mc::BinaryOp> binaries[] = {
+      {"add", mc::BinaryOp::add},         {"sub", mc::BinaryOp::sub},         {"mul", mc::BinaryOp::mul},
+      {"div", mc::BinaryOp::div},         {"pow", mc::BinaryOp::pow},         {"maximum", mc::BinaryOp::maximum},
+      {"minimum", mc::BinaryOp::minimum}};
+  for (const auto& [name, op] : binaries)
+    c.def(
+        name, [name = name, op = op](const py::handle& a, const py::handle& b) { return binary(op, name, a, b); },
+        py::arg("a"), py::arg("b"), "Elementwise, numpy broadcasting; both operands of one dtype (not bool).");
+
+  const std::pair<const char*, mc::UnaryOp> unaries[] = {
+      {"neg", mc::UnaryOp::neg},     {"exp", mc::UnaryOp::exp},   {"log", mc::UnaryOp::log},
+      {"log1p", mc::UnaryOp::log1p}, {"sqrt", mc::UnaryOp::sqrt}, {"abs", mc::UnaryOp::abs},
+      {"sign", mc::UnaryOp::sign}};
+  for (const auto& [name, op] : unaries)
+    c.def(
+        name, [name = name, op = op](const py::handle& x) { return unary(op, name, x); }, py::arg("x"),
+        "Elementwise on a float array (neg, abs, sign also int64).");
+  c.def(
+      "clamp",
+      [](const py::handle& x, std::optional<double> low, std::optional<double> high) {
+        const double inf = std::numeric_limits<double>::infinity();
+        return unary(mc::UnaryOp::clamp, "clamp", x, low.value_or(-inf), high.value_or(inf));
+      },
+      py::arg("x"), py::arg("low") = py::none(), py::arg("high") = py::none(), "min(max(x, low), high); nan stays.");
+
+  c.def(
+      "compare",
+      [](const std::string& op, const py::handle& a_obj, const py::handle& b_obj) {
+        const auto it = kCompareOps.find(op);
+        if (it == kCompareOps.end()) value_error("compare: op must be eq, ne, lt, le, gt or ge, got '", op, "'");
+        const DeviceArray& a = as_device_array(a_obj, "compare", "a");
+        const DeviceArray& b = as_device_array(b_obj, "compare", "b");
+        require_same_dtype(a, b, "compare");
+        const Shape shape = broadcast_shape({&a.shape(), &b.shape()}, "compare");
+        DeviceArray out(shape, mc::DType::b8);
+        const mc::Strided s = strided(shape, {broadcast_strides(a.shape(), shape), broadcast_strides(b.shape(), shape)});
+        py::gil_scoped_release release;
+        dispatch_any(a.dtype(), [&](auto t) {
+          using T = decltype(t);
+          mc::compare(it->second, ptr<T>(a), ptr<T>(b), ptr<bool>(out), s, out.size());
+        });
+        return out;
+      },
+      py::arg("op"), py::arg("a"), py::arg("b"), "Bool array of a <op> b (numpy broadcasting).");
+  c.def(
+      "where",
+      [](const py::handle& c_obj, const py::handle& a_obj, const py::handle& b_obj) {
+        const DeviceArray& cond = as_device_array(c_obj, "where", "cond");
+        if (cond.dtype() != mc::DType::b8) type_error("where: cond must be bool, got ", dtype_str(cond.dtype()));
+        const DeviceArray& a = as_device_array(a_obj, "where", "a");
+        const DeviceArray& b = as_device_array(b_obj, "where", "b");
+        require_same_dtype(a, b, "where");
+        const Shape shape = broadcast_shape({&cond.shape(), &a.shape(), &b.shape()}, "where");
+        DeviceArray out(shape, a.dtype());
+        const mc::Strided s = strided(shape, {broadcast_strides(cond.shape(), shape),
+                                              broadcast_strides(a.shape(), shape), broadcast_strides(b.shape(), shape)});
+        py::gil_scoped_release release;
+        dispatch_any(a.dtype(), [&](auto t) {
+          using T = decltype(t);
+          mc::where(ptr<bool>(cond), ptr<T>(a), ptr<T>(b), ptr<T>(out), s, out.size());
+        });
+        return out;
+      },
+      py::arg("cond"), py::arg("a"), py::arg("b"), "a where cond else b (numpy broadcasting).");
+  c.def(
+      "all_finite",
+      [](const py::handle& x_obj) {
+        const DeviceArray& x = as_device_array(x_obj, "all_finite", "x");
+        if (x.dtype() != mc::DType::f32 && x.dtype() != mc::DType::f64) return true;
+        py::gil_scoped_release release;
+        return dispatch_float(x, [&](auto t) { return mc::all_finite(ptr<decltype(t)>(x), x.size()); });
+      },
+      py::arg("x"), "Whether no element is inf or nan.");
+
+  c.def(
+      "astype",
+      [](const py::handle& x_obj, const py::handle& dtype) {
+        const DeviceArray& x = as_device_array(x_obj, "astype", "x");
+        const mc::DType dt = device_dtype(py::dtype::from_args(py::reinterpret_borrow<py::object>(dtype)), "astype");
+        return strided_copy(x, x.shape(), contiguous_strides(x.shape()), dt);
+      },
+      py::arg("x"), py::arg("dtype"), "A new array converted to dtype (as numpy's astype).");
+  c.def(
+      "reshape",
+      [](const py::handle& x_obj, const py::handle& shape) {
+        const DeviceArray& x = as_device_array(x_obj, "reshape", "x");
+        Shape s = parse_shape(shape, x.dtype(), "reshape");
+        int64_t size = 1;
+        for (int64_t d : s) size *= d;
+        if (size != x.size())
+          value_error("reshape: cannot reshape an array of shape ", shape_str(x.shape()), " into shape ", shape_str(s));
+        return x.reshaped(std::move(s));
+      },
+      py::arg("x"), py::arg("shape"), "A view of x with another shape of the same size (shares the buffer).");
+  c.def(
+      "permute",
+      [](const py::handle& x_obj, const std::vector<int64_t>& axes) {
+        const DeviceArray& x = as_device_array(x_obj, "permute", "x");
+        const size_t ndim = x.shape().size();
+        std::vector<bool> seen(ndim, false);
+        if (axes.size() != ndim) value_error("permute: ", axes.size(), " axes given for shape ", shape_str(x.shape()));
+        if (ndim > static_cast<size_t>(mc::kMaxDims)) value_error("permute: at most ", mc::kMaxDims, " dimensions");
+        const Shape own = contiguous_strides(x.shape());
+        Shape shape, strides;
+        for (int64_t a : axes) {
+          const int64_t d = a < 0 ? a + static_cast<int64_t>(ndim) : a;
+          if (d < 0 || d >= static_cast<int64_t>(ndim) || seen[d])
+            value_error("permute: axes must be a permutation of the ", ndim, " axes of shape ", shape_str(x.shape()));
+          seen[d] = true;
+          shape.push_back(x.shape()[d]);
+          strides.push_back(own[d]);
+        }
+        return strided_copy(x, shape, strides, x.dtype());
+      },
+      py::arg("x"), py::arg("axes"), "x's axes reordered (a new C-contiguous array, as numpy.transpose + copy).");
+  c.def(
+      "broadcast_to",
+      [](const py::handle& x_obj, const py::handle& shape_obj) {
+        const DeviceArray& x = as_device_array(x_obj, "broadcast_to", "x");
+        const Shape target = parse_shape(shape_obj, x.dtype(), "broadcast_to");
+        const Shape shape = broadcast_shape({&x.shape(), &target}, "broadcast_to");
+        if (shape != target)
+          value_error("broadcast_to: shape ", shape_str(x.shape()), " cannot be broadcast to ", shape_str(target));
+        return strided_copy(x, shape, broadcast_strides(x.shape(), shape), x.dtype());
+      },
+      py::arg("x"), py::arg("shape"), "x broadcast to shape (a new C-contiguous array).");
+
+  const std::pair<const char*, mc::ReduceOp> reductions[] = {
+      {"sum", mc::ReduceOp::sum}, {"max", mc::ReduceOp::max}, {"min", mc::ReduceOp::min}};
+  for (const auto& [name, op] : reductions)
+    c.def(
+        name,
+        [name = name, op = op](const py::handle& x, const py::handle& axis, bool keepdims) {
+          return reduce(op, name, x, axis, keepdims);
+        },
+        py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false,
+        "Reduction over axis (None, an int or a tuple), as numpy.");
+  const std::pair<const char*, mc::ReduceOp> arg_reductions[] = {{"argmax", mc::ReduceOp::argmax},
+                                                                 {"argmin", mc::ReduceOp::argmin}};
+  for (const auto& [name, op] : arg_reductions)
+    c.def(
+        name,
+        [name = name, op = op](const py::handle& x, const py::handle& axis, bool keepdims) {
+          return reduce(op, name, x, axis, keepdims);
+        },
+        py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false,
+        "int64 index of the first extreme along axis (None: into the flattened array), as numpy.");
+}
+
+}  // namespace array_ops
+#endif
 
 }  // namespace
 
 void bind_elementwise(py::module_& m) {
-  m.def(
-      "relu", [](const py::handle& x) { return unary("relu", x, [](auto... a) { cpu::relu_forward(a...); }); },
-      py::arg("x"), "max(x, 0) (NaN stays NaN).");
-  m.def(
-      "sigmoid",
-      [](const py::handle& x) { return unary("sigmoid", x, [](auto... a) { cpu::sigmoid_forward(a...); }); },
-      py::arg("x"), "1 / (1 + exp(-x)), without overflow for large |x|.");
-  m.def(
-      "tanh", [](const py::handle& x) { return unary("tanh", x, [](auto... a) { cpu::tanh_forward(a...); }); },
-      py::arg("x"), "tanh(x).");
-  m.def(
-      "relu_backward",
-      [](const py::handle& dy, const py::handle& y) {
-        return unary_backward("relu_backward", dy, y, [](auto... a) { cpu::relu_backward(a...); });
-      },
-      py::arg("dy"), py::arg("y"), "dy where the output y > 0, else 0.");
-  m.def(
-      "sigmoid_backward",
-      [](const py::handle& dy, const py::handle& y) {
-        return unary_backward("sigmoid_backward", dy, y, [](auto... a) { cpu::sigmoid_backward(a...); });
-      },
-      py::arg("dy"), py::arg("y"), "dy * y * (1 - y) from the output y.");
-  m.def(
-      "tanh_backward",
-      [](const py::handle& dy, const py::handle& y) {
-        return unary_backward("tanh_backward", dy, y, [](auto... a) { cpu::tanh_backward(a...); });
-      },
-      py::arg("dy"), py::arg("y"), "dy * (1 - y^2) from the output y.");
+  def_activations<Device::cpu>(m);
   m.def("bias_add", &bias_add, py::arg("x"), py::arg("bias"),
         "x (N, C, ...) + bias (C,) broadcast on axis 1 (Linear and conv outputs).");
   m.def("bias_grad", &bias_grad, py::arg("dy"), "Sum of dy (N, C, ...) over every axis but 1 -> (C,).");
 }
+
+#ifdef MINIGRAD_WITH_CUDA
+void bind_cuda_elementwise(py::module_& cuda) {
+  def_activations<Device::cuda>(cuda);
+  array_ops::def_array_ops(cuda);
+}
+#endif
 
 }  // namespace minigrad::bindings

@@ -15,7 +15,7 @@ void bind_optim(pybind11::module_& m);
 void bind_cuda(pybind11::module_& m);
 // Kernels of the CUDA backend, registered into the _C.cuda submodule by bind_cuda.
 // Defined beside bind_<family> in csrc/bindings/<family>.cpp (one checked entry
-// per op for both devices), except conv and elementwise (cuda_<family>.cpp).
+// per op for both devices).
 void bind_cuda_gemm(pybind11::module_& cuda);
 void bind_cuda_conv(pybind11::module_& cuda);
 void bind_cuda_pool(pybind11::module_& cuda);

@@ -1,5 +1,5 @@
 // Argument checks shared by the conv and pool bindings: window
-// hyper-parameters (kernel/stride/padding/dilation), input shapes, emptiness.
+// hyper-parameters (kernel/stride/padding/dilation) and input shapes.
 #pragma once
 
 #include <array>
@@ -34,12 +34,6 @@ inline Pair window_pair(const py::handle& obj, const char* op, const char* name,
   if (p.first < min_value || p.second < min_value || p.first > kMaxWindowParam || p.second > kMaxWindowParam)
     value_error(op, ": ", name, " must be in [", min_value, ", 2**31], got ", pair_str(p));
   return p;
-}
-
-// Every dimension at least 1: kernels never see an empty array.
-inline void require_nonempty(const py::array& a, const char* op, const char* name) {
-  for (py::ssize_t i = 0; i < a.ndim(); ++i)
-    if (a.shape(i) == 0) value_error(op, ": ", name, " must not be empty, got shape ", shape_str(a));
 }
 
 // An input_shape argument: a sequence of 4 ints >= 1 whose product a float64

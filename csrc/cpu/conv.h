@@ -6,15 +6,11 @@
 
 #include <cstdint>
 
+#include "ops/conv.h"
+
 namespace minigrad::cpu {
 
-struct Conv2dShape {
-  int64_t batch, in_channels, in_h, in_w;
-  int64_t out_channels, kernel_h, kernel_w;
-  int64_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
-  int64_t groups;
-  int64_t out_h, out_w;  // window_output_size(..., ceil_mode=false), >= 1
-};
+using ops::Conv2dShape;
 
 // y = conv(x, weight) + bias; bias may be null.
 template <typename T>
