@@ -503,6 +503,9 @@ def suite(quick: bool) -> list[Case]:
         conv += [("ResNet 3x3", 8, 64, 56, 64, 3, 1, 1), ("ResNet 3x3 s2", 8, 64, 56, 128, 3, 2, 1),
                  ("ResNet 1x1", 8, 64, 56, 256, 1, 1, 0), ("ResNet 1x1 s2", 8, 256, 56, 128, 1, 2, 0),
                  ("CIFAR 3x3", 64, 32, 32, 32, 3, 1, 1)]
+        # The other CifarCNN layers with >= 16 input channels, at its benchmark batch.
+        conv += [("CIFAR 3x3 32->64", 64, 32, 16, 64, 3, 1, 1), ("CIFAR 3x3 64->64", 64, 64, 16, 64, 3, 1, 1),
+                 ("CIFAR 3x3 64->128", 64, 64, 8, 128, 3, 1, 1)]
     pool = [("LeNet pool1", 64, 6, 28)] + ([] if quick else [("LeNet pool2", 64, 16, 10)])
     ce = [(64, 10)] + ([] if quick else [(256, 1000)])
     train = [1, 64] if quick else [1, 32, 64, 128, 256]

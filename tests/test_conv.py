@@ -132,6 +132,12 @@ CASES = [
     (2, 16, 16, (4, 5), (2, 2), 1, 0, 1, 1),  # 16 channels: the last direct size
     (2, 17, 3, (4, 5), (2, 2), 1, 0, 1, 1),  # 17 input channels: im2col + GEMM
     (1, 4, 4, (9, 9), (3, 3), 2, 1, 1, 4),  # depthwise with stride 2: the scalar direct kernel
+    # On AVX2, stride 1 with 17-128 channels per group also runs the direct kernels when every lane
+    # is busy and the padded image fits in L2; the weight gradient stays on the GEMM path.
+    (2, 24, 20, (6, 16), (3, 3), 1, 1, 1, 1),  # along rows: out_w and in_w 16
+    (2, 20, 24, (5, 4), (3, 3), 1, 1, 1, 1),  # forward across channels (24 of 24 lanes); dx on the GEMM path
+    (2, 18, 16, (7, 32), (3, 3), 1, 2, 2, 1),  # dilated along rows, dy padded by 2
+    (2, 40, 48, (4, 16), (3, 3), 1, 1, 1, 2),  # groups of 20 -> 24
     # im2col + GEMM in blocks of output rows (csrc/cpu/conv.cpp, RowBlock): 32 x 9 column rows of 37
     # pixels are 42 KiB (float32) per output row, so 6 rows a block, the last of 37 rows ragged.
     (1, 32, 24, (37, 37), (3, 3), 1, 1, 1, 1),
@@ -205,6 +211,7 @@ def test_row_blocked_gemm_path_matches_reference(config, seed):
         (2, 2, 9, (4, 6), (3, 2), 1, (1, 2), (1, 2), 1),  # direct, across channels, dilated
         (1, 1, 3, (5, 19), (2, 3), 1, (1, 1), 1, 1),  # direct, along rows, batch 1
         (1, 17, 2, (16, 15), (3, 3), 1, 1, 1, 1),  # im2col + GEMM in 2 row blocks (float64: 14 rows a block)
+        (1, 17, 8, (3, 16), (3, 3), 1, 1, 1, 1),  # AVX2: direct forward and dx with 17 channels
     ],
 )
 def test_finite_differences(n, c_in, c_out, hw, khw, stride, padding, dilation, groups):
@@ -262,6 +269,7 @@ def threads():
         (3, 3, 16, 16, 2, 16),  # the scalar direct kernel (depthwise, stride 2) threaded
         (5, 3, 6, 16, 1, 1),  # stride-1 direct kernels, batch slices: across channels
         (4, 2, 1, 6, 1, 1),  # and along rows
+        (4, 2, 32, 32, 1, 1),  # AVX2: 32 channels along rows of 32 (forward and dx)
     ],
 )
 def test_thread_plans_match_reference_and_are_deterministic(

@@ -8,8 +8,9 @@
 // instead of a matrix of megabytes back from memory; the three products above
 // split along the output pixels.
 // A 1x1 convolution with stride 1 and no padding needs no im2col: x is col.
-// Stride-1 convolutions with few channels per group skip the column matrix:
-// the direct kernels of cpu/conv_direct.h read a zero-padded copy of each
+// Stride-1 convolutions with few channels per group (on AVX2 also up to 128,
+// when the zero-padded image fits in L2) skip the column matrix: the direct
+// kernels of cpu/conv_direct.h read a zero-padded copy of each
 // image through tap offsets (see use_stride1_direct). Depthwise-like groups
 // with other strides run a scalar direct forward kernel (see use_direct).
 #include "cpu/conv.h"
@@ -289,26 +290,7 @@ void direct_forward(const Conv2dShape& s, const Dims& d, const T* x, const T* we
   }
 }
 
-
 // ---------------------------------------------------------------- stride-1 direct kernels
-
-// Channels per group up to which the stride-1 direct kernels beat im2col +
-// GEMM (LeNet-5: 1 -> 6 and 6 -> 16). With more, the reduction is long enough
-// for the blocked GEMM, whose cache blocking the direct kernels lack.
-constexpr int64_t kDirectMaxChannels = 16;
-
-bool use_stride1_direct(const Conv2dShape& s, const Dims& d) {
-  return s.stride_h == 1 && s.stride_w == 1 && !d.pointwise && d.group_in <= kDirectMaxChannels &&
-         d.group_out <= kDirectMaxChannels;
-}
-
-// dx as a direct correlation of dy needs dy padded by dilation * (kernel - 1)
-// - padding >= 0 on each side; a padding beyond the kernel's reach is left to
-// the GEMM path.
-bool use_stride1_direct_backward(const Conv2dShape& s, const Dims& d) {
-  return use_stride1_direct(s, d) && s.pad_h <= s.dilation_h * (s.kernel_h - 1) &&
-         s.pad_w <= s.dilation_w * (s.kernel_w - 1);
-}
 
 int64_t round_up(int64_t n, int64_t multiple) { return (n + multiple - 1) / multiple * multiple; }
 
@@ -320,6 +302,72 @@ int64_t round_up(int64_t n, int64_t multiple) { return (n + multiple - 1) / mult
 bool lanes_across_channels(const Conv2dShape& s, const Dims& d) {
   return static_cast<double>(d.group_out) / static_cast<double>(round_up(d.group_out, 8)) >
          static_cast<double>(s.out_w) / static_cast<double>(round_up(s.out_w, 16));
+}
+
+// Channels per group up to which the stride-1 direct kernels beat im2col +
+// GEMM at any size (LeNet-5: 1 -> 6 and 6 -> 16). With more, the reduction is
+// long enough for the blocked GEMM, whose cache blocking the direct kernels
+// lack...
+constexpr int64_t kDirectMaxChannels = 16;
+// ...except, up to 128 channels per group on AVX2, where the direct kernel
+// leaves no vector lane idle and each zero-padded image stays in L2 (the
+// GEMM path writes and rereads its column matrix instead). Measured on a
+// 2-core AMD EPYC (Zen, AVX2) with the benchmarks' CIFAR-sized 3x3 layers,
+// batch 64, forward: 32 -> 32 at 32x32 0.6x -> 0.9-1.1x PyTorch, 32/64 -> 64
+// at 16x16 0.8x -> 1.1-1.3x, 64 -> 128 at 8x8 (lanes across channels) 0.8x ->
+// 0.9-1.0x; ResNet's 64 channels at 56x56 (an 841 KiB image) stayed faster on
+// the GEMM path. The AVX-512 GEMM (and the portable builds) keep the GEMM
+// path: the direct kernels are AVX2 and the range was not measured there.
+constexpr int64_t kWideDirectMaxChannels = 128;
+constexpr int64_t kWideDirectMaxImageBytes = 256 * 1024;
+
+// Whether the wide range applies: the direct kernels thread over images only,
+// so it also needs an image per thread the work deserves (the GEMM path
+// threads inside the GEMM for a small batch).
+bool wide_direct_fits(const Conv2dShape& s, const Dims& d, int64_t planes, int64_t padded_plane,
+                      std::size_t elem_size) {
+  return std::max(d.group_in, d.group_out) <= kWideDirectMaxChannels &&
+         planes * padded_plane * static_cast<int64_t>(elem_size) <= kWideDirectMaxImageBytes &&
+         cpu_features().avx2_fma && !cpu_features().avx512f &&
+         s.batch >= threads_for_flops(static_cast<double>(s.batch) * sample_flops(s, d));
+}
+
+bool few_channels(const Dims& d) { return d.group_in <= kDirectMaxChannels && d.group_out <= kDirectMaxChannels; }
+
+bool stride1_with_taps(const Conv2dShape& s, const Dims& d) {
+  return s.stride_h == 1 && s.stride_w == 1 && !d.pointwise;
+}
+
+// Forward: a correlation writing rows of out_w pixels in 16-wide tiles, or
+// the broadcast GEMM with 8-lane vectors across output channels.
+bool use_stride1_direct(const Conv2dShape& s, const Dims& d, std::size_t elem_size) {
+  if (!stride1_with_taps(s, d)) return false;
+  if (few_channels(d)) return true;
+  const bool lanes_full = lanes_across_channels(s, d) ? d.group_out % 8 == 0 : s.out_w % 16 == 0;
+  return lanes_full && wide_direct_fits(s, d, d.group_in, (s.in_h + 2 * s.pad_h) * (s.in_w + 2 * s.pad_w), elem_size);
+}
+
+// The direct backward computes dx as a correlation of dy padded by dilation *
+// (kernel - 1) - padding, which must be >= 0 on each side; a padding beyond
+// the kernel's reach is left to the GEMM path.
+bool stride1_backward_with_taps(const Conv2dShape& s, const Dims& d) {
+  return stride1_with_taps(s, d) && s.pad_h <= s.dilation_h * (s.kernel_h - 1) &&
+         s.pad_w <= s.dilation_w * (s.kernel_w - 1);
+}
+
+// dx: a correlation writing rows of in_w pixels.
+bool use_stride1_direct_input_grad(const Conv2dShape& s, const Dims& d, std::size_t elem_size) {
+  if (!stride1_backward_with_taps(s, d)) return false;
+  if (few_channels(d)) return true;
+  const int64_t dy_plane = (s.out_h + 2 * (s.dilation_h * (s.kernel_h - 1) - s.pad_h)) *
+                           (s.out_w + 2 * (s.dilation_w * (s.kernel_w - 1) - s.pad_w));
+  return s.in_w % 16 == 0 && wide_direct_fits(s, d, d.group_out, dy_plane, elem_size);
+}
+
+// The direct weight gradient only for few channels: with 32-64 channels
+// (CIFAR-sized, 3x3) it lost to the GEMM path's (measured).
+bool use_stride1_direct_weight_grad(const Conv2dShape& s, const Dims& d) {
+  return few_channels(d) && stride1_backward_with_taps(s, d);
 }
 
 template <typename T>
@@ -556,7 +604,7 @@ void stride1_direct_backward(const Conv2dShape& s, const Dims& d, const T* dy, c
 template <typename T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
   const Dims d = dims_of(s);
-  if (use_stride1_direct(s, d)) {
+  if (use_stride1_direct(s, d, sizeof(T))) {
     stride1_direct_forward(s, d, x, weight, bias, y);
     return;
   }
@@ -601,11 +649,15 @@ void conv2d_backward(const Conv2dShape& s, const T* dy, const T* x, const T* wei
                      T* dbias) {
   const Dims d = dims_of(s);
   if (dbias != nullptr) bias_grad(dy, dbias, s.batch, s.out_channels, d.out_plane);
-  if (dx == nullptr && dweight == nullptr) return;
-  if (use_stride1_direct_backward(s, d)) {
-    stride1_direct_backward(s, d, dy, x, weight, dx, dweight);
-    return;
+  // Each gradient the direct kernels take is done there; the GEMM path below does the rest.
+  T* const direct_dx = dx != nullptr && use_stride1_direct_input_grad(s, d, sizeof(T)) ? dx : nullptr;
+  T* const direct_dweight = dweight != nullptr && use_stride1_direct_weight_grad(s, d) ? dweight : nullptr;
+  if (direct_dx != nullptr || direct_dweight != nullptr) {
+    stride1_direct_backward(s, d, dy, x, weight, direct_dx, direct_dweight);
+    if (direct_dx != nullptr) dx = nullptr;
+    if (direct_dweight != nullptr) dweight = nullptr;
   }
+  if (dx == nullptr && dweight == nullptr) return;
 
   const Plan plan = plan_for(s, d);
   const int64_t weight_size = s.out_channels * d.col_rows;
