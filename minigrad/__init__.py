@@ -4,43 +4,62 @@
 from minigrad._extension import _C
 
 # isort: split
+import builtins
+
+# isort: split
 from minigrad import cuda, nn, optim
 from minigrad.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from minigrad.backend import device
 from minigrad.creation import (
     arange,
+    as_tensor,
     empty,
+    eye,
     from_numpy,
     full,
     full_like,
+    linspace,
     ones,
     ones_like,
     rand,
     randint,
     randn,
+    randperm,
     tensor,
     zeros,
     zeros_like,
 )
 from minigrad.functional import (  # noqa: F401
     abs,
+    add,
+    all,
+    allclose,
     amax,
     amin,
+    any,
     argmax,
     argmin,
+    argsort,
+    bmm,
     cat,
     ceil,
+    chunk,
     clamp,
     clamp_max,
     clamp_min,
+    clone,
     cumsum,
+    div,
+    equal,
     exp,
     flatten,
     flip,
     floor,
     floor_divide,
     fmod,
+    gather,
     index_select,
+    isclose,
     isfinite,
     isinf,
     isnan,
@@ -53,8 +72,13 @@ from minigrad.functional import (  # noqa: F401
     mean,
     min,
     minimum,
+    mul,
     narrow,
+    neg,
+    norm,
+    outer,
     permute,
+    pow,
     prod,
     reciprocal,
     relu,
@@ -65,15 +89,23 @@ from minigrad.functional import (  # noqa: F401
     rsqrt,
     sigmoid,
     softmax,
+    sort,
+    split,
     sqrt,
     squeeze,
     stack,
+    std,
+    sub,
     sum,
     tanh,
+    topk,
     transpose,
+    tril,
+    triu,
     trunc,
     unbind,
     unsqueeze,
+    var,
     where,
 )
 from minigrad.random import manual_seed
@@ -83,9 +115,28 @@ from minigrad.tensor import Tensor, float32, float64, int64, uint8
 from minigrad.tensor import bool_ as bool  # noqa: A004 (PyTorch's name: minigrad.bool)
 
 # isort: split
-from minigrad import onnx  # noqa: F401 (minigrad.onnx.export; the onnx package is imported only when it runs)
+from minigrad import (
+    onnx,  # noqa: F401 (minigrad.onnx.export; the onnx package is imported only when it runs)
+    utils,  # noqa: F401 (minigrad.utils.data, as torch.utils.data)
+)
+
+# PyTorch's other names for the dtypes minigrad has (no int32/float16: minigrad.int is not defined).
+long = int64
+float = float32  # noqa: A001
+double = float64
 
 square = Tensor.square  # minigrad.square(x), as torch.square
+mm = Tensor.mm
+
+
+def is_tensor(obj: object) -> builtins.bool:
+    """Whether obj is a minigrad Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> builtins.int:
+    """The number of elements of input."""
+    return input.numel()
 
 __version__ = "0.1.0"
 
@@ -97,6 +148,15 @@ __all__ = [
     "int64",
     "uint8",
     "bool",
+    "long",
+    "float",
+    "double",
+    "is_tensor",
+    "numel",
+    "as_tensor",
+    "linspace",
+    "eye",
+    "randperm",
     "tensor",
     "from_numpy",
     "zeros",
@@ -117,6 +177,33 @@ __all__ = [
     "is_grad_enabled",
     "set_grad_enabled",
     "abs",
+    "add",
+    "all",
+    "allclose",
+    "any",
+    "argsort",
+    "bmm",
+    "chunk",
+    "clone",
+    "div",
+    "equal",
+    "gather",
+    "isclose",
+    "mm",
+    "mul",
+    "neg",
+    "norm",
+    "outer",
+    "pow",
+    "sort",
+    "split",
+    "std",
+    "sub",
+    "topk",
+    "tril",
+    "triu",
+    "var",
+    "utils",
     "amax",
     "amin",
     "argmax",

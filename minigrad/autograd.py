@@ -42,8 +42,7 @@ def is_grad_enabled() -> bool:
     return getattr(_grad_mode, "enabled", True)
 
 
-def set_grad_enabled(mode: bool) -> None:
-    """Turn recording on or off (in this thread)."""
+def _set_grad_mode(mode: bool) -> None:
     _grad_mode.enabled = bool(mode)
 
 
@@ -56,10 +55,34 @@ class _GradMode(contextlib.ContextDecorator):
         if not hasattr(_grad_mode, "saved"):
             _grad_mode.saved = []
         _grad_mode.saved.append(is_grad_enabled())
-        set_grad_enabled(self.mode)
+        _set_grad_mode(self.mode)
 
     def __exit__(self, *exc: object) -> None:
-        set_grad_enabled(_grad_mode.saved.pop())
+        _set_grad_mode(_grad_mode.saved.pop())
+
+
+class set_grad_enabled(_GradMode):  # noqa: N801 (PyTorch's name)
+    """Turn recording on or off in this thread, as PyTorch's: a plain call takes effect at once
+    and stays; as a context manager or decorator the mode before it is restored on exit."""
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
+        self._before: bool | None = is_grad_enabled()  # what `with` restores; None once used
+        _set_grad_mode(self.mode)
+
+    def __enter__(self) -> None:
+        before, self._before = self._before, None
+        super().__enter__()
+        if before is not None:  # the mode changed in __init__: restore the one before it
+            _grad_mode.saved[-1] = before
+
+    def __call__(self, func: Callable) -> Callable:
+        # Decorating must not change the mode of the code that defines the function;
+        # each call then restores the mode its caller had.
+        if self._before is not None:
+            _set_grad_mode(self._before)
+        self._before = None
+        return super().__call__(func)
 
 
 class no_grad(_GradMode):  # noqa: N801 (PyTorch's name)
@@ -127,7 +150,7 @@ class Function:
     self.be is the inputs' backend; self.needs_grad(i) says whether input i wants a gradient.
     """
 
-    __slots__ = ("next", "saved", "seq", "be", "retained", "versions", "__weakref__")
+    __slots__ = ("next", "saved", "seq", "be", "retained", "versions", "grad_hooks", "__weakref__")
 
     @classmethod
     def apply(cls, *inputs: Tensor | None, **params) -> Tensor:
@@ -171,6 +194,7 @@ class Function:
         if record and is_grad_enabled():
             fn.seq = next(_sequence)
             fn.retained = None
+            fn.grad_hooks = None
             fn.versions = _saved_versions(be, (*inputs, result), (*arrays, out), fn.saved) if fn.saved else None
             result._requires_grad = True
             result.grad_fn = fn
@@ -303,29 +327,65 @@ _callbacks = threading.local()  # .queue: callables to run when this thread's ba
 
 
 class RemovableHook:
-    """Returned by Tensor.register_post_accumulate_grad_hook; remove() unregisters the hook."""
+    """Returned by Tensor.register_hook and register_post_accumulate_grad_hook; remove()
+    unregisters the hook. A leaf's hooks are counted (_hooked_leaves) while any is registered."""
 
     _next_id = itertools.count()
 
-    def __init__(self, tensor: Tensor, hook: Callable[[Tensor], None]) -> None:
+    def __init__(self, hooks: dict, hook: Callable, on_leaf: bool) -> None:
         global _hooked_leaves
         self.id = next(RemovableHook._next_id)
-        self._hooks = _leaf_hooks(tensor)
-        if not self._hooks:
+        self._hooks, self._on_leaf = hooks, on_leaf
+        if on_leaf and not hooks:
             _hooked_leaves += 1
-        self._hooks[self.id] = hook
+        hooks[self.id] = hook
 
     def remove(self) -> None:
         global _hooked_leaves
-        if self._hooks.pop(self.id, None) is not None and not self._hooks:
+        if self._hooks.pop(self.id, None) is not None and self._on_leaf and not self._hooks:
             _hooked_leaves -= 1
 
 
-def _leaf_hooks(t: Tensor) -> dict:
-    hooks = getattr(t, "_post_accumulate_grad_hooks", None)
+def _hooks_of(t: Tensor, slot: str) -> dict:
+    hooks = getattr(t, slot, None)
     if hooks is None:
-        hooks = t._post_accumulate_grad_hooks = {}
+        hooks = {}
+        setattr(t, slot, hooks)
     return hooks
+
+
+def _check_hook(t: Tensor, hook: Callable, op: str) -> None:
+    if not t._requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    if not callable(hook):
+        raise TypeError(f"{op}: hook must be callable, got {type(hook).__name__}")
+
+
+def register_hook(t: Tensor, hook: Callable[[Tensor], Tensor | None]) -> RemovableHook:
+    """Call hook(grad) with the gradient with respect to t each time a backward pass computes it
+    (a leaf's summed over all its uses, before it reaches .grad); a tensor returned replaces that
+    gradient, for t and everything before it on the tape (PyTorch's Tensor.register_hook)."""
+    _check_hook(t, hook, "register_hook")
+    if t.grad_fn is None:
+        return RemovableHook(_hooks_of(t, "_grad_hooks"), hook, on_leaf=True)
+    if t.grad_fn.grad_hooks is None:
+        t.grad_fn.grad_hooks = (t.device, {})
+    return RemovableHook(t.grad_fn.grad_hooks[1], hook, on_leaf=False)
+
+
+def _run_grad_hooks(hooks: dict, grad, device: str):
+    """The gradient after each hook in turn (one returning None leaves it as it is)."""
+    for hook in list(hooks.values()):
+        out = hook(Tensor._make(grad, device))
+        if out is None:
+            continue
+        if not isinstance(out, Tensor) or out.shape != tuple(grad.shape):
+            raise RuntimeError(
+                f"hook returned {getattr(out, 'shape', type(out).__name__)}; it must return None or a "
+                f"tensor of the gradient's shape {tuple(grad.shape)}"
+            )
+        grad = out._data
+    return grad
 
 
 def register_post_accumulate_grad_hook(t: Tensor, hook: Callable[[Tensor], None]) -> RemovableHook:
@@ -333,11 +393,8 @@ def register_post_accumulate_grad_hook(t: Tensor, hook: Callable[[Tensor], None]
     been accumulated into t.grad (all its uses summed), as PyTorch's hook of the same name."""
     if t.grad_fn is not None:
         raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
-    if not t._requires_grad:
-        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-    if not callable(hook):
-        raise TypeError(f"register_post_accumulate_grad_hook: hook must be callable, got {type(hook).__name__}")
-    return RemovableHook(t, hook)
+    _check_hook(t, hook, "register_post_accumulate_grad_hook")
+    return RemovableHook(_hooks_of(t, "_post_accumulate_grad_hooks"), hook, on_leaf=True)
 
 
 def queue_callback(callback: Callable[[], None]) -> None:
@@ -351,8 +408,12 @@ def queue_callback(callback: Callable[[], None]) -> None:
 
 
 def _run_leaf_hooks(leaf: Tensor) -> None:
-    for hook in list(leaf._post_accumulate_grad_hooks.values()):
+    for hook in list((getattr(leaf, "_post_accumulate_grad_hooks", None) or {}).values()):
         hook(leaf)
+
+
+def _is_hooked_leaf(t) -> bool:
+    return bool(getattr(t, "_post_accumulate_grad_hooks", None) or getattr(t, "_grad_hooks", None))
 
 
 def _hooked_leaf_edges(root_fns: list) -> dict:
@@ -365,7 +426,7 @@ def _hooked_leaf_edges(root_fns: list) -> dict:
             if edge is None:
                 continue
             if not isinstance(edge, Function):
-                if getattr(edge, "_post_accumulate_grad_hooks", None):
+                if _is_hooked_leaf(edge):
                     counts[edge] = counts.get(edge, 0) + 1
             elif edge not in seen:
                 seen.add(edge)
@@ -447,18 +508,27 @@ def grad(
 
 def _run_backward(roots: list, retain_graph: bool, captured: dict | None) -> None:
     """Replay the nodes reachable from the roots (tensor, gradient) in decreasing sequence order.
-    Leaves accumulate into .grad (then their post-accumulate-grad hooks run, after the last edge
-    reaching them); with captured ({id of a node or leaf: None}), the gradients reaching those
-    are stored there instead and no .grad changes (autograd.grad)."""
+    A node's gradient passes through its output's register_hook hooks first. Leaves accumulate
+    into .grad (a leaf with register_hook hooks receives the sum of its edges through them after
+    the last edge reaching it; then its post-accumulate-grad hooks run); with captured ({id of a
+    node or leaf: None}), the gradients reaching those are stored there instead and no .grad
+    changes (autograd.grad)."""
     grads: dict = {}
     heap: list = []
     accumulating = captured is None
     # hooked leaf -> edges still to come; a leaf's hooks run when its count reaches 0
     nodes = [root.grad_fn for root, _ in roots if root.grad_fn is not None]
-    pending = _hooked_leaf_edges(nodes) if _hooked_leaves and accumulating else None
+    pending = _hooked_leaf_edges(nodes) if _hooked_leaves else None
     reached = set()  # hooked leaves that received a gradient in this pass
+    waiting: dict = {}  # leaf with register_hook hooks -> the sum of its edges so far
 
     def to_leaf(leaf: Tensor, g, be) -> None:
+        if pending and leaf in pending and getattr(leaf, "_grad_hooks", None):
+            waiting[leaf] = g if leaf not in waiting else be.add(waiting[leaf], g)
+        else:
+            deliver(leaf, g, be)
+
+    def deliver(leaf: Tensor, g, be) -> None:
         if accumulating:
             _accumulate(leaf, g)
         elif id(leaf) in captured:
@@ -476,12 +546,16 @@ def _run_backward(roots: list, retain_graph: bool, captured: dict | None) -> Non
         if root.grad_fn is not None:
             to_node(root.grad_fn, gradient, get_backend(root.device))
             continue
-        to_leaf(root, gradient, get_backend(root.device))
-        if accumulating and getattr(root, "_post_accumulate_grad_hooks", None):
+        if getattr(root, "_grad_hooks", None):
+            gradient = _run_grad_hooks(root._grad_hooks, gradient, root.device)
+        deliver(root, gradient, get_backend(root.device))
+        if accumulating:
             _run_leaf_hooks(root)
     while heap:
         fn = heapq.heappop(heap)[1]
         grad = grads.pop(fn)
+        if fn.grad_hooks is not None:
+            grad = _run_grad_hooks(fn.grad_hooks[1], grad, fn.grad_hooks[0])
         if captured is not None and id(fn) in captured:
             captured[id(fn)] = grad
         if fn.saved is _FREED:
@@ -514,7 +588,10 @@ def _run_backward(roots: list, retain_graph: bool, captured: dict | None) -> Non
                 if g is not None:
                     reached.add(edge)
                 if not pending[edge] and edge in reached:
-                    _run_leaf_hooks(edge)
+                    if edge in waiting:
+                        deliver(edge, _run_grad_hooks(edge._grad_hooks, waiting.pop(edge), edge.device), fn.be)
+                    if accumulating:
+                        _run_leaf_hooks(edge)
 
 
 def retain_grad(t: Tensor) -> None:

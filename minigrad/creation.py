@@ -140,3 +140,44 @@ def arange(
         dtype = int64 if ints else float32
     data = get_backend(device).arange(start, end, step, _normalize_dtype(dtype))
     return _new(data, device, requires_grad)
+
+
+def _count(n: Any, name: str, op: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"{op}: {name} must be an int, got {type(n).__name__}")
+    if n < 0:
+        raise RuntimeError(f"{op}: {name} must be non-negative, got {n}")
+    return int(n)
+
+
+def linspace(
+    start: float, end: float, steps: int, dtype: Any = None, device: str = "cpu", requires_grad: bool = False
+) -> Tensor:
+    """steps values evenly spaced from start to end, both included (float32 unless dtype says)."""
+    steps = _count(steps, "steps", "linspace")
+    values = np.linspace(float(start), float(end), steps, dtype=np.float64)
+    return tensor(values, dtype=_float_dtype(dtype), device=device, requires_grad=requires_grad)
+
+
+def eye(
+    n: int, m: int | None = None, dtype: Any = None, device: str = "cpu", requires_grad: bool = False
+) -> Tensor:
+    """The n x m (default n x n) matrix with ones on the diagonal."""
+    n = _count(n, "n", "eye")
+    m = n if m is None else _count(m, "m", "eye")
+    return tensor(np.eye(n, m), dtype=_float_dtype(dtype), device=device, requires_grad=requires_grad)
+
+
+def randperm(n: int, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+    """A random permutation of 0 .. n-1 (int64 unless dtype says) from minigrad's seeded generator."""
+    n = _count(n, "n", "randperm")
+    values = _random.generator().permutation(n)
+    return tensor(values, dtype=int64 if dtype is None else dtype, device=device, requires_grad=requires_grad)
+
+
+def as_tensor(data: Any, dtype: Any = None, device: str | None = None) -> Tensor:
+    """data as a tensor: a Tensor itself when its dtype and device already match (no copy),
+    else a converted one, as torch.as_tensor."""
+    if isinstance(data, Tensor):
+        return data.to(device=device, dtype=dtype)
+    return tensor(data, dtype=dtype, device=device or "cpu")

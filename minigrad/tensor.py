@@ -74,9 +74,9 @@ class Tensor:
     """
 
     # _view: (base, function taking this view from the base, base version then) for a view, else None
-    # _post_accumulate_grad_hooks: left unset until a hook is registered (see autograd)
+    # _post_accumulate_grad_hooks, _grad_hooks (a leaf's): left unset until a hook is registered (see autograd)
     __slots__ = ("_data", "device", "_requires_grad", "grad", "grad_fn", "_version_counter", "_view",
-                 "_post_accumulate_grad_hooks", "__weakref__")
+                 "_post_accumulate_grad_hooks", "_grad_hooks", "__weakref__")
     __array_priority__ = 1000  # numpy scalars/arrays defer to Tensor's reflected operators
 
     def __init__(self, data: Any, requires_grad: bool = False, device: str | None = None):
@@ -333,6 +333,12 @@ class Tensor:
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in .grad during backward."""
         _autograd.retain_grad(self)
+
+    def register_hook(self, hook: Any) -> Any:
+        """hook(grad) runs each time the gradient with respect to this tensor is computed in a
+        backward pass (for a leaf: all its uses summed, before .grad is updated); a tensor it
+        returns replaces the gradient. Returns a handle whose remove() unregisters it (as PyTorch)."""
+        return _autograd.register_hook(self, hook)
 
     def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
         """hook(self) runs once per backward(), after this leaf's gradient of that pass is
@@ -614,11 +620,11 @@ class Tensor:
     def ge(self, other: Any) -> Tensor:
         return _F.compare("ge", self, other)
 
-    def add(self, other: Any) -> Tensor:
-        return _F.add(self, other)
+    def add(self, other: Any, alpha: float = 1) -> Tensor:
+        return _F.add(self, other if alpha == 1 else _F.mul(other, alpha))
 
-    def sub(self, other: Any) -> Tensor:
-        return _F.sub(self, other)
+    def sub(self, other: Any, alpha: float = 1) -> Tensor:
+        return _F.sub(self, other if alpha == 1 else _F.mul(other, alpha))
 
     def mul(self, other: Any) -> Tensor:
         return _F.mul(self, other)
@@ -731,10 +737,10 @@ class Tensor:
     def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
         return _F.mean(self, dim, keepdim)
 
-    def max(self, dim: int | None = None, keepdim: bool = False) -> Any:
+    def max(self, dim: int | Tensor | None = None, keepdim: bool = False) -> Any:
         return _F.max(self, dim, keepdim)
 
-    def min(self, dim: int | None = None, keepdim: bool = False) -> Any:
+    def min(self, dim: int | Tensor | None = None, keepdim: bool = False) -> Any:
         return _F.min(self, dim, keepdim)
 
     def amax(self, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
@@ -772,6 +778,24 @@ class Tensor:
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
         return _F.topk(self, k, dim, largest, sorted)
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+        return _F.argsort(self, dim, descending, stable)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        return _F.tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        return _F.triu(self, diagonal)
+
+    def isclose(self, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Tensor:
+        return _F.isclose(self, other, rtol, atol, equal_nan)
+
+    def bmm(self, other: Tensor) -> Tensor:
+        return _F.bmm(self, other)
+
+    def outer(self, vec2: Tensor) -> Tensor:
+        return _F.outer(self, vec2)
 
     def equal(self, other: Tensor) -> bool:
         return _F.equal(self, other)

@@ -47,7 +47,7 @@ from minigrad.functional.elementwise import (
     trunc,
     where,
 )
-from minigrad.functional.linalg import matmul
+from minigrad.functional.linalg import bmm, matmul, outer
 from minigrad.functional.loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -86,8 +86,10 @@ from minigrad.functional.reduce import (
     any,
     argmax,
     argmin,
+    argsort,
     cumsum,
     equal,
+    isclose,
     logsumexp,
     max,
     mean,
@@ -126,6 +128,8 @@ from minigrad.functional.shape import (
     squeeze,
     stack,
     transpose,
+    tril,
+    triu,
     unbind,
     unsqueeze,
 )
@@ -145,10 +149,12 @@ __all__ = [
     "any",
     "argmax",
     "argmin",
+    "argsort",
     "avg_pool2d",
     "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "bmm",
     "cast",
     "cat",
     "ceil",
@@ -177,6 +183,7 @@ __all__ = [
     "gelu",
     "index",
     "index_select",
+    "isclose",
     "isfinite",
     "isinf",
     "isnan",
@@ -239,4 +246,7 @@ __all__ = [
     "unsqueeze",
     "var",
     "where",
+    "outer",
+    "tril",
+    "triu",
 ]

@@ -62,3 +62,19 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     if a.ndim == 1:
         out = squeeze(out, -2 if b.ndim > 1 else -1)
     return out
+
+
+def bmm(input: Tensor, other: Tensor) -> Tensor:
+    """Batched matrix product of (b, n, m) and (b, m, p) tensors, without broadcasting."""
+    if input.ndim != 3 or other.ndim != 3:
+        raise RuntimeError(f"bmm: both arguments must be 3-D, got shapes {input.shape} and {other.shape}")
+    if input.shape[0] != other.shape[0]:
+        raise RuntimeError(f"bmm: batch sizes differ: {input.shape} and {other.shape}")
+    return matmul(input, other)
+
+
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    """The outer product of two 1-D tensors: out[i, j] = input[i] * vec2[j]."""
+    if input.ndim != 1 or vec2.ndim != 1:
+        raise RuntimeError(f"outer: both arguments must be 1-D, got shapes {input.shape} and {vec2.shape}")
+    return unsqueeze(input, 1) * unsqueeze(vec2, 0)

@@ -10,6 +10,7 @@ from typing import Any
 
 from minigrad.autograd import Function
 from minigrad.backend import get_backend
+from minigrad.functional import elementwise as _elementwise
 from minigrad.functional._common import _dim, _dims, _require_float
 from minigrad.tensor import Tensor, int64
 
@@ -120,13 +121,19 @@ def _max_min(input: Tensor, dim: int | None, keepdim: bool, largest: bool, op: s
     return MaxResult(values, argmax(input, d, keepdim) if largest else argmin(input, d, keepdim))
 
 
-def max(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:  # noqa: A001
-    """The largest element, or (values, indices) over dim."""
+def max(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -> Any:  # noqa: A001
+    """The largest element, (values, indices) over dim, or with a tensor in place of dim
+    (max(a, b)) the elementwise maximum."""
+    if isinstance(dim, Tensor):
+        return _elementwise.maximum(input, dim)
     return _max_min(input, dim, keepdim, True, "max")
 
 
-def min(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:  # noqa: A001
-    """The smallest element, or (values, indices) over dim."""
+def min(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -> Any:  # noqa: A001
+    """The smallest element, (values, indices) over dim, or with a tensor in place of dim
+    (min(a, b)) the elementwise minimum."""
+    if isinstance(dim, Tensor):
+        return _elementwise.minimum(input, dim)
     return _max_min(input, dim, keepdim, False, "min")
 
 
@@ -258,6 +265,11 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
     return SortResult(gather(input, d, indices), indices)
 
 
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    """The indices that sort input along dim (sort(...).indices)."""
+    return sort(input, dim, descending, stable).indices
+
+
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> SortResult:  # noqa: A002
     """The k largest (or smallest) elements along dim and their indices, as torch.topk."""
     from minigrad.functional.shape import gather
@@ -276,12 +288,24 @@ def equal(input: Tensor, other: Tensor) -> bool:
     return input.shape == other.shape and bool(all(input == other))
 
 
-def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
-    """|input - other| <= atol + rtol * |other| everywhere (broadcasting), as torch.allclose."""
-    close = (input - other).abs() <= atol + rtol * other.abs()
+def isclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Tensor:
+    """Elementwise |input - other| <= atol + rtol * |other| (broadcasting), as torch.isclose:
+    equal values (infinities too) are close, other non-finite ones are not; NaNs only with equal_nan."""
+    if rtol < 0 or atol < 0:
+        raise RuntimeError(f"isclose: rtol ({rtol}) and atol ({atol}) must be non-negative")
+    if not isinstance(other, Tensor):
+        other = Tensor._make(get_backend(input.device).full((), other, input.dtype), input.device)
+    finite = _elementwise.isfinite(input) & _elementwise.isfinite(other)
+    a, b = _elementwise.where(finite, input, 0), _elementwise.where(finite, other, 0)  # no inf - inf
+    close = (input == other) | (finite & ((a - b).abs() <= atol + rtol * b.abs()))
     if equal_nan:
-        close = close | ((input != input) & (other != other))
-    return bool(all(close))
+        close = close | (_elementwise.isnan(input) & _elementwise.isnan(other))
+    return close
+
+
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+    """isclose everywhere (broadcasting), as torch.allclose."""
+    return bool(all(isclose(input, other, rtol, atol, equal_nan)))
 
 
 # --- amax/amin, logsumexp, prod, cumsum --------------------------------------------------------

@@ -538,3 +538,27 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     if input.ndim == 0:
         return reshape(input, (1,))[positions].reshape(index.shape)
     return _take(input, d, positions)
+
+
+def _triangle(input: Tensor, diagonal: int, lower: bool, op: str) -> Tensor:
+    if input.ndim < 2:
+        raise RuntimeError(f"{op}: input must have at least 2 dimensions, got shape {input.shape}")
+    if isinstance(diagonal, bool) or not isinstance(diagonal, (int, np.integer)):
+        raise TypeError(f"{op}: diagonal must be an int, got {type(diagonal).__name__}")
+    rows, cols = input.shape[-2:]
+    keep = np.tri(rows, cols, int(diagonal), dtype=bool)
+    drop = ~keep if lower else np.tri(rows, cols, int(diagonal) - 1, dtype=bool)
+    mask = Tensor._make(get_backend(input.device).from_numpy(drop), input.device)
+    return masked_fill(input, mask, 0)
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two dims (elements on and below the diagonal-th diagonal),
+    zero elsewhere."""
+    return _triangle(input, diagonal, True, "tril")
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle of the last two dims (elements on and above the diagonal-th diagonal),
+    zero elsewhere."""
+    return _triangle(input, diagonal, False, "triu")
