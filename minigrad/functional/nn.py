@@ -18,7 +18,7 @@ from minigrad.functional._common import (
     _require_same_device,
     _require_tensor,
 )
-from minigrad.functional.elementwise import clamp, mul, rsqrt, softplus, where
+from minigrad.functional.elementwise import clamp, exp, mul, rsqrt, softplus, where
 from minigrad.functional.reduce import mean, norm
 from minigrad.functional.reduce import sum as _sum  # the differentiable sum, not the builtin
 from minigrad.functional.shape import cat, expand, unsqueeze
@@ -344,11 +344,13 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def _expm1(input: Tensor) -> Tensor:
-    """exp(input) - 1 for input <= 0, to full precision: exp(x) - 1 loses the digits of small x
-    to cancellation, and there is no expm1 kernel; 2 t / (1 - t) with t = tanh(x / 2) is exact
-    math, tanh keeps small x's digits, and 1 - t >= 1 for x <= 0."""
+    """exp(input) - 1 for input <= 0 to full precision, value and gradient (there is no expm1
+    kernel). Near 0, exp(x) - 1 loses x's digits to cancellation; 2 t / (1 - t) with t = tanh(x / 2)
+    is the same function, keeps them, and its gradient (1 + t) / (1 - t) (through tanh's 1 - t^2)
+    is accurate while t is far from -1. Below -1, exp(x) - 1 is itself accurate (no cancellation)
+    and so is its gradient exp(x)."""
     t = tanh(input * 0.5)
-    return t * 2 / (1 - t)
+    return where(input < -1.0, exp(input) - 1, t * 2 / (1 - t))
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -626,6 +628,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
     """input / max(p-norm of input along dim, eps): unit vectors along dim, a zero vector staying
     zero, as PyTorch."""
     _require_float("normalize", input)
+    dim = _dim(dim, input.ndim, "normalize")
     return input / clamp(norm(input, p, dim, keepdim=True), min=eps)
 
 
@@ -635,6 +638,7 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     clamped at eps on its own and the result stays within [-1, 1]."""
     _require_float("cosine_similarity", x1, x2)
     shape = _broadcast_shape("cosine_similarity", x1.shape, x2.shape)
+    dim = _dim(dim, len(shape), "cosine_similarity")
     x1, x2 = expand(x1, shape), expand(x2, shape)
     return _sum(normalize(x1, 2.0, dim, eps) * normalize(x2, 2.0, dim, eps), dim)
 
