@@ -358,7 +358,8 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     _require_float("elu", input)
     if inplace:
         return input._inplace("elu", lambda x: elu(x, alpha))
-    # the clamp keeps exp of large positive inputs (not picked, but differentiated) finite
+    # clamped: the negative branch is computed and differentiated everywhere, so it must stay finite
+    # where input > 0 (1 - tanh(x / 2) reaches 0), or its zero gradient there would become nan
     return where(input > 0, input, _expm1(clamp(input, max=0.0)) * alpha)
 
 
