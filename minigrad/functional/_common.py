@@ -59,6 +59,14 @@ def _dims(dim: int | Sequence[int] | None, ndim: int, op: str) -> tuple[int, ...
     return tuple(sorted(_dim(int(d), ndim, op) for d in dim))
 
 
+def _broadcast_shape(op: str, a: tuple, b: tuple) -> tuple:
+    """The shape a and b broadcast to; ValueError naming op when they do not broadcast."""
+    try:
+        return np.broadcast_shapes(a, b)
+    except ValueError:
+        raise ValueError(f"{op}: shapes {a} and {b} cannot be broadcast together") from None
+
+
 def _shape_args(shape: tuple) -> tuple:
     """reshape(2, 3) and reshape((2, 3)) alike."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):

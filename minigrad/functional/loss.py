@@ -1,13 +1,15 @@
-"""Losses: cross-entropy, NLL, MSE, binary cross-entropy (with logits)."""
+"""Losses: cross-entropy, NLL, MSE, L1, smooth L1 and Huber, KL divergence, binary cross-entropy
+(with logits)."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from minigrad.autograd import Function
 from minigrad.backend import get_backend
-from minigrad.functional._common import _require_float, _require_same_device, _require_tensor
-from minigrad.functional.elementwise import cast, neg
+from minigrad.functional._common import _broadcast_shape, _require_float, _require_same_device, _require_tensor
+from minigrad.functional.elementwise import abs, cast, exp, log, neg, where  # abs: the differentiable one
 from minigrad.functional.nn import log_softmax
 from minigrad.functional.reduce import mean, sum  # the differentiable sum, not the builtin
 from minigrad.functional.shape import permute, reshape, unsqueeze
@@ -16,9 +18,10 @@ from minigrad.tensor import Tensor, int64
 _REDUCTIONS = ("none", "mean", "sum")
 
 
-def _check_reduction(op: str, reduction: str) -> None:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{op}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+def _check_reduction(op: str, reduction: str, allowed: tuple[str, ...] = _REDUCTIONS) -> None:
+    if reduction not in allowed:
+        *first, last = (repr(r) for r in allowed)
+        raise ValueError(f"{op}: reduction must be {', '.join(first)} or {last}, got {reduction!r}")
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -172,12 +175,84 @@ def nll_loss(
     return reshape(loss, loss_shape) if reduction == "none" else loss
 
 
+def _check_pointwise(op: str, input: Tensor, target: Tensor, warn: bool = True) -> None:
+    """The checks of a loss computed elementwise from input and target, as PyTorch's: floating
+    tensors, shapes that broadcast; with warn, a UserWarning when the shapes differ (a (N, 1)
+    input against a (N,) target broadcasts to (N, N), rarely what was meant)."""
+    _require_float(op, input, target)
+    if target.shape != input.shape:
+        _broadcast_shape(op, input.shape, target.shape)
+        if warn:
+            warnings.warn(
+                f"{op}: using a target size {target.shape} that is different to the input size {input.shape}; "
+                "this will likely lead to incorrect results due to broadcasting. "
+                "Please ensure they have the same size.",
+                UserWarning,
+                stacklevel=3,
+            )
+
+
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """(input - target)^2, reduced."""
     _check_reduction("mse_loss", reduction)
-    _require_float("mse_loss", input, target)
+    _check_pointwise("mse_loss", input, target)
     diff = input - target
     return _reduce(diff * diff, reduction)
+
+
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """|input - target|, reduced."""
+    _check_reduction("l1_loss", reduction)
+    _check_pointwise("l1_loss", input, target)
+    return _reduce(abs(input - target), reduction)
+
+
+def _quadratic_near_zero(input: Tensor, target: Tensor, threshold: float, scale: float) -> Tensor:
+    """With z = |input - target|: 0.5 z^2 * scale / threshold where z < threshold, and
+    scale * (z - 0.5 threshold) elsewhere (the two pieces meet with equal slopes at threshold)."""
+    z = abs(input - target)
+    return where(z < threshold, z * z * (0.5 * scale / threshold), (z - 0.5 * threshold) * scale)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """0.5 z^2 / beta where z = |input - target| < beta, z - 0.5 beta elsewhere, reduced; beta = 0
+    is l1_loss."""
+    _check_reduction("smooth_l1_loss", reduction)
+    _check_pointwise("smooth_l1_loss", input, target)
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must not be negative, got {beta}")
+    if beta == 0:
+        return l1_loss(input, target, reduction)
+    return _reduce(_quadratic_near_zero(input, target, beta, 1.0), reduction)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """0.5 z^2 where z = |input - target| < delta, delta (z - 0.5 delta) elsewhere, reduced: delta
+    times smooth_l1_loss with beta = delta."""
+    _check_reduction("huber_loss", reduction)
+    _check_pointwise("huber_loss", input, target)
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    return _reduce(_quadratic_near_zero(input, target, delta, delta), reduction)
+
+
+def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """KL divergence of the distribution input (log-probabilities) from target, pointwise
+    target * (log(target) - input) (0 where target is 0), or exp(target) * (target - input) when
+    target holds log-probabilities too (log_target). reduction "batchmean" divides the sum by the
+    batch size input.shape[0], the KL divergence's definition; "mean", as in PyTorch, by the
+    number of elements."""
+    _check_reduction("kl_div", reduction, (*_REDUCTIONS, "batchmean"))
+    _check_pointwise("kl_div", input, target, warn=False)
+    if log_target:
+        loss = exp(target) * (target - input)
+    else:
+        # target * log(target) with 0 at target == 0 (PyTorch's xlogy): log(1) there keeps both
+        # the value and the gradient finite; a negative target still gives nan, as in PyTorch
+        loss = target * log(where(target == 0, 1.0, target)) - target * input
+    if reduction == "batchmean":
+        return sum(loss) / input.shape[0] if input.ndim else sum(loss)
+    return _reduce(loss, reduction)
 
 
 class BinaryCrossEntropyOp(Function):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -10,9 +11,17 @@ import numpy as np
 from minigrad import random as _random
 from minigrad.autograd import Function
 from minigrad.backend import get_backend
-from minigrad.functional._common import _dim, _require_float, _require_same_device, _require_tensor
-from minigrad.functional.elementwise import mul
-from minigrad.functional.shape import cat, unsqueeze
+from minigrad.functional._common import (
+    _broadcast_shape,
+    _dim,
+    _require_float,
+    _require_same_device,
+    _require_tensor,
+)
+from minigrad.functional.elementwise import clamp, exp, mul, rsqrt, softplus, where
+from minigrad.functional.reduce import mean, norm
+from minigrad.functional.reduce import sum as _sum  # the differentiable sum, not the builtin
+from minigrad.functional.shape import cat, expand, unsqueeze
 from minigrad.tensor import Tensor
 
 # --- neural-network ops ------------------------------------------------------------------------
@@ -326,6 +335,42 @@ def tanh(input: Tensor) -> Tensor:
     return TanhOp.apply(input)
 
 
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """input * sigmoid(input) (swish); inplace=True writes it into input."""
+    _require_float("silu", input)
+    if inplace:
+        return input._inplace("silu", silu)
+    return input * sigmoid(input)
+
+
+def _expm1(input: Tensor) -> Tensor:
+    """exp(input) - 1 for input <= 0 to full precision, value and gradient (there is no expm1
+    kernel). Near 0, exp(x) - 1 loses x's digits to cancellation; 2 t / (1 - t) with t = tanh(x / 2)
+    is the same function, keeps them, and its gradient (1 + t) / (1 - t) (through tanh's 1 - t^2)
+    is accurate while t is far from -1. Below -1, exp(x) - 1 is itself accurate (no cancellation)
+    and so is its gradient exp(x)."""
+    t = tanh(input * 0.5)
+    return where(input < -1.0, exp(input) - 1, t * 2 / (1 - t))
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """input where positive, alpha * (exp(input) - 1) elsewhere; inplace=True writes it into input."""
+    _require_float("elu", input)
+    if inplace:
+        return input._inplace("elu", lambda x: elu(x, alpha))
+    # clamped: the negative branch is computed and differentiated everywhere, so it must stay finite
+    # where input > 0 (1 - tanh(x / 2) reaches 0), or its zero gradient there would become nan
+    return where(input > 0, input, _expm1(clamp(input, max=0.0)) * alpha)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """input * tanh(softplus(input)); inplace=True writes it into input."""
+    _require_float("mish", input)
+    if inplace:
+        return input._inplace("mish", mish)
+    return input * tanh(softplus(input))
+
+
 def _swap_last(ndim: int, dim: int) -> tuple[int, ...]:
     """The permutation exchanging dim and the last axis (its own inverse)."""
     axes = list(range(ndim))
@@ -503,6 +548,100 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
         window = window + padded[:, i : i + channels]
     div = (window * (alpha / size) + k) ** beta
     return input / div
+
+
+def _check_affine(op: str, input: Tensor, weight: Tensor | None, bias: Tensor | None, shape: tuple) -> None:
+    """A normalisation's optional weight and bias have the given shape and input's dtype."""
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is None:
+            continue
+        if t.shape != shape:
+            raise ValueError(f"{op}: expected {name} of shape {shape}, got {t.shape} (input shape {input.shape})")
+        if t.dtype != input.dtype:
+            raise TypeError(f"{op}: {name} dtype {t.dtype} differs from the input's {input.dtype}")
+
+
+def _standardize(input: Tensor, axes: tuple[int, ...], eps: float) -> Tensor:
+    """(input - mean) / sqrt(var + eps) over axes, var the biased variance (as layer and group norm)."""
+    centred = input - mean(input, axes, keepdim=True)
+    return centred * rsqrt(mean(centred * centred, axes, keepdim=True) + eps)
+
+
+def _scale_shift(input: Tensor, weight: Tensor | None, bias: Tensor | None, shape: tuple) -> Tensor:
+    """input * weight + bias, each viewed as shape to broadcast (an absent one skipped)."""
+    if weight is not None:
+        input = input * weight.reshape(shape)
+    if bias is not None:
+        input = input + bias.reshape(shape)
+    return input
+
+
+def layer_norm(
+    input: Tensor,
+    normalized_shape: int | Sequence[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise over the trailing dimensions normalized_shape: (x - mean) / sqrt(var + eps) with
+    the biased variance, then * weight + bias (both of normalized_shape), as PyTorch."""
+    _require_float("layer_norm", input, weight, bias)
+    shape = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) else tuple(
+        int(n) for n in normalized_shape
+    )
+    if not shape:
+        raise ValueError("layer_norm: normalized_shape must have at least one dimension, got ()")
+    k = len(shape)
+    if input.ndim < k or input.shape[input.ndim - k :] != shape:
+        raise ValueError(
+            f"layer_norm: normalized_shape {shape} expects input of shape (*, {', '.join(map(str, shape))}), "
+            f"got {input.shape}"
+        )
+    _check_affine("layer_norm", input, weight, bias, shape)
+    out = _standardize(input, tuple(range(input.ndim - k, input.ndim)), eps)
+    return _scale_shift(out, weight, bias, shape)
+
+
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise (N, C, ...) over each group of C / num_groups channels together with the other
+    dimensions (biased variance), then * weight + bias per channel (both (C,)), as PyTorch."""
+    _require_float("group_norm", input, weight, bias)
+    if input.ndim < 2:
+        raise ValueError(f"group_norm: expected input (N, C, ...) with at least 2 dimensions, got shape {input.shape}")
+    n, c = input.shape[:2]
+    if num_groups < 1 or c % num_groups:
+        raise ValueError(
+            f"group_norm: the {c} channels of input shape {input.shape} are not divisible by num_groups={num_groups}"
+        )
+    _check_affine("group_norm", input, weight, bias, (c,))
+    grouped = input.reshape(n, num_groups, c // num_groups * math.prod(input.shape[2:]))
+    out = _standardize(grouped, (2,), eps).reshape(input.shape)
+    return _scale_shift(out, weight, bias, (c,) + (1,) * (input.ndim - 2))
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """input / max(p-norm of input along dim, eps): unit vectors along dim, a zero vector staying
+    zero, as PyTorch."""
+    _require_float("normalize", input)
+    dim = _dim(dim, input.ndim, "normalize")
+    return input / clamp(norm(input, p, dim, keepdim=True), min=eps)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """The cosine of the angle between x1 and x2 along dim, after broadcasting them: the dot
+    product of normalize(x1, dim=dim, eps=eps) and normalize(x2, ...), as PyTorch, so each norm is
+    clamped at eps on its own and the result stays within [-1, 1]."""
+    _require_float("cosine_similarity", x1, x2)
+    shape = _broadcast_shape("cosine_similarity", x1.shape, x2.shape)
+    dim = _dim(dim, len(shape), "cosine_similarity")
+    x1, x2 = expand(x1, shape), expand(x2, shape)
+    return _sum(normalize(x1, 2.0, dim, eps) * normalize(x2, 2.0, dim, eps), dim)
 
 
 def _zeros(like: Tensor, shape: tuple) -> Tensor:

@@ -41,6 +41,28 @@ def _empty(shape: tuple[int, ...], device: str | None, dtype: Any) -> Parameter:
     return Parameter(_full(shape, 0.0, device, dtype))
 
 
+def _affine_parameters(
+    module: Module, shape: tuple[int, ...], affine: bool, bias: bool, device: Any, dtype: Any
+) -> None:
+    """A normalisation layer's weight (ones) and bias (zeros) of shape, as PyTorch's: both None
+    without affine, the bias None without bias."""
+    if affine:
+        module.weight = Parameter(_full(shape, 1.0, device, dtype))
+    else:
+        module.register_parameter("weight", None)
+    if affine and bias:
+        module.bias = Parameter(_full(shape, 0.0, device, dtype))
+    else:
+        module.register_parameter("bias", None)
+
+
+def _reset_affine(module: Module) -> None:
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
 class Identity(Module):
     """Returns its input."""
 
@@ -234,18 +256,22 @@ class AvgPool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class ReLU(Module):
-    """max(x, 0); inplace=True writes the result into x, as in PyTorch."""
+class _InplaceActivation(Module):
+    """An activation with PyTorch's inplace flag (write the result into x) and repr."""
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.relu(x, self.inplace)
-
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
+
+
+class ReLU(_InplaceActivation):
+    """max(x, 0); inplace=True writes the result into x, as in PyTorch."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.relu(x, self.inplace)
 
 
 class LeakyReLU(Module):
@@ -275,6 +301,35 @@ class Tanh(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.tanh(x)
+
+
+class SiLU(_InplaceActivation):
+    """x * sigmoid(x) (swish); inplace=True writes the result into x."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.silu(x, self.inplace)
+
+
+class Mish(_InplaceActivation):
+    """x * tanh(softplus(x)); inplace=True writes the result into x."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.mish(x, self.inplace)
+
+
+class ELU(Module):
+    """x for x > 0, alpha * (exp(x) - 1) otherwise (inplace=True writes the result into x)."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        self.alpha = alpha
+        self.inplace = inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.elu(x, self.alpha, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
 class Softplus(Module):
@@ -446,14 +501,7 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(_full((num_features,), 1.0, device, dtype))
-        else:
-            self.register_parameter("weight", None)
-        if affine and bias:
-            self.bias = Parameter(_full((num_features,), 0.0, device, dtype))
-        else:
-            self.register_parameter("bias", None)
+        _affine_parameters(self, (num_features,), affine, bias, device, dtype)
         if track_running_stats:
             self.register_buffer("running_mean", _full((num_features,), 0.0, device, dtype))
             self.register_buffer("running_var", _full((num_features,), 1.0, device, dtype))
@@ -471,10 +519,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim not in self._input_ranks:
@@ -518,6 +563,90 @@ class BatchNorm2d(_BatchNorm):
     """Batch normalisation of (N, C, H, W) input."""
 
     _input_ranks = (4,)
+
+
+class LayerNorm(Module):
+    """Normalisation over the trailing dimensions normalized_shape (an int or a shape) of each
+    sample, then a learned elementwise weight (ones) and bias (zeros) of normalized_shape."""
+
+    def __init__(
+        self,
+        normalized_shape: int | tuple[int, ...],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.normalized_shape = shape
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        _affine_parameters(self, shape, elementwise_affine, bias, device, dtype)
+
+    def reset_parameters(self) -> None:
+        _reset_affine(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+            f"bias={self.bias is not None}"
+        )
+
+
+class GroupNorm(Module):
+    """Normalisation of (N, C, ...) over groups of num_channels / num_groups channels, then a
+    learned per-channel weight (ones) and bias (zeros) when affine."""
+
+    def __init__(
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__()
+        if num_groups < 1 or num_channels % num_groups:
+            raise ValueError(
+                f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups ({num_groups})"
+            )
+        self.num_groups = num_groups
+        self.num_channels = num_channels
+        self.eps = eps
+        self.affine = affine
+        _affine_parameters(self, (num_channels,), affine, bias, device, dtype)
+
+    def reset_parameters(self) -> None:
+        _reset_affine(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+            f"bias={self.bias is not None}"
+        )
+
+
+class CosineSimilarity(Module):
+    """The cosine similarity of two inputs along dim (F.cosine_similarity)."""
+
+    def __init__(self, dim: int = 1, eps: float = 1e-8) -> None:
+        super().__init__()
+        self.dim = dim
+        self.eps = eps
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        return F.cosine_similarity(x1, x2, self.dim, self.eps)
 
 
 class LocalResponseNorm(Module):

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+from minigrad.functional.loss import _REDUCTIONS, _check_reduction
 from minigrad.nn import functional as F
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
-_REDUCTIONS = ("mean", "sum", "none")
-
 
 class _Loss(Module):
+    """Checks reduction when made (PyTorch waits for the first call)."""
+
+    _reductions: tuple[str, ...] = _REDUCTIONS
+
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
-        if reduction not in _REDUCTIONS:
-            raise ValueError(
-                f"{type(self).__name__}: reduction must be one of {_REDUCTIONS}, got {reduction!r}"
-            )
+        _check_reduction(type(self).__name__, reduction, self._reductions)
         self.reduction = reduction
 
 
@@ -75,6 +75,53 @@ class MSELoss(_Loss):
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.mse_loss(input, target, reduction=self.reduction)
+
+
+class L1Loss(_Loss):
+    """Mean absolute error."""
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.l1_loss(input, target, reduction=self.reduction)
+
+
+class SmoothL1Loss(_Loss):
+    """Squared error below beta, absolute error above it (F.smooth_l1_loss)."""
+
+    def __init__(self, *, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(reduction)
+        if beta < 0:
+            raise ValueError(f"SmoothL1Loss: beta must not be negative, got {beta}")
+        self.beta = beta
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(_Loss):
+    """Squared error below delta, delta times absolute error above it (F.huber_loss)."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction)
+        if delta <= 0:
+            raise ValueError(f"HuberLoss: delta must be positive, got {delta}")
+        self.delta = delta
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+class KLDivLoss(_Loss):
+    """KL divergence of log-probabilities input from target (F.kl_div); reduction "batchmean"
+    divides by the batch size, "mean" (the default, as PyTorch's) by the number of elements."""
+
+    _reductions = (*_REDUCTIONS, "batchmean")
+
+    def __init__(self, *, reduction: str = "mean", log_target: bool = False) -> None:
+        super().__init__(reduction)
+        self.log_target = log_target
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
 
 
 class BCELoss(_Loss):
