@@ -320,30 +320,34 @@ def _accumulate(leaf: Tensor, grad) -> None:
 
 # --- leaf hooks and end-of-backward callbacks -------------------------------------------------
 
-# How many leaves have post-accumulate-grad hooks (registered and not removed); while it is 0,
+# The leaves with hooks registered and not removed, {id: weak reference} (a leaf that dies leaves;
+# not a WeakSet, which compares its members with ==, elementwise for tensors); while it is empty,
 # backward skips the pass that counts each hooked leaf's incoming edges.
-_hooked_leaves = 0
+_hooked_leaves: dict[int, weakref.ref] = {}
 _callbacks = threading.local()  # .queue: callables to run when this thread's backward() ends
 
 
 class RemovableHook:
     """Returned by Tensor.register_hook and register_post_accumulate_grad_hook; remove()
-    unregisters the hook. A leaf's hooks are counted (_hooked_leaves) while any is registered."""
+    unregisters the hook. A leaf is in _hooked_leaves while any of its hooks is registered."""
 
     _next_id = itertools.count()
 
-    def __init__(self, hooks: dict, hook: Callable, on_leaf: bool) -> None:
-        global _hooked_leaves
+    def __init__(self, hooks: dict, hook: Callable, leaf: Tensor | None) -> None:
         self.id = next(RemovableHook._next_id)
-        self._hooks, self._on_leaf = hooks, on_leaf
-        if on_leaf and not hooks:
-            _hooked_leaves += 1
+        self._hooks = hooks
+        self._leaf = None if leaf is None else weakref.ref(leaf)
         hooks[self.id] = hook
+        if leaf is not None and id(leaf) not in _hooked_leaves:
+            key = id(leaf)
+            _hooked_leaves[key] = weakref.ref(leaf, lambda _: _hooked_leaves.pop(key, None))
 
     def remove(self) -> None:
-        global _hooked_leaves
-        if self._hooks.pop(self.id, None) is not None and self._on_leaf and not self._hooks:
-            _hooked_leaves -= 1
+        if self._hooks.pop(self.id, None) is None or self._leaf is None:
+            return
+        leaf = self._leaf()
+        if leaf is not None and not _is_hooked_leaf(leaf):
+            _hooked_leaves.pop(id(leaf), None)
 
 
 def _hooks_of(t: Tensor, slot: str) -> dict:
@@ -367,10 +371,10 @@ def register_hook(t: Tensor, hook: Callable[[Tensor], Tensor | None]) -> Removab
     gradient, for t and everything before it on the tape (PyTorch's Tensor.register_hook)."""
     _check_hook(t, hook, "register_hook")
     if t.grad_fn is None:
-        return RemovableHook(_hooks_of(t, "_grad_hooks"), hook, on_leaf=True)
+        return RemovableHook(_hooks_of(t, "_grad_hooks"), hook, leaf=t)
     if t.grad_fn.grad_hooks is None:
         t.grad_fn.grad_hooks = (t.device, {})
-    return RemovableHook(t.grad_fn.grad_hooks[1], hook, on_leaf=False)
+    return RemovableHook(t.grad_fn.grad_hooks[1], hook, leaf=None)
 
 
 def _run_grad_hooks(hooks: dict, grad, device: str):
@@ -394,7 +398,7 @@ def register_post_accumulate_grad_hook(t: Tensor, hook: Callable[[Tensor], None]
     if t.grad_fn is not None:
         raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
     _check_hook(t, hook, "register_post_accumulate_grad_hook")
-    return RemovableHook(_hooks_of(t, "_post_accumulate_grad_hooks"), hook, on_leaf=True)
+    return RemovableHook(_hooks_of(t, "_post_accumulate_grad_hooks"), hook, leaf=t)
 
 
 def queue_callback(callback: Callable[[], None]) -> None:

@@ -71,11 +71,24 @@ def _plain(value):
     return np.asarray(value)
 
 
+class _OnDevice:
+    """minigrad with tensor/as_tensor/linspace/eye putting their results on one device."""
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+
+    def __getattr__(self, name):
+        fn = getattr(minigrad, name)
+        if name in ("tensor", "as_tensor", "linspace", "eye"):
+            return lambda *args, **kwargs: fn(*args, **kwargs).to(self.device)
+        return fn
+
+
 @pytest.mark.parametrize("name", sorted(CALLS))
-def test_call_matches_torch(name):
+def test_call_matches_torch(name, device):
     fn = CALLS[name]
     want = torch_reference(f"call/{name}", lambda torch: {"result": _plain(fn(torch, torch.tensor(X)))})["result"]
-    got = _plain(fn(minigrad, minigrad.tensor(X)))
+    got = _plain(fn(_OnDevice(device), minigrad.tensor(X, device=device)))
     assert got.shape == want.shape and got.dtype == want.dtype, (name, got.dtype, want.dtype)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
@@ -94,17 +107,17 @@ def test_call_matches_torch(name):
         lambda x: minigrad.norm(x, p=2, dim=1),
     ],
 )
-def test_gradients_by_finite_differences(fn):
-    x = minigrad.tensor(X, dtype=minigrad.float64, requires_grad=True)
+def test_gradients_by_finite_differences(fn, device):
+    x = minigrad.tensor(X, dtype=minigrad.float64, requires_grad=True, device=device)
     assert gradcheck(fn, [x])
 
 
-def test_randperm_is_a_seeded_permutation():
+def test_randperm_is_a_seeded_permutation(device):
     minigrad.manual_seed(3)
     a = minigrad.randperm(10)
     minigrad.manual_seed(3)
-    b = minigrad.randperm(10)
-    assert a.dtype == minigrad.int64 and sorted(a.tolist()) == list(range(10))
+    b = minigrad.randperm(10, device=device)
+    assert b.device == device and a.dtype == minigrad.int64 and sorted(a.tolist()) == list(range(10))
     assert a.tolist() == b.tolist()
     assert minigrad.randperm(0).shape == (0,)
 
@@ -228,3 +241,20 @@ def test_bad_input_is_refused():
         minigrad.randperm(3.0)
     with pytest.raises(RuntimeError, match="non-negative"):
         minigrad.isclose(m, m, rtol=-1)
+
+
+def test_a_hooked_leaf_that_dies_or_whose_hooks_are_removed_leaves_the_hooked_set():
+    from minigrad import autograd
+
+    x = minigrad.ones(2, requires_grad=True)
+    handles = [x.register_hook(lambda g: g), x.register_post_accumulate_grad_hook(lambda t: None)]
+    assert id(x) in autograd._hooked_leaves
+    handles[0].remove()
+    assert id(x) in autograd._hooked_leaves  # the other hook is still there
+    handles[1].remove()
+    assert id(x) not in autograd._hooked_leaves
+    y = minigrad.ones(2, requires_grad=True)
+    y.register_hook(lambda g: g)
+    before = len(autograd._hooked_leaves)
+    del y  # without remove(): backward must not keep counting edges for it forever
+    assert len(autograd._hooked_leaves) == before - 1
