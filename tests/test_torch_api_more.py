@@ -5,7 +5,7 @@ results as PyTorch (live or recorded), gradients by float64 finite differences, 
 
 import numpy as np
 import pytest
-from torch_reference import TorchReference
+from torch_reference import TorchReference, as_array
 
 import minigrad
 from minigrad.autograd import gradcheck
@@ -62,14 +62,6 @@ CALLS = {
 }
 
 
-def _plain(value):
-    """A result as an array (tuples stacked as float64)."""
-    if isinstance(value, tuple):
-        return np.stack([np.asarray(_plain(v), np.float64) for v in value])
-    if hasattr(value, "detach"):
-        return value.detach().cpu().numpy() if hasattr(value, "cpu") else value.detach().numpy()
-    return np.asarray(value)
-
 
 class _OnDevice:
     """minigrad with tensor/as_tensor/linspace/eye putting their results on one device."""
@@ -87,8 +79,8 @@ class _OnDevice:
 @pytest.mark.parametrize("name", sorted(CALLS))
 def test_call_matches_torch(name, device):
     fn = CALLS[name]
-    want = torch_reference(f"call/{name}", lambda torch: {"result": _plain(fn(torch, torch.tensor(X)))})["result"]
-    got = _plain(fn(_OnDevice(device), minigrad.tensor(X, device=device)))
+    want = torch_reference(f"call/{name}", lambda torch: {"result": as_array(fn(torch, torch.tensor(X)))})["result"]
+    got = as_array(fn(_OnDevice(device), minigrad.tensor(X, device=device)))
     assert got.shape == want.shape and got.dtype == want.dtype, (name, got.dtype, want.dtype)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
@@ -191,7 +183,7 @@ def _hook_log(lib):
 
 def test_register_hook_matches_torch():
     want = torch_reference("register_hook", _hook_log)
-    got = {k: _plain(v) for k, v in _hook_log(minigrad).items()}
+    got = {k: as_array(v) for k, v in _hook_log(minigrad).items()}
     assert got.keys() == want.keys()
     for key, value in want.items():
         np.testing.assert_allclose(got[key], value, rtol=1e-12, err_msg=key)

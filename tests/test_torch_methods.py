@@ -4,7 +4,7 @@ float64 finite differences."""
 
 import numpy as np
 import pytest
-from torch_reference import TorchReference
+from torch_reference import TorchReference, as_array
 
 import minigrad
 from minigrad.autograd import gradcheck
@@ -47,20 +47,12 @@ IDIOMS = {
 }
 
 
-def _plain(value):
-    """A result as an array (a (values, indices) pair stacked; dtype kept)."""
-    if isinstance(value, tuple):
-        return np.stack([np.asarray(_plain(v), np.float64) for v in value])
-    if hasattr(value, "detach"):
-        return value.detach().cpu().numpy() if hasattr(value, "cpu") else value.detach().numpy()
-    return np.asarray(value)
-
 
 @pytest.mark.parametrize("name", sorted(IDIOMS))
 def test_idiom_matches_torch(name):
     fn = IDIOMS[name]
-    want = torch_reference(f"idiom/{name}", lambda torch: {"result": _plain(fn(torch, torch.tensor(X)))})["result"]
-    got = _plain(fn(minigrad, minigrad.tensor(X)))
+    want = torch_reference(f"idiom/{name}", lambda torch: {"result": as_array(fn(torch, torch.tensor(X)))})["result"]
+    got = as_array(fn(minigrad, minigrad.tensor(X)))
     assert got.shape == want.shape and got.dtype == want.dtype, name
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 

@@ -45,6 +45,16 @@ def _to_numpy(value: Any) -> np.ndarray:
     return np.array(value)  # a copy: callers may keep torch's buffers alive otherwise
 
 
+def as_array(value: Any) -> np.ndarray:
+    """A result of either library as an array: a tensor brought to the host, a tuple (values and
+    indices, say) stacked as float64, anything else through np.asarray (dtype kept)."""
+    if isinstance(value, tuple):
+        return np.stack([np.asarray(as_array(v), np.float64) for v in value])
+    if hasattr(value, "detach"):
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
 def _assert_same(recorded: np.ndarray, live: np.ndarray, where: str) -> None:
     """Live PyTorch against its recording: equal up to rounding (threads may sum in another order)."""
     message = f"PyTorch's result {where} differs from the recording; {RERECORD}"
