@@ -74,9 +74,9 @@ class Tensor:
     """
 
     # _view: (base, function taking this view from the base, base version then) for a view, else None
-    # _post_accumulate_grad_hooks: left unset until a hook is registered (see autograd)
+    # _grad_hooks, _post_accumulate_grad_hooks: a leaf's hooks, left unset until one is registered (see autograd)
     __slots__ = ("_data", "device", "_requires_grad", "grad", "grad_fn", "_version_counter", "_view",
-                 "_post_accumulate_grad_hooks", "__weakref__")
+                 "_grad_hooks", "_post_accumulate_grad_hooks", "__weakref__")
     __array_priority__ = 1000  # numpy scalars/arrays defer to Tensor's reflected operators
 
     def __init__(self, data: Any, requires_grad: bool = False, device: str | None = None):
@@ -333,6 +333,12 @@ class Tensor:
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in .grad during backward."""
         _autograd.retain_grad(self)
+
+    def register_hook(self, hook: Any) -> Any:
+        """hook(grad) runs with this tensor's whole gradient in each backward (or autograd.grad);
+        a tensor it returns replaces the gradient. Returns a handle whose remove() unregisters it.
+        Only a tensor that requires grad takes hooks (RuntimeError otherwise), as in PyTorch."""
+        return _autograd.register_hook(self, hook)
 
     def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
         """hook(self) runs once per backward(), after this leaf's gradient of that pass is
