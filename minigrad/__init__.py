@@ -9,31 +9,43 @@ from minigrad.autograd import enable_grad, inference_mode, is_grad_enabled, no_g
 from minigrad.backend import device
 from minigrad.creation import (
     arange,
+    as_tensor,
+    bernoulli,
     empty,
+    eye,
     from_numpy,
     full,
     full_like,
+    linspace,
+    multinomial,
     ones,
     ones_like,
     rand,
     randint,
     randn,
+    randperm,
     tensor,
     zeros,
     zeros_like,
 )
 from minigrad.functional import (  # noqa: F401
     abs,
+    add,
+    allclose,
     amax,
     amin,
     argmax,
     argmin,
+    argsort,
+    bmm,
     cat,
     ceil,
     clamp,
     clamp_max,
     clamp_min,
     cumsum,
+    diag,
+    div,
     exp,
     flatten,
     flip,
@@ -41,19 +53,27 @@ from minigrad.functional import (  # noqa: F401
     floor_divide,
     fmod,
     index_select,
+    isclose,
     isfinite,
     isinf,
     isnan,
     log,
     log_softmax,
     logsumexp,
+    masked_select,
     matmul,
     max,
     maximum,
     mean,
+    meshgrid,
     min,
     minimum,
+    mm,
+    mul,
     narrow,
+    nonzero,
+    norm,
+    outer,
     permute,
     prod,
     reciprocal,
@@ -65,12 +85,17 @@ from minigrad.functional import (  # noqa: F401
     rsqrt,
     sigmoid,
     softmax,
+    sort,
     sqrt,
     squeeze,
     stack,
+    sub,
     sum,
     tanh,
+    topk,
     transpose,
+    tril,
+    triu,
     trunc,
     unbind,
     unsqueeze,
@@ -79,13 +104,19 @@ from minigrad.functional import (  # noqa: F401
 from minigrad.random import manual_seed
 from minigrad.serialization import load, save
 from minigrad.summary import summary
-from minigrad.tensor import Tensor, float32, float64, int64, uint8
+from minigrad.tensor import Tensor, float32, float64, int64, is_tensor, uint8
 from minigrad.tensor import bool_ as bool  # noqa: A004 (PyTorch's name: minigrad.bool)
+
+# PyTorch's other names of the dtypes minigrad has (it has no int32 or float16, so no int/half)
+from minigrad.tensor import float32 as float  # noqa: A004 (PyTorch's name: minigrad.float)
+from minigrad.tensor import float64 as double
+from minigrad.tensor import int64 as long
 
 # isort: split
 from minigrad import onnx  # noqa: F401 (minigrad.onnx.export; the onnx package is imported only when it runs)
 
 square = Tensor.square  # minigrad.square(x), as torch.square
+numel = Tensor.numel  # minigrad.numel(x), as torch.numel
 
 __version__ = "0.1.0"
 
@@ -97,6 +128,9 @@ __all__ = [
     "int64",
     "uint8",
     "bool",
+    "float",
+    "double",
+    "long",
     "tensor",
     "from_numpy",
     "zeros",
@@ -110,6 +144,14 @@ __all__ = [
     "randn",
     "randint",
     "arange",
+    "as_tensor",
+    "linspace",
+    "eye",
+    "randperm",
+    "bernoulli",
+    "multinomial",
+    "is_tensor",
+    "numel",
     "manual_seed",
     "no_grad",
     "inference_mode",
@@ -117,16 +159,22 @@ __all__ = [
     "is_grad_enabled",
     "set_grad_enabled",
     "abs",
+    "add",
+    "allclose",
     "amax",
     "amin",
     "argmax",
     "argmin",
+    "argsort",
+    "bmm",
     "cat",
     "ceil",
     "clamp",
     "clamp_max",
     "clamp_min",
     "cumsum",
+    "diag",
+    "div",
     "exp",
     "flatten",
     "flip",
@@ -134,19 +182,27 @@ __all__ = [
     "floor_divide",
     "fmod",
     "index_select",
+    "isclose",
     "isfinite",
     "isinf",
     "isnan",
     "log",
     "log_softmax",
     "logsumexp",
+    "masked_select",
     "matmul",
     "max",
     "maximum",
     "mean",
+    "meshgrid",
     "min",
     "minimum",
+    "mm",
+    "mul",
     "narrow",
+    "nonzero",
+    "norm",
+    "outer",
     "permute",
     "prod",
     "reciprocal",
@@ -158,13 +214,18 @@ __all__ = [
     "rsqrt",
     "sigmoid",
     "softmax",
+    "sort",
     "sqrt",
     "square",
     "squeeze",
     "stack",
+    "sub",
     "sum",
     "tanh",
+    "topk",
     "transpose",
+    "tril",
+    "triu",
     "trunc",
     "unbind",
     "unsqueeze",
@@ -175,10 +236,20 @@ __all__ = [
     "cuda",
     "nn",
     "optim",
+    "utils",
     "save",
     "load",
     "summary",
 ]
+
+
+def __getattr__(name: str):
+    """minigrad.utils on first use (it imports minigrad.data, which import minigrad does not)."""
+    if name == "utils":
+        import importlib
+
+        return importlib.import_module("minigrad.utils")
+    raise AttributeError(f"module 'minigrad' has no attribute {name!r}")
 
 
 def set_num_threads(n: int) -> None:

@@ -319,9 +319,11 @@ def _accumulate(leaf: Tensor, grad) -> None:
 
 # --- tensor and leaf hooks, end-of-backward callbacks ------------------------------------------
 
-# How many hook tables of leaves (register_hook's and register_post_accumulate_grad_hook's) hold
-# hooks; while it is 0, backward skips the pass that counts each hooked leaf's incoming edges.
-_hooked_leaves = 0
+# {id: weak reference} of the leaves whose hook tables (register_hook's and
+# register_post_accumulate_grad_hook's) hold hooks; a leaf dropped with its hooks leaves it. While
+# it is empty, backward skips the pass that counts each hooked leaf's incoming edges. (Not a
+# WeakSet: that compares tensors with ==, which is elementwise.)
+_hooked_leaves: dict[int, weakref.ref] = {}
 _callbacks = threading.local()  # .queue: callables to run when this thread's backward() ends
 
 
@@ -331,18 +333,23 @@ class RemovableHook:
 
     _next_id = itertools.count()
 
-    def __init__(self, hooks: dict, hook: Callable, on_leaf: bool) -> None:
-        global _hooked_leaves
+    def __init__(self, hooks: dict, hook: Callable, leaf: Tensor | None) -> None:
         self.id = next(RemovableHook._next_id)
-        self._hooks, self._on_leaf = hooks, on_leaf
-        if on_leaf and not hooks:
-            _hooked_leaves += 1
+        self._hooks, self._leaf = hooks, None if leaf is None else weakref.ref(leaf)
         hooks[self.id] = hook
+        if leaf is not None and id(leaf) not in _hooked_leaves:
+            key = id(leaf)
+            _hooked_leaves[key] = weakref.ref(leaf, lambda _, key=key: _hooked_leaves.pop(key, None))
 
     def remove(self) -> None:
-        global _hooked_leaves
-        if self._hooks.pop(self.id, None) is not None and not self._hooks and self._on_leaf:
-            _hooked_leaves -= 1
+        if self._hooks.pop(self.id, None) is None or self._leaf is None:
+            return
+        leaf = self._leaf()
+        if leaf is not None and not any(getattr(leaf, kind, None) for kind in _LEAF_HOOKS):
+            _hooked_leaves.pop(id(leaf), None)
+
+
+_LEAF_HOOKS = ("_grad_hooks", "_post_accumulate_grad_hooks")  # a leaf's hook tables (Tensor slots)
 
 
 def _leaf_hooks(t: Tensor, kind: str) -> dict:
@@ -368,10 +375,10 @@ def register_hook(t: Tensor, hook: Callable[[Tensor], Tensor | None]) -> Removab
     registered, each given the previous one's result; retain_grad keeps the final gradient."""
     _check_hook(t, hook, "register_hook")
     if t.grad_fn is None:
-        return RemovableHook(_leaf_hooks(t, "_grad_hooks"), hook, on_leaf=True)
+        return RemovableHook(_leaf_hooks(t, "_grad_hooks"), hook, t)
     if t.grad_fn.hooks is None:
         t.grad_fn.hooks = {}
-    return RemovableHook(t.grad_fn.hooks, hook, on_leaf=False)
+    return RemovableHook(t.grad_fn.hooks, hook, None)
 
 
 def register_post_accumulate_grad_hook(t: Tensor, hook: Callable[[Tensor], None]) -> RemovableHook:
@@ -380,7 +387,7 @@ def register_post_accumulate_grad_hook(t: Tensor, hook: Callable[[Tensor], None]
     if t.grad_fn is not None:
         raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
     _check_hook(t, hook, "register_post_accumulate_grad_hook")
-    return RemovableHook(_leaf_hooks(t, "_post_accumulate_grad_hooks"), hook, on_leaf=True)
+    return RemovableHook(_leaf_hooks(t, "_post_accumulate_grad_hooks"), hook, t)
 
 
 def _run_grad_hooks(hooks: dict, grad, device: str):

@@ -10,7 +10,7 @@ from typing import Any
 
 from minigrad.autograd import Function
 from minigrad.backend import get_backend
-from minigrad.functional._common import _dim, _dims, _require_float
+from minigrad.functional._common import _dim, _dims, _require_float, _require_tensor
 from minigrad.tensor import Tensor, int64
 
 # --- reductions ------------------------------------------------------------------------------
@@ -105,7 +105,13 @@ def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = 
     return MeanOp.apply(input, axes=_dims(dim, input.ndim, "mean"), keepdim=keepdim)
 
 
-def _max_min(input: Tensor, dim: int | None, keepdim: bool, largest: bool, op: str) -> Any:
+def _max_min(input: Tensor, dim: int | Tensor | None, keepdim: bool, largest: bool, op: str) -> Any:
+    if isinstance(dim, Tensor):  # max(input, other): PyTorch's elementwise maximum
+        from minigrad.functional.elementwise import maximum, minimum
+
+        if keepdim:
+            raise TypeError(f"{op}(input, other) takes no keepdim")
+        return maximum(input, dim) if largest else minimum(input, dim)
     if dim is None:
         if input.numel() == 0:
             raise RuntimeError(f"{op}: the tensor is empty (shape {input.shape})")
@@ -120,13 +126,15 @@ def _max_min(input: Tensor, dim: int | None, keepdim: bool, largest: bool, op: s
     return MaxResult(values, argmax(input, d, keepdim) if largest else argmin(input, d, keepdim))
 
 
-def max(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:  # noqa: A001
-    """The largest element, or (values, indices) over dim."""
+def max(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -> Any:  # noqa: A001
+    """The largest element, (values, indices) over dim, or with a tensor in dim's place
+    (max(a, b)) the elementwise maximum, as torch.max."""
     return _max_min(input, dim, keepdim, True, "max")
 
 
-def min(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:  # noqa: A001
-    """The smallest element, or (values, indices) over dim."""
+def min(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -> Any:  # noqa: A001
+    """The smallest element, (values, indices) over dim, or with a tensor in dim's place
+    (min(a, b)) the elementwise minimum, as torch.min."""
     return _max_min(input, dim, keepdim, False, "min")
 
 
@@ -258,6 +266,11 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
     return SortResult(gather(input, d, indices), indices)
 
 
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    """The int64 indices that sort input along dim, as torch.argsort (sort's indices)."""
+    return sort(input, dim, descending, stable).indices
+
+
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> SortResult:  # noqa: A002
     """The k largest (or smallest) elements along dim and their indices, as torch.topk."""
     from minigrad.functional.shape import gather
@@ -276,12 +289,29 @@ def equal(input: Tensor, other: Tensor) -> bool:
     return input.shape == other.shape and bool(all(input == other))
 
 
-def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
-    """|input - other| <= atol + rtol * |other| everywhere (broadcasting), as torch.allclose."""
-    close = (input - other).abs() <= atol + rtol * other.abs()
+def isclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Tensor:
+    """Elementwise input == other or |input - other| <= atol + rtol * |other| (broadcasting), as
+    torch.isclose: equal infinities are close, NaN only to NaN with equal_nan; a bool tensor."""
+    _require_tensor("isclose", input)
+    _require_tensor("isclose", other)
+    if input.dtype != other.dtype:
+        raise RuntimeError(f"isclose: {input.dtype} did not match {other.dtype}")
+    if rtol < 0 or atol < 0:
+        raise RuntimeError(f"isclose: rtol ({rtol}) and atol ({atol}) must be non-negative")
+    from minigrad.functional.elementwise import where
+
+    # only finite pairs are compared by their difference (inf is close to itself alone, by ==)
+    finite = input.isfinite() & other.isfinite()
+    error = (where(finite, input, 0) - where(finite, other, 0)).abs()
+    close = (input == other) | (finite & error.isfinite() & (error <= atol + rtol * other.abs()))
     if equal_nan:
         close = close | ((input != input) & (other != other))
-    return bool(all(close))
+    return close
+
+
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+    """Whether isclose(input, other) holds everywhere, as torch.allclose."""
+    return bool(all(isclose(input, other, rtol, atol, equal_nan)))
 
 
 # --- amax/amin, logsumexp, prod, cumsum --------------------------------------------------------
