@@ -104,7 +104,7 @@ from minigrad.functional import (  # noqa: F401
 from minigrad.random import manual_seed
 from minigrad.serialization import load, save
 from minigrad.summary import summary
-from minigrad.tensor import Tensor, float32, float64, int64, is_tensor, uint8
+from minigrad.tensor import Tensor, float32, float64, int64, is_tensor, numel, uint8
 from minigrad.tensor import bool_ as bool  # noqa: A004 (PyTorch's name: minigrad.bool)
 
 # PyTorch's other names of the dtypes minigrad has (it has no int32 or float16, so no int/half)
@@ -116,7 +116,6 @@ from minigrad.tensor import int64 as long
 from minigrad import onnx  # noqa: F401 (minigrad.onnx.export; the onnx package is imported only when it runs)
 
 square = Tensor.square  # minigrad.square(x), as torch.square
-numel = Tensor.numel  # minigrad.numel(x), as torch.numel
 
 __version__ = "0.1.0"
 

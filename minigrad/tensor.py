@@ -932,6 +932,13 @@ def is_tensor(obj: Any) -> bool:
     return isinstance(obj, Tensor)
 
 
+def numel(input: Tensor) -> int:
+    """The number of elements of input, as torch.numel."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"numel(): argument 'input' must be Tensor, not {type(input).__name__}")
+    return input.numel()
+
+
 from minigrad import autograd as _autograd  # noqa: E402  (both import Tensor from here)
 from minigrad import creation as _creation  # noqa: E402
 from minigrad import functional as _F  # noqa: E402

@@ -430,6 +430,7 @@ def test_bernoulli_and_multinomial_are_seeded_samples():
 
 M = minigrad.tensor(A)
 BAD = {
+    "numel of a number": (lambda: minigrad.numel(3), TypeError, "must be Tensor"),
     "mm shapes": (lambda: minigrad.mm(M, M), RuntimeError, r"cannot be multiplied \(3x4 and 3x4\)"),
     "mm 3-D": (lambda: minigrad.mm(minigrad.tensor(BATCH), M), RuntimeError, "must be matrices"),
     "bmm 2-D": (lambda: minigrad.bmm(M, M.t()), RuntimeError, "batch1 must be a 3D tensor"),
