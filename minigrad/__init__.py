@@ -4,21 +4,20 @@
 from minigrad._extension import _C
 
 # isort: split
-import builtins
-
-# isort: split
 from minigrad import cuda, nn, optim
 from minigrad.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from minigrad.backend import device
 from minigrad.creation import (
     arange,
     as_tensor,
+    bernoulli,
     empty,
     eye,
     from_numpy,
     full,
     full_like,
     linspace,
+    multinomial,
     ones,
     ones_like,
     rand,
@@ -32,32 +31,27 @@ from minigrad.creation import (
 from minigrad.functional import (  # noqa: F401
     abs,
     add,
-    all,
     allclose,
     amax,
     amin,
-    any,
     argmax,
     argmin,
     argsort,
     bmm,
     cat,
     ceil,
-    chunk,
     clamp,
     clamp_max,
     clamp_min,
-    clone,
     cumsum,
+    diag,
     div,
-    equal,
     exp,
     flatten,
     flip,
     floor,
     floor_divide,
     fmod,
-    gather,
     index_select,
     isclose,
     isfinite,
@@ -66,19 +60,21 @@ from minigrad.functional import (  # noqa: F401
     log,
     log_softmax,
     logsumexp,
+    masked_select,
     matmul,
     max,
     maximum,
     mean,
+    meshgrid,
     min,
     minimum,
+    mm,
     mul,
     narrow,
-    neg,
+    nonzero,
     norm,
     outer,
     permute,
-    pow,
     prod,
     reciprocal,
     relu,
@@ -90,11 +86,9 @@ from minigrad.functional import (  # noqa: F401
     sigmoid,
     softmax,
     sort,
-    split,
     sqrt,
     squeeze,
     stack,
-    std,
     sub,
     sum,
     tanh,
@@ -105,38 +99,23 @@ from minigrad.functional import (  # noqa: F401
     trunc,
     unbind,
     unsqueeze,
-    var,
     where,
 )
 from minigrad.random import manual_seed
 from minigrad.serialization import load, save
 from minigrad.summary import summary
-from minigrad.tensor import Tensor, float32, float64, int64, uint8
+from minigrad.tensor import Tensor, float32, float64, int64, is_tensor, numel, uint8
 from minigrad.tensor import bool_ as bool  # noqa: A004 (PyTorch's name: minigrad.bool)
 
-# isort: split
-from minigrad import (
-    onnx,  # noqa: F401 (minigrad.onnx.export; the onnx package is imported only when it runs)
-    utils,  # noqa: F401 (minigrad.utils.data, as torch.utils.data)
-)
+# PyTorch's other names of the dtypes minigrad has (it has no int32 or float16, so no int/half)
+from minigrad.tensor import float32 as float  # noqa: A004 (PyTorch's name: minigrad.float)
+from minigrad.tensor import float64 as double
+from minigrad.tensor import int64 as long
 
-# PyTorch's other names for the dtypes minigrad has (no int32/float16: minigrad.int is not defined).
-long = int64
-float = float32  # noqa: A001
-double = float64
+# isort: split
+from minigrad import onnx  # noqa: F401 (minigrad.onnx.export; the onnx package is imported only when it runs)
 
 square = Tensor.square  # minigrad.square(x), as torch.square
-mm = Tensor.mm
-
-
-def is_tensor(obj: object) -> builtins.bool:
-    """Whether obj is a minigrad Tensor."""
-    return isinstance(obj, Tensor)
-
-
-def numel(input: Tensor) -> builtins.int:
-    """The number of elements of input."""
-    return input.numel()
 
 __version__ = "0.1.0"
 
@@ -148,15 +127,9 @@ __all__ = [
     "int64",
     "uint8",
     "bool",
-    "long",
     "float",
     "double",
-    "is_tensor",
-    "numel",
-    "as_tensor",
-    "linspace",
-    "eye",
-    "randperm",
+    "long",
     "tensor",
     "from_numpy",
     "zeros",
@@ -170,6 +143,14 @@ __all__ = [
     "randn",
     "randint",
     "arange",
+    "as_tensor",
+    "linspace",
+    "eye",
+    "randperm",
+    "bernoulli",
+    "multinomial",
+    "is_tensor",
+    "numel",
     "manual_seed",
     "no_grad",
     "inference_mode",
@@ -178,42 +159,21 @@ __all__ = [
     "set_grad_enabled",
     "abs",
     "add",
-    "all",
     "allclose",
-    "any",
-    "argsort",
-    "bmm",
-    "chunk",
-    "clone",
-    "div",
-    "equal",
-    "gather",
-    "isclose",
-    "mm",
-    "mul",
-    "neg",
-    "norm",
-    "outer",
-    "pow",
-    "sort",
-    "split",
-    "std",
-    "sub",
-    "topk",
-    "tril",
-    "triu",
-    "var",
-    "utils",
     "amax",
     "amin",
     "argmax",
     "argmin",
+    "argsort",
+    "bmm",
     "cat",
     "ceil",
     "clamp",
     "clamp_max",
     "clamp_min",
     "cumsum",
+    "diag",
+    "div",
     "exp",
     "flatten",
     "flip",
@@ -221,19 +181,27 @@ __all__ = [
     "floor_divide",
     "fmod",
     "index_select",
+    "isclose",
     "isfinite",
     "isinf",
     "isnan",
     "log",
     "log_softmax",
     "logsumexp",
+    "masked_select",
     "matmul",
     "max",
     "maximum",
     "mean",
+    "meshgrid",
     "min",
     "minimum",
+    "mm",
+    "mul",
     "narrow",
+    "nonzero",
+    "norm",
+    "outer",
     "permute",
     "prod",
     "reciprocal",
@@ -245,13 +213,18 @@ __all__ = [
     "rsqrt",
     "sigmoid",
     "softmax",
+    "sort",
     "sqrt",
     "square",
     "squeeze",
     "stack",
+    "sub",
     "sum",
     "tanh",
+    "topk",
     "transpose",
+    "tril",
+    "triu",
     "trunc",
     "unbind",
     "unsqueeze",
@@ -262,10 +235,20 @@ __all__ = [
     "cuda",
     "nn",
     "optim",
+    "utils",
     "save",
     "load",
     "summary",
 ]
+
+
+def __getattr__(name: str):
+    """minigrad.utils on first use (it imports minigrad.data, which import minigrad does not)."""
+    if name == "utils":
+        import importlib
+
+        return importlib.import_module("minigrad.utils")
+    raise AttributeError(f"module 'minigrad' has no attribute {name!r}")
 
 
 def set_num_threads(n: int) -> None:

@@ -52,37 +52,16 @@ class _GradMode(contextlib.ContextDecorator):
     # The modes to restore, per thread: one instance may be entered by several
     # threads at once (a decorator is a single instance).
     def __enter__(self) -> None:
+        self._switch(is_grad_enabled())
+
+    def _switch(self, restore: bool) -> None:
         if not hasattr(_grad_mode, "saved"):
             _grad_mode.saved = []
-        _grad_mode.saved.append(is_grad_enabled())
+        _grad_mode.saved.append(restore)
         _set_grad_mode(self.mode)
 
     def __exit__(self, *exc: object) -> None:
         _set_grad_mode(_grad_mode.saved.pop())
-
-
-class set_grad_enabled(_GradMode):  # noqa: N801 (PyTorch's name)
-    """Turn recording on or off in this thread, as PyTorch's: a plain call takes effect at once
-    and stays; as a context manager or decorator the mode before it is restored on exit."""
-
-    def __init__(self, mode: bool) -> None:
-        self.mode = bool(mode)
-        self._before: bool | None = is_grad_enabled()  # what `with` restores; None once used
-        _set_grad_mode(self.mode)
-
-    def __enter__(self) -> None:
-        before, self._before = self._before, None
-        super().__enter__()
-        if before is not None:  # the mode changed in __init__: restore the one before it
-            _grad_mode.saved[-1] = before
-
-    def __call__(self, func: Callable) -> Callable:
-        # Decorating must not change the mode of the code that defines the function;
-        # each call then restores the mode its caller had.
-        if self._before is not None:
-            _set_grad_mode(self._before)
-        self._before = None
-        return super().__call__(func)
 
 
 class no_grad(_GradMode):  # noqa: N801 (PyTorch's name)
@@ -103,6 +82,26 @@ class enable_grad(_GradMode):  # noqa: N801
     """Context manager and decorator: ops inside are recorded, even within no_grad."""
 
     mode = True
+
+
+class set_grad_enabled(_GradMode):  # noqa: N801
+    """Turn recording on or off (in this thread), as PyTorch's: a plain call takes effect at once;
+    as a context manager it also restores the previous mode on exit, and as a decorator
+    (@set_grad_enabled(False)) it sets the mode only while the function runs."""
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
+        self._previous = is_grad_enabled()
+        _set_grad_mode(self.mode)
+
+    def __enter__(self) -> None:
+        self._switch(self._previous)  # the mode before the call, which already switched
+
+    def __call__(self, func: Callable) -> Callable:
+        _set_grad_mode(self._previous)  # decorating does not switch; each call of func does
+        switch = _GradMode()
+        switch.mode = self.mode
+        return switch(func)
 
 
 @contextlib.contextmanager
@@ -150,7 +149,8 @@ class Function:
     self.be is the inputs' backend; self.needs_grad(i) says whether input i wants a gradient.
     """
 
-    __slots__ = ("next", "saved", "seq", "be", "retained", "versions", "grad_hooks", "__weakref__")
+    # hooks: {id: hook} of Tensor.register_hook on the tensor this node made, or None
+    __slots__ = ("next", "saved", "seq", "be", "retained", "hooks", "versions", "__weakref__")
 
     @classmethod
     def apply(cls, *inputs: Tensor | None, **params) -> Tensor:
@@ -193,8 +193,7 @@ class Function:
             _make_view(result, inputs[source], cls, params if len(inputs) == 1 else None)
         if record and is_grad_enabled():
             fn.seq = next(_sequence)
-            fn.retained = None
-            fn.grad_hooks = None
+            fn.retained = fn.hooks = None
             fn.versions = _saved_versions(be, (*inputs, result), (*arrays, out), fn.saved) if fn.saved else None
             result._requires_grad = True
             result.grad_fn = fn
@@ -318,78 +317,68 @@ def _accumulate(leaf: Tensor, grad) -> None:
         be.accumulate(leaf.grad._data, grad)
 
 
-# --- leaf hooks and end-of-backward callbacks -------------------------------------------------
+# --- tensor and leaf hooks, end-of-backward callbacks ------------------------------------------
 
-# The leaves with hooks registered and not removed, {id: weak reference} (a leaf that dies leaves;
-# not a WeakSet, which compares its members with ==, elementwise for tensors); while it is empty,
-# backward skips the pass that counts each hooked leaf's incoming edges.
+# {id: weak reference} of the leaves whose hook tables (register_hook's and
+# register_post_accumulate_grad_hook's) hold hooks; a leaf dropped with its hooks leaves it. While
+# it is empty, backward skips the pass that counts each hooked leaf's incoming edges. (Not a
+# WeakSet: that compares tensors with ==, which is elementwise.)
 _hooked_leaves: dict[int, weakref.ref] = {}
 _callbacks = threading.local()  # .queue: callables to run when this thread's backward() ends
 
 
 class RemovableHook:
     """Returned by Tensor.register_hook and register_post_accumulate_grad_hook; remove()
-    unregisters the hook. A leaf is in _hooked_leaves while any of its hooks is registered."""
+    unregisters the hook (again: no effect)."""
 
     _next_id = itertools.count()
 
     def __init__(self, hooks: dict, hook: Callable, leaf: Tensor | None) -> None:
         self.id = next(RemovableHook._next_id)
-        self._hooks = hooks
-        self._leaf = None if leaf is None else weakref.ref(leaf)
+        self._hooks, self._leaf = hooks, None if leaf is None else weakref.ref(leaf)
         hooks[self.id] = hook
         if leaf is not None and id(leaf) not in _hooked_leaves:
             key = id(leaf)
-            _hooked_leaves[key] = weakref.ref(leaf, lambda _: _hooked_leaves.pop(key, None))
+            _hooked_leaves[key] = weakref.ref(leaf, lambda _, key=key: _hooked_leaves.pop(key, None))
 
     def remove(self) -> None:
         if self._hooks.pop(self.id, None) is None or self._leaf is None:
             return
         leaf = self._leaf()
-        if leaf is not None and not _is_hooked_leaf(leaf):
+        if leaf is not None and not any(getattr(leaf, kind, None) for kind in _LEAF_HOOKS):
             _hooked_leaves.pop(id(leaf), None)
 
 
-def _hooks_of(t: Tensor, slot: str) -> dict:
-    hooks = getattr(t, slot, None)
+_LEAF_HOOKS = ("_grad_hooks", "_post_accumulate_grad_hooks")  # a leaf's hook tables (Tensor slots)
+
+
+def _leaf_hooks(t: Tensor, kind: str) -> dict:
+    """The leaf t's hook table kind ("_grad_hooks" or "_post_accumulate_grad_hooks"), made when first needed."""
+    hooks = getattr(t, kind, None)
     if hooks is None:
         hooks = {}
-        setattr(t, slot, hooks)
+        setattr(t, kind, hooks)
     return hooks
 
 
-def _check_hook(t: Tensor, hook: Callable, op: str) -> None:
+def _check_hook(t: Tensor, hook: Callable, name: str) -> None:
     if not t._requires_grad:
         raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
     if not callable(hook):
-        raise TypeError(f"{op}: hook must be callable, got {type(hook).__name__}")
+        raise TypeError(f"{name}: hook must be callable, got {type(hook).__name__}")
 
 
 def register_hook(t: Tensor, hook: Callable[[Tensor], Tensor | None]) -> RemovableHook:
-    """Call hook(grad) with the gradient with respect to t each time a backward pass computes it
-    (a leaf's summed over all its uses, before it reaches .grad); a tensor returned replaces that
-    gradient, for t and everything before it on the tape (PyTorch's Tensor.register_hook)."""
+    """Call hook(grad) with t's whole gradient of each backward() or grad() (all its uses summed),
+    before it goes on (into t.grad for a leaf, to the ops that made t otherwise); a returned
+    tensor replaces the gradient, as PyTorch's Tensor.register_hook. Hooks run in the order
+    registered, each given the previous one's result; retain_grad keeps the final gradient."""
     _check_hook(t, hook, "register_hook")
     if t.grad_fn is None:
-        return RemovableHook(_hooks_of(t, "_grad_hooks"), hook, leaf=t)
-    if t.grad_fn.grad_hooks is None:
-        t.grad_fn.grad_hooks = (t.device, {})
-    return RemovableHook(t.grad_fn.grad_hooks[1], hook, leaf=None)
-
-
-def _run_grad_hooks(hooks: dict, grad, device: str):
-    """The gradient after each hook in turn (one returning None leaves it as it is)."""
-    for hook in list(hooks.values()):
-        out = hook(Tensor._make(grad, device))
-        if out is None:
-            continue
-        if not isinstance(out, Tensor) or out.shape != tuple(grad.shape):
-            raise RuntimeError(
-                f"hook returned {getattr(out, 'shape', type(out).__name__)}; it must return None or a "
-                f"tensor of the gradient's shape {tuple(grad.shape)}"
-            )
-        grad = out._data
-    return grad
+        return RemovableHook(_leaf_hooks(t, "_grad_hooks"), hook, t)
+    if t.grad_fn.hooks is None:
+        t.grad_fn.hooks = {}
+    return RemovableHook(t.grad_fn.hooks, hook, None)
 
 
 def register_post_accumulate_grad_hook(t: Tensor, hook: Callable[[Tensor], None]) -> RemovableHook:
@@ -398,7 +387,29 @@ def register_post_accumulate_grad_hook(t: Tensor, hook: Callable[[Tensor], None]
     if t.grad_fn is not None:
         raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
     _check_hook(t, hook, "register_post_accumulate_grad_hook")
-    return RemovableHook(_hooks_of(t, "_post_accumulate_grad_hooks"), hook, leaf=t)
+    return RemovableHook(_leaf_hooks(t, "_post_accumulate_grad_hooks"), hook, t)
+
+
+def _run_grad_hooks(hooks: dict, grad, device: str):
+    """grad passed through register_hook's hooks in order (with grad mode off, as in PyTorch's
+    backward); a hook's returned tensor must keep the gradient's shape, dtype and device."""
+    for hook in list(hooks.values()):
+        with no_grad():
+            out = hook(Tensor._make(grad, device))
+        if out is None:
+            continue
+        name = getattr(hook, "__name__", type(hook).__name__)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"expected Variable, but hook '{name}' returned '{type(out).__name__}'")
+        if out.shape != tuple(grad.shape):
+            raise RuntimeError(f"hook '{name}' has changed the size of value (was {tuple(grad.shape)} got {out.shape})")
+        if out.dtype != grad.dtype or out.device != device:
+            raise RuntimeError(
+                f"hook '{name}' has changed the type of value (was {grad.dtype} on {device} "
+                f"got {out.dtype} on {out.device})"
+            )
+        grad = out._data
+    return grad
 
 
 def queue_callback(callback: Callable[[], None]) -> None:
@@ -411,17 +422,9 @@ def queue_callback(callback: Callable[[], None]) -> None:
     queue.append(callback)
 
 
-def _run_leaf_hooks(leaf: Tensor) -> None:
-    for hook in list((getattr(leaf, "_post_accumulate_grad_hooks", None) or {}).values()):
-        hook(leaf)
-
-
-def _is_hooked_leaf(t) -> bool:
-    return bool(getattr(t, "_post_accumulate_grad_hooks", None) or getattr(t, "_grad_hooks", None))
-
-
-def _hooked_leaf_edges(root_fns: list) -> dict:
-    """{leaf with hooks: number of edges reaching it from the nodes reachable from root_fns}."""
+def _hooked_leaf_edges(root_fns: list, accumulating: bool) -> dict:
+    """{leaf with hooks: number of edges reaching it from the nodes reachable from root_fns}
+    (register_hook's hooks; post-accumulate-grad hooks too when accumulating into .grad)."""
     counts: dict = {}
     seen = set(root_fns)
     stack = list(root_fns)
@@ -430,7 +433,9 @@ def _hooked_leaf_edges(root_fns: list) -> dict:
             if edge is None:
                 continue
             if not isinstance(edge, Function):
-                if _is_hooked_leaf(edge):
+                if getattr(edge, "_grad_hooks", None) or (
+                    accumulating and getattr(edge, "_post_accumulate_grad_hooks", None)
+                ):
                     counts[edge] = counts.get(edge, 0) + 1
             elif edge not in seen:
                 seen.add(edge)
@@ -512,32 +517,35 @@ def grad(
 
 def _run_backward(roots: list, retain_graph: bool, captured: dict | None) -> None:
     """Replay the nodes reachable from the roots (tensor, gradient) in decreasing sequence order.
-    A node's gradient passes through its output's register_hook hooks first. Leaves accumulate
-    into .grad (a leaf with register_hook hooks receives the sum of its edges through them after
-    the last edge reaching it; then its post-accumulate-grad hooks run); with captured ({id of a
-    node or leaf: None}), the gradients reaching those are stored there instead and no .grad
-    changes (autograd.grad)."""
+    Leaves accumulate into .grad (then their post-accumulate-grad hooks run, after the last edge
+    reaching them); with captured ({id of a node or leaf: None}), the gradients reaching those
+    are stored there instead and no .grad changes (autograd.grad). register_hook's hooks see a
+    tensor's whole gradient: a node's when it is popped, a hooked leaf's once its edges are
+    counted down (its gradients are summed until then)."""
     grads: dict = {}
     heap: list = []
     accumulating = captured is None
-    # hooked leaf -> edges still to come; a leaf's hooks run when its count reaches 0
+    # hooked leaf -> edges still to come; its gradients wait in held until the count reaches 0
     nodes = [root.grad_fn for root, _ in roots if root.grad_fn is not None]
-    pending = _hooked_leaf_edges(nodes) if _hooked_leaves else None
-    reached = set()  # hooked leaves that received a gradient in this pass
-    waiting: dict = {}  # leaf with register_hook hooks -> the sum of its edges so far
+    pending = _hooked_leaf_edges(nodes, accumulating) if _hooked_leaves else None
+    held: dict = {}
 
     def to_leaf(leaf: Tensor, g, be) -> None:
-        if pending and leaf in pending and getattr(leaf, "_grad_hooks", None):
-            waiting[leaf] = g if leaf not in waiting else be.add(waiting[leaf], g)
-        else:
-            deliver(leaf, g, be)
-
-    def deliver(leaf: Tensor, g, be) -> None:
         if accumulating:
             _accumulate(leaf, g)
         elif id(leaf) in captured:
-            held = captured[id(leaf)]
-            captured[id(leaf)] = g if held is None else be.add(held, g)
+            before = captured[id(leaf)]
+            captured[id(leaf)] = g if before is None else be.add(before, g)
+
+    def finish_leaf(leaf: Tensor, g, be) -> None:
+        """A hooked leaf's whole gradient: through its hooks, into .grad (or captured), then its
+        post-accumulate-grad hooks."""
+        if getattr(leaf, "_grad_hooks", None):
+            g = _run_grad_hooks(leaf._grad_hooks, g, leaf.device)
+        to_leaf(leaf, g, be)
+        if accumulating and getattr(leaf, "_post_accumulate_grad_hooks", None):
+            for hook in list(leaf._post_accumulate_grad_hooks.values()):
+                hook(leaf)
 
     def to_node(fn: Function, g, be) -> None:
         if fn in grads:
@@ -547,19 +555,18 @@ def _run_backward(roots: list, retain_graph: bool, captured: dict | None) -> Non
             heapq.heappush(heap, (-fn.seq, fn))
 
     for root, gradient in roots:
+        be = get_backend(root.device)
         if root.grad_fn is not None:
-            to_node(root.grad_fn, gradient, get_backend(root.device))
-            continue
-        if getattr(root, "_grad_hooks", None):
-            gradient = _run_grad_hooks(root._grad_hooks, gradient, root.device)
-        deliver(root, gradient, get_backend(root.device))
-        if accumulating:
-            _run_leaf_hooks(root)
+            to_node(root.grad_fn, gradient, be)
+        elif pending and root in pending:  # also reached from another root: summed with the rest
+            held[root] = be.add(held[root], gradient) if root in held else gradient
+        else:
+            finish_leaf(root, gradient, be)
     while heap:
         fn = heapq.heappop(heap)[1]
         grad = grads.pop(fn)
-        if fn.grad_hooks is not None:
-            grad = _run_grad_hooks(fn.grad_hooks[1], grad, fn.grad_hooks[0])
+        if fn.hooks:
+            grad = _run_grad_hooks(fn.hooks, grad, fn.be.device)
         if captured is not None and id(fn) in captured:
             captured[id(fn)] = grad
         if fn.saved is _FREED:
@@ -580,22 +587,21 @@ def _run_backward(roots: list, retain_graph: bool, captured: dict | None) -> Non
         for edge, g in zip(fn.next, input_grads, strict=True):
             if edge is None:
                 continue
-            if g is not None:
-                if _anomaly:
-                    _check_finite(fn, g, "backward gradient", [])
-                if isinstance(edge, Function):
-                    to_node(edge, g, fn.be)
-                else:
-                    to_leaf(edge, g, fn.be)
-            if pending and edge in pending:  # a leaf with hooks: run them after its last edge
-                pending[edge] -= 1
+            if g is not None and _anomaly:
+                _check_finite(fn, g, "backward gradient", [])
+            if isinstance(edge, Function):
                 if g is not None:
-                    reached.add(edge)
-                if not pending[edge] and edge in reached:
-                    if edge in waiting:
-                        deliver(edge, _run_grad_hooks(edge._grad_hooks, waiting.pop(edge), edge.device), fn.be)
-                    if accumulating:
-                        _run_leaf_hooks(edge)
+                    to_node(edge, g, fn.be)
+            elif pending and edge in pending:  # a hooked leaf: finished after its last edge
+                if g is not None:
+                    held[edge] = fn.be.add(held[edge], g) if edge in held else g
+                pending[edge] -= 1
+                if not pending[edge] and edge in held:
+                    finish_leaf(edge, held.pop(edge), fn.be)
+            elif g is not None:
+                to_leaf(edge, g, fn.be)
+    for leaf, g in held.items():  # edges from nodes no gradient reached never counted down
+        finish_leaf(leaf, g, get_backend(leaf.device))
 
 
 def retain_grad(t: Tensor) -> None:

@@ -1,4 +1,4 @@
-"""Tensor creation with PyTorch's names and dtype rules."""
+"""Tensor creation with PyTorch's names and dtype rules, and sampling (randperm, bernoulli, multinomial)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 
 from minigrad import random as _random
 from minigrad.backend import get_backend, resolve_device
-from minigrad.tensor import Tensor, _host_array, _normalize_dtype, float32, int64
+from minigrad.tensor import _DTYPES, Tensor, _host_array, _normalize_dtype, float32, int64
 
 
 def _size(size: tuple) -> tuple[int, ...]:
@@ -142,42 +142,107 @@ def arange(
     return _new(data, device, requires_grad)
 
 
-def _count(n: Any, name: str, op: str) -> int:
+def as_tensor(data: Any, dtype: Any = None, device: str | None = None) -> Tensor:
+    """data as a tensor, sharing memory where it can, as torch.as_tensor: a Tensor already of
+    dtype and device is returned itself (otherwise converted with .to, on the tape), a CPU
+    ndarray of a minigrad dtype shares its memory; anything else is copied (as tensor())."""
+    if isinstance(data, Tensor):
+        return data.to(*(a for a in (device, dtype) if a is not None))
+    if isinstance(data, np.ndarray) and data.dtype in _DTYPES and resolve_device(device or "cpu") == "cpu":
+        if dtype is None or _normalize_dtype(dtype) == data.dtype:
+            return from_numpy(data)
+    return tensor(data, dtype=dtype, device=device or "cpu")
+
+
+def _count(n: Any, op: str, what: str) -> int:
+    """A non-negative integer count (RuntimeError naming op when negative, TypeError if not an int)."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"{op}: {name} must be an int, got {type(n).__name__}")
+        raise TypeError(f"{op}: {what} must be an int, got {type(n).__name__}")
     if n < 0:
-        raise RuntimeError(f"{op}: {name} must be non-negative, got {n}")
+        raise RuntimeError(f"{op}: {what} must be greater or equal to 0, got {n}")
     return int(n)
 
 
 def linspace(
-    start: float, end: float, steps: int, dtype: Any = None, device: str = "cpu", requires_grad: bool = False
+    start: float,
+    end: float,
+    steps: int,
+    *,
+    dtype: Any = None,
+    device: str = "cpu",
+    requires_grad: bool = False,
 ) -> Tensor:
-    """steps values evenly spaced from start to end, both included (float32 unless dtype says)."""
-    steps = _count(steps, "steps", "linspace")
-    values = np.linspace(float(start), float(end), steps, dtype=np.float64)
-    return tensor(values, dtype=_float_dtype(dtype), device=device, requires_grad=requires_grad)
+    """steps values evenly spaced from start to end inclusive (float32 unless dtype), as
+    torch.linspace: the first half stepped up from start, the second down from end."""
+    steps = _count(steps, "linspace", "number of steps")
+    start, end = float(start), float(end)
+    i = np.arange(steps, dtype=np.float64)
+    step = (end - start) / (steps - 1) if steps > 1 else 0.0
+    values = np.where(i < steps // 2, start + i * step, end - (steps - 1 - i) * step) if steps > 1 else i + start
+    values = values.astype(_float_dtype(dtype))
+    return _new(get_backend(device).from_numpy(values), device, requires_grad)
 
 
 def eye(
-    n: int, m: int | None = None, dtype: Any = None, device: str = "cpu", requires_grad: bool = False
+    n: int, m: int | None = None, *, dtype: Any = None, device: str = "cpu", requires_grad: bool = False
 ) -> Tensor:
-    """The n x m (default n x n) matrix with ones on the diagonal."""
-    n = _count(n, "n", "eye")
-    m = n if m is None else _count(m, "m", "eye")
-    return tensor(np.eye(n, m), dtype=_float_dtype(dtype), device=device, requires_grad=requires_grad)
+    """An n x m (n x n) matrix with ones on the diagonal, float32 unless dtype, as torch.eye."""
+    n = _count(n, "eye", "n")
+    m = n if m is None else _count(m, "eye", "m")
+    return _new(get_backend(device).from_numpy(np.eye(n, m, dtype=_float_dtype(dtype))), device, requires_grad)
 
 
-def randperm(n: int, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
-    """A random permutation of 0 .. n-1 (int64 unless dtype says) from minigrad's seeded generator."""
-    n = _count(n, "n", "randperm")
-    values = _random.generator().permutation(n)
-    return tensor(values, dtype=int64 if dtype is None else dtype, device=device, requires_grad=requires_grad)
+def randperm(n: int, *, dtype: Any = int64, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+    """A random permutation of 0 .. n-1 (int64 unless dtype) from minigrad's seeded generator."""
+    n = _count(n, "randperm", "n")
+    values = _random.generator().permutation(n).astype(_normalize_dtype(dtype))
+    return _new(get_backend(device).from_numpy(values), device, requires_grad)
 
 
-def as_tensor(data: Any, dtype: Any = None, device: str | None = None) -> Tensor:
-    """data as a tensor: a Tensor itself when its dtype and device already match (no copy),
-    else a converted one, as torch.as_tensor."""
-    if isinstance(data, Tensor):
-        return data.to(device=device, dtype=dtype)
-    return tensor(data, dtype=dtype, device=device or "cpu")
+def _probabilities(op: str, input: Tensor) -> np.ndarray:
+    """input's values on the host, a floating tensor of finite values >= 0 (RuntimeError otherwise)."""
+    if not isinstance(input, Tensor) or input.dtype.kind != "f":
+        got = getattr(input, "dtype", type(input).__name__)
+        raise TypeError(f"{op}: expected a floating-point tensor of probabilities, got {got}")
+    p = input._host()
+    if not np.all(np.isfinite(p) & (p >= 0)):
+        raise RuntimeError(f"{op}: probability tensor contains either `inf`, `nan` or element < 0")
+    return p
+
+
+def bernoulli(input: Tensor) -> Tensor:
+    """1 with probability input, else 0, elementwise (input's dtype and device), as torch.bernoulli;
+    from minigrad's seeded generator. Probabilities outside [0, 1] are an error."""
+    if np.any(_probabilities("bernoulli", input) > 1):
+        raise RuntimeError("bernoulli: expected 0 <= p <= 1 for every element")
+    u = get_backend(input.device).uniform(_random.generator(), input.shape, 0.0, 1.0, input.dtype)
+    return (Tensor._make(u, input.device) < input.detach()).to(input.dtype)
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> Tensor:
+    """num_samples int64 category indices per row of the (1-D or 2-D) non-negative weights input,
+    as torch.multinomial; without replacement each index at most once per row (zero-weight
+    categories only after the others run out). From minigrad's seeded generator, on the host."""
+    p = _probabilities("multinomial", input)
+    if p.ndim not in (1, 2):
+        raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {input.shape}")
+    num_samples = _count(num_samples, "multinomial", "num_samples")
+    rows = p.reshape(-1, p.shape[-1]).astype(np.float64)
+    if num_samples == 0:
+        raise RuntimeError("multinomial: cannot sample n_sample <= 0 samples")
+    if not replacement and num_samples > rows.shape[1]:
+        raise RuntimeError("multinomial: cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    totals = rows.sum(axis=1, keepdims=True)
+    if np.any(totals <= 0):
+        raise RuntimeError("multinomial: invalid multinomial distribution (sum of probabilities <= 0)")
+    rng = _random.generator()
+    if replacement:
+        cumulative = np.cumsum(rows / totals, axis=1)
+        draws = rng.random((rows.shape[0], num_samples))
+        picks = np.stack([np.searchsorted(c, d, side="right") for c, d in zip(cumulative, draws, strict=True)])
+        picks = np.minimum(picks, rows.shape[1] - 1)
+    else:  # the num_samples largest p / Exp(1) keys: sampling without replacement
+        keys = rows / rng.exponential(size=rows.shape)
+        picks = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+    picks = picks.astype(int64).reshape(p.shape[:-1] + (num_samples,))
+    return Tensor._make(get_backend(input.device).from_numpy(picks), input.device)

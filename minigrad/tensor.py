@@ -74,9 +74,9 @@ class Tensor:
     """
 
     # _view: (base, function taking this view from the base, base version then) for a view, else None
-    # _post_accumulate_grad_hooks, _grad_hooks (a leaf's): left unset until a hook is registered (see autograd)
+    # _grad_hooks, _post_accumulate_grad_hooks: a leaf's hooks, left unset until one is registered (see autograd)
     __slots__ = ("_data", "device", "_requires_grad", "grad", "grad_fn", "_version_counter", "_view",
-                 "_post_accumulate_grad_hooks", "_grad_hooks", "__weakref__")
+                 "_grad_hooks", "_post_accumulate_grad_hooks", "__weakref__")
     __array_priority__ = 1000  # numpy scalars/arrays defer to Tensor's reflected operators
 
     def __init__(self, data: Any, requires_grad: bool = False, device: str | None = None):
@@ -335,9 +335,9 @@ class Tensor:
         _autograd.retain_grad(self)
 
     def register_hook(self, hook: Any) -> Any:
-        """hook(grad) runs each time the gradient with respect to this tensor is computed in a
-        backward pass (for a leaf: all its uses summed, before .grad is updated); a tensor it
-        returns replaces the gradient. Returns a handle whose remove() unregisters it (as PyTorch)."""
+        """hook(grad) runs with this tensor's whole gradient in each backward (or autograd.grad);
+        a tensor it returns replaces the gradient. Returns a handle whose remove() unregisters it.
+        Only a tensor that requires grad takes hooks (RuntimeError otherwise), as in PyTorch."""
         return _autograd.register_hook(self, hook)
 
     def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
@@ -432,15 +432,13 @@ class Tensor:
     def copy_(self, src: Any) -> Tensor:
         return self._put("copy_", Ellipsis, src)
 
-    def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
-        if alpha != 1:
-            return self._inplace("add_", lambda s, o: _F.add(s, _F.mul(o, alpha)), other)
-        return self._inplace("add_", _F.add, other)
+    def add_(self, other: Any, alpha: Any = 1) -> Tensor:
+        """self += alpha * other."""
+        return self._inplace("add_", lambda s, o: _F.add(s, o, alpha=alpha), other)
 
-    def sub_(self, other: Any, alpha: float = 1.0) -> Tensor:
-        if alpha != 1:
-            return self._inplace("sub_", lambda s, o: _F.sub(s, _F.mul(o, alpha)), other)
-        return self._inplace("sub_", _F.sub, other)
+    def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
+        """self -= alpha * other."""
+        return self._inplace("sub_", lambda s, o: _F.sub(s, o, alpha=alpha), other)
 
     def mul_(self, other: Any) -> Tensor:
         return self._inplace("mul_", _F.mul, other)
@@ -471,6 +469,12 @@ class Tensor:
 
     def fmod_(self, other: Any) -> Tensor:
         return self._inplace("fmod_", _F.fmod, other)
+
+    def tril_(self, diagonal: int = 0) -> Tensor:
+        return self._inplace("tril_", _F.tril, diagonal)
+
+    def triu_(self, diagonal: int = 0) -> Tensor:
+        return self._inplace("triu_", _F.triu, diagonal)
 
     def clamp_min_(self, min: float) -> Tensor:  # noqa: A002
         return self._inplace("clamp_min_", _F.clamp_min, min)
@@ -620,11 +624,13 @@ class Tensor:
     def ge(self, other: Any) -> Tensor:
         return _F.compare("ge", self, other)
 
-    def add(self, other: Any, alpha: float = 1) -> Tensor:
-        return _F.add(self, other if alpha == 1 else _F.mul(other, alpha))
+    def add(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        """self + alpha * other."""
+        return _F.add(self, other, alpha=alpha)
 
-    def sub(self, other: Any, alpha: float = 1) -> Tensor:
-        return _F.sub(self, other if alpha == 1 else _F.mul(other, alpha))
+    def sub(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        """self - alpha * other."""
+        return _F.sub(self, other, alpha=alpha)
 
     def mul(self, other: Any) -> Tensor:
         return _F.mul(self, other)
@@ -638,11 +644,25 @@ class Tensor:
     def matmul(self, other: Tensor) -> Tensor:
         return _F.matmul(self, other)
 
-    def mm(self, other: Tensor) -> Tensor:
+    def mm(self, mat2: Tensor) -> Tensor:
         """The matrix product of two 2-D tensors (matmul without broadcasting)."""
-        if self.ndim != 2 or other.ndim != 2:
-            raise RuntimeError(f"mm: both arguments must be matrices, got shapes {self.shape} and {other.shape}")
-        return _F.matmul(self, other)
+        return _F.mm(self, mat2)
+
+    def bmm(self, mat2: Tensor) -> Tensor:
+        """The batched matrix product of two 3-D tensors."""
+        return _F.bmm(self, mat2)
+
+    def outer(self, vec2: Tensor) -> Tensor:
+        return _F.outer(self, vec2)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        return _F.tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        return _F.triu(self, diagonal)
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        return _F.diag(self, diagonal)
 
     def square(self) -> Tensor:
         """self * self."""
@@ -738,9 +758,11 @@ class Tensor:
         return _F.mean(self, dim, keepdim)
 
     def max(self, dim: int | Tensor | None = None, keepdim: bool = False) -> Any:
+        """The largest element, (values, indices) over dim, or max(other): the elementwise maximum."""
         return _F.max(self, dim, keepdim)
 
     def min(self, dim: int | Tensor | None = None, keepdim: bool = False) -> Any:
+        """The smallest element, (values, indices) over dim, or min(other): the elementwise minimum."""
         return _F.min(self, dim, keepdim)
 
     def amax(self, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
@@ -776,29 +798,17 @@ class Tensor:
     def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
         return _F.sort(self, dim, descending, stable)
 
-    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
-        return _F.topk(self, k, dim, largest, sorted)
-
     def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
         return _F.argsort(self, dim, descending, stable)
 
-    def tril(self, diagonal: int = 0) -> Tensor:
-        return _F.tril(self, diagonal)
-
-    def triu(self, diagonal: int = 0) -> Tensor:
-        return _F.triu(self, diagonal)
-
-    def isclose(self, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Tensor:
-        return _F.isclose(self, other, rtol, atol, equal_nan)
-
-    def bmm(self, other: Tensor) -> Tensor:
-        return _F.bmm(self, other)
-
-    def outer(self, vec2: Tensor) -> Tensor:
-        return _F.outer(self, vec2)
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
+        return _F.topk(self, k, dim, largest, sorted)
 
     def equal(self, other: Tensor) -> bool:
         return _F.equal(self, other)
+
+    def isclose(self, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Tensor:
+        return _F.isclose(self, other, rtol, atol, equal_nan)
 
     def allclose(self, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
         return _F.allclose(self, other, rtol, atol, equal_nan)
@@ -811,6 +821,19 @@ class Tensor:
 
     def masked_fill(self, mask: Tensor, value: Any) -> Tensor:
         return _F.masked_fill(self, mask, value)
+
+    def masked_select(self, mask: Tensor) -> Tensor:
+        return _F.masked_select(self, mask)
+
+    def nonzero(self, *, as_tuple: bool = False) -> Any:
+        return _F.nonzero(self, as_tuple=as_tuple)
+
+    def bernoulli(self) -> Tensor:
+        """0/1 samples with probabilities self (minigrad's seeded generator)."""
+        return _creation.bernoulli(self)
+
+    def multinomial(self, num_samples: int, replacement: bool = False) -> Tensor:
+        return _creation.multinomial(self, num_samples, replacement)
 
     def where(self, condition: Tensor, other: Any) -> Tensor:
         return _F.where(condition, self, other)
@@ -902,6 +925,18 @@ class Tensor:
         elif self._requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body, *extras]) + ")"
+
+
+def is_tensor(obj: Any) -> bool:
+    """Whether obj is a minigrad Tensor, as torch.is_tensor."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:
+    """The number of elements of input, as torch.numel."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"numel(): argument 'input' must be Tensor, not {type(input).__name__}")
+    return input.numel()
 
 
 from minigrad import autograd as _autograd  # noqa: E402  (both import Tensor from here)

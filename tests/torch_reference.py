@@ -47,9 +47,10 @@ def _to_numpy(value: Any) -> np.ndarray:
 
 def as_array(value: Any) -> np.ndarray:
     """A result of either library as an array: a tensor brought to the host, a tuple (values and
-    indices, say) stacked as float64, anything else through np.asarray (dtype kept)."""
+    indices, say) stacked (numpy's promotion: float64 for those two), anything else through
+    np.asarray (dtype kept)."""
     if isinstance(value, tuple):
-        return np.stack([np.asarray(as_array(v), np.float64) for v in value])
+        return np.stack([as_array(v) for v in value])
     if hasattr(value, "detach"):
         return value.detach().cpu().numpy()
     return np.asarray(value)

@@ -297,13 +297,30 @@ class ToDeviceOp(Function):
         return (self.be.from_numpy(self.dst.to_numpy(g)),)
 
 
-def add(input: Any, other: Any) -> Tensor:
-    """input + other, broadcasting."""
+def _scaled(input: Any, other: Any, alpha: Any) -> Any:
+    """other * alpha for add/sub (other itself for alpha 1); as PyTorch, a floating alpha with
+    integer or bool operands is an error rather than a silent truncation."""
+    def integral(t: Any) -> bool:
+        return t.dtype.kind != "f" if isinstance(t, Tensor) else not isinstance(t, (float, np.floating))
+
+    if isinstance(alpha, (float, np.floating)) and integral(input) and integral(other):
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+    if alpha == 1:
+        return other
+    return mul(other, alpha) if isinstance(other, Tensor) else other * alpha
+
+
+def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
+    """input + alpha * other, broadcasting, as torch.add."""
+    if alpha != 1 or isinstance(alpha, float):
+        other = _scaled(input, other, alpha)
     return _binary(AddOp, "add", input, other)
 
 
-def sub(input: Any, other: Any) -> Tensor:
-    """input - other, broadcasting."""
+def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
+    """input - alpha * other, broadcasting, as torch.sub."""
+    if alpha != 1 or isinstance(alpha, float):
+        other = _scaled(input, other, alpha)
     return _binary(SubOp, "sub", input, other)
 
 

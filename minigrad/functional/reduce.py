@@ -10,8 +10,7 @@ from typing import Any
 
 from minigrad.autograd import Function
 from minigrad.backend import get_backend
-from minigrad.functional import elementwise as _elementwise
-from minigrad.functional._common import _dim, _dims, _require_float
+from minigrad.functional._common import _dim, _dims, _require_float, _require_tensor
 from minigrad.tensor import Tensor, int64
 
 # --- reductions ------------------------------------------------------------------------------
@@ -106,7 +105,13 @@ def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = 
     return MeanOp.apply(input, axes=_dims(dim, input.ndim, "mean"), keepdim=keepdim)
 
 
-def _max_min(input: Tensor, dim: int | None, keepdim: bool, largest: bool, op: str) -> Any:
+def _max_min(input: Tensor, dim: int | Tensor | None, keepdim: bool, largest: bool, op: str) -> Any:
+    if isinstance(dim, Tensor):  # max(input, other): PyTorch's elementwise maximum
+        from minigrad.functional.elementwise import maximum, minimum
+
+        if keepdim:
+            raise TypeError(f"{op}(input, other) takes no keepdim")
+        return maximum(input, dim) if largest else minimum(input, dim)
     if dim is None:
         if input.numel() == 0:
             raise RuntimeError(f"{op}: the tensor is empty (shape {input.shape})")
@@ -122,18 +127,14 @@ def _max_min(input: Tensor, dim: int | None, keepdim: bool, largest: bool, op: s
 
 
 def max(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -> Any:  # noqa: A001
-    """The largest element, (values, indices) over dim, or with a tensor in place of dim
-    (max(a, b)) the elementwise maximum."""
-    if isinstance(dim, Tensor):
-        return _elementwise.maximum(input, dim)
+    """The largest element, (values, indices) over dim, or with a tensor in dim's place
+    (max(a, b)) the elementwise maximum, as torch.max."""
     return _max_min(input, dim, keepdim, True, "max")
 
 
 def min(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -> Any:  # noqa: A001
-    """The smallest element, (values, indices) over dim, or with a tensor in place of dim
-    (min(a, b)) the elementwise minimum."""
-    if isinstance(dim, Tensor):
-        return _elementwise.minimum(input, dim)
+    """The smallest element, (values, indices) over dim, or with a tensor in dim's place
+    (min(a, b)) the elementwise minimum, as torch.min."""
     return _max_min(input, dim, keepdim, False, "min")
 
 
@@ -266,7 +267,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
 
 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
-    """The indices that sort input along dim (sort(...).indices)."""
+    """The int64 indices that sort input along dim, as torch.argsort (sort's indices)."""
     return sort(input, dim, descending, stable).indices
 
 
@@ -289,22 +290,27 @@ def equal(input: Tensor, other: Tensor) -> bool:
 
 
 def isclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Tensor:
-    """Elementwise |input - other| <= atol + rtol * |other| (broadcasting), as torch.isclose:
-    equal values (infinities too) are close, other non-finite ones are not; NaNs only with equal_nan."""
+    """Elementwise input == other or |input - other| <= atol + rtol * |other| (broadcasting), as
+    torch.isclose: equal infinities are close, NaN only to NaN with equal_nan; a bool tensor."""
+    _require_tensor("isclose", input)
+    _require_tensor("isclose", other)
+    if input.dtype != other.dtype:
+        raise RuntimeError(f"isclose: {input.dtype} did not match {other.dtype}")
     if rtol < 0 or atol < 0:
         raise RuntimeError(f"isclose: rtol ({rtol}) and atol ({atol}) must be non-negative")
-    if not isinstance(other, Tensor):
-        other = Tensor._make(get_backend(input.device).full((), other, input.dtype), input.device)
-    finite = _elementwise.isfinite(input) & _elementwise.isfinite(other)
-    a, b = _elementwise.where(finite, input, 0), _elementwise.where(finite, other, 0)  # no inf - inf
-    close = (input == other) | (finite & ((a - b).abs() <= atol + rtol * b.abs()))
+    from minigrad.functional.elementwise import where
+
+    # only finite pairs are compared by their difference (inf is close to itself alone, by ==)
+    finite = input.isfinite() & other.isfinite()
+    error = (where(finite, input, 0) - where(finite, other, 0)).abs()
+    close = (input == other) | (finite & error.isfinite() & (error <= atol + rtol * other.abs()))
     if equal_nan:
-        close = close | (_elementwise.isnan(input) & _elementwise.isnan(other))
+        close = close | ((input != input) & (other != other))
     return close
 
 
 def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
-    """isclose everywhere (broadcasting), as torch.allclose."""
+    """Whether isclose(input, other) holds everywhere, as torch.allclose."""
     return bool(all(isclose(input, other, rtol, atol, equal_nan)))
 
 

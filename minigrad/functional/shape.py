@@ -1,4 +1,5 @@
-"""Shape ops (reshape, permute, expand, squeeze, ...), indexing and joining (cat, stack)."""
+"""Shape ops (reshape, permute, expand, squeeze, ...), indexing (and nonzero, masked_select) and
+joining (cat, stack, meshgrid)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import numpy as np
 
 from minigrad.autograd import Function, no_grad
 from minigrad.backend import get_backend
-from minigrad.functional._common import _dim, _result_dtype, _sum_to
+from minigrad.functional._common import _dim, _require_same_device, _require_tensor, _result_dtype, _sum_to
 from minigrad.functional.elementwise import cast, where
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, bool_, int64
 
 # --- shape -----------------------------------------------------------------------------------
 
@@ -540,25 +541,63 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     return _take(input, d, positions)
 
 
-def _triangle(input: Tensor, diagonal: int, lower: bool, op: str) -> Tensor:
-    if input.ndim < 2:
-        raise RuntimeError(f"{op}: input must have at least 2 dimensions, got shape {input.shape}")
-    if isinstance(diagonal, bool) or not isinstance(diagonal, (int, np.integer)):
-        raise TypeError(f"{op}: diagonal must be an int, got {type(diagonal).__name__}")
-    rows, cols = input.shape[-2:]
-    keep = np.tri(rows, cols, int(diagonal), dtype=bool)
-    drop = ~keep if lower else np.tri(rows, cols, int(diagonal) - 1, dtype=bool)
-    mask = Tensor._make(get_backend(input.device).from_numpy(drop), input.device)
-    return masked_fill(input, mask, 0)
+# --- nonzero, masked_select, meshgrid ----------------------------------------------------------
 
 
-def tril(input: Tensor, diagonal: int = 0) -> Tensor:
-    """The lower triangle of the last two dims (elements on and below the diagonal-th diagonal),
-    zero elsewhere."""
-    return _triangle(input, diagonal, True, "tril")
+def _host_tensor(array: np.ndarray, like: Tensor) -> Tensor:
+    """A host array as a tensor on like's device."""
+    return Tensor._make(get_backend(like.device).from_numpy(array), like.device)
 
 
-def triu(input: Tensor, diagonal: int = 0) -> Tensor:
-    """The upper triangle of the last two dims (elements on and above the diagonal-th diagonal),
-    zero elsewhere."""
-    return _triangle(input, diagonal, False, "triu")
+def nonzero(input: Tensor, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
+    """The int64 indices of the non-zero elements, one row per element in row-major order, as
+    torch.nonzero (computed on the host); as_tuple=True: one 1-D tensor per dimension instead."""
+    _require_tensor("nonzero", input)
+    host = input._host()
+    if as_tuple:
+        return tuple(_host_tensor(i.astype(int64), input) for i in np.nonzero(np.atleast_1d(host)))
+    return _host_tensor(np.argwhere(host).astype(int64), input)
+
+
+def masked_select(input: Tensor, mask: Tensor) -> Tensor:
+    """The elements of input where the bool mask is True (both broadcast), as a new 1-D tensor,
+    as torch.masked_select; differentiable in input."""
+    _require_same_device("masked_select", input, mask)
+    if mask.dtype != bool_:
+        raise RuntimeError(f"masked_select: expected BoolTensor for mask, got {mask.dtype}")
+    try:
+        shape = np.broadcast_shapes(input.shape, mask.shape) or (1,)
+    except ValueError:
+        raise RuntimeError(f"masked_select: shapes {input.shape} and {mask.shape} cannot be broadcast") from None
+    places = np.nonzero(np.broadcast_to(mask._host(), shape))
+    return index(expand(reshape(input, (1,)) if input.ndim == 0 else input, shape), places)
+
+
+def meshgrid(*tensors: Tensor | Sequence[Tensor], indexing: str = "ij") -> tuple[Tensor, ...]:
+    """Coordinate grids from 1-D (or 0-d) tensors, as torch.meshgrid: with indexing="ij" output
+    k varies along dim k; "xy" swaps the first two dims (Cartesian, as numpy's default).
+    Differentiable (each grid is an expanded view)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if not tensors:
+        raise RuntimeError("meshgrid: expects a non-empty list of tensors")
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f'meshgrid: indexing must be one of "xy" or "ij", but received: {indexing!r}')
+    for t in tensors:
+        _require_same_device("meshgrid", tensors[0], t)
+        if t.ndim > 1:
+            raise RuntimeError(f"meshgrid: expected 0D or 1D tensors, got shape {t.shape}")
+        if t.dtype != tensors[0].dtype:
+            raise RuntimeError(f"meshgrid: expects all tensors to have one dtype, got {tensors[0].dtype}, {t.dtype}")
+    n = len(tensors)
+    dims = list(range(n))  # dims[k]: the output dim tensor k runs along
+    if indexing == "xy" and n >= 2:
+        dims[0], dims[1] = 1, 0
+    sizes = [t.numel() for t in tensors]
+    shape = [0] * n
+    for k, d in enumerate(dims):
+        shape[d] = sizes[k]
+    return tuple(
+        expand(reshape(t, tuple(sizes[k] if i == dims[k] else 1 for i in range(n))), tuple(shape))
+        for k, t in enumerate(tensors)
+    )

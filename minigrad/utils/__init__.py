@@ -1,10 +1,6 @@
-"""PyTorch's torch.utils namespace: minigrad.utils.data is minigrad.data (the same module, so
-`from minigrad.utils.data import DataLoader, TensorDataset` works as in PyTorch)."""
+"""PyTorch's torch.utils namespace, for ported code: minigrad.utils.data is minigrad.data's
+data-loading API under torch.utils.data's name."""
 
-import sys
-
-from minigrad import data
-
-sys.modules[f"{__name__}.data"] = data
+from minigrad.utils import data
 
 __all__ = ["data"]

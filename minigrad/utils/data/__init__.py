@@ -1,0 +1,14 @@
+"""torch.utils.data's names for minigrad.data's objects (the same objects, not copies), so that
+``from minigrad.utils.data import DataLoader, TensorDataset`` works as in PyTorch."""
+
+from minigrad.data import (
+    DataLoader,
+    Dataset,
+    DistributedSampler,
+    Subset,
+    TensorDataset,
+    default_collate,
+    random_split,
+)
+
+__all__ = ["DataLoader", "Dataset", "DistributedSampler", "Subset", "TensorDataset", "default_collate", "random_split"]
