@@ -9,7 +9,7 @@ differences, hook and grad-mode semantics against PyTorch, bad input."""
 
 import numpy as np
 import pytest
-from torch_reference import TorchReference, as_array
+from torch_reference import TorchReference, as_array, assert_matches
 
 import minigrad
 from minigrad.autograd import gradcheck
@@ -143,21 +143,13 @@ CASES = {
 
 
 
-def _check(got, want, name):
-    assert got.shape == want.shape and got.dtype == want.dtype, (name, got.shape, want.shape, got.dtype, want.dtype)
-    if got.dtype.kind == "f":
-        tol = 1e-6 if got.dtype == np.float32 else 1e-12
-        np.testing.assert_allclose(got, want, rtol=tol, atol=tol, err_msg=name)
-    else:
-        np.testing.assert_array_equal(got, want, err_msg=name)
-
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_matches_torch(name, device):
     fn = CASES[name]
     want = torch_reference(f"value/{name}", lambda torch: {"result": as_array(fn(torch, torch.tensor))})["result"]
     got = as_array(fn(minigrad, lambda a: minigrad.tensor(a, device=device)))
-    _check(got, want, name)
+    assert_matches(got, want, name)
 
 
 def test_results_stay_on_the_input_device(device):
@@ -209,7 +201,7 @@ def test_max_of_two_tensors_gradient_at_ties_matches_torch():
     want = torch_reference("grad/max(a,b) ties", grads)
     got = grads(minigrad)
     for k in ("x", "y"):
-        _check(as_array(got[k]), want[k], k)
+        assert_matches(as_array(got[k]), want[k], k)
 
 
 # --- register_hook -------------------------------------------------------------------------------
@@ -264,7 +256,7 @@ def test_register_hook_matches_torch():
     got = _hook_scenario(minigrad)
     assert want.keys() == got.keys()
     for k in want:
-        _check(as_array(got[k]), want[k], k)
+        assert_matches(as_array(got[k]), want[k], k)
 
 
 def test_register_hook_on_a_root_leaf_and_with_post_accumulate_hooks():

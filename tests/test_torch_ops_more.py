@@ -7,7 +7,7 @@ gradients at ties, zeros and infinities), gradients by float64 finite difference
 
 import numpy as np
 import pytest
-from torch_reference import TorchReference
+from torch_reference import TorchReference, as_array, assert_matches
 
 import minigrad
 import minigrad.nn.functional as F
@@ -119,41 +119,23 @@ CASES = {
 }
 
 
-def _plain(value):
-    """A result as an array (a tuple of tensors stacked; dtype kept)."""
-    if isinstance(value, tuple):
-        return np.stack([_plain(v) for v in value])
-    if hasattr(value, "detach"):
-        return value.detach().cpu().numpy() if hasattr(value, "cpu") else value.detach().numpy()
-    return np.asarray(value)
-
 
 def _torch_result(name):
     fn = CASES[name][0]
-    return torch_reference(f"value/{name}", lambda torch: {"result": _plain(fn(torch, torch.tensor))})["result"]
+    return torch_reference(f"value/{name}", lambda torch: {"result": as_array(fn(torch, torch.tensor))})["result"]
 
-
-def _check(got, want, name, zero_signs=True):
-    assert got.shape == want.shape and got.dtype == want.dtype, (name, got.shape, want.shape, got.dtype, want.dtype)
-    if got.dtype.kind == "f":
-        if zero_signs:
-            assert np.array_equal(np.signbit(got[got == 0]), np.signbit(want[want == 0])), f"{name}: signs of zeros"
-        tol = 1e-6 if got.dtype == np.float32 else 1e-12
-        np.testing.assert_allclose(got, want, rtol=tol, atol=tol, err_msg=name)
-    else:
-        np.testing.assert_array_equal(got, want, err_msg=name)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_matches_torch(name, device):
-    got = _plain(CASES[name][0](minigrad, lambda a: minigrad.tensor(a, device=device)))
-    _check(got, _torch_result(name), name)
+    got = as_array(CASES[name][0](minigrad, lambda a: minigrad.tensor(a, device=device)))
+    assert_matches(got, _torch_result(name), name, zero_signs=True)
 
 
 @pytest.mark.parametrize("name", sorted(n for n, (_, ref) in CASES.items() if ref is not None))
 def test_matches_numpy(name):
     fn, ref = CASES[name]
-    got = _plain(fn(minigrad, minigrad.tensor))
+    got = as_array(fn(minigrad, minigrad.tensor))
     want = np.asarray(ref())
     np.testing.assert_allclose(got, want, rtol=1e-6 if got.dtype == np.float32 else 1e-12, atol=1e-12, err_msg=name)
     assert got.shape == want.shape
@@ -195,7 +177,7 @@ def test_gradients_match_torch(name, device):
                            lambda torch: _grads(torch, fn, lambda a: torch.tensor(a, requires_grad=True)))
     got = _grads(minigrad, fn, lambda a: minigrad.tensor(a, device=device, requires_grad=True))
     for k in ("x", "y"):
-        _check(_plain(got[k]), want[k], f"{name} d{k}", zero_signs=False)
+        assert_matches(as_array(got[k]), want[k], f"{name} d{k}", zero_signs=False)
 
 
 # smooth where they are evaluated (B has no ties, no zeros, nothing near a step)

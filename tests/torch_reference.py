@@ -56,6 +56,19 @@ def as_array(value: Any) -> np.ndarray:
     return np.asarray(value)
 
 
+def assert_matches(got: np.ndarray, want: np.ndarray, name: str, zero_signs: bool = False) -> None:
+    """minigrad's result against PyTorch's: same shape and dtype, floats to 1e-6 (float32) or
+    1e-12 (float64) and, with zero_signs, zeros of the same sign; other dtypes exactly."""
+    assert got.shape == want.shape and got.dtype == want.dtype, (name, got.shape, want.shape, got.dtype, want.dtype)
+    if got.dtype.kind == "f":
+        if zero_signs:
+            assert np.array_equal(np.signbit(got[got == 0]), np.signbit(want[want == 0])), f"{name}: signs of zeros"
+        tol = 1e-6 if got.dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol, err_msg=name)
+    else:
+        np.testing.assert_array_equal(got, want, err_msg=name)
+
+
 def _assert_same(recorded: np.ndarray, live: np.ndarray, where: str) -> None:
     """Live PyTorch against its recording: equal up to rounding (threads may sum in another order)."""
     message = f"PyTorch's result {where} differs from the recording; {RERECORD}"
