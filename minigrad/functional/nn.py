@@ -21,7 +21,7 @@ from minigrad.functional._common import (
 from minigrad.functional.elementwise import clamp, exp, mul, rsqrt, softplus, where
 from minigrad.functional.reduce import mean, norm
 from minigrad.functional.reduce import sum as _sum  # the differentiable sum, not the builtin
-from minigrad.functional.shape import cat, expand, unsqueeze
+from minigrad.functional.shape import cat, expand, index_select, unsqueeze
 from minigrad.tensor import Tensor
 
 # --- neural-network ops ------------------------------------------------------------------------
@@ -623,6 +623,85 @@ def group_norm(
     grouped = input.reshape(n, num_groups, c // num_groups * math.prod(input.shape[2:]))
     out = _standardize(grouped, (2,), eps).reshape(input.shape)
     return _scale_shift(out, weight, bias, (c,) + (1,) * (input.ndim - 2))
+
+
+# Spatial dims each interpolating mode resizes (the input is (N, C, *spatial)).
+_LINEAR_MODES = {"linear": 1, "bilinear": 2, "trilinear": 3}
+
+
+def _per_dim(value: Any, n: int, name: str, kind: type) -> list:
+    """An int/float or a sequence of n of them, as a list of n."""
+    values = list(value) if isinstance(value, (tuple, list)) else [value] * n
+    if len(values) != n:
+        raise ValueError(f"interpolate: {name} must have {n} elements for {n} spatial dims, got {value!r}")
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or (
+            kind is int and not float(v).is_integer()
+        ):
+            raise TypeError(f"interpolate: {name} must hold {kind.__name__}s, got {value!r}")
+        if not v > 0:
+            raise ValueError(f"interpolate: {name} must be positive, got {value!r}")
+    return [kind(v) for v in values]
+
+
+def interpolate(
+    input: Tensor,
+    size: int | Sequence[int] | None = None,
+    scale_factor: float | Sequence[float] | None = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+) -> Tensor:
+    """Resize the spatial dims of (N, C, *spatial) to size, or by scale_factor (output
+    floor(in * scale_factor)), as torch.nn.functional.interpolate: mode "nearest" (source index
+    floor(out_index * scale)) or "linear"/"bilinear"/"trilinear" (linear along each spatial dim in
+    turn, align_corners as PyTorch, default False). Differentiable: both modes gather rows with
+    index_select, the linear ones then blend two of them."""
+    _require_float("interpolate", input)
+    spatial = input.ndim - 2
+    if spatial < 1:
+        raise ValueError(f"interpolate: expected (N, C, ...) with at least 3 dimensions, got shape {input.shape}")
+    if mode != "nearest" and mode not in _LINEAR_MODES:
+        raise ValueError(f"interpolate: mode must be 'nearest', 'linear', 'bilinear' or 'trilinear', got {mode!r}")
+    if mode in _LINEAR_MODES and _LINEAR_MODES[mode] != spatial:
+        need = _LINEAR_MODES[mode] + 2
+        raise ValueError(f"interpolate: mode {mode!r} needs a {need}-D input, got shape {input.shape}")
+    if mode == "nearest" and align_corners is not None:
+        raise ValueError("interpolate: align_corners can only be set with the linear modes")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("interpolate: give exactly one of size and scale_factor")
+    in_sizes = list(input.shape[2:])
+    if size is not None:
+        out_sizes = _per_dim(size, spatial, "size", int)
+        scales = [n_in / n_out for n_in, n_out in zip(in_sizes, out_sizes, strict=True)]
+    else:
+        factors = _per_dim(scale_factor, spatial, "scale_factor", float)
+        out_sizes = [math.floor(n_in * f) for n_in, f in zip(in_sizes, factors, strict=True)]
+        if min(out_sizes) < 1:
+            raise ValueError(f"interpolate: scale_factor {scale_factor!r} leaves nothing of input {input.shape}")
+        scales = [n_in / n_out if recompute_scale_factor else 1.0 / f
+                  for n_in, n_out, f in zip(in_sizes, out_sizes, factors, strict=True)]  # fmt: skip
+    be = get_backend(input.device)
+    out = input
+    for axis, (n_in, n_out, scale) in enumerate(zip(in_sizes, out_sizes, scales, strict=True), start=2):
+        dst = np.arange(n_out, dtype=np.float64)
+        if mode == "nearest":
+            src = np.minimum(np.floor(dst * scale).astype(np.int64), n_in - 1)
+            out = index_select(out, axis, Tensor._make(be.from_numpy(src), input.device))
+            continue
+        if align_corners:
+            pos = dst * ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0)
+        else:
+            pos = np.maximum((dst + 0.5) * scale - 0.5, 0.0)
+        lo = np.minimum(np.floor(pos).astype(np.int64), n_in - 1)
+        hi = np.minimum(lo + 1, n_in - 1)
+        shape = [1] * input.ndim
+        shape[axis] = n_out
+        frac = Tensor._make(be.from_numpy((pos - lo).astype(input.dtype).reshape(shape)), input.device)
+        low = index_select(out, axis, Tensor._make(be.from_numpy(lo), input.device))
+        high = index_select(out, axis, Tensor._make(be.from_numpy(hi), input.device))
+        out = low + (high - low) * frac
+    return out
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:

@@ -29,6 +29,7 @@ from minigrad.nn.layers import (
     Softmax,
     Softplus,
     Tanh,
+    Upsample,
 )
 from minigrad.nn.loss import (
     BCELoss,
@@ -94,4 +95,5 @@ __all__ = [
     "functional",
     "init",
     "utils",
+    "Upsample",
 ]

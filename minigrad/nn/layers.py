@@ -440,6 +440,36 @@ class AdaptiveAvgPool2d(Module):
         return f"output_size={self.output_size}"
 
 
+class Upsample(Module):
+    """F.interpolate as a layer: to size, or by scale_factor, mode "nearest" (default),
+    "linear", "bilinear" or "trilinear"."""
+
+    def __init__(
+        self,
+        size: int | tuple[int, ...] | None = None,
+        scale_factor: float | tuple[float, ...] | None = None,
+        mode: str = "nearest",
+        align_corners: bool | None = None,
+        recompute_scale_factor: bool | None = None,
+    ) -> None:
+        super().__init__()
+        self.size = size
+        # stored as floats, as PyTorch (its repr shows scale_factor=2.0)
+        self.scale_factor = (tuple(float(f) for f in scale_factor) if isinstance(scale_factor, (tuple, list))
+                             else None if scale_factor is None else float(scale_factor))  # fmt: skip
+        self.mode = mode
+        self.align_corners = align_corners
+        self.recompute_scale_factor = recompute_scale_factor
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners,
+                             self.recompute_scale_factor)  # fmt: skip
+
+    def extra_repr(self) -> str:
+        where = f"scale_factor={self.scale_factor!r}" if self.scale_factor is not None else f"size={self.size!r}"
+        return f"{where}, mode={self.mode!r}"
+
+
 class Embedding(Module):
     """A lookup table: int64 indices (any shape) -> rows of weight (num_embeddings, embedding_dim),
     initialised N(0, 1); padding_idx's row starts at zero and gets no gradient, as in PyTorch."""
