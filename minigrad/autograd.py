@@ -99,9 +99,7 @@ class set_grad_enabled(_GradMode):  # noqa: N801
 
     def __call__(self, func: Callable) -> Callable:
         _set_grad_mode(self._previous)  # decorating does not switch; each call of func does
-        switch = _GradMode()
-        switch.mode = self.mode
-        return switch(func)
+        return (enable_grad() if self.mode else no_grad())(func)
 
 
 @contextlib.contextmanager
@@ -324,6 +322,7 @@ def _accumulate(leaf: Tensor, grad) -> None:
 # it is empty, backward skips the pass that counts each hooked leaf's incoming edges. (Not a
 # WeakSet: that compares tensors with ==, which is elementwise.)
 _hooked_leaves: dict[int, weakref.ref] = {}
+_LEAF_HOOKS = ("_grad_hooks", "_post_accumulate_grad_hooks")  # a leaf's hook tables (Tensor slots)
 _callbacks = threading.local()  # .queue: callables to run when this thread's backward() ends
 
 
@@ -348,8 +347,6 @@ class RemovableHook:
         if leaf is not None and not any(getattr(leaf, kind, None) for kind in _LEAF_HOOKS):
             _hooked_leaves.pop(id(leaf), None)
 
-
-_LEAF_HOOKS = ("_grad_hooks", "_post_accumulate_grad_hooks")  # a leaf's hook tables (Tensor slots)
 
 
 def _leaf_hooks(t: Tensor, kind: str) -> dict:

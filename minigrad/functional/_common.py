@@ -9,11 +9,17 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.backend import get_backend
 from minigrad.tensor import Tensor, int64
 
 Number = (numbers.Number, np.generic)
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def _from_host(array: np.ndarray, like: Tensor) -> Tensor:
+    """A host array (indices, masks, weights made with numpy) as a tensor on like's device."""
+    return Tensor._make(get_backend(like.device).from_numpy(array), like.device)
 
 
 def _sum_to(be, g, shape: tuple):

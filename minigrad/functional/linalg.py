@@ -7,7 +7,7 @@ import numpy as np
 
 from minigrad.autograd import Function
 from minigrad.backend import get_backend
-from minigrad.functional._common import _require_float, _require_tensor, _sum_to
+from minigrad.functional._common import _from_host, _require_float, _require_tensor, _sum_to
 from minigrad.functional.elementwise import _operands, _shape, mul, where
 from minigrad.functional.shape import index, index_put, squeeze, unsqueeze
 from minigrad.tensor import Tensor
@@ -109,7 +109,7 @@ def _triangle(op: str, input: Tensor, diagonal: int, lower: bool) -> Tensor:
     rows, cols = input.shape[-2:]
     below = np.tri(rows, cols, int(diagonal) - (0 if lower else 1), dtype=bool)
     be = get_backend(input.device)
-    keep = Tensor._make(be.from_numpy(below if lower else ~below), input.device)
+    keep = _from_host(below if lower else ~below, input)
     return where(keep, input, Tensor._make(be.full((), 0, input.dtype), input.device))
 
 

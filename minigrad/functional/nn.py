@@ -14,6 +14,7 @@ from minigrad.backend import get_backend
 from minigrad.functional._common import (
     _broadcast_shape,
     _dim,
+    _from_host,
     _require_float,
     _require_same_device,
     _require_tensor,
@@ -681,13 +682,12 @@ def interpolate(
             raise ValueError(f"interpolate: scale_factor {scale_factor!r} leaves nothing of input {input.shape}")
         scales = [n_in / n_out if recompute_scale_factor else 1.0 / f
                   for n_in, n_out, f in zip(in_sizes, out_sizes, factors, strict=True)]  # fmt: skip
-    be = get_backend(input.device)
     out = input
     for axis, (n_in, n_out, scale) in enumerate(zip(in_sizes, out_sizes, scales, strict=True), start=2):
         dst = np.arange(n_out, dtype=np.float64)
         if mode == "nearest":
             src = np.minimum(np.floor(dst * scale).astype(np.int64), n_in - 1)
-            out = index_select(out, axis, Tensor._make(be.from_numpy(src), input.device))
+            out = index_select(out, axis, _from_host(src, input))
             continue
         if align_corners:
             pos = dst * ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0)
@@ -697,9 +697,9 @@ def interpolate(
         hi = np.minimum(lo + 1, n_in - 1)
         shape = [1] * input.ndim
         shape[axis] = n_out
-        frac = Tensor._make(be.from_numpy((pos - lo).astype(input.dtype).reshape(shape)), input.device)
-        low = index_select(out, axis, Tensor._make(be.from_numpy(lo), input.device))
-        high = index_select(out, axis, Tensor._make(be.from_numpy(hi), input.device))
+        frac = _from_host((pos - lo).astype(input.dtype).reshape(shape), input)
+        low = index_select(out, axis, _from_host(lo, input))
+        high = index_select(out, axis, _from_host(hi, input))
         out = low + (high - low) * frac
     return out
 

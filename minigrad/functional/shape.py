@@ -11,7 +11,7 @@ import numpy as np
 
 from minigrad.autograd import Function, no_grad
 from minigrad.backend import get_backend
-from minigrad.functional._common import _dim, _require_same_device, _require_tensor, _result_dtype, _sum_to
+from minigrad.functional._common import _dim, _from_host, _require_same_device, _require_tensor, _result_dtype, _sum_to
 from minigrad.functional.elementwise import cast, where
 from minigrad.tensor import Tensor, bool_, int64
 
@@ -544,19 +544,14 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
 # --- nonzero, masked_select, meshgrid ----------------------------------------------------------
 
 
-def _host_tensor(array: np.ndarray, like: Tensor) -> Tensor:
-    """A host array as a tensor on like's device."""
-    return Tensor._make(get_backend(like.device).from_numpy(array), like.device)
-
-
 def nonzero(input: Tensor, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
     """The int64 indices of the non-zero elements, one row per element in row-major order, as
     torch.nonzero (computed on the host); as_tuple=True: one 1-D tensor per dimension instead."""
     _require_tensor("nonzero", input)
     host = input._host()
     if as_tuple:
-        return tuple(_host_tensor(i.astype(int64), input) for i in np.nonzero(np.atleast_1d(host)))
-    return _host_tensor(np.argwhere(host).astype(int64), input)
+        return tuple(_from_host(i.astype(int64), input) for i in np.nonzero(np.atleast_1d(host)))
+    return _from_host(np.argwhere(host).astype(int64), input)
 
 
 def masked_select(input: Tensor, mask: Tensor) -> Tensor:
