@@ -64,7 +64,11 @@ def _import_in(root, **env):
     import subprocess
     import sys
 
-    return subprocess.run([sys.executable, "-c", "import minigrad"], cwd=root, capture_output=True, text=True,
+    # An editable install's import hook would take `minigrad` from the developer's checkout
+    # before sys.path is searched; the fake checkout stands for a plain install's user.
+    code = ("import sys; sys.meta_path[:] = [f for f in sys.meta_path if not type(f).__module__.startswith("
+            "'_editable')]; import minigrad")
+    return subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(root), **env})
 
 
