@@ -202,12 +202,19 @@ def markdown_report(report: dict) -> str:
     return "\n".join(out)
 
 
+def avx512_rate(build: dict) -> str:
+    """Whether the AVX-512 FMAs ran at full rate (it decides the conv kernels), for the header."""
+    if build.get("simd") != "avx512" or "avx512_full_rate" not in build:
+        return ""
+    return " (512-bit FMAs at " + ("twice the 256-bit rate)" if build["avx512_full_rate"] else "the 256-bit rate)")
+
+
 def header(report: dict) -> str:
     m, s, peak, measured = report["machine"], report["settings"], report["peak_theoretical"], report["peak_measured"]
     build = m["minigrad_build"]
     lines = [
         f"Machine: {m['cpu_model']}, {m['usable_cores']} usable cores ({m['logical_cpus']} logical CPUs), "
-        f"minigrad SIMD {build.get('simd')}, GPU {m['gpu'] or 'none'}; load average at start "
+        f"minigrad SIMD {build.get('simd')}{avx512_rate(build)}, GPU {m['gpu'] or 'none'}; load average at start "
         f"{', '.join(f'{x:.2f}' for x in m['load_average'] or [])}.",
         f"Versions: minigrad {m['minigrad']}, numpy {m['numpy']}, torch {m['torch'] or 'not installed'}, "
         f"Python {m['python']}.",

@@ -11,6 +11,8 @@ def test_build_info_fields():
     assert isinstance(info["cuda"], bool)
     assert info["simd"] in ("avx512", "avx2", "generic")
     assert isinstance(info["openmp"], bool)
+    assert isinstance(info["avx512_full_rate"], bool)
+    assert info["simd"] == "avx512" or not info["avx512_full_rate"]
     if info["cuda"]:
         assert info["cuda_runtime"].count(".") == 1
     else:

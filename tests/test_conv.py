@@ -132,8 +132,9 @@ CASES = [
     (2, 16, 16, (4, 5), (2, 2), 1, 0, 1, 1),  # 16 channels: the last direct size
     (2, 17, 3, (4, 5), (2, 2), 1, 0, 1, 1),  # 17 input channels: im2col + GEMM
     (1, 4, 4, (9, 9), (3, 3), 2, 1, 1, 4),  # depthwise with stride 2: the scalar direct kernel
-    # On AVX2, stride 1 with 17-128 channels per group also runs the direct kernels when every lane
-    # is busy and the padded image fits in L2; the weight gradient stays on the GEMM path.
+    # On AVX2 (and AVX-512 whose 512-bit FMAs run at the 256-bit rate), stride 1 with 17-128 channels
+    # per group also runs the direct kernels when every lane is busy and the padded image fits in L2;
+    # the weight gradient stays on the GEMM path.
     (2, 24, 20, (6, 16), (3, 3), 1, 1, 1, 1),  # along rows: out_w and in_w 16
     (2, 20, 24, (5, 4), (3, 3), 1, 1, 1, 1),  # forward across channels (24 of 24 lanes); dx on the GEMM path
     (2, 18, 16, (7, 32), (3, 3), 1, 2, 2, 1),  # dilated along rows, dy padded by 2
@@ -269,7 +270,7 @@ def threads():
         (3, 3, 16, 16, 2, 16),  # the scalar direct kernel (depthwise, stride 2) threaded
         (5, 3, 6, 16, 1, 1),  # stride-1 direct kernels, batch slices: across channels
         (4, 2, 1, 6, 1, 1),  # and along rows
-        (4, 2, 32, 32, 1, 1),  # AVX2: 32 channels along rows of 32 (forward and dx)
+        (4, 2, 32, 32, 1, 1),  # AVX2 rate: 32 channels along rows of 32 (forward and dx)
     ],
 )
 def test_thread_plans_match_reference_and_are_deterministic(
@@ -469,3 +470,25 @@ def test_conv_allocation_failure_raises_memory_error(threads, call, tmp_path):
                           env=same_minigrad_env(), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "memory-error" in proc.stdout
+
+
+LOWER_LEVELS = {"avx512": ["avx2", "generic"], "avx2": ["generic"], "generic": []}
+
+
+@pytest.mark.parametrize("level", ["avx2", "generic"])
+def test_lower_simd_levels_match_reference(level, tmp_path):
+    """The kernels of the levels below this CPU's (MINIGRAD_SIMD caps the level at import, so in a
+    subprocess): the reference and finite-difference tests above, on the AVX2 and portable paths."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    native = _C.build_info()["simd"]
+    if level not in LOWER_LEVELS[native]:
+        pytest.skip(f"this CPU runs {native}; {level} is not below it")
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(Path(__file__)),
+               "-k", "matches_reference or finite_differences or thread_plans"]
+    proc = subprocess.run(command, env={**same_minigrad_env(), "MINIGRAD_SIMD": level}, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert " passed" in proc.stdout and "failed" not in proc.stdout

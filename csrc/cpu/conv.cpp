@@ -316,8 +316,11 @@ constexpr int64_t kDirectMaxChannels = 16;
 // batch 64, forward: 32 -> 32 at 32x32 0.6x -> 0.9-1.1x PyTorch, 32/64 -> 64
 // at 16x16 0.8x -> 1.1-1.3x, 64 -> 128 at 8x8 (lanes across channels) 0.8x ->
 // 0.9-1.0x; ResNet's 64 channels at 56x56 (an 841 KiB image) stayed faster on
-// the GEMM path. The AVX-512 GEMM (and the portable builds) keep the GEMM
-// path: the direct kernels are AVX2 and the range was not measured there.
+// the GEMM path. The same on AVX-512 CPUs whose 512-bit FMAs add no throughput
+// (measured on a 2-core AMD EPYC Zen 4: CIFAR 3x3 forward 0.7x -> 0.9-1.1x,
+// the CIFAR CNN's training step 0.8-0.9x -> 1.0-1.1x). CPUs with full-rate
+// AVX-512 keep the AVX-512 GEMM path, where the direct kernels (AVX2) would
+// reach half the peak (not measured), and so do the portable builds.
 constexpr int64_t kWideDirectMaxChannels = 128;
 constexpr int64_t kWideDirectMaxImageBytes = 256 * 1024;
 
@@ -328,7 +331,7 @@ bool wide_direct_fits(const Conv2dShape& s, const Dims& d, int64_t planes, int64
                       std::size_t elem_size) {
   return std::max(d.group_in, d.group_out) <= kWideDirectMaxChannels &&
          planes * padded_plane * static_cast<int64_t>(elem_size) <= kWideDirectMaxImageBytes &&
-         cpu_features().avx2_fma && !cpu_features().avx512f &&
+         cpu_features().avx2_fma && !avx512_doubles_fma_rate() &&
          s.batch >= threads_for_flops(static_cast<double>(s.batch) * sample_flops(s, d));
 }
 

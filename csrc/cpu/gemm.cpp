@@ -95,6 +95,32 @@ double fma_peak_gflops(int threads, double seconds) {
   return best;
 }
 
+bool avx512_doubles_fma_rate() {
+  static const bool doubles = [] {
+#ifdef MINIGRAD_X86
+    if (!cpu_features().avx512f) return false;
+    // Best of a few short single-thread runs of each (interruptions only slow a
+    // run); the two outcomes differ by 2x, far beyond the noise of a shared machine.
+    const auto rate = [](gemm_detail::FmaRun (*run)(int, int64_t)) {
+      double best = 0;
+      volatile float sink = 0;
+      for (int i = 0; i < 5; ++i) {
+        const auto start = std::chrono::steady_clock::now();
+        const gemm_detail::FmaRun result = run(1, int64_t{1} << 15);
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        sink = sink + result.sum;
+        best = std::max(best, result.flops / elapsed);
+      }
+      return best;
+    };
+    return rate(gemm_detail::register_fmas_avx512) > 1.5 * rate(gemm_detail::register_fmas_avx2);
+#else
+    return false;
+#endif
+  }();
+  return doubles;
+}
+
 template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
                           int64_t, float, float*, int64_t);
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,

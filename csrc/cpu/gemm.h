@@ -17,4 +17,11 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
 // threads, the best of three runs of about `seconds` each: the measured peak
 // that GEMM speed is judged against.
 double fma_peak_gflops(int threads, double seconds);
+
+// Whether this CPU's 512-bit FMAs do twice the work per second of its 256-bit
+// ones, measured once (about a millisecond) at the first call. False without
+// AVX-512 (or under MINIGRAD_SIMD=avx2|generic), and on CPUs that run each
+// 512-bit FMA as two 256-bit halves (AMD Zen 4) or have one 512-bit FMA unit:
+// there, kernels written for AVX2 reach the same peak.
+bool avx512_doubles_fma_rate();
 }  // namespace minigrad::cpu
