@@ -134,9 +134,9 @@ CASES = [
     (1, 4, 4, (9, 9), (3, 3), 2, 1, 1, 4),  # depthwise with stride 2: the scalar direct kernel
     # On AVX2 (and AVX-512 whose 512-bit FMAs run at the 256-bit rate), stride 1 with 17-128 channels
     # per group also runs the direct kernels when every lane is busy and the padded image fits in L2;
-    # the weight gradient stays on the GEMM path.
-    (2, 24, 20, (6, 16), (3, 3), 1, 1, 1, 1),  # along rows: out_w and in_w 16
-    (2, 20, 24, (5, 4), (3, 3), 1, 1, 1, 1),  # forward across channels (24 of 24 lanes); dx on the GEMM path
+    # the weight gradient there too when the output channels fill 8 lanes (across channels).
+    (2, 24, 20, (6, 16), (3, 3), 1, 1, 1, 1),  # along rows: out_w and in_w 16; dw on the GEMM path (20 channels)
+    (2, 20, 24, (5, 4), (3, 3), 1, 1, 1, 1),  # forward and dw across channels (24 of 24 lanes); dx on the GEMM path
     (2, 18, 16, (7, 32), (3, 3), 1, 2, 2, 1),  # dilated along rows, dy padded by 2
     (2, 40, 48, (4, 16), (3, 3), 1, 1, 1, 2),  # groups of 20 -> 24
     # im2col + GEMM in blocks of output rows (csrc/cpu/conv.cpp, RowBlock): 32 x 9 column rows of 37
@@ -212,7 +212,7 @@ def test_row_blocked_gemm_path_matches_reference(config, seed):
         (2, 2, 9, (4, 6), (3, 2), 1, (1, 2), (1, 2), 1),  # direct, across channels, dilated
         (1, 1, 3, (5, 19), (2, 3), 1, (1, 1), 1, 1),  # direct, along rows, batch 1
         (1, 17, 2, (16, 15), (3, 3), 1, 1, 1, 1),  # im2col + GEMM in 2 row blocks (float64: 14 rows a block)
-        (1, 17, 8, (3, 16), (3, 3), 1, 1, 1, 1),  # AVX2: direct forward and dx with 17 channels
+        (1, 17, 8, (3, 16), (3, 3), 1, 1, 1, 1),  # AVX2 rate: direct forward, dx and dw with 17 channels
     ],
 )
 def test_finite_differences(n, c_in, c_out, hw, khw, stride, padding, dilation, groups):
