@@ -506,6 +506,8 @@ def suite(quick: bool) -> list[Case]:
         # The other CifarCNN layers with >= 16 input channels, at its benchmark batch.
         conv += [("CIFAR 3x3 32->64", 64, 32, 16, 64, 3, 1, 1), ("CIFAR 3x3 64->64", 64, 64, 16, 64, 3, 1, 1),
                  ("CIFAR 3x3 64->128", 64, 64, 8, 128, 3, 1, 1)]
+        # A CIFAR ResNet's first stage (64 channels at 32x32: a 296 KiB padded image).
+        conv += [("CIFAR ResNet 3x3 64->64", 32, 64, 32, 64, 3, 1, 1)]
     pool = [("LeNet pool1", 64, 6, 28)] + ([] if quick else [("LeNet pool2", 64, 16, 10)])
     ce = [(64, 10)] + ([] if quick else [(256, 1000)])
     train = [1, 64] if quick else [1, 32, 64, 128, 256]

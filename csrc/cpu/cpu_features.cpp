@@ -1,5 +1,7 @@
 #include "cpu/cpu_features.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <cstring>
 
@@ -13,10 +15,13 @@ CpuFeatures detect() {
   f.avx512f = f.avx2_fma && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
 #endif
+#ifdef _SC_LEVEL2_CACHE_SIZE  // glibc
+  if (const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE); l2 > 0) f.l2_bytes = l2;
+#endif
   // MINIGRAD_SIMD=avx2|generic caps the level, to test the other paths on one machine.
   if (const char* cap = std::getenv("MINIGRAD_SIMD")) {
     if (std::strcmp(cap, "avx2") == 0) f.avx512f = false;
-    if (std::strcmp(cap, "generic") == 0) f = CpuFeatures{};
+    if (std::strcmp(cap, "generic") == 0) f.avx2_fma = f.avx512f = false;
   }
   return f;
 }
