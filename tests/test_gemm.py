@@ -21,7 +21,7 @@ torch_reference = TorchReference(__name__)
 DTYPES = [np.float32, np.float64]
 TRANS = [(False, False), (True, False), (False, True), (True, True)]
 # Around the micro-tile edges (6/12 rows, 8/16/32 columns), the cache blocks
-# (KC 192/256, MC 72/144) and primes.
+# (KC 192/256/384, MC 72/144) and primes.
 EDGE_SIZES = [1, 2, 3, 5, 6, 7, 8, 11, 12, 13, 16, 17, 31, 32, 33, 47, 64, 65, 70, 127, 129, 257]
 
 
@@ -110,6 +110,7 @@ def test_block_edges(dtype):
         (300, 600, 70, False, True),
         (7, 40, 4200, True, False),
         (145, 257, 2050, False, False),
+        (40, 800, 1100, False, False),  # A packed: K slices of KC (384 on AVX-512), the last one ragged
     ]:
         a, b = operands(rng, m, k, n, ta, tb, dtype)
         check(_C.gemm(a, b, ta, tb), a, b, ta, tb)

@@ -117,6 +117,9 @@ FmaRun register_fmas(int threads, int64_t rounds) {
 }
 
 template <class S>
+#ifndef MG_KCX
+#define MG_KCX 256
+#endif
 struct Blocked {
   using T = typename S::T;
   using V = typename S::V;
@@ -241,6 +244,13 @@ struct Blocked {
 
   // Per-thread scratch, in elements.
   static constexpr int64_t kTile = MR * NR;
+  // With A read in place (its MR rows far apart in memory, not one packed
+  // stream) the K slices are cut so that B's kc x NR sliver stays within
+  // 24 KiB, most of a 32 KiB L1d: AVX-512's KC of 384 (a 48 KiB sliver) took
+  // an FC layer's 64 x 2048 x 256 (A in place) from 77 to 67 GFLOP/s on Zen 4;
+  // 192 (24 KiB) kept it at 78, 128 and 256 ran at 72-74.
+  static constexpr int64_t kInPlaceKC =
+      KC < 24 * 1024 / int64_t(NR * sizeof(T)) ? KC : 24 * 1024 / int64_t(NR * sizeof(T));
   static constexpr int64_t kEdgeA = MR * KC;
   static constexpr int64_t kEdgeB = KC * NR;
   static constexpr int64_t round64(int64_t elems) {
@@ -250,6 +260,7 @@ struct Blocked {
   struct Plan {
     bool pack_a, pack_b;
     int threads;
+    int64_t kc;  // depth of the K slices: KC, or kInPlaceKC when A is read in place
     // Several threads: B's columns go in panels of panel_cols (packed once for
     // the team when pack_b), each split into blocks of C of block_rows x block_cols.
     int64_t panel_cols, block_rows, block_cols;
@@ -267,13 +278,14 @@ struct Blocked {
     // A is read in place unless reused by many column slivers of B.
     p.pack_b = g.trans_b || g.M > 4 * MR;
     p.pack_a = g.N > 16 * NR;
+    p.kc = p.pack_a ? KC : kInPlaceKC;
     const int64_t m_tiles = ceil_div(g.M, MR), n_tiles = ceil_div(g.N, NR);
     int64_t t = g.M * g.N * g.K / kMinMaddsPerThread;
     if (t > g.max_threads) t = g.max_threads;
     if (t > m_tiles * n_tiles) t = m_tiles * n_tiles;
     if (t < 1) t = 1;
     p.threads = int(t);
-    const int64_t kc_max = g.K < KC ? g.K : KC;
+    const int64_t kc_max = g.K < p.kc ? g.K : p.kc;
     const int64_t mc_max = ceil_div(g.M < MC ? g.M : MC, MR) * MR;
     if (p.threads == 1) {
       p.panel_b = p.pack_b ? round64(kc_max * (g.N < NC ? ceil_div(g.N, NR) * NR : NC)) : 0;
@@ -356,8 +368,8 @@ struct Blocked {
     T* tile = edge_b + round64(kEdgeB);
     for (int64_t jc = n0; jc < n1; jc += NC) {
       const int64_t nc = n1 - jc < NC ? n1 - jc : NC;
-      for (int64_t pc = 0; pc < g.K; pc += KC) {
-        const int64_t kc = g.K - pc < KC ? g.K - pc : KC;
+      for (int64_t pc = 0; pc < g.K; pc += p.kc) {
+        const int64_t kc = g.K - pc < p.kc ? g.K - pc : p.kc;
         const T beta = pc == 0 ? g.beta : T(1);
         const T* packed_b = panel_b;
         if (shared) {
@@ -415,7 +427,7 @@ struct Blocked {
     if (p.threads == 1) return sub_gemm(g, p, a, b, 0, g.M, 0, g.N, nullptr, ws);
 
     const int64_t row_blocks = ceil_div(g.M, p.block_rows);
-    const int64_t k_slices = ceil_div(g.K, KC);
+    const int64_t k_slices = ceil_div(g.K, p.kc);
 #pragma omp parallel num_threads(p.threads)
     {
 #ifdef _OPENMP
@@ -433,8 +445,8 @@ struct Blocked {
           const int64_t slivers = shared.cols / NR;
 #pragma omp for schedule(dynamic, 1)
           for (int64_t piece = 0; piece < k_slices * p.threads; ++piece) {
-            const int64_t pc = piece / p.threads * KC, part = piece % p.threads;
-            const int64_t kc = g.K - pc < KC ? g.K - pc : KC;
+            const int64_t pc = piece / p.threads * p.kc, part = piece % p.threads;
+            const int64_t kc = g.K - pc < p.kc ? g.K - pc : p.kc;
             const int64_t j0 = slivers * part / p.threads * NR, j1 = slivers * (part + 1) / p.threads * NR;
             const int64_t n = (j1 < cols ? j1 : cols) - j0;
             if (n > 0) pack_b(n, kc, View{b.at(pc, col0 + j0), b.rs, b.cs}, ws + pc * shared.cols + j0 * kc);
