@@ -16,7 +16,12 @@
 #include "cpu/conv.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "cpu/conv_direct.h"
 #include "cpu/conv_geometry.h"
@@ -119,15 +124,30 @@ void add_partials(T* dweight, const T* partial, int64_t chunks, int64_t weight_s
     for (int64_t c = 1; c < chunks; ++c) dweight[i] += partial[(c - 1) * weight_size + i];
 }
 
-// dst[j] = src[j * stride] for j < len. Stride 1 has its own loop so that the
-// compiler vectorizes it.
+// dst[j] = src[j * stride] for j < len: im2col's inner loop, on runs of one
+// output row. Stride 1 is a copy; stride 2 (downsampling layers) takes every
+// other element with SSE2 shuffles, which the compiler does not find itself,
+// reading no further than src[(len - 1) * 2].
 template <typename T>
 void copy_strided(int64_t len, const T* __restrict src, int64_t stride, T* __restrict dst) {
+  int64_t j = 0;
   if (stride == 1) {
     std::copy(src, src + len, dst);
-  } else {
-    for (int64_t j = 0; j < len; ++j) dst[j] = src[j * stride];
+    return;
   }
+#ifdef __SSE2__
+  if (stride == 2) {
+    if constexpr (std::is_same_v<T, float>) {
+      for (; j + 4 < len; j += 4)
+        _mm_storeu_ps(dst + j, _mm_shuffle_ps(_mm_loadu_ps(src + 2 * j), _mm_loadu_ps(src + 2 * j + 4),
+                                              _MM_SHUFFLE(2, 0, 2, 0)));
+    } else {
+      for (; j + 2 < len; j += 2)
+        _mm_storeu_pd(dst + j, _mm_shuffle_pd(_mm_loadu_pd(src + 2 * j), _mm_loadu_pd(src + 2 * j + 2), 0));
+    }
+  }
+#endif
+  for (; j < len; ++j) dst[j] = src[j * stride];
 }
 
 // dst[j * dst_stride] += a * src[j * src_stride] for j < len; unit strides
