@@ -148,10 +148,15 @@ def numpy_thread_setter() -> Callable[[int], None] | None:
 
 
 # ---------------------------------------------------------------------------- machine
-def simd_flops_per_cycle(flags: Sequence[str]) -> tuple[int, str]:
-    """float32 FLOPs per cycle per core, assuming two FMA pipes (most x86 server cores)."""
-    if "avx512f" in flags:
+def simd_flops_per_cycle(flags: Sequence[str], avx512_full_rate: bool = True) -> tuple[int, str]:
+    """float32 FLOPs per cycle per core, assuming two FMA pipes (most x86 server cores).
+
+    avx512_full_rate: minigrad's measurement (build_info) of whether 512-bit FMAs outrun
+    256-bit ones; where they do not (AMD Zen 4 runs each as two halves), AVX2's figure holds."""
+    if "avx512f" in flags and avx512_full_rate:
         return 2 * 16 * 2, "AVX-512: 2 FMA pipes x 16 lanes x 2"
+    if "avx512f" in flags:
+        return 2 * 8 * 2, "AVX-512 at the 256-bit rate (measured): 2 FMA pipes x 8 lanes x 2"
     if "avx2" in flags and "fma" in flags:
         return 2 * 8 * 2, "AVX2+FMA: 2 FMA pipes x 8 lanes x 2"
     if "sse2" in flags:
@@ -163,7 +168,9 @@ def theoretical_peak(cores: int) -> dict:
     """Peak float32 FLOP/s = cores x clock x FLOPs/cycle, from /proc/cpuinfo (a ceiling, not a measurement).
 
     The clock is /proc/cpuinfo's current "cpu MHz", which may sit below the turbo clock."""
-    per_cycle, how = simd_flops_per_cycle(cpu_flags())
+    from minigrad import _C
+
+    per_cycle, how = simd_flops_per_cycle(cpu_flags(), _C.build_info().get("avx512_full_rate", True))
     mhz = cpuinfo_field("cpu MHz")
     ghz = float(mhz) / 1000 if mhz else None
     per_core = ghz * 1e9 * per_cycle if ghz else None
