@@ -108,6 +108,9 @@ def test_repr_like_torch():
     assert repr(minigrad.tensor([1.0], requires_grad=True)) == "tensor([1.], requires_grad=True)"
     r = repr(minigrad.tensor([1.0], requires_grad=True) * 2)
     assert r == "tensor([2.], grad_fn=<MulBackward>)"
+    a, b = minigrad.tensor([1.0], requires_grad=True), minigrad.tensor([2.0])
+    assert "grad_fn=<MinimumBackward>" in repr(minigrad.minimum(a, b))  # one op class serves both
+    assert "grad_fn=<MaximumBackward>" in repr(minigrad.maximum(a, b))
     assert "dtype=minigrad.float64" in repr(minigrad.tensor([1.0], dtype=minigrad.float64))
 
 

@@ -505,6 +505,9 @@ class MaximumOp(Function):
         gb = _sum_to(be, be.where(be.compare(lose_b, a, b), zero, shared), b.shape) if self.needs_grad(1) else None
         return ga, gb
 
+    def name(self) -> str:
+        return "MaximumBackward" if getattr(self, "largest", True) else "MinimumBackward"
+
 
 def _maximum_minimum(name: str, input: Tensor, other: Tensor, largest: bool) -> Tensor:
     _require_tensor(name, input)
