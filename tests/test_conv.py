@@ -7,6 +7,7 @@ import pytest
 from gradcheck_utils import assert_grad_close, float32_tol, numerical_grad
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from simd_levels import skip_unless_below_native
 from torch_reference import TorchReference
 from train_utils import same_minigrad_env
 
@@ -473,9 +474,6 @@ def test_conv_allocation_failure_raises_memory_error(threads, call, tmp_path):
     assert "memory-error" in proc.stdout
 
 
-LOWER_LEVELS = {"avx512": ["avx2", "generic"], "avx2": ["generic"], "generic": []}
-
-
 @pytest.mark.parametrize("level", ["avx2", "generic"])
 def test_lower_simd_levels_match_reference(level, tmp_path):
     """The kernels of the levels below this CPU's (MINIGRAD_SIMD caps the level at import, so in a
@@ -484,9 +482,7 @@ def test_lower_simd_levels_match_reference(level, tmp_path):
     import sys
     from pathlib import Path
 
-    native = _C.build_info()["simd"]
-    if level not in LOWER_LEVELS[native]:
-        pytest.skip(f"this CPU runs {native}; {level} is not below it")
+    skip_unless_below_native(level)
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(Path(__file__)),
                "-k", "matches_reference or finite_differences or thread_plans"]
     proc = subprocess.run(command, env={**same_minigrad_env(), "MINIGRAD_SIMD": level}, cwd=tmp_path,

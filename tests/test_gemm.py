@@ -11,6 +11,7 @@ import pytest
 from gradcheck_utils import float32_tol
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from simd_levels import skip_unless_below_native
 from torch_reference import TorchReference
 
 import minigrad
@@ -174,15 +175,10 @@ def test_matches_torch():
     np.testing.assert_allclose(_C.gemm(a, b, True, True), expected["c"], rtol=1e-12, atol=1e-12)
 
 
-LOWER_LEVELS = {"avx512": ["avx2", "generic"], "avx2": ["generic"], "generic": []}
-
-
 @pytest.mark.parametrize("level", ["avx2", "generic"])
 def test_lower_simd_levels(level):
     """MINIGRAD_SIMD caps the level at import, so the other paths run in a subprocess."""
-    native = _C.build_info()["simd"]
-    if level not in LOWER_LEVELS[native]:
-        pytest.skip(f"this CPU runs {native}; {level} is not below it")
+    skip_unless_below_native(level)
     script = textwrap.dedent(
         """
         import numpy as np, minigrad, test_gemm

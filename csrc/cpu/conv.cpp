@@ -4,7 +4,7 @@
 //   y_g = W_g col,   dW_g = sum over samples of dy_g col^T,   dx = col2im(W_g^T dy_g).
 // The column matrix of a kernel with more than one tap is never built whole:
 // it is made and consumed in blocks of whole output rows small enough to stay
-// in L2 (RowBlock, col_block_bytes), so each GEMM reads columns just written
+// in L2 (RowBlock, l2_block_bytes), so each GEMM reads columns just written
 // instead of a matrix of megabytes back from memory; the three products above
 // split along the output pixels.
 // A 1x1 convolution with stride 1 and no padding needs no im2col: x is col.
@@ -194,9 +194,10 @@ struct RowBlock {
 // 4 MiB (the GEMM alone on the whole matrix: 78). On Zen 4 (1 MiB L2), the
 // same layer forward and backward and 128 -> 128 at 28x28 ran 2-7% faster
 // with 512 KiB blocks than with 256 KiB, 10-17% slower with 128 KiB.
-int64_t col_block_bytes() { return cpu_features().l2_bytes / 2; }
+// The same budget bounds a direct kernel's padded image (wide_direct_fits).
+int64_t l2_block_bytes() { return cpu_features().l2_bytes / 2; }
 
-// Rows of the blocks: as many as fit col_block_bytes(), then evened out over
+// Rows of the blocks: as many as fit l2_block_bytes(), then evened out over
 // the blocks that makes (16 rows in blocks of at most 7: 6, 6, 4, not 7, 7, 2,
 // whose last GEMM would be too narrow to run well).
 // A 1x1 kernel takes one block (its column matrix is x, or x subsampled by
@@ -205,7 +206,7 @@ int64_t col_block_bytes() { return cpu_features().l2_bytes / 2; }
 int64_t rows_per_block(const Conv2dShape& s, const Dims& d, std::size_t elem_size, int threads) {
   if (d.taps == 1) return s.out_h;
   const int64_t row_bytes = d.col_rows * s.out_w * static_cast<int64_t>(elem_size);
-  const int64_t most = std::clamp<int64_t>(col_block_bytes() * threads / std::max<int64_t>(row_bytes, 1), 1, s.out_h);
+  const int64_t most = std::clamp<int64_t>(l2_block_bytes() * threads / std::max<int64_t>(row_bytes, 1), 1, s.out_h);
   const int64_t blocks = (s.out_h + most - 1) / most;
   return (s.out_h + blocks - 1) / blocks;
 }
@@ -355,7 +356,7 @@ constexpr int64_t kWideDirectMaxChannels = 128;
 bool wide_direct_fits(const Conv2dShape& s, const Dims& d, int64_t planes, int64_t padded_plane,
                       std::size_t elem_size) {
   return std::max(d.group_in, d.group_out) <= kWideDirectMaxChannels &&
-         planes * padded_plane * static_cast<int64_t>(elem_size) <= cpu_features().l2_bytes / 2 &&
+         planes * padded_plane * static_cast<int64_t>(elem_size) <= l2_block_bytes() &&
          cpu_features().avx2_fma && !avx512_doubles_fma_rate() &&
          s.batch >= threads_for_flops(static_cast<double>(s.batch) * sample_flops(s, d));
 }

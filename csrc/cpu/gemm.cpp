@@ -67,6 +67,35 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
   gemm_detail::Blocked<gemm_detail::PortableKernel<T>>::run(args);
 }
 
+namespace {
+struct Timed {
+  double flops, seconds;
+};
+
+// One timed run(rounds) of a register FMA loop; its result is used, so that
+// the work is not optimised out.
+template <typename Run>
+Timed timed(const Run& run, int64_t rounds) {
+  static volatile float sink = 0;
+  const auto start = std::chrono::steady_clock::now();
+  const gemm_detail::FmaRun result = run(rounds);
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  sink = sink + result.sum;
+  return {result.flops, elapsed};
+}
+
+// The best FLOP/s of `tries` runs: interruptions only slow a run.
+template <typename Run>
+double best_flops_per_second(const Run& run, int64_t rounds, int tries) {
+  double best = 0;
+  for (int i = 0; i < tries; ++i) {
+    const Timed t = timed(run, rounds);
+    best = std::max(best, t.flops / t.seconds);
+  }
+  return best;
+}
+}  // namespace
+
 double fma_peak_gflops(int threads, double seconds) {
 #ifndef _OPENMP
   threads = 1;  // as gemm: no team without OpenMP
@@ -79,39 +108,20 @@ double fma_peak_gflops(int threads, double seconds) {
 #endif
     return gemm_detail::register_fmas<gemm_detail::PortableKernel<float>>(threads, rounds);
   };
-  // A short first run (it also wakes the threads) sizes the three that count;
-  // the best of those is the figure, since interruptions only slow a run.
-  volatile float sink = 0;  // uses the results, so the work is not optimised out
+  // A short first run (it also wakes the threads) sizes the three that count.
   int64_t rounds = int64_t{1} << 16;
-  double best = 0;
-  for (int i = 0; i < 4; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    const gemm_detail::FmaRun result = run(rounds);
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    sink = sink + result.sum;
-    if (i == 0) rounds = std::max(rounds, int64_t(double(rounds) * seconds / elapsed));
-    else best = std::max(best, result.flops / elapsed / 1e9);
-  }
-  return best;
+  rounds = std::max(rounds, int64_t(double(rounds) * seconds / timed(run, rounds).seconds));
+  return best_flops_per_second(run, rounds, 3) / 1e9;
 }
 
 bool avx512_doubles_fma_rate() {
   static const bool doubles = [] {
 #ifdef MINIGRAD_X86
     if (!cpu_features().avx512f) return false;
-    // Best of a few short single-thread runs of each (interruptions only slow a
-    // run); the two outcomes differ by 2x, far beyond the noise of a shared machine.
-    const auto rate = [](gemm_detail::FmaRun (*run)(int, int64_t)) {
-      double best = 0;
-      volatile float sink = 0;
-      for (int i = 0; i < 5; ++i) {
-        const auto start = std::chrono::steady_clock::now();
-        const gemm_detail::FmaRun result = run(1, int64_t{1} << 15);
-        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        sink = sink + result.sum;
-        best = std::max(best, result.flops / elapsed);
-      }
-      return best;
+    // A few short single-thread runs of each; the two outcomes differ by 2x,
+    // far beyond the noise of a shared machine.
+    const auto rate = [](gemm_detail::FmaRun (*fmas)(int, int64_t)) {
+      return best_flops_per_second([fmas](int64_t rounds) { return fmas(1, rounds); }, int64_t{1} << 15, 5);
     };
     return rate(gemm_detail::register_fmas_avx512) > 1.5 * rate(gemm_detail::register_fmas_avx2);
 #else

@@ -264,7 +264,11 @@ class _InplaceActivation(Module):
         self.inplace = inplace
 
     def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
+        return ", ".join(part for part in (self._parameter_repr(), "inplace=True" if self.inplace else "") if part)
+
+    def _parameter_repr(self) -> str:
+        """The activation's own parameters, before the inplace flag."""
+        return ""
 
 
 class ReLU(_InplaceActivation):
@@ -274,19 +278,18 @@ class ReLU(_InplaceActivation):
         return F.relu(x, self.inplace)
 
 
-class LeakyReLU(Module):
+class LeakyReLU(_InplaceActivation):
     """x for x > 0, negative_slope * x otherwise (inplace=True writes the result into x)."""
 
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
-        super().__init__()
+        super().__init__(inplace)
         self.negative_slope = negative_slope
-        self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
         return F.leaky_relu(x, self.negative_slope, self.inplace)
 
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
+    def _parameter_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
 
 
 class Sigmoid(Module):
@@ -317,19 +320,18 @@ class Mish(_InplaceActivation):
         return F.mish(x, self.inplace)
 
 
-class ELU(Module):
+class ELU(_InplaceActivation):
     """x for x > 0, alpha * (exp(x) - 1) otherwise (inplace=True writes the result into x)."""
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
-        super().__init__()
+        super().__init__(inplace)
         self.alpha = alpha
-        self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
         return F.elu(x, self.alpha, self.inplace)
 
-    def extra_repr(self) -> str:
-        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+    def _parameter_repr(self) -> str:
+        return f"alpha={self.alpha}"
 
 
 class Softplus(Module):
