@@ -145,6 +145,16 @@ CASES = [
     # 1 MiB), the last of 37 rows ragged.
     (1, 32, 24, (37, 37), (3, 3), 1, 1, 1, 1),
     (2, 34, 6, (41, 29), (3, 3), 2, (1, 2), (1, 2), 2),  # stride, dilation, groups of 17
+    # Winograd F(2x2, 3x3): 3x3, stride 1, no dilation, >= 48 channels per group in and out
+    # (csrc/cpu/conv.cpp). Blocks of tile rows run across images and split them; odd output sizes
+    # leave half tiles; dx takes padding <= 2 (else the GEMM path), the forward and dw any padding.
+    (3, 48, 48, (5, 7), (3, 3), 1, 1, 1, 1),  # odd: 3x4 tiles, the last column half inside
+    (2, 48, 64, (8, 8), (3, 3), 1, 0, 1, 1),  # no padding: 6x6 out
+    (2, 64, 48, (6, 9), (3, 3), 1, 2, 1, 1),  # padding 2: dy correlated unpadded for dx
+    (2, 48, 48, (4, 5), (3, 3), 1, (0, 3), 1, 1),  # padding 3: dx on the GEMM path
+    (2, 96, 96, (5, 6), (3, 3), 1, 1, 1, 2),  # groups of 48
+    (2, 48, 56, (43, 41), (3, 3), 1, 1, 1, 1),  # several blocks per image, one spanning both images
+    (1, 47, 64, (6, 6), (3, 3), 1, 1, 1, 1),  # 47 input channels: not Winograd
 ]
 
 
@@ -204,6 +214,28 @@ def test_row_blocked_gemm_path_matches_reference(config, seed):
     check_against_reference(x, w, b, stride, padding, dilation, groups, rng)
 
 
+@st.composite
+def winograd_conv_configs(draw):
+    """Winograd geometries (3x3, stride 1, 48-50 channels per group): any image the padded kernel
+    fits, paddings 0-3 (dx on the GEMM path past 2), odd and even output sizes, 1-3 images."""
+    groups = draw(st.sampled_from([1, 1, 2]))
+    cg, og = draw(st.integers(48, 50)), draw(st.integers(48, 50))
+    ph, pw = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+    h = max(1, 3 - 2 * ph) + draw(st.integers(0, 9))
+    w = max(1, 3 - 2 * pw) + draw(st.integers(0, 9))
+    n = draw(st.integers(1, 3))
+    return n, cg * groups, og * groups, (h, w), (3, 3), 1, (ph, pw), 1, groups
+
+
+@settings(max_examples=15, deadline=None)
+@given(winograd_conv_configs(), st.integers(0, 2**31))
+def test_winograd_path_matches_reference(config, seed):
+    n, c_in, c_out, hw, khw, stride, padding, dilation, groups = config
+    rng = np.random.default_rng(seed)
+    x, w, b = make_case(rng, n, c_in, c_out, hw, khw, groups)
+    check_against_reference(x, w, b, stride, padding, dilation, groups, rng)
+
+
 @pytest.mark.parametrize(
     "n,c_in,c_out,hw,khw,stride,padding,dilation,groups",
     [
@@ -215,6 +247,7 @@ def test_row_blocked_gemm_path_matches_reference(config, seed):
         (1, 1, 3, (5, 19), (2, 3), 1, (1, 1), 1, 1),  # direct, along rows, batch 1
         (1, 17, 2, (16, 15), (3, 3), 1, 1, 1, 1),  # im2col + GEMM, in 2 row blocks where the L2 is 512 KiB
         (1, 17, 8, (3, 16), (3, 3), 1, 1, 1, 1),  # AVX2 rate: direct forward, dx and dw with 17 channels
+        (1, 48, 48, (3, 5), (3, 3), 1, 1, 1, 1),  # Winograd, odd output width
     ],
 )
 def test_finite_differences(n, c_in, c_out, hw, khw, stride, padding, dilation, groups):
@@ -273,6 +306,8 @@ def threads():
         (5, 3, 6, 16, 1, 1),  # stride-1 direct kernels, batch slices: across channels
         (4, 2, 1, 6, 1, 1),  # and along rows
         (4, 2, 32, 32, 1, 1),  # AVX2 rate: 32 channels along rows of 32 (forward and dx)
+        (5, 2, 48, 48, 1, 1),  # Winograd: batch slices, dweight summed per slice
+        (1, 2, 48, 64, 1, 1),  # Winograd with batch 1: one slice, threaded GEMMs
     ],
 )
 def test_thread_plans_match_reference_and_are_deterministic(
@@ -484,7 +519,7 @@ def test_lower_simd_levels_match_reference(level, tmp_path):
 
     skip_unless_below_native(level)
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(Path(__file__)),
-               "-k", "matches_reference or finite_differences or thread_plans"]
+               "-k", "matches_reference or finite_differences or thread_plans or winograd"]
     proc = subprocess.run(command, env={**same_minigrad_env(), "MINIGRAD_SIMD": level}, cwd=tmp_path,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]

@@ -16,6 +16,7 @@
 #include "cpu/conv.h"
 
 #include <algorithm>
+#include <numeric>
 #include <type_traits>
 #include <vector>
 
@@ -25,6 +26,7 @@
 
 #include "cpu/conv_direct.h"
 #include "cpu/conv_geometry.h"
+#include "cpu/conv_winograd.h"
 #include "cpu/cpu_features.h"
 #include "cpu/elementwise.h"
 #include "cpu/gemm.h"
@@ -636,11 +638,387 @@ void stride1_direct_backward(const Conv2dShape& s, const Dims& d, const T* dy, c
   });
   if (dweight != nullptr) add_partials(dweight, partial.data(), chunks, weight_size);
 }
+
+// ---------------------------------------------------------------- Winograd F(2x2, 3x3)
+// A 3x3 stride-1 correlation computed per 2x2 output tile from the 4x4 input
+// tile d under it as y = A^T [(G g G^T) . (B^T d B)] A (Lavin and Gray, "Fast
+// Algorithms for Convolutional Neural Networks", 2016): 16 multiplies per
+// tile, input and output channel instead of 36, 2.25x fewer multiply-adds.
+// Summed over input channels, the element-wise products are 16 GEMMs, one per
+// tile element e: M[e] (out x tiles) = U[e] (out x in) V[e] (in x tiles), U
+// the transformed filters, V the transformed input tiles (conv_winograd.h has
+// B and A). The weight gradient is the adjoint: dU[e] = sum over tiles of
+// (A dy A^T)[e] V[e]^T, then dg = G^T dU G. The transforms add and subtract
+// (G's halves are exact), so float64 stays exact to rounding and float32 stays
+// within the tests' tolerance of the direct sum.
+//   G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+// Work is done in blocks of tile rows running across a slice's images (an 8x8
+// image has 4 tile rows of 4 tiles; the GEMMs want more).
+constexpr int64_t kWinogradElements = 16;
+
+// The correlation of `in` planes of h x w per image, zero-padded by (pad_h,
+// pad_w), by 3x3 filters into `out` planes of out_h x out_w (= h + 2 pad_h -
+// 2, w + 2 pad_w - 2). The forward pass, and dx as the correlation of dy padded
+// by 2 - padding with the flipped weights, channels swapped.
+struct WinogradShape {
+  int64_t batch, in, out, h, w, pad_h, pad_w, out_h, out_w;
+  int64_t tiles_h() const { return (out_h + 1) / 2; }
+  int64_t tiles_w() const { return (out_w + 1) / 2; }
+};
+
+// U[e][o][i] = (G g G^T)[e] for the 3x3 filters g[r][c] = filter(o, i, r, c).
+template <typename T, typename Filter>
+std::vector<T> winograd_filters(int64_t out, int64_t in, const Filter& filter) {
+  std::vector<T> u(static_cast<size_t>(kWinogradElements * out * in));
+  for (int64_t o = 0; o < out; ++o)
+    for (int64_t i = 0; i < in; ++i) {
+      T gg[4][3];  // G g
+      for (int64_t c = 0; c < 3; ++c) {
+        const T g0 = filter(o, i, 0, c), g1 = filter(o, i, 1, c), g2 = filter(o, i, 2, c);
+        gg[0][c] = g0;
+        gg[1][c] = (g0 + g1 + g2) / 2;
+        gg[2][c] = (g0 - g1 + g2) / 2;
+        gg[3][c] = g2;
+      }
+      for (int64_t r = 0; r < 4; ++r) {
+        const T row[4] = {gg[r][0], (gg[r][0] + gg[r][1] + gg[r][2]) / 2, (gg[r][0] - gg[r][1] + gg[r][2]) / 2,
+                          gg[r][2]};
+        for (int64_t c = 0; c < 4; ++c) u[static_cast<size_t>(((r * 4 + c) * out + o) * in + i)] = row[c];
+      }
+    }
+  return u;
+}
+
+// dg = G^T dU[.][o][i] G for every filter, into dweight(o, i, r, c).
+template <typename T, typename Filter>
+void winograd_filter_grads(int64_t out, int64_t in, const T* du, const Filter& dweight) {
+  const int64_t plane = out * in;
+  for (int64_t o = 0; o < out; ++o)
+    for (int64_t i = 0; i < in; ++i) {
+      T z[3][4];  // G^T dU: rows u0 + (u1 + u2) / 2, (u1 - u2) / 2, (u1 + u2) / 2 + u3
+      for (int64_t c = 0; c < 4; ++c) {
+        const T* u = du + c * plane + o * in + i;
+        const T u0 = u[0], u1 = u[4 * plane], u2 = u[8 * plane], u3 = u[12 * plane];
+        z[0][c] = u0 + (u1 + u2) / 2;
+        z[1][c] = (u1 - u2) / 2;
+        z[2][c] = (u1 + u2) / 2 + u3;
+      }
+      for (int64_t r = 0; r < 3; ++r) {  // the same along the row
+        dweight(o, i, r, 0) = z[r][0] + (z[r][1] + z[r][2]) / 2;
+        dweight(o, i, r, 1) = (z[r][1] - z[r][2]) / 2;
+        dweight(o, i, r, 2) = (z[r][1] + z[r][2]) / 2 + z[r][3];
+      }
+    }
+}
+
+// A plane zero-padded, its padded columns split into even and odd (see
+// conv_winograd.h): rows of 2 half elements, half = tiles_w + 1.
+template <typename T>
+struct SplitPlane {
+  int64_t half;
+  T* data;
+  T* row(int64_t r) const { return data + 2 * r * half; }
+};
+
+// Padded rows [first, last) of the plane src (h x w, padded by pad_h, pad_w)
+// into p. Padding is never written: a buffer zeroed once serves every plane
+// of one geometry, and rows outside [first, last) are not read before they
+// are written again.
+template <typename T>
+void split_rows(const T* src, int64_t h, int64_t w, int64_t pad_h, int64_t pad_w, int64_t first, int64_t last,
+                const SplitPlane<T>& p) {
+  // Source column j is padded column j + pad_w; the tiles read padded columns < 2 half.
+  const int64_t columns = std::min(w, 2 * p.half - pad_w);
+  const int64_t first_even = pad_w % 2, first_odd = 1 - pad_w % 2;  // the first source columns landing there
+  for (int64_t r = std::max(first, pad_h); r < std::min(last, pad_h + h); ++r) {
+    const T* row = src + (r - pad_h) * w;
+    if (columns > first_even)
+      copy_strided((columns - first_even + 1) / 2, row + first_even, 2, p.row(r) + (first_even + pad_w) / 2);
+    if (columns > first_odd)
+      copy_strided((columns - first_odd + 1) / 2, row + first_odd, 2, p.row(r) + p.half + (first_odd + pad_w) / 2);
+  }
+}
+
+template <typename T>
+void winograd_input_row(const T* rows, int64_t half, int64_t tiles, T* v, int64_t stride) {
+#ifdef MINIGRAD_X86
+  if (cpu_features().avx2_fma) return conv_detail::winograd_input_row_avx2(rows, half, tiles, v, stride);
+#endif
+  conv_detail::winograd_input_row(rows, half, tiles, v, stride);
+}
+
+template <typename T>
+void winograd_output_tiles(const T* m, int64_t stride, int64_t count, T* q) {
+#ifdef MINIGRAD_X86
+  if (cpu_features().avx2_fma) return conv_detail::winograd_output_tiles_avx2(m, stride, count, q);
+#endif
+  conv_detail::winograd_output_tiles(m, stride, count, q);
+}
+
+template <typename T>
+void winograd_output_grad_row(const T* rows, int64_t half, int64_t tiles, T* y, int64_t stride) {
+#ifdef MINIGRAD_X86
+  if (cpu_features().avx2_fma) return conv_detail::winograd_output_grad_row_avx2(rows, half, tiles, y, stride);
+#endif
+  conv_detail::winograd_output_grad_row(rows, half, tiles, y, stride);
+}
+
+// Tile rows [row0, row1) of a slice's images (numbered across them, from its
+// first image): `tiles` tiles, the GEMMs' N. The slice's first block has row0 0.
+struct WinogradBlock {
+  int64_t first_image, row0, row1, tiles;
+};
+
+// body(n, ty, at) for the block's tile rows, n the image, ty the tile row in
+// it, at its first tile's column in the block; split(n, ty0, ty1) before the
+// rows [ty0, ty1) of each image.
+template <typename Split, typename Body>
+void for_each_tile_row(const WinogradShape& c, const WinogradBlock& b, const Split& split, const Body& body) {
+  const int64_t tiles_h = c.tiles_h();
+  for (int64_t row = b.row0; row < b.row1;) {
+    const int64_t n = b.first_image + row / tiles_h, ty0 = row % tiles_h;
+    const int64_t ty1 = std::min(tiles_h, ty0 + b.row1 - row);
+    split(n, ty0, ty1);
+    for (int64_t ty = ty0; ty < ty1; ++ty, ++row) body(n, ty, (row - b.row0) * c.tiles_w());
+  }
+}
+
+// V[e][i][t] = (B^T d B)[e] for the block's tiles of every input plane i of
+// src (images src_image apart); planes of `tiles`.
+template <typename T>
+void winograd_transform_input(const WinogradShape& c, const WinogradBlock& b, const T* src, int64_t src_image,
+                              const SplitPlane<T>& plane, T* v) {
+  for (int64_t i = 0; i < c.in; ++i)
+    for_each_tile_row(
+        c, b,
+        [&](int64_t n, int64_t ty0, int64_t ty1) {
+          split_rows(src + n * src_image + i * c.h * c.w, c.h, c.w, c.pad_h, c.pad_w, 2 * ty0, 2 * ty1 + 2, plane);
+        },
+        [&](int64_t, int64_t ty, int64_t at) {
+          winograd_input_row(plane.row(2 * ty), plane.half, c.tiles_w(), v + i * b.tiles + at, c.in * b.tiles);
+        });
+}
+
+// Tile rows per block: the block's two transformed operands (16 x (in + out)
+// x tiles) in the core's L2 (twice l2_block_bytes), whole tile rows making a
+// multiple of 32 tiles where that fits: the widest GEMM register tile (32
+// floats with AVX-512), so that no GEMM ends in a narrow edge tile.
+int64_t winograd_rows_per_block(const WinogradShape& c, std::size_t elem_size) {
+  const int64_t tiles_w = c.tiles_w();
+  const int64_t row_bytes = kWinogradElements * (c.in + c.out) * tiles_w * static_cast<int64_t>(elem_size);
+  const int64_t rows = std::max<int64_t>(1, 2 * l2_block_bytes() / row_bytes);
+  const int64_t step = 32 / std::gcd(int64_t{32}, tiles_w);
+  return rows >= step ? rows / step * step : rows;
+}
+
+// A buffer of at least `size` elements for the calling thread, kept for its
+// later calls: freshly mapped pages cost 7-10% of a layer's time in page
+// faults. At most a few MiB per thread (the blocks fill the L2).
+template <typename T>
+T* winograd_workspace(int64_t size) {
+  thread_local std::vector<T> buffer;
+  if (static_cast<int64_t>(buffer.size()) < size) {
+    buffer.clear();
+    buffer.shrink_to_fit();
+    buffer.resize(static_cast<size_t>(size));
+  }
+  return buffer.data();
+}
+
+// A slice's scratch: v and m the block's 16 x in and 16 x out planes of
+// tiles, q 4 planes of tiles (the output pixels), a split plane for the input
+// and one for dy, zeroed at the start of each slice, and du (the weight
+// gradient's 16 x out x in sums, when asked for).
+template <typename T>
+struct WinogradBuffers {
+  T* v;
+  T* m;
+  T* q;
+  SplitPlane<T> input, output;
+  T* du;
+};
+
+// body(block, buffers) for the blocks of every slice of the batch, the slices
+// on `threads` threads (for_each_chunk); finish(slice, buffers) after a
+// slice's blocks.
+template <typename T, typename Body, typename Finish>
+void for_each_winograd_block(const WinogradShape& c, int threads, int64_t chunks, bool with_du, const Body& body,
+                             const Finish& finish) {
+  const int64_t tiles_h = c.tiles_h(), tiles_w = c.tiles_w();
+  const int64_t rows = winograd_rows_per_block(c, sizeof(T));
+  for_each_chunk(chunks, threads, [&](int64_t chunk) {
+    const int64_t first_image = chunk_begin(chunk, chunks, c.batch);
+    const int64_t all_rows = (chunk_begin(chunk + 1, chunks, c.batch) - first_image) * tiles_h;
+    const int64_t block_tiles = std::min(rows, all_rows) * tiles_w;
+    const int64_t v_size = kWinogradElements * c.in * block_tiles, m_size = kWinogradElements * c.out * block_tiles;
+    const int64_t split_size = (2 * tiles_h + 2) * 2 * (tiles_w + 1);
+    const int64_t du_size = with_du ? kWinogradElements * c.out * c.in : 0;
+    T* const v = winograd_workspace<T>(v_size + m_size + 4 * block_tiles + 2 * split_size + du_size);
+    T* const split = v + v_size + m_size + 4 * block_tiles;
+    std::fill(split, split + 2 * split_size, T(0));
+    const WinogradBuffers<T> buffers{v, v + v_size, v + v_size + m_size, {tiles_w + 1, split},
+                                     {tiles_w + 1, split + split_size}, split + 2 * split_size};
+    for (int64_t row0 = 0; row0 < all_rows; row0 += rows) {
+      const int64_t row1 = std::min(all_rows, row0 + rows);
+      body(WinogradBlock{first_image, row0, row1, (row1 - row0) * tiles_w}, buffers);
+    }
+    finish(chunk, buffers);
+  });
+}
+
+// dst = the correlation of src with the filters U (16 x out x in) plus bias.
+template <typename T>
+void winograd_correlate(const WinogradShape& c, const T* src, int64_t src_image, const T* filters, const T* bias,
+                        T* dst, int64_t dst_image, int threads, int64_t chunks) {
+  const int64_t tiles_w = c.tiles_w(), pairs = c.out_w / 2;
+  for_each_winograd_block<T>(
+      c, threads, chunks, false,
+      [&](const WinogradBlock& b, const WinogradBuffers<T>& buf) {
+        T* const v = buf.v;
+        T* const m = buf.m;
+        T* const q = buf.q;
+        winograd_transform_input(c, b, src, src_image, buf.input, v);
+        for (int64_t e = 0; e < kWinogradElements; ++e)
+          gemm(false, false, c.out, b.tiles, c.in, T(1), filters + e * c.out * c.in, c.in, v + e * c.in * b.tiles,
+               b.tiles, T(0), m + e * c.out * b.tiles, b.tiles);
+        // A^T M A per output plane into the 2x2 pixels of its tiles (q), then
+        // into the output rows; the last tile of an odd out_w has only its left column.
+        for (int64_t o = 0; o < c.out; ++o) {
+          winograd_output_tiles(m + o * b.tiles, c.out * b.tiles, b.tiles, q);
+          const T add = bias != nullptr ? bias[o] : T(0);
+          for_each_tile_row(
+              c, b, [](int64_t, int64_t, int64_t) {},
+              [&](int64_t n, int64_t ty, int64_t at) {
+                for (int64_t r = 0; r < 2 && 2 * ty + r < c.out_h; ++r) {
+                  const T* left = q + 2 * r * b.tiles + at;
+                  const T* right = left + b.tiles;
+                  T* y = dst + n * dst_image + (o * c.out_h + 2 * ty + r) * c.out_w;
+                  for (int64_t t = 0; t < pairs; ++t) {
+                    y[2 * t] = left[t] + add;
+                    y[2 * t + 1] = right[t] + add;
+                  }
+                  if (pairs < tiles_w) y[2 * pairs] = left[pairs] + add;
+                }
+              });
+        }
+      },
+      [](int64_t, const WinogradBuffers<T>&) {});
+}
+
+// dU (16 x out x in) of one slice: the sum over its tiles of (A dy A^T)[e]
+// V[e]^T, A dy A^T from dy's 2x2 tiles (zero past out_h, out_w); then
+// finish(slice, dU) with that slice's dU.
+template <typename T, typename Finish>
+void winograd_filter_gradient(const WinogradShape& c, const T* x, int64_t x_image, const T* dy, int64_t dy_image,
+                              int threads, int64_t chunks, const Finish& finish) {
+  for_each_winograd_block<T>(
+      c, threads, chunks, true,
+      [&](const WinogradBlock& b, const WinogradBuffers<T>& buf) {
+        winograd_transform_input(c, b, x, x_image, buf.input, buf.v);
+        for (int64_t o = 0; o < c.out; ++o)
+          for_each_tile_row(
+              c, b,
+              [&](int64_t n, int64_t ty0, int64_t ty1) {
+                split_rows(dy + n * dy_image + o * c.out_h * c.out_w, c.out_h, c.out_w, 0, 0, 2 * ty0, 2 * ty1,
+                           buf.output);
+              },
+              [&](int64_t, int64_t ty, int64_t at) {
+                winograd_output_grad_row(buf.output.row(2 * ty), buf.output.half, c.tiles_w(),
+                                         buf.m + o * b.tiles + at, c.out * b.tiles);
+              });
+        for (int64_t e = 0; e < kWinogradElements; ++e)
+          gemm(false, true, c.out, c.in, b.tiles, T(1), buf.m + e * c.out * b.tiles, b.tiles, buf.v + e * c.in * b.tiles,
+               b.tiles, b.row0 == 0 ? T(0) : T(1), buf.du + e * c.out * c.in, c.in);
+      },
+      [&](int64_t chunk, const WinogradBuffers<T>& buf) { finish(chunk, buf.du); });
+}
+
+// Channels per group, in and out, from which Winograd beats the direct
+// kernels and im2col + GEMM. Measured on a 2-core AMD EPYC Zen 4, float32,
+// 1 thread, batch 64, ms before -> after for forward / dx / dweight: 64 -> 64
+// at 16x16 11.3 / 11.5 / 12.7 -> 8.8 / 8.6 / 10.7; 64 -> 128 at 8x8 6.1 / 6.6 /
+// 6.7 -> 4.6 / 5.1 / 5.8; 128 -> 128 at 8x8 26.6 / 26.9 / 27.5 -> 16.6 / 16.2
+// / 18.5; 8 x 64 -> 64 at 56x56 23.3 / 21.1 / 21.7 -> 14.5 / 15.1 / 17.8. With
+// 32 channels its GEMMs are too short: at 32x32 even forward, dweight 12.9 ->
+// 16.8; at 16x16 (2 threads) forward 1.6 -> 2.1.
+constexpr int64_t kWinogradMinChannels = 48;
+
+// 3x3, stride 1, no dilation, enough channels.
+bool use_winograd(const Conv2dShape& s, const Dims& d) {
+  return s.kernel_h == 3 && s.kernel_w == 3 && s.stride_h == 1 && s.stride_w == 1 && s.dilation_h == 1 &&
+         s.dilation_w == 1 && std::min(d.group_in, d.group_out) >= kWinogradMinChannels;
+}
+
+// dx as a correlation of dy padded by 2 - padding needs padding <= 2.
+bool use_winograd_input_grad(const Conv2dShape& s, const Dims& d) {
+  return use_winograd(s, d) && s.pad_h <= 2 && s.pad_w <= 2;
+}
+
+// The forward pass as Winograd's correlation of x (one group at a time).
+WinogradShape winograd_forward_shape(const Conv2dShape& s, const Dims& d) {
+  return {s.batch, d.group_in, d.group_out, s.in_h, s.in_w, s.pad_h, s.pad_w, s.out_h, s.out_w};
+}
+
+template <typename T>
+void winograd_forward(const Conv2dShape& s, const Dims& d, const T* x, const T* weight, const T* bias, T* y) {
+  const DirectPlan plan = direct_plan(s, d);
+  for (int64_t g = 0; g < s.groups; ++g) {
+    const T* w_g = weight + g * d.group_out * d.col_rows;
+    const std::vector<T> u = winograd_filters<T>(d.group_out, d.group_in, [&](int64_t o, int64_t i, int64_t r, int64_t c) {
+      return w_g[(o * d.group_in + i) * 9 + r * 3 + c];
+    });
+    winograd_correlate(winograd_forward_shape(s, d), x + g * d.group_in * d.in_plane, s.in_channels * d.in_plane,
+                       u.data(), bias != nullptr ? bias + g * d.group_out : nullptr, y + g * d.group_out * d.out_plane,
+                       s.out_channels * d.out_plane, plan.threads, plan.chunks);
+  }
+}
+
+// dx: dy padded by 2 - padding, correlated with the weights flipped in both
+// axes, input and output channels swapped.
+template <typename T>
+void winograd_input_grad(const Conv2dShape& s, const Dims& d, const T* dy, const T* weight, T* dx) {
+  const DirectPlan plan = direct_plan(s, d);
+  const WinogradShape c{s.batch, d.group_out, d.group_in, s.out_h, s.out_w, 2 - s.pad_h, 2 - s.pad_w, s.in_h, s.in_w};
+  for (int64_t g = 0; g < s.groups; ++g) {
+    const T* w_g = weight + g * d.group_out * d.col_rows;
+    const std::vector<T> u = winograd_filters<T>(d.group_in, d.group_out, [&](int64_t i, int64_t o, int64_t r, int64_t k) {
+      return w_g[(o * d.group_in + i) * 9 + (2 - r) * 3 + (2 - k)];
+    });
+    winograd_correlate(c, dy + g * d.group_out * d.out_plane, s.out_channels * d.out_plane, u.data(),
+                       static_cast<const T*>(nullptr), dx + g * d.group_in * d.in_plane, s.in_channels * d.in_plane,
+                       plan.threads, plan.chunks);
+  }
+}
+
+// dweight: slice 0 writes it, slice c > 0 its partial c - 1, added in slice
+// order (as the other paths).
+template <typename T>
+void winograd_weight_grad(const Conv2dShape& s, const Dims& d, const T* dy, const T* x, T* dweight) {
+  const DirectPlan plan = direct_plan(s, d);
+  const int64_t weight_size = s.out_channels * d.col_rows;
+  std::vector<T> partial(static_cast<size_t>((plan.chunks - 1) * weight_size));
+  for (int64_t g = 0; g < s.groups; ++g)
+    winograd_filter_gradient(winograd_forward_shape(s, d), x + g * d.group_in * d.in_plane, s.in_channels * d.in_plane,
+                             dy + g * d.group_out * d.out_plane, s.out_channels * d.out_plane, plan.threads,
+                             plan.chunks, [&](int64_t chunk, const T* du) {
+                               T* dw = (chunk == 0 ? dweight : partial.data() + (chunk - 1) * weight_size) +
+                                       g * d.group_out * d.col_rows;
+                               winograd_filter_grads(d.group_out, d.group_in, du,
+                                                     [&](int64_t o, int64_t i, int64_t r, int64_t c) -> T& {
+                                                       return dw[(o * d.group_in + i) * 9 + r * 3 + c];
+                                                     });
+                             });
+  add_partials(dweight, partial.data(), plan.chunks, weight_size);
+}
 }  // namespace
 
 template <typename T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
   const Dims d = dims_of(s);
+  if (use_winograd(s, d)) {
+    winograd_forward(s, d, x, weight, bias, y);
+    return;
+  }
   if (use_stride1_direct(s, d, sizeof(T))) {
     stride1_direct_forward(s, d, x, weight, bias, y);
     return;
@@ -686,6 +1064,14 @@ void conv2d_backward(const Conv2dShape& s, const T* dy, const T* x, const T* wei
                      T* dbias) {
   const Dims d = dims_of(s);
   if (dbias != nullptr) bias_grad(dy, dbias, s.batch, s.out_channels, d.out_plane);
+  if (dx != nullptr && use_winograd_input_grad(s, d)) {
+    winograd_input_grad(s, d, dy, weight, dx);
+    dx = nullptr;
+  }
+  if (dweight != nullptr && use_winograd(s, d)) {
+    winograd_weight_grad(s, d, dy, x, dweight);
+    dweight = nullptr;
+  }
   // Each gradient the direct kernels take is done there; the GEMM path below does the rest.
   T* const direct_dx = dx != nullptr && use_stride1_direct_input_grad(s, d, sizeof(T)) ? dx : nullptr;
   T* const direct_dweight = dweight != nullptr && use_stride1_direct_weight_grad(s, d, sizeof(T)) ? dweight : nullptr;

@@ -13,3 +13,26 @@ void weight_gradient_avx2(const WeightGradient<double>& g) { Direct<simd::Avx2Do
 void broadcast_gemm_avx2(const BroadcastGemm<float>& g) { Direct<simd::Avx2Float>::broadcast_gemm(g); }
 void broadcast_gemm_avx2(const BroadcastGemm<double>& g) { Direct<simd::Avx2Double>::broadcast_gemm(g); }
 }  // namespace minigrad::cpu::conv_detail
+
+#include "cpu/conv_winograd.h"
+
+namespace minigrad::cpu::conv_detail {
+void winograd_input_row_avx2(const float* rows, int64_t half, int64_t tiles, float* v, int64_t stride) {
+  winograd_input_row(rows, half, tiles, v, stride);
+}
+void winograd_input_row_avx2(const double* rows, int64_t half, int64_t tiles, double* v, int64_t stride) {
+  winograd_input_row(rows, half, tiles, v, stride);
+}
+void winograd_output_tiles_avx2(const float* m, int64_t stride, int64_t count, float* q) {
+  winograd_output_tiles(m, stride, count, q);
+}
+void winograd_output_tiles_avx2(const double* m, int64_t stride, int64_t count, double* q) {
+  winograd_output_tiles(m, stride, count, q);
+}
+void winograd_output_grad_row_avx2(const float* rows, int64_t half, int64_t tiles, float* y, int64_t stride) {
+  winograd_output_grad_row(rows, half, tiles, y, stride);
+}
+void winograd_output_grad_row_avx2(const double* rows, int64_t half, int64_t tiles, double* y, int64_t stride) {
+  winograd_output_grad_row(rows, half, tiles, y, stride);
+}
+}  // namespace minigrad::cpu::conv_detail
