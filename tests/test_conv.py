@@ -236,6 +236,33 @@ def test_winograd_path_matches_reference(config, seed):
     check_against_reference(x, w, b, stride, padding, dilation, groups, rng)
 
 
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_winograd_layers_keep_ieee_results_for_inf_and_nan(bad):
+    """A Winograd-sized layer (48 channels, 3x3, stride 1) given an inf or a NaN: the same infs and
+    NaNs as the direct sum, in the forward pass, dx (bad dy) and dweight (bad x). Winograd's
+    transforms would turn an inf into inf - inf = NaN, so such calls take the other paths."""
+    rng = np.random.default_rng(5)
+    x, w, _ = make_case(rng, 2, 48, 48, (6, 7), (3, 3), 1)
+    dy = rng.standard_normal((2, 48, 6, 7))
+    x[1, 5, 2, 3] = bad
+    dy[0, 7, 4, 1] = bad
+    for dtype in (np.float64, np.float32):
+        xs, ws, dys = (a.astype(dtype) for a in (x, w, dy))
+        y = _C.conv2d_forward(xs, ws, padding=1)
+        dx, dw, _ = _C.conv2d_backward(dys, xs, ws, padding=1)
+        x64, w64, dy64 = (a.astype(np.float64) for a in (xs, ws, dys))
+        with np.errstate(invalid="ignore"):
+            y_ref = conv_ref(x64, w64, padding=1)
+            dx_ref, dw_ref, _ = conv_backward_ref(dy64, x64, w64, padding=1)
+        for got, ref in ((y, y_ref), (dx, dx_ref), (dw, dw_ref)):
+            assert not np.isfinite(ref).all()  # the bad value reached the result
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+            np.testing.assert_array_equal(np.isposinf(got), np.isposinf(ref))
+            np.testing.assert_array_equal(np.isneginf(got), np.isneginf(ref))
+            finite = np.isfinite(ref)
+            np.testing.assert_allclose(got[finite], ref[finite], rtol=1e-3, atol=1e-3)
+
+
 @pytest.mark.parametrize(
     "n,c_in,c_out,hw,khw,stride,padding,dilation,groups",
     [

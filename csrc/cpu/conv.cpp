@@ -943,15 +943,26 @@ void winograd_filter_gradient(const WinogradShape& c, const T* x, int64_t x_imag
 // 16.8; at 16x16 (2 threads) forward 1.6 -> 2.1.
 constexpr int64_t kWinogradMinChannels = 48;
 
-// 3x3, stride 1, no dilation, enough channels.
-bool use_winograd(const Conv2dShape& s, const Dims& d) {
-  return s.kernel_h == 3 && s.kernel_w == 3 && s.stride_h == 1 && s.stride_w == 1 && s.dilation_h == 1 &&
-         s.dilation_w == 1 && std::min(d.group_in, d.group_out) >= kWinogradMinChannels;
+// Whether no element is inf or NaN (x - x is 0 for finite x, NaN otherwise).
+template <typename T>
+bool all_finite(const T* p, int64_t n) {
+  T sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t i = 0; i < n; ++i) sum += p[i] - p[i];
+  return sum == 0;
 }
 
-// dx as a correlation of dy padded by 2 - padding needs padding <= 2.
-bool use_winograd_input_grad(const Conv2dShape& s, const Dims& d) {
-  return use_winograd(s, d) && s.pad_h <= 2 && s.pad_w <= 2;
+// 3x3, stride 1, no dilation, enough channels, and both operands finite:
+// with an inf in a tile, the transforms' sums of terms that cancel in exact
+// arithmetic give inf - inf = NaN at outputs where the direct sum gives inf,
+// so such calls take the other paths and keep IEEE results. (A NaN stays
+// where it would be: every output of F(2x2, 3x3) combines only the inputs
+// under its own window; checking both costs about 1% of the layer.)
+template <typename T>
+bool use_winograd(const Conv2dShape& s, const Dims& d, const T* a, int64_t a_size, const T* b, int64_t b_size) {
+  return s.kernel_h == 3 && s.kernel_w == 3 && s.stride_h == 1 && s.stride_w == 1 && s.dilation_h == 1 &&
+         s.dilation_w == 1 && std::min(d.group_in, d.group_out) >= kWinogradMinChannels && all_finite(a, a_size) &&
+         all_finite(b, b_size);
 }
 
 // The forward pass as Winograd's correlation of x (one group at a time).
@@ -1019,7 +1030,8 @@ void winograd_weight_grad(const Conv2dShape& s, const Dims& d, const T* dy, cons
 template <typename T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
   const Dims d = dims_of(s);
-  if (use_winograd(s, d)) {
+  const int64_t x_size = s.batch * s.in_channels * d.in_plane, weight_size = s.out_channels * d.col_rows;
+  if (use_winograd(s, d, x, x_size, weight, weight_size)) {
     winograd_forward(s, d, x, weight, bias, y);
     return;
   }
@@ -1068,11 +1080,14 @@ void conv2d_backward(const Conv2dShape& s, const T* dy, const T* x, const T* wei
                      T* dbias) {
   const Dims d = dims_of(s);
   if (dbias != nullptr) bias_grad(dy, dbias, s.batch, s.out_channels, d.out_plane);
-  if (dx != nullptr && use_winograd_input_grad(s, d)) {
+  const int64_t x_size = s.batch * s.in_channels * d.in_plane, dy_size = s.batch * s.out_channels * d.out_plane;
+  // dx as a correlation of dy padded by 2 - padding needs padding <= 2.
+  if (dx != nullptr && s.pad_h <= 2 && s.pad_w <= 2 &&
+      use_winograd(s, d, dy, dy_size, weight, s.out_channels * d.col_rows)) {
     winograd_input_grad(s, d, dy, weight, dx);
     dx = nullptr;
   }
-  if (dweight != nullptr && use_winograd(s, d)) {
+  if (dweight != nullptr && use_winograd(s, d, dy, dy_size, x, x_size)) {
     winograd_weight_grad(s, d, dy, x, dweight);
     dweight = nullptr;
   }
