@@ -748,11 +748,11 @@ void winograd_input_row(const T* rows, int64_t half, int64_t tiles, T* v, int64_
 }
 
 template <typename T>
-void winograd_output_tiles(const T* m, int64_t stride, int64_t count, T* q) {
+void winograd_output_tiles(const T* m, int64_t stride, int64_t count, T* q, int64_t q_stride) {
 #ifdef MINIGRAD_X86
-  if (cpu_features().avx2_fma) return conv_detail::winograd_output_tiles_avx2(m, stride, count, q);
+  if (cpu_features().avx2_fma) return conv_detail::winograd_output_tiles_avx2(m, stride, count, q, q_stride);
 #endif
-  conv_detail::winograd_output_tiles(m, stride, count, q);
+  conv_detail::winograd_output_tiles(m, stride, count, q, q_stride);
 }
 
 template <typename T>
@@ -764,10 +764,19 @@ void winograd_output_grad_row(const T* rows, int64_t half, int64_t tiles, T* y, 
 }
 
 // Tile rows [row0, row1) of a slice's images (numbered across them, from its
-// first image): `tiles` tiles, the GEMMs' N. The slice's first block has row0 0.
+// first image): `tiles` tiles, the GEMMs' N. The slice's first block has row0
+// 0. Its transformed operands are planes of `tiles` per channel, 16 of them
+// (one per tile element) v_plane and m_plane apart; the output pixels 4 planes
+// q_plane apart.
 struct WinogradBlock {
   int64_t first_image, row0, row1, tiles;
+  int64_t v_plane, m_plane, q_plane;
 };
+
+// Elements added between the planes that one transform reads or writes 16 of
+// at a time: with the tiles a multiple of 32, planes a multiple of 4 KiB apart
+// would share one set of the L1 (8-way) and evict each other.
+constexpr int64_t kWinogradPlaneSkew = 16;
 
 // body(n, ty, at) for the block's tile rows, n the image, ty the tile row in
 // it, at its first tile's column in the block; split(n, ty0, ty1) before the
@@ -795,7 +804,7 @@ void winograd_transform_input(const WinogradShape& c, const WinogradBlock& b, co
           split_rows(src + n * src_image + i * c.h * c.w, c.h, c.w, c.pad_h, c.pad_w, 2 * ty0, 2 * ty1 + 2, plane);
         },
         [&](int64_t, int64_t ty, int64_t at) {
-          winograd_input_row(plane.row(2 * ty), plane.half, c.tiles_w(), v + i * b.tiles + at, c.in * b.tiles);
+          winograd_input_row(plane.row(2 * ty), plane.half, c.tiles_w(), v + i * b.tiles + at, b.v_plane);
         });
 }
 
@@ -850,17 +859,19 @@ void for_each_winograd_block(const WinogradShape& c, int threads, int64_t chunks
     const int64_t first_image = chunk_begin(chunk, chunks, c.batch);
     const int64_t all_rows = (chunk_begin(chunk + 1, chunks, c.batch) - first_image) * tiles_h;
     const int64_t block_tiles = std::min(rows, all_rows) * tiles_w;
-    const int64_t v_size = kWinogradElements * c.in * block_tiles, m_size = kWinogradElements * c.out * block_tiles;
+    const int64_t v_plane = c.in * block_tiles + kWinogradPlaneSkew, m_plane = c.out * block_tiles + kWinogradPlaneSkew;
+    const int64_t q_plane = block_tiles + kWinogradPlaneSkew;
+    const int64_t v_size = kWinogradElements * v_plane, m_size = kWinogradElements * m_plane;
     const int64_t split_size = (2 * tiles_h + 2) * 2 * (tiles_w + 1);
     const int64_t du_size = with_du ? kWinogradElements * c.out * c.in : 0;
-    T* const v = winograd_workspace<T>(v_size + m_size + 4 * block_tiles + 2 * split_size + du_size);
-    T* const split = v + v_size + m_size + 4 * block_tiles;
+    T* const v = winograd_workspace<T>(v_size + m_size + 4 * q_plane + 2 * split_size + du_size);
+    T* const split = v + v_size + m_size + 4 * q_plane;
     std::fill(split, split + 2 * split_size, T(0));
     const WinogradBuffers<T> buffers{v, v + v_size, v + v_size + m_size, {tiles_w + 1, split},
                                      {tiles_w + 1, split + split_size}, split + 2 * split_size};
     for (int64_t row0 = 0; row0 < all_rows; row0 += rows) {
       const int64_t row1 = std::min(all_rows, row0 + rows);
-      body(WinogradBlock{first_image, row0, row1, (row1 - row0) * tiles_w}, buffers);
+      body(WinogradBlock{first_image, row0, row1, (row1 - row0) * tiles_w, v_plane, m_plane, q_plane}, buffers);
     }
     finish(chunk, buffers);
   });
@@ -879,19 +890,19 @@ void winograd_correlate(const WinogradShape& c, const T* src, int64_t src_image,
         T* const q = buf.q;
         winograd_transform_input(c, b, src, src_image, buf.input, v);
         for (int64_t e = 0; e < kWinogradElements; ++e)
-          gemm(false, false, c.out, b.tiles, c.in, T(1), filters + e * c.out * c.in, c.in, v + e * c.in * b.tiles,
-               b.tiles, T(0), m + e * c.out * b.tiles, b.tiles);
+          gemm(false, false, c.out, b.tiles, c.in, T(1), filters + e * c.out * c.in, c.in, v + e * b.v_plane,
+               b.tiles, T(0), m + e * b.m_plane, b.tiles);
         // A^T M A per output plane into the 2x2 pixels of its tiles (q), then
         // into the output rows; the last tile of an odd out_w has only its left column.
         for (int64_t o = 0; o < c.out; ++o) {
-          winograd_output_tiles(m + o * b.tiles, c.out * b.tiles, b.tiles, q);
+          winograd_output_tiles(m + o * b.tiles, b.m_plane, b.tiles, q, b.q_plane);
           const T add = bias != nullptr ? bias[o] : T(0);
           for_each_tile_row(
               c, b, [](int64_t, int64_t, int64_t) {},
               [&](int64_t n, int64_t ty, int64_t at) {
                 for (int64_t r = 0; r < 2 && 2 * ty + r < c.out_h; ++r) {
-                  const T* left = q + 2 * r * b.tiles + at;
-                  const T* right = left + b.tiles;
+                  const T* left = q + 2 * r * b.q_plane + at;
+                  const T* right = left + b.q_plane;
                   T* y = dst + n * dst_image + (o * c.out_h + 2 * ty + r) * c.out_w;
                   for (int64_t t = 0; t < pairs; ++t) {
                     y[2 * t] = left[t] + add;
@@ -924,11 +935,10 @@ void winograd_filter_gradient(const WinogradShape& c, const T* x, int64_t x_imag
               },
               [&](int64_t, int64_t ty, int64_t at) {
                 winograd_output_grad_row(buf.output.row(2 * ty), buf.output.half, c.tiles_w(),
-                                         buf.m + o * b.tiles + at, c.out * b.tiles);
+                                         buf.m + o * b.tiles + at, b.m_plane);
               });
         for (int64_t e = 0; e < kWinogradElements; ++e)
-          gemm(false, true, c.out, c.in, b.tiles, T(1), buf.m + e * c.out * b.tiles, b.tiles, buf.v + e * c.in * b.tiles,
-               b.tiles, b.row0 == 0 ? T(0) : T(1), buf.du + e * c.out * c.in, c.in);
+          gemm(false, true, c.out, c.in, b.tiles, T(1), buf.m + e * b.m_plane, b.tiles, buf.v + e * b.v_plane, b.tiles, b.row0 == 0 ? T(0) : T(1), buf.du + e * c.out * c.in, c.in);
       },
       [&](int64_t chunk, const WinogradBuffers<T>& buf) { finish(chunk, buf.du); });
 }

@@ -23,11 +23,11 @@ void winograd_input_row_avx2(const float* rows, int64_t half, int64_t tiles, flo
 void winograd_input_row_avx2(const double* rows, int64_t half, int64_t tiles, double* v, int64_t stride) {
   winograd_input_row(rows, half, tiles, v, stride);
 }
-void winograd_output_tiles_avx2(const float* m, int64_t stride, int64_t count, float* q) {
-  winograd_output_tiles(m, stride, count, q);
+void winograd_output_tiles_avx2(const float* m, int64_t stride, int64_t count, float* q, int64_t q_stride) {
+  winograd_output_tiles(m, stride, count, q, q_stride);
 }
-void winograd_output_tiles_avx2(const double* m, int64_t stride, int64_t count, double* q) {
-  winograd_output_tiles(m, stride, count, q);
+void winograd_output_tiles_avx2(const double* m, int64_t stride, int64_t count, double* q, int64_t q_stride) {
+  winograd_output_tiles(m, stride, count, q, q_stride);
 }
 void winograd_output_grad_row_avx2(const float* rows, int64_t half, int64_t tiles, float* y, int64_t stride) {
   winograd_output_grad_row(rows, half, tiles, y, stride);

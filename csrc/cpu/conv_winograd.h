@@ -17,8 +17,8 @@ namespace minigrad::cpu::conv_detail {
 
 void winograd_input_row_avx2(const float* rows, int64_t half, int64_t tiles, float* v, int64_t stride);
 void winograd_input_row_avx2(const double* rows, int64_t half, int64_t tiles, double* v, int64_t stride);
-void winograd_output_tiles_avx2(const float* m, int64_t stride, int64_t count, float* q);
-void winograd_output_tiles_avx2(const double* m, int64_t stride, int64_t count, double* q);
+void winograd_output_tiles_avx2(const float* m, int64_t stride, int64_t count, float* q, int64_t q_stride);
+void winograd_output_tiles_avx2(const double* m, int64_t stride, int64_t count, double* q, int64_t q_stride);
 void winograd_output_grad_row_avx2(const float* rows, int64_t half, int64_t tiles, float* y, int64_t stride);
 void winograd_output_grad_row_avx2(const double* rows, int64_t half, int64_t tiles, double* y, int64_t stride);
 
@@ -65,12 +65,12 @@ void winograd_input_row(const T* rows, int64_t half, int64_t tiles, T* __restric
 }
 
 // A^T m A for the tiles t < count of one output plane (m: M[0], the 16
-// element planes `stride` apart), into q[0..3][t] (`count` apart): the tile's
-// pixels (0, 0), (0, 1), (1, 0), (1, 1).
+// element planes `stride` apart), into q[0..3][t] (q_stride apart): the
+// tile's pixels (0, 0), (0, 1), (1, 0), (1, 1).
 //   A^T = [1 1 1 0; 0 1 -1 -1]
 // m A, row k: (m_k0 + m_k1 + m_k2, m_k1 - m_k2 - m_k3); then rows 0 + 1 + 2 and 1 - 2 - 3.
 template <typename T>
-void winograd_output_tiles(const T* __restrict m, int64_t stride, int64_t count, T* __restrict q) {
+void winograd_output_tiles(const T* __restrict m, int64_t stride, int64_t count, T* __restrict q, int64_t q_stride) {
 #pragma GCC ivdep
   for (int64_t t = 0; t < count; ++t) {
     const T* mt = m + t;
@@ -81,9 +81,9 @@ void winograd_output_tiles(const T* __restrict m, int64_t stride, int64_t count,
     const T l3 = mt[12 * stride] + mt[13 * stride] + mt[14 * stride],
             r3 = mt[13 * stride] - mt[14 * stride] - mt[15 * stride];
     q[t] = l0 + l1 + l2;
-    q[count + t] = r0 + r1 + r2;
-    q[2 * count + t] = l1 - l2 - l3;
-    q[3 * count + t] = r1 - r2 - r3;
+    q[q_stride + t] = r0 + r1 + r2;
+    q[2 * q_stride + t] = l1 - l2 - l3;
+    q[3 * q_stride + t] = r1 - r2 - r3;
   }
 }
 
