@@ -145,16 +145,17 @@ CASES = [
     # 1 MiB), the last of 37 rows ragged.
     (1, 32, 24, (37, 37), (3, 3), 1, 1, 1, 1),
     (2, 34, 6, (41, 29), (3, 3), 2, (1, 2), (1, 2), 2),  # stride, dilation, groups of 17
-    # Winograd F(2x2, 3x3): 3x3, stride 1, no dilation, >= 48 channels per group in and out
-    # (csrc/cpu/conv.cpp). Blocks of tile rows run across images and split them; odd output sizes
-    # leave half tiles; dx takes padding <= 2 (else the GEMM path), the forward and dw any padding.
-    (3, 48, 48, (5, 7), (3, 3), 1, 1, 1, 1),  # odd: 3x4 tiles, the last column half inside
-    (2, 48, 64, (8, 8), (3, 3), 1, 0, 1, 1),  # no padding: 6x6 out
-    (2, 64, 48, (6, 9), (3, 3), 1, 2, 1, 1),  # padding 2: dy correlated unpadded for dx
-    (2, 48, 48, (4, 5), (3, 3), 1, (0, 3), 1, 1),  # padding 3: dx on the GEMM path
-    (2, 96, 96, (5, 6), (3, 3), 1, 1, 1, 2),  # groups of 48
-    (2, 48, 56, (43, 41), (3, 3), 1, 1, 1, 1),  # several blocks per image, one spanning both images
-    (1, 47, 64, (6, 6), (3, 3), 1, 1, 1, 1),  # 47 input channels: not Winograd
+    # Winograd F(2x2, 3x3): 3x3, stride 1, no dilation, >= 32 channels per group in and out, and
+    # for dweight 64 on one side (csrc/cpu/conv.cpp). Blocks of tile rows run across images and split
+    # them; odd output sizes leave half tiles; dx takes padding <= 2 (else the GEMM path), the
+    # forward and dweight any padding.
+    (3, 32, 32, (5, 7), (3, 3), 1, 1, 1, 1),  # odd: 3x4 tiles, the last column half inside; dw direct
+    (2, 32, 64, (8, 8), (3, 3), 1, 0, 1, 1),  # no padding: 6x6 out
+    (2, 64, 32, (6, 9), (3, 3), 1, 2, 1, 1),  # padding 2: dy correlated unpadded for dx
+    (2, 32, 64, (4, 5), (3, 3), 1, (0, 3), 1, 1),  # padding 3: dx on the GEMM path
+    (2, 128, 128, (5, 6), (3, 3), 1, 1, 1, 2),  # groups of 64
+    (2, 40, 64, (43, 41), (3, 3), 1, 1, 1, 1),  # several blocks per image, one spanning both images
+    (1, 31, 64, (6, 6), (3, 3), 1, 1, 1, 1),  # 31 input channels: not Winograd
 ]
 
 
@@ -216,10 +217,11 @@ def test_row_blocked_gemm_path_matches_reference(config, seed):
 
 @st.composite
 def winograd_conv_configs(draw):
-    """Winograd geometries (3x3, stride 1, 48-50 channels per group): any image the padded kernel
-    fits, paddings 0-3 (dx on the GEMM path past 2), odd and even output sizes, 1-3 images."""
+    """Winograd geometries (3x3, stride 1, 32-34 input and 32-65 output channels per group, dweight
+    Winograd from 64): any image the padded kernel fits, paddings 0-3 (dx on the GEMM path past 2),
+    odd and even output sizes, 1-3 images."""
     groups = draw(st.sampled_from([1, 1, 2]))
-    cg, og = draw(st.integers(48, 50)), draw(st.integers(48, 50))
+    cg, og = draw(st.integers(32, 34)), draw(st.sampled_from([32, 33, 64, 65]))
     ph, pw = draw(st.integers(0, 3)), draw(st.integers(0, 3))
     h = max(1, 3 - 2 * ph) + draw(st.integers(0, 9))
     w = max(1, 3 - 2 * pw) + draw(st.integers(0, 9))
@@ -238,12 +240,12 @@ def test_winograd_path_matches_reference(config, seed):
 
 @pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
 def test_winograd_layers_keep_ieee_results_for_inf_and_nan(bad):
-    """A Winograd-sized layer (48 channels, 3x3, stride 1) given an inf or a NaN: the same infs and
+    """A Winograd-sized layer (32 -> 64 channels, 3x3, stride 1) given an inf or a NaN: the same infs and
     NaNs as the direct sum, in the forward pass, dx (bad dy) and dweight (bad x). Winograd's
     transforms would turn an inf into inf - inf = NaN, so such calls take the other paths."""
     rng = np.random.default_rng(5)
-    x, w, _ = make_case(rng, 2, 48, 48, (6, 7), (3, 3), 1)
-    dy = rng.standard_normal((2, 48, 6, 7))
+    x, w, _ = make_case(rng, 2, 32, 64, (6, 7), (3, 3), 1)
+    dy = rng.standard_normal((2, 64, 6, 7))
     x[1, 5, 2, 3] = bad
     dy[0, 7, 4, 1] = bad
     for dtype in (np.float64, np.float32):
@@ -274,7 +276,7 @@ def test_winograd_layers_keep_ieee_results_for_inf_and_nan(bad):
         (1, 1, 3, (5, 19), (2, 3), 1, (1, 1), 1, 1),  # direct, along rows, batch 1
         (1, 17, 2, (16, 15), (3, 3), 1, 1, 1, 1),  # im2col + GEMM, in 2 row blocks where the L2 is 512 KiB
         (1, 17, 8, (3, 16), (3, 3), 1, 1, 1, 1),  # AVX2 rate: direct forward, dx and dw with 17 channels
-        (1, 48, 48, (3, 5), (3, 3), 1, 1, 1, 1),  # Winograd, odd output width
+        (1, 32, 64, (3, 5), (3, 3), 1, 1, 1, 1),  # Winograd (all three), odd output width
     ],
 )
 def test_finite_differences(n, c_in, c_out, hw, khw, stride, padding, dilation, groups):
@@ -332,8 +334,8 @@ def threads():
         (3, 3, 16, 16, 2, 16),  # the scalar direct kernel (depthwise, stride 2) threaded
         (5, 3, 6, 16, 1, 1),  # stride-1 direct kernels, batch slices: across channels
         (4, 2, 1, 6, 1, 1),  # and along rows
-        (4, 2, 32, 32, 1, 1),  # AVX2 rate: 32 channels along rows of 32 (forward and dx)
-        (5, 2, 48, 48, 1, 1),  # Winograd: batch slices, dweight summed per slice
+        (4, 2, 24, 32, 1, 1),  # AVX2 rate: 24 -> 32 channels along rows of 32 (forward and dx)
+        (5, 2, 32, 64, 1, 1),  # Winograd: batch slices, dweight summed per slice
         (1, 2, 48, 64, 1, 1),  # Winograd with batch 1: one slice, threaded GEMMs
     ],
 )

@@ -944,14 +944,17 @@ void winograd_filter_gradient(const WinogradShape& c, const T* x, int64_t x_imag
 }
 
 // Channels per group, in and out, from which Winograd beats the direct
-// kernels and im2col + GEMM. Measured on a 2-core AMD EPYC Zen 4, float32,
-// 1 thread, batch 64, ms before -> after for forward / dx / dweight: 64 -> 64
-// at 16x16 11.3 / 11.5 / 12.7 -> 8.8 / 8.6 / 10.7; 64 -> 128 at 8x8 6.1 / 6.6 /
-// 6.7 -> 4.6 / 5.1 / 5.8; 128 -> 128 at 8x8 26.6 / 26.9 / 27.5 -> 16.6 / 16.2
-// / 18.5; 8 x 64 -> 64 at 56x56 23.3 / 21.1 / 21.7 -> 14.5 / 15.1 / 17.8. With
-// 32 channels its GEMMs are too short: at 32x32 even forward, dweight 12.9 ->
-// 16.8; at 16x16 (2 threads) forward 1.6 -> 2.1.
-constexpr int64_t kWinogradMinChannels = 48;
+// kernels and im2col + GEMM; its weight gradient also needs one side of 64
+// (with 32 x 32 its dU GEMMs are too small to pay for the transforms).
+// Measured on a 2-core AMD EPYC Zen 4, float32, batch 64, 1 thread, ms for
+// forward / dx / dweight, other paths -> Winograd: 16 -> 16 at 32x32 4.5 / 4.3
+// / 7.8 -> 5.6 / 5.4 / 9.2; 32 -> 32 at 32x32 15.2 / 13.0 / 14.3 -> 11.0 /
+// 10.5 / 16.0; 32 -> 64 at 16x16 7.6 / 8.7 / 9.2 -> 5.8 / 6.0 / 6.8; 64 -> 64
+// at 16x16 11.3 / 11.5 / 12.7 -> 7.9 / 8.1 / 9.3; 64 -> 128 at 8x8 6.1 / 6.6
+// / 6.7 -> 3.9 / 4.2 / 4.3; 8 x 64 -> 64 at 56x56 23.3 / 21.1 / 21.7 -> 12.4
+// / 12.4 / 14.0. The same order at 2 threads.
+constexpr int64_t kWinogradMinChannels = 32;
+constexpr int64_t kWinogradWeightGradWideSide = 64;
 
 // Whether no element is inf or NaN (x - x is 0 for finite x, NaN otherwise).
 template <typename T>
@@ -1097,7 +1100,8 @@ void conv2d_backward(const Conv2dShape& s, const T* dy, const T* x, const T* wei
     winograd_input_grad(s, d, dy, weight, dx);
     dx = nullptr;
   }
-  if (dweight != nullptr && use_winograd(s, d, dy, dy_size, x, x_size)) {
+  if (dweight != nullptr && std::max(d.group_in, d.group_out) >= kWinogradWeightGradWideSide &&
+      use_winograd(s, d, dy, dy_size, x, x_size)) {
     winograd_weight_grad(s, d, dy, x, dweight);
     dweight = nullptr;
   }
