@@ -141,8 +141,8 @@ CASES = [
     (2, 18, 16, (7, 32), (3, 3), 1, 2, 2, 1),  # dilated along rows, dy padded by 2
     (2, 40, 48, (4, 16), (3, 3), 1, 1, 1, 2),  # groups of 20 -> 24
     # im2col + GEMM in blocks of output rows (csrc/cpu/conv.cpp, RowBlock): 32 x 9 column rows of 37
-    # pixels are 42 KiB (float32) per output row; blocks of half the L2 (6 rows on a 512 KiB L2, 12 on
-    # 1 MiB), the last of 37 rows ragged.
+    # pixels are 42 KiB (float32) per output row; blocks of about the L2 (12 rows on a 512 KiB L2, 24
+    # on 1 MiB; half as many in float64), the last of 37 rows ragged.
     (1, 32, 24, (37, 37), (3, 3), 1, 1, 1, 1),
     (2, 34, 6, (41, 29), (3, 3), 2, (1, 2), (1, 2), 2),  # stride, dilation, groups of 17
     # Winograd F(2x2, 3x3): 3x3, stride 1, no dilation, >= 32 channels per group in and out, and
@@ -192,7 +192,7 @@ def test_matches_reference_hypothesis(config, seed):
 
 @st.composite
 def blocked_conv_configs(draw):
-    """im2col + GEMM geometries whose column matrix (up to 1.4 MiB in float32) is
+    """im2col + GEMM geometries whose column matrix (up to 2.8 MiB in float64) is
     made in several blocks of output rows, the last one ragged: more than 16
     input channels per group (not the direct kernels), images of 20-45."""
     groups = draw(st.sampled_from([1, 1, 2]))
@@ -274,7 +274,7 @@ def test_winograd_layers_keep_ieee_results_for_inf_and_nan(bad):
         (2, 4, 2, (3, 5), (1, 1), 1, 0, 1, 2),
         (2, 2, 9, (4, 6), (3, 2), 1, (1, 2), (1, 2), 1),  # direct, across channels, dilated
         (1, 1, 3, (5, 19), (2, 3), 1, (1, 1), 1, 1),  # direct, along rows, batch 1
-        (1, 17, 2, (16, 15), (3, 3), 1, 1, 1, 1),  # im2col + GEMM, in 2 row blocks where the L2 is 512 KiB
+        (1, 17, 2, (16, 15), (3, 3), 1, 1, 1, 1),  # im2col + GEMM (row blocks: the reference tests above)
         (1, 17, 8, (3, 16), (3, 3), 1, 1, 1, 1),  # AVX2 rate: direct forward, dx and dw with 17 channels
         (1, 32, 64, (3, 5), (3, 3), 1, 1, 1, 1),  # Winograd (all three), odd output width
     ],

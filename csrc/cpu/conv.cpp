@@ -4,7 +4,7 @@
 //   y_g = W_g col,   dW_g = sum over samples of dy_g col^T,   dx = col2im(W_g^T dy_g).
 // The column matrix of a kernel with more than one tap is never built whole:
 // it is made and consumed in blocks of whole output rows small enough to stay
-// in L2 (RowBlock, l2_block_bytes), so each GEMM reads columns just written
+// in L2 (RowBlock, l2_bytes), so each GEMM reads columns just written
 // instead of a matrix of megabytes back from memory; the three products above
 // split along the output pixels.
 // A 1x1 convolution with stride 1 and no padding needs no im2col: x is col.
@@ -187,19 +187,20 @@ struct RowBlock {
   int64_t cols(const Conv2dShape& s) const { return (last - first) * s.out_w; }
 };
 
-// Column blocks of about half a core's L2 (read at run time) per thread
-// working on one, leaving room for the GEMM's packed copy of them; large
-// enough (>= ~100 columns for 64 channels x 3x3 taps) that the GEMM's
-// per-call packing of the weights is a small part of the work. Measured on
-// Zen 3 (512 KiB L2), 1 thread, 64 -> 64 channels, 3x3, 56x56: the forward
-// ran at 61 GFLOP/s with the whole matrix, 70-71 with blocks of 128 KiB to
-// 4 MiB (the GEMM alone on the whole matrix: 78). On Zen 4 (1 MiB L2), the
-// same layer forward and backward and 128 -> 128 at 28x28 ran 2-7% faster
-// with 512 KiB blocks than with 256 KiB, 10-17% slower with 128 KiB.
-// The same budget bounds a direct kernel's padded image (wide_direct_fits).
-int64_t l2_block_bytes() { return cpu_features().l2_bytes / 2; }
+// Column blocks of about a core's L2 (read at run time) per thread working on
+// one; large enough (>= ~100 columns for 64 channels x 3x3 taps) that the
+// GEMM's per-call packing of the weights is a small part of the work.
+// Measured on Zen 3 (512 KiB L2), 1 thread, 64 -> 64 channels, 3x3, 56x56:
+// the forward ran at 61 GFLOP/s with the whole matrix, 70-71 with blocks of
+// 128 KiB to 4 MiB (the GEMM alone on the whole matrix: 78). On Zen 4 (1 MiB
+// L2): that layer and 128 -> 128 at 28x28 ran 2-7% faster with 512 KiB blocks
+// than with 256 KiB, 10-17% slower with 128 KiB (they now run Winograd); the
+// stride-2 layers left here ran as fast or faster with 1 MiB than with 512
+// KiB (ResNet's 128 -> 256 at 28x28, forward and backward, batch 8: 32.9 ->
+// 30.3 ms at 1 thread, 20.4 -> 17.7 at 2), also 2 and 4 MiB.
+int64_t l2_bytes() { return cpu_features().l2_bytes; }
 
-// Rows of the blocks: as many as fit l2_block_bytes(), then evened out over
+// Rows of the blocks: as many as fit l2_bytes(), then evened out over
 // the blocks that makes (16 rows in blocks of at most 7: 6, 6, 4, not 7, 7, 2,
 // whose last GEMM would be too narrow to run well).
 // A 1x1 kernel takes one block (its column matrix is x, or x subsampled by
@@ -208,7 +209,7 @@ int64_t l2_block_bytes() { return cpu_features().l2_bytes / 2; }
 int64_t rows_per_block(const Conv2dShape& s, const Dims& d, std::size_t elem_size, int threads) {
   if (d.taps == 1) return s.out_h;
   const int64_t row_bytes = d.col_rows * s.out_w * static_cast<int64_t>(elem_size);
-  const int64_t most = std::clamp<int64_t>(l2_block_bytes() * threads / std::max<int64_t>(row_bytes, 1), 1, s.out_h);
+  const int64_t most = std::clamp<int64_t>(l2_bytes() * threads / std::max<int64_t>(row_bytes, 1), 1, s.out_h);
   const int64_t blocks = (s.out_h + most - 1) / most;
   return (s.out_h + blocks - 1) / blocks;
 }
@@ -358,7 +359,7 @@ constexpr int64_t kWideDirectMaxChannels = 128;
 bool wide_direct_fits(const Conv2dShape& s, const Dims& d, int64_t planes, int64_t padded_plane,
                       std::size_t elem_size) {
   return std::max(d.group_in, d.group_out) <= kWideDirectMaxChannels &&
-         planes * padded_plane * static_cast<int64_t>(elem_size) <= l2_block_bytes() &&
+         planes * padded_plane * static_cast<int64_t>(elem_size) <= l2_bytes() / 2 &&
          cpu_features().avx2_fma && !avx512_doubles_fma_rate() &&
          s.batch >= threads_for_flops(static_cast<double>(s.batch) * sample_flops(s, d));
 }
@@ -809,13 +810,13 @@ void winograd_transform_input(const WinogradShape& c, const WinogradBlock& b, co
 }
 
 // Tile rows per block: the block's two transformed operands (16 x (in + out)
-// x tiles) in the core's L2 (twice l2_block_bytes), whole tile rows making a
+// x tiles) in the core's L2, whole tile rows making a
 // multiple of 32 tiles where that fits: the widest GEMM register tile (32
 // floats with AVX-512), so that no GEMM ends in a narrow edge tile.
 int64_t winograd_rows_per_block(const WinogradShape& c, std::size_t elem_size) {
   const int64_t tiles_w = c.tiles_w();
   const int64_t row_bytes = kWinogradElements * (c.in + c.out) * tiles_w * static_cast<int64_t>(elem_size);
-  const int64_t rows = std::max<int64_t>(1, 2 * l2_block_bytes() / row_bytes);
+  const int64_t rows = std::max<int64_t>(1, l2_bytes() / row_bytes);
   const int64_t step = 32 / std::gcd(int64_t{32}, tiles_w);
   return rows >= step ? rows / step * step : rows;
 }
