@@ -58,7 +58,7 @@ __global__ void max_pool_forward_kernel(Pool2dShape s, bool relu, const T* __res
       }
     }
     y[i] = relu && best < T(0) ? T(0) : best;  // the fused ReLU keeps NaN (cpu::relu_value)
-    indices[i] = best_index;
+    if (indices != nullptr) indices[i] = best_index;
   }
 }
 

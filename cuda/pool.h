@@ -15,7 +15,7 @@ using ops::AvgPool2dOptions;
 using ops::Pool2dShape;
 
 // Every window must hold at least one input element (cpu::every_window_hits_input).
-// With relu, y = max(y, 0) (NaN kept), as cpu::max_pool2d_forward.
+// With relu, y = max(y, 0) (NaN kept), as cpu::max_pool2d_forward; indices may be null.
 template <typename T>
 void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* indices, bool relu = false);
 

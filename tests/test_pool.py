@@ -129,6 +129,9 @@ def check_max(x, kernel_size, stride, padding, dilation, ceil_mode, rng):
         assert y.dtype == dtype and idx.dtype == np.int64
         np.testing.assert_array_equal(idx, idx_ref)
         np.testing.assert_array_equal(y, y_ref.astype(dtype))
+        values_only, none = _C.max_pool2d_forward(x.astype(dtype), *args, need_indices=False)
+        assert none is None
+        np.testing.assert_array_equal(values_only, y)
         dx = _C.max_pool2d_backward(dy.astype(dtype), idx, x.shape)
         assert dx.dtype == dtype
         tol = 1e-12 if dtype == np.float64 else 1e-5  # sums of a few dy where windows overlap
@@ -304,6 +307,7 @@ def test_max_pool_nans_in_edge_and_inner_windows(dtype, kernel, stride, padding)
     np.testing.assert_array_equal(idx, ref_idx)
     np.testing.assert_array_equal(y, ref_y)  # NaNs compare equal here
     assert np.isnan(y).any()
+    np.testing.assert_array_equal(_C.max_pool2d_forward(x, kernel, stride, padding, need_indices=False)[0], ref_y)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -319,6 +323,31 @@ def test_max_pool_fused_relu(device, dtype, args):
     np.testing.assert_array_equal(idx_relu, idx)
     np.testing.assert_array_equal(y_relu, np.where(np.isnan(y), y, np.maximum(y, 0)))
     assert np.isnan(y_relu).any() and (y_relu == 0).any()
+    # values only (what inference asks for): the same values, no indices
+    values, none = be.max_pool2d_forward(be.from_numpy(x), *args, relu=True, need_indices=False)
+    assert none is None
+    np.testing.assert_array_equal(be.to_numpy(values), y_relu)
+
+
+def test_pooling_without_gradient_skips_the_indices_and_keeps_the_values():
+    """Under no_grad (and for inputs that need no gradient) max pooling asks the kernel for values
+    only; with a gradient wanted it keeps the indices its backward routes through."""
+    import minigrad
+    import minigrad.nn.functional as F
+
+    rng = np.random.default_rng(9)
+    x = minigrad.tensor(rng.standard_normal((2, 3, 8, 9)).astype(np.float32), requires_grad=True)
+    for pool in (lambda t: F.max_pool2d(t, 2), lambda t: F.relu_max_pool2d(t, 2), lambda t: F.max_pool2d(t, 3, 2, 1)):
+        y = pool(x)
+        assert y.grad_fn.indices is not None
+        with minigrad.no_grad():
+            y_inference = pool(x)
+        y_detached = pool(x.detach())
+        np.testing.assert_array_equal(y_inference.numpy(), y.detach().numpy())
+        np.testing.assert_array_equal(y_detached.numpy(), y.detach().numpy())
+        y.sum().backward()
+        assert np.count_nonzero(x.grad.numpy()) > 0
+        x.grad = None
 
 
 def test_large_plane_count_threads():

@@ -3,6 +3,7 @@
 // Every argument is checked once, over an ArrayView, then the kernel of the
 // device runs with the GIL released.
 #include <array>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -81,7 +82,8 @@ ops::AvgPool2dOptions avg_options(const char* op, bool count_include_pad, const 
 
 template <Device D>
 py::tuple max_pool2d_forward(const py::handle& x_obj, const py::handle& kernel_size, const py::handle& stride,
-                             const py::handle& padding, const py::handle& dilation, bool ceil_mode, bool relu) {
+                             const py::handle& padding, const py::handle& dilation, bool ceil_mode, bool relu,
+                             bool need_indices) {
   constexpr const char* op = "max_pool2d_forward";
   const ArrayView x = float_arg<D>(x_obj, op, "x");
   const Shape4 in = input_shape_of(x, op, "x");
@@ -91,16 +93,18 @@ py::tuple max_pool2d_forward(const py::handle& x_obj, const py::handle& kernel_s
     value_error(op, ": with input shape ", shape4_str(in), ", dilation ", pair_str({s.dilation_h, s.dilation_w}),
                 " and padding ", pair_str({s.pad_h, s.pad_w}), " some window holds only padding");
   const ArrayView y = empty_array<D>({in[0], in[1], s.out_h, s.out_w}, x.dtype);
-  const ArrayView indices = empty_array<D>({in[0], in[1], s.out_h, s.out_w}, py::dtype::of<int64_t>());
+  std::optional<ArrayView> indices;
+  if (need_indices) indices = empty_array<D>({in[0], in[1], s.out_h, s.out_w}, py::dtype::of<int64_t>());
+  int64_t* const index_data = indices ? ptr<int64_t>(*indices) : nullptr;
   dispatch(float_dtype(x), [&](auto zero) {
     using T = decltype(zero);
     py::gil_scoped_release release;
     if constexpr (D == Device::cpu)
-      cpu::max_pool2d_forward<T>(s, cptr<T>(x), ptr<T>(y), ptr<int64_t>(indices), relu);
+      cpu::max_pool2d_forward<T>(s, cptr<T>(x), ptr<T>(y), index_data, relu);
     else
-      cuda::max_pool2d_forward<T>(s, cptr<T>(x), ptr<T>(y), ptr<int64_t>(indices), relu);
+      cuda::max_pool2d_forward<T>(s, cptr<T>(x), ptr<T>(y), index_data, relu);
   });
-  return py::make_tuple(y.object, indices.object);
+  return py::make_tuple(y.object, indices ? indices->object : py::none());
 }
 
 template <Device D>
@@ -191,10 +195,10 @@ template <Device D>
 void def_pool(py::module_& m) {
   m.def("max_pool2d_forward", &max_pool2d_forward<D>, py::arg("x"), py::arg("kernel_size"),
         py::arg("stride") = py::none(), py::arg("padding") = 0, py::arg("dilation") = 1, py::arg("ceil_mode") = false,
-        py::arg("relu") = false,
+        py::arg("relu") = false, py::arg("need_indices") = true,
         "2-D max pooling of x (N, C, H, W) -> (y, indices); indices (int64) are flat positions in each input H * W "
-        "plane, as PyTorch. stride None means kernel_size. relu=True pools relu(x) (y = max(y, 0), NaN kept), "
-        "fused.");
+        "plane, as PyTorch (None when need_indices is False: values only, for inference). stride None means "
+        "kernel_size. relu=True pools relu(x) (y = max(y, 0), NaN kept), fused.");
   m.def("max_pool2d_backward", &max_pool2d_backward<D>, py::arg("dy"), py::arg("indices"), py::arg("input_shape"),
         "Gradient of max_pool2d_forward: dy routed to the input positions in indices -> dx of input_shape.");
   m.def("avg_pool2d_forward", &avg_pool2d_forward<D>, py::arg("x"), py::arg("kernel_size"),

@@ -152,14 +152,40 @@ void max_pool2x2(const Pool2dShape& s, const T* x, T* y, int64_t* indices, bool 
       if (relu) relu_row(out, s.out_w);
     }
 }
+
+// max_pool2x2 without indices (inference): the largest of each window, NaN
+// propagating, with no winning tap to track, so the row loop is four loads and
+// three selects per output.
+template <typename T>
+void max_pool2x2_values(const Pool2dShape& s, const T* x, T* y, bool relu) {
+  const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
+  const int threads = threads_for(s.planes * out_plane * 4, kMinWorkPerThread);
+  const auto larger = [](T a, T b) { return a > b || a != a ? a : b; };  // a NaN wins
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t p = 0; p < s.planes; ++p)
+    for (int64_t oh = 0; oh < s.out_h; ++oh) {
+      const T* __restrict r0 = x + p * in_plane + 2 * oh * s.in_w;
+      const T* __restrict r1 = r0 + s.in_w;
+      T* __restrict out = y + p * out_plane + oh * s.out_w;
+      for (int64_t j = 0; j < s.out_w; ++j) {
+        const T best = larger(larger(r0[2 * j], r0[2 * j + 1]), larger(r1[2 * j], r1[2 * j + 1]));
+        out[j] = relu ? relu_value(best) : best;
+      }
+    }
+}
 }  // namespace
 
 template <typename T>
 void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* indices, bool relu) {
   if (is_pool2x2(s)) {
-    max_pool2x2(s, x, y, indices, relu);
+    if (indices == nullptr)
+      max_pool2x2_values(s, x, y, relu);
+    else
+      max_pool2x2(s, x, y, indices, relu);
     return;
   }
+  std::vector<int64_t> scratch(indices == nullptr ? static_cast<size_t>(s.planes * s.out_h * s.out_w) : 0);
+  if (indices == nullptr) indices = scratch.data();  // the general windows track them anyway
   const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
   // The taps inside the input of every window row and column, found once per
   // call: working them out per output cost two integer divisions each.

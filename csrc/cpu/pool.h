@@ -23,6 +23,7 @@ bool every_window_hits_input(const Pool2dShape& s);
 // With relu, y = max(y, 0) (NaN kept): max pooling of relu(x), which has the
 // same values, and the same gradients through these indices, as the fused
 // ReLU costs nothing here while a separate one passes over all of x.
+// indices may be null (inference: values only, faster for 2x2 windows).
 template <typename T>
 void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* indices, bool relu = false);
 

@@ -153,7 +153,10 @@ class MaxPool2dOp(Function):
     __slots__ = ("indices",)
 
     def forward(self, x, kernel_size, stride, padding, dilation, ceil_mode):
-        y, self.indices = self.be.max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode)
+        # the argmax indices only for the backward pass (None when x needs no gradient)
+        y, self.indices = self.be.max_pool2d_forward(
+            x, kernel_size, stride, padding, dilation, ceil_mode, need_indices=self.needs_grad(0)
+        )
         self.saved = (x.shape,)
         return y
 
@@ -170,7 +173,9 @@ class ReLUMaxPool2dOp(MaxPool2dOp):
     __slots__ = ()
 
     def forward(self, x, kernel_size, stride, padding, dilation, ceil_mode):
-        y, self.indices = self.be.max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode, relu=True)
+        y, self.indices = self.be.max_pool2d_forward(
+            x, kernel_size, stride, padding, dilation, ceil_mode, relu=True, need_indices=self.needs_grad(0)
+        )
         self.saved = (x.shape, y)
         return y
 
