@@ -106,6 +106,14 @@ def check_against_reference(x, w, b, stride, padding, dilation, groups, rng):
             )
 
 
+def check_config(config, seed):
+    """check_against_reference on a drawn (n, c_in, c_out, hw, khw, stride, padding, dilation, groups)."""
+    n, c_in, c_out, hw, khw, stride, padding, dilation, groups = config
+    rng = np.random.default_rng(seed)
+    x, w, b = make_case(rng, n, c_in, c_out, hw, khw, groups)
+    check_against_reference(x, w, b, stride, padding, dilation, groups, rng)
+
+
 CASES = [
     # (n, c_in, c_out, (h, w), (kh, kw), stride, padding, dilation, groups)
     (2, 3, 4, (7, 6), (3, 3), 1, 1, 1, 1),
@@ -184,10 +192,7 @@ def conv_configs(draw):
 @settings(max_examples=60, deadline=None)
 @given(conv_configs(), st.integers(0, 2**31))
 def test_matches_reference_hypothesis(config, seed):
-    n, c_in, c_out, hw, khw, stride, padding, dilation, groups = config
-    rng = np.random.default_rng(seed)
-    x, w, b = make_case(rng, n, c_in, c_out, hw, khw, groups)
-    check_against_reference(x, w, b, stride, padding, dilation, groups, rng)
+    check_config(config, seed)
 
 
 @st.composite
@@ -209,10 +214,7 @@ def blocked_conv_configs(draw):
 @settings(max_examples=20, deadline=None)
 @given(blocked_conv_configs(), st.integers(0, 2**31))
 def test_row_blocked_gemm_path_matches_reference(config, seed):
-    n, c_in, c_out, hw, khw, stride, padding, dilation, groups = config
-    rng = np.random.default_rng(seed)
-    x, w, b = make_case(rng, n, c_in, c_out, hw, khw, groups)
-    check_against_reference(x, w, b, stride, padding, dilation, groups, rng)
+    check_config(config, seed)
 
 
 @st.composite
@@ -232,10 +234,7 @@ def winograd_conv_configs(draw):
 @settings(max_examples=15, deadline=None)
 @given(winograd_conv_configs(), st.integers(0, 2**31))
 def test_winograd_path_matches_reference(config, seed):
-    n, c_in, c_out, hw, khw, stride, padding, dilation, groups = config
-    rng = np.random.default_rng(seed)
-    x, w, b = make_case(rng, n, c_in, c_out, hw, khw, groups)
-    check_against_reference(x, w, b, stride, padding, dilation, groups, rng)
+    check_config(config, seed)
 
 
 @pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])

@@ -13,7 +13,7 @@ void for_each_plane(const BatchNormShape& s, int64_t c, Fn fn) {
   for (int64_t n = 0; n < s.N; ++n) fn((n * s.C + c) * s.inner);
 }
 
-bool parallel_channels(const BatchNormShape& s) { return s.C > 1 && s.N * s.C * s.inner >= kMinParallelWork; }
+[[maybe_unused]] bool parallel_channels(const BatchNormShape& s) { return s.C > 1 && s.N * s.C * s.inner >= kMinParallelWork; }
 
 // Writes channel c's statistics and y = (x - mean) * invstd * weight + bias.
 // (x - mean) rather than x * scale + shift: no cancellation when |mean| >> std.

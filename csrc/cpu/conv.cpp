@@ -86,7 +86,7 @@ int threads_for_flops(double flops) {
 
 Plan plan_for(const Conv2dShape& s, const Dims& d) {
   const double flops = sample_flops(s, d);
-  const int threads = threads_for_flops(static_cast<double>(s.batch) * flops);
+  [[maybe_unused]] const int threads = threads_for_flops(static_cast<double>(s.batch) * flops);
   if (threads == 1) return {1, 1};
   const bool by_batch = s.batch > 1 && (s.batch >= threads || flops < kSmallSampleFlops);
   if (by_batch) return {std::min<int64_t>(s.batch, threads), 1};
@@ -120,7 +120,7 @@ void for_each_chunk(int64_t chunks, int threads, const Body& body) {
 template <typename T>
 void add_partials(T* dweight, const T* partial, int64_t chunks, int64_t weight_size) {
   if (chunks < 2) return;
-  const int threads = threads_for(chunks * weight_size, kMinElementsPerThread);
+  [[maybe_unused]] const int threads = threads_for(chunks * weight_size, kMinElementsPerThread);
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t i = 0; i < weight_size; ++i)
     for (int64_t c = 1; c < chunks; ++c) dweight[i] += partial[(c - 1) * weight_size + i];
@@ -243,7 +243,7 @@ void for_each_row_block(const Conv2dShape& s, int64_t rows, const Body& body) {
 // b.cols(s): row (c, kh, kw), column (oh, ow) holds
 // x[c, oh * stride_h - pad_h + kh * dilation_h, ow * stride_w - pad_w + kw * dilation_w], 0 in the padding.
 template <typename T>
-void im2col(const Conv2dShape& s, const Dims& d, const T* x, RowBlock b, T* col, int threads) {
+void im2col(const Conv2dShape& s, const Dims& d, const T* x, RowBlock b, T* col, [[maybe_unused]] int threads) {
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
   for (int64_t r = 0; r < d.col_rows; ++r) {
     const int64_t c = r / d.taps;
@@ -265,7 +265,7 @@ void im2col(const Conv2dShape& s, const Dims& d, const T* x, RowBlock b, T* col,
 // The adjoint of im2col for one block: every column entry is added to dx
 // (the group's first channel of one sample) at the pixel it came from.
 template <typename T>
-void col2im(const Conv2dShape& s, const Dims& d, const T* col, RowBlock b, T* dx, int threads) {
+void col2im(const Conv2dShape& s, const Dims& d, const T* col, RowBlock b, T* dx, [[maybe_unused]] int threads) {
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
   for (int64_t c = 0; c < d.group_in; ++c) {
     T* plane = dx + c * d.in_plane;
@@ -294,7 +294,7 @@ bool use_direct(const Dims& d) { return d.group_in == 1 && d.group_out <= 2; }
 template <typename T>
 void direct_forward(const Conv2dShape& s, const Dims& d, const T* x, const T* weight, const T* bias, T* y) {
   const int64_t planes = s.batch * s.out_channels;
-  const int threads = threads_for_flops(static_cast<double>(s.batch) * sample_flops(s, d));
+  [[maybe_unused]] const int threads = threads_for_flops(static_cast<double>(s.batch) * sample_flops(s, d));
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t p = 0; p < planes; ++p) {
     const int64_t n = p / s.out_channels, co = p % s.out_channels;

@@ -85,7 +85,7 @@ void tanh_backward(const T* dy, const T* y, T* dx, int64_t n) {
 
 template <typename T>
 void bias_add(const T* x, const T* bias, T* y, int64_t N, int64_t C, int64_t inner) {
-  const bool parallel = N * C * inner >= kMinParallelWork;
+  [[maybe_unused]] const bool parallel = N * C * inner >= kMinParallelWork;
   if (inner == 1) {  // (N, C), e.g. Linear: add the bias row by row, contiguous in c.
 #pragma omp parallel for num_threads(num_threads()) if (parallel && N > 1)
     for (int64_t n = 0; n < N; ++n)

@@ -12,7 +12,7 @@ namespace {
 // the update, and on a busy machine milliseconds.
 template <typename Update>
 void for_each_element(int64_t n, const Update& update) {
-  const int threads = threads_for(n, kMinParallelWork);
+  [[maybe_unused]] const int threads = threads_for(n, kMinParallelWork);
 #pragma omp parallel for simd num_threads(threads) if (threads > 1)
   for (int64_t i = 0; i < n; ++i) update(i);
 }

@@ -138,7 +138,7 @@ bool max_row2x2(const T* __restrict r0, const T* __restrict r1, int64_t i0, int6
 template <typename T>
 void max_pool2x2(const Pool2dShape& s, const T* x, T* y, int64_t* indices, bool relu) {
   const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
-  const int threads = threads_for(s.planes * out_plane * 4, kMinWorkPerThread);
+  [[maybe_unused]] const int threads = threads_for(s.planes * out_plane * 4, kMinWorkPerThread);
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t p = 0; p < s.planes; ++p)
     for (int64_t oh = 0; oh < s.out_h; ++oh) {
@@ -159,7 +159,7 @@ void max_pool2x2(const Pool2dShape& s, const T* x, T* y, int64_t* indices, bool 
 template <typename T>
 void max_pool2x2_values(const Pool2dShape& s, const T* x, T* y, bool relu) {
   const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
-  const int threads = threads_for(s.planes * out_plane * 4, kMinWorkPerThread);
+  [[maybe_unused]] const int threads = threads_for(s.planes * out_plane * 4, kMinWorkPerThread);
   const auto larger = [](T a, T b) { return a > b || a != a ? a : b; };  // a NaN wins
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t p = 0; p < s.planes; ++p)
@@ -199,7 +199,7 @@ void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* indices
     if (inner.first == inner.last) inner.first = ow;
     inner.last = ow + 1;
   }
-  const int threads = threads_for(window_work(s), kMinWorkPerThread);
+  [[maybe_unused]] const int threads = threads_for(window_work(s), kMinWorkPerThread);
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t p = 0; p < s.planes; ++p) {
     const T* __restrict in = x + p * in_plane;
@@ -249,7 +249,7 @@ void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* indices
 template <typename T>
 void max_pool2d_backward(int64_t planes, int64_t in_plane, int64_t out_plane, const T* dy, const int64_t* indices,
                          T* dx) {
-  const int threads = threads_for(planes * (in_plane + out_plane), kMinWorkPerThread);
+  [[maybe_unused]] const int threads = threads_for(planes * (in_plane + out_plane), kMinWorkPerThread);
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t p = 0; p < planes; ++p) {
     T* grad = dx + p * in_plane;
@@ -269,7 +269,7 @@ int64_t first_index_out_of_range(const int64_t* indices, int64_t count, int64_t 
 template <typename T>
 void avg_pool2d_forward(const Pool2dShape& s, const AvgPool2dOptions& o, const T* x, T* y) {
   const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
-  const int threads = threads_for(window_work(s), kMinWorkPerThread);
+  [[maybe_unused]] const int threads = threads_for(window_work(s), kMinWorkPerThread);
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t p = 0; p < s.planes; ++p) {
     const T* in = x + p * in_plane;
@@ -291,7 +291,7 @@ void avg_pool2d_forward(const Pool2dShape& s, const AvgPool2dOptions& o, const T
 template <typename T>
 void avg_pool2d_backward(const Pool2dShape& s, const AvgPool2dOptions& o, const T* dy, T* dx) {
   const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
-  const int threads = threads_for(std::max(window_work(s), s.planes * in_plane), kMinWorkPerThread);
+  [[maybe_unused]] const int threads = threads_for(std::max(window_work(s), s.planes * in_plane), kMinWorkPerThread);
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t p = 0; p < s.planes; ++p) {
     T* grad = dx + p * in_plane;

@@ -32,7 +32,7 @@ double log_softmax_row(const T* x, T* y, int64_t n) {
   return sum_y;
 }
 
-bool parallel_rows(int64_t rows, int64_t cols) { return rows > 1 && rows * cols >= kMinParallelWork; }
+[[maybe_unused]] bool parallel_rows(int64_t rows, int64_t cols) { return rows > 1 && rows * cols >= kMinParallelWork; }
 
 }  // namespace
 
