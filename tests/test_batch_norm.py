@@ -117,6 +117,28 @@ def test_forward_large_offset_keeps_precision_in_float32():
     np.testing.assert_allclose(y, want, atol=2e-4)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_variance_is_exact_when_the_first_value_is_a_far_outlier_or_the_mean_dwarfs_the_spread(dtype):
+    """The statistics take one pass over values shifted by each channel's first one: an outlier
+    there, a mean 1e6 spreads away, and a constant channel keep the two-pass float64 variance."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(32, 3, 5, 5))
+    x[0, 0, 0, 0] = 1e7  # the shift of channel 0 is 1e7 spreads from its mean
+    x[:, 1] += 1e6  # |mean| / std = 1e6
+    x[:, 2] = 7.25  # variance 0
+    x = x.astype(dtype)
+    _, mean, invstd = _C.batch_norm_forward(x, None, None, None, None, True, eps=0.0 if dtype == np.float64 else 1e-5)
+    x64 = x.astype(np.float64)
+    want_mean = x64.mean(axis=(0, 2, 3))
+    want_var = x64.var(axis=(0, 2, 3))
+    np.testing.assert_allclose(mean, want_mean, rtol=1e-12 if dtype == np.float64 else 1e-7)
+    if dtype == np.float64:
+        np.testing.assert_allclose(1 / invstd[:2] ** 2, want_var[:2], rtol=1e-9)
+        assert np.isinf(invstd[2])  # a constant channel with eps 0
+    else:
+        np.testing.assert_allclose(1 / invstd.astype(np.float64) ** 2, want_var + 1e-5, rtol=1e-6)
+
+
 def test_forward_threaded_matches_numpy_and_is_deterministic():
     x, weight, bias, rm, rv = make_case((16, 8, 32, 32), np.float32, seed=2)
     before = _C.get_num_threads()

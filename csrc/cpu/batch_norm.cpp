@@ -1,5 +1,6 @@
 #include "cpu/batch_norm.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 
@@ -67,14 +68,20 @@ void batch_norm_forward_training(const T* x, const T* weight, const T* bias, T* 
   const double count = static_cast<double>(shape.N * shape.inner);
 #pragma omp parallel for num_threads(num_threads()) if (parallel_channels(shape))
   for (int64_t c = 0; c < shape.C; ++c) {
-    const double mean =
-        channel_sums<1>(shape, c, [&](int64_t i, double(&sums)[1][kLanes], int64_t j) { sums[0][j] += x[i]; })[0] /
-        count;
-    // A second pass over centred values: no cancellation in the variance.
-    const double sq = channel_sums<1>(shape, c, [&](int64_t i, double(&sums)[1][kLanes], int64_t j) {
-      const double centred = x[i] - mean;
-      sums[0][j] += centred * centred;
-    })[0];
+    // One pass over values shifted by one of the channel's own (the shifted-data
+    // algorithm): sum (x - k)^2 - (sum (x - k))^2 / count cancels at most the
+    // digits that (mean - k)^2 / variance has, and k, one of the values, is at
+    // most count variances from the mean: under 6 of double's 16 digits at
+    // count 1e6. A second pass over centred values cost a third of the layer.
+    const double shift = count > 0 ? x[c * shape.inner] : 0.0;
+    const std::array<double, 2> sums =
+        channel_sums<2>(shape, c, [&](int64_t i, double(&partial)[2][kLanes], int64_t j) {
+          const double shifted = x[i] - shift;
+          partial[0][j] += shifted;
+          partial[1][j] += shifted * shifted;
+        });
+    const double mean = shift + sums[0] / count;
+    const double sq = std::max(0.0, sums[1] - sums[0] * sums[0] / count);
     if (running_mean) {
       running_mean[c] = static_cast<T>((1 - momentum) * running_mean[c] + momentum * mean);
       running_var[c] = static_cast<T>((1 - momentum) * running_var[c] + momentum * sq / (count - 1));
