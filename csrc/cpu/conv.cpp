@@ -966,17 +966,16 @@ bool all_finite(const T* p, int64_t n) {
   return sum == 0;
 }
 
-// 3x3, stride 1, no dilation, enough channels, and both operands finite:
-// with an inf in a tile, the transforms' sums of terms that cancel in exact
-// arithmetic give inf - inf = NaN at outputs where the direct sum gives inf,
-// so such calls take the other paths and keep IEEE results. (A NaN stays
-// where it would be: every output of F(2x2, 3x3) combines only the inputs
-// under its own window; checking both costs about 1% of the layer.)
-template <typename T>
-bool use_winograd(const Conv2dShape& s, const Dims& d, const T* a, int64_t a_size, const T* b, int64_t b_size) {
+// 3x3, stride 1, no dilation, enough channels. The operands must also be
+// finite (all_finite, checked once each per call): with an inf in a tile, the
+// transforms' sums of terms that cancel in exact arithmetic give inf - inf =
+// NaN at outputs where the direct sum gives inf, so such calls take the other
+// paths and keep IEEE results. (A NaN stays where it would be: every output of
+// F(2x2, 3x3) combines only the inputs under its own window; the scans cost
+// about 1% of the layer.)
+bool winograd_geometry(const Conv2dShape& s, const Dims& d) {
   return s.kernel_h == 3 && s.kernel_w == 3 && s.stride_h == 1 && s.stride_w == 1 && s.dilation_h == 1 &&
-         s.dilation_w == 1 && std::min(d.group_in, d.group_out) >= kWinogradMinChannels && all_finite(a, a_size) &&
-         all_finite(b, b_size);
+         s.dilation_w == 1 && std::min(d.group_in, d.group_out) >= kWinogradMinChannels;
 }
 
 // The forward pass as Winograd's correlation of x (one group at a time).
@@ -1044,8 +1043,8 @@ void winograd_weight_grad(const Conv2dShape& s, const Dims& d, const T* dy, cons
 template <typename T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
   const Dims d = dims_of(s);
-  const int64_t x_size = s.batch * s.in_channels * d.in_plane, weight_size = s.out_channels * d.col_rows;
-  if (use_winograd(s, d, x, x_size, weight, weight_size)) {
+  if (winograd_geometry(s, d) && all_finite(x, s.batch * s.in_channels * d.in_plane) &&
+      all_finite(weight, s.out_channels * d.col_rows)) {
     winograd_forward(s, d, x, weight, bias, y);
     return;
   }
@@ -1094,15 +1093,16 @@ void conv2d_backward(const Conv2dShape& s, const T* dy, const T* x, const T* wei
                      T* dbias) {
   const Dims d = dims_of(s);
   if (dbias != nullptr) bias_grad(dy, dbias, s.batch, s.out_channels, d.out_plane);
-  const int64_t x_size = s.batch * s.in_channels * d.in_plane, dy_size = s.batch * s.out_channels * d.out_plane;
   // dx as a correlation of dy padded by 2 - padding needs padding <= 2.
-  if (dx != nullptr && s.pad_h <= 2 && s.pad_w <= 2 &&
-      use_winograd(s, d, dy, dy_size, weight, s.out_channels * d.col_rows)) {
+  const bool winograd_dx = dx != nullptr && s.pad_h <= 2 && s.pad_w <= 2;
+  const bool winograd_dweight = dweight != nullptr && std::max(d.group_in, d.group_out) >= kWinogradWeightGradWideSide;
+  const bool winograd = (winograd_dx || winograd_dweight) && winograd_geometry(s, d) &&
+                        all_finite(dy, s.batch * s.out_channels * d.out_plane);
+  if (winograd && winograd_dx && all_finite(weight, s.out_channels * d.col_rows)) {
     winograd_input_grad(s, d, dy, weight, dx);
     dx = nullptr;
   }
-  if (dweight != nullptr && std::max(d.group_in, d.group_out) >= kWinogradWeightGradWideSide &&
-      use_winograd(s, d, dy, dy_size, x, x_size)) {
+  if (winograd && winograd_dweight && all_finite(x, s.batch * s.in_channels * d.in_plane)) {
     winograd_weight_grad(s, d, dy, x, dweight);
     dweight = nullptr;
   }

@@ -151,11 +151,12 @@ def conv2d(
 
 class MaxPool2dOp(Function):
     __slots__ = ("indices",)
+    relu = False  # the kernel's fused ReLU (ReLUMaxPool2dOp)
 
     def forward(self, x, kernel_size, stride, padding, dilation, ceil_mode):
         # the argmax indices only for the backward pass (None when x needs no gradient)
         y, self.indices = self.be.max_pool2d_forward(
-            x, kernel_size, stride, padding, dilation, ceil_mode, need_indices=self.needs_grad(0)
+            x, kernel_size, stride, padding, dilation, ceil_mode, relu=self.relu, need_indices=self.needs_grad(0)
         )
         self.saved = (x.shape,)
         return y
@@ -171,12 +172,11 @@ class ReLUMaxPool2dOp(MaxPool2dOp):
     output, a quarter of x for 2x2 windows, instead of on all of x forward and backward."""
 
     __slots__ = ()
+    relu = True
 
     def forward(self, x, kernel_size, stride, padding, dilation, ceil_mode):
-        y, self.indices = self.be.max_pool2d_forward(
-            x, kernel_size, stride, padding, dilation, ceil_mode, relu=True, need_indices=self.needs_grad(0)
-        )
-        self.saved = (x.shape, y)
+        y = super().forward(x, kernel_size, stride, padding, dilation, ceil_mode)
+        self.saved = (x.shape, y)  # y for the ReLU's gradient
         return y
 
     def backward(self, g):
