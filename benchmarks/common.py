@@ -70,9 +70,10 @@ def cpuinfo_field(name: str) -> str | None:
 
 
 def best_coretype() -> str | None:
-    """The OpenBLAS core type matching this CPU's vector extensions, from /proc/cpuinfo."""
+    """The OpenBLAS core type matching this CPU's vector extensions, from /proc/cpuinfo
+    (Haswell under MINIGRAD_SIMD=avx2, so that both libraries run AVX2 kernels)."""
     flags = cpu_flags()
-    if "avx512f" in flags:
+    if "avx512f" in flags and os.environ.get("MINIGRAD_SIMD") != "avx2":
         return "SkylakeX"
     if "avx2" in flags and "fma" in flags:
         return "Haswell"
@@ -212,12 +213,15 @@ def machine_info() -> dict:
         "minigrad": minigrad.__version__,
         "numpy": np.__version__,
         "torch": None,
+        "torch_cpu_capability": None,
         "process_env": {k: os.environ.get(k) for k in PROCESS_ENV},
         "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
     }
     torch = sys.modules.get("torch")
     if torch is not None:
         info["torch"] = torch.__version__
+        # ATEN_CPU_CAPABILITY caps it, as MINIGRAD_SIMD caps minigrad: an AVX2 run caps both.
+        info["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
         if info["gpu"] is None and torch.cuda.is_available():
             info["gpu"] = torch.cuda.get_device_name(0)
     return info

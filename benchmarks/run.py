@@ -209,6 +209,12 @@ def avx512_rate(build: dict) -> str:
     return " (512-bit FMAs at " + ("twice the 256-bit rate)" if build["avx512_full_rate"] else "the 256-bit rate)")
 
 
+def torch_capability(machine: dict) -> str:
+    """PyTorch's CPU kernel level, when known (results before it was recorded lack it)."""
+    level = machine.get("torch_cpu_capability")
+    return f" (CPU capability {level})" if level else ""
+
+
 def header(report: dict) -> str:
     m, s, peak, measured = report["machine"], report["settings"], report["peak_theoretical"], report["peak_measured"]
     build = m["minigrad_build"]
@@ -216,7 +222,8 @@ def header(report: dict) -> str:
         f"Machine: {m['cpu_model']}, {m['usable_cores']} usable cores ({m['logical_cpus']} logical CPUs), "
         f"minigrad SIMD {build.get('simd')}{avx512_rate(build)}, GPU {m['gpu'] or 'none'}; load average at start "
         f"{', '.join(f'{x:.2f}' for x in m['load_average'] or [])}.",
-        f"Versions: minigrad {m['minigrad']}, numpy {m['numpy']}, torch {m['torch'] or 'not installed'}, "
+        f"Versions: minigrad {m['minigrad']}, numpy {m['numpy']}, torch {m['torch'] or 'not installed'}"
+        f"{torch_capability(m)}, "
         f"Python {m['python']}.",
         f"Settings: {s['repeats']} rounds (engines alternate within each round), samples of ~{s['budget_s']} s, "
         f"threads {s['threads']}, float32; {', '.join(f'{k}={v}' for k, v in m['process_env'].items())} "

@@ -117,9 +117,6 @@ FmaRun register_fmas(int threads, int64_t rounds) {
 }
 
 template <class S>
-#ifndef MG_KCX
-#define MG_KCX 256
-#endif
 struct Blocked {
   using T = typename S::T;
   using V = typename S::V;
