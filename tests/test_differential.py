@@ -875,12 +875,10 @@ def conv_case(draw: st.DrawFn) -> dict[str, Any]:
     dh, dw = (dilation, dilation) if isinstance(dilation, int) else dilation
     padding = draw(st.sampled_from([0, 1, (1, 0), "valid", "same"]))
     stride = 1 if padding == "same" else draw(st.sampled_from([1, 2, (2, 1)]))
-    if padding == "same":  # symmetric padding only (minigrad refuses an even effective kernel)
-        kh, kw = 2 * (kh // 2) + 1, 2 * (kw // 2) + 1
     if padding == "valid":
         ph, pw = 0, 0
-    elif padding == "same":
-        ph, pw = dh * (kh - 1) // 2, dw * (kw - 1) // 2
+    elif padding == "same":  # an even effective kernel puts the odd row or column after
+        ph, pw = (dh * (kh - 1) + 1) // 2, (dw * (kw - 1) + 1) // 2
     else:
         ph, pw = (padding, padding) if isinstance(padding, int) else padding
     h = draw(st.integers(max(1, dh * (kh - 1) + 1 - 2 * ph), 6))

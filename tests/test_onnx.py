@@ -88,6 +88,9 @@ CASES = {
     "flatten-linear-batch-norm-1d-softmax": nn.Sequential(
         nn.Flatten(), nn.Linear(4 * 10 * 13, 16), nn.BatchNorm1d(16), nn.Dropout(0.5), nn.Identity(), nn.Softmax(dim=1)
     ),
+    "conv-same-uneven-constant-pad-crop": nn.Sequential(  # F.pad's constant mode as an ONNX Pad
+        nn.Conv2d(4, 5, (2, 4), padding="same"), nn.ConstantPad2d((1, 2, 0, 3), 1.5), nn.ZeroPad2d((1, -1, 2, 0))
+    ),
     "inplace-relu-log-softmax-over-channels": nn.Sequential(
         nn.Conv2d(4, 5, 3), nn.ReLU(inplace=True), nn.LogSoftmax(dim=1)
     ),

@@ -121,3 +121,62 @@ def test_padding_layers_match_torch(name, make):
 def test_padding_layer_bad_widths():
     with pytest.raises(ValueError, match="4 widths"):
         nn.ReflectionPad2d((1, 2))
+
+
+CONV_PADDINGS = [  # Conv2d keyword arguments beside padding_mode; kernel (2, 4): an uneven 'same' split
+    {"kernel_size": 3, "padding": 1},
+    {"kernel_size": 3, "padding": (2, 1), "stride": 2},
+    {"kernel_size": (2, 4), "padding": "same"},
+    {"kernel_size": 3, "padding": "same", "dilation": (1, 2)},
+    {"kernel_size": (2, 4), "padding": "valid"},
+]
+
+
+@pytest.mark.parametrize("conv", CONV_PADDINGS, ids=str)
+@pytest.mark.parametrize("padding_mode", ["zeros", "reflect", "replicate", "circular"])
+def test_conv2d_padding_modes_match_torch(conv, padding_mode):
+    """Conv2d's padding_mode pads the input first (as PyTorch); 'same' splits an odd total with
+    the extra row and column after. Weights, output, both gradients and the repr against PyTorch."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 7, 8))
+
+    def torch_conv(torch):
+        layer = torch.nn.Conv2d(3, 4, padding_mode=padding_mode, **conv).double()
+        xt = torch.tensor(x, requires_grad=True)
+        y = layer(xt)
+        y.backward(torch.tensor(np.random.default_rng(4).standard_normal(tuple(y.shape))))
+        return {"weight": layer.weight, "bias": layer.bias, "y": y, "dx": xt.grad, "dweight": layer.weight.grad,
+                "repr": np.array(repr(layer))}
+
+    want = torch_reference(f"conv2d/{padding_mode}/{conv}", torch_conv)
+    layer = nn.Conv2d(3, 4, padding_mode=padding_mode, **conv).double()
+    layer.load_state_dict({"weight": minigrad.tensor(want["weight"]), "bias": minigrad.tensor(want["bias"])})
+    assert repr(layer) == str(want["repr"])
+    xm = minigrad.tensor(x, requires_grad=True)
+    y = layer(xm)
+    np.testing.assert_allclose(y.detach().numpy(), want["y"], rtol=1e-10, atol=1e-12)
+    y.backward(minigrad.tensor(np.random.default_rng(4).standard_normal(y.shape)))
+    np.testing.assert_allclose(xm.grad.numpy(), want["dx"], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(layer.weight.grad.numpy(), want["dweight"], rtol=1e-10, atol=1e-12)
+    if padding_mode != "zeros":  # the padded-then-unpadded path, in finite differences
+        small = minigrad.tensor(x[:1, :, :5, :6], requires_grad=True)
+        assert gradcheck(layer, [small])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"padding": "full"}, "padding must be 'same', 'valid'"),
+        ({"padding": "same", "stride": 2}, "not supported for strided"),
+        ({"padding_mode": "mirror"}, "padding_mode must be one of"),
+    ],
+)
+def test_conv2d_bad_padding(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        nn.Conv2d(3, 4, 3, **kwargs)
+
+
+def test_conv2d_reflect_padding_wider_than_input():
+    layer = nn.Conv2d(1, 1, 5, padding=3, padding_mode="reflect")
+    with pytest.raises(ValueError, match="reflect widths"):
+        layer(minigrad.zeros(1, 1, 3, 3))

@@ -22,7 +22,7 @@ from minigrad.functional._common import (
 from minigrad.functional.elementwise import clamp, exp, mul, rsqrt, softplus, where
 from minigrad.functional.reduce import mean, norm
 from minigrad.functional.reduce import sum as _sum  # the differentiable sum, not the builtin
-from minigrad.functional.shape import cat, expand, index_select, unsqueeze
+from minigrad.functional.shape import cat, expand, index_select, pad, unsqueeze
 from minigrad.tensor import Tensor
 
 # --- neural-network ops ------------------------------------------------------------------------
@@ -79,21 +79,29 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return LinearOp.apply(input, weight, bias)
 
 
-def _conv_padding(padding: Any, weight_shape: tuple, dilation: Any, stride: Any) -> Any:
-    """PyTorch's 'valid' and 'same' paddings as numbers."""
+def same_padding(weight_shape: Sequence[int], dilation: Any) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(before, after) rows and columns of padding that keep a stride-1 convolution's output the
+    size of its input: dilation * (k - 1) in all, split as PyTorch does (the odd one after)."""
+    dh, dw = (dilation, dilation) if isinstance(dilation, int) else dilation
+    totals = (dh * (weight_shape[2] - 1), dw * (weight_shape[3] - 1))
+    return tuple((t // 2, t - t // 2) for t in totals)  # type: ignore[return-value]
+
+
+def _conv_padding(input: Tensor, padding: Any, weight_shape: tuple, dilation: Any, stride: Any) -> tuple[Tensor, Any]:
+    """PyTorch's 'valid' and 'same' paddings as numbers; an uneven 'same' split pads input's
+    bottom and right edges by the odd row and column first."""
     if padding == "valid":
-        return 0
+        return input, 0
     if padding == "same":
         if stride not in (1, (1, 1)):
-            raise ValueError("conv2d: padding='same' needs stride 1")
-        dh, dw = (dilation, dilation) if isinstance(dilation, int) else dilation
-        total = (dh * (weight_shape[2] - 1), dw * (weight_shape[3] - 1))
-        if total[0] % 2 or total[1] % 2:
-            raise NotImplementedError(
-                "conv2d: padding='same' with an even effective kernel (asymmetric padding) is not supported"
-            )
-        return (total[0] // 2, total[1] // 2)
-    return padding
+            raise ValueError("conv2d: padding='same' is not supported for strided convolutions")
+        (top, bottom), (left, right) = same_padding(weight_shape, dilation)
+        if (bottom, right) != (top, left):
+            input = pad(input, (0, right - left, 0, bottom - top))
+        return input, (top, left)
+    if isinstance(padding, str):
+        raise ValueError(f"conv2d: padding must be 'valid', 'same', an int or a pair of ints, got {padding!r}")
+    return input, padding
 
 
 class Conv2dOp(Function):
@@ -142,7 +150,7 @@ def conv2d(
     """2-D convolution of input (N, C_in, H, W) with weight (C_out, C_in/groups, KH, KW)."""
     _require_float("conv2d", input, weight, bias)
     _require_tensor("conv2d", weight)
-    padding = _conv_padding(padding, weight.shape, dilation, stride)
+    input, padding = _conv_padding(input, padding, weight.shape, dilation, stride)
     return _batched(
         lambda x: Conv2dOp.apply(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups),
         input,

@@ -449,8 +449,10 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
                 input = index(input, (slice(None),) * d + (_pad_source(input.shape[d], *w, mode),))
         return input
     widths = [given.get(d, (0, 0)) for d in range(input.ndim)]
-    crop = tuple(slice(max(0, -b), n - max(0, -a)) for (b, a), n in zip(widths, input.shape, strict=True))
-    if any(s.start > s.stop for s in crop):
+    # whole dimensions as open slices (an exported graph keeps its batch dimension dynamic)
+    sizes = list(zip(widths, input.shape, strict=True))
+    crop = tuple(slice(-b if b < 0 else None, n + a if a < 0 else None) for (b, a), n in sizes)
+    if any(max(0, -b) > n - max(0, -a) for (b, a), n in sizes):
         raise ValueError(f"pad: widths {tuple(pad)} crop more than the shape {input.shape} has")
     if any(b < 0 or a < 0 for b, a in widths):
         input = input[crop]

@@ -13,6 +13,7 @@ import numpy as np
 
 from minigrad.autograd import no_grad
 from minigrad.backend import get_backend
+from minigrad.functional.nn import same_padding
 from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.module import Module
@@ -113,6 +114,9 @@ def _init_bias(bias: Tensor, weight: Tensor) -> None:
     init.uniform_(bias, -bound, bound)
 
 
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
 class Conv2d(Module):
     """2-D convolution over NCHW input; weight (out_channels, in_channels / groups, kH, kW)."""
 
@@ -136,15 +140,23 @@ class Conv2d(Module):
                 f"Conv2d: groups={groups} must divide in_channels={in_channels} "
                 f"and out_channels={out_channels}"
             )
-        if padding_mode != "zeros":
+        if padding_mode not in _PADDING_MODES:
             raise ValueError(
-                f"Conv2d: only padding_mode='zeros' is supported, got {padding_mode!r}"
+                f"Conv2d: padding_mode must be one of {', '.join(map(repr, _PADDING_MODES))}, "
+                f"got {padding_mode!r}"
             )
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = _pair(kernel_size, "Conv2d kernel_size")
         self.stride = _pair(stride, "Conv2d stride")
-        self.padding = _pair(padding, "Conv2d padding")
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"Conv2d: padding must be 'same', 'valid', an int or a pair of ints, got {padding!r}")
+            if padding == "same" and self.stride != (1, 1):
+                raise ValueError("Conv2d: padding='same' is not supported for strided convolutions")
+            self.padding: str | tuple[int, int] = padding
+        else:
+            self.padding = _pair(padding, "Conv2d padding")
         self.dilation = _pair(dilation, "Conv2d dilation")
         self.groups = groups
         self.padding_mode = padding_mode
@@ -164,9 +176,23 @@ class Conv2d(Module):
             _init_bias(self.bias, self.weight)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.conv2d(
-            x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
-        )
+        if self.padding_mode == "zeros":
+            return F.conv2d(
+                x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+            )
+        # reflect / replicate / circular: pad first (as PyTorch), then convolve unpadded
+        x = F.pad(x, self._padding_widths(), mode=self.padding_mode)
+        return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+    def _padding_widths(self) -> tuple[int, int, int, int]:
+        """(left, right, top, bottom) as F.pad takes them."""
+        if self.padding == "valid":
+            return (0, 0, 0, 0)
+        if self.padding == "same":
+            (top, bottom), (left, right) = same_padding(self.weight.shape, self.dilation)
+            return (left, right, top, bottom)
+        ph, pw = self.padding
+        return (pw, pw, ph, ph)
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
@@ -179,6 +205,8 @@ class Conv2d(Module):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         return s
 
 

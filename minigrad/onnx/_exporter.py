@@ -307,6 +307,14 @@ def _emit_clamp(g: _Graph, r: _Record) -> None:
     g.node("Clip", [r.names[0], *bounds], r.out)
 
 
+def _emit_pad(g: _Graph, r: _Record) -> None:
+    """Constant padding (F.pad's other modes reach export as index gathers, which it refuses)."""
+    widths = r.params["widths"]
+    pads = [before for before, _ in widths] + [after for _, after in widths]
+    value = g.const(r.params["value"], r.tensors[0].dtype)
+    g.node("Pad", [r.names[0], g.const(pads), value], r.out, mode="constant")
+
+
 def _emit_cast(g: _Graph, r: _Record) -> None:
     to = g.helper.np_dtype_to_tensor_dtype(np.dtype(r.params["dtype"]))
     g.node("Cast", r.names, r.out, to=to)
@@ -329,6 +337,7 @@ _EMITTERS: dict[Any, Callable[[_Graph, _Record], None]] = {
     S.PermuteOp: lambda g, r: g.node("Transpose", r.names, r.out, perm=list(r.params["axes"])),
     S.ExpandOp: _emit_expand,
     S.CatOp: lambda g, r: g.node("Concat", r.names, r.out, axis=r.params["dim"]),
+    S.PadOp: _emit_pad,
     E.AddOp: _emit_same("Add"),
     E.SubOp: _emit_same("Sub"),
     E.MulOp: _emit_same("Mul"),
