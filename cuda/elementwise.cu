@@ -43,6 +43,17 @@ __device__ __forceinline__ T apply_unary(UnaryOp op, T x, T low, T high) {
       return exp(x) / (T(1) + exp(x));
     case UnaryOp::tanh: return tanh(x);
     case UnaryOp::clamp: return x != x ? x : (x < low ? low : (x > high ? high : x));
+    case UnaryOp::sin: return sin(x);
+    case UnaryOp::cos: return cos(x);
+    case UnaryOp::tan: return tan(x);
+    case UnaryOp::asin: return asin(x);
+    case UnaryOp::acos: return acos(x);
+    case UnaryOp::atan: return atan(x);
+    case UnaryOp::sinh: return sinh(x);
+    case UnaryOp::cosh: return cosh(x);
+    case UnaryOp::expm1: return expm1(x);
+    case UnaryOp::log2: return log2(x);
+    case UnaryOp::log10: return log10(x);
   }
   return x;
 }

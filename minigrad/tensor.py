@@ -680,6 +680,45 @@ class Tensor:
     def sqrt(self) -> Tensor:
         return _F.sqrt(self)
 
+    def sin(self) -> Tensor:
+        return _F.sin(self)
+
+    def cos(self) -> Tensor:
+        return _F.cos(self)
+
+    def tan(self) -> Tensor:
+        return _F.tan(self)
+
+    def asin(self) -> Tensor:
+        return _F.asin(self)
+
+    def acos(self) -> Tensor:
+        return _F.acos(self)
+
+    def atan(self) -> Tensor:
+        return _F.atan(self)
+
+    def sinh(self) -> Tensor:
+        return _F.sinh(self)
+
+    def cosh(self) -> Tensor:
+        return _F.cosh(self)
+
+    def expm1(self) -> Tensor:
+        return _F.expm1(self)
+
+    def log1p(self) -> Tensor:
+        return _F.log1p(self)
+
+    def log2(self) -> Tensor:
+        return _F.log2(self)
+
+    def log10(self) -> Tensor:
+        return _F.log10(self)
+
+    def sign(self) -> Tensor:
+        return _F.sign(self)
+
     def abs(self) -> Tensor:
         return _F.abs(self)
 

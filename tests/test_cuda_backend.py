@@ -109,6 +109,17 @@ def test_unary_ops_and_activation_gradients(dtype):
         ("relu", x, lambda a: np.maximum(a, 0)),
         ("sigmoid", x, lambda a: 1 / (1 + np.exp(-a))),
         ("tanh", x, np.tanh),
+        ("sin", x, np.sin),
+        ("cos", x, np.cos),
+        ("tan", x / 2, np.tan),
+        ("asin", x / 2.5, np.arcsin),
+        ("acos", x / 2.5, np.arccos),
+        ("atan", x, np.arctan),
+        ("sinh", x, np.sinh),
+        ("cosh", x, np.cosh),
+        ("expm1", x, np.expm1),
+        ("log2", pos, np.log2),
+        ("log10", pos, np.log10),
     ]:
         np.testing.assert_allclose(getattr(_C.cuda, name)(dev(arg)).to_numpy(), ref(arg), **tol(dtype), err_msg=name)
     np.testing.assert_allclose(_C.cuda.clamp(dev(x), -0.5, None).to_numpy(), np.clip(x, -0.5, None))

@@ -104,6 +104,20 @@ def test_sequential_layers(case, tmp_path):
     export_and_compare(model, (4, 10, 13), tmp_path)
 
 
+class MathFunctions(nn.Module):
+    """Every math function (ONNX has no expm1, log1p, log2 or log10: composed), and sign."""
+
+    def forward(self, x):
+        y, p = x.tanh() * 0.9, x * x + 0.5
+        parts = [y.sin(), y.cos(), y.tan(), y.asin(), y.acos(), y.atan(), y.sinh(), y.cosh(), y.expm1(), y.log1p(),
+                 p.log2(), minigrad.log10(p), x.sign(), minigrad.sign(x * 0)]
+        return minigrad.cat(parts, 1)
+
+
+def test_math_functions(tmp_path):
+    export_and_compare(MathFunctions(), (2, 3), tmp_path)
+
+
 class Custom(nn.Module):
     """A hand-written forward: arithmetic with constants, in-place +=, permute, cat, mean, matmul."""
 

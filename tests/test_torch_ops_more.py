@@ -1,4 +1,5 @@
-"""More tensor ops a PyTorch port reaches for: reciprocal, rsqrt, the rounding family, isnan/isinf/
+"""More tensor ops a PyTorch port reaches for: reciprocal, rsqrt, the math functions (sin, cos, tan,
+asin, acos, atan, sinh, cosh, expm1, log1p, log2, log10, sign), the rounding family, isnan/isinf/
 isfinite, maximum/minimum, clamp_min/max, floor_divide/remainder/fmod and their operators,
 softplus, amax/amin, logsumexp, prod, cumsum, flip, roll, narrow, unbind, index_select.
 
@@ -24,6 +25,20 @@ S = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -2.5])  # special values
 N = np.array([[7, -7, 5, 0], [-3, 8, 9, -1], [2, 4, -6, 3]])  # integers
 IDX = np.array([2, 0, 2])
 INF = np.array([[-np.inf, -np.inf], [np.inf, 1.0], [np.inf, np.inf], [-np.inf, 2.0]])
+U = np.random.default_rng(1).uniform(-0.95, 0.95, (3, 4))  # inside asin's and acos's domain
+# the math functions: name -> numpy's; the logarithms are evaluated on |B| (positive)
+MATH = {"sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
+        "sinh": np.sinh, "cosh": np.cosh, "expm1": np.expm1, "log1p": np.log1p, "log2": np.log2, "log10": np.log10}
+
+
+def _math_input(name):
+    return np.abs(B) if name.startswith("log") else U
+
+
+def _quietly(f, a):
+    """f(a) without numpy's warnings for values outside f's domain (nan, inf: what is compared)."""
+    with np.errstate(all="ignore"):
+        return f(a)
 
 
 def _lse(a, axis):
@@ -117,7 +132,16 @@ CASES = {
     "index_select(dim 0)": (lambda lib, T: lib.index_select(T(B), 0, T(IDX)), lambda: B[IDX]),
     "index_select(0-d index)": (lambda lib, T: T(N).index_select(1, T(np.array(3))), lambda: N[:, [3]]),
 }
-
+for _name, _ref in MATH.items():
+    CASES[_name] = (lambda lib, T, n=_name: getattr(T(_math_input(n)), n)(), lambda n=_name, f=_ref: f(_math_input(n)))
+    CASES[f"{_name}(special)"] = (lambda lib, T, n=_name: getattr(lib, n)(T(S)), None)  # nan, +-inf, +-0
+    CASES[f"{_name}(int)"] = (lambda lib, T, n=_name: getattr(lib, n)(T(np.abs(N))),
+                              lambda f=_ref: _quietly(f, np.abs(N)).astype(np.float32))
+CASES["asin/acos(outside the domain)"] = (lambda lib, T: lib.stack([T(B * 3).asin(), T(B * 3).acos()]), None)
+CASES["log1p(-1, -2)"] = (lambda lib, T: lib.log1p(T(np.array([-1.0, -2.0, -1e-20]))), None)
+CASES["sign"] = (lambda lib, T: T(B).sign(), lambda: np.sign(B))
+CASES["sign(special)"] = (lambda lib, T: lib.sign(T(S)), lambda: np.nan_to_num(np.sign(S), nan=0.0))
+CASES["sign(int)"] = (lambda lib, T: T(N).sign(), lambda: np.sign(N))
 
 
 def _torch_result(name):
@@ -159,6 +183,8 @@ GRAD_CASES = {
     "rounding": lambda lib, x, y: x.floor() + x.ceil() + x.round() + x.trunc() + y,
     "clamp_min(at the bound)": lambda lib, x, y: x.clamp_min(2.5) + y.clamp_max(0.0),
     "softplus(threshold)": lambda lib, x, y: lib.nn.functional.softplus(x, 1.0, 2.5),
+    "sign": lambda lib, x, y: x.sign() * y + (y * (x > 0)).sign(),
+    "math(at zero and -0)": lambda lib, x, y: (x * 0).sin() + (x * -0.0).atan() * y + (x * 0).expm1().log1p(),
 }
 
 
@@ -204,6 +230,11 @@ GRADCHECK = {
     "narrow": lambda x, y: x.narrow(1, -3, 2) * 2,
     "unbind": lambda x, y: x.unbind(1)[2] * x.unbind(0)[1][:3],
     "index_select(repeats)": lambda x, y: x.index_select(1, minigrad.tensor(IDX)) * y[:, :3],
+    "sin, cos, tan": lambda x, y: x.sin() * y.cos() + (x * 0.3).tan(),
+    "asin, acos, atan": lambda x, y: (x.tanh() * 0.9).asin() + (y.tanh() * 0.9).acos() * x.atan(),
+    "sinh, cosh": lambda x, y: minigrad.sinh(x) * minigrad.cosh(y),
+    "expm1, log1p": lambda x, y: (x * 0.1).expm1() + (y * y).log1p(),
+    "log2, log10": lambda x, y: (x * x + 0.5).log2() * minigrad.log10(y * y + 0.5),
 }
 
 

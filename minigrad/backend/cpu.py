@@ -132,6 +132,21 @@ class CPUBackend(Backend):
         with np.errstate(invalid="ignore"):
             return np.sqrt(a)
 
+    # the math functions (sin, cos, ...; log1p above): inf/nan outside the domain, silently
+    def _math(ufunc):  # runs in the class body: builds one method per ufunc
+        def op(self, a):
+            with np.errstate(all="ignore"):
+                return ufunc(a)
+
+        op.__name__ = ufunc.__name__
+        return op
+
+    sin, cos, tan = _math(np.sin), _math(np.cos), _math(np.tan)
+    asin, acos, atan = _math(np.arcsin), _math(np.arccos), _math(np.arctan)
+    sinh, cosh, expm1 = _math(np.sinh), _math(np.cosh), _math(np.expm1)
+    log2, log10 = _math(np.log2), _math(np.log10)
+    del _math
+
     def abs(self, a):
         return np.abs(a)
 

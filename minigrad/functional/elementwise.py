@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -367,6 +369,90 @@ def sqrt(input: Tensor) -> Tensor:
 
 def abs(input: Tensor) -> Tensor:  # noqa: A001
     return AbsOp.apply(input)
+
+
+# --- math functions: sin, cos, ... (one Function, the derivative looked up by name) ----------
+
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+
+# name -> d out / d a as a backend array (or number), from the input a and the output out
+_MATH_DERIVATIVES: dict[str, Callable[[Any, Any, Any], Any]] = {
+    "sin": lambda be, a, out: be.cos(a),
+    "cos": lambda be, a, out: be.neg(be.sin(a)),
+    "tan": lambda be, a, out: be.add(be.mul(out, out), 1),
+    "asin": lambda be, a, out: be.div(1, be.sqrt(be.sub(1, be.mul(a, a)))),
+    "acos": lambda be, a, out: be.div(-1, be.sqrt(be.sub(1, be.mul(a, a)))),
+    "atan": lambda be, a, out: be.div(1, be.add(be.mul(a, a), 1)),
+    "sinh": lambda be, a, out: be.cosh(a),
+    "cosh": lambda be, a, out: be.sinh(a),
+    "expm1": lambda be, a, out: be.add(out, 1),
+    "log1p": lambda be, a, out: be.div(1, be.add(a, 1)),
+    "log2": lambda be, a, out: be.div(1 / _LN2, a),
+    "log10": lambda be, a, out: be.div(1 / _LN10, a),
+}
+MATH_FUNCTIONS: tuple[str, ...] = tuple(_MATH_DERIVATIVES)
+
+
+class MathOp(Function):
+    """One of MATH_FUNCTIONS: the backend method of that name forward, its derivative backward."""
+
+    __slots__ = ("name",)
+
+    def forward(self, a, name):
+        self.name = name
+        out = getattr(self.be, name)(a)
+        self.saved = (a, out)
+        return out
+
+    def backward(self, g):
+        a, out = self.saved
+        return (self.be.mul(g, _MATH_DERIVATIVES[self.name](self.be, a, out)),)
+
+
+def _math_function(name: str, what: str) -> Callable[[Tensor], Tensor]:
+    def fn(input: Tensor) -> Tensor:
+        _require_tensor(name, input)
+        return MathOp.apply(_float(input), name=name)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Elementwise {what}, as torch.{name} (integer tensors give float32; inf/nan outside the domain)."
+    return fn
+
+
+sin = _math_function("sin", "sine (radians)")
+cos = _math_function("cos", "cosine (radians)")
+tan = _math_function("tan", "tangent (radians)")
+asin = _math_function("asin", "arcsine")
+acos = _math_function("acos", "arccosine")
+atan = _math_function("atan", "arctangent")
+sinh = _math_function("sinh", "hyperbolic sine")
+cosh = _math_function("cosh", "hyperbolic cosine")
+expm1 = _math_function("expm1", "exp(x) - 1, exact for small x")
+log1p = _math_function("log1p", "log(1 + x), exact for small x")
+log2 = _math_function("log2", "base-2 logarithm")
+log10 = _math_function("log10", "base-10 logarithm")
+
+
+class SignOp(Function):
+    __slots__ = ()
+
+    def forward(self, a):
+        self.saved = (a.shape, a.dtype)
+        if a.dtype.kind != "f":
+            return self.be.sign(a)
+        return self.be.where(self.be.compare("ne", a, a), 0, self.be.sign(a))  # 0 at NaN, as PyTorch
+
+    def backward(self, g):
+        shape, dtype = self.saved
+        return (self.be.full(shape, 0, dtype),)
+
+
+def sign(input: Tensor) -> Tensor:
+    """-1, 0 or 1 by the sign of each element (0 at NaN, as PyTorch); its gradient is 0."""
+    _require_tensor("sign", input)
+    if input.dtype.kind == "b":
+        raise TypeError("sign: bool tensors are not supported")
+    return SignOp.apply(input)
 
 
 def clamp(input: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002

@@ -19,6 +19,7 @@ input (0 / 1 in the shape), so any batch size runs. Other axes are fixed at the 
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -315,6 +316,31 @@ def _emit_pad(g: _Graph, r: _Record) -> None:
     g.node("Pad", [r.names[0], g.const(pads), value], r.out, mode="constant")
 
 
+# MathOp's functions: an ONNX op, or ops composed (ONNX has no expm1, log1p, log2, log10)
+_MATH_OPS = {name: name.capitalize() for name in ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh")}
+
+
+def _emit_math(g: _Graph, r: _Record) -> None:
+    name, (x,), dtype = r.params["name"], r.names, r.tensors[0].dtype
+    if name in _MATH_OPS:
+        g.node(_MATH_OPS[name], [x], r.out)
+    elif name == "expm1":
+        g.node("Sub", [g.node("Exp", [x]), g.const(1, dtype)], r.out)
+    elif name == "log1p":
+        g.node("Log", [g.node("Add", [x, g.const(1, dtype)])], r.out)
+    else:  # log2, log10
+        g.node("Div", [g.node("Log", [x]), g.const(math.log(2.0 if name == "log2" else 10.0), dtype)], r.out)
+
+
+def _emit_sign(g: _Graph, r: _Record) -> None:
+    """ONNX Sign keeps NaN; PyTorch's (and minigrad's) sign is 0 there."""
+    (x,), dtype = r.names, r.tensors[0].dtype
+    if dtype.kind != "f":
+        g.node("Sign", [x], r.out)
+        return
+    g.node("Where", [g.node("IsNaN", [x]), g.const(0, dtype), g.node("Sign", [x])], r.out)
+
+
 def _emit_cast(g: _Graph, r: _Record) -> None:
     to = g.helper.np_dtype_to_tensor_dtype(np.dtype(r.params["dtype"]))
     g.node("Cast", r.names, r.out, to=to)
@@ -351,6 +377,8 @@ _EMITTERS: dict[Any, Callable[[_Graph, _Record], None]] = {
     E.LogOp: _emit_same("Log"),
     E.SqrtOp: _emit_same("Sqrt"),
     E.AbsOp: _emit_same("Abs"),
+    E.MathOp: _emit_math,
+    E.SignOp: _emit_sign,
     E.ClampOp: _emit_clamp,
     E.CastOp: _emit_cast,
     E.CloneOp: _emit_same("Identity"),
