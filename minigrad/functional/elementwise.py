@@ -251,15 +251,10 @@ class ClampOp(Function):
     __slots__ = ()
 
     def forward(self, a, low, high):
-        be = self.be
-        inside = True
-        if low is not None:
-            inside = be.compare("ge", a, low)
-        if high is not None:
-            upper = be.compare("le", a, high)
-            inside = upper if low is None else be.mul(inside, upper)
-        self.saved = (inside,)
-        return be.clamp(a, low, high)
+        out = self.be.clamp(a, low, high)
+        # low <= a <= high exactly where clamping left a as it was (nan: neither)
+        self.saved = (self.be.compare("eq", out, a),)
+        return out
 
     def backward(self, g):
         return (self.be.where(self.saved[0], g, self.be.full((), 0, g.dtype)),)  # cuda: no bool * float
@@ -385,7 +380,7 @@ _MATH_DERIVATIVES: dict[str, Callable[[Any, Any, Any], Any]] = {
     "atan": lambda be, a, out: be.div(1, be.add(be.mul(a, a), 1)),
     "sinh": lambda be, a, out: be.cosh(a),
     "cosh": lambda be, a, out: be.sinh(a),
-    "expm1": lambda be, a, out: be.add(out, 1),
+    "expm1": lambda be, a, out: be.exp(a),  # not out + 1: that cancels for a << 0
     "log1p": lambda be, a, out: be.div(1, be.add(a, 1)),
     "log2": lambda be, a, out: be.div(1 / _LN2, a),
     "log10": lambda be, a, out: be.div(1 / _LN10, a),

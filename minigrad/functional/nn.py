@@ -19,7 +19,7 @@ from minigrad.functional._common import (
     _require_same_device,
     _require_tensor,
 )
-from minigrad.functional.elementwise import clamp, exp, mul, rsqrt, softplus, where
+from minigrad.functional.elementwise import clamp, expm1, mul, rsqrt, softplus, where
 from minigrad.functional.reduce import mean, norm
 from minigrad.functional.reduce import sum as _sum  # the differentiable sum, not the builtin
 from minigrad.functional.shape import cat, expand, index_select, pad, unsqueeze
@@ -357,16 +357,6 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
     return input * sigmoid(input)
 
 
-def _expm1(input: Tensor) -> Tensor:
-    """exp(input) - 1 for input <= 0 to full precision, value and gradient (there is no expm1
-    kernel). Near 0, exp(x) - 1 loses x's digits to cancellation; 2 t / (1 - t) with t = tanh(x / 2)
-    is the same function, keeps them, and its gradient (1 + t) / (1 - t) (through tanh's 1 - t^2)
-    is accurate while t is far from -1. Below -1, exp(x) - 1 is itself accurate (no cancellation)
-    and so is its gradient exp(x)."""
-    t = tanh(input * 0.5)
-    return where(input < -1.0, exp(input) - 1, t * 2 / (1 - t))
-
-
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """input where positive, alpha * (exp(input) - 1) elsewhere; inplace=True writes it into input."""
     _require_float("elu", input)
@@ -374,7 +364,7 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
         return input._inplace("elu", lambda x: elu(x, alpha))
     # clamped: the negative branch is computed and differentiated everywhere, so it must stay finite
     # where input > 0 (1 - tanh(x / 2) reaches 0), or its zero gradient there would become nan
-    return where(input > 0, input, _expm1(clamp(input, max=0.0)) * alpha)
+    return where(input > 0, input, expm1(clamp(input, max=0.0)) * alpha)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:

@@ -598,3 +598,38 @@ def meshgrid(*tensors: Tensor | Sequence[Tensor], indexing: str = "ij") -> tuple
         expand(reshape(t, tuple(sizes[k] if i == dims[k] else 1 for i in range(n))), tuple(shape))
         for k, t in enumerate(tensors)
     )
+
+
+# --- pixel_shuffle, pixel_unshuffle -----------------------------------------------------------
+
+
+def _pixel_shape(input: Tensor, factor: int, op: str) -> tuple[int, ...]:
+    if not isinstance(factor, int) or isinstance(factor, bool) or factor < 1:
+        raise ValueError(f"{op}: the factor must be a positive int, got {factor!r}")
+    if input.ndim < 3:
+        raise ValueError(f"{op}: input must have at least 3 dimensions (..., C, H, W), got shape {input.shape}")
+    return input.shape[:-3]
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """(..., C r^2, H, W) -> (..., C, H r, W r): each group of r^2 channels becomes r x r pixels."""
+    lead, r = _pixel_shape(input, upscale_factor, "pixel_shuffle"), upscale_factor
+    c, h, w = input.shape[-3:]
+    if c % (r * r):
+        raise ValueError(f"pixel_shuffle: channels {c} must be divisible by upscale_factor^2 = {r * r}")
+    k = len(lead)
+    x = reshape(input, (*lead, c // (r * r), r, r, h, w))
+    x = permute(x, (*range(k), k, k + 3, k + 1, k + 4, k + 2))
+    return reshape(x, (*lead, c // (r * r), h * r, w * r))
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """(..., C, H r, W r) -> (..., C r^2, H, W): the inverse of pixel_shuffle."""
+    lead, r = _pixel_shape(input, downscale_factor, "pixel_unshuffle"), downscale_factor
+    c, h, w = input.shape[-3:]
+    if h % r or w % r:
+        raise ValueError(f"pixel_unshuffle: height {h} and width {w} must be divisible by downscale_factor {r}")
+    k = len(lead)
+    x = reshape(input, (*lead, c, h // r, r, w // r, r))
+    x = permute(x, (*range(k), k, k + 2, k + 4, k + 1, k + 3))
+    return reshape(x, (*lead, c * r * r, h // r, w // r))
