@@ -131,8 +131,8 @@ def test_prelu_module_learns_its_slopes_as_torch():
     np.testing.assert_allclose(layer.weight.grad.numpy(), want["dweight"], rtol=1e-12)
     assert repr(layer) == str(want["repr"])
     assert [name for name, _ in layer.named_parameters()] == ["weight"]
-    assert gradcheck(lambda a, w: F.prelu(a, w), [minigrad.tensor(x[:1] + 0.05, requires_grad=True),
-                                                  minigrad.tensor([0.1, -0.2, 0.3, 0.4], dtype=minigrad.float64, requires_grad=True)])
+    slopes = minigrad.tensor([0.1, -0.2, 0.3, 0.4], dtype=minigrad.float64, requires_grad=True)
+    assert gradcheck(lambda a, w: F.prelu(a, w), [minigrad.tensor(x[:1] + 0.05, requires_grad=True), slopes])
 
 
 MODULES = [  # (name, make(nn)): constructed alike in both libraries

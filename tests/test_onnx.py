@@ -88,6 +88,10 @@ CASES = {
     "flatten-linear-batch-norm-1d-softmax": nn.Sequential(
         nn.Flatten(), nn.Linear(4 * 10 * 13, 16), nn.BatchNorm1d(16), nn.Dropout(0.5), nn.Identity(), nn.Softmax(dim=1)
     ),
+    "conv-transpose-stride-output-padding-groups": nn.Sequential(
+        nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
+        nn.ConvTranspose2d(6, 4, (3, 2), groups=2, bias=False, dilation=2),
+    ),
     "conv-same-uneven-constant-pad-crop": nn.Sequential(  # F.pad's constant mode as an ONNX Pad
         nn.Conv2d(4, 5, (2, 4), padding="same"), nn.ConstantPad2d((1, 2, 0, 3), 1.5), nn.ZeroPad2d((1, -1, 2, 0))
     ),

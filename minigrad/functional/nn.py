@@ -129,9 +129,12 @@ class Conv2dOp(Function):
 
 
 def _batched(apply: Any, input: Tensor) -> Tensor:
-    """apply(input). The kernels refuse an empty batch, which PyTorch accepts: then apply runs on one
+    """apply(input) for the 4-D kernels. An unbatched (C, H, W) input runs as a batch of one, as in
+    PyTorch. The kernels refuse an empty batch, which PyTorch accepts: then apply runs on one
     zero image after the empty ones and its result is dropped, so the checks, the output shape and
     the (zero) gradients are those of a real call."""
+    if input.ndim == 3:
+        return _batched(apply, unsqueeze(input, 0)).squeeze(0)
     if input.ndim != 4 or input.shape[0] != 0:
         return apply(input)
     one = Tensor._make(get_backend(input.device).full((1, *input.shape[1:]), 0, input.dtype), input.device)
@@ -153,6 +156,107 @@ def conv2d(
     input, padding = _conv_padding(input, padding, weight.shape, dilation, stride)
     return _batched(
         lambda x: Conv2dOp.apply(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups),
+        input,
+    )
+
+
+def _pair_arg(value: Any, name: str) -> tuple[int, int]:
+    """An int or a pair of ints as a pair (the conv and pool arguments)."""
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair):
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+class ConvTranspose2dOp(Function):
+    """The transposed convolution is conv2d's input gradient: of the convolution (same weight,
+    stride, padding, dilation, groups) whose input has this op's output shape, with x as its
+    output gradient. Its own gradients are conv2d's forward (for x) and weight gradient."""
+
+    __slots__ = ("stride", "padding", "dilation", "groups")
+
+    def forward(self, x, weight, bias, stride, padding, dilation, groups, out_hw):
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        self.saved = (x, weight)
+        be = self.be
+        # the convolution's input: only its shape is read, as no weight gradient is asked for
+        canvas = be.empty((x.shape[0], weight.shape[1] * groups, *out_hw), x.dtype)
+        y = be.conv2d_backward(x, canvas, weight, stride, padding, dilation, groups, True, False, False)[0]
+        return y if bias is None else be.bias_add(y, bias)
+
+    def backward(self, g):
+        x, weight = self.saved
+        be, args = self.be, (self.stride, self.padding, self.dilation, self.groups)
+        gx = be.conv2d_forward(g, weight, None, *args) if self.needs_grad(0) else None
+        gw = be.conv2d_backward(x, g, weight, *args, False, True, False)[1] if self.needs_grad(1) else None
+        gb = be.bias_grad(g) if self.needs_grad(2) else None
+        return gx, gw, gb
+
+
+def conv_transpose2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Tensor:
+    """The transposed convolution ("deconvolution"; conv2d's gradient with respect to its input)
+    of input (N, C_in, H, W) with weight (C_in, C_out / groups, KH, KW): output (N, C_out, OH, OW),
+    OH = (H - 1) stride - 2 padding + dilation (KH - 1) + output_padding + 1 (OW alike).
+    output_padding adds rows and columns at the bottom and right (< stride or < dilation)."""
+    _require_float("conv_transpose2d", input, weight, bias)
+    _require_tensor("conv_transpose2d", weight)
+    if weight.ndim != 4:
+        raise ValueError(f"conv_transpose2d: weight must be 4-D (C_in, C_out / groups, KH, KW), got {weight.shape}")
+    if input.ndim not in (3, 4):
+        raise ValueError(f"conv_transpose2d: input must be 3-D or 4-D (N, C_in, H, W), got shape {input.shape}")
+    if not isinstance(groups, (int, np.integer)) or groups < 1 or weight.shape[0] % groups:
+        raise ValueError(f"conv_transpose2d: groups={groups} must be a positive divisor of C_in={weight.shape[0]}")
+    if input.shape[-3] != weight.shape[0]:
+        raise ValueError(
+            f"conv_transpose2d: input has {input.shape[-3]} channels, weight {tuple(weight.shape)} "
+            f"expects {weight.shape[0]}"
+        )
+    if bias is not None and tuple(bias.shape) != (weight.shape[1] * groups,):
+        raise ValueError(
+            f"conv_transpose2d: bias must have shape ({weight.shape[1] * groups},) (the output channels), "
+            f"got {tuple(bias.shape)}"
+        )
+    stride, padding = _pair_arg(stride, "conv_transpose2d: stride"), _pair_arg(padding, "conv_transpose2d: padding")
+    dilation = _pair_arg(dilation, "conv_transpose2d: dilation")
+    output_padding = _pair_arg(output_padding, "conv_transpose2d: output_padding")
+    if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0 or min(output_padding) < 0:
+        raise ValueError(
+            f"conv_transpose2d: stride {stride} and dilation {dilation} must be >= 1, padding {padding} and "
+            f"output_padding {output_padding} >= 0"
+        )
+    if any(o >= max(s, d) for o, s, d in zip(output_padding, stride, dilation, strict=True)):
+        raise ValueError(
+            f"conv_transpose2d: output_padding {output_padding} must be smaller than either stride {stride} "
+            f"or dilation {dilation}"
+        )
+    out_hw = tuple(
+        (n - 1) * s - 2 * p + d * (k - 1) + o + 1
+        for n, s, p, d, k, o in zip(input.shape[-2:], stride, padding, dilation, weight.shape[2:], output_padding,
+                                    strict=True)
+    )
+    if min(out_hw) < 1:
+        raise ValueError(
+            f"conv_transpose2d: input {tuple(input.shape)}, weight {tuple(weight.shape)}, stride {stride}, "
+            f"padding {padding}, dilation {dilation} give an output of {out_hw[0]} x {out_hw[1]}"
+        )
+    # output_padding >= stride (allowed when dilation is larger) makes the equivalent convolution's
+    # output a row or column longer than input: zero rows and columns of input stand in for it
+    extra = [o // s for o, s in zip(output_padding, stride, strict=True)]
+    if any(extra):
+        input = pad(input, (0, extra[1], 0, extra[0]))
+    return _batched(
+        lambda x: ConvTranspose2dOp.apply(
+            x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups, out_hw=out_hw
+        ),
         input,
     )
 
@@ -225,6 +329,9 @@ def max_pool2d(
 ) -> Any:
     """Max over windows of (N, C, H, W); with return_indices also the int64 argmax positions
     within each input H*W plane."""
+    if return_indices and input.ndim == 3:  # unbatched: the indices come from the batch of one's node
+        out, idx = max_pool2d(unsqueeze(input, 0), kernel_size, stride, padding, dilation, ceil_mode, True)
+        return out.squeeze(0), idx.squeeze(0)
     out = _apply_max_pool(MaxPool2dOp, "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
     if not return_indices:
         return out

@@ -195,19 +195,104 @@ class Conv2d(Module):
         return (pw, pw, ph, ph)
 
     def extra_repr(self) -> str:
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
-        s += f", stride={self.stride}"
-        if self.padding != (0, 0):
-            s += f", padding={self.padding}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        if self.padding_mode != "zeros":
-            s += f", padding_mode={self.padding_mode}"
-        return s
+        return _conv_repr(self)
+
+
+def _conv_repr(conv: Module) -> str:
+    """PyTorch's repr of a convolution's arguments: those left at their defaults are omitted."""
+    s = f"{conv.in_channels}, {conv.out_channels}, kernel_size={conv.kernel_size}, stride={conv.stride}"
+    if conv.padding != (0, 0):
+        s += f", padding={conv.padding}"
+    if conv.dilation != (1, 1):
+        s += f", dilation={conv.dilation}"
+    if getattr(conv, "output_padding", (0, 0)) != (0, 0):
+        s += f", output_padding={conv.output_padding}"
+    if conv.groups != 1:
+        s += f", groups={conv.groups}"
+    if conv.bias is None:
+        s += ", bias=False"
+    if conv.padding_mode != "zeros":
+        s += f", padding_mode={conv.padding_mode}"
+    return s
+
+
+class ConvTranspose2d(Module):
+    """Transposed 2-D convolution ("deconvolution", conv2d's gradient with respect to its input) over
+    NCHW input; weight (in_channels, out_channels / groups, kH, kW). forward(x, output_size=None):
+    output_size (the last two entries are used) picks output_padding, as PyTorch."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        output_padding: int | tuple[int, int] = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: int | tuple[int, int] = 1,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        if groups < 1 or in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"ConvTranspose2d: groups={groups} must divide in_channels={in_channels} "
+                f"and out_channels={out_channels}"
+            )
+        if padding_mode != "zeros":
+            raise ValueError(f"ConvTranspose2d: only padding_mode='zeros' is supported, got {padding_mode!r}")
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = _pair(kernel_size, "ConvTranspose2d kernel_size")
+        self.stride = _pair(stride, "ConvTranspose2d stride")
+        self.padding = _pair(padding, "ConvTranspose2d padding")
+        self.output_padding = _pair(output_padding, "ConvTranspose2d output_padding")
+        self.dilation = _pair(dilation, "ConvTranspose2d dilation")
+        self.groups = groups
+        self.padding_mode = padding_mode
+        self.weight = _empty((in_channels, out_channels // groups, *self.kernel_size), device, dtype)
+        if bias:
+            self.bias = _empty((out_channels,), device, dtype)
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's default: kaiming_uniform_(a=sqrt(5)) weight, U(+-1/sqrt(fan_in)) bias."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            _init_bias(self.bias, self.weight)
+
+    def forward(self, x: Tensor, output_size: Any = None) -> Tensor:
+        return F.conv_transpose2d(
+            x, self.weight, self.bias, self.stride, self.padding, self._output_padding(x, output_size),
+            self.groups, self.dilation,
+        )
+
+    def _output_padding(self, x: Tensor, output_size: Any) -> tuple[int, int]:
+        if output_size is None:
+            return self.output_padding
+        size = [int(n) for n in output_size][-2:]
+        if len(size) != 2:
+            raise ValueError(f"ConvTranspose2d: output_size must end with (H, W), got {output_size!r}")
+        padding = []
+        for d in range(2):
+            smallest = ((x.shape[d - 2] - 1) * self.stride[d] - 2 * self.padding[d]
+                        + self.dilation[d] * (self.kernel_size[d] - 1) + 1)
+            largest = smallest + self.stride[d] - 1  # as PyTorch
+            if not smallest <= size[d] <= largest:
+                raise ValueError(
+                    f"ConvTranspose2d: requested an output size of {tuple(size)}, but valid sizes of dimension "
+                    f"{d - 2} range from {smallest} to {largest} (for an input of {tuple(x.shape)})"
+                )
+            padding.append(size[d] - smallest)
+        return padding[0], padding[1]
+
+    def extra_repr(self) -> str:
+        return _conv_repr(self)
 
 
 class MaxPool2d(Module):

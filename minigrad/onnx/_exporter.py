@@ -154,6 +154,25 @@ def _pool_geometry(r: _Record, dilated: bool) -> dict:
     return attrs
 
 
+def _emit_conv_transpose(g: _Graph, r: _Record) -> None:
+    """output_padding from the traced output size (the op keeps the size, not the padding)."""
+    p, x, weight = r.params, r.tensors[0], r.tensors[1]
+    geometry = zip(p["out_hw"], x.shape[2:], p["stride"], p["padding"], p["dilation"], weight.shape[2:], strict=True)
+    output_padding = [o - ((n - 1) * s - 2 * pad + d * (k - 1) + 1) for o, n, s, pad, d, k in geometry]
+    ph, pw = p["padding"]
+    g.node(
+        "ConvTranspose",
+        r.names,
+        r.out,
+        kernel_shape=list(weight.shape[2:]),
+        strides=list(p["stride"]),
+        pads=[ph, pw, ph, pw],
+        dilations=list(p["dilation"]),
+        group=p["groups"],
+        output_padding=output_padding,
+    )
+
+
 def _emit_max_pool(g: _Graph, r: _Record) -> None:
     g.node("MaxPool", r.names, r.out, **_pool_geometry(r, dilated=True))
 
@@ -349,6 +368,7 @@ def _emit_cast(g: _Graph, r: _Record) -> None:
 _EMITTERS: dict[Any, Callable[[_Graph, _Record], None]] = {
     NN.LinearOp: _emit_linear,
     NN.Conv2dOp: _emit_conv,
+    NN.ConvTranspose2dOp: _emit_conv_transpose,
     NN.MaxPool2dOp: _emit_max_pool,
     NN.ReLUMaxPool2dOp: _emit_relu_max_pool,
     NN.AvgPool2dOp: _emit_avg_pool,
