@@ -53,6 +53,13 @@ from minigrad.nn.layers import (
     Tanh,
     Upsample,
 )
+from minigrad.nn.layers1d import (
+    AdaptiveAvgPool1d,
+    AvgPool1d,
+    Conv1d,
+    ConvTranspose1d,
+    MaxPool1d,
+)
 from minigrad.nn.loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -69,7 +76,9 @@ from minigrad.nn.padding import ConstantPad2d, ReflectionPad2d, ReplicationPad2d
 from minigrad.nn.parameter import Parameter
 
 __all__ = [
+    "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
+    "AvgPool1d",
     "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
@@ -77,7 +86,9 @@ __all__ = [
     "BatchNorm2d",
     "CELU",
     "ConstantPad2d",
+    "Conv1d",
     "Conv2d",
+    "ConvTranspose1d",
     "ConvTranspose2d",
     "CosineSimilarity",
     "CrossEntropyLoss",
@@ -104,6 +115,7 @@ __all__ = [
     "LogSigmoid",
     "LogSoftmax",
     "MSELoss",
+    "MaxPool1d",
     "MaxPool2d",
     "Mish",
     "Module",

@@ -64,16 +64,27 @@ from minigrad.functional.activation import (
     tanhshrink,
     threshold,
 )
+from minigrad.functional.nn1d import (
+    adaptive_avg_pool1d,
+    avg_pool1d,
+    conv1d,
+    conv_transpose1d,
+    max_pool1d,
+)
 from minigrad.functional.shape import pixel_shuffle, pixel_unshuffle
 
 __all__ = [
+    "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
+    "avg_pool1d",
     "avg_pool2d",
     "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "celu",
+    "conv1d",
     "conv2d",
+    "conv_transpose1d",
     "conv_transpose2d",
     "cosine_similarity",
     "cross_entropy",
@@ -99,6 +110,7 @@ __all__ = [
     "local_response_norm",
     "log_softmax",
     "logsigmoid",
+    "max_pool1d",
     "max_pool2d",
     "mish",
     "mse_loss",

@@ -200,12 +200,13 @@ class Conv2d(Module):
 
 def _conv_repr(conv: Module) -> str:
     """PyTorch's repr of a convolution's arguments: those left at their defaults are omitted."""
+    zeros, ones = (0,) * len(conv.kernel_size), (1,) * len(conv.kernel_size)  # 1-D convs hold 1-tuples
     s = f"{conv.in_channels}, {conv.out_channels}, kernel_size={conv.kernel_size}, stride={conv.stride}"
-    if conv.padding != (0, 0):
+    if conv.padding != zeros:
         s += f", padding={conv.padding}"
-    if conv.dilation != (1, 1):
+    if conv.dilation != ones:
         s += f", dilation={conv.dilation}"
-    if getattr(conv, "output_padding", (0, 0)) != (0, 0):
+    if getattr(conv, "output_padding", zeros) != zeros:
         s += f", output_padding={conv.output_padding}"
     if conv.groups != 1:
         s += f", groups={conv.groups}"
