@@ -4,7 +4,7 @@
 from minigrad._extension import _C
 
 # isort: split
-from minigrad import cuda, nn, optim
+from minigrad import accelerator, cuda, nn, optim
 from minigrad.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from minigrad.backend import device
 from minigrad.creation import (
@@ -258,6 +258,7 @@ __all__ = [
     "set_num_threads",
     "get_num_threads",
     "build_info",
+    "accelerator",
     "cuda",
     "nn",
     "optim",

@@ -263,15 +263,38 @@ def _read_checked(path: str, data: bytes) -> tuple[dict[str, np.ndarray], dict[s
     return arrays, metadata
 
 
-def load(path: str | os.PathLike) -> dict[str, Any]:
+def load(path: str | os.PathLike, map_location: Any = None, weights_only: bool = True) -> Any:
     """Read a file written by save (any safetensors file, or a torch.save .pt archive) back as Tensors.
 
     A flat file gives {name: Tensor}; a flattened nested object comes back with
     its original structure. A torch.save archive is read without running code from it:
-    tensors and plain values only (what torch.load(weights_only=True) accepts of them).
+    tensors and plain values only (what torch.load(weights_only=True) accepts of them), so
+    weights_only is accepted for PyTorch's signature and changes nothing. map_location (a
+    device or its name, "cpu" by default) is where the tensors are put.
     Raises CheckpointError (a ValueError) naming the file when it is truncated,
     corrupted, a pickle, or none of these formats.
     """
+    if map_location is None or map_location == "cpu":
+        return _load(path)
+    if not isinstance(map_location, str):
+        raise TypeError(f"load: map_location must be a device or its name, got {type(map_location).__name__}")
+    return _to_device(_load(path), map_location)
+
+
+def _to_device(obj: Any, device: str) -> Any:
+    """obj with every Tensor in its dicts, lists and tuples moved to device."""
+    from minigrad.tensor import Tensor
+
+    if isinstance(obj, Tensor):
+        return obj.to(device)
+    if isinstance(obj, dict):
+        return type(obj)((k, _to_device(v, device)) for k, v in obj.items())
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_device(v, device) for v in obj)
+    return obj
+
+
+def _load(path: str | os.PathLike) -> Any:
     from minigrad.tensor import Tensor
 
     path = os.fspath(path)

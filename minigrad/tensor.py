@@ -65,6 +65,11 @@ class _VersionCounter:
         self.value = 0
 
 
+
+# PyTorch's legacy type names, for Tensor.type()
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor", "uint8": "ByteTensor",
+               "bool": "BoolTensor"}
+
 class Tensor:
     """An array on a device with optional gradient tracking.
 
@@ -223,6 +228,12 @@ class Tensor:
     def __int__(self) -> int:
         return int(self.item())
 
+    def __index__(self) -> int:
+        """An integer tensor of one element as a Python index (``classes[logits.argmax()]``)."""
+        if self.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
     def __bool__(self) -> bool:
         if self._data.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with {self._data.size} values is ambiguous")
@@ -276,6 +287,14 @@ class Tensor:
 
     def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
+
+    def type(self, dtype: Any = None) -> Any:
+        """With a dtype, self converted to it (as to(dtype)); without, PyTorch's type name
+        ("minigrad.FloatTensor", "minigrad.cuda.LongTensor", ...)."""
+        if dtype is not None:
+            return self.to(dtype)
+        name = _TYPE_NAMES.get(self.dtype.name, self.dtype.name)
+        return f"minigrad.{'cuda.' if self.device != 'cpu' else ''}{name}"
 
     def detach(self) -> Tensor:
         """The same array and version counter, cut from the tape (so not a view whose node could go stale)."""

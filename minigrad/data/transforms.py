@@ -20,6 +20,7 @@ from minigrad import random as _random
 __all__ = [
     "Transform",
     "Compose",
+    "ToTensor",
     "Normalize",
     "RandomShift",
     "RandomBrightnessContrast",
@@ -70,6 +71,29 @@ class Compose(Transform):
     def apply(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         for t in self.transforms:
             x = t(x, rng)
+        return x
+
+
+class ToTensor(Transform):
+    """torchvision's ToTensor, for ported pipelines: a uint8 image (H, W) or (H, W, C) (or anything
+    numpy turns into one, a PIL image too) becomes float32 (C, H, W) scaled to [0, 1]. The data sets
+    here already give float images in [0, 1] ((1, H, W) each, (B, 1, H, W) batches), which pass
+    unchanged, so ``transform=ToTensor()`` and ``Compose([ToTensor(), Normalize(...)])`` mean what
+    they mean with torchvision."""
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        a = np.asarray(x)
+        if a.dtype == np.uint8 and a.ndim in (2, 3):
+            chw = a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
+            return np.ascontiguousarray(chw, dtype=np.float32) / np.float32(255)
+        if a.dtype in (np.float32, np.float64) and a.ndim in (3, 4):
+            return a
+        raise TypeError(
+            "ToTensor: expected a uint8 image (H, W) or (H, W, C), or float images (C, H, W) / (B, C, H, W) "
+            f"already in [0, 1]; got {a.dtype} with shape {a.shape}"
+        )
+
+    def apply(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return x
 
 
