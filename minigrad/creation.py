@@ -98,6 +98,29 @@ def full_like(input: Tensor, fill_value: float, dtype: Any = None, requires_grad
     )
 
 
+def rand_like(input: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """rand of input's shape, on its device, with its dtype (or dtype; floating)."""
+    return rand(input.shape, dtype=dtype or _like_float(input), device=input.device, requires_grad=requires_grad)
+
+
+def randn_like(input: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """randn of input's shape, on its device, with its dtype (or dtype; floating)."""
+    return randn(input.shape, dtype=dtype or _like_float(input), device=input.device, requires_grad=requires_grad)
+
+
+def randint_like(input: Tensor, low: int, high: int | None = None, dtype: Any = None) -> Tensor:
+    """randint of input's shape on its device: [0, low) or [low, high), as torch.randint_like."""
+    out = randint(low, high, input.shape, device=input.device)
+    return out if dtype is None and input.dtype == out.dtype else out.to(dtype or input.dtype)
+
+
+def _like_float(input: Tensor) -> Any:
+    """input's dtype for the float samplers; integer and bool inputs need an explicit dtype, as in PyTorch."""
+    if input.dtype.kind != "f":
+        raise TypeError(f"rand_like/randn_like: {input.dtype} is not a floating dtype; pass dtype=")
+    return input.dtype
+
+
 def rand(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
     """Uniform [0, 1) samples from minigrad's seeded generator."""
     data = get_backend(device).uniform(_random.generator(), _size(size), 0.0, 1.0, _float_dtype(dtype))

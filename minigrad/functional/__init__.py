@@ -60,7 +60,7 @@ from minigrad.functional.elementwise import (
     trunc,
     where,
 )
-from minigrad.functional.linalg import bmm, diag, matmul, mm, outer, tril, triu
+from minigrad.functional.linalg import bmm, diag, dot, einsum, matmul, mm, mv, outer, t, tril, triu
 from minigrad.functional.loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -113,6 +113,8 @@ from minigrad.functional.reduce import (
     argmax,
     argmin,
     argsort,
+    bincount,
+    count_nonzero,
     cumsum,
     equal,
     isclose,
@@ -124,9 +126,12 @@ from minigrad.functional.reduce import (
     prod,
     sort,
     std,
+    std_mean,
     sum,
     topk,
+    unique,
     var,
+    var_mean,
 )
 from minigrad.functional.shape import (
     _index_arrays as _index_arrays,
@@ -307,4 +312,13 @@ __all__ = [
     "unsqueeze",
     "var",
     "where",
+    "count_nonzero",
+    "dot",
+    "einsum",
+    "mv",
+    "std_mean",
+    "t",
+    "var_mean",
+    "bincount",
+    "unique",
 ]

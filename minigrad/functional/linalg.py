@@ -142,3 +142,140 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     n = length + abs(k)
     zeros = Tensor._make(get_backend(input.device).full((n, n), 0, input.dtype), input.device)
     return index_put(zeros, places, input)
+
+
+def dot(input: Tensor, other: Tensor) -> Tensor:
+    """The inner product of two 1-D tensors of one size, as torch.dot."""
+    _require_tensor("dot", input)
+    _require_tensor("dot", other)
+    if input.ndim != 1 or other.ndim != 1 or input.shape != other.shape:
+        raise RuntimeError(f"dot: expected two 1-D tensors of one size, got shapes {input.shape} and {other.shape}")
+    return matmul(input, other)
+
+
+def mv(input: Tensor, vec: Tensor) -> Tensor:
+    """The product of a matrix (n, m) and a vector (m,), as torch.mv."""
+    _require_tensor("mv", input)
+    _require_tensor("mv", vec)
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"mv: expected a matrix and a vector, got shapes {input.shape} and {vec.shape}")
+    return matmul(input, vec)
+
+
+def t(input: Tensor) -> Tensor:
+    """A matrix transposed (0-D and 1-D tensors as they are), as torch.t."""
+    _require_tensor("t", input)
+    if input.ndim > 2:
+        raise RuntimeError(f"t: expects a tensor of at most 2 dimensions, got shape {input.shape}")
+    return input.t()
+
+
+# --- einsum -------------------------------------------------------------------------------------
+
+# Stand-ins for the dimensions an ellipsis covers (right-aligned across operands, as broadcasting).
+_ELLIPSIS_LETTERS = [chr(0x3B1 + i) for i in range(24)]  # Greek: never in a user's subscripts
+
+
+def _einsum_terms(equation: str, operands: tuple[Tensor, ...]) -> tuple[list[str], str]:
+    """Each operand's subscripts (ellipses expanded) and the output's."""
+    equation = equation.replace(" ", "")
+    lhs, arrow, out = equation.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(operands):
+        raise ValueError(f"einsum: {equation!r} has {len(terms)} operand subscripts for {len(operands)} operands")
+    for term in (*terms, out):
+        letters = term.replace("...", "")
+        if not all(c.isalpha() and c.isascii() for c in letters) or term.count("...") > 1 or "." in letters:
+            raise ValueError(f"einsum: subscripts must be letters with at most one '...', got {term!r}")
+    widths = []
+    for term, op in zip(terms, operands, strict=True):
+        named = len(term.replace("...", ""))
+        width = op.ndim - named if "..." in term else 0
+        if width < 0 or (width == 0 and "..." not in term and named != op.ndim):
+            raise ValueError(f"einsum: subscripts {term!r} for an operand of {op.ndim} dimensions {op.shape}")
+        widths.append(width)
+    span = max(widths, default=0)
+    expanded = [term.replace("...", "".join(_ELLIPSIS_LETTERS[span - w:span]))
+                for term, w in zip(terms, widths, strict=True)]
+    if arrow:
+        out = out.replace("...", "".join(_ELLIPSIS_LETTERS[:span]))
+        if len(set(out)) != len(out):
+            raise ValueError(f"einsum: output subscripts {out!r} repeat a letter")
+        missing = set(out) - set("".join(expanded))
+        if missing:
+            raise ValueError(f"einsum: output subscripts {sorted(missing)} appear in no operand")
+    else:  # implicit: the ellipsis, then the letters used once, in alphabetical order
+        counts = {c: "".join(expanded).count(c) for c in "".join(expanded)}
+        out = "".join(_ELLIPSIS_LETTERS[:span]) + "".join(sorted(c for c, n in counts.items()
+                                                                  if n == 1 and c not in _ELLIPSIS_LETTERS))
+    return expanded, out
+
+
+def _take_diagonals(op: Tensor, term: str) -> tuple[Tensor, str]:
+    """op with each letter repeated in term reduced to its diagonal (that letter once, first)."""
+    for letter in dict.fromkeys(term):
+        while term.count(letter) > 1:
+            p = term.index(letter)
+            q = term.index(letter, p + 1)
+            if op.shape[p] != op.shape[q]:
+                raise ValueError(f"einsum: {letter!r} labels dimensions of sizes {op.shape[p]} and {op.shape[q]}")
+            rest = [d for d in range(op.ndim) if d not in (p, q)]
+            moved = op.permute((p, q, *rest))
+            steps = _from_host(np.arange(op.shape[p]), op)
+            op = index(moved, (steps, steps))
+            term = letter + "".join(term[d] for d in rest)
+    return op, term
+
+
+def _einsum_pair(a: Tensor, la: str, b: Tensor, lb: str, keep: set[str]) -> tuple[Tensor, str]:
+    """a (subscripts la) and b (lb) contracted over their shared letters not in keep: one matmul."""
+    size = {c: n for term, t in ((la, a), (lb, b)) for c, n in zip(term, t.shape, strict=True) if n != 1}
+    batch = [c for c in la if c in lb and c in keep]
+    summed = [c for c in la if c in lb and c not in keep]
+    left, right = [c for c in la if c not in lb], [c for c in lb if c not in la]
+
+    def arrange(t: Tensor, term: str, order: list[str], groups: list[list[str]]) -> Tensor:
+        t = t.permute([term.index(c) for c in order])
+        t = t.expand(tuple(size.get(c, 1) for c in order))  # size-1 dimensions broadcast
+        return t.reshape(tuple(int(np.prod([size.get(c, 1) for c in g])) for g in groups))
+
+    a3 = arrange(a, la, batch + left + summed, [batch, left, summed])
+    b3 = arrange(b, lb, batch + summed + right, [batch, summed, right])
+    out = matmul(a3, b3).reshape(tuple(size.get(c, 1) for c in batch + left + right))
+    return out, "".join(batch + left + right)
+
+
+def einsum(equation: str, *operands: Tensor) -> Tensor:
+    """Einstein summation, as torch.einsum: ``einsum("bij,bjk->bik", a, b)``; the output is implicit
+    without '->' (the letters used once, alphabetically); '...' stands for the dimensions not
+    named (broadcast across operands); a letter repeated in one operand takes its diagonal.
+    Operands are contracted pairwise from the left, each pair by one batched matmul (never an
+    outer product of everything), letters no later operand or the output uses summed first."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not operands or not all(isinstance(t, Tensor) for t in operands):
+        raise TypeError("einsum: operands must be one or more Tensors")
+    terms, out = _einsum_terms(equation, operands)
+    pairs = [_take_diagonals(t, term) for t, term in zip(operands, terms, strict=True)]
+    sizes: dict[str, int] = {}
+    for t, term in pairs:
+        for c, n in zip(term, t.shape, strict=True):
+            if n != 1 and sizes.setdefault(c, n) != n:  # size 1 broadcasts
+                raise ValueError(f"einsum: {c!r} labels dimensions of sizes {sizes[c]} and {n}")
+
+    def needed(later: list[tuple[Tensor, str]]) -> set[str]:
+        return set(out).union(*(set(term) for _, term in later))
+
+    def sum_unused(t: Tensor, term: str, keep: set[str]) -> tuple[Tensor, str]:
+        dims = [d for d, c in enumerate(term) if c not in keep]
+        if not dims:
+            return t, term
+        return t.sum(dims), "".join(c for c in term if c in keep)
+
+    result, term = sum_unused(*pairs[0], needed(pairs[1:]))
+    for i in range(1, len(pairs)):
+        keep = needed(pairs[i + 1:])
+        other, other_term = sum_unused(*pairs[i], keep | set(term))
+        result, term = _einsum_pair(result, term, other, other_term, keep)
+    result, term = sum_unused(result, term, set(out))
+    return result.permute([term.index(c) for c in out]) if len(out) > 1 else result

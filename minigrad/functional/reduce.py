@@ -8,9 +8,11 @@ from collections import namedtuple
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from minigrad.autograd import Function
 from minigrad.backend import get_backend
-from minigrad.functional._common import _dim, _dims, _require_float, _require_tensor
+from minigrad.functional._common import _dim, _dims, _from_host, _require_float, _require_tensor
 from minigrad.tensor import Tensor, int64
 
 # --- reductions ------------------------------------------------------------------------------
@@ -198,6 +200,36 @@ def std(
 ) -> Tensor:
     """Standard deviation: the square root of var (same arguments)."""
     return var(input, dim, unbiased, keepdim, correction=correction).sqrt()
+
+
+def var_mean(
+    input: Tensor,
+    dim: int | Sequence[int] | None = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: float | None = None,
+) -> tuple[Tensor, Tensor]:
+    """(var, mean) over dim, as torch.var_mean."""
+    return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+def std_mean(
+    input: Tensor,
+    dim: int | Sequence[int] | None = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: float | None = None,
+) -> tuple[Tensor, Tensor]:
+    """(std, mean) over dim, as torch.std_mean."""
+    return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+def count_nonzero(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
+    """The number of non-zero elements over dim (None: all), int64."""
+    _require_tensor("count_nonzero", input)
+    return sum((input != 0).long(), dim)
 
 
 class NormOp(Function):
@@ -432,3 +464,44 @@ def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
         x = x + pad(x, (0, 0) * after + (step, -step))
         step *= 2
     return x.reshape(input.shape)
+
+
+# --- unique, bincount: counting on the host, results on input's device (not differentiable) -------
+
+
+def unique(
+    input: Tensor,
+    sorted: bool = True,  # noqa: A002 (PyTorch's name)
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    dim: int | None = None,
+) -> Tensor | tuple[Tensor, ...]:
+    """The distinct values of input in ascending order (flattened, or the distinct slices along
+    dim); with return_inverse each element's position among them (input's shape, or dim's
+    length), with return_counts how often each occurs, as torch.unique."""
+    _require_tensor("unique", input)
+    axis = None if dim is None else _dim(dim, input.ndim, "unique")
+    values, inverse, counts = np.unique(input._host(), return_inverse=True, return_counts=True, axis=axis)
+    inverse = inverse.reshape(input.shape if axis is None else (input.shape[axis],))
+    out = [values] + ([inverse.astype(np.int64)] if return_inverse else []) + (
+        [counts.astype(np.int64)] if return_counts else [])
+    tensors = tuple(_from_host(np.ascontiguousarray(a), input) for a in out)
+    return tensors[0] if len(tensors) == 1 else tensors
+
+
+def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+    """How often each value 0, 1, ... occurs in the 1-D non-negative integer input (summing
+    weights instead of ones when given), at least minlength long, as torch.bincount."""
+    _require_tensor("bincount", input)
+    values = input._host()
+    if input.ndim != 1 or values.dtype.kind not in "iub" or (values.size and values.min() < 0):
+        raise ValueError(f"bincount: input must be 1-D non-negative integers, got {input.dtype} {input.shape}")
+    if minlength < 0:
+        raise ValueError(f"bincount: minlength must be >= 0, got {minlength}")
+    if weights is not None and tuple(weights.shape) != tuple(input.shape):
+        raise ValueError(f"bincount: weights must have input's shape {input.shape}, got {weights.shape}")
+    w = None if weights is None else weights._host()
+    counts = np.bincount(values.astype(np.int64), w, minlength)
+    # as PyTorch: float32 weights sum in float32 (numpy gives float64), integer weights in float64
+    dtype = np.int64 if w is None else (np.float32 if w.dtype == np.float32 else np.float64)
+    return _from_host(counts.astype(dtype), input)
