@@ -1,0 +1,309 @@
+"""Recurrent layers as PyTorch's: RNN, LSTM, GRU (layers, bidirectional, batch_first, dropout
+between layers, unbatched input) and RNNCell, LSTMCell, GRUCell, with PyTorch's parameter names,
+shapes, gate order and initialisation, so state_dicts load either way.
+
+Each layer and direction multiplies the whole input sequence by W_ih in one matmul, then steps
+through time with one (N, H) x (H, G H) matmul per step; autograd runs back through the steps."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from minigrad import functional as MF
+from minigrad.autograd import no_grad
+from minigrad.creation import zeros
+from minigrad.nn import functional as F
+from minigrad.nn import init
+from minigrad.nn.layers import _empty
+from minigrad.nn.module import Module
+from minigrad.tensor import Tensor
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _cell_step(mode: str, x_proj: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, b_hh: Tensor | None):
+    """One step: x_proj = x W_ih^T + b_ih (precomputed), h (N, H), c (N, H) for LSTM; -> (h', c')."""
+    h_proj = F.linear(h, w_hh, b_hh)
+    if mode == "LSTM":
+        i, f, g, o = (x_proj + h_proj).chunk(4, -1)
+        c = F.sigmoid(f) * c + F.sigmoid(i) * F.tanh(g)
+        return F.sigmoid(o) * F.tanh(c), c
+    if mode == "GRU":
+        xr, xz, xn = x_proj.chunk(3, -1)
+        hr, hz, hn = h_proj.chunk(3, -1)
+        r, z = F.sigmoid(xr + hr), F.sigmoid(xz + hz)
+        n = F.tanh(xn + r * hn)
+        return (1 - z) * n + z * h, None
+    pre = x_proj + h_proj
+    return (F.tanh(pre) if mode == "RNN_TANH" else F.relu(pre)), None
+
+
+def _check_input_size(layer: str, x: Tensor, input_size: int) -> None:
+    if x.shape[-1] != input_size:
+        raise ValueError(f"{layer}: input.size(-1) must be equal to input_size. Expected {input_size}, "
+                         f"got {x.shape[-1]}")
+
+
+class RNNBase(Module):
+    """The stacked, optionally bidirectional recurrence shared by RNN, LSTM and GRU."""
+
+    def __init__(
+        self,
+        mode: str,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        name = type(self).__name__
+        if not isinstance(hidden_size, int) or hidden_size < 1:
+            raise ValueError(f"{name}: hidden_size must be a positive int, got {hidden_size!r}")
+        if not isinstance(num_layers, int) or num_layers < 1:
+            raise ValueError(f"{name}: num_layers must be a positive int, got {num_layers!r}")
+        if not 0 <= dropout <= 1 or isinstance(dropout, bool):
+            raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
+        if proj_size:
+            raise NotImplementedError(f"{name}: proj_size (LSTM projections) is not supported")
+        self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
+        self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
+        self.dropout, self.bidirectional, self.proj_size = float(dropout), bidirectional, proj_size
+        gate_size = _GATES[mode] * hidden_size
+        self._flat_weights_names: list[str] = []
+        for layer in range(num_layers):
+            for suffix in ("", "_reverse") if bidirectional else ("",):
+                layer_input = input_size if layer == 0 else hidden_size * (2 if bidirectional else 1)
+                shapes = {"weight_ih": (gate_size, layer_input), "weight_hh": (gate_size, hidden_size)}
+                if bias:
+                    shapes.update({"bias_ih": (gate_size,), "bias_hh": (gate_size,)})
+                for kind, shape in shapes.items():
+                    attr = f"{kind}_l{layer}{suffix}"
+                    setattr(self, attr, _empty(shape, device, dtype))
+                    self._flat_weights_names.append(attr)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's default: every weight and bias U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for name in self._flat_weights_names:
+            init.uniform_(getattr(self, name), -bound, bound)
+
+    def _weights(self, layer: int, suffix: str) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
+        get = lambda kind: getattr(self, f"{kind}_l{layer}{suffix}", None)  # noqa: E731
+        return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
+
+    def _run_direction(self, x: Tensor, h: Tensor, c: Tensor | None, layer: int, reverse: bool):
+        """x (L, N, I) -> outputs (L, N, H) and the last (h, c) of one layer and direction."""
+        w_ih, w_hh, b_ih, b_hh = self._weights(layer, "_reverse" if reverse else "")
+        x_proj = F.linear(x, w_ih, b_ih)  # the whole sequence at once
+        steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
+        outputs: list[Tensor] = [None] * x.shape[0]  # type: ignore[list-item]
+        for t in steps:
+            h, c = _cell_step(self.mode, x_proj[t], h, c, w_hh, b_hh)
+            outputs[t] = h
+        return MF.stack(outputs), h, c
+
+    def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:
+        name = type(self).__name__
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}: input must be a Tensor (PackedSequence is not supported), "
+                            f"got {type(input).__name__}")
+        if input.ndim not in (2, 3):
+            raise ValueError(f"{name}: expected input of 2 (L, H_in) or 3 dimensions, got shape {input.shape}")
+        _check_input_size(name, input, self.input_size)
+        unbatched = input.ndim == 2
+        x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first else input)
+        directions = 2 if self.bidirectional else 1
+        state_shape = (self.num_layers * directions, x.shape[1], self.hidden_size)
+        h0, c0 = self._initial_state(hx, state_shape, x, unbatched)
+        h_n, c_n = [], []
+        for layer in range(self.num_layers):
+            if layer and self.dropout and self.training:
+                x = F.dropout(x, self.dropout, True)
+            outs = []
+            for d in range(directions):
+                k = layer * directions + d
+                out, h, c = self._run_direction(x, h0[k], None if c0 is None else c0[k], layer, bool(d))
+                outs.append(out)
+                h_n.append(h)
+                c_n.append(c)
+            x = outs[0] if directions == 1 else MF.cat(outs, -1)
+        output = x.squeeze(1) if unbatched else (x.transpose(0, 1) if self.batch_first else x)
+        h_n_t = MF.stack(h_n)
+        h_n_t = h_n_t.squeeze(1) if unbatched else h_n_t
+        if self.mode != "LSTM":
+            return output, h_n_t
+        c_n_t = MF.stack(c_n)
+        return output, (h_n_t, c_n_t.squeeze(1) if unbatched else c_n_t)
+
+    def _initial_state(self, hx: Any, shape: tuple[int, int, int], x: Tensor, unbatched: bool):
+        """(h0, c0) as (layers * directions, N, H) tensors (zeros when hx is None)."""
+        name = type(self).__name__
+        if hx is None:
+            empty = zeros(shape, dtype=x.dtype, device=x.device)
+            return empty, (empty if self.mode == "LSTM" else None)
+        states = hx if self.mode == "LSTM" else (hx,)
+        if self.mode == "LSTM" and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+            raise TypeError(f"{name}: hx must be a tuple (h_0, c_0)")
+        out = []
+        for state in states:
+            if not isinstance(state, Tensor):
+                raise TypeError(f"{name}: hidden states must be Tensors, got {type(state).__name__}")
+            state = state.unsqueeze(1) if unbatched else state
+            if tuple(state.shape) != shape:
+                raise ValueError(f"{name}: expected hidden state of shape {shape} (layers * directions, N, H), "
+                                 f"got {tuple(state.shape)}{' (unbatched: N = 1 added)' if unbatched else ''}")
+            out.append(state)
+        return out[0], (out[1] if self.mode == "LSTM" else None)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if not self.bias:
+            s += ", bias=False"
+        if self.batch_first:
+            s += ", batch_first=True"
+        if self.dropout:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional:
+            s += ", bidirectional=True"
+        return s
+
+
+class RNN(RNNBase):
+    """Elman RNN: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) (or relu); forward(input,
+    h_0=None) -> (output, h_n)."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device: Any = None, dtype: Any = None) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN: unknown nonlinearity {nonlinearity!r} (tanh or relu)")
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size, num_layers,
+                         bias, batch_first, dropout, bidirectional, 0, device, dtype)
+        self.nonlinearity = nonlinearity
+
+
+class LSTM(RNNBase):
+    """Long short-term memory (gates i, f, g, o as PyTorch); forward(input, (h_0, c_0)=None) ->
+    (output, (h_n, c_n))."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         proj_size, device, dtype)
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit (gates r, z, n as PyTorch); forward(input, h_0=None) -> (output, h_n)."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, 0,
+                         device, dtype)
+
+
+class RNNCellBase(Module):
+    """One step of a recurrence: weight_ih, weight_hh, bias_ih, bias_hh as PyTorch's cells."""
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, bias: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        self.mode, self.input_size, self.hidden_size, self.bias = mode, input_size, hidden_size, bias
+        gate_size = _GATES[self.mode] * hidden_size
+        self.weight_ih = _empty((gate_size, input_size), device, dtype)
+        self.weight_hh = _empty((gate_size, hidden_size), device, dtype)
+        if bias:
+            self.bias_ih = _empty((gate_size,), device, dtype)
+            self.bias_hh = _empty((gate_size,), device, dtype)
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's default: U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        with no_grad():
+            for p in self.parameters():
+                init.uniform_(p, -bound, bound)
+
+    def _step(self, input: Tensor, h: Tensor | None, c: Tensor | None):
+        name = type(self).__name__
+        if not isinstance(input, Tensor) or input.ndim not in (1, 2):
+            raise ValueError(f"{name}: expected input of 1 (H_in) or 2 (N, H_in) dimensions, got "
+                             f"{getattr(input, 'shape', type(input).__name__)}")
+        _check_input_size(name, input, self.input_size)
+        unbatched = input.ndim == 1
+        x = input.unsqueeze(0) if unbatched else input
+        states = []
+        for state in (h, c):
+            if state is None:
+                states.append(zeros((x.shape[0], self.hidden_size), dtype=x.dtype, device=x.device))
+                continue
+            state = state.unsqueeze(0) if unbatched else state
+            if tuple(state.shape) != (x.shape[0], self.hidden_size):
+                raise ValueError(f"{name}: hidden state must have shape {(x.shape[0], self.hidden_size)}, "
+                                 f"got {tuple(state.shape)}")
+            states.append(state)
+        h, c = _cell_step(self.mode, F.linear(x, self.weight_ih, self.bias_ih), states[0],
+                          states[1] if self.mode == "LSTM" else None, self.weight_hh, self.bias_hh)
+        squeeze = (lambda t: t.squeeze(0)) if unbatched else (lambda t: t)  # noqa: E731
+        return squeeze(h), (None if c is None else squeeze(c))
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+
+
+class RNNCell(RNNCellBase):
+    """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu)."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
+                 device: Any = None, dtype: Any = None) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNNCell: unknown nonlinearity {nonlinearity!r} (tanh or relu)")
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size, bias, device,
+                         dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        return self._step(input, hx, None)[0]
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        return s if self.nonlinearity == "tanh" else f"{s}, nonlinearity={self.nonlinearity}"
+
+
+class LSTMCell(RNNCellBase):
+    """One LSTM step: forward(input, (h, c)=None) -> (h', c')."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__("LSTM", input_size, hidden_size, bias, device, dtype)
+
+    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
+        if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+            raise TypeError("LSTMCell: hx must be a tuple (h, c)")
+        h, c = self._step(input, *(hx if hx is not None else (None, None)))
+        return h, c  # type: ignore[return-value]
+
+
+class GRUCell(RNNCellBase):
+    """One GRU step: forward(input, h=None) -> h'."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__("GRU", input_size, hidden_size, bias, device, dtype)
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        return self._step(input, hx, None)[0]
