@@ -13,7 +13,6 @@ import numpy as np
 
 from minigrad.autograd import no_grad
 from minigrad.backend import get_backend
-from minigrad.functional.nn import same_padding
 from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.module import Module
@@ -117,52 +116,55 @@ def _init_bias(bias: Tensor, weight: Tensor) -> None:
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
-class Conv2d(Module):
-    """2-D convolution over NCHW input; weight (out_channels, in_channels / groups, kH, kW)."""
+class _ConvNd(Module):
+    """What the convolution layers share: the argument checks, the weight (out_channels,
+    in_channels / groups, *kernel), or (in_channels, out_channels / groups, *kernel) when
+    transposed, the bias, PyTorch's initialisation and repr. `convert` makes the per-dimension
+    arguments tuples (_pair for 2-D layers, a 1-tuple for 1-D ones)."""
 
     def __init__(
         self,
+        name: str,
+        convert: Any,
         in_channels: int,
         out_channels: int,
-        kernel_size: int | tuple[int, int],
-        stride: int | tuple[int, int] = 1,
-        padding: int | tuple[int, int] = 0,
-        dilation: int | tuple[int, int] = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
+        kernel_size: Any,
+        stride: Any,
+        padding: Any,
+        dilation: Any,
+        groups: int,
+        bias: bool,
+        padding_mode: str,
+        device: Any,
+        dtype: Any,
+        output_padding: Any = None,
     ) -> None:
         super().__init__()
+        transposed = output_padding is not None
         if groups < 1 or in_channels % groups or out_channels % groups:
             raise ValueError(
-                f"Conv2d: groups={groups} must divide in_channels={in_channels} "
-                f"and out_channels={out_channels}"
+                f"{name}: groups={groups} must divide in_channels={in_channels} and out_channels={out_channels}"
             )
-        if padding_mode not in _PADDING_MODES:
-            raise ValueError(
-                f"Conv2d: padding_mode must be one of {', '.join(map(repr, _PADDING_MODES))}, "
-                f"got {padding_mode!r}"
-            )
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.kernel_size = _pair(kernel_size, "Conv2d kernel_size")
-        self.stride = _pair(stride, "Conv2d stride")
-        if isinstance(padding, str):
+        modes = ("zeros",) if transposed else _PADDING_MODES
+        if padding_mode not in modes:
+            raise ValueError(f"{name}: padding_mode must be one of {', '.join(map(repr, modes))}, got {padding_mode!r}")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = convert(kernel_size, f"{name} kernel_size")
+        self.stride = convert(stride, f"{name} stride")
+        if isinstance(padding, str) and not transposed:
             if padding not in ("same", "valid"):
-                raise ValueError(f"Conv2d: padding must be 'same', 'valid', an int or a pair of ints, got {padding!r}")
-            if padding == "same" and self.stride != (1, 1):
-                raise ValueError("Conv2d: padding='same' is not supported for strided convolutions")
-            self.padding: str | tuple[int, int] = padding
+                raise ValueError(f"{name}: padding must be 'same', 'valid', an int or a tuple of ints, got {padding!r}")
+            if padding == "same" and set(self.stride) != {1}:
+                raise ValueError(f"{name}: padding='same' is not supported for strided convolutions")
+            self.padding: Any = padding
         else:
-            self.padding = _pair(padding, "Conv2d padding")
-        self.dilation = _pair(dilation, "Conv2d dilation")
-        self.groups = groups
+            self.padding = convert(padding, f"{name} padding")
+        self.dilation = convert(dilation, f"{name} dilation")
+        if transposed:
+            self.output_padding = convert(output_padding, f"{name} output_padding")
         self.padding_mode = padding_mode
-        self.weight = _empty(
-            (out_channels, in_channels // groups, *self.kernel_size), device, dtype
-        )
+        channels = (in_channels, out_channels // groups) if transposed else (out_channels, in_channels // groups)
+        self.weight = _empty((*channels, *self.kernel_size), device, dtype)
         if bias:
             self.bias = _empty((out_channels,), device, dtype)
         else:
@@ -175,49 +177,66 @@ class Conv2d(Module):
         if self.bias is not None:
             _init_bias(self.bias, self.weight)
 
+    def _padding_widths(self) -> tuple[int, ...]:
+        """The padding as F.pad takes it (last dimension first, before and after), for the
+        padding modes that pad the input before an unpadded convolution, as PyTorch does."""
+        if self.padding == "valid":
+            per_dim = [(0, 0)] * len(self.kernel_size)
+        elif self.padding == "same":  # the odd one after, as F.conv2d
+            totals = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size, strict=True)]
+            per_dim = [(t // 2, t - t // 2) for t in totals]
+        else:
+            per_dim = [(p, p) for p in self.padding]
+        return tuple(w for pair in reversed(per_dim) for w in pair)
+
+    def extra_repr(self) -> str:
+        """PyTorch's repr of the arguments: those left at their defaults are omitted."""
+        zeros, ones = (0,) * len(self.kernel_size), (1,) * len(self.kernel_size)
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != zeros:
+            s += f", padding={self.padding}"
+        if self.dilation != ones:
+            s += f", dilation={self.dilation}"
+        if getattr(self, "output_padding", zeros) != zeros:
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
+        return s
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution over NCHW input; weight (out_channels, in_channels / groups, kH, kW).
+    padding: an int, a pair, "same" or "valid"; padding_mode zeros, reflect, replicate or circular."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] | str = 0,
+        dilation: int | tuple[int, int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__("Conv2d", _pair, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                         bias, padding_mode, device, dtype)
+
     def forward(self, x: Tensor) -> Tensor:
         if self.padding_mode == "zeros":
-            return F.conv2d(
-                x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
-            )
-        # reflect / replicate / circular: pad first (as PyTorch), then convolve unpadded
+            return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
         x = F.pad(x, self._padding_widths(), mode=self.padding_mode)
         return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
-    def _padding_widths(self) -> tuple[int, int, int, int]:
-        """(left, right, top, bottom) as F.pad takes them."""
-        if self.padding == "valid":
-            return (0, 0, 0, 0)
-        if self.padding == "same":
-            (top, bottom), (left, right) = same_padding(self.weight.shape, self.dilation)
-            return (left, right, top, bottom)
-        ph, pw = self.padding
-        return (pw, pw, ph, ph)
 
-    def extra_repr(self) -> str:
-        return _conv_repr(self)
-
-
-def _conv_repr(conv: Module) -> str:
-    """PyTorch's repr of a convolution's arguments: those left at their defaults are omitted."""
-    zeros, ones = (0,) * len(conv.kernel_size), (1,) * len(conv.kernel_size)  # 1-D convs hold 1-tuples
-    s = f"{conv.in_channels}, {conv.out_channels}, kernel_size={conv.kernel_size}, stride={conv.stride}"
-    if conv.padding != zeros:
-        s += f", padding={conv.padding}"
-    if conv.dilation != ones:
-        s += f", dilation={conv.dilation}"
-    if getattr(conv, "output_padding", zeros) != zeros:
-        s += f", output_padding={conv.output_padding}"
-    if conv.groups != 1:
-        s += f", groups={conv.groups}"
-    if conv.bias is None:
-        s += ", bias=False"
-    if conv.padding_mode != "zeros":
-        s += f", padding_mode={conv.padding_mode}"
-    return s
-
-
-class ConvTranspose2d(Module):
+class ConvTranspose2d(_ConvNd):
     """Transposed 2-D convolution ("deconvolution", conv2d's gradient with respect to its input) over
     NCHW input; weight (in_channels, out_channels / groups, kH, kW). forward(x, output_size=None):
     output_size (the last two entries are used) picks output_padding, as PyTorch."""
@@ -237,35 +256,8 @@ class ConvTranspose2d(Module):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
-        super().__init__()
-        if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"ConvTranspose2d: groups={groups} must divide in_channels={in_channels} "
-                f"and out_channels={out_channels}"
-            )
-        if padding_mode != "zeros":
-            raise ValueError(f"ConvTranspose2d: only padding_mode='zeros' is supported, got {padding_mode!r}")
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.kernel_size = _pair(kernel_size, "ConvTranspose2d kernel_size")
-        self.stride = _pair(stride, "ConvTranspose2d stride")
-        self.padding = _pair(padding, "ConvTranspose2d padding")
-        self.output_padding = _pair(output_padding, "ConvTranspose2d output_padding")
-        self.dilation = _pair(dilation, "ConvTranspose2d dilation")
-        self.groups = groups
-        self.padding_mode = padding_mode
-        self.weight = _empty((in_channels, out_channels // groups, *self.kernel_size), device, dtype)
-        if bias:
-            self.bias = _empty((out_channels,), device, dtype)
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """PyTorch's default: kaiming_uniform_(a=sqrt(5)) weight, U(+-1/sqrt(fan_in)) bias."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            _init_bias(self.bias, self.weight)
+        super().__init__("ConvTranspose2d", _pair, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device, dtype, output_padding)
 
     def forward(self, x: Tensor, output_size: Any = None) -> Tensor:
         return F.conv_transpose2d(
@@ -291,9 +283,6 @@ class ConvTranspose2d(Module):
                 )
             padding.append(size[d] - smallest)
         return padding[0], padding[1]
-
-    def extra_repr(self) -> str:
-        return _conv_repr(self)
 
 
 class MaxPool2d(Module):
