@@ -22,6 +22,7 @@ from minigrad.nn.activation import (
     Threshold,
     Unflatten,
 )
+from minigrad.nn.attention import MultiheadAttention
 from minigrad.nn.layers import (
     ELU,
     GELU,
@@ -126,6 +127,7 @@ __all__ = [
     "Module",
     "ModuleDict",
     "ModuleList",
+    "MultiheadAttention",
     "NLLLoss",
     "PReLU",
     "Parameter",

@@ -64,6 +64,7 @@ from minigrad.functional.activation import (
     tanhshrink,
     threshold,
 )
+from minigrad.functional.attention import scaled_dot_product_attention
 from minigrad.functional.nn1d import (
     adaptive_avg_pool1d,
     avg_pool1d,
@@ -124,6 +125,7 @@ __all__ = [
     "relu",
     "relu6",
     "relu_max_pool2d",
+    "scaled_dot_product_attention",
     "selu",
     "sigmoid",
     "silu",
