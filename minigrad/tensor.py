@@ -291,6 +291,12 @@ class Tensor:
     def type(self, dtype: Any = None) -> Any:
         """With a dtype, self converted to it (as to(dtype)); without, PyTorch's type name
         ("minigrad.FloatTensor", "minigrad.cuda.LongTensor", ...)."""
+        if isinstance(dtype, str):  # a type name: "torch.FloatTensor", "minigrad.cuda.LongTensor", ...
+            parts = dtype.split(".")
+            by_name = {v: k for k, v in _TYPE_NAMES.items()}
+            if len(parts) < 2 or parts[-1] not in by_name or parts[1:-1] not in ([], ["cuda"]):
+                raise ValueError(f"type: unknown type name {dtype!r} (e.g. 'torch.FloatTensor')")
+            return self.to("cuda" if "cuda" in parts[1:-1] else "cpu").to(by_name[parts[-1]])
         if dtype is not None:
             return self.to(dtype)
         name = _TYPE_NAMES.get(self.dtype.name, self.dtype.name)

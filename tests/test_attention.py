@@ -19,6 +19,8 @@ Q, K, V = RNG.standard_normal((2, 3, 4, 8)), RNG.standard_normal((2, 3, 5, 8)), 
 BOOL_MASK = RNG.random((4, 5)) > 0.3
 BOOL_MASK[:, 0] = True  # every query may attend somewhere
 FLOAT_MASK = RNG.standard_normal((4, 5))
+BLOCKED_ROW = BOOL_MASK.copy()
+BLOCKED_ROW[2] = False  # that query may attend to nothing: PyTorch's safe softmax gives it 0
 
 SDPA = {  # name -> (keyword arguments, key/value length)
     "plain": ({}, 5),
@@ -26,6 +28,7 @@ SDPA = {  # name -> (keyword arguments, key/value length)
     "scale": ({"scale": 0.3}, 5),
     "bool mask": ({"attn_mask": BOOL_MASK}, 5),
     "float mask": ({"attn_mask": FLOAT_MASK}, 5),
+    "bool mask, a row blocked": ({"attn_mask": BLOCKED_ROW}, 5),
 }
 
 

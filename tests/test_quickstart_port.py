@@ -101,6 +101,9 @@ def test_tensor_type_and_index():
     t = torch.tensor([1, 2])
     assert t.type() == "minigrad.LongTensor" and t.float().type() == "minigrad.FloatTensor"
     assert t.type(torch.float64).dtype == torch.float64
+    assert t.type("torch.FloatTensor").dtype == torch.float32 and t.type("minigrad.DoubleTensor").device == "cpu"
+    with pytest.raises(ValueError, match="unknown type name"):
+        t.type("torch.HalfTensor")
     assert ["a", "b", "c"][torch.tensor(2)] == "c" and ["a", "b"][torch.tensor([1])] == "b"
     with pytest.raises(TypeError, match="only integer tensors of a single element"):
         ["a", "b"][torch.tensor(1.0)]

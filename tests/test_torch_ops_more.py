@@ -143,6 +143,7 @@ CASES["log1p(-1, -2)"] = (lambda lib, T: lib.log1p(T(np.array([-1.0, -2.0, -1e-2
 CASES["sign"] = (lambda lib, T: T(B).sign(), lambda: np.sign(B))
 CASES["sign(special)"] = (lambda lib, T: lib.sign(T(S)), lambda: np.nan_to_num(np.sign(S), nan=0.0))
 CASES["sign(int)"] = (lambda lib, T: T(N).sign(), lambda: np.sign(N))
+CASES["sign(bool)"] = (lambda lib, T: (T(N) > 0).sign(), lambda: N > 0)
 
 
 def _torch_result(name):

@@ -39,7 +39,7 @@ def scaled_dot_product_attention(
     attn_mask: bool (True: may attend) or float (added to the scores), broadcast to (..., L, S);
     is_causal: the lower-triangular mask (with no attn_mask); dropout_p drops attention weights
     (always, as PyTorch's functional form: pass 0.0 when evaluating). A row that may attend to
-    nothing gives nan, as in PyTorch."""
+    nothing gives 0, as PyTorch's safe softmax (nn.MultiheadAttention gives nan there, as PyTorch's)."""
     for name, t in (("query", query), ("key", key), ("value", value)):
         _require_tensor("scaled_dot_product_attention", t)
         if t.ndim < 2:
@@ -64,6 +64,9 @@ def scaled_dot_product_attention(
         else:
             scores = scores + attn_mask
     weights = softmax(scores, -1)
+    if attn_mask is not None:  # PyTorch's safe softmax: a row that may attend to nothing weighs 0, not nan
+        blocked = (scores == float("-inf")).all(-1, keepdim=True)
+        weights = where(blocked, 0.0, weights)
     if dropout_p > 0:
         weights = dropout(weights, dropout_p, True)
     return matmul(weights, value)

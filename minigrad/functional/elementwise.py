@@ -445,8 +445,8 @@ class SignOp(Function):
 def sign(input: Tensor) -> Tensor:
     """-1, 0 or 1 by the sign of each element (0 at NaN, as PyTorch); its gradient is 0."""
     _require_tensor("sign", input)
-    if input.dtype.kind == "b":
-        raise TypeError("sign: bool tensors are not supported")
+    if input.dtype.kind == "b":  # a bool is its own sign, as in PyTorch
+        return input.clone()
     return SignOp.apply(input)
 
 
