@@ -85,6 +85,7 @@ from minigrad.functional.nn import (
     embedding,
     gelu,
     group_norm,
+    instance_norm,
     interpolate,
     layer_norm,
     leaky_relu,
@@ -321,4 +322,5 @@ __all__ = [
     "var_mean",
     "bincount",
     "unique",
+    "instance_norm",
 ]

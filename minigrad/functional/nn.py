@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import random as _random
-from minigrad.autograd import Function
+from minigrad.autograd import Function, no_grad
 from minigrad.backend import get_backend
 from minigrad.functional._common import (
     _broadcast_shape,
@@ -733,6 +733,40 @@ def group_norm(
     _check_affine("group_norm", input, weight, bias, (c,))
     grouped = input.reshape(n, num_groups, c // num_groups * math.prod(input.shape[2:]))
     out = _standardize(grouped, (2,), eps).reshape(input.shape)
+    return _scale_shift(out, weight, bias, (c,) + (1,) * (input.ndim - 2))
+
+
+def instance_norm(
+    input: Tensor,
+    running_mean: Tensor | None = None,
+    running_var: Tensor | None = None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each sample's channel of (N, C, ...) over its own values (use_input_stats), or with
+    the running statistics (C,); then * weight + bias per channel. As PyTorch, this is batch_norm
+    over (1, N C, ...), the running statistics updated with the average over the samples."""
+    _require_float("instance_norm", input, weight, bias)
+    if input.ndim < 3:
+        raise ValueError(f"instance_norm: expected input (N, C, ...) with at least 3 dimensions, got {input.shape}")
+    n, c = input.shape[:2]
+    _check_affine("instance_norm", input, weight, bias, (c,))
+    if (running_mean is None) != (running_var is None) or (not use_input_stats and running_mean is None):
+        raise ValueError("instance_norm: give running_mean and running_var together (both needed when "
+                         "use_input_stats is False)")
+    for name, stat in (("running_mean", running_mean), ("running_var", running_var)):
+        if stat is not None and tuple(stat.shape) != (c,):
+            raise ValueError(f"instance_norm: {name} must have shape ({c},), got {tuple(stat.shape)}")
+    per_instance = [None if s is None else s.detach().repeat(n) for s in (running_mean, running_var)]
+    out = batch_norm(input.reshape(1, n * c, *input.shape[2:]), *per_instance, None, None, use_input_stats, momentum,
+                     eps).reshape(input.shape)
+    if use_input_stats and running_mean is not None:
+        with no_grad():
+            running_mean.copy_(per_instance[0].reshape(n, c).mean(0))
+            running_var.copy_(per_instance[1].reshape(n, c).mean(0))
     return _scale_shift(out, weight, bias, (c,) + (1,) * (input.ndim - 2))
 
 

@@ -23,6 +23,7 @@ from minigrad.functional import (
     gelu,
     group_norm,
     huber_loss,
+    instance_norm,
     interpolate,
     kl_div,
     l1_loss,
@@ -138,4 +139,5 @@ __all__ = [
     "tanh",
     "tanhshrink",
     "threshold",
+    "instance_norm",
 ]

@@ -700,6 +700,49 @@ class BatchNorm2d(_BatchNorm):
     _input_ranks = (4,)
 
 
+class _InstanceNorm(_BatchNorm):
+    """Shared by InstanceNorm1d/2d: each sample's channel normalised over its own values (F.instance_norm);
+    PyTorch's defaults: no affine parameters, no running statistics."""
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = False,
+        track_running_stats: bool = False,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim not in self._input_ranks:
+            expected = " or ".join(f"{r}D" for r in self._input_ranks)
+            raise ValueError(f"{type(self).__name__}: expected {expected} input (got {x.ndim}D input)")
+        unbatched = x.ndim == self._input_ranks[0]
+        if unbatched:
+            x = x.unsqueeze(0)
+        if x.shape[1] != self.num_features and (self.affine or self.track_running_stats):
+            raise ValueError(f"{type(self).__name__}: expected {self.num_features} channels, got input {x.shape}")
+        out = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                              self.training or not self.track_running_stats,
+                              0.0 if self.momentum is None else self.momentum, self.eps)
+        return out.squeeze(0) if unbatched else out
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation of (N, C, L) or unbatched (C, L) input."""
+
+    _input_ranks = (2, 3)
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation of (N, C, H, W) or unbatched (C, H, W) input."""
+
+    _input_ranks = (3, 4)
+
+
 class LayerNorm(Module):
     """Normalisation over the trailing dimensions normalized_shape (an int or a shape) of each
     sample, then a learned elementwise weight (ones) and bias (zeros) of normalized_shape."""
