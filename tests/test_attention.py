@@ -158,3 +158,55 @@ def test_multihead_attention_init_and_dropout():
 def test_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+ENCODER = [  # (name, TransformerEncoderLayer keyword arguments)
+    ("post-norm relu", {}),
+    ("pre-norm gelu batch_first", {"norm_first": True, "activation": "gelu", "batch_first": True}),
+    ("no bias", {"bias": False}),
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), ENCODER, ids=[e[0] for e in ENCODER])
+def test_transformer_encoder_matches_torch(name, kwargs):
+    """PyTorch's weights in minigrad's layer and 2-layer encoder (+ final LayerNorm): the same outputs
+    (training, dropout 0, with a causal bool mask and key padding; and in eval) and input gradients."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 5, 8) if kwargs.get("batch_first") else (5, 3, 8))
+    causal = np.triu(np.ones((5, 5), bool), 1)
+    padding = np.zeros((3, 5), bool)
+    padding[1, 3:] = True
+
+    def run(lib, make, state=None):
+        layer = lib.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, **kwargs).double()
+        encoder = lib.nn.TransformerEncoder(layer, 2, norm=lib.nn.LayerNorm(8).double(), enable_nested_tensor=False)
+        if state is not None:
+            encoder.load_state_dict({k: make(v).detach() for k, v in state.items()})
+        xs = make(x)
+        y = encoder(xs, mask=make(causal).detach(), src_key_padding_mask=make(padding).detach())
+        y.sum().backward()
+        encoder.eval()
+        evaluated = encoder(make(x).detach())
+        return encoder, {"y": y, "dx": xs.grad, "eval": evaluated, "layer repr": np.array(repr(layer))}
+
+    def torch_run(torch):
+        torch.manual_seed(0)
+        encoder, result = run(torch, lambda a: torch.tensor(a, requires_grad=a.dtype.kind == "f"))
+        return {**{f"param/{k}": v for k, v in encoder.state_dict().items()}, **result}
+
+    want = torch_reference(f"transformer encoder/{name}", torch_run)
+    state = {k[len("param/"):]: v for k, v in want.items() if k.startswith("param/")}
+    encoder, got = run(minigrad, lambda a: minigrad.tensor(a, requires_grad=a.dtype.kind == "f"), state)
+    assert sorted(encoder.state_dict()) == sorted(state)
+    assert str(got.pop("layer repr").item()) == str(want["layer repr"])
+    for key, value in got.items():  # PyTorch's eval path is a fused kernel: rounding differs slightly
+        np.testing.assert_allclose(value.detach().numpy(), want[key], rtol=1e-7, atol=1e-9, err_msg=key)
+
+
+def test_transformer_encoder_bad_input():
+    with pytest.raises(ValueError, match="relu/gelu"):
+        nn.TransformerEncoderLayer(8, 2, activation="tanh")
+    with pytest.raises(ValueError, match="num_layers"):
+        nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2), 0)
+    layers = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2), 2).layers
+    assert layers[0].linear1.weight is not layers[1].linear1.weight  # copies, as PyTorch's deepcopy

@@ -22,7 +22,7 @@ from minigrad.nn.activation import (
     Threshold,
     Unflatten,
 )
-from minigrad.nn.attention import MultiheadAttention
+from minigrad.nn.attention import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
 from minigrad.nn.layers import (
     ELU,
     GELU,
@@ -159,6 +159,8 @@ __all__ = [
     "Tanh",
     "Tanhshrink",
     "Threshold",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "Unflatten",
     "Upsample",
     "ZeroPad2d",

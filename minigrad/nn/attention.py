@@ -1,10 +1,13 @@
-"""nn.MultiheadAttention, as PyTorch's: its parameters (in_proj_weight/in_proj_bias, or
-q/k/v_proj_weight when kdim or vdim differ from embed_dim; out_proj), initialisation, masks
-(attn_mask bool True = may not attend, or float added; key_padding_mask), batch_first, unbatched
-input, and the head-averaged attention weights it returns."""
+"""nn.MultiheadAttention, TransformerEncoderLayer and TransformerEncoder, as PyTorch's.
+
+MultiheadAttention: its parameters (in_proj_weight/in_proj_bias, or q/k/v_proj_weight when kdim or
+vdim differ from embed_dim; out_proj), initialisation, masks (attn_mask bool True = may not attend,
+or float added; key_padding_mask), batch_first, unbatched input, and the head-averaged attention
+weights it returns."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from minigrad import functional as MF
@@ -12,8 +15,8 @@ from minigrad.creation import zeros
 from minigrad.functional.attention import attention_scores
 from minigrad.nn import functional as F
 from minigrad.nn import init
-from minigrad.nn.layers import Linear, _empty
-from minigrad.nn.module import Module
+from minigrad.nn.layers import Dropout, LayerNorm, Linear, _empty
+from minigrad.nn.module import Module, ModuleList
 from minigrad.tensor import Tensor
 
 
@@ -154,3 +157,79 @@ class MultiheadAttention(Module):
         if average_attn_weights:
             weights = weights.mean(1)
         return out, (weights.squeeze(0) if unbatched else weights)
+
+
+_ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
+
+
+class TransformerEncoderLayer(Module):
+    """Self-attention then a feed-forward block, each with a residual connection, dropout and
+    LayerNorm (after each block, or before it with norm_first), as PyTorch's; its submodules
+    (self_attn, linear1, linear2, norm1, norm2) carry PyTorch's state_dict names.
+    forward(src, src_mask=None, src_key_padding_mask=None, is_causal=False)."""
+
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: Any = "relu",
+        layer_norm_eps: float = 1e-5,
+        batch_first: bool = False,
+        norm_first: bool = False,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        if isinstance(activation, str) and activation not in _ACTIVATIONS:
+            raise ValueError(f"TransformerEncoderLayer: activation should be relu/gelu, not {activation!r}")
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
+                                            device=device, dtype=dtype)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, device=device, dtype=dtype)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, device=device, dtype=dtype)
+        self.norm_first = norm_first
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, device=device, dtype=dtype)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, device=device, dtype=dtype)
+        self.dropout1 = Dropout(dropout)
+        self.dropout2 = Dropout(dropout)
+        self.activation = _ACTIVATIONS[activation] if isinstance(activation, str) else activation
+
+    def forward(self, src: Tensor, src_mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None,
+                is_causal: bool = False) -> Tensor:
+        x = src
+        if self.norm_first:
+            x = x + self._attention(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
+            return x + self._feed_forward(self.norm2(x))
+        x = self.norm1(x + self._attention(x, src_mask, src_key_padding_mask, is_causal))
+        return self.norm2(x + self._feed_forward(x))
+
+    def _attention(self, x: Tensor, mask: Tensor | None, key_padding_mask: Tensor | None, is_causal: bool) -> Tensor:
+        out = self.self_attn(x, x, x, attn_mask=mask, key_padding_mask=key_padding_mask, need_weights=False,
+                             is_causal=is_causal)[0]
+        return self.dropout1(out)
+
+    def _feed_forward(self, x: Tensor) -> Tensor:
+        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+
+class TransformerEncoder(Module):
+    """num_layers copies of encoder_layer applied in turn, then norm (when given), as PyTorch's;
+    forward(src, mask=None, src_key_padding_mask=None, is_causal=None)."""
+
+    def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int, norm: Module | None = None,
+                 enable_nested_tensor: bool = True, mask_check: bool = True) -> None:
+        super().__init__()
+        if not isinstance(num_layers, int) or num_layers < 1:
+            raise ValueError(f"TransformerEncoder: num_layers must be a positive int, got {num_layers!r}")
+        self.layers = ModuleList(copy.deepcopy(encoder_layer) for _ in range(num_layers))
+        self.num_layers = num_layers
+        self.norm = norm
+
+    def forward(self, src: Tensor, mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None,
+                is_causal: bool | None = None) -> Tensor:
+        for layer in self.layers:
+            src = layer(src, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=bool(is_causal))
+        return src if self.norm is None else self.norm(src)
