@@ -54,6 +54,7 @@ __device__ __forceinline__ T apply_unary(UnaryOp op, T x, T low, T high) {
     case UnaryOp::expm1: return expm1(x);
     case UnaryOp::log2: return log2(x);
     case UnaryOp::log10: return log10(x);
+    case UnaryOp::erf: return erf(x);
   }
   return x;
 }

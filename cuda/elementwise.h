@@ -23,7 +23,7 @@ Strided make_strided(int ndim, const int64_t* shape, int operands, const int64_t
 enum class UnaryOp {
   neg, exp, log, log1p, sqrt, abs, sign, relu, sigmoid, tanh, clamp,
   // the math functions (minigrad.sin, ...): no kernels of their own on the CPU, where numpy runs them
-  sin, cos, tan, asin, acos, atan, sinh, cosh, expm1, log2, log10
+  sin, cos, tan, asin, acos, atan, sinh, cosh, expm1, log2, log10, erf
 };
 // relu/sigmoid/tanh backward: a = dy, b = the forward output y.
 enum class BinaryOp { add, sub, mul, div, pow, maximum, minimum, relu_backward, sigmoid_backward, tanh_backward };

@@ -62,6 +62,7 @@ from minigrad.functional import (  # noqa: F401
     dot,
     einsum,
     equal,
+    erf,
     exp,
     expm1,
     flatten,
@@ -334,6 +335,7 @@ __all__ = [
     "negative",
     "bincount",
     "unique",
+    "erf",
 ]
 
 

@@ -741,6 +741,9 @@ class Tensor:
     def log10(self) -> Tensor:
         return _F.log10(self)
 
+    def erf(self) -> Tensor:
+        return _F.erf(self)
+
     def sign(self) -> Tensor:
         return _F.sign(self)
 

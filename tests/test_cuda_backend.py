@@ -3,6 +3,8 @@ numpy, bad input, device selection, moving tensors/modules/optimizer state, and 
 optimizers against the CPU kernels. Runs on a GPU or in the emulated build
 (MINIGRAD_CUDA=EMULATE); the device-selection tests also run without CUDA."""
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -120,6 +122,7 @@ def test_unary_ops_and_activation_gradients(dtype):
         ("expm1", x, np.expm1),
         ("log2", pos, np.log2),
         ("log10", pos, np.log10),
+        ("erf", x, lambda a: np.vectorize(math.erf)(a)),
     ]:
         np.testing.assert_allclose(getattr(_C.cuda, name)(dev(arg)).to_numpy(), ref(arg), **tol(dtype), err_msg=name)
     np.testing.assert_allclose(_C.cuda.clamp(dev(x), -0.5, None).to_numpy(), np.clip(x, -0.5, None))

@@ -6,6 +6,8 @@ softplus, amax/amin, logsumexp, prod, cumsum, flip, roll, narrow, unbind, index_
 Each op against a plain numpy reference and against PyTorch (live or recorded, values and the
 gradients at ties, zeros and infinities), gradients by float64 finite differences, bad input."""
 
+import math
+
 import numpy as np
 import pytest
 from torch_reference import TorchReference, as_array, assert_matches
@@ -28,7 +30,8 @@ INF = np.array([[-np.inf, -np.inf], [np.inf, 1.0], [np.inf, np.inf], [-np.inf, 2
 U = np.random.default_rng(1).uniform(-0.95, 0.95, (3, 4))  # inside asin's and acos's domain
 # the math functions: name -> numpy's; the logarithms are evaluated on |B| (positive)
 MATH = {"sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
-        "sinh": np.sinh, "cosh": np.cosh, "expm1": np.expm1, "log1p": np.log1p, "log2": np.log2, "log10": np.log10}
+        "sinh": np.sinh, "cosh": np.cosh, "expm1": np.expm1, "log1p": np.log1p, "log2": np.log2, "log10": np.log10,
+        "erf": np.vectorize(math.erf)}
 
 
 def _math_input(name):
@@ -238,6 +241,7 @@ GRADCHECK = {
     "sinh, cosh": lambda x, y: minigrad.sinh(x) * minigrad.cosh(y),
     "expm1, log1p": lambda x, y: (x * 0.1).expm1() + (y * y).log1p(),
     "log2, log10": lambda x, y: (x * x + 0.5).log2() * minigrad.log10(y * y + 0.5),
+    "erf": lambda x, y: x.erf() * minigrad.erf(y * 0.5),
 }
 
 

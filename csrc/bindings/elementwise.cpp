@@ -427,7 +427,8 @@ void def_array_ops(py::module_& c) {
       {"sign", mc::UnaryOp::sign},   {"sin", mc::UnaryOp::sin},   {"cos", mc::UnaryOp::cos},
       {"tan", mc::UnaryOp::tan},     {"asin", mc::UnaryOp::asin}, {"acos", mc::UnaryOp::acos},
       {"atan", mc::UnaryOp::atan},   {"sinh", mc::UnaryOp::sinh}, {"cosh", mc::UnaryOp::cosh},
-      {"expm1", mc::UnaryOp::expm1}, {"log2", mc::UnaryOp::log2}, {"log10", mc::UnaryOp::log10}};
+      {"expm1", mc::UnaryOp::expm1}, {"log2", mc::UnaryOp::log2}, {"log10", mc::UnaryOp::log10},
+      {"erf", mc::UnaryOp::erf}};
   for (const auto& [name, op] : unaries)
     c.def(
         name, [name = name, op = op](const py::handle& x) { return unary(op, name, x); }, py::arg("x"),

@@ -34,7 +34,7 @@ Array = Any  # a backend's array type (numpy.ndarray on the CPU)
 KERNEL_OPS: dict[str, int | None] = {
     # elementwise, numpy semantics (the CPU backend calls numpy)
     **dict.fromkeys(("neg", "exp", "log", "log1p", "sqrt", "abs", "sign", "clamp", "all_finite")),
-    **dict.fromkeys(("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "expm1", "log2", "log10")),
+    **dict.fromkeys(("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "expm1", "log2", "log10", "erf")),
     # activations: fused kernels, backward from the forward output y
     **dict.fromkeys(("relu", "relu_backward", "sigmoid", "sigmoid_backward", "tanh", "tanh_backward")),
     "bias_add": None,  # x (N, C, ...) + bias (C,) along axis 1

@@ -24,6 +24,7 @@ from minigrad.functional.elementwise import (
     cos,
     cosh,
     div,
+    erf,
     exp,
     expm1,
     floor,
@@ -323,4 +324,5 @@ __all__ = [
     "bincount",
     "unique",
     "instance_norm",
+    "erf",
 ]

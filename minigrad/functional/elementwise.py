@@ -384,6 +384,7 @@ _MATH_DERIVATIVES: dict[str, Callable[[Any, Any, Any], Any]] = {
     "log1p": lambda be, a, out: be.div(1, be.add(a, 1)),
     "log2": lambda be, a, out: be.div(1 / _LN2, a),
     "log10": lambda be, a, out: be.div(1 / _LN10, a),
+    "erf": lambda be, a, out: be.mul(be.exp(be.neg(be.mul(a, a))), 2 / math.sqrt(math.pi)),
 }
 MATH_FUNCTIONS: tuple[str, ...] = tuple(_MATH_DERIVATIVES)
 
@@ -426,6 +427,7 @@ expm1 = _math_function("expm1", "exp(x) - 1, exact for small x")
 log1p = _math_function("log1p", "log(1 + x), exact for small x")
 log2 = _math_function("log2", "base-2 logarithm")
 log10 = _math_function("log10", "base-10 logarithm")
+erf = _math_function("erf", "error function")
 
 
 class SignOp(Function):

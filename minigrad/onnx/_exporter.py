@@ -336,7 +336,7 @@ def _emit_pad(g: _Graph, r: _Record) -> None:
 
 
 # MathOp's functions: an ONNX op, or ops composed (ONNX has no expm1, log1p, log2, log10)
-_MATH_OPS = {name: name.capitalize() for name in ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh")}
+_MATH_OPS = {name: name.capitalize() for name in ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "erf")}
 
 
 def _emit_math(g: _Graph, r: _Record) -> None:
