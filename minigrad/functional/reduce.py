@@ -223,7 +223,8 @@ def std_mean(
     correction: float | None = None,
 ) -> tuple[Tensor, Tensor]:
     """(std, mean) over dim, as torch.std_mean."""
-    return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+    variance, average = var_mean(input, dim, unbiased, keepdim, correction=correction)
+    return variance.sqrt(), average
 
 
 def count_nonzero(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
