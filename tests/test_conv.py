@@ -330,6 +330,7 @@ def threads():
         (2, 4, 17, 16, 1, 1),
         (1, 3, 17, 16, 1, 1),
         (7, 1, 17, 16, 1, 1),
+        (1, 3, 64, 64, 2, 1),  # stride 2, batch 1: the threaded GEMM packs the implicit column matrix as a team
         (3, 3, 16, 16, 2, 16),  # the scalar direct kernel (depthwise, stride 2) threaded
         (5, 3, 6, 16, 1, 1),  # stride-1 direct kernels, batch slices: across channels
         (4, 2, 1, 6, 1, 1),  # and along rows

@@ -1,11 +1,13 @@
-// Convolution as im2col + GEMM (minigrad::cpu::gemm); backward as GEMM + col2im.
-// Per group g of one sample, with col the (C_in/groups * KH * KW, OH * OW)
-// column matrix of x and W_g the (C_out/groups, C_in/groups * KH * KW) weights:
+// Convolution as GEMMs over the column matrix (minigrad::cpu::gemm). Per
+// group g of one sample, with col the (C_in/groups * KH * KW, OH * OW) column
+// matrix of x and W_g the (C_out/groups, C_in/groups * KH * KW) weights:
 //   y_g = W_g col,   dW_g = sum over samples of dy_g col^T,   dx = col2im(W_g^T dy_g).
-// The column matrix of a kernel with more than one tap is never built whole:
-// it is made and consumed in blocks of whole output rows small enough to stay
-// in L2 (RowBlock, l2_bytes), so each GEMM reads columns just written
-// instead of a matrix of megabytes back from memory; the three products above
+// The forward pass never builds col: the GEMM packs it strip by strip straight
+// from a zero-padded, stride-phase-split copy of the image (an implicit GEMM,
+// see PhaseSplit and fill_columns), so every tap is a contiguous copy. The
+// backward pass builds col (im2col) in blocks of whole output rows small
+// enough to stay in L2 (RowBlock, l2_bytes), so each GEMM reads columns just
+// written instead of a matrix of megabytes back from memory; its products
 // split along the output pixels.
 // A 1x1 convolution with stride 1 and no padding needs no im2col: x is col.
 // Stride-1 convolutions with few channels per group (on AVX2 also up to 128,
@@ -259,6 +261,111 @@ void im2col(const Conv2dShape& s, const Dims& d, const T* x, RowBlock b, T* col,
       copy_strided(tap.len(), x + c * d.in_plane + ih * s.in_w + tap.first_col, s.stride_w, row + tap.cols.first);
       std::fill(row + tap.cols.last, row + s.out_w, T(0));
     }
+  }
+}
+
+// Scratch up to this size is kept per thread between calls (thread_workspace).
+constexpr int64_t kKeptWorkspaceBytes = int64_t{8} << 20;
+
+// A buffer of at least `size` elements for the calling thread, kept for its
+// later calls: freshly mapped pages cost 7-10% of a layer's time in page
+// faults (Winograd). Callers keep it to a few MiB per thread.
+template <typename T>
+T* thread_workspace(int64_t size) {
+  thread_local std::vector<T> buffer;
+  if (static_cast<int64_t>(buffer.size()) < size) {
+    buffer.clear();
+    buffer.shrink_to_fit();
+    buffer.resize(static_cast<size_t>(size));
+  }
+  return buffer.data();
+}
+
+// The input of one group of one sample laid out so that every tap of the
+// kernel reads a contiguous run along an output row: zero-padded, and each
+// padded row split into its stride_w phases (padded column q at phase
+// q % stride_w, index q / stride_w). Tap (c, kh, kw) of output (oh, ow) then
+// lies at offset(c, kh, kw) + oh * stride_h * row + ow, with no bounds to check.
+struct PhaseSplit {
+  int64_t phase_w;  // elements per phase: ceil(padded width / stride_w)
+  int64_t row;      // stride_w * phase_w
+  int64_t plane;    // padded height * row
+  std::vector<int64_t> tap_offsets;  // offset(0, kh, kw) for each tap, in (kh, kw) order
+  // The padded rows and the phases some tap reads (a 1x1 kernel with stride 2
+  // reads every other row and one phase); only these are filled.
+  std::vector<int64_t> rows_read, phases_read;
+
+  explicit PhaseSplit(const Conv2dShape& s) {
+    phase_w = ceil_div(s.in_w + 2 * s.pad_w, s.stride_w);
+    row = s.stride_w * phase_w;
+    plane = (s.in_h + 2 * s.pad_h) * row;
+    std::vector<bool> row_read(static_cast<size_t>(s.in_h + 2 * s.pad_h)), phase_read(static_cast<size_t>(s.stride_w));
+    for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
+      for (int64_t oh = 0; oh < s.out_h; ++oh) row_read[static_cast<size_t>(oh * s.stride_h + kh * s.dilation_h)] = true;
+      for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
+        const int64_t q = kw * s.dilation_w;
+        tap_offsets.push_back(kh * s.dilation_h * row + q % s.stride_w * phase_w + q / s.stride_w);
+        phase_read[static_cast<size_t>(q % s.stride_w)] = true;
+      }
+    }
+    for (size_t r = 0; r < row_read.size(); ++r)
+      if (row_read[r]) rows_read.push_back(static_cast<int64_t>(r));
+    for (size_t ph = 0; ph < phase_read.size(); ++ph)
+      if (phase_read[ph]) phases_read.push_back(static_cast<int64_t>(ph));
+  }
+
+  // Writes the rows and phases read of the group_in channels of x (the
+  // group's first channel of one sample) into dst, padding included.
+  template <typename T>
+  void fill(const Conv2dShape& s, const Dims& d, const T* x, T* dst, [[maybe_unused]] int threads) const {
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int64_t c = 0; c < d.group_in; ++c)
+      for (const int64_t r : rows_read) {
+        const int64_t ih = r - s.pad_h;
+        for (const int64_t ph : phases_read) {
+          T* out = dst + c * plane + r * row + ph * phase_w;
+          // Entry i is padded column ph + i * stride_w, input column ph + i * stride_w - pad_w.
+          const Range inside = ih < 0 || ih >= s.in_h ? Range{0, 0} : inside_range(phase_w, s.in_w, s.stride_w, ph - s.pad_w);
+          std::fill(out, out + inside.first, T(0));
+          copy_strided(inside.last - inside.first, x + c * d.in_plane + ih * s.in_w + ph + inside.first * s.stride_w - s.pad_w,
+                       s.stride_w, out + inside.first);
+          std::fill(out + inside.last, out + phase_w, T(0));
+        }
+      }
+  }
+};
+
+// The column matrix of one group of one sample (see im2col) as the GEMM's
+// implicit B: each narrow strip of columns the GEMM packs is copied straight
+// from a PhaseSplit of the input, so the matrix is never written out whole.
+template <typename T>
+struct ColumnSource {
+  const Conv2dShape* s;
+  const Dims* d;
+  const PhaseSplit* split;
+  const T* src;  // the PhaseSplit input
+};
+
+// Rows [k0, k0 + kc) x columns [j0, j0 + n) of a ColumnSource's matrix into
+// dst (row stride ld): the columns as runs within one output row, each tap's
+// run one contiguous copy.
+template <typename T>
+void fill_columns(const void* context, int64_t k0, int64_t kc, int64_t j0, int64_t n, T* dst, int64_t ld) {
+  const ColumnSource<T>& cs = *static_cast<const ColumnSource<T>*>(context);
+  const Conv2dShape& s = *cs.s;
+  const int64_t taps = cs.d->taps;
+  const int64_t* tap_offsets = cs.split->tap_offsets.data();
+  for (int64_t j = j0; j < j0 + n;) {
+    const int64_t oh = j / s.out_w, ow = j % s.out_w, len = std::min(s.out_w - ow, j0 + n - j);
+    const T* base = cs.src + oh * s.stride_h * cs.split->row + ow;
+    T* run = dst + (j - j0);
+    for (int64_t k = 0, c = k0 / taps, t = k0 % taps; k < kc; ++k, run += ld) {
+      const T* __restrict from = base + c * cs.split->plane + tap_offsets[t];
+      T* __restrict to = run;
+      for (int64_t i = 0; i < len; ++i) to[i] = from[i];
+      if (++t == taps) t = 0, ++c;
+    }
+    j += len;
   }
 }
 
@@ -821,20 +928,6 @@ int64_t winograd_rows_per_block(const WinogradShape& c, std::size_t elem_size) {
   return rows >= step ? rows / step * step : rows;
 }
 
-// A buffer of at least `size` elements for the calling thread, kept for its
-// later calls: freshly mapped pages cost 7-10% of a layer's time in page
-// faults. At most a few MiB per thread (the blocks fill the L2).
-template <typename T>
-T* winograd_workspace(int64_t size) {
-  thread_local std::vector<T> buffer;
-  if (static_cast<int64_t>(buffer.size()) < size) {
-    buffer.clear();
-    buffer.shrink_to_fit();
-    buffer.resize(static_cast<size_t>(size));
-  }
-  return buffer.data();
-}
-
 // A slice's scratch: v and m the block's 16 x in and 16 x out planes of
 // tiles, q 4 planes of tiles (the output pixels), a split plane for the input
 // and one for dy, zeroed at the start of each slice, and du (the weight
@@ -865,7 +958,7 @@ void for_each_winograd_block(const WinogradShape& c, int threads, int64_t chunks
     const int64_t v_size = kWinogradElements * v_plane, m_size = kWinogradElements * m_plane;
     const int64_t split_size = (2 * tiles_h + 2) * 2 * (tiles_w + 1);
     const int64_t du_size = with_du ? kWinogradElements * c.out * c.in : 0;
-    T* const v = winograd_workspace<T>(v_size + m_size + 4 * q_plane + 2 * split_size + du_size);
+    T* const v = thread_workspace<T>(v_size + m_size + 4 * q_plane + 2 * split_size + du_size);
     T* const split = v + v_size + m_size + 4 * q_plane;
     std::fill(split, split + 2 * split_size, T(0));
     const WinogradBuffers<T> buffers{v, v + v_size, v + v_size + m_size, {tiles_w + 1, split},
@@ -1057,12 +1150,18 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* weight, const T* 
     return;
   }
   const Plan plan = plan_for(s, d);
-  // Pointwise: x is the column matrix, one block of every row.
-  const int64_t rows = rows_per_block(s, d, sizeof(T), plan.inner);
-  const int64_t block_size = d.pointwise ? 0 : d.col_rows * rows * s.out_w;
-  std::vector<T> cols(static_cast<size_t>(plan.chunks * block_size));  // one column block per slice
+  const PhaseSplit split(s);
+  const int64_t split_size = d.pointwise ? 0 : d.group_in * split.plane;
   for_each_chunk(plan.chunks, static_cast<int>(plan.chunks), [&](int64_t c) {
-    T* col = cols.data() + c * block_size;
+    // Kept per thread when small; a huge image gets its own buffer.
+    std::vector<T> own;
+    T* split_x = nullptr;
+    if (split_size * static_cast<int64_t>(sizeof(T)) <= kKeptWorkspaceBytes) {
+      split_x = thread_workspace<T>(split_size);
+    } else {
+      own.resize(static_cast<size_t>(split_size));
+      split_x = own.data();
+    }
     for (int64_t n = chunk_begin(c, plan.chunks, s.batch); n < chunk_begin(c + 1, plan.chunks, s.batch); ++n) {
       for (int64_t g = 0; g < s.groups; ++g) {
         const T* x_g = x + (n * s.in_channels + g * d.group_in) * d.in_plane;
@@ -1073,11 +1172,10 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* weight, const T* 
                d.out_plane);
           continue;
         }
-        for_each_row_block(s, rows, [&](RowBlock b) {
-          im2col(s, d, x_g, b, col, plan.inner);
-          gemm(false, false, d.group_out, b.cols(s), d.col_rows, T(1), w_g, d.col_rows, col, b.cols(s), T(0),
-               y_g + b.first * s.out_w, d.out_plane);
-        });
+        split.fill(s, d, x_g, split_x, plan.inner);
+        const ColumnSource<T> columns{&s, &d, &split, split_x};
+        gemm(d.group_out, d.out_plane, d.col_rows, w_g, d.col_rows, ImplicitB<T>{&fill_columns<T>, &columns}, y_g,
+             d.out_plane);
       }
       if (bias == nullptr) continue;
       for (int64_t co = 0; co < s.out_channels; ++co) {

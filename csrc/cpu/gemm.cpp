@@ -40,6 +40,29 @@ void* workspace(std::size_t bytes) {
 }
 }  // namespace gemm_detail
 
+namespace {
+// The thread team: 1 inside an enclosing parallel region, and always 1 in a
+// build without OpenMP, whatever set_num_threads asked for (Blocked::run
+// splits C over the team and would compute only thread 0's part of it).
+int gemm_threads() {
+#ifdef _OPENMP
+  if (!omp_in_parallel()) return num_threads();
+#endif
+  return 1;
+}
+
+// The blocked kernel for the best instruction set the CPU has.
+template <typename T>
+void run_blocked(const gemm_detail::GemmArgs<T>& args) {
+#ifdef MINIGRAD_X86
+  const CpuFeatures& features = cpu_features();
+  if (features.avx512f) return gemm_detail::gemm_avx512(args);
+  if (features.avx2_fma) return gemm_detail::gemm_avx2(args);
+#endif
+  gemm_detail::Blocked<gemm_detail::PortableKernel<T>>::run(args);
+}
+}  // namespace
+
 template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
           const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
@@ -49,22 +72,19 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
     return;
   }
-  // The thread team: 1 inside an enclosing parallel region, and always 1 in a
-  // build without OpenMP, whatever set_num_threads asked for (Blocked::run
-  // splits C over the team and would compute only thread 0's part of it).
-  int threads = 1;
-#ifdef _OPENMP
-  if (!omp_in_parallel()) threads = num_threads();
-#endif
-  const gemm_detail::GemmArgs<T> args{trans_a, trans_b, M,    N, K,   alpha,
-                                      A,       lda,     B,    ldb, beta, C,
-                                      ldc,     threads};
-#ifdef MINIGRAD_X86
-  const CpuFeatures& features = cpu_features();
-  if (features.avx512f) return gemm_detail::gemm_avx512(args);
-  if (features.avx2_fma) return gemm_detail::gemm_avx2(args);
-#endif
-  gemm_detail::Blocked<gemm_detail::PortableKernel<T>>::run(args);
+  run_blocked(gemm_detail::GemmArgs<T>{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+                                       gemm_threads(), nullptr});
+}
+
+template <typename T>
+void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const ImplicitB<T>& B, T* C, int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    for (int64_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, T(0));
+    return;
+  }
+  run_blocked(gemm_detail::GemmArgs<T>{false, false, M, N, K, T(1), A, lda, nullptr, 0, T(0), C, ldc,
+                                       gemm_threads(), &B});
 }
 
 namespace {
@@ -135,4 +155,7 @@ template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const fl
                           int64_t, float, float*, int64_t);
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
                            int64_t, double, double*, int64_t);
+template void gemm<float>(int64_t, int64_t, int64_t, const float*, int64_t, const ImplicitB<float>&, float*, int64_t);
+template void gemm<double>(int64_t, int64_t, int64_t, const double*, int64_t, const ImplicitB<double>&, double*,
+                           int64_t);
 }  // namespace minigrad::cpu

@@ -13,6 +13,21 @@ template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
           const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 
+// op(B) given by a function instead of a stored matrix: fill(context, k0, kc,
+// j0, n, dst, ld) writes op(B)[k0 + k][j0 + j] to dst[k * ld + j] for k < kc,
+// j < n. The GEMM calls it for the narrow strips it packs anyway, from several
+// threads at once, so a convolution's column matrix is gathered straight from
+// the image into the packed layout instead of being written out whole first.
+template <typename T>
+struct ImplicitB {
+  void (*fill)(const void* context, int64_t k0, int64_t kc, int64_t j0, int64_t n, T* dst, int64_t ld);
+  const void* context;
+};
+
+// C = A op(B) for A (M x K, row-major, row stride lda) and an implicit op(B) (K x N).
+template <typename T>
+void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const ImplicitB<T>& B, T* C, int64_t ldc);
+
 // float32 GFLOP/s of multiply-adds with operands in registers on `threads`
 // threads, the best of three runs of about `seconds` each: the measured peak
 // that GEMM speed is judged against.

@@ -20,6 +20,7 @@
 // use it, A when few columns of B do); their ragged edge panels are packed with
 // zero padding so full tiles never read out of bounds. Ragged tiles of C run a
 // kernel sized to them (rows x vectors) into a scratch tile, then merge.
+// An implicit B (ImplicitB, gemm.h) is always packed, through its fill function.
 //
 // Every template here depends on the traits type S, which each ISA file
 // defines in an unnamed namespace: the instantiations are private to that file,
@@ -35,6 +36,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <utility>
+
+#include "cpu/gemm.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -55,6 +58,7 @@ struct GemmArgs {
   T* C;
   int64_t ldc;
   int max_threads;  // 1 inside an enclosing parallel region
+  const ImplicitB<T>* implicit_b;  // op(B) when B is null (never transposed)
 };
 
 // Entry points per instruction set; M, N, K >= 1 and alpha != 0 (gemm.cpp handles the rest).
@@ -179,8 +183,18 @@ struct Blocked {
     }
   }
 
-  // Kernels for ragged edge tiles, indexed by (rows - 1) * NV + (vectors - 1);
-  // all strides at run time.
+  // Kernels for tiles of fewer than MR rows (the last rows of C: M is rarely a
+  // multiple of MR) but all NR columns, on packed operands, indexed by rows - 1:
+  // straight into C, at the full tiles' speed per row.
+  using PackedKernelFn = void (*)(int64_t, const T*, int64_t, int64_t, const T*, int64_t, T, T, T*, int64_t);
+  template <std::size_t... I>
+  static const PackedKernelFn* row_edge_kernels(std::index_sequence<I...>) {
+    static const PackedKernelFn table[] = {&micro_kernel<int64_t(I) + 1, NV, true, true>...};
+    return table;
+  }
+
+  // Kernels for the other ragged edge tiles, indexed by (rows - 1) * NV +
+  // (vectors - 1); all strides at run time.
   using KernelFn = void (*)(int64_t, const T*, int64_t, int64_t, const T*, int64_t, T, T, T*, int64_t);
   template <std::size_t... I>
   static const KernelFn* edge_kernels(std::index_sequence<I...>) {
@@ -239,6 +253,18 @@ struct Blocked {
     if (full < n) pack_panel<NR>(n - full, kc, View{b.at(0, full), b.cs, b.rs}, dst + full * kc);
   }
 
+  // Rows [pc, pc + kc) x columns [j0, j0 + n) of op(B) in pack_b's layout,
+  // from the stored matrix or through the implicit source's fill.
+  static void pack_b_block(const GemmArgs<T>& g, View b, int64_t pc, int64_t j0, int64_t n, int64_t kc, T* dst) {
+    if (g.implicit_b == nullptr) return pack_b(n, kc, View{b.at(pc, j0), b.rs, b.cs}, dst);
+    for (int64_t j = 0; j < n; j += NR, dst += NR * kc) {
+      const int64_t cols = n - j < NR ? n - j : NR;
+      g.implicit_b->fill(g.implicit_b->context, pc, kc, j0 + j, cols, dst, NR);
+      for (int64_t k = 0; k < kc && cols < NR; ++k)
+        for (int64_t c = cols; c < NR; ++c) dst[k * NR + c] = T(0);
+    }
+  }
+
   // Per-thread scratch, in elements.
   static constexpr int64_t kTile = MR * NR;
   // With A read in place (its MR rows far apart in memory, not one packed
@@ -273,7 +299,7 @@ struct Blocked {
     Plan p{};
     // B is read in place unless transposed or reused by many row panels of A;
     // A is read in place unless reused by many column slivers of B.
-    p.pack_b = g.trans_b || g.M > 4 * MR;
+    p.pack_b = g.implicit_b != nullptr || g.trans_b || g.M > 4 * MR;
     p.pack_a = g.N > 16 * NR;
     p.kc = p.pack_a ? KC : kInPlaceKC;
     const int64_t m_tiles = ceil_div(g.M, MR), n_tiles = ceil_div(g.N, NR);
@@ -342,6 +368,11 @@ struct Blocked {
       }
       return;
     }
+    if (n == NR && t.packed_a && t.packed_b) {
+      row_edge_kernels(std::make_index_sequence<std::size_t(MR)>{})[m - 1](kc, t.a, 1, MR, t.b, NR, alpha, beta, c,
+                                                                         ldc);
+      return;
+    }
     const KernelFn* edge = edge_kernels(std::make_index_sequence<std::size_t(MR * NV)>{});
     edge[(m - 1) * NV + (n + W - 1) / W - 1](kc, t.a, t.rs_a, t.cs_a, t.b, t.rs_b, alpha, T(0), tmp, NR);
     merge_tile(m, n, tmp, beta, c, ldc);
@@ -372,7 +403,7 @@ struct Blocked {
         if (shared) {
           packed_b = shared->p + pc * shared->cols + (jc - shared->col0) * kc;
         } else if (p.pack_b) {
-          pack_b(nc, kc, View{b.at(pc, jc), b.rs, b.cs}, panel_b);
+          pack_b_block(g, b, pc, jc, nc, kc, panel_b);
         }
         for (int64_t ic = m0; ic < m1; ic += MC) {
           const int64_t mc = m1 - ic < MC ? m1 - ic : MC;
@@ -446,7 +477,7 @@ struct Blocked {
             const int64_t kc = g.K - pc < p.kc ? g.K - pc : p.kc;
             const int64_t j0 = slivers * part / p.threads * NR, j1 = slivers * (part + 1) / p.threads * NR;
             const int64_t n = (j1 < cols ? j1 : cols) - j0;
-            if (n > 0) pack_b(n, kc, View{b.at(pc, col0 + j0), b.rs, b.cs}, ws + pc * shared.cols + j0 * kc);
+            if (n > 0) pack_b_block(g, b, pc, col0 + j0, n, kc, ws + pc * shared.cols + j0 * kc);
           }
         }
         const int64_t col_blocks = ceil_div(cols, p.block_cols);
