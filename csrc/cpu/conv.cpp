@@ -155,15 +155,30 @@ void copy_strided(int64_t len, const T* __restrict src, int64_t stride, T* __res
 }
 
 // dst[j * dst_stride] += a * src[j * src_stride] for j < len; unit strides
-// have their own loop so that the compiler vectorizes it.
+// have their own loop so that the compiler vectorizes it, and col2im's stride-2
+// scatter (src_stride 1, dst_stride 2) SSE2 interleaves, touching no dst
+// element past dst[(len - 1) * 2].
 template <typename T>
 void axpy_strided(int64_t len, T a, const T* __restrict src, int64_t src_stride, T* __restrict dst,
                   int64_t dst_stride) {
   if (src_stride == 1 && dst_stride == 1) {
     for (int64_t j = 0; j < len; ++j) dst[j] += a * src[j];
-  } else {
-    for (int64_t j = 0; j < len; ++j) dst[j * dst_stride] += a * src[j * src_stride];
+    return;
   }
+  int64_t j = 0;
+#ifdef __SSE2__
+  if constexpr (std::is_same_v<T, float>) {
+    if (src_stride == 1 && dst_stride == 2) {
+      const __m128 va = _mm_set1_ps(a), keep = _mm_set1_ps(-0.0f);  // x + -0 == x, -0 included
+      for (; j + 4 < len; j += 4) {
+        const __m128 v = _mm_mul_ps(va, _mm_loadu_ps(src + j));
+        _mm_storeu_ps(dst + 2 * j, _mm_add_ps(_mm_loadu_ps(dst + 2 * j), _mm_unpacklo_ps(v, keep)));
+        _mm_storeu_ps(dst + 2 * j + 4, _mm_add_ps(_mm_loadu_ps(dst + 2 * j + 4), _mm_unpackhi_ps(v, keep)));
+      }
+    }
+  }
+#endif
+  for (; j < len; ++j) dst[j * dst_stride] += a * src[j * src_stride];
 }
 
 // Where the kernel tap (kh, kw) reads: output row oh reads input row
