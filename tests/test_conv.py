@@ -493,6 +493,30 @@ def test_read_only_inputs_are_fine():
         np.testing.assert_allclose(got, ref, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_padding_far_beyond_the_image_with_a_large_stride(dtype):
+    """The forward pass copies each image zero-padded and split by stride phase; where that copy
+    would be many times the image (padding far past it, a large stride), it builds the column
+    matrix instead: same results as the reference, and no padded copy of gigabytes."""
+    rng = np.random.default_rng(11)
+    x, w, b = (a.astype(dtype) for a in make_case(rng, 2, 3, 4, (2, 2), (3, 3), 1))
+    kw_args = dict(stride=47, padding=140)
+    y = _C.conv2d_forward(x, w, b, **kw_args)
+    np.testing.assert_allclose(y, conv_ref(x, w, b, **kw_args), rtol=1e-5, atol=1e-5)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    for got, ref in zip(_C.conv2d_backward(dy, x, w, **kw_args), conv_backward_ref(dy, x, w, **kw_args), strict=True):
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+    # 1x1 kernel, padding 20000, stride 4000: padded planes of 40001 x 40001 (6 GB each in
+    # float32) of which the 11 x 11 outputs read one pixel: output (5, 5) reads x[:, :, 0, 0].
+    x1 = np.full((1, 2, 1, 1), 2.0, dtype)
+    w1 = np.full((3, 2, 1, 1), 3.0, dtype)
+    b1 = np.array([0.5, -1.0, 2.0], dtype)
+    y1 = _C.conv2d_forward(x1, w1, b1, stride=4000, padding=20000)
+    expected = np.broadcast_to(b1[None, :, None, None], (1, 3, 11, 11)).copy()
+    expected[0, :, 5, 5] += 12.0
+    np.testing.assert_array_equal(y1, expected)
+
+
 # A failed allocation inside an OpenMP region used to terminate the process
 # (an exception may not leave a region); it must raise MemoryError with any
 # thread count. Run in a child: the failure this guards against is an abort.

@@ -279,6 +279,10 @@ void im2col(const Conv2dShape& s, const Dims& d, const T* x, RowBlock b, T* col,
   }
 }
 
+// Elements a PhaseSplit plane may exceed 4 input planes by (a small image's
+// padding) before the forward pass builds the column matrix instead.
+constexpr int64_t kSplitSlack = int64_t{1} << 16;
+
 // Scratch up to this size is kept per thread between calls (thread_workspace).
 constexpr int64_t kKeptWorkspaceBytes = int64_t{8} << 20;
 
@@ -1166,16 +1170,22 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* weight, const T* 
   }
   const Plan plan = plan_for(s, d);
   const PhaseSplit split(s);
-  const int64_t split_size = d.pointwise ? 0 : d.group_in * split.plane;
+  // A padding far beyond the image with a large stride would make the
+  // PhaseSplit copy many times x (most of it never read): such layers build
+  // the column matrix in row blocks instead, as the backward pass does.
+  const bool implicit = !d.pointwise && split.plane <= 4 * d.in_plane + kSplitSlack;
+  const int64_t split_size = implicit ? d.group_in * split.plane : 0;
+  const int64_t rows = rows_per_block(s, d, sizeof(T), plan.inner);
+  const int64_t block_size = d.pointwise || implicit ? 0 : d.col_rows * rows * s.out_w;
   for_each_chunk(plan.chunks, static_cast<int>(plan.chunks), [&](int64_t c) {
     // Kept per thread when small; a huge image gets its own buffer.
     std::vector<T> own;
-    T* split_x = nullptr;
-    if (split_size * static_cast<int64_t>(sizeof(T)) <= kKeptWorkspaceBytes) {
-      split_x = thread_workspace<T>(split_size);
+    T* scratch = nullptr;
+    if ((split_size + block_size) * static_cast<int64_t>(sizeof(T)) <= kKeptWorkspaceBytes) {
+      scratch = thread_workspace<T>(split_size + block_size);
     } else {
-      own.resize(static_cast<size_t>(split_size));
-      split_x = own.data();
+      own.resize(static_cast<size_t>(split_size + block_size));
+      scratch = own.data();
     }
     for (int64_t n = chunk_begin(c, plan.chunks, s.batch); n < chunk_begin(c + 1, plan.chunks, s.batch); ++n) {
       for (int64_t g = 0; g < s.groups; ++g) {
@@ -1187,8 +1197,16 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* weight, const T* 
                d.out_plane);
           continue;
         }
-        split.fill(s, d, x_g, split_x, plan.inner);
-        const ColumnSource<T> columns{&s, &d, &split, split_x};
+        if (!implicit) {
+          for_each_row_block(s, rows, [&](RowBlock b) {
+            im2col(s, d, x_g, b, scratch, plan.inner);
+            gemm(false, false, d.group_out, b.cols(s), d.col_rows, T(1), w_g, d.col_rows, scratch, b.cols(s), T(0),
+                 y_g + b.first * s.out_w, d.out_plane);
+          });
+          continue;
+        }
+        split.fill(s, d, x_g, scratch, plan.inner);
+        const ColumnSource<T> columns{&s, &d, &split, scratch};
         gemm(d.group_out, d.out_plane, d.col_rows, w_g, d.col_rows, ImplicitB<T>{&fill_columns<T>, &columns}, y_g,
              d.out_plane);
       }
