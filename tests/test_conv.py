@@ -496,8 +496,9 @@ def test_read_only_inputs_are_fine():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_padding_far_beyond_the_image_with_a_large_stride(dtype):
     """The forward pass copies each image zero-padded and split by stride phase; where that copy
-    would be many times the image (padding far past it, a large stride), it builds the column
-    matrix instead: same results as the reference, and no padded copy of gigabytes."""
+    would be many times the image (padding far past it, a large stride), and for strided 1x1
+    kernels, it builds the column matrix instead: same results as the reference, and no padded
+    copy of gigabytes."""
     rng = np.random.default_rng(11)
     x, w, b = (a.astype(dtype) for a in make_case(rng, 2, 3, 4, (2, 2), (3, 3), 1))
     kw_args = dict(stride=47, padding=140)
