@@ -2,13 +2,14 @@
 // group g of one sample, with col the (C_in/groups * KH * KW, OH * OW) column
 // matrix of x and W_g the (C_out/groups, C_in/groups * KH * KW) weights:
 //   y_g = W_g col,   dW_g = sum over samples of dy_g col^T,   dx = col2im(W_g^T dy_g).
-// The forward pass never builds col: the GEMM packs it strip by strip straight
-// from a zero-padded, stride-phase-split copy of the image (an implicit GEMM,
-// see PhaseSplit and fill_columns), so every tap is a contiguous copy. The
-// backward pass builds col (im2col) in blocks of whole output rows small
-// enough to stay in L2 (RowBlock, l2_bytes), so each GEMM reads columns just
-// written instead of a matrix of megabytes back from memory; its products
-// split along the output pixels.
+// The forward pass of a kernel with several taps never builds col: the GEMM
+// packs it strip by strip straight from a zero-padded, stride-phase-split copy
+// of the image (an implicit GEMM, see PhaseSplit and fill_columns), so every
+// tap is a contiguous copy. The backward pass (and the forward of strided 1x1
+// kernels) builds col (im2col) in blocks of whole output rows small enough to
+// stay in L2 (RowBlock, l2_bytes), so each GEMM reads columns just written
+// instead of a matrix of megabytes back from memory; its products split along
+// the output pixels.
 // A 1x1 convolution with stride 1 and no padding needs no im2col: x is col.
 // Stride-1 convolutions with few channels per group (on AVX2 also up to 128,
 // when the zero-padded image fits in L2) skip the column matrix: the direct
