@@ -183,19 +183,19 @@ struct Blocked {
     }
   }
 
+  using KernelFn = void (*)(int64_t, const T*, int64_t, int64_t, const T*, int64_t, T, T, T*, int64_t);
+
   // Kernels for tiles of fewer than MR rows (the last rows of C: M is rarely a
   // multiple of MR) but all NR columns, on packed operands, indexed by rows - 1:
   // straight into C, at the full tiles' speed per row.
-  using PackedKernelFn = void (*)(int64_t, const T*, int64_t, int64_t, const T*, int64_t, T, T, T*, int64_t);
   template <std::size_t... I>
-  static const PackedKernelFn* row_edge_kernels(std::index_sequence<I...>) {
-    static const PackedKernelFn table[] = {&micro_kernel<int64_t(I) + 1, NV, true, true>...};
+  static const KernelFn* row_edge_kernels(std::index_sequence<I...>) {
+    static const KernelFn table[] = {&micro_kernel<int64_t(I) + 1, NV, true, true>...};
     return table;
   }
 
   // Kernels for the other ragged edge tiles, indexed by (rows - 1) * NV +
   // (vectors - 1); all strides at run time.
-  using KernelFn = void (*)(int64_t, const T*, int64_t, int64_t, const T*, int64_t, T, T, T*, int64_t);
   template <std::size_t... I>
   static const KernelFn* edge_kernels(std::index_sequence<I...>) {
     static const KernelFn table[] = {
