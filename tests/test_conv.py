@@ -164,6 +164,15 @@ CASES = [
     (2, 128, 128, (5, 6), (3, 3), 1, 1, 1, 2),  # groups of 64
     (2, 40, 64, (43, 41), (3, 3), 1, 1, 1, 1),  # several blocks per image, one spanning both images
     (1, 31, 64, (6, 6), (3, 3), 1, 1, 1, 1),  # 31 input channels: not Winograd
+    # Small output planes: one GEMM takes several images side by side (up to 512 columns), the last
+    # GEMM of a batch with fewer of them.
+    (13, 8, 6, (7, 7), (1, 1), 1, 0, 1, 1),  # pointwise: 11 + 2 images of 49 pixels
+    (13, 6, 8, (13, 13), (3, 3), 2, 1, 1, 2),  # implicit columns, 7x7 out: 11 + 2 images, groups
+    (13, 8, 4, (9, 9), (1, 1), 2, 0, 1, 1),  # strided 1x1: 13 images of 25 pixels in one GEMM
+    # dweight: fewer pixels (16) than output channels (40): summed as dW, not dW^T; and the
+    # transposed sum put back in ragged 32x32 tiles (153 x 33).
+    (1, 8, 40, (7, 7), (3, 3), 2, 1, 1, 1),
+    (2, 17, 33, (16, 15), (3, 3), 2, 1, 1, 1),
 ]
 
 

@@ -232,19 +232,44 @@ int64_t rows_per_block(const Conv2dShape& s, const Dims& d, std::size_t elem_siz
   return (s.out_h + blocks - 1) / blocks;
 }
 
+// dst (cols x rows) = src^T for src (rows x cols), through a square tile in
+// L1 read and written a whole row at a time. Rows of a weight gradient lie a
+// multiple of 2 KiB apart (512 floats, 4608), so a tile's rows share a few
+// sets of the L1: transposed in place element by element, a 4608 x 512 weight
+// gradient kept a layer's backward waiting on memory for a third of its time.
+template <typename T>
+void transpose(const T* src, int64_t rows, int64_t cols, T* dst) {
+  constexpr int64_t kTile = 32;
+  T tile[kTile][kTile];
+  for (int64_t i0 = 0; i0 < rows; i0 += kTile)
+    for (int64_t j0 = 0; j0 < cols; j0 += kTile) {
+      const int64_t m = std::min(kTile, rows - i0), n = std::min(kTile, cols - j0);
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) tile[j][i] = src[(i0 + i) * cols + j0 + j];
+      for (int64_t j = 0; j < n; ++j) std::copy(tile[j], tile[j] + m, dst + (j0 + j) * rows + i0);
+    }
+}
+
 // dW_g (+)= dy_g[:, block] col^T over k pixels, into out: dW_g itself
 // (group_out x col_rows) or, `transposed`, dW_g^T = col dy_g[:, block]^T
 // (col_rows x group_out). The GEMM packs its A row by row but gathers a
-// transposed B with a stride, so the larger of the two operands goes in as A.
+// transposed B with a stride, so the larger of the two operands goes in as A,
+// unless a slice has fewer pixels (its sum's depth) than output channels: then
+// transposing dW_g^T back (col_rows x group_out elements) costs more than
+// gathering col (col_rows x pixels).
 // Measured on Zen 3, 1 thread: 3x3 convs with 32-64 channels (col 288-576
 // rows) ran at 90 GFLOP/s transposed against 54-72 not; a 1x1 conv 64 -> 256
-// lost 20% transposed.
-bool weight_gradient_transposed(const Dims& d) { return d.col_rows >= d.group_out; }
+// lost 20% transposed. On Zen 4, 3x3 convs with 512 channels at 7x7, 1
+// thread: batch 1 3.2 ms against 13.8 transposed; stride 2, batch 8 (128
+// pixels): 7.7 against 11.4; stride 2, batch 32 (512 pixels): 39.4 against 33.7.
+bool weight_gradient_transposed(const Dims& d, int64_t slice_pixels) {
+  return d.col_rows >= d.group_out && slice_pixels >= d.group_out;
+}
 
 template <typename T>
-void weight_gradient_gemm(const Dims& d, int64_t k, const T* dy, int64_t ld_dy, const T* col, int64_t ld_col, T beta,
-                          T* out) {
-  if (weight_gradient_transposed(d))
+void weight_gradient_gemm(const Dims& d, bool transposed, int64_t k, const T* dy, int64_t ld_dy, const T* col,
+                          int64_t ld_col, T beta, T* out) {
+  if (transposed)
     gemm(false, true, d.col_rows, d.group_out, k, T(1), col, ld_col, dy, ld_dy, beta, out, d.group_out);
   else
     gemm(false, true, d.group_out, d.col_rows, k, T(1), dy, ld_dy, col, ld_col, beta, out, d.col_rows);
@@ -257,16 +282,17 @@ void for_each_row_block(const Conv2dShape& s, int64_t rows, const Body& body) {
 }
 
 // Columns [b.first * out_w, b.last * out_w) of the column matrix of one group
-// of one sample (x points at the group's first channel), into col with rows of
-// b.cols(s): row (c, kh, kw), column (oh, ow) holds
+// of one sample (x points at the group's first channel), into col with rows
+// ld apart: row (c, kh, kw), column (oh, ow) holds
 // x[c, oh * stride_h - pad_h + kh * dilation_h, ow * stride_w - pad_w + kw * dilation_w], 0 in the padding.
 template <typename T>
-void im2col(const Conv2dShape& s, const Dims& d, const T* x, RowBlock b, T* col, [[maybe_unused]] int threads) {
+void im2col(const Conv2dShape& s, const Dims& d, const T* x, RowBlock b, T* col, int64_t ld,
+            [[maybe_unused]] int threads) {
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
   for (int64_t r = 0; r < d.col_rows; ++r) {
     const int64_t c = r / d.taps;
     const Tap tap = tap_at(s, r % d.taps / s.kernel_w, r % s.kernel_w);
-    T* row = col + r * b.cols(s);
+    T* row = col + r * ld;
     for (int64_t oh = b.first; oh < b.last; ++oh, row += s.out_w) {
       const int64_t ih = oh * s.stride_h + tap.row_offset;
       if (ih < 0 || ih >= s.in_h || tap.len() == 0) {
@@ -280,12 +306,44 @@ void im2col(const Conv2dShape& s, const Dims& d, const T* x, RowBlock b, T* col,
   }
 }
 
+// The planes of `samples` samples (channels planes of size plane each, the
+// samples `sample` elements apart from src) side by side: plane c of sample i
+// at dst + c * samples * plane + i * plane. scatter_planes is its inverse.
+template <typename T>
+void gather_planes(const T* src, int64_t samples, int64_t channels, int64_t plane, int64_t sample, T* dst) {
+  for (int64_t i = 0; i < samples; ++i)
+    for (int64_t c = 0; c < channels; ++c)
+      std::copy(src + i * sample + c * plane, src + i * sample + (c + 1) * plane, dst + (c * samples + i) * plane);
+}
+
+template <typename T>
+void scatter_planes(const T* src, int64_t samples, int64_t channels, int64_t plane, int64_t sample, T* dst) {
+  for (int64_t i = 0; i < samples; ++i)
+    for (int64_t c = 0; c < channels; ++c)
+      std::copy(src + (c * samples + i) * plane, src + (c * samples + i + 1) * plane, dst + i * sample + c * plane);
+}
+
 // Elements a PhaseSplit plane may exceed 4 input planes by (a small image's
 // padding) before the forward pass builds the column matrix instead.
 constexpr int64_t kSplitSlack = int64_t{1} << 16;
 
 // Scratch up to this size is kept per thread between calls (thread_workspace).
 constexpr int64_t kKeptWorkspaceBytes = int64_t{8} << 20;
+
+// Output pixels below which one GEMM takes several samples of a slice, their
+// columns side by side: a GEMM per sample of ResNet's 14x14 and 7x7 layers
+// (196 and 49 columns, 16 after a stride) leaves the micro-kernel's tiles
+// ragged and reads the weights again for every few columns.
+constexpr int64_t kFoldColumns = 512;
+
+// Samples per GEMM, at most `slice` (the samples of a slice): enough for
+// kFoldColumns columns while their column matrix (which the backward pass
+// builds) stays within the kept workspace.
+int64_t samples_per_gemm(const Dims& d, int64_t slice, std::size_t elem_size) {
+  if (d.out_plane >= kFoldColumns) return 1;
+  const int64_t fit = kKeptWorkspaceBytes / std::max<int64_t>(d.col_rows * d.out_plane * static_cast<int64_t>(elem_size), 1);
+  return std::clamp<int64_t>(std::min(ceil_div(kFoldColumns, d.out_plane), fit), 1, slice);
+}
 
 // A buffer of at least `size` elements for the calling thread, kept for its
 // later calls: freshly mapped pages cost 7-10% of a layer's time in page
@@ -355,15 +413,20 @@ struct PhaseSplit {
   }
 };
 
-// The column matrix of one group of one sample (see im2col) as the GEMM's
-// implicit B: each narrow strip of columns the GEMM packs is copied straight
-// from a PhaseSplit of the input, so the matrix is never written out whole.
+// The column matrices (see im2col) of one group of consecutive samples, side
+// by side, as the GEMM's implicit B: each narrow strip of columns the GEMM
+// packs is copied straight from a layout of the input in which every tap of
+// an output row is one contiguous run (a PhaseSplit, or x itself for a
+// pointwise kernel), so the matrix is never written out whole. Column j is
+// pixel j % out_plane of sample j / out_plane; tap t of input channel c of its
+// output (oh, ow) lies at
+//   src + sample * image + c * plane + tap_offsets[t] + oh * row_step + ow.
 template <typename T>
 struct ColumnSource {
-  const Conv2dShape* s;
-  const Dims* d;
-  const PhaseSplit* split;
-  const T* src;  // the PhaseSplit input
+  const T* src;
+  int64_t image, plane, row_step;
+  const int64_t* tap_offsets;
+  int64_t taps, out_w, out_plane;
 };
 
 // Rows [k0, k0 + kc) x columns [j0, j0 + n) of a ColumnSource's matrix into
@@ -372,34 +435,34 @@ struct ColumnSource {
 template <typename T>
 void fill_columns(const void* context, int64_t k0, int64_t kc, int64_t j0, int64_t n, T* dst, int64_t ld) {
   const ColumnSource<T>& cs = *static_cast<const ColumnSource<T>*>(context);
-  const Conv2dShape& s = *cs.s;
-  const int64_t taps = cs.d->taps;
-  const int64_t* tap_offsets = cs.split->tap_offsets.data();
   for (int64_t j = j0; j < j0 + n;) {
-    const int64_t oh = j / s.out_w, ow = j % s.out_w, len = std::min(s.out_w - ow, j0 + n - j);
-    const T* base = cs.src + oh * s.stride_h * cs.split->row + ow;
+    const int64_t pixel = j % cs.out_plane, oh = pixel / cs.out_w, ow = pixel % cs.out_w;
+    const int64_t len = std::min(cs.out_w - ow, j0 + n - j);
+    const T* base = cs.src + j / cs.out_plane * cs.image + oh * cs.row_step + ow;
     T* run = dst + (j - j0);
-    for (int64_t k = 0, c = k0 / taps, t = k0 % taps; k < kc; ++k, run += ld) {
-      const T* __restrict from = base + c * cs.split->plane + tap_offsets[t];
+    for (int64_t k = 0, c = k0 / cs.taps, t = k0 % cs.taps; k < kc; ++k, run += ld) {
+      const T* __restrict from = base + c * cs.plane + cs.tap_offsets[t];
       T* __restrict to = run;
       for (int64_t i = 0; i < len; ++i) to[i] = from[i];
-      if (++t == taps) t = 0, ++c;
+      if (++t == cs.taps) t = 0, ++c;
     }
     j += len;
   }
 }
 
-// The adjoint of im2col for one block: every column entry is added to dx
-// (the group's first channel of one sample) at the pixel it came from.
+// The adjoint of im2col for one block (col's rows ld apart): every column
+// entry is added to dx (the group's first channel of one sample) at the pixel
+// it came from.
 template <typename T>
-void col2im(const Conv2dShape& s, const Dims& d, const T* col, RowBlock b, T* dx, [[maybe_unused]] int threads) {
+void col2im(const Conv2dShape& s, const Dims& d, const T* col, int64_t ld, RowBlock b, T* dx,
+            [[maybe_unused]] int threads) {
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
   for (int64_t c = 0; c < d.group_in; ++c) {
     T* plane = dx + c * d.in_plane;
     for (int64_t t = 0; t < d.taps; ++t) {
       const Tap tap = tap_at(s, t / s.kernel_w, t % s.kernel_w);
       if (tap.len() == 0) continue;
-      const T* row = col + (c * d.taps + t) * b.cols(s);
+      const T* row = col + (c * d.taps + t) * ld;
       for (int64_t oh = b.first; oh < b.last; ++oh) {
         const int64_t ih = oh * s.stride_h + tap.row_offset;
         if (ih < 0 || ih >= s.in_h) continue;
@@ -795,23 +858,39 @@ struct WinogradShape {
 };
 
 // U[e][o][i] = (G g G^T)[e] for the 3x3 filters g[r][c] = filter(o, i, r, c).
+// Filters go kFilterBlock at a time along i, gathered tap by tap, so that the
+// arithmetic and the stores run across them in vectors; threads over o. (One
+// at a time in scalar code, 512 -> 512 channels took 8 ms per call, more than
+// the layer's GEMMs for 8 images of 7x7.)
 template <typename T, typename Filter>
-std::vector<T> winograd_filters(int64_t out, int64_t in, const Filter& filter) {
+std::vector<T> winograd_filters(int64_t out, int64_t in, const Filter& filter, [[maybe_unused]] int threads) {
+  constexpr int64_t kFilterBlock = 16;
   std::vector<T> u(static_cast<size_t>(kWinogradElements * out * in));
+  T* const u0 = u.data();
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
   for (int64_t o = 0; o < out; ++o)
-    for (int64_t i = 0; i < in; ++i) {
-      T gg[4][3];  // G g
-      for (int64_t c = 0; c < 3; ++c) {
-        const T g0 = filter(o, i, 0, c), g1 = filter(o, i, 1, c), g2 = filter(o, i, 2, c);
-        gg[0][c] = g0;
-        gg[1][c] = (g0 + g1 + g2) / 2;
-        gg[2][c] = (g0 - g1 + g2) / 2;
-        gg[3][c] = g2;
-      }
+    for (int64_t i0 = 0; i0 < in; i0 += kFilterBlock) {
+      const int64_t n = std::min(kFilterBlock, in - i0);
+      T g[3][3][kFilterBlock], gg[4][3][kFilterBlock];  // g, then G g
+      for (int64_t r = 0; r < 3; ++r)
+        for (int64_t c = 0; c < 3; ++c)
+          for (int64_t j = 0; j < n; ++j) g[r][c][j] = filter(o, i0 + j, r, c);
+      for (int64_t c = 0; c < 3; ++c)
+        for (int64_t j = 0; j < n; ++j) {
+          gg[0][c][j] = g[0][c][j];
+          gg[1][c][j] = (g[0][c][j] + g[1][c][j] + g[2][c][j]) / 2;
+          gg[2][c][j] = (g[0][c][j] - g[1][c][j] + g[2][c][j]) / 2;
+          gg[3][c][j] = g[2][c][j];
+        }
       for (int64_t r = 0; r < 4; ++r) {
-        const T row[4] = {gg[r][0], (gg[r][0] + gg[r][1] + gg[r][2]) / 2, (gg[r][0] - gg[r][1] + gg[r][2]) / 2,
-                          gg[r][2]};
-        for (int64_t c = 0; c < 4; ++c) u[static_cast<size_t>(((r * 4 + c) * out + o) * in + i)] = row[c];
+        T* const row = u0 + (r * 4 * out + o) * in + i0;  // U[r * 4 + c] at row + c * out * in
+        const int64_t e = out * in;
+        for (int64_t j = 0; j < n; ++j) {
+          row[j] = gg[r][0][j];
+          row[e + j] = (gg[r][0][j] + gg[r][1][j] + gg[r][2][j]) / 2;
+          row[2 * e + j] = (gg[r][0][j] - gg[r][1][j] + gg[r][2][j]) / 2;
+          row[3 * e + j] = gg[r][2][j];
+        }
       }
     }
   return u;
@@ -937,13 +1016,17 @@ void winograd_transform_input(const WinogradShape& c, const WinogradBlock& b, co
 }
 
 // Tile rows per block: the block's two transformed operands (16 x (in + out)
-// x tiles) in the core's L2, whole tile rows making a
-// multiple of 32 tiles where that fits: the widest GEMM register tile (32
-// floats with AVX-512), so that no GEMM ends in a narrow edge tile.
+// x tiles) in the core's L2, but at least kWinogradMinTiles tiles, whole tile
+// rows making a multiple of 32 tiles where that fits: the widest GEMM register
+// tile (32 floats with AVX-512), so that no GEMM ends in a narrow edge tile.
+// The floor is for many channels: 512 -> 512 at 7x7, batch 32, forward, 1
+// thread on Zen 4, ran at 71 GFLOP/s (as direct multiply-adds) with blocks of
+// 16 tiles (L2-sized; GEMMs of 16 columns), 106-117 with 64-512.
+constexpr int64_t kWinogradMinTiles = 128;
 int64_t winograd_rows_per_block(const WinogradShape& c, std::size_t elem_size) {
   const int64_t tiles_w = c.tiles_w();
   const int64_t row_bytes = kWinogradElements * (c.in + c.out) * tiles_w * static_cast<int64_t>(elem_size);
-  const int64_t rows = std::max<int64_t>(1, l2_bytes() / row_bytes);
+  const int64_t rows = std::max<int64_t>(ceil_div(kWinogradMinTiles, tiles_w), l2_bytes() / row_bytes);
   const int64_t step = 32 / std::gcd(int64_t{32}, tiles_w);
   return rows >= step ? rows / step * step : rows;
 }
@@ -1086,9 +1169,24 @@ bool all_finite(const T* p, int64_t n) {
 // paths and keep IEEE results. (A NaN stays where it would be: every output of
 // F(2x2, 3x3) combines only the inputs under its own window; the scans cost
 // about 1% of the layer.)
+// The call also needs enough output tiles for what it saves on them to pay for
+// transforming every filter (a pass over 16 x in x out elements, bound by
+// memory): one per kWinogradFiltersPerTile filters (in x out). Measured on
+// Zen 4, 1 thread, 3x3 at 7x7 (16 tiles per image), forward, Winograd against
+// the GEMM path: 512 -> 512 channels, batch 1 / 2 / 4 / 8 (16-128 tiles, 128
+// needed): 6.2 / 7.3 / 10.7 / 16.5 ms against 3.2 / 5.3 / 9.9 / 18.9; 256 ->
+// 256 (32 needed), batch 1 / 2 / 4: 1.27 / 1.29 / 2.1 against 0.75 / 1.38 /
+// 2.56; at 14x14 (49 tiles), batch 1: 256 channels 2.44 / 2.38, 128 channels
+// 0.72 / 0.78.
+constexpr int64_t kWinogradFiltersPerTile = 2048;
+
 bool winograd_geometry(const Conv2dShape& s, const Dims& d) {
+  const double tiles = static_cast<double>(s.batch) * static_cast<double>(ceil_div(s.out_h, 2)) *
+                       static_cast<double>(ceil_div(s.out_w, 2));
+  const double filters = static_cast<double>(d.group_in) * static_cast<double>(d.group_out);
   return s.kernel_h == 3 && s.kernel_w == 3 && s.stride_h == 1 && s.stride_w == 1 && s.dilation_h == 1 &&
-         s.dilation_w == 1 && std::min(d.group_in, d.group_out) >= kWinogradMinChannels;
+         s.dilation_w == 1 && std::min(d.group_in, d.group_out) >= kWinogradMinChannels &&
+         tiles * kWinogradFiltersPerTile >= filters;
 }
 
 // The forward pass as Winograd's correlation of x (one group at a time).
@@ -1103,7 +1201,7 @@ void winograd_forward(const Conv2dShape& s, const Dims& d, const T* x, const T* 
     const T* w_g = weight + g * d.group_out * d.col_rows;
     const std::vector<T> u = winograd_filters<T>(d.group_out, d.group_in, [&](int64_t o, int64_t i, int64_t r, int64_t c) {
       return w_g[(o * d.group_in + i) * 9 + r * 3 + c];
-    });
+    }, plan.threads);
     winograd_correlate(winograd_forward_shape(s, d), x + g * d.group_in * d.in_plane, s.in_channels * d.in_plane,
                        u.data(), bias != nullptr ? bias + g * d.group_out : nullptr, y + g * d.group_out * d.out_plane,
                        s.out_channels * d.out_plane, plan.threads, plan.chunks);
@@ -1120,7 +1218,7 @@ void winograd_input_grad(const Conv2dShape& s, const Dims& d, const T* dy, const
     const T* w_g = weight + g * d.group_out * d.col_rows;
     const std::vector<T> u = winograd_filters<T>(d.group_in, d.group_out, [&](int64_t i, int64_t o, int64_t r, int64_t k) {
       return w_g[(o * d.group_in + i) * 9 + (2 - r) * 3 + (2 - k)];
-    });
+    }, plan.threads);
     winograd_correlate(c, dy + g * d.group_out * d.out_plane, s.out_channels * d.out_plane, u.data(),
                        static_cast<const T*>(nullptr), dx + g * d.group_in * d.in_plane, s.in_channels * d.in_plane,
                        plan.threads, plan.chunks);
@@ -1171,17 +1269,24 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* weight, const T* 
   }
   const Plan plan = plan_for(s, d);
   const PhaseSplit split(s);
-  // The implicit GEMM pays where taps overlap. A 1x1 kernel with a stride
-  // builds its (subsampled) column matrix instead: 256 -> 128 channels at
-  // 56x56, stride 2, batch 8, caches flushed between calls: 6.6 ms against
-  // 8.3 at 1 thread, 3.3 against 4.1 at 2 (3x3 stride 2, 64 -> 128 at 56x56:
-  // 11.6 ms implicit against 12.7). So does a padding far beyond the image
-  // with a large stride, whose PhaseSplit copy would be many times x (most of
-  // it never read).
-  const bool implicit = !d.pointwise && d.taps > 1 && split.plane <= 4 * d.in_plane + kSplitSlack;
-  const int64_t split_size = implicit ? d.group_in * split.plane : 0;
+  // The implicit GEMM pays where taps overlap, or where it takes several
+  // samples at once. A 1x1 kernel with a stride on a large plane builds its
+  // (subsampled) column matrix instead: 256 -> 128 channels at 56x56, stride
+  // 2, batch 8, caches flushed between calls: 6.6 ms against 8.3 at 1 thread,
+  // 3.3 against 4.1 at 2 (3x3 stride 2, 64 -> 128 at 56x56: 11.6 ms implicit
+  // against 12.7). So does a padding far beyond the image with a large
+  // stride, whose PhaseSplit copy would be many times x (most of it never read).
+  const bool split_fits = split.plane <= 4 * d.in_plane + kSplitSlack;
+  const int64_t fold =
+      d.pointwise || split_fits ? samples_per_gemm(d, ceil_div(s.batch, plan.chunks), sizeof(T)) : 1;
+  const bool implicit = !d.pointwise && split_fits && (d.taps > 1 || fold > 1);
+  const int64_t split_size = implicit ? fold * d.group_in * split.plane : 0;
   const int64_t rows = rows_per_block(s, d, sizeof(T), plan.inner);
-  const int64_t block_size = d.pointwise || implicit ? 0 : d.col_rows * rows * s.out_w;
+  // The column block of the explicit path, or the folded samples' product.
+  const int64_t block_size = fold > 1 ? d.group_out * fold * d.out_plane
+                             : d.pointwise || implicit ? 0
+                                                        : d.col_rows * rows * s.out_w;
+  static constexpr int64_t kNoTapOffset = 0;
   for_each_chunk(plan.chunks, static_cast<int>(plan.chunks), [&](int64_t c) {
     // Kept per thread when small; a huge image gets its own buffer.
     std::vector<T> own;
@@ -1192,32 +1297,54 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* weight, const T* 
       own.resize(static_cast<size_t>(split_size + block_size));
       scratch = own.data();
     }
-    for (int64_t n = chunk_begin(c, plan.chunks, s.batch); n < chunk_begin(c + 1, plan.chunks, s.batch); ++n) {
+    T* const block = scratch + split_size;
+    const int64_t end = chunk_begin(c + 1, plan.chunks, s.batch);
+    for (int64_t n0 = chunk_begin(c, plan.chunks, s.batch); n0 < end; n0 += fold) {
+      const int64_t samples = std::min(fold, end - n0), cols = samples * d.out_plane;
       for (int64_t g = 0; g < s.groups; ++g) {
-        const T* x_g = x + (n * s.in_channels + g * d.group_in) * d.in_plane;
+        const T* x_g = x + (n0 * s.in_channels + g * d.group_in) * d.in_plane;
         const T* w_g = weight + g * d.group_out * d.col_rows;
-        T* y_g = y + (n * s.out_channels + g * d.group_out) * d.out_plane;
-        if (d.pointwise) {
-          gemm(false, false, d.group_out, d.out_plane, d.col_rows, T(1), w_g, d.col_rows, x_g, d.out_plane, T(0), y_g,
-               d.out_plane);
-          continue;
-        }
-        if (!implicit) {
+        T* y_g = y + (n0 * s.out_channels + g * d.group_out) * d.out_plane;
+        // Folded samples' products go to the block, then to y with the bias.
+        T* const out = fold > 1 ? block : y_g;
+        if (d.pointwise && samples == 1) {
+          gemm(false, false, d.group_out, d.out_plane, d.col_rows, T(1), w_g, d.col_rows, x_g, d.out_plane, T(0), out,
+               cols);
+        } else if (d.pointwise) {
+          const ColumnSource<T> columns{x_g,     s.in_channels * d.in_plane, d.in_plane, s.in_w, &kNoTapOffset, 1,
+                                        s.out_w, d.out_plane};
+          gemm(d.group_out, cols, d.col_rows, w_g, d.col_rows, ImplicitB<T>{&fill_columns<T>, &columns}, out, cols);
+        } else if (implicit) {
+          for (int64_t i = 0; i < samples; ++i)
+            split.fill(s, d, x_g + i * s.in_channels * d.in_plane, scratch + i * d.group_in * split.plane, plan.inner);
+          const ColumnSource<T> columns{scratch,
+                                        d.group_in * split.plane,
+                                        split.plane,
+                                        s.stride_h * split.row,
+                                        split.tap_offsets.data(),
+                                        d.taps,
+                                        s.out_w,
+                                        d.out_plane};
+          gemm(d.group_out, cols, d.col_rows, w_g, d.col_rows, ImplicitB<T>{&fill_columns<T>, &columns}, out, cols);
+        } else {
           for_each_row_block(s, rows, [&](RowBlock b) {
-            im2col(s, d, x_g, b, scratch, plan.inner);
-            gemm(false, false, d.group_out, b.cols(s), d.col_rows, T(1), w_g, d.col_rows, scratch, b.cols(s), T(0),
+            im2col(s, d, x_g, b, block, b.cols(s), plan.inner);
+            gemm(false, false, d.group_out, b.cols(s), d.col_rows, T(1), w_g, d.col_rows, block, b.cols(s), T(0),
                  y_g + b.first * s.out_w, d.out_plane);
           });
-          continue;
         }
-        split.fill(s, d, x_g, scratch, plan.inner);
-        const ColumnSource<T> columns{&s, &d, &split, scratch};
-        gemm(d.group_out, d.out_plane, d.col_rows, w_g, d.col_rows, ImplicitB<T>{&fill_columns<T>, &columns}, y_g,
-             d.out_plane);
+        if (fold == 1) continue;
+        for (int64_t i = 0; i < samples; ++i)
+          for (int64_t co = 0; co < d.group_out; ++co) {
+            const T* from = block + co * cols + i * d.out_plane;
+            T* to = y_g + (i * s.out_channels + co) * d.out_plane;
+            const T b = bias != nullptr ? bias[g * d.group_out + co] : T(0);
+            for (int64_t p = 0; p < d.out_plane; ++p) to[p] = from[p] + b;
+          }
       }
-      if (bias == nullptr) continue;
+      if (bias == nullptr || fold > 1) continue;
       for (int64_t co = 0; co < s.out_channels; ++co) {
-        T* plane = y + (n * s.out_channels + co) * d.out_plane;
+        T* plane = y + (n0 * s.out_channels + co) * d.out_plane;
         for (int64_t i = 0; i < d.out_plane; ++i) plane[i] += bias[co];
       }
     }
@@ -1254,58 +1381,83 @@ void conv2d_backward(const Conv2dShape& s, const T* dy, const T* x, const T* wei
 
   const Plan plan = plan_for(s, d);
   const int64_t weight_size = s.out_channels * d.col_rows;
-  const int64_t rows = rows_per_block(s, d, sizeof(T), plan.inner);
-  const int64_t block_size = d.pointwise ? 0 : d.col_rows * rows * s.out_w;
-  std::vector<T> cols(static_cast<size_t>(plan.chunks * block_size));
+  const int64_t fold = samples_per_gemm(d, ceil_div(s.batch, plan.chunks), sizeof(T));
+  const int64_t rows = fold > 1 ? s.out_h : rows_per_block(s, d, sizeof(T), plan.inner);
+  // Per slice: the column block (for a pointwise kernel with folded samples,
+  // their x and then their dx), and the folded samples' dy side by side.
+  const int64_t fold_cols = fold * d.out_plane;
+  const int64_t col_size = d.pointwise && fold == 1 ? 0 : d.col_rows * (fold > 1 ? fold_cols : rows * s.out_w);
+  const int64_t dy_size = fold > 1 ? d.group_out * fold_cols : 0;
+  std::vector<T> scratch(static_cast<size_t>(plan.chunks * (col_size + dy_size)));
   // Slice 0 sums its weight gradient into dweight, slice c > 0 into partial
   // c - 1; the partials are then added in slice order, so the result does not
   // depend on how threads were scheduled.
   std::vector<T> partial(dweight != nullptr ? (plan.chunks - 1) * weight_size : 0);
   // Where the weight gradient is summed transposed (weight_gradient_gemm),
   // each slice sums into its own scratch, put back in weight order at its end.
-  const bool transposed = dweight != nullptr && weight_gradient_transposed(d);
+  const bool transposed =
+      dweight != nullptr && weight_gradient_transposed(d, ceil_div(s.batch, plan.chunks) * d.out_plane);
   std::vector<T> transposed_sums(transposed ? plan.chunks * weight_size : 0);
   for_each_chunk(plan.chunks, static_cast<int>(plan.chunks), [&](int64_t c) {
-    T* col = cols.data() + c * block_size;
+    T* col = scratch.data() + c * (col_size + dy_size);
+    T* dy_block = col + col_size;
     T* dw = c == 0 ? dweight : partial.data() + (c - 1) * weight_size;
     T* sums = transposed ? transposed_sums.data() + c * weight_size : dw;
     const int64_t begin = chunk_begin(c, plan.chunks, s.batch), end = chunk_begin(c + 1, plan.chunks, s.batch);
-    for (int64_t n = begin; n < end; ++n) {
+    for (int64_t n0 = begin; n0 < end; n0 += fold) {
+      const int64_t samples = std::min(fold, end - n0), cols = samples * d.out_plane;
       for (int64_t g = 0; g < s.groups; ++g) {
-        const T* x_g = x + (n * s.in_channels + g * d.group_in) * d.in_plane;
+        const T* x_g = x + (n0 * s.in_channels + g * d.group_in) * d.in_plane;
         const T* w_g = weight + g * d.group_out * d.col_rows;
-        const T* dy_g = dy + (n * s.out_channels + g * d.group_out) * d.out_plane;
+        const T* dy_g = dy + (n0 * s.out_channels + g * d.group_out) * d.out_plane;
         T* dw_g = dweight != nullptr ? sums + g * d.col_rows * d.group_out : nullptr;
-        T* dx_g = dx != nullptr ? dx + (n * s.in_channels + g * d.group_in) * d.in_plane : nullptr;
+        T* dx_g = dx != nullptr ? dx + (n0 * s.in_channels + g * d.group_in) * d.in_plane : nullptr;
+        // Folded samples: their planes side by side, rows `cols` apart.
+        if (fold > 1) {
+          gather_planes(dy_g, samples, d.group_out, d.out_plane, s.out_channels * d.out_plane, dy_block);
+          dy_g = dy_block;
+        }
         if (d.pointwise) {  // x is the column matrix and col2im the identity: the GEMMs read x and write dx
-          if (dw_g != nullptr)
-            weight_gradient_gemm(d, d.out_plane, dy_g, d.out_plane, x_g, d.out_plane, n == begin ? T(0) : T(1), dw_g);
-          if (dx_g != nullptr)
-            gemm(true, false, d.col_rows, d.out_plane, d.group_out, T(1), w_g, d.col_rows, dy_g, d.out_plane, T(0),
-                 dx_g, d.out_plane);
+          const T* x_cols = x_g;
+          if (fold > 1 && dw_g != nullptr) {
+            gather_planes(x_g, samples, d.group_in, d.in_plane, s.in_channels * d.in_plane, col);
+            x_cols = col;
+          }
+          if (dw_g != nullptr) weight_gradient_gemm(d, transposed, cols, dy_g, cols, x_cols, cols, n0 == begin ? T(0) : T(1), dw_g);
+          if (dx_g != nullptr) {
+            gemm(true, false, d.col_rows, cols, d.group_out, T(1), w_g, d.col_rows, dy_g, cols, T(0),
+                 fold > 1 ? col : dx_g, cols);
+            if (fold > 1) scatter_planes(col, samples, d.group_in, d.in_plane, s.in_channels * d.in_plane, dx_g);
+          }
           continue;
         }
-        if (dx_g != nullptr) std::fill(dx_g, dx_g + d.group_in * d.in_plane, T(0));  // col2im adds block by block
+        for (int64_t i = 0; i < samples && dx_g != nullptr; ++i) {  // col2im adds block by block
+          T* dx_i = dx_g + i * s.in_channels * d.in_plane;
+          std::fill(dx_i, dx_i + d.group_in * d.in_plane, T(0));
+        }
         for_each_row_block(s, rows, [&](RowBlock b) {
+          // With folded samples b is their whole planes, each sample's columns out_plane apart.
+          const int64_t ld = fold > 1 ? cols : b.cols(s), block_cols = fold > 1 ? cols : b.cols(s);
+          const int64_t ld_dy = fold > 1 ? cols : d.out_plane;
           // dW_g sums over the sample's pixels block by block, from zero at the slice's first sample.
           if (dw_g != nullptr) {
-            im2col(s, d, x_g, b, col, plan.inner);
-            weight_gradient_gemm(d, b.cols(s), dy_g + b.first * s.out_w, d.out_plane, col, b.cols(s),
-                                 n == begin && b.first == 0 ? T(0) : T(1), dw_g);
+            for (int64_t i = 0; i < samples; ++i)
+              im2col(s, d, x_g + i * s.in_channels * d.in_plane, b, col + i * d.out_plane, ld, plan.inner);
+            weight_gradient_gemm(d, transposed, block_cols, dy_g + b.first * s.out_w, ld_dy, col, ld,
+                                 n0 == begin && b.first == 0 ? T(0) : T(1), dw_g);
           }
           if (dx_g != nullptr) {
-            gemm(true, false, d.col_rows, b.cols(s), d.group_out, T(1), w_g, d.col_rows, dy_g + b.first * s.out_w,
-                 d.out_plane, T(0), col, b.cols(s));
-            col2im(s, d, col, b, dx_g, plan.inner);
+            gemm(true, false, d.col_rows, block_cols, d.group_out, T(1), w_g, d.col_rows, dy_g + b.first * s.out_w,
+                 ld_dy, T(0), col, ld);
+            for (int64_t i = 0; i < samples; ++i)
+              col2im(s, d, col + i * d.out_plane, ld, b, dx_g + i * s.in_channels * d.in_plane, plan.inner);
           }
         });
       }
     }
     if (!transposed) return;
     for (int64_t g = 0; g < s.groups; ++g)
-      for (int64_t co = 0; co < d.group_out; ++co)
-        for (int64_t r = 0; r < d.col_rows; ++r)
-          dw[(g * d.group_out + co) * d.col_rows + r] = sums[(g * d.col_rows + r) * d.group_out + co];
+      transpose(sums + g * d.col_rows * d.group_out, d.col_rows, d.group_out, dw + g * d.group_out * d.col_rows);
   });
   if (dweight != nullptr) add_partials(dweight, partial.data(), plan.chunks, weight_size);
 }
