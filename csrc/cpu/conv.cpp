@@ -331,17 +331,25 @@ constexpr int64_t kSplitSlack = int64_t{1} << 16;
 constexpr int64_t kKeptWorkspaceBytes = int64_t{8} << 20;
 
 // Output pixels below which one GEMM takes several samples of a slice, their
-// columns side by side: a GEMM per sample of ResNet's 14x14 and 7x7 layers
-// (196 and 49 columns, 16 after a stride) leaves the micro-kernel's tiles
-// ragged and reads the weights again for every few columns.
+// columns side by side, up to kFoldColumns: a GEMM per sample of ResNet's 7x7
+// layers (49 columns, 16 after a stride) leaves the micro-kernel's tiles
+// ragged and reads the weights again for every few columns. Measured on Zen 4,
+// 1 thread, batch 8, ms per sample / folded: 3x3 stride 2, 256 channels at
+// 14x14 (49 pixels out) 7.8 / 6.7 forward; 1x1 512 channels at 7x7 2.7 / 2.3
+// forward, 5.0 / 4.5 backward; but 1x1 128 channels at 14x14 (196 pixels)
+// 0.69 / 0.89 forward: the extra pass over the output costs more there.
+constexpr int64_t kFoldBelow = 128;
 constexpr int64_t kFoldColumns = 512;
 
 // Samples per GEMM, at most `slice` (the samples of a slice): enough for
-// kFoldColumns columns while their column matrix (which the backward pass
-// builds) stays within the kept workspace.
-int64_t samples_per_gemm(const Dims& d, int64_t slice, std::size_t elem_size) {
-  if (d.out_plane >= kFoldColumns) return 1;
-  const int64_t fit = kKeptWorkspaceBytes / std::max<int64_t>(d.col_rows * d.out_plane * static_cast<int64_t>(elem_size), 1);
+// kFoldColumns columns while their column matrix stays within `bytes` (the
+// forward pass never builds it whole, the backward pass does: there it is kept
+// within L2, or the GEMMs read it back from memory: 3x3 stride 2, 256
+// channels at 7x7, batch 32, 1 thread, backward 22 ms per sample, 28 folded
+// into 4.5 MiB).
+int64_t samples_per_gemm(const Dims& d, int64_t slice, std::size_t elem_size, int64_t bytes) {
+  if (d.out_plane >= kFoldBelow) return 1;
+  const int64_t fit = bytes / std::max<int64_t>(d.col_rows * d.out_plane * static_cast<int64_t>(elem_size), 1);
   return std::clamp<int64_t>(std::min(ceil_div(kFoldColumns, d.out_plane), fit), 1, slice);
 }
 
@@ -1278,7 +1286,7 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* weight, const T* 
   // stride, whose PhaseSplit copy would be many times x (most of it never read).
   const bool split_fits = split.plane <= 4 * d.in_plane + kSplitSlack;
   const int64_t fold =
-      d.pointwise || split_fits ? samples_per_gemm(d, ceil_div(s.batch, plan.chunks), sizeof(T)) : 1;
+      d.pointwise || split_fits ? samples_per_gemm(d, ceil_div(s.batch, plan.chunks), sizeof(T), kKeptWorkspaceBytes) : 1;
   const bool implicit = !d.pointwise && split_fits && (d.taps > 1 || fold > 1);
   const int64_t split_size = implicit ? fold * d.group_in * split.plane : 0;
   const int64_t rows = rows_per_block(s, d, sizeof(T), plan.inner);
@@ -1381,7 +1389,8 @@ void conv2d_backward(const Conv2dShape& s, const T* dy, const T* x, const T* wei
 
   const Plan plan = plan_for(s, d);
   const int64_t weight_size = s.out_channels * d.col_rows;
-  const int64_t fold = samples_per_gemm(d, ceil_div(s.batch, plan.chunks), sizeof(T));
+  const int64_t fold =
+      samples_per_gemm(d, ceil_div(s.batch, plan.chunks), sizeof(T), d.pointwise ? kKeptWorkspaceBytes : l2_bytes());
   const int64_t rows = fold > 1 ? s.out_h : rows_per_block(s, d, sizeof(T), plan.inner);
   // Per slice: the column block (for a pointwise kernel with folded samples,
   // their x and then their dx), and the folded samples' dy side by side.
