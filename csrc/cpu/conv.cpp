@@ -11,6 +11,8 @@
 // instead of a matrix of megabytes back from memory; its products split along
 // the output pixels.
 // A 1x1 convolution with stride 1 and no padding needs no im2col: x is col.
+// Output planes under 128 pixels put several samples side by side in one GEMM
+// (samples_per_gemm), whose columns would otherwise be too few per sample.
 // Stride-1 convolutions with few channels per group (on AVX2 also up to 128,
 // when the zero-padded image fits in L2) skip the column matrix: the direct
 // kernels of cpu/conv_direct.h read a zero-padded copy of each
@@ -1198,13 +1200,24 @@ bool winograd_geometry(const Conv2dShape& s, const Dims& d) {
 }
 
 // The forward pass as Winograd's correlation of x (one group at a time).
+// direct_plan's slices, but at most one per kWinogradMinTiles output tiles
+// (and at least one per thread): four slices per thread of 8 images of 7x7
+// (16 tiles each) made GEMMs of 16 columns.
+DirectPlan winograd_plan(const Conv2dShape& s, const Dims& d) {
+  DirectPlan plan = direct_plan(s, d);
+  const int64_t tiles = s.batch * ceil_div(s.out_h, 2) * ceil_div(s.out_w, 2);
+  plan.chunks =
+      std::max<int64_t>(std::min(plan.chunks, tiles / kWinogradMinTiles), std::min<int64_t>(plan.threads, s.batch));
+  return plan;
+}
+
 WinogradShape winograd_forward_shape(const Conv2dShape& s, const Dims& d) {
   return {s.batch, d.group_in, d.group_out, s.in_h, s.in_w, s.pad_h, s.pad_w, s.out_h, s.out_w};
 }
 
 template <typename T>
 void winograd_forward(const Conv2dShape& s, const Dims& d, const T* x, const T* weight, const T* bias, T* y) {
-  const DirectPlan plan = direct_plan(s, d);
+  const DirectPlan plan = winograd_plan(s, d);
   for (int64_t g = 0; g < s.groups; ++g) {
     const T* w_g = weight + g * d.group_out * d.col_rows;
     const std::vector<T> u = winograd_filters<T>(d.group_out, d.group_in, [&](int64_t o, int64_t i, int64_t r, int64_t c) {
@@ -1220,7 +1233,7 @@ void winograd_forward(const Conv2dShape& s, const Dims& d, const T* x, const T* 
 // axes, input and output channels swapped.
 template <typename T>
 void winograd_input_grad(const Conv2dShape& s, const Dims& d, const T* dy, const T* weight, T* dx) {
-  const DirectPlan plan = direct_plan(s, d);
+  const DirectPlan plan = winograd_plan(s, d);
   const WinogradShape c{s.batch, d.group_out, d.group_in, s.out_h, s.out_w, 2 - s.pad_h, 2 - s.pad_w, s.in_h, s.in_w};
   for (int64_t g = 0; g < s.groups; ++g) {
     const T* w_g = weight + g * d.group_out * d.col_rows;
