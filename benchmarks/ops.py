@@ -508,8 +508,8 @@ def suite(quick: bool) -> list[Case]:
                  ("CIFAR 3x3 64->128", 64, 64, 8, 128, 3, 1, 1)]
         # A CIFAR ResNet's first stage (64 channels at 32x32: a 296 KiB padded image).
         conv += [("CIFAR ResNet 3x3 64->64", 32, 64, 32, 64, 3, 1, 1)]
-        # ResNet's last stages: many channels on small planes (7x7 out, 4x4 after a stride).
-        conv += [("ResNet 3x3 7x7", 8, 512, 7, 512, 3, 1, 1), ("ResNet 3x3 s2 7x7", 8, 256, 7, 256, 3, 2, 1),
+        # ResNet-18's last stage: many channels on small planes (7x7 out).
+        conv += [("ResNet 3x3 7x7", 8, 512, 7, 512, 3, 1, 1), ("ResNet 3x3 s2 14x14", 8, 256, 14, 512, 3, 2, 1),
                  ("ResNet 1x1 7x7", 8, 512, 7, 512, 1, 1, 0)]
     pool = [("LeNet pool1", 64, 6, 28)] + ([] if quick else [("LeNet pool2", 64, 16, 10)])
     ce = [(64, 10)] + ([] if quick else [(256, 1000)])
