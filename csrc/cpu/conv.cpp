@@ -460,7 +460,14 @@ void fill_columns(const void* context, int64_t k0, int64_t kc, int64_t j0, int64
     const int64_t pixel = j % cs.out_plane, oh = pixel / cs.out_w, ow = pixel % cs.out_w;
     const int64_t len = std::min(cs.out_w - ow, j0 + n - j);
     const T* base = cs.src + j / cs.out_plane * cs.image + oh * cs.row_step + ow;
-    T* run = dst + (j - j0);
+    // Each row of the strip: tap (c, t) of this run, copied by copy(from, to).
+    const auto for_each_row = [&](const auto& copy) {
+      T* run = dst + (j - j0);
+      for (int64_t k = 0, c = k0 / cs.taps, t = k0 % cs.taps; k < kc; ++k, run += ld) {
+        copy(base + c * cs.plane + cs.tap_offsets[t], run);
+        if (++t == cs.taps) t = 0, ++c;
+      }
+    };
     // Short runs (small planes) in whole chunks, past the run's end where that
     // stays in this row of dst: later runs, or the packing's zero padding,
     // overwrite the excess. (3x3 stride 2 at 14x14, runs of 7: the fill took
@@ -468,20 +475,14 @@ void fill_columns(const void* context, int64_t k0, int64_t kc, int64_t j0, int64
     constexpr int64_t kChunk = kRunSlack + 1;
     const int64_t chunked = (len + kChunk - 1) / kChunk * kChunk;
     if (cs.slack && j - j0 + chunked <= ld) {
-      for (int64_t k = 0, c = k0 / cs.taps, t = k0 % cs.taps; k < kc; ++k, run += ld) {
-        const T* __restrict from = base + c * cs.plane + cs.tap_offsets[t];
-        T* __restrict to = run;
+      for_each_row([chunked](const T* __restrict from, T* __restrict to) {
         for (int64_t i = 0; i < chunked; i += kChunk)
           for (int64_t q = 0; q < kChunk; ++q) to[i + q] = from[i + q];
-        if (++t == cs.taps) t = 0, ++c;
-      }
+      });
     } else {
-      for (int64_t k = 0, c = k0 / cs.taps, t = k0 % cs.taps; k < kc; ++k, run += ld) {
-        const T* __restrict from = base + c * cs.plane + cs.tap_offsets[t];
-        T* __restrict to = run;
+      for_each_row([len](const T* __restrict from, T* __restrict to) {
         for (int64_t i = 0; i < len; ++i) to[i] = from[i];
-        if (++t == cs.taps) t = 0, ++c;
-      }
+      });
     }
     j += len;
   }
