@@ -311,7 +311,8 @@ void im2col(const Conv2dShape& s, const Dims& d, const T* x, RowBlock b, T* col,
 
 // The planes of `samples` samples (channels planes of size plane each, the
 // samples `sample` elements apart from src) side by side: plane c of sample i
-// at dst + c * samples * plane + i * plane. scatter_planes is its inverse.
+// at dst + c * samples * plane + i * plane. scatter_planes is its inverse,
+// adding add[c] to plane c where add is given (the forward pass's bias).
 template <typename T>
 void gather_planes(const T* src, int64_t samples, int64_t channels, int64_t plane, int64_t sample, T* dst) {
   for (int64_t i = 0; i < samples; ++i)
@@ -320,10 +321,18 @@ void gather_planes(const T* src, int64_t samples, int64_t channels, int64_t plan
 }
 
 template <typename T>
-void scatter_planes(const T* src, int64_t samples, int64_t channels, int64_t plane, int64_t sample, T* dst) {
+void scatter_planes(const T* src, int64_t samples, int64_t channels, int64_t plane, int64_t sample, const T* add,
+                    T* dst) {
   for (int64_t i = 0; i < samples; ++i)
-    for (int64_t c = 0; c < channels; ++c)
-      std::copy(src + (c * samples + i) * plane, src + (c * samples + i + 1) * plane, dst + i * sample + c * plane);
+    for (int64_t c = 0; c < channels; ++c) {
+      const T* from = src + (c * samples + i) * plane;
+      T* to = dst + i * sample + c * plane;
+      if (add == nullptr) {  // a copy: adding 0 would turn -0 into +0
+        std::copy(from, from + plane, to);
+        continue;
+      }
+      for (int64_t p = 0; p < plane; ++p) to[p] = from[p] + add[c];
+    }
 }
 
 // Elements a PhaseSplit plane may exceed 4 input planes by (a small image's
@@ -1219,9 +1228,11 @@ bool all_finite(const T* p, int64_t n) {
 // 0.72 / 0.78.
 constexpr int64_t kWinogradFiltersPerTile = 2048;
 
+// Output tiles of a call (2x2 each, over the batch).
+int64_t winograd_tiles(const Conv2dShape& s) { return s.batch * ceil_div(s.out_h, 2) * ceil_div(s.out_w, 2); }
+
 bool winograd_geometry(const Conv2dShape& s, const Dims& d) {
-  const double tiles = static_cast<double>(s.batch) * static_cast<double>(ceil_div(s.out_h, 2)) *
-                       static_cast<double>(ceil_div(s.out_w, 2));
+  const double tiles = static_cast<double>(winograd_tiles(s));
   const double filters = static_cast<double>(d.group_in) * static_cast<double>(d.group_out);
   return s.kernel_h == 3 && s.kernel_w == 3 && s.stride_h == 1 && s.stride_w == 1 && s.dilation_h == 1 &&
          s.dilation_w == 1 && std::min(d.group_in, d.group_out) >= kWinogradMinChannels &&
@@ -1234,7 +1245,7 @@ bool winograd_geometry(const Conv2dShape& s, const Dims& d) {
 // (16 tiles each) made GEMMs of 16 columns.
 DirectPlan winograd_plan(const Conv2dShape& s, const Dims& d) {
   DirectPlan plan = direct_plan(s, d);
-  const int64_t tiles = s.batch * ceil_div(s.out_h, 2) * ceil_div(s.out_w, 2);
+  const int64_t tiles = winograd_tiles(s);
   plan.chunks =
       std::max<int64_t>(std::min(plan.chunks, tiles / kWinogradMinTiles), std::min<int64_t>(plan.threads, s.batch));
   return plan;
@@ -1287,7 +1298,7 @@ void winograd_weight_grad(const Conv2dShape& s, const Dims& d, const T* dy, cons
   // instead of one per thread (2 threads, 512 channels at 7x7, batch 8: 13.7
   // -> 12.6 ms; 256 channels: 4.5 -> 3.8 ms).
   const int threads = direct_plan(s, d).threads;
-  const int64_t tiles = s.batch * ceil_div(s.out_h, 2) * ceil_div(s.out_w, 2);
+  const int64_t tiles = winograd_tiles(s);
   const int64_t slices = std::clamp<int64_t>(tiles / kWinogradMinTiles, 1, threads);
   const DirectPlan plan{slices > 1 ? threads : 1, slices};
   const int64_t weight_size = s.out_channels * d.col_rows;
@@ -1392,14 +1403,9 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* weight, const T* 
                  y_g + b.first * s.out_w, d.out_plane);
           });
         }
-        if (fold == 1) continue;
-        for (int64_t i = 0; i < samples; ++i)
-          for (int64_t co = 0; co < d.group_out; ++co) {
-            const T* from = block + co * cols + i * d.out_plane;
-            T* to = y_g + (i * s.out_channels + co) * d.out_plane;
-            const T b = bias != nullptr ? bias[g * d.group_out + co] : T(0);
-            for (int64_t p = 0; p < d.out_plane; ++p) to[p] = from[p] + b;
-          }
+        if (fold > 1)
+          scatter_planes(block, samples, d.group_out, d.out_plane, s.out_channels * d.out_plane,
+                         bias != nullptr ? bias + g * d.group_out : nullptr, y_g);
       }
       if (bias == nullptr || fold > 1) continue;
       for (int64_t co = 0; co < s.out_channels; ++co) {
@@ -1501,7 +1507,9 @@ void conv2d_backward(const Conv2dShape& s, const T* dy, const T* x, const T* wei
           if (dx_g != nullptr) {
             gemm(true, false, d.col_rows, cols, d.group_out, T(1), w_g, d.col_rows, dy_g, cols, T(0),
                  fold > 1 ? col : dx_g, cols);
-            if (fold > 1) scatter_planes(col, samples, d.group_in, d.in_plane, s.in_channels * d.in_plane, dx_g);
+            if (fold > 1)
+              scatter_planes(col, samples, d.group_in, d.in_plane, s.in_channels * d.in_plane,
+                             static_cast<const T*>(nullptr), dx_g);
           }
           continue;
         }
@@ -1511,20 +1519,19 @@ void conv2d_backward(const Conv2dShape& s, const T* dy, const T* x, const T* wei
         }
         for_each_row_block(s, rows, [&](RowBlock b) {
           // With folded samples b is their whole planes, each sample's columns out_plane apart.
-          const int64_t ld = fold > 1 ? cols : b.cols(s), block_cols = fold > 1 ? cols : b.cols(s);
-          const int64_t ld_dy = fold > 1 ? cols : d.out_plane;
+          const int64_t block_cols = fold > 1 ? cols : b.cols(s), ld_dy = fold > 1 ? cols : d.out_plane;
           // dW_g sums over the sample's pixels block by block, from zero at the slice's first sample.
           if (dw_g != nullptr) {
             for (int64_t i = 0; i < samples; ++i)
-              im2col(s, d, x_g + i * s.in_channels * d.in_plane, b, col + i * d.out_plane, ld, plan.inner);
-            weight_gradient_gemm(d, transposed, block_cols, dy_g + b.first * s.out_w, ld_dy, col, ld,
+              im2col(s, d, x_g + i * s.in_channels * d.in_plane, b, col + i * d.out_plane, block_cols, plan.inner);
+            weight_gradient_gemm(d, transposed, block_cols, dy_g + b.first * s.out_w, ld_dy, col, block_cols,
                                  n0 == begin && b.first == 0 ? T(0) : T(1), dw_g);
           }
           if (dx_g != nullptr) {
             gemm(true, false, d.col_rows, block_cols, d.group_out, T(1), w_g, d.col_rows, dy_g + b.first * s.out_w,
-                 ld_dy, T(0), col, ld);
+                 ld_dy, T(0), col, block_cols);
             for (int64_t i = 0; i < samples; ++i)
-              col2im(s, d, col + i * d.out_plane, ld, b, dx_g + i * s.in_channels * d.in_plane, plan.inner);
+              col2im(s, d, col + i * d.out_plane, block_cols, b, dx_g + i * s.in_channels * d.in_plane, plan.inner);
           }
         });
       }
