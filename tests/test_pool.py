@@ -283,12 +283,16 @@ def test_max_pool_nan_and_ties_as_pytorch():
     "kernel,stride,padding",
     [((3, 2), (2, 1), (1, 1)), ((2, 2), (2, 2), (0, 0))],  # general; 2x2 stride 2 (its own kernel)
 )
-def test_max_pool_nans_in_edge_and_inner_windows(dtype, kernel, stride, padding):
+@pytest.mark.parametrize("shape,nan_rate", [((2, 3, 9, 11), 0.1), ((2, 2, 8, 37), 0.01)])
+def test_max_pool_nans_in_edge_and_inner_windows(dtype, kernel, stride, padding, shape, nan_rate):
     """Several NaNs per window, ties and padding: the last NaN of a window wins,
-    else the first maximum, in border windows and in the row-wise inner ones alike."""
+    else the first maximum, in border windows and in the row-wise inner ones alike.
+    Rows of 18 windows of 2x2: several SIMD steps (float32: four windows each) and a
+    scalar tail, with a NaN in some of either and none in most rows."""
     rng = np.random.default_rng(7)
-    x = rng.integers(-3, 3, size=(2, 3, 9, 11)).astype(dtype)  # many ties; odd sizes
-    x[rng.random(x.shape) < 0.1] = np.nan
+    x = rng.integers(-3, 3, size=shape).astype(dtype)  # many ties; odd sizes
+    x[rng.random(x.shape) < nan_rate] = np.nan
+    height, width = shape[2:]
     y, idx = _C.max_pool2d_forward(x, kernel, stride, padding)
     ref_y = np.empty_like(y)
     ref_idx = np.empty_like(idx)
@@ -297,12 +301,12 @@ def test_max_pool_nans_in_edge_and_inner_windows(dtype, kernel, stride, padding)
         best, best_i = -np.inf, None
         for i in range(oh * sh - ph, oh * sh - ph + kh):
             for j in range(ow * sw - pw, ow * sw - pw + kw):
-                if 0 <= i < 9 and 0 <= j < 11:
+                if 0 <= i < height and 0 <= j < width:
                     v = x[n, c, i, j]
                     if best_i is None:
-                        best_i = i * 11 + j
+                        best_i = i * width + j
                     if v > best or np.isnan(v):
-                        best, best_i = v, i * 11 + j
+                        best, best_i = v, i * width + j
         ref_y[n, c, oh, ow], ref_idx[n, c, oh, ow] = best, best_i
     np.testing.assert_array_equal(idx, ref_idx)
     np.testing.assert_array_equal(y, ref_y)  # NaNs compare equal here
