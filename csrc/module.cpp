@@ -8,6 +8,7 @@
 #include "bindings/register.h"
 #include "cpu/cpu_features.h"
 #include "cpu/gemm.h"
+#include "cpu/memory.h"
 #include "cpu/parallel.h"
 
 namespace py = pybind11;
@@ -77,6 +78,15 @@ PYBIND11_MODULE(_C, m) {
 
   m.def("set_num_threads", &minigrad::cpu::set_num_threads, py::arg("n"), "Threads used by CPU kernels (>= 1).");
   m.def("get_num_threads", &minigrad::cpu::num_threads, "Threads used by CPU kernels.");
+
+  py::module_ cpu = m.def_submodule("cpu", "Host memory of the arrays the kernels return (cpu/memory.h).");
+  cpu.def("memory_allocated", &minigrad::cpu::memory_allocated,
+          "Bytes of host memory in arrays from the caching allocator (size-class rounded).");
+  cpu.def("memory_reserved", &minigrad::cpu::memory_reserved,
+          "Bytes of host memory held by the caching allocator (in use + cached).");
+  cpu.def("empty_cache", &minigrad::cpu::empty_cache, "Return cached, unused host memory to the C heap.");
+  cpu.def("cache_limit", &minigrad::cpu::cache_limit,
+          "Most idle bytes the cache keeps (MINIGRAD_CPU_CACHE_MB; 0 in sanitizer builds).");
 
   minigrad::bindings::bind_gemm(m);
   minigrad::bindings::bind_conv(m);

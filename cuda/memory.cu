@@ -1,113 +1,53 @@
 #include "memory.h"
 
-#include <cstdio>
-#include <cstdlib>
-#include <mutex>
+#include <cstdint>
 #include <string>
-#include <unordered_map>
 
 #include "common.cuh"
+#include "../csrc/ops/caching_allocator.h"
 
 namespace minigrad::cuda {
 namespace {
 
-size_t size_class(size_t bytes) {
-  if (bytes <= 512) return 512;
-  int top = 63 - __builtin_clzll(static_cast<unsigned long long>(bytes - 1));  // 2^top <= bytes - 1
-  size_t step = (size_t{1} << top) / 4;
-  return (bytes + step - 1) / step * step;
-}
-
-class CachingAllocator {
- public:
-  void* allocate(size_t bytes) {
-    if (bytes == 0) return nullptr;
-    if (bytes > (size_t{1} << 62)) throw_oom(bytes, "the request is larger than any device");
-    const size_t cls = size_class(bytes);
-    std::lock_guard<std::mutex> lock(mu_);
+// cudaMalloc and cudaFree for ops::CachingAllocator.
+struct CudaSource {
+  static void* obtain(size_t bytes) {
     void* ptr = nullptr;
-    if (auto& cached = free_[cls]; !cached.empty()) {
-      ptr = cached.back();
-      cached.pop_back();
-    } else {
-      cudaError_t err = cudaMalloc(&ptr, cls);
-      if (err == cudaErrorMemoryAllocation) {  // give the cache back and try once more
-        cudaGetLastError();
-        release_cached();
-        err = cudaMalloc(&ptr, cls);
-      }
-      if (err == cudaErrorMemoryAllocation) {
-        cudaGetLastError();
-        throw_oom(bytes, cudaGetErrorString(err));
-      }
-      check(err, "cudaMalloc");
-      reserved_ += cls;
+    const cudaError_t err = cudaMalloc(&ptr, bytes);
+    if (err == cudaErrorMemoryAllocation) {
+      cudaGetLastError();  // clear it: the allocator hands its cache back and retries
+      return nullptr;
     }
-    live_[ptr] = cls;
-    allocated_ += cls;
+    check(err, "cudaMalloc");
     return ptr;
   }
-
-  void free(void* ptr) noexcept {
-    if (ptr == nullptr) return;
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = live_.find(ptr);
-    if (it == live_.end()) {
-      std::fprintf(stderr, "minigrad: device_free of a pointer the allocator does not own\n");
-      std::abort();
-    }
-    allocated_ -= it->second;
-    free_[it->second].push_back(ptr);  // may allocate; a failure here terminates (noexcept), as it should
-    live_.erase(it);
-  }
-
-  void empty_cache() {
-    std::lock_guard<std::mutex> lock(mu_);
-    release_cached();
-  }
-
-  size_t allocated() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return allocated_;
-  }
-  size_t reserved() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return reserved_;
-  }
-
- private:
-  void release_cached() {
-    for (auto& [cls, ptrs] : free_) {
-      while (!ptrs.empty()) {
-        check(cudaFree(ptrs.back()), "cudaFree");
-        ptrs.pop_back();
-        reserved_ -= cls;
-      }
-    }
-  }
-
-  [[noreturn]] void throw_oom(size_t bytes, const char* why) {
-    throw OutOfMemory("CUDA out of memory: cannot allocate " + std::to_string(bytes) + " bytes (" +
-                      std::to_string(allocated_) + " bytes in use, " + std::to_string(reserved_) +
-                      " reserved by minigrad): " + why);
-  }
-
-  std::mutex mu_;
-  std::unordered_map<size_t, std::vector<void*>> free_;  // size class -> cached blocks
-  std::unordered_map<void*, size_t> live_;               // block -> size class
-  size_t allocated_ = 0, reserved_ = 0;
+  static void give_back(void* ptr) { check(cudaFree(ptr), "cudaFree"); }
 };
 
+using Allocator = ops::CachingAllocator<CudaSource>;
+
 // Never destroyed: arrays freed during interpreter shutdown still find it, and
-// no CUDA call runs after the runtime has been torn down.
-CachingAllocator& allocator() {
-  static auto* a = new CachingAllocator;
+// no CUDA call runs after the runtime has been torn down. Every freed block is
+// kept (device memory is the process's own; empty_cache hands it back).
+Allocator& allocator() {
+  static auto* a = new Allocator(SIZE_MAX);
   return *a;
 }
 
 }  // namespace
 
-void* device_malloc(size_t bytes) { return allocator().allocate(bytes); }
+void* device_malloc(size_t bytes) {
+  if (bytes == 0) return nullptr;
+  if (bytes > (size_t{1} << 62))
+    throw OutOfMemory("CUDA out of memory: cannot allocate " + std::to_string(bytes) +
+                      " bytes: the request is larger than any device");
+  void* ptr = allocator().allocate(bytes);
+  if (ptr == nullptr)
+    throw OutOfMemory("CUDA out of memory: cannot allocate " + std::to_string(bytes) + " bytes (" +
+                      std::to_string(allocator().allocated()) + " bytes in use, " +
+                      std::to_string(allocator().reserved()) + " reserved by minigrad)");
+  return ptr;
+}
 void device_free(void* ptr) noexcept { allocator().free(ptr); }
 size_t memory_allocated() { return allocator().allocated(); }
 size_t memory_reserved() { return allocator().reserved(); }

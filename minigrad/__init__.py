@@ -4,7 +4,7 @@
 from minigrad._extension import _C
 
 # isort: split
-from minigrad import accelerator, cuda, nn, optim
+from minigrad import accelerator, cpu, cuda, nn, optim
 from minigrad.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from minigrad.backend import device
 from minigrad.creation import (
@@ -295,6 +295,7 @@ __all__ = [
     "get_num_threads",
     "build_info",
     "accelerator",
+    "cpu",
     "cuda",
     "nn",
     "optim",

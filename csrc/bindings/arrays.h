@@ -7,10 +7,13 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
+#include <new>
 #include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "cpu/memory.h"
 
 namespace minigrad::bindings {
 
@@ -163,6 +166,8 @@ const T* cptr(const py::array& a) {
 
 // New uninitialised C-contiguous array of the given dtype; MemoryError when it cannot be allocated.
 // The byte count is checked first: pybind11 computes the strides without overflow checks.
+// Large ones come from the host caching allocator (cpu/memory.h), owned by a
+// capsule that hands the block back when numpy lets go of the array.
 inline py::array empty_like_dtype(const py::dtype& dt, const std::vector<py::ssize_t>& shape) {
   py::ssize_t bytes = dt.itemsize();
   for (py::ssize_t n : shape)
@@ -174,7 +179,17 @@ inline py::array empty_like_dtype(const py::dtype& dt, const std::vector<py::ssi
       PyErr_SetString(PyExc_MemoryError, s.str().c_str());
       throw py::error_already_set();
     }
-  return py::array(dt, shape);
+  if (static_cast<size_t>(bytes) < cpu::kMinCachedBytes) return py::array(dt, shape);
+  void* block = cpu::host_malloc(static_cast<size_t>(bytes));
+  if (block == nullptr) throw std::bad_alloc();  // MemoryError
+  py::capsule owner;
+  try {
+    owner = py::capsule(block, [](void* p) { cpu::host_free(p); });
+  } catch (...) {
+    cpu::host_free(block);
+    throw;
+  }
+  return py::array(dt, shape, std::vector<py::ssize_t>{}, block, owner);
 }
 
 // Calls fn(T{}) with T = float or double.
