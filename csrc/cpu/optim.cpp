@@ -10,11 +10,28 @@ namespace {
 // elements (as for_each_slice), so LeNet-5's largest parameter (48,000
 // elements) updates on one thread: waking a second one for it cost more than
 // the update, and on a busy machine milliseconds.
+// The loop runs on a local copy of the rule, outside any OpenMP region when
+// one thread does it all: through a reference (as an outlined region sees
+// it), a store to param might alias the rule's own fields, so GCC reloaded
+// them every element and kept the loop scalar. Zen 4, 48,000 floats: SGD 53
+// -> 4.3 us, with momentum 66 -> 29, Adam 161 -> 40 (with -fno-math-errno,
+// see CMakeLists.txt); 2 threads, 2**20 floats: SGD with momentum 986 -> 730,
+// Adam 2045 -> 862. Same results to the bit.
 template <typename Update>
 void for_each_element(int64_t n, const Update& update) {
   [[maybe_unused]] const int threads = threads_for(n, kMinParallelWork);
-#pragma omp parallel for simd num_threads(threads) if (threads > 1)
-  for (int64_t i = 0; i < n; ++i) update(i);
+  if (threads == 1) {
+    const Update rule = update;
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) rule(i);
+    return;
+  }
+#pragma omp parallel num_threads(threads)
+  {
+    const Update rule = update;
+#pragma omp for simd
+    for (int64_t i = 0; i < n; ++i) rule(i);
+  }
 }
 
 }  // namespace
