@@ -123,26 +123,29 @@ py::object max_pool2d_backward(const py::handle& dy_obj, const py::handle& indic
                 " differ in batch or channels");
   const int64_t in_plane = in[2] * in[3], out_plane = out[2] * out[3];
   const int64_t* index_data = cptr<int64_t>(indices);
-  int64_t bad = -1, bad_value = 0;
-  if constexpr (D == Device::cpu) {
-    bad = cpu::first_index_out_of_range(index_data, indices.size(), in_plane);
-    if (bad >= 0) bad_value = index_data[bad];
-  } else {
-    py::gil_scoped_release release;
-    bad = cuda::first_index_out_of_range(index_data, indices.size(), in_plane, &bad_value);
-  }
-  if (bad >= 0)
+  const auto out_of_range = [&](int64_t bad, int64_t bad_value) {
     value_error(op, ": indices must lie in [0, H * W = ", in_plane, ") for input_shape ", shape4_str(in),
                 ", found ", bad_value, " at flat position ", bad);
+  };
+  if constexpr (D != Device::cpu) {  // checked before the kernel; the CPU kernel checks as it goes
+    int64_t bad = -1, bad_value = 0;
+    {
+      py::gil_scoped_release release;
+      bad = cuda::first_index_out_of_range(index_data, indices.size(), in_plane, &bad_value);
+    }
+    if (bad >= 0) out_of_range(bad, bad_value);
+  }
   const ArrayView dx = empty_array<D>({in[0], in[1], in[2], in[3]}, dy.dtype);
+  int64_t bad = -1;
   dispatch(float_dtype(dy), [&](auto zero) {
     using T = decltype(zero);
     py::gil_scoped_release release;
     if constexpr (D == Device::cpu)
-      cpu::max_pool2d_backward<T>(in[0] * in[1], in_plane, out_plane, cptr<T>(dy), index_data, ptr<T>(dx));
+      bad = cpu::max_pool2d_backward<T>(in[0] * in[1], in_plane, out_plane, cptr<T>(dy), index_data, ptr<T>(dx));
     else
       cuda::max_pool2d_backward<T>(in[0] * in[1], in_plane, out_plane, cptr<T>(dy), index_data, ptr<T>(dx));
   });
+  if (bad >= 0) out_of_range(bad, index_data[bad]);
   return dx.object;
 }
 

@@ -311,23 +311,25 @@ void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* indices
 }
 
 template <typename T>
-void max_pool2d_backward(int64_t planes, int64_t in_plane, int64_t out_plane, const T* dy, const int64_t* indices,
-                         T* dx) {
+int64_t max_pool2d_backward(int64_t planes, int64_t in_plane, int64_t out_plane, const T* dy, const int64_t* indices,
+                            T* dx) {
+  int64_t first_bad = planes * out_plane;
   [[maybe_unused]] const int threads = threads_for(planes * (in_plane + out_plane), kMinWorkPerThread);
-#pragma omp parallel for num_threads(threads) schedule(static)
+#pragma omp parallel for num_threads(threads) schedule(static) reduction(min : first_bad)
   for (int64_t p = 0; p < planes; ++p) {
     T* grad = dx + p * in_plane;
     std::fill(grad, grad + in_plane, T(0));
     const T* g = dy + p * out_plane;
     const int64_t* arg = indices + p * out_plane;
-    for (int64_t i = 0; i < out_plane; ++i) grad[arg[i]] += g[i];
+    for (int64_t i = 0; i < out_plane; ++i) {
+      if (static_cast<uint64_t>(arg[i]) >= static_cast<uint64_t>(in_plane)) {  // negative ones too
+        first_bad = std::min(first_bad, p * out_plane + i);
+        continue;
+      }
+      grad[arg[i]] += g[i];
+    }
   }
-}
-
-int64_t first_index_out_of_range(const int64_t* indices, int64_t count, int64_t limit) {
-  for (int64_t i = 0; i < count; ++i)
-    if (indices[i] < 0 || indices[i] >= limit) return i;
-  return -1;
+  return first_bad < planes * out_plane ? first_bad : -1;
 }
 
 template <typename T>
@@ -377,8 +379,8 @@ void avg_pool2d_backward(const Pool2dShape& s, const AvgPool2dOptions& o, const 
 
 template void max_pool2d_forward<float>(const Pool2dShape&, const float*, float*, int64_t*, bool);
 template void max_pool2d_forward<double>(const Pool2dShape&, const double*, double*, int64_t*, bool);
-template void max_pool2d_backward<float>(int64_t, int64_t, int64_t, const float*, const int64_t*, float*);
-template void max_pool2d_backward<double>(int64_t, int64_t, int64_t, const double*, const int64_t*, double*);
+template int64_t max_pool2d_backward<float>(int64_t, int64_t, int64_t, const float*, const int64_t*, float*);
+template int64_t max_pool2d_backward<double>(int64_t, int64_t, int64_t, const double*, const int64_t*, double*);
 template void avg_pool2d_forward<float>(const Pool2dShape&, const AvgPool2dOptions&, const float*, float*);
 template void avg_pool2d_forward<double>(const Pool2dShape&, const AvgPool2dOptions&, const double*, double*);
 template void avg_pool2d_backward<float>(const Pool2dShape&, const AvgPool2dOptions&, const float*, float*);
