@@ -179,7 +179,8 @@ inline py::array empty_like_dtype(const py::dtype& dt, const std::vector<py::ssi
       PyErr_SetString(PyExc_MemoryError, s.str().c_str());
       throw py::error_already_set();
     }
-  if (static_cast<size_t>(bytes) < cpu::kMinCachedBytes) return py::array(dt, shape);
+  const bool cached = static_cast<size_t>(bytes) >= cpu::kMinCachedBytes || cpu::poisoning();
+  if (bytes == 0 || !cached) return py::array(dt, shape);
   void* block = cpu::host_malloc(static_cast<size_t>(bytes));
   if (block == nullptr) throw std::bad_alloc();  // MemoryError
   py::capsule owner;

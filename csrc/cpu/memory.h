@@ -22,8 +22,14 @@ constexpr size_t kMinCachedBytes = size_t{64} << 10;
 // so that a use after free is still caught.
 size_t cache_limit();
 
+// MINIGRAD_CPU_POISON=1 (tests): every kernel output, of any size, comes from
+// the cache filled with 0xFF bytes (NaN floats, -1 integers), so an output a
+// kernel leaves partly unwritten shows instead of hiding behind a fresh zero
+// page or a recycled block.
+bool poisoning();
+
 // 64-byte aligned; nullptr when the heap is exhausted even after the cache
-// was handed back.
+// was handed back; poisoned as above.
 void* host_malloc(size_t bytes);
 void host_free(void* ptr) noexcept;
 size_t memory_allocated();  // bytes in blocks in use (rounded to their class)
