@@ -78,6 +78,13 @@ def test_small_outputs_stay_plain_numpy_arrays():
     assert y.flags.owndata
 
 
+def test_an_output_beyond_the_heap_is_a_memory_error():
+    dy, indices = np.ones((1, 1, 1, 1), np.float32), np.zeros((1, 1, 1, 1), np.int64)
+    with pytest.raises(MemoryError, match=r"shape \(1, 1, 1048576, 1048576\): 4398046511104 bytes"):
+        _C.max_pool2d_backward(dy, indices, (1, 1, 2**20, 2**20))  # a 4 TiB dx
+    np.testing.assert_array_equal(product(np.ones(LARGE, np.float32)), np.ones(LARGE))  # still serving
+
+
 def test_tensors_on_cached_arrays_train_and_free():
     """Outputs and gradients on cached blocks: the step runs; once the graph is gone, every block is back."""
     gc.collect()

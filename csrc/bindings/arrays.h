@@ -7,7 +7,6 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
-#include <new>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -169,20 +168,21 @@ const T* cptr(const py::array& a) {
 // Large ones come from the host caching allocator (cpu/memory.h), owned by a
 // capsule that hands the block back when numpy lets go of the array.
 inline py::array empty_like_dtype(const py::dtype& dt, const std::vector<py::ssize_t>& shape) {
+  const auto memory_error = [&](const std::string& why) {
+    std::ostringstream s;
+    s << "cannot allocate an array of shape (";
+    for (size_t i = 0; i < shape.size(); ++i) s << (i ? ", " : "") << shape[i];
+    s << "): " << why;
+    PyErr_SetString(PyExc_MemoryError, s.str().c_str());
+    throw py::error_already_set();
+  };
   py::ssize_t bytes = dt.itemsize();
   for (py::ssize_t n : shape)
-    if (n < 0 || __builtin_mul_overflow(bytes, n, &bytes)) {
-      std::ostringstream s;
-      s << "cannot allocate an array of shape (";
-      for (size_t i = 0; i < shape.size(); ++i) s << (i ? ", " : "") << shape[i];
-      s << "): more than 2**63 bytes";
-      PyErr_SetString(PyExc_MemoryError, s.str().c_str());
-      throw py::error_already_set();
-    }
+    if (n < 0 || __builtin_mul_overflow(bytes, n, &bytes)) memory_error("more than 2**63 bytes");
   const bool cached = static_cast<size_t>(bytes) >= cpu::kMinCachedBytes || cpu::poisoning();
   if (bytes == 0 || !cached) return py::array(dt, shape);
   void* block = cpu::host_malloc(static_cast<size_t>(bytes));
-  if (block == nullptr) throw std::bad_alloc();  // MemoryError
+  if (block == nullptr) memory_error(std::to_string(bytes) + " bytes, more than the heap can give");
   py::capsule owner;
   try {
     owner = py::capsule(block, [](void* p) { cpu::host_free(p); });
