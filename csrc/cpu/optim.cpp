@@ -14,9 +14,9 @@ namespace {
 // one thread does it all: through a reference (as an outlined region sees
 // it), a store to param might alias the rule's own fields, so GCC reloaded
 // them every element and kept the loop scalar. Zen 4, 48,000 floats: SGD 53
-// -> 4.3 us, with momentum 66 -> 29, Adam 161 -> 40 (with -fno-math-errno,
-// see CMakeLists.txt); 2 threads, 2**20 floats: SGD with momentum 986 -> 730,
-// Adam 2045 -> 862. Same results to the bit.
+// -> 7 us, with momentum 66 -> 29, Adam 161 -> 40 (with -fno-math-errno,
+// see CMakeLists.txt); 2 threads, 2**20 floats: SGD with momentum 740 -> 316,
+// Adam 1806-1863 -> 446-470. Same results to the bit.
 template <typename Update>
 void for_each_element(int64_t n, const Update& update) {
   [[maybe_unused]] const int threads = threads_for(n, kMinParallelWork);
