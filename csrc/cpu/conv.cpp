@@ -391,8 +391,12 @@ struct PhaseSplit {
   std::vector<int64_t> tap_offsets;  // offset(0, kh, kw) for each tap, in (kh, kw) order
   // The padded rows and the phases some tap reads (a 1x1 kernel with stride 2
   // reads every other row and one phase); only these are filled.
-  std::vector<int64_t> rows_read, phases_read;
-  std::vector<Range> phase_inside;  // per phase read: its entries that lie inside the input row
+  std::vector<int64_t> rows_read;
+  struct PhaseRead {
+    int64_t phase;
+    Range inside;  // its entries that lie inside the input row
+  };
+  std::vector<PhaseRead> phases_read;
 
   explicit PhaseSplit(const Conv2dShape& s) {
     phase_w = ceil_div(s.in_w + 2 * s.pad_w, s.stride_w);
@@ -411,9 +415,9 @@ struct PhaseSplit {
       if (row_read[r]) rows_read.push_back(static_cast<int64_t>(r));
     for (size_t ph = 0; ph < phase_read.size(); ++ph)
       if (phase_read[ph]) {
-        phases_read.push_back(static_cast<int64_t>(ph));
         // Entry i is padded column ph + i * stride_w, input column ph + i * stride_w - pad_w.
-        phase_inside.push_back(inside_range(phase_w, s.in_w, s.stride_w, static_cast<int64_t>(ph) - s.pad_w));
+        const int64_t phase = static_cast<int64_t>(ph);
+        phases_read.push_back({phase, inside_range(phase_w, s.in_w, s.stride_w, phase - s.pad_w)});
       }
   }
 
@@ -425,10 +429,10 @@ struct PhaseSplit {
     for (int64_t c = 0; c < d.group_in; ++c)
       for (const int64_t r : rows_read) {
         const int64_t ih = r - s.pad_h;
-        for (size_t p = 0; p < phases_read.size(); ++p) {
-          const int64_t ph = phases_read[p];
+        for (const PhaseRead& read : phases_read) {
+          const int64_t ph = read.phase;
           T* out = dst + c * plane + r * row + ph * phase_w;
-          const Range inside = ih < 0 || ih >= s.in_h ? Range{0, 0} : phase_inside[p];
+          const Range inside = ih < 0 || ih >= s.in_h ? Range{0, 0} : read.inside;
           std::fill(out, out + inside.first, T(0));
           copy_strided(inside.last - inside.first, x + c * d.in_plane + ih * s.in_w + ph + inside.first * s.stride_w - s.pad_w,
                        s.stride_w, out + inside.first);

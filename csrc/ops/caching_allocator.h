@@ -50,7 +50,6 @@ class CachingAllocator {
         ptr = Source::obtain(cls);
       }
       if (ptr == nullptr) return nullptr;
-      reserved_ += cls;
     }
     live_[ptr] = cls;
     allocated_ += cls;
@@ -70,7 +69,6 @@ class CachingAllocator {
     allocated_ -= cls;
     if (cached_ + cls > max_cached_) {
       Source::give_back(ptr);
-      reserved_ -= cls;
       return;
     }
     free_[cls].push_back(ptr);  // may allocate; a failure here terminates (noexcept), as it should
@@ -86,16 +84,15 @@ class CachingAllocator {
     std::lock_guard<std::mutex> lock(mu_);
     return allocated_;
   }
-  size_t reserved() {
+  size_t reserved() {  // obtained from the source and not given back
     std::lock_guard<std::mutex> lock(mu_);
-    return reserved_;
+    return allocated_ + cached_;
   }
 
  private:
   void release_cached() {
     for (auto& [cls, ptrs] : free_) {
       for (void* ptr : ptrs) Source::give_back(ptr);
-      reserved_ -= cls * ptrs.size();
       ptrs.clear();
     }
     cached_ = 0;
@@ -105,7 +102,7 @@ class CachingAllocator {
   std::mutex mu_;
   std::unordered_map<size_t, std::vector<void*>> free_;  // size class -> waiting blocks
   std::unordered_map<void*, size_t> live_;               // block in use -> size class
-  size_t allocated_ = 0, reserved_ = 0, cached_ = 0;     // in use, obtained, waiting (bytes)
+  size_t allocated_ = 0, cached_ = 0;                    // bytes in use, bytes waiting
 };
 
 }  // namespace minigrad::ops
