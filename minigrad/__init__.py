@@ -4,14 +4,20 @@
 from minigrad._extension import _C
 
 # isort: split
-from minigrad import accelerator, cpu, cuda, nn, optim
+from minigrad import accelerator, backends, cpu, cuda, nn, optim
 from minigrad.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from minigrad.backend import device
 from minigrad.creation import (
+    BoolTensor,
+    ByteTensor,
+    DoubleTensor,
+    FloatTensor,
+    LongTensor,
     arange,
     as_tensor,
     bernoulli,
     empty,
+    empty_like,
     eye,
     from_numpy,
     full,
@@ -143,10 +149,21 @@ from minigrad.functional import (  # noqa: F401
     var_mean,
     where,
 )
-from minigrad.random import manual_seed
+from minigrad.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from minigrad.serialization import load, save
 from minigrad.summary import summary
-from minigrad.tensor import Tensor, float32, float64, int64, is_tensor, numel, uint8
+from minigrad.tensor import (
+    Size,
+    Tensor,
+    float32,
+    float64,
+    get_default_dtype,
+    int64,
+    is_tensor,
+    numel,
+    set_default_dtype,
+    uint8,
+)
 from minigrad.tensor import bool_ as bool  # noqa: A004 (PyTorch's name: minigrad.bool)
 
 # PyTorch's other names of the dtypes minigrad has (it has no int32 or float16, so no int/half)
@@ -201,6 +218,21 @@ __all__ = [
     "is_tensor",
     "numel",
     "manual_seed",
+    "seed",
+    "initial_seed",
+    "get_rng_state",
+    "set_rng_state",
+    "Generator",
+    "Size",
+    "get_default_dtype",
+    "set_default_dtype",
+    "empty_like",
+    "FloatTensor",
+    "DoubleTensor",
+    "LongTensor",
+    "ByteTensor",
+    "BoolTensor",
+    "backends",
     "no_grad",
     "inference_mode",
     "enable_grad",

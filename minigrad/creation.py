@@ -8,7 +8,19 @@ import numpy as np
 
 from minigrad import random as _random
 from minigrad.backend import get_backend, resolve_device
-from minigrad.tensor import _DTYPES, Tensor, _host_array, _normalize_dtype, float32, int64
+from minigrad.random import Generator
+from minigrad.tensor import (
+    _DTYPES,
+    Tensor,
+    _host_array,
+    _normalize_dtype,
+    bool_,
+    float32,
+    float64,
+    get_default_dtype,
+    int64,
+    uint8,
+)
 
 
 def _size(size: tuple) -> tuple[int, ...]:
@@ -31,7 +43,7 @@ def _new(data: Any, device: str, requires_grad: bool) -> Tensor:
 
 
 def _float_dtype(dtype: Any) -> np.dtype:
-    return float32 if dtype is None else _normalize_dtype(dtype)
+    return get_default_dtype() if dtype is None else _normalize_dtype(dtype)
 
 
 def tensor(data: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
@@ -80,6 +92,11 @@ def empty(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: boo
     return _new(data, device, requires_grad)
 
 
+def empty_like(input: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """An uninitialised tensor of input's shape, dtype (or dtype) and device, as torch.empty_like."""
+    return empty(input.shape, dtype=dtype or input.dtype, device=input.device, requires_grad=requires_grad)
+
+
 def zeros_like(input: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return zeros(input.shape, dtype=dtype or input.dtype, device=input.device, requires_grad=requires_grad)
 
@@ -121,20 +138,27 @@ def _like_float(input: Tensor) -> Any:
     return input.dtype
 
 
-def rand(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
-    """Uniform [0, 1) samples from minigrad's seeded generator."""
-    data = get_backend(device).uniform(_random.generator(), _size(size), 0.0, 1.0, _float_dtype(dtype))
+def rand(
+    *size: Any, generator: Generator | None = None, dtype: Any = None, device: str = "cpu", requires_grad: bool = False
+) -> Tensor:
+    """Uniform [0, 1) samples from minigrad's seeded generator (or ``generator``)."""
+    data = get_backend(device).uniform(_random.rng(generator), _size(size), 0.0, 1.0, _float_dtype(dtype))
     return _new(data, device, requires_grad)
 
 
-def randn(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
-    """Standard normal samples from minigrad's seeded generator."""
-    data = get_backend(device).normal(_random.generator(), _size(size), 0.0, 1.0, _float_dtype(dtype))
+def randn(
+    *size: Any, generator: Generator | None = None, dtype: Any = None, device: str = "cpu", requires_grad: bool = False
+) -> Tensor:
+    """Standard normal samples from minigrad's seeded generator (or ``generator``)."""
+    data = get_backend(device).normal(_random.rng(generator), _size(size), 0.0, 1.0, _float_dtype(dtype))
     return _new(data, device, requires_grad)
 
 
-def randint(low: int, high: int | None = None, size: Any = None, device: str = "cpu") -> Tensor:
-    """int64 samples from [low, high); randint(high, size) draws from [0, high)."""
+def randint(
+    low: int, high: int | None = None, size: Any = None, *, generator: Generator | None = None, device: str = "cpu"
+) -> Tensor:
+    """int64 samples from [low, high); randint(high, size) draws from [0, high); from minigrad's
+    seeded generator (or ``generator``)."""
     if size is None:
         if not isinstance(high, (tuple, list)):
             raise TypeError("randint: size is required, e.g. randint(0, 10, (3,))")
@@ -143,7 +167,7 @@ def randint(low: int, high: int | None = None, size: Any = None, device: str = "
         low, high = 0, low
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
-    data = get_backend(device).randint(_random.generator(), low, high, _size((size,)))
+    data = get_backend(device).randint(_random.rng(generator), low, high, _size((size,)))
     return _new(data, device, False)
 
 
@@ -160,7 +184,7 @@ def arange(
         start, end = 0, start
     if dtype is None:
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
-        dtype = int64 if ints else float32
+        dtype = int64 if ints else get_default_dtype()
     data = get_backend(device).arange(start, end, step, _normalize_dtype(dtype))
     return _new(data, device, requires_grad)
 
@@ -215,10 +239,13 @@ def eye(
     return _new(get_backend(device).from_numpy(np.eye(n, m, dtype=_float_dtype(dtype))), device, requires_grad)
 
 
-def randperm(n: int, *, dtype: Any = int64, device: str = "cpu", requires_grad: bool = False) -> Tensor:
-    """A random permutation of 0 .. n-1 (int64 unless dtype) from minigrad's seeded generator."""
+def randperm(
+    n: int, *, generator: Generator | None = None, dtype: Any = int64, device: str = "cpu", requires_grad: bool = False
+) -> Tensor:
+    """A random permutation of 0 .. n-1 (int64 unless dtype) from minigrad's seeded generator (or
+    ``generator``)."""
     n = _count(n, "randperm", "n")
-    values = _random.generator().permutation(n).astype(_normalize_dtype(dtype))
+    values = _random.rng(generator).permutation(n).astype(_normalize_dtype(dtype))
     return _new(get_backend(device).from_numpy(values), device, requires_grad)
 
 
@@ -233,19 +260,22 @@ def _probabilities(op: str, input: Tensor) -> np.ndarray:
     return p
 
 
-def bernoulli(input: Tensor) -> Tensor:
+def bernoulli(input: Tensor, *, generator: Generator | None = None) -> Tensor:
     """1 with probability input, else 0, elementwise (input's dtype and device), as torch.bernoulli;
-    from minigrad's seeded generator. Probabilities outside [0, 1] are an error."""
+    from minigrad's seeded generator (or ``generator``). Probabilities outside [0, 1] are an error."""
     if np.any(_probabilities("bernoulli", input) > 1):
         raise RuntimeError("bernoulli: expected 0 <= p <= 1 for every element")
-    u = get_backend(input.device).uniform(_random.generator(), input.shape, 0.0, 1.0, input.dtype)
+    u = get_backend(input.device).uniform(_random.rng(generator), input.shape, 0.0, 1.0, input.dtype)
     return (Tensor._make(u, input.device) < input.detach()).to(input.dtype)
 
 
-def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> Tensor:
+def multinomial(
+    input: Tensor, num_samples: int, replacement: bool = False, *, generator: Generator | None = None
+) -> Tensor:
     """num_samples int64 category indices per row of the (1-D or 2-D) non-negative weights input,
     as torch.multinomial; without replacement each index at most once per row (zero-weight
-    categories only after the others run out). From minigrad's seeded generator, on the host."""
+    categories only after the others run out). From minigrad's seeded generator (or ``generator``),
+    on the host."""
     p = _probabilities("multinomial", input)
     if p.ndim not in (1, 2):
         raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {input.shape}")
@@ -258,7 +288,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> T
     totals = rows.sum(axis=1, keepdims=True)
     if np.any(totals <= 0):
         raise RuntimeError("multinomial: invalid multinomial distribution (sum of probabilities <= 0)")
-    rng = _random.generator()
+    rng = _random.rng(generator)
     if replacement:
         cumulative = np.cumsum(rows / totals, axis=1)
         draws = rng.random((rows.shape[0], num_samples))
@@ -269,3 +299,22 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> T
         picks = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
     picks = picks.astype(int64).reshape(p.shape[:-1] + (num_samples,))
     return Tensor._make(get_backend(input.device).from_numpy(picks), input.device)
+
+
+def _legacy_constructor(name: str, dtype: np.dtype):
+    def make(*args: Any, device: str = "cpu") -> Tensor:
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer)) and not isinstance(args[0], bool):
+            return tensor(args[0], dtype=dtype, device=device)  # FloatTensor([1, 2]): from data
+        return empty(*args, dtype=dtype, device=device)  # FloatTensor(2, 3): uninitialised, of that size
+
+    make.__name__ = make.__qualname__ = name
+    make.__doc__ = (f"PyTorch's legacy {name}: {name}(data) copies data as {dtype} (tensor(data, dtype=...)); "
+                    f"{name}(*size) is an uninitialised {dtype} tensor of that size (empty(*size, dtype=...)).")
+    return make
+
+
+FloatTensor = _legacy_constructor("FloatTensor", float32)
+DoubleTensor = _legacy_constructor("DoubleTensor", float64)
+LongTensor = _legacy_constructor("LongTensor", int64)
+ByteTensor = _legacy_constructor("ByteTensor", uint8)
+BoolTensor = _legacy_constructor("BoolTensor", bool_)

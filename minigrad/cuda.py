@@ -9,6 +9,7 @@ emulator running the CUDA kernels on the CPU; is_emulated() is True there.
 from __future__ import annotations
 
 from minigrad import _C
+from minigrad import random as _random
 from minigrad.backend import cuda_unavailable_reason
 
 _cuda = getattr(_C, "cuda", None)
@@ -60,3 +61,14 @@ def empty_cache() -> None:
     """Give cached, unused device memory back to CUDA (no-op without CUDA)."""
     if _cuda is not None:
         _cuda.empty_cache()
+
+
+def manual_seed(seed: int) -> None:
+    """As torch.cuda.manual_seed: minigrad draws the CPU's and the CUDA device's random numbers from
+    one generator, so this reseeds it, as minigrad.manual_seed does (with or without a device)."""
+    _random.manual_seed(seed)
+
+
+def manual_seed_all(seed: int) -> None:
+    """As torch.cuda.manual_seed_all; the same as manual_seed (one generator serves every device)."""
+    _random.manual_seed(seed)

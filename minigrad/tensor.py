@@ -30,6 +30,36 @@ def _normalize_dtype(dtype: Any) -> np.dtype:
     return dt
 
 
+class Size(tuple):
+    """PyTorch's torch.Size: a tuple of dimensions (Tensor.shape is a plain tuple, equal to it)."""
+
+    def numel(self) -> int:
+        """The number of elements a tensor of this size holds."""
+        return int(np.prod(self, dtype=np.int64))
+
+    def __repr__(self) -> str:
+        return f"minigrad.Size({list(self)})"
+
+
+_default_float = [float32]  # set_default_dtype's choice (a list: one mutable cell)
+
+
+def get_default_dtype() -> np.dtype:
+    """The float dtype tensors made from Python floats, the creation functions and new layers get
+    (float32 unless set_default_dtype changed it), as torch.get_default_dtype."""
+    return _default_float[0]
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Make float64 (or float32 again) the default float dtype, as torch.set_default_dtype: Python
+    floats, zeros/ones/rand/randn/arange/linspace/eye without dtype=, new layers' parameters and
+    integer division then give it. A float32 tensor combined with a Python float stays float32."""
+    dt = _normalize_dtype(dtype)
+    if dt.kind != "f":
+        raise TypeError(f"set_default_dtype: only floating-point types are supported as the default type, got {dt}")
+    _default_float[0] = dt
+
+
 def _check_int64_range(arr: np.ndarray) -> None:
     """OverflowError when an unsigned array holds values int64 (minigrad's integer dtype) cannot."""
     if arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:
@@ -38,8 +68,9 @@ def _check_int64_range(arr: np.ndarray) -> None:
 
 def _host_array(data: Any, dtype: Any = None) -> np.ndarray:
     """A new host array from Python data or an ndarray, with PyTorch's dtype rules:
-    Python floats -> float32, ints -> int64; ndarrays keep float32/float64/int64/uint8/bool,
-    other integer types become int64 and other floating types float32. Integers that
+    Python floats -> float32 (get_default_dtype()), ints -> int64; ndarrays keep
+    float32/float64/int64/uint8/bool, other integer types become int64 and other floating types
+    float32. Integers that
     int64 cannot hold raise OverflowError instead of wrapping."""
     arr = np.asarray(data)
     _check_int64_range(arr)
@@ -51,7 +82,7 @@ def _host_array(data: Any, dtype: Any = None) -> np.ndarray:
     if arr.dtype.kind in "iu":
         return arr.astype(int64)
     if arr.dtype.kind == "f":
-        return arr.astype(float32)
+        return arr.astype(float32 if isinstance(data, np.ndarray) else _default_float[0])
     raise TypeError(f"cannot make a tensor from {type(data).__name__} with dtype {arr.dtype}")
 
 
@@ -178,6 +209,16 @@ class Tensor:
     def is_leaf(self) -> bool:
         return self.grad_fn is None
 
+    @property
+    def is_cuda(self) -> bool:
+        """Whether the tensor lives on the CUDA device."""
+        return self.device == "cuda"
+
+    @property
+    def is_cpu(self) -> bool:
+        """Whether the tensor lives on the CPU."""
+        return self.device == "cpu"
+
     def dim(self) -> int:
         return self._data.ndim
 
@@ -244,8 +285,12 @@ class Tensor:
         return a if dtype is None else a.astype(dtype)
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
-        """to(device), to(dtype), to(device, dtype) or to(other_tensor); differentiable."""
+        """to(device), to(dtype), to(device, dtype) or to(other_tensor); differentiable. Returns self
+        when nothing changes, unless copy=True. non_blocking is accepted for PyTorch code: copies
+        between devices return when done."""
         device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+        copy = bool(kwargs.pop("copy", False))
+        kwargs.pop("non_blocking", None)
         if kwargs:
             raise TypeError(f"to(): unexpected arguments {sorted(kwargs)}")
         for a in args:
@@ -260,7 +305,7 @@ class Tensor:
             out = _F.cast(out, _normalize_dtype(dtype))
         if device is not None and resolve_device(device) != self.device:
             out = _F.to_device(out, resolve_device(device))
-        return out
+        return out.clone() if copy and out is self else out
 
     def cpu(self) -> Tensor:
         return self.to("cpu")
@@ -515,12 +560,12 @@ class Tensor:
     __ifloordiv__ = floor_divide_
     __imod__ = remainder_
 
-    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
-        values = get_backend(self.device).uniform(_random.generator(), self.shape, a, b, self.dtype)
+    def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator: _random.Generator | None = None) -> Tensor:
+        values = get_backend(self.device).uniform(_random.rng(generator), self.shape, a, b, self.dtype)
         return self._put("uniform_", Ellipsis, Tensor._make(values, self.device))
 
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        values = get_backend(self.device).normal(_random.generator(), self.shape, mean, std, self.dtype)
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: _random.Generator | None = None) -> Tensor:
+        values = get_backend(self.device).normal(_random.rng(generator), self.shape, mean, std, self.dtype)
         return self._put("normal_", Ellipsis, Tensor._make(values, self.device))
 
     def __setitem__(self, index: Any, value: Any) -> None:
@@ -980,6 +1025,16 @@ class Tensor:
         return _F.transpose(self, -2, -1)
 
     # --- printing ---------------------------------------------------------------------------
+    def __format__(self, spec: str) -> str:
+        """f"{loss:.4f}" formats a 0-d tensor's value, as PyTorch does; without a format spec any
+        tensor prints as str()."""
+        if self._data.ndim == 0:
+            return format(self.item(), spec)
+        if not spec:
+            return str(self)
+        raise TypeError(f"unsupported format string {spec!r} passed to Tensor.__format__: only a 0-d tensor "
+                        f"formats as a number (this one has shape {tuple(self.shape)}; use .item())")
+
     def __repr__(self) -> str:
         body = np.array2string(self._host(), separator=", ", prefix="tensor(")
         extras = []

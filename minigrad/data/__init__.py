@@ -20,6 +20,7 @@ from minigrad.data.download import DownloadError
 from minigrad.data.idx import ChecksumError, IDXError, read_idx, write_idx
 from minigrad.data.loader import (
     ArrayDataset,
+    ConcatDataset,
     DataLoader,
     Dataset,
     Subset,
@@ -27,7 +28,14 @@ from minigrad.data.loader import (
     default_collate,
     random_split,
 )
-from minigrad.data.sampler import DistributedSampler
+from minigrad.data.sampler import (
+    DistributedSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
 
 __all__ = [
     "MNIST",
@@ -41,6 +49,12 @@ __all__ = [
     "random_split",
     "DataLoader",
     "DistributedSampler",
+    "ConcatDataset",
+    "Sampler",
+    "SequentialSampler",
+    "RandomSampler",
+    "SubsetRandomSampler",
+    "WeightedRandomSampler",
     "transforms",
     "read_idx",
     "write_idx",

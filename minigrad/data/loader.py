@@ -9,7 +9,9 @@ whole batch with one fancy-indexing call instead of a Python loop over samples.
 
 from __future__ import annotations
 
+import bisect
 import collections
+import itertools
 import math
 import queue
 import threading
@@ -21,7 +23,8 @@ import numpy as np
 
 from minigrad import random as _random
 
-__all__ = ["Dataset", "ArrayDataset", "TensorDataset", "Subset", "random_split", "DataLoader", "default_collate"]
+__all__ = ["Dataset", "ArrayDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "DataLoader",
+           "default_collate"]
 
 
 def _as_array(value) -> np.ndarray:
@@ -41,7 +44,11 @@ class Dataset:
     """Base class of map-style data sets, as torch.utils.data.Dataset: a subclass defines
     ``__len__`` and ``__getitem__(index) -> sample``, a sample being an array, a number, a Tensor,
     or a tuple, list or dict of them. DataLoader batches any such object (default_collate);
-    one that also has ``get_batch(indices, rng)`` is batched with one call per batch."""
+    one that also has ``get_batch(indices, rng)`` is batched with one call per batch.
+    ``a + b`` is their ConcatDataset."""
+
+    def __add__(self, other: Dataset) -> ConcatDataset:
+        return ConcatDataset([self, other])
 
 
 class ArrayDataset(Dataset):
@@ -92,14 +99,42 @@ class Subset(Dataset):
         return self.dataset.get_batch(self.indices[indices], rng)
 
 
-def random_split(dataset, lengths: Sequence[int | float], seed: int | None = None) -> list[Subset]:
+class ConcatDataset(Dataset):
+    """The samples of several datasets one after the other, as torch.utils.data.ConcatDataset
+    (``train + extra``); ``cumulative_sizes[i]`` is how many samples datasets 0..i hold."""
+
+    def __init__(self, datasets: Iterable) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        self.cumulative_sizes = list(itertools.accumulate(len(d) for d in self.datasets))
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index: int):
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"ConcatDataset: index {index} is out of range for {n} samples")
+        index %= n
+        which = bisect.bisect_right(self.cumulative_sizes, index)
+        return self.datasets[which][index - (self.cumulative_sizes[which - 1] if which else 0)]
+
+
+def random_split(
+    dataset, lengths: Sequence[int | float], seed: int | _random.Generator | None = None, *,
+    generator: _random.Generator | None = None,
+) -> list[Subset]:
     """Split a dataset into non-overlapping random Subsets.
 
     ``lengths`` are counts summing to ``len(dataset)``, or fractions summing to
     1 (each count is ``floor(f * n)``, the remainder handed out one by one to
-    the first parts, as PyTorch does). The same seed gives the same split; without
-    one, the split is drawn from minigrad's generator (``minigrad.manual_seed``).
+    the first parts, as PyTorch does). The same seed gives the same split; so does a
+    ``generator=minigrad.Generator().manual_seed(s)`` (PyTorch's way, also accepted in seed's
+    place); without either, the split is drawn from minigrad's generator (``minigrad.manual_seed``).
     """
+    if isinstance(seed, _random.Generator):
+        seed, generator = None, seed
     n = len(dataset)
     lengths = list(lengths)
     if all(isinstance(x, float) for x in lengths) and math.isclose(sum(lengths), 1.0):
@@ -114,7 +149,7 @@ def random_split(dataset, lengths: Sequence[int | float], seed: int | None = Non
         raise ValueError(
             f"random_split: lengths must be counts summing to {n} or fractions summing to 1, got {lengths}"
         )
-    order = np.random.default_rng(_random.seed_or_draw(seed)).permutation(n)
+    order = np.random.default_rng(_random.seed_or_draw(seed, generator)).permutation(n)
     bounds = np.cumsum([0] + counts)
     return [Subset(dataset, order[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
@@ -201,8 +236,11 @@ class DataLoader:
     ``collate_fn(list of samples)`` replaces ``default_collate``, and the arrays it returns
     become Tensors. ``num_workers`` threads build batches in parallel (kernels and numpy
     release the GIL; a dataset's Python code does not), in order, each batch's random draws
-    from its own generator, so the batches do not depend on num_workers. ``pin_memory`` is
-    accepted for PyTorch code and does nothing (host memory is used as it is).
+    from its own generator, so the batches do not depend on num_workers. ``pin_memory`` and
+    ``persistent_workers`` are accepted for PyTorch code and do nothing (host memory is used as
+    it is; the threads are cheap to start each epoch). ``worker_init_fn(worker_id)`` runs at the
+    start of each batch-building thread of an epoch. ``generator=minigrad.Generator()`` draws the
+    loader's seed from that generator instead of minigrad's (PyTorch's way to fix the shuffling).
 
     ``prefetch`` bounds how many finished batches wait in the queue. The thread
     stops when the iterator is exhausted, closed or dropped; an exception in it
@@ -224,6 +262,10 @@ class DataLoader:
         pin_memory: bool = False,
         prefetch: int = 2,
         as_tensor: bool = True,
+        generator: _random.Generator | None = None,
+        worker_init_fn: Callable[[int], None] | None = None,
+        persistent_workers: bool = False,
+        prefetch_factor: int | None = None,
     ) -> None:
         if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
             raise ValueError(f"DataLoader: num_workers must be an integer >= 0, got {num_workers!r}")
@@ -236,6 +278,10 @@ class DataLoader:
         if sampler is not None and not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
             raise TypeError(f"DataLoader: sampler must be an iterable of indices with a length, got "
                             f"{type(sampler).__name__}")
+        if worker_init_fn is not None and not callable(worker_init_fn):
+            raise TypeError(f"DataLoader: worker_init_fn must be callable, got {type(worker_init_fn).__name__}")
+        if prefetch_factor is not None:  # PyTorch's name: batches made ahead per worker
+            prefetch = prefetch_factor
         if prefetch < 1:
             raise ValueError(f"DataLoader: prefetch must be >= 1, got {prefetch}")
         self.dataset = dataset
@@ -243,7 +289,9 @@ class DataLoader:
         self.shuffle = shuffle
         self.sampler = sampler
         self.drop_last = drop_last
-        self.seed = _random.seed_or_draw(seed)
+        self.seed = _random.seed_or_draw(seed, generator)
+        self.worker_init_fn = worker_init_fn
+        self.persistent_workers = persistent_workers
         self.transform = transform
         self.prefetch = prefetch
         self.as_tensor = as_tensor
@@ -292,9 +340,14 @@ class DataLoader:
         many threads at most num_workers * prefetch batches ahead."""
         jobs = ((indices, [self.seed, epoch, 1, k]) for k, indices in enumerate(batches))
         if self.num_workers <= 1:
+            if self.worker_init_fn is not None:
+                self.worker_init_fn(0)
             yield from (self._make_batch(*job) for job in jobs)
             return
-        with ThreadPoolExecutor(self.num_workers, thread_name_prefix="minigrad-DataLoader") as pool:
+        worker_ids = itertools.count()
+        initializer = None if self.worker_init_fn is None else lambda: self.worker_init_fn(next(worker_ids))
+        with ThreadPoolExecutor(self.num_workers, thread_name_prefix="minigrad-DataLoader",
+                                initializer=initializer) as pool:
             ahead: collections.deque = collections.deque()
             try:
                 for job in jobs:

@@ -1,5 +1,6 @@
-"""DistributedSampler: each rank's share of a dataset's indices (PyTorch's
-torch.utils.data.distributed.DistributedSampler)."""
+"""Samplers for DataLoader(sampler=): DistributedSampler, each rank's share of a dataset's indices
+(PyTorch's torch.utils.data.distributed.DistributedSampler), and torch.utils.data's Sequential,
+Random, SubsetRandom and WeightedRandom samplers."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from minigrad import random as _random
 from minigrad.data.loader import epoch_permutation
 
 
@@ -81,3 +83,99 @@ class DistributedSampler:
     def set_epoch(self, epoch: int) -> None:
         """Set the epoch whose permutation the next iteration uses (the same on every rank)."""
         self.epoch = int(epoch)
+
+
+class Sampler:
+    """Base class of samplers, as torch.utils.data.Sampler: a subclass defines ``__iter__`` (dataset
+    indices) and ``__len__``; DataLoader(sampler=) reads it anew at each epoch."""
+
+    def __init__(self, data_source=None) -> None:
+        pass
+
+
+class _Counted(Sampler):
+    num_samples: int
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
+class SequentialSampler(_Counted):
+    """0, 1, ..., len(data_source) - 1, as torch.utils.data.SequentialSampler."""
+
+    def __init__(self, data_source) -> None:
+        self.data_source = data_source
+        self.num_samples = len(data_source)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(self.num_samples))
+
+
+class RandomSampler(_Counted):
+    """A fresh random order of the indices at each iteration (with ``replacement``, ``num_samples``
+    independent draws), as torch.utils.data.RandomSampler; from minigrad's generator, or from
+    ``generator``, so that minigrad.manual_seed makes the orders repeatable."""
+
+    def __init__(self, data_source, replacement: bool = False, num_samples: int | None = None,
+                 generator: _random.Generator | None = None) -> None:
+        n = len(data_source)
+        if num_samples is not None and (isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer))
+                                        or num_samples <= 0):
+            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
+        self.data_source = data_source
+        self.replacement = replacement
+        self.num_samples = n if num_samples is None else int(num_samples)
+        self.generator = generator
+        _random.rng(generator)  # a TypeError now for anything but a Generator
+
+    def __iter__(self) -> Iterator[int]:
+        rng = _random.rng(self.generator)
+        n = len(self.data_source)
+        if self.replacement:
+            return iter(rng.integers(n, size=self.num_samples).tolist())
+        # without replacement: whole permutations, the last cut short, as PyTorch's
+        orders = [rng.permutation(n) for _ in range(-(-self.num_samples // n))] if n else [np.arange(0)]
+        return iter(np.concatenate(orders)[: self.num_samples].tolist())
+
+
+class SubsetRandomSampler(_Counted):
+    """The given indices in a fresh random order at each iteration, as
+    torch.utils.data.SubsetRandomSampler (a train/validation split of one dataset)."""
+
+    def __init__(self, indices, generator: _random.Generator | None = None) -> None:
+        self.indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        self.num_samples = len(self.indices)
+        self.generator = generator
+        _random.rng(generator)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.indices[_random.rng(self.generator).permutation(self.num_samples)].tolist())
+
+
+class WeightedRandomSampler(_Counted):
+    """``num_samples`` indices in [0, len(weights)) drawn with probability proportional to
+    ``weights`` (with or without replacement), as torch.utils.data.WeightedRandomSampler: a balanced
+    stream from an imbalanced dataset."""
+
+    def __init__(self, weights, num_samples: int, replacement: bool = True,
+                 generator: _random.Generator | None = None) -> None:
+        if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) or num_samples <= 0:
+            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
+        w = np.asarray(weights.detach().numpy() if hasattr(weights, "detach") else weights, dtype=np.float64)
+        if w.ndim != 1:
+            raise ValueError(f"weights should be a 1d sequence, but given weights have shape {w.shape}")
+        if not np.all(np.isfinite(w) & (w >= 0)) or w.sum() <= 0:
+            raise ValueError("weights must be finite, non-negative and not all zero")
+        if not replacement and num_samples > np.count_nonzero(w):
+            raise ValueError(f"cannot draw {num_samples} samples without replacement from "
+                             f"{np.count_nonzero(w)} non-zero weights")
+        self.weights = w
+        self.num_samples = int(num_samples)
+        self.replacement = replacement
+        self.generator = generator
+        _random.rng(generator)
+
+    def __iter__(self) -> Iterator[int]:
+        rng = _random.rng(self.generator)
+        p = self.weights / self.weights.sum()
+        return iter(rng.choice(len(p), size=self.num_samples, replace=self.replacement, p=p).tolist())

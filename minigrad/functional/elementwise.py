@@ -18,7 +18,7 @@ from minigrad.functional._common import (
     _result_dtype,
     _sum_to,
 )
-from minigrad.tensor import Tensor, _normalize_dtype, float32, int64
+from minigrad.tensor import Tensor, _normalize_dtype, get_default_dtype, int64
 
 
 def _constant(value: Any, like: Tensor) -> Tensor:
@@ -27,7 +27,7 @@ def _constant(value: Any, like: Tensor) -> Tensor:
         if like.dtype.kind == "f":
             dtype = like.dtype
         elif isinstance(value, (float, np.floating)):
-            dtype = float32
+            dtype = get_default_dtype()
         elif isinstance(value, (bool, np.bool_)) and like.dtype.kind == "b":
             dtype = like.dtype
         else:
@@ -327,10 +327,10 @@ def mul(input: Any, other: Any) -> Tensor:
 
 
 def div(input: Any, other: Any) -> Tensor:
-    """input / other (true division: integer tensors give float32), broadcasting."""
+    """input / other (true division: integer tensors give float32, get_default_dtype()), broadcasting."""
     a, b = _operands(input, other)
     if a.dtype.kind != "f":
-        a, b = cast(a, float32), cast(b, float32)
+        a, b = cast(a, get_default_dtype()), cast(b, get_default_dtype())
     return _binary(DivOp, "div", a, b)
 
 
@@ -338,7 +338,7 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001 (PyTorch's name)
     """input ** exponent; a Python-number exponent has its own fast node."""
     if isinstance(input, Tensor) and isinstance(exponent, Number):
         if input.dtype.kind != "f" and isinstance(exponent, (float, np.floating)):
-            input = cast(input, float32)
+            input = cast(input, get_default_dtype())
         return PowScalarOp.apply(input, exponent=exponent)
     return _binary(PowOp, "pow", input, exponent)
 
@@ -549,8 +549,9 @@ def logical_not(input: Tensor) -> Tensor:
 
 
 def _float(input: Tensor) -> Tensor:
-    """input as a floating tensor (integer and bool tensors become float32, as PyTorch's float ops)."""
-    return input if input.dtype.kind == "f" else cast(input, float32)
+    """input as a floating tensor (integer and bool tensors become float32, get_default_dtype(), as
+    PyTorch's float ops)."""
+    return input if input.dtype.kind == "f" else cast(input, get_default_dtype())
 
 
 def reciprocal(input: Tensor) -> Tensor:

@@ -17,7 +17,7 @@ from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, get_default_dtype
 
 
 def _pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
@@ -30,9 +30,9 @@ def _pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
 
 
 def _full(shape: tuple[int, ...], value: float, device: str | None, dtype: Any) -> Tensor:
-    """A new tensor of value on device (default cpu) with dtype (default float32)."""
+    """A new tensor of value on device (default cpu) with dtype (default get_default_dtype())."""
     device = device or "cpu"
-    data = get_backend(device).full(shape, value, np.dtype(dtype or np.float32))
+    data = get_backend(device).full(shape, value, np.dtype(dtype or get_default_dtype()))
     return Tensor(data, device=device)
 
 
