@@ -11,6 +11,7 @@ from minigrad.backend import get_backend, resolve_device
 from minigrad.random import Generator
 from minigrad.tensor import (
     _DTYPES,
+    Size,
     Tensor,
     _host_array,
     _normalize_dtype,
@@ -303,13 +304,14 @@ def multinomial(
 
 def _legacy_constructor(name: str, dtype: np.dtype):
     def make(*args: Any, device: str = "cpu") -> Tensor:
-        if len(args) == 1 and not isinstance(args[0], (int, np.integer)) and not isinstance(args[0], bool):
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer, Size)):
             return tensor(args[0], dtype=dtype, device=device)  # FloatTensor([1, 2]): from data
-        return empty(*args, dtype=dtype, device=device)  # FloatTensor(2, 3): uninitialised, of that size
+        return empty(*(args or (0,)), dtype=dtype, device=device)  # FloatTensor(2, 3) or (Size): uninitialised
 
     make.__name__ = make.__qualname__ = name
     make.__doc__ = (f"PyTorch's legacy {name}: {name}(data) copies data as {dtype} (tensor(data, dtype=...)); "
-                    f"{name}(*size) is an uninitialised {dtype} tensor of that size (empty(*size, dtype=...)).")
+                    f"{name}(*size) or {name}(Size) is an uninitialised {dtype} tensor of that size "
+                    "(empty(*size, dtype=...)).")
     return make
 
 

@@ -1,0 +1,338 @@
+"""PyTorch names ported training scripts use around the model: seeding (Generator, generator=,
+cuda.manual_seed, backends.cudnn), the default dtype, legacy constructors, Size, Tensor.to
+options and formatting, ConcatDataset and the samplers. Each against what PyTorch does (its
+documented behaviour; PyTorch itself when installed), and bad input as a clear error."""
+
+import threading
+from collections import Counter
+
+import numpy as np
+import pytest
+
+import minigrad
+import minigrad.nn as nn
+from minigrad.utils.data import (
+    ConcatDataset,
+    DataLoader,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    TensorDataset,
+    WeightedRandomSampler,
+    random_split,
+)
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+
+# ---------------------------------------------------------------------------- seeding
+def test_generator_streams_are_their_own_and_repeatable():
+    a = minigrad.randn(5, generator=minigrad.Generator().manual_seed(7)).numpy()
+    minigrad.manual_seed(0)
+    b = minigrad.randn(5, generator=minigrad.Generator().manual_seed(7)).numpy()
+    np.testing.assert_array_equal(a, b)
+    minigrad.manual_seed(0)
+    plain = minigrad.randn(5).numpy()
+    minigrad.manual_seed(0)
+    minigrad.randn(5, generator=minigrad.Generator().manual_seed(7))  # does not advance the global stream
+    np.testing.assert_array_equal(minigrad.randn(5).numpy(), plain)
+
+
+@pytest.mark.parametrize("draw", [
+    lambda g: minigrad.rand(4, 3, generator=g),
+    lambda g: minigrad.randn(4, generator=g, dtype=minigrad.float64),
+    lambda g: minigrad.randint(0, 100, (6,), generator=g),
+    lambda g: minigrad.randperm(9, generator=g),
+    lambda g: minigrad.bernoulli(minigrad.full((8,), 0.5), generator=g),
+    lambda g: minigrad.multinomial(minigrad.tensor([0.2, 0.3, 0.5]), 4, replacement=True, generator=g),
+    lambda g: minigrad.empty(5).uniform_(-1, 1, generator=g),
+    lambda g: minigrad.empty(5).normal_(0, 2, generator=g),
+])
+def test_every_sampler_takes_a_generator(draw):
+    first = draw(minigrad.Generator().manual_seed(3)).numpy()
+    np.testing.assert_array_equal(draw(minigrad.Generator().manual_seed(3)).numpy(), first)
+    g = minigrad.Generator().manual_seed(3)
+    draw(g)
+    assert not np.array_equal(draw(g).numpy(), first) or first.size == 0 or np.unique(first).size == 1
+
+
+def test_generator_state_seed_and_defaults():
+    assert minigrad.Generator().initial_seed() == 67280421310721  # PyTorch's default seed
+    g = minigrad.Generator("cuda")
+    assert g.device == "cuda" and g.manual_seed(5) is g and g.initial_seed() == 5
+    state = g.get_state()
+    first = minigrad.rand(3, generator=g).numpy()
+    g.set_state(state)
+    np.testing.assert_array_equal(minigrad.rand(3, generator=g).numpy(), first)
+    fresh = g.seed()
+    assert g.initial_seed() == fresh and isinstance(fresh, int)
+    assert minigrad.Generator().manual_seed(-1).initial_seed() == 2**64 - 1  # wraps, as PyTorch
+    with pytest.raises(ValueError, match="outside"):
+        minigrad.Generator().manual_seed(2**64)
+    with pytest.raises(TypeError, match="minigrad.Generator"):
+        minigrad.randn(2, generator=np.random.default_rng(0))
+    with pytest.raises(TypeError, match="minigrad.Generator"):
+        random_split(TensorDataset(np.zeros(4)), [2, 2], generator=3)
+
+
+def test_global_seed_functions():
+    minigrad.manual_seed(123)
+    assert minigrad.initial_seed() == 123
+    state = minigrad.get_rng_state()
+    a = minigrad.rand(4).numpy()
+    minigrad.set_rng_state(state)
+    np.testing.assert_array_equal(minigrad.rand(4).numpy(), a)
+    s = minigrad.seed()
+    assert minigrad.initial_seed() == s
+    # one generator serves both devices: cuda.manual_seed(_all) reseed it, without needing a device
+    minigrad.manual_seed(9)
+    b = minigrad.rand(4).numpy()
+    minigrad.cuda.manual_seed(9)
+    np.testing.assert_array_equal(minigrad.rand(4).numpy(), b)
+    minigrad.cuda.manual_seed_all(9)
+    np.testing.assert_array_equal(minigrad.rand(4).numpy(), b)
+    minigrad.manual_seed("4")  # int(seed), as torch.manual_seed takes it
+    assert minigrad.initial_seed() == 4
+
+
+def test_backends_flags_set_and_read():
+    cudnn = minigrad.backends.cudnn
+    before = (cudnn.benchmark, cudnn.deterministic)
+    try:
+        cudnn.benchmark, cudnn.deterministic = True, True
+        assert cudnn.benchmark and cudnn.deterministic
+    finally:
+        cudnn.benchmark, cudnn.deterministic = before
+    assert cudnn.is_available() is False and cudnn.enabled
+    assert minigrad.backends.mps.is_available() is False and minigrad.backends.mps.is_built() is False
+
+
+def test_random_split_and_loader_follow_a_generator():
+    ds = TensorDataset(np.arange(20.0))
+    first = [s.indices.tolist() for s in random_split(ds, [0.5, 0.5], generator=minigrad.Generator().manual_seed(1))]
+    again = [s.indices.tolist() for s in random_split(ds, [10, 10], minigrad.Generator().manual_seed(1))]  # positional
+    assert first == again and sorted(first[0] + first[1]) == list(range(20))
+    with pytest.raises(ValueError, match="not both"):
+        random_split(ds, [10, 10], seed=1, generator=minigrad.Generator())
+
+    def batches(**kw):
+        return [b[0].numpy().tolist() for b in DataLoader(ds, batch_size=5, shuffle=True, **kw)]
+
+    def seeded(seed):
+        return minigrad.Generator().manual_seed(seed)
+
+    assert batches(generator=seeded(2)) == batches(generator=seeded(2))
+    assert batches(generator=seeded(2)) != batches(generator=seeded(3))
+
+
+@pytest.mark.parametrize("num_workers", [0, 1, 3])
+def test_loader_worker_init_fn_and_accepted_options(num_workers):
+    seen, lock = [], threading.Lock()
+
+    def init(worker_id):
+        with lock:
+            seen.append(worker_id)
+
+    ds = TensorDataset(np.arange(30.0))
+    loader = DataLoader(ds, batch_size=2, num_workers=num_workers, worker_init_fn=init, persistent_workers=True,
+                        prefetch_factor=4, pin_memory=True)
+    assert sum(len(b[0]) for b in loader) == 30
+    assert sorted(seen) == list(range(max(num_workers, 1)))[: len(seen)] and 1 <= len(seen) <= max(num_workers, 1)
+    assert loader.prefetch == 4
+    with pytest.raises(TypeError, match="worker_init_fn must be callable"):
+        DataLoader(ds, worker_init_fn=3)
+    with pytest.raises(ValueError, match="prefetch"):
+        DataLoader(ds, prefetch_factor=0)
+
+
+# ---------------------------------------------------------------------------- default dtype
+@pytest.fixture
+def float64_default():
+    minigrad.set_default_dtype(minigrad.float64)
+    if torch is not None:
+        torch.set_default_dtype(torch.float64)
+    yield
+    minigrad.set_default_dtype(minigrad.float32)
+    if torch is not None:
+        torch.set_default_dtype(torch.float32)
+
+
+CASES = {  # what each gives under set_default_dtype(float64) (PyTorch's dtypes, checked live below)
+    "tensor of floats": (lambda lib: lib.tensor([1.5, 2.0]), "float64"),
+    "tensor of ints": (lambda lib: lib.tensor([1, 2]), "int64"),
+    "tensor of a float32 array": (lambda lib: lib.tensor(np.ones(2, np.float32)), "float32"),
+    "zeros": (lambda lib: lib.zeros(2), "float64"),
+    "randn": (lambda lib: lib.randn(2), "float64"),
+    "arange of floats": (lambda lib: lib.arange(0.0, 1.0, 0.5), "float64"),
+    "arange of ints": (lambda lib: lib.arange(3), "int64"),
+    "linspace": (lambda lib: lib.linspace(0, 1, 3), "float64"),
+    "eye": (lambda lib: lib.eye(2), "float64"),
+    "int tensor / int": (lambda lib: lib.tensor([1, 2]) / 2, "float64"),
+    "int tensor * float": (lambda lib: lib.tensor([1, 2]) * 0.5, "float64"),
+    "float32 tensor * float": (lambda lib: lib.ones(2, dtype=lib.float32) * 0.5, "float32"),
+    "Linear weight": (lambda lib: lib.nn.Linear(2, 3).weight, "float64"),
+    "Conv2d bias": (lambda lib: lib.nn.Conv2d(1, 2, 3).bias, "float64"),
+    "BatchNorm2d running_mean": (lambda lib: lib.nn.BatchNorm2d(3).running_mean, "float64"),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_set_default_dtype_float64(float64_default, name):
+    make, want = CASES[name]
+    assert minigrad.get_default_dtype() == minigrad.float64
+    assert str(make(minigrad).dtype) == want
+    if torch is not None:
+        assert str(make(torch).dtype) == f"torch.{want}"
+
+
+def test_default_dtype_back_to_float32_and_bad_dtypes():
+    assert minigrad.get_default_dtype() == minigrad.float32
+    assert minigrad.tensor([1.5]).dtype == minigrad.float32 and nn.Linear(2, 2).weight.dtype == minigrad.float32
+    with pytest.raises(TypeError, match="floating-point"):
+        minigrad.set_default_dtype(minigrad.int64)
+    with pytest.raises(TypeError, match="unsupported dtype"):
+        minigrad.set_default_dtype("float16")
+    assert minigrad.get_default_dtype() == minigrad.float32
+
+
+# ---------------------------------------------------------------------------- constructors, Size, Tensor
+@pytest.mark.parametrize("name, dtype", [("FloatTensor", "float32"), ("DoubleTensor", "float64"),
+                                         ("LongTensor", "int64"), ("ByteTensor", "uint8"), ("BoolTensor", "bool")])
+def test_legacy_constructors(name, dtype):
+    make = getattr(minigrad, name)
+    t = make([1, 0, 2])
+    assert str(t.dtype) == dtype and t.shape == (3,)
+    np.testing.assert_array_equal(t.numpy(), np.array([1, 0, 2]).astype(dtype))
+    assert make(2, 3).shape == (2, 3) and str(make(2, 3).dtype) == dtype
+    # as in PyTorch: a tuple is data (a 1-D tensor of [2, 3]), a Size is a size; no argument, no elements
+    assert make((2, 3)).shape == (2,) and make(minigrad.Size([2, 3])).shape == (2, 3) and make().shape == (0,)
+    if torch is not None:
+        theirs = getattr(torch, name)
+        assert tuple(theirs((2, 3)).shape) == (2,) and tuple(theirs(torch.Size([2, 3])).shape) == (2, 3)
+
+
+def test_size_and_empty_like():
+    s = minigrad.Size([2, 3, 4])
+    assert s == (2, 3, 4) and minigrad.ones(2, 3, 4).shape == s and s.numel() == 24 and minigrad.Size().numel() == 1
+    assert repr(s) == "minigrad.Size([2, 3, 4])"
+    x = minigrad.ones(2, 3, dtype=minigrad.float64)
+    e = minigrad.empty_like(x)
+    assert e.shape == x.shape and e.dtype == x.dtype and e.device == x.device
+    assert minigrad.empty_like(x, dtype=minigrad.int64).dtype == minigrad.int64
+
+
+def test_tensor_device_flags_and_to_options():
+    x = minigrad.ones(3)
+    assert x.is_cpu and not x.is_cuda
+    assert x.to("cpu", non_blocking=True) is x and x.to(device="cpu") is x
+    y = x.to("cpu", copy=True)
+    assert y is not x and np.array_equal(y.numpy(), x.numpy())
+    y.add_(1)
+    assert x.numpy().tolist() == [1, 1, 1]
+    with pytest.raises(TypeError, match="unexpected arguments"):
+        x.to("cpu", memory_layout=1)
+    if minigrad.cuda.is_available():
+        z = x.to("cuda", non_blocking=True)
+        assert z.is_cuda and not z.is_cpu
+
+
+def test_format_of_tensors():
+    loss = minigrad.tensor(0.123456)
+    assert f"{loss:.3f}" == "0.123" and f"{loss}" == format(loss.item(), "") and f"{minigrad.tensor(7):04d}" == "0007"
+    assert f"{minigrad.ones(2)}" == str(minigrad.ones(2))
+    with pytest.raises(TypeError, match="only a 0-d tensor"):
+        f"{minigrad.ones(2):.2f}"
+    with pytest.raises(TypeError, match="only a 0-d tensor"):
+        f"{minigrad.ones(1):.2f}"  # PyTorch too formats only 0-d tensors as numbers
+    if torch is not None:
+        assert f"{torch.tensor(0.123456):.3f}" == f"{loss:.3f}"
+
+
+# ---------------------------------------------------------------------------- ConcatDataset and samplers
+def test_concat_dataset_indexing():
+    a, b = TensorDataset(np.arange(3.0)), TensorDataset(np.arange(10.0, 15.0))
+    cat = a + b
+    assert isinstance(cat, ConcatDataset) and len(cat) == 8 and cat.cumulative_sizes == [3, 8]
+    assert [float(cat[i][0]) for i in range(8)] == [0, 1, 2, 10, 11, 12, 13, 14]
+    assert float(cat[-1][0]) == 14 and float(cat[-8][0]) == 0
+    with pytest.raises(IndexError):
+        cat[8]
+    with pytest.raises(IndexError):
+        cat[-9]
+    with pytest.raises(ValueError, match="empty"):
+        ConcatDataset([])
+    batch = next(iter(DataLoader(ConcatDataset([a, b, a]), batch_size=11)))
+    assert batch[0].numpy().tolist() == [0, 1, 2, 10, 11, 12, 13, 14, 0, 1, 2]
+
+
+def test_sequential_and_random_samplers():
+    ds = list(range(10))
+    assert list(SequentialSampler(ds)) == ds and len(SequentialSampler(ds)) == 10
+    minigrad.manual_seed(0)
+    s = RandomSampler(ds)
+    first, second = list(s), list(s)
+    assert sorted(first) == ds and sorted(second) == ds and first != second  # a fresh order each epoch
+    minigrad.manual_seed(0)
+    assert list(RandomSampler(ds)) == first  # manual_seed makes the orders repeatable
+    long = list(RandomSampler(ds, num_samples=25, generator=minigrad.Generator().manual_seed(1)))
+    assert len(long) == 25 and sorted(long[:10]) == ds and sorted(long[10:20]) == ds
+    drawn = list(RandomSampler(ds, replacement=True, num_samples=1000, generator=minigrad.Generator()))
+    assert len(drawn) == 1000 and set(drawn) == set(ds)
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="num_samples"):
+            RandomSampler(ds, num_samples=bad)
+    with pytest.raises(TypeError, match="minigrad.Generator"):
+        RandomSampler(ds, generator="seed")
+
+
+def test_subset_random_sampler_splits_train_and_validation():
+    ds = TensorDataset(np.arange(100.0))
+    train_idx, val_idx = list(range(80)), list(range(80, 100))
+    train = DataLoader(ds, batch_size=16, sampler=SubsetRandomSampler(train_idx))
+    val = DataLoader(ds, batch_size=16, sampler=SubsetRandomSampler(val_idx, generator=minigrad.Generator()))
+    seen = sorted(v for b in train for v in b[0].numpy().tolist())
+    assert seen == list(range(80)) and len(train) == 5
+    assert sorted(v for b in val for v in b[0].numpy().tolist()) == list(range(80, 100))
+    epochs = [[v for b in train for v in b[0].numpy().tolist()] for _ in range(2)]
+    assert epochs[0] != epochs[1]
+    with pytest.raises(ValueError, match="mutually exclusive"):
+        DataLoader(ds, sampler=SubsetRandomSampler(train_idx), shuffle=True)
+
+
+def test_weighted_random_sampler_balances_classes():
+    labels = np.array([0] * 90 + [1] * 10)
+    weights = 1.0 / np.bincount(labels)[labels]
+    sampler = WeightedRandomSampler(minigrad.tensor(weights), num_samples=4000, generator=minigrad.Generator())
+    counts = Counter(labels[list(sampler)])
+    assert len(sampler) == 4000 and abs(counts[0] - counts[1]) < 400  # ~2000 each (binomial sd 32)
+    unique = list(WeightedRandomSampler([1.0, 2.0, 3.0, 0.0], 3, replacement=False))
+    assert sorted(unique) == [0, 1, 2]
+    with pytest.raises(ValueError, match="without replacement"):
+        WeightedRandomSampler([1.0, 0.0], 2, replacement=False)
+    for bad in ([1.0, -1.0], [0.0, 0.0], [1.0, float("nan")]):
+        with pytest.raises(ValueError, match="weights"):
+            WeightedRandomSampler(bad, 2)
+    with pytest.raises(ValueError, match="1d"):
+        WeightedRandomSampler([[1.0]], 2)
+    with pytest.raises(ValueError, match="num_samples"):
+        WeightedRandomSampler([1.0], 0)
+
+
+def test_a_custom_sampler_subclass():
+    class EvenFirst(Sampler):
+        def __init__(self, n):
+            super().__init__(None)
+            self.n = n
+
+        def __iter__(self):
+            return iter(list(range(0, self.n, 2)) + list(range(1, self.n, 2)))
+
+        def __len__(self):
+            return self.n
+
+    batch = next(iter(DataLoader(TensorDataset(np.arange(6.0)), batch_size=6, sampler=EvenFirst(6))))
+    assert batch[0].numpy().tolist() == [0, 2, 4, 1, 3, 5]
