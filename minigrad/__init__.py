@@ -4,7 +4,7 @@
 from minigrad._extension import _C
 
 # isort: split
-from minigrad import accelerator, backends, cpu, cuda, nn, optim
+from minigrad import accelerator, backends, cpu, cuda, linalg, nn, optim
 from minigrad.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from minigrad.backend import device
 from minigrad.creation import (
@@ -53,19 +53,23 @@ from minigrad.functional import (  # noqa: F401
     atan,
     bincount,
     bmm,
+    broadcast_to,
     cat,
     ceil,
     chunk,
     clamp,
     clamp_max,
     clamp_min,
+    column_stack,
     cos,
     cosh,
     count_nonzero,
     cumsum,
     diag,
+    diff,
     div,
     dot,
+    dstack,
     einsum,
     equal,
     erf,
@@ -76,10 +80,13 @@ from minigrad.functional import (  # noqa: F401
     floor,
     floor_divide,
     fmod,
+    frac,
     gather,
+    hstack,
     index_select,
     isclose,
     isfinite,
+    isin,
     isinf,
     isnan,
     log,
@@ -98,12 +105,16 @@ from minigrad.functional import (  # noqa: F401
     max,
     maximum,
     mean,
+    median,
     meshgrid,
     min,
     minimum,
     mm,
+    moveaxis,
+    movedim,
     mul,
     mv,
+    nan_to_num,
     narrow,
     neg,
     nonzero,
@@ -115,6 +126,7 @@ from minigrad.functional import (  # noqa: F401
     reciprocal,
     relu,
     remainder,
+    repeat_interleave,
     reshape,
     roll,
     round,
@@ -134,6 +146,8 @@ from minigrad.functional import (  # noqa: F401
     std_mean,
     sub,
     sum,
+    swapaxes,
+    swapdims,
     t,
     tan,
     tanh,
@@ -147,6 +161,7 @@ from minigrad.functional import (  # noqa: F401
     unsqueeze,
     var,
     var_mean,
+    vstack,
     where,
 )
 from minigrad.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
@@ -162,6 +177,7 @@ from minigrad.tensor import (
     is_tensor,
     numel,
     set_default_dtype,
+    set_printoptions,
     uint8,
 )
 from minigrad.tensor import bool_ as bool  # noqa: A004 (PyTorch's name: minigrad.bool)
@@ -369,6 +385,23 @@ __all__ = [
     "bincount",
     "unique",
     "erf",
+    "hstack",
+    "vstack",
+    "dstack",
+    "column_stack",
+    "broadcast_to",
+    "movedim",
+    "moveaxis",
+    "swapaxes",
+    "swapdims",
+    "repeat_interleave",
+    "diff",
+    "median",
+    "nan_to_num",
+    "isin",
+    "frac",
+    "linalg",
+    "set_printoptions",
 ]
 
 

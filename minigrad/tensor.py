@@ -7,6 +7,8 @@ themselves are in minigrad/functional.py; the methods here forward to them.
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -95,6 +97,59 @@ class _VersionCounter:
     def __init__(self) -> None:
         self.value = 0
 
+
+
+# How __repr__ prints, as torch.set_printoptions sets it; PyTorch's profiles
+_PRINT_PROFILES: dict[str, dict[str, Any]] = {
+    "default": {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80},
+    "short": {"precision": 2, "threshold": 1000, "edgeitems": 2, "linewidth": 80},
+    "full": {"precision": 4, "threshold": math.inf, "edgeitems": 3, "linewidth": 80},
+}
+_print_options: dict[str, Any] = {**_PRINT_PROFILES["default"], "sci_mode": None}
+
+
+def set_printoptions(
+    precision: int | None = None,
+    threshold: float | None = None,
+    edgeitems: int | None = None,
+    linewidth: int | None = None,
+    profile: str | None = None,
+    sci_mode: bool | None = None,
+) -> None:
+    """How tensors print, as torch.set_printoptions: precision (digits after the point, at most),
+    threshold (more elements than this are summarized), edgeitems (elements shown at each end of a
+    summarized dimension), linewidth (characters per line); profile "default", "short" or "full"
+    sets those four first (the options given then override it). sci_mode True prints floats in
+    scientific notation, False never, None (also when not given, as PyTorch) as numpy chooses."""
+    if profile is not None:
+        if profile not in _PRINT_PROFILES:
+            raise ValueError(f"set_printoptions: profile must be one of {', '.join(map(repr, _PRINT_PROFILES))}, "
+                             f"got {profile!r}")
+        _print_options.update(_PRINT_PROFILES[profile])
+    given = {"precision": precision, "threshold": threshold, "edgeitems": edgeitems, "linewidth": linewidth}
+    _print_options.update({k: v for k, v in given.items() if v is not None})
+    _print_options["sci_mode"] = sci_mode
+
+
+def _array_text(array: np.ndarray) -> str:
+    """array as __repr__ prints it (between "tensor(" and the extras), with the print options."""
+    options = _print_options
+    precision, sci_mode = int(options["precision"]), options["sci_mode"]
+    formatter = None
+    if sci_mode is not None:  # numpy alone would still choose scientific notation for large values
+        kind = "e" if sci_mode else "f"
+        formatter = {"float_kind": lambda v: f"{v:.{precision}{kind}}"}
+    threshold = options["threshold"]
+    return np.array2string(
+        array,
+        separator=", ",
+        prefix="tensor(",
+        precision=precision,
+        threshold=sys.maxsize if threshold == math.inf else int(threshold),
+        edgeitems=int(options["edgeitems"]),
+        max_line_width=int(options["linewidth"]),
+        formatter=formatter,
+    )
 
 
 # PyTorch's legacy type names, for Tensor.type()
@@ -975,6 +1030,22 @@ class Tensor:
     def repeat(self, *sizes: Any) -> Tensor:
         return _F.repeat(self, _F._shape_args(sizes))
 
+    def repeat_interleave(self, repeats: Any, dim: int | None = None, *, output_size: int | None = None) -> Tensor:
+        return _F.repeat_interleave(self, repeats, dim, output_size=output_size)
+
+    def diff(self, n: int = 1, dim: int = -1, prepend: Tensor | None = None, append: Tensor | None = None) -> Tensor:
+        return _F.diff(self, n, dim, prepend, append)
+
+    def median(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        """The lower median of all elements, or (values, indices) along dim."""
+        return _F.median(self, dim, keepdim)
+
+    def nan_to_num(self, nan: float | None = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+        return _F.nan_to_num(self, nan, posinf, neginf)
+
+    def frac(self) -> Tensor:
+        return _F.frac(self)
+
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         return _F.argmax(self, dim, keepdim)
 
@@ -1005,11 +1076,25 @@ class Tensor:
     def expand_as(self, other: Tensor) -> Tensor:
         return _F.expand(self, other.shape)
 
+    def broadcast_to(self, size: Sequence[int]) -> Tensor:
+        return _F.broadcast_to(self, size)
+
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         return _F.transpose(self, dim0, dim1)
 
     def permute(self, *dims: Any) -> Tensor:
         return _F.permute(self, _F._shape_args(dims))
+
+    def movedim(self, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
+        return _F.movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        return _F.swapaxes(self, axis0, axis1)
+
+    def swapdims(self, dim0: int, dim1: int) -> Tensor:
+        return _F.swapdims(self, dim0, dim1)
 
     def t(self) -> Tensor:
         if self.ndim > 2:
@@ -1036,7 +1121,7 @@ class Tensor:
                         f"formats as a number (this one has shape {tuple(self.shape)}; use .item())")
 
     def __repr__(self) -> str:
-        body = np.array2string(self._host(), separator=", ", prefix="tensor(")
+        body = _array_text(self._host())
         extras = []
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")

@@ -12,6 +12,7 @@ from minigrad.autograd import Function
 from minigrad.backend import get_backend
 from minigrad.functional._common import (
     Number,
+    _from_host,
     _require_float,
     _require_same_device,
     _require_tensor,
@@ -642,7 +643,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     return SoftplusOp.apply(input, beta=beta, threshold=threshold)
 
 
-# --- isnan/isinf/isfinite: bool tensors, never on the tape -----------------------------------
+# --- isnan/isinf/isfinite, isin (bool tensors, never on the tape); nan_to_num ----------------
 
 
 def _classify(name: str, input: Tensor, test: Any, integer_answer: bool) -> Tensor:
@@ -666,6 +667,39 @@ def isinf(input: Tensor) -> Tensor:
 def isfinite(input: Tensor) -> Tensor:
     """Where input is neither NaN nor infinite, as a bool tensor."""
     return _classify("isfinite", input, lambda be, a: be.compare("lt", be.abs(a), np.inf), True)
+
+
+def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, invert: bool = False) -> Tensor:
+    """Where each of elements (a tensor or a number) equals one of test_elements (likewise; not
+    both numbers), as a bool tensor of elements' shape, as torch.isin; invert=True gives the
+    opposite. Both are compared in their promoted dtype (PyTorch's rules). assume_unique is
+    accepted for PyTorch code; the result does not depend on it. Never on the tape."""
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
+        raise TypeError(
+            f"isin: expected elements or test_elements to be a Tensor, got {type(elements).__name__} "
+            f"and {type(test_elements).__name__}"
+        )
+    a, b = _operands(elements, test_elements)
+    _require_same_device("isin", a, b)
+    return _from_host(np.isin(a._host(), b._host(), invert=invert), a)
+
+
+def nan_to_num(
+    input: Tensor, nan: float | None = 0.0, posinf: float | None = None, neginf: float | None = None
+) -> Tensor:
+    """input with NaN, +inf and -inf replaced by nan (None: 0), posinf and neginf (None: the largest
+    and the lowest finite value of input's dtype), as torch.nan_to_num; integer and bool tensors are
+    returned as a copy. The gradient is 1 at finite elements and 0 at the replaced ones."""
+    _require_tensor("nan_to_num", input)
+    if input.dtype.kind != "f":
+        return clone(input)
+    info = np.finfo(input.dtype)
+    given = (nan or 0.0, info.max if posinf is None else posinf, info.min if neginf is None else neginf)
+    with np.errstate(over="ignore"):  # a replacement beyond the dtype's range becomes inf, as PyTorch
+        fills = [float(np.asarray(v).astype(input.dtype)) for v in given]
+    out = where(isnan(input), fills[0], input)
+    out = where(compare("eq", input, math.inf), fills[1], out)
+    return where(compare("eq", input, -math.inf), fills[2], out)
 
 
 # --- rounding: composed from backend ops (a float through int64 rounds toward zero) ----------
@@ -821,3 +855,9 @@ def remainder(input: Any, other: Any) -> Tensor:
 def fmod(input: Any, other: Any) -> Tensor:
     """The C remainder of input / other: the sign of the dividend."""
     return _divide("fmod", input, other)
+
+
+def frac(input: Tensor) -> Tensor:
+    """The fractional part input - trunc(input), with input's sign, as torch.frac; its gradient is 1."""
+    _require_float("frac", input)
+    return sub(input, trunc(input))

@@ -22,8 +22,19 @@ from minigrad.functional._common import (
 from minigrad.functional.elementwise import clamp, expm1, mul, rsqrt, softplus, where
 from minigrad.functional.reduce import mean, norm
 from minigrad.functional.reduce import sum as _sum  # the differentiable sum, not the builtin
-from minigrad.functional.shape import cat, expand, index_select, pad, unsqueeze
-from minigrad.tensor import Tensor
+from minigrad.functional.shape import (
+    cat,
+    expand,
+    gather,
+    index,
+    index_put,
+    index_select,
+    pad,
+    scatter,
+    stack,
+    unsqueeze,
+)
+from minigrad.tensor import Tensor, int64
 
 # --- neural-network ops ------------------------------------------------------------------------
 
@@ -939,6 +950,22 @@ def embedding(input: Tensor, weight: Tensor) -> Tensor:
     return weight[input]
 
 
+def _adaptive_size(op: str, spatial: tuple[int, int], output_size: Any) -> tuple[int, int]:
+    """An adaptive pool's output_size (an int, or a pair whose None entries keep that input size) as a pair."""
+    sizes = (output_size, output_size) if isinstance(output_size, (int, np.integer)) else tuple(output_size)
+    if len(sizes) != 2:
+        raise ValueError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
+    out = tuple(n if size is None else int(size) for n, size in zip(spatial, sizes, strict=True))
+    if min(out) < 1:
+        raise ValueError(f"{op}: output_size must be >= 1, got {output_size!r}")
+    return out  # type: ignore[return-value]
+
+
+def _adaptive_bounds(size: int, out: int) -> list[tuple[int, int]]:
+    """PyTorch's adaptive pooling windows along a dimension: floor(i * size / out) to ceil((i + 1) * size / out)."""
+    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
+
+
 def adaptive_avg_pool2d(input: Tensor, output_size: int | tuple[int | None, int | None]) -> Tensor:
     """Average pooling of (N, C, H, W) or (C, H, W) to output_size, windows as PyTorch's
     (from floor(i * H / out) to ceil((i + 1) * H / out)); None keeps that size."""
@@ -946,17 +973,198 @@ def adaptive_avg_pool2d(input: Tensor, output_size: int | tuple[int | None, int 
     if input.ndim not in (3, 4):
         raise ValueError(f"adaptive_avg_pool2d: expected (N, C, H, W) or (C, H, W), got shape {input.shape}")
     h, w = input.shape[-2:]
-    out_h, out_w = (output_size, output_size) if isinstance(output_size, int) else output_size
-    out_h, out_w = h if out_h is None else int(out_h), w if out_w is None else int(out_w)
-    if out_h < 1 or out_w < 1:
-        raise ValueError(f"adaptive_avg_pool2d: output_size must be >= 1, got {output_size}")
+    out_h, out_w = _adaptive_size("adaptive_avg_pool2d", (h, w), output_size)
     if h % out_h == 0 and w % out_w == 0:  # equal windows: one pooling kernel
         kernel = (h // out_h, w // out_w)
         return avg_pool2d(input, kernel, kernel)
-
-    def bounds(size: int, out: int) -> list[tuple[int, int]]:
-        return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
-
-    rows = [input[..., a:b, :].mean(-2, keepdim=True) for a, b in bounds(h, out_h)]
+    rows = [input[..., a:b, :].mean(-2, keepdim=True) for a, b in _adaptive_bounds(h, out_h)]
     column = cat(rows, -2)
-    return cat([column[..., a:b].mean(-1, keepdim=True) for a, b in bounds(w, out_w)], -1)
+    return cat([column[..., a:b].mean(-1, keepdim=True) for a, b in _adaptive_bounds(w, out_w)], -1)
+
+
+def adaptive_max_pool2d(
+    input: Tensor, output_size: int | tuple[int | None, int | None], return_indices: bool = False
+) -> Any:
+    """Max pooling of (N, C, H, W) or (C, H, W) to output_size, windows as adaptive_avg_pool2d's
+    (None keeps that size); with return_indices also the int64 argmax positions within each input
+    H*W plane (the first maximum in row-major order), as PyTorch. The gradient goes to the argmax."""
+    _require_float("adaptive_max_pool2d", input)
+    if input.ndim not in (3, 4) or 0 in input.shape[-3:]:
+        raise RuntimeError(
+            f"adaptive_max_pool2d: expected a 3-D or 4-D input (N, C, H, W) with non-empty C, H and W, "
+            f"got shape {input.shape}"
+        )
+    if input.ndim == 3:
+        out = adaptive_max_pool2d(unsqueeze(input, 0), output_size, return_indices)
+        return (out[0].squeeze(0), out[1].squeeze(0)) if return_indices else out.squeeze(0)
+    h, w = input.shape[-2:]
+    out_h, out_w = _adaptive_size("adaptive_max_pool2d", (h, w), output_size)
+    if h % out_h == 0 and w % out_w == 0:  # equal windows: one pooling kernel
+        kernel = (h // out_h, w // out_w)
+        return max_pool2d(input, kernel, kernel, return_indices=return_indices)
+    # every window's flat positions, as (out_h, out_w, kh * kw); a smaller window repeats its last
+    # row and column, which come after the originals, so the first maximum is a real position
+    rows, cols = _adaptive_bounds(h, out_h), _adaptive_bounds(w, out_w)
+    kh, kw = max(b - a for a, b in rows), max(b - a for a, b in cols)
+    row_pos = np.array([np.minimum(np.arange(a, a + kh), b - 1) for a, b in rows])
+    col_pos = np.array([np.minimum(np.arange(a, a + kw), b - 1) for a, b in cols])
+    flat = row_pos[:, None, :, None] * w + col_pos[None, :, None, :]
+    flat = flat.reshape(out_h, out_w, kh * kw)
+    n, c = input.shape[:2]
+    windows = index(input.reshape(n, c, h * w), (slice(None), slice(None), flat))
+    values, position = windows.max(-1)
+    if not return_indices:
+        return values
+    positions = expand(_from_host(flat, input), (n, c, out_h, out_w, kh * kw))
+    return values, gather(positions, -1, unsqueeze(position, -1)).squeeze(-1)
+
+
+def max_unpool2d(
+    input: Tensor,
+    indices: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Sequence[int] | None = None,
+) -> Tensor:
+    """The partial inverse of max_pool2d(..., return_indices=True): each value of input (N, C, H, W)
+    or (C, H, W) written at its index (flat within an output H*W plane) of zeros, as PyTorch. The
+    output is (H - 1) * stride - 2 * padding + kernel_size high (and wide alike), or output_size
+    ((oh, ow) or (N, C, oh, ow), within a stride of that). Differentiable in input."""
+    _require_float("max_unpool2d", input)
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"max_unpool2d: expected a 3-D or 4-D input (N, C, H, W), got shape {input.shape}")
+    if not isinstance(indices, Tensor) or indices.dtype != int64:
+        got = getattr(indices, "dtype", type(indices).__name__)
+        raise TypeError(f"max_unpool2d: indices must be an int64 tensor, got {got}")
+    if indices.shape != input.shape:
+        raise RuntimeError(
+            f"max_unpool2d: indices shape {indices.shape} differs from input shape {input.shape} (they must match)"
+        )
+    kernel = _pair_arg(kernel_size, "max_unpool2d: kernel_size")
+    stride = kernel if stride is None else _pair_arg(stride, "max_unpool2d: stride")
+    padding = _pair_arg(padding, "max_unpool2d: padding")
+    default = [(n - 1) * s - 2 * p + k for n, s, p, k in zip(input.shape[-2:], stride, padding, kernel, strict=True)]
+    size = default
+    if output_size is not None:
+        size = [int(n) for n in output_size]
+        if len(size) == 4:
+            size = size[2:]
+        if len(size) != 2:
+            raise ValueError(
+                f"max_unpool2d: output_size should be a sequence containing 2 or 4 elements, got {output_size!r}"
+            )
+        for d, (n, n0, s) in enumerate(zip(size, default, stride, strict=True)):
+            if not n0 - s < n < n0 + s:
+                raise ValueError(
+                    f'max_unpool2d: invalid output_size "{tuple(output_size)}" '
+                    f"(dim {d} must be between {n0 - s} and {n0 + s}, exclusive)"
+                )
+    if min(size) < 1:
+        raise RuntimeError(f"max_unpool2d: the output would be {size[0]} x {size[1]}; it must be at least 1 x 1")
+    plane = size[0] * size[1]
+    found = indices._host()
+    if found.size and (found.min() < 0 or found.max() >= plane):
+        bad = found.min() if found.min() < 0 else found.max()
+        raise RuntimeError(
+            f"max_unpool2d: found an invalid max index {bad} (output planes are of size {size[0]}x{size[1]})"
+        )
+    lead = input.shape[:-2]
+    out = scatter(_zeros(input, (*lead, plane)), -1, indices.reshape(*lead, -1), input.reshape(*lead, -1))
+    return out.reshape(*lead, *size)
+
+
+def _block_geometry(op: str, kernel_size: Any, dilation: Any, padding: Any, stride: Any) -> tuple[tuple[int, int], ...]:
+    """unfold's and fold's window arguments as pairs: kernel_size, dilation, padding, stride."""
+    pairs = tuple(
+        _pair_arg(v, f"{op}: {name}")
+        for v, name in ((kernel_size, "kernel_size"), (dilation, "dilation"), (padding, "padding"), (stride, "stride"))
+    )
+    kernel, dilation, padding, stride = pairs
+    if min(kernel) < 1 or min(dilation) < 1 or min(stride) < 1 or min(padding) < 0:
+        raise RuntimeError(
+            f"{op}: kernel_size {kernel}, dilation {dilation} and stride {stride} must be positive, "
+            f"padding {padding} non-negative"
+        )
+    return pairs
+
+
+def _block_counts(op: str, spatial: Sequence[int], geometry: tuple[tuple[int, int], ...]) -> tuple[int, int]:
+    """How many sliding blocks fit along height and width of the (unpadded) spatial size."""
+    kernel, dilation, padding, stride = geometry
+    counts = tuple(
+        (n + 2 * p - d * (k - 1) - 1) // s + 1
+        for n, k, d, p, s in zip(spatial, kernel, dilation, padding, stride, strict=True)
+    )
+    if min(counts) < 1:
+        raise RuntimeError(
+            f"{op}: spatial size {tuple(spatial)} with kernel_size {kernel}, dilation {dilation}, padding {padding} "
+            f"and stride {stride} gives {counts[0]} x {counts[1]} sliding blocks; there must be at least one"
+        )
+    return counts  # type: ignore[return-value]
+
+
+def _block_region(i: int, j: int, counts: tuple[int, int], geometry: tuple[tuple[int, int], ...]) -> tuple:
+    """The index of (padded) (N, C, H, W) that kernel tap (i, j) reads in every sliding block."""
+    _, (dh, dw), _, (sh, sw) = geometry
+    oh, ow = counts
+    return (slice(None), slice(None), slice(i * dh, i * dh + (oh - 1) * sh + 1, sh),
+            slice(j * dw, j * dw + (ow - 1) * sw + 1, sw))  # fmt: skip
+
+
+def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Tensor:
+    """The sliding blocks of (N, C, H, W) (im2col) as (N, C * kh * kw, L), L the number of blocks, each
+    column one block in PyTorch's order (channel, then kernel row, then kernel column); (C, H, W) gives
+    (C * kh * kw, L). Zero padding, then one strided slice per kernel tap: the values are copies."""
+    _require_float("unfold", input)
+    if input.ndim not in (3, 4) or 0 in input.shape[-3:]:
+        raise RuntimeError(
+            f"unfold: expected a 3-D or 4-D input (N, C, H, W) with non-empty C, H and W, got shape {input.shape}"
+        )
+    if input.ndim == 3:
+        return unfold(unsqueeze(input, 0), kernel_size, dilation, padding, stride).squeeze(0)
+    geometry = _block_geometry("unfold", kernel_size, dilation, padding, stride)
+    (kh, kw), _, (ph, pw), _ = geometry
+    counts = _block_counts("unfold", input.shape[2:], geometry)
+    padded = pad(input, (pw, pw, ph, ph)) if ph or pw else input
+    taps = [padded[_block_region(i, j, counts, geometry)] for i in range(kh) for j in range(kw)]
+    n, c = input.shape[:2]
+    return stack(taps, 2).reshape(n, c * kh * kw, counts[0] * counts[1])
+
+
+def fold(
+    input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1
+) -> Tensor:
+    """unfold's adjoint (col2im): the blocks of (N, C * kh * kw, L) summed into (N, C, *output_size)
+    where they overlap, padding cropped; (C * kh * kw, L) gives (C, *output_size)."""
+    _require_float("fold", input)
+    if input.ndim not in (2, 3) or 0 in input.shape[-2:]:
+        raise RuntimeError(
+            f"fold: expected a 2-D or 3-D input (N, C * kh * kw, L) with non-empty C * kh * kw and L, "
+            f"got shape {input.shape}"
+        )
+    if input.ndim == 2:
+        return fold(unsqueeze(input, 0), output_size, kernel_size, dilation, padding, stride).squeeze(0)
+    height, width = _pair_arg(output_size, "fold: output_size")
+    geometry = _block_geometry("fold", kernel_size, dilation, padding, stride)
+    (kh, kw), _, (ph, pw), _ = geometry
+    n, rows, length = input.shape
+    if rows % (kh * kw):
+        raise RuntimeError(
+            f"fold: size {rows} of input's dimension 1 must be divisible by the product of kernel_size {(kh, kw)}"
+        )
+    counts = _block_counts("fold", (height, width), geometry)
+    if length != counts[0] * counts[1]:
+        raise RuntimeError(
+            f"fold: output_size {(height, width)} with kernel_size {(kh, kw)}, dilation {geometry[1]}, padding "
+            f"{(ph, pw)} and stride {geometry[3]} has {counts[0]} * {counts[1]} = {counts[0] * counts[1]} sliding "
+            f"blocks, but input's dimension 2 is {length}"
+        )
+    c = rows // (kh * kw)
+    blocks = input.reshape(n, c, kh, kw, *counts)
+    canvas = _zeros(input, (n, c, height + 2 * ph, width + 2 * pw))
+    out = canvas
+    for i in range(kh):
+        for j in range(kw):
+            out = out + index_put(canvas, _block_region(i, j, counts, geometry), blocks[:, :, i, j])
+    return out[:, :, ph : ph + height, pw : pw + width]

@@ -1,4 +1,5 @@
-"""Reductions: sum, mean, var/std, norm, max/min (values and indices), argmax/argmin, any/all, sort, topk."""
+"""Reductions: sum, mean, var/std, norm, max/min (values and indices), argmax/argmin, any/all, sort, topk,
+median."""
 
 from __future__ import annotations
 
@@ -465,6 +466,48 @@ def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
         x = x + pad(x, (0, 0) * after + (step, -step))
         step *= 2
     return x.reshape(input.shape)
+
+
+MedianResult = namedtuple("MedianResult", ["values", "indices"])
+
+
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor | MedianResult:
+    """The median, as torch.median: the lower of the two middle values for an even count, NaN when
+    there is a NaN. Without dim, that of all elements (NaN for none), its gradient shared evenly by
+    the elements equal to it (or by the NaNs), as PyTorch. With dim, (values, indices) along dim,
+    the gradient going to the index: as PyTorch's CPU kernel, the index of the middle element of a
+    stable sort (equal values keep their order), or of the first NaN."""
+    from minigrad.functional.shape import gather
+
+    _require_tensor("median", input)
+    if input.dtype.kind == "b":
+        raise TypeError("median: not defined for bool tensors")
+    if dim is None:
+        if keepdim:
+            raise TypeError("median: keepdim needs a dim")
+        flat = input.reshape((-1,))
+        host = flat._host()
+        if host.size == 0:
+            if input.dtype.kind != "f":
+                raise RuntimeError(f"median: an empty {input.dtype} tensor has no median (it has no NaN)")
+            return mean(flat)  # NaN, as PyTorch's median of no elements
+        nan = np.isnan(host)
+        middle = (host.size - 1) // 2
+        ties = nan if nan.any() else host == np.partition(host, middle)[middle]
+        return max(flat[np.flatnonzero(ties)])  # equal values: max shares the gradient among them
+    x, d = _scan_dim(input, dim, "median")
+    n = x.shape[d]
+    if n == 0:
+        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size (shape {input.shape})")
+    host = x._host()
+    nans = np.isnan(host).sum(axis=d, keepdims=True)
+    picked = np.where(nans > 0, n - nans, (n - 1) // 2)  # the first NaN sorts after the numbers
+    order = np.argsort(host, axis=d, kind="stable")
+    indices = _from_host(np.take_along_axis(order, picked, d), x)
+    values = gather(x, d, indices)
+    if keepdim and input.ndim:
+        return MedianResult(values, indices)
+    return MedianResult(values.squeeze(d), indices.squeeze(d))
 
 
 # --- unique, bincount: counting on the host, results on input's device (not differentiable) -------

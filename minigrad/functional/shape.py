@@ -4,6 +4,7 @@ joining (cat, stack, meshgrid)."""
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -541,6 +542,172 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     if input.ndim == 0:
         return reshape(input, (1,))[positions].reshape(index.shape)
     return _take(input, d, positions)
+
+
+# --- hstack/vstack/dstack/column_stack, broadcast_to, movedim, swapaxes, repeat_interleave, diff ---
+
+
+def _atleast(t: Tensor, ndim: int) -> Tensor:
+    """t with size-1 dimensions added up to ndim (1 to 3) as torch.atleast_1d/2d/3d: a 0-d tensor
+    becomes (1,), (1, 1) or (1, 1, 1); a vector (n,) a row (1, n) or (1, n, 1); a matrix (m, n, 1)."""
+    shape = t.shape or (1,)
+    if ndim >= 2 and len(shape) == 1:
+        shape = (1,) + shape
+    if ndim == 3 and len(shape) == 2:
+        shape = shape + (1,)
+    return t if shape == t.shape else reshape(t, shape)
+
+
+def _nonempty(tensors: Sequence[Tensor], op: str) -> list[Tensor]:
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError(f"{op} expects a non-empty TensorList")
+    for t in tensors:
+        _require_tensor(op, t)
+    return tensors
+
+
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Tensors joined column-wise, as torch.hstack: along dim 0 when the first is 1-D (0-d tensors
+    count as 1-D), along dim 1 otherwise."""
+    tensors = [_atleast(t, 1) for t in _nonempty(tensors, "hstack")]
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Tensors joined row-wise (along dim 0), 0-d and 1-D ones taken as rows, as torch.vstack."""
+    return cat([_atleast(t, 2) for t in _nonempty(tensors, "vstack")], 0)
+
+
+def dstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Tensors joined depth-wise (along dim 2) after torch.atleast_3d, as torch.dstack."""
+    return cat([_atleast(t, 3) for t in _nonempty(tensors, "dstack")], 2)
+
+
+def column_stack(tensors: Sequence[Tensor]) -> Tensor:
+    """Tensors side by side as columns, as torch.column_stack: 0-d and 1-D ones become (n, 1)
+    columns, the others are joined along dim 1 as they are."""
+    return hstack([reshape(t, (t.numel(), 1)) if t.ndim <= 1 else t for t in _nonempty(tensors, "column_stack")])
+
+
+def broadcast_to(input: Tensor, size: Sequence[int]) -> Tensor:
+    """input broadcast to size (-1 keeps a dimension), a view, as torch.broadcast_to (expand)."""
+    return expand(input, size)
+
+
+def _dim_sequence(dims: int | Sequence[int], ndim: int, what: str) -> list[int]:
+    """movedim's source or destination as non-negative dims; RuntimeError when one repeats."""
+    dims = [dims] if isinstance(dims, (int, np.integer)) else list(dims)
+    out = [_dim(operator.index(d), ndim, "movedim") for d in dims]
+    if len(set(out)) != len(out):
+        raise RuntimeError(f"movedim: repeated dim in `{what}` ({dims})")
+    return out
+
+
+def movedim(input: Tensor, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
+    """input with dims source moved to positions destination (an int or matching sequences), the
+    other dims keeping their order; a view, as torch.movedim."""
+    src = _dim_sequence(source, input.ndim, "source")
+    dst = _dim_sequence(destination, input.ndim, "destination")
+    if len(src) != len(dst):
+        raise RuntimeError(
+            f"movedim: Invalid source or destination dims: source ({src} dims) should contain the same number "
+            f"of dims as destination ({dst} dims)"
+        )
+    moved = dict(zip(dst, src, strict=True))
+    rest = iter(d for d in range(input.ndim) if d not in src)
+    return permute(input, [moved[i] if i in moved else next(rest) for i in range(input.ndim)])
+
+
+moveaxis = movedim  # numpy's name, as torch.moveaxis
+swapdims = transpose  # as torch.swapdims
+
+
+def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
+    """transpose under numpy's name and argument names, as torch.swapaxes."""
+    return transpose(input, axis0, axis1)
+
+
+def _repeat_counts(repeats: int | Tensor) -> np.ndarray:
+    """repeat_interleave's repeats (an int, or a 0-d or 1-D integer tensor) as a host array."""
+    if isinstance(repeats, Tensor):
+        if repeats.dtype.kind not in "iu":
+            raise TypeError(f"repeat_interleave: repeats must be an integer tensor, got {repeats.dtype}")
+        if repeats.ndim > 1:
+            raise RuntimeError(f"repeat_interleave: repeats must be 0-dim or 1-dim tensor, got shape {repeats.shape}")
+        counts = repeats._host().reshape(-1).astype(np.int64)
+    elif isinstance(repeats, (int, np.integer)) and not isinstance(repeats, (bool, np.bool_)):
+        counts = np.array([int(repeats)])
+    else:
+        raise TypeError(f"repeat_interleave: repeats must be an int or an integer tensor, got {type(repeats).__name__}")
+    if (counts < 0).any():
+        raise RuntimeError("repeat_interleave: repeats can not be negative")
+    return counts
+
+
+def repeat_interleave(
+    input: Tensor, repeats: int | Tensor | None = None, dim: int | None = None, *, output_size: int | None = None
+) -> Tensor:
+    """Each element (slice along dim) repeated repeats times in place, as torch.repeat_interleave
+    and numpy.repeat: repeats is an int or a tensor of one count per element (or one count for
+    all); without dim, input is flattened first. repeat_interleave(counts) alone gives each index
+    i of the 1-D counts repeated counts[i] times. output_size, when given, must be the result's
+    length along dim. Differentiable: the gradients of the copies add up."""
+    _require_tensor("repeat_interleave", input)
+    if repeats is None:
+        if input.ndim != 1:
+            raise RuntimeError(f"repeat_interleave: repeats must be 1-dim, got shape {input.shape}")
+        counts = _repeat_counts(input)
+        return _from_host(np.repeat(np.arange(counts.size), counts), input)
+    counts = _repeat_counts(repeats)
+    if dim is None or input.ndim == 0:
+        input = flatten(input)
+    d = _dim(0 if dim is None else dim, input.ndim, "repeat_interleave")
+    n = input.shape[d]
+    if counts.size not in (1, n):
+        raise RuntimeError(
+            f"repeat_interleave: repeats must have the same size as input along dim, but got "
+            f"repeats.size(0) = {counts.size} and input.size({d}) = {n}"
+        )
+    positions = np.repeat(np.arange(n), np.broadcast_to(counts, (n,)))
+    if output_size is not None and output_size != positions.size:
+        raise RuntimeError(f"repeat_interleave: Invalid output_size, expected {positions.size} but got {output_size}")
+    return _take(input, d, positions)
+
+
+def diff(
+    input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None, append: Tensor | None = None
+) -> Tensor:
+    """The n-th forward difference along dim (out[i] = x[i + 1] - x[i], n times; != for bools),
+    after joining prepend and append to input along dim, as torch.diff. prepend and append need
+    input's number of dims and its sizes outside dim. Each pass shortens dim by one, down to 0."""
+    _require_tensor("diff", input)
+    if input.ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    if not isinstance(n, (int, np.integer)) or isinstance(n, (bool, np.bool_)):
+        raise TypeError(f"diff: n must be an int, got {type(n).__name__}")
+    if n < 0:
+        raise RuntimeError(f"diff: order must be non-negative but got {n}")
+    d = _dim(dim, input.ndim, "diff")
+    for extra in (prepend, append):
+        if extra is None:
+            continue
+        _require_tensor("diff", extra)
+        if extra.ndim != input.ndim:
+            raise RuntimeError(f"diff expects prepend or append to be the same dimension as input, got shape "
+                               f"{extra.shape} for input of shape {input.shape}")
+        if extra.shape[:d] + extra.shape[d + 1 :] != input.shape[:d] + input.shape[d + 1 :]:
+            raise RuntimeError(f"diff expects the shape of prepend or append ({extra.shape}) to match input's "
+                               f"({input.shape}) except along the differencing dim {dim}")
+    if prepend is not None or append is not None:
+        input = cat([t for t in (prepend, input, append) if t is not None], d)
+    lead = (slice(None),) * d
+    for _ in range(n):
+        if input.shape[d] == 0:
+            break
+        later, earlier = input[lead + (slice(1, None),)], input[lead + (slice(None, -1),)]
+        input = later != earlier if input.dtype == bool_ else later - earlier
+    return input
 
 
 # --- nonzero, masked_select, meshgrid ----------------------------------------------------------

@@ -23,10 +23,12 @@ from minigrad.nn.activation import (
     Unflatten,
 )
 from minigrad.nn.attention import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
+from minigrad.nn.containers import ParameterDict, ParameterList
 from minigrad.nn.layers import (
     ELU,
     GELU,
     AdaptiveAvgPool2d,
+    AdaptiveMaxPool2d,
     AvgPool2d,
     BatchNorm1d,
     BatchNorm2d,
@@ -37,6 +39,7 @@ from minigrad.nn.layers import (
     Dropout2d,
     Embedding,
     Flatten,
+    Fold,
     GroupNorm,
     Identity,
     InstanceNorm1d,
@@ -47,6 +50,7 @@ from minigrad.nn.layers import (
     LocalResponseNorm,
     LogSoftmax,
     MaxPool2d,
+    MaxUnpool2d,
     Mish,
     ReLU,
     Sigmoid,
@@ -54,6 +58,7 @@ from minigrad.nn.layers import (
     Softmax,
     Softplus,
     Tanh,
+    Unfold,
     Upsample,
 )
 from minigrad.nn.layers1d import (
@@ -82,6 +87,7 @@ from minigrad.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell,
 __all__ = [
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool2d",
     "AvgPool1d",
     "AvgPool2d",
     "BCELoss",
@@ -101,6 +107,7 @@ __all__ = [
     "ELU",
     "Embedding",
     "Flatten",
+    "Fold",
     "GELU",
     "GLU",
     "GRU",
@@ -127,6 +134,7 @@ __all__ = [
     "MSELoss",
     "MaxPool1d",
     "MaxPool2d",
+    "MaxUnpool2d",
     "Mish",
     "Module",
     "ModuleDict",
@@ -135,6 +143,8 @@ __all__ = [
     "NLLLoss",
     "PReLU",
     "Parameter",
+    "ParameterDict",
+    "ParameterList",
     "PixelShuffle",
     "PixelUnshuffle",
     "RNN",
@@ -162,6 +172,7 @@ __all__ = [
     "TransformerEncoder",
     "TransformerEncoderLayer",
     "Unflatten",
+    "Unfold",
     "Upsample",
     "ZeroPad2d",
     "functional",

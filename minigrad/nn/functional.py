@@ -66,6 +66,7 @@ from minigrad.functional.activation import (
     threshold,
 )
 from minigrad.functional.attention import scaled_dot_product_attention
+from minigrad.functional.nn import adaptive_max_pool2d, fold, max_unpool2d, unfold
 from minigrad.functional.nn1d import (
     adaptive_avg_pool1d,
     avg_pool1d,
@@ -78,6 +79,7 @@ from minigrad.functional.shape import pixel_shuffle, pixel_unshuffle
 __all__ = [
     "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
+    "adaptive_max_pool2d",
     "avg_pool1d",
     "avg_pool2d",
     "batch_norm",
@@ -95,6 +97,7 @@ __all__ = [
     "elu",
     "embedding",
     "flatten",
+    "fold",
     "gelu",
     "glu",
     "group_norm",
@@ -114,6 +117,7 @@ __all__ = [
     "logsigmoid",
     "max_pool1d",
     "max_pool2d",
+    "max_unpool2d",
     "mish",
     "mse_loss",
     "nll_loss",
@@ -139,5 +143,6 @@ __all__ = [
     "tanh",
     "tanhshrink",
     "threshold",
+    "unfold",
     "instance_norm",
 ]
