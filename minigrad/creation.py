@@ -222,13 +222,52 @@ def linspace(
 ) -> Tensor:
     """steps values evenly spaced from start to end inclusive (float32 unless dtype), as
     torch.linspace: the first half stepped up from start, the second down from end."""
-    steps = _count(steps, "linspace", "number of steps")
+    values = _spaced("linspace", start, end, steps).astype(_float_dtype(dtype))
+    return _new(get_backend(device).from_numpy(values), device, requires_grad)
+
+
+def _spaced(op: str, start: float, end: float, steps: int) -> np.ndarray:
+    """linspace's values in float64."""
+    steps = _count(steps, op, "number of steps")
     start, end = float(start), float(end)
     i = np.arange(steps, dtype=np.float64)
     step = (end - start) / (steps - 1) if steps > 1 else 0.0
-    values = np.where(i < steps // 2, start + i * step, end - (steps - 1 - i) * step) if steps > 1 else i + start
-    values = values.astype(_float_dtype(dtype))
+    return np.where(i < steps // 2, start + i * step, end - (steps - 1 - i) * step) if steps > 1 else i + start
+
+
+def logspace(
+    start: float,
+    end: float,
+    steps: int,
+    base: float = 10.0,
+    *,
+    dtype: Any = None,
+    device: str = "cpu",
+    requires_grad: bool = False,
+) -> Tensor:
+    """base ** linspace(start, end, steps): steps values spaced evenly on a log scale from
+    base ** start to base ** end (float32 unless dtype), as torch.logspace."""
+    values = np.power(float(base), _spaced("logspace", start, end, steps)).astype(_float_dtype(dtype))
     return _new(get_backend(device).from_numpy(values), device, requires_grad)
+
+
+def _triangle_indices(op: str, row: int, col: int, offset: int, dtype: Any, device: str, upper: bool) -> Tensor:
+    """triu_indices (upper) or tril_indices."""
+    row, col = _count(row, op, "row"), _count(col, op, "col")
+    rows, cols = (np.triu_indices if upper else np.tril_indices)(row, offset, col)
+    return _new(get_backend(device).from_numpy(np.stack([rows, cols]).astype(_normalize_dtype(dtype))), device, False)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = int64, device: str = "cpu") -> Tensor:
+    """The (2, N) coordinates (rows, then columns) of the upper triangle of a row x col matrix, on
+    and above diagonal offset, in row-major order, as torch.triu_indices."""
+    return _triangle_indices("triu_indices", row, col, offset, dtype, device, True)
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = int64, device: str = "cpu") -> Tensor:
+    """The (2, N) coordinates of the lower triangle of a row x col matrix, on and below diagonal
+    offset, in row-major order, as torch.tril_indices."""
+    return _triangle_indices("tril_indices", row, col, offset, dtype, device, False)
 
 
 def eye(

@@ -601,6 +601,31 @@ class Tensor:
     def triu_(self, diagonal: int = 0) -> Tensor:
         return self._inplace("triu_", _F.triu, diagonal)
 
+    def addcmul_(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+        """self += value * tensor1 * tensor2."""
+        return self._inplace("addcmul_", lambda s, t1, t2: _F.addcmul(s, t1, t2, value=value), tensor1, tensor2)
+
+    def addcdiv_(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+        """self += value * tensor1 / tensor2."""
+        return self._inplace("addcdiv_", lambda s, t1, t2: _F.addcdiv(s, t1, t2, value=value), tensor1, tensor2)
+
+    def lerp_(self, end: Tensor, weight: Any) -> Tensor:
+        """self += weight * (end - self)."""
+        return self._inplace("lerp_", _F.lerp, end, weight)
+
+    def index_add_(self, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1) -> Tensor:
+        """self's slices at index along dim += alpha * source's."""
+        return self._inplace("index_add_", lambda s, i, src: _F.index_add(s, dim, i, src, alpha=alpha), index, source)
+
+    def index_copy_(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
+        return self._inplace("index_copy_", _F.index_copy, dim, index, source)
+
+    def index_fill_(self, dim: int, index: Tensor, value: Any) -> Tensor:
+        return self._inplace("index_fill_", _F.index_fill, dim, index, value)
+
+    def scatter_add_(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        return self._inplace("scatter_add_", _F.scatter_add, dim, index, src)
+
     def clamp_min_(self, min: float) -> Tensor:  # noqa: A002
         return self._inplace("clamp_min_", _F.clamp_min, min)
 
@@ -861,6 +886,18 @@ class Tensor:
     def clamp_max(self, max: float) -> Tensor:  # noqa: A002
         return _F.clamp_max(self, max)
 
+    def addcmul(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+        """self + value * tensor1 * tensor2."""
+        return _F.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+        """self + value * tensor1 / tensor2."""
+        return _F.addcdiv(self, tensor1, tensor2, value=value)
+
+    def lerp(self, end: Tensor, weight: Any) -> Tensor:
+        """self + weight * (end - self)."""
+        return _F.lerp(self, end, weight)
+
     def maximum(self, other: Tensor) -> Tensor:
         return _F.maximum(self, other)
 
@@ -947,6 +984,24 @@ class Tensor:
     def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
         return _F.cumsum(self, dim, dtype=dtype)
 
+    def cumprod(self, dim: int, *, dtype: Any = None) -> Tensor:
+        return _F.cumprod(self, dim, dtype=dtype)
+
+    def cummax(self, dim: int) -> Any:
+        """(values, indices) of the running maximum along dim."""
+        return _F.cummax(self, dim)
+
+    def cummin(self, dim: int) -> Any:
+        """(values, indices) of the running minimum along dim."""
+        return _F.cummin(self, dim)
+
+    def aminmax(self, *, dim: int | None = None, keepdim: bool = False) -> Any:
+        """(min, max) of all elements or over dim."""
+        return _F.aminmax(self, dim=dim, keepdim=keepdim)
+
+    def trace(self) -> Tensor:
+        return _F.trace(self)
+
     def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
         return _F.var(self, dim, unbiased, keepdim, **kwargs)
 
@@ -986,6 +1041,18 @@ class Tensor:
     def scatter(self, dim: int, index: Tensor, src: Any) -> Tensor:
         return _F.scatter(self, dim, index, src)
 
+    def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        return _F.scatter_add(self, dim, index, src)
+
+    def index_add(self, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1) -> Tensor:
+        return _F.index_add(self, dim, index, source, alpha=alpha)
+
+    def index_copy(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
+        return _F.index_copy(self, dim, index, source)
+
+    def index_fill(self, dim: int, index: Tensor, value: Any) -> Tensor:
+        return _F.index_fill(self, dim, index, value)
+
     def masked_fill(self, mask: Tensor, value: Any) -> Tensor:
         return _F.masked_fill(self, mask, value)
 
@@ -1007,6 +1074,9 @@ class Tensor:
 
     def split(self, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
         return _F.split(self, split_size, dim)
+
+    def tensor_split(self, indices_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        return _F.tensor_split(self, indices_or_sections, dim)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
         return _F.chunk(self, chunks, dim)
@@ -1063,6 +1133,9 @@ class Tensor:
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         return _F.flatten(self, start_dim, end_dim)
+
+    def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
+        return _F.unflatten(self, dim, sizes)
 
     def squeeze(self, dim: int | None = None) -> Tensor:
         return _F.squeeze(self, dim)

@@ -1,10 +1,10 @@
 """DataLoader (batches with background prefetch), ArrayDataset/TensorDataset, Subset, random_split.
 
 A dataset is anything with ``__len__`` and ``__getitem__`` returning a tuple of
-fields (e.g. ``(image, label)``). A dataset that also has
-``get_batch(indices, rng) -> tuple of arrays`` (ImageDataset, MNIST,
-ArrayDataset, a Subset of one of those) is *array-backed*: the loader builds a
-whole batch with one fancy-indexing call instead of a Python loop over samples.
+fields (e.g. ``(image, label)``), or an IterableDataset, whose ``__iter__`` yields
+the samples. A dataset that also has ``get_batch(indices, rng) -> tuple of arrays``
+(ImageDataset, MNIST, ArrayDataset, a Subset of one of those) is *array-backed*: the
+loader builds a whole batch with one fancy-indexing call instead of a Python loop over samples.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import numpy as np
 
 from minigrad import random as _random
 
-__all__ = ["Dataset", "ArrayDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "DataLoader",
-           "default_collate"]
+__all__ = ["Dataset", "IterableDataset", "ArrayDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split",
+           "DataLoader", "default_collate"]
 
 
 def _as_array(value) -> np.ndarray:
@@ -49,6 +49,12 @@ class Dataset:
 
     def __add__(self, other: Dataset) -> ConcatDataset:
         return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset, Iterable):
+    """Base class of iterable-style data sets, as torch.utils.data.IterableDataset: a subclass
+    must define ``__iter__`` yielding samples (for streams, generators, files read in order), and
+    may define ``__len__``. DataLoader batches consecutive samples; it cannot shuffle them."""
 
 
 class ArrayDataset(Dataset):
@@ -232,6 +238,13 @@ class DataLoader:
     ``sampler``: an iterable of dataset indices with a length (e.g. a DistributedSampler);
     the batches follow its order, read anew at each ``iter()``. It excludes ``shuffle``.
 
+    An IterableDataset is iterated anew at each ``iter()``, in one thread, each batch made of
+    ``batch_size`` consecutive samples (the last one shorter unless ``drop_last``); ``shuffle`` and
+    ``sampler`` are errors with it, and ``len(loader)`` needs the dataset's ``__len__`` (a TypeError
+    without it), as in PyTorch. ``num_workers`` does not split or replicate it: unlike PyTorch,
+    which iterates a copy of the dataset in each worker process, the workers here only collate
+    (and transform) the batches, which are the same for any ``num_workers``.
+
     Samples may be arrays, numbers, Tensors, or tuples, lists and dicts of them (nested);
     ``collate_fn(list of samples)`` replaces ``default_collate``, and the arrays it returns
     become Tensors. ``num_workers`` threads build batches in parallel (kernels and numpy
@@ -273,6 +286,10 @@ class DataLoader:
             raise TypeError(f"DataLoader: collate_fn must be callable, got {type(collate_fn).__name__}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be an integer >= 1, got {batch_size!r}")
+        if isinstance(dataset, IterableDataset) and (shuffle or sampler is not None):
+            option = f"shuffle={shuffle}" if shuffle else f"sampler={sampler!r}"
+            raise ValueError(f"DataLoader with IterableDataset: expected unspecified shuffle and sampler options, "
+                             f"but got {option}")
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
         if sampler is not None and not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
@@ -299,6 +316,7 @@ class DataLoader:
         self.collate_fn = collate_fn
         self.pin_memory = pin_memory
         self.epoch = 0
+        self._iterable = isinstance(dataset, IterableDataset)
         self._batched = collate_fn is None and _supports_batches(dataset)
 
     def __len__(self) -> int:
@@ -309,7 +327,10 @@ class DataLoader:
         """Set the epoch the next iteration uses (e.g. when resuming training)."""
         self.epoch = int(epoch)
 
-    def _batches(self, epoch: int) -> list[np.ndarray]:
+    def _batches(self, epoch: int) -> Iterable[np.ndarray | list]:
+        """The batches' indices in order, or for an IterableDataset its samples, batch by batch."""
+        if self._iterable:
+            return self._chunks()
         n = len(self.dataset)
         if self.sampler is not None:
             order = np.fromiter(iter(self.sampler), dtype=np.int64)
@@ -322,12 +343,23 @@ class DataLoader:
             order = np.arange(n)
         return [order[i : i + self.batch_size] for i in range(0, len(self) * self.batch_size, self.batch_size)]
 
-    def _make_batch(self, indices: np.ndarray, seed: list[int]) -> Any:
+    def _chunks(self) -> Iterator[list]:
+        """batch_size consecutive samples of the IterableDataset at a time."""
+        samples = iter(self.dataset)
+        while chunk := list(itertools.islice(samples, self.batch_size)):
+            if self.drop_last and len(chunk) < self.batch_size:
+                return
+            yield chunk
+
+    def _make_batch(self, items: np.ndarray | list, seed: list[int]) -> Any:
+        """The batch of the samples at the indices items (for an IterableDataset: of the samples items)."""
         rng = np.random.default_rng(seed)
-        if self._batched:
-            batch: Any = tuple(self.dataset.get_batch(indices, rng))
+        if self._iterable:
+            batch: Any = (self.collate_fn or default_collate)(items)
+        elif self._batched:
+            batch = tuple(self.dataset.get_batch(items, rng))
         else:
-            batch = (self.collate_fn or default_collate)([self.dataset[int(i)] for i in indices])
+            batch = (self.collate_fn or default_collate)([self.dataset[int(i)] for i in items])
         if self.transform is not None:
             if not isinstance(batch, tuple):
                 raise TypeError("DataLoader: transform= needs samples whose first field is the image; use the "
@@ -335,7 +367,7 @@ class DataLoader:
             batch = (self.transform(batch[0], rng),) + batch[1:]
         return batch
 
-    def _made(self, batches: list[np.ndarray], epoch: int) -> Iterator[Any]:
+    def _made(self, batches: Iterable[np.ndarray | list], epoch: int) -> Iterator[Any]:
         """The batches in order, each from its own generator; with num_workers > 1, built by that
         many threads at most num_workers * prefetch batches ahead."""
         jobs = ((indices, [self.seed, epoch, 1, k]) for k, indices in enumerate(batches))
@@ -360,7 +392,7 @@ class DataLoader:
                 for future in ahead:
                     future.cancel()
 
-    def _work(self, batches: list[np.ndarray], epoch: int, q: queue.Queue, stop: threading.Event) -> None:
+    def _work(self, batches: Iterable[np.ndarray | list], epoch: int, q: queue.Queue, stop: threading.Event) -> None:
         try:
             for batch in self._made(batches, epoch):
                 if stop.is_set() or not _put(q, batch, stop):

@@ -1,7 +1,9 @@
-"""Elementwise ops with broadcasting (arithmetic, exp/log, clamp, casts, where, comparisons)."""
+"""Elementwise ops with broadcasting (arithmetic, exp/log, clamp, casts, where, comparisons,
+addcmul/addcdiv/lerp)."""
 
 from __future__ import annotations
 
+import builtins
 import math
 from collections.abc import Callable
 from typing import Any
@@ -861,3 +863,35 @@ def frac(input: Tensor) -> Tensor:
     """The fractional part input - trunc(input), with input's sign, as torch.frac; its gradient is 1."""
     _require_float("frac", input)
     return sub(input, trunc(input))
+
+
+# --- addcmul, addcdiv, lerp: composed from the arithmetic above -------------------------------
+
+
+def addcmul(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+    """input + value * tensor1 * tensor2, broadcasting, as torch.addcmul."""
+    return add(input, mul(tensor1, tensor2), alpha=value)
+
+
+def addcdiv(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+    """input + value * tensor1 / tensor2, broadcasting, as torch.addcdiv; as PyTorch, integer (or
+    bool) tensor1 and tensor2 are an error rather than an integer division."""
+    if all(isinstance(t, Tensor) and t.dtype.kind != "f" for t in (tensor1, tensor2)):
+        raise TypeError(
+            "addcdiv: integer division of tensor1 by tensor2 is not supported, as in PyTorch; "
+            "use input + value * (tensor1 / tensor2) for a true division"
+        )
+    return add(input, div(tensor1, tensor2), alpha=value)
+
+
+def lerp(input: Tensor, end: Tensor, weight: float | Tensor) -> Tensor:
+    """input + weight * (end - input), broadcasting, as torch.lerp: computed as
+    end - (end - input) * (1 - weight) where |weight| >= 0.5, as PyTorch, so weight 1 gives end
+    exactly. input and end are floating tensors of one dtype; weight a number or a floating tensor."""
+    _require_float("lerp", input, end, weight if isinstance(weight, Tensor) else None)
+    if end.dtype != input.dtype:
+        raise TypeError(f"lerp: expected end of input's dtype {input.dtype}, got {end.dtype}")
+    diff = end - input
+    if isinstance(weight, Tensor):
+        return where(abs(weight) < 0.5, input + weight * diff, end - diff * (1 - weight))
+    return input + weight * diff if builtins.abs(weight) < 0.5 else end - diff * (1 - weight)

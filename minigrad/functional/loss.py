@@ -1,17 +1,42 @@
 """Losses: cross-entropy, NLL, MSE, L1, smooth L1 and Huber, KL divergence, binary cross-entropy
-(with logits)."""
+(with logits); the margin and embedding losses (margin ranking, cosine embedding, triplet margin,
+soft margin, multi margin, multilabel soft margin, hinge embedding) and the Poisson and Gaussian
+negative log-likelihoods, composed from differentiable ops."""
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
+import numpy as np
+
 from minigrad.autograd import Function
 from minigrad.backend import get_backend
-from minigrad.functional._common import _broadcast_shape, _require_float, _require_same_device, _require_tensor
-from minigrad.functional.elementwise import abs, cast, exp, log, neg, where  # abs: the differentiable one
-from minigrad.functional.nn import log_softmax
-from minigrad.functional.reduce import mean, sum  # the differentiable sum, not the builtin
+from minigrad.functional._common import (
+    Number,
+    _broadcast_shape,
+    _from_host,
+    _require_float,
+    _require_same_device,
+    _require_tensor,
+)
+from minigrad.functional.activation import logsigmoid
+from minigrad.functional.elementwise import (  # abs: the differentiable one
+    abs,
+    cast,
+    clamp,
+    clamp_min,
+    exp,
+    log,
+    minimum,
+    neg,
+    softplus,
+    sqrt,
+    where,
+)
+from minigrad.functional.nn import log_softmax, relu
+from minigrad.functional.reduce import mean, norm, sum  # the differentiable sum, not the builtin
 from minigrad.functional.shape import permute, reshape, unsqueeze
 from minigrad.tensor import Tensor, int64
 
@@ -337,3 +362,239 @@ def binary_cross_entropy_with_logits(
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
+
+
+# --- margin and embedding losses, Poisson and Gaussian NLL: composites of differentiable ops -------
+
+
+def _broadcast_all(op: str, *tensors: Tensor) -> tuple[int, ...]:
+    """The shape the tensors broadcast to; ValueError naming op when they do not."""
+    shape: tuple[int, ...] = ()
+    for t in tensors:
+        _require_tensor(op, t)
+        shape = _broadcast_shape(op, shape, t.shape)
+    return shape
+
+
+def _same_ndim(op: str, **tensors: Tensor) -> None:
+    """ValueError naming op when the tensors differ in their number of dimensions, as PyTorch."""
+    if len({t.ndim for t in tensors.values()}) > 1:
+        shapes = ", ".join(f"{name} {t.shape}" for name, t in tensors.items())
+        raise ValueError(f"{op}: the tensors must have the same number of dimensions, got shapes {shapes}")
+
+
+def margin_ranking_loss(
+    input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, *, reduction: str = "mean"
+) -> Tensor:
+    """max(0, -target * (input1 - input2) + margin) elementwise (broadcasting), reduced: target 1
+    asks for input1 to rank above input2 by margin, -1 for the opposite, as torch's."""
+    op = "margin_ranking_loss"
+    _check_reduction(op, reduction)
+    _require_float(op, input1, input2)
+    _broadcast_all(op, input1, input2, target)
+    _same_ndim(op, input1=input1, input2=input2, target=target)
+    return _reduce(clamp_min(neg(target) * (input1 - input2) + margin, 0), reduction)
+
+
+def cosine_embedding_loss(
+    input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, *, reduction: str = "mean"
+) -> Tensor:
+    """For pairs of rows (N, D) (or one pair of vectors (D,), with a 0-d target), 1 - cos where
+    target is 1 and max(0, cos - margin) where it is -1 (0 for other targets), reduced; cos is
+    their cosine computed as PyTorch's, with 1e-12 added to each squared norm."""
+    op = "cosine_embedding_loss"
+    _check_reduction(op, reduction)
+    _require_float(op, input1, input2)
+    _require_tensor(op, target)
+    d = target.ndim
+    if d > 1:
+        raise ValueError(f"{op}: target must be 0-d or 1-D (one label per pair), got shape {target.shape}")
+    if not input1.ndim == input2.ndim == d + 1:
+        raise ValueError(f"{op}: a {d}-d target needs {d + 1}-d inputs, got shapes {input1.shape} and {input2.shape}")
+    _broadcast_all(op, input1, input2)
+    squared_norms = (sum(input1 * input1, d) + 1e-12) * (sum(input2 * input2, d) + 1e-12)
+    cos = sum(input1 * input2, d) / sqrt(squared_norms)
+    _broadcast_all(op, cos, target)
+    loss = where(target == 1, 1 - cos, 0.0) + where(target == -1, clamp_min(cos - margin, 0), 0.0)
+    return _reduce(loss, reduction)
+
+
+def _pairwise_distance(x1: Tensor, x2: Tensor, p: float, eps: float) -> Tensor:
+    """The p-norm of x1 - x2 + eps over the last dimension, as torch.pairwise_distance."""
+    return norm(x1 - x2 + eps, p, -1)
+
+
+def triplet_margin_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    margin: float = 1.0,
+    p: float = 2.0,
+    eps: float = 1e-6,
+    swap: bool = False,
+    *,
+    reduction: str = "mean",
+) -> Tensor:
+    """max(0, d(anchor, positive) - d(anchor, negative) + margin), reduced, with d the p-norm
+    distance over the last dimension (of the difference plus eps, as torch.pairwise_distance);
+    swap uses the smaller of d(anchor, negative) and d(positive, negative), as torch's."""
+    op = "triplet_margin_loss"
+    _check_reduction(op, reduction)
+    if margin <= 0:
+        raise ValueError(f"{op}: margin must be greater than 0, got {margin}")
+    _require_float(op, anchor, positive, negative)
+    _same_ndim(op, anchor=anchor, positive=positive, negative=negative)
+    _broadcast_all(op, anchor, positive, negative)
+    d_positive = _pairwise_distance(anchor, positive, p, eps)
+    d_negative = _pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_negative = minimum(d_negative, _pairwise_distance(positive, negative, p, eps))
+    return _reduce(clamp_min(d_positive - d_negative + margin, 0), reduction)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
+    """log(1 + exp(-target * input)) for targets 1 and -1 (target broadcast to input's shape),
+    reduced, as torch's; computed as softplus, so large margins give their value, not inf."""
+    op = "soft_margin_loss"
+    _check_reduction(op, reduction)
+    _require_float(op, input)
+    if _broadcast_all(op, input, target) != input.shape:
+        raise ValueError(f"{op}: target shape {target.shape} does not broadcast to input shape {input.shape}")
+    return _reduce(softplus(neg(target) * input), reduction)
+
+
+def multi_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    p: int = 1,
+    margin: float = 1.0,
+    weight: Tensor | None = None,
+    *,
+    reduction: str = "mean",
+) -> Tensor:
+    """The multi-class hinge loss of scores (N, C) (or (C,)) at int64 classes (N,) (or 0-d), as
+    torch's: for each sample, the sum over the other classes i of
+    weight[y] * max(0, margin - x[y] + x[i]) ** p, divided by C; p is 1 or 2."""
+    op = "multi_margin_loss"
+    _check_reduction(op, reduction)
+    _require_float(op, input, weight)
+    _require_tensor(op, target)
+    if p not in (1, 2):
+        raise ValueError(f"{op}: only p == 1 and p == 2 are supported, got {p}")
+    if target.dtype != int64:
+        raise TypeError(f"{op}: target must be int64 class indices, got {target.dtype}")
+    if input.ndim > 2 or (input.ndim and input.shape[-1] == 0):
+        raise ValueError(f"{op}: expected a non-empty (C,) or (N, C) input, got shape {input.shape}")
+    c = input.shape[-1] if input.ndim else 1
+    x = reshape(input, (-1, c))
+    n = x.shape[0]
+    if target.ndim > 1 or target.numel() != n:
+        raise ValueError(f"{op}: target must hold one class for each of the {n} samples, got shape {target.shape}")
+    labels = target._host().reshape(-1, 1)
+    if labels.size and (labels.min() < 0 or labels.max() >= c):
+        raise ValueError(f"{op}: target {int(labels[(labels < 0) | (labels >= c)][0])} is out of range for {c} classes")
+    if weight is not None and weight.shape != (c,):
+        raise ValueError(f"{op}: weight shape {weight.shape} does not match {c} classes")
+    hinge = relu(x - x[np.arange(n)[:, None], labels] + margin)  # no gradient at 0, as PyTorch
+    if p == 2:
+        hinge = hinge * hinge
+    if weight is not None:
+        hinge = hinge * weight[labels]
+    others = _from_host(np.arange(c) != labels, x)
+    return _reduce(reshape(sum(where(others, hinge, 0.0), 1) / c, target.shape), reduction)
+
+
+def multilabel_soft_margin_loss(
+    input: Tensor, target: Tensor, weight: Tensor | None = None, *, reduction: str = "mean"
+) -> Tensor:
+    """Binary cross-entropy of the logits input (..., C) against 0/1 targets, optionally weighted
+    per class, averaged over the last (class) dimension, then reduced, as torch's."""
+    op = "multilabel_soft_margin_loss"
+    _check_reduction(op, reduction)
+    _require_float(op, input, weight)
+    if input.ndim == 0:
+        raise ValueError(f"{op}: input must have a class dimension, got a 0-d tensor")
+    _broadcast_all(op, input, target, *(w for w in (weight,) if w is not None))
+    loss = neg(target * logsigmoid(input) + (1 - target) * logsigmoid(neg(input)))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(sum(loss, -1) / input.shape[-1], reduction)
+
+
+def poisson_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    log_input: bool = True,
+    full: bool = False,
+    *,
+    eps: float = 1e-8,
+    reduction: str = "mean",
+) -> Tensor:
+    """The negative log-likelihood of target under a Poisson distribution of mean input (log mean
+    with log_input): exp(input) - target * input, or input - target * log(input + eps); full adds
+    Stirling's approximation of log(target!) where target > 1. Reduced, as torch's."""
+    op = "poisson_nll_loss"
+    _check_reduction(op, reduction)
+    _require_float(op, input)
+    _broadcast_all(op, input, target)
+    loss = exp(input) - target * input if log_input else input - target * log(input + eps)
+    if full:
+        counted = target > 1
+        t = where(counted, target, 1.0)  # 1 where not counted: finite values and gradients there
+        loss = loss + where(counted, t * log(t) - t + 0.5 * log(2 * math.pi * t), 0.0)
+    return _reduce(loss, reduction)
+
+
+def _gaussian_variance(op: str, input: Tensor, var: Tensor | float) -> Tensor:
+    """var as a tensor broadcasting to input, by PyTorch's rules: input's shape; input's shape
+    without its last dimension (then unsqueezed); or input's shape with one dimension of size 1;
+    a number means that variance everywhere. ValueError for negative entries or another shape."""
+    if isinstance(var, Number):
+        if var < 0:
+            raise ValueError(f"{op}: var has negative entry/entries")
+        return Tensor._make(get_backend(input.device).full(input.shape, float(var), input.dtype), input.device)
+    _require_float(op, var)
+    if bool((var < 0).any()):
+        raise ValueError(f"{op}: var has negative entry/entries")
+    if var.shape == input.shape:
+        return var
+    if var.shape == input.shape[:-1]:
+        return unsqueeze(var, -1)
+    differing = [v for i, v in zip(input.shape, var.shape, strict=False) if i != v]
+    if var.ndim != input.ndim or differing != [1]:
+        raise ValueError(f"{op}: var shape {var.shape} is incorrect for input shape {input.shape}")
+    return var
+
+
+def gaussian_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    var: Tensor | float,
+    full: bool = False,
+    eps: float = 1e-6,
+    reduction: str = "mean",
+) -> Tensor:
+    """The negative log-likelihood of target under Gaussians of mean input and variance var:
+    0.5 (log(var) + (input - target)^2 / var), plus 0.5 log(2 pi) with full; reduced, as torch's.
+    var (see _gaussian_variance for its shapes) is clamped at eps, its gradient passing through
+    the clamp unchanged, as PyTorch's (which clamps it in place under no_grad)."""
+    op = "gaussian_nll_loss"
+    _check_reduction(op, reduction)
+    _require_float(op, input, target)
+    var = _gaussian_variance(op, input, var)
+    _broadcast_all(op, input, target, var)
+    var = (var - var.detach()) + clamp(var.detach(), min=eps)  # the clamped values, var's gradient
+    loss = 0.5 * (log(var) + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, *, reduction: str = "mean") -> Tensor:
+    """input where target is 1, max(0, margin - input) where it is -1 (broadcasting; both for
+    other targets, as torch's), reduced."""
+    op = "hinge_embedding_loss"
+    _check_reduction(op, reduction)
+    _require_float(op, input)
+    _broadcast_all(op, input, target)
+    return _reduce(where(target != 1, clamp_min(margin - input, 0), 0.0) + where(target != -1, input, 0.0), reduction)

@@ -1,10 +1,11 @@
 """Reductions: sum, mean, var/std, norm, max/min (values and indices), argmax/argmin, any/all, sort, topk,
-median."""
+median, aminmax, trace; scans: cumsum, cumprod, cummax/cummin."""
 
 from __future__ import annotations
 
 import builtins
 import math
+import operator
 from collections import namedtuple
 from collections.abc import Sequence
 from typing import Any
@@ -454,18 +455,79 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype:
     return x.reshape(input.shape[:d] + kept + input.shape[d + 1 :] if input.ndim else ())
 
 
-def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
-    """Running sums along dim, as torch.cumsum; integers give int64. A log-depth scan of
-    elementwise adds (the sums may round differently from a sequential loop)."""
+def _scan(op: str, input: Tensor, dim: int, dtype: Any, combine: Any, identity: int) -> Tensor:
+    """The running combine (an associative elementwise op with identity) along dim, integers as
+    int64: a log-depth scan of elementwise ops, each x[i] = combine(x[i], x[i - step]) for
+    step = 1, 2, 4, ... (the results may round differently from a sequential loop)."""
     from minigrad.functional.shape import pad
 
-    x, d = _scan_dim(_integer_to_int64(input, dtype), dim, "cumsum")
+    x, d = _scan_dim(_integer_to_int64(input, dtype), dim, op)
     n, step = x.shape[d], 1
     after = x.ndim - 1 - d
-    while step < n:  # x[i] += x[i - step]
-        x = x + pad(x, (0, 0) * after + (step, -step))
+    while step < n:
+        x = combine(x, pad(x, (0, 0) * after + (step, -step), value=identity))
         step *= 2
     return x.reshape(input.shape)
+
+
+def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """Running sums along dim, as torch.cumsum; integers give int64."""
+    return _scan("cumsum", input, dim, dtype, operator.add, 0)
+
+
+def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """Running products along dim, as torch.cumprod; integers give int64. Made of elementwise
+    products only (no division), so the gradient is exact also where elements are zero."""
+    return _scan("cumprod", input, dim, dtype, operator.mul, 1)
+
+
+CumResult = namedtuple("CumResult", ["values", "indices"])
+
+
+def _cummax_cummin(op: str, input: Tensor, dim: int, largest: bool) -> CumResult:
+    """The running max (largest) or min along dim and where each was found: the last of equal
+    values, and once a NaN is met the NaN (the last one), as PyTorch. The indices come from the
+    host; the values are gathered at them, so the gradient goes to those elements."""
+    from minigrad.functional.shape import gather
+
+    _require_tensor(op, input)
+    x, d = _scan_dim(input, dim, op)
+    host = x._host()
+    running = (np.maximum if largest else np.minimum).accumulate(host, axis=d)  # NaN propagates
+    hit = (host == running) | ((host != host) & (running != running))
+    positions = np.arange(x.shape[d]).reshape([-1 if i == d else 1 for i in range(x.ndim)])
+    indices = _from_host(np.maximum.accumulate(np.where(hit, positions, 0), axis=d).astype(np.int64), x)
+    return CumResult(gather(x, d, indices).reshape(input.shape), indices.reshape(input.shape))
+
+
+def cummax(input: Tensor, dim: int) -> CumResult:
+    """(values, indices) of the running maximum along dim, as torch.cummax: ties give the last
+    index, NaN propagates."""
+    return _cummax_cummin("cummax", input, dim, True)
+
+
+def cummin(input: Tensor, dim: int) -> CumResult:
+    """(values, indices) of the running minimum along dim, as torch.cummin (see cummax)."""
+    return _cummax_cummin("cummin", input, dim, False)
+
+
+AminmaxResult = namedtuple("AminmaxResult", ["min", "max"])
+
+
+def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> AminmaxResult:
+    """(min, max) of all elements or over dim, as torch.aminmax: amin and amax, so the gradient
+    is shared by equal elements."""
+    dims = () if dim is None else dim
+    return AminmaxResult(amin(input, dims, keepdim), amax(input, dims, keepdim))
+
+
+def trace(input: Tensor) -> Tensor:
+    """The sum of the main diagonal of a matrix, as torch.trace; integers give int64."""
+    _require_tensor("trace", input)
+    if input.ndim != 2:
+        raise ValueError(f"trace: expected a matrix, got a tensor of shape {input.shape}")
+    diagonal = np.arange(builtins.min(input.shape))
+    return sum(input[diagonal, diagonal])
 
 
 MedianResult = namedtuple("MedianResult", ["values", "indices"])

@@ -14,7 +14,7 @@ from minigrad.autograd import Function, no_grad
 from minigrad.backend import get_backend
 from minigrad.functional._common import _dim, _from_host, _require_same_device, _require_tensor, _result_dtype, _sum_to
 from minigrad.functional.elementwise import cast, where
-from minigrad.tensor import Tensor, bool_, int64
+from minigrad.tensor import Size, Tensor, bool_, int64
 
 # --- shape -----------------------------------------------------------------------------------
 
@@ -77,6 +77,24 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     shape = input.shape
     return reshape(input, shape[:s] + (math.prod(shape[s : e + 1]),) + shape[e + 1 :])
+
+
+def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+    """Dimension dim split into sizes (one of them may be -1, inferred), as torch.unflatten: the
+    inverse of flatten; a view."""
+    if input.ndim == 0:
+        raise IndexError("unflatten: dimension specified as 0 but tensor has no dimensions")
+    d = _dim(dim, input.ndim, "unflatten")
+    sizes = tuple(operator.index(s) for s in sizes)
+    if not sizes:
+        raise ValueError("unflatten: sizes must be non-empty")
+    n, known = input.shape[d], math.prod(s for s in sizes if s != -1)
+    inferable = sizes.count(-1) == 1 and known > 0 and n % known == 0
+    if not (inferable or (-1 not in sizes and known == n)):
+        raise ValueError(f"unflatten: sizes {list(sizes)} don't multiply up to the size {n} of dim {dim} "
+                         f"(shape {input.shape})")
+    sizes = tuple(n // known if s == -1 else s for s in sizes)
+    return reshape(input, input.shape[:d] + sizes + input.shape[d + 1 :])
 
 
 def squeeze(input: Tensor, dim: int | None = None) -> Tensor:
@@ -310,17 +328,47 @@ def copy_slices(base: Tensor, values: Tensor, take: Any) -> Tensor:
     return CopySlicesOp.apply(base, values, take=take)
 
 
+def _scatter_source(op: str, input: Tensor, index: Tensor, src: Tensor) -> Tensor:
+    """The leading index.shape part of src (at least index's size in every dim), in input's dtype:
+    the values scatter and scatter_add write."""
+    _require_tensor(op, src)
+    if src.ndim != index.ndim or any(i > n for i, n in zip(index.shape, src.shape, strict=True)):
+        raise ValueError(f"{op}: src shape {src.shape} is smaller than index shape {index.shape}")
+    return cast(src, input.dtype)[tuple(slice(0, n) for n in index.shape)]
+
+
 def scatter(input: Tensor, dim: int, index: Tensor, src: Any) -> Tensor:
     """A copy of input with src (a tensor at least index's size, or a number) written at index
     along dim, as torch.scatter; differentiable for input and src."""
     d = _check_index("scatter", input, dim, index)
     if isinstance(src, Tensor):
-        if src.ndim != index.ndim or any(i > n for i, n in zip(index.shape, src.shape, strict=True)):
-            raise ValueError(f"scatter: src shape {src.shape} is smaller than index shape {index.shape}")
-        values = cast(src, input.dtype)[tuple(slice(0, n) for n in index.shape)]
+        values = _scatter_source("scatter", input, index, src)
     else:
         values = Tensor._make(get_backend(input.device).full(index.shape, src, input.dtype), input.device)
     return IndexPutOp.apply(input, values, index=_along(index, d))
+
+
+class IndexAddOp(Function):
+    """a with values added at index (repeated places accumulate): a's gradient passes through,
+    values' is the gradient at their places."""
+
+    __slots__ = ("index",)
+
+    def forward(self, a, values, index):
+        self.index = index
+        return self.be.add(a, self.be.index_add(a.shape, a.dtype, index, values))
+
+    def backward(self, g):
+        gv = self.be.contiguous(self.be.getitem(g, self.index)) if self.needs_grad(1) else None
+        return g, gv
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """A copy of input with src (at least index's size) added at index along dim, repeated
+    places accumulating, as torch.scatter_add: out[..., index[..., i, ...], ...] += src[..., i, ...].
+    Differentiable for input and src."""
+    d = _check_index("scatter_add", input, dim, index)
+    return IndexAddOp.apply(input, _scatter_source("scatter_add", input, index, src), index=_along(index, d))
 
 
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
@@ -361,6 +409,33 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
         raise ValueError(f"chunk: chunks must be >= 1, got {chunks}")
     n = input.shape[_dim(dim, input.ndim, "chunk")]
     return split(input, max(1, -(-n // chunks)), dim)
+
+
+def tensor_split(input: Tensor, indices_or_sections: int | Sequence[int] | Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """Views of input split along dim, as torch.tensor_split: into indices_or_sections pieces when
+    it is an int (the first size % sections of them one longer), or at the given indices
+    (input[:i0], input[i0:i1], ..., input[ik:], as Python slices clip them). An int64 tensor
+    counts as an int when 0-d and as indices when 1-D."""
+    _require_tensor("tensor_split", input)
+    if input.ndim == 0:
+        raise ValueError("tensor_split: expected at least a 1-dimensional tensor, got a 0-d tensor")
+    d = _dim(dim, input.ndim, "tensor_split")
+    n = input.shape[d]
+    if isinstance(indices_or_sections, Tensor):
+        if indices_or_sections.dtype != int64 or indices_or_sections.ndim > 1:
+            raise TypeError("tensor_split: a tensor indices_or_sections must be a 0-d or 1-D int64 tensor, got "
+                            f"{indices_or_sections.dtype} of shape {indices_or_sections.shape}")
+        indices_or_sections = indices_or_sections._host().tolist()
+    if isinstance(indices_or_sections, (int, np.integer)):
+        sections = int(indices_or_sections)
+        if sections < 1:
+            raise ValueError(f"tensor_split: number of sections must be larger than 0, got {sections}")
+        size, extra = divmod(n, sections)
+        bounds = [i * size + min(i, extra) for i in range(1, sections)]
+    else:
+        bounds = [operator.index(i) for i in indices_or_sections]
+    lead = (slice(None),) * d
+    return tuple(input[lead + (slice(start, end),)] for start, end in zip([0, *bounds], [*bounds, n], strict=True))
 
 
 def repeat(input: Tensor, sizes: Sequence[int]) -> Tensor:
@@ -526,22 +601,81 @@ def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     return tuple(input[(slice(None),) * d + (i,)] for i in range(input.shape[d]))
 
 
+def _index_target(
+    op: str, input: Tensor, dim: int, index: Tensor, negative: bool = False
+) -> tuple[Tensor, int, np.ndarray]:
+    """For the index_* ops: input as at least 1-D (a 0-d tensor as (1,)), dim as non-negative, and
+    the positions along it that the 1-D or 0-d int64 index names (negative ones counted from the
+    end when negative allows them; IndexError when out of range)."""
+    _require_tensor(op, input)
+    if not isinstance(index, Tensor) or index.dtype != np.int64:
+        raise TypeError(f"{op}: index must be an int64 tensor, got {getattr(index, 'dtype', type(index).__name__)}")
+    if index.ndim > 1:
+        raise ValueError(f"{op}: index must be 1-D or 0-d, got shape {index.shape}")
+    d = _dim(dim, input.ndim, op)
+    x = reshape(input, (1,)) if input.ndim == 0 else input
+    n = x.shape[d]
+    positions = index._host().reshape(-1)
+    if positions.size and (positions.min() < (-n if negative else 0) or positions.max() >= n):
+        raise IndexError(f"{op}: index out of range for size {n} of dim {dim}")
+    return x, d, positions % n if negative and positions.size else positions
+
+
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """The elements at index (a 1-D or 0-d int64 tensor) along dim, as torch.index_select."""
-    if not isinstance(index, Tensor) or index.dtype != np.int64:
-        raise TypeError(
-            f"index_select: index must be an int64 tensor, got {getattr(index, 'dtype', type(index).__name__)}"
-        )
-    if index.ndim > 1:
-        raise ValueError(f"index_select: index must be 1-D or 0-d, got shape {index.shape}")
-    d = _dim(dim, input.ndim, "index_select")
-    n = input.shape[d] if input.ndim else 1
-    positions = index._host().reshape(-1)
-    if positions.size and (positions.min() < 0 or positions.max() >= n):
-        raise IndexError(f"index_select: index out of range for size {n} of dim {dim}")
-    if input.ndim == 0:
-        return reshape(input, (1,))[positions].reshape(index.shape)
-    return _take(input, d, positions)
+    x, d, positions = _index_target("index_select", input, dim, index)
+    out = _take(x, d, positions)
+    return reshape(out, index.shape) if input.ndim == 0 else out
+
+
+def _index_source(op: str, x: Tensor, d: int, positions: np.ndarray, source: Tensor) -> Tensor:
+    """source for index_add/index_copy into x (at least 1-D) at positions along d, in x's dtype:
+    x's shape but with len(positions) along d (a 0-d source for a 0-d input)."""
+    _require_tensor(op, source)
+    expected = x.shape[:d] + (positions.size,) + x.shape[d + 1 :]
+    if (source.shape or (1,)) != expected:
+        raise ValueError(f"{op}: source shape {source.shape} does not match {expected}: input's shape with the "
+                         f"number of indices ({positions.size}) along dim {d}")
+    return cast(reshape(source, expected), x.dtype)
+
+
+def _index_result(out: Tensor, input: Tensor) -> Tensor:
+    """out, computed on input as at least 1-D, back in input's shape."""
+    return out if input.ndim else reshape(out, ())
+
+
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1) -> Tensor:
+    """A copy of input with alpha * source[..., i, ...] added to the slice index[i] along dim
+    (repeated indices accumulate), as torch.index_add; differentiable for input and source."""
+    x, d, positions = _index_target("index_add", input, dim, index)
+    values = _index_source("index_add", x, d, positions, source)
+    if alpha != 1:
+        values = values * alpha
+    return _index_result(IndexAddOp.apply(x, values, index=(slice(None),) * d + (positions,)), input)
+
+
+def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    """A copy of input with its slice index[i] along dim replaced by source[..., i, ...], as
+    torch.index_copy (with repeated indices, one of their slices is kept, as PyTorch leaves it
+    undefined which); differentiable for input and source."""
+    x, d, positions = _index_target("index_copy", input, dim, index)
+    values = _index_source("index_copy", x, d, positions, source)
+    return _index_result(IndexPutOp.apply(x, values, index=(slice(None),) * d + (positions,)), input)
+
+
+def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
+    """A copy of input with the slices at index along dim (negative indices count from the end)
+    filled with value (a number or a 0-d tensor), as torch.index_fill; differentiable for input
+    and a tensor value (whose gradient sums the filled places, each counted once)."""
+    x, d, positions = _index_target("index_fill", input, dim, index, negative=True)
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise ValueError(f"index_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
+        fill = cast(value, x.dtype)
+    else:
+        fill = Tensor._make(get_backend(x.device).full((), value, x.dtype), x.device)
+    places = (slice(None),) * d + (np.unique(positions),)
+    return _index_result(IndexPutOp.apply(x, fill, index=places), input)
 
 
 # --- hstack/vstack/dstack/column_stack, broadcast_to, movedim, swapaxes, repeat_interleave, diff ---
@@ -593,6 +727,25 @@ def column_stack(tensors: Sequence[Tensor]) -> Tensor:
 def broadcast_to(input: Tensor, size: Sequence[int]) -> Tensor:
     """input broadcast to size (-1 keeps a dimension), a view, as torch.broadcast_to (expand)."""
     return expand(input, size)
+
+
+def broadcast_shapes(*shapes: int | Sequence[int]) -> Size:
+    """The shape that tensors of shapes (sequences, or ints for 1-D shapes) broadcast to, as
+    torch.broadcast_shapes; ValueError when they do not broadcast."""
+    shapes = tuple((s,) if isinstance(s, (int, np.integer)) else tuple(s) for s in shapes)
+    try:
+        return Size(int(n) for n in np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise ValueError(f"broadcast_shapes: shapes {', '.join(map(str, shapes))} cannot be broadcast "
+                         "to a single shape") from None
+
+
+def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
+    """The tensors expanded to their common broadcast shape (views), as torch.broadcast_tensors."""
+    for t in tensors:
+        _require_tensor("broadcast_tensors", t)
+    shape = broadcast_shapes(*(t.shape for t in tensors))
+    return tuple(expand(t, shape) for t in tensors)
 
 
 def _dim_sequence(dims: int | Sequence[int], ndim: int, what: str) -> list[int]:
@@ -765,6 +918,18 @@ def meshgrid(*tensors: Tensor | Sequence[Tensor], indexing: str = "ij") -> tuple
         expand(reshape(t, tuple(sizes[k] if i == dims[k] else 1 for i in range(n))), tuple(shape))
         for k, t in enumerate(tensors)
     )
+
+
+def cartesian_prod(*tensors: Tensor) -> Tensor:
+    """The Cartesian product of 1-D tensors as rows (len(a) * len(b) * ..., k), in the order of
+    nested loops over them, as torch.cartesian_prod (one tensor: itself); differentiable."""
+    for t in tensors:
+        _require_tensor("cartesian_prod", t)
+        if t.ndim != 1:
+            raise ValueError(f"cartesian_prod: expected 1-D tensors, got shape {t.shape}")
+    if len(tensors) == 1:
+        return tensors[0]
+    return stack([reshape(grid, (-1,)) for grid in meshgrid(*tensors, indexing="ij")], 1)
 
 
 # --- pixel_shuffle, pixel_unshuffle -----------------------------------------------------------

@@ -159,3 +159,70 @@ def _erfinv(y: np.ndarray) -> np.ndarray:
     for _ in range(2):
         x = x - (erf(x).astype(np.float64) - y) / (2 / math.sqrt(math.pi) * np.exp(-x * x))
     return x
+
+
+def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
+    """Copy values into tensor in place, without recording a gradient."""
+    with no_grad():
+        return tensor.copy_(values)
+
+
+def eye_(tensor: Tensor) -> Tensor:
+    """Fill a 2-D tensor with the identity (ones on the main diagonal, as torch.eye(rows, cols))."""
+    if tensor.ndim != 2:
+        raise ValueError(f"eye_: only 2-D tensors are supported, got shape {tuple(tensor.shape)}")
+    return _fill(tensor, np.eye(*tensor.shape))
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """Fill a 3-, 4- or 5-D convolution weight with the Dirac delta, so that the convolution keeps
+    its input channels (as many as fit), in each of the groups."""
+    shape = tuple(tensor.shape)
+    if len(shape) not in (3, 4, 5):
+        raise ValueError(f"dirac_: only 3-, 4- and 5-D tensors are supported, got shape {shape}")
+    if groups < 1 or shape[0] % groups != 0:
+        raise ValueError(f"dirac_: dim 0 ({shape[0]}) must be divisible by groups ({groups})")
+    out_per_group = shape[0] // groups
+    channels = np.arange(min(out_per_group, shape[1]))
+    centre = tuple(size // 2 for size in shape[2:])
+    values = np.zeros(shape)
+    for g in range(groups):
+        values[(g * out_per_group + channels, channels, *centre)] = 1
+    return _fill(tensor, values)
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1, generator: _random.Generator | None = None) -> Tensor:
+    """Fill with a (semi-)orthogonal matrix times gain: the Q of the QR decomposition of a standard
+    normal matrix (signs fixed so Q is uniformly distributed), the dimensions after the first
+    flattened; rows orthonormal when there are fewer rows than columns, columns otherwise."""
+    if tensor.ndim < 2:
+        raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, got shape "
+                         f"{tuple(tensor.shape)}")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    flattened = _random.rng(generator).standard_normal((rows, cols))
+    if rows < cols:
+        flattened = flattened.T
+    q, r = np.linalg.qr(flattened)
+    q *= np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, gain * q.reshape(tensor.shape))
+
+
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator: _random.Generator | None = None) -> Tensor:
+    """Fill a 2-D tensor with N(0, std^2) values, then zero ceil(sparsity * rows) random entries of
+    every column."""
+    if tensor.ndim != 2:
+        raise ValueError(f"sparse_: only 2-D tensors are supported, got shape {tuple(tensor.shape)}")
+    if not 0.0 <= sparsity <= 1.0:
+        raise ValueError(f"sparse_: sparsity must be in [0, 1], got {sparsity}")
+    rng = _random.rng(generator)
+    rows, cols = tensor.shape
+    values = rng.normal(0.0, std, (rows, cols))
+    zeros = math.ceil(sparsity * rows)
+    for col in range(cols):
+        values[rng.permutation(rows)[:zeros], col] = 0
+    return _fill(tensor, values)

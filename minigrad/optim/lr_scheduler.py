@@ -8,8 +8,10 @@ the last bit, and a change made to ``group["lr"]`` by someone else carries on.
 from __future__ import annotations
 
 import math
+import warnings
+from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from minigrad.optim.optimizer import Optimizer
@@ -34,6 +36,10 @@ class LRScheduler:
                     )
         self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self) -> None:
+        """Reset the step count and take the first step (last_epoch + 1), flagged as the initial one."""
         self._step_count = 0
         self._is_initial = True
         self.step()
@@ -46,11 +52,28 @@ class LRScheduler:
     def _current_lrs(self) -> list[float]:
         return [group["lr"] for group in self.optimizer.param_groups]
 
-    def step(self) -> None:
-        """Advance one epoch and set the new learning rates."""
+    def step(self, epoch: int | None = None) -> None:
+        """Advance one epoch and set the new learning rates. ``step(epoch)`` (deprecated, as in
+        PyTorch, which warns likewise) jumps to that epoch, by the scheduler's closed form where it
+        has one (_get_closed_form_lr)."""
         self._step_count += 1
-        self.last_epoch += 1
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr(), strict=True):
+        if epoch is not None:
+            warnings.warn(
+                "the epoch argument of scheduler.step() is deprecated: call step() without it",
+                UserWarning,
+                stacklevel=2,
+            )
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch: int | None = None) -> None:
+        if epoch is None:
+            self.last_epoch += 1
+            lrs = self.get_lr()
+        else:
+            self.last_epoch = epoch
+            closed_form = getattr(self, "_get_closed_form_lr", None)
+            lrs = closed_form() if closed_form is not None else self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
             group["lr"] = lr
         self._last_lr = self._current_lrs()
 
@@ -85,6 +108,9 @@ class StepLR(LRScheduler):
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
 
+    def _get_closed_form_lr(self) -> list[float]:
+        return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
+
 
 class MultiStepLR(LRScheduler):
     """Multiply the lr by gamma at each milestone epoch (repeated milestones compound)."""
@@ -106,6 +132,10 @@ class MultiStepLR(LRScheduler):
         factor = self.gamma ** self.milestones[self.last_epoch]
         return [lr * factor for lr in self._current_lrs()]
 
+    def _get_closed_form_lr(self) -> list[float]:
+        passed = bisect_right(sorted(self.milestones.elements()), self.last_epoch)
+        return [base * self.gamma**passed for base in self.base_lrs]
+
 
 class ExponentialLR(LRScheduler):
     """Multiply the lr by gamma every epoch."""
@@ -118,6 +148,9 @@ class ExponentialLR(LRScheduler):
         if self._is_initial:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [base * self.gamma**self.last_epoch for base in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -148,6 +181,12 @@ class CosineAnnealingLR(LRScheduler):
             1 + math.cos(math.pi * (epoch - 1) / t_max)
         )
         return [ratio * (lr - eta_min) + eta_min for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [
+            self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+            for base in self.base_lrs
+        ]
 
 
 class LambdaLR(LRScheduler):
@@ -355,3 +394,365 @@ class ReduceLROnPlateau:
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore what state_dict() returned."""
         self.__dict__.update(state_dict)
+
+
+class ConstantLR(LRScheduler):
+    """Multiply the lr by factor for the first total_iters epochs, then restore it."""
+
+    def __init__(
+        self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1
+    ) -> None:
+        if not 0.0 <= factor <= 1.0:
+            raise ValueError(f"ConstantLR: factor must be in [0, 1], got {factor}")
+        self.factor = factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in self._current_lrs()]
+        if self.last_epoch != self.total_iters:
+            return self._current_lrs()
+        return [lr * (1.0 / self.factor) for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [
+            base * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
+            for base in self.base_lrs
+        ]
+
+
+class LinearLR(LRScheduler):
+    """Multiply the lr by a factor going linearly from start_factor to end_factor over total_iters
+    epochs (a warm-up when start_factor < end_factor), then keep it."""
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ) -> None:
+        if not 0.0 < start_factor <= 1.0:
+            raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor}")
+        if not 0.0 <= end_factor <= 1.0:
+            raise ValueError(f"LinearLR: end_factor must be in [0, 1], got {end_factor}")
+        self.start_factor = start_factor
+        self.end_factor = end_factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0:
+            return [lr * self.start_factor for lr in self._current_lrs()]
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return self._current_lrs()
+        delta = self.end_factor - self.start_factor
+        ratio = 1.0 + delta / (self.total_iters * self.start_factor + (self.last_epoch - 1) * delta)
+        return [lr * ratio for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [
+            base
+            * (
+                self.start_factor
+                + (self.end_factor - self.start_factor) * min(self.total_iters, self.last_epoch) / self.total_iters
+            )
+            for base in self.base_lrs
+        ]
+
+
+class PolynomialLR(LRScheduler):
+    """lr = initial lr * (1 - epoch / total_iters) ** power, down to 0 at total_iters, then kept."""
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1) -> None:
+        self.total_iters = total_iters
+        self.power = power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return self._current_lrs()
+        decay = (
+            (1.0 - self.last_epoch / self.total_iters) / (1.0 - (self.last_epoch - 1) / self.total_iters)
+        ) ** self.power
+        return [lr * decay for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [
+            base * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
+            for base in self.base_lrs
+        ]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """SGDR: cosine from the initial lr to eta_min over T_i epochs, then restart, T_i starting at T_0
+    and multiplied by T_mult at each restart. ``step(epoch)`` accepts a fractional epoch (e.g.
+    ``epoch + i / iters`` for per-batch annealing) and may be interleaved with ``step()``."""
+
+    def __init__(
+        self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0, last_epoch: int = -1
+    ) -> None:
+        if not isinstance(T_0, int) or T_0 <= 0:
+            raise ValueError(f"CosineAnnealingWarmRestarts: expected a positive integer T_0, got {T_0!r}")
+        if not isinstance(T_mult, int) or T_mult < 1:
+            raise ValueError(f"CosineAnnealingWarmRestarts: expected an integer T_mult >= 1, got {T_mult!r}")
+        if not isinstance(eta_min, (float, int)):
+            raise ValueError(f"CosineAnnealingWarmRestarts: expected a float eta_min, got {type(eta_min).__name__}")
+        self.T_0 = T_0
+        self.T_i = T_0
+        self.T_mult = T_mult
+        self.eta_min = eta_min
+        self.T_cur: float = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        return [
+            self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+            for base in self.base_lrs
+        ]
+
+    def step(self, epoch: float | None = None) -> None:
+        """Advance one epoch, or go to ``epoch`` (a float allowed), and set the new learning rates."""
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur = self.T_cur + 1
+            if self.T_cur >= self.T_i:
+                self.T_cur = self.T_cur % self.T_i
+                self.T_i = self.T_i * self.T_mult
+        elif epoch < 0:
+            raise ValueError(f"CosineAnnealingWarmRestarts: expected a non-negative epoch, got {epoch}")
+        elif epoch >= self.T_0:
+            if self.T_mult == 1:
+                self.T_cur = epoch % self.T_0
+            else:
+                n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+                self.T_cur = epoch - self.T_0 * (self.T_mult**n - 1) / (self.T_mult - 1)
+                self.T_i = self.T_0 * self.T_mult**n
+        else:
+            self.T_i = self.T_0
+            self.T_cur = epoch
+        self.last_epoch = math.floor(epoch)
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr(), strict=True):
+            group["lr"] = lr
+        self._last_lr = self._current_lrs()
+
+
+def _per_group(name: str, optimizer: Optimizer, value: float | list[float]) -> list[float]:
+    """value for each param group: one per group given as a list or tuple, else the same for all."""
+    groups = len(optimizer.param_groups)
+    if isinstance(value, (list, tuple)):
+        if len(value) != groups:
+            raise ValueError(f"{name} must have one value per param group ({groups}), got {len(value)}")
+        return list(value)
+    return [value] * groups
+
+
+class CyclicLR(LRScheduler):
+    """The cyclical learning-rate policy, stepped per batch: the lr goes from base_lr up to max_lr in
+    step_size_up steps and back in step_size_down, the amplitude scaled per cycle ("triangular": 1,
+    "triangular2": halved each cycle) or per iteration ("exp_range": gamma ** iteration), or by
+    scale_fn (then mode is ignored). With cycle_momentum, the momentum (Adam's beta1) cycles inversely
+    between max_momentum and base_momentum. The lrs start at base_lr, overriding the optimizer's."""
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        base_lr: float | list[float],
+        max_lr: float | list[float],
+        step_size_up: int = 2000,
+        step_size_down: int | None = None,
+        mode: str = "triangular",
+        gamma: float = 1.0,
+        scale_fn: Callable[[float], float] | None = None,
+        scale_mode: str = "cycle",
+        cycle_momentum: bool = True,
+        base_momentum: float | list[float] = 0.8,
+        max_momentum: float | list[float] = 0.9,
+        last_epoch: int = -1,
+    ) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        if scale_fn is None and mode not in ("triangular", "triangular2", "exp_range"):
+            raise ValueError(f"CyclicLR: mode {mode!r} is invalid and scale_fn is None")
+        if scale_mode not in ("cycle", "iterations"):
+            raise ValueError(f"CyclicLR: scale_mode must be 'cycle' or 'iterations', got {scale_mode!r}")
+        base_lrs = _per_group("base_lr", optimizer, base_lr)
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups, strict=True):
+                group["lr"] = lr
+        self.max_lrs = _per_group("max_lr", optimizer, max_lr)
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        self.mode = mode
+        self.gamma = gamma
+        self._scale_fn_custom = scale_fn
+        self.scale_mode = scale_mode if scale_fn is not None else ("iterations" if mode == "exp_range" else "cycle")
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError(
+                    f"CyclicLR: cycle_momentum=True needs an optimizer with momentum or betas, not "
+                    f"{type(optimizer).__name__}; pass cycle_momentum=False"
+                )
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = _per_group("base_momentum", optimizer, base_momentum)
+            self.max_momentums = _per_group("max_momentum", optimizer, max_momentum)
+            if last_epoch == -1:
+                for top, bottom, group in zip(self.max_momentums, self.base_momentums, optimizer.param_groups,
+                                              strict=True):
+                    self._set_momentum(group, top)
+                    group["max_momentum"], group["base_momentum"] = top, bottom
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def scale_fn(self, x: float) -> float:
+        """The amplitude's scale at cycle or iteration x: scale_fn's, or mode's."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma**x
+
+    def _set_momentum(self, group: dict[str, Any], value: float) -> None:
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+    def get_lr(self) -> list[float]:
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        if x <= self.step_ratio:
+            scale_factor = x / self.step_ratio
+        else:
+            scale_factor = (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        lrs = [base + (top - base) * scale_factor * scale for base, top in zip(self.base_lrs, self.max_lrs,
+                                                                                strict=True)]
+        if self.cycle_momentum:
+            for group, bottom, top in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums,
+                                          strict=True):
+                self._set_momentum(group, top - (top - bottom) * scale_factor * scale)
+        return lrs
+
+    def state_dict(self) -> dict[str, Any]:
+        """As the base class, without scale_fn (code, not state: pass it again when resuming)."""
+        return {key: value for key, value in super().state_dict().items() if key != "_scale_fn_custom"}
+
+
+class SequentialLR(LRScheduler):
+    """Run schedulers one after the other: schedulers[i] from epoch milestones[i - 1] on, each
+    restarted at its milestone (its epoch 0 computed in closed form where it has one), as PyTorch."""
+
+    def __init__(
+        self, optimizer: Optimizer, schedulers: list[LRScheduler], milestones: list[int], last_epoch: int = -1
+    ) -> None:
+        _check_schedulers(type(self).__name__, schedulers, optimizer)
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(
+                f"SequentialLR: expected one milestone fewer than schedulers, got {len(schedulers)} schedulers "
+                f"and {len(milestones)} milestones"
+            )
+        self._schedulers = list(schedulers)
+        self._milestones = list(milestones)
+        self.last_epoch = last_epoch + 1
+        self.optimizer = optimizer
+        for group in optimizer.param_groups:  # undo what the schedulers' first steps did
+            group["lr"] = group["initial_lr"]
+        _undo_initial_step(self)
+        first = self._schedulers[bisect_right(self._milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
+
+    def step(self) -> None:  # type: ignore[override]
+        """Advance one epoch with the scheduler whose turn it is (restarting it at its milestone)."""
+        self.last_epoch += 1
+        idx = bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[idx]
+        if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
+            scheduler._update_lr(0)
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """Its own state and each scheduler's state_dict()."""
+        return _with_scheduler_states(self)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore what state_dict() returned, the schedulers' states included."""
+        _load_with_scheduler_states(self, state_dict)
+
+
+class ChainedScheduler(LRScheduler):
+    """Step several schedulers of one optimizer together: each step() steps them all, in order, so
+    their (chainable) changes to the lr compound."""
+
+    def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Optimizer | None = None) -> None:
+        if optimizer is None and schedulers:
+            optimizer = schedulers[0].optimizer
+        _check_schedulers(type(self).__name__, schedulers, optimizer)
+        self._schedulers = list(schedulers)
+        self.optimizer = optimizer
+        self._last_lr = self._current_lrs()
+
+    def step(self) -> None:  # type: ignore[override]
+        """Step every scheduler once."""
+        for scheduler in self._schedulers:
+            scheduler.step()
+        self._last_lr = self._current_lrs()
+
+    def state_dict(self) -> dict[str, Any]:
+        """Its own state and each scheduler's state_dict()."""
+        return _with_scheduler_states(self)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore what state_dict() returned, the schedulers' states included."""
+        _load_with_scheduler_states(self, state_dict)
+
+    def __repr__(self) -> str:
+        return f"ChainedScheduler({self._schedulers}, last_lr={self.get_last_lr()})"
+
+
+def _check_schedulers(owner: str, schedulers: Sequence[Any], optimizer: Optimizer | None) -> None:
+    if len(schedulers) < 1:
+        raise ValueError(f"{owner}: expects at least one scheduler, got none")
+    for i, scheduler in enumerate(schedulers):
+        if not hasattr(scheduler, "optimizer"):
+            raise TypeError(f"{owner}: the scheduler at index {i} has no optimizer attribute")
+        if isinstance(scheduler, ReduceLROnPlateau):
+            raise ValueError(f"{owner}: ReduceLROnPlateau (index {i}) is not supported: its step() needs a metric")
+        if scheduler.optimizer is not optimizer:
+            raise ValueError(f"{owner}: the scheduler at index {i} ({type(scheduler).__name__}) belongs to "
+                             "another optimizer")
+
+
+def _undo_initial_step(scheduler: LRScheduler) -> None:
+    """Step back the last_epoch of every scheduler nested in scheduler, as SequentialLR does."""
+    if hasattr(scheduler, "_schedulers"):
+        for inner in scheduler._schedulers:
+            _undo_initial_step(inner)
+    else:
+        scheduler.last_epoch -= 1
+
+
+def _with_scheduler_states(owner: SequentialLR | ChainedScheduler) -> dict[str, Any]:
+    state = {key: value for key, value in owner.__dict__.items() if key not in ("optimizer", "_schedulers")}
+    state["_schedulers"] = [scheduler.state_dict() for scheduler in owner._schedulers]
+    return state
+
+
+def _load_with_scheduler_states(owner: SequentialLR | ChainedScheduler, state_dict: dict[str, Any]) -> None:
+    state = dict(state_dict)
+    inner_states = state.pop("_schedulers")
+    owner.__dict__.update(state)
+    for scheduler, inner in zip(owner._schedulers, inner_states, strict=True):
+        scheduler.load_state_dict(inner)
