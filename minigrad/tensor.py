@@ -961,6 +961,12 @@ class Tensor:
     def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
         return _F.mean(self, dim, keepdim)
 
+    def nansum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        return _F.nansum(self, dim, keepdim, dtype=dtype)
+
+    def nanmean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        return _F.nanmean(self, dim, keepdim, dtype=dtype)
+
     def max(self, dim: int | Tensor | None = None, keepdim: bool = False) -> Any:
         """The largest element, (values, indices) over dim, or max(other): the elementwise maximum."""
         return _F.max(self, dim, keepdim)
@@ -1038,6 +1044,12 @@ class Tensor:
     def gather(self, dim: int, index: Tensor) -> Tensor:
         return _F.gather(self, dim, index)
 
+    def take(self, index: Tensor) -> Tensor:
+        return _F.take(self, index)
+
+    def take_along_dim(self, indices: Tensor, dim: int | None = None) -> Tensor:
+        return _F.take_along_dim(self, indices, dim)
+
     def scatter(self, dim: int, index: Tensor, src: Any) -> Tensor:
         return _F.scatter(self, dim, index, src)
 
@@ -1109,6 +1121,31 @@ class Tensor:
     def median(self, dim: int | None = None, keepdim: bool = False) -> Any:
         """The lower median of all elements, or (values, indices) along dim."""
         return _F.median(self, dim, keepdim)
+
+    def nanmedian(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        """The lower median of the numbers (NaNs left out), or (values, indices) along dim."""
+        return _F.nanmedian(self, dim, keepdim)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+        """(values, indices) of the k-th smallest element along dim."""
+        return _F.kthvalue(self, k, dim, keepdim)
+
+    def mode(self, dim: int = -1, keepdim: bool = False) -> Any:
+        """(values, indices) of the most frequent value along dim."""
+        return _F.mode(self, dim, keepdim)
+
+    def quantile(
+        self, q: float | Tensor, dim: int | None = None, keepdim: bool = False, *, interpolation: str = "linear"
+    ) -> Tensor:
+        return _F.quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nanquantile(
+        self, q: float | Tensor, dim: int | None = None, keepdim: bool = False, *, interpolation: str = "linear"
+    ) -> Tensor:
+        return _F.nanquantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def histc(self, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:  # noqa: A002
+        return _F.histc(self, bins, min, max)
 
     def nan_to_num(self, nan: float | None = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
         return _F.nan_to_num(self, nan, posinf, neginf)

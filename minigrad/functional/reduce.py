@@ -1,5 +1,6 @@
-"""Reductions: sum, mean, var/std, norm, max/min (values and indices), argmax/argmin, any/all, sort, topk,
-median, aminmax, trace; scans: cumsum, cumprod, cummax/cummin."""
+"""Reductions: sum, mean, nansum/nanmean, var/std, norm, max/min (values and indices), argmax/argmin,
+any/all, sort, topk, median/nanmedian, kthvalue, mode, quantile/nanquantile, aminmax, trace; scans:
+cumsum, cumprod, cummax/cummin; on the host: unique, bincount, histc, searchsorted/bucketize."""
 
 from __future__ import annotations
 
@@ -14,8 +15,16 @@ import numpy as np
 
 from minigrad.autograd import Function
 from minigrad.backend import get_backend
-from minigrad.functional._common import _dim, _dims, _from_host, _require_float, _require_tensor
-from minigrad.tensor import Tensor, int64
+from minigrad.functional._common import (
+    _dim,
+    _dims,
+    _from_host,
+    _require_float,
+    _require_same_device,
+    _require_tensor,
+    _result_dtype,
+)
+from minigrad.tensor import Tensor, get_default_dtype, int64
 
 # --- reductions ------------------------------------------------------------------------------
 
@@ -107,6 +116,29 @@ def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = 
     """Mean over dim (int or tuple; None: all)."""
     _require_float("mean", input)
     return MeanOp.apply(input, axes=_dims(dim, input.ndim, "mean"), keepdim=keepdim)
+
+
+def nansum(
+    input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *, dtype: Any = None
+) -> Tensor:
+    """The sum over dim (int or tuple; None or () for all) with NaNs counted as zero, as torch.nansum;
+    integers give int64. The gradient is 0 at the NaNs."""
+    from minigrad.functional.elementwise import isnan, where
+
+    _require_tensor("nansum", input)
+    x = _integer_to_int64(input, dtype)
+    if x.dtype.kind == "f":
+        x = where(isnan(x), 0.0, x)
+    return sum(x, _reduce_axes(dim, input.ndim, "nansum"), keepdim)
+
+
+def nanmean(
+    input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *, dtype: Any = None
+) -> Tensor:
+    """The mean of the numbers over dim, NaNs left out (NaN where there are none), as torch.nanmean."""
+    _require_float("nanmean", input)
+    axes = _reduce_axes(dim, input.ndim, "nanmean")
+    return nansum(input, axes, keepdim, dtype=dtype) / sum((input == input).long(), axes, keepdim)
 
 
 def _max_min(input: Tensor, dim: int | Tensor | None, keepdim: bool, largest: bool, op: str) -> Any:
@@ -531,6 +563,72 @@ def trace(input: Tensor) -> Tensor:
 
 
 MedianResult = namedtuple("MedianResult", ["values", "indices"])
+KthvalueResult = namedtuple("KthvalueResult", ["values", "indices"])
+ModeResult = namedtuple("ModeResult", ["values", "indices"])
+
+
+def _slices(input: Tensor, dim: int, op: str) -> tuple[Tensor, int]:
+    """For the ops that pick one element of each slice along dim: input as at least 1-D (a 0-d
+    tensor is one slice of one element) and dim as non-negative; IndexError when that dim is empty."""
+    if not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
+    x, d = _scan_dim(input, int(dim), op)
+    if x.shape[d] == 0:
+        raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size (shape {input.shape})")
+    return x, d
+
+
+def _picked(result: Any, input: Tensor, x: Tensor, d: int, positions: np.ndarray, keepdim: bool) -> Any:
+    """result(values, indices) for the elements of x at positions (host integers, one per slice
+    along d): the values are gathered there, so the gradient goes to those elements. d is dropped
+    unless keepdim; a 0-d input gives 0-d results."""
+    from minigrad.functional.shape import gather
+
+    indices = _from_host(np.ascontiguousarray(positions, dtype=np.int64), x)
+    values = gather(x, d, indices)
+    if keepdim and input.ndim:
+        return result(values, indices)
+    return result(values.squeeze(d), indices.squeeze(d))
+
+
+def _require_orderable(op: str, input: Tensor) -> None:
+    """input is a tensor whose elements sort (not bool, as PyTorch's CPU kernels)."""
+    _require_tensor(op, input)
+    if input.dtype.kind == "b":
+        raise TypeError(f"{op}: not defined for bool tensors")
+
+
+def _median(op: str, input: Tensor, dim: int | None, keepdim: bool, ignore_nan: bool) -> Tensor | MedianResult:
+    """median (ignore_nan False) or nanmedian: the lower middle value of the numbers, or NaN for
+    median when there is a NaN and for nanmedian when there are only NaNs."""
+    _require_orderable(op, input)
+    if dim is None:
+        if keepdim:
+            raise TypeError(f"{op}: keepdim needs a dim")
+        flat = input.reshape((-1,))
+        host = flat._host()
+        if host.size == 0:
+            if input.dtype.kind != "f":
+                raise RuntimeError(f"{op}: an empty {input.dtype} tensor has no median (it has no NaN)")
+            return mean(flat)  # NaN, as PyTorch's median of no elements
+        nan = np.isnan(host)
+        numbers = host[~nan]
+        if (numbers.size == 0) if ignore_nan else nan.any():  # the result is NaN
+            ties = nan
+        else:
+            middle = (numbers.size - 1) // 2
+            ties = host == np.partition(numbers, middle)[middle]
+        return max(flat[np.flatnonzero(ties)])  # equal values: max shares the gradient among them
+    x, d = _slices(input, dim, op)
+    n = x.shape[d]
+    host = x._host()
+    nans = np.isnan(host).sum(axis=d, keepdims=True)
+    if ignore_nan:  # a slice of NaNs only: its first NaN
+        picked = np.maximum(n - nans - 1, 0) // 2
+    else:  # the first NaN sorts after the numbers
+        picked = np.where(nans > 0, n - nans, (n - 1) // 2)
+    order = np.argsort(host, axis=d, kind="stable")
+    return _picked(MedianResult, input, x, d, np.take_along_axis(order, picked, d), keepdim)
 
 
 def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor | MedianResult:
@@ -539,40 +637,175 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
     the elements equal to it (or by the NaNs), as PyTorch. With dim, (values, indices) along dim,
     the gradient going to the index: as PyTorch's CPU kernel, the index of the middle element of a
     stable sort (equal values keep their order), or of the first NaN."""
-    from minigrad.functional.shape import gather
+    return _median("median", input, dim, keepdim, False)
 
-    _require_tensor("median", input)
-    if input.dtype.kind == "b":
-        raise TypeError("median: not defined for bool tensors")
-    if dim is None:
-        if keepdim:
-            raise TypeError("median: keepdim needs a dim")
-        flat = input.reshape((-1,))
-        host = flat._host()
-        if host.size == 0:
-            if input.dtype.kind != "f":
-                raise RuntimeError(f"median: an empty {input.dtype} tensor has no median (it has no NaN)")
-            return mean(flat)  # NaN, as PyTorch's median of no elements
-        nan = np.isnan(host)
-        middle = (host.size - 1) // 2
-        ties = nan if nan.any() else host == np.partition(host, middle)[middle]
-        return max(flat[np.flatnonzero(ties)])  # equal values: max shares the gradient among them
-    x, d = _scan_dim(input, dim, "median")
+
+def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor | MedianResult:
+    """The median of the numbers, NaNs left out, as torch.nanmedian (see median); NaN where there
+    are only NaNs. Along dim, the index of the middle number in a stable sort, as PyTorch's CPU
+    kernel; for a slice of NaNs only, that of its first NaN (PyTorch's depends on its C++ library)."""
+    return _median("nanmedian", input, dim, keepdim, True)
+
+
+def _quickselect(values: np.ndarray, k: int) -> int:
+    """The index of the element PyTorch's CPU kthvalue picks from the 1-D values: the one its
+    quickselect (Hoare partitioning around a median of three, NaN above everything) leaves at
+    position k. Which of equal elements that is depends on the whole slice, so it is replayed."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    nan = ordered != ordered
+    step = (ordered[1:] != ordered[:-1]) & ~(nan[1:] & nan[:-1])  # NaNs are equal to each other here
+    keys = np.empty(values.size, np.int64)
+    keys[order] = np.concatenate([[0], np.cumsum(step)])
+    arr, idx = keys.tolist(), list(range(values.size))
+
+    def swap(a: int, b: int) -> None:
+        arr[a], arr[b] = arr[b], arr[a]
+        idx[a], idx[b] = idx[b], idx[a]
+
+    lo, hi = 0, values.size - 1
+    while hi > lo:
+        if hi == lo + 1:
+            if arr[lo] > arr[hi]:
+                swap(lo, hi)
+            break
+        swap((lo + hi) // 2, lo + 1)  # the middle element to lo + 1, then the median of three to lo
+        if arr[lo + 1] > arr[hi]:
+            swap(lo + 1, hi)
+        if arr[lo] > arr[hi]:
+            swap(lo, hi)
+        if arr[lo + 1] > arr[lo]:
+            swap(lo + 1, lo)
+        i, j, pivot = lo + 1, hi, arr[lo]
+        while True:
+            i += 1
+            while pivot > arr[i]:
+                i += 1
+            j -= 1
+            while arr[j] > pivot:
+                j -= 1
+            if j < i:
+                break
+            swap(i, j)
+        swap(lo, j)
+        if j <= k:
+            lo = i
+        if j >= k:
+            hi = j - 1
+    return idx[k]
+
+
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> KthvalueResult:
+    """(values, indices) of the k-th smallest element (k from 1) along dim, NaN above every number,
+    as torch.kthvalue; the values are differentiable (to the index). Among equal elements, the index
+    is the one PyTorch's CPU kernel returns (its quickselect is replayed on the host for such slices)."""
+    _require_orderable("kthvalue", input)
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
+        raise TypeError(f"kthvalue: k must be an int, got {type(k).__name__}")
+    x, d = _slices(input, dim, "kthvalue")
     n = x.shape[d]
-    if n == 0:
-        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size (shape {input.shape})")
-    host = x._host()
+    if not 1 <= k <= n:
+        raise ValueError(f"kthvalue: k ({k}) out of range for size {n} of dim {dim}")
+    host = np.moveaxis(x._host(), d, -1)
+    indices = np.argsort(host, axis=-1, kind="stable")[..., k - 1 : k]
+    kth = np.take_along_axis(host, indices, -1)
+    same = (host == kth) | ((host != host) & (kth != kth))
+    for tied in np.argwhere(same.sum(-1) > 1):
+        indices[tuple(tied)] = _quickselect(host[tuple(tied)], int(k) - 1)
+    return _picked(KthvalueResult, input, x, d, np.moveaxis(indices, -1, d), keepdim)
+
+
+def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> ModeResult:
+    """(values, indices) of the most frequent value along dim (the smallest of equally frequent
+    ones), as torch.mode; the values are differentiable (to the index). The index is that of its
+    last occurrence, which is what PyTorch's CPU kernel returns for slices of up to 16 elements
+    (for longer ones, its choice among equal elements follows its C++ library's unstable sort). A
+    NaN equals nothing, so it is the mode only of a slice of NaNs (its first NaN)."""
+    _require_tensor("mode", input)
+    x, d = _slices(input, dim, "mode")
+    host = np.moveaxis(x._host(), d, -1)
+    order = np.argsort(host, axis=-1, kind="stable")  # equal values keep their order, NaNs last
+    ordered = np.take_along_axis(host, order, -1)
+    positions = np.arange(host.shape[-1])
+    starts = np.concatenate([np.ones(host.shape[:-1] + (1,), bool), ordered[..., 1:] != ordered[..., :-1]], -1)
+    run = positions - np.maximum.accumulate(np.where(starts, positions, 0), axis=-1) + 1  # length so far
+    last = np.argmax(run == run.max(-1, keepdims=True), -1)[..., None]  # the end of the first longest run
+    return _picked(ModeResult, input, x, d, np.moveaxis(np.take_along_axis(order, last, -1), -1, d), keepdim)
+
+
+_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+_ROUNDINGS = {"lower": np.floor, "higher": np.ceil, "nearest": np.rint}  # rint: halves to even, as PyTorch
+
+
+def _quantile(
+    op: str, input: Tensor, q: float | Tensor, dim: int | None, keepdim: bool, interpolation: str, ignore_nan: bool
+) -> Tensor:
+    """quantile (NaN for slices with a NaN) or nanquantile (the NaNs left out): PyTorch's method,
+    ranks q * (count - 1) into each sorted slice, computed in input's dtype, then interpolated."""
+    from minigrad.functional.elementwise import lerp, where
+    from minigrad.functional.shape import gather, movedim
+
+    _require_float(op, input)
+    if interpolation not in _INTERPOLATIONS:
+        raise ValueError(f"{op}: interpolation must be one of {', '.join(_INTERPOLATIONS)}, got {interpolation!r}")
+    if isinstance(q, Tensor):
+        _require_same_device(op, input, q)
+        if q.ndim > 1:
+            raise ValueError(f"{op}: q must be a scalar or 1-D tensor, got shape {q.shape}")
+        if q.dtype != input.dtype:
+            raise TypeError(f"{op}: q must have input's dtype {input.dtype}, got {q.dtype}")
+        given = q._host()
+    elif isinstance(q, (int, float, np.integer, np.floating)) and not isinstance(q, bool):
+        given = np.float64(q)
+        q = Tensor._make(get_backend(input.device).full((), given, input.dtype), input.device)
+    else:
+        raise TypeError(f"{op}: q must be a float or a tensor, got {type(q).__name__}")
+    if not np.all((given >= 0) & (given <= 1)):
+        raise ValueError(f"{op}: q values must be in the range [0, 1], got {given}")
+    if input.numel() == 0:
+        raise ValueError(f"{op}: input tensor must be non-empty")
+    x, d = _scan_dim(input, None, op) if dim is None else _slices(input, dim, op)
+    n, host = x.shape[d], x._host()
     nans = np.isnan(host).sum(axis=d, keepdims=True)
-    picked = np.where(nans > 0, n - nans, (n - 1) // 2)  # the first NaN sorts after the numbers
+    along = q.reshape(tuple(-1 if i == d else 1 for i in range(x.ndim)))  # the q's along d
+    if ignore_nan:  # ranks among the numbers; a slice of NaNs only: rank 0, its NaN
+        ranks = along * _from_host((n - nans - 1).astype(input.dtype), x)
+        ranks = where(ranks < 0, 0.0, ranks)
+    else:  # a slice with a NaN: the last rank, a NaN (NaNs sort last)
+        ranks = where(_from_host(nans > 0, x), float(n - 1), along * (n - 1))
+    exact = ranks._host()
+    below = (_ROUNDINGS[interpolation](exact) if interpolation in _ROUNDINGS else exact).astype(np.int64)
     order = np.argsort(host, axis=d, kind="stable")
-    indices = _from_host(np.take_along_axis(order, picked, d), x)
-    values = gather(x, d, indices)
-    if keepdim and input.ndim:
-        return MedianResult(values, indices)
-    return MedianResult(values.squeeze(d), indices.squeeze(d))
+    values = gather(x, d, _from_host(np.take_along_axis(order, below, d), x))
+    if interpolation in ("linear", "midpoint"):
+        above = gather(x, d, _from_host(np.take_along_axis(order, np.ceil(exact).astype(np.int64), d), x))
+        weight = 0.5 if interpolation == "midpoint" else ranks - _from_host(below.astype(input.dtype), x)
+        values = lerp(values, above, weight)  # linear: differentiable in q too, as PyTorch
+    if dim is not None and input.ndim:
+        reduced = input.shape[:d] + ((1,) if keepdim else ()) + input.shape[d + 1 :]
+    else:
+        reduced = (1,) * input.ndim if keepdim else ()
+    return movedim(values, d, 0).reshape(((q.numel(),) if q.ndim else ()) + reduced)
 
 
-# --- unique, bincount: counting on the host, results on input's device (not differentiable) -------
+def quantile(
+    input: Tensor, q: float | Tensor, dim: int | None = None, keepdim: bool = False, *, interpolation: str = "linear"
+) -> Tensor:
+    """The q-th quantiles (q a float or a 1-D tensor of them, in [0, 1]) of all elements or along
+    dim, as torch.quantile: interpolation "linear", "lower", "higher", "midpoint" or "nearest"
+    between the sorted values; a 1-D q gives its dimension first. NaN for slices with a NaN.
+    Differentiable in input (to the elements used) and, for "linear", in a tensor q."""
+    return _quantile("quantile", input, q, dim, keepdim, interpolation, False)
+
+
+def nanquantile(
+    input: Tensor, q: float | Tensor, dim: int | None = None, keepdim: bool = False, *, interpolation: str = "linear"
+) -> Tensor:
+    """quantile with the NaNs left out, as torch.nanquantile; NaN for slices of NaNs only."""
+    return _quantile("nanquantile", input, q, dim, keepdim, interpolation, True)
+
+
+# --- unique, bincount, histc, searchsorted: on the host, results on input's device (not differentiable) ---
 
 
 def unique(
@@ -611,3 +844,116 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     # as PyTorch: float32 weights sum in float32 (numpy gives float64), integer weights in float64
     dtype = np.int64 if w is None else (np.float32 if w.dtype == np.float32 else np.float64)
     return _from_host(counts.astype(dtype), input)
+
+
+def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:  # noqa: A002
+    """How many elements fall in each of bins equal-width bins between min and max (the data's
+    smallest and largest value when min == max, widened by 1 each way when those are equal too),
+    as torch.histc: elements outside (and NaNs) are left out, max falls in the last bin; a tensor
+    of input's floating dtype. Positions are computed in input's dtype, as PyTorch's CPU kernel."""
+    _require_float("histc", input)
+    if not isinstance(bins, (int, np.integer)) or isinstance(bins, bool) or bins <= 0:
+        raise ValueError(f"histc: bins must be a positive int, got {bins!r}")
+    host = input._host().reshape(-1)
+    low, high = float(min), float(max)
+    if low == high and host.size:
+        low, high = float(host.min()), float(host.max())
+    if low == high:
+        low, high = low - 1, high + 1
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ValueError(f"histc: range of [{low}, {high}] is not finite")
+    if low > high:
+        raise ValueError(f"histc: max ({high}) must be larger than min ({low})")
+    left, right = host.dtype.type(low), host.dtype.type(high)
+    inside = host[(host >= left) & (host <= right)]
+    position = ((inside - left) * host.dtype.type(bins) / (right - left)).astype(np.int64)
+    counts = np.bincount(np.minimum(position, bins - 1), minlength=bins)  # max: in the last bin
+    return _from_host(counts.astype(host.dtype), input)
+
+
+def _search_rows(boundaries: np.ndarray, values: np.ndarray, sorter: np.ndarray | None, right: bool) -> np.ndarray:
+    """For each row of values (rows, m), where its elements fall in the same row of boundaries
+    (rows, n), read through sorter's positions when given: PyTorch's binary search, run on all
+    elements at once, so NaNs and unsorted boundaries give what PyTorch's CPU kernel gives."""
+    n = boundaries.shape[1]
+    start = np.zeros(values.shape, np.int64)
+    end = np.full(values.shape, n, np.int64)
+    while (start < end).any():
+        active = start < end
+        middle = start + (end - start) // 2
+        probe = np.minimum(middle, n - 1)
+        pivot = np.take_along_axis(boundaries, probe if sorter is None else np.take_along_axis(sorter, probe, 1), 1)
+        after = ~(pivot > values) if right else ~(pivot >= values)  # NaN compares False: search on to the right
+        start = np.where(active & after, middle + 1, start)
+        end = np.where(active & ~after, middle, end)
+    return start
+
+
+def _searchsorted(op: str, boundaries: Tensor, values: Any, out_int32: bool, right: bool, sorter: Any) -> Tensor:
+    """searchsorted's work, its errors naming op."""
+    _require_tensor(op, boundaries)
+    if out_int32:
+        raise TypeError(f"{op}: out_int32=True asks for int32 indices, which minigrad does not have (it gives int64)")
+    if boundaries.ndim == 0:
+        raise ValueError(f"{op}: the sorted sequence must have at least one dimension, got a 0-d tensor")
+    if isinstance(values, Tensor):
+        _require_same_device(op, boundaries, values)
+        points = values._host()
+    elif isinstance(values, (int, float, np.integer, np.floating)):
+        points = np.asarray(values, dtype=int64 if isinstance(values, (int, np.integer)) else get_default_dtype())
+    else:
+        raise TypeError(f"{op}: values must be a tensor or a number, got {type(values).__name__}")
+    lead = boundaries.shape[:-1]
+    if lead and (points.ndim != boundaries.ndim or points.shape[:-1] != lead):
+        raise ValueError(f"{op}: the sorted sequence must be 1-D or share all but its last dimension with values, "
+                         f"got shapes {boundaries.shape} and {points.shape}")
+    if "b" in (boundaries.dtype.kind, points.dtype.kind):
+        raise TypeError(f"{op}: not defined for bool tensors")
+    order = None
+    if sorter is not None:
+        _require_same_device(op, boundaries, sorter)
+        if sorter.dtype != int64:
+            raise TypeError(f"{op}: sorter must be an int64 tensor, got {sorter.dtype}")
+        if sorter.shape != boundaries.shape:
+            raise ValueError(f"{op}: sorter must have the sequence's shape {boundaries.shape}, got {sorter.shape}")
+        order = sorter._host().reshape(math.prod(lead), boundaries.shape[-1])
+        if order.size and (order.min() < 0 or order.max() >= boundaries.shape[-1]):
+            raise IndexError(f"{op}: sorter index out of range for size {boundaries.shape[-1]}")
+    rows, common = math.prod(lead), _result_dtype(boundaries.dtype, points.dtype)
+    found = _search_rows(boundaries._host().astype(common).reshape(rows, boundaries.shape[-1]),
+                         points.astype(common).reshape(rows, points.shape[-1] if lead else points.size), order, right)
+    return _from_host(found.reshape(points.shape), boundaries)
+
+
+def searchsorted(
+    sorted_sequence: Tensor,
+    values: Tensor | float,
+    *,
+    out_int32: bool = False,
+    right: bool = False,
+    side: str | None = None,
+    sorter: Tensor | None = None,
+) -> Tensor:
+    """Where each of values would be inserted into sorted_sequence's last dimension to keep it
+    sorted (before equal elements, or after them with right=True or side="right"), as
+    torch.searchsorted: sorted_sequence is 1-D, or shares its leading dimensions with values; a
+    number as values needs a 1-D sequence and gives a 0-d result. sorter: the int64 positions that
+    sort an unsorted sequence. int64 indices (minigrad has no int32, so out_int32=True raises); the
+    order is not checked, as PyTorch."""
+    if side is not None:
+        if side not in ("left", "right"):
+            raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
+        if right and side == "left":
+            raise ValueError("searchsorted: side='left' and right=True contradict each other")
+        right = side == "right"
+    return _searchsorted("searchsorted", sorted_sequence, values, out_int32, right, sorter)
+
+
+def bucketize(input: Tensor | float, boundaries: Tensor, *, out_int32: bool = False, right: bool = False) -> Tensor:
+    """The index of the bucket each element of input falls in, between the 1-D sorted boundaries
+    (boundaries[i - 1] < x <= boundaries[i], or <= and < with right=True), as torch.bucketize:
+    searchsorted(boundaries, input)."""
+    _require_tensor("bucketize", boundaries)
+    if boundaries.ndim != 1:
+        raise ValueError(f"bucketize: boundaries must be 1-D, got shape {boundaries.shape}")
+    return _searchsorted("bucketize", boundaries, input, out_int32, right, None)

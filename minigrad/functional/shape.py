@@ -12,7 +12,15 @@ import numpy as np
 
 from minigrad.autograd import Function, no_grad
 from minigrad.backend import get_backend
-from minigrad.functional._common import _dim, _from_host, _require_same_device, _require_tensor, _result_dtype, _sum_to
+from minigrad.functional._common import (
+    _broadcast_shape,
+    _dim,
+    _from_host,
+    _require_same_device,
+    _require_tensor,
+    _result_dtype,
+    _sum_to,
+)
 from minigrad.functional.elementwise import cast, where
 from minigrad.tensor import Size, Tensor, bool_, int64
 
@@ -261,10 +269,53 @@ def _check_index(op: str, input: Tensor, dim: int, index: Any) -> int:
     return d
 
 
+def _gather(op: str, input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """gather, its errors naming op."""
+    d = _check_index(op, input, dim, index)
+    return IndexOp.apply(input, index=_along(index, d))
+
+
 def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """out[..., i, ...] = input[..., index[..., i, ...], ...] along dim, as torch.gather."""
-    d = _check_index("gather", input, dim, index)
-    return IndexOp.apply(input, index=_along(index, d))
+    return _gather("gather", input, dim, index)
+
+
+def take(input: Tensor, index: Tensor) -> Tensor:
+    """The elements of input, read as 1-D, at index (an int64 tensor of any shape, negative values
+    counting from the end), in index's shape, as torch.take; the gradient accumulates repeats."""
+    _require_tensor("take", input)
+    if not isinstance(index, Tensor) or index.dtype != np.int64:
+        raise TypeError(f"take: index must be an int64 tensor, got {getattr(index, 'dtype', type(index).__name__)}")
+    n, positions = input.numel(), index._host()
+    if positions.size and not n:
+        raise IndexError("take: tried to take from an empty tensor")
+    if positions.size and (positions.min() < -n or positions.max() >= n):
+        raise IndexError(f"take: index out of range for a tensor of {n} elements")
+    return _take(reshape(input, (-1,)), 0, positions % max(n, 1))
+
+
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
+    """gather along dim with input and indices broadcast against each other outside it, as
+    torch.take_along_dim (the positions that argsort, argmax(keepdim=True), ... give along dim);
+    without dim, both are read as 1-D. Negative indices count from the end (PyTorch's CPU kernel
+    takes indices along dim modulo the size, unchecked; out of range here raises IndexError)."""
+    _require_tensor("take_along_dim", input)
+    _require_tensor("take_along_dim", indices)
+    if dim is None:
+        return _gather("take_along_dim", reshape(input, (-1,)), 0, reshape(indices, (-1,)))
+    if input.ndim == 0:
+        raise IndexError("take_along_dim: dim given for a 0-d tensor, which has no dimensions")
+    if indices.ndim != input.ndim:
+        raise ValueError(f"take_along_dim: indices have {indices.ndim} dimensions but input has {input.ndim}")
+    d = _dim(dim, input.ndim, "take_along_dim")
+    outside = _broadcast_shape("take_along_dim", _with(input.shape, d, 1), _with(indices.shape, d, 1))
+    x = broadcast_to(input, _with(outside, d, input.shape[d]))
+    return _gather("take_along_dim", x, d, broadcast_to(indices, _with(outside, d, indices.shape[d])))
+
+
+def _with(shape: Sequence[int], d: int, n: int) -> tuple[int, ...]:
+    """shape with n at position d."""
+    return (*shape[:d], n, *shape[d + 1 :])
 
 
 class IndexPutOp(Function):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from minigrad.optim.optimizer import Optimizer, state_buffer
+from minigrad.optim.optimizer import Optimizer, check_adam_arguments, state_buffer
 from minigrad.tensor import Tensor
 
 
@@ -24,14 +24,7 @@ class Adam(Optimizer):
         maximize: bool = False,
         decoupled_weight_decay: bool = False,
     ) -> None:
-        if lr < 0.0:
-            raise ValueError(f"{type(self).__name__}: invalid learning rate {lr}")
-        if eps < 0.0:
-            raise ValueError(f"{type(self).__name__}: invalid epsilon {eps}")
-        if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
-            raise ValueError(f"{type(self).__name__}: invalid betas {betas}")
-        if weight_decay < 0.0:
-            raise ValueError(f"{type(self).__name__}: invalid weight_decay {weight_decay}")
+        check_adam_arguments(type(self).__name__, lr, betas, eps, weight_decay)
         defaults = dict(
             lr=lr,
             betas=tuple(betas),

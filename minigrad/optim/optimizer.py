@@ -1,8 +1,8 @@
 """Optimizer base class: param groups, per-parameter state, state_dict in PyTorch's layout.
 
 Subclasses implement ``_update(group, param, state)``: one fused in-place kernel
-call on the parameter's backend (``get_backend(p.device).<name>_step``), no
-array math in Python.
+call on the parameter's backend (``get_backend(p.device).<name>_step``), or, for
+the optimizers without a kernel (adam_variants.py), in-place tensor ops.
 """
 
 from __future__ import annotations
@@ -183,6 +183,21 @@ def state_buffer(param: Tensor, value: float = 0.0) -> Tensor:
     """A new state tensor like param (shape, dtype, device) filled with value."""
     data = get_backend(param.device).full(tuple(param.shape), value, param.dtype)
     return Tensor(data, device=param.device)
+
+
+def check_adam_arguments(
+    optimizer: str, lr: float, betas: tuple[float, float], eps: float, weight_decay: float
+) -> None:
+    """The range checks of the Adam family's shared hyper-parameters, as PyTorch's: ValueError
+    when lr, eps or weight_decay is negative or a beta lies outside [0, 1)."""
+    if lr < 0.0:
+        raise ValueError(f"{optimizer}: invalid learning rate {lr}")
+    if eps < 0.0:
+        raise ValueError(f"{optimizer}: invalid epsilon {eps}")
+    if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
+        raise ValueError(f"{optimizer}: invalid betas {betas}")
+    if weight_decay < 0.0:
+        raise ValueError(f"{optimizer}: invalid weight_decay {weight_decay}")
 
 
 def _state_value_like(param: Tensor, where: str, name: str, value: Any) -> Any:
