@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pytest
+from parity import assert_same, f64
 
 import minigrad
 import minigrad.nn.functional as F
@@ -42,35 +43,9 @@ def functional(lib):
     return F if lib is minigrad else torch.nn.functional
 
 
-def f64(values, requires_grad=True):
-    return minigrad.tensor(np.asarray(values, dtype=np.float64), requires_grad=requires_grad)
-
-
 def tensors(lib, arrays, n_grad=0):
     """The arrays as lib tensors, the first n_grad of them requiring grad."""
     return [lib.tensor(np.asarray(a), requires_grad=i < n_grad) for i, a in enumerate(arrays)]
-
-
-def as_array(value):
-    """A minigrad or torch tensor (or a tuple of them) as a numpy array (or a tuple of them)."""
-    if isinstance(value, tuple):
-        return tuple(as_array(v) for v in value)
-    return np.asarray(value.detach().numpy()) if hasattr(value, "detach") else np.asarray(value)
-
-
-def assert_same(got, want, rtol=1e-6):
-    """Same shape, dtype and values (NaN where the other has NaN; floats to rtol)."""
-    got, want = as_array(got), as_array(want)
-    if isinstance(got, tuple):
-        assert isinstance(want, tuple) and len(got) == len(want)
-        for g, w in zip(got, want, strict=True):
-            assert_same(g, w, rtol)
-        return
-    assert got.shape == want.shape and got.dtype == want.dtype, (got.shape, want.shape, got.dtype, want.dtype)
-    if got.dtype.kind == "f":
-        np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol, equal_nan=True)
-    else:
-        np.testing.assert_array_equal(got, want)
 
 
 def check(fn, arrays, n_grad=0, reference=None, rtol=1e-6):

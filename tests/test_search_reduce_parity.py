@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+from parity import as_array, assert_same, f64
 
 import minigrad
 from minigrad.autograd import gradcheck
@@ -23,32 +24,6 @@ X = RNG.standard_normal((3, 4, 5))  # distinct values: finite differences never 
 TIES = RNG.integers(0, 4, (3, 6)).astype(np.float32)
 SPECIAL = np.array([[1.0, NAN, 2.0, NAN, -INF], [2.0, 2.0, 1.0, 1.0, 3.0], [INF, -INF, 0.0, 3.0, 0.0]])
 ALL_NAN = np.array([[NAN, NAN, NAN], [NAN, 1.0, NAN]])
-
-
-def f64(values, requires_grad=True):
-    return minigrad.tensor(np.asarray(values, dtype=np.float64), requires_grad=requires_grad)
-
-
-def as_array(value):
-    """A minigrad or torch tensor (or a tuple of them) as a numpy array (or a tuple of them)."""
-    if isinstance(value, tuple):
-        return tuple(as_array(v) for v in value)
-    return np.asarray(value.detach().cpu().numpy()) if hasattr(value, "detach") else np.asarray(value)
-
-
-def assert_same(got, want, rtol=1e-6):
-    """Same shape, dtype and values (NaN where the other has NaN; floats to rtol)."""
-    got, want = as_array(got), as_array(want)
-    if isinstance(got, tuple):
-        assert isinstance(want, tuple) and len(got) == len(want)
-        for g, w in zip(got, want, strict=True):
-            assert_same(g, w, rtol)
-        return
-    assert got.shape == want.shape and got.dtype == want.dtype, (got.shape, want.shape, got.dtype, want.dtype)
-    if got.dtype.kind == "f":
-        np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol, equal_nan=True)
-    else:
-        np.testing.assert_array_equal(got, want)
 
 
 def lib_tensor(lib, value):

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from parity import assert_same, f64
 
 import minigrad
 from minigrad.autograd import gradcheck
@@ -20,32 +21,6 @@ except ImportError:  # the numpy references still run
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((3, 4, 5))
 INF, NAN = math.inf, math.nan
-
-
-def f64(values, requires_grad=True):
-    return minigrad.tensor(np.asarray(values, dtype=np.float64), requires_grad=requires_grad)
-
-
-def as_array(value):
-    """A minigrad or torch tensor (or a (values, indices) pair of them) as a numpy array."""
-    if isinstance(value, tuple):
-        return tuple(as_array(v) for v in value)
-    return np.asarray(value.detach().numpy()) if hasattr(value, "detach") else np.asarray(value)
-
-
-def assert_same(got, want, rtol=1e-6):
-    """Same shape, dtype and values (NaN where the other has NaN; floats to rtol)."""
-    got, want = as_array(got), as_array(want)
-    if isinstance(got, tuple):
-        assert isinstance(want, tuple) and len(got) == len(want)
-        for g, w in zip(got, want, strict=True):
-            assert_same(g, w, rtol)
-        return
-    assert got.shape == want.shape and got.dtype == want.dtype, (got.shape, want.shape, got.dtype, want.dtype)
-    if got.dtype.kind == "f":
-        np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol, equal_nan=True)
-    else:
-        np.testing.assert_array_equal(got, want)
 
 
 def both(fn, *arrays, reference=None, rtol=1e-6):
