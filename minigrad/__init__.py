@@ -25,6 +25,7 @@ from minigrad.creation import (
     linspace,
     logspace,
     multinomial,
+    normal,
     ones,
     ones_like,
     rand,
@@ -84,6 +85,7 @@ from minigrad.functional import (  # noqa: F401
     dot,
     dstack,
     einsum,
+    eq,
     equal,
     erf,
     exp,
@@ -95,6 +97,8 @@ from minigrad.functional import (  # noqa: F401
     fmod,
     frac,
     gather,
+    ge,
+    gt,
     histc,
     hstack,
     index_add,
@@ -107,6 +111,7 @@ from minigrad.functional import (  # noqa: F401
     isinf,
     isnan,
     kthvalue,
+    le,
     lerp,
     log,
     log1p,
@@ -118,6 +123,7 @@ from minigrad.functional import (  # noqa: F401
     logical_or,
     logical_xor,
     logsumexp,
+    lt,
     masked_fill,
     masked_select,
     matmul,
@@ -140,6 +146,7 @@ from minigrad.functional import (  # noqa: F401
     nanquantile,
     nansum,
     narrow,
+    ne,
     neg,
     nonzero,
     norm,
@@ -281,6 +288,14 @@ __all__ = [
     "ByteTensor",
     "BoolTensor",
     "backends",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "normal",
+    "compile",
     "no_grad",
     "inference_mode",
     "enable_grad",
@@ -476,6 +491,13 @@ def __getattr__(name: str):
 
         return importlib.import_module("minigrad.utils")
     raise AttributeError(f"module 'minigrad' has no attribute {name!r}")
+
+
+def compile(model: object = None, **options: object) -> object:  # noqa: A001 (PyTorch's name)
+    """As torch.compile, for ported code (nanoGPT calls it by default): minigrad has no graph
+    compiler, so the model or function comes back unchanged (called without one, as a decorator
+    factory, it returns the identity). The options are accepted and ignored."""
+    return (lambda fn: fn) if model is None else model
 
 
 def set_num_threads(n: int) -> None:

@@ -64,8 +64,19 @@ class _GradMode(contextlib.ContextDecorator):
         _set_grad_mode(_grad_mode.saved.pop())
 
 
-class no_grad(_GradMode):  # noqa: N801 (PyTorch's name)
-    """Context manager and decorator: ops inside are not recorded."""
+class _BareDecorator(_GradMode):
+    """A mode that also decorates without parentheses (@no_grad as well as @no_grad()), as PyTorch's."""
+
+    def __new__(cls, func: Callable | None = None):
+        mode = super().__new__(cls)
+        return mode if func is None else mode(func)
+
+    def __init__(self, func: Callable | None = None) -> None:
+        pass
+
+
+class no_grad(_BareDecorator):  # noqa: N801 (PyTorch's name)
+    """Context manager and decorator (@no_grad or @no_grad()): ops inside are not recorded."""
 
     mode = False
 
@@ -78,8 +89,9 @@ class inference_mode(_GradMode):  # noqa: N801
         self.mode = not mode
 
 
-class enable_grad(_GradMode):  # noqa: N801
-    """Context manager and decorator: ops inside are recorded, even within no_grad."""
+class enable_grad(_BareDecorator):  # noqa: N801
+    """Context manager and decorator (@enable_grad or @enable_grad()): ops inside are recorded, even
+    within no_grad."""
 
     mode = True
 

@@ -172,6 +172,40 @@ def randint(
     return _new(data, device, False)
 
 
+def normal(
+    mean: Tensor | float,
+    std: Tensor | float = 1.0,
+    size: Any = None,
+    *,
+    generator: Generator | None = None,
+    dtype: Any = None,
+    device: str | None = None,
+) -> Tensor:
+    """Normal samples, as torch.normal: normal(mean, std) with either a tensor (one sample per
+    element of their broadcast shape, the tensors' dtype and device), or normal(mean, std, size)
+    with two numbers; from minigrad's seeded generator (or ``generator``). std must be >= 0. Not
+    on the tape (PyTorch's result gives its inputs zero gradients)."""
+    tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
+    if tensors:
+        if size is not None:
+            raise TypeError("normal: size is only for a float mean and std; a tensor gives the shape")
+        like = tensors[0]
+        m = mean.detach() if isinstance(mean, Tensor) else float(mean)
+        sd = std.detach() if isinstance(std, Tensor) else float(std)
+        lowest = sd.amin().item() if isinstance(sd, Tensor) and sd.numel() else sd
+        if isinstance(lowest, float) and lowest < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {lowest}")
+        shape = np.broadcast_shapes(*(t.shape for t in tensors))
+        noise = randn(shape, generator=generator, dtype=dtype or like.dtype, device=device or like.device)
+        return (noise * sd + m).detach()
+    if size is None:
+        raise TypeError("normal: with a float mean and std, pass size (e.g. normal(0.0, 1.0, (2, 3)))")
+    if float(std) < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {float(std)}")
+    noise = randn(size, generator=generator, dtype=dtype, device=device or "cpu")
+    return (noise * float(std) + float(mean)).detach()
+
+
 def arange(
     start: float,
     end: float | None = None,
@@ -341,21 +375,31 @@ def multinomial(
     return Tensor._make(get_backend(input.device).from_numpy(picks), input.device)
 
 
-def _legacy_constructor(name: str, dtype: np.dtype):
-    def make(*args: Any, device: str = "cpu") -> Tensor:
+class _LegacyType(type):
+    """The metaclass of PyTorch's legacy tensor types (FloatTensor, LongTensor, ...): calling one
+    makes a tensor, ``isinstance(x, FloatTensor)`` checks x's dtype (on the CPU, as PyTorch's), and
+    ``x.type(FloatTensor)`` converts to it."""
+
+    dtype: np.dtype
+
+    def __call__(cls, *args: Any, device: str = "cpu") -> Tensor:
         if len(args) == 1 and not isinstance(args[0], (int, np.integer, Size)):
-            return tensor(args[0], dtype=dtype, device=device)  # FloatTensor([1, 2]): from data
-        return empty(*(args or (0,)), dtype=dtype, device=device)  # FloatTensor(2, 3) or (Size): uninitialised
+            return tensor(args[0], dtype=cls.dtype, device=device)  # FloatTensor([1, 2]): from data
+        return empty(*(args or (0,)), dtype=cls.dtype, device=device)  # FloatTensor(2, 3) or (Size): uninitialised
 
-    make.__name__ = make.__qualname__ = name
-    make.__doc__ = (f"PyTorch's legacy {name}: {name}(data) copies data as {dtype} (tensor(data, dtype=...)); "
-                    f"{name}(*size) or {name}(Size) is an uninitialised {dtype} tensor of that size "
-                    "(empty(*size, dtype=...)).")
-    return make
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, Tensor) and obj.dtype == cls.dtype and obj.device == "cpu"
 
 
-FloatTensor = _legacy_constructor("FloatTensor", float32)
-DoubleTensor = _legacy_constructor("DoubleTensor", float64)
-LongTensor = _legacy_constructor("LongTensor", int64)
-ByteTensor = _legacy_constructor("ByteTensor", uint8)
-BoolTensor = _legacy_constructor("BoolTensor", bool_)
+def _legacy_type(name: str, dtype: np.dtype) -> _LegacyType:
+    doc = (f"PyTorch's legacy {name}: {name}(data) copies data as {dtype} (tensor(data, dtype=...)); "
+           f"{name}(*size) or {name}(Size) is an uninitialised {dtype} tensor of that size; "
+           f"isinstance(x, {name}) is whether x is a CPU {dtype} tensor.")
+    return _LegacyType(name, (), {"dtype": dtype, "__doc__": doc, "__module__": "minigrad"})
+
+
+FloatTensor = _legacy_type("FloatTensor", float32)
+DoubleTensor = _legacy_type("DoubleTensor", float64)
+LongTensor = _legacy_type("LongTensor", int64)
+ByteTensor = _legacy_type("ByteTensor", uint8)
+BoolTensor = _legacy_type("BoolTensor", bool_)

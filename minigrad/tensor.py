@@ -397,6 +397,8 @@ class Tensor:
             if len(parts) < 2 or parts[-1] not in by_name or parts[1:-1] not in ([], ["cuda"]):
                 raise ValueError(f"type: unknown type name {dtype!r} (e.g. 'torch.FloatTensor')")
             return self.to("cuda" if "cuda" in parts[1:-1] else "cpu").to(by_name[parts[-1]])
+        if isinstance(getattr(dtype, "dtype", None), np.dtype) and isinstance(dtype, type):  # minigrad.FloatTensor
+            return self.to("cpu").to(dtype.dtype)
         if dtype is not None:
             return self.to(dtype)
         name = _TYPE_NAMES.get(self.dtype.name, self.dtype.name)

@@ -141,8 +141,28 @@ def test_zero_grad_and_bad_arguments():
         optim.SGD([a], lr=0.1, nesterov=True)
     with pytest.raises(ValueError, match="invalid learning rate"):
         optim.Adam([a], lr=-1.0)
-    with pytest.raises(ValueError, match="does not require grad"):
-        optim.SGD([Tensor(np.ones(2))], lr=0.1)
+    leaf = Tensor(np.ones(2), requires_grad=True)
+    with pytest.raises(ValueError, match="non-leaf"):
+        optim.SGD([leaf * 2], lr=0.1)
+
+
+def test_frozen_parameters_are_accepted_and_left_alone_until_unfrozen():
+    # fine-tuning: optimizer built over all parameters, some frozen (as PyTorch allows)
+    layer = nn.Linear(3, 2)
+    layer.weight.requires_grad_(False)
+    frozen = layer.weight.numpy().copy()
+    opt = optim.SGD(layer.parameters(), lr=0.1, momentum=0.9)
+    for _ in range(2):
+        opt.zero_grad()
+        layer(Tensor(np.ones((4, 3), np.float32))).sum().backward()
+        opt.step()
+    np.testing.assert_array_equal(layer.weight.numpy(), frozen)
+    assert layer.bias.grad is not None and len(opt.state_dict()["state"]) == 1
+    layer.weight.requires_grad_(True)
+    opt.zero_grad()
+    layer(Tensor(np.ones((4, 3), np.float32))).sum().backward()
+    opt.step()
+    assert not np.array_equal(layer.weight.detach().numpy(), frozen)
 
 
 def _torch_state_dict(torch, name, kwargs, inits, grads):

@@ -336,3 +336,83 @@ def test_a_custom_sampler_subclass():
 
     batch = next(iter(DataLoader(TensorDataset(np.arange(6.0)), batch_size=6, sampler=EvenFirst(6))))
     assert batch[0].numpy().tolist() == [0, 2, 4, 1, 3, 5]
+
+
+# ---------------------------------------------------------------------------- more names ported code uses
+def test_normal_forms():
+    g = minigrad.Generator().manual_seed(0)
+    x = minigrad.normal(2.0, 3.0, (4000,), generator=g)
+    assert x.shape == (4000,) and x.dtype == minigrad.float32 and not x.requires_grad
+    assert abs(x.numpy().mean() - 2.0) < 0.2 and abs(x.numpy().std() - 3.0) < 0.2
+    mean, std = minigrad.zeros(2, 3, dtype=minigrad.float64), minigrad.full((3,), 0.5, dtype=minigrad.float64)
+    y = minigrad.normal(mean, std)
+    assert y.shape == (2, 3) and y.dtype == minigrad.float64
+    assert minigrad.normal(minigrad.ones(5), 0.0).numpy().tolist() == [1.0] * 5  # std 0: the mean
+    a = minigrad.normal(mean, 1.0, generator=minigrad.Generator().manual_seed(4)).numpy()
+    np.testing.assert_array_equal(minigrad.normal(mean, 1.0, generator=minigrad.Generator().manual_seed(4)).numpy(), a)
+    with pytest.raises(RuntimeError, match="std >= 0"):
+        minigrad.normal(0.0, -1.0, (2,))
+    with pytest.raises(RuntimeError, match="std >= 0"):
+        minigrad.normal(minigrad.zeros(2), minigrad.tensor([1.0, -1.0]))
+    with pytest.raises(TypeError, match="pass size"):
+        minigrad.normal(0.0, 1.0)
+    with pytest.raises(TypeError, match="size is only"):
+        minigrad.normal(minigrad.zeros(2), 1.0, (2,))
+
+
+@pytest.mark.parametrize("name, op", [("eq", "__eq__"), ("ne", "__ne__"), ("lt", "__lt__"), ("le", "__le__"),
+                                      ("gt", "__gt__"), ("ge", "__ge__")])
+def test_comparison_functions(name, op):
+    a, b = np.array([[1.0, 2.0, 3.0]]), np.array([[2.0], [1.0]])
+    got = getattr(minigrad, name)(minigrad.tensor(a), minigrad.tensor(b))
+    np.testing.assert_array_equal(got.numpy(), getattr(a, op)(b))
+    assert got.dtype == minigrad.bool
+    np.testing.assert_array_equal(getattr(minigrad, name)(minigrad.tensor(a), 2.0).numpy(), getattr(a, op)(2.0))
+    if torch is not None:
+        np.testing.assert_array_equal(got.numpy(), getattr(torch, name)(torch.tensor(a), torch.tensor(b)).numpy())
+
+
+def test_grad_mode_decorators_without_parentheses():
+    x = minigrad.ones(2, requires_grad=True)
+
+    @minigrad.no_grad
+    def off(t):
+        return (t * 2).requires_grad
+
+    @minigrad.enable_grad
+    def on(t):
+        return (t * 2).requires_grad
+
+    assert off(x) is False and off.__name__ == "off" and minigrad.is_grad_enabled()
+    with minigrad.no_grad():
+        assert on(x) is True
+        assert (x * 2).requires_grad is False
+    with pytest.raises(TypeError), minigrad.no_grad:  # the class is not a context manager, as in PyTorch
+        pass
+
+
+def test_compile_and_tf32_switches_for_ported_code():
+    model = nn.Linear(2, 2)
+    assert minigrad.compile(model) is model and minigrad.compile(model, mode="max-autotune") is model
+
+    def f(x):
+        return x
+
+    assert minigrad.compile()(f) is f
+    minigrad.backends.cuda.matmul.allow_tf32 = True
+    try:
+        assert minigrad.backends.cuda.matmul.allow_tf32
+    finally:
+        minigrad.backends.cuda.matmul.allow_tf32 = False
+
+
+def test_legacy_types_check_and_convert():
+    x = minigrad.tensor([1, 2])
+    assert isinstance(x, minigrad.LongTensor) and not isinstance(x, minigrad.FloatTensor)
+    f = x.type(minigrad.FloatTensor)
+    assert f.dtype == minigrad.float32 and isinstance(f, minigrad.FloatTensor) and isinstance(f, minigrad.Tensor)
+    assert x.type(minigrad.DoubleTensor).dtype == minigrad.float64
+    assert not isinstance(np.zeros(2, np.float32), minigrad.FloatTensor)
+    if torch is not None:
+        theirs = torch.tensor([1, 2])
+        assert isinstance(theirs, torch.LongTensor) and not isinstance(theirs, torch.FloatTensor)

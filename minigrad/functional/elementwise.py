@@ -489,6 +489,36 @@ def compare(op: str, input: Any, other: Any) -> Tensor:
     return Tensor._make(get_backend(a.device).compare(op, a._data, b._data), a.device)
 
 
+def eq(input: Any, other: Any) -> Tensor:
+    """input == other elementwise (bool, broadcasting), as torch.eq."""
+    return compare("eq", input, other)
+
+
+def ne(input: Any, other: Any) -> Tensor:
+    """input != other elementwise, as torch.ne."""
+    return compare("ne", input, other)
+
+
+def lt(input: Any, other: Any) -> Tensor:
+    """input < other elementwise, as torch.lt."""
+    return compare("lt", input, other)
+
+
+def le(input: Any, other: Any) -> Tensor:
+    """input <= other elementwise, as torch.le."""
+    return compare("le", input, other)
+
+
+def gt(input: Any, other: Any) -> Tensor:
+    """input > other elementwise, as torch.gt."""
+    return compare("gt", input, other)
+
+
+def ge(input: Any, other: Any) -> Tensor:
+    """input >= other elementwise, as torch.ge."""
+    return compare("ge", input, other)
+
+
 def where(condition: Tensor, input: Any, other: Any) -> Tensor:
     """input where condition else other, broadcasting; gradients flow to both branches' picks."""
     a, b = _operands(input, other)

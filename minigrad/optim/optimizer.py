@@ -55,8 +55,10 @@ class Optimizer:
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError(f"optimizer can only optimize Tensors, got {type(p).__name__}")
-            if not p.requires_grad:
-                raise ValueError("optimizer got a tensor that does not require grad")
+            # A frozen parameter (requires_grad False) is accepted, as PyTorch: it never gets a
+            # gradient, so step() leaves it alone until it is unfrozen.
+            if not p.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
         group = {**param_group, "params": params}
         for name, default in self.defaults.items():
             group.setdefault(name, default)
