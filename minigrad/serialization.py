@@ -35,7 +35,7 @@ import pickle
 import tempfile
 import zipfile
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import safetensors.numpy
@@ -128,15 +128,29 @@ def _is_flat_state_dict(obj: Mapping) -> bool:
 
 
 def save(
-    obj: Mapping[str, Any], path: str | os.PathLike, metadata: Mapping[str, str] | None = None
+    obj: Mapping[str, Any], path: str | os.PathLike | BinaryIO, metadata: Mapping[str, str] | None = None
 ) -> None:
     """Write obj (a state dict, or nested dicts/lists of tensors and plain values) to path.
 
     metadata: extra str -> str entries for the file header (readable with load_metadata).
     The write is atomic: on any failure the previous file at path is left as it was.
+    A .pt/.pth name gets PyTorch's zip format (torch.load reads it), other names safetensors.
+    path may also be a writable binary file object (``io.BytesIO``, an open file), as with
+    torch.save: it gets PyTorch's zip format too, written at its current position in one write
+    (nothing is written when obj cannot be stored); metadata is then an error, as for .pt.
     """
     if not isinstance(obj, Mapping):
         raise TypeError(f"minigrad.save: expected a dict, got {type(obj).__name__}")
+    if _is_file_object(path, "write"):
+        if metadata:
+            raise ValueError("minigrad.save: a file object gets PyTorch's .pt format, which has no header for "
+                             "metadata; save to a .safetensors name")
+        _encode(obj, [], {})  # the same checks of what can be stored
+        path.write(_torch_format.write(obj, lambda v: _to_numpy(v) if _is_tensor(v) else None))
+        return
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"minigrad.save: path must be a str, an os.PathLike or a writable binary file object, "
+                        f"got {type(path).__name__}")
     if os.fspath(path).endswith((".pt", ".pth")):
         _save_torch(obj, os.fspath(path), metadata)
         return
@@ -263,22 +277,63 @@ def _read_checked(path: str, data: bytes) -> tuple[dict[str, np.ndarray], dict[s
     return arrays, metadata
 
 
-def load(path: str | os.PathLike, map_location: Any = None, weights_only: bool = True) -> Any:
+def load(path: str | os.PathLike | BinaryIO, map_location: Any = None, weights_only: bool = True) -> Any:
     """Read a file written by save (any safetensors file, or a torch.save .pt archive) back as Tensors.
 
     A flat file gives {name: Tensor}; a flattened nested object comes back with
     its original structure. A torch.save archive is read without running code from it:
     tensors and plain values only (what torch.load(weights_only=True) accepts of them), so
-    weights_only is accepted for PyTorch's signature and changes nothing. map_location (a
-    device or its name, "cpu" by default) is where the tensors are put.
+    weights_only is accepted for PyTorch's signature and changes nothing. path may also be a
+    readable binary file object (``io.BytesIO``, an open file), read from its current position.
+
+    map_location is where the tensors are put, one device for all of them:
+
+    - None (the CPU), a device or its name ("cpu", "cuda", "cuda:0");
+    - a callable, as PyTorch's ``lambda storage, loc: storage``: it is called once, with an empty
+      CPU Tensor and the location "cpu"; when it returns a minigrad Tensor the tensors go to that
+      Tensor's device (``lambda s, loc: s.cuda()``: the GPU), otherwise to the CPU;
+    - a dict from saved locations to devices, as ``{"cuda:0": "cpu"}``. minigrad files record no
+      per-tensor location (and minigrad reads every torch.save archive onto the host), so the
+      dict is applied to the whole file: the value of its first "cuda"/"cuda:N" key when it has
+      one (the usual GPU-to-CPU remapping), else its "cpu" key's value, else the CPU.
+
     Raises CheckpointError (a ValueError) naming the file when it is truncated,
-    corrupted, a pickle, or none of these formats.
+    corrupted, a pickle, or none of these formats; TypeError for another kind of path or
+    map_location.
     """
-    if map_location is None or map_location == "cpu":
-        return _load(path)
-    if not isinstance(map_location, str):
-        raise TypeError(f"load: map_location must be a device or its name, got {type(map_location).__name__}")
-    return _to_device(_load(path), map_location)
+    device = _map_location_device(map_location)
+    obj = _load(path)
+    return obj if device == "cpu" else _to_device(obj, device)
+
+
+def _map_location_device(map_location: Any) -> str:
+    """The one device load puts tensors on for a map_location (see load)."""
+    from minigrad.tensor import Tensor
+
+    if map_location is None:
+        return "cpu"
+    if isinstance(map_location, str):  # a minigrad device is a str too
+        return map_location
+    if isinstance(map_location, Mapping):
+        for key, value in map_location.items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise TypeError(f"load: a map_location dict must map location names to device names, got "
+                                f"{key!r}: {value!r}")
+        cuda = [value for key, value in map_location.items() if key == "cuda" or key.startswith("cuda:")]
+        if cuda:
+            return cuda[0]
+        return map_location.get("cpu", "cpu")
+    if callable(map_location):
+        import minigrad
+
+        moved = map_location(minigrad.empty(0), "cpu")
+        return str(moved.device) if isinstance(moved, Tensor) else "cpu"
+    raise TypeError(f"load: map_location must be a device or its name, a dict of them, or a callable, got "
+                    f"{type(map_location).__name__}")
+
+
+def _is_file_object(path: Any, method: str) -> bool:
+    return not isinstance(path, (str, bytes, os.PathLike)) and callable(getattr(path, method, None))
 
 
 def _to_device(obj: Any, device: str) -> Any:
@@ -297,9 +352,20 @@ def _to_device(obj: Any, device: str) -> Any:
 def _load(path: str | os.PathLike) -> Any:
     from minigrad.tensor import Tensor
 
-    path = os.fspath(path)
-    with open(path, "rb") as f:
-        data = f.read()
+    if _is_file_object(path, "read"):
+        data = path.read()
+        if not isinstance(data, bytes):
+            raise TypeError(f"minigrad.load: the file object must be opened in binary mode (read() gave "
+                            f"{type(data).__name__})")
+        name = getattr(path, "name", None)
+        path = name if isinstance(name, str) else f"<{type(path).__name__}>"
+    elif isinstance(path, (str, bytes, os.PathLike)):
+        path = os.fspath(path)
+        with open(path, "rb") as f:
+            data = f.read()
+    else:
+        raise TypeError(f"minigrad.load: path must be a str, an os.PathLike or a readable binary file object, "
+                        f"got {type(path).__name__}")
     try:
         arrays, metadata = _read_checked(path, data)
     except CheckpointError:

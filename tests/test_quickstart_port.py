@@ -116,5 +116,7 @@ def test_load_map_location_and_weights_only(tmp_path):
     for kwargs in ({}, {"map_location": "cpu"}, {"weights_only": False}, {"map_location": torch.device("cpu")}):
         state = torch.load(tmp_path / "m.pt", **kwargs)
         assert state["w"].device == "cpu" and state["nested"][0].shape == (1,)
+    # the old recipe for "load onto the CPU" works (tests/test_dataset_load_compat.py covers the forms)
+    assert torch.load(tmp_path / "m.pt", map_location=lambda storage, loc: storage)["w"].device == "cpu"
     with pytest.raises(TypeError, match="map_location"):
-        torch.load(tmp_path / "m.pt", map_location=lambda storage, loc: storage)
+        torch.load(tmp_path / "m.pt", map_location=3)

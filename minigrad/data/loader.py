@@ -58,7 +58,14 @@ class IterableDataset(Dataset, Iterable):
 
 
 class ArrayDataset(Dataset):
-    """Samples from arrays that share their first dimension: ``ds[i] = (a[i], b[i], ...)``."""
+    """Samples from arrays that share their first dimension: ``ds[i] = (a[i], b[i], ...)``.
+
+    As torch.utils.data.TensorDataset (its other name), a field given as a minigrad Tensor comes
+    back as a Tensor (``ds[i][k]`` a 0-d Tensor for a scalar field, sharing the given tensor's
+    memory on the CPU; detached: items never carry the given tensor's autograd history); a field
+    given as a numpy array (or list) comes back as numpy. ``tensors`` is the fields as Tensors
+    (the given ones themselves), ``arrays`` as numpy arrays; ``get_batch`` (the DataLoader's fast
+    path) always returns arrays."""
 
     def __init__(self, *arrays) -> None:
         if not arrays:
@@ -68,16 +75,41 @@ class ArrayDataset(Dataset):
         if len(lengths) != 1 or -1 in lengths:
             shapes = [a.shape for a in self.arrays]
             raise ValueError(f"ArrayDataset: arrays must share their first dimension, got {shapes}")
+        # the device of each field given as a minigrad Tensor, None for the others
+        self._devices = tuple(a.device if _is_minigrad_tensor(a) else None for a in arrays)
+        self._given = tuple(a if _is_minigrad_tensor(a) else None for a in arrays)
 
     def __len__(self) -> int:
         return len(self.arrays[0])
 
     def __getitem__(self, index: int) -> tuple:
-        return tuple(a[index] for a in self.arrays)
+        return tuple(a[index] if device is None else _field_tensor(a[index], device)
+                     for a, device in zip(self.arrays, self._devices, strict=True))
+
+    @property
+    def tensors(self) -> tuple:
+        """The fields as minigrad Tensors, as TensorDataset.tensors: those given as Tensors are
+        returned as given, arrays as Tensors sharing their memory where the dtype allows."""
+        return tuple(given if given is not None else _to_tensors(np.asarray(a))
+                     for a, given in zip(self.arrays, self._given, strict=True))
 
     def get_batch(self, indices: np.ndarray, rng: np.random.Generator | None = None) -> tuple:
         """The fields of many samples at once, as arrays (rng unused)."""
         return tuple(a[indices] for a in self.arrays)
+
+
+def _is_minigrad_tensor(value: Any) -> bool:
+    from minigrad.tensor import Tensor  # imported late: the numpy side of this module needs no autograd
+
+    return isinstance(value, Tensor)
+
+
+def _field_tensor(value: Any, device: str) -> Any:
+    """One field of a sample (a view of the stored array, or a numpy scalar) as a Tensor on device."""
+    import minigrad
+
+    tensor = minigrad.from_numpy(np.asarray(value))  # a 0-d array for a scalar; a view otherwise
+    return tensor if device == "cpu" else tensor.to(device)
 
 
 TensorDataset = ArrayDataset  # PyTorch's name for the same thing
@@ -166,18 +198,28 @@ def epoch_permutation(seed: int, epoch: int, n: int) -> np.ndarray:
 
 
 def default_collate(samples: list) -> Any:
-    """A batch from a list of samples, as torch's default_collate: arrays, Tensors and numbers are
-    stacked into one array per field; tuples and lists collate field by field (a tuple of
-    fields), dicts key by key, strings stay a list."""
+    """A batch from a list of samples, as torch's default_collate: minigrad Tensors are stacked
+    into one Tensor per field (``minigrad.stack``), arrays and numbers into one numpy array per
+    field (the DataLoader makes those Tensors); tuples and lists collate field by field (a tuple
+    of fields), dicts key by key, strings stay a list."""
+    return _collate(samples, keep_tensors=True)
+
+
+def _collate(samples: list, keep_tensors: bool) -> Any:
+    """default_collate; with keep_tensors False, Tensor fields too become numpy arrays."""
     first = samples[0]
     if isinstance(first, Mapping):
-        return {key: default_collate([sample[key] for sample in samples]) for key in first}
+        return {key: _collate([sample[key] for sample in samples], keep_tensors) for key in first}
     if isinstance(first, (tuple, list)):
         if any(len(sample) != len(first) for sample in samples):
             raise ValueError("default_collate: samples have different numbers of fields")
-        return tuple(default_collate(list(fields)) for fields in zip(*samples, strict=True))
+        return tuple(_collate(list(fields), keep_tensors) for fields in zip(*samples, strict=True))
     if isinstance(first, (str, bytes)):
         return list(samples)
+    if keep_tensors and all(_is_minigrad_tensor(sample) for sample in samples):
+        import minigrad
+
+        return minigrad.stack(list(samples))
     return np.stack([_as_array(sample) for sample in samples])
 
 
@@ -354,12 +396,16 @@ class DataLoader:
     def _make_batch(self, items: np.ndarray | list, seed: list[int]) -> Any:
         """The batch of the samples at the indices items (for an IterableDataset: of the samples items)."""
         rng = np.random.default_rng(seed)
+        # default_collate keeps Tensor fields Tensors (as PyTorch's); as_tensor=False or a transform
+        # (which works on arrays) wants arrays, as before
+        collate = self.collate_fn or (default_collate if self.as_tensor and self.transform is None
+                                      else lambda samples: _collate(samples, keep_tensors=False))
         if self._iterable:
-            batch: Any = (self.collate_fn or default_collate)(items)
+            batch: Any = collate(items)
         elif self._batched:
             batch = tuple(self.dataset.get_batch(items, rng))
         else:
-            batch = (self.collate_fn or default_collate)([self.dataset[int(i)] for i in items])
+            batch = collate([self.dataset[int(i)] for i in items])
         if self.transform is not None:
             if not isinstance(batch, tuple):
                 raise TypeError("DataLoader: transform= needs samples whose first field is the image; use the "
