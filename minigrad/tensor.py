@@ -7,6 +7,7 @@ themselves are in minigrad/functional.py; the methods here forward to them.
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 from collections.abc import Sequence
@@ -30,6 +31,28 @@ def _normalize_dtype(dtype: Any) -> np.dtype:
     if dt not in _DTYPES:
         raise TypeError(f"unsupported dtype {dt}: minigrad has float32, float64, int64, uint8 and bool")
     return dt
+
+
+def _rename_aliases(name: str, kwargs: dict) -> None:
+    """numpy's axis= / keepdims= as dim= / keepdim= (in place); TypeError when both spellings are given."""
+    for alias, canonical in (("axis", "dim"), ("keepdims", "keepdim")):
+        if alias in kwargs:
+            if canonical in kwargs:
+                raise TypeError(f"{name}() received both '{canonical}' and its alias '{alias}'")
+            kwargs[canonical] = kwargs.pop(alias)
+
+
+def numpy_aliases(fn: Any) -> Any:
+    """Accept PyTorch's numpy-compatible keyword aliases axis= (dim=) and keepdims= (keepdim=) on fn."""
+    name = fn.__name__
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if kwargs and ("axis" in kwargs or "keepdims" in kwargs):
+            _rename_aliases(name, kwargs)
+        return fn(*args, **kwargs)
+
+    return wrapper
 
 
 class Size(tuple):
@@ -951,58 +974,75 @@ class Tensor:
     def tanh(self) -> Tensor:
         return _F.tanh(self)
 
+    @numpy_aliases
     def softmax(self, dim: int) -> Tensor:
         return _F.softmax(self, dim)
 
+    @numpy_aliases
     def log_softmax(self, dim: int) -> Tensor:
         return _F.log_softmax(self, dim)
 
+    @numpy_aliases
     def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
         return _F.sum(self, dim, keepdim)
 
+    @numpy_aliases
     def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
         return _F.mean(self, dim, keepdim)
 
+    @numpy_aliases
     def nansum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
         return _F.nansum(self, dim, keepdim, dtype=dtype)
 
+    @numpy_aliases
     def nanmean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
         return _F.nanmean(self, dim, keepdim, dtype=dtype)
 
+    @numpy_aliases
     def max(self, dim: int | Tensor | None = None, keepdim: bool = False) -> Any:
         """The largest element, (values, indices) over dim, or max(other): the elementwise maximum."""
         return _F.max(self, dim, keepdim)
 
+    @numpy_aliases
     def min(self, dim: int | Tensor | None = None, keepdim: bool = False) -> Any:
         """The smallest element, (values, indices) over dim, or min(other): the elementwise minimum."""
         return _F.min(self, dim, keepdim)
 
+    @numpy_aliases
     def amax(self, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
         return _F.amax(self, dim, keepdim)
 
+    @numpy_aliases
     def amin(self, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
         return _F.amin(self, dim, keepdim)
 
+    @numpy_aliases
     def logsumexp(self, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
         return _F.logsumexp(self, dim, keepdim)
 
+    @numpy_aliases
     def prod(self, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
         return _F.prod(self, dim, keepdim, dtype=dtype)
 
+    @numpy_aliases
     def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
         return _F.cumsum(self, dim, dtype=dtype)
 
+    @numpy_aliases
     def cumprod(self, dim: int, *, dtype: Any = None) -> Tensor:
         return _F.cumprod(self, dim, dtype=dtype)
 
+    @numpy_aliases
     def cummax(self, dim: int) -> Any:
         """(values, indices) of the running maximum along dim."""
         return _F.cummax(self, dim)
 
+    @numpy_aliases
     def cummin(self, dim: int) -> Any:
         """(values, indices) of the running minimum along dim."""
         return _F.cummin(self, dim)
 
+    @numpy_aliases
     def aminmax(self, *, dim: int | None = None, keepdim: bool = False) -> Any:
         """(min, max) of all elements or over dim."""
         return _F.aminmax(self, dim=dim, keepdim=keepdim)
@@ -1010,27 +1050,34 @@ class Tensor:
     def trace(self) -> Tensor:
         return _F.trace(self)
 
+    @numpy_aliases
     def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
         return _F.var(self, dim, unbiased, keepdim, **kwargs)
 
+    @numpy_aliases
     def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
         return _F.std(self, dim, unbiased, keepdim, **kwargs)
 
     def norm(self, p: float | str = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
         return _F.norm(self, p, dim, keepdim)
 
+    @numpy_aliases
     def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         return _F.all(self, dim, keepdim)
 
+    @numpy_aliases
     def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         return _F.any(self, dim, keepdim)
 
+    @numpy_aliases
     def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
         return _F.sort(self, dim, descending, stable)
 
+    @numpy_aliases
     def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
         return _F.argsort(self, dim, descending, stable)
 
+    @numpy_aliases
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
         return _F.topk(self, k, dim, largest, sorted)
 
@@ -1089,9 +1136,11 @@ class Tensor:
     def split(self, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
         return _F.split(self, split_size, dim)
 
+    @numpy_aliases
     def tensor_split(self, indices_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
         return _F.tensor_split(self, indices_or_sections, dim)
 
+    @numpy_aliases
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
         return _F.chunk(self, chunks, dim)
 
@@ -1105,6 +1154,7 @@ class Tensor:
     def narrow(self, dim: int, start: int, length: int) -> Tensor:
         return _F.narrow(self, dim, start, length)
 
+    @numpy_aliases
     def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
         return _F.unbind(self, dim)
 
@@ -1117,30 +1167,37 @@ class Tensor:
     def repeat_interleave(self, repeats: Any, dim: int | None = None, *, output_size: int | None = None) -> Tensor:
         return _F.repeat_interleave(self, repeats, dim, output_size=output_size)
 
+    @numpy_aliases
     def diff(self, n: int = 1, dim: int = -1, prepend: Tensor | None = None, append: Tensor | None = None) -> Tensor:
         return _F.diff(self, n, dim, prepend, append)
 
+    @numpy_aliases
     def median(self, dim: int | None = None, keepdim: bool = False) -> Any:
         """The lower median of all elements, or (values, indices) along dim."""
         return _F.median(self, dim, keepdim)
 
+    @numpy_aliases
     def nanmedian(self, dim: int | None = None, keepdim: bool = False) -> Any:
         """The lower median of the numbers (NaNs left out), or (values, indices) along dim."""
         return _F.nanmedian(self, dim, keepdim)
 
+    @numpy_aliases
     def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
         """(values, indices) of the k-th smallest element along dim."""
         return _F.kthvalue(self, k, dim, keepdim)
 
+    @numpy_aliases
     def mode(self, dim: int = -1, keepdim: bool = False) -> Any:
         """(values, indices) of the most frequent value along dim."""
         return _F.mode(self, dim, keepdim)
 
+    @numpy_aliases
     def quantile(
         self, q: float | Tensor, dim: int | None = None, keepdim: bool = False, *, interpolation: str = "linear"
     ) -> Tensor:
         return _F.quantile(self, q, dim, keepdim, interpolation=interpolation)
 
+    @numpy_aliases
     def nanquantile(
         self, q: float | Tensor, dim: int | None = None, keepdim: bool = False, *, interpolation: str = "linear"
     ) -> Tensor:
@@ -1155,9 +1212,11 @@ class Tensor:
     def frac(self) -> Tensor:
         return _F.frac(self)
 
+    @numpy_aliases
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         return _F.argmax(self, dim, keepdim)
 
+    @numpy_aliases
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         return _F.argmin(self, dim, keepdim)
 
@@ -1176,9 +1235,11 @@ class Tensor:
     def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
         return _F.unflatten(self, dim, sizes)
 
+    @numpy_aliases
     def squeeze(self, dim: int | None = None) -> Tensor:
         return _F.squeeze(self, dim)
 
+    @numpy_aliases
     def unsqueeze(self, dim: int) -> Tensor:
         return _F.unsqueeze(self, dim)
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from minigrad.backend import get_backend
 from minigrad.tensor import Tensor, int64
+from minigrad.tensor import numpy_aliases as numpy_aliases  # axis= / keepdims= (defined there: Tensor uses it too)
 
 Number = (numbers.Number, np.generic)
 

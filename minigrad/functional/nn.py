@@ -18,6 +18,7 @@ from minigrad.functional._common import (
     _require_float,
     _require_same_device,
     _require_tensor,
+    numpy_aliases,
 )
 from minigrad.functional.elementwise import clamp, expm1, mul, rsqrt, softplus, where
 from minigrad.functional.reduce import mean, norm
@@ -540,6 +541,7 @@ def _softmax_dim(input: Tensor, dim: int | None, op: str) -> int:
     return _dim(dim, input.ndim, op)
 
 
+@numpy_aliases
 def softmax(input: Tensor, dim: int | None = None) -> Tensor:
     """exp(x) / sum(exp(x)) over dim, numerically stable."""
     _require_float("softmax", input)
@@ -548,6 +550,7 @@ def softmax(input: Tensor, dim: int | None = None) -> Tensor:
     return SoftmaxOp.apply(input, dim=_softmax_dim(input, dim, "softmax"))
 
 
+@numpy_aliases
 def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
     """log(softmax(x)) over dim, computed stably."""
     _require_float("log_softmax", input)

@@ -23,6 +23,7 @@ from minigrad.functional._common import (
     _require_same_device,
     _require_tensor,
     _result_dtype,
+    numpy_aliases,
 )
 from minigrad.tensor import Tensor, get_default_dtype, int64
 
@@ -107,17 +108,20 @@ class MaxMinOp(Function):
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 
+@numpy_aliases
 def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """Sum over dim (int or tuple; None: all)."""
     return SumOp.apply(input, axes=_dims(dim, input.ndim, "sum"), keepdim=keepdim)
 
 
+@numpy_aliases
 def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
     """Mean over dim (int or tuple; None: all)."""
     _require_float("mean", input)
     return MeanOp.apply(input, axes=_dims(dim, input.ndim, "mean"), keepdim=keepdim)
 
 
+@numpy_aliases
 def nansum(
     input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *, dtype: Any = None
 ) -> Tensor:
@@ -132,6 +136,7 @@ def nansum(
     return sum(x, _reduce_axes(dim, input.ndim, "nansum"), keepdim)
 
 
+@numpy_aliases
 def nanmean(
     input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *, dtype: Any = None
 ) -> Tensor:
@@ -162,18 +167,21 @@ def _max_min(input: Tensor, dim: int | Tensor | None, keepdim: bool, largest: bo
     return MaxResult(values, argmax(input, d, keepdim) if largest else argmin(input, d, keepdim))
 
 
+@numpy_aliases
 def max(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -> Any:  # noqa: A001
     """The largest element, (values, indices) over dim, or with a tensor in dim's place
     (max(a, b)) the elementwise maximum, as torch.max."""
     return _max_min(input, dim, keepdim, True, "max")
 
 
+@numpy_aliases
 def min(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -> Any:  # noqa: A001
     """The smallest element, (values, indices) over dim, or with a tensor in dim's place
     (min(a, b)) the elementwise minimum, as torch.min."""
     return _max_min(input, dim, keepdim, False, "min")
 
 
+@numpy_aliases
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     be = get_backend(input.device)
     if dim is None or input.ndim == 0:
@@ -181,6 +189,7 @@ def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
     return Tensor._make(be.argmax(input._data, _dim(dim, input.ndim, "argmax"), keepdim), input.device)
 
 
+@numpy_aliases
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     be = get_backend(input.device)
     if dim is None or input.ndim == 0:
@@ -194,16 +203,19 @@ def _count_nonzero(input: Tensor, dim: int | Sequence[int] | None, keepdim: bool
     return Tensor._make(be.sum(hits, _dims(dim, input.ndim, "any/all"), keepdim), input.device)
 
 
+@numpy_aliases
 def any(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """Whether any element (over dim) is non-zero, as a bool tensor."""
     return _count_nonzero(input, dim, keepdim, True) > 0
 
 
+@numpy_aliases
 def all(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """Whether every element (over dim) is non-zero, as a bool tensor."""
     return _count_nonzero(input, dim, keepdim, False) == 0
 
 
+@numpy_aliases
 def var(
     input: Tensor,
     dim: int | Sequence[int] | None = None,
@@ -224,6 +236,7 @@ def var(
     return sum(centred * centred, axes, keepdim) / builtins.max(n - correction, 0)
 
 
+@numpy_aliases
 def std(
     input: Tensor,
     dim: int | Sequence[int] | None = None,
@@ -236,6 +249,7 @@ def std(
     return var(input, dim, unbiased, keepdim, correction=correction).sqrt()
 
 
+@numpy_aliases
 def var_mean(
     input: Tensor,
     dim: int | Sequence[int] | None = None,
@@ -248,6 +262,7 @@ def var_mean(
     return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
 
 
+@numpy_aliases
 def std_mean(
     input: Tensor,
     dim: int | Sequence[int] | None = None,
@@ -261,6 +276,7 @@ def std_mean(
     return variance.sqrt(), average
 
 
+@numpy_aliases
 def count_nonzero(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
     """The number of non-zero elements over dim (None: all), int64."""
     _require_tensor("count_nonzero", input)
@@ -320,6 +336,7 @@ def norm(
 SortResult = namedtuple("SortResult", ["values", "indices"])
 
 
+@numpy_aliases
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> SortResult:
     """(values, indices) sorted along dim; the values are differentiable (indices are not). NaN
     sorts as the largest value, as in PyTorch; ascending order keeps ties in order (stable)."""
@@ -333,11 +350,13 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
     return SortResult(gather(input, d, indices), indices)
 
 
+@numpy_aliases
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
     """The int64 indices that sort input along dim, as torch.argsort (sort's indices)."""
     return sort(input, dim, descending, stable).indices
 
 
+@numpy_aliases
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> SortResult:  # noqa: A002
     """The k largest (or smallest) elements along dim and their indices, as torch.topk."""
     from minigrad.functional.shape import gather
@@ -423,17 +442,20 @@ def _amax_amin(op: str, input: Tensor, dim: int | Sequence[int], keepdim: bool, 
     return AmaxOp.apply(input, largest=largest, axes=axes, keepdim=keepdim)
 
 
+@numpy_aliases
 def amax(input: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
     """The largest values over dim (int or tuple; () for all dimensions), as torch.amax: values
     only, the gradient split evenly among ties."""
     return _amax_amin("amax", input, dim, keepdim, True)
 
 
+@numpy_aliases
 def amin(input: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
     """The smallest values over dim, as torch.amin (see amax)."""
     return _amax_amin("amin", input, dim, keepdim, False)
 
 
+@numpy_aliases
 def logsumexp(input: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
     """log(sum(exp(input))) over dim (() for all), computed stably around the maximum; integer
     tensors give float32. Infinite maxima are not subtracted, so -inf and inf come out right."""
@@ -468,6 +490,7 @@ def _integer_to_int64(input: Tensor, dtype: Any) -> Tensor:
     return input if input.dtype.kind == "f" else cast(input, int64)
 
 
+@numpy_aliases
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """The product over dim (all elements when None), as torch.prod; integers give int64. Computed
     as a tree of elementwise products, so the gradient is exact where elements are zero."""
@@ -502,11 +525,13 @@ def _scan(op: str, input: Tensor, dim: int, dtype: Any, combine: Any, identity: 
     return x.reshape(input.shape)
 
 
+@numpy_aliases
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """Running sums along dim, as torch.cumsum; integers give int64."""
     return _scan("cumsum", input, dim, dtype, operator.add, 0)
 
 
+@numpy_aliases
 def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """Running products along dim, as torch.cumprod; integers give int64. Made of elementwise
     products only (no division), so the gradient is exact also where elements are zero."""
@@ -532,12 +557,14 @@ def _cummax_cummin(op: str, input: Tensor, dim: int, largest: bool) -> CumResult
     return CumResult(gather(x, d, indices).reshape(input.shape), indices.reshape(input.shape))
 
 
+@numpy_aliases
 def cummax(input: Tensor, dim: int) -> CumResult:
     """(values, indices) of the running maximum along dim, as torch.cummax: ties give the last
     index, NaN propagates."""
     return _cummax_cummin("cummax", input, dim, True)
 
 
+@numpy_aliases
 def cummin(input: Tensor, dim: int) -> CumResult:
     """(values, indices) of the running minimum along dim, as torch.cummin (see cummax)."""
     return _cummax_cummin("cummin", input, dim, False)
@@ -546,6 +573,7 @@ def cummin(input: Tensor, dim: int) -> CumResult:
 AminmaxResult = namedtuple("AminmaxResult", ["min", "max"])
 
 
+@numpy_aliases
 def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> AminmaxResult:
     """(min, max) of all elements or over dim, as torch.aminmax: amin and amax, so the gradient
     is shared by equal elements."""
@@ -631,6 +659,7 @@ def _median(op: str, input: Tensor, dim: int | None, keepdim: bool, ignore_nan: 
     return _picked(MedianResult, input, x, d, np.take_along_axis(order, picked, d), keepdim)
 
 
+@numpy_aliases
 def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor | MedianResult:
     """The median, as torch.median: the lower of the two middle values for an even count, NaN when
     there is a NaN. Without dim, that of all elements (NaN for none), its gradient shared evenly by
@@ -640,6 +669,7 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
     return _median("median", input, dim, keepdim, False)
 
 
+@numpy_aliases
 def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor | MedianResult:
     """The median of the numbers, NaNs left out, as torch.nanmedian (see median); NaN where there
     are only NaNs. Along dim, the index of the middle number in a stable sort, as PyTorch's CPU
@@ -695,6 +725,7 @@ def _quickselect(values: np.ndarray, k: int) -> int:
     return idx[k]
 
 
+@numpy_aliases
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> KthvalueResult:
     """(values, indices) of the k-th smallest element (k from 1) along dim, NaN above every number,
     as torch.kthvalue; the values are differentiable (to the index). Among equal elements, the index
@@ -715,6 +746,7 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Kth
     return _picked(KthvalueResult, input, x, d, np.moveaxis(indices, -1, d), keepdim)
 
 
+@numpy_aliases
 def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> ModeResult:
     """(values, indices) of the most frequent value along dim (the smallest of equally frequent
     ones), as torch.mode; the values are differentiable (to the index). The index is that of its
@@ -788,6 +820,7 @@ def _quantile(
     return movedim(values, d, 0).reshape(((q.numel(),) if q.ndim else ()) + reduced)
 
 
+@numpy_aliases
 def quantile(
     input: Tensor, q: float | Tensor, dim: int | None = None, keepdim: bool = False, *, interpolation: str = "linear"
 ) -> Tensor:
@@ -798,6 +831,7 @@ def quantile(
     return _quantile("quantile", input, q, dim, keepdim, interpolation, False)
 
 
+@numpy_aliases
 def nanquantile(
     input: Tensor, q: float | Tensor, dim: int | None = None, keepdim: bool = False, *, interpolation: str = "linear"
 ) -> Tensor:

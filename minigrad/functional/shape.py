@@ -20,6 +20,7 @@ from minigrad.functional._common import (
     _require_tensor,
     _result_dtype,
     _sum_to,
+    numpy_aliases,
 )
 from minigrad.functional.elementwise import cast, where
 from minigrad.tensor import Size, Tensor, bool_, int64
@@ -105,6 +106,7 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     return reshape(input, input.shape[:d] + sizes + input.shape[d + 1 :])
 
 
+@numpy_aliases
 def squeeze(input: Tensor, dim: int | None = None) -> Tensor:
     """Size-1 dimensions removed (all, or only dim when it has size 1)."""
     shape = input.shape
@@ -116,6 +118,7 @@ def squeeze(input: Tensor, dim: int | None = None) -> Tensor:
     return input if new == shape else ReshapeOp.apply(input, shape=new)
 
 
+@numpy_aliases
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """A size-1 dimension inserted at dim (dim in [-ndim-1, ndim])."""
     d = _dim(dim, input.ndim + 1, "unsqueeze")
@@ -219,6 +222,7 @@ def index(input: Tensor, idx: Any) -> Tensor:
         raise IndexError(f"index: {e} (tensor shape {input.shape})") from None
 
 
+@numpy_aliases
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Tensors joined along an existing dimension."""
     tensors = list(tensors)
@@ -234,6 +238,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return CatOp.apply(*[cast(t, dt) for t in tensors], dim=d)
 
 
+@numpy_aliases
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Tensors of one shape joined along a new dimension."""
     tensors = list(tensors)
@@ -454,6 +459,7 @@ def split(input: Tensor, split_size_or_sections: int | Sequence[int], dim: int =
     return tuple(pieces)
 
 
+@numpy_aliases
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """At most chunks pieces along dim, each of ceil(size / chunks) (the last smaller)."""
     if chunks < 1:
@@ -462,6 +468,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     return split(input, max(1, -(-n // chunks)), dim)
 
 
+@numpy_aliases
 def tensor_split(input: Tensor, indices_or_sections: int | Sequence[int] | Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     """Views of input split along dim, as torch.tensor_split: into indices_or_sections pieces when
     it is an int (the first size % sections of them one longer), or at the given indices
@@ -644,6 +651,7 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     return input[(slice(None),) * d + (slice(start, start + length),)]
 
 
+@numpy_aliases
 def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     """The slices along dim, with dim removed, as a tuple."""
     if input.ndim == 0:
@@ -879,6 +887,7 @@ def repeat_interleave(
     return _take(input, d, positions)
 
 
+@numpy_aliases
 def diff(
     input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None, append: Tensor | None = None
 ) -> Tensor:
