@@ -46,6 +46,10 @@ TREE_KEY = "minigrad.tree"
 DIGEST_KEY = "minigrad.sha256"
 _RESERVED_PREFIX = "minigrad."
 _HEADER_LIMIT = 100 * 1024 * 1024  # the safetensors library's own header-size limit
+# Names save writes in PyTorch's format: what PyTorch code calls its checkpoints (the ImageNet
+# example's checkpoint.pth.tar, Lightning's .ckpt, pytorch_model.bin, model.pkl), so that
+# torch.load reads what a ported script writes. .safetensors and any other name: safetensors.
+TORCH_SUFFIXES = (".pt", ".pth", ".tar", ".ckpt", ".bin", ".pkl")
 
 
 class CheckpointError(ValueError):
@@ -134,7 +138,8 @@ def save(
 
     metadata: extra str -> str entries for the file header (readable with load_metadata).
     The write is atomic: on any failure the previous file at path is left as it was.
-    A .pt/.pth name gets PyTorch's zip format (torch.load reads it), other names safetensors.
+    A name PyTorch code gives its checkpoints (.pt, .pth, .pth.tar, .tar, .ckpt, .bin, .pkl) gets
+    PyTorch's zip format (torch.load reads it), other names (.safetensors) safetensors.
     path may also be a writable binary file object (``io.BytesIO``, an open file), as with
     torch.save: it gets PyTorch's zip format too, written at its current position in one write
     (nothing is written when obj cannot be stored); metadata is then an error, as for .pt.
@@ -151,7 +156,7 @@ def save(
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"minigrad.save: path must be a str, an os.PathLike or a writable binary file object, "
                         f"got {type(path).__name__}")
-    if os.fspath(path).endswith((".pt", ".pth")):
+    if os.fspath(path).lower().endswith(TORCH_SUFFIXES):
         _save_torch(obj, os.fspath(path), metadata)
         return
     header: dict[str, str] = {}
@@ -173,9 +178,10 @@ def save(
 
 
 def _save_torch(obj: Mapping[str, Any], path: str, metadata: Mapping[str, str] | None) -> None:
-    """A .pt/.pth name gets PyTorch's own format, which torch.load reads (weights_only too)."""
+    """A PyTorch-style name gets PyTorch's own format, which torch.load reads (weights_only too)."""
     if metadata:
-        raise ValueError(f"minigrad.save: {path}: a .pt file has no header for metadata; use a .safetensors name")
+        raise ValueError(f"minigrad.save: {path}: PyTorch's format (written for {', '.join(TORCH_SUFFIXES)} "
+                         "names) has no header for metadata; use a .safetensors name")
     _encode(obj, [], {})  # the same checks of what can be stored
     _atomic_write(path, _torch_format.write(obj, lambda v: _to_numpy(v) if _is_tensor(v) else None))
 

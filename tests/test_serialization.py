@@ -6,6 +6,7 @@ import pickle
 
 import numpy as np
 import pytest
+import safetensors.numpy
 
 from minigrad import nn
 from minigrad.serialization import CheckpointError, load, load_metadata, save
@@ -249,6 +250,29 @@ def test_pt_names_get_pytorch_format(tmp_path):
     assert theirs["epoch"] == 2 and theirs["history"] == [0.5, 0.25]
     for key, value in model.state_dict().items():
         np.testing.assert_array_equal(theirs["model"][key].numpy(), value.detach().numpy())
+
+
+@pytest.mark.parametrize("name", ["checkpoint.pth.tar", "model.ckpt", "pytorch_model.bin", "model.pkl", "M.PT"])
+def test_pytorch_style_names_get_pytorch_format(tmp_path, name):
+    # ported scripts name checkpoints after PyTorch's conventions (the ImageNet example's
+    # checkpoint.pth.tar): torch.load must read what minigrad.save wrote under such a name
+    state = {"state_dict": {"w": Tensor(np.arange(6.0).reshape(2, 3))}, "epoch": 4}
+    save(state, tmp_path / name)
+    assert (tmp_path / name).read_bytes()[:2] == b"PK"  # a zip archive, not safetensors
+    back = load(tmp_path / name)
+    assert back["epoch"] == 4
+    np.testing.assert_array_equal(back["state_dict"]["w"].numpy(), np.arange(6.0).reshape(2, 3))
+    with pytest.raises(ValueError, match="metadata"):
+        save(state, tmp_path / name, metadata={"a": "b"})
+    torch = pytest.importorskip("torch")
+    theirs = torch.load(tmp_path / name, weights_only=True)
+    assert theirs["epoch"] == 4
+    np.testing.assert_array_equal(theirs["state_dict"]["w"].numpy(), np.arange(6.0).reshape(2, 3))
+
+
+def test_other_names_get_safetensors(tmp_path):
+    save({"w": Tensor(np.ones(2))}, tmp_path / "weights.mg")
+    assert safetensors.numpy.load_file(tmp_path / "weights.mg")["w"].tolist() == [1.0, 1.0]
 
 
 def test_random_bytes_and_missing_file(tmp_path):
