@@ -1,4 +1,4 @@
-"""LinearLR, ConstantLR, PolynomialLR, CosineAnnealingWarmRestarts, CyclicLR, SequentialLR and
+"""MultiplicativeLR, LinearLR, ConstantLR, PolynomialLR, CosineAnnealingWarmRestarts, CyclicLR, SequentialLR and
 ChainedScheduler; nn.init's orthogonal_, eye_, dirac_ and sparse_; IterableDataset in DataLoader.
 
 Every learning-rate sequence is checked against a closed form written here and, where PyTorch is
@@ -94,7 +94,22 @@ def _cyclic_closed(t, base_lr, max_lrs, up, down, scale, momentum=(0.8, 0.9)):
     return lrs, [momentum[1] - (momentum[1] - momentum[0]) * factor * s] * 2
 
 
+def _products(factor, t: int) -> float:
+    return float(np.prod([factor(e) for e in range(1, t + 1)]))
+
+
 SCHEDULES = {
+    "MultiplicativeLR": (
+        "sgd",
+        lambda m, o: m.MultiplicativeLR(o, lambda e: 0.95),
+        lambda t: [b * 0.95**t for b in BASE_LRS],
+    ),
+    "MultiplicativeLR-per-group": (
+        "adam",
+        lambda m, o: m.MultiplicativeLR(o, [lambda e: 0.9, lambda e: 0.5 if e % 3 == 0 else 1.0]),
+        lambda t: [BASE_LRS[0] * _products(lambda e: 0.9, t),
+                   BASE_LRS[1] * _products(lambda e: 0.5 if e % 3 == 0 else 1.0, t)],
+    ),
     "LinearLR-defaults": (
         "sgd",
         lambda m, o: m.LinearLR(o),
@@ -287,6 +302,7 @@ def test_cyclic_lr_needs_momentum_or_betas():
 
 
 BAD_SCHEDULERS = {
+    "MultiplicativeLR-lambdas": (lambda m, o: m.MultiplicativeLR(o, [lambda e: 0.9] * 3), "MultiplicativeLR.*2"),
     "LinearLR-start_factor": (lambda m, o: m.LinearLR(o, start_factor=0), "start_factor"),
     "LinearLR-end_factor": (lambda m, o: m.LinearLR(o, end_factor=1.5), "end_factor"),
     "ConstantLR-factor": (lambda m, o: m.ConstantLR(o, factor=1.5), "factor"),

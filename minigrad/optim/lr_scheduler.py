@@ -201,7 +201,7 @@ class LambdaLR(LRScheduler):
         groups = len(optimizer.param_groups)
         self.lr_lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * groups
         if len(self.lr_lambdas) != groups:
-            raise ValueError(f"LambdaLR: expected {groups} lr_lambdas, got {len(self.lr_lambdas)}")
+            raise ValueError(f"{type(self).__name__}: expected {groups} lr_lambdas, got {len(self.lr_lambdas)}")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -210,6 +210,16 @@ class LambdaLR(LRScheduler):
     def state_dict(self) -> dict[str, Any]:
         """As the base class, without the functions (they are code, not state)."""
         return {key: value for key, value in super().state_dict().items() if key != "lr_lambdas"}
+
+
+class MultiplicativeLR(LambdaLR):
+    """lr *= lr_lambda(epoch) at every step after the first, one function or one per param group."""
+
+    def get_lr(self) -> list[float]:
+        groups = self.optimizer.param_groups
+        if self.last_epoch <= 0:
+            return [group["lr"] for group in groups]
+        return [group["lr"] * fn(self.last_epoch) for group, fn in zip(groups, self.lr_lambdas, strict=True)]
 
 
 class OneCycleLR(LRScheduler):
