@@ -798,3 +798,61 @@ def test_creation_on_every_device(device):
                  minigrad.tril_indices(4, 3, -1, device=device)):
         assert made.device == device
     assert_same(minigrad.logspace(-1, 1, 4, 2, device=device).to("cpu"), minigrad.logspace(-1, 1, 4, 2))
+
+
+# ---- PyTorch's deprecated size_average= / reduce= keywords (old course code passes them) ----
+
+PROBS = RNG.random((3, 4)) * 0.8 + 0.1
+LEGACY_CASES = {  # functional name: (module name, arrays)
+    "binary_cross_entropy": ("BCELoss", [PROBS, BINARY[0]]),
+    "binary_cross_entropy_with_logits": ("BCEWithLogitsLoss", [normal(3, 4), BINARY[0]]),
+    "cosine_embedding_loss": ("CosineEmbeddingLoss", [normal(3, 5), normal(3, 5), signs(3)]),
+    "cross_entropy": ("CrossEntropyLoss", [normal(3, 4), np.array([0, 3, 1])]),
+    "hinge_embedding_loss": ("HingeEmbeddingLoss", [normal(3, 4), signs(3, 4)]),
+    "kl_div": ("KLDivLoss", [np.log(PROBS), PROBS]),
+    "l1_loss": ("L1Loss", [normal(3, 4), normal(3, 4)]),
+    "margin_ranking_loss": ("MarginRankingLoss", [normal(4), normal(4), signs(4)]),
+    "mse_loss": ("MSELoss", [normal(3, 4), normal(3, 4)]),
+    "multi_margin_loss": ("MultiMarginLoss", [normal(3, 4), np.array([0, 3, 1])]),
+    "multilabel_soft_margin_loss": ("MultiLabelSoftMarginLoss", [normal(3, 4), BINARY[0]]),
+    "nll_loss": ("NLLLoss", [np.log(PROBS), np.array([0, 3, 1])]),
+    "poisson_nll_loss": ("PoissonNLLLoss", [normal(3, 4), COUNTS]),
+    "smooth_l1_loss": ("SmoothL1Loss", [normal(3, 4), normal(3, 4)]),
+    "soft_margin_loss": ("SoftMarginLoss", [normal(3, 4), signs(3, 4)]),
+    "triplet_margin_loss": ("TripletMarginLoss", [normal(3, 4), normal(3, 4), normal(3, 4)]),
+}
+# (size_average, reduce) -> the reduction PyTorch's legacy_get_string gives
+LEGACY_REDUCTIONS = {(False, None): "sum", (None, False): "none", (True, None): "mean", (False, True): "sum",
+                     (True, False): "none", (None, True): "mean"}
+
+
+@pytest.mark.parametrize("legacy", list(LEGACY_REDUCTIONS), ids=str)
+@pytest.mark.parametrize("name", list(LEGACY_CASES))
+def test_legacy_size_average_and_reduce(name, legacy):
+    size_average, reduce = legacy
+    module_name, arrays = LEGACY_CASES[name]
+    reduction = LEGACY_REDUCTIONS[legacy]
+    inputs = tensors(minigrad, arrays)
+    want = getattr(F, name)(*inputs, reduction=reduction).numpy()
+    message = f"please use reduction='{reduction}' instead"
+    with pytest.warns(UserWarning, match=message):
+        got = getattr(F, name)(*inputs, size_average=size_average, reduce=reduce).numpy()
+    np.testing.assert_array_equal(got, want)
+    with pytest.warns(UserWarning, match=message):
+        module = getattr(minigrad.nn, module_name)(size_average=size_average, reduce=reduce)
+    assert module.reduction == reduction
+    np.testing.assert_array_equal(module(*inputs).numpy(), want)
+    if torch is not None:
+        with pytest.warns(UserWarning, match=message):
+            theirs = getattr(torch.nn.functional, name)(*tensors(torch, arrays), size_average=size_average,
+                                                        reduce=reduce)
+        np.testing.assert_allclose(got, theirs.numpy(), rtol=1e-6, atol=1e-12)
+
+
+def test_legacy_keywords_only_where_pytorch_has_them():
+    assert minigrad.nn.MSELoss(None, None, "sum").reduction == "sum"  # PyTorch's positional order
+    for name in ("HuberLoss", "GaussianNLLLoss"):  # newer than the deprecation: no legacy keywords
+        with pytest.raises(TypeError, match="size_average"):
+            getattr(minigrad.nn, name)(size_average=False)
+    with pytest.raises(TypeError, match="size_average"):
+        F.huber_loss(minigrad.ones(2), minigrad.ones(2), size_average=False)

@@ -5,8 +5,10 @@ negative log-likelihoods, composed from differentiable ops."""
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -41,6 +43,28 @@ from minigrad.functional.shape import permute, reshape, unsqueeze
 from minigrad.tensor import Tensor, int64
 
 _REDUCTIONS = ("none", "mean", "sum")
+
+
+def legacy_reduction(size_average: bool | None, reduce: bool | None) -> str:
+    """The reduction PyTorch's deprecated size_average= / reduce= keywords stand for, with its warning."""
+    reduction = "none" if reduce is False else "mean" if size_average is not False else "sum"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{reduction}' instead.",
+                  UserWarning, stacklevel=3)
+    return reduction
+
+
+def accepts_legacy_reduction(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """Let fn take PyTorch's deprecated size_average= and reduce= keywords, which old course code
+    still passes (the VAE tutorial's ``binary_cross_entropy(..., size_average=False)``): given,
+    they override reduction, as in PyTorch."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, size_average: bool | None = None, reduce: bool | None = None, **kwargs: Any) -> Tensor:
+        if size_average is not None or reduce is not None:
+            kwargs["reduction"] = legacy_reduction(size_average, reduce)
+        return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def _check_reduction(op: str, reduction: str, allowed: tuple[str, ...] = _REDUCTIONS) -> None:
@@ -93,6 +117,7 @@ class CrossEntropyOp(Function):
         return (self.be.cross_entropy_backward(log_probs, target, g, *self.args),)
 
 
+@accepts_legacy_reduction
 def cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -174,6 +199,7 @@ class NLLLossOp(Function):
         return be.index_add(shape, w.dtype, (rows, safe), coef), None
 
 
+@accepts_legacy_reduction
 def nll_loss(
     input: Tensor,
     target: Tensor,
@@ -217,6 +243,7 @@ def _check_pointwise(op: str, input: Tensor, target: Tensor, warn: bool = True) 
             )
 
 
+@accepts_legacy_reduction
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """(input - target)^2, reduced."""
     _check_reduction("mse_loss", reduction)
@@ -225,6 +252,7 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     return _reduce(diff * diff, reduction)
 
 
+@accepts_legacy_reduction
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """|input - target|, reduced."""
     _check_reduction("l1_loss", reduction)
@@ -239,6 +267,7 @@ def _quadratic_near_zero(input: Tensor, target: Tensor, threshold: float, scale:
     return where(z < threshold, z * z * (0.5 * scale / threshold), (z - 0.5 * threshold) * scale)
 
 
+@accepts_legacy_reduction
 def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """0.5 z^2 / beta where z = |input - target| < beta, z - 0.5 beta elsewhere, reduced; beta = 0
     is l1_loss."""
@@ -261,6 +290,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     return _reduce(_quadratic_near_zero(input, target, delta, delta), reduction)
 
 
+@accepts_legacy_reduction
 def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False) -> Tensor:
     """KL divergence of the distribution input (log-probabilities) from target, pointwise
     target * (log(target) - input) (0 where target is 0), or exp(target) * (target - input) when
@@ -328,6 +358,7 @@ def _binary_target(op: str, input: Tensor, target: Tensor) -> Any:
     return cast(target, input.dtype)._data
 
 
+@accepts_legacy_reduction
 def binary_cross_entropy(
     input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
 ) -> Tensor:
@@ -347,6 +378,7 @@ def binary_cross_entropy(
     return _reduce(loss, reduction)
 
 
+@accepts_legacy_reduction
 def binary_cross_entropy_with_logits(
     input: Tensor,
     target: Tensor,
@@ -383,6 +415,7 @@ def _same_ndim(op: str, **tensors: Tensor) -> None:
         raise ValueError(f"{op}: the tensors must have the same number of dimensions, got shapes {shapes}")
 
 
+@accepts_legacy_reduction
 def margin_ranking_loss(
     input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, *, reduction: str = "mean"
 ) -> Tensor:
@@ -396,6 +429,7 @@ def margin_ranking_loss(
     return _reduce(clamp_min(neg(target) * (input1 - input2) + margin, 0), reduction)
 
 
+@accepts_legacy_reduction
 def cosine_embedding_loss(
     input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, *, reduction: str = "mean"
 ) -> Tensor:
@@ -424,6 +458,7 @@ def _pairwise_distance(x1: Tensor, x2: Tensor, p: float, eps: float) -> Tensor:
     return norm(x1 - x2 + eps, p, -1)
 
 
+@accepts_legacy_reduction
 def triplet_margin_loss(
     anchor: Tensor,
     positive: Tensor,
@@ -452,6 +487,7 @@ def triplet_margin_loss(
     return _reduce(clamp_min(d_positive - d_negative + margin, 0), reduction)
 
 
+@accepts_legacy_reduction
 def soft_margin_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
     """log(1 + exp(-target * input)) for targets 1 and -1 (target broadcast to input's shape),
     reduced, as torch's; computed as softplus, so large margins give their value, not inf."""
@@ -463,6 +499,7 @@ def soft_margin_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") 
     return _reduce(softplus(neg(target) * input), reduction)
 
 
+@accepts_legacy_reduction
 def multi_margin_loss(
     input: Tensor,
     target: Tensor,
@@ -504,6 +541,7 @@ def multi_margin_loss(
     return _reduce(reshape(sum(where(others, hinge, 0.0), 1) / c, target.shape), reduction)
 
 
+@accepts_legacy_reduction
 def multilabel_soft_margin_loss(
     input: Tensor, target: Tensor, weight: Tensor | None = None, *, reduction: str = "mean"
 ) -> Tensor:
@@ -521,6 +559,7 @@ def multilabel_soft_margin_loss(
     return _reduce(sum(loss, -1) / input.shape[-1], reduction)
 
 
+@accepts_legacy_reduction
 def poisson_nll_loss(
     input: Tensor,
     target: Tensor,
@@ -590,6 +629,7 @@ def gaussian_nll_loss(
     return _reduce(loss, reduction)
 
 
+@accepts_legacy_reduction
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, *, reduction: str = "mean") -> Tensor:
     """input where target is 1, max(0, margin - input) where it is -1 (broadcasting; both for
     other targets, as torch's), reduced."""

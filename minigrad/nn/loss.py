@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
-from minigrad.functional.loss import _REDUCTIONS, _check_reduction
+from typing import Any
+
+from minigrad.functional.loss import _REDUCTIONS, _check_reduction, accepts_legacy_reduction, legacy_reduction
 from minigrad.nn import functional as F
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
 
 class _Loss(Module):
-    """Checks reduction when made (PyTorch waits for the first call)."""
+    """Checks reduction when made (PyTorch waits for the first call). Subclasses take PyTorch's
+    deprecated size_average= / reduce= keywords too, unless _legacy_keywords is False (losses
+    PyTorch added after their deprecation)."""
 
     _reductions: tuple[str, ...] = _REDUCTIONS
+    _legacy_keywords = True
 
-    def __init__(self, reduction: str = "mean") -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls._legacy_keywords and "__init__" in cls.__dict__:
+            cls.__init__ = accepts_legacy_reduction(cls.__init__)
+
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean") -> None:
         super().__init__()
+        if size_average is not None or reduce is not None:
+            reduction = legacy_reduction(size_average, reduce)
         _check_reduction(type(self).__name__, reduction, self._reductions)
         self.reduction = reduction
 
@@ -30,7 +42,7 @@ class CrossEntropyLoss(_Loss):
         reduction: str = "mean",
         label_smoothing: float = 0.0,
     ) -> None:
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(
                 f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing}"
@@ -56,7 +68,7 @@ class NLLLoss(_Loss):
     def __init__(
         self, weight: Tensor | None = None, *, ignore_index: int = -100, reduction: str = "mean"
     ) -> None:
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         self.register_buffer("weight", weight)
         self.ignore_index = ignore_index
 
@@ -88,7 +100,7 @@ class SmoothL1Loss(_Loss):
     """Squared error below beta, absolute error above it (F.smooth_l1_loss)."""
 
     def __init__(self, *, reduction: str = "mean", beta: float = 1.0) -> None:
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         if beta < 0:
             raise ValueError(f"SmoothL1Loss: beta must not be negative, got {beta}")
         self.beta = beta
@@ -98,10 +110,11 @@ class SmoothL1Loss(_Loss):
 
 
 class HuberLoss(_Loss):
+    _legacy_keywords = False  # added to PyTorch after size_average/reduce were deprecated
     """Squared error below delta, delta times absolute error above it (F.huber_loss)."""
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         if delta <= 0:
             raise ValueError(f"HuberLoss: delta must be positive, got {delta}")
         self.delta = delta
@@ -117,7 +130,7 @@ class KLDivLoss(_Loss):
     _reductions = (*_REDUCTIONS, "batchmean")
 
     def __init__(self, *, reduction: str = "mean", log_target: bool = False) -> None:
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         self.log_target = log_target
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
@@ -128,7 +141,7 @@ class BCELoss(_Loss):
     """Binary cross-entropy of probabilities in [0, 1]."""
 
     def __init__(self, weight: Tensor | None = None, *, reduction: str = "mean") -> None:
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         self.register_buffer("weight", weight)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
@@ -145,7 +158,7 @@ class BCEWithLogitsLoss(_Loss):
         reduction: str = "mean",
         pos_weight: Tensor | None = None,
     ) -> None:
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         self.register_buffer("weight", weight)
         self.register_buffer("pos_weight", pos_weight)
 
@@ -159,7 +172,7 @@ class MarginRankingLoss(_Loss):
     """max(0, -target * (input1 - input2) + margin) (F.margin_ranking_loss)."""
 
     def __init__(self, margin: float = 0.0, *, reduction: str = "mean") -> None:
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         self.margin = margin
 
     def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
@@ -171,7 +184,7 @@ class CosineEmbeddingLoss(_Loss):
     (F.cosine_embedding_loss)."""
 
     def __init__(self, margin: float = 0.0, *, reduction: str = "mean") -> None:
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         self.margin = margin
 
     def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
@@ -185,7 +198,7 @@ class TripletMarginLoss(_Loss):
     def __init__(
         self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6, swap: bool = False, *, reduction: str = "mean"
     ) -> None:
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         if margin <= 0:
             raise ValueError(f"TripletMarginLoss: margin must be greater than 0, got {margin}")
         self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
@@ -200,7 +213,7 @@ class SoftMarginLoss(_Loss):
     """log(1 + exp(-target * input)) for targets 1 and -1 (F.soft_margin_loss)."""
 
     def __init__(self, *, reduction: str = "mean") -> None:
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.soft_margin_loss(input, target, reduction=self.reduction)
@@ -212,7 +225,7 @@ class MultiMarginLoss(_Loss):
     def __init__(
         self, p: int = 1, margin: float = 1.0, weight: Tensor | None = None, *, reduction: str = "mean"
     ) -> None:
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         if p not in (1, 2):
             raise ValueError(f"MultiMarginLoss: only p == 1 and p == 2 are supported, got {p}")
         self.p, self.margin = p, margin
@@ -227,7 +240,7 @@ class MultiLabelSoftMarginLoss(_Loss):
     (F.multilabel_soft_margin_loss)."""
 
     def __init__(self, weight: Tensor | None = None, *, reduction: str = "mean") -> None:
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         self.register_buffer("weight", weight)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
@@ -241,7 +254,7 @@ class PoissonNLLLoss(_Loss):
     def __init__(
         self, log_input: bool = True, full: bool = False, *, eps: float = 1e-8, reduction: str = "mean"
     ) -> None:
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         self.log_input, self.full, self.eps = log_input, full, eps
 
     def forward(self, log_input: Tensor, target: Tensor) -> Tensor:
@@ -252,8 +265,10 @@ class GaussianNLLLoss(_Loss):
     """Negative log-likelihood of target under Gaussians of mean input and variance var
     (F.gaussian_nll_loss)."""
 
+    _legacy_keywords = False
+
     def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean") -> None:
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         self.full, self.eps = full, eps
 
     def forward(self, input: Tensor, target: Tensor, var: Tensor | float) -> Tensor:
@@ -264,7 +279,7 @@ class HingeEmbeddingLoss(_Loss):
     """input where target is 1, max(0, margin - input) where it is -1 (F.hinge_embedding_loss)."""
 
     def __init__(self, margin: float = 1.0, *, reduction: str = "mean") -> None:
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         self.margin = margin
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
