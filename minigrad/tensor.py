@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -83,6 +84,40 @@ def set_default_dtype(dtype: Any) -> None:
     if dt.kind != "f":
         raise TypeError(f"set_default_dtype: only floating-point types are supported as the default type, got {dt}")
     _default_float[0] = dt
+
+
+class finfo:  # noqa: N801 (PyTorch's name)
+    """Machine limits of a floating dtype (get_default_dtype() when none is given), as torch.finfo:
+    bits, eps, max, min, tiny (= smallest_normal), resolution and dtype."""
+
+    def __init__(self, type: Any = None) -> None:  # noqa: A002 (PyTorch's name)
+        dt = get_default_dtype() if type is None else _normalize_dtype(type)
+        if dt.kind != "f":
+            raise TypeError(f"finfo() requires a floating point input type, got {dt}; use iinfo for integers")
+        info = np.finfo(dt)
+        self.dtype, self.bits = dt, int(info.bits)
+        self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
+        self.tiny = self.smallest_normal = float(info.tiny)
+        self.resolution = 10.0 ** -int(info.precision)  # exactly 1e-06 (not float32's nearest), as PyTorch
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
+                f"smallest_normal={self.tiny:g}, tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:  # noqa: N801 (PyTorch's name)
+    """Limits of an integer dtype (int64, uint8), as torch.iinfo: bits, max, min and dtype (bool
+    is refused, as PyTorch)."""
+
+    def __init__(self, type: Any) -> None:  # noqa: A002 (PyTorch's name)
+        dt = _normalize_dtype(type)
+        if dt.kind not in "iu":
+            raise TypeError(f"{dt} is not supported by iinfo (integer dtypes only; use finfo for floats)")
+        info = np.iinfo(dt)
+        self.dtype, self.bits, self.max, self.min = dt, int(info.bits), int(info.max), int(info.min)
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
 
 
 def _check_int64_range(arr: np.ndarray) -> None:
@@ -178,6 +213,12 @@ def _array_text(array: np.ndarray) -> str:
 # PyTorch's legacy type names, for Tensor.type()
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor", "uint8": "ByteTensor",
                "bool": "BoolTensor"}
+
+def _incomparable(other: Any) -> bool:
+    """Whether a tensor == other is plain False, as in PyTorch: None, strings and other objects
+    that are neither tensors, numbers nor array-like data."""
+    return not isinstance(other, (Tensor, numbers.Number, np.ndarray, np.generic, list, tuple))
+
 
 class Tensor:
     """An array on a device with optional gradient tracking.
@@ -305,6 +346,24 @@ class Tensor:
 
     def numel(self) -> int:
         return int(self._data.size)
+
+    def element_size(self) -> int:
+        """Bytes per element, as PyTorch's element_size()."""
+        return int(self.dtype.itemsize)
+
+    @property
+    def itemsize(self) -> int:
+        """Bytes per element, as PyTorch's itemsize."""
+        return int(self.dtype.itemsize)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the elements take (numel() * itemsize), as PyTorch's nbytes."""
+        return self.numel() * self.itemsize
+
+    def is_floating_point(self) -> bool:
+        """Whether the dtype is a floating one (float32, float64)."""
+        return self.dtype.kind == "f"
 
     def nelement(self) -> int:
         """numel() under PyTorch's older name."""
@@ -529,12 +588,7 @@ class Tensor:
             self._write(self._checked_result(name, result)._data)
             return self
         base, take = (self, None) if self._view is None else self._view[:2]
-        if base._requires_grad and base.grad_fn is None:
-            kind = "a leaf tensor" if base is self else "a view of a leaf tensor"
-            raise RuntimeError(
-                f"{name}: {kind} that requires grad cannot be modified in place while grad is enabled; "
-                "wrap the update in minigrad.no_grad()"
-            )
+        self._refuse_leaf(name, base)
         old = Tensor._make(get_backend(base.device).copy(base._data), base.device)
         old.grad_fn, old._requires_grad = base.grad_fn, base._requires_grad
         if take is None:
@@ -547,6 +601,29 @@ class Tensor:
         base.grad_fn, base._requires_grad = new.grad_fn, True
         if take is not None:
             _autograd._refresh_view(self)
+        return self
+
+    def _refuse_leaf(self, name: str, base: Tensor) -> None:
+        """RuntimeError when base (self, or the base self is a view of) is a leaf that requires
+        grad: changing it in place with grad on is refused, as in PyTorch."""
+        if base._requires_grad and base.grad_fn is None:
+            kind = "a leaf tensor" if base is self else "a view of a leaf tensor"
+            raise RuntimeError(
+                f"{name}: {kind} that requires grad cannot be modified in place while grad is enabled; "
+                "wrap the update in minigrad.no_grad()"
+            )
+
+    def _reshape_inplace(self, name: str, op: Any) -> Tensor:
+        """self takes the shape op(self) gives (squeeze_, unsqueeze_: the same memory, a new shape)
+        and, when recorded, its node; refused on a leaf that requires grad as _inplace is."""
+        if _autograd.is_grad_enabled() and self._requires_grad:
+            self._refuse_leaf(name, self if self._view is None else self._view[0])
+        result = op(self)
+        self._data = result._data
+        if result.grad_fn is not None:
+            self.grad_fn = result.grad_fn
+        if self._view is not None:  # still taken from the same base, now through the new shape
+            self._view = result._view
         return self
 
     def _checked_result(self, name: str, result: Tensor) -> Tensor:
@@ -657,6 +734,85 @@ class Tensor:
     def clamp_max_(self, max: float) -> Tensor:  # noqa: A002
         return self._inplace("clamp_max_", _F.clamp_max, max)
 
+    def exp_(self) -> Tensor:
+        return self._inplace("exp_", _F.exp)
+
+    def log_(self) -> Tensor:
+        return self._inplace("log_", _F.log)
+
+    def sqrt_(self) -> Tensor:
+        return self._inplace("sqrt_", _F.sqrt)
+
+    def abs_(self) -> Tensor:
+        return self._inplace("abs_", _F.abs)
+
+    def neg_(self) -> Tensor:
+        return self._inplace("neg_", _F.neg)
+
+    def sigmoid_(self) -> Tensor:
+        return self._inplace("sigmoid_", _F.sigmoid)
+
+    def tanh_(self) -> Tensor:
+        return self._inplace("tanh_", _F.tanh)
+
+    def floor_(self) -> Tensor:
+        return self._inplace("floor_", _F.floor)
+
+    def ceil_(self) -> Tensor:
+        return self._inplace("ceil_", _F.ceil)
+
+    def trunc_(self) -> Tensor:
+        return self._inplace("trunc_", _F.trunc)
+
+    def round_(self, *, decimals: int = 0) -> Tensor:
+        return self._inplace("round_", lambda s: _F.round(s, decimals=decimals))
+
+    @numpy_aliases
+    def squeeze_(self, dim: int | None = None) -> Tensor:
+        """squeeze() in place: self's size-1 dimensions (all, or dim) removed."""
+        return self._reshape_inplace("squeeze_", lambda t: _F.squeeze(t, dim))
+
+    @numpy_aliases
+    def unsqueeze_(self, dim: int) -> Tensor:
+        """unsqueeze() in place: a size-1 dimension inserted at dim."""
+        return self._reshape_inplace("unsqueeze_", lambda t: _F.unsqueeze(t, dim))
+
+    def random_(self, *bounds: int, to: int | None = None, generator: _random.Generator | None = None) -> Tensor:
+        """Integers drawn uniformly from [from, to), as PyTorch's random_(from=0, to=None):
+        random_(to), random_(from, to) or random_(from, to=to). Without to, from [from, the
+        largest integer self's dtype holds exactly] (2**24 for float32, 2**53 for float64)."""
+        if len(bounds) > 2 or (len(bounds) == 2 and to is not None):
+            raise TypeError("random_: expected random_(to), random_(from, to) or random_(from=0, to=None)")
+        if len(bounds) == 1 and to is None:
+            low, high = 0, int(bounds[0])
+        else:
+            low = int(bounds[0]) if bounds else 0
+            high = int(bounds[1]) if len(bounds) == 2 else None if to is None else int(to)
+        if high is None:  # exclusive: one past the largest (int64's largest itself: 2**63 does not fit)
+            if self.dtype.kind == "f":
+                high = 2 ** (np.finfo(self.dtype).nmant + 1) + 1
+            elif self.dtype.kind == "b":
+                high = 2
+            else:
+                high = int(np.iinfo(self.dtype).max) + (self.dtype != int64)
+        if low >= high:
+            raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+        values = get_backend(self.device).randint(_random.rng(generator), low, high, self.shape)
+        return self._put("random_", Ellipsis, _F.cast(Tensor._make(values, self.device), self.dtype))
+
+    def bernoulli_(self, p: float | Tensor = 0.5, *, generator: _random.Generator | None = None) -> Tensor:
+        """self filled with 1 with probability p (a number, or a tensor broadcast to self's shape),
+        else 0, from minigrad's seeded generator (or ``generator``)."""
+        if isinstance(p, Tensor):
+            probabilities = _F.expand(p.detach(), self.shape)
+        elif not 0 <= p <= 1:
+            raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+        else:
+            probabilities = _creation.full(self.shape, p, dtype=self.dtype if self.is_floating_point() else None,
+                                           device=self.device)
+        values = _creation.bernoulli(probabilities, generator=generator)
+        return self._put("bernoulli_", Ellipsis, _F.cast(values, self.dtype))
+
     # Python's augmented assignment is in place, as in PyTorch (`p -= lr * p.grad` updates p)
     __iadd__ = add_
     __isub__ = sub_
@@ -737,10 +893,14 @@ class Tensor:
     def __getitem__(self, index: Any) -> Tensor:
         return _F.index(self, index)
 
-    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+    def __eq__(self, other: Any) -> Tensor | bool:  # type: ignore[override]
+        if _incomparable(other):
+            return False
         return _F.compare("eq", self, other)
 
-    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+    def __ne__(self, other: Any) -> Tensor | bool:  # type: ignore[override]
+        if _incomparable(other):
+            return True
         return _F.compare("ne", self, other)
 
     def __lt__(self, other: Any) -> Tensor:
@@ -1212,6 +1372,94 @@ class Tensor:
     def frac(self) -> Tensor:
         return _F.frac(self)
 
+    def logical_not(self) -> Tensor:
+        return _F.logical_not(self)
+
+    def logical_and(self, other: Any) -> Tensor:
+        return _F.logical_and(self, other)
+
+    def logical_or(self, other: Any) -> Tensor:
+        return _F.logical_or(self, other)
+
+    def logical_xor(self, other: Any) -> Tensor:
+        return _F.logical_xor(self, other)
+
+    def signbit(self) -> Tensor:
+        return _F.signbit(self)
+
+    def true_divide(self, other: Any) -> Tensor:
+        """self / other (as div)."""
+        return _F.div(self, other)
+
+    def fmax(self, other: Tensor) -> Tensor:
+        return _F.fmax(self, other)
+
+    def fmin(self, other: Tensor) -> Tensor:
+        return _F.fmin(self, other)
+
+    def logaddexp(self, other: Tensor) -> Tensor:
+        return _F.logaddexp(self, other)
+
+    def hypot(self, other: Tensor) -> Tensor:
+        return _F.hypot(self, other)
+
+    def logit(self, eps: float | None = None) -> Tensor:
+        return _F.logit(self, eps)
+
+    def xlogy(self, other: Any) -> Tensor:
+        return _F.xlogy(self, other)
+
+    def deg2rad(self) -> Tensor:
+        return _F.deg2rad(self)
+
+    def rad2deg(self) -> Tensor:
+        return _F.rad2deg(self)
+
+    def dot(self, other: Tensor) -> Tensor:
+        return _F.dot(self, other)
+
+    def mv(self, vec: Tensor) -> Tensor:
+        return _F.mv(self, vec)
+
+    def addmm(self, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        """beta * self + alpha * (mat1 @ mat2)."""
+        return _F.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def cross(self, other: Tensor, dim: int | None = None) -> Tensor:
+        return _F.cross(self, other, dim)
+
+    def kron(self, other: Tensor) -> Tensor:
+        return _F.kron(self, other)
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        return _F.diagonal(self, offset, dim1, dim2)
+
+    def tile(self, *dims: Any) -> Tensor:
+        """tile(2, 3) or tile((2, 3))."""
+        return _F.tile(self, _F._shape_args(dims))
+
+    def select(self, dim: int, index: int) -> Tensor:
+        return _F.select(self, dim, index)
+
+    def argwhere(self) -> Tensor:
+        return _F.argwhere(self)
+
+    @numpy_aliases
+    def count_nonzero(self, dim: int | Sequence[int] | None = None) -> Tensor:
+        return _F.count_nonzero(self, dim)
+
+    def unique(
+        self,
+        sorted: bool = True,  # noqa: A002 (PyTorch's name)
+        return_inverse: bool = False,
+        return_counts: bool = False,
+        dim: int | None = None,
+    ) -> Any:
+        return _F.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def bincount(self, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+        return _F.bincount(self, weights, minlength)
+
     @numpy_aliases
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         return _F.argmax(self, dim, keepdim)
@@ -1227,6 +1475,9 @@ class Tensor:
         return _F.reshape(self, _F._shape_args(shape))
 
     def view_as(self, other: Tensor) -> Tensor:
+        return _F.reshape(self, other.shape)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
         return _F.reshape(self, other.shape)
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -1310,6 +1561,13 @@ class Tensor:
 def is_tensor(obj: Any) -> bool:
     """Whether obj is a minigrad Tensor, as torch.is_tensor."""
     return isinstance(obj, Tensor)
+
+
+def is_floating_point(input: Tensor) -> bool:
+    """Whether input's dtype is a floating one, as torch.is_floating_point."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"is_floating_point(): argument 'input' must be Tensor, not {type(input).__name__}")
+    return input.is_floating_point()
 
 
 def numel(input: Tensor) -> int:

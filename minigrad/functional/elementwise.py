@@ -519,8 +519,15 @@ def ge(input: Any, other: Any) -> Tensor:
     return compare("ge", input, other)
 
 
-def where(condition: Tensor, input: Any, other: Any) -> Tensor:
-    """input where condition else other, broadcasting; gradients flow to both branches' picks."""
+def where(condition: Tensor, input: Any = None, other: Any = None) -> Tensor | tuple[Tensor, ...]:
+    """input where condition else other, broadcasting; gradients flow to both branches' picks.
+    where(condition) alone is nonzero(condition, as_tuple=True), as torch.where."""
+    if input is None and other is None:
+        from minigrad.functional.shape import nonzero  # shape.py imports this module
+
+        return nonzero(condition, as_tuple=True)
+    if input is None or other is None:
+        raise TypeError("where: expected where(condition) or where(condition, input, other)")
     a, b = _operands(input, other)
     _require_same_device("where", a, condition)
     return WhereOp.apply(a, b, cond=condition._data)
@@ -925,3 +932,109 @@ def lerp(input: Tensor, end: Tensor, weight: float | Tensor) -> Tensor:
     if isinstance(weight, Tensor):
         return where(abs(weight) < 0.5, input + weight * diff, end - diff * (1 - weight))
     return input + weight * diff if builtins.abs(weight) < 0.5 else end - diff * (1 - weight)
+
+
+# --- signbit, fmax/fmin, logaddexp, hypot, logit, xlogy, deg2rad/rad2deg: composed from the above ---
+
+
+def signbit(input: Tensor) -> Tensor:
+    """Where the sign bit is set (True for -0.0 and negative NaNs too), as torch.signbit; a bool
+    tensor, never on the tape."""
+    _require_tensor("signbit", input)
+    return _from_host(np.signbit(input._host()), input)
+
+
+def _nan_ignoring(name: str, input: Tensor, other: Tensor, largest: bool) -> Tensor:
+    """maximum/minimum that takes the other operand where one is NaN (NaN only where both are)."""
+    _require_tensor(name, input)
+    _require_tensor(name, other)
+    a, b = _operands(input, other)
+    picked = _maximum_minimum(name, a, b, largest)
+    if a.dtype.kind != "f":
+        return picked
+    return where(isnan(a), b, where(isnan(b), a, picked))
+
+
+def fmax(input: Tensor, other: Tensor) -> Tensor:
+    """The elementwise larger of two tensors (broadcasting), ignoring NaN where only one of them is
+    NaN, as torch.fmax; differentiable."""
+    return _nan_ignoring("fmax", input, other, True)
+
+
+def fmin(input: Tensor, other: Tensor) -> Tensor:
+    """The elementwise smaller of two tensors (broadcasting), ignoring NaN where only one of them is
+    NaN, as torch.fmin; differentiable."""
+    return _nan_ignoring("fmin", input, other, False)
+
+
+def _float_operands(name: str, input: Any, other: Any) -> tuple[Tensor, Tensor]:
+    """Both operands promoted to one floating dtype (as PyTorch's kernels that have no integer
+    version: TypeError for two integer tensors)."""
+    a, b = _operands(input, other)
+    if a.dtype.kind != "f":
+        raise TypeError(f"{name}: expected floating-point tensors, got {a.dtype}")
+    return a, b
+
+
+def logaddexp(input: Tensor, other: Tensor) -> Tensor:
+    """log(exp(input) + exp(other)) without overflow, as torch.logaddexp; differentiable."""
+    _require_tensor("logaddexp", input)
+    a, b = _float_operands("logaddexp", input, other)
+    # shift by the larger operand, off the tape (its gradient cancels); infinite shifts would give inf - inf
+    shift = maximum(a, b).detach()
+    shift = where(isfinite(shift), shift, 0.0)
+    return add(log(add(exp(sub(a, shift)), exp(sub(b, shift)))), shift)
+
+
+def hypot(input: Tensor, other: Tensor) -> Tensor:
+    """sqrt(input**2 + other**2) elementwise (broadcasting), as torch.hypot; differentiable."""
+    _require_tensor("hypot", input)
+    a, b = _float_operands("hypot", input, other)
+    return sqrt(add(mul(a, a), mul(b, b)))
+
+
+def logit(input: Tensor, eps: float | None = None) -> Tensor:
+    """log(p / (1 - p)) elementwise, with p clamped to [eps, 1 - eps] when eps is given, as
+    torch.logit (integer tensors give float32); differentiable."""
+    _require_tensor("logit", input)
+    p = _float(input)
+    if eps is not None:
+        p = clamp(p, eps, 1 - eps)
+    return log(div(p, sub(1, p)))
+
+
+def xlogy(input: Any, other: Any) -> Tensor:
+    """input * log(other), and 0 where input is 0 (unless other is NaN), as torch.xlogy (integer
+    operands give float32); differentiable."""
+    x, y = _operands(input, other)
+    x, y = _float(x), _float(y)
+    # log(1) where the product is 0 by definition, so no 0 * inf reaches the values or the gradients
+    defined_zero = logical_and(eq(x, 0), logical_not(isnan(y)))
+    return mul(x, log(where(defined_zero, 1.0, y)))
+
+
+def deg2rad(input: Tensor) -> Tensor:
+    """Degrees to radians, as torch.deg2rad (integer tensors give float32)."""
+    _require_tensor("deg2rad", input)
+    return mul(_float(input), math.pi / 180)
+
+
+def rad2deg(input: Tensor) -> Tensor:
+    """Radians to degrees, as torch.rad2deg (integer tensors give float32)."""
+    _require_tensor("rad2deg", input)
+    return mul(_float(input), 180 / math.pi)
+
+
+def result_type(tensor1: Any, tensor2: Any) -> np.dtype:
+    """The dtype an arithmetic op of the two (tensors or Python numbers) gives, as
+    torch.result_type: a tensor with dimensions outranks a 0-d tensor, which outranks a number,
+    unless the lower one is of a higher kind (bool < int < float)."""
+    if not isinstance(tensor1, Tensor) and not isinstance(tensor2, Tensor):
+        tensor1 = Tensor(tensor1)  # two numbers: the first as a 0-d tensor of its Python type's dtype
+    return _operands(tensor1, tensor2)[0].dtype
+
+
+def promote_types(type1: Any, type2: Any) -> np.dtype:
+    """The dtype tensors of type1 and type2 combine to, as torch.promote_types: a float beats an
+    int or bool, float64 beats float32, an int beats a bool."""
+    return _result_dtype(_normalize_dtype(type1), _normalize_dtype(type2))

@@ -1,15 +1,32 @@
 """Matrix multiply with numpy/PyTorch broadcasting semantics, its strict forms (mm, bmm), outer,
-and the matrix-shaped selections tril/triu and diag (composed from where and indexing)."""
+addmm, the matrix-shaped selections tril/triu, diag and diagonal (composed from where and
+indexing), and cross, kron and cdist (composed from the elementwise ops)."""
 
 from __future__ import annotations
+
+import math
+from typing import Any
 
 import numpy as np
 
 from minigrad.autograd import Function
 from minigrad.backend import get_backend
-from minigrad.functional._common import _from_host, _require_float, _require_tensor, _sum_to
-from minigrad.functional.elementwise import _operands, _shape, mul, where
-from minigrad.functional.shape import index, index_put, squeeze, unsqueeze
+from minigrad.functional._common import _dim, _from_host, _require_float, _require_tensor, _sum_to
+from minigrad.functional.elementwise import _operands, _shape, add, cast, mul, pow, where
+from minigrad.functional.elementwise import abs as _abs  # the differentiable abs, not the builtin
+from minigrad.functional.reduce import amax
+from minigrad.functional.reduce import sum as _sum  # the differentiable sum, not the builtin
+from minigrad.functional.shape import (
+    broadcast_tensors,
+    index,
+    index_put,
+    movedim,
+    reshape,
+    squeeze,
+    stack,
+    unbind,
+    unsqueeze,
+)
 from minigrad.tensor import Tensor
 
 # --- matrix multiply -------------------------------------------------------------------------
@@ -124,6 +141,16 @@ def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     return _triangle("triu", input, diagonal, False)
 
 
+def _diagonal_length(rows: int, cols: int, k: int) -> int:
+    """How long the k-th diagonal (above the main one for k > 0) of a rows x cols matrix is."""
+    return max(0, min(rows, cols - k) if k >= 0 else min(rows + k, cols))
+
+
+def _diagonal_places(length: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (row, column) indices of the k-th diagonal's length elements."""
+    return np.arange(length) + max(-k, 0), np.arange(length) + max(k, 0)
+
+
 def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     """As torch.diag: a 1-D tensor becomes a square matrix with it on the diagonal-th diagonal
     (above the main one for diagonal > 0); a matrix gives that diagonal as a 1-D tensor.
@@ -132,11 +159,8 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     if input.ndim not in (1, 2):
         raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
     k = int(diagonal)
-    if input.ndim == 1:
-        length = input.shape[0]
-    else:
-        length = max(0, min(input.shape[0], input.shape[1] - k) if k >= 0 else min(input.shape[0] + k, input.shape[1]))
-    places = (np.arange(length) + max(-k, 0), np.arange(length) + max(k, 0))
+    length = input.shape[0] if input.ndim == 1 else _diagonal_length(*input.shape, k)
+    places = _diagonal_places(length, k)
     if input.ndim == 2:
         return index(input, places)
     n = length + abs(k)
@@ -145,11 +169,13 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
 
 
 def dot(input: Tensor, other: Tensor) -> Tensor:
-    """The inner product of two 1-D tensors of one size, as torch.dot."""
+    """The inner product of two 1-D tensors of one size and dtype, as torch.dot; differentiable."""
     _require_tensor("dot", input)
     _require_tensor("dot", other)
     if input.ndim != 1 or other.ndim != 1 or input.shape != other.shape:
         raise RuntimeError(f"dot: expected two 1-D tensors of one size, got shapes {input.shape} and {other.shape}")
+    if input.dtype != other.dtype:
+        raise RuntimeError(f"dot: expected both vectors to have same dtype, but found {input.dtype} and {other.dtype}")
     return matmul(input, other)
 
 
@@ -160,6 +186,93 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"mv: expected a matrix and a vector, got shapes {input.shape} and {vec.shape}")
     return matmul(input, vec)
+
+
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The offset-th diagonal of the matrices in dims dim1 and dim2 (above the main one for
+    offset > 0), as the last dimension after the others, as torch.diagonal (a copy, not a view);
+    differentiable."""
+    _require_tensor("diagonal", input)
+    d1, d2 = _dim(dim1, input.ndim, "diagonal"), _dim(dim2, input.ndim, "diagonal")
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    matrices = movedim(input, (d1, d2), (-2, -1))
+    k = int(offset)
+    return index(matrices, (Ellipsis, *_diagonal_places(_diagonal_length(*matrices.shape[-2:], k), k)))
+
+
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """beta * input + alpha * (mat1 @ mat2), input broadcast to the product's shape, as
+    torch.addmm (beta=0 ignores input, NaNs included, as PyTorch); differentiable."""
+    _require_tensor("addmm", input)
+    product = mm(mat1, mat2)
+    try:
+        fits = np.broadcast_shapes(input.shape, product.shape) == product.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise RuntimeError(f"addmm: input of shape {input.shape} cannot be broadcast to the product's shape "
+                           f"{product.shape}")
+    if alpha != 1:
+        product = mul(product, alpha)
+    return product if beta == 0 else add(product, input, alpha=beta)
+
+
+def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
+    """The cross product of 3-vectors along dim (broadcasting the rest), as torch.cross: dim=None
+    takes the first dimension of size 3; differentiable."""
+    _require_tensor("cross", input)
+    _require_tensor("cross", other)
+    a, b = broadcast_tensors(*_operands(input, other))
+    if dim is None:
+        d = next((i for i, n in enumerate(a.shape) if n == 3), None)
+        if d is None:
+            raise RuntimeError("no dimension of size 3 in input")
+    else:
+        d = _dim(dim, a.ndim, "cross")
+        if a.shape[d] != 3:
+            raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got {a.shape[d]}")
+    (a1, a2, a3), (b1, b2, b3) = unbind(a, d), unbind(b, d)
+    return stack([a2 * b3 - a3 * b2, a3 * b1 - a1 * b3, a1 * b2 - a2 * b1], d)
+
+
+def kron(input: Tensor, other: Tensor) -> Tensor:
+    """The Kronecker product (every element of input times all of other, in blocks), as
+    torch.kron; the shorter shape gets leading 1s; differentiable."""
+    _require_tensor("kron", input)
+    _require_tensor("kron", other)
+    a, b = _operands(input, other)
+    n = max(a.ndim, b.ndim)
+    sa, sb = (1,) * (n - a.ndim) + a.shape, (1,) * (n - b.ndim) + b.shape
+    spread_a = reshape(a, tuple(x for s in sa for x in (s, 1)))  # (a0, 1, a1, 1, ...)
+    spread_b = reshape(b, tuple(x for s in sb for x in (1, s)))  # (1, b0, 1, b1, ...)
+    return reshape(mul(spread_a, spread_b), tuple(p * q for p, q in zip(sa, sb, strict=True)))
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = None) -> Tensor:
+    """The p-norm distance between each row of x1 (..., P, M) and each row of x2 (..., R, M), as a
+    (..., P, R) tensor (batch dimensions broadcast), as torch.cdist: p >= 0, inf for the largest
+    difference. Computed exactly from the differences (compute_mode is accepted for PyTorch code
+    and ignored); differentiable, with gradient 0 at distance 0 as PyTorch."""
+    _require_float("cdist", x1, x2)
+    for name, x in (("X1", x1), ("X2", x2)):
+        if x.ndim < 2:
+            raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: {x.ndim}D")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}")
+    if not p >= 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    diff = _abs(unsqueeze(x1, -2) - unsqueeze(x2, -3))  # (..., P, R, M)
+    if p == 0:
+        return _sum(cast(diff != 0, diff.dtype), -1)
+    if p == math.inf:
+        return amax(diff, -1)
+    if p == 1:
+        return _sum(diff, -1)
+    powered = _sum(mul(diff, diff) if p == 2 else pow(diff, p), -1)
+    # the root's gradient is infinite at 0: take it of 1 there, so the gradient is 0 as PyTorch's
+    zero = powered == 0
+    return where(zero, 0.0, pow(where(zero, 1.0, powered), 1 / p))
 
 
 def t(input: Tensor) -> Tensor:

@@ -1,6 +1,6 @@
 """Reductions: sum, mean, nansum/nanmean, var/std, norm, max/min (values and indices), argmax/argmin,
 any/all, sort, topk, median/nanmedian, kthvalue, mode, quantile/nanquantile, aminmax, trace; scans:
-cumsum, cumprod, cummax/cummin; on the host: unique, bincount, histc, searchsorted/bucketize."""
+cumsum, cumprod, cummax/cummin; on the host: unique, bincount, histc, histogram, searchsorted/bucketize."""
 
 from __future__ import annotations
 
@@ -903,6 +903,43 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     position = ((inside - left) * host.dtype.type(bins) / (right - left)).astype(np.int64)
     counts = np.bincount(np.minimum(position, bins - 1), minlength=bins)  # max: in the last bin
     return _from_host(counts.astype(host.dtype), input)
+
+
+HistogramResult = namedtuple("HistogramResult", ["hist", "bin_edges"])
+
+
+def histogram(
+    input: Tensor,
+    bins: int | Tensor = 100,
+    *,
+    range: tuple[float, float] | None = None,  # noqa: A002 (PyTorch's name)
+    weight: Tensor | None = None,
+    density: bool = False,
+) -> HistogramResult:
+    """(hist, bin_edges) of input's values, as torch.histogram: bins equal-width bins over range
+    (the data's smallest to largest value by default, widened by 0.5 each way when those are
+    equal) or the given increasing bin edges; the last bin includes its right edge. weight gives
+    each element's contribution instead of 1; density=True normalizes hist to integrate to 1.
+    Float input only, as PyTorch; both results in input's dtype."""
+    _require_float("histogram", input, weight, bins if isinstance(bins, Tensor) else None)
+    if isinstance(bins, Tensor):
+        edges = bins._host().astype(input.dtype)
+        if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) < 0):
+            raise RuntimeError(f"histogram: bins must be a 1-D tensor of at least 2 increasing edges, got {bins.shape}")
+    elif isinstance(bins, (bool, np.bool_)) or not isinstance(bins, (int, np.integer)) or bins <= 0:
+        raise RuntimeError(f"histogram: bins must be > 0, but got {bins!r}")
+    else:
+        edges = int(bins)
+    if range is not None and range[0] > range[1]:
+        raise RuntimeError(f"histogram: min should not exceed max, but got min {range[0]} max {range[1]}")
+    if weight is not None and weight.shape != input.shape:
+        raise RuntimeError(
+            f"histogram: weight should have the same shape as input, got {weight.shape} and {input.shape}"
+        )
+    host = input._host()
+    w = None if weight is None else weight._host()
+    hist, bin_edges = np.histogram(host, edges, range=range, weights=w, density=density)
+    return HistogramResult(*(_from_host(a.astype(input.dtype), input) for a in (hist, bin_edges)))
 
 
 def _search_rows(boundaries: np.ndarray, values: np.ndarray, sorter: np.ndarray | None, right: bool) -> np.ndarray:

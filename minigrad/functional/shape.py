@@ -509,6 +509,28 @@ def repeat(input: Tensor, sizes: Sequence[int]) -> Tensor:
     return reshape(tiled, tuple(r * n for r, n in zip(sizes, shape, strict=True)))
 
 
+def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
+    """input tiled dims[i] times along each dimension, as torch.tile: unlike repeat, fewer dims
+    than input's dimensions repeat the trailing ones (the leading get 1)."""
+    _require_tensor("tile", input)
+    dims = tuple(dims)
+    return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
+
+
+def select(input: Tensor, dim: int, index: int) -> Tensor:
+    """The slice at index along dim, that dimension removed, as torch.select (input[..., index, ...])."""
+    _require_tensor("select", input)
+    if input.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    d = _dim(dim, input.ndim, "select")
+    n = input.shape[d]
+    if not -n <= index < n:
+        raise IndexError(
+            f"select(): index {index} out of range for tensor of size {list(input.shape)} at dimension {d}"
+        )
+    return input[(slice(None),) * d + (int(index),)]
+
+
 class PadOp(Function):
     __slots__ = ("inside",)
 
@@ -783,6 +805,57 @@ def column_stack(tensors: Sequence[Tensor]) -> Tensor:
     return hstack([reshape(t, (t.numel(), 1)) if t.ndim <= 1 else t for t in _nonempty(tensors, "column_stack")])
 
 
+def _atleast_all(ndim: int, tensors: tuple) -> Tensor | tuple[Tensor, ...]:
+    """torch.atleast_<ndim>d's calling forms: one tensor gives a tensor; several tensors, or one
+    list or tuple of them, a tuple."""
+    many = len(tensors) != 1 or isinstance(tensors[0], (list, tuple))
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    for t in tensors:
+        _require_tensor(f"atleast_{ndim}d", t)
+    out = tuple(_atleast(t, ndim) for t in tensors)
+    return out if many else out[0]
+
+
+def atleast_1d(*tensors: Tensor | Sequence[Tensor]) -> Tensor | tuple[Tensor, ...]:
+    """0-d tensors as (1,), the others as they are, as torch.atleast_1d."""
+    return _atleast_all(1, tensors)
+
+
+def atleast_2d(*tensors: Tensor | Sequence[Tensor]) -> Tensor | tuple[Tensor, ...]:
+    """0-d tensors as (1, 1), vectors (n,) as rows (1, n), the others as they are, as torch.atleast_2d."""
+    return _atleast_all(2, tensors)
+
+
+def atleast_3d(*tensors: Tensor | Sequence[Tensor]) -> Tensor | tuple[Tensor, ...]:
+    """0-d tensors as (1, 1, 1), vectors (n,) as (1, n, 1), matrices (m, n) as (m, n, 1), the
+    others as they are, as torch.atleast_3d."""
+    return _atleast_all(3, tensors)
+
+
+def block_diag(*tensors: Tensor) -> Tensor:
+    """The tensors (0-d, 1-D as a row, or 2-D) as the blocks of a block-diagonal matrix, zeros
+    elsewhere, in their promoted dtype, as torch.block_diag; differentiable."""
+    blocks = [_atleast(t, 2) for t in _nonempty(tensors, "block_diag")]
+    for t in blocks:
+        if t.ndim != 2:
+            raise RuntimeError(
+                f"block_diag: Input tensors must have 2 or fewer dimensions. Input has {t.ndim} dimensions"
+            )
+    dtype = blocks[0].dtype
+    for t in blocks[1:]:
+        dtype = _result_dtype(dtype, t.dtype)
+    width = sum(t.shape[1] for t in blocks)
+    be = get_backend(blocks[0].device)
+    rows, left = [], 0
+    for t in blocks:
+        right = width - left - t.shape[1]
+        zeros = [Tensor._make(be.full((t.shape[0], n), 0, dtype), t.device) for n in (left, right)]
+        rows.append(cat([zeros[0], cast(t, dtype), zeros[1]], 1))
+        left += t.shape[1]
+    return cat(rows, 0)
+
+
 def broadcast_to(input: Tensor, size: Sequence[int]) -> Tensor:
     """input broadcast to size (-1 keeps a dimension), a view, as torch.broadcast_to (expand)."""
     return expand(input, size)
@@ -934,6 +1007,11 @@ def nonzero(input: Tensor, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, 
     if as_tuple:
         return tuple(_from_host(i.astype(int64), input) for i in np.nonzero(np.atleast_1d(host)))
     return _from_host(np.argwhere(host).astype(int64), input)
+
+
+def argwhere(input: Tensor) -> Tensor:
+    """The int64 indices of the non-zero elements, one row each, as torch.argwhere (nonzero)."""
+    return nonzero(input)
 
 
 def masked_select(input: Tensor, mask: Tensor) -> Tensor:
