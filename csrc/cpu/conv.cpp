@@ -948,25 +948,37 @@ std::unique_ptr<T[]> winograd_filters(int64_t out, int64_t in, const Filter& fil
   return u;
 }
 
-// dg = G^T dU[.][o][i] G for every filter, into dweight(o, i, r, c).
-template <typename T, typename Filter>
-void winograd_filter_grads(int64_t out, int64_t in, const T* du, const Filter& dweight) {
+// dg = G^T dU[.][o][i] G for every filter, into dweight (out x in x 3 x 3).
+// Filters go kFilterBlock at a time along i, as in winograd_filters, so that
+// the arithmetic runs across them in vectors; threads over o. (One at a time,
+// 512 -> 512 channels took 3.3 ms per call, a fifth of the layer's weight
+// gradient at batch 8, and ran on one thread of two.)
+template <typename T>
+void winograd_filter_grads(int64_t out, int64_t in, const T* du, T* dweight, [[maybe_unused]] int threads) {
+  constexpr int64_t kFilterBlock = 16;
   const int64_t plane = out * in;
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
   for (int64_t o = 0; o < out; ++o)
-    for (int64_t i = 0; i < in; ++i) {
-      T z[3][4];  // G^T dU: rows u0 + (u1 + u2) / 2, (u1 - u2) / 2, (u1 + u2) / 2 + u3
+    for (int64_t i0 = 0; i0 < in; i0 += kFilterBlock) {
+      const int64_t n = std::min(kFilterBlock, in - i0);
+      T z[3][4][kFilterBlock];  // G^T dU: rows u0 + (u1 + u2) / 2, (u1 - u2) / 2, (u1 + u2) / 2 + u3
       for (int64_t c = 0; c < 4; ++c) {
-        const T* u = du + c * plane + o * in + i;
-        const T u0 = u[0], u1 = u[4 * plane], u2 = u[8 * plane], u3 = u[12 * plane];
-        z[0][c] = u0 + (u1 + u2) / 2;
-        z[1][c] = (u1 - u2) / 2;
-        z[2][c] = (u1 + u2) / 2 + u3;
+        const T* u = du + c * plane + o * in + i0;
+        for (int64_t j = 0; j < n; ++j) {
+          const T u0 = u[j], u1 = u[4 * plane + j], u2 = u[8 * plane + j], u3 = u[12 * plane + j];
+          z[0][c][j] = u0 + (u1 + u2) / 2;
+          z[1][c][j] = (u1 - u2) / 2;
+          z[2][c][j] = (u1 + u2) / 2 + u3;
+        }
       }
-      for (int64_t r = 0; r < 3; ++r) {  // the same along the row
-        dweight(o, i, r, 0) = z[r][0] + (z[r][1] + z[r][2]) / 2;
-        dweight(o, i, r, 1) = (z[r][1] - z[r][2]) / 2;
-        dweight(o, i, r, 2) = (z[r][1] + z[r][2]) / 2 + z[r][3];
-      }
+      T dg[kFilterBlock][3][3];  // the same along the rows
+      for (int64_t r = 0; r < 3; ++r)
+        for (int64_t j = 0; j < n; ++j) {
+          dg[j][r][0] = z[r][0][j] + (z[r][1][j] + z[r][2][j]) / 2;
+          dg[j][r][1] = (z[r][1][j] - z[r][2][j]) / 2;
+          dg[j][r][2] = (z[r][1][j] + z[r][2][j]) / 2 + z[r][3][j];
+        }
+      std::copy(&dg[0][0][0], &dg[0][0][0] + n * 9, dweight + (o * in + i0) * 9);
     }
 }
 
@@ -978,6 +990,24 @@ struct SplitPlane {
   T* data;
   T* row(int64_t r) const { return data + 2 * r * half; }
 };
+
+// Split planes of one geometry, `size` elements apart: one per part of a
+// loop over channels run in parallel (for_each_channel).
+template <typename T>
+struct SplitPlanes {
+  int64_t half, size;
+  T* data;
+  SplitPlane<T> at(int part) const { return {half, data + part * size}; }
+};
+
+// body(channel, part) for the channels [0, channels), cut into `parts`
+// contiguous parts that run in parallel (each with its own scratch).
+template <typename Body>
+void for_each_channel(int64_t channels, int parts, const Body& body) {
+#pragma omp parallel for num_threads(parts) if (parts > 1) schedule(static)
+  for (int t = 0; t < parts; ++t)
+    for (int64_t ch = channels * t / parts; ch < channels * (t + 1) / parts; ++ch) body(ch, t);
+}
 
 // Padded rows [first, last) of the plane src (h x w, padded by pad_h, pad_w)
 // into p. Padding is never written: a buffer zeroed once serves every plane
@@ -1055,8 +1085,9 @@ void for_each_tile_row(const WinogradShape& c, const WinogradBlock& b, const Spl
 // src (images src_image apart); planes of `tiles`.
 template <typename T>
 void winograd_transform_input(const WinogradShape& c, const WinogradBlock& b, const T* src, int64_t src_image,
-                              const SplitPlane<T>& plane, T* v) {
-  for (int64_t i = 0; i < c.in; ++i)
+                              int parts, const SplitPlanes<T>& planes, T* v) {
+  for_each_channel(c.in, parts, [&](int64_t i, int part) {
+    const SplitPlane<T> plane = planes.at(part);
     for_each_tile_row(
         c, b,
         [&](int64_t n, int64_t ty0, int64_t ty1) {
@@ -1065,6 +1096,7 @@ void winograd_transform_input(const WinogradShape& c, const WinogradBlock& b, co
         [&](int64_t, int64_t ty, int64_t at) {
           winograd_input_row(plane.row(2 * ty), plane.half, c.tiles_w(), v + i * b.tiles + at, b.v_plane);
         });
+  });
 }
 
 // Tile rows per block: the block's two transformed operands (16 x (in + out)
@@ -1084,27 +1116,30 @@ int64_t winograd_rows_per_block(const WinogradShape& c, std::size_t elem_size) {
 }
 
 // A slice's scratch: v and m the block's 16 x in and 16 x out planes of
-// tiles, q 4 planes of tiles (the output pixels), a split plane for the input
-// and one for dy, zeroed at the start of each slice, and du (the weight
-// gradient's 16 x out x in sums, when asked for).
+// tiles, q 4 planes of tiles (the output pixels), split planes for the input
+// and for dy, one per part of the transforms' channel loops (for_each_channel),
+// zeroed at the start of each slice, and du (the weight gradient's 16 x out x
+// in sums, when asked for).
 template <typename T>
 struct WinogradBuffers {
+  int parts;
   T* v;
   T* m;
   T* q;
-  SplitPlane<T> input, output;
+  SplitPlanes<T> input, output;
   T* du;
 };
 
 // body(block, buffers) for the blocks of every slice of the batch, the slices
-// on `threads` threads (for_each_chunk); finish(slice, buffers) after a
-// slice's blocks.
+// on `threads` threads (for_each_chunk); a single slice runs outside any
+// parallel region, its transforms then on `threads` too (as its GEMMs).
+// finish(slice, buffers) after a slice's blocks.
 template <typename T, typename Body, typename Finish>
 void for_each_winograd_block(const WinogradShape& c, int threads, int64_t chunks, bool with_du, const Body& body,
                              const Finish& finish) {
   const int64_t tiles_h = c.tiles_h(), tiles_w = c.tiles_w();
   const int64_t rows = winograd_rows_per_block(c, sizeof(T));
-  for_each_chunk(chunks, threads, [&](int64_t chunk) {
+  for_each_chunk(chunks, chunks == 1 ? 1 : threads, [&](int64_t chunk) {
     const int64_t first_image = chunk_begin(chunk, chunks, c.batch);
     const int64_t all_rows = (chunk_begin(chunk + 1, chunks, c.batch) - first_image) * tiles_h;
     const int64_t block_tiles = std::min(rows, all_rows) * tiles_w;
@@ -1113,11 +1148,18 @@ void for_each_winograd_block(const WinogradShape& c, int threads, int64_t chunks
     const int64_t v_size = kWinogradElements * v_plane, m_size = kWinogradElements * m_plane;
     const int64_t split_size = (2 * tiles_h + 2) * 2 * (tiles_w + 1);
     const int64_t du_size = with_du ? kWinogradElements * c.out * c.in : 0;
-    T* const v = thread_workspace<T>(v_size + m_size + 4 * q_plane + 2 * split_size + du_size);
-    T* const split = v + v_size + m_size + 4 * q_plane;
-    std::fill(split, split + 2 * split_size, T(0));
-    const WinogradBuffers<T> buffers{v, v + v_size, v + v_size + m_size, {tiles_w + 1, split},
-                                     {tiles_w + 1, split + split_size}, split + 2 * split_size};
+    const int parts = chunks == 1 ? threads : 1;
+    const int64_t q_size = 4 * q_plane, splits_size = parts * split_size;
+    T* const v = thread_workspace<T>(v_size + m_size + q_size + 2 * splits_size + du_size);
+    T* const split = v + v_size + m_size + q_size;
+    std::fill(split, split + 2 * splits_size, T(0));
+    const WinogradBuffers<T> buffers{parts,
+                                     v,
+                                     v + v_size,
+                                     v + v_size + m_size,
+                                     {tiles_w + 1, split_size, split},
+                                     {tiles_w + 1, split_size, split + splits_size},
+                                     split + 2 * splits_size};
     for (int64_t row0 = 0; row0 < all_rows; row0 += rows) {
       const int64_t row1 = std::min(all_rows, row0 + rows);
       body(WinogradBlock{first_image, row0, row1, (row1 - row0) * tiles_w, v_plane, m_plane, q_plane}, buffers);
@@ -1137,7 +1179,7 @@ void winograd_correlate(const WinogradShape& c, const T* src, int64_t src_image,
         T* const v = buf.v;
         T* const m = buf.m;
         T* const q = buf.q;
-        winograd_transform_input(c, b, src, src_image, buf.input, v);
+        winograd_transform_input(c, b, src, src_image, buf.parts, buf.input, v);
         for (int64_t e = 0; e < kWinogradElements; ++e)
           gemm(false, false, c.out, b.tiles, c.in, T(1), filters + e * c.out * c.in, c.in, v + e * b.v_plane,
                b.tiles, T(0), m + e * b.m_plane, b.tiles);
@@ -1174,18 +1216,19 @@ void winograd_filter_gradient(const WinogradShape& c, const T* x, int64_t x_imag
   for_each_winograd_block<T>(
       c, threads, chunks, true,
       [&](const WinogradBlock& b, const WinogradBuffers<T>& buf) {
-        winograd_transform_input(c, b, x, x_image, buf.input, buf.v);
-        for (int64_t o = 0; o < c.out; ++o)
+        winograd_transform_input(c, b, x, x_image, buf.parts, buf.input, buf.v);
+        for_each_channel(c.out, buf.parts, [&](int64_t o, int part) {
+          const SplitPlane<T> plane = buf.output.at(part);
           for_each_tile_row(
               c, b,
               [&](int64_t n, int64_t ty0, int64_t ty1) {
-                split_rows(dy + n * dy_image + o * c.out_h * c.out_w, c.out_h, c.out_w, 0, 0, 2 * ty0, 2 * ty1,
-                           buf.output);
+                split_rows(dy + n * dy_image + o * c.out_h * c.out_w, c.out_h, c.out_w, 0, 0, 2 * ty0, 2 * ty1, plane);
               },
               [&](int64_t, int64_t ty, int64_t at) {
-                winograd_output_grad_row(buf.output.row(2 * ty), buf.output.half, c.tiles_w(),
-                                         buf.m + o * b.tiles + at, b.m_plane);
+                winograd_output_grad_row(plane.row(2 * ty), plane.half, c.tiles_w(), buf.m + o * b.tiles + at,
+                                         b.m_plane);
               });
+        });
         for (int64_t e = 0; e < kWinogradElements; ++e)
           gemm(false, true, c.out, c.in, b.tiles, T(1), buf.m + e * b.m_plane, b.tiles, buf.v + e * b.v_plane, b.tiles, b.row0 == 0 ? T(0) : T(1), buf.du + e * c.out * c.in, c.in);
       },
@@ -1300,11 +1343,13 @@ void winograd_weight_grad(const Conv2dShape& s, const Dims& d, const T* dy, cons
   // One slice per thread, but at most one per kWinogradMinTiles tiles: a
   // single slice threads inside its GEMMs and sums one dU (16 x out x in)
   // instead of one per thread (2 threads, 512 channels at 7x7, batch 8: 13.7
-  // -> 12.6 ms; 256 channels: 4.5 -> 3.8 ms).
+  // -> 12.6 ms; 256 channels: 4.5 -> 3.8 ms); its transforms and the final
+  // G^T dU G thread too (512 channels at 7x7, batch 8: 11.9 -> 8.4-8.9 ms;
+  // 256 at 14x14, batch 4: 4.7-4.9 -> 3.6).
   const int threads = direct_plan(s, d).threads;
   const int64_t tiles = winograd_tiles(s);
   const int64_t slices = std::clamp<int64_t>(tiles / kWinogradMinTiles, 1, threads);
-  const DirectPlan plan{slices > 1 ? threads : 1, slices};
+  const DirectPlan plan{threads, slices};
   const int64_t weight_size = s.out_channels * d.col_rows;
   std::vector<T> partial(static_cast<size_t>((plan.chunks - 1) * weight_size));
   for (int64_t g = 0; g < s.groups; ++g)
@@ -1313,10 +1358,8 @@ void winograd_weight_grad(const Conv2dShape& s, const Dims& d, const T* dy, cons
                              plan.chunks, [&](int64_t chunk, const T* du) {
                                T* dw = (chunk == 0 ? dweight : partial.data() + (chunk - 1) * weight_size) +
                                        g * d.group_out * d.col_rows;
-                               winograd_filter_grads(d.group_out, d.group_in, du,
-                                                     [&](int64_t o, int64_t i, int64_t r, int64_t c) -> T& {
-                                                       return dw[(o * d.group_in + i) * 9 + r * 3 + c];
-                                                     });
+                               // a single slice runs outside any parallel region
+                               winograd_filter_grads(d.group_out, d.group_in, du, dw, plan.chunks == 1 ? threads : 1);
                              });
   add_partials(dweight, partial.data(), plan.chunks, weight_size);
 }
