@@ -7,6 +7,11 @@ from minigrad._extension import _C
 from minigrad import accelerator, backends, cpu, cuda, linalg, nn, optim
 from minigrad.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from minigrad.backend import device
+from minigrad.backends import (
+    are_deterministic_algorithms_enabled,
+    is_deterministic_algorithms_warn_only_enabled,
+    use_deterministic_algorithms,
+)
 from minigrad.creation import (
     BoolTensor,
     ByteTensor,
@@ -318,6 +323,9 @@ __all__ = [
     "ByteTensor",
     "BoolTensor",
     "backends",
+    "use_deterministic_algorithms",
+    "are_deterministic_algorithms_enabled",
+    "is_deterministic_algorithms_warn_only_enabled",
     "eq",
     "ne",
     "lt",

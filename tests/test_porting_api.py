@@ -111,6 +111,43 @@ def test_backends_flags_set_and_read():
     assert minigrad.backends.mps.is_available() is False and minigrad.backends.mps.is_built() is False
 
 
+@pytest.mark.parametrize("kernel,stride", [(3, 2), (2, 2), (3, 3), ((3, 1), (2, 1))])
+def test_use_deterministic_algorithms(device, kernel, stride):
+    # set_seed helpers of course code call it; on CUDA only max-pool's backward with overlapping
+    # windows (atomics) is nondeterministic, and refuses to run under it, as PyTorch's
+    assert minigrad.are_deterministic_algorithms_enabled() is False
+    overlapping = device == "cuda" and (kernel, stride) in ((3, 2), ((3, 1), (2, 1)))
+
+    def pool_backward():
+        x = minigrad.randn(2, 3, 9, 9, device=device, requires_grad=True)
+        nn.functional.max_pool2d(x, kernel, stride).sum().backward()
+        nn.functional.relu_max_pool2d(x, kernel, stride).sum().backward()  # the fused kernel's backward too
+        return x.grad
+
+    try:
+        minigrad.use_deterministic_algorithms(True)
+        assert minigrad.are_deterministic_algorithms_enabled()
+        assert not minigrad.is_deterministic_algorithms_warn_only_enabled()
+        if overlapping:
+            with pytest.raises(RuntimeError, match="max_pool2d_backward_cuda does not have a deterministic"):
+                pool_backward()
+        else:
+            pool_backward()
+        minigrad.use_deterministic_algorithms(True, warn_only=True)
+        assert minigrad.is_deterministic_algorithms_warn_only_enabled()
+        if overlapping:
+            with pytest.warns(UserWarning, match="deterministic"):
+                assert pool_backward() is not None
+        with pytest.raises(TypeError, match="bool"):
+            minigrad.use_deterministic_algorithms(1)
+    finally:
+        minigrad.use_deterministic_algorithms(False)
+    assert not minigrad.are_deterministic_algorithms_enabled()
+    pool_backward()
+    if torch is not None:  # the same switch and queries in PyTorch
+        assert torch.are_deterministic_algorithms_enabled() is False
+
+
 def test_random_split_and_loader_follow_a_generator():
     ds = TensorDataset(np.arange(20.0))
     first = [s.indices.tolist() for s in random_split(ds, [0.5, 0.5], generator=minigrad.Generator().manual_seed(1))]

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import backends
 from minigrad import random as _random
 from minigrad.autograd import Function, no_grad
 from minigrad.backend import get_backend
@@ -274,7 +275,7 @@ def conv_transpose2d(
 
 
 class MaxPool2dOp(Function):
-    __slots__ = ("indices",)
+    __slots__ = ("indices", "overlapping")
     relu = False  # the kernel's fused ReLU (ReLUMaxPool2dOp)
 
     def forward(self, x, kernel_size, stride, padding, dilation, ceil_mode):
@@ -283,10 +284,19 @@ class MaxPool2dOp(Function):
             x, kernel_size, stride, padding, dilation, ceil_mode, relu=self.relu, need_indices=self.needs_grad(0)
         )
         self.saved = (x.shape,)
+        kernel, dilations = _pair_arg(kernel_size, "kernel_size"), _pair_arg(dilation, "dilation")
+        strides = kernel if stride is None or stride == () else _pair_arg(stride, "stride")
+        self.overlapping = any(s < (k - 1) * d + 1 for k, s, d in zip(kernel, strides, dilations, strict=True))
         return y
 
+    def _input_grad(self, g, shape):
+        # CUDA adds the gradients of overlapping windows in atomics, in no fixed order
+        if self.overlapping and self.be.device == "cuda":
+            backends.alert_not_deterministic("max_pool2d_backward_cuda")
+        return self.be.max_pool2d_backward(g, self.indices, shape)
+
     def backward(self, g):
-        return (self.be.max_pool2d_backward(g, self.indices, self.saved[0]),)
+        return (self._input_grad(g, self.saved[0]),)
 
 
 class ReLUMaxPool2dOp(MaxPool2dOp):
@@ -305,7 +315,7 @@ class ReLUMaxPool2dOp(MaxPool2dOp):
 
     def backward(self, g):
         shape, y = self.saved
-        return (self.be.max_pool2d_backward(self.be.relu_backward(g, y), self.indices, shape),)
+        return (self._input_grad(self.be.relu_backward(g, y), shape),)
 
 
 def relu_max_pool2d(
