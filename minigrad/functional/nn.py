@@ -36,7 +36,7 @@ from minigrad.functional.shape import (
     stack,
     unsqueeze,
 )
-from minigrad.tensor import Tensor, int64
+from minigrad.tensor import Tensor, finfo, int64
 
 # --- neural-network ops ------------------------------------------------------------------------
 
@@ -583,19 +583,23 @@ class DropoutOp(Function):
         return (self.be.mul(g, self.saved[0]),)
 
 
-def _dropout(op: str, input: Tensor, p: float, training: bool, inplace: bool, channels: bool) -> Tensor:
+def _dropout(
+    op: str, input: Tensor, p: float, training: bool, inplace: bool, channels: bool, unbatched: bool = False
+) -> Tensor:
+    """Elementwise dropout, or with channels whole channels of (N, C, ...) ((C, ...) when unbatched)."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"{op}: probability has to be between 0 and 1, got {p}")
     if not training or p == 0.0:
         return input
     _require_float(op, input)
     if inplace:
-        return input._inplace(op, lambda x: _dropout(op, x, p, training, False, channels))
+        return input._inplace(op, lambda x: _dropout(op, x, p, training, False, channels, unbatched))
     if p == 1.0:
         return mul(input, 0.0)
     if channels and input.ndim < 2:
         raise ValueError(f"{op}: expected (N, C, ...) or (C, ...) input, got shape {input.shape}")
-    mask_shape = input.shape[:2] + (1,) * (input.ndim - 2) if channels else input.shape
+    lead = 1 if unbatched else 2
+    mask_shape = input.shape[:lead] + (1,) * (input.ndim - lead) if channels else input.shape
     return DropoutOp.apply(input, p=p, mask_shape=mask_shape)
 
 
@@ -608,6 +612,40 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Channel dropout of (N, C, H, W): zero whole channels with probability p, scale the rest."""
     return _dropout("dropout2d", input, p, training, inplace, channels=True)
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Channel dropout of (N, C, L) or unbatched (C, L): zero whole channels with probability p,
+    scale the rest by 1/(1-p); the identity when not training."""
+    if input.ndim not in (2, 3):
+        raise ValueError(f"dropout1d: expected (N, C, L) or (C, L) input, got shape {input.shape}")
+    return _dropout("dropout1d", input, p, training, inplace, channels=True, unbatched=input.ndim == 2)
+
+
+# SELU's -scale * alpha: the value a dropped unit takes, as PyTorch's alpha dropout
+_ALPHA_PRIME = 1.7580993408473766
+
+
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """Dropout that keeps SELU's zero mean and unit variance: each element set to -alpha' with
+    probability p, then all scaled by a and shifted by b, as PyTorch (a = 1 / sqrt((alpha'^2 p + 1)
+    (1 - p)), b = alpha' a p); the identity when not training, zeros for p = 1."""
+    op = "alpha_dropout"
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op}: probability has to be between 0 and 1, got {p}")
+    if not training or p == 0.0:
+        return input
+    _require_float(op, input)
+    if inplace:
+        return input._inplace(op, lambda x: alpha_dropout(x, p, training, False))
+    if p == 1.0:
+        return mul(input, 0.0)
+    be = get_backend(input.device)
+    # the dropout mask's nonzeros are exactly the kept elements
+    keep = Tensor._make(be.dropout_mask(_random.generator(), input.shape, p, input.dtype), input.device) != 0
+    keep = keep.to(input.dtype)
+    a = 1.0 / math.sqrt((_ALPHA_PRIME**2 * p + 1) * (1 - p))
+    return input * (keep * a) + ((keep - 1) * (_ALPHA_PRIME * a) + _ALPHA_PRIME * a * p)
 
 
 class BatchNormOp(Function):
@@ -711,6 +749,22 @@ def _scale_shift(input: Tensor, weight: Tensor | None, bias: Tensor | None, shap
     return input
 
 
+def _normalized_shape(op: str, input: Tensor, normalized_shape: int | Sequence[int]) -> tuple[int, ...]:
+    """normalized_shape as a tuple, checked to be non-empty and to end input's shape."""
+    shape = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) else tuple(
+        int(n) for n in normalized_shape
+    )
+    if not shape:
+        raise ValueError(f"{op}: normalized_shape must have at least one dimension, got ()")
+    k = len(shape)
+    if input.ndim < k or input.shape[input.ndim - k :] != shape:
+        raise ValueError(
+            f"{op}: normalized_shape {shape} expects input of shape (*, {', '.join(map(str, shape))}), "
+            f"got {input.shape}"
+        )
+    return shape
+
+
 def layer_norm(
     input: Tensor,
     normalized_shape: int | Sequence[int],
@@ -721,20 +775,27 @@ def layer_norm(
     """Normalise over the trailing dimensions normalized_shape: (x - mean) / sqrt(var + eps) with
     the biased variance, then * weight + bias (both of normalized_shape), as PyTorch."""
     _require_float("layer_norm", input, weight, bias)
-    shape = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) else tuple(
-        int(n) for n in normalized_shape
-    )
-    if not shape:
-        raise ValueError("layer_norm: normalized_shape must have at least one dimension, got ()")
-    k = len(shape)
-    if input.ndim < k or input.shape[input.ndim - k :] != shape:
-        raise ValueError(
-            f"layer_norm: normalized_shape {shape} expects input of shape (*, {', '.join(map(str, shape))}), "
-            f"got {input.shape}"
-        )
+    shape = _normalized_shape("layer_norm", input, normalized_shape)
     _check_affine("layer_norm", input, weight, bias, shape)
-    out = _standardize(input, tuple(range(input.ndim - k, input.ndim)), eps)
+    out = _standardize(input, tuple(range(input.ndim - len(shape), input.ndim)), eps)
     return _scale_shift(out, weight, bias, shape)
+
+
+def rms_norm(
+    input: Tensor,
+    normalized_shape: int | Sequence[int],
+    weight: Tensor | None = None,
+    eps: float | None = None,
+) -> Tensor:
+    """Root-mean-square normalisation over the trailing dimensions normalized_shape:
+    input / sqrt(mean(input^2) + eps) * weight, as PyTorch; eps None is finfo(input.dtype).eps."""
+    _require_float("rms_norm", input, weight)
+    shape = _normalized_shape("rms_norm", input, normalized_shape)
+    _check_affine("rms_norm", input, weight, None, shape)
+    eps = finfo(input.dtype).eps if eps is None else eps
+    axes = tuple(range(input.ndim - len(shape), input.ndim))
+    out = input * rsqrt(mean(input * input, axes, keepdim=True) + eps)
+    return _scale_shift(out, weight, None, shape)
 
 
 def group_norm(
@@ -889,6 +950,17 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     dim = _dim(dim, len(shape), "cosine_similarity")
     x1, x2 = expand(x1, shape), expand(x2, shape)
     return _sum(normalize(x1, 2.0, dim, eps) * normalize(x2, 2.0, dim, eps), dim)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
+    """The p-norm of x1 - x2 + eps over the last dimension (after broadcasting), as
+    torch.pairwise_distance; keepdim keeps that dimension with size 1."""
+    from minigrad.functional.loss import _pairwise_distance  # here: loss imports this module
+
+    _require_float("pairwise_distance", x1, x2)
+    _broadcast_shape("pairwise_distance", x1.shape, x2.shape)
+    out = _pairwise_distance(x1, x2, p, eps)
+    return unsqueeze(out, -1) if keepdim else out
 
 
 def _zeros(like: Tensor, shape: tuple) -> Tensor:

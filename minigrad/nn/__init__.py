@@ -29,6 +29,7 @@ from minigrad.nn.layers import (
     GELU,
     AdaptiveAvgPool2d,
     AdaptiveMaxPool2d,
+    AlphaDropout,
     AvgPool2d,
     BatchNorm1d,
     BatchNorm2d,
@@ -36,6 +37,7 @@ from minigrad.nn.layers import (
     ConvTranspose2d,
     CosineSimilarity,
     Dropout,
+    Dropout1d,
     Dropout2d,
     Embedding,
     Flatten,
@@ -45,6 +47,7 @@ from minigrad.nn.layers import (
     InstanceNorm1d,
     InstanceNorm2d,
     LayerNorm,
+    LazyLinear,
     LeakyReLU,
     Linear,
     LocalResponseNorm,
@@ -52,7 +55,9 @@ from minigrad.nn.layers import (
     MaxPool2d,
     MaxUnpool2d,
     Mish,
+    PairwiseDistance,
     ReLU,
+    RMSNorm,
     Sigmoid,
     SiLU,
     Softmax,
@@ -60,6 +65,8 @@ from minigrad.nn.layers import (
     Tanh,
     Unfold,
     Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
 )
 from minigrad.nn.layers1d import (
     AdaptiveAvgPool1d,
@@ -89,11 +96,35 @@ from minigrad.nn.loss import (
     TripletMarginLoss,
 )
 from minigrad.nn.module import Module, ModuleDict, ModuleList, Sequential
-from minigrad.nn.padding import ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d
+from minigrad.nn.padding import (
+    CircularPad1d,
+    CircularPad2d,
+    ConstantPad1d,
+    ConstantPad2d,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    ZeroPad1d,
+    ZeroPad2d,
+)
 from minigrad.nn.parameter import Parameter
 from minigrad.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 
 __all__ = [
+    "AlphaDropout",
+    "CircularPad1d",
+    "CircularPad2d",
+    "ConstantPad1d",
+    "Dropout1d",
+    "LazyLinear",
+    "PairwiseDistance",
+    "RMSNorm",
+    "ReflectionPad1d",
+    "ReplicationPad1d",
+    "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
+    "ZeroPad1d",
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
     "AdaptiveMaxPool2d",

@@ -75,7 +75,16 @@ from minigrad.functional.activation import (
     threshold,
 )
 from minigrad.functional.attention import scaled_dot_product_attention
-from minigrad.functional.nn import adaptive_max_pool2d, fold, max_unpool2d, unfold
+from minigrad.functional.nn import (
+    adaptive_max_pool2d,
+    alpha_dropout,
+    dropout1d,
+    fold,
+    max_unpool2d,
+    pairwise_distance,
+    rms_norm,
+    unfold,
+)
 from minigrad.functional.nn1d import (
     adaptive_avg_pool1d,
     avg_pool1d,
@@ -89,6 +98,7 @@ __all__ = [
     "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
     "adaptive_max_pool2d",
+    "alpha_dropout",
     "avg_pool1d",
     "avg_pool2d",
     "batch_norm",
@@ -102,6 +112,7 @@ __all__ = [
     "cosine_similarity",
     "cross_entropy",
     "dropout",
+    "dropout1d",
     "dropout2d",
     "elu",
     "embedding",
@@ -133,12 +144,14 @@ __all__ = [
     "normalize",
     "one_hot",
     "pad",
+    "pairwise_distance",
     "pixel_shuffle",
     "pixel_unshuffle",
     "prelu",
     "relu",
     "relu6",
     "relu_max_pool2d",
+    "rms_norm",
     "scaled_dot_product_attention",
     "selu",
     "sigmoid",

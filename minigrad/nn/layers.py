@@ -64,7 +64,11 @@ def _reset_affine(module: Module) -> None:
 
 
 class Identity(Module):
-    """Returns its input."""
+    """Returns its input; constructor arguments are accepted and ignored, as PyTorch's (so it can
+    stand in for any layer)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
 
     def forward(self, x: Tensor) -> Tensor:
         return x
@@ -105,6 +109,36 @@ class Linear(Module):
             f"in_features={self.in_features}, out_features={self.out_features}, "
             f"bias={self.bias is not None}"
         )
+
+
+class LazyLinear(Linear):
+    """Linear whose in_features is inferred from the last dimension of the first input.
+
+    Until that first forward call in_features is 0 and weight (shape (out_features, 0)) and bias
+    are uninitialised placeholders; the call replaces weight with a new (out_features, in_features)
+    parameter, initialises both as Linear's (from the inferred fan-in) and turns the module into a
+    Linear, as PyTorch's. Build optimizers after the first forward call (as PyTorch recommends),
+    or they hold the placeholder.
+    """
+
+    cls_to_become = Linear
+
+    def __init__(self, out_features: int, bias: bool = True, device: Any = None, dtype: Any = None) -> None:
+        super().__init__(0, out_features, bias, device, dtype)
+
+    def reset_parameters(self) -> None:
+        """Linear's initialisation once in_features is known; nothing before (no fan-in yet)."""
+        if self.in_features:
+            super().reset_parameters()
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim == 0:
+            raise ValueError("LazyLinear: expected an input with at least one dimension, got a scalar")
+        self.in_features = x.shape[-1]
+        self.weight = _empty((self.out_features, self.in_features), self.weight.device, self.weight.dtype)
+        self.reset_parameters()
+        self.__class__ = self.cls_to_become
+        return self.forward(x)
 
 
 def _init_bias(bias: Tensor, weight: Tensor) -> None:
@@ -517,6 +551,20 @@ class Dropout2d(Dropout):
     _functional = staticmethod(F.dropout2d)
 
 
+class Dropout1d(Dropout):
+    """Channel dropout of (N, C, L) or (C, L): each whole channel zeroed with probability p, the
+    rest scaled by 1/(1-p); identity in eval mode."""
+
+    _functional = staticmethod(F.dropout1d)
+
+
+class AlphaDropout(Dropout):
+    """Dropout for SELU networks: dropped elements set to SELU's negative saturation value, then
+    an affine map keeps zero mean and unit variance (F.alpha_dropout); identity in eval mode."""
+
+    _functional = staticmethod(F.alpha_dropout)
+
+
 class GELU(Module):
     """x * Phi(x), Phi the standard normal CDF; approximate='tanh' for the tanh form."""
 
@@ -661,6 +709,25 @@ class Upsample(Module):
     def extra_repr(self) -> str:
         where = f"scale_factor={self.scale_factor!r}" if self.scale_factor is not None else f"size={self.size!r}"
         return f"{where}, mode={self.mode!r}"
+
+
+class UpsamplingNearest2d(Upsample):
+    """Nearest-neighbour upsampling of (N, C, H, W) to size or by scale_factor (Upsample's "nearest")."""
+
+    def __init__(
+        self, size: int | tuple[int, int] | None = None, scale_factor: float | tuple[float, float] | None = None
+    ) -> None:
+        super().__init__(size, scale_factor, mode="nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """Bilinear upsampling of (N, C, H, W) to size or by scale_factor, with align_corners=True as
+    PyTorch's (corner pixels map onto corner pixels)."""
+
+    def __init__(
+        self, size: int | tuple[int, int] | None = None, scale_factor: float | tuple[float, float] | None = None
+    ) -> None:
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
 
 
 class Embedding(Module):
@@ -864,6 +931,40 @@ class LayerNorm(Module):
         )
 
 
+class RMSNorm(Module):
+    """Root-mean-square normalisation over the trailing dimensions normalized_shape (an int or a
+    shape), then a learned elementwise weight (ones) of normalized_shape; eps None uses the
+    input dtype's machine epsilon (F.rms_norm)."""
+
+    def __init__(
+        self,
+        normalized_shape: int | tuple[int, ...],
+        eps: float | None = None,
+        elementwise_affine: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.normalized_shape = shape
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(_full(shape, 1.0, device, dtype))
+        else:
+            self.register_parameter("weight", None)
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            init.ones_(self.weight)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
 class GroupNorm(Module):
     """Normalisation of (N, C, ...) over groups of num_channels / num_groups channels, then a
     learned per-channel weight (ones) and bias (zeros) when affine."""
@@ -913,6 +1014,19 @@ class CosineSimilarity(Module):
 
     def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
         return F.cosine_similarity(x1, x2, self.dim, self.eps)
+
+
+class PairwiseDistance(Module):
+    """The p-norm distance of x1 - x2 + eps over the last dimension (F.pairwise_distance)."""
+
+    def __init__(self, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> None:
+        super().__init__()
+        self.norm = p  # PyTorch's attribute name
+        self.eps = eps
+        self.keepdim = keepdim
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
 
 
 class LocalResponseNorm(Module):
