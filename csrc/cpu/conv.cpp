@@ -913,12 +913,53 @@ struct WinogradShape {
 // arithmetic and the stores run across them in vectors; threads over o. (One
 // at a time in scalar code, 512 -> 512 channels took 8 ms per call, more than
 // the layer's GEMMs for 8 images of 7x7.)
+// A 64-byte aligned array (a whole cache line per 16 floats), freed as allocated.
+struct AlignedDelete {
+  void operator()(void* p) const { ::operator delete(p, std::align_val_t(64)); }
+};
+template <typename T>
+using AlignedArray = std::unique_ptr<T[], AlignedDelete>;
+
+// dst[0, n) = src[0, n) for n <= N, with stores that bypass the cache (no
+// read of the lines written) when `stream` and dst is 16-byte aligned. A
+// whole row of N is a copy of fixed size, which the compiler inlines (a
+// std::copy of n elements was a call to memmove per 16 filters: a quarter of
+// a 256-channel layer).
+template <int64_t N, typename T>
+void store_row(const T* src, int64_t n, T* dst, [[maybe_unused]] bool stream) {
+  if (n < N) {
+    for (int64_t j = 0; j < n; ++j) dst[j] = src[j];
+    return;
+  }
+#ifdef __SSE2__
+  if (stream && reinterpret_cast<uintptr_t>(dst) % 16 == 0 && N * sizeof(T) % 16 == 0) {
+    for (int64_t j = 0; j < N; j += 16 / int64_t(sizeof(T))) {
+      if constexpr (std::is_same_v<T, float>)
+        _mm_stream_ps(dst + j, _mm_loadu_ps(src + j));
+      else
+        _mm_stream_pd(dst + j, _mm_loadu_pd(src + j));
+    }
+    return;
+  }
+#endif
+  for (int64_t j = 0; j < N; ++j) dst[j] = src[j];
+}
+
+constexpr size_t kStreamedFilterBytes = size_t{8} << 20;
+
 template <typename T, typename Filter>
-std::unique_ptr<T[]> winograd_filters(int64_t out, int64_t in, const Filter& filter, [[maybe_unused]] int threads) {
+AlignedArray<T> winograd_filters(int64_t out, int64_t in, const Filter& filter, [[maybe_unused]] int threads) {
   constexpr int64_t kFilterBlock = 16;
   // Every element is written below: no zeroing pass (4% of a 512-channel layer).
-  std::unique_ptr<T[]> u(new T[static_cast<size_t>(kWinogradElements * out * in)]);
+  AlignedArray<T> u(static_cast<T*>(
+      ::operator new(sizeof(T) * static_cast<size_t>(kWinogradElements * out * in), std::align_val_t(64))));
   T* const u0 = u.get();
+  // A U too large to stay in cache until the GEMMs read it is written with
+  // stores that bypass the cache: 512 -> 512 channels (16 MB), batch 8 at 7x7,
+  // forward, 2 threads, 10.3 -> 7.4 ms (the writes, each reading its line
+  // first, were a quarter of the layer); 256 channels (4 MB), batch 4 at
+  // 14x14, 1 thread, 5.3 -> 5.7 ms streamed (the GEMMs then read U from memory).
+  const bool stream = sizeof(T) * static_cast<size_t>(kWinogradElements * out * in) > kStreamedFilterBytes;
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
   for (int64_t o = 0; o < out; ++o)
     for (int64_t i0 = 0; i0 < in; i0 += kFilterBlock) {
@@ -935,16 +976,20 @@ std::unique_ptr<T[]> winograd_filters(int64_t out, int64_t in, const Filter& fil
           gg[3][c][j] = g[2][c][j];
         }
       for (int64_t r = 0; r < 4; ++r) {
-        T* const row = u0 + (r * 4 * out + o) * in + i0;  // U[r * 4 + c] at row + c * out * in
-        const int64_t e = out * in;
+        T rows[4][kFilterBlock];  // U[r * 4 + c], c < 4
         for (int64_t j = 0; j < n; ++j) {
-          row[j] = gg[r][0][j];
-          row[e + j] = (gg[r][0][j] + gg[r][1][j] + gg[r][2][j]) / 2;
-          row[2 * e + j] = (gg[r][0][j] - gg[r][1][j] + gg[r][2][j]) / 2;
-          row[3 * e + j] = gg[r][2][j];
+          rows[0][j] = gg[r][0][j];
+          rows[1][j] = (gg[r][0][j] + gg[r][1][j] + gg[r][2][j]) / 2;
+          rows[2][j] = (gg[r][0][j] - gg[r][1][j] + gg[r][2][j]) / 2;
+          rows[3][j] = gg[r][2][j];
         }
+        for (int64_t c = 0; c < 4; ++c)
+          store_row<kFilterBlock>(rows[c], n, u0 + ((r * 4 + c) * out + o) * in + i0, stream);
       }
     }
+#ifdef __SSE2__
+  if (stream) _mm_sfence();  // the streamed stores are seen before the GEMMs read U
+#endif
   return u;
 }
 
@@ -1004,9 +1049,31 @@ struct SplitPlanes {
 // contiguous parts that run in parallel (each with its own scratch).
 template <typename Body>
 void for_each_channel(int64_t channels, int parts, const Body& body) {
-#pragma omp parallel for num_threads(parts) if (parts > 1) schedule(static)
+  if (parts == 1) {  // no region at all (an inactive nested one still costs a call into OpenMP)
+    for (int64_t ch = 0; ch < channels; ++ch) body(ch, 0);
+    return;
+  }
+#pragma omp parallel for num_threads(parts) schedule(static)
   for (int t = 0; t < parts; ++t)
     for (int64_t ch = channels * t / parts; ch < channels * (t + 1) / parts; ++ch) body(ch, t);
+}
+
+// gemm_for(e) for the 16 tile elements, on `threads` threads: each GEMM on
+// one thread, reading its own filters U[e] once, instead of every thread
+// reading all of U for its share of every GEMM (16 MB with 512 channels: 2
+// threads, 512 -> 512 at 7x7, batch 8, forward 12.5 ms against 7.3 for
+// PyTorch when the memory was busy). The GEMMs allocate scratch: an exception
+// is carried out of the region.
+template <typename GemmFor>
+void for_each_tile_element(int threads, const GemmFor& gemm_for) {
+  if (threads == 1) {
+    for (int64_t e = 0; e < kWinogradElements; ++e) gemm_for(e);
+    return;
+  }
+  RegionErrors errors;
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t e = 0; e < kWinogradElements; ++e) errors.run([&] { gemm_for(e); });
+  errors.rethrow();
 }
 
 // Padded rows [first, last) of the plane src (h x w, padded by pad_h, pad_w)
@@ -1116,10 +1183,10 @@ int64_t winograd_rows_per_block(const WinogradShape& c, std::size_t elem_size) {
 }
 
 // A slice's scratch: v and m the block's 16 x in and 16 x out planes of
-// tiles, q 4 planes of tiles (the output pixels), split planes for the input
-// and for dy, one per part of the transforms' channel loops (for_each_channel),
-// zeroed at the start of each slice, and du (the weight gradient's 16 x out x
-// in sums, when asked for).
+// tiles; per part of the transforms' channel loops (for_each_channel), q (4
+// planes of tiles: the output pixels, 4 q_plane apart) and split planes for
+// the input and for dy, zeroed at the start of each slice; du (the weight
+// gradient's 16 x out x in sums, when asked for).
 template <typename T>
 struct WinogradBuffers {
   int parts;
@@ -1132,7 +1199,7 @@ struct WinogradBuffers {
 
 // body(block, buffers) for the blocks of every slice of the batch, the slices
 // on `threads` threads (for_each_chunk); a single slice runs outside any
-// parallel region, its transforms then on `threads` too (as its GEMMs).
+// parallel region, its transforms and GEMMs then on `threads` too.
 // finish(slice, buffers) after a slice's blocks.
 template <typename T, typename Body, typename Finish>
 void for_each_winograd_block(const WinogradShape& c, int threads, int64_t chunks, bool with_du, const Body& body,
@@ -1149,7 +1216,7 @@ void for_each_winograd_block(const WinogradShape& c, int threads, int64_t chunks
     const int64_t split_size = (2 * tiles_h + 2) * 2 * (tiles_w + 1);
     const int64_t du_size = with_du ? kWinogradElements * c.out * c.in : 0;
     const int parts = chunks == 1 ? threads : 1;
-    const int64_t q_size = 4 * q_plane, splits_size = parts * split_size;
+    const int64_t q_size = parts * 4 * q_plane, splits_size = parts * split_size;
     T* const v = thread_workspace<T>(v_size + m_size + q_size + 2 * splits_size + du_size);
     T* const split = v + v_size + m_size + q_size;
     std::fill(split, split + 2 * splits_size, T(0));
@@ -1178,14 +1245,15 @@ void winograd_correlate(const WinogradShape& c, const T* src, int64_t src_image,
       [&](const WinogradBlock& b, const WinogradBuffers<T>& buf) {
         T* const v = buf.v;
         T* const m = buf.m;
-        T* const q = buf.q;
         winograd_transform_input(c, b, src, src_image, buf.parts, buf.input, v);
-        for (int64_t e = 0; e < kWinogradElements; ++e)
+        for_each_tile_element(buf.parts, [&](int64_t e) {
           gemm(false, false, c.out, b.tiles, c.in, T(1), filters + e * c.out * c.in, c.in, v + e * b.v_plane,
                b.tiles, T(0), m + e * b.m_plane, b.tiles);
+        });
         // A^T M A per output plane into the 2x2 pixels of its tiles (q), then
         // into the output rows; the last tile of an odd out_w has only its left column.
-        for (int64_t o = 0; o < c.out; ++o) {
+        for_each_channel(c.out, buf.parts, [&](int64_t o, int part) {
+          T* const q = buf.q + part * 4 * b.q_plane;
           winograd_output_tiles(m + o * b.tiles, b.m_plane, b.tiles, q, b.q_plane);
           const T add = bias != nullptr ? bias[o] : T(0);
           for_each_tile_row(
@@ -1202,7 +1270,7 @@ void winograd_correlate(const WinogradShape& c, const T* src, int64_t src_image,
                   if (pairs < tiles_w) y[2 * pairs] = left[pairs] + add;
                 }
               });
-        }
+        });
       },
       [](int64_t, const WinogradBuffers<T>&) {});
 }
@@ -1229,8 +1297,10 @@ void winograd_filter_gradient(const WinogradShape& c, const T* x, int64_t x_imag
                                          b.m_plane);
               });
         });
-        for (int64_t e = 0; e < kWinogradElements; ++e)
-          gemm(false, true, c.out, c.in, b.tiles, T(1), buf.m + e * b.m_plane, b.tiles, buf.v + e * b.v_plane, b.tiles, b.row0 == 0 ? T(0) : T(1), buf.du + e * c.out * c.in, c.in);
+        for_each_tile_element(buf.parts, [&](int64_t e) {
+          gemm(false, true, c.out, c.in, b.tiles, T(1), buf.m + e * b.m_plane, b.tiles, buf.v + e * b.v_plane,
+               b.tiles, b.row0 == 0 ? T(0) : T(1), buf.du + e * c.out * c.in, c.in);
+        });
       },
       [&](int64_t chunk, const WinogradBuffers<T>& buf) { finish(chunk, buf.du); });
 }
@@ -1286,16 +1356,18 @@ bool winograd_geometry(const Conv2dShape& s, const Dims& d) {
          tiles * kWinogradFiltersPerTile >= filters;
 }
 
-// The forward pass as Winograd's correlation of x (one group at a time).
-// direct_plan's slices, but at most one per kWinogradMinTiles output tiles
-// (and at least one per thread): four slices per thread of 8 images of 7x7
-// (16 tiles each) made GEMMs of 16 columns.
+// Threads and batch slices of the forward pass and dx: direct_plan's four
+// slices per thread, but at most one per kWinogradMinTiles output tiles (four
+// slices per thread of 8 images of 7x7, 16 tiles each, made GEMMs of 16
+// columns), rounded down to whole rounds of the threads (3 slices on 2
+// threads left one idle a third of the time: 256 channels at 14x14, batch 8,
+// 1.2x the 1-thread speed). Fewer tiles than a slice per thread: one slice,
+// its transforms and GEMMs threaded inside.
 DirectPlan winograd_plan(const Conv2dShape& s, const Dims& d) {
-  DirectPlan plan = direct_plan(s, d);
-  const int64_t tiles = winograd_tiles(s);
-  plan.chunks =
-      std::max<int64_t>(std::min(plan.chunks, tiles / kWinogradMinTiles), std::min<int64_t>(plan.threads, s.batch));
-  return plan;
+  const int threads = threads_for_flops(static_cast<double>(s.batch) * sample_flops(s, d));
+  if (threads == 1) return {1, 1};
+  const int64_t fit = std::min({winograd_tiles(s) / kWinogradMinTiles, s.batch, threads * kChunksPerThread});
+  return {threads, fit >= threads ? fit - fit % threads : 1};
 }
 
 WinogradShape winograd_forward_shape(const Conv2dShape& s, const Dims& d) {
@@ -1307,7 +1379,7 @@ void winograd_forward(const Conv2dShape& s, const Dims& d, const T* x, const T* 
   const DirectPlan plan = winograd_plan(s, d);
   for (int64_t g = 0; g < s.groups; ++g) {
     const T* w_g = weight + g * d.group_out * d.col_rows;
-    const std::unique_ptr<T[]> u = winograd_filters<T>(d.group_out, d.group_in, [&](int64_t o, int64_t i, int64_t r, int64_t c) {
+    const AlignedArray<T> u = winograd_filters<T>(d.group_out, d.group_in, [&](int64_t o, int64_t i, int64_t r, int64_t c) {
       return w_g[(o * d.group_in + i) * 9 + r * 3 + c];
     }, plan.threads);
     winograd_correlate(winograd_forward_shape(s, d), x + g * d.group_in * d.in_plane, s.in_channels * d.in_plane,
@@ -1324,7 +1396,7 @@ void winograd_input_grad(const Conv2dShape& s, const Dims& d, const T* dy, const
   const WinogradShape c{s.batch, d.group_out, d.group_in, s.out_h, s.out_w, 2 - s.pad_h, 2 - s.pad_w, s.in_h, s.in_w};
   for (int64_t g = 0; g < s.groups; ++g) {
     const T* w_g = weight + g * d.group_out * d.col_rows;
-    const std::unique_ptr<T[]> u = winograd_filters<T>(d.group_in, d.group_out, [&](int64_t i, int64_t o, int64_t r, int64_t k) {
+    const AlignedArray<T> u = winograd_filters<T>(d.group_in, d.group_out, [&](int64_t i, int64_t o, int64_t r, int64_t k) {
       return w_g[(o * d.group_in + i) * 9 + (2 - r) * 3 + (2 - k)];
     }, plan.threads);
     winograd_correlate(c, dy + g * d.group_out * d.out_plane, s.out_channels * d.out_plane, u.get(),
@@ -1346,9 +1418,9 @@ void winograd_weight_grad(const Conv2dShape& s, const Dims& d, const T* dy, cons
   // -> 12.6 ms; 256 channels: 4.5 -> 3.8 ms); its transforms and the final
   // G^T dU G thread too (512 channels at 7x7, batch 8: 11.9 -> 8.4-8.9 ms;
   // 256 at 14x14, batch 4: 4.7-4.9 -> 3.6).
-  const int threads = direct_plan(s, d).threads;
+  const int threads = winograd_plan(s, d).threads;
   const int64_t tiles = winograd_tiles(s);
-  const int64_t slices = std::clamp<int64_t>(tiles / kWinogradMinTiles, 1, threads);
+  const int64_t slices = std::clamp<int64_t>(tiles / kWinogradMinTiles, 1, std::min<int64_t>(threads, s.batch));
   const DirectPlan plan{threads, slices};
   const int64_t weight_size = s.out_channels * d.col_rows;
   std::vector<T> partial(static_cast<size_t>((plan.chunks - 1) * weight_size));
