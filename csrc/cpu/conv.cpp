@@ -960,36 +960,41 @@ AlignedArray<T> winograd_filters(int64_t out, int64_t in, const Filter& filter, 
   // first, were a quarter of the layer); 256 channels (4 MB), batch 4 at
   // 14x14, 1 thread, 5.3 -> 5.7 ms streamed (the GEMMs then read U from memory).
   const bool stream = sizeof(T) * static_cast<size_t>(kWinogradElements * out * in) > kStreamedFilterBytes;
-#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
-  for (int64_t o = 0; o < out; ++o)
-    for (int64_t i0 = 0; i0 < in; i0 += kFilterBlock) {
-      const int64_t n = std::min(kFilterBlock, in - i0);
-      T g[3][3][kFilterBlock], gg[4][3][kFilterBlock];  // g, then G g
-      for (int64_t r = 0; r < 3; ++r)
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+#pragma omp for schedule(static) nowait
+    for (int64_t o = 0; o < out; ++o)
+      for (int64_t i0 = 0; i0 < in; i0 += kFilterBlock) {
+        const int64_t n = std::min(kFilterBlock, in - i0);
+        T g[3][3][kFilterBlock], gg[4][3][kFilterBlock];  // g, then G g
+        for (int64_t r = 0; r < 3; ++r)
+          for (int64_t c = 0; c < 3; ++c)
+            for (int64_t j = 0; j < n; ++j) g[r][c][j] = filter(o, i0 + j, r, c);
         for (int64_t c = 0; c < 3; ++c)
-          for (int64_t j = 0; j < n; ++j) g[r][c][j] = filter(o, i0 + j, r, c);
-      for (int64_t c = 0; c < 3; ++c)
-        for (int64_t j = 0; j < n; ++j) {
-          gg[0][c][j] = g[0][c][j];
-          gg[1][c][j] = (g[0][c][j] + g[1][c][j] + g[2][c][j]) / 2;
-          gg[2][c][j] = (g[0][c][j] - g[1][c][j] + g[2][c][j]) / 2;
-          gg[3][c][j] = g[2][c][j];
+          for (int64_t j = 0; j < n; ++j) {
+            gg[0][c][j] = g[0][c][j];
+            gg[1][c][j] = (g[0][c][j] + g[1][c][j] + g[2][c][j]) / 2;
+            gg[2][c][j] = (g[0][c][j] - g[1][c][j] + g[2][c][j]) / 2;
+            gg[3][c][j] = g[2][c][j];
+          }
+        for (int64_t r = 0; r < 4; ++r) {
+          T rows[4][kFilterBlock];  // U[r * 4 + c], c < 4
+          for (int64_t j = 0; j < n; ++j) {
+            rows[0][j] = gg[r][0][j];
+            rows[1][j] = (gg[r][0][j] + gg[r][1][j] + gg[r][2][j]) / 2;
+            rows[2][j] = (gg[r][0][j] - gg[r][1][j] + gg[r][2][j]) / 2;
+            rows[3][j] = gg[r][2][j];
+          }
+          for (int64_t c = 0; c < 4; ++c)
+            store_row<kFilterBlock>(rows[c], n, u0 + ((r * 4 + c) * out + o) * in + i0, stream);
         }
-      for (int64_t r = 0; r < 4; ++r) {
-        T rows[4][kFilterBlock];  // U[r * 4 + c], c < 4
-        for (int64_t j = 0; j < n; ++j) {
-          rows[0][j] = gg[r][0][j];
-          rows[1][j] = (gg[r][0][j] + gg[r][1][j] + gg[r][2][j]) / 2;
-          rows[2][j] = (gg[r][0][j] - gg[r][1][j] + gg[r][2][j]) / 2;
-          rows[3][j] = gg[r][2][j];
-        }
-        for (int64_t c = 0; c < 4; ++c)
-          store_row<kFilterBlock>(rows[c], n, u0 + ((r * 4 + c) * out + o) * in + i0, stream);
       }
-    }
 #ifdef __SSE2__
-  if (stream) _mm_sfence();  // the streamed stores are seen before the GEMMs read U
+    // each thread's streamed stores are globally visible before the region's
+    // closing barrier, and so before the GEMMs read U
+    if (stream) _mm_sfence();
 #endif
+  }
   return u;
 }
 
