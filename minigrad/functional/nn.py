@@ -583,15 +583,22 @@ class DropoutOp(Function):
         return (self.be.mul(g, self.saved[0]),)
 
 
+def _dropout_applies(op: str, input: Tensor, p: float, training: bool) -> bool:
+    """Whether a dropout op changes input (training, p > 0); checks p and the dtype."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op}: probability has to be between 0 and 1, got {p}")
+    if not training or p == 0.0:
+        return False
+    _require_float(op, input)
+    return True
+
+
 def _dropout(
     op: str, input: Tensor, p: float, training: bool, inplace: bool, channels: bool, unbatched: bool = False
 ) -> Tensor:
     """Elementwise dropout, or with channels whole channels of (N, C, ...) ((C, ...) when unbatched)."""
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"{op}: probability has to be between 0 and 1, got {p}")
-    if not training or p == 0.0:
+    if not _dropout_applies(op, input, p, training):
         return input
-    _require_float(op, input)
     if inplace:
         return input._inplace(op, lambda x: _dropout(op, x, p, training, False, channels, unbatched))
     if p == 1.0:
@@ -631,11 +638,8 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace
     probability p, then all scaled by a and shifted by b, as PyTorch (a = 1 / sqrt((alpha'^2 p + 1)
     (1 - p)), b = alpha' a p); the identity when not training, zeros for p = 1."""
     op = "alpha_dropout"
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"{op}: probability has to be between 0 and 1, got {p}")
-    if not training or p == 0.0:
+    if not _dropout_applies(op, input, p, training):
         return input
-    _require_float(op, input)
     if inplace:
         return input._inplace(op, lambda x: alpha_dropout(x, p, training, False))
     if p == 1.0:

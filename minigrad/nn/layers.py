@@ -898,6 +898,15 @@ class InstanceNorm2d(_InstanceNorm):
     _input_ranks = (3, 4)
 
 
+def _normalized_shape(
+    module: Module, normalized_shape: int | tuple[int, ...], eps: float | None, elementwise_affine: bool
+) -> tuple[int, ...]:
+    """Sets LayerNorm's and RMSNorm's normalized_shape (a tuple), eps and elementwise_affine on module."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    module.normalized_shape, module.eps, module.elementwise_affine = shape, eps, elementwise_affine
+    return shape
+
+
 class LayerNorm(Module):
     """Normalisation over the trailing dimensions normalized_shape (an int or a shape) of each
     sample, then a learned elementwise weight (ones) and bias (zeros) of normalized_shape."""
@@ -912,10 +921,7 @@ class LayerNorm(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-        self.normalized_shape = shape
-        self.eps = eps
-        self.elementwise_affine = elementwise_affine
+        shape = _normalized_shape(self, normalized_shape, eps, elementwise_affine)
         _affine_parameters(self, shape, elementwise_affine, bias, device, dtype)
 
     def reset_parameters(self) -> None:
@@ -945,10 +951,7 @@ class RMSNorm(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-        self.normalized_shape = shape
-        self.eps = eps
-        self.elementwise_affine = elementwise_affine
+        shape = _normalized_shape(self, normalized_shape, eps, elementwise_affine)
         if elementwise_affine:
             self.weight = Parameter(_full(shape, 1.0, device, dtype))
         else:
