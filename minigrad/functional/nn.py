@@ -275,7 +275,7 @@ def conv_transpose2d(
 
 
 class MaxPool2dOp(Function):
-    __slots__ = ("indices", "overlapping")
+    __slots__ = ("indices", "windows")
     relu = False  # the kernel's fused ReLU (ReLUMaxPool2dOp)
 
     def forward(self, x, kernel_size, stride, padding, dilation, ceil_mode):
@@ -284,14 +284,18 @@ class MaxPool2dOp(Function):
             x, kernel_size, stride, padding, dilation, ceil_mode, relu=self.relu, need_indices=self.needs_grad(0)
         )
         self.saved = (x.shape,)
+        self.windows = (kernel_size, stride, dilation)  # parsed only where the deterministic switch asks
+        return y
+
+    def _windows_overlap(self) -> bool:
+        kernel_size, stride, dilation = self.windows
         kernel, dilations = _pair_arg(kernel_size, "kernel_size"), _pair_arg(dilation, "dilation")
         strides = kernel if stride is None or stride == () else _pair_arg(stride, "stride")
-        self.overlapping = any(s < (k - 1) * d + 1 for k, s, d in zip(kernel, strides, dilations, strict=True))
-        return y
+        return any(s < (k - 1) * d + 1 for k, s, d in zip(kernel, strides, dilations, strict=True))
 
     def _input_grad(self, g, shape):
         # CUDA adds the gradients of overlapping windows in atomics, in no fixed order
-        if self.overlapping and self.be.device == "cuda":
+        if self.be.device == "cuda" and backends.are_deterministic_algorithms_enabled() and self._windows_overlap():
             backends.alert_not_deterministic("max_pool2d_backward_cuda")
         return self.be.max_pool2d_backward(g, self.indices, shape)
 

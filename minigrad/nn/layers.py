@@ -898,7 +898,7 @@ class InstanceNorm2d(_InstanceNorm):
     _input_ranks = (3, 4)
 
 
-def _normalized_shape(
+def _set_normalized_shape(
     module: Module, normalized_shape: int | tuple[int, ...], eps: float | None, elementwise_affine: bool
 ) -> tuple[int, ...]:
     """Sets LayerNorm's and RMSNorm's normalized_shape (a tuple), eps and elementwise_affine on module."""
@@ -921,7 +921,7 @@ class LayerNorm(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        shape = _normalized_shape(self, normalized_shape, eps, elementwise_affine)
+        shape = _set_normalized_shape(self, normalized_shape, eps, elementwise_affine)
         _affine_parameters(self, shape, elementwise_affine, bias, device, dtype)
 
     def reset_parameters(self) -> None:
@@ -951,7 +951,7 @@ class RMSNorm(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        shape = _normalized_shape(self, normalized_shape, eps, elementwise_affine)
+        shape = _set_normalized_shape(self, normalized_shape, eps, elementwise_affine)
         if elementwise_affine:
             self.weight = Parameter(_full(shape, 1.0, device, dtype))
         else:
