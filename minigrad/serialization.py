@@ -202,7 +202,7 @@ def _load_torch(path: str, data: bytes) -> Any:
             return type(value)(tensors(item) for item in value)
         if isinstance(value, np.ndarray):
             try:
-                return Tensor(value)
+                return Tensor._wrap(value)
             except (TypeError, OverflowError) as exc:
                 raise CheckpointError(f"{path}: a tensor of dtype {value.dtype} cannot be loaded ({exc})") from exc
         return value
@@ -381,7 +381,7 @@ def _load(path: str | os.PathLike) -> Any:
     tensors = {}
     for name, a in arrays.items():
         try:
-            tensors[name] = Tensor(np.array(a))
+            tensors[name] = Tensor._wrap(np.array(a))
         except (TypeError, OverflowError) as exc:
             raise CheckpointError(f"{path}: entry {name!r} cannot be loaded ({exc})") from exc
     tree = metadata.get(TREE_KEY)

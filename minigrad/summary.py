@@ -88,7 +88,7 @@ def summary(
     params = list(model.parameters())
     dtype = params[0].dtype if params else np.float32
     device = params[0].device if params else "cpu"
-    x = Tensor(get_backend(device).full((batch_size, *input_shape), 0.0, dtype), device=device)
+    x = Tensor._wrap(get_backend(device).full((batch_size, *input_shape), 0.0, dtype), device=device)
 
     result = ModelSummary()
     handles = []

@@ -146,6 +146,33 @@ def _host_array(data: Any, dtype: Any = None) -> np.ndarray:
     raise TypeError(f"cannot make a tensor from {type(data).__name__} with dtype {arr.dtype}")
 
 
+def _default_dtype_array(args: tuple, device: str) -> Any:
+    """The array of torch.Tensor(*args) on device: sizes (ints or one Size; none: empty) give a
+    zero-filled array, one sequence or array its values in the default float dtype."""
+    dtype = get_default_dtype()
+    backend = get_backend(device)
+    sizes = args[0] if len(args) == 1 and isinstance(args[0], Size) else args
+    if all(isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_)) for n in sizes):
+        shape = tuple(int(n) for n in sizes) if args else (0,)
+        if any(n < 0 for n in shape):
+            raise RuntimeError(f"Tensor(): trying to create a tensor with a negative dimension: {list(shape)}")
+        return backend.full(shape, 0, dtype)
+    if len(args) != 1:
+        kinds = ", ".join(type(a).__name__ for a in args)
+        raise TypeError(f"Tensor(): expected one sequence or array, or sizes as ints, got ({kinds})")
+    data = args[0]
+    if isinstance(data, (numbers.Number, np.generic, str, bytes)):
+        raise TypeError(f"Tensor(): data must be a sequence (got {type(data).__name__}); "
+                        "minigrad.tensor(x) makes a 0-d tensor")
+    if device != "cpu" and not isinstance(data, np.ndarray) and hasattr(data, "dtype"):  # the device's own array
+        return data if data.dtype == dtype else backend.astype(data, dtype)
+    if type(data) is np.ndarray and data.dtype == dtype:
+        host = data  # as torch.Tensor(ndarray) of the default dtype: no copy
+    else:
+        host = np.array(_host_array(data), dtype=dtype)
+    return host if device == "cpu" else backend.from_numpy(host)
+
+
 class _VersionCounter:
     """How many times a memory was changed in place. A tensor and its views share one, so
     backward can tell when a saved value changed through any of them."""
@@ -223,9 +250,12 @@ def _incomparable(other: Any) -> bool:
 class Tensor:
     """An array on a device with optional gradient tracking.
 
-    Tensor(data, requires_grad=False, device="cpu"): data is an array of the device
-    (used without copy) or another Tensor (its array is shared). Use minigrad.tensor()
-    to build one from Python data with PyTorch's dtype rules.
+    Called as a constructor it follows torch.Tensor (the legacy FloatTensor-style one):
+    Tensor(data) copies a sequence or array as the default float dtype (an ndarray already of
+    that dtype is used without copy), Tensor(2, 3) or Tensor(Size) is an uninitialised
+    (zero-filled) tensor of that size, Tensor() is empty, and Tensor(t) for a Tensor t shares
+    t's memory and keeps its dtype. requires_grad= and device= are accepted too. Use
+    minigrad.tensor() to keep the data's own dtype (ints as int64), as torch.tensor().
     """
 
     # _view: (base, function taking this view from the base, base version then) for a view, else None
@@ -234,7 +264,25 @@ class Tensor:
                  "_grad_hooks", "_post_accumulate_grad_hooks", "__weakref__")
     __array_priority__ = 1000  # numpy scalars/arrays defer to Tensor's reflected operators
 
-    def __init__(self, data: Any, requires_grad: bool = False, device: str | None = None):
+    def __init__(self, *args: Any, requires_grad: bool = False, device: str | None = None) -> None:
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            if device is not None and resolve_device(device) != args[0].device:
+                raise RuntimeError(f"Tensor(): cannot make a {device} tensor share a {args[0].device} tensor's memory")
+            self._init(args[0], requires_grad, None)
+        else:
+            device = resolve_device(device)
+            self._init(_default_dtype_array(args, device), requires_grad, device)
+
+    @classmethod
+    def _wrap(cls, data: Any, requires_grad: bool = False, device: str | None = None) -> Tensor:
+        """minigrad's own constructor: a tensor around data in data's dtype (a device array or a
+        supported ndarray without copy, a Tensor's memory shared, other host data converted by
+        minigrad.tensor's rules and copied to the device)."""
+        t = object.__new__(cls)
+        t._init(data, requires_grad, device)
+        return t
+
+    def _init(self, data: Any, requires_grad: bool, device: str | None) -> None:
         counter = None
         if isinstance(data, Tensor):  # the same memory and so the same counter (off the tape: not a view)
             device, data, counter = data.device, data._data, data._version_counter

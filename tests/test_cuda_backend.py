@@ -275,7 +275,7 @@ def test_tensors_move_between_devices_with_gradients():
     np.testing.assert_array_equal(y.cpu().detach().numpy(), x.detach().numpy())
     z = minigrad.tensor([[1.0, 2.0]], device="cuda")
     assert z.device == "cuda" and z.dtype == minigrad.float32 and repr(z).endswith("device='cuda')")
-    assert minigrad.Tensor(np.ones(3), device="cuda").device == "cuda"
+    assert minigrad.tensor(np.ones(3), device="cuda").device == "cuda"
 
 
 @cuda_only

@@ -13,7 +13,6 @@ from minigrad.autograd import gradcheck
 from minigrad.nn import init
 from minigrad.random import manual_seed
 from minigrad.summary import summary
-from minigrad.tensor import Tensor
 
 torch_reference = TorchReference(__name__)
 
@@ -45,9 +44,9 @@ class Block(nn.Module):
         self.conv = nn.Conv2d(2, 3, 3, bias=False)
         self.norm = nn.BatchNorm2d(3)
         self.heads = nn.ModuleList([nn.Linear(3, 2), nn.Linear(3, 1)])
-        self.scale = nn.Parameter(Tensor(np.ones(1, np.float32)))
-        self.register_buffer("steps", Tensor(np.zeros((), np.int64)))
-        self.register_buffer("scratch", Tensor(np.zeros(2, np.float32)), persistent=False)
+        self.scale = nn.Parameter(minigrad.tensor(np.ones(1, np.float32)))
+        self.register_buffer("steps", minigrad.tensor(np.zeros((), np.int64)))
+        self.register_buffer("scratch", minigrad.tensor(np.zeros(2, np.float32)), persistent=False)
 
 
 # ---- Module machinery ----
@@ -111,7 +110,7 @@ def test_registration_traversal_and_buffers():
     assert "bias" in block.conv._parameters and block.conv.bias is None
 
     with pytest.raises(TypeError, match="Parameter or None"):
-        block.scale = Tensor(np.ones(1, np.float32))
+        block.scale = minigrad.tensor(np.ones(1, np.float32))
     block.scale = None
     assert "scale" not in dict(block.named_parameters())
     del block.heads
@@ -137,7 +136,7 @@ def test_train_eval_apply_zero_grad():
     model.apply(lambda m: seen.append(type(m).__name__))
     assert seen[-1] == "Sequential" and seen.count("Linear") == 3
     for p in model.parameters():
-        p.grad = Tensor(np.ones(p.shape, np.float32))
+        p.grad = minigrad.tensor(np.ones(p.shape, np.float32))
     model.zero_grad(set_to_none=False)
     assert all(np.all(p.grad.numpy() == 0) for p in model.parameters())
     model.zero_grad()
@@ -161,7 +160,7 @@ def test_load_state_dict_strict_errors_name_keys_and_shapes():
     model = Block()
     state = dict(model.state_dict())
     state.pop("conv.weight")
-    state["extra.weight"] = Tensor(np.zeros(2, np.float32))
+    state["extra.weight"] = minigrad.tensor(np.zeros(2, np.float32))
     with pytest.raises(RuntimeError, match="Block") as info:
         model.load_state_dict(state)
     assert '"conv.weight"' in str(info.value) and '"extra.weight"' in str(info.value)
@@ -169,7 +168,7 @@ def test_load_state_dict_strict_errors_name_keys_and_shapes():
     assert result.missing_keys == ["conv.weight"] and result.unexpected_keys == ["extra.weight"]
 
     state = dict(model.state_dict())
-    state["heads.0.weight"] = Tensor(np.zeros((2, 4), np.float32))
+    state["heads.0.weight"] = minigrad.tensor(np.zeros((2, 4), np.float32))
     with pytest.raises(
         RuntimeError, match=r"size mismatch for heads\.0\.weight.*\(2, 4\).*\(2, 3\)"
     ):
@@ -302,10 +301,10 @@ def _compare_with_torch(key, make, shape, dtype, device="cpu", passes=2):
     tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-4, atol=2e-5)
     for i, x in enumerate(_layer_inputs(shape, dtype, passes)):  # several passes: running stats evolve
         ours.zero_grad()
-        xm = Tensor(x.copy(), requires_grad=True, device=device)
+        xm = minigrad.tensor(x.copy(), requires_grad=True, device=device)
         ym = ours(xm)
         np.testing.assert_allclose(ym.detach().numpy(), ref[f"{i}/y"], **tol)
-        ym.backward(Tensor(_output_grad(i, ym.shape, dtype), device=device))
+        ym.backward(minigrad.tensor(_output_grad(i, ym.shape, dtype), device=device))
         np.testing.assert_allclose(xm.grad.numpy(), ref[f"{i}/x.grad"], **tol)
         for name, p in ours.named_parameters():
             np.testing.assert_allclose(p.grad.numpy(), ref[f"{i}/grad/{name}"], **tol, err_msg=name)
@@ -345,24 +344,24 @@ def test_batch_norm_eval_uses_running_stats_like_torch(label, make, shape):
     ours = make(nn).double()
     train, x = _batch_norm_eval_inputs(shape)
     for batch in train:
-        ours(Tensor(batch))
+        ours(minigrad.tensor(batch))
     assert ours.num_batches_tracked.item() == 3
     ours.eval()
-    np.testing.assert_allclose(ours(Tensor(x)).detach().numpy(), expected["y"], rtol=1e-10)
+    np.testing.assert_allclose(ours(minigrad.tensor(x)).detach().numpy(), expected["y"], rtol=1e-10)
     with pytest.raises(ValueError, match="expected"):
-        ours(Tensor(np.zeros((2,) * (3 if len(shape) == 4 else 4))))
+        ours(minigrad.tensor(np.zeros((2,) * (3 if len(shape) == 4 else 4))))
 
 
 def test_dropout_is_inverted_and_random_in_training(device):
     manual_seed(0)
     drop = nn.Dropout(0.3)
-    x = Tensor(np.ones((200, 50), np.float32), requires_grad=True, device=device)
+    x = minigrad.tensor(np.ones((200, 50), np.float32), requires_grad=True, device=device)
     y = drop(x)
     values = y.detach().numpy()
     kept = values != 0
     assert abs(kept.mean() - 0.7) < 0.02
     np.testing.assert_allclose(values[kept], 1 / 0.7, rtol=1e-6)
-    y.backward(Tensor(np.ones((200, 50), np.float32), device=device))
+    y.backward(minigrad.tensor(np.ones((200, 50), np.float32), device=device))
     np.testing.assert_allclose(x.grad.numpy(), values, rtol=1e-6)  # gradient through the same mask
     assert not np.array_equal(drop(x).detach().numpy(), values)  # a new mask each call
     drop.eval()
@@ -388,7 +387,7 @@ GRADCHECK_CASES = [
 def test_layer_gradcheck_float64(make, shape, device):
     manual_seed(1)
     layer = make().double().to(device)
-    x = Tensor(np.random.default_rng(2).standard_normal(shape), requires_grad=True, device=device)
+    x = minigrad.tensor(np.random.default_rng(2).standard_normal(shape), requires_grad=True, device=device)
     assert gradcheck(lambda inp, *params: layer(inp), [x, *layer.parameters()])
 
 
@@ -438,23 +437,23 @@ def _torch_loss(torch, name, kwargs, x, target, g):
                          ids=[f"{c[0]}-{c[1]}" for c in LOSS_CASES])  # fmt: skip
 def test_loss_matches_torch(name, kwargs, kind, dtype, device):
     x, target = _loss_inputs(kind, dtype, np.random.default_rng(3))
-    xm = Tensor(x.copy(), requires_grad=True, device=device)
-    ours = getattr(nn, name)(**kwargs)(xm, Tensor(target, device=device))
+    xm = minigrad.tensor(x.copy(), requires_grad=True, device=device)
+    ours = getattr(nn, name)(**kwargs)(xm, minigrad.tensor(target, device=device))
     g = np.random.default_rng(4).uniform(0.5, 1.5, ours.shape).astype(dtype)
     key = f"loss/{name}-{sorted(kwargs.items())}/{np.dtype(dtype).name}"
     theirs = torch_reference(key, lambda torch: _torch_loss(torch, name, kwargs, x, target, g))
     tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-6)
     assert ours.shape == theirs["loss"].shape
     np.testing.assert_allclose(ours.detach().numpy(), theirs["loss"], **tol)
-    ours.backward(Tensor(g, device=device))
+    ours.backward(minigrad.tensor(g, device=device))
     np.testing.assert_allclose(xm.grad.numpy(), theirs["x.grad"], **tol)
 
 
 def test_loss_gradcheck_and_bad_reduction():
-    x = Tensor(np.random.default_rng(5).standard_normal((3, 4)), requires_grad=True)
-    y = Tensor(np.array([0, 3, 1], np.int64))
+    x = minigrad.tensor(np.random.default_rng(5).standard_normal((3, 4)), requires_grad=True)
+    y = minigrad.tensor(np.array([0, 3, 1], np.int64))
     assert gradcheck(lambda inp: nn.CrossEntropyLoss(label_smoothing=0.1)(inp, y), [x])
-    target = Tensor(np.random.default_rng(6).uniform(0, 1, (3, 4)))
+    target = minigrad.tensor(np.random.default_rng(6).uniform(0, 1, (3, 4)))
     assert gradcheck(lambda inp: nn.BCEWithLogitsLoss()(inp, target), [x])
     with pytest.raises(ValueError, match="reduction"):
         nn.MSELoss(reduction="avg")
@@ -470,10 +469,10 @@ def test_calculate_gain_and_fans_match_torch():
         "calculate_gain", lambda torch: {"gains": np.array([torch.nn.init.calculate_gain(*args) for args in cases])}
     )
     assert [init.calculate_gain(*args) for args in cases] == pytest.approx(theirs["gains"].tolist())
-    w = Tensor(np.zeros((6, 4, 3, 2), np.float32))
+    w = minigrad.tensor(np.zeros((6, 4, 3, 2), np.float32))
     assert init._calculate_fan_in_and_fan_out(w) == (24, 36)
     with pytest.raises(ValueError, match="fewer than 2 dimensions"):
-        init.xavier_uniform_(Tensor(np.zeros(5, np.float32)))
+        init.xavier_uniform_(minigrad.tensor(np.zeros(5, np.float32)))
     with pytest.raises(ValueError, match="unsupported nonlinearity"):
         init.calculate_gain("swish")
 
@@ -508,7 +507,7 @@ def test_default_init_bounds_and_seeding():
 )
 def test_init_distributions(fill, expected_std):
     manual_seed(3)
-    t = nn.Parameter(Tensor(np.zeros((300, 200), np.float32)))
+    t = nn.Parameter(minigrad.tensor(np.zeros((300, 200), np.float32)))
     assert fill(t) is t
     assert abs(t.detach().numpy().std() - expected_std) < 0.03 * expected_std
     init.constant_(t, 0.25)

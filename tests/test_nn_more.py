@@ -14,7 +14,6 @@ import minigrad
 import minigrad.nn.functional as F
 from minigrad import nn
 from minigrad.autograd import gradcheck
-from minigrad.tensor import Tensor
 
 torch_reference = TorchReference(__name__)
 
@@ -138,18 +137,18 @@ def _torch_functional(torch, label):
 @pytest.mark.parametrize("label", sorted(FUNCTIONAL_CASES))
 def test_functional_matches_torch(label, device):
     theirs = torch_reference(f"functional/{label}", lambda torch: _torch_functional(torch, label))
-    args = [Tensor(a, requires_grad=True, device=device) for a in _arguments(label)]
+    args = [minigrad.tensor(a, requires_grad=True, device=device) for a in _arguments(label)]
     y = FUNCTIONAL_CASES[label][0](F, *args)
     assert y.shape == theirs["y"].shape and y.dtype == theirs["y"].dtype
     np.testing.assert_allclose(y.detach().numpy(), theirs["y"], **TOL)
-    y.backward(Tensor(_output_grad(y.shape), device=device))
+    y.backward(minigrad.tensor(_output_grad(y.shape), device=device))
     for i, a in enumerate(args):
         np.testing.assert_allclose(a.grad.numpy(), theirs[f"grad{i}"], **TOL, err_msg=f"gradient {i}")
 
 
 @pytest.mark.parametrize("label", sorted(FUNCTIONAL_CASES))
 def test_functional_gradcheck_float64(label, device):
-    args = [Tensor(a, requires_grad=True, device=device) for a in _arguments(label)]
+    args = [minigrad.tensor(a, requires_grad=True, device=device) for a in _arguments(label)]
     assert gradcheck(lambda *ts: FUNCTIONAL_CASES[label][0](F, *ts), args)
 
 
@@ -172,13 +171,13 @@ def test_kl_div_zero_target_and_float32_elu_match_torch():
         return {"kl": loss, "kl.grad": xt.grad, "elu": elu, "elu.grad": et.grad}
 
     theirs = torch_reference("kl_div_zero_target-elu_float32", compute)
-    xm, tm = Tensor(x, requires_grad=True), Tensor(t, requires_grad=True)
+    xm, tm = minigrad.tensor(x, requires_grad=True), minigrad.tensor(t, requires_grad=True)
     loss = F.kl_div(xm, tm, reduction="batchmean")
     loss.backward()
     np.testing.assert_allclose(loss.item(), theirs["kl"], **TOL)
     np.testing.assert_allclose(xm.grad.numpy(), theirs["kl.grad"], **TOL)
     assert np.isfinite(tm.grad.numpy()).all()
-    em = Tensor(tiny, requires_grad=True)
+    em = minigrad.tensor(tiny, requires_grad=True)
     elu = F.elu(em)
     elu.sum().backward()
     assert elu.dtype == minigrad.float32
@@ -187,7 +186,7 @@ def test_kl_div_zero_target_and_float32_elu_match_torch():
 
 
 def test_elu_of_large_inputs_has_finite_gradients():
-    x = Tensor(np.array([-800.0, -1.0, 0.0, 1.0, 800.0]), requires_grad=True)
+    x = minigrad.tensor(np.array([-800.0, -1.0, 0.0, 1.0, 800.0]), requires_grad=True)
     y = F.elu(x, alpha=2.0)
     y.sum().backward()
     np.testing.assert_allclose(y.detach().numpy(), [-2.0, 2 * np.expm1(-1.0), 0.0, 1.0, 800.0], rtol=1e-15)
@@ -274,10 +273,10 @@ def test_module_matches_torch(label, device):
     assert list(ours.state_dict()) == theirs["state_dict"].tolist()
     ours.load_state_dict({k[len("state/") :]: v for k, v in theirs.items() if k.startswith("state/")})
     ours.to(device)
-    inputs = [Tensor(x, requires_grad=True, device=device) for x in _module_inputs(label)]
+    inputs = [minigrad.tensor(x, requires_grad=True, device=device) for x in _module_inputs(label)]
     y = ours(*inputs)
     np.testing.assert_allclose(y.detach().numpy(), theirs["y"], **TOL)
-    y.backward(Tensor(_output_grad(y.shape), device=device))
+    y.backward(minigrad.tensor(_output_grad(y.shape), device=device))
     for i, x in enumerate(inputs):
         np.testing.assert_allclose(x.grad.numpy(), theirs[f"grad/input{i}"], **TOL)
     names = sorted(n for n, _ in ours.named_parameters())  # the recording keeps results sorted by name
@@ -346,17 +345,17 @@ def test_module_gradcheck_float64(label):
     module = MODULE_CASES[label][0](nn).double()
     state = _module_state(label, [(k, tuple(v.shape)) for k, v in module.state_dict().items()])
     module.load_state_dict(state)
-    (x,) = [Tensor(a, requires_grad=True) for a in _module_inputs(label)]
+    (x,) = [minigrad.tensor(a, requires_grad=True) for a in _module_inputs(label)]
     assert gradcheck(lambda inp, *params: module(inp), [x, *module.parameters()])
 
 
 def test_loss_modules_take_targets_gradient():
     rng = np.random.default_rng(5)
-    x, t = (Tensor(rng.standard_normal((3, 4)), requires_grad=True) for _ in range(2))
+    x, t = (minigrad.tensor(rng.standard_normal((3, 4)), requires_grad=True) for _ in range(2))
     for loss in (nn.L1Loss(), nn.SmoothL1Loss(beta=0.3), nn.HuberLoss(delta=0.3)):
         assert gradcheck(loss, [x, t])
-    logp = Tensor(np.log(_probabilities(3, 4)(rng)), requires_grad=True)
-    p = Tensor(_probabilities(3, 4)(rng), requires_grad=True)
+    logp = minigrad.tensor(np.log(_probabilities(3, 4)(rng)), requires_grad=True)
+    p = minigrad.tensor(_probabilities(3, 4)(rng), requires_grad=True)
     assert gradcheck(lambda a, b: nn.KLDivLoss(reduction="batchmean")(a, b), [logp, p])
 
 

@@ -54,7 +54,7 @@ def _problem(dtype, steps, seed=0):
 def _minigrad_run(opt, params, grads):
     for step_grads in grads:
         for p, g in zip(params, step_grads, strict=True):
-            p.grad = Tensor(g.copy())
+            p.grad = minigrad.tensor(g.copy())
         opt.step()
 
 
@@ -78,7 +78,7 @@ def _torch_params_after(torch, make_opt, inits, grads):
 @pytest.mark.parametrize(("name", "kwargs"), OPTIMIZER_CASES, ids=CASE_IDS)
 def test_steps_match_torch(name, kwargs, dtype):
     inits, grads = _problem(dtype, steps=6)
-    params = [Parameter(Tensor(a.copy())) for a in inits]
+    params = [Parameter(minigrad.tensor(a.copy())) for a in inits]
     _minigrad_run(getattr(optim, name)(params, **kwargs), params, grads)
     expected = torch_reference(
         f"steps/{name}-{sorted(kwargs.items())}/{np.dtype(dtype).name}",
@@ -92,7 +92,7 @@ def test_steps_match_torch(name, kwargs, dtype):
 
 def test_param_groups_with_own_hyperparameters_match_torch():
     inits, grads = _problem(np.float64, steps=4, seed=1)
-    params = [Parameter(Tensor(a.copy())) for a in inits]
+    params = [Parameter(minigrad.tensor(a.copy())) for a in inits]
     opt = optim.SGD(
         [{"params": params[:2]}, {"params": params[2:], "lr": 0.5, "nesterov": True}],
         lr=0.1,
@@ -114,9 +114,9 @@ def test_param_groups_with_own_hyperparameters_match_torch():
 
 
 def test_parameters_without_grad_are_skipped_and_closure_is_returned():
-    a, b = Parameter(Tensor(np.ones(3))), Parameter(Tensor(np.ones(3)))
+    a, b = Parameter(minigrad.tensor(np.ones(3))), Parameter(minigrad.tensor(np.ones(3)))
     opt = optim.Adam([a, b], lr=0.1)
-    a.grad = Tensor(np.full(3, 2.0))
+    a.grad = minigrad.tensor(np.full(3, 2.0))
     assert opt.step(lambda: 42.0) == 42.0
     assert np.all(a.detach().numpy() < 1.0)
     np.testing.assert_array_equal(b.detach().numpy(), np.ones(3))
@@ -124,9 +124,9 @@ def test_parameters_without_grad_are_skipped_and_closure_is_returned():
 
 
 def test_zero_grad_and_bad_arguments():
-    a = Parameter(Tensor(np.ones(2)))
+    a = Parameter(minigrad.tensor(np.ones(2)))
     opt = optim.SGD([a], lr=0.1)
-    a.grad = Tensor(np.ones(2))
+    a.grad = minigrad.tensor(np.ones(2))
     opt.zero_grad(set_to_none=False)
     np.testing.assert_array_equal(a.grad.numpy(), np.zeros(2))
     opt.zero_grad()
@@ -141,7 +141,7 @@ def test_zero_grad_and_bad_arguments():
         optim.SGD([a], lr=0.1, nesterov=True)
     with pytest.raises(ValueError, match="invalid learning rate"):
         optim.Adam([a], lr=-1.0)
-    leaf = Tensor(np.ones(2), requires_grad=True)
+    leaf = minigrad.tensor(np.ones(2), requires_grad=True)
     with pytest.raises(ValueError, match="non-leaf"):
         optim.SGD([leaf * 2], lr=0.1)
 
@@ -154,13 +154,13 @@ def test_frozen_parameters_are_accepted_and_left_alone_until_unfrozen():
     opt = optim.SGD(layer.parameters(), lr=0.1, momentum=0.9)
     for _ in range(2):
         opt.zero_grad()
-        layer(Tensor(np.ones((4, 3), np.float32))).sum().backward()
+        layer(minigrad.tensor(np.ones((4, 3), np.float32))).sum().backward()
         opt.step()
     np.testing.assert_array_equal(layer.weight.numpy(), frozen)
     assert layer.bias.grad is not None and len(opt.state_dict()["state"]) == 1
     layer.weight.requires_grad_(True)
     opt.zero_grad()
-    layer(Tensor(np.ones((4, 3), np.float32))).sum().backward()
+    layer(minigrad.tensor(np.ones((4, 3), np.float32))).sum().backward()
     opt.step()
     assert not np.array_equal(layer.weight.detach().numpy(), frozen)
 
@@ -181,7 +181,7 @@ def _torch_state_dict(torch, name, kwargs, inits, grads):
 )
 def test_state_dict_layout_matches_torch(name, kwargs):
     inits, grads = _problem(np.float64, steps=2)
-    params = [Parameter(Tensor(a.copy())) for a in inits]
+    params = [Parameter(minigrad.tensor(a.copy())) for a in inits]
     opt = getattr(optim, name)(params, **kwargs)
     _minigrad_run(opt, params, grads)
     theirs = torch_reference(
@@ -206,10 +206,10 @@ def _plain(value):
 @pytest.mark.parametrize(("name", "kwargs"), OPTIMIZER_CASES[1::3], ids=CASE_IDS[1::3])
 def test_resume_from_saved_checkpoint_is_exact(tmp_path, name, kwargs):
     inits, grads = _problem(np.float32, steps=6, seed=2)
-    straight = [Parameter(Tensor(a.copy())) for a in inits]
+    straight = [Parameter(minigrad.tensor(a.copy())) for a in inits]
     _minigrad_run(getattr(optim, name)(straight, **kwargs), straight, grads)
 
-    params = [Parameter(Tensor(a.copy())) for a in inits]
+    params = [Parameter(minigrad.tensor(a.copy())) for a in inits]
     opt = getattr(optim, name)(params, **kwargs)
     _minigrad_run(opt, params, grads[:3])
     path = tmp_path / "ckpt.safetensors"
@@ -224,9 +224,9 @@ def test_resume_from_saved_checkpoint_is_exact(tmp_path, name, kwargs):
 
 
 def test_load_state_dict_copies_and_checks_layout():
-    a, b = Parameter(Tensor(np.ones(2))), Parameter(Tensor(np.ones(3)))
+    a, b = Parameter(minigrad.tensor(np.ones(2))), Parameter(minigrad.tensor(np.ones(3)))
     opt = optim.SGD([a, b], lr=0.1, momentum=0.9)
-    a.grad, b.grad = Tensor(np.ones(2)), Tensor(np.ones(3))
+    a.grad, b.grad = minigrad.tensor(np.ones(2)), minigrad.tensor(np.ones(3))
     opt.step()
     saved = opt.state_dict()
     other = optim.SGD([a, b], lr=0.5, momentum=0.9)
@@ -242,7 +242,7 @@ def test_load_state_dict_copies_and_checks_layout():
     with pytest.raises(ValueError, match=r"state 0 'momentum_buffer': a float64 tensor of shape \(3,\), "
                        r"the parameter is float64 \(2,\)"):
         other.load_state_dict(swapped)
-    ints = {**saved, "state": {0: {"momentum_buffer": Tensor(np.ones(2, np.int64))}}}
+    ints = {**saved, "state": {0: {"momentum_buffer": minigrad.tensor(np.ones(2, np.int64))}}}
     with pytest.raises(ValueError, match="int64 tensor"):
         other.load_state_dict(ints)
 
@@ -281,8 +281,8 @@ def test_scheduler_lr_sequence_matches_torch(name, kwargs):
     ours = _lr_sequence(
         lambda: optim.SGD(
             [
-                {"params": [Parameter(Tensor(np.ones(1)))]},
-                {"params": [Parameter(Tensor(np.ones(1)))], "lr": 0.05},
+                {"params": [Parameter(minigrad.tensor(np.ones(1)))]},
+                {"params": [Parameter(minigrad.tensor(np.ones(1)))], "lr": 0.05},
             ],
             lr=0.1,
         ),
@@ -350,8 +350,8 @@ def test_reduce_lr_on_plateau_matches_torch(kwargs):
     ours = _lr_sequence(
         lambda: optim.SGD(
             [
-                {"params": [Parameter(Tensor(np.ones(1)))]},
-                {"params": [Parameter(Tensor(np.ones(1)))], "lr": 0.5},
+                {"params": [Parameter(minigrad.tensor(np.ones(1)))]},
+                {"params": [Parameter(minigrad.tensor(np.ones(1)))], "lr": 0.5},
             ],
             lr=0.1,
         ),
@@ -382,7 +382,7 @@ def test_reduce_lr_on_plateau_matches_torch(kwargs):
 
 def test_scheduler_state_dict_resume(tmp_path):
     def make():
-        opt = optim.SGD([Parameter(Tensor(np.ones(1)))], lr=0.1)
+        opt = optim.SGD([Parameter(minigrad.tensor(np.ones(1)))], lr=0.1)
         return opt, lr_scheduler.CosineAnnealingLR(opt, T_max=6, eta_min=0.001)
 
     opt, sched = make()
@@ -414,7 +414,7 @@ def test_scheduler_state_dict_resume(tmp_path):
 
 
 def test_scheduler_bad_arguments():
-    opt = optim.SGD([Parameter(Tensor(np.ones(1)))], lr=0.1)
+    opt = optim.SGD([Parameter(minigrad.tensor(np.ones(1)))], lr=0.1)
     with pytest.raises(TypeError, match="not an Optimizer"):
         lr_scheduler.StepLR(object(), step_size=2)
     with pytest.raises(ValueError, match="factor"):
@@ -423,7 +423,7 @@ def test_scheduler_bad_arguments():
         lr_scheduler.ReduceLROnPlateau(opt, mode="up")
     with pytest.raises(KeyError, match="initial_lr"):
         lr_scheduler.StepLR(
-            optim.SGD([Parameter(Tensor(np.ones(1)))], lr=0.1), step_size=2, last_epoch=3
+            optim.SGD([Parameter(minigrad.tensor(np.ones(1)))], lr=0.1), step_size=2, last_epoch=3
         )
 
 
@@ -450,7 +450,7 @@ def _fixed_batch(seed, shape, classes=3, n=12):
 def _overfit(model, x, y, name, kwargs, steps):
     opt = getattr(optim, name)(model.parameters(), **kwargs)
     loss_fn = nn.CrossEntropyLoss()
-    xs, ys = Tensor(x), Tensor(y)
+    xs, ys = minigrad.tensor(x), minigrad.tensor(y)
     first = None
     for _ in range(steps):
         opt.zero_grad()

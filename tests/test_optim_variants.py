@@ -108,7 +108,7 @@ class MinigradRun:
     def __init__(self, name: str, kwargs: dict, groups: list | None, problem: Problem, device: str,
                  start: list[np.ndarray] | None = None) -> None:
         def tensor(a: np.ndarray) -> Tensor:
-            return Tensor(a.copy(), device=device)
+            return minigrad.tensor(a.copy(), device=device)
 
         self.params = [Parameter(tensor(a)) for a in (start or problem.inits)]
         self.frozen = Parameter(tensor(problem.frozen))
@@ -128,7 +128,7 @@ class MinigradRun:
         return _neutral(self.opt.state_dict())
 
     def load_state_dict(self, state_dict: dict) -> None:
-        state = {i: {k: Tensor(v) if isinstance(v, np.ndarray) else v for k, v in s.items()}
+        state = {i: {k: minigrad.tensor(v) if isinstance(v, np.ndarray) else v for k, v in s.items()}
                  for i, s in state_dict["state"].items()}
         self.opt.load_state_dict({**state_dict, "state": state})
 
@@ -410,11 +410,11 @@ def test_bad_arguments_raise_as_torch(name):
     cases = BAD_ARGUMENTS + ([dict(momentum_decay=-1e-3)] if name == "NAdam" else [])
     for kwargs in cases:
         with pytest.raises(ValueError, match="invalid"):
-            getattr(optim, name)([Parameter(Tensor(np.ones(2)))], **kwargs)
+            getattr(optim, name)([Parameter(minigrad.tensor(np.ones(2)))], **kwargs)
         if torch is not None:
             with pytest.raises(ValueError):
                 getattr(torch.optim, name)([torch.nn.Parameter(torch.ones(2))], **kwargs)
     edges = dict(lr=0.0, betas=(0.0, 0.0), eps=0.0, weight_decay=0.0)  # the ends of the ranges are valid
-    getattr(optim, name)([Parameter(Tensor(np.ones(2)))], **edges)
+    getattr(optim, name)([Parameter(minigrad.tensor(np.ones(2)))], **edges)
     if torch is not None:
         getattr(torch.optim, name)([torch.nn.Parameter(torch.ones(2))], **edges)

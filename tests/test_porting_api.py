@@ -252,6 +252,94 @@ def test_legacy_constructors(name, dtype):
         assert tuple(theirs((2, 3)).shape) == (2,) and tuple(theirs(torch.Size([2, 3])).shape) == (2, 3)
 
 
+TENSOR_CONSTRUCTOR_CASES = {
+    "ints list": ([1, 2, 3],),
+    "nested": ([[1, 2], [3, 4.5]],),
+    "bools": ([True, False],),
+    "tuple is data": ((2, 3),),
+    "int64 array": (np.arange(4),),
+    "float64 array": (np.linspace(0, 1, 3),),
+    "uint8 array": (np.array([0, 255], np.uint8),),
+    "0-d array": (np.array(2.5),),
+    "empty list": ([],),
+}
+
+
+@pytest.mark.parametrize("label", sorted(TENSOR_CONSTRUCTOR_CASES))
+def test_tensor_constructor_takes_data_as_the_default_float_dtype(label, device):
+    # torch.Tensor(data) is the legacy FloatTensor constructor: any data becomes float32
+    data = TENSOR_CONSTRUCTOR_CASES[label][0]
+    t = minigrad.Tensor(data, device=device)
+    expected = np.asarray(data, dtype=np.float64).astype(np.float32)
+    assert t.dtype == minigrad.float32 and t.shape == expected.shape and t.device == device
+    np.testing.assert_array_equal(t.numpy(), expected)
+    if torch is not None:
+        theirs = torch.Tensor(data)
+        assert theirs.dtype == torch.float32 and tuple(theirs.shape) == t.shape
+        np.testing.assert_array_equal(theirs.numpy(), t.numpy())
+    minigrad.set_default_dtype(minigrad.float64)
+    try:
+        assert minigrad.Tensor(data).dtype == minigrad.float64
+    finally:
+        minigrad.set_default_dtype(minigrad.float32)
+
+
+@pytest.mark.parametrize("sizes", [(2, 3), (4,), (0, 2), (minigrad.Size([2, 1, 3]),), (np.int64(2), 2), ()])
+def test_tensor_constructor_takes_sizes(sizes, device):
+    t = minigrad.Tensor(*sizes, device=device)
+    shape = tuple(sizes[0]) if sizes and isinstance(sizes[0], minigrad.Size) else tuple(int(n) for n in sizes) or (0,)
+    assert t.shape == shape and t.dtype == minigrad.float32 and t.device == device
+    if torch is not None:
+        theirs = torch.Tensor(*(torch.Size(s) if isinstance(s, minigrad.Size) else s for s in sizes))
+        assert tuple(theirs.shape) == shape and theirs.dtype == torch.float32
+    leaf = minigrad.Tensor(*sizes, requires_grad=True)
+    assert leaf.requires_grad and leaf.is_leaf
+
+
+def test_tensor_constructor_shares_a_tensor_or_default_dtype_array():
+    a = np.zeros(3, np.float32)
+    t = minigrad.Tensor(a)
+    a[0] = 5  # as torch.Tensor(ndarray) of the default dtype: the same memory
+    assert t[0].item() == 5
+    d = minigrad.tensor([1, 2], dtype=minigrad.float64)
+    alias = minigrad.Tensor(d)  # a Tensor is shared and keeps its dtype, as PyTorch
+    d.add_(1)
+    assert alias.dtype == minigrad.float64 and alias.tolist() == [2.0, 3.0]
+    ints = minigrad.Tensor(minigrad.tensor([1, 2]))
+    assert ints.dtype == minigrad.int64
+    other = np.arange(3)
+    converted = minigrad.Tensor(other)
+    other[0] = 7  # a conversion is a copy
+    assert converted.tolist() == [0.0, 1.0, 2.0]
+    if torch is not None:
+        assert torch.Tensor(torch.tensor([1, 2])).dtype == torch.int64
+
+
+@pytest.mark.parametrize("args, error", [
+    ((2.5,), TypeError),      # PyTorch: data must be a sequence (got float)
+    ((True,), TypeError),
+    (("abc",), TypeError),
+    ((2, "a"), TypeError),
+    (([1, 2], 3), TypeError),
+    ((2, 3.0), TypeError),
+    ((-1,), RuntimeError),    # PyTorch: negative dimension
+    ((2, -3), RuntimeError),
+])
+def test_tensor_constructor_rejects_bad_arguments(args, error):
+    with pytest.raises(error):
+        minigrad.Tensor(*args)
+    if torch is not None:
+        with pytest.raises((TypeError, RuntimeError)):
+            torch.Tensor(*args)
+
+
+def test_parameter_keeps_dtype_and_defaults_to_empty():
+    p = nn.Parameter(minigrad.tensor([1.0, 2.0], dtype=minigrad.float64))
+    assert p.dtype == minigrad.float64 and p.requires_grad
+    assert nn.Parameter().shape == (0,) and nn.Parameter().requires_grad
+    assert nn.Parameter(minigrad.Tensor(2, 3)).shape == (2, 3)
+
+
 def test_size_and_empty_like():
     s = minigrad.Size([2, 3, 4])
     assert s == (2, 3, 4) and minigrad.ones(2, 3, 4).shape == s and s.numel() == 24 and minigrad.Size().numel() == 1

@@ -15,7 +15,6 @@ from minigrad.data import DataLoader, Dataset, IterableDataset
 from minigrad.nn import Parameter, init
 from minigrad.optim import lr_scheduler
 from minigrad.serialization import load, save
-from minigrad.tensor import Tensor
 
 try:
     import torch
@@ -34,7 +33,7 @@ STEPS = 50
 def _optimizer(lib, kind: str = "sgd"):
     """Two param groups (lr 0.1 and 0.05) of minigrad ("mg") or torch ("torch")."""
     if lib == "mg":
-        params, make = (lambda: [Parameter(Tensor(np.ones(1)))]), optim
+        params, make = (lambda: [Parameter(minigrad.tensor(np.ones(1)))]), optim
     else:
         params, make = (lambda: [torch.nn.Parameter(torch.ones(1))]), torch.optim
     groups = [{"params": params()}, {"params": params(), "lr": BASE_LRS[1]}]
@@ -356,14 +355,14 @@ def test_scheduler_bad_types_and_epochs():
 @pytest.mark.parametrize("gain", [1, 2.5])
 def test_orthogonal(shape, gain):
     minigrad.manual_seed(0)
-    weight = Parameter(Tensor(np.zeros(shape, dtype=np.float32)))
+    weight = Parameter(minigrad.tensor(np.zeros(shape, dtype=np.float32)))
     assert init.orthogonal_(weight, gain=gain) is weight
     assert weight.shape == shape and weight.dtype == np.float32 and weight.is_leaf
     flat = weight.detach().numpy().astype(np.float64).reshape(shape[0], -1)
     gram = flat.T @ flat if flat.shape[0] >= flat.shape[1] else flat @ flat.T
     np.testing.assert_allclose(gram, gain**2 * np.eye(len(gram)), atol=1e-5 * gain**2)
     minigrad.manual_seed(0)
-    again = init.orthogonal_(Tensor(np.zeros(shape, dtype=np.float32)), gain=gain)
+    again = init.orthogonal_(minigrad.tensor(np.zeros(shape, dtype=np.float32)), gain=gain)
     np.testing.assert_array_equal(again.numpy(), weight.detach().numpy())
     if torch is not None:  # PyTorch's (different random) matrix has the same property
         theirs = torch.nn.init.orthogonal_(torch.empty(shape, dtype=torch.float64), gain=gain).reshape(shape[0], -1)
@@ -372,15 +371,15 @@ def test_orthogonal(shape, gain):
 
 
 def test_orthogonal_generator_and_empty():
-    a = init.orthogonal_(Tensor(np.zeros((4, 3))), generator=minigrad.Generator().manual_seed(5))
-    b = init.orthogonal_(Tensor(np.zeros((4, 3))), generator=minigrad.Generator().manual_seed(5))
+    a = init.orthogonal_(minigrad.tensor(np.zeros((4, 3))), generator=minigrad.Generator().manual_seed(5))
+    b = init.orthogonal_(minigrad.tensor(np.zeros((4, 3))), generator=minigrad.Generator().manual_seed(5))
     np.testing.assert_array_equal(a.numpy(), b.numpy())
-    assert init.orthogonal_(Tensor(np.zeros((0, 3)))).shape == (0, 3)
+    assert init.orthogonal_(minigrad.tensor(np.zeros((0, 3)))).shape == (0, 3)
 
 
 @pytest.mark.parametrize("shape", [(3, 5), (5, 3), (4, 4), (1, 1)])
 def test_eye(shape):
-    weight = Parameter(Tensor(np.full(shape, 7.0, dtype=np.float32)))
+    weight = Parameter(minigrad.tensor(np.full(shape, 7.0, dtype=np.float32)))
     assert init.eye_(weight) is weight and weight.is_leaf
     np.testing.assert_array_equal(weight.detach().numpy(), np.eye(*shape, dtype=np.float32))
     if torch is not None:
@@ -403,7 +402,7 @@ def _dirac_expected(shape, groups):
      ((6, 3, 1, 2), 3)],
 )
 def test_dirac(shape, groups):
-    weight = Parameter(Tensor(np.full(shape, 3.0, dtype=np.float32)))
+    weight = Parameter(minigrad.tensor(np.full(shape, 3.0, dtype=np.float32)))
     assert init.dirac_(weight, groups=groups) is weight and weight.is_leaf
     np.testing.assert_array_equal(weight.detach().numpy(), _dirac_expected(shape, groups))
     if torch is not None:
@@ -412,7 +411,7 @@ def test_dirac(shape, groups):
 
 
 def test_dirac_conv_is_identity():
-    x = Tensor(np.random.default_rng(0).standard_normal((2, 3, 6, 6)).astype(np.float32))
+    x = minigrad.tensor(np.random.default_rng(0).standard_normal((2, 3, 6, 6)).astype(np.float32))
     conv = minigrad.nn.Conv2d(3, 3, 3, padding=1, bias=False)
     init.dirac_(conv.weight)
     np.testing.assert_allclose(conv(x).detach().numpy(), x.numpy(), atol=1e-6)
@@ -421,7 +420,7 @@ def test_dirac_conv_is_identity():
 @pytest.mark.parametrize(("shape", "sparsity"), [((10, 7), 0.3), ((10, 7), 0.25), ((9, 4), 0.0), ((5, 3), 1.0)])
 def test_sparse_zeros_per_column(shape, sparsity):
     minigrad.manual_seed(1)
-    weight = Parameter(Tensor(np.zeros(shape, dtype=np.float32)))
+    weight = Parameter(minigrad.tensor(np.zeros(shape, dtype=np.float32)))
     assert init.sparse_(weight, sparsity) is weight and weight.is_leaf
     zeros = (weight.detach().numpy() == 0).sum(axis=0)
     assert (zeros == math.ceil(sparsity * shape[0])).all()
@@ -432,10 +431,10 @@ def test_sparse_zeros_per_column(shape, sparsity):
 
 def test_sparse_std_and_seed():
     minigrad.manual_seed(2)
-    values = init.sparse_(Tensor(np.zeros((200, 50))), 0.1, std=0.5).numpy()
+    values = init.sparse_(minigrad.tensor(np.zeros((200, 50))), 0.1, std=0.5).numpy()
     assert np.std(values[values != 0]) == pytest.approx(0.5, rel=0.05)
     minigrad.manual_seed(2)
-    np.testing.assert_array_equal(init.sparse_(Tensor(np.zeros((200, 50))), 0.1, std=0.5).numpy(), values)
+    np.testing.assert_array_equal(init.sparse_(minigrad.tensor(np.zeros((200, 50))), 0.1, std=0.5).numpy(), values)
 
 
 def test_init_bad_inputs():
@@ -451,12 +450,12 @@ def test_init_bad_inputs():
     ]
     for fn, shape, kwargs in cases:
         with pytest.raises(ValueError, match="supported|divisible"):
-            fn(Tensor(np.zeros(shape)), **kwargs)
+            fn(minigrad.tensor(np.zeros(shape)), **kwargs)
         if torch is not None:
             with pytest.raises(ValueError):
                 getattr(torch.nn.init, fn.__name__)(torch.zeros(shape), **kwargs)
     with pytest.raises(ValueError, match="sparsity"):
-        init.sparse_(Tensor(np.zeros((3, 3))), 1.5)
+        init.sparse_(minigrad.tensor(np.zeros((3, 3))), 1.5)
 
 
 # ---- IterableDataset ----

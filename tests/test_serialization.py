@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import safetensors.numpy
 
+import minigrad
 from minigrad import nn
 from minigrad.serialization import CheckpointError, load, load_metadata, save
 from minigrad.tensor import Tensor
@@ -20,9 +21,9 @@ def _np(t):
 def _sample_state():
     rng = np.random.default_rng(0)
     return {
-        "conv.weight": Tensor(rng.standard_normal((2, 1, 3, 3)).astype(np.float32)),
-        "fc.bias": Tensor(rng.standard_normal(5)),  # float64
-        "bn.num_batches_tracked": Tensor(np.array(7, dtype=np.int64)),  # 0-d
+        "conv.weight": minigrad.tensor(rng.standard_normal((2, 1, 3, 3)).astype(np.float32)),
+        "fc.bias": minigrad.tensor(rng.standard_normal(5)),  # float64
+        "bn.num_batches_tracked": minigrad.tensor(np.array(7, dtype=np.int64)),  # 0-d
     }
 
 
@@ -41,7 +42,7 @@ def test_flat_roundtrip_keeps_names_dtypes_shapes_values(tmp_path):
 
 def test_loaded_tensors_are_writable_copies(tmp_path):
     path = tmp_path / "m.safetensors"
-    save({"w": Tensor(np.ones(3, np.float32))}, path)
+    save({"w": minigrad.tensor(np.ones(3, np.float32))}, path)
     got = load(path)["w"]
     got.data[0] = 5.0  # not a read-only view of the file buffer
     assert _np(load(path)["w"])[0] == 1.0
@@ -51,7 +52,7 @@ def test_nested_checkpoint_roundtrip(tmp_path):
     ckpt = {
         "model": _sample_state(),
         "optimizer": {
-            "state": {0: {"step": 3, "exp_avg": Tensor(np.arange(4.0))}, 1: {"step": 3}},
+            "state": {0: {"step": 3, "exp_avg": minigrad.tensor(np.arange(4.0))}, 1: {"step": 3}},
             "param_groups": [
                 {"lr": 0.1, "betas": (0.9, 0.999), "params": [0, 1], "amsgrad": False}
             ],
@@ -111,7 +112,7 @@ def test_unsupported_values_rejected(tmp_path):
 
 def _write_original(tmp_path):
     path = tmp_path / "model.safetensors"
-    save({"w": Tensor(np.full(4, 1.0, np.float32))}, path)
+    save({"w": minigrad.tensor(np.full(4, 1.0, np.float32))}, path)
     return path, path.read_bytes()
 
 
@@ -125,7 +126,7 @@ def test_failed_save_leaves_previous_file_and_no_temp(tmp_path, monkeypatch, fai
     module, name = failing.split(".")
     monkeypatch.setattr(os, name, boom)
     with pytest.raises(OSError, match="simulated crash"):
-        save({"w": Tensor(np.full(4, 2.0, np.float32))}, path)
+        save({"w": minigrad.tensor(np.full(4, 2.0, np.float32))}, path)
     monkeypatch.undo()
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == [path.name]
@@ -155,7 +156,7 @@ def test_failed_write_midway_leaves_previous_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "fdopen", lambda fd, mode: HalfWriter(real_fdopen(fd, mode)))
     with pytest.raises(OSError, match="disk full"):
-        save({"w": Tensor(np.full(4, 2.0, np.float32))}, path)
+        save({"w": minigrad.tensor(np.full(4, 2.0, np.float32))}, path)
     monkeypatch.undo()
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == [path.name]
@@ -256,7 +257,7 @@ def test_pt_names_get_pytorch_format(tmp_path):
 def test_pytorch_style_names_get_pytorch_format(tmp_path, name):
     # ported scripts name checkpoints after PyTorch's conventions (the ImageNet example's
     # checkpoint.pth.tar): torch.load must read what minigrad.save wrote under such a name
-    state = {"state_dict": {"w": Tensor(np.arange(6.0).reshape(2, 3))}, "epoch": 4}
+    state = {"state_dict": {"w": minigrad.tensor(np.arange(6.0).reshape(2, 3))}, "epoch": 4}
     save(state, tmp_path / name)
     assert (tmp_path / name).read_bytes()[:2] == b"PK"  # a zip archive, not safetensors
     back = load(tmp_path / name)
@@ -271,7 +272,7 @@ def test_pytorch_style_names_get_pytorch_format(tmp_path, name):
 
 
 def test_other_names_get_safetensors(tmp_path):
-    save({"w": Tensor(np.ones(2))}, tmp_path / "weights.mg")
+    save({"w": minigrad.tensor(np.ones(2))}, tmp_path / "weights.mg")
     assert safetensors.numpy.load_file(tmp_path / "weights.mg")["w"].tolist() == [1.0, 1.0]
 
 
@@ -329,7 +330,7 @@ def test_minigrad_checkpoint_loads_into_torch_lenet(tmp_path):
     model = _lenet_minigrad()
     x = np.random.default_rng(2).standard_normal((3, 1, 28, 28)).astype(np.float32)
     model.train()
-    model(Tensor(x))  # move BatchNorm's running stats off their initial values
+    model(minigrad.tensor(x))  # move BatchNorm's running stats off their initial values
     model.eval()
     path = tmp_path / "lenet.safetensors"
     save(model.state_dict(), path, metadata={"arch": "lenet5"})
@@ -339,7 +340,7 @@ def test_minigrad_checkpoint_loads_into_torch_lenet(tmp_path):
     reference.eval()
     with torch.no_grad():
         expected = reference(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(model(Tensor(x)).detach().numpy(), expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(model(minigrad.tensor(x)).detach().numpy(), expected, rtol=1e-4, atol=1e-5)
 
 
 def test_torch_checkpoint_loads_into_minigrad_lenet(tmp_path):
@@ -354,7 +355,7 @@ def test_torch_checkpoint_loads_into_minigrad_lenet(tmp_path):
     x = np.random.default_rng(3).standard_normal((2, 1, 28, 28)).astype(np.float32)
     with torch.no_grad():
         expected = reference(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(model(Tensor(x)).detach().numpy(), expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(model(minigrad.tensor(x)).detach().numpy(), expected, rtol=1e-4, atol=1e-5)
 
 
 def test_header_length_with_a_pickle_or_zip_first_byte_still_loads(tmp_path):
@@ -363,7 +364,7 @@ def test_header_length_with_a_pickle_or_zip_first_byte_still_loads(tmp_path):
     path = tmp_path / "model.safetensors"
     starts = set()
     for n in range(300):
-        save({"w": Tensor(np.arange(3.0))}, path, metadata={"note": "x" * n})
+        save({"w": minigrad.tensor(np.arange(3.0))}, path, metadata={"note": "x" * n})
         first = path.read_bytes()[:2]
         if first[:1] == b"\x80":
             starts.add("pickle")
@@ -378,7 +379,7 @@ def test_header_length_with_a_pickle_or_zip_first_byte_still_loads(tmp_path):
 def test_checkpoint_file_mode_follows_the_umask(tmp_path):
     old = os.umask(0o022)
     try:
-        save({"w": Tensor(np.ones(2))}, tmp_path / "a.safetensors")
+        save({"w": minigrad.tensor(np.ones(2))}, tmp_path / "a.safetensors")
     finally:
         os.umask(old)
     assert (tmp_path / "a.safetensors").stat().st_mode & 0o777 == 0o644
@@ -419,7 +420,7 @@ def test_header_length_whose_low_bytes_spell_pk_loads(tmp_path):
     path = tmp_path / "c.safetensors"
 
     def header_length(note: str) -> int:
-        save({"w": Tensor(np.ones(3, np.float32)), "note": note}, path)
+        save({"w": minigrad.tensor(np.ones(3, np.float32)), "note": note}, path)
         return int.from_bytes(path.read_bytes()[:8], "little")
 
     base = header_length("")

@@ -161,7 +161,7 @@ class ImageDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[Any, int]:
         index = range(len(self))[index]  # bounds check, negative indices
         images, labels = self.get_batch(np.array([index]))
-        image = Tensor(images[0]) if _makes_tensors(self.transform) else images[0]
+        image = Tensor._wrap(images[0]) if _makes_tensors(self.transform) else images[0]
         return image, (int(labels[0]) if self.target_transform is None else labels[0])
 
     def __repr__(self) -> str:

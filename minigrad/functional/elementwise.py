@@ -38,7 +38,7 @@ def _constant(value: Any, like: Tensor) -> Tensor:
         return Tensor._make(get_backend(like.device).full((), value, dtype), like.device)
     if like.device != "cpu":
         raise TypeError(f"cannot combine a {type(value).__name__} with a {like.device} tensor")
-    return Tensor(value)
+    return Tensor._wrap(value)
 
 
 def _operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
@@ -1030,7 +1030,7 @@ def result_type(tensor1: Any, tensor2: Any) -> np.dtype:
     torch.result_type: a tensor with dimensions outranks a 0-d tensor, which outranks a number,
     unless the lower one is of a higher kind (bool < int < float)."""
     if not isinstance(tensor1, Tensor) and not isinstance(tensor2, Tensor):
-        tensor1 = Tensor(tensor1)  # two numbers: the first as a 0-d tensor of its Python type's dtype
+        tensor1 = Tensor._wrap(tensor1)  # two numbers: the first as a 0-d tensor of its Python type's dtype
     return _operands(tensor1, tensor2)[0].dtype
 
 

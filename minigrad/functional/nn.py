@@ -986,7 +986,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(f"one_hot: labels must lie in [0, {num_classes - 1}], found {labels.min()}..{labels.max()}")
     out = (labels[..., None] == np.arange(num_classes)).astype(np.int64)
-    return Tensor(out, device=tensor.device)
+    return Tensor._wrap(out, device=tensor.device)
 
 
 _SQRT_HALF = math.sqrt(0.5)

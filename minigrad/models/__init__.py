@@ -116,4 +116,4 @@ def predict(model: Module, images: np.ndarray) -> Tensor:
     from minigrad.autograd import no_grad
 
     with no_grad():
-        return model(Tensor(model.info.prepare(images)))
+        return model(Tensor._wrap(model.info.prepare(images)))

@@ -137,7 +137,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     u = _random.generator().uniform(2 * cdf[0] - 1, 2 * cdf[1] - 1, tensor.shape)
     values = np.clip(mean + std * math.sqrt(2) * _erfinv(u), a, b)
     with no_grad():
-        return tensor.copy_(Tensor(values.astype(tensor.dtype)).to(tensor.device))
+        return tensor.copy_(Tensor._wrap(values.astype(tensor.dtype)).to(tensor.device))
 
 
 def _erfinv(y: np.ndarray) -> np.ndarray:

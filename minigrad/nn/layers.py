@@ -33,7 +33,7 @@ def _full(shape: tuple[int, ...], value: float, device: str | None, dtype: Any) 
     """A new tensor of value on device (default cpu) with dtype (default get_default_dtype())."""
     device = device or "cpu"
     data = get_backend(device).full(shape, value, np.dtype(dtype or get_default_dtype()))
-    return Tensor(data, device=device)
+    return Tensor._wrap(data, device=device)
 
 
 def _empty(shape: tuple[int, ...], device: str | None, dtype: Any) -> Parameter:

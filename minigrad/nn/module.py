@@ -404,7 +404,7 @@ class Module:
         with no_grad():
             for key, value in sources.items():
                 target = own[key]
-                source = value if isinstance(value, Tensor) else Tensor(np.asarray(value))
+                source = value if isinstance(value, Tensor) else Tensor._wrap(np.asarray(value))
                 target.copy_(source.detach().to(target.device))
         return IncompatibleKeys(missing, unexpected)
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from minigrad.tensor import Tensor
+from minigrad.backend import get_backend
+from minigrad.tensor import Tensor, get_default_dtype
 
 
 class Parameter(Tensor):
-    """A leaf Tensor with requires_grad=True by default; shares data with the tensor it wraps."""
+    """A leaf Tensor with requires_grad=True by default; shares data with the tensor it wraps and
+    keeps its dtype (an array is used as given). Parameter() is empty, as PyTorch's."""
 
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
-            raise TypeError("Parameter needs data (a Tensor or an array)")
-        super().__init__(data, requires_grad=requires_grad)  # a Tensor's array is shared
+            data = get_backend("cpu").full((0,), 0, get_default_dtype())
+        self._init(data, requires_grad, None)  # a Tensor's array is shared
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()

@@ -26,14 +26,14 @@ def clip_grad_norm_(
     max_norm; returns that norm before clipping. foreach is accepted for PyTorch compatibility."""
     grads = [p.grad for p in _params(parameters) if p.grad is not None]
     if not grads:
-        return Tensor(0.0)
+        return Tensor._wrap(0.0)
     norm_type = float(norm_type)
     with no_grad():
         norms = [g.norm(norm_type) for g in grads]
         if norm_type == math.inf:
-            total = norms[0] if len(norms) == 1 else Tensor(max(n.item() for n in norms))
+            total = norms[0] if len(norms) == 1 else Tensor._wrap(max(n.item() for n in norms))
         else:
-            total = sum((n.to(norms[0].device) ** norm_type for n in norms), Tensor(0.0, device=grads[0].device))
+            total = sum((n.to(norms[0].device) ** norm_type for n in norms), Tensor._wrap(0.0, device=grads[0].device))
             total = total ** (1.0 / norm_type)
         value = total.item()
         if error_if_nonfinite and not math.isfinite(value):

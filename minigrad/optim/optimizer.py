@@ -184,7 +184,7 @@ class Optimizer:
 def state_buffer(param: Tensor, value: float = 0.0) -> Tensor:
     """A new state tensor like param (shape, dtype, device) filled with value."""
     data = get_backend(param.device).full(tuple(param.shape), value, param.dtype)
-    return Tensor(data, device=param.device)
+    return Tensor._wrap(data, device=param.device)
 
 
 def check_adam_arguments(
@@ -206,7 +206,7 @@ def _state_value_like(param: Tensor, where: str, name: str, value: Any) -> Any:
     """A private copy of a saved state entry: tensors take param's dtype and device, and
     must have its shape and a floating-point dtype (ValueError naming the entry)."""
     if isinstance(value, np.ndarray):
-        value = Tensor(value)
+        value = Tensor._wrap(value)
     if not isinstance(value, Tensor):
         return copy.deepcopy(value)
     if name == "step":  # torch keeps the step count as a tensor
@@ -217,4 +217,4 @@ def _state_value_like(param: Tensor, where: str, name: str, value: Any) -> Any:
             f"the parameter is {param.dtype.name} {tuple(param.shape)}"
         )
     moved = value.detach().to(param.device, param.dtype)
-    return Tensor(get_backend(moved.device).copy(moved._data), device=moved.device)
+    return Tensor._wrap(get_backend(moved.device).copy(moved._data), device=moved.device)
