@@ -1,5 +1,7 @@
 """minigrad: a compiled autograd engine with C++ and CUDA kernels under a PyTorch-like API."""
 
+import builtins
+
 # First, before anything imports it: a clear error when the compiled kernels are missing or stale.
 from minigrad._extension import _C
 
@@ -15,9 +17,12 @@ from minigrad.backends import (
 from minigrad.creation import (
     BoolTensor,
     ByteTensor,
+    CharTensor,
     DoubleTensor,
     FloatTensor,
+    IntTensor,
     LongTensor,
+    ShortTensor,
     arange,
     as_tensor,
     bernoulli,
@@ -244,6 +249,9 @@ from minigrad.tensor import (
     float64,
     get_default_dtype,
     iinfo,
+    int8,
+    int16,
+    int32,
     int64,
     is_floating_point,
     is_tensor,
@@ -254,9 +262,11 @@ from minigrad.tensor import (
 )
 from minigrad.tensor import bool_ as bool  # noqa: A004 (PyTorch's name: minigrad.bool)
 
-# PyTorch's other names of the dtypes minigrad has (it has no int32 or float16, so no int/half)
+# PyTorch's other names of the dtypes minigrad has (it has no float16, so no half)
 from minigrad.tensor import float32 as float  # noqa: A004 (PyTorch's name: minigrad.float)
 from minigrad.tensor import float64 as double
+from minigrad.tensor import int16 as short
+from minigrad.tensor import int32 as int  # noqa: A004 (PyTorch's name: minigrad.int)
 from minigrad.tensor import int64 as long
 
 # isort: split
@@ -280,12 +290,17 @@ __all__ = [
     "device",
     "float32",
     "float64",
+    "int8",
+    "int16",
+    "int32",
     "int64",
     "uint8",
     "bool",
     "float",
     "double",
     "long",
+    "int",
+    "short",
     "tensor",
     "from_numpy",
     "zeros",
@@ -320,6 +335,9 @@ __all__ = [
     "FloatTensor",
     "DoubleTensor",
     "LongTensor",
+    "IntTensor",
+    "ShortTensor",
+    "CharTensor",
     "ByteTensor",
     "BoolTensor",
     "backends",
@@ -568,12 +586,12 @@ def compile(model: object = None, **options: object) -> object:  # noqa: A001 (P
     return (lambda fn: fn) if model is None else model
 
 
-def set_num_threads(n: int) -> None:
+def set_num_threads(n: builtins.int) -> None:
     """Set the number of threads the CPU kernels use (1 <= n <= 1024)."""
-    _C.set_num_threads(int(n))
+    _C.set_num_threads(builtins.int(n))  # minigrad.int is PyTorch's dtype name
 
 
-def get_num_threads() -> int:
+def get_num_threads() -> builtins.int:
     """Number of threads the CPU kernels use."""
     return _C.get_num_threads()
 

@@ -26,15 +26,13 @@ _STORAGES = {
     np.dtype(np.float32): "FloatStorage",
     np.dtype(np.float64): "DoubleStorage",
     np.dtype(np.int64): "LongStorage",
+    np.dtype(np.int32): "IntStorage",
+    np.dtype(np.int16): "ShortStorage",
+    np.dtype(np.int8): "CharStorage",
+    np.dtype(np.uint8): "ByteStorage",
     np.dtype(np.bool_): "BoolStorage",
 }
-_STORAGE_DTYPES = {name: dtype for dtype, name in _STORAGES.items()} | {
-    "IntStorage": np.dtype(np.int32),
-    "ShortStorage": np.dtype(np.int16),
-    "CharStorage": np.dtype(np.int8),
-    "ByteStorage": np.dtype(np.uint8),
-    "HalfStorage": np.dtype(np.float16),
-}
+_STORAGE_DTYPES = {name: dtype for dtype, name in _STORAGES.items()} | {"HalfStorage": np.dtype(np.float16)}
 
 
 class _Global:

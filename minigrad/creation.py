@@ -19,6 +19,9 @@ from minigrad.tensor import (
     float32,
     float64,
     get_default_dtype,
+    int8,
+    int16,
+    int32,
     int64,
     uint8,
 )
@@ -156,10 +159,17 @@ def randn(
 
 
 def randint(
-    low: int, high: int | None = None, size: Any = None, *, generator: Generator | None = None, device: str = "cpu"
+    low: int,
+    high: int | None = None,
+    size: Any = None,
+    *,
+    generator: Generator | None = None,
+    dtype: Any = None,
+    device: str = "cpu",
+    requires_grad: bool = False,
 ) -> Tensor:
-    """int64 samples from [low, high); randint(high, size) draws from [0, high); from minigrad's
-    seeded generator (or ``generator``)."""
+    """Integer samples from [low, high), int64 unless dtype; randint(high, size) draws from [0, high);
+    from minigrad's seeded generator (or ``generator``)."""
     if size is None:
         if not isinstance(high, (tuple, list)):
             raise TypeError("randint: size is required, e.g. randint(0, 10, (3,))")
@@ -168,8 +178,11 @@ def randint(
         low, high = 0, low
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
-    data = get_backend(device).randint(_random.rng(generator), low, high, _size((size,)))
-    return _new(data, device, False)
+    backend = get_backend(device)
+    data = backend.randint(_random.rng(generator), low, high, _size((size,)))
+    if dtype is not None and _normalize_dtype(dtype) != data.dtype:
+        data = backend.astype(data, _normalize_dtype(dtype))
+    return _new(data, device, requires_grad)
 
 
 def normal(
@@ -401,5 +414,8 @@ def _legacy_type(name: str, dtype: np.dtype) -> _LegacyType:
 FloatTensor = _legacy_type("FloatTensor", float32)
 DoubleTensor = _legacy_type("DoubleTensor", float64)
 LongTensor = _legacy_type("LongTensor", int64)
+IntTensor = _legacy_type("IntTensor", int32)
+ShortTensor = _legacy_type("ShortTensor", int16)
+CharTensor = _legacy_type("CharTensor", int8)
 ByteTensor = _legacy_type("ByteTensor", uint8)
 BoolTensor = _legacy_type("BoolTensor", bool_)

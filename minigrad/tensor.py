@@ -21,16 +21,20 @@ from minigrad.backend import get_backend, resolve_device
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
 int64 = np.dtype(np.int64)
+int32 = np.dtype(np.int32)
+int16 = np.dtype(np.int16)
+int8 = np.dtype(np.int8)
 uint8 = np.dtype(np.uint8)  # images as stored (IDX, PNG); arithmetic promotes as PyTorch's
 bool_ = np.dtype(np.bool_)
-_DTYPES = (float32, float64, int64, uint8, bool_)
+_DTYPES = (float32, float64, int64, int32, int16, int8, uint8, bool_)
 
 
 def _normalize_dtype(dtype: Any) -> np.dtype:
     """A supported numpy dtype from dtype (numpy dtype, type, or name); TypeError otherwise."""
     dt = np.dtype(dtype)
     if dt not in _DTYPES:
-        raise TypeError(f"unsupported dtype {dt}: minigrad has float32, float64, int64, uint8 and bool")
+        names = ", ".join(str(d) for d in _DTYPES)
+        raise TypeError(f"unsupported dtype {dt}: minigrad has {names}")
     return dt
 
 
@@ -216,15 +220,46 @@ def set_printoptions(
     _print_options["sci_mode"] = sci_mode
 
 
+def _float_formatter(array: np.ndarray, precision: int, sci_mode: bool | None) -> Any:
+    """PyTorch's rules for printing float elements (torch/_tensor_str.py's _Formatter): whole
+    numbers as "3.", others with `precision` decimals, scientific notation when the nonzero finite
+    magnitudes span more than 1000x, exceed 1e8 or (not whole) fall below 1e-4; every element
+    right-aligned to the widest."""
+    finite = array[np.isfinite(array)]
+    nonzero = finite[finite != 0].astype(np.float64)
+    whole = bool(np.all(nonzero == np.ceil(nonzero)))
+    sci = False
+    if nonzero.size:
+        low, high = np.abs(nonzero).min(), np.abs(nonzero).max()
+        sci = high / low > 1000.0 or high > 1.0e8 or (not whole and low < 1.0e-4)
+    if sci_mode is not None:
+        sci = sci_mode
+
+    def text(v: float) -> str:
+        if sci:
+            return f"{v:.{precision}e}"
+        if whole:
+            return f"{v:.0f}" + ("" if math.isinf(v) or math.isnan(v) else ".")
+        return f"{v:.{precision}f}"
+
+    width = max((len(text(float(v))) for v in nonzero), default=1)
+    return lambda v: text(float(v)).rjust(width)
+
+
 def _array_text(array: np.ndarray) -> str:
     """array as __repr__ prints it (between "tensor(" and the extras), with the print options."""
     options = _print_options
-    precision, sci_mode = int(options["precision"]), options["sci_mode"]
+    precision = int(options["precision"])
     formatter = None
-    if sci_mode is not None:  # numpy alone would still choose scientific notation for large values
-        kind = "e" if sci_mode else "f"
-        formatter = {"float_kind": lambda v: f"{v:.{precision}{kind}}"}
     threshold = options["threshold"]
+    if array.dtype.kind == "f":
+        shown = array
+        if array.size > threshold:  # summarized: as PyTorch, the format suits the elements shown
+            edge = int(options["edgeitems"])
+            for axis, n in enumerate(array.shape):
+                if n > 2 * edge:
+                    shown = np.concatenate([shown.take(range(edge), axis), shown.take(range(n - edge, n), axis)], axis)
+        formatter = {"float_kind": _float_formatter(shown, precision, options["sci_mode"])}
     return np.array2string(
         array,
         separator=", ",
@@ -238,7 +273,8 @@ def _array_text(array: np.ndarray) -> str:
 
 
 # PyTorch's legacy type names, for Tensor.type()
-_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor", "uint8": "ByteTensor",
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor", "int32": "IntTensor",
+               "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
                "bool": "BoolTensor"}
 
 def _incomparable(other: Any) -> bool:
@@ -509,8 +545,16 @@ class Tensor:
         return self.to(int64)
 
     def int(self) -> Tensor:
-        """As long(): minigrad's one integer dtype is int64 (PyTorch's int() gives int32)."""
-        return self.to(int64)
+        """This tensor as int32."""
+        return self.to(int32)
+
+    def short(self) -> Tensor:
+        """This tensor as int16."""
+        return self.to(int16)
+
+    def char(self) -> Tensor:
+        """This tensor as int8."""
+        return self.to(int8)
 
     def bool(self) -> Tensor:
         return self.to(bool_)

@@ -769,9 +769,11 @@ def test_loader_yields_tensors():
     reference = next(iter(DataLoader(image_set(10), 4, shuffle=True, seed=0, as_tensor=False)))
     np.testing.assert_array_equal(images.numpy(), reference[0])
     np.testing.assert_array_equal(labels.numpy(), reference[1])
-    # Arrays of dtypes a Tensor cannot hold follow minigrad.tensor's rules.
+    # Arrays keep their dtype (int16 too, as PyTorch's); those a Tensor cannot hold follow minigrad.tensor's rules.
     (small,) = next(iter(DataLoader(ArrayDataset(np.arange(6, dtype=np.int16)), batch_size=6)))
-    assert small.dtype == minigrad.int64
+    assert small.dtype == minigrad.int16
+    (wide,) = next(iter(DataLoader(ArrayDataset(np.arange(6, dtype=np.uint32)), batch_size=6)))
+    assert wide.dtype == minigrad.int64
     np.testing.assert_array_equal(small.numpy(), np.arange(6))
 
 

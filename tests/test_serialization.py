@@ -216,7 +216,7 @@ def test_torch_save_files_load_without_running_code(tmp_path):
     loaded = load(path)
     assert loaded["epoch"] == 3 and loaded["names"] == ["a", "b"] and loaded["lr"] == 0.5 and loaded["none"] is None
     np.testing.assert_array_equal(loaded["state"]["w"].numpy(), np.arange(12.0).reshape(3, 4).T)
-    assert loaded["state"]["n"].item() == 7 and loaded["state"]["i"].dtype == np.int64
+    assert loaded["state"]["n"].item() == 7 and loaded["state"]["i"].dtype == np.int32
 
     class Bomb:
         def __reduce__(self):

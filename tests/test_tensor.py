@@ -29,7 +29,8 @@ def test_python_data_dtypes_follow_torch():
     assert minigrad.tensor([True, False]).dtype == minigrad.bool
     assert minigrad.tensor(np.zeros(3, np.float64)).dtype == minigrad.float64
     assert minigrad.tensor(np.zeros(3, np.int64)).dtype == minigrad.int64
-    assert minigrad.tensor(np.zeros(3, np.int32)).dtype == minigrad.int64
+    assert minigrad.tensor(np.zeros(3, np.int32)).dtype == minigrad.int32  # kept, as torch.tensor does
+    assert minigrad.tensor(np.zeros(3, np.uint32)).dtype == minigrad.int64  # no uint32 (PyTorch's is partial)
     assert minigrad.tensor(np.zeros(3, np.uint8)).dtype == minigrad.uint8  # kept, as torch.tensor does
     assert minigrad.tensor(np.zeros(3, np.float16)).dtype == minigrad.float32
     assert minigrad.tensor([1, 2], dtype=minigrad.float64).dtype == minigrad.float64
@@ -41,7 +42,7 @@ def test_tensor_copies_but_from_numpy_shares():
     a[0] = 9.0
     assert t.numpy()[0] == 0.0 and s.numpy()[0] == 9.0
     with pytest.raises(TypeError, match="unsupported dtype"):
-        minigrad.from_numpy(np.zeros(2, np.int32))
+        minigrad.from_numpy(np.zeros(2, np.uint32))
 
 
 def test_creation_functions():

@@ -362,7 +362,8 @@ def test_dtype_aliases_and_exports():
     assert minigrad.long == minigrad.int64 and minigrad.float == minigrad.float32
     assert minigrad.double == minigrad.float64
     assert minigrad.tensor([1.5]).double().dtype == minigrad.double
-    assert not hasattr(minigrad, "int") and not hasattr(minigrad, "half")  # no int32, no float16
+    assert minigrad.int == minigrad.int32 and minigrad.short == minigrad.int16
+    assert not hasattr(minigrad, "half")  # no float16
     for name in minigrad.__all__:
         assert getattr(minigrad, name) is not None, name
 

@@ -180,7 +180,7 @@ def test_equal_allclose_logical_ops():
     m, n = minigrad.tensor([True, False, True]), minigrad.tensor([True, True, False])
     assert (m & n).tolist() == [True, False, False] and (m | n).tolist() == [True, True, True]
     assert (m ^ n).tolist() == [False, True, True] and (~m).tolist() == [False, True, False]
-    assert minigrad.tensor([1.5]).int().dtype == minigrad.int64 and minigrad.tensor([2.0, 0.0]).bool().tolist() == [
+    assert minigrad.tensor([1.5]).int().dtype == minigrad.int32 and minigrad.tensor([2.0, 0.0]).bool().tolist() == [
         True, False]
 
 

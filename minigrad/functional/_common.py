@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.backend import get_backend
-from minigrad.tensor import Tensor, int64
+from minigrad.tensor import Tensor
 from minigrad.tensor import numpy_aliases as numpy_aliases  # axis= / keepdims= (defined there: Tensor uses it too)
 
 Number = (numbers.Number, np.generic)
@@ -34,14 +34,16 @@ def _sum_to(be, g, shape: tuple):
 
 
 def _result_dtype(a: np.dtype, b: np.dtype) -> np.dtype:
-    """PyTorch-style promotion: a float beats an int/bool; float32 with float64 is float64."""
+    """PyTorch-style promotion: a float beats an int/bool; float32 with float64 is float64;
+    integers and bool as numpy promotes them, which is PyTorch's table for these types
+    (uint8 with int8 is int16, bool with any integer type that type)."""
     if a == b:
         return a
     if a.kind == "f" and b.kind == "f":
         return np.dtype(np.float64)
     if a.kind == "f" or b.kind == "f":
         return a if a.kind == "f" else b
-    return int64
+    return np.promote_types(a, b)
 
 
 def _dim(dim: int, ndim: int, op: str) -> int:

@@ -1031,9 +1031,10 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 
 def embedding(input: Tensor, weight: Tensor) -> Tensor:
-    """Rows of weight (num_embeddings, dim) picked by the int64 indices in input: input.shape + (dim,)."""
-    if not isinstance(input, Tensor) or input.dtype != np.int64:
-        raise TypeError(f"embedding: indices must be an int64 tensor, got {getattr(input, 'dtype', type(input))}")
+    """Rows of weight (num_embeddings, dim) picked by the int64 or int32 indices in input: input.shape + (dim,)."""
+    if not isinstance(input, Tensor) or input.dtype not in (np.int64, np.int32):
+        got = getattr(input, "dtype", type(input))
+        raise TypeError(f"embedding: indices must be an int64 or int32 tensor, got {got}")
     if weight.ndim != 2:
         raise ValueError(f"embedding: weight must be 2-D (num_embeddings, dim), got shape {weight.shape}")
     picked = input._host()
