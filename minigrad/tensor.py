@@ -209,7 +209,8 @@ def set_printoptions(
     threshold (more elements than this are summarized), edgeitems (elements shown at each end of a
     summarized dimension), linewidth (characters per line); profile "default", "short" or "full"
     sets those four first (the options given then override it). sci_mode True prints floats in
-    scientific notation, False never, None (also when not given, as PyTorch) as numpy chooses."""
+    scientific notation, False never, None (also when not given, as PyTorch) by PyTorch's rules
+    (values spanning more than 1000x, above 1e8, or fractions below 1e-4)."""
     if profile is not None:
         if profile not in _PRINT_PROFILES:
             raise ValueError(f"set_printoptions: profile must be one of {', '.join(map(repr, _PRINT_PROFILES))}, "

@@ -539,10 +539,42 @@ def test_set_printoptions_profiles_and_sci_mode():
     assert short.startswith("tensor([   0,    1,") and short.endswith("1998, 1999])")
     assert printed({"profile": "short"}, [1.23456], np.float64)[0] == "tensor([1.23], dtype=minigrad.float64)"
     assert "e+" not in printed({"sci_mode": False}, [1e10, 1.0])[0]
-    assert "e+" in printed({}, [1e10, 1.0])[0]  # sci_mode left out is None again: numpy's choice
+    assert "e+" in printed({}, [1e10, 1.0])[0]  # sci_mode left out is None again: PyTorch's rules choose
     assert len(printed({"linewidth": 30}, np.arange(20), np.int64)[0].splitlines()) > 1
     with pytest.raises(ValueError, match="profile"):
         minigrad.set_printoptions(profile="long")
+
+
+FLOAT_REPRS = [  # values -> PyTorch's repr (its _Formatter rules), checked against PyTorch when installed
+    ([2.5, 5.0, 7.5], "tensor([2.5000, 5.0000, 7.5000])"),
+    ([1.0, 2.0, 3.0], "tensor([1., 2., 3.])"),
+    ([-1.0, 2.0], "tensor([-1.,  2.])"),
+    ([0.0, 0.0], "tensor([0., 0.])"),
+    ([1e-5, 1.0], "tensor([1.0000e-05, 1.0000e+00])"),
+    ([1e9, 1.0], "tensor([1.0000e+09, 1.0000e+00])"),
+    ([1234.5678, 0.5], "tensor([1.2346e+03, 5.0000e-01])"),
+    ([float("nan"), 1.5, float("inf")], "tensor([   nan, 1.5000,    inf])"),
+    ([[0.1667, -3.3333], [0.5, 100.25]], "tensor([[  0.1667,  -3.3333],\n        [  0.5000, 100.2500]])"),
+    ([1e-3, 2e-2], "tensor([0.0010, 0.0200])"),
+    (3.14159, "tensor(3.1416)"),
+]
+
+
+@pytest.mark.usefixtures("print_options")
+@pytest.mark.parametrize("values, want", FLOAT_REPRS)
+def test_float_repr_follows_pytorch_formatter(values, want):
+    mine, theirs = printed({}, values)
+    assert mine == want
+    assert theirs is None or theirs == want
+
+
+@pytest.mark.usefixtures("print_options")
+def test_summarized_float_repr_is_formatted_on_the_elements_shown():
+    values = np.linspace(-1, 1, 4001)  # 0 and values under 1e-4 inside, not among the edge items
+    values[2000] = 1e-6
+    mine, theirs = printed({}, values)
+    assert mine.startswith("tensor([-1.0000, -0.9995, -0.9990, ...") and "e-" not in mine
+    assert theirs is None or theirs.replace(" ", "") == mine.replace(" ", "")
 
 
 # --- on every device ----------------------------------------------------------------------------------
