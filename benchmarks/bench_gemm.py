@@ -47,6 +47,26 @@ LENET = [
     ("fc3 fwd", 64, 84, 10, False, True),
 ]
 QUICK_LENET = [0, 1, 3, 4, 6]
+# The tall and skinny products of issue 14's layers: the CIFAR CNN's FC 2048 -> 256 at batch
+# 64 / 128 (forward, input and weight gradients) and the ResNet convolutions as plain GEMMs
+# (per image, or 8 images side by side where minigrad folds them), plus square 4096.
+TALL = [
+    ("CIFAR fc1 fwd, batch 64 (x @ W^T)", 64, 2048, 256, False, True),
+    ("CIFAR fc1 dX, batch 64 (dy @ W)", 64, 256, 2048, False, False),
+    ("CIFAR fc1 dW, batch 64 (dy^T @ x)", 256, 64, 2048, True, False),
+    ("CIFAR fc1 fwd, batch 128", 128, 2048, 256, False, True),
+    ("CIFAR fc1 dW, batch 128", 256, 128, 2048, True, False),
+    ("ResNet 3x3 64 @56x56 fwd, 1 image (W @ col)", 64, 576, 3136, False, False),
+    ("ResNet 3x3 64 @56x56 dcol (W^T @ dy)", 576, 64, 3136, True, False),
+    ("ResNet 3x3 64 @56x56 dW (dy @ col^T)", 64, 3136, 576, False, True),
+    ("ResNet 1x1 64->256 @56x56 fwd", 256, 64, 3136, False, False),
+    ("ResNet 3x3 s2 256->512 @14x14 fwd, 8 images", 512, 2304, 392, False, False),
+    ("ResNet 3x3 s2 256->512 dcol, 8 images", 2304, 512, 392, True, False),
+    ("ResNet 3x3 512 @7x7 fwd, 8 images", 512, 4608, 392, False, False),
+    ("tall 4096 x 64 x 4096 (rank-64 update)", 4096, 64, 4096, False, False),
+    ("skinny 4096 x 4096 x 64", 4096, 4096, 64, False, False),
+    ("square 4096", 4096, 4096, 4096, False, False),
+]
 
 
 def worker(library: str, cases: list, threads: int, budget: float) -> dict:
@@ -94,7 +114,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer shapes and shorter timings")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--only", choices=["square", "lenet"], help="run one group of shapes")
+    parser.add_argument("--only", choices=["square", "lenet", "tall"], help="run one group of shapes")
     parser.add_argument("--rounds", type=int, help="rounds of workers per thread count (default 5; --quick 3)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -104,13 +124,15 @@ def main() -> None:
         return
 
     rows = []  # (label, M, K, N, ta, tb, dtype)
-    if args.only != "lenet":
+    if args.only in (None, "square"):
         for dtype in ("float32", "float64"):
             for s in QUICK_SQUARE if args.quick else SQUARE:
                 rows.append((f"square {s}", s, s, s, False, False, dtype))
-    if args.only != "square":
+    if args.only in (None, "lenet"):
         lenet = [LENET[i] for i in QUICK_LENET] if args.quick else LENET
         rows += [(*shape, "float32") for shape in lenet]
+    if args.only == "tall":  # not in the default run: square 4096 alone takes seconds per call
+        rows += [(*shape, "float32") for shape in TALL]
     cases = [list(r[1:]) for r in rows]
     rounds, budget = (3, 0.05) if args.quick else (5, 0.1)
     rounds = args.rounds or rounds

@@ -155,6 +155,7 @@ def test_threads_give_identical_results(dtype):
             (6, 300, 3000, True, False),
             (260, 517, 260, False, False),
             (50, 4200, 1000, True, True),  # K so deep that B is shared in several panels
+            (512, 300, 392, False, False),  # 43 row tiles spread over 8 blocks of 5 or 6
         ]:
             a, b = operands(rng, m, k, n, ta, tb, dtype)
             results = []
