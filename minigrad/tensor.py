@@ -61,7 +61,12 @@ def numpy_aliases(fn: Any) -> Any:
 
 
 class Size(tuple):
-    """PyTorch's torch.Size: a tuple of dimensions (Tensor.shape is a plain tuple, equal to it)."""
+    """PyTorch's torch.Size: a tuple of dimensions, what Tensor.shape and Tensor.size() return
+    (slices and sums of it are plain tuples). print() and repr() show ``minigrad.Size([2, 3])``;
+    an f-string or format() gives the tuple's ``(2, 3)``, the form minigrad's error messages use."""
+
+    def __format__(self, spec: str) -> str:
+        return format(tuple.__repr__(self), spec)
 
     def numel(self) -> int:
         """The number of elements a tensor of this size holds."""
@@ -398,8 +403,8 @@ class Tensor:
         return self
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self._data.shape
+    def shape(self) -> Size:
+        return Size(self._data.shape)
 
     @property
     def dtype(self) -> np.dtype:
@@ -426,8 +431,9 @@ class Tensor:
     def dim(self) -> int:
         return self._data.ndim
 
-    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
-        return self._data.shape if dim is None else self._data.shape[dim]
+    def size(self, dim: int | None = None) -> Size | int:
+        """The shape (a Size), or the length of dimension dim."""
+        return Size(self._data.shape) if dim is None else self._data.shape[dim]
 
     def numel(self) -> int:
         return int(self._data.size)

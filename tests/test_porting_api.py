@@ -344,6 +344,13 @@ def test_size_and_empty_like():
     s = minigrad.Size([2, 3, 4])
     assert s == (2, 3, 4) and minigrad.ones(2, 3, 4).shape == s and s.numel() == 24 and minigrad.Size().numel() == 1
     assert repr(s) == "minigrad.Size([2, 3, 4])"
+    x = minigrad.zeros(2, 3)
+    assert isinstance(x.shape, minigrad.Size) and isinstance(x.size(), minigrad.Size) and x.size(1) == 3
+    assert str(x.shape) == "minigrad.Size([2, 3])" and x.shape.numel() == 6 and x.shape == (2, 3)
+    assert f"{x.shape}" == "(2, 3)"  # f-strings (minigrad's messages) keep the tuple form
+    assert minigrad.Tensor(x.shape).shape == (2, 3)  # a Size is a size, as in PyTorch
+    if torch is not None:
+        assert str(torch.zeros(2, 3).shape) == "torch.Size([2, 3])"
     x = minigrad.ones(2, 3, dtype=minigrad.float64)
     e = minigrad.empty_like(x)
     assert e.shape == x.shape and e.dtype == x.dtype and e.device == x.device
