@@ -207,10 +207,15 @@ struct Blocked {
   // zero for r >= rows. One of src's strides is 1 (so are all views here).
   template <int64_t R>
   static void pack_panel(int64_t rows, int64_t kc, View src, T* __restrict dst) {
-    if (src.cs == 1) {  // each line is contiguous: stream it into its column of dst
-      for (int64_t r = 0; r < rows; ++r) {
-        const T* line = src.p + r * src.rs;
-        for (int64_t k = 0; k < kc; ++k) dst[k * R + r] = line[k];
+    if (src.cs == 1) {  // each line is contiguous: transposed W values of k at a time
+      // The W x R block of dst being written stays in L1; whole lines at once
+      // wrote kc x R elements (48 KiB for AVX-512's KC) a column at a time.
+      for (int64_t k0 = 0; k0 < kc; k0 += W) {
+        const int64_t kn = kc - k0 < W ? kc - k0 : W;
+        for (int64_t r = 0; r < rows; ++r) {
+          const T* line = src.p + r * src.rs + k0;
+          for (int64_t k = 0; k < kn; ++k) dst[(k0 + k) * R + r] = line[k];
+        }
       }
     } else {  // each k is a contiguous run across the lines
       for (int64_t k = 0; k < kc; ++k) {
