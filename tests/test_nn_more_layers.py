@@ -383,3 +383,53 @@ def test_new_layers_on_device_match_cpu(device):
     for fn in (F.dropout1d, F.alpha_dropout):
         y = fn(minigrad.tensor(x, device=device), 0.5, True).cpu().numpy()
         assert y.shape == x.shape and np.isfinite(y).all()
+
+
+# ---------------------------------------------------------------------------- LPPool1d / LPPool2d
+def lp_pool_reference(x, p, kh, kw, sh, sw):
+    """(sum of x ** p over each whole window) ** (1 / p) on (N, C, H, W), no ceil mode."""
+    n, c, h, w = x.shape
+    oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+    out = np.empty((n, c, oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            window = x[:, :, i * sh : i * sh + kh, j * sw : j * sw + kw].astype(np.float64)
+            out[:, :, i, j] = (window**p).sum(axis=(2, 3)) ** (1.0 / p)
+    return out
+
+
+@pytest.mark.parametrize("norm_type, kernel, stride", [(2, 2, None), (3.0, (2, 3), (1, 2)), (1, 3, 2)])
+def test_lp_pool2d_matches_reference_and_torch(norm_type, kernel, stride):
+    x = np.abs(randn(2, 3, 7, 8)) + 0.1
+    kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+    sh, sw = (kh, kw) if stride is None else ((stride, stride) if isinstance(stride, int) else stride)
+    mine = nn.LPPool2d(norm_type, kernel, stride)
+    np.testing.assert_allclose(mine(minigrad.tensor(x)).numpy(), lp_pool_reference(x, norm_type, kh, kw, sh, sw),
+                               rtol=1e-4)
+    if torch is not None:
+        assert_matches_torch(mine, torch.nn.LPPool2d(norm_type, kernel, stride), x)
+        assert_matches_torch(nn.LPPool2d(norm_type, kernel, stride, ceil_mode=True),
+                             torch.nn.LPPool2d(norm_type, kernel, stride, ceil_mode=True), x)
+
+
+def test_lp_pool1d_matches_reference_and_torch():
+    x = np.abs(randn(2, 3, 9)) + 0.1
+    mine = nn.LPPool1d(2, 3, 2)
+    expected = lp_pool_reference(x[:, :, None, :], 2, 1, 3, 1, 2)[:, :, 0, :]
+    np.testing.assert_allclose(mine(minigrad.tensor(x)).numpy(), expected, rtol=1e-5)
+    np.testing.assert_allclose(F.lp_pool1d(minigrad.tensor(x), 2, 3).numpy(),
+                               lp_pool_reference(x[:, :, None, :], 2, 1, 3, 1, 3)[:, :, 0, :], rtol=1e-5)
+    if torch is not None:
+        assert_matches_torch(mine, torch.nn.LPPool1d(2, 3, 2), x)
+
+
+def test_lp_pool_gradcheck_and_bad_input():
+    x = minigrad.tensor(np.abs(RNG.standard_normal((1, 2, 5, 5))) + 0.5, requires_grad=True)
+    assert gradcheck(lambda t: F.lp_pool2d(t, 2, 2, 1), [x])
+    assert gradcheck(lambda t: F.lp_pool2d(t, 3.0, (2, 3), ceil_mode=True), [x])
+    y = minigrad.tensor(np.abs(RNG.standard_normal((2, 3, 6))) + 0.5, requires_grad=True)
+    assert gradcheck(lambda t: F.lp_pool1d(t, 2, 2), [y])
+    with pytest.raises(TypeError):
+        F.lp_pool2d(minigrad.ones(1, 1, 4, 4, dtype=minigrad.int64), 2, 2)
+    with pytest.raises(ValueError, match="kernel_size"):
+        F.lp_pool2d(minigrad.ones(1, 1, 4, 4), 2, (1, 2, 3))

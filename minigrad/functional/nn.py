@@ -21,7 +21,8 @@ from minigrad.functional._common import (
     _require_tensor,
     numpy_aliases,
 )
-from minigrad.functional.elementwise import clamp, expm1, mul, rsqrt, softplus, where
+from minigrad.functional.elementwise import abs as _abs  # the differentiable abs, not the builtin
+from minigrad.functional.elementwise import clamp, expm1, mul, rsqrt, sign, softplus, where
 from minigrad.functional.reduce import mean, norm
 from minigrad.functional.reduce import sum as _sum  # the differentiable sum, not the builtin
 from minigrad.functional.shape import (
@@ -409,6 +410,16 @@ def avg_pool2d(
         ),
         input,
     )
+
+
+def lp_pool2d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = None, ceil_mode: bool = False) -> Tensor:
+    """Power-average pooling of (N, C, H, W): each window's (sum of x ** norm_type) ** (1 / norm_type),
+    computed as PyTorch does, from the window mean times the window size (so a window that
+    ceil_mode cuts short scales as PyTorch's)."""
+    _require_float("lp_pool2d", input)
+    kh, kw = _pair_arg(kernel_size, "lp_pool2d: kernel_size")
+    out = avg_pool2d(input.pow(norm_type), (kh, kw), stride, 0, ceil_mode)
+    return (sign(out) * relu(_abs(out))).mul(kh * kw).pow(1.0 / norm_type)
 
 
 class _Activation(Function):

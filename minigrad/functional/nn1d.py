@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from minigrad.functional._common import _require_float, _require_tensor
-from minigrad.functional.nn import adaptive_avg_pool2d, avg_pool2d, conv2d, conv_transpose2d, max_pool2d
+from minigrad.functional.nn import adaptive_avg_pool2d, avg_pool2d, conv2d, conv_transpose2d, lp_pool2d, max_pool2d
 from minigrad.functional.shape import unsqueeze
 from minigrad.tensor import Tensor
 
@@ -117,6 +117,14 @@ def avg_pool1d(
     y = avg_pool2d(_as_2d(input, "avg_pool1d"), (1, k), (1, s), (0, _single(padding, "avg_pool1d: padding")),
                    ceil_mode, count_include_pad)
     return y.squeeze(-2)
+
+
+def lp_pool1d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = None, ceil_mode: bool = False) -> Tensor:
+    """Power-average pooling along the last dimension of (N, C, L), as lp_pool2d."""
+    _require_float("lp_pool1d", input)
+    k = _single(kernel_size, "lp_pool1d: kernel_size")
+    s = k if stride is None or stride == () else _single(stride, "lp_pool1d: stride")
+    return lp_pool2d(_as_2d(input, "lp_pool1d"), norm_type, (1, k), (1, s), ceil_mode).squeeze(-2)
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:

@@ -52,6 +52,7 @@ from minigrad.nn.layers import (
     Linear,
     LocalResponseNorm,
     LogSoftmax,
+    LPPool2d,
     MaxPool2d,
     MaxUnpool2d,
     Mish,
@@ -73,6 +74,7 @@ from minigrad.nn.layers1d import (
     AvgPool1d,
     Conv1d,
     ConvTranspose1d,
+    LPPool1d,
     MaxPool1d,
 )
 from minigrad.nn.loss import (
@@ -130,6 +132,8 @@ __all__ = [
     "AdaptiveMaxPool2d",
     "AvgPool1d",
     "AvgPool2d",
+    "LPPool1d",
+    "LPPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm1d",

@@ -35,6 +35,7 @@ from minigrad.functional import (
     linear,
     local_response_norm,
     log_softmax,
+    lp_pool2d,
     margin_ranking_loss,
     max_pool2d,
     mish,
@@ -90,6 +91,7 @@ from minigrad.functional.nn1d import (
     avg_pool1d,
     conv1d,
     conv_transpose1d,
+    lp_pool1d,
     max_pool1d,
 )
 from minigrad.functional.shape import pixel_shuffle, pixel_unshuffle
@@ -101,6 +103,8 @@ __all__ = [
     "alpha_dropout",
     "avg_pool1d",
     "avg_pool2d",
+    "lp_pool1d",
+    "lp_pool2d",
     "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",

@@ -393,6 +393,27 @@ class AvgPool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
+class LPPool2d(Module):
+    """Power-average pooling over kernel_size windows (F.lp_pool2d)."""
+
+    def __init__(
+        self,
+        norm_type: float,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] | None = None,
+        ceil_mode: bool = False,
+    ) -> None:
+        super().__init__()
+        self.norm_type, self.kernel_size, self.stride, self.ceil_mode = norm_type, kernel_size, stride, ceil_mode
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.lp_pool2d(x, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+    def extra_repr(self) -> str:
+        return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"ceil_mode={self.ceil_mode}")
+
+
 class _InplaceActivation(Module):
     """An activation with PyTorch's inplace flag (write the result into x) and repr."""
 
