@@ -115,8 +115,8 @@ class finfo:  # noqa: N801 (PyTorch's name)
 
 
 class iinfo:  # noqa: N801 (PyTorch's name)
-    """Limits of an integer dtype (int64, uint8), as torch.iinfo: bits, max, min and dtype (bool
-    is refused, as PyTorch)."""
+    """Limits of an integer dtype (int64, int32, int16, int8, uint8), as torch.iinfo: bits, max, min
+    and dtype (bool is refused, as PyTorch)."""
 
     def __init__(self, type: Any) -> None:  # noqa: A002 (PyTorch's name)
         dt = _normalize_dtype(type)
@@ -130,17 +130,17 @@ class iinfo:  # noqa: N801 (PyTorch's name)
 
 
 def _check_int64_range(arr: np.ndarray) -> None:
-    """OverflowError when an unsigned array holds values int64 (minigrad's integer dtype) cannot."""
+    """OverflowError when an unsigned array holds values int64 (what it becomes) cannot."""
     if arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:
         raise OverflowError(f"value {int(arr.max())} does not fit in int64, minigrad's integer dtype")
 
 
 def _host_array(data: Any, dtype: Any = None) -> np.ndarray:
     """A new host array from Python data or an ndarray, with PyTorch's dtype rules:
-    Python floats -> float32 (get_default_dtype()), ints -> int64; ndarrays keep
-    float32/float64/int64/uint8/bool, other integer types become int64 and other floating types
-    float32. Integers that
-    int64 cannot hold raise OverflowError instead of wrapping."""
+    Python floats -> float32 (get_default_dtype()), ints -> int64; ndarrays keep the dtypes
+    minigrad has (float32/float64, int64/int32/int16/int8, uint8, bool), other integer types
+    become int64 and other floating types float32. Integers that int64 cannot hold raise
+    OverflowError instead of wrapping."""
     arr = np.asarray(data)
     _check_int64_range(arr)
     if dtype is not None:
@@ -1648,7 +1648,9 @@ class Tensor:
         extras = []
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")
-        if self.dtype not in (float32, int64, bool_):
+        if self.numel() == 0 and self.ndim != 1:  # "[]" alone would not tell the shape
+            extras.append(f"size={tuple(self.shape)}")
+        if self.dtype not in (get_default_dtype(), int64, bool_):  # the dtypes PyTorch leaves unsaid
             extras.append(f"dtype=minigrad.{self.dtype}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn={self.grad_fn!r}")

@@ -577,6 +577,19 @@ def test_summarized_float_repr_is_formatted_on_the_elements_shown():
     assert theirs is None or theirs.replace(" ", "") == mine.replace(" ", "")
 
 
+def test_repr_names_empty_sizes_and_non_default_dtypes():
+    assert repr(minigrad.zeros(1, 0)) == "tensor([], size=(1, 0))" and repr(minigrad.zeros(0)) == "tensor([])"
+    assert repr(minigrad.zeros(2, 0, dtype=minigrad.float64)) == "tensor([], size=(2, 0), dtype=minigrad.float64)"
+    minigrad.set_default_dtype(minigrad.float64)
+    try:  # PyTorch leaves the default dtype unsaid, whichever it is
+        assert repr(minigrad.tensor([1.5])) == "tensor([1.5000])"
+        assert repr(minigrad.tensor([1.5], dtype=minigrad.float32)) == "tensor([1.5000], dtype=minigrad.float32)"
+    finally:
+        minigrad.set_default_dtype(minigrad.float32)
+    if torch is not None:
+        assert repr(torch.zeros(2, 0, dtype=torch.float64)) == "tensor([], size=(2, 0), dtype=torch.float64)"
+
+
 # --- on every device ----------------------------------------------------------------------------------
 
 
