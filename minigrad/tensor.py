@@ -266,7 +266,7 @@ def _array_text(array: np.ndarray) -> str:
                 if n > 2 * edge:
                     shown = np.concatenate([shown.take(range(edge), axis), shown.take(range(n - edge, n), axis)], axis)
         formatter = {"float_kind": _float_formatter(shown, precision, options["sci_mode"])}
-    return np.array2string(
+    text = np.array2string(
         array,
         separator=", ",
         prefix="tensor(",
@@ -276,6 +276,7 @@ def _array_text(array: np.ndarray) -> str:
         max_line_width=int(options["linewidth"]),
         formatter=formatter,
     )
+    return text.replace(", ...,", ",  ...,")  # PyTorch's summarized rows show " ..." as an element
 
 
 # PyTorch's legacy type names, for Tensor.type()
