@@ -629,6 +629,18 @@ class Tensor:
     def is_contiguous(self) -> bool:
         return get_backend(self.device).is_contiguous(self._data)
 
+    def stride(self, dim: int | None = None) -> tuple[int, ...] | int:
+        """Elements between neighbours along each dimension (or along dim), as PyTorch's stride()."""
+        if isinstance(self._data, np.ndarray):
+            strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        else:  # device arrays are C-contiguous
+            strides = tuple(int(np.prod(self.shape[i + 1 :], dtype=np.int64)) for i in range(self.ndim))
+        return strides if dim is None else strides[dim]
+
+    def get_device(self) -> int:
+        """-1 on the CPU, else the device index, as PyTorch's get_device()."""
+        return -1 if self.device == "cpu" else 0
+
     def contiguous(self) -> Tensor:
         """self when C-contiguous, else a C-contiguous copy on the tape."""
         return self if self.is_contiguous() else _F.clone(self)
@@ -1235,20 +1247,20 @@ class Tensor:
         return _F.tanh(self)
 
     @numpy_aliases
-    def softmax(self, dim: int) -> Tensor:
-        return _F.softmax(self, dim)
+    def softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        return _F.softmax(self, dim, dtype=dtype)
 
     @numpy_aliases
-    def log_softmax(self, dim: int) -> Tensor:
-        return _F.log_softmax(self, dim)
+    def log_softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        return _F.log_softmax(self, dim, dtype=dtype)
 
     @numpy_aliases
-    def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
-        return _F.sum(self, dim, keepdim)
+    def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        return _F.sum(self, dim, keepdim, dtype=dtype)
 
     @numpy_aliases
-    def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
-        return _F.mean(self, dim, keepdim)
+    def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        return _F.mean(self, dim, keepdim, dtype=dtype)
 
     @numpy_aliases
     def nansum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:

@@ -548,3 +548,34 @@ def test_legacy_types_check_and_convert():
     if torch is not None:
         theirs = torch.tensor([1, 2])
         assert isinstance(theirs, torch.LongTensor) and not isinstance(theirs, torch.FloatTensor)
+
+
+# ---------------------------------------------------------------------------- dtype= on reductions, stride()
+@pytest.mark.parametrize("name", ["sum", "mean", "softmax", "log_softmax"])
+def test_reductions_and_softmax_take_dtype(name):
+    x = minigrad.tensor(np.arange(6.0, dtype=np.float32).reshape(2, 3) / 7, requires_grad=True)
+    args = (1,) if "softmax" in name else ()
+    y = getattr(x, name)(*args, dtype=minigrad.float64)
+    z = getattr(minigrad.nn.functional if "softmax" in name else minigrad, name)(x, *args, dtype=minigrad.float64)
+    assert y.dtype == z.dtype == minigrad.float64
+    np.testing.assert_array_equal(y.detach().numpy(), z.detach().numpy())
+    (y * minigrad.tensor(np.ones(y.shape))).sum().backward()
+    assert x.grad.dtype == minigrad.float32  # the gradient comes back through the cast
+    if torch is not None:
+        t = torch.tensor(x.detach().numpy(), requires_grad=True)
+        theirs = getattr(t, name)(*args, dtype=torch.float64)
+        np.testing.assert_allclose(y.detach().numpy(), theirs.detach().numpy(), rtol=1e-12)
+        theirs.sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-6, atol=1e-7)
+    assert minigrad.ones(3, dtype=minigrad.int64).sum(dtype=minigrad.float32).dtype == minigrad.float32
+
+
+def test_stride_and_get_device(device):
+    x = minigrad.ones(2, 3, 4, device=device)
+    assert x.stride() == (12, 4, 1) and x.stride(1) == 4 and x.stride(-1) == 1
+    assert x.get_device() == (-1 if device == "cpu" else 0)
+    if device == "cpu":  # CPU views keep their parent's memory, as PyTorch's
+        assert x.transpose(0, 2).stride() == (1, 4, 12) and x[:, 1].stride() == (12, 1)
+    if torch is not None:
+        t = torch.ones(2, 3, 4)
+        assert t.stride() == (12, 4, 1) and t.transpose(0, 2).stride() == (1, 4, 12) and t.get_device() == -1

@@ -567,8 +567,11 @@ def _softmax_dim(input: Tensor, dim: int | None, op: str) -> int:
 
 
 @numpy_aliases
-def softmax(input: Tensor, dim: int | None = None) -> Tensor:
-    """exp(x) / sum(exp(x)) over dim, numerically stable."""
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    """exp(x) / sum(exp(x)) over dim, numerically stable; with dtype, of input cast to it first
+    (_stacklevel only completes PyTorch's signature)."""
+    if dtype is not None:
+        input = input.to(dtype)
     _require_float("softmax", input)
     if input.ndim == 0:
         return softmax(unsqueeze(input, 0), 0).reshape(())
@@ -576,8 +579,10 @@ def softmax(input: Tensor, dim: int | None = None) -> Tensor:
 
 
 @numpy_aliases
-def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
-    """log(softmax(x)) over dim, computed stably."""
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    """log(softmax(x)) over dim, computed stably; with dtype, of input cast to it first."""
+    if dtype is not None:
+        input = input.to(dtype)
     _require_float("log_softmax", input)
     if input.ndim == 0:
         return log_softmax(unsqueeze(input, 0), 0).reshape(())

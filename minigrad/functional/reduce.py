@@ -109,14 +109,22 @@ MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 
 @numpy_aliases
-def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    """Sum over dim (int or tuple; None: all)."""
+def sum(  # noqa: A001
+    input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *, dtype: Any = None
+) -> Tensor:
+    """Sum over dim (int or tuple; None: all); with dtype, of input cast to it first, as PyTorch."""
+    if dtype is not None:
+        input = input.to(dtype)
     return SumOp.apply(input, axes=_dims(dim, input.ndim, "sum"), keepdim=keepdim)
 
 
 @numpy_aliases
-def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
-    """Mean over dim (int or tuple; None: all)."""
+def mean(
+    input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *, dtype: Any = None
+) -> Tensor:
+    """Mean over dim (int or tuple; None: all); with dtype, of input cast to it first, as PyTorch."""
+    if dtype is not None:
+        input = input.to(dtype)
     _require_float("mean", input)
     return MeanOp.apply(input, axes=_dims(dim, input.ndim, "mean"), keepdim=keepdim)
 
