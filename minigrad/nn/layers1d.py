@@ -7,7 +7,7 @@ from typing import Any
 
 from minigrad.functional import nn1d
 from minigrad.nn import functional as F
-from minigrad.nn.layers import _ConvNd
+from minigrad.nn.layers import _ConvNd, _LPPoolNd
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
@@ -108,19 +108,11 @@ class AvgPool1d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class LPPool1d(Module):
+class LPPool1d(_LPPoolNd):
     """Power-average pooling over kernel_size windows along L (F.lp_pool1d)."""
-
-    def __init__(self, norm_type: float, kernel_size: int, stride: int | None = None, ceil_mode: bool = False) -> None:
-        super().__init__()
-        self.norm_type, self.kernel_size, self.stride, self.ceil_mode = norm_type, kernel_size, stride, ceil_mode
 
     def forward(self, x: Tensor) -> Tensor:
         return nn1d.lp_pool1d(x, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
-
-    def extra_repr(self) -> str:
-        return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, stride={self.stride}, "
-                f"ceil_mode={self.ceil_mode}")
 
 
 class AdaptiveAvgPool1d(Module):
