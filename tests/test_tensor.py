@@ -9,6 +9,7 @@ from torch_reference import TorchReference
 
 import minigrad
 from minigrad.autograd import gradcheck
+from minigrad.functional.elementwise import MATH_FUNCTIONS
 
 torch_reference = TorchReference(__name__)
 
@@ -113,6 +114,13 @@ def test_repr_like_torch():
     assert "grad_fn=<MinimumBackward>" in repr(minigrad.minimum(a, b))  # one op class serves both
     assert "grad_fn=<MaximumBackward>" in repr(minigrad.maximum(a, b))
     assert "dtype=minigrad.float64" in repr(minigrad.tensor([1.0], dtype=minigrad.float64))
+
+
+@pytest.mark.parametrize("name", MATH_FUNCTIONS)
+def test_repr_of_math_function_results(name):
+    # MathOp once kept its function in a field called "name", hiding the grad_fn's name(): repr raised
+    y = getattr(minigrad, name)(minigrad.tensor([0.25, 0.5], requires_grad=True))
+    assert repr(y).endswith(f"grad_fn=<{name.capitalize()}Backward>)")
 
 
 def test_assigning_host_data_moves_it_to_the_device(device):

@@ -395,23 +395,27 @@ MATH_FUNCTIONS: tuple[str, ...] = tuple(_MATH_DERIVATIVES)
 class MathOp(Function):
     """One of MATH_FUNCTIONS: the backend method of that name forward, its derivative backward."""
 
-    __slots__ = ("name",)
+    # Not "name": that is Function's method, which repr(grad_fn) calls.
+    __slots__ = ("function",)
 
-    def forward(self, a, name):
-        self.name = name
-        out = getattr(self.be, name)(a)
+    def forward(self, a, function):
+        self.function = function
+        out = getattr(self.be, function)(a)
         self.saved = (a, out)
         return out
 
     def backward(self, g):
         a, out = self.saved
-        return (self.be.mul(g, _MATH_DERIVATIVES[self.name](self.be, a, out)),)
+        return (self.be.mul(g, _MATH_DERIVATIVES[self.function](self.be, a, out)),)
+
+    def name(self) -> str:
+        return self.function.capitalize() + "Backward"  # SinBackward, Log1pBackward, as PyTorch's
 
 
 def _math_function(name: str, what: str) -> Callable[[Tensor], Tensor]:
     def fn(input: Tensor) -> Tensor:
         _require_tensor(name, input)
-        return MathOp.apply(_float(input), name=name)
+        return MathOp.apply(_float(input), function=name)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Elementwise {what}, as torch.{name} (integer tensors give float32; inf/nan outside the domain)."

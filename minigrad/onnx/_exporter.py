@@ -340,7 +340,7 @@ _MATH_OPS = {name: name.capitalize() for name in ("sin", "cos", "tan", "asin", "
 
 
 def _emit_math(g: _Graph, r: _Record) -> None:
-    name, (x,), dtype = r.params["name"], r.names, r.tensors[0].dtype
+    name, (x,), dtype = r.params["function"], r.names, r.tensors[0].dtype
     if name in _MATH_OPS:
         g.node(_MATH_OPS[name], [x], r.out)
     elif name == "expm1":
