@@ -6,8 +6,7 @@ import builtins
 from minigrad._extension import _C
 
 # isort: split
-from minigrad import accelerator, backends, cpu, cuda, linalg, nn, optim
-from minigrad import distributions as distributions  # minigrad.distributions, as torch.distributions
+from minigrad import accelerator, backends, cpu, cuda, distributions, linalg, nn, optim
 from minigrad.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from minigrad.backend import device
 from minigrad.backends import (
@@ -450,6 +449,7 @@ __all__ = [
     "cpu",
     "cuda",
     "nn",
+    "distributions",
     "optim",
     "utils",
     "save",
