@@ -634,7 +634,8 @@ class Tensor:
         if isinstance(self._data, np.ndarray):
             strides = tuple(s // self._data.itemsize for s in self._data.strides)
         else:  # device arrays are C-contiguous
-            strides = tuple(int(np.prod(self.shape[i + 1 :], dtype=np.int64)) for i in range(self.ndim))
+            shape = self._data.shape
+            strides = tuple(int(np.prod(shape[i + 1 :], dtype=np.int64)) for i in range(len(shape)))
         return strides if dim is None else strides[dim]
 
     def get_device(self) -> int:

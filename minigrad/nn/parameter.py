@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from minigrad.backend import get_backend
-from minigrad.tensor import Tensor, get_default_dtype
+from minigrad.tensor import Tensor
 
 
 class Parameter(Tensor):
@@ -14,7 +13,7 @@ class Parameter(Tensor):
 
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
-            data = get_backend("cpu").full((0,), 0, get_default_dtype())
+            data = Tensor()  # empty, of the default dtype
         self._init(data, requires_grad, None)  # a Tensor's array is shared
 
     def __repr__(self) -> str:
