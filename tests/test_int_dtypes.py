@@ -155,3 +155,13 @@ def test_devices_without_small_ints_say_so():
         x.to("cuda")
     with pytest.raises(TypeError, match="int32"):
         minigrad.zeros(2, dtype=minigrad.int32, device="cuda")
+
+
+def test_uint8_tensors_save_to_pt(tmp_path):
+    # .pt files refused uint8 before ("a .pt file cannot hold dtype uint8"): images saved as stored
+    path = tmp_path / "images.pt"
+    save({"images": minigrad.tensor([[0, 128, 255]], dtype=minigrad.uint8)}, path)
+    loaded = load(path)["images"]
+    assert loaded.dtype == minigrad.uint8 and loaded.tolist() == [[0, 128, 255]]
+    if torch is not None:
+        assert torch.load(path)["images"].dtype == torch.uint8
