@@ -141,6 +141,14 @@ CASES = [
     (2, 16, 16, (4, 5), (2, 2), 1, 0, 1, 1),  # 16 channels: the last direct size
     (2, 17, 3, (4, 5), (2, 2), 1, 0, 1, 1),  # 17 input channels: im2col + GEMM
     (1, 4, 4, (9, 9), (3, 3), 2, 1, 1, 4),  # depthwise with stride 2: the scalar direct kernel
+    # With a stride, few channels (and on AVX2 rate up to 32) take the same direct kernels over a
+    # zero-padded, phase-split image; the kernel rows that read padding are skipped.
+    (2, 3, 7, (9, 40), (3, 3), 2, 1, 1, 1),  # along rows: 20 pixels out per row, ragged channels
+    (3, 5, 13, (11, 9), (3, 4), (2, 3), (1, 2), 1, 1),  # across channels, strides 2 x 3
+    (2, 4, 9, (13, 21), (2, 3), 3, (1, 0), (2, 3), 1),  # stride 3, dilated
+    (2, 6, 10, (9, 8), (5, 5), 2, 2, 1, 2),  # 5x5, groups of 3 -> 5
+    (2, 24, 32, (10, 32), (3, 3), 2, 1, 1, 1),  # AVX2 rate: along rows (16 pixels), 24 -> 32 channels
+    (2, 32, 24, (8, 8), (3, 3), 2, 1, 1, 1),  # AVX2 rate: across channels (4 pixels per row)
     # On AVX2 (and AVX-512 whose 512-bit FMAs run at the 256-bit rate), stride 1 with 17-128 channels
     # per group also runs the direct kernels when every lane is busy and the padded image fits in L2;
     # the weight gradient there too when the output channels fill 8 lanes (across channels).
@@ -167,7 +175,7 @@ CASES = [
     # Small output planes: one GEMM takes several images side by side (up to 512 columns), the last
     # GEMM of a batch with fewer of them.
     (13, 8, 6, (7, 7), (1, 1), 1, 0, 1, 1),  # pointwise: 11 + 2 images of 49 pixels
-    (13, 6, 8, (13, 13), (3, 3), 2, 1, 1, 2),  # implicit columns, 7x7 out: 11 + 2 images, groups
+    (13, 34, 40, (13, 13), (3, 3), 2, 1, 1, 2),  # implicit columns, 7x7 out: 11 + 2 images, groups of 17
     (13, 8, 4, (9, 9), (1, 1), 2, 0, 1, 1),  # strided 1x1: 13 images of 25 pixels in one GEMM
     # dweight: fewer pixels (16) than output channels (40): summed as dW, not dW^T; and the
     # transposed sum put back in ragged 32x32 tiles (153 x 33).
@@ -343,6 +351,7 @@ def threads():
         (3, 3, 16, 16, 2, 16),  # the scalar direct kernel (depthwise, stride 2) threaded
         (5, 3, 6, 16, 1, 1),  # stride-1 direct kernels, batch slices: across channels
         (4, 2, 1, 6, 1, 1),  # and along rows
+        (5, 3, 6, 16, 2, 1),  # stride-2 direct forward (phase-split image), batch slices
         (4, 2, 24, 32, 1, 1),  # AVX2 rate: 24 -> 32 channels along rows of 32 (forward and dx)
         (5, 2, 32, 64, 1, 1),  # Winograd: batch slices, dweight summed per slice
         (1, 2, 48, 64, 1, 1),  # Winograd with batch 1: one slice, threaded GEMMs

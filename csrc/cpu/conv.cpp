@@ -13,11 +13,13 @@
 // A 1x1 convolution with stride 1 and no padding needs no im2col: x is col.
 // Output planes under 128 pixels put several samples side by side in one GEMM
 // (samples_per_gemm), whose columns would otherwise be too few per sample.
-// Stride-1 convolutions with few channels per group (on AVX2 also up to 128,
-// when the zero-padded image fits in L2) skip the column matrix: the direct
-// kernels of cpu/conv_direct.h read a zero-padded copy of each
-// image through tap offsets (see use_stride1_direct). Depthwise-like groups
-// with other strides run a scalar direct forward kernel (see use_direct).
+// Convolutions with few channels per group (on AVX2 also up to 128 with
+// stride 1, 32 with a stride, when the zero-padded image fits in L2) skip the
+// column matrix: the direct kernels of cpu/conv_direct.h read a zero-padded
+// (for a stride, phase-split) copy of each image through tap offsets (see
+// use_direct_taps_forward; the backward pass only with stride 1).
+// Depthwise-like groups with other strides run a scalar direct forward kernel
+// (see use_direct).
 #include "cpu/conv.h"
 
 #include <algorithm>
@@ -613,13 +615,29 @@ bool stride1_with_taps(const Conv2dShape& s, const Dims& d) {
   return s.stride_h == 1 && s.stride_w == 1 && !d.pointwise;
 }
 
+// With a stride, the wide range of the direct forward kernels (on a phase-split
+// source) ends at 32 channels per group. Measured on Zen 4, 3x3 stride 2, 1
+// thread, ms GEMM path / direct: 16 -> 32 at 32x32, batch 32 1.07 / 0.97,
+// batch 128 4.46 / 4.13; 32 -> 32 at 32x32 2.15 / 1.97; 32 -> 64 at 32x32 3.49
+// / 3.27, at 16x16 1.03 / 1.00. With 64 channels it was mixed (64 -> 64 at
+// 28x28, batch 8 1.50 / 1.40, at 32x32, batch 32 7.05 / 7.25), and 128 -> 128
+// at 28x28 lost (5.5 / 6.8). Few channels gain most: 6 -> 16, 5x5 at 28x28,
+// batch 64 1.05 / 0.69; 3 -> 16, 3x3 at 32x32 0.16 / 0.14.
+constexpr int64_t kStridedDirectMaxChannels = 32;
+
 // Forward: a correlation writing rows of out_w pixels in 16-wide tiles, or
 // the broadcast GEMM with 8-lane vectors across output channels.
-bool use_stride1_direct(const Conv2dShape& s, const Dims& d, std::size_t elem_size) {
-  if (!stride1_with_taps(s, d)) return false;
+bool use_direct_taps_forward(const Conv2dShape& s, const Dims& d, std::size_t elem_size) {
+  const bool strided = s.stride_h > 1 || s.stride_w > 1;
+  // Strided depthwise layers keep the scalar kernel (use_direct): a phase split
+  // per channel cost more (144 channels at 56x56, stride 2: 2.2 -> 2.6 ms).
+  if (strided ? d.taps == 1 || use_direct(d) : !stride1_with_taps(s, d)) return false;
+  const int64_t source_plane = strided ? PhaseSplit(s).plane : padded_input_plane(s);
+  if (strided && source_plane > 4 * d.in_plane + kSplitSlack) return false;
   if (few_channels(d)) return true;
+  if (strided && std::max(d.group_in, d.group_out) > kStridedDirectMaxChannels) return false;
   const bool lanes_full = lanes_across_channels(s, d) ? d.group_out % 8 == 0 : s.out_w % 16 == 0;
-  return lanes_full && wide_direct_fits(s, d, d.group_in, padded_input_plane(s), elem_size);
+  return lanes_full && wide_direct_fits(s, d, d.group_in, source_plane, elem_size);
 }
 
 // The direct backward computes dx as a correlation of dy padded by dilation *
@@ -725,15 +743,15 @@ conv_detail::Correlation<T> correlation_of(const Conv2dShape& s, const PaddedSou
                                            const T* weight, const T* bias, const T* src, int64_t out_h,
                                            int64_t out_w, T* out) {
   return {rows,    p.planes * s.kernel_h * s.kernel_w, weight, bias, p.offsets.data(), src, p.wp, out_h, out_w, out,
-          p.planes * s.kernel_w, s.dilation_h, p.pad_h, p.pad_h + p.h};
+          p.planes * s.kernel_w, s.dilation_h, p.pad_h, p.pad_h + p.h, 1};
 }
 
-// Offsets oh * wp + ow of the output pixels in the grid of a padded source.
-std::vector<int64_t> pixel_offsets(const Conv2dShape& s, int64_t wp) {
+// Offsets oh * row + ow of the output pixels in a source whose output rows lie row apart.
+std::vector<int64_t> pixel_offsets(const Conv2dShape& s, int64_t row) {
   std::vector<int64_t> pixels;
   pixels.reserve(static_cast<size_t>(s.out_h * s.out_w));
   for (int64_t oh = 0; oh < s.out_h; ++oh)
-    for (int64_t ow = 0; ow < s.out_w; ++ow) pixels.push_back(oh * wp + ow);
+    for (int64_t ow = 0; ow < s.out_w; ++ow) pixels.push_back(oh * row + ow);
   return pixels;
 }
 
@@ -751,9 +769,22 @@ DirectPlan direct_plan(const Conv2dShape& s, const Dims& d) {
   return {threads, threads > 1 ? std::min(s.batch, threads * kChunksPerThread) : 1};
 }
 
+// The forward pass through the direct kernels, for any stride: each image's
+// group zero-padded and split into its stride phases (PhaseSplit; stride 1
+// makes that the plain padded image), so that every tap is a constant offset.
 template <typename T>
-void stride1_direct_forward(const Conv2dShape& s, const Dims& d, const T* x, const T* weight, const T* bias, T* y) {
-  const PaddedSource src = padded_source(s, d.group_in, s.in_h, s.in_w, s.pad_h, s.pad_w);
+void direct_taps_forward(const Conv2dShape& s, const Dims& d, const T* x, const T* weight, const T* bias, T* y) {
+  const PhaseSplit split(s);
+  // Tap offsets in (kh, c, kw) order (tap_index), kernel rows contiguous for Correlation.
+  std::vector<int64_t> offsets;
+  offsets.reserve(static_cast<size_t>(d.col_rows));
+  for (int64_t kh = 0; kh < s.kernel_h; ++kh)
+    for (int64_t c = 0; c < d.group_in; ++c)
+      for (int64_t kw = 0; kw < s.kernel_w; ++kw)
+        offsets.push_back(c * split.plane + split.tap_offsets[static_cast<size_t>(kh * s.kernel_w + kw)]);
+  // Vectors run past the row ends (conv_direct.h) by less than a padded row plus the slack.
+  const int64_t source_size = d.group_in * split.plane + split.row + conv_detail::kReadSlack;
+  const int64_t src_row = s.stride_h * split.row;
   const bool across = lanes_across_channels(s, d);
   // Correlation: weight rows with taps in the source's order; BroadcastGemm:
   // their transpose, taps x cols, zero in the padding columns.
@@ -769,24 +800,26 @@ void stride1_direct_forward(const Conv2dShape& s, const Dims& d, const T* x, con
             w[static_cast<size_t>(at)] =
                 weight[(((g * d.group_out + co) * d.group_in + c) * s.kernel_h + kh) * s.kernel_w + kw];
           }
-  const std::vector<int64_t> pixels = across ? pixel_offsets(s, src.wp) : std::vector<int64_t>{};
+  const std::vector<int64_t> pixels = across ? pixel_offsets(s, src_row) : std::vector<int64_t>{};
   const DirectPlan plan = direct_plan(s, d);
   const int64_t chunks = plan.chunks;
   for_each_chunk(chunks, plan.threads, [&](int64_t c) {
-    std::vector<T> padded(static_cast<size_t>(src.size));
+    std::vector<T> source(static_cast<size_t>(source_size));  // zeroed: the kernels' excess lanes read it
     std::vector<T> transposed(across ? static_cast<size_t>(d.out_plane * cols) : 0);  // (pixel, channel)
     for (int64_t n = chunk_begin(c, chunks, s.batch); n < chunk_begin(c + 1, chunks, s.batch); ++n)
       for (int64_t g = 0; g < s.groups; ++g) {
-        fill_padded(src, x + (n * s.in_channels + g * d.group_in) * d.in_plane, padded.data());
+        split.fill(s, d, x + (n * s.in_channels + g * d.group_in) * d.in_plane, source.data(), 1);
         T* y_g = y + (n * s.out_channels + g * d.group_out) * d.out_plane;
         const T* bias_g = bias != nullptr ? bias + g * d.group_out : nullptr;
         if (!across) {
-          correlate(correlation_of(s, src, d.group_out, w.data() + g * d.group_out * d.col_rows, bias_g,
-                                   padded.data(), s.out_h, s.out_w, y_g));
+          correlate(conv_detail::Correlation<T>{d.group_out, d.col_rows, w.data() + g * d.group_out * d.col_rows,
+                                                bias_g, offsets.data(), source.data(), src_row, s.out_h, s.out_w, y_g,
+                                                d.group_in * s.kernel_w, s.dilation_h, s.pad_h, s.pad_h + s.in_h,
+                                                s.stride_h});
           continue;
         }
-        broadcast_gemm(conv_detail::BroadcastGemm<T>{d.out_plane, d.col_rows, cols, padded.data(), pixels.data(),
-                                                     src.offsets.data(), w.data() + g * d.col_rows * cols,
+        broadcast_gemm(conv_detail::BroadcastGemm<T>{d.out_plane, d.col_rows, cols, source.data(), pixels.data(),
+                                                     offsets.data(), w.data() + g * d.col_rows * cols,
                                                      transposed.data(), false});
         for (int64_t co = 0; co < d.group_out; ++co) {
           const T b = bias_g != nullptr ? bias_g[co] : T(0);
@@ -1450,8 +1483,8 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* weight, const T* 
     winograd_forward(s, d, x, weight, bias, y);
     return;
   }
-  if (use_stride1_direct(s, d, sizeof(T))) {
-    stride1_direct_forward(s, d, x, weight, bias, y);
+  if (use_direct_taps_forward(s, d, sizeof(T))) {
+    direct_taps_forward(s, d, x, weight, bias, y);
     return;
   }
   if (use_direct(d)) {

@@ -1,12 +1,13 @@
-// Direct (implicit-GEMM) convolution kernels for stride 1, written once over
+// Direct (implicit-GEMM) convolution kernels, written once over
 // the SIMD traits of cpu/simd_avx2.h / cpu/simd_portable.h and instantiated
 // per instruction set (conv.cpp: portable, conv_avx2.cpp). Private to the conv
 // family: conv.cpp prepares the operands (zero-padded copies, tap offsets,
 // flipped weights) and calls these on one image and group at a time.
 //
-// With the source zero-padded, stride 1 makes every kernel tap a constant
-// shift: tap k of output pixel (oh, ow) reads src[offsets[k] + oh * src_row +
-// ow]. So no column matrix is built; the tap offsets index the source in place.
+// With the source zero-padded (and, for a stride, split into its phases: see
+// PhaseSplit in conv.cpp), every kernel tap is a constant shift: tap k of
+// output pixel (oh, ow) reads src[offsets[k] + oh * src_row + ow]. So no
+// column matrix is built; the tap offsets index the source in place.
 // Like gemm_kernels.h, every template depends on the traits type S, private to
 // the including file, and nothing here calls the standard library (whose
 // inline functions compiled with AVX2 flags could be picked by the linker for
@@ -26,8 +27,9 @@ namespace minigrad::cpu::conv_detail {
 // padded dy with the flipped weights.
 // The taps are ordered kernel row first, taps_per_kernel_row each, and only
 // the source rows [data_first, data_last) hold data (the others padding): for
-// output row oh, kernel row kh reads source row oh + kh * dilation_h, and the
-// kernel rows that read padding are skipped (for dx of LeNet-5's conv2, 2 taps in 7).
+// output row oh, kernel row kh reads source row oh * stride_h + kh *
+// dilation_h, and the kernel rows that read padding are skipped (for dx of
+// LeNet-5's conv2, 2 taps in 7; the top row's taps of a stride-2 3x3 layer).
 template <typename T>
 struct Correlation {
   int64_t rows, taps;
@@ -38,7 +40,7 @@ struct Correlation {
   int64_t src_row;
   int64_t out_h, out_w;
   T* out;  // rows x out_h x out_w, contiguous
-  int64_t taps_per_kernel_row, dilation_h, data_first, data_last;
+  int64_t taps_per_kernel_row, dilation_h, data_first, data_last, stride_h;
 };
 
 // c[i][j] = (accumulate ? c[i][j] : 0) + sum_{k < depth} src[row_offsets[i] + depth_offsets[k]] * b[k][j]
@@ -154,9 +156,9 @@ struct Direct {
     const TileFn* tiles = correlation_tiles(std::make_index_sequence<std::size_t(MR)>{});
     const int64_t kernel_h = c.taps / c.taps_per_kernel_row;
     for (int64_t oh = 0; oh < c.out_h; ++oh) {
-      // Kernel rows kh with data_first <= oh + kh * dilation_h < data_last.
-      const int64_t kh0 = clamped_ceil_div(c.data_first - oh, c.dilation_h, kernel_h);
-      const int64_t kh1 = clamped_ceil_div(c.data_last - oh, c.dilation_h, kernel_h);
+      // Kernel rows kh with data_first <= oh * stride_h + kh * dilation_h < data_last.
+      const int64_t kh0 = clamped_ceil_div(c.data_first - oh * c.stride_h, c.dilation_h, kernel_h);
+      const int64_t kh1 = clamped_ceil_div(c.data_last - oh * c.stride_h, c.dilation_h, kernel_h);
       const int64_t k0 = kh0 * c.taps_per_kernel_row, k1 = (kh1 > kh0 ? kh1 : kh0) * c.taps_per_kernel_row;
       for (int64_t ow0 = 0; ow0 < c.out_w; ow0 += NR) {
         const int64_t n = c.out_w - ow0 < NR ? c.out_w - ow0 : NR;
