@@ -508,6 +508,9 @@ def suite(quick: bool) -> list[Case]:
                  ("CIFAR 3x3 64->128", 64, 64, 8, 128, 3, 1, 1)]
         # A CIFAR ResNet's first stage (64 channels at 32x32: a 296 KiB padded image).
         conv += [("CIFAR ResNet 3x3 64->64", 32, 64, 32, 64, 3, 1, 1)]
+        # A CIFAR ResNet-20's downsampling layers (16 -> 32 at 32x32, 32 -> 64 at 16x16, stride 2).
+        conv += [("CIFAR ResNet 3x3 s2 16->32", 128, 16, 32, 32, 3, 2, 1),
+                 ("CIFAR ResNet 3x3 s2 32->64", 128, 32, 16, 64, 3, 2, 1)]
         # ResNet-18's last stage: many channels on small planes (7x7 out).
         conv += [("ResNet 3x3 7x7", 8, 512, 7, 512, 3, 1, 1), ("ResNet 3x3 s2 14x14", 8, 256, 14, 512, 3, 2, 1),
                  ("ResNet 1x1 7x7", 8, 512, 7, 512, 1, 1, 0)]
