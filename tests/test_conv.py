@@ -141,8 +141,11 @@ CASES = [
     (2, 16, 16, (4, 5), (2, 2), 1, 0, 1, 1),  # 16 channels: the last direct size
     (2, 17, 3, (4, 5), (2, 2), 1, 0, 1, 1),  # 17 input channels: im2col + GEMM
     (1, 4, 4, (9, 9), (3, 3), 2, 1, 1, 4),  # depthwise with stride 2: the scalar direct kernel
-    # With a stride, few channels (and on AVX2 rate up to 32) take the same direct kernels over a
-    # zero-padded, phase-split image; the kernel rows that read padding are skipped.
+    # With a stride, few channels (and on AVX2 rate up to 64) take the same direct kernels over a
+    # zero-padded, phase-split image; the kernel rows that read padding are skipped. Stride 2 splits
+    # each row in one pass (odd and even widths and paddings below, here and on the GEMM path).
+    (2, 3, 5, (7, 11), (3, 4), 2, (2, 3), 1, 1),
+    (2, 34, 40, (9, 10), (3, 3), 2, (0, 2), 1, 2),  # GEMM path: 20 output channels per group
     (2, 3, 7, (9, 40), (3, 3), 2, 1, 1, 1),  # along rows: 20 pixels out per row, ragged channels
     (3, 5, 13, (11, 9), (3, 4), (2, 3), (1, 2), 1, 1),  # across channels, strides 2 x 3
     (2, 4, 9, (13, 21), (2, 3), 3, (1, 0), (2, 3), 1),  # stride 3, dilated

@@ -14,7 +14,7 @@
 // Output planes under 128 pixels put several samples side by side in one GEMM
 // (samples_per_gemm), whose columns would otherwise be too few per sample.
 // Convolutions with few channels per group (on AVX2 also up to 128 with
-// stride 1, 32 with a stride, when the zero-padded image fits in L2) skip the
+// stride 1, 64 with a stride, when the zero-padded image fits in L2) skip the
 // column matrix: the direct kernels of cpu/conv_direct.h read a zero-padded
 // (for a stride, phase-split) copy of each image through tap offsets (see
 // use_direct_taps_forward; the backward pass only with stride 1).
@@ -427,10 +427,38 @@ struct PhaseSplit {
   // group's first channel of one sample) into dst, padding included.
   template <typename T>
   void fill(const Conv2dShape& s, const Dims& d, const T* x, T* dst, [[maybe_unused]] int threads) const {
+    // Stride 2 reading both phases (any kernel wider than 1) splits each row
+    // in one pass of inline loops: per phase, the calls of the general path
+    // cost more than the copy on the 16-32 wide rows of downsampling layers
+    // (a fifth of a CIFAR ResNet's 32 -> 64 stride-2 forward).
+    const bool both_of_two = s.stride_w == 2 && phases_read.size() == 2;
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int64_t c = 0; c < d.group_in; ++c)
       for (const int64_t r : rows_read) {
         const int64_t ih = r - s.pad_h;
+        if (both_of_two) {
+          T* out = dst + c * plane + r * row;
+          if (ih < 0 || ih >= s.in_h) {
+            for (int64_t i = 0; i < row; ++i) out[i] = T(0);
+            continue;
+          }
+          for (const PhaseRead& read : phases_read) {
+            T* phase = out + read.phase * phase_w;
+            for (int64_t i = 0; i < read.inside.first; ++i) phase[i] = T(0);
+            for (int64_t i = read.inside.last; i < phase_w; ++i) phase[i] = T(0);
+          }
+          // Input column iw is padded column iw + pad_w: phase (iw + pad_w) % 2, index (iw + pad_w) / 2.
+          const T* in = x + c * d.in_plane + ih * s.in_w;
+          T* even = out + s.pad_w % 2 * phase_w + s.pad_w / 2;
+          T* odd = out + (s.pad_w + 1) % 2 * phase_w + (s.pad_w + 1) / 2;
+          const int64_t pairs = s.in_w / 2;
+          for (int64_t m = 0; m < pairs; ++m) {
+            even[m] = in[2 * m];
+            odd[m] = in[2 * m + 1];
+          }
+          if (s.in_w % 2 != 0) even[pairs] = in[s.in_w - 1];
+          continue;
+        }
         for (const PhaseRead& read : phases_read) {
           const int64_t ph = read.phase;
           T* out = dst + c * plane + r * row + ph * phase_w;
@@ -616,14 +644,13 @@ bool stride1_with_taps(const Conv2dShape& s, const Dims& d) {
 }
 
 // With a stride, the wide range of the direct forward kernels (on a phase-split
-// source) ends at 32 channels per group. Measured on Zen 4, 3x3 stride 2, 1
-// thread, ms GEMM path / direct: 16 -> 32 at 32x32, batch 32 1.07 / 0.97,
-// batch 128 4.46 / 4.13; 32 -> 32 at 32x32 2.15 / 1.97; 32 -> 64 at 32x32 3.49
-// / 3.27, at 16x16 1.03 / 1.00. With 64 channels it was mixed (64 -> 64 at
-// 28x28, batch 8 1.50 / 1.40, at 32x32, batch 32 7.05 / 7.25), and 128 -> 128
-// at 28x28 lost (5.5 / 6.8). Few channels gain most: 6 -> 16, 5x5 at 28x28,
-// batch 64 1.05 / 0.69; 3 -> 16, 3x3 at 32x32 0.16 / 0.14.
-constexpr int64_t kStridedDirectMaxChannels = 32;
+// source) ends at 64 channels per group. Measured on Zen 4, 3x3 stride 2, 1
+// thread, ms GEMM path / direct: 16 -> 32 at 32x32, batch 128 4.5 / 3.8; 32 ->
+// 64 at 32x32, batch 32 3.40 / 3.15, at 16x16, batch 128 4.05 / 3.78; 64 -> 64
+// at 16x16, batch 32 1.97 / 1.92, at 28x28, batch 8 1.49 / 1.46, but at 32x32,
+// batch 32 6.99 / 7.10; 128 -> 128 at 28x28 lost (5.5 / 6.8). Few channels
+// gain most: 6 -> 16, 5x5 at 28x28, batch 64 1.05 / 0.69.
+constexpr int64_t kStridedDirectMaxChannels = 64;
 
 // Forward: a correlation writing rows of out_w pixels in 16-wide tiles, or
 // the broadcast GEMM with 8-lane vectors across output channels.
