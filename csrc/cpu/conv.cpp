@@ -731,16 +731,26 @@ struct PaddedSource {
   std::vector<int64_t> offsets;
 };
 
+// Offset c * plane + tap_offset(kh, kw) of every tap of `planes` planes, in
+// (kh, c, kw) order: the taps of one kernel row contiguous (see tap_index).
+template <typename TapOffset>
+std::vector<int64_t> kernel_row_major_offsets(const Conv2dShape& s, int64_t planes, int64_t plane,
+                                              const TapOffset& tap_offset) {
+  std::vector<int64_t> offsets;
+  offsets.reserve(static_cast<size_t>(planes * s.kernel_h * s.kernel_w));
+  for (int64_t kh = 0; kh < s.kernel_h; ++kh)
+    for (int64_t c = 0; c < planes; ++c)
+      for (int64_t kw = 0; kw < s.kernel_w; ++kw) offsets.push_back(c * plane + tap_offset(kh, kw));
+  return offsets;
+}
+
 PaddedSource padded_source(const Conv2dShape& s, int64_t planes, int64_t h, int64_t w, int64_t pad_h,
                            int64_t pad_w) {
   PaddedSource p{planes, h, w, pad_h, pad_w, h + 2 * pad_h, w + 2 * pad_w, 0, {}};
   p.size = planes * p.hp * p.wp + (s.kernel_w - 1) * s.dilation_w + conv_detail::kReadSlack +
            conv_detail::kLenMultiple;
-  p.offsets.reserve(static_cast<size_t>(planes * s.kernel_h * s.kernel_w));
-  for (int64_t kh = 0; kh < s.kernel_h; ++kh)
-    for (int64_t c = 0; c < planes; ++c)
-      for (int64_t kw = 0; kw < s.kernel_w; ++kw)
-        p.offsets.push_back(c * p.hp * p.wp + kh * s.dilation_h * p.wp + kw * s.dilation_w);
+  p.offsets = kernel_row_major_offsets(s, planes, p.hp * p.wp,
+                                       [&](int64_t kh, int64_t kw) { return kh * s.dilation_h * p.wp + kw * s.dilation_w; });
   return p;
 }
 
@@ -802,13 +812,10 @@ DirectPlan direct_plan(const Conv2dShape& s, const Dims& d) {
 template <typename T>
 void direct_taps_forward(const Conv2dShape& s, const Dims& d, const T* x, const T* weight, const T* bias, T* y) {
   const PhaseSplit split(s);
-  // Tap offsets in (kh, c, kw) order (tap_index), kernel rows contiguous for Correlation.
-  std::vector<int64_t> offsets;
-  offsets.reserve(static_cast<size_t>(d.col_rows));
-  for (int64_t kh = 0; kh < s.kernel_h; ++kh)
-    for (int64_t c = 0; c < d.group_in; ++c)
-      for (int64_t kw = 0; kw < s.kernel_w; ++kw)
-        offsets.push_back(c * split.plane + split.tap_offsets[static_cast<size_t>(kh * s.kernel_w + kw)]);
+  const std::vector<int64_t> offsets =
+      kernel_row_major_offsets(s, d.group_in, split.plane, [&](int64_t kh, int64_t kw) {
+        return split.tap_offsets[static_cast<size_t>(kh * s.kernel_w + kw)];
+      });
   // Vectors run past the row ends (conv_direct.h) by less than a padded row plus the slack.
   const int64_t source_size = d.group_in * split.plane + split.row + conv_detail::kReadSlack;
   const int64_t src_row = s.stride_h * split.row;
