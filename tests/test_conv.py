@@ -146,6 +146,9 @@ CASES = [
     # each row in one pass (odd and even widths and paddings below, here and on the GEMM path).
     (2, 3, 5, (7, 11), (3, 4), 2, (2, 3), 1, 1),
     (2, 34, 40, (9, 10), (3, 3), 2, (0, 2), 1, 2),  # GEMM path: 20 output channels per group
+    # GEMM path folding 8 samples of 64 pixels per GEMM: the phase-split slots keep their padding
+    # from the first fold to the last, ragged one (19 = 8 + 8 + 3).
+    (19, 17, 20, (16, 16), (3, 3), 2, 1, 1, 1),
     (2, 3, 7, (9, 40), (3, 3), 2, 1, 1, 1),  # along rows: 20 pixels out per row, ragged channels
     (3, 5, 13, (11, 9), (3, 4), (2, 3), (1, 2), 1, 1),  # across channels, strides 2 x 3
     (2, 4, 9, (13, 21), (2, 3), 3, (1, 0), (2, 3), 1),  # stride 3, dilated
