@@ -142,8 +142,9 @@ CASES = [
     (2, 17, 3, (4, 5), (2, 2), 1, 0, 1, 1),  # 17 input channels: im2col + GEMM
     (1, 4, 4, (9, 9), (3, 3), 2, 1, 1, 4),  # depthwise with stride 2: the scalar direct kernel
     # With a stride, few channels (and on AVX2 rate up to 64) take the same direct kernels over a
-    # zero-padded, phase-split image; the kernel rows that read padding are skipped. Stride 2 splits
-    # each row in one pass (odd and even widths and paddings below, here and on the GEMM path).
+    # zero-padded, phase-split image, forward and dweight (across channels); the kernel rows that
+    # read padding are skipped. Stride 2 splits each row in one pass (odd and even widths and
+    # paddings below, here and on the GEMM path).
     (2, 3, 5, (7, 11), (3, 4), 2, (2, 3), 1, 1),
     (2, 34, 40, (9, 10), (3, 3), 2, (0, 2), 1, 2),  # GEMM path: 20 output channels per group
     # GEMM path folding 8 samples of 64 pixels per GEMM: the phase-split slots keep their padding
@@ -357,7 +358,7 @@ def threads():
         (3, 3, 16, 16, 2, 16),  # the scalar direct kernel (depthwise, stride 2) threaded
         (5, 3, 6, 16, 1, 1),  # stride-1 direct kernels, batch slices: across channels
         (4, 2, 1, 6, 1, 1),  # and along rows
-        (5, 3, 6, 16, 2, 1),  # stride-2 direct forward (phase-split image), batch slices
+        (5, 3, 6, 16, 2, 1),  # stride-2 direct forward and dweight (phase-split image), batch slices
         (4, 2, 24, 32, 1, 1),  # AVX2 rate: 24 -> 32 channels along rows of 32 (forward and dx)
         (5, 2, 32, 64, 1, 1),  # Winograd: batch slices, dweight summed per slice
         (1, 2, 48, 64, 1, 1),  # Winograd with batch 1: one slice, threaded GEMMs

@@ -17,7 +17,8 @@
 // stride 1, 64 with a stride, when the zero-padded image fits in L2) skip the
 // column matrix: the direct kernels of cpu/conv_direct.h read a zero-padded
 // (for a stride, phase-split) copy of each image through tap offsets (see
-// use_direct_taps_forward; the backward pass only with stride 1).
+// use_direct_taps_forward; with a stride, the input gradient stays on the
+// GEMM path).
 // Depthwise-like groups with other strides run a scalar direct forward kernel
 // (see use_direct).
 #include "cpu/conv.h"
@@ -26,6 +27,7 @@
 #include <memory>
 #include <numeric>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #ifdef __SSE2__
@@ -723,19 +725,33 @@ bool stride1_with_taps(const Conv2dShape& s, const Dims& d) {
 // gain most: 6 -> 16, 5x5 at 28x28, batch 64 1.05 / 0.69.
 constexpr int64_t kStridedDirectMaxChannels = 64;
 
+bool is_strided(const Conv2dShape& s) { return s.stride_h > 1 || s.stride_w > 1; }
+
+// The PhaseSplit plane the strided direct kernels would read, or 0 where they
+// do not apply: a 1x1 kernel, a depthwise layer (it keeps the scalar kernel,
+// use_direct: a phase split per channel cost more, 144 channels at 56x56,
+// stride 2: 2.2 -> 2.6 ms), or a split far larger than the input.
+int64_t strided_direct_source_plane(const Conv2dShape& s, const Dims& d) {
+  if (d.taps == 1 || use_direct(d)) return 0;
+  const int64_t plane = PhaseSplit(s).plane;
+  return plane <= 4 * d.in_plane + kSplitSlack ? plane : 0;
+}
+
 // Forward: a correlation writing rows of out_w pixels in 16-wide tiles, or
 // the broadcast GEMM with 8-lane vectors across output channels.
 bool use_direct_taps_forward(const Conv2dShape& s, const Dims& d, std::size_t elem_size) {
-  const bool strided = s.stride_h > 1 || s.stride_w > 1;
-  // Strided depthwise layers keep the scalar kernel (use_direct): a phase split
-  // per channel cost more (144 channels at 56x56, stride 2: 2.2 -> 2.6 ms).
-  if (strided ? d.taps == 1 || use_direct(d) : !stride1_with_taps(s, d)) return false;
-  const int64_t source_plane = strided ? PhaseSplit(s).plane : padded_input_plane(s);
-  if (strided && source_plane > 4 * d.in_plane + kSplitSlack) return false;
+  if (is_strided(s)) {
+    const int64_t source_plane = strided_direct_source_plane(s, d);
+    if (source_plane == 0) return false;
+    if (few_channels(d)) return true;
+    const bool lanes_full = lanes_across_channels(s, d) ? d.group_out % 8 == 0 : s.out_w % 16 == 0;
+    return lanes_full && std::max(d.group_in, d.group_out) <= kStridedDirectMaxChannels &&
+           wide_direct_fits(s, d, d.group_in, source_plane, elem_size);
+  }
+  if (!stride1_with_taps(s, d)) return false;
   if (few_channels(d)) return true;
-  if (strided && std::max(d.group_in, d.group_out) > kStridedDirectMaxChannels) return false;
   const bool lanes_full = lanes_across_channels(s, d) ? d.group_out % 8 == 0 : s.out_w % 16 == 0;
-  return lanes_full && wide_direct_fits(s, d, d.group_in, source_plane, elem_size);
+  return lanes_full && wide_direct_fits(s, d, d.group_in, padded_input_plane(s), elem_size);
 }
 
 // The direct backward computes dx as a correlation of dy padded by dilation *
@@ -761,7 +777,21 @@ bool use_stride1_direct_input_grad(const Conv2dShape& s, const Dims& d, std::siz
 // lost to the GEMM path with 32-64 channels). Measured on a 2-core AMD EPYC
 // Zen 4 (AVX2 kernels), CIFAR-sized 3x3 layers, batch 64-128: 1.05-1.33x the
 // GEMM path's speed at 1 thread, 0.99-1.28x at 2.
-bool use_stride1_direct_weight_grad(const Conv2dShape& s, const Dims& d, std::size_t elem_size) {
+// With a stride, the broadcast GEMM across channels on the forward pass's
+// phase-split source, in the forward's range (use_direct_taps_forward) with
+// the output channels filling 8 lanes: the GEMM path's im2col was a fifth of
+// a CIFAR ResNet's stride-2 backward. Zen 4, 1 thread, ms GEMM path / direct:
+// 3x3 stride 2, 32 -> 64 at 16x16, batch 128 4.75 / 3.41; 16 -> 32 at 32x32,
+// batch 128 5.19 / 3.94; 64 -> 64 at 32x32, batch 32 7.75 / 6.80; 5x5 stride
+// 2, 6 -> 16 at 28x28, batch 64 1.56 / 0.70.
+bool use_direct_weight_grad(const Conv2dShape& s, const Dims& d, std::size_t elem_size) {
+  if (is_strided(s)) {
+    const int64_t source_plane = strided_direct_source_plane(s, d);
+    if (source_plane == 0) return false;
+    if (few_channels(d)) return true;
+    return d.group_out % 8 == 0 && std::max(d.group_in, d.group_out) <= kStridedDirectMaxChannels &&
+           wide_direct_fits(s, d, d.group_in, source_plane, elem_size);
+  }
   if (!stride1_backward_with_taps(s, d)) return false;
   if (few_channels(d)) return true;
   return d.group_out % 8 == 0 && wide_direct_fits(s, d, d.group_in, padded_input_plane(s), elem_size);
@@ -877,19 +907,35 @@ DirectPlan direct_plan(const Conv2dShape& s, const Dims& d) {
   return {threads, threads > 1 ? std::min(s.batch, threads * kChunksPerThread) : 1};
 }
 
-// The forward pass through the direct kernels, for any stride: each image's
-// group zero-padded and split into its stride phases (PhaseSplit; stride 1
-// makes that the plain padded image), so that every tap is a constant offset.
+// One image's group zero-padded and split into its stride phases (PhaseSplit;
+// stride 1 makes that the plain padded image), so that every tap is a
+// constant offset: the source of the direct forward pass, and of the strided
+// direct weight gradient.
+struct SplitSource {
+  PhaseSplit split;
+  std::vector<int64_t> offsets;  // of the taps, in (kh, c, kw) order
+  int64_t size;                  // elements, with the slack the kernels read past the last row
+  int64_t out_row;               // distance between the sources of consecutive output rows
+};
+
+SplitSource split_source(const Conv2dShape& s, const Dims& d) {
+  PhaseSplit split(s);
+  std::vector<int64_t> offsets = kernel_row_major_offsets(s, d.group_in, split.plane, [&](int64_t kh, int64_t kw) {
+    return split.tap_offsets[static_cast<size_t>(kh * s.kernel_w + kw)];
+  });
+  // Vectors run past the row ends (conv_direct.h) by less than a padded row plus the slack.
+  const int64_t size = d.group_in * split.plane + split.row + conv_detail::kReadSlack;
+  const int64_t out_row = s.stride_h * split.row;
+  return {std::move(split), std::move(offsets), size, out_row};
+}
+
+// The forward pass through the direct kernels, for any stride.
 template <typename T>
 void direct_taps_forward(const Conv2dShape& s, const Dims& d, const T* x, const T* weight, const T* bias, T* y) {
-  const PhaseSplit split(s);
-  const std::vector<int64_t> offsets =
-      kernel_row_major_offsets(s, d.group_in, split.plane, [&](int64_t kh, int64_t kw) {
-        return split.tap_offsets[static_cast<size_t>(kh * s.kernel_w + kw)];
-      });
-  // Vectors run past the row ends (conv_direct.h) by less than a padded row plus the slack.
-  const int64_t source_size = d.group_in * split.plane + split.row + conv_detail::kReadSlack;
-  const int64_t src_row = s.stride_h * split.row;
+  const SplitSource src = split_source(s, d);
+  const PhaseSplit& split = src.split;
+  const std::vector<int64_t>& offsets = src.offsets;
+  const int64_t source_size = src.size, src_row = src.out_row;
   const bool across = lanes_across_channels(s, d);
   // Correlation: weight rows with taps in the source's order; BroadcastGemm:
   // their transpose, taps x cols, zero in the padding columns.
@@ -943,17 +989,22 @@ void direct_taps_forward(const Conv2dShape& s, const Dims& d, const T* x, const 
 // transposed (BroadcastGemm). Both in the source's tap order, put back in
 // weight order per slice. dx: the correlation of dy, padded by dilation *
 // (kernel - 1) - padding, with the weights flipped in both axes and in/out
-// channels swapped.
+// channels swapped. With a stride, only dweight (dx is null), across
+// channels, on the forward pass's phase-split source.
 template <typename T>
-void stride1_direct_backward(const Conv2dShape& s, const Dims& d, const T* dy, const T* x, const T* weight, T* dx,
-                             T* dweight) {
+void direct_backward(const Conv2dShape& s, const Dims& d, const T* dy, const T* x, const T* weight, T* dx,
+                     T* dweight) {
+  const bool strided = is_strided(s);
   const PaddedSource xsrc = padded_source(s, d.group_in, s.in_h, s.in_w, s.pad_h, s.pad_w);
+  const SplitSource split = split_source(s, d);
+  const int64_t* x_offsets = strided ? split.offsets.data() : xsrc.offsets.data();
   const PaddedSource dysrc = padded_source(s, d.group_out, s.out_h, s.out_w, s.dilation_h * (s.kernel_h - 1) - s.pad_h,
                                            s.dilation_w * (s.kernel_w - 1) - s.pad_w);
-  const bool across = lanes_across_channels(s, d) || !few_channels(d);  // dweight's layout (see above)
+  const bool across = strided || lanes_across_channels(s, d) || !few_channels(d);  // dweight's layout (see above)
   const int64_t grid = round_up(s.out_h * xsrc.wp, conv_detail::kLenMultiple);
   const int64_t cols = round_up(d.group_out, conv_detail::kColMultiple);
-  const std::vector<int64_t> pixels = across ? pixel_offsets(s, xsrc.wp) : std::vector<int64_t>{};
+  const std::vector<int64_t> pixels =
+      across ? pixel_offsets(s, strided ? split.out_row : xsrc.wp) : std::vector<int64_t>{};
   const int64_t weight_size = s.out_channels * d.col_rows;
   // flipped[g][c][t] for t = tap (co, KH - 1 - kh, KW - 1 - kw) of dysrc: weight[g * group_out + co][c][kh][kw].
   const int64_t flipped_taps = d.group_out * d.taps;
@@ -977,7 +1028,7 @@ void stride1_direct_backward(const Conv2dShape& s, const Dims& d, const T* dy, c
     const int64_t group_dw = across ? d.col_rows * cols : d.group_out * d.col_rows;
     std::vector<T> xpad, dy_layout, dw_taps, dypad;
     if (dweight != nullptr) {
-      xpad.resize(static_cast<size_t>(xsrc.size));
+      xpad.resize(static_cast<size_t>(strided ? split.size : xsrc.size));
       dy_layout.resize(static_cast<size_t>(across ? d.out_plane * cols : d.group_out * grid));
       dw_taps.resize(static_cast<size_t>(s.groups * group_dw));
     }
@@ -986,18 +1037,21 @@ void stride1_direct_backward(const Conv2dShape& s, const Dims& d, const T* dy, c
       for (int64_t g = 0; g < s.groups; ++g) {
         const T* dy_g = dy + (n * s.out_channels + g * d.group_out) * d.out_plane;
         if (dweight != nullptr) {
-          fill_padded(xsrc, x + (n * s.in_channels + g * d.group_in) * d.in_plane, xpad.data());
+          const T* x_g = x + (n * s.in_channels + g * d.group_in) * d.in_plane;
+          if (strided)
+            split.split.fill(s, d, x_g, xpad.data(), 1, true);
+          else
+            fill_padded(xsrc, x_g, xpad.data());
           T* dw_g = dw_taps.data() + g * group_dw;
           if (across) {
             for (int64_t co = 0; co < d.group_out; ++co)
               for (int64_t p = 0; p < d.out_plane; ++p) dy_layout[p * cols + co] = dy_g[co * d.out_plane + p];
-            broadcast_gemm(conv_detail::BroadcastGemm<T>{d.col_rows, d.out_plane, cols, xpad.data(),
-                                                         xsrc.offsets.data(), pixels.data(), dy_layout.data(), dw_g,
-                                                         true});
+            broadcast_gemm(conv_detail::BroadcastGemm<T>{d.col_rows, d.out_plane, cols, xpad.data(), x_offsets,
+                                                         pixels.data(), dy_layout.data(), dw_g, true});
           } else {
             copy_planes(dy_g, d.group_out, s.out_h, s.out_w, dy_layout.data(), grid, xsrc.wp, 0);
             weight_gradient(conv_detail::WeightGradient<T>{d.group_out, d.col_rows, dy_layout.data(), grid,
-                                                           xsrc.offsets.data(), xpad.data(), dw_g});
+                                                           x_offsets, xpad.data(), dw_g});
           }
         }
         if (dx != nullptr) {
@@ -1710,9 +1764,9 @@ void conv2d_backward(const Conv2dShape& s, const T* dy, const T* x, const T* wei
   }
   // Each gradient the direct kernels take is done there; the GEMM path below does the rest.
   T* const direct_dx = dx != nullptr && use_stride1_direct_input_grad(s, d, sizeof(T)) ? dx : nullptr;
-  T* const direct_dweight = dweight != nullptr && use_stride1_direct_weight_grad(s, d, sizeof(T)) ? dweight : nullptr;
+  T* const direct_dweight = dweight != nullptr && use_direct_weight_grad(s, d, sizeof(T)) ? dweight : nullptr;
   if (direct_dx != nullptr || direct_dweight != nullptr) {
-    stride1_direct_backward(s, d, dy, x, weight, direct_dx, direct_dweight);
+    direct_backward(s, d, dy, x, weight, direct_dx, direct_dweight);
     if (direct_dx != nullptr) dx = nullptr;
     if (direct_dweight != nullptr) dweight = nullptr;
   }
