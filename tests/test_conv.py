@@ -144,7 +144,7 @@ CASES = [
     # With a stride, few channels (and on AVX2 rate up to 64) take the same direct kernels over a
     # zero-padded, phase-split image, forward and dweight (across channels); the kernel rows that
     # read padding are skipped. Stride 2 splits each row in one pass (odd and even widths and
-    # paddings below, here and on the GEMM path).
+    # paddings below, here and on the GEMM path). dx (dilation 1): a broadcast GEMM per stride phase.
     (2, 3, 5, (7, 11), (3, 4), 2, (2, 3), 1, 1),
     (2, 34, 40, (9, 10), (3, 3), 2, (0, 2), 1, 2),  # GEMM path: 20 output channels per group
     # GEMM path folding 8 samples of 64 pixels per GEMM: the phase-split slots keep their padding
@@ -153,6 +153,7 @@ CASES = [
     (2, 3, 7, (9, 40), (3, 3), 2, 1, 1, 1),  # along rows: 20 pixels out per row, ragged channels
     (3, 5, 13, (11, 9), (3, 4), (2, 3), (1, 2), 1, 1),  # across channels, strides 2 x 3
     (2, 4, 9, (13, 21), (2, 3), 3, (1, 0), (2, 3), 1),  # stride 3, dilated
+    (2, 4, 8, (11, 13), (2, 3), 3, (1, 2), 1, 1),  # stride 3: dx phases that no kernel row reaches are zero
     (2, 6, 10, (9, 8), (5, 5), 2, 2, 1, 2),  # 5x5, groups of 3 -> 5
     (2, 24, 32, (10, 32), (3, 3), 2, 1, 1, 1),  # AVX2 rate: along rows (16 pixels), 24 -> 32 channels
     (2, 32, 24, (8, 8), (3, 3), 2, 1, 1, 1),  # AVX2 rate: across channels (4 pixels per row)

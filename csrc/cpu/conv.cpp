@@ -17,8 +17,8 @@
 // stride 1, 64 with a stride, when the zero-padded image fits in L2) skip the
 // column matrix: the direct kernels of cpu/conv_direct.h read a zero-padded
 // (for a stride, phase-split) copy of each image through tap offsets (see
-// use_direct_taps_forward; with a stride, the input gradient stays on the
-// GEMM path).
+// use_direct_taps_forward); with a stride, the input gradient runs a
+// broadcast GEMM per stride phase (strided_direct_input_grad).
 // Depthwise-like groups with other strides run a scalar direct forward kernel
 // (see use_direct).
 #include "cpu/conv.h"
@@ -762,6 +762,24 @@ bool stride1_backward_with_taps(const Conv2dShape& s, const Dims& d) {
          s.pad_w <= s.dilation_w * (s.kernel_w - 1);
 }
 
+// Strided dx through the broadcast GEMM per stride phase
+// (strided_direct_input_grad), lanes across input channels: where the strided
+// forward runs direct, with the input channels filling 8 lanes, dilation 1.
+// Zen 4, 1 thread, ms GEMM path (gemm + col2im) / direct, 3x3 stride 2: 32 ->
+// 64 at 16x16, batch 128 4.57 / 3.59; 16 -> 32 at 32x32, batch 128 5.09 /
+// 4.47; 64 -> 64 at 16x16, batch 64 4.46 / 3.41, at 8x8, batch 128 2.97 /
+// 1.90, but at 32x32, batch 32 7.84 / 8.02; 5x5 stride 2, 6 -> 16 at 28x28,
+// batch 64 1.50 / 1.15.
+bool use_strided_direct_input_grad(const Conv2dShape& s, const Dims& d, std::size_t elem_size) {
+  if (!is_strided(s) || s.dilation_h != 1 || s.dilation_w != 1) return false;
+  const int64_t source_plane = strided_direct_source_plane(s, d);
+  if (source_plane == 0) return false;
+  if (few_channels(d)) return true;
+  const int64_t dy_plane = (s.out_h + ceil_div(s.kernel_h, s.stride_h)) * (s.out_w + ceil_div(s.kernel_w, s.stride_w));
+  return d.group_in % 8 == 0 && std::max(d.group_in, d.group_out) <= kStridedDirectMaxChannels &&
+         wide_direct_fits(s, d, d.group_out, dy_plane, elem_size);
+}
+
 // dx: a correlation writing rows of in_w pixels.
 bool use_stride1_direct_input_grad(const Conv2dShape& s, const Dims& d, std::size_t elem_size) {
   if (!stride1_backward_with_taps(s, d)) return false;
@@ -1074,6 +1092,108 @@ void direct_backward(const Conv2dShape& s, const Dims& d, const T* dy, const T* 
             }
   });
   if (dweight != nullptr) add_partials(dweight, partial.data(), chunks, weight_size);
+}
+
+// The input gradient of a strided layer through the broadcast GEMM, without
+// col2im: dx splits into the stride's phases, and phase (a, b) (the pixels
+// with ih + pad_h = a + stride_h * i, iw + pad_w = b + stride_w * j) takes
+// only the taps kh = a + stride_h * u, kw = b + stride_w * v, which read dy at
+// (i - u, j - v): per phase a stride-1 correlation of the zero-padded dy with
+// that part of the kernel, summed over the output channels, its lanes across
+// input channels. The (pixel, channel) products then go to their places in dx.
+// Dilation 1 only.
+struct StridePhase {
+  int64_t first, count;  // the phase's indices i: [first, first + count)
+  int64_t taps;          // kernel positions a + stride * u within the kernel
+};
+
+std::vector<StridePhase> stride_phases(int64_t stride, int64_t pad, int64_t in, int64_t kernel) {
+  std::vector<StridePhase> phases;
+  for (int64_t a = 0; a < stride; ++a) {
+    const int64_t first = ceil_div(pad - a, stride), last = floor_div(in - 1 + pad - a, stride);
+    phases.push_back({first, std::max<int64_t>(last - first + 1, 0), std::max<int64_t>(ceil_div(kernel - a, stride), 0)});
+  }
+  return phases;
+}
+
+template <typename T>
+void strided_direct_input_grad(const Conv2dShape& s, const Dims& d, const T* dy, const T* weight, T* dx) {
+  const std::vector<StridePhase> rows = stride_phases(s.stride_h, s.pad_h, s.in_h, s.kernel_h);
+  const std::vector<StridePhase> cols_of = stride_phases(s.stride_w, s.pad_w, s.in_w, s.kernel_w);
+  // dy padded so that every (i - u, j - v) lies inside: taps - 1 before, up to the last phase index after.
+  const auto padded_extent = [](const std::vector<StridePhase>& phases, int64_t out) {
+    int64_t end = out, taps = 1;
+    for (const StridePhase& p : phases) {
+      end = std::max(end, p.first + p.count);
+      taps = std::max(taps, p.taps);
+    }
+    return std::pair<int64_t, int64_t>{taps - 1, taps - 1 + end};
+  };
+  const auto [pad_top, hp] = padded_extent(rows, s.out_h);
+  const auto [pad_left, wp] = padded_extent(cols_of, s.out_w);
+  const int64_t plane = hp * wp;
+  const int64_t cols = round_up(d.group_in, conv_detail::kColMultiple);
+  // Per phase: the pixels' and taps' offsets into the padded dy, and per group
+  // the weights of its taps, (co, u, v) x cols, zero in the padding columns.
+  struct PhaseGemm {
+    int64_t a, b;
+    std::vector<int64_t> pixels, taps;
+    std::vector<T> weights;
+  };
+  std::vector<PhaseGemm> gemms;
+  int64_t most_pixels = 0;
+  for (int64_t a = 0; a < s.stride_h; ++a)
+    for (int64_t b = 0; b < s.stride_w; ++b) {
+      const StridePhase& r = rows[static_cast<size_t>(a)];
+      const StridePhase& c = cols_of[static_cast<size_t>(b)];
+      PhaseGemm g{a, b, {}, {}, {}};
+      for (int64_t i = r.first; i < r.first + r.count; ++i)
+        for (int64_t j = c.first; j < c.first + c.count; ++j) g.pixels.push_back((i + pad_top) * wp + j + pad_left);
+      for (int64_t co = 0; co < d.group_out; ++co)
+        for (int64_t u = 0; u < r.taps; ++u)
+          for (int64_t v = 0; v < c.taps; ++v) g.taps.push_back(co * plane - u * wp - v);
+      const int64_t depth = static_cast<int64_t>(g.taps.size());
+      g.weights.assign(static_cast<size_t>(s.groups * depth * cols), T(0));
+      for (int64_t grp = 0; grp < s.groups; ++grp)
+        for (int64_t co = 0; co < d.group_out; ++co)
+          for (int64_t u = 0; u < r.taps; ++u)
+            for (int64_t v = 0; v < c.taps; ++v)
+              for (int64_t ci = 0; ci < d.group_in; ++ci)
+                g.weights[static_cast<size_t>((grp * depth + (co * r.taps + u) * c.taps + v) * cols + ci)] =
+                    weight[(((grp * d.group_out + co) * d.group_in + ci) * s.kernel_h + a + s.stride_h * u) *
+                               s.kernel_w +
+                           b + s.stride_w * v];
+      most_pixels = std::max(most_pixels, static_cast<int64_t>(g.pixels.size()));
+      gemms.push_back(std::move(g));
+    }
+  const DirectPlan plan = direct_plan(s, d);
+  for_each_chunk(plan.chunks, plan.threads, [&](int64_t chunk) {
+    std::vector<T> dypad(static_cast<size_t>(d.group_out * plane));  // zeroed: the padding stays so
+    std::vector<T> products(static_cast<size_t>(most_pixels * cols));  // (pixel, channel)
+    for (int64_t n = chunk_begin(chunk, plan.chunks, s.batch); n < chunk_begin(chunk + 1, plan.chunks, s.batch); ++n)
+      for (int64_t grp = 0; grp < s.groups; ++grp) {
+        copy_planes(dy + (n * s.out_channels + grp * d.group_out) * d.out_plane, d.group_out, s.out_h, s.out_w,
+                    dypad.data(), plane, wp, pad_top * wp + pad_left);
+        T* dx_g = dx + (n * s.in_channels + grp * d.group_in) * d.in_plane;
+        for (const PhaseGemm& g : gemms) {
+          const StridePhase& r = rows[static_cast<size_t>(g.a)];
+          const StridePhase& c = cols_of[static_cast<size_t>(g.b)];
+          const int64_t depth = static_cast<int64_t>(g.taps.size());
+          if (depth > 0)
+            broadcast_gemm(conv_detail::BroadcastGemm<T>{r.count * c.count, depth, cols, dypad.data(), g.pixels.data(),
+                                                         g.taps.data(), g.weights.data() + grp * depth * cols,
+                                                         products.data(), false});
+          // Pixel (i, j) of the phase is dx's (a + stride_h * i - pad_h, b + stride_w * j - pad_w).
+          for (int64_t ci = 0; ci < d.group_in; ++ci)
+            for (int64_t i = 0; i < r.count; ++i) {
+              T* row = dx_g + ci * d.in_plane + (g.a + s.stride_h * (r.first + i) - s.pad_h) * s.in_w + g.b +
+                       s.stride_w * c.first - s.pad_w;
+              const T* from = products.data() + i * c.count * cols + ci;
+              for (int64_t j = 0; j < c.count; ++j) row[j * s.stride_w] = depth > 0 ? from[j * cols] : T(0);
+            }
+        }
+      }
+  });
 }
 
 // ---------------------------------------------------------------- Winograd F(2x2, 3x3)
@@ -1763,6 +1883,10 @@ void conv2d_backward(const Conv2dShape& s, const T* dy, const T* x, const T* wei
     dweight = nullptr;
   }
   // Each gradient the direct kernels take is done there; the GEMM path below does the rest.
+  if (dx != nullptr && use_strided_direct_input_grad(s, d, sizeof(T))) {
+    strided_direct_input_grad(s, d, dy, weight, dx);
+    dx = nullptr;
+  }
   T* const direct_dx = dx != nullptr && use_stride1_direct_input_grad(s, d, sizeof(T)) ? dx : nullptr;
   T* const direct_dweight = dweight != nullptr && use_direct_weight_grad(s, d, sizeof(T)) ? dweight : nullptr;
   if (direct_dx != nullptr || direct_dweight != nullptr) {
