@@ -243,6 +243,29 @@ def test_row_blocked_gemm_path_matches_reference(config, seed):
 
 
 @st.composite
+def strided_direct_conv_configs(draw):
+    """Strided geometries the direct kernels take on any CPU (<= 16 channels per group): forward
+    and dweight on the phase-split image, dx (6-16 input channels per group, dilation 1) as one
+    broadcast GEMM per stride phase; strides 1-4 per axis (not both 1), kernels 1-4 (some phases
+    of dx reached by no kernel row), paddings 0-3, odd and even sizes."""
+    groups = draw(st.sampled_from([1, 1, 2]))
+    cg, og = draw(st.sampled_from([6, 7, 8, 12, 16])), draw(st.integers(1, 16))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    sh, sw = draw(st.sampled_from([(2, 2), (2, 1), (1, 3), (3, 3), (4, 2), (2, 4)]))
+    ph, pw = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+    h = max(1, kh - 2 * ph) + draw(st.integers(0, 9))
+    w = max(1, kw - 2 * pw) + draw(st.integers(0, 9))
+    n = draw(st.integers(1, 3))
+    return n, cg * groups, og * groups, (h, w), (kh, kw), (sh, sw), (ph, pw), 1, groups
+
+
+@settings(max_examples=40, deadline=None)
+@given(strided_direct_conv_configs(), st.integers(0, 2**31))
+def test_strided_direct_kernels_match_reference(config, seed):
+    check_config(config, seed)
+
+
+@st.composite
 def winograd_conv_configs(draw):
     """Winograd geometries (3x3, stride 1, 32-34 input and 32-65 output channels per group, dweight
     Winograd from 64): any image the padded kernel fits, paddings 0-3 (dx on the GEMM path past 2),
