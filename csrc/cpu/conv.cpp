@@ -197,6 +197,32 @@ void split_pairs(int64_t pairs, const T* __restrict src, T* __restrict even, T* 
   }
 }
 
+// dst[2 * m] = even[m], dst[2 * m + 1] = odd[m] for m < pairs: split_pairs
+// undone, with SSE2 unpacks.
+template <typename T>
+void merge_pairs(int64_t pairs, const T* __restrict even, const T* __restrict odd, T* __restrict dst) {
+  int64_t m = 0;
+#ifdef __SSE2__
+  if constexpr (std::is_same_v<T, float>) {
+    for (; m + 4 <= pairs; m += 4) {
+      const __m128 e = _mm_loadu_ps(even + m), o = _mm_loadu_ps(odd + m);
+      _mm_storeu_ps(dst + 2 * m, _mm_unpacklo_ps(e, o));
+      _mm_storeu_ps(dst + 2 * m + 4, _mm_unpackhi_ps(e, o));
+    }
+  } else {
+    for (; m + 2 <= pairs; m += 2) {
+      const __m128d e = _mm_loadu_pd(even + m), o = _mm_loadu_pd(odd + m);
+      _mm_storeu_pd(dst + 2 * m, _mm_unpacklo_pd(e, o));
+      _mm_storeu_pd(dst + 2 * m + 2, _mm_unpackhi_pd(e, o));
+    }
+  }
+#endif
+  for (; m < pairs; ++m) {
+    dst[2 * m] = even[m];
+    dst[2 * m + 1] = odd[m];
+  }
+}
+
 // dst[j * dst_stride] += a * src[j * src_stride] for j < len; unit strides
 // have their own loop so that the compiler vectorizes it, and col2im's stride-2
 // scatter (src_stride 1, dst_stride 2) SSE2 interleaves, touching no dst
@@ -292,36 +318,42 @@ void transpose(const T* src, int64_t rows, int64_t cols, T* dst) {
     }
 }
 
-// y[co * pixels + p] = t[p * t_row + co] + bias[co] (+ 0 without bias) for co
-// < channels, p < pixels: the broadcast GEMM's (pixel, channel) output put
-// back in planes. Floats go through SSE2 4 x 4 transposes; element by element
-// this took 8% of a CIFAR ResNet's 32 -> 64 stride-2 forward.
+// dst[c * dst_row + r] = src[r * src_row + c] (+ add[c]) for r < rows, c <
+// cols: the broadcast GEMM's (pixel, channel) products put back in planes with
+// the bias, and dy's planes laid out as its (pixel, channel) operand. Floats
+// go through SSE2 4 x 4 transposes; element by element this took 8% of a
+// CIFAR ResNet's 32 -> 64 stride-2 forward. Without add the values are copied
+// (adding 0 would turn -0 into +0).
 template <typename T>
-void transpose_add_bias(const T* t, int64_t t_row, int64_t pixels, int64_t channels, const T* bias, T* y) {
-  const auto bias_of = [&](int64_t co) { return bias != nullptr ? bias[co] : T(0); };
-  int64_t co0 = 0;
+void transpose_rows(const T* src, int64_t src_row, int64_t rows, int64_t cols, T* dst, int64_t dst_row,
+                    const T* add) {
+  const auto added = [&](T v, int64_t c) { return add != nullptr ? v + add[c] : v; };
+  int64_t c0 = 0;
 #ifdef __SSE2__
   if constexpr (std::is_same_v<T, float>) {
-    for (; co0 + 4 <= channels; co0 += 4) {
-      __m128 b[4];
-      for (int64_t j = 0; j < 4; ++j) b[j] = _mm_set1_ps(bias_of(co0 + j));
-      int64_t p = 0;
-      for (; p + 4 <= pixels; p += 4) {
-        __m128 r0 = _mm_loadu_ps(t + p * t_row + co0), r1 = _mm_loadu_ps(t + (p + 1) * t_row + co0),
-               r2 = _mm_loadu_ps(t + (p + 2) * t_row + co0), r3 = _mm_loadu_ps(t + (p + 3) * t_row + co0);
+    for (; c0 + 4 <= cols; c0 += 4) {
+      __m128 a[4];
+      for (int64_t j = 0; j < 4; ++j) a[j] = _mm_set1_ps(add != nullptr ? add[c0 + j] : 0.0f);
+      const auto put = [&](T* out, __m128 v, int64_t j) { _mm_storeu_ps(out, add != nullptr ? _mm_add_ps(v, a[j]) : v); };
+      int64_t r = 0;
+      for (; r + 4 <= rows; r += 4) {
+        const T* in = src + r * src_row + c0;
+        __m128 r0 = _mm_loadu_ps(in), r1 = _mm_loadu_ps(in + src_row), r2 = _mm_loadu_ps(in + 2 * src_row),
+               r3 = _mm_loadu_ps(in + 3 * src_row);
         _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-        _mm_storeu_ps(y + co0 * pixels + p, _mm_add_ps(r0, b[0]));
-        _mm_storeu_ps(y + (co0 + 1) * pixels + p, _mm_add_ps(r1, b[1]));
-        _mm_storeu_ps(y + (co0 + 2) * pixels + p, _mm_add_ps(r2, b[2]));
-        _mm_storeu_ps(y + (co0 + 3) * pixels + p, _mm_add_ps(r3, b[3]));
+        T* out = dst + c0 * dst_row + r;
+        put(out, r0, 0);
+        put(out + dst_row, r1, 1);
+        put(out + 2 * dst_row, r2, 2);
+        put(out + 3 * dst_row, r3, 3);
       }
-      for (; p < pixels; ++p)
-        for (int64_t j = 0; j < 4; ++j) y[(co0 + j) * pixels + p] = t[p * t_row + co0 + j] + bias_of(co0 + j);
+      for (; r < rows; ++r)
+        for (int64_t j = 0; j < 4; ++j) dst[(c0 + j) * dst_row + r] = added(src[r * src_row + c0 + j], c0 + j);
     }
   }
 #endif
-  for (int64_t co = co0; co < channels; ++co)
-    for (int64_t p = 0; p < pixels; ++p) y[co * pixels + p] = t[p * t_row + co] + bias_of(co);
+  for (int64_t c = c0; c < cols; ++c)
+    for (int64_t r = 0; r < rows; ++r) dst[c * dst_row + r] = added(src[r * src_row + c], c);
 }
 
 // dW_g (+)= dy_g[:, block] col^T over k pixels, into out: dW_g itself
@@ -766,10 +798,10 @@ bool stride1_backward_with_taps(const Conv2dShape& s, const Dims& d) {
 // (strided_direct_input_grad), lanes across input channels: where the strided
 // forward runs direct, with the input channels filling 8 lanes, dilation 1.
 // Zen 4, 1 thread, ms GEMM path (gemm + col2im) / direct, 3x3 stride 2: 32 ->
-// 64 at 16x16, batch 128 4.57 / 3.59; 16 -> 32 at 32x32, batch 128 5.09 /
-// 4.47; 64 -> 64 at 16x16, batch 64 4.46 / 3.41, at 8x8, batch 128 2.97 /
-// 1.90, but at 32x32, batch 32 7.84 / 8.02; 5x5 stride 2, 6 -> 16 at 28x28,
-// batch 64 1.50 / 1.15.
+// 64 at 16x16, batch 128 4.64 / 3.63; 16 -> 32 at 32x32, batch 128 5.29 /
+// 3.80; 64 -> 64 at 16x16, batch 64 4.55 / 3.49, at 8x8, batch 128 2.96 /
+// 2.00, at 32x32, batch 32 7.84 / 7.11; 5x5 stride 2, 6 -> 16 at 28x28, batch
+// 64 1.50 / 1.16.
 bool use_strided_direct_input_grad(const Conv2dShape& s, const Dims& d, std::size_t elem_size) {
   if (!is_strided(s) || s.dilation_h != 1 || s.dilation_w != 1 || strided_direct_source_plane(s, d) == 0)
     return false;
@@ -999,7 +1031,7 @@ void direct_taps_forward(const Conv2dShape& s, const Dims& d, const T* x, const 
         broadcast_gemm(conv_detail::BroadcastGemm<T>{d.out_plane, d.col_rows, cols, source.data(), pixels.data(),
                                                      offsets.data(), w.data() + g * d.col_rows * cols,
                                                      transposed.data(), false});
-        transpose_add_bias(transposed.data(), cols, d.out_plane, d.group_out, bias_g, y_g);
+        transpose_rows(transposed.data(), cols, d.out_plane, d.group_out, y_g, d.out_plane, bias_g);
       }
   });
 }
@@ -1065,8 +1097,8 @@ void direct_backward(const Conv2dShape& s, const Dims& d, const T* dy, const T* 
             fill_padded(xsrc, x_g, xpad.data());
           T* dw_g = dw_taps.data() + g * group_dw;
           if (across) {
-            for (int64_t co = 0; co < d.group_out; ++co)
-              for (int64_t p = 0; p < d.out_plane; ++p) dy_layout[p * cols + co] = dy_g[co * d.out_plane + p];
+            transpose_rows(dy_g, d.out_plane, d.group_out, d.out_plane, dy_layout.data(), cols,
+                           static_cast<const T*>(nullptr));
             broadcast_gemm(conv_detail::BroadcastGemm<T>{d.col_rows, d.out_plane, cols, xpad.data(), x_offsets,
                                                          pixels.data(), dy_layout.data(), dw_g, true});
           } else {
@@ -1103,8 +1135,8 @@ void direct_backward(const Conv2dShape& s, const Dims& d, const T* dy, const T* 
 // only the taps kh = a + stride_h * u, kw = b + stride_w * v, which read dy at
 // (i - u, j - v): per phase a stride-1 correlation of the zero-padded dy with
 // that part of the kernel, summed over the output channels, its lanes across
-// input channels. The (pixel, channel) products then go to their places in dx.
-// Dilation 1 only.
+// input channels. The (pixel, channel) products go back to planes per phase,
+// which are then interleaved into dx. Dilation 1 only.
 struct StridePhase {
   int64_t first, count;  // the phase's indices i: [first, first + count)
   int64_t taps;          // kernel positions a + stride * u within the kernel
@@ -1169,32 +1201,56 @@ void strided_direct_input_grad(const Conv2dShape& s, const Dims& d, const T* dy,
       most_pixels = std::max(most_pixels, static_cast<int64_t>(g.pixels.size()));
       gemms.push_back(std::move(g));
     }
+  // The phases' products as planes, phase after phase: [c][i][j] each.
+  std::vector<int64_t> phase_at;
+  int64_t phases_size = 0;
+  for (const PhaseGemm& g : gemms) {
+    phase_at.push_back(phases_size);
+    phases_size += d.group_in * static_cast<int64_t>(g.pixels.size());
+  }
   const DirectPlan plan = direct_plan(s, d);
   for_each_chunk(plan.chunks, plan.threads, [&](int64_t chunk) {
-    std::vector<T> dypad(static_cast<size_t>(d.group_out * plane));  // zeroed: the padding stays so
+    // Zeroed: dy's padding, and the phases no kernel position reaches, stay so.
+    std::vector<T> dypad(static_cast<size_t>(d.group_out * plane)), phase_planes(static_cast<size_t>(phases_size));
     std::vector<T> products(static_cast<size_t>(most_pixels * cols));  // (pixel, channel)
     for (int64_t n = chunk_begin(chunk, plan.chunks, s.batch); n < chunk_begin(chunk + 1, plan.chunks, s.batch); ++n)
       for (int64_t grp = 0; grp < s.groups; ++grp) {
         copy_planes(dy + (n * s.out_channels + grp * d.group_out) * d.out_plane, d.group_out, s.out_h, s.out_w,
                     dypad.data(), plane, wp, pad_top * wp + pad_left);
-        T* dx_g = dx + (n * s.in_channels + grp * d.group_in) * d.in_plane;
-        for (const PhaseGemm& g : gemms) {
-          const StridePhase& r = rows[static_cast<size_t>(g.a)];
-          const StridePhase& c = cols_of[static_cast<size_t>(g.b)];
-          const int64_t depth = static_cast<int64_t>(g.taps.size());
-          if (depth > 0)
-            broadcast_gemm(conv_detail::BroadcastGemm<T>{r.count * c.count, depth, cols, dypad.data(), g.pixels.data(),
-                                                         g.taps.data(), g.weights.data() + grp * depth * cols,
-                                                         products.data(), false});
-          // Pixel (i, j) of the phase is dx's (a + stride_h * i - pad_h, b + stride_w * j - pad_w).
-          for (int64_t ci = 0; ci < d.group_in; ++ci)
-            for (int64_t i = 0; i < r.count; ++i) {
-              T* row = dx_g + ci * d.in_plane + (g.a + s.stride_h * (r.first + i) - s.pad_h) * s.in_w + g.b +
-                       s.stride_w * c.first - s.pad_w;
-              const T* from = products.data() + i * c.count * cols + ci;
-              for (int64_t j = 0; j < c.count; ++j) row[j * s.stride_w] = depth > 0 ? from[j * cols] : T(0);
-            }
+        for (size_t k = 0; k < gemms.size(); ++k) {
+          const PhaseGemm& g = gemms[k];
+          const int64_t depth = static_cast<int64_t>(g.taps.size()), pixels = static_cast<int64_t>(g.pixels.size());
+          if (depth == 0) continue;
+          broadcast_gemm(conv_detail::BroadcastGemm<T>{pixels, depth, cols, dypad.data(), g.pixels.data(),
+                                                       g.taps.data(), g.weights.data() + grp * depth * cols,
+                                                       products.data(), false});
+          transpose_rows(products.data(), cols, pixels, d.group_in, phase_planes.data() + phase_at[k], pixels,
+                         static_cast<const T*>(nullptr));
         }
+        // dx row ih is row (ih + pad_h) / stride_h - first of phase a = (ih + pad_h) % stride_h; its
+        // column iw entry (iw + pad_w) / stride_w - first of phase b = (iw + pad_w) % stride_w.
+        T* dx_g = dx + (n * s.in_channels + grp * d.group_in) * d.in_plane;
+        for (int64_t ci = 0; ci < d.group_in; ++ci)
+          for (int64_t ih = 0; ih < s.in_h; ++ih) {
+            const int64_t a = (ih + s.pad_h) % s.stride_h;
+            const int64_t i = (ih + s.pad_h) / s.stride_h - rows[static_cast<size_t>(a)].first;
+            const auto phase_row = [&](int64_t b) {
+              const int64_t k = a * s.stride_w + b;
+              return phase_planes.data() + phase_at[static_cast<size_t>(k)] +
+                     (ci * rows[static_cast<size_t>(a)].count + i) * cols_of[static_cast<size_t>(b)].count;
+            };
+            T* out = dx_g + ci * d.in_plane + ih * s.in_w;
+            if (s.stride_w == 2) {  // columns 0 and 1 are entry 0 of phases pad_w % 2 and the other
+              const T* even = phase_row(s.pad_w % 2);
+              merge_pairs(s.in_w / 2, even, phase_row((s.pad_w + 1) % 2), out);
+              if (s.in_w % 2 != 0) out[s.in_w - 1] = even[s.in_w / 2];
+              continue;
+            }
+            for (int64_t iw = 0; iw < s.in_w; ++iw) {
+              const int64_t b = (iw + s.pad_w) % s.stride_w;
+              out[iw] = phase_row(b)[(iw + s.pad_w) / s.stride_w - cols_of[static_cast<size_t>(b)].first];
+            }
+          }
       }
   });
 }
