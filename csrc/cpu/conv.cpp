@@ -26,6 +26,7 @@
 #include <algorithm>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -769,20 +770,26 @@ int64_t strided_direct_source_plane(const Conv2dShape& s, const Dims& d) {
   return plane <= 4 * d.in_plane + kSplitSlack ? plane : 0;
 }
 
+// The strided direct kernels' channel range: few channels, or at the AVX2
+// rate up to kStridedDirectMaxChannels per group with every lane busy and
+// `planes` planes of `plane` elements within half the L2.
+bool strided_direct_range(const Conv2dShape& s, const Dims& d, bool lanes_full, int64_t planes, int64_t plane,
+                          std::size_t elem_size) {
+  if (few_channels(d)) return true;
+  return lanes_full && std::max(d.group_in, d.group_out) <= kStridedDirectMaxChannels &&
+         wide_direct_fits(s, d, planes, plane, elem_size);
+}
+
 // Forward: a correlation writing rows of out_w pixels in 16-wide tiles, or
 // the broadcast GEMM with 8-lane vectors across output channels.
 bool use_direct_taps_forward(const Conv2dShape& s, const Dims& d, std::size_t elem_size) {
+  const bool lanes_full = lanes_across_channels(s, d) ? d.group_out % 8 == 0 : s.out_w % 16 == 0;
   if (is_strided(s)) {
     const int64_t source_plane = strided_direct_source_plane(s, d);
-    if (source_plane == 0) return false;
-    if (few_channels(d)) return true;
-    const bool lanes_full = lanes_across_channels(s, d) ? d.group_out % 8 == 0 : s.out_w % 16 == 0;
-    return lanes_full && std::max(d.group_in, d.group_out) <= kStridedDirectMaxChannels &&
-           wide_direct_fits(s, d, d.group_in, source_plane, elem_size);
+    return source_plane != 0 && strided_direct_range(s, d, lanes_full, d.group_in, source_plane, elem_size);
   }
   if (!stride1_with_taps(s, d)) return false;
   if (few_channels(d)) return true;
-  const bool lanes_full = lanes_across_channels(s, d) ? d.group_out % 8 == 0 : s.out_w % 16 == 0;
   return lanes_full && wide_direct_fits(s, d, d.group_in, padded_input_plane(s), elem_size);
 }
 
@@ -809,10 +816,8 @@ bool use_strided_direct_input_grad(const Conv2dShape& s, const Dims& d, std::siz
   // 64x64, batch 16 lost (0.69 / 0.78), 3 -> 16 3x3 at 32x32, batch 64 lost
   // (0.39 / 0.64).
   if (4 * d.group_in < 3 * round_up(d.group_in, 8)) return false;
-  if (few_channels(d)) return true;
   const int64_t dy_plane = (s.out_h + ceil_div(s.kernel_h, s.stride_h)) * (s.out_w + ceil_div(s.kernel_w, s.stride_w));
-  return d.group_in % 8 == 0 && std::max(d.group_in, d.group_out) <= kStridedDirectMaxChannels &&
-         wide_direct_fits(s, d, d.group_out, dy_plane, elem_size);
+  return strided_direct_range(s, d, d.group_in % 8 == 0, d.group_out, dy_plane, elem_size);
 }
 
 // dx: a correlation writing rows of in_w pixels.
@@ -840,10 +845,7 @@ bool use_stride1_direct_input_grad(const Conv2dShape& s, const Dims& d, std::siz
 bool use_direct_weight_grad(const Conv2dShape& s, const Dims& d, std::size_t elem_size) {
   if (is_strided(s)) {
     const int64_t source_plane = strided_direct_source_plane(s, d);
-    if (source_plane == 0) return false;
-    if (few_channels(d)) return true;
-    return d.group_out % 8 == 0 && std::max(d.group_in, d.group_out) <= kStridedDirectMaxChannels &&
-           wide_direct_fits(s, d, d.group_in, source_plane, elem_size);
+    return source_plane != 0 && strided_direct_range(s, d, d.group_out % 8 == 0, d.group_in, source_plane, elem_size);
   }
   if (!stride1_backward_with_taps(s, d)) return false;
   if (few_channels(d)) return true;
@@ -1050,15 +1052,15 @@ void direct_backward(const Conv2dShape& s, const Dims& d, const T* dy, const T* 
                      T* dweight) {
   const bool strided = is_strided(s);
   const PaddedSource xsrc = padded_source(s, d.group_in, s.in_h, s.in_w, s.pad_h, s.pad_w);
-  const SplitSource split = split_source(s, d);
-  const int64_t* x_offsets = strided ? split.offsets.data() : xsrc.offsets.data();
+  const std::optional<SplitSource> split = strided ? std::optional(split_source(s, d)) : std::nullopt;
+  const int64_t* x_offsets = strided ? split->offsets.data() : xsrc.offsets.data();
   const PaddedSource dysrc = padded_source(s, d.group_out, s.out_h, s.out_w, s.dilation_h * (s.kernel_h - 1) - s.pad_h,
                                            s.dilation_w * (s.kernel_w - 1) - s.pad_w);
   const bool across = strided || lanes_across_channels(s, d) || !few_channels(d);  // dweight's layout (see above)
   const int64_t grid = round_up(s.out_h * xsrc.wp, conv_detail::kLenMultiple);
   const int64_t cols = round_up(d.group_out, conv_detail::kColMultiple);
   const std::vector<int64_t> pixels =
-      across ? pixel_offsets(s, strided ? split.out_row : xsrc.wp) : std::vector<int64_t>{};
+      across ? pixel_offsets(s, strided ? split->out_row : xsrc.wp) : std::vector<int64_t>{};
   const int64_t weight_size = s.out_channels * d.col_rows;
   // flipped[g][c][t] for t = tap (co, KH - 1 - kh, KW - 1 - kw) of dysrc: weight[g * group_out + co][c][kh][kw].
   const int64_t flipped_taps = d.group_out * d.taps;
@@ -1082,7 +1084,7 @@ void direct_backward(const Conv2dShape& s, const Dims& d, const T* dy, const T* 
     const int64_t group_dw = across ? d.col_rows * cols : d.group_out * d.col_rows;
     std::vector<T> xpad, dy_layout, dw_taps, dypad;
     if (dweight != nullptr) {
-      xpad.resize(static_cast<size_t>(strided ? split.size : xsrc.size));
+      xpad.resize(static_cast<size_t>(strided ? split->size : xsrc.size));
       dy_layout.resize(static_cast<size_t>(across ? d.out_plane * cols : d.group_out * grid));
       dw_taps.resize(static_cast<size_t>(s.groups * group_dw));
     }
@@ -1093,7 +1095,7 @@ void direct_backward(const Conv2dShape& s, const Dims& d, const T* dy, const T* 
         if (dweight != nullptr) {
           const T* x_g = x + (n * s.in_channels + g * d.group_in) * d.in_plane;
           if (strided)
-            split.split.fill(s, d, x_g, xpad.data(), 1, true);
+            split->split.fill(s, d, x_g, xpad.data(), 1, true);
           else
             fill_padded(xsrc, x_g, xpad.data());
           T* dw_g = dw_taps.data() + g * group_dw;
@@ -1146,8 +1148,9 @@ struct StridePhase {
 std::vector<StridePhase> stride_phases(int64_t stride, int64_t pad, int64_t in, int64_t kernel) {
   std::vector<StridePhase> phases;
   for (int64_t a = 0; a < stride; ++a) {
-    const int64_t first = ceil_div(pad - a, stride), last = floor_div(in - 1 + pad - a, stride);
-    phases.push_back({first, std::max<int64_t>(last - first + 1, 0), std::max<int64_t>(ceil_div(kernel - a, stride), 0)});
+    // Entry i of phase a is padded position a + stride * i, input position a + stride * i - pad.
+    const Range inside = inside_range(ceil_div(in + 2 * pad, stride), in, stride, a - pad);
+    phases.push_back({inside.first, inside.last - inside.first, std::max<int64_t>(ceil_div(kernel - a, stride), 0)});
   }
   return phases;
 }
