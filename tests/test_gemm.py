@@ -112,6 +112,8 @@ def test_block_edges(dtype):
         (7, 40, 4200, True, False),
         (145, 257, 2050, False, False),
         (40, 800, 1100, False, False),  # A packed: K slices of KC (384 on AVX-512), the last one ragged
+        (29, 1024, 100, False, False),  # rows of A 4 KiB apart: packed on AVX-512, not for its width
+        (29, 2048, 70, False, True),
     ]:
         a, b = operands(rng, m, k, n, ta, tb, dtype)
         check(_C.gemm(a, b, ta, tb), a, b, ta, tb)
