@@ -137,6 +137,13 @@ CASES = [
     (3, 5, 13, (9, 8), (3, 4), 1, (1, 2), 1, 1),  # across channels: 13 of 16 lanes, ragged tap rows
     (2, 4, 9, (7, 21), (2, 3), 1, (1, 0), (2, 3), 1),  # dilated: rows skipped by dx, 9 channels
     (2, 6, 10, (5, 6), (3, 3), 1, 1, 1, 2),  # groups of 3 -> 5 channels
+    # Across channels the forward pass reads x in place, region by region of
+    # pixels with the same taps inside the image, where few regions hold it.
+    (2, 5, 16, (16, 16), (3, 3), 2, 1, 1, 1),  # stride 2: top row, left column, corner, interior
+    (2, 3, 8, (8, 8), (3, 3), 1, 1, 1, 1),  # nine regions
+    (2, 4, 8, (8, 8), (1, 1), 1, 1, 1, 1),  # 1x1 with padding: border pixels read nothing (bias alone)
+    (2, 4, 8, (9, 10), (3, 3), 1, 2, 2, 1),  # dilation 2
+    (2, 4, 8, (7, 7), (3, 3), 2, 1, 1, 1),  # 4x4 outputs, interior too small: the padded copy
     (2, 2, 3, (6, 9), (1, 3), 1, (1, 1), 1, 1),  # padding beyond the kernel's reach: dx on the GEMM path
     (2, 16, 16, (4, 5), (2, 2), 1, 0, 1, 1),  # 16 channels: the last direct size
     (2, 17, 3, (4, 5), (2, 2), 1, 0, 1, 1),  # 17 input channels: im2col + GEMM
@@ -262,6 +269,30 @@ def strided_direct_conv_configs(draw):
 @settings(max_examples=40, deadline=None)
 @given(strided_direct_conv_configs(), st.integers(0, 2**31))
 def test_strided_direct_kernels_match_reference(config, seed):
+    check_config(config, seed)
+
+
+@st.composite
+def pixel_region_conv_configs(draw):
+    """The direct forward pass across output channels (8-16 per group, small planes): x read in
+    place by regions of pixels with the same taps inside the image where at most nine regions hold
+    it and the interior at least half the pixels, else the padded copy; kernels 1-5, strides 1-2,
+    paddings 0-2, dilations 1-2."""
+    groups = draw(st.sampled_from([1, 1, 2]))
+    cg, og = draw(st.integers(1, 16)), draw(st.sampled_from([8, 12, 16]))
+    kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    sh, sw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    h = max(1, dh * (kh - 1) + 1 - 2 * ph) + draw(st.integers(0, 10))
+    w = max(1, dw * (kw - 1) + 1 - 2 * pw) + draw(st.integers(0, 10))
+    n = draw(st.integers(1, 2))
+    return n, cg * groups, og * groups, (h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw), groups
+
+
+@settings(max_examples=40, deadline=None)
+@given(pixel_region_conv_configs(), st.integers(0, 2**31))
+def test_pixel_regions_match_reference(config, seed):
     check_config(config, seed)
 
 

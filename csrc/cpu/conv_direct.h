@@ -43,12 +43,14 @@ struct Correlation {
   int64_t taps_per_kernel_row, dilation_h, data_first, data_last, stride_h;
 };
 
-// c[i][j] = (accumulate ? c[i][j] : 0) + sum_{k < depth} src[row_offsets[i] + depth_offsets[k]] * b[k][j]
-// for i < rows, j < cols (b and c row-major, cols a multiple of kColMultiple):
-// the GEMM micro-kernel with an implicit A, vectors across output channels.
-// The forward pass with pixels as rows and taps as depth (b: the transposed
-// weights), and the weight gradient with taps as rows and pixels as depth (b: dy
-// transposed), for layers with enough output channels to fill the vectors.
+// c[r][j] = (accumulate ? c[r][j] : 0) + sum_{k < depth} src[row_offsets[i] + depth_offsets[k]] * b[k][j]
+// for i < rows, r = out_rows[i] (i when out_rows is null), j < cols (b and c
+// row-major, cols a multiple of kColMultiple): the GEMM micro-kernel with an
+// implicit A, vectors across output channels. The forward pass with pixels as
+// rows and taps as depth (b: the transposed weights; out_rows places a subset
+// of the pixels), and the weight gradient with taps as rows and pixels as
+// depth (b: dy transposed), for layers with enough output channels to fill the
+// vectors.
 template <typename T>
 struct BroadcastGemm {
   int64_t rows, depth, cols;
@@ -58,6 +60,7 @@ struct BroadcastGemm {
   const T* b;
   T* c;
   bool accumulate;
+  const int64_t* out_rows = nullptr;
 };
 
 // dweight[i][k] += sum_{q < len} dy[i * len + q] * src[offsets[k] + q]: the
@@ -180,12 +183,16 @@ struct Direct {
     const T* a[Rows];
 #pragma GCC unroll 16
     for (int64_t i = 0; i < Rows; ++i) a[i] = g.src + g.row_offsets[i0 + i];
-    T* out = g.c + i0 * cols + j0;
+    // Computed where used: kept live across the depth loop beside a, the
+    // pointers would not fit in the general registers.
+    const auto out = [&g, i0, j0, cols](int64_t i) {
+      return g.c + (g.out_rows != nullptr ? g.out_rows[i0 + i] : i0 + i) * cols + j0;
+    };
     V acc[Rows][Vecs];
 #pragma GCC unroll 16
     for (int64_t i = 0; i < Rows; ++i)
 #pragma GCC unroll 4
-      for (int64_t v = 0; v < Vecs; ++v) acc[i][v] = g.accumulate ? S::load(out + i * cols + v * W) : S::zero();
+      for (int64_t v = 0; v < Vecs; ++v) acc[i][v] = g.accumulate ? S::load(out(i) + v * W) : S::zero();
     for (int64_t k = 0; k < depth; ++k) {
       const int64_t d = depth_offsets[k];
       V bv[Vecs];
@@ -201,7 +208,7 @@ struct Direct {
 #pragma GCC unroll 16
     for (int64_t i = 0; i < Rows; ++i)
 #pragma GCC unroll 4
-      for (int64_t v = 0; v < Vecs; ++v) S::store(out + i * cols + v * W, acc[i][v]);
+      for (int64_t v = 0; v < Vecs; ++v) S::store(out(i) + v * W, acc[i][v]);
   }
 
   // Tiles indexed by (rows - 1) * NV + (vectors - 1).
@@ -212,12 +219,16 @@ struct Direct {
     return table;
   }
 
+  // The rows go in as few tiles as MR allows, of sizes differing by at most
+  // one: a remainder of one or two rows would leave a tile too few independent
+  // accumulators to hide the FMA latency.
   static void broadcast_gemm(const BroadcastGemm<T>& g) {
     const BroadcastFn* tiles = broadcast_tiles(std::make_index_sequence<std::size_t(MR * NV)>{});
+    const int64_t row_tiles = (g.rows + MR - 1) / MR;
     for (int64_t j0 = 0; j0 < g.cols; j0 += NR) {
       const int64_t vecs = (g.cols - j0 < NR ? g.cols - j0 : NR) / W;
-      for (int64_t i0 = 0; i0 < g.rows; i0 += MR) {
-        const int64_t rows = g.rows - i0 < MR ? g.rows - i0 : MR;
+      for (int64_t t = 0; t < row_tiles; ++t) {
+        const int64_t i0 = t * g.rows / row_tiles, rows = (t + 1) * g.rows / row_tiles - i0;
         if (rows == MR && vecs == NV) broadcast_tile<MR, NV>(g, i0, j0);
         else tiles[(rows - 1) * NV + vecs - 1](g, i0, j0);
       }
