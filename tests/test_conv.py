@@ -207,18 +207,28 @@ def test_matches_reference(n, c_in, c_out, hw, khw, stride, padding, dilation, g
 
 
 @st.composite
-def conv_configs(draw):
-    groups = draw(st.sampled_from([1, 1, 2, 3]))
-    cg, og = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+def conv_configs(
+    draw,
+    group_in=(1, 3),
+    group_out=(1, 3),
+    max_kernel=4,
+    max_stride=4,
+    extra=5,
+    groups=(1, 1, 2, 3),
+    max_batch=3,
+):
+    """Any geometry: channels per group in the (low, high) ranges given, kernels, strides,
+    dilations 1-2, paddings 0-2, and the smallest input the dilated kernel fits plus up to `extra`."""
+    g = draw(st.sampled_from(groups))
+    cg, og = draw(st.integers(*group_in)), draw(st.integers(*group_out))
+    kh, kw = draw(st.integers(1, max_kernel)), draw(st.integers(1, max_kernel))
     dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
     ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
-    sh, sw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    # The smallest input the dilated kernel fits, plus some.
-    h = max(1, dh * (kh - 1) + 1 - 2 * ph) + draw(st.integers(0, 5))
-    w = max(1, dw * (kw - 1) + 1 - 2 * pw) + draw(st.integers(0, 5))
-    n = draw(st.integers(1, 3))
-    return n, cg * groups, og * groups, (h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw), groups
+    sh, sw = draw(st.integers(1, max_stride)), draw(st.integers(1, max_stride))
+    h = max(1, dh * (kh - 1) + 1 - 2 * ph) + draw(st.integers(0, extra))
+    w = max(1, dw * (kw - 1) + 1 - 2 * pw) + draw(st.integers(0, extra))
+    n = draw(st.integers(1, max_batch))
+    return n, cg * g, og * g, (h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw), g
 
 
 @settings(max_examples=60, deadline=None)
@@ -272,27 +282,23 @@ def test_strided_direct_kernels_match_reference(config, seed):
     check_config(config, seed)
 
 
-@st.composite
-def pixel_region_conv_configs(draw):
+@settings(max_examples=40, deadline=None)
+@given(
+    conv_configs(
+        group_in=(1, 16),
+        group_out=(8, 16),
+        max_kernel=5,
+        max_stride=2,
+        extra=10,
+        groups=(1, 1, 2),
+        max_batch=2,
+    ),
+    st.integers(0, 2**31),
+)
+def test_pixel_regions_matches_reference(config, seed):
     """The direct forward pass across output channels (8-16 per group, small planes): x read in
     place by regions of pixels with the same taps inside the image where at most nine regions hold
-    it and the interior at least half the pixels, else the padded copy; kernels 1-5, strides 1-2,
-    paddings 0-2, dilations 1-2."""
-    groups = draw(st.sampled_from([1, 1, 2]))
-    cg, og = draw(st.integers(1, 16)), draw(st.sampled_from([8, 12, 16]))
-    kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
-    sh, sw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
-    ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
-    dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
-    h = max(1, dh * (kh - 1) + 1 - 2 * ph) + draw(st.integers(0, 10))
-    w = max(1, dw * (kw - 1) + 1 - 2 * pw) + draw(st.integers(0, 10))
-    n = draw(st.integers(1, 2))
-    return n, cg * groups, og * groups, (h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw), groups
-
-
-@settings(max_examples=40, deadline=None)
-@given(pixel_region_conv_configs(), st.integers(0, 2**31))
-def test_pixel_regions_match_reference(config, seed):
+    it and the interior at least half the pixels, else the padded copy."""
     check_config(config, seed)
 
 
