@@ -183,8 +183,8 @@ struct Direct {
     const T* a[Rows];
 #pragma GCC unroll 16
     for (int64_t i = 0; i < Rows; ++i) a[i] = g.src + g.row_offsets[i0 + i];
-    // Computed where used: kept live across the depth loop beside a, the
-    // pointers would not fit in the general registers.
+    // The output rows, computed at the loads and stores only, not held
+    // across the depth loop beside a.
     const auto out = [&g, i0, j0, cols](int64_t i) {
       return g.c + (g.out_rows != nullptr ? g.out_rows[i0 + i] : i0 + i) * cols + j0;
     };
