@@ -1108,10 +1108,6 @@ struct RegionWeights {
 // zero-padded, phase-split copy of each image.
 template <typename T>
 void direct_taps_forward(const Conv2dShape& s, const Dims& d, const T* x, const T* weight, const T* bias, T* y) {
-  const SplitSource src = split_source(s, d);
-  const PhaseSplit& split = src.split;
-  const std::vector<int64_t>& offsets = src.offsets;
-  const int64_t source_size = src.size, src_row = src.out_row;
   const bool across = lanes_across_channels(s, d);
   // Correlation: weight rows with taps in the source's order; BroadcastGemm:
   // their transpose, taps x cols, zero in the padding columns.
@@ -1129,7 +1125,9 @@ void direct_taps_forward(const Conv2dShape& s, const Dims& d, const T* x, const 
           }
   std::vector<PixelRegion> regions = across ? pixel_regions(s, d) : std::vector<PixelRegion>{};
   const bool in_place = !regions.empty();
-  if (across && !in_place) regions = {padded_region(s, d, src)};
+  // The zero-padded, phase-split copy of each image, unless x is read in place.
+  const std::optional<SplitSource> src = in_place ? std::nullopt : std::optional<SplitSource>(split_source(s, d));
+  if (across && !in_place) regions = {padded_region(s, d, *src)};
   std::vector<RegionWeights<T>> region_weights;
   region_weights.reserve(regions.size());  // they point into their own vectors
   for (const PixelRegion& region : regions) region_weights.emplace_back(region.taps, w, s.groups, d.col_rows, cols);
@@ -1137,13 +1135,13 @@ void direct_taps_forward(const Conv2dShape& s, const Dims& d, const T* x, const 
   const int64_t chunks = plan.chunks;
   for_each_chunk(chunks, plan.threads, [&](int64_t c) {
     // The padded source, zeroed: the correlation's excess lanes read it.
-    std::vector<T> source(in_place ? 0 : static_cast<size_t>(source_size));
+    std::vector<T> source(in_place ? 0 : static_cast<size_t>(src->size));
     std::vector<T> transposed(across ? static_cast<size_t>(d.out_plane * cols) : 0);  // (pixel, channel)
     const int64_t first = chunk_begin(c, chunks, s.batch), end = chunk_begin(c + 1, chunks, s.batch);
     for (int64_t n = first; n < end; ++n)
       for (int64_t g = 0; g < s.groups; ++g) {
         const T* x_g = x + (n * s.in_channels + g * d.group_in) * d.in_plane;
-        if (!in_place) split.fill(s, d, x_g, source.data(), 1, true);
+        if (!in_place) src->split.fill(s, d, x_g, source.data(), 1, true);
         // The next group's input comes into L2 while this one computes: read
         // on demand from L3 or memory, the copy waited on its loads (in a
         // profile of a CIFAR ResNet's 32 -> 64 stride-2 forward the copy took
@@ -1153,7 +1151,8 @@ void direct_taps_forward(const Conv2dShape& s, const Dims& d, const T* x, const 
         const T* bias_g = bias != nullptr ? bias + g * d.group_out : nullptr;
         if (!across) {
           correlate(conv_detail::Correlation<T>{d.group_out, d.col_rows, w.data() + g * d.group_out * d.col_rows,
-                                                bias_g, offsets.data(), source.data(), src_row, s.out_h, s.out_w, y_g,
+                                                bias_g, src->offsets.data(), source.data(), src->out_row, s.out_h,
+                                                s.out_w, y_g,
                                                 d.group_in * s.kernel_w, s.dilation_h, s.pad_h, s.pad_h + s.in_h,
                                                 s.stride_h});
           continue;
