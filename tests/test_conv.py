@@ -164,6 +164,13 @@ CASES = [
     (2, 6, 10, (9, 8), (5, 5), 2, 2, 1, 2),  # 5x5, groups of 3 -> 5
     (2, 24, 32, (10, 32), (3, 3), 2, 1, 1, 1),  # AVX2 rate: along rows (16 pixels), 24 -> 32 channels
     (2, 32, 24, (8, 8), (3, 3), 2, 1, 1, 1),  # AVX2 rate: across channels (4 pixels per row)
+    # Floats across 32 or more channels in whole 16-lane vectors run AVX-512's broadcast tile (9
+    # pixels x 48 channels) where the CPU has it; with a stride the direct range then takes any
+    # channels whose weights fit the L2.
+    (2, 32, 48, (16, 16), (3, 3), 2, 1, 1, 1),  # one whole strip of 48; dx across 32 input channels
+    (2, 48, 96, (13, 14), (3, 3), 2, 1, 1, 1),  # two strips, past AVX2's 64 channels
+    (2, 32, 80, (10, 9), (3, 3), 2, 1, 1, 1),  # a strip of 48 and one of 32
+    (2, 64, 64, (9, 9), (3, 3), 2, 1, 1, 2),  # groups of 32
     # On AVX2 (and AVX-512 whose 512-bit FMAs run at the 256-bit rate), stride 1 with 17-128 channels
     # per group also runs the direct kernels when every lane is busy and the padded image fits in L2;
     # the weight gradient there too when the output channels fill 8 lanes (across channels).
@@ -217,10 +224,13 @@ def conv_configs(
     groups=(1, 1, 2, 3),
     max_batch=3,
 ):
-    """Any geometry: channels per group in the (low, high) ranges given, kernels, strides,
-    dilations 1-2, paddings 0-2, and the smallest input the dilated kernel fits plus up to `extra`."""
+    """Any geometry: channels per group in the (low, high) ranges given (or from a list), kernels,
+    strides, dilations 1-2, paddings 0-2, and the smallest input the dilated kernel fits plus up
+    to `extra`."""
     g = draw(st.sampled_from(groups))
-    cg, og = draw(st.integers(*group_in)), draw(st.integers(*group_out))
+    cg, og = (
+        draw(st.sampled_from(c) if isinstance(c, list) else st.integers(*c)) for c in (group_in, group_out)
+    )
     kh, kw = draw(st.integers(1, max_kernel)), draw(st.integers(1, max_kernel))
     dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
     ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
@@ -299,6 +309,26 @@ def test_pixel_regions_matches_reference(config, seed):
     """The direct forward pass across output channels (8-16 per group, small planes): x read in
     place by regions of pixels with the same taps inside the image where at most nine regions hold
     it and the interior at least half the pixels, else the padded copy."""
+    check_config(config, seed)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    conv_configs(
+        group_in=[16, 24, 32, 48, 64, 96],
+        group_out=[32, 40, 48, 64, 80, 96],
+        max_kernel=3,
+        max_stride=2,
+        extra=8,
+        groups=(1,),
+        max_batch=2,
+    ),
+    st.integers(0, 2**31),
+)
+def test_wide_broadcast_tile_matches_reference(config, seed):
+    """Wide layers on small planes, where the direct kernels put lanes across 32-96 channels:
+    AVX-512's broadcast tile (floats in whole 16-lane vectors) or AVX2's, ragged strips and row
+    tiles, by pixel regions or on the padded copy."""
     check_config(config, seed)
 
 

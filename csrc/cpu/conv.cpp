@@ -24,6 +24,7 @@
 #include "cpu/conv.h"
 
 #include <algorithm>
+#include <limits>
 #include <memory>
 #include <numeric>
 #include <optional>
@@ -697,6 +698,17 @@ void direct_forward(const Conv2dShape& s, const Dims& d, const T* x, const T* we
 
 int64_t round_up(int64_t n, int64_t multiple) { return (n + multiple - 1) / multiple * multiple; }
 
+// Whether the broadcast GEMM over `cols` columns (channels) runs AVX-512's
+// tile (conv_avx512.cpp): floats filling at least two 16-lane vectors
+// (LeNet-5's 16 output channels ran 10-17% slower on it than on AVX2's).
+bool wide_broadcast_tile([[maybe_unused]] int64_t cols, [[maybe_unused]] std::size_t elem_size) {
+#ifdef MINIGRAD_X86
+  return elem_size == sizeof(float) && cols >= 32 && cols % 16 == 0 && cpu_features().avx512f;
+#else
+  return false;
+#endif
+}
+
 // Whether the forward pass and the weight gradient put the vector lanes across
 // output channels (BroadcastGemm) rather than along output rows (Correlation,
 // WeightGradient): whichever leaves fewer lanes idle, counted for 8-lane
@@ -730,12 +742,12 @@ constexpr int64_t kDirectMaxChannels = 16;
 // to 24.5 ms at batch 32, forward, 1 thread, and its gradients 10-15%).
 constexpr int64_t kWideDirectMaxChannels = 128;
 
-// Whether the wide range applies: the direct kernels thread over images only,
-// so it also needs an image per thread the work deserves (the GEMM path
-// threads inside the GEMM for a small batch).
+// Whether the wide range, up to max_channels per group, applies: the direct
+// kernels thread over images only, so it also needs an image per thread the
+// work deserves (the GEMM path threads inside the GEMM for a small batch).
 bool wide_direct_fits(const Conv2dShape& s, const Dims& d, int64_t planes, int64_t padded_plane,
-                      std::size_t elem_size) {
-  return std::max(d.group_in, d.group_out) <= kWideDirectMaxChannels &&
+                      std::size_t elem_size, int64_t max_channels = kWideDirectMaxChannels) {
+  return std::max(d.group_in, d.group_out) <= max_channels &&
          planes * padded_plane * static_cast<int64_t>(elem_size) <= l2_bytes() / 2 &&
          cpu_features().avx2_fma && !avx512_doubles_fma_rate() &&
          s.batch >= threads_for_flops(static_cast<double>(s.batch) * sample_flops(s, d));
@@ -772,21 +784,31 @@ int64_t strided_direct_source_plane(const Conv2dShape& s, const Dims& d) {
 
 // The strided direct kernels' channel range: few channels, or at the AVX2
 // rate up to kStridedDirectMaxChannels per group with every lane busy and
-// `planes` planes of `plane` elements within half the L2.
-bool strided_direct_range(const Conv2dShape& s, const Dims& d, bool lanes_full, int64_t planes, int64_t plane,
-                          std::size_t elem_size) {
+// `planes` planes of `plane` elements within half the L2; with AVX-512's
+// broadcast tile across `lanes` channels (wide_broadcast_tile), any channels
+// whose weights take at most `weight_bytes` (per group). The tile streams the
+// weights from L2 for every image: 3x3 stride 2, 256 -> 512 from 14x14 (4.5
+// MiB of weights), batch 8 took 16.1 ms against the GEMM path's 9.1.
+bool strided_direct_range(const Conv2dShape& s, const Dims& d, bool lanes_full, int64_t lanes, int64_t planes,
+                          int64_t plane, std::size_t elem_size, int64_t weight_bytes) {
   if (few_channels(d)) return true;
-  return lanes_full && std::max(d.group_in, d.group_out) <= kStridedDirectMaxChannels &&
-         wide_direct_fits(s, d, planes, plane, elem_size);
+  if (!lanes_full) return false;
+  if (wide_broadcast_tile(lanes, elem_size) &&
+      d.group_out * d.col_rows * static_cast<int64_t>(elem_size) <= weight_bytes)
+    return wide_direct_fits(s, d, planes, plane, elem_size, std::numeric_limits<int64_t>::max());
+  return wide_direct_fits(s, d, planes, plane, elem_size, kStridedDirectMaxChannels);
 }
 
 // Forward: a correlation writing rows of out_w pixels in 16-wide tiles, or
 // the broadcast GEMM with 8-lane vectors across output channels.
 bool use_direct_taps_forward(const Conv2dShape& s, const Dims& d, std::size_t elem_size) {
-  const bool lanes_full = lanes_across_channels(s, d) ? d.group_out % 8 == 0 : s.out_w % 16 == 0;
+  const bool across = lanes_across_channels(s, d);
+  const bool lanes_full = across ? d.group_out % 8 == 0 : s.out_w % 16 == 0;
   if (is_strided(s)) {
     const int64_t source_plane = strided_direct_source_plane(s, d);
-    return source_plane != 0 && strided_direct_range(s, d, lanes_full, d.group_in, source_plane, elem_size);
+    return source_plane != 0 &&
+           strided_direct_range(s, d, lanes_full, across ? d.group_out : 0, d.group_in, source_plane, elem_size,
+                                l2_bytes());
   }
   if (!stride1_with_taps(s, d)) return false;
   if (few_channels(d)) return true;
@@ -817,7 +839,7 @@ bool use_strided_direct_input_grad(const Conv2dShape& s, const Dims& d, std::siz
   // (0.39 / 0.64).
   if (4 * d.group_in < 3 * round_up(d.group_in, 8)) return false;
   const int64_t dy_plane = (s.out_h + ceil_div(s.kernel_h, s.stride_h)) * (s.out_w + ceil_div(s.kernel_w, s.stride_w));
-  return strided_direct_range(s, d, d.group_in % 8 == 0, d.group_out, dy_plane, elem_size);
+  return strided_direct_range(s, d, d.group_in % 8 == 0, d.group_in, d.group_out, dy_plane, elem_size, l2_bytes());
 }
 
 // dx: a correlation writing rows of in_w pixels.
@@ -841,11 +863,19 @@ bool use_stride1_direct_input_grad(const Conv2dShape& s, const Dims& d, std::siz
 // a CIFAR ResNet's stride-2 backward. Zen 4, 1 thread, ms GEMM path / direct:
 // 3x3 stride 2, 32 -> 64 at 16x16, batch 128 4.75 / 3.41; 16 -> 32 at 32x32,
 // batch 128 5.19 / 3.94; 64 -> 64 at 32x32, batch 32 7.75 / 6.80; 5x5 stride
-// 2, 6 -> 16 at 28x28, batch 64 1.56 / 0.70.
+// 2, 6 -> 16 at 28x28, batch 64 1.56 / 0.70. Past 64 channels (AVX-512's
+// tile) only with weights within half the L2: each image adds its products to
+// a slice's sums, the weights' size, read and written again. 2 threads, ms
+// GEMM path / direct: 3x3 stride 2, 48 -> 96 from 28x28, batch 32 (162 KiB)
+// 3.22 / 2.87; 64 -> 128 from 16x16, batch 128 (288 KiB) 7.64 / 6.79; but
+// 128 -> 128 from 14x14, batch 32 (576 KiB) 3.12 / 3.62 and 96 -> 192, batch
+// 32 (648 KiB) 3.24 / 3.86 (at 1 thread the direct kernel won all four).
 bool use_direct_weight_grad(const Conv2dShape& s, const Dims& d, std::size_t elem_size) {
   if (is_strided(s)) {
     const int64_t source_plane = strided_direct_source_plane(s, d);
-    return source_plane != 0 && strided_direct_range(s, d, d.group_out % 8 == 0, d.group_in, source_plane, elem_size);
+    return source_plane != 0 &&
+           strided_direct_range(s, d, d.group_out % 8 == 0, d.group_out, d.group_in, source_plane, elem_size,
+                                l2_bytes() / 2);
   }
   if (!stride1_backward_with_taps(s, d)) return false;
   if (few_channels(d)) return true;
@@ -871,10 +901,39 @@ void weight_gradient(const conv_detail::WeightGradient<T>& g) {
 template <typename T>
 void broadcast_gemm(const conv_detail::BroadcastGemm<T>& g) {
 #ifdef MINIGRAD_X86
+  if constexpr (std::is_same_v<T, float>)
+    if (wide_broadcast_tile(g.cols, sizeof(T))) return conv_detail::broadcast_gemm_avx512(g);
   if (cpu_features().avx2_fma) return conv_detail::broadcast_gemm_avx2(g);
 #endif
   conv_detail::Direct<simd::Portable<T>>::broadcast_gemm(g);
 }
+
+// A 64-byte aligned array (a whole cache line per 16 floats), freed as allocated.
+struct AlignedDelete {
+  void operator()(void* p) const { ::operator delete(p, std::align_val_t(64)); }
+};
+template <typename T>
+using AlignedArray = std::unique_ptr<T[], AlignedDelete>;
+
+// A vector whose data start on a cache line: the broadcast GEMM's rows of b
+// (a multiple of 64 bytes apart for 16k float columns) then never straddle two
+// lines, which AVX-512 loads pay for twice. Zen 4, 1 thread, ms unaligned /
+// aligned, 3x3 stride 2 forward: 48 -> 96 from 28x28, batch 32 4.82 / 4.65;
+// 128 -> 128 from 28x28, batch 8 4.26 / 4.15; stride 1, 32 -> 64 at 16x16,
+// batch 64, dweight 5.00 / 4.83.
+template <typename T>
+struct CacheLineAllocator {
+  using value_type = T;
+  CacheLineAllocator() = default;
+  template <typename U>
+  CacheLineAllocator(const CacheLineAllocator<U>&) {}
+  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64))); }
+  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t(64)); }
+  bool operator==(const CacheLineAllocator&) const { return true; }
+  bool operator!=(const CacheLineAllocator&) const { return false; }
+};
+template <typename T>
+using AlignedVector = std::vector<T, CacheLineAllocator<T>>;
 
 // A source of the direct kernels: `planes` planes of h x w, zero-padded by
 // (pad_h, pad_w) on every side into planes of hp x wp, and the offset of every
@@ -1083,9 +1142,9 @@ template <typename T>
 struct RegionWeights {
   const T* first;
   int64_t group_stride;  // between the weights of consecutive groups
-  std::vector<T> gathered;
+  AlignedVector<T> gathered;
 
-  RegionWeights(const std::vector<int64_t>& taps, const std::vector<T>& w, int64_t groups, int64_t rows, int64_t cols) {
+  RegionWeights(const std::vector<int64_t>& taps, const AlignedVector<T>& w, int64_t groups, int64_t rows, int64_t cols) {
     const int64_t n = static_cast<int64_t>(taps.size());
     if (n == 0 || taps.back() - taps.front() == n - 1) {
       first = w.data() + (n == 0 ? 0 : taps.front()) * cols;
@@ -1110,19 +1169,21 @@ template <typename T>
 void direct_taps_forward(const Conv2dShape& s, const Dims& d, const T* x, const T* weight, const T* bias, T* y) {
   const bool across = lanes_across_channels(s, d);
   // Correlation: weight rows with taps in the source's order; BroadcastGemm:
-  // their transpose, taps x cols, zero in the padding columns.
+  // their transpose, taps x cols, zero in the padding columns, written in
+  // order (output channels innermost): written d.col_rows apart, a 96 -> 192
+  // channel stride-2 forward at batch 8 took 1.28 ms, now 1.18.
   const int64_t cols = round_up(d.group_out, conv_detail::kColMultiple);
-  std::vector<T> w(static_cast<size_t>(s.groups * (across ? cols : d.group_out) * d.col_rows));
+  AlignedVector<T> w(static_cast<size_t>(s.groups * (across ? cols : d.group_out) * d.col_rows));
   for (int64_t g = 0; g < s.groups; ++g)
-    for (int64_t co = 0; co < d.group_out; ++co)
-      for (int64_t c = 0; c < d.group_in; ++c)
-        for (int64_t kh = 0; kh < s.kernel_h; ++kh)
-          for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
-            const int64_t t = tap_index(s, d.group_in, c, kh, kw);
-            const int64_t at = across ? (g * d.col_rows + t) * cols + co : (g * d.group_out + co) * d.col_rows + t;
-            w[static_cast<size_t>(at)] =
-                weight[(((g * d.group_out + co) * d.group_in + c) * s.kernel_h + kh) * s.kernel_w + kw];
-          }
+    for (int64_t c = 0; c < d.group_in; ++c)
+      for (int64_t kh = 0; kh < s.kernel_h; ++kh)
+        for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
+          const int64_t t = tap_index(s, d.group_in, c, kh, kw);
+          const T* from = weight + ((g * d.group_out * d.group_in + c) * s.kernel_h + kh) * s.kernel_w + kw;
+          for (int64_t co = 0; co < d.group_out; ++co)
+            w[static_cast<size_t>(across ? (g * d.col_rows + t) * cols + co : (g * d.group_out + co) * d.col_rows + t)] =
+                from[co * d.col_rows];
+        }
   std::vector<PixelRegion> regions = across ? pixel_regions(s, d) : std::vector<PixelRegion>{};
   const bool in_place = !regions.empty();
   // The zero-padded, phase-split copy of each image, unless x is read in place.
@@ -1171,6 +1232,13 @@ void direct_taps_forward(const Conv2dShape& s, const Dims& d, const T* x, const 
   });
 }
 
+// Pixels per batch slice of the direct backward with a weight gradient (see
+// direct_backward). Measured on Zen 4, 2 threads, 3x3 stride 2, ms dweight
+// with 4 slices per thread / this: 32 -> 64 from 16x16 (64 pixels out), batch
+// 8 0.216 / 0.137, batch 16 0.322 / 0.239; 64 -> 128, batch 8 0.83 / 0.49;
+// 16 -> 32 from 32x32, batch 8 0.143 / 0.125.
+constexpr int64_t kMinDirectSlicePixels = 512;
+
 // Backward through the direct kernels. dweight: along rows, dy laid on the
 // padded input's grid (rows of wp, zero past out_w) against the padded input
 // (WeightGradient); across channels, the padded input's taps against dy
@@ -1208,13 +1276,19 @@ void direct_backward(const Conv2dShape& s, const Dims& d, const T* dy, const T* 
                   weight[(((g * d.group_out + co) * d.group_in + c) * s.kernel_h + kh) * s.kernel_w + kw];
 
   const DirectPlan plan = direct_plan(s, d);
-  const int64_t chunks = plan.chunks;
   // As in the GEMM path: slice 0 sums into dweight, slice c > 0 into partial c - 1, added in slice order.
+  // Each slice passes over its sums three times (zeroed, put in weight order, added), so a slice
+  // takes at least kMinDirectSlicePixels pixels, with one slice per thread at least.
+  const int64_t chunks =
+      dweight != nullptr
+          ? std::clamp<int64_t>(s.batch * d.out_plane / kMinDirectSlicePixels, plan.threads, plan.chunks)
+          : plan.chunks;
   std::vector<T> partial(dweight != nullptr ? static_cast<size_t>((chunks - 1) * weight_size) : 0);
   for_each_chunk(chunks, plan.threads, [&](int64_t c) {
     // dw_taps: per group, (channel, tap) along rows, (tap, col) across channels.
     const int64_t group_dw = across ? d.col_rows * cols : d.group_out * d.col_rows;
-    std::vector<T> xpad, dy_layout, dw_taps, dypad;
+    std::vector<T> xpad, dw_taps, dypad;
+    AlignedVector<T> dy_layout;  // the broadcast GEMM's b across channels
     if (dweight != nullptr) {
       xpad.resize(static_cast<size_t>(strided ? split->size : xsrc.size));
       dy_layout.resize(static_cast<size_t>(across ? d.out_plane * cols : d.group_out * grid));
@@ -1309,7 +1383,7 @@ void strided_direct_input_grad(const Conv2dShape& s, const Dims& d, const T* dy,
   struct PhaseGemm {
     int64_t a, b;
     std::vector<int64_t> pixels, taps;
-    std::vector<T> weights;
+    AlignedVector<T> weights;
   };
   std::vector<PhaseGemm> gemms;
   int64_t most_pixels = 0;
@@ -1423,12 +1497,6 @@ struct WinogradShape {
 // arithmetic and the stores run across them in vectors; threads over o. (One
 // at a time in scalar code, 512 -> 512 channels took 8 ms per call, more than
 // the layer's GEMMs for 8 images of 7x7.)
-// A 64-byte aligned array (a whole cache line per 16 floats), freed as allocated.
-struct AlignedDelete {
-  void operator()(void* p) const { ::operator delete(p, std::align_val_t(64)); }
-};
-template <typename T>
-using AlignedArray = std::unique_ptr<T[], AlignedDelete>;
 
 // dst[0, n) = src[0, n) for n <= N, with stores that bypass the cache (no
 // read of the lines written) when `stream` and dst is 16-byte aligned. A

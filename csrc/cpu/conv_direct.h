@@ -45,7 +45,8 @@ struct Correlation {
 
 // c[r][j] = (accumulate ? c[r][j] : 0) + sum_{k < depth} src[row_offsets[i] + depth_offsets[k]] * b[k][j]
 // for i < rows, r = out_rows[i] (i when out_rows is null), j < cols (b and c
-// row-major, cols a multiple of kColMultiple): the GEMM micro-kernel with an
+// row-major, cols a multiple of the vector width: kColMultiple for AVX2 and
+// the portable traits, 16 for AVX-512's floats): the GEMM micro-kernel with an
 // implicit A, vectors across output channels. The forward pass with pixels as
 // rows and taps as depth (b: the transposed weights; out_rows places a subset
 // of the pixels), and the weight gradient with taps as rows and pixels as
@@ -87,13 +88,13 @@ void weight_gradient_avx2(const WeightGradient<float>& g);
 void weight_gradient_avx2(const WeightGradient<double>& g);
 void broadcast_gemm_avx2(const BroadcastGemm<float>& g);
 void broadcast_gemm_avx2(const BroadcastGemm<double>& g);
+void broadcast_gemm_avx512(const BroadcastGemm<float>& g);  // cols a multiple of 16
 
 template <class S>
 struct Direct {
   using T = typename S::T;
   using V = typename S::V;
   static constexpr int64_t W = S::W, MR = S::MR, NV = S::NV, NR = S::NV * S::W;
-  static_assert(kColMultiple % W == 0, "output channel padding must hold whole vectors");
 
   // Rows x NR outputs of channels [i0, i0 + Rows) at pixel (oh, ow0), n of
   // them inside the row. Each tap loads NV source vectors and broadcasts one
