@@ -171,6 +171,7 @@ CASES = [
     (2, 48, 96, (13, 14), (3, 3), 2, 1, 1, 1),  # two strips, past AVX2's 64 channels
     (2, 32, 80, (10, 9), (3, 3), 2, 1, 1, 1),  # a strip of 48 and one of 32
     (2, 64, 64, (9, 9), (3, 3), 2, 1, 1, 2),  # groups of 32
+    (2, 64, 64, (56, 56), (3, 3), 2, 1, 1, 1),  # an 861 KiB padded image: within a 1 MiB L2
     # On AVX2 (and AVX-512 whose 512-bit FMAs run at the 256-bit rate), stride 1 with 17-128 channels
     # per group also runs the direct kernels when every lane is busy and the padded image fits in L2;
     # the weight gradient there too when the output channels fill 8 lanes (across channels).

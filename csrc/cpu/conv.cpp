@@ -742,13 +742,16 @@ constexpr int64_t kDirectMaxChannels = 16;
 // to 24.5 ms at batch 32, forward, 1 thread, and its gradients 10-15%).
 constexpr int64_t kWideDirectMaxChannels = 128;
 
-// Whether the wide range, up to max_channels per group, applies: the direct
-// kernels thread over images only, so it also needs an image per thread the
-// work deserves (the GEMM path threads inside the GEMM for a small batch).
+// Whether the wide range applies: up to max_channels per group, and `planes`
+// planes of `padded_plane` elements (the kernels' source) within
+// source_bytes. The direct kernels thread over images only, so it also needs
+// an image per thread the work deserves (the GEMM path threads inside the
+// GEMM for a small batch).
 bool wide_direct_fits(const Conv2dShape& s, const Dims& d, int64_t planes, int64_t padded_plane,
-                      std::size_t elem_size, int64_t max_channels = kWideDirectMaxChannels) {
+                      std::size_t elem_size, int64_t max_channels = kWideDirectMaxChannels,
+                      int64_t source_bytes = l2_bytes() / 2) {
   return std::max(d.group_in, d.group_out) <= max_channels &&
-         planes * padded_plane * static_cast<int64_t>(elem_size) <= l2_bytes() / 2 &&
+         planes * padded_plane * static_cast<int64_t>(elem_size) <= source_bytes &&
          cpu_features().avx2_fma && !avx512_doubles_fma_rate() &&
          s.batch >= threads_for_flops(static_cast<double>(s.batch) * sample_flops(s, d));
 }
@@ -786,16 +789,20 @@ int64_t strided_direct_source_plane(const Conv2dShape& s, const Dims& d) {
 // rate up to kStridedDirectMaxChannels per group with every lane busy and
 // `planes` planes of `plane` elements within half the L2; with AVX-512's
 // broadcast tile across `lanes` channels (wide_broadcast_tile), any channels
-// whose weights take at most `weight_bytes` (per group). The tile streams the
-// weights from L2 for every image: 3x3 stride 2, 256 -> 512 from 14x14 (4.5
-// MiB of weights), batch 8 took 16.1 ms against the GEMM path's 9.1.
+// whose weights take at most `weight_bytes` (per group), and the planes
+// within the whole L2. The tile streams the weights from L2 for every image:
+// 3x3 stride 2, 256 -> 512 from 14x14 (4.5 MiB of weights), batch 8 took 16.1
+// ms against the GEMM path's 9.1. The larger source took ResNet's layers from
+// 56x56 (an 861 KiB padded image) off the GEMM path: batch 8, 1 thread, ms
+// before / after: 64 -> 64 forward 4.98 / 4.18, dweight 5.55 / 4.46; 64 ->
+// 128 forward 9.17 / 8.77, dweight 10.4 / 8.8 (dx unchanged).
 bool strided_direct_range(const Conv2dShape& s, const Dims& d, bool lanes_full, int64_t lanes, int64_t planes,
                           int64_t plane, std::size_t elem_size, int64_t weight_bytes) {
   if (few_channels(d)) return true;
   if (!lanes_full) return false;
   if (wide_broadcast_tile(lanes, elem_size) &&
       d.group_out * d.col_rows * static_cast<int64_t>(elem_size) <= weight_bytes)
-    return wide_direct_fits(s, d, planes, plane, elem_size, std::numeric_limits<int64_t>::max());
+    return wide_direct_fits(s, d, planes, plane, elem_size, std::numeric_limits<int64_t>::max(), l2_bytes());
   return wide_direct_fits(s, d, planes, plane, elem_size, kStridedDirectMaxChannels);
 }
 
@@ -1171,7 +1178,7 @@ void direct_taps_forward(const Conv2dShape& s, const Dims& d, const T* x, const 
   // Correlation: weight rows with taps in the source's order; BroadcastGemm:
   // their transpose, taps x cols, zero in the padding columns, written in
   // order (output channels innermost): written d.col_rows apart, a 96 -> 192
-  // channel stride-2 forward at batch 8 took 1.28 ms, now 1.18.
+  // channel stride-2 forward at batch 8 took 1.28 ms, now 1.20.
   const int64_t cols = round_up(d.group_out, conv_detail::kColMultiple);
   AlignedVector<T> w(static_cast<size_t>(s.groups * (across ? cols : d.group_out) * d.col_rows));
   for (int64_t g = 0; g < s.groups; ++g)
