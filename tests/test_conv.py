@@ -147,7 +147,13 @@ CASES = [
     (2, 2, 3, (6, 9), (1, 3), 1, (1, 1), 1, 1),  # padding beyond the kernel's reach: dx on the GEMM path
     (2, 16, 16, (4, 5), (2, 2), 1, 0, 1, 1),  # 16 channels: the last direct size
     (2, 17, 3, (4, 5), (2, 2), 1, 0, 1, 1),  # 17 input channels: im2col + GEMM
-    (1, 4, 4, (9, 9), (3, 3), 2, 1, 1, 4),  # depthwise with stride 2: the scalar direct kernel
+    (1, 4, 4, (9, 9), (3, 3), 2, 1, 1, 4),  # depthwise with stride 2: blocks of channels, dx on the GEMM path
+    (2, 4, 8, (7, 7), (3, 3), 2, 1, 1, 4),  # depthwise, multiplier 2, stride 2: the scalar direct kernel
+    (2, 20, 20, (7, 7), (3, 3), 1, 1, 1, 20),  # depthwise: blocks of 8 + 8 + 4 lanes (AVX2 floats)
+    (2, 9, 9, (9, 11), (5, 5), 2, 2, 1, 9),  # depthwise 5x5: dweight in passes of 9 + 9 + 7 taps
+    (1, 12, 12, (10, 9), (3, 3), 1, 2, 2, 12),  # depthwise, dilated: dx the flipped correlation
+    (2, 6, 6, (8, 8), (3, 3), 3, 0, 1, 6),  # depthwise, stride 3, no padding
+    (1, 5, 5, (6, 7), (3, 3), 1, 3, 1, 5),  # depthwise, padding beyond the kernel: the general paths
     # With a stride, few channels (and on AVX2 rate up to 64) take the same direct kernels over a
     # zero-padded, phase-split image, forward and dweight (across channels); the kernel rows that
     # read padding are skipped. Stride 2 splits each row in one pass (odd and even widths and
@@ -295,6 +301,18 @@ def test_strided_direct_kernels_match_reference(config, seed):
 
 @settings(max_examples=40, deadline=None)
 @given(
+    conv_configs(group_in=(1, 1), group_out=(1, 1), max_kernel=5, max_stride=3, groups=(1, 3, 4, 8, 9, 17, 20, 33)),
+    st.integers(0, 2**31),
+)
+def test_depthwise_matches_reference(config, seed):
+    """Depthwise layers (one input and one output channel per group) in blocks of channels (8
+    floats / 4 doubles with AVX2, 4 / 2 portable), ragged last blocks, 1-5 taps a side, strides
+    and dilations; paddings beyond the kernel's reach take the general paths."""
+    check_config(config, seed)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
     conv_configs(
         group_in=(1, 16),
         group_out=(8, 16),
@@ -392,6 +410,8 @@ def test_winograd_layers_keep_ieee_results_for_inf_and_nan(bad):
         (1, 17, 2, (16, 15), (3, 3), 1, 1, 1, 1),  # im2col + GEMM (row blocks: the reference tests above)
         (1, 17, 8, (3, 16), (3, 3), 1, 1, 1, 1),  # AVX2 rate: direct forward, dx and dw with 17 channels
         (1, 32, 64, (3, 5), (3, 3), 1, 1, 1, 1),  # Winograd (all three), odd output width
+        (2, 10, 10, (5, 6), (3, 3), 1, 1, 1, 10),  # depthwise blocks (4 + 4 + 2 double lanes on AVX2)
+        (1, 5, 5, (7, 6), (3, 3), 2, 1, (1, 2), 5),  # depthwise, strided and dilated
     ],
 )
 def test_finite_differences(n, c_in, c_out, hw, khw, stride, padding, dilation, groups):
@@ -447,7 +467,9 @@ def threads():
         (1, 3, 17, 16, 1, 1),
         (7, 1, 17, 16, 1, 1),
         (1, 3, 64, 64, 2, 1),  # stride 2, batch 1: the threaded GEMM packs the implicit column matrix as a team
-        (3, 3, 16, 16, 2, 16),  # the scalar direct kernel (depthwise, stride 2) threaded
+        (3, 3, 16, 16, 2, 16),  # depthwise, stride 2: blocks of channels threaded (dx on the GEMM path)
+        (3, 2, 16, 16, 1, 16),  # depthwise, stride 1: forward, dx and dweight in blocks, threaded
+        (3, 3, 16, 32, 2, 16),  # the scalar direct kernel (depthwise, multiplier 2, stride 2) threaded
         (5, 3, 6, 16, 1, 1),  # stride-1 direct kernels, batch slices: across channels
         (4, 2, 1, 6, 1, 1),  # and along rows
         (5, 3, 6, 16, 2, 1),  # stride-2 direct forward and dweight (phase-split image), batch slices

@@ -395,9 +395,8 @@ void for_each_row_block(const Conv2dShape& s, int64_t rows, const Body& body) {
 // x[c, oh * stride_h - pad_h + kh * dilation_h, ow * stride_w - pad_w + kw * dilation_w], 0 in the padding.
 template <typename T>
 void im2col(const Conv2dShape& s, const Dims& d, const T* x, RowBlock b, T* col, int64_t ld,
-            [[maybe_unused]] int threads) {
-#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
-  for (int64_t r = 0; r < d.col_rows; ++r) {
+            int threads) {
+  parallel_for(d.col_rows, threads, [&](int64_t r) {
     const int64_t c = r / d.taps;
     const Tap tap = tap_at(s, r % d.taps / s.kernel_w, r % s.kernel_w);
     T* row = col + r * ld;
@@ -411,7 +410,7 @@ void im2col(const Conv2dShape& s, const Dims& d, const T* x, RowBlock b, T* col,
       copy_strided(tap.len(), x + c * d.in_plane + ih * s.in_w + tap.first_col, s.stride_w, row + tap.cols.first);
       std::fill(row + tap.cols.last, row + s.out_w, T(0));
     }
-  }
+  });
 }
 
 // The planes of `samples` samples (channels planes of size plane each, the
@@ -532,15 +531,13 @@ struct PhaseSplit {
   // the zeros cost as much as the data on the narrow rows of small images
   // (GCC turns the short zeroing loops into memset calls).
   template <typename T>
-  void fill(const Conv2dShape& s, const Dims& d, const T* x, T* dst, [[maybe_unused]] int threads,
-            bool padding_written) const {
+  void fill(const Conv2dShape& s, const Dims& d, const T* x, T* dst, int threads, bool padding_written) const {
     // Stride 2 reading both phases (any kernel wider than 1) splits each row
     // in one pass of inline loops: per phase, the calls of the general path
     // cost more than the copy on the 16-32 wide rows of downsampling layers
     // (a fifth of a CIFAR ResNet's 32 -> 64 stride-2 forward).
     const bool both_of_two = s.stride_w == 2 && phases_read.size() == 2;
-#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
-    for (int64_t c = 0; c < d.group_in; ++c)
+    parallel_for(d.group_in, threads, [&](int64_t c) {
       for (const int64_t r : rows_read) {
         const int64_t ih = r - s.pad_h;
         if (both_of_two) {
@@ -576,6 +573,7 @@ struct PhaseSplit {
                        s.stride_w, out + inside.first);
         }
       }
+    });
   }
 };
 
@@ -643,9 +641,8 @@ void fill_columns(const void* context, int64_t k0, int64_t kc, int64_t j0, int64
 // it came from.
 template <typename T>
 void col2im(const Conv2dShape& s, const Dims& d, const T* col, int64_t ld, RowBlock b, T* dx,
-            [[maybe_unused]] int threads) {
-#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
-  for (int64_t c = 0; c < d.group_in; ++c) {
+            int threads) {
+  parallel_for(d.group_in, threads, [&](int64_t c) {
     T* plane = dx + c * d.in_plane;
     for (int64_t t = 0; t < d.taps; ++t) {
       const Tap tap = tap_at(s, t / s.kernel_w, t % s.kernel_w);
@@ -658,7 +655,7 @@ void col2im(const Conv2dShape& s, const Dims& d, const T* col, int64_t ld, RowBl
                      plane + ih * s.in_w + tap.first_col, s.stride_w);
       }
     }
-  }
+  });
 }
 
 // Whether the direct kernel beats im2col + GEMM (measured): one input and at
@@ -1472,6 +1469,152 @@ void strided_direct_input_grad(const Conv2dShape& s, const Dims& d, const T* dy,
   });
 }
 
+// ---------------------------------------------------------------- depthwise
+
+// Depthwise layers (one input and one output channel per group: MobileNet's
+// 3x3 and 5x5 layers) run W channels at a time, the vector lanes across
+// channels (Direct::depthwise in cpu/conv_direct.h), whatever the planes'
+// size. Along rows (Correlation) a 7x7 plane left 9 lanes of 16 idle, and each
+// channel cost a kernel call and a copy: 960 channels at 7x7, batch 8, 1
+// thread, forward 3.5 ms, PyTorch 0.3. The strided input gradient stays on
+// the GEMM path, and so does a padding beyond the kernel's reach (the padded
+// blocks would grow with it).
+bool use_depthwise(const Conv2dShape& s, const Dims& d) {
+  return d.group_in == 1 && d.group_out == 1 && s.pad_h <= s.dilation_h * (s.kernel_h - 1) &&
+         s.pad_w <= s.dilation_w * (s.kernel_w - 1);
+}
+
+// Channels per block: the lanes of the kernel depthwise_kernel runs.
+template <typename T>
+int64_t depthwise_lanes() {
+#ifdef MINIGRAD_X86
+  if (cpu_features().avx2_fma) return conv_detail::kAvx2Lanes<T>;
+#endif
+  return simd::Portable<T>::W;
+}
+
+template <typename T>
+void depthwise_kernel(const conv_detail::DepthwiseTaps<T>& a, const T* weight, T* out) {
+#ifdef MINIGRAD_X86
+  if (cpu_features().avx2_fma) return conv_detail::depthwise_avx2(a, weight, out);
+#endif
+  conv_detail::Direct<simd::Portable<T>>::depthwise(a, weight, out);
+}
+
+template <typename T>
+void depthwise_weight_grad_kernel(const conv_detail::DepthwiseTaps<T>& a, const T* dy, T* weight) {
+#ifdef MINIGRAD_X86
+  if (cpu_features().avx2_fma) return conv_detail::depthwise_weight_grad_avx2(a, dy, weight);
+#endif
+  conv_detail::Direct<simd::Portable<T>>::depthwise_weight_grad(a, dy, weight);
+}
+
+// Planes of h x w in blocks of `lanes` channels, inside a zero border of
+// (pad_h, pad_w): block rows of w + 2 * pad_w pixels.
+struct DepthwiseBlock {
+  int64_t lanes, h, w, pad_h, pad_w;
+  int64_t row() const { return w + 2 * pad_w; }
+  int64_t size() const { return (h + 2 * pad_h) * row() * lanes; }
+
+  // Channels [0, channels) (channels <= lanes) of `planes` (plane-major) into
+  // `block`, whose border (and lanes past `channels`) the caller zeroed.
+  template <typename T>
+  void fill(const T* planes, int64_t channels, T* block) const {
+    for (int64_t r = 0; r < h; ++r)
+      transpose_rows(planes + r * w, h * w, channels, w, block + ((r + pad_h) * row() + pad_w) * lanes, lanes,
+                     static_cast<const T*>(nullptr));
+  }
+};
+
+// Tap offsets, in pixels of `block`, for the kernel of s (flipped: read in
+// reverse order).
+std::vector<int64_t> depthwise_offsets(const Conv2dShape& s, const DepthwiseBlock& block, bool flipped) {
+  std::vector<int64_t> offsets;
+  for (int64_t kh = 0; kh < s.kernel_h; ++kh)
+    for (int64_t kw = 0; kw < s.kernel_w; ++kw) offsets.push_back(kh * s.dilation_h * block.row() + kw * s.dilation_w);
+  if (flipped) std::reverse(offsets.begin(), offsets.end());
+  return offsets;
+}
+
+// out = the depthwise correlation of src (planes of block.h x block.w) for the
+// forward pass (src x, out y, bias added) and the stride-1 input gradient (src
+// dy padded by dilation * (kernel - 1) - padding, the taps flipped, out dx):
+// threads over (image, block of channels).
+template <typename T>
+void depthwise_correlation(const Conv2dShape& s, const DepthwiseBlock& block, const T* src, const T* weight,
+                           const T* bias, bool flipped, int64_t stride_h, int64_t stride_w, int64_t out_h,
+                           int64_t out_w, T* out) {
+  const int64_t W = block.lanes, channels = s.in_channels, taps = s.kernel_h * s.kernel_w;
+  const int64_t blocks = ceil_div(channels, W), items = s.batch * blocks;
+  const int64_t src_plane = block.h * block.w, out_plane = out_h * out_w;
+  const std::vector<int64_t> offsets = depthwise_offsets(s, block, flipped);
+  // Tap k of channel c at wb[(c / W * taps + k) * W + c % W], zero past the channels.
+  std::vector<T> wb(static_cast<size_t>(blocks * taps * W), T(0));
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t k = 0; k < taps; ++k) wb[static_cast<size_t>((c / W * taps + k) * W + c % W)] = weight[c * taps + k];
+  const int threads = threads_for_flops(2.0 * static_cast<double>(items * W * taps * out_plane));
+  for_each_chunk(threads, threads, [&](int64_t chunk) {
+    std::vector<T> source(static_cast<size_t>(block.size())), result(static_cast<size_t>(out_plane * W));
+    const conv_detail::DepthwiseTaps<T> a{taps, offsets.data(), source.data(), block.row(), stride_h, stride_w,
+                                          out_h, out_w};
+    for (int64_t item = chunk_begin(chunk, threads, items); item < chunk_begin(chunk + 1, threads, items); ++item) {
+      const int64_t n = item / blocks, c0 = item % blocks * W, lanes = std::min(W, channels - c0);
+      block.fill(src + (n * channels + c0) * src_plane, lanes, source.data());
+      // the next item's planes follow this one's (see direct_taps_forward)
+      if (item + 1 < items) prefetch_for_read(src + (n * channels + c0 + lanes) * src_plane, W * src_plane);
+      depthwise_kernel(a, wb.data() + c0 * taps, result.data());
+      transpose_rows(result.data(), W, out_plane, lanes, out + (n * channels + c0) * out_plane, out_plane,
+                     bias != nullptr ? bias + c0 : nullptr);
+    }
+  });
+}
+
+template <typename T>
+void depthwise_forward(const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
+  const DepthwiseBlock block{depthwise_lanes<T>(), s.in_h, s.in_w, s.pad_h, s.pad_w};
+  depthwise_correlation(s, block, x, weight, bias, false, s.stride_h, s.stride_w, s.out_h, s.out_w, y);
+}
+
+template <typename T>
+void depthwise_input_grad(const Conv2dShape& s, const T* dy, const T* weight, T* dx) {
+  const DepthwiseBlock block{depthwise_lanes<T>(), s.out_h, s.out_w,
+                             s.dilation_h * (s.kernel_h - 1) - s.pad_h, s.dilation_w * (s.kernel_w - 1) - s.pad_w};
+  depthwise_correlation(s, block, dy, weight, static_cast<const T*>(nullptr), true, 1, 1, s.in_h, s.in_w, dx);
+}
+
+// dweight, threads over blocks of channels, each summing over the batch.
+template <typename T>
+void depthwise_weight_grad(const Conv2dShape& s, const T* dy, const T* x, T* dweight) {
+  const DepthwiseBlock block{depthwise_lanes<T>(), s.in_h, s.in_w, s.pad_h, s.pad_w};
+  const DepthwiseBlock dy_block{block.lanes, s.out_h, s.out_w, 0, 0};
+  const int64_t W = block.lanes, channels = s.in_channels, taps = s.kernel_h * s.kernel_w;
+  const int64_t blocks = ceil_div(channels, W), in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
+  const std::vector<int64_t> offsets = depthwise_offsets(s, block, false);
+  const int threads = static_cast<int>(
+      std::min<int64_t>(blocks, threads_for_flops(2.0 * static_cast<double>(s.batch * blocks * W * taps * out_plane))));
+  for_each_chunk(threads, threads, [&](int64_t chunk) {
+    std::vector<T> source(static_cast<size_t>(block.size())), dy_lanes(static_cast<size_t>(dy_block.size())),
+        sums(static_cast<size_t>(taps * W));
+    const conv_detail::DepthwiseTaps<T> a{taps, offsets.data(), source.data(), block.row(), s.stride_h, s.stride_w,
+                                          s.out_h, s.out_w};
+    for (int64_t b = chunk_begin(chunk, threads, blocks); b < chunk_begin(chunk + 1, threads, blocks); ++b) {
+      const int64_t c0 = b * W, lanes = std::min(W, channels - c0);
+      std::fill(sums.begin(), sums.end(), T(0));
+      for (int64_t n = 0; n < s.batch; ++n) {
+        block.fill(x + (n * channels + c0) * in_plane, lanes, source.data());
+        dy_block.fill(dy + (n * channels + c0) * out_plane, lanes, dy_lanes.data());
+        if (n + 1 < s.batch) {
+          prefetch_for_read(x + ((n + 1) * channels + c0) * in_plane, lanes * in_plane);
+          prefetch_for_read(dy + ((n + 1) * channels + c0) * out_plane, lanes * out_plane);
+        }
+        depthwise_weight_grad_kernel(a, dy_lanes.data(), sums.data());
+      }
+      for (int64_t l = 0; l < lanes; ++l)
+        for (int64_t k = 0; k < taps; ++k) dweight[(c0 + l) * taps + k] = sums[static_cast<size_t>(k * W + l)];
+    }
+  });
+}
+
 // ---------------------------------------------------------------- Winograd F(2x2, 3x3)
 // A 3x3 stride-1 correlation computed per 2x2 output tile from the 4x4 input
 // tile d under it as y = A^T [(G g G^T) . (B^T d B)] A (Lavin and Gray, "Fast
@@ -2030,6 +2173,10 @@ void winograd_weight_grad(const Conv2dShape& s, const Dims& d, const T* dy, cons
 template <typename T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
   const Dims d = dims_of(s);
+  if (use_depthwise(s, d)) {
+    depthwise_forward(s, x, weight, bias, y);
+    return;
+  }
   if (winograd_geometry(s, d) && all_finite(x, s.batch * s.in_channels * d.in_plane) &&
       all_finite(weight, s.out_channels * d.col_rows)) {
     winograd_forward(s, d, x, weight, bias, y);
@@ -2151,6 +2298,14 @@ void conv2d_backward(const Conv2dShape& s, const T* dy, const T* x, const T* wei
   if (winograd && winograd_dweight && all_finite(x, s.batch * s.in_channels * d.in_plane)) {
     winograd_weight_grad(s, d, dy, x, dweight);
     dweight = nullptr;
+  }
+  if (use_depthwise(s, d)) {
+    if (dweight != nullptr) depthwise_weight_grad(s, dy, x, dweight);
+    dweight = nullptr;
+    if (dx != nullptr && !is_strided(s)) {
+      depthwise_input_grad(s, dy, weight, dx);
+      dx = nullptr;
+    }
   }
   // Each gradient the direct kernels take is done there; the GEMM path below does the rest.
   if (dx != nullptr && use_strided_direct_input_grad(s, d, sizeof(T))) {

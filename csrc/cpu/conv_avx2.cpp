@@ -6,12 +6,26 @@
 #include "cpu/simd_avx2.h"
 
 namespace minigrad::cpu::conv_detail {
+static_assert(kAvx2Lanes<float> == simd::Avx2Float::W && kAvx2Lanes<double> == simd::Avx2Double::W);
+
 void correlate_avx2(const Correlation<float>& c) { Direct<simd::Avx2Float>::correlate(c); }
 void correlate_avx2(const Correlation<double>& c) { Direct<simd::Avx2Double>::correlate(c); }
 void weight_gradient_avx2(const WeightGradient<float>& g) { Direct<simd::Avx2Float>::weight_gradient(g); }
 void weight_gradient_avx2(const WeightGradient<double>& g) { Direct<simd::Avx2Double>::weight_gradient(g); }
 void broadcast_gemm_avx2(const BroadcastGemm<float>& g) { Direct<simd::Avx2Float>::broadcast_gemm(g); }
 void broadcast_gemm_avx2(const BroadcastGemm<double>& g) { Direct<simd::Avx2Double>::broadcast_gemm(g); }
+void depthwise_avx2(const DepthwiseTaps<float>& a, const float* weight, float* out) {
+  Direct<simd::Avx2Float>::depthwise(a, weight, out);
+}
+void depthwise_avx2(const DepthwiseTaps<double>& a, const double* weight, double* out) {
+  Direct<simd::Avx2Double>::depthwise(a, weight, out);
+}
+void depthwise_weight_grad_avx2(const DepthwiseTaps<float>& a, const float* dy, float* weight) {
+  Direct<simd::Avx2Float>::depthwise_weight_grad(a, dy, weight);
+}
+void depthwise_weight_grad_avx2(const DepthwiseTaps<double>& a, const double* dy, double* weight) {
+  Direct<simd::Avx2Double>::depthwise_weight_grad(a, dy, weight);
+}
 }  // namespace minigrad::cpu::conv_detail
 
 #include "cpu/conv_winograd.h"

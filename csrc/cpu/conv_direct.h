@@ -1,6 +1,6 @@
 // Direct (implicit-GEMM) convolution kernels, written once over
 // the SIMD traits of cpu/simd_avx2.h / cpu/simd_portable.h and instantiated
-// per instruction set (conv.cpp: portable, conv_avx2.cpp). Private to the conv
+// per instruction set (conv.cpp: portable, conv_avx2.cpp, conv_avx512.cpp). Private to the conv
 // family: conv.cpp prepares the operands (zero-padded copies, tap offsets,
 // flipped weights) and calls these on one image and group at a time.
 //
@@ -77,6 +77,22 @@ struct WeightGradient {
   T* dweight;  // rows x taps, row-major
 };
 
+// Depthwise layers (one input and one output channel per group), W channels
+// at a time with the vector lanes across them: pixel p of a block of W planes
+// lies at block[p * W + lane]. Output pixel (oh, ow) reads, through tap k, the
+// source block's pixel oh * stride_h * src_row + ow * stride_w + offsets[k]
+// (the source zero-padded, rows of src_row pixels); weights hold tap k's W
+// lanes at weight[k * W].
+//   depthwise:              out[p] = sum_k weight[k] * source pixel k of p
+//   depthwise_weight_grad:  weight[k] += sum_p dy[p] * source pixel k of p
+template <typename T>
+struct DepthwiseTaps {
+  int64_t taps;
+  const int64_t* offsets;
+  const T* src;
+  int64_t src_row, stride_h, stride_w, out_h, out_w;
+};
+
 // Covers the widest register tile (16 floats with AVX2) and any vector width.
 constexpr int64_t kReadSlack = 64;
 constexpr int64_t kLenMultiple = 16;
@@ -89,6 +105,13 @@ void weight_gradient_avx2(const WeightGradient<double>& g);
 void broadcast_gemm_avx2(const BroadcastGemm<float>& g);
 void broadcast_gemm_avx2(const BroadcastGemm<double>& g);
 void broadcast_gemm_avx512(const BroadcastGemm<float>& g);  // cols a multiple of 16
+// Depthwise kernels with AVX2's lanes: blocks of kAvx2Lanes<T> channels.
+template <typename T>
+constexpr int64_t kAvx2Lanes = 32 / static_cast<int64_t>(sizeof(T));
+void depthwise_avx2(const DepthwiseTaps<float>& a, const float* weight, float* out);
+void depthwise_avx2(const DepthwiseTaps<double>& a, const double* weight, double* out);
+void depthwise_weight_grad_avx2(const DepthwiseTaps<float>& a, const float* dy, float* weight);
+void depthwise_weight_grad_avx2(const DepthwiseTaps<double>& a, const double* dy, double* weight);
 
 template <class S>
 struct Direct {
@@ -277,6 +300,94 @@ struct Direct {
             g.dweight[(i0 + a) * g.taps + k0 + b] += sum;
           }
       }
+    }
+  }
+
+  // Output pixels per depthwise step: independent accumulators enough to
+  // hide the FMA latency. Pixels run through the block in order across its
+  // rows, so rows of 7 or 14 pixels fill the steps as well as long ones.
+  static constexpr int64_t kDepthwisePixels = 8;
+
+  // Pixels outputs from their source pixels src[i] (tap offsets still to add).
+  template <int64_t Pixels>
+  static void depthwise_step(const DepthwiseTaps<T>& a, const T* weight, const T* const* src, T* out) {
+    V acc[Pixels];
+#pragma GCC unroll 8
+    for (int64_t i = 0; i < Pixels; ++i) acc[i] = S::zero();
+    for (int64_t k = 0; k < a.taps; ++k) {
+      const V w = S::load(weight + k * W);
+      const int64_t offset = a.offsets[k] * W;
+#pragma GCC unroll 8
+      for (int64_t i = 0; i < Pixels; ++i) acc[i] = S::fma(w, S::load(src[i] + offset), acc[i]);
+    }
+#pragma GCC unroll 8
+    for (int64_t i = 0; i < Pixels; ++i) S::store(out + i * W, acc[i]);
+  }
+
+  using DepthwiseStepFn = void (*)(const DepthwiseTaps<T>&, const T*, const T* const*, T*);
+  template <std::size_t... I>
+  static DepthwiseStepFn depthwise_step_for(int64_t pixels, std::index_sequence<I...>) {
+    static const DepthwiseStepFn table[] = {&depthwise_step<int64_t(I) + 1>...};
+    return table[pixels - 1];
+  }
+
+  // The source pixel of output pixel p (in the block's order).
+  static const T* depthwise_source(const DepthwiseTaps<T>& a, int64_t p) {
+    const int64_t oh = p / a.out_w, ow = p % a.out_w;
+    return a.src + (oh * a.stride_h * a.src_row + ow * a.stride_w) * W;
+  }
+
+  static void depthwise(const DepthwiseTaps<T>& a, const T* weight, T* out) {
+    const int64_t pixels = a.out_h * a.out_w;
+    for (int64_t p0 = 0; p0 < pixels; p0 += kDepthwisePixels) {
+      const int64_t n = pixels - p0 < kDepthwisePixels ? pixels - p0 : kDepthwisePixels;
+      const T* src[kDepthwisePixels];
+      for (int64_t i = 0; i < n; ++i) src[i] = depthwise_source(a, p0 + i);
+      if (n == kDepthwisePixels)
+        depthwise_step<kDepthwisePixels>(a, weight, src, out + p0 * W);
+      else
+        depthwise_step_for(n, std::make_index_sequence<kDepthwisePixels - 1>{})(a, weight, src, out + p0 * W);
+    }
+  }
+
+  // Taps per pass of the depthwise weight gradient over the pixels, one
+  // accumulator each: a 3x3 kernel in one pass.
+  static constexpr int64_t kDepthwiseGradTaps = 9;
+
+  template <int64_t Taps>
+  static void depthwise_grad_pass(const DepthwiseTaps<T>& a, int64_t k0, const T* dy, T* weight) {
+    int64_t offset[Taps];
+    V acc[Taps];
+#pragma GCC unroll 9
+    for (int64_t t = 0; t < Taps; ++t) {
+      offset[t] = a.offsets[k0 + t] * W;
+      acc[t] = S::zero();
+    }
+    for (int64_t oh = 0; oh < a.out_h; ++oh)
+      for (int64_t ow = 0; ow < a.out_w; ++ow) {
+        const T* src = a.src + (oh * a.stride_h * a.src_row + ow * a.stride_w) * W;
+        const V d = S::load(dy + (oh * a.out_w + ow) * W);
+#pragma GCC unroll 9
+        for (int64_t t = 0; t < Taps; ++t) acc[t] = S::fma(d, S::load(src + offset[t]), acc[t]);
+      }
+#pragma GCC unroll 9
+    for (int64_t t = 0; t < Taps; ++t) {
+      T* w = weight + (k0 + t) * W;
+      S::store(w, S::fma(acc[t], S::set1(T(1)), S::load(w)));
+    }
+  }
+
+  using DepthwiseGradFn = void (*)(const DepthwiseTaps<T>&, int64_t, const T*, T*);
+  template <std::size_t... I>
+  static DepthwiseGradFn depthwise_grad_pass_for(int64_t taps, std::index_sequence<I...>) {
+    static const DepthwiseGradFn table[] = {&depthwise_grad_pass<int64_t(I) + 1>...};
+    return table[taps - 1];
+  }
+
+  static void depthwise_weight_grad(const DepthwiseTaps<T>& a, const T* dy, T* weight) {
+    for (int64_t k0 = 0; k0 < a.taps; k0 += kDepthwiseGradTaps) {
+      const int64_t n = a.taps - k0 < kDepthwiseGradTaps ? a.taps - k0 : kDepthwiseGradTaps;
+      depthwise_grad_pass_for(n, std::make_index_sequence<kDepthwiseGradTaps>{})(a, k0, dy, weight);
     }
   }
 };
