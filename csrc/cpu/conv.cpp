@@ -1476,9 +1476,8 @@ void strided_direct_input_grad(const Conv2dShape& s, const Dims& d, const T* dy,
 // channels (Direct::depthwise in cpu/conv_direct.h), whatever the planes'
 // size. Along rows (Correlation) a 7x7 plane left 9 lanes of 16 idle, and each
 // channel cost a kernel call and a copy: 960 channels at 7x7, batch 8, 1
-// thread, forward 3.5 ms, PyTorch 0.3. The strided input gradient stays on
-// the GEMM path, and so does a padding beyond the kernel's reach (the padded
-// blocks would grow with it).
+// thread, forward 3.5 ms, PyTorch 0.3. A padding beyond the kernel's reach
+// stays on the general paths (the padded blocks would grow with it).
 bool use_depthwise(const Conv2dShape& s, const Dims& d) {
   return d.group_in == 1 && d.group_out == 1 && s.pad_h <= s.dilation_h * (s.kernel_h - 1) &&
          s.pad_w <= s.dilation_w * (s.kernel_w - 1);
@@ -1509,6 +1508,14 @@ void depthwise_weight_grad_kernel(const conv_detail::DepthwiseTaps<T>& a, const 
   conv_detail::Direct<simd::Portable<T>>::depthwise_weight_grad(a, dy, weight);
 }
 
+template <typename T>
+void depthwise_scatter_kernel(const conv_detail::DepthwiseTaps<T>& a, const T* weight, const T* dy, T* grid) {
+#ifdef MINIGRAD_X86
+  if (cpu_features().avx2_fma) return conv_detail::depthwise_scatter_avx2(a, weight, dy, grid);
+#endif
+  conv_detail::Direct<simd::Portable<T>>::depthwise_scatter(a, weight, dy, grid);
+}
+
 // Planes of h x w in blocks of `lanes` channels, inside a zero border of
 // (pad_h, pad_w): block rows of w + 2 * pad_w pixels.
 struct DepthwiseBlock {
@@ -1526,14 +1533,24 @@ struct DepthwiseBlock {
   }
 };
 
-// Tap offsets, in pixels of `block`, for the kernel of s (flipped: read in
-// reverse order).
-std::vector<int64_t> depthwise_offsets(const Conv2dShape& s, const DepthwiseBlock& block, bool flipped) {
+// Tap offsets, in pixels of `block`, for the kernel of s.
+std::vector<int64_t> depthwise_offsets(const Conv2dShape& s, const DepthwiseBlock& block) {
   std::vector<int64_t> offsets;
   for (int64_t kh = 0; kh < s.kernel_h; ++kh)
     for (int64_t kw = 0; kw < s.kernel_w; ++kw) offsets.push_back(kh * s.dilation_h * block.row() + kw * s.dilation_w);
-  if (flipped) std::reverse(offsets.begin(), offsets.end());
   return offsets;
+}
+
+// Tap k of channel c at [(c / W * taps + k) * W + c % W] (flipped: tap
+// taps - 1 - k), zero in the lanes past the channels.
+template <typename T>
+std::vector<T> depthwise_weights(const Conv2dShape& s, const T* weight, int64_t W, bool flipped) {
+  const int64_t channels = s.in_channels, taps = s.kernel_h * s.kernel_w;
+  std::vector<T> blocked(static_cast<size_t>(ceil_div(channels, W) * taps * W), T(0));
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t k = 0; k < taps; ++k)
+      blocked[static_cast<size_t>((c / W * taps + k) * W + c % W)] = weight[c * taps + (flipped ? taps - 1 - k : k)];
+  return blocked;
 }
 
 // out = the depthwise correlation of src (planes of block.h x block.w) for the
@@ -1547,11 +1564,8 @@ void depthwise_correlation(const Conv2dShape& s, const DepthwiseBlock& block, co
   const int64_t W = block.lanes, channels = s.in_channels, taps = s.kernel_h * s.kernel_w;
   const int64_t blocks = ceil_div(channels, W), items = s.batch * blocks;
   const int64_t src_plane = block.h * block.w, out_plane = out_h * out_w;
-  const std::vector<int64_t> offsets = depthwise_offsets(s, block, flipped);
-  // Tap k of channel c at wb[(c / W * taps + k) * W + c % W], zero past the channels.
-  std::vector<T> wb(static_cast<size_t>(blocks * taps * W), T(0));
-  for (int64_t c = 0; c < channels; ++c)
-    for (int64_t k = 0; k < taps; ++k) wb[static_cast<size_t>((c / W * taps + k) * W + c % W)] = weight[c * taps + k];
+  const std::vector<int64_t> offsets = depthwise_offsets(s, block);
+  const std::vector<T> wb = depthwise_weights(s, weight, W, flipped);
   const int threads = threads_for_flops(2.0 * static_cast<double>(items * W * taps * out_plane));
   for_each_chunk(threads, threads, [&](int64_t chunk) {
     std::vector<T> source(static_cast<size_t>(block.size())), result(static_cast<size_t>(out_plane * W));
@@ -1582,6 +1596,37 @@ void depthwise_input_grad(const Conv2dShape& s, const T* dy, const T* weight, T*
   depthwise_correlation(s, block, dy, weight, static_cast<const T*>(nullptr), true, 1, 1, s.in_h, s.in_w, dx);
 }
 
+// dx of a strided layer: every dy pixel's taps added onto the padded grid of
+// x (depthwise_scatter), whose interior then goes back in planes. (As the
+// correlation of dy dilated by the stride, 3 taps in 4 of a stride-2 layer
+// would multiply zeros.)
+template <typename T>
+void depthwise_scattered_input_grad(const Conv2dShape& s, const T* dy, const T* weight, T* dx) {
+  const DepthwiseBlock grid_block{depthwise_lanes<T>(), s.in_h, s.in_w, s.pad_h, s.pad_w};
+  const DepthwiseBlock dy_block{grid_block.lanes, s.out_h, s.out_w, 0, 0};
+  const int64_t W = grid_block.lanes, channels = s.in_channels, taps = s.kernel_h * s.kernel_w;
+  const int64_t blocks = ceil_div(channels, W), items = s.batch * blocks;
+  const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
+  const std::vector<int64_t> offsets = depthwise_offsets(s, grid_block);
+  const std::vector<T> wb = depthwise_weights(s, weight, W, false);
+  const int threads = threads_for_flops(2.0 * static_cast<double>(items * W * taps * out_plane));
+  for_each_chunk(threads, threads, [&](int64_t chunk) {
+    std::vector<T> grid(static_cast<size_t>(grid_block.size())), dy_lanes(static_cast<size_t>(dy_block.size()));
+    const conv_detail::DepthwiseTaps<T> a{taps, offsets.data(), grid.data(), grid_block.row(), s.stride_h, s.stride_w,
+                                          s.out_h, s.out_w};
+    for (int64_t item = chunk_begin(chunk, threads, items); item < chunk_begin(chunk + 1, threads, items); ++item) {
+      const int64_t n = item / blocks, c0 = item % blocks * W, lanes = std::min(W, channels - c0);
+      std::fill(grid.begin(), grid.end(), T(0));
+      dy_block.fill(dy + (n * channels + c0) * out_plane, lanes, dy_lanes.data());
+      if (item + 1 < items) prefetch_for_read(dy + (n * channels + c0 + lanes) * out_plane, W * out_plane);
+      depthwise_scatter_kernel(a, wb.data() + c0 * taps, dy_lanes.data(), grid.data());
+      for (int64_t r = 0; r < s.in_h; ++r)
+        transpose_rows(grid.data() + ((r + s.pad_h) * grid_block.row() + s.pad_w) * W, W, s.in_w, lanes,
+                       dx + (n * channels + c0) * in_plane + r * s.in_w, in_plane, static_cast<const T*>(nullptr));
+    }
+  });
+}
+
 // dweight, threads over blocks of channels, each summing over the batch.
 template <typename T>
 void depthwise_weight_grad(const Conv2dShape& s, const T* dy, const T* x, T* dweight) {
@@ -1589,7 +1634,7 @@ void depthwise_weight_grad(const Conv2dShape& s, const T* dy, const T* x, T* dwe
   const DepthwiseBlock dy_block{block.lanes, s.out_h, s.out_w, 0, 0};
   const int64_t W = block.lanes, channels = s.in_channels, taps = s.kernel_h * s.kernel_w;
   const int64_t blocks = ceil_div(channels, W), in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
-  const std::vector<int64_t> offsets = depthwise_offsets(s, block, false);
+  const std::vector<int64_t> offsets = depthwise_offsets(s, block);
   const int threads = static_cast<int>(
       std::min<int64_t>(blocks, threads_for_flops(2.0 * static_cast<double>(s.batch * blocks * W * taps * out_plane))));
   for_each_chunk(threads, threads, [&](int64_t chunk) {
@@ -2302,10 +2347,9 @@ void conv2d_backward(const Conv2dShape& s, const T* dy, const T* x, const T* wei
   if (use_depthwise(s, d)) {
     if (dweight != nullptr) depthwise_weight_grad(s, dy, x, dweight);
     dweight = nullptr;
-    if (dx != nullptr && !is_strided(s)) {
-      depthwise_input_grad(s, dy, weight, dx);
-      dx = nullptr;
-    }
+    if (dx != nullptr && is_strided(s)) depthwise_scattered_input_grad(s, dy, weight, dx);
+    if (dx != nullptr && !is_strided(s)) depthwise_input_grad(s, dy, weight, dx);
+    dx = nullptr;
   }
   // Each gradient the direct kernels take is done there; the GEMM path below does the rest.
   if (dx != nullptr && use_strided_direct_input_grad(s, d, sizeof(T))) {

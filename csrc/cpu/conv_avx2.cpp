@@ -26,6 +26,12 @@ void depthwise_weight_grad_avx2(const DepthwiseTaps<float>& a, const float* dy, 
 void depthwise_weight_grad_avx2(const DepthwiseTaps<double>& a, const double* dy, double* weight) {
   Direct<simd::Avx2Double>::depthwise_weight_grad(a, dy, weight);
 }
+void depthwise_scatter_avx2(const DepthwiseTaps<float>& a, const float* weight, const float* dy, float* src) {
+  Direct<simd::Avx2Float>::depthwise_scatter(a, weight, dy, src);
+}
+void depthwise_scatter_avx2(const DepthwiseTaps<double>& a, const double* weight, const double* dy, double* src) {
+  Direct<simd::Avx2Double>::depthwise_scatter(a, weight, dy, src);
+}
 }  // namespace minigrad::cpu::conv_detail
 
 #include "cpu/conv_winograd.h"

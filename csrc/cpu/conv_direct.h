@@ -85,6 +85,8 @@ struct WeightGradient {
 // lanes at weight[k * W].
 //   depthwise:              out[p] = sum_k weight[k] * source pixel k of p
 //   depthwise_weight_grad:  weight[k] += sum_p dy[p] * source pixel k of p
+//   depthwise_scatter:      source pixel k of p += weight[k] * dy[p], for
+//                           every p: dx on the padded grid (strided layers)
 template <typename T>
 struct DepthwiseTaps {
   int64_t taps;
@@ -112,6 +114,8 @@ void depthwise_avx2(const DepthwiseTaps<float>& a, const float* weight, float* o
 void depthwise_avx2(const DepthwiseTaps<double>& a, const double* weight, double* out);
 void depthwise_weight_grad_avx2(const DepthwiseTaps<float>& a, const float* dy, float* weight);
 void depthwise_weight_grad_avx2(const DepthwiseTaps<double>& a, const double* dy, double* weight);
+void depthwise_scatter_avx2(const DepthwiseTaps<float>& a, const float* weight, const float* dy, float* src);
+void depthwise_scatter_avx2(const DepthwiseTaps<double>& a, const double* weight, const double* dy, double* src);
 
 template <class S>
 struct Direct {
@@ -348,6 +352,20 @@ struct Direct {
       else
         depthwise_step_for(n, std::make_index_sequence<kDepthwisePixels - 1>{})(a, weight, src, out + p0 * W);
     }
+  }
+
+  // The adjoint of depthwise: `src` (a.src, written) += each tap's
+  // contribution, pixel by pixel (a stride makes neighbours overlap in part).
+  static void depthwise_scatter(const DepthwiseTaps<T>& a, const T* weight, const T* dy, T* src) {
+    for (int64_t oh = 0; oh < a.out_h; ++oh)
+      for (int64_t ow = 0; ow < a.out_w; ++ow) {
+        T* base = src + (oh * a.stride_h * a.src_row + ow * a.stride_w) * W;
+        const V d = S::load(dy + (oh * a.out_w + ow) * W);
+        for (int64_t k = 0; k < a.taps; ++k) {
+          T* at = base + a.offsets[k] * W;
+          S::store(at, S::fma(S::load(weight + k * W), d, S::load(at)));
+        }
+      }
   }
 
   // Taps per pass of the depthwise weight gradient over the pixels, one
