@@ -335,18 +335,19 @@ struct Direct {
     return table[pixels - 1];
   }
 
-  // The source pixel of output pixel p (in the block's order).
-  static const T* depthwise_source(const DepthwiseTaps<T>& a, int64_t p) {
-    const int64_t oh = p / a.out_w, ow = p % a.out_w;
-    return a.src + (oh * a.stride_h * a.src_row + ow * a.stride_w) * W;
-  }
-
   static void depthwise(const DepthwiseTaps<T>& a, const T* weight, T* out) {
     const int64_t pixels = a.out_h * a.out_w;
+    int64_t oh = 0, ow = 0;  // of the next pixel (no division per pixel)
     for (int64_t p0 = 0; p0 < pixels; p0 += kDepthwisePixels) {
       const int64_t n = pixels - p0 < kDepthwisePixels ? pixels - p0 : kDepthwisePixels;
       const T* src[kDepthwisePixels];
-      for (int64_t i = 0; i < n; ++i) src[i] = depthwise_source(a, p0 + i);
+      for (int64_t i = 0; i < n; ++i) {
+        src[i] = a.src + (oh * a.stride_h * a.src_row + ow * a.stride_w) * W;
+        if (++ow == a.out_w) {
+          ow = 0;
+          ++oh;
+        }
+      }
       if (n == kDepthwisePixels)
         depthwise_step<kDepthwisePixels>(a, weight, src, out + p0 * W);
       else
