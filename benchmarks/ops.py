@@ -152,33 +152,36 @@ def _np_conv_backward(dy, x, w, stride, pad):
     return dxp[:, :, pad:pad + h, pad:pad + wd], dw, db
 
 
-def conv_cases(shapes: list[tuple[str, int, int, int, int, int, int, int]]) -> list[Case]:
-    """shapes: (label, N, C_in, H(=W), C_out, kernel, stride, padding)."""
+def conv_cases(shapes: list[tuple]) -> list[Case]:
+    """shapes: (label, N, C_in, H(=W), C_out, kernel, stride, padding[, groups]); numpy's im2col
+    reference takes groups 1 only."""
     cases = []
-    for label, n, ci, hw, co, k, stride, pad in shapes:
-        def arrays(n=n, ci=ci, hw=hw, co=co, k=k, stride=stride, pad=pad):
+    for label, n, ci, hw, co, k, stride, pad, *rest in shapes:
+        groups = rest[0] if rest else 1
+
+        def arrays(n=n, ci=ci, hw=hw, co=co, k=k, stride=stride, pad=pad, groups=groups):
             rng = _rng()
             x = rng.standard_normal((n, ci, hw, hw), dtype=np.float32)
-            w = rng.standard_normal((co, ci, k, k), dtype=np.float32) * np.float32(0.1)
+            w = rng.standard_normal((co, ci // groups, k, k), dtype=np.float32) * np.float32(0.1)
             b = rng.standard_normal(co, dtype=np.float32)
             ho = (hw + 2 * pad - k) // stride + 1
             dy = rng.standard_normal((n, co, ho, ho), dtype=np.float32)
             return x, w, b, dy
 
-        def minigrad_cpu(phase, stride=stride, pad=pad, arrays=arrays):
+        def minigrad_cpu(phase, stride=stride, pad=pad, groups=groups, arrays=arrays):
             from minigrad import _C
 
             x, w, b, dy = arrays()
             if phase == "forward":
-                return lambda: _C.conv2d_forward(x, w, b, stride, pad)
-            return lambda: _C.conv2d_backward(dy, x, w, stride, pad)
+                return lambda: _C.conv2d_forward(x, w, b, stride, pad, 1, groups)
+            return lambda: _C.conv2d_backward(dy, x, w, stride, pad, 1, groups)
 
-        def minigrad_cuda(phase, stride=stride, pad=pad, arrays=arrays):
+        def minigrad_cuda(phase, stride=stride, pad=pad, groups=groups, arrays=arrays):
             cuda = _cuda()
             x, w, b, dy = (cuda.from_numpy(a) for a in arrays())
             if phase == "forward":
-                return lambda: cuda.conv2d_forward(x, w, b, stride, pad)
-            return lambda: cuda.conv2d_backward(dy, x, w, stride, pad)
+                return lambda: cuda.conv2d_forward(x, w, b, stride, pad, 1, groups)
+            return lambda: cuda.conv2d_backward(dy, x, w, stride, pad, 1, groups)
 
         def numpy(phase, stride=stride, pad=pad, arrays=arrays):
             x, w, b, dy = arrays()
@@ -186,21 +189,22 @@ def conv_cases(shapes: list[tuple[str, int, int, int, int, int, int, int]]) -> l
                 return lambda: _np_conv_forward(x, w, b, stride, pad)
             return lambda: _np_conv_backward(dy, x, w, stride, pad)
 
-        def torch_on(device, phase, stride=stride, pad=pad, arrays=arrays):
+        def torch_on(device, phase, stride=stride, pad=pad, groups=groups, arrays=arrays):
             torch = _torch()
             x, w, b, dy = (torch.from_numpy(a).to(device) for a in arrays())
             if phase == "forward":
-                return lambda: torch.nn.functional.conv2d(x, w, b, stride, pad)
+                return lambda: torch.nn.functional.conv2d(x, w, b, stride, pad, 1, groups)
             mask = [True, True, True]
             return lambda: torch.ops.aten.convolution_backward(
-                dy, x, w, [w.shape[0]], [stride] * 2, [pad] * 2, [1, 1], False, [0, 0], 1, mask)
+                dy, x, w, [w.shape[0]], [stride] * 2, [pad] * 2, [1, 1], False, [0, 0], groups, mask)
 
         ho = (hw + 2 * pad - k) // stride + 1
-        fwd = 2.0 * n * co * ho * ho * ci * k * k
-        name = f"{label} {n}x{ci}x{hw}x{hw} -> {co} k{k} s{stride} p{pad}"
+        fwd = 2.0 * n * co * ho * ho * (ci // groups) * k * k
+        name = f"{label} {n}x{ci}x{hw}x{hw} -> {co} k{k} s{stride} p{pad}" + (f" g{groups}" if groups > 1 else "")
         # backward: dW and dX are each one GEMM of the forward's size.
         for phase, flops in (("forward", fwd), ("backward", 2 * fwd)):
-            cases.append(_case("conv2d", name, phase, minigrad_cpu, minigrad_cuda, numpy, torch_on, flops=flops))
+            cases.append(_case("conv2d", name, phase, minigrad_cpu, minigrad_cuda, numpy if groups == 1 else None,
+                               torch_on, flops=flops))
     return cases
 
 
@@ -514,6 +518,11 @@ def suite(quick: bool) -> list[Case]:
         # ResNet-18's last stage: many channels on small planes (7x7 out).
         conv += [("ResNet 3x3 7x7", 8, 512, 7, 512, 3, 1, 1), ("ResNet 3x3 s2 14x14", 8, 256, 14, 512, 3, 2, 1),
                  ("ResNet 1x1 7x7", 8, 512, 7, 512, 1, 1, 0)]
+        # MobileNetV2's depthwise 3x3 layers (groups = channels): large planes, a stride, small planes.
+        conv += [("MobileNet dw 3x3", 8, 144, 56, 144, 3, 1, 1, 144),
+                 ("MobileNet dw 3x3 s2", 8, 144, 56, 144, 3, 2, 1, 144),
+                 ("MobileNet dw 3x3 14x14", 8, 384, 14, 384, 3, 1, 1, 384),
+                 ("MobileNet dw 3x3 7x7", 8, 960, 7, 960, 3, 1, 1, 960)]
     pool = [("LeNet pool1", 64, 6, 28)] + ([] if quick else [("LeNet pool2", 64, 16, 10)])
     ce = [(64, 10)] + ([] if quick else [(256, 1000)])
     train = [1, 64] if quick else [1, 32, 64, 128, 256]
