@@ -1,8 +1,9 @@
-// Direct (implicit-GEMM) convolution kernels, written once over
-// the SIMD traits of cpu/simd_avx2.h / cpu/simd_portable.h and instantiated
-// per instruction set (conv.cpp: portable, conv_avx2.cpp, conv_avx512.cpp). Private to the conv
-// family: conv.cpp prepares the operands (zero-padded copies, tap offsets,
-// flipped weights) and calls these on one image and group at a time.
+// Direct (implicit-GEMM) convolution kernels, written once over the SIMD
+// traits of cpu/simd_avx2.h / cpu/simd_portable.h and instantiated per
+// instruction set (conv.cpp: portable, conv_avx2.cpp, conv_avx512.cpp).
+// Private to the conv family: conv.cpp prepares the operands (zero-padded
+// copies, tap offsets, flipped weights) and calls these on one image and group
+// (depthwise: block of channels) at a time.
 //
 // With the source zero-padded (and, for a stride, split into its phases: see
 // PhaseSplit in conv.cpp), every kernel tap is a constant shift: tap k of
