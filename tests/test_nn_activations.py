@@ -104,6 +104,28 @@ def test_nan_passes_through():
         assert np.isnan(fn(F, nan).numpy()[0]), name
 
 
+# nan and the infinities, where PyTorch's backward kernels decide case by case (hardswish passes a
+# nan's gradient, hardtanh does not), and the bounds again
+EDGES = np.array([np.nan, np.inf, -np.inf, -3.0, 3.0, 0.0, 6.0, -1.0, 1.0])
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # hardswish(-inf) is -inf * 0: nan
+@pytest.mark.parametrize("name", ["hardtanh", "relu6", "hardsigmoid", "hardswish"])
+def test_values_and_gradients_at_nan_and_infinities_match_torch(name):
+    fn = CASES[name][0]
+
+    def run(functional, make):
+        x = make(EDGES)
+        fn(functional, x).sum().backward()
+        return {"y": fn(functional, x.detach()), "dx": x.grad}
+
+    want = torch_reference(f"edges/{name}", lambda torch: run(torch.nn.functional,
+                                                               lambda a: torch.tensor(a, requires_grad=True)))
+    got = run(F, lambda a: minigrad.tensor(a, requires_grad=True))
+    np.testing.assert_array_equal(as_array(got["y"]), want["y"], err_msg=name)
+    np.testing.assert_allclose(as_array(got["dx"]), want["dx"], rtol=1e-6, atol=1e-12, err_msg=f"{name} dx")
+
+
 # smooth points only (none on a kink or bound above), 20 of them as CASES reshape X
 SMOOTH = np.resize([-4.2, -2.7, -1.3, -0.7, -0.1, 0.2, 0.8, 1.7, 2.4, 4.4, 6.5, 7.3], 20)
 

@@ -98,6 +98,10 @@ CASES = {
     "inplace-relu-log-softmax-over-channels": nn.Sequential(
         nn.Conv2d(4, 5, 3), nn.ReLU(inplace=True), nn.LogSoftmax(dim=1)
     ),
+    "mobilenet-activations": nn.Sequential(  # hard* as Clip / HardSigmoid
+        nn.Conv2d(4, 6, 1), nn.ReLU6(), nn.Conv2d(6, 6, 3, groups=6), nn.Hardswish(), nn.Hardtanh(-0.5, 0.5),
+        nn.Hardsigmoid()
+    ),
 }
 
 

@@ -28,16 +28,67 @@ def _inplace(name: str, input: Tensor, inplace: bool, compute: Callable[[Tensor]
     return input._inplace(name, compute) if inplace else compute(input)
 
 
+# hardtanh, hardsigmoid and hardswish are one op each: composed of comparisons, & and where,
+# relu6 took 60x PyTorch's time (the & of two masks goes through int64 counts). Their inputs are
+# saved as given: an inplace call runs them on a copy (Tensor._inplace).
+
+
+class HardtanhOp(Function):
+    """clamp(a, low, high); the gradient passes where low < a < high only (not nan), as PyTorch's
+    vectorised loop (its scalar loop, for the last elements of some lengths, passes nan's)."""
+
+    __slots__ = ("low", "high")
+
+    def forward(self, a, low, high):
+        self.low, self.high = low, high
+        self.saved = (a,)
+        return self.be.clamp(a, low, high)
+
+    def backward(self, g):
+        be, (a,) = self.be, self.saved
+        zero = be.full((), 0, g.dtype)
+        return (be.where(be.compare("gt", a, self.low), be.where(be.compare("lt", a, self.high), g, zero), zero),)
+
+
+class HardsigmoidOp(Function):
+    """clamp(a + 3, 0, 6) / 6; gradient g / 6 where -3 < a < 3 (not nan), else zero, as PyTorch."""
+
+    __slots__ = ()
+
+    def forward(self, a):
+        be = self.be
+        self.saved = (a,)
+        return be.div(be.clamp(be.add(a, 3.0), 0.0, 6.0), 6.0)
+
+    def backward(self, g):
+        be, (a,) = self.be, self.saved
+        zero = be.full((), 0, g.dtype)
+        return (be.where(be.compare("gt", a, -3.0), be.where(be.compare("lt", a, 3.0), be.div(g, 6.0), zero), zero),)
+
+
+class HardswishOp(Function):
+    """a * clamp(a + 3, 0, 6) / 6 (-0 below -3, nan at -inf, as PyTorch); gradient zero where
+    a <= -3, g * (a / 3 + 1/2) where a < 3, else g (nan and inf included), as PyTorch."""
+
+    __slots__ = ()
+
+    def forward(self, a):
+        be = self.be
+        self.saved = (a,)
+        return be.div(be.mul(a, be.clamp(be.add(a, 3.0), 0.0, 6.0)), 6.0)
+
+    def backward(self, g):
+        be, (a,) = self.be, self.saved
+        zero = be.full((), 0, g.dtype)
+        inside = be.mul(g, be.add(be.div(a, 3.0), 0.5))
+        return (be.where(be.compare("le", a, -3.0), zero, be.where(be.compare("lt", a, 3.0), inside, g)),)
+
+
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
     """input clamped to [min_val, max_val]; the gradient passes only strictly inside."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val {min_val} cannot be greater than max_val {max_val}")
-
-    def compute(x: Tensor) -> Tensor:
-        inside = (x > min_val) & (x < max_val)
-        return where(inside, x, clamp(x, min_val, max_val).detach())
-
-    return _inplace("hardtanh", input, inplace, compute)
+    return _inplace("hardtanh", input, inplace, lambda x: HardtanhOp.apply(x, low=min_val, high=max_val))
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
@@ -47,16 +98,12 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """relu6(input + 3) / 6; gradient 1/6 strictly between -3 and 3."""
-    return _inplace("hardsigmoid", input, inplace, lambda x: hardtanh((x + 3.0) / 6, 0.0, 1.0))
+    return _inplace("hardsigmoid", input, inplace, HardsigmoidOp.apply)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """input * relu6(input + 3) / 6; gradient x / 3 + 1/2 strictly between -3 and 3, 0 below, 1 above."""
-
-    def compute(x: Tensor) -> Tensor:
-        return where((x > -3.0) & (x < 3.0), x * (x + 3.0) / 6, where(x <= -3.0, x * 0, x))  # -0, nan: as PyTorch
-
-    return _inplace("hardswish", input, inplace, compute)
+    return _inplace("hardswish", input, inplace, HardswishOp.apply)
 
 
 class LogSigmoidOp(Function):

@@ -29,6 +29,7 @@ import numpy as np
 
 from minigrad.autograd import no_grad, trace
 from minigrad.backend import get_backend
+from minigrad.functional import activation as A
 from minigrad.functional import elementwise as E
 from minigrad.functional import linalg as LA
 from minigrad.functional import nn as NN
@@ -400,6 +401,12 @@ _EMITTERS: dict[Any, Callable[[_Graph, _Record], None]] = {
     E.MathOp: _emit_math,
     E.SignOp: _emit_sign,
     E.ClampOp: _emit_clamp,
+    A.HardtanhOp: _emit_clamp,
+    A.HardsigmoidOp: lambda g, r: g.node("HardSigmoid", r.names, r.out, alpha=1 / 6, beta=0.5),
+    # HardSwish itself is opset 14: x * HardSigmoid(x) also reads at 13
+    A.HardswishOp: lambda g, r: g.node(
+        "Mul", [r.names[0], g.node("HardSigmoid", r.names, alpha=1 / 6, beta=0.5)], r.out
+    ),
     E.CastOp: _emit_cast,
     E.CloneOp: _emit_same("Identity"),
     LA.MatMulOp: _emit_same("MatMul"),
