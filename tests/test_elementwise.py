@@ -1,4 +1,5 @@
-"""relu, sigmoid, tanh and their backward; bias_add / bias_grad: numpy references, finite differences."""
+"""relu, sigmoid, tanh and their backward; bias_add / bias_grad: numpy references, finite differences;
+the CPU backend's where against numpy's, bit for bit."""
 
 import numpy as np
 import pytest
@@ -207,3 +208,31 @@ def test_bias_bad_input():
         _C.bias_grad(np.zeros((4, 3)).T)
     with pytest.raises(TypeError, match="bias_grad: dy must be float32 or float64"):
         _C.bias_grad(np.zeros((2, 3), dtype=np.int32))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sampled_from(DTYPES),
+    st.sampled_from(["full", "0-d a", "0-d b", "zero b", "minus zero b", "strided"]),
+    st.integers(0, 2**31),
+)
+def test_cpu_backend_where_matches_numpy_bit_for_bit(dtype, kind, seed):
+    """The CPU backend's where selects float bits with integer masks for a bool mask and float
+    arrays of its shape (or 0-d): nan payloads, -0 and infinities come through as numpy's where."""
+    from minigrad.backend.cpu import _where
+
+    rng = np.random.default_rng(seed)
+    shape = (3, 4, 6)
+    a, b = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
+    a.flat[:4] = [np.nan, -0.0, np.inf, -np.inf]
+    b.flat[4:7] = [-0.0, np.nan, np.inf]
+    cond = rng.random(shape) > 0.5
+    if kind == "0-d a":
+        a = np.array(2.5, dtype)
+    elif kind in ("0-d b", "zero b", "minus zero b"):
+        b = np.array({"0-d b": -7.0, "zero b": 0.0, "minus zero b": -0.0}[kind], dtype)
+    elif kind == "strided":
+        a, b, cond = a[:, ::2], b[:, ::2], cond[:, ::2]
+    got, want = _where(cond, a, b), np.where(cond, a, b)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))

@@ -36,6 +36,28 @@ def _gemm_operand(a: np.ndarray) -> tuple[np.ndarray, bool]:
     return np.ascontiguousarray(a), False
 
 
+# The integer type of each float type's bits, for _where's bit select.
+_BITS = {np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64}
+
+
+def _where(cond, a, b):
+    """np.where(cond, a, b). For a bool mask and float arrays of its shape (or 0-d), the bits of a
+    and b are selected with integer masks: numpy's where branches per element, and on a mask
+    without runs (the backward of relu6 and clamp) it took 7 ms on 2.4M floats, against 0.9-1.8."""
+    if (
+        type(cond) is np.ndarray and cond.dtype == np.bool_ and cond.ndim
+        and type(a) is np.ndarray and type(b) is np.ndarray and a.dtype == b.dtype and a.dtype in _BITS
+        and a.shape in (cond.shape, ()) and b.shape in (cond.shape, ())
+    ):
+        ints = _BITS[a.dtype]
+        mask = -cond.astype(ints)  # all ones where cond
+        a_bits, b_bits = a.view(ints), b.view(ints)
+        if not b.shape and b_bits == 0:  # +0.0: and alone
+            return np.bitwise_and(np.broadcast_to(a_bits, cond.shape), mask).view(a.dtype)
+        return (b_bits ^ ((a_bits ^ b_bits) & mask)).view(a.dtype)
+    return np.where(cond, a, b)
+
+
 _COMPARE = {
     "eq": np.equal,
     "ne": np.not_equal,
@@ -167,7 +189,7 @@ class CPUBackend(Backend):
         return np.maximum(a, b)
 
     def where(self, cond, a, b):
-        return np.where(cond, a, b)
+        return _where(cond, a, b)
 
     def compare(self, op, a, b):
         return _COMPARE[op](a, b)
