@@ -3,9 +3,9 @@ between layers, unbatched input) and RNNCell, LSTMCell, GRUCell, with PyTorch's 
 shapes, gate order and initialisation, so state_dicts load either way.
 
 Each layer and direction multiplies the whole input sequence by W_ih in one matmul, then steps
-through time with one (N, H) x (H, G H) matmul per step. An LSTM layer's steps are one op
-(_LSTMSequenceOp) that runs back through time itself; RNN and GRU steps are composed ops that
-autograd runs back through."""
+through time with one (N, H) x (H, G H) matmul per step. A layer's steps are one op
+(_RecurrentSequenceOp) that runs back through time itself; the cells' steps are composed ops
+(LSTMCell's gates one op)."""
 
 from __future__ import annotations
 
@@ -24,90 +24,121 @@ from minigrad.tensor import Tensor
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-def _lstm_step(be: Any, gates: Any, c: Any) -> tuple:
-    """An LSTM step after its matmuls on backend arrays: gates (N, 4H, PyTorch's order i, f, g, o)
-    and c (N, H) -> (h', c', what _lstm_step_backward needs)."""
-    n = c.shape[-1]
-    part = lambda a, k: be.getitem(a, (slice(None), slice(k * n, (k + 1) * n)))  # noqa: E731
-    gated = be.sigmoid(gates)  # all four at once (g's unused): the kernel wants whole arrays
-    i, f, g, o = part(gated, 0), part(gated, 1), be.tanh(part(gates, 2)), part(gated, 3)
-    c_next = be.add(be.mul(f, c), be.mul(i, g))
-    tanh_c = be.tanh(c_next)
-    return be.mul(o, tanh_c), c_next, (i, f, g, o, c, tanh_c)
+def _part(be: Any, a: Any, first: int, count: int, n: int) -> Any:
+    """Gates [first, first + count) of a (N, gates * n)."""
+    return be.getitem(a, (slice(None), slice(first * n, (first + count) * n)))
 
 
-def _lstm_step_backward(be: Any, dh: Any, dc_next: Any, saved: tuple) -> tuple:
-    """The gradients of the gates and of c from those of h' and c'."""
-    i, f, g, o, c, tanh_c = saved
-    dc = be.add(dc_next, be.tanh_backward(be.mul(dh, o), tanh_c))
-    dgates = be.concatenate([be.sigmoid_backward(be.mul(dc, g), i), be.sigmoid_backward(be.mul(dc, c), f),
-                             be.tanh_backward(be.mul(dc, i), g), be.sigmoid_backward(be.mul(dh, tanh_c), o)], 1)
-    return dgates, be.mul(dc, f)
+def _recurrent_step(mode: str, be: Any, x_proj: Any, h_proj: Any, h: Any, c: Any) -> tuple:
+    """One step after its matmuls, on backend arrays: x_proj = x W_ih^T + b_ih and h_proj = h
+    W_hh^T + b_hh (N, gates * H, PyTorch's gate order), h and (LSTM) c (N, H) -> (h', c' (LSTM;
+    else None), what _recurrent_step_backward needs)."""
+    n = h.shape[-1]
+    if mode == "LSTM":
+        gates = be.add(x_proj, h_proj)
+        gated = be.sigmoid(gates)  # all four at once (g's unused): the kernel wants whole arrays
+        i, f, g, o = (_part(be, gated, 0, 1, n), _part(be, gated, 1, 1, n), be.tanh(_part(be, gates, 2, 1, n)),
+                      _part(be, gated, 3, 1, n))
+        c_next = be.add(be.mul(f, c), be.mul(i, g))
+        tanh_c = be.tanh(c_next)
+        return be.mul(o, tanh_c), c_next, (i, f, g, o, c, tanh_c)
+    if mode == "GRU":
+        rz = be.sigmoid(be.add(_part(be, x_proj, 0, 2, n), _part(be, h_proj, 0, 2, n)))
+        h_n = _part(be, h_proj, 2, 1, n)
+        new = be.tanh(be.add(_part(be, x_proj, 2, 1, n), be.mul(_part(be, rz, 0, 1, n), h_n)))
+        z = _part(be, rz, 1, 1, n)
+        return be.add(new, be.mul(z, be.sub(h, new))), None, (rz, new, h_n, h)  # (1 - z) n + z h
+    pre = be.add(x_proj, h_proj)
+    h_next = be.tanh(pre) if mode == "RNN_TANH" else be.relu(pre)
+    return h_next, None, (h_next,)
 
 
-# LSTM steps are single ops (PyTorch fuses them as well): composed of chunks, sigmoids, tanhs and
-# products, each step took a dozen nodes, and each step's slice of the sequence's input projection
-# a zero-filled gradient of the whole sequence; an LSTM training step ran at a third of PyTorch's
-# speed.
+def _recurrent_step_backward(mode: str, be: Any, dh: Any, dc: Any, saved: tuple) -> tuple:
+    """From the gradients of h' and (LSTM) c': those of x_proj, of h_proj, of h other than
+    through h_proj (GRU's z h; else None), and of c (LSTM; else None)."""
+    if mode == "LSTM":
+        i, f, g, o, c, tanh_c = saved
+        dc = be.add(dc, be.tanh_backward(be.mul(dh, o), tanh_c))
+        dgates = be.concatenate([be.sigmoid_backward(be.mul(dc, g), i), be.sigmoid_backward(be.mul(dc, c), f),
+                                 be.tanh_backward(be.mul(dc, i), g), be.sigmoid_backward(be.mul(dh, tanh_c), o)], 1)
+        return dgates, dgates, None, be.mul(dc, f)
+    if mode == "GRU":
+        rz, new, h_n, h = saved
+        n = h.shape[-1]
+        r, z = _part(be, rz, 0, 1, n), _part(be, rz, 1, 1, n)
+        d_new = be.tanh_backward(be.sub(dh, be.mul(dh, z)), new)
+        d_rz = be.sigmoid_backward(be.concatenate([be.mul(d_new, h_n), be.mul(dh, be.sub(h, new))], 1), rz)
+        return (be.concatenate([d_rz, d_new], 1), be.concatenate([d_rz, be.mul(d_new, r)], 1), be.mul(dh, z),
+                None)
+    (h_next,) = saved
+    d_pre = be.tanh_backward(dh, h_next) if mode == "RNN_TANH" else be.relu_backward(dh, h_next)
+    return d_pre, d_pre, None, None
+
+
+# The steps of a layer are one op (PyTorch fuses them as well): composed of chunks, sigmoids,
+# tanhs and products, an LSTM step took a dozen nodes, and each step's slice of the sequence's
+# input projection a zero-filled gradient of the whole sequence; an LSTM training step ran at a
+# third of PyTorch's speed.
 
 
 class _LSTMCellOp(Function):
-    """LSTMCell: gates = x_proj + h_proj and c -> [h' | c'] (N, 2H)."""
+    """LSTMCell: x_proj, h_proj, c -> [h' | c'] (N, 2H)."""
 
     __slots__ = ()
 
     def forward(self, x_proj, h_proj, c):
-        h, c_next, self.saved = _lstm_step(self.be, self.be.add(x_proj, h_proj), c)
+        h, c_next, self.saved = _recurrent_step("LSTM", self.be, x_proj, h_proj, c, c)  # h: its shape only
         return self.be.concatenate([h, c_next], 1)
 
     def backward(self, grad):
         be, n = self.be, self.saved[4].shape[-1]
-        dh, dc_next = (be.getitem(grad, (slice(None), slice(k * n, (k + 1) * n))) for k in range(2))
-        dgates, dc = _lstm_step_backward(be, dh, dc_next, self.saved)
+        dh, dc_next = _part(be, grad, 0, 1, n), _part(be, grad, 1, 1, n)
+        dgates, _, _, dc = _recurrent_step_backward("LSTM", be, dh, dc_next, self.saved)
         return dgates, dgates, dc
 
 
-class _LSTMSequenceOp(Function):
-    """One layer and direction of an LSTM over the whole sequence: x_proj = x W_ih^T + b_ih (L, N,
-    4H), W_hh, b_hh (or None), h0, c0 (N, H) -> [outputs (L rows); h_n; c_n] (L + 2, N, H). The
-    backward pass runs back through time itself, W_hh's gradient one matmul over all steps."""
+class _RecurrentSequenceOp(Function):
+    """One layer and direction over the whole sequence: x_proj = x W_ih^T + b_ih (L, N, gates * H),
+    W_hh, b_hh (or None), h0 and (LSTM) c0 (N, H) -> [outputs (L rows); h_n; c_n (LSTM)] (L + 1
+    or L + 2, N, H). The backward pass runs back through time itself, W_hh's gradient one matmul
+    over all steps."""
 
-    __slots__ = ("reverse",)
+    __slots__ = ("mode",)
 
-    def forward(self, x_proj, w_hh, b_hh, h0, c0, reverse):
+    def forward(self, x_proj, w_hh, b_hh, h0, c0, mode, reverse):
         be, length = self.be, x_proj.shape[0]
-        self.reverse = reverse
+        self.mode = mode
         w_t = be.contiguous(be.permute(w_hh, (1, 0)))  # once, not a transposed pack per step
         h, c, outputs, steps = h0, c0, [None] * length, []
         for t in range(length - 1, -1, -1) if reverse else range(length):
-            gates = be.add(be.getitem(x_proj, t), be.matmul(h, w_t))
+            h_proj = be.matmul(h, w_t)
             if b_hh is not None:
-                gates = be.add(gates, b_hh)
+                h_proj = be.add(h_proj, b_hh)
             h_prev = h
-            h, c, saved = _lstm_step(be, gates, c)
+            h, c, saved = _recurrent_step(mode, be, be.getitem(x_proj, t), h_proj, h, c)
             steps.append((t, h_prev, saved))
             outputs[t] = h
         self.saved = (steps, w_hh, b_hh is not None)
         shape = (1, *h0.shape)
-        return be.concatenate([be.reshape(a, shape) for a in (*outputs, h, c)], 0)
+        return be.concatenate([be.reshape(a, shape) for a in (*outputs, h, *([c] if mode == "LSTM" else []))], 0)
 
     def backward(self, grad):
         be, (steps, w_hh, has_bias) = self.be, self.saved
         length = len(steps)
-        dh, dc = be.getitem(grad, length), be.getitem(grad, length + 1)
-        dgates_at, h_prev_at = [None] * length, [None] * length
+        dh, dc = be.getitem(grad, length), (be.getitem(grad, length + 1) if self.mode == "LSTM" else None)
+        dx_at, dh_proj_at, h_prev_at = [None] * length, [None] * length, [None] * length
         for t, h_prev, saved in reversed(steps):
             dh = be.add(dh, be.getitem(grad, t))
-            dgates, dc = _lstm_step_backward(be, dh, dc, saved)
-            dgates_at[t], h_prev_at[t] = dgates, h_prev
-            dh = be.matmul(dgates, w_hh)
-        n, gates_width = dh.shape[0], w_hh.shape[0]
-        dx_proj = be.concatenate([be.reshape(d, (1, n, gates_width)) for d in dgates_at], 0)
-        flat = be.reshape(dx_proj, (length * n, gates_width))
-        h_prev_flat = be.concatenate(h_prev_at, 0)
-        dw_hh = be.matmul(be.permute(flat, (1, 0)), h_prev_flat)
-        db_hh = be.sum(flat, 0, False) if has_bias else None
-        return dx_proj, dw_hh, db_hh, dh, dc
+            dx_at[t], dh_proj_at[t], direct, dc = _recurrent_step_backward(self.mode, be, dh, dc, saved)
+            h_prev_at[t] = h_prev
+            dh = be.matmul(dh_proj_at[t], w_hh)
+            if direct is not None:
+                dh = be.add(dh, direct)
+        n, width = dh.shape[0], w_hh.shape[0]
+        dx_proj = be.concatenate([be.reshape(d, (1, n, width)) for d in dx_at], 0)
+        dh_proj = be.concatenate(dh_proj_at, 0)
+        dw_hh = be.matmul(be.permute(dh_proj, (1, 0)), be.concatenate(h_prev_at, 0))
+        return dx_proj, dw_hh, be.sum(dh_proj, 0, False) if has_bias else None, dh, dc
 
 
 def _cell_step(mode: str, x_proj: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, b_hh: Tensor | None):
@@ -190,15 +221,9 @@ class RNNBase(Module):
         """x (L, N, I) -> outputs (L, N, H) and the last (h, c) of one layer and direction."""
         w_ih, w_hh, b_ih, b_hh = self._weights(layer, "_reverse" if reverse else "")
         x_proj = F.linear(x, w_ih, b_ih)  # the whole sequence at once
-        if self.mode == "LSTM":
-            state = _LSTMSequenceOp.apply(x_proj, w_hh, b_hh, h, c, reverse=reverse)
-            return state[: x.shape[0]], state[x.shape[0]], state[x.shape[0] + 1]
-        steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
-        outputs: list[Tensor] = [None] * x.shape[0]  # type: ignore[list-item]
-        for t in steps:
-            h, c = _cell_step(self.mode, x_proj[t], h, c, w_hh, b_hh)
-            outputs[t] = h
-        return MF.stack(outputs), h, c
+        state = _RecurrentSequenceOp.apply(x_proj, w_hh, b_hh, h, c, mode=self.mode, reverse=reverse)
+        length = x.shape[0]
+        return state[:length], state[length], (state[length + 1] if self.mode == "LSTM" else None)
 
     def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:
         name = type(self).__name__
