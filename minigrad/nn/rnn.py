@@ -136,7 +136,8 @@ class _RecurrentSequenceOp(Function):
                 dh = be.add(dh, direct)
         n, width = dh.shape[0], w_hh.shape[0]
         dx_proj = be.concatenate([be.reshape(d, (1, n, width)) for d in dx_at], 0)
-        dh_proj = be.concatenate(dh_proj_at, 0)
+        same = all(a is b for a, b in zip(dx_at, dh_proj_at, strict=True))  # all but GRU
+        dh_proj = be.reshape(dx_proj, (length * n, width)) if same else be.concatenate(dh_proj_at, 0)
         dw_hh = be.matmul(be.permute(dh_proj, (1, 0)), be.concatenate(h_prev_at, 0))
         return dx_proj, dw_hh, be.sum(dh_proj, 0, False) if has_bias else None, dh, dc
 
