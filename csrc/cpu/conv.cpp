@@ -1516,6 +1516,30 @@ void depthwise_scatter_kernel(const conv_detail::DepthwiseTaps<T>& a, const T* w
   conv_detail::Direct<simd::Portable<T>>::depthwise_scatter(a, weight, dy, grid);
 }
 
+// dst[p * W + l] = src[l * src_stride + p] for p < n, l < lanes (<= W): into
+// a block's lanes.
+template <typename T>
+void to_lanes(const T* src, int64_t src_stride, int64_t lanes, int64_t n, int64_t W, T* dst) {
+#ifdef MINIGRAD_X86
+  if constexpr (std::is_same_v<T, float>)
+    if (W == conv_detail::kAvx2Lanes<float> && cpu_features().avx2_fma)
+      return conv_detail::interleave_lanes_avx2(src, src_stride, lanes, n, dst);
+#endif
+  transpose_rows(src, src_stride, lanes, n, dst, W, static_cast<const T*>(nullptr));
+}
+
+// dst[l * dst_stride + p] = src[p * W + l] (+ add[l]) for p < n, l < lanes: out
+// of a block's lanes.
+template <typename T>
+void from_lanes(const T* src, int64_t W, int64_t n, int64_t lanes, T* dst, int64_t dst_stride, const T* add) {
+#ifdef MINIGRAD_X86
+  if constexpr (std::is_same_v<T, float>)
+    if (W == conv_detail::kAvx2Lanes<float> && cpu_features().avx2_fma)
+      return conv_detail::deinterleave_lanes_avx2(src, n, lanes, dst, dst_stride, add);
+#endif
+  transpose_rows(src, W, n, lanes, dst, dst_stride, add);
+}
+
 // Planes of h x w in blocks of `lanes` channels, inside a zero border of
 // (pad_h, pad_w): block rows of w + 2 * pad_w pixels.
 struct DepthwiseBlock {
@@ -1524,12 +1548,24 @@ struct DepthwiseBlock {
   int64_t size() const { return (h + 2 * pad_h) * row() * lanes; }
 
   // Channels [0, channels) (channels <= lanes) of `planes` (plane-major) into
-  // `block`, whose border (and lanes past `channels`) the caller zeroed.
+  // `block`, whose border the caller zeroed. AVX2's transposes take 8 pixels at
+  // a time (the rest one by one): rows of a multiple of 8 go straight in; other
+  // planes with a border go whole into `dense` (h * w * lanes elements; unused
+  // otherwise) first, then row by row inside the border. 1 thread, batch 8, ms
+  // forward row by row / through dense: 960 channels at 7x7 0.50 / 0.25, 384
+  // at 14x14 0.56 / 0.40; but 144 at 56x56 2.57 / 2.95.
   template <typename T>
-  void fill(const T* planes, int64_t channels, T* block) const {
+  void fill(const T* planes, int64_t channels, T* block, T* dense) const {
+    const int64_t plane = h * w;
+    if (pad_h == 0 && pad_w == 0) return to_lanes(planes, plane, channels, plane, lanes, block);
+    if (w % 8 == 0) {
+      for (int64_t r = 0; r < h; ++r)
+        to_lanes(planes + r * w, plane, channels, w, lanes, block + ((r + pad_h) * row() + pad_w) * lanes);
+      return;
+    }
+    to_lanes(planes, plane, channels, plane, lanes, dense);
     for (int64_t r = 0; r < h; ++r)
-      transpose_rows(planes + r * w, h * w, channels, w, block + ((r + pad_h) * row() + pad_w) * lanes, lanes,
-                     static_cast<const T*>(nullptr));
+      std::copy(dense + r * w * lanes, dense + (r + 1) * w * lanes, block + ((r + pad_h) * row() + pad_w) * lanes);
   }
 };
 
@@ -1568,17 +1604,18 @@ void depthwise_correlation(const Conv2dShape& s, const DepthwiseBlock& block, co
   const std::vector<T> wb = depthwise_weights(s, weight, W, flipped);
   const int threads = threads_for_flops(2.0 * static_cast<double>(items * W * taps * out_plane));
   for_each_chunk(threads, threads, [&](int64_t chunk) {
-    std::vector<T> source(static_cast<size_t>(block.size())), result(static_cast<size_t>(out_plane * W));
+    std::vector<T> source(static_cast<size_t>(block.size())), result(static_cast<size_t>(out_plane * W)),
+        dense(static_cast<size_t>(src_plane * W));
     const conv_detail::DepthwiseTaps<T> a{taps, offsets.data(), source.data(), block.row(), stride_h, stride_w,
                                           out_h, out_w};
     for (int64_t item = chunk_begin(chunk, threads, items); item < chunk_begin(chunk + 1, threads, items); ++item) {
       const int64_t n = item / blocks, c0 = item % blocks * W, lanes = std::min(W, channels - c0);
-      block.fill(src + (n * channels + c0) * src_plane, lanes, source.data());
+      block.fill(src + (n * channels + c0) * src_plane, lanes, source.data(), dense.data());
       // the next item's planes follow this one's (see direct_taps_forward)
       if (item + 1 < items) prefetch_for_read(src + (n * channels + c0 + lanes) * src_plane, W * src_plane);
       depthwise_kernel(a, wb.data() + c0 * taps, result.data());
-      transpose_rows(result.data(), W, out_plane, lanes, out + (n * channels + c0) * out_plane, out_plane,
-                     bias != nullptr ? bias + c0 : nullptr);
+      from_lanes(result.data(), W, out_plane, lanes, out + (n * channels + c0) * out_plane, out_plane,
+                 bias != nullptr ? bias + c0 : nullptr);
     }
   });
 }
@@ -1617,12 +1654,12 @@ void depthwise_scattered_input_grad(const Conv2dShape& s, const T* dy, const T* 
     for (int64_t item = chunk_begin(chunk, threads, items); item < chunk_begin(chunk + 1, threads, items); ++item) {
       const int64_t n = item / blocks, c0 = item % blocks * W, lanes = std::min(W, channels - c0);
       std::fill(grid.begin(), grid.end(), T(0));
-      dy_block.fill(dy + (n * channels + c0) * out_plane, lanes, dy_lanes.data());
+      dy_block.fill(dy + (n * channels + c0) * out_plane, lanes, dy_lanes.data(), static_cast<T*>(nullptr));
       if (item + 1 < items) prefetch_for_read(dy + (n * channels + c0 + lanes) * out_plane, W * out_plane);
       depthwise_scatter_kernel(a, wb.data() + c0 * taps, dy_lanes.data(), grid.data());
       for (int64_t r = 0; r < s.in_h; ++r)
-        transpose_rows(grid.data() + ((r + s.pad_h) * grid_block.row() + s.pad_w) * W, W, s.in_w, lanes,
-                       dx + (n * channels + c0) * in_plane + r * s.in_w, in_plane, static_cast<const T*>(nullptr));
+        from_lanes(grid.data() + ((r + s.pad_h) * grid_block.row() + s.pad_w) * W, W, s.in_w, lanes,
+                   dx + (n * channels + c0) * in_plane + r * s.in_w, in_plane, static_cast<const T*>(nullptr));
     }
   });
 }
@@ -1639,6 +1676,7 @@ void depthwise_weight_grad(const Conv2dShape& s, const T* dy, const T* x, T* dwe
       std::min<int64_t>(blocks, threads_for_flops(2.0 * static_cast<double>(s.batch * blocks * W * taps * out_plane))));
   for_each_chunk(threads, threads, [&](int64_t chunk) {
     std::vector<T> source(static_cast<size_t>(block.size())), dy_lanes(static_cast<size_t>(dy_block.size())),
+        dense(static_cast<size_t>(in_plane * W)),
         sums(static_cast<size_t>(taps * W));
     const conv_detail::DepthwiseTaps<T> a{taps, offsets.data(), source.data(), block.row(), s.stride_h, s.stride_w,
                                           s.out_h, s.out_w};
@@ -1646,8 +1684,8 @@ void depthwise_weight_grad(const Conv2dShape& s, const T* dy, const T* x, T* dwe
       const int64_t c0 = b * W, lanes = std::min(W, channels - c0);
       std::fill(sums.begin(), sums.end(), T(0));
       for (int64_t n = 0; n < s.batch; ++n) {
-        block.fill(x + (n * channels + c0) * in_plane, lanes, source.data());
-        dy_block.fill(dy + (n * channels + c0) * out_plane, lanes, dy_lanes.data());
+        block.fill(x + (n * channels + c0) * in_plane, lanes, source.data(), dense.data());
+        dy_block.fill(dy + (n * channels + c0) * out_plane, lanes, dy_lanes.data(), static_cast<T*>(nullptr));
         if (n + 1 < s.batch) {
           prefetch_for_read(x + ((n + 1) * channels + c0) * in_plane, lanes * in_plane);
           prefetch_for_read(dy + ((n + 1) * channels + c0) * out_plane, lanes * out_plane);

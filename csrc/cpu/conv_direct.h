@@ -115,6 +115,14 @@ void depthwise_avx2(const DepthwiseTaps<float>& a, const float* weight, float* o
 void depthwise_avx2(const DepthwiseTaps<double>& a, const double* weight, double* out);
 void depthwise_weight_grad_avx2(const DepthwiseTaps<float>& a, const float* dy, float* weight);
 void depthwise_weight_grad_avx2(const DepthwiseTaps<double>& a, const double* dy, double* weight);
+// Float planes in and out of 8 lanes with 8 x 8 transposes, the last n % 8
+// pixels one by one:
+//   interleave_lanes_avx2:   dst[p * 8 + l] = src[l * src_stride + p]
+//   deinterleave_lanes_avx2: dst[l * dst_stride + p] = src[p * 8 + l] (+ add[l])
+// for p < n, l < lanes (<= 8); interleave writes zeros in lanes past `lanes`.
+void interleave_lanes_avx2(const float* src, int64_t src_stride, int64_t lanes, int64_t n, float* dst);
+void deinterleave_lanes_avx2(const float* src, int64_t n, int64_t lanes, float* dst, int64_t dst_stride,
+                             const float* add);
 void depthwise_scatter_avx2(const DepthwiseTaps<float>& a, const float* weight, const float* dy, float* src);
 void depthwise_scatter_avx2(const DepthwiseTaps<double>& a, const double* weight, const double* dy, double* src);
 
