@@ -150,6 +150,7 @@ CASES = [
     (1, 4, 4, (9, 9), (3, 3), 2, 1, 1, 4),  # depthwise with stride 2: blocks of channels, dx on the GEMM path
     (2, 4, 8, (7, 7), (3, 3), 2, 1, 1, 4),  # depthwise, multiplier 2, stride 2: the scalar direct kernel
     (2, 20, 20, (7, 7), (3, 3), 1, 1, 1, 20),  # depthwise: blocks of 8 + 8 + 4 lanes (AVX2 floats)
+    (2, 16, 16, (5, 16), (3, 3), 1, 1, 1, 16),  # depthwise, rows of 16: into the lanes row by row
     (2, 9, 9, (9, 11), (5, 5), 2, 2, 1, 9),  # depthwise 5x5: dweight in passes of 9 + 9 + 7 taps
     (1, 12, 12, (10, 9), (3, 3), 1, 2, 2, 12),  # depthwise, dilated: dx the flipped correlation
     (2, 6, 6, (8, 8), (3, 3), 3, 0, 1, 6),  # depthwise, stride 3, no padding
