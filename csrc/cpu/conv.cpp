@@ -1589,6 +1589,15 @@ std::vector<T> depthwise_weights(const Conv2dShape& s, const T* weight, int64_t 
   return blocked;
 }
 
+// Threads and slices of `items` depthwise work items (images x blocks of
+// channels, or blocks), several slices per thread as the direct kernels' (an
+// exact split per thread left a 2-thread MobileNet-style inference 30% slower
+// in some runs: one thread delayed holds up the other).
+DirectPlan depthwise_plan(int64_t items, double flops) {
+  const int threads = static_cast<int>(std::min<int64_t>(items, threads_for_flops(flops)));
+  return {threads, threads > 1 ? std::min(items, threads * kChunksPerThread) : 1};
+}
+
 // out = the depthwise correlation of src (planes of block.h x block.w) for the
 // forward pass (src x, out y, bias added) and the stride-1 input gradient (src
 // dy padded by dilation * (kernel - 1) - padding, the taps flipped, out dx):
@@ -1602,13 +1611,14 @@ void depthwise_correlation(const Conv2dShape& s, const DepthwiseBlock& block, co
   const int64_t src_plane = block.h * block.w, out_plane = out_h * out_w;
   const std::vector<int64_t> offsets = depthwise_offsets(s, block);
   const std::vector<T> wb = depthwise_weights(s, weight, W, flipped);
-  const int threads = threads_for_flops(2.0 * static_cast<double>(items * W * taps * out_plane));
-  for_each_chunk(threads, threads, [&](int64_t chunk) {
+  const DirectPlan plan = depthwise_plan(items, 2.0 * static_cast<double>(items * W * taps * out_plane));
+  for_each_chunk(plan.chunks, plan.threads, [&](int64_t chunk) {
     std::vector<T> source(static_cast<size_t>(block.size())), result(static_cast<size_t>(out_plane * W)),
         dense(static_cast<size_t>(src_plane * W));
     const conv_detail::DepthwiseTaps<T> a{taps, offsets.data(), source.data(), block.row(), stride_h, stride_w,
                                           out_h, out_w};
-    for (int64_t item = chunk_begin(chunk, threads, items); item < chunk_begin(chunk + 1, threads, items); ++item) {
+    for (int64_t item = chunk_begin(chunk, plan.chunks, items); item < chunk_begin(chunk + 1, plan.chunks, items);
+         ++item) {
       const int64_t n = item / blocks, c0 = item % blocks * W, lanes = std::min(W, channels - c0);
       block.fill(src + (n * channels + c0) * src_plane, lanes, source.data(), dense.data());
       // the next item's planes follow this one's (see direct_taps_forward)
@@ -1646,12 +1656,13 @@ void depthwise_scattered_input_grad(const Conv2dShape& s, const T* dy, const T* 
   const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
   const std::vector<int64_t> offsets = depthwise_offsets(s, grid_block);
   const std::vector<T> wb = depthwise_weights(s, weight, W, false);
-  const int threads = threads_for_flops(2.0 * static_cast<double>(items * W * taps * out_plane));
-  for_each_chunk(threads, threads, [&](int64_t chunk) {
+  const DirectPlan plan = depthwise_plan(items, 2.0 * static_cast<double>(items * W * taps * out_plane));
+  for_each_chunk(plan.chunks, plan.threads, [&](int64_t chunk) {
     std::vector<T> grid(static_cast<size_t>(grid_block.size())), dy_lanes(static_cast<size_t>(dy_block.size()));
     const conv_detail::DepthwiseTaps<T> a{taps, offsets.data(), grid.data(), grid_block.row(), s.stride_h, s.stride_w,
                                           s.out_h, s.out_w};
-    for (int64_t item = chunk_begin(chunk, threads, items); item < chunk_begin(chunk + 1, threads, items); ++item) {
+    for (int64_t item = chunk_begin(chunk, plan.chunks, items); item < chunk_begin(chunk + 1, plan.chunks, items);
+         ++item) {
       const int64_t n = item / blocks, c0 = item % blocks * W, lanes = std::min(W, channels - c0);
       std::fill(grid.begin(), grid.end(), T(0));
       dy_block.fill(dy + (n * channels + c0) * out_plane, lanes, dy_lanes.data(), static_cast<T*>(nullptr));
@@ -1664,7 +1675,8 @@ void depthwise_scattered_input_grad(const Conv2dShape& s, const T* dy, const T* 
   });
 }
 
-// dweight, threads over blocks of channels, each summing over the batch.
+// dweight, threads over blocks of channels, each summing over the batch (so
+// the sums do not depend on the slicing).
 template <typename T>
 void depthwise_weight_grad(const Conv2dShape& s, const T* dy, const T* x, T* dweight) {
   const DepthwiseBlock block{depthwise_lanes<T>(), s.in_h, s.in_w, s.pad_h, s.pad_w};
@@ -1672,15 +1684,14 @@ void depthwise_weight_grad(const Conv2dShape& s, const T* dy, const T* x, T* dwe
   const int64_t W = block.lanes, channels = s.in_channels, taps = s.kernel_h * s.kernel_w;
   const int64_t blocks = ceil_div(channels, W), in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
   const std::vector<int64_t> offsets = depthwise_offsets(s, block);
-  const int threads = static_cast<int>(
-      std::min<int64_t>(blocks, threads_for_flops(2.0 * static_cast<double>(s.batch * blocks * W * taps * out_plane))));
-  for_each_chunk(threads, threads, [&](int64_t chunk) {
+  const DirectPlan plan = depthwise_plan(blocks, 2.0 * static_cast<double>(s.batch * blocks * W * taps * out_plane));
+  for_each_chunk(plan.chunks, plan.threads, [&](int64_t chunk) {
     std::vector<T> source(static_cast<size_t>(block.size())), dy_lanes(static_cast<size_t>(dy_block.size())),
         dense(static_cast<size_t>(in_plane * W)),
         sums(static_cast<size_t>(taps * W));
     const conv_detail::DepthwiseTaps<T> a{taps, offsets.data(), source.data(), block.row(), s.stride_h, s.stride_w,
                                           s.out_h, s.out_w};
-    for (int64_t b = chunk_begin(chunk, threads, blocks); b < chunk_begin(chunk + 1, threads, blocks); ++b) {
+    for (int64_t b = chunk_begin(chunk, plan.chunks, blocks); b < chunk_begin(chunk + 1, plan.chunks, blocks); ++b) {
       const int64_t c0 = b * W, lanes = std::min(W, channels - c0);
       std::fill(sums.begin(), sums.end(), T(0));
       for (int64_t n = 0; n < s.batch; ++n) {
