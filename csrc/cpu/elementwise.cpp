@@ -63,9 +63,10 @@ namespace {
 // e^v of a float v <= 0 as Cephes' expf (avx_mathfun's constants): v = n ln 2 +
 // r, a degree-7 polynomial in r, 2^n through the exponent bits; within 2 ulp.
 // Arithmetic and selects only, so the loop vectorises (libm's expf is a call
-// per element). Below -87.3 it returns 0 (libm: subnormals down to -103.9).
+// per element). Below -87.3 it returns 0 (libm: subnormals down to -103.9);
+// nan returns nan.
 float exp_nonpositive(float v) {
-  const float x = v < -87.3f ? -87.3f : v;
+  const float x = v >= -87.3f ? v : -87.3f;  // nan too: no nan reaches the integer conversions
   const float fx = x * 1.44269504088896341f + 0.5f;
   float n = static_cast<float>(static_cast<int32_t>(fx));  // floor, as the truncation of a
   n = n > fx ? n - 1.0f : n;                                // negative number rounds it up
@@ -77,10 +78,10 @@ float exp_nonpositive(float v) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  const uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23;  // n in [-126, 0]
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
-  return v < -87.3f ? 0.0f : p * scale;
+  return v >= -87.3f ? p * scale : v < -87.3f ? 0.0f : v;  // nan stays nan
 }
 double exp_nonpositive(double v) { return std::exp(v); }
 }  // namespace
