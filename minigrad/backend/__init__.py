@@ -182,6 +182,21 @@ class Backend(ABC):
     def compare(self, op: str, a: Array, b: Array) -> Array:
         """Boolean array of a <op> b, op one of eq ne lt le gt ge."""
 
+    def logical(self, op: str, a: Array, b: Array | None) -> Array:
+        """Boolean array of a <op> b for op logical_and / logical_or / logical_xor (b None for
+        logical_not), non-zero as true, broadcasting; a or b may be a Python bool. Generic: the
+        truth values counted in int64 (a device may hold no other integer type)."""
+
+        def count(x: Any) -> Array:
+            if isinstance(x, bool):
+                return self.full((), int(x), np.int64)
+            return self.astype(self.compare("ne", x, 0), np.int64)
+
+        if b is None:
+            return self.compare("eq", count(a), 0)
+        test = {"logical_and": ("eq", 2), "logical_or": ("gt", 0), "logical_xor": ("eq", 1)}[op]
+        return self.compare(test[0], self.add(count(a), count(b)), test[1])
+
     @abstractmethod
     def sum(self, a: Array, axis: int | tuple | None, keepdims: bool) -> Array:
         """Sum over axis (bools summed as int64, as numpy)."""

@@ -194,6 +194,10 @@ class CPUBackend(Backend):
     def compare(self, op, a, b):
         return _COMPARE[op](a, b)
 
+    def logical(self, op, a, b):
+        # numpy's own: the generic int64 counts took 20 ms for two 2.4M-element masks
+        return getattr(np, op)(a) if b is None else getattr(np, op)(a, b)
+
     def all_finite(self, a):
         return bool(np.isfinite(a).all())
 

@@ -555,21 +555,16 @@ class WhereOp(Function):
 
 
 def _logical(op: str, *inputs: Any) -> Tensor:
-    tensors = [t if isinstance(t, Tensor) else None for t in inputs]
-    like = next(t for t in tensors if t is not None)
+    like = next(t for t in inputs if isinstance(t, Tensor))
     be = get_backend(like.device)
-    counts = []
+    operands = []
     for t in inputs:
         if isinstance(t, Tensor):
             _require_same_device(op, like, t)
-            counts.append(be.astype(be.compare("ne", t._data, 0), int64))
+            operands.append(t._data)
         else:
-            counts.append(be.full((), int(bool(t)), int64))
-    if op == "logical_not":
-        return Tensor._make(be.compare("eq", counts[0], 0), like.device)
-    total = be.add(counts[0], counts[1])
-    test = {"logical_and": ("eq", 2), "logical_or": ("gt", 0), "logical_xor": ("eq", 1)}[op]
-    return Tensor._make(be.compare(test[0], total, test[1]), like.device)
+            operands.append(bool(t))
+    return Tensor._make(be.logical(op, operands[0], operands[1] if len(operands) > 1 else None), like.device)
 
 
 def logical_and(input: Any, other: Any) -> Tensor:
