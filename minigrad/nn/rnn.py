@@ -33,7 +33,7 @@ def _recurrent_step(mode: str, be: Any, x_proj: Any, h_proj: Any, h: Any, c: Any
     """One step after its matmuls, on backend arrays: x_proj = x W_ih^T + b_ih and h_proj = h
     W_hh^T + b_hh (N, gates * H, PyTorch's gate order), h and (LSTM) c (N, H) -> (h', c' (LSTM;
     else None), what _recurrent_step_backward needs)."""
-    n = h.shape[-1]
+    n = h_proj.shape[-1] // _GATES[mode]
     if mode == "LSTM":
         gates = be.add(x_proj, h_proj)
         gated = be.sigmoid(gates)  # all four at once (g's unused): the kernel wants whole arrays
@@ -87,7 +87,7 @@ class _LSTMCellOp(Function):
     __slots__ = ()
 
     def forward(self, x_proj, h_proj, c):
-        h, c_next, self.saved = _recurrent_step("LSTM", self.be, x_proj, h_proj, c, c)  # h: its shape only
+        h, c_next, self.saved = _recurrent_step("LSTM", self.be, x_proj, h_proj, None, c)  # LSTM reads no h
         return self.be.concatenate([h, c_next], 1)
 
     def backward(self, grad):
