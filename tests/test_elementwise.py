@@ -6,7 +6,9 @@ import pytest
 from gradcheck_utils import assert_grad_close, float32_tol, numerical_grad
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from simd_levels import skip_unless_below_native
 from torch_reference import TorchReference
+from train_utils import same_minigrad_env
 
 from minigrad import _C
 
@@ -240,15 +242,43 @@ def test_cpu_backend_where_matches_numpy_bit_for_bit(dtype, kind, seed):
 
 def test_float_sigmoid_and_tanh_accuracy_and_special_values():
     """The float kernels compute exp and tanh with polynomials (vectorised): within a few ulp of
-    float64 over a dense grid, and nan, +-inf, -0 and underflow as PyTorch."""
-    x = np.linspace(-30, 30, 600_001, dtype=np.float32)
+    float64 over a dense grid of the whole range, subnormal or 0 below it, and nan, +-inf, -0
+    and underflow as PyTorch."""
+    x = np.linspace(-87.3, 88.0, 1_000_001, dtype=np.float32)
     for fwd, ref, ulps in ((_C.sigmoid, ref_sigmoid(x), 4), (_C.tanh, np.tanh(x.astype(np.float64)), 8)):
         got = fwd(x).astype(np.float64)
         spacing = np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64)
         assert np.max(np.abs(got - ref) / spacing) <= ulps, fwd.__name__
+    # Where the exact sigmoid is subnormal: at most the smallest normal float's distance from it.
+    tiny = np.linspace(-110.0, -87.3, 100_001, dtype=np.float32)
+    got = _C.sigmoid(tiny)
+    assert np.all(got >= 0)
+    assert np.max(np.abs(got - ref_sigmoid(tiny))) <= np.finfo(np.float32).tiny
     special = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, -87.0, -100.0, 1e-30], dtype=np.float32)
     s, t = _C.sigmoid(special), _C.tanh(special)
     assert np.isnan(s[0]) and np.isnan(t[0])
     np.testing.assert_array_equal(s[1:], [1.0, 0.0, 0.5, 0.5, np.float32(ref_sigmoid(np.float64(-87.0))), 0.0, 0.5])
     np.testing.assert_array_equal(t[1:], np.array([1.0, -1.0, -0.0, 0.0, -1.0, -1.0, 1e-30], np.float32))
     assert np.signbit(t[3]) and not np.signbit(t[4])
+    # Every length, so that each vector width's tail and every slice boundary runs.
+    for n in range(1, 70):
+        np.testing.assert_array_equal(_C.sigmoid(x[:n]), _C.sigmoid(x[:n].copy()))
+        np.testing.assert_array_equal(_C.sigmoid(special[np.arange(n) % 8]), s[np.arange(n) % 8])
+        np.testing.assert_array_equal(_C.tanh(special[np.arange(n) % 8]), t[np.arange(n) % 8])
+
+
+@pytest.mark.parametrize("level", ["avx2", "generic"])
+def test_float_activations_at_lower_simd_levels(level, tmp_path):
+    """The float sigmoid and tanh loops are compiled per instruction set; MINIGRAD_SIMD caps the
+    level at import, so the lower levels run the test above in a subprocess."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    skip_unless_below_native(level)
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(Path(__file__)),
+               "-k", "test_float_sigmoid_and_tanh_accuracy_and_special_values"]
+    proc = subprocess.run(command, env={**same_minigrad_env(), "MINIGRAD_SIMD": level}, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "1 passed" in proc.stdout

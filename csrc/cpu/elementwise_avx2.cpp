@@ -1,0 +1,8 @@
+// The float sigmoid and tanh loops (cpu/activation_math.h) compiled with
+// -mavx2 -mfma -fno-trapping-math; called only when cpu_features() reports AVX2 and FMA.
+#include "cpu/activation_math.h"
+
+namespace minigrad::cpu::activation_math {
+void sigmoid_avx2(const float* x, float* y, int64_t n) { sigmoid_loop(x, y, n); }
+void tanh_avx2(const float* x, float* y, int64_t n) { tanh_loop(x, y, n); }
+}  // namespace minigrad::cpu::activation_math
