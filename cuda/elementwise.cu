@@ -145,6 +145,46 @@ __global__ void where_kernel(const bool* __restrict__ cond, const T* __restrict_
   }
 }
 
+// Element e = (row, j) of the (N, H) state: the four gates of unit j lie H apart
+// in the row's 4H.
+template <typename T>
+__global__ void lstm_cell_kernel(const T* __restrict__ gates, const T* __restrict__ c, T* __restrict__ acts,
+                                 T* __restrict__ c_next, T* __restrict__ tanh_c, T* __restrict__ h, int64_t H,
+                                 int64_t n) {
+  for (int64_t e = global_thread(); e < n; e += grid_threads()) {
+    const int64_t at = e / H * 4 * H + e % H;
+    const T i = apply_unary(UnaryOp::sigmoid, gates[at], T(0), T(0));
+    const T f = apply_unary(UnaryOp::sigmoid, gates[at + H], T(0), T(0));
+    const T g = tanh(gates[at + 2 * H]);
+    const T o = apply_unary(UnaryOp::sigmoid, gates[at + 3 * H], T(0), T(0));
+    acts[at] = i;
+    acts[at + H] = f;
+    acts[at + 2 * H] = g;
+    acts[at + 3 * H] = o;
+    const T next = f * c[e] + i * g, t = tanh(next);
+    c_next[e] = next;
+    tanh_c[e] = t;
+    h[e] = o * t;
+  }
+}
+
+template <typename T>
+__global__ void lstm_cell_backward_kernel(const T* __restrict__ dh, const T* __restrict__ dc_next,
+                                          const T* __restrict__ acts, const T* __restrict__ c,
+                                          const T* __restrict__ tanh_c, T* __restrict__ dgates, T* __restrict__ dc,
+                                          int64_t H, int64_t n) {
+  for (int64_t e = global_thread(); e < n; e += grid_threads()) {
+    const int64_t at = e / H * 4 * H + e % H;
+    const T i = acts[at], f = acts[at + H], g = acts[at + 2 * H], o = acts[at + 3 * H], t = tanh_c[e];
+    const T dct = dc_next[e] + dh[e] * o * (T(1) - t * t);  // c_next's whole gradient
+    dgates[at] = dct * g * i * (T(1) - i);
+    dgates[at + H] = dct * c[e] * f * (T(1) - f);
+    dgates[at + 2 * H] = dct * i * (T(1) - g * g);
+    dgates[at + 3 * H] = dh[e] * t * o * (T(1) - o);
+    dc[e] = dct * f;
+  }
+}
+
 // Sets *flag to 1 when some element is inf or nan (flag starts at 0).
 template <typename T>
 __global__ void nonfinite_kernel(const T* __restrict__ x, int64_t n, float* flag) {
@@ -208,6 +248,16 @@ void where(const bool* cond, const T* a, const T* b, T* out, const Strided& s, i
 }
 
 template <typename T>
+void lstm_cell_forward(const T* gates, const T* c, T* acts, T* c_next, T* tanh_c, T* h, int64_t N, int64_t H) {
+  launch("lstm_cell kernel", N * H, lstm_cell_kernel<T>, gates, c, acts, c_next, tanh_c, h, H);
+}
+template <typename T>
+void lstm_cell_backward(const T* dh, const T* dc_next, const T* acts, const T* c, const T* tanh_c, T* dgates,
+                        T* dc, int64_t N, int64_t H) {
+  launch("lstm_cell_backward kernel", N * H, lstm_cell_backward_kernel<T>, dh, dc_next, acts, c, tanh_c, dgates, dc, H);
+}
+
+template <typename T>
 bool all_finite(const T* x, int64_t n) {
   if (n == 0) return true;
   DeviceArray flag = scratch<float>(1);
@@ -247,6 +297,14 @@ MG_NUMERIC(float)
 MG_NUMERIC(double)
 MG_NUMERIC(int64_t)
 #undef MG_NUMERIC
+
+#define MG_FLOAT(T)                                                                                       \
+  template void lstm_cell_forward<T>(const T*, const T*, T*, T*, T*, T*, int64_t, int64_t);               \
+  template void lstm_cell_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, int64_t, \
+                                      int64_t);
+MG_FLOAT(float)
+MG_FLOAT(double)
+#undef MG_FLOAT
 
 template bool all_finite<float>(const float*, int64_t);
 template bool all_finite<double>(const double*, int64_t);

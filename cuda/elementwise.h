@@ -43,6 +43,13 @@ template <typename T>
 void compare(CompareOp op, const T* a, const T* b, bool* out, const Strided& s, int64_t n);  // + bool
 template <typename T>
 void where(const bool* cond, const T* a, const T* b, T* out, const Strided& s, int64_t n);  // + bool
+// One LSTM step after its matmuls and its backward: csrc/cpu/elementwise.h's
+// lstm_cell_forward / lstm_cell_backward, one thread per hidden unit of a row.
+template <typename T>
+void lstm_cell_forward(const T* gates, const T* c, T* acts, T* c_next, T* tanh_c, T* h, int64_t N, int64_t H);
+template <typename T>
+void lstm_cell_backward(const T* dh, const T* dc_next, const T* acts, const T* c, const T* tanh_c, T* dgates,
+                        T* dc, int64_t N, int64_t H);
 // Whether every element is finite (no inf, no nan).
 template <typename T>
 bool all_finite(const T* x, int64_t n);

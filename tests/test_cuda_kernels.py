@@ -1,4 +1,4 @@
-"""CUDA kernels of the gemm, conv, pool and softmax_loss families (_C.cuda.*),
+"""CUDA kernels of the gemm, conv, pool and softmax_loss families and the LSTM step (_C.cuda.*),
 each checked against its CPU twin (_C.*) on the same inputs: same results
 (float32 within a tolerance scaled by the reduction length, float64 tight),
 same argument checks.
@@ -479,3 +479,35 @@ def test_pool2d_random_geometry(kh, kw, sh, sw, dilation, ceil_mode, count_inclu
     want = _C.avg_pool2d_backward(dy, shape, *args, ceil_mode, count_include_pad)
     got = _C.cuda.avg_pool2d_backward(dev(dy), shape, *args, ceil_mode, count_include_pad).to_numpy()
     assert_close(got, want, np.float64)
+
+
+# ---- lstm_cell (elementwise family) ---------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (4, 33)])
+def test_lstm_cell_matches_cpu(dtype, shape):
+    N, H = shape
+    gates, c = 3 * rand((N, 4 * H), dtype, 1), rand((N, H), dtype, 2)
+    want = _C.lstm_cell(gates, c)
+    got = _C.cuda.lstm_cell(dev(gates), dev(c))
+    for a, b in zip(got, want, strict=True):
+        assert_close(host(a), b, dtype)
+    dh, dc_next = rand((N, H), dtype, 3), rand((N, H), dtype, 4)
+    h, c_next, acts, tanh_c = want
+    want_back = _C.lstm_cell_backward(dh, dc_next, acts, c, tanh_c)
+    got_back = _C.cuda.lstm_cell_backward(dev(dh), dev(dc_next), dev(acts), dev(c), dev(tanh_c))
+    for a, b in zip(got_back, want_back, strict=True):
+        assert_close(host(a), b, dtype)
+
+
+def test_lstm_cell_bad_input():
+    g, c = dev(np.zeros((2, 8), np.float32)), dev(np.zeros((2, 2), np.float32))
+    with pytest.raises(ValueError, match="gates must be"):
+        _C.cuda.lstm_cell(dev(np.zeros((2, 6), np.float32)), c)
+    with pytest.raises(ValueError, match="c"):
+        _C.cuda.lstm_cell(g, dev(np.zeros((3, 2), np.float32)))
+    with pytest.raises(TypeError, match="dtype"):
+        _C.cuda.lstm_cell(g, dev(np.zeros((2, 2), np.float64)))
+    with pytest.raises(TypeError):
+        _C.cuda.lstm_cell(np.zeros((2, 8), np.float32), c)  # a host array

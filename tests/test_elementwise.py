@@ -96,6 +96,91 @@ def test_activations_against_torch():
     np.testing.assert_allclose(_C.tanh(x), want["tanh"], rtol=1e-14)
 
 
+# ---------------------------------------------------------------- lstm_cell
+
+
+def ref_lstm_cell(gates, c):
+    """PyTorch's LSTM step after its matmuls, gate order (i, f, g, o), in float64."""
+    g64 = gates.astype(np.float64)
+    i, f, g, o = np.split(g64, 4, axis=1)
+    i, f, g, o = ref_sigmoid(i), ref_sigmoid(f), np.tanh(g), ref_sigmoid(o)
+    c_next = f * c + i * g
+    return o * np.tanh(c_next), c_next, np.concatenate([i, f, g, o], 1), np.tanh(c_next)
+
+
+# Ragged hidden sizes: the vector loops' tails, rows that are not whole vectors.
+LSTM_SHAPES = [(1, 1), (3, 5), (2, 16), (5, 37), (32, 128)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", LSTM_SHAPES)
+def test_lstm_cell_matches_reference(dtype, shape):
+    N, H = shape
+    rng = np.random.default_rng(N * 100 + H)
+    gates = (rng.normal(scale=3, size=(N, 4 * H))).astype(dtype)
+    c = rng.normal(size=(N, H)).astype(dtype)
+    got = _C.lstm_cell(gates, c)
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    for name, a, b in zip(("h", "c_next", "acts", "tanh_c"), got, ref_lstm_cell(gates, c), strict=True):
+        assert a.dtype == dtype and a.shape == b.shape, name
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol, err_msg=name)
+    dh, dc_next = rng.normal(size=(2, N, H)).astype(dtype)
+    h, c_next, acts, tanh_c = got
+    dgates, dc = _C.lstm_cell_backward(dh, dc_next, acts, c, tanh_c)
+    i, f, g, o = np.split(acts.astype(np.float64), 4, axis=1)
+    t = tanh_c.astype(np.float64)
+    dct = dc_next + dh * o * (1 - t * t)
+    want = np.concatenate([dct * g * i * (1 - i), dct * c * f * (1 - f), dct * i * (1 - g * g),
+                           dh * t * o * (1 - o)], 1)
+    np.testing.assert_allclose(dgates, want, rtol=tol, atol=tol)
+    np.testing.assert_allclose(dc, dct * f, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (2, 9)])
+def test_lstm_cell_finite_differences(shape):
+    """float64: lstm_cell_backward is the gradient of sum(w_h h + w_c c_next) for the gates and c."""
+    N, H = shape
+    rng = np.random.default_rng(7)
+    gates, c = rng.normal(scale=2, size=(N, 4 * H)), rng.normal(size=(N, H))
+    w_h, w_c = rng.normal(size=(2, N, H))
+
+    def loss():
+        h, c_next, _, _ = _C.lstm_cell(gates, c)
+        return float((w_h * h).sum() + (w_c * c_next).sum())
+
+    _, _, acts, tanh_c = _C.lstm_cell(gates, c)
+    dgates, dc = _C.lstm_cell_backward(w_h, w_c, acts, c, tanh_c)
+    assert_grad_close(dgates, numerical_grad(loss, gates), name="dgates")
+    assert_grad_close(dc, numerical_grad(loss, c), name="dc")
+
+
+def test_lstm_cell_bad_input():
+    g, c = np.zeros((2, 8), np.float32), np.zeros((2, 2), np.float32)
+    with pytest.raises(ValueError, match="gates must be \\(N, 4 \\* hidden_size\\)"):
+        _C.lstm_cell(np.zeros((2, 6), np.float32), c)
+    with pytest.raises(ValueError, match="gates must be 2-D|gates must have 2"):
+        _C.lstm_cell(np.zeros(8, np.float32), c)
+    with pytest.raises(ValueError, match="c"):
+        _C.lstm_cell(g, np.zeros((2, 3), np.float32))
+    with pytest.raises(TypeError, match="dtype"):
+        _C.lstm_cell(g, c.astype(np.float64))
+    with pytest.raises(TypeError, match="float32 or float64"):
+        _C.lstm_cell(g.astype(np.int64), c)
+    with pytest.raises(ValueError, match="contiguous"):
+        _C.lstm_cell(np.zeros((2, 16), np.float32)[:, ::2], c)
+    with pytest.raises(TypeError):
+        _C.lstm_cell([[0.0] * 8] * 2, c)
+    _, _, acts, tanh_c = _C.lstm_cell(g, c)
+    with pytest.raises(ValueError, match="dh"):
+        _C.lstm_cell_backward(np.zeros((3, 2), np.float32), c, acts, c, tanh_c)
+    with pytest.raises(ValueError, match="acts must be"):
+        _C.lstm_cell_backward(c, c, np.zeros((2, 7), np.float32), c, tanh_c)
+    with pytest.raises(TypeError, match="dtype"):
+        _C.lstm_cell_backward(c, c, acts, c, tanh_c.astype(np.float64))
+    h, c_next, _, _ = _C.lstm_cell(np.zeros((0, 8), np.float32), np.zeros((0, 2), np.float32))
+    assert h.shape == c_next.shape == (0, 2)
+
+
 # ---------------------------------------------------------------- bias
 
 

@@ -119,6 +119,88 @@ void def_activations(py::module_& m) {
   }
 }
 
+// lstm_cell: gates (N, 4H) and c (N, H) -> (h, c_next, acts, tanh_c); the
+// backward takes dh, dc_next and those acts, c, tanh_c -> (dgates, dc).
+struct LstmShape {
+  int64_t N, H;
+};
+
+// From the (N, 4H) gates (or their activations, `name`).
+LstmShape lstm_shape(const ArrayView& gates, const char* op, const char* name) {
+  require_rank(gates, 2, op, name);
+  if (gates.shape[1] % 4 != 0)
+    value_error(op, ": ", name, " must be (N, 4 * hidden_size), got shape ", shape_str(gates.shape));
+  return {gates.shape[0], gates.shape[1] / 4};
+}
+
+// An (N, H) state array with the gates' dtype.
+template <Device D>
+ArrayView lstm_state(const py::handle& obj, const ArrayView& gates, const char* gates_name, LstmShape s,
+                     const char* op, const char* name) {
+  const ArrayView a = float_arg<D>(obj, op, name);
+  require_same_dtype(a, gates, op, name, gates_name);
+  require_shape(a, {s.N, s.H}, op, name);
+  return a;
+}
+
+template <Device D>
+py::tuple lstm_cell(const py::handle& gates_obj, const py::handle& c_obj) {
+  const char* op = "lstm_cell";
+  const ArrayView gates = float_arg<D>(gates_obj, op, "gates");
+  const LstmShape s = lstm_shape(gates, op, "gates");
+  const ArrayView c = lstm_state<D>(c_obj, gates, "gates", s, op, "c");
+  const ArrayView acts = empty_array<D>(gates.shape, gates.dtype);
+  const ArrayView h = empty_array<D>(c.shape, c.dtype), c_next = empty_array<D>(c.shape, c.dtype),
+                  tanh_c = empty_array<D>(c.shape, c.dtype);
+  dispatch(float_dtype(gates), [&](auto zero) {
+    using T = decltype(zero);
+    py::gil_scoped_release release;
+    if constexpr (D == Device::cuda)
+      cuda::lstm_cell_forward(cptr<T>(gates), cptr<T>(c), ptr<T>(acts), ptr<T>(c_next), ptr<T>(tanh_c), ptr<T>(h),
+                              s.N, s.H);
+    else
+      cpu::lstm_cell_forward(cptr<T>(gates), cptr<T>(c), ptr<T>(acts), ptr<T>(c_next), ptr<T>(tanh_c), ptr<T>(h),
+                             s.N, s.H);
+  });
+  return py::make_tuple(h.object, c_next.object, acts.object, tanh_c.object);
+}
+
+template <Device D>
+py::tuple lstm_cell_backward(const py::handle& dh_obj, const py::handle& dc_next_obj, const py::handle& acts_obj,
+                             const py::handle& c_obj, const py::handle& tanh_c_obj) {
+  const char* op = "lstm_cell_backward";
+  const ArrayView acts = float_arg<D>(acts_obj, op, "acts");
+  const LstmShape s = lstm_shape(acts, op, "acts");
+  const ArrayView dh = lstm_state<D>(dh_obj, acts, "acts", s, op, "dh");
+  const ArrayView dc_next = lstm_state<D>(dc_next_obj, acts, "acts", s, op, "dc_next");
+  const ArrayView c = lstm_state<D>(c_obj, acts, "acts", s, op, "c");
+  const ArrayView tanh_c = lstm_state<D>(tanh_c_obj, acts, "acts", s, op, "tanh_c");
+  const ArrayView dgates = empty_array<D>(acts.shape, acts.dtype), dc = empty_array<D>(c.shape, c.dtype);
+  dispatch(float_dtype(acts), [&](auto zero) {
+    using T = decltype(zero);
+    py::gil_scoped_release release;
+    if constexpr (D == Device::cuda)
+      cuda::lstm_cell_backward(cptr<T>(dh), cptr<T>(dc_next), cptr<T>(acts), cptr<T>(c), cptr<T>(tanh_c),
+                               ptr<T>(dgates), ptr<T>(dc), s.N, s.H);
+    else
+      cpu::lstm_cell_backward(cptr<T>(dh), cptr<T>(dc_next), cptr<T>(acts), cptr<T>(c), cptr<T>(tanh_c),
+                              ptr<T>(dgates), ptr<T>(dc), s.N, s.H);
+  });
+  return py::make_tuple(dgates.object, dc.object);
+}
+
+template <Device D>
+void def_lstm_cell(py::module_& m) {
+  m.def("lstm_cell", &lstm_cell<D>, py::arg("gates"), py::arg("c"),
+        "One LSTM step after its matmuls, PyTorch's gate order (i, f, g, o): gates (N, 4H) the\n"
+        "pre-activations, c (N, H) -> (h, c_next, acts, tanh_c): acts (N, 4H) the gates after\n"
+        "sigmoid / sigmoid / tanh / sigmoid, c_next = f c + i g, tanh_c = tanh(c_next), h = o tanh_c.");
+  m.def("lstm_cell_backward", &lstm_cell_backward<D>, py::arg("dh"), py::arg("dc_next"), py::arg("acts"),
+        py::arg("c"), py::arg("tanh_c"),
+        "Gradients (dgates (N, 4H), dc (N, H)) of lstm_cell's pre-activations and c from those of h and\n"
+        "c_next, given the forward's acts, c and tanh_c.");
+}
+
 // An (N, C, ...) array seen as (N, C, inner), inner = product of the trailing sizes.
 struct ChannelView {
   int64_t N, C, inner;
@@ -572,6 +654,7 @@ void def_array_ops(py::module_& c) {
 
 void bind_elementwise(py::module_& m) {
   def_activations<Device::cpu>(m);
+  def_lstm_cell<Device::cpu>(m);
   m.def("bias_add", &bias_add, py::arg("x"), py::arg("bias"),
         "x (N, C, ...) + bias (C,) broadcast on axis 1 (Linear and conv outputs).");
   m.def("bias_grad", &bias_grad, py::arg("dy"), "Sum of dy (N, C, ...) over every axis but 1 -> (C,).");
@@ -580,6 +663,7 @@ void bind_elementwise(py::module_& m) {
 #ifdef MINIGRAD_WITH_CUDA
 void bind_cuda_elementwise(py::module_& cuda) {
   def_activations<Device::cuda>(cuda);
+  def_lstm_cell<Device::cuda>(cuda);
   array_ops::def_array_ops(cuda);
 }
 #endif

@@ -78,24 +78,34 @@ FloatLoop float_loop(FloatActivation activation) {
   return sigmoid ? m::sigmoid_loop : m::tanh_loop;
 }
 
-void run_float_loop(FloatActivation activation, const float* x, float* y, int64_t n) {
-  const FloatLoop loop = float_loop(activation);
-  for_each_slice(n, [=](int64_t begin, int64_t end) { loop(x + begin, y + begin, end - begin); });
+// The activations over one slice, on the calling thread: float through the
+// instruction set's loop, double through libm.
+template <typename T>
+void sigmoid_slice(const T* x, T* y, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    float_loop(FloatActivation::sigmoid)(x, y, n);
+  } else {
+    // With e = exp(-|x|) <= 1 nothing overflows: 1 / (1 + e) for x >= 0, e / (1 + e) otherwise.
+    for (int64_t i = 0; i < n; ++i) {
+      const T v = x[i], e = std::exp(-std::abs(v)), r = T(1) / (T(1) + e);
+      y[i] = v >= T(0) ? r : e * r;
+    }
+  }
+}
+
+template <typename T>
+void tanh_slice(const T* x, T* y, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    float_loop(FloatActivation::tanh)(x, y, n);
+  } else {
+    for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
+  }
 }
 }  // namespace
 
 template <typename T>
 void sigmoid_forward(const T* x, T* y, int64_t n) {
-  if constexpr (std::is_same_v<T, float>) {
-    run_float_loop(FloatActivation::sigmoid, x, y, n);
-  } else {
-    // With e = exp(-|x|) <= 1 nothing overflows: 1 / (1 + e) for x >= 0, e / (1 + e) otherwise.
-    map_unary(x, y, n, [](T v) {
-      const T e = std::exp(-std::abs(v));
-      const T r = T(1) / (T(1) + e);
-      return v >= T(0) ? r : e * r;
-    });
-  }
+  for_each_slice(n, [=](int64_t begin, int64_t end) { sigmoid_slice(x + begin, y + begin, end - begin); });
 }
 
 template <typename T>
@@ -105,16 +115,59 @@ void sigmoid_backward(const T* dy, const T* y, T* dx, int64_t n) {
 
 template <typename T>
 void tanh_forward(const T* x, T* y, int64_t n) {
-  if constexpr (std::is_same_v<T, float>) {
-    run_float_loop(FloatActivation::tanh, x, y, n);
-  } else {
-    map_unary(x, y, n, [](T v) { return std::tanh(v); });
-  }
+  for_each_slice(n, [=](int64_t begin, int64_t end) { tanh_slice(x + begin, y + begin, end - begin); });
 }
 
 template <typename T>
 void tanh_backward(const T* dy, const T* y, T* dx, int64_t n) {
   map_binary(dy, y, dx, n, [](T g, T out) { return g * (T(1) - out * out); });
+}
+
+// Row by row: each activation runs over a whole run of the row (the gates of
+// one kind are H apart), so the vectorised loops above serve it.
+template <typename T>
+void lstm_cell_forward(const T* gates, const T* c, T* acts, T* c_next, T* tanh_c, T* h, int64_t N, int64_t H) {
+  parallel_for(N, threads_for(N * 4 * H, kMinParallelWork), [=](int64_t n) {
+    const T* a = gates + n * 4 * H;
+    T* s = acts + n * 4 * H;
+    sigmoid_slice(a, s, 2 * H);  // i and f
+    tanh_slice(a + 2 * H, s + 2 * H, H);
+    sigmoid_slice(a + 3 * H, s + 3 * H, H);
+    const T* __restrict i = s;
+    const T* __restrict f = s + H;
+    const T* __restrict g = s + 2 * H;
+    const T* __restrict o = s + 3 * H;
+    const T* __restrict c_row = c + n * H;
+    T* __restrict c_next_row = c_next + n * H;
+    T* __restrict tanh_row = tanh_c + n * H;
+    T* __restrict h_row = h + n * H;
+    for (int64_t j = 0; j < H; ++j) c_next_row[j] = f[j] * c_row[j] + i[j] * g[j];
+    tanh_slice(c_next_row, tanh_row, H);
+    for (int64_t j = 0; j < H; ++j) h_row[j] = o[j] * tanh_row[j];
+  });
+}
+
+template <typename T>
+void lstm_cell_backward(const T* dh, const T* dc_next, const T* acts, const T* c, const T* tanh_c, T* dgates,
+                        T* dc, int64_t N, int64_t H) {
+  parallel_for(N, threads_for(N * 4 * H, kMinParallelWork), [=](int64_t n) {
+    const T* __restrict s = acts + n * 4 * H;
+    const T* __restrict dh_row = dh + n * H;
+    const T* __restrict dc_next_row = dc_next + n * H;
+    const T* __restrict c_row = c + n * H;
+    const T* __restrict tanh_row = tanh_c + n * H;
+    T* __restrict d = dgates + n * 4 * H;
+    T* __restrict dc_row = dc + n * H;
+    for (int64_t j = 0; j < H; ++j) {
+      const T i = s[j], f = s[H + j], g = s[2 * H + j], o = s[3 * H + j], t = tanh_row[j];
+      const T dct = dc_next_row[j] + dh_row[j] * o * (T(1) - t * t);  // c_next's whole gradient
+      d[j] = dct * g * i * (T(1) - i);
+      d[H + j] = dct * c_row[j] * f * (T(1) - f);
+      d[2 * H + j] = dct * i * (T(1) - g * g);
+      d[3 * H + j] = dh_row[j] * t * o * (T(1) - o);
+      dc_row[j] = dct * f;
+    }
+  });
 }
 
 template <typename T>
@@ -172,15 +225,17 @@ void bias_grad(const T* dy, T* dbias, int64_t N, int64_t C, int64_t inner) {
   }
 }
 
-#define MINIGRAD_INSTANTIATE(T)                                                 \
-  template void relu_forward<T>(const T*, T*, int64_t);                         \
-  template void relu_backward<T>(const T*, const T*, T*, int64_t);              \
-  template void sigmoid_forward<T>(const T*, T*, int64_t);                      \
-  template void sigmoid_backward<T>(const T*, const T*, T*, int64_t);           \
-  template void tanh_forward<T>(const T*, T*, int64_t);                         \
-  template void tanh_backward<T>(const T*, const T*, T*, int64_t);              \
-  template void bias_add<T>(const T*, const T*, T*, int64_t, int64_t, int64_t); \
-  template void bias_grad<T>(const T*, T*, int64_t, int64_t, int64_t);
+#define MINIGRAD_INSTANTIATE(T)                                                                                     \
+  template void relu_forward<T>(const T*, T*, int64_t);                                                             \
+  template void relu_backward<T>(const T*, const T*, T*, int64_t);                                                  \
+  template void sigmoid_forward<T>(const T*, T*, int64_t);                                                          \
+  template void sigmoid_backward<T>(const T*, const T*, T*, int64_t);                                               \
+  template void tanh_forward<T>(const T*, T*, int64_t);                                                             \
+  template void tanh_backward<T>(const T*, const T*, T*, int64_t);                                                  \
+  template void lstm_cell_forward<T>(const T*, const T*, T*, T*, T*, T*, int64_t, int64_t);                         \
+  template void lstm_cell_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, int64_t, int64_t);  \
+  template void bias_add<T>(const T*, const T*, T*, int64_t, int64_t, int64_t);                                     \
+  template void bias_grad<T>(const T*, T*, int64_t, int64_t, int64_t);                                              
 MINIGRAD_INSTANTIATE(float)
 MINIGRAD_INSTANTIATE(double)
 #undef MINIGRAD_INSTANTIATE

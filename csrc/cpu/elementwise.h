@@ -27,6 +27,18 @@ void tanh_forward(const T* x, T* y, int64_t n);
 template <typename T>
 void tanh_backward(const T* dy, const T* y, T* dx, int64_t n);  // dx = dy * (1 - y^2)
 
+// One LSTM step after its matmuls, in PyTorch's gate order (i, f, g, o):
+// gates (N, 4H) the pre-activations x W_ih^T + b_ih + h W_hh^T + b_hh, c (N, H)
+// -> acts (N, 4H: sigmoid, sigmoid, tanh, sigmoid of the gates), c_next =
+// f c + i g, tanh_c = tanh(c_next) and h = o tanh_c (each (N, H)).
+template <typename T>
+void lstm_cell_forward(const T* gates, const T* c, T* acts, T* c_next, T* tanh_c, T* h, int64_t N, int64_t H);
+// From the gradients of h and c_next and the forward's acts, c and tanh_c:
+// dgates (N, 4H) (the gradient of the pre-activations) and dc (N, H).
+template <typename T>
+void lstm_cell_backward(const T* dh, const T* dc_next, const T* acts, const T* c, const T* tanh_c, T* dgates,
+                        T* dc, int64_t N, int64_t H);
+
 // x, y viewed as (N, C, inner): y[n, c, s] = x[n, c, s] + bias[c].
 template <typename T>
 void bias_add(const T* x, const T* bias, T* y, int64_t N, int64_t C, int64_t inner);

@@ -37,6 +37,8 @@ KERNEL_OPS: dict[str, int | None] = {
     **dict.fromkeys(("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "expm1", "log2", "log10", "erf")),
     # activations: fused kernels, backward from the forward output y
     **dict.fromkeys(("relu", "relu_backward", "sigmoid", "sigmoid_backward", "tanh", "tanh_backward")),
+    "lstm_cell": None,  # one LSTM step after its matmuls -> (h, c_next, acts, tanh_c)
+    "lstm_cell_backward": None,  # -> (dgates, dc)
     "bias_add": None,  # x (N, C, ...) + bias (C,) along axis 1
     "bias_grad": None,  # sum of dy over every axis but 1 -> (C,)
     # reductions (the CPU backend calls numpy)

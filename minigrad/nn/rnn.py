@@ -32,23 +32,19 @@ def _part(be: Any, a: Any, first: int, count: int, n: int) -> Any:
 def _recurrent_step(mode: str, be: Any, x_proj: Any, h_proj: Any, h: Any, c: Any) -> tuple:
     """One step after its matmuls, on backend arrays: x_proj = x W_ih^T + b_ih and h_proj = h
     W_hh^T + b_hh (N, gates * H, PyTorch's gate order), h and (LSTM) c (N, H) -> (h', c' (LSTM;
-    else None), what _recurrent_step_backward needs)."""
+    else None), what _recurrent_step_backward needs). LSTM and RNN read only their sum: x_proj
+    None means h_proj holds it already."""
     n = h_proj.shape[-1] // _GATES[mode]
-    if mode == "LSTM":
-        gates = be.add(x_proj, h_proj)
-        gated = be.sigmoid(gates)  # all four at once (g's unused): the kernel wants whole arrays
-        i, f, g, o = (_part(be, gated, 0, 1, n), _part(be, gated, 1, 1, n), be.tanh(_part(be, gates, 2, 1, n)),
-                      _part(be, gated, 3, 1, n))
-        c_next = be.add(be.mul(f, c), be.mul(i, g))
-        tanh_c = be.tanh(c_next)
-        return be.mul(o, tanh_c), c_next, (i, f, g, o, c, tanh_c)
+    if mode == "LSTM":  # one kernel: the activations, c' and h'
+        h_next, c_next, acts, tanh_c = be.lstm_cell(h_proj if x_proj is None else be.add(x_proj, h_proj), c)
+        return h_next, c_next, (acts, c, tanh_c)
     if mode == "GRU":
         rz = be.sigmoid(be.add(_part(be, x_proj, 0, 2, n), _part(be, h_proj, 0, 2, n)))
         h_n = _part(be, h_proj, 2, 1, n)
         new = be.tanh(be.add(_part(be, x_proj, 2, 1, n), be.mul(_part(be, rz, 0, 1, n), h_n)))
         z = _part(be, rz, 1, 1, n)
         return be.add(new, be.mul(z, be.sub(h, new))), None, (rz, new, h_n, h)  # (1 - z) n + z h
-    pre = be.add(x_proj, h_proj)
+    pre = h_proj if x_proj is None else be.add(x_proj, h_proj)
     h_next = be.tanh(pre) if mode == "RNN_TANH" else be.relu(pre)
     return h_next, None, (h_next,)
 
@@ -57,11 +53,8 @@ def _recurrent_step_backward(mode: str, be: Any, dh: Any, dc: Any, saved: tuple)
     """From the gradients of h' and (LSTM) c': those of x_proj, of h_proj, of h other than
     through h_proj (GRU's z h; else None), and of c (LSTM; else None)."""
     if mode == "LSTM":
-        i, f, g, o, c, tanh_c = saved
-        dc = be.add(dc, be.tanh_backward(be.mul(dh, o), tanh_c))
-        dgates = be.concatenate([be.sigmoid_backward(be.mul(dc, g), i), be.sigmoid_backward(be.mul(dc, c), f),
-                                 be.tanh_backward(be.mul(dc, i), g), be.sigmoid_backward(be.mul(dh, tanh_c), o)], 1)
-        return dgates, dgates, None, be.mul(dc, f)
+        dgates, dc = be.lstm_cell_backward(dh, dc, *saved)
+        return dgates, dgates, None, dc
     if mode == "GRU":
         rz, new, h_n, h = saved
         n = h.shape[-1]
@@ -91,7 +84,7 @@ class _LSTMCellOp(Function):
         return self.be.concatenate([h, c_next], 1)
 
     def backward(self, grad):
-        be, n = self.be, self.saved[4].shape[-1]
+        be, n = self.be, self.saved[1].shape[-1]
         dh, dc_next = _part(be, grad, 0, 1, n), _part(be, grad, 1, 1, n)
         dgates, _, _, dc = _recurrent_step_backward("LSTM", be, dh, dc_next, self.saved)
         return dgates, dgates, dc
@@ -109,13 +102,22 @@ class _RecurrentSequenceOp(Function):
         be, length = self.be, x_proj.shape[0]
         self.mode = mode
         w_t = be.contiguous(be.permute(w_hh, (1, 0)))  # once, not a transposed pack per step
+        # LSTM and RNN steps read only x_proj + h_proj: b_hh joins x_proj once (a new array, not
+        # the op's input), and each step's matmul accumulates into its slice of it in place.
+        summed = mode != "GRU"
+        if summed:
+            x_proj = be.add(x_proj, b_hh) if b_hh is not None else be.copy(x_proj)
         h, c, outputs, steps = h0, c0, [None] * length, []
         for t in range(length - 1, -1, -1) if reverse else range(length):
-            h_proj = be.matmul(h, w_t)
-            if b_hh is not None:
-                h_proj = be.add(h_proj, b_hh)
+            x_t = be.getitem(x_proj, t)
+            if summed:  # the result is x_t, or a copy where getitem copies (then x_t is not read again)
+                x_t, h_proj = None, be.gemm(be.contiguous(h), w_t, beta=1.0, out=x_t)
+            else:
+                h_proj = be.matmul(h, w_t)
+                if b_hh is not None:
+                    h_proj = be.add(h_proj, b_hh)
             h_prev = h
-            h, c, saved = _recurrent_step(mode, be, be.getitem(x_proj, t), h_proj, h, c)
+            h, c, saved = _recurrent_step(mode, be, x_t, h_proj, h, c)
             steps.append((t, h_prev, saved))
             outputs[t] = h
         self.saved = (steps, w_hh, b_hh is not None)
