@@ -197,6 +197,18 @@ def bias_grad_case(rng: np.random.Generator) -> Case:
     return _C.bias_grad, {"dy": _nchw(rng, _dtype(rng))}
 
 
+def lstm_cell_case(rng: np.random.Generator) -> Case:
+    dtype, n, h = _dtype(rng), _size(rng), _size(rng)
+    return _C.lstm_cell, {"gates": _floats(rng, (n, 4 * h), dtype), "c": _floats(rng, (n, h), dtype)}
+
+
+def lstm_cell_backward_case(rng: np.random.Generator) -> Case:
+    dtype, n, h = _dtype(rng), _size(rng), _size(rng)
+    _, _, acts, tanh_c = _C.lstm_cell(_floats(rng, (n, 4 * h), dtype), c := _floats(rng, (n, h), dtype))
+    return _C.lstm_cell_backward, {"dh": _floats(rng, (n, h), dtype), "dc_next": _floats(rng, (n, h), dtype),
+                                   "acts": acts, "c": c, "tanh_c": tanh_c}
+
+
 def batch_norm_forward_case(rng: np.random.Generator) -> Case:
     x = _nchw(rng, _dtype(rng))
     c = (x.shape[1],)
@@ -282,6 +294,8 @@ BINDINGS: dict[str, Callable[[np.random.Generator], Case]] = {
     "relu_backward": _from_output(_C.relu_backward),
     "sigmoid_backward": _from_output(_C.sigmoid_backward),
     "tanh_backward": _from_output(_C.tanh_backward),
+    "lstm_cell": lstm_cell_case,
+    "lstm_cell_backward": lstm_cell_backward_case,
     "bias_add": bias_add_case,
     "bias_grad": bias_grad_case,
     "batch_norm_forward": batch_norm_forward_case,
@@ -401,7 +415,7 @@ def _hostile(rng: np.random.Generator, name: str, value: Any, kw: dict[str, Any]
     if isinstance(value, np.ndarray):
         return _hostile_array(rng, value, [v for v in kw.values() if isinstance(v, np.ndarray)])
     if name == "input_shape":
-        if rng.random() < 0.5:
+        if rng.random() < 0.5 and isinstance(value, tuple):  # a second mutation may find it hostile already
             return tuple(int(s) + int(rng.integers(-2, 3)) for s in value)
         return HOSTILE_SHAPES[int(rng.integers(len(HOSTILE_SHAPES)))]
     if isinstance(value, bool):
