@@ -286,6 +286,33 @@ def test_cross_entropy_shapes_property(n, c, reduction, label_smoothing, seed):
 # ---------------------------------------------------------------- bad input
 
 
+def test_float32_exp_paths_accuracy_masks_and_nan():
+    """The float kernels take exp with a vectorised polynomial (no nan kept: rows holding a nan go
+    through libm): rows of every length within a few ulp of float64, -inf masks give exact zeros,
+    and a nan, an all -inf row or a +inf logit give nan rows, as libm (and PyTorch)."""
+    rng = np.random.default_rng(5)
+    for cols in (1, 7, 8, 9, 33, 64, 1000):
+        x = (rng.standard_normal((6, cols)) * 5).astype(np.float32)  # x - max rounds by |x - max| 2^-24
+        x[1, 1::3] = -np.inf  # attention masks (never the whole row)
+        x64 = x.astype(np.float64)
+        want = ref_softmax(x64)
+        np.testing.assert_allclose(_C.softmax(x), want, rtol=5e-6, atol=1e-37)
+        assert np.all(_C.softmax(x)[1, 1::3] == 0)
+        np.testing.assert_allclose(_C.log_softmax(x)[np.isfinite(x)], ref_log_softmax(x64)[np.isfinite(x)],
+                                   rtol=2e-6, atol=2e-6)
+        dy = rng.standard_normal(x.shape).astype(np.float32)
+        y = _C.log_softmax(x)
+        want_dx = dy - np.exp(y.astype(np.float64)) * dy.sum(1, keepdims=True)
+        np.testing.assert_allclose(_C.log_softmax_backward(y, dy), want_dx, rtol=1e-5, atol=1e-5)
+    special = np.array([[1, np.nan, 2], [-np.inf] * 3, [np.inf, 1, 2], [-np.inf, 0, 1]], np.float32)
+    for fn in (_C.softmax, _C.log_softmax):
+        got = fn(special)
+        assert np.isnan(got[:3]).all() and not np.isnan(got[3]).any(), fn.__name__
+    lp = _C.log_softmax(special)
+    dx = _C.log_softmax_backward(lp, np.ones_like(lp))
+    assert np.isnan(dx[:3]).all() and np.isfinite(dx[3]).all()
+
+
 def test_softmax_bad_input():
     x = np.zeros((2, 3))
     with pytest.raises(TypeError, match="softmax"):

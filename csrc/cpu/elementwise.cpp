@@ -33,21 +33,6 @@ void map_binary(const T* dy, const T* y, T* dx, int64_t n, Fn f) {
   });
 }
 
-// The sum of v[0..n) in double, in a fixed order: kLanes interleaved partial
-// sums (one running sum would be a chain of dependent adds, 4 cycles each).
-template <typename T>
-double sum_as_double(const T* v, int64_t n) {
-  constexpr int64_t kLanes = 8;
-  double lanes[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int64_t k = 0; k < kLanes; ++k) lanes[k] += static_cast<double>(v[i + k]);
-  double sum = 0;
-  for (; i < n; ++i) sum += static_cast<double>(v[i]);
-  for (int64_t k = 0; k < kLanes; ++k) sum += lanes[k];
-  return sum;
-}
-
 }  // namespace
 
 template <typename T>
@@ -102,6 +87,16 @@ void tanh_slice(const T* x, T* y, int64_t n) {
   }
 }
 }  // namespace
+
+void exp_nonpositive_inplace(float* v, int64_t n) {
+  namespace m = activation_math;
+#ifdef MINIGRAD_X86
+  const CpuFeatures& features = cpu_features();
+  if (features.avx512f) return m::exp_nonpositive_avx512(v, n);
+  if (features.avx2_fma) return m::exp_nonpositive_avx2(v, n);
+#endif
+  m::exp_nonpositive_loop(v, n);
+}
 
 template <typename T>
 void sigmoid_forward(const T* x, T* y, int64_t n) {

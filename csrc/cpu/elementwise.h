@@ -14,6 +14,21 @@ inline T relu_value(T v) {
   return v < T(0) ? T(0) : v;
 }
 
+// The sum of v[0..n) in double, in a fixed order: kLanes interleaved partial
+// sums (one running sum would be a chain of dependent adds, 4 cycles each).
+template <typename T>
+inline double sum_as_double(const T* v, int64_t n) {
+  constexpr int64_t kLanes = 8;
+  double lanes[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int64_t k = 0; k < kLanes; ++k) lanes[k] += static_cast<double>(v[i + k]);
+  double sum = 0;
+  for (; i < n; ++i) sum += static_cast<double>(v[i]);
+  for (int64_t k = 0; k < kLanes; ++k) sum += lanes[k];
+  return sum;
+}
+
 template <typename T>
 void relu_forward(const T* x, T* y, int64_t n);
 template <typename T>
@@ -26,6 +41,11 @@ template <typename T>
 void tanh_forward(const T* x, T* y, int64_t n);
 template <typename T>
 void tanh_backward(const T* dy, const T* y, T* dx, int64_t n);  // dx = dy * (1 - y^2)
+
+// v[i] = e^v[i] for v[i] <= 0, in place, vectorised for the CPU's instruction
+// set (Cephes' expf, within 2 ulp; 0 below about -87.7, and 0 for nan: the
+// caller checks for nan). Softmax's exp(x - max).
+void exp_nonpositive_inplace(float* v, int64_t n);
 
 // One LSTM step after its matmuls, in PyTorch's gate order (i, f, g, o):
 // gates (N, 4H) the pre-activations x W_ih^T + b_ih + h W_hh^T + b_hh, c (N, H)

@@ -1,8 +1,9 @@
-// The float sigmoid and tanh loops (cpu/activation_math.h) compiled with
+// The float sigmoid, tanh and exp loops (cpu/activation_math.h) compiled with
 // -mavx2 -mfma -fno-trapping-math; called only when cpu_features() reports AVX2 and FMA.
 #include "cpu/activation_math.h"
 
 namespace minigrad::cpu::activation_math {
 void sigmoid_avx2(const float* x, float* y, int64_t n) { sigmoid_loop(x, y, n); }
 void tanh_avx2(const float* x, float* y, int64_t n) { tanh_loop(x, y, n); }
+void exp_nonpositive_avx2(float* v, int64_t n) { exp_nonpositive_loop(v, n); }
 }  // namespace minigrad::cpu::activation_math

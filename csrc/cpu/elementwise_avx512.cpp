@@ -1,8 +1,9 @@
-// The float sigmoid and tanh loops (cpu/activation_math.h) compiled with
+// The float sigmoid, tanh and exp loops (cpu/activation_math.h) compiled with
 // -mavx512f -mavx512dq -mavx512vl -mavx512bw -mfma -fno-trapping-math; called only when cpu_features() reports AVX-512.
 #include "cpu/activation_math.h"
 
 namespace minigrad::cpu::activation_math {
 void sigmoid_avx512(const float* x, float* y, int64_t n) { sigmoid_loop(x, y, n); }
 void tanh_avx512(const float* x, float* y, int64_t n) { tanh_loop(x, y, n); }
+void exp_nonpositive_avx512(float* v, int64_t n) { exp_nonpositive_loop(v, n); }
 }  // namespace minigrad::cpu::activation_math

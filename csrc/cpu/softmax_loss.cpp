@@ -1,53 +1,81 @@
 #include "cpu/softmax_loss.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
+#include "cpu/elementwise.h"
 #include "cpu/parallel.h"
 
 namespace minigrad::cpu {
 namespace {
 
+// The largest non-nan element (-inf when there is none), over kLanes partial
+// maxima: one running maximum is a chain of dependent compares.
 template <typename T>
 T row_max(const T* x, int64_t n) {
+  constexpr int64_t kLanes = 8;
+  T lanes[kLanes];
+  std::fill(lanes, lanes + kLanes, -std::numeric_limits<T>::infinity());
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int64_t k = 0; k < kLanes; ++k) lanes[k] = x[j + k] > lanes[k] ? x[j + k] : lanes[k];
   T m = -std::numeric_limits<T>::infinity();
-  for (int64_t j = 0; j < n; ++j) m = x[j] > m ? x[j] : m;
+  for (; j < n; ++j) m = x[j] > m ? x[j] : m;
+  for (int64_t k = 0; k < kLanes; ++k) m = lanes[k] > m ? lanes[k] : m;
   return m;
+}
+
+[[maybe_unused]] bool parallel_rows(int64_t rows, int64_t cols) { return rows > 1 && rows * cols >= kMinParallelWork; }
+
+// out[j] = e^v[j] for v[j] <= 0 (shifted logits, log-probabilities). float:
+// the vectorised exp (libm's expf is a call per element: attention's softmax
+// over rows of 64 scores took 4 ns per element), or libm's where the row holds
+// a nan, whose exp the vectorised one does not keep. out may be v.
+void exp_nonpositive_row(const float* v, float* out, int64_t n) {
+  bool has_nan = false;
+  for (int64_t j = 0; j < n; ++j) {
+    out[j] = v[j];
+    has_nan |= v[j] != v[j];
+  }
+  if (has_nan) {
+    for (int64_t j = 0; j < n; ++j) out[j] = std::exp(out[j]);
+    return;
+  }
+  exp_nonpositive_inplace(out, n);
+}
+
+void exp_nonpositive_row(const double* v, double* out, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) out[j] = std::exp(v[j]);
+}
+
+// e^(x - max) of one row into y; their sum.
+template <typename T>
+double exp_shifted_row(const T* x, T m, T* y, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) y[j] = x[j] - m;
+  exp_nonpositive_row(y, y, n);
+  return sum_as_double(y, n);
 }
 
 // y = log_softmax(x) for one row; returns sum_j y[j] (used by label smoothing).
 template <typename T>
 double log_softmax_row(const T* x, T* y, int64_t n) {
   const T m = row_max(x, n);
-  double sum_exp = 0;
-  for (int64_t j = 0; j < n; ++j) sum_exp += std::exp(x[j] - m);
+  const double sum_exp = exp_shifted_row(x, m, y, n);  // y holds the exps until overwritten below
   // (x - m) - lse, not x - (m + lse): m + lse would round away lse next to a large m.
   const T lse = static_cast<T>(std::log(sum_exp));
-  double sum_y = 0;
-  for (int64_t j = 0; j < n; ++j) {
-    y[j] = (x[j] - m) - lse;
-    sum_y += y[j];
-  }
-  return sum_y;
+  for (int64_t j = 0; j < n; ++j) y[j] = (x[j] - m) - lse;
+  return sum_as_double(y, n);
 }
-
-[[maybe_unused]] bool parallel_rows(int64_t rows, int64_t cols) { return rows > 1 && rows * cols >= kMinParallelWork; }
-
 }  // namespace
 
 template <typename T>
 void softmax_forward(const T* x, T* y, int64_t rows, int64_t cols) {
 #pragma omp parallel for num_threads(num_threads()) if (parallel_rows(rows, cols))
   for (int64_t i = 0; i < rows; ++i) {
-    const T* xi = x + i * cols;
     T* yi = y + i * cols;
-    const T m = row_max(xi, cols);
-    double sum = 0;
-    for (int64_t j = 0; j < cols; ++j) {
-      yi[j] = std::exp(xi[j] - m);
-      sum += yi[j];
-    }
+    const double sum = exp_shifted_row(x + i * cols, row_max(x + i * cols, cols), yi, cols);
     const T inv = static_cast<T>(1.0 / sum);
     for (int64_t j = 0; j < cols; ++j) yi[j] *= inv;
   }
@@ -76,10 +104,9 @@ void log_softmax_backward(const T* y, const T* dy, T* dx, int64_t rows, int64_t 
 #pragma omp parallel for num_threads(num_threads()) if (parallel_rows(rows, cols))
   for (int64_t i = 0; i < rows; ++i) {
     const int64_t o = i * cols;
-    double sum = 0;
-    for (int64_t j = 0; j < cols; ++j) sum += dy[o + j];
-    const T s = static_cast<T>(sum);
-    for (int64_t j = 0; j < cols; ++j) dx[o + j] = dy[o + j] - std::exp(y[o + j]) * s;
+    const T s = static_cast<T>(sum_as_double(dy + o, cols));
+    exp_nonpositive_row(y + o, dx + o, cols);
+    for (int64_t j = 0; j < cols; ++j) dx[o + j] = dy[o + j] - dx[o + j] * s;
   }
 }
 
@@ -131,8 +158,10 @@ void cross_entropy_backward(const T* log_probs, const int64_t* target, const T* 
     }
     const T scale = options.reduction == Reduction::none ? grad_loss[i]
                                                          : static_cast<T>(grad_loss[0] * mean_scale);
-    for (int64_t j = 0; j < C; ++j) dl[j] = (std::exp(lp[j]) - off_target) * scale;
-    dl[t] = (std::exp(lp[t]) - on_target) * scale;
+    exp_nonpositive_row(lp, dl, C);
+    const T p_target = dl[t];
+    for (int64_t j = 0; j < C; ++j) dl[j] = (dl[j] - off_target) * scale;
+    dl[t] = (p_target - on_target) * scale;
   }
 }
 
