@@ -9,14 +9,12 @@
 
 #include <cstdint>
 
+#include "../csrc/ops/gemm.h"
+
 namespace minigrad::cuda {
 
-// `count` independent products in one launch: product i uses A + i * stride_a,
-// B + i * stride_b, C + i * stride_c (a stride of 0 shares the matrix).
-struct GemmBatch {
-  int64_t count = 1;
-  int64_t stride_a = 0, stride_b = 0, stride_c = 0;
-};
+// `count` independent products in one launch (csrc/ops/gemm.h).
+using ops::GemmBatch;
 
 template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,

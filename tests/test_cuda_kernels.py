@@ -94,6 +94,17 @@ def test_gemm_empty_dimensions():
     assert _C.cuda.gemm(dev(np.zeros((0, 5), np.float32)), dev(np.zeros((5, 2), np.float32))).shape == (0, 2)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "shapes", [((3, 5, 4), (3, 4, 6)), ((5, 4), (3, 4, 6)), ((3, 5, 4), (4, 6)), ((0, 2, 3), (0, 3, 2))]
+)
+def test_gemm_batches_match_cpu(dtype, shapes):
+    a, b = rand(shapes[0], dtype, 1), rand(shapes[1], dtype, 2)
+    assert_close(_C.cuda.gemm(dev(a), dev(b)).to_numpy(), _C.gemm(a, b), dtype, a.shape[-1])
+    with pytest.raises(ValueError, match="gemm: batch sizes differ"):
+        _C.cuda.gemm(dev(rand((2, 5, 4), dtype, 1)), dev(rand((3, 4, 6), dtype, 2)))
+
+
 def test_gemm_bad_input():
     a32, b32 = dev(np.ones((3, 4), np.float32)), dev(np.ones((4, 5), np.float32))
     with pytest.raises(ValueError, match="gemm.*inner dimensions"):

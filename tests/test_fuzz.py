@@ -68,11 +68,14 @@ def gemm_case(rng: np.random.Generator) -> Case:
     dt = _dtype(rng)
     m, n, k = _size(rng, 9), _size(rng, 9), _size(rng, 9)
     ta, tb = bool(rng.random() < 0.5), bool(rng.random() < 0.5)
-    a = _floats(rng, (k, m) if ta else (m, k), dt)
-    b = _floats(rng, (n, k) if tb else (k, n), dt)
+    # Sometimes a batch of matrices: both operands, or one of them (the other shared).
+    count = _size(rng, 4) if rng.random() < 0.3 else 0
+    batch_a, batch_b = ((count,) if count and rng.random() < 0.7 else () for _ in range(2))
+    a = _floats(rng, (*batch_a, *((k, m) if ta else (m, k))), dt)
+    b = _floats(rng, (*batch_b, *((n, k) if tb else (k, n))), dt)
     kw: dict[str, Any] = {"a": a, "b": b, "trans_a": ta, "trans_b": tb, "alpha": float(rng.standard_normal())}
     if rng.random() < 0.5:
-        kw.update(beta=float(rng.standard_normal()), out=_floats(rng, (m, n), dt))
+        kw.update(beta=float(rng.standard_normal()), out=_floats(rng, (*(batch_a or batch_b), m, n), dt))
     return _C.gemm, kw
 
 

@@ -211,6 +211,54 @@ def test_lower_simd_levels(level):
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
 
 
+# ---- batches of matrices (3-D operands) ----
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batched", ["both", "a", "b"])
+@pytest.mark.parametrize("ta", [False, True])
+@pytest.mark.parametrize("tb", [False, True])
+@pytest.mark.parametrize("count", [1, 3, 16])
+def test_batches_match_numpy(dtype, batched, ta, tb, count):
+    """3-D operands multiply pairwise; a 2-D one is shared by every product. 16 products of
+    this size go to the threads whole, 1 and 3 one after another."""
+    rng = np.random.default_rng(count)
+    m, k, n = 5, 7, 9
+    a = rng.standard_normal((count, k, m) if ta else (count, m, k)).astype(dtype)
+    b = rng.standard_normal((count, n, k) if tb else (count, k, n)).astype(dtype)
+    if batched == "a":
+        b = b[0]
+    elif batched == "b":
+        a = a[0]
+    op_a = np.swapaxes(a, -1, -2) if ta else a
+    op_b = np.swapaxes(b, -1, -2) if tb else b
+    want = np.matmul(op_a.astype(np.float64), op_b.astype(np.float64))
+    got = _C.gemm(a, b, trans_a=ta, trans_b=tb)
+    assert got.shape == (count, m, n) and got.dtype == dtype
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    out = rng.standard_normal((count, m, n)).astype(dtype)
+    c0 = out.copy()
+    _C.gemm(a, b, trans_a=ta, trans_b=tb, alpha=0.5, beta=2.0, out=out)
+    np.testing.assert_allclose(out, 0.5 * want + 2.0 * c0, rtol=tol, atol=tol)
+
+
+def test_batches_of_every_size_and_thread_counts_agree():
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((33, 4, 6)).astype(np.float32), rng.standard_normal((33, 6, 3)).astype(np.float32)
+    threads = _C.get_num_threads()
+    try:
+        results = []
+        for t in (1, 2):
+            _C.set_num_threads(t)
+            results.append(_C.gemm(a, b))
+    finally:
+        _C.set_num_threads(threads)
+    np.testing.assert_array_equal(results[0], results[1])
+    assert _C.gemm(np.ones((0, 2, 3)), np.ones((0, 3, 4))).shape == (0, 2, 4)
+    assert _C.gemm(np.ones((2, 2, 0)), np.ones((2, 0, 4))).tolist() == np.zeros((2, 2, 4)).tolist()
+
+
 # ---- bad input: TypeError / ValueError naming the op, never a crash ----
 
 F = np.ones((3, 4), np.float32)
@@ -238,6 +286,9 @@ G = np.ones((4, 5), np.float32)
         (F, G, {"out": np.ones((5, 3), np.float32)}, ValueError),
         (F, G, {"out": np.ones((3, 5, 1), np.float32)}, ValueError),
         (F, G, {"out": np.ones((5, 3), np.float32).T}, ValueError),
+        (np.ones((2, 3, 4), np.float32), np.ones((3, 4, 5), np.float32), {}, ValueError),  # batch sizes
+        (np.ones((1, 2, 3, 4), np.float32), G, {}, ValueError),  # 4-D
+        (np.ones((2, 3, 4), np.float32), G, {"out": np.ones((3, 5), np.float32)}, ValueError),
     ],
 )
 def test_bad_input(a, b, kwargs, error):

@@ -2,6 +2,7 @@
 // (csrc/cpu/gemm.h) and _C.cuda.gemm on DeviceArrays (cuda/gemm.h), checked
 // once over ArrayViews; plus the CPU's FMA peak probe.
 #include <string>
+#include <vector>
 
 #include "../../cuda/gemm.h"
 #include "bindings/array_view.h"
@@ -21,42 +22,58 @@ bool overlaps(const ArrayView& x, const ArrayView& y) {
   return x_bytes > 0 && y_bytes > 0 && x0 < y0 + y_bytes && y0 < x0 + x_bytes;
 }
 
+// A 2-D matrix or a 3-D stack of them (batch, rows, cols).
+void require_matrices(const ArrayView& x, const char* name) {
+  if (x.ndim() != 2 && x.ndim() != 3)
+    value_error(kOp, ": ", name, " must have 2 dimensions (a matrix) or 3 (a batch of matrices), got shape ",
+                shape_str(x.shape));
+}
+
 template <Device D>
 py::object gemm(const py::handle& a_obj, const py::handle& b_obj, bool trans_a, bool trans_b, double alpha,
                 double beta, const py::handle& out_obj) {
   const ArrayView a = float_arg<D>(a_obj, kOp, "a");
   const ArrayView b = float_arg<D>(b_obj, kOp, "b");
   require_same_dtype(b, a, kOp, "b", "a");
-  require_rank(a, 2, kOp, "a");
-  require_rank(b, 2, kOp, "b");
-  const int64_t M = a.shape[trans_a ? 1 : 0], K = a.shape[trans_a ? 0 : 1];
-  const int64_t Kb = b.shape[trans_b ? 1 : 0], N = b.shape[trans_b ? 0 : 1];
+  require_matrices(a, "a");
+  require_matrices(b, "b");
+  // A 3-D operand is a batch of matrices; a 2-D one is shared by every product.
+  const size_t ra = a.ndim() - 2, rb = b.ndim() - 2;  // index of the rows axis
+  const int64_t count = ra ? a.shape[0] : (rb ? b.shape[0] : 1);
+  if (ra && rb && a.shape[0] != b.shape[0])
+    value_error(kOp, ": batch sizes differ: a ", shape_str(a.shape), ", b ", shape_str(b.shape));
+  const int64_t M = a.shape[ra + (trans_a ? 1 : 0)], K = a.shape[ra + (trans_a ? 0 : 1)];
+  const int64_t Kb = b.shape[rb + (trans_b ? 1 : 0)], N = b.shape[rb + (trans_b ? 0 : 1)];
   if (K != Kb)
     value_error(kOp, ": inner dimensions differ: op(a) is ", M, "x", K, " (a ", shape_str(a.shape),
                 trans_a ? ", transposed" : "", ") but op(b) is ", Kb, "x", N, " (b ", shape_str(b.shape),
                 trans_b ? ", transposed" : "", ")");
+  const std::vector<int64_t> out_shape = ra || rb ? std::vector<int64_t>{count, M, N} : std::vector<int64_t>{M, N};
   const ArrayView out = [&] {
     if (out_obj.is_none()) {
       if (beta != 0.0)
         value_error(kOp, ": beta is ", beta, " but out is None; pass out to accumulate into, or beta=0");
-      return empty_array<D>({M, N}, a.dtype);
+      return empty_array<D>(out_shape, a.dtype);
     }
     ArrayView given = array_arg<D>(out_obj, kOp, "out");
     require_same_dtype(given, a, kOp, "out", "a");
-    require_shape(given, {M, N}, kOp, "out");
+    require_shape(given, out_shape, kOp, "out");
     require_contiguous(given, kOp, "out");
     require_writeable(given, kOp, "out");
     if (overlaps(given, a) || overlaps(given, b)) value_error(kOp, ": out must not share memory with a or b");
     return given;
   }();
+  const ops::GemmBatch batch{count, ra ? M * K : 0, rb ? K * N : 0, M * N};
   dispatch(float_dtype(a), [&](auto zero) {
     using T = decltype(zero);
-    const int64_t lda = a.shape[1], ldb = b.shape[1];
+    const int64_t lda = a.shape[ra + 1], ldb = b.shape[rb + 1];
     py::gil_scoped_release release;
     if constexpr (D == Device::cpu)
-      cpu::gemm<T>(trans_a, trans_b, M, N, K, T(alpha), cptr<T>(a), lda, cptr<T>(b), ldb, T(beta), ptr<T>(out), N);
+      cpu::gemm<T>(trans_a, trans_b, M, N, K, T(alpha), cptr<T>(a), lda, cptr<T>(b), ldb, T(beta), ptr<T>(out), N,
+                   batch);
     else
-      cuda::gemm<T>(trans_a, trans_b, M, N, K, T(alpha), cptr<T>(a), lda, cptr<T>(b), ldb, T(beta), ptr<T>(out), N);
+      cuda::gemm<T>(trans_a, trans_b, M, N, K, T(alpha), cptr<T>(a), lda, cptr<T>(b), ldb, T(beta), ptr<T>(out), N,
+                    batch);
   });
   return out.object;
 }
@@ -66,7 +83,9 @@ void def_gemm(py::module_& m) {
   m.def("gemm", &gemm<D>, py::arg("a"), py::arg("b"), py::arg("trans_a") = false, py::arg("trans_b") = false,
         py::arg("alpha") = 1.0, py::arg("beta") = 0.0, py::arg("out") = py::none(),
         "out = alpha * op(a) @ op(b) + beta * out, op(x) = x.T when trans_x, else x.\n\n"
-        "a, b: 2-D C-contiguous float32 or float64 arrays of one dtype. out: (M, N) array of that\n"
+        "a, b: 2-D C-contiguous float32 or float64 arrays of one dtype, or 3-D: a batch of matrices\n"
+        "(B, rows, cols), multiplied pairwise (a 2-D operand is shared by every product), out then\n"
+        "(B, M, N). out: (M, N) array of that\n"
         "dtype, C-contiguous, writeable, not sharing memory with a or b; written in place and\n"
         "returned. It is read only when beta != 0, so NaNs in it do not propagate when beta == 0.\n"
         "out=None returns a new array and needs beta == 0 (ValueError otherwise). K == 0 gives\n"

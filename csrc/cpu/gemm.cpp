@@ -77,6 +77,25 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
 }
 
 template <typename T>
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
+          const T* B, int64_t ldb, T beta, T* C, int64_t ldc, const ops::GemmBatch& batch) {
+  const auto product = [&](int64_t i) {
+    gemm(trans_a, trans_b, M, N, K, alpha, A + i * batch.stride_a, lda, B + i * batch.stride_b, ldb, beta,
+         C + i * batch.stride_c, ldc);
+  };
+  const int threads = gemm_threads();
+  // Products of fewer multiply-adds than a GEMM would thread go to the threads whole.
+  if (threads > 1 && batch.count >= threads && M * N * K < gemm_detail::kMinMaddsPerThread * threads) {
+    RegionErrors errors;  // a workspace allocation may throw
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t i = 0; i < batch.count; ++i) errors.run([&] { product(i); });
+    errors.rethrow();
+    return;
+  }
+  for (int64_t i = 0; i < batch.count; ++i) product(i);
+}
+
+template <typename T>
 void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const ImplicitB<T>& B, T* C, int64_t ldc) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
@@ -155,6 +174,10 @@ template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const fl
                           int64_t, float, float*, int64_t);
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
                            int64_t, double, double*, int64_t);
+template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
+                          int64_t, float, float*, int64_t, const ops::GemmBatch&);
+template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
+                           int64_t, double, double*, int64_t, const ops::GemmBatch&);
 template void gemm<float>(int64_t, int64_t, int64_t, const float*, int64_t, const ImplicitB<float>&, float*, int64_t);
 template void gemm<double>(int64_t, int64_t, int64_t, const double*, int64_t, const ImplicitB<double>&, double*,
                            int64_t);

@@ -8,10 +8,19 @@
 
 #include <cstdint>
 
+#include "ops/gemm.h"
+
 namespace minigrad::cpu {
 template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
           const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
+
+// batch.count such products (csrc/ops/gemm.h): several per thread at once when
+// there are enough of them (attention's per-head products are small), else
+// one after another, each threaded.
+template <typename T>
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
+          const T* B, int64_t ldb, T beta, T* C, int64_t ldc, const ops::GemmBatch& batch);
 
 // op(B) given by a function instead of a stored matrix: fill(context, k0, kc,
 // j0, n, dst, ld) writes op(B)[k0 + k][j0 + j] to dst[k * ld + j] for k < kc,

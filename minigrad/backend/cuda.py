@@ -196,10 +196,21 @@ class CUDABackend(Backend):
 
     # matrix multiply (gemm: the kernel)
     def matmul(self, a, b):
-        if a.ndim == 2 and b.ndim == 2:
-            return _cuda.gemm(a, b)
-        # Batched: the broadcast product (..., m, k, n) summed over k, on the device. Correct for any batch
-        # broadcasting but memory-hungry (batch * m * k * n); a batched GEMM binding would replace it.
+        if a.dtype == b.dtype and a.dtype in (np.float32, np.float64):
+            # Batched: one gemm over (B, rows, cols) stacks; an operand without batch axes (or only 1s) is
+            # shared by every product, one broadcast along some batch axes is copied out first.
+            batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+
+            def operand(x):
+                if math.prod(x.shape[:-2]) == 1:
+                    return _cuda.reshape(x, x.shape[-2:])
+                if x.shape[:-2] != batch:
+                    x = _cuda.broadcast_to(x, (*batch, *x.shape[-2:]))
+                return _cuda.reshape(x, (math.prod(batch), *x.shape[-2:]))
+
+            out = _cuda.gemm(operand(a), operand(b))
+            return _cuda.reshape(out, (*batch, *out.shape[-2:])) if batch else out
+        # Other dtypes: the broadcast product (..., m, k, n) summed over k, on the device.
         a4 = _cuda.reshape(a, (*a.shape, 1))
         b4 = _cuda.reshape(b, (*b.shape[:-2], 1, *b.shape[-2:]))
         return _cuda.sum(_cuda.mul(a4, b4), -2, False)
