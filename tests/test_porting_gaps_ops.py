@@ -77,6 +77,21 @@ def test_dot_mv_addmm_values_and_gradients():
     assert gradcheck(lambda x, y, z: minigrad.addmm(x, y, z, beta=0.5, alpha=-2), (f64(c[:1]), f64(m2), f64(m)))
 
 
+def test_integer_matmul_as_torch():
+    """Integer products (confusion matrices, counts) multiply as PyTorch's; bool ones raise."""
+    ints = RNG.integers(-5, 6, (2, 3, 4))
+    other = RNG.integers(-5, 6, (4, 5))
+    for fn in (lambda t, a, b: a @ b, lambda t, a, b: t.matmul(a[0], b), lambda t, a, b: t.mm(a[1], b),
+               lambda t, a, b: t.bmm(a, a.transpose(1, 2))):
+        got, want = both(fn, ints, other)
+        assert got.dtype == minigrad.int64
+        if want is not None:
+            np.testing.assert_array_equal(as_array(got), as_array(want))
+    np.testing.assert_array_equal(as_array(minigrad.tensor(ints) @ minigrad.tensor(other)), ints @ other)
+    with pytest.raises(TypeError, match="matmul"):
+        minigrad.ones(2, 2, dtype=minigrad.bool) @ minigrad.ones(2, 2, dtype=minigrad.bool)
+
+
 def test_dot_mv_addmm_bad_input():
     with pytest.raises(RuntimeError, match="1-D"):
         minigrad.ones(3).dot(minigrad.ones(2))

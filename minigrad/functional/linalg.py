@@ -60,7 +60,8 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with PyTorch's rules: 1-D operands are promoted to a row/column and the
     added dimension removed; batch dimensions broadcast."""
     a, b = _operands(input, other)
-    _require_float("matmul", a, b)
+    if not (a.dtype == b.dtype and a.dtype.kind in "iu"):  # integer products as PyTorch's (no gradient)
+        _require_float("matmul", a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both arguments need at least 1 dimension, got shapes {a.shape} and {b.shape}")
     if a.shape[-1] != b.shape[0 if b.ndim == 1 else -2]:
