@@ -828,6 +828,10 @@ class Tensor:
         """self += weight * (end - self)."""
         return self._inplace("lerp_", _F.lerp, end, weight)
 
+    def index_put_(self, indices: Any, values: Tensor, accumulate: bool = False) -> Tensor:
+        """self[indices] = values, or += with accumulate (repeated places accumulating), in place."""
+        return self._inplace("index_put_", lambda s, v: _F.index_put(s, indices, v, accumulate), values)
+
     def index_add_(self, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1) -> Tensor:
         """self's slices at index along dim += alpha * source's."""
         return self._inplace("index_add_", lambda s, i, src: _F.index_add(s, dim, i, src, alpha=alpha), index, source)
@@ -1377,6 +1381,10 @@ class Tensor:
 
     def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
         return _F.scatter_add(self, dim, index, src)
+
+    def index_put(self, indices: Any, values: Tensor, accumulate: bool = False) -> Tensor:
+        """A copy of self with values written (or added, accumulate) at self[indices]."""
+        return _F.index_put(self, indices, values, accumulate)
 
     def index_add(self, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1) -> Tensor:
         return _F.index_add(self, dim, index, source, alpha=alpha)

@@ -92,6 +92,37 @@ def test_integer_matmul_as_torch():
         minigrad.ones(2, 2, dtype=minigrad.bool) @ minigrad.ones(2, 2, dtype=minigrad.bool)
 
 
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_index_put_as_torch(accumulate):
+    """index_put / index_put_ (a confusion matrix: accumulate=True with repeated places), values
+    broadcast, gradients of input and values (float64 finite differences)."""
+    rows, cols = np.array([0, 2, 0, 1, 0]), np.array([1, 2, 1, 0, 1])
+    vals = RNG.standard_normal(5)
+    base = RNG.standard_normal((3, 3))
+    got = minigrad.tensor(base).index_put_((minigrad.tensor(rows), minigrad.tensor(cols)), minigrad.tensor(vals),
+                                           accumulate=accumulate)
+    want = base.copy()
+    if accumulate:
+        np.add.at(want, (rows, cols), vals)
+    else:
+        want[rows, cols] = vals
+    if torch is not None:
+        want = torch.tensor(base).index_put_((torch.tensor(rows), torch.tensor(cols)), torch.tensor(vals),
+                                             accumulate=accumulate).numpy()
+    np.testing.assert_allclose(as_array(got), want, rtol=1e-12)
+    confusion = minigrad.zeros(3, 3, dtype=minigrad.int64).index_put_(
+        [minigrad.tensor(rows), minigrad.tensor(cols)], minigrad.tensor(1), accumulate=True)
+    np.testing.assert_array_equal(as_array(confusion), np.histogram2d(rows, cols, bins=3, range=[[0, 3], [0, 3]])[0])
+    unique = (minigrad.tensor([0, 2]), minigrad.tensor([1, 0]))  # repeated places written twice are ambiguous
+    assert gradcheck(lambda x, v: minigrad.index_put(x, unique, v, accumulate=accumulate),
+                     (f64(base), f64(RNG.standard_normal(2))))
+    if accumulate:
+        assert gradcheck(lambda x, v: x.index_put((minigrad.tensor(rows), minigrad.tensor(cols)), v, True),
+                         (f64(base), f64(vals)))
+    with pytest.raises(TypeError, match="index_put"):
+        minigrad.zeros(3).index_put((minigrad.tensor([0]),), [1.0], accumulate=True)
+
+
 def test_dot_mv_addmm_bad_input():
     with pytest.raises(RuntimeError, match="1-D"):
         minigrad.ones(3).dot(minigrad.ones(2))

@@ -347,10 +347,19 @@ class IndexPutOp(Function):
         return ga, gv
 
 
-def index_put(input: Tensor, index: Any, values: Tensor) -> Tensor:
-    """A copy of input with values written at input[index] (broadcast), differentiable in both:
-    what ``input[index] = values`` records."""
-    return IndexPutOp.apply(input, values, index=_index_arrays(index))
+def index_put(input: Tensor, indices: Any, values: Tensor, accumulate: bool = False) -> Tensor:
+    """A copy of input with values written at input[indices] (broadcast), differentiable in both:
+    what ``input[indices] = values`` records, as torch.index_put. accumulate=True adds them
+    instead, repeated places accumulating (a confusion matrix from (label, prediction) pairs)."""
+    if isinstance(indices, list):  # PyTorch's indices: a sequence of index tensors
+        indices = tuple(indices)
+    index = _index_arrays(indices)
+    if not accumulate:
+        return IndexPutOp.apply(input, values, index=index)
+    _require_tensor("index_put", values)
+    with no_grad():
+        shape = input[indices].shape  # values broadcast to the places they go to
+    return IndexAddOp.apply(input, cast(values, input.dtype).expand(shape), index=index)
 
 
 class CopySlicesOp(Function):
