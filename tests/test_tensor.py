@@ -299,8 +299,9 @@ def test_matmul_shape_errors():
         minigrad.zeros(2, 3) @ minigrad.zeros(4, 5)
     with pytest.raises(ValueError, match="matmul"):
         minigrad.zeros(3) @ minigrad.tensor(2.0)
-    with pytest.raises(TypeError, match="matmul"):
-        minigrad.tensor([[1, 2]]) @ minigrad.tensor([[1], [2]])
+    with pytest.raises(TypeError, match="matmul"):  # integer products work, as PyTorch's; bool ones do not
+        minigrad.tensor([[True, False]]) @ minigrad.tensor([[True], [False]])
+    assert (minigrad.tensor([[1, 2]]) @ minigrad.tensor([[1], [2]])).tolist() == [[5]]
 
 
 def test_broadcast_error_names_op_and_shapes():
