@@ -522,3 +522,19 @@ def test_lstm_cell_bad_input():
         _C.cuda.lstm_cell(g, dev(np.zeros((2, 2), np.float64)))
     with pytest.raises(TypeError):
         _C.cuda.lstm_cell(np.zeros((2, 8), np.float32), c)  # a host array
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reverse", [False, True])
+def test_lstm_sequence_matches_cpu(dtype, reverse):
+    L, N, H = 4, 3, 5
+    gates, w_t = rand((L, N, 4 * H), dtype, 1), rand((H, 4 * H), dtype, 2) / 3
+    h0, c0 = rand((N, H), dtype, 3), rand((N, H), dtype, 4)
+    dev_gates = dev(gates)
+    got = _C.cuda.lstm_sequence(dev_gates, dev(w_t), dev(h0), dev(c0), reverse)
+    want = _C.lstm_sequence(gates, w_t, h0, c0, reverse)  # writes gates in place, as on the device
+    for a, b in zip(got, want, strict=True):
+        assert_close(host(a), b, dtype, H)
+    assert_close(host(dev_gates), gates, dtype, H)
+    with pytest.raises(ValueError, match="lstm_sequence"):
+        _C.cuda.lstm_sequence(dev(gates), dev(w_t), dev(h0), dev(rand((N + 1, H), dtype, 4)))

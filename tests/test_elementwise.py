@@ -181,6 +181,52 @@ def test_lstm_cell_bad_input():
     assert h.shape == c_next.shape == (0, 2)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("shape", [(1, 1, 1), (4, 3, 5), (6, 2, 17)])
+def test_lstm_sequence_matches_steps(dtype, reverse, shape):
+    """lstm_sequence is the loop of gemm (accumulating h W_hh^T into the step's gates) and
+    lstm_cell, in time order or reversed; its gates are written in place."""
+    L, N, H = shape
+    rng = np.random.default_rng(L * 10 + H)
+    gates = rng.normal(size=(L, N, 4 * H)).astype(dtype)
+    w_t = (rng.normal(size=(H, 4 * H)) / np.sqrt(H)).astype(dtype)
+    h0, c0 = rng.normal(size=(2, N, H)).astype(dtype)
+    h, c = h0, c0
+    want = {k: np.empty((L, N, 4 * H if k == "acts" else H), dtype) for k in ("h", "c", "acts", "tanh_c")}
+    for t in range(L - 1, -1, -1) if reverse else range(L):
+        h, c, acts, tanh_c = _C.lstm_cell(gates[t] + _C.gemm(h, w_t), c)
+        for k, v in zip(("h", "c", "acts", "tanh_c"), (h, c, acts, tanh_c), strict=True):
+            want[k][t] = v
+    work = gates.copy()
+    got = _C.lstm_sequence(work, w_t, h0, c0, reverse)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for name, g in zip(("h", "c", "acts", "tanh_c"), got, strict=True):
+        np.testing.assert_allclose(g, want[name], rtol=tol, atol=tol, err_msg=name)
+    assert not np.array_equal(work, gates)  # accumulated into in place
+
+
+def test_lstm_sequence_bad_input():
+    g, w = np.zeros((3, 2, 8), np.float32), np.zeros((2, 8), np.float32)
+    s = np.zeros((2, 2), np.float32)
+    with pytest.raises(ValueError, match="gates must be \\(L, N, 4"):
+        _C.lstm_sequence(np.zeros((3, 2, 6), np.float32), w, s, s)
+    with pytest.raises(ValueError, match="w_t"):
+        _C.lstm_sequence(g, np.zeros((8, 2), np.float32), s, s)
+    with pytest.raises(ValueError, match="c0"):
+        _C.lstm_sequence(g, w, s, np.zeros((3, 2), np.float32))
+    with pytest.raises(TypeError, match="dtype"):
+        _C.lstm_sequence(g, w, s.astype(np.float64), s)
+    frozen = g.copy()
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="writeable"):
+        _C.lstm_sequence(frozen, w, s, s)
+    with pytest.raises(ValueError, match="3"):
+        _C.lstm_sequence(g[0], w, s, s)
+    hs, cs, acts, tanh_cs = _C.lstm_sequence(np.zeros((0, 2, 8), np.float32), w, s, s)
+    assert hs.shape == (0, 2, 2) and acts.shape == (0, 2, 8)
+
+
 # ---------------------------------------------------------------- bias
 
 

@@ -212,6 +212,13 @@ def lstm_cell_backward_case(rng: np.random.Generator) -> Case:
                                    "acts": acts, "c": c, "tanh_c": tanh_c}
 
 
+def lstm_sequence_case(rng: np.random.Generator) -> Case:
+    dtype, length, n, h = _dtype(rng), _size(rng, 3), _size(rng), _size(rng)
+    return _C.lstm_sequence, {"gates": _floats(rng, (length, n, 4 * h), dtype), "w_t": _floats(rng, (h, 4 * h), dtype),
+                              "h0": _floats(rng, (n, h), dtype), "c0": _floats(rng, (n, h), dtype),
+                              "reverse": bool(rng.random() < 0.5)}
+
+
 def batch_norm_forward_case(rng: np.random.Generator) -> Case:
     x = _nchw(rng, _dtype(rng))
     c = (x.shape[1],)
@@ -299,6 +306,7 @@ BINDINGS: dict[str, Callable[[np.random.Generator], Case]] = {
     "tanh_backward": _from_output(_C.tanh_backward),
     "lstm_cell": lstm_cell_case,
     "lstm_cell_backward": lstm_cell_backward_case,
+    "lstm_sequence": lstm_sequence_case,
     "bias_add": bias_add_case,
     "bias_grad": bias_grad_case,
     "batch_norm_forward": batch_norm_forward_case,

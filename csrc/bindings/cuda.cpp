@@ -164,6 +164,7 @@ void bind_cuda(py::module_& m) {
   bind_cuda_elementwise(c);
   bind_cuda_batch_norm(c);
   bind_cuda_optim(c);
+  bind_cuda_rnn(c);
 
 #ifdef MINIGRAD_CUDA_EMULATED
   namespace st = minigrad::simt::selftest;

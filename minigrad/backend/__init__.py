@@ -39,6 +39,7 @@ KERNEL_OPS: dict[str, int | None] = {
     **dict.fromkeys(("relu", "relu_backward", "sigmoid", "sigmoid_backward", "tanh", "tanh_backward")),
     "lstm_cell": None,  # one LSTM step after its matmuls -> (h, c_next, acts, tanh_c)
     "lstm_cell_backward": None,  # -> (dgates, dc)
+    "lstm_sequence": 0,  # a layer's steps; its gates are written in place
     "bias_add": None,  # x (N, C, ...) + bias (C,) along axis 1
     "bias_grad": None,  # sum of dy over every axis but 1 -> (C,)
     # reductions (the CPU backend calls numpy)

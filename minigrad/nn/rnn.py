@@ -107,6 +107,14 @@ class _RecurrentSequenceOp(Function):
         summed = mode != "GRU"
         if summed:
             x_proj = be.add(x_proj, b_hh) if b_hh is not None else be.copy(x_proj)
+        shape = (1, *h0.shape)
+        if mode == "LSTM":  # the time loop in one kernel call, no Python between steps
+            h0, c0 = be.contiguous(h0), be.contiguous(c0)
+            states = be.lstm_sequence(x_proj, w_t, h0, c0, reverse)  # (hs, cs, acts, tanh_cs)
+            self.saved = (lambda: _lstm_steps(be, states, h0, c0, reverse), w_hh, b_hh is not None)
+            last = 0 if reverse else length - 1
+            hs, cs = states[0], states[1]
+            return be.concatenate([hs, *(be.reshape(be.getitem(a, last), shape) for a in (hs, cs))], 0)
         h, c, outputs, steps = h0, c0, [None] * length, []
         for t in range(length - 1, -1, -1) if reverse else range(length):
             x_t = be.getitem(x_proj, t)
@@ -120,12 +128,12 @@ class _RecurrentSequenceOp(Function):
             h, c, saved = _recurrent_step(mode, be, x_t, h_proj, h, c)
             steps.append((t, h_prev, saved))
             outputs[t] = h
-        self.saved = (steps, w_hh, b_hh is not None)
-        shape = (1, *h0.shape)
+        self.saved = (lambda: steps, w_hh, b_hh is not None)
         return be.concatenate([be.reshape(a, shape) for a in (*outputs, h, *([c] if mode == "LSTM" else []))], 0)
 
     def backward(self, grad):
-        be, (steps, w_hh, has_bias) = self.be, self.saved
+        be, (saved_steps, w_hh, has_bias) = self.be, self.saved
+        steps = saved_steps()
         length = len(steps)
         dh, dc = be.getitem(grad, length), (be.getitem(grad, length + 1) if self.mode == "LSTM" else None)
         dx_at, dh_proj_at, h_prev_at = [None] * length, [None] * length, [None] * length
@@ -142,6 +150,16 @@ class _RecurrentSequenceOp(Function):
         dh_proj = be.reshape(dx_proj, (length * n, width)) if same else be.concatenate(dh_proj_at, 0)
         dw_hh = be.matmul(be.permute(dh_proj, (1, 0)), be.concatenate(h_prev_at, 0))
         return dx_proj, dw_hh, be.sum(dh_proj, 0, False) if has_bias else None, dh, dc
+
+
+def _lstm_steps(be: Any, states: tuple, h0: Any, c0: Any, reverse: bool) -> list:
+    """lstm_sequence's results as the (t, h_prev, saved) steps the backward pass walks."""
+    hs, cs, acts, tanh_cs = states
+    length, steps, h, c = hs.shape[0], [], h0, c0
+    for t in range(length - 1, -1, -1) if reverse else range(length):
+        steps.append((t, h, (be.getitem(acts, t), c, be.getitem(tanh_cs, t))))
+        h, c = be.getitem(hs, t), be.getitem(cs, t)
+    return steps
 
 
 def _cell_step(mode: str, x_proj: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, b_hh: Tensor | None):
