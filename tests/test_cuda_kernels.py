@@ -536,5 +536,13 @@ def test_lstm_sequence_matches_cpu(dtype, reverse):
     for a, b in zip(got, want, strict=True):
         assert_close(host(a), b, dtype, H)
     assert_close(host(dev_gates), gates, dtype, H)
+    hs, cs, acts, tanh_cs = want
+    dh, dc, grad_hs = rand((N, H), dtype, 5), rand((N, H), dtype, 6), rand((L, N, H), dtype, 7)
+    w_hh = np.ascontiguousarray(w_t.T)
+    got_back = _C.cuda.lstm_sequence_backward(dev(dh), dev(dc), dev(grad_hs), dev(acts), dev(cs), dev(tanh_cs),
+                                              dev(c0), dev(w_hh), reverse)
+    for a, b in zip(got_back, _C.lstm_sequence_backward(dh, dc, grad_hs, acts, cs, tanh_cs, c0, w_hh, reverse),
+                    strict=True):
+        assert_close(host(a), b, dtype, 4 * H)
     with pytest.raises(ValueError, match="lstm_sequence"):
         _C.cuda.lstm_sequence(dev(gates), dev(w_t), dev(h0), dev(rand((N + 1, H), dtype, 4)))

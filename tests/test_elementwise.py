@@ -206,6 +206,31 @@ def test_lstm_sequence_matches_steps(dtype, reverse, shape):
     assert not np.array_equal(work, gates)  # accumulated into in place
 
 
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("shape", [(1, 2, 3), (5, 3, 4)])
+def test_lstm_sequence_backward_finite_differences(reverse, shape):
+    """float64: lstm_sequence_backward gives the gradients of sum(w_hs hs) + sum(w_h h_n) +
+    sum(w_c c_n) for the gates (with both biases), h0 and c0."""
+    L, N, H = shape
+    rng = np.random.default_rng(L + H)
+    gates, w_t = rng.normal(size=(L, N, 4 * H)), rng.normal(size=(H, 4 * H)) / np.sqrt(H)
+    h0, c0, w_h, w_c = rng.normal(size=(4, N, H))
+    w_hs = rng.normal(size=(L, N, H))
+    last = 0 if reverse else L - 1
+
+    def loss():
+        hs, cs, _, _ = _C.lstm_sequence(gates.copy(), w_t, h0, c0, reverse)
+        return float((w_hs * hs).sum() + (w_h * hs[last]).sum() + (w_c * cs[last]).sum())
+
+    hs, cs, acts, tanh_cs = _C.lstm_sequence(gates.copy(), w_t, h0, c0, reverse)
+    grad_hs = w_hs.copy()
+    dgates, dh0, dc0 = _C.lstm_sequence_backward(w_hs[last] + w_h, w_c, grad_hs, acts, cs, tanh_cs, c0,
+                                                 np.ascontiguousarray(w_t.T), reverse)
+    assert_grad_close(dgates, numerical_grad(loss, gates), name="dgates")
+    assert_grad_close(dh0, numerical_grad(loss, h0), name="dh0")
+    assert_grad_close(dc0, numerical_grad(loss, c0), name="dc0")
+
+
 def test_lstm_sequence_bad_input():
     g, w = np.zeros((3, 2, 8), np.float32), np.zeros((2, 8), np.float32)
     s = np.zeros((2, 2), np.float32)
@@ -225,6 +250,17 @@ def test_lstm_sequence_bad_input():
         _C.lstm_sequence(g[0], w, s, s)
     hs, cs, acts, tanh_cs = _C.lstm_sequence(np.zeros((0, 2, 8), np.float32), w, s, s)
     assert hs.shape == (0, 2, 2) and acts.shape == (0, 2, 8)
+    hs, cs, acts, tanh_cs = _C.lstm_sequence(g.copy(), w, s, s)
+    w_hh = np.zeros((8, 2), np.float32)
+    with pytest.raises(ValueError, match="empty"):
+        _C.lstm_sequence_backward(s, s, hs[:0].copy(), acts[:0], cs[:0], tanh_cs[:0], s, w_hh)
+    with pytest.raises(ValueError, match="grad_hs"):
+        _C.lstm_sequence_backward(s, s, hs[:2].copy(), acts, cs, tanh_cs, s, w_hh)
+    with pytest.raises(ValueError, match="w_hh"):
+        _C.lstm_sequence_backward(s, s, hs.copy(), acts, cs, tanh_cs, s, w_hh.T.copy())
+    with pytest.raises(ValueError, match="writeable"):
+        hs.flags.writeable = False
+        _C.lstm_sequence_backward(s, s, hs, acts, cs, tanh_cs, s, w_hh)
 
 
 # ---------------------------------------------------------------- bias

@@ -219,6 +219,16 @@ def lstm_sequence_case(rng: np.random.Generator) -> Case:
                               "reverse": bool(rng.random() < 0.5)}
 
 
+def lstm_sequence_backward_case(rng: np.random.Generator) -> Case:
+    kw = lstm_sequence_case(rng)[1]
+    hs, cs, acts, tanh_cs = _C.lstm_sequence(**kw)
+    n, h = kw["h0"].shape
+    state = lambda: _floats(rng, (n, h), hs.dtype)  # noqa: E731
+    return _C.lstm_sequence_backward, {
+        "dh": state(), "dc": state(), "grad_hs": _floats(rng, hs.shape, hs.dtype), "acts": acts, "cs": cs,
+        "tanh_cs": tanh_cs, "c0": kw["c0"], "w_hh": np.ascontiguousarray(kw["w_t"].T), "reverse": kw["reverse"]}
+
+
 def batch_norm_forward_case(rng: np.random.Generator) -> Case:
     x = _nchw(rng, _dtype(rng))
     c = (x.shape[1],)
@@ -307,6 +317,7 @@ BINDINGS: dict[str, Callable[[np.random.Generator], Case]] = {
     "lstm_cell": lstm_cell_case,
     "lstm_cell_backward": lstm_cell_backward_case,
     "lstm_sequence": lstm_sequence_case,
+    "lstm_sequence_backward": lstm_sequence_backward_case,
     "bias_add": bias_add_case,
     "bias_grad": bias_grad_case,
     "batch_norm_forward": batch_norm_forward_case,

@@ -61,6 +61,64 @@ py::tuple lstm_sequence(const py::handle& gates_obj, const py::handle& w_t_obj, 
   return py::make_tuple(hs.object, cs.object, acts.object, tanh_cs.object);
 }
 
+// Its backward: the steps in reverse, each lstm_cell_backward, then the GEMM
+// taking dgates back through W_hh, accumulated into the previous step's dh.
+template <Device D>
+py::tuple lstm_sequence_backward(const py::handle& dh_obj, const py::handle& dc_obj, const py::handle& grad_hs_obj,
+                                 const py::handle& acts_obj, const py::handle& cs_obj, const py::handle& tanh_cs_obj,
+                                 const py::handle& c0_obj, const py::handle& w_hh_obj, bool reverse) {
+  const char* op = "lstm_sequence_backward";
+  const ArrayView acts = float_arg<D>(acts_obj, op, "acts");
+  require_rank(acts, 3, op, "acts");
+  const int64_t L = acts.shape[0], N = acts.shape[1], G = acts.shape[2];
+  if (G % 4 != 0) value_error(op, ": acts must be (L, N, 4 * hidden_size), got shape ", shape_str(acts.shape));
+  const int64_t H = G / 4;
+  if (L == 0) value_error(op, ": the sequence is empty (acts ", shape_str(acts.shape), ")");
+  const auto array = [&](const py::handle& obj, const char* name, std::vector<int64_t> shape) {
+    const ArrayView a = float_arg<D>(obj, op, name);
+    require_same_dtype(a, acts, op, name, "acts");
+    require_shape(a, shape, op, name);
+    return a;
+  };
+  const ArrayView dh_last = array(dh_obj, "dh", {N, H}), dc_last = array(dc_obj, "dc", {N, H});
+  const ArrayView grad_hs = array(grad_hs_obj, "grad_hs", {L, N, H});
+  require_writeable(grad_hs, op, "grad_hs");
+  const ArrayView cs = array(cs_obj, "cs", {L, N, H}), tanh_cs = array(tanh_cs_obj, "tanh_cs", {L, N, H});
+  const ArrayView c0 = array(c0_obj, "c0", {N, H}), w_hh = array(w_hh_obj, "w_hh", {G, H});
+  const ArrayView dgates = empty_array<D>(acts.shape, acts.dtype), dh0 = empty_array<D>({N, H}, acts.dtype);
+  const ArrayView dc_a = empty_array<D>({N, H}, acts.dtype), dc_b = empty_array<D>({N, H}, acts.dtype);
+  dispatch(float_dtype(acts), [&](auto zero) {
+    using T = decltype(zero);
+    py::gil_scoped_release release;
+    const int64_t step = N * H;
+    const auto time = [&](int64_t k) { return reverse ? L - 1 - k : k; };  // the time of the k-th step taken
+    const T* dc = cptr<T>(dc_last);
+    T* dc_out = ptr<T>(dc_a);
+    for (int64_t k = L - 1; k >= 0; --k) {
+      const int64_t t = time(k);
+      const T* dh = k == L - 1 ? cptr<T>(dh_last) : ptr<T>(grad_hs) + t * step;
+      const T* c_prev = k == 0 ? cptr<T>(c0) : cptr<T>(cs) + time(k - 1) * step;
+      T* dg = ptr<T>(dgates) + t * N * G;
+      // dh of the step before: its output's gradient (in grad_hs) plus dgates W_hh.
+      T* dh_prev = k == 0 ? ptr<T>(dh0) : ptr<T>(grad_hs) + time(k - 1) * step;
+      const T beta = k == 0 ? T(0) : T(1);
+      if constexpr (D == Device::cpu) {
+        cpu::lstm_cell_backward<T>(dh, dc, cptr<T>(acts) + t * N * G, c_prev, cptr<T>(tanh_cs) + t * step, dg,
+                                   dc_out, N, H);
+        cpu::gemm<T>(false, false, N, H, G, T(1), dg, G, cptr<T>(w_hh), H, beta, dh_prev, H);
+      } else {
+        cuda::lstm_cell_backward<T>(dh, dc, cptr<T>(acts) + t * N * G, c_prev, cptr<T>(tanh_cs) + t * step, dg,
+                                    dc_out, N, H);
+        cuda::gemm<T>(false, false, N, H, G, T(1), dg, G, cptr<T>(w_hh), H, beta, dh_prev, H);
+      }
+      dc = dc_out;
+      dc_out = dc_out == ptr<T>(dc_a) ? ptr<T>(dc_b) : ptr<T>(dc_a);
+    }
+  });
+  // The last dc written: dc_a after an odd number of steps, dc_b after an even one.
+  return py::make_tuple(dgates.object, dh0.object, L % 2 ? dc_a.object : dc_b.object);
+}
+
 template <Device D>
 void def_rnn(py::module_& m) {
   m.def("lstm_sequence", &lstm_sequence<D>, py::arg("gates"), py::arg("w_t"), py::arg("h0"), py::arg("c0"),
@@ -70,6 +128,12 @@ void def_rnn(py::module_& m) {
         "W_hh^T, h0 and c0 (N, H); steps t = 0 .. L-1 (reverse: L-1 .. 0), each lstm_cell on its\n"
         "gates. Returns (hs, cs, acts, tanh_cs): the states after each step t (L, N, H) and what\n"
         "lstm_cell_backward takes, per step (acts (L, N, 4H)).");
+  m.def("lstm_sequence_backward", &lstm_sequence_backward<D>, py::arg("dh"), py::arg("dc"), py::arg("grad_hs"),
+        py::arg("acts"), py::arg("cs"), py::arg("tanh_cs"), py::arg("c0"), py::arg("w_hh"), py::arg("reverse") = false,
+        "lstm_sequence's backward: dh and dc (N, H) the whole gradients of the last step's h and c,\n"
+        "grad_hs (L, N, H) those of the other steps' outputs (written in place: each step's\n"
+        "dgates W_hh accumulates into the step before), acts, cs, tanh_cs as lstm_sequence returned,\n"
+        "c0, w_hh (4H, H). Returns (dgates (L, N, 4H), dh0, dc0).");
 }
 }  // namespace
 

@@ -40,6 +40,7 @@ KERNEL_OPS: dict[str, int | None] = {
     "lstm_cell": None,  # one LSTM step after its matmuls -> (h, c_next, acts, tanh_c)
     "lstm_cell_backward": None,  # -> (dgates, dc)
     "lstm_sequence": 0,  # a layer's steps; its gates are written in place
+    "lstm_sequence_backward": 0,  # their backward; grad_hs is written in place
     "bias_add": None,  # x (N, C, ...) + bias (C,) along axis 1
     "bias_grad": None,  # sum of dy over every axis but 1 -> (C,)
     # reductions (the CPU backend calls numpy)

@@ -108,12 +108,11 @@ class _RecurrentSequenceOp(Function):
         if summed:
             x_proj = be.add(x_proj, b_hh) if b_hh is not None else be.copy(x_proj)
         shape = (1, *h0.shape)
-        if mode == "LSTM":  # the time loop in one kernel call, no Python between steps
+        if mode == "LSTM" and length:  # the time loop in one kernel call each way, no Python between steps
             h0, c0 = be.contiguous(h0), be.contiguous(c0)
-            states = be.lstm_sequence(x_proj, w_t, h0, c0, reverse)  # (hs, cs, acts, tanh_cs)
-            self.saved = (lambda: _lstm_steps(be, states, h0, c0, reverse), w_hh, b_hh is not None)
+            hs, cs, acts, tanh_cs = be.lstm_sequence(x_proj, w_t, h0, c0, reverse)
+            self.saved = ((hs, cs, acts, tanh_cs, h0, c0, reverse), w_hh, b_hh is not None)
             last = 0 if reverse else length - 1
-            hs, cs = states[0], states[1]
             return be.concatenate([hs, *(be.reshape(be.getitem(a, last), shape) for a in (hs, cs))], 0)
         h, c, outputs, steps = h0, c0, [None] * length, []
         for t in range(length - 1, -1, -1) if reverse else range(length):
@@ -128,12 +127,13 @@ class _RecurrentSequenceOp(Function):
             h, c, saved = _recurrent_step(mode, be, x_t, h_proj, h, c)
             steps.append((t, h_prev, saved))
             outputs[t] = h
-        self.saved = (lambda: steps, w_hh, b_hh is not None)
+        self.saved = (steps, w_hh, b_hh is not None)
         return be.concatenate([be.reshape(a, shape) for a in (*outputs, h, *([c] if mode == "LSTM" else []))], 0)
 
     def backward(self, grad):
-        be, (saved_steps, w_hh, has_bias) = self.be, self.saved
-        steps = saved_steps()
+        be, (steps, w_hh, has_bias) = self.be, self.saved
+        if isinstance(steps, tuple):
+            return self._lstm_backward(grad, steps, w_hh, has_bias)
         length = len(steps)
         dh, dc = be.getitem(grad, length), (be.getitem(grad, length + 1) if self.mode == "LSTM" else None)
         dx_at, dh_proj_at, h_prev_at = [None] * length, [None] * length, [None] * length
@@ -151,15 +151,24 @@ class _RecurrentSequenceOp(Function):
         dw_hh = be.matmul(be.permute(dh_proj, (1, 0)), be.concatenate(h_prev_at, 0))
         return dx_proj, dw_hh, be.sum(dh_proj, 0, False) if has_bias else None, dh, dc
 
-
-def _lstm_steps(be: Any, states: tuple, h0: Any, c0: Any, reverse: bool) -> list:
-    """lstm_sequence's results as the (t, h_prev, saved) steps the backward pass walks."""
-    hs, cs, acts, tanh_cs = states
-    length, steps, h, c = hs.shape[0], [], h0, c0
-    for t in range(length - 1, -1, -1) if reverse else range(length):
-        steps.append((t, h, (be.getitem(acts, t), c, be.getitem(tanh_cs, t))))
-        h, c = be.getitem(hs, t), be.getitem(cs, t)
-    return steps
+    def _lstm_backward(self, grad, states, w_hh, has_bias):
+        """lstm_sequence's backward: one lstm_sequence_backward call, then W_hh's gradient."""
+        be = self.be
+        hs, cs, acts, tanh_cs, h0, c0, reverse = states
+        length, n, width = acts.shape
+        last = 0 if reverse else length - 1
+        dh = be.add(be.getitem(grad, length), be.getitem(grad, last))  # h_n is also the last output
+        grad_hs = be.copy(be.getitem(grad, slice(0, length)))  # written in place
+        dc = be.contiguous(be.getitem(grad, length + 1))
+        dgates, dh0, dc0 = be.lstm_sequence_backward(dh, dc, grad_hs, acts, cs, tanh_cs, c0, be.contiguous(w_hh),
+                                                     reverse)
+        # Each step's h_prev in time order: h0, then the outputs shifted by one step.
+        later = be.getitem(hs, slice(1, None) if reverse else slice(0, length - 1))
+        h_prev = [later, be.reshape(h0, (1, *h0.shape))]
+        h_prev = be.concatenate(h_prev if reverse else h_prev[::-1], 0)
+        dgates_2d = be.reshape(dgates, (length * n, width))
+        dw_hh = be.matmul(be.permute(dgates_2d, (1, 0)), be.reshape(h_prev, (length * n, h0.shape[-1])))
+        return dgates, dw_hh, be.sum(dgates_2d, 0, False) if has_bias else None, dh0, dc0
 
 
 def _cell_step(mode: str, x_proj: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, b_hh: Tensor | None):
