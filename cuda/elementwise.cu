@@ -185,6 +185,41 @@ __global__ void lstm_cell_backward_kernel(const T* __restrict__ dh, const T* __r
   }
 }
 
+// Element e = (row, j) of the (N, H) state: gate k of unit j at (row, k * H + j).
+template <typename T>
+__global__ void gru_cell_kernel(const T* __restrict__ x_proj, const T* __restrict__ h_proj, const T* __restrict__ h,
+                                T* __restrict__ acts, T* __restrict__ h_next, int64_t H, int64_t n) {
+  for (int64_t e = global_thread(); e < n; e += grid_threads()) {
+    const int64_t at = e / H * 3 * H + e % H;
+    const T r = apply_unary(UnaryOp::sigmoid, x_proj[at] + h_proj[at], T(0), T(0));
+    const T z = apply_unary(UnaryOp::sigmoid, x_proj[at + H] + h_proj[at + H], T(0), T(0));
+    const T new_gate = tanh(x_proj[at + 2 * H] + r * h_proj[at + 2 * H]);
+    acts[at] = r;
+    acts[at + H] = z;
+    acts[at + 2 * H] = new_gate;
+    h_next[e] = new_gate + z * (h[e] - new_gate);
+  }
+}
+
+template <typename T>
+__global__ void gru_cell_backward_kernel(const T* __restrict__ dh, const T* __restrict__ acts,
+                                         const T* __restrict__ h_proj, const T* __restrict__ h,
+                                         T* __restrict__ dx_proj, T* __restrict__ dh_proj, T* __restrict__ dh_direct,
+                                         int64_t H, int64_t n) {
+  for (int64_t e = global_thread(); e < n; e += grid_threads()) {
+    const int64_t at = e / H * 3 * H + e % H;
+    const T r = acts[at], z = acts[at + H], new_gate = acts[at + 2 * H], g = dh[e];
+    const T d_new = (g - g * z) * (T(1) - new_gate * new_gate);  // through tanh
+    const T d_r = d_new * h_proj[at + 2 * H] * r * (T(1) - r);
+    const T d_z = g * (h[e] - new_gate) * z * (T(1) - z);
+    dx_proj[at] = dh_proj[at] = d_r;
+    dx_proj[at + H] = dh_proj[at + H] = d_z;
+    dx_proj[at + 2 * H] = d_new;
+    dh_proj[at + 2 * H] = d_new * r;
+    dh_direct[e] = g * z;
+  }
+}
+
 // Sets *flag to 1 when some element is inf or nan (flag starts at 0).
 template <typename T>
 __global__ void nonfinite_kernel(const T* __restrict__ x, int64_t n, float* flag) {
@@ -258,6 +293,17 @@ void lstm_cell_backward(const T* dh, const T* dc_next, const T* acts, const T* c
 }
 
 template <typename T>
+void gru_cell_forward(const T* x_proj, const T* h_proj, const T* h, T* acts, T* h_next, int64_t N, int64_t H) {
+  launch("gru_cell kernel", N * H, gru_cell_kernel<T>, x_proj, h_proj, h, acts, h_next, H);
+}
+template <typename T>
+void gru_cell_backward(const T* dh, const T* acts, const T* h_proj, const T* h, T* dx_proj, T* dh_proj,
+                       T* dh_direct, int64_t N, int64_t H) {
+  launch("gru_cell_backward kernel", N * H, gru_cell_backward_kernel<T>, dh, acts, h_proj, h, dx_proj, dh_proj,
+         dh_direct, H);
+}
+
+template <typename T>
 bool all_finite(const T* x, int64_t n) {
   if (n == 0) return true;
   DeviceArray flag = scratch<float>(1);
@@ -301,7 +347,9 @@ MG_NUMERIC(int64_t)
 #define MG_FLOAT(T)                                                                                       \
   template void lstm_cell_forward<T>(const T*, const T*, T*, T*, T*, T*, int64_t, int64_t);               \
   template void lstm_cell_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, int64_t, \
-                                      int64_t);
+                                      int64_t);                                                           \
+  template void gru_cell_forward<T>(const T*, const T*, const T*, T*, T*, int64_t, int64_t);                \
+  template void gru_cell_backward<T>(const T*, const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t);
 MG_FLOAT(float)
 MG_FLOAT(double)
 #undef MG_FLOAT

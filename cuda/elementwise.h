@@ -50,6 +50,13 @@ void lstm_cell_forward(const T* gates, const T* c, T* acts, T* c_next, T* tanh_c
 template <typename T>
 void lstm_cell_backward(const T* dh, const T* dc_next, const T* acts, const T* c, const T* tanh_c, T* dgates,
                         T* dc, int64_t N, int64_t H);
+// One GRU step after its matmuls and its backward: csrc/cpu/elementwise.h's
+// gru_cell_forward / gru_cell_backward, one thread per hidden unit of a row.
+template <typename T>
+void gru_cell_forward(const T* x_proj, const T* h_proj, const T* h, T* acts, T* h_next, int64_t N, int64_t H);
+template <typename T>
+void gru_cell_backward(const T* dh, const T* acts, const T* h_proj, const T* h, T* dx_proj, T* dh_proj,
+                       T* dh_direct, int64_t N, int64_t H);
 // Whether every element is finite (no inf, no nan).
 template <typename T>
 bool all_finite(const T* x, int64_t n);

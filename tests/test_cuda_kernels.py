@@ -546,3 +546,19 @@ def test_lstm_sequence_matches_cpu(dtype, reverse):
         assert_close(host(a), b, dtype, 4 * H)
     with pytest.raises(ValueError, match="lstm_sequence"):
         _C.cuda.lstm_sequence(dev(gates), dev(w_t), dev(h0), dev(rand((N + 1, H), dtype, 4)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (4, 33)])
+def test_gru_cell_matches_cpu(dtype, shape):
+    N, H = shape
+    x_proj, h_proj, h = 2 * rand((N, 3 * H), dtype, 1), 2 * rand((N, 3 * H), dtype, 2), rand((N, H), dtype, 3)
+    want = _C.gru_cell(x_proj, h_proj, h)
+    for a, b in zip(_C.cuda.gru_cell(dev(x_proj), dev(h_proj), dev(h)), want, strict=True):
+        assert_close(host(a), b, dtype)
+    dh = rand((N, H), dtype, 4)
+    got_back = _C.cuda.gru_cell_backward(dev(dh), dev(want[1]), dev(h_proj), dev(h))
+    for a, b in zip(got_back, _C.gru_cell_backward(dh, want[1], h_proj, h), strict=True):
+        assert_close(host(a), b, dtype)
+    with pytest.raises(ValueError, match="gru_cell"):
+        _C.cuda.gru_cell(dev(x_proj), dev(h_proj), dev(rand((N + 1, H), dtype, 3)))

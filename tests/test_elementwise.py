@@ -263,6 +263,68 @@ def test_lstm_sequence_bad_input():
         _C.lstm_sequence_backward(s, s, hs, acts, cs, tanh_cs, s, w_hh)
 
 
+def ref_gru_cell(x_proj, h_proj, h):
+    """PyTorch's GRU step after its matmuls, gate order (r, z, n), in float64."""
+    x_proj, h_proj, h = (a.astype(np.float64) for a in (x_proj, h_proj, h))
+    xr, xz, xn = np.split(x_proj, 3, axis=1)
+    hr, hz, hn = np.split(h_proj, 3, axis=1)
+    r, z = ref_sigmoid(xr + hr), ref_sigmoid(xz + hz)
+    n = np.tanh(xn + r * hn)
+    return n + z * (h - n), np.concatenate([r, z, n], 1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", LSTM_SHAPES)
+def test_gru_cell_matches_reference(dtype, shape):
+    N, H = shape
+    rng = np.random.default_rng(N * 100 + H + 1)
+    x_proj, h_proj = rng.normal(scale=2, size=(2, N, 3 * H)).astype(dtype)
+    h = rng.normal(size=(N, H)).astype(dtype)
+    h_next, acts = _C.gru_cell(x_proj, h_proj, h)
+    want_h, want_acts = ref_gru_cell(x_proj, h_proj, h)
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(h_next, want_h, rtol=tol, atol=tol)
+    np.testing.assert_allclose(acts, want_acts, rtol=tol, atol=tol)
+    assert h_next.dtype == acts.dtype == dtype
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (2, 9)])
+def test_gru_cell_finite_differences(shape):
+    """float64: gru_cell_backward is the gradient of sum(w h_next) for x_proj and h_proj, and
+    dh_direct for h other than through h_proj."""
+    N, H = shape
+    rng = np.random.default_rng(11)
+    x_proj, h_proj = rng.normal(scale=2, size=(2, N, 3 * H))
+    h, w = rng.normal(size=(2, N, H))
+    loss = lambda: float((w * _C.gru_cell(x_proj, h_proj, h)[0]).sum())  # noqa: E731
+    _, acts = _C.gru_cell(x_proj, h_proj, h)
+    dx, dhp, direct = _C.gru_cell_backward(w, acts, h_proj, h)
+    assert_grad_close(dx, numerical_grad(loss, x_proj), name="dx_proj")
+    assert_grad_close(dhp, numerical_grad(loss, h_proj), name="dh_proj")
+    assert_grad_close(direct, numerical_grad(loss, h), name="dh_direct")
+
+
+def test_gru_cell_bad_input():
+    x, h = np.zeros((2, 6), np.float32), np.zeros((2, 2), np.float32)
+    with pytest.raises(ValueError, match="x_proj must be \\(N, 3"):
+        _C.gru_cell(np.zeros((2, 4), np.float32), np.zeros((2, 4), np.float32), h)
+    with pytest.raises(ValueError, match="h_proj"):
+        _C.gru_cell(x, np.zeros((2, 9), np.float32), h)
+    with pytest.raises(ValueError, match="h"):
+        _C.gru_cell(x, x, np.zeros((3, 2), np.float32))
+    with pytest.raises(TypeError, match="dtype"):
+        _C.gru_cell(x, x.astype(np.float64), h)
+    with pytest.raises(ValueError, match="contiguous"):
+        _C.gru_cell(np.zeros((2, 12), np.float32)[:, ::2], x, h)
+    _, acts = _C.gru_cell(x, x, h)
+    with pytest.raises(ValueError, match="acts must be"):
+        _C.gru_cell_backward(h, np.zeros((2, 5), np.float32), x, h)
+    with pytest.raises(ValueError, match="dh"):
+        _C.gru_cell_backward(np.zeros((1, 2), np.float32), acts, x, h)
+    h_next, acts = _C.gru_cell(np.zeros((0, 6)), np.zeros((0, 6)), np.zeros((0, 2)))
+    assert h_next.shape == (0, 2) and acts.shape == (0, 6)
+
+
 # ---------------------------------------------------------------- bias
 
 

@@ -229,6 +229,19 @@ def lstm_sequence_backward_case(rng: np.random.Generator) -> Case:
         "tanh_cs": tanh_cs, "c0": kw["c0"], "w_hh": np.ascontiguousarray(kw["w_t"].T), "reverse": kw["reverse"]}
 
 
+def gru_cell_case(rng: np.random.Generator) -> Case:
+    dtype, n, h = _dtype(rng), _size(rng), _size(rng)
+    return _C.gru_cell, {"x_proj": _floats(rng, (n, 3 * h), dtype), "h_proj": _floats(rng, (n, 3 * h), dtype),
+                         "h": _floats(rng, (n, h), dtype)}
+
+
+def gru_cell_backward_case(rng: np.random.Generator) -> Case:
+    kw = gru_cell_case(rng)[1]
+    h_next, acts = _C.gru_cell(**kw)
+    return _C.gru_cell_backward, {"dh": _floats(rng, h_next.shape, h_next.dtype), "acts": acts,
+                                  "h_proj": kw["h_proj"], "h": kw["h"]}
+
+
 def batch_norm_forward_case(rng: np.random.Generator) -> Case:
     x = _nchw(rng, _dtype(rng))
     c = (x.shape[1],)
@@ -317,6 +330,8 @@ BINDINGS: dict[str, Callable[[np.random.Generator], Case]] = {
     "lstm_cell": lstm_cell_case,
     "lstm_cell_backward": lstm_cell_backward_case,
     "lstm_sequence": lstm_sequence_case,
+    "gru_cell": gru_cell_case,
+    "gru_cell_backward": gru_cell_backward_case,
     "lstm_sequence_backward": lstm_sequence_backward_case,
     "bias_add": bias_add_case,
     "bias_grad": bias_grad_case,

@@ -121,6 +121,7 @@ void def_activations(py::module_& m) {
 
 // lstm_cell: gates (N, 4H) and c (N, H) -> (h, c_next, acts, tanh_c); the
 // backward takes dh, dc_next and those acts, c, tanh_c -> (dgates, dc).
+// (N rows, H hidden units: also the GRU's.)
 struct LstmShape {
   int64_t N, H;
 };
@@ -189,6 +190,57 @@ py::tuple lstm_cell_backward(const py::handle& dh_obj, const py::handle& dc_next
   return py::make_tuple(dgates.object, dc.object);
 }
 
+// gru_cell: x_proj, h_proj (N, 3H) and h (N, H) -> (h_next, acts); the backward
+// takes dh and those acts, h_proj, h -> (dx_proj, dh_proj, dh_direct).
+template <Device D>
+py::tuple gru_cell(const py::handle& x_proj_obj, const py::handle& h_proj_obj, const py::handle& h_obj) {
+  const char* op = "gru_cell";
+  const ArrayView x_proj = float_arg<D>(x_proj_obj, op, "x_proj");
+  require_rank(x_proj, 2, op, "x_proj");
+  if (x_proj.shape[1] % 3 != 0)
+    value_error(op, ": x_proj must be (N, 3 * hidden_size), got shape ", shape_str(x_proj.shape));
+  const LstmShape s{x_proj.shape[0], x_proj.shape[1] / 3};
+  const ArrayView h_proj = float_like<D>(h_proj_obj, x_proj, op, "h_proj", "x_proj");
+  const ArrayView h = lstm_state<D>(h_obj, x_proj, "x_proj", s, op, "h");
+  const ArrayView acts = empty_array<D>(x_proj.shape, x_proj.dtype), h_next = empty_array<D>(h.shape, h.dtype);
+  dispatch(float_dtype(x_proj), [&](auto zero) {
+    using T = decltype(zero);
+    py::gil_scoped_release release;
+    if constexpr (D == Device::cuda)
+      cuda::gru_cell_forward(cptr<T>(x_proj), cptr<T>(h_proj), cptr<T>(h), ptr<T>(acts), ptr<T>(h_next), s.N, s.H);
+    else
+      cpu::gru_cell_forward(cptr<T>(x_proj), cptr<T>(h_proj), cptr<T>(h), ptr<T>(acts), ptr<T>(h_next), s.N, s.H);
+  });
+  return py::make_tuple(h_next.object, acts.object);
+}
+
+template <Device D>
+py::tuple gru_cell_backward(const py::handle& dh_obj, const py::handle& acts_obj, const py::handle& h_proj_obj,
+                            const py::handle& h_obj) {
+  const char* op = "gru_cell_backward";
+  const ArrayView acts = float_arg<D>(acts_obj, op, "acts");
+  require_rank(acts, 2, op, "acts");
+  if (acts.shape[1] % 3 != 0)
+    value_error(op, ": acts must be (N, 3 * hidden_size), got shape ", shape_str(acts.shape));
+  const LstmShape s{acts.shape[0], acts.shape[1] / 3};
+  const ArrayView h_proj = float_like<D>(h_proj_obj, acts, op, "h_proj", "acts");
+  const ArrayView dh = lstm_state<D>(dh_obj, acts, "acts", s, op, "dh");
+  const ArrayView h = lstm_state<D>(h_obj, acts, "acts", s, op, "h");
+  const ArrayView dx_proj = empty_array<D>(acts.shape, acts.dtype), dh_proj = empty_array<D>(acts.shape, acts.dtype),
+                  dh_direct = empty_array<D>(h.shape, h.dtype);
+  dispatch(float_dtype(acts), [&](auto zero) {
+    using T = decltype(zero);
+    py::gil_scoped_release release;
+    if constexpr (D == Device::cuda)
+      cuda::gru_cell_backward(cptr<T>(dh), cptr<T>(acts), cptr<T>(h_proj), cptr<T>(h), ptr<T>(dx_proj),
+                              ptr<T>(dh_proj), ptr<T>(dh_direct), s.N, s.H);
+    else
+      cpu::gru_cell_backward(cptr<T>(dh), cptr<T>(acts), cptr<T>(h_proj), cptr<T>(h), ptr<T>(dx_proj),
+                             ptr<T>(dh_proj), ptr<T>(dh_direct), s.N, s.H);
+  });
+  return py::make_tuple(dx_proj.object, dh_proj.object, dh_direct.object);
+}
+
 template <Device D>
 void def_lstm_cell(py::module_& m) {
   m.def("lstm_cell", &lstm_cell<D>, py::arg("gates"), py::arg("c"),
@@ -199,6 +251,13 @@ void def_lstm_cell(py::module_& m) {
         py::arg("c"), py::arg("tanh_c"),
         "Gradients (dgates (N, 4H), dc (N, H)) of lstm_cell's pre-activations and c from those of h and\n"
         "c_next, given the forward's acts, c and tanh_c.");
+  m.def("gru_cell", &gru_cell<D>, py::arg("x_proj"), py::arg("h_proj"), py::arg("h"),
+        "One GRU step after its matmuls, PyTorch's gate order (r, z, n): x_proj = x W_ih^T + b_ih and\n"
+        "h_proj = h W_hh^T + b_hh (N, 3H), h (N, H) -> (h_next, acts): acts (N, 3H) = r, z, n with\n"
+        "r, z = sigmoid(x_proj + h_proj), n = tanh(x_n + r h_n); h_next = n + z (h - n).");
+  m.def("gru_cell_backward", &gru_cell_backward<D>, py::arg("dh"), py::arg("acts"), py::arg("h_proj"), py::arg("h"),
+        "From dh (N, H), the gradient of gru_cell's h_next, and its acts, h_proj and h: (dx_proj,\n"
+        "dh_proj (N, 3H), dh_direct (N, H)), dh_direct = dh z the gradient of h other than through h_proj.");
 }
 
 // An (N, C, ...) array seen as (N, C, inner), inner = product of the trailing sizes.

@@ -166,6 +166,51 @@ void lstm_cell_backward(const T* dh, const T* dc_next, const T* acts, const T* c
 }
 
 template <typename T>
+void gru_cell_forward(const T* x_proj, const T* h_proj, const T* h, T* acts, T* h_next, int64_t N, int64_t H) {
+  // The pre-activations of a row go to `pre` first, so that the activations run
+  // as whole vectorised runs (r and z together).
+  std::vector<T> pre(static_cast<size_t>(N * 3 * H));
+  parallel_for(N, threads_for(N * 3 * H, kMinParallelWork), [&](int64_t n) {
+    const T* __restrict x = x_proj + n * 3 * H;
+    const T* __restrict hp = h_proj + n * 3 * H;
+    const T* __restrict h_row = h + n * H;
+    T* __restrict p = pre.data() + n * 3 * H;
+    T* __restrict s = acts + n * 3 * H;
+    T* __restrict out = h_next + n * H;
+    for (int64_t j = 0; j < 2 * H; ++j) p[j] = x[j] + hp[j];
+    sigmoid_slice(p, s, 2 * H);  // r, z
+    for (int64_t j = 0; j < H; ++j) p[2 * H + j] = x[2 * H + j] + s[j] * hp[2 * H + j];
+    tanh_slice(p + 2 * H, s + 2 * H, H);  // n
+    for (int64_t j = 0; j < H; ++j) out[j] = s[2 * H + j] + s[H + j] * (h_row[j] - s[2 * H + j]);
+  });
+}
+
+template <typename T>
+void gru_cell_backward(const T* dh, const T* acts, const T* h_proj, const T* h, T* dx_proj, T* dh_proj,
+                       T* dh_direct, int64_t N, int64_t H) {
+  parallel_for(N, threads_for(N * 3 * H, kMinParallelWork), [=](int64_t n) {
+    const T* __restrict s = acts + n * 3 * H;
+    const T* __restrict hp = h_proj + n * 3 * H;
+    const T* __restrict dh_row = dh + n * H;
+    const T* __restrict h_row = h + n * H;
+    T* __restrict dx = dx_proj + n * 3 * H;
+    T* __restrict dhp = dh_proj + n * 3 * H;
+    T* __restrict direct = dh_direct + n * H;
+    for (int64_t j = 0; j < H; ++j) {
+      const T r = s[j], z = s[H + j], new_gate = s[2 * H + j], g = dh_row[j];
+      const T d_new = (g - g * z) * (T(1) - new_gate * new_gate);  // through tanh
+      const T d_r = d_new * hp[2 * H + j] * r * (T(1) - r);
+      const T d_z = g * (h_row[j] - new_gate) * z * (T(1) - z);
+      dx[j] = dhp[j] = d_r;
+      dx[H + j] = dhp[H + j] = d_z;
+      dx[2 * H + j] = d_new;
+      dhp[2 * H + j] = d_new * r;
+      direct[j] = g * z;
+    }
+  });
+}
+
+template <typename T>
 void bias_add(const T* x, const T* bias, T* y, int64_t N, int64_t C, int64_t inner) {
   [[maybe_unused]] const bool parallel = N * C * inner >= kMinParallelWork;
   if (inner == 1) {  // (N, C), e.g. Linear: add the bias row by row, contiguous in c.
@@ -220,17 +265,19 @@ void bias_grad(const T* dy, T* dbias, int64_t N, int64_t C, int64_t inner) {
   }
 }
 
-#define MINIGRAD_INSTANTIATE(T)                                                                                     \
-  template void relu_forward<T>(const T*, T*, int64_t);                                                             \
-  template void relu_backward<T>(const T*, const T*, T*, int64_t);                                                  \
-  template void sigmoid_forward<T>(const T*, T*, int64_t);                                                          \
-  template void sigmoid_backward<T>(const T*, const T*, T*, int64_t);                                               \
-  template void tanh_forward<T>(const T*, T*, int64_t);                                                             \
-  template void tanh_backward<T>(const T*, const T*, T*, int64_t);                                                  \
-  template void lstm_cell_forward<T>(const T*, const T*, T*, T*, T*, T*, int64_t, int64_t);                         \
-  template void lstm_cell_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, int64_t, int64_t);  \
-  template void bias_add<T>(const T*, const T*, T*, int64_t, int64_t, int64_t);                                     \
-  template void bias_grad<T>(const T*, T*, int64_t, int64_t, int64_t);                                              
+#define MINIGRAD_INSTANTIATE(T)                                                                                    \
+  template void relu_forward<T>(const T*, T*, int64_t);                                                            \
+  template void relu_backward<T>(const T*, const T*, T*, int64_t);                                                 \
+  template void sigmoid_forward<T>(const T*, T*, int64_t);                                                         \
+  template void sigmoid_backward<T>(const T*, const T*, T*, int64_t);                                              \
+  template void tanh_forward<T>(const T*, T*, int64_t);                                                            \
+  template void tanh_backward<T>(const T*, const T*, T*, int64_t);                                                 \
+  template void lstm_cell_forward<T>(const T*, const T*, T*, T*, T*, T*, int64_t, int64_t);                        \
+  template void lstm_cell_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, int64_t, int64_t); \
+  template void gru_cell_forward<T>(const T*, const T*, const T*, T*, T*, int64_t, int64_t);                       \
+  template void gru_cell_backward<T>(const T*, const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t);        \
+  template void bias_add<T>(const T*, const T*, T*, int64_t, int64_t, int64_t);                                    \
+  template void bias_grad<T>(const T*, T*, int64_t, int64_t, int64_t);
 MINIGRAD_INSTANTIATE(float)
 MINIGRAD_INSTANTIATE(double)
 #undef MINIGRAD_INSTANTIATE

@@ -59,6 +59,19 @@ template <typename T>
 void lstm_cell_backward(const T* dh, const T* dc_next, const T* acts, const T* c, const T* tanh_c, T* dgates,
                         T* dc, int64_t N, int64_t H);
 
+// One GRU step after its matmuls, PyTorch's gate order (r, z, n): x_proj =
+// x W_ih^T + b_ih and h_proj = h W_hh^T + b_hh (N, 3H), h (N, H) -> acts (N, 3H:
+// r, z, n) and h_next = n + z (h - n), where r, z = sigmoid(x_proj + h_proj)
+// and n = tanh(x_n + r h_n).
+template <typename T>
+void gru_cell_forward(const T* x_proj, const T* h_proj, const T* h, T* acts, T* h_next, int64_t N, int64_t H);
+// From dh (the gradient of h_next) and the forward's acts, h_proj and h: the
+// gradients of x_proj and h_proj (N, 3H) and dh_direct = dh z (N, H), h's
+// gradient other than through h_proj.
+template <typename T>
+void gru_cell_backward(const T* dh, const T* acts, const T* h_proj, const T* h, T* dx_proj, T* dh_proj,
+                       T* dh_direct, int64_t N, int64_t H);
+
 // x, y viewed as (N, C, inner): y[n, c, s] = x[n, c, s] + bias[c].
 template <typename T>
 void bias_add(const T* x, const T* bias, T* y, int64_t N, int64_t C, int64_t inner);

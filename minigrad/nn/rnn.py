@@ -34,16 +34,12 @@ def _recurrent_step(mode: str, be: Any, x_proj: Any, h_proj: Any, h: Any, c: Any
     W_hh^T + b_hh (N, gates * H, PyTorch's gate order), h and (LSTM) c (N, H) -> (h', c' (LSTM;
     else None), what _recurrent_step_backward needs). LSTM and RNN read only their sum: x_proj
     None means h_proj holds it already."""
-    n = h_proj.shape[-1] // _GATES[mode]
     if mode == "LSTM":  # one kernel: the activations, c' and h'
         h_next, c_next, acts, tanh_c = be.lstm_cell(h_proj if x_proj is None else be.add(x_proj, h_proj), c)
         return h_next, c_next, (acts, c, tanh_c)
-    if mode == "GRU":
-        rz = be.sigmoid(be.add(_part(be, x_proj, 0, 2, n), _part(be, h_proj, 0, 2, n)))
-        h_n = _part(be, h_proj, 2, 1, n)
-        new = be.tanh(be.add(_part(be, x_proj, 2, 1, n), be.mul(_part(be, rz, 0, 1, n), h_n)))
-        z = _part(be, rz, 1, 1, n)
-        return be.add(new, be.mul(z, be.sub(h, new))), None, (rz, new, h_n, h)  # (1 - z) n + z h
+    if mode == "GRU":  # one kernel: the gates and h'
+        h_next, acts = be.gru_cell(x_proj, h_proj, h)
+        return h_next, None, (acts, h_proj, h)
     pre = h_proj if x_proj is None else be.add(x_proj, h_proj)
     h_next = be.tanh(pre) if mode == "RNN_TANH" else be.relu(pre)
     return h_next, None, (h_next,)
@@ -56,13 +52,7 @@ def _recurrent_step_backward(mode: str, be: Any, dh: Any, dc: Any, saved: tuple)
         dgates, dc = be.lstm_cell_backward(dh, dc, *saved)
         return dgates, dgates, None, dc
     if mode == "GRU":
-        rz, new, h_n, h = saved
-        n = h.shape[-1]
-        r, z = _part(be, rz, 0, 1, n), _part(be, rz, 1, 1, n)
-        d_new = be.tanh_backward(be.sub(dh, be.mul(dh, z)), new)
-        d_rz = be.sigmoid_backward(be.concatenate([be.mul(d_new, h_n), be.mul(dh, be.sub(h, new))], 1), rz)
-        return (be.concatenate([d_rz, d_new], 1), be.concatenate([d_rz, be.mul(d_new, r)], 1), be.mul(dh, z),
-                None)
+        return (*be.gru_cell_backward(dh, *saved), None)
     (h_next,) = saved
     d_pre = be.tanh_backward(dh, h_next) if mode == "RNN_TANH" else be.relu_backward(dh, h_next)
     return d_pre, d_pre, None, None
