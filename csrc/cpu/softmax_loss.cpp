@@ -58,15 +58,16 @@ double exp_shifted_row(const T* x, T m, T* y, int64_t n) {
   return sum_as_double(y, n);
 }
 
-// y = log_softmax(x) for one row; returns sum_j y[j] (used by label smoothing).
+// y = log_softmax(x) for one row; returns sum_j y[j] when `sum` (label
+// smoothing reads it), else 0.
 template <typename T>
-double log_softmax_row(const T* x, T* y, int64_t n) {
+double log_softmax_row(const T* x, T* y, int64_t n, bool sum) {
   const T m = row_max(x, n);
   const double sum_exp = exp_shifted_row(x, m, y, n);  // y holds the exps until overwritten below
   // (x - m) - lse, not x - (m + lse): m + lse would round away lse next to a large m.
   const T lse = static_cast<T>(std::log(sum_exp));
   for (int64_t j = 0; j < n; ++j) y[j] = (x[j] - m) - lse;
-  return sum_as_double(y, n);
+  return sum ? sum_as_double(y, n) : 0.0;
 }
 }  // namespace
 
@@ -84,7 +85,7 @@ void softmax_forward(const T* x, T* y, int64_t rows, int64_t cols) {
 template <typename T>
 void log_softmax_forward(const T* x, T* y, int64_t rows, int64_t cols) {
 #pragma omp parallel for num_threads(num_threads()) if (parallel_rows(rows, cols))
-  for (int64_t i = 0; i < rows; ++i) log_softmax_row(x + i * cols, y + i * cols, cols);
+  for (int64_t i = 0; i < rows; ++i) log_softmax_row(x + i * cols, y + i * cols, cols, false);
 }
 
 template <typename T>
@@ -119,7 +120,7 @@ void cross_entropy_forward(const T* logits, const int64_t* target, T* log_probs,
 #pragma omp parallel for num_threads(num_threads()) if (parallel_rows(N, C))
   for (int64_t i = 0; i < N; ++i) {
     T* lp = log_probs + i * C;
-    const double sum_lp = log_softmax_row(logits + i * C, lp, C);
+    const double sum_lp = log_softmax_row(logits + i * C, lp, C, ls != 0);
     const int64_t t = target[i];
     row_loss[i] = t == options.ignore_index ? 0.0 : -(1 - ls) * lp[t] - ls / static_cast<double>(C) * sum_lp;
   }
