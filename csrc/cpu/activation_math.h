@@ -79,17 +79,18 @@ inline void tanh_loop(const float* __restrict x, float* __restrict y, int64_t n)
   for (int64_t i = 0; i < n; ++i) y[i] = tanh_value(x[i]);
 }
 
-// v[i] = exp_nonpositive(v[i]) in place (softmax's exp(x - max)).
-inline void exp_nonpositive_loop(float* v, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) v[i] = exp_nonpositive(v[i]);
+// y[i] = exp_nonpositive(x[i] - m): softmax's exp(x - max), for rows whose
+// x - m is never nan (the caller's concern).
+inline void exp_shifted_loop(const float* __restrict x, float m, float* __restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = exp_nonpositive(x[i] - m);
 }
 
 // The same loops compiled for AVX2 + FMA and for AVX-512 (x86 builds only).
 void sigmoid_avx2(const float* x, float* y, int64_t n);
 void tanh_avx2(const float* x, float* y, int64_t n);
-void exp_nonpositive_avx2(float* v, int64_t n);
+void exp_shifted_avx2(const float* x, float m, float* y, int64_t n);
 void sigmoid_avx512(const float* x, float* y, int64_t n);
 void tanh_avx512(const float* x, float* y, int64_t n);
-void exp_nonpositive_avx512(float* v, int64_t n);
+void exp_shifted_avx512(const float* x, float m, float* y, int64_t n);
 
 }  // namespace minigrad::cpu::activation_math

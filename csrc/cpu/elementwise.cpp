@@ -88,14 +88,14 @@ void tanh_slice(const T* x, T* y, int64_t n) {
 }
 }  // namespace
 
-void exp_nonpositive_inplace(float* v, int64_t n) {
-  namespace m = activation_math;
+void exp_shifted(const float* x, float m, float* y, int64_t n) {
+  namespace a = activation_math;
 #ifdef MINIGRAD_X86
   const CpuFeatures& features = cpu_features();
-  if (features.avx512f) return m::exp_nonpositive_avx512(v, n);
-  if (features.avx2_fma) return m::exp_nonpositive_avx2(v, n);
+  if (features.avx512f) return a::exp_shifted_avx512(x, m, y, n);
+  if (features.avx2_fma) return a::exp_shifted_avx2(x, m, y, n);
 #endif
-  m::exp_nonpositive_loop(v, n);
+  a::exp_shifted_loop(x, m, y, n);
 }
 
 template <typename T>

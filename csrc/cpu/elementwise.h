@@ -42,10 +42,10 @@ void tanh_forward(const T* x, T* y, int64_t n);
 template <typename T>
 void tanh_backward(const T* dy, const T* y, T* dx, int64_t n);  // dx = dy * (1 - y^2)
 
-// v[i] = e^v[i] for v[i] <= 0, in place, vectorised for the CPU's instruction
+// y[i] = e^(x[i] - m) for x[i] - m <= 0, vectorised for the CPU's instruction
 // set (Cephes' expf, within 2 ulp; 0 below about -87.7, and 0 for nan: the
-// caller checks for nan). Softmax's exp(x - max).
-void exp_nonpositive_inplace(float* v, int64_t n);
+// caller keeps nan away). Softmax's exp(x - max).
+void exp_shifted(const float* x, float m, float* y, int64_t n);
 
 // One LSTM step after its matmuls, in PyTorch's gate order (i, f, g, o):
 // gates (N, 4H) the pre-activations x W_ih^T + b_ih + h W_hh^T + b_hh, c (N, H)

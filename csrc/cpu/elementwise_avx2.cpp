@@ -5,5 +5,5 @@
 namespace minigrad::cpu::activation_math {
 void sigmoid_avx2(const float* x, float* y, int64_t n) { sigmoid_loop(x, y, n); }
 void tanh_avx2(const float* x, float* y, int64_t n) { tanh_loop(x, y, n); }
-void exp_nonpositive_avx2(float* v, int64_t n) { exp_nonpositive_loop(v, n); }
+void exp_shifted_avx2(const float* x, float m, float* y, int64_t n) { exp_shifted_loop(x, m, y, n); }
 }  // namespace minigrad::cpu::activation_math

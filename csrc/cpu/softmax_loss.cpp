@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "cpu/elementwise.h"
@@ -11,50 +13,80 @@
 namespace minigrad::cpu {
 namespace {
 
-// The largest non-nan element (-inf when there is none), over kLanes partial
-// maxima: one running maximum is a chain of dependent compares.
+// The largest element (-inf for an empty row), nan if there is one: partial
+// maxima and nan flags in kChains GCC vectors of 16 bytes (SSE2's, the build's
+// baseline), independent chains of compares. GCC 12 kept the lanes of a plain
+// array in scalar registers: 60% of a 1000-class cross-entropy's forward.
+template <typename T>
+struct Vector16;
+template <>
+struct Vector16<float> {
+  typedef float type __attribute__((vector_size(16)));
+};
+template <>
+struct Vector16<double> {
+  typedef double type __attribute__((vector_size(16)));
+};
+
 template <typename T>
 T row_max(const T* x, int64_t n) {
-  constexpr int64_t kLanes = 8;
-  T lanes[kLanes];
-  std::fill(lanes, lanes + kLanes, -std::numeric_limits<T>::infinity());
+  using Vec = typename Vector16<T>::type;
+  using Mask = decltype(Vec{} != Vec{});
+  constexpr int64_t kWidth = 16 / sizeof(T), kChains = 4, kStep = kWidth * kChains;
+  constexpr T lowest = -std::numeric_limits<T>::infinity();
+  Vec maxima[kChains];
+  Mask nans[kChains] = {};
+  for (Vec& v : maxima) v = Vec{} + lowest;
   int64_t j = 0;
-  for (; j + kLanes <= n; j += kLanes)
-    for (int64_t k = 0; k < kLanes; ++k) lanes[k] = x[j + k] > lanes[k] ? x[j + k] : lanes[k];
-  T m = -std::numeric_limits<T>::infinity();
-  for (; j < n; ++j) m = x[j] > m ? x[j] : m;
-  for (int64_t k = 0; k < kLanes; ++k) m = lanes[k] > m ? lanes[k] : m;
-  return m;
+  for (; j + kStep <= n; j += kStep)
+    for (int64_t c = 0; c < kChains; ++c) {
+      Vec v;
+      std::memcpy(&v, x + j + c * kWidth, sizeof v);
+      maxima[c] = v > maxima[c] ? v : maxima[c];
+      nans[c] |= v != v;
+    }
+  T m = lowest;
+  bool has_nan = false;
+  for (int64_t c = 0; c < kChains; ++c)
+    for (int64_t k = 0; k < kWidth; ++k) {
+      m = maxima[c][k] > m ? maxima[c][k] : m;
+      has_nan |= nans[c][k] != 0;
+    }
+  for (; j < n; ++j) {
+    m = x[j] > m ? x[j] : m;
+    has_nan |= x[j] != x[j];
+  }
+  return has_nan ? std::numeric_limits<T>::quiet_NaN() : m;
 }
 
 [[maybe_unused]] bool parallel_rows(int64_t rows, int64_t cols) { return rows > 1 && rows * cols >= kMinParallelWork; }
 
-// out[j] = e^v[j] for v[j] <= 0 (shifted logits, log-probabilities). float:
-// the vectorised exp (libm's expf is a call per element: attention's softmax
-// over rows of 64 scores took 4 ns per element), or libm's where the row holds
-// a nan, whose exp the vectorised one does not keep. out may be v.
-void exp_nonpositive_row(const float* v, float* out, int64_t n) {
-  bool has_nan = false;
-  for (int64_t j = 0; j < n; ++j) {
-    out[j] = v[j];
-    has_nan |= v[j] != v[j];
-  }
-  if (has_nan) {
-    for (int64_t j = 0; j < n; ++j) out[j] = std::exp(out[j]);
-    return;
-  }
-  exp_nonpositive_inplace(out, n);
-}
+// float rows take the vectorised exp (libm's expf is a call per element:
+// attention's softmax over rows of 64 scores took 4 ns per element); it does
+// not keep nan, so rows where x - max may be nan (a nan in the row, an
+// infinite maximum) take libm's, as double rows do.
 
-void exp_nonpositive_row(const double* v, double* out, int64_t n) {
+// out[j] = e^v[j] for v[j] <= 0 (log-probabilities).
+template <typename T>
+void exp_nonpositive_row(const T* v, T* out, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    int has_nan = 0;
+    for (int64_t j = 0; j < n; ++j) has_nan |= v[j] != v[j];
+    if (!has_nan) return exp_shifted(v, 0.0f, out, n);
+  }
   for (int64_t j = 0; j < n; ++j) out[j] = std::exp(v[j]);
 }
 
-// e^(x - max) of one row into y; their sum.
+// y[j] = e^(x[j] - m), m the row's maximum; their sum.
 template <typename T>
 double exp_shifted_row(const T* x, T m, T* y, int64_t n) {
-  for (int64_t j = 0; j < n; ++j) y[j] = x[j] - m;
-  exp_nonpositive_row(y, y, n);
+  if constexpr (std::is_same_v<T, float>) {
+    if (std::isfinite(m)) {
+      exp_shifted(x, m, y, n);
+      return sum_as_double(y, n);
+    }
+  }
+  for (int64_t j = 0; j < n; ++j) y[j] = std::exp(x[j] - m);
   return sum_as_double(y, n);
 }
 
