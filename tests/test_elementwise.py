@@ -261,6 +261,12 @@ def test_lstm_sequence_bad_input():
     with pytest.raises(ValueError, match="writeable"):
         hs.flags.writeable = False
         _C.lstm_sequence_backward(s, s, hs, acts, cs, tanh_cs, s, w_hh)
+    # The buffers written in place must not alias what the loop reads.
+    with pytest.raises(ValueError, match="gates must not share memory"):
+        _C.lstm_sequence(g, g.reshape(-1)[:16].reshape(2, 8), s, s)
+    grad_hs = cs.copy()
+    with pytest.raises(ValueError, match="grad_hs must not share memory"):
+        _C.lstm_sequence_backward(grad_hs[0], s, grad_hs, acts, cs, tanh_cs, s, w_hh)
 
 
 def ref_gru_cell(x_proj, h_proj, h):

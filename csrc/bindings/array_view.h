@@ -6,6 +6,8 @@
 // with CUDA or the emulator, so a CPU-only build never references cuda::.
 #pragma once
 
+#include <initializer_list>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -73,6 +75,21 @@ inline void require_contiguous(const ArrayView& a, const char* op, const char* n
 
 inline void require_writeable(const ArrayView& a, const char* op, const char* name) {
   if (!a.writeable) value_error(op, ": ", name, " must be writeable");
+}
+
+// True when the memory of x and y overlaps.
+inline bool overlaps(const ArrayView& x, const ArrayView& y) {
+  const auto* x0 = static_cast<const char*>(x.data);
+  const auto* y0 = static_cast<const char*>(y.data);
+  const int64_t x_bytes = x.size() * x.dtype.itemsize(), y_bytes = y.size() * y.dtype.itemsize();
+  return x_bytes > 0 && y_bytes > 0 && x0 < y0 + y_bytes && y0 < x0 + x_bytes;
+}
+
+// A buffer a kernel writes in place (`name`) must not share memory with its inputs.
+inline void require_apart(const ArrayView& out, const char* op, const char* name,
+                          std::initializer_list<const ArrayView*> inputs) {
+  for (const ArrayView* in : inputs)
+    if (overlaps(out, *in)) value_error(op, ": ", name, " must not share memory with the other arguments");
 }
 
 inline void require_dtype(const ArrayView& a, const py::dtype& dt, const char* op, const char* name) {

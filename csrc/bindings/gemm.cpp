@@ -14,14 +14,6 @@ namespace minigrad::bindings {
 namespace {
 constexpr const char* kOp = "gemm";
 
-// True when the memory of x and y overlaps.
-bool overlaps(const ArrayView& x, const ArrayView& y) {
-  const auto* x0 = static_cast<const char*>(x.data);
-  const auto* y0 = static_cast<const char*>(y.data);
-  const int64_t x_bytes = x.size() * x.dtype.itemsize(), y_bytes = y.size() * y.dtype.itemsize();
-  return x_bytes > 0 && y_bytes > 0 && x0 < y0 + y_bytes && y0 < x0 + x_bytes;
-}
-
 // A 2-D matrix or a 3-D stack of them (batch, rows, cols).
 void require_matrices(const ArrayView& x, const char* name) {
   if (x.ndim() != 2 && x.ndim() != 3)

@@ -34,6 +34,7 @@ py::tuple lstm_sequence(const py::handle& gates_obj, const py::handle& w_t_obj, 
     require_same_dtype(state, gates, kOp, name, "gates");
     require_shape(state, {N, H}, kOp, name);
   }
+  require_apart(gates, kOp, "gates", {&w_t, &h0, &c0});
   const std::vector<int64_t> states{L, N, H};
   const ArrayView hs = empty_array<D>(states, gates.dtype), cs = empty_array<D>(states, gates.dtype),
                   tanh_cs = empty_array<D>(states, gates.dtype), acts = empty_array<D>(gates.shape, gates.dtype);
@@ -85,22 +86,23 @@ py::tuple lstm_sequence_backward(const py::handle& dh_obj, const py::handle& dc_
   require_writeable(grad_hs, op, "grad_hs");
   const ArrayView cs = array(cs_obj, "cs", {L, N, H}), tanh_cs = array(tanh_cs_obj, "tanh_cs", {L, N, H});
   const ArrayView c0 = array(c0_obj, "c0", {N, H}), w_hh = array(w_hh_obj, "w_hh", {G, H});
+  require_apart(grad_hs, op, "grad_hs", {&dh_last, &dc_last, &acts, &cs, &tanh_cs, &c0, &w_hh});
   const ArrayView dgates = empty_array<D>(acts.shape, acts.dtype), dh0 = empty_array<D>({N, H}, acts.dtype);
   const ArrayView dc_a = empty_array<D>({N, H}, acts.dtype), dc_b = empty_array<D>({N, H}, acts.dtype);
   dispatch(float_dtype(acts), [&](auto zero) {
     using T = decltype(zero);
     py::gil_scoped_release release;
     const int64_t step = N * H;
-    const auto time = [&](int64_t k) { return reverse ? L - 1 - k : k; };  // the time of the k-th step taken
+    const auto time_of = [&](int64_t k) { return reverse ? L - 1 - k : k; };  // of the k-th step taken
     const T* dc = cptr<T>(dc_last);
     T* dc_out = ptr<T>(dc_a);
     for (int64_t k = L - 1; k >= 0; --k) {
-      const int64_t t = time(k);
+      const int64_t t = time_of(k);
       const T* dh = k == L - 1 ? cptr<T>(dh_last) : ptr<T>(grad_hs) + t * step;
-      const T* c_prev = k == 0 ? cptr<T>(c0) : cptr<T>(cs) + time(k - 1) * step;
+      const T* c_prev = k == 0 ? cptr<T>(c0) : cptr<T>(cs) + time_of(k - 1) * step;
       T* dg = ptr<T>(dgates) + t * N * G;
       // dh of the step before: its output's gradient (in grad_hs) plus dgates W_hh.
-      T* dh_prev = k == 0 ? ptr<T>(dh0) : ptr<T>(grad_hs) + time(k - 1) * step;
+      T* dh_prev = k == 0 ? ptr<T>(dh0) : ptr<T>(grad_hs) + time_of(k - 1) * step;
       const T beta = k == 0 ? T(0) : T(1);
       if constexpr (D == Device::cpu) {
         cpu::lstm_cell_backward<T>(dh, dc, cptr<T>(acts) + t * N * G, c_prev, cptr<T>(tanh_cs) + t * step, dg,

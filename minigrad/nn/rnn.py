@@ -4,8 +4,9 @@ shapes, gate order and initialisation, so state_dicts load either way.
 
 Each layer and direction multiplies the whole input sequence by W_ih in one matmul, then steps
 through time with one (N, H) x (H, G H) matmul per step. A layer's steps are one op
-(_RecurrentSequenceOp) that runs back through time itself; the cells' steps are composed ops
-(LSTMCell's gates one op)."""
+(_RecurrentSequenceOp) that runs back through time itself: an LSTM layer's time loop is one
+kernel call each way (lstm_sequence, lstm_sequence_backward), a GRU step one kernel after its
+matmul (gru_cell); the cells' steps are composed ops (LSTMCell's gates one op)."""
 
 from __future__ import annotations
 
@@ -122,7 +123,7 @@ class _RecurrentSequenceOp(Function):
 
     def backward(self, grad):
         be, (steps, w_hh, has_bias) = self.be, self.saved
-        if isinstance(steps, tuple):
+        if isinstance(steps, tuple):  # an LSTM layer's saved states (lstm_sequence), not a list of steps
             return self._lstm_backward(grad, steps, w_hh, has_bias)
         length = len(steps)
         dh, dc = be.getitem(grad, length), (be.getitem(grad, length + 1) if self.mode == "LSTM" else None)
