@@ -119,24 +119,23 @@ void def_activations(py::module_& m) {
   }
 }
 
-// lstm_cell: gates (N, 4H) and c (N, H) -> (h, c_next, acts, tanh_c); the
-// backward takes dh, dc_next and those acts, c, tanh_c -> (dgates, dc).
-// (N rows, H hidden units: also the GRU's.)
-struct LstmShape {
+// The recurrent cells' arrays: (N, gates * H) pre-activations or activations
+// (lstm_cell's 4 gates, gru_cell's 3) and (N, H) states.
+struct CellShape {
   int64_t N, H;
 };
 
-// From the (N, 4H) gates (or their activations, `name`).
-LstmShape lstm_shape(const ArrayView& gates, const char* op, const char* name) {
-  require_rank(gates, 2, op, name);
-  if (gates.shape[1] % 4 != 0)
-    value_error(op, ": ", name, " must be (N, 4 * hidden_size), got shape ", shape_str(gates.shape));
-  return {gates.shape[0], gates.shape[1] / 4};
+// From an (N, gates * H) array named `name`.
+CellShape cell_shape(const ArrayView& a, int64_t gates, const char* op, const char* name) {
+  require_rank(a, 2, op, name);
+  if (a.shape[1] % gates != 0)
+    value_error(op, ": ", name, " must be (N, ", gates, " * hidden_size), got shape ", shape_str(a.shape));
+  return {a.shape[0], a.shape[1] / gates};
 }
 
 // An (N, H) state array with the gates' dtype.
 template <Device D>
-ArrayView lstm_state(const py::handle& obj, const ArrayView& gates, const char* gates_name, LstmShape s,
+ArrayView cell_state(const py::handle& obj, const ArrayView& gates, const char* gates_name, CellShape s,
                      const char* op, const char* name) {
   const ArrayView a = float_arg<D>(obj, op, name);
   require_same_dtype(a, gates, op, name, gates_name);
@@ -144,12 +143,14 @@ ArrayView lstm_state(const py::handle& obj, const ArrayView& gates, const char* 
   return a;
 }
 
+// lstm_cell: gates (N, 4H) and c (N, H) -> (h, c_next, acts, tanh_c); the
+// backward takes dh, dc_next and those acts, c, tanh_c -> (dgates, dc).
 template <Device D>
 py::tuple lstm_cell(const py::handle& gates_obj, const py::handle& c_obj) {
   const char* op = "lstm_cell";
   const ArrayView gates = float_arg<D>(gates_obj, op, "gates");
-  const LstmShape s = lstm_shape(gates, op, "gates");
-  const ArrayView c = lstm_state<D>(c_obj, gates, "gates", s, op, "c");
+  const CellShape s = cell_shape(gates, 4, op, "gates");
+  const ArrayView c = cell_state<D>(c_obj, gates, "gates", s, op, "c");
   const ArrayView acts = empty_array<D>(gates.shape, gates.dtype);
   const ArrayView h = empty_array<D>(c.shape, c.dtype), c_next = empty_array<D>(c.shape, c.dtype),
                   tanh_c = empty_array<D>(c.shape, c.dtype);
@@ -171,11 +172,11 @@ py::tuple lstm_cell_backward(const py::handle& dh_obj, const py::handle& dc_next
                              const py::handle& c_obj, const py::handle& tanh_c_obj) {
   const char* op = "lstm_cell_backward";
   const ArrayView acts = float_arg<D>(acts_obj, op, "acts");
-  const LstmShape s = lstm_shape(acts, op, "acts");
-  const ArrayView dh = lstm_state<D>(dh_obj, acts, "acts", s, op, "dh");
-  const ArrayView dc_next = lstm_state<D>(dc_next_obj, acts, "acts", s, op, "dc_next");
-  const ArrayView c = lstm_state<D>(c_obj, acts, "acts", s, op, "c");
-  const ArrayView tanh_c = lstm_state<D>(tanh_c_obj, acts, "acts", s, op, "tanh_c");
+  const CellShape s = cell_shape(acts, 4, op, "acts");
+  const ArrayView dh = cell_state<D>(dh_obj, acts, "acts", s, op, "dh");
+  const ArrayView dc_next = cell_state<D>(dc_next_obj, acts, "acts", s, op, "dc_next");
+  const ArrayView c = cell_state<D>(c_obj, acts, "acts", s, op, "c");
+  const ArrayView tanh_c = cell_state<D>(tanh_c_obj, acts, "acts", s, op, "tanh_c");
   const ArrayView dgates = empty_array<D>(acts.shape, acts.dtype), dc = empty_array<D>(c.shape, c.dtype);
   dispatch(float_dtype(acts), [&](auto zero) {
     using T = decltype(zero);
@@ -196,12 +197,9 @@ template <Device D>
 py::tuple gru_cell(const py::handle& x_proj_obj, const py::handle& h_proj_obj, const py::handle& h_obj) {
   const char* op = "gru_cell";
   const ArrayView x_proj = float_arg<D>(x_proj_obj, op, "x_proj");
-  require_rank(x_proj, 2, op, "x_proj");
-  if (x_proj.shape[1] % 3 != 0)
-    value_error(op, ": x_proj must be (N, 3 * hidden_size), got shape ", shape_str(x_proj.shape));
-  const LstmShape s{x_proj.shape[0], x_proj.shape[1] / 3};
+  const CellShape s = cell_shape(x_proj, 3, op, "x_proj");
   const ArrayView h_proj = float_like<D>(h_proj_obj, x_proj, op, "h_proj", "x_proj");
-  const ArrayView h = lstm_state<D>(h_obj, x_proj, "x_proj", s, op, "h");
+  const ArrayView h = cell_state<D>(h_obj, x_proj, "x_proj", s, op, "h");
   const ArrayView acts = empty_array<D>(x_proj.shape, x_proj.dtype), h_next = empty_array<D>(h.shape, h.dtype);
   dispatch(float_dtype(x_proj), [&](auto zero) {
     using T = decltype(zero);
@@ -219,13 +217,10 @@ py::tuple gru_cell_backward(const py::handle& dh_obj, const py::handle& acts_obj
                             const py::handle& h_obj) {
   const char* op = "gru_cell_backward";
   const ArrayView acts = float_arg<D>(acts_obj, op, "acts");
-  require_rank(acts, 2, op, "acts");
-  if (acts.shape[1] % 3 != 0)
-    value_error(op, ": acts must be (N, 3 * hidden_size), got shape ", shape_str(acts.shape));
-  const LstmShape s{acts.shape[0], acts.shape[1] / 3};
+  const CellShape s = cell_shape(acts, 3, op, "acts");
   const ArrayView h_proj = float_like<D>(h_proj_obj, acts, op, "h_proj", "acts");
-  const ArrayView dh = lstm_state<D>(dh_obj, acts, "acts", s, op, "dh");
-  const ArrayView h = lstm_state<D>(h_obj, acts, "acts", s, op, "h");
+  const ArrayView dh = cell_state<D>(dh_obj, acts, "acts", s, op, "dh");
+  const ArrayView h = cell_state<D>(h_obj, acts, "acts", s, op, "h");
   const ArrayView dx_proj = empty_array<D>(acts.shape, acts.dtype), dh_proj = empty_array<D>(acts.shape, acts.dtype),
                   dh_direct = empty_array<D>(h.shape, h.dtype);
   dispatch(float_dtype(acts), [&](auto zero) {
