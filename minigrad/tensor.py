@@ -885,7 +885,7 @@ class Tensor:
         return self._inplace("round_", lambda s: _F.round(s, decimals=decimals))
 
     @numpy_aliases
-    def squeeze_(self, dim: int | None = None) -> Tensor:
+    def squeeze_(self, dim: int | tuple[int, ...] | None = None) -> Tensor:
         """squeeze() in place: self's size-1 dimensions (all, or dim) removed."""
         return self._reshape_inplace("squeeze_", lambda t: _F.squeeze(t, dim))
 
@@ -1608,7 +1608,7 @@ class Tensor:
         return _F.unflatten(self, dim, sizes)
 
     @numpy_aliases
-    def squeeze(self, dim: int | None = None) -> Tensor:
+    def squeeze(self, dim: int | tuple[int, ...] | None = None) -> Tensor:
         return _F.squeeze(self, dim)
 
     @numpy_aliases

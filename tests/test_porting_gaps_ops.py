@@ -1,7 +1,8 @@
 """Tensor methods and functions course code ported with `import minigrad as torch` reaches for
 (logical_* methods, dot/mv/addmm, unique/bincount, fmax/fmin, logaddexp, diagonal, tile, the
 in-place unary methods, random_/bernoulli_, cdist, cross, kron, block_diag, histogram, finfo/iinfo,
-result_type/promote_types, where(condition), == None). Each against PyTorch when it is installed
+result_type/promote_types, where(condition), == None, integer matmul, index_put, where of two
+numbers, squeeze of several dims, nn.utils.rnn.pad_sequence). Each against PyTorch when it is installed
 and against numpy or a closed form without it; float64 gradient checks for the differentiable
 ones; bad input as a clear error."""
 
@@ -121,6 +122,47 @@ def test_index_put_as_torch(accumulate):
                          (f64(base), f64(vals)))
     with pytest.raises(TypeError, match="index_put"):
         minigrad.zeros(3).index_put((minigrad.tensor([0]),), [1.0], accumulate=True)
+
+
+def test_where_of_two_numbers_as_torch():
+    """where(mask, 1.0, 0.0): two Python numbers give the default float (int64 for ints, bool
+    for bools), as PyTorch."""
+    mask = np.array([True, False, True])
+    for a, b in ((1.0, 0.0), (1, 0), (1, 0.5), (True, False)):
+        got = minigrad.where(minigrad.tensor(mask), a, b)
+        want = np.where(mask, a, b)
+        np.testing.assert_array_equal(as_array(got), want)
+        if torch is not None:
+            assert str(got.dtype) == str(torch.where(torch.tensor(mask), a, b).dtype).replace("torch.", "")
+
+
+def test_squeeze_of_several_dims_as_torch():
+    x = minigrad.ones(1, 2, 1, 3)
+    assert x.squeeze((0, 2)).shape == (2, 3)
+    assert x.squeeze((0, 1)).shape == (2, 1, 3)  # size-2 dims stay
+    assert x.squeeze(()).shape == (1, 2, 1, 3)
+    assert minigrad.squeeze(x, [-2, 0]).shape == (2, 3)
+    with pytest.raises(IndexError):
+        x.squeeze((0, 4))
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("padding_side", ["right", "left"])
+def test_pad_sequence_as_torch(batch_first, padding_side):
+    from minigrad.nn.utils.rnn import pad_sequence
+
+    arrays = [RNG.standard_normal((n, 3)) for n in (2, 4, 1)]
+    got = pad_sequence([minigrad.tensor(a) for a in arrays], batch_first, -1.0, padding_side)
+    assert got.shape == ((3, 4, 3) if batch_first else (4, 3, 3))
+    if torch is not None:
+        want = torch.nn.utils.rnn.pad_sequence([torch.tensor(a) for a in arrays], batch_first, -1.0, padding_side)
+        np.testing.assert_array_equal(as_array(got), want.numpy())
+    assert gradcheck(lambda a, b: pad_sequence([a, b], batch_first, 0.0, padding_side),
+                     (f64(arrays[0]), f64(arrays[1])))
+    with pytest.raises(RuntimeError, match="pad_sequence"):
+        pad_sequence([minigrad.ones(2, 3), minigrad.ones(2, 4)])
+    with pytest.raises(ValueError, match="padding_side"):
+        pad_sequence([minigrad.ones(2)], padding_side="middle")
 
 
 def test_dot_mv_addmm_bad_input():

@@ -532,6 +532,15 @@ def where(condition: Tensor, input: Any = None, other: Any = None) -> Tensor | t
         return nonzero(condition, as_tuple=True)
     if input is None or other is None:
         raise TypeError("where: expected where(condition) or where(condition, input, other)")
+    if isinstance(input, Number) and isinstance(other, Number):  # where(mask, 1.0, 0.0), as PyTorch
+        kinds = {type(v) for v in (input, other)}
+        if kinds <= {bool, np.bool_}:
+            dtype = np.dtype(np.bool_)
+        elif any(isinstance(v, (float, np.floating)) for v in (input, other)):
+            dtype = get_default_dtype()
+        else:
+            dtype = int64
+        input = Tensor._make(get_backend(condition.device).full((), input, dtype), condition.device)
     a, b = _operands(input, other)
     _require_same_device("where", a, condition)
     return WhereOp.apply(a, b, cond=condition._data)

@@ -107,14 +107,14 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
 
 
 @numpy_aliases
-def squeeze(input: Tensor, dim: int | None = None) -> Tensor:
-    """Size-1 dimensions removed (all, or only dim when it has size 1)."""
+def squeeze(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
+    """Size-1 dimensions removed: all, or those of dim (an int or a tuple of them) that have size 1."""
     shape = input.shape
     if dim is None:
         new = tuple(n for n in shape if n != 1)
     else:
-        d = _dim(dim, input.ndim, "squeeze")
-        new = shape[:d] + shape[d + 1 :] if input.ndim and shape[d] == 1 else shape
+        dims = {_dim(d, input.ndim, "squeeze") for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
+        new = tuple(n for i, n in enumerate(shape) if not (input.ndim and i in dims and n == 1))
     return input if new == shape else ReshapeOp.apply(input, shape=new)
 
 

@@ -1,4 +1,4 @@
-"""torch.nn.utils's gradient clipping and parameter/vector conversions."""
+"""torch.nn.utils's gradient clipping and parameter/vector conversions; nn.utils.rnn.pad_sequence."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import math
 from collections.abc import Iterable
 
 from minigrad.autograd import no_grad
+from minigrad.nn.utils import rnn  # torch.nn.utils.rnn
 from minigrad.tensor import Tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "rnn", "vector_to_parameters"]
 
 
 def _params(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
