@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <type_traits>
 #include <vector>
 
@@ -168,13 +169,14 @@ void lstm_cell_backward(const T* dh, const T* dc_next, const T* acts, const T* c
 template <typename T>
 void gru_cell_forward(const T* x_proj, const T* h_proj, const T* h, T* acts, T* h_next, int64_t N, int64_t H) {
   // The pre-activations of a row go to `pre` first, so that the activations run
-  // as whole vectorised runs (r and z together).
-  std::vector<T> pre(static_cast<size_t>(N * 3 * H));
+  // as whole vectorised runs (r and z together). Left uninitialised: every
+  // element is written before it is read (a vector zeroed it, a pass per step).
+  const std::unique_ptr<T[]> pre(new T[static_cast<size_t>(N * 3 * H)]);
   parallel_for(N, threads_for(N * 3 * H, kMinParallelWork), [&](int64_t n) {
     const T* __restrict x = x_proj + n * 3 * H;
     const T* __restrict hp = h_proj + n * 3 * H;
     const T* __restrict h_row = h + n * H;
-    T* __restrict p = pre.data() + n * 3 * H;
+    T* __restrict p = pre.get() + n * 3 * H;
     T* __restrict s = acts + n * 3 * H;
     T* __restrict out = h_next + n * H;
     for (int64_t j = 0; j < 2 * H; ++j) p[j] = x[j] + hp[j];
