@@ -94,6 +94,7 @@ PYBIND11_MODULE(_C, m) {
   minigrad::bindings::bind_softmax_loss(m);
   minigrad::bindings::bind_elementwise(m);
   minigrad::bindings::bind_batch_norm(m);
+  minigrad::bindings::bind_layer_norm(m);
   minigrad::bindings::bind_optim(m);
   minigrad::bindings::bind_rnn(m);
 #ifdef MINIGRAD_WITH_CUDA

@@ -40,4 +40,20 @@ __device__ T block_sum(T v) {
   return total;
 }
 
+// Row kernels (one block per row, blocks stepping over the rows): threads per
+// block, enough warps to cover a row of `cols`, at most kMaxRowThreads.
+constexpr int kMaxRowThreads = 256;
+inline int row_threads(int64_t cols) {
+  const int64_t warps = (cols + 31) / 32;
+  return static_cast<int>(warps * 32 < kMaxRowThreads ? warps * 32 : kMaxRowThreads);
+}
+
+// Launches kernel(args...) as a row kernel over rows x cols (nothing when empty).
+template <typename Kernel, typename... Args>
+void launch_rows(const char* name, Kernel kernel, int64_t rows, int64_t cols, Args... args) {
+  if (rows == 0 || cols == 0) return;
+  MG_LAUNCH(blocks_for(rows, 1), row_threads(cols), 0, nullptr, kernel)(args...);
+  check_launch(name);
+}
+
 }  // namespace minigrad::cuda

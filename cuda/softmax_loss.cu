@@ -12,7 +12,6 @@
 namespace minigrad::cuda {
 namespace {
 
-constexpr int kMaxRowThreads = 256;
 constexpr int kThreads = 256;
 
 __device__ __forceinline__ float exp_of(float x) { return expf(x); }
@@ -165,19 +164,6 @@ __global__ void cross_entropy_backward_kernel(const T* __restrict__ log_probs, c
     const T scale = per_row ? grad_loss[r] : grad_loss[0] * mean_scale;
     dlogits[i] = (exp_of(log_probs[i]) - (j == t ? on_target : off_target)) * scale;
   }
-}
-
-// Threads per row block: enough warps to cover the row, at most kMaxRowThreads.
-int row_threads(int64_t cols) {
-  const int64_t warps = (cols + 31) / 32;
-  return static_cast<int>(warps * 32 < kMaxRowThreads ? warps * 32 : kMaxRowThreads);
-}
-
-template <typename Kernel, typename... Args>
-void launch_rows(const char* name, Kernel kernel, int64_t rows, int64_t cols, Args... args) {
-  if (rows == 0 || cols == 0) return;
-  MG_LAUNCH(blocks_for(rows, 1), row_threads(cols), 0, nullptr, kernel)(args...);
-  check_launch(name);
 }
 
 }  // namespace

@@ -260,6 +260,28 @@ def batch_norm_backward_case(rng: np.random.Generator) -> Case:
         "training": bool(rng.random() < 0.5)}
 
 
+def _layer_norm_input(rng: np.random.Generator) -> tuple[np.ndarray, int, tuple]:
+    """x of 1 to 4 dimensions, how many trailing ones are normalised, and their shape."""
+    x = _floats(rng, tuple(_size(rng) for _ in range(_size(rng, 4))), _dtype(rng))
+    k = int(rng.integers(1, x.ndim + 1))
+    return x, k, x.shape[x.ndim - k :]
+
+
+def layer_norm_forward_case(rng: np.random.Generator) -> Case:
+    x, k, shape = _layer_norm_input(rng)
+    return _C.layer_norm_forward, {"x": x, "weight": _floats(rng, shape, x.dtype), "bias": _floats(rng, shape, x.dtype),
+                                   "normalized_ndim": k, "eps": 1e-5}
+
+
+def layer_norm_backward_case(rng: np.random.Generator) -> Case:
+    x, k, shape = _layer_norm_input(rng)
+    stats = x.shape[: x.ndim - k]
+    return _C.layer_norm_backward, {
+        "dy": _floats(rng, x.shape, x.dtype), "x": x, "weight": _floats(rng, shape, x.dtype),
+        "save_mean": _floats(rng, stats, x.dtype), "save_invstd": np.abs(_floats(rng, stats, x.dtype)) + 0.5,
+        "normalized_ndim": k, "param_grads": bool(rng.random() < 0.5)}
+
+
 def _param_and_grad(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, Callable[[], np.ndarray]]:
     p = _rows(rng)
     return p, _floats(rng, p.shape, p.dtype), lambda: np.abs(_floats(rng, p.shape, p.dtype))
@@ -337,6 +359,8 @@ BINDINGS: dict[str, Callable[[np.random.Generator], Case]] = {
     "bias_grad": bias_grad_case,
     "batch_norm_forward": batch_norm_forward_case,
     "batch_norm_backward": batch_norm_backward_case,
+    "layer_norm_forward": layer_norm_forward_case,
+    "layer_norm_backward": layer_norm_backward_case,
     "sgd_step": sgd_step_case,
     "adam_step": adam_step_case,
     "rmsprop_step": rmsprop_step_case,
@@ -365,6 +389,14 @@ def _functional(fn: Callable, binding: str, rename: dict[str, str | None]) -> Ca
     return case
 
 
+def _layer_norm_of_trailing(input: Any, normalized_ndim: Any, **kw: Any) -> Any:
+    """F.layer_norm over input's trailing normalized_ndim dimensions (the binding's argument)."""
+    shape = getattr(input, "shape", None)
+    if shape is not None and isinstance(normalized_ndim, int) and 0 < normalized_ndim <= len(shape):
+        normalized_ndim = shape[len(shape) - normalized_ndim :]
+    return F.layer_norm(input, normalized_ndim, **kw)
+
+
 FUNCTIONAL: dict[str, Callable[[np.random.Generator], Case]] = {
     "F.conv2d": _functional(F.conv2d, "conv2d_forward", {"x": "input"}),
     "F.max_pool2d": _functional(F.max_pool2d, "max_pool2d_forward", {"x": "input"}),
@@ -380,6 +412,7 @@ FUNCTIONAL: dict[str, Callable[[np.random.Generator], Case]] = {
     "F.tanh": _functional(F.tanh, "tanh", {"x": "input"}),
     "F.cross_entropy": _functional(F.cross_entropy, "cross_entropy_forward", {"logits": "input"}),
     "F.batch_norm": _functional(F.batch_norm, "batch_norm_forward", {"x": "input", "eps": "eps"}),
+    "F.layer_norm": _functional(_layer_norm_of_trailing, "layer_norm_forward", {"x": "input"}),
 }
 
 

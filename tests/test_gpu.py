@@ -37,6 +37,8 @@ OPS = {
                                                 label_smoothing=0.1), [(17, 10)]),
     "log_softmax": (lambda x: F.log_softmax(x, 1).sum(), [(9, 33)]),
     "batch_norm": (lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), [(4, 3, 5, 5), (3,), (3,)]),
+    "layer_norm": (lambda x, w, b: F.layer_norm(x, (3, 70), w, b), [(4, 3, 70), (3, 70), (3, 70)]),
+    "group_norm": (lambda x, w, b: F.group_norm(x, 2, w, b), [(3, 4, 5, 5), (4,), (4,)]),
     "activations": (lambda x: (F.relu(x) + F.sigmoid(x) * F.tanh(x) + F.leaky_relu(x, 0.1)).sum(), [(7, 65)]),
     "broadcast_arith": (lambda a, b: ((a - b) * a / (b.abs() + 1) + a.exp().log()).mean(0), [(5, 1, 7), (3, 7)]),
     "reductions": (lambda x: x.sum(1) + x.mean(1) + x.max(1)[0], [(6, 129, 3)]),

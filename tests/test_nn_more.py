@@ -467,8 +467,8 @@ def test_batchmean_of_a_scalar_and_an_empty_batch():
 
 
 def test_onnx_exports_the_composed_norms_and_refuses_the_rest(tmp_path):
-    """LayerNorm, GroupNorm and SiLU are made of exportable ops; ELU (where) and Mish (softplus)
-    are not, and export names the op it cannot write."""
+    """LayerNorm and GroupNorm (LayerNormalization from opset 17, the formula before it) and SiLU
+    export; ELU (where) and Mish (softplus) do not, and export names the op it cannot write."""
     onnx = pytest.importorskip("onnx")
     ort = pytest.importorskip("onnxruntime")
     from minigrad.onnx import UnsupportedOperatorError, export
@@ -479,13 +479,17 @@ def test_onnx_exports_the_composed_norms_and_refuses_the_rest(tmp_path):
     with minigrad.no_grad():
         model[5].weight.copy_(minigrad.rand(6) + 0.5)
         model[5].bias.copy_(minigrad.randn(6))
-    path = tmp_path / "norms.onnx"
-    export(model, minigrad.randn(2, 2, 5, 5), path)
-    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
     x = minigrad.randn(3, 2, 5, 5)  # another batch size
-    (got,) = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"input": x.numpy()})
     with minigrad.no_grad():
-        np.testing.assert_allclose(got, model.eval()(x).numpy(), atol=2e-5)
+        want = model.eval()(x).numpy()
+    for opset in (13, 17):
+        path = tmp_path / f"norms{opset}.onnx"
+        export(model, minigrad.randn(2, 2, 5, 5), path, opset_version=opset)
+        onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+        ops = {node.op_type for node in onnx.load(str(path)).graph.node}
+        assert ("LayerNormalization" in ops) == (opset >= 17)
+        (got,) = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"input": x.numpy()})
+        np.testing.assert_allclose(got, want, atol=2e-5, err_msg=f"opset {opset}")
 
     for layer, op in ((nn.ELU(), "WhereOp"), (nn.Mish(), "SoftplusOp")):
         with pytest.raises(UnsupportedOperatorError, match=f"op {op} .*has no ONNX translation"):

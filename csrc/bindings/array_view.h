@@ -142,6 +142,22 @@ ArrayView float_like(const py::handle& obj, const ArrayView& ref, const char* op
   return a;
 }
 
+// An optional C-contiguous array of the given shape with ref's dtype (a
+// normalisation's weight, bias or statistics), or nothing for None.
+template <Device D>
+std::optional<ArrayView> optional_like(const py::handle& obj, const ArrayView& ref, const std::vector<int64_t>& shape,
+                                       const char* op, const char* name) {
+  if (obj.is_none()) return std::nullopt;
+  ArrayView a = array_arg<D>(obj, op, name);
+  require_same_dtype(a, ref, op, name, "x");
+  require_shape(a, shape, op, name);
+  require_contiguous(a, op, name);
+  return a;
+}
+
+// What a binding returns for an optional output: the array, or None.
+inline py::object object_or_none(const std::optional<ArrayView>& a) { return a ? a->object : py::none(); }
+
 // The scalar type of a view that float_arg accepted.
 inline DType float_dtype(const ArrayView& a) { return a.dtype.is(py::dtype::of<float>()) ? DType::f32 : DType::f64; }
 

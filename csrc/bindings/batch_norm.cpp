@@ -25,16 +25,10 @@ ops::BatchNormShape channel_shape(const ArrayView& x, const char* op) {
 template <Device D>
 std::optional<ArrayView> channel_param(const py::handle& obj, const ArrayView& x, int64_t C, const char* op,
                                        const char* name, bool writeable) {
-  if (obj.is_none()) return std::nullopt;
-  ArrayView a = array_arg<D>(obj, op, name);
-  require_same_dtype(a, x, op, name, "x");
-  require_shape(a, {C}, op, name);
-  require_contiguous(a, op, name);
-  if (writeable) require_writeable(a, op, name);
+  std::optional<ArrayView> a = optional_like<D>(obj, x, {C}, op, name);
+  if (a && writeable) require_writeable(*a, op, name);
   return a;
 }
-
-py::object object_or_none(const std::optional<ArrayView>& a) { return a ? a->object : py::none(); }
 
 template <Device D>
 py::tuple batch_norm_forward(const py::handle& x_obj, const py::handle& weight_obj, const py::handle& bias_obj,

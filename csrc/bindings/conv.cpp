@@ -14,8 +14,6 @@
 namespace minigrad::bindings {
 namespace {
 
-py::object object_or_none(const std::optional<ArrayView>& a) { return a ? a->object : py::none(); }
-
 // The full geometry of a convolution of x by weight, after checking that they
 // and the hyper-parameters agree.
 ops::Conv2dShape conv_shape(const char* op, const ArrayView& x, const ArrayView& weight, const py::handle& stride,

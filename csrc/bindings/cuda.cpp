@@ -163,6 +163,7 @@ void bind_cuda(py::module_& m) {
   bind_cuda_softmax_loss(c);
   bind_cuda_elementwise(c);
   bind_cuda_batch_norm(c);
+  bind_cuda_layer_norm(c);
   bind_cuda_optim(c);
   bind_cuda_rnn(c);
 

@@ -10,6 +10,7 @@ void bind_pool(pybind11::module_& m);
 void bind_softmax_loss(pybind11::module_& m);
 void bind_elementwise(pybind11::module_& m);
 void bind_batch_norm(pybind11::module_& m);
+void bind_layer_norm(pybind11::module_& m);
 void bind_optim(pybind11::module_& m);
 void bind_rnn(pybind11::module_& m);
 // _C.cuda (csrc/bindings/cuda.cpp): only in builds with CUDA or the SIMT emulator (MINIGRAD_WITH_CUDA).
@@ -23,6 +24,7 @@ void bind_cuda_pool(pybind11::module_& cuda);
 void bind_cuda_softmax_loss(pybind11::module_& cuda);
 void bind_cuda_elementwise(pybind11::module_& cuda);
 void bind_cuda_batch_norm(pybind11::module_& cuda);
+void bind_cuda_layer_norm(pybind11::module_& cuda);
 void bind_cuda_optim(pybind11::module_& cuda);
 void bind_cuda_rnn(pybind11::module_& cuda);
 

@@ -55,6 +55,7 @@ KERNEL_OPS: dict[str, int | None] = {
     **dict.fromkeys(("cross_entropy_forward", "cross_entropy_backward")),
     "batch_norm_forward": 1,
     "batch_norm_backward": None,
+    **dict.fromkeys(("layer_norm_forward", "layer_norm_backward")),
     # optimizer updates, in place on param and its state
     **dict.fromkeys(("sgd_step", "adam_step", "rmsprop_step", "adagrad_step", "adadelta_step"), 0),
 }

@@ -758,10 +758,22 @@ def _check_affine(op: str, input: Tensor, weight: Tensor | None, bias: Tensor | 
             raise TypeError(f"{op}: {name} dtype {t.dtype} differs from the input's {input.dtype}")
 
 
-def _standardize(input: Tensor, axes: tuple[int, ...], eps: float) -> Tensor:
-    """(input - mean) / sqrt(var + eps) over axes, var the biased variance (as layer and group norm)."""
-    centred = input - mean(input, axes, keepdim=True)
-    return centred * rsqrt(mean(centred * centred, axes, keepdim=True) + eps)
+class LayerNormOp(Function):
+    """(x - mean) / sqrt(var + eps) * weight + bias over x's trailing normalized_ndim dimensions,
+    var the biased variance, in one kernel each way (the layer_norm_forward/backward kernels)."""
+
+    __slots__ = ("normalized_ndim",)
+
+    def forward(self, x, weight, bias, normalized_ndim, eps):
+        self.normalized_ndim = normalized_ndim
+        y, save_mean, save_invstd = self.be.layer_norm_forward(x, weight, bias, normalized_ndim, eps)
+        self.saved = (x, weight, save_mean, save_invstd)
+        return y
+
+    def backward(self, g):
+        x, weight, save_mean, save_invstd = self.saved
+        param_grads = self.needs_grad(1) or self.needs_grad(2)
+        return self.be.layer_norm_backward(g, x, weight, save_mean, save_invstd, self.normalized_ndim, param_grads)
 
 
 def _scale_shift(input: Tensor, weight: Tensor | None, bias: Tensor | None, shape: tuple) -> Tensor:
@@ -801,8 +813,7 @@ def layer_norm(
     _require_float("layer_norm", input, weight, bias)
     shape = _normalized_shape("layer_norm", input, normalized_shape)
     _check_affine("layer_norm", input, weight, bias, shape)
-    out = _standardize(input, tuple(range(input.ndim - len(shape), input.ndim)), eps)
-    return _scale_shift(out, weight, bias, shape)
+    return LayerNormOp.apply(input, weight, bias, normalized_ndim=len(shape), eps=eps)
 
 
 def rms_norm(
@@ -841,7 +852,7 @@ def group_norm(
         )
     _check_affine("group_norm", input, weight, bias, (c,))
     grouped = input.reshape(n, num_groups, c // num_groups * math.prod(input.shape[2:]))
-    out = _standardize(grouped, (2,), eps).reshape(input.shape)
+    out = LayerNormOp.apply(grouped, None, None, normalized_ndim=1, eps=eps).reshape(input.shape)
     return _scale_shift(out, weight, bias, (c,) + (1,) * (input.ndim - 2))
 
 

@@ -208,6 +208,27 @@ def _emit_batch_norm(g: _Graph, r: _Record) -> None:
     g.node("BatchNormalization", [x, weight, bias, mean, var], r.out, epsilon=float(p["eps"]))
 
 
+def _emit_layer_norm(g: _Graph, r: _Record) -> None:
+    """LayerNormalization from opset 17; before it, the formula from ReduceMean, Sub, Mul, Add,
+    Sqrt and Div (axes an attribute below opset 18)."""
+    x, weight, bias = r.names
+    shape, k, eps = r.tensors[0].shape, r.params["normalized_ndim"], float(r.params["eps"])
+    dtype = r.tensors[0].dtype
+    if g.opset >= 17:
+        scale = weight or g.const(np.ones(shape[len(shape) - k :]), dtype)
+        g.node("LayerNormalization", [x, scale, bias], r.out, axis=-k, epsilon=eps)
+        return
+    axes = list(range(len(shape) - k, len(shape)))
+    centred = g.node("Sub", [x, g.node("ReduceMean", [x], axes=axes, keepdims=1)])
+    variance = g.node("ReduceMean", [g.node("Mul", [centred, centred])], axes=axes, keepdims=1)
+    std = g.node("Sqrt", [g.node("Add", [variance, g.const(eps, dtype)])])
+    steps = [("Div", std), ("Mul", weight), ("Add", bias)]
+    steps = [(op, operand) for op, operand in steps if operand]
+    y = centred
+    for i, (op, operand) in enumerate(steps):
+        y = g.node(op, [y, operand], r.out if i == len(steps) - 1 else None)
+
+
 def _emit_lrn(g: _Graph, r: _Record) -> None:
     """PyTorch sums squares over channels [c - size//2, c + (size-1)//2]; ONNX's LRN over
     [c - (size-1)//2, c + size//2]: the same for odd sizes. An even size is written as a 1x1
@@ -374,6 +395,7 @@ _EMITTERS: dict[Any, Callable[[_Graph, _Record], None]] = {
     NN.ReLUMaxPool2dOp: _emit_relu_max_pool,
     NN.AvgPool2dOp: _emit_avg_pool,
     NN.BatchNormOp: _emit_batch_norm,
+    NN.LayerNormOp: _emit_layer_norm,
     NN.ReLUOp: _emit_same("Relu"),
     NN.SigmoidOp: _emit_same("Sigmoid"),
     NN.TanhOp: _emit_same("Tanh"),
