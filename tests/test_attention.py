@@ -133,6 +133,17 @@ def test_multihead_attention_init_and_dropout():
     np.testing.assert_array_equal(layer(x, x, x)[0].detach().numpy(), layer(x, x, x)[0].detach().numpy())
 
 
+def test_multihead_attention_unbatched_input_ignores_batch_first():
+    """An unbatched (L, E) query is the same sequence whatever batch_first says, as in PyTorch."""
+    minigrad.manual_seed(0)
+    seq_first = nn.MultiheadAttention(8, 2)
+    batch_first = nn.MultiheadAttention(8, 2, batch_first=True)
+    batch_first.load_state_dict(seq_first.state_dict())
+    q, kv = minigrad.randn(5, 8), minigrad.randn(6, 8)
+    for got, want in zip(batch_first(q, kv, kv), seq_first(q, kv, kv), strict=True):
+        np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-6, atol=1e-6)
+
+
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
@@ -141,6 +152,9 @@ def test_multihead_attention_init_and_dropout():
         (lambda: nn.MultiheadAttention(8, 2)(*[minigrad.randn(5, 3, 7)] * 3), ValueError, "7 features"),
         (lambda: nn.MultiheadAttention(8, 2)(minigrad.randn(5, 3, 8), minigrad.randn(6, 2, 8), minigrad.randn(6, 2, 8)),
          ValueError, "share"),
+        (lambda: nn.MultiheadAttention(8, 2, batch_first=True)(minigrad.randn(3, 5, 8), minigrad.randn(2, 6, 8),
+                                                               minigrad.randn(2, 6, 8)),
+         ValueError, r"must share \(N, S\) with query's batch 3"),
         (lambda: nn.MultiheadAttention(8, 2)(*[minigrad.randn(5, 3, 8)] * 3, attn_mask=minigrad.zeros(4, 4)),
          ValueError, "attn_mask must have shape"),
         (lambda: nn.MultiheadAttention(8, 2)(*[minigrad.randn(5, 3, 8)] * 3, key_padding_mask=minigrad.zeros(3, 4)),

@@ -28,26 +28,27 @@ def _c(a: np.ndarray) -> np.ndarray:
     return np.array(a, order="C")
 
 
-def _gemm_operand(a: np.ndarray) -> tuple[np.ndarray, bool]:
-    """(array, transposed) such that the array is C-contiguous: a transposed view (of each matrix
-    of a 3-D stack) costs no copy."""
-    if a.flags.c_contiguous:
-        return a, False
-    swapped = a.swapaxes(-1, -2)
-    if swapped.flags.c_contiguous:
-        return swapped, True
-    return np.ascontiguousarray(a), False
+def _gemm_operand(a: np.ndarray, batch: tuple) -> tuple[np.ndarray, bool]:
+    """(array, transposed): a matmul operand as _C.gemm takes it, C-contiguous. A matrix whose
+    columns are contiguous (a transposed view: attention's k.transpose(-2, -1)) is taken
+    transposed, so that a copy, where one is needed, reads whole rows (an encoder layer's key
+    stack, (128, 64, 32) floats: 58 us, where gathering the transposed one took 93)."""
+    transposed = a.ndim >= 2 and a.strides[-1] != a.itemsize and a.strides[-2] == a.itemsize
+    if transposed:
+        a = a.swapaxes(-1, -2)
+    a = _batched_operand(a, batch)
+    return (a if a.flags.c_contiguous else np.ascontiguousarray(a)), transposed
 
 
 def _batched_operand(a: np.ndarray, batch: tuple) -> np.ndarray:
-    """A matmul operand as _C.gemm takes it: one matrix shared by every product (no batch axes,
-    or only 1s), else a (B, rows, cols) stack over the broadcast batch shape (a view where the
-    batch axes merge, a copy where the operand is broadcast)."""
+    """A matmul operand over the broadcast batch shape: one matrix shared by every product (no
+    batch axes, or only 1s), else a (B, rows, cols) stack (a view where the batch axes merge, a
+    copy where the operand is broadcast or they do not)."""
     if math.prod(a.shape[:-2]) == 1:
         return a.reshape(a.shape[-2:])
     if a.shape[:-2] != batch:
         a = np.broadcast_to(a, (*batch, *a.shape[-2:]))
-    return a.reshape(math.prod(batch), *a.shape[-2:])  # a view where the batch axes merge (numpy copies otherwise)
+    return a.reshape(math.prod(batch), *a.shape[-2:])
 
 
 # The integer type of each float type's bits, for _where's bit select.
@@ -272,7 +273,7 @@ class CPUBackend(Backend):
         if a.dtype != b.dtype or a.dtype not in _BITS:
             return np.matmul(a, b)
         batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-        a, trans_a = _gemm_operand(_batched_operand(a, batch))
-        b, trans_b = _gemm_operand(_batched_operand(b, batch))
+        a, trans_a = _gemm_operand(a, batch)
+        b, trans_b = _gemm_operand(b, batch)
         out = _C.gemm(a, b, trans_a=trans_a, trans_b=trans_b)
         return out.reshape(*batch, *out.shape[-2:]) if batch else out

@@ -115,16 +115,21 @@ class MultiheadAttention(Module):
         if unbatched:
             query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
             key_padding_mask = None if key_padding_mask is None else key_padding_mask.unsqueeze(0)
-        elif self.batch_first:
-            query, key, value = (t.transpose(0, 1) for t in (query, key, value))
-        (length, batch, _), source = query.shape, key.shape[0]
-        if key.shape[:2] != value.shape[:2] or key.shape[1] != batch:
-            raise ValueError(f"MultiheadAttention: key {key.shape} and value {value.shape} must share (S, N) "
+        # The inputs stay in their layout, (L, N, E) or batch_first's (N, L, E): transposed to
+        # (L, N, E), every projection copied its input first (3 copies of a batch_first layer's input).
+        batch_first = self.batch_first and not unbatched
+        seq_axis, batch_axis = (1, 0) if batch_first else (0, 1)
+        length, batch, source = query.shape[seq_axis], query.shape[batch_axis], key.shape[seq_axis]
+        if key.shape[:2] != value.shape[:2] or key.shape[batch_axis] != batch:
+            names = "(N, S)" if batch_first else "(S, N)"
+            raise ValueError(f"MultiheadAttention: key {key.shape} and value {value.shape} must share {names} "
                              f"with query's batch {batch}")
         w_q, w_k, w_v = self._projections()
         b_q, b_k, b_v = (None, None, None) if self.in_proj_bias is None else self.in_proj_bias.chunk(3)
 
-        def heads(x: Tensor, w: Tensor, b: Tensor | None, n: int) -> Tensor:  # (n, N, E) -> (N, heads, n, hd)
+        def heads(x: Tensor, w: Tensor, b: Tensor | None, n: int) -> Tensor:  # -> (N, heads, n, hd)
+            if batch_first:
+                return F.linear(x, w, b).reshape(batch, n, self.num_heads, self.head_dim).permute(0, 2, 1, 3)
             return F.linear(x, w, b).reshape(n, batch, self.num_heads, self.head_dim).permute(1, 2, 0, 3)
 
         q, k, v = heads(query, w_q, b_q, length), heads(key, w_k, b_k, source), heads(value, w_v, b_v, source)
@@ -146,12 +151,14 @@ class MultiheadAttention(Module):
         weights = F.softmax(scores, -1)
         if self.dropout and self.training:
             weights = F.dropout(weights, self.dropout, True)
-        out = MF.matmul(weights, v).permute(2, 0, 1, 3).reshape(length, batch, self.embed_dim)
+        out = MF.matmul(weights, v)  # (N, heads, L, hd)
+        if batch_first:
+            out = out.permute(0, 2, 1, 3).reshape(batch, length, self.embed_dim)
+        else:
+            out = out.permute(2, 0, 1, 3).reshape(length, batch, self.embed_dim)
         out = self.out_proj(out)
         if unbatched:
             out = out.squeeze(1)
-        elif self.batch_first:
-            out = out.transpose(0, 1)
         if not need_weights:
             return out, None
         if average_attn_weights:
