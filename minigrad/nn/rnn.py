@@ -1,5 +1,5 @@
 """Recurrent layers as PyTorch's: RNN, LSTM, GRU (layers, bidirectional, batch_first, dropout
-between layers, unbatched input) and RNNCell, LSTMCell, GRUCell, with PyTorch's parameter names,
+between layers, unbatched input, PackedSequence input) and RNNCell, LSTMCell, GRUCell, with PyTorch's parameter names,
 shapes, gate order and initialisation, so state_dicts load either way.
 
 Each layer and direction multiplies the whole input sequence by W_ih in one matmul, then steps
@@ -20,6 +20,7 @@ from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.layers import _empty
 from minigrad.nn.module import Module
+from minigrad.nn.utils.rnn import PackedSequence
 from minigrad.tensor import Tensor
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -178,6 +179,13 @@ def _cell_step(mode: str, x_proj: Tensor, h: Tensor, c: Tensor | None, w_hh: Ten
     return (F.tanh(pre) if mode == "RNN_TANH" else F.relu(pre)), None
 
 
+def _joined(state: Tensor | None, start: Tensor, rows: int) -> Tensor:
+    """state's rows followed by start's up to `rows` (start's first `rows` when state is None)."""
+    if state is None:
+        return start[:rows]
+    return MF.cat([state, start[state.shape[0] : rows]]) if state.shape[0] < rows else state
+
+
 def _check_input_size(layer: str, x: Tensor, input_size: int) -> None:
     if x.shape[-1] != input_size:
         raise ValueError(f"{layer}: input.size(-1) must be equal to input_size. Expected {input_size}, "
@@ -238,27 +246,80 @@ class RNNBase(Module):
         get = lambda kind: getattr(self, f"{kind}_l{layer}{suffix}", None)  # noqa: E731
         return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
 
-    def _run_direction(self, x: Tensor, h: Tensor, c: Tensor | None, layer: int, reverse: bool):
-        """x (L, N, I) -> outputs (L, N, H) and the last (h, c) of one layer and direction."""
+    def _run_direction(self, x: Tensor, h: Tensor, c: Tensor | None, layer: int, reverse: bool,
+                       batch_sizes: list[int] | None):
+        """One layer and direction -> outputs and the last (h, c) (N, H). x is (L, N, I), or with
+        batch_sizes a PackedSequence's data (T, I) (outputs then (T, H) in the packed order)."""
         w_ih, w_hh, b_ih, b_hh = self._weights(layer, "_reverse" if reverse else "")
         x_proj = F.linear(x, w_ih, b_ih)  # the whole sequence at once
+        if batch_sizes is not None:
+            return self._run_packed(x_proj, w_hh, b_hh, h, c, reverse, batch_sizes)
         state = _RecurrentSequenceOp.apply(x_proj, w_hh, b_hh, h, c, mode=self.mode, reverse=reverse)
         length = x.shape[0]
         return state[:length], state[length], (state[length + 1] if self.mode == "LSTM" else None)
 
-    def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:
+    def _run_packed(self, x_proj: Tensor, w_hh: Tensor, b_hh: Tensor | None, h0: Tensor, c0: Tensor | None,
+                    reverse: bool, batch_sizes: list[int]):
+        """Packed steps, longest sequences first: each run of steps with the same batch size is one
+        sequence op on the rows still running (a prefix of the batch). Forward, a run's rows carry
+        their state on and the rows past it keep their last one; in reverse, the runs go from the
+        last step back, rows joining with their h0 as their sequences' last steps come up."""
+        runs, row = [], 0  # (steps, batch, first data row)
+        for t, b in enumerate(batch_sizes):
+            if t and b == batch_sizes[t - 1]:
+                runs[-1][0] += 1
+            else:
+                runs.append([1, b, row])
+            row += b
+        lstm = self.mode == "LSTM"
+        outputs: list[Tensor | None] = [None] * len(runs)
+        h = c = None
+        for i in reversed(range(len(runs))) if reverse else range(len(runs)):
+            steps, b, row = runs[i]
+            if reverse:  # rows [len(h), b) start here, from h0
+                h, c = _joined(h, h0, b), (_joined(c, c0, b) if lstm else None)
+                start_h, start_c = h, c
+            else:
+                h = h0 if h is None else h
+                c = (c0 if c is None else c) if lstm else None
+                start_h, start_c = h[:b], (c[:b] if lstm else None)
+            seq = x_proj[row : row + steps * b].reshape(steps, b, x_proj.shape[-1])
+            state = _RecurrentSequenceOp.apply(seq, w_hh, b_hh, start_h, start_c, mode=self.mode, reverse=reverse)
+            outputs[i] = state[:steps].reshape(steps * b, state.shape[-1])
+            new_h, new_c = state[steps], (state[steps + 1] if lstm else None)
+            if reverse or b == h.shape[0]:
+                h, c = new_h, new_c
+            else:  # rows [b, N) ended before this run
+                h = MF.cat([new_h, h[b:]])
+                c = MF.cat([new_c, c[b:]]) if lstm else None
+        return MF.cat(outputs), h, c
+
+    def forward(self, input: Tensor | PackedSequence, hx: Any = None) -> tuple[Tensor | PackedSequence, Any]:
         name = type(self).__name__
-        if not isinstance(input, Tensor):
-            raise TypeError(f"{name}: input must be a Tensor (PackedSequence is not supported), "
-                            f"got {type(input).__name__}")
-        if input.ndim not in (2, 3):
-            raise ValueError(f"{name}: expected input of 2 (L, H_in) or 3 dimensions, got shape {input.shape}")
-        _check_input_size(name, input, self.input_size)
-        unbatched = input.ndim == 2
-        x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first else input)
+        packed = isinstance(input, PackedSequence)
+        if packed:
+            batch_sizes = input.batch_sizes.tolist()
+            if input.data.ndim != 2:
+                raise ValueError(f"{name}: a PackedSequence's data must be (T, H_in), got shape {input.data.shape}")
+            _check_input_size(name, input.data, self.input_size)
+            x, unbatched = input.data, False
+            batch = batch_sizes[0]
+        else:
+            batch_sizes = None
+            if not isinstance(input, Tensor):
+                raise TypeError(f"{name}: input must be a Tensor or a PackedSequence, got {type(input).__name__}")
+            if input.ndim not in (2, 3):
+                raise ValueError(f"{name}: expected input of 2 (L, H_in) or 3 dimensions, got shape {input.shape}")
+            _check_input_size(name, input, self.input_size)
+            unbatched = input.ndim == 2
+            x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first else input)
+            batch = x.shape[1]
         directions = 2 if self.bidirectional else 1
-        state_shape = (self.num_layers * directions, x.shape[1], self.hidden_size)
+        state_shape = (self.num_layers * directions, batch, self.hidden_size)
         h0, c0 = self._initial_state(hx, state_shape, x, unbatched)
+        if packed and hx is not None and input.sorted_indices is not None:  # hx is in the caller's batch order
+            h0 = h0.index_select(1, input.sorted_indices)
+            c0 = None if c0 is None else c0.index_select(1, input.sorted_indices)
         h_n, c_n = [], []
         for layer in range(self.num_layers):
             if layer and self.dropout and self.training:
@@ -266,18 +327,21 @@ class RNNBase(Module):
             outs = []
             for d in range(directions):
                 k = layer * directions + d
-                out, h, c = self._run_direction(x, h0[k], None if c0 is None else c0[k], layer, bool(d))
+                out, h, c = self._run_direction(x, h0[k], None if c0 is None else c0[k], layer, bool(d), batch_sizes)
                 outs.append(out)
                 h_n.append(h)
                 c_n.append(c)
             x = outs[0] if directions == 1 else MF.cat(outs, -1)
-        output = x.squeeze(1) if unbatched else (x.transpose(0, 1) if self.batch_first else x)
-        h_n_t = MF.stack(h_n)
-        h_n_t = h_n_t.squeeze(1) if unbatched else h_n_t
-        if self.mode != "LSTM":
-            return output, h_n_t
-        c_n_t = MF.stack(c_n)
-        return output, (h_n_t, c_n_t.squeeze(1) if unbatched else c_n_t)
+        states = [MF.stack(h_n)] + ([MF.stack(c_n)] if self.mode == "LSTM" else [])
+        if packed:
+            output = PackedSequence(x, input.batch_sizes, input.sorted_indices, input.unsorted_indices)
+            if input.unsorted_indices is not None:
+                states = [s.index_select(1, input.unsorted_indices) for s in states]
+        else:
+            output = x.squeeze(1) if unbatched else (x.transpose(0, 1) if self.batch_first else x)
+            if unbatched:
+                states = [s.squeeze(1) for s in states]
+        return output, (tuple(states) if self.mode == "LSTM" else states[0])
 
     def _initial_state(self, hx: Any, shape: tuple[int, int, int], x: Tensor, unbatched: bool):
         """(h0, c0) as (layers * directions, N, H) tensors (zeros when hx is None)."""
