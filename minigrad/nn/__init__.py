@@ -22,7 +22,14 @@ from minigrad.nn.activation import (
     Threshold,
     Unflatten,
 )
-from minigrad.nn.attention import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
+from minigrad.nn.attention import (
+    MultiheadAttention,
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 from minigrad.nn.containers import ParameterDict, ParameterList
 from minigrad.nn.layers import (
     ELU,
@@ -221,6 +228,9 @@ __all__ = [
     "Tanh",
     "Tanhshrink",
     "Threshold",
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
     "TransformerEncoder",
     "TransformerEncoderLayer",
     "TripletMarginLoss",

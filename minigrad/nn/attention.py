@@ -1,13 +1,16 @@
-"""nn.MultiheadAttention, TransformerEncoderLayer and TransformerEncoder, as PyTorch's.
+"""nn.MultiheadAttention, TransformerEncoderLayer/Encoder, TransformerDecoderLayer/Decoder and
+Transformer, as PyTorch's.
 
 MultiheadAttention: its parameters (in_proj_weight/in_proj_bias, or q/k/v_proj_weight when kdim or
 vdim differ from embed_dim; out_proj), initialisation, masks (attn_mask bool True = may not attend,
 or float added; key_padding_mask), batch_first, unbatched input, and the head-averaged attention
-weights it returns."""
+weights it returns. The Transformer modules are made of MultiheadAttention, Linear, LayerNorm and
+Dropout, with PyTorch's submodule names (so PyTorch's state_dicts load)."""
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from minigrad import functional as MF
@@ -15,7 +18,7 @@ from minigrad.creation import zeros
 from minigrad.functional.attention import attention_scores
 from minigrad.nn import functional as F
 from minigrad.nn import init
-from minigrad.nn.layers import Dropout, LayerNorm, Linear, _empty
+from minigrad.nn.layers import Dropout, LayerNorm, Linear, _empty, _full
 from minigrad.nn.module import Module, ModuleList
 from minigrad.tensor import Tensor
 
@@ -111,6 +114,9 @@ class MultiheadAttention(Module):
                                  f"{getattr(t, 'shape', type(t).__name__)}")
             if t.shape[-1] != size:
                 raise ValueError(f"MultiheadAttention: {name} has {t.shape[-1]} features, expected {size}")
+        if not query.ndim == key.ndim == value.ndim:  # else an unbatched query's key fails later, in a reshape
+            raise ValueError(f"MultiheadAttention: query, key and value must all be batched (3-D) or all unbatched "
+                             f"(2-D), got {query.ndim}-D, {key.ndim}-D and {value.ndim}-D")
         unbatched = query.ndim == 2
         if unbatched:
             query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
@@ -169,7 +175,65 @@ class MultiheadAttention(Module):
 _ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
 
 
-class TransformerEncoderLayer(Module):
+class _TransformerLayer(Module):
+    """What TransformerEncoderLayer and TransformerDecoderLayer share: their MultiheadAttention
+    blocks (attentions names them: self_attn, and the decoder's multihead_attn over memory), the
+    feed-forward block (linear1, activation, dropout, linear2) and, per block, a LayerNorm and a
+    Dropout (norm1.., dropout1..) around a residual connection. Submodules are registered in
+    PyTorch's order, so state_dict keys and repr are PyTorch's."""
+
+    def __init__(
+        self,
+        attentions: tuple[str, ...],
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int,
+        dropout: float,
+        activation: str | Callable[[Tensor], Tensor],
+        layer_norm_eps: float,
+        batch_first: bool,
+        norm_first: bool,
+        bias: bool,
+        device: Any,
+        dtype: Any,
+    ) -> None:
+        super().__init__()
+        if isinstance(activation, str) and activation not in _ACTIVATIONS:
+            raise ValueError(f"{type(self).__name__}: activation should be relu/gelu, not {activation!r}")
+        for name in attentions:
+            setattr(self, name, MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
+                                                   device=device, dtype=dtype))
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, device=device, dtype=dtype)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, device=device, dtype=dtype)
+        self.norm_first = norm_first
+        blocks = range(1, len(attentions) + 2)  # the attentions, then the feed-forward block
+        for i in blocks:
+            setattr(self, f"norm{i}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias, device=device, dtype=dtype))
+        for i in blocks:
+            setattr(self, f"dropout{i}", Dropout(dropout))
+        # Last, as PyTorch's: an activation that is a Module (nn.GELU()) is then the last submodule.
+        self.activation = _ACTIVATIONS[activation] if isinstance(activation, str) else activation
+
+    def _residual(self, x: Tensor, norm: Module, block: Callable[[Tensor], Tensor]) -> Tensor:
+        """x + block(x) normalised (post-norm), or x + block(norm(x)) with norm_first."""
+        if self.norm_first:
+            return x + block(norm(x))
+        return norm(x + block(x))
+
+    @staticmethod
+    def _attention(attention: MultiheadAttention, dropout: Dropout, x: Tensor, source: Tensor, mask: Tensor | None,
+                   key_padding_mask: Tensor | None, is_causal: bool) -> Tensor:
+        """x attending to source (x itself for self-attention), then dropout."""
+        out = attention(x, source, source, attn_mask=mask, key_padding_mask=key_padding_mask, need_weights=False,
+                        is_causal=is_causal)[0]
+        return dropout(out)
+
+    def _feed_forward(self, x: Tensor, dropout: Dropout) -> Tensor:
+        return dropout(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+
+class TransformerEncoderLayer(_TransformerLayer):
     """Self-attention then a feed-forward block, each with a residual connection, dropout and
     LayerNorm (after each block, or before it with norm_first), as PyTorch's; its submodules
     (self_attn, linear1, linear2, norm1, norm2) carry PyTorch's state_dict names.
@@ -181,7 +245,7 @@ class TransformerEncoderLayer(Module):
         nhead: int,
         dim_feedforward: int = 2048,
         dropout: float = 0.1,
-        activation: Any = "relu",
+        activation: str | Callable[[Tensor], Tensor] = F.relu,
         layer_norm_eps: float = 1e-5,
         batch_first: bool = False,
         norm_first: bool = False,
@@ -189,37 +253,64 @@ class TransformerEncoderLayer(Module):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
-        super().__init__()
-        if isinstance(activation, str) and activation not in _ACTIVATIONS:
-            raise ValueError(f"TransformerEncoderLayer: activation should be relu/gelu, not {activation!r}")
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
-                                            device=device, dtype=dtype)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, device=device, dtype=dtype)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, device=device, dtype=dtype)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, device=device, dtype=dtype)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, device=device, dtype=dtype)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.activation = _ACTIVATIONS[activation] if isinstance(activation, str) else activation
+        super().__init__(("self_attn",), d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
+                         batch_first, norm_first, bias, device, dtype)
 
     def forward(self, src: Tensor, src_mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None,
                 is_causal: bool = False) -> Tensor:
-        x = src
-        if self.norm_first:
-            x = x + self._attention(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
-            return x + self._feed_forward(self.norm2(x))
-        x = self.norm1(x + self._attention(x, src_mask, src_key_padding_mask, is_causal))
-        return self.norm2(x + self._feed_forward(x))
+        x = self._residual(src, self.norm1, lambda h: self._attention(
+            self.self_attn, self.dropout1, h, h, src_mask, src_key_padding_mask, is_causal))
+        return self._residual(x, self.norm2, lambda h: self._feed_forward(h, self.dropout2))
 
-    def _attention(self, x: Tensor, mask: Tensor | None, key_padding_mask: Tensor | None, is_causal: bool) -> Tensor:
-        out = self.self_attn(x, x, x, attn_mask=mask, key_padding_mask=key_padding_mask, need_weights=False,
-                             is_causal=is_causal)[0]
-        return self.dropout1(out)
 
-    def _feed_forward(self, x: Tensor) -> Tensor:
-        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+class TransformerDecoderLayer(_TransformerLayer):
+    """Self-attention over tgt, attention from tgt to memory (the encoder's output), then a
+    feed-forward block, each with a residual connection, dropout and LayerNorm (after each block,
+    or before it with norm_first), as PyTorch's; its submodules (self_attn, multihead_attn,
+    linear1, linear2, norm1..3) carry PyTorch's state_dict names.
+    forward(tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
+    memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False)."""
+
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: str | Callable[[Tensor], Tensor] = F.relu,
+        layer_norm_eps: float = 1e-5,
+        batch_first: bool = False,
+        norm_first: bool = False,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(("self_attn", "multihead_attn"), d_model, nhead, dim_feedforward, dropout, activation,
+                         layer_norm_eps, batch_first, norm_first, bias, device, dtype)
+
+    def forward(
+        self,
+        tgt: Tensor,
+        memory: Tensor,
+        tgt_mask: Tensor | None = None,
+        memory_mask: Tensor | None = None,
+        tgt_key_padding_mask: Tensor | None = None,
+        memory_key_padding_mask: Tensor | None = None,
+        tgt_is_causal: bool = False,
+        memory_is_causal: bool = False,
+    ) -> Tensor:
+        x = self._residual(tgt, self.norm1, lambda h: self._attention(
+            self.self_attn, self.dropout1, h, h, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
+        x = self._residual(x, self.norm2, lambda h: self._attention(
+            self.multihead_attn, self.dropout2, h, memory, memory_mask, memory_key_padding_mask, memory_is_causal))
+        return self._residual(x, self.norm3, lambda h: self._feed_forward(h, self.dropout3))
+
+
+def _clones(layer: Module, num_layers: int, owner: str) -> ModuleList:
+    """num_layers deep copies of layer: equal at first, trained apart (PyTorch's _get_clones)."""
+    if not isinstance(num_layers, int) or num_layers < 1:
+        raise ValueError(f"{owner}: num_layers must be a positive int, got {num_layers!r}")
+    return ModuleList(copy.deepcopy(layer) for _ in range(num_layers))
 
 
 class TransformerEncoder(Module):
@@ -229,14 +320,132 @@ class TransformerEncoder(Module):
     def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int, norm: Module | None = None,
                  enable_nested_tensor: bool = True, mask_check: bool = True) -> None:
         super().__init__()
-        if not isinstance(num_layers, int) or num_layers < 1:
-            raise ValueError(f"TransformerEncoder: num_layers must be a positive int, got {num_layers!r}")
-        self.layers = ModuleList(copy.deepcopy(encoder_layer) for _ in range(num_layers))
+        self.layers = _clones(encoder_layer, num_layers, "TransformerEncoder")
         self.num_layers = num_layers
         self.norm = norm
 
     def forward(self, src: Tensor, mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None,
                 is_causal: bool | None = None) -> Tensor:
+        # PyTorch's is_causal=None asks it to detect whether mask is the causal one, which only picks
+        # a faster kernel there; here the mask is always applied, so None is passed on as False.
         for layer in self.layers:
             src = layer(src, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=bool(is_causal))
         return src if self.norm is None else self.norm(src)
+
+
+class TransformerDecoder(Module):
+    """num_layers copies of decoder_layer applied in turn, each attending to the same memory, then
+    norm (when given), as PyTorch's; forward(tgt, memory, tgt_mask=None, memory_mask=None,
+    tgt_key_padding_mask=None, memory_key_padding_mask=None, tgt_is_causal=None,
+    memory_is_causal=False)."""
+
+    def __init__(self, decoder_layer: TransformerDecoderLayer, num_layers: int, norm: Module | None = None) -> None:
+        super().__init__()
+        self.layers = _clones(decoder_layer, num_layers, "TransformerDecoder")
+        self.num_layers = num_layers
+        self.norm = norm
+
+    def forward(
+        self,
+        tgt: Tensor,
+        memory: Tensor,
+        tgt_mask: Tensor | None = None,
+        memory_mask: Tensor | None = None,
+        tgt_key_padding_mask: Tensor | None = None,
+        memory_key_padding_mask: Tensor | None = None,
+        tgt_is_causal: bool | None = None,
+        memory_is_causal: bool = False,
+    ) -> Tensor:
+        # tgt_is_causal=None: False, as TransformerEncoder's is_causal.
+        for layer in self.layers:
+            tgt = layer(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                        tgt_key_padding_mask=tgt_key_padding_mask, memory_key_padding_mask=memory_key_padding_mask,
+                        tgt_is_causal=bool(tgt_is_causal), memory_is_causal=memory_is_causal)
+        return tgt if self.norm is None else self.norm(tgt)
+
+
+class Transformer(Module):
+    """A TransformerEncoder (num_encoder_layers layers and a final LayerNorm, or custom_encoder)
+    whose output is the memory of a TransformerDecoder (num_decoder_layers layers and a final
+    LayerNorm, or custom_decoder), as PyTorch's: the same submodule names, and every parameter of
+    more than one dimension xavier_uniform_ initialised (custom modules' too).
+    forward(src, tgt, src_mask=None, tgt_mask=None, memory_mask=None, src_key_padding_mask=None,
+    tgt_key_padding_mask=None, memory_key_padding_mask=None, src_is_causal=None,
+    tgt_is_causal=None, memory_is_causal=False) -> the decoder's output, shaped as tgt."""
+
+    def __init__(
+        self,
+        d_model: int = 512,
+        nhead: int = 8,
+        num_encoder_layers: int = 6,
+        num_decoder_layers: int = 6,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: str | Callable[[Tensor], Tensor] = F.relu,
+        custom_encoder: Module | None = None,
+        custom_decoder: Module | None = None,
+        layer_norm_eps: float = 1e-5,
+        batch_first: bool = False,
+        norm_first: bool = False,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        factory = {"device": device, "dtype": dtype}
+        layer = {"d_model": d_model, "nhead": nhead, "dim_feedforward": dim_feedforward, "dropout": dropout,
+                 "activation": activation, "layer_norm_eps": layer_norm_eps, "batch_first": batch_first,
+                 "norm_first": norm_first, "bias": bias, **factory}
+        if custom_encoder is not None:
+            self.encoder = custom_encoder
+        else:
+            self.encoder = TransformerEncoder(TransformerEncoderLayer(**layer), num_encoder_layers,
+                                              LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **factory))
+        if custom_decoder is not None:
+            self.decoder = custom_decoder
+        else:
+            self.decoder = TransformerDecoder(TransformerDecoderLayer(**layer), num_decoder_layers,
+                                              LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **factory))
+        for p in self.parameters():
+            if p.ndim > 1:
+                init.xavier_uniform_(p)
+        self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
+
+    def forward(
+        self,
+        src: Tensor,
+        tgt: Tensor,
+        src_mask: Tensor | None = None,
+        tgt_mask: Tensor | None = None,
+        memory_mask: Tensor | None = None,
+        src_key_padding_mask: Tensor | None = None,
+        tgt_key_padding_mask: Tensor | None = None,
+        memory_key_padding_mask: Tensor | None = None,
+        src_is_causal: bool | None = None,
+        tgt_is_causal: bool | None = None,
+        memory_is_causal: bool = False,
+    ) -> Tensor:
+        for name, t in (("src", src), ("tgt", tgt)):
+            if not isinstance(t, Tensor) or t.ndim not in (2, 3):
+                raise RuntimeError(f"Transformer: {name} must be a 2-D or 3-D Tensor, got "
+                                   f"{getattr(t, 'shape', type(t).__name__)}")
+        if src.ndim != tgt.ndim:
+            raise RuntimeError(f"Transformer: src and tgt must both be batched (3-D) or both unbatched (2-D), "
+                               f"got {src.ndim}-D and {tgt.ndim}-D")
+        batch_axis = 0 if self.batch_first else 1
+        if src.ndim == 3 and src.shape[batch_axis] != tgt.shape[batch_axis]:
+            raise RuntimeError(f"Transformer: the batch number of src and tgt must be equal, got "
+                               f"{src.shape[batch_axis]} and {tgt.shape[batch_axis]}")
+        if src.shape[-1] != self.d_model or tgt.shape[-1] != self.d_model:
+            raise RuntimeError(f"Transformer: the feature number of src and tgt must be equal to d_model "
+                               f"{self.d_model}, got {src.shape[-1]} and {tgt.shape[-1]}")
+        memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask, is_causal=src_is_causal)
+        return self.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                            tgt_key_padding_mask=tgt_key_padding_mask, memory_key_padding_mask=memory_key_padding_mask,
+                            tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
+
+    @staticmethod
+    def generate_square_subsequent_mask(sz: int, device: Any = None, dtype: Any = None) -> Tensor:
+        """The (sz, sz) causal mask, as PyTorch's: -inf above the diagonal (no position attends to
+        a later one), 0 elsewhere; of dtype (default: the default dtype) on device (default cpu)."""
+        return MF.triu(_full((sz, sz), float("-inf"), device, dtype), 1)

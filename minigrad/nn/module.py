@@ -516,6 +516,22 @@ class ModuleList(Module):
         for i, m in enumerate(values):
             self.add_module(str(i), m)
 
+    def __repr__(self) -> str:
+        # As PyTorch's: a run of submodules with the same repr prints once, "(0-5): 6 x Layer(...)",
+        # so a stack of copies (TransformerEncoder's layers, say) reads as PyTorch prints it.
+        runs: list[tuple[int, int, str]] = []  # (first index, last index, repr)
+        for i, module in enumerate(self):
+            text = repr(module)
+            if runs and runs[-1][2] == text:
+                runs[-1] = (runs[-1][0], i, text)
+            else:
+                runs.append((i, i, text))
+        if not runs:
+            return f"{type(self).__name__}()"
+        lines = [_addindent(f"({first}): {text}" if first == last else f"({first}-{last}): {last - first + 1} x {text}",
+                            2) for first, last, text in runs]
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
 
 class ModuleDict(Module):
     """Submodules by name, in insertion order, as torch.nn.ModuleDict."""
