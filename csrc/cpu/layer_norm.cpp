@@ -124,7 +124,7 @@ void layer_norm_backward(const T* dy, const T* x, const T* weight, const T* save
   std::vector<double> sums(buffer);
   std::vector<T> partials(buffer);
   parallel_for(slices, std::min<int64_t>(row_threads(shape), slices), [&](int64_t k) {
-    double* sum = sums.data() + 2 * k * cols;
+    double* sum = dweight ? sums.data() + 2 * k * cols : nullptr;
     T* partial = dweight ? partials.data() + 2 * k * cols : nullptr;
     const int64_t begin = rows * k / slices, end = rows * (k + 1) / slices;
     for (int64_t r = begin; r < end; ++r) {

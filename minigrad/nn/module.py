@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from minigrad.autograd import no_grad
+from minigrad.autograd import is_grad_enabled, no_grad
 from minigrad.nn.parameter import Parameter
 from minigrad.tensor import Tensor
 
@@ -25,7 +25,7 @@ class IncompatibleKeys(NamedTuple):
 
 
 class RemovableHandle:
-    """Returned by register_forward_hook; remove() unregisters the hook."""
+    """Returned by the register_*_hook methods; remove() unregisters the hook."""
 
     _next_id = 0
 
@@ -36,6 +36,61 @@ class RemovableHandle:
 
     def remove(self) -> None:
         self._hooks.pop(self.id, None)
+
+
+class _BackwardHookCall:
+    """One call of a module with full backward hooks. The tensor input that requires grad enters
+    forward through a view of its own, so its gradient hook sees this call's gradient alone (not
+    other uses of the tensor); hooks on the tensor outputs collect grad_output first (backward
+    reaches them before the input), and the input's hook then runs the module's hooks. With no
+    input that requires grad, the first output gradient runs them, grad_input all None."""
+
+    def __init__(self, module: Module, args: tuple) -> None:
+        self.module = module
+        positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        wanting = [i for i in positions if args[i].requires_grad]
+        if len(wanting) > 1:
+            raise NotImplementedError(f"{type(module).__name__}: full backward hooks support modules called with "
+                                      f"one tensor that requires grad, got {len(wanting)}")
+        self.input_count = len(positions)
+        self.slot = positions.index(wanting[0]) if wanting else None
+        self.grad_output: list = []
+        self.ran = False
+        self.inputs = args
+        if wanting:
+            i = wanting[0]
+            own = args[i].view(args[i].shape)
+            own.register_hook(self._input_grad)
+            self.inputs = (*args[:i], own, *args[i + 1 :])
+
+    def watch(self, result: Any) -> None:
+        outputs = [o for o in (result if isinstance(result, tuple) else (result,)) if isinstance(o, Tensor)]
+        self.grad_output = [None] * len(outputs)
+        for k, out in enumerate(outputs):
+            if out.requires_grad:
+                out.register_hook(lambda grad, k=k: self._output_grad(k, grad))
+
+    def _output_grad(self, k: int, grad: Tensor) -> None:
+        self.grad_output[k] = grad
+        if self.slot is None and not self.ran:
+            self._run([None] * self.input_count)
+
+    def _input_grad(self, grad: Tensor) -> Tensor:
+        grad_input = [None] * self.input_count
+        grad_input[self.slot] = grad
+        return self._run(grad_input)[self.slot]
+
+    def _run(self, grad_input: list) -> list:
+        self.ran = True
+        for hook in list(self.module._backward_hooks.values()):
+            changed = hook(self.module, tuple(grad_input), tuple(self.grad_output))
+            if changed is not None:
+                changed = list(changed) if isinstance(changed, (tuple, list)) else [changed]
+                if len(changed) != len(grad_input):
+                    raise RuntimeError(f"backward hook returned an invalid number of grad_input, got "
+                                       f"{len(changed)}, but expected {len(grad_input)}")
+                grad_input = changed
+        return grad_input
 
 
 def _addindent(text: str, spaces: int) -> str:
@@ -59,26 +114,101 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", OrderedDict())
+        # hook id -> (hook, with_kwargs); and the full backward hooks by id
         object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        for hook, with_kwargs in list(self._forward_pre_hooks.values()):
+            if with_kwargs:
+                changed = hook(self, args, kwargs)
+                if changed is not None:
+                    if not (isinstance(changed, tuple) and len(changed) == 2):
+                        raise RuntimeError("forward pre-hook must return None or a tuple of (new_args, new_kwargs), "
+                                           f"but got {changed}.")
+                    args, kwargs = changed
+            else:
+                changed = hook(self, args)
+                if changed is not None:
+                    args = changed if isinstance(changed, tuple) else (changed,)
+        backward = _BackwardHookCall(self, args) if self._backward_hooks and is_grad_enabled() else None
+        if backward is not None:
+            args = backward.inputs
         result = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            replaced = hook(self, args, result)
+        for hook, with_kwargs in list(self._forward_hooks.values()):
+            replaced = hook(self, args, kwargs, result) if with_kwargs else hook(self, args, result)
             if replaced is not None:
                 result = replaced
+        if backward is not None:
+            backward.watch(result)
         return result
 
-    def register_forward_hook(self, hook: Callable[[Module, tuple, Any], Any]) -> RemovableHandle:
-        """hook(module, inputs, output) runs after forward; a non-None return replaces output."""
-        handle = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
+    def _add_hook(self, registry: OrderedDict, entry: Any, prepend: bool) -> RemovableHandle:
+        handle = RemovableHandle(registry)
+        registry[handle.id] = entry
+        if prepend:
+            registry.move_to_end(handle.id, last=False)
         return handle
 
+    def register_forward_pre_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """hook(module, args) runs before forward; a non-None return replaces args (a single value
+        is wrapped in a tuple). with_kwargs: hook(module, args, kwargs) returns None or (args, kwargs).
+        prepend runs it before the hooks already registered."""
+        return self._add_hook(self._forward_pre_hooks, (hook, with_kwargs), prepend)
+
+    def register_forward_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                              with_kwargs: bool = False) -> RemovableHandle:
+        """hook(module, args, output) runs after forward (with_kwargs: hook(module, args, kwargs,
+        output)); a non-None return replaces output. prepend runs it before the hooks already there."""
+        return self._add_hook(self._forward_hooks, (hook, with_kwargs), prepend)
+
+    def register_full_backward_hook(self, hook: Callable[[Module, tuple, tuple], Any],
+                                    prepend: bool = False) -> RemovableHandle:
+        """hook(module, grad_input, grad_output) runs in backward once the gradient with respect to
+        the module's tensor inputs is computed, as PyTorch's: grad_input holds one entry per tensor
+        argument (None for those that need no gradient), grad_output one per tensor output. A
+        returned tuple replaces grad_input. Modules called with more than one tensor that requires
+        grad are not supported (NotImplementedError at the call)."""
+        return self._add_hook(self._backward_hooks, hook, prepend)
+
     # ---- registration ----
+
+    def get_submodule(self, target: str) -> Module:
+        """The submodule at the dotted path target ("" is this module), as PyTorch's."""
+        module = self
+        for item in target.split(".") if target else []:
+            if not hasattr(module, item):
+                raise AttributeError(f"{type(module).__name__} has no attribute `{item}`")
+            module = getattr(module, item)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at the dotted path target ("layer.0.weight")."""
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+        param = getattr(module, name)
+        if not isinstance(param, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return param
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at the dotted path target ("bn.running_mean")."""
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+        if name not in module._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return module._buffers[name]
 
     def _check_registrable(self, name: str) -> None:
         if "_parameters" not in self.__dict__:
