@@ -159,6 +159,26 @@ def test_forward_threaded_matches_numpy_and_is_deterministic():
     np.testing.assert_allclose(two[0], want_y, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("shape", [(5, 7, 33, 31), (301, 129)])  # 2 threads split mid-plane / mid-row
+def test_eval_forward_threaded_matches_numpy(shape):
+    x, weight, bias, rm, rv = make_case(shape, np.float64, seed=4)
+    before = _C.get_num_threads()
+    try:
+        outputs = []
+        for threads in (1, 2):
+            _C.set_num_threads(threads)
+            outputs.append(_C.batch_norm_forward(x, weight, bias, rm, rv, False))
+    finally:
+        _C.set_num_threads(before)
+    want_y, want_mean, want_invstd, _, _ = ref_forward(x, weight, bias, rm, rv, False)
+    for y, mean, invstd in outputs:
+        np.testing.assert_allclose(y, want_y, rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(mean, rm)
+        np.testing.assert_allclose(invstd, want_invstd, rtol=1e-15)
+    for a, b in zip(*outputs, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 # ---------------------------------------------------------------- backward
 
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <vector>
 
 #include "cpu/parallel.h"
 
@@ -90,13 +91,37 @@ void batch_norm_forward_training(const T* x, const T* weight, const T* bias, T* 
   }
 }
 
+// Eval needs no statistics, so y is written in memory order: by channel, each
+// thread jumped between planes C * inner apart, and ran at half PyTorch's speed
+// (64 x 96 x 32 x 32 floats: 2.96 ms against 1.40, 1 thread). Planes are
+// normalised whole; with inner 1 ((N, C) input) a row's channels are one run.
 template <typename T>
 void batch_norm_forward_eval(const T* x, const T* weight, const T* bias, const T* running_mean, const T* running_var,
                              T* y, T* save_mean, T* save_invstd, const BatchNormShape& shape, double eps) {
-#pragma omp parallel for num_threads(num_threads()) if (parallel_channels(shape))
-  for (int64_t c = 0; c < shape.C; ++c)
-    normalize_channel(x, weight, bias, y, save_mean, save_invstd, shape, c, static_cast<double>(running_mean[c]),
-                      1.0 / std::sqrt(static_cast<double>(running_var[c]) + eps));
+  std::vector<T> scale(static_cast<size_t>(shape.C)), shift(static_cast<size_t>(shape.C));
+  for (int64_t c = 0; c < shape.C; ++c) {
+    const double invstd = 1.0 / std::sqrt(static_cast<double>(running_var[c]) + eps);
+    save_mean[c] = running_mean[c];
+    save_invstd[c] = static_cast<T>(invstd);
+    scale[c] = static_cast<T>((weight ? static_cast<double>(weight[c]) : 1.0) * invstd);
+    shift[c] = bias ? bias[c] : T(0);
+  }
+  const int64_t C = shape.C, inner = shape.inner;
+  const T *m = save_mean, *k = scale.data(), *b = shift.data();
+  for_each_slice(shape.N * C * inner, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end;) {
+      const int64_t c = (i / inner) % C;
+      if (inner == 1) {  // channels c.. of one row
+        const int64_t stop = std::min(end, i + C - c);
+        for (int64_t j = 0; j < stop - i; ++j) y[i + j] = (x[i + j] - m[c + j]) * k[c + j] + b[c + j];
+        i = stop;
+      } else {  // the rest of channel c's plane
+        const int64_t stop = std::min(end, (i / inner + 1) * inner);
+        for (int64_t j = i; j < stop; ++j) y[j] = (x[j] - m[c]) * k[c] + b[c];
+        i = stop;
+      }
+    }
+  });
 }
 
 template <typename T>
