@@ -148,6 +148,12 @@ __global__ void where_kernel(const bool* __restrict__ cond, const T* __restrict_
 // Element e = (row, j) of the (N, H) state: the four gates of unit j lie H apart
 // in the row's 4H.
 template <typename T>
+__global__ void hardtanh_backward_kernel(const T* __restrict__ dy, const T* __restrict__ x, T* __restrict__ dx, T low,
+                                         T high, int64_t n) {
+  for (int64_t i = global_thread(); i < n; i += grid_threads()) dx[i] = x[i] > low && x[i] < high ? dy[i] : T(0);
+}
+
+template <typename T>
 __global__ void lstm_cell_kernel(const T* __restrict__ gates, const T* __restrict__ c, T* __restrict__ acts,
                                  T* __restrict__ c_next, T* __restrict__ tanh_c, T* __restrict__ h, int64_t H,
                                  int64_t n) {
@@ -283,6 +289,10 @@ void where(const bool* cond, const T* a, const T* b, T* out, const Strided& s, i
 }
 
 template <typename T>
+void hardtanh_backward(const T* dy, const T* x, T* dx, int64_t n, T low, T high) {
+  launch("hardtanh_backward kernel", n, hardtanh_backward_kernel<T>, dy, x, dx, low, high);
+}
+template <typename T>
 void lstm_cell_forward(const T* gates, const T* c, T* acts, T* c_next, T* tanh_c, T* h, int64_t N, int64_t H) {
   launch("lstm_cell kernel", N * H, lstm_cell_kernel<T>, gates, c, acts, c_next, tanh_c, h, H);
 }
@@ -345,6 +355,7 @@ MG_NUMERIC(int64_t)
 #undef MG_NUMERIC
 
 #define MG_FLOAT(T)                                                                                       \
+  template void hardtanh_backward<T>(const T*, const T*, T*, int64_t, T, T);                              \
   template void lstm_cell_forward<T>(const T*, const T*, T*, T*, T*, T*, int64_t, int64_t);               \
   template void lstm_cell_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, int64_t, \
                                       int64_t);                                                           \

@@ -43,6 +43,10 @@ template <typename T>
 void compare(CompareOp op, const T* a, const T* b, bool* out, const Strided& s, int64_t n);  // + bool
 template <typename T>
 void where(const bool* cond, const T* a, const T* b, T* out, const Strided& s, int64_t n);  // + bool
+// hardtanh's backward (its forward is unary's clamp): csrc/cpu/elementwise.h's
+// hardtanh_backward, dx = dy where low < x < high, else 0.
+template <typename T>
+void hardtanh_backward(const T* dy, const T* x, T* dx, int64_t n, T low, T high);
 // One LSTM step after its matmuls and its backward: csrc/cpu/elementwise.h's
 // lstm_cell_forward / lstm_cell_backward, one thread per hidden unit of a row.
 template <typename T>

@@ -132,6 +132,9 @@ def test_unary_ops_and_activation_gradients(dtype):
     s = 1 / (1 + np.exp(-x))
     np.testing.assert_allclose(_C.cuda.sigmoid_backward(dev(dy), dev(s)).to_numpy(), dy * s * (1 - s), **tol(dtype))
     np.testing.assert_array_equal(_C.cuda.relu_backward(dev(dy), dev(np.maximum(x, 0))).to_numpy(), dy * (x > 0))
+    np.testing.assert_array_equal(_C.cuda.hardtanh(dev(x), -0.5, 0.5).to_numpy(), np.clip(x, -0.5, 0.5))
+    np.testing.assert_array_equal(_C.cuda.hardtanh_backward(dev(dy), dev(x), -0.5, 0.5).to_numpy(),
+                                  np.where((x > -0.5) & (x < 0.5), dy, 0))
     big = np.array([-1000.0, 1000.0], dtype)
     np.testing.assert_array_equal(_C.cuda.sigmoid(dev(big)).to_numpy(), [0.0, 1.0])  # stable, no nan
     assert not _C.cuda.all_finite(dev(np.array([1.0, np.inf], dtype))) and _C.cuda.all_finite(dev(x))

@@ -87,6 +87,23 @@ def test_relu_keeps_nan_and_zeroes_negatives():
     np.testing.assert_array_equal(_C.relu_backward(np.ones(4), np.array([1.0, 0.0, -1.0, 3.0])), [1, 0, 0, 1])
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [9, 50_001])  # one slice; several threads, an odd tail
+def test_hardtanh_matches_numpy(dtype, n):
+    rng = np.random.default_rng(3)
+    x = (rng.normal(size=n) * 4).astype(dtype)
+    x[:7] = [np.nan, np.inf, -np.inf, 0.0, 6.0, -0.0, 5.0]  # nan, infinities and the bounds
+    dy = rng.normal(size=n).astype(dtype)
+    y = _C.hardtanh(x, 0.0, 6.0)
+    assert y.dtype == dtype
+    np.testing.assert_array_equal(y, np.clip(x, 0, 6))  # nan stays nan
+    np.testing.assert_array_equal(_C.hardtanh_backward(dy, x, 0.0, 6.0), np.where((x > 0) & (x < 6), dy, 0))
+    with pytest.raises(ValueError, match="hardtanh_backward: x has shape"):
+        _C.hardtanh_backward(dy, x[:-1], 0.0, 6.0)
+    with pytest.raises(TypeError, match="hardtanh: x must be float32 or float64"):
+        _C.hardtanh(np.zeros(3, np.int64), 0.0, 6.0)
+
+
 def test_activations_against_torch():
     x = np.random.default_rng(2).normal(scale=4, size=(4, 6))
     names = ("relu", "sigmoid", "tanh")

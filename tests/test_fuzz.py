@@ -167,6 +167,15 @@ def _from_output(fn: Callable) -> Callable[[np.random.Generator], Case]:
     return case
 
 
+def hardtanh_case(rng: np.random.Generator) -> Case:
+    return _C.hardtanh, {"x": _rows(rng), "low": float(rng.normal()), "high": float(rng.normal()) + 1.0}
+
+
+def hardtanh_backward_case(rng: np.random.Generator) -> Case:
+    x = _rows(rng)
+    return _C.hardtanh_backward, {"dy": _floats(rng, x.shape, x.dtype), "x": x, "low": -1.0, "high": 1.0}
+
+
 def _cross_entropy_args(rng: np.random.Generator) -> dict[str, Any]:
     n, c = _size(rng, 6), _size(rng, 6)
     target = rng.integers(0, c, size=n)
@@ -344,6 +353,8 @@ BINDINGS: dict[str, Callable[[np.random.Generator], Case]] = {
     "cross_entropy_forward": cross_entropy_forward_case,
     "cross_entropy_backward": cross_entropy_backward_case,
     "relu": _unary(_C.relu),
+    "hardtanh": hardtanh_case,
+    "hardtanh_backward": hardtanh_backward_case,
     "sigmoid": _unary(_C.sigmoid),
     "tanh": _unary(_C.tanh),
     "relu_backward": _from_output(_C.relu_backward),
@@ -408,6 +419,8 @@ FUNCTIONAL: dict[str, Callable[[np.random.Generator], Case]] = {
     "F.softmax": _functional(F.softmax, "softmax", {"x": "input"}),
     "F.log_softmax": _functional(F.log_softmax, "log_softmax", {"x": "input"}),
     "F.relu": _functional(F.relu, "relu", {"x": "input"}),
+    "F.hardtanh": _functional(minigrad.nn.functional.hardtanh, "hardtanh",
+                              {"x": "input", "low": "min_val", "high": "max_val"}),
     "F.sigmoid": _functional(F.sigmoid, "sigmoid", {"x": "input"}),
     "F.tanh": _functional(F.tanh, "tanh", {"x": "input"}),
     "F.cross_entropy": _functional(F.cross_entropy, "cross_entropy_forward", {"logits": "input"}),

@@ -95,9 +95,47 @@ py::object activation_backward(Activation a, const char* op, const py::handle& d
   return dx.object;
 }
 
+// hardtanh (relu6, clamp's gradient rule but strict): the CPU kernels, or on
+// CUDA unary's clamp and hardtanh_backward. low/high in x's dtype.
+template <Device D>
+py::object hardtanh_forward(const py::handle& x_obj, double low, double high) {
+  const ArrayView x = float_arg<D>(x_obj, "hardtanh", "x");
+  const ArrayView y = empty_array<D>(x.shape, x.dtype);
+  dispatch(float_dtype(x), [&](auto zero) {
+    using T = decltype(zero);
+    py::gil_scoped_release release;
+    if constexpr (D == Device::cpu)
+      cpu::hardtanh_forward(cptr<T>(x), ptr<T>(y), x.size(), T(low), T(high));
+    else
+      cuda::unary(cuda::UnaryOp::clamp, cptr<T>(x), ptr<T>(y), x.size(), T(low), T(high));
+  });
+  return y.object;
+}
+
+template <Device D>
+py::object hardtanh_backward(const py::handle& dy_obj, const py::handle& x_obj, double low, double high) {
+  const char* op = "hardtanh_backward";
+  const ArrayView dy = float_arg<D>(dy_obj, op, "dy");
+  const ArrayView x = float_like<D>(x_obj, dy, op, "x", "dy");
+  const ArrayView dx = empty_array<D>(dy.shape, dy.dtype);
+  dispatch(float_dtype(dy), [&](auto zero) {
+    using T = decltype(zero);
+    py::gil_scoped_release release;
+    if constexpr (D == Device::cpu)
+      cpu::hardtanh_backward(cptr<T>(dy), cptr<T>(x), ptr<T>(dx), dy.size(), T(low), T(high));
+    else
+      cuda::hardtanh_backward(cptr<T>(dy), cptr<T>(x), ptr<T>(dx), dy.size(), T(low), T(high));
+  });
+  return dx.object;
+}
+
 // The activation entries, the same on both devices.
 template <Device D>
 void def_activations(py::module_& m) {
+  m.def("hardtanh", &hardtanh_forward<D>, py::arg("x"), py::arg("low"), py::arg("high"),
+        "x clamped to [low, high] (NaN stays NaN): hardtanh, relu6.");
+  m.def("hardtanh_backward", &hardtanh_backward<D>, py::arg("dy"), py::arg("x"), py::arg("low"), py::arg("high"),
+        "dy where low < x < high (x the forward input), else 0.");
   const struct {
     Activation activation;
     const char *name, *backward_name, *doc, *backward_doc;

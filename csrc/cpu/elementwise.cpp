@@ -47,6 +47,16 @@ void relu_backward(const T* dy, const T* y, T* dx, int64_t n) {
   map_binary(dy, y, dx, n, [](T g, T out) { return out <= T(0) ? T(0) : g; });
 }
 
+template <typename T>
+void hardtanh_forward(const T* x, T* y, int64_t n, T low, T high) {
+  map_unary(x, y, n, [=](T v) { return v < low ? low : (v > high ? high : v); });  // NaN compares false: kept
+}
+
+template <typename T>
+void hardtanh_backward(const T* dy, const T* x, T* dx, int64_t n, T low, T high) {
+  map_binary(dy, x, dx, n, [=](T g, T v) { return v > low && v < high ? g : T(0); });
+}
+
 namespace {
 using FloatLoop = void (*)(const float*, float*, int64_t);
 enum class FloatActivation { sigmoid, tanh };
@@ -270,6 +280,8 @@ void bias_grad(const T* dy, T* dbias, int64_t N, int64_t C, int64_t inner) {
 #define MINIGRAD_INSTANTIATE(T)                                                                                    \
   template void relu_forward<T>(const T*, T*, int64_t);                                                            \
   template void relu_backward<T>(const T*, const T*, T*, int64_t);                                                 \
+  template void hardtanh_forward<T>(const T*, T*, int64_t, T, T);                                                  \
+  template void hardtanh_backward<T>(const T*, const T*, T*, int64_t, T, T);                                       \
   template void sigmoid_forward<T>(const T*, T*, int64_t);                                                         \
   template void sigmoid_backward<T>(const T*, const T*, T*, int64_t);                                              \
   template void tanh_forward<T>(const T*, T*, int64_t);                                                            \

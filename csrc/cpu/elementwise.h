@@ -33,6 +33,12 @@ template <typename T>
 void relu_forward(const T* x, T* y, int64_t n);
 template <typename T>
 void relu_backward(const T* dy, const T* y, T* dx, int64_t n);  // dx = dy where y > 0, else 0
+// hardtanh (relu6 is low 0, high 6): y = x clamped to [low, high], NaN stays NaN;
+// dx = dy where low < x < high, else 0 (0 for a NaN x, as PyTorch's vectorised loop).
+template <typename T>
+void hardtanh_forward(const T* x, T* y, int64_t n, T low, T high);
+template <typename T>
+void hardtanh_backward(const T* dy, const T* x, T* dx, int64_t n, T low, T high);
 template <typename T>
 void sigmoid_forward(const T* x, T* y, int64_t n);  // stable for large |x|
 template <typename T>

@@ -37,6 +37,7 @@ KERNEL_OPS: dict[str, int | None] = {
     **dict.fromkeys(("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "expm1", "log2", "log10", "erf")),
     # activations: fused kernels, backward from the forward output y
     **dict.fromkeys(("relu", "relu_backward", "sigmoid", "sigmoid_backward", "tanh", "tanh_backward")),
+    **dict.fromkeys(("hardtanh", "hardtanh_backward")),  # clamp to [low, high]; backward from the input x
     "lstm_cell": None,  # one LSTM step after its matmuls -> (h, c_next, acts, tanh_c)
     "lstm_cell_backward": None,  # -> (dgates, dc)
     "gru_cell": None,  # one GRU step after its matmuls -> (h_next, acts)
