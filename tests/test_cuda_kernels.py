@@ -549,6 +549,29 @@ def test_lstm_sequence_matches_cpu(dtype, reverse):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reverse", [False, True])
+def test_gru_sequence_matches_cpu(dtype, reverse):
+    L, N, H = 4, 3, 5
+    x_proj, w_t, b_hh, h0 = (rand(shape, dtype, seed) for seed, shape in
+                             enumerate([(L, N, 3 * H), (H, 3 * H), (3 * H,), (N, H)]))  # fmt: skip
+    want = _C.gru_sequence(x_proj, w_t, b_hh, h0, reverse)
+    got = _C.cuda.gru_sequence(dev(x_proj), dev(w_t), dev(b_hh), dev(h0), reverse)
+    for a, b in zip(got, want, strict=True):
+        assert_close(host(a), b, dtype, 3 * H)
+    hs, acts, h_projs = want
+    dh, grad_hs, w_hh = rand((N, H), dtype, 5), rand((L, N, H), dtype, 6), np.ascontiguousarray(w_t.T)
+    got_back = _C.cuda.gru_sequence_backward(dev(dh), dev(grad_hs), dev(acts), dev(h_projs), dev(hs), dev(h0),
+                                             dev(w_hh), reverse)
+    for a, b in zip(got_back, _C.gru_sequence_backward(dh, grad_hs, acts, h_projs, hs, h0, w_hh, reverse),
+                    strict=True):
+        assert_close(host(a), b, dtype, 3 * H)
+    assert_close(host(_C.cuda.gru_sequence(dev(x_proj), dev(w_t), None, dev(h0), reverse)[0]),
+                 _C.gru_sequence(x_proj, w_t, None, h0, reverse)[0], dtype, 3 * H)
+    with pytest.raises(ValueError, match="gru_sequence"):
+        _C.cuda.gru_sequence(dev(x_proj), dev(w_t), None, dev(rand((N + 1, H), dtype, 4)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(1, 1), (3, 5), (4, 33)])
 def test_gru_cell_matches_cpu(dtype, shape):
     N, H = shape

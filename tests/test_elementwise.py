@@ -348,6 +348,80 @@ def test_gru_cell_bad_input():
     assert h_next.shape == (0, 2) and acts.shape == (0, 6)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("shape", [(1, 1, 1), (4, 3, 5), (6, 2, 17)])
+def test_gru_sequence_matches_steps(dtype, reverse, bias, shape):
+    """gru_sequence is the loop of gemm (h W_hh^T + b_hh, kept per step) and gru_cell, in time
+    order or reversed."""
+    L, N, H = shape
+    rng = np.random.default_rng(L * 10 + H)
+    x_proj = rng.normal(size=(L, N, 3 * H)).astype(dtype)
+    w_t = (rng.normal(size=(H, 3 * H)) / np.sqrt(H)).astype(dtype)
+    b_hh = rng.normal(size=3 * H).astype(dtype) if bias else None
+    h = h0 = rng.normal(size=(N, H)).astype(dtype)
+    want = {"h": np.empty((L, N, H), dtype), "acts": np.empty_like(x_proj), "h_proj": np.empty_like(x_proj)}
+    for t in range(L - 1, -1, -1) if reverse else range(L):
+        h_proj = _C.gemm(h, w_t) + (b_hh if bias else 0)
+        h, acts = _C.gru_cell(x_proj[t], h_proj, h)
+        want["h"][t], want["acts"][t], want["h_proj"][t] = h, acts, h_proj
+    got = _C.gru_sequence(x_proj, w_t, b_hh, h0, reverse)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for name, g in zip(("h", "acts", "h_proj"), got, strict=True):
+        np.testing.assert_allclose(g, want[name], rtol=tol, atol=tol, err_msg=name)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("shape", [(1, 2, 3), (5, 3, 4)])
+def test_gru_sequence_backward_finite_differences(reverse, shape):
+    """float64: gru_sequence_backward gives the gradients of sum(w_hs hs) + sum(w_h h_n) for x_proj,
+    h_proj (through b_hh: its gradient is the sum of dh_proj over steps and rows) and h0."""
+    L, N, H = shape
+    rng = np.random.default_rng(L + H)
+    x_proj, w_t = rng.normal(size=(L, N, 3 * H)), rng.normal(size=(H, 3 * H)) / np.sqrt(H)
+    b_hh, (h0, w_h), w_hs = rng.normal(size=3 * H), rng.normal(size=(2, N, H)), rng.normal(size=(L, N, H))
+    last = 0 if reverse else L - 1
+
+    def loss():
+        hs = _C.gru_sequence(x_proj, w_t, b_hh, h0, reverse)[0]
+        return float((w_hs * hs).sum() + (w_h * hs[last]).sum())
+
+    hs, acts, h_projs = _C.gru_sequence(x_proj, w_t, b_hh, h0, reverse)
+    grad_hs = w_hs.copy()
+    dx_proj, dh_proj, dh0 = _C.gru_sequence_backward(w_hs[last] + w_h, grad_hs, acts, h_projs, hs, h0,
+                                                     np.ascontiguousarray(w_t.T), reverse)
+    assert_grad_close(dx_proj, numerical_grad(loss, x_proj), name="dx_proj")
+    assert_grad_close(dh_proj.sum((0, 1)), numerical_grad(loss, b_hh), name="db_hh")
+    assert_grad_close(dh0, numerical_grad(loss, h0), name="dh0")
+
+
+def test_gru_sequence_bad_input():
+    x, w, s = np.zeros((3, 2, 6), np.float32), np.zeros((2, 6), np.float32), np.zeros((2, 2), np.float32)
+    with pytest.raises(ValueError, match="x_proj must be \\(L, N, 3"):
+        _C.gru_sequence(np.zeros((3, 2, 5), np.float32), w, None, s)
+    with pytest.raises(ValueError, match="w_t"):
+        _C.gru_sequence(x, np.zeros((6, 2), np.float32), None, s)
+    with pytest.raises(ValueError, match="b_hh must have shape \\(6,\\)"):
+        _C.gru_sequence(x, w, np.zeros(5, np.float32), s)
+    with pytest.raises(TypeError, match="dtype"):
+        _C.gru_sequence(x, w, None, s.astype(np.float64))
+    hs, acts, h_projs = _C.gru_sequence(np.zeros((0, 2, 6), np.float32), w, None, s)
+    assert hs.shape == (0, 2, 2) and acts.shape == h_projs.shape == (0, 2, 6)
+    hs, acts, h_projs = _C.gru_sequence(x, w, None, s)
+    w_hh = np.zeros((6, 2), np.float32)
+    with pytest.raises(ValueError, match="empty"):
+        _C.gru_sequence_backward(s, hs[:0].copy(), acts[:0], h_projs[:0], hs[:0], s, w_hh)
+    with pytest.raises(ValueError, match="grad_hs"):
+        _C.gru_sequence_backward(s, hs[:2].copy(), acts, h_projs, hs, s, w_hh)
+    with pytest.raises(ValueError, match="grad_hs must not share memory"):
+        _C.gru_sequence_backward(s, hs, acts, h_projs, hs, s, w_hh)
+    frozen = hs.copy()
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="writeable"):
+        _C.gru_sequence_backward(s, frozen, acts, h_projs, hs, s, w_hh)
+
+
 # ---------------------------------------------------------------- bias
 
 

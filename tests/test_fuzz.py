@@ -238,6 +238,23 @@ def lstm_sequence_backward_case(rng: np.random.Generator) -> Case:
         "tanh_cs": tanh_cs, "c0": kw["c0"], "w_hh": np.ascontiguousarray(kw["w_t"].T), "reverse": kw["reverse"]}
 
 
+def gru_sequence_case(rng: np.random.Generator) -> Case:
+    dtype, length, n, h = _dtype(rng), _size(rng, 3), _size(rng), _size(rng)
+    return _C.gru_sequence, {"x_proj": _floats(rng, (length, n, 3 * h), dtype),
+                             "w_t": _floats(rng, (h, 3 * h), dtype),
+                             "b_hh": _floats(rng, (3 * h,), dtype) if rng.random() < 0.7 else None,
+                             "h0": _floats(rng, (n, h), dtype), "reverse": bool(rng.random() < 0.5)}
+
+
+def gru_sequence_backward_case(rng: np.random.Generator) -> Case:
+    kw = gru_sequence_case(rng)[1]
+    hs, acts, h_projs = _C.gru_sequence(**kw)
+    return _C.gru_sequence_backward, {
+        "dh": _floats(rng, kw["h0"].shape, hs.dtype), "grad_hs": _floats(rng, hs.shape, hs.dtype), "acts": acts,
+        "h_projs": h_projs, "hs": hs, "h0": kw["h0"], "w_hh": np.ascontiguousarray(kw["w_t"].T),
+        "reverse": kw["reverse"]}
+
+
 def gru_cell_case(rng: np.random.Generator) -> Case:
     dtype, n, h = _dtype(rng), _size(rng), _size(rng)
     return _C.gru_cell, {"x_proj": _floats(rng, (n, 3 * h), dtype), "h_proj": _floats(rng, (n, 3 * h), dtype),
@@ -364,6 +381,8 @@ BINDINGS: dict[str, Callable[[np.random.Generator], Case]] = {
     "lstm_cell_backward": lstm_cell_backward_case,
     "lstm_sequence": lstm_sequence_case,
     "gru_cell": gru_cell_case,
+    "gru_sequence": gru_sequence_case,
+    "gru_sequence_backward": gru_sequence_backward_case,
     "gru_cell_backward": gru_cell_backward_case,
     "lstm_sequence_backward": lstm_sequence_backward_case,
     "bias_add": bias_add_case,

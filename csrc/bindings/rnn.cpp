@@ -4,6 +4,10 @@
 // lstm_cell kernel (csrc/cpu/elementwise.h, cuda/elementwise.h), with no
 // Python between steps: a step of a 35-step, 128-unit language model spent
 // about as long in Python and argument checks as in its two kernels.
+// gru_sequence does the same for a GRU layer (h W_hh^T + b_hh kept per step:
+// the new gate reads r * its part), with gru_cell.
+#include <algorithm>
+#include <optional>
 #include <vector>
 
 #include "../../cuda/elementwise.h"
@@ -121,6 +125,128 @@ py::tuple lstm_sequence_backward(const py::handle& dh_obj, const py::handle& dc_
   return py::make_tuple(dgates.object, dh0.object, L % 2 ? dc_a.object : dc_b.object);
 }
 
+// dst[i] += src[i] on the device.
+template <Device D, typename T>
+void add_into(T* dst, const T* src, int64_t n) {
+  if constexpr (D == Device::cpu) {
+    for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
+  } else {
+    const int64_t contiguous[] = {1};
+    const int64_t* strides[] = {contiguous, contiguous};
+    cuda::binary(cuda::BinaryOp::add, dst, src, dst, cuda::make_strided(1, &n, 2, strides), n);
+  }
+}
+
+// rows copies of the row `row` (cols long) into dst, on the device.
+template <Device D, typename T>
+void repeat_row(const T* row, T* dst, int64_t rows, int64_t cols) {
+  if constexpr (D == Device::cpu) {
+    for (int64_t r = 0; r < rows; ++r) std::copy(row, row + cols, dst + r * cols);
+  } else {
+    const int64_t shape[] = {rows, cols}, row_strides[] = {0, 1};
+    const int64_t* strides[] = {row_strides};
+    cuda::strided_copy<T, T>(row, dst, cuda::make_strided(2, shape, 1, strides), rows * cols);
+  }
+}
+
+template <Device D>
+py::tuple gru_sequence(const py::handle& x_proj_obj, const py::handle& w_t_obj, const py::handle& b_hh_obj,
+                       const py::handle& h0_obj, bool reverse) {
+  const char* op = "gru_sequence";
+  const ArrayView x_proj = float_arg<D>(x_proj_obj, op, "x_proj");
+  require_rank(x_proj, 3, op, "x_proj");
+  const int64_t L = x_proj.shape[0], N = x_proj.shape[1], G = x_proj.shape[2];
+  if (G % 3 != 0) value_error(op, ": x_proj must be (L, N, 3 * hidden_size), got shape ", shape_str(x_proj.shape));
+  const int64_t H = G / 3;
+  const auto array = [&](const py::handle& obj, const char* name, std::vector<int64_t> shape) {
+    const ArrayView a = float_arg<D>(obj, op, name);
+    require_same_dtype(a, x_proj, op, name, "x_proj");
+    require_shape(a, shape, op, name);
+    return a;
+  };
+  const ArrayView w_t = array(w_t_obj, "w_t", {H, G}), h0 = array(h0_obj, "h0", {N, H});
+  const std::optional<ArrayView> b_hh = optional_like<D>(b_hh_obj, x_proj, {G}, op, "b_hh");
+  const ArrayView hs = empty_array<D>({L, N, H}, x_proj.dtype), acts = empty_array<D>(x_proj.shape, x_proj.dtype);
+  const ArrayView h_projs = empty_array<D>(x_proj.shape, x_proj.dtype);
+  dispatch(float_dtype(x_proj), [&](auto zero) {
+    using T = decltype(zero);
+    py::gil_scoped_release release;
+    if (b_hh && L * N > 0) repeat_row<D, T>(cptr<T>(*b_hh), ptr<T>(h_projs), L * N, G);
+    const T beta = b_hh ? T(1) : T(0);
+    const T* h = cptr<T>(h0);
+    for (int64_t k = 0; k < L; ++k) {
+      const int64_t t = reverse ? L - 1 - k : k;
+      T* hp = ptr<T>(h_projs) + t * N * G;
+      T* h_next = ptr<T>(hs) + t * N * H;
+      if constexpr (D == Device::cpu) {
+        cpu::gemm<T>(false, false, N, G, H, T(1), h, H, cptr<T>(w_t), G, beta, hp, G);
+        cpu::gru_cell_forward<T>(cptr<T>(x_proj) + t * N * G, hp, h, ptr<T>(acts) + t * N * G, h_next, N, H);
+      } else {
+        cuda::gemm<T>(false, false, N, G, H, T(1), h, H, cptr<T>(w_t), G, beta, hp, G);
+        cuda::gru_cell_forward<T>(cptr<T>(x_proj) + t * N * G, hp, h, ptr<T>(acts) + t * N * G, h_next, N, H);
+      }
+      h = h_next;
+    }
+  });
+  return py::make_tuple(hs.object, acts.object, h_projs.object);
+}
+
+// Its backward: the steps in reverse, each gru_cell_backward; the step before
+// gets dh_proj W_hh and the direct term z dh added into its dh.
+template <Device D>
+py::tuple gru_sequence_backward(const py::handle& dh_obj, const py::handle& grad_hs_obj, const py::handle& acts_obj,
+                                const py::handle& h_projs_obj, const py::handle& hs_obj, const py::handle& h0_obj,
+                                const py::handle& w_hh_obj, bool reverse) {
+  const char* op = "gru_sequence_backward";
+  const ArrayView acts = float_arg<D>(acts_obj, op, "acts");
+  require_rank(acts, 3, op, "acts");
+  const int64_t L = acts.shape[0], N = acts.shape[1], G = acts.shape[2];
+  if (G % 3 != 0) value_error(op, ": acts must be (L, N, 3 * hidden_size), got shape ", shape_str(acts.shape));
+  const int64_t H = G / 3;
+  if (L == 0) value_error(op, ": the sequence is empty (acts ", shape_str(acts.shape), ")");
+  const auto array = [&](const py::handle& obj, const char* name, std::vector<int64_t> shape) {
+    const ArrayView a = float_arg<D>(obj, op, name);
+    require_same_dtype(a, acts, op, name, "acts");
+    require_shape(a, shape, op, name);
+    return a;
+  };
+  const ArrayView dh_last = array(dh_obj, "dh", {N, H}), grad_hs = array(grad_hs_obj, "grad_hs", {L, N, H});
+  require_writeable(grad_hs, op, "grad_hs");
+  const ArrayView h_projs = array(h_projs_obj, "h_projs", {L, N, G}), hs = array(hs_obj, "hs", {L, N, H});
+  const ArrayView h0 = array(h0_obj, "h0", {N, H}), w_hh = array(w_hh_obj, "w_hh", {G, H});
+  require_apart(grad_hs, op, "grad_hs", {&dh_last, &acts, &h_projs, &hs, &h0, &w_hh});
+  const ArrayView dx_proj = empty_array<D>(acts.shape, acts.dtype), dh_proj = empty_array<D>(acts.shape, acts.dtype);
+  const ArrayView dh0 = empty_array<D>({N, H}, acts.dtype), direct = empty_array<D>({N, H}, acts.dtype);
+  dispatch(float_dtype(acts), [&](auto zero) {
+    using T = decltype(zero);
+    py::gil_scoped_release release;
+    const int64_t step = N * H;
+    const auto time_of = [&](int64_t k) { return reverse ? L - 1 - k : k; };  // of the k-th step taken
+    for (int64_t k = L - 1; k >= 0; --k) {
+      const int64_t t = time_of(k);
+      const T* dh = k == L - 1 ? cptr<T>(dh_last) : ptr<T>(grad_hs) + t * step;
+      const T* h_prev = k == 0 ? cptr<T>(h0) : cptr<T>(hs) + time_of(k - 1) * step;
+      T* dhp = ptr<T>(dh_proj) + t * N * G;
+      // dh of the step before: its output's gradient (in grad_hs, or nothing for h0), the direct
+      // term and dh_proj W_hh.
+      T* dh_prev = k == 0 ? ptr<T>(dh0) : ptr<T>(grad_hs) + time_of(k - 1) * step;
+      T* direct_out = k == 0 ? dh_prev : ptr<T>(direct);
+      if constexpr (D == Device::cpu)
+        cpu::gru_cell_backward<T>(dh, cptr<T>(acts) + t * N * G, cptr<T>(h_projs) + t * N * G, h_prev,
+                                  ptr<T>(dx_proj) + t * N * G, dhp, direct_out, N, H);
+      else
+        cuda::gru_cell_backward<T>(dh, cptr<T>(acts) + t * N * G, cptr<T>(h_projs) + t * N * G, h_prev,
+                                   ptr<T>(dx_proj) + t * N * G, dhp, direct_out, N, H);
+      if (k > 0) add_into<D, T>(dh_prev, ptr<T>(direct), step);
+      if constexpr (D == Device::cpu)
+        cpu::gemm<T>(false, false, N, H, G, T(1), dhp, G, cptr<T>(w_hh), H, T(1), dh_prev, H);
+      else
+        cuda::gemm<T>(false, false, N, H, G, T(1), dhp, G, cptr<T>(w_hh), H, T(1), dh_prev, H);
+    }
+  });
+  return py::make_tuple(dx_proj.object, dh_proj.object, dh0.object);
+}
+
 template <Device D>
 void def_rnn(py::module_& m) {
   m.def("lstm_sequence", &lstm_sequence<D>, py::arg("gates"), py::arg("w_t"), py::arg("h0"), py::arg("c0"),
@@ -136,6 +262,18 @@ void def_rnn(py::module_& m) {
         "grad_hs (L, N, H) those of the other steps' outputs (written in place: each step's\n"
         "dgates W_hh accumulates into the step before), acts, cs, tanh_cs as lstm_sequence returned,\n"
         "c0, w_hh (4H, H). Returns (dgates (L, N, 4H), dh0, dc0).");
+  m.def("gru_sequence", &gru_sequence<D>, py::arg("x_proj"), py::arg("w_t"), py::arg("b_hh"), py::arg("h0"),
+        py::arg("reverse") = false,
+        "One GRU layer and direction over a sequence: x_proj (L, N, 3H) = x W_ih^T + b_ih, w_t (H, 3H)\n"
+        "= W_hh^T, b_hh (3H,) or None, h0 (N, H); steps t = 0 .. L-1 (reverse: L-1 .. 0), each\n"
+        "h_proj = h W_hh^T + b_hh then gru_cell. Returns (hs (L, N, H), acts (L, N, 3H), h_projs\n"
+        "(L, N, 3H)): the states after each step and what gru_cell_backward takes.");
+  m.def("gru_sequence_backward", &gru_sequence_backward<D>, py::arg("dh"), py::arg("grad_hs"), py::arg("acts"),
+        py::arg("h_projs"), py::arg("hs"), py::arg("h0"), py::arg("w_hh"), py::arg("reverse") = false,
+        "gru_sequence's backward: dh (N, H) the whole gradient of the last step's h, grad_hs (L, N, H)\n"
+        "those of the other steps' outputs (written in place: each step's gradient through h is\n"
+        "added into the step before), acts, h_projs, hs as gru_sequence returned, h0, w_hh (3H, H).\n"
+        "Returns (dx_proj, dh_proj (L, N, 3H), dh0).");
 }
 }  // namespace
 

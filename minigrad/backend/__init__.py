@@ -40,10 +40,10 @@ KERNEL_OPS: dict[str, int | None] = {
     **dict.fromkeys(("hardtanh", "hardtanh_backward")),  # clamp to [low, high]; backward from the input x
     "lstm_cell": None,  # one LSTM step after its matmuls -> (h, c_next, acts, tanh_c)
     "lstm_cell_backward": None,  # -> (dgates, dc)
-    "gru_cell": None,  # one GRU step after its matmuls -> (h_next, acts)
-    "gru_cell_backward": None,  # -> (dx_proj, dh_proj, dh_direct)
     "lstm_sequence": 0,  # a layer's steps; its gates are written in place
     "lstm_sequence_backward": 0,  # their backward; grad_hs is written in place
+    "gru_sequence": None,  # a GRU layer's steps -> (hs, acts, h_projs)
+    "gru_sequence_backward": 0,  # their backward; grad_hs is written in place
     "bias_add": None,  # x (N, C, ...) + bias (C,) along axis 1
     "bias_grad": None,  # sum of dy over every axis but 1 -> (C,)
     # reductions (the CPU backend calls numpy)

@@ -1,12 +1,12 @@
 """Recurrent layers as PyTorch's: RNN, LSTM, GRU (layers, bidirectional, batch_first, dropout
-between layers, unbatched input, PackedSequence input) and RNNCell, LSTMCell, GRUCell, with PyTorch's parameter names,
-shapes, gate order and initialisation, so state_dicts load either way.
+between layers, unbatched input, PackedSequence input) and RNNCell, LSTMCell, GRUCell, with
+PyTorch's parameter names, shapes, gate order and initialisation, so state_dicts load either way.
 
 Each layer and direction multiplies the whole input sequence by W_ih in one matmul, then steps
 through time with one (N, H) x (H, G H) matmul per step. A layer's steps are one op
-(_RecurrentSequenceOp) that runs back through time itself: an LSTM layer's time loop is one
-kernel call each way (lstm_sequence, lstm_sequence_backward), a GRU step one kernel after its
-matmul (gru_cell); the cells' steps are composed ops (LSTMCell's gates one op)."""
+(_RecurrentSequenceOp) that runs back through time itself: an LSTM or GRU layer's time loop is
+one kernel call each way (lstm_sequence / gru_sequence and their backward), an RNN step a
+matmul and an activation; the cells' steps are composed ops (LSTMCell's gates one op)."""
 
 from __future__ import annotations
 
@@ -32,32 +32,23 @@ def _part(be: Any, a: Any, first: int, count: int, n: int) -> Any:
 
 
 def _recurrent_step(mode: str, be: Any, x_proj: Any, h_proj: Any, h: Any, c: Any) -> tuple:
-    """One step after its matmuls, on backend arrays: x_proj = x W_ih^T + b_ih and h_proj = h
-    W_hh^T + b_hh (N, gates * H, PyTorch's gate order), h and (LSTM) c (N, H) -> (h', c' (LSTM;
-    else None), what _recurrent_step_backward needs). LSTM and RNN read only their sum: x_proj
-    None means h_proj holds it already."""
-    if mode == "LSTM":  # one kernel: the activations, c' and h'
-        h_next, c_next, acts, tanh_c = be.lstm_cell(h_proj if x_proj is None else be.add(x_proj, h_proj), c)
-        return h_next, c_next, (acts, c, tanh_c)
-    if mode == "GRU":  # one kernel: the gates and h'
-        h_next, acts = be.gru_cell(x_proj, h_proj, h)
-        return h_next, None, (acts, h_proj, h)
+    """One RNN or LSTM step after its matmuls, on backend arrays: their sum x_proj + h_proj
+    (x_proj None: h_proj holds it already) (N, gates * H, PyTorch's gate order), h and (LSTM) c
+    (N, H) -> (h', c' (LSTM; else None), what _recurrent_step_backward needs)."""
     pre = h_proj if x_proj is None else be.add(x_proj, h_proj)
+    if mode == "LSTM":  # one kernel: the activations, c' and h'
+        h_next, c_next, acts, tanh_c = be.lstm_cell(pre, c)
+        return h_next, c_next, (acts, c, tanh_c)
     h_next = be.tanh(pre) if mode == "RNN_TANH" else be.relu(pre)
     return h_next, None, (h_next,)
 
 
 def _recurrent_step_backward(mode: str, be: Any, dh: Any, dc: Any, saved: tuple) -> tuple:
-    """From the gradients of h' and (LSTM) c': those of x_proj, of h_proj, of h other than
-    through h_proj (GRU's z h; else None), and of c (LSTM; else None)."""
+    """From the gradients of h' and (LSTM) c': those of the pre-activations and (LSTM) of c."""
     if mode == "LSTM":
-        dgates, dc = be.lstm_cell_backward(dh, dc, *saved)
-        return dgates, dgates, None, dc
-    if mode == "GRU":
-        return (*be.gru_cell_backward(dh, *saved), None)
+        return be.lstm_cell_backward(dh, dc, *saved)
     (h_next,) = saved
-    d_pre = be.tanh_backward(dh, h_next) if mode == "RNN_TANH" else be.relu_backward(dh, h_next)
-    return d_pre, d_pre, None, None
+    return be.tanh_backward(dh, h_next) if mode == "RNN_TANH" else be.relu_backward(dh, h_next), None
 
 
 # The steps of a layer are one op (PyTorch fuses them as well): composed of chunks, sigmoids,
@@ -72,13 +63,13 @@ class _LSTMCellOp(Function):
     __slots__ = ()
 
     def forward(self, x_proj, h_proj, c):
-        h, c_next, self.saved = _recurrent_step("LSTM", self.be, x_proj, h_proj, None, c)  # LSTM reads no h
+        h, c_next, self.saved = _recurrent_step("LSTM", self.be, x_proj, h_proj, None, c)
         return self.be.concatenate([h, c_next], 1)
 
     def backward(self, grad):
         be, n = self.be, self.saved[1].shape[-1]
         dh, dc_next = _part(be, grad, 0, 1, n), _part(be, grad, 1, 1, n)
-        dgates, _, _, dc = _recurrent_step_backward("LSTM", be, dh, dc_next, self.saved)
+        dgates, dc = _recurrent_step_backward("LSTM", be, dh, dc_next, self.saved)
         return dgates, dgates, dc
 
 
@@ -94,73 +85,92 @@ class _RecurrentSequenceOp(Function):
         be, length = self.be, x_proj.shape[0]
         self.mode = mode
         w_t = be.contiguous(be.permute(w_hh, (1, 0)))  # once, not a transposed pack per step
+        shape = (1, *h0.shape)
+        last = 0 if reverse else length - 1
+        # LSTM and GRU layers: the time loop in one kernel call each way, no Python between steps
+        # (a 35-step layer spent about as long in Python as in its kernels).
+        if mode == "GRU" and length:
+            h0 = be.contiguous(h0)
+            hs, acts, h_projs = be.gru_sequence(x_proj, w_t, b_hh, h0, reverse)
+            self.saved = ((hs, acts, h_projs, h0, reverse), w_hh, b_hh is not None)
+            return be.concatenate([hs, be.reshape(be.getitem(hs, last), shape)], 0)
         # LSTM and RNN steps read only x_proj + h_proj: b_hh joins x_proj once (a new array, not
         # the op's input), and each step's matmul accumulates into its slice of it in place.
-        summed = mode != "GRU"
-        if summed:
-            x_proj = be.add(x_proj, b_hh) if b_hh is not None else be.copy(x_proj)
-        shape = (1, *h0.shape)
-        if mode == "LSTM" and length:  # the time loop in one kernel call each way, no Python between steps
+        x_proj = be.add(x_proj, b_hh) if b_hh is not None else be.copy(x_proj)
+        if mode == "LSTM" and length:
             h0, c0 = be.contiguous(h0), be.contiguous(c0)
             hs, cs, acts, tanh_cs = be.lstm_sequence(x_proj, w_t, h0, c0, reverse)
             self.saved = ((hs, cs, acts, tanh_cs, h0, c0, reverse), w_hh, b_hh is not None)
-            last = 0 if reverse else length - 1
             return be.concatenate([hs, *(be.reshape(be.getitem(a, last), shape) for a in (hs, cs))], 0)
-        h, c, outputs, steps = h0, c0, [None] * length, []
+        # RNN (and empty sequences): a matmul and an activation per step.
+        h, outputs, steps = h0, [None] * length, []
         for t in range(length - 1, -1, -1) if reverse else range(length):
-            x_t = be.getitem(x_proj, t)
-            if summed:  # the result is x_t, or a copy where getitem copies (then x_t is not read again)
-                x_t, h_proj = None, be.gemm(be.contiguous(h), w_t, beta=1.0, out=x_t)
-            else:
-                h_proj = be.matmul(h, w_t)
-                if b_hh is not None:
-                    h_proj = be.add(h_proj, b_hh)
+            # the result is x_t, or a copy where getitem copies (then x_t is not read again)
+            pre = be.gemm(be.contiguous(h), w_t, beta=1.0, out=be.getitem(x_proj, t))
             h_prev = h
-            h, c, saved = _recurrent_step(mode, be, x_t, h_proj, h, c)
+            h, _, saved = _recurrent_step(mode, be, None, pre, h, None)
             steps.append((t, h_prev, saved))
             outputs[t] = h
         self.saved = (steps, w_hh, b_hh is not None)
-        return be.concatenate([be.reshape(a, shape) for a in (*outputs, h, *([c] if mode == "LSTM" else []))], 0)
+        return be.concatenate([be.reshape(a, shape) for a in (*outputs, h, *([c0] if mode == "LSTM" else []))], 0)
 
     def backward(self, grad):
         be, (steps, w_hh, has_bias) = self.be, self.saved
-        if isinstance(steps, tuple):  # an LSTM layer's saved states (lstm_sequence), not a list of steps
-            return self._lstm_backward(grad, steps, w_hh, has_bias)
+        if isinstance(steps, tuple):  # a layer's saved states (lstm_sequence, gru_sequence), not a list of steps
+            return (self._lstm_backward if self.mode == "LSTM" else self._gru_backward)(grad, steps, w_hh, has_bias)
         length = len(steps)
         dh, dc = be.getitem(grad, length), (be.getitem(grad, length + 1) if self.mode == "LSTM" else None)
-        dx_at, dh_proj_at, h_prev_at = [None] * length, [None] * length, [None] * length
+        n, width = dh.shape[0], w_hh.shape[0]
+        if not length:  # an empty sequence: h_n is h0 (and c_n c0)
+            return be.full((0, n, width), 0.0, dh.dtype), be.full(w_hh.shape, 0.0, dh.dtype), None, dh, dc
+        d_pre_at, h_prev_at = [None] * length, [None] * length
         for t, h_prev, saved in reversed(steps):
             dh = be.add(dh, be.getitem(grad, t))
-            dx_at[t], dh_proj_at[t], direct, dc = _recurrent_step_backward(self.mode, be, dh, dc, saved)
+            d_pre_at[t], _ = _recurrent_step_backward(self.mode, be, dh, None, saved)
             h_prev_at[t] = h_prev
-            dh = be.matmul(dh_proj_at[t], w_hh)
-            if direct is not None:
-                dh = be.add(dh, direct)
-        n, width = dh.shape[0], w_hh.shape[0]
-        dx_proj = be.concatenate([be.reshape(d, (1, n, width)) for d in dx_at], 0)
-        same = all(a is b for a, b in zip(dx_at, dh_proj_at, strict=True))  # all but GRU
-        dh_proj = be.reshape(dx_proj, (length * n, width)) if same else be.concatenate(dh_proj_at, 0)
-        dw_hh = be.matmul(be.permute(dh_proj, (1, 0)), be.concatenate(h_prev_at, 0))
-        return dx_proj, dw_hh, be.sum(dh_proj, 0, False) if has_bias else None, dh, dc
+            dh = be.matmul(d_pre_at[t], w_hh)
+        dx_proj = be.concatenate([be.reshape(d, (1, n, width)) for d in d_pre_at], 0)
+        d_pre = be.reshape(dx_proj, (length * n, width))
+        dw_hh = be.matmul(be.permute(d_pre, (1, 0)), be.concatenate(h_prev_at, 0))
+        return dx_proj, dw_hh, be.sum(d_pre, 0, False) if has_bias else None, dh, dc
 
     def _lstm_backward(self, grad, states, w_hh, has_bias):
         """lstm_sequence's backward: one lstm_sequence_backward call, then W_hh's gradient."""
         be = self.be
         hs, cs, acts, tanh_cs, h0, c0, reverse = states
-        length, n, width = acts.shape
-        last = 0 if reverse else length - 1
-        dh = be.add(be.getitem(grad, length), be.getitem(grad, last))  # h_n is also the last output
-        grad_hs = be.copy(be.getitem(grad, slice(0, length)))  # written in place
-        dc = be.contiguous(be.getitem(grad, length + 1))
+        dh, grad_hs = self._state_grads(grad, acts.shape[0], reverse)
+        dc = be.contiguous(be.getitem(grad, acts.shape[0] + 1))
         dgates, dh0, dc0 = be.lstm_sequence_backward(dh, dc, grad_hs, acts, cs, tanh_cs, c0, be.contiguous(w_hh),
                                                      reverse)
+        return (dgates, *self._hh_grads(dgates, hs, h0, reverse, has_bias), dh0, dc0)
+
+    def _gru_backward(self, grad, states, w_hh, has_bias):
+        """gru_sequence's backward: one gru_sequence_backward call, then W_hh's and b_hh's gradients."""
+        be = self.be
+        hs, acts, h_projs, h0, reverse = states
+        dh, grad_hs = self._state_grads(grad, acts.shape[0], reverse)
+        dx_proj, dh_proj, dh0 = be.gru_sequence_backward(dh, grad_hs, acts, h_projs, hs, h0, be.contiguous(w_hh),
+                                                         reverse)
+        return (dx_proj, *self._hh_grads(dh_proj, hs, h0, reverse, has_bias), dh0, None)
+
+    def _state_grads(self, grad, length, reverse):
+        """From the op's output gradient (L + 1 or L + 2 rows): the last step's whole dh (h_n is
+        also its output) and a copy of the outputs' gradients (the sequence kernels write it)."""
+        be = self.be
+        dh = be.add(be.getitem(grad, length), be.getitem(grad, 0 if reverse else length - 1))
+        return dh, be.copy(be.getitem(grad, slice(0, length)))
+
+    def _hh_grads(self, dh_proj, hs, h0, reverse, has_bias):
+        """W_hh's and b_hh's gradients from the steps' h_proj gradients (L, N, G) and states."""
+        be = self.be
+        length, n, width = dh_proj.shape
         # Each step's h_prev in time order: h0, then the outputs shifted by one step.
         later = be.getitem(hs, slice(1, None) if reverse else slice(0, length - 1))
         h_prev = [later, be.reshape(h0, (1, *h0.shape))]
         h_prev = be.concatenate(h_prev if reverse else h_prev[::-1], 0)
-        dgates_2d = be.reshape(dgates, (length * n, width))
-        dw_hh = be.matmul(be.permute(dgates_2d, (1, 0)), be.reshape(h_prev, (length * n, h0.shape[-1])))
-        return dgates, dw_hh, be.sum(dgates_2d, 0, False) if has_bias else None, dh0, dc0
+        dh_proj_2d = be.reshape(dh_proj, (length * n, width))
+        dw_hh = be.matmul(be.permute(dh_proj_2d, (1, 0)), be.reshape(h_prev, (length * n, h0.shape[-1])))
+        return dw_hh, be.sum(dh_proj_2d, 0, False) if has_bias else None
 
 
 def _cell_step(mode: str, x_proj: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, b_hh: Tensor | None):
