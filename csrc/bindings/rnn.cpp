@@ -8,6 +8,7 @@
 // the new gate reads r * its part), with gru_cell.
 #include <algorithm>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "../../cuda/elementwise.h"
@@ -19,26 +20,41 @@
 
 namespace minigrad::bindings {
 namespace {
-constexpr const char* kOp = "lstm_sequence";
+
+// A layer's steps: (L, N, gate_count * H) gates, pre-activations or activations.
+struct SequenceShape {
+  int64_t L, N, G, H;
+};
+
+SequenceShape sequence_shape(const ArrayView& a, int64_t gate_count, const char* op, const char* name) {
+  require_rank(a, 3, op, name);
+  if (a.shape[2] % gate_count != 0)
+    value_error(op, ": ", name, " must be (L, N, ", gate_count, " * hidden_size), got shape ", shape_str(a.shape));
+  return {a.shape[0], a.shape[1], a.shape[2], a.shape[2] / gate_count};
+}
+
+// A float array named `name` with ref's dtype and the given shape.
+template <Device D>
+ArrayView like(const py::handle& obj, const ArrayView& ref, const char* ref_name, std::vector<int64_t> shape,
+               const char* op, const char* name) {
+  const ArrayView a = float_arg<D>(obj, op, name);
+  require_same_dtype(a, ref, op, name, ref_name);
+  require_shape(a, shape, op, name);
+  return a;
+}
 
 template <Device D>
 py::tuple lstm_sequence(const py::handle& gates_obj, const py::handle& w_t_obj, const py::handle& h0_obj,
                         const py::handle& c0_obj, bool reverse) {
-  const ArrayView gates = float_arg<D>(gates_obj, kOp, "gates");
-  require_rank(gates, 3, kOp, "gates");
-  require_writeable(gates, kOp, "gates");
-  const int64_t L = gates.shape[0], N = gates.shape[1], G = gates.shape[2];
-  if (G % 4 != 0) value_error(kOp, ": gates must be (L, N, 4 * hidden_size), got shape ", shape_str(gates.shape));
-  const int64_t H = G / 4;
-  const ArrayView w_t = float_arg<D>(w_t_obj, kOp, "w_t");
-  require_same_dtype(w_t, gates, kOp, "w_t", "gates");
-  require_shape(w_t, {H, G}, kOp, "w_t");
-  const ArrayView h0 = float_arg<D>(h0_obj, kOp, "h0"), c0 = float_arg<D>(c0_obj, kOp, "c0");
-  for (const auto& [state, name] : {std::pair<const ArrayView&, const char*>{h0, "h0"}, {c0, "c0"}}) {
-    require_same_dtype(state, gates, kOp, name, "gates");
-    require_shape(state, {N, H}, kOp, name);
-  }
-  require_apart(gates, kOp, "gates", {&w_t, &h0, &c0});
+  const char* op = "lstm_sequence";
+  const ArrayView gates = float_arg<D>(gates_obj, op, "gates");
+  const SequenceShape shape = sequence_shape(gates, 4, op, "gates");
+  const int64_t L = shape.L, N = shape.N, G = shape.G, H = shape.H;
+  require_writeable(gates, op, "gates");
+  const ArrayView w_t = like<D>(w_t_obj, gates, "gates", {H, G}, op, "w_t");
+  const ArrayView h0 = like<D>(h0_obj, gates, "gates", {N, H}, op, "h0");
+  const ArrayView c0 = like<D>(c0_obj, gates, "gates", {N, H}, op, "c0");
+  require_apart(gates, op, "gates", {&w_t, &h0, &c0});
   const std::vector<int64_t> states{L, N, H};
   const ArrayView hs = empty_array<D>(states, gates.dtype), cs = empty_array<D>(states, gates.dtype),
                   tanh_cs = empty_array<D>(states, gates.dtype), acts = empty_array<D>(gates.shape, gates.dtype);
@@ -74,16 +90,11 @@ py::tuple lstm_sequence_backward(const py::handle& dh_obj, const py::handle& dc_
                                  const py::handle& c0_obj, const py::handle& w_hh_obj, bool reverse) {
   const char* op = "lstm_sequence_backward";
   const ArrayView acts = float_arg<D>(acts_obj, op, "acts");
-  require_rank(acts, 3, op, "acts");
-  const int64_t L = acts.shape[0], N = acts.shape[1], G = acts.shape[2];
-  if (G % 4 != 0) value_error(op, ": acts must be (L, N, 4 * hidden_size), got shape ", shape_str(acts.shape));
-  const int64_t H = G / 4;
+  const SequenceShape shape = sequence_shape(acts, 4, op, "acts");
+  const int64_t L = shape.L, N = shape.N, G = shape.G, H = shape.H;
   if (L == 0) value_error(op, ": the sequence is empty (acts ", shape_str(acts.shape), ")");
   const auto array = [&](const py::handle& obj, const char* name, std::vector<int64_t> shape) {
-    const ArrayView a = float_arg<D>(obj, op, name);
-    require_same_dtype(a, acts, op, name, "acts");
-    require_shape(a, shape, op, name);
-    return a;
+    return like<D>(obj, acts, "acts", std::move(shape), op, name);
   };
   const ArrayView dh_last = array(dh_obj, "dh", {N, H}), dc_last = array(dc_obj, "dc", {N, H});
   const ArrayView grad_hs = array(grad_hs_obj, "grad_hs", {L, N, H});
@@ -154,17 +165,10 @@ py::tuple gru_sequence(const py::handle& x_proj_obj, const py::handle& w_t_obj, 
                        const py::handle& h0_obj, bool reverse) {
   const char* op = "gru_sequence";
   const ArrayView x_proj = float_arg<D>(x_proj_obj, op, "x_proj");
-  require_rank(x_proj, 3, op, "x_proj");
-  const int64_t L = x_proj.shape[0], N = x_proj.shape[1], G = x_proj.shape[2];
-  if (G % 3 != 0) value_error(op, ": x_proj must be (L, N, 3 * hidden_size), got shape ", shape_str(x_proj.shape));
-  const int64_t H = G / 3;
-  const auto array = [&](const py::handle& obj, const char* name, std::vector<int64_t> shape) {
-    const ArrayView a = float_arg<D>(obj, op, name);
-    require_same_dtype(a, x_proj, op, name, "x_proj");
-    require_shape(a, shape, op, name);
-    return a;
-  };
-  const ArrayView w_t = array(w_t_obj, "w_t", {H, G}), h0 = array(h0_obj, "h0", {N, H});
+  const SequenceShape shape = sequence_shape(x_proj, 3, op, "x_proj");
+  const int64_t L = shape.L, N = shape.N, G = shape.G, H = shape.H;
+  const ArrayView w_t = like<D>(w_t_obj, x_proj, "x_proj", {H, G}, op, "w_t");
+  const ArrayView h0 = like<D>(h0_obj, x_proj, "x_proj", {N, H}, op, "h0");
   const std::optional<ArrayView> b_hh = optional_like<D>(b_hh_obj, x_proj, {G}, op, "b_hh");
   const ArrayView hs = empty_array<D>({L, N, H}, x_proj.dtype), acts = empty_array<D>(x_proj.shape, x_proj.dtype);
   const ArrayView h_projs = empty_array<D>(x_proj.shape, x_proj.dtype);
@@ -199,16 +203,11 @@ py::tuple gru_sequence_backward(const py::handle& dh_obj, const py::handle& grad
                                 const py::handle& w_hh_obj, bool reverse) {
   const char* op = "gru_sequence_backward";
   const ArrayView acts = float_arg<D>(acts_obj, op, "acts");
-  require_rank(acts, 3, op, "acts");
-  const int64_t L = acts.shape[0], N = acts.shape[1], G = acts.shape[2];
-  if (G % 3 != 0) value_error(op, ": acts must be (L, N, 3 * hidden_size), got shape ", shape_str(acts.shape));
-  const int64_t H = G / 3;
+  const SequenceShape shape = sequence_shape(acts, 3, op, "acts");
+  const int64_t L = shape.L, N = shape.N, G = shape.G, H = shape.H;
   if (L == 0) value_error(op, ": the sequence is empty (acts ", shape_str(acts.shape), ")");
   const auto array = [&](const py::handle& obj, const char* name, std::vector<int64_t> shape) {
-    const ArrayView a = float_arg<D>(obj, op, name);
-    require_same_dtype(a, acts, op, name, "acts");
-    require_shape(a, shape, op, name);
-    return a;
+    return like<D>(obj, acts, "acts", std::move(shape), op, name);
   };
   const ArrayView dh_last = array(dh_obj, "dh", {N, H}), grad_hs = array(grad_hs_obj, "grad_hs", {L, N, H});
   require_writeable(grad_hs, op, "grad_hs");

@@ -1,6 +1,8 @@
 // Layer normalisation of x viewed as (rows, cols): each row normalised over
-// its own cols. Statistics are computed in double, threads over rows, so
-// results do not depend on the thread count. Outputs are overwritten.
+// its own cols. A row's sums run in vectors of T added into double every 1024
+// elements; threads take whole rows (and fixed slices of rows for the weight
+// and bias gradients), so results do not depend on the thread count. Outputs
+// are overwritten.
 #pragma once
 
 #include <cstdint>
