@@ -30,6 +30,7 @@ from minigrad.functional.shape import (
     expand,
     gather,
     index,
+    index_add,
     index_put,
     index_select,
     pad,
@@ -1069,6 +1070,88 @@ def embedding(input: Tensor, weight: Tensor) -> Tensor:
         raise IndexError(f"embedding: index out of range for {weight.shape[0]} embeddings "
                          f"(found {picked.min()}..{picked.max()})")
     return weight[input]
+
+
+def _bags(input: Tensor, offsets: Tensor | None, include_last_offset: bool) -> tuple[np.ndarray, np.ndarray, int]:
+    """embedding_bag's indices (flattened) and each one's bag, on the host, and the bag count."""
+    indices = input._host()
+    if indices.ndim == 2:  # fixed-length bags, one per row
+        if offsets is not None:
+            raise ValueError("embedding_bag: offsets must be None when input is 2-D (one bag per row)")
+        rows, length = indices.shape
+        return indices.reshape(-1), np.repeat(np.arange(rows), length), rows
+    if indices.ndim != 1:
+        raise ValueError(f"embedding_bag: input must be 1-D (with offsets) or 2-D, got shape {input.shape}")
+    if offsets is None:
+        raise ValueError("embedding_bag: offsets are required when input is 1-D")
+    if not isinstance(offsets, Tensor) or offsets.dtype not in (np.int64, np.int32) or offsets.ndim != 1:
+        raise TypeError(f"embedding_bag: offsets must be a 1-D int64 or int32 tensor, got {offsets!r}")
+    starts = offsets._host().astype(np.int64)
+    if include_last_offset:
+        if starts.size < 1:
+            raise ValueError("embedding_bag: include_last_offset needs at least one offset")
+        starts = starts[:-1]
+    if starts.size and (starts[0] != 0 or np.any(np.diff(starts) < 0) or starts[-1] > indices.size):
+        raise ValueError(f"embedding_bag: offsets must start at 0 and not decrease or pass the input's "
+                         f"{indices.size} indices, got {offsets.tolist()}")
+    bag = np.searchsorted(starts, np.arange(indices.size), side="right") - 1
+    return indices, bag, starts.size
+
+
+def embedding_bag(
+    input: Tensor,
+    weight: Tensor,
+    offsets: Tensor | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2,
+    scale_grad_by_freq: bool = False,
+    mode: str = "mean",
+    sparse: bool = False,
+    per_sample_weights: Tensor | None = None,
+    include_last_offset: bool = False,
+    padding_idx: int | None = None,
+) -> Tensor:
+    """Sums, means or maxima of bags of embeddings (B, dim), as PyTorch's: bags are the rows of a
+    2-D input, or runs of a 1-D input starting at offsets. Indices equal to padding_idx are left
+    out of their bag (and of a mean's count); an empty bag gives zeros. per_sample_weights (input's
+    shape) scale each embedding, with mode "sum". Differentiable in weight and per_sample_weights."""
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"embedding_bag: mode must be 'sum', 'mean' or 'max', got {mode!r}")
+    for name, unsupported in (("max_norm", max_norm is not None), ("scale_grad_by_freq", scale_grad_by_freq),
+                              ("sparse", sparse)):  # fmt: skip
+        if unsupported:
+            raise NotImplementedError(f"embedding_bag: {name} is not supported")
+    if not isinstance(input, Tensor) or input.dtype not in (np.int64, np.int32):
+        raise TypeError(f"embedding_bag: input must be an int64 or int32 tensor, got {getattr(input, 'dtype', input)}")
+    if per_sample_weights is not None:
+        if mode != "sum":
+            raise NotImplementedError("embedding_bag: per_sample_weights are only supported with mode='sum', "
+                                      f"got mode={mode!r}")
+        if tuple(per_sample_weights.shape) != tuple(input.shape):
+            raise ValueError(f"embedding_bag: per_sample_weights must have input's shape {tuple(input.shape)}, "
+                             f"got {tuple(per_sample_weights.shape)}")
+    indices, bag, bags = _bags(input, offsets, include_last_offset)
+    keep = np.ones(indices.size, bool) if padding_idx is None else indices != padding_idx % weight.shape[0]
+    kept = _from_host(indices[keep], input)
+    rows = embedding(kept, weight)  # (kept, dim), range-checked
+    if per_sample_weights is not None:
+        rows = rows * per_sample_weights.reshape(-1)[_from_host(np.flatnonzero(keep), input)].unsqueeze(1)
+    bag = bag[keep]
+    dim = weight.shape[1]
+    if mode != "max":
+        out = index_add(_zeros(weight, (bags, dim)), 0, _from_host(bag, input), rows)
+        if mode == "mean":
+            counts = np.maximum(np.bincount(bag, minlength=bags), 1).astype(weight.dtype)
+            out = out / _from_host(counts.reshape(-1, 1), weight)
+        return out
+    # max: each bag's rows in a (bags, longest, dim) block padded with -inf, then the maximum
+    counts = np.bincount(bag, minlength=bags)
+    slot = np.arange(bag.size) - np.concatenate([[0], np.cumsum(counts)[:-1]])[bag]
+    block_shape = (bags, max(int(counts.max(initial=0)), 1), dim)
+    block = Tensor._make(get_backend(weight.device).full(block_shape, -np.inf, weight.dtype), weight.device)
+    block = index_put(block, (_from_host(bag, input), _from_host(slot, input)), rows)
+    out = block.max(1)[0]
+    return where(_from_host((counts > 0).reshape(-1, 1), weight), out, 0.0)
 
 
 def _adaptive_size(op: str, spatial: tuple[int, int], output_size: Any) -> tuple[int, int]:

@@ -755,7 +755,48 @@ class UpsamplingBilinear2d(Upsample):
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
 
 
-class Embedding(Module):
+class _EmbeddingTable(Module):
+    """What Embedding and EmbeddingBag share: the (num_embeddings, embedding_dim) weight, N(0, 1)
+    initialised, padding_idx's row starting at zero; and loading a pretrained table."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None, device: str | None,
+                 dtype: Any, unsupported: dict[str, bool]) -> None:
+        super().__init__()
+        name = type(self).__name__
+        for option, given in unsupported.items():
+            if given:
+                raise NotImplementedError(f"{name}: {option} is not supported")
+        if num_embeddings < 1 or embedding_dim < 0:
+            raise ValueError(f"{name}: need num_embeddings >= 1 and embedding_dim >= 0, got "
+                             f"{num_embeddings}, {embedding_dim}")
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(f"{name}: padding_idx {padding_idx} out of range for {num_embeddings} rows")
+            padding_idx %= num_embeddings
+        self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
+        self.weight = _empty((num_embeddings, embedding_dim), device, dtype)
+        init.normal_(self.weight)
+        if padding_idx is not None:
+            with no_grad():
+                self.weight[padding_idx] = 0.0
+
+    def _load(self, embeddings: Tensor, freeze: bool) -> _EmbeddingTable:
+        """This table with the pretrained embeddings' values (padding row too, as PyTorch's
+        from_pretrained), trainable unless freeze."""
+        with no_grad():
+            self.weight.copy_(embeddings)
+        self.weight.requires_grad_(not freeze)
+        return self
+
+    @staticmethod
+    def _pretrained_shape(cls_name: str, embeddings: Tensor) -> tuple[int, int]:
+        if not isinstance(embeddings, Tensor) or embeddings.ndim != 2:
+            raise ValueError(f"{cls_name}.from_pretrained: embeddings must be a 2-D Tensor, got "
+                             f"{getattr(embeddings, 'shape', type(embeddings).__name__)}")
+        return embeddings.shape[0], embeddings.shape[1]
+
+
+class Embedding(_EmbeddingTable):
     """A lookup table: int64 indices (any shape) -> rows of weight (num_embeddings, embedding_dim),
     initialised N(0, 1); padding_idx's row starts at zero and gets no gradient, as in PyTorch."""
 
@@ -764,23 +805,26 @@ class Embedding(Module):
         num_embeddings: int,
         embedding_dim: int,
         padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
         device: str | None = None,
         dtype: Any = None,
     ) -> None:
-        super().__init__()
-        if num_embeddings < 1 or embedding_dim < 0:
-            raise ValueError(f"Embedding: need num_embeddings >= 1 and embedding_dim >= 0, got "
-                             f"{num_embeddings}, {embedding_dim}")
-        if padding_idx is not None:
-            if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(f"Embedding: padding_idx {padding_idx} out of range for {num_embeddings} rows")
-            padding_idx %= num_embeddings
-        self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
-        self.weight = _empty((num_embeddings, embedding_dim), device, dtype)
-        init.normal_(self.weight)
-        if padding_idx is not None:
-            with no_grad():
-                self.weight[padding_idx] = 0.0
+        super().__init__(num_embeddings, embedding_dim, padding_idx, device, dtype,
+                         {"max_norm": max_norm is not None, "scale_grad_by_freq": scale_grad_by_freq,
+                          "sparse": sparse})  # fmt: skip
+
+    @classmethod
+    def from_pretrained(cls, embeddings: Tensor, freeze: bool = True, padding_idx: int | None = None,
+                        max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                        sparse: bool = False) -> Embedding:
+        """An Embedding holding the 2-D embeddings (frozen unless freeze=False), as PyTorch's."""
+        rows, dim = cls._pretrained_shape("Embedding", embeddings)
+        table = cls(rows, dim, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
+                    device=embeddings.device, dtype=embeddings.dtype)  # fmt: skip
+        return table._load(embeddings, freeze)
 
     def forward(self, x: Tensor) -> Tensor:
         out = F.embedding(x, self.weight)
@@ -790,6 +834,54 @@ class Embedding(Module):
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"
+        return s + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
+
+
+class EmbeddingBag(_EmbeddingTable):
+    """Sums, means or maxima of bags of embeddings without building the per-index rows' tensor
+    of the bag (F.embedding_bag), as PyTorch's: forward(input, offsets=None,
+    per_sample_weights=None) -> (bags, embedding_dim); padding_idx's indices are left out of
+    their bags."""
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        mode: str = "mean",
+        sparse: bool = False,
+        include_last_offset: bool = False,
+        padding_idx: int | None = None,
+        device: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        if mode not in ("sum", "mean", "max"):
+            raise ValueError(f"EmbeddingBag: mode must be 'sum', 'mean' or 'max', got {mode!r}")
+        super().__init__(num_embeddings, embedding_dim, padding_idx, device, dtype,
+                         {"max_norm": max_norm is not None, "scale_grad_by_freq": scale_grad_by_freq,
+                          "sparse": sparse})  # fmt: skip
+        self.mode, self.include_last_offset = mode, include_last_offset
+
+    @classmethod
+    def from_pretrained(cls, embeddings: Tensor, freeze: bool = True, max_norm: float | None = None,
+                        norm_type: float = 2.0, scale_grad_by_freq: bool = False, mode: str = "mean",
+                        sparse: bool = False, include_last_offset: bool = False,
+                        padding_idx: int | None = None) -> EmbeddingBag:
+        """An EmbeddingBag holding the 2-D embeddings (frozen unless freeze=False), as PyTorch's."""
+        rows, dim = cls._pretrained_shape("EmbeddingBag", embeddings)
+        table = cls(rows, dim, max_norm, norm_type, scale_grad_by_freq, mode, sparse, include_last_offset,
+                    padding_idx, device=embeddings.device, dtype=embeddings.dtype)  # fmt: skip
+        return table._load(embeddings, freeze)
+
+    def forward(self, input: Tensor, offsets: Tensor | None = None,
+                per_sample_weights: Tensor | None = None) -> Tensor:
+        return F.embedding_bag(input, self.weight, offsets, mode=self.mode, per_sample_weights=per_sample_weights,
+                               include_last_offset=self.include_last_offset, padding_idx=self.padding_idx)
+
+    def extra_repr(self) -> str:
+        s = f"{self.num_embeddings}, {self.embedding_dim}, mode={self.mode!r}"
         return s + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
 
 
