@@ -1,4 +1,5 @@
-"""torch.nn.utils's gradient clipping and parameter/vector conversions; nn.utils.rnn.pad_sequence."""
+"""torch.nn.utils's gradient clipping, parameter/vector conversions and weight_norm; nn.utils.rnn
+(padding and PackedSequence)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ import math
 from collections.abc import Iterable
 
 from minigrad.autograd import no_grad
+from minigrad.nn.module import Module
+from minigrad.nn.parameter import Parameter
 from minigrad.nn.utils import rnn  # torch.nn.utils.rnn
 from minigrad.tensor import Tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "rnn", "vector_to_parameters"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "remove_weight_norm", "rnn",
+           "vector_to_parameters", "weight_norm"]
 
 
 def _params(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
@@ -78,3 +82,63 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
         for p in params:
             p.copy_(vec[start : start + p.numel()].reshape(p.shape))
             start += p.numel()
+
+
+def _norm_except_dim(v: Tensor, dim: int | None) -> Tensor:
+    """The 2-norm of v over every dimension but dim, kept as size-1 dimensions (over all of v,
+    a 0-d tensor, when dim is None), as PyTorch's norm_except_dim."""
+    if dim is None:
+        return v.norm()
+    axes = tuple(d for d in range(v.ndim) if d != dim)
+    return (v * v).sum(axes, keepdim=True).sqrt()
+
+
+class _WeightNorm:
+    """The forward pre-hook that recomputes module.<name> = g * v / ||v|| before each call."""
+
+    def __init__(self, name: str, dim: int | None) -> None:
+        self.name, self.dim = name, dim
+
+    def compute(self, module: Module) -> Tensor:
+        g, v = getattr(module, self.name + "_g"), getattr(module, self.name + "_v")
+        return v * (g / _norm_except_dim(v, self.dim))
+
+    def __call__(self, module: Module, args: tuple) -> None:
+        setattr(module, self.name, self.compute(module))
+
+
+def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Module:
+    """Reparametrise module.<name> as g * v / ||v|| (the norm over every dimension but dim; dim
+    None or -1: over the whole tensor), as torch.nn.utils.weight_norm: parameters <name>_g and <name>_v
+    replace <name>, which is recomputed before each forward. Returns the module."""
+    if any(isinstance(hook, _WeightNorm) and hook.name == name for hook, _ in module._forward_pre_hooks.values()):
+        raise RuntimeError(f"weight_norm: cannot register two weight_norm hooks on the same parameter {name!r}")
+    weight = getattr(module, name, None)
+    if not isinstance(weight, Parameter):
+        raise ValueError(f"weight_norm: {type(module).__name__} has no parameter {name!r}")
+    if dim == -1:  # PyTorch's quirk: -1 means the whole tensor, as None
+        dim = None
+    elif dim is not None and dim < 0:
+        dim += weight.ndim
+    hook = _WeightNorm(name, dim)
+    del module._parameters[name]
+    with no_grad():
+        module.register_parameter(name + "_g", Parameter(_norm_except_dim(weight, dim)))
+        module.register_parameter(name + "_v", Parameter(weight.detach().clone()))
+    setattr(module, name, hook.compute(module))
+    module.register_forward_pre_hook(hook)
+    return module
+
+
+def remove_weight_norm(module: Module, name: str = "weight") -> Module:
+    """Undo weight_norm: <name> is a parameter again, holding g * v / ||v||. Returns the module."""
+    for key, (hook, _) in list(module._forward_pre_hooks.items()):
+        if isinstance(hook, _WeightNorm) and hook.name == name:
+            with no_grad():
+                weight = hook.compute(module)
+            del module._forward_pre_hooks[key]
+            del module._parameters[name + "_g"], module._parameters[name + "_v"]
+            module.__dict__.pop(name, None)
+            module.register_parameter(name, Parameter(weight.detach()))
+            return module
+    raise ValueError(f"remove_weight_norm: weight_norm of {name!r} not found in {type(module).__name__}")
