@@ -145,7 +145,9 @@ def save(
     (nothing is written when obj cannot be stored); metadata is then an error, as for .pt.
     """
     if not isinstance(obj, Mapping):
-        raise TypeError(f"minigrad.save: expected a dict, got {type(obj).__name__}")
+        hint = (" (save a module's state_dict(), and load it back with model.load_state_dict(minigrad.load(path)))"
+                if hasattr(obj, "state_dict") else "")
+        raise TypeError(f"minigrad.save: expected a dict, got {type(obj).__name__}{hint}")
     if _is_file_object(path, "write"):
         if metadata:
             raise ValueError("minigrad.save: a file object gets PyTorch's .pt format, which has no header for "

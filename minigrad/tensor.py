@@ -546,6 +546,10 @@ class Tensor:
     def float(self) -> Tensor:
         return self.to(float32)
 
+    def half(self) -> Tensor:
+        """Not available: minigrad has no float16 (a clear TypeError where PyTorch converts)."""
+        raise TypeError("half(): minigrad has no float16 dtype; its floating-point dtypes are float32 and float64")
+
     def double(self) -> Tensor:
         return self.to(float64)
 

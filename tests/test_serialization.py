@@ -104,7 +104,12 @@ def test_unsupported_values_rejected(tmp_path):
         save({"a": object()}, tmp_path / "x.safetensors")
     with pytest.raises(TypeError, match="expected a dict"):
         save([np.zeros(2)], tmp_path / "x.safetensors")
+    with pytest.raises(TypeError, match=r"got Linear \(save a module's state_dict\(\)"):  # torch.save(model) habit
+        save(minigrad.nn.Linear(2, 2), tmp_path / "m.pt")
     assert not os.listdir(tmp_path)
+    for obj in (minigrad.ones(2), minigrad.nn.Linear(2, 2)):
+        with pytest.raises(TypeError, match="minigrad has no float16"):
+            obj.half()
 
 
 # ---- atomic writes ----

@@ -460,6 +460,10 @@ class Module:
     def float(self) -> Module:
         return self.to(dtype=np.float32)
 
+    def half(self) -> Module:
+        """Not available: minigrad has no float16 (a clear TypeError where PyTorch converts)."""
+        raise TypeError("half(): minigrad has no float16 dtype; its floating-point dtypes are float32 and float64")
+
     # ---- state dict ----
 
     def state_dict(
