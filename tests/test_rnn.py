@@ -166,6 +166,9 @@ def test_a_sequence_model_learns():
         (lambda: nn.GRUCell(4, 5)(minigrad.randn(3, 4), minigrad.randn(2, 5)), ValueError, "hidden state"),
         (lambda: nn.LSTMCell(4, 5)(minigrad.randn(3, 4), minigrad.randn(3, 5)), TypeError, "tuple"),
         (lambda: nn.RNN(4, 5)([1, 2]), TypeError, "PackedSequence"),
+        (lambda: nn.GRU(4, 5)(minigrad.zeros(0, 2, 4)), RuntimeError, "sequence length to be larger than 0"),
+        (lambda: nn.LSTM(4, 5, batch_first=True)(minigrad.zeros(2, 0, 4)), RuntimeError, "larger than 0"),
+        (lambda: nn.RNN(4, 5)(minigrad.zeros(0, 4)), RuntimeError, "larger than 0"),
     ],
 )
 def test_bad_input(call, error, match):

@@ -90,7 +90,7 @@ class _RecurrentSequenceOp(Function):
         last = 0 if reverse else length - 1
         # LSTM and GRU layers: the time loop in one kernel call each way, no Python between steps
         # (a 35-step layer spent about as long in Python as in its kernels).
-        if mode == "GRU" and length:
+        if mode == "GRU":
             h0 = be.contiguous(h0)
             hs, acts, h_projs = be.gru_sequence(x_proj, w_t, b_hh, h0, reverse)
             self.saved = ((hs, acts, h_projs, h0, reverse), w_hh, b_hh is not None)
@@ -100,12 +100,12 @@ class _RecurrentSequenceOp(Function):
         # language model's inference).
         if b_hh is not None:
             x_proj = be.add(x_proj, b_hh)
-        if mode == "LSTM" and length:
+        if mode == "LSTM":
             h0, c0 = be.contiguous(h0), be.contiguous(c0)
             hs, cs, acts, tanh_cs = be.lstm_sequence(x_proj, w_t, h0, c0, reverse)
             self.saved = ((hs, cs, acts, tanh_cs, h0, c0, reverse), w_hh, b_hh is not None)
             return be.concatenate([hs, *(be.reshape(be.getitem(a, last), shape) for a in (hs, cs))], 0)
-        # RNN (and empty sequences): a matmul and an activation per step.
+        # RNN: a matmul and an activation per step (the layers refuse empty sequences, as PyTorch).
         h, outputs, steps = h0, [None] * length, []
         for t in range(length - 1, -1, -1) if reverse else range(length):
             # the result is x_t, or a copy where getitem copies (then x_t is not read again)
@@ -115,17 +115,15 @@ class _RecurrentSequenceOp(Function):
             steps.append((t, h_prev, saved))
             outputs[t] = h
         self.saved = (steps, w_hh, b_hh is not None)
-        return be.concatenate([be.reshape(a, shape) for a in (*outputs, h, *([c0] if mode == "LSTM" else []))], 0)
+        return be.concatenate([be.reshape(a, shape) for a in (*outputs, h)], 0)
 
     def backward(self, grad):
         be, (steps, w_hh, has_bias) = self.be, self.saved
         if isinstance(steps, tuple):  # a layer's saved states (lstm_sequence, gru_sequence), not a list of steps
             return (self._lstm_backward if self.mode == "LSTM" else self._gru_backward)(grad, steps, w_hh, has_bias)
         length = len(steps)
-        dh, dc = be.getitem(grad, length), (be.getitem(grad, length + 1) if self.mode == "LSTM" else None)
+        dh = be.getitem(grad, length)
         n, width = dh.shape[0], w_hh.shape[0]
-        if not length:  # an empty sequence: h_n is h0 (and c_n c0)
-            return be.full((0, n, width), 0.0, dh.dtype), be.full(w_hh.shape, 0.0, dh.dtype), None, dh, dc
         d_pre_at, h_prev_at = [None] * length, [None] * length
         for t, h_prev, saved in reversed(steps):
             dh = be.add(dh, be.getitem(grad, t))
@@ -135,7 +133,7 @@ class _RecurrentSequenceOp(Function):
         dx_proj = be.concatenate([be.reshape(d, (1, n, width)) for d in d_pre_at], 0)
         d_pre = be.reshape(dx_proj, (length * n, width))
         dw_hh = be.matmul(be.permute(d_pre, (1, 0)), be.concatenate(h_prev_at, 0))
-        return dx_proj, dw_hh, be.sum(d_pre, 0, False) if has_bias else None, dh, dc
+        return dx_proj, dw_hh, be.sum(d_pre, 0, False) if has_bias else None, dh, None
 
     def _lstm_backward(self, grad, states, w_hh, has_bias):
         """lstm_sequence's backward: one lstm_sequence_backward call, then W_hh's gradient."""
@@ -328,6 +326,8 @@ class RNNBase(Module):
             _check_input_size(name, input, self.input_size)
             unbatched = input.ndim == 2
             x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first else input)
+            if x.shape[0] == 0:
+                raise RuntimeError(f"{name}: Expected sequence length to be larger than 0 in RNN")
             batch = x.shape[1]
         directions = 2 if self.bidirectional else 1
         state_shape = (self.num_layers * directions, batch, self.hidden_size)
