@@ -123,7 +123,7 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        for hook, with_kwargs in list(self._forward_pre_hooks.values()):
+        for hook, with_kwargs in list(self._forward_pre_hooks.values()) if self._forward_pre_hooks else ():
             if with_kwargs:
                 changed = hook(self, args, kwargs)
                 if changed is not None:

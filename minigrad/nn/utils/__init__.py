@@ -89,8 +89,7 @@ def _norm_except_dim(v: Tensor, dim: int | None) -> Tensor:
     a 0-d tensor, when dim is None), as PyTorch's norm_except_dim."""
     if dim is None:
         return v.norm()
-    axes = tuple(d for d in range(v.ndim) if d != dim)
-    return (v * v).sum(axes, keepdim=True).sqrt()
+    return v.norm(2, tuple(d for d in range(v.ndim) if d != dim), keepdim=True)
 
 
 class _WeightNorm:
