@@ -5,7 +5,9 @@ import pytest
 from gradcheck_utils import assert_grad_close, float32_tol, numerical_grad
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from simd_levels import skip_unless_below_native
 from torch_reference import TorchReference
+from train_utils import same_minigrad_env
 
 from minigrad import _C
 
@@ -289,9 +291,10 @@ def test_cross_entropy_shapes_property(n, c, reduction, label_smoothing, seed):
 def test_float32_exp_paths_accuracy_masks_and_nan():
     """The float kernels take exp with a vectorised polynomial (no nan kept: rows holding a nan go
     through libm): rows of every length within a few ulp of float64, -inf masks give exact zeros,
-    and a nan, an all -inf row or a +inf logit give nan rows, as libm (and PyTorch)."""
+    and a nan, an all -inf row or a +inf logit give nan rows, as libm (and PyTorch). The lengths
+    cross the vector loops' steps (32 floats) and the sums' blocks (1024)."""
     rng = np.random.default_rng(5)
-    for cols in (1, 7, 8, 9, 33, 64, 1000):
+    for cols in (1, 7, 8, 9, 31, 32, 33, 64, 1000, 1024, 1025, 3000):
         x = (rng.standard_normal((6, cols)) * 5).astype(np.float32)  # x - max rounds by |x - max| 2^-24
         x[1, 1::3] = -np.inf  # attention masks (never the whole row)
         x64 = x.astype(np.float64)
@@ -311,6 +314,32 @@ def test_float32_exp_paths_accuracy_masks_and_nan():
     lp = _C.log_softmax(special)
     dx = _C.log_softmax_backward(lp, np.ones_like(lp))
     assert np.isnan(dx[:3]).all() and np.isfinite(dx[3]).all()
+    # A nan or +inf anywhere in a long row: inside a vector step, in the tail.
+    for where in (0, 31, 1024, 2999):
+        for value in (np.nan, np.inf):
+            row = rng.standard_normal((1, 3000)).astype(np.float32)
+            row[0, where] = value
+            for fn in (_C.softmax, _C.log_softmax):
+                assert np.isnan(fn(row)).all(), (fn.__name__, where, value)
+        loss, _ = _C.cross_entropy_forward(row, np.array([1]))
+        assert np.isnan(loss)
+
+
+@pytest.mark.parametrize("level", ["avx2", "generic"])
+def test_float32_exp_paths_at_lower_simd_levels(level, tmp_path):
+    """The float softmax rows are compiled per instruction set; MINIGRAD_SIMD caps the level at
+    import, so the lower levels run the test above in a subprocess."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    skip_unless_below_native(level)
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(Path(__file__)),
+               "-k", "test_float32_exp_paths_accuracy_masks_and_nan"]
+    proc = subprocess.run(command, env={**same_minigrad_env(), "MINIGRAD_SIMD": level}, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "1 passed" in proc.stdout
 
 
 def test_softmax_bad_input():

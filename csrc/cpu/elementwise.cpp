@@ -109,6 +109,16 @@ void exp_shifted(const float* x, float m, float* y, int64_t n) {
   a::exp_shifted_loop(x, m, y, n);
 }
 
+bool softmax_row_vectorised(const float* x, float* y, int64_t n, bool log) {
+  namespace a = activation_math;
+#ifdef MINIGRAD_X86
+  const CpuFeatures& features = cpu_features();
+  if (features.avx512f) return a::softmax_row_avx512(x, y, n, log);
+  if (features.avx2_fma) return a::softmax_row_avx2(x, y, n, log);
+#endif
+  return a::softmax_row_loop<16>(x, y, n, log);
+}
+
 template <typename T>
 void sigmoid_forward(const T* x, T* y, int64_t n) {
   for_each_slice(n, [=](int64_t begin, int64_t end) { sigmoid_slice(x + begin, y + begin, end - begin); });

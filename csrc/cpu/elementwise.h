@@ -53,6 +53,12 @@ void tanh_backward(const T* dy, const T* y, T* dx, int64_t n);  // dx = dy * (1 
 // caller keeps nan away). Softmax's exp(x - max).
 void exp_shifted(const float* x, float m, float* y, int64_t n);
 
+// One row of softmax, or of log-softmax when `log`, of floats, vectorised for
+// the CPU's instruction set. false, y untouched, where x - max may be nan (a
+// nan in the row, an infinite maximum, an empty row), which the caller
+// computes with libm.
+bool softmax_row_vectorised(const float* x, float* y, int64_t n, bool log);
+
 // One LSTM step after its matmuls, in PyTorch's gate order (i, f, g, o):
 // gates (N, 4H) the pre-activations x W_ih^T + b_ih + h W_hh^T + b_hh, c (N, H)
 // -> acts (N, 4H: sigmoid, sigmoid, tanh, sigmoid of the gates), c_next =

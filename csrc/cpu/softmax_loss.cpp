@@ -7,66 +7,19 @@
 #include <type_traits>
 #include <vector>
 
+#include "cpu/activation_math.h"
 #include "cpu/elementwise.h"
 #include "cpu/parallel.h"
 
 namespace minigrad::cpu {
 namespace {
 
-// The largest element (-inf for an empty row), nan if there is one: partial
-// maxima and nan flags in kChains GCC vectors of 16 bytes (SSE2's, the build's
-// baseline), independent chains of compares. GCC 12 kept the lanes of a plain
-// array in scalar registers: 60% of a 1000-class cross-entropy's forward.
-template <typename T>
-struct Vector16;
-template <>
-struct Vector16<float> {
-  typedef float type __attribute__((vector_size(16)));
-};
-template <>
-struct Vector16<double> {
-  typedef double type __attribute__((vector_size(16)));
-};
-
-template <typename T>
-T row_max(const T* x, int64_t n) {
-  using Vec = typename Vector16<T>::type;
-  using Mask = decltype(Vec{} != Vec{});
-  constexpr int64_t kWidth = 16 / sizeof(T), kChains = 4, kStep = kWidth * kChains;
-  constexpr T lowest = -std::numeric_limits<T>::infinity();
-  Vec maxima[kChains];
-  Mask nans[kChains] = {};
-  for (Vec& v : maxima) v = Vec{} + lowest;
-  int64_t j = 0;
-  for (; j + kStep <= n; j += kStep)
-    for (int64_t c = 0; c < kChains; ++c) {
-      Vec v;
-      std::memcpy(&v, x + j + c * kWidth, sizeof v);
-      maxima[c] = v > maxima[c] ? v : maxima[c];
-      nans[c] |= v != v;
-    }
-  T m = lowest;
-  bool has_nan = false;
-  for (int64_t c = 0; c < kChains; ++c)
-    for (int64_t k = 0; k < kWidth; ++k) {
-      m = maxima[c][k] > m ? maxima[c][k] : m;
-      has_nan |= nans[c][k] != 0;
-    }
-  for (; j < n; ++j) {
-    m = x[j] > m ? x[j] : m;
-    has_nan |= x[j] != x[j];
-  }
-  return has_nan ? std::numeric_limits<T>::quiet_NaN() : m;
-}
-
 [[maybe_unused]] bool parallel_rows(int64_t rows, int64_t cols) { return rows > 1 && rows * cols >= kMinParallelWork; }
 
-// float rows take the vectorised exp (libm's expf is a call per element:
-// attention's softmax over rows of 64 scores took 4 ns per element); it does
-// not keep nan, so rows where x - max may be nan (a nan in the row, an
-// infinite maximum) take libm's, as double rows do.
-
-// out[j] = e^v[j] for v[j] <= 0 (log-probabilities).
+// out[j] = e^v[j] for v[j] <= 0 (log-probabilities): floats through the
+// vectorised exp (libm's expf is a call per element: attention's softmax over
+// rows of 64 scores took 4 ns per element), which does not keep nan, so rows
+// with a nan take libm's, as double rows do.
 template <typename T>
 void exp_nonpositive_row(const T* v, T* out, int64_t n) {
   if constexpr (std::is_same_v<T, float>) {
@@ -77,47 +30,38 @@ void exp_nonpositive_row(const T* v, T* out, int64_t n) {
   for (int64_t j = 0; j < n; ++j) out[j] = std::exp(v[j]);
 }
 
-// y[j] = e^(x[j] - m), m the row's maximum; their sum.
+// y = softmax(x), or log_softmax(x) when `log`, for one row: float rows
+// through the instruction set's loop, double rows (and float rows where x -
+// max may be nan) through libm.
 template <typename T>
-double exp_shifted_row(const T* x, T m, T* y, int64_t n) {
+void softmax_row(const T* x, T* y, int64_t n, bool log) {
   if constexpr (std::is_same_v<T, float>) {
-    if (std::isfinite(m)) {
-      exp_shifted(x, m, y, n);
-      return sum_as_double(y, n);
-    }
+    if (softmax_row_vectorised(x, y, n, log)) return;
   }
+  const T m = activation_math::max_or_nan<T, 16>(x, n);
   for (int64_t j = 0; j < n; ++j) y[j] = std::exp(x[j] - m);
-  return sum_as_double(y, n);
-}
-
-// y = log_softmax(x) for one row; returns sum_j y[j] when `sum` (label
-// smoothing reads it), else 0.
-template <typename T>
-double log_softmax_row(const T* x, T* y, int64_t n, bool sum) {
-  const T m = row_max(x, n);
-  const double sum_exp = exp_shifted_row(x, m, y, n);  // y holds the exps until overwritten below
-  // (x - m) - lse, not x - (m + lse): m + lse would round away lse next to a large m.
-  const T lse = static_cast<T>(std::log(sum_exp));
-  for (int64_t j = 0; j < n; ++j) y[j] = (x[j] - m) - lse;
-  return sum ? sum_as_double(y, n) : 0.0;
+  const double sum = sum_as_double(y, n);
+  if (log) {
+    // (x - m) - lse, not x - (m + lse): m + lse would round away lse next to a large m.
+    const T lse = static_cast<T>(std::log(sum));
+    for (int64_t j = 0; j < n; ++j) y[j] = (x[j] - m) - lse;
+  } else {
+    const T inv = static_cast<T>(1.0 / sum);
+    for (int64_t j = 0; j < n; ++j) y[j] *= inv;
+  }
 }
 }  // namespace
 
 template <typename T>
 void softmax_forward(const T* x, T* y, int64_t rows, int64_t cols) {
 #pragma omp parallel for num_threads(num_threads()) if (parallel_rows(rows, cols))
-  for (int64_t i = 0; i < rows; ++i) {
-    T* yi = y + i * cols;
-    const double sum = exp_shifted_row(x + i * cols, row_max(x + i * cols, cols), yi, cols);
-    const T inv = static_cast<T>(1.0 / sum);
-    for (int64_t j = 0; j < cols; ++j) yi[j] *= inv;
-  }
+  for (int64_t i = 0; i < rows; ++i) softmax_row(x + i * cols, y + i * cols, cols, false);
 }
 
 template <typename T>
 void log_softmax_forward(const T* x, T* y, int64_t rows, int64_t cols) {
 #pragma omp parallel for num_threads(num_threads()) if (parallel_rows(rows, cols))
-  for (int64_t i = 0; i < rows; ++i) log_softmax_row(x + i * cols, y + i * cols, cols, false);
+  for (int64_t i = 0; i < rows; ++i) softmax_row(x + i * cols, y + i * cols, cols, true);
 }
 
 template <typename T>
@@ -152,7 +96,8 @@ void cross_entropy_forward(const T* logits, const int64_t* target, T* log_probs,
 #pragma omp parallel for num_threads(num_threads()) if (parallel_rows(N, C))
   for (int64_t i = 0; i < N; ++i) {
     T* lp = log_probs + i * C;
-    const double sum_lp = log_softmax_row(logits + i * C, lp, C, ls != 0);
+    softmax_row(logits + i * C, lp, C, true);
+    const double sum_lp = ls != 0 ? sum_as_double(lp, C) : 0.0;
     const int64_t t = target[i];
     row_loss[i] = t == options.ignore_index ? 0.0 : -(1 - ls) * lp[t] - ls / static_cast<double>(C) * sum_lp;
   }
