@@ -1,5 +1,6 @@
 """torch.nn.utils's gradient clipping, parameter/vector conversions and weight_norm; nn.utils.rnn
-(padding and PackedSequence)."""
+(padding and PackedSequence); nn.utils.parametrize and nn.utils.parametrizations (weight_norm and
+spectral_norm as parametrizations)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from minigrad.nn.parameter import Parameter
 from minigrad.nn.utils import rnn  # torch.nn.utils.rnn
 from minigrad.tensor import Tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "remove_weight_norm", "rnn",
-           "vector_to_parameters", "weight_norm"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "parametrizations", "parametrize",
+           "remove_weight_norm", "rnn", "vector_to_parameters", "weight_norm"]
 
 
 def _params(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
@@ -92,6 +93,19 @@ def _norm_except_dim(v: Tensor, dim: int | None) -> Tensor:
     return v.norm(2, tuple(d for d in range(v.ndim) if d != dim), keepdim=True)
 
 
+def _weight_norm_dim(dim: int | None, ndim: int) -> int | None:
+    """weight_norm's dim as PyTorch reads it: None or -1 (PyTorch's quirk) is the whole tensor
+    (None), another negative dim counts from the end."""
+    if dim is None or dim == -1:
+        return None
+    return dim + ndim if dim < 0 else dim
+
+
+def _weight_norm(g: Tensor, v: Tensor, dim: int | None) -> Tensor:
+    """g * v / ||v||, the norm over every dimension but dim (over all of v when dim is None)."""
+    return v * (g / _norm_except_dim(v, dim))
+
+
 class _WeightNorm:
     """The forward pre-hook that recomputes module.<name> = g * v / ||v|| before each call."""
 
@@ -99,8 +113,7 @@ class _WeightNorm:
         self.name, self.dim = name, dim
 
     def compute(self, module: Module) -> Tensor:
-        g, v = getattr(module, self.name + "_g"), getattr(module, self.name + "_v")
-        return v * (g / _norm_except_dim(v, self.dim))
+        return _weight_norm(getattr(module, self.name + "_g"), getattr(module, self.name + "_v"), self.dim)
 
     def __call__(self, module: Module, args: tuple) -> None:
         setattr(module, self.name, self.compute(module))
@@ -115,10 +128,7 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
     weight = getattr(module, name, None)
     if not isinstance(weight, Parameter):
         raise ValueError(f"weight_norm: {type(module).__name__} has no parameter {name!r}")
-    if dim == -1:  # PyTorch's quirk: -1 means the whole tensor, as None
-        dim = None
-    elif dim is not None and dim < 0:
-        dim += weight.ndim
+    dim = _weight_norm_dim(dim, weight.ndim)
     hook = _WeightNorm(name, dim)
     del module._parameters[name]
     with no_grad():
@@ -141,3 +151,7 @@ def remove_weight_norm(module: Module, name: str = "weight") -> Module:
             module.register_parameter(name, Parameter(weight.detach()))
             return module
     raise ValueError(f"remove_weight_norm: weight_norm of {name!r} not found in {type(module).__name__}")
+
+
+# last: parametrizations uses the weight_norm helpers above
+from minigrad.nn.utils import parametrizations, parametrize  # noqa: E402
