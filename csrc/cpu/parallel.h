@@ -69,15 +69,12 @@ void parallel_for(int64_t n, [[maybe_unused]] int threads, const Body& body) {
   for (int64_t i = 0; i < n; ++i) body(i);
 }
 
-// body(begin, end) over contiguous slices covering [0, n), one slice per
-// thread, each of at least kMinParallelWork elements; a single slice runs on
-// the calling thread without entering an OpenMP region. Elementwise kernels
-// put their loop in `body` so that it is a plain loop the compiler vectorises
-// (an index lambda called per element inside `omp parallel for simd` was not).
+// body(begin, end) over `threads` contiguous slices covering [0, n) (threads
+// <= n), each on its own thread; one slice runs on the calling thread without
+// entering an OpenMP region. body may throw (RegionErrors carries it out).
 template <typename Body>
-void for_each_slice(int64_t n, const Body& body) {
-  const int threads = threads_for(n, kMinParallelWork);
-  if (threads == 1) {
+void for_each_slice(int64_t n, int threads, const Body& body) {
+  if (threads <= 1) {
     body(int64_t{0}, n);
     return;
   }
@@ -85,5 +82,15 @@ void for_each_slice(int64_t n, const Body& body) {
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int t = 0; t < threads; ++t) errors.run([&] { body(n * t / threads, n * (t + 1) / threads); });
   errors.rethrow();
+}
+
+// body(begin, end) over contiguous slices covering [0, n), one slice per
+// thread, each of at least kMinParallelWork elements; a single slice runs on
+// the calling thread without entering an OpenMP region. Elementwise kernels
+// put their loop in `body` so that it is a plain loop the compiler vectorises
+// (an index lambda called per element inside `omp parallel for simd` was not).
+template <typename Body>
+void for_each_slice(int64_t n, const Body& body) {
+  for_each_slice(n, threads_for(n, kMinParallelWork), body);
 }
 }  // namespace minigrad::cpu
