@@ -122,15 +122,17 @@ T max_or_nan(const T* x, int64_t n) {
       maxima[c] = v > maxima[c] ? v : maxima[c];
       nans[c] |= v != v;
     }
-  for (int64_t c = 1; c < kChains; ++c) {
-    maxima[0] = maxima[c] > maxima[0] ? maxima[c] : maxima[0];
-    nans[0] |= nans[c];
-  }
   T m = lowest;
   bool has_nan = false;
-  for (int64_t k = 0; k < kWidth; ++k) {
-    m = maxima[0][k] > m ? maxima[0][k] : m;
-    has_nan |= nans[0][k] != 0;
+  if (j > 0) {  // short rows (10 classes) skip the vectors' lanes
+    for (int64_t c = 1; c < kChains; ++c) {
+      maxima[0] = maxima[c] > maxima[0] ? maxima[c] : maxima[0];
+      nans[0] |= nans[c];
+    }
+    for (int64_t k = 0; k < kWidth; ++k) {
+      m = maxima[0][k] > m ? maxima[0][k] : m;
+      has_nan |= nans[0][k] != 0;
+    }
   }
   for (; j < n; ++j) {
     m = x[j] > m ? x[j] : m;
@@ -162,10 +164,12 @@ double exp_shifted_sum_loop(const float* __restrict x, float m, float* __restric
         std::memcpy(&v, y + b + j + c * kWidth, sizeof v);
         sums[c] += v;
       }
-    for (int64_t c = 1; c < kChains; ++c) sums[0] += sums[c];
     double block = 0;
+    if (j > 0) {
+      for (int64_t c = 1; c < kChains; ++c) sums[0] += sums[c];
+      for (int64_t k = 0; k < kWidth; ++k) block += static_cast<double>(sums[0][k]);
+    }
     for (; j < len; ++j) block += static_cast<double>(y[b + j]);
-    for (int64_t k = 0; k < kWidth; ++k) block += static_cast<double>(sums[0][k]);
     total += block;
   }
   return total;
