@@ -64,7 +64,7 @@ template <typename T>
 __global__ void __launch_bounds__(kThreads)
     gemm_kernel(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* __restrict__ A,
                 int64_t lda, const T* __restrict__ B, int64_t ldb, T beta, T* __restrict__ C, int64_t ldc,
-                GemmBatch batch, bool vec_a, bool vec_b) {
+                GemmBatch batch, const T* __restrict__ bias, bool vec_a, bool vec_b) {
   static_assert(kThreads == kSide * kSide && kThreads * 4 == kTile * kDepth, "one 4-run per thread per slice");
   MG_SHARED(T, a_tile, [kDepth][kTile + kPad]);
   MG_SHARED(T, b_tile, [kDepth][kTile + kPad]);
@@ -100,21 +100,24 @@ __global__ void __launch_bounds__(kThreads)
           const int64_t n = n0 + tx + kSide * j;
           if (n >= N) break;
           T* out = c + m * ldc + n;
-          *out = beta == T(0) ? alpha * acc[i][j] : alpha * acc[i][j] + beta * *out;
+          const T value = beta == T(0) ? alpha * acc[i][j] : alpha * acc[i][j] + beta * *out;
+          *out = bias != nullptr ? value + bias[n] : value;  // no zero added without a bias: -0 stays -0
         }
       }
     }
   }
 }
 
-// C = beta * C (0 when beta == 0, without reading C): the product when alpha == 0 or K == 0.
+// C = beta * C (0 when beta == 0, without reading C) + bias: the product when alpha == 0 or K == 0.
 template <typename T>
-__global__ void scale_kernel(int64_t M, int64_t N, T beta, T* __restrict__ C, int64_t ldc, GemmBatch batch) {
+__global__ void scale_kernel(int64_t M, int64_t N, T beta, T* __restrict__ C, int64_t ldc, GemmBatch batch,
+                             const T* __restrict__ bias) {
   const int64_t per_batch = M * N;
   for (int64_t i = global_thread(); i < batch.count * per_batch; i += grid_threads()) {
     const int64_t b = i / per_batch, m = (i % per_batch) / N, n = i % N;
     T* out = C + b * batch.stride_c + m * ldc + n;
-    *out = beta == T(0) ? T(0) : beta * *out;
+    const T scaled = beta == T(0) ? T(0) : beta * *out;
+    *out = bias != nullptr ? scaled + bias[n] : scaled;
   }
 }
 
@@ -132,26 +135,26 @@ unsigned grid_dim(int64_t n) { return static_cast<unsigned>(n < kGridLimit ? n :
 
 template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
-          const T* B, int64_t ldb, T beta, T* C, int64_t ldc, const GemmBatch& batch) {
+          const T* B, int64_t ldb, T beta, T* C, int64_t ldc, const GemmBatch& batch, const T* bias) {
   if (M == 0 || N == 0 || batch.count == 0) return;
   if (alpha == T(0) || K == 0) {
     constexpr int threads = 256;
     MG_LAUNCH(blocks_for(batch.count * M * N, threads), threads, 0, nullptr, scale_kernel<T>)(M, N, beta, C, ldc,
-                                                                                               batch);
+                                                                                               batch, bias);
     check_launch("gemm scale kernel");
     return;
   }
   const dim3 grid(static_cast<unsigned>((N + kTile - 1) / kTile), grid_dim((M + kTile - 1) / kTile),
                   grid_dim(batch.count));
   MG_LAUNCH(grid, kThreads, 0, nullptr, gemm_kernel<T>)(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
-                                                        ldc, batch, vector_loads_ok(A, lda, batch.stride_a),
+                                                        ldc, batch, bias, vector_loads_ok(A, lda, batch.stride_a),
                                                         vector_loads_ok(B, ldb, batch.stride_b));
   check_launch("gemm kernel");
 }
 
 #define MG_INSTANTIATE(T)                                                                                  \
   template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, int64_t, T, T*, \
-                        int64_t, const GemmBatch&);
+                        int64_t, const GemmBatch&, const T*);
 MG_INSTANTIATE(float)
 MG_INSTANTIATE(double)
 #undef MG_INSTANTIATE

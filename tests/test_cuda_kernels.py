@@ -71,6 +71,26 @@ def test_gemm_alpha_beta_out(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_bias_matches_cpu(dtype):
+    """The bias added as the product is written: tiles with ragged edges, beta 0 and not, a batch,
+    and K == 0 (bias alone)."""
+    for M, N, K in [(17, 35, 20), (1, 65, 64), (64, 1, 1)]:
+        a, b, c, bias = rand((M, K), dtype, 3), rand((N, K), dtype, 4), rand((M, N), dtype, 5), rand((N,), dtype, 6)
+        for beta in (0.0, -2.0):
+            out = dev(c)
+            _C.cuda.gemm(dev(a), dev(b), trans_b=True, beta=beta, out=out, bias=dev(bias))
+            want = _C.gemm(a, b, trans_b=True, beta=beta, out=c.copy(), bias=bias)
+            assert_close(out.to_numpy(), want, dtype, K)
+    stack, bias = rand((3, 6, 7), dtype, 7), rand((5,), dtype, 8)
+    b = rand((7, 5), dtype, 9)
+    assert_close(_C.cuda.gemm(dev(stack), dev(b), bias=dev(bias)).to_numpy(), _C.gemm(stack, b, bias=bias), dtype, 7)
+    empty = _C.cuda.gemm(dev(np.ones((3, 0), dtype)), dev(np.ones((0, 5), dtype)), bias=dev(bias)).to_numpy()
+    np.testing.assert_array_equal(empty, np.broadcast_to(bias, (3, 5)))
+    with pytest.raises(ValueError, match="gemm.*bias"):
+        _C.cuda.gemm(dev(a), dev(b.T.copy()), bias=dev(rand((4,), dtype, 10)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_gemm_beta_zero_ignores_nan_and_alpha_zero_skips_inputs(dtype):
     a, b = rand((5, 7), dtype, 6), rand((7, 3), dtype, 7)
     out = dev(np.full((5, 3), np.nan, dtype))

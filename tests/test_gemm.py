@@ -199,6 +199,10 @@ def test_lower_simd_levels(level):
                         out[...] = c0
                         _C.gemm(a, b, ta, tb, alpha=1.5, beta=0.5, out=out)
                         test_gemm.check(out, a, b, ta, tb, 1.5, 0.5, c0)
+                        bias = rng.standard_normal(n).astype(dtype)
+                        out[...] = c0
+                        _C.gemm(a, b, ta, tb, alpha=1.5, beta=0.5, out=out, bias=bias)
+                        test_gemm.check(out - bias, a, b, ta, tb, 1.5, 0.5, c0)
         print("ok")
         """
     ).replace("LEVEL", repr(level))
@@ -209,6 +213,70 @@ def test_lower_simd_levels(level):
         [sys.executable, "-c", script], env=env, cwd=tests, capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
+# ---- bias (Linear's), added as C is written ----
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ta, tb", TRANS)
+@pytest.mark.parametrize("beta", [0.0, 0.5])
+def test_bias_is_added_to_every_row(dtype, ta, tb, beta):
+    """Full tiles, ragged row and column edges, several K slices (K 800 > KC) and 1 or 2 threads;
+    the same as the product followed by the bias, within the product's rounding."""
+    rng = np.random.default_rng(11)
+    for m, k, n in [(1, 1, 1), (13, 800, 17), (64, 70, 33), (129, 5, 512), (7, 40, 2100)]:
+        a, b = operands(rng, m, k, n, ta, tb, dtype)
+        bias = rng.standard_normal(n).astype(dtype)
+        c0 = rng.standard_normal((m, n)).astype(dtype)
+        for threads in (1, 2):
+            minigrad.set_num_threads(threads)
+            try:
+                out = c0.copy()
+                _C.gemm(a, b, ta, tb, alpha=1.5, beta=beta, out=out, bias=bias)
+            finally:
+                minigrad.set_num_threads(os.cpu_count() or 1)
+            check(out - bias, a, b, ta, tb, 1.5, beta, c0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_bias_edge_cases(dtype):
+    """K == 0 and alpha == 0 give beta * out + bias; batches add the bias to every product;
+    without a bias a -0 product stays -0 (nothing is added to it)."""
+    bias = np.arange(1, 6, dtype=dtype)
+    empty = _C.gemm(np.ones((3, 0), dtype), np.ones((0, 5), dtype), bias=bias)
+    np.testing.assert_array_equal(empty, np.broadcast_to(bias, (3, 5)))
+    out = np.full((3, 5), 2, dtype)
+    _C.gemm(np.ones((3, 4), dtype), np.ones((4, 5), dtype), alpha=0.0, beta=0.5, out=out, bias=bias)
+    np.testing.assert_array_equal(out, 1 + np.broadcast_to(bias, (3, 5)))
+    rng = np.random.default_rng(12)
+    a, b = rng.standard_normal((4, 6, 7)).astype(dtype), rng.standard_normal((7, 5)).astype(dtype)
+    got = _C.gemm(a, b, bias=bias)
+    for i in range(4):
+        check(got[i] - bias, a[i], b, False, False)
+    negative_zero = _C.gemm(np.ones((2, 1), dtype), np.zeros((1, 40), dtype), alpha=-1.0)  # -1 * (+0)
+    assert np.signbit(negative_zero).all()
+
+
+@pytest.mark.parametrize(
+    "bias, error",
+    [
+        (np.ones(4, np.float32), ValueError),  # N is 5
+        (np.ones((1, 5), np.float32), ValueError),
+        (np.ones(5, np.float64), TypeError),
+        (np.ones(10, np.float32)[::2], ValueError),
+        ([1.0] * 5, TypeError),
+    ],
+)
+def test_bad_bias(bias, error):
+    with pytest.raises(error, match="gemm.*bias"):
+        _C.gemm(F, G, bias=bias)
+
+
+def test_bias_must_not_share_memory_with_out():
+    out = np.zeros((3, 5), np.float32)
+    with pytest.raises(ValueError, match="gemm.*bias"):
+        _C.gemm(F, G, out=out, bias=out[0])
 
 
 # ---- batches of matrices (3-D operands) ----

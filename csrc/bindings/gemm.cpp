@@ -1,6 +1,7 @@
 // Python bindings of the GEMM for both devices: _C.gemm on numpy arrays
 // (csrc/cpu/gemm.h) and _C.cuda.gemm on DeviceArrays (cuda/gemm.h), checked
 // once over ArrayViews; plus the CPU's FMA peak probe.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,7 @@ void require_matrices(const ArrayView& x, const char* name) {
 
 template <Device D>
 py::object gemm(const py::handle& a_obj, const py::handle& b_obj, bool trans_a, bool trans_b, double alpha,
-                double beta, const py::handle& out_obj) {
+                double beta, const py::handle& out_obj, const py::handle& bias_obj) {
   const ArrayView a = float_arg<D>(a_obj, kOp, "a");
   const ArrayView b = float_arg<D>(b_obj, kOp, "b");
   require_same_dtype(b, a, kOp, "b", "a");
@@ -55,17 +56,26 @@ py::object gemm(const py::handle& a_obj, const py::handle& b_obj, bool trans_a, 
     if (overlaps(given, a) || overlaps(given, b)) value_error(kOp, ": out must not share memory with a or b");
     return given;
   }();
+  std::optional<ArrayView> bias;
+  if (!bias_obj.is_none()) {
+    bias = array_arg<D>(bias_obj, kOp, "bias");
+    require_same_dtype(*bias, a, kOp, "bias", "a");
+    require_shape(*bias, {N}, kOp, "bias");
+    require_contiguous(*bias, kOp, "bias");
+    if (overlaps(out, *bias)) value_error(kOp, ": out must not share memory with bias");
+  }
   const ops::GemmBatch batch{count, ra ? M * K : 0, rb ? K * N : 0, M * N};
   dispatch(float_dtype(a), [&](auto zero) {
     using T = decltype(zero);
     const int64_t lda = a.shape[ra + 1], ldb = b.shape[rb + 1];
+    const T* bias_data = bias ? cptr<T>(*bias) : nullptr;
     py::gil_scoped_release release;
     if constexpr (D == Device::cpu)
       cpu::gemm<T>(trans_a, trans_b, M, N, K, T(alpha), cptr<T>(a), lda, cptr<T>(b), ldb, T(beta), ptr<T>(out), N,
-                   batch);
+                   batch, bias_data);
     else
       cuda::gemm<T>(trans_a, trans_b, M, N, K, T(alpha), cptr<T>(a), lda, cptr<T>(b), ldb, T(beta), ptr<T>(out), N,
-                    batch);
+                    batch, bias_data);
   });
   return out.object;
 }
@@ -73,15 +83,16 @@ py::object gemm(const py::handle& a_obj, const py::handle& b_obj, bool trans_a, 
 template <Device D>
 void def_gemm(py::module_& m) {
   m.def("gemm", &gemm<D>, py::arg("a"), py::arg("b"), py::arg("trans_a") = false, py::arg("trans_b") = false,
-        py::arg("alpha") = 1.0, py::arg("beta") = 0.0, py::arg("out") = py::none(),
-        "out = alpha * op(a) @ op(b) + beta * out, op(x) = x.T when trans_x, else x.\n\n"
+        py::arg("alpha") = 1.0, py::arg("beta") = 0.0, py::arg("out") = py::none(), py::arg("bias") = py::none(),
+        "out = alpha * op(a) @ op(b) + beta * out (+ bias), op(x) = x.T when trans_x, else x.\n\n"
         "a, b: 2-D C-contiguous float32 or float64 arrays of one dtype, or 3-D: a batch of matrices\n"
         "(B, rows, cols), multiplied pairwise (a 2-D operand is shared by every product), out then\n"
         "(B, M, N). out: (M, N) array of that\n"
         "dtype, C-contiguous, writeable, not sharing memory with a or b; written in place and\n"
         "returned. It is read only when beta != 0, so NaNs in it do not propagate when beta == 0.\n"
         "out=None returns a new array and needs beta == 0 (ValueError otherwise). K == 0 gives\n"
-        "beta * out; alpha == 0 does not read a or b (as BLAS).");
+        "beta * out; alpha == 0 does not read a or b (as BLAS). bias: None or a C-contiguous (N,)\n"
+        "array of a's dtype, added to every row of every product as it is written (Linear's bias).");
 }
 }  // namespace
 

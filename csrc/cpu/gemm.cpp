@@ -65,23 +65,26 @@ void run_blocked(const gemm_detail::GemmArgs<T>& args) {
 
 template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
-          const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+          const T* B, int64_t ldb, T beta, T* C, int64_t ldc, const T* bias) {
   if (M <= 0 || N <= 0) return;
-  if (K <= 0 || alpha == T(0)) {  // C = beta * C; A and B are not read (as BLAS)
+  if (K <= 0 || alpha == T(0)) {  // C = beta * C (+ bias); A and B are not read (as BLAS)
     for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
+      for (int64_t j = 0; j < N; ++j) {
+        const T scaled = beta == T(0) ? T(0) : beta * C[i * ldc + j];
+        C[i * ldc + j] = bias != nullptr ? scaled + bias[j] : scaled;
+      }
     return;
   }
   run_blocked(gemm_detail::GemmArgs<T>{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
-                                       gemm_threads(), nullptr});
+                                       gemm_threads(), nullptr, bias});
 }
 
 template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
-          const T* B, int64_t ldb, T beta, T* C, int64_t ldc, const ops::GemmBatch& batch) {
+          const T* B, int64_t ldb, T beta, T* C, int64_t ldc, const ops::GemmBatch& batch, const T* bias) {
   const auto product = [&](int64_t i) {
     gemm(trans_a, trans_b, M, N, K, alpha, A + i * batch.stride_a, lda, B + i * batch.stride_b, ldb, beta,
-         C + i * batch.stride_c, ldc);
+         C + i * batch.stride_c, ldc, bias);
   };
   const int threads = gemm_threads();
   // Products of fewer multiply-adds than a GEMM would thread go to the threads whole.
@@ -103,7 +106,7 @@ void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const Implic
     return;
   }
   run_blocked(gemm_detail::GemmArgs<T>{false, false, M, N, K, T(1), A, lda, nullptr, 0, T(0), C, ldc,
-                                       gemm_threads(), &B});
+                                       gemm_threads(), &B, nullptr});
 }
 
 namespace {
@@ -171,13 +174,13 @@ bool avx512_doubles_fma_rate() {
 }
 
 template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
-                          int64_t, float, float*, int64_t);
+                          int64_t, float, float*, int64_t, const float*);
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
-                           int64_t, double, double*, int64_t);
+                           int64_t, double, double*, int64_t, const double*);
 template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
-                          int64_t, float, float*, int64_t, const ops::GemmBatch&);
+                          int64_t, float, float*, int64_t, const ops::GemmBatch&, const float*);
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
-                           int64_t, double, double*, int64_t, const ops::GemmBatch&);
+                           int64_t, double, double*, int64_t, const ops::GemmBatch&, const double*);
 template void gemm<float>(int64_t, int64_t, int64_t, const float*, int64_t, const ImplicitB<float>&, float*, int64_t);
 template void gemm<double>(int64_t, int64_t, int64_t, const double*, int64_t, const ImplicitB<double>&, double*,
                            int64_t);

@@ -1,9 +1,11 @@
 // General matrix multiply on row-major (C-contiguous) matrices:
-//   C = alpha * op(A) * op(B) + beta * C,   op(X) = X or X^T
+//   C = alpha * op(A) * op(B) + beta * C (+ bias[j] on column j),   op(X) = X or X^T
 // op(A) is M x K, op(B) is K x N, C is M x N. lda/ldb/ldc are row strides in
 // elements (A is stored M x K, or K x M when trans_a). beta == 0 overwrites C
-// without reading it (NaNs already in C do not propagate). Threads over blocks
-// with OpenMP; inside an enclosing parallel region it runs on the calling thread.
+// without reading it (NaNs already in C do not propagate). bias (N entries,
+// or null: Linear's) is added as C is first written, not in a pass of its own.
+// Threads over blocks with OpenMP; inside an enclosing parallel region it runs
+// on the calling thread.
 #pragma once
 
 #include <cstdint>
@@ -13,14 +15,14 @@
 namespace minigrad::cpu {
 template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
-          const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
+          const T* B, int64_t ldb, T beta, T* C, int64_t ldc, const T* bias = nullptr);
 
-// batch.count such products (csrc/ops/gemm.h): several per thread at once when
-// there are enough of them (attention's per-head products are small), else
-// one after another, each threaded.
+// batch.count such products (csrc/ops/gemm.h), each with the same bias: several
+// per thread at once when there are enough of them (attention's per-head
+// products are small), else one after another, each threaded.
 template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
-          const T* B, int64_t ldb, T beta, T* C, int64_t ldc, const ops::GemmBatch& batch);
+          const T* B, int64_t ldb, T beta, T* C, int64_t ldc, const ops::GemmBatch& batch, const T* bias = nullptr);
 
 // op(B) given by a function instead of a stored matrix: fill(context, k0, kc,
 // j0, n, dst, ld) writes op(B)[k0 + k][j0 + j] to dst[k * ld + j] for k < kc,

@@ -59,6 +59,7 @@ struct GemmArgs {
   int64_t ldc;
   int max_threads;  // 1 inside an enclosing parallel region
   const ImplicitB<T>* implicit_b;  // op(B) when B is null (never transposed)
+  const T* bias;  // bias[j] added to column j of C, or null
 };
 
 // Entry points per instruction set; M, N, K >= 1 and alpha != 0 (gemm.cpp handles the rest).
@@ -137,13 +138,14 @@ struct Blocked {
     const T* at(int64_t r, int64_t c) const { return p + r * rs + c * cs; }
   };
 
-  // Micro-kernel: c[0:Rows, 0:Vecs*W] = alpha * sum_k a(i, k) b(k, j) + beta * c,
-  // for a(i, k) = a[i * rs_a + k * cs_a] and b(k, j) = b[k * rs_b + j]. Packed
-  // operands have compile-time strides (A: 1, MR; B: NR). beta == 0 never reads c.
-  // Full tiles use Rows = MR, Vecs = NV; smaller ones cover ragged edges.
+  // Micro-kernel: c[0:Rows, 0:Vecs*W] = alpha * sum_k a(i, k) b(k, j) + beta * c
+  // (+ bias[j] where bias is given), for a(i, k) = a[i * rs_a + k * cs_a] and
+  // b(k, j) = b[k * rs_b + j]. Packed operands have compile-time strides (A: 1,
+  // MR; B: NR). beta == 0 never reads c. Full tiles use Rows = MR, Vecs = NV;
+  // smaller ones cover ragged edges.
   template <int64_t Rows, int64_t Vecs, bool PackedA, bool PackedB>
   static void micro_kernel(int64_t kc, const T* a, int64_t rs_a_in, int64_t cs_a_in, const T* b, int64_t rs_b_in,
-                           T alpha, T beta, T* c, int64_t ldc) {
+                           T alpha, T beta, T* c, int64_t ldc, const T* bias) {
     const int64_t rs_a = PackedA ? 1 : rs_a_in;
     const int64_t cs_a = PackedA ? MR : cs_a_in;
     const int64_t rs_b = PackedB ? NR : rs_b_in;
@@ -168,7 +170,19 @@ struct Blocked {
       b += rs_b;
     }
     const V va = S::set1(alpha);
-    if (beta == T(0)) {
+    if (bias != nullptr) {  // a separate branch: adding a zero bias would turn -0 into +0
+      V add[Vecs];
+#pragma GCC unroll 4
+      for (int64_t v = 0; v < Vecs; ++v) add[v] = S::load(bias + v * W);
+      const V vb = S::set1(beta);
+#pragma GCC unroll 16
+      for (int64_t i = 0; i < Rows; ++i)
+#pragma GCC unroll 4
+        for (int64_t v = 0; v < Vecs; ++v) {
+          T* ci = c + i * ldc + v * W;
+          S::store(ci, S::fma(va, acc[i][v], beta == T(0) ? add[v] : S::fma(vb, S::load(ci), add[v])));
+        }
+    } else if (beta == T(0)) {
 #pragma GCC unroll 16
       for (int64_t i = 0; i < Rows; ++i)
 #pragma GCC unroll 4
@@ -185,7 +199,7 @@ struct Blocked {
     }
   }
 
-  using KernelFn = void (*)(int64_t, const T*, int64_t, int64_t, const T*, int64_t, T, T, T*, int64_t);
+  using KernelFn = void (*)(int64_t, const T*, int64_t, int64_t, const T*, int64_t, T, T, T*, int64_t, const T*);
 
   // Kernels for tiles of fewer than MR rows (the last rows of C: M is rarely a
   // multiple of MR) but all NR columns, on packed operands, indexed by rows - 1:
@@ -368,11 +382,13 @@ struct Blocked {
     return edge < extent ? edge : extent;
   }
 
-  // c = t + beta * c on the valid m x n corner of a scratch tile t (ldt = NR).
-  static void merge_tile(int64_t m, int64_t n, const T* t, T beta, T* c, int64_t ldc) {
+  // c = t + beta * c (+ bias[j]) on the valid m x n corner of a scratch tile t (ldt = NR).
+  static void merge_tile(int64_t m, int64_t n, const T* t, T beta, T* c, int64_t ldc, const T* bias) {
     for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < n; ++j)
-        c[i * ldc + j] = beta == T(0) ? t[i * NR + j] : t[i * NR + j] + beta * c[i * ldc + j];
+      for (int64_t j = 0; j < n; ++j) {
+        const T sum = beta == T(0) ? t[i * NR + j] : t[i * NR + j] + beta * c[i * ldc + j];
+        c[i * ldc + j] = bias != nullptr ? sum + bias[j] : sum;
+      }
   }
 
   // Operands of one tile; packed ones carry their fixed strides too.
@@ -385,28 +401,28 @@ struct Blocked {
     bool packed_b;
   };
 
-  // The m x n tile of C at c: full tiles straight into C, ragged ones through
-  // the scratch tile `tmp`.
+  // The m x n tile of C at c (+ bias, its columns' entries, or null): full
+  // tiles straight into C, ragged ones through the scratch tile `tmp`.
   static void run_tile(int64_t kc, const Tile& t, int64_t m, int64_t n, T alpha, T beta, T* c, int64_t ldc,
-                       T* tmp) {
+                       const T* bias, T* tmp) {
     if (m == MR && n == NR) {
       if (t.packed_a) {
-        if (t.packed_b) micro_kernel<MR, NV, true, true>(kc, t.a, 1, MR, t.b, NR, alpha, beta, c, ldc);
-        else micro_kernel<MR, NV, true, false>(kc, t.a, 1, MR, t.b, t.rs_b, alpha, beta, c, ldc);
+        if (t.packed_b) micro_kernel<MR, NV, true, true>(kc, t.a, 1, MR, t.b, NR, alpha, beta, c, ldc, bias);
+        else micro_kernel<MR, NV, true, false>(kc, t.a, 1, MR, t.b, t.rs_b, alpha, beta, c, ldc, bias);
       } else {
-        if (t.packed_b) micro_kernel<MR, NV, false, true>(kc, t.a, t.rs_a, t.cs_a, t.b, NR, alpha, beta, c, ldc);
-        else micro_kernel<MR, NV, false, false>(kc, t.a, t.rs_a, t.cs_a, t.b, t.rs_b, alpha, beta, c, ldc);
+        if (t.packed_b) micro_kernel<MR, NV, false, true>(kc, t.a, t.rs_a, t.cs_a, t.b, NR, alpha, beta, c, ldc, bias);
+        else micro_kernel<MR, NV, false, false>(kc, t.a, t.rs_a, t.cs_a, t.b, t.rs_b, alpha, beta, c, ldc, bias);
       }
       return;
     }
     if (n == NR && t.packed_a && t.packed_b) {
       row_edge_kernels(std::make_index_sequence<std::size_t(MR)>{})[m - 1](kc, t.a, 1, MR, t.b, NR, alpha, beta, c,
-                                                                         ldc);
+                                                                         ldc, bias);
       return;
     }
     const KernelFn* edge = edge_kernels(std::make_index_sequence<std::size_t(MR * NV)>{});
-    edge[(m - 1) * NV + (n + W - 1) / W - 1](kc, t.a, t.rs_a, t.cs_a, t.b, t.rs_b, alpha, T(0), tmp, NR);
-    merge_tile(m, n, tmp, beta, c, ldc);
+    edge[(m - 1) * NV + (n + W - 1) / W - 1](kc, t.a, t.rs_a, t.cs_a, t.b, t.rs_b, alpha, T(0), tmp, NR, nullptr);
+    merge_tile(m, n, tmp, beta, c, ldc, bias);
   }
 
   // B packed for the whole team: columns [col0, col0 + cols) of op(B), all of
@@ -429,7 +445,9 @@ struct Blocked {
       const int64_t nc = n1 - jc < NC ? n1 - jc : NC;
       for (int64_t pc = 0; pc < g.K; pc += p.kc) {
         const int64_t kc = g.K - pc < p.kc ? g.K - pc : p.kc;
+        // The first K slice scales C by beta and adds the bias; the others accumulate.
         const T beta = pc == 0 ? g.beta : T(1);
+        const T* bias = pc == 0 && g.bias != nullptr ? g.bias + jc : nullptr;
         const T* packed_b = panel_b;
         if (shared) {
           packed_b = shared->p + pc * shared->cols + (jc - shared->col0) * kc;
@@ -469,7 +487,8 @@ struct Blocked {
                 t.cs_a = a.cs;
                 t.packed_a = false;
               }
-              run_tile(kc, t, m, n, g.alpha, beta, g.C + (ic + ir) * g.ldc + jc + jr, g.ldc, tile);
+              run_tile(kc, t, m, n, g.alpha, beta, g.C + (ic + ir) * g.ldc + jc + jr, g.ldc,
+                       bias != nullptr ? bias + jr : nullptr, tile);
             }
           }
         }

@@ -231,6 +231,11 @@ class Backend(ABC):
     def matmul(self, a: Array, b: Array) -> Array:
         """a @ b for arrays of rank >= 2, batch dimensions broadcast."""
 
+    @abstractmethod
+    def linear(self, x: Array, weight: Array, bias: Array | None) -> Array:
+        """x (N, in) @ weight (out, in)^T + bias (out,) (none when None): Linear's forward, one GEMM
+        that adds the bias as it writes its output."""
+
 
 for _name, _inputs in KERNEL_OPS.items():
     setattr(Backend, _name, _kernel_op(_name, _inputs))

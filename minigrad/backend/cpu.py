@@ -269,6 +269,12 @@ class CPUBackend(Backend):
         return np.concatenate(arrays, axis=axis)
 
     # matrix multiply
+    def linear(self, x, weight, bias):
+        x, trans_x = _gemm_operand(x, ())
+        weight, trans_w = _gemm_operand(weight, ())
+        bias = None if bias is None else np.ascontiguousarray(bias)
+        return _C.gemm(x, weight, trans_a=trans_x, trans_b=not trans_w, bias=bias)
+
     def matmul(self, a, b):
         if a.dtype != b.dtype or a.dtype not in _BITS:
             return np.matmul(a, b)

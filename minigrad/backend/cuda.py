@@ -195,6 +195,9 @@ class CUDABackend(Backend):
         return self.from_numpy(np.concatenate([a.to_numpy() for a in arrays], axis=axis))
 
     # matrix multiply (gemm: the kernel)
+    def linear(self, x, weight, bias):
+        return _cuda.gemm(x, weight, trans_b=True, bias=bias)
+
     def matmul(self, a, b):
         if a.dtype == b.dtype and a.dtype in (np.float32, np.float64):
             # Batched: one gemm over (B, rows, cols) stacks; an operand without batch axes (or only 1s) is
