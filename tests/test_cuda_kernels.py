@@ -86,8 +86,8 @@ def test_gemm_bias_matches_cpu(dtype):
     assert_close(_C.cuda.gemm(dev(stack), dev(b), bias=dev(bias)).to_numpy(), _C.gemm(stack, b, bias=bias), dtype, 7)
     empty = _C.cuda.gemm(dev(np.ones((3, 0), dtype)), dev(np.ones((0, 5), dtype)), bias=dev(bias)).to_numpy()
     np.testing.assert_array_equal(empty, np.broadcast_to(bias, (3, 5)))
-    with pytest.raises(ValueError, match="gemm.*bias"):
-        _C.cuda.gemm(dev(a), dev(b.T.copy()), bias=dev(rand((4,), dtype, 10)))
+    with pytest.raises(ValueError, match="gemm.*bias"):  # N is 5
+        _C.cuda.gemm(dev(rand((6, 7), dtype, 11)), dev(b), bias=dev(rand((4,), dtype, 10)))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
