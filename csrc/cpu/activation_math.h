@@ -12,6 +12,11 @@
 #include <limits>
 
 namespace minigrad::cpu::activation_math {
+// Everything up to the per-ISA entry points has internal linkage: each file
+// that includes this compiles its own copy with its own instruction set. As
+// shared inline functions and templates (weak symbols), the linker would keep
+// one copy for all files: the AVX2 entry points could run an AVX-512 copy.
+namespace {
 
 // e^v of a float v <= 0 as Cephes' expf (avx_mathfun's constants): v = n ln 2 +
 // r, a degree-7 polynomial in r, 2^n through the exponent bits; within 2 ulp.
@@ -175,6 +180,20 @@ double exp_shifted_sum_loop(const float* __restrict x, float m, float* __restric
   return total;
 }
 
+// A softmax row's last pass, y holding e^(x - m) and sum their sum: y = (x -
+// m) - log(sum) for log-softmax, else y / sum.
+template <typename T>
+void finish_softmax_row(const T* __restrict x, T m, double sum, T* __restrict y, int64_t n, bool log) {
+  if (log) {
+    // (x - m) - lse, not x - (m + lse): m + lse would round away lse next to a large m.
+    const T lse = static_cast<T>(std::log(sum));
+    for (int64_t j = 0; j < n; ++j) y[j] = (x[j] - m) - lse;
+  } else {
+    const T inv = static_cast<T>(1.0 / sum);
+    for (int64_t j = 0; j < n; ++j) y[j] *= inv;
+  }
+}
+
 // One row of softmax (y = e^(x - max) / sum) or log-softmax (y = (x - max) -
 // log(sum)) of floats. false, y untouched, where x - max may be nan (a nan in
 // the row, an infinite maximum, an empty row): the caller's libm path.
@@ -182,17 +201,11 @@ template <int Bytes>
 bool softmax_row_loop(const float* __restrict x, float* __restrict y, int64_t n, bool log) {
   const float m = max_or_nan<float, Bytes>(x, n);
   if (!std::isfinite(m)) return false;
-  const double sum = exp_shifted_sum_loop<Bytes>(x, m, y, n);
-  if (log) {
-    // (x - m) - lse, not x - (m + lse): m + lse would round away lse next to a large m.
-    const float lse = static_cast<float>(std::log(sum));
-    for (int64_t j = 0; j < n; ++j) y[j] = (x[j] - m) - lse;
-  } else {
-    const float inv = static_cast<float>(1.0 / sum);
-    for (int64_t j = 0; j < n; ++j) y[j] *= inv;
-  }
+  finish_softmax_row(x, m, exp_shifted_sum_loop<Bytes>(x, m, y, n), y, n, log);
   return true;
 }
+
+}  // namespace
 
 // The same loops compiled for AVX2 + FMA and for AVX-512 (x86 builds only).
 void sigmoid_avx2(const float* x, float* y, int64_t n);

@@ -40,15 +40,7 @@ void softmax_row(const T* x, T* y, int64_t n, bool log) {
   }
   const T m = activation_math::max_or_nan<T, 16>(x, n);
   for (int64_t j = 0; j < n; ++j) y[j] = std::exp(x[j] - m);
-  const double sum = sum_as_double(y, n);
-  if (log) {
-    // (x - m) - lse, not x - (m + lse): m + lse would round away lse next to a large m.
-    const T lse = static_cast<T>(std::log(sum));
-    for (int64_t j = 0; j < n; ++j) y[j] = (x[j] - m) - lse;
-  } else {
-    const T inv = static_cast<T>(1.0 / sum);
-    for (int64_t j = 0; j < n; ++j) y[j] *= inv;
-  }
+  activation_math::finish_softmax_row(x, m, sum_as_double(y, n), y, n, log);
 }
 }  // namespace
 
