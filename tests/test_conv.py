@@ -7,7 +7,7 @@ import pytest
 from gradcheck_utils import assert_grad_close, float32_tol, numerical_grad
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from simd_levels import skip_unless_below_native
+from simd_levels import run_tests_at_level
 from torch_reference import TorchReference
 from train_utils import same_minigrad_env
 
@@ -707,14 +707,5 @@ def test_conv_allocation_failure_raises_memory_error(threads, call, tmp_path):
 def test_lower_simd_levels_match_reference(level, tmp_path):
     """The kernels of the levels below this CPU's (MINIGRAD_SIMD caps the level at import, so in a
     subprocess): the reference and finite-difference tests above, on the AVX2 and portable paths."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    skip_unless_below_native(level)
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(Path(__file__)),
-               "-k", "matches_reference or finite_differences or thread_plans or winograd"]
-    proc = subprocess.run(command, env={**same_minigrad_env(), "MINIGRAD_SIMD": level}, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    assert " passed" in proc.stdout and "failed" not in proc.stdout
+    run_tests_at_level(level, __file__, "matches_reference or finite_differences or thread_plans or winograd",
+                       tmp_path, timeout=600)

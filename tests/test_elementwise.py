@@ -6,9 +6,8 @@ import pytest
 from gradcheck_utils import assert_grad_close, float32_tol, numerical_grad
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from simd_levels import skip_unless_below_native
+from simd_levels import run_tests_at_level
 from torch_reference import TorchReference
-from train_utils import same_minigrad_env
 
 from minigrad import _C
 
@@ -597,14 +596,5 @@ def test_float_sigmoid_and_tanh_accuracy_and_special_values():
 def test_float_activations_at_lower_simd_levels(level, tmp_path):
     """The float sigmoid and tanh loops are compiled per instruction set; MINIGRAD_SIMD caps the
     level at import, so the lower levels run the test above in a subprocess."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    skip_unless_below_native(level)
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(Path(__file__)),
-               "-k", "test_float_sigmoid_and_tanh_accuracy_and_special_values"]
-    proc = subprocess.run(command, env={**same_minigrad_env(), "MINIGRAD_SIMD": level}, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    assert "1 passed" in proc.stdout
+    out = run_tests_at_level(level, __file__, "test_float_sigmoid_and_tanh_accuracy_and_special_values", tmp_path)
+    assert "1 passed" in out

@@ -5,9 +5,8 @@ import pytest
 from gradcheck_utils import assert_grad_close, float32_tol, numerical_grad
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from simd_levels import skip_unless_below_native
+from simd_levels import run_tests_at_level
 from torch_reference import TorchReference
-from train_utils import same_minigrad_env
 
 from minigrad import _C
 
@@ -327,19 +326,9 @@ def test_float32_exp_paths_accuracy_masks_and_nan():
 
 @pytest.mark.parametrize("level", ["avx2", "generic"])
 def test_float32_exp_paths_at_lower_simd_levels(level, tmp_path):
-    """The float softmax rows are compiled per instruction set; MINIGRAD_SIMD caps the level at
-    import, so the lower levels run the test above in a subprocess."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    skip_unless_below_native(level)
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(Path(__file__)),
-               "-k", "test_float32_exp_paths_accuracy_masks_and_nan"]
-    proc = subprocess.run(command, env={**same_minigrad_env(), "MINIGRAD_SIMD": level}, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    assert "1 passed" in proc.stdout
+    """The float softmax rows are compiled per instruction set; the lower levels run the test
+    above in a subprocess."""
+    assert "1 passed" in run_tests_at_level(level, __file__, "test_float32_exp_paths_accuracy_masks_and_nan", tmp_path)
 
 
 def test_softmax_bad_input():
