@@ -49,7 +49,15 @@ ArrayView like(const py::handle& obj, const ArrayView& ref, const char* ref_name
 constexpr int64_t kMinSliceRows = 4;
 constexpr int64_t kMinSliceMadds = int64_t{1} << 19;
 
-// body(n0, n1) over slices of the batch rows [0, N), each running every step of
+// The batch rows [n0, n0 + rows) of a slice: where they start in an (N, width)
+// array, and in step t of an (L, N, width) one.
+struct BatchSlice {
+  int64_t N, n0, rows;
+  int64_t first(int64_t width) const { return n0 * width; }
+  int64_t at(int64_t t, int64_t width) const { return (t * N + n0) * width; }
+};
+
+// body(slice) over slices of the batch rows [0, N), each running every step of
 // the time loop for its rows: a row's recurrence reads only that row. On the
 // CPU one slice per thread, so the team wakes once per call instead of once
 // per step's GEMM. Zen 4, 32 rows of 128 LSTM units over 35 steps, float32:
@@ -62,9 +70,11 @@ void for_each_batch_slice(int64_t N, int64_t madds_per_row, const Body& body) {
   if constexpr (D == Device::cpu) {
     const int64_t slices = std::min({N / kMinSliceRows, N * madds_per_row / kMinSliceMadds,
                                      static_cast<int64_t>(cpu::num_threads())});
-    if (slices > 1) return cpu::for_each_slice(N, static_cast<int>(slices), body);
+    if (slices > 1)
+      return cpu::for_each_slice(N, static_cast<int>(slices),
+                                 [&](int64_t n0, int64_t n1) { body(BatchSlice{N, n0, n1 - n0}); });
   }
-  body(int64_t{0}, N);
+  body(BatchSlice{N, 0, N});
 }
 
 template <Device D>
@@ -85,14 +95,14 @@ py::tuple lstm_sequence(const py::handle& gates_obj, const py::handle& w_t_obj, 
   dispatch(float_dtype(gates), [&](auto zero) {
     using T = decltype(zero);
     py::gil_scoped_release release;
-    for_each_batch_slice<D>(N, L * G * H, [&](int64_t n0, int64_t n1) {
-      const int64_t rows = n1 - n0;
-      const T *h = cptr<T>(h0) + n0 * H, *c = cptr<T>(c0) + n0 * H;
+    for_each_batch_slice<D>(N, L * G * H, [&](const BatchSlice& slice) {
+      const int64_t rows = slice.rows;
+      const T *h = cptr<T>(h0) + slice.first(H), *c = cptr<T>(c0) + slice.first(H);
       for (int64_t k = 0; k < L; ++k) {
         const int64_t t = reverse ? L - 1 - k : k;
-        T* g = ptr<T>(gates) + (t * N + n0) * G;
-        T* a = ptr<T>(acts) + (t * N + n0) * G;
-        const int64_t state = (t * N + n0) * H;
+        T* g = ptr<T>(gates) + slice.at(t, G);
+        T* a = ptr<T>(acts) + slice.at(t, G);
+        const int64_t state = slice.at(t, H);
         T *h_next = ptr<T>(hs) + state, *c_next = ptr<T>(cs) + state, *tanh_c = ptr<T>(tanh_cs) + state;
         if constexpr (D == Device::cpu) {
           cpu::gemm<T>(false, false, rows, G, H, T(1), h, H, cptr<T>(w_t), G, T(1), g, G);
@@ -135,21 +145,20 @@ py::tuple lstm_sequence_backward(const py::handle& dh_obj, const py::handle& dc_
     using T = decltype(zero);
     py::gil_scoped_release release;
     const auto time_of = [&](int64_t k) { return reverse ? L - 1 - k : k; };  // of the k-th step taken
-    for_each_batch_slice<D>(N, L * G * H, [&](int64_t n0, int64_t n1) {
-      const int64_t rows = n1 - n0;
-      // Offsets of this slice's rows in (N, H) states of step t, and in (N, G) gates.
-      const auto state = [&](int64_t t) { return (t * N + n0) * H; };
-      const auto gate = [&](int64_t t) { return (t * N + n0) * G; };
-      T *const dc_first = ptr<T>(dc_a) + n0 * H, *const dc_second = ptr<T>(dc_b) + n0 * H;
-      const T* dc = cptr<T>(dc_last) + n0 * H;
+    for_each_batch_slice<D>(N, L * G * H, [&](const BatchSlice& slice) {
+      const int64_t rows = slice.rows;
+      const auto state = [&](int64_t t) { return slice.at(t, H); };
+      const auto gate = [&](int64_t t) { return slice.at(t, G); };
+      T *const dc_first = ptr<T>(dc_a) + slice.first(H), *const dc_second = ptr<T>(dc_b) + slice.first(H);
+      const T* dc = cptr<T>(dc_last) + slice.first(H);
       T* dc_out = dc_first;
       for (int64_t k = L - 1; k >= 0; --k) {
         const int64_t t = time_of(k);
-        const T* dh = k == L - 1 ? cptr<T>(dh_last) + n0 * H : ptr<T>(grad_hs) + state(t);
-        const T* c_prev = k == 0 ? cptr<T>(c0) + n0 * H : cptr<T>(cs) + state(time_of(k - 1));
+        const T* dh = k == L - 1 ? cptr<T>(dh_last) + slice.first(H) : ptr<T>(grad_hs) + state(t);
+        const T* c_prev = k == 0 ? cptr<T>(c0) + slice.first(H) : cptr<T>(cs) + state(time_of(k - 1));
         T* dg = ptr<T>(dgates) + gate(t);
         // dh of the step before: its output's gradient (in grad_hs) plus dgates W_hh.
-        T* dh_prev = k == 0 ? ptr<T>(dh0) + n0 * H : ptr<T>(grad_hs) + state(time_of(k - 1));
+        T* dh_prev = k == 0 ? ptr<T>(dh0) + slice.first(H) : ptr<T>(grad_hs) + state(time_of(k - 1));
         const T beta = k == 0 ? T(0) : T(1);
         if constexpr (D == Device::cpu) {
           cpu::lstm_cell_backward<T>(dh, dc, cptr<T>(acts) + gate(t), c_prev, cptr<T>(tanh_cs) + state(t), dg,
@@ -210,14 +219,14 @@ py::tuple gru_sequence(const py::handle& x_proj_obj, const py::handle& w_t_obj, 
     py::gil_scoped_release release;
     if (b_hh && L * N > 0) repeat_row<D, T>(cptr<T>(*b_hh), ptr<T>(h_projs), L * N, G);
     const T beta = b_hh ? T(1) : T(0);
-    for_each_batch_slice<D>(N, L * G * H, [&](int64_t n0, int64_t n1) {
-      const int64_t rows = n1 - n0;
-      const T* h = cptr<T>(h0) + n0 * H;
+    for_each_batch_slice<D>(N, L * G * H, [&](const BatchSlice& slice) {
+      const int64_t rows = slice.rows;
+      const T* h = cptr<T>(h0) + slice.first(H);
       for (int64_t k = 0; k < L; ++k) {
         const int64_t t = reverse ? L - 1 - k : k;
-        const int64_t gate = (t * N + n0) * G;
+        const int64_t gate = slice.at(t, G);
         T* hp = ptr<T>(h_projs) + gate;
-        T* h_next = ptr<T>(hs) + (t * N + n0) * H;
+        T* h_next = ptr<T>(hs) + slice.at(t, H);
         if constexpr (D == Device::cpu) {
           cpu::gemm<T>(false, false, rows, G, H, T(1), h, H, cptr<T>(w_t), G, beta, hp, G);
           cpu::gru_cell_forward<T>(cptr<T>(x_proj) + gate, hp, h, ptr<T>(acts) + gate, h_next, rows, H);
@@ -257,20 +266,19 @@ py::tuple gru_sequence_backward(const py::handle& dh_obj, const py::handle& grad
     using T = decltype(zero);
     py::gil_scoped_release release;
     const auto time_of = [&](int64_t k) { return reverse ? L - 1 - k : k; };  // of the k-th step taken
-    for_each_batch_slice<D>(N, L * G * H, [&](int64_t n0, int64_t n1) {
-      const int64_t rows = n1 - n0;
-      // Offsets of this slice's rows in (N, H) states of step t, and in (N, G) gates.
-      const auto state = [&](int64_t t) { return (t * N + n0) * H; };
-      const auto gate = [&](int64_t t) { return (t * N + n0) * G; };
-      T* const direct_rows = ptr<T>(direct) + n0 * H;
+    for_each_batch_slice<D>(N, L * G * H, [&](const BatchSlice& slice) {
+      const int64_t rows = slice.rows;
+      const auto state = [&](int64_t t) { return slice.at(t, H); };
+      const auto gate = [&](int64_t t) { return slice.at(t, G); };
+      T* const direct_rows = ptr<T>(direct) + slice.first(H);
       for (int64_t k = L - 1; k >= 0; --k) {
         const int64_t t = time_of(k);
-        const T* dh = k == L - 1 ? cptr<T>(dh_last) + n0 * H : ptr<T>(grad_hs) + state(t);
-        const T* h_prev = k == 0 ? cptr<T>(h0) + n0 * H : cptr<T>(hs) + state(time_of(k - 1));
+        const T* dh = k == L - 1 ? cptr<T>(dh_last) + slice.first(H) : ptr<T>(grad_hs) + state(t);
+        const T* h_prev = k == 0 ? cptr<T>(h0) + slice.first(H) : cptr<T>(hs) + state(time_of(k - 1));
         T* dhp = ptr<T>(dh_proj) + gate(t);
         // dh of the step before: its output's gradient (in grad_hs, or nothing for h0), the direct
         // term and dh_proj W_hh.
-        T* dh_prev = k == 0 ? ptr<T>(dh0) + n0 * H : ptr<T>(grad_hs) + state(time_of(k - 1));
+        T* dh_prev = k == 0 ? ptr<T>(dh0) + slice.first(H) : ptr<T>(grad_hs) + state(time_of(k - 1));
         T* direct_out = k == 0 ? dh_prev : direct_rows;
         if constexpr (D == Device::cpu)
           cpu::gru_cell_backward<T>(dh, cptr<T>(acts) + gate(t), cptr<T>(h_projs) + gate(t), h_prev,

@@ -169,34 +169,25 @@ struct Blocked {
       a += cs_a;
       b += rs_b;
     }
-    const V va = S::set1(alpha);
-    if (bias != nullptr) {  // a separate branch: adding a zero bias would turn -0 into +0
-      V add[Vecs];
+    // alpha * acc, plus beta * c where beta != 0 and the bias where given; no
+    // term is added where neither is, so a -0 product stays -0.
+    const V va = S::set1(alpha), vb = S::set1(beta);
+    V add[Vecs];
 #pragma GCC unroll 4
-      for (int64_t v = 0; v < Vecs; ++v) add[v] = S::load(bias + v * W);
-      const V vb = S::set1(beta);
+    for (int64_t v = 0; v < Vecs; ++v) add[v] = bias != nullptr ? S::load(bias + v * W) : S::zero();
 #pragma GCC unroll 16
-      for (int64_t i = 0; i < Rows; ++i)
+    for (int64_t i = 0; i < Rows; ++i)
 #pragma GCC unroll 4
-        for (int64_t v = 0; v < Vecs; ++v) {
-          T* ci = c + i * ldc + v * W;
-          S::store(ci, S::fma(va, acc[i][v], beta == T(0) ? add[v] : S::fma(vb, S::load(ci), add[v])));
-        }
-    } else if (beta == T(0)) {
-#pragma GCC unroll 16
-      for (int64_t i = 0; i < Rows; ++i)
-#pragma GCC unroll 4
-        for (int64_t v = 0; v < Vecs; ++v) S::store(c + i * ldc + v * W, S::mul(va, acc[i][v]));
-    } else {
-      const V vb = S::set1(beta);
-#pragma GCC unroll 16
-      for (int64_t i = 0; i < Rows; ++i)
-#pragma GCC unroll 4
-        for (int64_t v = 0; v < Vecs; ++v) {
-          T* ci = c + i * ldc + v * W;
-          S::store(ci, S::fma(va, acc[i][v], S::mul(vb, S::load(ci))));
-        }
-    }
+      for (int64_t v = 0; v < Vecs; ++v) {
+        T* ci = c + i * ldc + v * W;
+        if (beta != T(0)) {
+          const V old = S::load(ci);
+          S::store(ci, S::fma(va, acc[i][v], bias != nullptr ? S::fma(vb, old, add[v]) : S::mul(vb, old)));
+        } else if (bias != nullptr)
+          S::store(ci, S::fma(va, acc[i][v], add[v]));
+        else
+          S::store(ci, S::mul(va, acc[i][v]));
+      }
   }
 
   using KernelFn = void (*)(int64_t, const T*, int64_t, int64_t, const T*, int64_t, T, T, T*, int64_t, const T*);
