@@ -1,23 +1,127 @@
-"""minigrad.linalg: torch.linalg's norms of vectors and matrices, composed of differentiable
-reductions (abs, sum, amax/amin, the 2-norm), so they run on every device. Matrix norms that need
-singular values (ord 2, -2, "nuc") are not implemented and raise ValueError saying so."""
+"""minigrad.linalg: torch.linalg under PyTorch's names, signatures and result tuples.
+
+The norms (vector_norm, matrix_norm, norm) are composed of differentiable reductions (abs, sum,
+amax/amin, the 2-norm), so they run on every device; matrix_norm's ord 2, -2 and "nuc" reduce
+svdvals, which runs on the host as the rest. The factorizations and solvers (inv, inv_ex, det,
+slogdet, solve, solve_triangular, cholesky, cholesky_ex, eigh, eigvalsh, svd, svdvals, qr, pinv,
+matrix_exp) run numpy.linalg on the host in float64 and give the input's dtype: a CUDA tensor
+makes a round trip to the host and gets its results on its device. They are differentiable with
+PyTorch's backward formulas (see minigrad.functional.decompositions), first derivatives only.
+lstsq, matrix_power, multi_dot, vecdot, diagonal and cross are composed of those and of
+differentiable tensor ops; matrix_rank and the rank and info outputs are integer tensors without
+gradients.
+
+Errors as PyTorch's: a singular matrix (inv, solve), one that is not positive-definite (cholesky)
+or an iteration that does not converge raise LinAlgError, a RuntimeError as
+torch.linalg.LinAlgError; shapes that do not fit RuntimeError; integer tensors TypeError (where
+PyTorch allows them, in matrix_power, multi_dot, diagonal and cross, they work).
+
+Not in torch.linalg but here for minigrad's top-level and Tensor aliases (not in __all__):
+inverse (torch.inverse), logdet (torch.logdet), pinverse (torch.pinverse), svd_legacy (torch.svd:
+V, not Vh, and some=), qr_legacy (torch.qr: some=) and cholesky_legacy (torch.cholesky: upper
+positional)."""
 
 from __future__ import annotations
 
 import math
 import numbers
+from collections import namedtuple
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from minigrad import functional as F
-from minigrad.functional._common import _dim, _require_tensor
+from minigrad.autograd import is_grad_enabled
+from minigrad.functional._common import _dim, _from_host, _require_tensor
+from minigrad.functional.decompositions import (
+    QR_R_MODE,
+    CholeskyOp,
+    DetOp,
+    EighOp,
+    InvOp,
+    LinAlgError,
+    MatrixExpOp,
+    PinvOp,
+    QrOp,
+    SlogdetOp,
+    SolveOp,
+    SolveTriangularOp,
+    SvdOp,
+    broadcast_batch,
+    chain_order,
+    check_matrices,
+    check_same_dtype,
+    cholesky_each,
+    cholesky_grad,
+    det_grad,
+    eigh_grad,
+    expm,
+    expm_grad,
+    host64,
+    host_output,
+    inv_grad,
+    inverse_each,
+    lapack,
+    machine_eps,
+    mT,
+    not_positive_definite_error,
+    numerical_rank,
+    pinv_grad,
+    pinv_host,
+    placeholder,
+    qr_grad,
+    singular_error,
+    slogdet_grad,
+    solve_grads,
+    solve_triangular_grads,
+    svd_grad,
+    tolerances,
+    triangular_solve,
+)
 from minigrad.tensor import Tensor
 
-__all__ = ["matrix_norm", "norm", "vector_norm"]
+__all__ = [
+    "LinAlgError",
+    "cholesky",
+    "cholesky_ex",
+    "cross",
+    "det",
+    "diagonal",
+    "eigh",
+    "eigvalsh",
+    "inv",
+    "inv_ex",
+    "lstsq",
+    "matrix_exp",
+    "matrix_norm",
+    "matrix_power",
+    "matrix_rank",
+    "multi_dot",
+    "norm",
+    "pinv",
+    "qr",
+    "slogdet",
+    "solve",
+    "solve_triangular",
+    "svd",
+    "svdvals",
+    "vecdot",
+    "vector_norm",
+]
 
-_MATRIX_ORDS = ("'fro'", "1", "-1", "inf", "-inf")
+# the result tuples, with PyTorch's field names (torch.return_types.linalg_*)
+SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
+EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
+QRResult = namedtuple("QRResult", ["Q", "R"])
+LstsqResult = namedtuple("LstsqResult", ["solution", "residuals", "rank", "singular_values"])
+InvExResult = namedtuple("InvExResult", ["inverse", "info"])
+CholeskyExResult = namedtuple("CholeskyExResult", ["L", "info"])
+SVDLegacyResult = namedtuple("SVDLegacyResult", ["U", "S", "V"])  # torch.svd's
+
+_MATRIX_ORDS = ("'fro'", "'nuc'", "1", "-1", "2", "-2", "inf", "-inf")
+_LSTSQ_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 
 def _float_input(op: str, x: Tensor, dtype: Any) -> Tensor:
@@ -37,6 +141,10 @@ def _axes(op: str, dim: int | Sequence[int] | None, ndim: int) -> tuple[int, ...
     if len(set(axes)) != len(axes):
         raise RuntimeError(f"{op}: dim {dim} names a dimension more than once")
     return tuple(axes) if axes else tuple(range(ndim))
+
+
+def _requires_grad(t: Tensor) -> bool:
+    return t.requires_grad and is_grad_enabled()
 
 
 def vector_norm(
@@ -82,8 +190,9 @@ def matrix_norm(
     dtype: Any = None,
 ) -> Tensor:
     """The ord-norm of the matrices in dims dim of A, as torch.linalg.matrix_norm: "fro" the square
-    root of the sum of squares, 1 (-1) the largest (smallest) column sum of |A|, inf (-inf) the
-    largest (smallest) row sum. ord 2, -2 and "nuc" need singular values: ValueError."""
+    root of the sum of squares, "nuc" the sum of the singular values, 2 (-2) the largest (smallest)
+    singular value, 1 (-1) the largest (smallest) column sum of |A|, inf (-inf) the largest
+    (smallest) row sum. Differentiable; equal largest (smallest) values share the gradient."""
     A = _float_input("linalg.matrix_norm", A, dtype)
     if A.ndim < 2:
         raise RuntimeError(f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions, got {A.shape}")
@@ -96,11 +205,13 @@ def matrix_norm(
     if ord == "fro":
         return F.norm(A, 2, (rows, cols), keepdim)
     if ord in ("nuc", 2, -2):
-        raise ValueError(f"linalg.matrix_norm: ord={ord!r} needs singular values, which minigrad does not compute; "
-                         f"supported matrix ords: {', '.join(_MATRIX_ORDS)}")
+        values = svdvals(F.movedim(A, (rows, cols), (-2, -1)))
+        out = F.sum(values, -1) if ord == "nuc" else (F.amax if ord == 2 else F.amin)(values, -1)
+        for d in sorted((rows, cols)) if keepdim else ():
+            out = F.unsqueeze(out, d)
+        return out
     if ord not in (1, -1, math.inf, -math.inf):
-        raise RuntimeError(f"linalg.matrix_norm: Order {ord!r} not supported (valid: {', '.join(_MATRIX_ORDS)}, "
-                           "2, -2, 'nuc')")
+        raise RuntimeError(f"linalg.matrix_norm: Order {ord!r} not supported (valid: {', '.join(_MATRIX_ORDS)})")
     summed, across = (rows, cols) if ord in (1, -1) else (cols, rows)
     sums = F.sum(F.abs(A), summed, keepdim=True)
     if ord > 0 and sums.shape[across] == 0:
@@ -133,3 +244,510 @@ def norm(
     if isinstance(ord, str) or (dims is not None and len(dims) == 2):
         return matrix_norm(input, "fro" if ord is None else ord, dims, keepdim, dtype=dtype)
     return vector_norm(input, 2 if ord is None else ord, dims, keepdim, dtype=dtype)
+
+
+# --- inverses and determinants ------------------------------------------------------------------------
+
+
+def _inverse(op: str, A: Tensor) -> tuple[Tensor, np.ndarray]:  # noqa: N803
+    check_matrices(op, A)
+    inverse, info = inverse_each(host64(A))
+    return host_output(InvOp, (A,), inverse, lambda g: (inv_grad(inverse, g),)), info
+
+
+def inv(A: Tensor) -> Tensor:  # noqa: N803 (PyTorch's name)
+    """The inverses of the square matrices A (..., n, n), as torch.linalg.inv; LinAlgError naming
+    the batch element and zero pivot for a singular matrix. Gradient -A^-T g A^-T."""
+    inverse, info = _inverse("linalg.inv", A)
+    if info.any():
+        raise singular_error("linalg.inv", info)
+    return inverse
+
+
+def inv_ex(A: Tensor, *, check_errors: bool = False) -> InvExResult:  # noqa: N803
+    """(inverse, info) as torch.linalg.inv_ex: info (int32, A's batch shape) is 0, or for a singular
+    matrix LAPACK's 1-based zero pivot; that matrix's inverse is NaN (PyTorch leaves it unspecified).
+    check_errors=True raises LinAlgError instead, as inv."""
+    inverse, info = _inverse("linalg.inv_ex", A)
+    if check_errors and info.any():
+        raise singular_error("linalg.inv_ex", info)
+    return InvExResult(inverse, _from_host(info, A))
+
+
+def det(A: Tensor) -> Tensor:  # noqa: N803
+    """The determinants of the square matrices A (..., n, n), as torch.linalg.det (1 for 0 x 0).
+    Gradient g det A^-T, and g times the cofactor matrix (through the SVD) where |det| < 100 eps,
+    so a singular matrix gets its true gradient (PyTorch's plain backward gives it 0)."""
+    check_matrices("linalg.det", A)
+    a = host64(A)
+    d = np.asarray(np.linalg.det(a))
+    eps = machine_eps(A.dtype)
+    return host_output(DetOp, (A,), d, lambda g: (det_grad(a, d, g, eps),))
+
+
+def slogdet(A: Tensor) -> SlogdetResult:  # noqa: N803
+    """(sign, logabsdet) of the square matrices A, as torch.linalg.slogdet: det = sign *
+    exp(logabsdet), sign 0 and logabsdet -inf for a singular matrix. logabsdet's gradient is
+    g A^-T (non-finite at a singular matrix, as PyTorch); sign's is 0."""
+    check_matrices("linalg.slogdet", A)
+    a = host64(A)
+    sign, logabsdet = (np.asarray(v) for v in np.linalg.slogdet(a))
+    return SlogdetResult(host_output(SlogdetOp, (A,), sign, lambda g: (np.zeros_like(a),)),
+                         host_output(SlogdetOp, (A,), logabsdet, lambda g: (slogdet_grad(a, g),)))
+
+
+# --- linear systems -----------------------------------------------------------------------------------
+
+
+def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:  # noqa: N803
+    """X with A X = B (left=False: X A = B) for square A (..., n, n), as torch.linalg.solve: B is
+    (..., n, k), or a vector (n,) / (..., n) when it is 1-D or A's shape without its last dim;
+    batch dims broadcast. A and B of one floating dtype; LinAlgError for a singular A.
+    Gradients gB = A^-T g, gA = -gB X^T."""
+    op = "linalg.solve"
+    check_matrices(op, A)
+    check_same_dtype(op, A, B)
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1])
+    rhs = F.unsqueeze(B, -1) if vector else B
+    n = A.shape[-1]
+    if rhs.ndim < 2 or rhs.shape[-2 if left else -1] != n or (vector and not left):
+        shape = "x".join(map(str, rhs.shape[-2:]))
+        raise RuntimeError(f"{op}: Incompatible shapes of A and B for the equation {'AX = B' if left else 'XA = B'} "
+                           f"({n}x{n} and {shape})")
+    if not left:
+        return _solve(op, A.mT, rhs.mT).mT
+    x = _solve(op, A, rhs)
+    return F.squeeze(x, -1) if vector else x
+
+
+def _solve(op: str, A: Tensor, B: Tensor) -> Tensor:  # noqa: N803
+    A, B = broadcast_batch(op, A, B)
+    a, b = host64(A), host64(B)
+    try:
+        x = np.linalg.solve(a, b)
+    except np.linalg.LinAlgError:
+        raise LinAlgError(f"{op}: The solver failed because the input matrix is singular.") from None
+    return host_output(SolveOp, (A, B), x, lambda g: solve_grads(a, x, g))
+
+
+def solve_triangular(
+    A: Tensor,  # noqa: N803
+    B: Tensor,  # noqa: N803
+    *,
+    upper: bool,
+    left: bool = True,
+    unitriangular: bool = False,
+) -> Tensor:
+    """X with A X = B (left=False: X A = B) for triangular A, as torch.linalg.solve_triangular:
+    only A's upper (upper=True) or lower triangle is read, its diagonal taken as ones when
+    unitriangular; B is (..., n, k) (at least 2-D), batch dims broadcast, dtypes promote. By
+    substitution on the host: a zero on the diagonal gives inf/nan, not an error, as PyTorch.
+    Gradients as PyTorch's, A's projected onto its triangle."""
+    op = "linalg.solve_triangular"
+    check_matrices(op, A)
+    check_matrices(op, B, square=False, name="B")
+    n = A.shape[-1]
+    if B.shape[-2 if left else -1] != n:
+        raise RuntimeError(f"{op}: Incompatible shapes of A and B for the equation {'AX = B' if left else 'XA = B'} "
+                           f"({n}x{n} and {B.shape[-2]}x{B.shape[-1]})")
+    dtype = F.promote_types(A.dtype, B.dtype)
+    A, B = broadcast_batch(op, F.cast(A, dtype), F.cast(B, dtype))
+    a, b = host64(A), host64(B)
+    upper, left, unit = bool(upper), bool(left), bool(unitriangular)
+    x = triangular_solve(a, b, upper, left, unit)
+    return host_output(SolveTriangularOp, (A, B), x, lambda g: solve_triangular_grads(a, x, g, upper, left, unit))
+
+
+# --- Cholesky ----------------------------------------------------------------------------------------------
+
+
+def _cholesky(op: str, A: Tensor, upper: bool) -> tuple[Tensor, np.ndarray]:  # noqa: N803
+    """The factor (lower, or upper: its transpose, from A's upper triangle) and potrf's info."""
+    check_matrices(op, A)
+    a = host64(A)
+    lower, info = cholesky_each(mT(a) if upper else a)
+
+    def pullback(g: np.ndarray) -> tuple[np.ndarray]:
+        return (cholesky_grad(lower, mT(g) if upper else g),)
+
+    return host_output(CholeskyOp, (A,), mT(lower) if upper else lower, pullback), info
+
+
+def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:  # noqa: N803
+    """The Cholesky factor L (lower-triangular, L L^T = A) of the symmetric positive-definite
+    matrices A (..., n, n), read from A's lower triangle; upper=True: U = L^T (U^T U = A), read from
+    the upper triangle; as torch.linalg.cholesky. LinAlgError naming the batch element and the
+    leading minor for a matrix that is not positive-definite. Gradient as PyTorch's (symmetric)."""
+    factor, info = _cholesky("linalg.cholesky", A, bool(upper))
+    if info.any():
+        raise not_positive_definite_error("linalg.cholesky", info)
+    return factor
+
+
+def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -> CholeskyExResult:  # noqa: N803
+    """(L, info) as torch.linalg.cholesky_ex: info (int32, A's batch shape) is 0, or the order of
+    the leading minor that is not positive-definite; that matrix's factor is NaN (PyTorch leaves
+    it partly computed). check_errors=True raises LinAlgError instead, as cholesky."""
+    factor, info = _cholesky("linalg.cholesky_ex", A, bool(upper))
+    if check_errors and info.any():
+        raise not_positive_definite_error("linalg.cholesky_ex", info)
+    return CholeskyExResult(factor, _from_host(info, A))
+
+
+# --- eigenvalues and singular values ------------------------------------------------------------------------
+
+
+def _eigh(A: Tensor, UPLO: str, vectors: bool) -> tuple[Tensor, Tensor | None]:  # noqa: N803
+    op = "linalg.eigh"
+    check_matrices(op, A)
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    a = host64(A)
+    if not vectors and not _requires_grad(A):
+        return host_output(EighOp, (A,), lapack(op, np.linalg.eigvalsh, a, UPLO=UPLO), lambda g: (None,)), None
+    values, v = lapack(op, np.linalg.eigh, a, UPLO=UPLO)
+    out = host_output(EighOp, (A,), values, lambda g: (eigh_grad(values, v, g, None),))
+    return out, host_output(EighOp, (A,), v, lambda g: (eigh_grad(values, v, None, g),)) if vectors else None
+
+
+def eigh(A: Tensor, UPLO: str = "L") -> EighResult:  # noqa: N803
+    """(eigenvalues, eigenvectors) of the symmetric matrices A (..., n, n), read from the lower
+    (UPLO='L') or upper ('U') triangle, as torch.linalg.eigh: eigenvalues ascending, orthonormal
+    eigenvectors in the columns, each up to its sign (the gradient assumes a loss that does not
+    depend on the signs). Gradient as PyTorch's: symmetric, and through the eigenvectors it divides
+    by eigenvalue gaps (inf/nan for repeated eigenvalues)."""
+    values, vectors = _eigh(A, UPLO, True)
+    return EighResult(values, vectors)
+
+
+def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:  # noqa: N803
+    """The eigenvalues (ascending) of the symmetric matrices A, as torch.linalg.eigvalsh;
+    gradient V diag(g) V^T."""
+    return _eigh(A, UPLO, False)[0]
+
+
+def _check_svd_driver(driver: str | None) -> None:
+    if driver not in (None, "gesvd", "gesvdj", "gesvda"):
+        raise RuntimeError(f"linalg.svd: driver must be None, 'gesvd', 'gesvdj' or 'gesvda', got {driver!r}")
+
+
+def _svd(A: Tensor, full_matrices: bool, vectors: bool) -> tuple[Tensor | None, Tensor, Tensor | None]:  # noqa: N803
+    op = "linalg.svd"
+    check_matrices(op, A, square=False)
+    a = host64(A)
+    if not vectors and not _requires_grad(A):
+        return None, host_output(SvdOp, (A,), lapack(op, np.linalg.svd, a, compute_uv=False), lambda g: (None,)), None
+    u, s, vh = lapack(op, np.linalg.svd, a, full_matrices=full_matrices)
+    k = s.shape[-1]
+    reduced_u, reduced_vh = u[..., :k], vh[..., :k, :]  # the gradients of full_matrices' extra columns are dropped
+
+    def pullback(gu: np.ndarray | None = None, gs: np.ndarray | None = None,
+                 gvh: np.ndarray | None = None) -> tuple[np.ndarray]:
+        return (svd_grad(reduced_u, s, reduced_vh, gu, gs, gvh),)
+
+    values = host_output(SvdOp, (A,), s, lambda g: pullback(gs=g))
+    if not vectors:
+        return None, values, None
+    return (host_output(SvdOp, (A,), u, lambda g: pullback(gu=g[..., :k])), values,
+            host_output(SvdOp, (A,), vh, lambda g: pullback(gvh=g[..., :k, :])))
+
+
+def svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = None) -> SVDResult:  # noqa: N803
+    """(U, S, Vh) with A = U diag(S) Vh for the matrices A (..., m, n), as torch.linalg.svd: S
+    descending (k = min(m, n) of them); U (..., m, m) and Vh (..., n, n) with full_matrices, else
+    (..., m, k) and (..., k, n). Singular vectors are fixed up to a sign per pair: the gradient, as
+    PyTorch's svd_backward, assumes a loss that does not depend on those signs, distinct singular
+    values and, for rectangular A through U or Vh, full rank (the gradients of the extra columns
+    full_matrices adds are dropped, as PyTorch). driver (a cuSOLVER choice in PyTorch) is accepted
+    and ignored: numpy's gesdd computes."""
+    _check_svd_driver(driver)
+    u, s, vh = _svd(A, bool(full_matrices), True)
+    return SVDResult(u, s, vh)
+
+
+def svdvals(A: Tensor, *, driver: str | None = None) -> Tensor:  # noqa: N803
+    """The singular values (descending) of the matrices A, as torch.linalg.svdvals; gradient
+    U diag(g) Vh."""
+    _check_svd_driver(driver)
+    return _svd(A, False, False)[1]
+
+
+def qr(A: Tensor, mode: str = "reduced") -> QRResult:  # noqa: N803
+    """(Q, R) with A = Q R for the matrices A (..., m, n), as torch.linalg.qr (Householder, as
+    LAPACK: R's diagonal may be negative): mode 'reduced' Q (..., m, k), R (..., k, n) with
+    k = min(m, n); 'complete' Q (..., m, m), R (..., m, n); 'r' only R (Q an empty tensor).
+    Gradient as PyTorch's linalg_qr_backward; like PyTorch, backward raises for mode 'r' and for
+    'complete' with m > n."""
+    op = "linalg.qr"
+    check_matrices(op, A, square=False)
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), 'r', "
+                           "or 'complete'")
+    a = host64(A)
+    if mode == "r":
+        def refuse(g: np.ndarray) -> tuple[np.ndarray]:
+            raise RuntimeError(QR_R_MODE)
+
+        return QRResult(placeholder(A), host_output(QrOp, (A,), np.linalg.qr(a, mode="r"), refuse))
+    q, r = np.linalg.qr(a, mode=mode)
+    return QRResult(host_output(QrOp, (A,), q, lambda g: (qr_grad(q, r, g, None, mode),)),
+                    host_output(QrOp, (A,), r, lambda g: (qr_grad(q, r, None, g, mode),)))
+
+
+# --- pseudo-inverse, rank, least squares ---------------------------------------------------------------------
+
+
+def _legacy_tolerance(op: str, legacy: Any, name: str, atol: Any, rtol: Any) -> None:
+    if legacy is not None and (atol is not None or rtol is not None):
+        raise TypeError(f"{op}: {name} cannot be given together with atol or rtol")
+
+
+def pinv(
+    A: Tensor,  # noqa: N803
+    rcond: Any = None,
+    hermitian: bool = False,
+    *,
+    atol: Any = None,
+    rtol: Any = None,
+) -> Tensor:
+    """The pseudo-inverses of the matrices A (..., m, n), as torch.linalg.pinv: singular values
+    above max(atol, rtol * the largest) are inverted, the others dropped (atol 0 and rtol
+    eps * max(m, n) by default, rtol 0 when only atol > 0 is given; numbers or tensors broadcasting
+    against A's batch dims). hermitian=True uses the eigenvalues of A's lower triangle. The older
+    positional rcond is rtol with atol 0. Gradient as PyTorch's pinv_backward (constant rank)."""
+    op = "linalg.pinv"
+    check_matrices(op, A, square=bool(hermitian))
+    _legacy_tolerance(op, rcond, "rcond", atol, rtol)
+    if rcond is not None:
+        atol, rtol = 0.0, rcond
+    absolute, relative = tolerances(op, A, atol, rtol)
+    a = host64(A)
+    p = lapack(op, pinv_host, a, absolute, relative, bool(hermitian))
+    return host_output(PinvOp, (A,), p, lambda g: (pinv_grad(a, p, g),))
+
+
+def matrix_rank(
+    A: Tensor,  # noqa: N803
+    tol: Any = None,
+    hermitian: bool = False,
+    *,
+    atol: Any = None,
+    rtol: Any = None,
+) -> Tensor:
+    """The numerical ranks (int64, A's batch shape) of the matrices A, as torch.linalg.matrix_rank:
+    the singular values (|eigenvalues| for hermitian) above max(atol, rtol * the largest), with
+    pinv's defaults; the older positional tol is atol with rtol 0."""
+    op = "linalg.matrix_rank"
+    check_matrices(op, A, square=bool(hermitian))
+    _legacy_tolerance(op, tol, "tol", atol, rtol)
+    if tol is not None:
+        atol, rtol = tol, 0.0
+    absolute, relative = tolerances(op, A, atol, rtol)
+    return _from_host(lapack(op, numerical_rank, host64(A), absolute, relative, bool(hermitian)), A)
+
+
+def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None) -> LstsqResult:  # noqa: N803
+    """The least-squares solutions X minimising ||A X - B|| for A (..., m, n) and B (..., m, k) (or
+    (..., m) when B has one dim fewer than A), batch dims broadcast, as torch.linalg.lstsq: the
+    minimum-norm solution pinv(A, rtol=rcond) @ B (rcond eps * max(m, n) by default), which is
+    what gelsy/gelsd/gelss give and gels too for full-rank A. As PyTorch per driver (default
+    'gelsy', 'gels' for CUDA tensors): residuals (the squared column norms of A X - B) for
+    m > n with 'gels', or 'gelsd'/'gelss' when every A has full rank, else empty; rank (A's batch
+    shape) except for 'gels'; singular_values (no gradient) for 'gelsd'/'gelss'. Gradients of
+    solution and residuals as PyTorch's (pinv_backward; residuals with X held fixed)."""
+    op = "linalg.lstsq"
+    check_matrices(op, A, square=False, name="input")
+    check_same_dtype(op, A, B, ("input", "other"))
+    if not 0 <= A.ndim - B.ndim <= 1:
+        raise RuntimeError(f"{op}: input.dim() must be greater or equal to other.dim() and "
+                           f"(input.dim() - other.dim()) <= 1, got shapes {A.shape} and {B.shape}")
+    if driver is None:
+        driver = "gelsy" if A.device == "cpu" else "gels"
+    if driver not in _LSTSQ_DRIVERS:
+        raise RuntimeError(f"{op}: parameter `driver` should be one of ({', '.join(_LSTSQ_DRIVERS)}), got {driver!r}")
+    vector = A.ndim - B.ndim == 1
+    rhs = F.unsqueeze(B, -1) if vector else B
+    m, n = A.shape[-2:]
+    if rhs.shape[-2] != m:
+        raise RuntimeError(f"{op}: input.size(-2) should match other.size(-2), got shapes {A.shape} and {B.shape}")
+    try:
+        np.broadcast_shapes(A.shape[:-2], rhs.shape[:-2])
+    except ValueError:
+        raise RuntimeError(f"{op}: the batch dimensions of input {A.shape} and other {B.shape} cannot be broadcast "
+                           "together") from None
+    rcond = machine_eps(A.dtype) * max(m, n) if rcond is None else float(rcond)
+    solution = F.matmul(pinv(A, atol=0.0, rtol=rcond), rhs)
+    values = lapack(op, np.linalg.svd, host64(A), compute_uv=False)
+    ranks = np.asarray((values > rcond * values.max(-1, initial=0.0)[..., None]).sum(-1), dtype=np.int64)
+    if m > n and (driver == "gels" or (driver != "gelsy" and (ranks == n).all())):
+        residual = F.matmul(A, solution.detach()) - rhs
+        residuals = F.sum(residual * residual, -2)
+    else:
+        residuals = placeholder(A)
+    return LstsqResult(
+        F.squeeze(solution, -1) if vector else solution,
+        residuals,
+        placeholder(A, np.int64) if driver == "gels" else _from_host(ranks, A),
+        _from_host(values.astype(A.dtype), A) if driver in ("gelsd", "gelss") else placeholder(A),
+    )
+
+
+# --- products -----------------------------------------------------------------------------------------------
+
+
+def matrix_power(A: Tensor, n: int) -> Tensor:  # noqa: N803
+    """A to the integer power n for square matrices A (..., k, k), as torch.linalg.matrix_power:
+    the identity for n = 0, inv(A)^|n| for n < 0, else repeated squaring in PyTorch's order;
+    composed of matmul (and inv), so differentiable. Integer A works for n >= 0."""
+    op = "linalg.matrix_power"
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+        raise TypeError(f"{op}: argument 'n' must be int, not {type(n).__name__}")
+    check_matrices(op, A, floating=False)
+    n = int(n)
+    if n == 0:  # the identity, a gradient of zeros reaching A, as PyTorch's
+        identity = _from_host(np.broadcast_to(np.eye(A.shape[-1], dtype=A.dtype), A.shape).copy(), A)
+        return F.where(_from_host(np.ones(A.shape, dtype=bool), A), identity, A)
+    if n < 0:
+        A, n = inv(A), -n
+    if n == 1:
+        return F.clone(A)
+    result = power = None
+    while n > 0:  # the bits of n from the lowest: one squaring per bit, one product per set bit
+        bit, n = n % 2, n // 2
+        power = A if power is None else F.matmul(power, power)
+        if bit:
+            result = power if result is None else F.matmul(result, power)
+    return result
+
+
+def multi_dot(tensors: Sequence[Tensor]) -> Tensor:
+    """The product of two or more matrices, multiplied in the cheapest order, as
+    torch.linalg.multi_dot: the first may be a 1-D row and the last a 1-D column (their dims
+    removed from the result), the others 2-D; one dtype. Composed of matmul; differentiable."""
+    op = "multi_dot()"
+    tensors = list(tensors)
+    if len(tensors) < 2:
+        raise RuntimeError(f"{op}: expected at least 2 tensors but got {len(tensors)}")
+    for i, t in enumerate(tensors):
+        _require_tensor(op, t)
+        end = "first" if i == 0 else "last" if i == len(tensors) - 1 else None
+        if t.ndim != 2 and not (end and t.ndim == 1):
+            raise RuntimeError(f"{op}: the {end} tensor must be 1D or 2D but got {t.ndim}D" if end
+                               else f"{op}: tensor {i} must be 2D but got {t.ndim}D")
+        if t.dtype != tensors[0].dtype:
+            raise RuntimeError(f"{op}: all tensors must have be the same dtype but tensor 0 is {tensors[0].dtype} "
+                               f"and tensor {i} {t.dtype}")
+    first, last = tensors[0].ndim == 1, tensors[-1].ndim == 1
+    mats = [F.unsqueeze(tensors[0], 0) if first else tensors[0], *tensors[1:-1],
+            F.unsqueeze(tensors[-1], -1) if last else tensors[-1]]
+    for i in range(len(mats) - 1):
+        if mats[i].shape[1] != mats[i + 1].shape[0]:
+            raise RuntimeError(f"{op}: tensors {i} and {i + 1} with shapes {list(tensors[i].shape)} and "
+                               f"{list(tensors[i + 1].shape)} cannot be multiplied")
+    sizes = [mats[0].shape[0]] + [t.shape[1] for t in mats]
+    if len(mats) == 3:  # PyTorch compares the two orders itself, (AB)C on a tie
+        a, b, c, d = sizes
+        out = (F.matmul(mats[0], F.matmul(mats[1], mats[2])) if a * b * c + a * c * d > b * c * d + a * b * d
+               else F.matmul(F.matmul(mats[0], mats[1]), mats[2]))
+    else:
+        split = chain_order(sizes)
+
+        def product(i: int, j: int) -> Tensor:
+            return mats[i] if i == j else F.matmul(product(i, split[i][j]), product(split[i][j] + 1, j))
+
+        out = product(0, len(mats) - 1)
+    if last:
+        out = F.squeeze(out, -1)
+    return F.squeeze(out, 0) if first else out
+
+
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
+    """The dot products of the vectors of x and y along dim (after broadcasting), as
+    torch.linalg.vecdot: sum(x * y, dim); one floating dtype; differentiable."""
+    op = "linalg.vecdot"
+    _require_tensor(op, x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: Expected a floating point tensor as input. Got {x.dtype}")
+    check_same_dtype(op, x, y, ("x", "y"))
+    try:
+        shape = np.broadcast_shapes(x.shape, y.shape)
+    except ValueError:
+        raise RuntimeError(f"{op}: shapes {x.shape} and {y.shape} cannot be broadcast together") from None
+    return F.sum(x * y, _dim(dim, len(shape), op))
+
+
+def matrix_exp(A: Tensor) -> Tensor:  # noqa: N803
+    """The matrix exponentials of the square matrices A (..., n, n), as torch.linalg.matrix_exp:
+    scaling and squaring with the [13/13] Pade approximant, in numpy (NaN for non-finite input).
+    Gradient as PyTorch's, the upper right block of exp([[A^T, g], [0, A^T]])."""
+    check_matrices("linalg.matrix_exp", A)
+    a = host64(A)
+    return host_output(MatrixExpOp, (A,), expm(a), lambda g: (expm_grad(a, g),))
+
+
+def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:  # noqa: N803
+    """The offset-th diagonals of the matrices in dims dim1, dim2 of A (the last two by default),
+    as the last dim, as torch.linalg.diagonal (a copy, not a view); differentiable."""
+    _require_tensor("linalg.diagonal", A)
+    return F.diagonal(A, offset, dim1, dim2)
+
+
+def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
+    """The cross products of the 3-vectors along dim of input and other (of one ndim and dtype,
+    other dims broadcast), as torch.linalg.cross; differentiable."""
+    op = "linalg.cross"
+    _require_tensor(op, input)
+    _require_tensor(op, other)
+    if input.ndim != other.ndim or input.ndim == 0:
+        raise RuntimeError(f"{op}: inputs must have the same number of dimensions (at least 1), got shapes "
+                           f"{input.shape} and {other.shape}")
+    if input.dtype != other.dtype:
+        raise RuntimeError(f"{op}: expected both inputs to have the same dtype, got {input.dtype} and {other.dtype}")
+    d = _dim(dim, input.ndim, op)
+    if input.shape[d] != 3 or other.shape[d] != 3:
+        raise RuntimeError(f"{op}: inputs dimension {dim} must have length 3. "
+                           f"Got {input.shape[d]} and {other.shape[d]}")
+    return F.cross(input, other, d)
+
+
+# --- PyTorch's older top-level forms, for minigrad's aliases (not torch.linalg names) --------------------------
+
+
+def inverse(input: Tensor) -> Tensor:
+    """torch.inverse / Tensor.inverse: inv."""
+    return inv(input)
+
+
+def logdet(input: Tensor) -> Tensor:
+    """torch.logdet / Tensor.logdet: log(det), NaN for a negative determinant and -inf for 0;
+    composed of slogdet (gradient 0 where NaN, as PyTorch)."""
+    sign, logabsdet = slogdet(input)
+    return F.where(sign < 0, math.nan, logabsdet)
+
+
+def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
+    """torch.pinverse / Tensor.pinverse: pinv with rtol rcond (atol 0)."""
+    return pinv(input, rcond)
+
+
+def svd_legacy(input: Tensor, some: bool = True, compute_uv: bool = True) -> SVDLegacyResult:
+    """torch.svd / Tensor.svd: (U, S, V) with input = U diag(S) V^T, V itself (not Vh); reduced
+    unless some=False. compute_uv=False gives S (differentiable) with zero U (..., m, m) and
+    V (..., n, n), as PyTorch."""
+    if not compute_uv:
+        values = svdvals(input)
+        m, n = input.shape[-2:]
+        zeros = [_from_host(np.zeros((*input.shape[:-2], k, k), input.dtype), input) for k in (m, n)]
+        return SVDLegacyResult(zeros[0], values, zeros[1])
+    u, s, vh = svd(input, full_matrices=not some)
+    return SVDLegacyResult(u, s, vh.mT)
+
+
+def qr_legacy(input: Tensor, some: bool = True) -> QRResult:
+    """torch.qr / Tensor.qr: qr with mode 'reduced' (some=True) or 'complete'."""
+    return qr(input, "reduced" if some else "complete")
+
+
+def cholesky_legacy(input: Tensor, upper: bool = False) -> Tensor:
+    """torch.cholesky / Tensor.cholesky: cholesky with upper positional."""
+    return cholesky(input, upper=upper)
