@@ -4,7 +4,9 @@ File layout
 -----------
 A plain state dict (``{name: Tensor}``, e.g. ``model.state_dict()``) is written
 as an ordinary safetensors file: one entry per key, same names as PyTorch, so
-``safetensors.torch.load_file`` reads it into the same torch architecture.
+``safetensors.torch.load_file`` reads it into the same torch architecture. The
+safetensors format sorts its entries, so the keys' order goes into the header
+metadata entry ``minigrad.order`` (a JSON list), and load gives them back in it.
 
 Anything else (nested dicts/lists, e.g. ``{"model": model.state_dict(),
 "optimizer": opt.state_dict(), "epoch": 3}``) is flattened:
@@ -43,6 +45,7 @@ import safetensors.numpy
 from minigrad import _torch_format
 
 TREE_KEY = "minigrad.tree"
+ORDER_KEY = "minigrad.order"
 DIGEST_KEY = "minigrad.sha256"
 _RESERVED_PREFIX = "minigrad."
 _HEADER_LIMIT = 100 * 1024 * 1024  # the safetensors library's own header-size limit
@@ -171,6 +174,7 @@ def save(
 
     if _is_flat_state_dict(obj):
         arrays = {key: _to_numpy(value) for key, value in obj.items()}
+        header[ORDER_KEY] = json.dumps(list(arrays))  # safetensors sorts the entries
     else:
         arrays = {}
         header[TREE_KEY] = json.dumps(_encode(obj, [], arrays))
@@ -388,11 +392,26 @@ def _load(path: str | os.PathLike) -> Any:
             raise CheckpointError(f"{path}: entry {name!r} cannot be loaded ({exc})") from exc
     tree = metadata.get(TREE_KEY)
     if tree is None:
-        return tensors
+        return _in_saved_order(path, tensors, metadata.get(ORDER_KEY))
     try:
         return _decode(json.loads(tree), tensors)
     except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise CheckpointError(f"{path}: damaged {TREE_KEY} entry ({exc})") from exc
+
+
+def _in_saved_order(path: str, tensors: dict[str, Any], order: str | None) -> dict[str, Any]:
+    """A flat file's tensors in the order save was given them (its ORDER_KEY entry); a file
+    without one (another writer's), in the order the safetensors library lists them."""
+    if order is None:
+        return tensors
+    try:
+        names = json.loads(order)
+        intact = isinstance(names, list) and len(names) == len(tensors) and set(names) == tensors.keys()
+    except (ValueError, TypeError):  # not JSON, or unhashable names
+        intact = False
+    if not intact:
+        raise CheckpointError(f"{path}: damaged {ORDER_KEY} entry (it does not list the file's tensors)")
+    return {name: tensors[name] for name in names}
 
 
 def load_metadata(path: str | os.PathLike) -> dict[str, str]:

@@ -117,7 +117,7 @@ def test_get_batch_and_loader_batches_unchanged():
 def test_default_collate_tensor_fields_match_torch():
     ds = _tensor_ds()
     batch = default_collate([ds[0], ds[3]])
-    assert isinstance(batch, tuple) and all(isinstance(f, Tensor) for f in batch)
+    assert isinstance(batch, list) and all(isinstance(f, Tensor) for f in batch)  # a list, as torch's
     assert batch[0].shape == (2, 2, 2) and batch[1].shape == (2,) and batch[1].dtype == np.int64
     np.testing.assert_array_equal(batch[0].numpy(), X[[0, 3]])
     np.testing.assert_array_equal(batch[1].numpy(), Y[[0, 3]])

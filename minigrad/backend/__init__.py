@@ -163,12 +163,22 @@ class Backend(ABC):
         """False for a view that several elements share memory through (expand)."""
         return True
 
+    def diagonal(self, a: Array, offset: int, axis1: int, axis2: int) -> Array:
+        """The offset-th diagonal of a's matrices in axis1 (rows) and axis2, as the last axis (the
+        layout of numpy.diagonal and torch.diagonal): a writable view where the device has strided
+        views (so writes to it reach a), else a copy. Here a copy, through the host."""
+        return self.from_numpy(np.ascontiguousarray(np.diagonal(self.to_numpy(a), offset, axis1, axis2)))
+
     def argsort(self, a: Array, axis: int, descending: bool) -> Array:
-        """Indices (int64) sorting a along axis; NaN sorts as the largest value; ascending keeps
-        ties in order (descending is its reverse). On the host: sorting is rare in training."""
-        order = np.argsort(self.to_numpy(a), axis=axis, kind="stable")
-        if descending:
-            order = np.flip(order, axis)
+        """Indices (int64) sorting a along axis, stably (equal elements keep their order, in both
+        directions); NaN sorts as the largest value (last ascending, first descending), as in
+        PyTorch. Descending: the ascending order of the reversed array, reversed and mapped back
+        (no negation, so ints and bools too). On the host: sorting is rare in training."""
+        host = self.to_numpy(a)
+        if not descending:
+            order = np.argsort(host, axis=axis, kind="stable")
+        else:
+            order = host.shape[axis] - 1 - np.flip(np.argsort(np.flip(host, axis), axis=axis, kind="stable"), axis)
         return self.from_numpy(np.ascontiguousarray(order, dtype=np.int64))
 
     # --- elementwise with broadcasting (a scalar operand allowed) ----------------

@@ -260,6 +260,12 @@ class CPUBackend(Backend):
     def writable(self, a):
         return a.flags.writeable
 
+    def diagonal(self, a, offset, axis1, axis2):
+        view = np.diagonal(a, offset, axis1, axis2)  # a view numpy makes read-only
+        if a.flags.writeable:
+            view.flags.writeable = True  # allowed: a's memory is writable, and each element appears once
+        return view
+
     def index_add(self, shape, dtype, index, values):
         out = np.zeros(shape, dtype)
         np.add.at(out, index, values)

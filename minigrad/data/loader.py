@@ -200,8 +200,8 @@ def epoch_permutation(seed: int, epoch: int, n: int) -> np.ndarray:
 def default_collate(samples: list) -> Any:
     """A batch from a list of samples, as torch's default_collate: minigrad Tensors are stacked
     into one Tensor per field (``minigrad.stack``), arrays and numbers into one numpy array per
-    field (the DataLoader makes those Tensors); tuples and lists collate field by field (a tuple
-    of fields), dicts key by key, strings stay a list."""
+    field (the DataLoader makes those Tensors); tuples and lists collate field by field into a
+    list of fields (a namedtuple into its own type), dicts key by key, strings stay a list."""
     return _collate(samples, keep_tensors=True)
 
 
@@ -213,7 +213,8 @@ def _collate(samples: list, keep_tensors: bool) -> Any:
     if isinstance(first, (tuple, list)):
         if any(len(sample) != len(first) for sample in samples):
             raise ValueError("default_collate: samples have different numbers of fields")
-        return tuple(_collate(list(fields), keep_tensors) for fields in zip(*samples, strict=True))
+        fields = [_collate(list(field), keep_tensors) for field in zip(*samples, strict=True)]
+        return type(first)(*fields) if hasattr(first, "_fields") else fields  # a list, as torch's, but namedtuples
     if isinstance(first, (str, bytes)):
         return list(samples)
     if keep_tensors and all(_is_minigrad_tensor(sample) for sample in samples):
@@ -235,7 +236,8 @@ def _to_tensors(batch: Any) -> Any:
     if isinstance(batch, Mapping):
         return {key: _to_tensors(value) for key, value in batch.items()}
     if isinstance(batch, (tuple, list)):
-        return type(batch)(_to_tensors(value) for value in batch)
+        values = [_to_tensors(value) for value in batch]
+        return type(batch)(*values) if hasattr(batch, "_fields") else type(batch)(values)
     return batch
 
 
@@ -263,7 +265,7 @@ def _put(q: queue.Queue, item, stop: threading.Event) -> bool:
 class DataLoader:
     """Batches from a dataset, built one batch ahead in a background thread.
 
-    Yields tuples of Tensors (``as_tensor=False``: numpy arrays), one per field
+    Yields lists of Tensors (``as_tensor=False``: numpy arrays), one per field
     of the dataset's samples: for MNIST ``(images float32 (B, 1, 28, 28) in
     [0, 1], labels int64 (B,))``; for an ArrayDataset, its arrays as stored
     (dtypes a Tensor cannot hold follow ``minigrad.tensor``'s rules: other
@@ -403,14 +405,14 @@ class DataLoader:
         if self._iterable:
             batch: Any = collate(items)
         elif self._batched:
-            batch = tuple(self.dataset.get_batch(items, rng))
+            batch = list(self.dataset.get_batch(items, rng))  # a list, as torch's default_collate makes
         else:
             batch = collate([self.dataset[int(i)] for i in items])
         if self.transform is not None:
-            if not isinstance(batch, tuple):
+            if not isinstance(batch, (tuple, list)):
                 raise TypeError("DataLoader: transform= needs samples whose first field is the image; use the "
                                 "dataset's own transform for other samples")
-            batch = (self.transform(batch[0], rng),) + batch[1:]
+            batch = [self.transform(batch[0], rng), *batch[1:]]
         return batch
 
     def _made(self, batches: Iterable[np.ndarray | list], epoch: int) -> Iterator[Any]:
@@ -447,12 +449,12 @@ class DataLoader:
         except BaseException as exc:  # handed to the consumer, which re-raises it
             _put(q, _Failure(exc), stop)
 
-    def __iter__(self) -> Iterator[tuple]:
+    def __iter__(self) -> Iterator[Any]:
         epoch = self.epoch
         self.epoch += 1
         return self._iterate(epoch)
 
-    def _iterate(self, epoch: int) -> Iterator[tuple]:
+    def _iterate(self, epoch: int) -> Iterator[Any]:
         q: queue.Queue = queue.Queue(maxsize=self.prefetch)
         stop = threading.Event()
         worker = threading.Thread(

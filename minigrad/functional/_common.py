@@ -55,9 +55,10 @@ def _dim(dim: int, ndim: int, op: str) -> int:
 
 
 def _dims(dim: int | Sequence[int] | None, ndim: int, op: str) -> tuple[int, ...] | None:
-    """Reduction axes, sorted; None for all (a 0-d tensor takes dim 0 or -1, as PyTorch, and
+    """Reduction axes, sorted; None for all, which an empty tuple or list also means, as in
+    PyTorch's sum, mean, var, std and norm (a 0-d tensor takes dim 0 or -1, as PyTorch, and
     reduces over its one element)."""
-    if dim is None:
+    if dim is None or (isinstance(dim, (tuple, list)) and not dim):
         return None
     if ndim == 0:
         for d in [dim] if isinstance(dim, (int, np.integer)) else dim:

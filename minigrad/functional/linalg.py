@@ -1,6 +1,6 @@
 """Matrix multiply with numpy/PyTorch broadcasting semantics, its strict forms (mm, bmm), outer,
-addmm, the matrix-shaped selections tril/triu, diag and diagonal (composed from where and
-indexing), and cross, kron and cdist (composed from the elementwise ops)."""
+addmm, the matrix-shaped selections tril/triu and diag (composed from where and indexing),
+diagonal (a strided view), and cross, kron and cdist (composed from the elementwise ops)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from minigrad.functional.shape import (
     broadcast_tensors,
     index,
     index_put,
-    movedim,
     reshape,
     squeeze,
     stack,
@@ -189,17 +188,36 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:
     return matmul(input, vec)
 
 
+class DiagonalOp(Function):
+    """A diagonal (backend.diagonal): a view of the input where the device has strided views, so
+    that in-place changes of it reach the input (autograd records them as for any view). The
+    gradient goes onto that diagonal of zeros."""
+
+    __slots__ = ("args",)
+
+    def forward(self, a, offset, dim1, dim2):
+        self.args = (offset, dim1, dim2)
+        self.saved = (a.shape, a.dtype)
+        return self.be.diagonal(a, offset, dim1, dim2)
+
+    def backward(self, g):
+        shape, dtype = self.saved
+        offset, dim1, dim2 = self.args
+        axes = [i for i in range(len(shape)) if i not in (dim1, dim2)] + [dim1, dim2]  # the diagonal's dims last
+        places = (Ellipsis, *_diagonal_places(g.shape[-1], offset))
+        grad = self.be.index_add(tuple(shape[i] for i in axes), dtype, places, g)
+        return (self.be.permute(grad, tuple(int(i) for i in np.argsort(axes))),)
+
+
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
-    """The offset-th diagonal of the matrices in dims dim1 and dim2 (above the main one for
-    offset > 0), as the last dimension after the others, as torch.diagonal (a copy, not a view);
-    differentiable."""
+    """The offset-th diagonal of the matrices in dims dim1 (rows) and dim2 (above the main one for
+    offset > 0), as the last dimension after the others, as torch.diagonal; differentiable. A view
+    on the CPU, as PyTorch's: `s.diagonal().fill_(0)` changes s (on CUDA the result is a copy)."""
     _require_tensor("diagonal", input)
     d1, d2 = _dim(dim1, input.ndim, "diagonal"), _dim(dim2, input.ndim, "diagonal")
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
-    matrices = movedim(input, (d1, d2), (-2, -1))
-    k = int(offset)
-    return index(matrices, (Ellipsis, *_diagonal_places(_diagonal_length(*matrices.shape[-2:], k), k)))
+    return DiagonalOp.apply(input, offset=int(offset), dim1=d1, dim2=d2)
 
 
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:

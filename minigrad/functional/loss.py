@@ -152,9 +152,7 @@ def cross_entropy(
     if target.dtype != int64:
         raise TypeError(f"cross_entropy: target must be int64 class indices or float probabilities, got {target.dtype}")
     if weight is not None:
-        if label_smoothing:
-            raise NotImplementedError("cross_entropy: class weights with label_smoothing are not supported")
-        return nll_loss(log_softmax(input, 0 if input.ndim == 1 else 1), target, weight, ignore_index, reduction)
+        return _weighted_cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)
     logits, flat_target, loss_shape = _classes_last(input, target, "cross_entropy")
     loss = CrossEntropyOp.apply(
         logits,
@@ -164,6 +162,29 @@ def cross_entropy(
         ignore_index=ignore_index,
     )
     return reshape(loss, loss_shape) if reduction == "none" else loss
+
+
+def _weighted_cross_entropy(
+    input: Tensor, target: Tensor, weight: Tensor, ignore_index: int, reduction: str, label_smoothing: float
+) -> Tensor:
+    """cross_entropy with class weights and class-index targets, as PyTorch: the weighted NLL of
+    the log-softmax, mixed with label_smoothing / C times the smoothing term: per element
+    -sum_c weight[c] * logp[c] (0 where the target is ignore_index), summed, or for "mean" divided
+    by the summed weights of the counted targets (the NLL's divisor)."""
+    class_dim = 0 if input.ndim == 1 else 1
+    logp = log_softmax(input, class_dim)
+    loss = nll_loss(logp, target, weight, ignore_index, reduction)  # checks target and weight
+    if not label_smoothing:
+        return loss
+    shape = [1] * input.ndim
+    shape[class_dim] = -1
+    counted = target != ignore_index
+    smooth = where(counted, neg(sum(logp * reshape(weight, shape), class_dim)), 0.0)
+    if reduction == "mean":
+        smooth = sum(smooth) / sum(where(counted, weight.detach()[where(counted, target, 0)], 0.0))
+    else:
+        smooth = _reduce(smooth, reduction)
+    return loss * (1.0 - label_smoothing) + smooth * (label_smoothing / input.shape[class_dim])
 
 
 class NLLLossOp(Function):
@@ -366,12 +387,10 @@ def binary_cross_entropy(
     _check_reduction("binary_cross_entropy", reduction)
     t = _binary_target("binary_cross_entropy", input, target)
     be = get_backend(input.device)
-    if not (
-        be.all_finite(input._data)
-        and bool(be.compare("ge", input._data, 0).all())
-        and bool(be.compare("le", input._data, 1).all())
-    ):
-        raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1")
+    for name, data in (("input", input._data), ("target", target._data)):  # as PyTorch's checks (NaN fails them)
+        in_range = bool(be.compare("ge", data, 0).all()) and bool(be.compare("le", data, 1).all())
+        if not (be.all_finite(data) and in_range):
+            raise ValueError(f"binary_cross_entropy: all elements of {name} should be between 0 and 1")
     loss = BinaryCrossEntropyOp.apply(input, target=t)
     if weight is not None:
         loss = loss * weight

@@ -25,6 +25,7 @@ from minigrad.functional._common import (
     _result_dtype,
     numpy_aliases,
 )
+from minigrad.functional._stl import topk_positions
 from minigrad.tensor import Tensor, get_default_dtype, int64
 
 # --- reductions ------------------------------------------------------------------------------
@@ -189,26 +190,43 @@ def min(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -
     return _max_min(input, dim, keepdim, False, "min")
 
 
+def _argmax_argmin(op: str, input: Tensor, dim: int | None, keepdim: bool, largest: bool) -> Tensor:
+    """argmax or argmin, as PyTorch's: not for bool tensors; IndexError for an empty tensor
+    without dim or an empty dim; without dim, the index into the flattened input (shaped
+    (1, ..., 1) with keepdim)."""
+    _require_orderable(op, input)
+    be = get_backend(input.device)
+    reduce = be.argmax if largest else be.argmin
+    d = None if dim is None else _dim(dim, input.ndim, op)
+    if d is None or input.ndim == 0:
+        if input.numel() == 0:
+            raise IndexError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0.")
+        flat = reduce(be.reshape(input._data, (-1,)), 0, False)
+        return Tensor._make(be.reshape(flat, (1,) * input.ndim) if keepdim and d is None else flat, input.device)
+    if input.shape[d] == 0:
+        raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size (shape {input.shape})")
+    return Tensor._make(reduce(input._data, d, keepdim), input.device)
+
+
 @numpy_aliases
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    be = get_backend(input.device)
-    if dim is None or input.ndim == 0:
-        return Tensor._make(be.argmax(be.reshape(input._data, (-1,)), 0, False), input.device)
-    return Tensor._make(be.argmax(input._data, _dim(dim, input.ndim, "argmax"), keepdim), input.device)
+    """The int64 index of the largest element (the first of equal ones; NaN is the largest), over
+    dim or of the flattened input, as torch.argmax."""
+    return _argmax_argmin("argmax", input, dim, keepdim, True)
 
 
 @numpy_aliases
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    be = get_backend(input.device)
-    if dim is None or input.ndim == 0:
-        return Tensor._make(be.argmin(be.reshape(input._data, (-1,)), 0, False), input.device)
-    return Tensor._make(be.argmin(input._data, _dim(dim, input.ndim, "argmin"), keepdim), input.device)
+    """The int64 index of the smallest element, as torch.argmin (see argmax)."""
+    return _argmax_argmin("argmin", input, dim, keepdim, False)
 
 
 def _count_nonzero(input: Tensor, dim: int | Sequence[int] | None, keepdim: bool, nonzero: bool) -> Tensor:
     be = get_backend(input.device)
     hits = be.astype(be.compare("ne" if nonzero else "eq", input._data, 0), int64)
-    return Tensor._make(be.sum(hits, _dims(dim, input.ndim, "any/all"), keepdim), input.device)
+    # dim=() reduces nothing here, as in PyTorch's any and all (sum's dim=() reduces everything)
+    axes = () if isinstance(dim, (tuple, list)) and not dim else _dims(dim, input.ndim, "any/all")
+    return Tensor._make(be.sum(hits, axes, keepdim), input.device)
 
 
 @numpy_aliases
@@ -347,7 +365,9 @@ SortResult = namedtuple("SortResult", ["values", "indices"])
 @numpy_aliases
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> SortResult:
     """(values, indices) sorted along dim; the values are differentiable (indices are not). NaN
-    sorts as the largest value, as in PyTorch; ascending order keeps ties in order (stable)."""
+    sorts as the largest value (last ascending, first descending), as in PyTorch. The sort is
+    always stable (equal elements keep their order, in both directions), which is what stable=True
+    asks for and a valid answer to stable=False (PyTorch's gives the same for up to 16 elements)."""
     from minigrad.functional.shape import gather
 
     d = _dim(dim, builtins.max(input.ndim, 1), "sort")
@@ -366,16 +386,31 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool
 
 @numpy_aliases
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> SortResult:  # noqa: A002
-    """The k largest (or smallest) elements along dim and their indices, as torch.topk."""
+    """The k largest (or smallest) elements along dim and their indices, as torch.topk; NaN is the
+    largest. Always sorted (sorted=False allows any order). Among equal elements, the indices are
+    those PyTorch's CPU kernel returns: for slices whose k picked elements have a tie, its
+    libstdc++ selection (minigrad/functional/_stl.py) is replayed on the host."""
     from minigrad.functional.shape import gather
 
+    _require_orderable("topk", input)  # PyTorch's CPU topk refuses bool tensors
     d = _dim(dim, builtins.max(input.ndim, 1), "topk")
     size = input.shape[d] if input.ndim else 1
     if not 0 <= k <= size:
         raise ValueError(f"topk: k ({k}) out of range for size {size} of dim {dim}")
-    indices = sort(input, d, descending=largest).indices
-    indices = indices[(slice(None),) * d + (slice(0, k),)] if input.ndim else indices
-    return SortResult(gather(input, d, indices) if input.ndim else input, indices)
+    if input.ndim == 0:
+        return SortResult(input, sort(input).indices)
+    be = get_backend(input.device)
+    order = np.moveaxis(be.to_numpy(be.argsort(input._data, d, largest)), d, -1)
+    host = np.moveaxis(input._host(), d, -1)
+    ordered = np.take_along_axis(host, order[..., : k + 1], -1)  # the k picked and the next one
+    nan = ordered != ordered
+    tied = (ordered[..., 1:] == ordered[..., :-1]) | (nan[..., 1:] & nan[..., :-1])
+    picked = order[..., :k].copy()
+    for row in np.argwhere(tied.any(-1)):
+        keys = _ranks(host[tuple(row)])
+        picked[tuple(row)] = topk_positions((-keys if largest else keys).tolist(), k)
+    indices = _from_host(np.ascontiguousarray(np.moveaxis(picked, -1, d)), input)
+    return SortResult(gather(input, d, indices), indices)
 
 
 def equal(input: Tensor, other: Tensor) -> bool:
@@ -434,7 +469,7 @@ class AmaxOp(Function):
 
 def _reduce_axes(dim: int | Sequence[int] | None, ndim: int, op: str) -> tuple[int, ...]:
     """The axes dim names, sorted; every axis for () or None (as torch.amax's default)."""
-    axes = _dims(None if isinstance(dim, (tuple, list)) and not dim else dim, ndim, op)
+    axes = _dims(dim, ndim, op)
     return tuple(range(ndim)) if axes is None else axes
 
 
@@ -505,9 +540,8 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype:
     from minigrad.functional.shape import cat, narrow
 
     x, d = _scan_dim(_integer_to_int64(input, dtype), dim, "prod")
-    if x.shape[d] == 0:  # the empty product
-        shape = x.shape[:d] + (1,) + x.shape[d + 1 :]
-        x = Tensor._make(get_backend(x.device).full(shape, 1, x.dtype), x.device)
+    if x.shape[d] == 0:  # the empty product, 1, still taken from x (its gradient: empty), as PyTorch
+        x = sum(x, d, keepdim=True) + 1
     while x.shape[d] > 1:
         n, half = x.shape[d], x.shape[d] // 2
         paired = narrow(x, d, 0, half) * narrow(x, d, half, half)
@@ -685,17 +719,23 @@ def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False) -> T
     return _median("nanmedian", input, dim, keepdim, True)
 
 
-def _quickselect(values: np.ndarray, k: int) -> int:
-    """The index of the element PyTorch's CPU kthvalue picks from the 1-D values: the one its
-    quickselect (Hoare partitioning around a median of three, NaN above everything) leaves at
-    position k. Which of equal elements that is depends on the whole slice, so it is replayed."""
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """The rank of each of the 1-D values among the distinct ones (int64, from 0), NaN above every
+    number and equal to NaN: keys that compare as PyTorch's CPU kernels compare the values."""
     order = np.argsort(values, kind="stable")
     ordered = values[order]
     nan = ordered != ordered
     step = (ordered[1:] != ordered[:-1]) & ~(nan[1:] & nan[:-1])  # NaNs are equal to each other here
     keys = np.empty(values.size, np.int64)
     keys[order] = np.concatenate([[0], np.cumsum(step)])
-    arr, idx = keys.tolist(), list(range(values.size))
+    return keys
+
+
+def _quickselect(values: np.ndarray, k: int) -> int:
+    """The index of the element PyTorch's CPU kthvalue picks from the 1-D values: the one its
+    quickselect (Hoare partitioning around a median of three, NaN above everything) leaves at
+    position k. Which of equal elements that is depends on the whole slice, so it is replayed."""
+    arr, idx = _ranks(values).tolist(), list(range(values.size))
 
     def swap(a: int, b: int) -> None:
         arr[a], arr[b] = arr[b], arr[a]

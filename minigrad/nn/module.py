@@ -489,10 +489,12 @@ class Module:
     def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy values (Tensors or arrays) into the parameters and buffers, in place.
 
-        strict: missing or unexpected keys are an error (RuntimeError naming them).
-        Shape mismatches are always an error, and so is a value of another kind than
-        its target (an integer or bool array for a float parameter, a float for an
-        integer buffer); float precision is converted (float64 -> float32), as PyTorch.
+        Values may also be torch tensors (a torch model's state_dict(); torch is not
+        imported: anything with detach/cpu/numpy is read through them) or anything else
+        numpy.asarray takes. strict: missing or unexpected keys are an error (RuntimeError
+        naming them). Shape mismatches are always an error, and so is a float value for an
+        integer buffer (it would be truncated); other values are cast to their target's
+        dtype (float64 -> float32, integers or bools into a float parameter), as PyTorch.
         """
         own = self.state_dict(keep_vars=True)
         params = {name for name, _ in self.named_parameters()}
@@ -511,7 +513,7 @@ class Module:
         for key, target in own.items():
             if key not in state_dict:
                 continue
-            value = state_dict[key]
+            value = _as_loadable(state_dict[key])
             if not isinstance(value, (Tensor, np.ndarray)):
                 errors.append(
                     f'While copying the parameter named "{key}", expected a Tensor or array, '
@@ -525,7 +527,7 @@ class Module:
                     f"checkpoint, the shape in current model is {_shape_str(tuple(target.shape))}."
                 )
                 continue
-            if _dtype_kind(value) != _dtype_kind(target):
+            if _dtype_kind(value) == "f" and _dtype_kind(target) != "f":
                 errors.append(
                     f"dtype mismatch for {key}: copying a {np.dtype(value.dtype).name} value from checkpoint "
                     f"into a {np.dtype(target.dtype).name} {'parameter' if key in params else 'buffer'}."
@@ -559,6 +561,17 @@ class Module:
         if len(lines) == 1 and not children:
             return f"{type(self).__name__}({lines[0]})"
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _as_loadable(value: Any) -> Any:
+    """A state_dict value as load_state_dict copies it: a minigrad Tensor or numpy array as given,
+    a torch tensor (detach, cpu and numpy; torch is not imported) as its numpy array, anything else
+    with __array__ through numpy.asarray; other values unchanged (load_state_dict refuses them)."""
+    if isinstance(value, (Tensor, np.ndarray)):
+        return value
+    if all(hasattr(value, name) for name in ("detach", "cpu", "numpy")):
+        return value.detach().cpu().numpy()
+    return np.asarray(value) if hasattr(value, "__array__") else value
 
 
 def _dtype_kind(value: Any) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from minigrad.optim.optimizer import Optimizer, state_buffer
+from minigrad.optim.optimizer import Optimizer, fused_arrays, state_buffer
 from minigrad.tensor import Tensor
 
 
@@ -37,14 +37,15 @@ class Adadelta(Optimizer):
             state["square_avg"] = state_buffer(param)
             state["acc_delta"] = state_buffer(param)
         state["step"] += 1
-        self._kernels(param).adadelta_step(
-            param._data,
-            param.grad._data,
-            state["square_avg"]._data,
-            state["acc_delta"]._data,
-            lr=group["lr"],
-            rho=group["rho"],
-            eps=group["eps"],
-            weight_decay=group["weight_decay"],
-            maximize=group["maximize"],
-        )
+        with fused_arrays(param, state["square_avg"], state["acc_delta"]) as (data, grad, square_avg, acc_delta):
+            self._kernels(param).adadelta_step(
+                data,
+                grad,
+                square_avg,
+                acc_delta,
+                lr=group["lr"],
+                rho=group["rho"],
+                eps=group["eps"],
+                weight_decay=group["weight_decay"],
+                maximize=group["maximize"],
+            )

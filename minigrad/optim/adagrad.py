@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from minigrad.optim.optimizer import Optimizer, state_buffer
+from minigrad.optim.optimizer import Optimizer, fused_arrays, state_buffer
 from minigrad.tensor import Tensor
 
 
@@ -57,14 +57,15 @@ class Adagrad(Optimizer):
         if not state:
             state.update(self._initial_state(group, param))
         state["step"] += 1
-        self._kernels(param).adagrad_step(
-            param._data,
-            param.grad._data,
-            state["sum"]._data,
-            state["step"],
-            lr=group["lr"],
-            lr_decay=group["lr_decay"],
-            weight_decay=group["weight_decay"],
-            eps=group["eps"],
-            maximize=group["maximize"],
-        )
+        with fused_arrays(param, state["sum"]) as (data, grad, total):
+            self._kernels(param).adagrad_step(
+                data,
+                grad,
+                total,
+                state["step"],
+                lr=group["lr"],
+                lr_decay=group["lr_decay"],
+                weight_decay=group["weight_decay"],
+                eps=group["eps"],
+                maximize=group["maximize"],
+            )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from minigrad.optim.optimizer import Optimizer, check_adam_arguments, state_buffer
+from minigrad.optim.optimizer import Optimizer, check_adam_arguments, fused_arrays, state_buffer
 from minigrad.tensor import Tensor
 
 
@@ -44,23 +44,25 @@ class Adam(Optimizer):
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = state_buffer(param)
         state["step"] += 1
-        max_exp_avg_sq = state["max_exp_avg_sq"]._data if group["amsgrad"] else None
+        max_exp_avg_sq = state["max_exp_avg_sq"] if group["amsgrad"] else None
         beta1, beta2 = group["betas"]
-        self._kernels(param).adam_step(
-            param._data,
-            param.grad._data,
-            state["exp_avg"]._data,
-            state["exp_avg_sq"]._data,
-            state["step"],
-            lr=group["lr"],
-            beta1=beta1,
-            beta2=beta2,
-            eps=group["eps"],
-            weight_decay=group["weight_decay"],
-            decoupled_weight_decay=group["decoupled_weight_decay"],
-            max_exp_avg_sq=max_exp_avg_sq,
-            maximize=group["maximize"],
-        )
+        with fused_arrays(param, state["exp_avg"], state["exp_avg_sq"], max_exp_avg_sq) as arrays:
+            data, grad, exp_avg, exp_avg_sq, max_sq = arrays
+            self._kernels(param).adam_step(
+                data,
+                grad,
+                exp_avg,
+                exp_avg_sq,
+                state["step"],
+                lr=group["lr"],
+                beta1=beta1,
+                beta2=beta2,
+                eps=group["eps"],
+                weight_decay=group["weight_decay"],
+                decoupled_weight_decay=group["decoupled_weight_decay"],
+                max_exp_avg_sq=max_sq,
+                maximize=group["maximize"],
+            )
 
 
 class AdamW(Adam):

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -185,6 +186,23 @@ def state_buffer(param: Tensor, value: float = 0.0) -> Tensor:
     """A new state tensor like param (shape, dtype, device) filled with value."""
     data = get_backend(param.device).full(tuple(param.shape), value, param.dtype)
     return Tensor._wrap(data, device=param.device)
+
+
+@contextmanager
+def fused_arrays(param: Tensor, *state: Tensor | None) -> Iterator[tuple[Any, ...]]:
+    """The arrays a fused `_C` step kernel takes: (param, its grad, *state), None staying None, all
+    C-contiguous as the kernels require. A non-contiguous one (a Parameter wrapping a transposed
+    view, a grad or a state tensor set by hand) is passed as a contiguous copy, and the copies of
+    param and state are written back into their own memory when the block ends: the step lands in
+    place, as PyTorch's (the Parameter stays the same object, and tensors sharing its memory see
+    the update). The grad is only read."""
+    be = get_backend(param.device)
+    arrays = [param._data, *(None if t is None else t._data for t in state)]
+    work = [a if a is None or be.is_contiguous(a) else be.copy(a) for a in arrays]
+    yield (work[0], be.contiguous(param.grad._data), *work[1:])
+    for array, stepped in zip(arrays, work, strict=True):
+        if stepped is not array:
+            be.assign(array, Ellipsis, stepped)
 
 
 def check_adam_arguments(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from minigrad.optim.optimizer import Optimizer, state_buffer
+from minigrad.optim.optimizer import Optimizer, fused_arrays, state_buffer
 from minigrad.tensor import Tensor
 
 
@@ -53,18 +53,20 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 state["grad_avg"] = state_buffer(param)
         state["step"] += 1
-        momentum_buffer = state["momentum_buffer"]._data if group["momentum"] > 0 else None
-        grad_avg = state["grad_avg"]._data if group["centered"] else None
-        self._kernels(param).rmsprop_step(
-            param._data,
-            param.grad._data,
-            state["square_avg"]._data,
-            lr=group["lr"],
-            alpha=group["alpha"],
-            eps=group["eps"],
-            weight_decay=group["weight_decay"],
-            momentum=group["momentum"],
-            momentum_buffer=momentum_buffer,
-            grad_avg=grad_avg,
-            maximize=group["maximize"],
-        )
+        momentum_buffer = state["momentum_buffer"] if group["momentum"] > 0 else None
+        grad_avg = state["grad_avg"] if group["centered"] else None
+        with fused_arrays(param, state["square_avg"], momentum_buffer, grad_avg) as arrays:
+            data, grad, square_avg, momentum_data, grad_avg_data = arrays
+            self._kernels(param).rmsprop_step(
+                data,
+                grad,
+                square_avg,
+                lr=group["lr"],
+                alpha=group["alpha"],
+                eps=group["eps"],
+                weight_decay=group["weight_decay"],
+                momentum=group["momentum"],
+                momentum_buffer=momentum_data,
+                grad_avg=grad_avg_data,
+                maximize=group["maximize"],
+            )

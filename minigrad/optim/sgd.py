@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from minigrad.optim.optimizer import Optimizer, state_buffer
+from minigrad.optim.optimizer import Optimizer, fused_arrays, state_buffer
 from minigrad.tensor import Tensor
 
 
@@ -48,16 +48,17 @@ class SGD(Optimizer):
             if "momentum_buffer" not in state:
                 state["momentum_buffer"] = state_buffer(param)
                 first_step = True
-            buf = state["momentum_buffer"]._data
-        self._kernels(param).sgd_step(
-            param._data,
-            param.grad._data,
-            buf,
-            lr=group["lr"],
-            momentum=group["momentum"],
-            dampening=group["dampening"],
-            weight_decay=group["weight_decay"],
-            nesterov=group["nesterov"],
-            maximize=group["maximize"],
-            first_step=first_step,
-        )
+            buf = state["momentum_buffer"]
+        with fused_arrays(param, buf) as (data, grad, buf_data):
+            self._kernels(param).sgd_step(
+                data,
+                grad,
+                buf_data,
+                lr=group["lr"],
+                momentum=group["momentum"],
+                dampening=group["dampening"],
+                weight_decay=group["weight_decay"],
+                nesterov=group["nesterov"],
+                maximize=group["maximize"],
+                first_step=first_step,
+            )
