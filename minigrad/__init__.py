@@ -1,20 +1,31 @@
 """minigrad: a compiled autograd engine with C++ and CUDA kernels under a PyTorch-like API."""
 
 import builtins
+import math
+import warnings
+
+import numpy
 
 # First, before anything imports it: a clear error when the compiled kernels are missing or stale.
 from minigrad._extension import _C
 
 # isort: split
 from minigrad import accelerator, backends, cpu, cuda, distributions, linalg, nn, optim
-from minigrad.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from minigrad.autograd import (
+    enable_grad,
+    inference_mode,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from minigrad.backend import device
 from minigrad.backends import (
     are_deterministic_algorithms_enabled,
     is_deterministic_algorithms_warn_only_enabled,
     use_deterministic_algorithms,
 )
-from minigrad.creation import (
+from minigrad.creation import (  # noqa: A004 (range: PyTorch's name)
     BoolTensor,
     ByteTensor,
     CharTensor,
@@ -25,13 +36,21 @@ from minigrad.creation import (
     ShortTensor,
     arange,
     as_tensor,
+    asarray,
+    bartlett_window,
     bernoulli,
+    blackman_window,
     empty,
     empty_like,
     eye,
+    fill,
     from_numpy,
+    frombuffer,
     full,
     full_like,
+    hamming_window,
+    hann_window,
+    kaiser_window,
     linspace,
     logspace,
     multinomial,
@@ -45,6 +64,8 @@ from minigrad.creation import (
     randn,
     randn_like,
     randperm,
+    range,
+    scalar_tensor,
     tensor,
     tril_indices,
     triu_indices,
@@ -53,27 +74,50 @@ from minigrad.creation import (
 )
 from minigrad.functional import (  # noqa: F401
     abs,
+    absolute,
     acos,
+    acosh,
     add,
+    addbmm,
     addcdiv,
     addcmul,
     addmm,
+    addmv,
+    addr,
+    adjoint,
     all,
     allclose,
     amax,
     amin,
     aminmax,
     any,
+    arccos,
+    arccosh,
+    arcsin,
+    arcsinh,
+    arctan,
+    arctan2,
+    arctanh,
     argmax,
     argmin,
     argsort,
     argwhere,
     asin,
+    asinh,
     atan,
+    atan2,
+    atanh,
     atleast_1d,
     atleast_2d,
     atleast_3d,
+    baddbmm,
     bincount,
+    bitwise_and,
+    bitwise_left_shift,
+    bitwise_not,
+    bitwise_or,
+    bitwise_right_shift,
+    bitwise_xor,
     block_diag,
     bmm,
     broadcast_shapes,
@@ -84,68 +128,102 @@ from minigrad.functional import (  # noqa: F401
     cat,
     cdist,
     ceil,
+    chain_matmul,
     chunk,
     clamp,
     clamp_max,
     clamp_min,
+    clip,
     clone,
     column_stack,
+    combinations,
+    copysign,
+    corrcoef,
     cos,
     cosh,
     count_nonzero,
+    cov,
     cross,
     cummax,
     cummin,
     cumprod,
     cumsum,
+    cumulative_trapezoid,
     deg2rad,
     diag,
+    diag_embed,
+    diagflat,
     diagonal,
+    diagonal_scatter,
     diff,
+    dist,
     div,
+    divide,
     dot,
+    dsplit,
     dstack,
     einsum,
     eq,
     equal,
     erf,
     exp,
+    exp2,
     expm1,
+    fix,
     flatten,
     flip,
+    fliplr,
+    flipud,
+    float_power,
     floor,
     floor_divide,
     fmax,
     fmin,
     fmod,
     frac,
+    frexp,
     gather,
+    gcd,
     ge,
+    greater,
+    greater_equal,
     gt,
+    heaviside,
     histc,
     histogram,
+    hsplit,
     hstack,
     hypot,
     index_add,
     index_copy,
     index_fill,
     index_put,
+    index_reduce,
     index_select,
+    inner,
     isclose,
     isfinite,
     isin,
     isinf,
     isnan,
+    isneginf,
+    isposinf,
+    isreal,
     kron,
     kthvalue,
+    lcm,
+    ldexp,
     le,
     lerp,
+    less,
+    less_equal,
     log,
     log1p,
     log2,
     log10,
     log_softmax,
     logaddexp,
+    logaddexp2,
     logical_and,
     logical_not,
     logical_or,
@@ -154,6 +232,7 @@ from minigrad.functional import (  # noqa: F401
     logsumexp,
     lt,
     masked_fill,
+    masked_scatter,
     masked_select,
     matmul,
     max,
@@ -167,7 +246,9 @@ from minigrad.functional import (  # noqa: F401
     mode,
     moveaxis,
     movedim,
+    msort,
     mul,
+    multiply,
     mv,
     nan_to_num,
     nanmean,
@@ -175,44 +256,63 @@ from minigrad.functional import (  # noqa: F401
     nanquantile,
     nansum,
     narrow,
+    narrow_copy,
     ne,
     neg,
+    negative,
+    nextafter,
     nonzero,
+    nonzero_static,
     norm,
+    not_equal,
     outer,
     permute,
+    positive,
     pow,
     prod,
     promote_types,
+    put,
     quantile,
     rad2deg,
+    ravel,
     reciprocal,
     relu,
     remainder,
+    renorm,
     repeat_interleave,
     reshape,
     result_type,
     roll,
+    rot90,
     round,
     rsqrt,
+    rsub,
     scatter,
     scatter_add,
+    scatter_reduce,
     searchsorted,
     select,
+    select_scatter,
+    sgn,
     sigmoid,
     sign,
     signbit,
     sin,
+    sinc,
     sinh,
+    slice_scatter,
     softmax,
     sort,
     split,
+    split_with_sizes,
     sqrt,
+    square,
     squeeze,
     stack,
     std,
     std_mean,
     sub,
+    subtract,
     sum,
     swapaxes,
     swapdims,
@@ -222,29 +322,50 @@ from minigrad.functional import (  # noqa: F401
     tan,
     tanh,
     tensor_split,
+    tensordot,
     tile,
     topk,
     trace,
     transpose,
+    trapezoid,
     tril,
     triu,
+    true_divide,
     trunc,
     unbind,
     unflatten,
     unique,
+    unique_consecutive,
+    unravel_index,
     unsqueeze,
+    vander,
     var,
     var_mean,
+    vdot,
+    vsplit,
     vstack,
     where,
     xlogy,
 )
+from minigrad.linalg import cholesky_legacy as cholesky
+from minigrad.linalg import (  # torch's top-level names of linalg's functions
+    det,
+    inverse,
+    logdet,
+    matrix_exp,
+    matrix_power,
+    pinverse,
+    slogdet,
+)
+from minigrad.linalg import qr_legacy as qr
+from minigrad.linalg import svd_legacy as svd
 from minigrad.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from minigrad.serialization import load, save
 from minigrad.summary import summary
 from minigrad.tensor import (
     Size,
     Tensor,
+    _normalize_dtype,
     finfo,
     float32,
     float64,
@@ -273,18 +394,41 @@ from minigrad.tensor import int64 as long
 # isort: split
 from minigrad import onnx  # noqa: F401 (minigrad.onnx.export; the onnx package is imported only when it runs)
 
-square = Tensor.square  # minigrad.square(x), as torch.square
-
 __version__ = "0.1.0"
 
 # PyTorch's other names of these functions
-clip = clamp
-multiply = mul
-subtract = sub
-true_divide = div
-negative = neg
 concat = cat
 concatenate = cat
+row_stack = vstack
+trapz = trapezoid
+unsafe_chunk, unsafe_split, unsafe_split_with_sizes = chunk, split, split_with_sizes  # no unsafe views here
+ger = outer
+detach, detach_, get_device = Tensor.detach, Tensor.detach_, Tensor.get_device
+
+# PyTorch's constants. minigrad's dtypes are numpy dtype objects, so minigrad.dtype is numpy.dtype
+# (isinstance(x.dtype, minigrad.dtype) holds); there is no float16/bfloat16/complex, so no such names.
+pi, e, inf, nan = math.pi, math.e, math.inf, math.nan
+newaxis = None
+dtype = numpy.dtype
+
+# PyTorch's top-level in-place functions: minigrad.sin_(x) is x.sin_()
+abs_, absolute_, neg_, negative_, sign_, sgn_ = (
+    Tensor.abs_, Tensor.absolute_, Tensor.neg_, Tensor.negative_, Tensor.sign_, Tensor.sgn_)
+sin_, cos_, tan_, asin_, acos_, atan_ = Tensor.sin_, Tensor.cos_, Tensor.tan_, Tensor.asin_, Tensor.acos_, Tensor.atan_
+arcsin_, arccos_, arctan_ = Tensor.arcsin_, Tensor.arccos_, Tensor.arctan_
+sinh_, cosh_, asinh_, acosh_, atanh_ = Tensor.sinh_, Tensor.cosh_, Tensor.asinh_, Tensor.acosh_, Tensor.atanh_
+arcsinh_, arccosh_, arctanh_ = Tensor.arcsinh_, Tensor.arccosh_, Tensor.arctanh_
+exp_, exp2_, expm1_, log_, log2_, log10_, log1p_ = (
+    Tensor.exp_, Tensor.exp2_, Tensor.expm1_, Tensor.log_, Tensor.log2_, Tensor.log10_, Tensor.log1p_)
+sqrt_, rsqrt_, square_, reciprocal_ = Tensor.sqrt_, Tensor.rsqrt_, Tensor.square_, Tensor.reciprocal_
+erf_, sinc_, logit_, nan_to_num_, xlogy_ = Tensor.erf_, Tensor.sinc_, Tensor.logit_, Tensor.nan_to_num_, Tensor.xlogy_
+ceil_, floor_, round_, trunc_, fix_, frac_ = (
+    Tensor.ceil_, Tensor.floor_, Tensor.round_, Tensor.trunc_, Tensor.fix_, Tensor.frac_)
+clamp_, clamp_min_, clamp_max_, clip_ = Tensor.clamp_, Tensor.clamp_min_, Tensor.clamp_max_, Tensor.clip_
+deg2rad_, rad2deg_, gcd_, lcm_, ldexp_ = Tensor.deg2rad_, Tensor.rad2deg_, Tensor.gcd_, Tensor.lcm_, Tensor.ldexp_
+relu_, sigmoid_, tanh_ = Tensor.relu_, Tensor.sigmoid_, Tensor.tanh_
+fill_, zero_, index_put_, resize_as_, addmv_ = (
+    Tensor.fill_, Tensor.zero_, Tensor.index_put_, Tensor.resize_as_, Tensor.addmv_)
 
 __all__ = [
     "Tensor",
@@ -602,3 +746,319 @@ def get_num_threads() -> builtins.int:
 def build_info() -> dict:
     """How the compiled core was built (CUDA compiled in, OpenMP, SIMD level in use)."""
     return dict(_C.build_info())
+
+
+# --- PyTorch's top-level forms of nn.functional ops (some with another signature there) ----------
+
+conv1d, conv2d = nn.functional.conv1d, nn.functional.conv2d
+conv_transpose1d, conv_transpose2d = nn.functional.conv_transpose1d, nn.functional.conv_transpose2d
+max_pool1d, max_pool2d = nn.functional.max_pool1d, nn.functional.max_pool2d
+avg_pool1d, adaptive_avg_pool1d = nn.functional.avg_pool1d, nn.functional.adaptive_avg_pool1d
+cosine_similarity, pairwise_distance = nn.functional.cosine_similarity, nn.functional.pairwise_distance
+pixel_shuffle, pixel_unshuffle = nn.functional.pixel_shuffle, nn.functional.pixel_unshuffle
+selu, celu, prelu, threshold = nn.functional.selu, nn.functional.celu, nn.functional.prelu, nn.functional.threshold
+hardshrink, rms_norm = nn.functional.hardshrink, nn.functional.rms_norm
+
+
+def selu_(input: Tensor) -> Tensor:
+    """selu in place, as torch.selu_."""
+    return nn.functional.selu(input, inplace=True)
+
+
+def celu_(input: Tensor, alpha: builtins.float = 1.0) -> Tensor:
+    """celu in place, as torch.celu_."""
+    return nn.functional.celu(input, alpha, inplace=True)
+
+
+def threshold_(input: Tensor, threshold: builtins.float, value: builtins.float) -> Tensor:
+    """threshold in place, as torch.threshold_."""
+    return nn.functional.threshold(input, threshold, value, inplace=True)
+
+
+def dropout(input: Tensor, p: builtins.float, train: builtins.bool) -> Tensor:
+    """nn.functional.dropout(input, p, training=train), as torch.dropout."""
+    return nn.functional.dropout(input, p, train)
+
+
+def dropout_(input: Tensor, p: builtins.float, train: builtins.bool) -> Tensor:
+    """dropout in place, as torch.dropout_."""
+    return nn.functional.dropout(input, p, train, inplace=True)
+
+
+def alpha_dropout(input: Tensor, p: builtins.float, train: builtins.bool) -> Tensor:
+    """nn.functional.alpha_dropout(input, p, training=train), as torch.alpha_dropout."""
+    return nn.functional.alpha_dropout(input, p, train)
+
+
+def layer_norm(
+    input: Tensor,
+    normalized_shape: builtins.int | tuple,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: builtins.float = 1e-5,
+    cudnn_enable: builtins.bool = True,
+) -> Tensor:
+    """nn.functional.layer_norm, as torch.layer_norm (cudnn_enable is accepted and ignored)."""
+    return nn.functional.layer_norm(input, normalized_shape, weight, bias, eps)
+
+
+def group_norm(
+    input: Tensor,
+    num_groups: builtins.int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: builtins.float = 1e-5,
+    cudnn_enabled: builtins.bool = True,
+) -> Tensor:
+    """nn.functional.group_norm, as torch.group_norm (cudnn_enabled is accepted and ignored)."""
+    return nn.functional.group_norm(input, num_groups, weight, bias, eps)
+
+
+def batch_norm(
+    input: Tensor,
+    weight: Tensor | None,
+    bias: Tensor | None,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    training: builtins.bool,
+    momentum: builtins.float,
+    eps: builtins.float,
+    cudnn_enabled: builtins.bool = True,
+) -> Tensor:
+    """nn.functional.batch_norm with torch.batch_norm's argument order (weight and bias first)."""
+    return nn.functional.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def instance_norm(
+    input: Tensor,
+    weight: Tensor | None,
+    bias: Tensor | None,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    use_input_stats: builtins.bool,
+    momentum: builtins.float,
+    eps: builtins.float,
+    cudnn_enabled: builtins.bool = True,
+) -> Tensor:
+    """nn.functional.instance_norm with torch.instance_norm's argument order (weight and bias first)."""
+    return nn.functional.instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)
+
+
+def embedding(
+    weight: Tensor,
+    indices: Tensor,
+    padding_idx: builtins.int = -1,
+    scale_grad_by_freq: builtins.bool = False,
+    sparse: builtins.bool = False,
+) -> Tensor:
+    """The rows of weight at indices, as torch.embedding (weight first): rows at padding_idx (when
+    >= 0) get no gradient. scale_grad_by_freq and sparse gradients are not supported."""
+    if scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: scale_grad_by_freq and sparse gradients are not supported by minigrad")
+    rows = nn.functional.embedding(indices, weight)
+    if padding_idx < 0:
+        return rows
+    return where(unsqueeze(indices == padding_idx, -1), rows.detach(), rows)
+
+
+_REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}  # PyTorch's at::Reduction enum
+
+
+def _reduction(reduction: builtins.int | str) -> str:
+    """The top-level losses' reduction: PyTorch's enum (0 none, 1 mean, 2 sum), or its name. Left out,
+    it is 0, as in PyTorch 2.x, whose bindings of these ops give the unreduced loss then (their
+    schemas say 1; torch.kl_div(x, y) has x's shape)."""
+    if isinstance(reduction, str):
+        return reduction
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be 0 (none), 1 (mean) or 2 (sum), got {reduction!r}")
+    return _REDUCTIONS[reduction]
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    pos_weight: Tensor | None = None,
+    reduction: builtins.int | str = 0,
+) -> Tensor:
+    """nn.functional.binary_cross_entropy_with_logits with torch's top-level signature (pos_weight
+    before reduction, reduction as the enum 0/1/2 or a name, unreduced by default)."""
+    return nn.functional.binary_cross_entropy_with_logits(
+        input, target, weight, reduction=_reduction(reduction), pos_weight=pos_weight)
+
+
+def kl_div(
+    input: Tensor, target: Tensor, reduction: builtins.int | str = 0, *, log_target: builtins.bool = False
+) -> Tensor:
+    """nn.functional.kl_div with torch.kl_div's reduction (the enum 0/1/2 or a name)."""
+    return nn.functional.kl_div(input, target, _reduction(reduction), log_target)
+
+
+def cosine_embedding_loss(
+    input1: Tensor, input2: Tensor, target: Tensor, margin: builtins.float = 0.0, reduction: builtins.int | str = 0
+) -> Tensor:
+    """nn.functional.cosine_embedding_loss with torch's top-level signature (reduction enum or name)."""
+    return nn.functional.cosine_embedding_loss(input1, input2, target, margin, reduction=_reduction(reduction))
+
+
+def hinge_embedding_loss(
+    input: Tensor, target: Tensor, margin: builtins.float = 1.0, reduction: builtins.int | str = 0
+) -> Tensor:
+    """nn.functional.hinge_embedding_loss with torch's top-level signature (reduction enum or name)."""
+    return nn.functional.hinge_embedding_loss(input, target, margin, reduction=_reduction(reduction))
+
+
+def margin_ranking_loss(
+    input1: Tensor, input2: Tensor, target: Tensor, margin: builtins.float = 0.0, reduction: builtins.int | str = 0
+) -> Tensor:
+    """nn.functional.margin_ranking_loss with torch's top-level signature (reduction enum or name)."""
+    return nn.functional.margin_ranking_loss(input1, input2, target, margin, reduction=_reduction(reduction))
+
+
+def triplet_margin_loss(
+    anchor: Tensor,
+    positive: Tensor,  # noqa: F811 (PyTorch's argument names)
+    negative: Tensor,  # noqa: F811
+    margin: builtins.float = 1.0,
+    p: builtins.float = 2.0,
+    eps: builtins.float = 1e-6,
+    swap: builtins.bool = False,
+    reduction: builtins.int | str = 0,
+) -> Tensor:
+    """nn.functional.triplet_margin_loss with torch's top-level signature (reduction enum or name)."""
+    return nn.functional.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap,
+                                             reduction=_reduction(reduction))
+
+
+def poisson_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    log_input: builtins.bool,
+    full: builtins.bool,
+    eps: builtins.float,
+    reduction: builtins.int | str,
+) -> Tensor:
+    """nn.functional.poisson_nll_loss with torch.poisson_nll_loss's signature (every argument given,
+    reduction enum or name)."""
+    return nn.functional.poisson_nll_loss(input, target, log_input, full, eps=eps, reduction=_reduction(reduction))
+
+
+# --- PyTorch's other top-level functions: tests on tensors and dtypes, settings -----------------
+
+
+def is_complex(input: Tensor) -> builtins.bool:
+    """False: minigrad has no complex dtypes, as torch.is_complex of a real tensor."""
+    _require_tensor_arg("is_complex", input)
+    return input.is_complex()
+
+
+def is_signed(input: Tensor) -> builtins.bool:
+    """Whether input's dtype holds negative values, as torch.is_signed."""
+    _require_tensor_arg("is_signed", input)
+    return input.is_signed()
+
+
+def is_nonzero(input: Tensor) -> builtins.bool:
+    """The truth of a one-element tensor, as torch.is_nonzero."""
+    _require_tensor_arg("is_nonzero", input)
+    return input.is_nonzero()
+
+
+def is_same_size(input: Tensor, other: Tensor) -> builtins.bool:
+    """Whether the two tensors have one shape, as torch.is_same_size."""
+    _require_tensor_arg("is_same_size", input)
+    return input.is_same_size(other)
+
+
+def is_inference(input: Tensor) -> builtins.bool:
+    """False: minigrad makes no inference tensors (its inference_mode is no_grad)."""
+    _require_tensor_arg("is_inference", input)
+    return input.is_inference()
+
+
+def _require_tensor_arg(op: str, input: object) -> None:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
+
+
+def can_cast(from_: object, to: object) -> builtins.bool:
+    """Whether PyTorch's casting rules allow from_ to become to in an op's output (no float to an
+    integer, nothing but bool to bool), as torch.can_cast."""
+    source, target = _normalize_dtype(from_), _normalize_dtype(to)
+    if source.kind == "f" and target.kind in "iub":
+        return False
+    return not (source.kind != "b" and target.kind == "b")
+
+
+def typename(obj: object) -> str:
+    """A tensor's type name ("minigrad.FloatTensor"), else the object's module-qualified name, as
+    torch.typename."""
+    if isinstance(obj, Tensor):
+        return obj.type()
+    module = getattr(obj, "__module__", "") or ""
+    qualname = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+    if qualname is None:
+        module, qualname = obj.__class__.__module__ or "", obj.__class__.__qualname__
+    return qualname if module in ("", "builtins") else f"{module}.{qualname}"
+
+
+_FLOAT32_MATMUL_PRECISIONS = ("highest", "high", "medium")
+_float32_matmul_precision = ["highest"]  # one mutable cell
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """Record PyTorch's float32 matmul precision ("highest", "high" or "medium"), as
+    torch.set_float32_matmul_precision. minigrad always computes float32 matmuls in float32 (no
+    TF32 or bfloat16 passes), so no result changes; another value warns and is ignored, as PyTorch."""
+    if precision not in _FLOAT32_MATMUL_PRECISIONS:
+        warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current "
+                      "set_float32_matmul_precision call has no effect.", UserWarning, stacklevel=2)
+        return
+    _float32_matmul_precision[0] = precision
+
+
+def get_float32_matmul_precision() -> str:
+    """The precision set_float32_matmul_precision recorded ("highest" by default)."""
+    return _float32_matmul_precision[0]
+
+
+__all__ += [  # the names added after the list above
+    # constants and dtypes
+    "pi", "e", "inf", "nan", "dtype",  # not newaxis: it is None
+    # linear algebra (minigrad.linalg's, under torch's top-level names)
+    "cholesky", "det", "inverse", "logdet", "matrix_exp", "pinverse", "qr", "slogdet", "svd",
+    # elementwise
+    "absolute", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "asinh", "atan2",
+    "atanh", "bitwise_and", "bitwise_left_shift", "bitwise_not", "bitwise_or", "bitwise_right_shift", "bitwise_xor",
+    "copysign", "divide", "exp2", "fix", "float_power", "frexp", "gcd", "greater", "greater_equal", "heaviside",
+    "isneginf", "isposinf", "isreal", "lcm", "ldexp", "less", "less_equal", "logaddexp2", "nextafter", "not_equal",
+    "positive", "rsub", "sgn", "sinc",
+    # shapes, indexing, products, statistics
+    "addbmm", "addmv", "addr", "adjoint", "baddbmm", "chain_matmul", "combinations", "corrcoef", "cov",
+    "cumulative_trapezoid", "diag_embed", "diagflat", "diagonal_scatter", "dist", "dsplit", "fliplr", "flipud", "ger",
+    "hsplit", "index_reduce", "inner", "masked_scatter", "matrix_power", "msort", "narrow_copy", "nonzero_static",
+    "put", "ravel", "renorm", "rot90", "row_stack", "scatter_reduce", "select_scatter", "slice_scatter",
+    "split_with_sizes", "tensordot", "trapezoid", "trapz", "unique_consecutive", "unravel_index", "vander", "vdot",
+    "vsplit", "detach", "detach_", "get_device", "unsafe_chunk", "unsafe_split", "unsafe_split_with_sizes",
+    # creation
+    "asarray", "bartlett_window", "blackman_window", "fill", "frombuffer", "hamming_window", "hann_window",
+    "kaiser_window", "range", "scalar_tensor",
+    # in place
+    "abs_", "absolute_", "neg_", "negative_", "sign_", "sgn_", "sin_", "cos_", "tan_", "asin_", "acos_", "atan_",
+    "arcsin_", "arccos_", "arctan_", "sinh_", "cosh_", "asinh_", "acosh_", "atanh_", "arcsinh_", "arccosh_",
+    "arctanh_", "exp_", "exp2_", "expm1_", "log_", "log2_", "log10_", "log1p_", "sqrt_", "rsqrt_", "square_",
+    "reciprocal_", "erf_", "sinc_", "logit_", "nan_to_num_", "xlogy_", "ceil_", "floor_", "round_", "trunc_", "fix_",
+    "frac_", "clamp_", "clamp_min_", "clamp_max_", "clip_", "deg2rad_", "rad2deg_", "gcd_", "lcm_", "ldexp_", "relu_",
+    "sigmoid_", "tanh_", "fill_", "zero_", "index_put_", "resize_as_", "addmv_", "selu_", "celu_", "threshold_",
+    "dropout_",
+    # nn.functional's ops at the top level
+    "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool1d",
+    "adaptive_avg_pool1d", "cosine_similarity", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle", "selu",
+    "celu", "prelu", "threshold", "hardshrink", "rms_norm", "dropout", "alpha_dropout", "layer_norm", "group_norm",
+    "batch_norm", "instance_norm", "embedding", "binary_cross_entropy_with_logits", "kl_div", "cosine_embedding_loss",
+    "hinge_embedding_loss", "margin_ranking_loss", "triplet_margin_loss", "poisson_nll_loss",
+    # tests and settings
+    "is_complex", "is_signed", "is_nonzero", "is_same_size", "is_inference", "can_cast", "typename",
+    "set_float32_matmul_precision", "get_float32_matmul_precision", "is_anomaly_enabled",
+]

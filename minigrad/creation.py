@@ -81,57 +81,72 @@ def full(
     return _new(data, device, requires_grad)
 
 
-def zeros(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
-    data = get_backend(device).full(_size(size), 0, _float_dtype(dtype))
+def _size_arg(op: str, args: tuple, size: Any) -> tuple[int, ...]:
+    """The size of zeros(2, 3), zeros((2, 3)) or zeros(size=(2, 3)) alike, as PyTorch takes it
+    (zeros() with no size at all is 0-d)."""
+    if size is not None:
+        if args:
+            raise TypeError(f"{op}() got multiple values for argument 'size'")
+        args = (size,)
+    return _size(args)
+
+
+def zeros(*args: Any, size: Any = None, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros: zeros(2, 3), zeros((2, 3)) or zeros(size=(2, 3)), as torch.zeros."""
+    data = get_backend(device).full(_size_arg("zeros", args, size), 0, _float_dtype(dtype))
     return _new(data, device, requires_grad)
 
 
-def ones(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
-    data = get_backend(device).full(_size(size), 1, _float_dtype(dtype))
+def ones(*args: Any, size: Any = None, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+    """A tensor of ones: ones(2, 3), ones((2, 3)) or ones(size=(2, 3)), as torch.ones."""
+    data = get_backend(device).full(_size_arg("ones", args, size), 1, _float_dtype(dtype))
     return _new(data, device, requires_grad)
 
 
-def empty(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
-    data = get_backend(device).empty(_size(size), _float_dtype(dtype))
+def empty(*args: Any, size: Any = None, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+    """An uninitialised tensor: empty(2, 3), empty((2, 3)) or empty(size=(2, 3)), as torch.empty."""
+    data = get_backend(device).empty(_size_arg("empty", args, size), _float_dtype(dtype))
     return _new(data, device, requires_grad)
 
 
-def empty_like(input: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """An uninitialised tensor of input's shape, dtype (or dtype) and device, as torch.empty_like."""
-    return empty(input.shape, dtype=dtype or input.dtype, device=input.device, requires_grad=requires_grad)
+def empty_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
+    """An uninitialised tensor of input's shape, dtype (or dtype) and device (or device), as torch.empty_like."""
+    return empty(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad)
 
 
-def zeros_like(input: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return zeros(input.shape, dtype=dtype or input.dtype, device=input.device, requires_grad=requires_grad)
+def zeros_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
+    """Zeros of input's shape, dtype (or dtype) and device (or device), as torch.zeros_like."""
+    return zeros(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad)
 
 
-def ones_like(input: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return ones(input.shape, dtype=dtype or input.dtype, device=input.device, requires_grad=requires_grad)
+def ones_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
+    """Ones of input's shape, dtype (or dtype) and device (or device), as torch.ones_like."""
+    return ones(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad)
 
 
-def full_like(input: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return full(
-        input.shape,
-        fill_value,
-        dtype=dtype or input.dtype,
-        device=input.device,
-        requires_grad=requires_grad,
-    )
+def full_like(input: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False, *,
+              device: Any = None) -> Tensor:
+    """fill_value in input's shape, dtype (or dtype) and device (or device), as torch.full_like."""
+    return full(input.shape, fill_value, dtype=dtype or input.dtype, device=device or input.device,
+                requires_grad=requires_grad)
 
 
-def rand_like(input: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """rand of input's shape, on its device, with its dtype (or dtype; floating)."""
-    return rand(input.shape, dtype=dtype or _like_float(input), device=input.device, requires_grad=requires_grad)
+def rand_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
+    """rand of input's shape, on its device (or device), with its dtype (or dtype; floating)."""
+    return rand(input.shape, dtype=dtype or _like_float(input), device=device or input.device,
+                requires_grad=requires_grad)
 
 
-def randn_like(input: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """randn of input's shape, on its device, with its dtype (or dtype; floating)."""
-    return randn(input.shape, dtype=dtype or _like_float(input), device=input.device, requires_grad=requires_grad)
+def randn_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
+    """randn of input's shape, on its device (or device), with its dtype (or dtype; floating)."""
+    return randn(input.shape, dtype=dtype or _like_float(input), device=device or input.device,
+                 requires_grad=requires_grad)
 
 
-def randint_like(input: Tensor, low: int, high: int | None = None, dtype: Any = None) -> Tensor:
-    """randint of input's shape on its device: [0, low) or [low, high), as torch.randint_like."""
-    out = randint(low, high, input.shape, device=input.device)
+def randint_like(input: Tensor, low: int, high: int | None = None, dtype: Any = None, *,
+                 device: Any = None) -> Tensor:
+    """randint of input's shape on its device (or device): [0, low) or [low, high), as torch.randint_like."""
+    out = randint(low, high, input.shape, device=device or input.device)
     return out if dtype is None and input.dtype == out.dtype else out.to(dtype or input.dtype)
 
 
@@ -143,18 +158,24 @@ def _like_float(input: Tensor) -> Any:
 
 
 def rand(
-    *size: Any, generator: Generator | None = None, dtype: Any = None, device: str = "cpu", requires_grad: bool = False
+    *args: Any, size: Any = None, generator: Generator | None = None, dtype: Any = None, device: str = "cpu",
+    requires_grad: bool = False,
 ) -> Tensor:
-    """Uniform [0, 1) samples from minigrad's seeded generator (or ``generator``)."""
-    data = get_backend(device).uniform(_random.rng(generator), _size(size), 0.0, 1.0, _float_dtype(dtype))
+    """Uniform [0, 1) samples from minigrad's seeded generator (or ``generator``): rand(2, 3),
+    rand((2, 3)) or rand(size=(2, 3))."""
+    shape = _size_arg("rand", args, size)
+    data = get_backend(device).uniform(_random.rng(generator), shape, 0.0, 1.0, _float_dtype(dtype))
     return _new(data, device, requires_grad)
 
 
 def randn(
-    *size: Any, generator: Generator | None = None, dtype: Any = None, device: str = "cpu", requires_grad: bool = False
+    *args: Any, size: Any = None, generator: Generator | None = None, dtype: Any = None, device: str = "cpu",
+    requires_grad: bool = False,
 ) -> Tensor:
-    """Standard normal samples from minigrad's seeded generator (or ``generator``)."""
-    data = get_backend(device).normal(_random.rng(generator), _size(size), 0.0, 1.0, _float_dtype(dtype))
+    """Standard normal samples from minigrad's seeded generator (or ``generator``): randn(2, 3),
+    randn((2, 3)) or randn(size=(2, 3))."""
+    shape = _size_arg("randn", args, size)
+    data = get_backend(device).normal(_random.rng(generator), shape, 0.0, 1.0, _float_dtype(dtype))
     return _new(data, device, requires_grad)
 
 
@@ -419,3 +440,148 @@ ShortTensor = _legacy_type("ShortTensor", int16)
 CharTensor = _legacy_type("CharTensor", int8)
 ByteTensor = _legacy_type("ByteTensor", uint8)
 BoolTensor = _legacy_type("BoolTensor", bool_)
+
+
+# --- PyTorch's other creation functions: range, asarray, frombuffer, scalar_tensor, fill, windows ---
+
+
+def range(  # noqa: A001 (PyTorch's name)
+    start: float,
+    end: float,
+    step: float = 1,
+    *,
+    dtype: Any = None,
+    device: str = "cpu",
+    requires_grad: bool = False,
+) -> Tensor:
+    """Values start, start + step, ... up to end inclusive, in the default float dtype unless dtype
+    (integers too), as the deprecated torch.range (which warns so too: use arange, which excludes
+    end). The values are computed in float64, then converted."""
+    import warnings
+
+    warnings.warn("torch.range is deprecated and will be removed in a future release because its behavior is "
+                  "inconsistent with Python's range builtin. Instead, use torch.arange, which produces values in "
+                  "[start, end).", UserWarning, stacklevel=2)
+    start, end, step = float(start), float(end), float(step)
+    if step == 0:
+        raise RuntimeError("range: step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("range: upper bound and lower bound inconsistent with step sign")
+    count = int(np.floor((end - start) / step)) + 1
+    values = (start + np.arange(count, dtype=np.float64) * step).astype(_float_dtype(dtype))
+    return _new(get_backend(device).from_numpy(values), device, requires_grad)
+
+
+def asarray(
+    obj: Any, *, dtype: Any = None, device: str | None = None, copy: bool | None = None, requires_grad: bool = False
+) -> Tensor:
+    """obj as a tensor, as torch.asarray: as_tensor's memory sharing (a Tensor already of dtype and
+    device is returned itself, a CPU ndarray of a minigrad dtype shared), copy=True always copies
+    (on the tape, for a tensor), copy=False refuses to (ValueError where it would have to)."""
+    if copy is False and not isinstance(obj, (Tensor, np.ndarray)):
+        raise ValueError(f"asarray: can't alias a {type(obj).__name__} into a tensor (copy=False)")
+    out = as_tensor(obj, dtype=dtype, device=device)
+    if copy is False and not (out is obj or (isinstance(obj, np.ndarray) and np.shares_memory(out._data, obj))):
+        raise ValueError("asarray: a copy is needed to give the requested dtype or device (copy=False)")
+    if copy and (out is obj or isinstance(obj, np.ndarray)):
+        out = out.clone()
+    if requires_grad and not out.requires_grad:
+        out = (out.detach() if out is obj else out).requires_grad_(True)
+    return out
+
+
+def frombuffer(
+    buffer: Any, *, dtype: Any, count: int = -1, offset: int = 0, requires_grad: bool = False
+) -> Tensor:
+    """A 1-D CPU tensor over the memory of an object exposing the buffer protocol (bytes, bytearray,
+    array.array, ...), count elements of dtype from byte offset (-1: to the end), as
+    torch.frombuffer; it shares that memory (read-only buffers give a tensor that cannot be written)."""
+    array = np.frombuffer(buffer, dtype=_normalize_dtype(dtype), count=count, offset=offset)
+    return _new(array, "cpu", requires_grad)
+
+
+def scalar_tensor(s: Any, *, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+    """A 0-d tensor holding s, in the default float dtype unless dtype, as torch.scalar_tensor."""
+    return full((), s, dtype=_float_dtype(dtype), device=device, requires_grad=requires_grad)
+
+
+def fill(input: Tensor, value: Any) -> Tensor:
+    """A tensor of input's shape, dtype and device filled with value (a number or a 0-d tensor, whose
+    gradient is then the sum), as torch.fill."""
+    from minigrad.functional import cast, expand
+
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise RuntimeError(f"fill only supports 0-dimension value tensor but got tensor with {value.ndim} "
+                               "dimensions")
+        return expand(cast(value, input.dtype), input.shape).clone()
+    return full_like(input, value)
+
+
+def _window(
+    op: str, window_length: int, periodic: bool, dtype: Any, device: str, requires_grad: bool, values: Any
+) -> Tensor:
+    """A window function's tensor: values(n, m), n = 0..m-1 in float64 with m = window_length (+1 when
+    periodic: the last point is dropped), converted to dtype (a floating one)."""
+    dt = _float_dtype(dtype)
+    if dt.kind != "f":
+        raise TypeError(f"{op} expects floating point dtypes, got {dt}")
+    n = _count(window_length, op, "window_length")
+    if n <= 1:
+        return _new(get_backend(device).full((n,), 1, dt), device, requires_grad)
+    m = n + 1 if periodic else n
+    window = values(np.arange(n, dtype=np.float64), m)
+    return _new(get_backend(device).from_numpy(np.ascontiguousarray(window.astype(dt))), device, requires_grad)
+
+
+def hamming_window(
+    window_length: int,
+    periodic: bool = True,
+    alpha: float = 0.54,
+    beta: float = 0.46,
+    *,
+    dtype: Any = None,
+    device: str = "cpu",
+    requires_grad: bool = False,
+) -> Tensor:
+    """alpha - beta * cos(2 pi n / (N - 1)), as torch.hamming_window (periodic: N = window_length + 1)."""
+    return _window("hamming_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda i, m: alpha - beta * np.cos(2 * np.pi * i / (m - 1)))
+
+
+def hann_window(
+    window_length: int, periodic: bool = True, *, dtype: Any = None, device: str = "cpu", requires_grad: bool = False
+) -> Tensor:
+    """0.5 - 0.5 * cos(2 pi n / (N - 1)), as torch.hann_window (periodic: N = window_length + 1)."""
+    return hamming_window(window_length, periodic, 0.5, 0.5, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def bartlett_window(
+    window_length: int, periodic: bool = True, *, dtype: Any = None, device: str = "cpu", requires_grad: bool = False
+) -> Tensor:
+    """The triangle 1 - |2n / (N - 1) - 1|, as torch.bartlett_window (periodic: N = window_length + 1)."""
+    return _window("bartlett_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda i, m: 1 - np.abs(2 * i / (m - 1) - 1))
+
+
+def blackman_window(
+    window_length: int, periodic: bool = True, *, dtype: Any = None, device: str = "cpu", requires_grad: bool = False
+) -> Tensor:
+    """0.42 - 0.5 cos(2 pi n / (N - 1)) + 0.08 cos(4 pi n / (N - 1)), as torch.blackman_window."""
+    return _window("blackman_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda i, m: 0.42 - 0.5 * np.cos(2 * np.pi * i / (m - 1)) + 0.08 * np.cos(4 * np.pi * i / (m - 1)))
+
+
+def kaiser_window(
+    window_length: int,
+    periodic: bool = True,
+    beta: float = 12.0,
+    *,
+    dtype: Any = None,
+    device: str = "cpu",
+    requires_grad: bool = False,
+) -> Tensor:
+    """I0(beta * sqrt(1 - (2n / (N - 1) - 1)**2)) / I0(beta), as torch.kaiser_window (periodic: N =
+    window_length + 1)."""
+    return _window("kaiser_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda i, m: np.i0(beta * np.sqrt(np.clip(1 - (2 * i / (m - 1) - 1) ** 2, 0, None))) / np.i0(beta))

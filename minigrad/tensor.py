@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import operator
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -288,6 +289,27 @@ def _incomparable(other: Any) -> bool:
     """Whether a tensor == other is plain False, as in PyTorch: None, strings and other objects
     that are neither tensors, numbers nor array-like data."""
     return not isinstance(other, (Tensor, numbers.Number, np.ndarray, np.generic, list, tuple))
+
+
+def _inplace_variant(op: str, name: str | None = None, zero_gradient: bool = False) -> Any:
+    """The in-place method `name` (op + "_") of the out-of-place minigrad.functional.<op>:
+    self = op(self, *args, **kwargs) in self's memory through Tensor._inplace, so versions, views
+    and autograd behave as add_'s. zero_gradient: op's result (a comparison or logical op) is cast to
+    self's dtype and recorded with a zero gradient, as PyTorch records eq_, logical_and_, ..."""
+    name = name or op + "_"
+
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        fn = getattr(_F, op)
+
+        def apply(s: Tensor, *a: Any) -> Tensor:
+            out = fn(s, *a, **kwargs)
+            return _F.with_zero_gradient(_F.cast(out, s.dtype), s, *a) if zero_gradient else out
+
+        return self._inplace(name, apply, *args)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"{op}() in place, as torch.Tensor.{name}."
+    return method
 
 
 class Tensor:
@@ -597,6 +619,7 @@ class Tensor:
         return t
 
     def detach_(self) -> Tensor:
+        """self cut from the tape in place (a leaf that does not require grad), as torch.Tensor.detach_."""
         self.grad_fn = None
         self._requires_grad = False
         return self
@@ -763,14 +786,19 @@ class Tensor:
         elif value.device != self.device:
             value = value.to(self.device)
         if _autograd.is_grad_enabled() and (self._requires_grad or value._requires_grad):
-            return self._inplace(name, lambda s, v: _F.index_put(s, index, _F.cast(v, s.dtype)), value)
+            # index_put reads a list as PyTorch's sequence of index tensors, one per dimension;
+            # here a list is one index (x[[0, 2]] = v: rows 0 and 2).
+            indices = (index,) if isinstance(index, list) else index
+            return self._inplace(name, lambda s, v: _F.index_put(s, indices, _F.cast(v, s.dtype)), value)
         self._write(value._data, index)
         return self
 
     def zero_(self) -> Tensor:
+        """Every element set to 0, in place, as torch.Tensor.zero_."""
         return self._put("zero_", Ellipsis, 0)
 
     def fill_(self, value: Any) -> Tensor:
+        """Every element set to value, in place, as torch.Tensor.fill_."""
         return self._put("fill_", Ellipsis, value)
 
     def copy_(self, src: Any) -> Tensor:
@@ -785,22 +813,27 @@ class Tensor:
         return self._inplace("sub_", lambda s, o: _F.sub(s, o, alpha=alpha), other)
 
     def mul_(self, other: Any) -> Tensor:
+        """self *= other, as torch.Tensor.mul_."""
         return self._inplace("mul_", _F.mul, other)
 
-    def div_(self, other: Any) -> Tensor:
-        return self._inplace("div_", _F.div, other)
+    div_ = _inplace_variant("div")  # rounding_mode= too
 
     def pow_(self, exponent: Any) -> Tensor:
         return self._inplace("pow_", _F.pow, exponent)
 
     def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+        """clamp() in place, as torch.Tensor.clamp_."""
         return self._inplace("clamp_", _F.clamp, min, max)
 
     def relu_(self) -> Tensor:
+        """relu() in place, as torch.Tensor.relu_."""
         return _F.relu(self, inplace=True)
 
-    def scatter_(self, dim: int, index: Tensor, src: Any) -> Tensor:
-        return self._inplace("scatter_", _F.scatter, dim, index, src)
+    def scatter_(self, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
+                 reduce: str | None = None) -> Tensor:
+        """scatter() in place (reduce "add" or "multiply" accumulates), as torch.Tensor.scatter_."""
+        return self._inplace("scatter_", lambda x, *args: _F.scatter(x, *args, value=value, reduce=reduce),
+                             dim, index, src)
 
     def masked_fill_(self, mask: Tensor, value: Any) -> Tensor:
         return self._inplace("masked_fill_", _F.masked_fill, mask, value)
@@ -850,42 +883,55 @@ class Tensor:
         return self._inplace("scatter_add_", _F.scatter_add, dim, index, src)
 
     def clamp_min_(self, min: float) -> Tensor:  # noqa: A002
+        """clamp_min() in place, as torch.Tensor.clamp_min_."""
         return self._inplace("clamp_min_", _F.clamp_min, min)
 
     def clamp_max_(self, max: float) -> Tensor:  # noqa: A002
+        """clamp_max() in place, as torch.Tensor.clamp_max_."""
         return self._inplace("clamp_max_", _F.clamp_max, max)
 
     def exp_(self) -> Tensor:
+        """exp() in place, as torch.Tensor.exp_."""
         return self._inplace("exp_", _F.exp)
 
     def log_(self) -> Tensor:
+        """log() in place, as torch.Tensor.log_."""
         return self._inplace("log_", _F.log)
 
     def sqrt_(self) -> Tensor:
+        """sqrt() in place, as torch.Tensor.sqrt_."""
         return self._inplace("sqrt_", _F.sqrt)
 
     def abs_(self) -> Tensor:
+        """abs() in place, as torch.Tensor.abs_."""
         return self._inplace("abs_", _F.abs)
 
     def neg_(self) -> Tensor:
+        """neg() in place, as torch.Tensor.neg_."""
         return self._inplace("neg_", _F.neg)
 
     def sigmoid_(self) -> Tensor:
+        """sigmoid() in place, as torch.Tensor.sigmoid_."""
         return self._inplace("sigmoid_", _F.sigmoid)
 
     def tanh_(self) -> Tensor:
+        """tanh() in place, as torch.Tensor.tanh_."""
         return self._inplace("tanh_", _F.tanh)
 
     def floor_(self) -> Tensor:
+        """floor() in place, as torch.Tensor.floor_."""
         return self._inplace("floor_", _F.floor)
 
     def ceil_(self) -> Tensor:
+        """ceil() in place, as torch.Tensor.ceil_."""
         return self._inplace("ceil_", _F.ceil)
 
     def trunc_(self) -> Tensor:
+        """trunc() in place, as torch.Tensor.trunc_."""
         return self._inplace("trunc_", _F.trunc)
 
     def round_(self, *, decimals: int = 0) -> Tensor:
+        """round() in place, as torch.Tensor.round_."""
         return self._inplace("round_", lambda s: _F.round(s, decimals=decimals))
 
     @numpy_aliases
@@ -941,6 +987,12 @@ class Tensor:
     __itruediv__ = div_
     __ifloordiv__ = floor_divide_
     __imod__ = remainder_
+    bitwise_and_, bitwise_or_ = _inplace_variant("bitwise_and"), _inplace_variant("bitwise_or")
+    bitwise_xor_, bitwise_not_ = _inplace_variant("bitwise_xor"), _inplace_variant("bitwise_not")
+    bitwise_left_shift_, bitwise_right_shift_ = _inplace_variant("bitwise_left_shift"), _inplace_variant(
+        "bitwise_right_shift")
+    __iand__, __ior__, __ixor__ = bitwise_and_, bitwise_or_, bitwise_xor_
+    __ilshift__, __irshift__ = bitwise_left_shift_, bitwise_right_shift_
 
     def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator: _random.Generator | None = None) -> Tensor:
         values = get_backend(self.device).uniform(_random.rng(generator), self.shape, a, b, self.dtype)
@@ -1006,7 +1058,7 @@ class Tensor:
         return _F.neg(self)
 
     def __pos__(self) -> Tensor:
-        return self
+        return _F.positive(self)
 
     def __abs__(self) -> Tensor:
         return _F.abs(self)
@@ -1036,25 +1088,39 @@ class Tensor:
     def __ge__(self, other: Any) -> Tensor:
         return _F.compare("ge", self, other)
 
+    # & | ^ ~ << >>: bitwise, as PyTorch's (logical for bool tensors; floating tensors are an error)
     def __and__(self, other: Any) -> Tensor:
-        return _F.logical_and(self, other)
+        return _F.bitwise_and(self, other)
 
-    __rand__ = __and__
+    def __rand__(self, other: Any) -> Tensor:
+        return _F.bitwise_and(other, self)
 
     def __or__(self, other: Any) -> Tensor:
-        return _F.logical_or(self, other)
+        return _F.bitwise_or(self, other)
 
-    __ror__ = __or__
+    def __ror__(self, other: Any) -> Tensor:
+        return _F.bitwise_or(other, self)
 
     def __xor__(self, other: Any) -> Tensor:
-        return _F.logical_xor(self, other)
+        return _F.bitwise_xor(self, other)
 
-    __rxor__ = __xor__
+    def __rxor__(self, other: Any) -> Tensor:
+        return _F.bitwise_xor(other, self)
+
+    def __lshift__(self, other: Any) -> Tensor:
+        return _F.bitwise_left_shift(self, other)
+
+    def __rlshift__(self, other: Any) -> Tensor:
+        return _F.bitwise_left_shift(other, self)
+
+    def __rshift__(self, other: Any) -> Tensor:
+        return _F.bitwise_right_shift(self, other)
+
+    def __rrshift__(self, other: Any) -> Tensor:
+        return _F.bitwise_right_shift(other, self)
 
     def __invert__(self) -> Tensor:
-        if self.dtype != bool_:
-            raise TypeError(f"~ is defined for bool tensors, got {self.dtype}")
-        return _F.logical_not(self)
+        return _F.bitwise_not(self)
 
     __hash__ = object.__hash__  # identity, as PyTorch: tensors can key dicts and sets
 
@@ -1063,21 +1129,27 @@ class Tensor:
 
     # --- methods forwarding to functional --------------------------------------------------
     def eq(self, other: Any) -> Tensor:
+        """self == other elementwise (bool), as torch.Tensor.eq."""
         return _F.compare("eq", self, other)
 
     def ne(self, other: Any) -> Tensor:
+        """self != other elementwise (bool), as torch.Tensor.ne."""
         return _F.compare("ne", self, other)
 
     def lt(self, other: Any) -> Tensor:
+        """self < other elementwise (bool), as torch.Tensor.lt."""
         return _F.compare("lt", self, other)
 
     def le(self, other: Any) -> Tensor:
+        """self <= other elementwise (bool), as torch.Tensor.le."""
         return _F.compare("le", self, other)
 
     def gt(self, other: Any) -> Tensor:
+        """self > other elementwise (bool), as torch.Tensor.gt."""
         return _F.compare("gt", self, other)
 
     def ge(self, other: Any) -> Tensor:
+        """self >= other elementwise (bool), as torch.Tensor.ge."""
         return _F.compare("ge", self, other)
 
     def add(self, other: Any, *, alpha: Any = 1) -> Tensor:
@@ -1089,10 +1161,12 @@ class Tensor:
         return _F.sub(self, other, alpha=alpha)
 
     def mul(self, other: Any) -> Tensor:
+        """self * other, broadcasting, as torch.Tensor.mul."""
         return _F.mul(self, other)
 
-    def div(self, other: Any) -> Tensor:
-        return _F.div(self, other)
+    def div(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        """self / other (rounding_mode "trunc" or "floor": the quotient rounded), as torch.Tensor.div."""
+        return _F.div(self, other, rounding_mode=rounding_mode)
 
     def pow(self, exponent: Any) -> Tensor:
         return _F.pow(self, exponent)
@@ -1109,6 +1183,7 @@ class Tensor:
         return _F.bmm(self, mat2)
 
     def outer(self, vec2: Tensor) -> Tensor:
+        """The outer product of two 1-D tensors, as torch.Tensor.outer."""
         return _F.outer(self, vec2)
 
     def tril(self, diagonal: int = 0) -> Tensor:
@@ -1121,10 +1196,11 @@ class Tensor:
         return _F.diag(self, diagonal)
 
     def square(self) -> Tensor:
-        """self * self."""
-        return _F.mul(self, self)
+        """self * self, as torch.Tensor.square."""
+        return _F.square(self)
 
     def neg(self) -> Tensor:
+        """-self, as torch.Tensor.neg."""
         return _F.neg(self)
 
     def exp(self) -> Tensor:
@@ -1146,12 +1222,15 @@ class Tensor:
         return _F.tan(self)
 
     def asin(self) -> Tensor:
+        """Arcsine, as torch.Tensor.asin."""
         return _F.asin(self)
 
     def acos(self) -> Tensor:
+        """Arccosine, as torch.Tensor.acos."""
         return _F.acos(self)
 
     def atan(self) -> Tensor:
+        """Arctangent, as torch.Tensor.atan."""
         return _F.atan(self)
 
     def sinh(self) -> Tensor:
@@ -1179,6 +1258,7 @@ class Tensor:
         return _F.sign(self)
 
     def abs(self) -> Tensor:
+        """|self| elementwise, as torch.Tensor.abs."""
         return _F.abs(self)
 
     def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
@@ -1223,6 +1303,7 @@ class Tensor:
         return _F.ceil(self)
 
     def trunc(self) -> Tensor:
+        """Each element rounded toward zero, as torch.Tensor.trunc."""
         return _F.trunc(self)
 
     def round(self, *, decimals: int = 0) -> Tensor:
@@ -1380,8 +1461,10 @@ class Tensor:
     def take_along_dim(self, indices: Tensor, dim: int | None = None) -> Tensor:
         return _F.take_along_dim(self, indices, dim)
 
-    def scatter(self, dim: int, index: Tensor, src: Any) -> Tensor:
-        return _F.scatter(self, dim, index, src)
+    def scatter(self, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
+                reduce: str | None = None) -> Tensor:
+        """A copy with src (or value) written at index along dim, as torch.Tensor.scatter."""
+        return _F.scatter(self, dim, index, src, value=value, reduce=reduce)
 
     def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
         return _F.scatter_add(self, dim, index, src)
@@ -1419,6 +1502,7 @@ class Tensor:
         return _F.where(condition, self, other)
 
     def split(self, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        """Pieces along dim (of split_size each, or of the given sizes), as torch.Tensor.split."""
         return _F.split(self, split_size, dim)
 
     @numpy_aliases
@@ -1427,6 +1511,7 @@ class Tensor:
 
     @numpy_aliases
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        """At most chunks pieces along dim, as torch.Tensor.chunk."""
         return _F.chunk(self, chunks, dim)
 
     def flip(self, *dims: Any) -> Tensor:
@@ -1657,6 +1742,602 @@ class Tensor:
     @property
     def mT(self) -> Tensor:  # noqa: N802
         return _F.transpose(self, -2, -1)
+
+    # --- PyTorch's other methods -------------------------------------------------------------------
+    # elementwise (aliases share the function object, so its docstring)
+    greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+    multiply, subtract, divide, negative, absolute, fix = mul, sub, div, neg, abs, trunc
+    arcsin, arccos, arctan = asin, acos, atan
+
+    def asinh(self) -> Tensor:
+        """Inverse hyperbolic sine, as torch.Tensor.asinh."""
+        return _F.asinh(self)
+
+    def acosh(self) -> Tensor:
+        """Inverse hyperbolic cosine, as torch.Tensor.acosh."""
+        return _F.acosh(self)
+
+    def atanh(self) -> Tensor:
+        """Inverse hyperbolic tangent, as torch.Tensor.atanh."""
+        return _F.atanh(self)
+
+    arcsinh, arccosh, arctanh = asinh, acosh, atanh
+
+    def atan2(self, other: Any) -> Tensor:
+        """The angle of (other, self), as torch.Tensor.atan2."""
+        return _F.atan2(self, other)
+
+    arctan2 = atan2
+
+    def exp2(self) -> Tensor:
+        """2 ** self, as torch.Tensor.exp2."""
+        return _F.exp2(self)
+
+    def sinc(self) -> Tensor:
+        """sin(pi x) / (pi x) (1 at 0), as torch.Tensor.sinc."""
+        return _F.sinc(self)
+
+    def sgn(self) -> Tensor:
+        """sign() (minigrad's tensors are real), as torch.Tensor.sgn."""
+        return _F.sign(self)
+
+    def positive(self) -> Tensor:
+        """self (an error for bool), as torch.Tensor.positive."""
+        return _F.positive(self)
+
+    def copysign(self, other: Any) -> Tensor:
+        """|self| with other's sign, as torch.Tensor.copysign."""
+        return _F.copysign(self, other)
+
+    def heaviside(self, values: Tensor) -> Tensor:
+        """The Heaviside step of self (values at 0), as torch.Tensor.heaviside."""
+        return _F.heaviside(self, values)
+
+    def float_power(self, exponent: Any) -> Tensor:
+        """self ** exponent in float64, as torch.Tensor.float_power."""
+        return _F.float_power(self, exponent)
+
+    def logaddexp2(self, other: Tensor) -> Tensor:
+        """log2(2**self + 2**other), as torch.Tensor.logaddexp2."""
+        return _F.logaddexp2(self, other)
+
+    def ldexp(self, other: Tensor) -> Tensor:
+        """self * 2 ** other, as torch.Tensor.ldexp."""
+        return _F.ldexp(self, other)
+
+    def frexp(self) -> Any:
+        """(mantissa, exponent), as torch.Tensor.frexp."""
+        return _F.frexp(self)
+
+    def nextafter(self, other: Any) -> Tensor:
+        """The next float after self toward other, as torch.Tensor.nextafter."""
+        return _F.nextafter(self, other)
+
+    def gcd(self, other: Any) -> Tensor:
+        """Greatest common divisor of integer tensors, as torch.Tensor.gcd."""
+        return _F.gcd(self, other)
+
+    def lcm(self, other: Any) -> Tensor:
+        """Least common multiple of integer tensors, as torch.Tensor.lcm."""
+        return _F.lcm(self, other)
+
+    def bitwise_and(self, other: Any) -> Tensor:
+        """self & other, as torch.Tensor.bitwise_and."""
+        return _F.bitwise_and(self, other)
+
+    def bitwise_or(self, other: Any) -> Tensor:
+        """self | other, as torch.Tensor.bitwise_or."""
+        return _F.bitwise_or(self, other)
+
+    def bitwise_xor(self, other: Any) -> Tensor:
+        """self ^ other, as torch.Tensor.bitwise_xor."""
+        return _F.bitwise_xor(self, other)
+
+    def bitwise_not(self) -> Tensor:
+        """~self, as torch.Tensor.bitwise_not."""
+        return _F.bitwise_not(self)
+
+    def bitwise_left_shift(self, other: Any) -> Tensor:
+        """self << other, as torch.Tensor.bitwise_left_shift."""
+        return _F.bitwise_left_shift(self, other)
+
+    def bitwise_right_shift(self, other: Any) -> Tensor:
+        """self >> other, as torch.Tensor.bitwise_right_shift."""
+        return _F.bitwise_right_shift(self, other)
+
+    def isposinf(self) -> Tensor:
+        """Where self is +inf, as torch.Tensor.isposinf."""
+        return _F.isposinf(self)
+
+    def isneginf(self) -> Tensor:
+        """Where self is -inf, as torch.Tensor.isneginf."""
+        return _F.isneginf(self)
+
+    def hardshrink(self, lambd: float = 0.5) -> Tensor:
+        """nn.functional.hardshrink(self, lambd), as torch.Tensor.hardshrink."""
+        from minigrad.nn import functional
+
+        return functional.hardshrink(self, lambd)
+
+    def prelu(self, weight: Tensor) -> Tensor:
+        """nn.functional.prelu(self, weight), as torch.Tensor.prelu."""
+        from minigrad.nn import functional
+
+        return functional.prelu(self, weight)
+
+    def isreal(self) -> Tensor:
+        """True everywhere (real dtypes), as torch.Tensor.isreal."""
+        return _F.isreal(self)
+
+    # in place: one helper (_inplace_variant) over the out-of-place ops
+    sin_, cos_, tan_ = _inplace_variant("sin"), _inplace_variant("cos"), _inplace_variant("tan")
+    asin_, acos_, atan_ = _inplace_variant("asin"), _inplace_variant("acos"), _inplace_variant("atan")
+    sinh_, cosh_ = _inplace_variant("sinh"), _inplace_variant("cosh")
+    asinh_, acosh_, atanh_ = _inplace_variant("asinh"), _inplace_variant("acosh"), _inplace_variant("atanh")
+    arcsin_, arccos_, arctan_ = asin_, acos_, atan_
+    arcsinh_, arccosh_, arctanh_ = asinh_, acosh_, atanh_
+    atan2_ = arctan2_ = _inplace_variant("atan2")
+    exp2_, expm1_ = _inplace_variant("exp2"), _inplace_variant("expm1")
+    log2_, log10_, log1p_ = _inplace_variant("log2"), _inplace_variant("log10"), _inplace_variant("log1p")
+    erf_, sinc_, logit_ = _inplace_variant("erf"), _inplace_variant("sinc"), _inplace_variant("logit")
+    reciprocal_, rsqrt_ = _inplace_variant("reciprocal"), _inplace_variant("rsqrt")
+    sign_ = sgn_ = _inplace_variant("sign")
+    frac_, fix_ = _inplace_variant("frac"), trunc_
+    deg2rad_, rad2deg_ = _inplace_variant("deg2rad"), _inplace_variant("rad2deg")
+    square_ = _inplace_variant("square")
+    negative_, absolute_, clip_ = neg_, abs_, clamp_
+    nan_to_num_ = _inplace_variant("nan_to_num")
+    multiply_, subtract_, divide_, true_divide_ = mul_, sub_, div_, _inplace_variant("div", "true_divide_")
+    copysign_, heaviside_ = _inplace_variant("copysign"), _inplace_variant("heaviside")
+    hypot_, ldexp_, xlogy_ = _inplace_variant("hypot"), _inplace_variant("ldexp"), _inplace_variant("xlogy")
+    nextafter_, gcd_, lcm_ = _inplace_variant("nextafter"), _inplace_variant("gcd"), _inplace_variant("lcm")
+    eq_, ne_ = _inplace_variant("eq", zero_gradient=True), _inplace_variant("ne", zero_gradient=True)
+    lt_, le_ = _inplace_variant("lt", zero_gradient=True), _inplace_variant("le", zero_gradient=True)
+    gt_, ge_ = _inplace_variant("gt", zero_gradient=True), _inplace_variant("ge", zero_gradient=True)
+    greater_, greater_equal_, less_, less_equal_, not_equal_ = gt_, ge_, lt_, le_, ne_
+    logical_and_ = _inplace_variant("logical_and", zero_gradient=True)
+    logical_or_ = _inplace_variant("logical_or", zero_gradient=True)
+    logical_xor_ = _inplace_variant("logical_xor", zero_gradient=True)
+    logical_not_ = _inplace_variant("logical_not", zero_gradient=True)
+    cumsum_, cumprod_ = _inplace_variant("cumsum"), _inplace_variant("cumprod")
+    addmm_, addmv_, addr_ = _inplace_variant("addmm"), _inplace_variant("addmv"), _inplace_variant("addr")
+    addbmm_, baddbmm_ = _inplace_variant("addbmm"), _inplace_variant("baddbmm")
+    renorm_, put_ = _inplace_variant("renorm"), _inplace_variant("put")
+    masked_scatter_ = _inplace_variant("masked_scatter")
+    scatter_reduce_, index_reduce_ = _inplace_variant("scatter_reduce"), _inplace_variant("index_reduce")
+
+    def float_power_(self, exponent: Any) -> Tensor:
+        """self ** exponent in place, as torch.Tensor.float_power_: self must be float64."""
+        if self.dtype != float64:
+            raise RuntimeError(f"the base given to float_power_ has dtype {self.dtype} but the operation's result "
+                               "requires dtype float64")
+        return self._inplace("float_power_", _F.float_power, exponent)
+
+    def _transposed_(self, name: str, dim0: int, dim1: int) -> Tensor:
+        return self._reshape_inplace(name, lambda t: _F.transpose(t, dim0, dim1))
+
+    def transpose_(self, dim0: int, dim1: int) -> Tensor:
+        """transpose() in place (self becomes the transposed view), as torch.Tensor.transpose_."""
+        return self._transposed_("transpose_", dim0, dim1)
+
+    def swapaxes_(self, axis0: int, axis1: int) -> Tensor:
+        """transpose_ under numpy's name, as torch.Tensor.swapaxes_."""
+        return self._transposed_("swapaxes_", axis0, axis1)
+
+    def swapdims_(self, dim0: int, dim1: int) -> Tensor:
+        """transpose_ under another name, as torch.Tensor.swapdims_."""
+        return self._transposed_("swapdims_", dim0, dim1)
+
+    def t_(self) -> Tensor:
+        """t() in place, as torch.Tensor.t_."""
+        if self.ndim > 2:
+            raise RuntimeError(f"t_() expects a tensor with <= 2 dimensions, got shape {self.shape}")
+        return self if self.ndim < 2 else self._transposed_("t_", 0, 1)
+
+    def fill_diagonal_(self, fill_value: Any, wrap: bool = False) -> Tensor:
+        """The main diagonal (of a matrix, or of a tensor whose dims are all equal) set to fill_value
+        in place, as torch.Tensor.fill_diagonal_; wrap=True starts again below a tall matrix's square."""
+        if self.ndim < 2:
+            raise RuntimeError("fill_diagonal_: dimensions must larger than 1")
+        if self.ndim > 2 and len(set(self.shape)) != 1:
+            raise RuntimeError("fill_diagonal_: all dimensions of input must be of equal length")
+        step = self.shape[1] + 1 if self.ndim == 2 else 1 + int(np.cumprod(self.shape[:-1]).sum())  # numpy's
+        end = self.numel() if wrap or self.ndim > 2 else min(self.numel(), self.shape[1] * self.shape[1])
+        places = np.unravel_index(np.arange(0, end, step), self.shape)
+        return self._put("fill_diagonal_", places, fill_value)
+
+    def _draw_(self, name: str, values: Tensor) -> Tensor:
+        """self filled with values (float64 draws of self's shape), converted to self's dtype."""
+        return self._put(name, Ellipsis, _F.cast(values, self.dtype))
+
+    def _uniform_draws(self, generator: _random.Generator | None) -> Tensor:
+        """float64 draws from [0, 1) of self's shape (minigrad's seeded generator, or ``generator``)."""
+        draws = get_backend(self.device).uniform(_random.rng(generator), self.shape, 0.0, 1.0, float64)
+        return Tensor._make(draws, self.device)
+
+    def exponential_(self, lambd: float = 1.0, *, generator: _random.Generator | None = None) -> Tensor:
+        """self filled with draws from the exponential distribution of rate lambd, as
+        torch.Tensor.exponential_ (minigrad's seeded generator, or ``generator``)."""
+        if not lambd > 0:
+            raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+        return self._draw_("exponential_", -_F.log1p(-self._uniform_draws(generator)) / lambd)
+
+    def geometric_(self, p: float, *, generator: _random.Generator | None = None) -> Tensor:
+        """self filled with the number of Bernoulli(p) trials up to the first success (1, 2, ...), as
+        torch.Tensor.geometric_."""
+        if not 0 < p < 1:
+            raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+        trials = _F.ceil(_F.log1p(-self._uniform_draws(generator)) / math.log1p(-p))
+        return self._draw_("geometric_", _F.clamp_min(trials, 1.0))
+
+    def log_normal_(self, mean: float = 1.0, std: float = 2.0, *, generator: _random.Generator | None = None) -> Tensor:
+        """self filled with exp of normal(mean, std) draws, as torch.Tensor.log_normal_."""
+        if not std > 0:
+            raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+        draws = get_backend(self.device).normal(_random.rng(generator), self.shape, mean, std, float64)
+        return self._draw_("log_normal_", _F.exp(Tensor._make(draws, self.device)))
+
+    def cauchy_(self, median: float = 0.0, sigma: float = 1.0, *, generator: _random.Generator | None = None) -> Tensor:
+        """self filled with draws from the Cauchy distribution, as torch.Tensor.cauchy_."""
+        if not sigma > 0:
+            raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
+        return self._draw_("cauchy_", _F.tan((self._uniform_draws(generator) - 0.5) * math.pi) * sigma + median)
+
+    def _map_(self, name: str, fn: Any, *others: Tensor) -> Tensor:
+        """self's elements replaced by fn(self's element, others' elements...) (others broadcast to
+        self's shape), in place, on the host: PyTorch's apply_, map_ and map2_."""
+        if not callable(fn):
+            raise TypeError(f"{name}: expected a callable, got {type(fn).__name__}")
+        if self.device != "cpu":
+            raise TypeError(f"{name} is only implemented on CPU tensors (this one is on {self.device})")
+        arrays = [np.broadcast_to(t._host(), self.shape) for t in others]
+        values = np.vectorize(fn, otypes=[self.dtype])(self._host(), *arrays) if self.numel() else self._host()
+        return self._put(name, Ellipsis, values)
+
+    def apply_(self, callable: Any) -> Tensor:  # noqa: A002 (PyTorch's name)
+        """Each element replaced by callable(element), in place (CPU only, slow), as torch.Tensor.apply_."""
+        return self._map_("apply_", callable)
+
+    def map_(self, tensor: Tensor, callable: Any) -> Tensor:  # noqa: A002
+        """Each element replaced by callable(element, tensor's element), tensor broadcast to self's
+        shape, in place (CPU only), as torch.Tensor.map_."""
+        return self._map_("map_", callable, tensor)
+
+    def map2_(self, x: Tensor, y: Tensor, callable: Any) -> Tensor:  # noqa: A002
+        """Each element replaced by callable(element, x's, y's), in place (CPU only), as torch.Tensor.map2_."""
+        return self._map_("map2_", callable, x, y)
+
+    def resize_(self, *sizes: Any) -> Tensor:
+        """self given the shape sizes in place, as torch.Tensor.resize_: its elements are the memory's
+        from self's first one on, in order; where that memory is too short, self moves to a new one
+        holding the old elements then zeros. Only for a contiguous tensor that does not require grad
+        (PyTorch's resize_ is not differentiable either)."""
+        if self._requires_grad:
+            raise RuntimeError("cannot resize variables that require grad")
+        shape = tuple(operator.index(n) for n in _F._shape_args(sizes))
+        if any(n < 0 for n in shape):
+            raise RuntimeError(f"resize_: trying to resize a tensor to a negative size {list(shape)}")
+        if not self.is_contiguous():
+            raise RuntimeError("resize_: minigrad resizes contiguous tensors only (PyTorch would reinterpret "
+                               "the memory in its storage order); call contiguous() first")
+        be = get_backend(self.device)
+        n, offset, memory = math.prod(shape), self.storage_offset(), self._memory()
+        if offset + n > memory.size:  # a new memory: the old elements, then zeros
+            grown = be.full((offset + n,), 0, self.dtype)
+            be.assign(grown, slice(0, memory.size), memory)
+            memory = grown
+        self._data = be.reshape(be.getitem(memory, slice(offset, offset + n)), shape)
+        return self
+
+    def _memory(self) -> Any:
+        """The whole memory self's elements lie in, as a 1-D array (self itself on CUDA, whose arrays
+        are their own memory; on the CPU, the ndarray self is a view of)."""
+        data = self._data
+        if not isinstance(data, np.ndarray):
+            return get_backend(self.device).reshape(data, (-1,))
+        while isinstance(data.base, np.ndarray):
+            data = data.base
+        return data.reshape(-1) if data.flags.c_contiguous else self._data.reshape(-1)
+
+    def resize_as_(self, the_template: Tensor) -> Tensor:
+        """resize_(the_template's shape), as torch.Tensor.resize_as_."""
+        return self.resize_(the_template.shape)
+
+    # attributes and tests
+    @property
+    def retains_grad(self) -> bool:
+        """Whether this non-leaf tensor keeps its gradient in .grad (retain_grad() was called), as PyTorch."""
+        retained = self.grad_fn.retained if self.grad_fn is not None else None
+        return retained is not None and retained() is self
+
+    def is_complex(self) -> bool:
+        """False: minigrad has no complex dtypes, as torch.Tensor.is_complex of a real tensor."""
+        return False
+
+    def is_signed(self) -> bool:
+        """Whether the dtype holds negative values (floats and signed integers), as torch.Tensor.is_signed."""
+        return self.dtype.kind in "fi"
+
+    def is_nonzero(self) -> bool:
+        """The truth of a one-element tensor, as torch.Tensor.is_nonzero (RuntimeError otherwise)."""
+        if self.numel() != 1:
+            which = "no values" if self.numel() == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {which} is ambiguous")
+        return bool(self.item())
+
+    def is_same_size(self, other: Tensor) -> bool:
+        """Whether other has self's shape, as torch.Tensor.is_same_size."""
+        return self.shape == other.shape
+
+    def is_inference(self) -> bool:
+        """False: minigrad's inference_mode is no_grad and makes no inference tensors."""
+        return False
+
+    def storage_offset(self) -> int:
+        """Elements between the start of the memory self is a view into and self's first element, as
+        torch.Tensor.storage_offset (0 on the CUDA device, whose arrays always start their buffer)."""
+        data = self._data
+        if not isinstance(data, np.ndarray):
+            return 0
+        return (data.__array_interface__["data"][0] - self._memory().__array_interface__["data"][0]) // data.itemsize
+
+    def data_ptr(self) -> int:
+        """The address of self's first element (host memory on the CPU, device memory on CUDA), as
+        torch.Tensor.data_ptr."""
+        data = self._data
+        return int(data.__array_interface__["data"][0]) if isinstance(data, np.ndarray) else int(data.ptr)
+
+    def dim_order(self) -> tuple[int, ...]:
+        """The dims from the outermost in memory to the innermost (by decreasing stride), as
+        torch.Tensor.dim_order."""
+        strides = self.stride()
+        return tuple(sorted(range(self.ndim), key=lambda d: -strides[d]))
+
+    def byte(self) -> Tensor:
+        """This tensor as uint8, as torch.Tensor.byte."""
+        return self.to(uint8)
+
+    def new(self, *args: Any, device: Any = None) -> Tensor:
+        """The legacy constructor in self's dtype (and device): new(2, 3) or new(Size) zeros of that
+        size, new(data) a copy of data, new() an empty tensor, as torch.Tensor.new."""
+        sizes = all(isinstance(a, numbers.Integral) for a in args) or (len(args) == 1 and isinstance(args[0], Size))
+        if args and sizes:
+            return self.new_zeros(_creation._size(args), device=device)
+        if not args:
+            return self.new_zeros(0, device=device)
+        if len(args) == 1 and not isinstance(args[0], Tensor):
+            return self.new_tensor(args[0], device=device)
+        raise TypeError("new(): expected sizes as ints or one sequence of data")
+
+    # products, shapes and indexing
+    def addbmm(self, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        """beta * self + alpha * sum of batch1[i] @ batch2[i], as torch.Tensor.addbmm."""
+        return _F.addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def baddbmm(self, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        """beta * self + alpha * bmm(batch1, batch2), as torch.Tensor.baddbmm."""
+        return _F.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def addmv(self, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        """beta * self + alpha * (mat @ vec), as torch.Tensor.addmv."""
+        return _F.addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def addr(self, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        """beta * self + alpha * outer(vec1, vec2), as torch.Tensor.addr."""
+        return _F.addr(self, vec1, vec2, beta=beta, alpha=alpha)
+
+    def inner(self, other: Tensor) -> Tensor:
+        """The sum of products over the last dims, as torch.Tensor.inner."""
+        return _F.inner(self, other)
+
+    def vdot(self, other: Tensor) -> Tensor:
+        """dot() (real tensors), as torch.Tensor.vdot."""
+        return _F.vdot(self, other)
+
+    ger = outer
+
+    def matrix_power(self, n: int) -> Tensor:
+        """The n-th matrix power, as torch.Tensor.matrix_power."""
+        from minigrad import linalg
+
+        return linalg.matrix_power(self, n)
+
+    def matrix_exp(self) -> Tensor:
+        """The matrix exponential, as torch.Tensor.matrix_exp."""
+        from minigrad import linalg
+
+        return linalg.matrix_exp(self)
+
+    def inverse(self) -> Tensor:
+        """The inverse of square matrices, as torch.Tensor.inverse."""
+        from minigrad import linalg
+
+        return linalg.inv(self)
+
+    def det(self) -> Tensor:
+        """The determinant, as torch.Tensor.det."""
+        from minigrad import linalg
+
+        return linalg.det(self)
+
+    def logdet(self) -> Tensor:
+        """log(det) (nan for a negative determinant, -inf for zero), as torch.Tensor.logdet."""
+        from minigrad import linalg
+
+        return linalg.logdet(self)
+
+    def slogdet(self) -> Any:
+        """(sign, log|det|), as torch.Tensor.slogdet."""
+        from minigrad import linalg
+
+        return linalg.slogdet(self)
+
+    def cholesky(self, upper: bool = False) -> Tensor:
+        """The Cholesky factor, as torch.Tensor.cholesky."""
+        from minigrad import linalg
+
+        return linalg.cholesky_legacy(self, upper)
+
+    def svd(self, some: bool = True, compute_uv: bool = True) -> Any:
+        """(U, S, V), V not transposed, as torch.Tensor.svd (the legacy form of linalg.svd)."""
+        from minigrad import linalg
+
+        return linalg.svd_legacy(self, some, compute_uv)
+
+    def qr(self, some: bool = True) -> Any:
+        """(Q, R), as torch.Tensor.qr."""
+        from minigrad import linalg
+
+        return linalg.qr_legacy(self, some)
+
+    def pinverse(self, rcond: float = 1e-15) -> Tensor:
+        """The pseudo-inverse, as torch.Tensor.pinverse."""
+        from minigrad import linalg
+
+        return linalg.pinverse(self, rcond)
+
+    def adjoint(self) -> Tensor:
+        """The transpose of the last two dims (real tensors), as torch.Tensor.adjoint."""
+        return _F.adjoint(self)
+
+    @property
+    def mH(self) -> Tensor:  # noqa: N802
+        """adjoint(): the last two dims transposed (real tensors), as torch.Tensor.mH."""
+        if self.ndim < 2:
+            raise RuntimeError(f"tensor.mH is only supported on matrices or batches of matrices. Got "
+                               f"{self.ndim}-D tensor.")
+        return _F.transpose(self, -2, -1)
+
+    @property
+    def H(self) -> Tensor:  # noqa: N802
+        """The transpose of a matrix (real tensors), as torch.Tensor.H."""
+        if self.ndim == 0:
+            return self
+        if self.ndim != 2:
+            raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {self.ndim}-D tensor."
+                               + (" For batches of matrices, consider using tensor.mH" if self.ndim > 2 else ""))
+        return _F.transpose(self, 0, 1)
+
+    def cov(self, *, correction: int = 1, fweights: Tensor | None = None, aweights: Tensor | None = None) -> Tensor:
+        """The covariance matrix of self's rows, as torch.Tensor.cov."""
+        return _F.cov(self, correction=correction, fweights=fweights, aweights=aweights)
+
+    def corrcoef(self) -> Tensor:
+        """The correlation coefficients of self's rows, as torch.Tensor.corrcoef."""
+        return _F.corrcoef(self)
+
+    def dist(self, other: Tensor, p: float = 2) -> Tensor:
+        """The p-norm of self - other, as torch.Tensor.dist."""
+        return _F.dist(self, other, p)
+
+    def renorm(self, p: float, dim: int, maxnorm: float) -> Tensor:
+        """Slices along dim scaled down to p-norm maxnorm, as torch.Tensor.renorm."""
+        return _F.renorm(self, p, dim, maxnorm)
+
+    def histogram(self, bins: Any = 100, *, range: Any = None, weight: Tensor | None = None,  # noqa: A002
+                  density: bool = False) -> Any:
+        """(hist, bin_edges), as torch.Tensor.histogram."""
+        return _F.histogram(self, bins, range=range, weight=weight, density=density)
+
+    def ravel(self) -> Tensor:
+        """self as 1-D, as torch.Tensor.ravel."""
+        return _F.ravel(self)
+
+    def fliplr(self) -> Tensor:
+        """dim 1 reversed, as torch.Tensor.fliplr."""
+        return _F.fliplr(self)
+
+    def flipud(self) -> Tensor:
+        """dim 0 reversed, as torch.Tensor.flipud."""
+        return _F.flipud(self)
+
+    def rot90(self, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
+        """Rotated by 90 degrees k times in the plane of dims, as torch.Tensor.rot90."""
+        return _F.rot90(self, k, dims)
+
+    def unfold(self, dimension: int, size: int, step: int) -> Tensor:
+        """The windows of size elements along dimension, step apart, as a new last dim, as
+        torch.Tensor.unfold (a gather rather than a strided view: see functional.unfold_windows)."""
+        return _F.unfold_windows(self, dimension, size, step)
+
+    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+        """The last dim placed on diagonals, as torch.Tensor.diag_embed."""
+        return _F.diag_embed(self, offset, dim1, dim2)
+
+    def diagflat(self, offset: int = 0) -> Tensor:
+        """A matrix with self (flattened) on a diagonal, as torch.Tensor.diagflat."""
+        return _F.diagflat(self, offset)
+
+    def diagonal_scatter(self, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        """A copy with a diagonal replaced by src, as torch.Tensor.diagonal_scatter."""
+        return _F.diagonal_scatter(self, src, offset, dim1, dim2)
+
+    def select_scatter(self, src: Tensor, dim: int, index: int) -> Tensor:
+        """A copy with select(dim, index) replaced by src, as torch.Tensor.select_scatter."""
+        return _F.select_scatter(self, src, dim, index)
+
+    def slice_scatter(
+        self, src: Tensor, dim: int = 0, start: int | None = None, end: int | None = None, step: int = 1
+    ) -> Tensor:
+        """A copy with a slice along dim replaced by src, as torch.Tensor.slice_scatter."""
+        return _F.slice_scatter(self, src, dim, start, end, step)
+
+    def split_with_sizes(self, split_sizes: Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+        """Pieces of the given sizes along dim, as torch.Tensor.split_with_sizes."""
+        return _F.split_with_sizes(self, split_sizes, dim)
+
+    unsafe_split, unsafe_chunk, unsafe_split_with_sizes = split, chunk, split_with_sizes  # no unsafe views here
+
+    def hsplit(self, indices_or_sections: Any) -> tuple[Tensor, ...]:
+        """tensor_split along dim 1 (0 for 1-D), as torch.Tensor.hsplit."""
+        return _F.hsplit(self, indices_or_sections)
+
+    def vsplit(self, indices_or_sections: Any) -> tuple[Tensor, ...]:
+        """tensor_split along dim 0, as torch.Tensor.vsplit."""
+        return _F.vsplit(self, indices_or_sections)
+
+    def dsplit(self, indices_or_sections: Any) -> tuple[Tensor, ...]:
+        """tensor_split along dim 2, as torch.Tensor.dsplit."""
+        return _F.dsplit(self, indices_or_sections)
+
+    def sum_to_size(self, *size: Any) -> Tensor:
+        """self summed down to size, as torch.Tensor.sum_to_size."""
+        return _F.sum_to_size(self, *size)
+
+    def msort(self) -> Tensor:
+        """Sorted along dim 0, as torch.Tensor.msort."""
+        return _F.msort(self)
+
+    def unique_consecutive(self, return_inverse: bool = False, return_counts: bool = False,
+                           dim: int | None = None) -> Any:
+        """Runs of equal elements kept once, as torch.Tensor.unique_consecutive."""
+        return _F.unique_consecutive(self, return_inverse, return_counts, dim)
+
+    def narrow_copy(self, dim: int, start: int, length: int) -> Tensor:
+        """narrow() as a new tensor, as torch.Tensor.narrow_copy."""
+        return _F.narrow_copy(self, dim, start, length)
+
+    def nonzero_static(self, *, size: int, fill_value: int = -1) -> Tensor:
+        """nonzero() cut or padded to size rows, as torch.Tensor.nonzero_static."""
+        return _F.nonzero_static(self, size=size, fill_value=fill_value)
+
+    def masked_scatter(self, mask: Tensor, source: Tensor) -> Tensor:
+        """source's elements written where mask is true, as torch.Tensor.masked_scatter."""
+        return _F.masked_scatter(self, mask, source)
+
+    def put(self, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+        """source written at the flat positions index, as torch.Tensor.put."""
+        return _F.put(self, index, source, accumulate)
+
+    def scatter_reduce(self, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = True) -> Tensor:
+        """src reduced into self at index along dim, as torch.Tensor.scatter_reduce."""
+        return _F.scatter_reduce(self, dim, index, src, reduce, include_self=include_self)
+
+    def index_reduce(
+        self, dim: int, index: Tensor, source: Tensor, reduce: str, *, include_self: bool = True
+    ) -> Tensor:
+        """source's slices reduced into self's at index along dim, as torch.Tensor.index_reduce."""
+        return _F.index_reduce(self, dim, index, source, reduce, include_self=include_self)
 
     # --- printing ---------------------------------------------------------------------------
     def __format__(self, spec: str) -> str:

@@ -1,10 +1,11 @@
-"""Elementwise ops with broadcasting (arithmetic, exp/log, clamp, casts, where, comparisons,
-addcmul/addcdiv/lerp)."""
+"""Elementwise ops with broadcasting (arithmetic, exp/log and the other math functions, clamp,
+casts, where, comparisons, addcmul/addcdiv/lerp, atan2, copysign, the bitwise ops, ...)."""
 
 from __future__ import annotations
 
 import builtins
 import math
+from collections import namedtuple
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ from minigrad.autograd import Function
 from minigrad.backend import get_backend
 from minigrad.functional._common import (
     Number,
+    _broadcast_shape,
     _from_host,
     _require_float,
     _require_same_device,
@@ -329,8 +331,12 @@ def mul(input: Any, other: Any) -> Tensor:
     return _binary(MulOp, "mul", input, other)
 
 
-def div(input: Any, other: Any) -> Tensor:
-    """input / other (true division: integer tensors give float32, get_default_dtype()), broadcasting."""
+def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """input / other (true division: integer tensors give float32, get_default_dtype()), broadcasting,
+    as torch.div. rounding_mode "trunc" rounds the quotient toward zero, "floor" down (integers
+    stay integers then, and the gradient is 0, as PyTorch's)."""
+    if rounding_mode is not None:
+        return _rounded_quotient(input, other, rounding_mode)
     a, b = _operands(input, other)
     if a.dtype.kind != "f":
         a, b = cast(a, get_default_dtype()), cast(b, get_default_dtype())
@@ -347,25 +353,30 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001 (PyTorch's name)
 
 
 def neg(input: Tensor) -> Tensor:
+    """-input elementwise, as torch.neg."""
     return NegOp.apply(input)
 
 
 def exp(input: Tensor) -> Tensor:
-    _require_float("exp", input)
-    return ExpOp.apply(input)
+    """e ** input elementwise, as torch.exp (integer tensors give float32)."""
+    _require_tensor("exp", input)
+    return ExpOp.apply(_float(input))
 
 
 def log(input: Tensor) -> Tensor:
-    _require_float("log", input)
-    return LogOp.apply(input)
+    """The natural logarithm elementwise, as torch.log (integer tensors give float32)."""
+    _require_tensor("log", input)
+    return LogOp.apply(_float(input))
 
 
 def sqrt(input: Tensor) -> Tensor:
-    _require_float("sqrt", input)
-    return SqrtOp.apply(input)
+    """The square root elementwise, as torch.sqrt (integer tensors give float32)."""
+    _require_tensor("sqrt", input)
+    return SqrtOp.apply(_float(input))
 
 
 def abs(input: Tensor) -> Tensor:  # noqa: A001
+    """|input| elementwise, as torch.abs; its gradient is sign(input) (0 at 0 and NaN, as PyTorch)."""
     return AbsOp.apply(input)
 
 
@@ -388,8 +399,78 @@ _MATH_DERIVATIVES: dict[str, Callable[[Any, Any, Any], Any]] = {
     "log2": lambda be, a, out: be.div(1 / _LN2, a),
     "log10": lambda be, a, out: be.div(1 / _LN10, a),
     "erf": lambda be, a, out: be.mul(be.exp(be.neg(be.mul(a, a))), 2 / math.sqrt(math.pi)),
+    # composed forwards (_COMPOSED below); the derivatives are PyTorch's formulas
+    "asinh": lambda be, a, out: be.div(1, be.sqrt(be.add(be.mul(a, a), 1))),
+    "acosh": lambda be, a, out: be.div(1, be.sqrt(be.sub(be.mul(a, a), 1))),
+    "atanh": lambda be, a, out: be.div(1, be.sub(1, be.mul(a, a))),
+    "exp2": lambda be, a, out: be.mul(out, _LN2),
+    "sinc": lambda be, a, out: _sinc_derivative(be, a),
 }
 MATH_FUNCTIONS: tuple[str, ...] = tuple(_MATH_DERIVATIVES)
+_FROM_OUTPUT = frozenset({"tan", "exp2"})  # derivatives of the output alone: the node saves only it (as PyTorch)
+
+
+def _large(be: Any, t: Any) -> Any:
+    """Where t is so large that t * t is no longer useful (2**28: 1 + t * t rounds to t * t in float64)."""
+    return be.compare("gt", t, 2.0**28)
+
+
+def _asinh(be: Any, a: Any) -> Any:
+    """asinh from log1p, accurate for small and large |a| alike (glibc's formula): log1p(t + t**2 /
+    (1 + sqrt(1 + t**2))) of t = |a|, log(t) + log(2) beyond 2**28, with a's sign; -0.0 stays."""
+    t = be.abs(a)
+    big = _large(be, t)
+    small = be.where(big, 1, t)  # no t * t overflow on the branch not taken
+    near = be.log1p(be.add(t, be.div(be.mul(small, small), be.add(be.sqrt(be.add(be.mul(small, small), 1)), 1))))
+    r = be.where(big, be.add(be.log(t), _LN2), near)
+    return be.where(be.compare("eq", a, 0), a, be.where(be.compare("lt", a, 0), be.neg(r), r))
+
+
+def _acosh(be: Any, a: Any) -> Any:
+    """acosh from log1p of t = a - 1 (exact near 1): log1p(t + sqrt(2t + t**2)), log(a) + log(2)
+    beyond 2**28; nan below 1."""
+    big = _large(be, a)
+    t = be.sub(be.where(big, 1, a), 1)
+    near = be.log1p(be.add(t, be.sqrt(be.add(be.mul(t, 2), be.mul(t, t)))))
+    r = be.where(big, be.add(be.log(a), _LN2), near)
+    return be.where(be.compare("lt", a, 1), math.nan, r)
+
+
+def _atanh(be: Any, a: Any) -> Any:
+    """atanh as 0.5 * log1p(2a / (1 - a)): exact near 0 and near +-1; +-inf at +-1, nan beyond."""
+    return be.mul(be.log1p(be.div(be.mul(a, 2), be.sub(1, a))), 0.5)
+
+
+def _in_float64(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """fn evaluated in float64 and rounded to a's dtype: a float32 result then rounds once, as libm's."""
+
+    def wrapped(be: Any, a: Any) -> Any:
+        return fn(be, a) if a.dtype == np.float64 else be.astype(fn(be, be.astype(a, np.float64)), a.dtype)
+
+    return wrapped
+
+
+def _sinc(be: Any, a: Any) -> Any:
+    """sin(pi a) / (pi a), 1 at 0; pi a in a's dtype, as PyTorch computes it."""
+    product = be.mul(a, math.pi)
+    return be.where(be.compare("eq", a, 0), 1, be.div(be.sin(product), product))
+
+
+def _sinc_derivative(be: Any, a: Any) -> Any:
+    """(pi a cos(pi a) - sin(pi a)) / (pi a**2), 0 at 0, as PyTorch."""
+    product = be.mul(a, math.pi)
+    slope = be.div(be.sub(be.mul(product, be.cos(product)), be.sin(product)), be.mul(product, a))
+    return be.where(be.compare("eq", a, 0), 0, slope)
+
+
+# The math functions with no backend kernel: their forward composed from backend ops
+_COMPOSED: dict[str, Callable[[Any, Any], Any]] = {
+    "asinh": _in_float64(_asinh),
+    "acosh": _in_float64(_acosh),
+    "atanh": _in_float64(_atanh),
+    "exp2": lambda be, a: be.pow(be.full((), 2, a.dtype), a),
+    "sinc": _sinc,
+}
 
 
 class MathOp(Function):
@@ -400,9 +481,12 @@ class MathOp(Function):
 
     def forward(self, a, function):
         self.function = function
-        out = getattr(self.be, function)(a)
-        self.saved = (a, out)
+        out = self._evaluate(a, function)
+        self.saved = (None, out) if function in _FROM_OUTPUT else (a, None)
         return out
+
+    def _evaluate(self, a, function):
+        return getattr(self.be, function)(a)
 
     def backward(self, g):
         a, out = self.saved
@@ -412,10 +496,23 @@ class MathOp(Function):
         return self.function.capitalize() + "Backward"  # SinBackward, Log1pBackward, as PyTorch's
 
 
+class ComposedMathOp(MathOp):
+    """A math function with no backend kernel (_COMPOSED: asinh, acosh, atanh, exp2, sinc), its forward
+    composed from backend ops. Its own class, so the ONNX exporter, which translates MathOp's kernel
+    functions, refuses it instead of writing another function."""
+
+    __slots__ = ()
+
+    def _evaluate(self, a, function):
+        return _COMPOSED[function](self.be, a)
+
+
 def _math_function(name: str, what: str) -> Callable[[Tensor], Tensor]:
+    op = ComposedMathOp if name in _COMPOSED else MathOp
+
     def fn(input: Tensor) -> Tensor:
         _require_tensor(name, input)
-        return MathOp.apply(_float(input), function=name)
+        return op.apply(_float(input), function=name)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Elementwise {what}, as torch.{name} (integer tensors give float32; inf/nan outside the domain)."
@@ -435,6 +532,11 @@ log1p = _math_function("log1p", "log(1 + x), exact for small x")
 log2 = _math_function("log2", "base-2 logarithm")
 log10 = _math_function("log10", "base-10 logarithm")
 erf = _math_function("erf", "error function")
+asinh = _math_function("asinh", "inverse hyperbolic sine")
+acosh = _math_function("acosh", "inverse hyperbolic cosine")
+atanh = _math_function("atanh", "inverse hyperbolic tangent")
+exp2 = _math_function("exp2", "2 ** x")
+sinc = _math_function("sinc", "normalized sinc, sin(pi x) / (pi x) (1 at 0)")
 
 
 class SignOp(Function):
@@ -459,10 +561,22 @@ def sign(input: Tensor) -> Tensor:
     return SignOp.apply(input)
 
 
-def clamp(input: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
-    """Values limited to [min, max] (either may be None)."""
+def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    """Values limited to [min, max] (either may be None), as torch.clamp. Number bounds clamp in
+    one kernel (a float bound turns an integer input into get_default_dtype(), as PyTorch);
+    tensor bounds broadcast and get gradients (min where input < min, max where it exceeds max),
+    through where."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = input
+        if min is not None:
+            out = where(compare("lt", out, min), min, out)
+        if max is not None:
+            out = where(compare("gt", out, max), max, out)
+        return out
+    if input.dtype.kind in "biu" and any(isinstance(b, (float, np.floating)) for b in (min, max)):
+        input = cast(input, get_default_dtype())
     return ClampOp.apply(input, low=min, high=max)
 
 
@@ -477,6 +591,7 @@ def cast(input: Tensor, dtype: Any) -> Tensor:
 
 
 def clone(input: Tensor) -> Tensor:
+    """A copy of input that stays on the tape, as torch.clone."""
     return CloneOp.apply(input)
 
 
@@ -582,14 +697,17 @@ def logical_and(input: Any, other: Any) -> Tensor:
 
 
 def logical_or(input: Any, other: Any) -> Tensor:
+    """Elementwise or of the truth values, broadcasting; a bool tensor."""
     return _logical("logical_or", input, other)
 
 
 def logical_xor(input: Any, other: Any) -> Tensor:
+    """Elementwise exclusive or of the truth values, broadcasting; a bool tensor."""
     return _logical("logical_xor", input, other)
 
 
 def logical_not(input: Tensor) -> Tensor:
+    """Elementwise not of the truth values; a bool tensor."""
     return _logical("logical_not", input)
 
 
@@ -846,9 +964,20 @@ def _host_divide(be: Any, how: str, a: Any, b: Any) -> Any:
         if how == "remainder" and x.dtype.kind == "f":  # as PyTorch: a zero keeps the dividend's sign
             out = np.fmod(x, y)
             out = np.where((out != 0) & ((y < 0) != (out < 0)), out + y, out)
+        elif how == "trunc_divide":  # C's integer division; a float quotient truncated
+            out = np.trunc(x / y) if x.dtype.kind == "f" else np.floor_divide(x, y)
+            if x.dtype.kind != "f":  # floor and trunc differ where the quotient is negative and inexact
+                out = np.where((out < 0) & (out * y != x), out + 1, out)
         else:
             out = getattr(np, how)(x, y)
-    return be.from_numpy(np.ascontiguousarray(out))
+    return _host_result(be, out)
+
+
+def _host_result(be: Any, out: Any) -> Any:
+    """A numpy result (an array, or the scalar a ufunc gives for 0-d operands) as a C-contiguous
+    array of its own shape on be's device (numpy.ascontiguousarray would make a 0-d result 1-d)."""
+    out = np.asarray(out)
+    return be.from_numpy(out if out.flags.c_contiguous else np.ascontiguousarray(out))
 
 
 class DivModOp(Function):
@@ -879,7 +1008,7 @@ def _divide(how: str, input: Any, other: Any) -> Tensor:
     _require_same_device(how, a, b)
     if a.dtype.kind == "b":
         raise TypeError(f"{how}: not defined for bool tensors")
-    if how == "floor_divide":  # not differentiable, as PyTorch's
+    if how in ("floor_divide", "trunc_divide"):  # not differentiable, as PyTorch's
         try:
             out = _host_divide(get_backend(a.device), how, a._data, b._data)
         except ValueError:
@@ -984,14 +1113,24 @@ def _float_operands(name: str, input: Any, other: Any) -> tuple[Tensor, Tensor]:
     return a, b
 
 
-def logaddexp(input: Tensor, other: Tensor) -> Tensor:
-    """log(exp(input) + exp(other)) without overflow, as torch.logaddexp; differentiable."""
-    _require_tensor("logaddexp", input)
-    a, b = _float_operands("logaddexp", input, other)
+def _log_add_exp(name: str, input: Tensor, other: Tensor, exp_fn: Callable, log_fn: Callable) -> Tensor:
+    """log_fn(exp_fn(input) + exp_fn(other)) without overflow (logaddexp, logaddexp2)."""
+    _require_tensor(name, input)
+    a, b = _float_operands(name, input, other)
     # shift by the larger operand, off the tape (its gradient cancels); infinite shifts would give inf - inf
     shift = maximum(a, b).detach()
     shift = where(isfinite(shift), shift, 0.0)
-    return add(log(add(exp(sub(a, shift)), exp(sub(b, shift)))), shift)
+    return add(log_fn(add(exp_fn(sub(a, shift)), exp_fn(sub(b, shift)))), shift)
+
+
+def logaddexp(input: Tensor, other: Tensor) -> Tensor:
+    """log(exp(input) + exp(other)) without overflow, as torch.logaddexp; differentiable."""
+    return _log_add_exp("logaddexp", input, other, exp, log)
+
+
+def logaddexp2(input: Tensor, other: Tensor) -> Tensor:
+    """log2(2**input + 2**other) without overflow, as torch.logaddexp2; differentiable."""
+    return _log_add_exp("logaddexp2", input, other, exp2, log2)
 
 
 def hypot(input: Tensor, other: Tensor) -> Tensor:
@@ -1046,3 +1185,259 @@ def promote_types(type1: Any, type2: Any) -> np.dtype:
     """The dtype tensors of type1 and type2 combine to, as torch.promote_types: a float beats an
     int or bool, float64 beats float32, an int beats a bool."""
     return _result_dtype(_normalize_dtype(type1), _normalize_dtype(type2))
+
+
+# --- PyTorch's other elementwise ops: atan2, copysign, heaviside, float_power, ldexp, frexp, ... ---
+
+
+class ZeroGradientOp(Function):
+    """A value computed off the tape, recorded with a zero gradient for each input: PyTorch's
+    derivative of the piecewise-constant results it keeps on the tape (div with a rounding mode,
+    in-place comparisons)."""
+
+    __slots__ = ()
+
+    def forward(self, *arrays, value):
+        self.saved = tuple((a.shape, a.dtype) for a in arrays)
+        return value
+
+    def backward(self, g):
+        be = self.be
+        return tuple(
+            be.full(shape, 0, dtype) if self.needs_grad(i) else None for i, (shape, dtype) in enumerate(self.saved)
+        )
+
+
+def with_zero_gradient(value: Tensor, *inputs: Any) -> Tensor:
+    """value (a floating tensor computed off the tape), recorded with a zero gradient for the
+    inputs that are tensors requiring grad; value itself when none does (or it is not floating)."""
+    tensors = [t for t in inputs if isinstance(t, Tensor)]
+    if value.dtype.kind != "f" or not any(t._requires_grad for t in tensors):
+        return value
+    return ZeroGradientOp.apply(*tensors, value=value._data)
+
+
+_ROUNDING_MODES = {"trunc": "trunc_divide", "floor": "floor_divide"}
+
+
+def _rounded_quotient(input: Any, other: Any, rounding_mode: str) -> Tensor:
+    """div(input, other, rounding_mode=...): the quotient rounded on the host, gradient 0."""
+    if rounding_mode not in _ROUNDING_MODES:
+        raise ValueError(
+            f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found {rounding_mode!r}"
+        )
+    return with_zero_gradient(_divide(_ROUNDING_MODES[rounding_mode], input, other), input, other)
+
+
+class Atan2Op(Function):
+    """atan2(a, b) on the host (numpy's: libm's, as PyTorch's); the gradient (b, -a) / (a**2 + b**2),
+    with 0 for 1 / (a**2 + b**2) where that is 1 / 0, as PyTorch."""
+
+    __slots__ = ()
+
+    def forward(self, a, b):
+        be = self.be
+        self.saved = (a, b)
+        return _host_result(be, np.arctan2(be.to_numpy(a), be.to_numpy(b)))
+
+    def backward(self, g):
+        a, b = self.saved
+        be = self.be
+        squares = be.add(be.mul(a, a), be.mul(b, b))
+        scaled = be.mul(g, be.where(be.compare("eq", squares, 0), 0, be.div(1, squares)))
+        ga = _sum_to(be, be.mul(scaled, b), a.shape) if self.needs_grad(0) else None
+        gb = _sum_to(be, be.neg(be.mul(scaled, a)), b.shape) if self.needs_grad(1) else None
+        return ga, gb
+
+
+def atan2(input: Any, other: Any) -> Tensor:
+    """The angle of the point (other, input) in [-pi, pi], elementwise (broadcasting), as
+    torch.atan2 (integer operands give float32); differentiable."""
+    a, b = _operands(input, other)
+    return _binary(Atan2Op, "atan2", _float(a), _float(b))
+
+
+def copysign(input: Any, other: Any) -> Tensor:
+    """|input| with the sign (bit) of other, elementwise (broadcasting), as torch.copysign (integer
+    operands give float32); differentiable in input (0 where input is 0, as PyTorch)."""
+    a, b = _operands(input, other)
+    magnitude = abs(_float(a))
+    return where(signbit(b), neg(magnitude), magnitude)
+
+
+def heaviside(input: Tensor, values: Tensor) -> Tensor:
+    """0 where input < 0, values where input == 0 and 1 where input > 0 (broadcasting), as
+    torch.heaviside: input and values of one dtype. Not differentiable (nor is PyTorch's): the
+    result is off the tape."""
+    _require_tensor("heaviside", input)
+    _require_tensor("heaviside", values)
+    if input.dtype != values.dtype:
+        raise TypeError(f"heaviside is not yet implemented for tensors with different dtypes ({input.dtype} and "
+                        f"{values.dtype})")
+    x, v = input.detach(), values.detach()
+    return where(eq(x, 0), v, cast(gt(x, 0), x.dtype))
+
+
+def float_power(input: Any, exponent: Any) -> Tensor:
+    """input ** exponent with both converted to float64, as torch.float_power; differentiable."""
+    def double(v: Any) -> Any:
+        return cast(v, np.float64) if isinstance(v, Tensor) else float(v)
+
+    if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
+        raise TypeError(f"float_power: expected a Tensor operand, got {type(input).__name__} and "
+                        f"{type(exponent).__name__}")
+    return pow(double(input), double(exponent))
+
+
+def ldexp(input: Tensor, other: Tensor) -> Tensor:
+    """input * 2 ** other, as torch.ldexp (integer operands give float32); differentiable."""
+    _require_tensor("ldexp", input)
+    _require_tensor("ldexp", other)
+    return mul(input, pow(2.0, other))
+
+
+class FrexpOp(Function):
+    """The mantissa of numpy's frexp (exact); its gradient g / 2 ** exponent, as PyTorch's."""
+
+    __slots__ = ()
+
+    def forward(self, a):
+        be = self.be
+        mantissa, exponent = np.frexp(be.to_numpy(a))
+        with np.errstate(over="ignore"):
+            self.saved = (_host_result(be, np.exp2(exponent).astype(a.dtype)),)
+        return _host_result(be, mantissa)
+
+    def backward(self, g):
+        return (self.be.div(g, self.saved[0]),)
+
+
+FrexpResult = namedtuple("frexp", ["mantissa", "exponent"])  # torch.return_types.frexp's fields
+
+
+def frexp(input: Tensor) -> FrexpResult:
+    """(mantissa, exponent) with input = mantissa * 2 ** exponent, |mantissa| in [0.5, 1) (0 for 0),
+    exponent int32, as torch.frexp; the mantissa is differentiable."""
+    _require_tensor("frexp", input)
+    if input.dtype.kind != "f":
+        raise TypeError(f"frexp() only supports floating-point dtypes, got {input.dtype}")
+    exponent = np.frexp(input._host())[1].astype(np.int32)
+    return FrexpResult(FrexpOp.apply(input), _from_host(np.asarray(exponent), input))
+
+
+def nextafter(input: Tensor, other: Any) -> Tensor:
+    """The next floating-point value after input toward other, elementwise (broadcasting), as
+    torch.nextafter; floating tensors only. Not differentiable (nor is PyTorch's)."""
+    _require_tensor("nextafter", input)
+    a, b = _float_operands("nextafter", input, other)
+    _require_same_device("nextafter", a, b)
+    _broadcast_shape("nextafter", a.shape, b.shape)
+    return _from_host(np.asarray(np.nextafter(a._host(), b._host())), a)
+
+
+def _integer_op(name: str, ufunc: Any, input: Any, other: Any, bools: bool) -> Tensor:
+    """ufunc (a numpy bitwise or number-theory op) of integer operands promoted as PyTorch's, on the
+    host; bool operands only where bools (bool with bool: the logical op, on the device). Never on
+    the tape."""
+    a, b = _operands(input, other)
+    _require_same_device(name, a, b)
+    if a.dtype.kind == "f" or (a.dtype.kind == "b" and not bools):
+        kinds = "integer or bool" if bools else "integer"
+        raise TypeError(f"{name}: not implemented for {a.dtype} tensors ({kinds} tensors only)")
+    _broadcast_shape(name, a.shape, b.shape)
+    if a.dtype.kind == "b":
+        return _logical(name.replace("bitwise", "logical"), a, b)
+    return _from_host(np.asarray(ufunc(a._host(), b._host())), a)
+
+
+def bitwise_and(input: Any, other: Any) -> Tensor:
+    """input & other of integer or bool tensors (broadcasting), as torch.bitwise_and."""
+    return _integer_op("bitwise_and", np.bitwise_and, input, other, bools=True)
+
+
+def bitwise_or(input: Any, other: Any) -> Tensor:
+    """input | other of integer or bool tensors (broadcasting), as torch.bitwise_or."""
+    return _integer_op("bitwise_or", np.bitwise_or, input, other, bools=True)
+
+
+def bitwise_xor(input: Any, other: Any) -> Tensor:
+    """input ^ other of integer or bool tensors (broadcasting), as torch.bitwise_xor."""
+    return _integer_op("bitwise_xor", np.bitwise_xor, input, other, bools=True)
+
+
+def bitwise_left_shift(input: Any, other: Any) -> Tensor:
+    """input << other of integer tensors (broadcasting; 0 for shifts of the width or more), as
+    torch.bitwise_left_shift."""
+    return _integer_op("bitwise_left_shift", np.left_shift, input, other, bools=False)
+
+
+def bitwise_right_shift(input: Any, other: Any) -> Tensor:
+    """input >> other of integer tensors (arithmetic: the sign fills in), as torch.bitwise_right_shift."""
+    return _integer_op("bitwise_right_shift", np.right_shift, input, other, bools=False)
+
+
+def gcd(input: Tensor, other: Any) -> Tensor:
+    """The greatest common divisor (non-negative) of integer tensors, elementwise, as torch.gcd."""
+    return _integer_op("gcd", np.gcd, input, other, bools=False)
+
+
+def lcm(input: Tensor, other: Any) -> Tensor:
+    """The least common multiple (non-negative) of integer tensors, elementwise, as torch.lcm."""
+    return _integer_op("lcm", np.lcm, input, other, bools=False)
+
+
+def bitwise_not(input: Tensor) -> Tensor:
+    """~input of an integer or bool tensor (logical not for bool), as torch.bitwise_not."""
+    _require_tensor("bitwise_not", input)
+    if input.dtype.kind == "f":
+        raise TypeError(f"bitwise_not: not implemented for {input.dtype} tensors (integer or bool tensors only)")
+    if input.dtype.kind == "b":
+        return logical_not(input)
+    return _from_host(np.asarray(np.invert(input._host())), input)
+
+
+def isposinf(input: Tensor) -> Tensor:
+    """Where input is +inf, as a bool tensor, as torch.isposinf."""
+    return _classify("isposinf", input, lambda be, a: be.compare("eq", a, np.inf), False)
+
+
+def isneginf(input: Tensor) -> Tensor:
+    """Where input is -inf, as a bool tensor, as torch.isneginf."""
+    return _classify("isneginf", input, lambda be, a: be.compare("eq", a, -np.inf), False)
+
+
+def isreal(input: Tensor) -> Tensor:
+    """True everywhere (minigrad's dtypes are all real), as torch.isreal of a real tensor."""
+    return _classify("isreal", input, lambda be, a: be.full(a.shape, True, np.bool_), True)
+
+
+def positive(input: Tensor) -> Tensor:
+    """input itself, as torch.positive (a bool tensor is an error, as PyTorch's)."""
+    _require_tensor("positive", input)
+    if input.dtype.kind == "b":
+        raise TypeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+def square(input: Tensor) -> Tensor:
+    """input * input, as torch.square (a bool tensor gives int64, as PyTorch's)."""
+    _require_tensor("square", input)
+    return mul(input, input) if input.dtype.kind != "b" else mul(cast(input, int64), cast(input, int64))
+
+
+def rsub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
+    """other - alpha * input (broadcasting), as torch.rsub; differentiable."""
+    return sub(other, input, alpha=alpha)
+
+
+# PyTorch's other names of these functions
+absolute = abs
+arccos, arcsin, arctan, arctan2 = acos, asin, atan, atan2
+arccosh, arcsinh, arctanh = acosh, asinh, atanh
+clip = clamp
+divide = div
+true_divide = div
+fix = trunc
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+multiply, subtract, negative = mul, sub, neg
+sgn = sign

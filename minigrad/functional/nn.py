@@ -21,8 +21,8 @@ from minigrad.functional._common import (
     _require_tensor,
     numpy_aliases,
 )
+from minigrad.functional.elementwise import _float, clamp, expm1, mul, rsqrt, sign, softplus, where
 from minigrad.functional.elementwise import abs as _abs  # the differentiable abs, not the builtin
-from minigrad.functional.elementwise import clamp, expm1, mul, rsqrt, sign, softplus, where
 from minigrad.functional.reduce import mean, norm
 from minigrad.functional.reduce import sum as _sum  # the differentiable sum, not the builtin
 from minigrad.functional.shape import (
@@ -483,13 +483,13 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 
 
 def sigmoid(input: Tensor) -> Tensor:
-    _require_float("sigmoid", input)
-    return SigmoidOp.apply(input)
+    _require_tensor("sigmoid", input)
+    return SigmoidOp.apply(_float(input))
 
 
 def tanh(input: Tensor) -> Tensor:
-    _require_float("tanh", input)
-    return TanhOp.apply(input)
+    _require_tensor("tanh", input)
+    return TanhOp.apply(_float(input))
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:

@@ -1,10 +1,13 @@
 """Shape ops (reshape, permute, expand, squeeze, ...), indexing (and nonzero, masked_select) and
-joining (cat, stack, meshgrid)."""
+joining (cat, stack, meshgrid); at the end, PyTorch's functions composed from them and from
+matmul and the reductions (rot90, unfold, the *_scatter ops, tensordot, trapezoid, cov, renorm,
+addmv/addr/addbmm/baddbmm, ...) and scatter_reduce / index_reduce."""
 
 from __future__ import annotations
 
 import math
 import operator
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -158,13 +161,24 @@ def expand(input: Tensor, shape: Sequence[int]) -> Tensor:
 # --- indexing and joining ----------------------------------------------------------------------
 
 
+def _index_array(index: Any) -> Any:
+    """A tensor index's array; a uint8 tensor (old code's ByteTensor masks) is a mask, as in
+    PyTorch, which warns that this is deprecated: indexing with its 0/1 values would silently
+    pick elements 0 and 1 instead."""
+    if not isinstance(index, Tensor):
+        return index
+    if index.dtype == np.uint8:
+        warnings.warn("indexing with dtype uint8 is now deprecated, please use a dtype bool instead.",
+                      UserWarning, stacklevel=4)
+        return get_backend(index.device).astype(index._data, np.bool_)
+    return index._data
+
+
 def _index_arrays(index: Any) -> Any:
     """An index with tensors replaced by their arrays."""
-    if isinstance(index, Tensor):
-        return index._data
     if isinstance(index, tuple):
-        return tuple(i._data if isinstance(i, Tensor) else i for i in index)
-    return index
+        return tuple(_index_array(i) for i in index)
+    return _index_array(index)
 
 
 def _is_basic(index: Any) -> bool:
@@ -260,7 +274,9 @@ def _along(index: Tensor, dim: int) -> tuple:
     return tuple(positions)
 
 
-def _check_index(op: str, input: Tensor, dim: int, index: Any) -> int:
+def _check_index(op: str, input: Tensor, dim: int, index: Any, wrap: bool = False) -> int:
+    """index's checks for gather/scatter-like ops, returning dim made non-negative; negative
+    indices wrap only with wrap (take_along_dim), as PyTorch: gather and scatter refuse them."""
     if not isinstance(index, Tensor) or index.dtype != np.int64:
         raise TypeError(f"{op}: index must be an int64 tensor, got {getattr(index, 'dtype', type(index).__name__)}")
     d = _dim(dim, input.ndim, op)
@@ -269,14 +285,17 @@ def _check_index(op: str, input: Tensor, dim: int, index: Any) -> int:
     if any(i > n for k, (i, n) in enumerate(zip(index.shape, input.shape, strict=True)) if k != d):
         raise ValueError(f"{op}: index shape {index.shape} is larger than input shape {input.shape} outside dim {dim}")
     picked = index._host()
-    if picked.size and (picked.min() < -input.shape[d] or picked.max() >= input.shape[d]):
-        raise IndexError(f"{op}: index out of range for size {input.shape[d]} of dim {dim}")
+    n = input.shape[d]
+    low = -n if wrap else 0
+    if picked.size and (picked.min() < low or picked.max() >= n):
+        bad = int(picked[(picked < low) | (picked >= n)].flat[0])
+        raise IndexError(f"{op}: index {bad} is out of bounds for dimension {d} with size {n}")
     return d
 
 
-def _gather(op: str, input: Tensor, dim: int, index: Tensor) -> Tensor:
-    """gather, its errors naming op."""
-    d = _check_index(op, input, dim, index)
+def _gather(op: str, input: Tensor, dim: int, index: Tensor, wrap: bool = False) -> Tensor:
+    """gather, its errors naming op (negative indices wrap only with wrap)."""
+    d = _check_index(op, input, dim, index, wrap)
     return IndexOp.apply(input, index=_along(index, d))
 
 
@@ -307,7 +326,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
     _require_tensor("take_along_dim", input)
     _require_tensor("take_along_dim", indices)
     if dim is None:
-        return _gather("take_along_dim", reshape(input, (-1,)), 0, reshape(indices, (-1,)))
+        return _gather("take_along_dim", reshape(input, (-1,)), 0, reshape(indices, (-1,)), wrap=True)
     if input.ndim == 0:
         raise IndexError("take_along_dim: dim given for a 0-d tensor, which has no dimensions")
     if indices.ndim != input.ndim:
@@ -315,7 +334,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
     d = _dim(dim, input.ndim, "take_along_dim")
     outside = _broadcast_shape("take_along_dim", _with(input.shape, d, 1), _with(indices.shape, d, 1))
     x = broadcast_to(input, _with(outside, d, input.shape[d]))
-    return _gather("take_along_dim", x, d, broadcast_to(indices, _with(outside, d, indices.shape[d])))
+    return _gather("take_along_dim", x, d, broadcast_to(indices, _with(outside, d, indices.shape[d])), wrap=True)
 
 
 def _with(shape: Sequence[int], d: int, n: int) -> tuple[int, ...]:
@@ -402,15 +421,35 @@ def _scatter_source(op: str, input: Tensor, index: Tensor, src: Tensor) -> Tenso
     return cast(src, input.dtype)[tuple(slice(0, n) for n in index.shape)]
 
 
-def scatter(input: Tensor, dim: int, index: Tensor, src: Any) -> Tensor:
-    """A copy of input with src (a tensor at least index's size, or a number) written at index
-    along dim, as torch.scatter; differentiable for input and src."""
+# scatter's legacy reduce= names and the scatter_reduce reductions they are
+_SCATTER_REDUCE = {"add": "sum", "multiply": "prod"}
+
+
+def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
+            reduce: str | None = None) -> Tensor:
+    """A copy of input with src (a tensor at least index's size, or a number; or value=, a number)
+    written at index along dim, as torch.scatter; reduce="add" or "multiply" (the legacy keyword)
+    adds or multiplies src into input's values there instead, repeated places accumulating (with a
+    tensor src PyTorch's deprecation warning, as PyTorch). Differentiable for input and src, with
+    reduce too (scatter_reduce's gradients "sum" and "prod"; PyTorch has none there)."""
+    if (src is None) == (value is None):
+        raise TypeError("scatter: give exactly one of src (a tensor or a number) and value (a number)")
+    src = value if src is None else src
     d = _check_index("scatter", input, dim, index)
     if isinstance(src, Tensor):
         values = _scatter_source("scatter", input, index, src)
     else:
         values = Tensor._make(get_backend(input.device).full(index.shape, src, input.dtype), input.device)
-    return IndexPutOp.apply(input, values, index=_along(index, d))
+    if reduce is None:
+        return IndexPutOp.apply(input, values, index=_along(index, d))
+    if reduce not in _SCATTER_REDUCE:
+        raise RuntimeError(f"scatter: reduce argument must be either add or multiply, got {reduce!r}")
+    if isinstance(src, Tensor):
+        warnings.warn("The reduce argument of torch.scatter with Tensor src is deprecated and will be removed in a "
+                      "future PyTorch release. Use torch.scatter_reduce instead for more reduction options.",
+                      UserWarning, stacklevel=2)  # fmt: skip
+    return ScatterReduceOp.apply(input, values, index=_along(index, d), reduce=_SCATTER_REDUCE[reduce],
+                                 include_self=True)
 
 
 class IndexAddOp(Function):
@@ -473,8 +512,11 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """At most chunks pieces along dim, each of ceil(size / chunks) (the last smaller)."""
     if chunks < 1:
         raise ValueError(f"chunk: chunks must be >= 1, got {chunks}")
-    n = input.shape[_dim(dim, input.ndim, "chunk")]
-    return split(input, max(1, -(-n // chunks)), dim)
+    d = _dim(dim, input.ndim, "chunk")
+    n = input.shape[d]
+    if n == 0:  # PyTorch: `chunks` empty pieces (split would give one)
+        return split(input, [0] * chunks, d)
+    return split(input, -(-n // chunks), d)
 
 
 @numpy_aliases
@@ -1112,3 +1154,747 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     x = reshape(input, (*lead, c, h // r, r, w // r, r))
     x = permute(x, (*range(k), k, k + 2, k + 4, k + 1, k + 3))
     return reshape(x, (*lead, c * r * r, h // r, w // r))
+
+
+# --- PyTorch's other shape, index and product functions: composed from the ops above -------------
+
+
+def ravel(input: Tensor) -> Tensor:
+    """input as 1-D (contiguous), as torch.ravel."""
+    return reshape(input, (-1,))
+
+
+def _require_ndim(op: str, input: Tensor, ndim: int) -> None:
+    _require_tensor(op, input)
+    if input.ndim < ndim:
+        raise RuntimeError(f"{op}: Input must be >= {ndim}-d, got a tensor of shape {input.shape}")
+
+
+def fliplr(input: Tensor) -> Tensor:
+    """input with dim 1 reversed (left/right), as torch.fliplr (at least 2-D)."""
+    _require_ndim("fliplr", input, 2)
+    return flip(input, 1)
+
+
+def flipud(input: Tensor) -> Tensor:
+    """input with dim 0 reversed (up/down), as torch.flipud (at least 1-D)."""
+    _require_ndim("flipud", input, 1)
+    return flip(input, 0)
+
+
+def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
+    """input rotated by 90 degrees k times in the plane of dims, from the first toward the second
+    (k < 0: the other way), as torch.rot90; differentiable."""
+    _require_tensor("rot90", input)
+    if len(dims) != 2:
+        raise RuntimeError(f"rot90: expected total rotation dims == 2, but got dims = {len(dims)}")
+    if input.ndim < 2:
+        raise RuntimeError(f"rot90: expected total dims >= 2, but got total dims = {input.ndim}")
+    d0, d1 = (_dim(int(d), input.ndim, "rot90") for d in dims)
+    if d0 == d1:
+        raise RuntimeError(f"rot90: expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}")
+    k = int(k) % 4
+    if k == 1:
+        return transpose(flip(input, d1), d0, d1)
+    if k == 2:
+        return flip(input, (d0, d1))
+    if k == 3:
+        return transpose(flip(input, d0), d0, d1)
+    return input.clone()
+
+
+def unfold_windows(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """Tensor.unfold: the windows of size elements along dimension, step apart, as a new last
+    dimension (dimension becoming the number of windows), as torch.Tensor.unfold. A gather, not
+    a strided view as PyTorch's: the same values and gradients (overlapping windows accumulate),
+    but writing into the result leaves input as it was."""
+    _require_tensor("unfold", input)
+    x = reshape(input, (1,)) if input.ndim == 0 else input
+    d = _dim(dimension, x.ndim, "unfold")
+    size, step, n = operator.index(size), operator.index(step), x.shape[d]
+    if size < 0:
+        raise RuntimeError(f"unfold: size is {size} but must be >= 0")
+    if size > n:
+        raise RuntimeError(f"unfold: maximum size for tensor at dimension {d} is {n} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"unfold: step is {step} but must be > 0")
+    windows = (n - size) // step + 1
+    positions = np.arange(windows)[:, None] * step + np.arange(size)
+    out = movedim(index(movedim(x, d, -1), (Ellipsis, positions)), -2, d)
+    return reshape(out, (size,)) if input.ndim == 0 else out
+
+
+def _check_scatter_source(op: str, region: Tensor, src: Tensor) -> None:
+    _require_tensor(op, src)
+    if src.shape != region.shape:
+        raise RuntimeError(f"{op}: expected src to have a size equal to the slice of self. src size = "
+                           f"{list(src.shape)}, slice size = {list(region.shape)}")
+
+
+def _scatter_into(op: str, input: Tensor, index: tuple, src: Tensor) -> Tensor:
+    """A copy of input with src written at the basic index (src of exactly that region's shape),
+    differentiable in both."""
+    _require_tensor(op, input)
+    with no_grad():
+        region = input[index]
+    _check_scatter_source(op, region, src)
+    return IndexPutOp.apply(input, cast(src, input.dtype), index=index)
+
+
+def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
+    """A copy of input with its slice select(dim, index) replaced by src, as torch.select_scatter."""
+    d = _dim(dim, input.ndim, "select_scatter")
+    n, i = input.shape[d], operator.index(index)
+    if not -n <= i < n:
+        raise IndexError(f"select_scatter: index {i} is out of bounds for dimension {d} with size {n}")
+    return _scatter_into("select_scatter", input, (slice(None),) * d + (i,), src)
+
+
+def slice_scatter(
+    input: Tensor, src: Tensor, dim: int = 0, start: int | None = None, end: int | None = None, step: int = 1
+) -> Tensor:
+    """A copy of input with its slice start:end:step along dim replaced by src, as torch.slice_scatter."""
+    d = _dim(dim, input.ndim, "slice_scatter")
+    if step < 1:
+        raise RuntimeError(f"slice_scatter: slice step must be positive, got {step}")
+    return _scatter_into("slice_scatter", input, (slice(None),) * d + (slice(start, end, step),), src)
+
+
+def _diagonal_index(op: str, shape: Sequence[int], offset: int, dim1: int, dim2: int) -> tuple[int, int, tuple]:
+    """(dim1, dim2, index) where index picks the offset-th diagonal of the (dim1, dim2) planes once
+    they are moved to the last two dims."""
+    from minigrad.functional.linalg import _diagonal_length, _diagonal_places  # linalg imports this module
+
+    d1, d2 = _dim(dim1, len(shape), op), _dim(dim2, len(shape), op)
+    if d1 == d2:
+        raise RuntimeError(f"{op}: diagonal dimensions cannot be identical {dim1}, {dim2}")
+    k = int(offset)
+    return d1, d2, (Ellipsis, *_diagonal_places(_diagonal_length(shape[d1], shape[d2], k), k))
+
+
+def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """A copy of input with its diagonal(offset, dim1, dim2) replaced by src, as torch.diagonal_scatter."""
+    _require_tensor("diagonal_scatter", input)
+    d1, d2, place = _diagonal_index("diagonal_scatter", input.shape, offset, dim1, dim2)
+    planes = movedim(input, (d1, d2), (-2, -1))
+    return movedim(_scatter_into("diagonal_scatter", planes, place, src), (-2, -1), (d1, d2))
+
+
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """A tensor whose (dim1, dim2) planes hold input's last dimension on their offset-th diagonal,
+    zeros elsewhere, as torch.diag_embed; differentiable."""
+    _require_tensor("diag_embed", input)
+    x = reshape(input, (1,)) if input.ndim == 0 else input
+    n = x.shape[-1] + abs(int(offset))
+    d1, d2, place = _diagonal_index("diag_embed", (n,) * (x.ndim + 1), offset, dim1, dim2)  # the planes: n x n
+    zeros = Tensor._make(get_backend(x.device).full((*x.shape[:-1], n, n), 0, x.dtype), x.device)
+    return movedim(IndexPutOp.apply(zeros, x, index=place), (-2, -1), (d1, d2))
+
+
+def diagflat(input: Tensor, offset: int = 0) -> Tensor:
+    """A square matrix with input (flattened) on its offset-th diagonal, as torch.diagflat."""
+    from minigrad.functional.linalg import diag  # linalg imports this module
+
+    _require_tensor("diagflat", input)
+    return diag(reshape(input, (-1,)), offset)
+
+
+def split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+    """Pieces of the given sizes (which must add up to the size of dim) along dim, as
+    torch.split_with_sizes."""
+    if isinstance(split_sizes, (int, np.integer)):
+        raise TypeError("split_with_sizes: split_sizes must be a sequence of ints")
+    return split(input, list(split_sizes), dim)
+
+
+def _directional_split(op: str, input: Tensor, sections: int | Sequence[int], dim: int, ndim: int) -> tuple:
+    """hsplit, vsplit, dsplit: tensor_split along dim, equal sections required."""
+    _require_tensor(op, input)
+    if input.ndim < ndim:
+        raise RuntimeError(f"torch.{op} requires a tensor with at least {ndim} dimension, but got a tensor "
+                           f"with {input.ndim} dimensions!")
+    if isinstance(sections, (int, np.integer)) and (sections == 0 or input.shape[dim] % sections):
+        raise RuntimeError(f"torch.{op} attempted to split along dimension {dim}, but the size of the dimension "
+                           f"{input.shape[dim]} is not divisible by the split_size {sections}!")
+    return tensor_split(input, sections, dim)
+
+
+def hsplit(input: Tensor, indices_or_sections: int | Sequence[int]) -> tuple[Tensor, ...]:
+    """tensor_split along dim 1 (dim 0 of a 1-D tensor), sections of equal size, as torch.hsplit."""
+    dim = 0 if getattr(input, "ndim", 0) == 1 else 1
+    return _directional_split("hsplit", input, indices_or_sections, dim, 1)
+
+
+def vsplit(input: Tensor, indices_or_sections: int | Sequence[int]) -> tuple[Tensor, ...]:
+    """tensor_split along dim 0 of a tensor of at least 2 dims, as torch.vsplit."""
+    return _directional_split("vsplit", input, indices_or_sections, 0, 2)
+
+
+def dsplit(input: Tensor, indices_or_sections: int | Sequence[int]) -> tuple[Tensor, ...]:
+    """tensor_split along dim 2 of a tensor of at least 3 dims, as torch.dsplit."""
+    return _directional_split("dsplit", input, indices_or_sections, 2, 3)
+
+
+def sum_to_size(input: Tensor, *size: Any) -> Tensor:
+    """input summed down to size (which must broadcast to input's shape), as Tensor.sum_to_size;
+    differentiable."""
+    from minigrad.functional._common import _shape_args
+    from minigrad.functional.reduce import sum as _sum
+
+    shape = tuple(int(n) for n in _shape_args(size))
+    lead = input.ndim - len(shape)
+    if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, input.shape[lead:], strict=True)):
+        raise RuntimeError(f"sum_to_size: size {list(shape)} is not expandable to size {list(input.shape)}")
+    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and input.shape[i + lead] != 1)
+    return reshape(_sum(input, axes, keepdim=True), shape) if axes else input
+
+
+def msort(input: Tensor) -> Tensor:
+    """input sorted along dim 0, as torch.msort."""
+    from minigrad.functional.reduce import sort
+
+    return sort(input, 0).values
+
+
+def unique_consecutive(
+    input: Tensor, return_inverse: bool = False, return_counts: bool = False, dim: int | None = None
+) -> Tensor | tuple[Tensor, ...]:
+    """input with each run of equal consecutive elements (slices along dim; without dim, of the
+    flattened tensor) kept once, as torch.unique_consecutive; with return_inverse, where each
+    element went (input's shape, or dim's length), with return_counts each run's length. Never on
+    the tape."""
+    _require_tensor("unique_consecutive", input)
+    host = input._host()
+    if dim is None:
+        rows = host.reshape(-1, 1)
+        d = 0
+    else:
+        d = _dim(dim, host.ndim, "unique_consecutive")
+        rows = np.moveaxis(host, d, 0).reshape(host.shape[d] if host.ndim else 1, -1)
+    starts = np.ones(len(rows), bool)
+    starts[1:] = np.any(rows[1:] != rows[:-1], axis=1) if rows.shape[1] else False
+    first = np.flatnonzero(starts)
+    values = host.reshape(-1)[first] if dim is None else np.take(host, first, axis=d)
+    out = [_from_host(np.ascontiguousarray(values), input)]
+    if return_inverse:
+        inverse = np.cumsum(starts) - 1
+        out.append(_from_host(inverse.reshape(host.shape) if dim is None else inverse, input))
+    if return_counts:
+        out.append(_from_host(np.diff(np.append(first, len(rows))).astype(np.int64), input))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:
+    """The r-element combinations of a 1-D tensor's elements (rows of the result, in
+    itertools.combinations order; with_replacement: itertools.combinations_with_replacement), as
+    torch.combinations; differentiable."""
+    import itertools
+
+    _require_tensor("combinations", input)
+    if input.ndim != 1:
+        raise RuntimeError(f"combinations: Expect a 1D vector, but got shape {list(input.shape)}")
+    r = operator.index(r)
+    if r < 0:
+        raise RuntimeError(f"combinations: Expect a non-negative number, but got {r}")
+    if r == 0:
+        return input[:0]
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    positions = np.array(list(pick(range(input.shape[0]), r)), dtype=np.int64).reshape(-1, r)
+    return index(input, positions)
+
+
+def unravel_index(indices: Tensor | int, shape: int | Sequence[int]) -> tuple[Tensor, ...]:
+    """The coordinates in a tensor of shape of the flat (row-major) indices, one int64 tensor per
+    dimension (indices' shape), as torch.unravel_index: indices outside the shape wrap around."""
+    from minigrad.creation import tensor as _tensor
+
+    if not isinstance(indices, Tensor):
+        indices = _tensor(indices)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"unravel_index: expected 'indices' to be integer dtype, but got {indices.dtype}")
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(operator.index(n) for n in shape)
+    if any(n < 0 for n in shape):
+        raise ValueError(f"unravel_index: 'shape' cannot have negative values, but got {shape}")
+    strides = np.cumprod((*shape[1:], 1)[::-1])[::-1]
+    flat = indices._host().astype(np.int64)[..., None]
+    coords = np.floor_divide(flat, strides) % np.maximum(np.array(shape, np.int64), 1)
+    return tuple(_from_host(np.array(coords[..., i]), indices) for i in range(len(shape)))
+
+
+def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
+    """The sum of products of a's dims dims[0] with b's dims[1] (an int n: a's last n with b's
+    first n), the other dims of a then of b kept, as torch.tensordot; differentiable."""
+    from minigrad.functional.linalg import matmul  # linalg imports this module
+
+    _require_tensor("tensordot", a)
+    _require_tensor("tensordot", b)
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, (int, np.integer)):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        n = int(dims)
+        if n > min(a.ndim, b.ndim):
+            raise RuntimeError(f"tensordot expects dims < ndim_a or ndim_b, but got dims={n}")
+        dims_a, dims_b = list(range(a.ndim - n, a.ndim)), list(range(n))
+    else:
+        if len(dims) != 2:
+            raise RuntimeError("tensordot expects dims to be an int or a pair of lists of dims")
+        dims_a, dims_b = ([d] if isinstance(d, (int, np.integer)) else list(d) for d in dims)
+        if len(dims_a) != len(dims_b):
+            raise RuntimeError("both dimension lists should have same length")
+    dims_a = [_dim(int(d), a.ndim, "tensordot") for d in dims_a]
+    dims_b = [_dim(int(d), b.ndim, "tensordot") for d in dims_b]
+    for da, db in zip(dims_a, dims_b, strict=True):
+        if a.shape[da] != b.shape[db]:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[da]} in dim {da} "
+                               f"and second has size {b.shape[db]} in dim {db}")
+    free_a = [d for d in range(a.ndim) if d not in dims_a]
+    free_b = [d for d in range(b.ndim) if d not in dims_b]
+    inner = math.prod(a.shape[d] for d in dims_a)
+    left = reshape(permute(a, free_a + dims_a), (-1, inner) if inner else (math.prod(a.shape[d] for d in free_a), 0))
+    right = reshape(permute(b, dims_b + free_b), (inner, math.prod(b.shape[d] for d in free_b)))
+    return reshape(matmul(left, right), tuple(a.shape[d] for d in free_a) + tuple(b.shape[d] for d in free_b))
+
+
+def inner(input: Tensor, other: Tensor) -> Tensor:
+    """The sum of products over the last dims of input and other (a product where one is 0-d), as
+    torch.inner; differentiable."""
+    from minigrad.functional.elementwise import mul
+
+    _require_tensor("inner", input)
+    _require_tensor("inner", other)
+    if input.ndim == 0 or other.ndim == 0:
+        return mul(input, other)
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
+                           f"{list(input.shape)} and {list(other.shape)}")
+    return tensordot(input, other, ([-1], [-1]))
+
+
+def _trapezoid_dim(op: str, y: Tensor, dim: int) -> int:
+    _require_tensor(op, y)
+    if y.ndim == 0:
+        raise IndexError(f"{op}: dimension specified as {dim} but tensor has no dimensions")
+    return _dim(dim, y.ndim, op)
+
+
+def _spacing(op: str, y: Tensor, x: Tensor | None, dx: float | None, d: int) -> Any:
+    """The trapezoids' widths: dx (a number, 1 by default), or x's differences along d (a 1-D x
+    holds the sample points of dim d)."""
+    if x is not None and dx is not None:
+        raise TypeError(f"{op}: received both x and dx; give one of them")
+    if x is None:
+        return 1 if dx is None else dx
+    _require_tensor(op, x)
+    if x.ndim == 1:
+        if x.shape[0] != y.shape[d]:
+            raise RuntimeError(f"{op}: There must be one `x` value for each sample point")
+        return reshape(diff(x), (-1,) + (1,) * (y.ndim - 1 - d))
+    return diff(x, dim=d - y.ndim if x.ndim < y.ndim else d)
+
+
+def trapezoid(y: Tensor, x: Tensor | None = None, *, dx: float | None = None, dim: int = -1) -> Tensor:
+    """The trapezoidal rule's integral of y along dim, with sample points x (or spacing dx, 1 by
+    default), as torch.trapezoid; differentiable."""
+    from minigrad.functional.reduce import sum as _sum
+
+    d = _trapezoid_dim("trapezoid", y, dim)
+    widths = _spacing("trapezoid", y, x, dx, d)
+    lead = (slice(None),) * d
+    if y.shape[d] == 0:
+        return _sum(y * 0.0, d)
+    if not isinstance(widths, Tensor):  # PyTorch's constant-spacing formula
+        return (_sum(y, d) - (y[lead + (0,)] + y[lead + (-1,)]) * 0.5) * widths
+    return _sum(widths * (y[lead + (slice(1, None),)] + y[lead + (slice(None, -1),)]), d) / 2.0
+
+
+def cumulative_trapezoid(y: Tensor, x: Tensor | None = None, *, dx: float | None = None, dim: int = -1) -> Tensor:
+    """The running trapezoidal integral of y along dim (one element shorter), with sample points x
+    (or spacing dx, 1 by default), as torch.cumulative_trapezoid; differentiable."""
+    from minigrad.functional.reduce import cumsum
+
+    d = _trapezoid_dim("cumulative_trapezoid", y, dim)
+    widths = _spacing("cumulative_trapezoid", y, x, dx, d)
+    lead = (slice(None),) * d
+    pairs = y[lead + (slice(1, None),)] + y[lead + (slice(None, -1),)]
+    if not isinstance(widths, Tensor):
+        return cumsum(pairs * (widths / 2.0), d)
+    return cumsum(widths * pairs / 2.0, d)
+
+
+def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:  # noqa: N803 (PyTorch's name)
+    """The Vandermonde matrix of the 1-D x: columns x ** (N - 1), ..., x ** 0 (increasing: the other
+    way), N = len(x) by default, as torch.vander (integer and bool x give int64); differentiable."""
+    from minigrad.functional.reduce import cumprod
+
+    _require_tensor("vander", x)
+    if x.ndim != 1:
+        raise RuntimeError("vander: x must be a one-dimensional tensor.")
+    n = x.shape[0] if N is None else operator.index(N)
+    if n < 0:
+        raise RuntimeError("vander: N must be non-negative.")
+    x = cast(x, x.dtype if x.dtype.kind == "f" else int64)
+    ones = Tensor._make(get_backend(x.device).full((x.shape[0], min(n, 1)), 1, x.dtype), x.device)
+    columns = [ones]
+    if n > 1:
+        columns.append(cumprod(expand(unsqueeze(x, 1), (x.shape[0], n - 1)), 1))
+    out = cat(columns, 1)
+    return out if increasing else flip(out, 1)
+
+
+def cov(
+    input: Tensor, *, correction: int = 1, fweights: Tensor | None = None, aweights: Tensor | None = None
+) -> Tensor:
+    """The covariance matrix of the variables in input's rows (observations in its columns; a 1-D
+    input is one variable), as torch.cov: correction 1 is Bessel's, fweights integer frequency
+    weights and aweights observation weights, per column. Differentiable."""
+    from minigrad.functional.elementwise import _float, clamp, mul
+    from minigrad.functional.linalg import matmul
+    from minigrad.functional.reduce import sum as _sum
+
+    _require_tensor("cov", input)
+    if input.ndim > 2:
+        raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an input with "
+                           f"{input.ndim} dimensions")
+    x = _float(reshape(input, (1, -1)) if input.ndim < 2 else input)
+    n = x.shape[1]
+    w = None
+    for name, weights, kinds in (("fweights", fweights, "iu"), ("aweights", aweights, "f")):
+        if weights is None:
+            continue
+        _require_tensor("cov", weights)
+        if weights.ndim > 1 or weights.numel() != n:
+            raise RuntimeError(f"cov(): expected {name} to have one dimension of size {n}, got shape "
+                               f"{list(weights.shape)}")
+        if weights.dtype.kind not in kinds:
+            raise TypeError(f"cov(): expected {name} to have {'integral' if kinds == 'iu' else 'floating point'} "
+                            f"dtype but got {weights.dtype}")
+        if bool((weights < 0).any()):
+            raise RuntimeError(f"cov(): {name} cannot be negative")
+        weights = reshape(cast(weights, x.dtype), (n,))
+        w = weights if w is None else mul(w, weights)
+    if w is None:
+        total = float(n)
+        average = _sum(x, 1) / n if n else _sum(x, 1) * math.nan
+    else:
+        total = _sum(w)
+        average = _sum(x * w, 1) / total
+    if w is None or correction == 0:
+        norm = total - correction
+    elif aweights is None:
+        norm = total - correction
+    else:
+        norm = total - correction * _sum(w * reshape(cast(aweights, x.dtype), (n,))) / total
+    if (float(norm) if isinstance(norm, Tensor) else norm) <= 0:
+        import warnings
+
+        warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less than the number of "
+                      "observations.", UserWarning, stacklevel=2)
+        norm = clamp(norm, min=0.0) if isinstance(norm, Tensor) else 0.0
+    centred = x - unsqueeze(average, 1)
+    c = matmul(centred, transpose(centred if w is None else centred * w, 0, 1))
+    return squeeze(c / norm)
+
+
+def corrcoef(input: Tensor) -> Tensor:
+    """The Pearson correlation coefficients of the variables in input's rows, as torch.corrcoef
+    (clipped to [-1, 1]); differentiable."""
+    from minigrad.functional.elementwise import clamp, sqrt
+    from minigrad.functional.linalg import diagonal
+
+    c = cov(input)
+    if c.ndim == 0:
+        return c / c
+    stddev = sqrt(diagonal(c))
+    c = c / reshape(stddev, (-1, 1))
+    c = c / reshape(stddev, (1, -1))
+    return clamp(c, -1, 1)
+
+
+def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
+    """The p-norm of input - other (broadcasting), as torch.dist; differentiable."""
+    from minigrad.functional.reduce import norm
+
+    _require_tensor("dist", input)
+    _require_tensor("dist", other)
+    return norm(reshape(input - other, (-1,)), p)
+
+
+def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
+    """input with each slice along dim whose p-norm exceeds maxnorm scaled down to norm maxnorm
+    (maxnorm / (norm + 1e-7)), as torch.renorm; differentiable."""
+    from minigrad.functional.elementwise import div
+    from minigrad.functional.reduce import norm
+
+    _require_tensor("renorm", input)
+    if input.dtype.kind != "f":
+        raise TypeError(f"renorm: expected a floating-point tensor, got {input.dtype}")
+    if p <= 0:
+        raise RuntimeError(f"renorm: non-positive-norm not supported, got p={p}")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+    d = _dim(dim, input.ndim, "renorm")
+    norms = norm(input, p, [i for i in range(input.ndim) if i != d], keepdim=True)
+    return input * where(norms > maxnorm, div(maxnorm, norms + 1e-7), 1.0)
+
+
+def _add_product(op: str, input: Tensor, product: Tensor, beta: Any, alpha: Any) -> Tensor:
+    """beta * input + alpha * product, input broadcast to the product's shape (beta 0 ignores input,
+    NaNs included), as PyTorch's addmv, addr, addbmm and baddbmm."""
+    from minigrad.functional.elementwise import add, mul
+
+    _require_tensor(op, input)
+    try:
+        fits = np.broadcast_shapes(input.shape, product.shape) == product.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise RuntimeError(f"{op}: input of shape {input.shape} cannot be broadcast to the product's shape "
+                           f"{product.shape}")
+    if alpha != 1:
+        product = mul(product, alpha)
+    return product if beta == 0 else add(product, input, alpha=beta)
+
+
+def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """beta * input + alpha * (mat @ vec), as torch.addmv; differentiable."""
+    from minigrad.functional.linalg import mv
+
+    return _add_product("addmv", input, mv(mat, vec), beta, alpha)
+
+
+def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """beta * input + alpha * outer(vec1, vec2), as torch.addr; differentiable."""
+    from minigrad.functional.linalg import outer
+
+    return _add_product("addr", input, outer(vec1, vec2), beta, alpha)
+
+
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """beta * input + alpha * bmm(batch1, batch2), as torch.baddbmm; differentiable."""
+    from minigrad.functional.linalg import bmm
+
+    return _add_product("baddbmm", input, bmm(batch1, batch2), beta, alpha)
+
+
+def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """beta * input + alpha * (the sum over the batch of batch1[i] @ batch2[i]), as torch.addbmm;
+    differentiable."""
+    from minigrad.functional.linalg import bmm
+    from minigrad.functional.reduce import sum as _sum
+
+    return _add_product("addbmm", input, _sum(bmm(batch1, batch2), 0), beta, alpha)
+
+
+def chain_matmul(*matrices: Tensor) -> Tensor:
+    """The product of the 2-D matrices, left to right, as the deprecated torch.chain_matmul (which
+    warns so too; use linalg.multi_dot's order-free product instead)."""
+    import warnings
+
+    from minigrad.functional.linalg import mm
+
+    warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use "
+                  "torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather than "
+                  "multiple parameters.", UserWarning, stacklevel=2)
+    if len(matrices) == 1 and isinstance(matrices[0], (list, tuple)):
+        matrices = tuple(matrices[0])
+    if not matrices:
+        raise RuntimeError("chain_matmul(): Expected one or more matrices")
+    for m in matrices:
+        _require_tensor("chain_matmul", m)
+        if m.ndim != 2:
+            raise RuntimeError(f"chain_matmul(): Expected all tensors to be 2-D, got {m.ndim}-D")
+    out = matrices[0].clone() if len(matrices) == 1 else matrices[0]
+    for m in matrices[1:]:
+        out = mm(out, m)
+    return out
+
+
+def vdot(input: Tensor, other: Tensor) -> Tensor:
+    """The inner product of two 1-D tensors (their conjugate is themselves: minigrad's dtypes are
+    real), as torch.vdot."""
+    from minigrad.functional.linalg import dot
+
+    return dot(input, other)
+
+
+def adjoint(input: Tensor) -> Tensor:
+    """The conjugate transpose of the last two dims (for real tensors, the transpose mT), as
+    torch.adjoint; a view."""
+    _require_tensor("adjoint", input)
+    if input.ndim < 2:
+        raise RuntimeError(f"tensor.adjoint() is only supported on matrices or batches of matrices. Got "
+                           f"{input.ndim}-D tensor.")
+    return transpose(input, -2, -1)
+
+
+def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """A copy of input with source's elements (read in order, as 1-D) written where the bool mask
+    (broadcast to input's shape) is true, as torch.masked_scatter; differentiable in input and
+    source."""
+    _require_tensor("masked_scatter", input)
+    _require_tensor("masked_scatter", source)
+    if not isinstance(mask, Tensor) or mask.dtype != bool_:
+        raise TypeError(f"masked_scatter: only supports boolean masks, but got mask with dtype "
+                        f"{getattr(mask, 'dtype', type(mask).__name__)}")
+    if _broadcast_shape("masked_scatter", mask.shape, input.shape) != input.shape:
+        raise RuntimeError(f"masked_scatter: mask of shape {mask.shape} cannot be broadcast to input's "
+                           f"{input.shape}")
+    places = np.nonzero(np.broadcast_to(mask._host(), input.shape))
+    count = places[0].size if input.ndim else int(mask._host().any())
+    if count > source.numel():
+        raise RuntimeError("masked_scatter: Number of elements of source < number of ones in mask")
+    values = cast(reshape(source, (-1,))[:count], input.dtype)
+    if input.ndim == 0:
+        return where(mask, reshape(values, ()), input) if count else input.clone()
+    return IndexPutOp.apply(input, values, index=places)
+
+
+def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+    """A copy of input with source written (added, with accumulate) at the flat positions index,
+    as torch.put (negative positions count from the end); differentiable."""
+    _require_tensor("put", input)
+    _require_tensor("put", source)
+    if not isinstance(index, Tensor) or index.dtype.kind not in "iu":
+        raise TypeError(f"put: index must be an integer tensor, got {getattr(index, 'dtype', type(index).__name__)}")
+    if index.numel() != source.numel():
+        raise RuntimeError(f"put: Expected source and index to have the same number of elements, but got "
+                           f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
+    n, positions = input.numel(), index._host().reshape(-1).astype(np.int64)
+    if positions.size and (positions.min() < -n or positions.max() >= n):
+        raise IndexError(f"put: index out of range for a tensor of {n} elements")
+    flat = index_put(reshape(input, (-1,)), (positions,), cast(reshape(source, (-1,)), input.dtype), accumulate)
+    return reshape(flat, input.shape)
+
+
+def narrow_copy(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """narrow's slice as a new tensor (not a view), as torch.narrow_copy."""
+    return narrow(input, dim, start, length).clone()
+
+
+def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
+    """nonzero(input) cut or padded (with fill_value) to size rows, as torch.nonzero_static."""
+    _require_tensor("nonzero_static", input)
+    size = operator.index(size)
+    if size < 0:
+        raise RuntimeError(f"nonzero_static: 'size' must be an non-negative integer, got {size}")
+    found = np.argwhere(input._host())[:size]
+    padded = np.full((size, input.ndim), fill_value, np.int64)
+    padded[: len(found)] = found
+    return _from_host(padded, input)
+
+
+# scatter_reduce / index_reduce: numpy's ufunc.at on the host, forward and backward
+_REDUCTIONS = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}
+
+
+def _reduce_into(x: np.ndarray, index: tuple, src: np.ndarray, reduce: str, include_self: bool) -> np.ndarray:
+    """x with src reduced into it at index (scatter_reduce's forward, on host arrays)."""
+    out = x.copy()
+    count = np.zeros(x.shape, np.int64)
+    np.add.at(count, index, 1)
+    hit = count > 0
+    if not include_self:
+        if reduce in ("amax", "amin"):
+            info = np.finfo(x.dtype) if x.dtype.kind == "f" else np.iinfo(x.dtype)
+            start = (-np.inf if reduce == "amax" else np.inf) if x.dtype.kind == "f" else (
+                info.min if reduce == "amax" else info.max)
+        else:
+            start = 1 if reduce == "prod" else 0
+        out[hit] = start
+    with np.errstate(all="ignore"):
+        _REDUCTIONS[reduce].at(out, index, src)
+        if reduce == "mean":
+            n = np.maximum(count + include_self, 1)
+            out = np.where(hit, out / n if x.dtype.kind == "f" else np.floor_divide(out, n), out).astype(x.dtype)
+    return out
+
+
+class ScatterReduceOp(Function):
+    """a with src reduced into it at index ("sum", "prod", "mean", "amax", "amin"), on the host;
+    PyTorch's gradients (prod: exact through zeros; amax/amin: shared evenly by the ties)."""
+
+    __slots__ = ("index", "reduce", "include_self")
+
+    def forward(self, a, src, index, reduce, include_self):
+        be = self.be
+        self.index, self.reduce, self.include_self = index, reduce, include_self
+        out = be.from_numpy(_reduce_into(be.to_numpy(a), index, be.to_numpy(src), reduce, include_self))
+        self.saved = (a, src, out)
+        return out
+
+    def backward(self, g):
+        be = self.be
+        x, s, out = (be.to_numpy(v) for v in self.saved)
+        grad, index, reduce, include_self = be.to_numpy(g), self.index, self.reduce, self.include_self
+        count = np.zeros(x.shape, np.int64)
+        np.add.at(count, index, 1)
+        hit = count > 0
+        with np.errstate(all="ignore"):
+            if reduce == "sum":
+                g_self, g_src = grad, grad[index]
+            elif reduce == "mean":
+                n = np.maximum(count + include_self, 1)
+                g_self, g_src = grad / n, grad[index] / n[index]
+            elif reduce == "prod":
+                unzeroed = np.where(x == 0, 1, x)
+                g_self = grad * _reduce_into(unzeroed, index, s, "prod", include_self) / unzeroed
+                zero = s == 0
+                zeros_here = np.zeros(x.shape, np.int64)
+                np.add.at(zeros_here, index, zero)
+                single = zero & (zeros_here[index] == 1)
+                without = _reduce_into(x, index, np.where(single, 1, s), "prod", include_self)
+                g_src = np.where(single, (grad * without)[index], (grad * out)[index] / np.where(zero, 1, s))
+            else:  # amax, amin: shared by the elements equal to the result (self only where it took part)
+                self_is = (x == out) & (include_self | ~hit)
+                src_is = s == out[index]
+                ties = self_is.astype(x.dtype)
+                np.add.at(ties, index, src_is)
+                share = grad / ties
+                g_self, g_src = self_is * share, src_is * share[index]
+        if not include_self:
+            g_self = np.where(hit, 0, g_self)
+        return (be.from_numpy(np.ascontiguousarray(g_self, dtype=x.dtype)) if self.needs_grad(0) else None,
+                be.from_numpy(np.ascontiguousarray(g_src, dtype=s.dtype)) if self.needs_grad(1) else None)
+
+
+def _check_reduce(op: str, reduce: str, allowed: Sequence[str], input: Tensor) -> None:
+    if reduce not in allowed:
+        raise ValueError(f"{op}: reduce argument must be one of {', '.join(allowed)}, got {reduce!r}")
+    if input.dtype == bool_:
+        raise TypeError(f"{op}: not implemented for bool tensors")
+
+
+def scatter_reduce(
+    input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = True
+) -> Tensor:
+    """A copy of input with src's elements reduced into the places index names along dim (as
+    scatter_add addresses them), by reduce: "sum", "prod", "mean", "amax" or "amin"; include_self
+    False leaves input's own values at those places out, as torch.scatter_reduce. Differentiable in
+    input and src (PyTorch's gradients; with include_self=False an input value that merely equals a
+    place's max or min takes no share of its gradient, where PyTorch's formula gives it one)."""
+    _check_reduce("scatter_reduce", reduce, tuple(_REDUCTIONS), input)
+    d = _check_index("scatter_reduce", input, dim, index)
+    values = _scatter_source("scatter_reduce", input, index, src)
+    return ScatterReduceOp.apply(input, values, index=_along(index, d), reduce=reduce, include_self=bool(include_self))
+
+
+def index_reduce(
+    input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *, include_self: bool = True
+) -> Tensor:
+    """A copy of input with source's slices along dim reduced into the slices index names, by reduce:
+    "prod", "mean", "amax" or "amin", as torch.index_reduce (include_self as scatter_reduce's);
+    differentiable in input and source."""
+    _check_reduce("index_reduce", reduce, ("prod", "mean", "amax", "amin"), input)
+    x, d, positions = _index_target("index_reduce", input, dim, index)
+    _require_tensor("index_reduce", source)
+    expected = _with(x.shape, d, positions.size)
+    if tuple(reshape(source, (-1,)).shape if input.ndim == 0 else source.shape) != expected and input.ndim:
+        raise RuntimeError(f"index_reduce: source of shape {list(source.shape)} does not match the input's shape "
+                           f"{list(x.shape)} with {positions.size} elements along dim {d}")
+    place = list(np.indices(expected, sparse=True))
+    place[d] = positions.reshape(_with((1,) * len(expected), d, -1))
+    out = ScatterReduceOp.apply(x, cast(reshape(source, expected), x.dtype), index=tuple(place), reduce=reduce,
+                                include_self=bool(include_self))
+    return reshape(out, ()) if input.ndim == 0 else out
