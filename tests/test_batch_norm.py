@@ -110,6 +110,17 @@ def test_training_without_running_stats_leaves_them_alone():
     np.testing.assert_allclose(invstd, want_invstd, atol=1e-12)
 
 
+@pytest.mark.parametrize("where", [0, 2])  # the value the channel's sums are shifted by, and another
+def test_nan_in_a_channel_reaches_both_running_statistics(where):
+    """As PyTorch: a NaN in a training batch makes that channel's running mean and variance NaN
+    (the variance's clamp at 0 against rounding once turned NaN into 0) and leaves the others."""
+    x, weight, bias, rm, rv = make_case((3, 2, 4), np.float64)
+    x[where % 3, 0, where] = np.nan
+    _C.batch_norm_forward(x, weight, bias, rm, rv, True)
+    assert np.isnan(rm[0]) and np.isnan(rv[0])
+    assert np.isfinite(rm[1]) and np.isfinite(rv[1])
+
+
 def test_forward_large_offset_keeps_precision_in_float32():
     x = (1000 + np.random.default_rng(1).normal(size=(64, 4))).astype(np.float32)
     y, _, _ = _C.batch_norm_forward(x, None, None, None, None, True)

@@ -82,7 +82,10 @@ void batch_norm_forward_training(const T* x, const T* weight, const T* bias, T* 
           partial[1][j] += shifted * shifted;
         });
     const double mean = shift + sums[0] / count;
-    const double sq = std::max(0.0, sums[1] - sums[0] * sums[0] / count);
+    // Rounding can leave the sum of squares a hair below 0; a NaN stays NaN
+    // (std::max(0.0, NaN) is 0, which hid a NaN batch from running_var).
+    const double centred = sums[1] - sums[0] * sums[0] / count;
+    const double sq = centred < 0.0 ? 0.0 : centred;
     if (running_mean) {
       running_mean[c] = static_cast<T>((1 - momentum) * running_mean[c] + momentum * mean);
       running_var[c] = static_cast<T>((1 - momentum) * running_var[c] + momentum * sq / (count - 1));
