@@ -171,6 +171,37 @@ def test_threads_give_identical_results(dtype):
         minigrad.set_num_threads(before)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dot_product_path(dtype):
+    """A B^T with few rows of A (Linear's x W^T at small batches) sums each element as a dot
+    product in vector lanes instead of packing B: rows and columns around its tiles (4 x 6 on
+    AVX-512, 3 x 4 on AVX2), K below, at and past a vector (and its tail), M around the rows up
+    to which it runs (max(4, min(48, K / 16))) and just past them; alpha, beta and bias; thread
+    counts give identical results; -0 kept."""
+    rng = np.random.default_rng(21)
+    before = minigrad.get_num_threads()
+    try:
+        for m, k, n in [(1, 1, 1), (1, 7, 5), (2, 17, 6), (3, 33, 7), (4, 15, 13), (5, 100, 25), (9, 160, 12),
+                        (11, 177, 31), (16, 256, 100), (17, 256, 11), (48, 800, 19), (49, 800, 19), (20, 64, 9)]:
+            a, b = operands(rng, m, k, n, False, True, dtype)
+            bias = rng.standard_normal(n).astype(dtype)
+            c0 = rng.standard_normal((m, n)).astype(dtype)
+            results = []
+            for threads in (1, 2, 3):
+                minigrad.set_num_threads(threads)
+                check(_C.gemm(a, b, False, True), a, b, False, True)
+                out = c0.copy()
+                _C.gemm(a, b, False, True, alpha=-0.5, beta=2.0, out=out, bias=bias)
+                check(out - bias, a, b, False, True, -0.5, 2.0, c0)
+                results.append(out)
+            np.testing.assert_array_equal(results[0], results[1])
+            np.testing.assert_array_equal(results[0], results[2])
+    finally:
+        minigrad.set_num_threads(before)
+    negative_zero = _C.gemm(np.ones((2, 3), dtype), np.zeros((40, 3), dtype), False, True, alpha=-1.0)
+    assert np.signbit(negative_zero).all()
+
+
 def test_matches_torch():
     rng = np.random.default_rng(4)
     a, b = operands(rng, 70, 129, 33, True, True, np.float64)
@@ -188,7 +219,7 @@ def test_lower_simd_levels(level):
         from minigrad import _C
         assert _C.build_info()["simd"] == LEVEL, _C.build_info()
         rng = np.random.default_rng(5)
-        for m, k, n in [(1, 1, 1), (6, 25, 784), (13, 300, 17), (129, 70, 65), (7, 40, 2100)]:
+        for m, k, n in [(1, 1, 1), (6, 25, 784), (13, 300, 17), (4, 37, 11), (129, 70, 65), (7, 40, 2100)]:
             for dtype in (np.float32, np.float64):
                 for ta, tb in test_gemm.TRANS:
                     a, b = test_gemm.operands(rng, m, k, n, ta, tb, dtype)

@@ -9,10 +9,10 @@ namespace {
 // Blocks for 32 KiB L1d / 512 KiB L2 per core: the KC x NR sliver of B (16 KiB)
 // stays in L1, the MC x KC block of A (144 KiB floats) in L2.
 struct Avx2Float : simd::Avx2Float {
-  static constexpr int64_t MC = 144, KC = 256, NC = 4080;
+  static constexpr int64_t MC = 144, KC = 256, NC = 4080, DR = 3, DC = 4;
 };
 struct Avx2Double : simd::Avx2Double {
-  static constexpr int64_t MC = 72, KC = 256, NC = 2040;
+  static constexpr int64_t MC = 72, KC = 256, NC = 2040, DR = 3, DC = 4;
 };
 }  // namespace
 

@@ -28,6 +28,38 @@ struct Avx2Float {
   static V bcast(const T* p) { return _mm256_broadcast_ss(p); }
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  // p[0, n) = the first n lanes of v (n <= W).
+  static __m256i first_lanes(int64_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static void store_first(T* p, V v, int64_t n) { _mm256_maskstore_ps(p, first_lanes(n), v); }
+  // p[0, n) in the first n lanes, zero in the others; reads nothing past p[n - 1].
+  static V load_first(const T* p, int64_t n) { return _mm256_maskload_ps(p, first_lanes(n)); }
+  static T reduce_add(V v) {
+    const __m128 pairs = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    const __m128 two = _mm_add_ps(pairs, _mm_movehl_ps(pairs, pairs));
+    return _mm_cvtss_f32(_mm_add_ss(two, _mm_movehdup_ps(two)));
+  }
+  // r[i] lane j <- r[j] lane i: unpacks and shuffles within 128-bit lanes, then a lane exchange.
+  static void transpose(V (&r)[W]) {
+    V t[W];
+    for (int i = 0; i < W; i += 2) {
+      t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+      t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    // r[4i + j], 128-bit lane l: element 4l + j of rows 4i .. 4i + 3.
+    for (int i = 0; i < W; i += 4) {
+      r[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+      r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+      r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+      r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int j = 0; j < 4; ++j) {
+      t[j] = _mm256_permute2f128_ps(r[j], r[4 + j], 0x20);
+      t[4 + j] = _mm256_permute2f128_ps(r[j], r[4 + j], 0x31);
+    }
+    for (int i = 0; i < W; ++i) r[i] = t[i];
+  }
 };
 
 struct Avx2Double {
@@ -41,6 +73,23 @@ struct Avx2Double {
   static V bcast(const T* p) { return _mm256_broadcast_sd(p); }
   static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
   static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
+  static __m256i first_lanes(int64_t n) {
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
+  }
+  static void store_first(T* p, V v, int64_t n) { _mm256_maskstore_pd(p, first_lanes(n), v); }
+  static V load_first(const T* p, int64_t n) { return _mm256_maskload_pd(p, first_lanes(n)); }
+  static T reduce_add(V v) {
+    const __m128d pairs = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(pairs, _mm_unpackhi_pd(pairs, pairs)));
+  }
+  static void transpose(V (&r)[W]) {
+    const V lo01 = _mm256_unpacklo_pd(r[0], r[1]), hi01 = _mm256_unpackhi_pd(r[0], r[1]);
+    const V lo23 = _mm256_unpacklo_pd(r[2], r[3]), hi23 = _mm256_unpackhi_pd(r[2], r[3]);
+    r[0] = _mm256_permute2f128_pd(lo01, lo23, 0x20);
+    r[1] = _mm256_permute2f128_pd(hi01, hi23, 0x20);
+    r[2] = _mm256_permute2f128_pd(lo01, lo23, 0x31);
+    r[3] = _mm256_permute2f128_pd(hi01, hi23, 0x31);
+  }
 };
 }  // namespace
 }  // namespace minigrad::cpu::simd

@@ -27,6 +27,36 @@ struct Avx512FloatOps {
   static V bcast(const T* p) { return _mm512_set1_ps(*p); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  // p[0, n) = the first n lanes of v (n <= W).
+  static void store_first(T* p, V v, int64_t n) { _mm512_mask_storeu_ps(p, __mmask16((1u << n) - 1), v); }
+  // p[0, n) in the first n lanes, zero in the others; reads nothing past p[n - 1].
+  static V load_first(const T* p, int64_t n) { return _mm512_maskz_loadu_ps(__mmask16((1u << n) - 1), p); }
+  static T reduce_add(V v) { return _mm512_reduce_add_ps(v); }
+  // r[i] lane j <- r[j] lane i: unpacks within 128-bit lanes, then two rounds of lane shuffles.
+  static void transpose(V (&r)[W]) {
+    V t[W];
+    for (int i = 0; i < W; i += 2) {
+      t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+      t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    // r[4i + j], 128-bit lane l: element 4l + j of rows 4i .. 4i + 3.
+    for (int i = 0; i < W; i += 4) {
+      r[i] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+      r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+      r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+      r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int j = 0; j < 4; ++j) {
+      const V even_lo = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x88), odd_lo = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xDD);
+      const V even_hi = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x88);
+      const V odd_hi = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xDD);
+      t[j] = _mm512_shuffle_f32x4(even_lo, even_hi, 0x88);
+      t[8 + j] = _mm512_shuffle_f32x4(even_lo, even_hi, 0xDD);
+      t[4 + j] = _mm512_shuffle_f32x4(odd_lo, odd_hi, 0x88);
+      t[12 + j] = _mm512_shuffle_f32x4(odd_lo, odd_hi, 0xDD);
+    }
+    for (int i = 0; i < W; ++i) r[i] = t[i];
+  }
 };
 
 struct Avx512DoubleOps {
@@ -40,6 +70,26 @@ struct Avx512DoubleOps {
   static V bcast(const T* p) { return _mm512_set1_pd(*p); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
   static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
+  static void store_first(T* p, V v, int64_t n) { _mm512_mask_storeu_pd(p, __mmask8((1u << n) - 1), v); }
+  static V load_first(const T* p, int64_t n) { return _mm512_maskz_loadu_pd(__mmask8((1u << n) - 1), p); }
+  static T reduce_add(V v) { return _mm512_reduce_add_pd(v); }
+  static void transpose(V (&r)[W]) {
+    V t[W];
+    // t[2i + p], 128-bit lane l: element 2l + p of rows 2i, 2i + 1.
+    for (int i = 0; i < W; i += 2) {
+      t[i] = _mm512_unpacklo_pd(r[i], r[i + 1]);
+      t[i + 1] = _mm512_unpackhi_pd(r[i], r[i + 1]);
+    }
+    for (int p = 0; p < 2; ++p) {
+      const V even_lo = _mm512_shuffle_f64x2(t[p], t[2 + p], 0x88), odd_lo = _mm512_shuffle_f64x2(t[p], t[2 + p], 0xDD);
+      const V even_hi = _mm512_shuffle_f64x2(t[4 + p], t[6 + p], 0x88);
+      const V odd_hi = _mm512_shuffle_f64x2(t[4 + p], t[6 + p], 0xDD);
+      r[p] = _mm512_shuffle_f64x2(even_lo, even_hi, 0x88);
+      r[4 + p] = _mm512_shuffle_f64x2(even_lo, even_hi, 0xDD);
+      r[2 + p] = _mm512_shuffle_f64x2(odd_lo, odd_hi, 0x88);
+      r[6 + p] = _mm512_shuffle_f64x2(odd_lo, odd_hi, 0xDD);
+    }
+  }
 };
 }  // namespace
 }  // namespace minigrad::cpu::simd

@@ -24,6 +24,25 @@ struct Portable {
   static V bcast(const T* p) { return V{} + *p; }
   static V fma(V a, V b, V c) { return a * b + c; }
   static V mul(V a, V b) { return a * b; }
+  static void store_first(T* p, V v, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) p[i] = v[i];
+  }
+  static V load_first(const T* p, int64_t n) {
+    V v{};
+    for (int64_t i = 0; i < n; ++i) v[i] = p[i];
+    return v;
+  }
+  static T reduce_add(V v) {
+    T sum = 0;
+    for (int64_t i = 0; i < W; ++i) sum += v[i];
+    return sum;
+  }
+  static void transpose(V (&r)[W]) {
+    V t[W];
+    for (int64_t i = 0; i < W; ++i)
+      for (int64_t j = 0; j < W; ++j) t[i][j] = r[j][i];
+    for (int64_t i = 0; i < W; ++i) r[i] = t[i];
+  }
 };
 }  // namespace
 }  // namespace minigrad::cpu::simd
