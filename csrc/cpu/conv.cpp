@@ -138,6 +138,26 @@ void add_partials(T* dweight, const T* partial, int64_t chunks, int64_t weight_s
     for (int64_t c = 1; c < chunks; ++c) dweight[i] += partial[(c - 1) * weight_size + i];
 }
 
+// dst[j] = src[j] for j < len, for short runs: 16-byte moves (the last one
+// ending at len, overlapping the one before), without the call to memmove
+// that a loop or std::copy becomes. The packing's partial runs of 7 (3x3
+// stride 2 at 14x14, 256 -> 512) spent 4% of the layer in memmove calls.
+template <typename T>
+void copy_short(int64_t len, const T* __restrict src, T* __restrict dst) {
+  constexpr int64_t kMove = 16 / static_cast<int64_t>(sizeof(T));
+  if (len < kMove) {
+    switch (len) {  // not a loop, which GCC turns back into a memmove call
+      case 3: dst[2] = src[2]; [[fallthrough]];
+      case 2: dst[1] = src[1]; [[fallthrough]];
+      case 1: dst[0] = src[0]; [[fallthrough]];
+      default: return;
+    }
+  }
+  int64_t j = 0;
+  for (; j + kMove <= len; j += kMove) __builtin_memcpy(dst + j, src + j, 16);
+  if (j < len) __builtin_memcpy(dst + len - kMove, src + len - kMove, 16);
+}
+
 // dst[j] = src[j * stride] for j < len: im2col's inner loop, on runs of one
 // output row. Stride 1 is a copy; stride 2 (downsampling layers) takes every
 // other element with SSE2 shuffles, which the compiler does not find itself,
@@ -628,9 +648,7 @@ void fill_columns(const void* context, int64_t k0, int64_t kc, int64_t j0, int64
           for (int64_t q = 0; q < kChunk; ++q) to[i + q] = from[i + q];
       });
     } else {
-      for_each_row([len](const T* __restrict from, T* __restrict to) {
-        for (int64_t i = 0; i < len; ++i) to[i] = from[i];
-      });
+      for_each_row([len](const T* __restrict from, T* __restrict to) { copy_short(len, from, to); });
     }
     j += len;
   }
