@@ -35,7 +35,7 @@ __device__ __forceinline__ T apply_unary(UnaryOp op, T x, T low, T high) {
     case UnaryOp::log: return log(x);
     case UnaryOp::log1p: return log1p(x);
     case UnaryOp::sqrt: return sqrt(x);
-    case UnaryOp::abs: return x < T(0) ? -x : x;
+    case UnaryOp::abs: return fabs(x);  // +0 for -0, as the CPU (x < 0 ? -x : x kept -0)
     case UnaryOp::sign: return x != x ? x : T((x > T(0)) - (x < T(0)));
     case UnaryOp::relu: return x > T(0) ? x : T(0);
     case UnaryOp::sigmoid:  // stable for large |x|

@@ -126,6 +126,8 @@ def test_unary_ops_and_activation_gradients(dtype):
     ]:
         np.testing.assert_allclose(getattr(_C.cuda, name)(dev(arg)).to_numpy(), ref(arg), **tol(dtype), err_msg=name)
     np.testing.assert_allclose(_C.cuda.clamp(dev(x), -0.5, None).to_numpy(), np.clip(x, -0.5, None))
+    zeros = np.array([-0.0, 0.0], dtype)
+    assert not np.signbit(_C.cuda.abs(dev(zeros)).to_numpy()).any()  # |-0| is +0, as on the CPU
     dy = rng.standard_normal(x.shape).astype(dtype)
     y = np.tanh(x)
     np.testing.assert_allclose(_C.cuda.tanh_backward(dev(dy), dev(y)).to_numpy(), dy * (1 - y * y), **tol(dtype))

@@ -1317,11 +1317,12 @@ FrexpResult = namedtuple("frexp", ["mantissa", "exponent"])  # torch.return_type
 
 def frexp(input: Tensor) -> FrexpResult:
     """(mantissa, exponent) with input = mantissa * 2 ** exponent, |mantissa| in [0.5, 1) (0 for 0),
-    exponent int32, as torch.frexp; the mantissa is differentiable."""
+    exponent int32 (int64 on the CUDA device, which holds no int32), as torch.frexp; the mantissa
+    is differentiable."""
     _require_tensor("frexp", input)
     if input.dtype.kind != "f":
         raise TypeError(f"frexp() only supports floating-point dtypes, got {input.dtype}")
-    exponent = np.frexp(input._host())[1].astype(np.int32)
+    exponent = np.frexp(input._host())[1].astype(np.int32 if input.device == "cpu" else np.int64)
     return FrexpResult(FrexpOp.apply(input), _from_host(np.asarray(exponent), input))
 
 
