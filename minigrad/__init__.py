@@ -758,6 +758,7 @@ cosine_similarity, pairwise_distance = nn.functional.cosine_similarity, nn.funct
 pixel_shuffle, pixel_unshuffle = nn.functional.pixel_shuffle, nn.functional.pixel_unshuffle
 selu, celu, prelu, threshold = nn.functional.selu, nn.functional.celu, nn.functional.prelu, nn.functional.threshold
 hardshrink, rms_norm = nn.functional.hardshrink, nn.functional.rms_norm
+rrelu, rrelu_, bilinear = nn.functional.rrelu, nn.functional.rrelu_, nn.functional.bilinear
 
 
 def selu_(input: Tensor) -> Tensor:
@@ -852,13 +853,9 @@ def embedding(
     sparse: builtins.bool = False,
 ) -> Tensor:
     """The rows of weight at indices, as torch.embedding (weight first): rows at padding_idx (when
-    >= 0) get no gradient. scale_grad_by_freq and sparse gradients are not supported."""
-    if scale_grad_by_freq or sparse:
-        raise NotImplementedError("embedding: scale_grad_by_freq and sparse gradients are not supported by minigrad")
-    rows = nn.functional.embedding(indices, weight)
-    if padding_idx < 0:
-        return rows
-    return where(unsqueeze(indices == padding_idx, -1), rows.detach(), rows)
+    >= 0) get no gradient; scale_grad_by_freq as nn.functional.embedding's (sparse: refused)."""
+    return nn.functional.embedding(indices, weight, padding_idx if padding_idx >= 0 else None,
+                                   scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
 
 
 _REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}  # PyTorch's at::Reduction enum
@@ -1055,7 +1052,8 @@ __all__ += [  # the names added after the list above
     # nn.functional's ops at the top level
     "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool1d",
     "adaptive_avg_pool1d", "cosine_similarity", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle", "selu",
-    "celu", "prelu", "threshold", "hardshrink", "rms_norm", "dropout", "alpha_dropout", "layer_norm", "group_norm",
+    "celu", "prelu", "threshold", "hardshrink", "rms_norm", "rrelu", "rrelu_", "bilinear", "dropout",
+    "alpha_dropout", "layer_norm", "group_norm",
     "batch_norm", "instance_norm", "embedding", "binary_cross_entropy_with_logits", "kl_div", "cosine_embedding_loss",
     "hinge_embedding_loss", "margin_ranking_loss", "triplet_margin_loss", "poisson_nll_loss",
     # tests and settings

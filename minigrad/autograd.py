@@ -472,15 +472,47 @@ def _root_gradient(root: Tensor, gradient) -> object:
     return gradient
 
 
-def backward(root: Tensor, gradient=None, retain_graph: bool = False) -> None:
-    """Gradients of root with respect to every leaf that requires grad, accumulated into .grad.
+def _backward_inputs(inputs: Tensor | Sequence[Tensor]) -> dict[int, Tensor]:
+    """backward(inputs=)'s tensors by the id of the node that made them (of themselves for leaves)."""
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if not inputs:
+        raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+    for t in inputs:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"backward: inputs must be tensors, got {type(t).__name__}")
+        if not t._requires_grad:
+            raise RuntimeError("backward: every tensor of inputs must require grad")
+    return {id(t.grad_fn or t): t for t in inputs}
+
+
+def backward(
+    tensors: Tensor | Sequence[Tensor],
+    grad_tensors: object = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Tensor | Sequence[Tensor] | None = None,
+) -> None:
+    """Gradients of tensors (weighted by grad_tensors; one-element tensors need none) with respect
+    to every leaf that requires grad, accumulated into .grad, as torch.autograd.backward; with
+    inputs, only into those tensors' .grad (leaves or not; the others' are left alone).
+    create_graph is not available (minigrad's backward is not recorded on the tape).
 
     Leaf hooks (register_post_accumulate_grad_hook) run as each leaf's gradient is complete,
     callbacks queued during the pass (queue_callback) once every node has run."""
+    if create_graph:
+        raise RuntimeError("backward: create_graph=True is not supported; minigrad's backward is not itself recorded")
+    roots = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if grad_tensors is None or isinstance(grad_tensors, Tensor) or isinstance(tensors, Tensor):
+        grad_tensors = [grad_tensors] * len(roots) if grad_tensors is None else [grad_tensors]
+    grad_tensors = list(grad_tensors)
+    if len(grad_tensors) != len(roots):
+        raise RuntimeError(f"backward: got {len(grad_tensors)} gradients for {len(roots)} tensors")
+    only = None if inputs is None else _backward_inputs(inputs)
     outer = getattr(_callbacks, "queue", None)
     _callbacks.queue = []
     try:
-        _run_backward([(root, _root_gradient(root, gradient))], retain_graph, None)
+        pairs = [(root, _root_gradient(root, g)) for root, g in zip(roots, grad_tensors, strict=True)]
+        _run_backward(pairs, bool(retain_graph), None, only)
         queue = _callbacks.queue
         while queue:  # a callback may queue another
             queue.pop(0)()
@@ -524,10 +556,12 @@ def grad(
     return tuple(results)
 
 
-def _run_backward(roots: list, retain_graph: bool, captured: dict | None) -> None:
+def _run_backward(roots: list, retain_graph: bool, captured: dict | None, only: dict | None = None) -> None:
     """Replay the nodes reachable from the roots (tensor, gradient) in decreasing sequence order.
     Leaves accumulate into .grad (then their post-accumulate-grad hooks run, after the last edge
-    reaching them); with captured ({id of a node or leaf: None}), the gradients reaching those
+    reaching them); with only ({id of a node or leaf: tensor}, backward(inputs=)), just those
+    tensors' .grad do, a non-leaf's with the gradient reaching its node, and no other leaf's
+    hooks run; with captured ({id of a node or leaf: None}), the gradients reaching those
     are stored there instead and no .grad changes (autograd.grad). register_hook's hooks see a
     tensor's whole gradient: a node's when it is popped, a hooked leaf's once its edges are
     counted down (its gradients are summed until then)."""
@@ -549,6 +583,8 @@ def _run_backward(roots: list, retain_graph: bool, captured: dict | None) -> Non
     def finish_leaf(leaf: Tensor, g, be) -> None:
         """A hooked leaf's whole gradient: through its hooks, into .grad (or captured), then its
         post-accumulate-grad hooks."""
+        if only is not None and id(leaf) not in only:
+            return
         if getattr(leaf, "_grad_hooks", None):
             g = _run_grad_hooks(leaf._grad_hooks, g, leaf.device)
         to_leaf(leaf, g, be)
@@ -578,6 +614,8 @@ def _run_backward(roots: list, retain_graph: bool, captured: dict | None) -> Non
             grad = _run_grad_hooks(fn.hooks, grad, fn.be.device)
         if captured is not None and id(fn) in captured:
             captured[id(fn)] = grad
+        if only is not None and id(fn) in only:
+            _accumulate(only[id(fn)], grad)
         if fn.saved is _FREED:
             raise RuntimeError(
                 f"Trying to backward through the graph a second time ({fn.name()}): its saved "
@@ -607,7 +645,7 @@ def _run_backward(roots: list, retain_graph: bool, captured: dict | None) -> Non
                 pending[edge] -= 1
                 if not pending[edge] and edge in held:
                     finish_leaf(edge, held.pop(edge), fn.be)
-            elif g is not None:
+            elif g is not None and (only is None or id(edge) in only):
                 to_leaf(edge, g, fn.be)
     for leaf, g in held.items():  # edges from nodes no gradient reached never counted down
         finish_leaf(leaf, g, get_backend(leaf.device))

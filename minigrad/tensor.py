@@ -674,10 +674,11 @@ class Tensor:
         return self if self.is_contiguous() else _F.clone(self)
 
     # --- autograd --------------------------------------------------------------------------
-    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into the .grad of every leaf that requires grad.
-        gradient is required unless self has one element."""
-        _autograd.backward(self, gradient, retain_graph)
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
+                 inputs: Any = None) -> None:
+        """Accumulate d(self)/d(leaf) into the .grad of every leaf that requires grad (with inputs,
+        of those tensors only). gradient is required unless self has one element."""
+        _autograd.backward(self, gradient, retain_graph, create_graph, inputs)
 
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in .grad during backward."""

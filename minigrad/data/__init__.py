@@ -30,6 +30,7 @@ from minigrad.data.loader import (
     random_split,
 )
 from minigrad.data.sampler import (
+    BatchSampler,
     DistributedSampler,
     RandomSampler,
     Sampler,
@@ -51,6 +52,7 @@ __all__ = [
     "random_split",
     "DataLoader",
     "DistributedSampler",
+    "BatchSampler",
     "ConcatDataset",
     "Sampler",
     "SequentialSampler",

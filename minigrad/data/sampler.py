@@ -1,11 +1,12 @@
 """Samplers for DataLoader(sampler=): DistributedSampler, each rank's share of a dataset's indices
 (PyTorch's torch.utils.data.distributed.DistributedSampler), and torch.utils.data's Sequential,
-Random, SubsetRandom and WeightedRandom samplers."""
+Random, SubsetRandom and WeightedRandom samplers, and BatchSampler."""
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -179,3 +180,26 @@ class WeightedRandomSampler(_Counted):
         rng = _random.rng(self.generator)
         p = self.weights / self.weights.sum()
         return iter(rng.choice(len(p), size=self.num_samples, replace=self.replacement, p=p).tolist())
+
+
+class BatchSampler(Sampler):
+    """Lists of batch_size indices from sampler (any iterable of indices with a length), the last
+    shorter unless drop_last, as torch.utils.data.BatchSampler."""
+
+    def __init__(self, sampler: Iterable[int], batch_size: int, drop_last: bool) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+            raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
+        if not isinstance(drop_last, bool):
+            raise ValueError(f"drop_last should be a boolean value, but got drop_last={drop_last}")
+        self.sampler, self.batch_size, self.drop_last = sampler, int(batch_size), drop_last
+
+    def __iter__(self) -> Iterator[list[int]]:
+        indices = iter(self.sampler)
+        while batch := list(itertools.islice(indices, self.batch_size)):
+            if self.drop_last and len(batch) < self.batch_size:
+                return
+            yield batch
+
+    def __len__(self) -> int:
+        n = len(self.sampler)  # type: ignore[arg-type]
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)

@@ -1,6 +1,6 @@
 """The rest of PyTorch's activation functions, composed of differentiable ops (so they run on
 every device): hardtanh, relu6, hardsigmoid, hardswish, logsigmoid, softsign, softmin, selu,
-celu, prelu, threshold, tanhshrink, softshrink, hardshrink, glu.
+celu, prelu, rrelu, threshold, tanhshrink, softshrink, hardshrink, glu.
 
 Where PyTorch's derivative at a kink differs from what the plain composition would give
 (hardtanh, hardsigmoid and hardswish take their outer pieces' gradients at their bounds), the
@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from minigrad import random as _random
 from minigrad.autograd import Function
+from minigrad.backend import get_backend
 from minigrad.functional._common import _require_float
 from minigrad.functional.elementwise import abs, clamp, expm1, where
-from minigrad.functional.nn import elu, sigmoid, softmax, tanh
+from minigrad.functional.nn import elu, leaky_relu, sigmoid, softmax, tanh
 from minigrad.functional.shape import chunk
 from minigrad.tensor import Tensor
 
@@ -166,6 +168,31 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     return where(input > 0, input, weight * input)
 
 
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          inplace: bool = False) -> Tensor:
+    """Randomized leaky ReLU, as PyTorch's: in training each element <= 0 is multiplied by its own
+    slope drawn from U(lower, upper) (minigrad's generator), which is also its gradient; otherwise
+    leaky_relu with the fixed slope (lower + upper) / 2."""
+    _require_float("rrelu", input)
+    if lower > upper:
+        raise RuntimeError(f"rrelu: Lower bound should be less than or equal to the upper bound, got lower={lower} "
+                           f"and upper={upper}")
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+
+    def compute(x: Tensor) -> Tensor:
+        be = get_backend(x.device)
+        slopes = Tensor._make(be.uniform(_random.rng(None), tuple(x.shape), lower, upper, x.dtype), x.device)
+        return where(x <= 0, x * slopes, x)
+
+    return _inplace("rrelu", input, inplace, compute)
+
+
+def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False) -> Tensor:
+    """rrelu written into input, as torch.nn.functional.rrelu_."""
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """input where input > threshold, else value."""
     return _inplace("threshold", input, inplace, lambda x: where(x > threshold, x, value))
@@ -215,6 +242,8 @@ __all__ = [
     "logsigmoid",
     "prelu",
     "relu6",
+    "rrelu",
+    "rrelu_",
     "selu",
     "softmin",
     "softshrink",

@@ -10,7 +10,7 @@ import numpy as np
 
 from minigrad import backends
 from minigrad import random as _random
-from minigrad.autograd import Function, no_grad
+from minigrad.autograd import Function, is_grad_enabled, no_grad
 from minigrad.backend import get_backend
 from minigrad.functional._common import (
     _broadcast_shape,
@@ -26,6 +26,7 @@ from minigrad.functional.elementwise import abs as _abs  # the differentiable ab
 from minigrad.functional.reduce import mean, norm
 from minigrad.functional.reduce import sum as _sum  # the differentiable sum, not the builtin
 from minigrad.functional.shape import (
+    IndexOp,
     cat,
     expand,
     gather,
@@ -90,6 +91,36 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"{input.dtype}, {weight.dtype}" + (f", {bias.dtype}" if bias is not None else "")
         )
     return LinearOp.apply(input, weight, bias)
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x1^T A x2 + b for each of weight's out_features matrices A, as torch.nn.functional.bilinear:
+    input1 (..., in1_features) and input2 (..., in2_features) with the same leading dims, weight
+    (out_features, in1_features, in2_features), bias (out_features,); (..., out_features)."""
+    _require_float("bilinear", input1, input2, weight, bias)
+    if input1.ndim != input2.ndim or input1.ndim == 0:
+        raise RuntimeError(f"bilinear(): input dimensions do not match: got {input1.ndim} and {input2.ndim}")
+    for a, b in zip(input1.shape[:-1], input2.shape[:-1], strict=True):
+        if a != b:
+            raise RuntimeError(f"bilinear(): input batch dimensions do not match: got {a} and {b}")
+    if weight.ndim != 3:
+        raise RuntimeError("bilinear(): weight must be 3-D (out_features, in1_features, in2_features), got shape "
+                           f"{tuple(weight.shape)}")
+    out_features, in1, in2 = weight.shape
+    for which, got, expected in (("input1", input1.shape[-1], in1), ("input2", input2.shape[-1], in2)):
+        if got != expected:
+            raise RuntimeError(f"bilinear(): {which} size does not match weight size: got {got} but expected "
+                               f"{expected}")
+    if bias is not None and (bias.ndim != 1 or bias.shape[0] != out_features):
+        raise RuntimeError(f"bilinear(): bias size does not match weight size: got {tuple(bias.shape)} but expected "
+                           f"({out_features},)")
+    lead = tuple(input1.shape[:-1])
+    # x1 (B, in1) @ A as (in1, out * in2): each x1^T A_o as a row (B, out, in2), then dotted with x2
+    mixed = input1.reshape(-1, in1) @ weight.permute(1, 0, 2).reshape(in1, out_features * in2)
+    out = _sum(mixed.reshape(-1, out_features, in2) * unsqueeze(input2.reshape(-1, in2), 1), 2)
+    if bias is not None:
+        out = out + bias
+    return out.reshape(*lead, out_features)
 
 
 def same_padding(weight_shape: Sequence[int], dilation: Any) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -890,7 +921,22 @@ def instance_norm(
 
 
 # Spatial dims each interpolating mode resizes (the input is (N, C, *spatial)).
-_LINEAR_MODES = {"linear": 1, "bilinear": 2, "trilinear": 3}
+_LINEAR_MODES = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+
+
+def _cubic_weights(t: Any) -> list[Any]:
+    """The cubic convolution weights (A = -0.75, PyTorch's and OpenCV's) of the taps at -1, 0, 1, 2
+    for the fractions t, a host array or a Tensor (then differentiable), operation by operation as
+    ATen's get_cubic_upsample_coefficients: interpolate's and grid_sample's bicubic modes."""
+    a = -0.75
+
+    def near(x: Any) -> Any:  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x: Any) -> Any:  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    return [far(t + 1.0), near(t), near(1.0 - t), far((1.0 - t) + 1.0)]
 
 
 def _per_dim(value: Any, n: int, name: str, kind: type) -> list:
@@ -918,15 +964,17 @@ def interpolate(
 ) -> Tensor:
     """Resize the spatial dims of (N, C, *spatial) to size, or by scale_factor (output
     floor(in * scale_factor)), as torch.nn.functional.interpolate: mode "nearest" (source index
-    floor(out_index * scale)) or "linear"/"bilinear"/"trilinear" (linear along each spatial dim in
-    turn, align_corners as PyTorch, default False). Differentiable: both modes gather rows with
-    index_select, the linear ones then blend two of them."""
+    floor(out_index * scale)), "linear"/"bilinear"/"trilinear" (linear along each spatial dim in
+    turn, align_corners as PyTorch, default False) or "bicubic" (4-D input; cubic convolution with
+    A = -0.75 along each spatial dim, the taps clamped to the border, as PyTorch). Differentiable:
+    every mode gathers rows with index_select, the linear and cubic ones then blend 2 or 4 of them."""
     _require_float("interpolate", input)
     spatial = input.ndim - 2
     if spatial < 1:
         raise ValueError(f"interpolate: expected (N, C, ...) with at least 3 dimensions, got shape {input.shape}")
     if mode != "nearest" and mode not in _LINEAR_MODES:
-        raise ValueError(f"interpolate: mode must be 'nearest', 'linear', 'bilinear' or 'trilinear', got {mode!r}")
+        raise ValueError("interpolate: mode must be 'nearest', 'linear', 'bilinear', 'bicubic' or 'trilinear', "
+                         f"got {mode!r}")
     if mode in _LINEAR_MODES and _LINEAR_MODES[mode] != spatial:
         need = _LINEAR_MODES[mode] + 2
         raise ValueError(f"interpolate: mode {mode!r} needs a {need}-D input, got shape {input.shape}")
@@ -955,11 +1003,19 @@ def interpolate(
         if align_corners:
             pos = dst * ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0)
         else:
-            pos = np.maximum((dst + 0.5) * scale - 0.5, 0.0)
-        lo = np.minimum(np.floor(pos).astype(np.int64), n_in - 1)
-        hi = np.minimum(lo + 1, n_in - 1)
+            pos = (dst + 0.5) * scale - 0.5
+            pos = pos if mode == "bicubic" else np.maximum(pos, 0.0)  # cubic's taps are clamped instead
         shape = [1] * input.ndim
         shape[axis] = n_out
+        if mode == "bicubic":
+            start = np.floor(pos).astype(np.int64)
+            weights = _cubic_weights(pos - start)
+            taps = [index_select(out, axis, _from_host(np.clip(start + k - 1, 0, n_in - 1), input))
+                    * _from_host(w.astype(input.dtype).reshape(shape), input) for k, w in enumerate(weights)]
+            out = taps[0] + taps[1] + taps[2] + taps[3]
+            continue
+        lo = np.minimum(np.floor(pos).astype(np.int64), n_in - 1)
+        hi = np.minimum(lo + 1, n_in - 1)
         frac = _from_host((pos - lo).astype(input.dtype).reshape(shape), input)
         low = index_select(out, axis, _from_host(lo, input))
         high = index_select(out, axis, _from_host(hi, input))
@@ -1056,18 +1112,76 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     return GELUOp.apply(input, approximate=approximate)
 
 
-def embedding(input: Tensor, weight: Tensor) -> Tensor:
-    """Rows of weight (num_embeddings, dim) picked by the int64 or int32 indices in input: input.shape + (dim,)."""
+class EmbeddingOp(IndexOp):
+    """weight[index] (index a host array) whose gradient at each looked-up position is multiplied by
+    grad_scale (a host array of index's shape): 0 at padding_idx, 1 / count with scale_grad_by_freq."""
+
+    __slots__ = ("grad_scale",)
+
+    def forward(self, a, index, grad_scale):
+        self.grad_scale = grad_scale
+        return super().forward(a, index)
+
+    def backward(self, g):
+        scale = self.be.from_numpy(np.ascontiguousarray(self.grad_scale[..., None], dtype=g.dtype))
+        return super().backward(self.be.mul(g, scale))
+
+
+def _embedding_renorm_(weight: Tensor, rows: np.ndarray, max_norm: float, norm_type: float) -> None:
+    """Scale the given rows of weight whose norm_type-norm exceeds max_norm down to max_norm / (norm
+    + 1e-7) times themselves, in place and untracked, as torch.embedding_renorm_ (the scale in
+    float64, as PyTorch computes it)."""
+    with no_grad():
+        index = _from_host(rows.astype(np.int64), weight)
+        picked = weight[index]
+        norms = norm(picked, norm_type, 1)._host().astype(np.float64)
+        scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(weight.dtype)
+        weight[index] = picked * _from_host(scale.reshape(-1, 1), weight)
+
+
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
+    """Rows of weight (num_embeddings, dim) picked by the int64 or int32 indices in input:
+    input.shape + (dim,), as torch.nn.functional.embedding. The rows at padding_idx get no gradient;
+    max_norm first renormalises, in place and untracked, each looked-up row whose norm_type-norm
+    exceeds it; scale_grad_by_freq divides each row's gradient by its index's count in input.
+    sparse=True (a sparse gradient) is refused: minigrad has no sparse tensors."""
     if not isinstance(input, Tensor) or input.dtype not in (np.int64, np.int32):
         got = getattr(input, "dtype", type(input))
         raise TypeError(f"embedding: indices must be an int64 or int32 tensor, got {got}")
+    _require_tensor("embedding", weight)
+    if sparse:
+        raise NotImplementedError("embedding: sparse gradients are not supported (minigrad has no sparse tensors)")
     if weight.ndim != 2:
         raise ValueError(f"embedding: weight must be 2-D (num_embeddings, dim), got shape {weight.shape}")
+    rows = weight.shape[0]
     picked = input._host()
-    if picked.size and (picked.min() < 0 or picked.max() >= weight.shape[0]):
-        raise IndexError(f"embedding: index out of range for {weight.shape[0]} embeddings "
+    if picked.size and (picked.min() < 0 or picked.max() >= rows):
+        raise IndexError(f"embedding: index out of range for {rows} embeddings "
                          f"(found {picked.min()}..{picked.max()})")
-    return weight[input]
+    if padding_idx is not None:
+        if not -rows <= padding_idx < rows:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        padding_idx %= rows
+    if max_norm is not None:
+        _require_float("embedding", weight)
+        _embedding_renorm_(weight, np.unique(picked), max_norm, norm_type)
+    if (padding_idx is None and not scale_grad_by_freq) or not (weight.requires_grad and is_grad_enabled()):
+        return weight[input]
+    scale = np.ones(picked.shape)
+    if scale_grad_by_freq:
+        _, inverse, counts = np.unique(picked, return_inverse=True, return_counts=True)
+        scale = 1.0 / counts[inverse.reshape(picked.shape)]
+    if padding_idx is not None:
+        scale = np.where(picked == padding_idx, 0.0, scale)
+    return EmbeddingOp.apply(weight, index=(picked.astype(np.int64),), grad_scale=scale)
 
 
 def _bags(input: Tensor, offsets: Tensor | None, include_last_offset: bool) -> tuple[np.ndarray, np.ndarray, int]:

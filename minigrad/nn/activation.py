@@ -72,6 +72,21 @@ class CELU(_InplaceActivation):
         return f"alpha={self.alpha}"
 
 
+class RReLU(_InplaceActivation):
+    """Randomized leaky ReLU: in training, x <= 0 times a slope drawn from U(lower, upper) per
+    element; in eval, leaky_relu with slope (lower + upper) / 2 (F.rrelu)."""
+
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False) -> None:
+        super().__init__(inplace)
+        self.lower, self.upper = lower, upper
+
+    def forward(self, x: Tensor) -> Tensor:
+        return A.rrelu(x, self.lower, self.upper, self.training, self.inplace)
+
+    def _parameter_repr(self) -> str:
+        return f"lower={self.lower}, upper={self.upper}"
+
+
 class Threshold(_InplaceActivation):
     """x where x > threshold, else value."""
 

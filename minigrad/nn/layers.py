@@ -111,6 +111,45 @@ class Linear(Module):
         )
 
 
+class Bilinear(Module):
+    """y = x1^T A x2 + b for each output feature, as torch.nn.Bilinear: weight (out_features,
+    in1_features, in2_features) and bias (out_features,) both U(+-1/sqrt(in1_features))."""
+
+    def __init__(
+        self,
+        in1_features: int,
+        in2_features: int,
+        out_features: int,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
+        self.weight = _empty((out_features, in1_features, in2_features), device, dtype)
+        if bias:
+            self.bias = _empty((out_features,), device, dtype)
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's default: weight and bias U(+-1/sqrt(in1_features))."""
+        if self.in1_features <= 0:
+            raise ValueError(f"in1_features must be > 0, but got (in1_features={self.in1_features})")
+        bound = 1 / math.sqrt(self.in1_features)
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
+
+
 class LazyLinear(Linear):
     """Linear whose in_features is inferred from the last dimension of the first input.
 
@@ -798,7 +837,10 @@ class _EmbeddingTable(Module):
 
 class Embedding(_EmbeddingTable):
     """A lookup table: int64 indices (any shape) -> rows of weight (num_embeddings, embedding_dim),
-    initialised N(0, 1); padding_idx's row starts at zero and gets no gradient, as in PyTorch."""
+    initialised N(0, 1); padding_idx's row starts at zero and gets no gradient, as in PyTorch.
+    max_norm renormalises the looked-up rows of weight in place at each forward (F.embedding);
+    scale_grad_by_freq divides the gradients by the indices' counts; sparse=True is refused
+    (NotImplementedError: minigrad has no sparse tensors)."""
 
     def __init__(
         self,
@@ -812,9 +854,9 @@ class Embedding(_EmbeddingTable):
         device: str | None = None,
         dtype: Any = None,
     ) -> None:
-        super().__init__(num_embeddings, embedding_dim, padding_idx, device, dtype,
-                         {"max_norm": max_norm is not None, "scale_grad_by_freq": scale_grad_by_freq,
-                          "sparse": sparse})  # fmt: skip
+        super().__init__(num_embeddings, embedding_dim, padding_idx, device, dtype, {"sparse": sparse})
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
 
     @classmethod
     def from_pretrained(cls, embeddings: Tensor, freeze: bool = True, padding_idx: int | None = None,
@@ -827,14 +869,15 @@ class Embedding(_EmbeddingTable):
         return table._load(embeddings, freeze)
 
     def forward(self, x: Tensor) -> Tensor:
-        out = F.embedding(x, self.weight)
-        if self.padding_idx is not None and self.weight.requires_grad:
-            out = out * (x != self.padding_idx).unsqueeze(-1).to(out.dtype)  # no gradient to the padding row
-        return out
+        return F.embedding(x, self.weight, self.padding_idx, self.max_norm, self.norm_type, self.scale_grad_by_freq,
+                           self.sparse)  # fmt: skip
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"
-        return s + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
+        s += f", padding_idx={self.padding_idx}" if self.padding_idx is not None else ""
+        s += f", max_norm={self.max_norm}" if self.max_norm is not None else ""
+        s += f", norm_type={self.norm_type}" if self.norm_type != 2 else ""
+        return s + (f", scale_grad_by_freq={self.scale_grad_by_freq}" if self.scale_grad_by_freq else "")
 
 
 class EmbeddingBag(_EmbeddingTable):

@@ -2,6 +2,7 @@
 ``from minigrad.utils.data import DataLoader, TensorDataset`` works as in PyTorch."""
 
 from minigrad.data import (
+    BatchSampler,
     ConcatDataset,
     DataLoader,
     Dataset,
@@ -23,6 +24,7 @@ __all__ = [
     "DataLoader",
     "Dataset",
     "DistributedSampler",
+    "BatchSampler",
     "IterableDataset",
     "RandomSampler",
     "Sampler",
