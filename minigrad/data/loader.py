@@ -281,6 +281,9 @@ class DataLoader:
 
     ``sampler``: an iterable of dataset indices with a length (e.g. a DistributedSampler);
     the batches follow its order, read anew at each ``iter()``. It excludes ``shuffle``.
+    ``batch_sampler``: an iterable of lists of indices with a length (e.g. a BatchSampler), one
+    batch each, read anew at each ``iter()``; it excludes batch_size, shuffle, sampler and
+    drop_last, and ``loader.batch_size`` is then None, as in PyTorch.
 
     An IterableDataset is iterated anew at each ``iter()``, in one thread, each batch made of
     ``batch_size`` consecutive samples (the last one shorter unless ``drop_last``); ``shuffle`` and
@@ -314,6 +317,7 @@ class DataLoader:
         transform: Callable | None = None,
         *,
         sampler: Iterable[int] | None = None,
+        batch_sampler: Iterable[Iterable[int]] | None = None,
         num_workers: int = 0,
         collate_fn: Callable[[list], Any] | None = None,
         pin_memory: bool = False,
@@ -334,6 +338,15 @@ class DataLoader:
             option = f"shuffle={shuffle}" if shuffle else f"sampler={sampler!r}"
             raise ValueError(f"DataLoader with IterableDataset: expected unspecified shuffle and sampler options, "
                              f"but got {option}")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("DataLoader: batch_sampler option is mutually exclusive with batch_size, shuffle, "
+                                 "sampler, and drop_last")
+            if isinstance(dataset, IterableDataset):
+                raise ValueError("DataLoader with IterableDataset: expected unspecified batch_sampler option")
+            if not (hasattr(batch_sampler, "__iter__") and hasattr(batch_sampler, "__len__")):
+                raise TypeError(f"DataLoader: batch_sampler must be an iterable of index lists with a length, got "
+                                f"{type(batch_sampler).__name__}")
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
         if sampler is not None and not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
@@ -346,9 +359,10 @@ class DataLoader:
         if prefetch < 1:
             raise ValueError(f"DataLoader: prefetch must be >= 1, got {prefetch}")
         self.dataset = dataset
-        self.batch_size = int(batch_size)
+        self.batch_size = None if batch_sampler is not None else int(batch_size)
         self.shuffle = shuffle
         self.sampler = sampler
+        self.batch_sampler = batch_sampler
         self.drop_last = drop_last
         self.seed = _random.seed_or_draw(seed, generator)
         self.worker_init_fn = worker_init_fn
@@ -364,6 +378,8 @@ class DataLoader:
         self._batched = collate_fn is None and _supports_batches(dataset)
 
     def __len__(self) -> int:
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
         n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
@@ -375,6 +391,8 @@ class DataLoader:
         """The batches' indices in order, or for an IterableDataset its samples, batch by batch."""
         if self._iterable:
             return self._chunks()
+        if self.batch_sampler is not None:
+            return [np.asarray(list(batch), dtype=np.int64) for batch in self.batch_sampler]
         n = len(self.dataset)
         if self.sampler is not None:
             order = np.fromiter(iter(self.sampler), dtype=np.int64)

@@ -589,6 +589,13 @@ def _is_dtype(obj: Any) -> bool:
     return True
 
 
+def _number_children(parent: Module, modules: list[Module]) -> None:
+    """parent's children replaced by modules, named "0", "1", ... in order."""
+    parent._modules.clear()
+    for i, module in enumerate(modules):
+        parent.add_module(str(i), module)
+
+
 class Sequential(Module):
     """Children called in order: Sequential(a, b, c) or Sequential(OrderedDict(name=module))."""
 
@@ -613,9 +620,48 @@ class Sequential(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
+    def __setitem__(self, index: int, module: Module) -> None:
+        self.add_module(list(self._modules)[_normalize_index(index, len(self), "Sequential")], module)
+
+    def __delitem__(self, index: int | slice) -> None:
+        """Removes the indexed children; the rest are numbered "0", "1", ... again, as PyTorch's."""
+        keys = list(self._modules)
+        doomed = keys[index] if isinstance(index, slice) else [keys[_normalize_index(index, len(keys), "Sequential")]]
+        for key in doomed:
+            del self._modules[key]
+        _number_children(self, list(self._modules.values()))
+
+    def __add__(self, other: Sequential) -> Sequential:
+        if not isinstance(other, Sequential):
+            raise ValueError(f"add operator supports only objects of Sequential class, but {type(other)} is given.")
+        return Sequential(*self, *other)
+
     def append(self, module: Module) -> Sequential:
         self.add_module(str(len(self)), module)
         return self
+
+    def extend(self, sequential: Iterable[Module]) -> Sequential:
+        for module in sequential:
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> Sequential:
+        """module placed before position index (-len .. len), the children numbered again."""
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential.insert: module should be of type Module, got {type(module).__name__}")
+        n = len(self)
+        if not -n <= index <= n:
+            raise IndexError(f"Sequential.insert: index {index} is out of range for {n} modules")
+        values = list(self._modules.values())
+        values.insert(index if index >= 0 else index + n, module)
+        _number_children(self, values)
+        return self
+
+    def pop(self, index: int | slice) -> Module:
+        """The indexed child, removed (as del self[index])."""
+        popped = self[index]
+        del self[index]
+        return popped
 
     def forward(self, x: Any) -> Any:
         for module in self:
@@ -661,9 +707,7 @@ class ModuleList(Module):
     def insert(self, index: int, module: Module) -> None:
         values = list(self._modules.values())
         values.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(values):
-            self.add_module(str(i), m)
+        _number_children(self, values)
 
     def __repr__(self) -> str:
         # As PyTorch's: a run of submodules with the same repr prints once, "(0-5): 6 x Layer(...)",
