@@ -12,11 +12,12 @@ import numpy as np
 from minigrad.autograd import Function
 from minigrad.backend import get_backend
 from minigrad.functional._common import _dim, _from_host, _require_float, _require_tensor, _sum_to
-from minigrad.functional.elementwise import _operands, _shape, add, cast, mul, pow, where
+from minigrad.functional.elementwise import _operands, _shape, cast, mul, pow, where
 from minigrad.functional.elementwise import abs as _abs  # the differentiable abs, not the builtin
 from minigrad.functional.reduce import amax
 from minigrad.functional.reduce import sum as _sum  # the differentiable sum, not the builtin
 from minigrad.functional.shape import (
+    _add_product,
     broadcast_tensors,
     index,
     index_put,
@@ -224,17 +225,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: An
     """beta * input + alpha * (mat1 @ mat2), input broadcast to the product's shape, as
     torch.addmm (beta=0 ignores input, NaNs included, as PyTorch); differentiable."""
     _require_tensor("addmm", input)
-    product = mm(mat1, mat2)
-    try:
-        fits = np.broadcast_shapes(input.shape, product.shape) == product.shape
-    except ValueError:
-        fits = False
-    if not fits:
-        raise RuntimeError(f"addmm: input of shape {input.shape} cannot be broadcast to the product's shape "
-                           f"{product.shape}")
-    if alpha != 1:
-        product = mul(product, alpha)
-    return product if beta == 0 else add(product, input, alpha=beta)
+    return _add_product("addmm", input, mm(mat1, mat2), beta, alpha)
 
 
 def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
