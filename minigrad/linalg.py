@@ -264,14 +264,19 @@ def inv(A: Tensor) -> Tensor:  # noqa: N803 (PyTorch's name)
     return inverse
 
 
+def _info_tensor(info: np.ndarray, like: Tensor) -> Tensor:
+    """LAPACK's int32 info codes on like's device: int64 on the CUDA device, which holds no int32."""
+    return _from_host(info if like.device == "cpu" else info.astype(np.int64), like)
+
+
 def inv_ex(A: Tensor, *, check_errors: bool = False) -> InvExResult:  # noqa: N803
-    """(inverse, info) as torch.linalg.inv_ex: info (int32, A's batch shape) is 0, or for a singular
+    """(inverse, info) as torch.linalg.inv_ex: info (int32, int64 on CUDA; A's batch shape) is 0, or for a singular
     matrix LAPACK's 1-based zero pivot; that matrix's inverse is NaN (PyTorch leaves it unspecified).
     check_errors=True raises LinAlgError instead, as inv."""
     inverse, info = _inverse("linalg.inv_ex", A)
     if check_errors and info.any():
         raise singular_error("linalg.inv_ex", info)
-    return InvExResult(inverse, _from_host(info, A))
+    return InvExResult(inverse, _info_tensor(info, A))
 
 
 def det(A: Tensor) -> Tensor:  # noqa: N803
@@ -385,13 +390,13 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:  # noqa: N803
 
 
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -> CholeskyExResult:  # noqa: N803
-    """(L, info) as torch.linalg.cholesky_ex: info (int32, A's batch shape) is 0, or the order of
+    """(L, info) as torch.linalg.cholesky_ex: info (int32, int64 on CUDA; A's batch shape) is 0, or the order of
     the leading minor that is not positive-definite; that matrix's factor is NaN (PyTorch leaves
     it partly computed). check_errors=True raises LinAlgError instead, as cholesky."""
     factor, info = _cholesky("linalg.cholesky_ex", A, bool(upper))
     if check_errors and info.any():
         raise not_positive_definite_error("linalg.cholesky_ex", info)
-    return CholeskyExResult(factor, _from_host(info, A))
+    return CholeskyExResult(factor, _info_tensor(info, A))
 
 
 # --- eigenvalues and singular values ------------------------------------------------------------------------
