@@ -494,6 +494,9 @@ def cifar_cnn_cases(batches: list[int]) -> list[Case]:
 
 # ---------------------------------------------------------------------------- the suite
 LENET_GEMM = [bench_gemm.LENET[i] for i in (1, 4, 6, 8)]  # conv1/conv2 fwd at 64 images, fc1 fwd, fc1 dW
+# Linear's x W^T at small batches (one image, a few, an LSTM step's 32 rows): the dot-product path
+LINEAR_GEMM = [("MLP fc1 x W^T, 1 row", 1, 784, 512, False, True), ("MLP fc1 x W^T, 8 rows", 8, 784, 512, False, True),
+               ("LSTM step h W^T, 32 rows", 32, 128, 512, False, True)]
 
 
 def suite(quick: bool) -> list[Case]:
@@ -501,6 +504,7 @@ def suite(quick: bool) -> list[Case]:
     squares = [256] if quick else [256, 512, 1024]
     gemm = [(f"square {s}", s, s, s, False, False) for s in squares]
     gemm += [(f"LeNet {label}", *shape) for label, *shape in (LENET_GEMM[1:3] if quick else LENET_GEMM)]
+    gemm += [] if quick else LINEAR_GEMM
     conv = [("LeNet conv1", 64, 1, 28, 6, 5, 1, 2), ("LeNet conv2", 64, 6, 14, 16, 5, 1, 0)]
     if not quick:
         # General convolutions (channels >= 16), ResNet-like: 3x3 and 1x1, stride 1 and 2.
