@@ -546,17 +546,28 @@ struct Blocked {
     int64_t k = 0;
     for (; k + W <= K; k += W) step(k, W);
     if (k < K) step(k, K - k);
-    // As the micro-kernel: no term is added where neither beta nor a bias asks, so -0 stays -0.
+    // The micro-kernel's store, element by element (the same fused multiply-adds, so the same
+    // roundings): no term is added where neither beta nor a bias asks, so -0 stays -0.
     for (int64_t i = 0; i < Rows; ++i)
       for (int64_t j = 0; j < Cols; ++j) {
         T* cij = c + i * ldc + j;
-        const T product = alpha * S::reduce_add(acc[i][j]);
-        if (beta != T(0)) *cij = product + (bias != nullptr ? beta * *cij + bias[j] : beta * *cij);
-        else *cij = bias != nullptr ? product + bias[j] : product;
+        const T sum = S::reduce_add(acc[i][j]);
+        if (beta != T(0))
+          *cij = fused(alpha, sum, bias != nullptr ? fused(beta, *cij, bias[j]) : beta * *cij);
+        else if (bias != nullptr)
+          *cij = fused(alpha, sum, bias[j]);
+        else
+          *cij = alpha * sum;
       }
   }
 
   using DotFn = void (*)(int64_t, const T*, int64_t, const T*, int64_t, T, T, T*, int64_t, const T*);
+
+  // a * b + c rounded once, in T (the double builtin would round a float result twice).
+  static T fused(T a, T b, T c) {
+    if constexpr (sizeof(T) == sizeof(float)) return __builtin_fmaf(a, b, c);
+    else return __builtin_fma(a, b, c);
+  }
 
   // dot_tile for every tile shape, indexed by (rows - 1) * DC + (cols - 1).
   template <std::size_t... I>
