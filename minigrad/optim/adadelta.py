@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from minigrad.optim.optimizer import Optimizer, fused_arrays, state_buffer
+from minigrad.optim.optimizer import FusedArrays, Optimizer, state_buffer
 from minigrad.tensor import Tensor
 
 
@@ -37,7 +37,7 @@ class Adadelta(Optimizer):
             state["square_avg"] = state_buffer(param)
             state["acc_delta"] = state_buffer(param)
         state["step"] += 1
-        with fused_arrays(param, state["square_avg"], state["acc_delta"]) as (data, grad, square_avg, acc_delta):
+        with FusedArrays(param, state["square_avg"], state["acc_delta"]) as (data, grad, square_avg, acc_delta):
             self._kernels(param).adadelta_step(
                 data,
                 grad,

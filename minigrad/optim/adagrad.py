@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from minigrad.optim.optimizer import Optimizer, fused_arrays, state_buffer
+from minigrad.optim.optimizer import FusedArrays, Optimizer, state_buffer
 from minigrad.tensor import Tensor
 
 
@@ -57,7 +57,7 @@ class Adagrad(Optimizer):
         if not state:
             state.update(self._initial_state(group, param))
         state["step"] += 1
-        with fused_arrays(param, state["sum"]) as (data, grad, total):
+        with FusedArrays(param, state["sum"]) as (data, grad, total):
             self._kernels(param).adagrad_step(
                 data,
                 grad,

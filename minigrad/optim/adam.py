@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from minigrad.optim.optimizer import Optimizer, check_adam_arguments, fused_arrays, state_buffer
+from minigrad.optim.optimizer import FusedArrays, Optimizer, check_adam_arguments, state_buffer
 from minigrad.tensor import Tensor
 
 
@@ -46,7 +46,7 @@ class Adam(Optimizer):
         state["step"] += 1
         max_exp_avg_sq = state["max_exp_avg_sq"] if group["amsgrad"] else None
         beta1, beta2 = group["betas"]
-        with fused_arrays(param, state["exp_avg"], state["exp_avg_sq"], max_exp_avg_sq) as arrays:
+        with FusedArrays(param, state["exp_avg"], state["exp_avg_sq"], max_exp_avg_sq) as arrays:
             data, grad, exp_avg, exp_avg_sq, max_sq = arrays
             self._kernels(param).adam_step(
                 data,

