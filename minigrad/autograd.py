@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import inspect
 import itertools
 import threading
 import weakref
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -126,6 +128,23 @@ def detect_anomaly():
         _anomaly = prev
 
 
+class set_detect_anomaly:  # noqa: N801 (PyTorch's name)
+    """Switch anomaly mode (see detect_anomaly) on or off, as torch.autograd.set_detect_anomaly:
+    at once, or for a with block, after which the previous mode is back. Anomaly mode here is
+    the check for NaN/inf, so check_nan=False leaves it off."""
+
+    def __init__(self, mode: bool, check_nan: bool = True) -> None:
+        global _anomaly
+        self._previous, _anomaly = _anomaly, bool(mode) and bool(check_nan)
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc: object) -> None:
+        global _anomaly
+        _anomaly = self._previous
+
+
 def is_anomaly_enabled() -> bool:
     return _anomaly
 
@@ -157,10 +176,22 @@ class Function:
     an in-place change of a saved input makes backward refuse) and parameters in their own __slots__, and
     backward(self, grad) -> tuple with one gradient array (or None) per input.
     self.be is the inputs' backend; self.needs_grad(i) says whether input i wants a gradient.
+
+    A subclass with PyTorch's static methods instead, ``forward(ctx, *args)`` on Tensors and
+    ``backward(ctx, *grad_outputs)`` returning one gradient Tensor (or None) per argument of
+    forward, is a custom function as torch.autograd.Function: ``MyFn.apply(*args)`` (see
+    FunctionCtx and _apply_custom).
     """
 
     # hooks: {id: hook} of Tensor.register_hook on the tensor this node made, or None
     __slots__ = ("next", "saved", "seq", "be", "retained", "hooks", "versions", "__weakref__")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if isinstance(inspect.getattr_static(cls, "forward"), staticmethod):  # PyTorch's form: forward(ctx, *args)
+            cls.apply = classmethod(_apply_custom)
+            # its nodes' class, named as PyTorch's (MyFnBackward)
+            cls._node = type(f"{cls.__name__}Backward", (_CustomFunctionNode,), {"__slots__": (), "function": cls})
 
     @classmethod
     def apply(cls, *inputs: Tensor | None, **params) -> Tensor:
@@ -232,6 +263,144 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
+
+
+class FunctionCtx:
+    """The ``ctx`` a custom Function's forward and backward get, as PyTorch's: forward calls
+    ``ctx.save_for_backward(*tensors)`` and may set any attribute; backward reads
+    ``ctx.saved_tensors`` and those attributes. ``ctx.needs_input_grad`` has one bool per argument
+    of forward (whether it is a tensor whose gradient is wanted). Outputs passed to
+    ``ctx.mark_non_differentiable`` (and integer outputs) get no gradient; after
+    ``ctx.set_materialize_grads(False)`` backward gets None, not zeros, for the outputs whose
+    gradient it is not asked for."""
+
+    def __init__(self, needs_input_grad: tuple[bool, ...]) -> None:
+        self.needs_input_grad = needs_input_grad
+        self.materialize_grads = True
+        self.to_save: tuple[Tensor | None, ...] = ()
+        self.non_differentiable: tuple[Tensor, ...] = ()
+
+    def save_for_backward(self, *tensors: Tensor | None) -> None:
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward can only save tensors (or None), but argument {i} is of type "
+                                f"{type(t).__name__}; keep other values as attributes of ctx")
+        self.to_save = tensors
+
+    @property
+    def saved_tensors(self) -> tuple[Tensor | None, ...]:
+        """What forward gave save_for_backward (an output comes back as a tensor off the tape)."""
+        return self.to_save
+
+    def mark_non_differentiable(self, *tensors: Tensor) -> None:
+        self.non_differentiable = tensors
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self.materialize_grads = bool(value)
+
+
+def _apply_custom(cls: type[Function], *args: Any) -> Any:
+    """apply of a custom Function (PyTorch's static forward(ctx, ...) and backward(ctx, ...)):
+    forward runs with grad mode off; when grad mode is on and a tensor argument requires grad,
+    each floating output not marked non-differentiable gets a node (cls._node, a _CustomFunctionNode) whose
+    backward calls the class's backward. Outputs come back as new tensors sharing the memory
+    of what forward returned, so an argument returned as it is does not become a non-leaf."""
+    record = is_grad_enabled() and any(isinstance(a, Tensor) and a._requires_grad for a in args)
+    ctx = FunctionCtx(tuple(record and isinstance(a, Tensor) and a._requires_grad for a in args))
+    with no_grad():
+        outputs = cls.forward(ctx, *args)
+    if not record:
+        return outputs
+    results = list(outputs) if isinstance(outputs, tuple) else [outputs]
+    skipped = {id(t) for t in ctx.non_differentiable}
+    recorded = {id(o): o.detach() for o in results
+                if isinstance(o, Tensor) and o.dtype.kind == "f" and id(o) not in skipped}
+    ctx.to_save = tuple(recorded.get(id(t), t) for t in ctx.to_save)
+    saved = [t for t in ctx.to_save if t is not None]
+    versions = [(t._version_counter, t._version_counter.value, t.dtype, t.shape) for t in saved] or None
+    edges = [(a.grad_fn or a) if isinstance(a, Tensor) and a._requires_grad else None for a in args]
+    inputs = [(a.shape, a.dtype) if isinstance(a, Tensor) else None for a in args]
+    metas = [(o.shape, o.dtype) if isinstance(o, Tensor) else None for o in results]
+    for k, out in enumerate(results):
+        if id(out) not in recorded:
+            continue
+        node = cls._node.__new__(cls._node)
+        node.be, node.next, node.saved, node.versions = get_backend(out.device), edges, (ctx,), versions
+        node.seq, node.retained, node.hooks = next(_sequence), None, None
+        node.output, node.outputs, node.inputs = k, metas, inputs
+        results[k] = recorded[id(out)]
+        results[k]._requires_grad, results[k].grad_fn = True, node
+    return tuple(results) if isinstance(outputs, tuple) else results[0]
+
+
+class _CustomFunctionNode(Function):
+    """The tape node of one output of a custom Function: its backward calls the class's
+    backward(ctx, *grad_outputs) with this output's gradient and zeros (None without
+    materialize_grads) for the others, so a function with several outputs used in the loss
+    runs its backward once per output (the sum is the same by linearity), and checks what it
+    returns as PyTorch does."""
+
+    # output: which of forward's outputs this is; outputs: (shape, dtype) of each of forward's
+    # outputs (None for a non-tensor); inputs: the same for forward's arguments. Each custom
+    # Function has its own subclass (Function.__init_subclass__), whose `function` is that class.
+    __slots__ = ("output", "outputs", "inputs")
+    function: type[Function]
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def backward(self, grad: Any) -> list:
+        ctx = self.saved[0]
+        device = self.be.device
+        grad_outputs = []
+        for k, meta in enumerate(self.outputs):
+            if k == self.output:
+                grad_outputs.append(Tensor._make(grad, device))
+            elif meta is not None and ctx.materialize_grads:
+                grad_outputs.append(Tensor._make(self.be.full(meta[0], 0, meta[1]), device))
+            else:
+                grad_outputs.append(None)
+        with no_grad():
+            returned = self.function.backward(ctx, *grad_outputs)
+        returned = returned if isinstance(returned, tuple) else (returned,)
+        n = len(self.inputs)
+        if len(returned) < n or any(g is not None for g in returned[n:]):
+            raise RuntimeError(f"function {self.name()} returned an incorrect number of gradients (expected {n}, "
+                               f"got {len(returned)})")
+        grads = []
+        for i, (g, meta, edge) in enumerate(zip(returned[:n], self.inputs, self.next, strict=True)):
+            if g is not None and not isinstance(g, Tensor):
+                raise RuntimeError(f"function {self.name()} returned a {type(g).__name__} at index {i}; expected a "
+                                   "Tensor or None")
+            if g is not None and meta is None:
+                raise RuntimeError(f"function {self.name()} returned a gradient different than None at position "
+                                   f"{i + 1}, but the corresponding forward input was not a Tensor")
+            if g is None or edge is None:
+                grads.append(None)
+                continue
+            shape, dtype = meta
+            if g.shape != shape:
+                raise RuntimeError(f"Function {self.name()} returned an invalid gradient at index {i} - got "
+                                   f"{list(g.shape)} but expected shape {list(shape)}")
+            grads.append(g._data if g.dtype == dtype else self.be.astype(g._data, dtype))
+        return grads
+
+
+class _VariableType(type):
+    def __instancecheck__(cls, obj: object) -> bool:
+        return isinstance(obj, Tensor)
+
+
+class Variable(metaclass=_VariableType):
+    """PyTorch's legacy wrapper, for old code: ``Variable(t, requires_grad=False)`` is
+    ``t.detach().requires_grad_(requires_grad)`` (a new tensor sharing t's memory, off the tape),
+    and every Tensor is an instance of Variable. volatile is accepted and does nothing (as in
+    PyTorch; use no_grad())."""
+
+    def __new__(cls, data: Tensor, requires_grad: bool = False, volatile: bool = False) -> Tensor:
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+        return data.detach().requires_grad_(requires_grad)
 
 
 def _make_view(view: Tensor, source: Tensor, cls: type, params: dict | None) -> None:

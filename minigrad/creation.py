@@ -50,11 +50,27 @@ def _float_dtype(dtype: Any) -> np.dtype:
     return get_default_dtype() if dtype is None else _normalize_dtype(dtype)
 
 
+_PLAIN_NUMBERS = frozenset({float, int, bool})
+
+
+def _holds_float64(data: Any) -> bool:
+    """Whether data is, or (in nested lists and tuples) holds, a float64 numpy scalar, ndarray
+    or Tensor. A list of plain Python numbers is told by the set of its item types, in one pass."""
+    if isinstance(data, (np.generic, np.ndarray, Tensor)):
+        return data.dtype == float64
+    if not isinstance(data, (list, tuple)):
+        return False
+    return not set(map(type, data)) <= _PLAIN_NUMBERS and any(_holds_float64(item) for item in data)
+
+
 def tensor(data: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of data (numbers, nested lists, an ndarray or a Tensor).
-    Python floats give float32, ints int64; ndarrays keep float64/int64 as torch.tensor does."""
+    Python floats give the default dtype (float32), ints int64; ndarrays keep float64/int64, and so
+    do float64 numpy scalars (np.mean's result) and tensors, alone or in lists, as torch.tensor."""
     if isinstance(data, Tensor):
         data = data._host()
+    if dtype is None and not isinstance(data, np.ndarray) and _holds_float64(data):
+        dtype = float64
     host = _host_array(data, dtype)
     return _new(get_backend(device).from_numpy(host), device, requires_grad)
 

@@ -9,10 +9,10 @@ safetensors format sorts its entries, so the keys' order goes into the header
 metadata entry ``minigrad.order`` (a JSON list), and load gives them back in it.
 
 Anything else (nested dicts/lists, e.g. ``{"model": model.state_dict(),
-"optimizer": opt.state_dict(), "epoch": 3}``) is flattened:
+"optimizer": opt.state_dict(), "epoch": 3}``, a list or tuple, a lone tensor) is flattened:
 
 - every tensor leaf is stored under the "/"-joined path of its keys, e.g.
-  ``model/conv1.weight`` or ``optimizer/state/0/exp_avg``;
+  ``model/conv1.weight`` or ``optimizer/state/0/exp_avg`` (a lone tensor: the empty name);
 - the structure and the non-tensor leaves (int, float incl. inf/nan, str, bool,
   None) go into the header metadata entry ``minigrad.tree`` as JSON, where a dict
   is ``{"dict": [[key, value], ...]}`` (int keys stay ints), a list
@@ -135,9 +135,10 @@ def _is_flat_state_dict(obj: Mapping) -> bool:
 
 
 def save(
-    obj: Mapping[str, Any], path: str | os.PathLike | BinaryIO, metadata: Mapping[str, str] | None = None
+    obj: Any, path: str | os.PathLike | BinaryIO, metadata: Mapping[str, str] | None = None
 ) -> None:
-    """Write obj (a state dict, or nested dicts/lists of tensors and plain values) to path.
+    """Write obj (a state dict, nested dicts/lists/tuples of tensors and plain values, or a tensor)
+    to path.
 
     metadata: extra str -> str entries for the file header (readable with load_metadata).
     The write is atomic: on any failure the previous file at path is left as it was.
@@ -147,10 +148,11 @@ def save(
     torch.save: it gets PyTorch's zip format too, written at its current position in one write
     (nothing is written when obj cannot be stored); metadata is then an error, as for .pt.
     """
-    if not isinstance(obj, Mapping):
+    if not (isinstance(obj, (Mapping, list, tuple)) or _is_tensor(obj)):
         hint = (" (save a module's state_dict(), and load it back with model.load_state_dict(minigrad.load(path)))"
                 if hasattr(obj, "state_dict") else "")
-        raise TypeError(f"minigrad.save: expected a dict, got {type(obj).__name__}{hint}")
+        raise TypeError(f"minigrad.save: expected a tensor, or a dict, list or tuple of them, got "
+                        f"{type(obj).__name__}{hint}")
     if _is_file_object(path, "write"):
         if metadata:
             raise ValueError("minigrad.save: a file object gets PyTorch's .pt format, which has no header for "
@@ -172,7 +174,7 @@ def save(
             raise ValueError(f"minigrad.save: metadata key {key!r} is reserved")
         header[key] = value
 
-    if _is_flat_state_dict(obj):
+    if isinstance(obj, Mapping) and _is_flat_state_dict(obj):
         arrays = {key: _to_numpy(value) for key, value in obj.items()}
         header[ORDER_KEY] = json.dumps(list(arrays))  # safetensors sorts the entries
     else:

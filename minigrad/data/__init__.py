@@ -27,6 +27,7 @@ from minigrad.data.loader import (
     Subset,
     TensorDataset,
     default_collate,
+    get_worker_info,
     random_split,
 )
 from minigrad.data.sampler import (
@@ -47,6 +48,7 @@ __all__ = [
     "IterableDataset",
     "ArrayDataset",
     "default_collate",
+    "get_worker_info",
     "TensorDataset",
     "Subset",
     "random_split",

@@ -24,7 +24,7 @@ import numpy as np
 from minigrad import random as _random
 
 __all__ = ["Dataset", "IterableDataset", "ArrayDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split",
-           "DataLoader", "default_collate"]
+           "DataLoader", "default_collate", "get_worker_info"]
 
 
 def _as_array(value) -> np.ndarray:
@@ -192,6 +192,13 @@ def random_split(
     return [Subset(dataset, order[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
+def get_worker_info() -> None:
+    """None, what torch.utils.data.get_worker_info returns outside a worker process: the loader's
+    threads never copy or split a dataset (an IterableDataset is iterated once, in one thread), so
+    code that shards a stream by worker takes its single-process branch, which is right here."""
+    return None
+
+
 def epoch_permutation(seed: int, epoch: int, n: int) -> np.ndarray:
     """The shuffled order of n samples in an epoch: the DataLoader's and the DistributedSampler's."""
     return np.random.default_rng([seed, epoch, 0]).permutation(n)
@@ -225,7 +232,9 @@ def _collate(samples: list, keep_tensors: bool) -> Any:
 
 
 def _to_tensors(batch: Any) -> Any:
-    """The arrays of a collated batch (any nesting of tuples, lists and dicts) as Tensors."""
+    """The arrays (and numpy numbers) of a collated batch (any nesting of tuples, lists and dicts) as Tensors."""
+    if isinstance(batch, (np.number, np.bool_)):  # a sample's field, when batching is off
+        batch = np.asarray(batch)
     if isinstance(batch, np.ndarray):
         import minigrad  # imported late: the numpy side of this module needs no autograd
 
@@ -284,6 +293,9 @@ class DataLoader:
     ``batch_sampler``: an iterable of lists of indices with a length (e.g. a BatchSampler), one
     batch each, read anew at each ``iter()``; it excludes batch_size, shuffle, sampler and
     drop_last, and ``loader.batch_size`` is then None, as in PyTorch.
+    ``batch_size=None`` turns batching off, as in PyTorch: the loader yields the samples one by
+    one (each through ``collate_fn`` when one is given; arrays in them become Tensors), and
+    ``len(loader)`` is the number of samples; it excludes drop_last.
 
     An IterableDataset is iterated anew at each ``iter()``, in one thread, each batch made of
     ``batch_size`` consecutive samples (the last one shorter unless ``drop_last``); ``shuffle`` and
@@ -310,7 +322,7 @@ class DataLoader:
     def __init__(
         self,
         dataset,
-        batch_size: int = 1,
+        batch_size: int | None = 1,
         shuffle: bool = False,
         drop_last: bool = False,
         seed: int | None = None,
@@ -332,8 +344,15 @@ class DataLoader:
             raise ValueError(f"DataLoader: num_workers must be an integer >= 0, got {num_workers!r}")
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be callable, got {type(collate_fn).__name__}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be an integer >= 1, got {batch_size!r}")
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+                                       or batch_size < 1):
+            raise ValueError(f"DataLoader: batch_size must be an integer >= 1 or None, got {batch_size!r}")
+        if batch_size is None and drop_last:
+            raise ValueError("DataLoader: batch_size=None option disables auto-batching and is mutually exclusive "
+                             "with drop_last")
+        if batch_size is None and transform is not None:
+            raise ValueError("DataLoader: transform= works on batches, and batch_size=None turns batching off; give "
+                             "the dataset its own transform")
         if isinstance(dataset, IterableDataset) and (shuffle or sampler is not None):
             option = f"shuffle={shuffle}" if shuffle else f"sampler={sampler!r}"
             raise ValueError(f"DataLoader with IterableDataset: expected unspecified shuffle and sampler options, "
@@ -359,7 +378,8 @@ class DataLoader:
         if prefetch < 1:
             raise ValueError(f"DataLoader: prefetch must be >= 1, got {prefetch}")
         self.dataset = dataset
-        self.batch_size = None if batch_sampler is not None else int(batch_size)
+        self.batch_size = None if batch_sampler is not None or batch_size is None else int(batch_size)
+        self._batching = batch_sampler is not None or batch_size is not None  # False: samples one by one
         self.shuffle = shuffle
         self.sampler = sampler
         self.batch_sampler = batch_sampler
@@ -375,20 +395,23 @@ class DataLoader:
         self.pin_memory = pin_memory
         self.epoch = 0
         self._iterable = isinstance(dataset, IterableDataset)
-        self._batched = collate_fn is None and _supports_batches(dataset)
+        self._batched = self._batching and collate_fn is None and _supports_batches(dataset)
 
     def __len__(self) -> int:
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
         n = len(self.dataset) if self.sampler is None else len(self.sampler)
+        if not self._batching:
+            return n
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def set_epoch(self, epoch: int) -> None:
         """Set the epoch the next iteration uses (e.g. when resuming training)."""
         self.epoch = int(epoch)
 
-    def _batches(self, epoch: int) -> Iterable[np.ndarray | list]:
-        """The batches' indices in order, or for an IterableDataset its samples, batch by batch."""
+    def _batches(self, epoch: int) -> Iterable[Any]:
+        """The batches' indices in order, or for an IterableDataset its samples, batch by batch
+        (without batching: the samples' indices, or the IterableDataset's samples)."""
         if self._iterable:
             return self._chunks()
         if self.batch_sampler is not None:
@@ -403,25 +426,35 @@ class DataLoader:
             order = epoch_permutation(self.seed, epoch, n)
         else:
             order = np.arange(n)
+        if not self._batching:
+            return order
         return [order[i : i + self.batch_size] for i in range(0, len(self) * self.batch_size, self.batch_size)]
 
     def _chunks(self) -> Iterator[list]:
-        """batch_size consecutive samples of the IterableDataset at a time."""
+        """batch_size consecutive samples of the IterableDataset at a time (without batching: one
+        sample at a time)."""
         samples = iter(self.dataset)
+        if not self._batching:
+            yield from samples
+            return
         while chunk := list(itertools.islice(samples, self.batch_size)):
             if self.drop_last and len(chunk) < self.batch_size:
                 return
             yield chunk
 
-    def _make_batch(self, items: np.ndarray | list, seed: list[int]) -> Any:
-        """The batch of the samples at the indices items (for an IterableDataset: of the samples items)."""
+    def _make_batch(self, items: Any, seed: list[int]) -> Any:
+        """The batch of the samples at the indices items (for an IterableDataset: of the samples items);
+        without batching, the sample at the index items (the sample items), through collate_fn if given."""
         rng = np.random.default_rng(seed)
         # default_collate keeps Tensor fields Tensors (as PyTorch's); as_tensor=False or a transform
         # (which works on arrays) wants arrays, as before
         collate = self.collate_fn or (default_collate if self.as_tensor and self.transform is None
                                       else lambda samples: _collate(samples, keep_tensors=False))
-        if self._iterable:
-            batch: Any = collate(items)
+        if not self._batching:
+            sample = items if self._iterable else self.dataset[int(items)]
+            batch: Any = sample if self.collate_fn is None else self.collate_fn(sample)
+        elif self._iterable:
+            batch = collate(items)
         elif self._batched:
             batch = list(self.dataset.get_batch(items, rng))  # a list, as torch's default_collate makes
         else:
@@ -433,7 +466,7 @@ class DataLoader:
             batch = [self.transform(batch[0], rng), *batch[1:]]
         return batch
 
-    def _made(self, batches: Iterable[np.ndarray | list], epoch: int) -> Iterator[Any]:
+    def _made(self, batches: Iterable[Any], epoch: int) -> Iterator[Any]:
         """The batches in order, each from its own generator; with num_workers > 1, built by that
         many threads at most num_workers * prefetch batches ahead."""
         jobs = ((indices, [self.seed, epoch, 1, k]) for k, indices in enumerate(batches))
@@ -458,7 +491,7 @@ class DataLoader:
                 for future in ahead:
                     future.cancel()
 
-    def _work(self, batches: Iterable[np.ndarray | list], epoch: int, q: queue.Queue, stop: threading.Event) -> None:
+    def _work(self, batches: Iterable[Any], epoch: int, q: queue.Queue, stop: threading.Event) -> None:
         try:
             for batch in self._made(batches, epoch):
                 if stop.is_set() or not _put(q, batch, stop):

@@ -479,7 +479,7 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     """input with value where the bool mask (broadcast to input's shape) is true."""
     if not isinstance(mask, Tensor) or mask.dtype != np.bool_:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got {getattr(mask, 'dtype', type(mask).__name__)}")
-    if np.broadcast_shapes(mask.shape, input.shape) != input.shape:
+    if _broadcast_shape("masked_fill", mask.shape, input.shape) != input.shape:
         raise ValueError(f"masked_fill: mask shape {mask.shape} does not broadcast to input shape {input.shape}")
     fill = value if isinstance(value, Tensor) else Tensor._make(
         get_backend(input.device).full((), value, input.dtype), input.device)
