@@ -117,7 +117,9 @@ def test_values_and_gradients_at_nan_and_infinities_match_torch(name):
     def run(functional, make):
         x = make(EDGES)
         fn(functional, x).sum().backward()
-        return {"y": fn(functional, x.detach()), "dx": x.grad}
+        # PyTorch's gradient at NaN depends on its kernel's path, so on the CPU's vector width
+        # (hardswish: 1 on AVX-512, NaN on AVX2, 1 for a lone element): not compared
+        return {"y": fn(functional, x.detach()), "dx": x.grad[1:]}
 
     want = torch_reference(f"edges/{name}", lambda torch: run(torch.nn.functional,
                                                                lambda a: torch.tensor(a, requires_grad=True)))
