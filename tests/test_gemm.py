@@ -64,6 +64,8 @@ def check(c, a, b, ta, tb, alpha=1.0, beta=0.0, c0=None, bias=None):
         (7, 300, 5),
         (150, 513, 37),
         (300, 70, 290),
+        (97, 24, 290),  # the deepest K taken row panel by row panel
+        (30, 2, 4200),  # shallow K over several column panels
     ],
 )
 def test_matches_numpy(dtype, ta, tb, m, k, n):
