@@ -139,7 +139,7 @@ class Module:
         if backward is not None:
             args = backward.inputs
         result = self.forward(*args, **kwargs)
-        for hook, with_kwargs in list(self._forward_hooks.values()):
+        for hook, with_kwargs in list(self._forward_hooks.values()) if self._forward_hooks else ():
             replaced = hook(self, args, kwargs, result) if with_kwargs else hook(self, args, result)
             if replaced is not None:
                 result = replaced
