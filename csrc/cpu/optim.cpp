@@ -34,11 +34,34 @@ void for_each_element(int64_t n, const Update& update) {
   }
 }
 
+// A rule's update with its flags fixed at compile time. Read per element, the
+// flags made the loads and stores of the momentum / centred buffers
+// conditional, and GCC kept those loops scalar (the baseline ISA, SSE2, has
+// no masked store). Zen 3, 1 thread, 401,408 floats, us: SGD with momentum
+// 302 -> 105 (PyTorch 177), RMSprop 1125 -> 269 (PyTorch 462).
+template <typename Rule, bool... Flags>
+struct FixedFlags {
+  Rule rule;
+  void operator()(int64_t i) const { rule.update(i, Flags...); }
+};
+
+// for_each_element over rule.update(i, flags...), one loop per combination.
+template <bool... Known, typename Rule>
+void run_with_flags(int64_t n, const Rule& rule) {
+  for_each_element(n, FixedFlags<Rule, Known...>{rule});
+}
+template <bool... Known, typename Rule, typename... Rest>
+void run_with_flags(int64_t n, const Rule& rule, bool flag, Rest... rest) {
+  if (flag) run_with_flags<Known..., true>(n, rule, rest...);
+  else run_with_flags<Known..., false>(n, rule, rest...);
+}
+
 }  // namespace
 
 template <typename T>
 void sgd_step(T* param, const T* grad, T* momentum_buffer, int64_t n, const SgdOptions& o) {
-  for_each_element(n, optim_rules::Sgd<T>::make(param, grad, momentum_buffer, o));
+  const auto rule = optim_rules::Sgd<T>::make(param, grad, momentum_buffer, o);
+  run_with_flags(n, rule, rule.use_momentum, rule.first, rule.nesterov);
 }
 
 template <typename T>
@@ -50,7 +73,8 @@ void adam_step(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_exp_av
 template <typename T>
 void rmsprop_step(T* param, const T* grad, T* square_avg, T* momentum_buffer, T* grad_avg, int64_t n,
                   const RmspropOptions& o) {
-  for_each_element(n, optim_rules::Rmsprop<T>::make(param, grad, square_avg, momentum_buffer, grad_avg, o));
+  const auto rule = optim_rules::Rmsprop<T>::make(param, grad, square_avg, momentum_buffer, grad_avg, o);
+  run_with_flags(n, rule, grad_avg != nullptr, rule.use_momentum);
 }
 
 template <typename T>

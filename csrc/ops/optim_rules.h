@@ -41,12 +41,14 @@ struct Sgd {
     return {param, momentum_buffer, grad, T(o.lr), T(o.momentum), T(1 - o.dampening), T(o.weight_decay),
             o.maximize, o.momentum != 0, o.nesterov, o.first_step};
   }
-  MINIGRAD_HOST_DEVICE void operator()(int64_t i) const {
+  MINIGRAD_HOST_DEVICE void operator()(int64_t i) const { update(i, use_momentum, first, nesterov); }
+  // The flags as arguments: the CPU passes constants (cpu/optim.cpp, run_with_flags).
+  MINIGRAD_HOST_DEVICE void update(int64_t i, bool with_momentum, bool first_step, bool with_nesterov) const {
     T g = effective_grad(grad, param, i, weight_decay, maximize);
-    if (use_momentum) {
-      const T b = first ? g : buf[i] * momentum + g * keep;
+    if (with_momentum) {
+      const T b = first_step ? g : buf[i] * momentum + g * keep;
       buf[i] = b;
-      g = nesterov ? g + b * momentum : b;
+      g = with_nesterov ? g + b * momentum : b;
     }
     param[i] -= lr * g;
   }
@@ -109,18 +111,20 @@ struct Rmsprop {
     return {param,     square_avg,        momentum_buffer, grad_avg,        grad,       T(o.weight_decay), T(o.lr),
             T(o.alpha), T(1 - o.alpha), T(o.eps),        T(o.momentum), o.maximize, o.momentum > 0};
   }
-  MINIGRAD_HOST_DEVICE void operator()(int64_t i) const {
+  MINIGRAD_HOST_DEVICE void operator()(int64_t i) const { update(i, grad_avg != nullptr, use_momentum); }
+  // The flags as arguments: the CPU passes constants (cpu/optim.cpp, run_with_flags).
+  MINIGRAD_HOST_DEVICE void update(int64_t i, bool centered, bool with_momentum) const {
     const T g = effective_grad(grad, param, i, weight_decay, maximize);
     const T sq = square_avg[i] * alpha + one_minus_alpha * g * g;
     square_avg[i] = sq;
     T var = sq;
-    if (grad_avg) {  // centered: subtract the squared running mean of the gradient
+    if (centered) {  // subtract the squared running mean of the gradient
       const T ga = grad_avg[i] + one_minus_alpha * (g - grad_avg[i]);
       grad_avg[i] = ga;
       var = sq - ga * ga;
     }
     const T avg = square_root(var) + eps;
-    if (use_momentum) {
+    if (with_momentum) {
       const T b = buf[i] * momentum + g / avg;
       buf[i] = b;
       param[i] -= lr * b;
