@@ -99,11 +99,13 @@ def full(
 
 def _size_arg(op: str, args: tuple, size: Any) -> tuple[int, ...]:
     """The size of zeros(2, 3), zeros((2, 3)) or zeros(size=(2, 3)) alike, as PyTorch takes it
-    (zeros() with no size at all is 0-d)."""
+    (a 0-d tensor is zeros(()); zeros() with no size at all is PyTorch's TypeError)."""
     if size is not None:
         if args:
             raise TypeError(f"{op}() got multiple values for argument 'size'")
         args = (size,)
+    if not args:
+        raise TypeError(f'{op}() missing 1 required positional arguments: "size"')
     return _size(args)
 
 

@@ -409,6 +409,12 @@ def test_scatter_reduce_gradients_by_finite_differences(reduce):
         (lambda: minigrad.zeros(2, size=(2,)), TypeError, "multiple values for argument 'size'"),
         (lambda: minigrad.randn(2, 3, size=(2, 3)), TypeError, "multiple values for argument 'size'"),
         (lambda: minigrad.ones(size=(2, -1)), ValueError, "negative dimension"),
+        # no size at all: PyTorch's TypeError (a 0-d tensor is zeros(()))
+        (lambda: minigrad.zeros(), TypeError, 'missing 1 required positional arguments: "size"'),
+        (lambda: minigrad.rand(), TypeError, 'rand\\(\\) missing'),
+        (lambda: minigrad.nn.functional.binary_cross_entropy(minigrad.full((3,), 0.5, dtype=minigrad.float64),
+                                                             minigrad.ones(3)), RuntimeError,
+         "Found dtype float32 but expected float64"),
     ],
 )
 def test_scatter_and_creation_bad_input(call, error, match):

@@ -386,6 +386,9 @@ def binary_cross_entropy(
     """-(t log x + (1 - t) log(1 - x)) for probabilities x, log terms clamped at -100."""
     _check_reduction("binary_cross_entropy", reduction)
     t = _binary_target("binary_cross_entropy", input, target)
+    if target.dtype != input.dtype:  # PyTorch refuses here (its _with_logits twin casts the target)
+        raise RuntimeError(f"binary_cross_entropy: Found dtype {target.dtype} but expected {input.dtype} (the "
+                           "target's dtype must be the input's)")
     be = get_backend(input.device)
     for name, data in (("input", input._data), ("target", target._data)):  # as PyTorch's checks (NaN fails them)
         in_range = bool(be.compare("ge", data, 0).all()) and bool(be.compare("le", data, 1).all())
