@@ -66,6 +66,8 @@ def check(c, a, b, ta, tb, alpha=1.0, beta=0.0, c0=None, bias=None):
         (300, 70, 290),
         (97, 24, 290),  # the deepest K taken row panel by row panel
         (30, 2, 4200),  # shallow K over several column panels
+        (40, 576, 300),  # K slices deeper than KC where that saves one (AVX2: 2 x 288)
+        (50, 800, 300),  # (AVX2: 3 x 267)
     ],
 )
 def test_matches_numpy(dtype, ta, tb, m, k, n):

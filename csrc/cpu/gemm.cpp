@@ -19,7 +19,7 @@ namespace {
 // The portable traits (cpu/simd_portable.h) plus cache blocks.
 template <typename Scalar>
 struct PortableKernel : simd::Portable<Scalar> {
-  static constexpr int64_t MC = 128, KC = 256, NC = 2048, DR = 2, DC = 4;
+  static constexpr int64_t MC = 128, KC = 256, KC_MAX = 256, NC = 2048, DR = 2, DC = 4;
 };
 }  // namespace
 

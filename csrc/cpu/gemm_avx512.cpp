@@ -14,11 +14,11 @@
 namespace minigrad::cpu::gemm_detail {
 namespace {
 struct Avx512Float : simd::Avx512FloatOps {
-  static constexpr int64_t MR = 12, NV = 2, MC = 144, KC = 384, NC = 3072, DR = 4, DC = 6;
+  static constexpr int64_t MR = 12, NV = 2, MC = 144, KC = 384, KC_MAX = 384, NC = 3072, DR = 4, DC = 6;
 };
 
 struct Avx512Double : simd::Avx512DoubleOps {
-  static constexpr int64_t MR = 12, NV = 2, MC = 72, KC = 384, NC = 2048, DR = 4, DC = 6;
+  static constexpr int64_t MR = 12, NV = 2, MC = 72, KC = 384, KC_MAX = 384, NC = 2048, DR = 4, DC = 6;
 };
 }  // namespace
 

@@ -29,7 +29,7 @@
 //
 // S provides: T (float/double), V (vector type), W (lanes), MR (rows per tile),
 // NV (vectors per row, NR = NV * W), MC/KC/NC (cache blocks; MC a multiple of
-// MR, NC of NR), and zero, set1, load, store (unaligned), bcast (from memory),
+// MR, NC of NR; K slices up to KC_MAX >= KC where that saves one), and zero, set1, load, store (unaligned), bcast (from memory),
 // fma(a, b, c) = a * b + c, mul, reduce_add (the sum of the lanes),
 // load_first / store_first (the first n lanes), transpose (of W vectors, a
 // W x W block, in place); DR x DC, the tile of the dot-product path.
@@ -139,7 +139,8 @@ struct Blocked {
   using T = typename S::T;
   using V = typename S::V;
   static constexpr int64_t W = S::W, MR = S::MR, NV = S::NV, NR = S::NV * S::W;
-  static constexpr int64_t MC = S::MC, KC = S::KC, NC = S::NC;
+  static constexpr int64_t MC = S::MC, KC = S::KC, KC_MAX = S::KC_MAX, NC = S::NC;
+  static_assert(KC_MAX >= KC, "KC_MAX bounds the deepest K slice");
   static_assert(MC % MR == 0 && NC % NR == 0, "cache blocks must hold whole tiles");
 
   // A block of op(A) or op(B): element (r, c) at p[r * rs + c * cs].
@@ -319,8 +320,8 @@ struct Blocked {
   // 192 (24 KiB) kept it at 78, 128 and 256 ran at 72-74.
   static constexpr int64_t kInPlaceKC =
       KC < 24 * 1024 / int64_t(NR * sizeof(T)) ? KC : 24 * 1024 / int64_t(NR * sizeof(T));
-  static constexpr int64_t kEdgeA = MR * KC;
-  static constexpr int64_t kEdgeB = KC * NR;
+  static constexpr int64_t kEdgeA = MR * KC_MAX;
+  static constexpr int64_t kEdgeB = KC_MAX * NR;
   static constexpr int64_t round64(int64_t elems) {
     return (elems * int64_t(sizeof(T)) + 63) / 64 * 64 / int64_t(sizeof(T));
   }
@@ -361,6 +362,10 @@ struct Blocked {
     p.pack_b = g.implicit_b != nullptr || g.trans_b || g.M > 4 * MR;
     p.pack_a = g.N > 16 * NR || rows_share_l1_set(g);
     p.kc = p.pack_a ? KC : kInPlaceKC;
+    if (p.pack_a) {  // deeper slices (up to KC_MAX) where that saves one: K = 576 as 2 x 288, not 256 + 256 + 64
+      const int64_t slices = ceil_div(g.K, KC_MAX);
+      if (slices < ceil_div(g.K, KC)) p.kc = ceil_div(g.K, slices);
+    }
     const int64_t m_tiles = ceil_div(g.M, MR), n_tiles = ceil_div(g.N, NR);
     int64_t t = g.M * g.N * g.K / kMinMaddsPerThread;
     if (t > g.max_threads) t = g.max_threads;
