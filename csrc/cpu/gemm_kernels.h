@@ -29,7 +29,8 @@
 //
 // S provides: T (float/double), V (vector type), W (lanes), MR (rows per tile),
 // NV (vectors per row, NR = NV * W), MC/KC/NC (cache blocks; MC a multiple of
-// MR, NC of NR; K slices up to KC_MAX >= KC where that saves one), and zero, set1, load, store (unaligned), bcast (from memory),
+// MR, NC of NR; K slices up to KC_MAX >= KC where that saves one), and zero,
+// set1, load, store (unaligned), bcast (from memory),
 // fma(a, b, c) = a * b + c, mul, reduce_add (the sum of the lanes),
 // load_first / store_first (the first n lanes), transpose (of W vectors, a
 // W x W block, in place); DR x DC, the tile of the dot-product path.
