@@ -10,7 +10,8 @@ import numpy
 from minigrad._extension import _C
 
 # isort: split
-from minigrad import accelerator, backends, cpu, cuda, distributions, linalg, nn, optim
+from minigrad import accelerator, amp, backends, cpu, cuda, distributions, linalg, nn, optim
+from minigrad.amp import autocast
 from minigrad.autograd import (
     enable_grad,
     inference_mode,
@@ -759,21 +760,7 @@ pixel_shuffle, pixel_unshuffle = nn.functional.pixel_shuffle, nn.functional.pixe
 selu, celu, prelu, threshold = nn.functional.selu, nn.functional.celu, nn.functional.prelu, nn.functional.threshold
 hardshrink, rms_norm = nn.functional.hardshrink, nn.functional.rms_norm
 rrelu, rrelu_, bilinear = nn.functional.rrelu, nn.functional.rrelu_, nn.functional.bilinear
-
-
-def selu_(input: Tensor) -> Tensor:
-    """selu in place, as torch.selu_."""
-    return nn.functional.selu(input, inplace=True)
-
-
-def celu_(input: Tensor, alpha: builtins.float = 1.0) -> Tensor:
-    """celu in place, as torch.celu_."""
-    return nn.functional.celu(input, alpha, inplace=True)
-
-
-def threshold_(input: Tensor, threshold: builtins.float, value: builtins.float) -> Tensor:
-    """threshold in place, as torch.threshold_."""
-    return nn.functional.threshold(input, threshold, value, inplace=True)
+selu_, celu_, threshold_ = nn.functional.selu_, nn.functional.celu_, nn.functional.threshold_
 
 
 def dropout(input: Tensor, p: builtins.float, train: builtins.bool) -> Tensor:
@@ -1059,4 +1046,6 @@ __all__ += [  # the names added after the list above
     # tests and settings
     "is_complex", "is_signed", "is_nonzero", "is_same_size", "is_inference", "can_cast", "typename",
     "set_float32_matmul_precision", "get_float32_matmul_precision", "is_anomaly_enabled",
+    # mixed precision (a no-op autocast; GradScaler)
+    "amp", "autocast",
 ]

@@ -14,6 +14,7 @@ import contextlib
 import heapq
 import inspect
 import itertools
+import sys
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -980,4 +981,9 @@ def gradcheck_directional(
     return True
 
 
+# minigrad._autograd_function, imported last as it imports Function from here, is torch.autograd.function:
+# this is one module, not a package, so that path is registered by hand.
+from minigrad import _autograd_function as function  # noqa: E402
 from minigrad.tensor import Tensor  # noqa: E402  (tensor.py imports this module back)
+
+sys.modules[f"{__name__}.function"] = function

@@ -4,9 +4,13 @@ Importing never fails: in a build without CUDA, or on a machine without a
 driver or a device, is_available() is False and the queries say so. In the
 test-only emulated build (MINIGRAD_CUDA=EMULATE) the "device" is the SIMT
 emulator running the CUDA kernels on the CPU; is_emulated() is True there.
+
+minigrad.cuda.amp is PyTorch's torch.cuda.amp (minigrad/_cuda_amp.py).
 """
 
 from __future__ import annotations
+
+import sys
 
 from minigrad import _C
 from minigrad import random as _random
@@ -30,6 +34,12 @@ def _require(what: str):
     if reason:
         raise RuntimeError(f"minigrad.cuda.{what}: CUDA is not available: {reason}")
     return _cuda
+
+
+def is_bf16_supported(including_emulation: bool = True) -> bool:
+    """False: minigrad has no bfloat16 on any device (as torch.cuda.is_bf16_supported on a device
+    without it), so code choosing its autocast dtype by this asks for float16."""
+    return False
 
 
 def get_device_name() -> str:
@@ -72,3 +82,10 @@ def manual_seed(seed: int) -> None:
 def manual_seed_all(seed: int) -> None:
     """As torch.cuda.manual_seed_all; the same as manual_seed (one generator serves every device)."""
     _random.manual_seed(seed)
+
+
+# torch.cuda.amp's path: this is one module, not a package, so the module holding it is registered
+# under that name (`from minigrad.cuda.amp import GradScaler`). Imported last: it imports minigrad.amp.
+from minigrad import _cuda_amp as amp  # noqa: E402
+
+sys.modules[f"{__name__}.amp"] = amp

@@ -7,6 +7,7 @@ from minigrad.distributions import constraints
 from minigrad.distributions.bernoulli import Bernoulli
 from minigrad.distributions.categorical import Categorical
 from minigrad.distributions.distribution import Distribution
+from minigrad.distributions.independent import Independent
 from minigrad.distributions.kl import kl_divergence, register_kl
 from minigrad.distributions.multivariate_normal import MultivariateNormal
 from minigrad.distributions.normal import Normal
@@ -16,6 +17,7 @@ __all__ = [
     "Bernoulli",
     "Categorical",
     "Distribution",
+    "Independent",
     "MultivariateNormal",
     "Normal",
     "Uniform",

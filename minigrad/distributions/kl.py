@@ -10,9 +10,11 @@ from typing import Any
 from minigrad.distributions.bernoulli import Bernoulli
 from minigrad.distributions.categorical import Categorical
 from minigrad.distributions.distribution import Distribution
+from minigrad.distributions.independent import Independent
 from minigrad.distributions.multivariate_normal import MultivariateNormal, _batch_mahalanobis, _solve_lower
 from minigrad.distributions.normal import Normal
 from minigrad.distributions.uniform import Uniform
+from minigrad.distributions.utils import _sum_rightmost
 from minigrad.functional import softplus, where
 from minigrad.tensor import Tensor
 
@@ -71,6 +73,14 @@ def _kl_bernoulli_bernoulli(p: Bernoulli, q: Bernoulli) -> Tensor:
     t2 = where(q.probs == 1, math.inf, t2)
     t2 = where(p.probs == 1, 0.0, t2)
     return t1 + t2
+
+
+@register_kl(Independent, Independent)
+def _kl_independent_independent(p: Independent, q: Independent) -> Tensor:
+    if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
+        raise NotImplementedError("No KL(p || q) is implemented for Independent distributions with different "
+                                  "reinterpreted_batch_ndims")
+    return _sum_rightmost(kl_divergence(p.base_dist, q.base_dist), p.reinterpreted_batch_ndims)
 
 
 @register_kl(Categorical, Categorical)

@@ -28,6 +28,13 @@ def broadcast_all(*values: Tensor | float) -> tuple[Tensor, ...]:
     return broadcast_tensors(*tensors)
 
 
+def _sum_rightmost(value: Tensor, dim: int) -> Tensor:
+    """value summed over its dim rightmost dimensions (value itself for dim 0)."""
+    if dim == 0:
+        return value
+    return value.reshape(tuple(value.shape[: value.dim() - dim]) + (-1,)).sum(-1)
+
+
 def logits_to_probs(logits: Tensor, is_binary: bool = False) -> Tensor:
     """Probabilities from logits: sigmoid of log-odds when is_binary, else softmax over the last dim."""
     return sigmoid(logits) if is_binary else softmax(logits, dim=-1)

@@ -1,6 +1,7 @@
 """The rest of PyTorch's activation functions, composed of differentiable ops (so they run on
 every device): hardtanh, relu6, hardsigmoid, hardswish, logsigmoid, softsign, softmin, selu,
-celu, prelu, rrelu, threshold, tanhshrink, softshrink, hardshrink, glu.
+celu, prelu, rrelu, threshold, tanhshrink, softshrink, hardshrink, glu; gumbel_softmax; and the
+in-place forms torch.nn.functional names with a trailing underscore (relu_, elu_, ...).
 
 Where PyTorch's derivative at a kink differs from what the plain composition would give
 (hardtanh, hardsigmoid and hardswish take their outer pieces' gradients at their bounds), the
@@ -8,6 +9,7 @@ composition is arranged to give PyTorch's."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 from minigrad import random as _random
@@ -15,8 +17,8 @@ from minigrad.autograd import Function
 from minigrad.backend import get_backend
 from minigrad.functional._common import _require_float
 from minigrad.functional.elementwise import abs, clamp, expm1, where
-from minigrad.functional.nn import elu, leaky_relu, sigmoid, softmax, tanh
-from minigrad.functional.shape import chunk
+from minigrad.functional.nn import elu, leaky_relu, relu, sigmoid, softmax, tanh
+from minigrad.functional.shape import chunk, scatter
 from minigrad.tensor import Tensor
 
 # SELU's constants (Klambauer et al. 2017), PyTorch's digits
@@ -198,6 +200,47 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     return _inplace("threshold", input, inplace, lambda x: where(x > threshold, x, value))
 
 
+_threshold = threshold  # for threshold_, whose argument of that name (PyTorch's) hides the function
+
+
+# torch.nn.functional's in-place forms (rrelu_ is above)
+
+
+def relu_(input: Tensor) -> Tensor:
+    """relu written into input, as torch.nn.functional.relu_."""
+    return relu(input, inplace=True)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """elu written into input, as torch.nn.functional.elu_."""
+    return elu(input, alpha, inplace=True)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """leaky_relu written into input, as torch.nn.functional.leaky_relu_."""
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """hardtanh written into input, as torch.nn.functional.hardtanh_."""
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def selu_(input: Tensor) -> Tensor:
+    """selu written into input, as torch.nn.functional.selu_ (and torch.selu_)."""
+    return selu(input, inplace=True)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """celu written into input, as torch.nn.functional.celu_ (and torch.celu_)."""
+    return celu(input, alpha, inplace=True)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    """threshold written into input, as torch.nn.functional.threshold_ (and torch.threshold_)."""
+    return _threshold(input, threshold, value, inplace=True)
+
+
 def tanhshrink(input: Tensor) -> Tensor:
     """input - tanh(input)."""
     _require_float("tanhshrink", input)
@@ -251,3 +294,21 @@ __all__ = [
     "tanhshrink",
     "threshold",
 ]
+
+
+def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10, dim: int = -1) -> Tensor:
+    """A sample of the Gumbel-softmax (concrete) distribution over dim, as PyTorch's:
+    softmax((logits + g) / tau) with g = -log(E), E exponential draws of minigrad's generator.
+    hard=True returns the one-hot of its argmax along dim with the straight-through estimator
+    (y_hard - y_soft.detach() + y_soft): the values are one-hot, the gradient is the soft
+    sample's. eps is deprecated and unused, as in PyTorch (another value warns)."""
+    _require_float("gumbel_softmax", logits)
+    if eps != 1e-10:
+        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
+    gumbels = -logits.new_empty(logits.shape).exponential_().log()
+    y_soft = softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return y_soft
+    index = y_soft.detach().argmax(dim, keepdim=True)
+    y_hard = scatter(logits.new_zeros(logits.shape), dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft

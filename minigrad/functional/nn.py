@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -404,6 +405,19 @@ def max_pool2d(
     else:
         idx = fn.indices
     return out, Tensor._make(idx, input.device)
+
+
+def max_pool2d_with_indices(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> tuple[Tensor, Tensor]:
+    """max_pool2d's values and indices, whatever return_indices says (as PyTorch's)."""
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
 
 
 class AvgPool2dOp(Function):
@@ -1025,6 +1039,42 @@ def interpolate(
     return out
 
 
+# torch.nn.functional's deprecated forms of interpolate, with PyTorch's warnings
+
+
+def _warn_upsample_deprecated(name: str) -> None:
+    warnings.warn(f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` instead.", stacklevel=3)
+
+
+def upsample(
+    input: Tensor,
+    size: int | Sequence[int] | None = None,
+    scale_factor: float | Sequence[float] | None = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+) -> Tensor:
+    """interpolate(input, size, scale_factor, mode, align_corners), deprecated as in PyTorch."""
+    _warn_upsample_deprecated("upsample")
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(
+    input: Tensor, size: int | Sequence[int] | None = None, scale_factor: float | Sequence[float] | None = None
+) -> Tensor:
+    """interpolate(input, size, scale_factor, mode="nearest"), deprecated as in PyTorch."""
+    _warn_upsample_deprecated("upsample_nearest")
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(
+    input: Tensor, size: int | Sequence[int] | None = None, scale_factor: float | Sequence[float] | None = None
+) -> Tensor:
+    """interpolate(input, size, scale_factor, mode="bilinear", align_corners=True), deprecated as in
+    PyTorch (note align_corners=True, unlike interpolate's default)."""
+    _warn_upsample_deprecated("upsample_bilinear")
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
     """input / max(p-norm of input along dim, eps): unit vectors along dim, a zero vector staying
     zero, as PyTorch."""
@@ -1335,6 +1385,13 @@ def adaptive_max_pool2d(
         return values
     positions = expand(_from_host(flat, input), (n, c, out_h, out_w, kh * kw))
     return values, gather(positions, -1, unsqueeze(position, -1)).squeeze(-1)
+
+
+def adaptive_max_pool2d_with_indices(
+    input: Tensor, output_size: int | tuple[int | None, int | None], return_indices: bool = False
+) -> tuple[Tensor, Tensor]:
+    """adaptive_max_pool2d's values and indices, whatever return_indices says (as PyTorch's)."""
+    return adaptive_max_pool2d(input, output_size, return_indices=True)
 
 
 def max_unpool2d(

@@ -102,6 +102,19 @@ def max_pool1d(
     return out.squeeze(-2)
 
 
+def max_pool1d_with_indices(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> tuple[Tensor, Tensor]:
+    """max_pool1d's values and indices, whatever return_indices says (as PyTorch's)."""
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
+
+
 def avg_pool1d(
     input: Tensor,
     kernel_size: Any,

@@ -61,35 +61,48 @@ from minigrad.functional import (
 )
 from minigrad.functional.activation import (
     celu,
+    celu_,
+    elu_,
     glu,
+    gumbel_softmax,
     hardshrink,
     hardsigmoid,
     hardswish,
     hardtanh,
+    hardtanh_,
+    leaky_relu_,
     logsigmoid,
     prelu,
     relu6,
+    relu_,
     rrelu,
     rrelu_,
     selu,
+    selu_,
     softmin,
     softshrink,
     softsign,
     tanhshrink,
     threshold,
+    threshold_,
 )
 from minigrad.functional.attention import scaled_dot_product_attention
 from minigrad.functional.grid import affine_grid, grid_sample
 from minigrad.functional.nn import (
     adaptive_max_pool2d,
+    adaptive_max_pool2d_with_indices,
     alpha_dropout,
     bilinear,
     dropout1d,
     fold,
+    max_pool2d_with_indices,
     max_unpool2d,
     pairwise_distance,
     rms_norm,
     unfold,
+    upsample,
+    upsample_bilinear,
+    upsample_nearest,
 )
 from minigrad.functional.nn1d import (
     adaptive_avg_pool1d,
@@ -98,6 +111,7 @@ from minigrad.functional.nn1d import (
     conv_transpose1d,
     lp_pool1d,
     max_pool1d,
+    max_pool1d_with_indices,
 )
 from minigrad.functional.shape import pixel_shuffle, pixel_unshuffle
 
@@ -191,4 +205,18 @@ __all__ = [
     "poisson_nll_loss",
     "soft_margin_loss",
     "triplet_margin_loss",
+    "adaptive_max_pool2d_with_indices",
+    "max_pool1d_with_indices",
+    "max_pool2d_with_indices",
+    "upsample",
+    "upsample_bilinear",
+    "upsample_nearest",
+    "gumbel_softmax",
+    "celu_",
+    "elu_",
+    "hardtanh_",
+    "leaky_relu_",
+    "relu_",
+    "selu_",
+    "threshold_",
 ]

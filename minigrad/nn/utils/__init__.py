@@ -1,10 +1,11 @@
-"""torch.nn.utils's gradient clipping, parameter/vector conversions and weight_norm; nn.utils.rnn
-(padding and PackedSequence); nn.utils.parametrize and nn.utils.parametrizations (weight_norm and
-spectral_norm as parametrizations)."""
+"""torch.nn.utils's gradient clipping (and get_total_norm, the norm it clips by), parameter/vector
+conversions and weight_norm; nn.utils.rnn (padding and PackedSequence); nn.utils.parametrize and
+nn.utils.parametrizations (weight_norm and spectral_norm as parametrizations)."""
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable
 
 from minigrad.autograd import no_grad
@@ -13,12 +14,58 @@ from minigrad.nn.parameter import Parameter
 from minigrad.nn.utils import rnn  # torch.nn.utils.rnn
 from minigrad.tensor import Tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "parametrizations", "parametrize",
-           "remove_weight_norm", "rnn", "vector_to_parameters", "weight_norm"]
+__all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
+           "parameters_to_vector", "parametrizations", "parametrize", "remove_weight_norm", "rnn",
+           "vector_to_parameters", "weight_norm"]
 
 
 def _params(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
     return [parameters] if isinstance(parameters, Tensor) else list(parameters)
+
+
+def get_total_norm(
+    tensors: Tensor | Iterable[Tensor],
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
+) -> Tensor:
+    """The norm_type norm of all the tensors taken as one vector (the norm of their norms), as
+    torch.nn.utils.get_total_norm: 0 for none; RuntimeError when error_if_nonfinite and it is
+    inf or NaN. foreach is accepted for PyTorch compatibility."""
+    tensors = _params(tensors)
+    if not tensors:
+        return Tensor._wrap(0.0)
+    norm_type = float(norm_type)
+    with no_grad():
+        norms = [t.norm(norm_type) for t in tensors]
+        if norm_type == math.inf:
+            total = norms[0] if len(norms) == 1 else Tensor._wrap(max(n.item() for n in norms))
+        else:
+            zero = Tensor._wrap(0.0, device=tensors[0].device)
+            total = sum((n.to(norms[0].device) ** norm_type for n in norms), zero)
+            total = total ** (1.0 / norm_type)
+    value = total.item()
+    if error_if_nonfinite and not math.isfinite(value):
+        raise RuntimeError(
+            f"get_total_norm: the total norm of order {norm_type} of the gradients is non-finite ({value}), "
+            "so it cannot be clipped; set error_if_nonfinite=False to clip anyway"
+        )
+    return total
+
+
+def clip_grads_with_norm_(
+    parameters: Tensor | Iterable[Tensor], max_norm: float, total_norm: Tensor, foreach: bool | None = None
+) -> None:
+    """Multiply the gradients in place by min(max_norm / (total_norm + 1e-6), 1), as
+    torch.nn.utils.clip_grads_with_norm_ (a NaN total norm makes them NaN, as there). foreach is
+    accepted for PyTorch compatibility."""
+    grads = [p.grad for p in _params(parameters) if p.grad is not None]
+    if not grads:
+        return
+    with no_grad():
+        coef = (float(max_norm) / (total_norm + 1e-6)).clamp(max=1.0)
+        for g in grads:
+            g.mul_(coef.to(g.device))
 
 
 def clip_grad_norm_(
@@ -29,29 +76,25 @@ def clip_grad_norm_(
     foreach: bool | None = None,
 ) -> Tensor:
     """Scale the gradients in place so that their joint norm (all gradients as one vector) is at most
-    max_norm; returns that norm before clipping. foreach is accepted for PyTorch compatibility."""
-    grads = [p.grad for p in _params(parameters) if p.grad is not None]
-    if not grads:
-        return Tensor._wrap(0.0)
-    norm_type = float(norm_type)
-    with no_grad():
-        norms = [g.norm(norm_type) for g in grads]
-        if norm_type == math.inf:
-            total = norms[0] if len(norms) == 1 else Tensor._wrap(max(n.item() for n in norms))
-        else:
-            total = sum((n.to(norms[0].device) ** norm_type for n in norms), Tensor._wrap(0.0, device=grads[0].device))
-            total = total ** (1.0 / norm_type)
-        value = total.item()
-        if error_if_nonfinite and not math.isfinite(value):
-            raise RuntimeError(
-                f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is non-finite ({value}), "
-                "so it cannot be clipped; set error_if_nonfinite=False to clip anyway"
-            )
-        scale = max_norm / (value + 1e-6)
-        if scale < 1.0:
-            for g in grads:
-                g.mul_(scale)
+    max_norm; returns that norm before clipping: get_total_norm of the gradients, then
+    clip_grads_with_norm_. foreach is accepted for PyTorch compatibility."""
+    params = _params(parameters)
+    total = get_total_norm([p.grad for p in params if p.grad is not None], norm_type, error_if_nonfinite)
+    clip_grads_with_norm_(params, max_norm, total)
     return total
+
+
+def clip_grad_norm(
+    parameters: Tensor | Iterable[Tensor],
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
+) -> Tensor:
+    """clip_grad_norm_, under its deprecated name (FutureWarning, as PyTorch's)."""
+    warnings.warn("`minigrad.nn.utils.clip_grad_norm` is now deprecated in favor of "
+                  "`minigrad.nn.utils.clip_grad_norm_`.", FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None) -> None:
