@@ -50,7 +50,7 @@ KERNEL_OPS: dict[str, int | None] = {
     **dict.fromkeys(("max", "min", "argmax", "argmin")),
     # neural-network kernels
     "gemm": 0,
-    **dict.fromkeys(("conv2d_forward", "conv2d_backward")),
+    **dict.fromkeys(("conv2d_forward", "conv2d_backward"), 3),  # (x, weight, bias) / (dy, x, weight), then sizes
     **dict.fromkeys(("max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward")),
     **dict.fromkeys(("softmax", "log_softmax", "softmax_backward", "log_softmax_backward")),
     **dict.fromkeys(("cross_entropy_forward", "cross_entropy_backward")),

@@ -93,7 +93,7 @@ class CPUBackend(Backend):
 
     def kernel_inputs(self, args):
         # numpy scalars too: ufuncs return them for 0-d operands (a loss's gradient)
-        return tuple(_c(a) if isinstance(a, (np.ndarray, np.generic)) else a for a in args)
+        return tuple([_c(a) if isinstance(a, (np.ndarray, np.generic)) else a for a in args])
 
     # memory
     def from_numpy(self, a):
