@@ -157,6 +157,7 @@ from minigrad.functional import (  # noqa: F401
     diagonal,
     diagonal_scatter,
     diff,
+    digamma,
     dist,
     div,
     divide,
@@ -167,6 +168,8 @@ from minigrad.functional import (  # noqa: F401
     eq,
     equal,
     erf,
+    erfc,
+    erfinv,
     exp,
     exp2,
     expm1,
@@ -195,6 +198,7 @@ from minigrad.functional import (  # noqa: F401
     hsplit,
     hstack,
     hypot,
+    i0,
     index_add,
     index_copy,
     index_fill,
@@ -218,6 +222,7 @@ from minigrad.functional import (  # noqa: F401
     lerp,
     less,
     less_equal,
+    lgamma,
     log,
     log1p,
     log2,
@@ -251,6 +256,7 @@ from minigrad.functional import (  # noqa: F401
     mul,
     multiply,
     mv,
+    mvlgamma,
     nan_to_num,
     nanmean,
     nanmedian,
@@ -268,6 +274,7 @@ from minigrad.functional import (  # noqa: F401
     not_equal,
     outer,
     permute,
+    polygamma,
     positive,
     pow,
     prod,
@@ -393,7 +400,10 @@ from minigrad.tensor import int32 as int  # noqa: A004 (PyTorch's name: minigrad
 from minigrad.tensor import int64 as long
 
 # isort: split
-from minigrad import onnx  # noqa: F401 (minigrad.onnx.export; the onnx package is imported only when it runs)
+from minigrad import (
+    onnx,  # noqa: F401 (minigrad.onnx.export; the onnx package is imported only when it runs)
+    special,  # noqa: E402 (torch.special's functions; imports the functional ops above)
+)
 
 __version__ = "0.1.0"
 
@@ -423,6 +433,7 @@ exp_, exp2_, expm1_, log_, log2_, log10_, log1p_ = (
     Tensor.exp_, Tensor.exp2_, Tensor.expm1_, Tensor.log_, Tensor.log2_, Tensor.log10_, Tensor.log1p_)
 sqrt_, rsqrt_, square_, reciprocal_ = Tensor.sqrt_, Tensor.rsqrt_, Tensor.square_, Tensor.reciprocal_
 erf_, sinc_, logit_, nan_to_num_, xlogy_ = Tensor.erf_, Tensor.sinc_, Tensor.logit_, Tensor.nan_to_num_, Tensor.xlogy_
+erfc_, i0_ = Tensor.erfc_, Tensor.i0_
 ceil_, floor_, round_, trunc_, fix_, frac_ = (
     Tensor.ceil_, Tensor.floor_, Tensor.round_, Tensor.trunc_, Tensor.fix_, Tensor.frac_)
 clamp_, clamp_min_, clamp_max_, clip_ = Tensor.clamp_, Tensor.clamp_min_, Tensor.clamp_max_, Tensor.clip_
@@ -635,6 +646,16 @@ __all__ = [
     "bincount",
     "unique",
     "erf",
+    "erfc",
+    "erfc_",
+    "erfinv",
+    "digamma",
+    "i0",
+    "i0_",
+    "lgamma",
+    "mvlgamma",
+    "polygamma",
+    "special",
     "hstack",
     "vstack",
     "dstack",

@@ -1255,6 +1255,42 @@ class Tensor:
     def erf(self) -> Tensor:
         return _F.erf(self)
 
+    def erfc(self) -> Tensor:
+        """1 - erf(x), as torch.Tensor.erfc."""
+        return _F.erfc(self)
+
+    def erfinv(self) -> Tensor:
+        """The inverse error function, as torch.Tensor.erfinv."""
+        return _F.erfinv(self)
+
+    def lgamma(self) -> Tensor:
+        """log |Gamma(x)|, as torch.Tensor.lgamma."""
+        return _F.lgamma(self)
+
+    def digamma(self) -> Tensor:
+        """psi(x), the derivative of lgamma, as torch.Tensor.digamma."""
+        return _F.digamma(self)
+
+    def polygamma(self, n: int) -> Tensor:
+        """The n-th derivative of digamma, as torch.Tensor.polygamma(n)."""
+        return _F.polygamma(n, self)
+
+    def mvlgamma(self, p: int) -> Tensor:
+        """The multivariate log-gamma function of dimension p, as torch.Tensor.mvlgamma."""
+        return _F.mvlgamma(self, p)
+
+    def i0(self) -> Tensor:
+        """The modified Bessel function of order 0, as torch.Tensor.i0."""
+        return _F.i0(self)
+
+    def polygamma_(self, n: int) -> Tensor:
+        """polygamma(n) in place, as torch.Tensor.polygamma_."""
+        return self._inplace("polygamma_", lambda s: _F.polygamma(n, s))
+
+    def mvlgamma_(self, p: int) -> Tensor:
+        """mvlgamma(p) in place, as torch.Tensor.mvlgamma_."""
+        return self._inplace("mvlgamma_", lambda s: _F.mvlgamma(s, p))
+
     def sign(self) -> Tensor:
         return _F.sign(self)
 
@@ -1881,6 +1917,8 @@ class Tensor:
     exp2_, expm1_ = _inplace_variant("exp2"), _inplace_variant("expm1")
     log2_, log10_, log1p_ = _inplace_variant("log2"), _inplace_variant("log10"), _inplace_variant("log1p")
     erf_, sinc_, logit_ = _inplace_variant("erf"), _inplace_variant("sinc"), _inplace_variant("logit")
+    erfc_, erfinv_, i0_ = _inplace_variant("erfc"), _inplace_variant("erfinv"), _inplace_variant("i0")
+    lgamma_, digamma_ = _inplace_variant("lgamma"), _inplace_variant("digamma")
     reciprocal_, rsqrt_ = _inplace_variant("reciprocal"), _inplace_variant("rsqrt")
     sign_ = sgn_ = _inplace_variant("sign")
     frac_, fix_ = _inplace_variant("frac"), trunc_

@@ -17,14 +17,19 @@ __all__ = [
     "dependent",
     "dependent_property",
     "greater_than",
+    "greater_than_eq",
+    "integer_greater_than",
     "independent",
     "integer_interval",
     "interval",
     "is_dependent",
     "less_than",
     "lower_cholesky",
+    "nonnegative",
+    "nonnegative_integer",
     "positive",
     "positive_definite",
+    "positive_integer",
     "real",
     "real_vector",
     "simplex",
@@ -184,6 +189,36 @@ class _GreaterThan(Constraint):
         return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound})"
 
 
+class _GreaterThanEq(Constraint):
+    """The half line [lower_bound, inf]."""
+
+    def __init__(self, lower_bound: Any) -> None:
+        self.lower_bound = lower_bound
+
+    def check(self, value: Tensor) -> Tensor:
+        """Whether each entry is at least the bound."""
+        return value >= self.lower_bound
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound})"
+
+
+class _IntegerGreaterThan(Constraint):
+    """The integers >= lower_bound."""
+
+    is_discrete = True
+
+    def __init__(self, lower_bound: Any) -> None:
+        self.lower_bound = lower_bound
+
+    def check(self, value: Tensor) -> Tensor:
+        """Whether each entry is a whole number at least the bound."""
+        return (value % 1 == 0) & (value >= self.lower_bound)
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound})"
+
+
 class _LessThan(Constraint):
     """The half line [-inf, upper_bound)."""
 
@@ -264,6 +299,11 @@ real = _Real()
 real_vector = independent(real, 1)
 positive = _GreaterThan(0.0)
 greater_than = _GreaterThan
+greater_than_eq = _GreaterThanEq
+nonnegative = _GreaterThanEq(0.0)
+integer_greater_than = _IntegerGreaterThan
+nonnegative_integer = _IntegerGreaterThan(0)
+positive_integer = _IntegerGreaterThan(1)
 less_than = _LessThan
 interval = _Interval
 unit_interval = _Interval(0.0, 1.0)

@@ -15,6 +15,17 @@ from minigrad.tensor import Tensor, finfo, float64, get_default_dtype
 __all__ = ["broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs", "probs_to_logits"]
 
 
+def _host_draws(like: Tensor, draw: Callable[[Any, Any], Any], *params: Tensor) -> Tensor:
+    """draw(rng, *parameters as float64 arrays) from minigrad's seeded generator, as a tensor of
+    like's dtype and device, off the tape (numpy's samplers: gamma, poisson, binomial)."""
+    from minigrad import random as _random
+
+    with no_grad():
+        arrays = [p.detach().to(float64).numpy() for p in params]
+        values = draw(_random.generator(), *arrays)
+    return tensor(values, dtype=like.dtype, device=like.device)
+
+
 def broadcast_all(*values: Tensor | float) -> tuple[Tensor, ...]:
     """The values as tensors broadcast to one shape: Python numbers become tensors with the dtype
     and device of the first tensor among values (the default dtype when there is none)."""

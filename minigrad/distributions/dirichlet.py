@@ -1,0 +1,78 @@
+"""The Dirichlet distribution over the simplex, as torch.distributions.Dirichlet."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from minigrad.distributions import constraints
+from minigrad.distributions.distribution import Distribution
+from minigrad.distributions.gamma import _standard_gamma
+from minigrad.functional import digamma, lgamma, one_hot, where, xlogy
+from minigrad.tensor import Tensor, finfo
+
+__all__ = ["Dirichlet"]
+
+
+class Dirichlet(Distribution):
+    """The Dirichlet distribution of ``concentration`` (> 0, at least 1-D: its last dim is the
+    event). Samples are normalised gamma draws; ``rsample`` is not implemented (see Gamma)."""
+
+    arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
+    support = constraints.simplex
+    has_rsample = False
+
+    def __init__(self, concentration: Tensor, validate_args: bool | None = None) -> None:
+        if not isinstance(concentration, Tensor) or concentration.dim() < 1:
+            raise ValueError("`concentration` parameter must be at least one-dimensional.")
+        self.concentration = concentration
+        batch_shape, event_shape = concentration.shape[:-1], concentration.shape[-1:]
+        super().__init__(batch_shape, event_shape, validate_args=validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        """concentration / concentration.sum(-1)."""
+        return self.concentration / self.concentration.sum(-1, keepdim=True)
+
+    @property
+    def mode(self) -> Tensor:
+        """(c - 1)+ normalised; where every c < 1, the vertex of the largest c."""
+        cm1 = (self.concentration - 1).clamp(min=0.0)
+        mode = cm1 / cm1.sum(-1, keepdim=True)
+        below = (self.concentration < 1).all(-1, keepdim=True)
+        vertex = one_hot(self.concentration.argmax(-1), self.concentration.shape[-1]).to(mode.dtype)
+        return where(below, vertex, mode)
+
+    @property
+    def variance(self) -> Tensor:
+        """c (c0 - c) / (c0^2 (c0 + 1)) with c0 the sum of c."""
+        c0 = self.concentration.sum(-1, keepdim=True)
+        return self.concentration * (c0 - self.concentration) / (c0.pow(2) * (c0 + 1))
+
+    def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
+        """Draws of shape sample_shape + batch_shape + event_shape, not on the tape."""
+        shape = self._extended_shape(sample_shape)
+        gammas = _standard_gamma(self.concentration.expand(shape).detach())
+        x = gammas / gammas.sum(-1, keepdim=True)
+        tiny = finfo(x.dtype).tiny
+        return x.clamp(min=tiny, max=1 - finfo(x.dtype).eps)
+
+    def rsample(self, sample_shape: Sequence[int] = ()) -> Tensor:
+        """Not implemented (see Gamma.rsample)."""
+        raise NotImplementedError(
+            f"{type(self).__name__}.rsample is not implemented in minigrad (it needs implicit "
+            "reparameterisation gradients); use sample() with a score-function estimator instead"
+        )
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        """sum xlogy(c - 1, value) + lgamma(sum c) - sum lgamma(c)."""
+        if self._validate_args:
+            self._validate_sample(value)
+        c = self.concentration
+        return xlogy(c - 1.0, value).sum(-1) + lgamma(c.sum(-1)) - lgamma(c).sum(-1)
+
+    def entropy(self) -> Tensor:
+        """sum lgamma(c) - lgamma(c0) - (k - c0) digamma(c0) - sum (c - 1) digamma(c)."""
+        c = self.concentration
+        k = c.shape[-1]
+        c0 = c.sum(-1)
+        return lgamma(c).sum(-1) - lgamma(c0) - (k - c0) * digamma(c0) - ((c - 1.0) * digamma(c)).sum(-1)
