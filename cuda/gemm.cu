@@ -73,8 +73,8 @@ __global__ void __launch_bounds__(kThreads)
   const int64_t m_tiles = (M + kTile - 1) / kTile;
   // Loops (uniform per block) cover batches and row tiles beyond the grid limits.
   for (int64_t b = blockIdx.z; b < batch.count; b += gridDim.z) {
-    const T* a = A + b * batch.stride_a;
-    const T* bm = B + b * batch.stride_b;
+    const T* a = A + batch.offset_a(b);
+    const T* bm = B + batch.offset_b(b);
     T* c = C + b * batch.stride_c;
     for (int64_t mt = blockIdx.y; mt < m_tiles; mt += gridDim.y) {
       const int64_t m0 = mt * kTile;
@@ -122,11 +122,11 @@ __global__ void scale_kernel(int64_t M, int64_t N, T beta, T* __restrict__ C, in
 }
 
 template <typename T>
-bool vector_loads_ok(const T* p, int64_t ld, int64_t stride) {
+bool vector_loads_ok(const T* p, int64_t ld, int64_t stride, int64_t group_stride) {
   constexpr int64_t kVector = 16;
   const int64_t bytes = static_cast<int64_t>(sizeof(T));
   return reinterpret_cast<uintptr_t>(p) % kVector == 0 && (ld * bytes) % kVector == 0 &&
-         (stride * bytes) % kVector == 0;
+         (stride * bytes) % kVector == 0 && (group_stride * bytes) % kVector == 0;
 }
 
 unsigned grid_dim(int64_t n) { return static_cast<unsigned>(n < kGridLimit ? n : kGridLimit); }
@@ -147,8 +147,9 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
   const dim3 grid(static_cast<unsigned>((N + kTile - 1) / kTile), grid_dim((M + kTile - 1) / kTile),
                   grid_dim(batch.count));
   MG_LAUNCH(grid, kThreads, 0, nullptr, gemm_kernel<T>)(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
-                                                        ldc, batch, bias, vector_loads_ok(A, lda, batch.stride_a),
-                                                        vector_loads_ok(B, ldb, batch.stride_b));
+                                                        ldc, batch, bias,
+                                                        vector_loads_ok(A, lda, batch.stride_a, batch.group_stride_a),
+                                                        vector_loads_ok(B, ldb, batch.stride_b, batch.group_stride_b));
   check_launch("gemm kernel");
 }
 

@@ -91,6 +91,20 @@ def test_gemm_bias_matches_cpu(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("trans_b", [False, True])
+def test_gemm_two_batch_axes_match_cpu(dtype, trans_b):
+    """(B1, B2, rows, cols) operands (the products in groups of B2, GemmBatch.group), one shared
+    2-D operand, and a 4-D out."""
+    a = rand((2, 3, 5, 6), dtype, 12)
+    b = rand((2, 3, 4, 6) if trans_b else (2, 3, 6, 4), dtype, 13)
+    shared = rand((4, 6) if trans_b else (6, 4), dtype, 14)
+    for other in (b, shared):
+        got = _C.cuda.gemm(dev(a), dev(other), trans_b=trans_b).to_numpy()
+        assert got.shape == (2, 3, 5, 4)
+        assert_close(got, _C.gemm(a, other, trans_b=trans_b), dtype, 6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_gemm_beta_zero_ignores_nan_and_alpha_zero_skips_inputs(dtype):
     a, b = rand((5, 7), dtype, 6), rand((7, 3), dtype, 7)
     out = dev(np.full((5, 3), np.nan, dtype))

@@ -350,6 +350,72 @@ def test_batches_match_numpy(dtype, batched, ta, tb, count):
     np.testing.assert_allclose(out, 0.5 * want + 2.0 * c0, rtol=tol, atol=tol)
 
 
+def heads_view(rng, shape, dtype):
+    """An (N, heads, rows, cols) view of an (N, rows, heads, cols) array, as attention's heads:
+    unit stride along rows, and batch axes that do not merge into one."""
+    n, h, r, c = shape
+    return rng.standard_normal((n, r, h, c)).astype(dtype).transpose(0, 2, 1, 3)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ta, tb", TRANS)
+def test_strided_operands_are_read_in_place(dtype, ta, tb):
+    """Operands along one or two batch axes with any non-negative strides and unit stride along
+    their rows (permuted heads, sliced rows, broadcast axes of stride 0, a shared matrix) give
+    each product as the contiguous copies do, at 1 and 2 threads."""
+    rng = np.random.default_rng(21)
+    n, h, m, k, cols = 3, 4, 13, 20, 17
+    a = heads_view(rng, (n, h, k, m) if ta else (n, h, m, k), dtype)
+    b = heads_view(rng, (n, h, cols, k) if tb else (n, h, k, cols), dtype)
+    shared = rng.standard_normal((cols, k) if tb else (k, cols)).astype(dtype)
+    sliced = rng.standard_normal((n * h, k + 3, m + 5) if ta else (n * h, m, k + 3)).astype(dtype)
+    a3 = sliced[:, :k, :m] if ta else sliced[:, :, :k]  # rows k + 3 apart
+    cases = [
+        (a, b),
+        (a, np.broadcast_to(b[:1], b.shape)),  # stride 0 along the first batch axis
+        (a, shared),
+        (a3, b.reshape(n * h, *b.shape[2:])),
+    ]
+    for x, y in cases:
+        for threads in (1, 2):
+            minigrad.set_num_threads(threads)
+            try:
+                c = _C.gemm(x, y, ta, tb)
+            finally:
+                minigrad.set_num_threads(os.cpu_count() or 1)
+            batch = x.shape[:-2]
+            assert c.shape == (*batch, m, cols) and c.flags.c_contiguous
+            for index in np.ndindex(*batch):
+                check(c[index], x[index], y[index] if y.ndim > 2 else y, ta, tb)
+
+
+def test_strided_operands_bad_input():
+    """What _C.gemm cannot read in place is a ValueError naming the op: a row stride other than
+    1, negative strides, rows overlapping; out overlapping what a strided operand reads."""
+    x = np.ones((2, 3, 4, 5), np.float32)
+    w = np.ones((5, 2), np.float32)
+    for bad in (x[..., ::2], x[:, ::-1], np.lib.stride_tricks.as_strided(x, (2, 3, 4, 5), (240, 80, 4, 4))):
+        with pytest.raises(ValueError, match="gemm: a .* unit stride along its last axis"):
+            _C.gemm(bad, w[: bad.shape[-1]])
+    with pytest.raises(ValueError, match="batch sizes differ"):
+        _C.gemm(x, np.ones((6, 5, 2), np.float32))
+    big = np.zeros((2, 3, 4, 8), np.float32)
+    with pytest.raises(ValueError, match="out must not share memory"):
+        _C.gemm(big[..., :5], np.ones((5, 8), np.float32), out=big)
+
+
+def test_matmul_of_permuted_heads_and_gradients():
+    """Tensor-level: attention's products over permuted (N, heads, L, d) views (read in place)
+    match numpy's matmul, and their gradients pass finite differences (float64)."""
+    rng = np.random.default_rng(22)
+    q = minigrad.tensor(rng.standard_normal((2, 5, 3, 4)), requires_grad=True)
+    k = minigrad.tensor(rng.standard_normal((2, 6, 3, 4)), requires_grad=True)
+    scores = q.permute(0, 2, 1, 3) @ k.permute(0, 2, 3, 1)
+    want = q.detach().numpy().transpose(0, 2, 1, 3) @ k.detach().numpy().transpose(0, 2, 3, 1)
+    np.testing.assert_allclose(scores.detach().numpy(), want, rtol=1e-12)
+    assert minigrad.autograd.gradcheck(lambda a, b: a.permute(0, 2, 1, 3) @ b.permute(0, 2, 3, 1), [q, k])
+
+
 def test_batches_of_every_size_and_thread_counts_agree():
     rng = np.random.default_rng(3)
     a, b = rng.standard_normal((33, 4, 6)).astype(np.float32), rng.standard_normal((33, 6, 3)).astype(np.float32)
@@ -394,7 +460,7 @@ G = np.ones((4, 5), np.float32)
         (F, G, {"out": np.ones((3, 5, 1), np.float32)}, ValueError),
         (F, G, {"out": np.ones((5, 3), np.float32).T}, ValueError),
         (np.ones((2, 3, 4), np.float32), np.ones((3, 4, 5), np.float32), {}, ValueError),  # batch sizes
-        (np.ones((1, 2, 3, 4), np.float32), G, {}, ValueError),  # 4-D
+        (np.ones((1, 1, 2, 3, 4), np.float32), G, {}, ValueError),  # 5-D
         (np.ones((2, 3, 4), np.float32), G, {"out": np.ones((3, 5), np.float32)}, ValueError),
     ],
 )

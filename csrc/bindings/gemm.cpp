@@ -15,67 +15,128 @@ namespace minigrad::bindings {
 namespace {
 constexpr const char* kOp = "gemm";
 
-// A 2-D matrix or a 3-D stack of them (batch, rows, cols).
-void require_matrices(const ArrayView& x, const char* name) {
-  if (x.ndim() != 2 && x.ndim() != 3)
-    value_error(kOp, ": ", name, " must have 2 dimensions (a matrix) or 3 (a batch of matrices), got shape ",
-                shape_str(x.shape));
+// A GEMM operand: a matrix, or matrices along one or two leading batch axes
+// ((B, rows, cols), (B1, B2, rows, cols)), each with unit stride along its
+// rows and `ld` elements between them. numpy arrays need only that, so a
+// permuted view is read in place (attention's (N, heads, L, d) heads, whose
+// two batch axes do not merge into one); DeviceArrays are C-contiguous.
+struct Operand {
+  ArrayView view;
+  int64_t rows = 0, cols = 0, ld = 0;
+  std::vector<int64_t> batch, batch_strides;  // the leading axes: sizes, element strides
+  int64_t span = 0;                           // elements from the first read to one past the last
+};
+
+template <Device D>
+Operand gemm_operand(const py::handle& obj, const char* name) {
+  Operand x;
+  x.view = array_arg<D>(obj, kOp, name);
+  const ArrayView& v = x.view;
+  if (!v.dtype.is(py::dtype::of<float>()) && !v.dtype.is(py::dtype::of<double>()))
+    type_error(kOp, ": ", name, " must be float32 or float64, got ", std::string(py::str(v.dtype)));
+  const size_t nd = v.ndim();
+  if (nd < 2 || nd > 4)
+    value_error(kOp, ": ", name, " must have 2 dimensions (a matrix), 3 or 4 (matrices along 1 or 2 batch axes), "
+                "got shape ", shape_str(v.shape));
+  std::vector<int64_t> strides(nd);
+  if constexpr (D == Device::cpu) {
+    const auto a = py::reinterpret_borrow<py::array>(v.object);
+    const int64_t item = static_cast<int64_t>(v.dtype.itemsize());
+    for (size_t i = 0; i < nd; ++i) strides[i] = a.strides(i) % item ? -1 : a.strides(i) / item;
+  } else {
+    int64_t stride = 1;
+    for (size_t i = nd; i-- > 0;) strides[i] = stride, stride *= v.shape[i];
+  }
+  x.rows = v.shape[nd - 2];
+  x.cols = v.shape[nd - 1];
+  x.batch.assign(v.shape.begin(), v.shape.end() - 2);
+  x.batch_strides.assign(strides.begin(), strides.end() - 2);
+  x.ld = x.rows > 1 ? strides[nd - 2] : (x.cols > 0 ? x.cols : 1);
+  if (v.size() == 0) return x;  // nothing is read: strides do not matter
+  bool fits = x.ld >= x.cols && (x.cols == 1 || strides[nd - 1] == 1);
+  x.span = 1 + (x.rows - 1) * x.ld + (x.cols - 1);
+  for (size_t i = 0; i + 2 < nd; ++i) {
+    if (v.shape[i] == 1) x.batch_strides[i] = 0;  // never stepped along: any stride
+    fits = fits && x.batch_strides[i] >= 0;
+    x.span += (v.shape[i] - 1) * x.batch_strides[i];
+  }
+  if (!fits)
+    value_error(kOp, ": ", name, " (shape ", shape_str(v.shape), ") must have unit stride along its last axis, "
+                "rows at least a row apart and no negative strides; use numpy.ascontiguousarray");
+  return x;
+}
+
+// Whether out (C-contiguous) shares memory with what x reads.
+bool reads_overlap(const ArrayView& out, const Operand& x) {
+  const auto* o = static_cast<const char*>(out.data);
+  const auto* r = static_cast<const char*>(x.view.data);
+  const int64_t item = static_cast<int64_t>(out.dtype.itemsize());
+  return out.size() > 0 && x.span > 0 && o < r + x.span * item && r < o + out.size() * item;
 }
 
 template <Device D>
 py::object gemm(const py::handle& a_obj, const py::handle& b_obj, bool trans_a, bool trans_b, double alpha,
                 double beta, const py::handle& out_obj, const py::handle& bias_obj) {
-  const ArrayView a = float_arg<D>(a_obj, kOp, "a");
-  const ArrayView b = float_arg<D>(b_obj, kOp, "b");
-  require_same_dtype(b, a, kOp, "b", "a");
-  require_matrices(a, "a");
-  require_matrices(b, "b");
-  // A 3-D operand is a batch of matrices; a 2-D one is shared by every product.
-  const size_t ra = a.ndim() - 2, rb = b.ndim() - 2;  // index of the rows axis
-  const int64_t count = ra ? a.shape[0] : (rb ? b.shape[0] : 1);
-  if (ra && rb && a.shape[0] != b.shape[0])
-    value_error(kOp, ": batch sizes differ: a ", shape_str(a.shape), ", b ", shape_str(b.shape));
-  const int64_t M = a.shape[ra + (trans_a ? 1 : 0)], K = a.shape[ra + (trans_a ? 0 : 1)];
-  const int64_t Kb = b.shape[rb + (trans_b ? 1 : 0)], N = b.shape[rb + (trans_b ? 0 : 1)];
+  const Operand a = gemm_operand<D>(a_obj, "a");
+  const Operand b = gemm_operand<D>(b_obj, "b");
+  require_same_dtype(b.view, a.view, kOp, "b", "a");
+  // An operand without batch axes is shared by every product.
+  if (!a.batch.empty() && !b.batch.empty() && a.batch != b.batch)
+    value_error(kOp, ": batch sizes differ: a ", shape_str(a.view.shape), ", b ", shape_str(b.view.shape));
+  const std::vector<int64_t>& batch_shape = a.batch.empty() ? b.batch : a.batch;
+  int64_t count = 1;
+  for (int64_t d : batch_shape) count *= d;
+  const int64_t M = trans_a ? a.cols : a.rows, K = trans_a ? a.rows : a.cols;
+  const int64_t Kb = trans_b ? b.cols : b.rows, N = trans_b ? b.rows : b.cols;
   if (K != Kb)
-    value_error(kOp, ": inner dimensions differ: op(a) is ", M, "x", K, " (a ", shape_str(a.shape),
-                trans_a ? ", transposed" : "", ") but op(b) is ", Kb, "x", N, " (b ", shape_str(b.shape),
+    value_error(kOp, ": inner dimensions differ: op(a) is ", M, "x", K, " (a ", shape_str(a.view.shape),
+                trans_a ? ", transposed" : "", ") but op(b) is ", Kb, "x", N, " (b ", shape_str(b.view.shape),
                 trans_b ? ", transposed" : "", ")");
-  const std::vector<int64_t> out_shape = ra || rb ? std::vector<int64_t>{count, M, N} : std::vector<int64_t>{M, N};
+  std::vector<int64_t> out_shape = batch_shape;
+  out_shape.push_back(M);
+  out_shape.push_back(N);
   const ArrayView out = [&] {
     if (out_obj.is_none()) {
       if (beta != 0.0)
         value_error(kOp, ": beta is ", beta, " but out is None; pass out to accumulate into, or beta=0");
-      return empty_array<D>(out_shape, a.dtype);
+      return empty_array<D>(out_shape, a.view.dtype);
     }
     ArrayView given = array_arg<D>(out_obj, kOp, "out");
-    require_same_dtype(given, a, kOp, "out", "a");
+    require_same_dtype(given, a.view, kOp, "out", "a");
     require_shape(given, out_shape, kOp, "out");
     require_contiguous(given, kOp, "out");
     require_writeable(given, kOp, "out");
-    if (overlaps(given, a) || overlaps(given, b)) value_error(kOp, ": out must not share memory with a or b");
+    if (reads_overlap(given, a) || reads_overlap(given, b))
+      value_error(kOp, ": out must not share memory with a or b");
     return given;
   }();
   std::optional<ArrayView> bias;
   if (!bias_obj.is_none()) {
     bias = array_arg<D>(bias_obj, kOp, "bias");
-    require_same_dtype(*bias, a, kOp, "bias", "a");
+    require_same_dtype(*bias, a.view, kOp, "bias", "a");
     require_shape(*bias, {N}, kOp, "bias");
     require_contiguous(*bias, kOp, "bias");
     if (overlaps(out, *bias)) value_error(kOp, ": out must not share memory with bias");
   }
-  const ops::GemmBatch batch{count, ra ? M * K : 0, rb ? K * N : 0, M * N};
-  dispatch(float_dtype(a), [&](auto zero) {
+  // Product i's operands: along the last batch axis by stride, along a first one of two by group_stride.
+  const auto inner = [](const Operand& x) { return x.batch.empty() ? 0 : x.batch_strides.back(); };
+  const auto outer = [](const Operand& x) { return x.batch.size() == 2 ? x.batch_strides[0] : 0; };
+  ops::GemmBatch batch{count, inner(a), inner(b), M * N};
+  if (batch_shape.size() == 2) {
+    batch.group = batch_shape[1];
+    batch.group_stride_a = outer(a);
+    batch.group_stride_b = outer(b);
+  }
+  dispatch(float_dtype(a.view), [&](auto zero) {
     using T = decltype(zero);
-    const int64_t lda = a.shape[ra + 1], ldb = b.shape[rb + 1];
     const T* bias_data = bias ? cptr<T>(*bias) : nullptr;
     py::gil_scoped_release release;
     if constexpr (D == Device::cpu)
-      cpu::gemm<T>(trans_a, trans_b, M, N, K, T(alpha), cptr<T>(a), lda, cptr<T>(b), ldb, T(beta), ptr<T>(out), N,
-                   batch, bias_data);
+      cpu::gemm<T>(trans_a, trans_b, M, N, K, T(alpha), cptr<T>(a.view), a.ld, cptr<T>(b.view), b.ld, T(beta),
+                   ptr<T>(out), N, batch, bias_data);
     else
-      cuda::gemm<T>(trans_a, trans_b, M, N, K, T(alpha), cptr<T>(a), lda, cptr<T>(b), ldb, T(beta), ptr<T>(out), N,
-                    batch, bias_data);
+      cuda::gemm<T>(trans_a, trans_b, M, N, K, T(alpha), cptr<T>(a.view), a.ld, cptr<T>(b.view), b.ld, T(beta),
+                    ptr<T>(out), N, batch, bias_data);
   });
   return out.object;
 }
@@ -85,9 +146,11 @@ void def_gemm(py::module_& m) {
   m.def("gemm", &gemm<D>, py::arg("a"), py::arg("b"), py::arg("trans_a") = false, py::arg("trans_b") = false,
         py::arg("alpha") = 1.0, py::arg("beta") = 0.0, py::arg("out") = py::none(), py::arg("bias") = py::none(),
         "out = alpha * op(a) @ op(b) + beta * out (+ bias), op(x) = x.T when trans_x, else x.\n\n"
-        "a, b: 2-D C-contiguous float32 or float64 arrays of one dtype, or 3-D: a batch of matrices\n"
-        "(B, rows, cols), multiplied pairwise (a 2-D operand is shared by every product), out then\n"
-        "(B, M, N). out: (M, N) array of that\n"
+        "a, b: 2-D float32 or float64 arrays of one dtype, or 3-D / 4-D: matrices along one or two\n"
+        "batch axes ((B, rows, cols), (B1, B2, rows, cols)), multiplied pairwise (a 2-D operand is\n"
+        "shared by every product), out then (B, M, N) / (B1, B2, M, N). Each matrix needs unit stride\n"
+        "along its last axis (numpy views are read in place; other strides free, none negative).\n"
+        "out: (M, N) array of that\n"
         "dtype, C-contiguous, writeable, not sharing memory with a or b; written in place and\n"
         "returned. It is read only when beta != 0, so NaNs in it do not propagate when beta == 0.\n"
         "out=None returns a new array and needs beta == 0 (ValueError otherwise). K == 0 gives\n"

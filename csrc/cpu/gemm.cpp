@@ -83,7 +83,7 @@ template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
           const T* B, int64_t ldb, T beta, T* C, int64_t ldc, const ops::GemmBatch& batch, const T* bias) {
   const auto product = [&](int64_t i) {
-    gemm(trans_a, trans_b, M, N, K, alpha, A + i * batch.stride_a, lda, B + i * batch.stride_b, ldb, beta,
+    gemm(trans_a, trans_b, M, N, K, alpha, A + batch.offset_a(i), lda, B + batch.offset_b(i), ldb, beta,
          C + i * batch.stride_c, ldc, bias);
   };
   const int threads = gemm_threads();
