@@ -9,7 +9,7 @@ from minigrad.autograd import no_grad
 from minigrad.creation import arange, bernoulli
 from minigrad.distributions import constraints
 from minigrad.distributions.distribution import Distribution
-from minigrad.distributions.utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from minigrad.distributions.utils import BinaryParams, broadcast_all
 from minigrad.functional import softplus
 from minigrad.tensor import Size, Tensor
 
@@ -23,7 +23,7 @@ def _bce_with_logits(logits: Tensor, target: Tensor) -> Tensor:
     return (1 - target) * logits + softplus(-logits)
 
 
-class Bernoulli(Distribution):
+class Bernoulli(BinaryParams, Distribution):
     """1 with probability ``probs`` (or sigmoid(``logits``): exactly one of them, a tensor or a
     number), else 0. Samples are floats of the parameter's dtype."""
 
@@ -61,16 +61,6 @@ class Bernoulli(Distribution):
     def variance(self) -> Tensor:
         """probs (1 - probs)."""
         return self.probs * (1 - self.probs)
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        """Log-odds log(p / (1 - p)) (of probs clamped away from 0 and 1)."""
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        """sigmoid(logits)."""
-        return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def param_shape(self) -> Size:

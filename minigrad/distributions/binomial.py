@@ -8,11 +8,9 @@ from minigrad.creation import arange
 from minigrad.distributions import constraints
 from minigrad.distributions.distribution import Distribution
 from minigrad.distributions.utils import (
+    BinaryParams,
     _host_draws,
     broadcast_all,
-    lazy_property,
-    logits_to_probs,
-    probs_to_logits,
 )
 from minigrad.functional import lgamma
 from minigrad.tensor import Tensor
@@ -25,7 +23,7 @@ def _clamp_by_zero(x: Tensor) -> Tensor:
     return (x.clamp(min=0) + x - x.clamp(max=0)) / 2
 
 
-class Binomial(Distribution):
+class Binomial(BinaryParams, Distribution):
     """The number of successes in ``total_count`` Bernoulli(``probs``) trials (or
     sigmoid(``logits``); exactly one of them). Samples are floats of the parameter's dtype."""
 
@@ -57,16 +55,6 @@ class Binomial(Distribution):
     def support(self) -> constraints.Constraint:
         """The integers 0 .. total_count."""
         return constraints.integer_interval(0, self.total_count)
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        """Log-odds of probs."""
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        """sigmoid(logits)."""
-        return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def mean(self) -> Tensor:

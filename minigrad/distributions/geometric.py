@@ -8,14 +8,14 @@ from minigrad.creation import empty, zeros_like
 from minigrad.distributions import constraints
 from minigrad.distributions.bernoulli import _bce_with_logits
 from minigrad.distributions.distribution import Distribution
-from minigrad.distributions.utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from minigrad.distributions.utils import BinaryParams, broadcast_all
 from minigrad.functional import where
 from minigrad.tensor import Tensor, finfo
 
 __all__ = ["Geometric"]
 
 
-class Geometric(Distribution):
+class Geometric(BinaryParams, Distribution):
     """The number of failures before the first success of Bernoulli(``probs``) trials (or
     sigmoid(``logits``); exactly one of them). probs must lie in (0, 1]."""
 
@@ -38,16 +38,6 @@ class Geometric(Distribution):
             raise ValueError(f"Expected parameter probs ({type(self.probs).__name__} of shape "
                              f"{tuple(self.probs.shape)}) of distribution {self!r} to be positive but found "
                              f"invalid values:\n{self.probs}")
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        """Log-odds of probs."""
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        """sigmoid(logits)."""
-        return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def mean(self) -> Tensor:

@@ -82,6 +82,21 @@ class lazy_property:  # noqa: N801 (PyTorch's name)
         return value
 
 
+class BinaryParams:
+    """logits and probs of a distribution over successes given either (Bernoulli, Binomial,
+    Geometric): each computed from the other on first access."""
+
+    @lazy_property
+    def logits(self) -> Any:
+        """Log-odds log(p / (1 - p)) (of probs clamped away from 0 and 1)."""
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self) -> Any:
+        """sigmoid(logits)."""
+        return logits_to_probs(self.logits, is_binary=True)
+
+
 # Giles' single-precision erfinv polynomials ("Approximating the erfinv function", GPU Computing
 # Gems, 2011), highest coefficient first: the centre (w < 5) and the tails.
 _ERFINV_CENTRE = (
