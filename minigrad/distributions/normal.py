@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from minigrad.creation import normal, randn
 from minigrad.distributions import constraints
 from minigrad.distributions.distribution import Distribution
-from minigrad.distributions.utils import broadcast_all, erfinv
-from minigrad.functional import erf, log
+from minigrad.distributions.utils import broadcast_all
+from minigrad.functional import erf, erfinv, log
 from minigrad.tensor import Tensor
 
 __all__ = ["Normal"]

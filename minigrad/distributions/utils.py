@@ -3,13 +3,12 @@ probabilities <-> logits, and lazily computed attributes."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
 from minigrad.autograd import enable_grad, no_grad
-from minigrad.creation import full_like, tensor
-from minigrad.functional import broadcast_tensors, erf, log, log1p, sigmoid, softmax, sqrt, where
+from minigrad.creation import tensor
+from minigrad.functional import broadcast_tensors, log, log1p, sigmoid, softmax
 from minigrad.tensor import Tensor, finfo, float64, get_default_dtype
 
 __all__ = ["broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs", "probs_to_logits"]
@@ -95,59 +94,3 @@ class BinaryParams:
     def probs(self) -> Any:
         """sigmoid(logits)."""
         return logits_to_probs(self.logits, is_binary=True)
-
-
-# Giles' single-precision erfinv polynomials ("Approximating the erfinv function", GPU Computing
-# Gems, 2011), highest coefficient first: the centre (w < 5) and the tails.
-_ERFINV_CENTRE = (
-    2.81022636e-08,
-    3.43273939e-07,
-    -3.5233877e-06,
-    -4.39150654e-06,
-    0.00021858087,
-    -0.00125372503,
-    -0.00417768164,
-    0.246640727,
-    1.50140941,
-)
-_ERFINV_TAILS = (
-    -0.000200214257,
-    0.000100950558,
-    0.00134934322,
-    -0.00367342844,
-    0.00573950773,
-    -0.0076224613,
-    0.00943887047,
-    1.00167406,
-    2.83297682,
-)
-
-
-def _horner(coefficients: tuple[float, ...], w: Tensor) -> Tensor:
-    p = full_like(w, coefficients[0])
-    for c in coefficients[1:]:
-        p = p * w + c
-    return p
-
-
-def erfinv(y: Tensor) -> Tensor:
-    """The inverse error function (minigrad has no kernel for it): Giles' approximation polished by
-    Newton steps in float64, so float32 results are exact to rounding; +-inf at +-1, NaN outside
-    [-1, 1]. Differentiable inside (-1, 1): the value is added as a constant to
-    (y - y.detach()) * erfinv'(y), which is zero but carries the derivative sqrt(pi)/2 exp(z^2)
-    back to y; at +-1 and outside the gradient is 0 (PyTorch's is inf and NaN)."""
-    with no_grad():
-        y64 = y.to(float64)
-        inside = y64.abs() < 1  # False for NaN too
-        # the approximation runs on a harmless 0 outside (-1, 1), so no log(0) or inf * 0 happens there
-        y_in = where(inside, y64, 0.0)
-        w = -log((1 - y_in) * (1 + y_in))
-        centre = _horner(_ERFINV_CENTRE, w - 2.5)
-        tails = _horner(_ERFINV_TAILS, sqrt(w) - 3)
-        z = where(w < 5, centre, tails) * y_in
-        for _ in range(2):
-            z = z - (erf(z) - y_in) * (math.sqrt(math.pi) / 2) * (z * z).exp()
-        slope = ((z * z).exp() * (math.sqrt(math.pi) / 2)).to(y.dtype)
-        edge = full_like(y64, math.nan).where(y64 != 1, math.inf).where(y64 != -1, -math.inf)
-        z = where(inside, z, edge).to(y.dtype)
-    return where(inside, z + (y - y.detach()) * slope, z)

@@ -11,6 +11,7 @@ import numpy as np
 
 from minigrad import random as _random
 from minigrad.autograd import no_grad
+from minigrad.functional.special import _erfinv
 from minigrad.tensor import Tensor
 
 _LINEAR_FAMILY = (
@@ -138,27 +139,6 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     values = np.clip(mean + std * math.sqrt(2) * _erfinv(u), a, b)
     with no_grad():
         return tensor.copy_(Tensor._wrap(values.astype(tensor.dtype)).to(tensor.device))
-
-
-def _erfinv(y: np.ndarray) -> np.ndarray:
-    """Inverse error function on (-1, 1): Giles' single-precision approximation refined by two
-    Newton steps on math.erf, which makes it accurate to float64 rounding."""
-    w = -np.log((1.0 - y) * (1.0 + y))
-    small = w < 5.0
-    ws = np.where(small, w - 2.5, np.sqrt(np.maximum(w, 5.0)) - 3.0)
-    coeffs_small = [2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
-                    -0.00125372503, -0.00417768164, 0.246640727, 1.50140941]
-    coeffs_large = [-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
-                    -0.0076224613, 0.00943887047, 1.00167406, 2.83297682]
-    p_small, p_large = np.zeros_like(y), np.zeros_like(y)
-    for cs, cl in zip(coeffs_small, coeffs_large, strict=True):
-        p_small = p_small * ws + cs
-        p_large = p_large * ws + cl
-    x = np.where(small, p_small, p_large) * y
-    erf = np.frompyfunc(math.erf, 1, 1)
-    for _ in range(2):
-        x = x - (erf(x).astype(np.float64) - y) / (2 / math.sqrt(math.pi) * np.exp(-x * x))
-    return x
 
 
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
