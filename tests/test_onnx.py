@@ -149,6 +149,23 @@ def test_custom_forward(tmp_path, opset):
     export_and_compare(Custom(), (2, 8, 10), tmp_path, atol=2e-5, opset_version=opset)
 
 
+class Attention(nn.Module):
+    """scaled_dot_product_attention over (N, 4, 6) inputs: its q k^T carries the scale as the
+    GEMM's alpha, exported as MatMul then Mul."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = nn.Linear(6, 18)
+
+    def forward(self, x: minigrad.Tensor) -> minigrad.Tensor:
+        q, k, v = self.proj(x).chunk(3, -1)
+        return F.scaled_dot_product_attention(q, k, v)
+
+
+def test_scaled_attention_scores(tmp_path):
+    export_and_compare(Attention(), (4, 6), tmp_path)
+
+
 def test_static_batch_names_and_initializers(tmp_path):
     """dynamic_axes={} fixes the example's shapes; parameters are initializers named by their
     state_dict keys; the model's training mode is restored; several outputs."""

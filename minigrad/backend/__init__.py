@@ -238,8 +238,9 @@ class Backend(ABC):
     def concatenate(self, arrays: list, axis: int) -> Array: ...
 
     @abstractmethod
-    def matmul(self, a: Array, b: Array) -> Array:
-        """a @ b for arrays of rank >= 2, batch dimensions broadcast."""
+    def matmul(self, a: Array, b: Array, alpha: float = 1.0) -> Array:
+        """alpha * (a @ b) for arrays of rank >= 2, batch dimensions broadcast; alpha (float products
+        only) scales the products as the GEMM writes them."""
 
     @abstractmethod
     def linear(self, x: Array, weight: Array, bias: Array | None) -> Array:

@@ -296,11 +296,13 @@ class CPUBackend(Backend):
         bias = None if bias is None else np.ascontiguousarray(bias)
         return _C.gemm(x, weight, trans_a=trans_x, trans_b=not trans_w, bias=bias)
 
-    def matmul(self, a, b):
+    def matmul(self, a, b, alpha=1.0):
         if a.dtype != b.dtype or a.dtype not in _BITS:
+            if alpha != 1:
+                raise ValueError("matmul: alpha scales float products only")
             return np.matmul(a, b)
         batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         a, trans_a = _gemm_operand(a, batch)
         b, trans_b = _gemm_operand(b, batch)
-        out = _C.gemm(a, b, trans_a=trans_a, trans_b=trans_b)
+        out = _C.gemm(a, b, trans_a=trans_a, trans_b=trans_b, alpha=alpha)
         return out.reshape(*batch, *out.shape[-2:]) if batch else out

@@ -198,7 +198,7 @@ class CUDABackend(Backend):
     def linear(self, x, weight, bias):
         return _cuda.gemm(x, weight, trans_b=True, bias=bias)
 
-    def matmul(self, a, b):
+    def matmul(self, a, b, alpha=1.0):
         if a.dtype == b.dtype and a.dtype in (np.float32, np.float64):
             # Batched: one gemm over (B, rows, cols) stacks; an operand without batch axes (or only 1s) is
             # shared by every product, one broadcast along some batch axes is copied out first.
@@ -211,9 +211,11 @@ class CUDABackend(Backend):
                     x = _cuda.broadcast_to(x, (*batch, *x.shape[-2:]))
                 return _cuda.reshape(x, (math.prod(batch), *x.shape[-2:]))
 
-            out = _cuda.gemm(operand(a), operand(b))
+            out = _cuda.gemm(operand(a), operand(b), alpha=alpha)
             return _cuda.reshape(out, (*batch, *out.shape[-2:])) if batch else out
         # Other dtypes: the broadcast product (..., m, k, n) summed over k, on the device.
+        if alpha != 1:
+            raise ValueError("matmul: alpha scales float products only")
         a4 = _cuda.reshape(a, (*a.shape, 1))
         b4 = _cuda.reshape(b, (*b.shape[:-2], 1, *b.shape[-2:]))
         return _cuda.sum(_cuda.mul(a4, b4), -2, False)

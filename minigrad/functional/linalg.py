@@ -39,26 +39,33 @@ def _mT(be, a):  # noqa: N802
 
 
 class MatMulOp(Function):
-    """a @ b for rank >= 2 (2-D through the GEMM kernel, batched through the backend's matmul)."""
+    """alpha * (a @ b) for rank >= 2 (2-D through the GEMM kernel, batched through the backend's
+    matmul); alpha (attention's 1 / sqrt(d)) is the GEMM's, not a pass of its own."""
 
-    __slots__ = ()
+    __slots__ = ("alpha",)
 
-    def forward(self, a, b):
+    def forward(self, a, b, alpha=1.0):
+        self.alpha = alpha
         # each operand is saved only for the other's gradient
         self.saved = (a if self.needs_grad(1) else a.shape, b if self.needs_grad(0) else b.shape)
-        return self.be.matmul(a, b)
+        return self.be.matmul(a, b, alpha)
 
     def backward(self, g):
         a, b = self.saved
-        be = self.be
-        ga = _sum_to(be, be.matmul(g, _mT(be, b)), _shape(a)) if self.needs_grad(0) else None
-        gb = _sum_to(be, be.matmul(_mT(be, a), g), _shape(b)) if self.needs_grad(1) else None
+        be, alpha = self.be, self.alpha
+        ga = _sum_to(be, be.matmul(g, _mT(be, b), alpha), _shape(a)) if self.needs_grad(0) else None
+        gb = _sum_to(be, be.matmul(_mT(be, a), g, alpha), _shape(b)) if self.needs_grad(1) else None
         return ga, gb
 
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with PyTorch's rules: 1-D operands are promoted to a row/column and the
     added dimension removed; batch dimensions broadcast."""
+    return _scaled_matmul(input, other, 1.0)
+
+
+def _scaled_matmul(input: Tensor, other: Tensor, alpha: float) -> Tensor:
+    """alpha * matmul(input, other), alpha applied as the GEMM writes the product (float only)."""
     a, b = _operands(input, other)
     if not (a.dtype == b.dtype and a.dtype.kind in "iu"):  # integer products as PyTorch's (no gradient)
         _require_float("matmul", a, b)
@@ -76,7 +83,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
             raise ValueError(f"matmul: batch dimensions of {a.shape} and {b.shape} cannot be broadcast") from None
     a2 = unsqueeze(a, 0) if a.ndim == 1 else a
     b2 = unsqueeze(b, 1) if b.ndim == 1 else b
-    out = MatMulOp.apply(a2, b2)
+    out = MatMulOp.apply(a2, b2, alpha=alpha)
     if b.ndim == 1:
         out = squeeze(out, -1)
     if a.ndim == 1:

@@ -343,6 +343,15 @@ def _emit_same(op_type: str, **attrs: Any) -> Callable[[_Graph, _Record], None]:
     return lambda g, r: g.node(op_type, r.names, r.out, **attrs)
 
 
+def _emit_matmul(g: _Graph, r: _Record) -> None:
+    """MatMul, then Mul by alpha where the product was scaled (attention's scores)."""
+    alpha = r.params.get("alpha", 1.0)
+    if alpha == 1:
+        g.node("MatMul", r.names, r.out)
+        return
+    g.node("Mul", [g.node("MatMul", r.names), g.const(alpha, r.tensors[0].dtype)], r.out)
+
+
 def _emit_clamp(g: _Graph, r: _Record) -> None:
     dtype = r.tensors[0].dtype
     bounds = [None if r.params[k] is None else g.const(r.params[k], dtype) for k in ("low", "high")]
@@ -431,7 +440,7 @@ _EMITTERS: dict[Any, Callable[[_Graph, _Record], None]] = {
     ),
     E.CastOp: _emit_cast,
     E.CloneOp: _emit_same("Identity"),
-    LA.MatMulOp: _emit_same("MatMul"),
+    LA.MatMulOp: _emit_matmul,
     R.SumOp: _emit_sum_mean("ReduceSum"),
     R.MeanOp: _emit_sum_mean("ReduceMean"),
     R.MaxMinOp: _emit_max_min,
