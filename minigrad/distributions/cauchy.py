@@ -6,35 +6,20 @@ import math
 from collections.abc import Sequence
 
 from minigrad.creation import empty, full_like
-from minigrad.distributions import constraints
-from minigrad.distributions.distribution import Distribution
-from minigrad.distributions.utils import broadcast_all
+from minigrad.distributions.distribution import LocScale
 from minigrad.tensor import Tensor
 
 __all__ = ["Cauchy"]
 
 
-class Cauchy(Distribution):
+class Cauchy(LocScale):
     """The Cauchy distribution of ``loc`` (median) and ``scale`` (> 0). ``rsample`` is
     reparameterised. Its mean is NaN and its variance inf, as PyTorch's."""
-
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc: Tensor | float, scale: Tensor | float, validate_args: bool | None = None) -> None:
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
 
     @property
     def mean(self) -> Tensor:
         """NaN (undefined)."""
         return full_like(self.loc, math.nan)
-
-    @property
-    def mode(self) -> Tensor:
-        """loc."""
-        return self.loc
 
     @property
     def variance(self) -> Tensor:

@@ -8,7 +8,7 @@ from typing import Any
 
 from minigrad.autograd import no_grad
 from minigrad.distributions import constraints
-from minigrad.distributions.utils import lazy_property
+from minigrad.distributions.utils import broadcast_all, lazy_property
 from minigrad.functional import exp
 from minigrad.tensor import Size, Tensor
 
@@ -186,3 +186,22 @@ class Distribution:
         # a one-element parameter shows its value, others their size (as PyTorch's)
         shown = (f"{k}: {v}" if v.numel() == 1 else f"{k}: {v.size()!r}" for k, v in params.items())
         return f"{self.__class__.__name__}({', '.join(shown)})"
+
+
+class LocScale(Distribution):
+    """What Normal, Laplace and Cauchy share: ``loc`` (real) and ``scale`` (> 0), tensors or numbers
+    broadcast together, a real support, a reparameterised ``rsample`` and loc as the mode."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
+
+    def __init__(self, loc: Tensor | float, scale: Tensor | float, validate_args: bool | None = None) -> None:
+        self.loc, self.scale = broadcast_all(loc, scale)
+        super().__init__(self.loc.shape, validate_args=validate_args)
+
+    @property
+    def mode(self) -> Tensor:
+        """loc."""
+        return self.loc
+

@@ -6,35 +6,20 @@ import math
 from collections.abc import Sequence
 
 from minigrad.creation import normal, randn
-from minigrad.distributions import constraints
-from minigrad.distributions.distribution import Distribution
-from minigrad.distributions.utils import broadcast_all
+from minigrad.distributions.distribution import LocScale
 from minigrad.functional import erf, erfinv, log
 from minigrad.tensor import Tensor
 
 __all__ = ["Normal"]
 
 
-class Normal(Distribution):
+class Normal(LocScale):
     """The normal distribution with mean ``loc`` and standard deviation ``scale`` (tensors or
     numbers, broadcast together; scale > 0). ``rsample`` is reparameterised (loc + eps * scale), so
     gradients flow to loc and scale."""
 
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc: Tensor | float, scale: Tensor | float, validate_args: bool | None = None) -> None:
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
-
     @property
     def mean(self) -> Tensor:
-        """loc."""
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
         """loc."""
         return self.loc
 

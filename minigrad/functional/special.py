@@ -363,11 +363,13 @@ _KERNELS: dict[str, tuple[Callable, Callable, str]] = {
 }
 
 
-def _to_host(be: Any, a: Any) -> np.ndarray:
+def _host_float64(be: Any, a: Any) -> np.ndarray:
+    """A backend array's values on the host, in float64 (the kernels' precision)."""
     return np.asarray(be.to_numpy(a), dtype=np.float64)
 
 
-def _from_host(be: Any, out: np.ndarray, dtype: Any) -> Any:
+def _to_device(be: Any, out: np.ndarray, dtype: Any) -> Any:
+    """A float64 host result rounded once to dtype, as a backend array."""
     with np.errstate(over="ignore"):  # float64 results beyond float32's range become inf
         return be.from_numpy(np.ascontiguousarray(out.astype(dtype, copy=False)).reshape(out.shape))
 
@@ -380,17 +382,17 @@ class SpecialOp(Function):
 
     def forward(self, a, function):
         self.function = function
-        x = _to_host(self.be, a)
+        x = _host_float64(self.be, a)
         with np.errstate(all="ignore"):
             out = _KERNELS[function][0](x)
         self.saved = (x, out)
-        return _from_host(self.be, out, a.dtype)
+        return _to_device(self.be, out, a.dtype)
 
     def backward(self, g):
         x, out = self.saved
         with np.errstate(all="ignore"):
             derivative = _KERNELS[self.function][1](x, out)
-        return (self.be.mul(g, _from_host(self.be, derivative, g.dtype)),)
+        return (self.be.mul(g, _to_device(self.be, derivative, g.dtype)),)
 
     def name(self) -> str:
         return _KERNELS[self.function][2]
@@ -403,17 +405,17 @@ class PolygammaOp(Function):
 
     def forward(self, a, n):
         self.n = n
-        x = _to_host(self.be, a)
+        x = _host_float64(self.be, a)
         with np.errstate(all="ignore"):
             out = _polygamma(n, x)
         self.saved = (x,)
-        return _from_host(self.be, out, a.dtype)
+        return _to_device(self.be, out, a.dtype)
 
     def backward(self, g):
         (x,) = self.saved
         with np.errstate(all="ignore"):
             derivative = _polygamma(self.n + 1, x)
-        return (self.be.mul(g, _from_host(self.be, derivative, g.dtype)),)
+        return (self.be.mul(g, _to_device(self.be, derivative, g.dtype)),)
 
     def name(self) -> str:
         return "PolygammaBackward0"
