@@ -210,6 +210,38 @@ def test_dot_product_path(dtype):
     assert np.signbit(negative_zero).all()
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_few_rows_path(dtype):
+    """Up to 3 rows of A against B untransposed (Linear's input gradient at batch 1) stream B's
+    rows into sums kept in L1: rows 1-3 and 4 (the blocked path), K around its unroll by 4,
+    columns below a vector, across vectors, across its column blocks (8 KiB of a row) and with a
+    tail left to the blocked path; A transposed (the blocked path); alpha, beta and bias; thread
+    counts give identical results; -0 kept."""
+    rng = np.random.default_rng(22)
+    before = minigrad.get_num_threads()
+    try:
+        for m, k, n, ta in [(1, 1, 7, False), (1, 3, 8, False), (2, 4, 9, False), (3, 5, 17, False),
+                            (1, 517, 784, False), (2, 8, 2100, False), (3, 517, 2100, False),
+                            (1, 2000, 600, False), (4, 300, 600, False), (2, 300, 600, True)]:
+            a, b = operands(rng, m, k, n, ta, False, dtype)
+            bias = rng.standard_normal(n).astype(dtype)
+            c0 = rng.standard_normal((m, n)).astype(dtype)
+            results = []
+            for threads in (1, 2, 3):
+                minigrad.set_num_threads(threads)
+                check(_C.gemm(a, b, ta, False), a, b, ta, False)
+                out = c0.copy()
+                _C.gemm(a, b, ta, False, alpha=-0.5, beta=2.0, out=out, bias=bias)
+                check(out, a, b, ta, False, -0.5, 2.0, c0, bias)
+                results.append(out)
+            np.testing.assert_array_equal(results[0], results[1])
+            np.testing.assert_array_equal(results[0], results[2])
+    finally:
+        minigrad.set_num_threads(before)
+    negative_zero = _C.gemm(np.ones((1, 3), dtype), np.zeros((3, 40), dtype), False, False, alpha=-1.0)
+    assert np.signbit(negative_zero).all()
+
+
 def test_matches_torch():
     rng = np.random.default_rng(4)
     a, b = operands(rng, 70, 129, 33, True, True, np.float64)
