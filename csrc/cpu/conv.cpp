@@ -1928,15 +1928,16 @@ void for_each_tile_element(int threads, const GemmFor& gemm_for) {
 template <typename T>
 void split_rows(const T* src, int64_t h, int64_t w, int64_t pad_h, int64_t pad_w, int64_t first, int64_t last,
                 const SplitPlane<T>& p) {
-  // Source column j is padded column j + pad_w; the tiles read padded columns < 2 half.
+  // Source column j is padded column j + pad_w, in phase (j + pad_w) % 2 at
+  // (j + pad_w) / 2; the tiles read padded columns < 2 half. Each row is read
+  // once, its column pairs split in one pass.
   const int64_t columns = std::min(w, 2 * p.half - pad_w);
-  const int64_t first_even = pad_w % 2, first_odd = 1 - pad_w % 2;  // the first source columns landing there
+  const auto phase_at = [&](int64_t j) { return (j + pad_w) % 2 * p.half + (j + pad_w) / 2; };
   for (int64_t r = std::max(first, pad_h); r < std::min(last, pad_h + h); ++r) {
     const T* row = src + (r - pad_h) * w;
-    if (columns > first_even)
-      copy_strided((columns - first_even + 1) / 2, row + first_even, 2, p.row(r) + (first_even + pad_w) / 2);
-    if (columns > first_odd)
-      copy_strided((columns - first_odd + 1) / 2, row + first_odd, 2, p.row(r) + p.half + (first_odd + pad_w) / 2);
+    T* out = p.row(r);
+    split_pairs(columns / 2, row, out + phase_at(0), out + phase_at(1));
+    if (columns % 2) out[phase_at(columns - 1)] = row[columns - 1];
   }
 }
 
