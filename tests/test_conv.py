@@ -129,6 +129,7 @@ CASES = [
     (2, 4, 8, (5, 6), (2, 3), 1, 1, (1, 2), 4),  # depthwise, multiplier 2
     (2, 4, 6, (5, 7), (1, 1), 1, 0, 1, 2),  # pointwise (x is its own column matrix)
     (3, 3, 5, (7, 9), (1, 1), 2, 0, 1, 1),  # 1x1 with stride: not pointwise
+    (2, 3, 4, (9, 10), (1, 1), (2, 3), (1, 2), 1, 1),  # 1x1, stride and padding: dx written outright
     (2, 3, 5, (8, 7), (4, 3), (3, 2), (2, 0), (2, 3), 1),  # odd, non-square everything
     # Stride 1 with <= 16 channels per group runs the direct kernels, lanes along
     # output rows when out_w fills 16-wide row tiles better than the output
