@@ -513,6 +513,18 @@ def test_bad_out_readonly_and_aliased():
         _C.gemm(square.copy(), square, beta=1.0, out=square)
 
 
+def test_dtypes_compare_by_equality_not_identity():
+    """An unpickled array (a pickled data set, multiprocessing) carries an equal copy of its dtype,
+    not numpy's own instance: the kernels take it. A byte-swapped float32 is another dtype."""
+    import pickle
+
+    a = pickle.loads(pickle.dumps(np.arange(6, dtype=np.float32).reshape(2, 3)))
+    assert a.dtype == np.float32 and a.dtype is not np.dtype(np.float32)
+    np.testing.assert_array_equal(_C.gemm(a, a, False, True), a @ a.T)
+    with pytest.raises(TypeError, match="must be float32 or float64, got >f4"):
+        _C.gemm(a.astype(">f4"), a)
+
+
 def test_inner_dimension_message_names_both_shapes():
     with pytest.raises(ValueError, match=r"gemm.*\(3, 4\).*\(3, 5\)"):
         _C.gemm(F, np.ones((3, 5), np.float32))

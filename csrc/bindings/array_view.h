@@ -93,7 +93,7 @@ inline void require_apart(const ArrayView& out, const char* op, const char* name
 }
 
 inline void require_dtype(const ArrayView& a, const py::dtype& dt, const char* op, const char* name) {
-  if (!a.dtype.is(dt))
+  if (!same_dtype(a.dtype, dt))
     type_error(op, ": ", name, " must be ", std::string(py::str(dt)), ", got ", std::string(py::str(a.dtype)));
 }
 
@@ -116,7 +116,7 @@ inline void require_nonempty(const ArrayView& a, const char* op, const char* nam
 template <Device D>
 ArrayView float_arg(const py::handle& obj, const char* op, const char* name) {
   ArrayView a = array_arg<D>(obj, op, name);
-  if (!a.dtype.is(py::dtype::of<float>()) && !a.dtype.is(py::dtype::of<double>()))
+  if (!same_dtype(a.dtype, py::dtype::of<float>()) && !same_dtype(a.dtype, py::dtype::of<double>()))
     type_error(op, ": ", name, " must be float32 or float64, got ", std::string(py::str(a.dtype)));
   require_contiguous(a, op, name);
   return a;
@@ -124,7 +124,7 @@ ArrayView float_arg(const py::handle& obj, const char* op, const char* name) {
 
 inline void require_same_dtype(const ArrayView& a, const ArrayView& ref, const char* op, const char* name,
                                const char* ref_name) {
-  if (!a.dtype.is(ref.dtype))
+  if (!same_dtype(a.dtype, ref.dtype))
     type_error(op, ": ", name, " has dtype ", std::string(py::str(a.dtype)), " but ", ref_name, " has dtype ",
                std::string(py::str(ref.dtype)));
 }
@@ -159,7 +159,9 @@ std::optional<ArrayView> optional_like(const py::handle& obj, const ArrayView& r
 inline py::object object_or_none(const std::optional<ArrayView>& a) { return a ? a->object : py::none(); }
 
 // The scalar type of a view that float_arg accepted.
-inline DType float_dtype(const ArrayView& a) { return a.dtype.is(py::dtype::of<float>()) ? DType::f32 : DType::f64; }
+inline DType float_dtype(const ArrayView& a) {
+  return same_dtype(a.dtype, py::dtype::of<float>()) ? DType::f32 : DType::f64;
+}
 
 // A new uninitialised C-contiguous array on device D (MemoryError when it cannot be allocated).
 template <Device D>

@@ -52,6 +52,12 @@ template <typename... Parts>
   throw py::type_error(s.str());
 }
 
+// Whether two dtypes are the same: numpy's equality (byte order included),
+// not identity: an unpickled array (a pickled data set, multiprocessing)
+// carries an equal copy of its dtype, which identity refused ("must be
+// float32 or float64, got float32").
+inline bool same_dtype(const py::dtype& a, const py::dtype& b) { return a.is(b) || a.equal(b); }
+
 // The argument as a numpy array, without conversion or copy: anything else is a TypeError.
 inline py::array as_array(const py::handle& obj, const char* op, const char* name) {
   if (!py::isinstance<py::array>(obj))
@@ -60,19 +66,19 @@ inline py::array as_array(const py::handle& obj, const char* op, const char* nam
 }
 
 inline DType float_dtype(const py::array& a, const char* op, const char* name) {
-  if (a.dtype().is(py::dtype::of<float>())) return DType::f32;
-  if (a.dtype().is(py::dtype::of<double>())) return DType::f64;
+  if (same_dtype(a.dtype(), py::dtype::of<float>())) return DType::f32;
+  if (same_dtype(a.dtype(), py::dtype::of<double>())) return DType::f64;
   type_error(op, ": ", name, " must be float32 or float64, got ", std::string(py::str(a.dtype())));
 }
 
 inline void require_dtype(const py::array& a, const py::dtype& dt, const char* op, const char* name) {
-  if (!a.dtype().is(dt))
+  if (!same_dtype(a.dtype(), dt))
     type_error(op, ": ", name, " must be ", std::string(py::str(dt)), ", got ", std::string(py::str(a.dtype())));
 }
 
 inline void require_same_dtype(const py::array& a, const py::array& ref, const char* op, const char* name,
                                const char* ref_name) {
-  if (!a.dtype().is(ref.dtype()))
+  if (!same_dtype(a.dtype(), ref.dtype()))
     type_error(op, ": ", name, " has dtype ", std::string(py::str(a.dtype())), " but ", ref_name, " has dtype ",
                std::string(py::str(ref.dtype())));
 }

@@ -26,10 +26,10 @@ inline py::dtype numpy_dtype(mc::DType dt) {
 }
 
 inline mc::DType device_dtype(const py::dtype& dt, const char* op) {
-  if (dt.is(py::dtype::of<float>())) return mc::DType::f32;
-  if (dt.is(py::dtype::of<double>())) return mc::DType::f64;
-  if (dt.is(py::dtype::of<int64_t>())) return mc::DType::i64;
-  if (dt.is(py::dtype::of<bool>())) return mc::DType::b8;
+  if (same_dtype(dt, py::dtype::of<float>())) return mc::DType::f32;
+  if (same_dtype(dt, py::dtype::of<double>())) return mc::DType::f64;
+  if (same_dtype(dt, py::dtype::of<int64_t>())) return mc::DType::i64;
+  if (same_dtype(dt, py::dtype::of<bool>())) return mc::DType::b8;
   type_error(op, ": dtype must be float32, float64, int64 or bool, got ", std::string(py::str(dt)));
 }
 

@@ -32,7 +32,7 @@ Operand gemm_operand(const py::handle& obj, const char* name) {
   Operand x;
   x.view = array_arg<D>(obj, kOp, name);
   const ArrayView& v = x.view;
-  if (!v.dtype.is(py::dtype::of<float>()) && !v.dtype.is(py::dtype::of<double>()))
+  if (!same_dtype(v.dtype, py::dtype::of<float>()) && !same_dtype(v.dtype, py::dtype::of<double>()))
     type_error(kOp, ": ", name, " must be float32 or float64, got ", std::string(py::str(v.dtype)));
   const size_t nd = v.ndim();
   if (nd < 2 || nd > 4)
