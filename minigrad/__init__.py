@@ -17,6 +17,7 @@ from minigrad.autograd import (
     inference_mode,
     is_anomaly_enabled,
     is_grad_enabled,
+    is_inference_mode_enabled,
     no_grad,
     set_grad_enabled,
 )
@@ -513,6 +514,7 @@ __all__ = [
     "inference_mode",
     "enable_grad",
     "is_grad_enabled",
+    "is_inference_mode_enabled",
     "set_grad_enabled",
     "abs",
     "add",

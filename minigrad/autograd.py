@@ -11,6 +11,7 @@ nodes from the highest sequence number down.
 from __future__ import annotations
 
 import contextlib
+import functools
 import heapq
 import inspect
 import itertools
@@ -66,6 +67,38 @@ class _GradMode(contextlib.ContextDecorator):
     def __exit__(self, *exc: object) -> None:
         _set_grad_mode(_grad_mode.saved.pop())
 
+    def __call__(self, func: Callable) -> Callable:
+        """func running in this mode. A generator function, as in PyTorch, runs in this mode each
+        time it resumes and in its caller's mode while suspended at a yield."""
+        if inspect.isgeneratorfunction(func):
+            return self._wrap_generator(func)
+        return super().__call__(func)
+
+    def _wrap_generator(self, func: Callable) -> Callable:
+        @functools.wraps(func)
+        def generator(*args: Any, **kwargs: Any) -> Any:
+            gen = func(*args, **kwargs)
+            try:
+                with self:
+                    response = gen.send(None)
+                while True:
+                    try:
+                        request = yield response
+                    except GeneratorExit:
+                        with self:
+                            gen.close()
+                        raise
+                    except BaseException as exc:
+                        with self:
+                            response = gen.throw(exc)
+                    else:
+                        with self:
+                            response = gen.send(request)
+            except StopIteration as stop:
+                return stop.value
+
+        return generator
+
 
 class _BareDecorator(_GradMode):
     """A mode that also decorates without parentheses (@no_grad as well as @no_grad()), as PyTorch's."""
@@ -88,8 +121,32 @@ class inference_mode(_GradMode):  # noqa: N801
     """As PyTorch's inference_mode: ops inside are not recorded (inference_mode(False): they are).
     minigrad has no separate inference tensors, so this is no_grad under PyTorch's name."""
 
-    def __init__(self, mode: bool = True) -> None:
+    def __new__(cls, mode: bool | Callable = True):
+        instance = super().__new__(cls)
+        if callable(mode):  # bare @inference_mode, as PyTorch's
+            instance.mode = False
+            return instance(mode)
+        return instance
+
+    def __init__(self, mode: bool | Callable = True) -> None:
         self.mode = not mode
+
+    def __enter__(self) -> None:
+        super().__enter__()
+        if not hasattr(_grad_mode, "inference_saved"):
+            _grad_mode.inference_saved = []
+        _grad_mode.inference_saved.append(is_inference_mode_enabled())
+        _grad_mode.inference = not self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        _grad_mode.inference = _grad_mode.inference_saved.pop()
+        super().__exit__(*exc)
+
+
+def is_inference_mode_enabled() -> bool:
+    """Whether ops run inside an inference_mode block (in this thread; an inner
+    inference_mode(False) turns it off), as torch.is_inference_mode_enabled."""
+    return getattr(_grad_mode, "inference", False)
 
 
 class enable_grad(_BareDecorator):  # noqa: N801

@@ -369,6 +369,15 @@ class Tensor:
         if requires_grad:
             self.requires_grad = True
 
+    def __getstate__(self) -> tuple[dict | None, dict]:
+        """Pickling (pickle, multiprocessing, copy): the attributes, less a view's link to its base
+        (a local function; the array is saved on its own), so that views (a reshape's or an
+        index's result) pickle as PyTorch's do, each coming back as a tensor of its own."""
+        slots = {name: getattr(self, name) for name in Tensor.__slots__
+                 if name != "__weakref__" and hasattr(self, name)}
+        slots["_view"] = None
+        return getattr(self, "__dict__", None) or None, slots
+
     @classmethod
     def _make(cls, data: Any, device: str) -> Tensor:
         """A result tensor around a backend array (no checks; used by every op)."""
@@ -1719,7 +1728,15 @@ class Tensor:
         return _F.reshape(self, _F._shape_args(shape))
 
     def view(self, *shape: Any) -> Tensor:
-        return _F.reshape(self, _F._shape_args(shape))
+        """self with a new shape, sharing its memory, as torch.Tensor.view: a RuntimeError where
+        the strides do not allow that (a transposed or sliced tensor, say), where reshape would
+        copy; reshape() is the one to call there."""
+        out = _F.reshape(self, _F._shape_args(shape))
+        if (isinstance(self._data, np.ndarray) and self._data.size
+                and not np.may_share_memory(out._data, self._data)):
+            raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
+                               "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
+        return out
 
     def view_as(self, other: Tensor) -> Tensor:
         return _F.reshape(self, other.shape)

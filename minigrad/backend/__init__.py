@@ -296,7 +296,7 @@ class device(str):  # noqa: N801 (PyTorch's name)
 
     @property
     def type(self) -> str:
-        return self.partition(":")[0]
+        return str(self.partition(":")[0])  # a plain str ("cpu"), not this device itself
 
     @property
     def index(self) -> int | None:

@@ -381,7 +381,8 @@ class DataLoader:
         self.batch_size = None if batch_sampler is not None or batch_size is None else int(batch_size)
         self._batching = batch_sampler is not None or batch_size is not None  # False: samples one by one
         self.shuffle = shuffle
-        self.sampler = sampler
+        self._sampler = sampler  # None: the loader's own order (shuffled from (seed, epoch) with shuffle)
+        self._default_sampler: Any = None  # what .sampler shows without one, made on first use
         self.batch_sampler = batch_sampler
         self.drop_last = drop_last
         self.seed = _random.seed_or_draw(seed, generator)
@@ -397,10 +398,24 @@ class DataLoader:
         self._iterable = isinstance(dataset, IterableDataset)
         self._batched = self._batching and collate_fn is None and _supports_batches(dataset)
 
+    @property
+    def sampler(self) -> Any:
+        """The sampler given, else PyTorch's default in its place, so that ``len(loader.sampler)``
+        and type checks work as in PyTorch: a RandomSampler with shuffle, a SequentialSampler
+        otherwise (the loader itself draws its shuffled orders from its seed and epoch, not from
+        this sampler); None for an IterableDataset."""
+        if self._sampler is not None or self._iterable:
+            return self._sampler
+        if self._default_sampler is None:
+            from minigrad.data.sampler import RandomSampler, SequentialSampler  # sampler.py imports this module
+
+            self._default_sampler = (RandomSampler if self.shuffle else SequentialSampler)(self.dataset)
+        return self._default_sampler
+
     def __len__(self) -> int:
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
-        n = len(self.dataset) if self.sampler is None else len(self.sampler)
+        n = len(self.dataset) if self._sampler is None else len(self._sampler)
         if not self._batching:
             return n
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
@@ -417,11 +432,11 @@ class DataLoader:
         if self.batch_sampler is not None:
             return [np.asarray(list(batch), dtype=np.int64) for batch in self.batch_sampler]
         n = len(self.dataset)
-        if self.sampler is not None:
-            order = np.fromiter(iter(self.sampler), dtype=np.int64)
-            if len(order) != len(self.sampler):
+        if self._sampler is not None:
+            order = np.fromiter(iter(self._sampler), dtype=np.int64)
+            if len(order) != len(self._sampler):
                 raise RuntimeError(f"DataLoader: the sampler yielded {len(order)} indices but its len() is "
-                                   f"{len(self.sampler)}")
+                                   f"{len(self._sampler)}")
         elif self.shuffle:
             order = epoch_permutation(self.seed, epoch, n)
         else:

@@ -247,11 +247,16 @@ def nll_loss(
     return reshape(loss, loss_shape) if reduction == "none" else loss
 
 
-def _check_pointwise(op: str, input: Tensor, target: Tensor, warn: bool = True) -> None:
-    """The checks of a loss computed elementwise from input and target, as PyTorch's: floating
-    tensors, shapes that broadcast; with warn, a UserWarning when the shapes differ (a (N, 1)
-    input against a (N,) target broadcasts to (N, N), rarely what was meant)."""
-    _require_float(op, input, target)
+def _check_pointwise(op: str, input: Tensor, target: Tensor, warn: bool = True, target_kinds: str = "f") -> None:
+    """The checks of a loss computed elementwise from input and target, as PyTorch's: a floating
+    input, a target of one of the numpy dtype kinds target_kinds (PyTorch promotes integer and
+    bool targets in mse_loss, say: "fiub"), shapes that broadcast; with warn, a UserWarning when
+    the shapes differ (a (N, 1) input against a (N,) target broadcasts to (N, N), rarely what was
+    meant)."""
+    _require_float(op, input)
+    _require_tensor(op, target)
+    if target.dtype.kind not in target_kinds:
+        _require_float(op, target)
     if target.shape != input.shape:
         _broadcast_shape(op, input.shape, target.shape)
         if warn:
@@ -268,7 +273,7 @@ def _check_pointwise(op: str, input: Tensor, target: Tensor, warn: bool = True) 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """(input - target)^2, reduced."""
     _check_reduction("mse_loss", reduction)
-    _check_pointwise("mse_loss", input, target)
+    _check_pointwise("mse_loss", input, target, target_kinds="fiub")
     diff = input - target
     return _reduce(diff * diff, reduction)
 
@@ -277,7 +282,7 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """|input - target|, reduced."""
     _check_reduction("l1_loss", reduction)
-    _check_pointwise("l1_loss", input, target)
+    _check_pointwise("l1_loss", input, target, target_kinds="fiu")
     return _reduce(abs(input - target), reduction)
 
 
@@ -293,7 +298,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta:
     """0.5 z^2 / beta where z = |input - target| < beta, z - 0.5 beta elsewhere, reduced; beta = 0
     is l1_loss."""
     _check_reduction("smooth_l1_loss", reduction)
-    _check_pointwise("smooth_l1_loss", input, target)
+    _check_pointwise("smooth_l1_loss", input, target, target_kinds="fiub")
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must not be negative, got {beta}")
     if beta == 0:
@@ -305,7 +310,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     """0.5 z^2 where z = |input - target| < delta, delta (z - 0.5 delta) elsewhere, reduced: delta
     times smooth_l1_loss with beta = delta."""
     _check_reduction("huber_loss", reduction)
-    _check_pointwise("huber_loss", input, target)
+    _check_pointwise("huber_loss", input, target, target_kinds="fiub")
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     return _reduce(_quadratic_near_zero(input, target, delta, delta), reduction)

@@ -236,16 +236,31 @@ def index(input: Tensor, idx: Any) -> Tensor:
         raise IndexError(f"index: {e} (tensor shape {input.shape})") from None
 
 
-@numpy_aliases
-def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    """Tensors joined along an existing dimension."""
+def _tensor_list(op: str, tensors: Sequence[Tensor]) -> list[Tensor]:
+    """cat's and stack's argument as a non-empty list of Tensors, with PyTorch's TypeErrors for
+    a lone Tensor or an element that is no Tensor (a numpy array, a list)."""
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{op}(): argument 'tensors' must be a tuple or list of Tensors, not Tensor")
     tensors = list(tensors)
     if not tensors:
-        raise ValueError("cat: expected a non-empty sequence of tensors")
-    first = tensors[0]
+        raise ValueError(f"{op}: expected a non-empty sequence of tensors")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: expected Tensor as element {i} in argument 0, but got {type(t).__name__}")
+    return tensors
+
+
+@numpy_aliases
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Tensors joined along an existing dimension. As in PyTorch, 1-D empty tensors (shape (0,),
+    e.g. a ``torch.tensor([])`` that results are accumulated into) join tensors of any shape."""
+    tensors = _tensor_list("cat", tensors)
+    first = next((t for t in tensors if t.shape != (0,)), tensors[0])
     d = _dim(dim, first.ndim, "cat")
+    empty = first.shape[:d] + (0,) + first.shape[d + 1 :]
+    tensors = [reshape(t, empty) if t.shape == (0,) else t for t in tensors]
     dt = first.dtype
-    for t in tensors[1:]:
+    for t in tensors:
         dt = _result_dtype(dt, t.dtype)
         if t.ndim != first.ndim or t.shape[:d] + t.shape[d + 1 :] != first.shape[:d] + first.shape[d + 1 :]:
             raise ValueError(f"cat: shapes {first.shape} and {t.shape} differ outside dim {dim}")
@@ -255,9 +270,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 @numpy_aliases
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Tensors of one shape joined along a new dimension."""
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError("stack: expected a non-empty sequence of tensors")
+    tensors = _tensor_list("stack", tensors)
     for t in tensors[1:]:
         if t.shape != tensors[0].shape:
             raise ValueError(f"stack: shapes {tensors[0].shape} and {t.shape} differ")

@@ -20,6 +20,9 @@ from minigrad.data import (
     random_split,
 )
 
+# torch.utils.data's submodules, so that `from minigrad.utils.data.sampler import ...` works as in PyTorch
+from minigrad.utils.data import dataloader, dataset, distributed, sampler  # noqa: F401
+
 __all__ = [
     "ConcatDataset",
     "DataLoader",
