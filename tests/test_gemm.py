@@ -179,6 +179,29 @@ def test_threads_give_identical_results(dtype):
         minigrad.set_num_threads(before)
 
 
+def check_path(rng, shapes, ta, tb, dtype):
+    """The products (m, k, n) with op(A), op(B) as ta, tb: plain, and with alpha, beta and bias,
+    within check's bound, identical at 1, 2 and 3 threads."""
+    before = minigrad.get_num_threads()
+    try:
+        for m, k, n in shapes:
+            a, b = operands(rng, m, k, n, ta, tb, dtype)
+            bias = rng.standard_normal(n).astype(dtype)
+            c0 = rng.standard_normal((m, n)).astype(dtype)
+            results = []
+            for threads in (1, 2, 3):
+                minigrad.set_num_threads(threads)
+                check(_C.gemm(a, b, ta, tb), a, b, ta, tb)
+                out = c0.copy()
+                _C.gemm(a, b, ta, tb, alpha=-0.5, beta=2.0, out=out, bias=bias)
+                check(out, a, b, ta, tb, -0.5, 2.0, c0, bias)
+                results.append(out)
+            np.testing.assert_array_equal(results[0], results[1])
+            np.testing.assert_array_equal(results[0], results[2])
+    finally:
+        minigrad.set_num_threads(before)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_dot_product_path(dtype):
     """A B^T with few rows of A (Linear's x W^T at small batches) sums each element as a dot
@@ -186,26 +209,9 @@ def test_dot_product_path(dtype):
     AVX-512, 3 x 4 on AVX2), K below, at and past a vector (and its tail), M around the rows up
     to which it runs (max(4, min(48, K / 16))) and just past them; alpha, beta and bias; thread
     counts give identical results; -0 kept."""
-    rng = np.random.default_rng(21)
-    before = minigrad.get_num_threads()
-    try:
-        for m, k, n in [(1, 1, 1), (1, 7, 5), (2, 17, 6), (3, 33, 7), (4, 15, 13), (5, 100, 25), (9, 160, 12),
-                        (11, 177, 31), (16, 256, 100), (17, 256, 11), (48, 800, 19), (49, 800, 19), (20, 64, 9)]:
-            a, b = operands(rng, m, k, n, False, True, dtype)
-            bias = rng.standard_normal(n).astype(dtype)
-            c0 = rng.standard_normal((m, n)).astype(dtype)
-            results = []
-            for threads in (1, 2, 3):
-                minigrad.set_num_threads(threads)
-                check(_C.gemm(a, b, False, True), a, b, False, True)
-                out = c0.copy()
-                _C.gemm(a, b, False, True, alpha=-0.5, beta=2.0, out=out, bias=bias)
-                check(out, a, b, False, True, -0.5, 2.0, c0, bias)
-                results.append(out)
-            np.testing.assert_array_equal(results[0], results[1])
-            np.testing.assert_array_equal(results[0], results[2])
-    finally:
-        minigrad.set_num_threads(before)
+    shapes = [(1, 1, 1), (1, 7, 5), (2, 17, 6), (3, 33, 7), (4, 15, 13), (5, 100, 25), (9, 160, 12), (11, 177, 31),
+              (16, 256, 100), (17, 256, 11), (48, 800, 19), (49, 800, 19), (20, 64, 9)]
+    check_path(np.random.default_rng(21), shapes, False, True, dtype)
     negative_zero = _C.gemm(np.ones((2, 3), dtype), np.zeros((40, 3), dtype), False, True, alpha=-1.0)
     assert np.signbit(negative_zero).all()
 
@@ -218,26 +224,10 @@ def test_few_rows_path(dtype):
     tail left to the blocked path; A transposed (the blocked path); alpha, beta and bias; thread
     counts give identical results; -0 kept."""
     rng = np.random.default_rng(22)
-    before = minigrad.get_num_threads()
-    try:
-        for m, k, n, ta in [(1, 1, 7, False), (1, 3, 8, False), (2, 4, 9, False), (3, 5, 17, False),
-                            (1, 517, 784, False), (2, 8, 2100, False), (3, 517, 2100, False),
-                            (1, 2000, 600, False), (4, 300, 600, False), (2, 300, 600, True)]:
-            a, b = operands(rng, m, k, n, ta, False, dtype)
-            bias = rng.standard_normal(n).astype(dtype)
-            c0 = rng.standard_normal((m, n)).astype(dtype)
-            results = []
-            for threads in (1, 2, 3):
-                minigrad.set_num_threads(threads)
-                check(_C.gemm(a, b, ta, False), a, b, ta, False)
-                out = c0.copy()
-                _C.gemm(a, b, ta, False, alpha=-0.5, beta=2.0, out=out, bias=bias)
-                check(out, a, b, ta, False, -0.5, 2.0, c0, bias)
-                results.append(out)
-            np.testing.assert_array_equal(results[0], results[1])
-            np.testing.assert_array_equal(results[0], results[2])
-    finally:
-        minigrad.set_num_threads(before)
+    shapes = [(1, 1, 7), (1, 3, 8), (2, 4, 9), (3, 5, 17), (1, 517, 784), (2, 8, 2100), (3, 517, 2100),
+              (1, 2000, 600), (4, 300, 600)]
+    check_path(rng, shapes, False, False, dtype)
+    check_path(rng, [(2, 300, 600)], True, False, dtype)
     negative_zero = _C.gemm(np.ones((1, 3), dtype), np.zeros((3, 40), dtype), False, False, alpha=-1.0)
     assert np.signbit(negative_zero).all()
 
