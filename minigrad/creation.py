@@ -63,14 +63,29 @@ def _holds_float64(data: Any) -> bool:
     return not set(map(type, data)) <= _PLAIN_NUMBERS and any(_holds_float64(item) for item in data)
 
 
+def _tensors_as_scalars(data: Any) -> Any:
+    """data with each Tensor inside its (nested) lists and tuples read as a number (a 0-d array of
+    its dtype), as torch.tensor reads them: a Tensor of several elements there raises PyTorch's
+    ValueError instead of being stacked (torch.stack does that)."""
+    if isinstance(data, Tensor):
+        if data.numel() != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return data._host().reshape(())
+    if not isinstance(data, (list, tuple)) or set(map(type, data)) <= _PLAIN_NUMBERS:
+        return data
+    return [_tensors_as_scalars(item) for item in data]
+
+
 def tensor(data: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of data (numbers, nested lists, an ndarray or a Tensor).
     Python floats give the default dtype (float32), ints int64; ndarrays keep float64/int64, and so
-    do float64 numpy scalars (np.mean's result) and tensors, alone or in lists, as torch.tensor."""
+    do float64 numpy scalars (np.mean's result) and tensors, alone or in lists, as torch.tensor.
+    Tensors inside lists must hold one element each (ValueError otherwise, as torch.tensor)."""
     if isinstance(data, Tensor):
         data = data._host()
     if dtype is None and not isinstance(data, np.ndarray) and _holds_float64(data):
         dtype = float64
+    data = _tensors_as_scalars(data)
     host = _host_array(data, dtype)
     return _new(get_backend(device).from_numpy(host), device, requires_grad)
 

@@ -259,14 +259,17 @@ def _array_text(array: np.ndarray) -> str:
     precision = int(options["precision"])
     formatter = None
     threshold = options["threshold"]
+    shown = array
+    if array.dtype.kind in "fb" and array.size > threshold:  # summarized: the format suits the elements shown
+        edge = int(options["edgeitems"])
+        for axis, n in enumerate(array.shape):
+            if n > 2 * edge:
+                shown = np.concatenate([shown.take(range(edge), axis), shown.take(range(n - edge, n), axis)], axis)
     if array.dtype.kind == "f":
-        shown = array
-        if array.size > threshold:  # summarized: as PyTorch, the format suits the elements shown
-            edge = int(options["edgeitems"])
-            for axis, n in enumerate(array.shape):
-                if n > 2 * edge:
-                    shown = np.concatenate([shown.take(range(edge), axis), shown.take(range(n - edge, n), axis)], axis)
         formatter = {"float_kind": _float_formatter(shown, precision, options["sci_mode"])}
+    elif array.dtype.kind == "b":  # as PyTorch: padded to the widest shown ("False" only when one is shown)
+        width = 5 if not shown.all() else 4
+        formatter = {"bool": lambda v: str(bool(v)).rjust(width)}
     text = np.array2string(
         array,
         separator=", ",
@@ -1441,6 +1444,11 @@ class Tensor:
         return _F.cumprod(self, dim, dtype=dtype)
 
     @numpy_aliases
+    def logcumsumexp(self, dim: int) -> Tensor:
+        """Running log(sum(exp(self))) along dim (see minigrad.logcumsumexp)."""
+        return _F.logcumsumexp(self, dim)
+
+    @numpy_aliases
     def cummax(self, dim: int) -> Any:
         """(values, indices) of the running maximum along dim."""
         return _F.cummax(self, dim)
@@ -2413,7 +2421,8 @@ class Tensor:
             extras.append(f"device='{self.device}'")
         if self.numel() == 0 and self.ndim != 1:  # "[]" alone would not tell the shape
             extras.append(f"size={tuple(self.shape)}")
-        if self.dtype not in (get_default_dtype(), int64, bool_):  # the dtypes PyTorch leaves unsaid
+        # the dtypes PyTorch leaves unsaid: the default one, and int64 and bool when elements show them
+        if self.dtype != get_default_dtype() and (self.dtype not in (int64, bool_) or self.numel() == 0):
             extras.append(f"dtype=minigrad.{self.dtype}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn={self.grad_fn!r}")

@@ -25,8 +25,9 @@ except ImportError:
     torch = None
 
 STEPS = 30
-DEFAULTS = {
-    "Adamax": dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, maximize=False),
+DEFAULTS = {  # PyTorch's, implementation switches (foreach, capturable, differentiable) included
+    "Adamax": dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, foreach=None, maximize=False,
+                   differentiable=False, capturable=False),
     "NAdam": dict(
         lr=2e-3,
         betas=(0.9, 0.999),
@@ -35,9 +36,13 @@ DEFAULTS = {
         momentum_decay=4e-3,
         decoupled_weight_decay=False,
         maximize=False,
+        foreach=None,
+        capturable=False,
+        differentiable=False,
     ),
     "RAdam": dict(
-        lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled_weight_decay=False, maximize=False
+        lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, maximize=False, foreach=None, capturable=False,
+        decoupled_weight_decay=False, differentiable=False,
     ),
 }
 TWO_GROUPS = [{}, {"lr": 0.01, "betas": (0.8, 0.9), "weight_decay": 0.1}]  # the second group's own settings

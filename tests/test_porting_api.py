@@ -150,8 +150,8 @@ def test_use_deterministic_algorithms(device, kernel, stride):
 
 def test_random_split_and_loader_follow_a_generator():
     ds = TensorDataset(np.arange(20.0))
-    first = [s.indices.tolist() for s in random_split(ds, [0.5, 0.5], generator=minigrad.Generator().manual_seed(1))]
-    again = [s.indices.tolist() for s in random_split(ds, [10, 10], minigrad.Generator().manual_seed(1))]  # positional
+    first = [list(s.indices) for s in random_split(ds, [0.5, 0.5], generator=minigrad.Generator().manual_seed(1))]
+    again = [list(s.indices) for s in random_split(ds, [10, 10], minigrad.Generator().manual_seed(1))]  # positional
     assert first == again and sorted(first[0] + first[1]) == list(range(20))
     with pytest.raises(ValueError, match="not both"):
         random_split(ds, [10, 10], seed=1, generator=minigrad.Generator())

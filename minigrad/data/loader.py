@@ -116,25 +116,32 @@ TensorDataset = ArrayDataset  # PyTorch's name for the same thing
 
 
 class Subset(Dataset):
-    """The samples of ``dataset`` at ``indices``, in that order."""
+    """The samples of ``dataset`` at ``indices``, in that order. ``indices`` is kept as given, as
+    torch.utils.data.Subset keeps it (a list stays a list, so ``a.indices + b.indices``
+    concatenates); negative indices count from the end of ``dataset``."""
 
-    def __init__(self, dataset, indices: Sequence[int] | np.ndarray) -> None:
-        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+    def __init__(self, dataset, indices: Sequence[int]) -> None:
+        positions = np.asarray(indices, dtype=np.int64).reshape(-1)
         n = len(dataset)
-        if indices.size and (indices.min() < -n or indices.max() >= n):
+        if positions.size and (positions.min() < -n or positions.max() >= n):
             raise IndexError(f"Subset: indices out of range for a dataset of length {n}")
         self.dataset = dataset
-        self.indices = indices % n if n else indices
+        self.indices = indices
 
     def __len__(self) -> int:
         return len(self.indices)
 
     def __getitem__(self, index: int):
-        return self.dataset[int(self.indices[index])]
+        return self.dataset[int(self.indices[index]) % len(self.dataset)]
 
     def get_batch(self, indices: np.ndarray, rng: np.random.Generator | None = None) -> tuple:
         """Batch access, available when the underlying dataset has get_batch."""
-        return self.dataset.get_batch(self.indices[indices], rng)
+        if isinstance(self.indices, np.ndarray):
+            positions = self.indices[indices].astype(np.int64)
+        else:  # a list, range or tensor: only the batch's entries are read
+            positions = np.array([int(self.indices[i]) for i in np.asarray(indices).reshape(-1)], dtype=np.int64)
+        n = len(self.dataset)
+        return self.dataset.get_batch(positions % n if n else positions, rng)
 
 
 class ConcatDataset(Dataset):
@@ -187,9 +194,9 @@ def random_split(
         raise ValueError(
             f"random_split: lengths must be counts summing to {n} or fractions summing to 1, got {lengths}"
         )
-    order = np.random.default_rng(_random.seed_or_draw(seed, generator)).permutation(n)
-    bounds = np.cumsum([0] + counts)
-    return [Subset(dataset, order[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    order = np.random.default_rng(_random.seed_or_draw(seed, generator)).permutation(n).tolist()
+    bounds = list(itertools.accumulate([0] + counts))
+    return [Subset(dataset, order[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]  # lists, as PyTorch's
 
 
 def get_worker_info() -> None:

@@ -580,6 +580,59 @@ def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     return _scan("cumprod", input, dim, dtype, operator.mul, 1)
 
 
+class _LogcumsumexpOp(Function):
+    """logcumsumexp along dim of a tensor of at least one dimension: forward a log-depth scan of
+    logaddexp; backward PyTorch's formula (grad_i = sum over j >= i of g_j exp(x_i - y_j), summed in
+    log space separately for positive and negative g), so the gradient is PyTorch's, NaN where it
+    is (at outputs of -inf or inf)."""
+
+    @staticmethod
+    def scan(input: Tensor, dim: int) -> Tensor:
+        from minigrad.functional.elementwise import logaddexp
+
+        return _scan("logcumsumexp", input, dim, None, logaddexp, -math.inf)
+
+    @staticmethod
+    def forward(ctx: Any, input: Tensor, dim: int) -> Tensor:
+        out = _LogcumsumexpOp.scan(input, dim)
+        ctx.save_for_backward(input, out)
+        ctx.dim = dim
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        from minigrad.functional.elementwise import where
+        from minigrad.functional.shape import flip
+
+        input, out = ctx.saved_tensors
+        d = ctx.dim
+        lowest = float(np.finfo(grad.dtype).min)
+        with np.errstate(divide="ignore", invalid="ignore"):  # -inf and inf outputs give NaN, as PyTorch's
+            log_abs = grad.abs().log()
+            parts = []
+            for mask in (grad > 0, grad < 0):
+                log_grad = where(mask, log_abs, lowest) - out
+                reverse = flip(_LogcumsumexpOp.scan(flip(log_grad, d), d), d)
+                parts.append((reverse + input).exp())
+        return parts[0] - parts[1], None
+
+
+@numpy_aliases
+def logcumsumexp(input: Tensor, dim: int) -> Tensor:
+    """Running log(sum(exp(input))) along dim, as torch.logcumsumexp: a log-depth scan of
+    logaddexp, so no element overflows or underflows on another's scale (-inf entries add
+    nothing). Differentiable (PyTorch's gradient); floating tensors only (NotImplementedError
+    otherwise, as PyTorch)."""
+    _require_tensor("logcumsumexp", input)
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"logcumsumexp(): argument 'dim' (position 2) must be int, not {type(dim).__name__}")
+    if input.dtype.kind != "f":
+        raise NotImplementedError(f"logcumsumexp: not implemented for {input.dtype} tensors (floating ones only)")
+    x, d = _scan_dim(input, int(dim), "logcumsumexp")
+    out = _LogcumsumexpOp.apply(x, d)
+    return out if x is input else out.reshape(input.shape)
+
+
 CumResult = namedtuple("CumResult", ["values", "indices"])
 
 

@@ -38,17 +38,24 @@ class RemovableHandle:
         self._hooks.pop(self.id, None)
 
 
+def _backward_pre_hooks(module: Module) -> OrderedDict:
+    """module's full backward pre-hooks by id (empty for a module pickled before they existed)."""
+    return module.__dict__.get("_backward_pre_hooks") or OrderedDict()
+
+
 class _BackwardHookCall:
-    """One call of a module with full backward hooks. The tensor input that requires grad enters
-    forward through a view of its own, so its gradient hook sees this call's gradient alone (not
-    other uses of the tensor); hooks on the tensor outputs collect grad_output first (backward
-    reaches them before the input), and the input's hook then runs the module's hooks. With no
-    input that requires grad, the first output gradient runs them, grad_input all None."""
+    """One call of a module with full backward hooks or backward pre-hooks. The tensor input that
+    requires grad enters forward through a view of its own (full backward hooks only), so its
+    gradient hook sees this call's gradient alone (not other uses of the tensor); hooks on the
+    tensor outputs collect grad_output first (backward reaches them before the input), running
+    the pre-hooks (which may replace grad_output), and the input's hook then runs the module's
+    full backward hooks. With no input that requires grad, the first output gradient runs them,
+    grad_input all None."""
 
     def __init__(self, module: Module, args: tuple) -> None:
         self.module = module
         positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
-        wanting = [i for i in positions if args[i].requires_grad]
+        wanting = [i for i in positions if args[i].requires_grad] if module._backward_hooks else []
         if len(wanting) > 1:
             raise NotImplementedError(f"{type(module).__name__}: full backward hooks support modules called with "
                                       f"one tensor that requires grad, got {len(wanting)}")
@@ -66,14 +73,30 @@ class _BackwardHookCall:
     def watch(self, result: Any) -> None:
         outputs = [o for o in (result if isinstance(result, tuple) else (result,)) if isinstance(o, Tensor)]
         self.grad_output = [None] * len(outputs)
-        for k, out in enumerate(outputs):
-            if out.requires_grad:
-                out.register_hook(lambda grad, k=k: self._output_grad(k, grad))
+        wanting = [k for k, out in enumerate(outputs) if out.requires_grad]
+        if len(wanting) > 1 and _backward_pre_hooks(self.module):
+            raise NotImplementedError(f"{type(self.module).__name__}: full backward pre-hooks support modules whose "
+                                      f"forward returns one tensor that requires grad, got {len(wanting)}")
+        for k in wanting:
+            outputs[k].register_hook(lambda grad, k=k: self._output_grad(k, grad))
 
-    def _output_grad(self, k: int, grad: Tensor) -> None:
+    def _output_grad(self, k: int, grad: Tensor) -> Tensor:
         self.grad_output[k] = grad
+        for hook in list(_backward_pre_hooks(self.module).values()):
+            changed = hook(self.module, tuple(self.grad_output))
+            if changed is None:
+                continue
+            if not isinstance(changed, (tuple, list)):
+                raise RuntimeError("backward pre hook must return None or a tuple of grad_output, "
+                                   f"got {type(changed).__name__}")
+            if len(changed) != len(self.grad_output):
+                raise RuntimeError(f"Backward pre hook returned an invalid number of grad_output, got "
+                                   f"{len(changed)}, but expected {len(self.grad_output)}")
+            self.grad_output = list(changed)
         if self.slot is None and not self.ran:
             self._run([None] * self.input_count)
+        replaced = self.grad_output[k]
+        return grad.new_zeros(grad.shape) if replaced is None else replaced  # None: no gradient flows on (zeros here)
 
     def _input_grad(self, grad: Tensor) -> Tensor:
         grad_input = [None] * self.input_count
@@ -118,6 +141,7 @@ class Module:
         object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
         object.__setattr__(self, "_backward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_pre_hooks", OrderedDict())
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
@@ -135,7 +159,8 @@ class Module:
                 changed = hook(self, args)
                 if changed is not None:
                     args = changed if isinstance(changed, tuple) else (changed,)
-        backward = _BackwardHookCall(self, args) if self._backward_hooks and is_grad_enabled() else None
+        hooked = self._backward_hooks or _backward_pre_hooks(self)
+        backward = _BackwardHookCall(self, args) if hooked and is_grad_enabled() else None
         if backward is not None:
             args = backward.inputs
         result = self.forward(*args, **kwargs)
@@ -175,6 +200,17 @@ class Module:
         returned tuple replaces grad_input. Modules called with more than one tensor that requires
         grad are not supported (NotImplementedError at the call)."""
         return self._add_hook(self._backward_hooks, hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook: Callable[[Module, tuple], tuple | None],
+                                        prepend: bool = False) -> RemovableHandle:
+        """hook(module, grad_output) runs in backward once the gradient with respect to the module's
+        output is computed, before the gradients with respect to its inputs, as PyTorch's:
+        grad_output holds one entry per tensor output, and a returned tuple of as many entries
+        replaces it (for the rest of backward, and for the full backward hooks; a None entry
+        stops that gradient, as zeros). prepend runs it before the pre-hooks already registered.
+        Modules whose forward returns more than one tensor that requires grad are not supported
+        (NotImplementedError at the call)."""
+        return self._add_hook(self.__dict__.setdefault("_backward_pre_hooks", OrderedDict()), hook, prepend)
 
     # ---- registration ----
 

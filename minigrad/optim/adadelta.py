@@ -19,8 +19,11 @@ class Adadelta(Optimizer):
         rho: float = 0.9,
         eps: float = 1e-6,
         weight_decay: float = 0.0,
+        foreach: bool | None = None,
         *,
+        capturable: bool = False,
         maximize: bool = False,
+        differentiable: bool = False,
     ) -> None:
         if lr < 0.0:
             raise ValueError(f"Adadelta: invalid learning rate {lr}")
@@ -28,7 +31,8 @@ class Adadelta(Optimizer):
             raise ValueError(f"Adadelta: invalid rho {rho}")
         if eps < 0.0 or weight_decay < 0.0:
             raise ValueError(f"Adadelta: invalid eps {eps} or weight_decay {weight_decay}")
-        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize, capturable=capturable,
+                        foreach=foreach, differentiable=differentiable)
         super().__init__(params, defaults)
 
     def _update(self, group: dict[str, Any], param: Tensor, state: dict[str, Any]) -> None:

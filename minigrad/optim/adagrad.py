@@ -20,8 +20,11 @@ class Adagrad(Optimizer):
         weight_decay: float = 0.0,
         initial_accumulator_value: float = 0.0,
         eps: float = 1e-10,
+        foreach: bool | None = None,
         *,
         maximize: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
         for name, value in (
             ("learning rate", lr),
@@ -35,10 +38,13 @@ class Adagrad(Optimizer):
         defaults = dict(
             lr=lr,
             lr_decay=lr_decay,
+            eps=eps,
             weight_decay=weight_decay,
             initial_accumulator_value=initial_accumulator_value,
-            eps=eps,
+            foreach=foreach,
             maximize=maximize,
+            differentiable=differentiable,
+            fused=fused,
         )
         super().__init__(params, defaults)
 

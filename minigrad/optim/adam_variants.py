@@ -43,11 +43,15 @@ class Adamax(Optimizer):
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        foreach: bool | None = None,
         *,
         maximize: bool = False,
+        differentiable: bool = False,
+        capturable: bool = False,
     ) -> None:
         check_adam_arguments("Adamax", lr, betas, eps, weight_decay)
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, maximize=maximize)
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable, capturable=capturable)
         super().__init__(params, defaults)
 
     def _update(self, group: dict[str, Any], param: Tensor, state: dict[str, Any]) -> None:
@@ -75,7 +79,10 @@ class NAdam(Optimizer):
         momentum_decay: float = 4e-3,
         decoupled_weight_decay: bool = False,
         *,
+        foreach: bool | None = None,
         maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
     ) -> None:
         check_adam_arguments("NAdam", lr, betas, eps, weight_decay)
         if momentum_decay < 0.0:
@@ -88,6 +95,9 @@ class NAdam(Optimizer):
             momentum_decay=momentum_decay,
             decoupled_weight_decay=decoupled_weight_decay,
             maximize=maximize,
+            foreach=foreach,
+            capturable=capturable,
+            differentiable=differentiable,
         )
         super().__init__(params, defaults)
 
@@ -130,7 +140,10 @@ class RAdam(Optimizer):
         weight_decay: float = 0.0,
         decoupled_weight_decay: bool = False,
         *,
+        foreach: bool | None = None,
         maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
     ) -> None:
         check_adam_arguments("RAdam", lr, betas, eps, weight_decay)
         defaults = dict(
@@ -138,8 +151,11 @@ class RAdam(Optimizer):
             betas=tuple(betas),
             eps=eps,
             weight_decay=weight_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
             maximize=maximize,
+            foreach=foreach,
+            capturable=capturable,
+            decoupled_weight_decay=decoupled_weight_decay,
+            differentiable=differentiable,
         )
         super().__init__(params, defaults)
 

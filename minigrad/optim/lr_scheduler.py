@@ -36,6 +36,9 @@ class LRScheduler:
                     )
         self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        if not getattr(optimizer, "_opt_step_tracked", False):  # as PyTorch: optimizer steps count from here
+            optimizer._opt_step_tracked = True
+            optimizer._opt_called = False
         self._initial_step()
 
     def _initial_step(self) -> None:
@@ -55,7 +58,19 @@ class LRScheduler:
     def step(self, epoch: int | None = None) -> None:
         """Advance one epoch and set the new learning rates. ``step(epoch)`` (deprecated, as in
         PyTorch, which warns likewise) jumps to that epoch, by the scheduler's closed form where it
-        has one (_get_closed_form_lr)."""
+        has one (_get_closed_form_lr). The first step() after the initial one warns, as PyTorch's,
+        when optimizer.step() has not run since the optimizer got its first scheduler."""
+        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", True):
+            warnings.warn(
+                "Detected call of `lr_scheduler.step()` before `optimizer.step()`. "
+                "In PyTorch 1.1.0 and later, you should call them in the opposite order: "
+                "`optimizer.step()` before `lr_scheduler.step()`.  Failure to do this "
+                "will result in PyTorch skipping the first value of the learning rate schedule. "
+                "See more details at "
+                "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate",
+                UserWarning,
+                stacklevel=2,
+            )
         self._step_count += 1
         if epoch is not None:
             warnings.warn(

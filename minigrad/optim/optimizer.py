@@ -8,6 +8,7 @@ the optimizers without a kernel (adam_variants.py), in-place tensor ops.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -19,12 +20,31 @@ from minigrad.backend import get_backend
 from minigrad.tensor import Tensor
 
 
+def _tracked_step(step: Callable[..., Any]) -> Callable[..., Any]:
+    """step, noting on the optimizer that it was called (``_opt_called``, PyTorch's flag), for the
+    LR schedulers' warning about scheduler.step() before optimizer.step()."""
+
+    @functools.wraps(step)
+    def wrapper(self: Optimizer, *args: Any, **kwargs: Any) -> Any:
+        self._opt_called = True
+        return step(self, *args, **kwargs)
+
+    return wrapper
+
+
 class Optimizer:
     """Base class of every optimizer.
 
     params: an iterable of Tensors, or of dicts (param groups) with a "params"
     entry and per-group overrides of defaults.
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass's own step() (LBFGS's, a user's optimizer) also notes that it was called."""
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if callable(step):
+            cls.step = _tracked_step(step)
 
     def __init__(
         self, params: Iterable[Tensor] | Iterable[dict[str, Any]], defaults: dict[str, Any]
@@ -62,6 +82,7 @@ class Optimizer:
         group = {**param_group, "params": params}
         for name, default in self.defaults.items():
             group.setdefault(name, default)
+        check_implementation_options(type(self).__name__, group)
         for name, value in group.items():  # each optimizer's range checks (lr < 0, ...) let NaN through
             values = value if isinstance(value, tuple) else (value,)
             if any(isinstance(v, float) and math.isnan(v) for v in values):
@@ -89,6 +110,7 @@ class Optimizer:
 
         closure re-evaluates the model and returns the loss (it runs with grad enabled).
         """
+        self._opt_called = True  # for the LR schedulers' check, as PyTorch's
         loss = None
         if closure is not None:
             with enable_grad():
@@ -167,6 +189,9 @@ class Optimizer:
         new_groups = []
         for saved, group in zip(saved_groups, self.param_groups, strict=True):
             restored = copy.deepcopy({k: v for k, v in saved.items() if k != "params"})
+            for name, default in self.defaults.items():  # keys an older state_dict lacks, as PyTorch's __setstate__
+                restored.setdefault(name, default)
+            check_implementation_options(type(self).__name__, restored)
             restored["params"] = group["params"]
             new_groups.append(restored)
         self.state = new_state
@@ -214,6 +239,20 @@ class FusedArrays:
         for array, stepped in zip(self._arrays, self._work, strict=True):
             if stepped is not array:
                 self._be.assign(array, Ellipsis, stepped)
+
+
+def check_implementation_options(optimizer: str, group: dict[str, Any]) -> None:
+    """PyTorch's implementation switches in a param group, checked. foreach and fused pick
+    PyTorch's multi-tensor or fused kernels, which make the same updates as minigrad's
+    per-parameter kernels, so any value is accepted but both True (PyTorch's RuntimeError).
+    capturable (CUDA-graph capture) and differentiable (a step autograd differentiates through)
+    must stay False: minigrad has neither (NotImplementedError rather than a silent ignore)."""
+    if group.get("foreach") and group.get("fused"):
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+    for name, meaning in (("capturable", "CUDA-graph capture"), ("differentiable", "differentiating through step()")):
+        if group.get(name):
+            raise NotImplementedError(f"{optimizer}: {name}=True ({meaning}) is not supported by minigrad; "
+                                      f"leave {name}=False")
 
 
 def check_adam_arguments(
