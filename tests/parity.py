@@ -31,3 +31,28 @@ def assert_same(got, want, rtol=1e-6):
         np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol, equal_nan=True)
     else:
         np.testing.assert_array_equal(got, want)
+
+
+def set_params(model, lib, seed, scale=0.2):
+    """The same weights in either library (lib: minigrad or torch): every parameter drawn from
+    numpy, in order; returns model."""
+    rng = np.random.default_rng(seed)
+    with lib.no_grad():
+        for p in model.parameters():
+            p.copy_(lib.tensor(rng.standard_normal(tuple(p.shape)) * scale, dtype=p.dtype))
+    return model
+
+
+def check_program(torch_reference, key, program, rtol=1e-9):
+    """program(minigrad)'s results (a dict of named values) against program(torch)'s, live or
+    recorded under key by the module's TorchReference: shape, dtype and values."""
+    want = torch_reference(key, program)
+    got = program(minigrad)
+    assert got.keys() == want.keys()
+    for name, value in got.items():
+        g, w = as_array(value), want[name]
+        assert g.shape == w.shape and g.dtype == w.dtype, (name, g.shape, w.shape, g.dtype, w.dtype)
+        if g.dtype.kind == "f":
+            np.testing.assert_allclose(g, w, rtol=rtol, atol=rtol, err_msg=name)
+        else:
+            np.testing.assert_array_equal(g, w, err_msg=name)

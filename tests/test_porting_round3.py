@@ -13,7 +13,7 @@ import tempfile
 
 import numpy as np
 import pytest
-from parity import as_array
+from parity import check_program, set_params
 from torch_reference import TorchReference
 
 import minigrad
@@ -21,26 +21,9 @@ import minigrad
 torch_reference = TorchReference(__name__)
 
 
-def set_params(model, lib, seed, scale=0.2):
-    """The same weights in either library: every parameter drawn from numpy, in order."""
-    rng = np.random.default_rng(seed)
-    with lib.no_grad():
-        for p in model.parameters():
-            p.copy_(lib.tensor(rng.standard_normal(tuple(p.shape)) * scale, dtype=p.dtype))
-
-
 def check(key, program, rtol=1e-9):
-    """program(minigrad)'s results against program(torch)'s: shape, dtype and values."""
-    want = torch_reference(key, program)
-    got = program(minigrad)
-    assert got.keys() == want.keys()
-    for name, value in got.items():
-        g, w = as_array(value), want[name]
-        assert g.shape == w.shape and g.dtype == w.dtype, (name, g.shape, w.shape, g.dtype, w.dtype)
-        if g.dtype.kind == "f":
-            np.testing.assert_allclose(g, w, rtol=rtol, atol=rtol, err_msg=name)
-        else:
-            np.testing.assert_array_equal(g, w, err_msg=name)
+    """program(minigrad)'s results against program(torch)'s (parity.check_program)."""
+    check_program(torch_reference, key, program, rtol)
 
 
 # ------------------------------------------------------------------- custom autograd.Function

@@ -15,7 +15,7 @@ import pickle
 
 import numpy as np
 import pytest
-from parity import as_array
+from parity import as_array, check_program, set_params
 from torch_reference import TorchReference
 
 import minigrad
@@ -23,27 +23,9 @@ import minigrad
 torch_reference = TorchReference(__name__)
 
 
-def set_params(model, lib, seed, scale=0.3):
-    """The same weights in either library: every parameter drawn from numpy, in order."""
-    rng = np.random.default_rng(seed)
-    with lib.no_grad():
-        for p in model.parameters():
-            p.copy_(lib.tensor(rng.standard_normal(tuple(p.shape)) * scale, dtype=p.dtype))
-    return model
-
-
 def check(key, program, rtol=1e-9):
-    """program(minigrad)'s results against program(torch)'s: shape, dtype and values."""
-    want = torch_reference(key, program)
-    got = program(minigrad)
-    assert got.keys() == want.keys()
-    for name, value in got.items():
-        g, w = as_array(value), want[name]
-        assert g.shape == w.shape and g.dtype == w.dtype, (name, g.shape, w.shape, g.dtype, w.dtype)
-        if g.dtype.kind == "f":
-            np.testing.assert_allclose(g, w, rtol=rtol, atol=rtol, err_msg=name)
-        else:
-            np.testing.assert_array_equal(g, w, err_msg=name)
+    """program(minigrad)'s results against program(torch)'s (parity.check_program)."""
+    check_program(torch_reference, key, program, rtol)
 
 
 def error_name(fn):
@@ -187,7 +169,7 @@ def test_view_error_says_to_reshape():
 def _accumulate_program(lib):
     """The get_all_preds pattern of course code: predictions gathered batch by batch into an
     empty torch.tensor([]) with torch.cat, whatever the batches' shapes."""
-    model = set_params(lib.nn.Linear(4, 3), lib, 1)
+    model = set_params(lib.nn.Linear(4, 3), lib, 1, 0.3)
     data = lib.tensor(np.random.default_rng(2).standard_normal((10, 4)), dtype=lib.float32)
     all_preds = lib.tensor([])
     all_labels = lib.tensor([])
@@ -248,7 +230,7 @@ def _integer_target_program(lib):
         loss.backward()
         out[f"{name}/bool"], out[f"{name}/bool/grad"] = loss, x.grad
     # a regression step on integer targets, as nn.MSELoss in a course's first training loop
-    model = set_params(lib.nn.Linear(2, 1), lib, 4)
+    model = set_params(lib.nn.Linear(2, 1), lib, 4, 0.3)
     optimizer = lib.optim.SGD(model.parameters(), lr=0.05)
     inputs = lib.tensor(rng.standard_normal((6, 2)), dtype=lib.float32)
     for _ in range(3):
@@ -395,8 +377,8 @@ def _pickled_program(lib):
     images = pickle.loads(pickle.dumps(rng.standard_normal((2, 1, 4, 4)).astype(np.float32)))
     table = pickle.loads(pickle.dumps(rng.standard_normal((3, 4))))
     labels = pickle.loads(pickle.dumps(np.array([1, 0])))
-    conv = set_params(lib.nn.Conv2d(1, 2, 3), lib, 6)
-    model = set_params(lib.nn.Sequential(lib.nn.Linear(4, 3), lib.nn.BatchNorm1d(3), lib.nn.Linear(3, 2)), lib, 7)
+    conv = set_params(lib.nn.Conv2d(1, 2, 3), lib, 6, 0.3)
+    model = set_params(lib.nn.Sequential(lib.nn.Linear(4, 3), lib.nn.BatchNorm1d(3), lib.nn.Linear(3, 2)), lib, 7, 0.3)
     restored = pickle.loads(pickle.dumps(model))
     x = lib.tensor(table, dtype=lib.float32)
     out = {
