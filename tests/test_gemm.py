@@ -118,6 +118,7 @@ def test_block_edges(dtype):
     for m, k, n, ta, tb in [
         (300, 600, 70, False, True),
         (7, 40, 4200, True, False),
+        (30, 64, 4100, False, True),  # B packed in two panels of equal width (as two past NC for float64)
         (145, 257, 2050, False, False),
         (40, 800, 1100, False, False),  # A packed: K slices of KC (384 on AVX-512), the last one ragged
         (29, 1024, 100, False, False),  # rows of A 4 KiB apart: packed on AVX-512, not for its width

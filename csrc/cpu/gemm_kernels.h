@@ -393,6 +393,7 @@ struct Blocked {
         const int64_t fit = kSharedPanelBytes / (g.K * NR * int64_t(sizeof(T)));
         if (panel_tiles > NC / NR) panel_tiles = NC / NR;
         if (panel_tiles > fit) panel_tiles = fit < 1 ? 1 : fit;
+        panel_tiles = ceil_div(n_tiles, ceil_div(n_tiles, panel_tiles));  // equal panels, as in sub_gemm
       }
       p.panel_cols = panel_tiles * NR;
       // Blocks: rows first (A is then packed once per block and panel), columns
@@ -484,8 +485,12 @@ struct Blocked {
     T* edge_a = block_a + p.block_a;
     T* edge_b = edge_a + round64(kEdgeA);
     T* tile = edge_b + round64(kEdgeB);
-    for (int64_t jc = n0; jc < n1; jc += NC) {
-      const int64_t nc = n1 - jc < NC ? n1 - jc : NC;
+    // Panels of equal width (whole slivers) up to NC: 4096 columns as 4080 + 16
+    // packed all of A again for one sliver. Zen 3, 1 thread, GFLOP/s: float32
+    // 4096^3 88.6-88.9 -> 91.6-91.8, float64 2048^3 43.4-43.8 -> 45.3-45.5.
+    const int64_t panel_width = ceil_div(ceil_div(n1 - n0, ceil_div(n1 - n0, NC)), NR) * NR;
+    for (int64_t jc = n0; jc < n1; jc += panel_width) {
+      const int64_t nc = n1 - jc < panel_width ? n1 - jc : panel_width;
       for (int64_t pc = 0; pc < g.K; pc += p.kc) {
         const int64_t kc = g.K - pc < p.kc ? g.K - pc : p.kc;
         // The first K slice scales C by beta and adds the bias; the others accumulate.
