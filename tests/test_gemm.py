@@ -123,6 +123,8 @@ def test_block_edges(dtype):
         (40, 800, 1100, False, False),  # A packed: K slices of KC (384 on AVX-512), the last one ragged
         (29, 1024, 100, False, False),  # rows of A 4 KiB apart: packed on AVX-512, not for its width
         (29, 2048, 70, False, True),
+        (20, 400, 1024, False, False),  # B's rows 4 KiB apart (float32): packed in panels that fit L2
+        (7, 130, 2048, False, False),  # 8 or 16 KiB apart
     ]:
         a, b = operands(rng, m, k, n, ta, tb, dtype)
         check(_C.gemm(a, b, ta, tb), a, b, ta, tb)
@@ -167,6 +169,7 @@ def test_threads_give_identical_results(dtype):
             (260, 517, 260, False, False),
             (50, 4200, 1000, True, True),  # K so deep that B is shared in several panels
             (512, 300, 392, False, False),  # 43 row tiles spread over 8 blocks of 5 or 6
+            (20, 500, 2048, False, False),  # B's rows 8 KiB apart: shared in panels that fit L2
         ]:
             a, b = operands(rng, m, k, n, ta, tb, dtype)
             results = []

@@ -337,14 +337,16 @@ struct Blocked {
 
   struct Plan {
     bool pack_a, pack_b;
+    bool team_b;  // B packed by several threads into one shared panel (else each packs its own)
     int threads;
+    int64_t nc;  // widest panel of B: NC, or fewer columns (see kAliasPanelBytes)
     int64_t kc;  // depth of the K slices: KC, or kInPlaceKC when A is read in place
     // Several threads: B's columns go in panels of panel_cols (packed once for
-    // the team when pack_b), each split into row_blocks x col_blocks blocks of C
+    // the team when team_b), each split into row_blocks x col_blocks blocks of C
     // (see block_edge).
     int64_t panel_cols, row_blocks, col_blocks;
-    int64_t shared_b;    // elements of the team's packed B panel (0 unless threads > 1 and pack_b)
-    int64_t panel_b;     // packed-B elements per thread (1 thread with pack_b, else 0)
+    int64_t shared_b;    // elements of the team's packed B panel (0 unless team_b)
+    int64_t panel_b;     // packed-B elements per thread (pack_b but not team_b, else 0)
     int64_t block_a;     // packed-A elements per thread (0 when A is read in place)
     int64_t per_thread;  // scratch elements per thread, those two included
   };
@@ -364,6 +366,19 @@ struct Blocked {
     return MR > 8 && !g.trans_a && g.lda * int64_t(sizeof(T)) % 4096 == 0;
   }
 
+  // B that few rows would read in place, its rows a multiple of 4 KiB apart
+  // (N = 1024 floats): a sliver's kc rows share one set of L1 and a few of L2,
+  // evicting each other, each on its own page where the prefetcher stops. It
+  // is packed instead, in panels of this size, which stay in L2. Zen 3, 1
+  // thread, float32, GFLOP/s: 24 x 256 x 1024 50 -> 67, 24 x 128 x 2048 39 ->
+  // 66, 12 x 512 x 2048 51 -> 53 (85-88 at N 8 larger, in place). At 2 KiB
+  // apart, packing gained nothing (24 x 384 x 512: 68); at 6 KiB it lost 8%.
+  static constexpr int64_t kAliasPanelBytes = 256 * 1024;
+
+  static bool b_rows_share_sets(const GemmArgs<T>& g) {
+    return !g.trans_b && g.ldb * int64_t(sizeof(T)) % 4096 == 0;
+  }
+
   static Plan plan(const GemmArgs<T>& g) {
     Plan p{};
     // B is read in place unless transposed or reused by many row panels of A;
@@ -371,6 +386,13 @@ struct Blocked {
     p.pack_b = g.implicit_b != nullptr || g.trans_b || g.M > 4 * MR;
     p.pack_a = g.N > 16 * NR || rows_share_l1_set(g);
     p.kc = p.pack_a ? KC : kInPlaceKC;
+    p.nc = NC;
+    const bool alias_b = !p.pack_b && b_rows_share_sets(g);
+    if (alias_b) {
+      p.pack_b = true;
+      p.nc = kAliasPanelBytes / (p.kc * int64_t(sizeof(T))) / NR * NR;
+      if (p.nc < NR) p.nc = NR;
+    }
     if (p.pack_a) {  // deeper slices (up to KC_MAX) where that saves one: K = 576 as 2 x 288, not 256 + 256 + 64
       const int64_t slices = ceil_div(g.K, KC_MAX);
       if (slices < ceil_div(g.K, KC)) p.kc = ceil_div(g.K, slices);
@@ -383,15 +405,20 @@ struct Blocked {
     p.threads = int(t);
     const int64_t kc_max = g.K < p.kc ? g.K : p.kc;
     const int64_t mc_max = ceil_div(g.M < MC ? g.M : MC, MR) * MR;
-    if (p.threads == 1) {
-      p.panel_b = p.pack_b ? round64(kc_max * (g.N < NC ? ceil_div(g.N, NR) * NR : NC)) : 0;
-    } else {
-      // Panel width, in whole slivers: all columns when B is read in place,
-      // else at most NC and a shared panel (K rows) of kSharedPanelBytes.
+    // Few rows with B packed for aliasing split its columns among the threads,
+    // each packing its own: a shared panel that fits L2 would take two team
+    // barriers per 10 slivers, each a wait of a whole time slice for a thread
+    // the system has preempted.
+    p.team_b = p.threads > 1 && p.pack_b && !alias_b;
+    if (p.pack_b && !p.team_b)
+      p.panel_b = round64(kc_max * (g.N < p.nc ? ceil_div(g.N, NR) * NR : p.nc));
+    if (p.threads > 1) {
+      // Panel width, in whole slivers: all columns unless the team packs B,
+      // then at most NC and a shared panel (K rows) of kSharedPanelBytes.
       int64_t panel_tiles = n_tiles;
-      if (p.pack_b) {
+      if (p.team_b) {
         const int64_t fit = kSharedPanelBytes / (g.K * NR * int64_t(sizeof(T)));
-        if (panel_tiles > NC / NR) panel_tiles = NC / NR;
+        if (panel_tiles > p.nc / NR) panel_tiles = p.nc / NR;
         if (panel_tiles > fit) panel_tiles = fit < 1 ? 1 : fit;
         panel_tiles = ceil_div(n_tiles, ceil_div(n_tiles, panel_tiles));  // equal panels, as in sub_gemm
       }
@@ -400,6 +427,7 @@ struct Blocked {
       // too when there are too few rows for kBlocksPerThread blocks per thread.
       const int64_t wanted = kBlocksPerThread * p.threads;
       int64_t row_tiles = ceil_div(m_tiles, wanted);
+      if (p.pack_b && !p.team_b) row_tiles = m_tiles;  // each block packs its B: split the columns only
       if (row_tiles > MC / MR) row_tiles = MC / MR;
       p.row_blocks = ceil_div(m_tiles, row_tiles);
       p.col_blocks = ceil_div(wanted, p.row_blocks);
@@ -409,7 +437,7 @@ struct Blocked {
       // GEMM. Zen 3, 2 threads, us, 15 / 16 blocks: 2048 x 128 x 384 (B^T)
       // 1227 / 1195, 2048 x 128 x 256 768 / 742, 2048 x 256 x 128 758 / 727.
       while ((p.row_blocks * p.col_blocks) % p.threads && p.row_blocks < m_tiles) ++p.row_blocks;
-      p.shared_b = p.pack_b ? round64(g.K * p.panel_cols) : 0;
+      p.shared_b = p.team_b ? round64(g.K * p.panel_cols) : 0;
     }
     p.block_a = p.pack_a ? round64(mc_max * kc_max) : 0;
     p.per_thread = p.panel_b + p.block_a + round64(kEdgeA) + round64(kEdgeB) + round64(kTile);
@@ -488,7 +516,7 @@ struct Blocked {
     // Panels of equal width (whole slivers) up to NC: 4096 columns as 4080 + 16
     // packed all of A again for one sliver. Zen 3, 1 thread, GFLOP/s: float32
     // 4096^3 88.6-88.9 -> 91.6-91.8, float64 2048^3 43.4-43.8 -> 45.3-45.5.
-    const int64_t panel_width = ceil_div(ceil_div(n1 - n0, ceil_div(n1 - n0, NC)), NR) * NR;
+    const int64_t panel_width = ceil_div(ceil_div(n1 - n0, ceil_div(n1 - n0, p.nc)), NR) * NR;
     for (int64_t jc = n0; jc < n1; jc += panel_width) {
       const int64_t nc = n1 - jc < panel_width ? n1 - jc : panel_width;
       for (int64_t pc = 0; pc < g.K; pc += p.kc) {
@@ -755,7 +783,7 @@ struct Blocked {
       for (int64_t col0 = 0; col0 < g.N; col0 += p.panel_cols) {
         const int64_t cols = g.N - col0 < p.panel_cols ? g.N - col0 : p.panel_cols;
         const SharedPanel shared{ws, col0, ceil_div(cols, NR) * NR};
-        if (p.pack_b) {
+        if (p.team_b) {
           // One piece per KC slice and thread's share of the slivers; the
           // loop's closing barrier makes the whole panel visible to the team.
           const int64_t slivers = shared.cols / NR;
@@ -778,7 +806,7 @@ struct Blocked {
           const int64_t m1 = block_edge(rb + 1, p.row_blocks, m_tiles, MR, g.M);
           const int64_t n0 = col0 + block_edge(cb, col_blocks, n_tiles, NR, cols);
           const int64_t n1 = col0 + block_edge(cb + 1, col_blocks, n_tiles, NR, cols);
-          sub_gemm(g, p, a, b, m0, m1, n0, n1, p.pack_b ? &shared : nullptr, scratch);
+          sub_gemm(g, p, a, b, m0, m1, n0, n1, p.team_b ? &shared : nullptr, scratch);
         }
       }
     }
