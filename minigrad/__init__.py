@@ -404,6 +404,7 @@ from minigrad.tensor import int64 as long
 # isort: split
 from minigrad import (
     onnx,  # noqa: F401 (minigrad.onnx.export; the onnx package is imported only when it runs)
+    return_types,  # noqa: F401 (torch.return_types' named tuples)
     special,  # noqa: E402 (torch.special's functions; imports the functional ops above)
 )
 

@@ -319,8 +319,35 @@ class Function:
     def name(self) -> str:
         return self.op_name() + "Backward"
 
+    @property
+    def next_functions(self) -> tuple[tuple[Function | AccumulateGrad | None, int], ...]:
+        """One (node, 0) pair per input, as PyTorch's: the Function that made the input, an
+        AccumulateGrad for a leaf that requires grad, None for an input that needs no gradient;
+        so tutorials can walk the graph (``loss.grad_fn.next_functions[0][0]``)."""
+        return tuple((AccumulateGrad(edge) if isinstance(edge, Tensor) else edge, 0) for edge in self.next)
+
     def __repr__(self) -> str:
         return f"<{self.name()}>"
+
+
+class AccumulateGrad:
+    """The graph node of a leaf that requires grad, as seen through next_functions (PyTorch's
+    name): its gradient lands in ``variable.grad``."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+
+    @property
+    def next_functions(self) -> tuple:
+        return ()
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
 
 
 class FunctionCtx:

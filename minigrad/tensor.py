@@ -527,10 +527,17 @@ class Tensor:
         return self._host().tolist()
 
     def __float__(self) -> float:
-        return float(self.item())
+        return float(self._scalar())
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(self._scalar())
+
+    def _scalar(self) -> Any:
+        """item() for float() and int(), which refuse several elements with PyTorch's ValueError
+        (item() itself raises a RuntimeError, as PyTorch's)."""
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self.item()
 
     def __index__(self) -> int:
         """An integer tensor of one element as a Python index (``classes[logits.argmax()]``)."""

@@ -150,9 +150,13 @@ def _view_program(lib):
 def test_view_on_non_contiguous_tensors_as_torch():
     want = torch_reference("view", _view_program)
     got = _view_program(minigrad)
-    # minigrad raises ValueError for a size that does not fit (an older, documented choice)
+    # a size that does not fit: PyTorch's RuntimeError; minigrad's ShapeError is one, and also the
+    # ValueError minigrad raised before
     np.testing.assert_array_equal(got["errors"][:3], want["errors"][:3])
-    assert got["errors"][3] == "ValueError" and want["errors"][3] == "RuntimeError"
+    assert got["errors"][3] == "ShapeError" and want["errors"][3] == "RuntimeError"
+    with pytest.raises(RuntimeError) as raised:
+        minigrad.arange(12.0).view(5, -1)
+    assert isinstance(raised.value, ValueError)
     for name in ("base_after_writes", "reshape_of_transpose", "contiguous_view", "rows_view", "empty_view"):
         np.testing.assert_array_equal(as_array(got[name]), want[name], err_msg=name)
 

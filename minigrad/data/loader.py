@@ -23,8 +23,9 @@ import numpy as np
 
 from minigrad import random as _random
 
-__all__ = ["Dataset", "IterableDataset", "ArrayDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split",
-           "DataLoader", "default_collate", "get_worker_info"]
+__all__ = ["Dataset", "IterableDataset", "ArrayDataset", "TensorDataset", "Subset", "ConcatDataset", "StackDataset",
+           "ChainDataset", "random_split",
+           "DataLoader", "default_collate", "default_convert", "get_worker_info"]
 
 
 def _as_array(value) -> np.ndarray:
@@ -166,6 +167,55 @@ class ConcatDataset(Dataset):
         return self.datasets[which][index - (self.cumulative_sizes[which - 1] if which else 0)]
 
 
+class StackDataset(Dataset):
+    """Datasets of the same length read side by side, as torch.utils.data.StackDataset: sample i
+    of ``StackDataset(a, b)`` is ``(a[i], b[i])``, of ``StackDataset(x=a, y=b)`` the dict
+    ``{"x": a[i], "y": b[i]}``."""
+
+    def __init__(self, *args: Dataset, **kwargs: Dataset) -> None:
+        if args and kwargs:
+            raise ValueError("Supported either ``tuple``- (via ``args``) or``dict``- (via ``kwargs``) like "
+                             "input/output, but both types are given.")
+        datasets = args or kwargs
+        if not datasets:
+            raise ValueError("At least one dataset should be passed")
+        lengths = {len(d) for d in (args or kwargs.values())}
+        if len(lengths) != 1:
+            raise ValueError("Size mismatch between datasets")
+        self._length = lengths.pop()
+        self.datasets = datasets
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index: int) -> tuple | dict:
+        if isinstance(self.datasets, dict):
+            return {key: dataset[index] for key, dataset in self.datasets.items()}
+        return tuple(dataset[index] for dataset in self.datasets)
+
+
+class ChainDataset(IterableDataset):
+    """Iterable datasets read one after the other, as torch.utils.data.ChainDataset (the stream
+    counterpart of ConcatDataset, for chaining streams made on the fly)."""
+
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
+        self.datasets = datasets
+
+    def __iter__(self) -> Iterator:
+        for dataset in self.datasets:
+            if not isinstance(dataset, IterableDataset):
+                raise TypeError("ChainDataset only supports IterableDataset")
+            yield from dataset
+
+    def __len__(self) -> int:
+        total = 0
+        for dataset in self.datasets:
+            if not isinstance(dataset, IterableDataset):
+                raise TypeError("ChainDataset only supports IterableDataset")
+            total += len(dataset)
+        return total
+
+
 def random_split(
     dataset, lengths: Sequence[int | float], seed: int | _random.Generator | None = None, *,
     generator: _random.Generator | None = None,
@@ -212,11 +262,19 @@ def epoch_permutation(seed: int, epoch: int, n: int) -> np.ndarray:
 
 
 def default_collate(samples: list) -> Any:
-    """A batch from a list of samples, as torch's default_collate: minigrad Tensors are stacked
-    into one Tensor per field (``minigrad.stack``), arrays and numbers into one numpy array per
-    field (the DataLoader makes those Tensors); tuples and lists collate field by field into a
-    list of fields (a namedtuple into its own type), dicts key by key, strings stay a list."""
-    return _collate(samples, keep_tensors=True)
+    """A batch from a list of samples, as torch's default_collate: Tensors, arrays and numbers are
+    stacked into one Tensor per field (Python floats as float64, ints as int64, as PyTorch's);
+    tuples and lists collate field by field into a list of fields (a namedtuple into its own
+    type), dicts key by key, strings stay a list. So a custom collate_fn may call it and use the
+    result as Tensors (``.to(device)``) before returning it."""
+    return _to_tensors(_collate(samples, keep_tensors=True))
+
+
+def default_convert(data: Any) -> Any:
+    """data with its numpy arrays and numpy numbers made Tensors, inside any nesting of tuples,
+    lists and dicts (Python numbers and strings kept), as torch.utils.data.default_convert: what
+    a DataLoader with batch_size=None does to each sample."""
+    return _to_tensors(data, tuples_as_lists=True)
 
 
 def _collate(samples: list, keep_tensors: bool) -> Any:
@@ -238,11 +296,12 @@ def _collate(samples: list, keep_tensors: bool) -> Any:
     return np.stack([_as_array(sample) for sample in samples])
 
 
-def _to_tensors(batch: Any) -> Any:
-    """The arrays (and numpy numbers) of a collated batch (any nesting of tuples, lists and dicts) as Tensors."""
+def _to_tensors(batch: Any, tuples_as_lists: bool = False) -> Any:
+    """The arrays (and numpy numbers) of a collated batch (any nesting of tuples, lists and dicts) as
+    Tensors; with tuples_as_lists, plain tuples become lists (default_convert's way)."""
     if isinstance(batch, (np.number, np.bool_)):  # a sample's field, when batching is off
         batch = np.asarray(batch)
-    if isinstance(batch, np.ndarray):
+    if isinstance(batch, np.ndarray) and batch.dtype.kind not in "USO":  # strings and objects stay arrays
         import minigrad  # imported late: the numpy side of this module needs no autograd
 
         array = np.ascontiguousarray(batch) if batch.ndim else batch
@@ -250,10 +309,12 @@ def _to_tensors(batch: Any) -> Any:
             return minigrad.from_numpy(array)  # shares the (fresh) batch array
         return minigrad.tensor(array)  # minigrad's dtype rules: other ints -> int64, floats -> float32
     if isinstance(batch, Mapping):
-        return {key: _to_tensors(value) for key, value in batch.items()}
+        return {key: _to_tensors(value, tuples_as_lists) for key, value in batch.items()}
     if isinstance(batch, (tuple, list)):
-        values = [_to_tensors(value) for value in batch]
-        return type(batch)(*values) if hasattr(batch, "_fields") else type(batch)(values)
+        values = [_to_tensors(value, tuples_as_lists) for value in batch]
+        if hasattr(batch, "_fields"):
+            return type(batch)(*values)
+        return values if tuples_as_lists else type(batch)(values)
     return batch
 
 
@@ -315,9 +376,10 @@ class DataLoader:
     ``collate_fn(list of samples)`` replaces ``default_collate``, and the arrays it returns
     become Tensors. ``num_workers`` threads build batches in parallel (kernels and numpy
     release the GIL; a dataset's Python code does not), in order, each batch's random draws
-    from its own generator, so the batches do not depend on num_workers. ``pin_memory`` and
-    ``persistent_workers`` are accepted for PyTorch code and do nothing (host memory is used as
-    it is; the threads are cheap to start each epoch). ``worker_init_fn(worker_id)`` runs at the
+    from its own generator, so the batches do not depend on num_workers. ``pin_memory``,
+    ``persistent_workers``, ``timeout``, ``multiprocessing_context``, ``pin_memory_device`` and
+    ``in_order`` are accepted for PyTorch code and do nothing (host memory is used as it is; the
+    threads are cheap to start each epoch and deliver batches in order). ``worker_init_fn(worker_id)`` runs at the
     start of each batch-building thread of an epoch. ``generator=minigrad.Generator()`` draws the
     loader's seed from that generator instead of minigrad's (PyTorch's way to fix the shuffling).
 
@@ -346,6 +408,10 @@ class DataLoader:
         worker_init_fn: Callable[[int], None] | None = None,
         persistent_workers: bool = False,
         prefetch_factor: int | None = None,
+        timeout: float = 0,
+        multiprocessing_context: Any = None,
+        pin_memory_device: str = "",
+        in_order: bool = True,
     ) -> None:
         if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
             raise ValueError(f"DataLoader: num_workers must be an integer >= 0, got {num_workers!r}")
@@ -378,6 +444,8 @@ class DataLoader:
         if sampler is not None and not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
             raise TypeError(f"DataLoader: sampler must be an iterable of indices with a length, got "
                             f"{type(sampler).__name__}")
+        if timeout < 0:
+            raise ValueError("timeout option should be non-negative")
         if worker_init_fn is not None and not callable(worker_init_fn):
             raise TypeError(f"DataLoader: worker_init_fn must be callable, got {type(worker_init_fn).__name__}")
         if prefetch_factor is not None:  # PyTorch's name: batches made ahead per worker
@@ -401,6 +469,12 @@ class DataLoader:
         self.num_workers = int(num_workers)
         self.collate_fn = collate_fn
         self.pin_memory = pin_memory
+        # PyTorch's worker-process options, kept for code that reads them back: the loader's
+        # worker is a thread that yields batches in order
+        self.timeout = timeout
+        self.multiprocessing_context = multiprocessing_context
+        self.pin_memory_device = pin_memory_device
+        self.in_order = in_order
         self.epoch = 0
         self._iterable = isinstance(dataset, IterableDataset)
         self._batched = self._batching and collate_fn is None and _supports_batches(dataset)
@@ -474,7 +548,8 @@ class DataLoader:
                                       else lambda samples: _collate(samples, keep_tensors=False))
         if not self._batching:
             sample = items if self._iterable else self.dataset[int(items)]
-            batch: Any = sample if self.collate_fn is None else self.collate_fn(sample)
+            batch: Any = self.collate_fn(sample) if self.collate_fn is not None else (
+                default_convert(sample) if self.as_tensor else sample)
         elif self._iterable:
             batch = collate(items)
         elif self._batched:

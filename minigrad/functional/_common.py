@@ -15,6 +15,12 @@ from minigrad.tensor import numpy_aliases as numpy_aliases  # axis= / keepdims= 
 
 Number = (numbers.Number, np.generic)
 
+
+class ShapeError(RuntimeError, ValueError):
+    """Shapes that do not fit (they do not broadcast, or a reshape's shape does not match the
+    input's size): a RuntimeError, as PyTorch raises (so ported ``except RuntimeError`` handlers
+    catch it), and a ValueError, as minigrad raised before."""
+
 # --- helpers ---------------------------------------------------------------------------------
 
 
@@ -70,11 +76,11 @@ def _dims(dim: int | Sequence[int] | None, ndim: int, op: str) -> tuple[int, ...
 
 
 def _broadcast_shape(op: str, a: tuple, b: tuple) -> tuple:
-    """The shape a and b broadcast to; ValueError naming op when they do not broadcast."""
+    """The shape a and b broadcast to; ShapeError naming op when they do not broadcast."""
     try:
         return np.broadcast_shapes(a, b)
     except ValueError:
-        raise ValueError(f"{op}: shapes {a} and {b} cannot be broadcast together") from None
+        raise ShapeError(f"{op}: shapes {a} and {b} cannot be broadcast together") from None
 
 
 def _shape_args(shape: tuple) -> tuple:

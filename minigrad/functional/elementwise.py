@@ -15,6 +15,7 @@ from minigrad.autograd import Function
 from minigrad.backend import get_backend
 from minigrad.functional._common import (
     Number,
+    ShapeError,
     _broadcast_shape,
     _from_host,
     _require_float,
@@ -76,7 +77,7 @@ def _binary(cls: type[Function], name: str, a: Any, b: Any, **options: Any) -> T
         return cls.apply(a, b, **options)
     except ValueError as e:
         if a.ndim and b.ndim and "broadcast" in str(e):
-            raise ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+            raise ShapeError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
         raise
 
 
@@ -605,7 +606,11 @@ def to_device(input: Tensor, device: str) -> Tensor:
 def compare(op: str, input: Any, other: Any) -> Tensor:
     """Boolean tensor of input <op> other (op: eq ne lt le gt ge); never on the tape."""
     a, b = _operands(input, other)
-    return Tensor._make(get_backend(a.device).compare(op, a._data, b._data), a.device)
+    try:
+        return Tensor._make(get_backend(a.device).compare(op, a._data, b._data), a.device)
+    except ValueError:
+        _broadcast_shape(op, a.shape, b.shape)  # a ShapeError (a RuntimeError, as PyTorch's) when that is why
+        raise
 
 
 def eq(input: Any, other: Any) -> Tensor:
@@ -658,7 +663,11 @@ def where(condition: Tensor, input: Any = None, other: Any = None) -> Tensor | t
         input = Tensor._make(get_backend(condition.device).full((), input, dtype), condition.device)
     a, b = _operands(input, other)
     _require_same_device("where", a, condition)
-    return WhereOp.apply(a, b, cond=condition._data)
+    try:
+        return WhereOp.apply(a, b, cond=condition._data)
+    except ValueError:
+        _broadcast_shape("where", condition.shape, _broadcast_shape("where", a.shape, b.shape))
+        raise
 
 
 class WhereOp(Function):
@@ -1012,7 +1021,7 @@ def _divide(how: str, input: Any, other: Any) -> Tensor:
         try:
             out = _host_divide(get_backend(a.device), how, a._data, b._data)
         except ValueError:
-            raise ValueError(f"{how}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+            raise ShapeError(f"{how}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
         return Tensor._make(out, a.device)
     return _binary(DivModOp, how, a, b, how=how)
 

@@ -6,7 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from minigrad.functional._common import _require_float, _require_tensor
-from minigrad.functional.nn import adaptive_avg_pool2d, avg_pool2d, conv2d, conv_transpose2d, lp_pool2d, max_pool2d
+from minigrad.functional.nn import (
+    adaptive_avg_pool2d,
+    adaptive_max_pool2d,
+    avg_pool2d,
+    conv2d,
+    conv_transpose2d,
+    lp_pool2d,
+    max_pool2d,
+)
 from minigrad.functional.shape import unsqueeze
 from minigrad.tensor import Tensor
 
@@ -28,6 +36,14 @@ def _as_2d(input: Tensor, op: str) -> Tensor:
     if input.ndim not in (2, 3):
         raise ValueError(f"{op}: input must be 2-D (C, L) or 3-D (N, C, L), got shape {input.shape}")
     return unsqueeze(input, -2)
+
+
+def _from_2d(out: Any, return_indices: bool) -> Any:
+    """A 2-D max pooling's result over _as_2d's input back to 1-D (values, and indices: positions
+    in a 1 x L plane are positions along L)."""
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
 
 
 def conv1d(
@@ -97,9 +113,7 @@ def max_pool1d(
     s = k if stride is None or stride == () else _single(stride, "max_pool1d: stride")
     out = max_pool2d(_as_2d(input, "max_pool1d"), (1, k), (1, s), (0, _single(padding, "max_pool1d: padding")),
                      (1, _single(dilation, "max_pool1d: dilation")), ceil_mode, return_indices)
-    if return_indices:  # positions in a 1 x L plane are positions along L
-        return out[0].squeeze(-2), out[1].squeeze(-2)
-    return out.squeeze(-2)
+    return _from_2d(out, return_indices)
 
 
 def max_pool1d_with_indices(
@@ -145,3 +159,12 @@ def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
     _require_float("adaptive_avg_pool1d", input)
     size = _single(output_size, "adaptive_avg_pool1d: output_size")
     return adaptive_avg_pool2d(_as_2d(input, "adaptive_avg_pool1d"), (1, size)).squeeze(-2)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """Max over output_size near-equal windows along the last dimension of (N, C, L) or (C, L), as
+    torch's; with return_indices also the int64 argmax positions along L."""
+    _require_float("adaptive_max_pool1d", input)
+    size = _single(output_size, "adaptive_max_pool1d: output_size")
+    out = adaptive_max_pool2d(_as_2d(input, "adaptive_max_pool1d"), (1, size), return_indices)
+    return _from_2d(out, return_indices)

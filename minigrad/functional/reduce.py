@@ -106,7 +106,20 @@ class MaxMinOp(Function):
         return (be.where(hit, g, be.full((), 0, g.dtype)),)
 
 
-MaxResult = namedtuple("MaxResult", ["values", "indices"])
+def _return_type(name: str, fields: Sequence[str]) -> type:
+    """A named tuple named and shown as PyTorch's torch.return_types.<name>, so that printing
+    ``torch.max(x, 1)`` or checking ``type(r).__name__`` reads as in PyTorch."""
+    base = namedtuple(name, fields)
+
+    def __repr__(self) -> str:
+        body = ",\n".join(f"{field}={value!r}" for field, value in zip(self._fields, self, strict=True))
+        return f"minigrad.return_types.{name}(\n{body})"
+
+    return type(name, (base,), {"__slots__": (), "__repr__": __repr__, "__module__": "minigrad.return_types"})
+
+
+MaxResult = _return_type("max", ["values", "indices"])
+MinResult = _return_type("min", ["values", "indices"])
 
 
 @numpy_aliases
@@ -169,11 +182,14 @@ def _max_min(input: Tensor, dim: int | Tensor | None, keepdim: bool, largest: bo
     d = _dim(dim, input.ndim, op)
     if input.ndim == 0:  # PyTorch: the element itself, at index 0
         zero = Tensor._make(get_backend(input.device).full((), 0, int64), input.device)
-        return MaxResult(MaxMinOp.apply(input, largest=largest, dim=None, keepdim=False), zero)
+        return (MaxResult if largest else MinResult)(MaxMinOp.apply(input, largest=largest, dim=None, keepdim=False),
+                                                     zero)
     if input.shape[d] == 0:
         raise RuntimeError(f"{op}: dim {dim} of shape {input.shape} is empty; there is nothing to reduce")
     values = MaxMinOp.apply(input, largest=largest, dim=d, keepdim=keepdim)
-    return MaxResult(values, argmax(input, d, keepdim) if largest else argmin(input, d, keepdim))
+    if largest:
+        return MaxResult(values, argmax(input, d, keepdim))
+    return MinResult(values, argmin(input, d, keepdim))
 
 
 @numpy_aliases
@@ -359,7 +375,8 @@ def norm(
     return sum(magnitude**p, axes, keepdim) ** (1.0 / p)
 
 
-SortResult = namedtuple("SortResult", ["values", "indices"])
+SortResult = _return_type("sort", ["values", "indices"])
+TopkResult = _return_type("topk", ["values", "indices"])
 
 
 @numpy_aliases
@@ -385,7 +402,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool
 
 
 @numpy_aliases
-def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> SortResult:  # noqa: A002
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> TopkResult:  # noqa: A002
     """The k largest (or smallest) elements along dim and their indices, as torch.topk; NaN is the
     largest. Always sorted (sorted=False allows any order). Among equal elements, the indices are
     those PyTorch's CPU kernel returns: for slices whose k picked elements have a tie, its
@@ -398,7 +415,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     if not 0 <= k <= size:
         raise ValueError(f"topk: k ({k}) out of range for size {size} of dim {dim}")
     if input.ndim == 0:
-        return SortResult(input, sort(input).indices)
+        return TopkResult(input, sort(input).indices)
     be = get_backend(input.device)
     order = np.moveaxis(be.to_numpy(be.argsort(input._data, d, largest)), d, -1)
     host = np.moveaxis(input._host(), d, -1)
@@ -410,7 +427,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         keys = _ranks(host[tuple(row)])
         picked[tuple(row)] = topk_positions((-keys if largest else keys).tolist(), k)
     indices = _from_host(np.ascontiguousarray(np.moveaxis(picked, -1, d)), input)
-    return SortResult(gather(input, d, indices), indices)
+    return TopkResult(gather(input, d, indices), indices)
 
 
 def equal(input: Tensor, other: Tensor) -> bool:
@@ -633,10 +650,11 @@ def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     return out if x is input else out.reshape(input.shape)
 
 
-CumResult = namedtuple("CumResult", ["values", "indices"])
+CummaxResult = _return_type("cummax", ["values", "indices"])
+CumminResult = _return_type("cummin", ["values", "indices"])
 
 
-def _cummax_cummin(op: str, input: Tensor, dim: int, largest: bool) -> CumResult:
+def _cummax_cummin(op: str, input: Tensor, dim: int, largest: bool) -> CummaxResult | CumminResult:
     """The running max (largest) or min along dim and where each was found: the last of equal
     values, and once a NaN is met the NaN (the last one), as PyTorch. The indices come from the
     host; the values are gathered at them, so the gradient goes to those elements."""
@@ -649,23 +667,24 @@ def _cummax_cummin(op: str, input: Tensor, dim: int, largest: bool) -> CumResult
     hit = (host == running) | ((host != host) & (running != running))
     positions = np.arange(x.shape[d]).reshape([-1 if i == d else 1 for i in range(x.ndim)])
     indices = _from_host(np.maximum.accumulate(np.where(hit, positions, 0), axis=d).astype(np.int64), x)
-    return CumResult(gather(x, d, indices).reshape(input.shape), indices.reshape(input.shape))
+    result = CummaxResult if largest else CumminResult
+    return result(gather(x, d, indices).reshape(input.shape), indices.reshape(input.shape))
 
 
 @numpy_aliases
-def cummax(input: Tensor, dim: int) -> CumResult:
+def cummax(input: Tensor, dim: int) -> CummaxResult:
     """(values, indices) of the running maximum along dim, as torch.cummax: ties give the last
     index, NaN propagates."""
     return _cummax_cummin("cummax", input, dim, True)
 
 
 @numpy_aliases
-def cummin(input: Tensor, dim: int) -> CumResult:
+def cummin(input: Tensor, dim: int) -> CumminResult:
     """(values, indices) of the running minimum along dim, as torch.cummin (see cummax)."""
     return _cummax_cummin("cummin", input, dim, False)
 
 
-AminmaxResult = namedtuple("AminmaxResult", ["min", "max"])
+AminmaxResult = _return_type("aminmax", ["min", "max"])
 
 
 @numpy_aliases
@@ -685,9 +704,10 @@ def trace(input: Tensor) -> Tensor:
     return sum(input[diagonal, diagonal])
 
 
-MedianResult = namedtuple("MedianResult", ["values", "indices"])
-KthvalueResult = namedtuple("KthvalueResult", ["values", "indices"])
-ModeResult = namedtuple("ModeResult", ["values", "indices"])
+MedianResult = _return_type("median", ["values", "indices"])
+NanmedianResult = _return_type("nanmedian", ["values", "indices"])
+KthvalueResult = _return_type("kthvalue", ["values", "indices"])
+ModeResult = _return_type("mode", ["values", "indices"])
 
 
 def _slices(input: Tensor, dim: int, op: str) -> tuple[Tensor, int]:
@@ -721,7 +741,7 @@ def _require_orderable(op: str, input: Tensor) -> None:
         raise TypeError(f"{op}: not defined for bool tensors")
 
 
-def _median(op: str, input: Tensor, dim: int | None, keepdim: bool, ignore_nan: bool) -> Tensor | MedianResult:
+def _median(op: str, input: Tensor, dim: int | None, keepdim: bool, ignore_nan: bool) -> Any:
     """median (ignore_nan False) or nanmedian: the lower middle value of the numbers, or NaN for
     median when there is a NaN and for nanmedian when there are only NaNs."""
     _require_orderable(op, input)
@@ -751,7 +771,8 @@ def _median(op: str, input: Tensor, dim: int | None, keepdim: bool, ignore_nan: 
     else:  # the first NaN sorts after the numbers
         picked = np.where(nans > 0, n - nans, (n - 1) // 2)
     order = np.argsort(host, axis=d, kind="stable")
-    return _picked(MedianResult, input, x, d, np.take_along_axis(order, picked, d), keepdim)
+    result = NanmedianResult if ignore_nan else MedianResult
+    return _picked(result, input, x, d, np.take_along_axis(order, picked, d), keepdim)
 
 
 @numpy_aliases
@@ -765,7 +786,7 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
 
 
 @numpy_aliases
-def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor | MedianResult:
+def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor | NanmedianResult:
     """The median of the numbers, NaNs left out, as torch.nanmedian (see median); NaN where there
     are only NaNs. Along dim, the index of the middle number in a stable sort, as PyTorch's CPU
     kernel; for a slice of NaNs only, that of its first NaN (PyTorch's depends on its C++ library)."""
@@ -1006,7 +1027,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     return _from_host(counts.astype(host.dtype), input)
 
 
-HistogramResult = namedtuple("HistogramResult", ["hist", "bin_edges"])
+HistogramResult = _return_type("histogram", ["hist", "bin_edges"])
 
 
 def histogram(

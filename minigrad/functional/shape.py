@@ -16,6 +16,7 @@ import numpy as np
 from minigrad.autograd import Function, no_grad
 from minigrad.backend import get_backend
 from minigrad.functional._common import (
+    ShapeError,
     _broadcast_shape,
     _dim,
     _from_host,
@@ -76,7 +77,7 @@ def reshape(input: Tensor, shape: Sequence[int]) -> Tensor:
     else:
         valid = known == input.numel()
     if not valid:
-        raise ValueError(f"reshape: shape {shape} is invalid for input of shape {input.shape}")
+        raise ShapeError(f"reshape: shape {shape} is invalid for input of shape {input.shape}")
     return ReshapeOp.apply(input, shape=shape)
 
 
@@ -149,12 +150,12 @@ def expand(input: Tensor, shape: Sequence[int]) -> Tensor:
     """input broadcast to shape (-1 keeps a dimension); a view."""
     lead = len(shape) - input.ndim
     if lead < 0:
-        raise ValueError(f"expand: shape {tuple(shape)} has fewer dimensions than {input.shape}")
+        raise ShapeError(f"expand: shape {tuple(shape)} has fewer dimensions than {input.shape}")
     full = tuple(input.shape[i - lead] if s == -1 else int(s) for i, s in enumerate(shape))
     try:
         np.broadcast_shapes(input.shape, full)
     except ValueError:
-        raise ValueError(f"expand: cannot expand shape {input.shape} to {full}") from None
+        raise ShapeError(f"expand: cannot expand shape {input.shape} to {full}") from None
     return ExpandOp.apply(input, shape=full)
 
 
@@ -263,7 +264,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     for t in tensors:
         dt = _result_dtype(dt, t.dtype)
         if t.ndim != first.ndim or t.shape[:d] + t.shape[d + 1 :] != first.shape[:d] + first.shape[d + 1 :]:
-            raise ValueError(f"cat: shapes {first.shape} and {t.shape} differ outside dim {dim}")
+            raise ShapeError(f"cat: shapes {first.shape} and {t.shape} differ outside dim {dim}")
     return CatOp.apply(*[cast(t, dt) for t in tensors], dim=d)
 
 
@@ -273,7 +274,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = _tensor_list("stack", tensors)
     for t in tensors[1:]:
         if t.shape != tensors[0].shape:
-            raise ValueError(f"stack: shapes {tensors[0].shape} and {t.shape} differ")
+            raise ShapeError(f"stack: shapes {tensors[0].shape} and {t.shape} differ")
     d = _dim(dim, tensors[0].ndim + 1, "stack")
     return cat([unsqueeze(t, d) for t in tensors], d)
 
@@ -927,12 +928,12 @@ def broadcast_to(input: Tensor, size: Sequence[int]) -> Tensor:
 
 def broadcast_shapes(*shapes: int | Sequence[int]) -> Size:
     """The shape that tensors of shapes (sequences, or ints for 1-D shapes) broadcast to, as
-    torch.broadcast_shapes; ValueError when they do not broadcast."""
+    torch.broadcast_shapes; ShapeError (a RuntimeError) when they do not broadcast."""
     shapes = tuple((s,) if isinstance(s, (int, np.integer)) else tuple(s) for s in shapes)
     try:
         return Size(int(n) for n in np.broadcast_shapes(*shapes))
     except ValueError:
-        raise ValueError(f"broadcast_shapes: shapes {', '.join(map(str, shapes))} cannot be broadcast "
+        raise ShapeError(f"broadcast_shapes: shapes {', '.join(map(str, shapes))} cannot be broadcast "
                          "to a single shape") from None
 
 

@@ -81,6 +81,7 @@ from minigrad.nn.layers import (
 )
 from minigrad.nn.layers1d import (
     AdaptiveAvgPool1d,
+    AdaptiveMaxPool1d,
     AvgPool1d,
     Conv1d,
     ConvTranspose1d,
@@ -120,7 +121,7 @@ from minigrad.nn.padding import (
     ZeroPad1d,
     ZeroPad2d,
 )
-from minigrad.nn.parameter import Parameter
+from minigrad.nn.parameter import Buffer, Parameter
 from minigrad.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 
 __all__ = [
@@ -138,6 +139,7 @@ __all__ = [
     "UpsamplingNearest2d",
     "ZeroPad1d",
     "AdaptiveAvgPool1d",
+    "AdaptiveMaxPool1d",
     "AdaptiveAvgPool2d",
     "AdaptiveMaxPool2d",
     "AvgPool1d",
@@ -204,6 +206,7 @@ __all__ = [
     "MultiheadAttention",
     "NLLLoss",
     "PReLU",
+    "Buffer",
     "Parameter",
     "ParameterDict",
     "ParameterList",

@@ -106,6 +106,7 @@ from minigrad.functional.nn import (
 )
 from minigrad.functional.nn1d import (
     adaptive_avg_pool1d,
+    adaptive_max_pool1d,
     avg_pool1d,
     conv1d,
     conv_transpose1d,
@@ -118,6 +119,7 @@ from minigrad.functional.shape import pixel_shuffle, pixel_unshuffle
 __all__ = [
     "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
+    "adaptive_max_pool1d",
     "adaptive_max_pool2d",
     "affine_grid",
     "alpha_dropout",

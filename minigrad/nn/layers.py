@@ -932,6 +932,8 @@ class _BatchNorm(Module):
     """Shared by BatchNorm1d/2d: normalise over every axis but 1 (channels)."""
 
     _input_ranks: tuple[int, ...] = ()
+    _version = 2  # PyTorch's version 2 added num_batches_tracked
+    _defaulted_buffers = ("num_batches_tracked",)
 
     def __init__(
         self,

@@ -115,6 +115,22 @@ class LPPool1d(_LPPoolNd):
         return nn1d.lp_pool1d(x, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
 
 
+class AdaptiveMaxPool1d(Module):
+    """Max over output_size near-equal windows along L; with return_indices, forward also returns
+    the argmax positions."""
+
+    def __init__(self, output_size: int, return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = return_indices
+
+    def forward(self, x: Tensor) -> Any:
+        return nn1d.adaptive_max_pool1d(x, self.output_size, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
 class AdaptiveAvgPool1d(Module):
     """Mean over output_size near-equal windows along L."""
 

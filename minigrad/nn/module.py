@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from minigrad.autograd import is_grad_enabled, no_grad
-from minigrad.nn.parameter import Parameter
+from minigrad.nn.parameter import Buffer, Parameter
 from minigrad.tensor import Tensor
 
 
@@ -22,6 +22,20 @@ class IncompatibleKeys(NamedTuple):
 
     missing_keys: list[str]
     unexpected_keys: list[str]
+
+
+class _IncompatibleKeys(IncompatibleKeys):
+    """load_state_dict's result, named and shown as PyTorch's: a notebook that ends a cell with
+    ``model.load_state_dict(...)`` shows ``<All keys matched successfully>`` when nothing is amiss."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
 
 
 class RemovableHandle:
@@ -129,6 +143,8 @@ class Module:
     """Base class of every layer and model. Subclasses define forward()."""
 
     training: bool
+    _version = 1  # saved in state_dict()._metadata, as PyTorch's
+    _defaulted_buffers: tuple[str, ...] = ()  # buffers added in _version, which older checkpoints lack
 
     def __init__(self) -> None:
         # object.__setattr__: our own __setattr__ needs these dicts to exist
@@ -305,6 +321,12 @@ class Module:
             if name not in params:  # a replaced parameter keeps its place in the order, as PyTorch
                 self._forget(name)
             self.register_parameter(name, value)
+        elif isinstance(value, Buffer):
+            if params is None:
+                raise AttributeError("cannot assign buffers before Module.__init__() call")
+            if name not in self._buffers:
+                self._forget(name)
+            self.register_buffer(name, value.detach().requires_grad_(value.requires_grad), value.persistent)
         elif params is not None and name in params:
             if value is not None:
                 raise TypeError(
@@ -518,6 +540,10 @@ class Module:
         data with the module (detached unless keep_vars).
         """
         out: OrderedDict[str, Tensor] = OrderedDict() if destination is None else destination
+        if destination is None:
+            out._metadata = OrderedDict()  # each module's version, as PyTorch's (see _defaulted_keys)
+        if hasattr(out, "_metadata"):
+            out._metadata[prefix[:-1]] = {"version": self._version}
         for name, param in self._parameters.items():
             if param is not None:
                 out[prefix + name] = param if keep_vars else param.detach()
@@ -529,7 +555,7 @@ class Module:
                 child.state_dict(destination=out, prefix=f"{prefix}{name}.", keep_vars=keep_vars)
         return out
 
-    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> IncompatibleKeys:
+    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> _IncompatibleKeys:
         """Copy values (Tensors or arrays) into the parameters and buffers, in place.
 
         Values may also be torch tensors (a torch model's state_dict(); torch is not
@@ -541,17 +567,14 @@ class Module:
         """
         own = self.state_dict(keep_vars=True)
         params = {name for name, _ in self.named_parameters()}
-        missing = [k for k in own if k not in state_dict]
+        defaulted = self._defaulted_keys(state_dict)
+        missing = [k for k in own if k not in state_dict and k not in defaulted]
         unexpected = [k for k in state_dict if k not in own]
         errors = []
-        if strict and unexpected:
-            errors.append(
-                "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + "."
-            )
-        if strict and missing:
-            errors.append(
-                "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + "."
-            )
+        # PyTorch's order and wording, trailing space included: missing keys first
+        for what, keys in (("Missing", missing), ("Unexpected", unexpected)):
+            if strict and keys:
+                errors.append(f"{what} key(s) in state_dict: " + ", ".join(f'"{k}"' for k in keys) + ". ")
         sources = {}
         for key, target in own.items():
             if key not in state_dict:
@@ -587,7 +610,22 @@ class Module:
                 target = own[key]
                 source = value if isinstance(value, Tensor) else Tensor._wrap(np.asarray(value))
                 target.copy_(source.detach().to(target.device))
-        return IncompatibleKeys(missing, unexpected)
+        return _IncompatibleKeys(missing, unexpected)
+
+    def _defaulted_keys(self, state_dict: Mapping[str, Any]) -> set[str]:
+        """The keys a checkpoint may lack, keeping their current values, as PyTorch: the buffers a
+        module class lists in _defaulted_buffers (BatchNorm's num_batches_tracked), unless the
+        state dict's metadata says it was saved by the module version that has them (a dict
+        without metadata, say one built by hand, counts as older)."""
+        metadata = getattr(state_dict, "_metadata", None) or {}
+        keys = set()
+        for prefix, module in self.named_modules():
+            if (metadata.get(prefix) or {}).get("version", 0) >= module._version:
+                continue
+            for name in module._defaulted_buffers:
+                if module._buffers.get(name) is not None:
+                    keys.add(f"{prefix}.{name}" if prefix else name)
+        return keys
 
     # ---- printing ----
 

@@ -18,3 +18,18 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+class Buffer(Tensor):
+    """A tensor that registers itself as a buffer when assigned to a Module attribute, as
+    torch.nn.Buffer: ``self.mask = nn.Buffer(minigrad.ones(3), persistent=False)`` is
+    ``self.register_buffer("mask", ..., persistent=False)``. It shares data's memory; the module
+    keeps a plain Tensor (as PyTorch's does)."""
+
+    __slots__ = ("persistent",)
+
+    def __init__(self, data: Tensor | None = None, *, persistent: bool = True) -> None:
+        if data is None:
+            data = Tensor()
+        self._init(data, data.requires_grad, None)
+        self.persistent = persistent

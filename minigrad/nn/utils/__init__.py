@@ -1,6 +1,7 @@
 """torch.nn.utils's gradient clipping (and get_total_norm, the norm it clips by), parameter/vector
-conversions and weight_norm; nn.utils.rnn (padding and PackedSequence); nn.utils.parametrize and
-nn.utils.parametrizations (weight_norm and spectral_norm as parametrizations)."""
+conversions, weight_norm and spectral_norm (the original hook-based forms); nn.utils.rnn (padding
+and PackedSequence); nn.utils.parametrize and nn.utils.parametrizations (weight_norm and
+spectral_norm as parametrizations)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from minigrad.nn.utils import rnn  # torch.nn.utils.rnn
 from minigrad.tensor import Tensor
 
 __all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
-           "parameters_to_vector", "parametrizations", "parametrize", "remove_weight_norm", "rnn",
-           "vector_to_parameters", "weight_norm"]
+           "parameters_to_vector", "parametrizations", "parametrize", "remove_spectral_norm", "remove_weight_norm",
+           "rnn", "spectral_norm", "vector_to_parameters", "weight_norm"]
 
 
 def _params(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
@@ -194,6 +195,90 @@ def remove_weight_norm(module: Module, name: str = "weight") -> Module:
             module.register_parameter(name, Parameter(weight.detach()))
             return module
     raise ValueError(f"remove_weight_norm: weight_norm of {name!r} not found in {type(module).__name__}")
+
+
+def _weight_matrix(weight: Tensor, dim: int) -> Tensor:
+    """weight as the matrix spectral norm works on: dim first, the other dimensions flattened."""
+    if dim != 0:
+        weight = weight.permute(dim, *(d for d in range(weight.ndim) if d != dim))
+    return weight.flatten(1)
+
+
+class _SpectralNormHook:
+    """The forward pre-hook of the old-style spectral_norm: module.<name> = <name>_orig / sigma,
+    sigma estimated from the buffers <name>_u and <name>_v, which each forward in training mode
+    advances by n_power_iterations steps of power iteration (PyTorch's order: v, then u)."""
+
+    def __init__(self, name: str, n_power_iterations: int, dim: int, eps: float) -> None:
+        self.name, self.n_power_iterations, self.dim, self.eps = name, n_power_iterations, dim, eps
+
+    def compute(self, module: Module, do_power_iteration: bool) -> Tensor:
+        from minigrad.nn import functional as F  # noqa: N812 (imported late: functional imports this package)
+
+        weight = getattr(module, self.name + "_orig")
+        u, v = getattr(module, self.name + "_u"), getattr(module, self.name + "_v")
+        matrix = _weight_matrix(weight, self.dim)
+        if do_power_iteration:
+            with no_grad():
+                for _ in range(self.n_power_iterations):
+                    v.copy_(F.normalize(matrix.T.mv(u), dim=0, eps=self.eps))
+                    u.copy_(F.normalize(matrix.mv(v), dim=0, eps=self.eps))
+            u, v = u.clone(), v.clone()  # the buffers change in place at the next forward
+        return weight / u.dot(matrix.mv(v))
+
+    def __call__(self, module: Module, args: tuple) -> None:
+        setattr(module, self.name, self.compute(module, module.training))
+
+
+def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int = 1, eps: float = 1e-12,
+                  dim: int | None = None) -> Module:
+    """Normalise module.<name> by its spectral norm before each forward, as the original
+    torch.nn.utils.spectral_norm (GAN code's): parameter <name>_orig and buffers <name>_u and
+    <name>_v (random unit vectors) replace <name>; each forward in training mode takes
+    n_power_iterations power-iteration steps. dim: the output dimension (None: 1 for transposed
+    convolutions, else 0). See nn.utils.parametrizations.spectral_norm for the parametrization.
+    Returns the module."""
+    from minigrad.nn import functional as F  # noqa: N812 (imported late: functional imports this package)
+    from minigrad.nn.layers import ConvTranspose2d
+    from minigrad.nn.layers1d import ConvTranspose1d
+
+    if any(isinstance(hook, _SpectralNormHook) and hook.name == name for hook, _ in module._forward_pre_hooks.values()):
+        raise RuntimeError(f"Cannot register two spectral_norm hooks on the same parameter {name}")
+    if n_power_iterations <= 0:
+        raise ValueError(f"Expected n_power_iterations to be positive, but got n_power_iterations={n_power_iterations}")
+    weight = module._parameters.get(name)
+    if not isinstance(weight, Parameter):
+        raise ValueError(f"spectral_norm: {type(module).__name__} has no parameter {name!r}")
+    if dim is None:
+        dim = 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d)) else 0
+    hook = _SpectralNormHook(name, n_power_iterations, dim, eps)
+    with no_grad():
+        h, w = _weight_matrix(weight, dim).shape
+        u = F.normalize(weight.new_empty(h).normal_(0, 1), dim=0, eps=eps)
+        v = F.normalize(weight.new_empty(w).normal_(0, 1), dim=0, eps=eps)
+    del module._parameters[name]
+    module.register_parameter(name + "_orig", weight)
+    setattr(module, name, weight.detach())  # as PyTorch: the raw weight until the first forward
+    module.register_buffer(name + "_u", u)
+    module.register_buffer(name + "_v", v)
+    module.register_forward_pre_hook(hook)
+    return module
+
+
+def remove_spectral_norm(module: Module, name: str = "weight") -> Module:
+    """Undo spectral_norm: <name> is a parameter again, holding <name>_orig / sigma (from the
+    current <name>_u and <name>_v, with no further iteration). Returns the module."""
+    for key, (hook, _) in list(module._forward_pre_hooks.items()):
+        if isinstance(hook, _SpectralNormHook) and hook.name == name:
+            with no_grad():
+                weight = hook.compute(module, do_power_iteration=False)
+            del module._forward_pre_hooks[key]
+            for suffix in ("_orig", "_u", "_v"):
+                delattr(module, name + suffix)
+            module.__dict__.pop(name, None)
+            module.register_parameter(name, Parameter(weight.detach()))
+            return module
+    raise ValueError(f"spectral_norm of '{name}' not found in {type(module).__name__}")
 
 
 # last: parametrizations uses the weight_norm helpers above

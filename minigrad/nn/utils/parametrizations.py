@@ -9,7 +9,7 @@ from minigrad.nn import functional as F
 from minigrad.nn.layers import ConvTranspose2d
 from minigrad.nn.layers1d import ConvTranspose1d
 from minigrad.nn.module import Module
-from minigrad.nn.utils import _norm_except_dim, _weight_norm, _weight_norm_dim, parametrize
+from minigrad.nn.utils import _norm_except_dim, _weight_matrix, _weight_norm, _weight_norm_dim, parametrize
 from minigrad.tensor import Tensor
 
 __all__ = ["spectral_norm", "weight_norm"]
@@ -63,9 +63,7 @@ class _SpectralNorm(Module):
             self._power_method(weight_mat, 15)
 
     def _reshape_weight_to_matrix(self, weight: Tensor) -> Tensor:
-        if self.dim != 0:
-            weight = weight.permute(self.dim, *(d for d in range(weight.ndim) if d != self.dim))
-        return weight.flatten(1)
+        return _weight_matrix(weight, self.dim)
 
     def _power_method(self, weight_mat: Tensor, n_power_iterations: int) -> None:
         """Advance _u and _v (in place) by n_power_iterations steps of power iteration."""

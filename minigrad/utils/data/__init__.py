@@ -3,6 +3,7 @@
 
 from minigrad.data import (
     BatchSampler,
+    ChainDataset,
     ConcatDataset,
     DataLoader,
     Dataset,
@@ -11,11 +12,13 @@ from minigrad.data import (
     RandomSampler,
     Sampler,
     SequentialSampler,
+    StackDataset,
     Subset,
     SubsetRandomSampler,
     TensorDataset,
     WeightedRandomSampler,
     default_collate,
+    default_convert,
     get_worker_info,
     random_split,
 )
@@ -24,6 +27,7 @@ from minigrad.data import (
 from minigrad.utils.data import dataloader, dataset, distributed, sampler  # noqa: F401
 
 __all__ = [
+    "ChainDataset",
     "ConcatDataset",
     "DataLoader",
     "Dataset",
@@ -33,11 +37,13 @@ __all__ = [
     "RandomSampler",
     "Sampler",
     "SequentialSampler",
+    "StackDataset",
     "Subset",
     "SubsetRandomSampler",
     "TensorDataset",
     "WeightedRandomSampler",
     "default_collate",
+    "default_convert",
     "get_worker_info",
     "random_split",
 ]
