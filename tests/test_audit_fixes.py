@@ -52,6 +52,23 @@ def test_topk_picks_the_tied_indices_pytorch_picks(device):
         mg.tensor([True, False]).topk(1)
 
 
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_topk_of_distinct_values_against_a_full_sort(dim):
+    """Slices without ties take the partial selection: the same values and indices as a full
+    sort (NaN above +inf), for every k, both directions, along any dim."""
+    rng = np.random.default_rng(7)
+    x = rng.permutation(4 * 9 * 6).astype(np.float32).reshape(4, 9, 6) - 100
+    x[1, 2, 3], x[2, 5, 1], x[3, 0, 0] = NAN, np.inf, -np.inf
+    full = np.argsort(x, axis=dim, kind="stable")  # ascending, NaN last
+    for k in range(x.shape[dim] + 1):
+        for largest in (True, False):
+            want = np.flip(full, dim) if largest else full
+            want = np.take(want, np.arange(k), axis=dim)
+            got = mg.tensor(x).topk(k, dim, largest)
+            np.testing.assert_array_equal(got.indices.numpy(), want)
+            np.testing.assert_array_equal(got.values.numpy(), np.take_along_axis(x, want, dim))
+
+
 @pytest.mark.parametrize("n", [5, 17, 40, 300])
 def test_sort_and_topk_ties_match_torch(n):
     rng = np.random.default_rng(n)

@@ -416,9 +416,19 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         raise ValueError(f"topk: k ({k}) out of range for size {size} of dim {dim}")
     if input.ndim == 0:
         return TopkResult(input, sort(input).indices)
-    be = get_backend(input.device)
-    order = np.moveaxis(be.to_numpy(be.argsort(input._data, d, largest)), d, -1)
     host = np.moveaxis(input._host(), d, -1)
+    if k < size:
+        # The k picked and the next one, found by a partial selection (numpy's, NaN above every
+        # number), then ordered: a full sort of each slice cost 50x PyTorch's topk for top-5 of
+        # 1000 classes. The order among equal values is settled below.
+        cut = size - k - 1 if largest else k
+        candidates = np.argpartition(host, cut, axis=-1)
+        candidates = candidates[..., cut:] if largest else candidates[..., : k + 1]
+        rank = np.argsort(np.take_along_axis(host, candidates, -1), axis=-1, kind="stable")
+        order = np.take_along_axis(candidates, rank[..., ::-1] if largest else rank, -1)
+    else:
+        be = get_backend(input.device)
+        order = np.moveaxis(be.to_numpy(be.argsort(input._data, d, largest)), d, -1)
     ordered = np.take_along_axis(host, order[..., : k + 1], -1)  # the k picked and the next one
     nan = ordered != ordered
     tied = (ordered[..., 1:] == ordered[..., :-1]) | (nan[..., 1:] & nan[..., :-1])
