@@ -1,5 +1,7 @@
-"""relu, sigmoid, tanh and their backward; bias_add / bias_grad: numpy references, finite differences;
+"""relu, sigmoid, tanh and their backward; erf; bias_add / bias_grad: numpy references, finite differences;
 the CPU backend's where against numpy's, bit for bit."""
+
+import math
 
 import numpy as np
 import pytest
@@ -84,6 +86,24 @@ def test_relu_keeps_nan_and_zeroes_negatives():
     assert np.isnan(y[0])
     np.testing.assert_array_equal(y[1:], [0, 0, 2])
     np.testing.assert_array_equal(_C.relu_backward(np.ones(4), np.array([1.0, 0.0, -1.0, 3.0])), [1, 0, 0, 1])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [9, 50_001])  # one slice; several threads, an odd tail
+def test_erf_matches_math_erf(dtype, n):
+    rng = np.random.default_rng(4)
+    x = (rng.normal(size=n) * 3).astype(dtype)
+    x[:7] = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, -7.0]
+    y = _C.erf(x)
+    assert y.dtype == dtype and y.shape == x.shape
+    want = np.array([math.erf(v) for v in x.astype(np.float64)])
+    np.testing.assert_allclose(y, want, rtol=tol(dtype), atol=0, equal_nan=True)
+    assert np.signbit(y[4]) and y[5] > 0  # -0 keeps its sign; tiny inputs keep their size (2 x / sqrt(pi))
+    assert _C.erf(np.zeros((0, 3), dtype)).shape == (0, 3)
+    with pytest.raises(TypeError, match="erf: x must be float32 or float64"):
+        _C.erf(np.zeros(3, np.int64))
+    with pytest.raises(ValueError, match="erf: x must be C-contiguous"):
+        _C.erf(np.zeros((4, 4), dtype)[:, ::2])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -2,7 +2,7 @@
 // once over an ArrayView: the activations relu, sigmoid and tanh and their
 // backward (_C: csrc/cpu/elementwise.h; _C.cuda: the generic kernels of
 // cuda/elementwise.h). CPU only: bias_add and bias_grad (the CUDA backend
-// composes them from add and sum). CUDA only: numpy's array operations for
+// composes them from add and sum), and erf (CUDA's is among its unary ops). CUDA only: numpy's array operations for
 // DeviceArrays, which numpy itself gives the CPU backend: broadcasting binary
 // ops, unary ops, comparisons, where, dtype casts, data movement (reshape as a
 // view, permute/broadcast_to as strided copies) and reductions over axes, with
@@ -320,6 +320,17 @@ py::object bias_add(const py::handle& x_obj, const py::handle& bias_obj) {
     using T = decltype(zero);
     py::gil_scoped_release release;
     cpu::bias_add(cptr<T>(x), cptr<T>(bias), ptr<T>(y), v.N, v.C, v.inner);
+  });
+  return y.object;
+}
+
+py::object erf_array(const py::handle& x_obj) {
+  const ArrayView x = float_arg<Device::cpu>(x_obj, "erf", "x");
+  const ArrayView y = empty_array<Device::cpu>(x.shape, x.dtype);
+  dispatch(float_dtype(x), [&](auto zero) {
+    using T = decltype(zero);
+    py::gil_scoped_release release;
+    cpu::erf_forward(cptr<T>(x), ptr<T>(y), x.size());
   });
   return y.object;
 }
@@ -750,6 +761,7 @@ void bind_elementwise(py::module_& m) {
   m.def("bias_add", &bias_add, py::arg("x"), py::arg("bias"),
         "x (N, C, ...) + bias (C,) broadcast on axis 1 (Linear and conv outputs).");
   m.def("bias_grad", &bias_grad, py::arg("dy"), "Sum of dy (N, C, ...) over every axis but 1 -> (C,).");
+  m.def("erf", &erf_array, py::arg("x"), "erf(x), libm's (GELU's normal CDF; the CUDA module's erf is its twin).");
 }
 
 #ifdef MINIGRAD_WITH_CUDA

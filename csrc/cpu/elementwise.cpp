@@ -53,6 +53,11 @@ void hardtanh_forward(const T* x, T* y, int64_t n, T low, T high) {
 }
 
 template <typename T>
+void erf_forward(const T* x, T* y, int64_t n) {
+  map_unary(x, y, n, [](T v) { return std::erf(v); });
+}
+
+template <typename T>
 void hardtanh_backward(const T* dy, const T* x, T* dx, int64_t n, T low, T high) {
   map_binary(dy, x, dx, n, [=](T g, T v) { return v > low && v < high ? g : T(0); });
 }
@@ -296,6 +301,7 @@ void bias_grad(const T* dy, T* dbias, int64_t N, int64_t C, int64_t inner) {
   template void sigmoid_backward<T>(const T*, const T*, T*, int64_t);                                              \
   template void tanh_forward<T>(const T*, T*, int64_t);                                                            \
   template void tanh_backward<T>(const T*, const T*, T*, int64_t);                                                 \
+  template void erf_forward<T>(const T*, T*, int64_t);                                                             \
   template void lstm_cell_forward<T>(const T*, const T*, T*, T*, T*, T*, int64_t, int64_t);                        \
   template void lstm_cell_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, int64_t, int64_t); \
   template void gru_cell_forward<T>(const T*, const T*, const T*, T*, T*, int64_t, int64_t);                       \

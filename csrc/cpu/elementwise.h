@@ -47,6 +47,10 @@ template <typename T>
 void tanh_forward(const T* x, T* y, int64_t n);
 template <typename T>
 void tanh_backward(const T* dy, const T* y, T* dx, int64_t n);  // dx = dy * (1 - y^2)
+// y = erf(x), libm's (numpy has no erf; the CUDA twin is cuda::unary's erf):
+// GELU's normal CDF and torch.erf.
+template <typename T>
+void erf_forward(const T* x, T* y, int64_t n);
 
 // y[i] = e^(x[i] - m) for x[i] - m <= 0, vectorised for the CPU's instruction
 // set (Cephes' expf, within 2 ulp; 0 below about -87.7, and 0 for nan: the

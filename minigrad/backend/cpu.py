@@ -98,7 +98,6 @@ _COMPARE = {
 }
 
 
-_ERF = np.frompyfunc(math.erf, 1, 1)
 
 class CPUBackend(Backend):
     device = "cpu"
@@ -203,8 +202,8 @@ class CPUBackend(Backend):
     log2, log10 = _math(np.log2), _math(np.log10)
     del _math
 
-    def erf(self, a):  # numpy has no erf: math.erf per element (exact; no hot path)
-        return _ERF(a).astype(a.dtype) if a.size else a.copy()
+    def erf(self, a):  # numpy has no erf: libm's, through the C++ kernel (math.erf per element was 100x slower)
+        return _C.erf(np.ascontiguousarray(a))
 
     def abs(self, a):
         return np.abs(a)
