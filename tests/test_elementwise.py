@@ -585,10 +585,11 @@ def test_cpu_backend_where_matches_numpy_bit_for_bit(dtype, kind, seed):
     np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))
 
 
-def test_float_sigmoid_and_tanh_accuracy_and_special_values():
-    """The float kernels compute exp and tanh with polynomials (vectorised): within a few ulp of
-    float64 over a dense grid of the whole range, subnormal or 0 below it, and nan, +-inf, -0
-    and underflow as PyTorch."""
+def test_float_activation_accuracy_and_special_values():
+    """The float kernels compute exp, tanh and erf with polynomials (vectorised): sigmoid and tanh
+    within a few ulp of float64 over a dense grid of the whole range, subnormal or 0 below it, and
+    nan, +-inf, -0 and underflow as PyTorch; erf within 4e-7 (PyTorch's form: 1.5e-7 and the
+    rounding), relative 1e-6 below 0.5, where a series keeps tiny values."""
     x = np.linspace(-87.3, 88.0, 1_000_001, dtype=np.float32)
     for fwd, ref, ulps in ((_C.sigmoid, ref_sigmoid(x), 4), (_C.tanh, np.tanh(x.astype(np.float64)), 8)):
         got = fwd(x).astype(np.float64)
@@ -610,11 +611,22 @@ def test_float_sigmoid_and_tanh_accuracy_and_special_values():
         np.testing.assert_array_equal(_C.sigmoid(x[:n]), _C.sigmoid(x[:n].copy()))
         np.testing.assert_array_equal(_C.sigmoid(special[np.arange(n) % 8]), s[np.arange(n) % 8])
         np.testing.assert_array_equal(_C.tanh(special[np.arange(n) % 8]), t[np.arange(n) % 8])
+    grid = np.linspace(-6.0, 6.0, 200_001, dtype=np.float32)
+    exact = np.array([math.erf(v) for v in grid.astype(np.float64)])
+    got = _C.erf(grid).astype(np.float64)
+    assert np.max(np.abs(got - exact)) <= 4e-7
+    inner = np.abs(grid) < 0.5
+    np.testing.assert_allclose(got[inner], exact[inner], rtol=1e-6, atol=0)
+    e = _C.erf(special)
+    assert np.isnan(e[0]) and np.signbit(e[3])
+    np.testing.assert_array_equal(e[1:], np.array([1.0, -1.0, -0.0, 0.0, -1.0, -1.0, 1.1283792e-30], np.float32))
+    for n in range(1, 70):
+        np.testing.assert_array_equal(_C.erf(special[np.arange(n) % 8]), e[np.arange(n) % 8])
 
 
 @pytest.mark.parametrize("level", ["avx2", "generic"])
 def test_float_activations_at_lower_simd_levels(level, tmp_path):
-    """The float sigmoid and tanh loops are compiled per instruction set; MINIGRAD_SIMD caps the
-    level at import, so the lower levels run the test above in a subprocess."""
-    out = run_tests_at_level(level, __file__, "test_float_sigmoid_and_tanh_accuracy_and_special_values", tmp_path)
+    """The float sigmoid, tanh and erf loops are compiled per instruction set; MINIGRAD_SIMD caps
+    the level at import, so the lower levels run the test above in a subprocess."""
+    out = run_tests_at_level(level, __file__, "test_float_activation_accuracy_and_special_values", tmp_path)
     assert "1 passed" in out

@@ -85,12 +85,42 @@ inline float tanh_value(float v) {
   return std::abs(v) < 0.0004f ? v : x * p / q;
 }
 
+// erf of a float: below 0.5 in magnitude its Taylor series to x^15 (relative
+// error under 1e-9, so tiny inputs and -0 keep their value), above it
+// Abramowitz and Stegun's 7.1.26, 1 - t P(t) e^-v^2 with t = 1 / (1 + p |v|)
+// (1.5e-7 absolute, the form PyTorch's vectorised float erf uses). Arithmetic
+// and selects only, so the loop vectorises: libm's erff is a call per element
+// (GELU of 256K floats, 1 thread: 3.0 ms, PyTorch 0.24).
+inline float erf_value(float v) {
+  const float a = std::abs(v), v2 = v * v;
+  float s = -1.0f / 75600.0f;  // 2 / sqrt(pi) sum (-1)^k v^(2k+1) / (k! (2k+1)), k <= 7
+  s = s * v2 + 1.0f / 9360.0f;
+  s = s * v2 - 1.0f / 1320.0f;
+  s = s * v2 + 1.0f / 216.0f;
+  s = s * v2 - 1.0f / 42.0f;
+  s = s * v2 + 1.0f / 10.0f;
+  s = s * v2 - 1.0f / 3.0f;
+  s = s * v2 + 1.0f;
+  const float small = 1.12837916709551257f * v * s;
+  const float t = 1.0f / (1.0f + 0.3275911f * a);
+  float p = 1.061405429f;
+  p = p * t - 1.453152027f;
+  p = p * t + 1.421413741f;
+  p = p * t - 0.284496736f;
+  p = p * t + 0.254829592f;
+  const float large = 1.0f - p * t * exp_nonpositive(-(a < 10.0f ? v2 : 100.0f));  // no nan into the exp
+  return a < 0.5f ? small : v > 0.0f ? large : v < 0.0f ? -large : v;  // nan stays nan
+}
+
 // y[i] = f(x[i]) over [0, n): the loops each instruction set's file compiles.
 inline void sigmoid_loop(const float* __restrict x, float* __restrict y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = sigmoid_value(x[i]);
 }
 inline void tanh_loop(const float* __restrict x, float* __restrict y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = tanh_value(x[i]);
+}
+inline void erf_loop(const float* __restrict x, float* __restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = erf_value(x[i]);
 }
 
 // y[i] = exp_nonpositive(x[i] - m): softmax's exp(x - max), for rows whose
@@ -210,10 +240,12 @@ bool softmax_row_loop(const float* __restrict x, float* __restrict y, int64_t n,
 // The same loops compiled for AVX2 + FMA and for AVX-512 (x86 builds only).
 void sigmoid_avx2(const float* x, float* y, int64_t n);
 void tanh_avx2(const float* x, float* y, int64_t n);
+void erf_avx2(const float* x, float* y, int64_t n);
 void exp_shifted_avx2(const float* x, float m, float* y, int64_t n);
 bool softmax_row_avx2(const float* x, float* y, int64_t n, bool log);
 void sigmoid_avx512(const float* x, float* y, int64_t n);
 void tanh_avx512(const float* x, float* y, int64_t n);
+void erf_avx512(const float* x, float* y, int64_t n);
 void exp_shifted_avx512(const float* x, float m, float* y, int64_t n);
 bool softmax_row_avx512(const float* x, float* y, int64_t n, bool log);
 

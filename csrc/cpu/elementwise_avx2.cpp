@@ -5,6 +5,7 @@
 namespace minigrad::cpu::activation_math {
 void sigmoid_avx2(const float* x, float* y, int64_t n) { sigmoid_loop(x, y, n); }
 void tanh_avx2(const float* x, float* y, int64_t n) { tanh_loop(x, y, n); }
+void erf_avx2(const float* x, float* y, int64_t n) { erf_loop(x, y, n); }
 void exp_shifted_avx2(const float* x, float m, float* y, int64_t n) { exp_shifted_loop(x, m, y, n); }
 bool softmax_row_avx2(const float* x, float* y, int64_t n, bool log) { return softmax_row_loop<32>(x, y, n, log); }
 }  // namespace minigrad::cpu::activation_math

@@ -5,6 +5,7 @@
 namespace minigrad::cpu::activation_math {
 void sigmoid_avx512(const float* x, float* y, int64_t n) { sigmoid_loop(x, y, n); }
 void tanh_avx512(const float* x, float* y, int64_t n) { tanh_loop(x, y, n); }
+void erf_avx512(const float* x, float* y, int64_t n) { erf_loop(x, y, n); }
 void exp_shifted_avx512(const float* x, float m, float* y, int64_t n) { exp_shifted_loop(x, m, y, n); }
 // 32-byte vectors for the maxima and sums: with 64-byte ones rows of 1000
 // floats took 12% longer (Zen 4), the exp loop runs 512-bit either way.

@@ -202,7 +202,7 @@ class CPUBackend(Backend):
     log2, log10 = _math(np.log2), _math(np.log10)
     del _math
 
-    def erf(self, a):  # numpy has no erf: libm's, through the C++ kernel (math.erf per element was 100x slower)
+    def erf(self, a):  # numpy has no erf: the C++ kernel (math.erf per element was 100x slower)
         return _C.erf(np.ascontiguousarray(a))
 
     def abs(self, a):
