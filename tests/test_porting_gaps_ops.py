@@ -400,6 +400,25 @@ def test_cdist_matches_torch_and_numpy():
         assert gradcheck(lambda a, b, p=p: minigrad.cdist(a, b, p=p), (f64(x1[0]), f64(x2[1])))
 
 
+def test_cdist_euclidean_through_a_matrix_product():
+    """p = 2 with more than 25 rows (or compute_mode="use_mm_for_euclid_dist") takes |a|^2 - 2 a.b
+    + |b|^2, as PyTorch: the same distances as the differences give, and gradients."""
+    x1, x2 = RNG.standard_normal((2, 30, 6)), RNG.standard_normal((1, 27, 6))  # batch dims broadcast
+    ref = np.sqrt(((x1[:, :, None, :] - x2[:, None, :, :]) ** 2).sum(-1))
+    for dtype, rtol in ((np.float64, 1e-12), (np.float32, 1e-5)):
+        a, b = minigrad.tensor(x1.astype(dtype)), minigrad.tensor(x2.astype(dtype))
+        for mode in ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist", "donot_use_mm_for_euclid_dist"):
+            got = minigrad.cdist(a, b, compute_mode=mode)
+            assert got.dtype == dtype and got.shape == (2, 30, 27)
+            np.testing.assert_allclose(got.numpy(), ref, rtol=rtol)
+    small = minigrad.cdist(minigrad.tensor(x1[0, :3]), minigrad.tensor(x2[0, :4]),
+                           compute_mode="use_mm_for_euclid_dist")
+    np.testing.assert_allclose(small.numpy(), ref[0, :3, :4], rtol=1e-12)
+    assert gradcheck(lambda a, b: minigrad.cdist(a, b), (f64(x1[0]), f64(x2[0])))
+    with pytest.raises(ValueError, match="not a valid value for compute_mode"):
+        minigrad.cdist(minigrad.ones(3, 2), minigrad.ones(4, 2), compute_mode="fast")
+
+
 def test_cdist_zero_distance_gradient_and_bad_input():
     x = f64([[1.0, 2.0], [3.0, 4.0]])
     minigrad.cdist(x, x.detach()).sum().backward()
