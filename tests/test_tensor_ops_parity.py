@@ -270,6 +270,24 @@ def test_median_along_dim(k, keepdim):
         assert type(result).__name__ == "median" and result.indices.dtype == minigrad.int64  # PyTorch's name
 
 
+@pytest.mark.parametrize("ignore_nan", [False, True])
+def test_median_index_is_the_stable_sorts(ignore_nan):
+    """Along a dim the median's index is that of the element a stable sort puts in the middle
+    (NaNs last): among equal values, and among NaNs, the one of the right rank in index order."""
+    rng = np.random.default_rng(11)
+    a = rng.integers(0, 3, (6, 5, 9)).astype(np.float64)
+    a[rng.random(a.shape) < 0.25] = NAN
+    a[0, :, 0] = NAN  # a slice of NaNs only
+    for dim in range(3):
+        host = np.moveaxis(a, dim, -1)
+        nans = np.isnan(host).sum(-1, keepdims=True)
+        n = host.shape[-1]
+        picked = np.maximum(n - nans - 1, 0) // 2 if ignore_nan else np.where(nans > 0, n - nans, (n - 1) // 2)
+        want = np.take_along_axis(np.argsort(host, axis=-1, kind="stable"), picked, -1)[..., 0]
+        fn = minigrad.nanmedian if ignore_nan else minigrad.median
+        np.testing.assert_array_equal(fn(minigrad.tensor(a), dim).indices.numpy(), want)
+
+
 def test_median_edge_cases():
     both(lambda lib, x: lib.median(x), np.zeros(0, np.float32), reference=np.array(np.nan, np.float32))
     both(lambda lib, x: lib.median(x, 0), np.array(2.5), reference=(np.array(2.5), np.array(0)))

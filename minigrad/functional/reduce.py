@@ -774,15 +774,23 @@ def _median(op: str, input: Tensor, dim: int | None, keepdim: bool, ignore_nan: 
         return max(flat[np.flatnonzero(ties)])  # equal values: max shares the gradient among them
     x, d = _slices(input, dim, op)
     n = x.shape[d]
-    host = x._host()
-    nans = np.isnan(host).sum(axis=d, keepdims=True)
+    host = np.moveaxis(x._host(), d, -1)
+    nans = np.isnan(host).sum(axis=-1, keepdims=True)
     if ignore_nan:  # a slice of NaNs only: its first NaN
         picked = np.maximum(n - nans - 1, 0) // 2
     else:  # the first NaN sorts after the numbers
         picked = np.where(nans > 0, n - nans, (n - 1) // 2)
-    order = np.argsort(host, axis=d, kind="stable")
+    # The element a stable sort puts at `picked`: the value by numpy's partial selection (NaN
+    # last; a stable sort of each slice cost 4x PyTorch's median), then among the elements equal
+    # to it (NaNs equal to each other) the one of its rank in index order.
+    value = np.take_along_axis(np.partition(host, np.unique(picked), axis=-1), picked, -1)
+    nan_value = value != value
+    equal = (host == value) | ((host != host) & nan_value)
+    below = np.where(nan_value, n - nans, (host < value).sum(axis=-1, keepdims=True))
+    rank = np.cumsum(equal, axis=-1) - 1
+    positions = np.argmax(equal & (rank == picked - below), axis=-1, keepdims=True)
     result = NanmedianResult if ignore_nan else MedianResult
-    return _picked(result, input, x, d, np.take_along_axis(order, picked, d), keepdim)
+    return _picked(result, input, x, d, np.moveaxis(positions, -1, d), keepdim)
 
 
 @numpy_aliases
@@ -870,7 +878,9 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Kth
     if not 1 <= k <= n:
         raise ValueError(f"kthvalue: k ({k}) out of range for size {n} of dim {dim}")
     host = np.moveaxis(x._host(), d, -1)
-    indices = np.argsort(host, axis=-1, kind="stable")[..., k - 1 : k]
+    # numpy's partial selection (NaN above every number): a stable sort of each slice cost 5x
+    # PyTorch's kthvalue; which of equal elements PyTorch picks is settled below
+    indices = np.argpartition(host, k - 1, axis=-1)[..., k - 1 : k]
     kth = np.take_along_axis(host, indices, -1)
     same = (host == kth) | ((host != host) & (kth != kth))
     for tied in np.argwhere(same.sum(-1) > 1):
