@@ -197,7 +197,8 @@ def test_adaptive_avg_pool_and_embedding():
     for size in (1, (3, 2), (4, 5), (None, 3)):
         mine, theirs = both(lambda lib, x, size=size: functional(lib).adaptive_avg_pool2d(x, size), a)
         assert_same(mine, theirs)
-    assert gradcheck(lambda x: F.adaptive_avg_pool2d(x, (2, 3)), [f64(a[:1, :1, :5, :4])])
+    for size in ((2, 3), 1):  # 1: global pooling, a mean
+        assert gradcheck(lambda x, size=size: F.adaptive_avg_pool2d(x, size), [f64(a[:1, :1, :5, :4])])
     weight = RNG.standard_normal((5, 3))
     idx = np.array([[0, 4, 4], [1, 2, 3]])
     mine, theirs = both(lambda lib, i, w: functional(lib).embedding(i, w), idx, weight)
