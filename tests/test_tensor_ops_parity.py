@@ -627,3 +627,22 @@ def test_ops_on_device(device):
     with np.errstate(invalid="ignore", divide="ignore"):
         for got, want in zip(run(device), run("cpu"), strict=True):
             assert_same(got, want, rtol=1e-12)
+
+
+def test_cumsum_sums_in_order_as_pytorch():
+    """Along any dim: float32 summed in float64 and rounded once per element (PyTorch's CPU
+    kernel), float64 and int64 sequentially; the gradient is the running sum from the end."""
+    a = (RNG.standard_normal((7, 300)) * 1e3).astype(np.float32)
+    for dim in (0, 1, -1):
+        got = minigrad.tensor(a).cumsum(dim)
+        assert got.dtype == minigrad.float32
+        np.testing.assert_array_equal(got.numpy(), np.cumsum(a.astype(np.float64), dim).astype(np.float32))
+    ints = RNG.integers(-5, 5, (4, 6))
+    np.testing.assert_array_equal(minigrad.tensor(ints).cumsum(1).numpy(), np.cumsum(ints, 1))
+    assert minigrad.tensor([1.0, 2.0]).cumsum(0, dtype=minigrad.float64).dtype == minigrad.float64
+    assert minigrad.tensor(2.5).cumsum(0).item() == 2.5 and minigrad.zeros(0, 3).cumsum(0).shape == (0, 3)
+    for dim in (0, 1, -1):
+        assert gradcheck(lambda x, d=dim: x.cumsum(d), [f64(X)])
+    x = f64(X)
+    (x.cumsum(1) * f64(X).detach()).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.flip(np.cumsum(np.flip(X, 1), 1), 1))
