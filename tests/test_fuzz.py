@@ -374,6 +374,7 @@ BINDINGS: dict[str, Callable[[np.random.Generator], Case]] = {
     "hardtanh_backward": hardtanh_backward_case,
     "sigmoid": _unary(_C.sigmoid),
     "tanh": _unary(_C.tanh),
+    "erf": _unary(_C.erf),
     "relu_backward": _from_output(_C.relu_backward),
     "sigmoid_backward": _from_output(_C.sigmoid_backward),
     "tanh_backward": _from_output(_C.tanh_backward),
