@@ -56,3 +56,12 @@ def check_program(torch_reference, key, program, rtol=1e-9):
             np.testing.assert_allclose(g, w, rtol=rtol, atol=rtol, err_msg=name)
         else:
             np.testing.assert_array_equal(g, w, err_msg=name)
+
+
+def error_of(fn):
+    """"ExceptionType: message" of what fn() raises ("" when it returns)."""
+    try:
+        fn()
+    except Exception as exc:  # noqa: BLE001 (the exception is the result)
+        return f"{type(exc).__name__}: {exc}"
+    return ""

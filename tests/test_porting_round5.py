@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pytest
 from gradcheck_utils import assert_grad_close, numerical_grad
-from parity import check_program
+from parity import check_program, error_of
 from torch_reference import TorchReference
 
 import minigrad
@@ -27,15 +27,6 @@ def check(key, program, rtol=1e-9):
     """program(minigrad)'s results against program(torch)'s (parity.check_program; NaN where
     PyTorch has NaN)."""
     check_program(torch_reference, key, program, rtol)
-
-
-def error_of(fn):
-    """"ExceptionType: message" of what fn() raises ("" when it returns)."""
-    try:
-        fn()
-    except Exception as exc:  # noqa: BLE001 (the exception is the result)
-        return f"{type(exc).__name__}: {exc}"
-    return ""
 
 
 # ------------------------------------------------------------------- Subset.indices

@@ -18,7 +18,7 @@ import re
 
 import numpy as np
 import pytest
-from parity import check_program
+from parity import check_program, error_of
 from torch_reference import TorchReference
 
 import minigrad
@@ -29,15 +29,6 @@ torch_reference = TorchReference(__name__)
 def check(key, program, rtol=1e-9):
     """program(minigrad)'s results against program(torch)'s (parity.check_program)."""
     check_program(torch_reference, key, program, rtol)
-
-
-def error_of(fn):
-    """"ExceptionType: message" of what fn() raises ("" when it returns)."""
-    try:
-        fn()
-    except Exception as exc:  # noqa: BLE001 (the exception is the result)
-        return f"{type(exc).__name__}: {exc}"
-    return ""
 
 
 def unprefixed(text, lib):

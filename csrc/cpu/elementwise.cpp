@@ -79,36 +79,28 @@ FloatLoop float_loop(FloatActivation activation) {
 }
 
 // The activations over one slice, on the calling thread: float through the
-// instruction set's loop, double through libm.
-template <typename T>
-void sigmoid_slice(const T* x, T* y, int64_t n) {
+// instruction set's loop, double element by element through `scalar` (libm).
+template <typename T, typename Scalar>
+void activation_slice(FloatActivation activation, const T* x, T* y, int64_t n, Scalar scalar) {
   if constexpr (std::is_same_v<T, float>) {
-    float_loop(FloatActivation::sigmoid)(x, y, n);
+    float_loop(activation)(x, y, n);
   } else {
-    // With e = exp(-|x|) <= 1 nothing overflows: 1 / (1 + e) for x >= 0, e / (1 + e) otherwise.
-    for (int64_t i = 0; i < n; ++i) {
-      const T v = x[i], e = std::exp(-std::abs(v)), r = T(1) / (T(1) + e);
-      y[i] = v >= T(0) ? r : e * r;
-    }
+    for (int64_t i = 0; i < n; ++i) y[i] = scalar(x[i]);
   }
 }
 
 template <typename T>
-void erf_slice(const T* x, T* y, int64_t n) {
-  if constexpr (std::is_same_v<T, float>) {
-    float_loop(FloatActivation::erf)(x, y, n);
-  } else {
-    for (int64_t i = 0; i < n; ++i) y[i] = std::erf(x[i]);
-  }
+void sigmoid_slice(const T* x, T* y, int64_t n) {
+  // With e = exp(-|x|) <= 1 nothing overflows: 1 / (1 + e) for x >= 0, e / (1 + e) otherwise.
+  activation_slice(FloatActivation::sigmoid, x, y, n, [](T v) {
+    const T e = std::exp(-std::abs(v)), r = T(1) / (T(1) + e);
+    return v >= T(0) ? r : e * r;
+  });
 }
 
 template <typename T>
 void tanh_slice(const T* x, T* y, int64_t n) {
-  if constexpr (std::is_same_v<T, float>) {
-    float_loop(FloatActivation::tanh)(x, y, n);
-  } else {
-    for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
-  }
+  activation_slice(FloatActivation::tanh, x, y, n, [](T v) { return std::tanh(v); });
 }
 }  // namespace
 
@@ -154,7 +146,9 @@ void tanh_backward(const T* dy, const T* y, T* dx, int64_t n) {
 
 template <typename T>
 void erf_forward(const T* x, T* y, int64_t n) {
-  for_each_slice(n, [=](int64_t begin, int64_t end) { erf_slice(x + begin, y + begin, end - begin); });
+  for_each_slice(n, [=](int64_t begin, int64_t end) {
+    activation_slice(FloatActivation::erf, x + begin, y + begin, end - begin, [](T v) { return std::erf(v); });
+  });
 }
 
 // Row by row: each activation runs over a whole run of the row (the gates of
