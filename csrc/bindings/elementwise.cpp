@@ -31,7 +31,7 @@
 namespace minigrad::bindings {
 namespace {
 
-enum class Activation { relu, sigmoid, tanh };
+enum class Activation { relu, sigmoid, tanh, erf };  // erf: forward only, bound for the CPU
 
 // The CPU has a kernel per activation; CUDA runs its generic unary kernel
 // (forward) and binary kernel (backward, on dy and y) with the activation's op.
@@ -40,14 +40,17 @@ void forward_kernel(Activation a, const T* x, T* y, int64_t n) {
   if constexpr (D == Device::cuda) {
     const cuda::UnaryOp op = a == Activation::relu      ? cuda::UnaryOp::relu
                              : a == Activation::sigmoid ? cuda::UnaryOp::sigmoid
-                                                        : cuda::UnaryOp::tanh;
+                             : a == Activation::tanh    ? cuda::UnaryOp::tanh
+                                                        : cuda::UnaryOp::erf;
     cuda::unary(op, x, y, n);
   } else if (a == Activation::relu) {
     cpu::relu_forward(x, y, n);
   } else if (a == Activation::sigmoid) {
     cpu::sigmoid_forward(x, y, n);
-  } else {
+  } else if (a == Activation::tanh) {
     cpu::tanh_forward(x, y, n);
+  } else {
+    cpu::erf_forward(x, y, n);
   }
 }
 
@@ -320,17 +323,6 @@ py::object bias_add(const py::handle& x_obj, const py::handle& bias_obj) {
     using T = decltype(zero);
     py::gil_scoped_release release;
     cpu::bias_add(cptr<T>(x), cptr<T>(bias), ptr<T>(y), v.N, v.C, v.inner);
-  });
-  return y.object;
-}
-
-py::object erf_array(const py::handle& x_obj) {
-  const ArrayView x = float_arg<Device::cpu>(x_obj, "erf", "x");
-  const ArrayView y = empty_array<Device::cpu>(x.shape, x.dtype);
-  dispatch(float_dtype(x), [&](auto zero) {
-    using T = decltype(zero);
-    py::gil_scoped_release release;
-    cpu::erf_forward(cptr<T>(x), ptr<T>(y), x.size());
   });
   return y.object;
 }
@@ -761,7 +753,9 @@ void bind_elementwise(py::module_& m) {
   m.def("bias_add", &bias_add, py::arg("x"), py::arg("bias"),
         "x (N, C, ...) + bias (C,) broadcast on axis 1 (Linear and conv outputs).");
   m.def("bias_grad", &bias_grad, py::arg("dy"), "Sum of dy (N, C, ...) over every axis but 1 -> (C,).");
-  m.def("erf", &erf_array, py::arg("x"),
+  m.def(
+      "erf", [](const py::handle& x) { return activation_forward<Device::cpu>(Activation::erf, "erf", x); },
+      py::arg("x"),
         "erf(x) (GELU's normal CDF): floats vectorised (1.5e-7 absolute, as PyTorch's), doubles libm's.");
 }
 
