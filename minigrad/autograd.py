@@ -317,7 +317,10 @@ class Function:
         return cls.__name__.removesuffix("Op")
 
     def name(self) -> str:
-        return self.op_name() + "Backward"
+        """The node's name as PyTorch prints it in ``grad_fn=<MulBackward0>``: the op's name (or
+        PyTorch's, where it differs) with PyTorch's "Backward0"."""
+        op = self.op_name()
+        return _TORCH_OP_NAMES.get(op, op) + "Backward0"
 
     @property
     def next_functions(self) -> tuple[tuple[Function | AccumulateGrad | None, int], ...]:
@@ -328,6 +331,17 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
+
+
+# PyTorch's names for the ops minigrad names differently (its node for ReLUOp is ReluBackward0;
+# a Linear layer's is AddmmBackward0, a cross_entropy's NllLossBackward0, as PyTorch's graphs end)
+_TORCH_OP_NAMES = {
+    "ReLU": "Relu", "LeakyReLU": "LeakyRelu", "GELU": "Gelu", "Linear": "Addmm", "MatMul": "Mm",
+    "Reshape": "View", "CrossEntropy": "NllLoss", "NLLLoss": "NllLoss", "Conv2d": "Convolution",
+    "ConvTranspose2d": "Convolution", "MaxPool2d": "MaxPool2DWithIndices", "AvgPool2d": "AvgPool2D",
+    "BatchNorm": "NativeBatchNorm", "LayerNorm": "NativeLayerNorm", "PowScalar": "Pow", "Cast": "ToCopy",
+    "ToDevice": "ToCopy",
+}
 
 
 class AccumulateGrad:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import mmap
 import numbers
 import operator
 import sys
@@ -185,9 +186,10 @@ def _default_dtype_array(args: tuple, device: str) -> Any:
 
 class _VersionCounter:
     """How many times a memory was changed in place. A tensor and its views share one, so
-    backward can tell when a saved value changed through any of them."""
+    backward can tell when a saved value changed through any of them. Being one per memory, it
+    also carries share_memory_()'s mark (``shared``, left unset until then: no cost per op)."""
 
-    __slots__ = ("value",)
+    __slots__ = ("value", "shared")
 
     def __init__(self) -> None:
         self.value = 0
@@ -1802,7 +1804,8 @@ class Tensor:
     def t(self) -> Tensor:
         if self.ndim > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, got shape {self.shape}")
-        return self if self.ndim < 2 else _F.transpose(self, 0, 1)
+        # a 0-D or 1-D tensor's transpose is a new view of it (not itself), as PyTorch's
+        return _F.permute(self, tuple(range(self.ndim))) if self.ndim < 2 else _F.transpose(self, 0, 1)
 
     @property
     def T(self) -> Tensor:  # noqa: N802
@@ -2151,6 +2154,29 @@ class Tensor:
         if not isinstance(data, np.ndarray):
             return 0
         return (data.__array_interface__["data"][0] - self._memory().__array_interface__["data"][0]) // data.itemsize
+
+    def share_memory_(self) -> Tensor:
+        """Move self's memory to shared memory, as PyTorch's: an anonymous shared mapping, which
+        processes forked afterwards (multiprocessing's fork start method, as in Hogwild training)
+        read and update together with this one; returns self. A no-op on CUDA or when already
+        shared. A view of another tensor is refused: minigrad's views are numpy's, which cannot
+        be moved with their base."""
+        if self.device != "cpu" or self.is_shared():
+            return self
+        if self._view is not None:
+            raise RuntimeError("share_memory_: self is a view of another tensor; call it on that tensor")
+        data = self._data
+        memory = mmap.mmap(-1, max(data.nbytes, 1))  # anonymous and MAP_SHARED: forked children share it
+        shared = np.frombuffer(memory, dtype=data.dtype, count=data.size).reshape(data.shape)
+        shared[...] = data
+        self._data = shared
+        self._version_counter.shared = True
+        return self
+
+    def is_shared(self) -> bool:
+        """Whether self's memory is shared memory (share_memory_() on self, or on the tensor self is
+        a view of), as PyTorch's; a CUDA tensor's always is."""
+        return self.device != "cpu" or getattr(self._version_counter, "shared", False)
 
     def data_ptr(self) -> int:
         """The address of self's first element (host memory on the CPU, device memory on CUDA), as

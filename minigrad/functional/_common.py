@@ -21,6 +21,25 @@ class ShapeError(RuntimeError, ValueError):
     input's size): a RuntimeError, as PyTorch raises (so ported ``except RuntimeError`` handlers
     catch it), and a ValueError, as minigrad raised before."""
 
+
+class TargetOutOfBoundsError(IndexError, ValueError):
+    """A class-index target of a loss outside [0, classes) (and not ignore_index): an IndexError,
+    as PyTorch raises ("Target 7 is out of bounds."), and a ValueError, as minigrad raised before."""
+
+
+class DtypeError(RuntimeError, TypeError):
+    """A tensor of a dtype the op does not take (float class targets, float embedding indices): a
+    RuntimeError, as PyTorch raises, and a TypeError, as minigrad raised before."""
+
+
+def check_target_range(op: str, target: np.ndarray, classes: int, ignore_index: int) -> None:
+    """TargetOutOfBoundsError naming op and the first class index of target (host int64) that is
+    neither in [0, classes) nor ignore_index."""
+    bad = (target != ignore_index) & ((target < 0) | (target >= classes))
+    if bad.any():
+        raise TargetOutOfBoundsError(f"{op}: target {int(target[bad][0])} is out of range for {classes} classes "
+                                     f"(expected 0 <= target < {classes} or target == ignore_index = {ignore_index})")
+
 # --- helpers ---------------------------------------------------------------------------------
 
 

@@ -494,7 +494,7 @@ class MathOp(Function):
         return (self.be.mul(g, _MATH_DERIVATIVES[self.function](self.be, a, out)),)
 
     def name(self) -> str:
-        return self.function.capitalize() + "Backward"  # SinBackward, Log1pBackward, as PyTorch's
+        return self.function.title() + "Backward0"  # SinBackward0, Log1PBackward0, as PyTorch's
 
 
 class ComposedMathOp(MathOp):
@@ -765,7 +765,7 @@ class MaximumOp(Function):
         return ga, gb
 
     def name(self) -> str:
-        return "MaximumBackward" if getattr(self, "largest", True) else "MinimumBackward"
+        return "MaximumBackward0" if getattr(self, "largest", True) else "MinimumBackward0"
 
 
 def _maximum_minimum(name: str, input: Tensor, other: Tensor, largest: bool) -> Tensor:

@@ -16,12 +16,15 @@ import numpy as np
 from minigrad.autograd import Function
 from minigrad.backend import get_backend
 from minigrad.functional._common import (
+    DtypeError,
     Number,
+    ShapeError,
     _broadcast_shape,
     _from_host,
     _require_float,
     _require_same_device,
     _require_tensor,
+    check_target_range,
 )
 from minigrad.functional.activation import logsigmoid
 from minigrad.functional.elementwise import (  # abs: the differentiable one
@@ -135,8 +138,8 @@ def cross_entropy(
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     if target.dtype.kind == "f":
-        if target.shape != input.shape:
-            raise ValueError(
+        if target.shape != input.shape:  # PyTorch reads these as misplaced class indices: a RuntimeError
+            raise ShapeError(
                 f"cross_entropy: probability target shape {target.shape} does not match input shape {input.shape}"
             )
         class_dim = 0 if input.ndim == 1 else 1
@@ -150,17 +153,23 @@ def cross_entropy(
         loss = neg(sum(target * logp, class_dim))
         return _reduce(loss, reduction)
     if target.dtype != int64:
-        raise TypeError(f"cross_entropy: target must be int64 class indices or float probabilities, got {target.dtype}")
+        raise DtypeError(
+            f"cross_entropy: target must be int64 class indices or float probabilities, got {target.dtype}"
+        )
     if weight is not None:
         return _weighted_cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)
     logits, flat_target, loss_shape = _classes_last(input, target, "cross_entropy")
-    loss = CrossEntropyOp.apply(
-        logits,
-        target=flat_target._data,
-        reduction=reduction,
-        label_smoothing=float(label_smoothing),
-        ignore_index=ignore_index,
-    )
+    try:
+        loss = CrossEntropyOp.apply(
+            logits,
+            target=flat_target._data,
+            reduction=reduction,
+            label_smoothing=float(label_smoothing),
+            ignore_index=ignore_index,
+        )
+    except ValueError:  # the kernel checks the targets; PyTorch's error for a bad one is an IndexError
+        check_target_range("cross_entropy", flat_target.numpy(), logits.shape[1], ignore_index)
+        raise
     return reshape(loss, loss_shape) if reduction == "none" else loss
 
 
@@ -234,13 +243,10 @@ def nll_loss(
     _require_tensor("nll_loss", target)
     _check_reduction("nll_loss", reduction)
     if target.dtype != int64:
-        raise TypeError(f"nll_loss: target must be int64 class indices, got {target.dtype}")
+        raise DtypeError(f"nll_loss: target must be int64 class indices, got {target.dtype}")
     logp, flat_target, loss_shape = _classes_last(input, target, "nll_loss")
     c = logp.shape[1]
-    t = flat_target.numpy()
-    bad = (t != ignore_index) & ((t < 0) | (t >= c))
-    if bad.any():
-        raise ValueError(f"nll_loss: target {int(t[bad][0])} is out of range for {c} classes")
+    check_target_range("nll_loss", flat_target.numpy(), c, ignore_index)
     if weight is not None and weight.shape != (c,):
         raise ValueError(f"nll_loss: weight shape {weight.shape} does not match {c} classes")
     loss = NLLLossOp.apply(logp, weight, target=flat_target._data, ignore_index=ignore_index, reduction=reduction)

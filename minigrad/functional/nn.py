@@ -14,6 +14,7 @@ from minigrad import random as _random
 from minigrad.autograd import Function, is_grad_enabled, no_grad
 from minigrad.backend import get_backend
 from minigrad.functional._common import (
+    DtypeError,
     _broadcast_shape,
     _dim,
     _from_host,
@@ -1206,7 +1207,7 @@ def embedding(
     sparse=True (a sparse gradient) is refused: minigrad has no sparse tensors."""
     if not isinstance(input, Tensor) or input.dtype not in (np.int64, np.int32):
         got = getattr(input, "dtype", type(input))
-        raise TypeError(f"embedding: indices must be an int64 or int32 tensor, got {got}")
+        raise DtypeError(f"embedding: indices must be an int64 or int32 tensor, got {got}")
     _require_tensor("embedding", weight)
     if sparse:
         raise NotImplementedError("embedding: sparse gradients are not supported (minigrad has no sparse tensors)")

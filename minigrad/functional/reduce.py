@@ -73,11 +73,11 @@ class MaxMinOp(Function):
     """max/min over everything (gradient shared evenly by ties, as PyTorch) or over one dim
     (gradient to the index returned, which is also the op's second output)."""
 
-    __slots__ = ("dim", "keepdim")
+    __slots__ = ("dim", "keepdim", "largest")
 
     def forward(self, a, largest, dim, keepdim):
         be = self.be
-        self.dim, self.keepdim = dim, keepdim
+        self.dim, self.keepdim, self.largest = dim, keepdim, largest
         reduce = be.max if largest else be.min
         if dim is None:
             out = reduce(a, None, False)
@@ -104,6 +104,10 @@ class MaxMinOp(Function):
         positions = be.reshape(positions, tuple(-1 if i == self.dim else 1 for i in range(len(shape))))
         hit = be.compare("eq", positions, idx)
         return (be.where(hit, g, be.full((), 0, g.dtype)),)
+
+    def name(self) -> str:
+        """PyTorch's: MaxBackward1 (MinBackward1) over everything, MaxBackward0 over one dim."""
+        return ("Max" if self.largest else "Min") + ("Backward1" if self.dim is None else "Backward0")
 
 
 def _return_type(name: str, fields: Sequence[str]) -> type:

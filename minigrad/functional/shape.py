@@ -26,7 +26,7 @@ from minigrad.functional._common import (
     _sum_to,
     numpy_aliases,
 )
-from minigrad.functional.elementwise import cast, where
+from minigrad.functional.elementwise import cast, clone, where
 from minigrad.tensor import Size, Tensor, bool_, int64
 
 # --- shape -----------------------------------------------------------------------------------
@@ -88,6 +88,8 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     s, e = _dim(start_dim, input.ndim, "flatten"), _dim(end_dim, input.ndim, "flatten")
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    if s == e:  # nothing to merge: input itself, as PyTorch (x.flatten() of a 1-D x is x)
+        return input
     shape = input.shape
     return reshape(input, shape[:s] + (math.prod(shape[s : e + 1]),) + shape[e + 1 :])
 
@@ -119,7 +121,7 @@ def squeeze(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
     else:
         dims = {_dim(d, input.ndim, "squeeze") for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
         new = tuple(n for i, n in enumerate(shape) if not (input.ndim and i in dims and n == 1))
-    return input if new == shape else ReshapeOp.apply(input, shape=new)
+    return ReshapeOp.apply(input, shape=new)  # a new view even when nothing is squeezed, as PyTorch
 
 
 @numpy_aliases
@@ -665,10 +667,11 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     given = {input.ndim - 1 - k: (pad[2 * k], pad[2 * k + 1]) for k in range(len(pad) // 2)}
     if mode != "constant":
         _check_pad_mode(input, given, mode, value)
+        result = input
         for d, w in given.items():
             if w != (0, 0):  # an index array per dimension; its backward accumulates reused elements
-                input = index(input, (slice(None),) * d + (_pad_source(input.shape[d], *w, mode),))
-        return input
+                result = index(result, (slice(None),) * d + (_pad_source(input.shape[d], *w, mode),))
+        return _copied(result, input)
     widths = [given.get(d, (0, 0)) for d in range(input.ndim)]
     # whole dimensions as open slices (an exported graph keeps its batch dimension dynamic)
     sizes = list(zip(widths, input.shape, strict=True))
@@ -681,6 +684,13 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
 
 
 # --- flip, roll, narrow, unbind, index_select ------------------------------------------------
+
+
+def _copied(result: Tensor, input: Tensor) -> Tensor:
+    """result, or a copy of input where nothing changed (result is input): an op that makes a new
+    tensor in PyTorch (flip, roll, pad, diff) must not hand back input itself, or writing to the
+    result in place would change input."""
+    return clone(input) if result is input else result
 
 
 def _take(input: Tensor, dim: int, positions: np.ndarray) -> Tensor:
@@ -698,10 +708,11 @@ def _dim_list(dims: int | Sequence[int], ndim: int, op: str) -> list[int]:
 
 def flip(input: Tensor, dims: int | Sequence[int]) -> Tensor:
     """input with the order of elements reversed along each of dims (a copy, as PyTorch)."""
+    result = input
     for d in _dim_list(dims, input.ndim, "flip"):
         if input.ndim:
-            input = _take(input, d, np.arange(input.shape[d] - 1, -1, -1))
-    return input
+            result = _take(result, d, np.arange(input.shape[d] - 1, -1, -1))
+    return _copied(result, input)
 
 
 def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> Tensor:
@@ -715,12 +726,13 @@ def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] |
     dims = [dims] if isinstance(dims, (int, np.integer)) else list(dims)
     if len(shifts) != len(dims):
         raise ValueError(f"roll: {len(shifts)} shifts for {len(dims)} dims; give one shift per dim")
+    result = input
     for shift, dim in zip(shifts, dims, strict=True):
         d = _dim(int(dim), input.ndim, "roll")
         n = input.shape[d] if input.ndim else 1
         if n and int(shift) % n:
-            input = _take(input, d, (np.arange(n) - int(shift)) % n)
-    return input
+            result = _take(result, d, (np.arange(n) - int(shift)) % n)
+    return _copied(result, input)
 
 
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
@@ -1050,15 +1062,16 @@ def diff(
         if extra.shape[:d] + extra.shape[d + 1 :] != input.shape[:d] + input.shape[d + 1 :]:
             raise RuntimeError(f"diff expects the shape of prepend or append ({extra.shape}) to match input's "
                                f"({input.shape}) except along the differencing dim {dim}")
+    result = input
     if prepend is not None or append is not None:
-        input = cat([t for t in (prepend, input, append) if t is not None], d)
+        result = cat([t for t in (prepend, input, append) if t is not None], d)
     lead = (slice(None),) * d
     for _ in range(n):
-        if input.shape[d] == 0:
+        if result.shape[d] == 0:
             break
-        later, earlier = input[lead + (slice(1, None),)], input[lead + (slice(None, -1),)]
-        input = later != earlier if input.dtype == bool_ else later - earlier
-    return input
+        later, earlier = result[lead + (slice(1, None),)], result[lead + (slice(None, -1),)]
+        result = later != earlier if result.dtype == bool_ else later - earlier
+    return _copied(result, input)
 
 
 # --- nonzero, masked_select, meshgrid ----------------------------------------------------------

@@ -516,6 +516,13 @@ class Module:
     def cpu(self) -> Module:
         return self.to("cpu")
 
+    def share_memory(self) -> Module:
+        """share_memory_() on every parameter and buffer (for torch.multiprocessing's Hogwild
+        training, say); returns self, as PyTorch's."""
+        for t in [*self.parameters(), *self.buffers()]:
+            t.share_memory_()
+        return self
+
     def cuda(self) -> Module:
         return self.to("cuda")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from minigrad.optim.optimizer import FusedArrays, Optimizer, state_buffer
+from minigrad.optim.optimizer import FusedArrays, Optimizer, count_step, scalar_state, state_buffer
 from minigrad.tensor import Tensor
 
 
@@ -18,7 +18,7 @@ class Adadelta(Optimizer):
         lr: float = 1.0,
         rho: float = 0.9,
         eps: float = 1e-6,
-        weight_decay: float = 0.0,
+        weight_decay: float = 0,  # an int, as PyTorch (print(optimizer) shows 0)
         foreach: bool | None = None,
         *,
         capturable: bool = False,
@@ -37,10 +37,10 @@ class Adadelta(Optimizer):
 
     def _update(self, group: dict[str, Any], param: Tensor, state: dict[str, Any]) -> None:
         if not state:
-            state["step"] = 0
+            state["step"] = scalar_state(0.0)
             state["square_avg"] = state_buffer(param)
             state["acc_delta"] = state_buffer(param)
-        state["step"] += 1
+        count_step(state)
         with FusedArrays(param, state["square_avg"], state["acc_delta"]) as (data, grad, square_avg, acc_delta):
             self._kernels(param).adadelta_step(
                 data,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from minigrad.optim.optimizer import FusedArrays, Optimizer, state_buffer
+from minigrad.optim.optimizer import FusedArrays, Optimizer, count_step, scalar_state, state_buffer
 from minigrad.tensor import Tensor
 
 
@@ -16,9 +16,9 @@ class Adagrad(Optimizer):
         self,
         params: Iterable[Tensor] | Iterable[dict[str, Any]],
         lr: float = 1e-2,
-        lr_decay: float = 0.0,
-        weight_decay: float = 0.0,
-        initial_accumulator_value: float = 0.0,
+        lr_decay: float = 0,  # an int, as PyTorch (print(optimizer) shows 0)
+        weight_decay: float = 0,
+        initial_accumulator_value: float = 0,
         eps: float = 1e-10,
         foreach: bool | None = None,
         *,
@@ -50,7 +50,7 @@ class Adagrad(Optimizer):
 
     @staticmethod
     def _initial_state(group: dict[str, Any], param: Tensor) -> dict[str, Any]:
-        return {"step": 0, "sum": state_buffer(param, group["initial_accumulator_value"])}
+        return {"step": scalar_state(0.0), "sum": state_buffer(param, group["initial_accumulator_value"])}
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         # torch creates Adagrad's state eagerly, so state_dict() has it before the first step
@@ -62,13 +62,13 @@ class Adagrad(Optimizer):
     def _update(self, group: dict[str, Any], param: Tensor, state: dict[str, Any]) -> None:
         if not state:
             state.update(self._initial_state(group, param))
-        state["step"] += 1
+        step = count_step(state)
         with FusedArrays(param, state["sum"]) as (data, grad, total):
             self._kernels(param).adagrad_step(
                 data,
                 grad,
                 total,
-                state["step"],
+                step,
                 lr=group["lr"],
                 lr_decay=group["lr_decay"],
                 weight_decay=group["weight_decay"],

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from minigrad.optim.optimizer import FusedArrays, Optimizer, check_adam_arguments, state_buffer
+from minigrad.optim.optimizer import (
+    FusedArrays,
+    Optimizer,
+    check_adam_arguments,
+    count_step,
+    scalar_state,
+    state_buffer,
+)
 from minigrad.tensor import Tensor
 
 
@@ -18,7 +25,7 @@ class Adam(Optimizer):
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        weight_decay: float = 0.0,
+        weight_decay: float = 0,  # an int, as PyTorch (print(optimizer) shows 0)
         amsgrad: bool = False,
         *,
         foreach: bool | None = None,
@@ -46,12 +53,12 @@ class Adam(Optimizer):
 
     def _update(self, group: dict[str, Any], param: Tensor, state: dict[str, Any]) -> None:
         if not state:
-            state["step"] = 0
+            state["step"] = scalar_state(0.0)
             state["exp_avg"] = state_buffer(param)
             state["exp_avg_sq"] = state_buffer(param)
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = state_buffer(param)
-        state["step"] += 1
+        step = count_step(state)
         max_exp_avg_sq = state["max_exp_avg_sq"] if group["amsgrad"] else None
         beta1, beta2 = group["betas"]
         with FusedArrays(param, state["exp_avg"], state["exp_avg_sq"], max_exp_avg_sq) as arrays:
@@ -61,7 +68,7 @@ class Adam(Optimizer):
                 grad,
                 exp_avg,
                 exp_avg_sq,
-                state["step"],
+                step,
                 lr=group["lr"],
                 beta1=beta1,
                 beta2=beta2,

@@ -9,21 +9,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from minigrad.optim.optimizer import Optimizer, check_adam_arguments, state_buffer
+from minigrad.optim.optimizer import Optimizer, check_adam_arguments, count_step, scalar_state, state_buffer
 from minigrad.tensor import Tensor, get_default_dtype
 
 
-def _start_step(group: dict[str, Any], param: Tensor, state: dict[str, Any], decoupled: bool) -> Tensor:
-    """Count the step and return the gradient the update follows: negated for maximize, and with
-    weight_decay either added to it as param's L2 gradient, or (decoupled) applied to param directly."""
-    state["step"] += 1
+def _start_step(group: dict[str, Any], param: Tensor, state: dict[str, Any], decoupled: bool) -> tuple[Tensor, int]:
+    """Count the step and return the gradient the update follows (negated for maximize, and with
+    weight_decay either added to it as param's L2 gradient, or (decoupled) applied to param
+    directly) and the new step count."""
+    step = count_step(state)
     grad = -param.grad if group["maximize"] else param.grad
     if group["weight_decay"] != 0:
         if decoupled:
             param.mul_(1 - group["lr"] * group["weight_decay"])
         else:
             grad = grad.add(param, alpha=group["weight_decay"])
-    return grad
+    return grad, step
 
 
 def _update_moments(group: dict[str, Any], state: dict[str, Any], grad: Tensor) -> None:
@@ -42,7 +43,7 @@ class Adamax(Optimizer):
         lr: float = 2e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        weight_decay: float = 0.0,
+        weight_decay: float = 0,  # an int, as PyTorch (print(optimizer) shows 0)
         foreach: bool | None = None,
         *,
         maximize: bool = False,
@@ -56,13 +57,13 @@ class Adamax(Optimizer):
 
     def _update(self, group: dict[str, Any], param: Tensor, state: dict[str, Any]) -> None:
         if not state:
-            state.update(step=0, exp_avg=state_buffer(param), exp_inf=state_buffer(param))
-        grad = _start_step(group, param, state, decoupled=False)
+            state.update(step=scalar_state(0.0), exp_avg=state_buffer(param), exp_inf=state_buffer(param))
+        grad, step = _start_step(group, param, state, decoupled=False)
         beta1, beta2 = group["betas"]
         exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
         exp_avg.lerp_(grad, 1 - beta1)
         exp_inf.copy_(exp_inf.mul_(beta2).maximum(grad.abs().add_(group["eps"])))
-        param.addcdiv_(exp_avg, exp_inf, value=-group["lr"] / (1 - beta1 ** state["step"]))
+        param.addcdiv_(exp_avg, exp_inf, value=-group["lr"] / (1 - beta1**step))
 
 
 class NAdam(Optimizer):
@@ -75,7 +76,7 @@ class NAdam(Optimizer):
         lr: float = 2e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        weight_decay: float = 0.0,
+        weight_decay: float = 0,
         momentum_decay: float = 4e-3,
         decoupled_weight_decay: bool = False,
         *,
@@ -111,10 +112,11 @@ class NAdam(Optimizer):
 
     def _update(self, group: dict[str, Any], param: Tensor, state: dict[str, Any]) -> None:
         if not state:
-            state.update(step=0, mu_product=1.0, exp_avg=state_buffer(param), exp_avg_sq=state_buffer(param))
-        grad = _start_step(group, param, state, decoupled=group["decoupled_weight_decay"])
+            state.update(step=scalar_state(0.0), mu_product=1.0, exp_avg=state_buffer(param),
+                         exp_avg_sq=state_buffer(param))
+        grad, step = _start_step(group, param, state, decoupled=group["decoupled_weight_decay"])
         beta1, beta2 = group["betas"]
-        step, lr = state["step"], group["lr"]
+        lr = group["lr"]
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * group["momentum_decay"]))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * group["momentum_decay"]))
         # PyTorch keeps the product in a 0-d tensor of the default dtype, rounding it to that each step
@@ -137,7 +139,7 @@ class RAdam(Optimizer):
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        weight_decay: float = 0.0,
+        weight_decay: float = 0,
         decoupled_weight_decay: bool = False,
         *,
         foreach: bool | None = None,
@@ -161,11 +163,10 @@ class RAdam(Optimizer):
 
     def _update(self, group: dict[str, Any], param: Tensor, state: dict[str, Any]) -> None:
         if not state:
-            state.update(step=0, exp_avg=state_buffer(param), exp_avg_sq=state_buffer(param))
-        grad = _start_step(group, param, state, decoupled=group["decoupled_weight_decay"])
+            state.update(step=scalar_state(0.0), exp_avg=state_buffer(param), exp_avg_sq=state_buffer(param))
+        grad, step = _start_step(group, param, state, decoupled=group["decoupled_weight_decay"])
         _update_moments(group, state, grad)
         beta1, beta2 = group["betas"]
-        step = state["step"]
         bias_correction2 = 1 - beta2**step
         update = state["exp_avg"] / (1 - beta1**step) * group["lr"]
         rho_inf = 2 / (1 - beta2) - 1  # the maximum length of the approximated simple moving average

@@ -8,6 +8,7 @@ the last bit, and a change made to ``group["lr"]`` by someone else carries on.
 from __future__ import annotations
 
 import math
+import types
 import warnings
 from bisect import bisect_right
 from collections import Counter
@@ -223,8 +224,22 @@ class LambdaLR(LRScheduler):
         return [base * fn(self.last_epoch) for base, fn in zip(self.base_lrs, self.lr_lambdas, strict=True)]
 
     def state_dict(self) -> dict[str, Any]:
-        """As the base class, without the functions (they are code, not state)."""
-        return {key: value for key, value in super().state_dict().items() if key != "lr_lambdas"}
+        """As the base class, with PyTorch's "lr_lambdas": None for each function (code, not
+        state), or a callable object's attributes (its __dict__), which load_state_dict restores."""
+        state = {key: value for key, value in super().state_dict().items() if key != "lr_lambdas"}
+        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else fn.__dict__.copy()
+                               for fn in self.lr_lambdas]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore what state_dict() (this one's or PyTorch's) returned, keeping this scheduler's
+        own functions (a saved None does not replace one)."""
+        saved = dict(state_dict)
+        attributes = saved.pop("lr_lambdas", [None] * len(self.lr_lambdas))
+        super().load_state_dict(saved)
+        for fn, values in zip(self.lr_lambdas, attributes, strict=True):
+            if values is not None:
+                fn.__dict__.update(values)
 
 
 class MultiplicativeLR(LambdaLR):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from minigrad.autograd import enable_grad, no_grad
 from minigrad.backend import get_backend
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, get_default_dtype
 
 
 def _tracked_step(step: Callable[..., Any]) -> Callable[..., Any]:
@@ -39,6 +40,9 @@ class Optimizer:
     entry and per-group overrides of defaults.
     """
 
+    # the per-parameter state entries that are scalars (scalar_state), not tensors like the parameter
+    _scalar_state: tuple[str, ...] = ("step",)
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """A subclass's own step() (LBFGS's, a user's optimizer) also notes that it was called."""
         super().__init_subclass__(**kwargs)
@@ -50,8 +54,9 @@ class Optimizer:
         self, params: Iterable[Tensor] | Iterable[dict[str, Any]], defaults: dict[str, Any]
     ) -> None:
         self.defaults = defaults
-        # Keyed by the parameter itself (identity hash, as torch's tensors).
-        self.state: dict[Tensor, dict[str, Any]] = {}
+        # Keyed by the parameter itself (identity hash, as torch's tensors); a defaultdict, as
+        # PyTorch's, so a custom optimizer's step() may start with ``state = self.state[p]``.
+        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
         if isinstance(params, Tensor):
             raise TypeError(
@@ -122,7 +127,8 @@ class Optimizer:
                         continue
                     state = self.state.setdefault(p, {})
                     for key, value in state.items():  # follow a parameter moved since (Module.to)
-                        if isinstance(value, Tensor) and value.device != p.device:
+                        # (but the step count, which stays on the CPU, as PyTorch's)
+                        if isinstance(value, Tensor) and value.device != p.device and key != "step":
                             state[key] = value.detach().to(p.device)
                     self._update(group, p, state)
                     p._version_counter.value += 1  # updated in place: a tape that saved p's values is now stale
@@ -178,14 +184,15 @@ class Optimizer:
             for saved, group in zip(saved_groups, self.param_groups, strict=True)
             for saved_index, p in zip(saved["params"], group["params"], strict=True)
         }
-        new_state: dict[Tensor, dict[str, Any]] = {}
+        new_state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         for key, values in state_dict["state"].items():
             p = by_index.get(int(key))
             if p is None:
                 raise ValueError(
                     f"loaded state dict has state for parameter {key}, which no group holds"
                 )
-            new_state[p] = {name: _state_value_like(p, f"state {key} {name!r}", name, v) for name, v in values.items()}
+            new_state[p] = {name: _state_value_like(p, f"state {key} {name!r}", name in self._scalar_state, v)
+                            for name, v in values.items()}
         new_groups = []
         for saved, group in zip(saved_groups, self.param_groups, strict=True):
             restored = copy.deepcopy({k: v for k, v in saved.items() if k != "params"})
@@ -204,6 +211,19 @@ class Optimizer:
             lines.extend(f"    {key}: {group[key]}" for key in sorted(group) if key != "params")
         lines.append(")")
         return "\n".join(lines)
+
+
+def scalar_state(value: float) -> Tensor:
+    """A scalar state entry (the step count, ASGD's eta and mu) as PyTorch keeps it: a 0-d CPU
+    tensor of the default dtype, so that ``state['step']`` prints as ``tensor(3.)``."""
+    return Tensor._wrap(np.array(value, get_default_dtype()))
+
+
+def count_step(state: dict[str, Any]) -> int:
+    """Add one to state["step"] (a scalar_state) in place, and return the new count."""
+    step = state["step"]
+    step._data += 1  # its host array directly: this runs once per parameter per step
+    return int(step._data)
 
 
 def state_buffer(param: Tensor, value: float = 0.0) -> Tensor:
@@ -270,15 +290,16 @@ def check_adam_arguments(
         raise ValueError(f"{optimizer}: invalid weight_decay {weight_decay}")
 
 
-def _state_value_like(param: Tensor, where: str, name: str, value: Any) -> Any:
-    """A private copy of a saved state entry: tensors take param's dtype and device, and
-    must have its shape and a floating-point dtype (ValueError naming the entry)."""
+def _state_value_like(param: Tensor, where: str, scalar: bool, value: Any) -> Any:
+    """A private copy of a saved state entry: a scalar one (see Optimizer._scalar_state) as a
+    scalar_state; tensors take param's dtype and device, and must have its shape and a
+    floating-point dtype (ValueError naming the entry)."""
     if isinstance(value, np.ndarray):
         value = Tensor._wrap(value)
+    if scalar:  # saved as a 0-d tensor (PyTorch, minigrad) or a number (older minigrad)
+        return scalar_state(float(value))
     if not isinstance(value, Tensor):
         return copy.deepcopy(value)
-    if name == "step":  # torch keeps the step count as a tensor
-        return int(value.item())
     if tuple(value.shape) != tuple(param.shape) or value.dtype.kind != "f":
         raise ValueError(
             f"loaded optimizer {where}: a {value.dtype.name} tensor of shape {tuple(value.shape)}, "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from minigrad.optim.optimizer import FusedArrays, Optimizer, state_buffer
+from minigrad.optim.optimizer import FusedArrays, Optimizer, count_step, scalar_state, state_buffer
 from minigrad.tensor import Tensor
 
 
@@ -18,8 +18,8 @@ class RMSprop(Optimizer):
         lr: float = 1e-2,
         alpha: float = 0.99,
         eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        momentum: float = 0.0,
+        weight_decay: float = 0,  # an int, as PyTorch (print(optimizer) shows 0)
+        momentum: float = 0,
         centered: bool = False,
         capturable: bool = False,
         foreach: bool | None = None,
@@ -51,13 +51,13 @@ class RMSprop(Optimizer):
 
     def _update(self, group: dict[str, Any], param: Tensor, state: dict[str, Any]) -> None:
         if not state:
-            state["step"] = 0
+            state["step"] = scalar_state(0.0)
             state["square_avg"] = state_buffer(param)
             if group["momentum"] > 0:
                 state["momentum_buffer"] = state_buffer(param)
             if group["centered"]:
                 state["grad_avg"] = state_buffer(param)
-        state["step"] += 1
+        count_step(state)
         momentum_buffer = state["momentum_buffer"] if group["momentum"] > 0 else None
         grad_avg = state["grad_avg"] if group["centered"] else None
         with FusedArrays(param, state["square_avg"], momentum_buffer, grad_avg) as arrays:
