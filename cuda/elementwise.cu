@@ -3,6 +3,7 @@
 #include <cmath>
 #include <type_traits>
 
+#include "../csrc/ops/gelu.h"
 #include "common.cuh"
 #include "scratch.h"
 
@@ -154,6 +155,17 @@ __global__ void hardtanh_backward_kernel(const T* __restrict__ dy, const T* __re
 }
 
 template <typename T>
+__global__ void gelu_kernel(const T* __restrict__ x, T* __restrict__ y, bool tanh_form, int64_t n) {
+  for (int64_t i = global_thread(); i < n; i += grid_threads()) y[i] = gelu::value(x[i], tanh_form);
+}
+
+template <typename T>
+__global__ void gelu_backward_kernel(const T* __restrict__ dy, const T* __restrict__ x, T* __restrict__ dx,
+                                     bool tanh_form, int64_t n) {
+  for (int64_t i = global_thread(); i < n; i += grid_threads()) dx[i] = dy[i] * gelu::derivative(x[i], tanh_form);
+}
+
+template <typename T>
 __global__ void lstm_cell_kernel(const T* __restrict__ gates, const T* __restrict__ c, T* __restrict__ acts,
                                  T* __restrict__ c_next, T* __restrict__ tanh_c, T* __restrict__ h, int64_t H,
                                  int64_t n) {
@@ -293,6 +305,14 @@ void hardtanh_backward(const T* dy, const T* x, T* dx, int64_t n, T low, T high)
   launch("hardtanh_backward kernel", n, hardtanh_backward_kernel<T>, dy, x, dx, low, high);
 }
 template <typename T>
+void gelu_forward(const T* x, T* y, int64_t n, bool tanh_form) {
+  launch("gelu kernel", n, gelu_kernel<T>, x, y, tanh_form);
+}
+template <typename T>
+void gelu_backward(const T* dy, const T* x, T* dx, int64_t n, bool tanh_form) {
+  launch("gelu_backward kernel", n, gelu_backward_kernel<T>, dy, x, dx, tanh_form);
+}
+template <typename T>
 void lstm_cell_forward(const T* gates, const T* c, T* acts, T* c_next, T* tanh_c, T* h, int64_t N, int64_t H) {
   launch("lstm_cell kernel", N * H, lstm_cell_kernel<T>, gates, c, acts, c_next, tanh_c, h, H);
 }
@@ -356,6 +376,8 @@ MG_NUMERIC(int64_t)
 
 #define MG_FLOAT(T)                                                                                       \
   template void hardtanh_backward<T>(const T*, const T*, T*, int64_t, T, T);                              \
+  template void gelu_forward<T>(const T*, T*, int64_t, bool);                                             \
+  template void gelu_backward<T>(const T*, const T*, T*, int64_t, bool);                                  \
   template void lstm_cell_forward<T>(const T*, const T*, T*, T*, T*, T*, int64_t, int64_t);               \
   template void lstm_cell_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, int64_t, \
                                       int64_t);                                                           \

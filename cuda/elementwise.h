@@ -47,6 +47,12 @@ void where(const bool* cond, const T* a, const T* b, T* out, const Strided& s, i
 // hardtanh_backward, dx = dy where low < x < high, else 0.
 template <typename T>
 void hardtanh_backward(const T* dy, const T* x, T* dx, int64_t n, T low, T high);
+// GELU and its backward from the forward input x: csrc/cpu/elementwise.h's
+// gelu_forward / gelu_backward, the same formulas (csrc/ops/gelu.h).
+template <typename T>
+void gelu_forward(const T* x, T* y, int64_t n, bool tanh_form);
+template <typename T>
+void gelu_backward(const T* dy, const T* x, T* dx, int64_t n, bool tanh_form);
 // One LSTM step after its matmuls and its backward: csrc/cpu/elementwise.h's
 // lstm_cell_forward / lstm_cell_backward, one thread per hidden unit of a row.
 template <typename T>

@@ -137,6 +137,11 @@ def test_unary_ops_and_activation_gradients(dtype):
     np.testing.assert_array_equal(_C.cuda.hardtanh(dev(x), -0.5, 0.5).to_numpy(), np.clip(x, -0.5, 0.5))
     np.testing.assert_array_equal(_C.cuda.hardtanh_backward(dev(dy), dev(x), -0.5, 0.5).to_numpy(),
                                   np.where((x > -0.5) & (x < 0.5), dy, 0))
+    for approximate in ("none", "tanh"):
+        np.testing.assert_allclose(_C.cuda.gelu(dev(x), approximate).to_numpy(), _C.gelu(x, approximate),
+                                   **tol(dtype), err_msg=approximate)
+        np.testing.assert_allclose(_C.cuda.gelu_backward(dev(dy), dev(x), approximate).to_numpy(),
+                                   _C.gelu_backward(dy, x, approximate), **tol(dtype), err_msg=approximate)
     big = np.array([-1000.0, 1000.0], dtype)
     np.testing.assert_array_equal(_C.cuda.sigmoid(dev(big)).to_numpy(), [0.0, 1.0])  # stable, no nan
     assert not _C.cuda.all_finite(dev(np.array([1.0, np.inf], dtype))) and _C.cuda.all_finite(dev(x))

@@ -176,6 +176,16 @@ def hardtanh_backward_case(rng: np.random.Generator) -> Case:
     return _C.hardtanh_backward, {"dy": _floats(rng, x.shape, x.dtype), "x": x, "low": -1.0, "high": 1.0}
 
 
+def gelu_case(rng: np.random.Generator) -> Case:
+    return _C.gelu, {"x": _rows(rng), "approximate": str(rng.choice(["none", "tanh"]))}
+
+
+def gelu_backward_case(rng: np.random.Generator) -> Case:
+    x = _rows(rng)
+    return _C.gelu_backward, {"dy": _floats(rng, x.shape, x.dtype), "x": x,
+                              "approximate": str(rng.choice(["none", "tanh"]))}
+
+
 def _cross_entropy_args(rng: np.random.Generator) -> dict[str, Any]:
     n, c = _size(rng, 6), _size(rng, 6)
     target = rng.integers(0, c, size=n)
@@ -375,6 +385,8 @@ BINDINGS: dict[str, Callable[[np.random.Generator], Case]] = {
     "sigmoid": _unary(_C.sigmoid),
     "tanh": _unary(_C.tanh),
     "erf": _unary(_C.erf),
+    "gelu": gelu_case,
+    "gelu_backward": gelu_backward_case,
     "relu_backward": _from_output(_C.relu_backward),
     "sigmoid_backward": _from_output(_C.sigmoid_backward),
     "tanh_backward": _from_output(_C.tanh_backward),

@@ -1,14 +1,15 @@
 // Python bindings of the elementwise family. For both devices, each checked
-// once over an ArrayView: the activations relu, sigmoid and tanh and their
-// backward (_C: csrc/cpu/elementwise.h; _C.cuda: the generic kernels of
+// once over an ArrayView: the activations relu, sigmoid, tanh, hardtanh and
+// GELU and their backward (_C: csrc/cpu/elementwise.h; _C.cuda: the kernels of
 // cuda/elementwise.h). CPU only: bias_add and bias_grad (the CUDA backend
-// composes them from add and sum), and erf (CUDA's is among its unary ops). CUDA only: numpy's array operations for
-// DeviceArrays, which numpy itself gives the CPU backend: broadcasting binary
-// ops, unary ops, comparisons, where, dtype casts, data movement (reshape as a
+// composes them from add and sum), and erf (CUDA's is among its unary ops).
+// CUDA only: numpy's array operations for DeviceArrays, which numpy itself
+// gives the CPU backend: broadcasting binary ops, unary ops, comparisons, where, dtype casts, data movement (reshape as a
 // view, permute/broadcast_to as strided copies) and reductions over axes, with
 // numpy's names and semantics; each returns a new C-contiguous DeviceArray but
 // reshape (a view sharing the buffer).
 #include <cstdint>
+#include <string>
 
 #include "../../cuda/elementwise.h"
 #include "bindings/array_view.h"
@@ -132,6 +133,48 @@ py::object hardtanh_backward(const py::handle& dy_obj, const py::handle& x_obj, 
   return dx.object;
 }
 
+// GELU: approximate "none" (through erf) or "tanh", as PyTorch's argument.
+bool gelu_tanh_form(const std::string& approximate, const char* op) {
+  if (approximate != "none" && approximate != "tanh")
+    value_error(op, ": approximate must be 'none' or 'tanh', got '", approximate, "'");
+  return approximate == "tanh";
+}
+
+template <Device D>
+py::object gelu_forward(const py::handle& x_obj, const std::string& approximate) {
+  const bool tanh_form = gelu_tanh_form(approximate, "gelu");
+  const ArrayView x = float_arg<D>(x_obj, "gelu", "x");
+  const ArrayView y = empty_array<D>(x.shape, x.dtype);
+  dispatch(float_dtype(x), [&](auto zero) {
+    using T = decltype(zero);
+    py::gil_scoped_release release;
+    if constexpr (D == Device::cpu)
+      cpu::gelu_forward(cptr<T>(x), ptr<T>(y), x.size(), tanh_form);
+    else
+      cuda::gelu_forward(cptr<T>(x), ptr<T>(y), x.size(), tanh_form);
+  });
+  return y.object;
+}
+
+// dx from dy and the forward input x.
+template <Device D>
+py::object gelu_backward(const py::handle& dy_obj, const py::handle& x_obj, const std::string& approximate) {
+  const char* op = "gelu_backward";
+  const bool tanh_form = gelu_tanh_form(approximate, op);
+  const ArrayView dy = float_arg<D>(dy_obj, op, "dy");
+  const ArrayView x = float_like<D>(x_obj, dy, op, "x", "dy");
+  const ArrayView dx = empty_array<D>(dy.shape, dy.dtype);
+  dispatch(float_dtype(dy), [&](auto zero) {
+    using T = decltype(zero);
+    py::gil_scoped_release release;
+    if constexpr (D == Device::cpu)
+      cpu::gelu_backward(cptr<T>(dy), cptr<T>(x), ptr<T>(dx), dy.size(), tanh_form);
+    else
+      cuda::gelu_backward(cptr<T>(dy), cptr<T>(x), ptr<T>(dx), dy.size(), tanh_form);
+  });
+  return dx.object;
+}
+
 // The activation entries, the same on both devices.
 template <Device D>
 void def_activations(py::module_& m) {
@@ -139,6 +182,10 @@ void def_activations(py::module_& m) {
         "x clamped to [low, high] (NaN stays NaN): hardtanh, relu6.");
   m.def("hardtanh_backward", &hardtanh_backward<D>, py::arg("dy"), py::arg("x"), py::arg("low"), py::arg("high"),
         "dy where low < x < high (x the forward input), else 0.");
+  m.def("gelu", &gelu_forward<D>, py::arg("x"), py::arg("approximate") = "none",
+        "x Phi(x), Phi the normal CDF (approximate='tanh': PyTorch's tanh form).");
+  m.def("gelu_backward", &gelu_backward<D>, py::arg("dy"), py::arg("x"), py::arg("approximate") = "none",
+        "dy * GELU'(x), x the forward input.");
   const struct {
     Activation activation;
     const char *name, *backward_name, *doc, *backward_doc;

@@ -1,7 +1,7 @@
 // The float activations' math as plain arithmetic, so that their loops
 // vectorise at whatever instruction set the including file is compiled for:
 // elementwise.cpp (the baseline), elementwise_avx2.cpp and
-// elementwise_avx512.cpp, which the float sigmoid and tanh dispatch to at run
+// elementwise_avx512.cpp, which the float activations dispatch to at run
 // time (16K floats, 1 thread, Zen 4: sigmoid 37 / 11 / 7 us, tanh 24 / 7 / 5
 // us). Those files are built with -fno-trapping-math: the selects become blends.
 #pragma once
@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+
+#include "ops/gelu.h"
 
 namespace minigrad::cpu::activation_math {
 // Everything up to the per-ISA entry points has internal linkage: each file
@@ -112,6 +114,24 @@ inline float erf_value(float v) {
   return a < 0.5f ? small : v > 0.0f ? large : v < 0.0f ? -large : v;  // nan stays nan
 }
 
+// GELU and its derivative (ops/gelu.h's formulas, PyTorch's) through the erf,
+// exp and tanh above. GELU of 256K floats, 1 thread, Zen 3: 27.6 ms composed
+// in numpy around libm's erf, 0.84 around erf_value.
+inline float gelu_erf_cdf(float v) { return 0.5f * (1.0f + erf_value(v * float(gelu::kSqrtHalf))); }
+inline float gelu_tanh_inner(float v) {
+  return tanh_value(float(gelu::kTanhScale) * (v + float(gelu::kTanhCubic) * v * v * v));
+}
+inline float gelu_erf_value(float v) { return v * gelu_erf_cdf(v); }
+inline float gelu_tanh_value(float v) { return 0.5f * v * (1.0f + gelu_tanh_inner(v)); }
+inline float gelu_erf_derivative(float v) {
+  return gelu_erf_cdf(v) + v * float(gelu::kInvSqrt2Pi) * exp_nonpositive(-0.5f * v * v);
+}
+inline float gelu_tanh_derivative(float v) {
+  const float t = gelu_tanh_inner(v);
+  const float inner_derivative = float(gelu::kTanhScale) * (1.0f + float(3 * gelu::kTanhCubic) * v * v);
+  return 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * inner_derivative;
+}
+
 // y[i] = f(x[i]) over [0, n): the loops each instruction set's file compiles.
 inline void sigmoid_loop(const float* __restrict x, float* __restrict y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = sigmoid_value(x[i]);
@@ -121,6 +141,23 @@ inline void tanh_loop(const float* __restrict x, float* __restrict y, int64_t n)
 }
 inline void erf_loop(const float* __restrict x, float* __restrict y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = erf_value(x[i]);
+}
+
+// y = GELU(x) and dx = dy GELU'(x), the form chosen outside the loops.
+inline void gelu_loop(const float* __restrict x, float* __restrict y, int64_t n, bool tanh_form) {
+  if (tanh_form) {
+    for (int64_t i = 0; i < n; ++i) y[i] = gelu_tanh_value(x[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) y[i] = gelu_erf_value(x[i]);
+  }
+}
+inline void gelu_backward_loop(const float* __restrict dy, const float* __restrict x, float* __restrict dx,
+                               int64_t n, bool tanh_form) {
+  if (tanh_form) {
+    for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * gelu_tanh_derivative(x[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * gelu_erf_derivative(x[i]);
+  }
 }
 
 // y[i] = exp_nonpositive(x[i] - m): softmax's exp(x - max), for rows whose
@@ -241,11 +278,15 @@ bool softmax_row_loop(const float* __restrict x, float* __restrict y, int64_t n,
 void sigmoid_avx2(const float* x, float* y, int64_t n);
 void tanh_avx2(const float* x, float* y, int64_t n);
 void erf_avx2(const float* x, float* y, int64_t n);
+void gelu_avx2(const float* x, float* y, int64_t n, bool tanh_form);
+void gelu_backward_avx2(const float* dy, const float* x, float* dx, int64_t n, bool tanh_form);
 void exp_shifted_avx2(const float* x, float m, float* y, int64_t n);
 bool softmax_row_avx2(const float* x, float* y, int64_t n, bool log);
 void sigmoid_avx512(const float* x, float* y, int64_t n);
 void tanh_avx512(const float* x, float* y, int64_t n);
 void erf_avx512(const float* x, float* y, int64_t n);
+void gelu_avx512(const float* x, float* y, int64_t n, bool tanh_form);
+void gelu_backward_avx512(const float* dy, const float* x, float* dx, int64_t n, bool tanh_form);
 void exp_shifted_avx512(const float* x, float m, float* y, int64_t n);
 bool softmax_row_avx512(const float* x, float* y, int64_t n, bool log);
 

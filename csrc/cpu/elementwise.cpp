@@ -9,6 +9,7 @@
 #include "cpu/activation_math.h"
 #include "cpu/cpu_features.h"
 #include "cpu/parallel.h"
+#include "ops/gelu.h"
 
 namespace minigrad::cpu {
 namespace {
@@ -149,6 +150,53 @@ void erf_forward(const T* x, T* y, int64_t n) {
   for_each_slice(n, [=](int64_t begin, int64_t end) {
     activation_slice(FloatActivation::erf, x + begin, y + begin, end - begin, [](T v) { return std::erf(v); });
   });
+}
+
+namespace {
+using GeluLoop = void (*)(const float*, float*, int64_t, bool);
+using GeluBackwardLoop = void (*)(const float*, const float*, float*, int64_t, bool);
+
+GeluLoop gelu_float_loop() {
+  namespace m = activation_math;
+#ifdef MINIGRAD_X86
+  const CpuFeatures& features = cpu_features();
+  if (features.avx512f) return m::gelu_avx512;
+  if (features.avx2_fma) return m::gelu_avx2;
+#endif
+  return m::gelu_loop;
+}
+
+GeluBackwardLoop gelu_backward_float_loop() {
+  namespace m = activation_math;
+#ifdef MINIGRAD_X86
+  const CpuFeatures& features = cpu_features();
+  if (features.avx512f) return m::gelu_backward_avx512;
+  if (features.avx2_fma) return m::gelu_backward_avx2;
+#endif
+  return m::gelu_backward_loop;
+}
+}  // namespace
+
+template <typename T>
+void gelu_forward(const T* x, T* y, int64_t n, bool tanh_form) {
+  if constexpr (std::is_same_v<T, float>) {
+    const GeluLoop loop = gelu_float_loop();
+    for_each_slice(n, [=](int64_t begin, int64_t end) { loop(x + begin, y + begin, end - begin, tanh_form); });
+  } else {
+    map_unary(x, y, n, [=](T v) { return gelu::value(v, tanh_form); });
+  }
+}
+
+template <typename T>
+void gelu_backward(const T* dy, const T* x, T* dx, int64_t n, bool tanh_form) {
+  if constexpr (std::is_same_v<T, float>) {
+    const GeluBackwardLoop loop = gelu_backward_float_loop();
+    for_each_slice(n, [=](int64_t begin, int64_t end) {
+      loop(dy + begin, x + begin, dx + begin, end - begin, tanh_form);
+    });
+  } else {
+    map_binary(dy, x, dx, n, [=](T g, T v) { return g * gelu::derivative(v, tanh_form); });
+  }
 }
 
 // Row by row: each activation runs over a whole run of the row (the gates of
@@ -309,6 +357,8 @@ void bias_grad(const T* dy, T* dbias, int64_t N, int64_t C, int64_t inner) {
   template void tanh_forward<T>(const T*, T*, int64_t);                                                            \
   template void tanh_backward<T>(const T*, const T*, T*, int64_t);                                                 \
   template void erf_forward<T>(const T*, T*, int64_t);                                                             \
+  template void gelu_forward<T>(const T*, T*, int64_t, bool);                                                      \
+  template void gelu_backward<T>(const T*, const T*, T*, int64_t, bool);                                           \
   template void lstm_cell_forward<T>(const T*, const T*, T*, T*, T*, T*, int64_t, int64_t);                        \
   template void lstm_cell_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, int64_t, int64_t); \
   template void gru_cell_forward<T>(const T*, const T*, const T*, T*, T*, int64_t, int64_t);                       \

@@ -52,6 +52,13 @@ void tanh_backward(const T* dy, const T* y, T* dx, int64_t n);  // dx = dy * (1 
 // 1.5e-7 absolute, as PyTorch's), doubles libm's.
 template <typename T>
 void erf_forward(const T* x, T* y, int64_t n);
+// GELU, y = x Phi(x) (Phi the normal CDF), exact or in PyTorch's tanh form
+// (ops/gelu.h); its backward takes the forward input x: dx = dy GELU'(x).
+// Floats vectorised (activation_math.h), doubles through libm.
+template <typename T>
+void gelu_forward(const T* x, T* y, int64_t n, bool tanh_form);
+template <typename T>
+void gelu_backward(const T* dy, const T* x, T* dx, int64_t n, bool tanh_form);
 
 // y[i] = e^(x[i] - m) for x[i] - m <= 0, vectorised for the CPU's instruction
 // set (Cephes' expf, within 2 ulp; 0 below about -87.7, and 0 for nan: the
