@@ -186,6 +186,11 @@ def gelu_backward_case(rng: np.random.Generator) -> Case:
                               "approximate": str(rng.choice(["none", "tanh"]))}
 
 
+def cumsum_case(rng: np.random.Generator) -> Case:
+    x = _rows(rng)
+    return _C.cumsum, {"x": x, "dim": int(rng.integers(-x.ndim, x.ndim)), "reverse": bool(rng.random() < 0.5)}
+
+
 def _cross_entropy_args(rng: np.random.Generator) -> dict[str, Any]:
     n, c = _size(rng, 6), _size(rng, 6)
     target = rng.integers(0, c, size=n)
@@ -387,6 +392,7 @@ BINDINGS: dict[str, Callable[[np.random.Generator], Case]] = {
     "erf": _unary(_C.erf),
     "gelu": gelu_case,
     "gelu_backward": gelu_backward_case,
+    "cumsum": cumsum_case,
     "relu_backward": _from_output(_C.relu_backward),
     "sigmoid_backward": _from_output(_C.sigmoid_backward),
     "tanh_backward": _from_output(_C.tanh_backward),

@@ -166,6 +166,7 @@ void bind_cuda(py::module_& m) {
   bind_cuda_layer_norm(c);
   bind_cuda_optim(c);
   bind_cuda_rnn(c);
+  bind_cuda_scan(c);
 
 #ifdef MINIGRAD_CUDA_EMULATED
   namespace st = minigrad::simt::selftest;

@@ -47,6 +47,7 @@ KERNEL_OPS: dict[str, int | None] = {
     "gru_sequence_backward": 0,  # their backward; grad_hs is written in place
     "bias_add": None,  # x (N, C, ...) + bias (C,) along axis 1
     "bias_grad": None,  # sum of dy over every axis but 1 -> (C,)
+    "cumsum": None,  # running sums along dim, in order into a double (reverse=True: from the end)
     # reductions (the CPU backend calls numpy)
     **dict.fromkeys(("max", "min", "argmax", "argmin")),
     # neural-network kernels

@@ -599,32 +599,27 @@ def _scan(op: str, input: Tensor, dim: int, dtype: Any, combine: Any, identity: 
 
 
 class CumsumOp(Function):
-    """Running sums along dim of a host (CPU) array: numpy's sequential sum, float32 accumulated in
-    float64 as PyTorch's CPU kernel; the gradient is the running sum of g from the end."""
+    """Running sums along dim: floats through the scan kernels (in order into a double, as
+    PyTorch's CPU cumsum, so float32 sums are PyTorch's bit for bit on either device), int64
+    through numpy (CPU). The gradient is the running sum of g from the end."""
 
     __slots__ = ("dim",)
 
-    @staticmethod
-    def running_sum(a: np.ndarray, dim: int) -> np.ndarray:
-        accumulate = np.float64 if a.dtype == np.float32 else a.dtype
-        return np.cumsum(a, axis=dim, dtype=accumulate).astype(a.dtype, copy=False)
-
     def forward(self, a, dim):
         self.dim = dim
-        return self.running_sum(a, dim)
+        return self.be.cumsum(a, dim) if a.dtype.kind == "f" else np.cumsum(a, axis=dim)
 
     def backward(self, g):
-        return (np.ascontiguousarray(np.flip(self.running_sum(np.flip(g, self.dim), self.dim), self.dim)),)
+        return (self.be.cumsum(g, self.dim, reverse=True),)
 
 
 @numpy_aliases
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
-    """Running sums along dim, as torch.cumsum; integers give int64. On the CPU a sequential sum,
-    float32 accumulated in float64, so the sums are PyTorch's, one autograd node (the log-depth
-    scan of additions that other devices run rounds differently and keeps log2(n) intermediates)."""
-    if input.device != "cpu":
-        return _scan("cumsum", input, dim, dtype, operator.add, 0)
+    """Running sums along dim, as torch.cumsum; integers give int64. Sequential sums, float32
+    accumulated in float64, so the sums are PyTorch's CPU ones, one autograd node."""
     x, d = _scan_dim(_integer_to_int64(input, dtype), dim, "cumsum")
+    if input.device != "cpu" and x.dtype.kind != "f":  # int64 on a device: no kernel
+        return _scan("cumsum", input, dim, dtype, operator.add, 0)
     return CumsumOp.apply(x, dim=d).reshape(input.shape)
 
 
