@@ -317,8 +317,13 @@ class Function:
         return cls.__name__.removesuffix("Op")
 
     def name(self) -> str:
-        """The node's name as PyTorch prints it in ``grad_fn=<MulBackward0>``: the op's name (or
-        PyTorch's, where it differs) with PyTorch's "Backward0"."""
+        """The node's name as PyTorch prints it in ``grad_fn=<MulBackward0>``: the name given with
+        name_node, else the op's name (or PyTorch's, where it differs) with PyTorch's "Backward0"."""
+        return _NODE_NAMES.get(self) or self._torch_name()
+
+    def _torch_name(self) -> str:
+        """PyTorch's name of this node from its op alone (ops whose name depends on their
+        parameters, as sum over all elements or over dims, override it)."""
         op = self.op_name()
         return _TORCH_OP_NAMES.get(op, op) + "Backward0"
 
@@ -340,8 +345,21 @@ _TORCH_OP_NAMES = {
     "Reshape": "View", "CrossEntropy": "NllLoss", "NLLLoss": "NllLoss", "Conv2d": "Convolution",
     "ConvTranspose2d": "Convolution", "MaxPool2d": "MaxPool2DWithIndices", "AvgPool2d": "AvgPool2D",
     "BatchNorm": "NativeBatchNorm", "LayerNorm": "NativeLayerNorm", "PowScalar": "Pow", "Cast": "ToCopy",
-    "ToDevice": "ToCopy",
+    "ToDevice": "ToCopy", "Dropout": "Mul", "Norm": "LinalgVectorNorm",
 }
+
+
+# PyTorch's names of nodes made by functions minigrad composes from other ops or shares with
+# another (mse_loss ends in a mean, squeeze is a reshape): given by name_node, read by name() only
+_NODE_NAMES: weakref.WeakKeyDictionary[Function, str] = weakref.WeakKeyDictionary()
+
+
+def name_node(result: Tensor, name: str) -> Tensor:
+    """result, whose node (when one was recorded) is then printed as PyTorch's node name for the
+    function that made it (``grad_fn=<MseLossBackward0>``) rather than its last op's name."""
+    if result.grad_fn is not None:
+        _NODE_NAMES[result.grad_fn] = name
+    return result
 
 
 class AccumulateGrad:

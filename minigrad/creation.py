@@ -8,6 +8,7 @@ import numpy as np
 
 from minigrad import random as _random
 from minigrad.backend import get_backend, resolve_device
+from minigrad.functional._common import ArgumentError
 from minigrad.random import Generator
 from minigrad.tensor import (
     _DTYPES,
@@ -35,7 +36,7 @@ def _size(size: tuple) -> tuple[int, ...]:
         if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
             raise TypeError(f"size must be a tuple of ints, but found element of type {type(s).__name__}: {size}")
         if s < 0:
-            raise ValueError(f"negative dimension {s} in size {size}")
+            raise ArgumentError(f"negative dimension {s} in size {size}")
     return tuple(int(s) for s in size)
 
 
@@ -231,7 +232,7 @@ def randint(
     elif high is None:
         low, high = 0, low
     if high <= low:
-        raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
+        raise ArgumentError(f"randint: high ({high}) must be greater than low ({low})")
     backend = get_backend(device)
     data = backend.randint(_random.rng(generator), low, high, _size((size,)))
     if dtype is not None and _normalize_dtype(dtype) != data.dtype:
@@ -284,11 +285,27 @@ def arange(
     """Values from start up to (not including) end; int64 when all arguments are ints."""
     if end is None:
         start, end = 0, start
+    # 0-d tensors (arange(n) with n a tensor) as their Python numbers, so that int ones give int64
+    start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
+    _check_range(start, end, step)
     if dtype is None:
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = int64 if ints else get_default_dtype()
     data = get_backend(device).arange(start, end, step, _normalize_dtype(dtype))
     return _new(data, device, requires_grad)
+
+
+def _check_range(start: float, end: float, step: float) -> None:
+    """PyTorch's checks of arange's arguments (ArgumentError, a RuntimeError as PyTorch's): a
+    finite range and a nonzero step pointing from start towards end (numpy would give an empty
+    result or divide by zero)."""
+    if not all(np.isfinite(float(v)) for v in (start, end, step)):
+        raise ArgumentError(f"arange: unsupported range: {start} -> {end} (step {step})")
+    if step == 0:
+        raise ArgumentError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise ArgumentError(f"arange: upper bound and lower bound inconsistent with step sign "
+                            f"(start {start}, end {end}, step {step})")
 
 
 def as_tensor(data: Any, dtype: Any = None, device: str | None = None) -> Tensor:

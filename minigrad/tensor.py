@@ -1805,7 +1805,8 @@ class Tensor:
         if self.ndim > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, got shape {self.shape}")
         # a 0-D or 1-D tensor's transpose is a new view of it (not itself), as PyTorch's
-        return _F.permute(self, tuple(range(self.ndim))) if self.ndim < 2 else _F.transpose(self, 0, 1)
+        out = _F.permute(self, tuple(range(self.ndim))) if self.ndim < 2 else _F.transpose(self, 0, 1)
+        return _autograd.name_node(out, "TBackward0")
 
     @property
     def T(self) -> Tensor:  # noqa: N802

@@ -27,6 +27,19 @@ class TargetOutOfBoundsError(IndexError, ValueError):
     as PyTorch raises ("Target 7 is out of bounds."), and a ValueError, as minigrad raised before."""
 
 
+class ArgumentError(RuntimeError, ValueError):
+    """An argument value the op refuses (one_hot labels out of range, probabilities outside
+    [0, 1], an empty tensor list for stack, zero chunks): a RuntimeError, as PyTorch raises, and a
+    ValueError, as minigrad raised before."""
+
+
+class IndexRangeError(IndexError, RuntimeError):
+    """An index or dim that does not fit where PyTorch and minigrad used to disagree on the
+    class: gather/scatter indices out of bounds (PyTorch: RuntimeError; minigrad raised
+    IndexError) and max/min over an empty dim (PyTorch: IndexError; minigrad raised
+    RuntimeError). Both handlers catch it."""
+
+
 class DtypeError(RuntimeError, TypeError):
     """A tensor of a dtype the op does not take (float class targets, float embedding indices): a
     RuntimeError, as PyTorch raises, and a TypeError, as minigrad raised before."""
@@ -120,8 +133,8 @@ def _require_float(op: str, input: Tensor, *optional: Tensor | None) -> None:
     for t in (input, *optional):
         if t is not None:
             _require_tensor(op, t)
-        if t is not None and t.dtype.kind != "f":
-            raise TypeError(f"{op}: expected a floating-point tensor, got {t.dtype} with shape {t.shape}")
+        if t is not None and t.dtype.kind != "f":  # PyTorch: a RuntimeError (int into mean, a layer)
+            raise DtypeError(f"{op}: expected a floating-point tensor, got {t.dtype} with shape {t.shape}")
 
 
 def _require_same_device(op: str, input: Tensor, *others: Tensor | None) -> None:

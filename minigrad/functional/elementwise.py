@@ -14,6 +14,7 @@ import numpy as np
 from minigrad.autograd import Function
 from minigrad.backend import get_backend
 from minigrad.functional._common import (
+    ArgumentError,
     Number,
     ShapeError,
     _broadcast_shape,
@@ -568,7 +569,7 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
     tensor bounds broadcast and get gradients (min where input < min, max where it exceeds max),
     through where."""
     if min is None and max is None:
-        raise ValueError("clamp: at least one of min and max must be given")
+        raise ArgumentError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         out = input
         if min is not None:

@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd import Function
+from minigrad.autograd import Function, name_node
 from minigrad.backend import get_backend
-from minigrad.functional._common import _dim, _from_host, _require_float, _require_tensor, _sum_to
+from minigrad.functional._common import ShapeError, _dim, _from_host, _require_float, _require_tensor, _sum_to
 from minigrad.functional.elementwise import _operands, _shape, cast, clamp, mul, pow, where
 from minigrad.functional.elementwise import abs as _abs  # the differentiable abs, not the builtin
 from minigrad.functional.reduce import amax
@@ -57,6 +57,10 @@ class MatMulOp(Function):
         gb = _sum_to(be, be.matmul(_mT(be, a), g, alpha), _shape(b)) if self.needs_grad(1) else None
         return ga, gb
 
+    def _torch_name(self) -> str:
+        a, b = self.saved  # each an array or its shape
+        return _matmul_node(len(_shape(a)), len(_shape(b)))
+
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with PyTorch's rules: 1-D operands are promoted to a row/column and the
@@ -72,7 +76,7 @@ def _scaled_matmul(input: Tensor, other: Tensor, alpha: float) -> Tensor:
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both arguments need at least 1 dimension, got shapes {a.shape} and {b.shape}")
     if a.shape[-1] != b.shape[0 if b.ndim == 1 else -2]:
-        raise ValueError(
+        raise ShapeError(
             f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied "
             f"({a.shape[-1]} != {b.shape[0 if b.ndim == 1 else -2]})"
         )
@@ -88,7 +92,16 @@ def _scaled_matmul(input: Tensor, other: Tensor, alpha: float) -> Tensor:
         out = squeeze(out, -1)
     if a.ndim == 1:
         out = squeeze(out, -2 if b.ndim > 1 else -1)
-    return out
+    # a vector operand's product is named for its 1-D form (MvBackward0, DotBackward0); MatMulOp names the rest
+    return name_node(out, _matmul_node(a.ndim, b.ndim)) if a.ndim == 1 or b.ndim == 1 else out
+
+
+def _matmul_node(a_ndim: int, b_ndim: int) -> str:
+    """PyTorch's node name for matmul of an a_ndim-D and a b_ndim-D operand."""
+    if a_ndim > 2 or b_ndim > 2:
+        return "UnsafeViewBackward0"
+    return {(1, 1): "DotBackward0", (2, 1): "MvBackward0", (1, 2): "SqueezeBackward4", (2, 2): "MmBackward0"}[
+        (a_ndim, b_ndim)]
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
@@ -113,7 +126,7 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     want, got = [input.shape[0], input.shape[2]], list(mat2.shape[:2])
     if got != want:
         raise RuntimeError(f"bmm: expected size for first two dimensions of batch2 tensor to be: {want} but got: {got}")
-    return matmul(input, mat2)
+    return name_node(matmul(input, mat2), "BmmBackward0")
 
 
 def outer(input: Tensor, vec2: Tensor) -> Tensor:

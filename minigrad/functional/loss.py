@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd import Function
+from minigrad.autograd import Function, name_node
 from minigrad.backend import get_backend
 from minigrad.functional._common import (
+    ArgumentError,
     DtypeError,
     Number,
     ShapeError,
@@ -43,7 +44,7 @@ from minigrad.functional.elementwise import (  # abs: the differentiable one
 from minigrad.functional.nn import log_softmax, relu
 from minigrad.functional.reduce import mean, norm, sum  # the differentiable sum, not the builtin
 from minigrad.functional.shape import permute, reshape, unsqueeze
-from minigrad.tensor import Tensor, int64
+from minigrad.tensor import Tensor, int64, uint8
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -76,12 +77,14 @@ def _check_reduction(op: str, reduction: str, allowed: tuple[str, ...] = _REDUCT
         raise ValueError(f"{op}: reduction must be {', '.join(first)} or {last}, got {reduction!r}")
 
 
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
+def _reduce(loss: Tensor, reduction: str, node: str | None = None) -> Tensor:
+    """loss reduced; with node, the result's node printed as that name (PyTorch's fused loss
+    node, "MseLossBackward0", whatever the reduction)."""
     if reduction == "mean":
-        return mean(loss)
-    if reduction == "sum":
-        return sum(loss)
-    return loss
+        loss = mean(loss)
+    elif reduction == "sum":
+        loss = sum(loss)
+    return loss if node is None else name_node(loss, node)
 
 # --- losses -------------------------------------------------------------------------------------
 
@@ -94,14 +97,21 @@ def _classes_last(input: Tensor, target: Tensor, op: str) -> tuple[Tensor, Tenso
     if input.ndim < 1:
         raise ValueError(f"{op}: input must have a class dimension, got shape {input.shape}")
     expected = input.shape[:1] + input.shape[2:]
-    if target.shape != expected:
-        raise ValueError(
+    if target.shape != expected:  # PyTorch: ValueError for another batch size, RuntimeError for (N, 1) targets
+        raise ShapeError(
             f"{op}: target shape {target.shape} does not match input shape {input.shape} (expected {expected})"
         )
     if input.ndim == 2:
         return input, target, expected
     moved = permute(input, (0, *range(2, input.ndim), 1))
     return reshape(moved, (-1, input.shape[1])), reshape(target, (-1,)), expected
+
+
+def _loss_shaped(loss: Tensor, reduction: str, loss_shape: tuple) -> Tensor:
+    """A class-index loss's result: with reduction "none", the per-element losses in loss_shape,
+    reshaped only where that changes the shape, so that a (N, C) input's node stays
+    NllLossBackward0, as PyTorch's."""
+    return reshape(loss, loss_shape) if reduction == "none" and loss.shape != loss_shape else loss
 
 
 class CrossEntropyOp(Function):
@@ -118,6 +128,18 @@ class CrossEntropyOp(Function):
     def backward(self, g):
         log_probs, target = self.saved
         return (self.be.cross_entropy_backward(log_probs, target, g, *self.args),)
+
+
+def _class_indices(op: str, input: Tensor, target: Tensor, alternative: str = "") -> Tensor:
+    """target as int64 class indices: PyTorch's cross_entropy and nll_loss take int64 ("Long")
+    targets, and uint8 ("Byte") ones for a (C,) or (N, C) input (not for (N, C, d...), whose
+    kernel takes Long only); DtypeError naming op (and the alternative form it takes) otherwise."""
+    if target.dtype == uint8 and input.ndim <= 2:
+        return cast(target, int64)
+    if target.dtype != int64:
+        raise DtypeError(f"{op}: target must be int64 class indices (or uint8 ones for an input of at most 2 "
+                         f"dimensions){alternative}, got {target.dtype} for input shape {input.shape}")
+    return target
 
 
 @accepts_legacy_reduction
@@ -152,10 +174,7 @@ def cross_entropy(
             logp = logp * reshape(weight, shape)
         loss = neg(sum(target * logp, class_dim))
         return _reduce(loss, reduction)
-    if target.dtype != int64:
-        raise DtypeError(
-            f"cross_entropy: target must be int64 class indices or float probabilities, got {target.dtype}"
-        )
+    target = _class_indices("cross_entropy", input, target, " or float probabilities")
     if weight is not None:
         return _weighted_cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)
     logits, flat_target, loss_shape = _classes_last(input, target, "cross_entropy")
@@ -170,7 +189,7 @@ def cross_entropy(
     except ValueError:  # the kernel checks the targets; PyTorch's error for a bad one is an IndexError
         check_target_range("cross_entropy", flat_target.numpy(), logits.shape[1], ignore_index)
         raise
-    return reshape(loss, loss_shape) if reduction == "none" else loss
+    return _loss_shaped(loss, reduction, loss_shape)
 
 
 def _weighted_cross_entropy(
@@ -242,15 +261,14 @@ def nll_loss(
     _require_same_device("nll_loss", input, target, weight)
     _require_tensor("nll_loss", target)
     _check_reduction("nll_loss", reduction)
-    if target.dtype != int64:
-        raise DtypeError(f"nll_loss: target must be int64 class indices, got {target.dtype}")
+    target = _class_indices("nll_loss", input, target)
     logp, flat_target, loss_shape = _classes_last(input, target, "nll_loss")
     c = logp.shape[1]
     check_target_range("nll_loss", flat_target.numpy(), c, ignore_index)
     if weight is not None and weight.shape != (c,):
         raise ValueError(f"nll_loss: weight shape {weight.shape} does not match {c} classes")
     loss = NLLLossOp.apply(logp, weight, target=flat_target._data, ignore_index=ignore_index, reduction=reduction)
-    return reshape(loss, loss_shape) if reduction == "none" else loss
+    return _loss_shaped(loss, reduction, loss_shape)
 
 
 def _check_pointwise(op: str, input: Tensor, target: Tensor, warn: bool = True, target_kinds: str = "f") -> None:
@@ -281,7 +299,7 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     _check_reduction("mse_loss", reduction)
     _check_pointwise("mse_loss", input, target, target_kinds="fiub")
     diff = input - target
-    return _reduce(diff * diff, reduction)
+    return _reduce(diff * diff, reduction, "MseLossBackward0")
 
 
 @accepts_legacy_reduction
@@ -309,7 +327,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta:
         raise ValueError(f"smooth_l1_loss: beta must not be negative, got {beta}")
     if beta == 0:
         return l1_loss(input, target, reduction)
-    return _reduce(_quadratic_near_zero(input, target, beta, 1.0), reduction)
+    return _reduce(_quadratic_near_zero(input, target, beta, 1.0), reduction, "SmoothL1LossBackward0")
 
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
@@ -319,7 +337,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     _check_pointwise("huber_loss", input, target, target_kinds="fiub")
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
-    return _reduce(_quadratic_near_zero(input, target, delta, delta), reduction)
+    return _reduce(_quadratic_near_zero(input, target, delta, delta), reduction, "HuberLossBackward0")
 
 
 @accepts_legacy_reduction
@@ -404,11 +422,11 @@ def binary_cross_entropy(
     for name, data in (("input", input._data), ("target", target._data)):  # as PyTorch's checks (NaN fails them)
         in_range = bool(be.compare("ge", data, 0).all()) and bool(be.compare("le", data, 1).all())
         if not (be.all_finite(data) and in_range):
-            raise ValueError(f"binary_cross_entropy: all elements of {name} should be between 0 and 1")
+            raise ArgumentError(f"binary_cross_entropy: all elements of {name} should be between 0 and 1")
     loss = BinaryCrossEntropyOp.apply(input, target=t)
     if weight is not None:
         loss = loss * weight
-    return _reduce(loss, reduction)
+    return _reduce(loss, reduction, "BinaryCrossEntropyBackward0")
 
 
 @accepts_legacy_reduction
@@ -426,7 +444,7 @@ def binary_cross_entropy_with_logits(
     loss = BinaryCrossEntropyWithLogitsOp.apply(input, target=t, pos_weight=pw)
     if weight is not None:
         loss = loss * weight
-    return _reduce(loss, reduction)
+    return _reduce(loss, reduction, "BinaryCrossEntropyWithLogitsBackward0")
 
 
 # --- margin and embedding losses, Poisson and Gaussian NLL: composites of differentiable ops -------

@@ -11,10 +11,12 @@ import numpy as np
 
 from minigrad import backends
 from minigrad import random as _random
-from minigrad.autograd import Function, is_grad_enabled, no_grad
+from minigrad.autograd import Function, is_grad_enabled, name_node, no_grad
 from minigrad.backend import get_backend
 from minigrad.functional._common import (
+    ArgumentError,
     DtypeError,
+    ShapeError,
     _broadcast_shape,
     _dim,
     _from_host,
@@ -25,6 +27,7 @@ from minigrad.functional._common import (
 )
 from minigrad.functional.elementwise import _float, clamp, expm1, mul, rsqrt, sign, softplus, where
 from minigrad.functional.elementwise import abs as _abs  # the differentiable abs, not the builtin
+from minigrad.functional.linalg import _matmul_node
 from minigrad.functional.reduce import mean, norm
 from minigrad.functional.reduce import sum as _sum  # the differentiable sum, not the builtin
 from minigrad.functional.shape import (
@@ -79,7 +82,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if weight.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
-        raise ValueError(
+        raise ShapeError(
             f"linear: input shape {input.shape} has "
             f"{input.shape[-1] if input.ndim else 0} features but weight shape "
             f"{weight.shape} expects {weight.shape[1]}"
@@ -90,11 +93,15 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"{weight.shape} (expected ({weight.shape[0]},))"
         )
     if weight.dtype != input.dtype or (bias is not None and bias.dtype != input.dtype):
-        raise TypeError(
+        raise DtypeError(
             f"linear: input, weight and bias must share a dtype, got "
             f"{input.dtype}, {weight.dtype}" + (f", {bias.dtype}" if bias is not None else "")
         )
-    return LinearOp.apply(input, weight, bias)
+    out = LinearOp.apply(input, weight, bias)
+    if input.ndim == 2 and bias is not None:  # a Linear layer's usual call: PyTorch's AddmmBackward0
+        return out
+    # PyTorch's last node: that of its matmul without a bias, of the view back to input's batch dims with one
+    return name_node(out, _matmul_node(input.ndim, 2) if bias is None else "ViewBackward0")
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -180,13 +187,20 @@ def _batched(apply: Any, input: Tensor) -> Tensor:
     """apply(input) for the 4-D kernels. An unbatched (C, H, W) input runs as a batch of one, as in
     PyTorch. The kernels refuse an empty batch, which PyTorch accepts: then apply runs on one
     zero image after the empty ones and its result is dropped, so the checks, the output shape and
-    the (zero) gradients are those of a real call."""
+    the (zero) gradients are those of a real call. The kernels' shape checks (channels, a window
+    larger than the input) raise ValueError; they come out as ShapeError, a RuntimeError too, as
+    PyTorch's ("Given groups=1, weight of size ...")."""
     if input.ndim == 3:
         return _batched(apply, unsqueeze(input, 0)).squeeze(0)
-    if input.ndim != 4 or input.shape[0] != 0:
-        return apply(input)
-    one = Tensor._make(get_backend(input.device).full((1, *input.shape[1:]), 0, input.dtype), input.device)
-    return apply(cat([input, one]))[:0]
+    try:
+        if input.ndim != 4 or input.shape[0] != 0:
+            return apply(input)
+        one = Tensor._make(get_backend(input.device).full((1, *input.shape[1:]), 0, input.dtype), input.device)
+        return apply(cat([input, one]))[:0]
+    except ShapeError:
+        raise
+    except ValueError as exc:
+        raise ShapeError(str(exc)) from exc
 
 
 def conv2d(
@@ -264,7 +278,7 @@ def conv_transpose2d(
     if not isinstance(groups, (int, np.integer)) or groups < 1 or weight.shape[0] % groups:
         raise ValueError(f"conv_transpose2d: groups={groups} must be a positive divisor of C_in={weight.shape[0]}")
     if input.shape[-3] != weight.shape[0]:
-        raise ValueError(
+        raise ShapeError(
             f"conv_transpose2d: input has {input.shape[-3]} channels, weight {tuple(weight.shape)} "
             f"expects {weight.shape[0]}"
         )
@@ -754,7 +768,18 @@ def batch_norm(
         raise ValueError(f"batch_norm: expected input (N, C, ...), got shape {input.shape}")
     if not training and (running_mean is None or running_var is None):
         raise ValueError("batch_norm: running_mean and running_var are needed when not training")
-    if training and input.numel() // (input.shape[1] or 1) <= 1:  # an empty input too
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != (input.shape[1],):  # a layer for another channel count: PyTorch's RuntimeError
+            raise ShapeError(f"batch_norm: {name} should contain {input.shape[1]} elements (the channels of input "
+                             f"shape {input.shape}), not shape {t.shape}")
+    if training and input.numel() == 0:
+        # PyTorch: an empty batch normalizes to an empty result and leaves the running statistics
+        # as they were; the kernel's eval path gives that, given stand-in statistics
+        be, stats_shape = get_backend(input.device), (input.shape[1],)
+        running_mean = Tensor._make(be.full(stats_shape, 0, input.dtype), input.device)
+        running_var = Tensor._make(be.full(stats_shape, 1, input.dtype), input.device)
+        training = False
+    if training and input.numel() // input.shape[1] <= 1:
         raise ValueError(
             f"batch_norm: expected more than 1 value per channel when training, got input shape {input.shape}"
         )
@@ -841,7 +866,7 @@ def _normalized_shape(op: str, input: Tensor, normalized_shape: int | Sequence[i
         raise ValueError(f"{op}: normalized_shape must have at least one dimension, got ()")
     k = len(shape)
     if input.ndim < k or input.shape[input.ndim - k :] != shape:
-        raise ValueError(
+        raise ShapeError(
             f"{op}: normalized_shape {shape} expects input of shape (*, {', '.join(map(str, shape))}), "
             f"got {input.shape}"
         )
@@ -1114,12 +1139,12 @@ def _zeros(like: Tensor, shape: tuple) -> Tensor:
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """int64 (..., num_classes) with a 1 at each label (num_classes=-1: the largest label + 1)."""
     if not isinstance(tensor, Tensor) or tensor.dtype != np.int64:
-        raise TypeError(f"one_hot: expected an int64 tensor, got {getattr(tensor, 'dtype', type(tensor).__name__)}")
+        raise DtypeError(f"one_hot: expected an int64 tensor, got {getattr(tensor, 'dtype', type(tensor).__name__)}")
     labels = tensor._host()
     if num_classes == -1:
         num_classes = int(labels.max()) + 1 if labels.size else 0
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(f"one_hot: labels must lie in [0, {num_classes - 1}], found {labels.min()}..{labels.max()}")
+        raise ArgumentError(f"one_hot: labels must lie in [0, {num_classes - 1}], found {labels.min()}..{labels.max()}")
     out = (labels[..., None] == np.arange(num_classes)).astype(np.int64)
     return Tensor._wrap(out, device=tensor.device)
 
@@ -1153,6 +1178,7 @@ class EmbeddingOp(IndexOp):
     grad_scale (a host array of index's shape): 0 at padding_idx, 1 / count with scale_grad_by_freq."""
 
     __slots__ = ("grad_scale",)
+    _torch_name = Function._torch_name  # EmbeddingBackward0, not an indexing's name
 
     def forward(self, a, index, grad_scale):
         self.grad_scale = grad_scale
@@ -1210,7 +1236,7 @@ def embedding(
         _require_float("embedding", weight)
         _embedding_renorm_(weight, np.unique(picked), max_norm, norm_type)
     if (padding_idx is None and not scale_grad_by_freq) or not (weight.requires_grad and is_grad_enabled()):
-        return weight[input]
+        return name_node(weight[input], "EmbeddingBackward0")
     scale = np.ones(picked.shape)
     if scale_grad_by_freq:
         _, inverse, counts = np.unique(picked, return_inverse=True, return_counts=True)

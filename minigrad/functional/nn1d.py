@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from minigrad.functional._common import _require_float, _require_tensor
+from minigrad.functional._common import ShapeError, _require_float, _require_tensor
 from minigrad.functional.nn import (
     adaptive_avg_pool2d,
     adaptive_max_pool2d,
@@ -63,7 +63,7 @@ def conv1d(
         raise ValueError(f"conv1d: weight must be 3-D (C_out, C_in / groups, K), got shape {weight.shape}")
     x = _as_2d(input, "conv1d")
     if isinstance(groups, int) and groups >= 1 and x.shape[-3] != weight.shape[1] * groups:
-        raise ValueError(
+        raise ShapeError(
             f"conv1d: input has {x.shape[-3]} channels, weight {tuple(weight.shape)} with groups={groups} "
             f"expects {weight.shape[1] * groups}"
         )

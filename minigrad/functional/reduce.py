@@ -16,6 +16,8 @@ import numpy as np
 from minigrad.autograd import Function
 from minigrad.backend import get_backend
 from minigrad.functional._common import (
+    ArgumentError,
+    IndexRangeError,
     _dim,
     _dims,
     _from_host,
@@ -52,6 +54,10 @@ class SumOp(Function):
 
     def backward(self, g):
         return (self._expand(g),)
+
+    def _torch_name(self) -> str:
+        # PyTorch's sum and mean over all elements are ...Backward0, over given dims ...Backward1
+        return f"{self.op_name()}Backward{0 if self.axes is None else 1}"
 
 
 class MeanOp(SumOp):
@@ -189,7 +195,7 @@ def _max_min(input: Tensor, dim: int | Tensor | None, keepdim: bool, largest: bo
         return (MaxResult if largest else MinResult)(MaxMinOp.apply(input, largest=largest, dim=None, keepdim=False),
                                                      zero)
     if input.shape[d] == 0:
-        raise RuntimeError(f"{op}: dim {dim} of shape {input.shape} is empty; there is nothing to reduce")
+        raise IndexRangeError(f"{op}: dim {dim} of shape {input.shape} is empty; there is nothing to reduce")
     values = MaxMinOp.apply(input, largest=largest, dim=d, keepdim=keepdim)
     if largest:
         return MaxResult(values, argmax(input, d, keepdim))
@@ -417,7 +423,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     d = _dim(dim, builtins.max(input.ndim, 1), "topk")
     size = input.shape[d] if input.ndim else 1
     if not 0 <= k <= size:
-        raise ValueError(f"topk: k ({k}) out of range for size {size} of dim {dim}")
+        raise ArgumentError(f"topk: k ({k}) out of range for size {size} of dim {dim}")
     if input.ndim == 0:
         return TopkResult(input, sort(input).indices)
     host = np.moveaxis(input._host(), d, -1)
@@ -899,7 +905,7 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Kth
     x, d = _slices(input, dim, "kthvalue")
     n = x.shape[d]
     if not 1 <= k <= n:
-        raise ValueError(f"kthvalue: k ({k}) out of range for size {n} of dim {dim}")
+        raise ArgumentError(f"kthvalue: k ({k}) out of range for size {n} of dim {dim}")
     host = np.moveaxis(x._host(), d, -1)
     # numpy's partial selection (NaN above every number): a stable sort of each slice cost 5x
     # PyTorch's kthvalue; which of equal elements PyTorch picks is settled below
@@ -1033,7 +1039,7 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     _require_tensor("bincount", input)
     values = input._host()
     if input.ndim != 1 or values.dtype.kind not in "iub" or (values.size and values.min() < 0):
-        raise ValueError(f"bincount: input must be 1-D non-negative integers, got {input.dtype} {input.shape}")
+        raise ArgumentError(f"bincount: input must be 1-D non-negative integers, got {input.dtype} {input.shape}")
     if minlength < 0:
         raise ValueError(f"bincount: minlength must be >= 0, got {minlength}")
     if weights is not None and tuple(weights.shape) != tuple(input.shape):

@@ -13,9 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd import Function, no_grad
+from minigrad.autograd import Function, name_node, no_grad
 from minigrad.backend import get_backend
 from minigrad.functional._common import (
+    ArgumentError,
+    DtypeError,
+    IndexRangeError,
     ShapeError,
     _broadcast_shape,
     _dim,
@@ -121,7 +124,9 @@ def squeeze(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
     else:
         dims = {_dim(d, input.ndim, "squeeze") for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
         new = tuple(n for i, n in enumerate(shape) if not (input.ndim and i in dims and n == 1))
-    return ReshapeOp.apply(input, shape=new)  # a new view even when nothing is squeezed, as PyTorch
+    # a new view even when nothing is squeezed, as PyTorch, whose node names the form of dim
+    node = "SqueezeBackward0" if dim is None else f"SqueezeBackward{2 if isinstance(dim, (tuple, list)) else 1}"
+    return name_node(ReshapeOp.apply(input, shape=new), node)
 
 
 @numpy_aliases
@@ -129,13 +134,13 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """A size-1 dimension inserted at dim (dim in [-ndim-1, ndim])."""
     d = _dim(dim, input.ndim + 1, "unsqueeze")
     shape = input.shape
-    return ReshapeOp.apply(input, shape=shape[:d] + (1,) + shape[d:])
+    return name_node(ReshapeOp.apply(input, shape=shape[:d] + (1,) + shape[d:]), "UnsqueezeBackward0")
 
 
 def permute(input: Tensor, dims: Sequence[int]) -> Tensor:
     axes = tuple(_dim(int(d), input.ndim, "permute") for d in dims)
     if sorted(axes) != list(range(input.ndim)):
-        raise ValueError(
+        raise ShapeError(
             f"permute: dims {tuple(dims)} are not a permutation of the {input.ndim} dimensions of shape {input.shape}"
         )
     return PermuteOp.apply(input, axes=axes)
@@ -145,7 +150,7 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     axes = list(range(input.ndim))
     d0, d1 = _dim(dim0, input.ndim, "transpose"), _dim(dim1, input.ndim, "transpose")
     axes[d0], axes[d1] = axes[d1], axes[d0]
-    return PermuteOp.apply(input, axes=tuple(axes))
+    return name_node(PermuteOp.apply(input, axes=tuple(axes)), "TransposeBackward0")
 
 
 def expand(input: Tensor, shape: Sequence[int]) -> Tensor:
@@ -201,6 +206,24 @@ class IndexOp(Function):
         self.saved = (a.shape, a.dtype)
         return self.be.getitem(a, index)
 
+    def _torch_name(self) -> str:
+        """PyTorch's node for basic indexing is that of its last step that changes something:
+        SelectBackward0 for an int (x[0], x[:, 0]), SliceBackward0 for a slice (x[1:3]),
+        UnsqueezeBackward0 for None (x[None]), AliasBackward0 when no step does (x[:, :]);
+        advanced indexing (x[[0, 2]], x[mask]) is IndexBackward0."""
+        if not _is_basic(self.index):
+            return "IndexBackward0"
+        if isinstance(self.index, slice):  # x[:] alone is a slice in PyTorch too
+            return "SliceBackward0"
+        for item in reversed(self.index if isinstance(self.index, tuple) else (self.index,)):
+            if item is None:
+                return "UnsqueezeBackward0"
+            if isinstance(item, slice) and item != slice(None):
+                return "SliceBackward0"
+            if not isinstance(item, slice) and item is not Ellipsis:
+                return "SelectBackward0"
+        return "AliasBackward0"
+
     def backward(self, g):
         shape, dtype = self.saved
         be = self.be
@@ -246,7 +269,8 @@ def _tensor_list(op: str, tensors: Sequence[Tensor]) -> list[Tensor]:
         raise TypeError(f"{op}(): argument 'tensors' must be a tuple or list of Tensors, not Tensor")
     tensors = list(tensors)
     if not tensors:
-        raise ValueError(f"{op}: expected a non-empty sequence of tensors")
+        # PyTorch: ValueError for cat([]), RuntimeError for stack([]); ArgumentError is both
+        raise ArgumentError(f"{op}: expected a non-empty sequence of tensors")
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"{op}: expected Tensor as element {i} in argument 0, but got {type(t).__name__}")
@@ -278,7 +302,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         if t.shape != tensors[0].shape:
             raise ShapeError(f"stack: shapes {tensors[0].shape} and {t.shape} differ")
     d = _dim(dim, tensors[0].ndim + 1, "stack")
-    return cat([unsqueeze(t, d) for t in tensors], d)
+    return name_node(cat([unsqueeze(t, d) for t in tensors], d), "StackBackward0")
 
 
 def _along(index: Tensor, dim: int) -> tuple:
@@ -305,7 +329,7 @@ def _check_index(op: str, input: Tensor, dim: int, index: Any, wrap: bool = Fals
     low = -n if wrap else 0
     if picked.size and (picked.min() < low or picked.max() >= n):
         bad = int(picked[(picked < low) | (picked >= n)].flat[0])
-        raise IndexError(f"{op}: index {bad} is out of bounds for dimension {d} with size {n}")
+        raise IndexRangeError(f"{op}: index {bad} is out of bounds for dimension {d} with size {n}")
     return d
 
 
@@ -494,7 +518,7 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     """input with value where the bool mask (broadcast to input's shape) is true."""
     if not isinstance(mask, Tensor) or mask.dtype != np.bool_:
-        raise TypeError(f"masked_fill: mask must be a bool tensor, got {getattr(mask, 'dtype', type(mask).__name__)}")
+        raise DtypeError(f"masked_fill: mask must be a bool tensor, got {getattr(mask, 'dtype', type(mask).__name__)}")
     if _broadcast_shape("masked_fill", mask.shape, input.shape) != input.shape:
         raise ValueError(f"masked_fill: mask shape {mask.shape} does not broadcast to input shape {input.shape}")
     fill = value if isinstance(value, Tensor) else Tensor._make(
@@ -509,7 +533,7 @@ def split(input: Tensor, split_size_or_sections: int | Sequence[int], dim: int =
     if isinstance(split_size_or_sections, (int, np.integer)):
         size = int(split_size_or_sections)
         if size < 1 and not (size == 0 and n == 0):
-            raise ValueError(f"split: split_size must be >= 1, got {size}")
+            raise ArgumentError(f"split: split_size must be >= 1, got {size}")
         sizes = [min(size, n - start) for start in range(0, n, size)] if n else [0]
     else:
         sizes = [int(s) for s in split_size_or_sections]
@@ -527,7 +551,7 @@ def split(input: Tensor, split_size_or_sections: int | Sequence[int], dim: int =
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """At most chunks pieces along dim, each of ceil(size / chunks) (the last smaller)."""
     if chunks < 1:
-        raise ValueError(f"chunk: chunks must be >= 1, got {chunks}")
+        raise ArgumentError(f"chunk: chunks must be >= 1, got {chunks}")
     d = _dim(dim, input.ndim, "chunk")
     n = input.shape[d]
     if n == 0:  # PyTorch: `chunks` empty pieces (split would give one)
@@ -567,7 +591,7 @@ def repeat(input: Tensor, sizes: Sequence[int]) -> Tensor:
     """input tiled sizes[i] times along each dimension (leading sizes add dimensions), as torch.repeat."""
     sizes = tuple(int(s) for s in sizes)
     if len(sizes) < input.ndim:
-        raise ValueError(f"repeat: {len(sizes)} sizes for a tensor of {input.ndim} dimensions")
+        raise ShapeError(f"repeat: {len(sizes)} sizes for a tensor of {input.ndim} dimensions")
     if any(s < 0 for s in sizes):
         raise ValueError(f"repeat: sizes must be >= 0, got {sizes}")
     shape = (1,) * (len(sizes) - input.ndim) + input.shape
@@ -746,7 +770,7 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     if start < 0:
         start += n
     if length < 0 or start + length > n:
-        raise ValueError(f"narrow: start ({start}) + length ({length}) exceeds size {n} of dim {dim}")
+        raise ShapeError(f"narrow: start ({start}) + length ({length}) exceeds size {n} of dim {dim}")
     return input[(slice(None),) * d + (slice(start, start + length),)]
 
 
