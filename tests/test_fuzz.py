@@ -390,6 +390,8 @@ BINDINGS: dict[str, Callable[[np.random.Generator], Case]] = {
     "sigmoid": _unary(_C.sigmoid),
     "tanh": _unary(_C.tanh),
     "erf": _unary(_C.erf),
+    "log1p": _unary(_C.log1p),
+    "expm1": _unary(_C.expm1),
     "gelu": gelu_case,
     "gelu_backward": gelu_backward_case,
     "cumsum": cumsum_case,

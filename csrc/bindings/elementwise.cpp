@@ -2,7 +2,8 @@
 // once over an ArrayView: the activations relu, sigmoid, tanh, hardtanh and
 // GELU and their backward (_C: csrc/cpu/elementwise.h; _C.cuda: the kernels of
 // cuda/elementwise.h). CPU only: bias_add and bias_grad (the CUDA backend
-// composes them from add and sum), and erf (CUDA's is among its unary ops).
+// composes them from add and sum), and erf, log1p and expm1 (CUDA's are among
+// its unary ops).
 // CUDA only: numpy's array operations for DeviceArrays, which numpy itself
 // gives the CPU backend: broadcasting binary ops, unary ops, comparisons, where, dtype casts, data movement (reshape as a
 // view, permute/broadcast_to as strided copies) and reductions over axes, with
@@ -32,7 +33,7 @@
 namespace minigrad::bindings {
 namespace {
 
-enum class Activation { relu, sigmoid, tanh, erf };  // erf: forward only, bound for the CPU
+enum class Activation { relu, sigmoid, tanh, erf, log1p, expm1 };  // the last three: forward only, bound for the CPU
 
 // The CPU has a kernel per activation; CUDA runs its generic unary kernel
 // (forward) and binary kernel (backward, on dy and y) with the activation's op.
@@ -42,7 +43,9 @@ void forward_kernel(Activation a, const T* x, T* y, int64_t n) {
     const cuda::UnaryOp op = a == Activation::relu      ? cuda::UnaryOp::relu
                              : a == Activation::sigmoid ? cuda::UnaryOp::sigmoid
                              : a == Activation::tanh    ? cuda::UnaryOp::tanh
-                                                        : cuda::UnaryOp::erf;
+                             : a == Activation::erf     ? cuda::UnaryOp::erf
+                             : a == Activation::log1p   ? cuda::UnaryOp::log1p
+                                                        : cuda::UnaryOp::expm1;
     cuda::unary(op, x, y, n);
   } else if (a == Activation::relu) {
     cpu::relu_forward(x, y, n);
@@ -50,8 +53,12 @@ void forward_kernel(Activation a, const T* x, T* y, int64_t n) {
     cpu::sigmoid_forward(x, y, n);
   } else if (a == Activation::tanh) {
     cpu::tanh_forward(x, y, n);
-  } else {
+  } else if (a == Activation::erf) {
     cpu::erf_forward(x, y, n);
+  } else if (a == Activation::log1p) {
+    cpu::log1p_forward(x, y, n);
+  } else {
+    cpu::expm1_forward(x, y, n);
   }
 }
 
@@ -800,10 +807,18 @@ void bind_elementwise(py::module_& m) {
   m.def("bias_add", &bias_add, py::arg("x"), py::arg("bias"),
         "x (N, C, ...) + bias (C,) broadcast on axis 1 (Linear and conv outputs).");
   m.def("bias_grad", &bias_grad, py::arg("dy"), "Sum of dy (N, C, ...) over every axis but 1 -> (C,).");
-  m.def(
-      "erf", [](const py::handle& x) { return activation_forward<Device::cpu>(Activation::erf, "erf", x); },
-      py::arg("x"),
-        "erf(x) (GELU's normal CDF): floats vectorised (1.5e-7 absolute, as PyTorch's), doubles libm's.");
+  // numpy's own, libm's per element, are slow (log1p, expm1) or missing (erf); CUDA's are among its unary ops.
+  const struct {
+    Activation activation;
+    const char *name, *doc;
+  } math_functions[] = {
+      {Activation::erf, "erf", "erf(x): floats vectorised (1.5e-7 absolute, as PyTorch's), doubles libm's."},
+      {Activation::log1p, "log1p", "log(1 + x), exact for small x: floats vectorised (2 ulp), doubles libm's."},
+      {Activation::expm1, "expm1", "exp(x) - 1, exact for small x: floats vectorised (2 ulp), doubles libm's."}};
+  for (const auto& f : math_functions)
+    m.def(
+        f.name, [a = f.activation, op = f.name](const py::handle& x) { return activation_forward<Device::cpu>(a, op, x); },
+        py::arg("x"), f.doc);
 }
 
 #ifdef MINIGRAD_WITH_CUDA

@@ -1,6 +1,7 @@
 #include "cpu/elementwise.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <memory>
 #include <type_traits>
@@ -61,22 +62,23 @@ void hardtanh_backward(const T* dy, const T* x, T* dx, int64_t n, T low, T high)
 
 namespace {
 using FloatLoop = void (*)(const float*, float*, int64_t);
-enum class FloatActivation { sigmoid, tanh, erf };
+enum class FloatActivation { sigmoid, tanh, erf, log1p, expm1 };
 
 // The float loop for the best instruction set the CPU has: AVX-512 also where
 // its FMAs run at AVX2's rate (Zen 4), as it takes half the instructions.
-FloatLoop pick(FloatActivation activation, FloatLoop sigmoid, FloatLoop tanh, FloatLoop erf) {
-  return activation == FloatActivation::sigmoid ? sigmoid : activation == FloatActivation::tanh ? tanh : erf;
-}
-
 FloatLoop float_loop(FloatActivation activation) {
   namespace m = activation_math;
+  // One row per instruction set, in FloatActivation's order.
+  using Loops = std::array<FloatLoop, 5>;
 #ifdef MINIGRAD_X86
+  static constexpr Loops avx512 = {m::sigmoid_avx512, m::tanh_avx512, m::erf_avx512, m::log1p_avx512, m::expm1_avx512};
+  static constexpr Loops avx2 = {m::sigmoid_avx2, m::tanh_avx2, m::erf_avx2, m::log1p_avx2, m::expm1_avx2};
   const CpuFeatures& features = cpu_features();
-  if (features.avx512f) return pick(activation, m::sigmoid_avx512, m::tanh_avx512, m::erf_avx512);
-  if (features.avx2_fma) return pick(activation, m::sigmoid_avx2, m::tanh_avx2, m::erf_avx2);
+  if (features.avx512f) return avx512[static_cast<size_t>(activation)];
+  if (features.avx2_fma) return avx2[static_cast<size_t>(activation)];
 #endif
-  return pick(activation, m::sigmoid_loop, m::tanh_loop, m::erf_loop);
+  static constexpr Loops baseline = {m::sigmoid_loop, m::tanh_loop, m::erf_loop, m::log1p_loop, m::expm1_loop};
+  return baseline[static_cast<size_t>(activation)];
 }
 
 // The activations over one slice, on the calling thread: float through the
@@ -197,6 +199,20 @@ void gelu_backward(const T* dy, const T* x, T* dx, int64_t n, bool tanh_form) {
   } else {
     map_binary(dy, x, dx, n, [=](T g, T v) { return g * gelu::derivative(v, tanh_form); });
   }
+}
+
+template <typename T>
+void log1p_forward(const T* x, T* y, int64_t n) {
+  for_each_slice(n, [=](int64_t begin, int64_t end) {
+    activation_slice(FloatActivation::log1p, x + begin, y + begin, end - begin, [](T v) { return std::log1p(v); });
+  });
+}
+
+template <typename T>
+void expm1_forward(const T* x, T* y, int64_t n) {
+  for_each_slice(n, [=](int64_t begin, int64_t end) {
+    activation_slice(FloatActivation::expm1, x + begin, y + begin, end - begin, [](T v) { return std::expm1(v); });
+  });
 }
 
 // Row by row: each activation runs over a whole run of the row (the gates of
@@ -357,6 +373,8 @@ void bias_grad(const T* dy, T* dbias, int64_t N, int64_t C, int64_t inner) {
   template void tanh_forward<T>(const T*, T*, int64_t);                                                            \
   template void tanh_backward<T>(const T*, const T*, T*, int64_t);                                                 \
   template void erf_forward<T>(const T*, T*, int64_t);                                                             \
+  template void log1p_forward<T>(const T*, T*, int64_t);                                                           \
+  template void expm1_forward<T>(const T*, T*, int64_t);                                                           \
   template void gelu_forward<T>(const T*, T*, int64_t, bool);                                                      \
   template void gelu_backward<T>(const T*, const T*, T*, int64_t, bool);                                           \
   template void lstm_cell_forward<T>(const T*, const T*, T*, T*, T*, T*, int64_t, int64_t);                        \

@@ -52,6 +52,14 @@ void tanh_backward(const T* dy, const T* y, T* dx, int64_t n);  // dx = dy * (1 
 // 1.5e-7 absolute, as PyTorch's), doubles libm's.
 template <typename T>
 void erf_forward(const T* x, T* y, int64_t n);
+// y = log(1 + x) and y = e^x - 1, exact for small x (torch.log1p / expm1, and
+// softplus, logsigmoid, ELU and the logits' binary cross-entropy; the CUDA
+// twins are cuda::unary's): floats vectorised (activation_math.h, a few ulp),
+// doubles libm's.
+template <typename T>
+void log1p_forward(const T* x, T* y, int64_t n);
+template <typename T>
+void expm1_forward(const T* x, T* y, int64_t n);
 // GELU, y = x Phi(x) (Phi the normal CDF), exact or in PyTorch's tanh form
 // (ops/gelu.h); its backward takes the forward input x: dx = dy GELU'(x).
 // Floats vectorised (activation_math.h), doubles through libm.

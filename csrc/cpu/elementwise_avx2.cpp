@@ -1,4 +1,4 @@
-// The float sigmoid, tanh, erf, GELU, exp and softmax-row loops (cpu/activation_math.h) compiled with
+// The float sigmoid, tanh, erf, log1p, expm1, GELU, exp and softmax-row loops (cpu/activation_math.h) compiled with
 // -mavx2 -mfma -fno-trapping-math; called only when cpu_features() reports AVX2 and FMA.
 #include "cpu/activation_math.h"
 
@@ -6,6 +6,8 @@ namespace minigrad::cpu::activation_math {
 void sigmoid_avx2(const float* x, float* y, int64_t n) { sigmoid_loop(x, y, n); }
 void tanh_avx2(const float* x, float* y, int64_t n) { tanh_loop(x, y, n); }
 void erf_avx2(const float* x, float* y, int64_t n) { erf_loop(x, y, n); }
+void log1p_avx2(const float* x, float* y, int64_t n) { log1p_loop(x, y, n); }
+void expm1_avx2(const float* x, float* y, int64_t n) { expm1_loop(x, y, n); }
 void gelu_avx2(const float* x, float* y, int64_t n, bool tanh_form) { gelu_loop(x, y, n, tanh_form); }
 void gelu_backward_avx2(const float* dy, const float* x, float* dx, int64_t n, bool tanh_form) {
   gelu_backward_loop(dy, x, dx, n, tanh_form);

@@ -1,4 +1,4 @@
-// The float sigmoid, tanh, erf, GELU, exp and softmax-row loops (cpu/activation_math.h) compiled with
+// The float sigmoid, tanh, erf, log1p, expm1, GELU, exp and softmax-row loops (cpu/activation_math.h) compiled with
 // -mavx512f -mavx512dq -mavx512vl -mavx512bw -mfma -fno-trapping-math; called only when cpu_features() reports AVX-512.
 #include "cpu/activation_math.h"
 
@@ -6,6 +6,8 @@ namespace minigrad::cpu::activation_math {
 void sigmoid_avx512(const float* x, float* y, int64_t n) { sigmoid_loop(x, y, n); }
 void tanh_avx512(const float* x, float* y, int64_t n) { tanh_loop(x, y, n); }
 void erf_avx512(const float* x, float* y, int64_t n) { erf_loop(x, y, n); }
+void log1p_avx512(const float* x, float* y, int64_t n) { log1p_loop(x, y, n); }
+void expm1_avx512(const float* x, float* y, int64_t n) { expm1_loop(x, y, n); }
 void gelu_avx512(const float* x, float* y, int64_t n, bool tanh_form) { gelu_loop(x, y, n, tanh_form); }
 void gelu_backward_avx512(const float* dy, const float* x, float* dx, int64_t n, bool tanh_form) {
   gelu_backward_loop(dy, x, dx, n, tanh_form);
