@@ -155,6 +155,17 @@ __global__ void hardtanh_backward_kernel(const T* __restrict__ dy, const T* __re
 }
 
 template <typename T>
+__global__ void leaky_relu_kernel(const T* __restrict__ x, T* __restrict__ y, T slope, int64_t n) {
+  for (int64_t i = global_thread(); i < n; i += grid_threads()) y[i] = x[i] > T(0) ? x[i] : x[i] * slope;
+}
+
+template <typename T>
+__global__ void leaky_relu_backward_kernel(const T* __restrict__ dy, const T* __restrict__ x, T* __restrict__ dx,
+                                           T slope, int64_t n) {
+  for (int64_t i = global_thread(); i < n; i += grid_threads()) dx[i] = x[i] > T(0) ? dy[i] : dy[i] * slope;
+}
+
+template <typename T>
 __global__ void gelu_kernel(const T* __restrict__ x, T* __restrict__ y, bool tanh_form, int64_t n) {
   for (int64_t i = global_thread(); i < n; i += grid_threads()) y[i] = gelu::value(x[i], tanh_form);
 }
@@ -305,6 +316,14 @@ void hardtanh_backward(const T* dy, const T* x, T* dx, int64_t n, T low, T high)
   launch("hardtanh_backward kernel", n, hardtanh_backward_kernel<T>, dy, x, dx, low, high);
 }
 template <typename T>
+void leaky_relu_forward(const T* x, T* y, int64_t n, T slope) {
+  launch("leaky_relu kernel", n, leaky_relu_kernel<T>, x, y, slope);
+}
+template <typename T>
+void leaky_relu_backward(const T* dy, const T* x, T* dx, int64_t n, T slope) {
+  launch("leaky_relu_backward kernel", n, leaky_relu_backward_kernel<T>, dy, x, dx, slope);
+}
+template <typename T>
 void gelu_forward(const T* x, T* y, int64_t n, bool tanh_form) {
   launch("gelu kernel", n, gelu_kernel<T>, x, y, tanh_form);
 }
@@ -377,6 +396,8 @@ MG_NUMERIC(int64_t)
 #define MG_FLOAT(T)                                                                                       \
   template void hardtanh_backward<T>(const T*, const T*, T*, int64_t, T, T);                              \
   template void gelu_forward<T>(const T*, T*, int64_t, bool);                                             \
+  template void leaky_relu_forward<T>(const T*, T*, int64_t, T);                                          \
+  template void leaky_relu_backward<T>(const T*, const T*, T*, int64_t, T);                               \
   template void gelu_backward<T>(const T*, const T*, T*, int64_t, bool);                                  \
   template void lstm_cell_forward<T>(const T*, const T*, T*, T*, T*, T*, int64_t, int64_t);               \
   template void lstm_cell_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, int64_t, \

@@ -47,6 +47,11 @@ void where(const bool* cond, const T* a, const T* b, T* out, const Strided& s, i
 // hardtanh_backward, dx = dy where low < x < high, else 0.
 template <typename T>
 void hardtanh_backward(const T* dy, const T* x, T* dx, int64_t n, T low, T high);
+// leaky_relu and its backward from the forward input x: csrc/cpu/elementwise.h's.
+template <typename T>
+void leaky_relu_forward(const T* x, T* y, int64_t n, T slope);
+template <typename T>
+void leaky_relu_backward(const T* dy, const T* x, T* dx, int64_t n, T slope);
 // GELU and its backward from the forward input x: csrc/cpu/elementwise.h's
 // gelu_forward / gelu_backward, the same formulas (csrc/ops/gelu.h).
 template <typename T>

@@ -137,6 +137,9 @@ def test_unary_ops_and_activation_gradients(dtype):
     np.testing.assert_array_equal(_C.cuda.hardtanh(dev(x), -0.5, 0.5).to_numpy(), np.clip(x, -0.5, 0.5))
     np.testing.assert_array_equal(_C.cuda.hardtanh_backward(dev(dy), dev(x), -0.5, 0.5).to_numpy(),
                                   np.where((x > -0.5) & (x < 0.5), dy, 0))
+    np.testing.assert_array_equal(_C.cuda.leaky_relu(dev(x), 0.2).to_numpy(), _C.leaky_relu(x, 0.2))
+    np.testing.assert_array_equal(_C.cuda.leaky_relu_backward(dev(dy), dev(x), 0.2).to_numpy(),
+                                  _C.leaky_relu_backward(dy, x, 0.2))
     for approximate in ("none", "tanh"):
         np.testing.assert_allclose(_C.cuda.gelu(dev(x), approximate).to_numpy(), _C.gelu(x, approximate),
                                    **tol(dtype), err_msg=approximate)

@@ -197,6 +197,31 @@ def test_erf_matches_math_erf(dtype, n):
         _C.erf(np.zeros((4, 4), dtype)[:, ::2])
 
 
+@pytest.mark.parametrize("slope", [0.01, 0.2, 0.0, -0.5, 1.5])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [9, 50_001])  # one slice; several threads, an odd tail
+def test_leaky_relu_matches_numpy(slope, dtype, n):
+    rng = np.random.default_rng(6)
+    x = (rng.normal(size=n) * 4).astype(dtype)
+    x[:6] = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30]
+    dy = rng.normal(size=n).astype(dtype)
+    s = dtype(slope)
+    with np.errstate(invalid="ignore"):  # -inf * 0
+        np.testing.assert_array_equal(_C.leaky_relu(x, slope), np.where(x > 0, x, x * s))  # nan stays nan
+    np.testing.assert_array_equal(_C.leaky_relu_backward(dy, x, slope), np.where(x > 0, dy, dy * s))
+    with pytest.raises(ValueError, match="leaky_relu_backward: x has shape"):
+        _C.leaky_relu_backward(dy, x[:-1], slope)
+    with pytest.raises(TypeError, match="leaky_relu: x must be float32 or float64"):
+        _C.leaky_relu(np.zeros(3, np.int64), slope)
+
+
+def test_leaky_relu_finite_differences():
+    x = away_from_zero(np.random.default_rng(7), (4, 6))
+    w = np.random.default_rng(8).normal(size=x.shape)
+    numeric = numerical_grad(lambda: float((_C.leaky_relu(x, 0.2) * w).sum()), x)
+    assert_grad_close(_C.leaky_relu_backward(w, x, 0.2), numeric, name="leaky_relu")
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n", [9, 50_001])  # one slice; several threads, an odd tail
 def test_hardtanh_matches_numpy(dtype, n):

@@ -176,6 +176,15 @@ def hardtanh_backward_case(rng: np.random.Generator) -> Case:
     return _C.hardtanh_backward, {"dy": _floats(rng, x.shape, x.dtype), "x": x, "low": -1.0, "high": 1.0}
 
 
+def leaky_relu_case(rng: np.random.Generator) -> Case:
+    return _C.leaky_relu, {"x": _rows(rng), "negative_slope": float(rng.normal())}
+
+
+def leaky_relu_backward_case(rng: np.random.Generator) -> Case:
+    x = _rows(rng)
+    return _C.leaky_relu_backward, {"dy": _floats(rng, x.shape, x.dtype), "x": x, "negative_slope": 0.01}
+
+
 def gelu_case(rng: np.random.Generator) -> Case:
     return _C.gelu, {"x": _rows(rng), "approximate": str(rng.choice(["none", "tanh"]))}
 
@@ -392,6 +401,8 @@ BINDINGS: dict[str, Callable[[np.random.Generator], Case]] = {
     "erf": _unary(_C.erf),
     "log1p": _unary(_C.log1p),
     "expm1": _unary(_C.expm1),
+    "leaky_relu": leaky_relu_case,
+    "leaky_relu_backward": leaky_relu_backward_case,
     "gelu": gelu_case,
     "gelu_backward": gelu_backward_case,
     "cumsum": cumsum_case,

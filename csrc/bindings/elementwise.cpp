@@ -1,6 +1,6 @@
 // Python bindings of the elementwise family. For both devices, each checked
-// once over an ArrayView: the activations relu, sigmoid, tanh, hardtanh and
-// GELU and their backward (_C: csrc/cpu/elementwise.h; _C.cuda: the kernels of
+// once over an ArrayView: the activations relu, sigmoid, tanh, hardtanh,
+// leaky_relu and GELU and their backward (_C: csrc/cpu/elementwise.h; _C.cuda: the kernels of
 // cuda/elementwise.h). CPU only: bias_add and bias_grad (the CUDA backend
 // composes them from add and sum), and erf, log1p and expm1 (CUDA's are among
 // its unary ops).
@@ -140,6 +140,39 @@ py::object hardtanh_backward(const py::handle& dy_obj, const py::handle& x_obj, 
   return dx.object;
 }
 
+// leaky_relu: the kernels of both devices, the slope in x's dtype.
+template <Device D>
+py::object leaky_relu_forward(const py::handle& x_obj, double negative_slope) {
+  const ArrayView x = float_arg<D>(x_obj, "leaky_relu", "x");
+  const ArrayView y = empty_array<D>(x.shape, x.dtype);
+  dispatch(float_dtype(x), [&](auto zero) {
+    using T = decltype(zero);
+    py::gil_scoped_release release;
+    if constexpr (D == Device::cpu)
+      cpu::leaky_relu_forward(cptr<T>(x), ptr<T>(y), x.size(), T(negative_slope));
+    else
+      cuda::leaky_relu_forward(cptr<T>(x), ptr<T>(y), x.size(), T(negative_slope));
+  });
+  return y.object;
+}
+
+template <Device D>
+py::object leaky_relu_backward(const py::handle& dy_obj, const py::handle& x_obj, double negative_slope) {
+  const char* op = "leaky_relu_backward";
+  const ArrayView dy = float_arg<D>(dy_obj, op, "dy");
+  const ArrayView x = float_like<D>(x_obj, dy, op, "x", "dy");
+  const ArrayView dx = empty_array<D>(dy.shape, dy.dtype);
+  dispatch(float_dtype(dy), [&](auto zero) {
+    using T = decltype(zero);
+    py::gil_scoped_release release;
+    if constexpr (D == Device::cpu)
+      cpu::leaky_relu_backward(cptr<T>(dy), cptr<T>(x), ptr<T>(dx), dy.size(), T(negative_slope));
+    else
+      cuda::leaky_relu_backward(cptr<T>(dy), cptr<T>(x), ptr<T>(dx), dy.size(), T(negative_slope));
+  });
+  return dx.object;
+}
+
 // GELU: approximate "none" (through erf) or "tanh", as PyTorch's argument.
 bool gelu_tanh_form(const std::string& approximate, const char* op) {
   if (approximate != "none" && approximate != "tanh")
@@ -189,6 +222,10 @@ void def_activations(py::module_& m) {
         "x clamped to [low, high] (NaN stays NaN): hardtanh, relu6.");
   m.def("hardtanh_backward", &hardtanh_backward<D>, py::arg("dy"), py::arg("x"), py::arg("low"), py::arg("high"),
         "dy where low < x < high (x the forward input), else 0.");
+  m.def("leaky_relu", &leaky_relu_forward<D>, py::arg("x"), py::arg("negative_slope"),
+        "x where x > 0, else negative_slope * x (NaN stays NaN).");
+  m.def("leaky_relu_backward", &leaky_relu_backward<D>, py::arg("dy"), py::arg("x"), py::arg("negative_slope"),
+        "dy where x > 0 (x the forward input), else negative_slope * dy.");
   m.def("gelu", &gelu_forward<D>, py::arg("x"), py::arg("approximate") = "none",
         "x Phi(x), Phi the normal CDF (approximate='tanh': PyTorch's tanh form).");
   m.def("gelu_backward", &gelu_backward<D>, py::arg("dy"), py::arg("x"), py::arg("approximate") = "none",

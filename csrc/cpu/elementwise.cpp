@@ -60,6 +60,16 @@ void hardtanh_backward(const T* dy, const T* x, T* dx, int64_t n, T low, T high)
   map_binary(dy, x, dx, n, [=](T g, T v) { return v > low && v < high ? g : T(0); });
 }
 
+template <typename T>
+void leaky_relu_forward(const T* x, T* y, int64_t n, T slope) {
+  map_unary(x, y, n, [=](T v) { return v > T(0) ? v : v * slope; });
+}
+
+template <typename T>
+void leaky_relu_backward(const T* dy, const T* x, T* dx, int64_t n, T slope) {
+  map_binary(dy, x, dx, n, [=](T g, T v) { return v > T(0) ? g : g * slope; });
+}
+
 namespace {
 using FloatLoop = void (*)(const float*, float*, int64_t);
 enum class FloatActivation { sigmoid, tanh, erf, log1p, expm1 };
@@ -368,6 +378,8 @@ void bias_grad(const T* dy, T* dbias, int64_t N, int64_t C, int64_t inner) {
   template void relu_backward<T>(const T*, const T*, T*, int64_t);                                                 \
   template void hardtanh_forward<T>(const T*, T*, int64_t, T, T);                                                  \
   template void hardtanh_backward<T>(const T*, const T*, T*, int64_t, T, T);                                       \
+  template void leaky_relu_forward<T>(const T*, T*, int64_t, T);                                                   \
+  template void leaky_relu_backward<T>(const T*, const T*, T*, int64_t, T);                                        \
   template void sigmoid_forward<T>(const T*, T*, int64_t);                                                         \
   template void sigmoid_backward<T>(const T*, const T*, T*, int64_t);                                              \
   template void tanh_forward<T>(const T*, T*, int64_t);                                                            \

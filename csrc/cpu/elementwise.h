@@ -39,6 +39,12 @@ template <typename T>
 void hardtanh_forward(const T* x, T* y, int64_t n, T low, T high);
 template <typename T>
 void hardtanh_backward(const T* dy, const T* x, T* dx, int64_t n, T low, T high);
+// leaky_relu: y = x where x > 0, else slope x (NaN stays NaN); dx = dy where
+// x > 0, else slope dy (x the forward input), as PyTorch's.
+template <typename T>
+void leaky_relu_forward(const T* x, T* y, int64_t n, T slope);
+template <typename T>
+void leaky_relu_backward(const T* dy, const T* x, T* dx, int64_t n, T slope);
 template <typename T>
 void sigmoid_forward(const T* x, T* y, int64_t n);  // stable for large |x|
 template <typename T>

@@ -38,6 +38,7 @@ KERNEL_OPS: dict[str, int | None] = {
     # activations: fused kernels, backward from the forward output y
     **dict.fromkeys(("relu", "relu_backward", "sigmoid", "sigmoid_backward", "tanh", "tanh_backward")),
     **dict.fromkeys(("hardtanh", "hardtanh_backward")),  # clamp to [low, high]; backward from the input x
+    **dict.fromkeys(("leaky_relu", "leaky_relu_backward")),  # backward from the input x
     **dict.fromkeys(("gelu", "gelu_backward")),  # x Phi(x), exact or approximate="tanh"; backward from the input x
     "lstm_cell": None,  # one LSTM step after its matmuls -> (h, c_next, acts, tanh_c)
     "lstm_cell_backward": None,  # -> (dgates, dc)

@@ -514,18 +514,17 @@ class TanhOp(_Activation):
 
 
 class LeakyReLUOp(Function):
+    """x where x > 0, else slope * x: the leaky_relu kernels (backward from x)."""
+
     __slots__ = ("slope",)
 
     def forward(self, x, slope):
-        be = self.be
         self.slope = slope
-        positive = be.compare("gt", x, 0)
-        self.saved = (positive,)
-        return be.where(positive, x, be.mul(x, slope))
+        self.saved = (x,)
+        return self.be.leaky_relu(x, slope)
 
     def backward(self, g):
-        be = self.be
-        return (be.where(self.saved[0], g, be.mul(g, self.slope)),)
+        return (self.be.leaky_relu_backward(g, self.saved[0], self.slope),)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
