@@ -470,3 +470,18 @@ def test_batched_matmul_broadcasts_like_numpy(a_shape, b_shape):
     np.testing.assert_allclose(ta.grad.numpy(), ca.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(tb.grad.numpy(), cb.grad.numpy(), rtol=1e-12)
     assert np.any(ta.grad.numpy() != 0)
+
+
+@cuda_only
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cuda_cumsum_equals_the_cpu_kernel(dtype):
+    for shape in [(1,), (7,), (3, 5), (40, 1, 3), (4, 17, 33), (0, 3), (300, 70)]:
+        x = (np.random.default_rng(3).standard_normal(shape) * 10).astype(dtype)
+        for dim in range(len(shape)):
+            for reverse in (False, True):
+                got = _C.cuda.cumsum(_C.cuda.from_numpy(x), dim, reverse).to_numpy()
+                np.testing.assert_array_equal(got, _C.cumsum(x, dim, reverse), err_msg=f"{shape} {dim} {reverse}")
+    t = minigrad.tensor(np.arange(12.0, dtype=dtype).reshape(3, 4), device="cuda", requires_grad=True)
+    t.cumsum(1).sum().backward()
+    np.testing.assert_array_equal(t.grad.cpu().numpy(), np.tile([4.0, 3.0, 2.0, 1.0], (3, 1)))
+    assert minigrad.tensor([[1, 2], [3, 4]], device="cuda").cumsum(0).tolist() == [[1, 2], [4, 6]]
