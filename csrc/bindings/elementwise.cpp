@@ -1,16 +1,18 @@
 // Python bindings of the elementwise family. For both devices, each checked
 // once over an ArrayView: the activations relu, sigmoid, tanh, hardtanh,
-// leaky_relu and GELU and their backward (_C: csrc/cpu/elementwise.h; _C.cuda: the kernels of
-// cuda/elementwise.h). CPU only: bias_add and bias_grad (the CUDA backend
-// composes them from add and sum), and erf, log1p and expm1 (CUDA's are among
-// its unary ops).
+// leaky_relu and GELU and their backward (_C: csrc/cpu/elementwise.h; _C.cuda:
+// the kernels of cuda/elementwise.h). CPU only: bias_add and bias_grad (the
+// CUDA backend composes them from add and sum), and erf, log1p and expm1
+// (CUDA's are among its unary ops).
 // CUDA only: numpy's array operations for DeviceArrays, which numpy itself
-// gives the CPU backend: broadcasting binary ops, unary ops, comparisons, where, dtype casts, data movement (reshape as a
-// view, permute/broadcast_to as strided copies) and reductions over axes, with
-// numpy's names and semantics; each returns a new C-contiguous DeviceArray but
-// reshape (a view sharing the buffer).
+// gives the CPU backend: broadcasting binary ops, unary ops, comparisons,
+// where, dtype casts, data movement (reshape as a view, permute/broadcast_to as
+// strided copies) and reductions over axes, with numpy's names and semantics;
+// each returns a new C-contiguous DeviceArray but reshape (a view sharing the
+// buffer).
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include "../../cuda/elementwise.h"
 #include "bindings/array_view.h"
@@ -80,97 +82,102 @@ void backward_kernel(Activation a, const T* dy, const T* y, T* dx, int64_t n) {
   }
 }
 
-template <Device D>
-py::object activation_forward(Activation a, const char* op, const py::handle& x_obj) {
+// y = kernel(x) over a float array x: kernel(x, y, n) with typed pointers,
+// outside the GIL. Every forward binding of this family is one.
+template <Device D, typename Kernel>
+py::object forward_map(const char* op, const py::handle& x_obj, const Kernel& kernel) {
   const ArrayView x = float_arg<D>(x_obj, op, "x");
   const ArrayView y = empty_array<D>(x.shape, x.dtype);
   dispatch(float_dtype(x), [&](auto zero) {
     using T = decltype(zero);
     py::gil_scoped_release release;
-    forward_kernel<D, T>(a, cptr<T>(x), ptr<T>(y), x.size());
+    kernel(cptr<T>(x), ptr<T>(y), x.size());
   });
   return y.object;
+}
+
+// dx = kernel(dy, saved, dx, n): the gradient from dy and the array the
+// forward saved (its output y or its input x, `saved_name`), of dy's dtype and shape.
+template <Device D, typename Kernel>
+py::object backward_map(const char* op, const py::handle& dy_obj, const py::handle& saved_obj, const char* saved_name,
+                        const Kernel& kernel) {
+  const ArrayView dy = float_arg<D>(dy_obj, op, "dy");
+  const ArrayView saved = float_like<D>(saved_obj, dy, op, saved_name, "dy");
+  const ArrayView dx = empty_array<D>(dy.shape, dy.dtype);
+  dispatch(float_dtype(dy), [&](auto zero) {
+    using T = decltype(zero);
+    py::gil_scoped_release release;
+    kernel(cptr<T>(dy), cptr<T>(saved), ptr<T>(dx), dy.size());
+  });
+  return dx.object;
+}
+
+// The scalar type T of a kernel lambda's output pointer T*.
+template <typename Pointer>
+using Element = std::remove_pointer_t<Pointer>;
+
+template <Device D>
+py::object activation_forward(Activation a, const char* op, const py::handle& x_obj) {
+  return forward_map<D>(op, x_obj, [a](const auto* x, auto* y, int64_t n) {
+    forward_kernel<D, Element<decltype(y)>>(a, x, y, n);
+  });
 }
 
 // dx from dy and the forward output y.
 template <Device D>
 py::object activation_backward(Activation a, const char* op, const py::handle& dy_obj, const py::handle& y_obj) {
-  const ArrayView dy = float_arg<D>(dy_obj, op, "dy");
-  const ArrayView y = float_like<D>(y_obj, dy, op, "y", "dy");
-  const ArrayView dx = empty_array<D>(dy.shape, dy.dtype);
-  dispatch(float_dtype(dy), [&](auto zero) {
-    using T = decltype(zero);
-    py::gil_scoped_release release;
-    backward_kernel<D, T>(a, cptr<T>(dy), cptr<T>(y), ptr<T>(dx), dy.size());
+  return backward_map<D>(op, dy_obj, y_obj, "y", [a](const auto* dy, const auto* y, auto* dx, int64_t n) {
+    backward_kernel<D, Element<decltype(dx)>>(a, dy, y, dx, n);
   });
-  return dx.object;
 }
 
 // hardtanh (relu6, clamp's gradient rule but strict): the CPU kernels, or on
 // CUDA unary's clamp and hardtanh_backward. low/high in x's dtype.
 template <Device D>
 py::object hardtanh_forward(const py::handle& x_obj, double low, double high) {
-  const ArrayView x = float_arg<D>(x_obj, "hardtanh", "x");
-  const ArrayView y = empty_array<D>(x.shape, x.dtype);
-  dispatch(float_dtype(x), [&](auto zero) {
-    using T = decltype(zero);
-    py::gil_scoped_release release;
+  return forward_map<D>("hardtanh", x_obj, [=](const auto* x, auto* y, int64_t n) {
+    using T = Element<decltype(y)>;
     if constexpr (D == Device::cpu)
-      cpu::hardtanh_forward(cptr<T>(x), ptr<T>(y), x.size(), T(low), T(high));
+      cpu::hardtanh_forward(x, y, n, T(low), T(high));
     else
-      cuda::unary(cuda::UnaryOp::clamp, cptr<T>(x), ptr<T>(y), x.size(), T(low), T(high));
+      cuda::unary(cuda::UnaryOp::clamp, x, y, n, T(low), T(high));
   });
-  return y.object;
 }
 
 template <Device D>
 py::object hardtanh_backward(const py::handle& dy_obj, const py::handle& x_obj, double low, double high) {
-  const char* op = "hardtanh_backward";
-  const ArrayView dy = float_arg<D>(dy_obj, op, "dy");
-  const ArrayView x = float_like<D>(x_obj, dy, op, "x", "dy");
-  const ArrayView dx = empty_array<D>(dy.shape, dy.dtype);
-  dispatch(float_dtype(dy), [&](auto zero) {
-    using T = decltype(zero);
-    py::gil_scoped_release release;
-    if constexpr (D == Device::cpu)
-      cpu::hardtanh_backward(cptr<T>(dy), cptr<T>(x), ptr<T>(dx), dy.size(), T(low), T(high));
-    else
-      cuda::hardtanh_backward(cptr<T>(dy), cptr<T>(x), ptr<T>(dx), dy.size(), T(low), T(high));
-  });
-  return dx.object;
+  return backward_map<D>("hardtanh_backward", dy_obj, x_obj, "x",
+                         [=](const auto* dy, const auto* x, auto* dx, int64_t n) {
+                           using T = Element<decltype(dx)>;
+                           if constexpr (D == Device::cpu)
+                             cpu::hardtanh_backward(dy, x, dx, n, T(low), T(high));
+                           else
+                             cuda::hardtanh_backward(dy, x, dx, n, T(low), T(high));
+                         });
 }
 
 // leaky_relu: the kernels of both devices, the slope in x's dtype.
 template <Device D>
 py::object leaky_relu_forward(const py::handle& x_obj, double negative_slope) {
-  const ArrayView x = float_arg<D>(x_obj, "leaky_relu", "x");
-  const ArrayView y = empty_array<D>(x.shape, x.dtype);
-  dispatch(float_dtype(x), [&](auto zero) {
-    using T = decltype(zero);
-    py::gil_scoped_release release;
+  return forward_map<D>("leaky_relu", x_obj, [=](const auto* x, auto* y, int64_t n) {
+    using T = Element<decltype(y)>;
     if constexpr (D == Device::cpu)
-      cpu::leaky_relu_forward(cptr<T>(x), ptr<T>(y), x.size(), T(negative_slope));
+      cpu::leaky_relu_forward(x, y, n, T(negative_slope));
     else
-      cuda::leaky_relu_forward(cptr<T>(x), ptr<T>(y), x.size(), T(negative_slope));
+      cuda::leaky_relu_forward(x, y, n, T(negative_slope));
   });
-  return y.object;
 }
 
 template <Device D>
 py::object leaky_relu_backward(const py::handle& dy_obj, const py::handle& x_obj, double negative_slope) {
-  const char* op = "leaky_relu_backward";
-  const ArrayView dy = float_arg<D>(dy_obj, op, "dy");
-  const ArrayView x = float_like<D>(x_obj, dy, op, "x", "dy");
-  const ArrayView dx = empty_array<D>(dy.shape, dy.dtype);
-  dispatch(float_dtype(dy), [&](auto zero) {
-    using T = decltype(zero);
-    py::gil_scoped_release release;
-    if constexpr (D == Device::cpu)
-      cpu::leaky_relu_backward(cptr<T>(dy), cptr<T>(x), ptr<T>(dx), dy.size(), T(negative_slope));
-    else
-      cuda::leaky_relu_backward(cptr<T>(dy), cptr<T>(x), ptr<T>(dx), dy.size(), T(negative_slope));
-  });
-  return dx.object;
+  return backward_map<D>("leaky_relu_backward", dy_obj, x_obj, "x",
+                         [=](const auto* dy, const auto* x, auto* dx, int64_t n) {
+                           using T = Element<decltype(dx)>;
+                           if constexpr (D == Device::cpu)
+                             cpu::leaky_relu_backward(dy, x, dx, n, T(negative_slope));
+                           else
+                             cuda::leaky_relu_backward(dy, x, dx, n, T(negative_slope));
+                         });
 }
 
 // GELU: approximate "none" (through erf) or "tanh", as PyTorch's argument.
@@ -183,36 +190,25 @@ bool gelu_tanh_form(const std::string& approximate, const char* op) {
 template <Device D>
 py::object gelu_forward(const py::handle& x_obj, const std::string& approximate) {
   const bool tanh_form = gelu_tanh_form(approximate, "gelu");
-  const ArrayView x = float_arg<D>(x_obj, "gelu", "x");
-  const ArrayView y = empty_array<D>(x.shape, x.dtype);
-  dispatch(float_dtype(x), [&](auto zero) {
-    using T = decltype(zero);
-    py::gil_scoped_release release;
+  return forward_map<D>("gelu", x_obj, [=](const auto* x, auto* y, int64_t n) {
     if constexpr (D == Device::cpu)
-      cpu::gelu_forward(cptr<T>(x), ptr<T>(y), x.size(), tanh_form);
+      cpu::gelu_forward(x, y, n, tanh_form);
     else
-      cuda::gelu_forward(cptr<T>(x), ptr<T>(y), x.size(), tanh_form);
+      cuda::gelu_forward(x, y, n, tanh_form);
   });
-  return y.object;
 }
 
 // dx from dy and the forward input x.
 template <Device D>
 py::object gelu_backward(const py::handle& dy_obj, const py::handle& x_obj, const std::string& approximate) {
-  const char* op = "gelu_backward";
-  const bool tanh_form = gelu_tanh_form(approximate, op);
-  const ArrayView dy = float_arg<D>(dy_obj, op, "dy");
-  const ArrayView x = float_like<D>(x_obj, dy, op, "x", "dy");
-  const ArrayView dx = empty_array<D>(dy.shape, dy.dtype);
-  dispatch(float_dtype(dy), [&](auto zero) {
-    using T = decltype(zero);
-    py::gil_scoped_release release;
-    if constexpr (D == Device::cpu)
-      cpu::gelu_backward(cptr<T>(dy), cptr<T>(x), ptr<T>(dx), dy.size(), tanh_form);
-    else
-      cuda::gelu_backward(cptr<T>(dy), cptr<T>(x), ptr<T>(dx), dy.size(), tanh_form);
-  });
-  return dx.object;
+  const bool tanh_form = gelu_tanh_form(approximate, "gelu_backward");
+  return backward_map<D>("gelu_backward", dy_obj, x_obj, "x",
+                         [=](const auto* dy, const auto* x, auto* dx, int64_t n) {
+                           if constexpr (D == Device::cpu)
+                             cpu::gelu_backward(dy, x, dx, n, tanh_form);
+                           else
+                             cuda::gelu_backward(dy, x, dx, n, tanh_form);
+                         });
 }
 
 // The activation entries, the same on both devices.
@@ -854,7 +850,8 @@ void bind_elementwise(py::module_& m) {
       {Activation::expm1, "expm1", "exp(x) - 1, exact for small x: floats vectorised (2 ulp), doubles libm's."}};
   for (const auto& f : math_functions)
     m.def(
-        f.name, [a = f.activation, op = f.name](const py::handle& x) { return activation_forward<Device::cpu>(a, op, x); },
+        f.name,
+        [a = f.activation, op = f.name](const py::handle& x) { return activation_forward<Device::cpu>(a, op, x); },
         py::arg("x"), f.doc);
 }
 

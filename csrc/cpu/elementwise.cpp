@@ -115,6 +115,14 @@ template <typename T>
 void tanh_slice(const T* x, T* y, int64_t n) {
   activation_slice(FloatActivation::tanh, x, y, n, [](T v) { return std::tanh(v); });
 }
+
+// An activation over [0, n), in slices over the threads (see activation_slice).
+template <typename T, typename Scalar>
+void map_activation(FloatActivation activation, const T* x, T* y, int64_t n, Scalar scalar) {
+  for_each_slice(n, [=](int64_t begin, int64_t end) {
+    activation_slice(activation, x + begin, y + begin, end - begin, scalar);
+  });
+}
 }  // namespace
 
 void exp_shifted(const float* x, float m, float* y, int64_t n) {
@@ -159,9 +167,17 @@ void tanh_backward(const T* dy, const T* y, T* dx, int64_t n) {
 
 template <typename T>
 void erf_forward(const T* x, T* y, int64_t n) {
-  for_each_slice(n, [=](int64_t begin, int64_t end) {
-    activation_slice(FloatActivation::erf, x + begin, y + begin, end - begin, [](T v) { return std::erf(v); });
-  });
+  map_activation(FloatActivation::erf, x, y, n, [](T v) { return std::erf(v); });
+}
+
+template <typename T>
+void log1p_forward(const T* x, T* y, int64_t n) {
+  map_activation(FloatActivation::log1p, x, y, n, [](T v) { return std::log1p(v); });
+}
+
+template <typename T>
+void expm1_forward(const T* x, T* y, int64_t n) {
+  map_activation(FloatActivation::expm1, x, y, n, [](T v) { return std::expm1(v); });
 }
 
 namespace {
@@ -209,20 +225,6 @@ void gelu_backward(const T* dy, const T* x, T* dx, int64_t n, bool tanh_form) {
   } else {
     map_binary(dy, x, dx, n, [=](T g, T v) { return g * gelu::derivative(v, tanh_form); });
   }
-}
-
-template <typename T>
-void log1p_forward(const T* x, T* y, int64_t n) {
-  for_each_slice(n, [=](int64_t begin, int64_t end) {
-    activation_slice(FloatActivation::log1p, x + begin, y + begin, end - begin, [](T v) { return std::log1p(v); });
-  });
-}
-
-template <typename T>
-void expm1_forward(const T* x, T* y, int64_t n) {
-  for_each_slice(n, [=](int64_t begin, int64_t end) {
-    activation_slice(FloatActivation::expm1, x + begin, y + begin, end - begin, [](T v) { return std::expm1(v); });
-  });
 }
 
 // Row by row: each activation runs over a whole run of the row (the gates of
