@@ -181,34 +181,27 @@ void expm1_forward(const T* x, T* y, int64_t n) {
 }
 
 namespace {
-using GeluLoop = void (*)(const float*, float*, int64_t, bool);
-using GeluBackwardLoop = void (*)(const float*, const float*, float*, int64_t, bool);
+// The float GELU loops, forward and backward, for the best instruction set the CPU has.
+struct GeluLoops {
+  void (*forward)(const float*, float*, int64_t, bool);
+  void (*backward)(const float*, const float*, float*, int64_t, bool);
+};
 
-GeluLoop gelu_float_loop() {
+GeluLoops gelu_float_loops() {
   namespace m = activation_math;
 #ifdef MINIGRAD_X86
   const CpuFeatures& features = cpu_features();
-  if (features.avx512f) return m::gelu_avx512;
-  if (features.avx2_fma) return m::gelu_avx2;
+  if (features.avx512f) return {m::gelu_avx512, m::gelu_backward_avx512};
+  if (features.avx2_fma) return {m::gelu_avx2, m::gelu_backward_avx2};
 #endif
-  return m::gelu_loop;
-}
-
-GeluBackwardLoop gelu_backward_float_loop() {
-  namespace m = activation_math;
-#ifdef MINIGRAD_X86
-  const CpuFeatures& features = cpu_features();
-  if (features.avx512f) return m::gelu_backward_avx512;
-  if (features.avx2_fma) return m::gelu_backward_avx2;
-#endif
-  return m::gelu_backward_loop;
+  return {m::gelu_loop, m::gelu_backward_loop};
 }
 }  // namespace
 
 template <typename T>
 void gelu_forward(const T* x, T* y, int64_t n, bool tanh_form) {
   if constexpr (std::is_same_v<T, float>) {
-    const GeluLoop loop = gelu_float_loop();
+    const auto loop = gelu_float_loops().forward;
     for_each_slice(n, [=](int64_t begin, int64_t end) { loop(x + begin, y + begin, end - begin, tanh_form); });
   } else {
     map_unary(x, y, n, [=](T v) { return gelu::value(v, tanh_form); });
@@ -218,7 +211,7 @@ void gelu_forward(const T* x, T* y, int64_t n, bool tanh_form) {
 template <typename T>
 void gelu_backward(const T* dy, const T* x, T* dx, int64_t n, bool tanh_form) {
   if constexpr (std::is_same_v<T, float>) {
-    const GeluBackwardLoop loop = gelu_backward_float_loop();
+    const auto loop = gelu_float_loops().backward;
     for_each_slice(n, [=](int64_t begin, int64_t end) {
       loop(dy + begin, x + begin, dx + begin, end - begin, tanh_form);
     });
