@@ -84,10 +84,23 @@ class _Pickler(pickle._Pickler):  # the Python pickler, whose save can write oth
             super().save(obj, save_persistent_id)
 
 
+def with_metadata(items: dict, metadata: Any) -> dict:
+    """items, or, when metadata is not None, items as an OrderedDict carrying it as ``_metadata``:
+    how a module's state_dict holds each module's version, which torch.save keeps and
+    load_state_dict reads."""
+    if metadata is None:
+        return items
+    out = collections.OrderedDict(items)
+    out._metadata = metadata
+    return out
+
+
 def _plain(obj: Any, to_numpy: Any) -> Any:
-    """obj with every tensor as a numpy array and every dict as a plain dict."""
+    """obj with every tensor as a numpy array and every dict as a plain dict (a state_dict's
+    ``_metadata`` kept)."""
     if isinstance(obj, dict):
-        return {key: _plain(value, to_numpy) for key, value in obj.items()}
+        items = {key: _plain(value, to_numpy) for key, value in obj.items()}
+        return with_metadata(items, getattr(obj, "_metadata", None))
     if isinstance(obj, (list, tuple)):
         return type(obj)(_plain(value, to_numpy) for value in obj)
     array = to_numpy(obj)

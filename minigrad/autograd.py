@@ -345,7 +345,7 @@ _TORCH_OP_NAMES = {
     "Reshape": "View", "CrossEntropy": "NllLoss", "NLLLoss": "NllLoss", "Conv2d": "Convolution",
     "ConvTranspose2d": "Convolution", "MaxPool2d": "MaxPool2DWithIndices", "AvgPool2d": "AvgPool2D",
     "BatchNorm": "NativeBatchNorm", "LayerNorm": "NativeLayerNorm", "PowScalar": "Pow", "Cast": "ToCopy",
-    "ToDevice": "ToCopy", "Dropout": "Mul", "Norm": "LinalgVectorNorm",
+    "ToDevice": "ToCopy", "Dropout": "Mul", "Norm": "LinalgVectorNorm", "Pad": "ConstantPadNd",
 }
 
 

@@ -7,6 +7,9 @@ as an ordinary safetensors file: one entry per key, same names as PyTorch, so
 ``safetensors.torch.load_file`` reads it into the same torch architecture. The
 safetensors format sorts its entries, so the keys' order goes into the header
 metadata entry ``minigrad.order`` (a JSON list), and load gives them back in it.
+A module's state_dict carries ``_metadata`` (each module's version, which
+load_state_dict reads): it goes into ``minigrad.state_dict_metadata`` (JSON), and
+load gives the dict back as an OrderedDict with it, as torch.load does.
 
 Anything else (nested dicts/lists, e.g. ``{"model": model.state_dict(),
 "optimizer": opt.state_dict(), "epoch": 3}``, a list or tuple, a lone tensor) is flattened:
@@ -16,7 +19,8 @@ Anything else (nested dicts/lists, e.g. ``{"model": model.state_dict(),
 - the structure and the non-tensor leaves (int, float incl. inf/nan, str, bool,
   None) go into the header metadata entry ``minigrad.tree`` as JSON, where a dict
   is ``{"dict": [[key, value], ...]}`` (int keys stay ints), a list
-  ``{"list": [...]}``, a tuple ``{"tuple": [...]}`` and a tensor ``{"tensor": "<entry name>"}``.
+  ``{"list": [...]}``, a tuple ``{"tuple": [...]}`` and a tensor ``{"tensor": "<entry name>"}``
+  (a state_dict's ``_metadata`` as the dict's ``"metadata"`` entry).
 
 Every file minigrad writes also carries ``minigrad.sha256``, a digest of every
 entry's name, dtype, shape and bytes, checked on load so flipped bits are an
@@ -46,6 +50,7 @@ from minigrad import _torch_format
 
 TREE_KEY = "minigrad.tree"
 ORDER_KEY = "minigrad.order"
+STATE_METADATA_KEY = "minigrad.state_dict_metadata"
 DIGEST_KEY = "minigrad.sha256"
 _RESERVED_PREFIX = "minigrad."
 _HEADER_LIMIT = 100 * 1024 * 1024  # the safetensors library's own header-size limit
@@ -104,7 +109,8 @@ def _encode(value: Any, path: list[str], arrays: dict[str, np.ndarray]) -> Any:
             if not isinstance(key, (str, int)) or isinstance(key, bool):
                 raise TypeError(f"minigrad.save: dict keys must be str or int, got {key!r}")
             items.append([key, _encode(item, [*path, str(key)], arrays)])
-        return {"dict": items}
+        metadata = getattr(value, "_metadata", None)  # a state_dict's module versions
+        return {"dict": items} if metadata is None else {"dict": items, "metadata": metadata}
     if isinstance(value, (list, tuple)):
         kind = "list" if isinstance(value, list) else "tuple"
         return {kind: [_encode(item, [*path, str(i)], arrays) for i, item in enumerate(value)]}
@@ -124,7 +130,8 @@ def _decode(node: Any, tensors: Mapping[str, Any]) -> Any:
     if "tensor" in node:
         return tensors[node["tensor"]]
     if "dict" in node:
-        return {key: _decode(item, tensors) for key, item in node["dict"]}
+        return _torch_format.with_metadata({key: _decode(item, tensors) for key, item in node["dict"]},
+                                           node.get("metadata"))
     if "list" in node:
         return [_decode(item, tensors) for item in node["list"]]
     return tuple(_decode(item, tensors) for item in node["tuple"])
@@ -177,6 +184,8 @@ def save(
     if isinstance(obj, Mapping) and _is_flat_state_dict(obj):
         arrays = {key: _to_numpy(value) for key, value in obj.items()}
         header[ORDER_KEY] = json.dumps(list(arrays))  # safetensors sorts the entries
+        if getattr(obj, "_metadata", None) is not None:  # a state_dict's module versions
+            header[STATE_METADATA_KEY] = json.dumps(obj._metadata)
     else:
         arrays = {}
         header[TREE_KEY] = json.dumps(_encode(obj, [], arrays))
@@ -205,7 +214,8 @@ def _load_torch(path: str, data: bytes) -> Any:
 
     def tensors(value: Any) -> Any:
         if isinstance(value, dict):
-            return {key: tensors(item) for key, item in value.items()}
+            return _torch_format.with_metadata({key: tensors(item) for key, item in value.items()},
+                                               getattr(value, "_metadata", None))
         if isinstance(value, (list, tuple)):
             return type(value)(tensors(item) for item in value)
         if isinstance(value, np.ndarray):
@@ -357,7 +367,8 @@ def _to_device(obj: Any, device: str) -> Any:
     if isinstance(obj, Tensor):
         return obj.to(device)
     if isinstance(obj, dict):
-        return type(obj)((k, _to_device(v, device)) for k, v in obj.items())
+        return _torch_format.with_metadata(type(obj)((k, _to_device(v, device)) for k, v in obj.items()),
+                                           getattr(obj, "_metadata", None))
     if isinstance(obj, (list, tuple)):
         return type(obj)(_to_device(v, device) for v in obj)
     return obj
@@ -394,7 +405,9 @@ def _load(path: str | os.PathLike) -> Any:
             raise CheckpointError(f"{path}: entry {name!r} cannot be loaded ({exc})") from exc
     tree = metadata.get(TREE_KEY)
     if tree is None:
-        return _in_saved_order(path, tensors, metadata.get(ORDER_KEY))
+        state_metadata = metadata.get(STATE_METADATA_KEY)
+        return _torch_format.with_metadata(_in_saved_order(path, tensors, metadata.get(ORDER_KEY)),
+                                           None if state_metadata is None else json.loads(state_metadata))
     try:
         return _decode(json.loads(tree), tensors)
     except (ValueError, KeyError, TypeError, RecursionError) as exc:

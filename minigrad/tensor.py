@@ -49,6 +49,13 @@ def _rename_aliases(name: str, kwargs: dict) -> None:
             kwargs[canonical] = kwargs.pop(alias)
 
 
+def _is_copy(out: Tensor, input: Tensor) -> bool:
+    """Whether out, input reshaped, holds a copy of input's elements rather than a view of them
+    (host arrays only: device arrays are C-contiguous, so their reshapes are views)."""
+    return isinstance(input._data, np.ndarray) and input._data.size > 0 and not np.may_share_memory(out._data,
+                                                                                                     input._data)
+
+
 def numpy_aliases(fn: Any) -> Any:
     """Accept PyTorch's numpy-compatible keyword aliases axis= (dim=) and keepdims= (keepdim=) on fn."""
     name = fn.__name__
@@ -1038,7 +1045,7 @@ class Tensor:
         return _F.sub(self, other)
 
     def __rsub__(self, other: Any) -> Tensor:
-        return _F.sub(other, self)
+        return _F.rsub(self, other)
 
     def __mul__(self, other: Any) -> Tensor:
         return _F.mul(self, other)
@@ -1749,11 +1756,10 @@ class Tensor:
         the strides do not allow that (a transposed or sliced tensor, say), where reshape would
         copy; reshape() is the one to call there."""
         out = _F.reshape(self, _F._shape_args(shape))
-        if (isinstance(self._data, np.ndarray) and self._data.size
-                and not np.may_share_memory(out._data, self._data)):
+        if _is_copy(out, self):
             raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
                                "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
-        return out
+        return _autograd.name_node(out, "ViewBackward0")  # reshape names a view of a strided input otherwise
 
     def view_as(self, other: Tensor) -> Tensor:
         return _F.reshape(self, other.shape)

@@ -839,8 +839,8 @@ def test_pytorch_style_datasets_transforms_and_loader_options():
 
     batches = list(DataLoader(Pairs(), batch_size=4, num_workers=3, pin_memory=True))
     assert [b["x"].shape for b in batches] == [(4, 3), (4, 3), (2, 3)]
-    assert batches[0]["meta"][0].tolist() == [0, 1, 2, 3] and batches[0]["meta"][1] == ["item0", "item1", "item2",
-                                                                                         "item3"]
+    assert batches[0]["meta"][0].tolist() == [0, 1, 2, 3] and batches[0]["meta"][1] == ("item0", "item1", "item2",
+                                                                                         "item3")
     summed = list(DataLoader(Pairs(), batch_size=5, collate_fn=lambda items: sum(s["x"] for s in items)))
     assert summed[0].tolist() == [10.0, 10.0, 10.0]
     assert default_collate([(1, 2.0), (3, 4.0)])[0].tolist() == [1, 3]

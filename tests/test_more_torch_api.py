@@ -466,10 +466,11 @@ def test_bilinear_module_matches_torch_layout_and_init():
     for value in state.values():
         assert np.all(np.abs(value.numpy()) <= bound) and value.numpy().std() > bound / 4
     assert repr(layer) == "Bilinear(in1_features=4, in2_features=5, out_features=6, bias=True)"
+    layer.double()  # the float64 inputs need float64 weights, as in PyTorch (no mixed-dtype products)
     layer.load_state_dict({"weight": minigrad.tensor(BILINEAR_W), "bias": minigrad.tensor(BILINEAR_B)})
     out = layer(minigrad.tensor(X1), minigrad.tensor(X2))
     want = torch_reference("bilinear/True", lambda torch: _bilinear(torch, True))["out"]
-    np.testing.assert_allclose(out.detach().numpy(), want, rtol=1e-6, atol=1e-6)  # float32 weights of float64
+    np.testing.assert_allclose(out.detach().numpy(), want, rtol=1e-6, atol=1e-6)
     assert nn.Bilinear(2, 3, 4, bias=False).bias is None
     with pytest.raises(ValueError, match=r"in1_features must be > 0, but got \(in1_features=0\)"):
         nn.Bilinear(0, 3, 4)

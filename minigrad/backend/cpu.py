@@ -172,8 +172,9 @@ class CPUBackend(Backend):
     def neg(self, a):
         return np.negative(a)
 
-    def exp(self, a):
-        return np.exp(a)
+    def exp(self, a):  # overflows to inf silently, as PyTorch (softmax written out: exp(x) / exp(x).sum())
+        with np.errstate(over="ignore"):
+            return np.exp(a)
 
     def log(self, a):
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -265,8 +265,9 @@ def default_collate(samples: list) -> Any:
     """A batch from a list of samples, as torch's default_collate: Tensors, arrays and numbers are
     stacked into one Tensor per field (Python floats as float64, ints as int64, as PyTorch's);
     tuples and lists collate field by field into a list of fields (a namedtuple into its own
-    type), dicts key by key, strings stay a list. So a custom collate_fn may call it and use the
-    result as Tensors (``.to(device)``) before returning it."""
+    type), dicts key by key, strings stay as given (a list of samples, a tuple of a field's
+    values). So a custom collate_fn may call it and use the result as Tensors (``.to(device)``)
+    before returning it."""
     return _to_tensors(_collate(samples, keep_tensors=True))
 
 
@@ -277,18 +278,19 @@ def default_convert(data: Any) -> Any:
     return _to_tensors(data, tuples_as_lists=True)
 
 
-def _collate(samples: list, keep_tensors: bool) -> Any:
-    """default_collate; with keep_tensors False, Tensor fields too become numpy arrays."""
+def _collate(samples: list | tuple, keep_tensors: bool) -> Any:
+    """default_collate of samples (the batch, or a tuple of one field's values); with keep_tensors
+    False, Tensor fields too become numpy arrays."""
     first = samples[0]
     if isinstance(first, Mapping):
         return {key: _collate([sample[key] for sample in samples], keep_tensors) for key in first}
     if isinstance(first, (tuple, list)):
         if any(len(sample) != len(first) for sample in samples):
             raise ValueError("default_collate: samples have different numbers of fields")
-        fields = [_collate(list(field), keep_tensors) for field in zip(*samples, strict=True)]
+        fields = [_collate(field, keep_tensors) for field in zip(*samples, strict=True)]
         return type(first)(*fields) if hasattr(first, "_fields") else fields  # a list, as torch's, but namedtuples
-    if isinstance(first, (str, bytes)):
-        return list(samples)
+    if isinstance(first, (str, bytes)):  # as given, as PyTorch's: a field's strings as a tuple
+        return samples
     if keep_tensors and all(_is_minigrad_tensor(sample) for sample in samples):
         import minigrad
 

@@ -45,6 +45,19 @@ class DtypeError(RuntimeError, TypeError):
     RuntimeError, as PyTorch raises, and a TypeError, as minigrad raised before."""
 
 
+class IntegerDivisionByZeroError(RuntimeError, ZeroDivisionError):
+    """An integer floor division, remainder or fmod by zero: a RuntimeError, as PyTorch raises
+    ("ZeroDivisionError"), and a ZeroDivisionError, as minigrad raised before."""
+
+
+def _require_same_dtype(op: str, *tensors: Tensor | None) -> None:
+    """DtypeError unless the tensors given (None skipped) have one dtype: PyTorch's matrix products
+    do not promote ("expected m1 and m2 to have the same dtype")."""
+    dtypes = [t.dtype for t in tensors if t is not None]
+    if len(set(dtypes)) > 1:
+        raise DtypeError(f"{op}: expected all operands to have the same dtype, but got {', '.join(map(str, dtypes))}")
+
+
 def check_target_range(op: str, target: np.ndarray, classes: int, ignore_index: int) -> None:
     """TargetOutOfBoundsError naming op and the first class index of target (host int64) that is
     neither in [0, classes) nor ignore_index."""

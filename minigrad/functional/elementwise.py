@@ -11,10 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd import Function
+from minigrad.autograd import Function, name_node
 from minigrad.backend import get_backend
 from minigrad.functional._common import (
     ArgumentError,
+    DtypeError,
+    IntegerDivisionByZeroError,
     Number,
     ShapeError,
     _broadcast_shape,
@@ -149,7 +151,7 @@ class PowOp(Function):
     __slots__ = ()
 
     def forward(self, a, b):
-        out = self.be.pow(a, b)
+        out = _integer_pow(self.be, a, b) if a.dtype.kind in "iu" else self.be.pow(a, b)
         self.saved = (a, b, out)
         return out
 
@@ -166,6 +168,14 @@ class PowOp(Function):
             log_a = be.log(be.where(base_zero, 1, a))  # out * log 1 = 0 where a == 0 and b >= 0
             gb = _sum_to(be, be.mul(g, be.mul(out, log_a)), b.shape)
         return ga, gb
+
+
+def _integer_pow(be: Any, a: Any, b: Any) -> Any:
+    """a ** b of integer arrays as PyTorch computes them: a negative exponent gives 0, except for
+    the bases 1 and -1 (whose powers are +-1), where numpy refuses negative exponents."""
+    out = be.pow(a, be.abs(b))
+    vanishes = be.logical("logical_and", be.compare("lt", b, 0), be.compare("ne", be.abs(a), 1))
+    return be.where(vanishes, be.full((), 0, out.dtype), out)
 
 
 def _pow_scalar(be: Any, a: Any, p: Any) -> Any:
@@ -266,6 +276,9 @@ class ClampOp(Function):
     def backward(self, g):
         return (self.be.where(self.saved[0], g, self.be.full((), 0, g.dtype)),)  # cuda: no bool * float
 
+    def _torch_name(self) -> str:
+        return "ClampBackward1"  # PyTorch's node for number bounds (ClampBackward0: tensor bounds)
+
 
 class CastOp(Function):
     __slots__ = ("in_dtype",)
@@ -322,7 +335,12 @@ def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
 
 
 def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
-    """input - alpha * other, broadcasting, as torch.sub."""
+    """input - alpha * other, broadcasting, as torch.sub (not of bool tensors, as PyTorch)."""
+    if any(_is_bool_tensor(v) for v in (input, other)):
+        if all(_is_bool_tensor(v) or isinstance(v, (bool, np.bool_)) for v in (input, other)):
+            raise DtypeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                             "`logical_xor()` operator instead.")
+        raise DtypeError(_BOOL_MINUS.format("Subtraction, the `-` operator, with a bool tensor"))
     if alpha != 1 or isinstance(alpha, float):
         other = _scaled(input, other, alpha)
     return _binary(SubOp, "sub", input, other)
@@ -346,17 +364,32 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
 
 
 def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001 (PyTorch's name)
-    """input ** exponent; a Python-number exponent has its own fast node."""
+    """input ** exponent; a Python-number exponent has its own fast node. An integer tensor to a
+    negative integer number is an error, as in PyTorch (to a tensor of them, 0 but for bases +-1)."""
     if isinstance(input, Tensor) and isinstance(exponent, Number):
         if input.dtype.kind != "f" and isinstance(exponent, (float, np.floating)):
             input = cast(input, get_default_dtype())
+        elif input.dtype.kind != "f" and exponent < 0:
+            raise ArgumentError("Integers to negative integer powers are not allowed.")
         return PowScalarOp.apply(input, exponent=exponent)
-    return _binary(PowOp, "pow", input, exponent)
+    # PyTorch's node names: PowBackward1 for a tensor exponent, PowBackward2 for a number base
+    return name_node(_binary(PowOp, "pow", input, exponent), f"PowBackward{1 if isinstance(input, Tensor) else 2}")
 
 
 def neg(input: Tensor) -> Tensor:
-    """-input elementwise, as torch.neg."""
+    """-input elementwise, as torch.neg (not of a bool tensor, as PyTorch)."""
+    if input.dtype == np.bool_:
+        raise DtypeError(_BOOL_MINUS.format("Negation, the `-` operator, on a bool tensor"))
     return NegOp.apply(input)
+
+
+# PyTorch's message for - of a bool tensor (a DtypeError: a RuntimeError as PyTorch's, a TypeError as numpy's)
+_BOOL_MINUS = ("{} is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator "
+               "instead.")
+
+
+def _is_bool_tensor(value: Any) -> bool:
+    return isinstance(value, Tensor) and value.dtype == np.bool_
 
 
 def exp(input: Tensor) -> Tensor:
@@ -576,7 +609,7 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
             out = where(compare("lt", out, min), min, out)
         if max is not None:
             out = where(compare("gt", out, max), max, out)
-        return out
+        return name_node(out, "ClampBackward0")
     if input.dtype.kind in "biu" and any(isinstance(b, (float, np.floating)) for b in (min, max)):
         input = cast(input, get_default_dtype())
     return ClampOp.apply(input, low=min, high=max)
@@ -653,6 +686,9 @@ def where(condition: Tensor, input: Any = None, other: Any = None) -> Tensor | t
         return nonzero(condition, as_tuple=True)
     if input is None or other is None:
         raise TypeError("where: expected where(condition) or where(condition, input, other)")
+    if condition.dtype != np.bool_:
+        raise DtypeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                         f"{condition.dtype}")
     if isinstance(input, Number) and isinstance(other, Number):  # where(mask, 1.0, 0.0), as PyTorch
         kinds = {type(v) for v in (input, other)}
         if kinds <= {bool, np.bool_}:
@@ -733,13 +769,13 @@ def _float(input: Tensor) -> Tensor:
 def reciprocal(input: Tensor) -> Tensor:
     """1 / input (integer tensors give float32)."""
     _require_tensor("reciprocal", input)
-    return div(1, _float(input))
+    return name_node(div(1, _float(input)), "ReciprocalBackward0")
 
 
 def rsqrt(input: Tensor) -> Tensor:
     """1 / sqrt(input) (integer tensors give float32)."""
     _require_tensor("rsqrt", input)
-    return PowScalarOp.apply(_float(input), exponent=-0.5)
+    return name_node(PowScalarOp.apply(_float(input), exponent=-0.5), "RsqrtBackward0")
 
 
 class MaximumOp(Function):
@@ -787,12 +823,17 @@ def minimum(input: Tensor, other: Tensor) -> Tensor:
 
 def clamp_min(input: Tensor, min: float) -> Tensor:  # noqa: A002
     """clamp(input, min=min)."""
-    return clamp(input, min=min)
+    return name_node(clamp(input, min=min), _bound_node("ClampMin", min))
 
 
 def clamp_max(input: Tensor, max: float) -> Tensor:  # noqa: A002
     """clamp(input, max=max)."""
-    return clamp(input, max=max)
+    return name_node(clamp(input, max=max), _bound_node("ClampMax", max))
+
+
+def _bound_node(op: str, bound: Any) -> str:
+    """PyTorch's node name for clamp_min or clamp_max (op) with a number or a tensor bound."""
+    return f"{op}Backward{1 if isinstance(bound, Tensor) else 0}"
 
 
 class SoftplusOp(Function):
@@ -937,7 +978,9 @@ def _rounded(mode: str, input: Tensor, decimals: int = 0) -> Tensor:
             raise TypeError(f"{mode}: expected a floating-point or integer tensor, got {input.dtype}"
                             + (" with decimals" if decimals else ""))
         return clone(input)
-    return RoundOp.apply(input, mode=mode, decimals=int(decimals))
+    # PyTorch's nodes: FloorBackward0, CeilBackward0, TruncBackward0, RoundBackward0 (1 with decimals)
+    return name_node(RoundOp.apply(input, mode=mode, decimals=int(decimals)),
+                     f"{mode.capitalize()}Backward{1 if decimals else 0}")
 
 
 def floor(input: Tensor) -> Tensor:
@@ -969,7 +1012,7 @@ def _host_divide(be: Any, how: str, a: Any, b: Any) -> Any:
     backend ops cannot compose."""
     x, y = be.to_numpy(a), be.to_numpy(b)
     if x.dtype.kind != "f" and y.size and not np.all(y):
-        raise ZeroDivisionError(f"{how}: integer division by zero")
+        raise IntegerDivisionByZeroError(f"{how}: integer division by zero")
     with np.errstate(divide="ignore", invalid="ignore"):
         if how == "remainder" and x.dtype.kind == "f":  # as PyTorch: a zero keeps the dividend's sign
             out = np.fmod(x, y)
@@ -1433,12 +1476,14 @@ def positive(input: Tensor) -> Tensor:
 def square(input: Tensor) -> Tensor:
     """input * input, as torch.square (a bool tensor gives int64, as PyTorch's)."""
     _require_tensor("square", input)
-    return mul(input, input) if input.dtype.kind != "b" else mul(cast(input, int64), cast(input, int64))
+    if input.dtype.kind == "b":
+        return mul(cast(input, int64), cast(input, int64))
+    return name_node(mul(input, input), "PowBackward0")  # PyTorch's square is pow(input, 2)
 
 
 def rsub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
     """other - alpha * input (broadcasting), as torch.rsub; differentiable."""
-    return sub(other, input, alpha=alpha)
+    return name_node(sub(other, input, alpha=alpha), f"RsubBackward{0 if isinstance(other, Tensor) else 1}")
 
 
 # PyTorch's other names of these functions

@@ -11,7 +11,15 @@ import numpy as np
 
 from minigrad.autograd import Function, name_node
 from minigrad.backend import get_backend
-from minigrad.functional._common import ShapeError, _dim, _from_host, _require_float, _require_tensor, _sum_to
+from minigrad.functional._common import (
+    ShapeError,
+    _dim,
+    _from_host,
+    _require_float,
+    _require_same_dtype,
+    _require_tensor,
+    _sum_to,
+)
 from minigrad.functional.elementwise import _operands, _shape, cast, clamp, mul, pow, where
 from minigrad.functional.elementwise import abs as _abs  # the differentiable abs, not the builtin
 from minigrad.functional.reduce import amax
@@ -70,11 +78,13 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
 
 def _scaled_matmul(input: Tensor, other: Tensor, alpha: float) -> Tensor:
     """alpha * matmul(input, other), alpha applied as the GEMM writes the product (float only)."""
+    if isinstance(input, Tensor) and isinstance(other, Tensor):  # no promotion, as PyTorch's products
+        _require_same_dtype("matmul", input, other)
     a, b = _operands(input, other)
-    if not (a.dtype == b.dtype and a.dtype.kind in "iu"):  # integer products as PyTorch's (no gradient)
+    if a.dtype.kind not in "iu":  # integer products as PyTorch's (no gradient)
         _require_float("matmul", a, b)
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: both arguments need at least 1 dimension, got shapes {a.shape} and {b.shape}")
+        raise ShapeError(f"matmul: both arguments need at least 1 dimension, got shapes {a.shape} and {b.shape}")
     if a.shape[-1] != b.shape[0 if b.ndim == 1 else -2]:
         raise ShapeError(
             f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied "
@@ -84,7 +94,7 @@ def _scaled_matmul(input: Tensor, other: Tensor, alpha: float) -> Tensor:
         try:
             np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         except ValueError:
-            raise ValueError(f"matmul: batch dimensions of {a.shape} and {b.shape} cannot be broadcast") from None
+            raise ShapeError(f"matmul: batch dimensions of {a.shape} and {b.shape} cannot be broadcast") from None
     a2 = unsqueeze(a, 0) if a.ndim == 1 else a
     b2 = unsqueeze(b, 1) if b.ndim == 1 else b
     out = MatMulOp.apply(a2, b2, alpha=alpha)
@@ -148,7 +158,8 @@ def _triangle(op: str, input: Tensor, diagonal: int, lower: bool) -> Tensor:
     below = np.tri(rows, cols, int(diagonal) - (0 if lower else 1), dtype=bool)
     be = get_backend(input.device)
     keep = _from_host(below if lower else ~below, input)
-    return where(keep, input, Tensor._make(be.full((), 0, input.dtype), input.device))
+    return name_node(where(keep, input, Tensor._make(be.full((), 0, input.dtype), input.device)),
+                     f"{op.capitalize()}Backward0")  # TrilBackward0, TriuBackward0
 
 
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:

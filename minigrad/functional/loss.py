@@ -293,12 +293,18 @@ def _check_pointwise(op: str, input: Tensor, target: Tensor, warn: bool = True, 
             )
 
 
+def _minus_target(input: Tensor, target: Tensor) -> Tensor:
+    """input - target, a bool target as 0s and 1s of input's dtype (PyTorch's losses take one,
+    though its `-` refuses bool tensors)."""
+    return input - (target.to(input.dtype) if target.dtype.kind == "b" else target)
+
+
 @accepts_legacy_reduction
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """(input - target)^2, reduced."""
     _check_reduction("mse_loss", reduction)
     _check_pointwise("mse_loss", input, target, target_kinds="fiub")
-    diff = input - target
+    diff = _minus_target(input, target)
     return _reduce(diff * diff, reduction, "MseLossBackward0")
 
 
@@ -313,7 +319,7 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
 def _quadratic_near_zero(input: Tensor, target: Tensor, threshold: float, scale: float) -> Tensor:
     """With z = |input - target|: 0.5 z^2 * scale / threshold where z < threshold, and
     scale * (z - 0.5 threshold) elsewhere (the two pieces meet with equal slopes at threshold)."""
-    z = abs(input - target)
+    z = abs(_minus_target(input, target))
     return where(z < threshold, z * z * (0.5 * scale / threshold), (z - 0.5 * threshold) * scale)
 
 

@@ -22,6 +22,7 @@ from minigrad.functional._common import (
     _from_host,
     _require_float,
     _require_same_device,
+    _require_same_dtype,
     _require_tensor,
     numpy_aliases,
 )
@@ -109,6 +110,7 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     input1 (..., in1_features) and input2 (..., in2_features) with the same leading dims, weight
     (out_features, in1_features, in2_features), bias (out_features,); (..., out_features)."""
     _require_float("bilinear", input1, input2, weight, bias)
+    _require_same_dtype("bilinear", input1, input2, weight, bias)
     if input1.ndim != input2.ndim or input1.ndim == 0:
         raise RuntimeError(f"bilinear(): input dimensions do not match: got {input1.ndim} and {input2.ndim}")
     for a, b in zip(input1.shape[:-1], input2.shape[:-1], strict=True):
@@ -216,6 +218,7 @@ def conv2d(
     _require_float("conv2d", input, weight, bias)
     _require_tensor("conv2d", weight)
     input, padding = _conv_padding(input, padding, weight.shape, dilation, stride)
+    _require_same_dtype("conv2d", input, weight, bias)  # a RuntimeError, as PyTorch's (the kernel's: TypeError)
     return _batched(
         lambda x: Conv2dOp.apply(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups),
         input,
@@ -315,6 +318,7 @@ def conv_transpose2d(
     extra = [o // s for o, s in zip(output_padding, stride, strict=True)]
     if any(extra):
         input = pad(input, (0, extra[1], 0, extra[0]))
+    _require_same_dtype("conv_transpose2d", input, weight, bias)  # as conv2d's
     return _batched(
         lambda x: ConvTranspose2dOp.apply(
             x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups, out_hw=out_hw
@@ -558,7 +562,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
     _require_float("silu", input)
     if inplace:
         return input._inplace("silu", silu)
-    return input * sigmoid(input)
+    return name_node(input * sigmoid(input), "SiluBackward0")
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -568,7 +572,7 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
         return input._inplace("elu", lambda x: elu(x, alpha))
     # clamped: the negative branch is computed and differentiated everywhere, so it must stay finite
     # where input > 0 (1 - tanh(x / 2) reaches 0), or its zero gradient there would become nan
-    return where(input > 0, input, expm1(clamp(input, max=0.0)) * alpha)
+    return name_node(where(input > 0, input, expm1(clamp(input, max=0.0)) * alpha), "EluBackward0")
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
@@ -621,7 +625,9 @@ class LogSoftmaxOp(_Softmax):
 
 
 def _softmax_dim(input: Tensor, dim: int | None, op: str) -> int:
-    if dim is None:  # PyTorch's legacy implicit choice
+    if dim is None:  # PyTorch's legacy implicit choice, and its warning (stacklevel: the caller of softmax)
+        warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call to include dim=X "
+                      "as an argument.", UserWarning, stacklevel=4)
         dim = 0 if input.ndim in (0, 1, 3) else 1
     return _dim(dim, input.ndim, op)
 
@@ -963,6 +969,7 @@ def instance_norm(
 
 # Spatial dims each interpolating mode resizes (the input is (N, C, *spatial)).
 _LINEAR_MODES = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+_NEAREST_MODES = {"nearest": 0.0, "nearest-exact": 0.5}  # the offset of an output index before scaling
 
 
 def _cubic_weights(t: Any) -> list[Any]:
@@ -1005,21 +1012,25 @@ def interpolate(
 ) -> Tensor:
     """Resize the spatial dims of (N, C, *spatial) to size, or by scale_factor (output
     floor(in * scale_factor)), as torch.nn.functional.interpolate: mode "nearest" (source index
-    floor(out_index * scale)), "linear"/"bilinear"/"trilinear" (linear along each spatial dim in
-    turn, align_corners as PyTorch, default False) or "bicubic" (4-D input; cubic convolution with
-    A = -0.75 along each spatial dim, the taps clamped to the border, as PyTorch). Differentiable:
-    every mode gathers rows with index_select, the linear and cubic ones then blend 2 or 4 of them."""
+    floor(out_index * scale)), "nearest-exact" (floor((out_index + 0.5) * scale)),
+    "linear"/"bilinear"/"trilinear" (linear along each spatial dim in turn, align_corners as
+    PyTorch, default False), "bicubic" (4-D input; cubic convolution with A = -0.75 along each
+    spatial dim, the taps clamped to the border, as PyTorch) or "area" (3-D or 4-D input: adaptive
+    average pooling to the output size). Differentiable: every mode but "area" gathers rows with
+    index_select, the linear and cubic ones then blend 2 or 4 of them."""
     _require_float("interpolate", input)
     spatial = input.ndim - 2
     if spatial < 1:
         raise ValueError(f"interpolate: expected (N, C, ...) with at least 3 dimensions, got shape {input.shape}")
-    if mode != "nearest" and mode not in _LINEAR_MODES:
-        raise ValueError("interpolate: mode must be 'nearest', 'linear', 'bilinear', 'bicubic' or 'trilinear', "
-                         f"got {mode!r}")
+    if mode not in _NEAREST_MODES and mode not in _LINEAR_MODES and mode != "area":
+        raise ValueError("interpolate: mode must be 'nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', "
+                         f"'trilinear' or 'area', got {mode!r}")
     if mode in _LINEAR_MODES and _LINEAR_MODES[mode] != spatial:
         need = _LINEAR_MODES[mode] + 2
         raise ValueError(f"interpolate: mode {mode!r} needs a {need}-D input, got shape {input.shape}")
-    if mode == "nearest" and align_corners is not None:
+    if mode == "area" and spatial > 2:
+        raise NotImplementedError("interpolate: mode 'area' takes 3-D and 4-D inputs only")
+    if mode not in _LINEAR_MODES and align_corners is not None:
         raise ValueError("interpolate: align_corners can only be set with the linear modes")
     if (size is None) == (scale_factor is None):
         raise ValueError("interpolate: give exactly one of size and scale_factor")
@@ -1034,11 +1045,15 @@ def interpolate(
             raise ValueError(f"interpolate: scale_factor {scale_factor!r} leaves nothing of input {input.shape}")
         scales = [n_in / n_out if recompute_scale_factor else 1.0 / f
                   for n_in, n_out, f in zip(in_sizes, out_sizes, factors, strict=True)]  # fmt: skip
+    if mode == "area":  # PyTorch's area mode is adaptive average pooling
+        if spatial == 1:
+            return adaptive_avg_pool2d(unsqueeze(input, 2), (1, out_sizes[0])).squeeze(2)
+        return adaptive_avg_pool2d(input, tuple(out_sizes))
     out = input
     for axis, (n_in, n_out, scale) in enumerate(zip(in_sizes, out_sizes, scales, strict=True), start=2):
         dst = np.arange(n_out, dtype=np.float64)
-        if mode == "nearest":
-            src = np.minimum(np.floor(dst * scale).astype(np.int64), n_in - 1)
+        if mode in _NEAREST_MODES:
+            src = np.minimum(np.floor((dst + _NEAREST_MODES[mode]) * scale).astype(np.int64), n_in - 1)
             out = index_select(out, axis, _from_host(src, input))
             continue
         if align_corners:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd import Function
+from minigrad.autograd import Function, name_node
 from minigrad.backend import get_backend
 from minigrad.functional._common import (
     ArgumentError,
@@ -285,7 +285,7 @@ def var(
     axes = _dims(dim, input.ndim, "var")
     n = input.numel() if axes is None else math.prod(input.shape[a] for a in axes)
     centred = input - mean(input, axes, keepdim=True)
-    return sum(centred * centred, axes, keepdim) / builtins.max(n - correction, 0)
+    return name_node(sum(centred * centred, axes, keepdim) / builtins.max(n - correction, 0), "VarBackward0")
 
 
 @numpy_aliases
@@ -298,7 +298,7 @@ def std(
     correction: float | None = None,
 ) -> Tensor:
     """Standard deviation: the square root of var (same arguments)."""
-    return var(input, dim, unbiased, keepdim, correction=correction).sqrt()
+    return name_node(var(input, dim, unbiased, keepdim, correction=correction).sqrt(), "StdBackward0")
 
 
 @numpy_aliases
@@ -402,7 +402,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
         return SortResult(input, Tensor._make(get_backend(input.device).full((), 0, int64), input.device))
     be = get_backend(input.device)
     indices = Tensor._make(be.argsort(input._data, d, descending), input.device)
-    return SortResult(gather(input, d, indices), indices)
+    return SortResult(name_node(gather(input, d, indices), "SortBackward0"), indices)
 
 
 @numpy_aliases
@@ -447,7 +447,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         keys = _ranks(host[tuple(row)])
         picked[tuple(row)] = topk_positions((-keys if largest else keys).tolist(), k)
     indices = _from_host(np.ascontiguousarray(np.moveaxis(picked, -1, d)), input)
-    return TopkResult(gather(input, d, indices), indices)
+    return TopkResult(name_node(gather(input, d, indices), "TopkBackward0"), indices)
 
 
 def equal(input: Tensor, other: Tensor) -> bool:
@@ -548,7 +548,7 @@ def logsumexp(input: Tensor, dim: int | Sequence[int] = (), keepdim: bool = Fals
     shift = amax(x.detach(), axes, keepdim=True)
     shift = where(isinf(shift), 0.0, shift)
     out = sum((x - shift).exp(), axes, keepdim=True).log() + shift
-    return out if keepdim else out.reshape(_drop(x.shape, axes))
+    return name_node(out if keepdim else out.reshape(_drop(x.shape, axes)), "LogsumexpBackward0")
 
 
 def _scan_dim(input: Tensor, dim: int | None, op: str) -> tuple[Tensor, int]:
@@ -584,9 +584,9 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype:
         paired = narrow(x, d, 0, half) * narrow(x, d, half, half)
         x = cat([paired, narrow(x, d, n - 1, 1)], d) if n % 2 else paired
     if dim is None:
-        return x.reshape((1,) * input.ndim if keepdim else ())
+        return name_node(x.reshape((1,) * input.ndim if keepdim else ()), "ProdBackward0")
     kept = (1,) if keepdim else ()
-    return x.reshape(input.shape[:d] + kept + input.shape[d + 1 :] if input.ndim else ())
+    return name_node(x.reshape(input.shape[:d] + kept + input.shape[d + 1 :] if input.ndim else ()), "ProdBackward1")
 
 
 def _scan(op: str, input: Tensor, dim: int, dtype: Any, combine: Any, identity: int) -> Tensor:
@@ -626,14 +626,14 @@ def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     x, d = _scan_dim(_integer_to_int64(input, dtype), dim, "cumsum")
     if input.device != "cpu" and x.dtype.kind != "f":  # int64 on a device: no kernel
         return _scan("cumsum", input, dim, dtype, operator.add, 0)
-    return CumsumOp.apply(x, dim=d).reshape(input.shape)
+    return name_node(CumsumOp.apply(x, dim=d).reshape(input.shape), "CumsumBackward0")
 
 
 @numpy_aliases
 def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """Running products along dim, as torch.cumprod; integers give int64. Made of elementwise
     products only (no division), so the gradient is exact also where elements are zero."""
-    return _scan("cumprod", input, dim, dtype, operator.mul, 1)
+    return name_node(_scan("cumprod", input, dim, dtype, operator.mul, 1), "CumprodBackward0")
 
 
 class _LogcumsumexpOp(Function):

@@ -30,7 +30,7 @@ from minigrad.functional._common import (
     numpy_aliases,
 )
 from minigrad.functional.elementwise import cast, clone, where
-from minigrad.tensor import Size, Tensor, bool_, int64
+from minigrad.tensor import Size, Tensor, _is_copy, bool_, int64
 
 # --- shape -----------------------------------------------------------------------------------
 
@@ -81,7 +81,10 @@ def reshape(input: Tensor, shape: Sequence[int]) -> Tensor:
         valid = known == input.numel()
     if not valid:
         raise ShapeError(f"reshape: shape {shape} is invalid for input of shape {input.shape}")
-    return ReshapeOp.apply(input, shape=shape)
+    out = ReshapeOp.apply(input, shape=shape)
+    if out.grad_fn is not None and not input.is_contiguous():  # PyTorch's nodes: a copy's, or a strided view's
+        name_node(out, "UnsafeViewBackward0" if _is_copy(out, input) else "ReshapeAliasBackward0")
+    return out
 
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -341,7 +344,7 @@ def _gather(op: str, input: Tensor, dim: int, index: Tensor, wrap: bool = False)
 
 def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """out[..., i, ...] = input[..., index[..., i, ...], ...] along dim, as torch.gather."""
-    return _gather("gather", input, dim, index)
+    return name_node(_gather("gather", input, dim, index), "GatherBackward0")
 
 
 def take(input: Tensor, index: Tensor) -> Tensor:
@@ -523,14 +526,15 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
         raise ValueError(f"masked_fill: mask shape {mask.shape} does not broadcast to input shape {input.shape}")
     fill = value if isinstance(value, Tensor) else Tensor._make(
         get_backend(input.device).full((), value, input.dtype), input.device)
-    return where(mask, fill, input)
+    return name_node(where(mask, fill, input), f"MaskedFillBackward{1 if isinstance(value, Tensor) else 0}")
 
 
 def split(input: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
     """Pieces along dim: of split_size each (the last smaller), or of the given sizes."""
     d = _dim(dim, input.ndim, "split")
     n = input.shape[d]
-    if isinstance(split_size_or_sections, (int, np.integer)):
+    by_size = isinstance(split_size_or_sections, (int, np.integer))
+    if by_size:
         size = int(split_size_or_sections)
         if size < 1 and not (size == 0 and n == 0):
             raise ArgumentError(f"split: split_size must be >= 1, got {size}")
@@ -540,9 +544,10 @@ def split(input: Tensor, split_size_or_sections: int | Sequence[int], dim: int =
         if any(s < 0 for s in sizes) or sum(sizes) != n:
             raise ValueError(f"split: sizes {sizes} do not sum to the size {n} of dim {dim}")
     lead = (slice(None),) * d
+    node = "SplitBackward0" if by_size else "SplitWithSizesBackward0"  # PyTorch's names of the two forms
     pieces, start = [], 0
     for size in sizes:
-        pieces.append(input[lead + (slice(start, start + size),)])
+        pieces.append(name_node(input[lead + (slice(start, start + size),)], node))
         start += size
     return tuple(pieces)
 
@@ -597,7 +602,7 @@ def repeat(input: Tensor, sizes: Sequence[int]) -> Tensor:
     shape = (1,) * (len(sizes) - input.ndim) + input.shape
     interleaved = reshape(input, tuple(x for n in shape for x in (1, n)))  # (1, d0, 1, d1, ...)
     tiled = expand(interleaved, tuple(x for r, n in zip(sizes, shape, strict=True) for x in (r, n)))
-    return reshape(tiled, tuple(r * n for r, n in zip(sizes, shape, strict=True)))
+    return name_node(reshape(tiled, tuple(r * n for r, n in zip(sizes, shape, strict=True))), "RepeatBackward0")
 
 
 def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
@@ -736,7 +741,7 @@ def flip(input: Tensor, dims: int | Sequence[int]) -> Tensor:
     for d in _dim_list(dims, input.ndim, "flip"):
         if input.ndim:
             result = _take(result, d, np.arange(input.shape[d] - 1, -1, -1))
-    return _copied(result, input)
+    return name_node(_copied(result, input), "FlipBackward0")
 
 
 def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> Tensor:
@@ -746,7 +751,7 @@ def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] |
     if dims is None:
         if len(shifts) != 1:
             raise ValueError(f"roll: {len(shifts)} shifts without dims; give one shift per dim")
-        return reshape(roll(flatten(input), shifts, 0), input.shape)
+        return name_node(reshape(roll(flatten(input), shifts, 0), input.shape), "RollBackward0")
     dims = [dims] if isinstance(dims, (int, np.integer)) else list(dims)
     if len(shifts) != len(dims):
         raise ValueError(f"roll: {len(shifts)} shifts for {len(dims)} dims; give one shift per dim")
@@ -756,7 +761,7 @@ def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] |
         n = input.shape[d] if input.ndim else 1
         if n and int(shift) % n:
             result = _take(result, d, (np.arange(n) - int(shift)) % n)
-    return _copied(result, input)
+    return name_node(_copied(result, input), "RollBackward0")
 
 
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
@@ -780,7 +785,7 @@ def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     if input.ndim == 0:
         raise IndexError("unbind: dimension specified as 0 but tensor has no dimensions")
     d = _dim(dim, input.ndim, "unbind")
-    return tuple(input[(slice(None),) * d + (i,)] for i in range(input.shape[d]))
+    return tuple(name_node(input[(slice(None),) * d + (i,)], "UnbindBackward0") for i in range(input.shape[d]))
 
 
 def _index_target(
@@ -807,7 +812,7 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """The elements at index (a 1-D or 0-d int64 tensor) along dim, as torch.index_select."""
     x, d, positions = _index_target("index_select", input, dim, index)
     out = _take(x, d, positions)
-    return reshape(out, index.shape) if input.ndim == 0 else out
+    return name_node(reshape(out, index.shape) if input.ndim == 0 else out, "IndexSelectBackward0")
 
 
 def _index_source(op: str, x: Tensor, d: int, positions: np.ndarray, source: Tensor) -> Tensor:
@@ -1127,7 +1132,8 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     except ValueError:
         raise RuntimeError(f"masked_select: shapes {input.shape} and {mask.shape} cannot be broadcast") from None
     places = np.nonzero(np.broadcast_to(mask._host(), shape))
-    return index(expand(reshape(input, (1,)) if input.ndim == 0 else input, shape), places)
+    return name_node(index(expand(reshape(input, (1,)) if input.ndim == 0 else input, shape), places),
+                     "MaskedSelectBackward0")
 
 
 def meshgrid(*tensors: Tensor | Sequence[Tensor], indexing: str = "ij") -> tuple[Tensor, ...]:
