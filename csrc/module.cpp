@@ -98,6 +98,7 @@ PYBIND11_MODULE(_C, m) {
   minigrad::bindings::bind_optim(m);
   minigrad::bindings::bind_rnn(m);
   minigrad::bindings::bind_scan(m);
+  minigrad::bindings::bind_reduce(m);
 #ifdef MINIGRAD_WITH_CUDA
   minigrad::bindings::bind_cuda(m);
 #endif

@@ -200,6 +200,13 @@ def cumsum_case(rng: np.random.Generator) -> Case:
     return _C.cumsum, {"x": x, "dim": int(rng.integers(-x.ndim, x.ndim)), "reverse": bool(rng.random() < 0.5)}
 
 
+def sum_case(rng: np.random.Generator) -> Case:
+    x = _rows(rng)
+    first = int(rng.integers(0, x.ndim))
+    axis = None if rng.random() < 0.2 else tuple(range(first, int(rng.integers(first, x.ndim)) + 1))
+    return _C.sum, {"x": x, "axis": axis, "keepdims": bool(rng.random() < 0.5)}
+
+
 def _cross_entropy_args(rng: np.random.Generator) -> dict[str, Any]:
     n, c = _size(rng, 6), _size(rng, 6)
     target = rng.integers(0, c, size=n)
@@ -406,6 +413,7 @@ BINDINGS: dict[str, Callable[[np.random.Generator], Case]] = {
     "gelu": gelu_case,
     "gelu_backward": gelu_backward_case,
     "cumsum": cumsum_case,
+    "sum": sum_case,
     "relu_backward": _from_output(_C.relu_backward),
     "sigmoid_backward": _from_output(_C.sigmoid_backward),
     "tanh_backward": _from_output(_C.tanh_backward),

@@ -556,31 +556,6 @@ DeviceArray unary(mc::UnaryOp op, const char* name, const py::handle& x_obj, dou
   return out;
 }
 
-// Sorted, distinct axes in [0, ndim) from None (all), an int or a sequence of ints.
-std::vector<int> parse_axes(const py::handle& axis, size_t ndim, const char* op) {
-  std::vector<int> axes;
-  auto add = [&](const py::handle& h) {
-    if (!py::isinstance<py::int_>(h) || py::isinstance<py::bool_>(h))
-      type_error(op, ": axis must be None, an int or a tuple of ints, got ", std::string(py::repr(axis)));
-    int64_t a = h.cast<int64_t>();
-    const auto n = static_cast<int64_t>(ndim);
-    if (a < -std::max<int64_t>(n, 1) || a >= std::max<int64_t>(n, 1))
-      value_error(op, ": axis ", a, " is out of range for ", ndim, " dimensions");
-    if (a < 0) a += std::max<int64_t>(n, 1);
-    if (ndim > 0) axes.push_back(static_cast<int>(a));
-  };
-  if (axis.is_none()) {
-    for (size_t d = 0; d < ndim; ++d) axes.push_back(static_cast<int>(d));
-  } else if (py::isinstance<py::sequence>(axis) && !py::isinstance<py::str>(axis)) {
-    for (const auto& h : py::reinterpret_borrow<py::sequence>(axis)) add(h);
-  } else {
-    add(axis);
-  }
-  std::sort(axes.begin(), axes.end());
-  if (std::adjacent_find(axes.begin(), axes.end()) != axes.end()) value_error(op, ": repeated axis in ", std::string(py::repr(axis)));
-  return axes;
-}
-
 DeviceArray reduce(mc::ReduceOp op, const char* name, const py::handle& x_obj, const py::handle& axis, bool keepdims) {
   const DeviceArray& x0 = as_device_array(x_obj, name, "x");
   if (x0.dtype() == mc::DType::b8) type_error(name, ": bool arrays are not supported; cast first");

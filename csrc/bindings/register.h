@@ -14,6 +14,7 @@ void bind_layer_norm(pybind11::module_& m);
 void bind_optim(pybind11::module_& m);
 void bind_rnn(pybind11::module_& m);
 void bind_scan(pybind11::module_& m);
+void bind_reduce(pybind11::module_& m);
 // _C.cuda (csrc/bindings/cuda.cpp): only in builds with CUDA or the SIMT emulator (MINIGRAD_WITH_CUDA).
 void bind_cuda(pybind11::module_& m);
 // Kernels of the CUDA backend, registered into the _C.cuda submodule by bind_cuda.

@@ -14,7 +14,8 @@
 // thread's own packed A. The counter balances the load, so a thread delayed by
 // other processes on a shared machine leaves its work to the others instead of
 // stalling them at the end; the team waits for each other only after packing a
-// panel and before packing the next.
+// panel and before packing the next. Rows for one block of A (M <= MC) are
+// split by columns instead: each block packs its own part of B, no barrier.
 //
 // Operands that little reuses are read in place instead (B when few rows of A
 // use it, A when few columns of B do); their ragged edge panels are packed with
@@ -106,6 +107,10 @@ constexpr int64_t kSharedPanelBytes = int64_t{16} << 20;
 // Blocks of C handed out per thread and panel: enough that a thread that
 // falls behind holds up the team by a small part of the work.
 constexpr int64_t kBlocksPerThread = 4;
+// Fewer where each block packs all of A (one row block, see plan): with 2 a
+// delayed thread still hands work over, for twice 1's packing of A. Zen 3, 2
+// threads, LeNet's fc1 dX, GFLOP/s: 1 150-153, 2 141-147, 4 141-143.
+constexpr int64_t kOneRowBlocksPerThread = 2;
 
 // Multiply-adds with every operand in registers: the ceiling the GEMM's
 // micro-kernel is measured against (_C.fma_peak_gflops). Each round is one FMA
@@ -186,24 +191,26 @@ struct Blocked {
     V add[Vecs];
 #pragma GCC unroll 4
     for (int64_t v = 0; v < Vecs; ++v) add[v] = bias != nullptr ? S::load(bias + v * W) : S::zero();
+    // Every load of C before the first store: a store to C keeps the compiler
+    // from hoisting the next row's load above it, and C's lines, prefetched
+    // ~1500 cycles ago, often come from L2 again (rows a multiple of 4 KiB
+    // apart share an L1 set with B's sliver), so one at a time they stall.
 #pragma GCC unroll 16
     for (int64_t i = 0; i < Rows; ++i)
 #pragma GCC unroll 4
       for (int64_t v = 0; v < Vecs; ++v)
-        store_sum(c + i * ldc + v * W, acc[i][v], va, beta, vb, bias != nullptr, add[v]);
+        acc[i][v] = scaled_sum(c + i * ldc + v * W, acc[i][v], va, beta, vb, bias != nullptr, add[v]);
+#pragma GCC unroll 16
+    for (int64_t i = 0; i < Rows; ++i)
+#pragma GCC unroll 4
+      for (int64_t v = 0; v < Vecs; ++v) S::store(c + i * ldc + v * W, acc[i][v]);
   }
 
-  // *c = alpha * sum, plus beta * *c where beta != 0 and the bias (add) where
+  // alpha * sum, plus beta * *c where beta != 0 and the bias (add) where
   // given; no term is added where neither is, so a -0 product stays -0.
-  static void store_sum(T* c, V sum, V va, T beta, V vb, bool has_bias, V add) {
-    if (beta != T(0)) {
-      const V old = S::load(c);
-      S::store(c, S::fma(va, sum, has_bias ? S::fma(vb, old, add) : S::mul(vb, old)));
-    } else if (has_bias) {
-      S::store(c, S::fma(va, sum, add));
-    } else {
-      S::store(c, S::mul(va, sum));
-    }
+  static V scaled_sum(const T* c, V sum, V va, T beta, V vb, bool has_bias, V add) {
+    if (beta != T(0)) return S::fma(va, sum, has_bias ? S::fma(vb, S::load(c), add) : S::mul(vb, S::load(c)));
+    return has_bias ? S::fma(va, sum, add) : S::mul(va, sum);
   }
 
   using KernelFn = void (*)(int64_t, const T*, int64_t, int64_t, const T*, int64_t, T, T, T*, int64_t, const T*);
@@ -409,7 +416,14 @@ struct Blocked {
     // each packing its own: a shared panel that fits L2 would take two team
     // barriers per 10 slivers, each a wait of a whole time slice for a thread
     // the system has preempted.
-    p.team_b = p.threads > 1 && p.pack_b && !alias_b;
+    // Rows for one block (M <= MC): the threads split the columns, each block
+    // packing its own slivers of B, so that B is still packed once and read
+    // once, and nobody waits at the shared panel's barrier. Zen 3, 2 threads,
+    // float32, GFLOP/s: LeNet's fc1 dX 64 x 120 x 400 129 -> 141, its conv2
+    // over 64 images 16 x 150 x 6400 (B in place, read once instead of once
+    // per row tile) 97 -> 128, 128^3 135 -> 145.
+    const bool one_row_block = g.M <= MC;
+    p.team_b = p.threads > 1 && p.pack_b && !alias_b && !one_row_block;
     if (p.pack_b && !p.team_b)
       p.panel_b = round64(kc_max * (g.N < p.nc ? ceil_div(g.N, NR) * NR : p.nc));
     if (p.threads > 1) {
@@ -425,9 +439,9 @@ struct Blocked {
       p.panel_cols = panel_tiles * NR;
       // Blocks: rows first (A is then packed once per block and panel), columns
       // too when there are too few rows for kBlocksPerThread blocks per thread.
-      const int64_t wanted = kBlocksPerThread * p.threads;
+      const int64_t wanted = (one_row_block ? kOneRowBlocksPerThread : kBlocksPerThread) * p.threads;
       int64_t row_tiles = ceil_div(m_tiles, wanted);
-      if (p.pack_b && !p.team_b) row_tiles = m_tiles;  // each block packs its B: split the columns only
+      if ((p.pack_b && !p.team_b) || one_row_block) row_tiles = m_tiles;  // split the columns only
       if (row_tiles > MC / MR) row_tiles = MC / MR;
       p.row_blocks = ceil_div(m_tiles, row_tiles);
       p.col_blocks = ceil_div(wanted, p.row_blocks);
@@ -726,8 +740,9 @@ struct Blocked {
     const V va = S::set1(g.alpha), vb = S::set1(g.beta);
     for (int64_t i = 0; i < Rows; ++i)
       for (int64_t v = 0; v < n; v += W)
-        store_sum(g.C + i * g.ldc + j0 + v, S::load(sums[i] + v), va, g.beta, vb, g.bias != nullptr,
-                  g.bias != nullptr ? S::load(g.bias + j0 + v) : S::zero());
+        S::store(g.C + i * g.ldc + j0 + v,
+                 scaled_sum(g.C + i * g.ldc + j0 + v, S::load(sums[i] + v), va, g.beta, vb, g.bias != nullptr,
+                            g.bias != nullptr ? S::load(g.bias + j0 + v) : S::zero()));
   }
 
   // Whole vectors of columns here, split among the threads in blocks of at
