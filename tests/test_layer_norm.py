@@ -7,6 +7,7 @@ import pytest
 from gradcheck_utils import assert_grad_close, numerical_grad
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from thread_counts import assert_same_at_thread_counts
 from torch_reference import TorchReference
 
 import minigrad
@@ -122,18 +123,12 @@ def test_large_offset_rows_keep_their_precision():
 def test_results_do_not_depend_on_the_thread_count():
     x, weight, bias = make_case((300, 700), 1, np.float32, seed=2)  # several slices and threads
     dy = np.random.default_rng(3).standard_normal(x.shape).astype(np.float32)
-    before = _C.get_num_threads()
-    results = []
-    try:
-        for threads in (1, 2, 3):
-            _C.set_num_threads(threads)
-            forward = _C.layer_norm_forward(x, weight, bias, 1, 1e-5)
-            results.append(forward + _C.layer_norm_backward(dy, x, weight, forward[1], forward[2], 1))
-    finally:
-        _C.set_num_threads(before)
-    for other in results[1:]:
-        for a, b in zip(results[0], other, strict=True):
-            np.testing.assert_array_equal(a, b)
+
+    def both_passes():
+        forward = _C.layer_norm_forward(x, weight, bias, 1, 1e-5)
+        return forward + _C.layer_norm_backward(dy, x, weight, forward[1], forward[2], 1)
+
+    assert_same_at_thread_counts(both_passes)
 
 
 def test_empty_inputs():

@@ -9,6 +9,7 @@ import itertools
 import numpy as np
 import pytest
 from gradcheck_utils import assert_grad_close, numerical_grad
+from thread_counts import assert_same_at_thread_counts
 
 import minigrad
 from minigrad import _C
@@ -66,17 +67,7 @@ def test_sum_is_more_accurate_than_one_float_chain():
 
 def test_sum_does_not_depend_on_thread_count():
     x = np.random.default_rng(1).standard_normal((130, 7000)).astype(np.float32)
-    before = minigrad.get_num_threads()
-    try:
-        results = []
-        for threads in (1, 2, 3):
-            minigrad.set_num_threads(threads)
-            results.append([_C.sum(x, axis) for axis in (None, 0, 1)] + [_C.sum(x.reshape(-1))])
-    finally:
-        minigrad.set_num_threads(before)
-    for other in results[1:]:
-        for a, b in zip(results[0], other, strict=True):
-            np.testing.assert_array_equal(a, b)
+    assert_same_at_thread_counts(lambda: [_C.sum(x, axis) for axis in (None, 0, 1)] + [_C.sum(x.reshape(-1))])
 
 
 def test_backend_sum_uses_the_kernel_where_it_can():

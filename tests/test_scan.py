@@ -5,6 +5,7 @@ finite-difference gradient; bad input. The CUDA twin: tests/test_cuda_backend.py
 import numpy as np
 import pytest
 from gradcheck_utils import assert_grad_close, numerical_grad
+from thread_counts import assert_same_at_thread_counts
 
 import minigrad
 from minigrad import _C
@@ -41,17 +42,7 @@ def test_cumsum_of_a_0d_array_and_special_values():
 
 def test_cumsum_does_not_depend_on_thread_count():
     x = np.random.default_rng(1).standard_normal((130, 700)).astype(np.float32)
-    before = minigrad.get_num_threads()
-    try:
-        results = []
-        for threads in (1, 2, 3):
-            minigrad.set_num_threads(threads)
-            results.append([_C.cumsum(x, dim, reverse) for dim in (0, 1) for reverse in (False, True)])
-    finally:
-        minigrad.set_num_threads(before)
-    for other in results[1:]:
-        for a, b in zip(results[0], other, strict=True):
-            np.testing.assert_array_equal(a, b)
+    assert_same_at_thread_counts(lambda: [_C.cumsum(x, dim, reverse) for dim in (0, 1) for reverse in (False, True)])
 
 
 @pytest.mark.parametrize("dim", [0, 1, -1])
