@@ -46,6 +46,8 @@ def test_sum_of_0d_arrays_negative_axes_and_special_values():
     np.testing.assert_array_equal(_C.sum(x, -1), x.sum(-1))
     np.testing.assert_array_equal(_C.sum(x, (-2, -1)), x.sum((1, 2)))
     np.testing.assert_array_equal(_C.sum(x, (2, 1), True), x.sum((1, 2), keepdims=True))
+    np.testing.assert_array_equal(_C.sum(x, (np.int64(0), 1)), x.sum((0, 1)))  # numpy's integers too
+    np.testing.assert_array_equal(_C.sum(x, ()), x)  # no axis: each element its own sum, as numpy
     row = np.ones(3000, np.float32)
     for value, want in [(np.nan, np.nan), (np.inf, np.inf), (-np.inf, -np.inf)]:
         special = row.copy()
@@ -102,8 +104,9 @@ def test_sum_bad_input():
         _C.sum(np.zeros((2, 3)), 2)
     with pytest.raises(ValueError, match="sum: repeated axis"):
         _C.sum(np.zeros((2, 3)), (1, 1))
-    with pytest.raises(TypeError, match="sum: axis must be None, an int or a tuple of ints"):
-        _C.sum(np.zeros((2, 3)), 1.5)
+    for bad_axis in (1.5, True, np.True_, "1", (0, 1.0)):
+        with pytest.raises(TypeError, match="sum: axis must be None, an int or a tuple of ints"):
+            _C.sum(np.zeros((2, 3)), bad_axis)
     with pytest.raises(TypeError, match="sum: x must be float32 or float64, got int64"):
         _C.sum(np.zeros(3, np.int64))
     with pytest.raises(ValueError, match="sum: x must be C-contiguous"):

@@ -211,9 +211,10 @@ decltype(auto) dispatch(DType dt, Fn&& fn) {
 inline std::vector<int> parse_axes(const py::handle& axis, size_t ndim, const char* op) {
   std::vector<int> axes;
   auto add = [&](const py::handle& h) {
-    if (!py::isinstance<py::int_>(h) || py::isinstance<py::bool_>(h))
+    // Any integer, numpy's too (through __index__, which numpy's bool lacks), but not a bool.
+    if (!PyIndex_Check(h.ptr()) || py::isinstance<py::bool_>(h))
       type_error(op, ": axis must be None, an int or a tuple of ints, got ", std::string(py::repr(axis)));
-    int64_t a = h.cast<int64_t>();
+    int64_t a = py::reinterpret_steal<py::int_>(PyNumber_Index(h.ptr())).cast<int64_t>();
     const auto n = static_cast<int64_t>(ndim);
     if (a < -std::max<int64_t>(n, 1) || a >= std::max<int64_t>(n, 1))
       value_error(op, ": axis ", a, " is out of range for ", ndim, " dimensions");
