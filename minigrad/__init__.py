@@ -783,6 +783,7 @@ max_pool1d, max_pool2d = nn.functional.max_pool1d, nn.functional.max_pool2d
 avg_pool1d, adaptive_avg_pool1d = nn.functional.avg_pool1d, nn.functional.adaptive_avg_pool1d
 cosine_similarity, pairwise_distance = nn.functional.cosine_similarity, nn.functional.pairwise_distance
 pixel_shuffle, pixel_unshuffle = nn.functional.pixel_shuffle, nn.functional.pixel_unshuffle
+channel_shuffle = nn.functional.channel_shuffle
 selu, celu, prelu, threshold = nn.functional.selu, nn.functional.celu, nn.functional.prelu, nn.functional.threshold
 hardshrink, rms_norm = nn.functional.hardshrink, nn.functional.rms_norm
 rrelu, rrelu_, bilinear = nn.functional.rrelu, nn.functional.rrelu_, nn.functional.bilinear
@@ -1064,9 +1065,9 @@ __all__ += [  # the names added after the list above
     "dropout_",
     # nn.functional's ops at the top level
     "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool1d",
-    "adaptive_avg_pool1d", "cosine_similarity", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle", "selu",
-    "celu", "prelu", "threshold", "hardshrink", "rms_norm", "rrelu", "rrelu_", "bilinear", "dropout",
-    "alpha_dropout", "layer_norm", "group_norm",
+    "adaptive_avg_pool1d", "cosine_similarity", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle",
+    "channel_shuffle", "selu", "celu", "prelu", "threshold", "hardshrink", "rms_norm", "rrelu", "rrelu_", "bilinear",
+    "dropout", "alpha_dropout", "layer_norm", "group_norm",
     "batch_norm", "instance_norm", "embedding", "binary_cross_entropy_with_logits", "kl_div", "cosine_embedding_loss",
     "hinge_embedding_loss", "margin_ranking_loss", "triplet_margin_loss", "poisson_nll_loss",
     # tests and settings

@@ -607,10 +607,10 @@ def _check_finite(fn: Function, array, what: str, inputs: Sequence) -> None:
 def _accumulate(leaf: Tensor, grad) -> None:
     """leaf.grad += grad; the first gradient is copied so .grad never aliases another array."""
     be = get_backend(leaf.device)
-    if leaf.grad is None:
+    if leaf._grad is None:  # _grad: backward(inputs=) accumulates into non-leaves too, which .grad warns of
         leaf.grad = Tensor._make(be.astype(grad, leaf.dtype), leaf.device)
     else:
-        be.accumulate(leaf.grad._data, grad)
+        be.accumulate(leaf._grad._data, grad)
 
 
 # --- tensor and leaf hooks, end-of-backward callbacks ------------------------------------------

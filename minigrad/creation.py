@@ -25,6 +25,7 @@ from minigrad.tensor import (
     int32,
     int64,
     uint8,
+    warn_user,
 )
 
 
@@ -77,13 +78,28 @@ def _tensors_as_scalars(data: Any) -> Any:
     return [_tensors_as_scalars(item) for item in data]
 
 
+def _starts_with_ndarray(data: Any) -> bool:
+    """Whether a (nested) list or tuple starts with an ndarray: its first element, or its first
+    element's first, and so on (PyTorch's test for its slow-path warning)."""
+    first = data
+    while isinstance(first, (list, tuple)) and first:
+        first = first[0]
+    return first is not data and isinstance(first, np.ndarray)
+
+
 def tensor(data: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of data (numbers, nested lists, an ndarray or a Tensor).
     Python floats give the default dtype (float32), ints int64; ndarrays keep float64/int64, and so
     do float64 numpy scalars (np.mean's result) and tensors, alone or in lists, as torch.tensor.
-    Tensors inside lists must hold one element each (ValueError otherwise, as torch.tensor)."""
+    Tensors inside lists must hold one element each (ValueError otherwise, as torch.tensor).
+    Warns, as torch.tensor, when data is a tensor (each call) or a list of ndarrays (once)."""
     if isinstance(data, Tensor):
+        warn_user("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() or "
+                  "sourceTensor.detach().clone().requires_grad_(True), rather than torch.tensor(sourceTensor).")
         data = data._host()
+    elif _starts_with_ndarray(data):
+        warn_user("Creating a tensor from a list of numpy.ndarrays is extremely slow. Please consider converting the "
+                  "list to a single numpy.ndarray with numpy.array() before converting to a tensor.", once=True)
     if dtype is None and not isinstance(data, np.ndarray) and _holds_float64(data):
         dtype = float64
     data = _tensors_as_scalars(data)

@@ -12,7 +12,9 @@ import math
 import mmap
 import numbers
 import operator
+import os
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,6 +56,24 @@ def _is_copy(out: Tensor, input: Tensor) -> bool:
     (host arrays only: device arrays are C-contiguous, so their reshapes are views)."""
     return isinstance(input._data, np.ndarray) and input._data.size > 0 and not np.may_share_memory(out._data,
                                                                                                      input._data)
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_WARNED_ONCE: set[str] = set()  # the messages of warn_user(once=True) given so far
+
+
+def warn_user(message: str, category: type[Warning] = UserWarning, once: bool = False) -> None:
+    """warnings.warn(message, category) attributed to the first caller outside minigrad (the user's
+    line), however many minigrad frames lie between, as PyTorch's warnings from its core; with once,
+    only the first time in the process (PyTorch's TORCH_WARN_ONCE)."""
+    if once:
+        if message in _WARNED_ONCE:
+            return
+        _WARNED_ONCE.add(message)
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 def numpy_aliases(fn: Any) -> Any:
@@ -297,6 +317,18 @@ _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "Lo
                "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
                "bool": "BoolTensor"}
 
+# PyTorch's warnings, word for word
+_NON_LEAF_GRAD = ("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute "
+                  "won't be populated during autograd.backward(). If you indeed want the .grad field to be populated "
+                  "for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor "
+                  "by mistake, make sure you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 "
+                  "for more information.")
+_T_OF_ND = ("The use of `x.T` on tensors of dimension other than 2 to reverse their shape is deprecated and it will "
+            "throw an error in a future release. Consider `x.mT` to transpose batches of matrices or "
+            "`x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a tensor.")
+_T_OF_0D = "Tensor.T is deprecated on 0-D tensors. This function is the identity in these cases."
+
+
 def _incomparable(other: Any) -> bool:
     """Whether a tensor == other is plain False, as in PyTorch: None, strings and other objects
     that are neither tensors, numbers nor array-like data."""
@@ -337,7 +369,7 @@ class Tensor:
 
     # _view: (base, function taking this view from the base, base version then) for a view, else None
     # _grad_hooks, _post_accumulate_grad_hooks: a leaf's hooks, left unset until one is registered (see autograd)
-    __slots__ = ("_data", "device", "_requires_grad", "grad", "grad_fn", "_version_counter", "_view",
+    __slots__ = ("_data", "device", "_requires_grad", "_grad", "grad_fn", "_version_counter", "_view",
                  "_grad_hooks", "_post_accumulate_grad_hooks", "__weakref__")
     __array_priority__ = 1000  # numpy scalars/arrays defer to Tensor's reflected operators
 
@@ -373,7 +405,7 @@ class Tensor:
                     data = get_backend(device).from_numpy(data)
         self._data = data
         self.device = device
-        self.grad = None
+        self._grad = None
         self.grad_fn = None
         self._requires_grad = False
         self._version_counter = counter or _VersionCounter()
@@ -398,7 +430,7 @@ class Tensor:
             data = np.asarray(data)  # numpy reductions return scalars for 0-d results
         t._data = data
         t.device = device
-        t.grad = None
+        t._grad = None
         t.grad_fn = None
         t._requires_grad = False
         t._version_counter = _VersionCounter()
@@ -429,6 +461,18 @@ class Tensor:
     def _version(self) -> int:
         """In-place changes so far of this tensor's memory (shared with its views), as in PyTorch."""
         return self._version_counter.value
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient backward() accumulated (None before); reading it on a non-leaf tensor that
+        does not retain its gradient warns, as PyTorch's: backward() never fills it."""
+        if self._grad is None and self.grad_fn is not None and not self.retains_grad:
+            warn_user(_NON_LEAF_GRAD)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        self._grad = value
 
     @property
     def requires_grad(self) -> bool:
@@ -1057,7 +1101,8 @@ class Tensor:
         return _F.div(self, other)
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return _F.div(other, self)
+        # PyTorch's is other * self.reciprocal(): its node a MulBackward0
+        return _autograd.name_node(_F.div(other, self), "MulBackward0")
 
     def __floordiv__(self, other: Any) -> Tensor:
         return _F.floor_divide(self, other)
@@ -1816,6 +1861,9 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:  # noqa: N802
+        """The dims reversed; deprecated (a warning, once) for other than 2 dims, as PyTorch's."""
+        if self.ndim != 2:
+            warn_user(_T_OF_0D if self.ndim == 0 else _T_OF_ND, once=True)
         return _F.permute(self, tuple(range(self.ndim - 1, -1, -1)))
 
     @property

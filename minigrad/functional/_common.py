@@ -45,6 +45,13 @@ class DtypeError(RuntimeError, TypeError):
     RuntimeError, as PyTorch raises, and a TypeError, as minigrad raised before."""
 
 
+class UnsupportedDtypeError(NotImplementedError, TypeError):
+    """An integer-only op (& | ^ << >> ~, gcd, lcm) of a tensor whose dtype it has no kernel for
+    (float tensors; bool for the shifts, gcd and lcm): a NotImplementedError (so a RuntimeError), as
+    PyTorch raises ("bitwise_and_cpu" not implemented for 'Float'), and a TypeError, as minigrad
+    raised before (and as PyTorch raises for ~ of a float tensor)."""
+
+
 class IntegerDivisionByZeroError(RuntimeError, ZeroDivisionError):
     """An integer floor division, remainder or fmod by zero: a RuntimeError, as PyTorch raises
     ("ZeroDivisionError"), and a ZeroDivisionError, as minigrad raised before."""

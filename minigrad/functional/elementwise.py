@@ -19,6 +19,7 @@ from minigrad.functional._common import (
     IntegerDivisionByZeroError,
     Number,
     ShapeError,
+    UnsupportedDtypeError,
     _broadcast_shape,
     _from_host,
     _require_float,
@@ -1397,7 +1398,7 @@ def _integer_op(name: str, ufunc: Any, input: Any, other: Any, bools: bool) -> T
     _require_same_device(name, a, b)
     if a.dtype.kind == "f" or (a.dtype.kind == "b" and not bools):
         kinds = "integer or bool" if bools else "integer"
-        raise TypeError(f"{name}: not implemented for {a.dtype} tensors ({kinds} tensors only)")
+        raise UnsupportedDtypeError(f"{name}: not implemented for {a.dtype} tensors ({kinds} tensors only)")
     _broadcast_shape(name, a.shape, b.shape)
     if a.dtype.kind == "b":
         return _logical(name.replace("bitwise", "logical"), a, b)
@@ -1444,7 +1445,8 @@ def bitwise_not(input: Tensor) -> Tensor:
     """~input of an integer or bool tensor (logical not for bool), as torch.bitwise_not."""
     _require_tensor("bitwise_not", input)
     if input.dtype.kind == "f":
-        raise TypeError(f"bitwise_not: not implemented for {input.dtype} tensors (integer or bool tensors only)")
+        raise UnsupportedDtypeError(
+            f"bitwise_not: not implemented for {input.dtype} tensors (integer or bool tensors only)")
     if input.dtype.kind == "b":
         return logical_not(input)
     return _from_host(np.asarray(np.invert(input._host())), input)

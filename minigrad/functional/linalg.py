@@ -451,4 +451,8 @@ def einsum(equation: str, *operands: Tensor) -> Tensor:
         other, other_term = sum_unused(*pairs[i], keep | set(term))
         result, term = _einsum_pair(result, term, other, other_term, keep)
     result, term = sum_unused(result, term, set(out))
-    return result.permute([term.index(c) for c in out]) if len(out) > 1 else result
+    # PyTorch's last node: a single operand's sum or permute, else a view (after contracting) or a mul
+    summed = set("".join(terms)) > set(out)
+    node = ("SumBackward1" if summed else "PermuteBackward0") if len(operands) == 1 else \
+        ("ViewBackward0" if summed else "MulBackward0")
+    return name_node(result.permute([term.index(c) for c in out]), node)

@@ -28,7 +28,7 @@ from minigrad.functional._common import (
 )
 from minigrad.functional.elementwise import _float, clamp, expm1, mul, rsqrt, sign, softplus, where
 from minigrad.functional.elementwise import abs as _abs  # the differentiable abs, not the builtin
-from minigrad.functional.linalg import _matmul_node
+from minigrad.functional.linalg import _matmul_node, matmul
 from minigrad.functional.reduce import mean, norm
 from minigrad.functional.reduce import sum as _sum  # the differentiable sum, not the builtin
 from minigrad.functional.shape import (
@@ -77,32 +77,54 @@ class LinearOp(Function):
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """input @ weight.T + bias, weight (out_features, in_features) as PyTorch."""
+    """input @ weight.T + bias, weight (out_features, in_features) as PyTorch; a 1-D weight
+    (in_features,) gives input @ weight (one feature fewer). bias is added in place, as PyTorch's:
+    it broadcasts to the output's shape, which it cannot grow (PyTorch's fused addmm refuses a bias
+    with a 1-D weight, but for one element added to a 1-D or 3-D or more input)."""
     _require_float("linear", input, weight, bias)
     _require_tensor("linear", weight)
-    if weight.ndim != 2:
-        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
-    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+    if weight.ndim not in (1, 2):
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features) or 1-D, got shape {weight.shape}")
+    if input.ndim == 0 or input.shape[-1] != weight.shape[-1]:
         raise ShapeError(
             f"linear: input shape {input.shape} has "
             f"{input.shape[-1] if input.ndim else 0} features but weight shape "
-            f"{weight.shape} expects {weight.shape[1]}"
-        )
-    if bias is not None and bias.shape != (weight.shape[0],):
-        raise ValueError(
-            f"linear: bias shape {bias.shape} does not match weight shape "
-            f"{weight.shape} (expected ({weight.shape[0]},))"
+            f"{weight.shape} expects {weight.shape[-1]}"
         )
     if weight.dtype != input.dtype or (bias is not None and bias.dtype != input.dtype):
         raise DtypeError(
             f"linear: input, weight and bias must share a dtype, got "
             f"{input.dtype}, {weight.dtype}" + (f", {bias.dtype}" if bias is not None else "")
         )
-    out = LinearOp.apply(input, weight, bias)
+    if weight.ndim == 1:
+        if bias is not None and (input.ndim == 2 or bias.ndim == 1 or bias.numel() != 1):
+            raise RuntimeError("linear: mat2 must be a matrix, got 1-D tensor (PyTorch's addmm of a 1-D weight "
+                               "and this bias)")
+        out = matmul(input, weight)
+        return out if bias is None else _add_bias(out, bias)
+    fused = bias is not None and bias.shape == (weight.shape[0],)
+    out = LinearOp.apply(input, weight, bias if fused else None)
+    if bias is not None and not fused:
+        out = _add_bias(out, bias)
     if input.ndim == 2 and bias is not None:  # a Linear layer's usual call: PyTorch's AddmmBackward0
-        return out
-    # PyTorch's last node: that of its matmul without a bias, of the view back to input's batch dims with one
-    return name_node(out, _matmul_node(input.ndim, 2) if bias is None else "ViewBackward0")
+        return name_node(out, "AddmmBackward0")
+    # PyTorch's last node: that of its matmul without a bias, of the view back to input's batch dims
+    # with a 1-D one (or of its in-place add)
+    if bias is None:
+        return name_node(out, _matmul_node(input.ndim, 2))
+    return name_node(out, "ViewBackward0") if bias.ndim == 1 else out
+
+
+def _add_bias(out: Tensor, bias: Tensor) -> Tensor:
+    """out + bias, for linear: bias must broadcast to out's shape without growing it (PyTorch adds
+    it in place)."""
+    try:
+        fits = np.broadcast_shapes(out.shape, bias.shape) == out.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(f"linear: bias shape {bias.shape} does not broadcast to the output shape {out.shape}")
+    return out + bias
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

@@ -3,9 +3,11 @@ kernels and gradients, on every device). Input (N, C, L) or unbatched (C, L)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
-from minigrad.functional._common import ShapeError, _require_float, _require_tensor
+from minigrad.functional._common import DtypeError, ShapeError, _require_float, _require_tensor
 from minigrad.functional.nn import (
     adaptive_avg_pool2d,
     adaptive_max_pool2d,
@@ -46,6 +48,16 @@ def _from_2d(out: Any, return_indices: bool) -> Any:
     return out.squeeze(-2)
 
 
+@contextlib.contextmanager
+def _dtype_error_named(op: str) -> Iterator[None]:
+    """The 2-D op's DtypeError (operands of different dtypes) named after op, the 1-D op called; its
+    other checks run first, as they did."""
+    try:
+        yield
+    except DtypeError as error:
+        raise DtypeError(f"{op}:{str(error).partition(':')[2]}") from None
+
+
 def conv1d(
     input: Tensor,
     weight: Tensor,
@@ -68,8 +80,9 @@ def conv1d(
             f"expects {weight.shape[1] * groups}"
         )
     pad = padding if isinstance(padding, str) else (0, _single(padding, "conv1d: padding"))
-    y = conv2d(x, unsqueeze(weight, 2), bias, (1, _single(stride, "conv1d: stride")), pad,
-               (1, _single(dilation, "conv1d: dilation")), groups)
+    with _dtype_error_named("conv1d"):
+        y = conv2d(x, unsqueeze(weight, 2), bias, (1, _single(stride, "conv1d: stride")), pad,
+                   (1, _single(dilation, "conv1d: dilation")), groups)
     return y.squeeze(-2)
 
 
@@ -88,12 +101,13 @@ def conv_transpose1d(
     _require_tensor("conv_transpose1d", weight)
     if weight.ndim != 3:
         raise ValueError(f"conv_transpose1d: weight must be 3-D (C_in, C_out / groups, K), got shape {weight.shape}")
-    y = conv_transpose2d(
-        _as_2d(input, "conv_transpose1d"), unsqueeze(weight, 2), bias,
-        (1, _single(stride, "conv_transpose1d: stride")), (0, _single(padding, "conv_transpose1d: padding")),
-        (0, _single(output_padding, "conv_transpose1d: output_padding")), groups,
-        (1, _single(dilation, "conv_transpose1d: dilation")),
-    )
+    with _dtype_error_named("conv_transpose1d"):
+        y = conv_transpose2d(
+            _as_2d(input, "conv_transpose1d"), unsqueeze(weight, 2), bias,
+            (1, _single(stride, "conv_transpose1d: stride")), (0, _single(padding, "conv_transpose1d: padding")),
+            (0, _single(output_padding, "conv_transpose1d: output_padding")), groups,
+            (1, _single(dilation, "conv_transpose1d: dilation")),
+        )
     return y.squeeze(-2)
 
 

@@ -28,7 +28,7 @@ from minigrad.functional._common import (
     numpy_aliases,
 )
 from minigrad.functional._stl import topk_positions
-from minigrad.tensor import Tensor, get_default_dtype, int64
+from minigrad.tensor import Tensor, get_default_dtype, int64, warn_user
 
 # --- reductions ------------------------------------------------------------------------------
 
@@ -267,6 +267,22 @@ def all(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = F
     return _count_nonzero(input, dim, keepdim, False) == 0
 
 
+def _var(input: Tensor, dim: Any, unbiased: bool | None, keepdim: bool, correction: float | None, op: str) -> Tensor:
+    """var's value for op (var, std, var_mean or std_mean: the name its errors and its warning of
+    degrees of freedom <= 0 give, as PyTorch's, the result then inf or nan)."""
+    _require_float(op, input)
+    if unbiased is not None and correction is not None:
+        raise ValueError(f"{op}: give unbiased or correction, not both")
+    correction = (1 if unbiased is None or unbiased else 0) if correction is None else correction
+    axes = _dims(dim, input.ndim, op)
+    n = input.numel() if axes is None else math.prod(input.shape[a] for a in axes)
+    if n - correction <= 0:
+        warn_user(f"{op}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction "
+                  "factor (input numel divided by output numel).")
+    centred = input - mean(input, axes, keepdim=True)
+    return sum(centred * centred, axes, keepdim) / builtins.max(n - correction, 0)
+
+
 @numpy_aliases
 def var(
     input: Tensor,
@@ -277,15 +293,9 @@ def var(
     correction: float | None = None,
 ) -> Tensor:
     """Variance over dim with Bessel's correction by default (correction=1, or unbiased=False for
-    0), as torch.var; fewer elements than the correction give inf or nan, as in PyTorch."""
-    _require_float("var", input)
-    if unbiased is not None and correction is not None:
-        raise ValueError("var: give unbiased or correction, not both")
-    correction = (1 if unbiased is None or unbiased else 0) if correction is None else correction
-    axes = _dims(dim, input.ndim, "var")
-    n = input.numel() if axes is None else math.prod(input.shape[a] for a in axes)
-    centred = input - mean(input, axes, keepdim=True)
-    return name_node(sum(centred * centred, axes, keepdim) / builtins.max(n - correction, 0), "VarBackward0")
+    0), as torch.var; fewer elements than the correction give inf or nan (and a warning), as in
+    PyTorch."""
+    return name_node(_var(input, dim, unbiased, keepdim, correction, "var"), "VarBackward0")
 
 
 @numpy_aliases
@@ -298,7 +308,7 @@ def std(
     correction: float | None = None,
 ) -> Tensor:
     """Standard deviation: the square root of var (same arguments)."""
-    return name_node(var(input, dim, unbiased, keepdim, correction=correction).sqrt(), "StdBackward0")
+    return name_node(_var(input, dim, unbiased, keepdim, correction, "std").sqrt(), "StdBackward0")
 
 
 @numpy_aliases
@@ -311,7 +321,8 @@ def var_mean(
     correction: float | None = None,
 ) -> tuple[Tensor, Tensor]:
     """(var, mean) over dim, as torch.var_mean."""
-    return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+    variance = _var(input, dim, unbiased, keepdim, correction, "var_mean")
+    return name_node(variance, "VarMeanBackward0"), name_node(mean(input, dim, keepdim), "VarMeanBackward0")
 
 
 @numpy_aliases
@@ -324,8 +335,8 @@ def std_mean(
     correction: float | None = None,
 ) -> tuple[Tensor, Tensor]:
     """(std, mean) over dim, as torch.std_mean."""
-    variance, average = var_mean(input, dim, unbiased, keepdim, correction=correction)
-    return variance.sqrt(), average
+    deviation = _var(input, dim, unbiased, keepdim, correction, "std_mean").sqrt()
+    return name_node(deviation, "StdMeanBackward0"), name_node(mean(input, dim, keepdim), "StdMeanBackward0")
 
 
 @numpy_aliases

@@ -683,6 +683,11 @@ def _check_pad_mode(input: Tensor, widths: dict[int, tuple[int, int]], mode: str
             raise ValueError(f"pad: widths {w} leave nothing of size {n} of dimension {d}")
 
 
+# PyTorch's node of a non-constant pad of the last {} dimensions (circular: a copy into slices of a new tensor)
+_PAD_NODES = {"reflect": "ReflectionPad{}DBackward0", "replicate": "ReplicationPad{}DBackward0",
+              "circular": "torch::autograd::CopySlices"}
+
+
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
     """Padding as torch.nn.functional.pad: pad = (last dim before, after, the one before it before,
     after, ...); negative widths crop. mode "constant" fills with value (0 by default); "reflect"
@@ -700,7 +705,7 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
         for d, w in given.items():
             if w != (0, 0):  # an index array per dimension; its backward accumulates reused elements
                 result = index(result, (slice(None),) * d + (_pad_source(input.shape[d], *w, mode),))
-        return _copied(result, input)
+        return name_node(_copied(result, input), _PAD_NODES[mode].format(len(pad) // 2))
     widths = [given.get(d, (0, 0)) for d in range(input.ndim)]
     # whole dimensions as open slices (an exported graph keeps its batch dimension dynamic)
     sizes = list(zip(widths, input.shape, strict=True))
@@ -1213,6 +1218,23 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     return reshape(x, (*lead, c * r * r, h // r, w // r))
 
 
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """(N, C, *) with its channels in groups rows read by columns: channel i * C / groups + j goes
+    to j * groups + i (ShuffleNet), as torch.nn.functional.channel_shuffle; differentiable."""
+    _require_tensor("channel_shuffle", input)
+    if not isinstance(groups, int) or isinstance(groups, bool):
+        raise TypeError(f"channel_shuffle(): argument 'groups' (position 2) must be int, not {type(groups).__name__}")
+    if input.ndim <= 2:
+        raise RuntimeError(f"channel_shuffle expects input with > 2 dims, but got input with sizes {list(input.shape)}")
+    if groups <= 0:
+        raise RuntimeError(f"Number of groups to divide channels in must be positive. Value of groups:{groups}")
+    n, c, *rest = input.shape
+    if c % groups:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got {c} channels and {groups} groups.")
+    x = transpose(reshape(input, (n, groups, c // groups, *rest)), 1, 2)
+    return name_node(reshape(x, input.shape), "ChannelShuffleBackward0")
+
+
 # --- PyTorch's other shape, index and product functions: composed from the ops above -------------
 
 
@@ -1278,7 +1300,7 @@ def unfold_windows(input: Tensor, dimension: int, size: int, step: int) -> Tenso
     windows = (n - size) // step + 1
     positions = np.arange(windows)[:, None] * step + np.arange(size)
     out = movedim(index(movedim(x, d, -1), (Ellipsis, positions)), -2, d)
-    return reshape(out, (size,)) if input.ndim == 0 else out
+    return name_node(reshape(out, (size,)) if input.ndim == 0 else out, "UnfoldBackward0")
 
 
 def _check_scatter_source(op: str, region: Tensor, src: Tensor) -> None:

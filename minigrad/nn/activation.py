@@ -1,12 +1,12 @@
 """Modules for the activations of minigrad.functional.activation, and the shape layers Unflatten,
-PixelShuffle and PixelUnshuffle: PyTorch's names, arguments, defaults and reprs."""
+PixelShuffle, PixelUnshuffle and ChannelShuffle: PyTorch's names, arguments, defaults and reprs."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from minigrad.functional import activation as A
-from minigrad.functional.shape import pixel_shuffle, pixel_unshuffle
+from minigrad.functional.shape import channel_shuffle, pixel_shuffle, pixel_unshuffle
 from minigrad.nn import functional as F
 from minigrad.nn.layers import _full, _InplaceActivation
 from minigrad.nn.module import Module
@@ -249,3 +249,17 @@ class PixelUnshuffle(Module):
 
     def extra_repr(self) -> str:
         return f"downscale_factor={self.downscale_factor}"
+
+
+class ChannelShuffle(Module):
+    """(N, C, *) with its channels shuffled across groups, as torch.nn.ChannelShuffle."""
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x: Tensor) -> Tensor:
+        return channel_shuffle(x, self.groups)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"

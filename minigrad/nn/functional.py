@@ -114,7 +114,7 @@ from minigrad.functional.nn1d import (
     max_pool1d,
     max_pool1d_with_indices,
 )
-from minigrad.functional.shape import pixel_shuffle, pixel_unshuffle
+from minigrad.functional.shape import channel_shuffle, pixel_shuffle, pixel_unshuffle
 
 __all__ = [
     "adaptive_avg_pool1d",
@@ -176,6 +176,7 @@ __all__ = [
     "pairwise_distance",
     "pixel_shuffle",
     "pixel_unshuffle",
+    "channel_shuffle",
     "prelu",
     "relu",
     "relu6",

@@ -82,6 +82,7 @@ class LRScheduler:
         self._update_lr(epoch)
 
     def _update_lr(self, epoch: int | None = None) -> None:
+        self._get_lr_called_within_step = True  # as PyTorch's (its state_dict keeps the flag)
         if epoch is None:
             self.last_epoch += 1
             lrs = self.get_lr()
@@ -89,6 +90,7 @@ class LRScheduler:
             self.last_epoch = epoch
             closed_form = getattr(self, "_get_closed_form_lr", None)
             lrs = closed_form() if closed_form is not None else self.get_lr()
+        self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
             group["lr"] = lr
         self._last_lr = self._current_lrs()
@@ -285,16 +287,21 @@ class OneCycleLR(LRScheduler):
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
         self.total_steps = total_steps
-        self.anneal_strategy = anneal_strategy
+        self._anneal_func_type = anneal_strategy  # PyTorch's attribute names: its state_dict's keys
         groups = optimizer.param_groups
         max_lrs = list(max_lr) if isinstance(max_lr, (list, tuple)) else [max_lr] * len(groups)
         up = float(pct_start * total_steps) - 1
         if three_phase:
-            self._phases = [(up, "initial_lr", "max_lr"), (2 * up, "max_lr", "initial_lr"),
-                            (total_steps - 1, "initial_lr", "min_lr")]
+            ends = [(up, "initial_lr", "max_lr"), (2 * up, "max_lr", "initial_lr"),
+                    (total_steps - 1, "initial_lr", "min_lr")]
         else:
-            self._phases = [(up, "initial_lr", "max_lr"), (total_steps - 1, "max_lr", "min_lr")]
+            ends = [(up, "initial_lr", "max_lr"), (total_steps - 1, "max_lr", "min_lr")]
+        momentum_at = {"initial_lr": "max_momentum", "max_lr": "base_momentum", "min_lr": "max_momentum"}
+        self._schedule_phases = [{"end_step": end, "start_lr": start, "end_lr": stop,
+                                  "start_momentum": momentum_at[start], "end_momentum": momentum_at[stop]}
+                                 for end, start, stop in ends]
         self.cycle_momentum = cycle_momentum
+        self.use_beta1 = "betas" in optimizer.defaults
         for group, top in zip(groups, max_lrs, strict=True):
             if last_epoch == -1:
                 group["initial_lr"] = top / div_factor
@@ -316,7 +323,7 @@ class OneCycleLR(LRScheduler):
             group["momentum"] = value
 
     def _anneal(self, start: float, end: float, fraction: float) -> float:
-        if self.anneal_strategy == "cos":
+        if self._anneal_func_type == "cos":
             return end + (start - end) / 2.0 * (math.cos(math.pi * fraction) + 1)
         return (end - start) * fraction + start
 
@@ -327,13 +334,14 @@ class OneCycleLR(LRScheduler):
         lrs = []
         for group in self.optimizer.param_groups:
             begin = 0.0
-            for i, (end, start_key, end_key) in enumerate(self._phases):
-                if step <= end or i == len(self._phases) - 1:
+            for i, phase in enumerate(self._schedule_phases):
+                end = phase["end_step"]
+                if step <= end or i == len(self._schedule_phases) - 1:
                     fraction = (step - begin) / (end - begin) if end > begin else 1.0
-                    lr = self._anneal(group[start_key], group[end_key], fraction)
+                    lr = self._anneal(group[phase["start_lr"]], group[phase["end_lr"]], fraction)
                     if self.cycle_momentum:
-                        ends = {"initial_lr": "max_momentum", "max_lr": "base_momentum", "min_lr": "max_momentum"}
-                        self._set_momentum(group, self._anneal(group[ends[start_key]], group[ends[end_key]], fraction))
+                        self._set_momentum(group, self._anneal(group[phase["start_momentum"]],
+                                                               group[phase["end_momentum"]], fraction))
                     break
                 begin = end
             lrs.append(lr)
@@ -371,8 +379,10 @@ class ReduceLROnPlateau:
                 raise ValueError(
                     f"expected {len(optimizer.param_groups)} min_lrs, got {len(min_lr)}"
                 )
+            self.default_min_lr = None
             self.min_lrs = list(min_lr)
         else:
+            self.default_min_lr = min_lr
             self.min_lrs = [min_lr] * len(optimizer.param_groups)
         self.factor = factor
         self.patience = patience
@@ -382,7 +392,8 @@ class ReduceLROnPlateau:
         self.mode = mode
         self.eps = eps
         self.last_epoch = 0
-        self.best = math.inf if mode == "min" else -math.inf
+        self.mode_worse = math.inf if mode == "min" else -math.inf
+        self.best = self.mode_worse
         self.cooldown_counter = 0
         self.num_bad_epochs = 0
         self._last_lr = [group["lr"] for group in optimizer.param_groups]
