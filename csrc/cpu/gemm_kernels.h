@@ -405,7 +405,16 @@ struct Blocked {
       if (slices < ceil_div(g.K, KC)) p.kc = ceil_div(g.K, slices);
     }
     const int64_t m_tiles = ceil_div(g.M, MR), n_tiles = ceil_div(g.N, NR);
-    int64_t t = g.M * g.N * g.K / kMinMaddsPerThread;
+    // Rows for one block (M <= MC): the threads split the columns, each block
+    // packing its own slivers of B, so that B is still packed once and read
+    // once, and nobody waits at the shared panel's barrier. Zen 3, 2 threads,
+    // float32, GFLOP/s: LeNet's fc1 dX 64 x 120 x 400 129 -> 141, its conv2
+    // over 64 images 16 x 150 x 6400 (B in place, read once instead of once
+    // per row tile) 97 -> 128, 128^3 135 -> 145. Without the barrier a second
+    // thread pays at half kMinMaddsPerThread: its fc2 64 x 120 x 84 (B^T) 73
+    // -> 93 (OpenBLAS 85); a quarter gained 2% there and lost 4% elsewhere.
+    const bool one_row_block = g.M <= MC;
+    int64_t t = g.M * g.N * g.K / (one_row_block ? kMinMaddsPerThread / 2 : kMinMaddsPerThread);
     if (t > g.max_threads) t = g.max_threads;
     if (t > m_tiles * n_tiles) t = m_tiles * n_tiles;
     if (t < 1) t = 1;
@@ -416,13 +425,6 @@ struct Blocked {
     // each packing its own: a shared panel that fits L2 would take two team
     // barriers per 10 slivers, each a wait of a whole time slice for a thread
     // the system has preempted.
-    // Rows for one block (M <= MC): the threads split the columns, each block
-    // packing its own slivers of B, so that B is still packed once and read
-    // once, and nobody waits at the shared panel's barrier. Zen 3, 2 threads,
-    // float32, GFLOP/s: LeNet's fc1 dX 64 x 120 x 400 129 -> 141, its conv2
-    // over 64 images 16 x 150 x 6400 (B in place, read once instead of once
-    // per row tile) 97 -> 128, 128^3 135 -> 145.
-    const bool one_row_block = g.M <= MC;
     p.team_b = p.threads > 1 && p.pack_b && !alias_b && !one_row_block;
     if (p.pack_b && !p.team_b)
       p.panel_b = round64(kc_max * (g.N < p.nc ? ceil_div(g.N, NR) * NR : p.nc));
