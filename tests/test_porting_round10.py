@@ -342,3 +342,20 @@ def test_lr_scheduler_state_dicts_as_torch():
     """PyTorch's keys (lambdas left out, as PyTorch does) and plain values, and a saved state
     resumed by load_state_dict goes on as the original."""
     check("schedulers", _scheduler_program, rtol=1e-12)
+
+
+def test_more_warnings_point_at_the_callers_line_and_im2col_names():
+    """cov, chain_matmul, uint8 indexing and scatter's reduce warn at the user's line (PyTorch's
+    point there too), and unfold / fold's nodes are PyTorch's Im2ColBackward0 / Col2ImBackward0."""
+    lib = minigrad
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lib.cov(lib.randn(3, 1))
+        lib.chain_matmul(lib.randn(2, 2), lib.randn(2, 2))
+        lib.zeros(3)[lib.tensor([1, 0, 1], dtype=lib.uint8)]
+        lib.zeros(3).scatter(0, lib.tensor([0]), lib.ones(1), reduce="add")
+    assert [Path(w.filename).name for w in caught] == [Path(__file__).name] * 4, [str(w.message) for w in caught]
+    x = lib.randn(1, 2, 4, 4, requires_grad=True)
+    names = [lib.nn.functional.unfold(x, 2).grad_fn.name(), lib.nn.functional.unfold(x[0], 2).grad_fn.name(),
+             lib.nn.functional.fold(lib.randn(1, 8, 9, requires_grad=True), (4, 4), 2).grad_fn.name()]
+    assert names == ["Im2ColBackward0", "Im2ColBackward0", "Col2ImBackward0"]

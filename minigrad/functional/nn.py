@@ -1545,14 +1545,15 @@ def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
             f"unfold: expected a 3-D or 4-D input (N, C, H, W) with non-empty C, H and W, got shape {input.shape}"
         )
     if input.ndim == 3:
-        return unfold(unsqueeze(input, 0), kernel_size, dilation, padding, stride).squeeze(0)
+        return name_node(unfold(unsqueeze(input, 0), kernel_size, dilation, padding, stride).squeeze(0),
+                         "Im2ColBackward0")
     geometry = _block_geometry("unfold", kernel_size, dilation, padding, stride)
     (kh, kw), _, (ph, pw), _ = geometry
     counts = _block_counts("unfold", input.shape[2:], geometry)
     padded = pad(input, (pw, pw, ph, ph)) if ph or pw else input
     taps = [padded[_block_region(i, j, counts, geometry)] for i in range(kh) for j in range(kw)]
     n, c = input.shape[:2]
-    return stack(taps, 2).reshape(n, c * kh * kw, counts[0] * counts[1])
+    return name_node(stack(taps, 2).reshape(n, c * kh * kw, counts[0] * counts[1]), "Im2ColBackward0")  # PyTorch's
 
 
 def fold(
@@ -1567,7 +1568,8 @@ def fold(
             f"got shape {input.shape}"
         )
     if input.ndim == 2:
-        return fold(unsqueeze(input, 0), output_size, kernel_size, dilation, padding, stride).squeeze(0)
+        return name_node(fold(unsqueeze(input, 0), output_size, kernel_size, dilation, padding, stride).squeeze(0),
+                         "Col2ImBackward0")
     height, width = _pair_arg(output_size, "fold: output_size")
     geometry = _block_geometry("fold", kernel_size, dilation, padding, stride)
     (kh, kw), _, (ph, pw), _ = geometry
@@ -1590,4 +1592,4 @@ def fold(
     for i in range(kh):
         for j in range(kw):
             out = out + index_put(canvas, _block_region(i, j, counts, geometry), blocks[:, :, i, j])
-    return out[:, :, ph : ph + height, pw : pw + width]
+    return name_node(out[:, :, ph : ph + height, pw : pw + width], "Col2ImBackward0")  # PyTorch's

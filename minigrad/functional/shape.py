@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import operator
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,7 +29,7 @@ from minigrad.functional._common import (
     numpy_aliases,
 )
 from minigrad.functional.elementwise import cast, clone, where
-from minigrad.tensor import Size, Tensor, _is_copy, bool_, int64
+from minigrad.tensor import Size, Tensor, _is_copy, bool_, int64, warn_user
 
 # --- shape -----------------------------------------------------------------------------------
 
@@ -179,8 +178,7 @@ def _index_array(index: Any) -> Any:
     if not isinstance(index, Tensor):
         return index
     if index.dtype == np.uint8:
-        warnings.warn("indexing with dtype uint8 is now deprecated, please use a dtype bool instead.",
-                      UserWarning, stacklevel=4)
+        warn_user("indexing with dtype uint8 is now deprecated, please use a dtype bool instead.")
         return get_backend(index.device).astype(index._data, np.bool_)
     return index._data
 
@@ -488,9 +486,8 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
     if reduce not in _SCATTER_REDUCE:
         raise RuntimeError(f"scatter: reduce argument must be either add or multiply, got {reduce!r}")
     if isinstance(src, Tensor):
-        warnings.warn("The reduce argument of torch.scatter with Tensor src is deprecated and will be removed in a "
-                      "future PyTorch release. Use torch.scatter_reduce instead for more reduction options.",
-                      UserWarning, stacklevel=2)  # fmt: skip
+        warn_user("The reduce argument of torch.scatter with Tensor src is deprecated and will be removed in a "
+                  "future PyTorch release. Use torch.scatter_reduce instead for more reduction options.")
     return ScatterReduceOp.apply(input, values, index=_along(index, d), reduce=_SCATTER_REDUCE[reduce],
                                  include_self=True)
 
@@ -1666,10 +1663,8 @@ def cov(
     else:
         norm = total - correction * _sum(w * reshape(cast(aweights, x.dtype), (n,))) / total
     if (float(norm) if isinstance(norm, Tensor) else norm) <= 0:
-        import warnings
-
-        warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less than the number of "
-                      "observations.", UserWarning, stacklevel=2)
+        warn_user("cov(): degrees of freedom is <= 0. Correction should be strictly less than the number of "
+                  "observations.")
         norm = clamp(norm, min=0.0) if isinstance(norm, Tensor) else 0.0
     centred = x - unsqueeze(average, 1)
     c = matmul(centred, transpose(centred if w is None else centred * w, 0, 1))
@@ -1769,13 +1764,11 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alph
 def chain_matmul(*matrices: Tensor) -> Tensor:
     """The product of the 2-D matrices, left to right, as the deprecated torch.chain_matmul (which
     warns so too; use linalg.multi_dot's order-free product instead)."""
-    import warnings
-
     from minigrad.functional.linalg import mm
 
-    warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use "
-                  "torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather than "
-                  "multiple parameters.", UserWarning, stacklevel=2)
+    warn_user("torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use "
+              "torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather than "
+              "multiple parameters.")
     if len(matrices) == 1 and isinstance(matrices[0], (list, tuple)):
         matrices = tuple(matrices[0])
     if not matrices:
