@@ -13,6 +13,7 @@ std_mean, reflect/replicate/circular padding); LR schedulers' state_dict keys an
 import json
 import subprocess
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import numpy as np
 from parity import check_program, error_of
 from test_porting_round8 import caught_as
 from torch_reference import TorchReference
+from train_utils import same_minigrad_env
 
 import minigrad
 
@@ -178,8 +180,10 @@ print(json.dumps(counts))
 def _once_warnings_program(lib):
     """In a fresh process (PyTorch warns of these once a process): the counts, and whether each
     warning is attributed to the program's own line (its "<string>")."""
+    # outside the repository, with the tests' own minigrad: the uncompiled ./minigrad must not come first
     run = subprocess.run([sys.executable, "-c", _ONCE_SCRIPT, lib.__name__, json.dumps(_PHRASES)],
-                         capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1])
+                         capture_output=True, text=True, check=True, cwd=tempfile.gettempdir(),
+                         env=same_minigrad_env())
     counts = json.loads(run.stdout)
     return {"counts": np.array([count for count, _ in counts.values()]),
             "files": np.array([",".join(files) for _, files in counts.values()]), "cases": np.array(list(counts))}
