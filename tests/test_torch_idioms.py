@@ -106,6 +106,41 @@ def test_sort_and_topk(descending):
         x.topk(5, dim=1)
 
 
+def gather_reference(x: np.ndarray, dim: int, idx: np.ndarray) -> np.ndarray:
+    """out[pos] = x[pos with pos[dim] replaced by idx[pos]], element by element (negative idx from the end)."""
+    out = np.empty(idx.shape, x.dtype)
+    for pos in np.ndindex(*idx.shape):
+        src = list(pos)
+        src[dim] = idx[pos]
+        out[pos] = x[tuple(src)]
+    return out
+
+
+def test_gather_reads_any_layout_through_one_flat_index():
+    """gather (one flat index into the input's elements) on every dim of a 3-D input with an
+    index smaller outside dim, a transposed input, a 0-d input (PyTorch: the element itself),
+    empty ones, and take_along_dim's negative positions; the gradient accumulates repeats."""
+    x = RNG.standard_normal((3, 4, 5))
+    for dim in range(3):
+        shape = [2, 3, 4]
+        shape[dim] = 6
+        idx = RNG.integers(0, x.shape[dim], shape)
+        got = minigrad.tensor(x).gather(dim, minigrad.tensor(idx)).numpy()
+        np.testing.assert_array_equal(got, gather_reference(x, dim, idx))
+    xt = x[:, :, 0].T  # (4, 3), not contiguous
+    idx = np.array([[2, 0, 1], [1, 1, 0]])
+    np.testing.assert_array_equal(minigrad.tensor(x)[:, :, 0].T.gather(0, minigrad.tensor(idx)).numpy(),
+                                  gather_reference(xt, 0, idx))
+    scalar = minigrad.tensor(2.5).gather(0, minigrad.tensor(0))
+    assert scalar.shape == () and scalar.item() == 2.5
+    assert minigrad.zeros(3, 0).gather(1, minigrad.zeros(3, 0, dtype=minigrad.int64)).shape == (3, 0)
+    negative = RNG.integers(-4, 4, (3, 4, 5))
+    np.testing.assert_array_equal(minigrad.take_along_dim(minigrad.tensor(x), minigrad.tensor(negative), 1).numpy(),
+                                  gather_reference(x, 1, negative))
+    idx = np.array([[[0, 0], [3, 1]], [[2, 2], [0, 3]]])  # repeats along dim 1
+    assert gradcheck(lambda t: t.gather(1, minigrad.tensor(idx)), [f64(x[:2, :, :2].copy())])
+
+
 def test_sort_puts_nan_last_ascending_first_descending():
     x = minigrad.tensor([1.0, float("nan"), 0.0])
     assert x.sort().indices.tolist() == [2, 0, 1]
