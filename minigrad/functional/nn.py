@@ -106,8 +106,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     out = LinearOp.apply(input, weight, bias if fused else None)
     if bias is not None and not fused:
         out = _add_bias(out, bias)
-    if input.ndim == 2 and bias is not None:  # a Linear layer's usual call: PyTorch's AddmmBackward0
-        return name_node(out, "AddmmBackward0")
+    if input.ndim == 2 and bias is not None:  # a Linear layer's usual call: PyTorch's AddmmBackward0,
+        return out if fused else name_node(out, "AddmmBackward0")  # LinearOp's own name (_TORCH_OP_NAMES)
     # PyTorch's last node: that of its matmul without a bias, of the view back to input's batch dims
     # with a 1-D one (or of its in-place add)
     if bias is None:
