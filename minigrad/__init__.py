@@ -955,6 +955,20 @@ def poisson_nll_loss(
     return nn.functional.poisson_nll_loss(input, target, log_input, full, eps=eps, reduction=_reduction(reduction))
 
 
+def ctc_loss(
+    log_probs: Tensor,
+    targets: Tensor,
+    input_lengths: Tensor | tuple[builtins.int, ...] | list[builtins.int],
+    target_lengths: Tensor | tuple[builtins.int, ...] | list[builtins.int],
+    blank: builtins.int = 0,
+    reduction: builtins.int | str = 0,
+    zero_infinity: builtins.bool = False,
+) -> Tensor:
+    """nn.functional.ctc_loss with torch.ctc_loss's signature (reduction enum or name)."""
+    return nn.functional.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, _reduction(reduction),
+                                  zero_infinity)
+
+
 # --- PyTorch's other top-level functions: tests on tensors and dtypes, settings -----------------
 
 
@@ -1069,7 +1083,7 @@ __all__ += [  # the names added after the list above
     "channel_shuffle", "selu", "celu", "prelu", "threshold", "hardshrink", "rms_norm", "rrelu", "rrelu_", "bilinear",
     "dropout", "alpha_dropout", "layer_norm", "group_norm",
     "batch_norm", "instance_norm", "embedding", "binary_cross_entropy_with_logits", "kl_div", "cosine_embedding_loss",
-    "hinge_embedding_loss", "margin_ranking_loss", "triplet_margin_loss", "poisson_nll_loss",
+    "hinge_embedding_loss", "margin_ranking_loss", "triplet_margin_loss", "poisson_nll_loss", "ctc_loss",
     # tests and settings
     "is_complex", "is_signed", "is_nonzero", "is_same_size", "is_inference", "can_cast", "typename",
     "set_float32_matmul_precision", "get_float32_matmul_precision", "is_anomaly_enabled",

@@ -608,7 +608,7 @@ def _accumulate(leaf: Tensor, grad) -> None:
     """leaf.grad += grad; the first gradient is copied so .grad never aliases another array."""
     be = get_backend(leaf.device)
     if leaf._grad is None:  # _grad: backward(inputs=) accumulates into non-leaves too, which .grad warns of
-        leaf.grad = Tensor._make(be.astype(grad, leaf.dtype), leaf.device)
+        leaf._grad = Tensor._make(be.astype(grad, leaf.dtype), leaf.device)
     else:
         be.accumulate(leaf._grad._data, grad)
 
@@ -738,6 +738,28 @@ def _hooked_leaf_edges(root_fns: list, accumulating: bool) -> dict:
     return counts
 
 
+def _leading_to(root_fns: list, only: dict) -> set:
+    """The nodes reachable from root_fns from which one of only's tensors (by the id of its node,
+    or of itself for a leaf) is reached, their own included: those backward(inputs=) runs, as
+    PyTorch's, so the retained gradients and hooks of the others stay untouched."""
+    nodes = []
+    seen = set(root_fns)
+    stack = list(root_fns)
+    while stack:
+        fn = stack.pop()
+        nodes.append(fn)
+        for edge in fn.next:
+            if isinstance(edge, Function) and edge not in seen:
+                seen.add(edge)
+                stack.append(edge)
+    needed: set = set()
+    for fn in sorted(nodes, key=lambda node: node.seq):  # a node's inputs were made before it
+        if id(fn) in only or any(edge in needed if isinstance(edge, Function) else id(edge) in only
+                                 for edge in fn.next if edge is not None):
+            needed.add(fn)
+    return needed
+
+
 def _root_gradient(root: Tensor, gradient) -> object:
     """The gradient to start from at root: ones for a one-element root, else the given one."""
     if not root._requires_grad:
@@ -857,6 +879,7 @@ def _run_backward(roots: list, retain_graph: bool, captured: dict | None, only: 
     # hooked leaf -> edges still to come; its gradients wait in held until the count reaches 0
     nodes = [root.grad_fn for root, _ in roots if root.grad_fn is not None]
     pending = _hooked_leaf_edges(nodes, accumulating) if _hooked_leaves else None
+    needed = None if only is None else _leading_to(nodes, only)
     held: dict = {}
 
     def to_leaf(leaf: Tensor, g, be) -> None:
@@ -879,6 +902,8 @@ def _run_backward(roots: list, retain_graph: bool, captured: dict | None, only: 
                 hook(leaf)
 
     def to_node(fn: Function, g, be) -> None:
+        if needed is not None and fn not in needed:
+            return
         if fn in grads:
             grads[fn] = be.add(grads[fn], g)
         else:
@@ -900,8 +925,9 @@ def _run_backward(roots: list, retain_graph: bool, captured: dict | None, only: 
             grad = _run_grad_hooks(fn.hooks, grad, fn.be.device)
         if captured is not None and id(fn) in captured:
             captured[id(fn)] = grad
-        if only is not None and id(fn) in only:
-            _accumulate(only[id(fn)], grad)
+        listed = None if only is None else only.get(id(fn))
+        if listed is not None:
+            _accumulate(listed, grad)
         if fn.saved is _FREED:
             raise RuntimeError(
                 f"Trying to backward through the graph a second time ({fn.name()}): its saved "
@@ -912,7 +938,7 @@ def _run_backward(roots: list, retain_graph: bool, captured: dict | None, only: 
             _check_versions(fn)
         if fn.retained is not None and accumulating:
             kept = fn.retained()
-            if kept is not None:
+            if kept is not None and kept is not listed:  # a listed input's gradient is accumulated once
                 _accumulate(kept, grad)
         input_grads = fn.backward(grad)
         if not retain_graph:

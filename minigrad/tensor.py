@@ -62,6 +62,45 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _WARNED_ONCE: set[str] = set()  # the messages of warn_user(once=True) given so far
 
 
+def _check_assigned_grad(t: Tensor, grad: Any) -> None:
+    """PyTorch's checks, and messages, for ``t.grad = grad``."""
+    if not isinstance(grad, Tensor):
+        kind = type(grad)
+        name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+        raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {name}")
+    if grad is t:
+        raise RuntimeError("can't assign Variable as its own grad")
+    if grad.dtype != t.dtype:
+        wanted = _TYPE_NAMES.get(t.dtype.name, t.dtype.name).removesuffix("Tensor")
+        raise RuntimeError(f"attempting to assign a gradient with dtype '{_CPP_TYPE_NAMES.get(grad.dtype.name)}' to "
+                           f"a tensor with dtype '{wanted}'. The gradient must match the tensor's dtype")
+    if grad.device != t.device:
+        raise RuntimeError("assigned grad has data located on a different device")
+    if grad.shape != t.shape:
+        raise RuntimeError(f"attempting to assign a gradient of size '{list(grad.shape)}' to a tensor of size "
+                           f"'{list(t.shape)}'. Please ensure that the gradient and the tensor are the same size")
+
+
+_SCALAR_FIRST = "deprecated overload"  # in _WARNED_ONCE once any deprecated overload has warned
+_ADDC = ("tensor1", "tensor2")  # addcmul's and addcdiv's tensors
+
+
+def _scalar_first(name: str, scalar: str, tensors: tuple[str, ...], args: tuple) -> tuple:
+    """args = (number, tensors...) of a call through one of PyTorch's deprecated signatures that put
+    the number first (``p.data.add_(-lr, grad)``, ``v.addcmul_(1 - beta, g, g)`` of old tutorials
+    and optimizers), as (tensors..., number), with PyTorch's warning (once a process, for whichever
+    such call comes first)."""
+    if len(args) != len(tensors) + 1 or not all(isinstance(t, Tensor) for t in args[1:]):
+        raise TypeError(f"{name}() takes {len(tensors)} tensors (or PyTorch's deprecated ({scalar}, "
+                        f"{', '.join(tensors)})), got {len(args)} arguments")
+    if _SCALAR_FIRST not in _WARNED_ONCE:
+        _WARNED_ONCE.add(_SCALAR_FIRST)
+        listed = ", ".join(f"Tensor {t}" for t in tensors)
+        warn_user(f"This overload of {name} is deprecated:\n\t{name}(Number {scalar}, {listed})\nConsider using one "
+                  f"of the following signatures instead:\n\t{name}({listed}, *, Number {scalar} = 1)")
+    return (*args[1:], args[0])
+
+
 def warn_user(message: str, category: type[Warning] = UserWarning, once: bool = False) -> None:
     """warnings.warn(message, category) attributed to the first caller outside minigrad (the user's
     line), however many minigrad frames lie between, as PyTorch's warnings from its core; with once,
@@ -316,6 +355,9 @@ def _array_text(array: np.ndarray) -> str:
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor", "int32": "IntTensor",
                "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
                "bool": "BoolTensor"}
+# the C++ names of the element types, which PyTorch's .grad setter prints
+_CPP_TYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int", "int32": "int",
+                   "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
 
 # PyTorch's warnings, word for word
 _NON_LEAF_GRAD = ("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute "
@@ -472,6 +514,9 @@ class Tensor:
 
     @grad.setter
     def grad(self, value: Tensor | None) -> None:
+        """Assign the gradient: None, or a tensor of self's dtype, device and shape (PyTorch's checks)."""
+        if value is not None:
+            _check_assigned_grad(self, value)
         self._grad = value
 
     @property
@@ -572,7 +617,7 @@ class Tensor:
     def item(self) -> float | int | bool:
         if self._data.size != 1:
             raise RuntimeError(
-                f"item(): a tensor with {self._data.size} elements cannot be converted to a Python scalar"
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
             )
         return self._host().reshape(()).item()
 
@@ -878,11 +923,15 @@ class Tensor:
         return self._put("copy_", Ellipsis, src)
 
     def add_(self, other: Any, alpha: Any = 1) -> Tensor:
-        """self += alpha * other."""
+        """self += alpha * other (or PyTorch's deprecated add_(alpha, other))."""
+        if isinstance(alpha, Tensor) and not isinstance(other, Tensor):
+            other, alpha = _scalar_first("add_", "alpha", ("other",), (other, alpha))
         return self._inplace("add_", lambda s, o: _F.add(s, o, alpha=alpha), other)
 
     def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
-        """self -= alpha * other."""
+        """self -= alpha * other (or PyTorch's deprecated sub_(alpha, other))."""
+        if isinstance(alpha, Tensor) and not isinstance(other, Tensor):
+            other, alpha = _scalar_first("sub_", "alpha", ("other",), (other, alpha))
         return self._inplace("sub_", lambda s, o: _F.sub(s, o, alpha=alpha), other)
 
     def mul_(self, other: Any) -> Tensor:
@@ -926,12 +975,16 @@ class Tensor:
     def triu_(self, diagonal: int = 0) -> Tensor:
         return self._inplace("triu_", _F.triu, diagonal)
 
-    def addcmul_(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
-        """self += value * tensor1 * tensor2."""
+    def addcmul_(self, tensor1: Any, tensor2: Any, *deprecated: Tensor, value: Any = 1) -> Tensor:
+        """self += value * tensor1 * tensor2 (or PyTorch's deprecated addcmul_(value, tensor1, tensor2))."""
+        if deprecated:
+            tensor1, tensor2, value = _scalar_first("addcmul_", "value", _ADDC, (tensor1, tensor2, *deprecated))
         return self._inplace("addcmul_", lambda s, t1, t2: _F.addcmul(s, t1, t2, value=value), tensor1, tensor2)
 
-    def addcdiv_(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
-        """self += value * tensor1 / tensor2."""
+    def addcdiv_(self, tensor1: Any, tensor2: Any, *deprecated: Tensor, value: Any = 1) -> Tensor:
+        """self += value * tensor1 / tensor2 (or PyTorch's deprecated addcdiv_(value, tensor1, tensor2))."""
+        if deprecated:
+            tensor1, tensor2, value = _scalar_first("addcdiv_", "value", _ADDC, (tensor1, tensor2, *deprecated))
         return self._inplace("addcdiv_", lambda s, t1, t2: _F.addcdiv(s, t1, t2, value=value), tensor1, tensor2)
 
     def lerp_(self, end: Tensor, weight: Any) -> Tensor:
@@ -1226,12 +1279,16 @@ class Tensor:
         """self >= other elementwise (bool), as torch.Tensor.ge."""
         return _F.compare("ge", self, other)
 
-    def add(self, other: Any, *, alpha: Any = 1) -> Tensor:
-        """self + alpha * other."""
+    def add(self, other: Any, *deprecated: Tensor, alpha: Any = 1) -> Tensor:
+        """self + alpha * other (or PyTorch's deprecated add(alpha, other))."""
+        if deprecated:
+            other, alpha = _scalar_first("add", "alpha", ("other",), (other, *deprecated))
         return _F.add(self, other, alpha=alpha)
 
-    def sub(self, other: Any, *, alpha: Any = 1) -> Tensor:
-        """self - alpha * other."""
+    def sub(self, other: Any, *deprecated: Tensor, alpha: Any = 1) -> Tensor:
+        """self - alpha * other (or PyTorch's deprecated sub(alpha, other))."""
+        if deprecated:
+            other, alpha = _scalar_first("sub", "alpha", ("other",), (other, *deprecated))
         return _F.sub(self, other, alpha=alpha)
 
     def mul(self, other: Any) -> Tensor:
@@ -1382,12 +1439,16 @@ class Tensor:
     def clamp_max(self, max: float) -> Tensor:  # noqa: A002
         return _F.clamp_max(self, max)
 
-    def addcmul(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
-        """self + value * tensor1 * tensor2."""
+    def addcmul(self, tensor1: Any, tensor2: Any, *deprecated: Tensor, value: Any = 1) -> Tensor:
+        """self + value * tensor1 * tensor2 (or PyTorch's deprecated addcmul(value, tensor1, tensor2))."""
+        if deprecated:
+            tensor1, tensor2, value = _scalar_first("addcmul", "value", _ADDC, (tensor1, tensor2, *deprecated))
         return _F.addcmul(self, tensor1, tensor2, value=value)
 
-    def addcdiv(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
-        """self + value * tensor1 / tensor2."""
+    def addcdiv(self, tensor1: Any, tensor2: Any, *deprecated: Tensor, value: Any = 1) -> Tensor:
+        """self + value * tensor1 / tensor2 (or PyTorch's deprecated addcdiv(value, tensor1, tensor2))."""
+        if deprecated:
+            tensor1, tensor2, value = _scalar_first("addcdiv", "value", _ADDC, (tensor1, tensor2, *deprecated))
         return _F.addcdiv(self, tensor1, tensor2, value=value)
 
     def lerp(self, end: Tensor, weight: Any) -> Tensor:

@@ -417,7 +417,7 @@ def test_scheduler_bad_arguments():
     opt = optim.SGD([Parameter(minigrad.tensor(np.ones(1)))], lr=0.1)
     with pytest.raises(TypeError, match="not an Optimizer"):
         lr_scheduler.StepLR(object(), step_size=2)
-    with pytest.raises(ValueError, match="factor"):
+    with pytest.raises(ValueError, match="Factor should be < 1.0"):
         lr_scheduler.ReduceLROnPlateau(opt, factor=1.5)
     with pytest.raises(ValueError, match="mode"):
         lr_scheduler.ReduceLROnPlateau(opt, mode="up")

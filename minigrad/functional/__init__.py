@@ -8,6 +8,7 @@ names; tensor.py forwards its methods here.
 
 # for tensor.py, which parses its methods' shape and index arguments alike
 from minigrad.functional._common import _shape_args as _shape_args
+from minigrad.functional.ctc import ctc_loss
 from minigrad.functional.elementwise import (
     FrexpResult,
     abs,
@@ -614,6 +615,7 @@ __all__ = [
     "poisson_nll_loss",
     "gaussian_nll_loss",
     "hinge_embedding_loss",
+    "ctc_loss",
     "quantile",
     "nanquantile",
     "kthvalue",

@@ -315,23 +315,57 @@ class ToDeviceOp(Function):
         return (self.be.from_numpy(self.dst.to_numpy(g)),)
 
 
-def _scaled(input: Any, other: Any, alpha: Any) -> Any:
-    """other * alpha for add/sub (other itself for alpha 1); as PyTorch, a floating alpha with
-    integer or bool operands is an error rather than a silent truncation."""
+class ScaledAddOp(Function):
+    """a + alpha * b of float32 arrays rounded once, as PyTorch's fused multiply-add: the product of
+    two float32 numbers is exact in float64, so their float64 sum rounded to float32 is the fma's
+    result (but for rare ties of the double rounding). torch.add and torch.sub (alpha negated) with
+    alpha; node is PyTorch's name of the node, AddBackward0 or SubBackward0."""
+
+    __slots__ = ("alpha", "node")
+
+    def forward(self, a, b, alpha, node):
+        be = self.be
+        self.alpha, self.node = alpha, node
+        self.saved = (a.shape, b.shape)
+        return be.astype(be.add(be.astype(a, np.float64), be.mul(be.astype(b, np.float64), alpha)), a.dtype)
+
+    def backward(self, g):
+        sa, sb = self.saved
+        gb = _sum_to(self.be, self.be.mul(g, self.alpha), sb) if self.needs_grad(1) else None
+        return _sum_to(self.be, g, sa), gb
+
+    def _torch_name(self) -> str:
+        return self.node
+
+
+def _with_alpha(op: type[Function], name: str, input: Any, other: Any, alpha: Any) -> Tensor:
+    """input + alpha * other (op AddOp) or input - alpha * other (SubOp), as torch.add and torch.sub:
+    in float32 rounded once, as PyTorch's fused multiply-add. As PyTorch, a floating alpha with
+    integer or bool operands is an error rather than a silent truncation. A one-element tensor alpha is
+    its number, as PyTorch's Scalar."""
+    if isinstance(alpha, Tensor):
+        alpha = alpha.item()
+
     def integral(t: Any) -> bool:
         return t.dtype.kind != "f" if isinstance(t, Tensor) else not isinstance(t, (float, np.floating))
 
     if isinstance(alpha, (float, np.floating)) and integral(input) and integral(other):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+    a, b = _operands(input, other)
+    if isinstance(alpha, (bool, np.bool_)) and a.dtype.kind != "b":
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
     if alpha == 1:
-        return other
-    return mul(other, alpha) if isinstance(other, Tensor) else other * alpha
+        return _binary(op, name, a, b)
+    if a.dtype == np.float32:  # PyTorch rounds alpha to the operands' dtype first
+        scale = float(np.float32(alpha)) if op is AddOp else -float(np.float32(alpha))
+        return _binary(ScaledAddOp, name, a, b, alpha=scale, node=f"{op.op_name()}Backward0")
+    return _binary(op, name, a, mul(b, alpha))
 
 
 def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
     """input + alpha * other, broadcasting, as torch.add."""
-    if alpha != 1 or isinstance(alpha, float):
-        other = _scaled(input, other, alpha)
+    if not (type(alpha) is int and alpha == 1):  # the checks of a float or bool alpha, even of 1
+        return _with_alpha(AddOp, "add", input, other, alpha)
     return _binary(AddOp, "add", input, other)
 
 
@@ -342,8 +376,8 @@ def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
             raise DtypeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
                              "`logical_xor()` operator instead.")
         raise DtypeError(_BOOL_MINUS.format("Subtraction, the `-` operator, with a bool tensor"))
-    if alpha != 1 or isinstance(alpha, float):
-        other = _scaled(input, other, alpha)
+    if not (type(alpha) is int and alpha == 1):
+        return _with_alpha(SubOp, "sub", input, other, alpha)
     return _binary(SubOp, "sub", input, other)
 
 

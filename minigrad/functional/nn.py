@@ -41,6 +41,7 @@ from minigrad.functional.shape import (
     index_put,
     index_select,
     pad,
+    reshape,
     scatter,
     stack,
     unsqueeze,
@@ -78,9 +79,11 @@ class LinearOp(Function):
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """input @ weight.T + bias, weight (out_features, in_features) as PyTorch; a 1-D weight
-    (in_features,) gives input @ weight (one feature fewer). bias is added in place, as PyTorch's:
-    it broadcasts to the output's shape, which it cannot grow (PyTorch's fused addmm refuses a bias
-    with a 1-D weight, but for one element added to a 1-D or 3-D or more input)."""
+    (in_features,) gives input @ weight (one feature fewer). bias is added as PyTorch adds it: with
+    addmm to the output flattened to (rows, out_features) for a 2-D input, and for a contiguous
+    one of other dims with a bias that is 1-D or squeezes to 1-D; else in place to the output.
+    Either way it must broadcast to that shape without growing it (PyTorch's fused addmm refuses a
+    bias with a 1-D weight, but for one element added to a 1-D or 3-D or more input)."""
     _require_float("linear", input, weight, bias)
     _require_tensor("linear", weight)
     if weight.ndim not in (1, 2):
@@ -101,30 +104,39 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             raise RuntimeError("linear: mat2 must be a matrix, got 1-D tensor (PyTorch's addmm of a 1-D weight "
                                "and this bias)")
         out = matmul(input, weight)
-        return out if bias is None else _add_bias(out, bias)
+        return out if bias is None else _add_bias(out, bias, flattened=False)
     fused = bias is not None and bias.shape == (weight.shape[0],)
     out = LinearOp.apply(input, weight, bias if fused else None)
-    if bias is not None and not fused:
-        out = _add_bias(out, bias)
-    if input.ndim == 2 and bias is not None:  # a Linear layer's usual call: PyTorch's AddmmBackward0,
-        return out if fused else name_node(out, "AddmmBackward0")  # LinearOp's own name (_TORCH_OP_NAMES)
-    # PyTorch's last node: that of its matmul without a bias, of the view back to input's batch dims
-    # with a 1-D one (or of its in-place add)
-    if bias is None:
+    if bias is None:  # PyTorch's last node: that of its matmul
         return name_node(out, _matmul_node(input.ndim, 2))
-    return name_node(out, "ViewBackward0") if bias.ndim == 1 else out
+    flattened = input.ndim != 2 and _added_to_flattened(input, bias)
+    if not fused:
+        out = _add_bias(out, bias, flattened)
+    if input.ndim == 2:  # a Linear layer's usual call: PyTorch's AddmmBackward0,
+        return out if fused else name_node(out, "AddmmBackward0")  # LinearOp's own name (_TORCH_OP_NAMES)
+    # PyTorch's last node: the view of its addmm back to input's batch dims, or its in-place add
+    return name_node(out, "ViewBackward0" if flattened else "AddBackward0")
 
 
-def _add_bias(out: Tensor, bias: Tensor) -> Tensor:
-    """out + bias, for linear: bias must broadcast to out's shape without growing it (PyTorch adds
-    it in place)."""
+def _added_to_flattened(input: Tensor, bias: Tensor) -> bool:
+    """Whether PyTorch's linear adds bias with addmm to the output flattened to 2-D, for an input of
+    other than 2 dims: for a bias of one dimension (or of one of size other than 1), both contiguous."""
+    return (bias.ndim == 1 or sum(n != 1 for n in bias.shape) == 1) and bias.is_contiguous() \
+        and input.is_contiguous()
+
+
+def _add_bias(out: Tensor, bias: Tensor, flattened: bool) -> Tensor:
+    """out + bias, for linear: added to out flattened to (rows, out_features) (PyTorch's addmm), or
+    to out itself (PyTorch's in-place add); bias must broadcast to that shape without growing it."""
+    shape = (math.prod(out.shape[:-1]), out.shape[-1]) if flattened else out.shape
     try:
-        fits = np.broadcast_shapes(out.shape, bias.shape) == out.shape
+        fits = np.broadcast_shapes(shape, bias.shape) == shape
     except ValueError:
         fits = False
     if not fits:
-        raise ShapeError(f"linear: bias shape {bias.shape} does not broadcast to the output shape {out.shape}")
-    return out + bias
+        where = " (the output flattened to 2-D, to which PyTorch's addmm adds it)" if flattened else ""
+        raise ShapeError(f"linear: bias shape {bias.shape} does not broadcast to the output shape {shape}{where}")
+    return reshape(reshape(out, shape) + bias, out.shape) if flattened else out + bias
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

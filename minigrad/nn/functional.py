@@ -87,6 +87,7 @@ from minigrad.functional.activation import (
     threshold_,
 )
 from minigrad.functional.attention import scaled_dot_product_attention
+from minigrad.functional.ctc import ctc_loss
 from minigrad.functional.grid import affine_grid, grid_sample
 from minigrad.functional.nn import (
     adaptive_max_pool2d,
@@ -138,6 +139,7 @@ __all__ = [
     "conv_transpose2d",
     "cosine_similarity",
     "cross_entropy",
+    "ctc_loss",
     "dropout",
     "dropout1d",
     "dropout2d",

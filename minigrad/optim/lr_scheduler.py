@@ -17,6 +17,32 @@ from typing import Any
 
 from minigrad.optim.optimizer import Optimizer
 
+_NO_MOMENTUM = "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"  # PyTorch's words
+
+
+def _check_positive_int(name: str, value: Any) -> None:
+    if not isinstance(value, int) or value <= 0:
+        raise ValueError(f"Expected positive integer {name}, but got {value}")
+
+
+def _warn_if_outside_step(scheduler: Any) -> None:
+    """PyTorch's warning when a built-in scheduler's get_lr() is called other than by step()."""
+    if not getattr(scheduler, "_get_lr_called_within_step", False):
+        warnings.warn("To get the last learning rate computed by the scheduler, please use `get_last_lr()`.",
+                      UserWarning, stacklevel=3)
+
+
+def _callable_state(fn: Callable | None) -> dict[str, Any] | None:
+    """What PyTorch's state_dicts keep of a user's function (lr_lambda, scale_fn): None for a
+    function (code, not state), a callable object's attributes (its __dict__)."""
+    return None if fn is None or isinstance(fn, types.FunctionType) else fn.__dict__.copy()
+
+
+def _restore_callable(fn: Callable | None, attributes: dict[str, Any] | None) -> None:
+    """Give a callable object back the attributes _callable_state kept (a saved None changes nothing)."""
+    if fn is not None and attributes is not None:
+        fn.__dict__.update(attributes)
+
 
 class LRScheduler:
     """Base class: sets group["lr"] from get_lr() at every step()."""
@@ -32,8 +58,10 @@ class LRScheduler:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
                     raise KeyError(
-                        f"param 'initial_lr' is not specified in param_groups[{i}] when resuming "
-                        "a scheduler with last_epoch >= 0; load the optimizer's state first"
+                        f"param 'initial_lr' is not specified in param_groups[{i}] when resuming scheduler with "
+                        "last_epoch >= 0.\nThis typically happens when:\n1. You're trying to resume training from a "
+                        "checkpoint but haven't properly loaded the optimizer state\n2. You're using last_epoch >= 0 "
+                        "for a fresh training run (not recommended)"
                     )
         self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
@@ -75,7 +103,11 @@ class LRScheduler:
         self._step_count += 1
         if epoch is not None:
             warnings.warn(
-                "the epoch argument of scheduler.step() is deprecated: call step() without it",
+                "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where possible. "
+                "Please use `scheduler.step()` to step the scheduler. During the deprecation, if epoch is different "
+                "from None, the closed form is used instead of the new chainable form, where available. Please open "
+                "an issue if you are unable to replicate your use case: "
+                "https://github.com/pytorch/pytorch/issues/new/choose.",
                 UserWarning,
                 stacklevel=2,
             )
@@ -122,6 +154,7 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        _warn_if_outside_step(self)
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
@@ -145,6 +178,7 @@ class MultiStepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        _warn_if_outside_step(self)
         if self.last_epoch not in self.milestones:
             return self._current_lrs()
         factor = self.gamma ** self.milestones[self.last_epoch]
@@ -163,6 +197,7 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        _warn_if_outside_step(self)
         if self._is_initial:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
@@ -182,6 +217,7 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        _warn_if_outside_step(self)
         epoch, t_max, eta_min = self.last_epoch, self.T_max, self.eta_min
         if self._is_initial:
             return self._current_lrs()
@@ -219,18 +255,18 @@ class LambdaLR(LRScheduler):
         groups = len(optimizer.param_groups)
         self.lr_lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * groups
         if len(self.lr_lambdas) != groups:
-            raise ValueError(f"{type(self).__name__}: expected {groups} lr_lambdas, got {len(self.lr_lambdas)}")
+            raise ValueError(f"Expected {groups} lr_lambdas, but got {len(self.lr_lambdas)}")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        _warn_if_outside_step(self)
         return [base * fn(self.last_epoch) for base, fn in zip(self.base_lrs, self.lr_lambdas, strict=True)]
 
     def state_dict(self) -> dict[str, Any]:
         """As the base class, with PyTorch's "lr_lambdas": None for each function (code, not
         state), or a callable object's attributes (its __dict__), which load_state_dict restores."""
         state = {key: value for key, value in super().state_dict().items() if key != "lr_lambdas"}
-        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else fn.__dict__.copy()
-                               for fn in self.lr_lambdas]
+        state["lr_lambdas"] = [_callable_state(fn) for fn in self.lr_lambdas]
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -240,14 +276,14 @@ class LambdaLR(LRScheduler):
         attributes = saved.pop("lr_lambdas", [None] * len(self.lr_lambdas))
         super().load_state_dict(saved)
         for fn, values in zip(self.lr_lambdas, attributes, strict=True):
-            if values is not None:
-                fn.__dict__.update(values)
+            _restore_callable(fn, values)
 
 
 class MultiplicativeLR(LambdaLR):
     """lr *= lr_lambda(epoch) at every step after the first, one function or one per param group."""
 
     def get_lr(self) -> list[float]:
+        _warn_if_outside_step(self)
         groups = self.optimizer.param_groups
         if self.last_epoch <= 0:
             return [group["lr"] for group in groups]
@@ -278,14 +314,15 @@ class OneCycleLR(LRScheduler):
     ) -> None:
         if total_steps is None:
             if epochs is None or steps_per_epoch is None:
-                raise ValueError("OneCycleLR: give total_steps, or epochs and steps_per_epoch")
+                raise ValueError("You must define either total_steps OR (epochs AND steps_per_epoch)")
+            _check_positive_int("epochs", epochs)
+            _check_positive_int("steps_per_epoch", steps_per_epoch)
             total_steps = epochs * steps_per_epoch
-        if total_steps < 1:
-            raise ValueError(f"OneCycleLR: total_steps must be >= 1, got {total_steps}")
-        if not 0.0 <= pct_start <= 1.0:
-            raise ValueError(f"OneCycleLR: pct_start must be in [0, 1], got {pct_start}")
+        _check_positive_int("total_steps", total_steps)
+        if not (isinstance(pct_start, (int, float)) and 0.0 <= pct_start <= 1.0):
+            raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
+            raise ValueError(f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}")
         self.total_steps = total_steps
         self._anneal_func_type = anneal_strategy  # PyTorch's attribute names: its state_dict's keys
         groups = optimizer.param_groups
@@ -309,7 +346,7 @@ class OneCycleLR(LRScheduler):
                 group["min_lr"] = group["initial_lr"] / final_div_factor
             if cycle_momentum:
                 if "momentum" not in group and "betas" not in group:
-                    raise ValueError("OneCycleLR: cycle_momentum needs an optimizer with momentum or betas")
+                    raise ValueError(_NO_MOMENTUM)
                 group["base_momentum"], group["max_momentum"] = base_momentum, max_momentum
                 if last_epoch == -1:
                     self._set_momentum(group, max_momentum)
@@ -328,9 +365,10 @@ class OneCycleLR(LRScheduler):
         return (end - start) * fraction + start
 
     def get_lr(self) -> list[float]:
+        _warn_if_outside_step(self)
         step = self.last_epoch
         if step > self.total_steps:
-            raise ValueError(f"OneCycleLR: stepped {step} times, more than total_steps = {self.total_steps}")
+            raise ValueError(f"Tried to step {step} times. The specified number of total steps is {self.total_steps}")
         lrs = []
         for group in self.optimizer.param_groups:
             begin = 0.0
@@ -364,15 +402,13 @@ class ReduceLROnPlateau:
         eps: float = 1e-8,
     ) -> None:
         if factor >= 1.0:
-            raise ValueError("ReduceLROnPlateau: factor should be < 1.0")
+            raise ValueError("Factor should be < 1.0.")
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
         if mode not in ("min", "max"):
-            raise ValueError(
-                f"ReduceLROnPlateau: mode {mode!r} is unknown, expected 'min' or 'max'"
-            )
+            raise ValueError(f"mode {mode} is unknown!")
         if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"ReduceLROnPlateau: threshold_mode {threshold_mode!r} is unknown")
+            raise ValueError(f"threshold mode {threshold_mode} is unknown!")
         self.optimizer = optimizer
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != len(optimizer.param_groups):
@@ -454,12 +490,13 @@ class ConstantLR(LRScheduler):
         self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1
     ) -> None:
         if not 0.0 <= factor <= 1.0:
-            raise ValueError(f"ConstantLR: factor must be in [0, 1], got {factor}")
+            raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
         self.factor = factor
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        _warn_if_outside_step(self)
         if self.last_epoch == 0:
             return [lr * self.factor for lr in self._current_lrs()]
         if self.last_epoch != self.total_iters:
@@ -486,15 +523,16 @@ class LinearLR(LRScheduler):
         last_epoch: int = -1,
     ) -> None:
         if not 0.0 < start_factor <= 1.0:
-            raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor}")
+            raise ValueError("Starting multiplicative factor expected to be greater than 0 and less or equal to 1.")
         if not 0.0 <= end_factor <= 1.0:
-            raise ValueError(f"LinearLR: end_factor must be in [0, 1], got {end_factor}")
+            raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
         self.start_factor = start_factor
         self.end_factor = end_factor
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        _warn_if_outside_step(self)
         if self.last_epoch == 0:
             return [lr * self.start_factor for lr in self._current_lrs()]
         if self._is_initial or self.last_epoch > self.total_iters:
@@ -523,6 +561,7 @@ class PolynomialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        _warn_if_outside_step(self)
         if self._is_initial or self.last_epoch > self.total_iters:
             return self._current_lrs()
         decay = (
@@ -546,11 +585,11 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0, last_epoch: int = -1
     ) -> None:
         if not isinstance(T_0, int) or T_0 <= 0:
-            raise ValueError(f"CosineAnnealingWarmRestarts: expected a positive integer T_0, got {T_0!r}")
+            raise ValueError(f"Expected positive integer T_0, but got {T_0}")
         if not isinstance(T_mult, int) or T_mult < 1:
-            raise ValueError(f"CosineAnnealingWarmRestarts: expected an integer T_mult >= 1, got {T_mult!r}")
+            raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
         if not isinstance(eta_min, (float, int)):
-            raise ValueError(f"CosineAnnealingWarmRestarts: expected a float eta_min, got {type(eta_min).__name__}")
+            raise ValueError(f"Expected float or int eta_min, but got {eta_min} of type {type(eta_min)}")
         self.T_0 = T_0
         self.T_i = T_0
         self.T_mult = T_mult
@@ -559,6 +598,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        _warn_if_outside_step(self)
         return [
             self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
             for base in self.base_lrs
@@ -575,7 +615,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_cur = self.T_cur % self.T_i
                 self.T_i = self.T_i * self.T_mult
         elif epoch < 0:
-            raise ValueError(f"CosineAnnealingWarmRestarts: expected a non-negative epoch, got {epoch}")
+            raise ValueError(f"Expected non-negative epoch, but got {epoch}")
         elif epoch >= self.T_0:
             if self.T_mult == 1:
                 self.T_cur = epoch % self.T_0
@@ -587,8 +627,10 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             self.T_i = self.T_0
             self.T_cur = epoch
         self.last_epoch = math.floor(epoch)
+        self._get_lr_called_within_step = True
         for group, lr in zip(self.optimizer.param_groups, self.get_lr(), strict=True):
             group["lr"] = lr
+        self._get_lr_called_within_step = False
         self._last_lr = self._current_lrs()
 
 
@@ -597,7 +639,8 @@ def _per_group(name: str, optimizer: Optimizer, value: float | list[float]) -> l
     groups = len(optimizer.param_groups)
     if isinstance(value, (list, tuple)):
         if len(value) != groups:
-            raise ValueError(f"{name} must have one value per param group ({groups}), got {len(value)}")
+            raise ValueError(f"{name} must have the same length as optimizer.param_groups. {name} has {len(value)} "
+                             f"values, param_groups has {groups}.")
         return list(value)
     return [value] * groups
 
@@ -628,7 +671,7 @@ class CyclicLR(LRScheduler):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
         if scale_fn is None and mode not in ("triangular", "triangular2", "exp_range"):
-            raise ValueError(f"CyclicLR: mode {mode!r} is invalid and scale_fn is None")
+            raise ValueError("mode is invalid and scale_fn is None")
         if scale_mode not in ("cycle", "iterations"):
             raise ValueError(f"CyclicLR: scale_mode must be 'cycle' or 'iterations', got {scale_mode!r}")
         base_lrs = _per_group("base_lr", optimizer, base_lr)
@@ -647,10 +690,7 @@ class CyclicLR(LRScheduler):
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError(
-                    f"CyclicLR: cycle_momentum=True needs an optimizer with momentum or betas, not "
-                    f"{type(optimizer).__name__}; pass cycle_momentum=False"
-                )
+                raise ValueError(_NO_MOMENTUM)
             self.use_beta1 = "betas" in optimizer.defaults
             self.base_momentums = _per_group("base_momentum", optimizer, base_momentum)
             self.max_momentums = _per_group("max_momentum", optimizer, max_momentum)
@@ -679,24 +719,35 @@ class CyclicLR(LRScheduler):
             group["momentum"] = value
 
     def get_lr(self) -> list[float]:
+        _warn_if_outside_step(self)
         cycle = math.floor(1 + self.last_epoch / self.total_size)
         x = 1.0 + self.last_epoch / self.total_size - cycle
         if x <= self.step_ratio:
             scale_factor = x / self.step_ratio
         else:
             scale_factor = (x - 1) / (self.step_ratio - 1)
-        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
-        lrs = [base + (top - base) * scale_factor * scale for base, top in zip(self.base_lrs, self.max_lrs,
-                                                                                strict=True)]
+        at = cycle if self.scale_mode == "cycle" else self.last_epoch
+        # scale_fn called once per group and value, as PyTorch's (a callable object may count its calls)
+        lrs = [base + (top - base) * scale_factor * self.scale_fn(at)
+               for base, top in zip(self.base_lrs, self.max_lrs, strict=True)]
         if self.cycle_momentum:
-            for group, bottom, top in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums,
-                                          strict=True):
-                self._set_momentum(group, top - (top - bottom) * scale_factor * scale)
+            momentums = [top - (top - bottom) * scale_factor * self.scale_fn(at)
+                         for bottom, top in zip(self.base_momentums, self.max_momentums, strict=True)]
+            for group, momentum in zip(self.optimizer.param_groups, momentums, strict=True):
+                self._set_momentum(group, momentum)
         return lrs
 
     def state_dict(self) -> dict[str, Any]:
-        """As the base class, without scale_fn (code, not state: pass it again when resuming)."""
-        return {key: value for key, value in super().state_dict().items() if key != "_scale_fn_custom"}
+        """As the base class, with PyTorch's "_scale_fn_custom": None for a function scale_fn (code,
+        not state: pass it again when resuming) or none, a callable object's attributes."""
+        return {**super().state_dict(), "_scale_fn_custom": _callable_state(self._scale_fn_custom)}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore what state_dict() (this one's or PyTorch's) returned, keeping this scheduler's scale_fn."""
+        saved = dict(state_dict)
+        attributes = saved.pop("_scale_fn_custom", None)
+        super().load_state_dict(saved)
+        _restore_callable(self._scale_fn_custom, attributes)
 
 
 class SequentialLR(LRScheduler):
@@ -709,8 +760,9 @@ class SequentialLR(LRScheduler):
         _check_schedulers(type(self).__name__, schedulers, optimizer)
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(
-                f"SequentialLR: expected one milestone fewer than schedulers, got {len(schedulers)} schedulers "
-                f"and {len(milestones)} milestones"
+                "Sequential Schedulers expects number of schedulers provided to be one more than the number of "
+                f"milestone points, but got number of schedulers {len(schedulers)} and the number of milestones to be "
+                f"equal to {len(milestones)}"
             )
         self._schedulers = list(schedulers)
         self._milestones = list(milestones)
@@ -775,15 +827,17 @@ class ChainedScheduler(LRScheduler):
 
 def _check_schedulers(owner: str, schedulers: Sequence[Any], optimizer: Optimizer | None) -> None:
     if len(schedulers) < 1:
-        raise ValueError(f"{owner}: expects at least one scheduler, got none")
+        chained = " to be chained" if owner == "ChainedScheduler" else ""
+        raise ValueError(f"{owner} expects at least one scheduler{chained}, but got no scheduler.")
     for i, scheduler in enumerate(schedulers):
         if not hasattr(scheduler, "optimizer"):
             raise TypeError(f"{owner}: the scheduler at index {i} has no optimizer attribute")
         if isinstance(scheduler, ReduceLROnPlateau):
             raise ValueError(f"{owner}: ReduceLROnPlateau (index {i}) is not supported: its step() needs a metric")
         if scheduler.optimizer is not optimizer:
-            raise ValueError(f"{owner}: the scheduler at index {i} ({type(scheduler).__name__}) belongs to "
-                             "another optimizer")
+            raise ValueError(f"{owner} expects all schedulers to belong to the same optimizer, but got scheduler "
+                             f"{type(scheduler).__name__} at index {i} has {scheduler.optimizer}, which is different "
+                             f"from {type(optimizer).__name__}.")
 
 
 def _undo_initial_step(scheduler: LRScheduler) -> None:

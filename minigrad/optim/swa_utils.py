@@ -14,7 +14,7 @@ from minigrad.autograd import no_grad
 from minigrad.creation import tensor
 from minigrad.nn.layers import _BatchNorm, _InstanceNorm
 from minigrad.nn.module import Module
-from minigrad.optim.lr_scheduler import LRScheduler, _per_group
+from minigrad.optim.lr_scheduler import LRScheduler, _per_group, _warn_if_outside_step
 from minigrad.optim.optimizer import Optimizer
 from minigrad.tensor import Tensor, int64
 
@@ -162,6 +162,7 @@ class SWALR(LRScheduler):
         return swa_lr if alpha == 1 else (lr - alpha * swa_lr) / (1 - alpha)
 
     def get_lr(self) -> list[float]:
+        _warn_if_outside_step(self)
         # PyTorch's rule: recover the previous step's starting lr, so that a change made to
         # group["lr"] by someone else is annealed from
         step = self._step_count - 1

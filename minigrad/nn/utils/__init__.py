@@ -48,8 +48,9 @@ def get_total_norm(
     value = total.item()
     if error_if_nonfinite and not math.isfinite(value):
         raise RuntimeError(
-            f"get_total_norm: the total norm of order {norm_type} of the gradients is non-finite ({value}), "
-            "so it cannot be clipped; set error_if_nonfinite=False to clip anyway"
+            f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so it cannot be "
+            "clipped. To disable this error and scale the gradients by the non-finite norm anyway, set "
+            "`error_if_nonfinite=False`"
         )
     return total
 
