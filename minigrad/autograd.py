@@ -467,17 +467,23 @@ class _CustomFunctionNode(Function):
         return type(self).__name__
 
     def backward(self, grad: Any) -> list:
+        return [g if g is None else g._data for g in self.gradients(Tensor._make(grad, self.be.device), False)]
+
+    def gradients(self, grad: Tensor, on_tape: bool) -> list[Tensor | None]:
+        """The class's backward for this output's gradient, one tensor (or None) per input; with
+        on_tape (create_graph) run with grad mode on, as PyTorch does, so what it computes from
+        tensors that require grad is recorded."""
         ctx = self.saved[0]
         device = self.be.device
         grad_outputs = []
         for k, meta in enumerate(self.outputs):
             if k == self.output:
-                grad_outputs.append(Tensor._make(grad, device))
+                grad_outputs.append(grad)
             elif meta is not None and ctx.materialize_grads:
                 grad_outputs.append(Tensor._make(self.be.full(meta[0], 0, meta[1]), device))
             else:
                 grad_outputs.append(None)
-        with no_grad():
+        with enable_grad() if on_tape else no_grad():
             returned = self.function.backward(ctx, *grad_outputs)
         returned = returned if isinstance(returned, tuple) else (returned,)
         n = len(self.inputs)
@@ -499,7 +505,7 @@ class _CustomFunctionNode(Function):
             if g.shape != shape:
                 raise RuntimeError(f"Function {self.name()} returned an invalid gradient at index {i} - got "
                                    f"{list(g.shape)} but expected shape {list(shape)}")
-            grads.append(g._data if g.dtype == dtype else self.be.astype(g._data, dtype))
+            grads.append(g if g.dtype == dtype else g.to(dtype))
         return grads
 
 
@@ -605,7 +611,13 @@ def _check_finite(fn: Function, array, what: str, inputs: Sequence) -> None:
 
 
 def _accumulate(leaf: Tensor, grad) -> None:
-    """leaf.grad += grad; the first gradient is copied so .grad never aliases another array."""
+    """leaf.grad += grad; the first gradient is copied so .grad never aliases another array. A
+    gradient on the tape (create_graph) is kept as it is, and added to the one before out of place,
+    as PyTorch's, so that .grad stays differentiable."""
+    if isinstance(grad, Tensor):
+        grad = grad if grad.dtype == leaf.dtype else grad.to(leaf.dtype)
+        leaf._grad = grad if leaf._grad is None else leaf._grad + grad
+        return
     be = get_backend(leaf.device)
     if leaf._grad is None:  # _grad: backward(inputs=) accumulates into non-leaves too, which .grad warns of
         leaf._grad = Tensor._make(be.astype(grad, leaf.dtype), leaf.device)
@@ -687,10 +699,12 @@ def register_post_accumulate_grad_hook(t: Tensor, hook: Callable[[Tensor], None]
 
 def _run_grad_hooks(hooks: dict, grad, device: str):
     """grad passed through register_hook's hooks in order (with grad mode off, as in PyTorch's
-    backward); a hook's returned tensor must keep the gradient's shape, dtype and device."""
+    backward, unless grad is a tensor on the tape: create_graph); a hook's returned tensor must
+    keep the gradient's shape, dtype and device."""
+    on_tape = isinstance(grad, Tensor)
     for hook in list(hooks.values()):
-        with no_grad():
-            out = hook(Tensor._make(grad, device))
+        with enable_grad() if on_tape else no_grad():
+            out = hook(grad if on_tape else Tensor._make(grad, device))
         if out is None:
             continue
         name = getattr(hook, "__name__", type(hook).__name__)
@@ -703,7 +717,7 @@ def _run_grad_hooks(hooks: dict, grad, device: str):
                 f"hook '{name}' has changed the type of value (was {grad.dtype} on {device} "
                 f"got {out.dtype} on {out.device})"
             )
-        grad = out._data
+        grad = out if on_tape else out._data
     return grad
 
 
@@ -760,24 +774,28 @@ def _leading_to(root_fns: list, only: dict) -> set:
     return needed
 
 
-def _root_gradient(root: Tensor, gradient) -> object:
-    """The gradient to start from at root: ones for a one-element root, else the given one."""
+def _root_gradient(root: Tensor, gradient, create_graph: bool = False) -> object:
+    """The gradient to start from at root: ones for a one-element root, else the given one. An
+    array, or with create_graph a tensor (the given one itself, which may require grad)."""
     if not root._requires_grad:
         raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
     be = get_backend(root.device)
+    given = gradient if isinstance(gradient, Tensor) else None
     if gradient is None:
         if root._data.size != 1:
             raise RuntimeError("grad can be implicitly created only for scalar outputs")
-        return be.full(root.shape, 1.0, root.dtype)
-    if isinstance(gradient, Tensor):
-        gradient = gradient._data
+        gradient = be.full(root.shape, 1.0, root.dtype)
+    elif given is not None:
+        gradient = given._data
     else:
         gradient = be.from_numpy(np.asarray(gradient, dtype=root.dtype))
     if tuple(gradient.shape) != root.shape:
         raise RuntimeError(
             f"backward: gradient has shape {tuple(gradient.shape)} but the output has shape {root.shape}"
         )
-    return gradient
+    if not create_graph:
+        return gradient
+    return given if given is not None else Tensor._make(gradient, root.device)
 
 
 def _backward_inputs(inputs: Tensor | Sequence[Tensor]) -> dict[int, Tensor]:
@@ -803,12 +821,11 @@ def backward(
     """Gradients of tensors (weighted by grad_tensors; one-element tensors need none) with respect
     to every leaf that requires grad, accumulated into .grad, as torch.autograd.backward; with
     inputs, only into those tensors' .grad (leaves or not; the others' are left alone).
-    create_graph is not available (minigrad's backward is not recorded on the tape).
+    With create_graph the gradients are recorded on the tape (see _run_backward), so .grad can be
+    differentiated again; retain_graph then defaults to True, as in PyTorch.
 
     Leaf hooks (register_post_accumulate_grad_hook) run as each leaf's gradient is complete,
     callbacks queued during the pass (queue_callback) once every node has run."""
-    if create_graph:
-        raise RuntimeError("backward: create_graph=True is not supported; minigrad's backward is not itself recorded")
     roots = [tensors] if isinstance(tensors, Tensor) else list(tensors)
     if grad_tensors is None or isinstance(grad_tensors, Tensor) or isinstance(tensors, Tensor):
         grad_tensors = [grad_tensors] * len(roots) if grad_tensors is None else [grad_tensors]
@@ -819,8 +836,8 @@ def backward(
     outer = getattr(_callbacks, "queue", None)
     _callbacks.queue = []
     try:
-        pairs = [(root, _root_gradient(root, g)) for root, g in zip(roots, grad_tensors, strict=True)]
-        _run_backward(pairs, bool(retain_graph), None, only)
+        pairs = [(root, _root_gradient(root, g, create_graph)) for root, g in zip(roots, grad_tensors, strict=True)]
+        _run_backward(pairs, create_graph if retain_graph is None else bool(retain_graph), None, only, create_graph)
         queue = _callbacks.queue
         while queue:  # a callback may queue another
             queue.pop(0)()
@@ -838,10 +855,8 @@ def grad(
 ) -> tuple[Tensor | None, ...]:
     """The gradients of outputs (weighted by grad_outputs) with respect to inputs, as
     torch.autograd.grad: returned, not accumulated into any .grad. An input the outputs do not
-    depend on is an error, or None with allow_unused=True. create_graph (gradients that are
-    themselves differentiable) is not available: minigrad's backward is not recorded on the tape."""
-    if create_graph:
-        raise RuntimeError("grad: create_graph=True is not supported; minigrad's backward is not itself recorded")
+    depend on is an error, or None with allow_unused=True. With create_graph the gradients are
+    recorded on the tape and can be differentiated again (retain_graph then defaults to True)."""
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None or isinstance(grad_outputs, Tensor):
@@ -852,19 +867,23 @@ def grad(
         if not isinstance(t, Tensor) or not t._requires_grad:
             raise RuntimeError("grad: every input must be a tensor that requires grad")
     captured: dict[int, object] = {id(t.grad_fn or t): None for t in inputs}
-    roots = [(out, _root_gradient(out, g)) for out, g in zip(outputs, grad_outputs, strict=True)]
-    _run_backward(roots, bool(retain_graph), captured)
+    roots = [(out, _root_gradient(out, g, create_graph)) for out, g in zip(outputs, grad_outputs, strict=True)]
+    _run_backward(roots, create_graph if retain_graph is None else bool(retain_graph), captured, None, create_graph)
     results = []
     for t in inputs:
         g = captured[id(t.grad_fn or t)]
         if g is None and not allow_unused:
             raise RuntimeError("grad: one of the differentiated tensors appears not to have been used in the "
                                "graph; set allow_unused=True if this is what you want")
-        results.append(None if g is None else Tensor._make(get_backend(t.device).astype(g, t.dtype), t.device))
+        if isinstance(g, Tensor):  # on the tape (create_graph)
+            results.append(g if g.dtype == t.dtype else g.to(t.dtype))
+        else:
+            results.append(None if g is None else Tensor._make(get_backend(t.device).astype(g, t.dtype), t.device))
     return tuple(results)
 
 
-def _run_backward(roots: list, retain_graph: bool, captured: dict | None, only: dict | None = None) -> None:
+def _run_backward(roots: list, retain_graph: bool, captured: dict | None, only: dict | None = None,
+                  create_graph: bool = False) -> None:
     """Replay the nodes reachable from the roots (tensor, gradient) in decreasing sequence order.
     Leaves accumulate into .grad (then their post-accumulate-grad hooks run, after the last edge
     reaching them); with only ({id of a node or leaf: tensor}, backward(inputs=)), just those
@@ -872,7 +891,26 @@ def _run_backward(roots: list, retain_graph: bool, captured: dict | None, only: 
     hooks run; with captured ({id of a node or leaf: None}), the gradients reaching those
     are stored there instead and no .grad changes (autograd.grad). register_hook's hooks see a
     tensor's whole gradient: a node's when it is popped, a hooked leaf's once its edges are
-    counted down (its gradients are summed until then)."""
+    counted down (its gradients are summed until then).
+    With create_graph the gradients are tensors on the tape: each node's come from the
+    differentiable formulas of functional/derivatives.py (graph_backward), recorded with grad mode
+    on, and are summed by recorded additions."""
+    if create_graph and not is_grad_enabled():
+        with enable_grad():
+            return _run_backward(roots, retain_graph, captured, only, create_graph)
+    if create_graph:
+        from minigrad.functional.derivatives import graph_backward as node_backward
+
+        def add(be, a, b):
+            return a + b
+    else:
+
+        def node_backward(fn, g):
+            return fn.backward(g)
+
+        def add(be, a, b):
+            return be.add(a, b)
+
     grads: dict = {}
     heap: list = []
     accumulating = captured is None
@@ -887,7 +925,7 @@ def _run_backward(roots: list, retain_graph: bool, captured: dict | None, only: 
             _accumulate(leaf, g)
         elif id(leaf) in captured:
             before = captured[id(leaf)]
-            captured[id(leaf)] = g if before is None else be.add(before, g)
+            captured[id(leaf)] = g if before is None else add(be, before, g)
 
     def finish_leaf(leaf: Tensor, g, be) -> None:
         """A hooked leaf's whole gradient: through its hooks, into .grad (or captured), then its
@@ -905,7 +943,7 @@ def _run_backward(roots: list, retain_graph: bool, captured: dict | None, only: 
         if needed is not None and fn not in needed:
             return
         if fn in grads:
-            grads[fn] = be.add(grads[fn], g)
+            grads[fn] = add(be, grads[fn], g)
         else:
             grads[fn] = g
             heapq.heappush(heap, (-fn.seq, fn))
@@ -915,7 +953,7 @@ def _run_backward(roots: list, retain_graph: bool, captured: dict | None, only: 
         if root.grad_fn is not None:
             to_node(root.grad_fn, gradient, be)
         elif pending and root in pending:  # also reached from another root: summed with the rest
-            held[root] = be.add(held[root], gradient) if root in held else gradient
+            held[root] = add(be, held[root], gradient) if root in held else gradient
         else:
             finish_leaf(root, gradient, be)
     while heap:
@@ -940,20 +978,20 @@ def _run_backward(roots: list, retain_graph: bool, captured: dict | None, only: 
             kept = fn.retained()
             if kept is not None and kept is not listed:  # a listed input's gradient is accumulated once
                 _accumulate(kept, grad)
-        input_grads = fn.backward(grad)
+        input_grads = node_backward(fn, grad)
         if not retain_graph:
             fn.saved = _FREED
         for edge, g in zip(fn.next, input_grads, strict=True):
             if edge is None:
                 continue
             if g is not None and _anomaly:
-                _check_finite(fn, g, "backward gradient", [])
+                _check_finite(fn, g._data if create_graph else g, "backward gradient", [])
             if isinstance(edge, Function):
                 if g is not None:
                     to_node(edge, g, fn.be)
             elif pending and edge in pending:  # a hooked leaf: finished after its last edge
                 if g is not None:
-                    held[edge] = fn.be.add(held[edge], g) if edge in held else g
+                    held[edge] = add(fn.be, held[edge], g) if edge in held else g
                 pending[edge] -= 1
                 if not pending[edge] and edge in held:
                     finish_leaf(edge, held.pop(edge), fn.be)
@@ -1070,6 +1108,32 @@ def gradcheck(
     return True
 
 
+def gradgradcheck(
+    fn: Callable,
+    inputs: Sequence,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
+    """Compare the second derivatives of fn(*inputs) with float64 central differences, as
+    torch.autograd.gradgradcheck: the gradients of fn's outputs (weighted by fixed random
+    tensors) with respect to the inputs that require grad, taken with create_graph=True, go
+    through gradcheck as functions of the inputs."""
+    checked = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+
+    def first_gradients(*args: Any) -> tuple:
+        with enable_grad():
+            total, _ = _scalar_objective(fn, args, None)  # the same seeded weights at every call
+            wanted = [t for t in args if isinstance(t, Tensor) and t.requires_grad]
+            grads = grad(total, wanted, create_graph=True, allow_unused=True)
+        return tuple(g for g in grads if g is not None)
+
+    if not checked:
+        raise ValueError("gradgradcheck: no input requires grad")
+    return gradcheck(first_gradients, inputs, eps, atol, rtol, raise_exception)
+
+
 def gradcheck_directional(
     fn: Callable,
     inputs: Sequence,
@@ -1129,3 +1193,7 @@ from minigrad import _autograd_function as function  # noqa: E402
 from minigrad.tensor import Tensor  # noqa: E402  (tensor.py imports this module back)
 
 sys.modules[f"{__name__}.function"] = function
+# torch.autograd.functional (jacobian, hessian, vjp, jvp, vhp, hvp), registered the same way
+from minigrad import _autograd_functional as functional  # noqa: E402
+
+sys.modules[f"{__name__}.functional"] = functional

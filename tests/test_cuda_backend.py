@@ -431,6 +431,21 @@ def test_lenet5_trains_the_same_on_cuda_and_cpu():
 
 
 @cuda_only
+def test_power_of_two_tensors_has_both_gradients_as_on_cpu():
+    # the exponent's gradient masks a base of 0 with a bool "and" (it multiplied bool arrays, which
+    # the CUDA kernels refuse)
+    base, exponent = np.array([0.0, 0.5, 2.0, 0.0]), np.array([2.0, -1.5, 0.5, -1.0])
+    grads = {}
+    for device in ("cpu", "cuda"):
+        a = minigrad.tensor(base, device=device, requires_grad=True)
+        b = minigrad.tensor(exponent, device=device, requires_grad=True)
+        (a**b).sum().backward()
+        grads[device] = (a.grad.numpy(), b.grad.numpy())
+    for got, want in zip(grads["cuda"], grads["cpu"], strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+@cuda_only
 def test_zero_size_and_batch_one_through_the_tensor_api():
     empty = minigrad.zeros(0, 3, device="cuda", requires_grad=True)
     y = (empty * minigrad.ones(3, device="cuda") + 1.0).relu()
@@ -441,6 +456,12 @@ def test_zero_size_and_batch_one_through_the_tensor_api():
     x = minigrad.tensor(np.arange(6.0).reshape(1, 2, 3), device="cuda")
     np.testing.assert_array_equal(x.permute(2, 0, 1).numpy(), np.arange(6.0).reshape(1, 2, 3).transpose(2, 0, 1))
     np.testing.assert_array_equal(x[0, 1].numpy(), [3.0, 4.0, 5.0])  # indexing goes through the host
+    # an integer for every dim: 0-d, as on the CPU (it was (1,)), and its gradient lands in place
+    leaf = minigrad.tensor(np.arange(6.0).reshape(2, 3), device="cuda", requires_grad=True)
+    element = leaf[1, 2]
+    assert element.shape == () and element.item() == 5.0
+    (element * element).backward()
+    np.testing.assert_array_equal(leaf.grad.numpy(), [[0, 0, 0], [0, 0, 10.0]])
     np.testing.assert_array_equal(minigrad.cat([x, x], 0).numpy().shape, (2, 2, 3))
 
 

@@ -184,7 +184,8 @@ class CUDABackend(Backend):
     def getitem(self, a, index):
         if index is Ellipsis or (isinstance(index, tuple) and not index):
             return a
-        return self.from_numpy(np.ascontiguousarray(a.to_numpy()[_host(index)]))
+        # asarray, not ascontiguousarray: an integer index for every dim gives a 0-d result, not (1,)
+        return self.from_numpy(np.asarray(a.to_numpy()[_host(index)], order="C"))
 
     def index_add(self, shape, dtype, index, values):
         out = np.zeros(shape, dtype)

@@ -165,7 +165,7 @@ class PowOp(Function):
             exponent = be.where(be.compare("eq", b, 0), 1, be.sub(b, 1))  # b * a ** 1 = 0 where b == 0
             ga = _sum_to(be, be.mul(g, be.mul(b, be.pow(a, exponent))), a.shape)
         if self.needs_grad(1):
-            base_zero = be.mul(be.compare("eq", a, 0), be.compare("ge", b, 0))
+            base_zero = be.logical("logical_and", be.compare("eq", a, 0), be.compare("ge", b, 0))
             log_a = be.log(be.where(base_zero, 1, a))  # out * log 1 = 0 where a == 0 and b >= 0
             gb = _sum_to(be, be.mul(g, be.mul(out, log_a)), b.shape)
         return ga, gb

@@ -773,10 +773,10 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace
 
 
 class BatchNormOp(Function):
-    __slots__ = ("training",)
+    __slots__ = ("training", "eps")
 
     def forward(self, x, weight, bias, running_mean, running_var, training, momentum, eps):
-        self.training = training
+        self.training, self.eps = training, eps
         y, save_mean, save_invstd = self.be.batch_norm_forward(
             x, weight, bias, running_mean, running_var, training, momentum, eps
         )
@@ -873,10 +873,10 @@ class LayerNormOp(Function):
     """(x - mean) / sqrt(var + eps) * weight + bias over x's trailing normalized_ndim dimensions,
     var the biased variance, in one kernel each way (the layer_norm_forward/backward kernels)."""
 
-    __slots__ = ("normalized_ndim",)
+    __slots__ = ("normalized_ndim", "eps")
 
     def forward(self, x, weight, bias, normalized_ndim, eps):
-        self.normalized_ndim = normalized_ndim
+        self.normalized_ndim, self.eps = normalized_ndim, eps
         y, save_mean, save_invstd = self.be.layer_norm_forward(x, weight, bias, normalized_ndim, eps)
         self.saved = (x, weight, save_mean, save_invstd)
         return y
