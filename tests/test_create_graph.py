@@ -53,6 +53,8 @@ _CASES = {
     "shapes": ([(2, 3, 4)], lambda lib, a: (a.permute(2, 0, 1).reshape(4, 6) ** 2).expand(2, 4, 6)),
     "index": ([(4, 5)], lambda lib, a: a[1:4, ::2] ** 2 * a[[0, 0, 3]][:, [1, 2, 4]] * a[0, 1]),
     "cat_pad": ([(2, 3), (2, 2)], lambda lib, a, b: lib.nn.functional.pad(lib.cat([a, b * b], 1), (1, 2)) ** 2),
+    "diagonal_trace": ([(3, 4, 5)], lambda lib, a: (a.diagonal(1, 1, 2) ** 2).sum(1)
+                       + (a[0] @ a[1].T).trace() * a[:, 0, 0]),
     "matmul": ([(2, 3, 4), (4, 5)], lambda lib, a, b: (a @ b) ** 2),
     "matmul_vector": ([(4,), (4, 3)], lambda lib, a, b: (a @ b) ** 2),
     "linear_3d": ([(2, 3, 4), (5, 4), (5,)], lambda lib, x, w, b: lib.nn.functional.linear(x, w, b).tanh()),

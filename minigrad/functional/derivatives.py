@@ -196,12 +196,19 @@ def _to_device(fn, g):
     return [ew.ToDeviceOp.apply(g, device=fn.be.device)]
 
 
+def _shared(fn, g: Tensor) -> Tensor:
+    """g (for a reduction, with the reduced axes kept as size 1) times the slope, or share, the
+    op's array rule gives each input element, read by applying that rule to ones: 0 or 1 (relu,
+    clamp, a max's picked index), a leaky slope, a dropout scale, an even split among a max's
+    ties. These are constant around each point, so their product with g is the whole recorded
+    gradient; where one is 0 so is the gradient (not 0 * inf)."""
+    share = fn.backward(fn.be.full(g.shape, 1, g.dtype))[0]
+    return ew.where(_constant(fn, fn.be.compare("ne", share, 0)), g * _constant(fn, share), _scalar(fn, 0, g.dtype))
+
+
 @_formula(ew.AbsOp, ew.ClampOp, _nn.ReLUOp, _nn.LeakyReLUOp, HardtanhOp, HardsigmoidOp, _nn.DropoutOp)
 def _piecewise_linear(fn, g):
-    """Ops whose gradient is g times a slope that is constant around each point (0, 1, a leaky
-    slope, a dropout scale): the array rule applied to ones gives that slope."""
-    slope = fn.backward(fn.be.full(g.shape, 1, g.dtype))[0]
-    return [g * _constant(fn, slope)]
+    return [_shared(fn, g)]
 
 
 @_formula(ew.SignOp, ew.RoundOp, ew.ZeroGradientOp)
@@ -303,15 +310,6 @@ def _norm(fn, g):
     g, norm = _unreduce(g, a.shape, fn.axes, fn.keepdim), _unreduce(norm, a.shape, fn.axes, fn.keepdim)
     zero = _constant(fn, be.astype(be.compare("eq", be.reshape(out, norm.shape), 0), a.dtype))
     return [x * (g / (norm + zero))]  # 0 where the norm is 0, as the array rule
-
-
-def _shared(fn, g_kept: Tensor) -> Tensor:
-    """g_kept (g with the reduced axes kept, as size 1) times the shares the array rule gives each
-    element (applied to ones): 1 or 0 at the picked index, an even split among ties. The shares
-    are constant around each point; where they are 0, so is the gradient (not 0 * inf)."""
-    share = fn.backward(fn.be.full(g_kept.shape, 1, g_kept.dtype))[0]
-    return ew.where(_constant(fn, fn.be.compare("ne", share, 0)), g_kept * _constant(fn, share),
-                    _scalar(fn, 0, g_kept.dtype))
 
 
 @_formula(_reduce.MaxMinOp)
@@ -670,6 +668,13 @@ def _avg_pool2d(fn, g):
     be, args = fn.be, fn.args
     return [_LinearGradOp.apply(g, node=fn, transposed=lambda h: be.avg_pool2d_forward(h, *args),
                                 transposed_graph=lambda h: _nn.AvgPool2dOp.apply(h, *args))]
+
+
+@_formula(la.DiagonalOp)
+def _diagonal(fn, g):
+    be, (offset, dim1, dim2) = fn.be, fn.args
+    return [_LinearGradOp.apply(g, node=fn, transposed=lambda h: be.diagonal(h, offset, dim1, dim2),
+                                transposed_graph=lambda h: la.DiagonalOp.apply(h, offset=offset, dim1=dim1, dim2=dim2))]
 
 
 @_formula(_nn.MaxPool2dOp, _nn.ReLUMaxPool2dOp)
