@@ -403,6 +403,7 @@ from minigrad.tensor import int64 as long
 
 # isort: split
 from minigrad import (
+    func,  # noqa: F401 (torch.func's transforms)
     onnx,  # noqa: F401 (minigrad.onnx.export; the onnx package is imported only when it runs)
     return_types,  # noqa: F401 (torch.return_types' named tuples)
     special,  # noqa: E402 (torch.special's functions; imports the functional ops above)
@@ -418,6 +419,7 @@ trapz = trapezoid
 unsafe_chunk, unsafe_split, unsafe_split_with_sizes = chunk, split, split_with_sizes  # no unsafe views here
 ger = outer
 detach, detach_, get_device = Tensor.detach, Tensor.detach_, Tensor.get_device
+vmap = func.vmap
 
 # PyTorch's constants. minigrad's dtypes are numpy dtype objects, so minigrad.dtype is numpy.dtype
 # (isinstance(x.dtype, minigrad.dtype) holds); there is no float16/bfloat16/complex, so no such names.
