@@ -155,6 +155,12 @@ __global__ void hardtanh_backward_kernel(const T* __restrict__ dy, const T* __re
 }
 
 template <typename T>
+__global__ void add_scaled_kernel(const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ out, T alpha,
+                                  int64_t n) {
+  for (int64_t i = global_thread(); i < n; i += grid_threads()) out[i] = fma(alpha, b[i], a[i]);
+}
+
+template <typename T>
 __global__ void leaky_relu_kernel(const T* __restrict__ x, T* __restrict__ y, T slope, int64_t n) {
   for (int64_t i = global_thread(); i < n; i += grid_threads()) y[i] = x[i] > T(0) ? x[i] : x[i] * slope;
 }
@@ -316,6 +322,10 @@ void hardtanh_backward(const T* dy, const T* x, T* dx, int64_t n, T low, T high)
   launch("hardtanh_backward kernel", n, hardtanh_backward_kernel<T>, dy, x, dx, low, high);
 }
 template <typename T>
+void add_scaled(const T* a, const T* b, T alpha, T* out, int64_t n) {
+  launch("add_scaled kernel", n, add_scaled_kernel<T>, a, b, out, alpha);
+}
+template <typename T>
 void leaky_relu_forward(const T* x, T* y, int64_t n, T slope) {
   launch("leaky_relu kernel", n, leaky_relu_kernel<T>, x, y, slope);
 }
@@ -396,6 +406,7 @@ MG_NUMERIC(int64_t)
 #define MG_FLOAT(T)                                                                                       \
   template void hardtanh_backward<T>(const T*, const T*, T*, int64_t, T, T);                              \
   template void gelu_forward<T>(const T*, T*, int64_t, bool);                                             \
+  template void add_scaled<T>(const T*, const T*, T, T*, int64_t);                                        \
   template void leaky_relu_forward<T>(const T*, T*, int64_t, T);                                          \
   template void leaky_relu_backward<T>(const T*, const T*, T*, int64_t, T);                               \
   template void gelu_backward<T>(const T*, const T*, T*, int64_t, bool);                                  \

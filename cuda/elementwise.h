@@ -47,6 +47,9 @@ void where(const bool* cond, const T* a, const T* b, T* out, const Strided& s, i
 // hardtanh_backward, dx = dy where low < x < high, else 0.
 template <typename T>
 void hardtanh_backward(const T* dy, const T* x, T* dx, int64_t n, T low, T high);
+// out = a + alpha * b rounded once (fma): csrc/cpu/elementwise.h's add_scaled.
+template <typename T>
+void add_scaled(const T* a, const T* b, T alpha, T* out, int64_t n);
 // leaky_relu and its backward from the forward input x: csrc/cpu/elementwise.h's.
 template <typename T>
 void leaky_relu_forward(const T* x, T* y, int64_t n, T slope);

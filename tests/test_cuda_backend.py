@@ -140,6 +140,7 @@ def test_unary_ops_and_activation_gradients(dtype):
     np.testing.assert_array_equal(_C.cuda.leaky_relu(dev(x), 0.2).to_numpy(), _C.leaky_relu(x, 0.2))
     np.testing.assert_array_equal(_C.cuda.leaky_relu_backward(dev(dy), dev(x), 0.2).to_numpy(),
                                   _C.leaky_relu_backward(dy, x, 0.2))
+    np.testing.assert_array_equal(_C.cuda.add_scaled(dev(x), dev(dy), -0.3).to_numpy(), _C.add_scaled(x, dy, -0.3))
     for approximate in ("none", "tanh"):
         np.testing.assert_allclose(_C.cuda.gelu(dev(x), approximate).to_numpy(), _C.gelu(x, approximate),
                                    **tol(dtype), err_msg=approximate)

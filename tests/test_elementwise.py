@@ -778,6 +778,73 @@ def test_float_gelu_accuracy_and_special_values():
                                           slope[np.arange(n) % 8])
 
 
+def _fma_reference(a: np.ndarray, b: np.ndarray, alpha: float) -> np.ndarray:
+    """a + alpha * b rounded once: exact rational arithmetic, then one rounding to a's dtype."""
+    from fractions import Fraction
+
+    alpha = Fraction(float(a.dtype.type(alpha)))
+    exact = [Fraction(float(x)) + alpha * Fraction(float(y)) for x, y in zip(a.ravel(), b.ravel(), strict=True)]
+    if a.dtype == np.float64:
+        return np.array([float(v) for v in exact]).reshape(a.shape)
+    # float32: the float64 nearest the exact value may sit on a float32 tie; round from the exact value
+    out = np.empty(a.size, np.float32)
+    for i, v in enumerate(exact):
+        low = np.float32(float(v))
+        candidates = [low, np.nextafter(low, np.float32(np.inf)), np.nextafter(low, np.float32(-np.inf))]
+        out[i] = min(candidates, key=lambda c: (abs(Fraction(float(c)) - v), int(np.float32(c).view(np.int32)) & 1))
+    return out.reshape(a.shape)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_add_scaled_rounds_once(dtype):
+    """add_scaled (torch.add / sub with alpha): a + alpha * b rounded once, as an fma, against exact
+    arithmetic, at every length around the vector widths; specials as IEEE's fma gives them."""
+    rng = np.random.default_rng(31)
+    for n in (0, 1, 7, 8, 9, 16, 17, 33, 100):
+        a, b = (rng.standard_normal(n).astype(dtype) for _ in range(2))
+        for alpha in (-0.01, 0.3, 1e-8):
+            np.testing.assert_array_equal(_C.add_scaled(a, b, alpha), _fma_reference(a, b, alpha))
+    a = np.array([np.inf, 1.0, np.nan, 0.0, -0.0, 3.0], dtype)
+    b = np.array([1.0, np.inf, 1.0, -0.0, 0.0, -3.0], dtype)
+    np.testing.assert_array_equal(_C.add_scaled(a, b, 1.0), np.array([np.inf, np.inf, np.nan, 0.0, 0.0, 0.0], dtype))
+    assert _C.add_scaled(np.array(2.0, dtype), np.array(3.0, dtype), 0.5).shape == ()
+    # threaded slices; alpha -0.5 makes the float64 sum exact, so one rounding of it is the fma
+    big = rng.standard_normal(300_001).astype(np.float32)
+    np.testing.assert_array_equal(_C.add_scaled(big, big[::-1].copy(), -0.5),
+                                  (big.astype(np.float64) - 0.5 * big[::-1]).astype(np.float32))
+
+
+def test_add_scaled_bad_input():
+    a = np.ones(3, np.float32)
+    with pytest.raises(TypeError, match="add_scaled: b has dtype float64 but a has dtype float32"):
+        _C.add_scaled(a, np.ones(3), 1.0)
+    with pytest.raises(ValueError, match="add_scaled: b has shape"):
+        _C.add_scaled(a, np.ones(4, np.float32), 1.0)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        _C.add_scaled(np.ones(3, np.int64), np.ones(3, np.int64), 1.0)
+    with pytest.raises(ValueError, match="contiguous"):
+        _C.add_scaled(np.ones(6, np.float32)[::2], a, 1.0)
+
+
+def test_add_with_alpha_uses_the_fused_kernel_and_its_gradient():
+    """torch.add / sub / add_ with alpha: one rounding, broadcasting, float64 too; gradients alpha * g."""
+    rng = np.random.default_rng(32)
+    a, b = rng.standard_normal((4, 5)).astype(np.float32), rng.standard_normal(5).astype(np.float32)
+    got = minigrad.add(minigrad.tensor(a), minigrad.tensor(b), alpha=-0.01).numpy()
+    np.testing.assert_array_equal(got, _fma_reference(a, np.broadcast_to(b, a.shape).copy(), -0.01))
+    got = minigrad.sub(minigrad.tensor(a.astype(np.float64)), minigrad.tensor(b.astype(np.float64)), alpha=0.3).numpy()
+    np.testing.assert_array_equal(got, _fma_reference(a.astype(np.float64), np.broadcast_to(b, a.shape).astype(
+        np.float64), -0.3))
+    x, y = (minigrad.tensor(v.astype(np.float64), requires_grad=True) for v in (a, b))
+    assert minigrad.autograd.gradcheck(lambda p, q: minigrad.sub(p, q, alpha=2.5), [x, y])
+
+
+@pytest.mark.parametrize("level", ["avx2", "generic"])
+def test_add_scaled_at_lower_simd_levels(level, tmp_path):
+    out = run_tests_at_level(level, __file__, "test_add_scaled_rounds_once", tmp_path)
+    assert "2 passed" in out
+
+
 @pytest.mark.parametrize("level", ["avx2", "generic"])
 def test_float_activations_at_lower_simd_levels(level, tmp_path):
     """The float sigmoid, tanh, erf, log1p, expm1 and GELU loops are compiled per instruction set;

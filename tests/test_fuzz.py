@@ -176,6 +176,11 @@ def hardtanh_backward_case(rng: np.random.Generator) -> Case:
     return _C.hardtanh_backward, {"dy": _floats(rng, x.shape, x.dtype), "x": x, "low": -1.0, "high": 1.0}
 
 
+def add_scaled_case(rng: np.random.Generator) -> Case:
+    a = _rows(rng)
+    return _C.add_scaled, {"a": a, "b": _floats(rng, a.shape, a.dtype), "alpha": float(rng.normal())}
+
+
 def leaky_relu_case(rng: np.random.Generator) -> Case:
     return _C.leaky_relu, {"x": _rows(rng), "negative_slope": float(rng.normal())}
 
@@ -410,6 +415,7 @@ BINDINGS: dict[str, Callable[[np.random.Generator], Case]] = {
     "expm1": _unary(_C.expm1),
     "leaky_relu": leaky_relu_case,
     "leaky_relu_backward": leaky_relu_backward_case,
+    "add_scaled": add_scaled_case,
     "gelu": gelu_case,
     "gelu_backward": gelu_backward_case,
     "cumsum": cumsum_case,

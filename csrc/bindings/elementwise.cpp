@@ -211,9 +211,30 @@ py::object gelu_backward(const py::handle& dy_obj, const py::handle& x_obj, cons
                          });
 }
 
+// a + alpha * b of two arrays of one float dtype and shape, rounded once.
+template <Device D>
+py::object add_scaled(const py::handle& a_obj, const py::handle& b_obj, double alpha) {
+  const char* op = "add_scaled";
+  const ArrayView a = float_arg<D>(a_obj, op, "a");
+  const ArrayView b = float_like<D>(b_obj, a, op, "b", "a");
+  const ArrayView out = empty_array<D>(a.shape, a.dtype);
+  dispatch(float_dtype(a), [&](auto zero) {
+    using T = decltype(zero);
+    py::gil_scoped_release release;
+    if constexpr (D == Device::cpu)
+      cpu::add_scaled(cptr<T>(a), cptr<T>(b), static_cast<T>(alpha), ptr<T>(out), a.size());
+    else
+      cuda::add_scaled(cptr<T>(a), cptr<T>(b), static_cast<T>(alpha), ptr<T>(out), a.size());
+  });
+  return out.object;
+}
+
 // The activation entries, the same on both devices.
 template <Device D>
 void def_activations(py::module_& m) {
+  m.def("add_scaled", &add_scaled<D>, py::arg("a"), py::arg("b"), py::arg("alpha"),
+        "a + alpha * b rounded once (a fused multiply-add), a and b of one float dtype and shape: PyTorch's "
+        "add and sub with alpha.");
   m.def("hardtanh", &hardtanh_forward<D>, py::arg("x"), py::arg("low"), py::arg("high"),
         "x clamped to [low, high] (NaN stays NaN): hardtanh, relu6.");
   m.def("hardtanh_backward", &hardtanh_backward<D>, py::arg("dy"), py::arg("x"), py::arg("low"), py::arg("high"),

@@ -237,6 +237,13 @@ inline void gelu_backward_loop(const float* __restrict dy, const float* __restri
   }
 }
 
+// out[i] = a[i] + alpha * b[i] rounded once (a fused multiply-add), as PyTorch's
+// add and sub with alpha: std::fma, one instruction where FMA is compiled in.
+template <typename T>
+inline void add_scaled_loop(const T* __restrict a, const T* __restrict b, T alpha, T* __restrict out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = std::fma(alpha, b[i], a[i]);
+}
+
 // y[i] = exp_nonpositive(x[i] - m): softmax's exp(x - max), for rows whose
 // x - m is never nan (the caller's concern).
 inline void exp_shifted_loop(const float* __restrict x, float m, float* __restrict y, int64_t n) {
@@ -360,6 +367,8 @@ void expm1_avx2(const float* x, float* y, int64_t n);
 void gelu_avx2(const float* x, float* y, int64_t n, bool tanh_form);
 void gelu_backward_avx2(const float* dy, const float* x, float* dx, int64_t n, bool tanh_form);
 void exp_shifted_avx2(const float* x, float m, float* y, int64_t n);
+void add_scaled_avx2(const float* a, const float* b, float alpha, float* out, int64_t n);
+void add_scaled_avx2(const double* a, const double* b, double alpha, double* out, int64_t n);
 bool softmax_row_avx2(const float* x, float* y, int64_t n, bool log);
 void sigmoid_avx512(const float* x, float* y, int64_t n);
 void tanh_avx512(const float* x, float* y, int64_t n);
@@ -369,6 +378,8 @@ void expm1_avx512(const float* x, float* y, int64_t n);
 void gelu_avx512(const float* x, float* y, int64_t n, bool tanh_form);
 void gelu_backward_avx512(const float* dy, const float* x, float* dx, int64_t n, bool tanh_form);
 void exp_shifted_avx512(const float* x, float m, float* y, int64_t n);
+void add_scaled_avx512(const float* a, const float* b, float alpha, float* out, int64_t n);
+void add_scaled_avx512(const double* a, const double* b, double alpha, double* out, int64_t n);
 bool softmax_row_avx512(const float* x, float* y, int64_t n, bool log);
 
 }  // namespace minigrad::cpu::activation_math

@@ -125,6 +125,21 @@ void map_activation(FloatActivation activation, const T* x, T* y, int64_t n, Sca
 }
 }  // namespace
 
+template <typename T>
+void add_scaled(const T* a, const T* b, T alpha, T* out, int64_t n) {
+  for_each_slice(n, [=](int64_t begin, int64_t end) {
+    namespace m = activation_math;
+#ifdef MINIGRAD_X86
+    const CpuFeatures& features = cpu_features();
+    if (features.avx512f) return m::add_scaled_avx512(a + begin, b + begin, alpha, out + begin, end - begin);
+    if (features.avx2_fma) return m::add_scaled_avx2(a + begin, b + begin, alpha, out + begin, end - begin);
+#endif
+    m::add_scaled_loop(a + begin, b + begin, alpha, out + begin, end - begin);  // std::fma through libm
+  });
+}
+template void add_scaled<float>(const float*, const float*, float, float*, int64_t);
+template void add_scaled<double>(const double*, const double*, double, double*, int64_t);
+
 void exp_shifted(const float* x, float m, float* y, int64_t n) {
   namespace a = activation_math;
 #ifdef MINIGRAD_X86

@@ -79,6 +79,11 @@ void gelu_backward(const T* dy, const T* x, T* dx, int64_t n, bool tanh_form);
 // caller keeps nan away). Softmax's exp(x - max).
 void exp_shifted(const float* x, float m, float* y, int64_t n);
 
+// out = a + alpha * b elementwise, rounded once (a fused multiply-add), as
+// PyTorch's add and sub with alpha (a - alpha * b is alpha negated).
+template <typename T>
+void add_scaled(const T* a, const T* b, T alpha, T* out, int64_t n);
+
 // One row of softmax, or of log-softmax when `log`, of floats, vectorised for
 // the CPU's instruction set. false, y untouched, where x - max may be nan (a
 // nan in the row, an infinite maximum, an empty row), which the caller

@@ -13,5 +13,11 @@ void gelu_backward_avx2(const float* dy, const float* x, float* dx, int64_t n, b
   gelu_backward_loop(dy, x, dx, n, tanh_form);
 }
 void exp_shifted_avx2(const float* x, float m, float* y, int64_t n) { exp_shifted_loop(x, m, y, n); }
+void add_scaled_avx2(const float* a, const float* b, float alpha, float* out, int64_t n) {
+  add_scaled_loop(a, b, alpha, out, n);
+}
+void add_scaled_avx2(const double* a, const double* b, double alpha, double* out, int64_t n) {
+  add_scaled_loop(a, b, alpha, out, n);
+}
 bool softmax_row_avx2(const float* x, float* y, int64_t n, bool log) { return softmax_row_loop<32>(x, y, n, log); }
 }  // namespace minigrad::cpu::activation_math

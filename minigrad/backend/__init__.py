@@ -40,6 +40,7 @@ KERNEL_OPS: dict[str, int | None] = {
     **dict.fromkeys(("hardtanh", "hardtanh_backward")),  # clamp to [low, high]; backward from the input x
     **dict.fromkeys(("leaky_relu", "leaky_relu_backward")),  # backward from the input x
     **dict.fromkeys(("gelu", "gelu_backward")),  # x Phi(x), exact or approximate="tanh"; backward from the input x
+    "add_scaled": None,  # a + alpha * b of one float dtype and shape, rounded once (fma)
     "lstm_cell": None,  # one LSTM step after its matmuls -> (h, c_next, acts, tanh_c)
     "lstm_cell_backward": None,  # -> (dgates, dc)
     "lstm_sequence": 0,  # a layer's steps; its gates are written in place

@@ -316,10 +316,9 @@ class ToDeviceOp(Function):
 
 
 class ScaledAddOp(Function):
-    """a + alpha * b of float32 arrays rounded once, as PyTorch's fused multiply-add: the product of
-    two float32 numbers is exact in float64, so their float64 sum rounded to float32 is the fma's
-    result (but for rare ties of the double rounding). torch.add and torch.sub (alpha negated) with
-    alpha; node is PyTorch's name of the node, AddBackward0 or SubBackward0."""
+    """a + alpha * b of float arrays rounded once, as PyTorch's fused multiply-add (the add_scaled
+    kernel; operands that broadcast are expanded first): torch.add and torch.sub (alpha negated)
+    with alpha. node is PyTorch's name of the node, AddBackward0 or SubBackward0."""
 
     __slots__ = ("alpha", "node")
 
@@ -327,7 +326,9 @@ class ScaledAddOp(Function):
         be = self.be
         self.alpha, self.node = alpha, node
         self.saved = (a.shape, b.shape)
-        return be.astype(be.add(be.astype(a, np.float64), be.mul(be.astype(b, np.float64), alpha)), a.dtype)
+        shape = tuple(np.broadcast_shapes(a.shape, b.shape))
+        a, b = (x if x.shape == shape else be.broadcast_to(x, shape) for x in (a, b))
+        return be.add_scaled(a, b, alpha)
 
     def backward(self, g):
         sa, sb = self.saved
@@ -340,7 +341,7 @@ class ScaledAddOp(Function):
 
 def _with_alpha(op: type[Function], name: str, input: Any, other: Any, alpha: Any) -> Tensor:
     """input + alpha * other (op AddOp) or input - alpha * other (SubOp), as torch.add and torch.sub:
-    in float32 rounded once, as PyTorch's fused multiply-add. As PyTorch, a floating alpha with
+    floats rounded once, as PyTorch's fused multiply-add. As PyTorch, a floating alpha with
     integer or bool operands is an error rather than a silent truncation. A one-element tensor alpha is
     its number, as PyTorch's Scalar."""
     if isinstance(alpha, Tensor):
@@ -356,8 +357,8 @@ def _with_alpha(op: type[Function], name: str, input: Any, other: Any, alpha: An
         raise RuntimeError("Boolean alpha only supported for Boolean results.")
     if alpha == 1:
         return _binary(op, name, a, b)
-    if a.dtype == np.float32:  # PyTorch rounds alpha to the operands' dtype first
-        scale = float(np.float32(alpha)) if op is AddOp else -float(np.float32(alpha))
+    if a.dtype.kind == "f" and b.dtype == a.dtype:  # alpha is rounded to their dtype, as PyTorch's
+        scale = float(alpha) if op is AddOp else -float(alpha)
         return _binary(ScaledAddOp, name, a, b, alpha=scale, node=f"{op.op_name()}Backward0")
     return _binary(op, name, a, mul(b, alpha))
 
