@@ -61,6 +61,16 @@ def _check_v(v: Any, like: tuple[Tensor, ...], fn_name: str, what: str) -> tuple
     return vs
 
 
+def _input_vector(v: Any, inputs: tuple[Tensor, ...], fn_name: str) -> tuple[Tensor, ...]:
+    """v checked against the inputs' shapes; omitted, ones for a single one-element input."""
+    if v is None:
+        if len(inputs) != 1 or inputs[0].numel() != 1:
+            raise RuntimeError("The vector v can only be None if the input to the user-provided function is a "
+                               "single Tensor with a single element.")
+        return (inputs[0].new_ones(inputs[0].shape),)
+    return _check_v(v, inputs, fn_name, "input")
+
+
 def _grad(outputs: tuple, inputs: tuple, grad_outputs: tuple, create_graph: bool, strict: bool,
           fn_name: str) -> tuple[Tensor, ...]:
     """autograd.grad of the outputs that are on the tape, zeros (or, strict, an error) for the
@@ -110,12 +120,7 @@ def jvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
     with _autograd.enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
         inputs = _prepared(inputs, create_graph)
-        if v is None:
-            if len(inputs) != 1 or inputs[0].numel() != 1:
-                raise RuntimeError("The vector v can only be None if the input to the user-provided function is a "
-                                   "single Tensor with a single element.")
-            v = (inputs[0].new_ones(inputs[0].shape),)
-        v = _check_v(v, inputs, "jvp", "input")
+        v = _input_vector(v, inputs, "jvp")
         is_outputs_tuple, outputs = _outputs(func, inputs, "jvp")
         dummies = tuple(o.new_zeros(o.shape).requires_grad_(True) for o in outputs)
         vjps = _grad(outputs, inputs, dummies, True, strict, "jvp")
@@ -205,12 +210,7 @@ def _hessian_product(func: Callable, inputs: Any, v: Any, create_graph: bool, st
     with _autograd.enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", fn_name)
         inputs = _prepared(inputs, create_graph)
-        if v is None:
-            if len(inputs) != 1 or inputs[0].numel() != 1:
-                raise RuntimeError("The vector v can only be None if the input to the user-provided function is a "
-                                   "single Tensor with a single element.")
-            v = (inputs[0].new_ones(inputs[0].shape),)
-        v = _check_v(v, inputs, fn_name, "input")
+        v = _input_vector(v, inputs, fn_name)
         output = _scalar_output(func, fn_name)(*inputs)
         first = _grad((output,), inputs, (None,), True, strict, fn_name)
         on_tape = [(g, u) for g, u in zip(first, v, strict=True) if g.requires_grad]
