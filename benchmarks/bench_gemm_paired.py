@@ -22,9 +22,11 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# the installed (or developer-built) minigrad, then the repository for `benchmarks`
+from minigrad import _C  # noqa: E402  (isort: the minigrad under test before the path change)
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks.bench_gemm import TALL  # noqa: E402
-from minigrad import _C  # noqa: E402
 
 SIZES = (256, 512, 1024, 2048, 4096)
 

@@ -83,3 +83,13 @@ def test_smoke_run_without_torch(tmp_path: Path) -> None:
     assert not any(e.startswith("torch") for e in report["engines"])
     assert "torch: not timed (not importable)" in report["notes"]
     assert "torch-cpu" not in stdout
+
+
+def test_paired_gemm_benchmark_runs(tmp_path: Path) -> None:
+    minigrad_home = Path(os.path.abspath(minigrad.__file__)).parents[1]
+    env = dict(os.environ, PYTHONPATH=str(minigrad_home), OPENBLAS_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_gemm_paired.py"), "--threads", "1",
+                           "--sizes", "16", "--pairs", "2", "--block", "0.01"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "| square 16: 16x16x16 |" in proc.stdout and "paired ratio" in proc.stdout
