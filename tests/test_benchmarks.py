@@ -93,3 +93,12 @@ def test_paired_gemm_benchmark_runs(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "| square 16: 16x16x16 |" in proc.stdout and "paired ratio" in proc.stdout
+
+
+def test_create_graph_benchmark_runs(tmp_path: Path) -> None:
+    minigrad_home = Path(os.path.abspath(minigrad.__file__)).parents[1]
+    env = dict(os.environ, PYTHONPATH=str(minigrad_home))
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_create_graph.py"), "--rounds", "1",
+                           "--seconds", "0.01"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "| physics-informed" in proc.stdout and "| WGAN-GP critic" in proc.stdout
