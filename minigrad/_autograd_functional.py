@@ -135,11 +135,15 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bo
              vectorize: bool = False, strategy: str = "reverse-mode") -> Any:
     """d func / d inputs: for one output and one input a tensor of shape output.shape +
     input.shape; a tuple over the inputs (and, for several outputs, a tuple of those). One
-    backward pass per output element (vectorize is accepted and changes nothing; strategy must
-    be "reverse-mode")."""
-    if strategy != "reverse-mode":
-        raise NotImplementedError(f"jacobian: strategy {strategy!r} is not available in minigrad; use "
-                                  "'reverse-mode'")
+    backward pass per output element whichever the strategy: "forward-mode" (which PyTorch
+    allows only with vectorize=True) gives the same Jacobian; vectorize changes nothing else."""
+    if strategy not in ("forward-mode", "reverse-mode"):
+        raise ValueError('Expected strategy to be either "forward-mode" or "reverse-mode". Hint: If your function '
+                         'has more outputs than inputs, "forward-mode" tends to be more performant. Otherwise, '
+                         'prefer to use "reverse-mode".')
+    if strategy == "forward-mode" and not vectorize:
+        raise NotImplementedError("Computing Jacobian using forward-AD or forward-over-reverse Hessian is only "
+                                  "implemented for `vectorize=True`.")  # PyTorch's rule and message
     with _autograd.enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
         inputs = _prepared(inputs, create_graph)

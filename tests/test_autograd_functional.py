@@ -97,6 +97,9 @@ def test_independent_outputs_strict_and_bad_arguments():
     assert error_of(lambda: vhp(lambda a: a.sum(), x, (x, x))).startswith("RuntimeError: v is a tuple of invalid")
     assert error_of(lambda: hvp(lambda a: a.sum(), [1.0, 2.0])).startswith("TypeError")
     assert error_of(lambda: jacobian(lambda a: a, x, strategy="forward-mode")).startswith("NotImplementedError")
+    assert error_of(lambda: jacobian(lambda a: a, x, strategy="sideways")).startswith("ValueError")
+    np.testing.assert_array_equal(jacobian(lambda a: a.sin() * a[0], x, vectorize=True, strategy="forward-mode"),
+                                  jacobian(lambda a: a.sin() * a[0], x))
 
 
 @pytest.mark.parametrize("name", ["vjp", "hvp"])
