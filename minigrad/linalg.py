@@ -6,7 +6,9 @@ svdvals, which runs on the host as the rest. The factorizations and solvers (inv
 slogdet, solve, solve_triangular, cholesky, cholesky_ex, eigh, eigvalsh, svd, svdvals, qr, pinv,
 matrix_exp) run numpy.linalg on the host in float64 and give the input's dtype: a CUDA tensor
 makes a round trip to the host and gets its results on its device. They are differentiable with
-PyTorch's backward formulas (see minigrad.functional.decompositions), first derivatives only.
+PyTorch's backward formulas (see minigrad.functional.decompositions), and any number of times:
+for create_graph each gradient is also written with differentiable minigrad ops (the factors
+recomputed on the tape from the input), through functional.derivatives.HostPullback.
 lstsq, matrix_power, multi_dot, vecdot, diagonal and cross are composed of those and of
 differentiable tensor ops; matrix_rank and the rank and info outputs are integer tensors without
 gradients.
@@ -35,6 +37,7 @@ from minigrad import functional as F
 from minigrad.autograd import is_grad_enabled
 from minigrad.functional._common import _dim, _from_host, _require_tensor
 from minigrad.functional.decompositions import (
+    QR_COMPLETE_TALL,
     QR_R_MODE,
     CholeskyOp,
     DetOp,
@@ -79,6 +82,7 @@ from minigrad.functional.decompositions import (
     tolerances,
     triangular_solve,
 )
+from minigrad.functional.derivatives import HostPullback
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -251,8 +255,14 @@ def norm(
 
 def _inverse(op: str, A: Tensor) -> tuple[Tensor, np.ndarray]:  # noqa: N803
     check_matrices(op, A)
-    inverse, info = inverse_each(host64(A))
-    return host_output(InvOp, (A,), inverse, lambda g: (inv_grad(inverse, g),)), info
+    a = host64(A)
+    inverse, info = inverse_each(a)
+
+    def graph(x: Tensor, g: Tensor) -> tuple[Tensor]:
+        inverse_t = _inverse(op, x)[0].mT
+        return (-(inverse_t @ g @ inverse_t),)
+
+    return host_output(InvOp, (A,), inverse, HostPullback(lambda g: (inv_grad(inverse, g),), (a,), graph)), info
 
 
 def inv(A: Tensor) -> Tensor:  # noqa: N803 (PyTorch's name)
@@ -287,7 +297,29 @@ def det(A: Tensor) -> Tensor:  # noqa: N803
     a = host64(A)
     d = np.asarray(np.linalg.det(a))
     eps = machine_eps(A.dtype)
-    return host_output(DetOp, (A,), d, lambda g: (det_grad(a, d, g, eps),))
+    singular = bool((np.abs(d) < 100 * eps).any())
+
+    def graph(x: Tensor, g: Tensor) -> tuple[Tensor]:  # the cofactors through the SVD (for the whole batch) if
+        scale = g.reshape(g.shape + (1, 1))             # det_grad takes them for any matrix
+        return (scale * _cofactors(x),) if singular else (scale * det(x).reshape(g.shape + (1, 1)) * inv(x).mT,)
+
+    return host_output(DetOp, (A,), d, HostPullback(lambda g: (det_grad(a, d, g, eps),), (a,), graph))
+
+
+def _exclusive_products(s: Tensor) -> Tensor:
+    """For each i the product of the other entries of s's last dim, without dividing (zeros allowed)."""
+    ones = _from_host(np.ones((*s.shape[:-1], 1), s.dtype), s)
+    before = F.cumprod(F.cat([ones, s[..., :-1]], -1), -1)
+    return before * F.flip(F.cumprod(F.cat([ones, F.flip(s[..., 1:], -1)], -1), -1), -1)
+
+
+def _cofactors(A: Tensor) -> Tensor:  # noqa: N803
+    """The cofactor matrices of the matrices A, singular ones included, on the tape: through the
+    SVD A = U S Vh, det(U) det(Vh) U diag(prod_{j != i} S_j) Vh (det(U) det(Vh) = +-1, a constant)."""
+    u, s, vh = _svd(A, False, True)
+    signs = np.linalg.det(host64(u)) * np.linalg.det(host64(vh))
+    products = _exclusive_products(s) * _from_host(signs[..., None].astype(A.dtype), A)
+    return (u * F.unsqueeze(products, -2)) @ vh
 
 
 def slogdet(A: Tensor) -> SlogdetResult:  # noqa: N803
@@ -297,8 +329,17 @@ def slogdet(A: Tensor) -> SlogdetResult:  # noqa: N803
     check_matrices("linalg.slogdet", A)
     a = host64(A)
     sign, logabsdet = (np.asarray(v) for v in np.linalg.slogdet(a))
-    return SlogdetResult(host_output(SlogdetOp, (A,), sign, lambda g: (np.zeros_like(a),)),
-                         host_output(SlogdetOp, (A,), logabsdet, lambda g: (slogdet_grad(a, g),)))
+
+    def sign_graph(x: Tensor, g: Tensor) -> tuple[Tensor]:
+        return (_from_host(np.zeros(x.shape, x.dtype), x),)
+
+    def logabsdet_graph(x: Tensor, g: Tensor) -> tuple[Tensor] | None:  # first order only at a singular A
+        inverse, info = _inverse("linalg.slogdet", x)
+        return None if info.any() else (g.reshape(g.shape + (1, 1)) * inverse.mT,)
+
+    return SlogdetResult(
+        host_output(SlogdetOp, (A,), sign, HostPullback(lambda g: (np.zeros_like(a),), (a,), sign_graph)),
+        host_output(SlogdetOp, (A,), logabsdet, HostPullback(lambda g: (slogdet_grad(a, g),), (a,), logabsdet_graph)))
 
 
 # --- linear systems -----------------------------------------------------------------------------------
@@ -332,7 +373,12 @@ def _solve(op: str, A: Tensor, B: Tensor) -> Tensor:  # noqa: N803
         x = np.linalg.solve(a, b)
     except np.linalg.LinAlgError:
         raise LinAlgError(f"{op}: The solver failed because the input matrix is singular.") from None
-    return host_output(SolveOp, (A, B), x, lambda g: solve_grads(a, x, g))
+
+    def graph(a_t: Tensor, b_t: Tensor, g: Tensor) -> tuple[Tensor, Tensor]:
+        grad_b = _solve(op, a_t.mT, g)
+        return -(grad_b @ _solve(op, a_t, b_t).mT), grad_b
+
+    return host_output(SolveOp, (A, B), x, HostPullback(lambda g: solve_grads(a, x, g), (a, b), graph))
 
 
 def solve_triangular(
@@ -360,7 +406,15 @@ def solve_triangular(
     a, b = host64(A), host64(B)
     upper, left, unit = bool(upper), bool(left), bool(unitriangular)
     x = triangular_solve(a, b, upper, left, unit)
-    return host_output(SolveTriangularOp, (A, B), x, lambda g: solve_triangular_grads(a, x, g, upper, left, unit))
+
+    def graph(a_t: Tensor, b_t: Tensor, g: Tensor) -> tuple[Tensor, Tensor]:
+        grad_b = solve_triangular(a_t.mT, g, upper=not upper, left=left, unitriangular=unit)
+        x_t = solve_triangular(a_t, b_t, upper=upper, left=left, unitriangular=unit)
+        grad_a = -(grad_b @ x_t.mT) if left else -(x_t.mT @ grad_b)
+        return (F.triu(grad_a, int(unit)) if upper else F.tril(grad_a, -int(unit))), grad_b
+
+    pullback = HostPullback(lambda g: solve_triangular_grads(a, x, g, upper, left, unit), (a, b), graph)
+    return host_output(SolveTriangularOp, (A, B), x, pullback)
 
 
 # --- Cholesky ----------------------------------------------------------------------------------------------
@@ -375,7 +429,14 @@ def _cholesky(op: str, A: Tensor, upper: bool) -> tuple[Tensor, np.ndarray]:  # 
     def pullback(g: np.ndarray) -> tuple[np.ndarray]:
         return (cholesky_grad(lower, mT(g) if upper else g),)
 
-    return host_output(CholeskyOp, (A,), mT(lower) if upper else lower, pullback), info
+    def graph(x: Tensor, g: Tensor) -> tuple[Tensor]:  # cholesky_grad on the tape
+        lower_t = _cholesky(op, x.mT if upper else x, False)[0]
+        phi = F.tril(lower_t.mT @ (g.mT if upper else g))
+        phi = solve_triangular(lower_t.mT, 0.5 * (phi + F.tril(phi, -1).mT), upper=True)
+        return (solve_triangular(lower_t, phi, upper=False, left=False),)
+
+    factor = host_output(CholeskyOp, (A,), mT(lower) if upper else lower, HostPullback(pullback, (a,), graph))
+    return factor, info
 
 
 def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:  # noqa: N803
@@ -411,8 +472,28 @@ def _eigh(A: Tensor, UPLO: str, vectors: bool) -> tuple[Tensor, Tensor | None]: 
     if not vectors and not _requires_grad(A):
         return host_output(EighOp, (A,), lapack(op, np.linalg.eigvalsh, a, UPLO=UPLO), lambda g: (None,)), None
     values, v = lapack(op, np.linalg.eigh, a, UPLO=UPLO)
-    out = host_output(EighOp, (A,), values, lambda g: (eigh_grad(values, v, g, None),))
-    return out, host_output(EighOp, (A,), v, lambda g: (eigh_grad(values, v, None, g),)) if vectors else None
+
+    def values_graph(x: Tensor, g: Tensor) -> tuple[Tensor]:
+        vectors_t = _eigh(x, UPLO, True)[1]
+        return ((vectors_t * F.unsqueeze(g, -2)) @ vectors_t.mT,)
+
+    def vectors_graph(x: Tensor, g: Tensor) -> tuple[Tensor]:  # V (skew(V^T g) / 2 / gaps) V^T
+        values_t, vectors_t = _eigh(x, UPLO, True)
+        vg = vectors_t.mT @ g
+        gaps = F.unsqueeze(values_t, -2) - F.unsqueeze(values_t, -1) + _identity(x)
+        return (vectors_t @ ((0.5 * (vg - vg.mT)) / gaps) @ vectors_t.mT,)
+
+    out = host_output(EighOp, (A,), values, HostPullback(lambda g: (eigh_grad(values, v, g, None),), (a,),
+                                                         values_graph))
+    if not vectors:
+        return out, None
+    return out, host_output(EighOp, (A,), v, HostPullback(lambda g: (eigh_grad(values, v, None, g),), (a,),
+                                                          vectors_graph))
+
+
+def _identity(A: Tensor) -> Tensor:  # noqa: N803
+    """The n x n identity matrix for n A's last dim, in A's dtype and on its device (a constant)."""
+    return _from_host(np.eye(A.shape[-1], dtype=A.dtype), A)
 
 
 def eigh(A: Tensor, UPLO: str = "L") -> EighResult:  # noqa: N803
@@ -446,15 +527,51 @@ def _svd(A: Tensor, full_matrices: bool, vectors: bool) -> tuple[Tensor | None, 
     k = s.shape[-1]
     reduced_u, reduced_vh = u[..., :k], vh[..., :k, :]  # the gradients of full_matrices' extra columns are dropped
 
-    def pullback(gu: np.ndarray | None = None, gs: np.ndarray | None = None,
-                 gvh: np.ndarray | None = None) -> tuple[np.ndarray]:
-        return (svd_grad(reduced_u, s, reduced_vh, gu, gs, gvh),)
+    def pullback(which: str) -> HostPullback:
+        """The pullback of output which ("gu", "gs" or "gvh", svd_grad's names for its gradient)."""
+        def arrays(g: np.ndarray) -> tuple[np.ndarray]:
+            grads = dict.fromkeys(("gu", "gs", "gvh"))
+            grads[which] = _reduced(g, which, k)
+            return (svd_grad(reduced_u, s, reduced_vh, **grads),)
 
-    values = host_output(SvdOp, (A,), s, lambda g: pullback(gs=g))
+        def graph(x: Tensor, g: Tensor) -> tuple[Tensor]:
+            u_t, s_t, vh_t = _svd(x, full_matrices, True)
+            return (_svd_grad_graph(u_t[..., :k], s_t, vh_t[..., :k, :], which, _reduced(g, which, k)),)
+
+        return HostPullback(arrays, (a,), graph)
+
+    values = host_output(SvdOp, (A,), s, pullback("gs"))
     if not vectors:
         return None, values, None
-    return (host_output(SvdOp, (A,), u, lambda g: pullback(gu=g[..., :k])), values,
-            host_output(SvdOp, (A,), vh, lambda g: pullback(gvh=g[..., :k, :])))
+    return host_output(SvdOp, (A,), u, pullback("gu")), values, host_output(SvdOp, (A,), vh, pullback("gvh"))
+
+
+def _reduced(g: Any, which: str, k: int) -> Any:
+    """The gradient of U's first k columns or Vh's first k rows (full_matrices' others are dropped)."""
+    return g[..., :k] if which == "gu" else g[..., :k, :] if which == "gvh" else g
+
+
+def _svd_grad_graph(u: Tensor, s: Tensor, vh: Tensor, which: str, g: Tensor) -> Tensor:
+    """svd_grad for the gradient g of one output of the reduced SVD (which: "gu", "gs", "gvh"),
+    on the tape."""
+    m, n = u.shape[-2], vh.shape[-1]
+    if which == "gs":
+        return u @ (F.unsqueeze(g, -1) * vh) if m >= n else (u * F.unsqueeze(g, -2)) @ vh
+    row, column = F.unsqueeze(s, -2), F.unsqueeze(s, -1)
+    gaps = row * row - column * column + _identity(s)
+    if which == "gu":
+        skew = u.mT @ g
+        inner = (skew - skew.mT) / gaps * row
+        if m > n:
+            g_over_s = g / row
+            return (u @ inner + g_over_s - u @ (u.mT @ g_over_s)) @ vh
+        return u @ inner @ vh
+    skew = vh @ g.mT
+    inner = column * ((skew - skew.mT) / gaps)
+    if m < n:
+        over_s_g = g / column
+        return u @ (inner @ vh + over_s_g - (over_s_g @ vh.mT) @ vh)
+    return u @ inner @ vh
 
 
 def svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = None) -> SVDResult:  # noqa: N803
@@ -495,8 +612,35 @@ def qr(A: Tensor, mode: str = "reduced") -> QRResult:  # noqa: N803
 
         return QRResult(placeholder(A), host_output(QrOp, (A,), np.linalg.qr(a, mode="r"), refuse))
     q, r = np.linalg.qr(a, mode=mode)
-    return QRResult(host_output(QrOp, (A,), q, lambda g: (qr_grad(q, r, g, None, mode),)),
-                    host_output(QrOp, (A,), r, lambda g: (qr_grad(q, r, None, g, mode),)))
+
+    def pullback(of_q: bool) -> HostPullback:
+        """The pullback of Q (of_q) or of R."""
+        def arrays(g: np.ndarray) -> tuple[np.ndarray]:
+            return (qr_grad(q, r, g, None, mode) if of_q else qr_grad(q, r, None, g, mode),)
+
+        def graph(x: Tensor, g: Tensor) -> tuple[Tensor]:
+            if mode == "complete" and x.shape[-2] > x.shape[-1]:
+                raise RuntimeError(QR_COMPLETE_TALL)
+            q_t, r_t = qr(x, mode)
+            return (_qr_grad_graph(q_t, r_t, g, None) if of_q else _qr_grad_graph(q_t, r_t, None, g),)
+
+        return HostPullback(arrays, (a,), graph)
+
+    return QRResult(host_output(QrOp, (A,), q, pullback(True)), host_output(QrOp, (A,), r, pullback(False)))
+
+
+def _qr_grad_graph(q: Tensor, r: Tensor, gq: Tensor | None, gr: Tensor | None) -> Tensor:
+    """qr_grad (mode 'reduced', or 'complete' with m <= n) for the gradient of Q or of R, on the tape."""
+    m, n = q.shape[-2], r.shape[-1]
+    ga = gr @ r.mT if gq is None else -(q.mT @ gq)
+    if m >= n:
+        ga = q @ (F.triu(ga) + F.triu(ga, 1).mT)  # the upper triangle made symmetric
+        if gq is not None:
+            ga = ga + gq
+        return solve_triangular(r.mT, ga, upper=False, left=False)
+    ga = solve_triangular(r[..., :m].mT, q @ F.tril(ga.mT - ga), upper=False, left=False)
+    ga = F.cat([ga, _from_host(np.zeros((*ga.shape[:-1], n - m), ga.dtype), ga)], -1)
+    return ga if gr is None else ga + q @ gr
 
 
 # --- pseudo-inverse, rank, least squares ---------------------------------------------------------------------
@@ -525,10 +669,30 @@ def pinv(
     _legacy_tolerance(op, rcond, "rcond", atol, rtol)
     if rcond is not None:
         atol, rtol = 0.0, rcond
-    absolute, relative = tolerances(op, A, atol, rtol)
+    return _pinv(A, *tolerances(op, A, atol, rtol), bool(hermitian))
+
+
+def _pinv(A: Tensor, absolute: np.ndarray, relative: np.ndarray, hermitian: bool) -> Tensor:  # noqa: N803
     a = host64(A)
-    p = lapack(op, pinv_host, a, absolute, relative, bool(hermitian))
-    return host_output(PinvOp, (A,), p, lambda g: (pinv_grad(a, p, g),))
+    p = lapack("linalg.pinv", pinv_host, a, absolute, relative, hermitian)
+
+    def graph(x: Tensor, g: Tensor) -> tuple[Tensor]:
+        return (_pinv_grad_graph(x, _pinv(x, absolute, relative, hermitian), g),)
+
+    return host_output(PinvOp, (A,), p, HostPullback(lambda g: (pinv_grad(a, p, g),), (a,), graph))
+
+
+def _pinv_grad_graph(a: Tensor, pinv: Tensor, g: Tensor) -> Tensor:
+    """pinv_grad on the tape."""
+    m, n = a.shape[-2:]
+    pinv_t, g_t = pinv.mT, g.mT
+    if m <= n:
+        k = g_t @ pinv
+        k_pinv_t = k @ pinv_t
+        return -(pinv @ k).mT + k_pinv_t - (a @ pinv) @ k_pinv_t + (pinv_t @ pinv) @ (g_t - k @ a)
+    k = pinv @ g_t
+    pinv_t_k = pinv_t @ k
+    return -(k @ pinv).mT + (g_t - a @ k) @ pinv @ pinv_t + pinv_t_k - pinv_t_k @ pinv @ a
 
 
 def matrix_rank(
@@ -687,7 +851,14 @@ def matrix_exp(A: Tensor) -> Tensor:  # noqa: N803
     Gradient as PyTorch's, the upper right block of exp([[A^T, g], [0, A^T]])."""
     check_matrices("linalg.matrix_exp", A)
     a = host64(A)
-    return host_output(MatrixExpOp, (A,), expm(a), lambda g: (expm_grad(a, g),))
+
+    def graph(x: Tensor, g: Tensor) -> tuple[Tensor]:  # the upper right block of exp([[A^T, g], [0, A^T]])
+        n = x.shape[-1]
+        zero = _from_host(np.zeros(x.shape, x.dtype), x)
+        block = F.cat([F.cat([x.mT, g], -1), F.cat([zero, x.mT], -1)], -2)
+        return (matrix_exp(block)[..., :n, n:],)
+
+    return host_output(MatrixExpOp, (A,), expm(a), HostPullback(lambda g: (expm_grad(a, g),), (a,), graph))
 
 
 def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:  # noqa: N803

@@ -25,12 +25,14 @@ import numpy as np
 
 from minigrad import autograd as _autograd
 from minigrad.autograd import Function
+from minigrad.functional import decompositions as _decompositions
 from minigrad.functional import elementwise as ew
 from minigrad.functional import linalg as la
 from minigrad.functional import loss as _loss
 from minigrad.functional import nn as _nn
 from minigrad.functional import reduce as _reduce
 from minigrad.functional import shape as _shape
+from minigrad.functional import special as _special
 from minigrad.functional.activation import HardsigmoidOp, HardswishOp, HardtanhOp, LogSigmoidOp
 from minigrad.tensor import Tensor
 
@@ -696,6 +698,161 @@ def _max_pool2d(fn, g):
     return [_LinearGradOp.apply(g, node=fn, transposed=gather_array, transposed_graph=gather)]
 
 
+# --- host ops: atan2, remainder/fmod, frexp, scatter_reduce, special functions ----------------
+
+
+@_formula(ew.Atan2Op)
+def _atan2(fn, g):
+    """(b, -a) g / (a^2 + b^2), 0 where a^2 + b^2 is 0 (as the array rule; the recorded division
+    never sees that 0, so the second derivative there is 0 too, where PyTorch's is NaN)."""
+    a, b = fn.saved
+    be = fn.be
+    y, x = graph_input(fn, 0, a), graph_input(fn, 1, b)
+    origin = _constant(fn, be.compare("eq", be.add(be.mul(a, a), be.mul(b, b)), 0))
+    one, zero = _scalar(fn, 1, g.dtype), _scalar(fn, 0, g.dtype)
+    scaled = g * ew.where(origin, zero, 1 / ew.where(origin, one, y * y + x * x))
+    return _wanted(fn, lambda: _sum_to(scaled * x, a.shape), lambda: _sum_to(-scaled * y, b.shape))
+
+
+@_formula(ew.DivModOp)
+def _div_mod(fn, g):
+    """remainder and fmod: g for a, -g q for b with q = a / b rounded as the op rounds (floor,
+    trunc), piecewise constant and so a constant here, as PyTorch's."""
+    shape_a, a, b = fn.saved
+    be = fn.be
+
+    def grad_other():
+        if fn.how == "remainder":
+            quotient = ew._host_divide(be, "floor_divide", a, b)
+        else:
+            quotient = ew._round_array(be, be.div(a, b), "trunc")
+        return _sum_to(-g * _constant(fn, quotient), b.shape)
+
+    return _wanted(fn, lambda: _sum_to(g, shape_a), grad_other)
+
+
+@_formula(ew.FrexpOp)
+def _frexp(fn, g):
+    return [g / _constant(fn, fn.saved[0])]  # 2 ** exponent: piecewise constant
+
+
+@_formula(_shape.ScatterReduceOp)
+def _scatter_reduce(fn, g):
+    """PyTorch's scatter_reduce_backward on tensors (the array rule's terms): sum, mean, amax and
+    amin are linear in g with coefficients constant around each point; prod divides the products
+    through the input's zeros, and like PyTorch refuses a second derivative for src where more
+    than one zero of src meets at one place."""
+    a, s, out = fn.saved
+    be, index, reduce, include_self = fn.be, fn.index, fn.reduce, fn.include_self
+    x, src = be.to_numpy(a), be.to_numpy(s)
+    count = np.zeros(x.shape, np.int64)
+    np.add.at(count, index, 1)
+    hit = count > 0
+
+    def constant(array: np.ndarray) -> Tensor:
+        return _constant(fn, be.from_numpy(np.ascontiguousarray(array)))
+
+    def gather(t: Tensor) -> Tensor:
+        return _shape.IndexOp.apply(t, index=index)
+
+    def product_into(into: Tensor, values: Tensor) -> Tensor:
+        return _shape.ScatterReduceOp.apply(into, values, index=index, reduce="prod", include_self=include_self)
+
+    one = _scalar(fn, 1, g.dtype)
+    if reduce == "prod":
+        self_t, src_t = graph_input(fn, 0, a), graph_input(fn, 1, s)
+
+        def grad_self():
+            unzeroed = ew.where(constant(x == 0), one, self_t)
+            return g * product_into(unzeroed, src_t) / unzeroed
+
+        def grad_src():
+            zero = src == 0
+            zeros_here = np.zeros(x.shape, np.int64)
+            np.add.at(zeros_here, index, zero)
+            single = zero & (zeros_here[index] == 1)
+            without = product_into(self_t, ew.where(constant(single), one, src_t))
+            grad = ew.where(constant(single), gather(g * without),
+                            gather(g * graph_output(fn, out)) / ew.where(constant(zero), one, src_t))
+            if (zeros_here[index] > 1).any():
+                return _refusing(fn, g, grad._data, "scatter_reduce(): Double backward is unsupported for src when "
+                                 ">1 zeros in src are scattered to the same position in self")
+            return grad
+    else:  # linear in g: g / n for sum and mean, shared by the ties for amax and amin
+        if reduce in ("sum", "mean"):
+            taken_self, taken_src = None, None
+            share = g if reduce == "sum" else g / constant(np.maximum(count + include_self, 1).astype(x.dtype))
+        else:  # the elements equal to the result (self only where it took part)
+            result = be.to_numpy(out)
+            self_is = (x == result) & (include_self | ~hit)
+            src_is = src == result[index]
+            ties = self_is.astype(x.dtype)
+            np.add.at(ties, index, src_is)
+            share = g / constant(ties)
+            taken_self, taken_src = constant(self_is.astype(x.dtype)), constant(src_is.astype(x.dtype))
+
+        def grad_self():
+            return share if taken_self is None else share * taken_self
+
+        def grad_src():
+            return gather(share) if taken_src is None else gather(share) * taken_src
+
+    if include_self:
+        return _wanted(fn, grad_self, grad_src)
+    return _wanted(fn, lambda: ew.where(constant(hit), _scalar(fn, 0, g.dtype), grad_self()), grad_src)
+
+
+@_formula(_special.SpecialOp)
+def _special_function(fn, g):
+    x, out = fn.saved  # float64 on the host
+    be = fn.be
+    derivative = _special.GRAPH_DERIVATIVES[fn.function]
+    return [g * derivative(graph_input(fn, 0, _special._to_device(be, x, g.dtype)),
+                           graph_output(fn, _special._to_device(be, out, g.dtype)))]
+
+
+@_formula(_special.PolygammaOp)
+def _polygamma(fn, g):
+    x = graph_input(fn, 0, _special._to_device(fn.be, fn.saved[0], g.dtype))
+    return [g * _special.polygamma(fn.n + 1, x)]
+
+
+# --- linear algebra (minigrad.linalg's host factorizations and solvers) ------------------------
+
+
+class HostPullback:
+    """The pullback of one output of a host op (functional/decompositions._HostOp): called on the
+    output's float64 gradient it gives the inputs' (the node's backward); for create_graph,
+    `graph(*inputs, g)` gives the same gradients from differentiable minigrad ops on tensors that
+    stand for the inputs (whose float64 values are `inputs`), or None where it has no formula
+    (the gradient is then first order only)."""
+
+    __slots__ = ("arrays", "inputs", "graph")
+
+    def __init__(self, arrays: Callable, inputs: tuple[np.ndarray, ...],
+                 graph: Callable[..., Sequence[Tensor | None] | None]) -> None:
+        self.arrays, self.inputs, self.graph = arrays, inputs, graph
+
+    def __call__(self, g: np.ndarray) -> Any:
+        return self.arrays(g)
+
+
+@_formula(_decompositions.InvOp, _decompositions.DetOp, _decompositions.SlogdetOp, _decompositions.SolveOp,
+          _decompositions.SolveTriangularOp, _decompositions.CholeskyOp, _decompositions.EighOp,
+          _decompositions.SvdOp, _decompositions.QrOp, _decompositions.PinvOp, _decompositions.MatrixExpOp)
+def _host_factorization(fn, g):
+    """The output's HostPullback.graph, on tensors standing for the node's inputs (in the node's dtype)."""
+    pullback = fn.pullback
+    grads = None
+    if isinstance(pullback, HostPullback):
+        inputs = [graph_input(fn, i, fn.be.from_numpy(np.ascontiguousarray(a, dtype=fn.dtype)))
+                  for i, a in enumerate(pullback.inputs)]
+        grads = pullback.graph(*inputs, g)
+    if grads is None:
+        return _first_order_only(fn, g)
+    return [grad if fn.needs_grad(i) else None for i, grad in enumerate(grads)]
+
+
 # --- the engine's entry -----------------------------------------------------------------------
 
 
@@ -718,13 +875,17 @@ def not_differentiable_again(array: Any, device: str, edges: list, message: str)
     return graph_output(node, array)
 
 
+def _refusing(fn: Function, g: Tensor, grad: Any, message: str) -> Tensor:
+    """grad (an array gradient of fn's inputs) as a tensor whose differentiation raises message."""
+    edges = [g.grad_fn or g if g._requires_grad else None, *fn.next]
+    return not_differentiable_again(grad, fn.be.device, edges, message)
+
+
 def _first_order_only(fn: Function, g: Tensor) -> list[Tensor | None]:
     """fn's array gradients, each as a tensor whose differentiation raises: the op has no formula."""
-    edges = [g.grad_fn or g if g._requires_grad else None, *fn.next]
     message = (f"the derivative of {fn.name()}'s gradient is not implemented in minigrad: create_graph=True gave "
                "its first-order gradient, which cannot be differentiated again")
-    return [None if grad is None else not_differentiable_again(grad, fn.be.device, edges, message)
-            for grad in fn.backward(g._data)]
+    return [None if grad is None else _refusing(fn, g, grad, message) for grad in fn.backward(g._data)]
 
 
 def graph_backward(fn: Function, g: Tensor) -> list[Tensor | None]:

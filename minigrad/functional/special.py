@@ -6,7 +6,9 @@ There is no kernel for them: each is evaluated on the host in float64 with vecto
 (math.lgamma / math.erf / math.erfc through frompyfunc where numpy has no ufunc) and rounded once
 to the input's dtype, so float32 results are float64 ones rounded. On CUDA that is a trip through
 the host, on purpose (docs/architecture.md). The derivatives are host functions too; integer
-inputs give float32 (get_default_dtype()), as PyTorch's.
+inputs give float32 (get_default_dtype()), as PyTorch's. For create_graph the same derivatives
+are written with these functions on tensors (GRAPH_DERIVATIVES: digamma's is polygamma(1), i0's
+i1, ...), so every function here can be differentiated any number of times.
 
 Algorithms: digamma is PyTorch's (recurrence to x >= 10, then the asymptotic series, reflection
 below 0); polygamma(n >= 1) sums the Hurwitz zeta series to a shift past 10 + 2(n + 1) and adds the
@@ -446,6 +448,43 @@ i0e = _special_function("i0e", "torch.special.i0e", "exponentially scaled i0: ex
 i1 = _special_function("i1", "torch.special.i1", "modified Bessel function of the first kind, order 1")
 i1e = _special_function("i1e", "torch.special.i1e", "exponentially scaled i1: exp(-|x|) i1(x)")
 entr = _special_function("entr", "torch.special.entr", "entropy term -x log x (0 at 0, -inf below 0)")
+
+
+def _away_from_zero(x: Tensor) -> tuple[Tensor, Tensor]:
+    """(|x| > eps, x with eps where not), as _small_safe on tensors: the i1/i1e derivatives'
+    removable singularity at 0, kept out of the recorded division."""
+    eps = float(np.finfo(np.float64).eps)
+    big = x.detach().abs() > eps
+    return big, where(big, x, eps)
+
+
+def _i1_derivative_graph(x: Tensor, out: Tensor) -> Tensor:
+    big, safe = _away_from_zero(x)
+    return where(big, i0(safe) - out / safe, 0.5)
+
+
+def _i1e_derivative_graph(x: Tensor, out: Tensor) -> Tensor:
+    big, safe = _away_from_zero(x)
+    return where(big, i0e(safe) - out * (safe.sign() + 1 / safe), 0.5)
+
+
+# name -> the derivative of _KERNELS' function from x and its value out, as differentiable tensor
+# ops (the same formulas as _KERNELS' host ones), for gradients taken with create_graph
+GRAPH_DERIVATIVES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
+    "lgamma": lambda x, out: digamma(x),
+    "digamma": lambda x, out: polygamma(1, x),
+    "erfc": lambda x, out: (-x * x).exp() * (-2 / _SQRT_PI),
+    "erfinv": lambda x, out: (out * out).exp() * (0.5 * _SQRT_PI),
+    "erfcx": lambda x, out: 2 * x * out - 2 / _SQRT_PI,
+    "ndtr": lambda x, out: (-0.5 * x * x).exp() / _SQRT_2PI,
+    "ndtri": lambda x, out: (0.5 * out * out).exp() * _SQRT_2PI,
+    "log_ndtr": lambda x, out: math.sqrt(2 / math.pi) / erfcx(-x * _SQRT1_2),
+    "i0": lambda x, out: i1(x),
+    "i0e": lambda x, out: i1e(x) - x.sign() * out,
+    "i1": _i1_derivative_graph,
+    "i1e": _i1e_derivative_graph,
+    "entr": lambda x, out: -(1 + x.log()),
+}
 
 
 def polygamma(n: int, input: Tensor) -> Tensor:
