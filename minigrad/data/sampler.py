@@ -12,6 +12,7 @@ import numpy as np
 
 from minigrad import random as _random
 from minigrad.data.loader import epoch_permutation
+from minigrad.functional._common import ArgumentError
 
 
 class DistributedSampler:
@@ -166,7 +167,7 @@ class WeightedRandomSampler(_Counted):
         if w.ndim != 1:
             raise ValueError(f"weights should be a 1d sequence, but given weights have shape {w.shape}")
         if not np.all(np.isfinite(w) & (w >= 0)) or w.sum() <= 0:
-            raise ValueError("weights must be finite, non-negative and not all zero")
+            raise ArgumentError("weights must be finite, non-negative and not all zero")  # PyTorch: RuntimeError
         if not replacement and num_samples > np.count_nonzero(w):
             raise ValueError(f"cannot draw {num_samples} samples without replacement from "
                              f"{np.count_nonzero(w)} non-zero weights")

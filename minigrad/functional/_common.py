@@ -52,6 +52,12 @@ class UnsupportedDtypeError(NotImplementedError, TypeError):
     raised before (and as PyTorch raises for ~ of a float tensor)."""
 
 
+class NotImplementedArgumentError(NotImplementedError, ValueError):
+    """An input the op has no implementation for (bincount of floats, an interpolation mode for
+    another rank, an unknown mode): a NotImplementedError (so a RuntimeError), as PyTorch raises,
+    and a ValueError, as minigrad raised before."""
+
+
 class IntegerDivisionByZeroError(RuntimeError, ZeroDivisionError):
     """An integer floor division, remainder or fmod by zero: a RuntimeError, as PyTorch raises
     ("ZeroDivisionError"), and a ZeroDivisionError, as minigrad raised before."""

@@ -158,7 +158,7 @@ def cross_entropy(
     _require_tensor("cross_entropy", target)
     _check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+        raise ArgumentError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     if target.dtype.kind == "f":
         if target.shape != input.shape:  # PyTorch reads these as misplaced class indices: a RuntimeError
             raise ShapeError(
@@ -174,6 +174,9 @@ def cross_entropy(
             logp = logp * reshape(weight, shape)
         loss = neg(sum(target * logp, class_dim))
         return _reduce(loss, reduction)
+    if target.shape == input.shape:  # PyTorch reads a target of input's shape as class probabilities
+        raise DtypeError(f"cross_entropy: Expected floating point type for target with class probabilities, "
+                         f"got {target.dtype}")
     target = _class_indices("cross_entropy", input, target, " or float probabilities")
     if weight is not None:
         return _weighted_cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)

@@ -16,6 +16,7 @@ from minigrad.backend import get_backend
 from minigrad.functional._common import (
     ArgumentError,
     DtypeError,
+    NotImplementedArgumentError,
     ShapeError,
     _broadcast_shape,
     _dim,
@@ -1057,11 +1058,11 @@ def interpolate(
     if spatial < 1:
         raise ValueError(f"interpolate: expected (N, C, ...) with at least 3 dimensions, got shape {input.shape}")
     if mode not in _NEAREST_MODES and mode not in _LINEAR_MODES and mode != "area":
-        raise ValueError("interpolate: mode must be 'nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', "
-                         f"'trilinear' or 'area', got {mode!r}")
+        raise NotImplementedArgumentError("interpolate: mode must be 'nearest', 'nearest-exact', 'linear', "
+                                          f"'bilinear', 'bicubic', 'trilinear' or 'area', got {mode!r}")
     if mode in _LINEAR_MODES and _LINEAR_MODES[mode] != spatial:
         need = _LINEAR_MODES[mode] + 2
-        raise ValueError(f"interpolate: mode {mode!r} needs a {need}-D input, got shape {input.shape}")
+        raise NotImplementedArgumentError(f"interpolate: mode {mode!r} needs a {need}-D input, got shape {input.shape}")
     if mode == "area" and spatial > 2:
         raise NotImplementedError("interpolate: mode 'area' takes 3-D and 4-D inputs only")
     if mode not in _LINEAR_MODES and align_corners is not None:

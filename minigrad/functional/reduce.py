@@ -18,6 +18,7 @@ from minigrad.backend import get_backend
 from minigrad.functional._common import (
     ArgumentError,
     IndexRangeError,
+    NotImplementedArgumentError,
     _dim,
     _dims,
     _from_host,
@@ -1049,12 +1050,14 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     weights instead of ones when given), at least minlength long, as torch.bincount."""
     _require_tensor("bincount", input)
     values = input._host()
-    if input.ndim != 1 or values.dtype.kind not in "iub" or (values.size and values.min() < 0):
+    if values.dtype.kind not in "iub":
+        raise NotImplementedArgumentError(f"bincount: input must be 1-D non-negative integers, got {input.dtype}")
+    if input.ndim != 1 or (values.size and values.min() < 0):
         raise ArgumentError(f"bincount: input must be 1-D non-negative integers, got {input.dtype} {input.shape}")
     if minlength < 0:
-        raise ValueError(f"bincount: minlength must be >= 0, got {minlength}")
+        raise ArgumentError(f"bincount: minlength must be >= 0, got {minlength}")
     if weights is not None and tuple(weights.shape) != tuple(input.shape):
-        raise ValueError(f"bincount: weights must have input's shape {input.shape}, got {weights.shape}")
+        raise ArgumentError(f"bincount: weights must have input's shape {input.shape}, got {weights.shape}")
     w = None if weights is None else weights._host()
     counts = np.bincount(values.astype(np.int64), w, minlength)
     # as PyTorch: float32 weights sum in float32 (numpy gives float64), integer weights in float64

@@ -19,6 +19,7 @@ from minigrad.functional._common import (
     DtypeError,
     IndexRangeError,
     ShapeError,
+    UnsupportedDtypeError,
     _broadcast_shape,
     _dim,
     _from_host,
@@ -318,11 +319,13 @@ def _along(index: Tensor, dim: int) -> tuple:
 def _check_index(op: str, input: Tensor, dim: int, index: Any, wrap: bool = False) -> int:
     """index's checks for gather/scatter-like ops, returning dim made non-negative; negative
     indices wrap only with wrap (take_along_dim), as PyTorch: gather and scatter refuse them."""
-    if not isinstance(index, Tensor) or index.dtype != np.int64:
-        raise TypeError(f"{op}: index must be an int64 tensor, got {getattr(index, 'dtype', type(index).__name__)}")
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{op}: index must be an int64 tensor, got {type(index).__name__}")
+    if index.dtype not in (np.int64, np.int32):  # PyTorch's kernels take both
+        raise DtypeError(f"{op}(): Expected dtype int32/int64 for index, got {index.dtype}")
     d = _dim(dim, input.ndim, op)
     if index.ndim != input.ndim:
-        raise ValueError(f"{op}: index has {index.ndim} dimensions but input has {input.ndim}")
+        raise ShapeError(f"{op}: index has {index.ndim} dimensions but input has {input.ndim}")
     if any(i > n for k, (i, n) in enumerate(zip(index.shape, input.shape, strict=True)) if k != d):
         raise ValueError(f"{op}: index shape {index.shape} is larger than input shape {input.shape} outside dim {dim}")
     picked = index._host()
@@ -469,12 +472,14 @@ def copy_slices(base: Tensor, values: Tensor, take: Any) -> Tensor:
 
 
 def _scatter_source(op: str, input: Tensor, index: Tensor, src: Tensor) -> Tensor:
-    """The leading index.shape part of src (at least index's size in every dim), in input's dtype:
+    """The leading index.shape part of src (at least index's size in every dim, of input's dtype):
     the values scatter and scatter_add write."""
     _require_tensor(op, src)
+    if src.dtype != input.dtype:  # PyTorch does not promote here
+        raise DtypeError(f"{op}(): Expected self.dtype to be equal to src.dtype, got {input.dtype} and {src.dtype}")
     if src.ndim != index.ndim or any(i > n for i, n in zip(index.shape, src.shape, strict=True)):
-        raise ValueError(f"{op}: src shape {src.shape} is smaller than index shape {index.shape}")
-    return cast(src, input.dtype)[tuple(slice(0, n) for n in index.shape)]
+        raise ShapeError(f"{op}: src shape {src.shape} is smaller than index shape {index.shape}")
+    return src[tuple(slice(0, n) for n in index.shape)]
 
 
 # scatter's legacy reduce= names and the scatter_reduce reductions they are
@@ -536,6 +541,9 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
         raise DtypeError(f"masked_fill: mask must be a bool tensor, got {getattr(mask, 'dtype', type(mask).__name__)}")
     if _broadcast_shape("masked_fill", mask.shape, input.shape) != input.shape:
         raise ValueError(f"masked_fill: mask shape {mask.shape} does not broadcast to input shape {input.shape}")
+    if isinstance(value, Tensor) and value.ndim:  # PyTorch refuses even a value that would broadcast
+        raise ArgumentError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                            f"{value.ndim} dimension(s).")
     fill = value if isinstance(value, Tensor) else Tensor._make(
         get_backend(input.device).full((), value, input.dtype), input.device)
     return name_node(where(mask, fill, input), f"MaskedFillBackward{1 if isinstance(value, Tensor) else 0}")
@@ -1042,7 +1050,7 @@ def _repeat_counts(repeats: int | Tensor) -> np.ndarray:
     """repeat_interleave's repeats (an int, or a 0-d or 1-D integer tensor) as a host array."""
     if isinstance(repeats, Tensor):
         if repeats.dtype.kind not in "iu":
-            raise TypeError(f"repeat_interleave: repeats must be an integer tensor, got {repeats.dtype}")
+            raise UnsupportedDtypeError(f"repeat_interleave: repeats must be an integer tensor, got {repeats.dtype}")
         if repeats.ndim > 1:
             raise RuntimeError(f"repeat_interleave: repeats must be 0-dim or 1-dim tensor, got shape {repeats.shape}")
         counts = repeats._host().reshape(-1).astype(np.int64)
@@ -1164,7 +1172,7 @@ def meshgrid(*tensors: Tensor | Sequence[Tensor], indexing: str = "ij") -> tuple
     if not tensors:
         raise RuntimeError("meshgrid: expects a non-empty list of tensors")
     if indexing not in ("ij", "xy"):
-        raise ValueError(f'meshgrid: indexing must be one of "xy" or "ij", but received: {indexing!r}')
+        raise ArgumentError(f'meshgrid: indexing must be one of "xy" or "ij", but received: {indexing!r}')
     for t in tensors:
         _require_same_device("meshgrid", tensors[0], t)
         if t.ndim > 1:

@@ -15,12 +15,19 @@ from typing import Any
 
 from minigrad import functional as MF
 from minigrad.creation import zeros
+from minigrad.functional._common import ShapeError
 from minigrad.functional.attention import attention_scores
 from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.layers import Dropout, LayerNorm, Linear, _empty, _full
 from minigrad.nn.module import Module, ModuleList
 from minigrad.tensor import Tensor
+
+
+class AttentionCheckError(AssertionError, ValueError):
+    """A shape MultiheadAttention refuses where PyTorch's asserts (embed_dim not divisible by
+    num_heads, an input's feature size, key and value of different lengths, key_padding_mask's
+    shape): an AssertionError, as PyTorch raises, and a ValueError, as minigrad raised before."""
 
 
 class NonDynamicallyQuantizableLinear(Linear):
@@ -59,7 +66,8 @@ class MultiheadAttention(Module):
     ) -> None:
         super().__init__()
         if embed_dim < 1 or num_heads < 1 or embed_dim % num_heads:
-            raise ValueError(f"MultiheadAttention: embed_dim {embed_dim} must be divisible by num_heads {num_heads}")
+            raise AttentionCheckError(f"MultiheadAttention: embed_dim {embed_dim} must be divisible by num_heads "
+                                      f"{num_heads}")
         if add_bias_kv or add_zero_attn:
             raise NotImplementedError("MultiheadAttention: add_bias_kv and add_zero_attn are not supported")
         if not 0 <= dropout < 1:
@@ -113,7 +121,7 @@ class MultiheadAttention(Module):
                 raise ValueError(f"MultiheadAttention: {name} must be a 2-D or 3-D Tensor, got "
                                  f"{getattr(t, 'shape', type(t).__name__)}")
             if t.shape[-1] != size:
-                raise ValueError(f"MultiheadAttention: {name} has {t.shape[-1]} features, expected {size}")
+                raise AttentionCheckError(f"MultiheadAttention: {name} has {t.shape[-1]} features, expected {size}")
         if not query.ndim == key.ndim == value.ndim:  # else an unbatched query's key fails later, in a reshape
             raise ValueError(f"MultiheadAttention: query, key and value must all be batched (3-D) or all unbatched "
                              f"(2-D), got {query.ndim}-D, {key.ndim}-D and {value.ndim}-D")
@@ -128,8 +136,8 @@ class MultiheadAttention(Module):
         length, batch, source = query.shape[seq_axis], query.shape[batch_axis], key.shape[seq_axis]
         if key.shape[:2] != value.shape[:2] or key.shape[batch_axis] != batch:
             names = "(N, S)" if batch_first else "(S, N)"
-            raise ValueError(f"MultiheadAttention: key {key.shape} and value {value.shape} must share {names} "
-                             f"with query's batch {batch}")
+            raise AttentionCheckError(f"MultiheadAttention: key {key.shape} and value {value.shape} must share "
+                                      f"{names} with query's batch {batch}")
         w_q, w_k, w_v = self._projections()
         b_q, b_k, b_v = (None, None, None) if self.in_proj_bias is None else self.in_proj_bias.chunk(3)
 
@@ -147,12 +155,12 @@ class MultiheadAttention(Module):
             elif mask.shape == (batch * self.num_heads, length, source):
                 scores = scores + mask.reshape(batch, self.num_heads, length, source)
             else:
-                raise ValueError(f"MultiheadAttention: attn_mask must have shape {(length, source)} or "
+                raise ShapeError(f"MultiheadAttention: attn_mask must have shape {(length, source)} or "
                                  f"{(batch * self.num_heads, length, source)}, got {mask.shape}")
         if key_padding_mask is not None:
             if tuple(key_padding_mask.shape) != (batch, source):
-                raise ValueError(f"MultiheadAttention: key_padding_mask must have shape {(batch, source)}, "
-                                 f"got {key_padding_mask.shape}")
+                raise AttentionCheckError(f"MultiheadAttention: key_padding_mask must have shape "
+                                          f"{(batch, source)}, got {key_padding_mask.shape}")
             scores = scores + _additive(key_padding_mask, "key_padding_mask", scores).reshape(batch, 1, 1, source)
         weights = F.softmax(scores, -1)
         if self.dropout and self.training:

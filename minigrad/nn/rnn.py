@@ -16,6 +16,7 @@ from typing import Any
 from minigrad import functional as MF
 from minigrad.autograd import Function, no_grad
 from minigrad.creation import zeros
+from minigrad.functional._common import ShapeError
 from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.layers import _empty
@@ -199,7 +200,7 @@ def _joined(state: Tensor | None, start: Tensor, rows: int) -> Tensor:
 
 def _check_input_size(layer: str, x: Tensor, input_size: int) -> None:
     if x.shape[-1] != input_size:
-        raise ValueError(f"{layer}: input.size(-1) must be equal to input_size. Expected {input_size}, "
+        raise ShapeError(f"{layer}: input.size(-1) must be equal to input_size. Expected {input_size}, "
                          f"got {x.shape[-1]}")
 
 
@@ -373,7 +374,7 @@ class RNNBase(Module):
                 raise TypeError(f"{name}: hidden states must be Tensors, got {type(state).__name__}")
             state = state.unsqueeze(1) if unbatched else state
             if tuple(state.shape) != shape:
-                raise ValueError(f"{name}: expected hidden state of shape {shape} (layers * directions, N, H), "
+                raise ShapeError(f"{name}: expected hidden state of shape {shape} (layers * directions, N, H), "
                                  f"got {tuple(state.shape)}{' (unbatched: N = 1 added)' if unbatched else ''}")
             out.append(state)
         return out[0], (out[1] if self.mode == "LSTM" else None)
@@ -468,7 +469,7 @@ class RNNCellBase(Module):
                 continue
             state = state.unsqueeze(0) if unbatched else state
             if tuple(state.shape) != (x.shape[0], self.hidden_size):
-                raise ValueError(f"{name}: hidden state must have shape {(x.shape[0], self.hidden_size)}, "
+                raise ShapeError(f"{name}: hidden state must have shape {(x.shape[0], self.hidden_size)}, "
                                  f"got {tuple(state.shape)}")
             states.append(state)
         h, c = _cell_step(self.mode, F.linear(x, self.weight_ih, self.bias_ih), states[0],

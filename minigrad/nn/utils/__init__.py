@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Iterable
 
 from minigrad.autograd import no_grad
+from minigrad.functional import stack
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
 from minigrad.nn.utils import rnn  # torch.nn.utils.rnn
@@ -39,8 +40,8 @@ def get_total_norm(
     norm_type = float(norm_type)
     with no_grad():
         norms = [t.norm(norm_type) for t in tensors]
-        if norm_type == math.inf:
-            total = norms[0] if len(norms) == 1 else Tensor._wrap(max(n.item() for n in norms))
+        if math.isinf(norm_type):  # the max (min) of the norms, in their dtype, NaN kept: PyTorch's norm of their stack
+            total = stack([n.to(norms[0].device) for n in norms]).norm(norm_type)
         else:
             zero = Tensor._wrap(0.0, device=tensors[0].device)
             total = sum((n.to(norms[0].device) ** norm_type for n in norms), zero)

@@ -11,6 +11,7 @@ import numpy as np
 
 from minigrad.creation import tensor
 from minigrad.functional import cat, stack
+from minigrad.functional._common import ArgumentError, ShapeError
 from minigrad.nn import functional as F
 from minigrad.tensor import Tensor, int64
 
@@ -43,9 +44,10 @@ class PackedSequence(NamedTuple):
 
 def _lengths(lengths: Any) -> np.ndarray:
     values = np.asarray(lengths.tolist() if isinstance(lengths, Tensor) else lengths)
-    if values.ndim != 1 or values.size == 0 or values.dtype.kind not in "iu":
-        raise ValueError(f"pack_padded_sequence: lengths must be a non-empty 1-D list or tensor of ints, "
-                         f"got {lengths!r}")
+    # PyTorch takes the lengths through as_tensor(lengths, dtype=int64): float lengths truncated
+    if values.ndim != 1 or values.size == 0 or values.dtype.kind not in "iuf":
+        raise ArgumentError(f"pack_padded_sequence: lengths must be a non-empty 1-D list or tensor of numbers, "
+                            f"got {lengths!r}")
     return values.astype(np.int64)
 
 
@@ -62,7 +64,7 @@ def pack_padded_sequence(input: Tensor, lengths: Any, batch_first: bool = False,
     if batch_first:
         input = input.transpose(0, 1)
     if values.size != input.shape[1]:
-        raise ValueError(f"pack_padded_sequence: expected {input.shape[1]} lengths (the batch), got {values.size}")
+        raise ShapeError(f"pack_padded_sequence: expected {input.shape[1]} lengths (the batch), got {values.size}")
     if values.min() <= 0:
         raise RuntimeError("pack_padded_sequence: Length of all samples has to be greater than 0, but found an "
                            "element in 'lengths' that is <= 0")
@@ -109,10 +111,12 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
     rows += [padding] * (steps - len(sizes))
     padded = stack(rows, 0)
     lengths = (np.asarray(sizes)[None, :] > np.arange(batch)[:, None]).sum(1)
-    if sequence.unsorted_indices is not None:
-        padded = padded.index_select(1, sequence.unsorted_indices)
+    if batch_first:
+        padded = padded.transpose(0, 1)
+    if sequence.unsorted_indices is not None:  # after the transpose, as PyTorch's (its grad_fn: IndexSelectBackward0)
+        padded = padded.index_select(0 if batch_first else 1, sequence.unsorted_indices)
         lengths = lengths[np.asarray(sequence.unsorted_indices.tolist())]
-    return (padded.transpose(0, 1) if batch_first else padded), tensor(lengths, dtype=int64)
+    return padded, tensor(lengths, dtype=int64)
 
 
 def pack_sequence(sequences: Sequence[Tensor], enforce_sorted: bool = True) -> PackedSequence:
