@@ -54,8 +54,9 @@ def _rename_aliases(name: str, kwargs: dict) -> None:
 def _is_copy(out: Tensor, input: Tensor) -> bool:
     """Whether out, input reshaped, holds a copy of input's elements rather than a view of them
     (host arrays only: device arrays are C-contiguous, so their reshapes are views)."""
-    return isinstance(input._data, np.ndarray) and input._data.size > 0 and not np.may_share_memory(out._data,
-                                                                                                     input._data)
+    # Function.apply gives a view its base's version counter (a copy gets its own)
+    return isinstance(input._data, np.ndarray) and input._data.size > 0 and \
+        out._version_counter is not input._version_counter
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep

@@ -102,3 +102,12 @@ def test_create_graph_benchmark_runs(tmp_path: Path) -> None:
                            "--seconds", "0.01"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "| physics-informed" in proc.stdout and "| WGAN-GP critic" in proc.stdout
+
+
+def test_op_overhead_benchmark_runs(tmp_path: Path) -> None:
+    minigrad_home = Path(os.path.abspath(minigrad.__file__)).parents[1]
+    env = dict(os.environ, PYTHONPATH=str(minigrad_home))
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_op_overhead.py"), "--rounds", "1",
+                           "--seconds", "0.001"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "| a @ b |" in proc.stdout and "| MLP training step" in proc.stdout

@@ -14,8 +14,8 @@ checkpoint resumed to the uninterrupted run); building models (register_buffer, 
 nn.init, requires_grad_(False) freezing, named_* filtering, repr); tensor idioms (einsum,
 gather/scatter with int64 and int32 indices, masked_fill, topk, argsort, unique, bincount, cumsum,
 where, repeat_interleave, meshgrid, nonzero(as_tuple), reprs); and hostile inputs: PyTorch's
-exception classes for wrong shapes, dtypes and arguments of all of these (einsum's an xfail:
-its file is not editable in this round), empty tensors and NaN through them, and what minigrad
+exception classes for wrong shapes, dtypes and arguments of all of these (einsum's included),
+empty tensors and NaN through them, and what minigrad
 refuses where PyTorch silently reads past its buffers."""
 
 import math
@@ -821,8 +821,6 @@ def _einsum_mistakes_program(lib):
     return {"caught": caught_as(mistakes)}
 
 
-@pytest.mark.xfail(strict=True, reason="einsum (minigrad/functional/linalg.py, not editable in this round) raises "
-                                       "ValueError where PyTorch raises RuntimeError")
 def test_einsum_mistakes_raise_as_torch():
     check("einsum_mistakes", _einsum_mistakes_program)
 

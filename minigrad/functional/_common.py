@@ -67,7 +67,7 @@ def _require_same_dtype(op: str, *tensors: Tensor | None) -> None:
     """DtypeError unless the tensors given (None skipped) have one dtype: PyTorch's matrix products
     do not promote ("expected m1 and m2 to have the same dtype")."""
     dtypes = [t.dtype for t in tensors if t is not None]
-    if len(set(dtypes)) > 1:
+    if any(d != dtypes[0] for d in dtypes):
         raise DtypeError(f"{op}: expected all operands to have the same dtype, but got {', '.join(map(str, dtypes))}")
 
 

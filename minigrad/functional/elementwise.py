@@ -42,6 +42,8 @@ def _constant(value: Any, like: Tensor) -> Tensor:
             dtype = like.dtype
         else:
             dtype = int64
+        if like.device == "cpu":  # np.full's Python wrapper took 0.8 us, a tenth of `x * 2.0`
+            return Tensor._make(np.array(value, dtype), like.device)
         return Tensor._make(get_backend(like.device).full((), value, dtype), like.device)
     if like.device != "cpu":
         raise TypeError(f"cannot combine a {type(value).__name__} with a {like.device} tensor")

@@ -12,6 +12,7 @@ import numpy as np
 from minigrad.autograd import Function, name_node
 from minigrad.backend import get_backend
 from minigrad.functional._common import (
+    ArgumentError,
     ShapeError,
     _dim,
     _from_host,
@@ -81,29 +82,28 @@ def _scaled_matmul(input: Tensor, other: Tensor, alpha: float) -> Tensor:
     if isinstance(input, Tensor) and isinstance(other, Tensor):  # no promotion, as PyTorch's products
         _require_same_dtype("matmul", input, other)
     a, b = _operands(input, other)
-    if a.dtype.kind not in "iu":  # integer products as PyTorch's (no gradient)
+    if a.dtype.kind not in "iuf":  # integer products as PyTorch's (no gradient); not bool
         _require_float("matmul", a, b)
-    if a.ndim == 0 or b.ndim == 0:
-        raise ShapeError(f"matmul: both arguments need at least 1 dimension, got shapes {a.shape} and {b.shape}")
-    if a.shape[-1] != b.shape[0 if b.ndim == 1 else -2]:
-        raise ShapeError(
-            f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied "
-            f"({a.shape[-1]} != {b.shape[0 if b.ndim == 1 else -2]})"
-        )
-    if a.ndim > 2 or b.ndim > 2:
+    sa, sb = a._data.shape, b._data.shape  # plain tuples: this runs per product, Size costs
+    if not sa or not sb:
+        raise ShapeError(f"matmul: both arguments need at least 1 dimension, got shapes {sa} and {sb}")
+    inner = sb[0 if len(sb) == 1 else -2]
+    if sa[-1] != inner:
+        raise ShapeError(f"matmul: shapes {sa} and {sb} cannot be multiplied ({sa[-1]} != {inner})")
+    if len(sa) > 2 or len(sb) > 2:
         try:
-            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+            np.broadcast_shapes(sa[:-2], sb[:-2])
         except ValueError:
-            raise ShapeError(f"matmul: batch dimensions of {a.shape} and {b.shape} cannot be broadcast") from None
-    a2 = unsqueeze(a, 0) if a.ndim == 1 else a
-    b2 = unsqueeze(b, 1) if b.ndim == 1 else b
+            raise ShapeError(f"matmul: batch dimensions of {sa} and {sb} cannot be broadcast") from None
+    a2 = unsqueeze(a, 0) if len(sa) == 1 else a
+    b2 = unsqueeze(b, 1) if len(sb) == 1 else b
     out = MatMulOp.apply(a2, b2, alpha=alpha)
-    if b.ndim == 1:
+    if len(sb) == 1:
         out = squeeze(out, -1)
-    if a.ndim == 1:
-        out = squeeze(out, -2 if b.ndim > 1 else -1)
+    if len(sa) == 1:
+        out = squeeze(out, -2 if len(sb) > 1 else -1)
     # a vector operand's product is named for its 1-D form (MvBackward0, DotBackward0); MatMulOp names the rest
-    return name_node(out, _matmul_node(a.ndim, b.ndim)) if a.ndim == 1 or b.ndim == 1 else out
+    return name_node(out, _matmul_node(len(sa), len(sb))) if len(sa) == 1 or len(sb) == 1 else out
 
 
 def _matmul_node(a_ndim: int, b_ndim: int) -> str:
@@ -355,17 +355,17 @@ def _einsum_terms(equation: str, operands: tuple[Tensor, ...]) -> tuple[list[str
     lhs, arrow, out = equation.partition("->")
     terms = lhs.split(",")
     if len(terms) != len(operands):
-        raise ValueError(f"einsum: {equation!r} has {len(terms)} operand subscripts for {len(operands)} operands")
+        raise ArgumentError(f"einsum: {equation!r} has {len(terms)} operand subscripts for {len(operands)} operands")
     for term in (*terms, out):
         letters = term.replace("...", "")
         if not all(c.isalpha() and c.isascii() for c in letters) or term.count("...") > 1 or "." in letters:
-            raise ValueError(f"einsum: subscripts must be letters with at most one '...', got {term!r}")
+            raise ArgumentError(f"einsum: subscripts must be letters with at most one '...', got {term!r}")
     widths = []
     for term, op in zip(terms, operands, strict=True):
         named = len(term.replace("...", ""))
         width = op.ndim - named if "..." in term else 0
         if width < 0 or (width == 0 and "..." not in term and named != op.ndim):
-            raise ValueError(f"einsum: subscripts {term!r} for an operand of {op.ndim} dimensions {op.shape}")
+            raise ShapeError(f"einsum: subscripts {term!r} for an operand of {op.ndim} dimensions {op.shape}")
         widths.append(width)
     span = max(widths, default=0)
     expanded = [term.replace("...", "".join(_ELLIPSIS_LETTERS[span - w:span]))
@@ -373,10 +373,10 @@ def _einsum_terms(equation: str, operands: tuple[Tensor, ...]) -> tuple[list[str
     if arrow:
         out = out.replace("...", "".join(_ELLIPSIS_LETTERS[:span]))
         if len(set(out)) != len(out):
-            raise ValueError(f"einsum: output subscripts {out!r} repeat a letter")
+            raise ArgumentError(f"einsum: output subscripts {out!r} repeat a letter")
         missing = set(out) - set("".join(expanded))
         if missing:
-            raise ValueError(f"einsum: output subscripts {sorted(missing)} appear in no operand")
+            raise ArgumentError(f"einsum: output subscripts {sorted(missing)} appear in no operand")
     else:  # implicit: the ellipsis, then the letters used once, in alphabetical order
         counts = {c: "".join(expanded).count(c) for c in "".join(expanded)}
         out = "".join(_ELLIPSIS_LETTERS[:span]) + "".join(sorted(c for c, n in counts.items()
@@ -391,7 +391,7 @@ def _take_diagonals(op: Tensor, term: str) -> tuple[Tensor, str]:
             p = term.index(letter)
             q = term.index(letter, p + 1)
             if op.shape[p] != op.shape[q]:
-                raise ValueError(f"einsum: {letter!r} labels dimensions of sizes {op.shape[p]} and {op.shape[q]}")
+                raise ShapeError(f"einsum: {letter!r} labels dimensions of sizes {op.shape[p]} and {op.shape[q]}")
             rest = [d for d in range(op.ndim) if d not in (p, q)]
             moved = op.permute((p, q, *rest))
             steps = _from_host(np.arange(op.shape[p]), op)
@@ -434,7 +434,7 @@ def einsum(equation: str, *operands: Tensor) -> Tensor:
     for t, term in pairs:
         for c, n in zip(term, t.shape, strict=True):
             if n != 1 and sizes.setdefault(c, n) != n:  # size 1 broadcasts
-                raise ValueError(f"einsum: {c!r} labels dimensions of sizes {sizes[c]} and {n}")
+                raise ShapeError(f"einsum: {c!r} labels dimensions of sizes {sizes[c]} and {n}")
 
     def needed(later: list[tuple[Tensor, str]]) -> set[str]:
         return set(out).union(*(set(term) for _, term in later))

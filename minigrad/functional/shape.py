@@ -73,13 +73,13 @@ class ExpandOp(Function):
 
 def reshape(input: Tensor, shape: Sequence[int]) -> Tensor:
     """input with a new shape (one entry may be -1); a view where possible."""
-    shape = tuple(int(s) for s in shape)
-    known = math.prod(s for s in shape if s != -1)
+    shape = tuple(map(int, shape))
     if -1 in shape:
-        valid = shape.count(-1) == 1 and known > 0 and input.numel() % known == 0
+        known = -math.prod(shape)  # the other sizes' product, when -1 is the one negative size
+        valid = shape.count(-1) == 1 and known > 0 and input._data.size % known == 0
     else:
-        valid = known == input.numel()
-    if not valid:
+        valid = math.prod(shape) == input._data.size
+    if not valid or min(shape, default=0) < -1:
         raise ShapeError(f"reshape: shape {shape} is invalid for input of shape {input.shape}")
     out = ReshapeOp.apply(input, shape=shape)
     if out.grad_fn is not None and not input.is_contiguous():  # PyTorch's nodes: a copy's, or a strided view's
