@@ -111,3 +111,14 @@ def test_op_overhead_benchmark_runs(tmp_path: Path) -> None:
                            "--seconds", "0.001"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "| a @ b |" in proc.stdout and "| MLP training step" in proc.stdout
+
+
+def test_paired_benchmark_runs(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    minigrad_home = Path(os.path.abspath(minigrad.__file__)).parents[1]
+    env = dict(os.environ, PYTHONPATH=str(minigrad_home))
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_paired.py"), "--quick", "--only",
+                           "conv2d", "--match", "conv2", "--pairs", "1", "--block", "0.001", "--pause", "0"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "| conv2d LeNet conv2 64x6x14x14 -> 16 k5 s1 p0 backward |" in proc.stdout
