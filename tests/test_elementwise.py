@@ -853,3 +853,23 @@ def test_float_activations_at_lower_simd_levels(level, tmp_path):
     out = run_tests_at_level(level, __file__, "test_float_activation_accuracy_and_special_values or "
                              "test_float_gelu_accuracy_and_special_values", tmp_path)
     assert "2 passed" in out
+
+
+def test_floor_divide_is_recorded_but_refuses_backward_as_pytorch():
+    """PyTorch records x // y (the result requires grad, grad_fn <NotImplemented>) and raises on
+    backward; div with a rounding mode has gradient 0 (DivBackward2). minigrad left // off the
+    tape, so a loss mixing it in silently lost nothing but PyTorch's error."""
+    x = minigrad.tensor([3.5, -2.0], requires_grad=True)
+    for quotient in (x // 2, minigrad.floor_divide(2.0, x), x.floor_divide(x)):
+        assert quotient.requires_grad and quotient.grad_fn.name() == "NotImplemented"
+        with pytest.raises(RuntimeError, match="derivative for aten::floor_divide is not implemented"):
+            (x + quotient).sum().backward()
+    np.testing.assert_array_equal((x // 2).detach().numpy(), [1.0, -1.0])
+    x.grad = None  # the refused backwards may have reached x first
+    rounded = minigrad.div(x, 2, rounding_mode="floor")
+    assert rounded.grad_fn.name() == "DivBackward2"
+    rounded.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])
+    assert not (minigrad.tensor([7, 8]) // 2).requires_grad  # integers: nothing recorded
+    with minigrad.no_grad():
+        assert not (x // 2).requires_grad

@@ -256,7 +256,8 @@ def test_rounding_and_classification_are_not_differentiable_beyond_zero():
     x = minigrad.tensor(B, requires_grad=True)
     x.floor().sum().backward()
     assert np.array_equal(x.grad.numpy(), np.zeros(B.shape))
-    assert not x.isnan().requires_grad and not (x // 2).requires_grad  # floor_divide: none, as PyTorch
+    assert not x.isnan().requires_grad
+    assert (x // 2).requires_grad  # floor_divide: recorded, its backward refused, as PyTorch (test_elementwise)
 
 
 # --- operators and in-place forms -------------------------------------------------------------

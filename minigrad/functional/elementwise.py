@@ -1110,8 +1110,8 @@ def _divide(how: str, input: Any, other: Any) -> Tensor:
 
 def floor_divide(input: Any, other: Any) -> Tensor:
     """input / other rounded down (Python's //), broadcasting; integers stay integers. Not
-    differentiable (nor is PyTorch's): the result is off the tape."""
-    return _divide("floor_divide", input, other)
+    differentiable, as PyTorch's: recorded, but a backward through it raises."""
+    return with_zero_gradient(_divide("floor_divide", input, other), input, other, op=FloorDivideOp)
 
 
 def remainder(input: Any, other: Any) -> Tensor:
@@ -1299,13 +1299,26 @@ class ZeroGradientOp(Function):
         )
 
 
-def with_zero_gradient(value: Tensor, *inputs: Any) -> Tensor:
-    """value (a floating tensor computed off the tape), recorded with a zero gradient for the
-    inputs that are tensors requiring grad; value itself when none does (or it is not floating)."""
+class FloorDivideOp(ZeroGradientOp):
+    """floor_divide's node: PyTorch records the quotient (it requires grad) but has no derivative
+    for it, so a backward reaching it raises (where div(rounding_mode="floor") has gradient 0)."""
+
+    __slots__ = ()
+
+    def backward(self, g):
+        raise RuntimeError("derivative for aten::floor_divide is not implemented")
+
+    def _torch_name(self) -> str:
+        return "NotImplemented"
+
+
+def with_zero_gradient(value: Tensor, *inputs: Any, op: type[ZeroGradientOp] = ZeroGradientOp) -> Tensor:
+    """value (a floating tensor computed off the tape), recorded by op (a zero gradient for the
+    inputs that are tensors requiring grad); value itself when none does (or it is not floating)."""
     tensors = [t for t in inputs if isinstance(t, Tensor)]
     if value.dtype.kind != "f" or not any(t._requires_grad for t in tensors):
         return value
-    return ZeroGradientOp.apply(*tensors, value=value._data)
+    return op.apply(*tensors, value=value._data)
 
 
 _ROUNDING_MODES = {"trunc": "trunc_divide", "floor": "floor_divide"}
@@ -1317,7 +1330,8 @@ def _rounded_quotient(input: Any, other: Any, rounding_mode: str) -> Tensor:
         raise ValueError(
             f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found {rounding_mode!r}"
         )
-    return with_zero_gradient(_divide(_ROUNDING_MODES[rounding_mode], input, other), input, other)
+    return name_node(with_zero_gradient(_divide(_ROUNDING_MODES[rounding_mode], input, other), input, other),
+                     "DivBackward2")
 
 
 class Atan2Op(Function):
