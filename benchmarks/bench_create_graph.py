@@ -9,12 +9,14 @@ step, median [range] over rounds in which the two libraries alternate.
 from __future__ import annotations
 
 import argparse
-import importlib
-import statistics
-import time
+import os
+import sys
 from collections.abc import Callable
 
 import numpy as np
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the benchmarks package
+from benchmarks.common import alternating_table, minigrad_and_torch  # noqa: E402
 
 
 def pinn_step(lib) -> Callable[[], None]:
@@ -62,43 +64,18 @@ def gradient_penalty_step(lib) -> Callable[[], None]:
     return step
 
 
-def ms_per_step(step: Callable[[], None], seconds: float) -> float:
-    step()
-    calls, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        step()
-        calls += 1
-    return (time.perf_counter() - t0) / calls * 1e3
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=0.5, help="per library and round")
     args = parser.parse_args()
-    libs = {"minigrad": importlib.import_module("minigrad")}
-    try:
-        libs["torch"] = importlib.import_module("torch")
-    except ImportError:
-        pass
-    for lib in libs.values():
-        lib.set_num_threads(args.threads)
+    libs = minigrad_and_torch(args.threads)
+    cases = {name: {key: make(lib) for key, lib in libs.items()}
+             for name, make in (("physics-informed (Burgers, 2-32-32-1 tanh MLP, 256 points)", pinn_step),
+                                ("WGAN-GP critic (2 convs, batch 32 of 28x28)", gradient_penalty_step))}
     print(f"{args.threads} thread(s), float32, ms per step, median [range] of {args.rounds} rounds")
-    print("| step | " + " | ".join(libs) + (" | torch / minigrad |" if "torch" in libs else " |"))
-    print("|---|" + "---|" * (len(libs) + ("torch" in libs)))
-    for name, make in (("physics-informed (Burgers, 2-32-32-1 tanh MLP, 256 points)", pinn_step),
-                       ("WGAN-GP critic (2 convs, batch 32 of 28x28)", gradient_penalty_step)):
-        steps = {key: make(lib) for key, lib in libs.items()}
-        times: dict[str, list[float]] = {key: [] for key in libs}
-        for _ in range(args.rounds):
-            for key, step in steps.items():
-                times[key].append(ms_per_step(step, args.seconds))
-        cells = [f"{statistics.median(t):.2f} [{min(t):.2f}-{max(t):.2f}]" for t in times.values()]
-        ratio = ""
-        if "torch" in libs:
-            ratio = f" | {statistics.median(times['torch']) / statistics.median(times['minigrad']):.2f}"
-        print(f"| {name} | " + " | ".join(cells) + ratio + " |")
+    print(alternating_table(cases, args.rounds, args.seconds, "ms"))
 
 
 if __name__ == "__main__":

@@ -8,12 +8,14 @@ call, median [range] over rounds in which the two libraries alternate.
 from __future__ import annotations
 
 import argparse
-import importlib
-import statistics
-import time
+import os
+import sys
 from collections.abc import Callable
 
 import numpy as np
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the benchmarks package
+from benchmarks.common import alternating_table, minigrad_and_torch  # noqa: E402
 
 
 def op_cases(lib) -> dict[str, Callable[[], object]]:
@@ -64,45 +66,18 @@ def mlp_step(lib) -> Callable[[], None]:
     return step
 
 
-def us_per_call(call: Callable[[], object], seconds: float) -> float:
-    call()
-    calls, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        for _ in range(50):
-            call()
-        calls += 50
-    return (time.perf_counter() - t0) / calls * 1e6
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=0.2, help="per case, library and round")
     args = parser.parse_args()
-    libs = {"minigrad": importlib.import_module("minigrad")}
-    try:
-        libs["torch"] = importlib.import_module("torch")
-    except ImportError:
-        pass
-    for lib in libs.values():
-        lib.set_num_threads(args.threads)
+    libs = minigrad_and_torch(args.threads)
+    per_library = {key: {**op_cases(lib), "MLP training step (batch 16, 64-64-64-10)": mlp_step(lib)}
+                   for key, lib in libs.items()}
+    cases = {name: {key: per_library[key][name] for key in libs} for name in per_library["minigrad"]}
     print(f"{args.threads} thread(s), float32, us per call, median [range] of {args.rounds} rounds")
-    print("| call | " + " | ".join(libs) + (" | torch / minigrad |" if "torch" in libs else " |"))
-    print("|---|" + "---|" * (len(libs) + ("torch" in libs)))
-    cases = {key: op_cases(lib) for key, lib in libs.items()}
-    for key, lib in libs.items():
-        cases[key]["MLP training step (batch 16, 64-64-64-10)"] = mlp_step(lib)
-    for name in cases["minigrad"]:
-        times: dict[str, list[float]] = {key: [] for key in libs}
-        for _ in range(args.rounds):
-            for key in libs:
-                times[key].append(us_per_call(cases[key][name], args.seconds))
-        cells = [f"{statistics.median(t):.1f} [{min(t):.1f}-{max(t):.1f}]" for t in times.values()]
-        ratio = ""
-        if "torch" in libs:
-            ratio = f" | {statistics.median(times['torch']) / statistics.median(times['minigrad']):.2f}"
-        print(f"| {name} | " + " | ".join(cells) + ratio + " |")
+    print(alternating_table(cases, args.rounds, args.seconds, "us"))
 
 
 if __name__ == "__main__":

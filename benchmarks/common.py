@@ -107,6 +107,43 @@ def time_calls(fn: Callable[[], object], calls: int, sync: Callable[[], object] 
     return (time.perf_counter_ns() - t0) / calls / 1e9
 
 
+def minigrad_and_torch(threads: int) -> dict:
+    """{"minigrad": module[, "torch": module]} (torch when importable), each at `threads` threads:
+    the libraries the standalone bench_*.py scripts compare."""
+    import importlib
+
+    libs = {"minigrad": importlib.import_module("minigrad")}
+    try:
+        libs["torch"] = importlib.import_module("torch")
+    except ImportError:
+        pass
+    for lib in libs.values():
+        lib.set_num_threads(threads)
+    return libs
+
+
+def alternating_table(cases: dict[str, dict[str, Callable[[], object]]], rounds: int, budget: float,
+                      unit: str = "ms") -> str:
+    """A markdown table: for each case ({library: call}), each library's median [range] time per
+    call (in unit, "ms" or "us") over rounds in which the libraries alternate (a sample of about
+    budget seconds each), and PyTorch's median / minigrad's where both ran."""
+    scale, digits = {"ms": (1e3, 2), "us": (1e6, 1)}[unit]
+    libs = list(next(iter(cases.values())))
+    both = "torch" in libs and "minigrad" in libs
+    lines = ["| case | " + " | ".join(libs) + (" | torch / minigrad |" if both else " |"),
+             "|---|" + "---|" * (len(libs) + both)]
+    for name, calls in cases.items():
+        times: dict[str, list[float]] = {lib: [] for lib in calls}
+        for _ in range(rounds):
+            for lib, call in calls.items():
+                times[lib].append(time_call(call, budget) * scale)
+        cells = [f"{statistics.median(t):.{digits}f} [{min(t):.{digits}f}-{max(t):.{digits}f}]"
+                 for t in times.values()]
+        ratio = f" | {statistics.median(times['torch']) / statistics.median(times['minigrad']):.2f}" if both else ""
+        lines.append(f"| {name} | " + " | ".join(cells) + ratio + " |")
+    return "\n".join(lines)
+
+
 def summarize(seconds: Sequence[float]) -> dict:
     """Median and range of per-call times."""
     return {
