@@ -34,6 +34,7 @@ from minigrad.functional import reduce as _reduce
 from minigrad.functional import shape as _shape
 from minigrad.functional import special as _special
 from minigrad.functional.activation import HardsigmoidOp, HardswishOp, HardtanhOp, LogSigmoidOp
+from minigrad.functional.ctc import CtcLossOp
 from minigrad.tensor import Tensor
 
 Grads = Sequence[Tensor | None]
@@ -94,13 +95,19 @@ def _wanted(fn: Function, *grads: Callable[[], Tensor]) -> list[Tensor | None]:
 _FORMULAS: dict[type, Callable[[Any, Tensor], Grads]] = {}
 
 
-def _formula(*classes: type) -> Callable:
+def register_formula(*classes: type) -> Callable:
+    """Decorator: formula(fn, g) -> one gradient (or None) per input of fn, the create_graph
+    gradient of the given op classes (ops defined outside functional/ register theirs with it)."""
+
     def register(formula: Callable) -> Callable:
         for cls in classes:
             _FORMULAS[cls] = formula
         return formula
 
     return register
+
+
+_formula = register_formula
 
 
 @_formula(ew.AddOp)
@@ -536,6 +543,13 @@ def _nll_loss(fn, g):
     return [_IndexGradOp.apply(g * _constant(fn, coef), shape=shape, dtype=w.dtype, index=(rows, safe)), None]
 
 
+@_formula(CtcLossOp)
+def _ctc_loss(fn, g):
+    """First order only, as PyTorch: its ctc_loss gradient (the fused _ctc_loss_backward) has no
+    derivative either, and a second backward raises PyTorch's message."""
+    return _first_order_only(fn, g, "derivative for aten::_ctc_loss_backward is not implemented")
+
+
 def _normalized_grads(fn, g: Tensor, stats_axes: tuple, param_axes: tuple, param_shape: tuple) -> Grads:
     """Batch and layer norm: y = x_hat * weight + bias, x_hat = (x - mean) * invstd over
     stats_axes (mean and invstd from x itself, or for batch norm in eval the running statistics,
@@ -853,6 +867,69 @@ def _host_factorization(fn, g):
     return [grad if fn.needs_grad(i) else None for i, grad in enumerate(grads)]
 
 
+# --- gradients through a recomputation ---------------------------------------------------------
+
+
+class _StandIn(Function):
+    """An identity node in front of an input of a recomputed forward (backward_to_stand_ins): a
+    copy of the input's value (or of `value`, the value the recomputation needs), whose gradient
+    goes on to the input."""
+
+    __slots__ = ()
+
+    def forward(self, a, value=None):
+        return self.be.copy(a if value is None else value)
+
+    def backward(self, g):
+        return (g,)
+
+
+_FORMULAS[_StandIn] = lambda fn, g: [g]
+
+
+def stand_in(t: Tensor, value: Any = None) -> Tensor:
+    """t behind a node of its own, for backward_to_stand_ins; value (an array of t's shape and
+    dtype) replaces t's value where the recomputation needs another one."""
+    return _StandIn.apply(t, value=value)
+
+
+def backward_to_stand_ins(outputs: Sequence[Tensor], grads: Sequence[Tensor], stand_ins: Sequence[Tensor],
+                          create_graph: bool, leaves: Sequence[Tensor] = ()) -> list[Tensor | None]:
+    """The gradients (weighted by grads) of outputs, computed from stand_ins (stand_in) and leaves,
+    with respect to those (None where none reaches one), as autograd.grad: the pass stops at the
+    stand-ins, whose edges are cut meanwhile, so that it neither walks nor runs the graph before
+    them. They are restored after: with create_graph, a later backward through the gradients goes
+    on through each stand-in to what it stands for."""
+    nodes = [s.grad_fn for s in stand_ins]
+    edges = [node.next for node in nodes]
+    for node in nodes:
+        node.next = [None]
+    try:
+        return list(_autograd.grad(list(outputs), [*stand_ins, *leaves], list(grads), create_graph=create_graph,
+                                   allow_unused=True))
+    finally:
+        for node, edge in zip(nodes, edges, strict=True):
+            node.next = edge
+
+
+def gradients_by_recomputation(fn: Function, g: Tensor, values: Sequence[Any],
+                               recompute: Callable[..., Tensor]) -> list[Tensor | None]:
+    """A fused op's create_graph gradients: recompute(*inputs) writes fn's forward with
+    differentiable ops, on tensors of the given values standing for fn's inputs (None for an
+    absent one), and g is backpropagated through it with create_graph. values are what the
+    recomputation needs, which the node may have saved in another form (pre-activations from
+    activations, say)."""
+    inputs = [None if value is None else graph_input(fn, i, value) for i, value in enumerate(values)]
+    wanted = [i for i, t in enumerate(inputs) if t is not None and fn.needs_grad(i)]
+    for i in wanted:
+        inputs[i] = stand_in(inputs[i], values[i])
+    grads = backward_to_stand_ins([recompute(*inputs)], [g], [inputs[i] for i in wanted], create_graph=True)
+    result: list[Tensor | None] = [None] * len(values)
+    for i, grad in zip(wanted, grads, strict=True):
+        result[i] = grad
+    return result
+
+
 # --- the engine's entry -----------------------------------------------------------------------
 
 
@@ -881,10 +958,12 @@ def _refusing(fn: Function, g: Tensor, grad: Any, message: str) -> Tensor:
     return not_differentiable_again(grad, fn.be.device, edges, message)
 
 
-def _first_order_only(fn: Function, g: Tensor) -> list[Tensor | None]:
-    """fn's array gradients, each as a tensor whose differentiation raises: the op has no formula."""
-    message = (f"the derivative of {fn.name()}'s gradient is not implemented in minigrad: create_graph=True gave "
-               "its first-order gradient, which cannot be differentiated again")
+def _first_order_only(fn: Function, g: Tensor, message: str | None = None) -> list[Tensor | None]:
+    """fn's array gradients, each as a tensor whose differentiation raises message (by default: the
+    op has no formula)."""
+    if message is None:
+        message = (f"the derivative of {fn.name()}'s gradient is not implemented in minigrad: create_graph=True "
+                   "gave its first-order gradient, which cannot be differentiated again")
     return [None if grad is None else _refusing(fn, g, grad, message) for grad in fn.backward(g._data)]
 
 

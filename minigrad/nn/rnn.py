@@ -6,7 +6,11 @@ Each layer and direction multiplies the whole input sequence by W_ih in one matm
 through time with one (N, H) x (H, G H) matmul per step. A layer's steps are one op
 (_RecurrentSequenceOp) that runs back through time itself: an LSTM or GRU layer's time loop is
 one kernel call each way (lstm_sequence / gru_sequence and their backward), an RNN step a
-matmul and an activation; the cells' steps are composed ops (LSTMCell's gates one op)."""
+matmul and an activation; the cells' steps are composed ops (LSTMCell's gates one op).
+
+With create_graph the fused ops' gradients come from their steps recomputed with differentiable
+ops (_composed_step) from the saved values, so they can be differentiated again; the fused
+kernels themselves run unchanged."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from typing import Any
 from minigrad import functional as MF
 from minigrad.autograd import Function, no_grad
 from minigrad.creation import zeros
+from minigrad.functional import derivatives as _derivatives
 from minigrad.functional._common import ShapeError
 from minigrad.nn import functional as F
 from minigrad.nn import init
@@ -25,6 +30,7 @@ from minigrad.nn.utils.rnn import PackedSequence
 from minigrad.tensor import Tensor
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+_TANH_GATE = {"RNN_TANH": 0, "LSTM": 2, "GRU": 2}  # the gate activated by tanh; the others by sigmoid
 
 
 def _part(be: Any, a: Any, first: int, count: int, n: int) -> Any:
@@ -74,6 +80,38 @@ class _LSTMCellOp(Function):
         return dgates, dgates, dc
 
 
+def _pre_activations(be: Any, mode: str, acts: Any) -> Any:
+    """The pre-activations of saved gate activations acts (..., gates * H) (RNN_TANH, LSTM, GRU; a
+    GRU's n gate: x_n + r h_n), as logit and atanh (1 - a is exact where a is near 1, so these
+    give back the activations to rounding; a saturated one, exactly 0 or 1, gives an infinite
+    pre-activation, whose activation, slope and curvature are those the kernels used)."""
+    gates = _GATES[mode]
+    n = acts.shape[-1] // gates
+    rows = be.reshape(acts, (-1, gates * n))
+    parts = []
+    for k in range(gates):
+        a = _part(be, rows, k, 1, n)
+        log_complement = be.log1p(be.neg(a))
+        if k == _TANH_GATE[mode]:
+            parts.append(be.mul(be.sub(be.log1p(a), log_complement), 0.5))
+        else:
+            parts.append(be.sub(be.log(a), log_complement))
+    return be.reshape(be.concatenate(parts, 1), acts.shape)
+
+
+@_derivatives.register_formula(_LSTMCellOp)
+def _lstm_cell_on_tape(fn: _LSTMCellOp, g: Tensor) -> list[Tensor | None]:
+    """The step only reads x_proj + h_proj, neither of them saved: x_proj stands for the whole
+    pre-activation (from the saved activations), h_proj for zeros."""
+    be, (acts, c, _) = fn.be, fn.saved
+    pre = _pre_activations(be, "LSTM", acts)
+
+    def recompute(x_proj: Tensor, h_proj: Tensor, c: Tensor) -> Tensor:
+        return MF.cat(_composed_step("LSTM", x_proj, h_proj, None, c), 1)
+
+    return _derivatives.gradients_by_recomputation(fn, g, (pre, be.full(pre.shape, 0, pre.dtype), c), recompute)
+
+
 class _RecurrentSequenceOp(Function):
     """One layer and direction over the whole sequence: x_proj = x W_ih^T + b_ih (L, N, gates * H),
     W_hh, b_hh (or None), h0 and (LSTM) c0 (N, H) -> [outputs (L rows); h_n; c_n (LSTM)] (L + 1
@@ -81,11 +119,11 @@ class _RecurrentSequenceOp(Function):
     over all steps. LSTM and RNN steps accumulate h W_hh^T into x_proj's memory: the caller passes
     a projection of its own that nothing else reads (then b_hh None: b_ih carries both biases)."""
 
-    __slots__ = ("mode",)
+    __slots__ = ("mode", "reverse")
 
     def forward(self, x_proj, w_hh, b_hh, h0, c0, mode, reverse):
         be, length = self.be, x_proj.shape[0]
-        self.mode = mode
+        self.mode, self.reverse = mode, reverse
         w_t = be.contiguous(be.permute(w_hh, (1, 0)))  # once, not a transposed pack per step
         shape = (1, *h0.shape)
         last = 0 if reverse else length - 1
@@ -94,7 +132,7 @@ class _RecurrentSequenceOp(Function):
         if mode == "GRU":
             h0 = be.contiguous(h0)
             hs, acts, h_projs = be.gru_sequence(x_proj, w_t, b_hh, h0, reverse)
-            self.saved = ((hs, acts, h_projs, h0, reverse), w_hh, b_hh is not None)
+            self.saved = ((hs, acts, h_projs, h0, reverse), w_hh, b_hh)
             return be.concatenate([hs, be.reshape(be.getitem(hs, last), shape)], 0)
         # LSTM and RNN steps read only x_proj + h_proj: each step's matmul accumulates into its
         # slice of x_proj in place (a copy took a pass over the sequence's gates, 5% of an LSTM
@@ -104,7 +142,7 @@ class _RecurrentSequenceOp(Function):
         if mode == "LSTM":
             h0, c0 = be.contiguous(h0), be.contiguous(c0)
             hs, cs, acts, tanh_cs = be.lstm_sequence(x_proj, w_t, h0, c0, reverse)
-            self.saved = ((hs, cs, acts, tanh_cs, h0, c0, reverse), w_hh, b_hh is not None)
+            self.saved = ((hs, cs, acts, tanh_cs, h0, c0, reverse), w_hh, b_hh)
             return be.concatenate([hs, *(be.reshape(be.getitem(a, last), shape) for a in (hs, cs))], 0)
         # RNN: a matmul and an activation per step (the layers refuse empty sequences, as PyTorch).
         h, outputs, steps = h0, [None] * length, []
@@ -115,11 +153,12 @@ class _RecurrentSequenceOp(Function):
             h, _, saved = _recurrent_step(mode, be, None, pre, h, None)
             steps.append((t, h_prev, saved))
             outputs[t] = h
-        self.saved = (steps, w_hh, b_hh is not None)
+        self.saved = (steps, w_hh, b_hh)
         return be.concatenate([be.reshape(a, shape) for a in (*outputs, h)], 0)
 
     def backward(self, grad):
-        be, (steps, w_hh, has_bias) = self.be, self.saved
+        be, (steps, w_hh, b_hh) = self.be, self.saved
+        has_bias = b_hh is not None
         if isinstance(steps, tuple):  # a layer's saved states (lstm_sequence, gru_sequence), not a list of steps
             return (self._lstm_backward if self.mode == "LSTM" else self._gru_backward)(grad, steps, w_hh, has_bias)
         length = len(steps)
@@ -166,13 +205,84 @@ class _RecurrentSequenceOp(Function):
         """W_hh's and b_hh's gradients from the steps' h_proj gradients (L, N, G) and states."""
         be = self.be
         length, n, width = dh_proj.shape
-        # Each step's h_prev in time order: h0, then the outputs shifted by one step.
-        later = be.getitem(hs, slice(1, None) if reverse else slice(0, length - 1))
-        h_prev = [later, be.reshape(h0, (1, *h0.shape))]
-        h_prev = be.concatenate(h_prev if reverse else h_prev[::-1], 0)
+        h_prev = _previous_states(be, hs, h0, reverse)
         dh_proj_2d = be.reshape(dh_proj, (length * n, width))
         dw_hh = be.matmul(be.permute(dh_proj_2d, (1, 0)), be.reshape(h_prev, (length * n, h0.shape[-1])))
         return dw_hh, be.sum(dh_proj_2d, 0, False) if has_bias else None
+
+
+def _previous_states(be: Any, hs: Any, h0: Any, reverse: bool) -> Any:
+    """Each step's h_prev in time order (L, N, H): h0, then the outputs hs shifted by one step."""
+    later = be.getitem(hs, slice(1, None) if reverse else slice(0, hs.shape[0] - 1))
+    h_prev = [later, be.reshape(h0, (1, *h0.shape))]
+    return be.concatenate(h_prev if reverse else h_prev[::-1], 0)
+
+
+def _sequence_values(fn: _RecurrentSequenceOp) -> tuple[Any, Any, Any | None]:
+    """From a sequence node's saved arrays: its input projection x_proj (L, N, gates * H) (never
+    saved, and an LSTM's or RNN's overwritten: recovered as the pre-activations, from the
+    activations, less what the step added to it), h0 and (LSTM) c0."""
+    be, mode, (states, w_hh, b_hh) = fn.be, fn.mode, fn.saved
+    if mode == "GRU":  # x_r = pre_r - h_r, x_z likewise, x_n = pre_n - r h_n (h_projs: each step's h W_hh^T + b_hh)
+        _, acts, h_projs, h0, _ = states
+        n, shape = h0.shape[-1], acts.shape
+        acts, h_projs = be.reshape(acts, (-1, 3 * n)), be.reshape(h_projs, (-1, 3 * n))
+        r_h_n = be.mul(_part(be, acts, 0, 1, n), _part(be, h_projs, 2, 1, n))
+        added = be.concatenate([_part(be, h_projs, 0, 2, n), r_h_n], 1)
+        return be.reshape(be.sub(_pre_activations(be, mode, acts), added), shape), h0, None
+    c0 = None
+    if mode == "LSTM":
+        hs, _, acts, _, h0, c0, _ = states
+        pre = _pre_activations(be, mode, acts)
+    else:  # RNN: steps of (t, h_prev, (h')) in the order they ran
+        h0 = states[0][1]
+        hs = be.concatenate([be.reshape(h, (1, *h.shape)) for _, _, (h,) in sorted(states, key=lambda s: s[0])], 0)
+        # relu: h' where positive; where not, the step's slope is 0 whatever the value (_sequence_on_tape)
+        pre = _pre_activations(be, mode, hs) if mode == "RNN_TANH" else hs
+    h_proj = be.matmul(_previous_states(be, hs, h0, fn.reverse), be.permute(w_hh, (1, 0)))
+    return be.sub(pre, h_proj if b_hh is None else be.add(h_proj, b_hh)), h0, c0
+
+
+@_derivatives.register_formula(_RecurrentSequenceOp)
+def _sequence_on_tape(fn: _RecurrentSequenceOp, g: Tensor) -> list[Tensor | None]:
+    """The layer's steps recomputed with differentiable ops from the saved values."""
+    mode, reverse, (states, w_hh, b_hh) = fn.mode, fn.reverse, fn.saved
+    x_proj, h0, c0 = _sequence_values(fn)
+    activations: list[Any] = [None] * x_proj.shape[0]  # the steps' own: tanh, relu
+    if mode == "RNN_RELU":  # relu as its slope, 0 or 1, where the kernel took it (the recomputed 0s may round up)
+        for t, _, (h,) in states:
+            active = Tensor._make(fn.be.compare("gt", h, 0), fn.be.device)
+            activations[t] = lambda pre, active=active: MF.where(active, pre, 0.0)
+
+    def recompute(x_proj: Tensor, w_hh: Tensor, b_hh: Tensor | None, h0: Tensor, c0: Tensor | None) -> Tensor:
+        h, c, outputs = h0, c0, [None] * x_proj.shape[0]
+        for t in reversed(range(len(outputs))) if reverse else range(len(outputs)):
+            h, c = _composed_step(mode, x_proj[t], F.linear(h, w_hh, b_hh), h, c, activations[t])
+            outputs[t] = h
+        return MF.stack([*outputs, h] + ([c] if mode == "LSTM" else []))
+
+    return _derivatives.gradients_by_recomputation(fn, g, (x_proj, w_hh, b_hh, h0, c0), recompute)
+
+
+def _composed_step(mode: str, x_proj: Tensor, h_proj: Tensor, h: Tensor | None, c: Tensor | None,
+                   activation: Any = None) -> tuple[Tensor, Tensor | None]:
+    """One step of differentiable ops from its projections x_proj = x W_ih^T + b_ih and h_proj =
+    h W_hh^T + b_hh (N, gates * H), h and (LSTM) c (N, H) -> (h', c' (LSTM; else None)): the GRU
+    and RNN cells, and the fused ops' steps recomputed for create_graph. activation replaces an
+    RNN's tanh or relu."""
+    if mode == "LSTM":
+        i, f, g, o = (x_proj + h_proj).chunk(4, -1)
+        c_next = F.sigmoid(f) * c + F.sigmoid(i) * F.tanh(g)
+        return F.sigmoid(o) * F.tanh(c_next), c_next
+    if mode == "GRU":
+        xr, xz, xn = x_proj.chunk(3, -1)
+        hr, hz, hn = h_proj.chunk(3, -1)
+        r, z = F.sigmoid(xr + hr), F.sigmoid(xz + hz)
+        n = F.tanh(xn + r * hn)
+        return (1 - z) * n + z * h, None
+    if activation is None:
+        activation = F.tanh if mode == "RNN_TANH" else F.relu
+    return activation(x_proj + h_proj), None
 
 
 def _cell_step(mode: str, x_proj: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, b_hh: Tensor | None):
@@ -181,14 +291,7 @@ def _cell_step(mode: str, x_proj: Tensor, h: Tensor, c: Tensor | None, w_hh: Ten
     if mode == "LSTM":
         state = _LSTMCellOp.apply(x_proj, h_proj, c)
         return state[:, : c.shape[-1]], state[:, c.shape[-1] :]
-    if mode == "GRU":
-        xr, xz, xn = x_proj.chunk(3, -1)
-        hr, hz, hn = h_proj.chunk(3, -1)
-        r, z = F.sigmoid(xr + hr), F.sigmoid(xz + hz)
-        n = F.tanh(xn + r * hn)
-        return (1 - z) * n + z * h, None
-    pre = x_proj + h_proj
-    return (F.tanh(pre) if mode == "RNN_TANH" else F.relu(pre)), None
+    return _composed_step(mode, x_proj, h_proj, h, c)
 
 
 def _joined(state: Tensor | None, start: Tensor, rows: int) -> Tensor:
