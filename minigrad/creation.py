@@ -8,7 +8,7 @@ import numpy as np
 
 from minigrad import random as _random
 from minigrad.backend import get_backend, resolve_device
-from minigrad.functional._common import ArgumentError
+from minigrad.functional._common import ArgumentError, DtypeError, UnsupportedDtypeError
 from minigrad.random import Generator
 from minigrad.tensor import (
     _DTYPES,
@@ -264,15 +264,19 @@ def normal(
     generator: Generator | None = None,
     dtype: Any = None,
     device: str | None = None,
+    requires_grad: bool = False,
 ) -> Tensor:
     """Normal samples, as torch.normal: normal(mean, std) with either a tensor (one sample per
     element of their broadcast shape, the tensors' dtype and device), or normal(mean, std, size)
-    with two numbers; from minigrad's seeded generator (or ``generator``). std must be >= 0. Not
-    on the tape (PyTorch's result gives its inputs zero gradients)."""
+    with two numbers (then also dtype, device and requires_grad, as d2l's
+    ``normal(0, 0.01, size=(n, k), requires_grad=True)``); from minigrad's seeded generator (or
+    ``generator``). std must be >= 0. Not on the tape (PyTorch's result gives its inputs zero
+    gradients)."""
     tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
     if tensors:
-        if size is not None:
-            raise TypeError("normal: size is only for a float mean and std; a tensor gives the shape")
+        if size is not None or requires_grad:
+            raise TypeError("normal: size is only for a float mean and std (requires_grad too); a tensor gives "
+                            "the shape")
         like = tensors[0]
         m = mean.detach() if isinstance(mean, Tensor) else float(mean)
         sd = std.detach() if isinstance(std, Tensor) else float(std)
@@ -287,7 +291,7 @@ def normal(
     if float(std) < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {float(std)}")
     noise = randn(size, generator=generator, dtype=dtype, device=device or "cpu")
-    return (noise * float(std) + float(mean)).detach()
+    return (noise * float(std) + float(mean)).detach().requires_grad_(requires_grad)
 
 
 def arange(
@@ -423,11 +427,12 @@ def randperm(
     return _new(get_backend(device).from_numpy(values), device, requires_grad)
 
 
-def _probabilities(op: str, input: Tensor) -> np.ndarray:
-    """input's values on the host, a floating tensor of finite values >= 0 (RuntimeError otherwise)."""
+def _probabilities(op: str, input: Tensor, dtype_error: type[Exception] = DtypeError) -> np.ndarray:
+    """input's values on the host, a floating tensor of finite values >= 0 (RuntimeError otherwise;
+    dtype_error, PyTorch's class for op, for another dtype)."""
     if not isinstance(input, Tensor) or input.dtype.kind != "f":
         got = getattr(input, "dtype", type(input).__name__)
-        raise TypeError(f"{op}: expected a floating-point tensor of probabilities, got {got}")
+        raise dtype_error(f"{op}: expected a floating-point tensor of probabilities, got {got}")
     p = input._host()
     if not np.all(np.isfinite(p) & (p >= 0)):
         raise RuntimeError(f"{op}: probability tensor contains either `inf`, `nan` or element < 0")
@@ -437,7 +442,7 @@ def _probabilities(op: str, input: Tensor) -> np.ndarray:
 def bernoulli(input: Tensor, *, generator: Generator | None = None) -> Tensor:
     """1 with probability input, else 0, elementwise (input's dtype and device), as torch.bernoulli;
     from minigrad's seeded generator (or ``generator``). Probabilities outside [0, 1] are an error."""
-    if np.any(_probabilities("bernoulli", input) > 1):
+    if np.any(_probabilities("bernoulli", input, UnsupportedDtypeError) > 1):
         raise RuntimeError("bernoulli: expected 0 <= p <= 1 for every element")
     u = get_backend(input.device).uniform(_random.rng(generator), input.shape, 0.0, 1.0, input.dtype)
     return (Tensor._make(u, input.device) < input.detach()).to(input.dtype)
@@ -454,11 +459,13 @@ def multinomial(
     if p.ndim not in (1, 2):
         raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {input.shape}")
     num_samples = _count(num_samples, "multinomial", "num_samples")
-    rows = p.reshape(-1, p.shape[-1]).astype(np.float64)
     if num_samples == 0:
         raise RuntimeError("multinomial: cannot sample n_sample <= 0 samples")
-    if not replacement and num_samples > rows.shape[1]:
+    if not replacement and num_samples > p.shape[-1]:
         raise RuntimeError("multinomial: cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    if p.shape[-1] == 0:
+        raise ArgumentError("multinomial: cannot sample from a distribution over 0 categories")
+    rows = p.reshape(-1, p.shape[-1]).astype(np.float64)
     totals = rows.sum(axis=1, keepdims=True)
     if np.any(totals <= 0):
         raise RuntimeError("multinomial: invalid multinomial distribution (sum of probabilities <= 0)")
@@ -466,7 +473,8 @@ def multinomial(
     if replacement:
         cumulative = np.cumsum(rows / totals, axis=1)
         draws = rng.random((rows.shape[0], num_samples))
-        picks = np.stack([np.searchsorted(c, d, side="right") for c, d in zip(cumulative, draws, strict=True)])
+        picks = np.array([np.searchsorted(c, d, side="right") for c, d in zip(cumulative, draws, strict=True)],
+                         dtype=int64).reshape(draws.shape)  # (0, num_samples) for no rows
         picks = np.minimum(picks, rows.shape[1] - 1)
     else:  # the num_samples largest p / Exp(1) keys: sampling without replacement
         keys = rows / rng.exponential(size=rows.shape)

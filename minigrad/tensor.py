@@ -211,6 +211,10 @@ def _host_array(data: Any, dtype: Any = None) -> np.ndarray:
     become int64 and other floating types float32. Integers that int64 cannot hold raise
     OverflowError instead of wrapping."""
     arr = np.asarray(data)
+    numeric = (numbers.Number, np.generic, np.ndarray)
+    odd = [v for v in arr.flat if not isinstance(v, numeric)] if arr.dtype == object else []
+    if odd:  # None, a dict, ... among the data: PyTorch's RuntimeError
+        raise _DtypeError(f"Could not infer dtype of {type(odd[0]).__name__}")
     _check_int64_range(arr)
     if dtype is not None:
         return np.array(arr, dtype=_normalize_dtype(dtype))
@@ -825,7 +829,7 @@ class Tensor:
                 "unsupported operation: more than one element of the written-to tensor refers to a single "
                 "memory location (an expand()ed tensor); clone() it before writing to it"
             )
-        be.assign(self._data, index, value)
+        _assign(be, self._data, index, value, "copy_" if index is Ellipsis else "index_put_")
         self._version_counter.value += 1
 
     def _inplace(self, name: str, op: Any, *args: Any) -> Tensor:
@@ -900,6 +904,7 @@ class Tensor:
         """self[index] = value (broadcast, cast to self's dtype), in place; recorded as _inplace
         records, otherwise written straight into the indexed elements."""
         be = get_backend(self.device)
+        node = _put_node_name(name, index, value)
         if not isinstance(value, Tensor):
             value = Tensor._make(be.from_numpy(np.asarray(value, dtype=self.dtype)), self.device)
         elif value.device != self.device:
@@ -908,7 +913,9 @@ class Tensor:
             # index_put reads a list as PyTorch's sequence of index tensors, one per dimension;
             # here a list is one index (x[[0, 2]] = v: rows 0 and 2).
             indices = (index,) if isinstance(index, list) else index
-            return self._inplace(name, lambda s, v: _F.index_put(s, indices, _F.cast(v, s.dtype)), value)
+            self._inplace(name, lambda s, v: _F.index_put(s, indices, _F.cast(v, s.dtype)), value)
+            # a view's base took PyTorch's CopySlices node; otherwise the node of what PyTorch ran
+            return self if self._view is not None else _autograd.name_node(self, node)
         self._write(value._data, index)
         return self
 
@@ -2604,3 +2611,6 @@ from minigrad import autograd as _autograd  # noqa: E402  (both import Tensor fr
 from minigrad import creation as _creation  # noqa: E402
 from minigrad import functional as _F  # noqa: E402
 from minigrad import random as _random  # noqa: E402
+from minigrad.functional._common import DtypeError as _DtypeError  # noqa: E402
+from minigrad.functional._common import assign as _assign  # noqa: E402
+from minigrad.functional.shape import put_node_name as _put_node_name  # noqa: E402

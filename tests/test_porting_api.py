@@ -178,7 +178,8 @@ def test_loader_worker_init_fn_and_accepted_options(num_workers):
     loader = DataLoader(ds, batch_size=2, num_workers=num_workers, worker_init_fn=init, persistent_workers=True,
                         prefetch_factor=4, pin_memory=True)
     assert sum(len(b[0]) for b in loader) == 30
-    assert sorted(seen) == list(range(max(num_workers, 1)))[: len(seen)] and 1 <= len(seen) <= max(num_workers, 1)
+    # num_workers=0: no worker, so no worker_init_fn call, as in PyTorch
+    assert sorted(seen) == list(range(num_workers))[: len(seen)] and min(num_workers, 1) <= len(seen) <= num_workers
     assert loader.prefetch == 4
     with pytest.raises(TypeError, match="worker_init_fn must be callable"):
         DataLoader(ds, worker_init_fn=3)

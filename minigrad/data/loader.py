@@ -382,8 +382,9 @@ class DataLoader:
     ``persistent_workers``, ``timeout``, ``multiprocessing_context``, ``pin_memory_device`` and
     ``in_order`` are accepted for PyTorch code and do nothing (host memory is used as it is; the
     threads are cheap to start each epoch and deliver batches in order). ``worker_init_fn(worker_id)`` runs at the
-    start of each batch-building thread of an epoch. ``generator=minigrad.Generator()`` draws the
-    loader's seed from that generator instead of minigrad's (PyTorch's way to fix the shuffling).
+    start of each batch-building thread of an epoch (with num_workers=0, as in PyTorch, never).
+    ``generator=minigrad.Generator()`` draws the loader's seed from that generator instead of
+    minigrad's (PyTorch's way to fix the shuffling).
 
     ``prefetch`` bounds how many finished batches wait in the queue. The thread
     stops when the iterator is exhausted, closed or dropped; an exception in it
@@ -570,7 +571,9 @@ class DataLoader:
         many threads at most num_workers * prefetch batches ahead."""
         jobs = ((indices, [self.seed, epoch, 1, k]) for k, indices in enumerate(batches))
         if self.num_workers <= 1:
-            if self.worker_init_fn is not None:
+            # num_workers=0 has no worker, so no worker_init_fn call (PyTorch's; a seed_worker that
+            # reseeds numpy and random would otherwise reset them each epoch)
+            if self.worker_init_fn is not None and self.num_workers == 1:
                 self.worker_init_fn(0)
             yield from (self._make_batch(*job) for job in jobs)
             return

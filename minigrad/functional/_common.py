@@ -82,6 +82,16 @@ def check_target_range(op: str, target: np.ndarray, classes: int, ignore_index: 
 # --- helpers ---------------------------------------------------------------------------------
 
 
+def assign(be: Any, dst: Any, index: Any, value: Any, op: str) -> None:
+    """dst[index] = value through the backend be; a value that does not broadcast to the indexed
+    place is PyTorch's RuntimeError (a ShapeError: still the ValueError numpy raises), naming op."""
+    try:
+        be.assign(dst, index, value)
+    except ValueError as exc:
+        raise ShapeError(f"{op}: shape mismatch: value tensor of shape {list(getattr(value, 'shape', ()))} cannot "
+                         f"be broadcast to the indexing result ({exc})") from exc
+
+
 def _from_host(array: np.ndarray, like: Tensor) -> Tensor:
     """A host array (indices, masks, weights made with numpy) as a tensor on like's device."""
     return Tensor._make(get_backend(like.device).from_numpy(array), like.device)

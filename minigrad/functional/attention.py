@@ -21,6 +21,14 @@ def attention_scores(query: Tensor, key: Tensor, scale: float | None) -> Tensor:
     return _scaled_matmul(query, key.transpose(-2, -1), float(scale))
 
 
+def safe_softmax(scores: Tensor) -> Tensor:
+    """softmax over the last dimension in which a row of only -inf (a query that may attend to
+    nothing) weighs 0, not nan, as PyTorch's _safe_softmax: such rows are zeroed before the softmax
+    too, so no nan reaches the scores' gradient either (an additive mask passes it on to q and k)."""
+    blocked = (scores == float("-inf")).all(-1, keepdim=True)
+    return where(blocked, 0.0, softmax(where(blocked, 0.0, scores), -1))
+
+
 def causal_mask(like: Tensor, length: int, source_length: int) -> Tensor:
     """The bool (L, S) mask of positions a query may attend to causally (the lower triangle)."""
     return _from_host(np.tril(np.ones((length, source_length), dtype=bool)), like)
@@ -40,7 +48,8 @@ def scaled_dot_product_attention(
     attn_mask: bool (True: may attend) or float (added to the scores), broadcast to (..., L, S);
     is_causal: the lower-triangular mask (with no attn_mask); dropout_p drops attention weights
     (always, as PyTorch's functional form: pass 0.0 when evaluating). A row that may attend to
-    nothing gives 0, as PyTorch's safe softmax (nn.MultiheadAttention gives nan there, as PyTorch's)."""
+    nothing gives 0, as PyTorch's safe softmax (so does nn.MultiheadAttention with need_weights=False,
+    the transformer layers' call; with weights it gives nan there, as PyTorch's)."""
     for name, t in (("query", query), ("key", key), ("value", value)):
         _require_tensor("scaled_dot_product_attention", t)
         if t.ndim < 2:
@@ -64,10 +73,7 @@ def scaled_dot_product_attention(
             scores = where(attn_mask, scores, float("-inf"))
         else:
             scores = scores + attn_mask
-    weights = softmax(scores, -1)
-    if attn_mask is not None:  # PyTorch's safe softmax: a row that may attend to nothing weighs 0, not nan
-        blocked = (scores == float("-inf")).all(-1, keepdim=True)
-        weights = where(blocked, 0.0, weights)
+    weights = softmax(scores, -1) if attn_mask is None else safe_softmax(scores)
     if dropout_p > 0:
         weights = dropout(weights, dropout_p, True)
     return matmul(weights, value)

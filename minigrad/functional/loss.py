@@ -333,7 +333,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta:
     _check_reduction("smooth_l1_loss", reduction)
     _check_pointwise("smooth_l1_loss", input, target, target_kinds="fiub")
     if beta < 0:
-        raise ValueError(f"smooth_l1_loss: beta must not be negative, got {beta}")
+        raise ArgumentError(f"smooth_l1_loss: beta must not be negative, got {beta}")
     if beta == 0:
         return l1_loss(input, target, reduction)
     return _reduce(_quadratic_near_zero(input, target, beta, 1.0), reduction, "SmoothL1LossBackward0")
@@ -345,7 +345,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     _check_reduction("huber_loss", reduction)
     _check_pointwise("huber_loss", input, target, target_kinds="fiub")
     if delta <= 0:
-        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+        raise ArgumentError(f"huber_loss: delta must be positive, got {delta}")
     return _reduce(_quadratic_near_zero(input, target, delta, delta), reduction, "HuberLossBackward0")
 
 

@@ -1072,7 +1072,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     of input's floating dtype. Positions are computed in input's dtype, as PyTorch's CPU kernel."""
     _require_float("histc", input)
     if not isinstance(bins, (int, np.integer)) or isinstance(bins, bool) or bins <= 0:
-        raise ValueError(f"histc: bins must be a positive int, got {bins!r}")
+        raise ArgumentError(f"histc: bins must be a positive int, got {bins!r}")
     host = input._host().reshape(-1)
     low, high = float(min), float(max)
     if low == high and host.size:
@@ -1080,9 +1080,9 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     if low == high:
         low, high = low - 1, high + 1
     if not (math.isfinite(low) and math.isfinite(high)):
-        raise ValueError(f"histc: range of [{low}, {high}] is not finite")
+        raise ArgumentError(f"histc: range of [{low}, {high}] is not finite")
     if low > high:
-        raise ValueError(f"histc: max ({high}) must be larger than min ({low})")
+        raise ArgumentError(f"histc: max ({high}) must be larger than min ({low})")
     left, right = host.dtype.type(low), host.dtype.type(high)
     inside = host[(host >= left) & (host <= right)]
     position = ((inside - left) * host.dtype.type(bins) / (right - left)).astype(np.int64)

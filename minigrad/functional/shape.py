@@ -27,6 +27,7 @@ from minigrad.functional._common import (
     _require_tensor,
     _result_dtype,
     _sum_to,
+    assign,
     numpy_aliases,
 )
 from minigrad.functional.elementwise import cast, clone, where
@@ -411,7 +412,7 @@ class IndexPutOp(Function):
         self.index = index
         self.saved = (values.shape,)
         out = self.be.copy(a)
-        self.be.assign(out, index, values)
+        assign(self.be, out, index, values, "index_put_")
         return out
 
     def backward(self, g):
@@ -431,6 +432,9 @@ def index_put(input: Tensor, indices: Any, values: Tensor, accumulate: bool = Fa
     instead, repeated places accumulating (a confusion matrix from (label, prediction) pairs)."""
     if isinstance(indices, list):  # PyTorch's indices: a sequence of index tensors
         indices = tuple(indices)
+    if isinstance(values, Tensor) and values.dtype != input.dtype:  # PyTorch's check (x[i] = v casts first)
+        raise DtypeError(f"Index put requires the source and destination dtypes match, got {input.dtype} for the "
+                         f"destination and {values.dtype} for the source.")
     index = _index_arrays(indices)
     if not accumulate:
         return IndexPutOp.apply(input, values, index=index)
@@ -468,7 +472,36 @@ class CopySlicesOp(Function):
 
 
 def copy_slices(base: Tensor, values: Tensor, take: Any) -> Tensor:
-    return CopySlicesOp.apply(base, values, take=take)
+    """base with its view take(base) replaced by values (an in-place change of a view), recorded
+    under PyTorch's node name."""
+    return name_node(CopySlicesOp.apply(base, values, take=take), _COPY_SLICES)
+
+
+_COPY_SLICES = "torch::autograd::CopySlices"
+
+
+def _is_whole(item: Any) -> bool:
+    """An index element that selects a whole dimension without a view (PyTorch skips the slice)."""
+    return item is Ellipsis or (isinstance(item, slice) and item.start in (None, 0) and item.stop is None
+                                and item.step in (None, 1))
+
+
+def put_node_name(op: str, index: Any, value: Any) -> str:
+    """PyTorch's node for the in-place write op (zero_, fill_, copy_, fill_diagonal_ or
+    __setitem__) of value at index into a tensor that is not a view: x[i] = v writes into a view
+    (CopySlices) when a basic index element makes one, else index_put_s with tensor indices, else
+    fills (a number or 0-d value) or copies the whole tensor."""
+    if op in ("zero_", "copy_"):
+        return {"zero_": "ZeroBackward0", "copy_": "torch::autograd::CopyBackwards"}[op]
+    if op == "fill_":
+        return "FillBackward3" if isinstance(value, Tensor) else "FillBackward2"
+    items = index if isinstance(index, tuple) else (index,)
+    if op == "fill_diagonal_" or not all(_is_whole(i) or not _is_basic(i) for i in items):
+        return _COPY_SLICES
+    if not _is_basic(index):
+        return "IndexPutBackward0"
+    scalar = not isinstance(value, Tensor) or value.ndim == 0
+    return "FillBackward3" if scalar else "torch::autograd::CopyBackwards"
 
 
 def _scatter_source(op: str, input: Tensor, index: Tensor, src: Tensor) -> Tensor:
@@ -781,7 +814,7 @@ def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] |
         return name_node(reshape(roll(flatten(input), shifts, 0), input.shape), "RollBackward0")
     dims = [dims] if isinstance(dims, (int, np.integer)) else list(dims)
     if len(shifts) != len(dims):
-        raise ValueError(f"roll: {len(shifts)} shifts for {len(dims)} dims; give one shift per dim")
+        raise ArgumentError(f"roll: {len(shifts)} shifts for {len(dims)} dims; give one shift per dim")
     result = input
     for shift, dim in zip(shifts, dims, strict=True):
         d = _dim(int(dim), input.ndim, "roll")

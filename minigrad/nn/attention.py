@@ -14,12 +14,12 @@ from collections.abc import Callable
 from typing import Any
 
 from minigrad import functional as MF
-from minigrad.creation import zeros
-from minigrad.functional._common import ShapeError
-from minigrad.functional.attention import attention_scores
+from minigrad.creation import full, zeros
+from minigrad.functional._common import ArgumentError, ShapeError
+from minigrad.functional.attention import attention_scores, safe_softmax
 from minigrad.nn import functional as F
 from minigrad.nn import init
-from minigrad.nn.layers import Dropout, LayerNorm, Linear, _empty, _full
+from minigrad.nn.layers import Dropout, LayerNorm, Linear, _empty
 from minigrad.nn.module import Module, ModuleList
 from minigrad.tensor import Tensor
 
@@ -118,8 +118,8 @@ class MultiheadAttention(Module):
             raise RuntimeError("MultiheadAttention: is_causal is a hint that attn_mask is the causal mask; give it")
         for name, t, size in (("query", query, self.embed_dim), ("key", key, self.kdim), ("value", value, self.vdim)):
             if not isinstance(t, Tensor) or t.ndim not in (2, 3):
-                raise ValueError(f"MultiheadAttention: {name} must be a 2-D or 3-D Tensor, got "
-                                 f"{getattr(t, 'shape', type(t).__name__)}")
+                raise AttentionCheckError(f"MultiheadAttention: {name} must be a 2-D or 3-D Tensor, got "
+                                          f"{getattr(t, 'shape', type(t).__name__)}")
             if t.shape[-1] != size:
                 raise AttentionCheckError(f"MultiheadAttention: {name} has {t.shape[-1]} features, expected {size}")
         if not query.ndim == key.ndim == value.ndim:  # else an unbatched query's key fails later, in a reshape
@@ -162,7 +162,10 @@ class MultiheadAttention(Module):
                 raise AttentionCheckError(f"MultiheadAttention: key_padding_mask must have shape "
                                           f"{(batch, source)}, got {key_padding_mask.shape}")
             scores = scores + _additive(key_padding_mask, "key_padding_mask", scores).reshape(batch, 1, 1, source)
-        weights = F.softmax(scores, -1)
+        masked = attn_mask is not None or key_padding_mask is not None
+        # without weights PyTorch attends through scaled_dot_product_attention, whose safe softmax
+        # gives a query that may attend to nothing (a fully padded sequence) 0, not nan
+        weights = safe_softmax(scores) if masked and not need_weights else F.softmax(scores, -1)
         if self.dropout and self.training:
             weights = F.dropout(weights, self.dropout, True)
         out = MF.matmul(weights, v)  # (N, heads, L, hd)
@@ -207,7 +210,7 @@ class _TransformerLayer(Module):
     ) -> None:
         super().__init__()
         if isinstance(activation, str) and activation not in _ACTIVATIONS:
-            raise ValueError(f"{type(self).__name__}: activation should be relu/gelu, not {activation!r}")
+            raise ArgumentError(f"{type(self).__name__}: activation should be relu/gelu, not {activation!r}")
         for name in attentions:
             setattr(self, name, MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
                                                    device=device, dtype=dtype))
@@ -456,4 +459,4 @@ class Transformer(Module):
     def generate_square_subsequent_mask(sz: int, device: Any = None, dtype: Any = None) -> Tensor:
         """The (sz, sz) causal mask, as PyTorch's: -inf above the diagonal (no position attends to
         a later one), 0 elsewhere; of dtype (default: the default dtype) on device (default cpu)."""
-        return MF.triu(_full((sz, sz), float("-inf"), device, dtype), 1)
+        return MF.triu(full((sz, sz), float("-inf"), dtype=dtype, device=device or "cpu"), 1)

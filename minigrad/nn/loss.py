@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from minigrad.functional._common import ArgumentError
 from minigrad.functional.loss import _REDUCTIONS, _check_reduction, accepts_legacy_reduction, legacy_reduction
 from minigrad.nn import functional as F
 from minigrad.nn.module import Module
@@ -103,7 +104,7 @@ class SmoothL1Loss(_Loss):
     def __init__(self, *, reduction: str = "mean", beta: float = 1.0) -> None:
         super().__init__(reduction=reduction)
         if beta < 0:
-            raise ValueError(f"SmoothL1Loss: beta must not be negative, got {beta}")
+            raise ArgumentError(f"SmoothL1Loss: beta must not be negative, got {beta}")
         self.beta = beta
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
@@ -117,7 +118,7 @@ class HuberLoss(_Loss):
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction=reduction)
         if delta <= 0:
-            raise ValueError(f"HuberLoss: delta must be positive, got {delta}")
+            raise ArgumentError(f"HuberLoss: delta must be positive, got {delta}")
         self.delta = delta
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:

@@ -572,6 +572,8 @@ class Module:
         integer buffer (it would be truncated); other values are cast to their target's
         dtype (float64 -> float32, integers or bools into a float parameter), as PyTorch.
         """
+        if not isinstance(state_dict, Mapping):  # a list of (name, tensor) pairs would read as unexpected keys
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         own = self.state_dict(keep_vars=True)
         params = {name for name, _ in self.named_parameters()}
         defaulted = self._defaulted_keys(state_dict)
