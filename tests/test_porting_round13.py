@@ -676,11 +676,10 @@ def test_char_rnn_mistakes_raise_as_torch():
     check("char_rnn_mistakes", _char_rnn_errors_program)
 
 
-@pytest.mark.xfail(strict=True, reason="nn/rnn.py (not editable in this round) raises DtypeError (RuntimeError/"
-                   "TypeError) for an input dtype other than the weights'; PyTorch raises ValueError")
 def test_rnn_input_dtype_is_torch_value_error():
-    with pytest.raises(ValueError):
-        minigrad.nn.RNN(3, 4)(minigrad.zeros(2, 5, 3, dtype=minigrad.float64))
+    for layer in (minigrad.nn.RNN(3, 4), minigrad.nn.LSTM(3, 4), minigrad.nn.GRU(3, 4, batch_first=True)):
+        with pytest.raises(ValueError, match=r"RNN input dtype \(float64\) does not match weight dtype \(float32\)"):
+            layer(minigrad.zeros(2, 5, 3, dtype=minigrad.float64))
 
 
 # ------------------------------------------------------------------- Transformer language model

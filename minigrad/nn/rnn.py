@@ -433,6 +433,10 @@ class RNNBase(Module):
             if x.shape[0] == 0:
                 raise RuntimeError(f"{name}: Expected sequence length to be larger than 0 in RNN")
             batch = x.shape[1]
+        if x.dtype != self.weight_ih_l0.dtype:  # PyTorch's check and message (a ValueError, before any product)
+            raise ValueError(f"RNN input dtype ({x.dtype}) does not match weight dtype ({self.weight_ih_l0.dtype}). "
+                             f"Convert input: input.to({self.weight_ih_l0.dtype}), or convert model: "
+                             f"model.to({x.dtype})")
         directions = 2 if self.bidirectional else 1
         state_shape = (self.num_layers * directions, batch, self.hidden_size)
         h0, c0 = self._initial_state(hx, state_shape, x, unbatched)
