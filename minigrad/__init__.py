@@ -781,6 +781,7 @@ def build_info() -> dict:
 
 conv1d, conv2d = nn.functional.conv1d, nn.functional.conv2d
 conv_transpose1d, conv_transpose2d = nn.functional.conv_transpose1d, nn.functional.conv_transpose2d
+conv3d, conv_transpose3d, max_pool3d = nn.functional.conv3d, nn.functional.conv_transpose3d, nn.functional.max_pool3d
 max_pool1d, max_pool2d = nn.functional.max_pool1d, nn.functional.max_pool2d
 avg_pool1d, adaptive_avg_pool1d = nn.functional.avg_pool1d, nn.functional.adaptive_avg_pool1d
 cosine_similarity, pairwise_distance = nn.functional.cosine_similarity, nn.functional.pairwise_distance
@@ -1081,6 +1082,7 @@ __all__ += [  # the names added after the list above
     "dropout_",
     # nn.functional's ops at the top level
     "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool1d",
+    "conv3d", "conv_transpose3d", "max_pool3d",
     "adaptive_avg_pool1d", "cosine_similarity", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle",
     "channel_shuffle", "selu", "celu", "prelu", "threshold", "hardshrink", "rms_norm", "rrelu", "rrelu_", "bilinear",
     "dropout", "alpha_dropout", "layer_norm", "group_norm",

@@ -518,8 +518,13 @@ def lp_pool2d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = N
     ceil_mode cuts short scales as PyTorch's)."""
     _require_float("lp_pool2d", input)
     kh, kw = _pair_arg(kernel_size, "lp_pool2d: kernel_size")
-    out = avg_pool2d(input.pow(norm_type), (kh, kw), stride, 0, ceil_mode)
-    return (sign(out) * relu(_abs(out))).mul(kh * kw).pow(1.0 / norm_type)
+    return _lp_from_average(avg_pool2d(input.pow(norm_type), (kh, kw), stride, 0, ceil_mode), norm_type, kh * kw)
+
+
+def _lp_from_average(out: Tensor, norm_type: float, window: int) -> Tensor:
+    """Power-average pooling from the window means of x ** norm_type (out) over windows of window
+    elements, as PyTorch's lp_pool2d/3d (negative means, from odd powers, give 0)."""
+    return (sign(out) * relu(_abs(out))).mul(window).pow(1.0 / norm_type)
 
 
 class _Activation(Function):
@@ -1050,7 +1055,7 @@ def interpolate(
     floor(out_index * scale)), "nearest-exact" (floor((out_index + 0.5) * scale)),
     "linear"/"bilinear"/"trilinear" (linear along each spatial dim in turn, align_corners as
     PyTorch, default False), "bicubic" (4-D input; cubic convolution with A = -0.75 along each
-    spatial dim, the taps clamped to the border, as PyTorch) or "area" (3-D or 4-D input: adaptive
+    spatial dim, the taps clamped to the border, as PyTorch) or "area" (3-D to 5-D input: adaptive
     average pooling to the output size). Differentiable: every mode but "area" gathers rows with
     index_select, the linear and cubic ones then blend 2 or 4 of them."""
     _require_float("interpolate", input)
@@ -1063,8 +1068,8 @@ def interpolate(
     if mode in _LINEAR_MODES and _LINEAR_MODES[mode] != spatial:
         need = _LINEAR_MODES[mode] + 2
         raise NotImplementedArgumentError(f"interpolate: mode {mode!r} needs a {need}-D input, got shape {input.shape}")
-    if mode == "area" and spatial > 2:
-        raise NotImplementedError("interpolate: mode 'area' takes 3-D and 4-D inputs only")
+    if mode == "area" and spatial > 3:
+        raise NotImplementedError("interpolate: mode 'area' takes 3-D, 4-D and 5-D inputs only")
     if mode not in _LINEAR_MODES and align_corners is not None:
         raise ValueError("interpolate: align_corners can only be set with the linear modes")
     if (size is None) == (scale_factor is None):
@@ -1083,6 +1088,10 @@ def interpolate(
     if mode == "area":  # PyTorch's area mode is adaptive average pooling
         if spatial == 1:
             return adaptive_avg_pool2d(unsqueeze(input, 2), (1, out_sizes[0])).squeeze(2)
+        if spatial == 3:
+            from minigrad.functional.nn3d import adaptive_avg_pool3d  # nn3d is built on this module
+
+            return adaptive_avg_pool3d(input, tuple(out_sizes))
         return adaptive_avg_pool2d(input, tuple(out_sizes))
     out = input
     for axis, (n_in, n_out, scale) in enumerate(zip(in_sizes, out_sizes, scales, strict=True), start=2):
@@ -1467,45 +1476,60 @@ def max_unpool2d(
     or (C, H, W) written at its index (flat within an output H*W plane) of zeros, as PyTorch. The
     output is (H - 1) * stride - 2 * padding + kernel_size high (and wide alike), or output_size
     ((oh, ow) or (N, C, oh, ow), within a stride of that). Differentiable in input."""
-    _require_float("max_unpool2d", input)
-    if input.ndim not in (3, 4):
-        raise RuntimeError(f"max_unpool2d: expected a 3-D or 4-D input (N, C, H, W), got shape {input.shape}")
-    if not isinstance(indices, Tensor) or indices.dtype != int64:
-        got = getattr(indices, "dtype", type(indices).__name__)
-        raise TypeError(f"max_unpool2d: indices must be an int64 tensor, got {got}")
-    if indices.shape != input.shape:
-        raise RuntimeError(
-            f"max_unpool2d: indices shape {indices.shape} differs from input shape {input.shape} (they must match)"
-        )
     kernel = _pair_arg(kernel_size, "max_unpool2d: kernel_size")
     stride = kernel if stride is None else _pair_arg(stride, "max_unpool2d: stride")
-    padding = _pair_arg(padding, "max_unpool2d: padding")
-    default = [(n - 1) * s - 2 * p + k for n, s, p, k in zip(input.shape[-2:], stride, padding, kernel, strict=True)]
+    return _max_unpool("max_unpool2d", input, indices, kernel, stride, _pair_arg(padding, "max_unpool2d: padding"),
+                       output_size)
+
+
+def _max_unpool(
+    op: str,
+    input: Tensor,
+    indices: Tensor,
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...],
+    padding: tuple[int, ...],
+    output_size: Sequence[int] | None,
+) -> Tensor:
+    """max_unpool2d/3d over the last len(kernel) dimensions of input (N, C, *spatial) or (C, *spatial)."""
+    _require_float(op, input)
+    nd = len(kernel)
+    if input.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{op}: expected a {nd + 1}-D or {nd + 2}-D input (N, C, ...), got shape {input.shape}")
+    if not isinstance(indices, Tensor) or indices.dtype != int64:
+        got = getattr(indices, "dtype", type(indices).__name__)
+        raise TypeError(f"{op}: indices must be an int64 tensor, got {got}")
+    if indices.shape != input.shape:
+        raise RuntimeError(
+            f"{op}: indices shape {indices.shape} differs from input shape {input.shape} (they must match)"
+        )
+    default = [(n - 1) * s - 2 * p + k for n, s, p, k in zip(input.shape[-nd:], stride, padding, kernel, strict=True)]
     size = default
     if output_size is not None:
         size = [int(n) for n in output_size]
-        if len(size) == 4:
+        if len(size) == nd + 2:
             size = size[2:]
-        if len(size) != 2:
+        if len(size) != nd:
             raise ValueError(
-                f"max_unpool2d: output_size should be a sequence containing 2 or 4 elements, got {output_size!r}"
+                f"{op}: output_size should be a sequence containing {nd} or {nd + 2} elements, got {output_size!r}"
             )
         for d, (n, n0, s) in enumerate(zip(size, default, stride, strict=True)):
             if not n0 - s < n < n0 + s:
                 raise ValueError(
-                    f'max_unpool2d: invalid output_size "{tuple(output_size)}" '
+                    f'{op}: invalid output_size "{tuple(output_size)}" '
                     f"(dim {d} must be between {n0 - s} and {n0 + s}, exclusive)"
                 )
     if min(size) < 1:
-        raise RuntimeError(f"max_unpool2d: the output would be {size[0]} x {size[1]}; it must be at least 1 x 1")
-    plane = size[0] * size[1]
+        raise RuntimeError(f"{op}: the output would be {' x '.join(map(str, size))}; it must be at least 1 in "
+                           "every dimension")
+    plane = math.prod(size)
     found = indices._host()
     if found.size and (found.min() < 0 or found.max() >= plane):
         bad = found.min() if found.min() < 0 else found.max()
         raise RuntimeError(
-            f"max_unpool2d: found an invalid max index {bad} (output planes are of size {size[0]}x{size[1]})"
+            f"{op}: found an invalid max index {bad} (outputs are of size {'x'.join(map(str, size))})"
         )
-    lead = input.shape[:-2]
+    lead = input.shape[:-nd]
     out = scatter(_zeros(input, (*lead, plane)), -1, indices.reshape(*lead, -1), input.reshape(*lead, -1))
     return out.reshape(*lead, *size)
 

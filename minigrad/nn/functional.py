@@ -115,6 +115,19 @@ from minigrad.functional.nn1d import (
     max_pool1d,
     max_pool1d_with_indices,
 )
+from minigrad.functional.nn3d import (
+    adaptive_avg_pool3d,
+    adaptive_max_pool3d,
+    adaptive_max_pool3d_with_indices,
+    avg_pool3d,
+    conv3d,
+    conv_transpose3d,
+    dropout3d,
+    lp_pool3d,
+    max_pool3d,
+    max_pool3d_with_indices,
+    max_unpool3d,
+)
 from minigrad.functional.shape import channel_shuffle, pixel_shuffle, pixel_unshuffle
 
 __all__ = [
@@ -214,6 +227,17 @@ __all__ = [
     "max_pool1d_with_indices",
     "max_pool2d_with_indices",
     "upsample",
+    "adaptive_avg_pool3d",
+    "adaptive_max_pool3d",
+    "adaptive_max_pool3d_with_indices",
+    "avg_pool3d",
+    "conv3d",
+    "conv_transpose3d",
+    "dropout3d",
+    "lp_pool3d",
+    "max_pool3d",
+    "max_pool3d_with_indices",
+    "max_unpool3d",
     "upsample_bilinear",
     "upsample_nearest",
     "gumbel_softmax",

@@ -309,7 +309,33 @@ class Conv2d(_ConvNd):
         return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
 
-class ConvTranspose2d(_ConvNd):
+class _ConvTransposeNd(_ConvNd):
+    """What the transposed convolution layers share: forward's output_size, whose last entries
+    (one per spatial dimension) pick output_padding, as PyTorch."""
+
+    def _output_padding(self, x: Tensor, output_size: Any) -> tuple[int, ...]:
+        if output_size is None:
+            return self.output_padding
+        n = len(self.kernel_size)
+        size = [int(v) for v in output_size][-n:]
+        if len(size) != n:
+            raise ValueError(f"{type(self).__name__}: output_size must end with the {n} spatial sizes, got "
+                             f"{output_size!r}")
+        padding = []
+        for d in range(n):
+            smallest = ((x.shape[d - n] - 1) * self.stride[d] - 2 * self.padding[d]
+                        + self.dilation[d] * (self.kernel_size[d] - 1) + 1)
+            largest = smallest + self.stride[d] - 1  # as PyTorch
+            if not smallest <= size[d] <= largest:
+                raise ValueError(
+                    f"{type(self).__name__}: requested an output size of {tuple(size)}, but valid sizes of "
+                    f"dimension {d - n} range from {smallest} to {largest} (for an input of {tuple(x.shape)})"
+                )
+            padding.append(size[d] - smallest)
+        return tuple(padding)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
     """Transposed 2-D convolution ("deconvolution", conv2d's gradient with respect to its input) over
     NCHW input; weight (in_channels, out_channels / groups, kH, kW). forward(x, output_size=None):
     output_size (the last two entries are used) picks output_padding, as PyTorch."""
@@ -338,35 +364,16 @@ class ConvTranspose2d(_ConvNd):
             self.groups, self.dilation,
         )
 
-    def _output_padding(self, x: Tensor, output_size: Any) -> tuple[int, int]:
-        if output_size is None:
-            return self.output_padding
-        size = [int(n) for n in output_size][-2:]
-        if len(size) != 2:
-            raise ValueError(f"ConvTranspose2d: output_size must end with (H, W), got {output_size!r}")
-        padding = []
-        for d in range(2):
-            smallest = ((x.shape[d - 2] - 1) * self.stride[d] - 2 * self.padding[d]
-                        + self.dilation[d] * (self.kernel_size[d] - 1) + 1)
-            largest = smallest + self.stride[d] - 1  # as PyTorch
-            if not smallest <= size[d] <= largest:
-                raise ValueError(
-                    f"ConvTranspose2d: requested an output size of {tuple(size)}, but valid sizes of dimension "
-                    f"{d - 2} range from {smallest} to {largest} (for an input of {tuple(x.shape)})"
-                )
-            padding.append(size[d] - smallest)
-        return padding[0], padding[1]
 
-
-class MaxPool2d(Module):
-    """Max over kernel_size windows (stride defaults to kernel_size)."""
+class _MaxPoolNd(Module):
+    """MaxPool2d's and MaxPool3d's settings, forward (the class's _functional) and repr."""
 
     def __init__(
         self,
-        kernel_size: int | tuple[int, int],
-        stride: int | tuple[int, int] | None = None,
-        padding: int | tuple[int, int] = 0,
-        dilation: int | tuple[int, int] = 1,
+        kernel_size: int | tuple[int, ...],
+        stride: int | tuple[int, ...] | None = None,
+        padding: int | tuple[int, ...] = 0,
+        dilation: int | tuple[int, ...] = 1,
         return_indices: bool = False,
         ceil_mode: bool = False,
     ) -> None:
@@ -378,8 +385,8 @@ class MaxPool2d(Module):
         self.return_indices = return_indices
         self.ceil_mode = ceil_mode
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.max_pool2d(
+    def forward(self, x: Tensor) -> Any:
+        return self._functional(
             x,
             self.kernel_size,
             self.stride,
@@ -396,15 +403,20 @@ class MaxPool2d(Module):
         )
 
 
-class AvgPool2d(Module):
-    """Mean over kernel_size windows (stride defaults to kernel_size); with divisor_override,
-    each window's sum divided by it instead."""
+class MaxPool2d(_MaxPoolNd):
+    """Max over kernel_size windows of (N, C, H, W) (stride defaults to kernel_size)."""
+
+    _functional = staticmethod(F.max_pool2d)
+
+
+class _AvgPoolNd(Module):
+    """AvgPool2d's and AvgPool3d's settings, forward (the class's _functional) and repr."""
 
     def __init__(
         self,
-        kernel_size: int | tuple[int, int],
-        stride: int | tuple[int, int] | None = None,
-        padding: int | tuple[int, int] = 0,
+        kernel_size: int | tuple[int, ...],
+        stride: int | tuple[int, ...] | None = None,
+        padding: int | tuple[int, ...] = 0,
         ceil_mode: bool = False,
         count_include_pad: bool = True,
         divisor_override: int | None = None,
@@ -418,7 +430,7 @@ class AvgPool2d(Module):
         self.divisor_override = divisor_override
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.avg_pool2d(
+        return self._functional(
             x,
             self.kernel_size,
             self.stride,
@@ -430,6 +442,13 @@ class AvgPool2d(Module):
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(_AvgPoolNd):
+    """Mean over kernel_size windows of (N, C, H, W) (stride defaults to kernel_size); with
+    divisor_override, each window's sum divided by it instead."""
+
+    _functional = staticmethod(F.avg_pool2d)
 
 
 class _LPPoolNd(Module):
@@ -643,56 +662,76 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
-class AdaptiveAvgPool2d(Module):
-    """Average pooling to a fixed output size (int or (h, w); None keeps that input size)."""
+class _AdaptiveAvgPoolNd(Module):
+    """AdaptiveAvgPool2d's and AdaptiveAvgPool3d's setting, forward (the class's _functional) and repr."""
 
-    def __init__(self, output_size: int | tuple[int | None, int | None]) -> None:
+    def __init__(self, output_size: int | tuple[int | None, ...]) -> None:
         super().__init__()
         self.output_size = output_size
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.adaptive_avg_pool2d(x, self.output_size)
+        return self._functional(x, self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
 
 
-class AdaptiveMaxPool2d(Module):
-    """Max pooling to a fixed output size (int or (h, w); None keeps that input size); with
-    return_indices, forward also returns the argmax positions (for MaxUnpool2d)."""
+class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
+    """Average pooling to a fixed output size (int or (h, w); None keeps that input size)."""
 
-    def __init__(self, output_size: int | tuple[int | None, int | None], return_indices: bool = False) -> None:
+    _functional = staticmethod(F.adaptive_avg_pool2d)
+
+
+class _AdaptiveMaxPoolNd(Module):
+    """AdaptiveMaxPool2d's and AdaptiveMaxPool3d's settings, forward (the class's _functional) and repr."""
+
+    def __init__(self, output_size: int | tuple[int | None, ...], return_indices: bool = False) -> None:
         super().__init__()
         self.output_size = output_size
         self.return_indices = return_indices
 
     def forward(self, x: Tensor) -> Any:
-        return F.adaptive_max_pool2d(x, self.output_size, self.return_indices)
+        return self._functional(x, self.output_size, self.return_indices)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
 
 
-class MaxUnpool2d(Module):
-    """The partial inverse of MaxPool2d(return_indices=True): forward(input, indices, output_size=None)
-    puts each value at its index of a zero output (stride defaults to kernel_size)."""
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
+    """Max pooling to a fixed output size (int or (h, w); None keeps that input size); with
+    return_indices, forward also returns the argmax positions (for MaxUnpool2d)."""
+
+    _functional = staticmethod(F.adaptive_max_pool2d)
+
+
+class _MaxUnpoolNd(Module):
+    """MaxUnpool2d's and MaxUnpool3d's settings (made tuples by the class's _convert), forward (its
+    _functional) and repr."""
 
     def __init__(
         self,
-        kernel_size: int | tuple[int, int],
-        stride: int | tuple[int, int] | None = None,
-        padding: int | tuple[int, int] = 0,
+        kernel_size: int | tuple[int, ...],
+        stride: int | tuple[int, ...] | None = None,
+        padding: int | tuple[int, ...] = 0,
     ) -> None:
         super().__init__()
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride = _pair(stride if stride is not None else kernel_size, "stride")
-        self.padding = _pair(padding, "padding")
+        self.kernel_size = self._convert(kernel_size, "kernel_size")
+        self.stride = self._convert(stride if stride is not None else kernel_size, "stride")
+        self.padding = self._convert(padding, "padding")
 
     def forward(self, input: Tensor, indices: Tensor, output_size: tuple[int, ...] | None = None) -> Tensor:
-        return F.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+        return self._functional(input, indices, self.kernel_size, self.stride, self.padding, output_size)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """The partial inverse of MaxPool2d(return_indices=True): forward(input, indices, output_size=None)
+    puts each value at its index of a zero output (stride defaults to kernel_size)."""
+
+    _convert = staticmethod(_pair)
+    _functional = staticmethod(F.max_unpool2d)
 
 
 class _SlidingBlocks(Module):
