@@ -2,6 +2,7 @@
 
 import builtins
 import math
+import sys
 import warnings
 
 import numpy
@@ -11,7 +12,7 @@ from minigrad._extension import _C
 
 # isort: split
 from minigrad import accelerator, amp, backends, cpu, cuda, distributions, linalg, nn, optim
-from minigrad.amp import autocast
+from minigrad.amp import autocast, get_autocast_dtype, is_autocast_enabled
 from minigrad.autograd import (
     enable_grad,
     inference_mode,
@@ -376,7 +377,9 @@ from minigrad.tensor import (
     Size,
     Tensor,
     _normalize_dtype,
+    bfloat16,
     finfo,
+    float16,
     float32,
     float64,
     get_default_dtype,
@@ -394,7 +397,8 @@ from minigrad.tensor import (
 )
 from minigrad.tensor import bool_ as bool  # noqa: A004 (PyTorch's name: minigrad.bool)
 
-# PyTorch's other names of the dtypes minigrad has (it has no float16, so no half)
+# PyTorch's other names of the dtypes (half: float16, which minigrad only passes around, as bfloat16)
+from minigrad.tensor import float16 as half
 from minigrad.tensor import float32 as float  # noqa: A004 (PyTorch's name: minigrad.float)
 from minigrad.tensor import float64 as double
 from minigrad.tensor import int16 as short
@@ -460,6 +464,9 @@ __all__ = [
     "bool",
     "float",
     "double",
+    "float16",
+    "half",
+    "bfloat16",
     "long",
     "int",
     "short",
@@ -1092,5 +1099,12 @@ __all__ += [  # the names added after the list above
     "is_complex", "is_signed", "is_nonzero", "is_same_size", "is_inference", "can_cast", "typename",
     "set_float32_matmul_precision", "get_float32_matmul_precision", "is_anomaly_enabled",
     # mixed precision (a no-op autocast; GradScaler)
-    "amp", "autocast",
+    "amp", "autocast", "is_autocast_enabled", "get_autocast_dtype",
 ]
+
+# isort: split
+from minigrad import autograd, jit, profiler, testing  # noqa: E402 (torch.jit, torch.profiler, torch.testing)
+
+autograd.profiler = profiler  # torch.autograd.profiler: the same profile and record_function
+sys.modules["minigrad.autograd.profiler"] = profiler
+__all__ += ["jit", "profiler", "testing"]

@@ -5,6 +5,8 @@ therefore a no-op: the region runs in its tensors' own dtypes, whatever dtype is
 keeps PyTorch's signature and checks and says what PyTorch says where PyTorch turns autocast off
 (device_type "cuda" without a usable CUDA device; a dtype other than float16/bfloat16); a float16
 or bfloat16 region (the default dtype) warns once per process that it runs in full precision.
+minigrad.float16 (half) and minigrad.bfloat16 exist as names for this (every tensor of either is
+refused); is_autocast_enabled and get_autocast_dtype report the regions a thread is in.
 
 ``GradScaler`` is PyTorch's, enabled semantics included (the loss scaled, the gradients unscaled
 in place and checked for inf/NaN, steps with such gradients skipped, the scale grown and backed
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -33,12 +36,15 @@ import numpy as np
 from minigrad.autograd import no_grad
 from minigrad.backend import cuda_unavailable_reason
 from minigrad.functional import isfinite
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, bfloat16, float16
 
-__all__ = ["GradScaler", "OptState", "autocast", "custom_bwd", "custom_fwd", "is_autocast_available"]
+__all__ = ["GradScaler", "OptState", "autocast", "custom_bwd", "custom_fwd", "get_autocast_dtype",
+           "is_autocast_available", "is_autocast_enabled"]
 
-# PyTorch's default autocast dtypes (torch.get_autocast_dtype), by name: minigrad has neither dtype
-_DEFAULT_AUTOCAST_DTYPES = {"cpu": "bfloat16", "cuda": "float16"}
+# PyTorch's default autocast dtypes (torch.get_autocast_dtype): names only, minigrad has neither
+_DEFAULT_AUTOCAST_DTYPES = {"cpu": bfloat16, "cuda": float16}
+# the autocast regions this thread is in, innermost last: (device_type, enabled, dtype)
+_regions = threading.local()
 _HALF_PRECISION = ("float16", "half", "bfloat16")
 _warned_half_precision = [False]  # one mutable cell: the full-precision warning is given once per process
 
@@ -47,6 +53,27 @@ def is_autocast_available(device_type: str) -> bool:
     """Whether autocast accepts device_type ("cpu" and "cuda", minigrad's devices), as
     torch.amp.is_autocast_available."""
     return device_type in _DEFAULT_AUTOCAST_DTYPES
+
+
+def _innermost(device_type: str) -> tuple | None:
+    return next((r for r in reversed(getattr(_regions, "stack", ())) if r[0] == device_type), None)
+
+
+def is_autocast_enabled(device_type: str | None = None) -> bool:
+    """Whether this thread runs in an enabled autocast region for device_type (None: "cuda", as
+    PyTorch's deprecated form), as torch.is_autocast_enabled; minigrad's regions cast nothing."""
+    region = _innermost("cuda" if device_type is None else device_type)
+    return region is not None and region[1]
+
+
+def get_autocast_dtype(device_type: str) -> Any:
+    """The dtype of this thread's innermost autocast region for device_type, else PyTorch's default
+    for it (minigrad.bfloat16 on the CPU, minigrad.float16 on CUDA), as torch.get_autocast_dtype."""
+    _check_device_type(device_type)
+    if not is_autocast_available(device_type):
+        raise RuntimeError(f"User specified an unsupported autocast device_type '{device_type}'")
+    region = _innermost(device_type)
+    return _DEFAULT_AUTOCAST_DTYPES[device_type] if region is None else region[2]
 
 
 def _check_device_type(device_type: object) -> None:
@@ -99,19 +126,29 @@ class autocast:  # noqa: N801 (PyTorch's name)
         self._enabled = enabled
 
     def __enter__(self) -> autocast:
+        if not hasattr(_regions, "stack"):
+            _regions.stack = []
+        _regions.stack.append((self.device, self._enabled, self.fast_dtype))
         return self
 
     def __exit__(self, *exc: object) -> bool:
+        _regions.stack.pop()
         return False
 
     def __call__(self, func: Callable) -> Callable:
-        """The decorator form: func itself, since the region it would run in is unchanged."""
+        """The decorator form: func run inside this region (is_autocast_enabled is True there)."""
         if not callable(func):
             raise TypeError(f"autocast()(func) requires a callable, but got {type(func).__name__}. Did you mean to "
                             "use autocast as a context manager? For example:\n"
                             "    with minigrad.autocast(device_type=...):\n"
                             "        output = model(input)")
-        return func
+
+        @functools.wraps(func)
+        def in_region(*args: Any, **kwargs: Any) -> Any:
+            with self:
+                return func(*args, **kwargs)
+
+        return in_region
 
 
 def custom_fwd(fwd: Callable | None = None, *, device_type: str, cast_inputs: Any = None) -> Callable:

@@ -33,8 +33,32 @@ bool_ = np.dtype(np.bool_)
 _DTYPES = (float32, float64, int64, int32, int16, int8, uint8, bool_)
 
 
+class _HalfPrecision:
+    """float16 and bfloat16 under PyTorch's names: minigrad has neither, but code passes the names
+    around (``autocast("cpu", dtype=torch.bfloat16)``, a full-precision no-op that says so) and
+    compares them; every tensor of either is refused with a TypeError."""
+
+    __slots__ = ("name",)
+    is_floating_point = True
+    itemsize = 2
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"minigrad.{self.name}"
+
+
+float16 = _HalfPrecision("float16")
+bfloat16 = _HalfPrecision("bfloat16")
+
+
 def _normalize_dtype(dtype: Any) -> np.dtype:
     """A supported numpy dtype from dtype (numpy dtype, type, or name); TypeError otherwise."""
+    if isinstance(dtype, _HalfPrecision):
+        dtype = dtype.name  # numpy's float16 is refused below; bfloat16 numpy does not know
+    if dtype == "bfloat16":
+        raise TypeError(f"unsupported dtype bfloat16: minigrad has {', '.join(str(d) for d in _DTYPES)}")
     dt = np.dtype(dtype)
     if dt not in _DTYPES:
         names = ", ".join(str(d) for d in _DTYPES)
@@ -674,7 +698,7 @@ class Tensor:
             else:
                 dtype = a
         out = self
-        if dtype is not None and np.dtype(dtype) != self.dtype:
+        if dtype is not None and _normalize_dtype(dtype) != self.dtype:
             out = _F.cast(out, _normalize_dtype(dtype))
         if device is not None and resolve_device(device) != self.device:
             out = _F.to_device(out, resolve_device(device))
@@ -693,6 +717,11 @@ class Tensor:
     def half(self) -> Tensor:
         """Not available: minigrad has no float16 (a clear TypeError where PyTorch converts)."""
         raise TypeError("half(): minigrad has no float16 dtype; its floating-point dtypes are float32 and float64")
+
+    def bfloat16(self) -> Tensor:
+        """Not available: minigrad has no bfloat16 (a clear TypeError where PyTorch converts)."""
+        raise TypeError("bfloat16(): minigrad has no bfloat16 dtype; its floating-point dtypes are float32 and "
+                        "float64")
 
     def double(self) -> Tensor:
         return self.to(float64)

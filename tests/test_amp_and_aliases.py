@@ -82,7 +82,7 @@ def test_autocast_turns_itself_off_as_pytorch():
 def test_cuda_autocast_without_cuda_warns_and_disables():
     with pytest.warns(UserWarning, match="CUDA is not available. Disabling autocast"):
         region = mg.autocast("cuda")
-    assert not region._enabled and region.fast_dtype == "float16"
+    assert not region._enabled and region.fast_dtype is mg.float16
 
 
 def test_custom_fwd_and_bwd_leave_the_function_as_it_is():
@@ -548,3 +548,33 @@ def test_pooling_with_indices_forms():
         np.testing.assert_array_equal(got[1].numpy(), want[1].numpy())
     with pytest.raises(TypeError, match="floating-point"):
         F.max_pool1d_with_indices(mg.tensor([[[1, 2, 3]]]), 2)
+
+
+def test_half_precision_names_exist_for_autocast_and_are_refused_by_tensors(fresh_half_warning):
+    """Course code writes torch.autocast(device_type="cpu", dtype=torch.bfloat16): the names exist
+    (they raised AttributeError) and autocast takes them; a tensor of either is a TypeError."""
+    assert mg.half is mg.float16 and repr(mg.bfloat16) == "minigrad.bfloat16"
+    assert mg.float32 != mg.float16 and mg.ones(1).dtype != mg.bfloat16
+    with pytest.warns(UserWarning, match="no float16 or bfloat16"):
+        region = mg.autocast(device_type="cpu", dtype=mg.bfloat16)
+    assert not mg.is_autocast_enabled("cpu") and mg.get_autocast_dtype("cpu") is mg.bfloat16
+    with region:
+        assert mg.is_autocast_enabled("cpu") and not mg.is_autocast_enabled()  # None: cuda, as PyTorch
+        with mg.autocast("cpu", enabled=False):
+            assert not mg.is_autocast_enabled("cpu")
+        assert (mg.ones(2) @ mg.ones(2)).dtype == mg.float32
+    assert not mg.is_autocast_enabled("cpu")
+    assert mg.get_autocast_dtype("cuda") is mg.float16
+
+    @mg.autocast("cpu")
+    def inside() -> bool:
+        return mg.is_autocast_enabled("cpu")
+
+    assert inside() and not mg.is_autocast_enabled("cpu")
+    for make in (lambda: mg.zeros(2, dtype=mg.bfloat16), lambda: mg.ones(2).to(mg.float16),
+                 lambda: mg.tensor([1.0], dtype=mg.half), lambda: mg.ones(2).bfloat16(),
+                 lambda: nn.Linear(2, 2).to(mg.bfloat16), lambda: nn.Linear(2, 2).bfloat16()):
+        with pytest.raises(TypeError, match="bfloat16|float16"):
+            make()
+    with pytest.raises(RuntimeError, match="unsupported autocast device_type 'xla'"):
+        mg.get_autocast_dtype("xla")

@@ -536,6 +536,11 @@ class Module:
         """Not available: minigrad has no float16 (a clear TypeError where PyTorch converts)."""
         raise TypeError("half(): minigrad has no float16 dtype; its floating-point dtypes are float32 and float64")
 
+    def bfloat16(self) -> Module:
+        """Not available: minigrad has no bfloat16 (a clear TypeError where PyTorch converts)."""
+        raise TypeError("bfloat16(): minigrad has no bfloat16 dtype; its floating-point dtypes are float32 and "
+                        "float64")
+
     # ---- state dict ----
 
     def state_dict(
