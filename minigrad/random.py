@@ -92,7 +92,11 @@ class Generator:
         self.manual_seed(_DEFAULT_GENERATOR_SEED)
 
     def manual_seed(self, seed: int) -> Generator:
-        """Reseed; returns the generator itself (``Generator().manual_seed(0)``)."""
+        """Reseed; returns the generator itself (``Generator().manual_seed(0)``). An integer only:
+        PyTorch's Generator refuses floats, bools and tensors with a RuntimeError (unlike
+        minigrad.manual_seed, which takes int(seed), as torch.manual_seed)."""
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise RuntimeError(f"manual_seed expected a long, but got {type(seed).__name__}")
         self._seed = _check_seed(seed)
         self._rng = np.random.default_rng(self._seed)
         return self

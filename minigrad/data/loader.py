@@ -58,6 +58,11 @@ class IterableDataset(Dataset, Iterable):
     may define ``__len__``. DataLoader batches consecutive samples; it cannot shuffle them."""
 
 
+class SizeMismatchError(AssertionError, ValueError):
+    """TensorDataset's fields of different lengths: an AssertionError, as PyTorch raises ("Size
+    mismatch between tensors"), and a ValueError, as minigrad raised before."""
+
+
 class ArrayDataset(Dataset):
     """Samples from arrays that share their first dimension: ``ds[i] = (a[i], b[i], ...)``.
 
@@ -75,7 +80,8 @@ class ArrayDataset(Dataset):
         lengths = {len(a) if a.ndim else -1 for a in self.arrays}
         if len(lengths) != 1 or -1 in lengths:
             shapes = [a.shape for a in self.arrays]
-            raise ValueError(f"ArrayDataset: arrays must share their first dimension, got {shapes}")
+            raise SizeMismatchError(f"Size mismatch between tensors (ArrayDataset: arrays must share their first "
+                                    f"dimension, got {shapes})")
         # the device of each field given as a minigrad Tensor, None for the others
         self._devices = tuple(a.device if _is_minigrad_tensor(a) else None for a in arrays)
         self._given = tuple(a if _is_minigrad_tensor(a) else None for a in arrays)

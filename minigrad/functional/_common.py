@@ -45,6 +45,12 @@ class DtypeError(RuntimeError, TypeError):
     RuntimeError, as PyTorch raises, and a TypeError, as minigrad raised before."""
 
 
+class NoKernelForDtypeError(NotImplementedError, DtypeError):
+    """A float-only op without a kernel for integer tensors where PyTorch says so (logsigmoid,
+    histc, histogram: "log_sigmoid_cpu" not implemented for 'Long'): a NotImplementedError, as
+    PyTorch raises, and a DtypeError, as minigrad raised before."""
+
+
 class UnsupportedDtypeError(NotImplementedError, TypeError):
     """An integer-only op (& | ^ << >> ~, gcd, lcm) of a tensor whose dtype it has no kernel for
     (float tensors; bool for the shifts, gcd and lcm): a NotImplementedError (so a RuntimeError), as
@@ -163,14 +169,15 @@ def _require_tensor(op: str, t: Any) -> None:
         raise TypeError(f"{op}: expected a Tensor, got {type(t).__name__}")
 
 
-def _require_float(op: str, input: Tensor, *optional: Tensor | None) -> None:
-    """input (required) and the optional tensors given are floating-point Tensors."""
+def _require_float(op: str, input: Tensor, *optional: Tensor | None, error: type[DtypeError] = DtypeError) -> None:
+    """input (required) and the optional tensors given are floating-point Tensors; error is the
+    class raised otherwise."""
     _require_tensor(op, input)
     for t in (input, *optional):
         if t is not None:
             _require_tensor(op, t)
         if t is not None and t.dtype.kind != "f":  # PyTorch: a RuntimeError (int into mean, a layer)
-            raise DtypeError(f"{op}: expected a floating-point tensor, got {t.dtype} with shape {t.shape}")
+            raise error(f"{op}: expected a floating-point tensor, got {t.dtype} with shape {t.shape}")
 
 
 def _require_same_device(op: str, input: Tensor, *others: Tensor | None) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from minigrad import random as _random
 from minigrad.autograd import Function
 from minigrad.backend import get_backend
-from minigrad.functional._common import _require_float
+from minigrad.functional._common import NoKernelForDtypeError, _require_float
 from minigrad.functional.elementwise import abs, clamp, expm1, where
 from minigrad.functional.nn import elu, leaky_relu, relu, sigmoid, softmax, tanh
 from minigrad.functional.shape import chunk, scatter
@@ -126,7 +126,7 @@ class LogSigmoidOp(Function):
 
 def logsigmoid(input: Tensor) -> Tensor:
     """log(sigmoid(input)), stable for large |input|."""
-    _require_float("logsigmoid", input)
+    _require_float("logsigmoid", input, error=NoKernelForDtypeError)
     return LogSigmoidOp.apply(input)
 
 

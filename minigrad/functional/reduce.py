@@ -18,6 +18,7 @@ from minigrad.backend import get_backend
 from minigrad.functional._common import (
     ArgumentError,
     IndexRangeError,
+    NoKernelForDtypeError,
     NotImplementedArgumentError,
     _dim,
     _dims,
@@ -1070,7 +1071,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     smallest and largest value when min == max, widened by 1 each way when those are equal too),
     as torch.histc: elements outside (and NaNs) are left out, max falls in the last bin; a tensor
     of input's floating dtype. Positions are computed in input's dtype, as PyTorch's CPU kernel."""
-    _require_float("histc", input)
+    _require_float("histc", input, error=NoKernelForDtypeError)
     if not isinstance(bins, (int, np.integer)) or isinstance(bins, bool) or bins <= 0:
         raise ArgumentError(f"histc: bins must be a positive int, got {bins!r}")
     host = input._host().reshape(-1)
@@ -1106,7 +1107,8 @@ def histogram(
     equal) or the given increasing bin edges; the last bin includes its right edge. weight gives
     each element's contribution instead of 1; density=True normalizes hist to integrate to 1.
     Float input only, as PyTorch; both results in input's dtype."""
-    _require_float("histogram", input, weight, bins if isinstance(bins, Tensor) else None)
+    _require_float("histogram", input, weight, bins if isinstance(bins, Tensor) else None,
+                   error=NoKernelForDtypeError)
     if isinstance(bins, Tensor):
         edges = bins._host().astype(input.dtype)
         if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) < 0):

@@ -18,6 +18,7 @@ from minigrad.functional._common import (
     ArgumentError,
     DtypeError,
     IndexRangeError,
+    NotImplementedArgumentError,
     ShapeError,
     UnsupportedDtypeError,
     _broadcast_shape,
@@ -713,27 +714,29 @@ def _pad_source(n: int, before: int, after: int, mode: str) -> np.ndarray:
 
 
 def _check_pad_mode(input: Tensor, widths: dict[int, tuple[int, int]], mode: str, value: float | None) -> None:
-    """PyTorch's rules for the non-constant modes (widths: dimension -> (before, after))."""
+    """PyTorch's rules for the non-constant modes (widths: dimension -> (before, after)), with its
+    exception classes (ArgumentError and NotImplementedArgumentError are ValueErrors as well, as
+    minigrad raised before)."""
     if value is not None:
         raise ValueError(f"pad: mode {mode!r} takes no value argument")
     k = len(widths)
-    if k > 3 or input.ndim not in (k + 1, k + 2):
-        raise ValueError(
+    if k > 3 or input.ndim not in (k + 1, k + 2):  # PyTorch: NotImplementedError, so both
+        raise NotImplementedArgumentError(
             f"pad: mode {mode!r} pads the last 1, 2 or 3 dimensions of a tensor with one or two more "
             f"(batch, channels); {2 * k} widths do not fit a {input.ndim}-d tensor of shape {input.shape}"
         )
     first = 1 if input.ndim == k + 2 else 0  # the batch may be empty, the other dimensions not
     if mode != "circular" and 0 in input.shape[first:]:
-        raise ValueError(f"pad: mode {mode!r} needs non-empty dimensions (but the batch), got shape {input.shape}")
+        raise ArgumentError(f"pad: mode {mode!r} needs non-empty dimensions (but the batch), got shape {input.shape}")
     for d, w in widths.items():
         n, (before, after) = input.shape[d], w
         if mode == "reflect" and max(before, after) >= n:
-            raise ValueError(f"pad: reflect widths {w} must be less than the size {n} of dimension {d}")
+            raise ArgumentError(f"pad: reflect widths {w} must be less than the size {n} of dimension {d}")
         kept = n - max(0, -before) - max(0, -after)
         if mode == "circular" and max(before, after) > kept:
-            raise ValueError(f"pad: circular widths {w} wrap around size {kept} of dimension {d} more than once")
+            raise ArgumentError(f"pad: circular widths {w} wrap around size {kept} of dimension {d} more than once")
         if n + before + after <= 0:
-            raise ValueError(f"pad: widths {w} leave nothing of size {n} of dimension {d}")
+            raise ArgumentError(f"pad: widths {w} leave nothing of size {n} of dimension {d}")
 
 
 # PyTorch's node of a non-constant pad of the last {} dimensions (circular: a copy into slices of a new tensor)
@@ -747,10 +750,10 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     mirrors the input at its edges, "replicate" repeats the edge, "circular" wraps around; these pad
     the last 1-3 dimensions of a tensor with one or two leading (batch, channel) dimensions."""
     if mode not in _PAD_MODES:
-        raise ValueError(f"pad: mode {mode!r} is not one of {', '.join(map(repr, _PAD_MODES))}")
+        raise NotImplementedArgumentError(f"pad: mode {mode!r} is not one of {', '.join(map(repr, _PAD_MODES))}")
     pad = [int(p) for p in pad]
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
-        raise ValueError(f"pad: {len(pad)} widths for a tensor of {input.ndim} dimensions (two per dimension)")
+        raise ArgumentError(f"pad: {len(pad)} widths for a tensor of {input.ndim} dimensions (two per dimension)")
     given = {input.ndim - 1 - k: (pad[2 * k], pad[2 * k + 1]) for k in range(len(pad) // 2)}
     if mode != "constant":
         _check_pad_mode(input, given, mode, value)
@@ -764,7 +767,7 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     sizes = list(zip(widths, input.shape, strict=True))
     crop = tuple(slice(-b if b < 0 else None, n + a if a < 0 else None) for (b, a), n in sizes)
     if any(max(0, -b) > n - max(0, -a) for (b, a), n in sizes):
-        raise ValueError(f"pad: widths {tuple(pad)} crop more than the shape {input.shape} has")
+        raise ArgumentError(f"pad: widths {tuple(pad)} crop more than the shape {input.shape} has")
     if any(b < 0 or a < 0 for b, a in widths):
         input = input[crop]
     return PadOp.apply(input, widths=tuple((max(0, b), max(0, a)) for b, a in widths), value=value or 0)

@@ -30,6 +30,11 @@ class AttentionCheckError(AssertionError, ValueError):
     shape): an AssertionError, as PyTorch raises, and a ValueError, as minigrad raised before."""
 
 
+class AttentionMaskDtypeError(AssertionError, TypeError):
+    """An attention or key-padding mask neither bool nor floating: an AssertionError, as PyTorch
+    raises, and a TypeError, as minigrad raised before."""
+
+
 class NonDynamicallyQuantizableLinear(Linear):
     """Linear under the name PyTorch gives MultiheadAttention's output projection (same repr)."""
 
@@ -41,7 +46,7 @@ def _additive(mask: Tensor, what: str, like: Tensor) -> Tensor:
     if mask.dtype.kind == "b":
         return MF.where(mask, float("-inf"), zeros((), dtype=like.dtype, device=like.device))
     if mask.dtype.kind != "f":
-        raise TypeError(f"MultiheadAttention: {what} must be bool or floating, got {mask.dtype}")
+        raise AttentionMaskDtypeError(f"MultiheadAttention: {what} must be bool or floating, got {mask.dtype}")
     return mask
 
 

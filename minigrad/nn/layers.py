@@ -150,34 +150,53 @@ class Bilinear(Module):
                 f"out_features={self.out_features}, bias={self.bias is not None}")
 
 
-class LazyLinear(Linear):
-    """Linear whose in_features is inferred from the last dimension of the first input.
+class _LazyModule:
+    """Mixin of the lazy layers (LazyLinear, LazyConvNd, LazyBatchNormNd), as PyTorch's
+    LazyModuleMixin: built with the input size 0 and placeholder parameters (empty tensors, so an
+    uninitialised module's state_dict has the keys of the layer it becomes), it infers the size
+    from its first input, replaces the placeholders with new parameters initialised as the plain
+    layer's, and turns into cls_to_become. Build optimizers after that first call (a dry run), as
+    PyTorch recommends, or they hold the placeholders."""
 
-    Until that first forward call in_features is 0 and weight (shape (out_features, 0)) and bias
-    are uninitialised placeholders; the call replaces weight with a new (out_features, in_features)
-    parameter, initialises both as Linear's (from the inferred fan-in) and turns the module into a
-    Linear, as PyTorch's. Build optimizers after the first forward call (as PyTorch recommends),
-    or they hold the placeholder.
-    """
+    cls_to_become: type[Module]
+
+    def _materialize(self, x: Tensor) -> None:
+        """Infer the input size from x and replace the placeholders (in the subclass)."""
+        raise NotImplementedError
+
+    def _initialised(self) -> bool:
+        """Whether the input size is known (the placeholders have been replaced)."""
+        raise NotImplementedError
+
+    def reset_parameters(self) -> None:
+        """The plain layer's initialisation once the size is known; nothing before (no fan-in yet)."""
+        if self._initialised():
+            super().reset_parameters()  # type: ignore[misc]
+
+    def forward(self, x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        self._materialize(x)
+        self.reset_parameters()
+        self.__class__ = self.cls_to_become
+        return self.forward(x, *args, **kwargs)
+
+
+class LazyLinear(_LazyModule, Linear):
+    """Linear whose in_features is inferred from the last dimension of the first input (0 and a
+    (out_features, 0) placeholder weight until then; see _LazyModule)."""
 
     cls_to_become = Linear
 
     def __init__(self, out_features: int, bias: bool = True, device: Any = None, dtype: Any = None) -> None:
         super().__init__(0, out_features, bias, device, dtype)
 
-    def reset_parameters(self) -> None:
-        """Linear's initialisation once in_features is known; nothing before (no fan-in yet)."""
-        if self.in_features:
-            super().reset_parameters()
+    def _initialised(self) -> bool:
+        return self.in_features > 0
 
-    def forward(self, x: Tensor) -> Tensor:
+    def _materialize(self, x: Tensor) -> None:
         if x.ndim == 0:
             raise ValueError("LazyLinear: expected an input with at least one dimension, got a scalar")
         self.in_features = x.shape[-1]
         self.weight = _empty((self.out_features, self.in_features), self.weight.device, self.weight.dtype)
-        self.reset_parameters()
-        self.__class__ = self.cls_to_become
-        return self.forward(x)
 
 
 def _init_bias(bias: Tensor, weight: Tensor) -> None:
@@ -236,8 +255,7 @@ class _ConvNd(Module):
         if transposed:
             self.output_padding = convert(output_padding, f"{name} output_padding")
         self.padding_mode = padding_mode
-        channels = (in_channels, out_channels // groups) if transposed else (out_channels, in_channels // groups)
-        self.weight = _empty((*channels, *self.kernel_size), device, dtype)
+        self.weight = _empty(self._weight_shape(), device, dtype)
         if bias:
             self.bias = _empty((out_channels,), device, dtype)
         else:
@@ -249,6 +267,12 @@ class _ConvNd(Module):
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
             _init_bias(self.bias, self.weight)
+
+    def _weight_shape(self) -> tuple[int, ...]:
+        """(out, in / groups, *kernel), or (in, out / groups, *kernel) when transposed."""
+        if hasattr(self, "output_padding"):  # transposed
+            return (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
+        return (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
 
     def _padding_widths(self) -> tuple[int, ...]:
         """The padding as F.pad takes it (last dimension first, before and after), for the
@@ -833,6 +857,11 @@ class UpsamplingBilinear2d(Upsample):
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
 
 
+class PaddingIndexError(AssertionError, ValueError):
+    """An Embedding/EmbeddingBag padding_idx outside [-num_embeddings, num_embeddings): an
+    AssertionError, as PyTorch raises, and a ValueError, as minigrad raised before."""
+
+
 class _EmbeddingTable(Module):
     """What Embedding and EmbeddingBag share: the (num_embeddings, embedding_dim) weight, N(0, 1)
     initialised, padding_idx's row starting at zero; and loading a pretrained table."""
@@ -849,7 +878,7 @@ class _EmbeddingTable(Module):
                              f"{num_embeddings}, {embedding_dim}")
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(f"{name}: padding_idx {padding_idx} out of range for {num_embeddings} rows")
+                raise PaddingIndexError(f"{name}: padding_idx {padding_idx} out of range for {num_embeddings} rows")
             padding_idx %= num_embeddings
         self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
         self.weight = _empty((num_embeddings, embedding_dim), device, dtype)
@@ -992,8 +1021,12 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        _affine_parameters(self, (num_features,), affine, bias, device, dtype)
-        if track_running_stats:
+        self._make_state(num_features, bias, device, dtype)
+
+    def _make_state(self, num_features: int, bias: bool, device: Any, dtype: Any) -> None:
+        """The affine parameters and running statistics for num_features channels."""
+        _affine_parameters(self, (num_features,), self.affine, bias, device, dtype)
+        if self.track_running_stats:
             self.register_buffer("running_mean", _full((num_features,), 0.0, device, dtype))
             self.register_buffer("running_var", _full((num_features,), 1.0, device, dtype))
             self.register_buffer("num_batches_tracked", _full((), 0.0, device, np.int64))

@@ -1,5 +1,5 @@
-"""Padding layers, as torch.nn's: the 2-D ones pad the last two dimensions with F.pad, the 1-D
-ones the last."""
+"""Padding layers, as torch.nn's: the 1-D, 2-D and 3-D ones pad the last one, two or three
+dimensions with F.pad (which raises PyTorch's errors for inputs of the wrong rank or too small)."""
 
 from __future__ import annotations
 
@@ -9,94 +9,44 @@ from minigrad.functional.shape import pad
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
+_SIDES = {1: "(left, right)", 2: "(left, right, top, bottom)", 3: "(left, right, top, bottom, front, back)"}
 
-def _quadruple(padding: int | Sequence[int], layer: str) -> tuple[int, int, int, int]:
-    """(left, right, top, bottom) from one width or four."""
+
+def _widths(padding: int | Sequence[int], dims: int, layer: str) -> tuple[int, ...]:
+    """Two widths per padded dimension (last dimension first, as F.pad) from one width or all."""
     if isinstance(padding, int):
-        return (padding,) * 4
+        return (padding,) * (2 * dims)
     widths = tuple(int(p) for p in padding)
-    if len(widths) != 4:
-        raise ValueError(f"{layer}: padding must be an int or 4 widths (left, right, top, bottom), got {padding}")
+    # stricter than PyTorch, which only fails at the first forward call
+    if len(widths) != 2 * dims:
+        raise ValueError(f"{layer}: padding must be an int or {2 * dims} widths {_SIDES[dims]}, got {padding}")
     return widths
 
 
-def _double(padding: int | Sequence[int], layer: str) -> tuple[int, int]:
-    """(left, right) from one width or two."""
-    if isinstance(padding, int):
-        return (padding,) * 2
-    widths = tuple(int(p) for p in padding)
-    if len(widths) != 2:
-        raise ValueError(f"{layer}: padding must be an int or 2 widths (left, right), got {padding}")
-    return widths
+class _PadNd(Module):
+    """Pads the last `dims` dimensions of an input with one or two more (batch, channels) by
+    `mode`; padding is an int or two widths per padded dimension."""
 
-
-class _Pad2d(Module):
-    """Pads the last two dimensions (H, W) of a (C, H, W) or (N, C, H, W) input by `mode`."""
-
-    mode = "constant"
-
-    def __init__(self, padding: int | Sequence[int]) -> None:
-        super().__init__()
-        self.padding = _quadruple(padding, type(self).__name__)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return pad(x, self.padding, self.mode)
-
-    def extra_repr(self) -> str:
-        return str(self.padding)
-
-
-class ReflectionPad2d(_Pad2d):
-    """Pads by mirroring the input at its edges (the edge itself not repeated); widths < the size."""
-
-    mode = "reflect"
-
-
-class ReplicationPad2d(_Pad2d):
-    """Pads by repeating the edge values."""
-
-    mode = "replicate"
-
-
-class ConstantPad2d(Module):
-    """Pads the last two dimensions with a constant value."""
-
-    def __init__(self, padding: int | Sequence[int], value: float) -> None:
-        super().__init__()
-        self.padding = _quadruple(padding, type(self).__name__)
-        self.value = value
-
-    def forward(self, x: Tensor) -> Tensor:
-        return pad(x, self.padding, "constant", self.value)
-
-    def extra_repr(self) -> str:
-        return f"padding={self.padding}, value={self.value}"
-
-
-class ZeroPad2d(_Pad2d):
-    """Pads the last two dimensions with zeros."""
-
-
-class _Pad1d(Module):
-    """Pads the last dimension of a (C, L) or (N, C, L) input by `mode` with F.pad; padding is an
-    int or (left, right)."""
-
+    dims = 1
     mode = "constant"
     value: float | None = None  # the fill of "constant"; None for the other modes
 
     def __init__(self, padding: int | Sequence[int]) -> None:
         super().__init__()
-        self.padding = _double(padding, type(self).__name__)
+        self.padding = _widths(padding, self.dims, type(self).__name__)
 
     def forward(self, x: Tensor) -> Tensor:
+        # PyTorch's circular layers check the rank themselves (F.pad's circular mode does not)
+        if self.mode == "circular" and x.ndim not in (self.dims + 1, self.dims + 2):
+            raise ValueError(f"expected {self.dims + 1}D or {self.dims + 2}D input (got {x.ndim}D input)")
         return pad(x, self.padding, self.mode, self.value)
 
     def extra_repr(self) -> str:
         return str(self.padding)
 
 
-class ConstantPad1d(_Pad1d):
-    """Pads the last dimension with a constant value."""
+class _ConstantPadNd(_PadNd):
+    """Pads with a constant value."""
 
     def __init__(self, padding: int | Sequence[int], value: float) -> None:
         super().__init__(padding)
@@ -106,34 +56,92 @@ class ConstantPad1d(_Pad1d):
         return f"padding={self.padding}, value={self.value}"
 
 
-class ZeroPad1d(ConstantPad1d):
-    """Pads the last dimension with zeros."""
+class _ZeroFill:
+    """Mixin making a ConstantPadNd pad with zeros; PyTorch's repr then shows the padding only."""
 
     def __init__(self, padding: int | Sequence[int]) -> None:
-        super().__init__(padding, 0.0)
+        super().__init__(padding, 0.0)  # type: ignore[call-arg]
 
-    extra_repr = _Pad1d.extra_repr  # PyTorch's repr shows the padding only
+    extra_repr = _PadNd.extra_repr
 
 
-class ReflectionPad1d(_Pad1d):
+class ConstantPad1d(_ConstantPadNd):
+    """Pads the last dimension with a constant value."""
+
+
+class ZeroPad1d(_ZeroFill, ConstantPad1d):
+    """Pads the last dimension with zeros."""
+
+
+class ReflectionPad1d(_PadNd):
     """Pads by mirroring the input at its edges (the edge itself not repeated); widths < the size."""
 
     mode = "reflect"
 
 
-class ReplicationPad1d(_Pad1d):
+class ReplicationPad1d(_PadNd):
     """Pads by repeating the edge values."""
 
     mode = "replicate"
 
 
-class CircularPad1d(_Pad1d):
+class CircularPad1d(_PadNd):
     """Pads by wrapping around: the left padding comes from the end, the right from the start."""
 
     mode = "circular"
 
 
-class CircularPad2d(_Pad2d):
+class ConstantPad2d(_ConstantPadNd):
+    """Pads the last two dimensions with a constant value."""
+
+    dims = 2
+
+
+class ZeroPad2d(_ZeroFill, ConstantPad2d):
+    """Pads the last two dimensions with zeros."""
+
+
+class ReflectionPad2d(ReflectionPad1d):
+    """Pads the last two dimensions by mirroring the input at its edges; widths < the sizes."""
+
+    dims = 2
+
+
+class ReplicationPad2d(ReplicationPad1d):
+    """Pads the last two dimensions by repeating the edge values."""
+
+    dims = 2
+
+
+class CircularPad2d(CircularPad1d):
     """Pads the last two dimensions by wrapping around (F.pad's "circular")."""
 
-    mode = "circular"
+    dims = 2
+
+
+class ConstantPad3d(_ConstantPadNd):
+    """Pads the last three dimensions (D, H, W) with a constant value."""
+
+    dims = 3
+
+
+class ZeroPad3d(_ZeroFill, ConstantPad3d):
+    """Pads the last three dimensions with zeros."""
+
+
+class ReflectionPad3d(ReflectionPad1d):
+    """Pads the last three dimensions by mirroring the input at its edges; widths < the sizes."""
+
+    dims = 3
+
+
+class ReplicationPad3d(ReplicationPad1d):
+    """Pads the last three dimensions by repeating the edge values."""
+
+    dims = 3
+
+
+class CircularPad3d(CircularPad1d):
+    """Pads the last three dimensions by wrapping around (F.pad's "circular")."""
+
+    dims = 3

@@ -232,6 +232,17 @@ class _SpectralNormHook:
         setattr(module, self.name, self.compute(module, module.training))
 
 
+def _spectral_norm_dim(module: Module) -> int:
+    """spectral_norm's default output dimension: 1 for transposed convolutions (weight (in, out,
+    *kernel)), 0 for the other modules, as PyTorch's."""
+    # imported late: the layer modules import nn.functional, which imports this package
+    from minigrad.nn.layers import ConvTranspose2d
+    from minigrad.nn.layers1d import ConvTranspose1d
+    from minigrad.nn.layers3d import ConvTranspose3d
+
+    return 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d)) else 0
+
+
 def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int = 1, eps: float = 1e-12,
                   dim: int | None = None) -> Module:
     """Normalise module.<name> by its spectral norm before each forward, as the original
@@ -241,8 +252,6 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
     convolutions, else 0). See nn.utils.parametrizations.spectral_norm for the parametrization.
     Returns the module."""
     from minigrad.nn import functional as F  # noqa: N812 (imported late: functional imports this package)
-    from minigrad.nn.layers import ConvTranspose2d
-    from minigrad.nn.layers1d import ConvTranspose1d
 
     if any(isinstance(hook, _SpectralNormHook) and hook.name == name for hook, _ in module._forward_pre_hooks.values()):
         raise RuntimeError(f"Cannot register two spectral_norm hooks on the same parameter {name}")
@@ -252,7 +261,7 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
     if not isinstance(weight, Parameter):
         raise ValueError(f"spectral_norm: {type(module).__name__} has no parameter {name!r}")
     if dim is None:
-        dim = 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d)) else 0
+        dim = _spectral_norm_dim(module)
     hook = _SpectralNormHook(name, n_power_iterations, dim, eps)
     with no_grad():
         h, w = _weight_matrix(weight, dim).shape

@@ -6,10 +6,15 @@ from __future__ import annotations
 
 from minigrad.autograd import no_grad
 from minigrad.nn import functional as F
-from minigrad.nn.layers import ConvTranspose2d
-from minigrad.nn.layers1d import ConvTranspose1d
 from minigrad.nn.module import Module
-from minigrad.nn.utils import _norm_except_dim, _weight_matrix, _weight_norm, _weight_norm_dim, parametrize
+from minigrad.nn.utils import (
+    _norm_except_dim,
+    _spectral_norm_dim,
+    _weight_matrix,
+    _weight_norm,
+    _weight_norm_dim,
+    parametrize,
+)
 from minigrad.tensor import Tensor
 
 __all__ = ["spectral_norm", "weight_norm"]
@@ -92,12 +97,12 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
     estimated by power iteration, as torch.nn.utils.parametrizations.spectral_norm: buffers
     parametrizations.<name>.0._u and ._v, n_power_iterations steps on each forward in training mode
     (none in eval mode), eps for the normalisations. dim: the dimension of output features (None:
-    1 for ConvTranspose1d/2d, 0 otherwise). Real tensors only. ValueError if module has no tensor
+    1 for ConvTranspose1d/2d/3d, 0 otherwise). Real tensors only. ValueError if module has no tensor
     <name>. Returns the module."""
     weight = getattr(module, name, None)
     if not isinstance(weight, Tensor):
         raise ValueError(f"Module '{type(module).__name__}' has no parameter or buffer with name '{name}'")
     if dim is None:
-        dim = 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d)) else 0
+        dim = _spectral_norm_dim(module)
     parametrize.register_parametrization(module, name, _SpectralNorm(weight, n_power_iterations, dim, eps))
     return module
