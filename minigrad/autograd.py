@@ -43,9 +43,10 @@ _grad_mode = _ThreadGradMode()
 _anomaly = False
 _sequence = itertools.count()
 _FREED = object()  # Function.saved after backward without retain_graph
-# Tracing (minigrad.onnx): while a thread runs inside trace(hook), every Function.apply in that
-# thread calls hook(cls, inputs, params, result), recorded or not. _tracing counts the threads
-# tracing, so the common path costs one global read.
+# Tracing (minigrad.onnx, minigrad.profiler): while a thread runs inside trace(hook, start, span),
+# every Function.apply in that thread calls start(cls) first and hook(cls, inputs, params, result)
+# last, recorded or not, and each backward node it evaluates opens spans (see trace). _tracing
+# counts the threads tracing, so the common path costs one global read at each check.
 _tracing = 0
 _tracer = threading.local()
 
@@ -216,19 +217,26 @@ def is_anomaly_enabled() -> bool:
 
 
 @contextlib.contextmanager
-def trace(hook: Callable[[type, tuple, dict, Tensor], None]):
+def trace(hook: Callable[[type, tuple, dict, Tensor], None], start: Callable[[type], None] | None = None,
+          span: Callable[[str], Callable[[], None]] | None = None):
     """Within it, each op applied in this thread calls hook(op class, input tensors (None for an
-    absent optional input), keyword parameters, result) after its forward. Used by minigrad.onnx."""
+    absent optional input), keyword parameters, result) after its forward and, when given,
+    start(op class) as apply begins. When given, span(name) is called as a backward pass in this
+    thread begins a stretch of work, and returns the callable that ends it: the evaluation of each
+    node ("autograd::engine::evaluate_function: MulBackward0", from taking its gradient to passing
+    its inputs' on) and, inside it, the node's own backward ("MulBackward0"), PyTorch's profiler
+    names; ops the backward applies (create_graph) come between. Used by minigrad.onnx (hook alone)
+    and minigrad.profiler (all three: an op's time runs from start to hook)."""
     global _tracing
     if getattr(_tracer, "hook", None) is not None:
         raise RuntimeError("autograd.trace: this thread is already tracing")
-    _tracer.hook = hook
+    _tracer.hook, _tracer.start, _tracer.span = hook, start, span
     _tracing += 1
     try:
         yield
     finally:
         _tracing -= 1
-        _tracer.hook = None
+        _tracer.hook = _tracer.start = _tracer.span = None
 
 
 # --- nodes ---------------------------------------------------------------------------------
@@ -264,6 +272,10 @@ class Function:
     def apply(cls, *inputs: Tensor | None, **params) -> Tensor:
         """Run forward on the inputs' arrays and record the node when any input requires grad.
         Inputs may be None (an absent optional tensor such as a bias)."""
+        if _tracing:  # first, so that a profiler's time for the op includes all of apply
+            start = getattr(_tracer, "start", None)
+            if start is not None:
+                start(cls)
         # plain loops: this runs for every op, so it avoids generator and helper overhead
         fn = cls.__new__(cls)
         device = None
@@ -916,6 +928,17 @@ def _run_backward(roots: list, retain_graph: bool, captured: dict | None, only: 
         def add(be, a, b):
             return be.add(a, b)
 
+    span = getattr(_tracer, "span", None) if _tracing else None
+    if span is not None:  # each node's own backward as a span of its own (see trace)
+        unspanned = node_backward
+
+        def node_backward(fn, g):
+            end = span(fn.name())
+            try:
+                return unspanned(fn, g)
+            finally:
+                end()
+
     grads: dict = {}
     heap: list = []
     accumulating = captured is None
@@ -963,6 +986,8 @@ def _run_backward(roots: list, retain_graph: bool, captured: dict | None, only: 
             finish_leaf(root, gradient, be)
     while heap:
         fn = heapq.heappop(heap)[1]
+        if span is not None:
+            evaluated = span(f"autograd::engine::evaluate_function: {fn.name()}")
         grad = grads.pop(fn)
         if fn.hooks:
             grad = _run_grad_hooks(fn.hooks, grad, fn.be.device)
@@ -1002,6 +1027,8 @@ def _run_backward(roots: list, retain_graph: bool, captured: dict | None, only: 
                     finish_leaf(edge, held.pop(edge), fn.be)
             elif g is not None and (only is None or id(edge) in only):
                 to_leaf(edge, g, fn.be)
+        if span is not None:
+            evaluated()
     for leaf, g in held.items():  # edges from nodes no gradient reached never counted down
         finish_leaf(leaf, g, get_backend(leaf.device))
 

@@ -3,13 +3,15 @@
 assert_close's outcomes and messages, make_tensor's argument errors and the profiler schedule's
 actions are compared with PyTorch's (live, or recorded in
 tests/fixtures/torch_reference/test_torch_namespaces.npz); make_tensor's values, the profiler on a
-small CNN's training steps and jit's script/trace/save/load are checked on minigrad alone."""
+small CNN's training steps (ops, backward nodes, optimizer steps, ranges) and jit's
+script/trace/save/load are checked on minigrad alone."""
 
 import collections
 import gzip
 import json
 import math
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -187,11 +189,24 @@ def _train_step(model, optimizer, x, y):
         optimizer.step()
 
 
+def _graph_nodes(loss):
+    """The names of the Function nodes a backward from loss evaluates, counted."""
+    seen, stack = set(), [loss.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or isinstance(node, autograd.AccumulateGrad) or node in seen:
+            continue
+        seen.add(node)
+        stack.extend(next_node for next_node, _ in node.next_functions)
+    return collections.Counter(node.name() for node in seen)
+
+
 def test_profiler_cnn_training_step(tmp_path):
     model, optimizer, x, y = _cnn()
     ran = collections.Counter()
     with autograd.trace(lambda cls, *_: ran.update([minigrad.profiler.op_event_name(cls)])):
         _train_step(model, optimizer, x, y)
+    nodes = _graph_nodes(nn.functional.cross_entropy(model(x), y))
     profiler = minigrad.profiler
     with profiler.profile(activities=[profiler.ProfilerActivity.CPU], record_shapes=True, profile_memory=True) as prof:
         for _ in range(3):
@@ -201,19 +216,34 @@ def test_profiler_cnn_training_step(tmp_path):
     assert ops == {name: 3 * count for name, count in ran.items()}
     assert {"aten::conv2d", "aten::relu", "aten::max_pool2d", "aten::linear", "aten::cross_entropy_loss"} <= set(ops)
     assert averages["train_step"].count == averages["forward"].count == averages["backward"].count == 3
+    assert averages["Optimizer.step#SGD.step"].count == 3
     assert averages["aten::conv2d"].cpu_memory_usage == 3 * 8 * 4 * 10 * 10 * 4  # the outputs' bytes
+    # one row per node evaluated and one for its backward, as PyTorch's ("ConvolutionBackward0", ...)
+    evaluated = {key.removeprefix("autograd::engine::evaluate_function: "): e.count for key, e in averages.items()
+                 if key.startswith("autograd::engine::evaluate_function: ")}
+    assert evaluated == {name: 3 * count for name, count in nodes.items()}
+    assert {name: averages[name].count for name in nodes} == evaluated
+    assert {"ConvolutionBackward0", "AddmmBackward0", "NllLossBackward0"} <= set(nodes)
 
-    # the ranges nest: each forward and backward lies inside a train_step, the ops inside the forward
+    # the ranges nest: each forward, backward and optimizer step lies inside a train_step, each
+    # node's backward inside its evaluation, inside a backward
     events = prof.events()
-    steps = [e for e in events if e.key == "train_step"]
-    for inner in (e for e in events if e.key in ("forward", "backward")):
-        assert any(s.time_range[0] <= inner.time_range[0] <= inner.time_range[1] <= s.time_range[1] for s in steps)
-    step = steps[0]
-    inside = [e for e in events if e.key in ("forward", "backward")
-              and step.time_range[0] <= e.time_range[0] <= step.time_range[1]]
-    assert len(inside) == 2 and step.self_cpu_time_total >= 0
-    # the optimizer's fused step runs no op: train_step's own time is what its ranges leave out
+
+    def within(inner, outer_key):
+        return any(o.time_range[0] <= inner.time_range[0] <= inner.time_range[1] <= o.time_range[1]
+                   for o in events if o.key == outer_key)
+
+    children = ("forward", "backward", "Optimizer.step#SGD.step")
+    assert all(within(e, "train_step") for e in events if e.key in children)
+    assert all(within(e, f"autograd::engine::evaluate_function: {e.key}") for e in events if e.key in nodes)
+    assert all(within(e, "backward") for e in events if e.key.startswith("autograd::engine::"))
+    step = next(e for e in events if e.key == "train_step")
+    inside = [e for e in events if e.key in children and step.time_range[0] <= e.time_range[0] <= step.time_range[1]]
+    assert len(inside) == 3 and step.self_cpu_time_total >= 0
+    # train_step's own time is what its ranges leave out; each op's and node's, what its children do
     assert step.self_cpu_time_total == pytest.approx(step.cpu_time_total - sum(e.cpu_time_total for e in inside))
+    for event in events:
+        assert 0 <= event.self_cpu_time_total <= event.cpu_time_total
 
     table = prof.key_averages().table(sort_by="cpu_time_total", row_limit=5)
     lines = table.splitlines()
@@ -230,6 +260,44 @@ def test_profiler_cnn_training_step(tmp_path):
     assert all(e["ph"] == "X" and e["dur"] >= 0 for e in trace["traceEvents"])
     prof.export_chrome_trace(tmp_path / "trace.json.gz")
     assert json.loads(gzip.decompress((tmp_path / "trace.json.gz").read_bytes())) == trace
+
+
+def test_profiler_times_ops_from_their_start():
+    """An op's time runs from its start to its end: Python between ops (here a sleep) is in no op,
+    only in the range around it. An op that raises, whose end is not seen, is left out."""
+    profiler = minigrad.profiler
+    a = minigrad.ones(16, 16, requires_grad=True)
+    with profiler.profile() as prof, profiler.record_function("around"):
+        with pytest.raises(RuntimeError, match="broadcast"):
+            a - minigrad.ones(3)
+        b = a * 2
+        time.sleep(0.05)
+        b + 1
+    events = {e.key: e for e in prof.events()}
+    assert "aten::sub" not in events
+    mul, add, around = events["aten::mul"], events["aten::add"], events["around"]
+    assert add.time_range[0] - mul.time_range[1] >= 50_000  # microseconds
+    assert mul.cpu_time_total < 25_000 and add.cpu_time_total < 25_000
+    assert around.self_cpu_time_total >= 50_000
+    assert around.self_cpu_time_total == pytest.approx(around.cpu_time_total - mul.cpu_time_total - add.cpu_time_total)
+
+
+def test_profiler_create_graph_ops_nest_in_their_node():
+    """With create_graph, the ops a node's backward applies are rows inside that node's row."""
+    profiler = minigrad.profiler
+    x = minigrad.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with profiler.profile() as prof:
+        (g,) = autograd.grad((x * x).sum(), x, create_graph=True)
+    assert g.grad_fn is not None
+    counts = {e.key: e.count for e in prof.key_averages()}
+    for name in ("SumBackward0", "MulBackward0"):
+        assert counts[name] == counts[f"autograd::engine::evaluate_function: {name}"] == 1
+    events = prof.events()
+    node = next(e for e in events if e.key == "MulBackward0")
+    ops = [e for e in events if e.key.startswith("aten::")
+           and node.time_range[0] <= e.time_range[0] <= e.time_range[1] <= node.time_range[1]]
+    assert ops  # the gradient's ops, recorded on the tape, ran inside the node's backward
+    assert node.self_cpu_time_total == pytest.approx(node.cpu_time_total - sum(e.cpu_time_total for e in ops))
 
 
 def _schedule_program(lib):

@@ -16,18 +16,24 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import autograd
 from minigrad.autograd import enable_grad, no_grad
 from minigrad.backend import get_backend
+from minigrad.profiler import record_function
 from minigrad.tensor import Tensor, get_default_dtype
 
 
 def _tracked_step(step: Callable[..., Any]) -> Callable[..., Any]:
     """step, noting on the optimizer that it was called (``_opt_called``, PyTorch's flag), for the
-    LR schedulers' warning about scheduler.step() before optimizer.step()."""
+    LR schedulers' warning about scheduler.step() before optimizer.step(), and, while a profiler
+    records, inside PyTorch's range "Optimizer.step#SGD.step"."""
 
     @functools.wraps(step)
     def wrapper(self: Optimizer, *args: Any, **kwargs: Any) -> Any:
         self._opt_called = True
+        if autograd._tracing:  # a profiler records through autograd.trace: only then the range costs
+            with record_function(f"Optimizer.step#{type(self).__name__}.step"):
+                return step(self, *args, **kwargs)
         return step(self, *args, **kwargs)
 
     return wrapper
@@ -110,12 +116,12 @@ class Optimizer:
                 else:
                     p.grad.zero_()
 
+    @_tracked_step
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns closure() if given.
 
         closure re-evaluates the model and returns the loss (it runs with grad enabled).
         """
-        self._opt_called = True  # for the LR schedulers' check, as PyTorch's
         loss = None
         if closure is not None:
             with enable_grad():
