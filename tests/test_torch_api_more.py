@@ -363,7 +363,8 @@ def test_dtype_aliases_and_exports():
     assert minigrad.double == minigrad.float64
     assert minigrad.tensor([1.5]).double().dtype == minigrad.double
     assert minigrad.int == minigrad.int32 and minigrad.short == minigrad.int16
-    assert not hasattr(minigrad, "half")  # no float16
+    with pytest.raises(TypeError, match="float16"):  # a name for autocast only: no float16 tensors
+        minigrad.tensor([1.5], dtype=minigrad.half)
     for name in minigrad.__all__:
         assert getattr(minigrad, name) is not None, name
 
