@@ -164,7 +164,7 @@ class PowOp(Function):
         ga = gb = None
         # the edge cases take safe operands (a ** 1, log 1) rather than masking a nan afterwards
         if self.needs_grad(0):
-            exponent = be.where(be.compare("eq", b, 0), 1, be.sub(b, 1))  # b * a ** 1 = 0 where b == 0
+            exponent = be.where(be.compare("eq", b, 0), 0, be.sub(b, 1))  # b * a ** 0 = 0 where b == 0, a = inf too
             ga = _sum_to(be, be.mul(g, be.mul(b, be.pow(a, exponent))), a.shape)
         if self.needs_grad(1):
             base_zero = be.logical("logical_and", be.compare("eq", a, 0), be.compare("ge", b, 0))
@@ -1228,7 +1228,12 @@ def hypot(input: Tensor, other: Tensor) -> Tensor:
     """sqrt(input**2 + other**2) elementwise (broadcasting), as torch.hypot; differentiable."""
     _require_tensor("hypot", input)
     a, b = _float_operands("hypot", input, other)
-    return sqrt(add(mul(a, a), mul(b, b)))
+    # scaled by the larger magnitude (off the tape: its gradient cancels), so that squares beyond
+    # the dtype's range (hypot(1e-45, 1e38) in float32) do not overflow to inf
+    scale = maximum(abs(a), abs(b)).detach()
+    scale = where(logical_and(isfinite(scale), gt(scale, 0)), scale, 1.0)
+    a, b = div(a, scale), div(b, scale)
+    return mul(sqrt(add(mul(a, a), mul(b, b))), scale)
 
 
 def logit(input: Tensor, eps: float | None = None) -> Tensor:

@@ -323,7 +323,11 @@ def _quadratic_near_zero(input: Tensor, target: Tensor, threshold: float, scale:
     """With z = |input - target|: 0.5 z^2 * scale / threshold where z < threshold, and
     scale * (z - 0.5 threshold) elsewhere (the two pieces meet with equal slopes at threshold)."""
     z = abs(_minus_target(input, target))
-    return where(z < threshold, z * z * (0.5 * scale / threshold), (z - 0.5 * threshold) * scale)
+    # the quadratic piece reads threshold where it is not taken, so its gradient there is 0, not
+    # 0 * inf at z = inf; a nan z takes it, and the gradient is nan, as PyTorch's
+    linear = z >= threshold
+    near = where(linear, threshold, z)
+    return where(linear, (z - 0.5 * threshold) * scale, near * near * (0.5 * scale / threshold))
 
 
 @accepts_legacy_reduction
