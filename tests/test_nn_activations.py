@@ -230,9 +230,32 @@ def test_inplace_functions_write_into_the_input():
         (lambda x: nn.Unflatten(3, (2, 10))(x), IndexError, "out of range"),
         (lambda x: nn.Unflatten(0, "ab"), TypeError, "tuple of ints"),
         (lambda x: nn.PReLU(0), ValueError, "num_parameters"),
-        (lambda x: F.relu6(minigrad.tensor([1, 2])), TypeError, "floating-point"),
+        (lambda x: F.relu6(minigrad.tensor([True, False])), TypeError, "floating-point"),
+        (lambda x: F.gelu(minigrad.tensor([1, 2])), NotImplementedError, "floating-point"),
     ],
 )
 def test_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call(minigrad.tensor(X))
+
+
+def test_integer_relu_hardtanh_threshold_as_pytorch():
+    """PyTorch clamps integer tensors (bounds and threshold values to their integer parts) and keeps
+    their dtype; the float-only activations raise NotImplementedError for them (and relu etc. for
+    bool). Expected values are PyTorch 2.13's."""
+    x = minigrad.arange(-3, 4)
+    np.testing.assert_array_equal(F.relu(x).numpy(), [0, 0, 0, 0, 1, 2, 3])
+    np.testing.assert_array_equal(minigrad.relu(x).numpy(), [0, 0, 0, 0, 1, 2, 3])
+    np.testing.assert_array_equal(F.relu6(x * 3).numpy(), [0, 0, 0, 0, 3, 6, 6])
+    np.testing.assert_array_equal(F.hardtanh(x, -1.5, 1.5).numpy(), [-1, -1, -1, 0, 1, 1, 1])
+    np.testing.assert_array_equal(F.threshold(x, 0.5, 9.7).numpy(), [9, 9, 9, 9, 1, 2, 3])
+    np.testing.assert_array_equal(F.threshold(x, 1, -2).numpy(), [-2, -2, -2, -2, -2, 2, 3])
+    y = minigrad.arange(-3, 4, dtype=minigrad.int32)
+    assert F.relu(y, inplace=True) is y
+    assert y.dtype == minigrad.int32 and F.threshold(y, 0, 1.5).dtype == minigrad.int32
+    np.testing.assert_array_equal(y.numpy(), [0, 0, 0, 0, 1, 2, 3])
+    for call in (F.gelu, F.silu, F.elu, F.leaky_relu, F.softplus, lambda t: F.softmax(t, 0)):
+        with pytest.raises(NotImplementedError):
+            call(x)
+    with pytest.raises(RuntimeError):
+        F.relu(minigrad.tensor([True, False]))

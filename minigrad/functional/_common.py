@@ -169,9 +169,13 @@ def _require_tensor(op: str, t: Any) -> None:
         raise TypeError(f"{op}: expected a Tensor, got {type(t).__name__}")
 
 
-def _require_float(op: str, input: Tensor, *optional: Tensor | None, error: type[DtypeError] = DtypeError) -> None:
+def _require_float(
+    op: str, input: Tensor, *optional: Tensor | None, error: type[DtypeError] = NoKernelForDtypeError
+) -> None:
     """input (required) and the optional tensors given are floating-point Tensors; error is the
-    class raised otherwise."""
+    class raised otherwise (by default a NotImplementedError, as PyTorch's float-only kernels
+    raise: "gelu_cpu" not implemented for 'Long', and a DtypeError, so a RuntimeError and a
+    TypeError)."""
     _require_tensor(op, input)
     for t in (input, *optional):
         if t is not None:

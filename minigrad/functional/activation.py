@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 from minigrad import random as _random
 from minigrad.autograd import Function
 from minigrad.backend import get_backend
-from minigrad.functional._common import NoKernelForDtypeError, _require_float
+from minigrad.functional._common import _require_float
 from minigrad.functional.elementwise import abs, clamp, expm1, where
 from minigrad.functional.nn import elu, leaky_relu, relu, sigmoid, softmax, tanh
 from minigrad.functional.shape import chunk, scatter
@@ -29,6 +30,16 @@ SELU_SCALE = 1.0507009873554804934193349852946
 def _inplace(name: str, input: Tensor, inplace: bool, compute: Callable[[Tensor], Tensor]) -> Tensor:
     """compute(input), written into input when inplace (as PyTorch's inplace=True)."""
     _require_float(name, input)
+    return input._inplace(name, compute) if inplace else compute(input)
+
+
+def _is_integer(input: Any) -> bool:
+    """Whether input is an integer (not bool) tensor: what relu, hardtanh and threshold take as PyTorch does."""
+    return isinstance(input, Tensor) and input.dtype.kind in "iu"
+
+
+def _integer_inplace(name: str, input: Tensor, inplace: bool, compute: Callable[[Tensor], Tensor]) -> Tensor:
+    """_inplace for an integer tensor (no gradient to keep)."""
     return input._inplace(name, compute) if inplace else compute(input)
 
 
@@ -92,6 +103,9 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
     """input clamped to [min_val, max_val]; the gradient passes only strictly inside."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val {min_val} cannot be greater than max_val {max_val}")
+    if _is_integer(input):  # PyTorch clamps integers to the bounds' integer parts
+        low, high = int(min_val), int(max_val)
+        return _integer_inplace("hardtanh", input, inplace, lambda x: clamp(x, low, high))
     return _inplace("hardtanh", input, inplace, lambda x: HardtanhOp.apply(x, low=min_val, high=max_val))
 
 
@@ -126,7 +140,7 @@ class LogSigmoidOp(Function):
 
 def logsigmoid(input: Tensor) -> Tensor:
     """log(sigmoid(input)), stable for large |input|."""
-    _require_float("logsigmoid", input, error=NoKernelForDtypeError)
+    _require_float("logsigmoid", input)
     return LogSigmoidOp.apply(input)
 
 
@@ -196,8 +210,11 @@ def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, traini
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
-    """input where input > threshold, else value."""
-    return _inplace("threshold", input, inplace, lambda x: where(x > threshold, x, value))
+    """value where input <= threshold, else input (NaN stays NaN, as PyTorch's); for integer
+    tensors value's integer part, as PyTorch's."""
+    if _is_integer(input):
+        return _integer_inplace("threshold", input, inplace, lambda x: where(x <= threshold, int(value), x))
+    return _inplace("threshold", input, inplace, lambda x: where(x <= threshold, value, x))
 
 
 _threshold = threshold  # for threshold_, whose argument of that name (PyTorch's) hides the function

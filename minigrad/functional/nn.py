@@ -571,8 +571,15 @@ class LeakyReLUOp(Function):
         return (self.be.leaky_relu_backward(g, self.saved[0], self.slope),)
 
 
+def _clamp_at_zero(input: Tensor) -> Tensor:
+    return clamp(input, min=0)
+
+
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    """max(input, 0); inplace=True writes it into input and returns input."""
+    """max(input, 0); inplace=True writes it into input and returns input. Integer tensors are
+    clamped, as PyTorch's."""
+    if isinstance(input, Tensor) and input.dtype.kind in "iu":
+        return input._inplace("relu", _clamp_at_zero) if inplace else _clamp_at_zero(input)
     _require_float("relu", input)
     if inplace:
         return input._inplace("relu", ReLUOp.apply)
