@@ -376,6 +376,8 @@ def test_normalization_errors():
         F.layer_norm(x, 3, bias=minigrad.ones(3, 1))
     with pytest.raises(TypeError, match="layer_norm: weight dtype float64 differs"):
         F.layer_norm(x, 3, weight=minigrad.ones(3, dtype=minigrad.float64))
+    with pytest.raises(RuntimeError, match="layer_norm: weight dtype float64 differs"):  # PyTorch's class
+        F.layer_norm(x, 3, weight=minigrad.ones(3, dtype=minigrad.float64))
     with pytest.raises(ValueError, match=r"expects input of shape \(\*, 5\), got \(2, 3\)"):
         nn.LayerNorm(5)(x)
     with pytest.raises(TypeError, match="layer_norm: expected a floating-point tensor"):
@@ -503,3 +505,24 @@ def test_top_level_names():
     for name in ["l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "silu", "elu", "mish", "layer_norm",
                  "group_norm", "normalize", "cosine_similarity"]:  # fmt: skip
         assert name in F.__all__ and getattr(F, name) is getattr(minigrad.functional, name)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        lambda: nn.BatchNorm2d(3),
+        lambda: nn.BatchNorm2d(3).eval(),
+        lambda: nn.GroupNorm(1, 3),
+        lambda: nn.InstanceNorm2d(3, affine=True),
+        lambda: nn.LayerNorm((3, 4, 4)),
+    ],
+)
+def test_float32_norm_layer_refuses_float64_input_as_pytorch(layer):
+    """A float32 normalisation layer given float64 input (a model whose input was made with
+    numpy's default dtype): PyTorch's RuntimeError "mixed dtype (CPU): all inputs must share same
+    datatype."; a TypeError too, as minigrad raised before."""
+    x = minigrad.ones(2, 3, 4, 4, dtype=minigrad.float64)
+    with pytest.raises(RuntimeError, match="dtype float32 differs from the input's float64"):
+        layer()(x)
+    with pytest.raises(TypeError):
+        layer()(x)

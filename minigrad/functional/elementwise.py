@@ -1155,7 +1155,7 @@ def lerp(input: Tensor, end: Tensor, weight: float | Tensor) -> Tensor:
     exactly. input and end are floating tensors of one dtype; weight a number or a floating tensor."""
     _require_float("lerp", input, end, weight if isinstance(weight, Tensor) else None)
     if end.dtype != input.dtype:
-        raise TypeError(f"lerp: expected end of input's dtype {input.dtype}, got {end.dtype}")
+        raise DtypeError(f"lerp: expected end of input's dtype {input.dtype}, got {end.dtype}")
     diff = end - input
     if isinstance(weight, Tensor):
         return where(abs(weight) < 0.5, input + weight * diff, end - diff * (1 - weight))

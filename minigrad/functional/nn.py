@@ -824,6 +824,8 @@ def batch_norm(
         if t is not None and t.shape != (input.shape[1],):  # a layer for another channel count: PyTorch's RuntimeError
             raise ShapeError(f"batch_norm: {name} should contain {input.shape[1]} elements (the channels of input "
                              f"shape {input.shape}), not shape {t.shape}")
+        if t is not None and t.dtype != input.dtype:  # a float32 layer given float64 input: PyTorch's RuntimeError
+            raise DtypeError(f"batch_norm: {name} dtype {t.dtype} differs from the input's {input.dtype}")
     if training and input.numel() == 0:
         # PyTorch: an empty batch normalizes to an empty result and leaves the running statistics
         # as they were; the kernel's eval path gives that, given stand-in statistics
@@ -876,10 +878,10 @@ def _check_affine(op: str, input: Tensor, weight: Tensor | None, bias: Tensor | 
     for name, t in (("weight", weight), ("bias", bias)):
         if t is None:
             continue
-        if t.shape != shape:
-            raise ValueError(f"{op}: expected {name} of shape {shape}, got {t.shape} (input shape {input.shape})")
-        if t.dtype != input.dtype:
-            raise TypeError(f"{op}: {name} dtype {t.dtype} differs from the input's {input.dtype}")
+        if t.shape != shape:  # PyTorch: RuntimeError
+            raise ShapeError(f"{op}: expected {name} of shape {shape}, got {t.shape} (input shape {input.shape})")
+        if t.dtype != input.dtype:  # PyTorch: "mixed dtype (CPU): all inputs must share same datatype."
+            raise DtypeError(f"{op}: {name} dtype {t.dtype} differs from the input's {input.dtype}")
 
 
 class LayerNormOp(Function):
