@@ -868,12 +868,19 @@ def grad(
     grad_outputs: Tensor | Sequence[Tensor | None] | None = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
-    allow_unused: bool = False,
+    allow_unused: bool | None = None,
+    *,
+    materialize_grads: bool = False,
 ) -> tuple[Tensor | None, ...]:
     """The gradients of outputs (weighted by grad_outputs) with respect to inputs, as
     torch.autograd.grad: returned, not accumulated into any .grad. An input the outputs do not
-    depend on is an error, or None with allow_unused=True. With create_graph the gradients are
-    recorded on the tape and can be differentiated again (retain_graph then defaults to True)."""
+    depend on is an error, or None with allow_unused=True (zeros with materialize_grads=True,
+    which implies allow_unused). With create_graph the gradients are recorded on the tape and can
+    be differentiated again (retain_graph then defaults to True)."""
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, "
+                         "but got: allow_unused=False.")
+    allow_unused = materialize_grads if allow_unused is None else allow_unused
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None or isinstance(grad_outputs, Tensor):
@@ -892,6 +899,10 @@ def grad(
         if g is None and not allow_unused:
             raise RuntimeError("grad: one of the differentiated tensors appears not to have been used in the "
                                "graph; set allow_unused=True if this is what you want")
+        if g is None and materialize_grads:  # zeros, differentiable again with create_graph, as PyTorch's
+            zeros = Tensor._make(get_backend(t.device).full(t.shape, 0, t.dtype), t.device)
+            results.append(zeros.requires_grad_(True) if create_graph else zeros)
+            continue
         if isinstance(g, Tensor):  # on the tape (create_graph)
             results.append(g if g.dtype == t.dtype else g.to(t.dtype))
         else:

@@ -140,13 +140,14 @@ def _dims(dim: int | Sequence[int] | None, ndim: int, op: str) -> tuple[int, ...
     reduces over its one element)."""
     if dim is None or (isinstance(dim, (tuple, list)) and not dim):
         return None
-    if ndim == 0:
-        for d in [dim] if isinstance(dim, (int, np.integer)) else dim:
-            _dim(int(d), ndim, op)
-        return None
     if isinstance(dim, (int, np.integer)):
-        return (_dim(int(dim), ndim, op),)
-    return tuple(sorted(_dim(int(d), ndim, op) for d in dim))
+        axis = _dim(int(dim), ndim, op)
+        return (axis,) if ndim else None
+    axes = tuple(sorted(_dim(int(d), ndim, op) for d in dim))
+    if len(set(axes)) != len(axes):  # PyTorch's RuntimeError (numpy's ValueError before)
+        twice = next(a for i, a in enumerate(axes) if a in axes[i + 1:])
+        raise ArgumentError(f"{op}: dim {twice} appears multiple times in the list of dims")
+    return axes if ndim else None
 
 
 def _broadcast_shape(op: str, a: tuple, b: tuple) -> tuple:

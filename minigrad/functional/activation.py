@@ -16,7 +16,7 @@ from typing import Any
 from minigrad import random as _random
 from minigrad.autograd import Function
 from minigrad.backend import get_backend
-from minigrad.functional._common import _require_float
+from minigrad.functional._common import ShapeError, _require_float
 from minigrad.functional.elementwise import abs, clamp, expm1, where
 from minigrad.functional.nn import elu, leaky_relu, relu, sigmoid, softmax, tanh
 from minigrad.functional.shape import chunk, scatter
@@ -285,7 +285,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
         raise ValueError("glu: a 0-d tensor has no dimension to halve")
     size = input.shape[dim]
     if size % 2:
-        raise ValueError(f"glu: halving dimension {dim} must be even, got size {size}")
+        raise ShapeError(f"glu: halving dimension {dim} must be even, got size {size}")  # RuntimeError too
     a, b = chunk(input, 2, dim)
     return a * sigmoid(b)
 

@@ -394,6 +394,8 @@ def det_grad(a: np.ndarray, det: np.ndarray, g: np.ndarray, eps: float) -> np.nd
     |det| < 100 eps, as PyTorch's linalg_det_backward when it keeps the graph (so a singular matrix
     gets its true gradient, the cofactors, not 0)."""
     n = a.shape[-1]
+    if a.size == 0:  # 0x0 matrices (det 1, no entries) or an empty batch: nothing to differentiate
+        return np.zeros_like(a)
     flat, d, gs = a.reshape(-1, n, n), det.reshape(-1), g.reshape(-1)
     out = np.empty_like(flat)
     singular = np.abs(d) < 100 * eps

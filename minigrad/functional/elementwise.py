@@ -17,6 +17,7 @@ from minigrad.functional._common import (
     ArgumentError,
     DtypeError,
     IntegerDivisionByZeroError,
+    NoKernelForDtypeError,
     Number,
     ShapeError,
     UnsupportedDtypeError,
@@ -272,8 +273,12 @@ class ClampOp(Function):
 
     def forward(self, a, low, high):
         out = self.be.clamp(a, low, high)
-        # low <= a <= high exactly where clamping left a as it was (nan: neither)
-        self.saved = (self.be.compare("eq", out, a),)
+        # low <= a <= high exactly where clamping left a as it was (nan: neither), unless low > high
+        # (every value is then high, and no gradient passes, as PyTorch's)
+        if low is not None and high is not None and low > high:
+            self.saved = (self.be.full(a.shape, False, np.bool_),)
+        else:
+            self.saved = (self.be.compare("eq", out, a),)
         return out
 
     def backward(self, g):
@@ -407,9 +412,14 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001 (PyTorch's name)
     if isinstance(input, Tensor) and isinstance(exponent, Number):
         if input.dtype.kind != "f" and isinstance(exponent, (float, np.floating)):
             input = cast(input, get_default_dtype())
+        elif input.dtype.kind == "b" and isinstance(exponent, (bool, np.bool_)):
+            # PyTorch: a bool tensor to a bool power stays bool (numpy's bool ** bool is int8)
+            return cast(PowScalarOp.apply(input, exponent=int(exponent)), np.bool_)
         elif input.dtype.kind != "f" and exponent < 0:
             raise ArgumentError("Integers to negative integer powers are not allowed.")
         return PowScalarOp.apply(input, exponent=exponent)
+    if _is_bool_tensor(input) and _is_bool_tensor(exponent):  # numpy's would be int8
+        raise UnsupportedDtypeError('"pow" not implemented for \'Bool\'')
     # PyTorch's node names: PowBackward1 for a tensor exponent, PowBackward2 for a number base
     return name_node(_binary(PowOp, "pow", input, exponent), f"PowBackward{1 if isinstance(input, Tensor) else 2}")
 
@@ -530,9 +540,10 @@ def _sinc(be: Any, a: Any) -> Any:
 
 
 def _sinc_derivative(be: Any, a: Any) -> Any:
-    """(pi a cos(pi a) - sin(pi a)) / (pi a**2), 0 at 0, as PyTorch."""
+    """(pi a cos(pi a) - sin(pi a)) / (pi a**2), 0 at 0, as PyTorch; divided by pi a and then by a,
+    as pi a**2 underflows to 0 (and the quotient to 0 / 0) for |a| below about 1e-162."""
     product = be.mul(a, math.pi)
-    slope = be.div(be.sub(be.mul(product, be.cos(product)), be.sin(product)), be.mul(product, a))
+    slope = be.div(be.div(be.sub(be.mul(product, be.cos(product)), be.sin(product)), product), a)
     return be.where(be.compare("eq", a, 0), 0, slope)
 
 
@@ -642,15 +653,26 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
     if min is None and max is None:
         raise ArgumentError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
+        # a NaN bound gives NaN, as PyTorch's (a comparison with it is False)
         out = input
         if min is not None:
-            out = where(compare("lt", out, min), min, out)
+            out = where(_below_or_nan(out, min, "lt"), min, out)
         if max is not None:
-            out = where(compare("gt", out, max), max, out)
+            out = where(_below_or_nan(out, max, "gt"), max, out)
         return name_node(out, "ClampBackward0")
     if input.dtype.kind in "biu" and any(isinstance(b, (float, np.floating)) for b in (min, max)):
         input = cast(input, get_default_dtype())
     return ClampOp.apply(input, low=min, high=max)
+
+
+def _below_or_nan(input: Tensor, bound: Any, op: str) -> Tensor:
+    """Where clamp takes bound: input op bound (lt for min, gt for max), or bound is NaN."""
+    beyond = compare(op, input, bound)
+    if isinstance(bound, Tensor) and bound.dtype.kind == "f":
+        return logical_or(beyond, isnan(bound))
+    if isinstance(bound, float) and math.isnan(bound):
+        return logical_or(beyond, True)
+    return beyond
 
 
 def cast(input: Tensor, dtype: Any) -> Tensor:
@@ -663,9 +685,15 @@ def cast(input: Tensor, dtype: Any) -> Tensor:
     return CastOp.apply(input, dtype=dtype)
 
 
-def clone(input: Tensor) -> Tensor:
-    """A copy of input that stays on the tape, as torch.clone."""
-    return CloneOp.apply(input)
+def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:
+    """A copy of input that stays on the tape, as torch.clone: row-major unless memory_format
+    (minigrad.channels_last, preserve_format, ...) lays it out otherwise (see minigrad._memory_format)."""
+    out = CloneOp.apply(input)
+    if memory_format is None:
+        return out
+    from minigrad._memory_format import apply_format
+
+    return apply_format("clone", out, memory_format, like=input)
 
 
 def to_device(input: Tensor, device: str) -> Tensor:
@@ -1013,8 +1041,9 @@ def _rounded(mode: str, input: Tensor, decimals: int = 0) -> Tensor:
     _require_tensor(mode, input)
     if input.dtype.kind != "f":  # integers are whole already: a copy, as PyTorch
         if input.dtype.kind == "b" or decimals:
-            raise TypeError(f"{mode}: expected a floating-point or integer tensor, got {input.dtype}"
-                            + (" with decimals" if decimals else ""))
+            # PyTorch's NotImplementedError (a TypeError before)
+            raise NoKernelForDtypeError(f"{mode}: expected a floating-point or integer tensor, got {input.dtype}"
+                                        + (" with decimals" if decimals else ""))
         return clone(input)
     # PyTorch's nodes: FloorBackward0, CeilBackward0, TruncBackward0, RoundBackward0 (1 with decimals)
     return name_node(RoundOp.apply(input, mode=mode, decimals=int(decimals)),
@@ -1097,8 +1126,8 @@ class DivModOp(Function):
 def _divide(how: str, input: Any, other: Any) -> Tensor:
     a, b = _operands(input, other)
     _require_same_device(how, a, b)
-    if a.dtype.kind == "b":
-        raise TypeError(f"{how}: not defined for bool tensors")
+    if a.dtype.kind == "b":  # PyTorch's NotImplementedError (a TypeError before)
+        raise NoKernelForDtypeError(f"{how}: not defined for bool tensors")
     if how in ("floor_divide", "trunc_divide"):  # not differentiable, as PyTorch's
         try:
             out = _host_divide(get_backend(a.device), how, a._data, b._data)
@@ -1173,14 +1202,15 @@ def signbit(input: Tensor) -> Tensor:
 
 
 def _nan_ignoring(name: str, input: Tensor, other: Tensor, largest: bool) -> Tensor:
-    """maximum/minimum that takes the other operand where one is NaN (NaN only where both are)."""
+    """maximum/minimum that takes the other operand where one is NaN (NaN only where both are).
+    As PyTorch, input where input >= other (<= for fmin) or other is NaN, else other: a tie's
+    gradient goes to input whole (where maximum splits it)."""
     _require_tensor(name, input)
     _require_tensor(name, other)
     a, b = _operands(input, other)
-    picked = _maximum_minimum(name, a, b, largest)
     if a.dtype.kind != "f":
-        return picked
-    return where(isnan(a), b, where(isnan(b), a, picked))
+        return _maximum_minimum(name, a, b, largest)
+    return where(logical_or(ge(a, b) if largest else le(a, b), isnan(b)), a, b)
 
 
 def fmax(input: Tensor, other: Tensor) -> Tensor:
@@ -1200,7 +1230,8 @@ def _float_operands(name: str, input: Any, other: Any) -> tuple[Tensor, Tensor]:
     version: TypeError for two integer tensors)."""
     a, b = _operands(input, other)
     if a.dtype.kind != "f":
-        raise TypeError(f"{name}: expected floating-point tensors, got {a.dtype}")
+        # PyTorch's NotImplementedError (a TypeError before)
+        raise NoKernelForDtypeError(f"{name}: expected floating-point tensors, got {a.dtype}")
     return a, b
 
 
@@ -1243,7 +1274,9 @@ def logit(input: Tensor, eps: float | None = None) -> Tensor:
     p = _float(input)
     if eps is not None:
         p = clamp(p, eps, 1 - eps)
-    return log(div(p, sub(1, p)))
+    # log p - log(1 - p) rather than log(p / (1 - p)): the gradient 1 / p + 1 / (1 - p) is then
+    # +-inf at 0 and 1, as PyTorch's, where the quotient's chain gives 0 * inf = nan
+    return name_node(sub(log(p), log1p(neg(p))), "LogitBackward0")
 
 
 def xlogy(input: Any, other: Any) -> Tensor:
@@ -1251,8 +1284,10 @@ def xlogy(input: Any, other: Any) -> Tensor:
     operands give float32); differentiable."""
     x, y = _operands(input, other)
     x, y = _float(x), _float(y)
-    # log(1) where the product is 0 by definition, so no 0 * inf reaches the values or the gradients
-    defined_zero = logical_and(eq(x, 0), logical_not(isnan(y)))
+    # log(1) where the product is 0 by definition and log(other) is not finite (other <= 0 or inf),
+    # so no 0 * inf reaches the values or the gradients; elsewhere x * log(y), so the gradient in
+    # input is log(other) also where input is 0, as PyTorch's
+    defined_zero = logical_and(eq(x, 0), logical_or(le(y, 0), isinf(y)))
     return mul(x, log(where(defined_zero, 1.0, y)))
 
 

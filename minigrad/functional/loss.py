@@ -559,7 +559,7 @@ def soft_margin_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") 
     _check_reduction(op, reduction)
     _require_float(op, input)
     if _broadcast_all(op, input, target) != input.shape:
-        raise ValueError(f"{op}: target shape {target.shape} does not broadcast to input shape {input.shape}")
+        raise ShapeError(f"{op}: target shape {target.shape} does not broadcast to input shape {input.shape}")
     return _reduce(softplus(neg(target) * input), reduction)
 
 
@@ -583,17 +583,19 @@ def multi_margin_loss(
     if p not in (1, 2):
         raise ValueError(f"{op}: only p == 1 and p == 2 are supported, got {p}")
     if target.dtype != int64:
-        raise TypeError(f"{op}: target must be int64 class indices, got {target.dtype}")
+        raise DtypeError(f"{op}: target must be int64 class indices, got {target.dtype}")  # RuntimeError too
     if input.ndim > 2 or (input.ndim and input.shape[-1] == 0):
         raise ValueError(f"{op}: expected a non-empty (C,) or (N, C) input, got shape {input.shape}")
     c = input.shape[-1] if input.ndim else 1
     x = reshape(input, (-1, c))
     n = x.shape[0]
     if target.ndim > 1 or target.numel() != n:
-        raise ValueError(f"{op}: target must hold one class for each of the {n} samples, got shape {target.shape}")
+        raise ShapeError(f"{op}: target must hold one class for each of the {n} samples, got shape {target.shape}")
     labels = target._host().reshape(-1, 1)
     if labels.size and (labels.min() < 0 or labels.max() >= c):
-        raise ValueError(f"{op}: target {int(labels[(labels < 0) | (labels >= c)][0])} is out of range for {c} classes")
+        # PyTorch's RuntimeError (a ValueError before)
+        raise ArgumentError(f"{op}: target {int(labels[(labels < 0) | (labels >= c)][0])} is out of range for {c} "
+                            "classes")
     if weight is not None and weight.shape != (c,):
         raise ValueError(f"{op}: weight shape {weight.shape} does not match {c} classes")
     hinge = relu(x - x[np.arange(n)[:, None], labels] + margin)  # no gradient at 0, as PyTorch

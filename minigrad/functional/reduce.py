@@ -20,6 +20,7 @@ from minigrad.functional._common import (
     IndexRangeError,
     NoKernelForDtypeError,
     NotImplementedArgumentError,
+    ShapeError,
     _dim,
     _dims,
     _from_host,
@@ -199,6 +200,8 @@ def _max_min(input: Tensor, dim: int | Tensor | None, keepdim: bool, largest: bo
     if input.shape[d] == 0:
         raise IndexRangeError(f"{op}: dim {dim} of shape {input.shape} is empty; there is nothing to reduce")
     values = MaxMinOp.apply(input, largest=largest, dim=d, keepdim=keepdim)
+    if input.dtype.kind == "b":  # PyTorch's max/min over dim take bool tensors (argmax/argmin do not)
+        input = input.int()
     if largest:
         return MaxResult(values, argmax(input, d, keepdim))
     return MinResult(values, argmin(input, d, keepdim))
@@ -310,7 +313,16 @@ def std(
     correction: float | None = None,
 ) -> Tensor:
     """Standard deviation: the square root of var (same arguments)."""
-    return name_node(_var(input, dim, unbiased, keepdim, correction, "std").sqrt(), "StdBackward0")
+    return name_node(_sqrt_of_variance(_var(input, dim, unbiased, keepdim, correction, "std")), "StdBackward0")
+
+
+def _sqrt_of_variance(variance: Tensor) -> Tensor:
+    """sqrt(variance) with gradient 0 where the variance is 0 (a constant slice), as PyTorch's std
+    (sqrt's 1 / (2 * 0) times var's 0 would give nan)."""
+    from minigrad.functional.elementwise import where
+
+    zero = variance == 0
+    return where(zero, 0.0, where(zero, 1.0, variance).sqrt())
 
 
 @numpy_aliases
@@ -337,7 +349,7 @@ def std_mean(
     correction: float | None = None,
 ) -> tuple[Tensor, Tensor]:
     """(std, mean) over dim, as torch.std_mean."""
-    deviation = _var(input, dim, unbiased, keepdim, correction, "std_mean").sqrt()
+    deviation = _sqrt_of_variance(_var(input, dim, unbiased, keepdim, correction, "std_mean"))
     return name_node(deviation, "StdMeanBackward0"), name_node(mean(input, dim, keepdim), "StdMeanBackward0")
 
 
@@ -384,18 +396,15 @@ def norm(
     magnitude = input.abs()
     if p == 1:
         return sum(magnitude, axes, keepdim)
-    if p in (math.inf, -math.inf):
-        reduce = max if p > 0 else min
-        if axes is None:
-            out = reduce(magnitude)
-            return out.reshape((1,) * input.ndim) if keepdim else out
-        for a in sorted(axes, reverse=True):
-            magnitude = reduce(magnitude, a, keepdim=True).values
-        return magnitude if keepdim else magnitude.reshape(tuple(n for i, n in enumerate(magnitude.shape)
-                                                                 if i not in axes))
+    if p in (math.inf, -math.inf):  # amax/amin: the gradient shared by equal elements, as PyTorch
+        return (amax if p > 0 else amin)(magnitude, () if axes is None else axes, keepdim)
     if p == 0:
         return sum((magnitude != 0).to(input.dtype), axes, keepdim)
-    return sum(magnitude**p, axes, keepdim) ** (1.0 / p)
+    # linalg.vector_norm's: zero elements (and an all-zero slice) take gradient 0, as PyTorch's,
+    # where (sum |x|^p)^(1/p) would give inf * 0 = nan for p < 1 and at a zero norm
+    from minigrad.linalg import vector_norm
+
+    return vector_norm(input, p, axes, keepdim)
 
 
 SortResult = _return_type("sort", ["values", "indices"])
@@ -531,7 +540,8 @@ def _amax_amin(op: str, input: Tensor, dim: int | Sequence[int], keepdim: bool, 
     axes = _reduce_axes(dim, input.ndim, op)
     for ax in axes:
         if input.shape[ax] == 0:
-            raise IndexError(f"{op}: expected reduction dim {ax} to have non-zero size (shape {input.shape})")
+            # PyTorch's RuntimeError (an IndexError before)
+            raise IndexRangeError(f"{op}: expected reduction dim {ax} to have non-zero size (shape {input.shape})")
     return AmaxOp.apply(input, largest=largest, axes=axes, keepdim=keepdim)
 
 
@@ -751,7 +761,7 @@ def trace(input: Tensor) -> Tensor:
     """The sum of the main diagonal of a matrix, as torch.trace; integers give int64."""
     _require_tensor("trace", input)
     if input.ndim != 2:
-        raise ValueError(f"trace: expected a matrix, got a tensor of shape {input.shape}")
+        raise ShapeError(f"trace: expected a matrix, got a tensor of shape {input.shape}")  # RuntimeError too
     diagonal = np.arange(builtins.min(input.shape))
     return sum(input[diagonal, diagonal])
 
@@ -789,8 +799,8 @@ def _picked(result: Any, input: Tensor, x: Tensor, d: int, positions: np.ndarray
 def _require_orderable(op: str, input: Tensor) -> None:
     """input is a tensor whose elements sort (not bool, as PyTorch's CPU kernels)."""
     _require_tensor(op, input)
-    if input.dtype.kind == "b":
-        raise TypeError(f"{op}: not defined for bool tensors")
+    if input.dtype.kind == "b":  # PyTorch's NotImplementedError or RuntimeError (a TypeError before)
+        raise NoKernelForDtypeError(f"{op}: not defined for bool tensors")
 
 
 def _median(op: str, input: Tensor, dim: int | None, keepdim: bool, ignore_nan: bool) -> Any:
@@ -1038,11 +1048,14 @@ def unique(
     length), with return_counts how often each occurs, as torch.unique."""
     _require_tensor("unique", input)
     axis = None if dim is None else _dim(dim, input.ndim, "unique")
-    values, inverse, counts = np.unique(input._host(), return_inverse=True, return_counts=True, axis=axis)
+    # equal_nan=False: every NaN is distinct, as PyTorch's (numpy's default merges them)
+    values, inverse, counts = np.unique(input._host(), return_inverse=True, return_counts=True, axis=axis,
+                                        equal_nan=False)
     inverse = inverse.reshape(input.shape if axis is None else (input.shape[axis],))
     out = [values] + ([inverse.astype(np.int64)] if return_inverse else []) + (
         [counts.astype(np.int64)] if return_counts else [])
-    tensors = tuple(_from_host(np.ascontiguousarray(a), input) for a in out)
+    # reshaped back: ascontiguousarray makes a 0-d inverse (of a 0-d input) 1-D
+    tensors = tuple(_from_host(np.ascontiguousarray(a).reshape(a.shape), input) for a in out)
     return tensors[0] if len(tensors) == 1 else tensors
 
 
@@ -1165,8 +1178,8 @@ def _searchsorted(op: str, boundaries: Tensor, values: Any, out_int32: bool, rig
     if lead and (points.ndim != boundaries.ndim or points.shape[:-1] != lead):
         raise ValueError(f"{op}: the sorted sequence must be 1-D or share all but its last dimension with values, "
                          f"got shapes {boundaries.shape} and {points.shape}")
-    if "b" in (boundaries.dtype.kind, points.dtype.kind):
-        raise TypeError(f"{op}: not defined for bool tensors")
+    if "b" in (boundaries.dtype.kind, points.dtype.kind):  # PyTorch's NotImplementedError
+        raise NoKernelForDtypeError(f"{op}: not defined for bool tensors")
     order = None
     if sorter is not None:
         _require_same_device(op, boundaries, sorter)

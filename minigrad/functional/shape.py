@@ -154,7 +154,8 @@ def permute(input: Tensor, dims: Sequence[int]) -> Tensor:
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     axes = list(range(input.ndim))
     d0, d1 = _dim(dim0, input.ndim, "transpose"), _dim(dim1, input.ndim, "transpose")
-    axes[d0], axes[d1] = axes[d1], axes[d0]
+    if axes:  # a 0-d tensor takes dims 0 and -1, as PyTorch, and stays as it is
+        axes[d0], axes[d1] = axes[d1], axes[d0]
     return name_node(PermuteOp.apply(input, axes=tuple(axes)), "TransposeBackward0")
 
 
@@ -187,7 +188,15 @@ def _index_array(index: Any) -> Any:
 
 
 def _index_arrays(index: Any) -> Any:
-    """An index with tensors replaced by their arrays."""
+    """An index with tensors replaced by their arrays. A list of fewer than 32 items holding a
+    tensor, a sequence, a slice, None or Ellipsis is a tuple of indices, as PyTorch's (and old
+    numpy's) rule: x[[rows, cols]] with tensors rows and cols is x[rows, cols]."""
+    if isinstance(index, list) and len(index) < 32 and any(
+            isinstance(i, (Tensor, list, tuple, slice, np.ndarray)) or i is None or i is Ellipsis for i in index):
+        warn_user("Using a non-tuple sequence for multidimensional indexing is deprecated and will be changed in "
+                  "pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 this will be interpreted as "
+                  "tensor index, x[torch.tensor(seq)], which will result either in an error or a different result")
+        index = tuple(index)
     if isinstance(index, tuple):
         return tuple(_index_array(i) for i in index)
     return _index_array(index)
@@ -287,6 +296,8 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     e.g. a ``torch.tensor([])`` that results are accumulated into) join tensors of any shape."""
     tensors = _tensor_list("cat", tensors)
     first = next((t for t in tensors if t.shape != (0,)), tensors[0])
+    if first.ndim == 0:
+        raise ShapeError(f"cat: zero-dimensional tensor (at position {tensors.index(first)}) cannot be concatenated")
     d = _dim(dim, first.ndim, "cat")
     empty = first.shape[:d] + (0,) + first.shape[d + 1 :]
     tensors = [reshape(t, empty) if t.shape == (0,) else t for t in tensors]
@@ -329,7 +340,8 @@ def _check_index(op: str, input: Tensor, dim: int, index: Any, wrap: bool = Fals
     if index.ndim != input.ndim:
         raise ShapeError(f"{op}: index has {index.ndim} dimensions but input has {input.ndim}")
     if any(i > n for k, (i, n) in enumerate(zip(index.shape, input.shape, strict=True)) if k != d):
-        raise ValueError(f"{op}: index shape {index.shape} is larger than input shape {input.shape} outside dim {dim}")
+        # PyTorch's RuntimeError (a ValueError before)
+        raise ShapeError(f"{op}: index shape {index.shape} is larger than input shape {input.shape} outside dim {dim}")
     picked = index._host()
     n = input.shape[d] if input.ndim else 1  # a 0-d input as one element, as PyTorch
     low = -n if wrap else 0
@@ -574,7 +586,7 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     if not isinstance(mask, Tensor) or mask.dtype != np.bool_:
         raise DtypeError(f"masked_fill: mask must be a bool tensor, got {getattr(mask, 'dtype', type(mask).__name__)}")
     if _broadcast_shape("masked_fill", mask.shape, input.shape) != input.shape:
-        raise ValueError(f"masked_fill: mask shape {mask.shape} does not broadcast to input shape {input.shape}")
+        raise ShapeError(f"masked_fill: mask shape {mask.shape} does not broadcast to input shape {input.shape}")
     if isinstance(value, Tensor) and value.ndim:  # PyTorch refuses even a value that would broadcast
         raise ArgumentError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                             f"{value.ndim} dimension(s).")
@@ -585,6 +597,8 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
 
 def split(input: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
     """Pieces along dim: of split_size each (the last smaller), or of the given sizes."""
+    if input.ndim == 0:
+        raise ShapeError("split expects at least a 1-dimensional tensor")
     d = _dim(dim, input.ndim, "split")
     n = input.shape[d]
     by_size = isinstance(split_size_or_sections, (int, np.integer))
@@ -596,7 +610,8 @@ def split(input: Tensor, split_size_or_sections: int | Sequence[int], dim: int =
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if any(s < 0 for s in sizes) or sum(sizes) != n:
-            raise ValueError(f"split: sizes {sizes} do not sum to the size {n} of dim {dim}")
+            # PyTorch's RuntimeError (a ValueError before)
+            raise ShapeError(f"split: sizes {sizes} do not sum to the size {n} of dim {dim}")
     lead = (slice(None),) * d
     node = "SplitBackward0" if by_size else "SplitWithSizesBackward0"  # PyTorch's names of the two forms
     pieces, start = [], 0
@@ -611,6 +626,8 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """At most chunks pieces along dim, each of ceil(size / chunks) (the last smaller)."""
     if chunks < 1:
         raise ArgumentError(f"chunk: chunks must be >= 1, got {chunks}")
+    if input.ndim == 0:
+        raise ShapeError("chunk expects at least a 1-dimensional tensor")
     d = _dim(dim, input.ndim, "chunk")
     n = input.shape[d]
     if n == 0:  # PyTorch: `chunks` empty pieces (split would give one)
@@ -626,7 +643,7 @@ def tensor_split(input: Tensor, indices_or_sections: int | Sequence[int] | Tenso
     counts as an int when 0-d and as indices when 1-D."""
     _require_tensor("tensor_split", input)
     if input.ndim == 0:
-        raise ValueError("tensor_split: expected at least a 1-dimensional tensor, got a 0-d tensor")
+        raise ShapeError("tensor_split: expected at least a 1-dimensional tensor, got a 0-d tensor")
     d = _dim(dim, input.ndim, "tensor_split")
     n = input.shape[d]
     if isinstance(indices_or_sections, Tensor):
@@ -792,7 +809,7 @@ def _dim_list(dims: int | Sequence[int], ndim: int, op: str) -> list[int]:
     dims = [dims] if isinstance(dims, (int, np.integer)) else list(dims)
     out = [_dim(int(d), ndim, op) for d in dims]
     if len(set(out)) != len(out):
-        raise ValueError(f"{op}: dim {dims} appears more than once")
+        raise ArgumentError(f"{op}: dim {dims} appears more than once")  # PyTorch's RuntimeError too
     return out
 
 
@@ -830,7 +847,7 @@ def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] |
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     """The length elements from start (negative: from the end) along dim, a view as input[..., start:start + length]."""
     if input.ndim == 0:
-        raise IndexError("narrow: cannot be applied to a 0-dim tensor")
+        raise IndexRangeError("narrow: cannot be applied to a 0-dim tensor")  # PyTorch's RuntimeError too
     d = _dim(dim, input.ndim, "narrow")
     n, start, length = input.shape[d], int(start), int(length)
     if not -n <= start <= n:
@@ -858,8 +875,10 @@ def _index_target(
     the positions along it that the 1-D or 0-d int64 index names (negative ones counted from the
     end when negative allows them; IndexError when out of range)."""
     _require_tensor(op, input)
-    if not isinstance(index, Tensor) or index.dtype != np.int64:
-        raise TypeError(f"{op}: index must be an int64 tensor, got {getattr(index, 'dtype', type(index).__name__)}")
+    if not isinstance(index, Tensor) or (index.dtype != np.int64
+                                         and (index.dtype != np.int32 or op not in _INT32_INDEX_OPS)):
+        # PyTorch's RuntimeError (a TypeError before)
+        raise DtypeError(f"{op}: index must be an int64 tensor, got {getattr(index, 'dtype', type(index).__name__)}")
     if index.ndim > 1:
         raise ValueError(f"{op}: index must be 1-D or 0-d, got shape {index.shape}")
     d = _dim(dim, input.ndim, op)
@@ -867,8 +886,12 @@ def _index_target(
     n = x.shape[d]
     positions = index._host().reshape(-1)
     if positions.size and (positions.min() < (-n if negative else 0) or positions.max() >= n):
-        raise IndexError(f"{op}: index out of range for size {n} of dim {dim}")
+        raise IndexRangeError(f"{op}: index out of range for size {n} of dim {dim}")  # PyTorch's RuntimeError too
     return x, d, positions % n if negative and positions.size else positions
+
+
+# the index_* ops whose PyTorch kernels take an int32 index as well as int64
+_INT32_INDEX_OPS = frozenset({"index_select", "index_add"})
 
 
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:

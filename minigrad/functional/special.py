@@ -64,7 +64,8 @@ def _apply(fn: Any, x: np.ndarray) -> np.ndarray:
 
 def _lgamma(x: np.ndarray) -> np.ndarray:
     """log|Gamma(x)|: inf at 0 and the negative integers (and at -inf), as PyTorch's."""
-    pole = (x <= 0) & (x == np.floor(x))
+    # inf beyond about 2.55e305, where math.lgamma raises OverflowError rather than overflowing
+    pole = ((x <= 0) & (x == np.floor(x))) | (x > 2.5e305)
     out = _apply(_LGAMMA, np.where(pole, 1.0, x))
     return np.where(pole, math.inf, out)
 
