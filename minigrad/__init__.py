@@ -60,6 +60,7 @@ from minigrad.creation import (  # noqa: A004 (range: PyTorch's name)
     normal,
     ones,
     ones_like,
+    poisson,
     rand,
     rand_like,
     randint,
@@ -191,6 +192,7 @@ from minigrad.functional import (  # noqa: F401
     gather,
     gcd,
     ge,
+    gradient,
     greater,
     greater_equal,
     gt,
@@ -276,6 +278,7 @@ from minigrad.functional import (  # noqa: F401
     norm,
     not_equal,
     outer,
+    pdist,
     permute,
     polygamma,
     positive,
@@ -358,8 +361,10 @@ from minigrad.functional import (  # noqa: F401
     where,
     xlogy,
 )
-from minigrad.linalg import cholesky_legacy as cholesky
+from minigrad.functional.nn import feature_dropout
 from minigrad.linalg import (  # torch's top-level names of linalg's functions
+    cholesky_inverse,
+    cholesky_solve,
     det,
     inverse,
     logdet,
@@ -368,9 +373,31 @@ from minigrad.linalg import (  # torch's top-level names of linalg's functions
     pinverse,
     slogdet,
 )
+from minigrad.linalg import cholesky_legacy as cholesky
 from minigrad.linalg import qr_legacy as qr
 from minigrad.linalg import svd_legacy as svd
 from minigrad.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+
+# isort: split
+# PyTorch's framework surface (porting round 14): memory formats and layouts, the default
+# generator and device, torch.version and torch.multiprocessing's counterparts, settings
+from minigrad import multiprocessing, version  # noqa: E402, F401 (torch.multiprocessing, torch.version)
+from minigrad._memory_format import (  # noqa: E402
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
+    layout,
+    memory_format,
+    preserve_format,
+    strided,
+)
+from minigrad.autograd import is_anomaly_check_nan_enabled  # noqa: E402
+from minigrad.backend import get_default_device, set_default_device  # noqa: E402
+from minigrad.creation import empty_strided  # noqa: E402
+from minigrad.random import default_generator  # noqa: E402
+from minigrad.tensor import is_warn_always_enabled, set_warn_always  # noqa: E402
+
+# isort: split
 from minigrad.serialization import load, save
 from minigrad.summary import summary
 from minigrad.tensor import (
@@ -489,6 +516,7 @@ __all__ = [
     "randperm",
     "bernoulli",
     "multinomial",
+    "poisson",
     "is_tensor",
     "numel",
     "manual_seed",
@@ -736,6 +764,7 @@ __all__ = [
     "cross",
     "kron",
     "cdist",
+    "pdist",
     "tile",
     "select",
     "argwhere",
@@ -813,6 +842,28 @@ def dropout_(input: Tensor, p: builtins.float, train: builtins.bool) -> Tensor:
 def alpha_dropout(input: Tensor, p: builtins.float, train: builtins.bool) -> Tensor:
     """nn.functional.alpha_dropout(input, p, training=train), as torch.alpha_dropout."""
     return nn.functional.alpha_dropout(input, p, train)
+
+
+def feature_alpha_dropout(input: Tensor, p: builtins.float, train: builtins.bool) -> Tensor:
+    """nn.functional.feature_alpha_dropout(input, p, training=train), as torch.feature_alpha_dropout."""
+    return nn.functional.feature_alpha_dropout(input, p, train)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size: builtins.int | tuple) -> tuple[Tensor, Tensor]:
+    """nn.functional.adaptive_max_pool1d's values and indices, as torch.adaptive_max_pool1d."""
+    return nn.functional.adaptive_max_pool1d_with_indices(input, output_size)
+
+
+def max_pool1d_with_indices(
+    input: Tensor,
+    kernel_size: builtins.int | tuple,
+    stride: builtins.int | tuple = (),
+    padding: builtins.int | tuple = 0,
+    dilation: builtins.int | tuple = 1,
+    ceil_mode: builtins.bool = False,
+) -> tuple[Tensor, Tensor]:
+    """nn.functional.max_pool1d's values and indices, as torch.max_pool1d_with_indices."""
+    return nn.functional.max_pool1d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
 
 
 def layer_norm(
@@ -1058,11 +1109,19 @@ def get_float32_matmul_precision() -> str:
     return _float32_matmul_precision[0]
 
 
+def set_flush_denormal(mode: builtins.bool) -> builtins.bool:
+    """False, changing nothing: minigrad cannot switch the CPU to flushing denormal floats to zero
+    (its kernels and numpy run with the default floating-point mode), and torch.set_flush_denormal
+    returns False where that mode is not supported. Code that checks the result keeps working."""
+    return False
+
+
 __all__ += [  # the names added after the list above
     # constants and dtypes
     "pi", "e", "inf", "nan", "dtype",  # not newaxis: it is None
     # linear algebra (minigrad.linalg's, under torch's top-level names)
-    "cholesky", "det", "inverse", "logdet", "matrix_exp", "pinverse", "qr", "slogdet", "svd",
+    "cholesky", "cholesky_inverse", "cholesky_solve", "det", "inverse", "logdet", "matrix_exp", "pinverse", "qr",
+    "slogdet", "svd",
     # elementwise
     "absolute", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "asinh", "atan2",
     "atanh", "bitwise_and", "bitwise_left_shift", "bitwise_not", "bitwise_or", "bitwise_right_shift", "bitwise_xor",
@@ -1070,7 +1129,7 @@ __all__ += [  # the names added after the list above
     "isneginf", "isposinf", "isreal", "lcm", "ldexp", "less", "less_equal", "logaddexp2", "nextafter", "not_equal",
     "positive", "rsub", "sgn", "sinc",
     # shapes, indexing, products, statistics
-    "addbmm", "addmv", "addr", "adjoint", "baddbmm", "chain_matmul", "combinations", "corrcoef", "cov",
+    "addbmm", "addmv", "addr", "adjoint", "baddbmm", "chain_matmul", "combinations", "corrcoef", "cov", "gradient",
     "cumulative_trapezoid", "diag_embed", "diagflat", "diagonal_scatter", "dist", "dsplit", "fliplr", "flipud", "ger",
     "hsplit", "index_reduce", "inner", "masked_scatter", "matrix_power", "msort", "narrow_copy", "nonzero_static",
     "put", "ravel", "renorm", "rot90", "row_stack", "scatter_reduce", "select_scatter", "slice_scatter",
@@ -1092,7 +1151,8 @@ __all__ += [  # the names added after the list above
     "conv3d", "conv_transpose3d", "max_pool3d",
     "adaptive_avg_pool1d", "cosine_similarity", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle",
     "channel_shuffle", "selu", "celu", "prelu", "threshold", "hardshrink", "rms_norm", "rrelu", "rrelu_", "bilinear",
-    "dropout", "alpha_dropout", "layer_norm", "group_norm",
+    "dropout", "alpha_dropout", "layer_norm", "group_norm", "feature_alpha_dropout", "feature_dropout",
+    "adaptive_max_pool1d", "max_pool1d_with_indices",
     "batch_norm", "instance_norm", "embedding", "binary_cross_entropy_with_logits", "kl_div", "cosine_embedding_loss",
     "hinge_embedding_loss", "margin_ranking_loss", "triplet_margin_loss", "poisson_nll_loss", "ctc_loss",
     # tests and settings
@@ -1108,3 +1168,9 @@ from minigrad import autograd, jit, profiler, testing  # noqa: E402 (torch.jit, 
 autograd.profiler = profiler  # torch.autograd.profiler: the same profile and record_function
 sys.modules["minigrad.autograd.profiler"] = profiler
 __all__ += ["jit", "profiler", "testing"]
+__all__ += [  # porting round 14: framework surface
+    "channels_last", "channels_last_3d", "contiguous_format", "preserve_format", "memory_format", "layout", "strided",
+    "default_generator", "get_default_device", "set_default_device", "empty_strided",  # not version,
+    # multiprocessing: a star import would shadow Python's multiprocessing (torch's __all__ leaves them out too)
+    "is_anomaly_check_nan_enabled", "set_warn_always", "is_warn_always_enabled", "set_flush_denormal",
+]

@@ -201,19 +201,36 @@ class set_detect_anomaly:  # noqa: N801 (PyTorch's name)
     the check for NaN/inf, so check_nan=False leaves it off."""
 
     def __init__(self, mode: bool, check_nan: bool = True) -> None:
-        global _anomaly
+        global _anomaly, _anomaly_check_nan, _anomaly_without_checks
         self._previous, _anomaly = _anomaly, bool(mode) and bool(check_nan)
+        self._previous_check_nan, _anomaly_check_nan = _anomaly_check_nan, bool(check_nan)
+        self._previous_without, _anomaly_without_checks = _anomaly_without_checks, bool(mode) and not check_nan
 
     def __enter__(self) -> None:
         pass
 
     def __exit__(self, *exc: object) -> None:
-        global _anomaly
-        _anomaly = self._previous
+        global _anomaly, _anomaly_check_nan, _anomaly_without_checks
+        _anomaly, _anomaly_check_nan = self._previous, self._previous_check_nan
+        _anomaly_without_checks = self._previous_without
 
 
 def is_anomaly_enabled() -> bool:
-    return _anomaly
+    """Whether anomaly mode is on (set_detect_anomaly(True), with or without check_nan, or inside
+    detect_anomaly), as torch.is_anomaly_enabled; only check_nan=True makes minigrad check."""
+    return _anomaly or _anomaly_without_checks
+
+
+_anomaly_without_checks = False  # set_detect_anomaly(True, check_nan=False): the mode on, nothing checked
+
+
+_anomaly_check_nan = True  # the check_nan of the set_detect_anomaly in force (PyTorch's default: True)
+
+
+def is_anomaly_check_nan_enabled() -> bool:
+    """The check_nan flag of the set_detect_anomaly in force (True unless one passed
+    check_nan=False), as torch.is_anomaly_check_nan_enabled; it is True outside anomaly mode too."""
+    return _anomaly_check_nan
 
 
 @contextlib.contextmanager

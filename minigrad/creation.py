@@ -87,7 +87,7 @@ def _starts_with_ndarray(data: Any) -> bool:
     return first is not data and isinstance(first, np.ndarray)
 
 
-def tensor(data: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of data (numbers, nested lists, an ndarray or a Tensor).
     Python floats give the default dtype (float32), ints int64; ndarrays keep float64/int64, and so
     do float64 numpy scalars (np.mean's result) and tensors, alone or in lists, as torch.tensor.
@@ -119,7 +119,7 @@ def full(
     size: Any,
     fill_value: float,
     dtype: Any = None,
-    device: str = "cpu",
+    device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """A tensor of size filled with fill_value (dtype from fill_value when not given)."""
@@ -141,63 +141,123 @@ def _size_arg(op: str, args: tuple, size: Any) -> tuple[int, ...]:
     return _size(args)
 
 
-def zeros(*args: Any, size: Any = None, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+def zeros(*args: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: zeros(2, 3), zeros((2, 3)) or zeros(size=(2, 3)), as torch.zeros."""
     data = get_backend(device).full(_size_arg("zeros", args, size), 0, _float_dtype(dtype))
     return _new(data, device, requires_grad)
 
 
-def ones(*args: Any, size: Any = None, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+def ones(*args: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones: ones(2, 3), ones((2, 3)) or ones(size=(2, 3)), as torch.ones."""
     data = get_backend(device).full(_size_arg("ones", args, size), 1, _float_dtype(dtype))
     return _new(data, device, requires_grad)
 
 
-def empty(*args: Any, size: Any = None, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+def empty(*args: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """An uninitialised tensor: empty(2, 3), empty((2, 3)) or empty(size=(2, 3)), as torch.empty."""
     data = get_backend(device).empty(_size_arg("empty", args, size), _float_dtype(dtype))
     return _new(data, device, requires_grad)
 
 
-def empty_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
-    """An uninitialised tensor of input's shape, dtype (or dtype) and device (or device), as torch.empty_like."""
-    return empty(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad)
+def empty_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None,
+               memory_format: Any = None) -> Tensor:
+    """An uninitialised tensor of input's shape, dtype (or dtype) and device (or device), as torch.empty_like.
+    Row-major unless memory_format (as in each *_like below; see _like_format)."""
+    out = empty(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad)
+    return _like_format("empty_like", out, input, memory_format)
 
 
-def zeros_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
-    """Zeros of input's shape, dtype (or dtype) and device (or device), as torch.zeros_like."""
-    return zeros(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad)
+def empty_strided(size: Any, stride: Any, *, dtype: Any = None, layout: Any = None, device: Any = None,
+                  requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """An uninitialised tensor of size whose memory has the given strides, as torch.empty_strided,
+    for the strides of a dense layout: row-major, or another order of the dims (a permuted,
+    channels-last layout, ...) on the CPU. Strides with gaps or overlaps (which PyTorch allows),
+    or a non-row-major layout on the CUDA device (row-major only), are a RuntimeError saying so;
+    dims of size 1 may report another stride than asked."""
+    from minigrad._memory_format import _dense_order, arrange, contiguous_format, is_contiguous_as, strided
+
+    shape = _size((size,))
+    strides = tuple(stride)
+    if len(strides) != len(shape):
+        raise RuntimeError(f"dimensionality of sizes ({len(shape)}) must match dimensionality of strides "
+                           f"({len(strides)})")
+    if any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) for s in strides):
+        raise TypeError(f"empty_strided: stride must be a tuple of ints, got {strides}")
+    strides = tuple(int(s) for s in strides)
+    if any(s < 0 for s in strides):
+        raise RuntimeError(f"empty_strided: negative strides {strides} are not supported")
+    if layout is not None and layout is not strided:
+        raise TypeError(f"empty_strided: minigrad has only the strided layout, got {layout!r}")
+    out = empty(shape, dtype=dtype, device=device, requires_grad=requires_grad)
+    if pin_memory:
+        out = out.pin_memory()
+    if 0 in shape or is_contiguous_as(shape, strides, contiguous_format):
+        return out
+    order = _dense_order(shape, strides)
+    if order is None or out.device != "cpu":
+        where = "on the CUDA device only row-major ones" if order is not None else "only dense, non-overlapping ones"
+        raise RuntimeError(f"empty_strided: strides {strides} for size {shape} are not supported: minigrad makes "
+                           f"{where} (a permutation of a contiguous layout)")
+    out._data = arrange(out._data, order)
+    return out
 
 
-def ones_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
+def _like_format(op: str, out: Tensor, input: Tensor, memory_format: Any) -> Tensor:
+    """out laid out in memory_format, as PyTorch's *_like functions: preserve_format keeps a dense
+    input's strides (PyTorch's default; minigrad's default, None, gives row-major results), and
+    channels_last / channels_last_3d need a 4-D / 5-D input (see minigrad._memory_format)."""
+    if memory_format is None:
+        return out
+    from minigrad._memory_format import apply_format
+
+    return apply_format(op, out, memory_format, like=input)
+
+
+def zeros_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None,
+               memory_format: Any = None) -> Tensor:
+    """Zeros of input's shape, dtype (or dtype) and device (or device), as torch.zeros_like
+    (``memory_format=minigrad.preserve_format``, as optimizers pass it, keeps input's layout)."""
+    out = zeros(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad)
+    return _like_format("zeros_like", out, input, memory_format)
+
+
+def ones_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None,
+              memory_format: Any = None) -> Tensor:
     """Ones of input's shape, dtype (or dtype) and device (or device), as torch.ones_like."""
-    return ones(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad)
+    out = ones(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad)
+    return _like_format("ones_like", out, input, memory_format)
 
 
 def full_like(input: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False, *,
-              device: Any = None) -> Tensor:
+              device: Any = None, memory_format: Any = None) -> Tensor:
     """fill_value in input's shape, dtype (or dtype) and device (or device), as torch.full_like."""
-    return full(input.shape, fill_value, dtype=dtype or input.dtype, device=device or input.device,
-                requires_grad=requires_grad)
+    out = full(input.shape, fill_value, dtype=dtype or input.dtype, device=device or input.device,
+               requires_grad=requires_grad)
+    return _like_format("full_like", out, input, memory_format)
 
 
-def rand_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
+def rand_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None,
+              memory_format: Any = None) -> Tensor:
     """rand of input's shape, on its device (or device), with its dtype (or dtype; floating)."""
-    return rand(input.shape, dtype=dtype or _like_float(input), device=device or input.device,
-                requires_grad=requires_grad)
+    out = rand(input.shape, dtype=dtype or _like_float(input), device=device or input.device,
+               requires_grad=requires_grad)
+    return _like_format("rand_like", out, input, memory_format)
 
 
-def randn_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
+def randn_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None,
+               memory_format: Any = None) -> Tensor:
     """randn of input's shape, on its device (or device), with its dtype (or dtype; floating)."""
-    return randn(input.shape, dtype=dtype or _like_float(input), device=device or input.device,
-                 requires_grad=requires_grad)
+    out = randn(input.shape, dtype=dtype or _like_float(input), device=device or input.device,
+                requires_grad=requires_grad)
+    return _like_format("randn_like", out, input, memory_format)
 
 
 def randint_like(input: Tensor, low: int, high: int | None = None, dtype: Any = None, *,
-                 device: Any = None) -> Tensor:
+                 device: Any = None, memory_format: Any = None) -> Tensor:
     """randint of input's shape on its device (or device): [0, low) or [low, high), as torch.randint_like."""
     out = randint(low, high, input.shape, device=device or input.device)
-    return out if dtype is None and input.dtype == out.dtype else out.to(dtype or input.dtype)
+    out = out if dtype is None and input.dtype == out.dtype else out.to(dtype or input.dtype)
+    return _like_format("randint_like", out, input, memory_format)
 
 
 def _like_float(input: Tensor) -> Any:
@@ -208,7 +268,7 @@ def _like_float(input: Tensor) -> Any:
 
 
 def rand(
-    *args: Any, size: Any = None, generator: Generator | None = None, dtype: Any = None, device: str = "cpu",
+    *args: Any, size: Any = None, generator: Generator | None = None, dtype: Any = None, device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """Uniform [0, 1) samples from minigrad's seeded generator (or ``generator``): rand(2, 3),
@@ -219,7 +279,7 @@ def rand(
 
 
 def randn(
-    *args: Any, size: Any = None, generator: Generator | None = None, dtype: Any = None, device: str = "cpu",
+    *args: Any, size: Any = None, generator: Generator | None = None, dtype: Any = None, device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """Standard normal samples from minigrad's seeded generator (or ``generator``): randn(2, 3),
@@ -236,7 +296,7 @@ def randint(
     *,
     generator: Generator | None = None,
     dtype: Any = None,
-    device: str = "cpu",
+    device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """Integer samples from [low, high), int64 unless dtype; randint(high, size) draws from [0, high);
@@ -290,7 +350,7 @@ def normal(
         raise TypeError("normal: with a float mean and std, pass size (e.g. normal(0.0, 1.0, (2, 3)))")
     if float(std) < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {float(std)}")
-    noise = randn(size, generator=generator, dtype=dtype, device=device or "cpu")
+    noise = randn(size, generator=generator, dtype=dtype, device=device)
     return (noise * float(std) + float(mean)).detach().requires_grad_(requires_grad)
 
 
@@ -299,7 +359,7 @@ def arange(
     end: float | None = None,
     step: float = 1,
     dtype: Any = None,
-    device: str = "cpu",
+    device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """Values from start up to (not including) end; int64 when all arguments are ints."""
@@ -334,10 +394,10 @@ def as_tensor(data: Any, dtype: Any = None, device: str | None = None) -> Tensor
     ndarray of a minigrad dtype shares its memory; anything else is copied (as tensor())."""
     if isinstance(data, Tensor):
         return data.to(*(a for a in (device, dtype) if a is not None))
-    if isinstance(data, np.ndarray) and data.dtype in _DTYPES and resolve_device(device or "cpu") == "cpu":
+    if isinstance(data, np.ndarray) and data.dtype in _DTYPES and resolve_device(device) == "cpu":
         if dtype is None or _normalize_dtype(dtype) == data.dtype:
             return from_numpy(data)
-    return tensor(data, dtype=dtype, device=device or "cpu")
+    return tensor(data, dtype=dtype, device=device)
 
 
 def _count(n: Any, op: str, what: str) -> int:
@@ -355,7 +415,7 @@ def linspace(
     steps: int,
     *,
     dtype: Any = None,
-    device: str = "cpu",
+    device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """steps values evenly spaced from start to end inclusive (float32 unless dtype), as
@@ -380,7 +440,7 @@ def logspace(
     base: float = 10.0,
     *,
     dtype: Any = None,
-    device: str = "cpu",
+    device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """base ** linspace(start, end, steps): steps values spaced evenly on a log scale from
@@ -396,20 +456,20 @@ def _triangle_indices(op: str, row: int, col: int, offset: int, dtype: Any, devi
     return _new(get_backend(device).from_numpy(np.stack([rows, cols]).astype(_normalize_dtype(dtype))), device, False)
 
 
-def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = int64, device: str = "cpu") -> Tensor:
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = int64, device: Any = None) -> Tensor:
     """The (2, N) coordinates (rows, then columns) of the upper triangle of a row x col matrix, on
     and above diagonal offset, in row-major order, as torch.triu_indices."""
     return _triangle_indices("triu_indices", row, col, offset, dtype, device, True)
 
 
-def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = int64, device: str = "cpu") -> Tensor:
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = int64, device: Any = None) -> Tensor:
     """The (2, N) coordinates of the lower triangle of a row x col matrix, on and below diagonal
     offset, in row-major order, as torch.tril_indices."""
     return _triangle_indices("tril_indices", row, col, offset, dtype, device, False)
 
 
 def eye(
-    n: int, m: int | None = None, *, dtype: Any = None, device: str = "cpu", requires_grad: bool = False
+    n: int, m: int | None = None, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
     """An n x m (n x n) matrix with ones on the diagonal, float32 unless dtype, as torch.eye."""
     n = _count(n, "eye", "n")
@@ -418,7 +478,7 @@ def eye(
 
 
 def randperm(
-    n: int, *, generator: Generator | None = None, dtype: Any = int64, device: str = "cpu", requires_grad: bool = False
+    n: int, *, generator: Generator | None = None, dtype: Any = int64, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
     """A random permutation of 0 .. n-1 (int64 unless dtype) from minigrad's seeded generator (or
     ``generator``)."""
@@ -446,6 +506,25 @@ def bernoulli(input: Tensor, *, generator: Generator | None = None) -> Tensor:
         raise RuntimeError("bernoulli: expected 0 <= p <= 1 for every element")
     u = get_backend(input.device).uniform(_random.rng(generator), input.shape, 0.0, 1.0, input.dtype)
     return (Tensor._make(u, input.device) < input.detach()).to(input.dtype)
+
+
+def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
+    """A Poisson draw for each rate of input (input's dtype and device, whole numbers), as
+    torch.poisson: from minigrad's seeded generator (or ``generator``), numpy's sampler. As
+    PyTorch's, the draws are recorded with a zero gradient for input. Negative or NaN rates are an
+    error."""
+    from minigrad.autograd import name_node  # noqa: PLC0415 (they import tensor, which imports this)
+    from minigrad.functional.elementwise import with_zero_gradient  # noqa: PLC0415
+
+    if not isinstance(input, Tensor) or input.dtype.kind != "f":
+        got = getattr(input, "dtype", type(input).__name__)
+        raise UnsupportedDtypeError(f'"poisson_cpu" not implemented for {got}')
+    rates = input._host()
+    if not np.all(rates >= 0):
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    draws = np.asarray(_random.rng(generator).poisson(rates.astype(np.float64)), dtype=input.dtype)
+    out = Tensor._make(get_backend(input.device).from_numpy(draws), input.device)
+    return name_node(with_zero_gradient(out, input), "PoissonBackward0")
 
 
 def multinomial(
@@ -525,7 +604,7 @@ def range(  # noqa: A001 (PyTorch's name)
     step: float = 1,
     *,
     dtype: Any = None,
-    device: str = "cpu",
+    device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """Values start, start + step, ... up to end inclusive, in the default float dtype unless dtype
@@ -574,7 +653,7 @@ def frombuffer(
     return _new(array, "cpu", requires_grad)
 
 
-def scalar_tensor(s: Any, *, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+def scalar_tensor(s: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A 0-d tensor holding s, in the default float dtype unless dtype, as torch.scalar_tensor."""
     return full((), s, dtype=_float_dtype(dtype), device=device, requires_grad=requires_grad)
 
@@ -615,7 +694,7 @@ def hamming_window(
     beta: float = 0.46,
     *,
     dtype: Any = None,
-    device: str = "cpu",
+    device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """alpha - beta * cos(2 pi n / (N - 1)), as torch.hamming_window (periodic: N = window_length + 1)."""
@@ -624,14 +703,14 @@ def hamming_window(
 
 
 def hann_window(
-    window_length: int, periodic: bool = True, *, dtype: Any = None, device: str = "cpu", requires_grad: bool = False
+    window_length: int, periodic: bool = True, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
     """0.5 - 0.5 * cos(2 pi n / (N - 1)), as torch.hann_window (periodic: N = window_length + 1)."""
     return hamming_window(window_length, periodic, 0.5, 0.5, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def bartlett_window(
-    window_length: int, periodic: bool = True, *, dtype: Any = None, device: str = "cpu", requires_grad: bool = False
+    window_length: int, periodic: bool = True, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
     """The triangle 1 - |2n / (N - 1) - 1|, as torch.bartlett_window (periodic: N = window_length + 1)."""
     return _window("bartlett_window", window_length, periodic, dtype, device, requires_grad,
@@ -639,7 +718,7 @@ def bartlett_window(
 
 
 def blackman_window(
-    window_length: int, periodic: bool = True, *, dtype: Any = None, device: str = "cpu", requires_grad: bool = False
+    window_length: int, periodic: bool = True, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
     """0.42 - 0.5 cos(2 pi n / (N - 1)) + 0.08 cos(4 pi n / (N - 1)), as torch.blackman_window."""
     return _window("blackman_window", window_length, periodic, dtype, device, requires_grad,
@@ -652,7 +731,7 @@ def kaiser_window(
     beta: float = 12.0,
     *,
     dtype: Any = None,
-    device: str = "cpu",
+    device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """I0(beta * sqrt(1 - (2n / (N - 1) - 1)**2)) / I0(beta), as torch.kaiser_window (periodic: N =

@@ -34,12 +34,13 @@ from typing import Any
 import numpy as np
 
 from minigrad import functional as F
-from minigrad.autograd import is_grad_enabled
-from minigrad.functional._common import _dim, _from_host, _require_tensor
+from minigrad.autograd import is_grad_enabled, name_node
+from minigrad.functional._common import NoKernelForDtypeError, _dim, _from_host, _require_tensor
 from minigrad.functional.decompositions import (
     QR_COMPLETE_TALL,
     QR_R_MODE,
     CholeskyOp,
+    CholeskySolveOp,
     DetOp,
     EighOp,
     InvOp,
@@ -927,3 +928,68 @@ def qr_legacy(input: Tensor, some: bool = True) -> QRResult:
 def cholesky_legacy(input: Tensor, upper: bool = False) -> Tensor:
     """torch.cholesky / Tensor.cholesky: cholesky with upper positional."""
     return cholesky(input, upper=upper)
+
+
+def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:  # noqa: N803
+    """X with A X = B for A = L L^T given its Cholesky factor L (..., n, n) (upper: A = U^T U for
+    U = L, upper-triangular), read from that triangle only; B is (..., n, k), batch dims broadcast;
+    as torch.cholesky_solve. A zero on L's diagonal gives inf/nan, not an error. Differentiable
+    with PyTorch's gradients (for L: -(Z X^T + X Z^T) L, or -L (...) when upper, Z = A^-1 gX)."""
+    op = "cholesky_solve"
+    _check_cholesky_factor(op, L, B)
+    if B.ndim < 2:
+        raise RuntimeError(f"b should have at least 2 dimensions, but has {B.ndim} dimensions instead")
+    if B.dtype != L.dtype:
+        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type {B.dtype} and A of type "
+                           f"{L.dtype} instead.")
+    n = L.shape[-1]
+    if B.shape[-2] != n:
+        raise RuntimeError(f"Incompatible matrix sizes for {op}: each A matrix is {n} by {n} but each b matrix is "
+                           f"{B.shape[-2]} by {B.shape[-1]}")
+    B, L = broadcast_batch(op, B, L)
+    b, factor = host64(B), host64(L)
+    upper = bool(upper)
+    x = _cholesky_solve_host(b, factor, upper)
+
+    def pullback(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        z = _cholesky_solve_host(g, factor, upper)
+        common = z @ mT(x)
+        common = common + mT(common)
+        return z, -(factor @ common) if upper else -(common @ factor)
+
+    def graph(b_t: Tensor, l_t: Tensor, g: Tensor) -> tuple[Tensor, Tensor]:
+        z = cholesky_solve(g, l_t, upper)
+        common = z @ cholesky_solve(b_t, l_t, upper).mT
+        common = common + common.mT
+        return z, -(l_t @ common) if upper else -(common @ l_t)
+
+    return host_output(CholeskySolveOp, (B, L), x, HostPullback(pullback, (b, factor), graph))
+
+
+def _cholesky_solve_host(b: np.ndarray, factor: np.ndarray, upper: bool) -> np.ndarray:
+    """A^-1 b for A = L L^T (factor L, lower) or U^T U (factor U, upper), on the host in float64."""
+    lower = mT(factor) if upper else factor
+    return triangular_solve(mT(lower), triangular_solve(lower, b, False, True, False), True, True, False)
+
+
+def _check_cholesky_factor(op: str, L: Tensor, *others: Tensor) -> None:  # noqa: N803
+    """L (and others) floating tensors (NotImplementedError, as PyTorch's kernels, otherwise), L
+    batches of square matrices."""
+    for t in (L, *others):
+        _require_tensor(op, t)
+        if t.dtype.kind != "f":
+            raise NoKernelForDtypeError(f'"{op}_cpu" not implemented for {t.dtype}')
+    check_matrices(op, L)
+
+
+def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:  # noqa: N803
+    """(L L^T)^-1 (upper: (U^T U)^-1) for the Cholesky factors L (..., n, n), read from that
+    triangle only, as torch.cholesky_inverse: cholesky_solve of the identity, which gives
+    PyTorch's gradient (-(A^-1 (g + g^T) A^-1) L). LinAlgError for a zero on L's diagonal."""
+    op = "cholesky_inverse"
+    _check_cholesky_factor(op, L)
+    zero = np.diagonal(L._host(), axis1=-2, axis2=-1) == 0
+    if zero.any():
+        raise singular_error(op, np.where(zero.any(-1), zero.argmax(-1) + 1, 0))
+    eye = _from_host(np.broadcast_to(np.eye(L.shape[-1], dtype=L.dtype), L.shape).copy(), L)
+    return name_node(cholesky_solve(eye, L, upper), "CholeskyInverseBackward0")

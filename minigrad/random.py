@@ -121,3 +121,37 @@ class Generator:
 
     def __repr__(self) -> str:
         return f"<minigrad.Generator device={self.device!r} seed={self._seed}>"
+
+
+class _DefaultGenerator(Generator):
+    """minigrad's own generator as a Generator object (torch.default_generator): seeding it is
+    minigrad.manual_seed, its state is get_rng_state's, and passing it as ``generator=`` draws
+    from the numbers rand/randn and the rest draw from."""
+
+    def __init__(self) -> None:
+        self.device = "cpu"
+
+    @property
+    def _rng(self) -> np.random.Generator:  # reseeding replaces the module's generator: ask each time
+        return _generator
+
+    @property
+    def _seed(self) -> int:
+        return _initial_seed
+
+    def manual_seed(self, seed: int) -> Generator:
+        """minigrad.manual_seed(seed) (an integer only, as torch.Generator.manual_seed); returns self."""
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise RuntimeError(f"manual_seed expected a long, but got {type(seed).__name__}")
+        manual_seed(seed)
+        return self
+
+    def seed(self) -> int:
+        """minigrad.seed(): reseed from fresh entropy; returns the seed."""
+        return seed()
+
+    def __repr__(self) -> str:
+        return f"<minigrad.default_generator seed={_initial_seed}>"
+
+
+default_generator: Generator = _DefaultGenerator()

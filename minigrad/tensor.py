@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import _memory_format as _mf
 from minigrad.backend import get_backend, resolve_device
 
 float32 = np.dtype(np.float32)
@@ -126,11 +127,25 @@ def _scalar_first(name: str, scalar: str, tensors: tuple[str, ...], args: tuple)
     return (*args[1:], args[0])
 
 
+_warn_always = [False]  # one mutable cell: set_warn_always
+
+
+def set_warn_always(b: bool) -> None:
+    """With True, warnings minigrad gives once per process (PyTorch's TORCH_WARN_ONCE: the list of
+    ndarrays to tensor, ...) are given every time, as torch.set_warn_always."""
+    _warn_always[0] = bool(b)
+
+
+def is_warn_always_enabled() -> bool:
+    """Whether set_warn_always(True) is in force, as torch.is_warn_always_enabled."""
+    return _warn_always[0]
+
+
 def warn_user(message: str, category: type[Warning] = UserWarning, once: bool = False) -> None:
     """warnings.warn(message, category) attributed to the first caller outside minigrad (the user's
     line), however many minigrad frames lie between, as PyTorch's warnings from its core; with once,
-    only the first time in the process (PyTorch's TORCH_WARN_ONCE)."""
-    if once:
+    only the first time in the process (PyTorch's TORCH_WARN_ONCE) unless set_warn_always(True)."""
+    if once and not _warn_always[0]:
         if message in _WARNED_ONCE:
             return
         _WARNED_ONCE.add(message)
@@ -590,6 +605,11 @@ class Tensor:
         """Whether the tensor lives on the CPU."""
         return self.device == "cpu"
 
+    @property
+    def layout(self) -> _mf.layout:
+        """minigrad.strided: every minigrad tensor is dense (no sparse layouts), as torch.Tensor.layout."""
+        return _mf.strided
+
     def dim(self) -> int:
         return self._data.ndim
 
@@ -684,10 +704,12 @@ class Tensor:
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """to(device), to(dtype), to(device, dtype) or to(other_tensor); differentiable. Returns self
         when nothing changes, unless copy=True. non_blocking is accepted for PyTorch code: copies
-        between devices return when done."""
+        between devices return when done. memory_format= lays the result out as contiguous(
+        memory_format=) does (preserve_format, a converted copy keeping self's order)."""
         device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
         copy = bool(kwargs.pop("copy", False))
         kwargs.pop("non_blocking", None)
+        memory_format = kwargs.pop("memory_format", None)
         if kwargs:
             raise TypeError(f"to(): unexpected arguments {sorted(kwargs)}")
         for a in args:
@@ -702,7 +724,13 @@ class Tensor:
             out = _F.cast(out, _normalize_dtype(dtype))
         if device is not None and resolve_device(device) != self.device:
             out = _F.to_device(out, resolve_device(device))
-        return out.clone() if copy and out is self else out
+        if memory_format is not None and memory_format is not _mf.preserve_format:
+            if out is self:
+                return out.contiguous(memory_format) if not copy else out.clone(memory_format=memory_format)
+            return _mf.apply_format("to", out, memory_format)
+        if memory_format is not None and out is not self:
+            out = _mf.apply_format("to", out, memory_format, like=self)
+        return out.clone(memory_format=memory_format) if copy and out is self else out
 
     def cpu(self) -> Tensor:
         return self.to("cpu")
@@ -775,9 +803,11 @@ class Tensor:
         self._requires_grad = False
         return self
 
-    def clone(self) -> Tensor:
-        """A copy that stays on the tape."""
-        return _F.clone(self)
+    def clone(self, *, memory_format: _mf.memory_format | None = None) -> Tensor:
+        """A copy that stays on the tape. Row-major unless memory_format is given (then laid out as
+        PyTorch's clone does: preserve_format keeps a dense input's strides; see
+        minigrad._memory_format for what a memory format changes in minigrad)."""
+        return _F.clone(self, memory_format=memory_format)
 
     # --- new tensors like self (PyTorch's new_*): self's dtype and device unless given ---------
     def new_full(
@@ -804,8 +834,15 @@ class Tensor:
         dtype, device = self.dtype if dtype is None else dtype, self.device if device is None else device
         return _creation.tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
 
-    def is_contiguous(self) -> bool:
-        return get_backend(self.device).is_contiguous(self._data)
+    def is_contiguous(self, memory_format: _mf.memory_format = _mf.contiguous_format) -> bool:
+        """Whether the memory holds the elements densely in row-major order, or in memory_format's
+        order (channels_last: 4-D NHWC memory; channels_last_3d: 5-D NDHWC), as PyTorch's."""
+        if memory_format is _mf.contiguous_format:  # the common call, first
+            return get_backend(self.device).is_contiguous(self._data)
+        memory_format = _mf.check_memory_format("is_contiguous", memory_format)
+        if memory_format in (_mf.contiguous_format, _mf.preserve_format):
+            return get_backend(self.device).is_contiguous(self._data)
+        return _mf.is_contiguous_as(tuple(self.shape), self.stride(), memory_format)
 
     def stride(self, dim: int | None = None) -> tuple[int, ...] | int:
         """Elements between neighbours along each dimension (or along dim), as PyTorch's stride()."""
@@ -820,9 +857,20 @@ class Tensor:
         """-1 on the CPU, else the device index, as PyTorch's get_device()."""
         return -1 if self.device == "cpu" else 0
 
-    def contiguous(self) -> Tensor:
-        """self when C-contiguous, else a C-contiguous copy on the tape."""
-        return self if self.is_contiguous() else _F.clone(self)
+    def contiguous(self, memory_format: _mf.memory_format = _mf.contiguous_format) -> Tensor:
+        """self when already contiguous in memory_format (row-major by default), else a copy so
+        laid out, on the tape, as PyTorch's. channels_last needs a 4-D tensor, channels_last_3d a
+        5-D one (RuntimeError otherwise); on the CUDA device, whose arrays are always row-major, a
+        channels-last format is a hint that changes nothing (see minigrad._memory_format)."""
+        if memory_format is _mf.contiguous_format:  # the common call, first (it runs per reshape of a view)
+            return self if get_backend(self.device).is_contiguous(self._data) else _F.clone(self)
+        memory_format = _mf.check_memory_format("contiguous", memory_format)
+        if memory_format is _mf.preserve_format:
+            memory_format = _mf.contiguous_format
+        order = _mf.target_order("contiguous", memory_format, tuple(self.shape), self.stride())
+        if self.is_contiguous(memory_format) or (order is not None and self.device != "cpu"):
+            return self
+        return _F.clone(self, memory_format=memory_format)
 
     # --- autograd --------------------------------------------------------------------------
     def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
@@ -2281,6 +2329,39 @@ class Tensor:
         """False: minigrad has no complex dtypes, as torch.Tensor.is_complex of a real tensor."""
         return False
 
+    def is_conj(self) -> bool:
+        """False: minigrad has no complex tensors, so no lazily conjugated ones (torch.Tensor.is_conj)."""
+        return False
+
+    def is_neg(self) -> bool:
+        """False: minigrad makes no lazily negated views (torch.Tensor.is_neg)."""
+        return False
+
+    def resolve_conj(self) -> Tensor:
+        """self: nothing is lazily conjugated in minigrad, as torch.Tensor.resolve_conj of such a tensor."""
+        return self
+
+    def resolve_neg(self) -> Tensor:
+        """self: nothing is lazily negated in minigrad, as torch.Tensor.resolve_neg of such a tensor."""
+        return self
+
+    def is_pinned(self, device: Any = None) -> bool:
+        """False: minigrad never page-locks host memory (as torch.Tensor.is_pinned without pinning)."""
+        return False
+
+    def pin_memory(self, device: Any = None) -> Tensor:
+        """As torch.Tensor.pin_memory: with no usable CUDA device PyTorch's RuntimeError (there is
+        no accelerator to pin for), and a CUDA tensor's RuntimeError (only CPU tensors pin). With
+        a CUDA device, self: minigrad has no page-locked memory (its host-to-device copies are
+        synchronous), so there is nothing to gain and is_pinned() stays False."""
+        from minigrad.backend import cuda_unavailable_reason
+
+        if self.device != "cpu":
+            raise RuntimeError(f"cannot pin '{self.type()}' only dense CPU tensors can be pinned")
+        if cuda_unavailable_reason():
+            raise RuntimeError("Cannot access accelerator device when none is available.")
+        return self
+
     def is_signed(self) -> bool:
         """Whether the dtype holds negative values (floats and signed integers), as torch.Tensor.is_signed."""
         return self.dtype.kind in "fi"
@@ -2427,6 +2508,18 @@ class Tensor:
         from minigrad import linalg
 
         return linalg.cholesky_legacy(self, upper)
+
+    def cholesky_solve(self, input2: Tensor, upper: bool = False) -> Tensor:
+        """X with A X = self for A given by its Cholesky factor input2, as torch.Tensor.cholesky_solve."""
+        from minigrad import linalg
+
+        return linalg.cholesky_solve(self, input2, upper)
+
+    def cholesky_inverse(self, upper: bool = False) -> Tensor:
+        """The inverse of A given by its Cholesky factor self, as torch.Tensor.cholesky_inverse."""
+        from minigrad import linalg
+
+        return linalg.cholesky_inverse(self, upper)
 
     def svd(self, some: bool = True, compute_uv: bool = True) -> Any:
         """(U, S, V), V not transposed, as torch.Tensor.svd (the legacy form of linalg.svd)."""

@@ -313,6 +313,24 @@ class device(str):  # noqa: N801 (PyTorch's name)
 
 
 _CPU, _CUDA = device("cpu"), device("cuda")
+_default_device = [_CPU]  # one mutable cell: set_default_device
+
+
+def set_default_device(device: str | None) -> None:
+    """The device minigrad's factories (tensor, zeros, rand, arange, ..., and the nn layers'
+    parameters) create tensors on when not given device=, as torch.set_default_device: "cpu"
+    (None too), or "cuda" / "auto" where usable (a RuntimeError saying why where CUDA is not, at
+    once rather than at the first factory). Tensors made from existing ones (zeros_like, ops,
+    from_numpy) stay on those ones' device, as in PyTorch."""
+    try:
+        _default_device[0] = _CPU if device is None else resolve_device(device)
+    except ValueError as error:  # an unknown name: PyTorch's RuntimeError
+        raise RuntimeError(str(error)) from None
+
+
+def get_default_device() -> device:
+    """The device set_default_device chose (``device(type='cpu')`` by default)."""
+    return _default_device[0]
 
 
 def resolve_device(device: str | None, notice: bool = True) -> str:
@@ -325,8 +343,8 @@ def resolve_device(device: str | None, notice: bool = True) -> str:
     Asking for "cuda" where it is not usable is a RuntimeError saying why.
     """
     global _auto_notice_shown
-    if device is None:
-        return _CPU
+    if device is None:  # the factories' default: set_default_device's
+        return _default_device[0]
     if device in _backends:  # "cpu", a registered device, "cuda" once in use
         return device if type(device) is not str else _named(device)
     if not isinstance(device, str):
@@ -356,7 +374,10 @@ def _named(name: str) -> device:
 
 
 def get_backend(device: str) -> Backend:
-    """The backend for device ("cpu", "cuda"); RuntimeError naming the device (and why) when there is none."""
+    """The backend for device ("cpu", "cuda"; None: set_default_device's); RuntimeError naming the
+    device (and why) when there is none."""
+    if device is None:  # the factories' default, without a KeyError's cost
+        device = _default_device[0]
     try:
         return _backends[device]
     except KeyError:

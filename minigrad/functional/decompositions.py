@@ -77,6 +77,10 @@ class CholeskyOp(_HostOp):
     __slots__ = ()
 
 
+class CholeskySolveOp(_HostOp):
+    __slots__ = ()
+
+
 class EighOp(_HostOp):
     __slots__ = ()
 

@@ -13,6 +13,7 @@ from minigrad.autograd import Function, name_node
 from minigrad.backend import get_backend
 from minigrad.functional._common import (
     ArgumentError,
+    DtypeError,
     ShapeError,
     _dim,
     _from_host,
@@ -21,7 +22,7 @@ from minigrad.functional._common import (
     _require_tensor,
     _sum_to,
 )
-from minigrad.functional.elementwise import _operands, _shape, cast, clamp, mul, pow, where
+from minigrad.functional.elementwise import _operands, _shape, clamp, mul, pow, sign, where
 from minigrad.functional.elementwise import abs as _abs  # the differentiable abs, not the builtin
 from minigrad.functional.reduce import amax
 from minigrad.functional.reduce import sum as _sum  # the differentiable sum, not the builtin
@@ -318,14 +319,43 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
         norms1, norms2 = _sum(mul(x1, x1), -1, True), _sum(mul(x2, x2), -1, True)
         powered = clamp(norms1 - 2.0 * matmul(x1, x2.transpose(-2, -1)) + norms2.transpose(-2, -1), 0.0)
         return _root(powered, 2.0)
-    diff = _abs(unsqueeze(x1, -2) - unsqueeze(x2, -3))  # (..., P, R, M)
+    return _norm_of_differences(unsqueeze(x1, -2) - unsqueeze(x2, -3), p)  # (..., P, R, M) differences
+
+
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    """The p-norm distance between every pair of rows i < j of input (N, M), in row-major order of
+    the pairs: the upper triangle (without the diagonal) of cdist(input, input, p), a tensor of
+    N * (N - 1) / 2 distances, as torch.pdist (p >= 0, inf for the largest difference).
+    Differentiable, with PyTorch's gradients (0 at distance 0)."""
+    _require_tensor("pdist", input)
+    if input.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    if input.dtype.kind != "f":
+        raise DtypeError("pdist only supports floating-point dtypes")
+    if not p >= 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    rows, cols = np.triu_indices(input.shape[0], 1)
+    diff = index(input, _from_host(rows, input)) - index(input, _from_host(cols, input))
+    return name_node(_norm_of_differences(diff, p), "PdistBackward0")
+
+
+def _norm_of_differences(diff: Tensor, p: float) -> Tensor:
+    """The p-norm over the last dimension of diff (differences of rows), with PyTorch's cdist and
+    pdist gradients: 0 from a difference of 0 and at a distance of 0, and for p = inf the whole
+    gradient to each difference that ties for the largest."""
+    size = _abs(diff)
     if p == 0:
-        return _sum(cast(diff != 0, diff.dtype), -1)
+        return _sum(sign(size), -1)  # counts the nonzero differences; gradient 0
     if p == math.inf:
-        return amax(diff, -1)
+        largest = amax(size, -1, True).detach()
+        moved = size - size.detach()  # 0, with the gradient of size
+        return squeeze(largest, -1) + _sum(where(size == largest, moved, 0.0), -1)
     if p == 1:
-        return _sum(diff, -1)
-    return _root(_sum(mul(diff, diff) if p == 2 else pow(diff, p), -1), p)
+        return _sum(size, -1)
+    if p == 2:
+        return _root(_sum(mul(diff, diff), -1), p)
+    zero = size == 0  # size ** p's gradient there is infinite below p = 1: taken of 1 instead
+    return _root(_sum(where(zero, 0.0, pow(where(zero, 1.0, size), p)), -1), p)
 
 
 def _root(powered: Tensor, p: float) -> Tensor:

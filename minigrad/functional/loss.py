@@ -18,6 +18,7 @@ from minigrad.backend import get_backend
 from minigrad.functional._common import (
     ArgumentError,
     DtypeError,
+    NoKernelForDtypeError,
     Number,
     ShapeError,
     _broadcast_shape,
@@ -41,7 +42,7 @@ from minigrad.functional.elementwise import (  # abs: the differentiable one
     sqrt,
     where,
 )
-from minigrad.functional.nn import log_softmax, relu
+from minigrad.functional.nn import log_softmax, pairwise_distance, relu
 from minigrad.functional.reduce import mean, norm, sum  # the differentiable sum, not the builtin
 from minigrad.functional.shape import permute, reshape, unsqueeze
 from minigrad.tensor import Tensor, int64, uint8
@@ -544,11 +545,52 @@ def triplet_margin_loss(
     _require_float(op, anchor, positive, negative)
     _same_ndim(op, anchor=anchor, positive=positive, negative=negative)
     _broadcast_all(op, anchor, positive, negative)
-    d_positive = _pairwise_distance(anchor, positive, p, eps)
-    d_negative = _pairwise_distance(anchor, negative, p, eps)
+    return _reduce(_triplet_hinge(lambda x1, x2: _pairwise_distance(x1, x2, p, eps), anchor, positive, negative,
+                                  margin, swap), reduction)
+
+
+def _triplet_hinge(
+    distance: Callable[[Tensor, Tensor], Tensor],
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    margin: float,
+    swap: bool,
+) -> Tensor:
+    """The triplet losses' max(0, margin + d(anchor, positive) - d(anchor, negative)); swap takes
+    the smaller of d(anchor, negative) and d(positive, negative)."""
+    d_positive = distance(anchor, positive)
+    d_negative = distance(anchor, negative)
     if swap:
-        d_negative = minimum(d_negative, _pairwise_distance(positive, negative, p, eps))
-    return _reduce(clamp_min(d_positive - d_negative + margin, 0), reduction)
+        d_negative = minimum(d_negative, distance(positive, negative))
+    return clamp_min(margin + d_positive - d_negative, 0)
+
+
+def triplet_margin_with_distance_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    *,
+    distance_function: Callable[[Tensor, Tensor], Tensor] | None = None,
+    margin: float = 1.0,
+    swap: bool = False,
+    reduction: str = "mean",
+) -> Tensor:
+    """max(0, margin + d(anchor, positive) - d(anchor, negative)), reduced, as torch's: d is
+    distance_function (pairwise_distance when None; any function of two tensors giving distances);
+    swap uses the smaller of d(anchor, negative) and d(positive, negative)."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    dims = (anchor.ndim, positive.ndim, negative.ndim)
+    if len(set(dims)) > 1:
+        raise RuntimeError(
+            "The anchor, positive, and negative tensors are expected to have the same number of dimensions, but "
+            "got: anchor {}D, positive {}D, and negative {}D inputs".format(*dims)
+        )
+    distance = pairwise_distance if distance_function is None else distance_function
+    return _reduce(_triplet_hinge(distance, anchor, positive, negative, margin, swap), reduction)
 
 
 @accepts_legacy_reduction
@@ -605,6 +647,40 @@ def multi_margin_loss(
         hinge = hinge * weight[labels]
     others = _from_host(np.arange(c) != labels, x)
     return _reduce(reshape(sum(where(others, hinge, 0.0), 1) / c, target.shape), reduction)
+
+
+@accepts_legacy_reduction
+def multilabel_margin_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
+    """The multi-class multi-label hinge loss of scores (N, C) (or (C,), or 0-d) at the int64
+    classes in target (input's shape: each row's classes, ended by the first -1), as torch's:
+    for each sample, the sum over its target classes j (repeats counted again) and the other
+    classes i of max(0, 1 - (x[j] - x[i])), divided by C."""
+    op = "multilabel_margin_loss"
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    _require_float(op, input, error=NoKernelForDtypeError)
+    _require_tensor(op, target)
+    if input.ndim > 2 or (input.ndim and input.shape[-1] == 0):
+        raise ShapeError("Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
+                         f"{list(input.shape)}")
+    if target.shape != input.shape:
+        raise ShapeError(f"inconsistent target size: {list(target.shape)} for input of size: {list(input.shape)}")
+    if target.dtype != int64:
+        raise DtypeError(f"{op}: expected scalar type Long but found {target.dtype}")
+    c = input.shape[-1] if input.ndim else 1
+    x = reshape(input, (-1, c))
+    labels = target._host().reshape(-1, c)
+    if labels.size and (labels.min() < -1 or labels.max() >= c):
+        raise ArgumentError("argument #2 'target' is out of range")
+    # each row's classes: those before its first -1, counted with their repeats
+    listed = np.cumprod(labels != -1, axis=1).astype(bool)
+    counts = np.zeros(labels.shape)
+    rows = np.broadcast_to(np.arange(labels.shape[0])[:, None], labels.shape)
+    np.add.at(counts, (rows[listed], labels[listed]), 1.0)
+    weights = counts[:, :, None] * (counts == 0)[:, None, :]  # (N, j, i): j listed, i not a target
+    hinge = relu(1 - unsqueeze(x, -1) + unsqueeze(x, -2))  # (N, j, i); no gradient at 0, as PyTorch
+    loss = sum(hinge * _from_host(weights.astype(x.dtype), x), (1, 2)) / c
+    return _reduce(reshape(loss, input.shape[:-1]), reduction)
 
 
 @accepts_legacy_reduction

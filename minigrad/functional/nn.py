@@ -16,6 +16,7 @@ from minigrad.backend import get_backend
 from minigrad.functional._common import (
     ArgumentError,
     DtypeError,
+    NoKernelForDtypeError,
     NotImplementedArgumentError,
     ShapeError,
     _broadcast_shape,
@@ -718,8 +719,8 @@ class DropoutOp(Function):
 
 def _dropout_applies(op: str, input: Tensor, p: float, training: bool) -> bool:
     """Whether a dropout op changes input (training, p > 0); checks p and the dtype."""
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"{op}: probability has to be between 0 and 1, got {p}")
+    if not 0.0 <= p <= 1.0:  # nn.functional's: a ValueError; torch.dropout's and the like: a RuntimeError
+        raise ArgumentError(f"{op}: probability has to be between 0 and 1, got {p}")
     if not training or p == 0.0:
         return False
     _require_float(op, input)
@@ -762,6 +763,21 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     return _dropout("dropout1d", input, p, training, inplace, channels=True, unbatched=input.ndim == 2)
 
 
+def feature_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """Channel dropout of input (N, C, ...) of any rank >= 2 (the first two dimensions taken for N
+    and C): each (n, c) slice zeroed with probability p, the rest scaled by 1 / (1 - p), as
+    torch.feature_dropout; the identity when not train."""
+    _require_feature_rank(input, p, train)
+    return _dropout("feature_dropout", input, p, train, False, channels=True)
+
+
+def _require_feature_rank(input: Tensor, p: float, training: bool) -> None:
+    """PyTorch's feature dropouts' check of a training call's input (after p's)."""
+    _require_tensor("feature dropout", input)
+    if training and 0.0 <= p <= 1.0 and input.ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+
+
 # SELU's -scale * alpha: the value a dropped unit takes, as PyTorch's alpha dropout
 _ALPHA_PRIME = 1.7580993408473766
 
@@ -770,16 +786,30 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace
     """Dropout that keeps SELU's zero mean and unit variance: each element set to -alpha' with
     probability p, then all scaled by a and shifted by b, as PyTorch (a = 1 / sqrt((alpha'^2 p + 1)
     (1 - p)), b = alpha' a p); the identity when not training, zeros for p = 1."""
-    op = "alpha_dropout"
+    return _alpha_dropout("alpha_dropout", input, p, training, inplace, feature=False)
+
+
+def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """alpha_dropout of whole channels: each (n, c) slice of input (N, C, ...) set to -alpha' with
+    probability p (one draw per slice), then all scaled and shifted as alpha_dropout's, as PyTorch
+    (whose feature dropout takes the first two dimensions for N and C at every rank); the identity
+    when not training, zeros for p = 1."""
+    _require_feature_rank(input, p, training)
+    return _alpha_dropout("feature_alpha_dropout", input, p, training, inplace, feature=True)
+
+
+def _alpha_dropout(op: str, input: Tensor, p: float, training: bool, inplace: bool, feature: bool) -> Tensor:
+    """alpha_dropout, drawing one keep-or-drop per element or (feature) per (n, c) slice."""
     if not _dropout_applies(op, input, p, training):
         return input
     if inplace:
-        return input._inplace(op, lambda x: alpha_dropout(x, p, training, False))
+        return input._inplace(op, lambda x: _alpha_dropout(op, x, p, training, False, feature))
     if p == 1.0:
         return mul(input, 0.0)
     be = get_backend(input.device)
+    shape = input.shape[:2] + (1,) * (input.ndim - 2) if feature else input.shape
     # the dropout mask's nonzeros are exactly the kept elements
-    keep = Tensor._make(be.dropout_mask(_random.generator(), input.shape, p, input.dtype), input.device) != 0
+    keep = Tensor._make(be.dropout_mask(_random.generator(), shape, p, input.dtype), input.device) != 0
     keep = keep.to(input.dtype)
     a = 1.0 / math.sqrt((_ALPHA_PRIME**2 * p + 1) * (1 - p))
     return input * (keep * a) + ((keep - 1) * (_ALPHA_PRIME * a) + _ALPHA_PRIME * a * p)
@@ -1500,14 +1530,14 @@ def _max_unpool(
     padding: tuple[int, ...],
     output_size: Sequence[int] | None,
 ) -> Tensor:
-    """max_unpool2d/3d over the last len(kernel) dimensions of input (N, C, *spatial) or (C, *spatial)."""
-    _require_float(op, input)
+    """max_unpool1d/2d/3d over the last len(kernel) dimensions of input (N, C, *spatial) or (C, *spatial)."""
+    _require_float(op, input, error=NoKernelForDtypeError)  # PyTorch: "max_unpool2d" not implemented for 'Long'
     nd = len(kernel)
     if input.ndim not in (nd + 1, nd + 2):
         raise RuntimeError(f"{op}: expected a {nd + 1}-D or {nd + 2}-D input (N, C, ...), got shape {input.shape}")
     if not isinstance(indices, Tensor) or indices.dtype != int64:
         got = getattr(indices, "dtype", type(indices).__name__)
-        raise TypeError(f"{op}: indices must be an int64 tensor, got {got}")
+        raise DtypeError(f"{op}: indices must be an int64 tensor, got {got}")  # PyTorch: a RuntimeError
     if indices.shape != input.shape:
         raise RuntimeError(
             f"{op}: indices shape {indices.shape} differs from input shape {input.shape} (they must match)"

@@ -9,6 +9,7 @@ from typing import Any
 
 from minigrad.functional._common import DtypeError, ShapeError, _require_float, _require_tensor
 from minigrad.functional.nn import (
+    _max_unpool,
     adaptive_avg_pool2d,
     adaptive_max_pool2d,
     avg_pool2d,
@@ -182,3 +183,27 @@ def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = 
     size = _single(output_size, "adaptive_max_pool1d: output_size")
     out = adaptive_max_pool2d(_as_2d(input, "adaptive_max_pool1d"), (1, size), return_indices)
     return _from_2d(out, return_indices)
+
+
+def adaptive_max_pool1d_with_indices(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """adaptive_max_pool1d's values and indices, whatever return_indices says (as PyTorch's, and
+    torch.adaptive_max_pool1d)."""
+    return adaptive_max_pool1d(input, output_size, return_indices=True)
+
+
+def max_unpool1d(
+    input: Tensor,
+    indices: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """The partial inverse of max_pool1d(..., return_indices=True): each value of input (N, C, L) or
+    (C, L) written at its index (along an output L) of zeros, as PyTorch. The output is
+    (L - 1) * stride - 2 * padding + kernel_size long, or output_size ((ol,) or (N, C, ol), within
+    a stride of that). Differentiable in input."""
+    k = _single(kernel_size, "max_unpool1d: kernel_size")
+    s = k if stride is None else _single(stride, "max_unpool1d: stride")
+    return _max_unpool("max_unpool1d", input, indices, (k,), (s,), (_single(padding, "max_unpool1d: padding"),),
+                       output_size)

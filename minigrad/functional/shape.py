@@ -673,7 +673,12 @@ def repeat(input: Tensor, sizes: Sequence[int]) -> Tensor:
     shape = (1,) * (len(sizes) - input.ndim) + input.shape
     interleaved = reshape(input, tuple(x for n in shape for x in (1, n)))  # (1, d0, 1, d1, ...)
     tiled = expand(interleaved, tuple(x for r, n in zip(sizes, shape, strict=True) for x in (r, n)))
-    return name_node(reshape(tiled, tuple(r * n for r, n in zip(sizes, shape, strict=True))), "RepeatBackward0")
+    out = reshape(tiled, tuple(r * n for r, n in zip(sizes, shape, strict=True)))
+    # always a new tensor, as PyTorch's: with every size 1 the reshape is a view of input, and a
+    # non-contiguous result is an expanded view (unwritable); otherwise reshape has copied already
+    if all(r == 1 for r in sizes) or not out.is_contiguous():
+        out = clone(out)
+    return name_node(out, "RepeatBackward0")
 
 
 def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
@@ -1681,6 +1686,84 @@ def cumulative_trapezoid(y: Tensor, x: Tensor | None = None, *, dx: float | None
     if not isinstance(widths, Tensor):
         return cumsum(pairs * (widths / 2.0), d)
     return cumsum(widths * pairs / 2.0, d)
+
+
+def gradient(
+    input: Tensor,
+    *,
+    spacing: Any = 1,
+    dim: int | Sequence[int] | None = None,
+    edge_order: int = 1,
+) -> tuple[Tensor, ...]:
+    """The derivative of the samples input along each of dim (every dimension when None), by
+    second-order central differences inside and one-sided differences of order edge_order (1 or
+    2) at the ends, as torch.gradient: one tensor per dimension, in a tuple. spacing is one number
+    (the distance between samples in every dimension), a list of numbers (one per dimension), or a
+    list of 1-D tensors (each dimension's sample coordinates). Differentiable (in the coordinates
+    too); integer input gives floats."""
+    op = "torch.gradient"
+    _require_tensor(op, input)
+    if input.dtype == np.uint8:
+        raise RuntimeError("torch.gradient does not support uint8 input.")
+    dims = list(range(input.ndim)) if dim is None else [dim] if isinstance(dim, (int, np.integer)) else list(dim)
+    if isinstance(spacing, Tensor):
+        raise TypeError("gradient(): argument 'spacing' must be a number or a tuple of numbers or of tensors, not "
+                        "Tensor")
+    listed = isinstance(spacing, (list, tuple))
+    spacings = list(spacing) if listed else [spacing] * len(dims)
+    if listed and dim is None and len(spacings) != input.ndim:
+        raise RuntimeError("torch.gradient expected spacing to be unspecified, a scalar, or a list of length equal to "
+                           f"'self.dim() = {input.ndim}', since dim argument was not given, but got a list of length "
+                           f"{len(spacings)}")
+    if listed and dim is not None and len(spacings) != len(dims):
+        raise RuntimeError("torch.gradient expected spacing to be unspecified, a scalar or it's spacing and dim "
+                           f"arguments to have the same length, but got a spacing argument of length {len(spacings)} "
+                           f"and a dim argument of length {len(dims)}.")
+    if edge_order not in (1, 2):
+        raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
+    dims = [_dim(d, input.ndim, op) for d in dims]
+    for d in dims:
+        if dims.count(d) > 1:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    if any(input.shape[d] < edge_order + 1 for d in (dims if dim is not None else range(input.ndim))):
+        raise RuntimeError("torch.gradient expected each dimension size to be at least edge_order+1")
+    for h in spacings:
+        if isinstance(h, Tensor) and h.ndim != 1:
+            raise RuntimeError("torch.gradient expected each element of spacing to have one dimension, but got an "
+                               f"element with {h.ndim} dimensions!")
+    return tuple(_gradient_along(input, d, h, edge_order) for d, h in zip(dims, spacings, strict=True))
+
+
+def _gradient_along(y: Tensor, d: int, h: Any, edge_order: int) -> Tensor:
+    """torch.gradient's estimate along dimension d, with PyTorch's formulas and order of
+    operations: h the samples' distance (a number) or their coordinates (a 1-D tensor)."""
+    def part(start: int | None, stop: int | None = None) -> Tensor:
+        return y[(slice(None),) * d + (slice(start, stop),)]
+
+    if not isinstance(h, Tensor):
+        center = (part(2) - part(0, -2)) / h / 2
+        if edge_order == 1:
+            first, last = (part(1, 2) - part(0, 1)) / h, (part(-1) - part(-2, -1)) / h
+        else:
+            first = (-1.5 * part(0, 1) + 2 * part(1, 2) - 0.5 * part(2, 3)) / h
+            last = (0.5 * part(-3, -2) - 2 * part(-2, -1) + 1.5 * part(-1)) / h
+        return cat([first, center, last], d)
+    steps = diff(h)
+    shape = (-1,) + (1,) * (y.ndim - 1 - d)
+    dx1, dx2 = steps[:-1], steps[1:]
+    a = reshape(-dx2 / (dx1 * (dx1 + dx2)), shape)
+    b = reshape((dx2 - dx1) / (dx1 * dx2), shape)
+    c = reshape(dx1 / (dx2 * (dx1 + dx2)), shape)
+    center = a * part(0, -2) + b * part(1, -1) + c * part(2)
+    if edge_order == 1:
+        first, last = (part(1, 2) - part(0, 1)) / steps[0], (part(-1) - part(-2, -1)) / steps[-1]
+    else:
+        s0, s1, t0, t1 = steps[0], steps[1], steps[-1], steps[-2]
+        first = (-(2.0 * s0 + s1) / (s0 * (s0 + s1)) * part(0, 1) + (s0 + s1) / (s0 * s1) * part(1, 2)
+                 + -s0 / (s1 * (s0 + s1)) * part(2, 3))
+        last = (t0 / (t1 * (t0 + t1)) * part(-3, -2) + -(t0 + t1) / (t0 * t1) * part(-2, -1)
+                + (2 * t0 + t1) / (t0 * (t0 + t1)) * part(-1))
+    return cat([first, center, last], d)
 
 
 def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:  # noqa: N803 (PyTorch's name)

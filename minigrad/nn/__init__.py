@@ -51,6 +51,7 @@ from minigrad.nn.layers import (
     Dropout2d,
     Embedding,
     EmbeddingBag,
+    FeatureAlphaDropout,
     Flatten,
     Fold,
     GroupNorm,
@@ -88,6 +89,7 @@ from minigrad.nn.layers1d import (
     ConvTranspose1d,
     LPPool1d,
     MaxPool1d,
+    MaxUnpool1d,
 )
 from minigrad.nn.layers3d import (
     AdaptiveAvgPool3d,
@@ -112,6 +114,9 @@ from minigrad.nn.lazy import (
     LazyConvTranspose1d,
     LazyConvTranspose2d,
     LazyConvTranspose3d,
+    LazyInstanceNorm1d,
+    LazyInstanceNorm2d,
+    LazyInstanceNorm3d,
 )
 from minigrad.nn.loss import (
     BCELoss,
@@ -126,6 +131,7 @@ from minigrad.nn.loss import (
     L1Loss,
     MarginRankingLoss,
     MSELoss,
+    MultiLabelMarginLoss,
     MultiLabelSoftMarginLoss,
     MultiMarginLoss,
     NLLLoss,
@@ -133,6 +139,7 @@ from minigrad.nn.loss import (
     SmoothL1Loss,
     SoftMarginLoss,
     TripletMarginLoss,
+    TripletMarginWithDistanceLoss,
 )
 from minigrad.nn.module import Module, ModuleDict, ModuleList, Sequential
 from minigrad.nn.padding import (
@@ -152,11 +159,12 @@ from minigrad.nn.padding import (
     ZeroPad2d,
     ZeroPad3d,
 )
-from minigrad.nn.parameter import Buffer, Parameter
+from minigrad.nn.parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 from minigrad.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 
 __all__ = [
     "AlphaDropout",
+    "FeatureAlphaDropout",
     "CircularPad1d",
     "CircularPad2d",
     "CircularPad3d",
@@ -171,6 +179,9 @@ __all__ = [
     "LazyConvTranspose1d",
     "LazyConvTranspose2d",
     "LazyConvTranspose3d",
+    "LazyInstanceNorm1d",
+    "LazyInstanceNorm2d",
+    "LazyInstanceNorm3d",
     "LazyLinear",
     "PairwiseDistance",
     "RMSNorm",
@@ -250,11 +261,13 @@ __all__ = [
     "MarginRankingLoss",
     "MaxPool1d",
     "MaxPool2d",
+    "MaxUnpool1d",
     "MaxUnpool2d",
     "Mish",
     "Module",
     "ModuleDict",
     "ModuleList",
+    "MultiLabelMarginLoss",
     "MultiLabelSoftMarginLoss",
     "MultiMarginLoss",
     "MultiheadAttention",
@@ -262,6 +275,8 @@ __all__ = [
     "PReLU",
     "Buffer",
     "Parameter",
+    "UninitializedBuffer",
+    "UninitializedParameter",
     "ParameterDict",
     "ParameterList",
     "PixelShuffle",
@@ -300,6 +315,7 @@ __all__ = [
     "TransformerEncoder",
     "TransformerEncoderLayer",
     "TripletMarginLoss",
+    "TripletMarginWithDistanceLoss",
     "Unflatten",
     "Unfold",
     "Upsample",

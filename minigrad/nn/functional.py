@@ -42,6 +42,7 @@ from minigrad.functional import (
     mish,
     mse_loss,
     multi_margin_loss,
+    multilabel_margin_loss,
     multilabel_soft_margin_loss,
     nll_loss,
     normalize,
@@ -58,6 +59,7 @@ from minigrad.functional import (
     softplus,
     tanh,
     triplet_margin_loss,
+    triplet_margin_with_distance_loss,
 )
 from minigrad.functional.activation import (
     celu,
@@ -89,12 +91,14 @@ from minigrad.functional.activation import (
 from minigrad.functional.attention import scaled_dot_product_attention
 from minigrad.functional.ctc import ctc_loss
 from minigrad.functional.grid import affine_grid, grid_sample
+from minigrad.functional.linalg import pdist
 from minigrad.functional.nn import (
     adaptive_max_pool2d,
     adaptive_max_pool2d_with_indices,
     alpha_dropout,
     bilinear,
     dropout1d,
+    feature_alpha_dropout,
     fold,
     max_pool2d_with_indices,
     max_unpool2d,
@@ -108,12 +112,14 @@ from minigrad.functional.nn import (
 from minigrad.functional.nn1d import (
     adaptive_avg_pool1d,
     adaptive_max_pool1d,
+    adaptive_max_pool1d_with_indices,
     avg_pool1d,
     conv1d,
     conv_transpose1d,
     lp_pool1d,
     max_pool1d,
     max_pool1d_with_indices,
+    max_unpool1d,
 )
 from minigrad.functional.nn3d import (
     adaptive_avg_pool3d,
@@ -248,4 +254,10 @@ __all__ = [
     "relu_",
     "selu_",
     "threshold_",
+    "adaptive_max_pool1d_with_indices",
+    "feature_alpha_dropout",
+    "max_unpool1d",
+    "multilabel_margin_loss",
+    "pdist",
+    "triplet_margin_with_distance_loss",
 ]

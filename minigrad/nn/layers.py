@@ -7,16 +7,18 @@ with PyTorch's default initialisation from minigrad's seeded generator.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
 
 from minigrad.autograd import no_grad
-from minigrad.backend import get_backend
+from minigrad.backend import get_backend, resolve_device
+from minigrad.creation import _size
 from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.module import Module
-from minigrad.nn.parameter import Parameter
+from minigrad.nn.parameter import Parameter, UninitializedBuffer, UninitializedParameter, UninitializedTensorMixin
 from minigrad.tensor import Tensor, get_default_dtype
 
 
@@ -30,9 +32,9 @@ def _pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
 
 
 def _full(shape: tuple[int, ...], value: float, device: str | None, dtype: Any) -> Tensor:
-    """A new tensor of value on device (default cpu) with dtype (default get_default_dtype())."""
-    device = device or "cpu"
-    data = get_backend(device).full(shape, value, np.dtype(dtype or get_default_dtype()))
+    """A new tensor of value on device (default get_default_device()) with dtype (default get_default_dtype())."""
+    device = resolve_device(device)
+    data = get_backend(device).full(_size(shape), value, np.dtype(dtype or get_default_dtype()))
     return Tensor._wrap(data, device=device)
 
 
@@ -160,6 +162,29 @@ class _LazyModule:
 
     cls_to_become: type[Module]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # the plain layer, with the unknown size 0
+        self._uninitialize()
+
+    def _uninitialize(self: Any) -> None:
+        """Replace the plain layer's placeholders by nn.UninitializedParameter (every parameter)
+        and nn.UninitializedBuffer (the empty buffers: running statistics), as PyTorch's lazy
+        layers hold, remembering their shapes (0 where the input decides)."""
+        self._lazy_shapes = {}
+        for name, param in list(self._parameters.items()):
+            if param is not None:
+                self._lazy_shapes[name] = tuple(param.shape)
+                self._parameters[name] = UninitializedParameter(param.requires_grad, param.device, param.dtype)
+        for name, buf in list(self._buffers.items()):
+            if buf is not None and buf.numel() == 0:
+                self._lazy_shapes[name] = tuple(buf.shape)
+                self._buffers[name] = UninitializedBuffer(False, buf.device, buf.dtype)
+
+    def has_uninitialized_params(self: Any) -> bool:
+        """Whether a parameter or buffer of this module is still uninitialised, as PyTorch's."""
+        return any(isinstance(t, UninitializedTensorMixin) for t in [*self._parameters.values(),
+                                                                      *self._buffers.values()])
+
     def _materialize(self, x: Tensor) -> None:
         """Infer the input size from x and replace the placeholders (in the subclass)."""
         raise NotImplementedError
@@ -168,16 +193,63 @@ class _LazyModule:
         """Whether the input size is known (the placeholders have been replaced)."""
         raise NotImplementedError
 
+    def _sizes_from_loaded(self) -> None:
+        """Set the input size from parameters load_state_dict materialized (in the subclass)."""
+        raise NotImplementedError
+
+    def _lazy_load(self: Any, state_dict: Any, prefix: str) -> None:
+        """Before load_state_dict copies: materialize each uninitialised parameter and buffer the
+        checkpoint holds with the checkpoint's shape (which must agree with what is known: the
+        output size, kernel, ...), as PyTorch's lazy modules; once none is left uninitialised the
+        module knows its input size, and its first forward call keeps the loaded values."""
+        from minigrad.nn.module import _as_loadable
+
+        loaded = False
+        for registry in (self._parameters, self._buffers):
+            for name, t in registry.items():
+                key = prefix + name
+                if not isinstance(t, UninitializedTensorMixin) or key not in state_dict:
+                    continue
+                shape = getattr(_as_loadable(state_dict[key]), "shape", None)
+                if shape is None:
+                    continue  # load_state_dict says what is wrong with the value
+                shape, known = tuple(shape), self._lazy_shapes.get(name, ())
+                if len(shape) != len(known) or any(k and k != s for k, s in zip(known, shape, strict=True)):
+                    raise RuntimeError(
+                        f"Error(s) in loading state_dict for {type(self).__name__}:\n\tsize mismatch for {key}: "
+                        f"copying a param with shape {list(shape)} from checkpoint into a lazy layer expecting "
+                        f"{list(known)} (0: any size).")
+                t.materialize(shape)
+                loaded = True
+        if loaded and not self.has_uninitialized_params():
+            self._sizes_from_loaded()
+
     def reset_parameters(self) -> None:
         """The plain layer's initialisation once the size is known; nothing before (no fan-in yet)."""
         if self._initialised():
             super().reset_parameters()  # type: ignore[misc]
 
-    def forward(self, x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        self._materialize(x)
-        self.reset_parameters()
+    def forward(self: Any, x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        if not self._initialised():  # else load_state_dict materialized everything: keep the values
+            self._materialize(x)
+            for name, t in [*self._parameters.items(), *self._buffers.items()]:
+                if isinstance(t, UninitializedTensorMixin):  # the shapes known from the start (bias)
+                    t.materialize(self._lazy_shapes[name])
+            self.reset_parameters()
         self.__class__ = self.cls_to_become
+        self.__dict__.pop("_lazy_shapes", None)
         return self.forward(x, *args, **kwargs)
+
+
+def _fill_placeholder(module: Module, name: str, shape: tuple[int, ...]) -> None:
+    """A lazy layer's placeholder module.<name> given shape: an UninitializedParameter materialized
+    in place (so an optimizer built before the first call holds the trained object, as in PyTorch),
+    anything else replaced by a new parameter of shape."""
+    placeholder = getattr(module, name)
+    if isinstance(placeholder, UninitializedTensorMixin):
+        placeholder.materialize(shape)
+    else:
+        setattr(module, name, _empty(shape, placeholder.device, placeholder.dtype))
 
 
 class LazyLinear(_LazyModule, Linear):
@@ -196,7 +268,10 @@ class LazyLinear(_LazyModule, Linear):
         if x.ndim == 0:
             raise ValueError("LazyLinear: expected an input with at least one dimension, got a scalar")
         self.in_features = x.shape[-1]
-        self.weight = _empty((self.out_features, self.in_features), self.weight.device, self.weight.dtype)
+        _fill_placeholder(self, "weight", (self.out_features, self.in_features))
+
+    def _sizes_from_loaded(self) -> None:
+        self.in_features = self.weight.shape[1]
 
 
 def _init_bias(bias: Tensor, weight: Tensor) -> None:
@@ -672,6 +747,14 @@ class AlphaDropout(Dropout):
     _functional = staticmethod(F.alpha_dropout)
 
 
+class FeatureAlphaDropout(Dropout):
+    """AlphaDropout of whole channels: each (n, c) slice of (N, C, ...) set to SELU's negative
+    saturation value with probability p, then AlphaDropout's affine map (F.feature_alpha_dropout);
+    identity in eval mode."""
+
+    _functional = staticmethod(F.feature_alpha_dropout)
+
+
 class GELU(Module):
     """x * Phi(x), Phi the standard normal CDF; approximate='tanh' for the tanh form."""
 
@@ -1114,6 +1197,10 @@ class _InstanceNorm(_BatchNorm):
             x = x.unsqueeze(0)
         if x.shape[1] != self.num_features and (self.affine or self.track_running_stats):
             raise ValueError(f"{type(self).__name__}: expected {self.num_features} channels, got input {x.shape}")
+        if x.shape[1] != self.num_features:
+            warnings.warn(f"input's size at dim={int(not unbatched)} does not match num_features. You can "
+                          "silence this warning by not passing in num_features, which is not used because "
+                          "affine=False", stacklevel=2)
         out = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                               self.training or not self.track_running_stats,
                               0.0 if self.momentum is None else self.momentum, self.eps)

@@ -7,7 +7,7 @@ from typing import Any
 
 from minigrad.functional import nn1d
 from minigrad.nn import functional as F
-from minigrad.nn.layers import _ConvNd, _LPPoolNd
+from minigrad.nn.layers import _ConvNd, _LPPoolNd, _MaxUnpoolNd
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
@@ -129,6 +129,14 @@ class AdaptiveMaxPool1d(Module):
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """The partial inverse of MaxPool1d(return_indices=True): forward(input, indices, output_size=None)
+    puts each value at its index of a zero output (stride defaults to kernel_size)."""
+
+    _convert = staticmethod(_one)
+    _functional = staticmethod(nn1d.max_unpool1d)
 
 
 class AdaptiveAvgPool1d(Module):

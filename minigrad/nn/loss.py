@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from minigrad.functional._common import ArgumentError
 from minigrad.functional.loss import _REDUCTIONS, _check_reduction, accepts_legacy_reduction, legacy_reduction
 from minigrad.nn import functional as F
+from minigrad.nn.layers import PairwiseDistance
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
@@ -211,6 +212,33 @@ class TripletMarginLoss(_Loss):
         )
 
 
+class TripletMarginWithDistanceLoss(_Loss):
+    """max(0, margin + d(anchor, positive) - d(anchor, negative)) with d distance_function, a
+    PairwiseDistance() when None (F.triplet_margin_with_distance_loss)."""
+
+    _legacy_keywords = False
+
+    def __init__(
+        self,
+        *,
+        distance_function: Callable[[Tensor, Tensor], Tensor] | None = None,
+        margin: float = 1.0,
+        swap: bool = False,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(reduction=reduction)
+        if margin <= 0:
+            raise ValueError(
+                f"TripletMarginWithDistanceLoss: expected margin to be greater than 0, got {margin} instead"
+            )
+        self.distance_function = distance_function if distance_function is not None else PairwiseDistance()
+        self.margin, self.swap = margin, swap
+
+    def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
+        return F.triplet_margin_with_distance_loss(anchor, positive, negative, distance_function=self.distance_function,
+                                                   margin=self.margin, swap=self.swap, reduction=self.reduction)
+
+
 class SoftMarginLoss(_Loss):
     """log(1 + exp(-target * input)) for targets 1 and -1 (F.soft_margin_loss)."""
 
@@ -235,6 +263,14 @@ class MultiMarginLoss(_Loss):
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.multi_margin_loss(input, target, self.p, self.margin, self.weight, reduction=self.reduction)
+
+
+class MultiLabelMarginLoss(_Loss):
+    """Multi-class multi-label hinge loss of scores (N, C) at int64 class lists (N, C), each ended
+    by the first -1 (F.multilabel_margin_loss)."""
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.multilabel_margin_loss(input, target, reduction=self.reduction)
 
 
 class MultiLabelSoftMarginLoss(_Loss):

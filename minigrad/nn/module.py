@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from minigrad.autograd import is_grad_enabled, no_grad
-from minigrad.nn.parameter import Buffer, Parameter
+from minigrad.nn.parameter import Buffer, Parameter, UninitializedTensorMixin
 from minigrad.tensor import Tensor
 
 
@@ -486,25 +486,38 @@ class Module:
 
     # ---- devices and dtypes ----
 
-    def to(self, device: str | None = None, dtype: Any = None) -> Module:
+    def to(self, device: str | None = None, dtype: Any = None, non_blocking: bool = False, *,
+           memory_format: Any = None) -> Module:
         """Move parameters and buffers (and gradients) to device and/or cast the floating ones
         to dtype. In place: the Parameter objects stay the same, so optimizers keep them.
 
-        to("cuda"), to(np.float64), to(device="cpu", dtype="float64").
+        to("cuda"), to(np.float64), to(device="cpu", dtype="float64"). memory_format=
+        (minigrad.channels_last, channels_last_3d) lays out the 4-D / 5-D parameters and buffers
+        so, as PyTorch's (see minigrad._memory_format); non_blocking is accepted and ignored.
         """
         if dtype is None and device is not None and _is_dtype(device):
             device, dtype = None, device
+        if memory_format is not None:
+            from minigrad._memory_format import check_memory_format
+
+            check_memory_format("to", memory_format)
 
         def moved(t: Tensor) -> Tensor:
             t = t.detach()
             if dtype is not None and t.dtype.kind == "f":
                 t = t.to(np.dtype(dtype))
-            return t.to(device) if device is not None else t
+            t = t.to(device) if device is not None else t
+            if memory_format is not None and t.ndim in (4, 5):
+                t = t.to(memory_format=memory_format)  # a rank the format does not fit: RuntimeError
+            return t
 
         with no_grad():
             for module in self.modules():
                 for t in [*module._parameters.values(), *module._buffers.values()]:
                     if t is None:
+                        continue
+                    if isinstance(t, UninitializedTensorMixin):  # nothing to move yet: where it will be
+                        t._retarget(device, dtype if dtype is not None and t.dtype.kind == "f" else None)
                         continue
                     for target in (t, t.grad):
                         if target is not None:
@@ -556,12 +569,14 @@ class Module:
             out._metadata = OrderedDict()  # each module's version, as PyTorch's (see _defaulted_keys)
         if hasattr(out, "_metadata"):
             out._metadata[prefix[:-1]] = {"version": self._version}
-        for name, param in self._parameters.items():
+        for name, param in self._parameters.items():  # a lazy layer's uninitialised ones as they are
             if param is not None:
-                out[prefix + name] = param if keep_vars else param.detach()
+                keep = keep_vars or isinstance(param, UninitializedTensorMixin)
+                out[prefix + name] = param if keep else param.detach()
         for name, buf in self._buffers.items():
             if buf is not None and name not in self._non_persistent_buffers:
-                out[prefix + name] = buf if keep_vars else buf.detach()
+                keep = keep_vars or isinstance(buf, UninitializedTensorMixin)
+                out[prefix + name] = buf if keep else buf.detach()
         for name, child in self._modules.items():
             if child is not None:
                 child.state_dict(destination=out, prefix=f"{prefix}{name}.", keep_vars=keep_vars)
@@ -579,6 +594,10 @@ class Module:
         """
         if not isinstance(state_dict, Mapping):  # a list of (name, tensor) pairs would read as unexpected keys
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        for prefix, module in self.named_modules():  # lazy layers materialize from the checkpoint's shapes
+            lazy_load = getattr(module, "_lazy_load", None)
+            if lazy_load is not None:
+                lazy_load(state_dict, f"{prefix}." if prefix else "")
         own = self.state_dict(keep_vars=True)
         params = {name for name, _ in self.named_parameters()}
         defaulted = self._defaulted_keys(state_dict)
