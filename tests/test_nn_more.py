@@ -526,3 +526,15 @@ def test_float32_norm_layer_refuses_float64_input_as_pytorch(layer):
         layer()(x)
     with pytest.raises(TypeError):
         layer()(x)
+
+
+def test_layer_sizes_are_checked_as_pytorch():
+    """A negative size is PyTorch's RuntimeError (ValueError too, as numpy raised before); a float
+    size its TypeError."""
+    for make in (lambda: nn.Linear(-1, 3), lambda: nn.Conv2d(3, -4, 3), lambda: nn.BatchNorm2d(-2)):
+        with pytest.raises(RuntimeError, match="negative dimension"):
+            make()
+        with pytest.raises(ValueError):
+            make()
+    with pytest.raises(TypeError, match="size must be a tuple of ints"):
+        nn.Linear(4.0, 3)
