@@ -148,7 +148,9 @@ def test_multihead_attention_unbatched_input_ignores_batch_first():
     ("call", "error", "match"),
     [
         (lambda: nn.MultiheadAttention(10, 3), ValueError, "divisible by num_heads"),
-        (lambda: nn.MultiheadAttention(8, 2, add_bias_kv=True), NotImplementedError, "add_bias_kv"),
+        (lambda: nn.MultiheadAttention(8, 2, add_bias_kv=True)(*[minigrad.randn(5, 3, 8)] * 3,
+                                                               attn_mask=minigrad.zeros(5, 6)),
+         ValueError, r"attn_mask must have shape \(5, 5\)"),
         (lambda: nn.MultiheadAttention(8, 2)(*[minigrad.randn(5, 3, 7)] * 3), ValueError, "7 features"),
         (lambda: nn.MultiheadAttention(8, 2)(minigrad.randn(5, 3, 8), minigrad.randn(6, 2, 8), minigrad.randn(6, 2, 8)),
          ValueError, "share"),

@@ -2,10 +2,11 @@
 Transformer, as PyTorch's.
 
 MultiheadAttention: its parameters (in_proj_weight/in_proj_bias, or q/k/v_proj_weight when kdim or
-vdim differ from embed_dim; out_proj), initialisation, masks (attn_mask bool True = may not attend,
-or float added; key_padding_mask), batch_first, unbatched input, and the head-averaged attention
-weights it returns. The Transformer modules are made of MultiheadAttention, Linear, LayerNorm and
-Dropout, with PyTorch's submodule names (so PyTorch's state_dicts load)."""
+vdim differ from embed_dim; out_proj; add_bias_kv's bias_k/bias_v), add_zero_attn, initialisation,
+masks (attn_mask bool True = may not attend, or float added; key_padding_mask), batch_first,
+unbatched input, and the head-averaged attention weights it returns. The Transformer modules are
+made of MultiheadAttention, Linear, LayerNorm and Dropout, with PyTorch's submodule names (so
+PyTorch's state_dicts load)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,12 @@ def _additive(mask: Tensor, what: str, like: Tensor) -> Tensor:
     return mask
 
 
+def _padded(mask: Tensor, columns: int) -> Tensor:
+    """An additive mask with `columns` zero columns appended (PyTorch's F.pad(mask, (0, 1)) for each
+    of add_bias_kv's and add_zero_attn's extra keys)."""
+    return F.pad(mask, (0, columns)) if columns else mask
+
+
 class MultiheadAttention(Module):
     """Attention over num_heads heads of embed_dim / num_heads each; forward(query, key, value,
     key_padding_mask=None, need_weights=True, attn_mask=None, average_attn_weights=True,
@@ -73,8 +80,6 @@ class MultiheadAttention(Module):
         if embed_dim < 1 or num_heads < 1 or embed_dim % num_heads:
             raise AttentionCheckError(f"MultiheadAttention: embed_dim {embed_dim} must be divisible by num_heads "
                                       f"{num_heads}")
-        if add_bias_kv or add_zero_attn:
-            raise NotImplementedError("MultiheadAttention: add_bias_kv and add_zero_attn are not supported")
         if not 0 <= dropout < 1:
             raise ValueError(f"MultiheadAttention: dropout must lie in [0, 1), got {dropout}")
         self.embed_dim, self.num_heads, self.head_dim = embed_dim, num_heads, embed_dim // num_heads
@@ -92,6 +97,12 @@ class MultiheadAttention(Module):
         else:
             self.register_parameter("in_proj_bias", None)
         self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, device=device, dtype=dtype)
+        if add_bias_kv:  # registered after out_proj, as PyTorch's (own parameters still come first in state_dict)
+            self.bias_k = _empty((1, 1, embed_dim), device, dtype)
+            self.bias_v = _empty((1, 1, embed_dim), device, dtype)
+        else:
+            self.bias_k = self.bias_v = None
+        self.add_zero_attn = add_zero_attn
         self._reset_parameters()
 
     def _reset_parameters(self) -> None:
@@ -102,6 +113,9 @@ class MultiheadAttention(Module):
         if self.in_proj_bias is not None:
             init.zeros_(self.in_proj_bias)
             init.zeros_(self.out_proj.bias)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k)
+            init.xavier_normal_(self.bias_v)
 
     def _projections(self) -> tuple[Tensor, Tensor, Tensor]:
         if self._qkv_same_embed_dim:
@@ -152,13 +166,29 @@ class MultiheadAttention(Module):
             return F.linear(x, w, b).reshape(n, batch, self.num_heads, self.head_dim).permute(1, 2, 0, 3)
 
         q, k, v = heads(query, w_q, b_q, length), heads(key, w_k, b_k, source), heads(value, w_v, b_v, source)
-        scores = attention_scores(q, k, None)  # (N, heads, L, S)
+        # add_bias_kv appends bias_k / bias_v as one more key and value (after the projections),
+        # add_zero_attn a zero key and value (after those); the masks get a 0 (may attend) column each
+        extra = []
+        if self.bias_k is not None:
+            extra.append((self.bias_k, self.bias_v))
+        if self.add_zero_attn:
+            zero = zeros((1, 1, self.embed_dim), dtype=q.dtype, device=q.device)
+            extra.append((zero, zero))
+        if extra:
+            def appended(x: Tensor, rows: list[Tensor]) -> Tensor:  # (1, 1, E) rows as (N, heads, 1, hd) each
+                rows = [r.reshape(1, self.num_heads, 1, self.head_dim).expand(batch, -1, -1, -1) for r in rows]
+                return MF.cat([x, *rows], 2)
+
+            k, v = appended(k, [e[0] for e in extra]), appended(v, [e[1] for e in extra])
+        scores = attention_scores(q, k, None)  # (N, heads, L, S + len(extra))
         if attn_mask is not None:
             mask = _additive(attn_mask, "attn_mask", scores)
             if mask.shape == (length, source):
+                mask = _padded(mask, len(extra))
                 scores = scores + mask
             elif mask.shape == (batch * self.num_heads, length, source):
-                scores = scores + mask.reshape(batch, self.num_heads, length, source)
+                mask = _padded(mask, len(extra))
+                scores = scores + mask.reshape(batch, self.num_heads, length, source + len(extra))
             else:
                 raise ShapeError(f"MultiheadAttention: attn_mask must have shape {(length, source)} or "
                                  f"{(batch * self.num_heads, length, source)}, got {mask.shape}")
@@ -166,7 +196,8 @@ class MultiheadAttention(Module):
             if tuple(key_padding_mask.shape) != (batch, source):
                 raise AttentionCheckError(f"MultiheadAttention: key_padding_mask must have shape "
                                           f"{(batch, source)}, got {key_padding_mask.shape}")
-            scores = scores + _additive(key_padding_mask, "key_padding_mask", scores).reshape(batch, 1, 1, source)
+            mask = _padded(_additive(key_padding_mask, "key_padding_mask", scores), len(extra))
+            scores = scores + mask.reshape(batch, 1, 1, source + len(extra))
         masked = attn_mask is not None or key_padding_mask is not None
         # without weights PyTorch attends through scaled_dot_product_attention, whose safe softmax
         # gives a query that may attend to nothing (a fully padded sequence) 0, not nan

@@ -1,5 +1,5 @@
 """Recurrent layers as PyTorch's: RNN, LSTM, GRU (layers, bidirectional, batch_first, dropout
-between layers, unbatched input, PackedSequence input) and RNNCell, LSTMCell, GRUCell, with
+between layers, unbatched input, PackedSequence input, LSTM's proj_size) and RNNCell, LSTMCell, GRUCell, with
 PyTorch's parameter names, shapes, gate order and initialisation, so state_dicts load either way.
 
 Each layer and direction multiplies the whole input sequence by W_ih in one matmul, then steps
@@ -294,6 +294,25 @@ def _cell_step(mode: str, x_proj: Tensor, h: Tensor, c: Tensor | None, w_hh: Ten
     return _composed_step(mode, x_proj, h_proj, h, c)
 
 
+def _projected_sequence(x_proj: Tensor, w_hh: Tensor, w_recurrent: Tensor, w_hr: Tensor, h0: Tensor, c0: Tensor,
+                        reverse: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """An LSTM layer and direction with proj_size: x_proj (L, N, 4H) (both biases in), W_hh (4H, P),
+    W_hr (P, H), h0 (N, P), c0 (N, H) -> outputs (L, N, P), h_n (N, P), c_n (N, H). Each step's h
+    is the cell's o * tanh(c) (N, H) projected by W_hr, so the next step's h W_hh^T is that cell
+    output times w_recurrent = W_hh W_hr (4H, H): the fused sequence op runs on the cell outputs,
+    from a zero start, with h0 W_hh^T added to the first step's x_proj; its outputs and last cell
+    output are then projected in one matmul."""
+    length = x_proj.shape[0]
+    first = length - 1 if reverse else 0
+    start = x_proj[first : first + 1] + F.linear(h0, w_hh).unsqueeze(0)
+    parts = [x_proj[:first], start] if reverse else [start, x_proj[1:]]
+    x_proj = MF.cat([p for p in parts if p.shape[0]])
+    cell0 = zeros((h0.shape[0], w_hh.shape[0] // 4), dtype=c0.dtype, device=c0.device)
+    state = _RecurrentSequenceOp.apply(x_proj, w_recurrent, None, cell0, c0, mode="LSTM", reverse=reverse)
+    projected = F.linear(state[: length + 1], w_hr)  # the outputs and h_n
+    return projected[:length], projected[length], state[length + 1]
+
+
 def _joined(state: Tensor | None, start: Tensor, rows: int) -> Tensor:
     """state's rows followed by start's up to `rows` (start's first `rows` when state is None)."""
     if state is None:
@@ -332,19 +351,26 @@ class RNNBase(Module):
             raise ValueError(f"{name}: num_layers must be a positive int, got {num_layers!r}")
         if not 0 <= dropout <= 1 or isinstance(dropout, bool):
             raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
-        if proj_size:
-            raise NotImplementedError(f"{name}: proj_size (LSTM projections) is not supported")
+        if isinstance(proj_size, bool) or not isinstance(proj_size, int) or proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable projections")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
+        if proj_size and mode != "LSTM":
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
         self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
         self.dropout, self.bidirectional, self.proj_size = float(dropout), bidirectional, proj_size
         gate_size = _GATES[mode] * hidden_size
+        real_hidden_size = proj_size or hidden_size  # h's size (the projection's, with proj_size)
         self._flat_weights_names: list[str] = []
         for layer in range(num_layers):
             for suffix in ("", "_reverse") if bidirectional else ("",):
-                layer_input = input_size if layer == 0 else hidden_size * (2 if bidirectional else 1)
-                shapes = {"weight_ih": (gate_size, layer_input), "weight_hh": (gate_size, hidden_size)}
+                layer_input = input_size if layer == 0 else real_hidden_size * (2 if bidirectional else 1)
+                shapes = {"weight_ih": (gate_size, layer_input), "weight_hh": (gate_size, real_hidden_size)}
                 if bias:
                     shapes.update({"bias_ih": (gate_size,), "bias_hh": (gate_size,)})
+                if proj_size:  # PyTorch's order: after the biases
+                    shapes["weight_hr"] = (proj_size, hidden_size)
                 for kind, shape in shapes.items():
                     attr = f"{kind}_l{layer}{suffix}"
                     setattr(self, attr, _empty(shape, device, dtype))
@@ -365,18 +391,22 @@ class RNNBase(Module):
                        batch_sizes: list[int] | None):
         """One layer and direction -> outputs and the last (h, c) (N, H). x is (L, N, I), or with
         batch_sizes a PackedSequence's data (T, I) (outputs then (T, H) in the packed order)."""
-        w_ih, w_hh, b_ih, b_hh = self._weights(layer, "_reverse" if reverse else "")
+        suffix = "_reverse" if reverse else ""
+        w_ih, w_hh, b_ih, b_hh = self._weights(layer, suffix)
         if self.mode != "GRU" and b_hh is not None:  # their steps read x_proj + h_proj only: b_hh joins b_ih
             b_ih, b_hh = b_ih + b_hh, None
         x_proj = F.linear(x, w_ih, b_ih)  # the whole sequence at once
+        w_hr = getattr(self, f"weight_hr_l{layer}{suffix}") if self.proj_size else None
         if batch_sizes is not None:
-            return self._run_packed(x_proj, w_hh, b_hh, h, c, reverse, batch_sizes)
+            return self._run_packed(x_proj, w_hh, b_hh, h, c, reverse, batch_sizes, w_hr)
+        if w_hr is not None:
+            return _projected_sequence(x_proj, w_hh, w_hh @ w_hr, w_hr, h, c, reverse)
         state = _RecurrentSequenceOp.apply(x_proj, w_hh, b_hh, h, c, mode=self.mode, reverse=reverse)
         length = x.shape[0]
         return state[:length], state[length], (state[length + 1] if self.mode == "LSTM" else None)
 
     def _run_packed(self, x_proj: Tensor, w_hh: Tensor, b_hh: Tensor | None, h0: Tensor, c0: Tensor | None,
-                    reverse: bool, batch_sizes: list[int]):
+                    reverse: bool, batch_sizes: list[int], w_hr: Tensor | None = None):
         """Packed steps, longest sequences first: each run of steps with the same batch size is one
         sequence op on the rows still running (a prefix of the batch). Forward, a run's rows carry
         their state on and the rows past it keep their last one; in reverse, the runs go from the
@@ -389,6 +419,7 @@ class RNNBase(Module):
                 runs.append([1, b, row])
             row += b
         lstm = self.mode == "LSTM"
+        w_recurrent = None if w_hr is None else w_hh @ w_hr
         outputs: list[Tensor | None] = [None] * len(runs)
         h = c = None
         for i in reversed(range(len(runs))) if reverse else range(len(runs)):
@@ -401,9 +432,13 @@ class RNNBase(Module):
                 c = (c0 if c is None else c) if lstm else None
                 start_h, start_c = h[:b], (c[:b] if lstm else None)
             seq = x_proj[row : row + steps * b].reshape(steps, b, x_proj.shape[-1])
-            state = _RecurrentSequenceOp.apply(seq, w_hh, b_hh, start_h, start_c, mode=self.mode, reverse=reverse)
-            outputs[i] = state[:steps].reshape(steps * b, state.shape[-1])
-            new_h, new_c = state[steps], (state[steps + 1] if lstm else None)
+            if w_hr is not None:
+                out, new_h, new_c = _projected_sequence(seq, w_hh, w_recurrent, w_hr, start_h, start_c, reverse)
+                outputs[i] = out.reshape(steps * b, out.shape[-1])
+            else:
+                state = _RecurrentSequenceOp.apply(seq, w_hh, b_hh, start_h, start_c, mode=self.mode, reverse=reverse)
+                outputs[i] = state[:steps].reshape(steps * b, state.shape[-1])
+                new_h, new_c = state[steps], (state[steps + 1] if lstm else None)
             if reverse or b == h.shape[0]:
                 h, c = new_h, new_c
             else:  # rows [b, N) ended before this run
@@ -439,7 +474,7 @@ class RNNBase(Module):
                              f"model.to({x.dtype})")
         directions = 2 if self.bidirectional else 1
         state_shape = (self.num_layers * directions, batch, self.hidden_size)
-        h0, c0 = self._initial_state(hx, state_shape, x, unbatched)
+        h0, c0 = self._initial_state(hx, state_shape, x, unbatched, self.proj_size)
         if packed and hx is not None and input.sorted_indices is not None:  # hx is in the caller's batch order
             h0 = h0.index_select(1, input.sorted_indices)
             c0 = None if c0 is None else c0.index_select(1, input.sorted_indices)
@@ -466,28 +501,34 @@ class RNNBase(Module):
                 states = [s.squeeze(1) for s in states]
         return output, (tuple(states) if self.mode == "LSTM" else states[0])
 
-    def _initial_state(self, hx: Any, shape: tuple[int, int, int], x: Tensor, unbatched: bool):
-        """(h0, c0) as (layers * directions, N, H) tensors (zeros when hx is None)."""
+    def _initial_state(self, hx: Any, shape: tuple[int, int, int], x: Tensor, unbatched: bool, proj_size: int = 0):
+        """(h0, c0) as (layers * directions, N, H) tensors (zeros when hx is None); with proj_size,
+        h0 is (layers * directions, N, proj_size)."""
         name = type(self).__name__
+        h_shape = (*shape[:2], proj_size) if proj_size else shape
         if hx is None:
             empty = zeros(shape, dtype=x.dtype, device=x.device)
-            return empty, (empty if self.mode == "LSTM" else None)
+            h0 = zeros(h_shape, dtype=x.dtype, device=x.device) if proj_size else empty
+            return h0, (empty if self.mode == "LSTM" else None)
         states = hx if self.mode == "LSTM" else (hx,)
         if self.mode == "LSTM" and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
             raise TypeError(f"{name}: hx must be a tuple (h_0, c_0)")
         out = []
-        for state in states:
+        for state, want in zip(states, (h_shape, shape)):  # noqa: B905 (one state for RNN and GRU)
             if not isinstance(state, Tensor):
                 raise TypeError(f"{name}: hidden states must be Tensors, got {type(state).__name__}")
             state = state.unsqueeze(1) if unbatched else state
-            if tuple(state.shape) != shape:
-                raise ShapeError(f"{name}: expected hidden state of shape {shape} (layers * directions, N, H), "
+            if tuple(state.shape) != want:
+                size = "proj_size" if want is not shape else "H"
+                raise ShapeError(f"{name}: expected hidden state of shape {want} (layers * directions, N, {size}), "
                                  f"got {tuple(state.shape)}{' (unbatched: N = 1 added)' if unbatched else ''}")
             out.append(state)
         return out[0], (out[1] if self.mode == "LSTM" else None)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if not self.bias:
@@ -517,7 +558,8 @@ class RNN(RNNBase):
 
 class LSTM(RNNBase):
     """Long short-term memory (gates i, f, g, o as PyTorch); forward(input, (h_0, c_0)=None) ->
-    (output, (h_n, c_n))."""
+    (output, (h_n, c_n)). With 0 < proj_size < hidden_size, h is the cell output projected by
+    weight_hr_l{k} (proj_size, hidden_size): output and h_n have proj_size features per direction."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
