@@ -9,7 +9,7 @@ makes a round trip to the host and gets its results on its device. They are diff
 PyTorch's backward formulas (see minigrad.functional.decompositions), and any number of times:
 for create_graph each gradient is also written with differentiable minigrad ops (the factors
 recomputed on the tape from the input), through functional.derivatives.HostPullback.
-lstsq, matrix_power, multi_dot, vecdot, diagonal and cross are composed of those and of
+lstsq, matrix_power, multi_dot, vecdot, diagonal, cross and cond are composed of those and of
 differentiable tensor ops; matrix_rank and the rank and info outputs are integer tensors without
 gradients.
 
@@ -35,7 +35,15 @@ import numpy as np
 
 from minigrad import functional as F
 from minigrad.autograd import is_grad_enabled, name_node
-from minigrad.functional._common import NoKernelForDtypeError, _dim, _from_host, _require_tensor
+from minigrad.functional._common import (
+    ArgumentError,
+    DtypeError,
+    NoKernelForDtypeError,
+    ShapeError,
+    _dim,
+    _from_host,
+    _require_tensor,
+)
 from minigrad.functional.decompositions import (
     QR_COMPLETE_TALL,
     QR_R_MODE,
@@ -111,6 +119,7 @@ __all__ = [
     "solve_triangular",
     "svd",
     "svdvals",
+    "cond",
     "vecdot",
     "vector_norm",
 ]
@@ -133,7 +142,7 @@ def _float_input(op: str, x: Tensor, dtype: Any) -> Tensor:
     """x checked to be floating (as PyTorch, before any dtype= conversion), then in dtype if given."""
     _require_tensor(op, x)
     if x.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating-point tensor, got {x.dtype}")
+        raise DtypeError(f"{op}: expected a floating-point tensor, got {x.dtype}")
     return x if dtype is None else F.cast(x, dtype)
 
 
@@ -296,7 +305,8 @@ def det(A: Tensor) -> Tensor:  # noqa: N803
     so a singular matrix gets its true gradient (PyTorch's plain backward gives it 0)."""
     check_matrices("linalg.det", A)
     a = host64(A)
-    d = np.asarray(np.linalg.det(a))
+    with np.errstate(invalid="ignore"):  # a NaN matrix: NaN, quietly, as PyTorch's
+        d = np.asarray(np.linalg.det(a))
     eps = machine_eps(A.dtype)
     singular = bool((np.abs(d) < 100 * eps).any())
 
@@ -329,7 +339,9 @@ def slogdet(A: Tensor) -> SlogdetResult:  # noqa: N803
     g A^-T (non-finite at a singular matrix, as PyTorch); sign's is 0."""
     check_matrices("linalg.slogdet", A)
     a = host64(A)
-    sign, logabsdet = (np.asarray(v) for v in np.linalg.slogdet(a))
+    with np.errstate(invalid="ignore"):  # a NaN matrix: sign 0 and logabsdet NaN, quietly, as PyTorch's
+        sign, logabsdet = (np.asarray(v) for v in np.linalg.slogdet(a))
+    sign = np.where(np.isnan(logabsdet), 0, sign).astype(sign.dtype)
 
     def sign_graph(x: Tensor, g: Tensor) -> tuple[Tensor]:
         return (_from_host(np.zeros(x.shape, x.dtype), x),)
@@ -595,6 +607,39 @@ def svdvals(A: Tensor, *, driver: str | None = None) -> Tensor:  # noqa: N803
     return _svd(A, False, False)[1]
 
 
+def cond(A: Tensor, p: float | str | None = None) -> Tensor:  # noqa: N803
+    """The condition numbers of the matrices A (..., m, n), as torch.linalg.cond: for p None or 2
+    the largest over the smallest singular value (-2: the smallest over the largest), any shape;
+    for "fro", "nuc", inf, -inf, 1 and -1 of square matrices, matrix_norm(A, p) times
+    matrix_norm(A^-1, p) ("nuc" through the singular values s, sum(s) sum(1 / s), as PyTorch), inf
+    for a singular matrix. Composed of svdvals, inv_ex and
+    matrix_norm, so differentiable (PyTorch's backward covers only p None, 2 and -2)."""
+    op = "linalg.cond"
+    check_matrices(op, A, square=False)
+    batch = A.shape[:-2]
+    if p is None or (p in (2, -2) and not isinstance(p, bool)):
+        if A.shape[-1] * A.shape[-2] == 0:  # no singular values: 0, as PyTorch
+            return _from_host(np.zeros(batch, A.dtype), A)
+        values = svdvals(A)
+        largest, smallest = values[..., 0], values[..., -1]
+        return largest / smallest if p != -2 else smallest / largest
+    orders = ("fro", "nuc", math.inf, -math.inf, 1, -1)
+    if not isinstance(p, str) and p not in orders:
+        raise ArgumentError(f"linalg.cond got an invalid norm type: {p}")
+    if A.shape[-1] != A.shape[-2]:
+        raise ShapeError(f"linalg.cond(ord={p}): A must be batches of square matrices, but they are "
+                         f"{A.shape[-2]} by {A.shape[-1]} matrices")
+    if p not in orders:
+        raise ArgumentError(f"linalg.cond got an invalid norm type: {p}")
+    if p == "nuc":  # through the singular values, as PyTorch: sum(s) sum(1 / s), finite for a nearly singular A
+        values = svdvals(A)
+        return F.sum(values, -1) * F.sum(1 / values, -1)
+    inverse, info = inv_ex(A)
+    singular = info > 0
+    inverse = F.where(singular.reshape(batch + (1, 1)), 0.0, inverse)  # not NaN (which the SVD of "nuc" refuses)
+    return F.where(singular, math.inf, matrix_norm(A, p) * matrix_norm(inverse, p))  # singular: inf, as PyTorch
+
+
 def qr(A: Tensor, mode: str = "reduced") -> QRResult:  # noqa: N803
     """(Q, R) with A = Q R for the matrices A (..., m, n), as torch.linalg.qr (Householder, as
     LAPACK: R's diagonal may be negative): mode 'reduced' Q (..., m, k), R (..., k, n) with
@@ -837,7 +882,7 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
     op = "linalg.vecdot"
     _require_tensor(op, x)
     if x.dtype.kind != "f":
-        raise TypeError(f"{op}: Expected a floating point tensor as input. Got {x.dtype}")
+        raise DtypeError(f"{op}: Expected a floating point tensor as input. Got {x.dtype}")
     check_same_dtype(op, x, y, ("x", "y"))
     try:
         shape = np.broadcast_shapes(x.shape, y.shape)

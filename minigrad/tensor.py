@@ -256,14 +256,16 @@ def _host_array(data: Any, dtype: Any = None) -> np.ndarray:
         raise _DtypeError(f"Could not infer dtype of {type(odd[0]).__name__}")
     _check_int64_range(arr)
     if dtype is not None:
-        return np.array(arr, dtype=_normalize_dtype(dtype))
+        with np.errstate(over="ignore"):  # floats beyond float32's range become +-inf quietly, as PyTorch's
+            return np.array(arr, dtype=_normalize_dtype(dtype))
     arr = np.array(arr)
     if arr.dtype in _DTYPES and (isinstance(data, np.ndarray) or arr.dtype != float64):
         return arr
     if arr.dtype.kind in "iu":
         return arr.astype(int64)
     if arr.dtype.kind == "f":
-        return arr.astype(float32 if isinstance(data, np.ndarray) else _default_float[0])
+        with np.errstate(over="ignore"):
+            return arr.astype(float32 if isinstance(data, np.ndarray) else _default_float[0])
     raise TypeError(f"cannot make a tensor from {type(data).__name__} with dtype {arr.dtype}")
 
 

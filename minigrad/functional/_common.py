@@ -27,6 +27,13 @@ class TargetOutOfBoundsError(IndexError, ValueError):
     as PyTorch raises ("Target 7 is out of bounds."), and a ValueError, as minigrad raised before."""
 
 
+class DimIndexError(IndexError, ValueError):
+    """An input with too few dimensions (or an index of too many) where PyTorch's check is a dim
+    lookup that raises IndexError (batch_norm of a 1-D input, index_select of a 2-D index,
+    multilabel_soft_margin_loss of a 0-d input): an IndexError, as PyTorch raises, and a
+    ValueError, as minigrad raised before."""
+
+
 class ArgumentError(RuntimeError, ValueError):
     """An argument value the op refuses (one_hot labels out of range, probabilities outside
     [0, 1], an empty tensor list for stack, zero chunks): a RuntimeError, as PyTorch raises, and a

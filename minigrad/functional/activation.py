@@ -16,7 +16,7 @@ from typing import Any
 from minigrad import random as _random
 from minigrad.autograd import Function
 from minigrad.backend import get_backend
-from minigrad.functional._common import ShapeError, _require_float
+from minigrad.functional._common import ArgumentError, DtypeError, ShapeError, _require_float
 from minigrad.functional.elementwise import abs, clamp, expm1, where
 from minigrad.functional.nn import elu, leaky_relu, relu, sigmoid, softmax, tanh
 from minigrad.functional.shape import chunk, scatter
@@ -164,7 +164,7 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """input where positive, alpha * (exp(input / alpha) - 1) elsewhere."""
     if alpha == 0:
-        raise ValueError("celu: alpha must not be 0")
+        raise ArgumentError("celu: alpha must not be 0")
 
     def compute(x: Tensor) -> Tensor:
         # clamped: the negative branch stays finite where it is not taken (its zero gradient too)
@@ -176,9 +176,11 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """input where positive, weight * input elsewhere; weight has 1 or C (input's dim 1) values."""
     _require_float("prelu", input, weight)
+    if weight.dtype != input.dtype:  # PyTorch does not promote
+        raise DtypeError(f"prelu: Type promoting not supported. Got {input.dtype} and {weight.dtype}")
     if weight.ndim > 1 or (weight.numel() != 1 and (input.ndim < 2 or weight.numel() != input.shape[1])):
         channels = input.shape[1] if input.ndim >= 2 else 1
-        raise ValueError(f"prelu: weight must hold 1 or {channels} values (input's channels), got shape {weight.shape}")
+        raise ShapeError(f"prelu: weight must hold 1 or {channels} values (input's channels), got shape {weight.shape}")
     if weight.numel() != 1:  # one slope per channel: (C, 1, ..., 1) against input's dims after the batch
         weight = weight.reshape((-1,) + (1,) * (input.ndim - 2))
     return where(input > 0, input, weight * input)
@@ -268,7 +270,7 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """input moved towards 0 by lambd, 0 where |input| <= lambd."""
     _require_float("softshrink", input)
     if lambd < 0:
-        raise ValueError(f"softshrink: lambd must be >= 0, got {lambd}")
+        raise ArgumentError(f"softshrink: lambd must be >= 0, got {lambd}")
     return where(abs(input) <= lambd, 0.0, where(input > lambd, input - lambd, input + lambd))  # nan stays
 
 
@@ -282,7 +284,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     """a * sigmoid(b), a and b the two halves of input along dim (its size must be even)."""
     _require_float("glu", input)
     if input.ndim == 0:
-        raise ValueError("glu: a 0-d tensor has no dimension to halve")
+        raise ShapeError("glu: a 0-d tensor has no dimension to halve")
     size = input.shape[dim]
     if size % 2:
         raise ShapeError(f"glu: halving dimension {dim} must be even, got size {size}")  # RuntimeError too

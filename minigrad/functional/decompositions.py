@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import Function
-from minigrad.functional._common import _from_host, _require_tensor
+from minigrad.functional._common import DtypeError, _from_host, _require_tensor
 from minigrad.functional.shape import expand
 from minigrad.tensor import Tensor
 
@@ -119,7 +119,7 @@ def check_matrices(op: str, A: Tensor, square: bool = True, name: str = "A", flo
     """A is a tensor of (square) matrices, of a floating dtype unless not floating."""
     _require_tensor(op, A)
     if floating and A.dtype.kind != "f":
-        raise TypeError(f"{op}: Expected a floating point tensor as input. Got {A.dtype}")
+        raise DtypeError(f"{op}: Expected a floating point tensor as input. Got {A.dtype}")
     if A.ndim < 2:
         raise RuntimeError(f"{op}: The input tensor {name} must have at least 2 dimensions.")
     if square and A.shape[-1] != A.shape[-2]:
@@ -420,6 +420,7 @@ def slogdet_grad(a: np.ndarray, g: np.ndarray) -> np.ndarray:
     if singular.any():
         with np.errstate(divide="ignore", invalid="ignore"):
             out[singular] = g[singular][:, None, None] * cofactors(a[singular]) / 0.0
+    out[np.isnan(a).any((-2, -1))] = np.nan  # a matrix with a NaN: NaN throughout, as PyTorch's
     return out
 
 

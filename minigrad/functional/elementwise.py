@@ -176,8 +176,10 @@ class PowOp(Function):
 
 def _integer_pow(be: Any, a: Any, b: Any) -> Any:
     """a ** b of integer arrays as PyTorch computes them: a negative exponent gives 0, except for
-    the bases 1 and -1 (whose powers are +-1), where numpy refuses negative exponents."""
-    out = be.pow(a, be.abs(b))
+    the bases 1 and -1 (whose powers are +-1), where numpy refuses negative exponents. A negative
+    exponent becomes |b + 2|, of b's parity (which is all a base of +-1 needs) and, unlike |b|,
+    never negative (|int64 min| is itself); powers that overflow wrap, as PyTorch's."""
+    out = be.pow(a, be.where(be.compare("lt", b, 0), be.abs(be.add(b, be.full((), 2, b.dtype))), b))
     vanishes = be.logical("logical_and", be.compare("lt", b, 0), be.compare("ne", be.abs(a), 1))
     return be.where(vanishes, be.full((), 0, out.dtype), out)
 
@@ -367,6 +369,8 @@ def _with_alpha(op: type[Function], name: str, input: Any, other: Any, alpha: An
     if a.dtype.kind == "f" and b.dtype == a.dtype:  # alpha is rounded to their dtype, as PyTorch's
         scale = float(alpha) if op is AddOp else -float(alpha)
         return _binary(ScaledAddOp, name, a, b, alpha=scale, node=f"{op.op_name()}Backward0")
+    if a.dtype.kind == "b" and b.dtype.kind == "b":  # bool result, as PyTorch's: a or (alpha and b)
+        return _binary(op, name, a, logical_and(b, bool(alpha)))
     return _binary(op, name, a, mul(b, alpha))
 
 
@@ -654,12 +658,23 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
         raise ArgumentError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         # a NaN bound gives NaN, as PyTorch's (a comparison with it is False)
-        out = input
+        low, high = (b.detach() if isinstance(b, Tensor) else b for b in (min, max))
+        out = input.detach()
+        if low is not None:
+            out = where(_below_or_nan(out, low, "lt"), low, out)
+        if high is not None:
+            out = where(_below_or_nan(out, high, "gt"), high, out)
+        # the gradients go by PyTorch's masks (clamp_backward, clamp_backward_min_max): input where
+        # min <= input <= max, min where input < min < max, max where input > max or max < min;
+        # they are exclusive and each picks the operand the value is, and any comparison with a
+        # NaN is False, so no gradient reaches a NaN input or bound (out, off the tape, there)
+        if min is not None and max is not None:
+            out = where(logical_and(lt(input, min), lt(min, max)), min, out)
+            out = where(logical_or(gt(input, max), lt(max, min)), max, out)
+            return name_node(where(logical_and(ge(input, min), le(input, max)), input, out), "ClampBackward0")
         if min is not None:
-            out = where(_below_or_nan(out, min, "lt"), min, out)
-        if max is not None:
-            out = where(_below_or_nan(out, max, "gt"), max, out)
-        return name_node(out, "ClampBackward0")
+            return name_node(where(ge(input, min), input, where(lt(input, min), min, out)), "ClampBackward0")
+        return name_node(where(le(input, max), input, where(gt(input, max), max, out)), "ClampBackward0")
     if input.dtype.kind in "biu" and any(isinstance(b, (float, np.floating)) for b in (min, max)):
         input = cast(input, get_default_dtype())
     return ClampOp.apply(input, low=min, high=max)
@@ -1171,7 +1186,7 @@ def addcdiv(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor
     """input + value * tensor1 / tensor2, broadcasting, as torch.addcdiv; as PyTorch, integer (or
     bool) tensor1 and tensor2 are an error rather than an integer division."""
     if all(isinstance(t, Tensor) and t.dtype.kind != "f" for t in (tensor1, tensor2)):
-        raise TypeError(
+        raise DtypeError(
             "addcdiv: integer division of tensor1 by tensor2 is not supported, as in PyTorch; "
             "use input + value * (tensor1 / tensor2) for a true division"
         )
@@ -1240,9 +1255,15 @@ def _log_add_exp(name: str, input: Tensor, other: Tensor, exp_fn: Callable, log_
     _require_tensor(name, input)
     a, b = _float_operands(name, input, other)
     # shift by the larger operand, off the tape (its gradient cancels); infinite shifts would give inf - inf
-    shift = maximum(a, b).detach()
+    larger = maximum(a, b)
+    shift = larger.detach()
+    # one operand +inf, the other not: the result is +inf with gradient 1 in that operand and 0 in the
+    # other, as PyTorch's 1 / (1 + exp(other - input)); maximum gives that, and the formula below
+    # gets zeros there (its inf / inf would give NaN gradients even where unselected)
+    one_inf = logical_and(eq(shift, math.inf), ne(a, b))
+    a, b = where(one_inf, 0.0, a), where(one_inf, 0.0, b)
     shift = where(isfinite(shift), shift, 0.0)
-    return add(log_fn(add(exp_fn(sub(a, shift)), exp_fn(sub(b, shift)))), shift)
+    return where(one_inf, larger, add(log_fn(add(exp_fn(sub(a, shift)), exp_fn(sub(b, shift)))), shift))
 
 
 def logaddexp(input: Tensor, other: Tensor) -> Tensor:
@@ -1288,7 +1309,26 @@ def xlogy(input: Any, other: Any) -> Tensor:
     # so no 0 * inf reaches the values or the gradients; elsewhere x * log(y), so the gradient in
     # input is log(other) also where input is 0, as PyTorch's
     defined_zero = logical_and(eq(x, 0), logical_or(le(y, 0), isinf(y)))
-    return mul(x, log(where(defined_zero, 1.0, y)))
+    product = mul(x, log(where(defined_zero, 1.0, y)))
+    # input 0 and other +inf: the value 0, but PyTorch's gradient in input is xlogy(grad, inf), +-inf
+    zero_at_inf = logical_and(eq(x, 0), eq(y, math.inf))
+    if x._requires_grad and bool(zero_at_inf.any()):
+        return where(zero_at_inf, XlogyZeroAtInfOp.apply(x), product)
+    return product
+
+
+class XlogyZeroAtInfOp(Function):
+    """xlogy's zeros where input is 0 and other is +inf, recorded with PyTorch's gradient in input
+    there, xlogy(grad, inf): grad * inf, and 0 where grad is 0."""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return self.be.full(x.shape, 0, x.dtype)
+
+    def backward(self, g):
+        be = self.be
+        return (be.where(be.compare("eq", g, 0), 0, be.mul(g, math.inf)),)
 
 
 def deg2rad(input: Tensor) -> Tensor:
@@ -1367,7 +1407,7 @@ _ROUNDING_MODES = {"trunc": "trunc_divide", "floor": "floor_divide"}
 def _rounded_quotient(input: Any, other: Any, rounding_mode: str) -> Tensor:
     """div(input, other, rounding_mode=...): the quotient rounded on the host, gradient 0."""
     if rounding_mode not in _ROUNDING_MODES:
-        raise ValueError(
+        raise ArgumentError(
             f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found {rounding_mode!r}"
         )
     return name_node(with_zero_gradient(_divide(_ROUNDING_MODES[rounding_mode], input, other), input, other),
@@ -1417,8 +1457,8 @@ def heaviside(input: Tensor, values: Tensor) -> Tensor:
     _require_tensor("heaviside", input)
     _require_tensor("heaviside", values)
     if input.dtype != values.dtype:
-        raise TypeError(f"heaviside is not yet implemented for tensors with different dtypes ({input.dtype} and "
-                        f"{values.dtype})")
+        raise DtypeError(f"heaviside is not yet implemented for tensors with different dtypes ({input.dtype} and "
+                         f"{values.dtype})")
     x, v = input.detach(), values.detach()
     return where(eq(x, 0), v, cast(gt(x, 0), x.dtype))
 
@@ -1466,7 +1506,7 @@ def frexp(input: Tensor) -> FrexpResult:
     is differentiable."""
     _require_tensor("frexp", input)
     if input.dtype.kind != "f":
-        raise TypeError(f"frexp() only supports floating-point dtypes, got {input.dtype}")
+        raise DtypeError(f"frexp() only supports floating-point dtypes, got {input.dtype}")
     exponent = np.frexp(input._host())[1].astype(np.int32 if input.device == "cpu" else np.int64)
     return FrexpResult(FrexpOp.apply(input), _from_host(np.asarray(exponent), input))
 
@@ -1562,7 +1602,7 @@ def positive(input: Tensor) -> Tensor:
     """input itself, as torch.positive (a bool tensor is an error, as PyTorch's)."""
     _require_tensor("positive", input)
     if input.dtype.kind == "b":
-        raise TypeError("The `+` operator, on a bool tensor is not supported.")
+        raise DtypeError("The `+` operator, on a bool tensor is not supported.")
     return input
 
 

@@ -28,6 +28,7 @@ from minigrad.functional.reduce import amax
 from minigrad.functional.reduce import sum as _sum  # the differentiable sum, not the builtin
 from minigrad.functional.shape import (
     _add_product,
+    _require_same_input_dtype,
     broadcast_tensors,
     index,
     index_put,
@@ -256,7 +257,7 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
     """beta * input + alpha * (mat1 @ mat2), input broadcast to the product's shape, as
     torch.addmm (beta=0 ignores input, NaNs included, as PyTorch); differentiable."""
-    _require_tensor("addmm", input)
+    _require_same_input_dtype("addmm", input, mat2)
     return _add_product("addmm", input, mm(mat1, mat2), beta, alpha)
 
 

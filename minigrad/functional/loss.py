@@ -17,6 +17,7 @@ from minigrad.autograd import Function, name_node
 from minigrad.backend import get_backend
 from minigrad.functional._common import (
     ArgumentError,
+    DimIndexError,
     DtypeError,
     NoKernelForDtypeError,
     Number,
@@ -270,7 +271,7 @@ def nll_loss(
     c = logp.shape[1]
     check_target_range("nll_loss", flat_target.numpy(), c, ignore_index)
     if weight is not None and weight.shape != (c,):
-        raise ValueError(f"nll_loss: weight shape {weight.shape} does not match {c} classes")
+        raise ShapeError(f"nll_loss: weight shape {weight.shape} does not match {c} classes")
     loss = NLLLossOp.apply(logp, weight, target=flat_target._data, ignore_index=ignore_index, reduction=reduction)
     return _loss_shaped(loss, reduction, loss_shape)
 
@@ -477,7 +478,7 @@ def _same_ndim(op: str, **tensors: Tensor) -> None:
     """ValueError naming op when the tensors differ in their number of dimensions, as PyTorch."""
     if len({t.ndim for t in tensors.values()}) > 1:
         shapes = ", ".join(f"{name} {t.shape}" for name, t in tensors.items())
-        raise ValueError(f"{op}: the tensors must have the same number of dimensions, got shapes {shapes}")
+        raise ShapeError(f"{op}: the tensors must have the same number of dimensions, got shapes {shapes}")
 
 
 @accepts_legacy_reduction
@@ -507,9 +508,9 @@ def cosine_embedding_loss(
     _require_tensor(op, target)
     d = target.ndim
     if d > 1:
-        raise ValueError(f"{op}: target must be 0-d or 1-D (one label per pair), got shape {target.shape}")
+        raise ShapeError(f"{op}: target must be 0-d or 1-D (one label per pair), got shape {target.shape}")
     if not input1.ndim == input2.ndim == d + 1:
-        raise ValueError(f"{op}: a {d}-d target needs {d + 1}-d inputs, got shapes {input1.shape} and {input2.shape}")
+        raise ShapeError(f"{op}: a {d}-d target needs {d + 1}-d inputs, got shapes {input1.shape} and {input2.shape}")
     _broadcast_all(op, input1, input2)
     squared_norms = (sum(input1 * input1, d) + 1e-12) * (sum(input2 * input2, d) + 1e-12)
     cos = sum(input1 * input2, d) / sqrt(squared_norms)
@@ -627,7 +628,7 @@ def multi_margin_loss(
     if target.dtype != int64:
         raise DtypeError(f"{op}: target must be int64 class indices, got {target.dtype}")  # RuntimeError too
     if input.ndim > 2 or (input.ndim and input.shape[-1] == 0):
-        raise ValueError(f"{op}: expected a non-empty (C,) or (N, C) input, got shape {input.shape}")
+        raise ShapeError(f"{op}: expected a non-empty (C,) or (N, C) input, got shape {input.shape}")
     c = input.shape[-1] if input.ndim else 1
     x = reshape(input, (-1, c))
     n = x.shape[0]
@@ -639,7 +640,7 @@ def multi_margin_loss(
         raise ArgumentError(f"{op}: target {int(labels[(labels < 0) | (labels >= c)][0])} is out of range for {c} "
                             "classes")
     if weight is not None and weight.shape != (c,):
-        raise ValueError(f"{op}: weight shape {weight.shape} does not match {c} classes")
+        raise ShapeError(f"{op}: weight shape {weight.shape} does not match {c} classes")
     hinge = relu(x - x[np.arange(n)[:, None], labels] + margin)  # no gradient at 0, as PyTorch
     if p == 2:
         hinge = hinge * hinge
@@ -693,7 +694,7 @@ def multilabel_soft_margin_loss(
     _check_reduction(op, reduction)
     _require_float(op, input, weight)
     if input.ndim == 0:
-        raise ValueError(f"{op}: input must have a class dimension, got a 0-d tensor")
+        raise DimIndexError(f"{op}: input must have a class dimension, got a 0-d tensor")
     _broadcast_all(op, input, target, *(w for w in (weight,) if w is not None))
     loss = neg(target * logsigmoid(input) + (1 - target) * logsigmoid(neg(input)))
     if weight is not None:

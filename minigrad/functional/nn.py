@@ -15,6 +15,7 @@ from minigrad.autograd import Function, is_grad_enabled, name_node, no_grad
 from minigrad.backend import get_backend
 from minigrad.functional._common import (
     ArgumentError,
+    DimIndexError,
     DtypeError,
     NoKernelForDtypeError,
     NotImplementedArgumentError,
@@ -89,7 +90,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     _require_float("linear", input, weight, bias)
     _require_tensor("linear", weight)
     if weight.ndim not in (1, 2):
-        raise ValueError(f"linear: weight must be 2-D (out_features, in_features) or 1-D, got shape {weight.shape}")
+        raise ShapeError(f"linear: weight must be 2-D (out_features, in_features) or 1-D, got shape {weight.shape}")
     if input.ndim == 0 or input.shape[-1] != weight.shape[-1]:
         raise ShapeError(
             f"linear: input shape {input.shape} has "
@@ -187,13 +188,13 @@ def _conv_padding(input: Tensor, padding: Any, weight_shape: tuple, dilation: An
         return input, 0
     if padding == "same":
         if stride not in (1, (1, 1)):
-            raise ValueError("conv2d: padding='same' is not supported for strided convolutions")
+            raise ArgumentError("conv2d: padding='same' is not supported for strided convolutions")
         (top, bottom), (left, right) = same_padding(weight_shape, dilation)
         if (bottom, right) != (top, left):
             input = pad(input, (0, right - left, 0, bottom - top))
         return input, (top, left)
     if isinstance(padding, str):
-        raise ValueError(f"conv2d: padding must be 'valid', 'same', an int or a pair of ints, got {padding!r}")
+        raise ArgumentError(f"conv2d: padding must be 'valid', 'same', an int or a pair of ints, got {padding!r}")
     return input, padding
 
 
@@ -311,18 +312,18 @@ def conv_transpose2d(
     _require_float("conv_transpose2d", input, weight, bias)
     _require_tensor("conv_transpose2d", weight)
     if weight.ndim != 4:
-        raise ValueError(f"conv_transpose2d: weight must be 4-D (C_in, C_out / groups, KH, KW), got {weight.shape}")
+        raise ShapeError(f"conv_transpose2d: weight must be 4-D (C_in, C_out / groups, KH, KW), got {weight.shape}")
     if input.ndim not in (3, 4):
-        raise ValueError(f"conv_transpose2d: input must be 3-D or 4-D (N, C_in, H, W), got shape {input.shape}")
+        raise ShapeError(f"conv_transpose2d: input must be 3-D or 4-D (N, C_in, H, W), got shape {input.shape}")
     if not isinstance(groups, (int, np.integer)) or groups < 1 or weight.shape[0] % groups:
-        raise ValueError(f"conv_transpose2d: groups={groups} must be a positive divisor of C_in={weight.shape[0]}")
+        raise ArgumentError(f"conv_transpose2d: groups={groups} must be a positive divisor of C_in={weight.shape[0]}")
     if input.shape[-3] != weight.shape[0]:
         raise ShapeError(
             f"conv_transpose2d: input has {input.shape[-3]} channels, weight {tuple(weight.shape)} "
             f"expects {weight.shape[0]}"
         )
     if bias is not None and tuple(bias.shape) != (weight.shape[1] * groups,):
-        raise ValueError(
+        raise ShapeError(
             f"conv_transpose2d: bias must have shape ({weight.shape[1] * groups},) (the output channels), "
             f"got {tuple(bias.shape)}"
         )
@@ -330,12 +331,12 @@ def conv_transpose2d(
     dilation = _pair_arg(dilation, "conv_transpose2d: dilation")
     output_padding = _pair_arg(output_padding, "conv_transpose2d: output_padding")
     if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0 or min(output_padding) < 0:
-        raise ValueError(
+        raise ArgumentError(
             f"conv_transpose2d: stride {stride} and dilation {dilation} must be >= 1, padding {padding} and "
             f"output_padding {output_padding} >= 0"
         )
     if any(o >= max(s, d) for o, s, d in zip(output_padding, stride, dilation, strict=True)):
-        raise ValueError(
+        raise ArgumentError(
             f"conv_transpose2d: output_padding {output_padding} must be smaller than either stride {stride} "
             f"or dilation {dilation}"
         )
@@ -345,7 +346,7 @@ def conv_transpose2d(
                                     strict=True)
     )
     if min(out_hw) < 1:
-        raise ValueError(
+        raise ShapeError(
             f"conv_transpose2d: input {tuple(input.shape)}, weight {tuple(weight.shape)}, stride {stride}, "
             f"padding {padding}, dilation {dilation} give an output of {out_hw[0]} x {out_hw[1]}"
         )
@@ -738,7 +739,7 @@ def _dropout(
     if p == 1.0:
         return mul(input, 0.0)
     if channels and input.ndim < 2:
-        raise ValueError(f"{op}: expected (N, C, ...) or (C, ...) input, got shape {input.shape}")
+        raise ShapeError(f"{op}: expected (N, C, ...) or (C, ...) input, got shape {input.shape}")
     lead = 1 if unbatched else 2
     mask_shape = input.shape[:lead] + (1,) * (input.ndim - lead) if channels else input.shape
     return DropoutOp.apply(input, p=p, mask_shape=mask_shape)
@@ -759,7 +760,7 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     """Channel dropout of (N, C, L) or unbatched (C, L): zero whole channels with probability p,
     scale the rest by 1/(1-p); the identity when not training."""
     if input.ndim not in (2, 3):
-        raise ValueError(f"dropout1d: expected (N, C, L) or (C, L) input, got shape {input.shape}")
+        raise ShapeError(f"dropout1d: expected (N, C, L) or (C, L) input, got shape {input.shape}")
     return _dropout("dropout1d", input, p, training, inplace, channels=True, unbatched=input.ndim == 2)
 
 
@@ -847,9 +848,9 @@ def batch_norm(
     _require_float("batch_norm", input, weight, bias)
     _require_same_device("batch_norm", input, running_mean, running_var, weight, bias)
     if input.ndim < 2:
-        raise ValueError(f"batch_norm: expected input (N, C, ...), got shape {input.shape}")
+        raise DimIndexError(f"batch_norm: expected input (N, C, ...), got shape {input.shape}")
     if not training and (running_mean is None or running_var is None):
-        raise ValueError("batch_norm: running_mean and running_var are needed when not training")
+        raise ArgumentError("batch_norm: running_mean and running_var are needed when not training")
     for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
         if t is not None and t.shape != (input.shape[1],):  # a layer for another channel count: PyTorch's RuntimeError
             raise ShapeError(f"batch_norm: {name} should contain {input.shape[1]} elements (the channels of input "
@@ -947,7 +948,7 @@ def _normalized_shape(op: str, input: Tensor, normalized_shape: int | Sequence[i
         int(n) for n in normalized_shape
     )
     if not shape:
-        raise ValueError(f"{op}: normalized_shape must have at least one dimension, got ()")
+        raise ArgumentError(f"{op}: normalized_shape must have at least one dimension, got ()")
     k = len(shape)
     if input.ndim < k or input.shape[input.ndim - k :] != shape:
         raise ShapeError(
@@ -1000,10 +1001,10 @@ def group_norm(
     dimensions (biased variance), then * weight + bias per channel (both (C,)), as PyTorch."""
     _require_float("group_norm", input, weight, bias)
     if input.ndim < 2:
-        raise ValueError(f"group_norm: expected input (N, C, ...) with at least 2 dimensions, got shape {input.shape}")
+        raise ShapeError(f"group_norm: expected input (N, C, ...) with at least 2 dimensions, got shape {input.shape}")
     n, c = input.shape[:2]
     if num_groups < 1 or c % num_groups:
-        raise ValueError(
+        raise ShapeError(
             f"group_norm: the {c} channels of input shape {input.shape} are not divisible by num_groups={num_groups}"
         )
     _check_affine("group_norm", input, weight, bias, (c,))
@@ -1035,7 +1036,7 @@ def instance_norm(
                          "use_input_stats is False)")
     for name, stat in (("running_mean", running_mean), ("running_var", running_var)):
         if stat is not None and tuple(stat.shape) != (c,):
-            raise ValueError(f"instance_norm: {name} must have shape ({c},), got {tuple(stat.shape)}")
+            raise ShapeError(f"instance_norm: {name} must have shape ({c},), got {tuple(stat.shape)}")
     per_instance = [None if s is None else s.detach().repeat(n) for s in (running_mean, running_var)]
     out = batch_norm(input.reshape(1, n * c, *input.shape[2:]), *per_instance, None, None, use_input_stats, momentum,
                      eps).reshape(input.shape)
@@ -1077,7 +1078,7 @@ def _per_dim(value: Any, n: int, name: str, kind: type) -> list:
         ):
             raise TypeError(f"interpolate: {name} must hold {kind.__name__}s, got {value!r}")
         if not v > 0:
-            raise ValueError(f"interpolate: {name} must be positive, got {value!r}")
+            raise ArgumentError(f"interpolate: {name} must be positive, got {value!r}")
     return [kind(v) for v in values]
 
 
@@ -1100,7 +1101,8 @@ def interpolate(
     _require_float("interpolate", input)
     spatial = input.ndim - 2
     if spatial < 1:
-        raise ValueError(f"interpolate: expected (N, C, ...) with at least 3 dimensions, got shape {input.shape}")
+        raise NotImplementedArgumentError(
+            f"interpolate: expected (N, C, ...) with at least 3 dimensions, got shape {input.shape}")
     if mode not in _NEAREST_MODES and mode not in _LINEAR_MODES and mode != "area":
         raise NotImplementedArgumentError("interpolate: mode must be 'nearest', 'nearest-exact', 'linear', "
                                           f"'bilinear', 'bicubic', 'trilinear' or 'area', got {mode!r}")
@@ -1121,7 +1123,7 @@ def interpolate(
         factors = _per_dim(scale_factor, spatial, "scale_factor", float)
         out_sizes = [math.floor(n_in * f) for n_in, f in zip(in_sizes, factors, strict=True)]
         if min(out_sizes) < 1:
-            raise ValueError(f"interpolate: scale_factor {scale_factor!r} leaves nothing of input {input.shape}")
+            raise ArgumentError(f"interpolate: scale_factor {scale_factor!r} leaves nothing of input {input.shape}")
         scales = [n_in / n_out if recompute_scale_factor else 1.0 / f
                   for n_in, n_out, f in zip(in_sizes, out_sizes, factors, strict=True)]  # fmt: skip
     if mode == "area":  # PyTorch's area mode is adaptive average pooling
@@ -1266,7 +1268,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """Gaussian error linear unit x * Phi(x); approximate='tanh' for the tanh form, as PyTorch."""
     _require_float("gelu", input)
     if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        raise ArgumentError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return GELUOp.apply(input, approximate=approximate)
 
 
@@ -1319,7 +1321,7 @@ def embedding(
     if sparse:
         raise NotImplementedError("embedding: sparse gradients are not supported (minigrad has no sparse tensors)")
     if weight.ndim != 2:
-        raise ValueError(f"embedding: weight must be 2-D (num_embeddings, dim), got shape {weight.shape}")
+        raise ShapeError(f"embedding: weight must be 2-D (num_embeddings, dim), got shape {weight.shape}")
     rows = weight.shape[0]
     picked = input._host()
     if picked.size and (picked.min() < 0 or picked.max() >= rows):
@@ -1356,15 +1358,15 @@ def _bags(input: Tensor, offsets: Tensor | None, include_last_offset: bool) -> t
     if offsets is None:
         raise ValueError("embedding_bag: offsets are required when input is 1-D")
     if not isinstance(offsets, Tensor) or offsets.dtype not in (np.int64, np.int32) or offsets.ndim != 1:
-        raise TypeError(f"embedding_bag: offsets must be a 1-D int64 or int32 tensor, got {offsets!r}")
+        raise DtypeError(f"embedding_bag: offsets must be a 1-D int64 or int32 tensor, got {offsets!r}")
     starts = offsets._host().astype(np.int64)
     if include_last_offset:
         if starts.size < 1:
-            raise ValueError("embedding_bag: include_last_offset needs at least one offset")
+            raise ArgumentError("embedding_bag: include_last_offset needs at least one offset")
         starts = starts[:-1]
     if starts.size and (starts[0] != 0 or np.any(np.diff(starts) < 0) or starts[-1] > indices.size):
-        raise ValueError(f"embedding_bag: offsets must start at 0 and not decrease or pass the input's "
-                         f"{indices.size} indices, got {offsets.tolist()}")
+        raise ArgumentError(f"embedding_bag: offsets must start at 0 and not decrease or pass the input's "
+                            f"{indices.size} indices, got {offsets.tolist()}")
     bag = np.searchsorted(starts, np.arange(indices.size), side="right") - 1
     return indices, bag, starts.size
 
@@ -1393,7 +1395,7 @@ def embedding_bag(
         if unsupported:
             raise NotImplementedError(f"embedding_bag: {name} is not supported")
     if not isinstance(input, Tensor) or input.dtype not in (np.int64, np.int32):
-        raise TypeError(f"embedding_bag: input must be an int64 or int32 tensor, got {getattr(input, 'dtype', input)}")
+        raise DtypeError(f"embedding_bag: input must be an int64 or int32 tensor, got {getattr(input, 'dtype', input)}")
     if per_sample_weights is not None:
         if mode != "sum":
             raise NotImplementedError("embedding_bag: per_sample_weights are only supported with mode='sum', "
@@ -1429,7 +1431,7 @@ def _adaptive_size(op: str, spatial: tuple[int, int], output_size: Any) -> tuple
     """An adaptive pool's output_size (an int, or a pair whose None entries keep that input size) as a pair."""
     sizes = (output_size, output_size) if isinstance(output_size, (int, np.integer)) else tuple(output_size)
     if len(sizes) != 2:
-        raise ValueError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
+        raise ArgumentError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
     out = tuple(n if size is None else int(size) for n, size in zip(spatial, sizes, strict=True))
     if min(out) < 1:
         raise ValueError(f"{op}: output_size must be >= 1, got {output_size!r}")
@@ -1446,7 +1448,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: int | tuple[int | None, int 
     (from floor(i * H / out) to ceil((i + 1) * H / out)); None keeps that size."""
     _require_float("adaptive_avg_pool2d", input)
     if input.ndim not in (3, 4):
-        raise ValueError(f"adaptive_avg_pool2d: expected (N, C, H, W) or (C, H, W), got shape {input.shape}")
+        raise ShapeError(f"adaptive_avg_pool2d: expected (N, C, H, W) or (C, H, W), got shape {input.shape}")
     h, w = input.shape[-2:]
     out_h, out_w = _adaptive_size("adaptive_avg_pool2d", (h, w), output_size)
     if out_h == out_w == 1 and h * w:  # global pooling (ResNet's head): a mean, 10x the pooling kernel's speed

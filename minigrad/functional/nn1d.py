@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from minigrad.functional._common import DtypeError, ShapeError, _require_float, _require_tensor
+from minigrad.functional._common import ArgumentError, DtypeError, ShapeError, _require_float, _require_tensor
 from minigrad.functional.nn import (
     _max_unpool,
     adaptive_avg_pool2d,
@@ -26,7 +26,7 @@ def _single(value: Any, name: str) -> int:
     """An int or a 1-tuple (PyTorch accepts both for the 1-D arguments) as an int."""
     if isinstance(value, (tuple, list)):
         if len(value) != 1:
-            raise ValueError(f"{name} must be an int or a tuple of one int, got {value!r}")
+            raise ArgumentError(f"{name} must be an int or a tuple of one int, got {value!r}")
         value = value[0]
     if not isinstance(value, int) or isinstance(value, bool):
         raise ValueError(f"{name} must be an int or a tuple of one int, got {value!r}")
@@ -37,7 +37,7 @@ def _as_2d(input: Tensor, op: str) -> Tensor:
     """(N, C, L) -> (N, C, 1, L), (C, L) -> (C, 1, L)."""
     _require_tensor(op, input)
     if input.ndim not in (2, 3):
-        raise ValueError(f"{op}: input must be 2-D (C, L) or 3-D (N, C, L), got shape {input.shape}")
+        raise ShapeError(f"{op}: input must be 2-D (C, L) or 3-D (N, C, L), got shape {input.shape}")
     return unsqueeze(input, -2)
 
 
@@ -73,7 +73,7 @@ def conv1d(
     _require_float("conv1d", input, weight, bias)
     _require_tensor("conv1d", weight)
     if weight.ndim != 3:
-        raise ValueError(f"conv1d: weight must be 3-D (C_out, C_in / groups, K), got shape {weight.shape}")
+        raise ShapeError(f"conv1d: weight must be 3-D (C_out, C_in / groups, K), got shape {weight.shape}")
     x = _as_2d(input, "conv1d")
     if isinstance(groups, int) and groups >= 1 and x.shape[-3] != weight.shape[1] * groups:
         raise ShapeError(
@@ -101,7 +101,7 @@ def conv_transpose1d(
     _require_float("conv_transpose1d", input, weight, bias)
     _require_tensor("conv_transpose1d", weight)
     if weight.ndim != 3:
-        raise ValueError(f"conv_transpose1d: weight must be 3-D (C_in, C_out / groups, K), got shape {weight.shape}")
+        raise ShapeError(f"conv_transpose1d: weight must be 3-D (C_in, C_out / groups, K), got shape {weight.shape}")
     with _dtype_error_named("conv_transpose1d"):
         y = conv_transpose2d(
             _as_2d(input, "conv_transpose1d"), unsqueeze(weight, 2), bias,

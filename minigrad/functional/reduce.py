@@ -17,6 +17,7 @@ from minigrad.autograd import Function, name_node
 from minigrad.backend import get_backend
 from minigrad.functional._common import (
     ArgumentError,
+    DtypeError,
     IndexRangeError,
     NoKernelForDtypeError,
     NotImplementedArgumentError,
@@ -392,7 +393,7 @@ def norm(
     if p in ("fro", 2, 2.0):
         return NormOp.apply(input, axes=axes, keepdim=keepdim)
     if isinstance(p, str):
-        raise ValueError(f"norm: p must be a number or 'fro', got {p!r}")
+        raise ArgumentError(f"norm: p must be a number or 'fro', got {p!r}")
     magnitude = input.abs()
     if p == 1:
         return sum(magnitude, axes, keepdim)
@@ -946,7 +947,9 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> ModeResult:
     ones), as torch.mode; the values are differentiable (to the index). The index is that of its
     last occurrence, which is what PyTorch's CPU kernel returns for slices of up to 16 elements
     (for longer ones, its choice among equal elements follows its C++ library's unstable sort). A
-    NaN equals nothing, so it is the mode only of a slice of NaNs (its first NaN)."""
+    NaN equals nothing and compares neither less nor greater, so PyTorch's sort leaves it (and
+    what it separates) in place: a slice of up to 16 elements with a NaN follows that order, as
+    PyTorch's (a NaN is the mode only where it comes first among equally frequent values)."""
     _require_tensor("mode", input)
     x, d = _slices(input, dim, "mode")
     host = np.moveaxis(x._host(), d, -1)
@@ -956,7 +959,34 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> ModeResult:
     starts = np.concatenate([np.ones(host.shape[:-1] + (1,), bool), ordered[..., 1:] != ordered[..., :-1]], -1)
     run = positions - np.maximum.accumulate(np.where(starts, positions, 0), axis=-1) + 1  # length so far
     last = np.argmax(run == run.max(-1, keepdims=True), -1)[..., None]  # the end of the first longest run
-    return _picked(ModeResult, input, x, d, np.moveaxis(np.take_along_axis(order, last, -1), -1, d), keepdim)
+    chosen = np.take_along_axis(order, last, -1)
+    if host.dtype.kind == "f" and host.shape[-1] <= 16:
+        for at in np.argwhere(np.isnan(host).any(-1)):
+            chosen[tuple(at)] = _mode_with_nans(host[tuple(at)])
+    return _picked(ModeResult, input, x, d, np.moveaxis(chosen, -1, d), keepdim)
+
+
+def _mode_with_nans(values: np.ndarray) -> int:
+    """The index PyTorch's CPU mode picks in a slice of up to 16 values with a NaN: its sort of
+    (value, index) pairs by value (libstdc++'s insertion sort for so few, with < false for any
+    NaN), then the last element of the first longest run of equal neighbours (NaN != NaN)."""
+    pairs: list[tuple[float, int]] = []
+    for pair in zip(values.tolist(), range(len(values)), strict=True):
+        if pairs and pair[0] < pairs[0][0]:
+            pairs.insert(0, pair)
+            continue
+        j = len(pairs)
+        while j and pair[0] < pairs[j - 1][0]:
+            j -= 1
+        pairs.insert(j, pair)
+    best, chosen, count = 0, 0, 0
+    for i, (value, index) in enumerate(pairs):
+        count += 1
+        if i == len(pairs) - 1 or value != pairs[i + 1][0]:
+            if count > best:
+                best, chosen = count, index
+            count = 0
+    return chosen
 
 
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
@@ -973,13 +1003,13 @@ def _quantile(
 
     _require_float(op, input)
     if interpolation not in _INTERPOLATIONS:
-        raise ValueError(f"{op}: interpolation must be one of {', '.join(_INTERPOLATIONS)}, got {interpolation!r}")
+        raise ArgumentError(f"{op}: interpolation must be one of {', '.join(_INTERPOLATIONS)}, got {interpolation!r}")
     if isinstance(q, Tensor):
         _require_same_device(op, input, q)
         if q.ndim > 1:
-            raise ValueError(f"{op}: q must be a scalar or 1-D tensor, got shape {q.shape}")
+            raise ShapeError(f"{op}: q must be a scalar or 1-D tensor, got shape {q.shape}")
         if q.dtype != input.dtype:
-            raise TypeError(f"{op}: q must have input's dtype {input.dtype}, got {q.dtype}")
+            raise DtypeError(f"{op}: q must have input's dtype {input.dtype}, got {q.dtype}")
         given = q._host()
     elif isinstance(q, (int, float, np.integer, np.floating)) and not isinstance(q, bool):
         given = np.float64(q)
@@ -987,9 +1017,9 @@ def _quantile(
     else:
         raise TypeError(f"{op}: q must be a float or a tensor, got {type(q).__name__}")
     if not np.all((given >= 0) & (given <= 1)):
-        raise ValueError(f"{op}: q values must be in the range [0, 1], got {given}")
+        raise ArgumentError(f"{op}: q values must be in the range [0, 1], got {given}")
     if input.numel() == 0:
-        raise ValueError(f"{op}: input tensor must be non-empty")
+        raise ArgumentError(f"{op}: input tensor must be non-empty")
     x, d = _scan_dim(input, None, op) if dim is None else _slices(input, dim, op)
     n, host = x.shape[d], x._host()
     nans = np.isnan(host).sum(axis=d, keepdims=True)
@@ -1166,7 +1196,7 @@ def _searchsorted(op: str, boundaries: Tensor, values: Any, out_int32: bool, rig
     if out_int32:
         raise TypeError(f"{op}: out_int32=True asks for int32 indices, which minigrad does not have (it gives int64)")
     if boundaries.ndim == 0:
-        raise ValueError(f"{op}: the sorted sequence must have at least one dimension, got a 0-d tensor")
+        raise ShapeError(f"{op}: the sorted sequence must have at least one dimension, got a 0-d tensor")
     if isinstance(values, Tensor):
         _require_same_device(op, boundaries, values)
         points = values._host()
@@ -1176,7 +1206,7 @@ def _searchsorted(op: str, boundaries: Tensor, values: Any, out_int32: bool, rig
         raise TypeError(f"{op}: values must be a tensor or a number, got {type(values).__name__}")
     lead = boundaries.shape[:-1]
     if lead and (points.ndim != boundaries.ndim or points.shape[:-1] != lead):
-        raise ValueError(f"{op}: the sorted sequence must be 1-D or share all but its last dimension with values, "
+        raise ShapeError(f"{op}: the sorted sequence must be 1-D or share all but its last dimension with values, "
                          f"got shapes {boundaries.shape} and {points.shape}")
     if "b" in (boundaries.dtype.kind, points.dtype.kind):  # PyTorch's NotImplementedError
         raise NoKernelForDtypeError(f"{op}: not defined for bool tensors")
@@ -1184,9 +1214,9 @@ def _searchsorted(op: str, boundaries: Tensor, values: Any, out_int32: bool, rig
     if sorter is not None:
         _require_same_device(op, boundaries, sorter)
         if sorter.dtype != int64:
-            raise TypeError(f"{op}: sorter must be an int64 tensor, got {sorter.dtype}")
+            raise DtypeError(f"{op}: sorter must be an int64 tensor, got {sorter.dtype}")
         if sorter.shape != boundaries.shape:
-            raise ValueError(f"{op}: sorter must have the sequence's shape {boundaries.shape}, got {sorter.shape}")
+            raise ShapeError(f"{op}: sorter must have the sequence's shape {boundaries.shape}, got {sorter.shape}")
         order = sorter._host().reshape(math.prod(lead), boundaries.shape[-1])
         if order.size and (order.min() < 0 or order.max() >= boundaries.shape[-1]):
             raise IndexError(f"{op}: sorter index out of range for size {boundaries.shape[-1]}")
@@ -1213,9 +1243,9 @@ def searchsorted(
     order is not checked, as PyTorch."""
     if side is not None:
         if side not in ("left", "right"):
-            raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
+            raise ArgumentError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
         if right and side == "left":
-            raise ValueError("searchsorted: side='left' and right=True contradict each other")
+            raise ArgumentError("searchsorted: side='left' and right=True contradict each other")
         right = side == "right"
     return _searchsorted("searchsorted", sorted_sequence, values, out_int32, right, sorter)
 
@@ -1226,5 +1256,5 @@ def bucketize(input: Tensor | float, boundaries: Tensor, *, out_int32: bool = Fa
     searchsorted(boundaries, input)."""
     _require_tensor("bucketize", boundaries)
     if boundaries.ndim != 1:
-        raise ValueError(f"bucketize: boundaries must be 1-D, got shape {boundaries.shape}")
+        raise ShapeError(f"bucketize: boundaries must be 1-D, got shape {boundaries.shape}")
     return _searchsorted("bucketize", boundaries, input, out_int32, right, None)

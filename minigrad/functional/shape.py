@@ -16,8 +16,10 @@ from minigrad.autograd import Function, name_node, no_grad
 from minigrad.backend import get_backend
 from minigrad.functional._common import (
     ArgumentError,
+    DimIndexError,
     DtypeError,
     IndexRangeError,
+    NoKernelForDtypeError,
     NotImplementedArgumentError,
     ShapeError,
     UnsupportedDtypeError,
@@ -95,7 +97,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         return reshape(input, (1,))
     s, e = _dim(start_dim, input.ndim, "flatten"), _dim(end_dim, input.ndim, "flatten")
     if s > e:
-        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        raise ArgumentError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     if s == e:  # nothing to merge: input itself, as PyTorch (x.flatten() of a 1-D x is x)
         return input
     shape = input.shape
@@ -110,11 +112,11 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     d = _dim(dim, input.ndim, "unflatten")
     sizes = tuple(operator.index(s) for s in sizes)
     if not sizes:
-        raise ValueError("unflatten: sizes must be non-empty")
+        raise ArgumentError("unflatten: sizes must be non-empty")
     n, known = input.shape[d], math.prod(s for s in sizes if s != -1)
     inferable = sizes.count(-1) == 1 and known > 0 and n % known == 0
     if not (inferable or (-1 not in sizes and known == n)):
-        raise ValueError(f"unflatten: sizes {list(sizes)} don't multiply up to the size {n} of dim {dim} "
+        raise ShapeError(f"unflatten: sizes {list(sizes)} don't multiply up to the size {n} of dim {dim} "
                          f"(shape {input.shape})")
     sizes = tuple(n // known if s == -1 else s for s in sizes)
     return reshape(input, input.shape[:d] + sizes + input.shape[d + 1 :])
@@ -382,7 +384,7 @@ def take(input: Tensor, index: Tensor) -> Tensor:
     counting from the end), in index's shape, as torch.take; the gradient accumulates repeats."""
     _require_tensor("take", input)
     if not isinstance(index, Tensor) or index.dtype != np.int64:
-        raise TypeError(f"take: index must be an int64 tensor, got {getattr(index, 'dtype', type(index).__name__)}")
+        raise DtypeError(f"take: index must be an int64 tensor, got {getattr(index, 'dtype', type(index).__name__)}")
     n, positions = input.numel(), index._host()
     if positions.size and not n:
         raise IndexError("take: tried to take from an empty tensor")
@@ -403,7 +405,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
     if input.ndim == 0:
         raise IndexError("take_along_dim: dim given for a 0-d tensor, which has no dimensions")
     if indices.ndim != input.ndim:
-        raise ValueError(f"take_along_dim: indices have {indices.ndim} dimensions but input has {input.ndim}")
+        raise ShapeError(f"take_along_dim: indices have {indices.ndim} dimensions but input has {input.ndim}")
     d = _dim(dim, input.ndim, "take_along_dim")
     outside = _broadcast_shape("take_along_dim", _with(input.shape, d, 1), _with(indices.shape, d, 1))
     x = broadcast_to(input, _with(outside, d, input.shape[d]))
@@ -648,13 +650,13 @@ def tensor_split(input: Tensor, indices_or_sections: int | Sequence[int] | Tenso
     n = input.shape[d]
     if isinstance(indices_or_sections, Tensor):
         if indices_or_sections.dtype != int64 or indices_or_sections.ndim > 1:
-            raise TypeError("tensor_split: a tensor indices_or_sections must be a 0-d or 1-D int64 tensor, got "
-                            f"{indices_or_sections.dtype} of shape {indices_or_sections.shape}")
+            raise DtypeError("tensor_split: a tensor indices_or_sections must be a 0-d or 1-D int64 tensor, got "
+                             f"{indices_or_sections.dtype} of shape {indices_or_sections.shape}")
         indices_or_sections = indices_or_sections._host().tolist()
     if isinstance(indices_or_sections, (int, np.integer)):
         sections = int(indices_or_sections)
         if sections < 1:
-            raise ValueError(f"tensor_split: number of sections must be larger than 0, got {sections}")
+            raise ArgumentError(f"tensor_split: number of sections must be larger than 0, got {sections}")
         size, extra = divmod(n, sections)
         bounds = [i * size + min(i, extra) for i in range(1, sections)]
     else:
@@ -669,7 +671,7 @@ def repeat(input: Tensor, sizes: Sequence[int]) -> Tensor:
     if len(sizes) < input.ndim:
         raise ShapeError(f"repeat: {len(sizes)} sizes for a tensor of {input.ndim} dimensions")
     if any(s < 0 for s in sizes):
-        raise ValueError(f"repeat: sizes must be >= 0, got {sizes}")
+        raise ArgumentError(f"repeat: sizes must be >= 0, got {sizes}")
     shape = (1,) * (len(sizes) - input.ndim) + input.shape
     interleaved = reshape(input, tuple(x for n in shape for x in (1, n)))  # (1, d0, 1, d1, ...)
     tiled = expand(interleaved, tuple(x for r, n in zip(sizes, shape, strict=True) for x in (r, n)))
@@ -740,7 +742,7 @@ def _check_pad_mode(input: Tensor, widths: dict[int, tuple[int, int]], mode: str
     exception classes (ArgumentError and NotImplementedArgumentError are ValueErrors as well, as
     minigrad raised before)."""
     if value is not None:
-        raise ValueError(f"pad: mode {mode!r} takes no value argument")
+        raise ArgumentError(f"pad: mode {mode!r} takes no value argument")
     k = len(widths)
     if k > 3 or input.ndim not in (k + 1, k + 2):  # PyTorch: NotImplementedError, so both
         raise NotImplementedArgumentError(
@@ -835,7 +837,7 @@ def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] |
     shifts = [shifts] if isinstance(shifts, (int, np.integer)) else list(shifts)
     if dims is None:
         if len(shifts) != 1:
-            raise ValueError(f"roll: {len(shifts)} shifts without dims; give one shift per dim")
+            raise ArgumentError(f"roll: {len(shifts)} shifts without dims; give one shift per dim")
         return name_node(reshape(roll(flatten(input), shifts, 0), input.shape), "RollBackward0")
     dims = [dims] if isinstance(dims, (int, np.integer)) else list(dims)
     if len(shifts) != len(dims):
@@ -885,7 +887,7 @@ def _index_target(
         # PyTorch's RuntimeError (a TypeError before)
         raise DtypeError(f"{op}: index must be an int64 tensor, got {getattr(index, 'dtype', type(index).__name__)}")
     if index.ndim > 1:
-        raise ValueError(f"{op}: index must be 1-D or 0-d, got shape {index.shape}")
+        raise DimIndexError(f"{op}: index must be 1-D or 0-d, got shape {index.shape}")
     d = _dim(dim, input.ndim, op)
     x = reshape(input, (1,)) if input.ndim == 0 else input
     n = x.shape[d]
@@ -910,9 +912,13 @@ def _index_source(op: str, x: Tensor, d: int, positions: np.ndarray, source: Ten
     """source for index_add/index_copy into x (at least 1-D) at positions along d, in x's dtype:
     x's shape but with len(positions) along d (a 0-d source for a 0-d input)."""
     _require_tensor(op, source)
+    if source.dtype != x.dtype:  # PyTorch refuses to convert
+        raise DtypeError(f"{op}_(): self ({x.dtype}) and source ({source.dtype}) must have the same scalar type"
+                         if op == "index_add" else f"{op}_(): self and source expected to have the same dtype, but "
+                         f"got (self) {x.dtype} and (source) {source.dtype}")
     expected = x.shape[:d] + (positions.size,) + x.shape[d + 1 :]
     if (source.shape or (1,)) != expected:
-        raise ValueError(f"{op}: source shape {source.shape} does not match {expected}: input's shape with the "
+        raise ShapeError(f"{op}: source shape {source.shape} does not match {expected}: input's shape with the "
                          f"number of indices ({positions.size}) along dim {d}")
     return cast(reshape(source, expected), x.dtype)
 
@@ -948,7 +954,7 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
     x, d, positions = _index_target("index_fill", input, dim, index, negative=True)
     if isinstance(value, Tensor):
         if value.ndim:
-            raise ValueError(f"index_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
+            raise ArgumentError(f"index_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
         fill = cast(value, x.dtype)
     else:
         fill = Tensor._make(get_backend(x.device).full((), value, x.dtype), x.device)
@@ -1263,7 +1269,7 @@ def cartesian_prod(*tensors: Tensor) -> Tensor:
     for t in tensors:
         _require_tensor("cartesian_prod", t)
         if t.ndim != 1:
-            raise ValueError(f"cartesian_prod: expected 1-D tensors, got shape {t.shape}")
+            raise ShapeError(f"cartesian_prod: expected 1-D tensors, got shape {t.shape}")
     if len(tensors) == 1:
         return tensors[0]
     return stack([reshape(grid, (-1,)) for grid in meshgrid(*tensors, indexing="ij")], 1)
@@ -1274,9 +1280,9 @@ def cartesian_prod(*tensors: Tensor) -> Tensor:
 
 def _pixel_shape(input: Tensor, factor: int, op: str) -> tuple[int, ...]:
     if not isinstance(factor, int) or isinstance(factor, bool) or factor < 1:
-        raise ValueError(f"{op}: the factor must be a positive int, got {factor!r}")
+        raise ArgumentError(f"{op}: the factor must be a positive int, got {factor!r}")
     if input.ndim < 3:
-        raise ValueError(f"{op}: input must have at least 3 dimensions (..., C, H, W), got shape {input.shape}")
+        raise ShapeError(f"{op}: input must have at least 3 dimensions (..., C, H, W), got shape {input.shape}")
     return input.shape[:-3]
 
 
@@ -1285,7 +1291,7 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     lead, r = _pixel_shape(input, upscale_factor, "pixel_shuffle"), upscale_factor
     c, h, w = input.shape[-3:]
     if c % (r * r):
-        raise ValueError(f"pixel_shuffle: channels {c} must be divisible by upscale_factor^2 = {r * r}")
+        raise ShapeError(f"pixel_shuffle: channels {c} must be divisible by upscale_factor^2 = {r * r}")
     k = len(lead)
     x = reshape(input, (*lead, c // (r * r), r, r, h, w))
     x = permute(x, (*range(k), k, k + 3, k + 1, k + 4, k + 2))
@@ -1297,7 +1303,7 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     lead, r = _pixel_shape(input, downscale_factor, "pixel_unshuffle"), downscale_factor
     c, h, w = input.shape[-3:]
     if h % r or w % r:
-        raise ValueError(f"pixel_unshuffle: height {h} and width {w} must be divisible by downscale_factor {r}")
+        raise ShapeError(f"pixel_unshuffle: height {h} and width {w} must be divisible by downscale_factor {r}")
     k = len(lead)
     x = reshape(input, (*lead, c, h // r, r, w // r, r))
     x = permute(x, (*range(k), k, k + 2, k + 4, k + 1, k + 3))
@@ -1811,8 +1817,8 @@ def cov(
             raise RuntimeError(f"cov(): expected {name} to have one dimension of size {n}, got shape "
                                f"{list(weights.shape)}")
         if weights.dtype.kind not in kinds:
-            raise TypeError(f"cov(): expected {name} to have {'integral' if kinds == 'iu' else 'floating point'} "
-                            f"dtype but got {weights.dtype}")
+            raise DtypeError(f"cov(): expected {name} to have {'integral' if kinds == 'iu' else 'floating point'} "
+                             f"dtype but got {weights.dtype}")
         if bool((weights < 0).any()):
             raise RuntimeError(f"cov(): {name} cannot be negative")
         weights = reshape(cast(weights, x.dtype), (n,))
@@ -1870,7 +1876,7 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
 
     _require_tensor("renorm", input)
     if input.dtype.kind != "f":
-        raise TypeError(f"renorm: expected a floating-point tensor, got {input.dtype}")
+        raise DtypeError(f"renorm: expected a floating-point tensor, got {input.dtype}")
     if p <= 0:
         raise RuntimeError(f"renorm: non-positive-norm not supported, got p={p}")
     if maxnorm < 0:
@@ -1902,6 +1908,10 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any 
     """beta * input + alpha * (mat @ vec), as torch.addmv; differentiable."""
     from minigrad.functional.linalg import mv
 
+    _require_tensor("addmv", input)
+    if not input.dtype == getattr(mat, "dtype", input.dtype) == getattr(vec, "dtype", input.dtype):
+        raise DtypeError(f"addmv input tensors must have the same dtype, but got {input.dtype}, {mat.dtype}, and "
+                         f"{vec.dtype}")
     return _add_product("addmv", input, mv(mat, vec), beta, alpha)
 
 
@@ -1916,6 +1926,10 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alp
     """beta * input + alpha * bmm(batch1, batch2), as torch.baddbmm; differentiable."""
     from minigrad.functional.linalg import bmm
 
+    _require_tensor("baddbmm", input)
+    if not input.dtype == getattr(batch1, "dtype", input.dtype) == getattr(batch2, "dtype", input.dtype):
+        raise DtypeError(f"baddbmm: Input dtypes must be the same, got: input {input.dtype}, batch1: {batch1.dtype}, "
+                         f"batch2: {batch2.dtype}")
     return _add_product("baddbmm", input, bmm(batch1, batch2), beta, alpha)
 
 
@@ -1925,7 +1939,15 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alph
     from minigrad.functional.linalg import bmm
     from minigrad.functional.reduce import sum as _sum
 
+    _require_same_input_dtype("addbmm", input, batch2)
     return _add_product("addbmm", input, _sum(bmm(batch1, batch2), 0), beta, alpha)
+
+
+def _require_same_input_dtype(op: str, input: Tensor, mat2: Any) -> None:
+    """addmm's and addbmm's check: input in the matrices' dtype (PyTorch does not promote it)."""
+    _require_tensor(op, input)
+    if isinstance(mat2, Tensor) and mat2.dtype != input.dtype:
+        raise DtypeError(f"{op}: self and mat2 must have the same dtype, but got {input.dtype} and {mat2.dtype}")
 
 
 def chain_matmul(*matrices: Tensor) -> Tensor:
@@ -1975,11 +1997,14 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     _require_tensor("masked_scatter", input)
     _require_tensor("masked_scatter", source)
     if not isinstance(mask, Tensor) or mask.dtype != bool_:
-        raise TypeError(f"masked_scatter: only supports boolean masks, but got mask with dtype "
-                        f"{getattr(mask, 'dtype', type(mask).__name__)}")
+        raise DtypeError(f"masked_scatter: only supports boolean masks, but got mask with dtype "
+                         f"{getattr(mask, 'dtype', type(mask).__name__)}")
     if _broadcast_shape("masked_scatter", mask.shape, input.shape) != input.shape:
         raise RuntimeError(f"masked_scatter: mask of shape {mask.shape} cannot be broadcast to input's "
                            f"{input.shape}")
+    if source.dtype != input.dtype:  # PyTorch refuses to convert
+        raise DtypeError(f"masked_scatter: expected self and source to have same dtypes but got {input.dtype} and "
+                         f"{source.dtype}")
     places = np.nonzero(np.broadcast_to(mask._host(), input.shape))
     count = places[0].size if input.ndim else int(mask._host().any())
     if count > source.numel():
@@ -1996,7 +2021,10 @@ def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) 
     _require_tensor("put", input)
     _require_tensor("put", source)
     if not isinstance(index, Tensor) or index.dtype.kind not in "iu":
-        raise TypeError(f"put: index must be an integer tensor, got {getattr(index, 'dtype', type(index).__name__)}")
+        raise DtypeError(f"put: index must be an integer tensor, got {getattr(index, 'dtype', type(index).__name__)}")
+    if source.dtype != input.dtype:  # PyTorch refuses to convert
+        raise DtypeError(f"put_(): self and source expected to have the same dtype, but got self.dtype = {input.dtype} "
+                         f"and source.dtype = {source.dtype}")
     if index.numel() != source.numel():
         raise RuntimeError(f"put: Expected source and index to have the same number of elements, but got "
                            f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
@@ -2100,9 +2128,9 @@ class ScatterReduceOp(Function):
 
 def _check_reduce(op: str, reduce: str, allowed: Sequence[str], input: Tensor) -> None:
     if reduce not in allowed:
-        raise ValueError(f"{op}: reduce argument must be one of {', '.join(allowed)}, got {reduce!r}")
+        raise ArgumentError(f"{op}: reduce argument must be one of {', '.join(allowed)}, got {reduce!r}")
     if input.dtype == bool_:
-        raise TypeError(f"{op}: not implemented for bool tensors")
+        raise NoKernelForDtypeError(f"{op}: not implemented for bool tensors")
 
 
 def scatter_reduce(

@@ -297,10 +297,10 @@ def _bessel(x: np.ndarray, order: int, scaled: bool) -> np.ndarray:
     with np.errstate(over="ignore", invalid="ignore"):
         normalised = _bessel_scaled_asymptotic(xl, order)
         if scaled:
-            large = normalised / np.sqrt(2 * math.pi * xl)
+            large = normalised / (math.sqrt(2 * math.pi) * np.sqrt(xl))  # 2 pi x overflows from 2.9e307
         else:
             # exp(x) / sqrt(2 pi x): inf from 709.78 on (where exp overflows), nan at inf, as PyTorch's
-            large = np.exp(xl) / np.sqrt(2 * math.pi * xl) * normalised
+            large = np.exp(xl) / (math.sqrt(2 * math.pi) * np.sqrt(xl)) * normalised
         large = np.where(np.isinf(xl), 0.0 if scaled else math.nan, large)
     out = np.where(small, series, large)
     if order == 1:
