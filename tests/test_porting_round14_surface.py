@@ -16,6 +16,7 @@ import warnings
 
 import numpy as np
 import pytest
+import spawn_targets
 from parity import check_program
 from test_porting_round8 import caught_as
 from torch_reference import TorchReference
@@ -305,15 +306,6 @@ def test_empty_strided_as_torch():
 
 
 # ------------------------------------------------------------------- multiprocessing
-def _spawned(rank, queue, scale):
-    queue.put((rank, float(minigrad.ones(3).sum()) * scale))
-
-
-def _spawned_failing(rank):
-    if rank == 1:
-        raise ValueError("rank one fails")
-
-
 def _multiprocessing_program(lib):
     mp = __import__(f"{lib.__name__}.multiprocessing", fromlist=["spawn"])
     names = ["get_context", "set_start_method", "get_start_method", "Process", "Queue", "SimpleQueue", "Pool",
@@ -334,12 +326,12 @@ def test_multiprocessing_spawn_runs_ranks_and_reports_failures():
     import minigrad.multiprocessing as mp
 
     queue = mp.get_context("spawn").SimpleQueue()
-    assert mp.spawn(_spawned, args=(queue, 2.0), nprocs=2) is None
+    assert mp.spawn(spawn_targets.put_sum, args=(queue, 2.0), nprocs=2) is None
     assert sorted(queue.get() for _ in range(2)) == [(0, 6.0), (1, 6.0)]
     with pytest.raises(mp.ProcessRaisedException, match="rank one fails") as info:
-        mp.spawn(_spawned_failing, nprocs=2)
+        mp.spawn(spawn_targets.fail_on_rank_one, nprocs=2)
     assert info.value.error_index == 1
-    context = mp.start_processes(_spawned_failing, nprocs=1, join=False, start_method="fork")
+    context = mp.start_processes(spawn_targets.fail_on_rank_one, nprocs=1, join=False, start_method="fork")
     while not context.join():
         pass
 
