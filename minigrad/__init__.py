@@ -368,12 +368,15 @@ from minigrad.linalg import (  # torch's top-level names of linalg's functions
     det,
     inverse,
     logdet,
+    lu_unpack,
     matrix_exp,
     matrix_power,
     pinverse,
     slogdet,
 )
 from minigrad.linalg import cholesky_legacy as cholesky
+from minigrad.linalg import lu_legacy as lu
+from minigrad.linalg import lu_solve_legacy as lu_solve
 from minigrad.linalg import qr_legacy as qr
 from minigrad.linalg import svd_legacy as svd
 from minigrad.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
@@ -1121,7 +1124,7 @@ __all__ += [  # the names added after the list above
     "pi", "e", "inf", "nan", "dtype",  # not newaxis: it is None
     # linear algebra (minigrad.linalg's, under torch's top-level names)
     "cholesky", "cholesky_inverse", "cholesky_solve", "det", "inverse", "logdet", "matrix_exp", "pinverse", "qr",
-    "slogdet", "svd",
+    "slogdet", "svd", "lu", "lu_solve", "lu_unpack",
     # elementwise
     "absolute", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "asinh", "atan2",
     "atanh", "bitwise_and", "bitwise_left_shift", "bitwise_not", "bitwise_or", "bitwise_right_shift", "bitwise_xor",

@@ -4,9 +4,10 @@ The norms (vector_norm, matrix_norm, norm) are composed of differentiable reduct
 amax/amin, the 2-norm), so they run on every device; matrix_norm's ord 2, -2 and "nuc" reduce
 svdvals, which runs on the host as the rest. The factorizations and solvers (inv, inv_ex, det,
 slogdet, solve, solve_triangular, cholesky, cholesky_ex, eigh, eigvalsh, svd, svdvals, qr, pinv,
-matrix_exp) run numpy.linalg on the host in float64 and give the input's dtype: a CUDA tensor
-makes a round trip to the host and gets its results on its device. They are differentiable with
-PyTorch's backward formulas (see minigrad.functional.decompositions), and any number of times:
+matrix_exp, lu_factor, lu_factor_ex: getrf's partial pivoting written in numpy) run numpy.linalg on
+the host in float64 and give the input's dtype: a CUDA tensor makes a round trip to the host and
+gets its results on its device. They are differentiable with PyTorch's backward formulas (see
+minigrad.functional.decompositions), and any number of times:
 for create_graph each gradient is also written with differentiable minigrad ops (the factors
 recomputed on the tape from the input), through functional.derivatives.HostPullback.
 lstsq, matrix_power, multi_dot, vecdot, diagonal, cross and cond are composed of those and of
@@ -21,12 +22,15 @@ PyTorch allows them, in matrix_power, multi_dot, diagonal and cross, they work).
 Not in torch.linalg but here for minigrad's top-level and Tensor aliases (not in __all__):
 inverse (torch.inverse), logdet (torch.logdet), pinverse (torch.pinverse), svd_legacy (torch.svd:
 V, not Vh, and some=), qr_legacy (torch.qr: some=) and cholesky_legacy (torch.cholesky: upper
-positional)."""
+positional), lu_unpack (torch.lu_unpack), lu_legacy and lu_solve_legacy (the deprecated torch.lu and
+torch.lu_solve). lu, lu_unpack and lu_solve are composed of lu_factor and tensor ops (triangular
+solves on LU's triangles, a permutation matrix), so differentiable as PyTorch's."""
 
 from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections import namedtuple
 from collections.abc import Sequence
 from typing import Any
@@ -53,13 +57,16 @@ from minigrad.functional.decompositions import (
     EighOp,
     InvOp,
     LinAlgError,
+    LuFactorOp,
     MatrixExpOp,
+    NumpyOps,
     PinvOp,
     QrOp,
     SlogdetOp,
     SolveOp,
     SolveTriangularOp,
     SvdOp,
+    _batch_note,
     broadcast_batch,
     chain_order,
     check_matrices,
@@ -75,10 +82,14 @@ from minigrad.functional.decompositions import (
     inv_grad,
     inverse_each,
     lapack,
+    lu_factor_each,
+    lu_grad,
+    lu_permutations,
     machine_eps,
     mT,
     not_positive_definite_error,
     numerical_rank,
+    permutation_matrices,
     pinv_grad,
     pinv_host,
     placeholder,
@@ -106,6 +117,10 @@ __all__ = [
     "inv",
     "inv_ex",
     "lstsq",
+    "lu",
+    "lu_factor",
+    "lu_factor_ex",
+    "lu_solve",
     "matrix_exp",
     "matrix_norm",
     "matrix_power",
@@ -132,6 +147,11 @@ QRResult = namedtuple("QRResult", ["Q", "R"])
 LstsqResult = namedtuple("LstsqResult", ["solution", "residuals", "rank", "singular_values"])
 InvExResult = namedtuple("InvExResult", ["inverse", "info"])
 CholeskyExResult = namedtuple("CholeskyExResult", ["L", "info"])
+LUFactorResult = namedtuple("LUFactorResult", ["LU", "pivots"])
+LUFactorExResult = namedtuple("LUFactorExResult", ["LU", "pivots", "info"])
+LUResult = namedtuple("LUResult", ["P", "L", "U"])
+LUUnpackResult = namedtuple("LUUnpackResult", ["P", "L", "U"])  # torch.lu_unpack's
+LUWithInfoResult = namedtuple("LUWithInfoResult", ["LU", "pivots", "info"])  # torch.lu(get_infos=True)'s
 SVDLegacyResult = namedtuple("SVDLegacyResult", ["U", "S", "V"])  # torch.svd's
 
 _MATRIX_ORDS = ("'fro'", "'nuc'", "1", "-1", "2", "-2", "inf", "-inf")
@@ -471,6 +491,191 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -
     if check_errors and info.any():
         raise not_positive_definite_error("linalg.cholesky_ex", info)
     return CholeskyExResult(factor, _info_tensor(info, A))
+
+
+# --- LU ---------------------------------------------------------------------------------------------------
+
+
+class _TensorOps:
+    """decompositions.lu_grad's operations on tensors (for create_graph)."""
+
+    @staticmethod
+    def mT(a: Tensor) -> Tensor:  # noqa: N802
+        return a.mT
+
+    tril = staticmethod(F.tril)
+    triu = staticmethod(F.triu)
+    cat = staticmethod(F.cat)
+
+    @staticmethod
+    def solve(a: Tensor, b: Tensor, upper: bool, left: bool, unit: bool) -> Tensor:
+        return solve_triangular(a, b, upper=upper, left=left, unitriangular=unit)
+
+
+def _check_lu_input(op: str, A: Tensor, pivot: bool) -> None:  # noqa: N803
+    _require_tensor(op, A)
+    if A.ndim < 2:
+        raise RuntimeError(f"{op}: Expected tensor with 2 or more dimensions. Got size: {list(A.shape)} instead")
+    if A.dtype.kind != "f" or A.dtype.itemsize < 4:
+        raise NoKernelForDtypeError(f'"lu_cpu" not implemented for {A.dtype}')
+    if not pivot and A.device == "cpu":
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
+
+
+def _lu_factor(op: str, A: Tensor, pivot: bool) -> tuple[Tensor, np.ndarray, np.ndarray]:  # noqa: N803
+    """The packed factors (differentiable, PyTorch's lu_factor_ex_backward), pivots and info (host)."""
+    _check_lu_input(op, A, pivot)
+    a = host64(A)
+    lu, pivots, info = lu_factor_each(a, pivot)
+    m = a.shape[-2]
+    p = permutation_matrices(lu_permutations(pivots, m))
+
+    def unpacked(packed: Any, ops: Any, eye: Any) -> tuple[Any, Any]:
+        k = min(packed.shape[-2:])
+        return ops.tril(packed[..., :, :k], -1) + eye, ops.triu(packed[..., :k, :], 0)
+
+    eye = np.eye(m, min(a.shape[-2:]))
+
+    def pullback(g: np.ndarray) -> tuple[np.ndarray]:
+        return (lu_grad(*unpacked(lu, NumpyOps, eye), g, p, NumpyOps),)
+
+    def graph(x: Tensor, g: Tensor) -> tuple[Tensor]:
+        packed = _lu_factor(op, x, pivot)[0]
+        lower, upper = unpacked(packed, _TensorOps, _from_host(eye.astype(x.dtype), x))
+        return (lu_grad(lower, upper, g, _from_host(p.astype(x.dtype), x), _TensorOps),)
+
+    return host_output(LuFactorOp, (A,), lu, HostPullback(pullback, (a,), graph)), pivots, info
+
+
+def _pivots_tensor(pivots: np.ndarray, like: Tensor) -> Tensor:
+    """int32 pivots (int64 on the CUDA device, which holds no int32), on like's device."""
+    return _info_tensor(pivots, like)
+
+
+def _lu_singular_error(op: str, info: np.ndarray) -> LinAlgError:
+    where, pivot = _batch_note(info)
+    return LinAlgError(f"torch.{op}: {where}U[{pivot},{pivot}] is zero and using it on lu_solve would result in a "
+                       "division by zero. If you still want to perform the factorization, consider calling "
+                       "linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")
+
+
+def lu_factor(A: Tensor, *, pivot: bool = True) -> LUFactorResult:  # noqa: N803
+    """(LU, pivots) of the matrices A (..., m, n), as torch.linalg.lu_factor: LAPACK getrf's packed
+    factors (A = P L U, L unit lower-triangular, U upper) and its 1-based row pivots (int32,
+    (..., min(m, n))). LinAlgError (a RuntimeError) for an exactly singular U; lu_factor_ex does not
+    raise. pivot=False: RuntimeError on the CPU, as PyTorch. LU is differentiable (PyTorch's
+    lu_factor_ex_backward), any number of times."""
+    packed, pivots, info = _lu_factor("linalg.lu_factor", A, bool(pivot))
+    if info.any():
+        raise _lu_singular_error("linalg.lu_factor", info)
+    return LUFactorResult(packed, _pivots_tensor(pivots, A))
+
+
+def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -> LUFactorExResult:  # noqa: N803
+    """(LU, pivots, info) as torch.linalg.lu_factor_ex: info (int32, A's batch shape) is 0, or the
+    1-based index of U's first zero diagonal entry (the factorization is complete all the same).
+    check_errors=True raises as lu_factor."""
+    packed, pivots, info = _lu_factor("linalg.lu_factor_ex", A, bool(pivot))
+    if check_errors and info.any():
+        raise _lu_singular_error("linalg.lu_factor_ex", info)
+    return LUFactorExResult(packed, _pivots_tensor(pivots, A), _info_tensor(info, A))
+
+
+def lu(A: Tensor, *, pivot: bool = True) -> LUResult:  # noqa: N803
+    """(P, L, U) with A = P L U for the matrices A (..., m, n), as torch.linalg.lu: P (..., m, m)
+    a permutation matrix, L (..., m, k) unit lower-triangular, U (..., k, n), k = min(m, n); a
+    singular A is no error. lu_unpack of lu_factor, so the gradients are PyTorch's
+    (linalg_lu_backward). pivot=False: RuntimeError on the CPU (on other devices P is empty)."""
+    packed, pivots, _ = _lu_factor("linalg.lu", A, bool(pivot))
+    return LUResult(*lu_unpack(packed, _pivots_tensor(pivots, A), unpack_pivots=bool(pivot)))
+
+
+def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True,  # noqa: N803
+              unpack_pivots: bool = True) -> LUUnpackResult:
+    """(P, L, U) from lu_factor's (LU, pivots), as torch.lu_unpack: L and U differentiable with
+    respect to LU_data (slices of its triangles); P (..., m, m) in LU's dtype. Those not asked for
+    (unpack_data / unpack_pivots False) are empty tensors."""
+    op = "torch.lu_unpack"
+    _require_tensor(op, LU_data)
+    _require_tensor(op, LU_pivots)
+    if LU_data.ndim < 2:
+        raise RuntimeError(f"{op}: Expected tensor with 2 or more dimensions. Got size: {list(LU_data.shape)} "
+                           "instead")
+    if LU_pivots.dtype != np.int32 and not (LU_pivots.device != "cpu" and LU_pivots.dtype == np.int64):
+        raise RuntimeError(f"{op}: LU_pivots is expected to be a contiguous tensor of torch.int32 dtype.\n"
+                           "Note: this function is intended to be used with the output produced by "
+                           "torch.linalg.lu_factor")
+    m, n = LU_data.shape[-2:]
+    k = min(m, n)
+    empty = placeholder(LU_data)
+    lower = upper = permutation = empty
+    if unpack_data:
+        eye = _from_host(np.eye(m, k, dtype=LU_data.dtype), LU_data)
+        lower = F.tril(LU_data[..., :, :k], -1) + eye
+        upper = F.triu(LU_data[..., :k, :])
+    if unpack_pivots:
+        pivots = np.asarray(LU_pivots._host())
+        if pivots.size and (pivots.min() < 1 or pivots.max() > m):
+            raise RuntimeError("pivots passed to lu_unpack must be between 1 and LU.size(-2) inclusive."
+                               "Did you properly pass the result of lu_factor?")
+        try:
+            pivots = np.broadcast_to(pivots, (*LU_data.shape[:-2], pivots.shape[-1] if pivots.ndim else 0))
+        except ValueError:
+            raise RuntimeError(f"{op}: Expected LU_data's batch dimensions {LU_data.shape[:-2]} and LU_pivots' "
+                               f"{LU_pivots.shape[:-1]} to be the same") from None
+        p = permutation_matrices(lu_permutations(pivots, m))
+        permutation = _from_host(p.astype(LU_data.dtype), LU_data)
+    return LUUnpackResult(permutation, lower, upper)
+
+
+def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,  # noqa: N803
+             adjoint: bool = False) -> Tensor:
+    """X with A X = B (adjoint: A^T X = B; left=False: X A = B or X A^T = B) for A = P L U given by
+    lu_factor's (LU, pivots), as torch.linalg.lu_solve; B (..., n, k) (left=False: (..., k, n)),
+    batch dims broadcast. Triangular solves reading LU's two triangles and a row permutation, so
+    it is differentiable with respect to LU and B (PyTorch's gradients), any number of times."""
+    op = "linalg.lu_solve"
+    _require_tensor(op, LU)
+    _require_tensor(op, pivots)
+    _require_tensor(op, B)
+    check_matrices(f"torch.{op}", LU, name="A")
+    if pivots.dtype != np.int32 and not (pivots.device != "cpu" and pivots.dtype == np.int64):
+        raise RuntimeError(f"{op}: pivots should be a Tensor of scalar type torch.int32")
+    if B.ndim < 2:
+        raise RuntimeError(f"{op}: The input tensor B must have at least 2 dimensions.")
+    if LU.dtype != B.dtype:
+        raise RuntimeError(f"{op}: Expected LU and B to have the same dtype, but found LU of type {LU.dtype} and B "
+                           f"of type {B.dtype} instead")
+    n = LU.shape[-1]
+    if pivots.ndim < 1 or pivots.shape[-1] != n:
+        raise RuntimeError(f"{op}: Number of pivots per batch should be same as the dimension of the matrix")
+    if B.shape[-2 if left else -1] != n:
+        raise RuntimeError(f"{op}: Incompatible shapes of A and B for the equation {'AX = B' if left else 'XA = B'} "
+                           f"({n}x{n} and {B.shape[-2]}x{B.shape[-1]})")
+    p = np.asarray(pivots._host())
+    try:
+        p = np.broadcast_to(p, (*LU.shape[:-2], n))
+    except ValueError:
+        raise RuntimeError(f"{op}: Expected LU's batch dimensions {LU.shape[:-2]} and pivots' "
+                           f"{pivots.shape[:-1]} to be the same") from None
+    if p.size and (p.min() < 1 or p.max() > n):
+        raise RuntimeError(f"{op}: pivots must be between 1 and {n} inclusive (lu_factor's pivots)")
+    P = _from_host(permutation_matrices(lu_permutations(p, n)).astype(LU.dtype), LU)  # noqa: N806
+
+    def lower(x: Tensor, side: bool, transposed: bool) -> Tensor:  # L^-1 x or L^-T x (x L^-1, x L^-T)
+        return solve_triangular(LU.mT if transposed else LU, x, upper=transposed, left=side, unitriangular=True)
+
+    def upper(x: Tensor, side: bool, transposed: bool) -> Tensor:  # U^-1 x or U^-T x (x U^-1, x U^-T)
+        return solve_triangular(LU.mT if transposed else LU, x, upper=not transposed, left=side)
+
+    left, adjoint = bool(left), bool(adjoint)
+    if left and not adjoint:      # A = P L U: X = U^-1 L^-1 P^T B
+        return upper(lower(P.mT @ B, True, False), True, False)
+    if left:                      # A^T = U^T L^T P^T: X = P L^-T U^-T B
+        return P @ lower(upper(B, True, True), True, True)
+    if not adjoint:               # X = B U^-1 L^-1 P^T
+        return lower(upper(B, False, False), False, False) @ P.mT
+    return upper(lower(B @ P, False, True), False, True)  # X = B P L^-T U^-T
 
 
 # --- eigenvalues and singular values ------------------------------------------------------------------------
@@ -973,6 +1178,22 @@ def qr_legacy(input: Tensor, some: bool = True) -> QRResult:
 def cholesky_legacy(input: Tensor, upper: bool = False) -> Tensor:
     """torch.cholesky / Tensor.cholesky: cholesky with upper positional."""
     return cholesky(input, upper=upper)
+
+
+def lu_legacy(A: Tensor, pivot: bool = True, get_infos: bool = False) -> tuple:  # noqa: N803
+    """torch.lu / Tensor.lu (deprecated, with PyTorch's UserWarning): (LU, pivots), and info when
+    get_infos, as lu_factor_ex; a singular matrix is no error."""
+    warnings.warn("torch.lu is deprecated in favor of torch.linalg.lu_factor / torch.linalg.lu_factor_ex and will be "
+                  "removed in a future PyTorch release.", UserWarning, stacklevel=2)
+    packed, pivots, info = lu_factor_ex(A, pivot=pivot)
+    return LUWithInfoResult(packed, pivots, info) if get_infos else (packed, pivots)
+
+
+def lu_solve_legacy(b: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:  # noqa: N803
+    """torch.lu_solve / Tensor.lu_solve (deprecated, with PyTorch's UserWarning): lu_solve(LU_data, LU_pivots, b)."""
+    warnings.warn("torch.lu_solve is deprecated in favor of torch.linalg.lu_solve and will be removed in a future "
+                  "PyTorch release.", UserWarning, stacklevel=2)
+    return lu_solve(LU_data, LU_pivots, b)
 
 
 def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:  # noqa: N803

@@ -2517,6 +2517,18 @@ class Tensor:
 
         return linalg.cholesky_solve(self, input2, upper)
 
+    def lu(self, pivot: bool = True, get_infos: bool = False) -> Any:
+        """(LU, pivots[, info]), as torch.Tensor.lu (deprecated)."""
+        from minigrad import linalg
+
+        return linalg.lu_legacy(self, pivot, get_infos)
+
+    def lu_solve(self, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:  # noqa: N803
+        """X with A X = self for A given by lu_factor's (LU_data, LU_pivots), as torch.Tensor.lu_solve (deprecated)."""
+        from minigrad import linalg
+
+        return linalg.lu_solve_legacy(self, LU_data, LU_pivots)
+
     def cholesky_inverse(self, upper: bool = False) -> Tensor:
         """The inverse of A given by its Cholesky factor self, as torch.Tensor.cholesky_inverse."""
         from minigrad import linalg

@@ -101,6 +101,10 @@ class MatrixExpOp(_HostOp):
     __slots__ = ()
 
 
+class LuFactorOp(_HostOp):
+    __slots__ = ()
+
+
 def host_output(op: type[_HostOp], inputs: tuple[Tensor, ...], value: np.ndarray, pullback: Callable) -> Tensor:
     """The tensor of one output `value` (host, float64) of op on inputs, in the first input's dtype
     and on its device, whose gradient reaches the inputs through pullback."""
@@ -303,6 +307,107 @@ def inverse_each(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         except np.linalg.LinAlgError:
             info[i] = _getrf_info(matrix) or n
     return inverse.reshape(a.shape), info.reshape(a.shape[:-2])
+
+
+def lu_factor_each(a: np.ndarray, pivot: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """LU with partial pivoting of the matrices a (..., m, n), as LAPACK's getrf: the packed
+    factors (L's strict lower part, its unit diagonal implied, and U), the 1-based row pivots
+    (int32, (..., min(m, n))) and info (int32, a's batch shape: 0, or the first zero pivot of U,
+    1-based, the factorization going on past it). The pivot is the first entry of largest |value|
+    (idamax: a NaN is taken only where it comes first); pivot=False: no row interchanges.
+    Vectorised over the batch, one column at a time."""
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    lu = np.array(a, dtype=np.float64).reshape(math.prod(a.shape[:-2]), m, n)
+    rows = np.arange(lu.shape[0])
+    pivots = np.zeros((lu.shape[0], k), np.int32)
+    info = np.zeros(lu.shape[0], np.int32)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for j in range(k):
+            if pivot:
+                size = np.abs(lu[:, j:, j])
+                first_nan = np.isnan(size[:, 0])
+                p = j + np.where(first_nan, 0, np.argmax(np.nan_to_num(size, nan=-1.0), axis=1))
+                row = lu[rows, j].copy()
+                lu[rows, j] = lu[rows, p]
+                lu[rows, p] = row
+                pivots[:, j] = p + 1
+            else:
+                pivots[:, j] = j + 1
+            head = lu[:, j, j]
+            zero = head == 0
+            info = np.where(zero & (info == 0), j + 1, info).astype(np.int32)
+            lu[:, j + 1:, j] /= np.where(zero, 1.0, head)[:, None]
+            lu[:, j + 1:, j + 1:] -= lu[:, j + 1:, j, None] * lu[:, j, None, j + 1:]
+    batch = a.shape[:-2]
+    return lu.reshape(a.shape), pivots.reshape(*batch, k), info.reshape(batch)
+
+
+def lu_permutations(pivots: np.ndarray, m: int) -> np.ndarray:
+    """perm (..., m) with A[perm] = L U for the 1-based row pivots of getrf (A = P L U, P[perm[i], i] = 1)."""
+    flat = pivots.reshape(math.prod(pivots.shape[:-1]), pivots.shape[-1]).astype(np.int64) - 1
+    rows = np.arange(flat.shape[0])
+    perm = np.broadcast_to(np.arange(m), (flat.shape[0], m)).copy()
+    for j in range(flat.shape[1]):
+        p = flat[:, j]
+        row = perm[rows, j].copy()
+        perm[rows, j] = perm[rows, p]
+        perm[rows, p] = row
+    return perm.reshape(*pivots.shape[:-1], m)
+
+
+def permutation_matrices(perm: np.ndarray) -> np.ndarray:
+    """P (..., m, m) with P[perm[i], i] = 1."""
+    m = perm.shape[-1]
+    return (perm[..., :, None] == np.arange(m)).swapaxes(-1, -2).astype(np.float64)
+
+
+def lu_grad(L: np.ndarray | Any, U: Any, g: Any, P: Any, ops: Any) -> Any:  # noqa: N803
+    """PyTorch's lu_factor_ex_backward (linalg_lu_backward, real case): A's gradient from the packed
+    factors' g, for A = P L U with L (..., m, k), U (..., k, n). Written on `ops` (tril, triu,
+    solve(a, b, upper, left, unit), cat(parts, dim)), so it runs on numpy arrays and on tensors."""
+    m, n = L.shape[-2], U.shape[-1]
+    k = min(m, n)
+    g_l, g_u = g[..., :, :k], g[..., :k, :]
+    if m == n:
+        grad = ops.tril(ops.mT(L) @ g_l, -1) + ops.triu(g_u @ ops.mT(U), 0)
+        grad = ops.solve(ops.mT(U), grad, False, False, False)
+        grad = ops.solve(ops.mT(L), grad, True, True, True)
+    elif m < n:  # wide
+        u1, g_u1, g_u2 = U[..., :, :k], g_u[..., :, :k], g_u[..., :, k:]
+        grad = ops.mT(L) @ g_l - ops.triu(g_u, 0) @ ops.mT(U)
+        grad = ops.solve(ops.mT(u1), ops.tril(grad, -1), False, False, False)
+        grad = ops.cat([grad + ops.triu(g_u1, 0), g_u2], -1)
+        grad = ops.solve(ops.mT(L), grad, True, True, True)
+    else:  # tall
+        l1, g_l1, g_l2 = L[..., :k, :], g_l[..., :k, :], g_l[..., k:, :]
+        grad = g_u @ ops.mT(U) - ops.mT(L) @ ops.tril(g_l, -1)
+        grad = ops.solve(ops.mT(l1), ops.triu(grad, 0), True, True, True)
+        grad = ops.cat([grad + ops.tril(g_l1, -1), g_l2], -2)
+        grad = ops.solve(ops.mT(U), grad, False, False, False)
+    return P @ grad
+
+
+class NumpyOps:
+    """lu_grad's operations on float64 arrays."""
+
+    mT = staticmethod(mT)
+
+    @staticmethod
+    def tril(a: np.ndarray, k: int) -> np.ndarray:
+        return np.tril(a, k)
+
+    @staticmethod
+    def triu(a: np.ndarray, k: int) -> np.ndarray:
+        return np.triu(a, k)
+
+    @staticmethod
+    def solve(a: np.ndarray, b: np.ndarray, upper: bool, left: bool, unit: bool) -> np.ndarray:
+        return triangular_solve(a, b, upper, left, unit)
+
+    @staticmethod
+    def cat(parts: list, dim: int) -> np.ndarray:
+        return np.concatenate(parts, dim)
 
 
 def _cholesky_fails(a: np.ndarray) -> bool:

@@ -853,7 +853,7 @@ class HostPullback:
 
 @_formula(_decompositions.InvOp, _decompositions.DetOp, _decompositions.SlogdetOp, _decompositions.SolveOp,
           _decompositions.SolveTriangularOp, _decompositions.CholeskyOp, _decompositions.CholeskySolveOp,
-          _decompositions.EighOp,
+          _decompositions.EighOp, _decompositions.LuFactorOp,
           _decompositions.SvdOp, _decompositions.QrOp, _decompositions.PinvOp, _decompositions.MatrixExpOp)
 def _host_factorization(fn, g):
     """The output's HostPullback.graph, on tensors standing for the node's inputs (in the node's dtype)."""

@@ -15,9 +15,13 @@ from collections.abc import Callable
 from typing import Any
 
 from minigrad import functional as MF
-from minigrad.creation import full, zeros
-from minigrad.functional._common import ArgumentError, ShapeError
-from minigrad.functional.attention import attention_scores, safe_softmax
+from minigrad.creation import full
+from minigrad.functional._common import ArgumentError
+from minigrad.functional.attention import (  # noqa: F401 (the error classes, importable from here as before)
+    AttentionCheckError,
+    AttentionMaskDtypeError,
+    multi_head_attention,
+)
 from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.layers import Dropout, LayerNorm, Linear, _empty
@@ -25,36 +29,8 @@ from minigrad.nn.module import Module, ModuleList
 from minigrad.tensor import Tensor
 
 
-class AttentionCheckError(AssertionError, ValueError):
-    """A shape MultiheadAttention refuses where PyTorch's asserts (embed_dim not divisible by
-    num_heads, an input's feature size, key and value of different lengths, key_padding_mask's
-    shape): an AssertionError, as PyTorch raises, and a ValueError, as minigrad raised before."""
-
-
-class AttentionMaskDtypeError(AssertionError, TypeError):
-    """An attention or key-padding mask neither bool nor floating: an AssertionError, as PyTorch
-    raises, and a TypeError, as minigrad raised before."""
-
-
 class NonDynamicallyQuantizableLinear(Linear):
     """Linear under the name PyTorch gives MultiheadAttention's output projection (same repr)."""
-
-
-def _additive(mask: Tensor, what: str, like: Tensor) -> Tensor:
-    """A bool mask (True: may not attend) as 0 / -inf, a float mask as it is."""
-    if not isinstance(mask, Tensor):
-        raise TypeError(f"MultiheadAttention: {what} must be a Tensor, got {type(mask).__name__}")
-    if mask.dtype.kind == "b":
-        return MF.where(mask, float("-inf"), zeros((), dtype=like.dtype, device=like.device))
-    if mask.dtype.kind != "f":
-        raise AttentionMaskDtypeError(f"MultiheadAttention: {what} must be bool or floating, got {mask.dtype}")
-    return mask
-
-
-def _padded(mask: Tensor, columns: int) -> Tensor:
-    """An additive mask with `columns` zero columns appended (PyTorch's F.pad(mask, (0, 1)) for each
-    of add_bias_kv's and add_zero_attn's extra keys)."""
-    return F.pad(mask, (0, columns)) if columns else mask
 
 
 class MultiheadAttention(Module):
@@ -133,90 +109,11 @@ class MultiheadAttention(Module):
         average_attn_weights: bool = True,
         is_causal: bool = False,
     ) -> tuple[Tensor, Tensor | None]:
-        if is_causal and attn_mask is None:
-            raise RuntimeError("MultiheadAttention: is_causal is a hint that attn_mask is the causal mask; give it")
-        for name, t, size in (("query", query, self.embed_dim), ("key", key, self.kdim), ("value", value, self.vdim)):
-            if not isinstance(t, Tensor) or t.ndim not in (2, 3):
-                raise AttentionCheckError(f"MultiheadAttention: {name} must be a 2-D or 3-D Tensor, got "
-                                          f"{getattr(t, 'shape', type(t).__name__)}")
-            if t.shape[-1] != size:
-                raise AttentionCheckError(f"MultiheadAttention: {name} has {t.shape[-1]} features, expected {size}")
-        if not query.ndim == key.ndim == value.ndim:  # else an unbatched query's key fails later, in a reshape
-            raise ValueError(f"MultiheadAttention: query, key and value must all be batched (3-D) or all unbatched "
-                             f"(2-D), got {query.ndim}-D, {key.ndim}-D and {value.ndim}-D")
-        unbatched = query.ndim == 2
-        if unbatched:
-            query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
-            key_padding_mask = None if key_padding_mask is None else key_padding_mask.unsqueeze(0)
-        # The inputs stay in their layout, (L, N, E) or batch_first's (N, L, E): transposed to
-        # (L, N, E), every projection copied its input first (3 copies of a batch_first layer's input).
-        batch_first = self.batch_first and not unbatched
-        seq_axis, batch_axis = (1, 0) if batch_first else (0, 1)
-        length, batch, source = query.shape[seq_axis], query.shape[batch_axis], key.shape[seq_axis]
-        if key.shape[:2] != value.shape[:2] or key.shape[batch_axis] != batch:
-            names = "(N, S)" if batch_first else "(S, N)"
-            raise AttentionCheckError(f"MultiheadAttention: key {key.shape} and value {value.shape} must share "
-                                      f"{names} with query's batch {batch}")
-        w_q, w_k, w_v = self._projections()
-        b_q, b_k, b_v = (None, None, None) if self.in_proj_bias is None else self.in_proj_bias.chunk(3)
-
-        def heads(x: Tensor, w: Tensor, b: Tensor | None, n: int) -> Tensor:  # -> (N, heads, n, hd)
-            if batch_first:
-                return F.linear(x, w, b).reshape(batch, n, self.num_heads, self.head_dim).permute(0, 2, 1, 3)
-            return F.linear(x, w, b).reshape(n, batch, self.num_heads, self.head_dim).permute(1, 2, 0, 3)
-
-        q, k, v = heads(query, w_q, b_q, length), heads(key, w_k, b_k, source), heads(value, w_v, b_v, source)
-        # add_bias_kv appends bias_k / bias_v as one more key and value (after the projections),
-        # add_zero_attn a zero key and value (after those); the masks get a 0 (may attend) column each
-        extra = []
-        if self.bias_k is not None:
-            extra.append((self.bias_k, self.bias_v))
-        if self.add_zero_attn:
-            zero = zeros((1, 1, self.embed_dim), dtype=q.dtype, device=q.device)
-            extra.append((zero, zero))
-        if extra:
-            def appended(x: Tensor, rows: list[Tensor]) -> Tensor:  # (1, 1, E) rows as (N, heads, 1, hd) each
-                rows = [r.reshape(1, self.num_heads, 1, self.head_dim).expand(batch, -1, -1, -1) for r in rows]
-                return MF.cat([x, *rows], 2)
-
-            k, v = appended(k, [e[0] for e in extra]), appended(v, [e[1] for e in extra])
-        scores = attention_scores(q, k, None)  # (N, heads, L, S + len(extra))
-        if attn_mask is not None:
-            mask = _additive(attn_mask, "attn_mask", scores)
-            if mask.shape == (length, source):
-                mask = _padded(mask, len(extra))
-                scores = scores + mask
-            elif mask.shape == (batch * self.num_heads, length, source):
-                mask = _padded(mask, len(extra))
-                scores = scores + mask.reshape(batch, self.num_heads, length, source + len(extra))
-            else:
-                raise ShapeError(f"MultiheadAttention: attn_mask must have shape {(length, source)} or "
-                                 f"{(batch * self.num_heads, length, source)}, got {mask.shape}")
-        if key_padding_mask is not None:
-            if tuple(key_padding_mask.shape) != (batch, source):
-                raise AttentionCheckError(f"MultiheadAttention: key_padding_mask must have shape "
-                                          f"{(batch, source)}, got {key_padding_mask.shape}")
-            mask = _padded(_additive(key_padding_mask, "key_padding_mask", scores), len(extra))
-            scores = scores + mask.reshape(batch, 1, 1, source + len(extra))
-        masked = attn_mask is not None or key_padding_mask is not None
-        # without weights PyTorch attends through scaled_dot_product_attention, whose safe softmax
-        # gives a query that may attend to nothing (a fully padded sequence) 0, not nan
-        weights = safe_softmax(scores) if masked and not need_weights else F.softmax(scores, -1)
-        if self.dropout and self.training:
-            weights = F.dropout(weights, self.dropout, True)
-        out = MF.matmul(weights, v)  # (N, heads, L, hd)
-        if batch_first:
-            out = out.permute(0, 2, 1, 3).reshape(batch, length, self.embed_dim)
-        else:
-            out = out.permute(2, 0, 1, 3).reshape(length, batch, self.embed_dim)
-        out = self.out_proj(out)
-        if unbatched:
-            out = out.squeeze(1)
-        if not need_weights:
-            return out, None
-        if average_attn_weights:
-            weights = weights.mean(1)
-        return out, (weights.squeeze(0) if unbatched else weights)
+        return multi_head_attention(
+            query, key, value, self.num_heads, self._projections(), self.in_proj_bias, self.bias_k, self.bias_v,
+            self.add_zero_attn, self.dropout if self.training else 0.0, self.out_proj.weight, self.out_proj.bias,
+            key_padding_mask, need_weights, attn_mask, average_attn_weights, is_causal, batch_first=self.batch_first,
+            sizes=(self.embed_dim, self.kdim, self.vdim))
 
 
 _ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}

@@ -88,7 +88,7 @@ from minigrad.functional.activation import (
     threshold,
     threshold_,
 )
-from minigrad.functional.attention import scaled_dot_product_attention
+from minigrad.functional.attention import multi_head_attention_forward, scaled_dot_product_attention
 from minigrad.functional.ctc import ctc_loss
 from minigrad.functional.grid import affine_grid, grid_sample
 from minigrad.functional.linalg import pdist
@@ -206,6 +206,7 @@ __all__ = [
     "rrelu",
     "rrelu_",
     "scaled_dot_product_attention",
+    "multi_head_attention_forward",
     "selu",
     "sigmoid",
     "silu",
