@@ -20,17 +20,17 @@ from typing import Any
 import numpy as np
 
 
-class memory_format:  # noqa: N801 (PyTorch's class name: torch.memory_format)
-    """A memory format, as torch.memory_format: only the four module constants exist (making one
-    is PyTorch's TypeError). They compare by identity and survive pickling and copying."""
+class _NamedConstant:
+    """A PyTorch constant type (memory_format, layout): only the module constants exist (making
+    one is PyTorch's TypeError); they compare by identity and survive pickling and copying."""
 
     __slots__ = ("_name",)
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> memory_format:
-        raise TypeError("cannot create 'minigrad.memory_format' instances")
+    def __new__(cls, *args: Any, **kwargs: Any) -> _NamedConstant:
+        raise TypeError(f"cannot create 'minigrad.{cls.__name__}' instances")
 
     @classmethod
-    def _named(cls, name: str) -> memory_format:
+    def _named(cls, name: str) -> Any:
         obj = object.__new__(cls)
         object.__setattr__(obj, "_name", name)
         return obj
@@ -41,38 +41,24 @@ class memory_format:  # noqa: N801 (PyTorch's class name: torch.memory_format)
     def __reduce__(self) -> str:
         return self._name  # pickled as the module constant of that name
 
-    def __copy__(self) -> memory_format:
+    def __copy__(self) -> _NamedConstant:
         return self
 
-    def __deepcopy__(self, memo: Any) -> memory_format:
+    def __deepcopy__(self, memo: Any) -> _NamedConstant:
         return self
 
 
-class layout:  # noqa: N801 (PyTorch's class name: torch.layout)
+class memory_format(_NamedConstant):  # noqa: N801 (PyTorch's class name: torch.memory_format)
+    """A memory format, as torch.memory_format: contiguous_format, channels_last,
+    channels_last_3d or preserve_format."""
+
+    __slots__ = ()
+
+
+class layout(_NamedConstant):  # noqa: N801 (PyTorch's class name: torch.layout)
     """A tensor layout, as torch.layout; minigrad has only ``minigrad.strided`` (dense tensors)."""
 
-    __slots__ = ("_name",)
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> layout:
-        raise TypeError("cannot create 'minigrad.layout' instances")
-
-    @classmethod
-    def _named(cls, name: str) -> layout:
-        obj = object.__new__(cls)
-        object.__setattr__(obj, "_name", name)
-        return obj
-
-    def __repr__(self) -> str:
-        return f"minigrad.{self._name}"
-
-    def __reduce__(self) -> str:
-        return self._name
-
-    def __copy__(self) -> layout:
-        return self
-
-    def __deepcopy__(self, memo: Any) -> layout:
-        return self
+    __slots__ = ()
 
 
 contiguous_format = memory_format._named("contiguous_format")
