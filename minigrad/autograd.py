@@ -17,6 +17,7 @@ import inspect
 import itertools
 import sys
 import threading
+import warnings
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -885,15 +886,28 @@ def grad(
     grad_outputs: Tensor | Sequence[Tensor | None] | None = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
+    only_inputs: bool = True,
     allow_unused: bool | None = None,
-    *,
+    is_grads_batched: bool = False,
     materialize_grads: bool = False,
-) -> tuple[Tensor | None, ...]:
+) -> tuple[Tensor | None, ...] | dict[str, Tensor | None]:
     """The gradients of outputs (weighted by grad_outputs) with respect to inputs, as
-    torch.autograd.grad: returned, not accumulated into any .grad. An input the outputs do not
-    depend on is an error, or None with allow_unused=True (zeros with materialize_grads=True,
-    which implies allow_unused). With create_graph the gradients are recorded on the tape and can
-    be differentiated again (retain_graph then defaults to True)."""
+    torch.autograd.grad (same parameters, in PyTorch's order): returned, not accumulated into any
+    .grad. An input the outputs do not depend on is an error, or None with allow_unused=True
+    (zeros with materialize_grads=True, which implies allow_unused). With create_graph the
+    gradients are recorded on the tape and can be differentiated again (retain_graph then defaults
+    to True). only_inputs is PyTorch's deprecated, ignored flag (False warns); is_grads_batched
+    takes grad_outputs with a leading batch dim and gives each input's gradients stacked along it
+    (one pass per row here, not vmap); inputs as a dict {name: tensor} gives a dict back."""
+    if not only_inputs:
+        warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to True). To accumulate "
+                      "gradient for other parts of the graph, please use torch.autograd.backward.",
+                      FutureWarning, stacklevel=2)
+    if isinstance(inputs, dict):
+        names = list(inputs)
+        result = grad(outputs, list(inputs.values()), grad_outputs, retain_graph, create_graph, True, allow_unused,
+                      is_grads_batched, materialize_grads)
+        return dict(zip(names, result, strict=True))
     if materialize_grads and allow_unused is False:
         raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, "
                          "but got: allow_unused=False.")
@@ -904,6 +918,9 @@ def grad(
         grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
     if len(grad_outputs) != len(outputs):
         raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    if is_grads_batched:
+        return _batched_grad(outputs, inputs, list(grad_outputs), retain_graph, create_graph, allow_unused,
+                             materialize_grads)
     for t in inputs:
         if not isinstance(t, Tensor) or not t._requires_grad:
             raise RuntimeError("grad: every input must be a tensor that requires grad")
@@ -924,6 +941,37 @@ def grad(
             results.append(g if g.dtype == t.dtype else g.to(t.dtype))
         else:
             results.append(None if g is None else Tensor._make(get_backend(t.device).astype(g, t.dtype), t.device))
+    return tuple(results)
+
+
+def _batched_grad(outputs: list, inputs: list, grad_outputs: list, retain_graph: bool | None, create_graph: bool,
+                  allow_unused: bool, materialize_grads: bool) -> tuple[Tensor | None, ...]:
+    """autograd.grad with is_grads_batched: each grad_output's first dim is a batch of vectors; one
+    pass per row (the graph kept until the last), each input's gradients stacked along a new dim 0."""
+    if any(g is None for g in grad_outputs):
+        raise RuntimeError("If `is_grads_batched=True`, we interpret the first dimension of each grad_output "
+                           "as the batch dimension. The sizes of the remaining dimensions are expected to match "
+                           "the shape of corresponding output, but a grad_output of None was given.")
+    for out, g in zip(outputs, grad_outputs, strict=True):
+        if g.dim() == 0 or tuple(g.shape[1:]) != tuple(out.shape):
+            raise RuntimeError(f"If `is_grads_batched=True`, we interpret the first dimension of each grad_output "
+                               f"as the batch dimension. The sizes of the remaining dimensions are expected to "
+                               f"match the shape of corresponding output, but a mismatch was detected: grad_output "
+                               f"has a shape of {tuple(g.shape)} and output has a shape of {tuple(out.shape)}.")
+    n = grad_outputs[0].shape[0]
+    if any(g.shape[0] != n for g in grad_outputs):
+        raise RuntimeError("If `is_grads_batched=True`, every grad_output must have the same batch size")
+    keep = create_graph if retain_graph is None else bool(retain_graph)
+    rows = [grad(outputs, inputs, [g[i] for g in grad_outputs], True if i < n - 1 else keep, create_graph,
+                 True, allow_unused, False, materialize_grads) for i in range(n)]
+    from minigrad.functional import stack
+
+    results: list[Tensor | None] = []
+    for j, t in enumerate(inputs):
+        if not rows:  # a batch of none: empty gradients
+            results.append(Tensor._make(get_backend(t.device).full((0, *t.shape), 0, t.dtype), t.device))
+        else:
+            results.append(None if rows[0][j] is None else stack([r[j] for r in rows]))
     return tuple(results)
 
 

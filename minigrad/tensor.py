@@ -107,6 +107,8 @@ def _check_assigned_grad(t: Tensor, grad: Any) -> None:
                            f"'{list(t.shape)}'. Please ensure that the gradient and the tensor are the same size")
 
 
+_FLOAT_OF_GRAD = ("Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
+                  "Consider using tensor.detach() first.")  # float()/complex()'s warning, once a process
 _SCALAR_FIRST = "deprecated overload"  # in _WARNED_ONCE once any deprecated overload has warned
 _ADDC = ("tensor1", "tensor2")  # addcmul's and addcdiv's tensors
 
@@ -676,7 +678,14 @@ class Tensor:
         return self._host().tolist()
 
     def __float__(self) -> float:
+        if self._requires_grad and _autograd.is_grad_enabled():  # PyTorch's TORCH_WARN_ONCE (not int(), item())
+            warn_user(_FLOAT_OF_GRAD, once=True)
         return float(self._scalar())
+
+    def __complex__(self) -> complex:
+        if self._requires_grad and _autograd.is_grad_enabled():
+            warn_user(_FLOAT_OF_GRAD, once=True)
+        return complex(self._scalar())
 
     def __int__(self) -> int:
         return int(self._scalar())

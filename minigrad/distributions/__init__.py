@@ -1,7 +1,7 @@
 """Probability distributions with PyTorch's API (torch.distributions): sampling from minigrad's
 seeded generator (numpy's gamma, Poisson and binomial samplers where needed), differentiable
-log-probabilities and entropies, reparameterised samples, and
-KL divergences, for policy gradients, VAEs and Gaussian policies ported from PyTorch."""
+log-probabilities and entropies, reparameterised samples, KL divergences, and transforms with
+TransformedDistribution, for policy gradients, VAEs and Gaussian policies ported from PyTorch."""
 
 # constraints first: the distribution modules read it while this package is still importing
 from minigrad.distributions import constraints
@@ -23,28 +23,54 @@ from minigrad.distributions.multivariate_normal import MultivariateNormal
 from minigrad.distributions.normal import Normal
 from minigrad.distributions.poisson import Poisson
 from minigrad.distributions.student_t import StudentT
+from minigrad.distributions.transformed_distribution import TransformedDistribution
+from minigrad.distributions.transforms import (
+    AbsTransform,
+    AffineTransform,
+    ComposeTransform,
+    ExpTransform,
+    IndependentTransform,
+    PowerTransform,
+    SigmoidTransform,
+    SoftplusTransform,
+    TanhTransform,
+    Transform,
+    identity_transform,
+)
 from minigrad.distributions.uniform import Uniform
 
 __all__ = [
+    "AbsTransform",
+    "AffineTransform",
     "Bernoulli",
     "Beta",
     "Binomial",
     "Categorical",
     "Cauchy",
+    "ComposeTransform",
     "Dirichlet",
     "Distribution",
+    "ExpTransform",
     "Exponential",
     "Gamma",
     "Geometric",
     "Independent",
+    "IndependentTransform",
     "Laplace",
     "LogNormal",
     "MultivariateNormal",
     "Normal",
     "Poisson",
+    "PowerTransform",
+    "SigmoidTransform",
+    "SoftplusTransform",
     "StudentT",
+    "TanhTransform",
+    "Transform",
+    "TransformedDistribution",
     "Uniform",
     "constraints",
+    "identity_transform",
     "kl_divergence",
     "register_kl",
 ]

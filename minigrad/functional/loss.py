@@ -159,8 +159,10 @@ def cross_entropy(
     _require_same_device("cross_entropy", input, target, weight)
     _require_tensor("cross_entropy", target)
     _check_reduction("cross_entropy", reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ArgumentError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    if label_smoothing > 1.0:  # PyTorch's check; a negative (or NaN) smoothing is no smoothing there
+        raise ArgumentError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if not label_smoothing > 0.0:
+        label_smoothing = 0.0
     if target.dtype.kind == "f":
         if target.shape != input.shape:  # PyTorch reads these as misplaced class indices: a RuntimeError
             raise ShapeError(
