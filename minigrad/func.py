@@ -65,7 +65,9 @@ def functional_call(module: Any, parameter_and_buffer_dicts: Mapping | Sequence[
             raise ValueError(f"{sorted(repeated)} appeared in multiple dictionaries; behavior of functional call "
                              "is ambiguous")
         given.update(d)
-    slots = {name: _slot(module, name) for name in given}  # name -> (registry, key)
+    found = {name: _slot(module, name, missing_ok=True) for name in given}
+    slots = {name: slot[1:] for name, slot in found.items() if slot[1] is not None}  # name -> (registry, key)
+    unexpected = sorted(given.keys() - slots.keys())
     if tie_weights:  # other names of a replaced tensor follow it
         replaced = {id(registry[key]): given[name] for name, (registry, key) in slots.items()}
         for name, (registry, key) in _all_slots(module).items():
@@ -73,21 +75,36 @@ def functional_call(module: Any, parameter_and_buffer_dicts: Mapping | Sequence[
                 slots[name], given[name] = (registry, key), replaced[id(registry[key])]
     if strict:
         missing = sorted(_all_slots(module).keys() - given.keys())
-        if missing:
-            raise RuntimeError(f"Error(s) in reparametrizing for {type(module).__name__}:\n\tMissing key(s): "
-                               + ", ".join(f"'{k}'" for k in missing) + ".")
+        if missing or unexpected:
+            raise RuntimeError(f"Error(s) in reparametrizing for {type(module).__name__}:"
+                               + "".join(f"\n\t{what} key(s): " + ", ".join(f"'{k}'" for k in keys) + "."
+                                         for what, keys in (("Unexpected", unexpected), ("Missing", missing)) if keys))
     originals = [(registry, key, registry[key]) for registry, key in slots.values()]
+    # a name that is no parameter or buffer: a plain attribute of its module for the call, as PyTorch
+    attributes = [(found[name][0].__dict__, found[name][2]) for name in unexpected]
+    previous = [(d, key, d.get(key, _ABSENT)) for d, key in attributes]
     try:
         for name, (registry, key) in slots.items():
             registry[key] = given[name]
+        for name, (d, key) in zip(unexpected, attributes, strict=True):
+            d[key] = given[name]
         return module(*(args if isinstance(args, tuple) else (args,)), **(kwargs or {}))
     finally:
+        for d, key, value in reversed(previous):
+            if value is _ABSENT:
+                d.pop(key, None)
+            else:
+                d[key] = value
         for registry, key, value in reversed(originals):
             registry[key] = value
 
 
-def _slot(module: Any, name: str) -> tuple[dict, str]:
-    """The registry (a module's _parameters or _buffers) and key holding the tensor called name."""
+_ABSENT = object()
+
+
+def _slot(module: Any, name: str, missing_ok: bool = False) -> Any:
+    """The registry (a module's _parameters or _buffers) and key holding the tensor called name;
+    with missing_ok, (the owning module, that registry or None, key)."""
     *path, key = name.split(".")
     owner = module
     for part in path:
@@ -96,7 +113,9 @@ def _slot(module: Any, name: str) -> tuple[dict, str]:
             raise AttributeError(f"functional_call: {type(module).__name__} has no submodule on the path of {name!r}")
     for registry in (owner._parameters, owner._buffers):
         if key in registry and registry[key] is not None:
-            return registry, key
+            return (owner, registry, key) if missing_ok else (registry, key)
+    if missing_ok:
+        return owner, None, key
     raise AttributeError(f"functional_call: {type(module).__name__} has no parameter or buffer {name!r}")
 
 

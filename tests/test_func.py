@@ -131,7 +131,9 @@ def test_results_off_the_tape_unless_connected_and_bad_arguments():
     assert "same size" in error_of(lambda: vmap(lambda a, b: a + b)(minigrad.ones(2, 3), minigrad.ones(3, 3)))
     assert "compatible" in error_of(lambda: vmap(lambda a, b: a + b, in_dims=(0,))(x, x))
     model = minigrad.nn.Linear(2, 2)
-    assert "no parameter or buffer 'nope'" in error_of(lambda: functional_call(model, {"nope": x}, (x,)))
+    # a name that is no parameter or buffer: an attribute for the call (PyTorch's), unless strict
+    assert error_of(lambda: functional_call(model, {"nope": x}, (x.float(),))) == "" and not hasattr(model, "nope")
+    assert "Unexpected key(s): 'nope'" in error_of(lambda: functional_call(model, {"nope": x}, (x,), strict=True))
     assert "Missing key(s): 'bias'" in error_of(
         lambda: functional_call(model, {"weight": minigrad.ones(2, 2)}, (minigrad.ones(2),), strict=True))
     # the module's own parameters are back after the call, even when it raises

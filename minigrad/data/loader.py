@@ -151,6 +151,11 @@ class Subset(Dataset):
         return self.dataset.get_batch(positions % n if n else positions, rng)
 
 
+class _EmptyConcatError(AssertionError, ValueError):
+    """ConcatDataset([]): PyTorch's AssertionError (its assert), and the ValueError minigrad raised
+    before."""
+
+
 class ConcatDataset(Dataset):
     """The samples of several datasets one after the other, as torch.utils.data.ConcatDataset
     (``train + extra``); ``cumulative_sizes[i]`` is how many samples datasets 0..i hold."""
@@ -158,7 +163,7 @@ class ConcatDataset(Dataset):
     def __init__(self, datasets: Iterable) -> None:
         self.datasets = list(datasets)
         if not self.datasets:
-            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+            raise _EmptyConcatError("datasets should not be an empty iterable")
         self.cumulative_sizes = list(itertools.accumulate(len(d) for d in self.datasets))
 
     def __len__(self) -> int:

@@ -168,9 +168,11 @@ class WeightedRandomSampler(_Counted):
             raise ValueError(f"weights should be a 1d sequence, but given weights have shape {w.shape}")
         if not np.all(np.isfinite(w) & (w >= 0)) or w.sum() <= 0:
             raise ArgumentError("weights must be finite, non-negative and not all zero")  # PyTorch: RuntimeError
+        if not replacement and num_samples > len(w):  # PyTorch's RuntimeError (ArgumentError is both)
+            raise ArgumentError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
         if not replacement and num_samples > np.count_nonzero(w):
-            raise ValueError(f"cannot draw {num_samples} samples without replacement from "
-                             f"{np.count_nonzero(w)} non-zero weights")
+            raise ArgumentError(f"cannot draw {num_samples} samples without replacement from "
+                                f"{np.count_nonzero(w)} non-zero weights")
         self.weights = w
         self.num_samples = int(num_samples)
         self.replacement = replacement

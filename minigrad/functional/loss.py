@@ -457,6 +457,10 @@ def binary_cross_entropy_with_logits(
     """binary_cross_entropy(sigmoid(input), target), computed stably from logits."""
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     t = _binary_target("binary_cross_entropy_with_logits", input, target)
+    if pos_weight is not None and _broadcast_shape(
+            "binary_cross_entropy_with_logits", input.shape, tuple(pos_weight.shape)) != input.shape:
+        raise ShapeError(f"binary_cross_entropy_with_logits: pos_weight of shape {tuple(pos_weight.shape)} does not "
+                         f"broadcast to the input's shape {input.shape}")  # PyTorch: RuntimeError
     pw = None if pos_weight is None else cast(pos_weight, input.dtype)._data
     loss = BinaryCrossEntropyWithLogitsOp.apply(input, target=t, pos_weight=pw)
     if weight is not None:

@@ -119,16 +119,19 @@ def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
 
 
 def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
-    """Copy consecutive slices of the 1-D vec into the parameters, in place."""
+    """Consecutive slices of the 1-D vec as the parameters' data, as PyTorch's (``p.data = ...``:
+    the parameters then share vec's memory, and their version counters do not move, so a graph
+    that saved them still runs backward)."""
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"expected torch.Tensor, but got: {type(vec).__name__}")
     params = _params(parameters)
     total = sum(p.numel() for p in params)
     if vec.ndim != 1 or vec.numel() != total:
         raise ValueError(f"vector_to_parameters: expected a 1-D vector of {total} elements, got shape {vec.shape}")
     start = 0
-    with no_grad():
-        for p in params:
-            p.copy_(vec[start : start + p.numel()].reshape(p.shape))
-            start += p.numel()
+    for p in params:
+        p.data = vec[start : start + p.numel()].view_as(p).data
+        start += p.numel()
 
 
 def _norm_except_dim(v: Tensor, dim: int | None) -> Tensor:
