@@ -46,6 +46,10 @@ class Bernoulli(BinaryParams, Distribution):
         self._param = self.probs if probs is not None else self.logits
         super().__init__(self._param.shape, validate_args=validate_args)
 
+    def expand(self, batch_shape: Sequence[int], _instance: Distribution | None = None) -> Distribution:
+        """probs, logits expanded to batch_shape (Distribution.expand)."""
+        return self._expand_params(Bernoulli, batch_shape, ("probs", "logits"), _instance)
+
     @property
     def mean(self) -> Tensor:
         """probs."""

@@ -11,7 +11,7 @@ from minigrad.distributions.dirichlet import Dirichlet
 from minigrad.distributions.distribution import Distribution
 from minigrad.distributions.utils import broadcast_all
 from minigrad.functional import stack
-from minigrad.tensor import Tensor, get_default_dtype
+from minigrad.tensor import Size, Tensor, get_default_dtype
 
 __all__ = ["Beta"]
 
@@ -34,6 +34,15 @@ class Beta(Distribution):
             both = stack([concentration1, concentration0], -1)
         self._dirichlet = Dirichlet(both, validate_args=validate_args)
         super().__init__(self._dirichlet._batch_shape, validate_args=validate_args)
+
+    def expand(self, batch_shape: Sequence[int], _instance: Distribution | None = None) -> Distribution:
+        """The underlying Dirichlet expanded to batch_shape (Distribution.expand)."""
+        new = self._get_checked_instance(Beta, _instance)
+        batch_shape = Size(batch_shape)
+        new._dirichlet = self._dirichlet.expand(batch_shape)
+        Distribution.__init__(new, batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
 
     @property
     def concentration1(self) -> Tensor:

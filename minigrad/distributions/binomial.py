@@ -13,7 +13,7 @@ from minigrad.distributions.utils import (
     broadcast_all,
 )
 from minigrad.functional import lgamma
-from minigrad.tensor import Tensor
+from minigrad.tensor import Size, Tensor
 
 __all__ = ["Binomial"]
 
@@ -51,10 +51,19 @@ class Binomial(BinaryParams, Distribution):
         self._param = param
         super().__init__(param.shape, validate_args=validate_args)
 
+    def expand(self, batch_shape: Sequence[int], _instance: Distribution | None = None) -> Distribution:
+        """total_count, probs, logits expanded to batch_shape (Distribution.expand)."""
+        return self._expand_params(Binomial, batch_shape, ("total_count", "probs", "logits"), _instance)
+
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self) -> constraints.Constraint:
         """The integers 0 .. total_count."""
         return constraints.integer_interval(0, self.total_count)
+
+    @property
+    def param_shape(self) -> Size:
+        """The shape of the parameter given."""
+        return self._param.shape
 
     @property
     def mean(self) -> Tensor:

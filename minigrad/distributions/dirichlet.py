@@ -8,7 +8,7 @@ from minigrad.distributions import constraints
 from minigrad.distributions.distribution import Distribution
 from minigrad.distributions.gamma import _standard_gamma
 from minigrad.functional import digamma, lgamma, one_hot, where, xlogy
-from minigrad.tensor import Tensor, finfo
+from minigrad.tensor import Size, Tensor, finfo
 
 __all__ = ["Dirichlet"]
 
@@ -27,6 +27,15 @@ class Dirichlet(Distribution):
         self.concentration = concentration
         batch_shape, event_shape = concentration.shape[:-1], concentration.shape[-1:]
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
+
+    def expand(self, batch_shape: Sequence[int], _instance: Distribution | None = None) -> Distribution:
+        """concentration expanded to batch_shape + event_shape (Distribution.expand)."""
+        new = self._get_checked_instance(Dirichlet, _instance)
+        batch_shape = Size(batch_shape)
+        new.concentration = self.concentration.expand(tuple(batch_shape) + tuple(self._event_shape))
+        Distribution.__init__(new, batch_shape, self._event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
 
     @property
     def mean(self) -> Tensor:

@@ -108,6 +108,40 @@ class Distribution:
         """The standard deviation: the square root of the variance."""
         return self.variance.sqrt()
 
+    def expand(self, batch_shape: Sequence[int], _instance: Distribution | None = None) -> Distribution:
+        """A new distribution of the same family with batch dims expanded to batch_shape (event
+        shape unchanged): its parameters are Tensor.expand views of these (no copy, gradients flow
+        back to them), its validate_args these's, and no argument checks are repeated.
+        RuntimeError where batch_shape does not broadcast from this batch shape (Tensor.expand's);
+        _instance: the new, not yet initialised, instance a subclass's expand fills."""
+        raise NotImplementedError
+
+    def _get_checked_instance(self, cls: type, _instance: Distribution | None = None) -> Any:
+        """_instance, or a new uninitialised instance of type(self) for cls.expand to fill;
+        NotImplementedError for a subclass of cls with its own __init__ but no expand of its own."""
+        if _instance is None and type(self).__init__ != cls.__init__:
+            raise NotImplementedError(
+                f"Subclass {self.__class__.__name__} of {cls.__name__} that defines a custom __init__ method "
+                "must also define a custom .expand() method."
+            )
+        return self.__new__(type(self)) if _instance is None else _instance
+
+    def _expand_params(self, cls: type, batch_shape: Sequence[int], names: Sequence[str],
+                       _instance: Distribution | None = None) -> Any:
+        """expand for a family whose parameters (names) are all of shape batch_shape: each
+        Tensor.expand'ed (those in this instance's __dict__ only, so a lazy probs/logits stays
+        lazy), the batch shape set, validate_args carried."""
+        new = self._get_checked_instance(cls, _instance)
+        batch_shape = Size(batch_shape)
+        for name in names:
+            if name in self.__dict__:
+                setattr(new, name, self.__dict__[name].expand(batch_shape))
+        if "_param" in self.__dict__:
+            new._param = new.__dict__["probs" if "probs" in self.__dict__ else "logits"]
+        Distribution.__init__(new, batch_shape, self._event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
     def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
         """A sample of shape sample_shape + batch_shape + event_shape, not on the autograd tape,
         drawn from minigrad's seeded generator (so ``minigrad.manual_seed`` repeats it)."""
@@ -205,3 +239,6 @@ class LocScale(Distribution):
         """loc."""
         return self.loc
 
+    def expand(self, batch_shape: Sequence[int], _instance: Distribution | None = None) -> Distribution:
+        """loc and scale expanded to batch_shape (Distribution.expand)."""
+        return self._expand_params(LocScale, batch_shape, ("loc", "scale"), _instance)

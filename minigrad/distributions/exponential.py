@@ -25,6 +25,10 @@ class Exponential(Distribution):
         (self.rate,) = broadcast_all(rate)
         super().__init__(self.rate.shape, validate_args=validate_args)
 
+    def expand(self, batch_shape: Sequence[int], _instance: Distribution | None = None) -> Distribution:
+        """rate expanded to batch_shape (Distribution.expand)."""
+        return self._expand_params(Exponential, batch_shape, ("rate",), _instance)
+
     @property
     def mean(self) -> Tensor:
         """1 / rate."""

@@ -33,6 +33,10 @@ class Gamma(Distribution):
         self.concentration, self.rate = broadcast_all(concentration, rate)
         super().__init__(self.concentration.shape, validate_args=validate_args)
 
+    def expand(self, batch_shape: Sequence[int], _instance: Distribution | None = None) -> Distribution:
+        """concentration, rate expanded to batch_shape (Distribution.expand)."""
+        return self._expand_params(Gamma, batch_shape, ("concentration", "rate"), _instance)
+
     @property
     def mean(self) -> Tensor:
         """concentration / rate."""

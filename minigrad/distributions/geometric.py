@@ -39,6 +39,10 @@ class Geometric(BinaryParams, Distribution):
                              f"{tuple(self.probs.shape)}) of distribution {self!r} to be positive but found "
                              f"invalid values:\n{self.probs}")
 
+    def expand(self, batch_shape: Sequence[int], _instance: Distribution | None = None) -> Distribution:
+        """probs, logits expanded to batch_shape (Distribution.expand)."""
+        return self._expand_params(Geometric, batch_shape, ("probs", "logits"), _instance)
+
     @property
     def mean(self) -> Tensor:
         """1 / probs - 1."""

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from minigrad.distributions import constraints
 from minigrad.distributions.distribution import Distribution
 from minigrad.distributions.normal import Normal
-from minigrad.tensor import Tensor
+from minigrad.tensor import Size, Tensor
 
 __all__ = ["LogNormal"]
 
@@ -24,6 +24,15 @@ class LogNormal(Distribution):
     def __init__(self, loc: Tensor | float, scale: Tensor | float, validate_args: bool | None = None) -> None:
         self.base_dist = Normal(loc, scale, validate_args=validate_args)
         super().__init__(self.base_dist.batch_shape, validate_args=validate_args)
+
+    def expand(self, batch_shape: Sequence[int], _instance: Distribution | None = None) -> Distribution:
+        """The underlying Normal expanded to batch_shape (Distribution.expand)."""
+        new = self._get_checked_instance(LogNormal, _instance)
+        batch_shape = Size(batch_shape)
+        new.base_dist = self.base_dist.expand(batch_shape)
+        Distribution.__init__(new, batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
 
     @property
     def loc(self) -> Tensor:

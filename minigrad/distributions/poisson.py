@@ -24,6 +24,10 @@ class Poisson(Distribution):
         (self.rate,) = broadcast_all(rate)
         super().__init__(self.rate.shape, validate_args=validate_args)
 
+    def expand(self, batch_shape: Sequence[int], _instance: Distribution | None = None) -> Distribution:
+        """rate expanded to batch_shape (Distribution.expand)."""
+        return self._expand_params(Poisson, batch_shape, ("rate",), _instance)
+
     @property
     def mean(self) -> Tensor:
         """rate."""

@@ -29,6 +29,10 @@ class StudentT(Distribution):
         self.df, self.loc, self.scale = broadcast_all(df, loc, scale)
         super().__init__(self.df.shape, validate_args=validate_args)
 
+    def expand(self, batch_shape: Sequence[int], _instance: Distribution | None = None) -> Distribution:
+        """df, loc, scale expanded to batch_shape (Distribution.expand)."""
+        return self._expand_params(StudentT, batch_shape, ("df", "loc", "scale"), _instance)
+
     @property
     def mean(self) -> Tensor:
         """loc where df > 1, NaN elsewhere."""

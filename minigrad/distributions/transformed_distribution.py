@@ -48,12 +48,9 @@ class TransformedDistribution(Distribution):
             )
         forward_shape = tuple(transform.forward_shape(base_shape))
         expanded_base_shape = tuple(transform.inverse_shape(forward_shape))
-        if base_shape != expanded_base_shape:
-            raise NotImplementedError(
-                f"TransformedDistribution: the transforms broadcast the base distribution's shape {base_shape} "
-                f"to {expanded_base_shape}; minigrad's distributions have no expand(): give the base "
-                "distribution parameters of the full shape"
-            )
+        if base_shape != expanded_base_shape:  # the transforms broadcast the base: expand it
+            cut = len(expanded_base_shape) - base_event_dim
+            base_distribution = base_distribution.expand(expanded_base_shape[:cut])
         reinterpreted_batch_ndims = transform.domain.event_dim - base_event_dim
         if reinterpreted_batch_ndims > 0:
             base_distribution = Independent(base_distribution, reinterpreted_batch_ndims)
@@ -62,6 +59,20 @@ class TransformedDistribution(Distribution):
         event_dim = max(transform.codomain.event_dim, base_event_dim + change)
         cut = len(forward_shape) - event_dim
         super().__init__(forward_shape[:cut], forward_shape[cut:], validate_args=validate_args)
+
+    def expand(self, batch_shape: Sequence[int], _instance: Distribution | None = None) -> Distribution:
+        """The base expanded to the shape the transforms invert batch_shape + event_shape to
+        (Distribution.expand)."""
+        new = self._get_checked_instance(TransformedDistribution, _instance)
+        batch_shape = Size(batch_shape)
+        shape = tuple(batch_shape) + tuple(self._event_shape)
+        for t in reversed(self.transforms):
+            shape = tuple(t.inverse_shape(shape))
+        new.base_dist = self.base_dist.expand(shape[: len(shape) - len(self.base_dist.event_shape)])
+        new.transforms = self.transforms
+        Distribution.__init__(new, batch_shape, self._event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
 
     @constraints.dependent_property(is_discrete=False)
     def support(self) -> constraints.Constraint:  # type: ignore[override]

@@ -25,6 +25,10 @@ class Uniform(Distribution):
         self.low, self.high = broadcast_all(low, high)
         super().__init__(self.low.shape, validate_args=validate_args)
 
+    def expand(self, batch_shape: Sequence[int], _instance: Distribution | None = None) -> Distribution:
+        """low, high expanded to batch_shape (Distribution.expand)."""
+        return self._expand_params(Uniform, batch_shape, ("low", "high"), _instance)
+
     @property
     def arg_constraints(self) -> dict[str, constraints.Constraint]:
         """low < high, each checked against the other."""

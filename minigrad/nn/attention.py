@@ -11,11 +11,12 @@ PyTorch's state_dicts load)."""
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 from minigrad import functional as MF
-from minigrad.creation import full
+from minigrad.creation import full, zeros_like
 from minigrad.functional._common import ArgumentError
 from minigrad.functional.attention import (  # noqa: F401 (the error classes, importable from here as before)
     AttentionCheckError,
@@ -24,9 +25,9 @@ from minigrad.functional.attention import (  # noqa: F401 (the error classes, im
 )
 from minigrad.nn import functional as F
 from minigrad.nn import init
-from minigrad.nn.layers import Dropout, LayerNorm, Linear, _empty
+from minigrad.nn.layers import GELU, Dropout, LayerNorm, Linear, ReLU, _empty
 from minigrad.nn.module import Module, ModuleList
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, bool_
 
 
 class NonDynamicallyQuantizableLinear(Linear):
@@ -199,9 +200,20 @@ class TransformerEncoderLayer(_TransformerLayer):
     ) -> None:
         super().__init__(("self_attn",), d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
                          batch_first, norm_first, bias, device, dtype)
+        # PyTorch's record of the activation (1 relu, 2 gelu, 0 other), which TransformerEncoder reads
+        activation = self.activation
+        if activation is F.relu or isinstance(activation, ReLU):
+            self.activation_relu_or_gelu = 1
+        elif activation is F.gelu or isinstance(activation, GELU):
+            self.activation_relu_or_gelu = 2
+        else:
+            self.activation_relu_or_gelu = 0
 
     def forward(self, src: Tensor, src_mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None,
                 is_causal: bool = False) -> Tensor:
+        src_key_padding_mask = _canonical_mask(src_key_padding_mask, "src_key_padding_mask", src_mask, "src_mask",
+                                               src)
+        src_mask = _canonical_mask(src_mask, "src_mask", None, "", src)
         x = self._residual(src, self.norm1, lambda h: self._attention(
             self.self_attn, self.dropout1, h, h, src_mask, src_key_padding_mask, is_causal))
         return self._residual(x, self.norm2, lambda h: self._feed_forward(h, self.dropout2))
@@ -250,6 +262,43 @@ class TransformerDecoderLayer(_TransformerLayer):
         return self._residual(x, self.norm3, lambda h: self._feed_forward(h, self.dropout3))
 
 
+def _canonical_mask(mask: Tensor | None, name: str, other: Tensor | None, other_name: str,
+                    like: Tensor) -> Tensor | None:
+    """PyTorch's F._canonical_mask: a bool mask as the additive float mask of like's dtype (-inf
+    where True); a float mask as it is; AssertionError for another dtype; PyTorch's deprecation
+    UserWarning when other (a mask given with it) has another dtype."""
+    if mask is None:
+        return None
+    is_float = mask.is_floating_point()
+    if mask.dtype != bool_ and not is_float:
+        raise AttentionMaskDtypeError(f"only bool and floating types of {name} are supported")
+    if other is not None and mask.dtype != other.dtype:
+        warnings.warn(f"Support for mismatched {name} and {other_name} is deprecated. Use same type for both instead.",
+                      stacklevel=3)
+    if is_float:
+        return mask
+    return zeros_like(mask, dtype=like.dtype).masked_fill(mask, float("-inf"))
+
+
+def _no_nested_tensor_reason(encoder_layer: Module) -> str:
+    """Why PyTorch's TransformerEncoder would not use nested tensors with encoder_layer ("" if it would)."""
+    enc = "encoder_layer"
+    if not isinstance(encoder_layer, TransformerEncoderLayer):
+        return f"{enc} was not TransformerEncoderLayer"
+    attention = encoder_layer.self_attn
+    reasons = (
+        (encoder_layer.norm_first, f"{enc}.norm_first was True"),
+        (not attention.batch_first,
+         f"{enc}.self_attn.batch_first was not True(use batch_first for better inference performance)"),
+        (not attention._qkv_same_embed_dim, f"{enc}.self_attn._qkv_same_embed_dim was not True"),
+        (attention.in_proj_bias is None, f"{enc}.self_attn was passed bias=False"),
+        (not encoder_layer.activation_relu_or_gelu, f"{enc}.activation_relu_or_gelu was not True"),
+        (encoder_layer.norm1.eps != encoder_layer.norm2.eps, f"{enc}.norm1.eps was not equal to {enc}.norm2.eps"),
+        (attention.num_heads % 2 == 1, f"{enc}.self_attn.num_heads is odd"),
+    )
+    return next((why for failed, why in reasons if failed), "")
+
+
 def _clones(layer: Module, num_layers: int, owner: str) -> ModuleList:
     """num_layers deep copies of layer: equal at first, trained apart (PyTorch's _get_clones)."""
     if not isinstance(num_layers, int) or num_layers < 1:
@@ -259,7 +308,10 @@ def _clones(layer: Module, num_layers: int, owner: str) -> ModuleList:
 
 class TransformerEncoder(Module):
     """num_layers copies of encoder_layer applied in turn, then norm (when given), as PyTorch's;
-    forward(src, mask=None, src_key_padding_mask=None, is_causal=None)."""
+    forward(src, mask=None, src_key_padding_mask=None, is_causal=None). enable_nested_tensor and
+    mask_check are kept as PyTorch's attributes (minigrad has no nested tensors, so they change
+    nothing), with use_nested_tensor and PyTorch's UserWarning ("enable_nested_tensor is True, but
+    self.use_nested_tensor is False because ...") where PyTorch's fast path would not apply."""
 
     def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int, norm: Module | None = None,
                  enable_nested_tensor: bool = True, mask_check: bool = True) -> None:
@@ -267,11 +319,21 @@ class TransformerEncoder(Module):
         self.layers = _clones(encoder_layer, num_layers, "TransformerEncoder")
         self.num_layers = num_layers
         self.norm = norm
+        self.enable_nested_tensor = enable_nested_tensor
+        self.use_nested_tensor = enable_nested_tensor
+        self.mask_check = mask_check
+        why_not = _no_nested_tensor_reason(encoder_layer)
+        if enable_nested_tensor and why_not:
+            warnings.warn(f"enable_nested_tensor is True, but self.use_nested_tensor is False because {why_not}",
+                          stacklevel=2)
+            self.use_nested_tensor = False
 
     def forward(self, src: Tensor, mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None,
                 is_causal: bool | None = None) -> Tensor:
         # PyTorch's is_causal=None asks it to detect whether mask is the causal one, which only picks
         # a faster kernel there; here the mask is always applied, so None is passed on as False.
+        src_key_padding_mask = _canonical_mask(src_key_padding_mask, "src_key_padding_mask", mask, "mask", src)
+        mask = _canonical_mask(mask, "mask", None, "", src)
         for layer in self.layers:
             src = layer(src, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=bool(is_causal))
         return src if self.norm is None else self.norm(src)
