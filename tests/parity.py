@@ -65,3 +65,30 @@ def error_of(fn):
     except Exception as exc:  # noqa: BLE001 (the exception is the result)
         return f"{type(exc).__name__}: {exc}"
     return ""
+
+
+def caught_as(cases):
+    """For each named case (PyTorch's exception class, a function): whether a ported
+    ``except <that class>`` handler catches what the function raises (False when it returns)."""
+    out = []
+    for cls, fn in cases.values():
+        try:
+            fn()
+            out.append(False)
+        except cls:
+            out.append(True)
+        except Exception:  # noqa: BLE001 (another class: not caught)
+            out.append(False)
+    return np.array(out)
+
+
+def caught_report(cases):
+    """caught_as(cases) with the cases' names: a program's result for check_program."""
+    return {"caught": caught_as(cases), "names": np.array(list(cases))}
+
+
+def mistakes_program(mistakes):
+    """A program reporting, for each mistake of mistakes(lib), whether PyTorch's class catches it."""
+    def program(lib):
+        return caught_report(mistakes(lib))
+    return program

@@ -16,8 +16,7 @@ import warnings
 import numpy as np
 import pytest
 from gradcheck_utils import assert_grad_close, numerical_grad
-from parity import check_program
-from test_porting_round8 import caught_as
+from parity import check_program, mistakes_program
 from torch_reference import TorchReference
 
 import minigrad
@@ -29,12 +28,6 @@ def check(key, program, rtol=1e-9):
     """program(minigrad)'s results against program(torch)'s (parity.check_program)."""
     check_program(torch_reference, key, program, rtol)
 
-
-def _mistakes_program(mistakes):
-    def program(lib):
-        cases = mistakes(lib)
-        return {"caught": caught_as(cases), "names": np.array(list(cases))}
-    return program
 
 
 _SHAPES = {"square": (4, 4), "batched": (2, 3, 3), "wide": (3, 5), "tall": (2, 5, 3), "one": (1, 1)}
@@ -213,7 +206,7 @@ def _lu_mistakes(lib):
 
 
 def test_lu_exception_classes_as_torch():
-    check("lu_mistakes", _mistakes_program(_lu_mistakes))
+    check("lu_mistakes", mistakes_program(_lu_mistakes))
 
 
 # ------------------------------------------------------------------- finite differences (float64, minigrad)
@@ -383,7 +376,7 @@ def _mha_mistakes(lib):
 
 
 def test_multi_head_attention_forward_exception_classes_as_torch():
-    check("mha_mistakes", _mistakes_program(_mha_mistakes))
+    check("mha_mistakes", mistakes_program(_mha_mistakes))
 
 
 def test_multihead_attention_module_calls_the_functional():

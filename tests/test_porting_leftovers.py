@@ -14,8 +14,7 @@ import warnings
 import numpy as np
 import pytest
 from gradcheck_utils import assert_grad_close, numerical_grad
-from parity import check_program
-from test_porting_round8 import caught_as
+from parity import check_program, mistakes_program
 from torch_reference import TorchReference
 
 import minigrad
@@ -27,13 +26,6 @@ def check(key, program, rtol=1e-9):
     """program(minigrad)'s results against program(torch)'s (parity.check_program)."""
     check_program(torch_reference, key, program, rtol)
 
-
-def _mistakes_program(mistakes):
-    """A program reporting, for each mistake of mistakes(lib), whether PyTorch's class catches it."""
-    def program(lib):
-        cases = mistakes(lib)
-        return {"caught": caught_as(cases), "names": np.array(list(cases))}
-    return program
 
 
 # ------------------------------------------------------------------- torch.cpu.amp
@@ -136,7 +128,7 @@ def _padding_mistakes(lib):
 
 
 def test_padding_mistakes_raise_as_torch():
-    check("padding_mistakes", _mistakes_program(_padding_mistakes))
+    check("padding_mistakes", mistakes_program(_padding_mistakes))
     with pytest.raises(ValueError, match="6 widths"):  # minigrad checks the widths when built
         minigrad.nn.ReplicationPad3d((1, 2))
 
@@ -213,7 +205,7 @@ def _class_mistakes(lib):
 
 
 def test_exception_classes_as_torch():
-    check("class_mistakes", _mistakes_program(_class_mistakes))
+    check("class_mistakes", mistakes_program(_class_mistakes))
 
 
 def test_new_classes_keep_the_old_handlers():
@@ -287,4 +279,4 @@ def _lazy_mistakes(lib):
 
 
 def test_lazy_mistakes_raise_as_torch():
-    check("lazy_mistakes", _mistakes_program(_lazy_mistakes))
+    check("lazy_mistakes", mistakes_program(_lazy_mistakes))

@@ -28,8 +28,7 @@ from collections import deque, namedtuple
 
 import numpy as np
 import pytest
-from parity import check_program, set_params
-from test_porting_round8 import caught_as
+from parity import check_program, mistakes_program, set_params
 from torch_reference import TorchReference
 
 import minigrad
@@ -51,13 +50,6 @@ def _dtype(t):
     """A tensor's dtype without the library's prefix ("int64" for torch.int64)."""
     return np.array(str(t.dtype).split(".")[-1])
 
-
-def _mistakes_program(mistakes):
-    """A program reporting, for each mistake of mistakes(lib), whether PyTorch's class catches it."""
-    def program(lib):
-        cases = mistakes(lib)
-        return {"caught": caught_as(cases), "names": np.array(list(cases))}
-    return program
 
 
 # ------------------------------------------------------------------- d2l regression from scratch
@@ -308,7 +300,7 @@ def _categorical_mistakes(lib):
 
 
 def test_categorical_mistakes_raise_as_torch():
-    check("categorical_mistakes", _mistakes_program(_categorical_mistakes))
+    check("categorical_mistakes", mistakes_program(_categorical_mistakes))
 
 
 # ------------------------------------------------------------------- DQN
@@ -443,7 +435,7 @@ def _dqn_mistakes(lib):
 
 @pytest.mark.filterwarnings("ignore:Using a target size")  # both libraries warn before refusing the shapes
 def test_dqn_mistakes_raise_as_torch():
-    check("dqn_mistakes", _mistakes_program(_dqn_mistakes))
+    check("dqn_mistakes", mistakes_program(_dqn_mistakes))
 
 
 def test_shape_mismatch_messages():
@@ -560,7 +552,7 @@ def _word2vec_mistakes(lib):
 
 
 def test_word2vec_mistakes_raise_as_torch():
-    check("word2vec_mistakes", _mistakes_program(_word2vec_mistakes))
+    check("word2vec_mistakes", mistakes_program(_word2vec_mistakes))
 
 
 # ------------------------------------------------------------------- character RNN
@@ -664,7 +656,7 @@ def _char_rnn_mistakes(lib):
 
 
 def _char_rnn_errors_program(lib):
-    out = _mistakes_program(_char_rnn_mistakes)(lib)
+    out = mistakes_program(_char_rnn_mistakes)(lib)
     F = lib.nn.functional
     out["zero_temperature"] = F.softmax(lib.tensor([[1.0, 2.0]]) / 0.0, dim=-1)
     output, h = lib.nn.RNN(3, 4, batch_first=True)(lib.zeros(0, 5, 3))
@@ -829,7 +821,7 @@ def _transformer_mistakes(lib):
 
 
 def _transformer_errors_program(lib):
-    out = _mistakes_program(_transformer_mistakes)(lib)
+    out = mistakes_program(_transformer_mistakes)(lib)
     out["square_zero"] = np.array(lib.nn.Transformer.generate_square_subsequent_mask(0).shape)
     layer = lib.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
     out["empty_sequence"] = np.array(layer(lib.zeros(2, 0, 8)).shape)
@@ -935,7 +927,7 @@ def _simclr_mistakes(lib):
 
 
 def _simclr_errors_program(lib):
-    out = _mistakes_program(_simclr_mistakes)(lib)
+    out = mistakes_program(_simclr_mistakes)(lib)
     F = lib.nn.functional
     out["all_inf_row"] = F.cross_entropy(lib.full((2, 2), float("-inf")), lib.tensor([0, 1]))
     out["logsumexp_int"] = lib.logsumexp(lib.tensor([1, 2]), dim=0)
@@ -1078,7 +1070,7 @@ def _metrics_mistakes(lib):
 
 
 def test_metrics_mistakes_raise_as_torch():
-    check("metrics_mistakes", _mistakes_program(_metrics_mistakes))
+    check("metrics_mistakes", mistakes_program(_metrics_mistakes))
 
 
 # ------------------------------------------------------------------- GradScaler on the CPU
@@ -1298,4 +1290,4 @@ def _loading_mistakes(lib):
 
 
 def test_loading_mistakes_raise_as_torch():
-    check("loading_mistakes", _mistakes_program(_loading_mistakes))
+    check("loading_mistakes", mistakes_program(_loading_mistakes))

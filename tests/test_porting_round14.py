@@ -15,8 +15,7 @@ import math
 import numpy as np
 import pytest
 from gradcheck_utils import assert_grad_close, numerical_grad
-from parity import check_program
-from test_porting_round8 import caught_as
+from parity import check_program, mistakes_program
 from torch_reference import TorchReference
 
 import minigrad
@@ -28,13 +27,6 @@ def check(key, program, rtol=1e-9):
     """program(minigrad)'s results against program(torch)'s (parity.check_program)."""
     check_program(torch_reference, key, program, rtol)
 
-
-def _mistakes_program(mistakes):
-    """A program reporting, for each mistake of mistakes(lib), whether PyTorch's class catches it."""
-    def program(lib):
-        cases = mistakes(lib)
-        return {"caught": caught_as(cases), "names": np.array(list(cases))}
-    return program
 
 
 def _weighted_sum(lib, y, seed):
@@ -82,7 +74,7 @@ def _pdist_mistakes(lib):
 
 
 def test_pdist_mistakes_raise_as_torch():
-    check("pdist_mistakes", _mistakes_program(_pdist_mistakes))
+    check("pdist_mistakes", mistakes_program(_pdist_mistakes))
 
 
 @pytest.mark.parametrize("p", [0.5, 1.5, 2.0, 3.0, math.inf])
@@ -152,7 +144,7 @@ def _unpool_mistakes(lib):
 
 
 def test_max_unpool1d_mistakes_raise_as_torch():
-    check("max_unpool1d_mistakes", _mistakes_program(_unpool_mistakes))
+    check("max_unpool1d_mistakes", mistakes_program(_unpool_mistakes))
 
 
 def test_max_unpool1d_gradient_matches_finite_differences():
@@ -219,7 +211,7 @@ def _multilabel_mistakes(lib):
 
 
 def test_multilabel_margin_loss_mistakes_raise_as_torch():
-    check("multilabel_margin_loss_mistakes", _mistakes_program(_multilabel_mistakes))
+    check("multilabel_margin_loss_mistakes", mistakes_program(_multilabel_mistakes))
 
 
 def test_multilabel_margin_loss_gradient_matches_finite_differences():
@@ -287,7 +279,7 @@ def _triplet_mistakes(lib):
 
 
 def test_triplet_margin_with_distance_loss_mistakes_raise_as_torch():
-    check("triplet_mistakes", _mistakes_program(_triplet_mistakes))
+    check("triplet_mistakes", mistakes_program(_triplet_mistakes))
 
 
 def test_triplet_margin_with_distance_loss_gradient_matches_finite_differences():
@@ -379,7 +371,7 @@ def _feature_dropout_mistakes(lib):
 
 
 def test_feature_alpha_dropout_mistakes_raise_as_torch():
-    check("feature_alpha_dropout_mistakes", _mistakes_program(_feature_dropout_mistakes))
+    check("feature_alpha_dropout_mistakes", mistakes_program(_feature_dropout_mistakes))
 
 
 def test_feature_alpha_dropout_gradient_matches_finite_differences():
@@ -475,7 +467,7 @@ def _gradient_mistakes(lib):
 
 
 def test_gradient_mistakes_raise_as_torch():
-    check("gradient_mistakes", _mistakes_program(_gradient_mistakes))
+    check("gradient_mistakes", mistakes_program(_gradient_mistakes))
 
 
 @pytest.mark.parametrize("edge_order", [1, 2])
@@ -561,7 +553,7 @@ def _cholesky_mistakes(lib):
 
 
 def test_cholesky_mistakes_raise_as_torch():
-    check("cholesky_mistakes", _mistakes_program(_cholesky_mistakes))
+    check("cholesky_mistakes", mistakes_program(_cholesky_mistakes))
 
 
 @pytest.mark.parametrize("upper", [False, True])
@@ -627,7 +619,7 @@ def _poisson_mistakes(lib):
 
 
 def test_poisson_mistakes_raise_as_torch():
-    check("poisson_mistakes", _mistakes_program(_poisson_mistakes))
+    check("poisson_mistakes", mistakes_program(_poisson_mistakes))
 
 
 # ------------------------------------------------------------------- LazyInstanceNorm
@@ -680,7 +672,7 @@ def _lazy_instance_norm_mistakes(lib):
 
 
 def test_lazy_instance_norm_mistakes_raise_as_torch():
-    check("lazy_instance_norm_mistakes", _mistakes_program(_lazy_instance_norm_mistakes))
+    check("lazy_instance_norm_mistakes", mistakes_program(_lazy_instance_norm_mistakes))
 
 
 # ------------------------------------------------------------------- float32 (to float32's precision)

@@ -17,8 +17,7 @@ import math
 import warnings
 
 import numpy as np
-from parity import check_program
-from test_porting_round8 import caught_as
+from parity import caught_as, check_program, mistakes_program
 from torch_reference import TorchReference
 
 torch_reference = TorchReference(__name__)
@@ -243,13 +242,8 @@ def _mistakes(lib):
     }
 
 
-def _mistakes_program(lib):
-    cases = _mistakes(lib)
-    return {"caught": caught_as(cases), "names": np.array(list(cases))}
-
-
 def test_mistakes_raise_torch_exception_classes():
-    check("mistakes", _mistakes_program)
+    check("mistakes", mistakes_program(_mistakes))
     import minigrad
 
     # the classes minigrad raised before still catch them (ValueError from numpy or minigrad,

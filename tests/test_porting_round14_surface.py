@@ -17,8 +17,7 @@ import warnings
 import numpy as np
 import pytest
 import spawn_targets
-from parity import check_program
-from test_porting_round8 import caught_as
+from parity import caught_as, check_program, mistakes_program
 from torch_reference import TorchReference
 
 import minigrad
@@ -35,13 +34,6 @@ def _name(obj):
     """A constant's repr without the library prefix: "channels_last" for torch.channels_last."""
     return repr(obj).split(".")[-1]
 
-
-def _mistakes_program(mistakes):
-    """A program reporting, for each mistake of mistakes(lib), whether PyTorch's class catches it."""
-    def program(lib):
-        cases = mistakes(lib)
-        return {"caught": caught_as(cases), "names": np.array(list(cases))}
-    return program
 
 
 # ------------------------------------------------------------------- memory formats
@@ -152,7 +144,7 @@ def _memory_format_mistakes(lib):
 
 
 def test_memory_format_mistakes_raise_as_torch():
-    check("memory_format_mistakes", _mistakes_program(_memory_format_mistakes))
+    check("memory_format_mistakes", mistakes_program(_memory_format_mistakes))
 
 
 def test_memory_format_on_the_tape_and_reshape():
@@ -400,7 +392,7 @@ def _lazy_mistakes(lib):
 
 
 def test_lazy_placeholder_mistakes_raise_as_torch():
-    check("lazy_mistakes", _mistakes_program(_lazy_mistakes))
+    check("lazy_mistakes", mistakes_program(_lazy_mistakes))
 
 
 def _lazy_load_program(lib):

@@ -17,8 +17,7 @@ import warnings
 
 import numpy as np
 import pytest
-from parity import check_program
-from test_porting_round8 import caught_as
+from parity import caught_report, check_program
 from torch_reference import TorchReference
 
 import minigrad
@@ -39,8 +38,7 @@ def _mistakes_program(mistakes):
         cases = {name: (cls, fn) for name, (cls, _old, fn) in mistakes(lib).items()}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            caught = caught_as(cases)
-        return {"caught": caught, "names": np.array(list(cases))}
+            return caught_report(cases)
     return program
 
 

@@ -31,8 +31,7 @@ import warnings
 
 import numpy as np
 import pytest
-from parity import check_program, set_params
-from test_porting_round8 import caught_as
+from parity import check_program, mistakes_program, set_params
 from torch_reference import TorchReference
 from train_utils import same_minigrad_env
 
@@ -45,13 +44,6 @@ def check(key, program, rtol=1e-4):
     """program(minigrad)'s results against program(torch)'s (parity.check_program)."""
     check_program(torch_reference, key, program, rtol)
 
-
-def _mistakes_program(mistakes):
-    """A program reporting, for each mistake of mistakes(lib), whether PyTorch's class catches it."""
-    def program(lib):
-        cases = mistakes(lib)
-        return {"caught": caught_as(cases), "names": np.array(list(cases))}
-    return program
 
 
 def _data(lib):
@@ -1070,7 +1062,7 @@ def _autograd_grad_mistakes(lib):
 
 def test_autograd_grad_parameters_as_torch():
     check("autograd_grad", _autograd_grad_program, 1e-6)
-    check("autograd_grad_mistakes", _mistakes_program(_autograd_grad_mistakes))
+    check("autograd_grad_mistakes", mistakes_program(_autograd_grad_mistakes))
     x = minigrad.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="is_grads_batched"):
         minigrad.autograd.grad(x * 2, x, None, is_grads_batched=True)
@@ -1154,7 +1146,7 @@ def _transforms_mistakes(lib):
 
 def test_transformed_distributions_as_torch():
     check("transforms", _transforms_program, 1e-5)
-    check("transforms_mistakes", _mistakes_program(_transforms_mistakes))
+    check("transforms_mistakes", mistakes_program(_transforms_mistakes))
 
 
 # ------------------------------------------------------------------- fixes: float() warning
@@ -1230,6 +1222,6 @@ def _label_smoothing_mistakes(lib):
 
 def test_label_smoothing_checked_as_torch():
     check("label_smoothing", _label_smoothing_program, 1e-6)
-    check("label_smoothing_mistakes", _mistakes_program(_label_smoothing_mistakes))
+    check("label_smoothing_mistakes", mistakes_program(_label_smoothing_mistakes))
     with pytest.raises(ValueError, match=r"^label_smoothing must be between 0.0 and 1.0. Got: 1.5$"):
         minigrad.nn.functional.cross_entropy(minigrad.zeros(2, 3), minigrad.tensor([0, 1]), label_smoothing=1.5)

@@ -31,8 +31,7 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
-from parity import check_program, set_params
-from test_porting_round8 import caught_as
+from parity import check_program, mistakes_program, set_params
 from torch_reference import TorchReference
 
 import minigrad
@@ -932,13 +931,8 @@ def _mistakes(lib):
     }
 
 
-def _mistakes_program(lib):
-    cases = _mistakes(lib)
-    return {"caught": caught_as(cases), "names": np.array(list(cases))}
-
-
 def test_mistakes_raise_torch_classes():
-    check("mistakes", _mistakes_program)
+    check("mistakes", mistakes_program(_mistakes))
 
 
 def _functional_call_extra_program(lib):

@@ -14,7 +14,7 @@ tensors; grad_fn names (MseLossBackward0, BinaryCrossEntropyWithLogitsBackward0,
 SelectBackward0, SliceBackward0, SqueezeBackward1, TBackward0, SumBackward1, MvBackward0, ...)."""
 
 import numpy as np
-from parity import check_program
+from parity import caught_as, check_program  # noqa: F401 (caught_as: imported from here by other modules)
 from torch_reference import TorchReference
 
 import minigrad
@@ -25,21 +25,6 @@ torch_reference = TorchReference(__name__)
 def check(key, program, rtol=1e-6):
     """program(minigrad)'s results against program(torch)'s (parity.check_program)."""
     check_program(torch_reference, key, program, rtol)
-
-
-def caught_as(cases):
-    """For each named case (PyTorch's exception class, a function): whether a ported
-    ``except <that class>`` handler catches what the function raises (False when it returns)."""
-    out = []
-    for cls, fn in cases.values():
-        try:
-            fn()
-            out.append(False)
-        except cls:
-            out.append(True)
-        except Exception:  # noqa: BLE001 (another class: not caught)
-            out.append(False)
-    return np.array(out)
 
 
 # ------------------------------------------------------------------- exception classes
