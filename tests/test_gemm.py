@@ -167,8 +167,9 @@ def test_threads_give_identical_results(dtype):
             (301, 300, 203, False, True),
             (6, 300, 3000, True, False),
             (260, 517, 260, False, False),
-            (50, 4200, 1000, True, True),  # K so deep that B is shared in several panels
-            (512, 300, 392, False, False),  # 43 row tiles spread over 8 blocks of 5 or 6
+            (50, 4200, 1000, True, True),  # rows for one block: the columns split, K in several slices
+            (150, 17000, 250, False, False),  # few columns, K so deep that the team shares B in several panels
+            (512, 300, 392, False, False),  # wide enough to split the columns, or 43 row tiles in 8 blocks
             (20, 500, 2048, False, False),  # B's rows 8 KiB apart: shared in panels that fit L2
         ]:
             a, b = operands(rng, m, k, n, ta, tb, dtype)

@@ -8,14 +8,15 @@
 // over every tile. Packing also removes the transposes, so the micro-kernel
 // sees one layout.
 //
-// Threads share one packed copy of B: for each panel of B's columns (all of
-// K, at most kSharedPanelBytes) the team packs it together, then takes blocks
-// of C from a shared counter, each block computed over all of K with the
-// thread's own packed A. The counter balances the load, so a thread delayed by
-// other processes on a shared machine leaves its work to the others instead of
-// stalling them at the end; the team waits for each other only after packing a
-// panel and before packing the next. Rows for one block of A (M <= MC) are
-// split by columns instead: each block packs its own part of B, no barrier.
+// Threads split C by columns where each block stays wide (or all rows fit one
+// block of A, M <= MC): a block packs its own part of B and, for all rows, its
+// own A, so no thread reads data another wrote and nobody waits at a barrier.
+// Otherwise (few columns, many rows) they share one packed copy of B: for each
+// panel of B's columns (all of K, at most kSharedPanelBytes) the team packs it
+// together, then takes row blocks of C, each computed over all of K with the
+// thread's own packed A. Either way blocks come from a shared counter, so a
+// thread delayed by other processes on a shared machine leaves its work to the
+// others instead of stalling them at the end.
 //
 // Operands that little reuses are read in place instead (B when few rows of A
 // use it, A when few columns of B do); their ragged edge panels are packed with
@@ -104,13 +105,22 @@ constexpr int64_t kDotMaxRows = 48, kDotMinRowsAlways = 4, kDotDepthPerRow = 16;
 // block of C streams it once, at MC / 2 multiply-adds per byte.
 constexpr int64_t kSharedPanelBytes = int64_t{16} << 20;
 
-// Blocks of C handed out per thread and panel: enough that a thread that
-// falls behind holds up the team by a small part of the work.
+// Blocks of C handed out per thread and panel when the team shares B: enough
+// that a thread that falls behind holds up the team by a small part of the work.
 constexpr int64_t kBlocksPerThread = 4;
-// Fewer where each block packs all of A (one row block, see plan): with 2 a
-// delayed thread still hands work over, for twice 1's packing of A. Zen 3, 2
-// threads, LeNet's fc1 dX, GFLOP/s: 1 150-153, 2 141-147, 4 141-143.
-constexpr int64_t kOneRowBlocksPerThread = 2;
+// Fewer when the threads split the columns, where each block packs all of A:
+// with 2 a delayed thread still hands work over, for twice 1's packing of A.
+// Zen 3, 2 threads, LeNet's fc1 dX, GFLOP/s: 1 150-153, 2 141-147, 4 141-143.
+constexpr int64_t kColumnBlocksPerThread = 2;
+// Narrowest column block of that split for M > MC, where each block packs A
+// (M x K) again for its own columns: below this the copies cost more than the
+// team's shared B, which has the threads read each other's packing (from
+// another core's cache, or across the host's L3 slices on a VM) and wait at
+// its barriers. Zen 3, 2 threads, float32, median ratio to OpenBLAS over
+// paired blocks, team / split: 256^3 0.97 / 1.13-1.16, 512^3 0.91-0.96 /
+// 0.97-1.02, 1024^3 0.89-0.94 / 0.98-1.04, 2048^3 0.85-0.91 / 0.96-0.97,
+// 4096^3 0.84-0.88 / 0.97 (split with 2 blocks of 128 columns at 256).
+constexpr int64_t kMinSplitColumns = 128;
 
 // Multiply-adds with every operand in registers: the ceiling the GEMM's
 // micro-kernel is measured against (_C.fma_peak_gflops). Each round is one FMA
@@ -421,11 +431,14 @@ struct Blocked {
     p.threads = int(t);
     const int64_t kc_max = g.K < p.kc ? g.K : p.kc;
     const int64_t mc_max = ceil_div(g.M < MC ? g.M : MC, MR) * MR;
+    // Whole column blocks of at least kMinSplitColumns, as many for each thread.
+    const int64_t wide_blocks = g.N / kMinSplitColumns / p.threads * p.threads;
     // Few rows with B packed for aliasing split its columns among the threads,
     // each packing its own: a shared panel that fits L2 would take two team
     // barriers per 10 slivers, each a wait of a whole time slice for a thread
     // the system has preempted.
-    p.team_b = p.threads > 1 && p.pack_b && !alias_b && !one_row_block;
+    const bool split_columns = one_row_block || alias_b || wide_blocks > 0;
+    p.team_b = p.threads > 1 && p.pack_b && !split_columns;
     if (p.pack_b && !p.team_b)
       p.panel_b = round64(kc_max * (g.N < p.nc ? ceil_div(g.N, NR) * NR : p.nc));
     if (p.threads > 1) {
@@ -439,14 +452,19 @@ struct Blocked {
         panel_tiles = ceil_div(n_tiles, ceil_div(n_tiles, panel_tiles));  // equal panels, as in sub_gemm
       }
       p.panel_cols = panel_tiles * NR;
-      // Blocks: rows first (A is then packed once per block and panel), columns
-      // too when there are too few rows for kBlocksPerThread blocks per thread.
-      const int64_t wanted = (one_row_block ? kOneRowBlocksPerThread : kBlocksPerThread) * p.threads;
-      int64_t row_tiles = ceil_div(m_tiles, wanted);
-      if ((p.pack_b && !p.team_b) || one_row_block) row_tiles = m_tiles;  // split the columns only
-      if (row_tiles > MC / MR) row_tiles = MC / MR;
-      p.row_blocks = ceil_div(m_tiles, row_tiles);
-      p.col_blocks = ceil_div(wanted, p.row_blocks);
+      if (split_columns) {  // one block of all rows (sub_gemm walks them MC at a time)
+        p.row_blocks = 1;
+        p.col_blocks = kColumnBlocksPerThread * p.threads;
+        if (!one_row_block && !alias_b && p.col_blocks > wide_blocks) p.col_blocks = wide_blocks;
+      } else {
+        // Rows first (A is then packed once per block and panel), columns too
+        // when there are too few rows for kBlocksPerThread blocks per thread.
+        const int64_t wanted = kBlocksPerThread * p.threads;
+        int64_t row_tiles = ceil_div(m_tiles, wanted);
+        if (row_tiles > MC / MR) row_tiles = MC / MR;
+        p.row_blocks = ceil_div(m_tiles, row_tiles);
+        p.col_blocks = ceil_div(wanted, p.row_blocks);
+      }
       if (p.col_blocks > panel_tiles) p.col_blocks = panel_tiles;
       // A whole number of blocks per thread where the rows allow: 15 blocks of
       // 2048 rows on 2 threads (8 and 7) left one idle for a fifteenth of the
