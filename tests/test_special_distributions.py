@@ -355,14 +355,6 @@ def test_rsample_is_reparameterised(name):
     assert gradcheck(fn, params, atol=1e-6, rtol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["Gamma", "Beta", "Dirichlet", "StudentT"])
-def test_rsample_not_implemented(name):
-    d = _make(minigrad, name)
-    assert not d.has_rsample
-    with pytest.raises(NotImplementedError, match="rsample is not implemented"):
-        d.rsample()
-
-
 N = 20000
 
 

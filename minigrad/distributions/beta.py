@@ -18,11 +18,11 @@ __all__ = ["Beta"]
 
 class Beta(Distribution):
     """The beta distribution with ``concentration1`` (alpha) and ``concentration0`` (beta), both
-    > 0 and broadcast together. ``rsample`` is not implemented (see Gamma)."""
+    > 0 and broadcast together."""
 
     arg_constraints = {"concentration1": constraints.positive, "concentration0": constraints.positive}
     support = constraints.unit_interval
-    has_rsample = False
+    has_rsample = True
 
     def __init__(
         self, concentration1: Tensor | float, concentration0: Tensor | float, validate_args: bool | None = None
@@ -70,16 +70,10 @@ class Beta(Distribution):
         total = self.concentration1 + self.concentration0
         return self.concentration1 * self.concentration0 / (total.pow(2) * (total + 1))
 
-    def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
-        """Draws of shape sample_shape + batch_shape, not on the tape."""
-        return self._dirichlet.sample(sample_shape).select(-1, 0)
-
     def rsample(self, sample_shape: Sequence[int] = ()) -> Tensor:
-        """Not implemented (see Gamma.rsample)."""
-        raise NotImplementedError(
-            "Beta.rsample is not implemented in minigrad (it needs implicit reparameterisation gradients); "
-            "use sample() with a score-function estimator instead"
-        )
+        """Draws of shape sample_shape + batch_shape that differentiate to both concentrations
+        (the first entry of the Dirichlet's rsample)."""
+        return self._dirichlet.rsample(sample_shape).select(-1, 0)
 
     def log_prob(self, value: Tensor) -> Tensor:
         """The Dirichlet log-density of (value, 1 - value)."""

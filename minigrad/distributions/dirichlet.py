@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from minigrad.distributions import constraints
 from minigrad.distributions.distribution import Distribution
-from minigrad.distributions.gamma import _standard_gamma
+from minigrad.distributions.gamma import _clamp_values, _standard_gamma_rsample
 from minigrad.functional import digamma, lgamma, one_hot, where, xlogy
 from minigrad.tensor import Size, Tensor, finfo
 
@@ -15,11 +15,11 @@ __all__ = ["Dirichlet"]
 
 class Dirichlet(Distribution):
     """The Dirichlet distribution of ``concentration`` (> 0, at least 1-D: its last dim is the
-    event). Samples are normalised gamma draws; ``rsample`` is not implemented (see Gamma)."""
+    event). Samples are normalised gamma draws, differentiable with ``rsample``."""
 
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
     support = constraints.simplex
-    has_rsample = False
+    has_rsample = True
 
     def __init__(self, concentration: Tensor, validate_args: bool | None = None) -> None:
         if not isinstance(concentration, Tensor) or concentration.dim() < 1:
@@ -57,20 +57,15 @@ class Dirichlet(Distribution):
         c0 = self.concentration.sum(-1, keepdim=True)
         return self.concentration * (c0 - self.concentration) / (c0.pow(2) * (c0 + 1))
 
-    def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
-        """Draws of shape sample_shape + batch_shape + event_shape, not on the tape."""
-        shape = self._extended_shape(sample_shape)
-        gammas = _standard_gamma(self.concentration.expand(shape).detach())
-        x = gammas / gammas.sum(-1, keepdim=True)
-        tiny = finfo(x.dtype).tiny
-        return x.clamp(min=tiny, max=1 - finfo(x.dtype).eps)
-
     def rsample(self, sample_shape: Sequence[int] = ()) -> Tensor:
-        """Not implemented (see Gamma.rsample)."""
-        raise NotImplementedError(
-            f"{type(self).__name__}.rsample is not implemented in minigrad (it needs implicit "
-            "reparameterisation gradients); use sample() with a score-function estimator instead"
-        )
+        """Normalised gamma draws of shape sample_shape + batch_shape + event_shape that
+        differentiate to the concentration (through each gamma draw's implicit
+        reparameterisation gradient; PyTorch's differentiates the same draw through the
+        marginal beta's CDF, another unbiased estimator of the same gradient)."""
+        shape = self._extended_shape(sample_shape)
+        gammas = _standard_gamma_rsample(self.concentration.expand(shape))
+        x = gammas / gammas.sum(-1, keepdim=True)
+        return _clamp_values(x, finfo(x.dtype).tiny, 1 - finfo(x.dtype).eps)
 
     def log_prob(self, value: Tensor) -> Tensor:
         """sum xlogy(c - 1, value) + lgamma(sum c) - sum lgamma(c)."""

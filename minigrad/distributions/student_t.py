@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from minigrad.creation import full_like, randn
 from minigrad.distributions import constraints
 from minigrad.distributions.distribution import Distribution
-from minigrad.distributions.gamma import _standard_gamma
+from minigrad.distributions.gamma import _standard_gamma_rsample
 from minigrad.distributions.utils import broadcast_all
 from minigrad.functional import digamma, lgamma, where
 from minigrad.tensor import Tensor
@@ -18,11 +18,11 @@ __all__ = ["StudentT"]
 
 class StudentT(Distribution):
     """Student's t with ``df`` degrees of freedom (> 0), ``loc`` and ``scale`` (> 0). Samples are
-    normal / sqrt(chi2 / df) draws; ``rsample`` is not implemented (it needs Gamma's)."""
+    normal / sqrt(chi2 / df) draws, differentiable to all three with ``rsample``."""
 
     arg_constraints = {"df": constraints.positive, "loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
-    has_rsample = False
+    has_rsample = True
 
     def __init__(self, df: Tensor | float, loc: Tensor | float = 0.0, scale: Tensor | float = 1.0,
                  validate_args: bool | None = None) -> None:
@@ -51,20 +51,13 @@ class StudentT(Distribution):
         v = where((self.df <= 2) & (self.df > 1), math.inf, v)
         return where(self.df <= 1, full_like(v, math.nan), v)
 
-    def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
-        """loc + scale Z / sqrt(chi2 / df), not on the tape."""
-        shape = self._extended_shape(sample_shape)
-        df = self.df.expand(shape).detach()
-        chi2 = 2 * _standard_gamma(0.5 * df)
-        z = randn(shape, dtype=df.dtype, device=df.device)
-        return (self.loc + self.scale * z * (df / chi2).sqrt()).detach()
-
     def rsample(self, sample_shape: Sequence[int] = ()) -> Tensor:
-        """Not implemented (it needs Gamma's implicit reparameterisation)."""
-        raise NotImplementedError(
-            "StudentT.rsample is not implemented in minigrad (it needs implicit reparameterisation gradients "
-            "of gamma draws); use sample() instead"
-        )
+        """loc + scale Z / sqrt(chi2 / df), differentiable to df through the chi-squared draw."""
+        shape = self._extended_shape(sample_shape)
+        df = self.df.expand(shape)
+        chi2 = 2 * _standard_gamma_rsample(0.5 * df)
+        z = randn(shape, dtype=df.dtype, device=df.device)
+        return self.loc + self.scale * z * (df / chi2).sqrt()
 
     def log_prob(self, value: Tensor) -> Tensor:
         """-(df + 1)/2 log1p(y^2 / df) - log(scale) - log(df)/2 - log(pi)/2 - lgamma(df/2) + lgamma((df+1)/2)."""

@@ -1,27 +1,42 @@
-"""Invertible transforms with log-det-Jacobians, as torch.distributions.transforms (the common
-ones: what TransformedDistribution, squashed Gaussian policies and small flows use)."""
+"""Invertible transforms with log-det-Jacobians, as torch.distributions.transforms: elementwise
+ones (what TransformedDistribution, squashed Gaussian policies and small flows use), maps onto the
+simplex and onto (correlation) Cholesky factors and positive-definite matrices, reshaping, and
+transforms applied piecewise along a dim (CatTransform, StackTransform)."""
 
 from __future__ import annotations
 
 import math
 import numbers
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from minigrad.creation import eye, tensor
 from minigrad.distributions import constraints
 from minigrad.distributions.utils import _sum_rightmost, broadcast_all
-from minigrad.functional import atanh, broadcast_shapes, clamp, sigmoid, softplus
-from minigrad.tensor import Tensor
+from minigrad.functional import atanh, broadcast_shapes, cat, clamp, pad, sigmoid, softplus, stack
+from minigrad.tensor import Size, Tensor, finfo, int64
+
+if TYPE_CHECKING:
+    from minigrad.distributions.distribution import Distribution
 
 __all__ = [
     "AbsTransform",
     "AffineTransform",
+    "CatTransform",
     "ComposeTransform",
+    "CorrCholeskyTransform",
+    "CumulativeDistributionTransform",
     "ExpTransform",
     "IndependentTransform",
+    "LowerCholeskyTransform",
+    "PositiveDefiniteTransform",
     "PowerTransform",
+    "ReshapeTransform",
     "SigmoidTransform",
+    "SoftmaxTransform",
     "SoftplusTransform",
+    "StackTransform",
+    "StickBreakingTransform",
     "TanhTransform",
     "Transform",
     "identity_transform",
@@ -399,8 +414,6 @@ class PowerTransform(Transform):
 
 
 def _clipped_sigmoid(x: Tensor) -> Tensor:
-    from minigrad import finfo
-
     info = finfo(x.dtype)
     return clamp(sigmoid(x), min=info.tiny, max=1.0 - info.eps)
 
@@ -422,8 +435,6 @@ class SigmoidTransform(Transform):
         return _clipped_sigmoid(x)
 
     def _inverse(self, y: Tensor) -> Tensor:
-        from minigrad import finfo
-
         info = finfo(y.dtype)
         y = y.clamp(min=info.tiny, max=1.0 - info.eps)
         return y.log() - (-y).log1p()
@@ -566,3 +577,409 @@ class AffineTransform(Transform):
 
     def inverse_shape(self, shape: Sequence[int]) -> Any:
         return broadcast_shapes(shape, tuple(getattr(self.loc, "shape", ())), tuple(getattr(self.scale, "shape", ())))
+
+
+def _tril_positions(n: int, diag: int) -> list[int]:
+    """The flat (row-major) positions in an n x n matrix of the entries on or below diagonal diag."""
+    return [i * n + j for i in range(n) for j in range(n) if j < i + diag + 1]
+
+
+def _tril_matrix_to_vec(mat: Tensor, diag: int = 0) -> Tensor:
+    """The entries of mat's (..., n, n) matrices on or below diagonal diag, row by row, as (..., m)."""
+    n = mat.shape[-1]
+    if diag < -n or diag >= n:
+        raise ValueError(f"diag ({diag}) provided is outside [{-n}, {n - 1}].")
+    index = tensor(_tril_positions(n, diag), dtype=int64, device=mat.device)
+    flat = mat.reshape(tuple(mat.shape[:-2]) + (n * n,))
+    return flat.index_select(flat.dim() - 1, index)
+
+
+def _vec_to_tril_matrix(vec: Tensor, diag: int = 0) -> Tensor:
+    """The (..., n, n) matrices whose entries on or below diagonal diag are vec's, row by row (the
+    inverse of _tril_matrix_to_vec), zeros elsewhere; differentiable in vec."""
+    m = vec.shape[-1]
+    n_float = (-(1 + 2 * diag) + ((1 + 2 * diag) ** 2 + 8 * m + 4 * abs(diag) * (diag + 1)) ** 0.5) / 2
+    n = round(n_float)
+    if abs(n - n_float) > finfo(vec.dtype).eps:
+        raise ValueError(f"The size of last dimension is {m} which cannot be expressed as the lower triangular part")
+    # gather from vec with one zero appended: entries off the triangle take that zero
+    source = {position: k for k, position in enumerate(_tril_positions(n, diag))}
+    index = tensor([source.get(p, m) for p in range(n * n)], dtype=int64, device=vec.device)
+    padded = pad(vec, [0, 1])
+    flat = padded.index_select(padded.dim() - 1, index)
+    return flat.reshape(tuple(vec.shape[:-1]) + (n, n))
+
+
+def _check_event_dims(shape: Sequence[int], ndims: int) -> None:
+    if len(shape) < ndims:
+        raise ValueError("Too few dimensions on input")
+
+
+class SoftmaxTransform(Transform):
+    """y = exp(x) normalised over the last dim, onto the simplex; x = log(y). Not bijective (adding
+    a constant to x gives the same y), so it has no log_abs_det_jacobian."""
+
+    domain = constraints.real_vector
+    codomain = constraints.simplex
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SoftmaxTransform)
+
+    __hash__ = object.__hash__
+
+    def _call(self, x: Tensor) -> Tensor:
+        probs = (x - x.max(-1, True)[0]).exp()
+        return probs / probs.sum(-1, True)
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        return y.log()
+
+    def forward_shape(self, shape: Sequence[int]) -> Any:
+        _check_event_dims(shape, 1)
+        return shape
+
+    def inverse_shape(self, shape: Sequence[int]) -> Any:
+        _check_event_dims(shape, 1)
+        return shape
+
+
+def _stick_breaking_offset(x: Tensor) -> Tensor:
+    """log(K - k) for k = 0..K-1 over x's last dim (K long): centres the stick breaks, so x = 0
+    maps to the simplex's centre."""
+    k = x.shape[-1]
+    return (k + 1 - x.new_ones(k).cumsum(-1)).log()
+
+
+class StickBreakingTransform(Transform):
+    """A (..., K) real vector onto the (..., K + 1) simplex by stick breaking: each sigmoid(x_k -
+    log(K - k)) is the share of what is left of the stick. Bijective."""
+
+    domain = constraints.real_vector
+    codomain = constraints.simplex
+    bijective = True
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StickBreakingTransform)
+
+    __hash__ = object.__hash__
+
+    def _call(self, x: Tensor) -> Tensor:
+        z = _clipped_sigmoid(x - _stick_breaking_offset(x))
+        z_cumprod = (1 - z).cumprod(-1)
+        return pad(z, [0, 1], value=1.0) * pad(z_cumprod, [1, 0], value=1.0)
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        y_crop = y[..., :-1]
+        # the stick left, clamped positive: rounding can leave it <= 0 where y's last entry is ~0
+        sf = (1 - y_crop.cumsum(-1)).clamp(min=finfo(y.dtype).tiny)
+        return y_crop.log() - sf.log() + _stick_breaking_offset(y_crop)
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        x = x - _stick_breaking_offset(x)
+        # 1 - sigmoid(x) = exp(-x) sigmoid(x); log sigmoid(x) = -softplus(-x)
+        return (-x - softplus(-x) + y[..., :-1].log()).sum(-1)
+
+    def forward_shape(self, shape: Sequence[int]) -> Any:
+        _check_event_dims(shape, 1)
+        return tuple(shape[:-1]) + (shape[-1] + 1,)
+
+    def inverse_shape(self, shape: Sequence[int]) -> Any:
+        _check_event_dims(shape, 1)
+        return tuple(shape[:-1]) + (shape[-1] - 1,)
+
+
+class ReshapeTransform(Transform):
+    """Reshapes the rightmost in_shape dims to out_shape (same number of elements); log|det J| is 0."""
+
+    bijective = True
+
+    def __init__(self, in_shape: Sequence[int], out_shape: Sequence[int], cache_size: int = 0) -> None:
+        self.in_shape = Size(in_shape)
+        self.out_shape = Size(out_shape)
+        if math.prod(self.in_shape) != math.prod(self.out_shape):
+            raise ValueError("in_shape, out_shape have different numbers of elements")
+        super().__init__(cache_size=cache_size)
+
+    @constraints.dependent_property(is_discrete=False)
+    def domain(self) -> constraints.Constraint:  # type: ignore[override]
+        """Reals over len(in_shape) event dims."""
+        return constraints.independent(constraints.real, len(self.in_shape))
+
+    @constraints.dependent_property(is_discrete=False)
+    def codomain(self) -> constraints.Constraint:  # type: ignore[override]
+        """Reals over len(out_shape) event dims."""
+        return constraints.independent(constraints.real, len(self.out_shape))
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        if self._cache_size == cache_size:
+            return self
+        return ReshapeTransform(self.in_shape, self.out_shape, cache_size=cache_size)
+
+    def _call(self, x: Tensor) -> Tensor:
+        batch_shape = tuple(x.shape[: x.dim() - len(self.in_shape)])
+        return x.reshape(batch_shape + tuple(self.out_shape))
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        batch_shape = tuple(y.shape[: y.dim() - len(self.out_shape)])
+        return y.reshape(batch_shape + tuple(self.in_shape))
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        return x.new_zeros(tuple(x.shape[: x.dim() - len(self.in_shape)]))
+
+    @staticmethod
+    def _swap_event_shape(shape: Sequence[int], old: Size, new: Size) -> Any:
+        _check_event_dims(shape, len(old))
+        cut = len(shape) - len(old)
+        if tuple(shape[cut:]) != tuple(old):
+            raise ValueError(f"Shape mismatch: expected {tuple(shape[cut:])} but got {tuple(old)}")
+        return tuple(shape[:cut]) + tuple(new)
+
+    def forward_shape(self, shape: Sequence[int]) -> Any:
+        return self._swap_event_shape(shape, self.in_shape, self.out_shape)
+
+    def inverse_shape(self, shape: Sequence[int]) -> Any:
+        return self._swap_event_shape(shape, self.out_shape, self.in_shape)
+
+
+def _check_dim(value: Tensor, dim: int, size: int, what: str) -> None:
+    """AssertionError (PyTorch's) unless dim indexes value and value has size entries along it."""
+    if not -value.dim() <= dim < value.dim():
+        raise AssertionError(f"dim {dim} out of range for {what} with {value.dim()} dimensions")
+    if value.shape[dim] != size:
+        raise AssertionError(f"{what}.size({dim}) = {value.shape[dim]} must equal {size}")
+
+
+def _transforms_with_cache(tseq: Sequence[Transform], cache_size: int) -> list[Transform]:
+    if not all(isinstance(t, Transform) for t in tseq):
+        raise AssertionError("All elements of tseq must be Transform instances")
+    return [t.with_cache(cache_size) for t in tseq] if cache_size else list(tseq)
+
+
+class CatTransform(Transform):
+    """Transforms tseq applied to consecutive slices of lengths (default 1 each) along dim, the
+    results concatenated (as ``cat``)."""
+
+    def __init__(
+        self, tseq: Sequence[Transform], dim: int = 0, lengths: Sequence[int] | None = None, cache_size: int = 0
+    ) -> None:
+        transforms = _transforms_with_cache(tseq, cache_size)
+        super().__init__(cache_size=cache_size)
+        self.transforms = transforms
+        self.lengths = [1] * len(self.transforms) if lengths is None else list(lengths)
+        if len(self.lengths) != len(self.transforms):
+            raise AssertionError(f"lengths ({len(self.lengths)}) must match transforms ({len(self.transforms)})")
+        self.dim = dim
+
+    @property
+    def event_dim(self) -> int:
+        """The largest event dims of the parts."""
+        return max(t.event_dim for t in self.transforms)
+
+    @property
+    def length(self) -> int:
+        """The total length along dim."""
+        return sum(self.lengths)
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        if self._cache_size == cache_size:
+            return self
+        return CatTransform(self.transforms, self.dim, self.lengths, cache_size)
+
+    def _slices(self, value: Tensor, what: str) -> list[Tensor]:
+        _check_dim(value, self.dim, self.length, what)
+        starts = [sum(self.lengths[:i]) for i in range(len(self.lengths))]
+        return [value.narrow(self.dim, start, n) for start, n in zip(starts, self.lengths, strict=True)]
+
+    def _call(self, x: Tensor) -> Tensor:
+        return cat([t(v) for t, v in zip(self.transforms, self._slices(x, "x"), strict=True)], self.dim)
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        return cat([t.inv(v) for t, v in zip(self.transforms, self._slices(y, "y"), strict=True)], self.dim)
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        terms = []
+        for t, xs, ys in zip(self.transforms, self._slices(x, "x"), self._slices(y, "y"), strict=True):
+            terms.append(_sum_rightmost(t.log_abs_det_jacobian(xs, ys), self.event_dim - t.event_dim))
+        # dim inside the event: the slices' terms are summed; in the batch: concatenated
+        dim = (self.dim - x.dim() if self.dim >= 0 else self.dim) + self.event_dim
+        if dim < 0:
+            return cat(terms, dim)
+        return sum(terms[1:], terms[0])
+
+    @property
+    def bijective(self) -> bool:  # type: ignore[override]
+        return all(t.bijective for t in self.transforms)
+
+    @constraints.dependent_property(is_discrete=False)
+    def domain(self) -> constraints.Constraint:  # type: ignore[override]
+        """The parts' domains, concatenated."""
+        return constraints.cat([t.domain for t in self.transforms], self.dim, self.lengths)
+
+    @constraints.dependent_property(is_discrete=False)
+    def codomain(self) -> constraints.Constraint:  # type: ignore[override]
+        """The parts' codomains, concatenated."""
+        return constraints.cat([t.codomain for t in self.transforms], self.dim, self.lengths)
+
+
+class StackTransform(Transform):
+    """Transforms tseq applied to the slices of the input along dim, one each, the results stacked
+    (as ``stack``)."""
+
+    def __init__(self, tseq: Sequence[Transform], dim: int = 0, cache_size: int = 0) -> None:
+        transforms = _transforms_with_cache(tseq, cache_size)
+        super().__init__(cache_size=cache_size)
+        self.transforms = transforms
+        self.dim = dim
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        if self._cache_size == cache_size:
+            return self
+        return StackTransform(self.transforms, self.dim, cache_size)
+
+    def _slices(self, value: Tensor, what: str) -> list[Tensor]:
+        _check_dim(value, self.dim, len(self.transforms), what)
+        return [value.select(self.dim, i) for i in range(len(self.transforms))]
+
+    def _call(self, x: Tensor) -> Tensor:
+        return stack([t(v) for t, v in zip(self.transforms, self._slices(x, "x"), strict=True)], self.dim)
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        return stack([t.inv(v) for t, v in zip(self.transforms, self._slices(y, "y"), strict=True)], self.dim)
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        pieces = zip(self.transforms, self._slices(x, "x"), self._slices(y, "y"), strict=True)
+        return stack([t.log_abs_det_jacobian(xs, ys) for t, xs, ys in pieces], self.dim)
+
+    @property
+    def bijective(self) -> bool:  # type: ignore[override]
+        return all(t.bijective for t in self.transforms)
+
+    @constraints.dependent_property(is_discrete=False)
+    def domain(self) -> constraints.Constraint:  # type: ignore[override]
+        """The parts' domains, stacked."""
+        return constraints.stack([t.domain for t in self.transforms], self.dim)
+
+    @constraints.dependent_property(is_discrete=False)
+    def codomain(self) -> constraints.Constraint:  # type: ignore[override]
+        """The parts' codomains, stacked."""
+        return constraints.stack([t.codomain for t in self.transforms], self.dim)
+
+
+class LowerCholeskyTransform(Transform):
+    """Square matrices onto lower Cholesky factors: the strict lower triangle kept, the diagonal
+    exponentiated, the upper triangle dropped (so not bijective; no log_abs_det_jacobian)."""
+
+    domain = constraints.independent(constraints.real, 2)
+    codomain = constraints.lower_cholesky
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LowerCholeskyTransform)
+
+    __hash__ = object.__hash__
+
+    def _call(self, x: Tensor) -> Tensor:
+        return x.tril(-1) + x.diagonal(dim1=-2, dim2=-1).exp().diag_embed()
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        return y.tril(-1) + y.diagonal(dim1=-2, dim2=-1).log().diag_embed()
+
+
+class CorrCholeskyTransform(Transform):
+    """A real vector of length D (D - 1) / 2 onto the Cholesky factor of a D x D correlation matrix
+    (lower-triangular, positive diagonal, rows of unit norm): tanh of x fills the strict lower
+    triangle row by row, then a signed stick breaking along each row makes it unit length.
+    log_abs_det_jacobian is taken w.r.t. the strict lower triangle of y, as PyTorch's."""
+
+    domain = constraints.real_vector
+    codomain = constraints.corr_cholesky
+    bijective = True
+
+    def _call(self, x: Tensor) -> Tensor:
+        eps = finfo(x.dtype).eps
+        r = _vec_to_tril_matrix(x.tanh().clamp(min=-1 + eps, max=1 - eps), diag=-1)
+        # y = sign(r) sqrt(z cumprod(1 - z)) with z = r^2, = r * sqrt of the shifted cumprod
+        z1m_cumprod_sqrt = (1 - r.pow(2)).sqrt().cumprod(-1)
+        r = r + eye(r.shape[-1], dtype=r.dtype, device=r.device)
+        return r * pad(z1m_cumprod_sqrt[..., :-1], [1, 0], value=1.0)
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        y_cumsum = 1 - (y * y).cumsum(-1)
+        y_cumsum_shifted = pad(y_cumsum[..., :-1], [1, 0], value=1.0)
+        t = _tril_matrix_to_vec(y, diag=-1) / _tril_matrix_to_vec(y_cumsum_shifted, diag=-1).sqrt()
+        return (t.log1p() - t.neg().log1p()) / 2
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        # diag=-2 takes the shifted cumulative sums without shifting (and works for 2 x 2)
+        y1m_cumsum = 1 - (y * y).cumsum(-1)
+        stick_breaking_logdet = 0.5 * _tril_matrix_to_vec(y1m_cumsum, diag=-2).log().sum(-1)
+        tanh_logdet = -2 * (x + softplus(-2 * x) - math.log(2.0)).sum(-1)
+        return stick_breaking_logdet + tanh_logdet
+
+    def forward_shape(self, shape: Sequence[int]) -> Any:
+        _check_event_dims(shape, 1)
+        n = shape[-1]
+        d = round((0.25 + 2 * n) ** 0.5 + 0.5)
+        if d * (d - 1) // 2 != n:
+            raise ValueError("Input is not a flattened lower-diagonal number")
+        return tuple(shape[:-1]) + (d, d)
+
+    def inverse_shape(self, shape: Sequence[int]) -> Any:
+        _check_event_dims(shape, 2)
+        if shape[-2] != shape[-1]:
+            raise ValueError("Input is not square")
+        d = shape[-1]
+        return tuple(shape[:-2]) + (d * (d - 1) // 2,)
+
+
+class PositiveDefiniteTransform(Transform):
+    """Square matrices onto positive-definite ones: L L^T with L = LowerCholeskyTransform()(x); the
+    inverse goes through the Cholesky factor (no log_abs_det_jacobian, as PyTorch's)."""
+
+    domain = constraints.independent(constraints.real, 2)
+    codomain = constraints.positive_definite
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PositiveDefiniteTransform)
+
+    __hash__ = object.__hash__
+
+    def _call(self, x: Tensor) -> Tensor:
+        lower = LowerCholeskyTransform()(x)
+        return lower @ lower.mT
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        from minigrad.linalg import cholesky  # minigrad.linalg imports this package's parent
+
+        return LowerCholeskyTransform().inv(cholesky(y))
+
+
+class CumulativeDistributionTransform(Transform):
+    """y = distribution.cdf(x), onto the unit interval (x = distribution.icdf(y)); log|dy/dx| is
+    distribution.log_prob(x). Makes copulas: a base distribution pushed through a marginal's CDF."""
+
+    bijective = True
+    codomain = constraints.unit_interval
+    sign = +1
+
+    def __init__(self, distribution: Distribution, cache_size: int = 0) -> None:
+        super().__init__(cache_size=cache_size)
+        self.distribution = distribution
+
+    @property
+    def domain(self) -> constraints.Constraint:  # type: ignore[override]
+        """The distribution's support."""
+        return self.distribution.support
+
+    def _call(self, x: Tensor) -> Tensor:
+        return self.distribution.cdf(x)
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        return self.distribution.icdf(y)
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        return self.distribution.log_prob(x)
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        if self._cache_size == cache_size:
+            return self
+        return CumulativeDistributionTransform(self.distribution, cache_size=cache_size)
