@@ -967,7 +967,9 @@ def kl_div(
     input: Tensor, target: Tensor, reduction: builtins.int | str = 0, *, log_target: builtins.bool = False
 ) -> Tensor:
     """nn.functional.kl_div with torch.kl_div's reduction (the enum 0/1/2 or a name)."""
-    return nn.functional.kl_div(input, target, _reduction(reduction), log_target)
+    from minigrad.functional.loss import kl_div_op  # no warning for "mean": torch.kl_div is the ATen op
+
+    return kl_div_op(input, target, _reduction(reduction), log_target)
 
 
 def cosine_embedding_loss(

@@ -425,13 +425,16 @@ class FunctionCtx:
     of forward (whether it is a tensor whose gradient is wanted). Outputs passed to
     ``ctx.mark_non_differentiable`` (and integer outputs) get no gradient; after
     ``ctx.set_materialize_grads(False)`` backward gets None, not zeros, for the outputs whose
-    gradient it is not asked for."""
+    gradient it is not asked for. An argument forward changes in place is passed to
+    ``ctx.mark_dirty`` and returned: the returned tensor is that argument, whose history is now
+    the Function's node (PyTorch's; a leaf that requires grad is refused)."""
 
     def __init__(self, needs_input_grad: tuple[bool, ...]) -> None:
         self.needs_input_grad = needs_input_grad
         self.materialize_grads = True
         self.to_save: tuple[Tensor | None, ...] = ()
         self.non_differentiable: tuple[Tensor, ...] = ()
+        self.dirty: tuple[Tensor, ...] = ()
 
     def save_for_backward(self, *tensors: Tensor | None) -> None:
         for i, t in enumerate(tensors):
@@ -447,6 +450,10 @@ class FunctionCtx:
 
     def mark_non_differentiable(self, *tensors: Tensor) -> None:
         self.non_differentiable = tensors
+
+    def mark_dirty(self, *args: Tensor) -> None:
+        """The arguments forward changed in place (each must be returned by forward too)."""
+        self.dirty = args
 
     def set_materialize_grads(self, value: bool) -> None:
         self.materialize_grads = bool(value)
@@ -465,6 +472,9 @@ def _apply_custom(cls: type[Function], *args: Any) -> Any:
     if not record:
         return outputs
     results = list(outputs) if isinstance(outputs, tuple) else [outputs]
+    dirty = {id(t) for t in ctx.dirty}
+    if dirty:
+        _check_dirty(ctx.dirty, results)
     skipped = {id(t) for t in ctx.non_differentiable}
     recorded = {id(o): o.detach() for o in results
                 if isinstance(o, Tensor) and o.dtype.kind == "f" and id(o) not in skipped}
@@ -481,9 +491,21 @@ def _apply_custom(cls: type[Function], *args: Any) -> Any:
         node.be, node.next, node.saved, node.versions = get_backend(out.device), edges, (ctx,), versions
         node.seq, node.retained, node.hooks = next(_sequence), None, None
         node.output, node.outputs, node.inputs = k, metas, inputs
-        results[k] = recorded[id(out)]
-        results[k]._requires_grad, results[k].grad_fn = True, node
+        if id(out) not in dirty:
+            results[k] = recorded[id(out)]
+        results[k]._requires_grad, results[k].grad_fn = True, node  # a dirty argument: rebased in place
     return tuple(results) if isinstance(outputs, tuple) else results[0]
+
+
+def _check_dirty(dirty: tuple, results: list) -> None:
+    """PyTorch's checks of ctx.mark_dirty's tensors: each is returned, and none is a leaf that
+    requires grad (whose history cannot change)."""
+    returned = {id(o) for o in results}
+    if any(id(t) not in returned for t in dirty):
+        raise RuntimeError("Some elements marked as dirty during the forward method were not returned as output. "
+                           "The inputs that are modified inplace must all be outputs of the Function.")
+    if any(isinstance(t, Tensor) and t._requires_grad and t.grad_fn is None for t in dirty):
+        raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
 
 
 class _CustomFunctionNode(Function):

@@ -363,7 +363,20 @@ def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: b
     target * (log(target) - input) (0 where target is 0), or exp(target) * (target - input) when
     target holds log-probabilities too (log_target). reduction "batchmean" divides the sum by the
     batch size input.shape[0], the KL divergence's definition; "mean", as in PyTorch, by the
-    number of elements."""
+    number of elements, with PyTorch's UserWarning that "batchmean" is the definition's (torch.kl_div,
+    the op, gives none: minigrad.kl_div calls kl_div_op)."""
+    if reduction == "mean":
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support size."
+            "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+            "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+            stacklevel=3,  # the caller's line, as PyTorch's (past accepts_legacy_reduction's wrapper)
+        )
+    return kl_div_op(input, target, reduction, log_target)
+
+
+def kl_div_op(input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """kl_div without its warning about reduction "mean" (torch.kl_div, the op underneath)."""
     _check_reduction("kl_div", reduction, (*_REDUCTIONS, "batchmean"))
     _check_pointwise("kl_div", input, target, warn=False)
     if log_target:

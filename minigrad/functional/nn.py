@@ -1082,6 +1082,35 @@ def _per_dim(value: Any, n: int, name: str, kind: type) -> list:
     return [kind(v) for v in values]
 
 
+def _antialias_weights(n_in: int, n_out: int, scale: float, mode: str) -> np.ndarray:
+    """The (n_out, n_in) resampling matrix of interpolate's antialias mode, as ATen's
+    _compute_indices_min_size_weights_aa: output i is centred at scale * (i + 0.5); the filter
+    (triangle for bilinear, Keys cubic a = -0.5 for bicubic) is widened by scale when
+    downscaling; each row's weights are normalised to sum to 1."""
+    interp_size = 2 if mode == "bilinear" else 4
+    support = interp_size * 0.5 * scale if scale >= 1.0 else interp_size * 0.5
+    invscale = 1.0 / scale if scale >= 1.0 else 1.0
+
+    def filt(x: float) -> float:
+        x = abs(x)
+        if mode == "bilinear":
+            return 1.0 - x if x < 1.0 else 0.0
+        a = -0.5
+        if x < 1.0:
+            return ((a + 2) * x - (a + 3)) * x * x + 1
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a if x < 2.0 else 0.0
+
+    matrix = np.zeros((n_out, n_in))
+    for i in range(n_out):
+        center = scale * (i + 0.5)
+        xmin = max(int(center - support + 0.5), 0)
+        xsize = min(int(center + support + 0.5), n_in) - xmin
+        w = np.array([filt((j + xmin - center + 0.5) * invscale) for j in range(xsize)])
+        total = w.sum()
+        matrix[i, xmin:xmin + xsize] = w / total if total != 0.0 else w
+    return matrix
+
+
 def interpolate(
     input: Tensor,
     size: int | Sequence[int] | None = None,
@@ -1089,6 +1118,7 @@ def interpolate(
     mode: str = "nearest",
     align_corners: bool | None = None,
     recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
 ) -> Tensor:
     """Resize the spatial dims of (N, C, *spatial) to size, or by scale_factor (output
     floor(in * scale_factor)), as torch.nn.functional.interpolate: mode "nearest" (source index
@@ -1097,8 +1127,15 @@ def interpolate(
     PyTorch, default False), "bicubic" (4-D input; cubic convolution with A = -0.75 along each
     spatial dim, the taps clamped to the border, as PyTorch) or "area" (3-D to 5-D input: adaptive
     average pooling to the output size). Differentiable: every mode but "area" gathers rows with
-    index_select, the linear and cubic ones then blend 2 or 4 of them."""
-    _require_float("interpolate", input)
+    index_select, the linear and cubic ones then blend 2 or 4 of them. antialias (4-D input,
+    "bilinear" or "bicubic" only, as PyTorch's): each output pixel averages the input pixels under
+    a triangle (Keys cubic, a = -0.5) filter stretched by the downscaling factor (PIL's resampling,
+    PyTorch's _upsample_bilinear2d_aa), applied as one matrix per spatial dim."""
+    if not (mode in _NEAREST_MODES and input.dtype == np.uint8):  # uint8 images resize by nearest, as PyTorch's
+        _require_float("interpolate", input)
+    if antialias and not (mode in ("bilinear", "bicubic") and input.ndim == 4):
+        raise ValueError("Anti-alias option is restricted to bilinear and bicubic modes and requires a 4-D tensor "
+                         "as input")
     spatial = input.ndim - 2
     if spatial < 1:
         raise NotImplementedArgumentError(
@@ -1135,6 +1172,13 @@ def interpolate(
             return adaptive_avg_pool3d(input, tuple(out_sizes))
         return adaptive_avg_pool2d(input, tuple(out_sizes))
     out = input
+    if antialias:
+        for axis, (n_in, n_out, scale) in enumerate(zip(in_sizes, out_sizes, scales, strict=True), start=2):
+            if align_corners:
+                scale = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+            weights = _from_host(_antialias_weights(n_in, n_out, scale, mode).T.astype(input.dtype), input)
+            out = (out.transpose(axis, -1) @ weights).transpose(axis, -1)
+        return out
     for axis, (n_in, n_out, scale) in enumerate(zip(in_sizes, out_sizes, scales, strict=True), start=2):
         dst = np.arange(n_out, dtype=np.float64)
         if mode in _NEAREST_MODES:

@@ -43,13 +43,19 @@ class RemovableHandle:
 
     _next_id = 0
 
-    def __init__(self, hooks: dict[int, Callable]) -> None:
+    def __init__(self, hooks: dict[int, Callable], extra_dict: dict[int, Any] | None = None) -> None:
         self._hooks = hooks
+        self._extra = extra_dict  # e.g. the ids of the hooks called with kwargs, as PyTorch's extra_dict
         self.id = RemovableHandle._next_id
         RemovableHandle._next_id += 1
 
     def remove(self) -> None:
         self._hooks.pop(self.id, None)
+        if self._extra is not None:
+            self._extra.pop(self.id, None)
+
+
+_NONE: dict = {}  # no hook ids (a module pickled before the with_kwargs registries existed has none)
 
 
 def _backward_pre_hooks(module: Module) -> OrderedDict:
@@ -145,6 +151,10 @@ class Module:
     training: bool
     _version = 1  # saved in state_dict()._metadata, as PyTorch's
     _defaulted_buffers: tuple[str, ...] = ()  # buffers added in _version, which older checkpoints lack
+    # the ids of the forward (pre-)hooks called with kwargs: each instance's own (made in __init__,
+    # or by _add_hook); these empty defaults serve a module pickled before they existed
+    _forward_pre_hooks_with_kwargs: Mapping[int, bool] = _NONE
+    _forward_hooks_with_kwargs: Mapping[int, bool] = _NONE
 
     def __init__(self) -> None:
         # object.__setattr__: our own __setattr__ needs these dicts to exist
@@ -153,9 +163,13 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", OrderedDict())
-        # hook id -> (hook, with_kwargs); and the full backward hooks by id
+        # the full backward hooks by id
+        # hook id -> hook, as PyTorch's (pruning code reads module._forward_pre_hooks.values()); the ids of
+        # the hooks registered with_kwargs in _forward_pre_hooks_with_kwargs / _forward_hooks_with_kwargs
         object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_hooks_with_kwargs", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks_with_kwargs", OrderedDict())
         object.__setattr__(self, "_backward_hooks", OrderedDict())
         object.__setattr__(self, "_backward_pre_hooks", OrderedDict())
 
@@ -163,34 +177,47 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        for hook, with_kwargs in list(self._forward_pre_hooks.values()) if self._forward_pre_hooks else ():
-            if with_kwargs:
-                changed = hook(self, args, kwargs)
-                if changed is not None:
-                    if not (isinstance(changed, tuple) and len(changed) == 2):
-                        raise RuntimeError("forward pre-hook must return None or a tuple of (new_args, new_kwargs), "
-                                           f"but got {changed}.")
-                    args, kwargs = changed
-            else:
-                changed = hook(self, args)
-                if changed is not None:
-                    args = changed if isinstance(changed, tuple) else (changed,)
+        if self._forward_pre_hooks:
+            with_kwargs = self._forward_pre_hooks_with_kwargs
+            for key, hook in list(self._forward_pre_hooks.items()):
+                if with_kwargs and key in with_kwargs:
+                    changed = hook(self, args, kwargs)
+                    if changed is not None:
+                        if not (isinstance(changed, tuple) and len(changed) == 2):
+                            raise RuntimeError("forward pre-hook must return None or a tuple of "
+                                               f"(new_args, new_kwargs), but got {changed}.")
+                        args, kwargs = changed
+                else:
+                    changed = hook(self, args)
+                    if changed is not None:
+                        args = changed if isinstance(changed, tuple) else (changed,)
         hooked = self._backward_hooks or _backward_pre_hooks(self)
         backward = _BackwardHookCall(self, args) if hooked and is_grad_enabled() else None
         if backward is not None:
             args = backward.inputs
         result = self.forward(*args, **kwargs)
-        for hook, with_kwargs in list(self._forward_hooks.values()) if self._forward_hooks else ():
-            replaced = hook(self, args, kwargs, result) if with_kwargs else hook(self, args, result)
-            if replaced is not None:
-                result = replaced
+        if self._forward_hooks:
+            with_kwargs = self._forward_hooks_with_kwargs
+            for key, hook in list(self._forward_hooks.items()):
+                if with_kwargs and key in with_kwargs:
+                    replaced = hook(self, args, kwargs, result)
+                else:
+                    replaced = hook(self, args, result)
+                if replaced is not None:
+                    result = replaced
         if backward is not None:
             backward.watch(result)
         return result
 
-    def _add_hook(self, registry: OrderedDict, entry: Any, prepend: bool) -> RemovableHandle:
-        handle = RemovableHandle(registry)
+    def _add_hook(self, registry: OrderedDict, entry: Any, prepend: bool,
+                  with_kwargs: str | None = None) -> RemovableHandle:
+        """Register entry under a new id; with_kwargs: the name of the side registry that marks it as
+        called with the keyword arguments (dropped with it by the handle)."""
+        extra = self.__dict__.setdefault(with_kwargs, OrderedDict()) if with_kwargs else None
+        handle = RemovableHandle(registry, extra)
         registry[handle.id] = entry
+        if extra is not None:
+            extra[handle.id] = True
         if prepend:
             registry.move_to_end(handle.id, last=False)
         return handle
@@ -200,13 +227,14 @@ class Module:
         """hook(module, args) runs before forward; a non-None return replaces args (a single value
         is wrapped in a tuple). with_kwargs: hook(module, args, kwargs) returns None or (args, kwargs).
         prepend runs it before the hooks already registered."""
-        return self._add_hook(self._forward_pre_hooks, (hook, with_kwargs), prepend)
+        return self._add_hook(self._forward_pre_hooks, hook, prepend,
+                              "_forward_pre_hooks_with_kwargs" if with_kwargs else None)
 
     def register_forward_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
                               with_kwargs: bool = False) -> RemovableHandle:
         """hook(module, args, output) runs after forward (with_kwargs: hook(module, args, kwargs,
         output)); a non-None return replaces output. prepend runs it before the hooks already there."""
-        return self._add_hook(self._forward_hooks, (hook, with_kwargs), prepend)
+        return self._add_hook(self._forward_hooks, hook, prepend, "_forward_hooks_with_kwargs" if with_kwargs else None)
 
     def register_full_backward_hook(self, hook: Callable[[Module, tuple, tuple], Any],
                                     prepend: bool = False) -> RemovableHandle:
@@ -582,8 +610,12 @@ class Module:
                 child.state_dict(destination=out, prefix=f"{prefix}{name}.", keep_vars=keep_vars)
         return out
 
-    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> _IncompatibleKeys:
-        """Copy values (Tensors or arrays) into the parameters and buffers, in place.
+    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True,
+                        assign: bool = False) -> _IncompatibleKeys:
+        """Copy values (Tensors or arrays) into the parameters and buffers, in place; assign: put
+        the state dict's tensors in their place instead (their dtype and device kept; a parameter
+        becomes a Parameter sharing the value's memory, with the old one's requires_grad), as
+        PyTorch's (for a model built on the meta device or in another dtype).
 
         Values may also be torch tensors (a torch model's state_dict(); torch is not
         imported: anything with detach/cpu/numpy is read through them) or anything else
@@ -642,6 +674,13 @@ class Module:
             for key, value in sources.items():
                 target = own[key]
                 source = value if isinstance(value, Tensor) else Tensor._wrap(np.asarray(value))
+                if assign:
+                    module, name = self._attribute_at(key)
+                    if key in params:
+                        module.register_parameter(name, Parameter(source.detach(), target.requires_grad))
+                    else:
+                        module._buffers[name] = source.detach() if source.requires_grad else source
+                    continue
                 target.copy_(source.detach().to(target.device))
         return _IncompatibleKeys(missing, unexpected)
 

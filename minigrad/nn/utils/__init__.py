@@ -1,7 +1,7 @@
 """torch.nn.utils's gradient clipping (and get_total_norm, the norm it clips by), parameter/vector
 conversions, weight_norm and spectral_norm (the original hook-based forms); nn.utils.rnn (padding
 and PackedSequence); nn.utils.parametrize and nn.utils.parametrizations (weight_norm and
-spectral_norm as parametrizations)."""
+spectral_norm as parametrizations); nn.utils.prune (pruning by masks)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from minigrad.nn.utils import rnn  # torch.nn.utils.rnn
 from minigrad.tensor import Tensor
 
 __all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
-           "parameters_to_vector", "parametrizations", "parametrize", "remove_spectral_norm", "remove_weight_norm",
-           "rnn", "spectral_norm", "vector_to_parameters", "weight_norm"]
+           "parameters_to_vector", "parametrizations", "parametrize", "prune", "remove_spectral_norm",
+           "remove_weight_norm", "rnn", "spectral_norm", "vector_to_parameters", "weight_norm"]
 
 
 def _params(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
@@ -171,8 +171,11 @@ class _WeightNorm:
 def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Module:
     """Reparametrise module.<name> as g * v / ||v|| (the norm over every dimension but dim; dim
     None or -1: over the whole tensor), as torch.nn.utils.weight_norm: parameters <name>_g and <name>_v
-    replace <name>, which is recomputed before each forward. Returns the module."""
-    if any(isinstance(hook, _WeightNorm) and hook.name == name for hook, _ in module._forward_pre_hooks.values()):
+    replace <name>, which is recomputed before each forward. Returns the module. Deprecated, with
+    PyTorch's FutureWarning, in favour of nn.utils.parametrizations.weight_norm."""
+    warnings.warn("`torch.nn.utils.weight_norm` is deprecated in favor of "
+                  "`torch.nn.utils.parametrizations.weight_norm`.", FutureWarning, stacklevel=2)
+    if any(isinstance(hook, _WeightNorm) and hook.name == name for hook in module._forward_pre_hooks.values()):
         raise RuntimeError(f"weight_norm: cannot register two weight_norm hooks on the same parameter {name!r}")
     weight = getattr(module, name, None)
     if not isinstance(weight, Parameter):
@@ -190,7 +193,7 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
 
 def remove_weight_norm(module: Module, name: str = "weight") -> Module:
     """Undo weight_norm: <name> is a parameter again, holding g * v / ||v||. Returns the module."""
-    for key, (hook, _) in list(module._forward_pre_hooks.items()):
+    for key, hook in list(module._forward_pre_hooks.items()):
         if isinstance(hook, _WeightNorm) and hook.name == name:
             with no_grad():
                 weight = hook.compute(module)
@@ -256,7 +259,7 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
     Returns the module."""
     from minigrad.nn import functional as F  # noqa: N812 (imported late: functional imports this package)
 
-    if any(isinstance(hook, _SpectralNormHook) and hook.name == name for hook, _ in module._forward_pre_hooks.values()):
+    if any(isinstance(hook, _SpectralNormHook) and hook.name == name for hook in module._forward_pre_hooks.values()):
         raise RuntimeError(f"Cannot register two spectral_norm hooks on the same parameter {name}")
     if n_power_iterations <= 0:
         raise ValueError(f"Expected n_power_iterations to be positive, but got n_power_iterations={n_power_iterations}")
@@ -282,7 +285,7 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
 def remove_spectral_norm(module: Module, name: str = "weight") -> Module:
     """Undo spectral_norm: <name> is a parameter again, holding <name>_orig / sigma (from the
     current <name>_u and <name>_v, with no further iteration). Returns the module."""
-    for key, (hook, _) in list(module._forward_pre_hooks.items()):
+    for key, hook in list(module._forward_pre_hooks.items()):
         if isinstance(hook, _SpectralNormHook) and hook.name == name:
             with no_grad():
                 weight = hook.compute(module, do_power_iteration=False)
@@ -296,4 +299,4 @@ def remove_spectral_norm(module: Module, name: str = "weight") -> Module:
 
 
 # last: parametrizations uses the weight_norm helpers above
-from minigrad.nn.utils import parametrizations, parametrize  # noqa: E402
+from minigrad.nn.utils import parametrizations, parametrize, prune  # noqa: E402
