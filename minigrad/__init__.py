@@ -1179,3 +1179,8 @@ __all__ += [  # porting round 14: framework surface
     # multiprocessing: a star import would shadow Python's multiprocessing (torch's __all__ leaves them out too)
     "is_anomaly_check_nan_enabled", "set_warn_always", "is_warn_always_enabled", "set_flush_denormal",
 ]
+
+# isort: split
+from minigrad._foreach import FOREACH_OPS as _FOREACH_OPS  # noqa: E402 (torch._foreach_*, private as PyTorch's)
+
+globals().update(_FOREACH_OPS)

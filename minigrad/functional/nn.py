@@ -1431,11 +1431,12 @@ def embedding_bag(
     """Sums, means or maxima of bags of embeddings (B, dim), as PyTorch's: bags are the rows of a
     2-D input, or runs of a 1-D input starting at offsets. Indices equal to padding_idx are left
     out of their bag (and of a mean's count); an empty bag gives zeros. per_sample_weights (input's
-    shape) scale each embedding, with mode "sum". Differentiable in weight and per_sample_weights."""
+    shape) scale each embedding, with mode "sum". max_norm first renormalises, in place and
+    untracked, each looked-up row whose norm_type-norm exceeds it (as F.embedding). Differentiable
+    in weight and per_sample_weights."""
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"embedding_bag: mode must be 'sum', 'mean' or 'max', got {mode!r}")
-    for name, unsupported in (("max_norm", max_norm is not None), ("scale_grad_by_freq", scale_grad_by_freq),
-                              ("sparse", sparse)):  # fmt: skip
+    for name, unsupported in (("scale_grad_by_freq", scale_grad_by_freq), ("sparse", sparse)):
         if unsupported:
             raise NotImplementedError(f"embedding_bag: {name} is not supported")
     if not isinstance(input, Tensor) or input.dtype not in (np.int64, np.int32):
@@ -1448,6 +1449,12 @@ def embedding_bag(
             raise ValueError(f"embedding_bag: per_sample_weights must have input's shape {tuple(input.shape)}, "
                              f"got {tuple(per_sample_weights.shape)}")
     indices, bag, bags = _bags(input, offsets, include_last_offset)
+    if max_norm is not None:  # every looked-up row renormalised first, in place, as PyTorch's
+        _require_float("embedding_bag", weight)
+        if indices.size and (indices.min() < 0 or indices.max() >= weight.shape[0]):
+            raise IndexError(f"embedding_bag: index out of range for {weight.shape[0]} embeddings "
+                             f"(found {indices.min()}..{indices.max()})")
+        _embedding_renorm_(weight, np.unique(indices), max_norm, norm_type)
     keep = np.ones(indices.size, bool) if padding_idx is None else indices != padding_idx % weight.shape[0]
     kept = _from_host(indices[keep], input)
     rows = embedding(kept, weight)  # (kept, dim), range-checked

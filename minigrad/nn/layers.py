@@ -1054,9 +1054,9 @@ class EmbeddingBag(_EmbeddingTable):
         if mode not in ("sum", "mean", "max"):
             raise ValueError(f"EmbeddingBag: mode must be 'sum', 'mean' or 'max', got {mode!r}")
         super().__init__(num_embeddings, embedding_dim, padding_idx, device, dtype,
-                         {"max_norm": max_norm is not None, "scale_grad_by_freq": scale_grad_by_freq,
-                          "sparse": sparse})  # fmt: skip
+                         {"scale_grad_by_freq": scale_grad_by_freq, "sparse": sparse})
         self.mode, self.include_last_offset = mode, include_last_offset
+        self.max_norm, self.norm_type = max_norm, norm_type
 
     @classmethod
     def from_pretrained(cls, embeddings: Tensor, freeze: bool = True, max_norm: float | None = None,
@@ -1071,11 +1071,16 @@ class EmbeddingBag(_EmbeddingTable):
 
     def forward(self, input: Tensor, offsets: Tensor | None = None,
                 per_sample_weights: Tensor | None = None) -> Tensor:
-        return F.embedding_bag(input, self.weight, offsets, mode=self.mode, per_sample_weights=per_sample_weights,
-                               include_last_offset=self.include_last_offset, padding_idx=self.padding_idx)
+        return F.embedding_bag(input, self.weight, offsets, getattr(self, "max_norm", None),
+                               getattr(self, "norm_type", 2.0), mode=self.mode,
+                               per_sample_weights=per_sample_weights, include_last_offset=self.include_last_offset,
+                               padding_idx=self.padding_idx)
 
     def extra_repr(self) -> str:
-        s = f"{self.num_embeddings}, {self.embedding_dim}, mode={self.mode!r}"
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        s += f", max_norm={self.max_norm}" if getattr(self, "max_norm", None) is not None else ""
+        s += f", norm_type={self.norm_type}" if getattr(self, "norm_type", 2.0) != 2 else ""
+        s += f", mode={self.mode!r}"
         return s + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
 
 

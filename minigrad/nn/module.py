@@ -6,6 +6,9 @@ between a minigrad model and the same torch architecture unchanged.
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
@@ -49,10 +52,14 @@ class RemovableHandle:
         self.id = RemovableHandle._next_id
         RemovableHandle._next_id += 1
 
+    _extra_dicts: tuple = ()  # further registries keyed by the id (always_call's)
+
     def remove(self) -> None:
         self._hooks.pop(self.id, None)
         if self._extra is not None:
             self._extra.pop(self.id, None)
+        for extra in self._extra_dicts:
+            extra.pop(self.id, None)
 
 
 _NONE: dict = {}  # no hook ids (a module pickled before the with_kwargs registries existed has none)
@@ -61,6 +68,16 @@ _NONE: dict = {}  # no hook ids (a module pickled before the with_kwargs registr
 def _backward_pre_hooks(module: Module) -> OrderedDict:
     """module's full backward pre-hooks by id (empty for a module pickled before they existed)."""
     return module.__dict__.get("_backward_pre_hooks") or OrderedDict()
+
+
+def _user_stacklevel() -> int:
+    """The stacklevel of the first caller outside minigrad, for a warning given by the caller of
+    this function (backward runs hooks deep inside the engine; PyTorch's warning names the user's line)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class _BackwardHookCall:
@@ -81,6 +98,8 @@ class _BackwardHookCall:
                                       f"one tensor that requires grad, got {len(wanting)}")
         self.input_count = len(positions)
         self.slot = positions.index(wanting[0]) if wanting else None
+        # no tensor input requires grad: the hooks fire from the outputs' gradients (PyTorch warns then)
+        self.from_outputs = not any(args[i].requires_grad for i in positions)
         self.grad_output: list = []
         self.ran = False
         self.inputs = args
@@ -102,6 +121,14 @@ class _BackwardHookCall:
 
     def _output_grad(self, k: int, grad: Tensor) -> Tensor:
         self.grad_output[k] = grad
+        if self.from_outputs and not self.ran:
+            warnings.warn(
+                "Full backward hook is firing when gradients are computed with respect to module outputs since no "
+                "inputs require gradients. See https://docs.pytorch.org/docs/main/generated/torch.nn.Module.html"
+                "#torch.nn.Module.register_full_backward_hook for more details.",
+                UserWarning,
+                stacklevel=_user_stacklevel(),
+            )
         for hook in list(_backward_pre_hooks(self.module).values()):
             changed = hook(self.module, tuple(self.grad_output))
             if changed is None:
@@ -177,37 +204,67 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self._forward_pre_hooks:
-            with_kwargs = self._forward_pre_hooks_with_kwargs
-            for key, hook in list(self._forward_pre_hooks.items()):
+        try:
+            if self._forward_pre_hooks:
+                with_kwargs = self._forward_pre_hooks_with_kwargs
+                for key, hook in list(self._forward_pre_hooks.items()):
+                    if with_kwargs and key in with_kwargs:
+                        changed = hook(self, args, kwargs)
+                        if changed is not None:
+                            if not (isinstance(changed, tuple) and len(changed) == 2):
+                                raise RuntimeError("forward pre-hook must return None or a tuple of "
+                                                   f"(new_args, new_kwargs), but got {changed}.")
+                            args, kwargs = changed
+                    else:
+                        changed = hook(self, args)
+                        if changed is not None:
+                            args = changed if isinstance(changed, tuple) else (changed,)
+            hooked = self._backward_hooks or _backward_pre_hooks(self)
+            backward = _BackwardHookCall(self, args) if hooked and is_grad_enabled() else None
+            if backward is not None:
+                args = backward.inputs
+            result = self.forward(*args, **kwargs)
+            if self._forward_hooks:
+                with_kwargs = self._forward_hooks_with_kwargs
+                always = self.__dict__.get("_forward_hooks_always_called")
+                ran = set()
+                if always:
+                    self.__dict__["_always_called_ran"] = ran
+                for key, hook in list(self._forward_hooks.items()):
+                    ran.add(key)  # before the call, as PyTorch's: a hook that raises is not called again
+                    if with_kwargs and key in with_kwargs:
+                        replaced = hook(self, args, kwargs, result)
+                    else:
+                        replaced = hook(self, args, result)
+                    if replaced is not None:
+                        result = replaced
+                if always:
+                    self.__dict__.pop("_always_called_ran", None)
+            if backward is not None:
+                backward.watch(result)
+            return result
+        except Exception:
+            if self._forward_hooks and self.__dict__.get("_forward_hooks_always_called"):
+                self._run_always_called_hooks(args, kwargs)
+            raise
+
+    def _run_always_called_hooks(self, args: tuple, kwargs: dict) -> None:
+        """After an exception in the call: the forward hooks registered with always_call=True that
+        did not run yet, with output None, as PyTorch's (their own errors become warnings)."""
+        always = self.__dict__["_forward_hooks_always_called"]
+        ran = self.__dict__.pop("_always_called_ran", set())
+        with_kwargs = self._forward_hooks_with_kwargs
+        for key, hook in list(self._forward_hooks.items()):
+            if key not in always or key in ran:
+                continue
+            try:
                 if with_kwargs and key in with_kwargs:
-                    changed = hook(self, args, kwargs)
-                    if changed is not None:
-                        if not (isinstance(changed, tuple) and len(changed) == 2):
-                            raise RuntimeError("forward pre-hook must return None or a tuple of "
-                                               f"(new_args, new_kwargs), but got {changed}.")
-                        args, kwargs = changed
+                    hook(self, args, kwargs, None)
                 else:
-                    changed = hook(self, args)
-                    if changed is not None:
-                        args = changed if isinstance(changed, tuple) else (changed,)
-        hooked = self._backward_hooks or _backward_pre_hooks(self)
-        backward = _BackwardHookCall(self, args) if hooked and is_grad_enabled() else None
-        if backward is not None:
-            args = backward.inputs
-        result = self.forward(*args, **kwargs)
-        if self._forward_hooks:
-            with_kwargs = self._forward_hooks_with_kwargs
-            for key, hook in list(self._forward_hooks.items()):
-                if with_kwargs and key in with_kwargs:
-                    replaced = hook(self, args, kwargs, result)
-                else:
-                    replaced = hook(self, args, result)
-                if replaced is not None:
-                    result = replaced
-        if backward is not None:
-            backward.watch(result)
-        return result
+                    hook(self, args, None)
+            except Exception as e:  # noqa: BLE001 (PyTorch silences it with a warning)
+                warnings.warn("forward hook with ``always_call=True`` raised an exception that was silenced as "
+                              f"another error was raised in forward: {e}", stacklevel=3)
 
     def _add_hook(self, registry: OrderedDict, entry: Any, prepend: bool,
                   with_kwargs: str | None = None) -> RemovableHandle:
@@ -231,10 +288,17 @@ class Module:
                               "_forward_pre_hooks_with_kwargs" if with_kwargs else None)
 
     def register_forward_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
-                              with_kwargs: bool = False) -> RemovableHandle:
+                              with_kwargs: bool = False, always_call: bool = False) -> RemovableHandle:
         """hook(module, args, output) runs after forward (with_kwargs: hook(module, args, kwargs,
-        output)); a non-None return replaces output. prepend runs it before the hooks already there."""
-        return self._add_hook(self._forward_hooks, hook, prepend, "_forward_hooks_with_kwargs" if with_kwargs else None)
+        output)); a non-None return replaces output. prepend runs it before the hooks already there.
+        always_call: it also runs (with output None) when the call raises, as PyTorch's."""
+        handle = self._add_hook(self._forward_hooks, hook, prepend,
+                                "_forward_hooks_with_kwargs" if with_kwargs else None)
+        if always_call:
+            always = self.__dict__.setdefault("_forward_hooks_always_called", OrderedDict())
+            always[handle.id] = True
+            handle._extra_dicts = (always,)
+        return handle
 
     def register_full_backward_hook(self, hook: Callable[[Module, tuple, tuple], Any],
                                     prepend: bool = False) -> RemovableHandle:
@@ -268,6 +332,21 @@ class Module:
             if not isinstance(module, Module):
                 raise AttributeError(f"`{item}` is not an nn.Module")
         return module
+
+    def set_submodule(self, target: str, module: Module, strict: bool = False) -> None:
+        """Put module at the dotted path target, as PyTorch's: the parent must exist; what it
+        replaces must be a module; strict: the attribute must exist already."""
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        path, _, name = target.rpartition(".")
+        parent = self.get_submodule(path)
+        if strict and not hasattr(parent, name):
+            raise AttributeError(f"{type(parent).__name__} has no attribute `{name}`")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"`{name}` is not an nn.Module")
+        setattr(parent, name, module)
 
     def _attribute_at(self, target: str) -> tuple[Module, str]:
         """(the submodule, the attribute name) of a dotted path "a.b.name" that must exist."""

@@ -143,6 +143,10 @@ class LRScheduler:
         return f"{type(self).__name__}(last_epoch={self.last_epoch}, last_lr={self.get_last_lr()})"
 
 
+class _LRScheduler(LRScheduler):
+    """PyTorch's old name of LRScheduler, which older custom schedulers subclass."""
+
+
 class StepLR(LRScheduler):
     """Multiply the lr by gamma every step_size epochs."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -31,6 +31,8 @@ def _tracked_step(step: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(step)
     def wrapper(self: Optimizer, *args: Any, **kwargs: Any) -> Any:
         self._opt_called = True
+        if self._has_step_hooks:  # register_step_pre_hook / register_step_post_hook (a class-level False otherwise)
+            return self._step_with_hooks(step, args, kwargs)
         if autograd._tracing:  # a profiler records through autograd.trace: only then the range costs
             with record_function(f"Optimizer.step#{type(self).__name__}.step"):
                 return step(self, *args, **kwargs)
@@ -48,6 +50,53 @@ class Optimizer:
 
     # the per-parameter state entries that are scalars (scalar_state), not tensors like the parameter
     _scalar_state: tuple[str, ...] = ("step",)
+    _has_step_hooks = False  # True on an instance once a step pre- or post-hook is registered
+
+    def register_step_pre_hook(self, hook: Callable[..., Any]) -> Any:
+        """hook(optimizer, args, kwargs) runs before each step(); it returns None or a pair
+        (new_args, new_kwargs) for step, as PyTorch's. Returns a handle whose remove() drops it."""
+        return self._add_step_hook("_optimizer_step_pre_hooks", hook)
+
+    def register_step_post_hook(self, hook: Callable[..., Any]) -> Any:
+        """hook(optimizer, args, kwargs) runs after each step(), as PyTorch's (its result is ignored).
+        Returns a handle whose remove() drops it."""
+        return self._add_step_hook("_optimizer_step_post_hooks", hook)
+
+    def _add_step_hook(self, registry: str, hook: Callable[..., Any]) -> Any:
+        from minigrad.nn.module import RemovableHandle
+
+        hooks = self.__dict__.setdefault(registry, OrderedDict())
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        self._has_step_hooks = True
+        return handle
+
+    def _step_with_hooks(self, step: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+        """step(self, *args, **kwargs) between the step pre-hooks and post-hooks, which see the
+        arguments with the optimizer first, as PyTorch's (a pre-hook's new args include it too).
+        A step() that calls its base class's step() runs the hooks once."""
+        if self.__dict__.get("_in_hooked_step"):
+            return step(self, *args, **kwargs)
+        args = (self, *args)
+        for hook in list(self.__dict__.get("_optimizer_step_pre_hooks", {}).values()):
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError(f"{step.__qualname__} must return None or a tuple of (new_args, new_kwargs), "
+                                       f"but got {result}.")
+                args, kwargs = result
+        self._in_hooked_step = True
+        try:
+            if autograd._tracing:
+                with record_function(f"Optimizer.step#{type(self).__name__}.step"):
+                    out = step(*args, **kwargs)
+            else:
+                out = step(*args, **kwargs)
+        finally:
+            self._in_hooked_step = False
+        for hook in list(self.__dict__.get("_optimizer_step_post_hooks", {}).values()):
+            hook(self, args, kwargs)
+        return out
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """A subclass's own step() (LBFGS's, a user's optimizer) also notes that it was called."""

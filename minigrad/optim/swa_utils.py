@@ -145,8 +145,13 @@ class SWALR(LRScheduler):
         if not isinstance(anneal_epochs, int) or anneal_epochs < 0:
             raise ValueError(f"anneal_epochs must be equal or greater than 0, got {anneal_epochs}")
         self.anneal_epochs = anneal_epochs
-        self.anneal_func = self._cosine_anneal if anneal_strategy == "cos" else self._linear_anneal
+        self._anneal_strategy = anneal_strategy  # the state_dict holds the name, as PyTorch's
         super().__init__(optimizer, last_epoch)
+
+    @property
+    def anneal_func(self) -> Callable[[float], float]:
+        """The annealing function of anneal_strategy ("cos" or "linear")."""
+        return self._linear_anneal if getattr(self, "_anneal_strategy", "cos") == "linear" else self._cosine_anneal
 
     @staticmethod
     def _linear_anneal(t: float) -> float:

@@ -6,6 +6,7 @@ non-reentrant checkpoint; its reentrant one refuses autograd.grad and loses the 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -95,7 +96,21 @@ def checkpoint(function: Callable, *args: Any, use_reentrant: bool | None = None
     and its record is dropped at once. When no tensor argument requires grad (a first block
     given the data), function simply runs on the tape, so its parameters still get gradients
     (PyTorch's reentrant variant would leave them None). context_fn, determinism_check and
-    debug are accepted."""
+    debug are accepted. Without an explicit use_reentrant it warns, as PyTorch's (a UserWarning
+    at the caller's line, each call)."""
+    if use_reentrant is None:
+        warnings.warn(
+            "torch.utils.checkpoint: the use_reentrant parameter should be passed explicitly. Starting in PyTorch "
+            "2.9, calling checkpoint without use_reentrant will raise an exception. use_reentrant=False is "
+            "recommended, but if you need to preserve the current default behavior, you can pass use_reentrant=True. "
+            "Refer to docs for more details on the differences between the two variants.",
+            UserWarning,
+            stacklevel=2,
+        )
+        use_reentrant = True
+    if use_reentrant and not any(isinstance(a, Tensor) and a.requires_grad for a in args):
+        # PyTorch's reentrant checkpoint warns so (and leaves the gradients None; here they are computed)
+        warnings.warn("None of the inputs have requires_grad=True. Gradients will be None", UserWarning, stacklevel=2)
     if not _autograd.is_grad_enabled() or not any(isinstance(a, Tensor) and a.requires_grad for a in args):
         return function(*args, **kwargs)
     run = (lambda *a: function(*a, **kwargs)) if kwargs else function
@@ -110,11 +125,22 @@ def checkpoint(function: Callable, *args: Any, use_reentrant: bool | None = None
 def checkpoint_sequential(functions: Any, segments: int, input: Tensor, use_reentrant: bool | None = None,
                           **kwargs: Any) -> Tensor:
     """Run a Sequential (or list of modules) in `segments` checkpointed pieces, the last one as
-    is, as torch.utils.checkpoint.checkpoint_sequential."""
+    is, as torch.utils.checkpoint.checkpoint_sequential (which warns, once a call, without an
+    explicit use_reentrant)."""
+    if use_reentrant is None:
+        warnings.warn(
+            "torch.utils.checkpoint.checkpoint_sequential: the use_reentrant parameter should be passed explicitly. "
+            "In version 2.9 we will raise an exception if use_reentrant is not passed. use_reentrant=False is "
+            "recommended, but if you need to preserve the current default behavior, you can pass use_reentrant=True. "
+            "Refer to docs for more details on the differences between the two variants.",
+            UserWarning,
+            stacklevel=2,
+        )
+        use_reentrant = True
     functions = list(functions.children()) if hasattr(functions, "children") else list(functions)
     if segments < 1:
         raise ValueError(f"checkpoint_sequential: segments must be at least 1, got {segments}")
-    size = -(-len(functions) // segments)
+    size = len(functions) // segments  # PyTorch's split: segments - 1 checkpointed runs of size, the rest as is
 
     def run_range(part: Sequence[Callable]) -> Callable:
         def forward(x: Tensor) -> Tensor:
@@ -124,7 +150,8 @@ def checkpoint_sequential(functions: Any, segments: int, input: Tensor, use_reen
 
         return forward
 
-    pieces = [functions[i:i + size] for i in range(0, len(functions), size)]
-    for part in pieces[:-1]:
-        input = checkpoint(run_range(part), input, use_reentrant=use_reentrant, **kwargs)
-    return run_range(pieces[-1])(input) if pieces else input
+    end = -1
+    for start in range(0, size * (segments - 1), size):
+        end = start + size - 1
+        input = checkpoint(run_range(functions[start:end + 1]), input, use_reentrant=use_reentrant, **kwargs)
+    return run_range(functions[end + 1:])(input)
