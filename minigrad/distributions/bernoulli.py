@@ -9,8 +9,9 @@ from minigrad.autograd import no_grad
 from minigrad.creation import arange, bernoulli
 from minigrad.distributions import constraints
 from minigrad.distributions.distribution import Distribution
+from minigrad.distributions.exp_family import ExponentialFamily
 from minigrad.distributions.utils import BinaryParams, broadcast_all
-from minigrad.functional import softplus
+from minigrad.functional import logit, softplus
 from minigrad.tensor import Size, Tensor
 
 __all__ = ["Bernoulli"]
@@ -23,7 +24,7 @@ def _bce_with_logits(logits: Tensor, target: Tensor) -> Tensor:
     return (1 - target) * logits + softplus(-logits)
 
 
-class Bernoulli(BinaryParams, Distribution):
+class Bernoulli(BinaryParams, ExponentialFamily):
     """1 with probability ``probs`` (or sigmoid(``logits``): exactly one of them, a tensor or a
     number), else 0. Samples are floats of the parameter's dtype."""
 
@@ -95,3 +96,14 @@ class Bernoulli(BinaryParams, Distribution):
         if expand:
             values = values.expand((-1,) + tuple(self._batch_shape))
         return values
+
+    @property
+    def _natural_params(self) -> tuple[Tensor]:
+        """logit(probs)."""
+        return (logit(self.probs),)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        """log(1 + e^x)."""
+        return x.exp().log1p()
+
+    _mean_carrier_measure = 0

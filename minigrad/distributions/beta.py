@@ -9,14 +9,15 @@ from minigrad.creation import tensor
 from minigrad.distributions import constraints
 from minigrad.distributions.dirichlet import Dirichlet
 from minigrad.distributions.distribution import Distribution
+from minigrad.distributions.exp_family import ExponentialFamily
 from minigrad.distributions.utils import broadcast_all
-from minigrad.functional import stack
+from minigrad.functional import lgamma, stack
 from minigrad.tensor import Size, Tensor, get_default_dtype
 
 __all__ = ["Beta"]
 
 
-class Beta(Distribution):
+class Beta(ExponentialFamily):
     """The beta distribution with ``concentration1`` (alpha) and ``concentration0`` (beta), both
     > 0 and broadcast together."""
 
@@ -85,3 +86,12 @@ class Beta(Distribution):
     def entropy(self) -> Tensor:
         """The Dirichlet entropy."""
         return self._dirichlet.entropy()
+
+    @property
+    def _natural_params(self) -> tuple[Tensor, Tensor]:
+        """concentration1, concentration0."""
+        return (self.concentration1, self.concentration0)
+
+    def _log_normalizer(self, x: Tensor, y: Tensor) -> Tensor:
+        """log B(x, y)."""
+        return lgamma(x) + lgamma(y) - lgamma(x + y)

@@ -10,6 +10,7 @@ from minigrad.autograd import no_grad
 from minigrad.creation import rand
 from minigrad.distributions import constraints
 from minigrad.distributions.distribution import Distribution
+from minigrad.distributions.exp_family import ExponentialFamily
 from minigrad.distributions.utils import (
     broadcast_all,
     clamp_probs,
@@ -17,13 +18,13 @@ from minigrad.distributions.utils import (
     logits_to_probs,
     probs_to_logits,
 )
-from minigrad.functional import binary_cross_entropy_with_logits, where
+from minigrad.functional import binary_cross_entropy_with_logits, expm1, where
 from minigrad.tensor import Size, Tensor
 
 __all__ = ["ContinuousBernoulli"]
 
 
-class ContinuousBernoulli(Distribution):
+class ContinuousBernoulli(ExponentialFamily):
     """The continuous Bernoulli distribution of ``probs`` (in (0, 1)) or ``logits`` (real; not
     both): density C(p) p^x (1 - p)^(1 - x) on [0, 1] (Loaiza-Ganem & Cunningham, 2019). Near
     p = 1/2 (inside ``lims``) the normaliser and moments use Taylor expansions, as PyTorch's.
@@ -155,3 +156,18 @@ class ContinuousBernoulli(Distribution):
         log_probs0 = (-self.probs).log1p()
         log_probs1 = self.probs.log()
         return self.mean * (log_probs0 - log_probs1) - self._cont_bern_log_norm() - log_probs0
+
+    @property
+    def _natural_params(self) -> tuple[Tensor]:
+        """logits."""
+        return (self.logits,)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        """log((e^x - 1) / x), by its Taylor expansion near x = 0 (inside lims - 1/2)."""
+        outside = (x <= self._lims[0] - 0.5) | (x > self._lims[1] - 0.5)
+        cut = where(outside, x, self._lims[0] - 0.5)
+        log_norm = expm1(cut).abs().log() - cut.abs().log()
+        taylor = 0.5 * x + x.pow(2) / 24.0 - x.pow(4) / 2880.0
+        return where(outside, log_norm, taylor)
+
+    _mean_carrier_measure = 0

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from minigrad.creation import arange
 from minigrad.distributions import constraints
 from minigrad.distributions.distribution import Distribution
+from minigrad.distributions.exp_family import ExponentialFamily
 from minigrad.distributions.gamma import _clamp_values, _standard_gamma_rsample
-from minigrad.functional import digamma, lgamma, one_hot, where, xlogy
+from minigrad.functional import digamma, lgamma, where, xlogy
 from minigrad.tensor import Size, Tensor, finfo
 
 __all__ = ["Dirichlet"]
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     """The Dirichlet distribution of ``concentration`` (> 0, at least 1-D: its last dim is the
     event). Samples are normalised gamma draws, differentiable with ``rsample``."""
 
@@ -44,12 +46,13 @@ class Dirichlet(Distribution):
 
     @property
     def mode(self) -> Tensor:
-        """(c - 1)+ normalised; where every c < 1, the vertex of the largest c."""
+        """(c - 1)+ normalised; where every c < 1 (the density is unbounded at every vertex), the
+        first vertex (1, 0, ..., 0), as PyTorch's (its argmax of the 0 / 0 there)."""
         cm1 = (self.concentration - 1).clamp(min=0.0)
         mode = cm1 / cm1.sum(-1, keepdim=True)
         below = (self.concentration < 1).all(-1, keepdim=True)
-        vertex = one_hot(self.concentration.argmax(-1), self.concentration.shape[-1]).to(mode.dtype)
-        return where(below, vertex, mode)
+        first = arange(self.concentration.shape[-1], device=mode.device) == 0
+        return where(below, first.to(mode.dtype), mode)
 
     @property
     def variance(self) -> Tensor:
@@ -80,3 +83,12 @@ class Dirichlet(Distribution):
         k = c.shape[-1]
         c0 = c.sum(-1)
         return lgamma(c).sum(-1) - lgamma(c0) - (k - c0) * digamma(c0) - ((c - 1.0) * digamma(c)).sum(-1)
+
+    @property
+    def _natural_params(self) -> tuple[Tensor]:
+        """concentration."""
+        return (self.concentration,)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        """sum lgamma(x) - lgamma(sum x)."""
+        return lgamma(x).sum(-1) - lgamma(x.sum(-1))

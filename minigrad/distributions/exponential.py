@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from minigrad.creation import empty, zeros_like
 from minigrad.distributions import constraints
 from minigrad.distributions.distribution import Distribution
+from minigrad.distributions.exp_family import ExponentialFamily
 from minigrad.distributions.utils import broadcast_all
 from minigrad.tensor import Tensor
 
 __all__ = ["Exponential"]
 
 
-class Exponential(Distribution):
+class Exponential(ExponentialFamily):
     """The exponential distribution of ``rate`` (> 0). ``rsample`` is reparameterised (E / rate
     with E a standard exponential draw)."""
 
@@ -73,3 +74,14 @@ class Exponential(Distribution):
     def entropy(self) -> Tensor:
         """1 - log(rate)."""
         return 1.0 - self.rate.log()
+
+    @property
+    def _natural_params(self) -> tuple[Tensor]:
+        """-rate."""
+        return (-self.rate,)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        """-log(-x)."""
+        return -(-x).log()
+
+    _mean_carrier_measure = 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from minigrad.creation import full
+from minigrad.creation import as_tensor, full
 from minigrad.distributions.cauchy import Cauchy
 from minigrad.distributions.distribution import Distribution
 from minigrad.distributions.half_normal import _HalfSymmetric
@@ -35,3 +35,9 @@ class HalfCauchy(_HalfSymmetric):
     def variance(self) -> Tensor:
         """inf (the Cauchy's)."""
         return self.base_dist.variance
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        """The half-symmetric density at value cast to scale's dtype, as PyTorch casts it."""
+        if self._validate_args:
+            self._validate_sample(value)
+        return super().log_prob(as_tensor(value, dtype=self.scale.dtype, device=self.scale.device))

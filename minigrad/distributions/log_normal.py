@@ -76,10 +76,12 @@ class LogNormal(Distribution):
         return self.base_dist.log_prob(y) - y
 
     def cdf(self, value: Tensor) -> Tensor:
-        """Normal's CDF of log(value)."""
+        """Normal's CDF of log(value); validated there, as PyTorch's (its TransformedDistribution
+        checks the base's sample, so 0 -> log 0 = -inf -> 0 is accepted)."""
+        y = value.log()
         if self._validate_args:
-            self._validate_sample(value)
-        return self.base_dist.cdf(value.log())
+            self.base_dist._validate_sample(y)
+        return self.base_dist.cdf(y)
 
     def icdf(self, value: Tensor) -> Tensor:
         """exp of Normal's quantile."""

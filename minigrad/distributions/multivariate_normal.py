@@ -14,6 +14,7 @@ from minigrad.distributions import constraints
 from minigrad.distributions.distribution import Distribution
 from minigrad.distributions.utils import lazy_property
 from minigrad.functional import broadcast_shapes, flip, stack
+from minigrad.functional.decompositions import LinAlgError
 from minigrad.tensor import Size, Tensor
 
 __all__ = ["MultivariateNormal"]
@@ -21,7 +22,7 @@ __all__ = ["MultivariateNormal"]
 
 def _cholesky(matrix: Tensor) -> Tensor:
     """The lower-triangular L with L L^T = matrix (batched over leading dims), column by column;
-    RuntimeError when matrix is not positive-definite."""
+    LinAlgError (a RuntimeError) when matrix is not positive-definite, as torch.linalg.cholesky."""
     # read symmetrised, so the gradient is symmetric (as PyTorch's), not all on the lower triangle
     matrix = (matrix + matrix.mT) / 2
     n = matrix.shape[-1]
@@ -36,8 +37,8 @@ def _cholesky(matrix: Tensor) -> Tensor:
         columns.append(v / v[..., j : j + 1].sqrt() * below)
     factor = stack(columns, dim=-1)
     if not (factor.diagonal(dim1=-2, dim2=-1) > 0).all().item():  # False for NaN, from sqrt of a negative
-        raise RuntimeError(
-            "cholesky: the factorization could not be completed because the input is not positive-definite"
+        raise LinAlgError(
+            "linalg.cholesky: The factorization could not be completed because the input is not positive-definite."
         )
     return factor
 

@@ -7,13 +7,14 @@ from collections.abc import Sequence
 
 from minigrad.creation import normal, randn
 from minigrad.distributions.distribution import LocScale
+from minigrad.distributions.exp_family import ExponentialFamily
 from minigrad.functional import erf, erfinv, log
 from minigrad.tensor import Tensor
 
 __all__ = ["Normal"]
 
 
-class Normal(LocScale):
+class Normal(LocScale, ExponentialFamily):
     """The normal distribution with mean ``loc`` and standard deviation ``scale`` (tensors or
     numbers, broadcast together; scale > 0). ``rsample`` is reparameterised (loc + eps * scale), so
     gradients flow to loc and scale."""
@@ -64,3 +65,14 @@ class Normal(LocScale):
     def entropy(self) -> Tensor:
         """1/2 + log(2 pi)/2 + log(scale)."""
         return 0.5 + 0.5 * math.log(2 * math.pi) + log(self.scale)
+
+    @property
+    def _natural_params(self) -> tuple[Tensor, Tensor]:
+        """loc / scale^2, -1 / (2 scale^2)."""
+        return (self.loc / self.scale.pow(2), -0.5 * self.scale.pow(2).reciprocal())
+
+    def _log_normalizer(self, x: Tensor, y: Tensor) -> Tensor:
+        """-x^2 / (4 y) + log(-pi / y) / 2."""
+        return -0.25 * x.pow(2) / y + 0.5 * (-math.pi / y).log()
+
+    _mean_carrier_measure = 0

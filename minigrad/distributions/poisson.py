@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from minigrad.distributions import constraints
 from minigrad.distributions.distribution import Distribution
+from minigrad.distributions.exp_family import ExponentialFamily
 from minigrad.distributions.utils import _host_draws, broadcast_all
 from minigrad.functional import lgamma, xlogy
 from minigrad.tensor import Tensor
@@ -13,7 +14,7 @@ from minigrad.tensor import Tensor
 __all__ = ["Poisson"]
 
 
-class Poisson(Distribution):
+class Poisson(ExponentialFamily):
     """The Poisson distribution of ``rate`` (>= 0). Samples are floats of rate's dtype (numpy's
     sampler on minigrad's seeded generator); there is no entropy, as in PyTorch."""
 
@@ -54,3 +55,12 @@ class Poisson(Distribution):
             self._validate_sample(value)
         rate, value = broadcast_all(self.rate, value)
         return xlogy(value, rate) - rate - lgamma(value + 1)
+
+    @property
+    def _natural_params(self) -> tuple[Tensor]:
+        """log(rate)."""
+        return (self.rate.log(),)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        """e^x."""
+        return x.exp()

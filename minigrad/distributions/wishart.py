@@ -10,6 +10,7 @@ from minigrad.autograd import no_grad
 from minigrad.creation import arange, eye, randn, tensor
 from minigrad.distributions import constraints
 from minigrad.distributions.distribution import Distribution
+from minigrad.distributions.exp_family import ExponentialFamily
 from minigrad.distributions.gamma import _standard_gamma_rsample
 from minigrad.distributions.multivariate_normal import _precision_to_scale_tril
 from minigrad.distributions.utils import lazy_property
@@ -30,7 +31,7 @@ def _mvdigamma(x: Tensor, p: int) -> Tensor:
     return digamma(x.unsqueeze(-1) - halves).sum(-1)
 
 
-class Wishart(Distribution):
+class Wishart(ExponentialFamily):
     """The Wishart distribution of ``df`` degrees of freedom (> p - 1 for p x p matrices) and
     scale given by exactly one of ``covariance_matrix``, ``precision_matrix`` (positive-definite)
     or ``scale_tril`` (its lower Cholesky factor); leading dims of df and the matrix broadcast into
@@ -199,6 +200,19 @@ class Wishart(Distribution):
             + (nu - p - 1) / 2 * slogdet(value).logabsdet
             - trace / 2
         )
+
+    @property
+    def _natural_params(self) -> tuple[Tensor, Tensor]:
+        """-precision / 2 and (df - p - 1) / 2 (the KL between two Wishart's goes through these)."""
+        p = self._event_shape[-1]
+        return -self.precision_matrix / 2, (self.df - p - 1) / 2
+
+    def _log_normalizer(self, x: Tensor, y: Tensor) -> Tensor:
+        """(y + (p + 1) / 2) (p log 2 - log|det(-2 x)|) + mvlgamma(y + (p + 1) / 2, p)."""
+        p = self._event_shape[-1]
+        return (y + (p + 1) / 2) * (-slogdet(-2 * x).logabsdet + math.log(2) * p) + mvlgamma(y + (p + 1) / 2, p=p)
+
+    _mean_carrier_measure = 0
 
     def entropy(self) -> Tensor:
         """(p + 1) (p log 2 / 2 + log det L) + mvlgamma(df / 2, p) - (df - p - 1) / 2
