@@ -199,8 +199,8 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
-class RandomUnstructured(BasePruningMethod):
-    """Prunes amount (a fraction in [0, 1], or a count) of the entries, chosen at random."""
+class _Unstructured(BasePruningMethod):
+    """Prunes amount (a fraction in [0, 1], or a count) of the entries: those of lowest score."""
 
     PRUNING_TYPE = "unstructured"
 
@@ -214,34 +214,29 @@ class RandomUnstructured(BasePruningMethod):
         _validate_pruning_amount(nparams_toprune, tensor_size)
         mask = default_mask.clone()
         if nparams_toprune != 0:
-            prob = minigrad.rand_like(t)
-            topk = minigrad.topk(prob.view(-1), k=nparams_toprune)
+            topk = minigrad.topk(self._scores(t).view(-1), k=nparams_toprune, largest=False)
             mask.view(-1)[topk.indices] = 0
         return mask
+
+
+class RandomUnstructured(_Unstructured):
+    """Prunes amount (a fraction in [0, 1], or a count) of the entries, chosen at random."""
+
+    @staticmethod
+    def _scores(t: Tensor) -> Tensor:
+        return minigrad.rand_like(t)
 
     @classmethod
     def apply(cls, module: Module, name: str, amount: float) -> BasePruningMethod:  # type: ignore[override]
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_Unstructured):
     """Prunes amount (a fraction in [0, 1], or a count) of the entries of smallest magnitude."""
 
-    PRUNING_TYPE = "unstructured"
-
-    def __init__(self, amount: float) -> None:
-        _validate_pruning_amount_init(amount)
-        self.amount = amount
-
-    def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        tensor_size = t.nelement()
-        nparams_toprune = _compute_nparams_toprune(self.amount, tensor_size)
-        _validate_pruning_amount(nparams_toprune, tensor_size)
-        mask = default_mask.clone()
-        if nparams_toprune != 0:
-            topk = minigrad.topk(minigrad.abs(t).view(-1), k=nparams_toprune, largest=False)
-            mask.view(-1)[topk.indices] = 0
-        return mask
+    @staticmethod
+    def _scores(t: Tensor) -> Tensor:
+        return minigrad.abs(t)
 
     @classmethod
     def apply(cls, module: Module, name: str, amount: float,  # type: ignore[override]
