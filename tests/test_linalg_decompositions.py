@@ -452,3 +452,28 @@ def test_bad_input(name):
 
 def test_linalg_error_is_a_runtime_error():
     assert issubclass(L.LinAlgError, RuntimeError)
+
+
+def _non_finite_matrices() -> np.ndarray:
+    """Identity matrices with one inf, -inf or NaN on, below or at the start of the diagonal."""
+    cases = []
+    for value in (np.inf, np.nan, -np.inf):
+        for i, j in ((1, 1), (2, 0), (0, 0)):
+            a = np.eye(3)
+            a[i, j] = value
+            cases.append(a)
+    return np.stack(cases)
+
+
+def test_cholesky_ex_reports_non_finite_pivots_as_torch():
+    """A NaN pivot (NaN on the diagonal, or reached through an infinite entry) is a failed minor,
+    as LAPACK's potrf and PyTorch report it, not info 0 with a NaN factor; +inf on the diagonal is not."""
+    a = _non_finite_matrices()
+    want = torch_reference(
+        "cholesky_ex_non_finite", lambda torch: {"info": torch.linalg.cholesky_ex(torch.tensor(a)).info}
+    )
+    result = minigrad.linalg.cholesky_ex(minigrad.tensor(a))
+    np.testing.assert_array_equal(result.info.numpy(), want["info"])
+    assert np.isnan(result.L.numpy()[want["info"] > 0]).all()
+    with pytest.raises(minigrad.linalg.LinAlgError):
+        minigrad.linalg.cholesky(minigrad.tensor(a[1]))

@@ -410,21 +410,28 @@ class NumpyOps:
         return np.concatenate(parts, dim)
 
 
+def _nan_pivot(factor: np.ndarray) -> bool:
+    """Whether a factor numpy returned has a NaN pivot: numpy's potrf lets NaN through where
+    LAPACK's reference potrf (and PyTorch) reports the minor as not positive-definite."""
+    return bool(np.isnan(np.diagonal(factor, axis1=-2, axis2=-1)).any())
+
+
 def _cholesky_fails(a: np.ndarray) -> bool:
     try:
-        np.linalg.cholesky(a)
+        return _nan_pivot(np.linalg.cholesky(a))
     except np.linalg.LinAlgError:
         return True
-    return False
 
 
 def cholesky_each(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The lower Cholesky factors of the matrices of a (..., n, n), read from their lower
     triangles, and, for each, LAPACK potrf's info: 0, or the order of the smallest leading minor
-    that is not positive-definite (found by bisection: the leading minors of a positive-definite
-    minor are positive-definite), whose factor is NaN."""
+    that is not positive-definite or has a NaN pivot (found by bisection: the leading minors of a
+    positive-definite minor are positive-definite), whose factor is NaN."""
     try:
-        return np.linalg.cholesky(a), np.zeros(a.shape[:-2], np.int32)
+        factor = np.linalg.cholesky(a)
+        if not _nan_pivot(factor):
+            return factor, np.zeros(a.shape[:-2], np.int32)
     except np.linalg.LinAlgError:
         pass
     n = a.shape[-1]

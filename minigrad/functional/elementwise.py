@@ -815,7 +815,13 @@ def _logical(op: str, *inputs: Any) -> Tensor:
             operands.append(t._data)
         else:
             operands.append(bool(t))
-    return Tensor._make(be.logical(op, operands[0], operands[1] if len(operands) > 1 else None), like.device)
+    try:
+        out = be.logical(op, operands[0], operands[1] if len(operands) > 1 else None)
+    except ValueError:
+        if len(inputs) > 1 and all(isinstance(t, Tensor) for t in inputs):
+            _broadcast_shape(op, inputs[0].shape, inputs[1].shape)  # ShapeError (a RuntimeError, as PyTorch's)
+        raise
+    return Tensor._make(out, like.device)
 
 
 def logical_and(input: Any, other: Any) -> Tensor:

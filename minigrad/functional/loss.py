@@ -354,7 +354,16 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     _check_pointwise("huber_loss", input, target, target_kinds="fiub")
     if delta <= 0:
         raise ArgumentError(f"huber_loss: delta must be positive, got {delta}")
+    target = _in_input_dtype(input, target)
     return _reduce(_quadratic_near_zero(input, target, delta, delta), reduction, "HuberLossBackward0")
+
+
+def _in_input_dtype(input: Tensor, target: Tensor) -> Tensor:
+    """A float target in input's dtype: PyTorch's huber and soft margin losses come in input's
+    dtype (their kernels write into a tensor like input), where smooth_l1 and mse promote."""
+    if isinstance(target, Tensor) and target.dtype.kind == "f" and target.dtype != input.dtype:
+        return cast(target, input.dtype)
+    return target
 
 
 @accepts_legacy_reduction
@@ -469,6 +478,11 @@ def binary_cross_entropy_with_logits(
 ) -> Tensor:
     """binary_cross_entropy(sigmoid(input), target), computed stably from logits."""
     _check_reduction("binary_cross_entropy_with_logits", reduction)
+    if isinstance(input, Tensor) and isinstance(target, Tensor) and input.dtype.kind == target.dtype.kind == "f" \
+            and target.dtype != input.dtype:
+        # PyTorch's loss comes in the target's dtype (its first op is 1 - target, then in-place ops
+        # on that); the gradient still reaches input in input's dtype
+        input = input.to(target.dtype)
     t = _binary_target("binary_cross_entropy_with_logits", input, target)
     if pos_weight is not None and _broadcast_shape(
             "binary_cross_entropy_with_logits", input.shape, tuple(pos_weight.shape)) != input.shape:
@@ -477,7 +491,7 @@ def binary_cross_entropy_with_logits(
     pw = None if pos_weight is None else cast(pos_weight, input.dtype)._data
     loss = BinaryCrossEntropyWithLogitsOp.apply(input, target=t, pos_weight=pw)
     if weight is not None:
-        loss = loss * weight
+        loss = loss * cast(weight, loss.dtype)  # the loss keeps its dtype, as PyTorch's
     return _reduce(loss, reduction, "BinaryCrossEntropyWithLogitsBackward0")
 
 
@@ -622,7 +636,7 @@ def soft_margin_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") 
     _require_float(op, input)
     if _broadcast_all(op, input, target) != input.shape:
         raise ShapeError(f"{op}: target shape {target.shape} does not broadcast to input shape {input.shape}")
-    return _reduce(softplus(neg(target) * input), reduction)
+    return _reduce(softplus(neg(_in_input_dtype(input, target)) * input), reduction)
 
 
 @accepts_legacy_reduction
