@@ -340,23 +340,11 @@ def _kl_lowrankmultivariatenormal_multivariatenormal(p: LowRankMultivariateNorma
 @register_kl(Exponential, ContinuousBernoulli)
 @register_kl(Exponential, Pareto)
 @register_kl(Exponential, Uniform)
-def _kl_exponential_infinity(p: Exponential, q: Distribution) -> Tensor:
-    return _infinite_like(p.rate)
-
-
 @register_kl(Gamma, Beta)
 @register_kl(Gamma, ContinuousBernoulli)
 @register_kl(Gamma, Pareto)
 @register_kl(Gamma, Uniform)
-def _kl_gamma_infinity(p: Gamma, q: Distribution) -> Tensor:
-    return _infinite_like(p.concentration)
-
-
 @register_kl(Beta, Pareto)
-def _kl_beta_infinity(p: Beta, q: Distribution) -> Tensor:
-    return _infinite_like(p.concentration1)
-
-
 @register_kl(Gumbel, Beta)
 @register_kl(Gumbel, ContinuousBernoulli)
 @register_kl(Gumbel, Exponential)
@@ -375,15 +363,15 @@ def _kl_beta_infinity(p: Beta, q: Distribution) -> Tensor:
 @register_kl(Normal, Gamma)
 @register_kl(Normal, Pareto)
 @register_kl(Normal, Uniform)
-def _kl_loc_infinity(p: Distribution, q: Distribution) -> Tensor:
-    return _infinite_like(p.loc)
-
-
 @register_kl(Pareto, Beta)
 @register_kl(Pareto, ContinuousBernoulli)
 @register_kl(Pareto, Uniform)
-def _kl_pareto_infinity(p: Pareto, q: Distribution) -> Tensor:
-    return _infinite_like(p.scale)
+@register_kl(ContinuousBernoulli, Pareto)
+@register_kl(Poisson, Bernoulli)
+@register_kl(Poisson, Binomial)
+def _kl_outside_support(p: Distribution, q: Distribution) -> Tensor:
+    """inf of p's batch shape: p puts mass where q has none."""
+    return _infinite_like(p.mean)
 
 
 @register_kl(Exponential, Gumbel)
@@ -472,17 +460,6 @@ def _kl_uniform_pareto(p: Uniform, q: Pareto) -> Tensor:
     t1 = (q.alpha * q.scale.pow(q.alpha) * support_uniform).log()
     t2 = (xlogy(p.high, p.high) - xlogy(p.low, p.low) - support_uniform) / support_uniform
     return where(p.low < q.support.lower_bound, math.inf, t2 * (q.alpha + 1) - t1)  # p starts below q's support
-
-
-@register_kl(ContinuousBernoulli, Pareto)
-def _kl_continuous_bernoulli_infinity(p: ContinuousBernoulli, q: Distribution) -> Tensor:
-    return _infinite_like(p.probs)
-
-
-@register_kl(Poisson, Bernoulli)
-@register_kl(Poisson, Binomial)
-def _kl_poisson_infinity(p: Poisson, q: Distribution) -> Tensor:
-    return _infinite_like(p.rate)
 
 
 @register_kl(ContinuousBernoulli, ContinuousBernoulli)
